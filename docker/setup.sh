@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Brings up what gomelctl drives, idempotently: a Docker Engine, a registry on
+# 127.0.0.1:5000 and a local busybox base image. What already works is left alone.
+# Usage: docker/setup.sh        (as root on Debian when anything must be installed)
+set -euo pipefail
+
+REGISTRY_ADDR="${GOMELCTL_REGISTRY:-127.0.0.1:5000}"
+STATE_DIR="${GOMELCTL_STATE_DIR:-/var/lib/gomelctl}"
+BASE_IMAGE="${GOMELCTL_BASE_IMAGE:-gomelctl/base:busybox}"
+log() { echo "setup: $*" >&2; }
+
+need_packages=()
+command -v dockerd >/dev/null 2>&1 || need_packages+=(docker.io)
+command -v docker-registry >/dev/null 2>&1 || need_packages+=(docker-registry)
+[ -x /bin/busybox ] || need_packages+=(busybox-static)
+if ! docker info >/dev/null 2>&1 || ! curl -fsS "http://${REGISTRY_ADDR}/v2/" >/dev/null 2>&1; then
+  if [ ${#need_packages[@]} -gt 0 ]; then
+    if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
+      log "missing ${need_packages[*]}; install them (Debian: apt-get install ${need_packages[*]}) or run this as root"
+      exit 1
+    fi
+    log "installing ${need_packages[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_packages[@]}" curl >/dev/null
+  fi
+fi
+mkdir -p "$STATE_DIR"
+
+# 1. The engine.
+if ! docker info >/dev/null 2>&1; then
+  if [ -n "${DOCKER_HOST:-}" ]; then
+    log "DOCKER_HOST=$DOCKER_HOST does not answer; start that engine, or unset DOCKER_HOST to use a local one"
+    exit 1
+  fi
+  log "starting dockerd (log: $STATE_DIR/dockerd.log)"
+  nohup dockerd >"$STATE_DIR/dockerd.log" 2>&1 &
+  for _ in $(seq 1 60); do docker info >/dev/null 2>&1 && break; sleep 1; done
+  docker info >/dev/null 2>&1 || { log "dockerd did not come up; last lines of its log:"; tail -n 20 "$STATE_DIR/dockerd.log" >&2; exit 1; }
+fi
+log "engine: $(docker version --format '{{.Server.Version}}')"
+
+# 2. The registry, without auth (Debian's packaged config demands htpasswd).
+if ! curl -fsS "http://${REGISTRY_ADDR}/v2/" >/dev/null 2>&1; then
+  cat >"$STATE_DIR/registry.yml" <<YML
+version: 0.1
+log:
+  level: warn
+storage:
+  filesystem:
+    rootdirectory: $STATE_DIR/registry
+  delete:
+    enabled: true
+http:
+  addr: ${REGISTRY_ADDR}
+YML
+  log "starting docker-registry on $REGISTRY_ADDR (log: $STATE_DIR/registry.log)"
+  nohup docker-registry serve "$STATE_DIR/registry.yml" >"$STATE_DIR/registry.log" 2>&1 &
+  for _ in $(seq 1 30); do curl -fsS "http://${REGISTRY_ADDR}/v2/" >/dev/null 2>&1 && break; sleep 0.5; done
+  curl -fsS "http://${REGISTRY_ADDR}/v2/" >/dev/null || { log "registry did not come up:"; tail -n 20 "$STATE_DIR/registry.log" >&2; exit 1; }
+fi
+log "registry: http://$REGISTRY_ADDR/v2/ answers"
+
+# 3. A base image, since none can be pulled here: a rootfs of Debian's busybox-static.
+if ! docker image inspect "$BASE_IMAGE" >/dev/null 2>&1; then
+  rootfs=$(mktemp -d)
+  trap 'rm -rf "$rootfs"' EXIT
+  mkdir -p "$rootfs"/{bin,etc,tmp,extract,run/secrets}
+  chmod 1777 "$rootfs/tmp"
+  cp /bin/busybox "$rootfs/bin/busybox"
+  for applet in $("$rootfs/bin/busybox" --list); do
+    [ -e "$rootfs/bin/$applet" ] || ln -s busybox "$rootfs/bin/$applet"
+  done
+  echo 'root:x:0:0:root:/root:/bin/sh' >"$rootfs/etc/passwd"
+  echo 'root:x:0:' >"$rootfs/etc/group"
+  tar -C "$rootfs" -c . | docker import --change 'CMD ["/bin/sh"]' --change 'ENV PATH=/bin' - "$BASE_IMAGE" >/dev/null
+  log "created base image $BASE_IMAGE"
+fi
+log "base image: $BASE_IMAGE"

@@ -1,0 +1,87 @@
+// Declares the commands and flags, and is the one place that maps errors to exit codes.
+import { Command, CommanderError, Option } from 'commander';
+import { CheckFailed, EnvironmentError, InputError, UsageError } from './core/errors.js';
+import { keysGen, keysShow, keysVerify } from './commands/keys.js';
+import { configCheck, configSync } from './commands/config.js';
+import { processOutput, type Output } from './commands/output.js';
+import { VERSION } from './version.js';
+
+export const EXIT = { ok: 0, failed: 1, usage: 2, internal: 70 } as const;
+
+export function exitCodeOf(error: unknown): number {
+  if (error instanceof UsageError) return EXIT.usage;
+  if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+  if (error instanceof InputError || error instanceof CheckFailed || error instanceof EnvironmentError) return EXIT.failed;
+  return EXIT.internal;
+}
+
+export function buildProgram(out: Output): Command {
+  const program = new Command('gomelctl')
+    .description('Run gomel (Aleph BFT) committees on Docker Swarm')
+    .version(VERSION)
+    .showHelpAfterError()
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => out.warn(s.trimEnd()), writeOut: (s) => out.line(s.trimEnd()) });
+
+  const keys = program.command('keys').description('gomel member keys and committee.ka');
+  keys
+    .command('gen')
+    .description('create or resize the committee; existing keys are kept')
+    .option('--n <count>', 'committee size (default: the current size)')
+    .option('--dir <dir>', 'keys folder', 'keys')
+    .option('--host-prefix <prefix>', 'node k is <prefix><k>', 'node')
+    .option('--ports <list>', 'address columns, e.g. 9000,10000,11000 (default: one per Sync entry of --config)')
+    .option('--setup-ports <list>', 'setup-address columns (default: one per SyncSetup entry of --config)')
+    .addOption(new Option('--seed <hex>', '32-byte committee seed, hex').conflicts('seedFile'))
+    .option('--seed-file <file>', 'read the committee seed from a file')
+    .option('--addresses <file>', "per-node addresses in gomel's generator format (<setup>|<addresses>)")
+    .option('--regenerate', 'replace every existing key (from a new seed unless --seed is given)')
+    .option('--config <name>', 'deploy config whose Sync list sets the address columns', 'config')
+    .option('--configs <dir>', 'configs folder', 'configs')
+    .action((o) => keysGen(o, out));
+  keys
+    .command('verify')
+    .description('check committee.ka and every <pid>.pk against each other')
+    .option('--dir <dir>', 'keys folder (every member file must be there)', 'keys')
+    .option('--committee <file>', 'verify this committee file instead of <dir>/committee.ka')
+    .option('--pk <files...>', 'verify only these member files (a node holds just its own)')
+    .action((o) => keysVerify(o, out));
+  keys
+    .command('show')
+    .description('list the nodes with their addresses and public-key fingerprints')
+    .option('--dir <dir>', 'keys folder', 'keys')
+    .option('--json', 'machine-readable output')
+    .action((o) => keysShow(o, out));
+
+  const config = program.command('config').description("gomel's config.json files");
+  config
+    .command('check [names...]')
+    .description('validate configs alone and against the committee')
+    .option('--configs <dir>', 'configs folder', 'configs')
+    .option('--keys <dir>', 'keys folder', 'keys')
+    .action((names: string[], o) => configCheck(o, names, out));
+  config
+    .command('sync [names...]')
+    .description('bring configs in line with the committee (NParents, CRPFixedPrefix)')
+    .option('--configs <dir>', 'configs folder', 'configs')
+    .option('--keys <dir>', 'keys folder', 'keys')
+    .option('--check', 'change nothing; exit 1 if a sync would change something')
+    .option('--dry-run', 'show what would change, change nothing')
+    .action((names: string[], o) => configSync(o, names, out));
+
+  return program;
+}
+
+/** Runs the CLI and returns the exit code; prints one line for any error. */
+export async function run(argv: readonly string[], out: Output = processOutput): Promise<number> {
+  try {
+    await buildProgram(out).parseAsync(argv as string[], { from: 'user' });
+    return EXIT.ok;
+  } catch (error) {
+    const code = exitCodeOf(error);
+    if (error instanceof CommanderError) return code; // commander already printed it
+    const message = error instanceof Error ? error.message : String(error);
+    out.warn(`gomelctl: ${code === EXIT.internal && error instanceof Error && error.stack ? error.stack : message}`);
+    return code;
+  }
+}

@@ -1,0 +1,33 @@
+// Typed errors. Only src/cli.ts turns them into exit codes (see exitCodeOf there).
+
+/** Bad command-line arguments: exit 2, nothing was changed. */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+/** Bad input found in a file: names the file, the line or JSON path, and the fix. */
+export class InputError extends Error {
+  override name = 'InputError';
+  constructor(
+    readonly file: string,
+    readonly where: string | undefined,
+    readonly problem: string,
+    readonly fix?: string,
+  ) {
+    super(`${file}${where ? `:${where}` : ''}: ${problem}${fix ? ` — ${fix}` : ''}`);
+  }
+}
+
+/** The tool ran, and what it checked is wrong (a failed check, verdict, deploy): exit 1. */
+export class CheckFailed extends Error {
+  override name = 'CheckFailed';
+}
+
+/** Something outside us failed: the engine, the registry, the filesystem. Exit 1. */
+export class EnvironmentError extends Error {
+  override name = 'EnvironmentError';
+}
+
+export function assert(condition: unknown, message: string): asserts condition {
+  if (!condition) throw new UsageError(message);
+}

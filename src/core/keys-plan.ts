@@ -1,0 +1,85 @@
+// Plans a `keys gen`: which nodes are kept, added, removed or re-addressed.
+// Existing keys are never replaced unless `regenerate` is set (README, "Resizing").
+import type { AddressLine, Member, PrivateKey } from './committee.js';
+import { deriveNode, memberOf } from './derive.js';
+import { InputError } from './errors.js';
+
+export interface ExistingCommittee {
+  members: Member[];
+  privateKeys: Map<number, PrivateKey>;
+}
+
+export interface KeysPlanInput {
+  existing: ExistingCommittee | undefined;
+  seed: Uint8Array;
+  addresses: AddressLine[]; // one per node of the new committee, pid order
+  regenerate: boolean;
+  keysDir: string; // only for messages
+}
+
+export interface KeysPlan {
+  members: Member[];
+  privateKeys: PrivateKey[];
+  added: number[];
+  kept: number[];
+  removed: number[];
+  readdressed: number[];
+  regenerated: number[];
+}
+
+const sameList = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
+
+export function planKeys({ existing, seed, addresses, regenerate, keysDir }: KeysPlanInput): KeysPlan {
+  const plan: KeysPlan = { members: [], privateKeys: [], added: [], kept: [], removed: [], readdressed: [], regenerated: [] };
+  const old = existing?.members ?? [];
+  addresses.forEach((address, pid) => {
+    const previous = old[pid];
+    if (previous && !regenerate) {
+      const key = existing!.privateKeys.get(pid);
+      if (!key) throw new InputError(`${keysDir}/${pid}.pk`, undefined, 'missing, but the committee lists this node', 'restore the file, or replace every key with `keys gen --regenerate`');
+      plan.members.push({ ...previous, ...address });
+      plan.privateKeys.push(key);
+      plan.kept.push(pid);
+      if (!sameList(previous.addresses, address.addresses) || !sameList(previous.setupAddresses, address.setupAddresses)) plan.readdressed.push(pid);
+      return;
+    }
+    const node = deriveNode(seed, pid);
+    plan.members.push(memberOf(node, address));
+    plan.privateKeys.push(node.privateKey);
+    (previous ? plan.regenerated : plan.added).push(pid);
+  });
+  for (let pid = addresses.length; pid < old.length; pid++) plan.removed.push(pid);
+  return plan;
+}
+
+export function planChanges(plan: KeysPlan): boolean {
+  return plan.added.length + plan.removed.length + plan.readdressed.length + plan.regenerated.length > 0;
+}
+
+/** Addresses `<prefix><pid+1>:<port>` per column, as gomel's docker-distributed test names its nodes. */
+export function patternAddresses(n: number, hostPrefix: string, ports: readonly number[], setupPorts: readonly number[]): AddressLine[] {
+  return Array.from({ length: n }, (_, pid) => ({
+    setupAddresses: setupPorts.map((p) => `${hostPrefix}${pid + 1}:${p}`),
+    addresses: ports.map((p) => `${hostPrefix}${pid + 1}:${p}`),
+  }));
+}
+
+/** Default ports: one per Sync entry, 9000, 10000, 11000, …; setup ports continue after them. */
+export function defaultPorts(syncCount: number, setupCount: number): { ports: number[]; setupPorts: number[] } {
+  const ports = Array.from({ length: syncCount }, (_, i) => 9000 + 1000 * i);
+  const setupPorts = Array.from({ length: setupCount }, (_, i) => 9000 + 1000 * (syncCount + i));
+  return { ports, setupPorts };
+}
+
+/** A compact "1..8" style rendering of node numbers (pid+1). */
+export function nodeRanges(pids: readonly number[]): string {
+  const parts: string[] = [];
+  let i = 0;
+  while (i < pids.length) {
+    let j = i;
+    while (j + 1 < pids.length && pids[j + 1] === pids[j]! + 1) j++;
+    parts.push(i === j ? `node${pids[i]! + 1}` : `node${pids[i]! + 1}..node${pids[j]! + 1}`);
+    i = j + 1;
+  }
+  return parts.join(', ');
+}

@@ -1,0 +1,51 @@
+// Consistency of a committee with its member files: each private key must
+// derive exactly the public keys on its committee line (gomel-formats.md).
+import { decodeG2, encodeG2, G2, N as BN256_ORDER } from './bn256.js';
+import type { Member, PrivateKey } from './committee.js';
+import { ed25519PublicKey } from './derive.js';
+import { InputError } from './errors.js';
+
+function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+/** Checks the committee on its own: valid points, address columns consistent across lines. */
+export function verifyCommitteeShape(members: readonly Member[], file: string): void {
+  const first = members[0]!;
+  members.forEach((m, i) => {
+    const where = `${i + 1}`;
+    try {
+      decodeG2(m.verificationKey);
+    } catch (e) {
+      throw new InputError(file, where, `RMC verification key invalid: ${(e as Error).message}`, 'regenerate with `gomelctl keys gen --regenerate`');
+    }
+    if (m.addresses.length !== first.addresses.length || m.setupAddresses.length !== first.setupAddresses.length) {
+      throw new InputError(
+        file,
+        where,
+        `${m.setupAddresses.length} setup and ${m.addresses.length} address columns, line 1 has ${first.setupAddresses.length} and ${first.addresses.length}`,
+        'every line needs the same columns; rewrite them with `gomelctl keys gen --ports ...`',
+      );
+    }
+  });
+}
+
+/** Checks one member file against the committee line of its pid. */
+export function verifyPrivateKey(key: PrivateKey, expectedPid: number, members: readonly Member[], keyFile: string, committeeFile: string): void {
+  if (key.pid !== expectedPid) throw new InputError(keyFile, '1', `pid field is ${key.pid}, the file name says ${expectedPid}`, `rename the file to ${key.pid}.pk or fix the pid`);
+  const member = members[expectedPid];
+  if (!member) throw new InputError(keyFile, undefined, `pid ${expectedPid} has no line in ${committeeFile} (${members.length} lines)`, 'remove the file or regenerate the committee');
+  const seed = key.signingKey.subarray(0, 32);
+  const embeddedPublic = key.signingKey.subarray(32);
+  const derivedPublic = ed25519PublicKey(seed);
+  if (!equalBytes(derivedPublic, embeddedPublic)) {
+    throw new InputError(keyFile, '1', 'signing private key is corrupt: its seed does not derive the public key it carries', 'restore the file from a backup or the committee seed');
+  }
+  if (!equalBytes(derivedPublic, member.publicKey)) {
+    throw new InputError(committeeFile, `${expectedPid + 1}`, `signing public key does not match ${keyFile}`, 'restore the line or the key file; `keys gen` never rewrites existing keys');
+  }
+  if (key.rmcSecret <= 0n || key.rmcSecret >= BN256_ORDER) throw new InputError(keyFile, '1', 'RMC secret key is outside [1, n)', 'restore the file');
+  if (!equalBytes(encodeG2(G2.BASE.multiply(key.rmcSecret)), member.verificationKey)) {
+    throw new InputError(committeeFile, `${expectedPid + 1}`, `RMC verification key does not match ${keyFile}`, 'restore the line or the key file');
+  }
+}

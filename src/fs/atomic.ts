@@ -1,0 +1,108 @@
+// Crash-safe writes: a file or a whole folder is written beside its target and
+// renamed into place, so an interrupted run leaves the previous version intact.
+import { promises as fs, constants } from 'node:fs';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+
+export interface FileToWrite {
+  name: string;
+  content: string | Uint8Array;
+  mode: number;
+}
+
+async function writeDurable(file: string, content: string | Uint8Array, mode: number): Promise<void> {
+  const handle = await fs.open(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode);
+  try {
+    await handle.writeFile(content);
+    await handle.chmod(mode); // the umask may have narrowed or widened nothing, but be explicit
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const handle = await fs.open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Replaces one file atomically (temp file in the same folder + rename). */
+export async function writeFileAtomic(file: string, content: string | Uint8Array, mode = 0o644): Promise<void> {
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
+  try {
+    await writeDurable(tmp, content, mode);
+    await fs.rename(tmp, file);
+  } catch (e) {
+    await fs.rm(tmp, { force: true });
+    throw e;
+  }
+  await syncDir(path.dirname(file));
+}
+
+export interface FolderSwapHooks {
+  /** Called when the new folder is complete and before it replaces the old one (tests inject crashes here). */
+  beforeSwap?: () => void | Promise<void>;
+}
+
+const oldPrefix = (base: string) => `.${base}.old-`;
+const newPrefix = (base: string) => `.${base}.new-`;
+
+/**
+ * Replaces folder `dir` with exactly `files`, as a set: they are written into a
+ * sibling folder, then the old folder is renamed aside and the new one into place.
+ * Linux cannot swap two folders in one rename, so a crash between the two renames
+ * leaves `.<name>.old-*`; recoverFolder() puts it back.
+ */
+export async function replaceFolder(dir: string, files: readonly FileToWrite[], hooks: FolderSwapHooks = {}): Promise<void> {
+  const parent = path.dirname(dir);
+  const base = path.basename(dir);
+  await fs.mkdir(parent, { recursive: true });
+  for (const stale of await fs.readdir(parent)) {
+    if (stale.startsWith(newPrefix(base))) await fs.rm(path.join(parent, stale), { recursive: true, force: true });
+  }
+  const fresh = await fs.mkdtemp(path.join(parent, newPrefix(base)));
+  try {
+    await fs.chmod(fresh, 0o700);
+    for (const f of files) await writeDurable(path.join(fresh, f.name), f.content, f.mode);
+    await syncDir(fresh);
+    await hooks.beforeSwap?.();
+  } catch (e) {
+    await fs.rm(fresh, { recursive: true, force: true });
+    throw e;
+  }
+  const aside = path.join(parent, `${oldPrefix(base)}${randomBytes(6).toString('hex')}`);
+  const hadOld = await exists(dir);
+  if (hadOld) await fs.rename(dir, aside);
+  await fs.rename(fresh, dir);
+  await syncDir(parent);
+  if (hadOld) await fs.rm(aside, { recursive: true, force: true });
+}
+
+/** Restores a folder left aside by an interrupted replaceFolder(); returns true if it did. */
+export async function recoverFolder(dir: string): Promise<boolean> {
+  if (await exists(dir)) return false;
+  const parent = path.dirname(dir);
+  let entries: string[];
+  try {
+    entries = await fs.readdir(parent);
+  } catch {
+    return false;
+  }
+  const aside = entries.find((e) => e.startsWith(oldPrefix(path.basename(dir))));
+  if (!aside) return false;
+  await fs.rename(path.join(parent, aside), dir);
+  return true;
+}
+
+export async function exists(p: string): Promise<boolean> {
+  try {
+    await fs.access(p);
+    return true;
+  } catch {
+    return false;
+  }
+}

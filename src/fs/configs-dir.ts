@@ -1,0 +1,44 @@
+// The configs folder: gomel's <name>.json files, plus our record of the committee
+// size each was last synced to (config sync needs the previous size, and a
+// config file has no room for it: gomel rejects unknown fields).
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { InputError } from '../core/errors.js';
+import { exists, writeFileAtomic } from './atomic.js';
+
+export const SYNC_RECORD = '.gomelctl-sync.json';
+
+export interface ConfigFile {
+  name: string;
+  file: string;
+  text: string;
+}
+
+export async function readConfigs(dir: string, names: readonly string[] = []): Promise<ConfigFile[]> {
+  if (!(await exists(dir))) throw new InputError(dir, undefined, 'no such configs folder', 'pass --configs DIR');
+  const wanted = names.length > 0 ? names.map((n) => n.replace(/\.json$/, '')) : (await fs.readdir(dir)).filter((f) => f.endsWith('.json') && !f.startsWith('.')).map((f) => f.slice(0, -5)).sort();
+  return Promise.all(
+    wanted.map(async (name) => {
+      const file = path.join(dir, `${name}.json`);
+      if (!(await exists(file))) throw new InputError(file, undefined, 'no such config', `choose one of the .json files in ${dir}`);
+      return { name, file, text: await fs.readFile(file, 'utf8') };
+    }),
+  );
+}
+
+export async function readSyncRecord(dir: string): Promise<Record<string, number>> {
+  const file = path.join(dir, SYNC_RECORD);
+  if (!(await exists(file))) return {};
+  try {
+    const value = JSON.parse(await fs.readFile(file, 'utf8')) as unknown;
+    if (value && typeof value === 'object' && Object.values(value).every((v) => Number.isInteger(v))) return value as Record<string, number>;
+  } catch {
+    // fall through
+  }
+  throw new InputError(file, undefined, 'not a JSON object of committee sizes', 'delete it; the next `config sync` only caps NParents');
+}
+
+export async function writeSyncRecord(dir: string, record: Record<string, number>): Promise<void> {
+  const sorted = Object.fromEntries(Object.entries(record).sort(([a], [b]) => a.localeCompare(b)));
+  await writeFileAtomic(path.join(dir, SYNC_RECORD), `${JSON.stringify(sorted, null, 2)}\n`);
+}

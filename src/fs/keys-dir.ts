@@ -1,0 +1,76 @@
+// The keys folder: committee.ka (public), <pid>.pk (secret, 0600), seed (secret, 0600).
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { formatCommittee, formatPrivateKey, parseCommittee, parsePrivateKey, type Member, type PrivateKey } from '../core/committee.js';
+import { InputError } from '../core/errors.js';
+import type { KeysPlan } from '../core/keys-plan.js';
+import { SEED_LENGTH } from '../core/derive.js';
+import { exists, recoverFolder, replaceFolder, type FileToWrite, type FolderSwapHooks } from './atomic.js';
+
+export const COMMITTEE_FILE = 'committee.ka';
+export const SEED_FILE = 'seed';
+const PK_NAME = /^(\d+)\.pk$/;
+
+export interface KeysDir {
+  dir: string;
+  members: Member[];
+  privateKeys: Map<number, PrivateKey>;
+  /** Every <pid>.pk present, with its file name, for verify. */
+  keyFiles: { pid: number; file: string }[];
+  seed: Uint8Array | undefined;
+  /** Files we do not manage (e.g. gomel's `addresses`), carried over on rewrite. */
+  otherFiles: string[];
+}
+
+export function parseSeed(text: string, file: string): Uint8Array {
+  const hex = text.trim();
+  if (!new RegExp(`^[0-9a-fA-F]{${2 * SEED_LENGTH}}$`).test(hex)) {
+    throw new InputError(file, '1', `a committee seed is ${SEED_LENGTH} bytes written as ${2 * SEED_LENGTH} hex digits`, 'restore the seed file or pass --seed');
+  }
+  return new Uint8Array(Buffer.from(hex, 'hex'));
+}
+
+export async function readSeedFile(file: string): Promise<Uint8Array> {
+  return parseSeed(await fs.readFile(file, 'utf8'), file);
+}
+
+/** Reads a keys folder; undefined when it holds no committee. Restores an interrupted rewrite first. */
+export async function readKeysDir(dir: string): Promise<KeysDir | undefined> {
+  await recoverFolder(dir);
+  const committeeFile = path.join(dir, COMMITTEE_FILE);
+  if (!(await exists(committeeFile))) return undefined;
+  const members = parseCommittee(await fs.readFile(committeeFile, 'utf8'), committeeFile);
+  const privateKeys = new Map<number, PrivateKey>();
+  const keyFiles: KeysDir['keyFiles'] = [];
+  const otherFiles: string[] = [];
+  let seed: Uint8Array | undefined;
+  for (const name of (await fs.readdir(dir)).sort()) {
+    const file = path.join(dir, name);
+    const match = PK_NAME.exec(name);
+    if (match) {
+      const pid = Number(match[1]);
+      privateKeys.set(pid, parsePrivateKey(await fs.readFile(file, 'utf8'), file));
+      keyFiles.push({ pid, file });
+    } else if (name === SEED_FILE) {
+      seed = await readSeedFile(file);
+    } else if (name !== COMMITTEE_FILE && (await fs.stat(file)).isFile()) {
+      otherFiles.push(name);
+    }
+  }
+  keyFiles.sort((a, b) => a.pid - b.pid);
+  return { dir, members, privateKeys, keyFiles, seed, otherFiles };
+}
+
+/** Writes a planned committee as one atomic set (see replaceFolder). */
+export async function writeKeysDir(dir: string, plan: KeysPlan, seed: Uint8Array, previous: KeysDir | undefined, hooks?: FolderSwapHooks): Promise<void> {
+  const files: FileToWrite[] = [
+    { name: COMMITTEE_FILE, content: formatCommittee(plan.members), mode: 0o644 },
+    { name: SEED_FILE, content: `${Buffer.from(seed).toString('hex')}\n`, mode: 0o600 },
+    ...plan.privateKeys.map((k) => ({ name: `${k.pid}.pk`, content: formatPrivateKey(k), mode: 0o600 })),
+  ];
+  for (const name of previous?.otherFiles ?? []) {
+    const stat = await fs.stat(path.join(dir, name));
+    files.push({ name, content: await fs.readFile(path.join(dir, name)), mode: stat.mode & 0o777 });
+  }
+  await replaceFolder(dir, files, hooks);
+}

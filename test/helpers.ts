@@ -1,0 +1,44 @@
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { run } from '../src/cli.js';
+import { captureOutput } from '../src/commands/output.js';
+
+/** The repository root (tests run from dist/test/). */
+export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+/** ../shared relative to the repo root, as in CI. */
+export const SHARED = path.resolve(REPO, '../shared');
+export const VECTORS = path.join(SHARED, 'vectors/gomel-2019-09');
+export const DOCKER_KEYS = path.join(VECTORS, 'docker-distributed/keys');
+export const DOCKER_CONFIGS = path.join(VECTORS, 'docker-distributed/configs');
+
+export async function tempDir(t: { after: (fn: () => Promise<void>) => void }): Promise<string> {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'gomelctl-test-'));
+  t.after(() => fs.rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+export async function copyDir(from: string, to: string): Promise<void> {
+  await fs.cp(from, to, { recursive: true });
+  // The vectors are read-only; copies must be writable.
+  for (const f of await fs.readdir(to)) await fs.chmod(path.join(to, f), 0o644);
+}
+
+/** Runs the CLI in-process in `cwd`-relative terms and returns its exit code and output. */
+export async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const o = captureOutput();
+  const code = await run(args, o);
+  return { code, out: o.lines.join('\n'), err: o.warnings.join('\n') };
+}
+
+/** Every file of a folder with its bytes and mode, to compare before/after. */
+export async function snapshot(dir: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const name of (await fs.readdir(dir)).sort()) {
+    const file = path.join(dir, name);
+    const stat = await fs.stat(file);
+    if (stat.isFile()) out[name] = `${(stat.mode & 0o777).toString(8)}:${(await fs.readFile(file)).toString('base64')}`;
+  }
+  return out;
+}

@@ -1,0 +1,170 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { cli, copyDir, DOCKER_KEYS, REPO, snapshot, tempDir } from './helpers.js';
+import { keysGen } from '../src/commands/keys.js';
+import { captureOutput } from '../src/commands/output.js';
+import { deriveNode } from '../src/core/derive.js';
+import { N } from '../src/core/bn256.js';
+
+const SEED = '5cbd325d0aa0f0e616720e946cd112ee7ac0109fb2e75e8d93e265958673f5c7';
+const gen = (dir: string, ...args: string[]) => cli(['keys', 'gen', '--dir', dir, '--configs', path.join(dir, 'no-configs'), ...args]);
+
+test('the same seed gives the same files, byte for byte', async (t) => {
+  const root = await tempDir(t);
+  assert.equal((await gen(path.join(root, 'a'), '--n', '5', '--seed', SEED)).code, 0);
+  assert.equal((await gen(path.join(root, 'b'), '--n', '5', '--seed', SEED)).code, 0);
+  assert.deepEqual(await snapshot(path.join(root, 'a')), await snapshot(path.join(root, 'b')));
+});
+
+test('the shipped default committee is reproducible from its committed seed', async (t) => {
+  const dir = path.join(await tempDir(t), 'keys');
+  const seed = (await fs.readFile(path.join(REPO, 'keys/seed'), 'utf8')).trim();
+  assert.equal((await cli(['keys', 'gen', '--dir', dir, '--n', '8', '--seed', seed, '--configs', path.join(REPO, 'configs')])).code, 0);
+  assert.deepEqual(await snapshot(dir), await snapshot(path.join(REPO, 'keys')));
+});
+
+test('derived keys differ per node and the RMC scalar lies in [1, n)', () => {
+  const seed = new Uint8Array(Buffer.from(SEED, 'hex'));
+  const a = deriveNode(seed, 0);
+  const b = deriveNode(seed, 1);
+  assert.notDeepEqual(a.publicKey, b.publicKey);
+  assert.notEqual(a.privateKey.rmcSecret, b.privateKey.rmcSecret);
+  for (const node of [a, b]) assert.ok(node.privateKey.rmcSecret >= 1n && node.privateKey.rmcSecret < N);
+});
+
+test('growing 8→16 keeps nodes 1..8 byte-identical; shrinking to 6 removes 7..16', async (t) => {
+  const dir = path.join(await tempDir(t), 'keys');
+  assert.equal((await gen(dir, '--n', '8')).code, 0);
+  const before = await snapshot(dir);
+  const grown = await gen(dir, '--n', '16');
+  assert.equal(grown.code, 0, grown.err);
+  assert.match(grown.out, /added node9\.\.node16; kept node1\.\.node8/);
+  const after = await snapshot(dir);
+  for (let pid = 0; pid < 8; pid++) assert.equal(after[`${pid}.pk`], before[`${pid}.pk`]);
+  const lines16 = (await fs.readFile(path.join(dir, 'committee.ka'), 'utf8')).split('\n');
+  assert.equal(lines16.length, 17);
+  const shrunk = await gen(dir, '--n', '6');
+  assert.match(shrunk.out, /kept node1\.\.node6; removed node7\.\.node16/);
+  const files = (await fs.readdir(dir)).sort();
+  assert.deepEqual(files, ['0.pk', '1.pk', '2.pk', '3.pk', '4.pk', '5.pk', 'committee.ka', 'seed']);
+  assert.deepEqual((await fs.readFile(path.join(dir, 'committee.ka'), 'utf8')).split('\n').slice(0, 6), lines16.slice(0, 6));
+  assert.equal((await cli(['keys', 'verify', '--dir', dir])).code, 0);
+});
+
+test("growing a committee made by gomel's own generator keeps its keys", async (t) => {
+  const dir = path.join(await tempDir(t), 'keys');
+  await copyDir(DOCKER_KEYS, dir);
+  const before = await snapshot(dir);
+  const r = await gen(dir, '--n', '10');
+  assert.equal(r.code, 0, r.err);
+  const after = await snapshot(dir);
+  for (let pid = 0; pid < 8; pid++) assert.equal(after[`${pid}.pk`]!.split(':')[1], before[`${pid}.pk`]!.split(':')[1]);
+  assert.equal(after['addresses'], before['addresses'], 'unmanaged files are carried over');
+  assert.equal((await cli(['keys', 'verify', '--dir', dir])).code, 0);
+});
+
+test('private keys and seed are 0600, the folder 0700', async (t) => {
+  const dir = path.join(await tempDir(t), 'keys');
+  await gen(dir, '--n', '4');
+  assert.equal((await fs.stat(dir)).mode & 0o777, 0o700);
+  for (const f of ['0.pk', '3.pk', 'seed']) assert.equal((await fs.stat(path.join(dir, f))).mode & 0o777, 0o600, f);
+  assert.equal((await fs.stat(path.join(dir, 'committee.ka'))).mode & 0o777, 0o644);
+});
+
+test('new addresses keep the keys; another seed needs --regenerate', async (t) => {
+  const dir = path.join(await tempDir(t), 'keys');
+  await gen(dir, '--n', '4', '--seed', SEED);
+  const before = await snapshot(dir);
+  const r = await gen(dir, '--ports', '7000,7001', '--host-prefix', 'aleph-');
+  assert.match(r.out, /new addresses for node1\.\.node4/);
+  const after = await snapshot(dir);
+  for (let pid = 0; pid < 4; pid++) assert.equal(after[`${pid}.pk`], before[`${pid}.pk`]);
+  assert.match(await fs.readFile(path.join(dir, 'committee.ka'), 'utf8'), /\|\|aleph-1:7000 aleph-1:7001\n/);
+
+  const other = 'ab'.repeat(32);
+  const refused = await gen(dir, '--seed', other);
+  assert.equal(refused.code, 2);
+  assert.match(refused.err, /holds another committee seed.*--regenerate/);
+  const regenerated = await gen(dir, '--seed', other, '--regenerate');
+  assert.match(regenerated.out, /regenerated node1\.\.node4/);
+  assert.notEqual((await snapshot(dir))['0.pk'], after['0.pk']);
+});
+
+test('--addresses takes per-node addresses in gomel generator format', async (t) => {
+  const root = await tempDir(t);
+  const file = path.join(root, 'addrs');
+  await fs.writeFile(file, ['a:1 a:2|a:3', 'b:1 b:2|b:3', 'c:1 c:2|c:3', 'd:1 d:2|d:3'].join('\n') + '\n');
+  const r = await gen(path.join(root, 'keys'), '--addresses', file);
+  assert.equal(r.code, 0, r.err);
+  assert.match(await fs.readFile(path.join(root, 'keys/committee.ka'), 'utf8'), /\|c:1 c:2\|c:3\n/);
+});
+
+test('address columns follow the Sync list of --config', async (t) => {
+  const root = await tempDir(t);
+  await fs.mkdir(path.join(root, 'configs'));
+  await fs.copyFile(path.join(REPO, 'configs/g_m.json'), path.join(root, 'configs/g_m.json'));
+  const r = await cli(['keys', 'gen', '--n', '4', '--dir', path.join(root, 'keys'), '--configs', path.join(root, 'configs'), '--config', 'g_m']);
+  assert.equal(r.code, 0, r.err);
+  assert.match(await fs.readFile(path.join(root, 'keys/committee.ka'), 'utf8'), /\|\|node4:9000 node4:10000\n$/);
+});
+
+test('a crash between writing and renaming leaves the old committee readable and verifiable', async (t) => {
+  const dir = path.join(await tempDir(t), 'keys');
+  await gen(dir, '--n', '4');
+  const before = await snapshot(dir);
+  const crash = new Error('injected crash');
+  await assert.rejects(
+    keysGen({ n: '9', dir, hostPrefix: 'node', config: 'config', configs: path.join(dir, 'none') }, captureOutput(), { beforeSwap: () => { throw crash; } }),
+    crash,
+  );
+  assert.deepEqual(await snapshot(dir), before);
+  assert.deepEqual((await fs.readdir(path.dirname(dir))).sort(), ['keys'], 'no temporary folder left behind');
+  assert.equal((await cli(['keys', 'verify', '--dir', dir])).code, 0);
+});
+
+test('a folder left aside between the two renames is restored on the next run', async (t) => {
+  const root = await tempDir(t);
+  const dir = path.join(root, 'keys');
+  await gen(dir, '--n', '4');
+  const before = await snapshot(dir);
+  await fs.rename(dir, path.join(root, '.keys.old-123456')); // as if killed between the renames
+  const r = await cli(['keys', 'verify', '--dir', dir]);
+  assert.equal(r.code, 0, r.err);
+  assert.deepEqual(await snapshot(dir), before);
+});
+
+for (const [args, message] of [
+  [['--n', '3'], /--n 3: gomel needs at least 4 nodes/],
+  [['--n', 'abc'], /--n abc: expected a whole number/],
+  [['--n', '70000'], /--n 70000: gomel's pids are 16-bit/],
+  [['--ports', '9000,70000'], /--ports 9000,70000: "70000" is not a port/],
+  [['--ports', '9000,9000'], /a port is listed twice/],
+  [['--host-prefix', 'node_'], /--host-prefix "node_": must start with a letter/],
+  [['--host-prefix', '1node'], /--host-prefix "1node"/],
+  [['--seed', 'xyz'], /--seed: expected 64 hex digits/],
+] as const) {
+  test(`keys gen ${args.join(' ')} exits 2 with one line and changes nothing`, async (t) => {
+    const dir = path.join(await tempDir(t), 'keys');
+    await gen(dir, '--n', '4');
+    const before = await snapshot(dir);
+    const r = await gen(dir, ...args);
+    assert.equal(r.code, 2);
+    assert.match(r.err, message);
+    assert.equal(r.err.split('\n').length, 1);
+    assert.deepEqual(await snapshot(dir), before);
+  });
+}
+
+test('keys show prints public fingerprints only', async (t) => {
+  const dir = path.join(await tempDir(t), 'keys');
+  await gen(dir, '--n', '4');
+  const r = await cli(['keys', 'show', '--dir', dir, '--json']);
+  const rows = JSON.parse(r.out) as { pid: number; host: string }[];
+  assert.deepEqual(rows.map((x) => x.host), ['node1', 'node2', 'node3', 'node4']);
+  for (let pid = 0; pid < 4; pid++) {
+    const secret = (await fs.readFile(path.join(dir, `${pid}.pk`), 'utf8')).split(' ');
+    assert.ok(!r.out.includes(secret[0]!) && !r.out.includes(secret[1]!));
+  }
+});

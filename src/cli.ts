@@ -4,6 +4,8 @@ import { CheckFailed, EnvironmentError, InputError, UsageError } from './core/er
 import { keysGen, keysShow, keysVerify } from './commands/keys.js';
 import { configCheck, configSync } from './commands/config.js';
 import { processOutput, type Output } from './commands/output.js';
+import { clusterInit, clusterJoinToken, DEFAULT_NETWORK, DEFAULT_SUBNET } from './commands/cluster.js';
+import { DEFAULT_REGISTRY, imageRebuild } from './commands/image.js';
 import { VERSION } from './version.js';
 
 export const EXIT = { ok: 0, failed: 1, usage: 2, internal: 70 } as const;
@@ -68,6 +70,39 @@ export function buildProgram(out: Output): Command {
     .option('--check', 'change nothing; exit 1 if a sync would change something')
     .option('--dry-run', 'show what would change, change nothing')
     .action((names: string[], o) => configSync(o, names, out));
+
+  const cluster = program.command('cluster').description('the swarm, its overlay network and registry');
+  cluster
+    .command('init')
+    .description('initialise swarm mode, create the overlay network, check the registry (idempotent)')
+    .option('--advertise-addr <addr>', 'address workers reach this manager on')
+    .option('--network <name>', 'attachable overlay network', DEFAULT_NETWORK)
+    .option('--subnet <cidr>', 'overlay subnet (a /24 stops at ~250 containers)', DEFAULT_SUBNET)
+    .option('--registry <host:port>', 'registry the swarm pulls from', DEFAULT_REGISTRY)
+    .action((o) => clusterInit(o, out));
+  cluster
+    .command('join-token')
+    .description('print the `docker swarm join` command for workers')
+    .action(() => clusterJoinToken(out));
+
+  const image = program.command('image').description('the image every node runs');
+  image
+    .command('rebuild')
+    .description('assemble the build context in memory, build and push through the Engine API')
+    .option('--keys <dir>', 'keys folder (only committee.ka goes in, unless --bake-keys)', 'keys')
+    .option('--configs <dir>', 'configs folder', 'configs')
+    .option('--registry <host:port>', 'registry to push to', DEFAULT_REGISTRY)
+    .option('--tag <ref>', 'image reference (default: <registry>/aleph:test)')
+    .addOption(new Option('--code <dir>', 'payload: consensus-go checkout in GOPATH layout, compiled at build time').conflicts('binary'))
+    .option('--binary <file>', 'payload: a static gomel binary')
+    .option('--base <image>', 'base image (default: gomelctl/base:busybox; golang:1.13 for --code)')
+    .option('--bake-keys', "put every node's private key into the image (as gomel's original test did)")
+    .option('--force', 'rebuild without cache even if the context is unchanged')
+    .option('--json', 'progress and result as JSON lines')
+    .option('--templates <dir>', 'templates folder (default: the one shipped with gomelctl)')
+    .action(async (o) => {
+      await imageRebuild(o, out);
+    });
 
   return program;
 }

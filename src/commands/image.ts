@@ -1,0 +1,130 @@
+// `image rebuild`: the build context assembled in memory, built and pushed through the Engine API.
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { EnvironmentError, InputError, UsageError } from '../core/errors.js';
+import { committeeFingerprint, hashHex, imageLabels, LABELS, planContext, type ContextFile, type PayloadKind } from '../core/image-context.js';
+import { summarizeBuild, summarizePush } from '../core/progress.js';
+import { packContext } from '../docker/build-context.js';
+import { Engine } from '../docker/engine.js';
+import { checkRegistry, parseImageRef, tagDigest } from '../docker/registry.js';
+import { exists } from '../fs/atomic.js';
+import { COMMITTEE_FILE, readKeysDir } from '../fs/keys-dir.js';
+import { readTemplate, readTree, TEMPLATES_DIR } from '../fs/templates.js';
+import { VERSION } from '../version.js';
+import type { Output } from './output.js';
+import { progressMode, progressPrinter } from './progress.js';
+
+export const DEFAULT_REGISTRY = '127.0.0.1:5000';
+export const DEFAULT_BASE = 'gomelctl/base:busybox';
+export const DEFAULT_CODE_BASE = 'golang:1.13';
+
+export interface ImageRebuildOptions {
+  keys: string;
+  configs: string;
+  registry: string;
+  tag?: string;
+  code?: string;
+  binary?: string;
+  base?: string;
+  bakeKeys?: boolean;
+  force?: boolean;
+  json?: boolean;
+  templates?: string;
+}
+
+export interface ImageResult {
+  tag: string;
+  /** `<repository>@sha256:…` as pushed; what deploy pins services to. */
+  pinned: string;
+  digest: string;
+  contextHash: string;
+  committee: string;
+  built: boolean;
+}
+
+export const defaultTag = (registry: string) => `${registry}/aleph:test`;
+
+/** The payload's files and the Dockerfile/run.sh that go with it. */
+async function payload(options: ImageRebuildOptions, templates: string): Promise<{ kind: PayloadKind; files: ContextFile[]; dockerfile: string; runScript: string; vars: Record<string, string> }> {
+  if (options.code && options.binary) throw new UsageError('--code and --binary: choose one payload');
+  if (options.code) {
+    const gomelSource = path.join(options.code, 'src/gitlab.com/alephledger/consensus-go/cmd/gomel');
+    if (!(await exists(gomelSource))) {
+      throw new InputError(options.code, undefined, 'not a consensus-go checkout in GOPATH layout (no src/gitlab.com/alephledger/consensus-go/cmd/gomel)', 'pass the GOPATH root, as in gomel\'s docker-distributed test');
+    }
+    return { kind: 'code', files: await readTree(options.code), dockerfile: 'Dockerfile.code', runScript: 'gomel/run.sh', vars: { BASE: options.base ?? DEFAULT_CODE_BASE, RUNTIME_BASE: DEFAULT_BASE } };
+  }
+  if (options.binary) {
+    if (!(await exists(options.binary))) throw new InputError(options.binary, undefined, 'no such gomel binary', 'build one with `CGO_ENABLED=0 go build ./cmd/gomel`');
+    return { kind: 'binary', files: [{ name: 'gomel', mode: 0o755, content: new Uint8Array(await fs.readFile(options.binary)) }], dockerfile: 'Dockerfile', runScript: 'gomel/run.sh', vars: { BASE: options.base ?? DEFAULT_BASE } };
+  }
+  const answer = await readTemplate(templates, 'probe/answer.sh');
+  return { kind: 'probe', files: [{ name: 'answer.sh', mode: 0o755, content: answer }], dockerfile: 'Dockerfile', runScript: 'probe/run.sh', vars: { BASE: options.base ?? DEFAULT_BASE } };
+}
+
+/** Builds the context in memory: Dockerfile, payload, run.sh, configs, committee (and keys with --bake-keys). */
+export async function assembleContext(options: ImageRebuildOptions): Promise<{ tar: Buffer; files: ContextFile[]; committee: Uint8Array; kind: PayloadKind }> {
+  const templates = options.templates ?? TEMPLATES_DIR;
+  const keys = await readKeysDir(options.keys);
+  if (!keys) throw new InputError(path.join(options.keys, COMMITTEE_FILE), undefined, 'no committee file', 'create one with `gomelctl keys gen --n 8`');
+  const committee = new Uint8Array(await fs.readFile(path.join(options.keys, COMMITTEE_FILE)));
+  const p = await payload(options, templates);
+  const configNames = (await fs.readdir(options.configs)).filter((f) => f.endsWith('.json') && !f.startsWith('.'));
+  const configs = await Promise.all(configNames.map(async (f) => ({ name: f.slice(0, -5), content: new Uint8Array(await fs.readFile(path.join(options.configs, f))) })));
+  const privateKeys = options.bakeKeys ? await Promise.all(keys.keyFiles.map(async (k) => ({ name: path.basename(k.file), content: new Uint8Array(await fs.readFile(k.file)) }))) : [];
+  const files = planContext({
+    payload: p.kind,
+    dockerfileTemplate: new TextDecoder().decode(await readTemplate(templates, p.dockerfile)),
+    vars: p.vars,
+    payloadFiles: p.files,
+    runScript: await readTemplate(templates, p.runScript),
+    configs,
+    committee,
+    privateKeys,
+  });
+  return { tar: await packContext(files), files, committee, kind: p.kind };
+}
+
+export async function imageRebuild(options: ImageRebuildOptions, out: Output, engine = new Engine()): Promise<ImageResult> {
+  const tag = options.tag ?? defaultTag(options.registry);
+  const ref = parseImageRef(tag);
+  if (!ref.registry) throw new UsageError(`--tag ${tag}: name the registry the swarm pulls from, e.g. ${defaultTag(options.registry)}`);
+  const { tar, committee, kind } = await assembleContext(options);
+  if (options.bakeKeys) out.warn('image rebuild: --bake-keys puts EVERY node\'s private key into the image; anyone who can pull it holds them all');
+  const contextHash = hashHex(tar);
+  const result = { tag, contextHash, committee: committeeFingerprint(committee) };
+
+  await engine.ping();
+  await checkRegistry(ref.registry);
+  const existing = await engine.inspectImage(tag);
+  let built = false;
+  if (options.force || existing?.Config?.Labels?.[LABELS.context] !== contextHash) {
+    const printer = progressPrinter(out, progressMode(out, options.json), 'build');
+    const events = await engine.build(tar, { tag, labels: imageLabels({ committee, contextHash, version: VERSION, payload: kind, bakedKeys: Boolean(options.bakeKeys) }), noCache: options.force }, printer.event);
+    printer.end();
+    const build = summarizeBuild(events);
+    if (build.error) throw new EnvironmentError(`image rebuild: build failed at ${build.lastStep ?? 'the start'}: ${build.error}`);
+    out.warn(`build: ${tag} built, ${build.cachedSteps} of ${build.steps} steps from cache`);
+    built = true;
+  } else {
+    out.warn(`build: ${tag} is up to date (context ${contextHash.slice(0, 12)}); --force rebuilds`);
+  }
+
+  const image = await engine.inspectImage(tag);
+  const remote = await tagDigest(ref.registry, ref.repository, ref.tag);
+  let digest = remote;
+  if (built || !remote || !image?.RepoDigests?.includes(`${ref.registry}/${ref.repository}@${remote}`)) {
+    const printer = progressPrinter(out, progressMode(out, options.json), 'push');
+    const push = summarizePush(await engine.push(tag, printer.event));
+    printer.end();
+    if (push.error || !push.digest) throw new EnvironmentError(`image rebuild: push of ${tag} refused: ${push.error ?? 'the registry returned no digest'}`);
+    out.warn(`push: ${push.pushedLayers.length} layer(s) pushed, ${push.existingLayers.length} already in the registry`);
+    digest = push.digest;
+  } else {
+    out.warn(`push: ${ref.registry} already serves this image`);
+  }
+  const pinned = `${ref.registry}/${ref.repository}@${digest}`;
+  if (options.json) out.line(JSON.stringify({ ...result, digest, pinned, built }));
+  else out.line(`image: ${tag} ${digest}`);
+  return { ...result, digest: digest!, pinned, built };
+}

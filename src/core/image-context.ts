@@ -1,0 +1,83 @@
+// What goes into an image's build context, in which order, and how it is
+// labelled. Pure: the caller reads the files; docker/build-context.ts packs them.
+import { sha256 } from '@noble/hashes/sha2.js';
+import { bytesToHex } from '@noble/hashes/utils.js';
+
+export type PayloadKind = 'probe' | 'binary' | 'code';
+
+export interface ContextFile {
+  /** Path inside the context, with "/" separators. */
+  name: string;
+  mode: number;
+  content: Uint8Array;
+}
+
+export interface ContextInput {
+  payload: PayloadKind;
+  dockerfileTemplate: string;
+  vars: Record<string, string>;
+  payloadFiles: ContextFile[]; // placed under payload/
+  runScript: Uint8Array;
+  configs: { name: string; content: Uint8Array }[]; // <name>.json
+  committee: Uint8Array;
+  /** Only with --bake-keys: every <pid>.pk. */
+  privateKeys: { name: string; content: Uint8Array }[];
+}
+
+export const LABELS = {
+  managed: 'org.gomelctl.managed',
+  committee: 'org.gomelctl.committee',
+  context: 'org.gomelctl.context',
+  version: 'org.gomelctl.version',
+  payload: 'org.gomelctl.payload',
+  bakedKeys: 'org.gomelctl.baked-keys',
+} as const;
+
+/** Replaces {{NAME}} placeholders; a placeholder without a value is an error, not an empty string. */
+export function renderTemplate(template: string, vars: Record<string, string>): string {
+  return template.replace(/\{\{([A-Z_]+)\}\}/g, (_, key: string) => {
+    const value = vars[key];
+    if (value === undefined) throw new Error(`template placeholder {{${key}}} has no value`);
+    return value;
+  });
+}
+
+const byName = <T extends { name: string }>(a: T, b: T) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+
+/**
+ * The context's files in a fixed order: Dockerfile, then payload, run.sh,
+ * configs, keys — the order of the Dockerfile's layers. Sorted within each
+ * group, so the same inputs give the same tar, byte for byte.
+ */
+export function planContext(input: ContextInput): ContextFile[] {
+  const encoder = new TextEncoder();
+  return [
+    { name: 'Dockerfile', mode: 0o644, content: encoder.encode(renderTemplate(input.dockerfileTemplate, { PAYLOAD: input.payload, ...input.vars })) },
+    ...[...input.payloadFiles].sort(byName).map((f) => ({ ...f, name: `payload/${f.name}` })),
+    { name: 'run.sh', mode: 0o755, content: input.runScript },
+    ...[...input.configs].sort(byName).map((c) => ({ name: `configs/${c.name}.json`, mode: 0o644, content: c.content })),
+    { name: 'keys/committee.ka', mode: 0o644, content: input.committee },
+    // 0444, not 0600: the node runs as root in the container either way, and the image owner asked for it.
+    ...[...input.privateKeys].sort(byName).map((k) => ({ name: `keys/${k.name}`, mode: 0o444, content: k.content })),
+  ];
+}
+
+export function hashHex(bytes: Uint8Array, length = 64): string {
+  return bytesToHex(sha256(bytes)).slice(0, length);
+}
+
+/** A committee's fingerprint: what image labels, secrets and services are tied to. */
+export function committeeFingerprint(committee: Uint8Array): string {
+  return hashHex(committee, 16);
+}
+
+export function imageLabels(args: { committee: Uint8Array; contextHash: string; version: string; payload: PayloadKind; bakedKeys: boolean }): Record<string, string> {
+  return {
+    [LABELS.managed]: 'true',
+    [LABELS.committee]: committeeFingerprint(args.committee),
+    [LABELS.context]: args.contextHash,
+    [LABELS.version]: args.version,
+    [LABELS.payload]: args.payload,
+    [LABELS.bakedKeys]: String(args.bakedKeys),
+  };
+}

@@ -1,0 +1,117 @@
+// The Docker Engine seam: every Engine API call gomelctl makes goes through
+// here, and this is the only file that constructs Dockerode. Dockerode reads
+// DOCKER_HOST (and DOCKER_TLS_VERIFY/DOCKER_CERT_PATH) like the docker CLI.
+import Docker from 'dockerode';
+import { EnvironmentError } from '../core/errors.js';
+import type { ProgressEvent } from '../core/progress.js';
+
+export type { ProgressEvent };
+
+export type ProgressHandler = (event: ProgressEvent) => void;
+
+export function engineTarget(): string {
+  return process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock';
+}
+
+/** Maps transport failures to one line that says how to start the engine. */
+export function engineError(error: unknown, doing: string): Error {
+  const e = error as NodeJS.ErrnoException & { statusCode?: number; json?: { message?: string }; reason?: string };
+  if (e && (e.code === 'ENOENT' || e.code === 'ECONNREFUSED' || e.code === 'EACCES' || e.code === 'ECONNRESET' || e.code === 'EHOSTUNREACH')) {
+    const hint = process.env.DOCKER_HOST ? 'start that engine, or unset DOCKER_HOST' : 'start one with `bash docker/setup.sh` (or point DOCKER_HOST at an engine)';
+    return new EnvironmentError(`Docker Engine not reachable at ${engineTarget()} (${e.code}) while trying to ${doing}: ${hint}`);
+  }
+  if (e && typeof e.statusCode === 'number') {
+    const message = (e.json?.message ?? e.reason ?? e.message ?? '').toString().trim();
+    return new EnvironmentError(`Docker Engine refused to ${doing} (HTTP ${e.statusCode}): ${message}`);
+  }
+  return error instanceof Error ? error : new Error(String(error));
+}
+
+export const isNotFound = (error: unknown) => (error as { statusCode?: number })?.statusCode === 404;
+
+export async function call<T>(doing: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (error) {
+    throw engineError(error, doing);
+  }
+}
+
+export class Engine {
+  readonly docker: Docker;
+
+  constructor(docker?: Docker) {
+    this.docker = docker ?? new Docker();
+  }
+
+  async ping(): Promise<void> {
+    await call('answer a ping', () => this.docker.ping());
+  }
+
+  info(): Promise<{ Swarm: { LocalNodeState: string; NodeID: string; ControlAvailable: boolean; NodeAddr: string; RemoteManagers?: { Addr: string }[] | null }; ServerVersion: string; Name: string }> {
+    return call('report its state', () => this.docker.info());
+  }
+
+  /** Consumes a JSON progress stream; throws the engine's error message from it, if any. */
+  async followProgress(stream: NodeJS.ReadableStream, onEvent: ProgressHandler): Promise<ProgressEvent[]> {
+    const events: ProgressEvent[] = [];
+    await new Promise<void>((resolve, reject) =>
+      this.docker.modem.followProgress(
+        stream,
+        (err: Error | null) => (err ? reject(err) : resolve()),
+        (event: ProgressEvent) => {
+          events.push(event);
+          onEvent(event);
+        },
+      ),
+    );
+    return events;
+  }
+
+  async build(context: Buffer, options: { tag: string; labels: Record<string, string>; noCache?: boolean }, onEvent: ProgressHandler): Promise<ProgressEvent[]> {
+    const stream = await call('build an image', () =>
+      this.docker.buildImage(context as unknown as NodeJS.ReadableStream, { t: options.tag, labels: options.labels, rm: true, forcerm: true, nocache: options.noCache ?? false } as Docker.ImageBuildOptions),
+    );
+    return this.followProgress(stream, onEvent);
+  }
+
+  async push(tag: string, onEvent: ProgressHandler): Promise<ProgressEvent[]> {
+    // The push endpoint wants an X-Registry-Auth header even for a registry without auth.
+    const stream = await call(`push ${tag}`, () => this.docker.getImage(tag).push({ authconfig: {} } as never) as unknown as Promise<NodeJS.ReadableStream>);
+    return this.followProgress(stream, onEvent);
+  }
+
+  async inspectImage(ref: string): Promise<Docker.ImageInspectInfo | undefined> {
+    try {
+      return await this.docker.getImage(ref).inspect();
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw engineError(error, `inspect image ${ref}`);
+    }
+  }
+
+  async swarmInit(advertiseAddr: string | undefined): Promise<void> {
+    await call('initialise swarm mode', () => this.docker.swarmInit({ ListenAddr: '0.0.0.0:2377', ...(advertiseAddr ? { AdvertiseAddr: advertiseAddr } : {}) }));
+  }
+
+  swarmInspect(): Promise<{ ID: string; JoinTokens: { Worker: string; Manager: string } }> {
+    return call('report the swarm', () => this.docker.swarmInspect());
+  }
+
+  async findNetwork(name: string): Promise<Docker.NetworkInspectInfo | undefined> {
+    const list = await call('list networks', () => this.docker.listNetworks({ filters: { name: [name] } }));
+    return list.find((n) => n.Name === name); // the name filter matches substrings
+  }
+
+  async createNetwork(spec: Docker.NetworkCreateOptions): Promise<void> {
+    await call(`create network ${spec.Name}`, () => this.docker.createNetwork(spec));
+  }
+
+  async removeNetwork(name: string): Promise<void> {
+    try {
+      await this.docker.getNetwork(name).remove();
+    } catch (error) {
+      if (!isNotFound(error)) throw engineError(error, `remove network ${name}`);
+    }
+  }
+}

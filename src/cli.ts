@@ -6,6 +6,7 @@ import { configCheck, configSync } from './commands/config.js';
 import { processOutput, type Output } from './commands/output.js';
 import { clusterInit, clusterJoinToken, DEFAULT_NETWORK, DEFAULT_SUBNET } from './commands/cluster.js';
 import { DEFAULT_REGISTRY, imageRebuild } from './commands/image.js';
+import { deployClean, deployLogs, deploySpawn, deployStatus } from './commands/deploy.js';
 import { VERSION } from './version.js';
 
 export const EXIT = { ok: 0, failed: 1, usage: 2, internal: 70 } as const;
@@ -103,6 +104,45 @@ export function buildProgram(out: Output): Command {
     .action(async (o) => {
       await imageRebuild(o, out);
     });
+
+  const collect = (value: string, previous: string[]) => [...previous, value];
+  const deploy = program.command('deploy').description('the committee as Docker Swarm services');
+  deploy
+    .command('spawn')
+    .description('one service per node with its own key as a secret; waits until every task runs')
+    .option('--keys <dir>', 'keys folder', 'keys')
+    .option('--configs <dir>', 'configs folder', 'configs')
+    .option('--config <name>', 'gomel config each node runs', 'config')
+    .option('--image <ref>', 'image (default: <registry>/aleph:test, pinned by digest)')
+    .option('--registry <host:port>', 'registry of the default image', DEFAULT_REGISTRY)
+    .option('--network <name>', 'overlay network (also names the deployment)', DEFAULT_NETWORK)
+    .option('--constraint <expr>', 'placement constraint, repeatable', collect, [])
+    .option('--cap-add <cap>', 'Linux capability for the nodes, repeatable (e.g. NET_ADMIN)', collect, [])
+    .option('--parallel <k>', 'services created at once', '8')
+    .option('--timeout <s>', 'seconds to wait for every task to run', '120')
+    .action(async (o) => {
+      await deploySpawn(o, out);
+    });
+  deploy
+    .command('status')
+    .description('per node: task state, swarm node, since, exit code or error')
+    .option('--network <name>', 'deployment (overlay network)', DEFAULT_NETWORK)
+    .option('--json', 'machine-readable output')
+    .action(async (o) => {
+      await deployStatus(o, out);
+    });
+  deploy
+    .command('logs')
+    .description("each node's output and its /extract files into --out")
+    .option('--network <name>', 'deployment (overlay network)', DEFAULT_NETWORK)
+    .option('--out <dir>', 'where to write them', 'logs')
+    .option('--follow', 'keep streaming the output')
+    .action((o) => deployLogs(o, out));
+  deploy
+    .command('clean')
+    .description("remove the deployment's services and secrets (only those gomelctl labelled)")
+    .option('--network <name>', 'deployment (overlay network)', DEFAULT_NETWORK)
+    .action((o) => deployClean(o, out));
 
   return program;
 }

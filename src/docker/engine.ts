@@ -114,4 +114,91 @@ export class Engine {
       if (!isNotFound(error)) throw engineError(error, `remove network ${name}`);
     }
   }
+
+  listSecrets(labels: Record<string, string>): Promise<Docker.Secret[]> {
+    return call('list secrets', () => this.docker.listSecrets({ filters: { label: labelFilters(labels) } }) as unknown as Promise<Docker.Secret[]>);
+  }
+
+  async createSecret(name: string, data: Uint8Array, labels: Record<string, string>): Promise<string> {
+    const created = await call(`create secret ${name}`, () => this.docker.createSecret({ Name: name, Labels: labels, Data: Buffer.from(data).toString('base64') }));
+    return (created as unknown as { id: string }).id;
+  }
+
+  async removeSecret(id: string): Promise<void> {
+    try {
+      await this.docker.getSecret(id).remove();
+    } catch (error) {
+      if (!isNotFound(error)) throw engineError(error, `remove secret ${id}`);
+    }
+  }
+
+  listServices(labels: Record<string, string>): Promise<Docker.Service[]> {
+    return call('list services', () => this.docker.listServices({ filters: { label: labelFilters(labels) } }));
+  }
+
+  async createService(spec: Docker.CreateServiceOptions): Promise<string> {
+    const created = await call(`create service ${spec.Name}`, () => this.docker.createService(spec));
+    return (created as unknown as { id: string }).id;
+  }
+
+  async removeService(id: string): Promise<void> {
+    try {
+      await this.docker.getService(id).remove();
+    } catch (error) {
+      if (!isNotFound(error)) throw engineError(error, `remove service ${id}`);
+    }
+  }
+
+  listTasks(serviceIds: string[]): Promise<Docker.Task[]> {
+    if (serviceIds.length === 0) return Promise.resolve([]);
+    return call('list tasks', () => this.docker.listTasks({ filters: { service: serviceIds } }));
+  }
+
+  listNodes(): Promise<{ ID: string; Description?: { Hostname?: string } }[]> {
+    return call('list swarm nodes', () => this.docker.listNodes());
+  }
+
+  /** A service's output, stdout and stderr interleaved (the stream is multiplexed: no TTY). */
+  async serviceLogs(id: string, follow: boolean, sink: NodeJS.WritableStream): Promise<void> {
+    const stream: unknown = await call(`read the logs of service ${id}`, () => this.docker.getService(id).logs({ stdout: true, stderr: true, follow, timestamps: false }));
+    if (Buffer.isBuffer(stream)) {
+      sink.write(demux(stream));
+      return;
+    }
+    const readable = stream as NodeJS.ReadableStream;
+    await new Promise<void>((resolve, reject) => {
+      this.docker.modem.demuxStream(readable, sink, sink);
+      readable.on('end', resolve);
+      readable.on('error', reject);
+    });
+  }
+
+  /** A tar of `path` in a container, running or exited. */
+  async containerArchive(containerId: string, path: string): Promise<Buffer | undefined> {
+    try {
+      const stream = await this.docker.getContainer(containerId).getArchive({ path });
+      const chunks: Buffer[] = [];
+      for await (const chunk of stream as AsyncIterable<Buffer>) chunks.push(chunk);
+      return Buffer.concat(chunks);
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw engineError(error, `copy ${path} out of container ${containerId.slice(0, 12)}`);
+    }
+  }
+}
+
+function labelFilters(labels: Record<string, string>): string[] {
+  return Object.entries(labels).map(([k, v]) => `${k}=${v}`);
+}
+
+/** Docker's multiplexed stream format: 8-byte header (stream, 0, 0, 0, size u32be) per frame. */
+export function demux(buffer: Buffer): Buffer {
+  const parts: Buffer[] = [];
+  let offset = 0;
+  while (offset + 8 <= buffer.length) {
+    const size = buffer.readUInt32BE(offset + 4);
+    parts.push(buffer.subarray(offset + 8, offset + 8 + size));
+    offset += 8 + size;
+  }
+  return Buffer.concat(parts);
 }

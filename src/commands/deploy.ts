@@ -1,0 +1,233 @@
+// `deploy spawn | status | logs | clean`: the committee as Swarm services.
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { parsePositiveInt } from '../core/args.js';
+import { CheckFailed, EnvironmentError, InputError, UsageError } from '../core/errors.js';
+import { committeeFingerprint, LABELS } from '../core/image-context.js';
+import { DEPLOY_LABELS, mapLimit, nodeSpecs, planServices, viewTask, type NodeSpec, type TaskView } from '../core/deploy-plan.js';
+import { formatPrivateKey } from '../core/committee.js';
+import { readTar } from '../docker/build-context.js';
+import { Engine } from '../docker/engine.js';
+import { parseImageRef, tagDigest } from '../docker/registry.js';
+import { exists } from '../fs/atomic.js';
+import { COMMITTEE_FILE, readKeysDir } from '../fs/keys-dir.js';
+import { DEFAULT_NETWORK } from './cluster.js';
+import { DEFAULT_REGISTRY, defaultTag } from './image.js';
+import type { Output } from './output.js';
+
+export interface DeploySpawnOptions {
+  keys: string;
+  configs: string;
+  config: string;
+  image?: string;
+  registry: string;
+  network: string;
+  constraint: string[];
+  capAdd: string[];
+  parallel: string;
+  timeout: string;
+}
+
+const deploymentLabels = (network: string) => ({ [LABELS.managed]: 'true', [DEPLOY_LABELS.deployment]: network });
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The image to run, pinned by digest, and checked to carry this committee. */
+async function resolveImage(engine: Engine, ref: string, fingerprint: string): Promise<string> {
+  const parsed = parseImageRef(ref);
+  const local = await engine.inspectImage(ref);
+  const built = local?.Config?.Labels?.[LABELS.committee];
+  if (built && built !== fingerprint) {
+    throw new CheckFailed(`deploy: ${ref} was built for another committee (${built}, this one is ${fingerprint}); run \`gomelctl image rebuild\` first`);
+  }
+  if (ref.includes('@sha256:')) return ref;
+  if (!parsed.registry) throw new UsageError(`--image ${ref}: name the registry every swarm node pulls from (e.g. ${defaultTag(DEFAULT_REGISTRY)})`);
+  const digest = await tagDigest(parsed.registry, parsed.repository, parsed.tag);
+  if (!digest) throw new CheckFailed(`deploy: registry ${parsed.registry} has no ${parsed.repository}:${parsed.tag}; run \`gomelctl image rebuild\` first`);
+  return `${parsed.registry}/${parsed.repository}@${digest}`;
+}
+
+async function serviceIdsByName(engine: Engine, network: string): Promise<Map<string, string>> {
+  return new Map((await engine.listServices(deploymentLabels(network))).map((s) => [s.Spec!.Name!, s.ID]));
+}
+
+/** Polls the newest task of each service until `done` holds for all, or the timeout. */
+export async function waitForTasks(
+  engine: Engine,
+  services: Map<string, string>,
+  done: (t: TaskView) => boolean,
+  timeoutMs: number,
+  progress: (views: Map<string, TaskView>) => void,
+): Promise<Map<string, TaskView>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const tasks = await engine.listTasks([...services.values()]);
+    const views = new Map([...services].map(([name, id]) => [name, viewTask(tasks.filter((t) => (t as { ServiceID?: string }).ServiceID === id) as never)]));
+    progress(views);
+    if ([...views.values()].every((v) => done(v) || v.phase === 'failed') || Date.now() > deadline) return views;
+    await sleep(500);
+  }
+}
+
+function describeTask(v: TaskView): string {
+  const exit = v.exitCode !== undefined && v.phase !== 'running' ? ` (exit ${v.exitCode})` : '';
+  return `${v.state}${exit}${v.error ? `: ${v.error}` : ''}`;
+}
+
+export async function deploySpawn(options: DeploySpawnOptions, out: Output, engine = new Engine()): Promise<Map<string, string>> {
+  const parallel = parsePositiveInt(options.parallel, '--parallel', 64);
+  const timeoutS = parsePositiveInt(options.timeout, '--timeout');
+  const keys = await readKeysDir(options.keys);
+  if (!keys) throw new InputError(path.join(options.keys, COMMITTEE_FILE), undefined, 'no committee file', 'create one with `gomelctl keys gen --n 8`');
+  const missing = keys.members.map((_, pid) => pid).filter((pid) => !keys.privateKeys.has(pid));
+  if (missing.length) throw new InputError(options.keys, undefined, `no member file for pid ${missing.join(', ')}`, 'each node needs its own key; restore them or run `gomelctl keys gen`');
+  const configFile = path.join(options.configs, `${options.config}.json`);
+  if (!(await exists(configFile))) throw new InputError(configFile, undefined, 'no such config', `choose one of the .json files in ${options.configs}`);
+  const fingerprint = committeeFingerprint(new Uint8Array(await fs.readFile(path.join(options.keys, COMMITTEE_FILE))));
+
+  await engine.ping();
+  const image = await resolveImage(engine, options.image ?? defaultTag(options.registry), fingerprint);
+  if (!(await engine.findNetwork(options.network))) throw new EnvironmentError(`deploy: no network ${options.network}; run \`gomelctl cluster init --network ${options.network}\``);
+
+  const keyFiles = keys.members.map((_, pid) => new TextEncoder().encode(formatPrivateKey(keys.privateKeys.get(pid)!)));
+  let specs: NodeSpec[];
+  try {
+    specs = nodeSpecs(keys.members, keyFiles, { deployment: options.network, network: options.network, image, config: options.config, constraints: options.constraint, capAdd: options.capAdd, committeeFingerprint: fingerprint });
+  } catch (e) {
+    throw new InputError(path.join(options.keys, COMMITTEE_FILE), undefined, (e as Error).message, 'use one host per node, e.g. `gomelctl keys gen --host-prefix node`');
+  }
+  const labels = deploymentLabels(options.network);
+  const existing = (await engine.listServices(labels)).map((s) => ({ id: s.ID, name: s.Spec!.Name!, specHash: s.Spec?.Labels?.[DEPLOY_LABELS.spec] }));
+  const plan = planServices(specs, existing);
+
+  // Secrets first: each node gets only its own key, mounted read-only at /run/secrets/gomel.pk.
+  const secrets = new Map((await engine.listSecrets(labels)).map((s) => [s.Spec!.Name, s.ID]));
+  const toStart = [...plan.create, ...plan.replace.map((r) => r.node)];
+  await mapLimit(toStart, parallel, async (node) => {
+    if (!secrets.has(node.secretName)) {
+      const id = await engine.createSecret(node.secretName, keyFiles[node.pid]!, { ...labels, [DEPLOY_LABELS.node]: node.host, [LABELS.committee]: fingerprint });
+      secrets.set(node.secretName, id);
+    }
+  });
+  await mapLimit([...plan.remove.map((s) => s.id), ...plan.replace.map((r) => r.id)], parallel, (id) => engine.removeService(id));
+  await mapLimit(toStart, parallel, (node) => engine.createService(node.spec(secrets.get(node.secretName)!) as never));
+  await pruneSecrets(engine, options.network, new Set(specs.map((s) => s.secretName)));
+
+  const said = [
+    plan.create.length && `created ${plan.create.length}`,
+    plan.replace.length && `replaced ${plan.replace.map((r) => r.node.host).join(', ')}`,
+    plan.keep.length && `kept ${plan.keep.length}`,
+    plan.remove.length && `removed ${plan.remove.map((s) => s.name).join(', ')}`,
+  ].filter(Boolean);
+  out.line(`deploy: ${specs.length} nodes on ${options.network} from ${image}: ${said.join('; ') || 'nothing to change'}`);
+
+  const ids = await serviceIdsByName(engine, options.network);
+  let last = '';
+  const views = await waitForTasks(engine, ids, (v) => v.phase === 'running' || v.phase === 'complete', timeoutS * 1000, (vs) => {
+    const up = [...vs.values()].filter((v) => v.phase === 'running' || v.phase === 'complete').length;
+    const line = `deploy: ${up}/${vs.size} running or done`;
+    if (line !== last && (out.tty || up === vs.size)) out.warn(line);
+    last = line;
+  });
+  const failed = [...views].filter(([, v]) => v.phase === 'failed');
+  const notUp = [...views].filter(([, v]) => v.phase === 'pending');
+  if (failed.length || notUp.length) {
+    const parts = [...failed, ...notUp].map(([name, v]) => `${name} ${describeTask(v)}`);
+    throw new CheckFailed(`deploy: ${failed.length + notUp.length} of ${views.size} nodes are not up${notUp.length ? ` after ${timeoutS}s` : ''}: ${parts.join('; ')}`);
+  }
+  return ids;
+}
+
+/** Removes this deployment's secrets that no desired node uses. */
+async function pruneSecrets(engine: Engine, network: string, keep: Set<string>): Promise<number> {
+  const stale = (await engine.listSecrets(deploymentLabels(network))).filter((s) => !keep.has(s.Spec?.Name ?? ''));
+  for (const s of stale) {
+    // A secret stays "in use" briefly after its service is removed; retry a few times.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await engine.removeSecret(s.ID);
+        break;
+      } catch (error) {
+        if (attempt >= 20) throw error;
+        await sleep(250);
+      }
+    }
+  }
+  return stale.length;
+}
+
+export interface NodeStatus {
+  node: string;
+  service: string;
+  state: string;
+  phase: string;
+  swarmNode: string | undefined;
+  since: string | undefined;
+  exitCode: number | undefined;
+  error: string | undefined;
+  containerId: string | undefined;
+}
+
+export async function readStatus(engine: Engine, network: string): Promise<NodeStatus[]> {
+  const services = await engine.listServices(deploymentLabels(network));
+  const [tasks, nodes] = await Promise.all([engine.listTasks(services.map((s) => s.ID)), engine.listNodes()]);
+  const hostOf = new Map(nodes.map((n) => [n.ID, n.Description?.Hostname ?? n.ID]));
+  const slot = (name: string) => Number(/(\d+)$/.exec(name)?.[1] ?? 0);
+  return services
+    .map((s) => {
+      const v = viewTask(tasks.filter((t) => (t as { ServiceID?: string }).ServiceID === s.ID) as never);
+      return { node: s.Spec!.Name!, service: s.ID.slice(0, 12), state: v.state, phase: v.phase, swarmNode: v.nodeId && hostOf.get(v.nodeId), since: v.since, exitCode: v.exitCode, error: v.error, containerId: v.containerId };
+    })
+    .sort((a, b) => slot(a.node) - slot(b.node) || a.node.localeCompare(b.node));
+}
+
+export async function deployStatus(options: { network: string; json?: boolean }, out: Output, engine = new Engine()): Promise<NodeStatus[]> {
+  const status = await readStatus(engine, options.network);
+  if (options.json) out.line(JSON.stringify(status.map(({ containerId: _, ...s }) => s), null, 2));
+  else {
+    if (status.length === 0) out.line(`deploy: no gomelctl services on ${options.network}`);
+    for (const s of status) {
+      const detail = s.phase === 'running' ? '' : s.exitCode !== undefined ? ` exit ${s.exitCode}` : '';
+      out.line(`${s.node}\t${s.service}\t${s.state}${detail}\t${s.swarmNode ?? '-'}\t${s.since ?? '-'}${s.error ? `\t${s.error}` : ''}`);
+    }
+  }
+  return status;
+}
+
+/** Each service's output into <out>/<node>.log, and what it left in /extract into <out>/<node>/. */
+export async function deployLogs(options: { network: string; out: string; follow?: boolean }, out: Output, engine = new Engine()): Promise<void> {
+  const status = await readStatus(engine, options.network);
+  const services = new Map((await engine.listServices(deploymentLabels(options.network))).map((s) => [s.Spec!.Name!, s.ID]));
+  await fs.mkdir(options.out, { recursive: true });
+  await mapLimit(status, 8, async (s) => {
+    const file = path.join(options.out, `${s.node}.log`);
+    const sink = (await import('node:fs')).createWriteStream(file);
+    await engine.serviceLogs(services.get(s.node)!, Boolean(options.follow), sink);
+    await new Promise<void>((resolve) => sink.end(resolve));
+    let extracted = 0;
+    if (s.containerId) {
+      const archive = await engine.containerArchive(s.containerId, '/extract');
+      if (archive) {
+        const dir = path.join(options.out, s.node);
+        await fs.rm(dir, { recursive: true, force: true });
+        await fs.mkdir(dir, { recursive: true });
+        for (const entry of await readTar(archive)) {
+          const rel = entry.name.replace(/^extract\/?/, '');
+          if (!rel || rel.endsWith('/') || rel.includes('..')) continue;
+          await fs.mkdir(path.dirname(path.join(dir, rel)), { recursive: true });
+          await fs.writeFile(path.join(dir, rel), entry.content);
+          extracted++;
+        }
+      }
+    }
+    out.line(`logs: ${s.node} → ${file}${extracted ? `, ${extracted} file(s) from /extract in ${path.join(options.out, s.node)}/` : s.containerId ? '' : ' (no container on this engine: /extract not reachable)'}`);
+  });
+}
+
+export async function deployClean(options: { network: string }, out: Output, engine = new Engine()): Promise<void> {
+  const services = await engine.listServices(deploymentLabels(options.network));
+  await mapLimit(services, 8, (s) => engine.removeService(s.ID));
+  const secrets = await pruneSecrets(engine, options.network, new Set());
+  out.line(`deploy: removed ${services.length} service(s) and ${secrets} secret(s) of ${options.network}`);
+}
+
+export const DEPLOY_DEFAULTS = { network: DEFAULT_NETWORK };

@@ -1,0 +1,159 @@
+// What `deploy spawn` wants on the swarm, and what it must change to get there.
+// One Swarm service per node, as gomel's spawn.sh: name and hostname node<k>,
+// env SLOT=k, restart none, on the overlay network; plus, unlike spawn.sh, the
+// node's own private key as a Swarm secret and the image pinned by digest.
+import type { Member } from './committee.js';
+import { hashHex, LABELS } from './image-context.js';
+
+export const DEPLOY_LABELS = {
+  deployment: 'org.gomelctl.deployment',
+  node: 'org.gomelctl.node',
+  spec: 'org.gomelctl.spec',
+} as const;
+
+/** Where run.sh reads the node's key (templates/*\/run.sh). */
+export const KEY_SECRET_FILE = 'gomel.pk';
+
+export interface DeployOptions {
+  deployment: string; // the overlay network's name: one committee per network
+  network: string;
+  image: string; // pinned: repo@sha256:…
+  config: string;
+  constraints: string[];
+  capAdd: string[];
+  committeeFingerprint: string;
+}
+
+export interface NodeSpec {
+  pid: number;
+  host: string;
+  secretName: string;
+  keyHash: string;
+  specHash: string;
+  /** Engine API ServiceSpec; the secret's ID is filled in when it exists. */
+  spec: (secretId: string) => Record<string, unknown>;
+}
+
+/** The host a node is reached at: its addresses must all name one host (the service). */
+export function nodeHost(member: Member, pid: number): string {
+  const hosts = new Set([...member.addresses, ...member.setupAddresses].map((a) => a.slice(0, a.lastIndexOf(':'))));
+  if (hosts.size !== 1) throw new Error(`committee line ${pid + 1} names several hosts (${[...hosts].join(', ')}); a Swarm service has one`);
+  const [host] = hosts as unknown as [string];
+  if (!/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/i.test(host)) throw new Error(`committee line ${pid + 1}: host "${host}" is not a valid Swarm service name (a DNS label)`);
+  return host;
+}
+
+export function nodeSpecs(members: readonly Member[], privateKeys: readonly Uint8Array[], o: DeployOptions): NodeSpec[] {
+  return members.map((member, pid) => {
+    const host = nodeHost(member, pid);
+    const keyHash = hashHex(privateKeys[pid]!, 12);
+    // Named per committee and key: a resized or re-keyed committee never picks up a stale secret.
+    const secretName = `${host}.${o.committeeFingerprint.slice(0, 12)}.${keyHash}`;
+    const labels = {
+      [LABELS.managed]: 'true',
+      [DEPLOY_LABELS.deployment]: o.deployment,
+      [DEPLOY_LABELS.node]: host,
+      [LABELS.committee]: o.committeeFingerprint,
+    };
+    const build = (secretId: string, specHash: string) => ({
+      Name: host,
+      Labels: { ...labels, [DEPLOY_LABELS.spec]: specHash },
+      TaskTemplate: {
+        ContainerSpec: {
+          Image: o.image,
+          Command: ['/gomel/run.sh', o.config],
+          Hostname: host,
+          Env: [`SLOT=${pid + 1}`],
+          Labels: labels,
+          Secrets: [{ SecretID: secretId, SecretName: secretName, File: { Name: KEY_SECRET_FILE, UID: '0', GID: '0', Mode: 0o400 } }],
+          ...(o.capAdd.length ? { CapabilityAdd: o.capAdd.map((c) => (c.startsWith('CAP_') ? c : `CAP_${c}`)) } : {}),
+        },
+        RestartPolicy: { Condition: 'none' },
+        Placement: { Constraints: o.constraints },
+        Networks: [{ Target: o.network, Aliases: [host] }],
+      },
+      Mode: { Replicated: { Replicas: 1 } },
+      // DNS round-robin: node<k> resolves to the task itself, no IPVS virtual IP in between.
+      EndpointSpec: { Mode: 'dnsrr' },
+    });
+    const specHash = hashHex(new TextEncoder().encode(JSON.stringify(build('', ''))), 16);
+    return { pid, host, secretName, keyHash, specHash, spec: (secretId: string) => build(secretId, specHash) };
+  });
+}
+
+export interface ExistingService {
+  id: string;
+  name: string;
+  specHash: string | undefined;
+}
+
+export interface ServicePlan {
+  create: NodeSpec[];
+  replace: { node: NodeSpec; id: string }[];
+  keep: NodeSpec[];
+  remove: ExistingService[];
+}
+
+export function planServices(desired: readonly NodeSpec[], existing: readonly ExistingService[]): ServicePlan {
+  const byName = new Map(existing.map((s) => [s.name, s]));
+  const plan: ServicePlan = { create: [], replace: [], keep: [], remove: [] };
+  for (const node of desired) {
+    const found = byName.get(node.host);
+    if (!found) plan.create.push(node);
+    else if (found.specHash === node.specHash) plan.keep.push(node);
+    else plan.replace.push({ node, id: found.id });
+    byName.delete(node.host);
+  }
+  plan.remove = [...byName.values()];
+  return plan;
+}
+
+export type TaskPhase = 'pending' | 'running' | 'complete' | 'failed';
+
+export interface TaskView {
+  state: string;
+  phase: TaskPhase;
+  error: string | undefined;
+  exitCode: number | undefined;
+  since: string | undefined;
+  nodeId: string | undefined;
+  containerId: string | undefined;
+}
+
+interface EngineTask {
+  ServiceID?: string;
+  NodeID?: string;
+  Version?: { Index?: number };
+  CreatedAt?: string;
+  Status?: { State?: string; Err?: string; Message?: string; Timestamp?: string; ContainerStatus?: { ContainerID?: string; ExitCode?: number } };
+}
+
+/** The newest task of a service, read as a phase: what spawn waits on and status shows. */
+export function viewTask(tasks: readonly EngineTask[]): TaskView {
+  const newest = [...tasks].sort((a, b) => (a.CreatedAt ?? '').localeCompare(b.CreatedAt ?? '') || (a.Version?.Index ?? 0) - (b.Version?.Index ?? 0)).pop();
+  const state = newest?.Status?.State ?? 'none';
+  const phase: TaskPhase = state === 'running' ? 'running' : state === 'complete' ? 'complete' : ['failed', 'rejected', 'orphaned', 'shutdown', 'remove'].includes(state) ? 'failed' : 'pending';
+  return {
+    state,
+    phase,
+    error: newest?.Status?.Err,
+    exitCode: newest?.Status?.ContainerStatus?.ExitCode,
+    since: newest?.Status?.Timestamp,
+    nodeId: newest?.NodeID,
+    containerId: newest?.Status?.ContainerStatus?.ContainerID,
+  };
+}
+
+/** Runs `fn` over `items` with at most `limit` at once, in order of start. */
+export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}

@@ -6,6 +6,8 @@ import { configCheck, configSync } from './commands/config.js';
 import { processOutput, type Output } from './commands/output.js';
 import { clusterInit, clusterJoinToken, DEFAULT_NETWORK, DEFAULT_SUBNET } from './commands/cluster.js';
 import { DEFAULT_REGISTRY, imageRebuild } from './commands/image.js';
+import { verdict } from './commands/verdict.js';
+import { down, up } from './commands/up.js';
 import { deployClean, deployLogs, deploySpawn, deployStatus } from './commands/deploy.js';
 import { VERSION } from './version.js';
 
@@ -143,6 +145,39 @@ export function buildProgram(out: Output): Command {
     .description("remove the deployment's services and secrets (only those gomelctl labelled)")
     .option('--network <name>', 'deployment (overlay network)', DEFAULT_NETWORK)
     .action((o) => deployClean(o, out));
+
+  program
+    .command('up')
+    .description('keys gen → config sync → config check → cluster init → image rebuild → deploy spawn → logs → verdict')
+    .option('--n <count>', 'committee size (default: keep the current one)')
+    .addOption(new Option('--code <dir>', 'deploy real gomel, compiled from a consensus-go GOPATH checkout').conflicts('binary'))
+    .option('--binary <file>', 'deploy real gomel from a static binary')
+    .option('--config <name>', 'gomel config the nodes run', 'config')
+    .option('--keys <dir>', 'keys folder', 'keys')
+    .option('--configs <dir>', 'configs folder', 'configs')
+    .option('--registry <host:port>', 'registry', DEFAULT_REGISTRY)
+    .option('--network <name>', 'overlay network (names the deployment)', DEFAULT_NETWORK)
+    .option('--logs <dir>', 'where the nodes\' logs are collected', 'logs')
+    .option('--timeout <s>', 'seconds to wait for the nodes to start, and then to finish', '300')
+    .option('--parallel <k>', 'services created at once', '8')
+    .action((o) => up(o, out));
+  program
+    .command('down')
+    .description('remove the deployment (deploy clean)')
+    .option('--network <name>', 'overlay network (names the deployment)', DEFAULT_NETWORK)
+    .action((o) => down(o, out));
+
+  program
+    .command('verdict')
+    .description('did the committee reach consensus? reads the logs `deploy logs` collected')
+    .option('--logs <dir>', 'one folder (or <pid>.log[.gz] set) per node', 'logs')
+    .option('--config <name>', 'config whose LevelLimit applies (default: logs/conf.json, else config)')
+    .option('--configs <dir>', 'configs folder', 'configs')
+    .option('--keys <dir>', 'keys folder, for the committee size', 'keys')
+    .option('--json', 'machine-readable output')
+    .action(async (o) => {
+      await verdict(o, out);
+    });
 
   return program;
 }

@@ -194,11 +194,22 @@ export async function deployStatus(options: { network: string; json?: boolean },
 }
 
 /** Each service's output into <out>/<node>.log, and what it left in /extract into <out>/<node>/. */
-export async function deployLogs(options: { network: string; out: string; follow?: boolean }, out: Output, engine = new Engine()): Promise<void> {
+export const LOGS_MARKER = '.gomelctl-logs';
+
+export async function deployLogs(options: { network: string; out: string; follow?: boolean; fresh?: boolean }, out: Output, engine = new Engine()): Promise<void> {
   const status = await readStatus(engine, options.network);
+  if (status.length === 0) throw new CheckFailed(`deploy logs: no gomelctl services on ${options.network}`);
   const services = new Map((await engine.listServices(deploymentLabels(options.network))).map((s) => [s.Spec!.Name!, s.ID]));
+  if (options.fresh && (await exists(options.out))) {
+    // Only a folder we wrote before is emptied: stale node folders would skew the verdict.
+    if (!(await exists(path.join(options.out, LOGS_MARKER))) && (await fs.readdir(options.out)).length > 0) {
+      throw new InputError(options.out, undefined, 'exists and was not written by `gomelctl deploy logs`', 'move it away or pass another --logs folder');
+    }
+    await fs.rm(options.out, { recursive: true, force: true });
+  }
   await fs.mkdir(options.out, { recursive: true });
-  await mapLimit(status, 8, async (s) => {
+  await fs.writeFile(path.join(options.out, LOGS_MARKER), `${options.network}\n`);
+  const lines = await mapLimit(status, 8, async (s) => {
     const file = path.join(options.out, `${s.node}.log`);
     const sink = (await import('node:fs')).createWriteStream(file);
     await engine.serviceLogs(services.get(s.node)!, Boolean(options.follow), sink);
@@ -219,8 +230,9 @@ export async function deployLogs(options: { network: string; out: string; follow
         }
       }
     }
-    out.line(`logs: ${s.node} → ${file}${extracted ? `, ${extracted} file(s) from /extract in ${path.join(options.out, s.node)}/` : s.containerId ? '' : ' (no container on this engine: /extract not reachable)'}`);
+    return `logs: ${s.node} → ${file}${extracted ? `, ${extracted} file(s) from /extract in ${path.join(options.out, s.node)}/` : s.containerId ? '' : ' (no container on this engine: /extract not reachable)'}`;
   });
+  for (const line of lines) out.line(line);
 }
 
 export async function deployClean(options: { network: string }, out: Output, engine = new Engine()): Promise<void> {

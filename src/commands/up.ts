@@ -1,0 +1,56 @@
+// `up`: the whole flow in one command; `down`: deploy clean.
+import { Engine } from '../docker/engine.js';
+import { readKeysDir } from '../fs/keys-dir.js';
+import { clusterInit, DEFAULT_SUBNET } from './cluster.js';
+import { configCheck, configSync } from './config.js';
+import { deployClean, deployLogs, deploySpawn, waitForTasks } from './deploy.js';
+import { imageRebuild } from './image.js';
+import { keysGen, keysVerify } from './keys.js';
+import type { Output } from './output.js';
+import { verdict } from './verdict.js';
+
+export interface UpOptions {
+  n?: string;
+  code?: string;
+  binary?: string;
+  config: string;
+  keys: string;
+  configs: string;
+  registry: string;
+  network: string;
+  logs: string;
+  timeout: string;
+  parallel: string;
+}
+
+export async function up(options: UpOptions, out: Output, engine = new Engine()): Promise<void> {
+  const step = (name: string) => out.line(`\n== ${name}`);
+  step('keys');
+  await keysGen({ n: options.n, dir: options.keys, hostPrefix: 'node', config: options.config, configs: options.configs }, out);
+  await keysVerify({ dir: options.keys }, out);
+  step('config');
+  await configSync({ configs: options.configs, keys: options.keys }, [options.config], out);
+  await configCheck({ configs: options.configs, keys: options.keys }, [options.config], out);
+  step('cluster');
+  await clusterInit({ network: options.network, subnet: DEFAULT_SUBNET, registry: options.registry }, out, engine);
+  step('image');
+  await imageRebuild({ keys: options.keys, configs: options.configs, registry: options.registry, code: options.code, binary: options.binary }, out, engine);
+  step('deploy');
+  const services = await deploySpawn({ keys: options.keys, configs: options.configs, config: options.config, registry: options.registry, network: options.network, constraint: [], capAdd: [], parallel: options.parallel, timeout: options.timeout }, out, engine);
+  const n = (await readKeysDir(options.keys))!.members.length;
+  out.line(`up: waiting for the ${n} nodes to finish (at most ${options.timeout}s)`);
+  const views = await waitForTasks(engine, services, (v) => v.phase === 'complete', Number(options.timeout) * 1000, () => {});
+  const running = [...views].filter(([, v]) => v.phase === 'pending' || v.phase === 'running').map(([name]) => name);
+  step('logs');
+  await deployLogs({ network: options.network, out: options.logs, fresh: true }, out, engine);
+  step('verdict');
+  if (running.length) out.warn(`up: still running after ${options.timeout}s: ${running.join(', ')}`);
+  await verdict({ logs: options.logs, config: options.config, configs: options.configs, keys: options.keys }, out);
+  out.line(`\nup: done. \`gomelctl deploy status\` shows the services; \`gomelctl down\` removes them.`);
+}
+
+export async function down(options: { network: string }, out: Output): Promise<void> {
+  await deployClean(options, out);
+}
+
+

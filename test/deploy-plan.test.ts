@@ -1,0 +1,78 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { REPO } from './helpers.js';
+import { parseCommittee } from '../src/core/committee.js';
+import { mapLimit, nodeSpecs, planServices, viewTask } from '../src/core/deploy-plan.js';
+
+const members = async () => parseCommittee(await fs.readFile(path.join(REPO, 'keys/committee.ka'), 'utf8'));
+const keys = (n: number, salt = '') => Array.from({ length: n }, (_, i) => new TextEncoder().encode(`key ${i}${salt}`));
+const opts = { deployment: 'net', network: 'net', image: 'r:5000/a@sha256:abc', config: 'config', constraints: [], capAdd: ['NET_ADMIN'], committeeFingerprint: 'f'.repeat(16) };
+
+test('one service per node as spawn.sh: name/hostname node<k>, SLOT=k, restart none, own secret, dnsrr', async () => {
+  const specs = nodeSpecs(await members(), keys(8), opts);
+  assert.equal(specs.length, 8);
+  const spec = specs[2]!.spec('secret-id') as { Name: string; TaskTemplate: { ContainerSpec: Record<string, unknown>; RestartPolicy: unknown; Networks: unknown }; EndpointSpec: unknown };
+  assert.equal(spec.Name, 'node3');
+  const c = spec.TaskTemplate.ContainerSpec;
+  assert.equal(c.Hostname, 'node3');
+  assert.deepEqual(c.Env, ['SLOT=3']);
+  assert.deepEqual(c.Command, ['/gomel/run.sh', 'config']);
+  assert.deepEqual(c.CapabilityAdd, ['CAP_NET_ADMIN']);
+  assert.deepEqual(c.Secrets, [{ SecretID: 'secret-id', SecretName: specs[2]!.secretName, File: { Name: 'gomel.pk', UID: '0', GID: '0', Mode: 0o400 } }]);
+  assert.deepEqual(spec.TaskTemplate.RestartPolicy, { Condition: 'none' });
+  assert.deepEqual(spec.EndpointSpec, { Mode: 'dnsrr' });
+  assert.equal(new Set(specs.map((s) => s.secretName)).size, 8, 'a secret per node');
+});
+
+test('secret names change with the committee and with the key', async () => {
+  const m = await members();
+  const a = nodeSpecs(m, keys(8), opts)[0]!;
+  assert.notEqual(nodeSpecs(m, keys(8), { ...opts, committeeFingerprint: 'e'.repeat(16) })[0]!.secretName, a.secretName);
+  assert.notEqual(nodeSpecs(m, keys(8, 'x'), opts)[0]!.secretName, a.secretName);
+  assert.equal(nodeSpecs(m, keys(8), opts)[0]!.specHash, a.specHash, 'deterministic');
+});
+
+test('plan: keep same spec, replace changed, create new, remove beyond N', async () => {
+  const m = await members();
+  const specs = nodeSpecs(m, keys(8), opts);
+  const existing = [
+    { id: 'a', name: 'node1', specHash: specs[0]!.specHash },
+    { id: 'b', name: 'node2', specHash: 'old' },
+    { id: 'z', name: 'node9', specHash: 'x' },
+  ];
+  const plan = planServices(specs, existing);
+  assert.deepEqual(plan.keep.map((s) => s.host), ['node1']);
+  assert.deepEqual(plan.replace.map((r) => [r.node.host, r.id]), [['node2', 'b']]);
+  assert.deepEqual(plan.create.map((s) => s.host), ['node3', 'node4', 'node5', 'node6', 'node7', 'node8']);
+  assert.deepEqual(plan.remove.map((s) => s.name), ['node9']);
+});
+
+test('a committee line naming two hosts cannot be one service', async () => {
+  const m = await members();
+  m[1] = { ...m[1]!, addresses: ['node2:9000', 'other:10000'] };
+  assert.throws(() => nodeSpecs(m, keys(8), opts), /line 2 names several hosts/);
+});
+
+test('task view: the newest task decides the phase', () => {
+  const task = (state: string, at: string, extra = {}) => ({ CreatedAt: at, Status: { State: state, ...extra } });
+  assert.equal(viewTask([]).phase, 'pending');
+  assert.equal(viewTask([task('failed', '1'), task('running', '2')]).phase, 'running');
+  const failed = viewTask([task('rejected', '3', { Err: 'no such image', ContainerStatus: { ExitCode: 1 } })]);
+  assert.deepEqual([failed.phase, failed.error, failed.exitCode], ['failed', 'no such image', 1]);
+  assert.equal(viewTask([task('complete', '1')]).phase, 'complete');
+});
+
+test('mapLimit keeps order and never runs more than the limit at once', async () => {
+  let running = 0;
+  let peak = 0;
+  const result = await mapLimit([1, 2, 3, 4, 5, 6, 7], 3, async (x) => {
+    peak = Math.max(peak, ++running);
+    await new Promise((r) => setTimeout(r, 5));
+    running--;
+    return x * 2;
+  });
+  assert.deepEqual(result, [2, 4, 6, 8, 10, 12, 14]);
+  assert.equal(peak, 3);
+});

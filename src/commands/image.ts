@@ -40,6 +40,10 @@ export interface ImageResult {
   contextHash: string;
   committee: string;
   built: boolean;
+  /** Steps run and taken from cache, when built. */
+  build?: { steps: number; cachedSteps: number };
+  /** Layers uploaded and already present, when pushed. */
+  push?: { pushed: number; existing: number };
 }
 
 export const defaultTag = (registry: string) => `${registry}/aleph:test`;
@@ -98,6 +102,8 @@ export async function imageRebuild(options: ImageRebuildOptions, out: Output, en
   await checkRegistry(ref.registry);
   const existing = await engine.inspectImage(tag);
   let built = false;
+  let buildFigures: ImageResult['build'];
+  let pushFigures: ImageResult['push'];
   if (options.force || existing?.Config?.Labels?.[LABELS.context] !== contextHash) {
     const printer = progressPrinter(out, progressMode(out, options.json), 'build');
     const events = await engine.build(tar, { tag, labels: imageLabels({ committee, contextHash, version: VERSION, payload: kind, bakedKeys: Boolean(options.bakeKeys) }), noCache: options.force }, printer.event);
@@ -106,6 +112,7 @@ export async function imageRebuild(options: ImageRebuildOptions, out: Output, en
     if (build.error) throw new EnvironmentError(`image rebuild: build failed at ${build.lastStep ?? 'the start'}: ${build.error}`);
     out.warn(`build: ${tag} built, ${build.cachedSteps} of ${build.steps} steps from cache`);
     built = true;
+    buildFigures = { steps: build.steps, cachedSteps: build.cachedSteps };
   } else {
     out.warn(`build: ${tag} is up to date (context ${contextHash.slice(0, 12)}); --force rebuilds`);
   }
@@ -120,11 +127,12 @@ export async function imageRebuild(options: ImageRebuildOptions, out: Output, en
     if (push.error || !push.digest) throw new EnvironmentError(`image rebuild: push of ${tag} refused: ${push.error ?? 'the registry returned no digest'}`);
     out.warn(`push: ${push.pushedLayers.length} layer(s) pushed, ${push.existingLayers.length} already in the registry`);
     digest = push.digest;
+    pushFigures = { pushed: push.pushedLayers.length, existing: push.existingLayers.length };
   } else {
     out.warn(`push: ${ref.registry} already serves this image`);
   }
   const pinned = `${ref.registry}/${ref.repository}@${digest}`;
   if (options.json) out.line(JSON.stringify({ ...result, digest, pinned, built }));
   else out.line(`image: ${tag} ${digest}`);
-  return { ...result, digest: digest!, pinned, built };
+  return { ...result, digest: digest!, pinned, built, build: buildFigures, push: pushFigures };
 }

@@ -59,7 +59,8 @@ export function summarizePush(events: readonly ProgressEvent[]): PushSummary {
   const summary: PushSummary = { digest: undefined, pushedLayers: [], existingLayers: [], error: undefined };
   for (const e of events) {
     if (e.status === 'Pushed' && e.id) summary.pushedLayers.push(e.id);
-    if (e.status === 'Layer already exists' && e.id) summary.existingLayers.push(e.id);
+    // A layer the registry holds in another repository is mounted, not uploaded.
+    if ((e.status === 'Layer already exists' || e.status?.startsWith('Mounted from')) && e.id) summary.existingLayers.push(e.id);
     if (e.aux?.Digest) summary.digest = e.aux.Digest;
     summary.error ??= errorOf(e);
   }

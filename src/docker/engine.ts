@@ -115,6 +115,22 @@ export class Engine {
     }
   }
 
+  /** `docker save` of one image: a tar of its config and layer tars. */
+  async saveImage(ref: string): Promise<Buffer> {
+    const stream = await call(`save image ${ref}`, () => this.docker.getImage(ref).get());
+    const chunks: Buffer[] = [];
+    for await (const chunk of stream as AsyncIterable<Buffer>) chunks.push(chunk);
+    return Buffer.concat(chunks);
+  }
+
+  async removeImage(ref: string): Promise<void> {
+    try {
+      await this.docker.getImage(ref).remove({ force: true });
+    } catch (error) {
+      if (!isNotFound(error)) throw engineError(error, `remove image ${ref}`);
+    }
+  }
+
   listSecrets(labels: Record<string, string>): Promise<Docker.Secret[]> {
     return call('list secrets', () => this.docker.listSecrets({ filters: { label: labelFilters(labels) } }) as unknown as Promise<Docker.Secret[]>);
   }

@@ -1,0 +1,93 @@
+// Integration tests run against the real local engine and registry (docker/setup.sh).
+// Everything they create is named with a unique id and removed afterwards.
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { Engine } from '../../src/docker/engine.js';
+import { cli, REPO, tempDir } from '../helpers.js';
+import { readTar } from '../../src/docker/build-context.js';
+import { DEPLOY_LABELS } from '../../src/core/deploy-plan.js';
+
+export const engine = new Engine();
+export const REGISTRY = '127.0.0.1:5000';
+
+export interface Sandbox {
+  id: string;
+  root: string;
+  keys: string;
+  configs: string;
+  prefix: string;
+  network: string;
+  subnet: string;
+  tag: string;
+  /** Runs gomelctl with this sandbox's folders; fails the test on an unexpected exit code. */
+  run: (args: string[], expectCode?: number) => Promise<{ code: number; out: string; err: string }>;
+}
+
+export async function sandbox(t: Parameters<typeof tempDir>[0]): Promise<Sandbox> {
+  const id = randomBytes(4).toString('hex');
+  const root = await tempDir(t);
+  const configs = path.join(root, 'configs');
+  await fs.mkdir(configs);
+  await fs.copyFile(path.join(REPO, 'configs/config.json'), path.join(configs, 'config.json'));
+  const bytes = randomBytes(2);
+  const s: Sandbox = {
+    id,
+    root,
+    keys: path.join(root, 'keys'),
+    configs,
+    prefix: `t${id}n`,
+    network: `gt${id}`,
+    subnet: `10.${200 + (bytes[0]! % 50)}.${bytes[1]}.0/24`,
+    tag: `${REGISTRY}/gomelctl-it-${id}:t`,
+    run: async (args, expectCode = 0) => {
+      const r = await cli(args);
+      if (r.code !== expectCode) throw new Error(`gomelctl ${args.join(' ')} exited ${r.code}, expected ${expectCode}:\n${r.out}\n${r.err}`);
+      return r;
+    },
+  };
+  t.after(() => cleanup(s));
+  return s;
+}
+
+async function cleanup(s: Sandbox): Promise<void> {
+  await cli(['deploy', 'clean', '--network', s.network]);
+  await waitForNoContainers(s.network);
+  await engine.removeNetwork(s.network);
+  for (const image of await engine.docker.listImages({ filters: { reference: [`${REGISTRY}/gomelctl-it-${s.id}`] } })) {
+    await engine.removeImage(image.Id);
+  }
+}
+
+/** Containers of a removed service linger a moment; wait until none of the deployment is left. */
+export async function waitForNoContainers(network: string, timeoutMs = 30_000): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const left = await engine.docker.listContainers({ all: true, filters: { label: [`${DEPLOY_LABELS.deployment}=${network}`] } });
+    if (left.length === 0 || Date.now() > deadline) return left.length;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+export const keysFlags = (s: Sandbox) => ['--dir', s.keys, '--configs', s.configs, '--host-prefix', s.prefix];
+export const projectFlags = (s: Sandbox) => ['--keys', s.keys, '--configs', s.configs];
+
+/** Polls `deploy status` until no node is pending or running. */
+export async function waitUntilFinished(s: Sandbox, n: number, timeoutMs = 180_000): Promise<{ node: string; state: string; exitCode?: number; error?: string }[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const status = JSON.parse((await s.run(['deploy', 'status', '--network', s.network, '--json'])).out) as { node: string; state: string; phase: string; exitCode?: number }[];
+    if ((status.length === n && status.every((x) => x.phase === 'complete' || x.phase === 'failed')) || Date.now() > deadline) return status;
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
+/** The files of an image's filesystem, from `docker save` (the union of its layers). */
+export async function imageFiles(ref: string): Promise<string[]> {
+  const saved = await readTar(await engine.saveImage(ref));
+  const files = new Set<string>();
+  for (const entry of saved.filter((e) => e.name.endsWith('layer.tar'))) {
+    for (const f of await readTar(entry.content)) files.add(f.name);
+  }
+  return [...files].sort();
+}

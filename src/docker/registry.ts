@@ -35,3 +35,11 @@ export function parseImageRef(ref: string): { registry: string | undefined; repo
   const [repository, tag] = at > rest.lastIndexOf('/') && at > 0 ? [rest.slice(0, at), rest.slice(at + 1)] : [rest, 'latest'];
   return { registry: hasRegistry ? first : undefined, repository, tag };
 }
+
+/** Deletes the manifest a tag points at (the registry must allow deletes, as docker/setup.sh's does). */
+export async function deleteTag(registry: string, repository: string, tag: string): Promise<boolean> {
+  const digest = await tagDigest(registry, repository, tag);
+  if (!digest) return false;
+  const response = await request(`http://${registry}/v2/${repository}/manifests/${digest}`, { method: 'DELETE' }, `delete ${repository}:${tag}`);
+  return response.status === 202;
+}

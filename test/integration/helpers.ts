@@ -7,6 +7,7 @@ import { Engine } from '../../src/docker/engine.js';
 import { cli, REPO, tempDir } from '../helpers.js';
 import { readTar } from '../../src/docker/build-context.js';
 import { DEPLOY_LABELS } from '../../src/core/deploy-plan.js';
+import { deleteTag, parseImageRef } from '../../src/docker/registry.js';
 
 export const engine = new Engine();
 export const REGISTRY = '127.0.0.1:5000';
@@ -57,6 +58,8 @@ async function cleanup(s: Sandbox): Promise<void> {
   for (const image of await engine.docker.listImages({ filters: { reference: [`${REGISTRY}/gomelctl-it-${s.id}`] } })) {
     await engine.removeImage(image.Id);
   }
+  const ref = parseImageRef(s.tag);
+  await deleteTag(REGISTRY, ref.repository, ref.tag);
 }
 
 /** Containers of a removed service linger a moment; wait until none of the deployment is left. */

@@ -26,9 +26,11 @@ export async function ensureSwarmManager(engine: Engine, advertiseAddr: string |
     try {
       await engine.swarmInit(advertiseAddr);
     } catch (error) {
-      const message = (error as Error).message;
-      if (/advertise/i.test(message) && !advertiseAddr) throw new EnvironmentError(`${message} — pass --advertise-addr with this machine's address on the network the workers use`);
-      throw error;
+      // With several interfaces the engine will not guess which one workers use. A
+      // single-node swarm (the default) works on loopback; workers need --advertise-addr.
+      if (advertiseAddr || !/advertise/i.test((error as Error).message)) throw error;
+      await engine.swarmInit('127.0.0.1');
+      out.warn('cluster: this machine has several addresses; advertising 127.0.0.1, so no worker can join. For a multi-host swarm: `docker swarm leave --force`, then `gomelctl cluster init --advertise-addr ADDR`');
     }
     out.line(`cluster: swarm mode initialised on ${info.Name}`);
     return;

@@ -6,7 +6,8 @@ import { parseCommitteeSize, parseHostPrefix, parsePorts, parseSeedHex } from '.
 import { encodeBase64, parseAddressLines, parseCommittee, parsePrivateKey, shortFingerprint, type AddressLine, type Member } from '../core/committee.js';
 import { checkConfigText } from '../core/config-check.js';
 import { CheckFailed, InputError, UsageError } from '../core/errors.js';
-import { defaultPorts, nodeRanges, patternAddresses, planChanges, planKeys } from '../core/keys-plan.js';
+import { defaultPorts, nodeRanges, patternAddresses, pidsToDerive, planChanges, planKeys } from '../core/keys-plan.js';
+import { deriveNodes } from '../parallel/derive-pool.js';
 import { verifyCommitteeShape, verifyPrivateKey } from '../core/verify.js';
 import type { FolderSwapHooks } from '../fs/atomic.js';
 import { exists } from '../fs/atomic.js';
@@ -64,7 +65,9 @@ export async function keysGen(options: KeysGenOptions, out: Output, hooks?: Fold
   }
   // --regenerate without a seed of the user's must not re-derive the same keys from the old seed.
   const seed = optionSeed ?? (options.regenerate ? undefined : existing?.seed) ?? new Uint8Array(randomBytes(32));
-  const plan = planKeys({ existing, seed, addresses, regenerate: Boolean(options.regenerate), keysDir: options.dir });
+  const regenerate = Boolean(options.regenerate);
+  const derived = await deriveNodes(seed, pidsToDerive(existing, addresses.length, regenerate));
+  const plan = planKeys({ existing, seed, addresses, regenerate, keysDir: options.dir, derived });
   const seedChanged = !existing?.seed || Buffer.compare(existing.seed, seed) !== 0;
 
   const n = addresses.length;

@@ -1,7 +1,7 @@
 // Plans a `keys gen`: which nodes are kept, added, removed or re-addressed.
 // Existing keys are never replaced unless `regenerate` is set (README, "Resizing").
 import type { AddressLine, Member, PrivateKey } from './committee.js';
-import { deriveNode, memberOf } from './derive.js';
+import { deriveNode, memberOf, type DerivedNode } from './derive.js';
 import { InputError } from './errors.js';
 
 export interface ExistingCommittee {
@@ -15,6 +15,8 @@ export interface KeysPlanInput {
   addresses: AddressLine[]; // one per node of the new committee, pid order
   regenerate: boolean;
   keysDir: string; // only for messages
+  /** Nodes derived ahead (e.g. on worker threads); the rest are derived here. */
+  derived?: ReadonlyMap<number, DerivedNode>;
 }
 
 export interface KeysPlan {
@@ -29,7 +31,7 @@ export interface KeysPlan {
 
 const sameList = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
 
-export function planKeys({ existing, seed, addresses, regenerate, keysDir }: KeysPlanInput): KeysPlan {
+export function planKeys({ existing, seed, addresses, regenerate, keysDir, derived }: KeysPlanInput): KeysPlan {
   const plan: KeysPlan = { members: [], privateKeys: [], added: [], kept: [], removed: [], readdressed: [], regenerated: [] };
   const old = existing?.members ?? [];
   addresses.forEach((address, pid) => {
@@ -43,13 +45,19 @@ export function planKeys({ existing, seed, addresses, regenerate, keysDir }: Key
       if (!sameList(previous.addresses, address.addresses) || !sameList(previous.setupAddresses, address.setupAddresses)) plan.readdressed.push(pid);
       return;
     }
-    const node = deriveNode(seed, pid);
+    const node = derived?.get(pid) ?? deriveNode(seed, pid);
     plan.members.push(memberOf(node, address));
     plan.privateKeys.push(node.privateKey);
     (previous ? plan.regenerated : plan.added).push(pid);
   });
   for (let pid = addresses.length; pid < old.length; pid++) plan.removed.push(pid);
   return plan;
+}
+
+/** The pids whose keys a plan will derive: new nodes, or all of them with --regenerate. */
+export function pidsToDerive(existing: ExistingCommittee | undefined, n: number, regenerate: boolean): number[] {
+  const kept = regenerate ? 0 : Math.min(existing?.members.length ?? 0, n);
+  return Array.from({ length: n - kept }, (_, i) => kept + i);
 }
 
 export function planChanges(plan: KeysPlan): boolean {

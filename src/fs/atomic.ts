@@ -67,7 +67,9 @@ export async function replaceFolder(dir: string, files: readonly FileToWrite[], 
   const fresh = await fs.mkdtemp(path.join(parent, newPrefix(base)));
   try {
     await fs.chmod(fresh, 0o700);
-    for (const f of files) await writeDurable(path.join(fresh, f.name), f.content, f.mode);
+    // Every file is fsynced before the rename; overlapping the fsyncs lets the
+    // filesystem commit them together (1000 keys: ~1 s one by one, far less at once).
+    await forEachLimit(files, 32, (f) => writeDurable(path.join(fresh, f.name), f.content, f.mode));
     await syncDir(fresh);
     await hooks.beforeSwap?.();
   } catch (e) {
@@ -96,6 +98,14 @@ export async function recoverFolder(dir: string): Promise<boolean> {
   if (!aside) return false;
   await fs.rename(path.join(parent, aside), dir);
   return true;
+}
+
+async function forEachLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await fn(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
 export async function exists(p: string): Promise<boolean> {

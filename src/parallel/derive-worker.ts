@@ -1,0 +1,10 @@
+// Worker thread: derives the keys of a range of pids (see derive-pool.ts).
+import { parentPort, workerData } from 'node:worker_threads';
+import { deriveNode } from '../core/derive.js';
+
+const { seed, pids } = workerData as { seed: Uint8Array; pids: number[] };
+const nodes = pids.map((pid) => {
+  const node = deriveNode(seed, pid);
+  return { ...node, privateKey: { ...node.privateKey, rmcSecret: node.privateKey.rmcSecret.toString(16) } };
+});
+parentPort!.postMessage(nodes);

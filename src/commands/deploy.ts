@@ -64,7 +64,7 @@ export async function waitForTasks(
     const views = new Map([...services].map(([name, id]) => [name, viewTask(tasks.filter((t) => (t as { ServiceID?: string }).ServiceID === id) as never)]));
     progress(views);
     if ([...views.values()].every((v) => done(v) || v.phase === 'failed') || Date.now() > deadline) return views;
-    await sleep(500);
+    await sleep(250);
   }
 }
 

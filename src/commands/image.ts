@@ -2,7 +2,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { EnvironmentError, InputError, UsageError } from '../core/errors.js';
-import { committeeFingerprint, hashHex, imageLabels, LABELS, planContext, type ContextFile, type PayloadKind } from '../core/image-context.js';
+import { committeeFingerprint, hashHex, imageLabels, LABELS, planContext, withLabels, type ContextFile, type PayloadKind } from '../core/image-context.js';
 import { summarizeBuild, summarizePush } from '../core/progress.js';
 import { packContext } from '../docker/build-context.js';
 import { Engine } from '../docker/engine.js';
@@ -93,9 +93,10 @@ export async function imageRebuild(options: ImageRebuildOptions, out: Output, en
   const tag = options.tag ?? defaultTag(options.registry);
   const ref = parseImageRef(tag);
   if (!ref.registry) throw new UsageError(`--tag ${tag}: name the registry the swarm pulls from, e.g. ${defaultTag(options.registry)}`);
-  const { tar, committee, kind } = await assembleContext(options);
+  const { tar: unlabelled, files, committee, kind } = await assembleContext(options);
   if (options.bakeKeys) out.warn('image rebuild: --bake-keys puts EVERY node\'s private key into the image; anyone who can pull it holds them all');
-  const contextHash = hashHex(tar);
+  const contextHash = hashHex(unlabelled);
+  const tar = await packContext(withLabels(files, imageLabels({ committee, contextHash, version: VERSION, payload: kind, bakedKeys: Boolean(options.bakeKeys) })));
   const result = { tag, contextHash, committee: committeeFingerprint(committee) };
 
   await engine.ping();
@@ -106,7 +107,7 @@ export async function imageRebuild(options: ImageRebuildOptions, out: Output, en
   let pushFigures: ImageResult['push'];
   if (options.force || existing?.Config?.Labels?.[LABELS.context] !== contextHash) {
     const printer = progressPrinter(out, progressMode(out, options.json), 'build');
-    const events = await engine.build(tar, { tag, labels: imageLabels({ committee, contextHash, version: VERSION, payload: kind, bakedKeys: Boolean(options.bakeKeys) }), noCache: options.force }, printer.event);
+    const events = await engine.build(tar, { tag, noCache: options.force }, printer.event);
     printer.end();
     const build = summarizeBuild(events);
     if (build.error) throw new EnvironmentError(`image rebuild: build failed at ${build.lastStep ?? 'the start'}: ${build.error}`);
@@ -117,10 +118,9 @@ export async function imageRebuild(options: ImageRebuildOptions, out: Output, en
     out.warn(`build: ${tag} is up to date (context ${contextHash.slice(0, 12)}); --force rebuilds`);
   }
 
-  const image = await engine.inspectImage(tag);
-  const remote = await tagDigest(ref.registry, ref.repository, ref.tag);
-  let digest = remote;
-  if (built || !remote || !image?.RepoDigests?.includes(`${ref.registry}/${ref.repository}@${remote}`)) {
+  // A fresh build is always pushed; an unchanged one only if the registry lacks it.
+  let digest = built ? undefined : await tagDigest(ref.registry, ref.repository, ref.tag);
+  if (built || !digest || !existing?.RepoDigests?.includes(`${ref.registry}/${ref.repository}@${digest}`)) {
     const printer = progressPrinter(out, progressMode(out, options.json), 'push');
     const push = summarizePush(await engine.push(tag, printer.event));
     printer.end();

@@ -62,6 +62,18 @@ export function planContext(input: ContextInput): ContextFile[] {
   ];
 }
 
+/**
+ * Appends the labels to the Dockerfile as one LABEL instruction. Passed through
+ * the build API instead, the classic builder runs one step (one committed
+ * container) per label. The context hash is taken before this, over the rest.
+ */
+export function withLabels(files: readonly ContextFile[], labels: Record<string, string>): ContextFile[] {
+  const line = `\n# Added by gomelctl: what the image holds, for reuse and clean-up.\nLABEL ${Object.entries(labels)
+    .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+    .join(' \\\n      ')}\n`;
+  return files.map((f) => (f.name === 'Dockerfile' ? { ...f, content: new Uint8Array([...f.content, ...new TextEncoder().encode(line)]) } : f));
+}
+
 export function hashHex(bytes: Uint8Array, length = 64): string {
   return bytesToHex(sha256(bytes)).slice(0, length);
 }

@@ -68,9 +68,9 @@ export class Engine {
     return events;
   }
 
-  async build(context: Buffer, options: { tag: string; labels: Record<string, string>; noCache?: boolean }, onEvent: ProgressHandler): Promise<ProgressEvent[]> {
+  async build(context: Buffer, options: { tag: string; noCache?: boolean }, onEvent: ProgressHandler): Promise<ProgressEvent[]> {
     const stream = await call('build an image', () =>
-      this.docker.buildImage(context as unknown as NodeJS.ReadableStream, { t: options.tag, labels: options.labels, rm: true, forcerm: true, nocache: options.noCache ?? false } as Docker.ImageBuildOptions),
+      this.docker.buildImage(context as unknown as NodeJS.ReadableStream, { t: options.tag, rm: true, forcerm: true, nocache: options.noCache ?? false } as Docker.ImageBuildOptions),
     );
     return this.followProgress(stream, onEvent);
   }

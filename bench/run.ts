@@ -1,0 +1,184 @@
+// `npm run bench`: measured speed of keys, rebuilds and spawns, side by side with
+// the original scripts' way, on the same engine. Figures and ratios, no assertions.
+// Needs the engine and registry of docker/setup.sh. Writes bench/results.json.
+import { execFile, spawn } from 'node:child_process';
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { randomBytes } from 'node:crypto';
+import { deriveEd25519Seed, deriveRmcSecret, ed25519PublicKey } from '../src/core/derive.js';
+import { verificationKey } from '../src/core/bn256.js';
+import { imageRebuild, assembleContext } from '../src/commands/image.js';
+import { keysGen } from '../src/commands/keys.js';
+import { configSync } from '../src/commands/config.js';
+import { clusterInit } from '../src/commands/cluster.js';
+import { deployClean, deploySpawn } from '../src/commands/deploy.js';
+import { captureOutput } from '../src/commands/output.js';
+import { readTar } from '../src/docker/build-context.js';
+import { Engine } from '../src/docker/engine.js';
+import { deleteTag, parseImageRef } from '../src/docker/registry.js';
+
+const run = promisify(execFile);
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const REGISTRY = '127.0.0.1:5000';
+const quiet = captureOutput;
+const engine = new Engine();
+const id = randomBytes(3).toString('hex');
+const work = await fs.mkdtemp(path.join(os.tmpdir(), 'gomelctl-bench-'));
+const seconds = (ms: number) => Math.round(ms) / 1000;
+async function timed<T>(fn: () => Promise<T>): Promise<[number, T]> {
+  const start = performance.now();
+  const value = await fn();
+  return [performance.now() - start, value];
+}
+const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
+
+// ---- 1. keys gen
+async function benchKeys(n: number) {
+  // Median of three fresh processes: one run is at the mercy of whatever else the 2 cores do.
+  const runs: { wallMs: number; ms: number; maxRssKb: number }[] = [];
+  for (let i = 0; i < 3; i++) {
+    const dir = path.join(work, `keys-${n}-${i}`);
+    const [wallMs, out] = await timed(() => run(process.execPath, [path.join(REPO, 'dist/bench/keys-child.js'), String(n), dir]));
+    runs.push({ wallMs, ...(JSON.parse(out.stdout) as { ms: number; maxRssKb: number }) });
+  }
+  runs.sort((a, b) => a.wallMs - b.wallMs);
+  const child = runs[1]!;
+  const wallMs = child.wallMs;
+  // Single-thread shares of the derivation, measured in this process.
+  const seed = new Uint8Array(32).fill(1);
+  const [edMs] = await timed(async () => {
+    for (let pid = 0; pid < n; pid++) ed25519PublicKey(deriveEd25519Seed(seed, pid));
+  });
+  const secrets: bigint[] = [];
+  const [hkdfMs] = await timed(async () => {
+    for (let pid = 0; pid < n; pid++) secrets.push(deriveRmcSecret(seed, pid));
+  });
+  const [bnMs] = await timed(async () => {
+    for (const s of secrets) verificationKey(s);
+  });
+  const cpu = edMs + hkdfMs + bnMs;
+  return { n, wallMs, wallRangeMs: [runs[0]!.wallMs, runs[2]!.wallMs], inProcessMs: child.ms, keysPerSecond: Math.round((n / wallMs) * 1000), peakRssMb: Math.round(child.maxRssKb / 1024), shareEd25519: edMs / cpu, shareBn256: bnMs / cpu, singleThreadDeriveMs: cpu };
+}
+
+// ---- 2. image rebuild
+async function benchImage() {
+  const root = path.join(work, 'image');
+  const keys = path.join(root, 'keys');
+  const configs = path.join(root, 'configs');
+  await fs.mkdir(configs, { recursive: true });
+  await fs.copyFile(path.join(REPO, 'configs/config.json'), path.join(configs, 'config.json'));
+  await keysGen({ n: '8', dir: keys, hostPrefix: 'node', config: 'config', configs }, quiet());
+  const tag = `${REGISTRY}/gomelctl-bench-${id}:t`;
+  const options = { keys, configs, registry: REGISTRY, tag };
+  const [coldMs, cold] = await timed(() => imageRebuild({ ...options, force: true }, quiet()));
+  const [unchangedMs, unchanged] = await timed(() => imageRebuild(options, quiet()));
+  await keysGen({ n: '9', dir: keys, hostPrefix: 'node', config: 'config', configs }, quiet());
+  const [resizedMs, resized] = await timed(() => imageRebuild(options, quiet()));
+
+  // The same context built without cache, through the API and through the CLI from disk.
+  const { tar } = await assembleContext(options);
+  const [apiBuildMs] = await timed(() => engine.build(tar, { tag: `${tag}-api`, noCache: true }, () => {}));
+  const dir = path.join(root, 'context');
+  for (const entry of await readTar(tar)) {
+    await fs.mkdir(path.dirname(path.join(dir, entry.name)), { recursive: true });
+    await fs.writeFile(path.join(dir, entry.name), entry.content, { mode: entry.mode });
+  }
+  const [cliBuildMs] = await timed(() => run('docker', ['build', '--no-cache', '-q', '-t', `${tag}-cli`, dir], { env: { ...process.env, DOCKER_BUILDKIT: '0' } }));
+  for (const t of [tag, `${tag}-api`, `${tag}-cli`]) await engine.removeImage(t);
+  const ref = parseImageRef(tag);
+  await deleteTag(REGISTRY, ref.repository, ref.tag);
+  return {
+    coldMs,
+    coldPushedLayers: cold.push?.pushed,
+    unchangedMs,
+    unchangedSkipped: !unchanged.built,
+    resizedMs,
+    resizedCachedSteps: resized.build?.cachedSteps,
+    resizedPushedLayers: resized.push?.pushed,
+    resizedOverCold: resizedMs / coldMs,
+    apiBuildMs,
+    cliBuildMs,
+    apiOverCli: apiBuildMs / cliBuildMs,
+  };
+}
+
+// ---- 3. deploy spawn of 32 probe nodes vs spawn.sh's way (parallel `docker service create`, then polling)
+async function waitCliRunning(names: string[]): Promise<void> {
+  for (;;) {
+    const { stdout } = await run('docker', ['service', 'ps', '--format', '{{.CurrentState}}', ...names]);
+    const states = stdout.trim().split('\n');
+    // A task that started and already exited has run too (these probes get no key secret, so they fail).
+    if (states.length >= names.length && states.every((s) => /^(Running|Complete|Failed)/.test(s))) return;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+async function benchSpawn(n: number) {
+  const root = path.join(work, 'spawn');
+  const keys = path.join(root, 'keys');
+  const configs = path.join(root, 'configs');
+  await fs.mkdir(configs, { recursive: true });
+  await fs.copyFile(path.join(REPO, 'configs/config.json'), path.join(configs, 'config.json'));
+  const prefix = `b${id}n`;
+  const network = `gomelctl-bench-${id}`;
+  await keysGen({ n: String(n), dir: keys, hostPrefix: prefix, config: 'config', configs }, quiet());
+  await configSync({ keys, configs }, [], quiet());
+  await clusterInit({ network, subnet: '10.79.0.0/16', registry: REGISTRY }, quiet());
+  const tag = `${REGISTRY}/gomelctl-bench-spawn-${id}:t`;
+  const image = await imageRebuild({ keys, configs, registry: REGISTRY, tag }, quiet());
+  const [spawnMs] = await timed(() => deploySpawn({ keys, configs, config: 'config', image: tag, registry: REGISTRY, network, constraint: [], capAdd: [], parallel: '8', timeout: '300' }, quiet()));
+  const [cleanMs] = await timed(() => deployClean({ network }, quiet()));
+
+  const names = Array.from({ length: n }, (_, i) => `c${id}n${i + 1}`);
+  const create = (name: string, k: number) =>
+    new Promise<void>((resolve, reject) => {
+      const child = spawn('docker', ['service', 'create', '--detach', '--quiet', '--name', name, '--hostname', name, '--network', network, '--restart-condition', 'none', '--endpoint-mode', 'dnsrr', '--env', `SLOT=${k}`, image.pinned, '/gomel/run.sh', 'config'], { stdio: 'ignore' });
+      child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`docker service create ${name} exited ${code}`))));
+    });
+  const [cliMs] = await timed(async () => {
+    await Promise.all(names.map((name, i) => create(name, i + 1)));
+    await waitCliRunning(names);
+  });
+  await run('docker', ['service', 'rm', ...names]);
+  await new Promise((r) => setTimeout(r, 3000));
+  await engine.removeNetwork(network).catch(() => undefined);
+  await engine.removeImage(tag);
+  const ref = parseImageRef(tag);
+  await deleteTag(REGISTRY, ref.repository, ref.tag);
+  return { n, spawnMs, cliLoopMs: cliMs, spawnOverCli: spawnMs / cliMs, cleanMs };
+}
+
+const { stdout: dockerVersion } = await run('docker', ['version', '--format', '{{.Server.Version}}']);
+const machine = { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, memoryGb: Math.round(os.totalmem() / 2 ** 30), node: process.version, docker: dockerVersion.trim(), kernel: os.release() };
+log('keys gen N=100, N=1000');
+const keys = [await benchKeys(100), await benchKeys(1000)];
+log('image rebuild');
+const image = await benchImage();
+log('deploy spawn of 32 nodes');
+const spawnResult = await benchSpawn(32);
+await fs.rm(work, { recursive: true, force: true });
+
+const results = { date: new Date().toISOString(), machine, keys, image, spawn: spawnResult };
+await fs.writeFile(path.join(REPO, 'bench/results.json'), `${JSON.stringify(results, null, 2)}\n`);
+
+const k1000 = keys[1]!;
+const verdict = (ok: boolean) => (ok ? 'met' : 'MISSED');
+const rows: [string, string, string][] = [
+  ...keys.map((k): [string, string, string] => [`keys gen N=${k.n} (median of 3)`, `${seconds(k.wallMs)} s wall (${seconds(k.wallRangeMs[0]!)}–${seconds(k.wallRangeMs[1]!)}), ${k.keysPerSecond} keys/s, peak ${k.peakRssMb} MB`, `ed25519 ${(k.shareEd25519 * 100).toFixed(0)}% / BN256 ${(k.shareBn256 * 100).toFixed(0)}% of derivation`]),
+  ['image rebuild, cold (no cache)', `${seconds(image.coldMs)} s`, `${image.coldPushedLayers} layer(s) pushed`],
+  ['image rebuild, unchanged', `${seconds(image.unchangedMs)} s`, image.unchangedSkipped ? 'skipped (same context hash)' : 'rebuilt'],
+  ['image rebuild, after resize', `${seconds(image.resizedMs)} s`, `${image.resizedCachedSteps} steps cached, ${image.resizedPushedLayers} layer(s) pushed; ${image.resizedOverCold.toFixed(2)}× cold`],
+  ['build only: API (in-memory) vs docker build', `${seconds(image.apiBuildMs)} s vs ${seconds(image.cliBuildMs)} s`, `${image.apiOverCli.toFixed(2)}×`],
+  [`deploy spawn N=${spawnResult.n} until running`, `${seconds(spawnResult.spawnMs)} s vs CLI loop ${seconds(spawnResult.cliLoopMs)} s`, `${spawnResult.spawnOverCli.toFixed(2)}×`],
+  ['deploy clean', `${seconds(spawnResult.cleanMs)} s`, ''],
+];
+console.log(`machine: ${machine.cpus} × ${machine.cpu}, ${machine.memoryGb} GiB, Node ${machine.node}, Docker ${machine.docker}`);
+console.log('| what | figure | ratio / note |\n|---|---|---|');
+for (const [a, b, c] of rows) console.log(`| ${a} | ${b} | ${c} |`);
+console.log('\ntargets:');
+console.log(`  keys gen N=1000 ≤ 1.5 s: ${seconds(k1000.wallMs)} s — ${verdict(k1000.wallMs <= 1500)}`);
+console.log(`  spawn 32 ≤ 0.5× CLI loop: ${spawnResult.spawnOverCli.toFixed(2)}× — ${verdict(spawnResult.spawnOverCli <= 0.5)}`);
+console.log(`  rebuild after resize ≤ 0.3× cold: ${image.resizedOverCold.toFixed(2)}× — ${verdict(image.resizedOverCold <= 0.3)}`);

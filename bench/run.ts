@@ -129,7 +129,7 @@ async function benchSpawn(n: number) {
   await clusterInit({ network, subnet: '10.79.0.0/16', registry: REGISTRY }, quiet());
   const tag = `${REGISTRY}/gomelctl-bench-spawn-${id}:t`;
   const image = await imageRebuild({ keys, configs, registry: REGISTRY, tag }, quiet());
-  const [spawnMs] = await timed(() => deploySpawn({ keys, configs, config: 'config', image: tag, registry: REGISTRY, network, constraint: [], capAdd: [], parallel: '8', timeout: '300' }, quiet()));
+  const [spawnMs] = await timed(() => deploySpawn({ keys, configs, config: 'config', image: tag, registry: REGISTRY, network, constraint: [], capAdd: [], parallel: '8', timeout: '300', settle: '0' }, quiet()));
   const [cleanMs] = await timed(() => deployClean({ network }, quiet()));
 
   const names = Array.from({ length: n }, (_, i) => `c${id}n${i + 1}`);

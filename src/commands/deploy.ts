@@ -26,6 +26,8 @@ export interface DeploySpawnOptions {
   capAdd: string[];
   parallel: string;
   timeout: string;
+  /** Seconds to keep watching once every task runs: gomel refusing its input exits within a moment. */
+  settle?: string;
 }
 
 const deploymentLabels = (network: string) => ({ [LABELS.managed]: 'true', [DEPLOY_LABELS.deployment]: network });
@@ -46,7 +48,7 @@ async function resolveImage(engine: Engine, ref: string, fingerprint: string): P
   return `${parsed.registry}/${parsed.repository}@${digest}`;
 }
 
-async function serviceIdsByName(engine: Engine, network: string): Promise<Map<string, string>> {
+export async function serviceIds(engine: Engine, network: string): Promise<Map<string, string>> {
   return new Map((await engine.listServices(deploymentLabels(network))).map((s) => [s.Spec!.Name!, s.ID]));
 }
 
@@ -73,9 +75,10 @@ function describeTask(v: TaskView): string {
   return `${v.state}${exit}${v.error ? `: ${v.error}` : ''}`;
 }
 
-export async function deploySpawn(options: DeploySpawnOptions, out: Output, engine = new Engine()): Promise<Map<string, string>> {
+export async function deploySpawn(options: DeploySpawnOptions, out: Output, engine = new Engine()): Promise<void> {
   const parallel = parsePositiveInt(options.parallel, '--parallel', 64);
   const timeoutS = parsePositiveInt(options.timeout, '--timeout');
+  const settleS = options.settle === undefined ? 2 : options.settle === '0' ? 0 : parsePositiveInt(options.settle, '--settle', 600);
   const keys = await readKeysDir(options.keys);
   if (!keys) throw new InputError(path.join(options.keys, COMMITTEE_FILE), undefined, 'no committee file', 'create one with `gomelctl keys gen --n 8`');
   const missing = keys.members.map((_, pid) => pid).filter((pid) => !keys.privateKeys.has(pid));
@@ -120,7 +123,7 @@ export async function deploySpawn(options: DeploySpawnOptions, out: Output, engi
   ].filter(Boolean);
   out.line(`deploy: ${specs.length} nodes on ${options.network} from ${image}: ${said.join('; ') || 'nothing to change'}`);
 
-  const ids = await serviceIdsByName(engine, options.network);
+  const ids = await serviceIds(engine, options.network);
   let last = '';
   const views = await waitForTasks(engine, ids, (v) => v.phase === 'running' || v.phase === 'complete', timeoutS * 1000, (vs) => {
     const up = [...vs.values()].filter((v) => v.phase === 'running' || v.phase === 'complete').length;
@@ -128,13 +131,17 @@ export async function deploySpawn(options: DeploySpawnOptions, out: Output, engi
     if (line !== last && (out.tty || up === vs.size)) out.warn(line);
     last = line;
   });
-  const failed = [...views].filter(([, v]) => v.phase === 'failed');
-  const notUp = [...views].filter(([, v]) => v.phase === 'pending');
+  let final = views;
+  if (settleS > 0 && [...views.values()].every((v) => v.phase !== 'failed' && v.phase !== 'pending')) {
+    await sleep(settleS * 1000);
+    final = await waitForTasks(engine, ids, () => true, 0, () => {});
+  }
+  const failed = [...final].filter(([, v]) => v.phase === 'failed');
+  const notUp = [...final].filter(([, v]) => v.phase === 'pending');
   if (failed.length || notUp.length) {
     const parts = [...failed, ...notUp].map(([name, v]) => `${name} ${describeTask(v)}`);
-    throw new CheckFailed(`deploy: ${failed.length + notUp.length} of ${views.size} nodes are not up${notUp.length ? ` after ${timeoutS}s` : ''}: ${parts.join('; ')}`);
+    throw new CheckFailed(`deploy: ${failed.length + notUp.length} of ${final.size} nodes are not up${notUp.length ? ` after ${timeoutS}s` : ''}: ${parts.join('; ')}`);
   }
-  return ids;
 }
 
 /** Removes this deployment's secrets that no desired node uses. */

@@ -1,9 +1,10 @@
 // `up`: the whole flow in one command; `down`: deploy clean.
+import { CheckFailed } from '../core/errors.js';
 import { Engine } from '../docker/engine.js';
 import { readKeysDir } from '../fs/keys-dir.js';
 import { clusterInit, DEFAULT_SUBNET } from './cluster.js';
 import { configCheck, configSync } from './config.js';
-import { deployClean, deployLogs, deploySpawn, waitForTasks } from './deploy.js';
+import { deployClean, deployLogs, deploySpawn, serviceIds, waitForTasks } from './deploy.js';
 import { imageRebuild } from './image.js';
 import { keysGen, keysVerify } from './keys.js';
 import type { Output } from './output.js';
@@ -36,7 +37,14 @@ export async function up(options: UpOptions, out: Output, engine = new Engine())
   step('image');
   await imageRebuild({ keys: options.keys, configs: options.configs, registry: options.registry, code: options.code, binary: options.binary }, out, engine);
   step('deploy');
-  const services = await deploySpawn({ keys: options.keys, configs: options.configs, config: options.config, registry: options.registry, network: options.network, constraint: [], capAdd: [], parallel: options.parallel, timeout: options.timeout }, out, engine);
+  try {
+    await deploySpawn({ keys: options.keys, configs: options.configs, config: options.config, registry: options.registry, network: options.network, constraint: [], capAdd: [], parallel: options.parallel, timeout: options.timeout }, out, engine);
+  } catch (error) {
+    // Nodes that failed at once left logs that say why: collect them and give the verdict anyway.
+    if (!(error instanceof CheckFailed)) throw error;
+    out.warn(`gomelctl: ${error.message}`);
+  }
+  const services = await serviceIds(engine, options.network);
   const n = (await readKeysDir(options.keys))!.members.length;
   out.line(`up: waiting for the ${n} nodes to finish (at most ${options.timeout}s)`);
   const views = await waitForTasks(engine, services, (v) => v.phase === 'complete', Number(options.timeout) * 1000, () => {});

@@ -1,5 +1,5 @@
 // `deploy spawn | status | logs | clean`: the committee as Swarm services.
-import { promises as fs } from 'node:fs';
+import { createWriteStream, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { parsePositiveInt } from '../core/args.js';
 import { CheckFailed, EnvironmentError, InputError, UsageError } from '../core/errors.js';
@@ -11,7 +11,6 @@ import { Engine } from '../docker/engine.js';
 import { parseImageRef, tagDigest } from '../docker/registry.js';
 import { exists } from '../fs/atomic.js';
 import { COMMITTEE_FILE, readKeysDir } from '../fs/keys-dir.js';
-import { DEFAULT_NETWORK } from './cluster.js';
 import { DEFAULT_REGISTRY, defaultTag } from './image.js';
 import type { Output } from './output.js';
 
@@ -218,7 +217,7 @@ export async function deployLogs(options: { network: string; out: string; follow
   await fs.writeFile(path.join(options.out, LOGS_MARKER), `${options.network}\n`);
   const lines = await mapLimit(status, 8, async (s) => {
     const file = path.join(options.out, `${s.node}.log`);
-    const sink = (await import('node:fs')).createWriteStream(file);
+    const sink = createWriteStream(file);
     await engine.serviceLogs(services.get(s.node)!, Boolean(options.follow), sink);
     await new Promise<void>((resolve) => sink.end(resolve));
     let extracted = 0;
@@ -249,4 +248,3 @@ export async function deployClean(options: { network: string }, out: Output, eng
   out.line(`deploy: removed ${services.length} service(s) and ${secrets} secret(s) of ${options.network}`);
 }
 
-export const DEPLOY_DEFAULTS = { network: DEFAULT_NETWORK };

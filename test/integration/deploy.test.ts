@@ -23,8 +23,10 @@ test('spawn 4 probe nodes, resize to 7, re-spawn changes nothing, clean leaves n
   const s = await sandbox(t);
   await s.run(['keys', 'gen', '--n', '4', ...keysFlags(s)]);
   await s.run(['config', 'sync', ...projectFlags(s)]);
-  await s.run(['cluster', 'init', '--network', s.network, '--subnet', s.subnet]);
   await s.run(['image', 'rebuild', '--tag', s.tag, ...projectFlags(s)]);
+  const noNetwork = await s.run(['deploy', 'spawn', ...spawnFlags(s)], 1);
+  assert.match(noNetwork.err, new RegExp(`^gomelctl: deploy: no network ${s.network}; run \`gomelctl cluster init --network ${s.network}\`$`));
+  await s.run(['cluster', 'init', '--network', s.network, '--subnet', s.subnet]);
 
   const first = await s.run(['deploy', 'spawn', ...spawnFlags(s)]);
   assert.match(first.out, /4 nodes on .*@sha256:[0-9a-f]{64}: created 4/);
@@ -42,6 +44,8 @@ test('spawn 4 probe nodes, resize to 7, re-spawn changes nothing, clean leaves n
   const after = await snapshot(s.keys);
   for (let pid = 0; pid < 4; pid++) assert.equal(after[`${pid}.pk`], before[`${pid}.pk`], `node${pid + 1} keeps its key`);
   await s.run(['config', 'sync', ...projectFlags(s)]);
+  const stale = await s.run(['deploy', 'spawn', ...spawnFlags(s)], 1);
+  assert.match(stale.err, /was built for another committee .* run `gomelctl image rebuild` first/);
   await s.run(['image', 'rebuild', '--tag', s.tag, ...projectFlags(s)]);
   const resized = await s.run(['deploy', 'spawn', ...spawnFlags(s)]);
   assert.match(resized.out, /7 nodes on .*: created 3; replaced .*1, .*2, .*3, .*4/);

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -32,13 +33,17 @@ export async function cli(args: string[]): Promise<{ code: number; out: string; 
   return { code, out: o.lines.join('\n'), err: o.warnings.join('\n') };
 }
 
-/** Every file of a folder with its bytes and mode, to compare before/after. */
-export async function snapshot(dir: string): Promise<Record<string, string>> {
+/**
+ * Every file of a folder as "<mode>:<sha256 of its bytes>", to compare before/after.
+ * A hash, not the bytes: a failing assertion must not print private keys into CI logs.
+ */
+export async function snapshot(dir: string, withModes = true): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   for (const name of (await fs.readdir(dir)).sort()) {
     const file = path.join(dir, name);
     const stat = await fs.stat(file);
-    if (stat.isFile()) out[name] = `${(stat.mode & 0o777).toString(8)}:${(await fs.readFile(file)).toString('base64')}`;
+    const hash = createHash('sha256').update(await fs.readFile(file)).digest('hex');
+    if (stat.isFile()) out[name] = withModes ? `${(stat.mode & 0o777).toString(8)}:${hash}` : hash;
   }
   return out;
 }

@@ -22,7 +22,8 @@ test('the shipped default committee is reproducible from its committed seed', as
   const dir = path.join(await tempDir(t), 'keys');
   const seed = (await fs.readFile(path.join(REPO, 'keys/seed'), 'utf8')).trim();
   assert.equal((await cli(['keys', 'gen', '--dir', dir, '--n', '8', '--seed', seed, '--configs', path.join(REPO, 'configs')])).code, 0);
-  assert.deepEqual(await snapshot(dir), await snapshot(path.join(REPO, 'keys')));
+  // Contents only: git does not keep the 0600 modes of a checkout (keys gen restores them).
+  assert.deepEqual(await snapshot(dir, false), await snapshot(path.join(REPO, 'keys'), false));
 });
 
 test('derived keys differ per node and the RMC scalar lies in [1, n)', () => {
@@ -60,7 +61,7 @@ test("growing a committee made by gomel's own generator keeps its keys", async (
   const r = await gen(dir, '--n', '10');
   assert.equal(r.code, 0, r.err);
   const after = await snapshot(dir);
-  for (let pid = 0; pid < 8; pid++) assert.equal(after[`${pid}.pk`]!.split(':')[1], before[`${pid}.pk`]!.split(':')[1]);
+  for (let pid = 0; pid < 8; pid++) assert.equal(after[`${pid}.pk`]!.split(':')[1], before[`${pid}.pk`]!.split(':')[1], 'same bytes');
   assert.equal(after['addresses'], before['addresses'], 'unmanaged files are carried over');
   assert.equal((await cli(['keys', 'verify', '--dir', dir])).code, 0);
 });
@@ -71,6 +72,23 @@ test('private keys and seed are 0600, the folder 0700', async (t) => {
   assert.equal((await fs.stat(dir)).mode & 0o777, 0o700);
   for (const f of ['0.pk', '3.pk', 'seed']) assert.equal((await fs.stat(path.join(dir, f))).mode & 0o777, 0o600, f);
   assert.equal((await fs.stat(path.join(dir, 'committee.ka'))).mode & 0o777, 0o644);
+});
+
+test('keys gen tightens private files a checkout left readable (git keeps no 0600), without touching their bytes', async (t) => {
+  const dir = path.join(await tempDir(t), 'keys');
+  await gen(dir, '--n', '4');
+  const before = await snapshot(dir, false);
+  for (const f of ['0.pk', '2.pk', 'seed']) await fs.chmod(path.join(dir, f), 0o644);
+  await fs.chmod(dir, 0o755);
+  const warned = await cli(['keys', 'verify', '--dir', dir]);
+  assert.equal(warned.code, 0);
+  assert.match(warned.err, /3 private file\(s\) readable by others .* `gomelctl keys gen` restores 0600/);
+  const r = await gen(dir);
+  assert.match(r.out, /tightened .*0\.pk, 2\.pk, seed to 0600/);
+  for (const f of ['0.pk', '2.pk', 'seed']) assert.equal((await fs.stat(path.join(dir, f))).mode & 0o777, 0o600);
+  assert.equal((await fs.stat(dir)).mode & 0o777, 0o700);
+  assert.deepEqual(await snapshot(dir, false), before);
+  assert.equal((await cli(['keys', 'verify', '--dir', dir])).err, '');
 });
 
 test('new addresses keep the keys; another seed needs --regenerate', async (t) => {

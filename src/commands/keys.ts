@@ -11,7 +11,7 @@ import { deriveNodes } from '../parallel/derive-pool.js';
 import { verifyCommitteeShape, verifyPrivateKey } from '../core/verify.js';
 import type { FolderSwapHooks } from '../fs/atomic.js';
 import { exists } from '../fs/atomic.js';
-import { COMMITTEE_FILE, readKeysDir, readSeedFile, writeKeysDir } from '../fs/keys-dir.js';
+import { COMMITTEE_FILE, loosePrivateFiles, readKeysDir, readSeedFile, tightenModes, writeKeysDir } from '../fs/keys-dir.js';
 import type { Output } from './output.js';
 
 export interface KeysGenOptions {
@@ -72,7 +72,8 @@ export async function keysGen(options: KeysGenOptions, out: Output, hooks?: Fold
 
   const n = addresses.length;
   if (existing && !planChanges(plan) && !seedChanged) {
-    out.line(`keys: ${n} nodes in ${options.dir}, nothing to change`);
+    const tightened = await tightenModes(existing);
+    out.line(`keys: ${n} nodes in ${options.dir}, nothing to change${tightened.length ? `; tightened ${tightened.join(', ')} to 0600` : ''}`);
     return;
   }
   await writeKeysDir(options.dir, plan, seed, existing, hooks);
@@ -105,6 +106,8 @@ export async function keysVerify(options: KeysVerifyOptions, out: Output): Promi
   if (missing.length > 0) {
     throw new CheckFailed(`${options.dir}: missing member file${missing.length > 1 ? 's' : ''} ${missing.map((p) => `${p}.pk`).join(', ')} — restore them, or replace every key with \`gomelctl keys gen --regenerate\``);
   }
+  const loose = await loosePrivateFiles(keys);
+  if (loose.length) out.warn(`keys: ${loose.length} private file(s) readable by others in ${options.dir} (${loose.join(', ')}); \`gomelctl keys gen\` restores 0600`);
   out.line(`keys: ${committeeFile} OK — ${describe(keys.members)}, every private key matches its line`);
 }
 

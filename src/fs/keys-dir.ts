@@ -61,6 +61,22 @@ export async function readKeysDir(dir: string): Promise<KeysDir | undefined> {
   return { dir, members, privateKeys, keyFiles, seed, otherFiles };
 }
 
+/** Private files (and the folder) whose mode lets others read them; a git checkout leaves them 0644. */
+export async function loosePrivateFiles(keys: KeysDir): Promise<string[]> {
+  const names = [...keys.keyFiles.map((k) => path.basename(k.file)), ...(keys.seed ? [SEED_FILE] : [])];
+  const loose: string[] = [];
+  for (const name of names) if ((await fs.stat(path.join(keys.dir, name))).mode & 0o077) loose.push(name);
+  return loose;
+}
+
+/** Restores 0600 on private files and 0700 on the folder; the contents are untouched. */
+export async function tightenModes(keys: KeysDir): Promise<string[]> {
+  const loose = await loosePrivateFiles(keys);
+  for (const name of loose) await fs.chmod(path.join(keys.dir, name), 0o600);
+  if ((await fs.stat(keys.dir)).mode & 0o077) await fs.chmod(keys.dir, 0o700);
+  return loose;
+}
+
 /** Writes a planned committee as one atomic set (see replaceFolder). */
 export async function writeKeysDir(dir: string, plan: KeysPlan, seed: Uint8Array, previous: KeysDir | undefined, hooks?: FolderSwapHooks): Promise<void> {
   const files: FileToWrite[] = [

@@ -21,7 +21,7 @@ if ! docker info >/dev/null 2>&1 || ! curl -fsS "http://${REGISTRY_ADDR}/v2/" >/
     fi
     log "installing ${need_packages[*]}"
     apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_packages[@]}" curl >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_packages[@]}" curl >/dev/null
   fi
 fi
 mkdir -p "$STATE_DIR"

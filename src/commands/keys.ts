@@ -100,7 +100,7 @@ export async function keysVerify(options: KeysVerifyOptions, out: Output): Promi
   const keys = await readKeysDir(options.dir);
   const committeeFile = path.join(options.dir, COMMITTEE_FILE);
   if (!keys) throw new InputError(committeeFile, undefined, 'no committee file', 'create one with `gomelctl keys gen --n 8`');
-  verifyCommitteeShape(keys.members, committeeFile);
+  verifyCommitteeShape(keys.members, committeeFile, new Set(keys.privateKeys.keys()));
   for (const { pid, file } of keys.keyFiles) verifyPrivateKey(keys.privateKeys.get(pid)!, pid, keys.members, file, committeeFile);
   const missing = keys.members.map((_, pid) => pid).filter((pid) => !keys.privateKeys.has(pid));
   if (missing.length > 0) {

@@ -57,10 +57,12 @@ export async function readLogStats(file: string): Promise<{ stats: LogStats; pro
   let problem: string | undefined;
   const source = createReadStream(file);
   const input = file.endsWith('.gz') ? source.pipe(createGunzip()) : source;
+  // readline's iterator does not pass on its input's errors (a truncated gzip), so race them.
   const failure = new Promise<never>((_, reject) => {
     source.on('error', reject);
     input.on('error', reject);
   });
+  failure.catch(() => {}); // an error after the lines ended must not crash the process
   const lines = readline.createInterface({ input, crlfDelay: Infinity });
   try {
     await Promise.race([

@@ -37,6 +37,15 @@ export async function call<T>(doing: string, fn: () => Promise<T>): Promise<T> {
   }
 }
 
+/** Removal is idempotent: what is already gone is fine. */
+async function removeIfPresent(doing: string, remove: () => Promise<unknown>): Promise<void> {
+  try {
+    await remove();
+  } catch (error) {
+    if (!isNotFound(error)) throw engineError(error, doing);
+  }
+}
+
 export class Engine {
   readonly docker: Docker;
 
@@ -107,12 +116,8 @@ export class Engine {
     await call(`create network ${spec.Name}`, () => this.docker.createNetwork(spec));
   }
 
-  async removeNetwork(name: string): Promise<void> {
-    try {
-      await this.docker.getNetwork(name).remove();
-    } catch (error) {
-      if (!isNotFound(error)) throw engineError(error, `remove network ${name}`);
-    }
+  removeNetwork(name: string): Promise<void> {
+    return removeIfPresent(`remove network ${name}`, () => this.docker.getNetwork(name).remove());
   }
 
   /** `docker save` of one image: a tar of its config and layer tars. */
@@ -123,12 +128,8 @@ export class Engine {
     return Buffer.concat(chunks);
   }
 
-  async removeImage(ref: string): Promise<void> {
-    try {
-      await this.docker.getImage(ref).remove({ force: true });
-    } catch (error) {
-      if (!isNotFound(error)) throw engineError(error, `remove image ${ref}`);
-    }
+  removeImage(ref: string): Promise<void> {
+    return removeIfPresent(`remove image ${ref}`, () => this.docker.getImage(ref).remove({ force: true }));
   }
 
   listSecrets(labels: Record<string, string>): Promise<Docker.Secret[]> {
@@ -140,12 +141,8 @@ export class Engine {
     return (created as unknown as { id: string }).id;
   }
 
-  async removeSecret(id: string): Promise<void> {
-    try {
-      await this.docker.getSecret(id).remove();
-    } catch (error) {
-      if (!isNotFound(error)) throw engineError(error, `remove secret ${id}`);
-    }
+  removeSecret(id: string): Promise<void> {
+    return removeIfPresent(`remove secret ${id}`, () => this.docker.getSecret(id).remove());
   }
 
   listServices(labels: Record<string, string>): Promise<Docker.Service[]> {
@@ -157,12 +154,8 @@ export class Engine {
     return (created as unknown as { id: string }).id;
   }
 
-  async removeService(id: string): Promise<void> {
-    try {
-      await this.docker.getService(id).remove();
-    } catch (error) {
-      if (!isNotFound(error)) throw engineError(error, `remove service ${id}`);
-    }
+  removeService(id: string): Promise<void> {
+    return removeIfPresent(`remove service ${id}`, () => this.docker.getService(id).remove());
   }
 
   listTasks(serviceIds: string[]): Promise<Docker.Task[]> {

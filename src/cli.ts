@@ -176,9 +176,7 @@ export function buildProgram(out: Output): Command {
     .option('--configs <dir>', 'configs folder', 'configs')
     .option('--keys <dir>', 'keys folder, for the committee size', 'keys')
     .option('--json', 'machine-readable output')
-    .action(async (o) => {
-      await verdict(o, out);
-    });
+    .action((o) => verdict(o, out));
 
   return program;
 }

@@ -4,11 +4,12 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { REPO } from './helpers.js';
 import { parseCommittee } from '../src/core/committee.js';
-import { mapLimit, nodeSpecs, planServices, viewTask } from '../src/core/deploy-plan.js';
+import { nodeSpecs, planServices, viewTask } from '../src/core/deploy-plan.js';
+import { mapLimit } from '../src/core/limit.js';
 
 const members = async () => parseCommittee(await fs.readFile(path.join(REPO, 'keys/committee.ka'), 'utf8'));
 const keys = (n: number, salt = '') => Array.from({ length: n }, (_, i) => new TextEncoder().encode(`key ${i}${salt}`));
-const opts = { deployment: 'net', network: 'net', image: 'r:5000/a@sha256:abc', config: 'config', constraints: [], capAdd: ['NET_ADMIN'], committeeFingerprint: 'f'.repeat(16) };
+const opts = { network: 'net', image: 'r:5000/a@sha256:abc', config: 'config', constraints: [], capAdd: ['NET_ADMIN'], committeeFingerprint: 'f'.repeat(16) };
 
 test('one service per node as spawn.sh: name/hostname node<k>, SLOT=k, restart none, own secret, dnsrr', async () => {
   const specs = nodeSpecs(await members(), keys(8), opts);

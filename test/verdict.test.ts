@@ -101,6 +101,17 @@ test("run.sh's exit status and stderr fail a node whose log looks fine", async (
   assert.match(result.nodes[3]!.reasons.join(';'), /stderr: Wrong number of addresses/);
 });
 
+test('a folder with no node logs, or no folder, is a one-line error naming it', async (t) => {
+  const empty = await tempDir(t);
+  await fs.writeFile(path.join(empty, 'notes.txt'), 'not a log\n');
+  const r = await cli(['verdict', '--logs', empty]);
+  assert.equal(r.code, 1);
+  assert.match(r.err, /holds no node logs .* collect them with `gomelctl deploy logs`/);
+  const missing = await cli(['verdict', '--logs', path.join(empty, 'absent')]);
+  assert.equal(missing.code, 1);
+  assert.match(missing.err, /absent: no such logs folder/);
+});
+
 test('probe reports: all ok, and a wrong key or an unreachable peer named', () => {
   const ok = parseProbeReport('pid 0\nkey ok\npeer 0 n1:9000 ok\npeer 1 n2:9000 ok\nresult ok\n');
   const badKey = parseProbeReport('pid 1\nkey mismatch: the private key does not match committee line 2\npeer 0 n1:9000 ok\npeer 1 n2:9000 ok\nresult fail\n');

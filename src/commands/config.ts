@@ -1,12 +1,11 @@
 // `config check | sync`.
-import path from 'node:path';
 import { checkConfigText, hasErrors, type CommitteeShape, type Problem } from '../core/config-check.js';
 import { planConfigSync } from '../core/config-plan.js';
-import { CheckFailed, InputError } from '../core/errors.js';
+import { CheckFailed } from '../core/errors.js';
 import type { Member } from '../core/committee.js';
 import { writeFileAtomic } from '../fs/atomic.js';
 import { readConfigs, readSyncRecord, writeSyncRecord } from '../fs/configs-dir.js';
-import { COMMITTEE_FILE, readKeysDir } from '../fs/keys-dir.js';
+import { requireCommitteeFile } from '../fs/keys-dir.js';
 import type { Output } from './output.js';
 
 export interface ConfigOptions {
@@ -20,9 +19,7 @@ export function committeeShape(members: readonly Member[]): CommitteeShape {
 }
 
 async function readShape(keysDir: string): Promise<CommitteeShape> {
-  const keys = await readKeysDir(keysDir);
-  if (!keys) throw new InputError(path.join(keysDir, COMMITTEE_FILE), undefined, 'no committee file', 'create one with `gomelctl keys gen --n 8`, or pass --keys DIR');
-  return committeeShape(keys.members);
+  return committeeShape((await requireCommitteeFile(keysDir)).members);
 }
 
 const renderProblem = (file: string, p: Problem) => `  ${p.severity}: ${file} ${p.path}: ${p.message} — ${p.fix}`;

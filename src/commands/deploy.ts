@@ -4,13 +4,14 @@ import path from 'node:path';
 import { parsePositiveInt } from '../core/args.js';
 import { CheckFailed, EnvironmentError, InputError, UsageError } from '../core/errors.js';
 import { committeeFingerprint, LABELS } from '../core/image-context.js';
-import { DEPLOY_LABELS, mapLimit, nodeSpecs, planServices, viewTask, type NodeSpec, type TaskView } from '../core/deploy-plan.js';
+import { DEPLOY_LABELS, nodeSpecs, planServices, viewTask, type NodeSpec, type TaskView } from '../core/deploy-plan.js';
+import { mapLimit } from '../core/limit.js';
 import { formatPrivateKey } from '../core/committee.js';
 import { readTar } from '../docker/build-context.js';
 import { Engine } from '../docker/engine.js';
 import { parseImageRef, tagDigest } from '../docker/registry.js';
 import { exists } from '../fs/atomic.js';
-import { COMMITTEE_FILE, readKeysDir } from '../fs/keys-dir.js';
+import { COMMITTEE_FILE, missingMemberFiles, readKeysDir } from '../fs/keys-dir.js';
 import { DEFAULT_REGISTRY, defaultTag } from './image.js';
 import type { Output } from './output.js';
 
@@ -51,6 +52,12 @@ export async function serviceIds(engine: Engine, network: string): Promise<Map<s
   return new Map((await engine.listServices(deploymentLabels(network))).map((s) => [s.Spec!.Name!, s.ID]));
 }
 
+/** The newest task of each service (by name → ID), in one task listing. */
+async function readTaskViews(engine: Engine, services: ReadonlyMap<string, string>): Promise<Map<string, TaskView>> {
+  const tasks = (await engine.listTasks([...services.values()])) as { ServiceID?: string }[];
+  return new Map([...services].map(([name, id]) => [name, viewTask(tasks.filter((t) => t.ServiceID === id))]));
+}
+
 /** Polls the newest task of each service until `done` holds for all, or the timeout. */
 export async function waitForTasks(
   engine: Engine,
@@ -61,8 +68,7 @@ export async function waitForTasks(
 ): Promise<Map<string, TaskView>> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const tasks = await engine.listTasks([...services.values()]);
-    const views = new Map([...services].map(([name, id]) => [name, viewTask(tasks.filter((t) => (t as { ServiceID?: string }).ServiceID === id) as never)]));
+    const views = await readTaskViews(engine, services);
     progress(views);
     if ([...views.values()].every((v) => done(v) || v.phase === 'failed') || Date.now() > deadline) return views;
     await sleep(250);
@@ -80,11 +86,11 @@ export async function deploySpawn(options: DeploySpawnOptions, out: Output, engi
   const settleS = options.settle === undefined ? 2 : options.settle === '0' ? 0 : parsePositiveInt(options.settle, '--settle', 600);
   const keys = await readKeysDir(options.keys);
   if (!keys) throw new InputError(path.join(options.keys, COMMITTEE_FILE), undefined, 'no committee file', 'create one with `gomelctl keys gen --n 8`');
-  const missing = keys.members.map((_, pid) => pid).filter((pid) => !keys.privateKeys.has(pid));
+  const missing = missingMemberFiles(keys);
   if (missing.length) throw new InputError(options.keys, undefined, `no member file for pid ${missing.join(', ')}`, 'each node needs its own key; restore them or run `gomelctl keys gen`');
   const configFile = path.join(options.configs, `${options.config}.json`);
   if (!(await exists(configFile))) throw new InputError(configFile, undefined, 'no such config', `choose one of the .json files in ${options.configs}`);
-  const fingerprint = committeeFingerprint(new Uint8Array(await fs.readFile(path.join(options.keys, COMMITTEE_FILE))));
+  const fingerprint = committeeFingerprint(keys.bytes);
 
   await engine.ping();
   const image = await resolveImage(engine, options.image ?? defaultTag(options.registry), fingerprint);
@@ -93,7 +99,7 @@ export async function deploySpawn(options: DeploySpawnOptions, out: Output, engi
   const keyFiles = keys.members.map((_, pid) => new TextEncoder().encode(formatPrivateKey(keys.privateKeys.get(pid)!)));
   let specs: NodeSpec[];
   try {
-    specs = nodeSpecs(keys.members, keyFiles, { deployment: options.network, network: options.network, image, config: options.config, constraints: options.constraint, capAdd: options.capAdd, committeeFingerprint: fingerprint });
+    specs = nodeSpecs(keys.members, keyFiles, { network: options.network, image, config: options.config, constraints: options.constraint, capAdd: options.capAdd, committeeFingerprint: fingerprint });
   } catch (e) {
     throw new InputError(path.join(options.keys, COMMITTEE_FILE), undefined, (e as Error).message, 'use one host per node, e.g. `gomelctl keys gen --host-prefix node`');
   }
@@ -133,7 +139,7 @@ export async function deploySpawn(options: DeploySpawnOptions, out: Output, engi
   let final = views;
   if (settleS > 0 && [...views.values()].every((v) => v.phase !== 'failed' && v.phase !== 'pending')) {
     await sleep(settleS * 1000);
-    final = await waitForTasks(engine, ids, () => true, 0, () => {});
+    final = await readTaskViews(engine, ids);
   }
   const failed = [...final].filter(([, v]) => v.phase === 'failed');
   const notUp = [...final].filter(([, v]) => v.phase === 'pending');
@@ -163,7 +169,7 @@ async function pruneSecrets(engine: Engine, network: string, keep: Set<string>):
 
 export interface NodeStatus {
   node: string;
-  service: string;
+  serviceId: string;
   state: string;
   phase: string;
   swarmNode: string | undefined;
@@ -174,26 +180,26 @@ export interface NodeStatus {
 }
 
 export async function readStatus(engine: Engine, network: string): Promise<NodeStatus[]> {
-  const services = await engine.listServices(deploymentLabels(network));
-  const [tasks, nodes] = await Promise.all([engine.listTasks(services.map((s) => s.ID)), engine.listNodes()]);
+  const services = await serviceIds(engine, network);
+  const [views, nodes] = await Promise.all([readTaskViews(engine, services), engine.listNodes()]);
   const hostOf = new Map(nodes.map((n) => [n.ID, n.Description?.Hostname ?? n.ID]));
   const slot = (name: string) => Number(/(\d+)$/.exec(name)?.[1] ?? 0);
-  return services
-    .map((s) => {
-      const v = viewTask(tasks.filter((t) => (t as { ServiceID?: string }).ServiceID === s.ID) as never);
-      return { node: s.Spec!.Name!, service: s.ID.slice(0, 12), state: v.state, phase: v.phase, swarmNode: v.nodeId && hostOf.get(v.nodeId), since: v.since, exitCode: v.exitCode, error: v.error, containerId: v.containerId };
+  return [...services]
+    .map(([node, serviceId]) => {
+      const v = views.get(node)!;
+      return { node, serviceId, state: v.state, phase: v.phase, swarmNode: v.nodeId && hostOf.get(v.nodeId), since: v.since, exitCode: v.exitCode, error: v.error, containerId: v.containerId };
     })
     .sort((a, b) => slot(a.node) - slot(b.node) || a.node.localeCompare(b.node));
 }
 
 export async function deployStatus(options: { network: string; json?: boolean }, out: Output, engine = new Engine()): Promise<NodeStatus[]> {
   const status = await readStatus(engine, options.network);
-  if (options.json) out.line(JSON.stringify(status.map(({ containerId: _, ...s }) => s), null, 2));
+  if (options.json) out.line(JSON.stringify(status.map(({ containerId: _, serviceId, ...s }) => ({ ...s, service: serviceId.slice(0, 12) })), null, 2));
   else {
     if (status.length === 0) out.line(`deploy: no gomelctl services on ${options.network}`);
     for (const s of status) {
       const detail = s.phase === 'running' ? '' : s.exitCode !== undefined ? ` exit ${s.exitCode}` : '';
-      out.line(`${s.node}\t${s.service}\t${s.state}${detail}\t${s.swarmNode ?? '-'}\t${s.since ?? '-'}${s.error ? `\t${s.error}` : ''}`);
+      out.line(`${s.node}\t${s.serviceId.slice(0, 12)}\t${s.state}${detail}\t${s.swarmNode ?? '-'}\t${s.since ?? '-'}${s.error ? `\t${s.error}` : ''}`);
     }
   }
   return status;
@@ -205,7 +211,6 @@ export const LOGS_MARKER = '.gomelctl-logs';
 export async function deployLogs(options: { network: string; out: string; follow?: boolean; fresh?: boolean }, out: Output, engine = new Engine()): Promise<void> {
   const status = await readStatus(engine, options.network);
   if (status.length === 0) throw new CheckFailed(`deploy logs: no gomelctl services on ${options.network}`);
-  const services = new Map((await engine.listServices(deploymentLabels(options.network))).map((s) => [s.Spec!.Name!, s.ID]));
   if (options.fresh && (await exists(options.out))) {
     // Only a folder we wrote before is emptied: stale node folders would skew the verdict.
     if (!(await exists(path.join(options.out, LOGS_MARKER))) && (await fs.readdir(options.out)).length > 0) {
@@ -218,7 +223,7 @@ export async function deployLogs(options: { network: string; out: string; follow
   const lines = await mapLimit(status, 8, async (s) => {
     const file = path.join(options.out, `${s.node}.log`);
     const sink = createWriteStream(file);
-    await engine.serviceLogs(services.get(s.node)!, Boolean(options.follow), sink);
+    await engine.serviceLogs(s.serviceId, Boolean(options.follow), sink);
     await new Promise<void>((resolve) => sink.end(resolve));
     let extracted = 0;
     if (s.containerId) {

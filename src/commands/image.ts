@@ -8,7 +8,7 @@ import { packContext } from '../docker/build-context.js';
 import { Engine } from '../docker/engine.js';
 import { checkRegistry, parseImageRef, tagDigest } from '../docker/registry.js';
 import { exists } from '../fs/atomic.js';
-import { COMMITTEE_FILE, readKeysDir } from '../fs/keys-dir.js';
+import { readKeysDir, requireCommitteeFile } from '../fs/keys-dir.js';
 import { readTemplate, readTree, TEMPLATES_DIR } from '../fs/templates.js';
 import { VERSION } from '../version.js';
 import type { Output } from './output.js';
@@ -69,13 +69,13 @@ async function payload(options: ImageRebuildOptions, templates: string): Promise
 /** Builds the context in memory: Dockerfile, payload, run.sh, configs, committee (and keys with --bake-keys). */
 export async function assembleContext(options: ImageRebuildOptions): Promise<{ tar: Buffer; files: ContextFile[]; committee: Uint8Array; kind: PayloadKind }> {
   const templates = options.templates ?? TEMPLATES_DIR;
-  const keys = await readKeysDir(options.keys);
-  if (!keys) throw new InputError(path.join(options.keys, COMMITTEE_FILE), undefined, 'no committee file', 'create one with `gomelctl keys gen --n 8`');
-  const committee = new Uint8Array(await fs.readFile(path.join(options.keys, COMMITTEE_FILE)));
+  // Only --bake-keys needs the private files; everything else needs committee.ka alone.
+  const keys = options.bakeKeys ? await readKeysDir(options.keys) : undefined;
+  const committee = (keys ?? (await requireCommitteeFile(options.keys))).bytes;
   const p = await payload(options, templates);
   const configNames = (await fs.readdir(options.configs)).filter((f) => f.endsWith('.json') && !f.startsWith('.'));
   const configs = await Promise.all(configNames.map(async (f) => ({ name: f.slice(0, -5), content: new Uint8Array(await fs.readFile(path.join(options.configs, f))) })));
-  const privateKeys = options.bakeKeys ? await Promise.all(keys.keyFiles.map(async (k) => ({ name: path.basename(k.file), content: new Uint8Array(await fs.readFile(k.file)) }))) : [];
+  const privateKeys = keys ? await Promise.all(keys.keyFiles.map(async (k) => ({ name: path.basename(k.file), content: new Uint8Array(await fs.readFile(k.file)) }))) : [];
   const files = planContext({
     payload: p.kind,
     dockerfileTemplate: new TextDecoder().decode(await readTemplate(templates, p.dockerfile)),

@@ -11,7 +11,7 @@ import { deriveNodes } from '../parallel/derive-pool.js';
 import { verifyCommitteeShape, verifyPrivateKey } from '../core/verify.js';
 import type { FolderSwapHooks } from '../fs/atomic.js';
 import { exists } from '../fs/atomic.js';
-import { COMMITTEE_FILE, loosePrivateFiles, readKeysDir, readSeedFile, tightenModes, writeKeysDir } from '../fs/keys-dir.js';
+import { COMMITTEE_FILE, loosePrivateFiles, missingMemberFiles, readKeysDir, readSeedFile, requireCommitteeFile, tightenModes, writeKeysDir } from '../fs/keys-dir.js';
 import type { Output } from './output.js';
 
 export interface KeysGenOptions {
@@ -102,7 +102,7 @@ export async function keysVerify(options: KeysVerifyOptions, out: Output): Promi
   if (!keys) throw new InputError(committeeFile, undefined, 'no committee file', 'create one with `gomelctl keys gen --n 8`');
   verifyCommitteeShape(keys.members, committeeFile, new Set(keys.privateKeys.keys()));
   for (const { pid, file } of keys.keyFiles) verifyPrivateKey(keys.privateKeys.get(pid)!, pid, keys.members, file, committeeFile);
-  const missing = keys.members.map((_, pid) => pid).filter((pid) => !keys.privateKeys.has(pid));
+  const missing = missingMemberFiles(keys);
   if (missing.length > 0) {
     throw new CheckFailed(`${options.dir}: missing member file${missing.length > 1 ? 's' : ''} ${missing.map((p) => `${p}.pk`).join(', ')} — restore them, or replace every key with \`gomelctl keys gen --regenerate\``);
   }
@@ -133,9 +133,8 @@ function describe(members: readonly Member[]): string {
 }
 
 export async function keysShow(options: { dir: string; json?: boolean }, out: Output): Promise<void> {
-  const keys = await readKeysDir(options.dir);
-  if (!keys) throw new InputError(path.join(options.dir, COMMITTEE_FILE), undefined, 'no committee file', 'create one with `gomelctl keys gen --n 8`');
-  const rows = keys.members.map((m, pid) => ({
+  const { members } = await requireCommitteeFile(options.dir);
+  const rows = members.map((m, pid) => ({
     pid,
     host: m.addresses[0]!.replace(/:\d+$/, ''),
     addresses: m.addresses,

@@ -1,7 +1,7 @@
 // Live progress for build and push: one redrawn line on a terminal, plain
 // lines otherwise, JSON lines with --json.
 import type { ProgressEvent } from '../core/progress.js';
-import { errorOf, stepOf } from '../core/progress.js';
+import { errorOf, isLayerPresent, stepOf } from '../core/progress.js';
 import type { Output } from './output.js';
 
 export type ProgressMode = 'tty' | 'plain' | 'json';
@@ -25,13 +25,13 @@ export function progressPrinter(out: Output, mode: ProgressMode, phase: string):
       if (error) return out.warn(`${phase}: ${error}`);
       if (mode === 'plain') {
         if (step) out.warn(`${phase}: ${step}`);
-        else if (e.status && e.id && (e.status === 'Pushed' || e.status === 'Layer already exists' || e.status.startsWith('Mounted from'))) out.warn(`${phase}: ${e.id} ${e.status.toLowerCase()}`);
+        else if (e.status && e.id && (e.status === 'Pushed' || isLayerPresent(e.status))) out.warn(`${phase}: ${e.id} ${e.status.toLowerCase()}`);
         return;
       }
       if (step) draw(step);
       else if (e.id && e.status) {
         layers.set(e.id, e.progress ? `${e.status} ${e.progress}` : e.status);
-        const done = [...layers.values()].filter((s) => s === 'Pushed' || s === 'Layer already exists' || s.startsWith('Mounted from')).length;
+        const done = [...layers.values()].filter((s) => s === 'Pushed' || isLayerPresent(s)).length;
         draw(`${done}/${layers.size} layers — ${e.id} ${layers.get(e.id)}`);
       }
     },

@@ -1,7 +1,6 @@
 // `up`: the whole flow in one command; `down`: deploy clean.
 import { CheckFailed } from '../core/errors.js';
 import { Engine } from '../docker/engine.js';
-import { readKeysDir } from '../fs/keys-dir.js';
 import { clusterInit, DEFAULT_SUBNET } from './cluster.js';
 import { configCheck, configSync } from './config.js';
 import { deployClean, deployLogs, deploySpawn, serviceIds, waitForTasks } from './deploy.js';
@@ -45,8 +44,7 @@ export async function up(options: UpOptions, out: Output, engine = new Engine())
     out.warn(`gomelctl: ${error.message}`);
   }
   const services = await serviceIds(engine, options.network);
-  const n = (await readKeysDir(options.keys))!.members.length;
-  out.line(`up: waiting for the ${n} nodes to finish (at most ${options.timeout}s)`);
+  out.line(`up: waiting for the ${services.size} nodes to finish (at most ${options.timeout}s)`);
   const views = await waitForTasks(engine, services, (v) => v.phase === 'complete', Number(options.timeout) * 1000, () => {});
   const running = [...views].filter(([, v]) => v.phase === 'pending' || v.phase === 'running').map(([name]) => name);
   step('logs');

@@ -38,7 +38,8 @@ async function levelLimit(options: VerdictOptions): Promise<number> {
   throw new InputError(candidates[0]!, undefined, 'no config to read LevelLimit from', 'pass --config NAME (from --configs)');
 }
 
-export async function verdict(options: VerdictOptions, out: Output): Promise<boolean> {
+/** Prints the verdict; throws CheckFailed unless every node reached consensus. */
+export async function verdict(options: VerdictOptions, out: Output): Promise<void> {
   if (!(await exists(options.logs))) throw new InputError(options.logs, undefined, 'no such logs folder', 'collect logs with `gomelctl deploy logs` or pass --logs DIR');
   const files = await discoverNodes(options.logs);
   if (files.length === 0) throw new InputError(options.logs, undefined, 'holds no node logs (<pid>.log[.gz] files, or one folder per node)', 'collect them with `gomelctl deploy logs`');
@@ -53,7 +54,7 @@ export async function verdict(options: VerdictOptions, out: Output): Promise<boo
       out.line(result.summary);
     }
     if (!result.all) throw new CheckFailed(`verdict: ${result.summary}`);
-    return true;
+    return;
   }
 
   const limit = await levelLimit(options);
@@ -76,5 +77,4 @@ export async function verdict(options: VerdictOptions, out: Output): Promise<boo
     out.line(result.summary);
   }
   if (!result.all) throw new CheckFailed(`verdict: ${result.summary}`);
-  return true;
 }

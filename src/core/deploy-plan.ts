@@ -15,7 +15,7 @@ export const DEPLOY_LABELS = {
 export const KEY_SECRET_FILE = 'gomel.pk';
 
 export interface DeployOptions {
-  deployment: string; // the overlay network's name: one committee per network
+  /** The overlay network; it also names the deployment (one committee per network). */
   network: string;
   image: string; // pinned: repo@sha256:…
   config: string;
@@ -51,7 +51,7 @@ export function nodeSpecs(members: readonly Member[], privateKeys: readonly Uint
     const secretName = `${host}.${o.committeeFingerprint.slice(0, 12)}.${keyHash}`;
     const labels = {
       [LABELS.managed]: 'true',
-      [DEPLOY_LABELS.deployment]: o.deployment,
+      [DEPLOY_LABELS.deployment]: o.network,
       [DEPLOY_LABELS.node]: host,
       [LABELS.committee]: o.committeeFingerprint,
     };
@@ -142,18 +142,4 @@ export function viewTask(tasks: readonly EngineTask[]): TaskView {
     nodeId: newest?.NodeID,
     containerId: newest?.Status?.ContainerStatus?.ContainerID,
   };
-}
-
-/** Runs `fn` over `items` with at most `limit` at once, in order of start. */
-export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await fn(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
 }

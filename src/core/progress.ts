@@ -48,6 +48,9 @@ export function summarizeBuild(events: readonly ProgressEvent[]): BuildSummary {
   return summary;
 }
 
+/** A pushed layer the registry already held: in this repository, or mounted from another. */
+export const isLayerPresent = (status: string | undefined) => status === 'Layer already exists' || Boolean(status?.startsWith('Mounted from'));
+
 export interface PushSummary {
   digest: string | undefined;
   pushedLayers: string[];
@@ -59,8 +62,7 @@ export function summarizePush(events: readonly ProgressEvent[]): PushSummary {
   const summary: PushSummary = { digest: undefined, pushedLayers: [], existingLayers: [], error: undefined };
   for (const e of events) {
     if (e.status === 'Pushed' && e.id) summary.pushedLayers.push(e.id);
-    // A layer the registry holds in another repository is mounted, not uploaded.
-    if ((e.status === 'Layer already exists' || e.status?.startsWith('Mounted from')) && e.id) summary.existingLayers.push(e.id);
+    if (isLayerPresent(e.status) && e.id) summary.existingLayers.push(e.id);
     if (e.aux?.Digest) summary.digest = e.aux.Digest;
     summary.error ??= errorOf(e);
   }

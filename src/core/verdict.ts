@@ -225,7 +225,7 @@ export interface ProbeNodeVerdict {
   reasons: string[];
 }
 
-export function judgeProbes(reports: readonly { label: string; report: ProbeReport | undefined; exitStatus?: number }[], n: number): { nodes: ProbeNodeVerdict[]; all: boolean; summary: string } {
+export function judgeProbes(reports: readonly { label: string; report: ProbeReport | undefined }[], n: number): { nodes: ProbeNodeVerdict[]; all: boolean; summary: string } {
   const nodes = reports.map(({ label, report }): ProbeNodeVerdict => {
     if (!report) return { label, ok: false, reached: 0, reasons: ['no probe report'] };
     const reasons = [...report.errors];

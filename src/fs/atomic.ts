@@ -3,6 +3,7 @@
 import { promises as fs, constants } from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { mapLimit } from '../core/limit.js';
 
 export interface FileToWrite {
   name: string;
@@ -69,7 +70,7 @@ export async function replaceFolder(dir: string, files: readonly FileToWrite[], 
     await fs.chmod(fresh, 0o700);
     // Every file is fsynced before the rename; overlapping the fsyncs lets the
     // filesystem commit them together (1000 keys: ~1 s one by one, far less at once).
-    await forEachLimit(files, 32, (f) => writeDurable(path.join(fresh, f.name), f.content, f.mode));
+    await mapLimit(files, 32, (f) => writeDurable(path.join(fresh, f.name), f.content, f.mode));
     await syncDir(fresh);
     await hooks.beforeSwap?.();
   } catch (e) {
@@ -98,14 +99,6 @@ export async function recoverFolder(dir: string): Promise<boolean> {
   if (!aside) return false;
   await fs.rename(path.join(parent, aside), dir);
   return true;
-}
-
-async function forEachLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await fn(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
 export async function exists(p: string): Promise<boolean> {

@@ -11,9 +11,15 @@ export const COMMITTEE_FILE = 'committee.ka';
 export const SEED_FILE = 'seed';
 const PK_NAME = /^(\d+)\.pk$/;
 
-export interface KeysDir {
-  dir: string;
+export interface CommitteeFile {
+  file: string;
+  /** The file's bytes, as hashed into the committee fingerprint. */
+  bytes: Uint8Array;
   members: Member[];
+}
+
+export interface KeysDir extends CommitteeFile {
+  dir: string;
   privateKeys: Map<number, PrivateKey>;
   /** Every <pid>.pk present, with its file name, for verify. */
   keyFiles: { pid: number; file: string }[];
@@ -34,12 +40,26 @@ export async function readSeedFile(file: string): Promise<Uint8Array> {
   return parseSeed(await fs.readFile(file, 'utf8'), file);
 }
 
+/** Reads only committee.ka (no private file): what config check, keys show and image rebuild need. */
+export async function readCommitteeFile(dir: string): Promise<CommitteeFile | undefined> {
+  await recoverFolder(dir);
+  const file = path.join(dir, COMMITTEE_FILE);
+  if (!(await exists(file))) return undefined;
+  const bytes = new Uint8Array(await fs.readFile(file));
+  return { file, bytes, members: parseCommittee(new TextDecoder().decode(bytes), file) };
+}
+
+/** Like readCommitteeFile, but fails with the fix when there is no committee. */
+export async function requireCommitteeFile(dir: string): Promise<CommitteeFile> {
+  const committee = await readCommitteeFile(dir);
+  if (!committee) throw new InputError(path.join(dir, COMMITTEE_FILE), undefined, 'no committee file', 'create one with `gomelctl keys gen --n 8`, or pass the keys folder');
+  return committee;
+}
+
 /** Reads a keys folder; undefined when it holds no committee. Restores an interrupted rewrite first. */
 export async function readKeysDir(dir: string): Promise<KeysDir | undefined> {
-  await recoverFolder(dir);
-  const committeeFile = path.join(dir, COMMITTEE_FILE);
-  if (!(await exists(committeeFile))) return undefined;
-  const members = parseCommittee(await fs.readFile(committeeFile, 'utf8'), committeeFile);
+  const committee = await readCommitteeFile(dir);
+  if (!committee) return undefined;
   const privateKeys = new Map<number, PrivateKey>();
   const keyFiles: KeysDir['keyFiles'] = [];
   const otherFiles: string[] = [];
@@ -58,7 +78,12 @@ export async function readKeysDir(dir: string): Promise<KeysDir | undefined> {
     }
   }
   keyFiles.sort((a, b) => a.pid - b.pid);
-  return { dir, members, privateKeys, keyFiles, seed, otherFiles };
+  return { ...committee, dir, privateKeys, keyFiles, seed, otherFiles };
+}
+
+/** The pids the committee lists that have no <pid>.pk here. */
+export function missingMemberFiles(keys: KeysDir): number[] {
+  return keys.members.map((_, pid) => pid).filter((pid) => !keys.privateKeys.has(pid));
 }
 
 /** Private files (and the folder) whose mode lets others read them; a git checkout leaves them 0644. */

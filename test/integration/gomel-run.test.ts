@@ -6,6 +6,8 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { REPO } from '../helpers.js';
 import { keysFlags, projectFlags, sandbox, waitUntilFinished } from './helpers.js';
+import { deployLogs } from '../../src/commands/deploy.js';
+import { captureOutput } from '../../src/commands/output.js';
 
 test("run.sh runs gomel from its own folder, collects logs, and fails a node when gomel refused its input but exited 0", async (t) => {
   const s = await sandbox(t);
@@ -25,6 +27,12 @@ test("run.sh runs gomel from its own folder, collects logs, and fails a node whe
   await s.run(['deploy', 'logs', '--network', s.network, '--out', good]);
   assert.deepEqual((await fs.readdir(path.join(good, `${s.prefix}3`))).sort(), ['2.config.log', 'exit_status', 'setup_2.config.log', 'stderr.txt']);
   const verdict = await s.run(['verdict', '--logs', good, '--config', 'config', ...projectFlags(s)]);
+  // up empties its logs folder first, but never one that deploy logs did not write.
+  const foreign = path.join(s.root, 'not-ours');
+  await fs.mkdir(foreign);
+  await fs.writeFile(path.join(foreign, 'keep.txt'), 'mine\n');
+  await assert.rejects(deployLogs({ network: s.network, out: foreign, fresh: true }, captureOutput()), /not-ours: exists and was not written by `gomelctl deploy logs`/);
+  assert.equal(await fs.readFile(path.join(foreign, 'keep.txt'), 'utf8'), 'mine\n');
   assert.match(verdict.out, /consensus reached by all 4 nodes/);
 
   // gomel refuses at once, so spawn itself already sees failed tasks and says so.

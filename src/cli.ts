@@ -20,6 +20,12 @@ export function exitCodeOf(error: unknown): number {
   return EXIT.internal;
 }
 
+// Flags shared by several commands, declared once so names and defaults cannot drift.
+const keysOption = (what = 'keys folder') => new Option('--keys <dir>', what).default('keys');
+const configsOption = () => new Option('--configs <dir>', 'configs folder').default('configs');
+const networkOption = () => new Option('--network <name>', 'overlay network; it also names the deployment').default(DEFAULT_NETWORK);
+const registryOption = (what = 'registry the swarm pulls from') => new Option('--registry <host:port>', what).default(DEFAULT_REGISTRY);
+
 export function buildProgram(out: Output): Command {
   const program = new Command('gomelctl')
     .description('Run gomel (Aleph BFT) committees on Docker Swarm')
@@ -42,7 +48,7 @@ export function buildProgram(out: Output): Command {
     .option('--addresses <file>', "per-node addresses in gomel's generator format (<setup>|<addresses>)")
     .option('--regenerate', 'replace every existing key (from a new seed unless --seed is given)')
     .option('--config <name>', 'deploy config whose Sync list sets the address columns', 'config')
-    .option('--configs <dir>', 'configs folder', 'configs')
+    .addOption(configsOption())
     .action((o) => keysGen(o, out));
   keys
     .command('verify')
@@ -62,14 +68,14 @@ export function buildProgram(out: Output): Command {
   config
     .command('check [names...]')
     .description('validate configs alone and against the committee')
-    .option('--configs <dir>', 'configs folder', 'configs')
-    .option('--keys <dir>', 'keys folder', 'keys')
+    .addOption(configsOption())
+    .addOption(keysOption())
     .action((names: string[], o) => configCheck(o, names, out));
   config
     .command('sync [names...]')
     .description('bring configs in line with the committee (NParents, CRPFixedPrefix)')
-    .option('--configs <dir>', 'configs folder', 'configs')
-    .option('--keys <dir>', 'keys folder', 'keys')
+    .addOption(configsOption())
+    .addOption(keysOption())
     .option('--check', 'change nothing; exit 1 if a sync would change something')
     .option('--dry-run', 'show what would change, change nothing')
     .action((names: string[], o) => configSync(o, names, out));
@@ -79,9 +85,9 @@ export function buildProgram(out: Output): Command {
     .command('init')
     .description('initialise swarm mode, create the overlay network, check the registry (idempotent)')
     .option('--advertise-addr <addr>', 'address workers reach this manager on')
-    .option('--network <name>', 'attachable overlay network', DEFAULT_NETWORK)
+    .addOption(networkOption())
     .option('--subnet <cidr>', 'overlay subnet (a /24 stops at ~250 containers)', DEFAULT_SUBNET)
-    .option('--registry <host:port>', 'registry the swarm pulls from', DEFAULT_REGISTRY)
+    .addOption(registryOption())
     .action((o) => clusterInit(o, out));
   cluster
     .command('join-token')
@@ -92,9 +98,9 @@ export function buildProgram(out: Output): Command {
   image
     .command('rebuild')
     .description('assemble the build context in memory, build and push through the Engine API')
-    .option('--keys <dir>', 'keys folder (only committee.ka goes in, unless --bake-keys)', 'keys')
-    .option('--configs <dir>', 'configs folder', 'configs')
-    .option('--registry <host:port>', 'registry to push to', DEFAULT_REGISTRY)
+    .addOption(keysOption('keys folder (only committee.ka goes in, unless --bake-keys)'))
+    .addOption(configsOption())
+    .addOption(registryOption('registry to push to'))
     .option('--tag <ref>', 'image reference (default: <registry>/aleph:test)')
     .addOption(new Option('--code <dir>', 'payload: consensus-go checkout in GOPATH layout, compiled at build time').conflicts('binary'))
     .option('--binary <file>', 'payload: a static gomel binary')
@@ -112,12 +118,12 @@ export function buildProgram(out: Output): Command {
   deploy
     .command('spawn')
     .description('one service per node with its own key as a secret; waits until every task runs')
-    .option('--keys <dir>', 'keys folder', 'keys')
-    .option('--configs <dir>', 'configs folder', 'configs')
+    .addOption(keysOption())
+    .addOption(configsOption())
     .option('--config <name>', 'gomel config each node runs', 'config')
     .option('--image <ref>', 'image (default: <registry>/aleph:test, pinned by digest)')
-    .option('--registry <host:port>', 'registry of the default image', DEFAULT_REGISTRY)
-    .option('--network <name>', 'overlay network (also names the deployment)', DEFAULT_NETWORK)
+    .addOption(registryOption('registry of the default image'))
+    .addOption(networkOption())
     .option('--constraint <expr>', 'placement constraint, repeatable', collect, [])
     .option('--cap-add <cap>', 'Linux capability for the nodes, repeatable (e.g. NET_ADMIN)', collect, [])
     .option('--parallel <k>', 'services created at once', '8')
@@ -129,7 +135,7 @@ export function buildProgram(out: Output): Command {
   deploy
     .command('status')
     .description('per node: task state, swarm node, since, exit code or error')
-    .option('--network <name>', 'deployment (overlay network)', DEFAULT_NETWORK)
+    .addOption(networkOption())
     .option('--json', 'machine-readable output')
     .action(async (o) => {
       await deployStatus(o, out);
@@ -137,14 +143,14 @@ export function buildProgram(out: Output): Command {
   deploy
     .command('logs')
     .description("each node's output and its /extract files into --out")
-    .option('--network <name>', 'deployment (overlay network)', DEFAULT_NETWORK)
+    .addOption(networkOption())
     .option('--out <dir>', 'where to write them', 'logs')
     .option('--follow', 'keep streaming the output')
     .action((o) => deployLogs(o, out));
   deploy
     .command('clean')
     .description("remove the deployment's services and secrets (only those gomelctl labelled)")
-    .option('--network <name>', 'deployment (overlay network)', DEFAULT_NETWORK)
+    .addOption(networkOption())
     .action((o) => deployClean(o, out));
 
   program
@@ -154,10 +160,10 @@ export function buildProgram(out: Output): Command {
     .addOption(new Option('--code <dir>', 'deploy real gomel, compiled from a consensus-go GOPATH checkout').conflicts('binary'))
     .option('--binary <file>', 'deploy real gomel from a static binary')
     .option('--config <name>', 'gomel config the nodes run', 'config')
-    .option('--keys <dir>', 'keys folder', 'keys')
-    .option('--configs <dir>', 'configs folder', 'configs')
-    .option('--registry <host:port>', 'registry', DEFAULT_REGISTRY)
-    .option('--network <name>', 'overlay network (names the deployment)', DEFAULT_NETWORK)
+    .addOption(keysOption())
+    .addOption(configsOption())
+    .addOption(registryOption())
+    .addOption(networkOption())
     .option('--logs <dir>', 'where the nodes\' logs are collected', 'logs')
     .option('--timeout <s>', 'seconds to wait for the nodes to start, and then to finish', '300')
     .option('--parallel <k>', 'services created at once', '8')
@@ -165,7 +171,7 @@ export function buildProgram(out: Output): Command {
   program
     .command('down')
     .description('remove the deployment (deploy clean)')
-    .option('--network <name>', 'overlay network (names the deployment)', DEFAULT_NETWORK)
+    .addOption(networkOption())
     .action((o) => down(o, out));
 
   program
@@ -173,8 +179,8 @@ export function buildProgram(out: Output): Command {
     .description('did the committee reach consensus? reads the logs `deploy logs` collected')
     .option('--logs <dir>', 'one folder (or <pid>.log[.gz] set) per node', 'logs')
     .option('--config <name>', 'config whose LevelLimit applies (default: logs/conf.json, else config)')
-    .option('--configs <dir>', 'configs folder', 'configs')
-    .option('--keys <dir>', 'keys folder, for the committee size', 'keys')
+    .addOption(configsOption())
+    .addOption(keysOption('keys folder, for the committee size'))
     .option('--json', 'machine-readable output')
     .action((o) => verdict(o, out));
 

@@ -8,9 +8,8 @@ import { captureOutput } from '../src/commands/output.js';
 
 /** The repository root (tests run from dist/test/). */
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-/** ../shared relative to the repo root, as in CI. */
-export const SHARED = path.resolve(REPO, '../shared');
-export const VECTORS = path.join(SHARED, 'vectors/gomel-2019-09');
+/** Files written by gomel's own tools and runs, kept in the repository (test/vectors/gomel-2019-09/README.md). */
+export const VECTORS = path.join(REPO, 'test/vectors/gomel-2019-09');
 export const DOCKER_KEYS = path.join(VECTORS, 'docker-distributed/keys');
 export const DOCKER_CONFIGS = path.join(VECTORS, 'docker-distributed/configs');
 

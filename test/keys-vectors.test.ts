@@ -1,4 +1,4 @@
-// Vectors: files written by gomel's own tools (../shared/vectors/gomel-2019-09).
+// Vectors: files written by gomel's own tools (test/vectors/gomel-2019-09).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';

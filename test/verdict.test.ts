@@ -1,4 +1,4 @@
-// Vectors: logs written by real gomel runs (../shared/vectors/gomel-2019-09/logs, see its README).
+// Vectors: logs written by real gomel runs (test/vectors/gomel-2019-09/logs, see its README).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';

@@ -1,6 +1,6 @@
 // BN256 as used by gomel's RMC keys: github.com/cloudflare/bn256, the curve of
 // the dclxvi paper (Naehrig, Niederhagen, Schwabe) — NOT Ethereum's bn254.
-// Constants from ../shared/docs/gomel-formats.md ("The BN256 curve of the RMC
+// Constants from docs/gomel-formats.md ("The BN256 curve of the RMC
 // keys"). Only G2 is needed: a verification key is sk·G2.
 import { tower12, type Fp2 } from '@noble/curves/abstract/tower.js';
 import { weierstrass, type WeierstrassPoint } from '@noble/curves/abstract/weierstrass.js';

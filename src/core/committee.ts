@@ -1,4 +1,4 @@
-// Codec for gomel's 2019-09 key files (../shared/docs/gomel-formats.md):
+// Codec for gomel's 2019-09 key files (docs/gomel-formats.md):
 //   committee.ka: <signing pk>|<RMC verification key>|<setup addresses>|<addresses>
 //   <pid>.pk:     <signing private key> <RMC secret key> <pid>
 //   addresses:    <setup addresses>|<addresses>   (input of gomel's key generator)

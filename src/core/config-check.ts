@@ -1,5 +1,5 @@
 // The rules gomel trips on, checked before anything is deployed
-// (../shared/docs/gomel-formats.md, "config.json" and "Committee file").
+// (docs/gomel-formats.md, "config.json" and "Committee file").
 import type { z } from 'zod';
 import { ConfigurationSchema, type Configuration, type SyncConfiguration } from './config-model.js';
 import { JsonSyntaxError, parseJson, type ParsedJson } from './json-text.js';

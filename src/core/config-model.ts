@@ -1,5 +1,5 @@
 // gomel's 2019-09 `Configuration` and `SyncConfiguration` as zod schemas, as
-// strict as gomel's loader (../shared/docs/gomel-formats.md, "config.json"):
+// strict as gomel's loader (docs/gomel-formats.md, "config.json"):
 // exactly 16 fields, unknown fields rejected at every level, Go integer types.
 import { z } from 'zod';
 

@@ -1,6 +1,6 @@
 // Did the committee reach consensus? gomel exits 0 even when it refused its
 // input, and N = 3f+1 tolerates f broken nodes, so the evidence is read per
-// node (../shared/vectors/gomel-2019-09/logs/README.md):
+// node (test/vectors/gomel-2019-09/logs/README.md):
 //   "E":"D" a prime unit was created, Q its level (a healthy node reaches LevelLimit);
 //   "E":"E" a timing unit (round R);  "E":"Z" one ordered unit (creator C, height H);
 //   "E":"A"/"B" a service started/stopped: a node that exits by itself stops all it started.

@@ -22,6 +22,9 @@ export function exitCodeOf(error: unknown): number {
 
 // Flags shared by several commands, declared once so names and defaults cannot drift.
 const keysOption = (what = 'keys folder') => new Option('--keys <dir>', what).default('keys');
+// `keys` commands took --dir first; it stays as a hidden alias of --keys.
+const dirAlias = () => new Option('--dir <dir>', 'alias of --keys').hideHelp();
+const withKeysDir = <T extends { keys: string; dir?: string }>(o: T): T & { dir: string } => ({ ...o, dir: o.dir ?? o.keys });
 const configsOption = () => new Option('--configs <dir>', 'configs folder').default('configs');
 const networkOption = () => new Option('--network <name>', 'overlay network; it also names the deployment').default(DEFAULT_NETWORK);
 const registryOption = (what = 'registry the swarm pulls from') => new Option('--registry <host:port>', what).default(DEFAULT_REGISTRY);
@@ -39,7 +42,8 @@ export function buildProgram(out: Output): Command {
     .command('gen')
     .description('create or resize the committee; existing keys are kept')
     .option('--n <count>', 'committee size (default: the current size)')
-    .option('--dir <dir>', 'keys folder', 'keys')
+    .addOption(keysOption())
+    .addOption(dirAlias())
     .option('--host-prefix <prefix>', 'node k is <prefix><k>', 'node')
     .option('--ports <list>', 'address columns, e.g. 9000,10000,11000 (default: one per Sync entry of --config)')
     .option('--setup-ports <list>', 'setup-address columns (default: one per SyncSetup entry of --config)')
@@ -49,20 +53,22 @@ export function buildProgram(out: Output): Command {
     .option('--regenerate', 'replace every existing key (from a new seed unless --seed is given)')
     .option('--config <name>', 'deploy config whose Sync list sets the address columns', 'config')
     .addOption(configsOption())
-    .action((o) => keysGen(o, out));
+    .action((o) => keysGen(withKeysDir(o), out));
   keys
     .command('verify')
     .description('check committee.ka and every <pid>.pk against each other')
-    .option('--dir <dir>', 'keys folder (every member file must be there)', 'keys')
+    .addOption(keysOption('keys folder (every member file must be there)'))
+    .addOption(dirAlias())
     .option('--committee <file>', 'verify this committee file instead of <dir>/committee.ka')
     .option('--pk <files...>', 'verify only these member files (a node holds just its own)')
-    .action((o) => keysVerify(o, out));
+    .action((o) => keysVerify(withKeysDir(o), out));
   keys
     .command('show')
     .description('list the nodes with their addresses and public-key fingerprints')
-    .option('--dir <dir>', 'keys folder', 'keys')
+    .addOption(keysOption())
+    .addOption(dirAlias())
     .option('--json', 'machine-readable output')
-    .action((o) => keysShow(o, out));
+    .action((o) => keysShow(withKeysDir(o), out));
 
   const config = program.command('config').description("gomel's config.json files");
   config

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { cli, DOCKER_CONFIGS, REPO, tempDir } from './helpers.js';
+import { cli, copyDir, DOCKER_CONFIGS, DOCKER_KEYS, REPO, tempDir } from './helpers.js';
 import { ConfigurationSchema } from '../src/core/config-model.js';
 import { checkConfigText, isGoDuration, type CommitteeShape } from '../src/core/config-check.js';
 import { planConfigSync } from '../src/core/config-plan.js';
@@ -157,4 +157,25 @@ test('config check CLI: a missing config and a missing committee are one-line er
   const noKeys = await cli(['config', 'check', '--configs', p.configs, '--keys', path.join(p.keys, 'absent')]);
   assert.equal(noKeys.code, 1);
   assert.match(noKeys.err, /committee\.ka: no committee file/);
+});
+
+test("a resize reaches NParents the first time: gomel's shipped keys and configs (no sync record), 8 → 16 → 6", async (t) => {
+  const root = await tempDir(t);
+  const keys = path.join(root, 'keys');
+  const configs = path.join(root, 'configs');
+  await copyDir(DOCKER_KEYS, keys);
+  await copyDir(DOCKER_CONFIGS, configs);
+  const flags = ['--keys', keys, '--configs', configs];
+  const nParents = async () => (JSON.parse(await fs.readFile(path.join(configs, 'config.json'), 'utf8')) as { NParents: number }).NParents;
+  assert.equal(await nParents(), 8);
+  for (const n of [16, 6]) {
+    const gen = await cli(['keys', 'gen', '--n', String(n), ...flags]);
+    assert.equal(gen.code, 0, gen.err);
+    const sync = await cli(['config', 'sync', 'config', ...flags]);
+    assert.equal(sync.code, 0, sync.err);
+    assert.equal(await nParents(), n);
+  }
+  // m-f's NParents (2) never followed the committee: it stays.
+  await cli(['config', 'sync', 'm-f', ...flags]);
+  assert.equal((JSON.parse(await fs.readFile(path.join(configs, 'm-f.json'), 'utf8')) as { NParents: number }).NParents, 2);
 });

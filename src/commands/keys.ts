@@ -12,6 +12,7 @@ import { verifyCommitteeShape, verifyPrivateKey } from '../core/verify.js';
 import type { FolderSwapHooks } from '../fs/atomic.js';
 import { exists } from '../fs/atomic.js';
 import { COMMITTEE_FILE, loosePrivateFiles, missingMemberFiles, readKeysDir, readSeedFile, requireCommitteeFile, tightenModes, writeKeysDir } from '../fs/keys-dir.js';
+import { recordSizeBeforeResize } from '../fs/configs-dir.js';
 import type { Output } from './output.js';
 
 export interface KeysGenOptions {
@@ -76,6 +77,7 @@ export async function keysGen(options: KeysGenOptions, out: Output, hooks?: Fold
     out.line(`keys: ${n} nodes in ${options.dir}, nothing to change${tightened.length ? `; tightened ${tightened.join(', ')} to 0600` : ''}`);
     return;
   }
+  if (existing && existing.members.length !== n) await recordSizeBeforeResize(options.configs, existing.members.length);
   await writeKeysDir(options.dir, plan, seed, existing, hooks);
   const parts = [
     plan.added.length && `added ${nodeRanges(plan.added)}`,

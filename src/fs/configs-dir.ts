@@ -42,3 +42,18 @@ export async function writeSyncRecord(dir: string, record: Record<string, number
   const sorted = Object.fromEntries(Object.entries(record).sort(([a], [b]) => a.localeCompare(b)));
   await writeFileAtomic(path.join(dir, SYNC_RECORD), `${JSON.stringify(sorted, null, 2)}\n`);
 }
+
+/**
+ * A resize is about to change the committee from `previousSize`: every config
+ * with no record yet is recorded as following that size, so the first
+ * `config sync` after the resize moves an NParents that equalled it.
+ */
+export async function recordSizeBeforeResize(dir: string, previousSize: number): Promise<void> {
+  if (!(await exists(dir)) || !(await fs.stat(dir)).isDirectory()) return;
+  const record = await readSyncRecord(dir);
+  const names = (await fs.readdir(dir)).filter((f) => f.endsWith('.json') && !f.startsWith('.')).map((f) => f.slice(0, -5));
+  const unrecorded = names.filter((name) => record[name] === undefined);
+  if (unrecorded.length === 0) return;
+  for (const name of unrecorded) record[name] = previousSize;
+  await writeSyncRecord(dir, record);
+}

@@ -10,11 +10,13 @@ import { verdict } from './commands/verdict.js';
 import { down, up } from './commands/up.js';
 import { deployClean, deployLogs, deploySpawn, deployStatus } from './commands/deploy.js';
 import { VERSION } from './version.js';
+import { fsProblem, isFsError } from './fs/input.js';
 
 export const EXIT = { ok: 0, failed: 1, usage: 2, internal: 70 } as const;
 
 export function exitCodeOf(error: unknown): number {
   if (error instanceof UsageError) return EXIT.usage;
+  if (isFsError(error)) return EXIT.failed; // a path the user gave or the machine's state, never a bug of ours
   if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
   if (error instanceof InputError || error instanceof CheckFailed || error instanceof EnvironmentError) return EXIT.failed;
   return EXIT.internal;
@@ -184,11 +186,14 @@ export function buildProgram(out: Output): Command {
     .command('verdict')
     .description('did the committee reach consensus? reads the logs `deploy logs` collected')
     .option('--logs <dir>', 'one folder (or <pid>.log[.gz] set) per node', 'logs')
-    .option('--config <name>', 'config whose LevelLimit applies (default: logs/conf.json, else config)')
+    .option('--config <name|file>', 'config whose LevelLimit applies: a name in --configs or a path (default: logs/conf.json, else config)')
     .addOption(configsOption())
-    .addOption(keysOption('keys folder, for the committee size'))
+    .addOption(keysOption('keys folder whose committee.ka the run used, when the logs folder has none'))
+    .option('--strict', 'also require a clean shutdown of every node')
     .option('--json', 'machine-readable output')
-    .action((o) => verdict(o, out));
+    .action(async (o) => {
+      await verdict(o, out);
+    });
 
   return program;
 }
@@ -201,7 +206,7 @@ export async function run(argv: readonly string[], out: Output = processOutput):
   } catch (error) {
     const code = exitCodeOf(error);
     if (error instanceof CommanderError) return code; // commander already printed it
-    const message = error instanceof Error ? error.message : String(error);
+    const message = isFsError(error) ? fsProblem(error, '(unknown path)').message : error instanceof Error ? error.message : String(error);
     out.warn(`gomelctl: ${code === EXIT.internal && error instanceof Error && error.stack ? error.stack : message}`);
     return code;
   }

@@ -1,57 +1,84 @@
-// Vectors: logs written by real gomel runs (test/vectors/gomel-2019-09/logs, see its README).
+// The verdict on logs written by real gomel runs (test/vectors/gomel-2019-09/logs, see its
+// README) and on edits of them that reproduce what real runs showed: a Go panic after
+// consensus, lost last lines, a node still running, a node one level short.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { cli, tempDir, VECTORS } from './helpers.js';
-import { judgeProbes, parseProbeReport } from '../src/core/verdict.js';
+import { judgeProbes, parseProbeReport } from '../src/core/logs/probe.js';
+import { isShutdownRace, parseGoPanic } from '../src/core/logs/shutdown.js';
+import type { Verdict } from '../src/core/logs/verdict.js';
 
 const LOGS = path.join(VECTORS, 'logs');
-const verdictOf = async (dir: string) => {
-  const r = await cli(['verdict', '--logs', dir, '--json']);
-  return { code: r.code, result: JSON.parse(r.out) as { all: boolean; summary: string; reachedBy: string[]; nodes: { label: string; reached: boolean; reasons: string[]; agrees: boolean; ordered: number }[]; divergences: { position: number; majority: { nodes: string[]; unit: string }; minority: { nodes: string[]; unit: string } }[] } };
+const lastTwo = (out: string) => out.split('\n').slice(-2);
+const verdictOf = async (dir: string, extra: string[] = []) => {
+  const r = await cli(['verdict', '--logs', dir, '--json', ...extra]);
+  assert.ok(r.out.startsWith('{'), `verdict printed JSON (exit ${r.code}: ${r.err})`);
+  return { code: r.code, result: JSON.parse(r.out) as Verdict };
 };
+const node = (v: Verdict, label: string) => v.nodes.find((n) => n.label === label)!;
 
+/** A writable copy of a vector folder. */
 async function copyLogs(t: Parameters<typeof tempDir>[0], name: string): Promise<string> {
   const dir = path.join(await tempDir(t), name);
   await fs.cp(path.join(LOGS, name), dir, { recursive: true });
-  for (const f of await fs.readdir(dir)) await fs.chmod(path.join(dir, f), 0o644);
+  const chmod = async (d: string) => {
+    await fs.chmod(d, 0o755);
+    for (const e of await fs.readdir(d, { withFileTypes: true })) {
+      if (e.isDirectory()) await chmod(path.join(d, e.name));
+      else await fs.chmod(path.join(d, e.name), 0o644);
+    }
+  };
+  await chmod(dir);
   return dir;
 }
+const readLines = async (file: string) => gunzipSync(await fs.readFile(file)).toString().split('\n').filter((l) => l !== '');
+const writeLines = (file: string, lines: string[]) => fs.writeFile(file, gzipSync(`${lines.join('\n')}\n`));
 
-test('success-4: consensus by all 4 with identical orders, exit 0', async () => {
-  const { code, result } = await verdictOf(path.join(LOGS, 'success-4'));
-  assert.equal(code, 0);
+test('swarm-8 (real gomel on Swarm): consensus by all 8, three crashed at exit in gomel\'s shutdown race; exit 0, --strict exit 1', async () => {
+  const dir = path.join(LOGS, 'swarm-8');
+  const r = await cli(['verdict', '--logs', dir]);
+  assert.equal(r.code, 0, r.err);
+  assert.deepEqual(lastTwo(r.out), [
+    'consensus reached by all 8 nodes (344 units in the same order)',
+    "shutdown: clean on 5 of 8; 3 crashed after finishing (node2, node7, node8: panic: send on closed channel at pkg/sync/fetch/server.go:79 — gomel's own shutdown race)",
+  ]);
+  assert.match(r.out, /^node2: consensus — level 50\/50, 48 rounds, 344 ordered, order agrees; shutdown: crashed \(panic: send on closed channel at pkg\/sync\/fetch\/server\.go:79\)$/m);
+  const strict = await cli(['verdict', '--logs', dir, '--strict']);
+  assert.equal(strict.code, 1);
+  assert.match(strict.err, /^gomelctl: verdict --strict: consensus reached, but not every node shut down cleanly/);
+  const { result } = await verdictOf(dir);
   assert.equal(result.all, true);
-  assert.equal(result.summary, 'consensus reached by all 4 nodes');
-  assert.deepEqual(result.divergences, []);
-  assert.ok(result.nodes.every((n) => n.reached && n.agrees && n.ordered >= 27));
+  assert.equal(result.clean, false);
+  assert.deepEqual(result.nodes.filter((n) => n.shutdown.kind === 'crashed').map((n) => n.label), ['node2', 'node7', 'node8']);
 });
 
-test('one-bad-key-4: pid 0 failed (never reached a level, killed); 1–3 agree; exit 1', async () => {
-  const { code, result } = await verdictOf(path.join(LOGS, 'one-bad-key-4'));
-  assert.equal(code, 1);
-  assert.equal(result.all, false);
-  assert.deepEqual(result.reachedBy, ['pid 1', 'pid 2', 'pid 3']);
-  const bad = result.nodes.find((n) => n.label === 'pid 0')!;
-  assert.equal(bad.reached, false);
-  assert.ok(bad.reasons.includes('never created a prime unit'));
-  assert.ok(bad.reasons.some((r) => /did not stop by itself/.test(r)));
-  assert.ok(bad.reasons.some((r) => /invalid signature/.test(r)));
-  assert.ok(result.nodes.filter((n) => n.label !== 'pid 0').every((n) => n.agrees));
-  assert.match(result.summary, /reached by 3 of 4 nodes .* not by pid 0/);
+test('success-4: consensus by all 4, clean shutdown on all; exit 0 also with --strict', async () => {
+  const r = await cli(['verdict', '--logs', path.join(LOGS, 'success-4'), '--strict']);
+  assert.equal(r.code, 0, r.err);
+  assert.deepEqual(lastTwo(r.out), ['consensus reached by all 4 nodes (27 units in the same order)', 'shutdown: clean on all 4 nodes']);
+});
+
+test('one-bad-key-4: pid 0 never created a unit and was killed; 1–3 agree; exit 1', async () => {
+  const r = await cli(['verdict', '--logs', path.join(LOGS, 'one-bad-key-4')]);
+  assert.equal(r.code, 1);
+  assert.deepEqual(lastTwo(r.out), [
+    'consensus reached by 3 of 4 nodes (pid 1, pid 2, pid 3; 22 units in the same order); not by pid 0 (never created a prime unit)',
+    'shutdown: clean on 3 of 4; 1 did not stop by itself (killed or still running) (pid 0)',
+  ]);
+  assert.match(r.out, /^pid 0: NO consensus — .*errors: 300× "DataError: invalid signature"/m);
 });
 
 test('a changed ordered unit in one log shows the divergence at its position', async (t) => {
   const dir = await copyLogs(t, 'success-4');
   const file = path.join(dir, '2.log.gz');
-  const lines = gunzipSync(await fs.readFile(file)).toString().split('\n');
-  const zIndexes = lines.map((l, i) => (l.includes('"E":"Z"') ? i : -1)).filter((i) => i >= 0);
-  const target = zIndexes[5]!; // the 6th ordered unit
+  const lines = await readLines(file);
+  const target = lines.map((l, i) => (l.includes('"E":"Z"') ? i : -1)).filter((i) => i >= 0)[5]!; // the 6th ordered unit
   const record = JSON.parse(lines[target]!) as { C: number; H: number };
   lines[target] = lines[target]!.replace(`"H":${record.H}`, `"H":${record.H + 7}`);
-  await fs.writeFile(file, gzipSync(lines.join('\n')));
+  await writeLines(file, lines);
   const { code, result } = await verdictOf(dir);
   assert.equal(code, 1);
   assert.equal(result.divergences.length, 1);
@@ -60,49 +87,146 @@ test('a changed ordered unit in one log shows the divergence at its position', a
   assert.deepEqual(d.minority.nodes, ['pid 2']);
   assert.deepEqual(d.majority.nodes.sort(), ['pid 0', 'pid 1', 'pid 3']);
   assert.equal(d.minority.unit, `${record.C}:${record.H + 7}`);
-  assert.equal(d.majority.unit, `${record.C}:${record.H}`);
-  const text = await cli(['verdict', '--logs', dir]);
-  assert.match(text.out, /divergence at ordered unit #6: .* pid 2 ordered/);
+  assert.match((await cli(['verdict', '--logs', dir])).out, /divergence at ordered unit #6: .* pid 2 ordered/);
 });
 
-test('an empty log and a truncated gzip log are reported, not crashed on', async (t) => {
+test('a Go panic after consensus: consensus holds, the shutdown names the panic and its consensus-go frame', async (t) => {
+  const dir = await copyLogs(t, 'swarm-8');
+  // node3 now also panics, in another place than the known race.
+  await fs.writeFile(path.join(dir, 'node3/exit_status'), '2\n');
+  await fs.writeFile(path.join(dir, 'node3/stderr.txt'), 'panic: runtime error: index out of range [3] with length 3\n\ngoroutine 7 [running]:\nmain.helper()\n\t/go/src/other/x.go:1\ngitlab.com/alephledger/consensus-go/pkg/order/linear/ordering.go:120 +0x1\n');
+  const r = await cli(['verdict', '--logs', dir]);
+  assert.equal(r.code, 0);
+  assert.match(r.out, /^consensus reached by all 8 nodes/m);
+  assert.match(r.out, /shutdown: clean on 4 of 8; 4 crashed after finishing \(node2, node3, node7, node8: panic: send on closed channel at pkg\/sync\/fetch\/server\.go:79; panic: runtime error: index out of range \[3\] with length 3 at pkg\/order\/linear\/ordering\.go:120\)$/m);
+  assert.doesNotMatch(r.out, /shutdown race/, 'only the fetch-server panic is gomel\'s known race');
+});
+
+test('exit 0 with the last lines lost: consensus, and the shutdown says the log lost its end', async (t) => {
+  const dir = await copyLogs(t, 'swarm-8');
+  const file = path.join(dir, 'node5/4.config.log.gz');
+  const lines = await readLines(file);
+  // Lose the end: the stop lines, the last level's prime unit and the last 5 ordered units.
+  const zs = lines.map((l, i) => (l.includes('"E":"Z"') ? i : -1)).filter((i) => i >= 0);
+  const kept = lines.slice(0, zs[zs.length - 5]).filter((l) => !l.includes('"Q":50,'));
+  await writeLines(file, kept);
+  const { code, result } = await verdictOf(dir);
+  assert.equal(code, 0);
+  const n5 = node(result, 'node5');
+  assert.equal(n5.reached, true);
+  assert.equal(n5.ordered, 339);
+  assert.equal(n5.shutdown.kind, 'lost-last-lines');
+  assert.match(result.shutdownLine, /1 lost the last lines of its log \(exit 0, no stop lines\) \(node5\)/);
+  assert.equal(result.agreedUnits, 339);
+});
+
+test('a node one level short with the full order agrees; a node that ordered little does not', async (t) => {
+  const dir = await copyLogs(t, 'swarm-8');
+  const short = path.join(dir, 'node2/1.config.log.gz');
+  await writeLines(short, (await readLines(short)).filter((l) => !l.includes('"Q":50,')));
+  const little = path.join(dir, 'node6/5.config.log.gz');
+  const lines = await readLines(little);
+  const z = lines.map((l, i) => (l.includes('"E":"Z"') ? i : -1)).filter((i) => i >= 0);
+  await writeLines(little, lines.slice(0, z[100]).filter((l) => !/"Q":(4\d|50),/.test(l)));
+  await fs.writeFile(path.join(dir, 'node6/exit_status'), '137\n');
+  const { code, result } = await verdictOf(dir);
+  assert.equal(code, 1);
+  assert.equal(node(result, 'node2').maxLevel, 49);
+  assert.equal(node(result, 'node2').reached, true);
+  assert.equal(node(result, 'node6').reached, false);
+  assert.match(node(result, 'node6').reasons[0]!, /^ordered 100 of 347 units \(highest level 17\/50\)$/);
+  assert.equal(node(result, 'node6').shutdown.detail, 'killed (SIGKILL, exit 137)');
+  assert.match(result.consensusLine, /^consensus reached by 7 of 8 nodes .*; not by node6 \(ordered 100 of 347 units/);
+});
+
+test('a node still running when the logs were collected: named as running, judged on what it logged', async (t) => {
+  const dir = await copyLogs(t, 'swarm-8');
+  await fs.rm(path.join(dir, 'node4/exit_status'));
+  await fs.writeFile(path.join(dir, 'node4/task.json'), JSON.stringify({ state: 'running', swarmNode: 'h2' }));
+  const file = path.join(dir, 'node4/3.config.log.gz');
+  await writeLines(file, (await readLines(file)).slice(0, 40));
+  const { code, result } = await verdictOf(dir);
+  assert.equal(code, 1);
+  const n4 = node(result, 'node4');
+  assert.equal(n4.shutdown.kind, 'running');
+  assert.equal(n4.swarmNode, 'h2');
+  assert.match(result.shutdownLine, /1 is still running \(node4\)/);
+});
+
+test('a node with no files at all is named, never silently left out', async (t) => {
+  const dir = await copyLogs(t, 'swarm-8');
+  await fs.rm(path.join(dir, 'node8'), { recursive: true });
+  const { code, result } = await verdictOf(dir);
+  assert.equal(code, 1);
+  assert.equal(result.nodes.length, 8);
+  assert.deepEqual(node(result, 'node8').reasons, ['no log']);
+  assert.match(result.consensusLine, /7 of 8 nodes .* not by node8 \(no log\)$/);
+});
+
+test('the committee decides N: none is an error; two logs for one pid, or a pid outside it, are errors naming the files', async (t) => {
+  const dir = await copyLogs(t, 'success-4');
+  const alone = await tempDir(t);
+  await fs.cp(dir, path.join(alone, 'logs'), { recursive: true });
+  await fs.rm(path.join(alone, 'logs/committee.ka'));
+  const none = await cli(['verdict', '--logs', path.join(alone, 'logs'), '--keys', path.join(alone, 'nokeys')]);
+  assert.equal(none.code, 1);
+  assert.match(none.err, /^gomelctl: .*logs: no committee\.ka here nor in .*nokeys, so the committee size is unknown — pass --keys DIR/);
+
+  await fs.writeFile(path.join(dir, '0.log'), gunzipSync(await fs.readFile(path.join(dir, '0.log.gz'))));
+  const twice = await cli(['verdict', '--logs', dir]);
+  assert.equal(twice.code, 1);
+  assert.match(twice.err, /two gomel logs for one node: 0\.log(\.gz)? and 0\.log(\.gz)? — keep one/);
+  await fs.rm(path.join(dir, '0.log'));
+
+  await fs.copyFile(path.join(dir, '3.log.gz'), path.join(dir, '4.log.gz'));
+  const outside = await cli(['verdict', '--logs', dir]);
+  assert.equal(outside.code, 1);
+  assert.match(outside.err, /4\.log\.gz: pid 4 is outside the 4-node committee/);
+});
+
+test('--config takes a name or a path; a missing config is one line', async (t) => {
+  const dir = await copyLogs(t, 'success-4');
+  const conf = JSON.parse(await fs.readFile(path.join(dir, 'conf.json'), 'utf8')) as { LevelLimit: number };
+  conf.LevelLimit = 12; // nobody reached 12
+  const other = path.join(dir, 'higher.json');
+  await fs.writeFile(other, JSON.stringify(conf, null, 2));
+  const byPath = await cli(['verdict', '--logs', dir, '--config', other]);
+  assert.equal(byPath.code, 1);
+  assert.match(byPath.out, /consensus not reached: no node reached LevelLimit 12/);
+  const byName = await cli(['verdict', '--logs', dir, '--config', 'higher', '--configs', dir]);
+  assert.match(byName.out, /no node reached LevelLimit 12/);
+  const missing = await cli(['verdict', '--logs', dir, '--config', path.join(dir, 'absent.json')]);
+  assert.equal(missing.code, 1);
+  assert.match(missing.err, /absent\.json: no such config — check the path$/);
+});
+
+test('an empty log, a truncated gzip and a 1 MB line are reported, not crashed on', async (t) => {
   const dir = await copyLogs(t, 'success-4');
   await fs.writeFile(path.join(dir, '1.log.gz'), gzipSync(''));
   const full = await fs.readFile(path.join(dir, '3.log.gz'));
   await fs.writeFile(path.join(dir, '3.log.gz'), full.subarray(0, Math.floor(full.length / 2)));
+  const lines = await readLines(path.join(dir, '2.log.gz'));
+  await writeLines(path.join(dir, '2.log.gz'), [...lines.slice(0, 5), 'x'.repeat(1 << 20), ...lines.slice(5)]);
   const { code, result } = await verdictOf(dir);
   assert.equal(code, 1);
-  const byLabel = new Map(result.nodes.map((n) => [n.label, n]));
-  assert.ok(byLabel.get('pid 1')!.reasons.includes('empty log'));
-  assert.ok(byLabel.get('pid 3')!.reasons.includes('log truncated (the gzip stream ends early)'));
-  assert.ok(byLabel.get('pid 0')!.reached);
+  assert.deepEqual(node(result, 'pid 1').reasons, ['never created a prime unit', 'ordered no units']);
+  assert.deepEqual(node(result, 'pid 1').notes, ['empty log']);
+  assert.ok(node(result, 'pid 3').notes.includes('log truncated (the gzip stream ends early)'));
+  assert.deepEqual(node(result, 'pid 2').notes, ['1 malformed line(s) (log truncated?)']);
+  assert.equal(node(result, 'pid 2').reached, true);
+  assert.ok(node(result, 'pid 0').reached);
 });
 
-test('a plain log cut mid-line is reported as truncated', async (t) => {
-  const dir = await copyLogs(t, 'success-4');
-  const text = gunzipSync(await fs.readFile(path.join(dir, '0.log.gz'))).toString();
-  await fs.rm(path.join(dir, '0.log.gz'));
-  await fs.writeFile(path.join(dir, '0.log'), text.slice(0, text.length - 30));
-  const { result } = await verdictOf(dir);
-  assert.match(result.nodes.find((n) => n.label === 'pid 0')!.reasons.join(';'), /malformed line/);
-});
-
-test("run.sh's exit status and stderr fail a node whose log looks fine", async (t) => {
-  const root = await tempDir(t);
-  for (let pid = 0; pid < 4; pid++) {
-    await fs.mkdir(path.join(root, `node${pid + 1}`));
-    await fs.copyFile(path.join(LOGS, 'success-4', `${pid}.log.gz`), path.join(root, `node${pid + 1}`, `${pid}.config.log.gz`));
-    await fs.writeFile(path.join(root, `node${pid + 1}`, 'exit_status'), '0\n');
-  }
-  await fs.writeFile(path.join(root, 'node4', 'stderr.txt'), 'Wrong number of addresses. Needs 1, got 3\n');
-  await fs.copyFile(path.join(LOGS, 'success-4', 'conf.json'), path.join(root, 'conf.json'));
-  const { result } = await verdictOf(root);
-  assert.deepEqual(result.reachedBy, ['node1', 'node2', 'node3']);
-  assert.match(result.nodes[3]!.reasons.join(';'), /stderr: Wrong number of addresses/);
+test('recorded starts give the start skew', async (t) => {
+  const dir = await copyLogs(t, 'swarm-8');
+  for (let k = 1; k <= 8; k++) await fs.writeFile(path.join(dir, `node${k}/started_at`), `${1764072000 + k * 0.1}\n`);
+  const r = await cli(['verdict', '--logs', dir]);
+  assert.match(r.out, /^start: the nodes started gomel within 0\.70 s of each other$/m);
 });
 
 test('a folder with no node logs, or no folder, is a one-line error naming it', async (t) => {
   const empty = await tempDir(t);
+  await fs.copyFile(path.join(LOGS, 'success-4/committee.ka'), path.join(empty, 'committee.ka'));
   await fs.writeFile(path.join(empty, 'notes.txt'), 'not a log\n');
   const r = await cli(['verdict', '--logs', empty]);
   assert.equal(r.code, 1);
@@ -110,6 +234,18 @@ test('a folder with no node logs, or no folder, is a one-line error naming it', 
   const missing = await cli(['verdict', '--logs', path.join(empty, 'absent')]);
   assert.equal(missing.code, 1);
   assert.match(missing.err, /absent: no such logs folder/);
+  const file = await cli(['verdict', '--logs', path.join(empty, 'notes.txt')]);
+  assert.equal(file.code, 1);
+  assert.match(file.err, /notes\.txt: is a file, not a logs folder/);
+});
+
+test('Go panics: the message and the topmost consensus-go frame', () => {
+  const p = parseGoPanic('some line\npanic: send on closed channel\n\ngoroutine 105 [running]:\ngitlab.com/alephledger/consensus-go/pkg/sync/fetch.(*server).Resolve(0xc0)\n\t/go/src/gitlab.com/alephledger/consensus-go/pkg/sync/fetch/server.go:79 +0x205\n')!;
+  assert.deepEqual(p, { message: 'panic: send on closed channel', frame: 'pkg/sync/fetch/server.go:79' });
+  assert.equal(isShutdownRace(p), true);
+  assert.equal(isShutdownRace({ message: 'panic: send on closed channel', frame: 'pkg/order/x.go:1' }), false);
+  assert.equal(parseGoPanic('Wrong number of addresses. Needs 2, got 3'), undefined);
+  assert.equal(parseGoPanic('fatal error: all goroutines are asleep - deadlock!\n')!.message, 'fatal error: all goroutines are asleep - deadlock!');
 });
 
 test('probe reports: all ok, and a wrong key or an unreachable peer named', () => {

@@ -1,52 +1,110 @@
-// `verdict`: reads what the nodes left and says whether the committee reached consensus.
+// `verdict`: reads what the nodes left and says whether the committee reached
+// consensus, and apart from that, how its nodes shut down.
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { parseCommittee } from '../core/committee.js';
+import { parseCommittee, type Member } from '../core/committee.js';
 import { checkConfigText } from '../core/config-check.js';
 import { CheckFailed, InputError } from '../core/errors.js';
-import { judge, judgeProbes, parseProbeReport, type NodeEvidence } from '../core/verdict.js';
+import { judgeProbes, parseProbeReport } from '../core/logs/probe.js';
+import { judge, type NodeEvidence, type Verdict } from '../core/logs/verdict.js';
 import { exists } from '../fs/atomic.js';
 import { COMMITTEE_FILE } from '../fs/keys-dir.js';
-import { discoverNodes, readLogStats, readOptional } from '../fs/node-logs.js';
+import { discoverNodes, readLogStats, readOptional, type NodeFiles } from '../fs/node-logs.js';
+import { readInput } from '../fs/input.js';
 import type { Output } from './output.js';
 
 export interface VerdictOptions {
   logs: string;
+  /** A config name (from --configs) or a path to a config file. */
   config?: string;
   configs: string;
   keys: string;
   json?: boolean;
+  /** Also require every node to have shut down cleanly. */
+  strict?: boolean;
 }
 
-/** The committee size: the logs folder's committee.ka, else the keys folder's, else the nodes found. */
-async function committeeSize(options: VerdictOptions, found: number): Promise<number> {
+/** The committee the run used: the logs folder's committee.ka, else the keys folder's. Never guessed from the logs. */
+async function readRunCommittee(options: VerdictOptions): Promise<Member[]> {
   for (const file of [path.join(options.logs, COMMITTEE_FILE), path.join(options.keys, COMMITTEE_FILE)]) {
-    if (await exists(file)) return parseCommittee(await fs.readFile(file, 'utf8'), file).length;
+    if (await exists(file)) return parseCommittee(await readInput(file), file);
   }
-  return found;
+  throw new InputError(options.logs, undefined, `no ${COMMITTEE_FILE} here nor in ${options.keys}, so the committee size is unknown`, `pass --keys DIR with the committee the run used, or copy its ${COMMITTEE_FILE} into the logs folder`);
 }
 
-/** LevelLimit: --config from the configs folder, else the logs folder's conf.json, else configs/config.json. */
+/** LevelLimit: --config (a name in --configs, or a path), else the logs folder's conf.json, else configs/config.json. */
 async function levelLimit(options: VerdictOptions): Promise<number> {
-  const candidates = options.config ? [path.join(options.configs, `${options.config}.json`)] : [path.join(options.logs, 'conf.json'), path.join(options.configs, 'config.json')];
+  const given = options.config;
+  const candidates = given
+    ? [given.includes('/') || given.endsWith('.json') ? given : path.join(options.configs, `${given}.json`)]
+    : [path.join(options.logs, 'conf.json'), path.join(options.configs, 'config.json')];
   for (const file of candidates) {
-    if (!(await exists(file))) continue;
-    const { config, problems } = checkConfigText(await fs.readFile(file, 'utf8'), undefined);
+    if (!given && !(await exists(file))) continue;
+    const { config, problems } = checkConfigText(await readInput(file, 'config'), undefined);
     if (!config) throw new InputError(file, problems[0]?.path, `cannot read LevelLimit: ${problems[0]?.message}`, 'fix the config or pass --config');
     return config.LevelLimit;
   }
-  throw new InputError(candidates[0]!, undefined, 'no config to read LevelLimit from', 'pass --config NAME (from --configs)');
+  throw new InputError(candidates[0]!, undefined, 'no config to read LevelLimit from', 'pass --config NAME (from --configs) or --config FILE');
 }
 
-/** Prints the verdict; throws CheckFailed unless every node reached consensus. */
-export async function verdict(options: VerdictOptions, out: Output): Promise<void> {
+/** Gives each node found its pid: the pid in its log's name, else its folder named as a committee host. */
+function assignPids(files: readonly NodeFiles[], members: readonly Member[], logsDir: string): Map<number, NodeFiles> {
+  const hosts = members.map((m) => m.addresses[0]!.slice(0, m.addresses[0]!.lastIndexOf(':')));
+  const byPid = new Map<number, NodeFiles>();
+  for (const f of files) {
+    const where = f.log ?? path.join(logsDir, f.label);
+    const pid = f.logPid ?? hosts.indexOf(f.label);
+    if (pid < 0) throw new InputError(where, undefined, `no committee line names host ${f.label}`, 'pass --keys with the committee the run used, or move the folder away');
+    if (pid >= members.length) throw new InputError(where, undefined, `pid ${pid} is outside the ${members.length}-node committee`, 'pass --keys with the committee the run used, or move the log away');
+    const seen = byPid.get(pid);
+    if (seen) throw new InputError(where, undefined, `a second log for pid ${pid} (the other: ${seen.log ?? seen.label})`, 'keep one log per node');
+    byPid.set(pid, f);
+  }
+  return byPid;
+}
+
+async function readEvidence(pid: number, f: NodeFiles | undefined, label: string): Promise<NodeEvidence> {
+  if (!f) return { pid, label, stats: undefined, logProblem: 'no log', exitStatus: undefined, stderr: undefined };
+  const read = f.log ? await readLogStats(f.log) : undefined;
+  const status = (await readOptional(f.exitStatus))?.trim();
+  const task = await readOptional(f.task);
+  const started = (await readOptional(f.startedAt))?.trim();
+  return {
+    pid,
+    label: f.label,
+    stats: read?.stats,
+    logProblem: read ? read.problem : 'no gomel log',
+    exitStatus: status && /^\d+$/.test(status) ? Number(status) : undefined,
+    stderr: await readOptional(f.stderr),
+    task: task ? (JSON.parse(task) as NodeEvidence['task']) : undefined,
+    startedAt: started && Number.isFinite(Number(started)) ? Number(started) : undefined,
+  };
+}
+
+function renderNode(v: Verdict['nodes'][number], limit: number): string {
+  const facts = `level ${v.maxLevel ?? '-'}/${limit}, ${v.timingRounds} rounds, ${v.ordered} ordered, order ${v.agrees === undefined ? 'empty' : v.agrees ? 'agrees' : 'DIVERGES'}`;
+  const why = v.reasons.length ? `; ${v.reasons.join('; ')}` : '';
+  const notes = v.notes.length ? `; ${v.notes.join('; ')}` : '';
+  return `${v.label}: ${v.reached ? 'consensus' : 'NO consensus'} — ${facts}${why}; shutdown: ${v.shutdown.kind} (${v.shutdown.detail})${v.swarmNode ? `; on ${v.swarmNode}` : ''}${notes}`;
+}
+
+/** Prints the verdict; throws CheckFailed unless every node reached consensus (and, with strict, shut down cleanly). */
+export async function verdict(options: VerdictOptions, out: Output): Promise<Verdict | undefined> {
   if (!(await exists(options.logs))) throw new InputError(options.logs, undefined, 'no such logs folder', 'collect logs with `gomelctl deploy logs` or pass --logs DIR');
+  if (!(await fs.stat(options.logs)).isDirectory()) throw new InputError(options.logs, undefined, 'is a file, not a logs folder', 'pass the folder `gomelctl deploy logs --out` wrote');
+  const members = await readRunCommittee(options);
+  const n = members.length;
   const files = await discoverNodes(options.logs);
   if (files.length === 0) throw new InputError(options.logs, undefined, 'holds no node logs (<pid>.log[.gz] files, or one folder per node)', 'collect them with `gomelctl deploy logs`');
-  const n = await committeeSize(options, files.length);
+  const byPid = assignPids(files, members, options.logs);
+  const flat = files.every((f) => f.label.startsWith('pid '));
+  const labelOf = (pid: number) => byPid.get(pid)?.label ?? (flat ? `pid ${pid}` : members[pid]!.addresses[0]!.replace(/:\d+$/, ''));
 
   if (files.some((f) => f.probe)) {
-    const reports = await Promise.all(files.map(async (f) => ({ label: f.label, report: f.probe ? parseProbeReport((await readOptional(f.probe))!) : undefined })));
+    const reports = await Promise.all(members.map(async (_, pid) => {
+      const f = byPid.get(pid);
+      return { label: labelOf(pid), report: f?.probe ? parseProbeReport((await readOptional(f.probe))!) : undefined };
+    }));
     const result = judgeProbes(reports, n);
     if (options.json) out.line(JSON.stringify(result, null, 2));
     else {
@@ -54,27 +112,24 @@ export async function verdict(options: VerdictOptions, out: Output): Promise<voi
       out.line(result.summary);
     }
     if (!result.all) throw new CheckFailed(`verdict: ${result.summary}`);
-    return;
+    return undefined;
   }
 
   const limit = await levelLimit(options);
   const evidence: NodeEvidence[] = [];
-  for (const f of files) {
-    const read = f.log ? await readLogStats(f.log) : undefined;
-    const status = await readOptional(f.exitStatus);
-    evidence.push({ pid: f.pid ?? evidence.length, label: f.label, stats: read?.stats, logProblem: read ? read.problem : 'no gomel log', exitStatus: status?.trim() ? Number(status.trim()) : undefined, stderr: await readOptional(f.stderr) });
-  }
+  for (let pid = 0; pid < n; pid++) evidence.push(await readEvidence(pid, byPid.get(pid), labelOf(pid)));
   const result = judge(evidence, n, limit);
   if (options.json) out.line(JSON.stringify(result, null, 2));
   else {
-    for (const v of result.nodes) {
-      const facts = `level ${v.maxLevel ?? '-'}/${limit}, ${v.timingRounds} rounds, ${v.ordered} ordered, order ${v.agrees === undefined ? 'empty' : v.agrees ? 'agrees' : 'DIVERGES'}${v.exitStatus !== undefined ? `, exit ${v.exitStatus}` : ''}`;
-      out.line(`${v.label}: ${v.reached ? 'reached' : 'NOT reached'} — ${facts}${v.reasons.length ? `; ${v.reasons.join('; ')}` : ''}`);
-    }
+    for (const v of result.nodes) out.line(renderNode(v, limit));
     for (const d of result.divergences) {
       out.line(`divergence at ordered unit #${d.position}: ${d.majority.nodes.join(', ')} ordered (creator:height) ${d.majority.unit}; ${d.minority.nodes.join(', ')} ordered ${d.minority.unit ?? 'nothing'}`);
     }
-    out.line(result.summary);
+    if (result.startSkew !== undefined) out.line(`start: the nodes started gomel within ${result.startSkew.toFixed(2)} s of each other`);
+    out.line(result.consensusLine);
+    out.line(result.shutdownLine);
   }
-  if (!result.all) throw new CheckFailed(`verdict: ${result.summary}`);
+  if (!result.all) throw new CheckFailed(`verdict: ${result.consensusLine}`);
+  if (options.strict && !result.clean) throw new CheckFailed(`verdict --strict: consensus reached, but not every node shut down cleanly (${result.shutdownLine})`);
+  return result;
 }

@@ -2,54 +2,91 @@
 // (plain or .gz; tens of MB per node on long runs) without loading them whole.
 import { createReadStream, promises as fs } from 'node:fs';
 import path from 'node:path';
-import readline from 'node:readline';
+import { StringDecoder } from 'node:string_decoder';
 import { createGunzip } from 'node:zlib';
-import { addLogLine, newLogStats, type LogStats } from '../core/verdict.js';
+import { InputError } from '../core/errors.js';
+import { addLogLine, MAX_LINE, newLogStats, type LogStats } from '../core/logs/log-stats.js';
 import { exists } from './atomic.js';
 
 export interface NodeFiles {
-  pid: number | undefined;
   label: string;
+  /** The pid in the main log's name, when there is one. */
+  logPid: number | undefined;
   log?: string;
   probe?: string;
   exitStatus?: string;
   stderr?: string;
+  /** deploy logs' record of the Swarm task (state, exit code, swarm node). */
+  task?: string;
+  /** run.sh's record of the wall-clock second gomel started. */
+  startedAt?: string;
 }
 
 // gomel's main log: <pid>.log or <pid>.<config>.log, maybe gzipped; setup_<pid>… is the setup phase.
 const MAIN_LOG = /^(\d+)(?:\.[\w-]+)?\.log(?:\.gz)?$/;
+const FILES: Record<string, keyof NodeFiles> = { 'probe.txt': 'probe', exit_status: 'exitStatus', 'stderr.txt': 'stderr', 'task.json': 'task', started_at: 'startedAt' };
+
+function twoLogs(where: string, a: string, b: string): InputError {
+  return new InputError(where, undefined, `two gomel logs for one node: ${path.basename(a)} and ${path.basename(b)}`, 'keep one of them (e.g. remove the uncompressed copy)');
+}
 
 async function describeFolder(dir: string, label: string): Promise<NodeFiles> {
-  const node: NodeFiles = { pid: undefined, label };
+  const node: NodeFiles = { label, logPid: undefined };
   for (const name of (await fs.readdir(dir)).sort()) {
     const file = path.join(dir, name);
     const m = MAIN_LOG.exec(name);
     if (m) {
+      if (node.log) throw twoLogs(dir, node.log, file);
       node.log = file;
-      node.pid = Number(m[1]);
-    } else if (name === 'probe.txt') node.probe = file;
-    else if (name === 'exit_status') node.exitStatus = file;
-    else if (name === 'stderr.txt') node.stderr = file;
+      node.logPid = Number(m[1]);
+    } else if (FILES[name]) (node as unknown as Record<string, string>)[FILES[name]] = file;
   }
   return node;
 }
-
-const trailingNumber = (s: string) => Number(/(\d+)$/.exec(s)?.[1] ?? Number.MAX_SAFE_INTEGER);
 
 /** One entry per node: sub-folders (as `deploy logs` writes), or <pid>.log files side by side. */
 export async function discoverNodes(dir: string): Promise<NodeFiles[]> {
   const entries = await fs.readdir(dir, { withFileTypes: true });
   const folders = entries.filter((e) => e.isDirectory()).map((e) => e.name);
   if (folders.length > 0) {
-    const nodes = await Promise.all(folders.map((f) => describeFolder(path.join(dir, f), f)));
-    return nodes.filter((n) => n.log || n.probe || n.exitStatus).sort((a, b) => trailingNumber(a.label) - trailingNumber(b.label));
+    const nodes = await Promise.all(folders.sort().map((f) => describeFolder(path.join(dir, f), f)));
+    return nodes.filter((n) => n.log || n.probe || n.exitStatus || n.task);
   }
-  const nodes: NodeFiles[] = [];
+  const byPid = new Map<number, NodeFiles>();
   for (const e of entries) {
     const m = e.isFile() ? MAIN_LOG.exec(e.name) : null;
-    if (m) nodes.push({ pid: Number(m[1]), label: `pid ${m[1]}`, log: path.join(dir, e.name) });
+    if (!m) continue;
+    const pid = Number(m[1]);
+    const file = path.join(dir, e.name);
+    const seen = byPid.get(pid);
+    if (seen) throw twoLogs(dir, seen.log!, file);
+    byPid.set(pid, { label: `pid ${pid}`, logPid: pid, log: file });
   }
-  return nodes.sort((a, b) => a.pid! - b.pid!);
+  return [...byPid.values()];
+}
+
+/** Lines of a stream; a line longer than MAX_LINE is not kept whole but yielded as a marker (it is not gomel's). */
+async function* boundedLines(input: AsyncIterable<Buffer>): AsyncGenerator<string> {
+  let pending = '';
+  let overlong = false;
+  const decoder = new StringDecoder('utf8'); // a character may straddle two chunks
+  for await (const chunk of input) {
+    const parts = decoder.write(chunk).split('\n');
+    for (let i = 0; i < parts.length; i++) {
+      const last = i === parts.length - 1;
+      if (!overlong) pending += parts[i];
+      if (pending.length > MAX_LINE) {
+        overlong = true;
+        pending = '';
+      }
+      if (last) break;
+      yield overlong ? '<overlong line>' : pending;
+      pending = '';
+      overlong = false;
+    }
+  }
+  if (overlong) yield '<overlong line>';
+  else if (pending) yield pending;
 }
 
 export async function readLogStats(file: string): Promise<{ stats: LogStats; problem: string | undefined }> {
@@ -57,25 +94,13 @@ export async function readLogStats(file: string): Promise<{ stats: LogStats; pro
   let problem: string | undefined;
   const source = createReadStream(file);
   const input = file.endsWith('.gz') ? source.pipe(createGunzip()) : source;
-  // readline's iterator does not pass on its input's errors (a truncated gzip), so race them.
-  const failure = new Promise<never>((_, reject) => {
-    source.on('error', reject);
-    input.on('error', reject);
-  });
-  failure.catch(() => {}); // an error after the lines ended must not crash the process
-  const lines = readline.createInterface({ input, crlfDelay: Infinity });
+  source.on('error', (e) => input.destroy(e)); // pipe() does not pass a read error on
   try {
-    await Promise.race([
-      (async () => {
-        for await (const line of lines) addLogLine(stats, line);
-      })(),
-      failure,
-    ]);
+    for await (const line of boundedLines(input as AsyncIterable<Buffer>)) addLogLine(stats, line);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     problem = code === 'Z_BUF_ERROR' || /unexpected end/i.test((error as Error).message) ? 'log truncated (the gzip stream ends early)' : `log unreadable: ${(error as Error).message}`;
   } finally {
-    lines.close();
     source.destroy();
   }
   if (!problem && stats.lines === 0) problem = 'empty log';

@@ -4,7 +4,7 @@ import { CheckFailed, EnvironmentError, InputError, UsageError } from './core/er
 import { keysGen, keysShow, keysVerify } from './commands/keys.js';
 import { configCheck, configSync } from './commands/config.js';
 import { processOutput, type Output } from './commands/output.js';
-import { clusterInit, clusterJoinToken, DEFAULT_NETWORK, DEFAULT_SUBNET } from './commands/cluster.js';
+import { clusterInit, clusterJoinToken, DEFAULT_NETWORK } from './commands/cluster.js';
 import { DEFAULT_REGISTRY, imageRebuild } from './commands/image.js';
 import { verdict } from './commands/verdict.js';
 import { down, up } from './commands/up.js';
@@ -46,7 +46,7 @@ export function buildProgram(out: Output): Command {
     .option('--n <count>', 'committee size (default: the current size)')
     .addOption(keysOption())
     .addOption(dirAlias())
-    .option('--host-prefix <prefix>', 'node k is <prefix><k>', 'node')
+    .option('--host-prefix <prefix>', 'node k is <prefix><k> (default: the committee\'s current prefix, else node)')
     .option('--ports <list>', 'address columns, e.g. 9000,10000,11000 (default: one per Sync entry of --config)')
     .option('--setup-ports <list>', 'setup-address columns (default: one per SyncSetup entry of --config)')
     .addOption(new Option('--seed <hex>', '32-byte committee seed, hex').conflicts('seedFile'))
@@ -94,7 +94,7 @@ export function buildProgram(out: Output): Command {
     .description('initialise swarm mode, create the overlay network, check the registry (idempotent)')
     .option('--advertise-addr <addr>', 'address workers reach this manager on')
     .addOption(networkOption())
-    .option('--subnet <cidr>', 'overlay subnet (a /24 stops at ~250 containers)', DEFAULT_SUBNET)
+    .option('--subnet <cidr>', 'overlay subnet for a new network (default: the first free 10.N.0.0/16; a /24 stops at ~250 containers)')
     .addOption(registryOption())
     .action((o) => clusterInit(o, out));
   cluster
@@ -153,6 +153,8 @@ export function buildProgram(out: Output): Command {
     .description("each node's output and its /extract files into --out")
     .addOption(networkOption())
     .option('--out <dir>', 'where to write them', 'logs')
+    .addOption(keysOption('keys folder: its committee.ka goes beside the logs when it is the deployed one'))
+    .addOption(configsOption())
     .option('--follow', 'keep streaming the output')
     .action((o) => deployLogs(o, out));
   deploy
@@ -175,6 +177,9 @@ export function buildProgram(out: Output): Command {
     .option('--logs <dir>', 'where the nodes\' logs are collected', 'logs')
     .option('--timeout <s>', 'seconds to wait for the nodes to start, and then to finish', '300')
     .option('--parallel <k>', 'services created at once', '8')
+    .option('--subnet <cidr>', 'overlay subnet when the network is created (default: a free 10.x.0.0/16)')
+    .option('--strict', 'also require a clean shutdown of every node')
+    .option('--tag <ref>', 'image reference (default: <registry>/aleph:test)')
     .action((o) => up(o, out));
   program
     .command('down')

@@ -7,6 +7,7 @@ import { ConfigurationSchema } from '../src/core/config-model.js';
 import { checkConfigText, isGoDuration, type CommitteeShape } from '../src/core/config-check.js';
 import { planConfigSync } from '../src/core/config-plan.js';
 import { parseJson } from '../src/core/json-text.js';
+import { overlaps, parseCidr, pickFreeSubnet } from '../src/core/subnet.js';
 
 const SHIPPED = ['config', 'g', 'g_m', 'g_m-f', 'g_m-g', 'm-f', 'm-rf'];
 const eight: CommitteeShape = { size: 8, addressColumns: 3, setupColumns: 0 };
@@ -178,4 +179,14 @@ test("a resize reaches NParents the first time: gomel's shipped keys and configs
   // m-f's NParents (2) never followed the committee: it stays.
   await cli(['config', 'sync', 'm-f', ...flags]);
   assert.equal((JSON.parse(await fs.readFile(path.join(configs, 'm-f.json'), 'utf8')) as { NParents: number }).NParents, 2);
+});
+
+test('subnets: a new network gets the first 10.N.0.0/16 that overlaps nothing', () => {
+  assert.equal(pickFreeSubnet(['172.17.0.0/16', '10.0.0.0/24']), '10.77.0.0/16');
+  assert.equal(pickFreeSubnet(['10.77.0.0/16', '10.78.3.0/24', 'fe80::/64']), '10.79.0.0/16');
+  assert.throws(() => pickFreeSubnet(['10.0.0.0/8']), /no free 10\.N\.0\.0\/16 subnet .* pass --subnet/);
+  assert.throws(() => parseCidr('10.77.0.0/33'), /--subnet 10\.77\.0\.0\/33: expected an IPv4 CIDR/);
+  assert.throws(() => parseCidr('300.1.1.1/16'), /expected an IPv4 CIDR/);
+  assert.equal(overlaps(parseCidr('10.77.0.0/16'), parseCidr('10.77.200.0/24')), true);
+  assert.equal(overlaps(parseCidr('10.77.0.0/16'), parseCidr('10.78.0.0/16')), false);
 });

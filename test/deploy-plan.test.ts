@@ -5,6 +5,8 @@ import path from 'node:path';
 import { REPO } from './helpers.js';
 import { parseCommittee } from '../src/core/committee.js';
 import { nodeSpecs, planServices, viewTask } from '../src/core/deploy-plan.js';
+import { waitForTasks, type TaskLister } from '../src/commands/deploy.js';
+import { EngineError } from '../src/docker/engine.js';
 import { mapLimit } from '../src/core/limit.js';
 
 const members = async () => parseCommittee(await fs.readFile(path.join(REPO, 'keys/committee.ka'), 'utf8'));
@@ -48,6 +50,9 @@ test('plan: keep same spec, replace changed, create new, remove beyond N', async
   assert.deepEqual(plan.replace.map((r) => [r.node.host, r.id]), [['node2', 'b']]);
   assert.deepEqual(plan.create.map((s) => s.host), ['node3', 'node4', 'node5', 'node6', 'node7', 'node8']);
   assert.deepEqual(plan.remove.map((s) => s.name), ['node9']);
+  const restart = planServices(specs, existing, true);
+  assert.deepEqual(restart.keep, [], 'a new run keeps no task');
+  assert.deepEqual(restart.replace.map((r) => [r.node.host, r.id]), [['node1', 'a'], ['node2', 'b']]);
 });
 
 test('a committee line naming two hosts cannot be one service', async () => {
@@ -76,4 +81,32 @@ test('mapLimit keeps order and never runs more than the limit at once', async ()
   });
   assert.deepEqual(result, [2, 4, 6, 8, 10, 12, 14]);
   assert.equal(peak, 3);
+});
+
+test('the wait goes on through HTTP 500 / DeadlineExceeded listings, reports each retry, and gives up only after its budget', async () => {
+  const overloaded = () => new EngineError('Docker Engine refused to list tasks (HTTP 500): rpc error: code = DeadlineExceeded desc = context deadline exceeded', 500);
+  let calls = 0;
+  const flaky: TaskLister = {
+    listTasks: async () => {
+      calls++;
+      if (calls <= 3) throw overloaded();
+      return [{ ServiceID: 's1', CreatedAt: '1', Status: { State: 'complete', ContainerStatus: { ExitCode: 0 } } }] as never;
+    },
+  };
+  const retries: string[] = [];
+  const views = await waitForTasks(flaky, new Map([['node1', 's1']]), (v) => v.phase === 'complete', 10_000, () => {}, {
+    pollMs: 1,
+    retry: { budgetMs: 10_000, firstDelayMs: 1, onRetry: (e, attempt) => retries.push(`${attempt}: ${e.message}`) },
+  });
+  assert.equal(views.get('node1')!.phase, 'complete');
+  assert.equal(calls, 4);
+  assert.equal(retries.length, 3);
+  assert.match(retries[0]!, /^1: .*HTTP 500.*DeadlineExceeded/);
+
+  const dead: TaskLister = { listTasks: async () => { throw overloaded(); } };
+  await assert.rejects(waitForTasks(dead, new Map([['node1', 's1']]), () => false, 10_000, () => {}, { pollMs: 1, retry: { budgetMs: 30, firstDelayMs: 5 } }), /HTTP 500/);
+  const refused: TaskLister = { listTasks: async () => { calls++; throw new EngineError('Docker Engine refused to list tasks (HTTP 400): bad filter', 400); } };
+  calls = 0;
+  await assert.rejects(waitForTasks(refused, new Map([['node1', 's1']]), () => false, 10_000, () => {}, { pollMs: 1, retry: { budgetMs: 10_000, firstDelayMs: 1 } }), /HTTP 400/);
+  assert.equal(calls, 1, 'a client error is not retried');
 });

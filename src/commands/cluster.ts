@@ -3,17 +3,18 @@ import { EnvironmentError, UsageError } from '../core/errors.js';
 import { Engine } from '../docker/engine.js';
 import { checkRegistry } from '../docker/registry.js';
 import { LABELS } from '../core/image-context.js';
+import { overlaps, parseCidr, pickFreeSubnet } from '../core/subnet.js';
 import type { Output } from './output.js';
 
 export const DEFAULT_NETWORK = 'aleph_net';
-// A /24 overlay stops at about 250 containers (one address per task plus the
-// VIPs); a /16 leaves room for the largest committees gomel can name.
-export const DEFAULT_SUBNET = '10.77.0.0/16';
+// Networks get a /16 by default (core/subnet.ts): a /24 overlay stops at about
+// 250 containers, a /16 leaves room for the largest committees gomel can name.
 
 export interface ClusterInitOptions {
   advertiseAddr?: string;
   network: string;
-  subnet: string;
+  /** Default: the first free 10.N.0.0/16. */
+  subnet?: string;
   registry: string;
 }
 
@@ -40,21 +41,31 @@ export async function ensureSwarmManager(engine: Engine, advertiseAddr: string |
   out.line('cluster: swarm mode already active (manager)');
 }
 
-export async function ensureNetwork(engine: Engine, name: string, subnet: string, out: Output): Promise<void> {
+export async function ensureNetwork(engine: Engine, name: string, subnet: string | undefined, out: Output): Promise<void> {
   const found = await engine.findNetwork(name);
   if (found) {
     if (found.Driver !== 'overlay' || !found.Attachable) {
-      throw new EnvironmentError(`cluster: network ${name} exists but is ${found.Driver}${found.Attachable ? '' : ', not attachable'}; remove it (\`docker network rm ${name}\`) or pass --network`);
+      throw new EnvironmentError(`cluster: network ${name} exists but is ${found.Driver || 'without a driver'}${found.Attachable ? '' : ', not attachable'}; remove it (\`docker network rm ${name}\`) or pass --network`);
     }
     out.line(`cluster: overlay network ${name} already exists`);
     return;
   }
-  await engine.createNetwork({ Name: name, Driver: 'overlay', Attachable: true, CheckDuplicate: true, IPAM: { Driver: 'default', Config: [{ Subnet: subnet }] }, Labels: { [LABELS.managed]: 'true' } });
-  out.line(`cluster: created attachable overlay network ${name} (${subnet})`);
+  const used = (await engine.listNetworks()).flatMap((n) => (n.IPAM?.Config ?? []).map((c) => c.Subnet ?? '')).filter(Boolean);
+  const chosen = subnet ?? pickFreeSubnet(used);
+  const clash = used.find((u) => overlaps(parseCidr(u), parseCidr(chosen)));
+  if (clash) throw new UsageError(`--subnet ${chosen}: overlaps ${clash}, which another network holds; pass another --subnet or leave it out to pick a free one`);
+  await engine.createNetwork({ Name: name, Driver: 'overlay', Attachable: true, CheckDuplicate: true, IPAM: { Driver: 'default', Config: [{ Subnet: chosen }] }, Labels: { [LABELS.managed]: 'true' } });
+  // The engine can accept the request and still leave a network without a driver: look before saying "created".
+  const made = await engine.findNetwork(name);
+  if (!made || made.Driver !== 'overlay' || !made.Attachable) {
+    if (made) await engine.removeNetwork(name);
+    throw new EnvironmentError(`cluster: the engine did not make ${name} an attachable overlay (driver "${made?.Driver ?? 'none'}"); it was removed — check \`docker network ls\` for a network on ${chosen}`);
+  }
+  out.line(`cluster: created attachable overlay network ${name} (${chosen})`);
 }
 
 export async function clusterInit(options: ClusterInitOptions, out: Output, engine = new Engine()): Promise<void> {
-  if (!/^\d{1,3}(\.\d{1,3}){3}\/(\d|[12]\d|3[0-2])$/.test(options.subnet)) throw new UsageError(`--subnet ${options.subnet}: expected an IPv4 CIDR such as ${DEFAULT_SUBNET}`);
+  if (options.subnet !== undefined) parseCidr(options.subnet);
   await ensureSwarmManager(engine, options.advertiseAddr, out);
   await ensureNetwork(engine, options.network, options.subnet, out);
   await checkRegistry(options.registry);

@@ -8,10 +8,10 @@ import { DEPLOY_LABELS, nodeSpecs, planServices, viewTask, type NodeSpec, type T
 import { mapLimit } from '../core/limit.js';
 import { formatPrivateKey } from '../core/committee.js';
 import { readTar } from '../docker/build-context.js';
-import { Engine } from '../docker/engine.js';
+import { DEFAULT_RETRY, Engine, retryTransient, type RetryPolicy } from '../docker/engine.js';
 import { parseImageRef, tagDigest } from '../docker/registry.js';
 import { exists } from '../fs/atomic.js';
-import { COMMITTEE_FILE, missingMemberFiles, readKeysDir } from '../fs/keys-dir.js';
+import { COMMITTEE_FILE, missingMemberFiles, readCommitteeFile, readKeysDir } from '../fs/keys-dir.js';
 import { DEFAULT_REGISTRY, defaultTag } from './image.js';
 import type { Output } from './output.js';
 
@@ -28,6 +28,8 @@ export interface DeploySpawnOptions {
   timeout: string;
   /** Seconds to keep watching once every task runs: gomel refusing its input exits within a moment. */
   settle?: string;
+  /** Replace every node's service even when unchanged: a new run (what `up` does). */
+  restart?: boolean;
 }
 
 const deploymentLabels = (network: string) => ({ [LABELS.managed]: 'true', [DEPLOY_LABELS.deployment]: network });
@@ -48,30 +50,59 @@ async function resolveImage(engine: Engine, ref: string, fingerprint: string): P
   return `${parsed.registry}/${parsed.repository}@${digest}`;
 }
 
-export async function serviceIds(engine: Engine, network: string): Promise<Map<string, string>> {
-  return new Map((await engine.listServices(deploymentLabels(network))).map((s) => [s.Spec!.Name!, s.ID]));
+export interface DeployedService {
+  name: string;
+  id: string;
+  /** The gomel config the node runs (its command's argument). */
+  config: string | undefined;
+  committee: string | undefined;
 }
 
-/** The newest task of each service (by name → ID), in one task listing. */
-async function readTaskViews(engine: Engine, services: ReadonlyMap<string, string>): Promise<Map<string, TaskView>> {
-  const tasks = (await engine.listTasks([...services.values()])) as { ServiceID?: string }[];
+/** This deployment's services, in one listing. */
+export async function listDeployment(engine: Engine, network: string, retry: RetryPolicy = DEFAULT_RETRY): Promise<DeployedService[]> {
+  const services = await retryTransient(() => engine.listServices(deploymentLabels(network)), retry);
+  return services.map((s) => ({
+    name: s.Spec!.Name!,
+    id: s.ID,
+    config: (s.Spec?.TaskTemplate as { ContainerSpec?: { Command?: string[] } } | undefined)?.ContainerSpec?.Command?.[1],
+    committee: s.Spec?.Labels?.[LABELS.committee],
+  }));
+}
+
+export async function serviceIds(engine: Engine, network: string, retry?: RetryPolicy): Promise<Map<string, string>> {
+  return new Map((await listDeployment(engine, network, retry)).map((s) => [s.name, s.id]));
+}
+
+/** The engine calls a wait makes: a seam, so a test can make them fail. */
+export type TaskLister = Pick<Engine, 'listTasks'>;
+
+/** The newest task of each service (by name → ID), in one task listing, retried while the engine is overloaded. */
+async function readTaskViews(engine: TaskLister, services: ReadonlyMap<string, string>, retry: RetryPolicy = DEFAULT_RETRY): Promise<Map<string, TaskView>> {
+  const tasks = (await retryTransient(() => engine.listTasks([...services.values()]), retry)) as { ServiceID?: string }[];
   return new Map([...services].map(([name, id]) => [name, viewTask(tasks.filter((t) => t.ServiceID === id))]));
 }
 
+/** Tells the user that the engine failed a call that will be retried. */
+export const retryReporter = (out: Output, what: string): RetryPolicy => ({
+  ...DEFAULT_RETRY,
+  onRetry: (error, attempt) => out.warn(`${what}: ${error.message} (attempt ${attempt}); retrying, the nodes keep running`),
+});
+
 /** Polls the newest task of each service until `done` holds for all, or the timeout. */
 export async function waitForTasks(
-  engine: Engine,
+  engine: TaskLister,
   services: Map<string, string>,
   done: (t: TaskView) => boolean,
   timeoutMs: number,
   progress: (views: Map<string, TaskView>) => void,
+  pace: { pollMs: number; retry: RetryPolicy } = { pollMs: 250, retry: DEFAULT_RETRY },
 ): Promise<Map<string, TaskView>> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const views = await readTaskViews(engine, services);
+    const views = await readTaskViews(engine, services, pace.retry);
     progress(views);
     if ([...views.values()].every((v) => done(v) || v.phase === 'failed') || Date.now() > deadline) return views;
-    await sleep(250);
+    await sleep(pace.pollMs);
   }
 }
 
@@ -105,7 +136,7 @@ export async function deploySpawn(options: DeploySpawnOptions, out: Output, engi
   }
   const labels = deploymentLabels(options.network);
   const existing = (await engine.listServices(labels)).map((s) => ({ id: s.ID, name: s.Spec!.Name!, specHash: s.Spec?.Labels?.[DEPLOY_LABELS.spec] }));
-  const plan = planServices(specs, existing);
+  const plan = planServices(specs, existing, Boolean(options.restart));
 
   // Secrets first: each node gets only its own key, mounted read-only at /run/secrets/gomel.pk.
   const secrets = new Map((await engine.listSecrets(labels)).map((s) => [s.Spec!.Name, s.ID]));
@@ -128,18 +159,19 @@ export async function deploySpawn(options: DeploySpawnOptions, out: Output, engi
   ].filter(Boolean);
   out.line(`deploy: ${specs.length} nodes on ${options.network} from ${image}: ${said.join('; ') || 'nothing to change'}`);
 
-  const ids = await serviceIds(engine, options.network);
+  const retry = retryReporter(out, 'deploy');
+  const ids = await serviceIds(engine, options.network, retry);
   let last = '';
   const views = await waitForTasks(engine, ids, (v) => v.phase === 'running' || v.phase === 'complete', timeoutS * 1000, (vs) => {
     const up = [...vs.values()].filter((v) => v.phase === 'running' || v.phase === 'complete').length;
     const line = `deploy: ${up}/${vs.size} running or done`;
     if (line !== last && (out.tty || up === vs.size)) out.warn(line);
     last = line;
-  });
+  }, { pollMs: 250, retry });
   let final = views;
   if (settleS > 0 && [...views.values()].every((v) => v.phase !== 'failed' && v.phase !== 'pending')) {
     await sleep(settleS * 1000);
-    final = await readTaskViews(engine, ids);
+    final = await readTaskViews(engine, ids, retry);
   }
   const failed = [...final].filter(([, v]) => v.phase === 'failed');
   const notUp = [...final].filter(([, v]) => v.phase === 'pending');
@@ -179,9 +211,9 @@ export interface NodeStatus {
   containerId: string | undefined;
 }
 
-export async function readStatus(engine: Engine, network: string): Promise<NodeStatus[]> {
-  const services = await serviceIds(engine, network);
-  const [views, nodes] = await Promise.all([readTaskViews(engine, services), engine.listNodes()]);
+export async function readStatus(engine: Engine, network: string, retry: RetryPolicy = DEFAULT_RETRY): Promise<NodeStatus[]> {
+  const services = await serviceIds(engine, network, retry);
+  const [views, nodes] = await Promise.all([readTaskViews(engine, services, retry), retryTransient(() => engine.listNodes(), retry)]);
   const hostOf = new Map(nodes.map((n) => [n.ID, n.Description?.Hostname ?? n.ID]));
   const slot = (name: string) => Number(/(\d+)$/.exec(name)?.[1] ?? 0);
   return [...services]
@@ -208,42 +240,73 @@ export async function deployStatus(options: { network: string; json?: boolean },
 /** Each service's output into <out>/<node>.log, and what it left in /extract into <out>/<node>/. */
 export const LOGS_MARKER = '.gomelctl-logs';
 
-export async function deployLogs(options: { network: string; out: string; follow?: boolean; fresh?: boolean }, out: Output, engine = new Engine()): Promise<void> {
-  const status = await readStatus(engine, options.network);
+export interface DeployLogsOptions {
+  network: string;
+  out: string;
+  follow?: boolean;
+  /** Empty the folder first (only one deploy logs wrote): `up` judges fresh logs only. */
+  fresh?: boolean;
+  /** Where the committee and configs are, to leave the run's committee.ka and conf.json beside the logs. */
+  keys?: string;
+  configs?: string;
+}
+
+/**
+ * Collects every node's output and /extract — also from nodes still running
+ * (gomel writes its logs straight into /extract) — and leaves beside them what
+ * the verdict needs: each task's state (task.json), the committee and the config.
+ */
+export async function deployLogs(options: DeployLogsOptions, out: Output, engine = new Engine()): Promise<void> {
+  const retry = retryReporter(out, 'deploy logs');
+  const status = await readStatus(engine, options.network, retry);
   if (status.length === 0) throw new CheckFailed(`deploy logs: no gomelctl services on ${options.network}`);
-  if (options.fresh && (await exists(options.out))) {
-    // Only a folder we wrote before is emptied: stale node folders would skew the verdict.
-    if (!(await exists(path.join(options.out, LOGS_MARKER))) && (await fs.readdir(options.out)).length > 0) {
-      throw new InputError(options.out, undefined, 'exists and was not written by `gomelctl deploy logs`', 'move it away or pass another --logs folder');
+  if (await exists(options.out)) {
+    if (!(await fs.stat(options.out)).isDirectory()) throw new InputError(options.out, undefined, 'is a file, not a folder', 'pass another --out folder');
+    if (options.fresh) {
+      // Only a folder we wrote before is emptied: stale node folders would skew the verdict.
+      if (!(await exists(path.join(options.out, LOGS_MARKER))) && (await fs.readdir(options.out)).length > 0) {
+        throw new InputError(options.out, undefined, 'exists and was not written by `gomelctl deploy logs`', 'move it away or pass another --logs folder');
+      }
+      await fs.rm(options.out, { recursive: true, force: true });
     }
-    await fs.rm(options.out, { recursive: true, force: true });
   }
   await fs.mkdir(options.out, { recursive: true });
   await fs.writeFile(path.join(options.out, LOGS_MARKER), `${options.network}\n`);
+  await copyRunInputs(engine, options, out);
   const lines = await mapLimit(status, 8, async (s) => {
     const file = path.join(options.out, `${s.node}.log`);
     const sink = createWriteStream(file);
-    await engine.serviceLogs(s.serviceId, Boolean(options.follow), sink);
+    await retryTransient(() => engine.serviceLogs(s.serviceId, Boolean(options.follow), sink), retry);
     await new Promise<void>((resolve) => sink.end(resolve));
+    const dir = path.join(options.out, s.node);
+    await fs.rm(dir, { recursive: true, force: true });
+    await fs.mkdir(dir, { recursive: true });
     let extracted = 0;
-    if (s.containerId) {
-      const archive = await engine.containerArchive(s.containerId, '/extract');
-      if (archive) {
-        const dir = path.join(options.out, s.node);
-        await fs.rm(dir, { recursive: true, force: true });
-        await fs.mkdir(dir, { recursive: true });
-        for (const entry of await readTar(archive)) {
-          const rel = entry.name.replace(/^extract\/?/, '');
-          if (!rel || rel.endsWith('/') || rel.includes('..')) continue;
-          await fs.mkdir(path.dirname(path.join(dir, rel)), { recursive: true });
-          await fs.writeFile(path.join(dir, rel), entry.content);
-          extracted++;
-        }
-      }
+    const archive = s.containerId ? await retryTransient(() => engine.containerArchive(s.containerId!, '/extract'), retry) : undefined;
+    for (const entry of archive ? await readTar(archive) : []) {
+      const rel = entry.name.replace(/^extract\/?/, '');
+      if (!rel || rel.endsWith('/') || rel.includes('..')) continue;
+      await fs.mkdir(path.dirname(path.join(dir, rel)), { recursive: true });
+      await fs.writeFile(path.join(dir, rel), entry.content);
+      extracted++;
     }
-    return `logs: ${s.node} → ${file}${extracted ? `, ${extracted} file(s) from /extract in ${path.join(options.out, s.node)}/` : s.containerId ? '' : ' (no container on this engine: /extract not reachable)'}`;
+    const task = { state: s.state, exitCode: s.exitCode, swarmNode: s.swarmNode, error: s.error, since: s.since };
+    await fs.writeFile(path.join(dir, 'task.json'), `${JSON.stringify(task)}\n`);
+    const where = extracted ? `, ${extracted} file(s) from /extract in ${dir}/` : s.containerId ? ', /extract empty' : ' (no container on this engine: /extract not reachable)';
+    return `logs: ${s.node} → ${file}${where}${s.phase === 'running' ? ' (still running)' : ''}`;
   });
   for (const line of lines) out.line(line);
+}
+
+/** committee.ka and the config the nodes ran, beside the logs, when the local files are the deployed ones. */
+async function copyRunInputs(engine: Engine, options: DeployLogsOptions, out: Output): Promise<void> {
+  const [first] = await listDeployment(engine, options.network);
+  if (!first) return;
+  const committee = options.keys ? await readCommitteeFile(options.keys).catch(() => undefined) : undefined;
+  if (committee && committeeFingerprint(committee.bytes) === first.committee) await fs.writeFile(path.join(options.out, COMMITTEE_FILE), committee.bytes);
+  else out.warn(`deploy logs: ${options.keys ?? 'the keys folder'} does not hold the deployed committee (${first.committee ?? 'unknown'}); pass --keys to the verdict`);
+  const config = options.configs && first.config ? path.join(options.configs, `${first.config}.json`) : undefined;
+  if (config && (await exists(config))) await fs.copyFile(config, path.join(options.out, 'conf.json'));
 }
 
 export async function deployClean(options: { network: string }, out: Output, engine = new Engine()): Promise<void> {

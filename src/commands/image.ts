@@ -82,6 +82,7 @@ export async function assembleContext(options: ImageRebuildOptions): Promise<{ t
     vars: p.vars,
     payloadFiles: p.files,
     runScript: await readTemplate(templates, p.runScript),
+    startScript: await readTemplate(templates, 'start-together.sh'),
     configs,
     committee,
     privateKeys,

@@ -18,7 +18,8 @@ import type { Output } from './output.js';
 export interface KeysGenOptions {
   n?: string;
   dir: string;
-  hostPrefix: string;
+  /** Node k is <prefix><k>; default: the prefix the committee already uses, else "node". */
+  hostPrefix?: string;
   ports?: string;
   setupPorts?: string;
   seed?: string;
@@ -38,9 +39,16 @@ async function portsFromConfig(configs: string, name: string): Promise<{ ports: 
   return defaultPorts(config.Sync.length, config.SyncSetup.length);
 }
 
+/** The prefix of a committee named <prefix>1…<prefix>N, if it is one. */
+function currentPrefix(members: readonly Member[]): string | undefined {
+  const hosts = members.map((m) => m.addresses[0]!.slice(0, m.addresses[0]!.lastIndexOf(':')));
+  const prefix = /^(.*?)1$/.exec(hosts[0] ?? '')?.[1];
+  return prefix && hosts.every((h, pid) => h === `${prefix}${pid + 1}`) ? prefix : undefined;
+}
+
 export async function keysGen(options: KeysGenOptions, out: Output, hooks?: FolderSwapHooks): Promise<void> {
   // Validate every argument before touching the disk.
-  const hostPrefix = parseHostPrefix(options.hostPrefix);
+  const givenPrefix = options.hostPrefix !== undefined ? parseHostPrefix(options.hostPrefix) : undefined;
   const requestedN = options.n !== undefined ? parseCommitteeSize(options.n) : undefined;
   if (options.seed !== undefined && options.seedFile !== undefined) throw new UsageError('--seed and --seed-file: give one of them');
   const optionSeed = options.seed !== undefined ? parseSeedHex(options.seed) : options.seedFile !== undefined ? await readSeedFile(options.seedFile) : undefined;
@@ -58,6 +66,7 @@ export async function keysGen(options: KeysGenOptions, out: Output, hooks?: Fold
     const n = requestedN ?? existing?.members.length;
     if (n === undefined) throw new UsageError(`--n is required: ${options.dir} holds no committee yet`);
     const fromConfig = explicitPorts && explicitSetup ? undefined : await portsFromConfig(options.configs, options.config);
+    const hostPrefix = givenPrefix ?? (existing && currentPrefix(existing.members)) ?? 'node';
     addresses = patternAddresses(n, hostPrefix, explicitPorts ?? fromConfig!.ports, explicitSetup ?? fromConfig!.setupPorts);
   }
 

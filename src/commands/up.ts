@@ -1,9 +1,9 @@
 // `up`: the whole flow in one command; `down`: deploy clean.
-import { CheckFailed } from '../core/errors.js';
+import { CheckFailed, EnvironmentError } from '../core/errors.js';
 import { Engine } from '../docker/engine.js';
-import { clusterInit, DEFAULT_SUBNET } from './cluster.js';
+import { clusterInit } from './cluster.js';
 import { configCheck, configSync } from './config.js';
-import { deployClean, deployLogs, deploySpawn, serviceIds, waitForTasks } from './deploy.js';
+import { deployClean, deployLogs, deploySpawn, retryReporter, serviceIds, waitForTasks } from './deploy.js';
 import { imageRebuild } from './image.js';
 import { keysGen, keysVerify } from './keys.js';
 import type { Output } from './output.js';
@@ -21,37 +21,48 @@ export interface UpOptions {
   logs: string;
   timeout: string;
   parallel: string;
+  subnet?: string;
+  strict?: boolean;
+  tag?: string;
 }
 
 export async function up(options: UpOptions, out: Output, engine = new Engine()): Promise<void> {
   const step = (name: string) => out.line(`\n== ${name}`);
   step('keys');
-  await keysGen({ n: options.n, dir: options.keys, hostPrefix: 'node', config: options.config, configs: options.configs }, out);
+  await keysGen({ n: options.n, dir: options.keys, config: options.config, configs: options.configs }, out);
   await keysVerify({ dir: options.keys }, out);
   step('config');
   await configSync({ configs: options.configs, keys: options.keys }, [options.config], out);
   await configCheck({ configs: options.configs, keys: options.keys }, [options.config], out);
   step('cluster');
-  await clusterInit({ network: options.network, subnet: DEFAULT_SUBNET, registry: options.registry }, out, engine);
+  await clusterInit({ network: options.network, subnet: options.subnet, registry: options.registry }, out, engine);
   step('image');
-  await imageRebuild({ keys: options.keys, configs: options.configs, registry: options.registry, code: options.code, binary: options.binary }, out, engine);
+  await imageRebuild({ keys: options.keys, configs: options.configs, registry: options.registry, tag: options.tag, code: options.code, binary: options.binary }, out, engine);
   step('deploy');
+  out.line('up: every node starts anew (a new run); `gomelctl deploy spawn` keeps unchanged nodes');
   try {
-    await deploySpawn({ keys: options.keys, configs: options.configs, config: options.config, registry: options.registry, network: options.network, constraint: [], capAdd: [], parallel: options.parallel, timeout: options.timeout }, out, engine);
+    await deploySpawn({ keys: options.keys, configs: options.configs, config: options.config, registry: options.registry, image: options.tag, network: options.network, constraint: [], capAdd: [], parallel: options.parallel, timeout: options.timeout, restart: true }, out, engine);
   } catch (error) {
     // Nodes that failed at once left logs that say why: collect them and give the verdict anyway.
     if (!(error instanceof CheckFailed)) throw error;
     out.warn(`gomelctl: ${error.message}`);
   }
-  const services = await serviceIds(engine, options.network);
+  const retry = retryReporter(out, 'up');
+  const services = await serviceIds(engine, options.network, retry);
   out.line(`up: waiting for the ${services.size} nodes to finish (at most ${options.timeout}s)`);
-  const views = await waitForTasks(engine, services, (v) => v.phase === 'complete', Number(options.timeout) * 1000, () => {});
-  const running = [...views].filter(([, v]) => v.phase === 'pending' || v.phase === 'running').map(([name]) => name);
+  let running: string[] = [];
+  try {
+    const views = await waitForTasks(engine, services, (v) => v.phase === 'complete', Number(options.timeout) * 1000, () => {}, { pollMs: 250, retry });
+    running = [...views].filter(([, v]) => v.phase === 'pending' || v.phase === 'running').map(([name]) => name);
+  } catch (error) {
+    // The engine stayed unreachable past the retry budget: the nodes run on; say how to pick up.
+    throw new EnvironmentError(`up: ${(error as Error).message}; the nodes were left running — when the engine answers, \`gomelctl deploy logs --out ${options.logs}\` then \`gomelctl verdict --logs ${options.logs}\``);
+  }
   step('logs');
-  await deployLogs({ network: options.network, out: options.logs, fresh: true }, out, engine);
+  if (running.length) out.warn(`up: still running after ${options.timeout}s: ${running.join(', ')}; collecting what they logged so far`);
+  await deployLogs({ network: options.network, out: options.logs, fresh: true, keys: options.keys, configs: options.configs }, out, engine);
   step('verdict');
-  if (running.length) out.warn(`up: still running after ${options.timeout}s: ${running.join(', ')}`);
-  await verdict({ logs: options.logs, config: options.config, configs: options.configs, keys: options.keys }, out);
+  await verdict({ logs: options.logs, configs: options.configs, keys: options.keys, strict: options.strict }, out);
   out.line(`\nup: done. \`gomelctl deploy status\` shows the services; \`gomelctl down\` removes them.`);
 }
 

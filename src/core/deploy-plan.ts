@@ -94,13 +94,14 @@ export interface ServicePlan {
   remove: ExistingService[];
 }
 
-export function planServices(desired: readonly NodeSpec[], existing: readonly ExistingService[]): ServicePlan {
+/** What to create, replace, keep and remove; with `restart`, every existing node is replaced (a new run). */
+export function planServices(desired: readonly NodeSpec[], existing: readonly ExistingService[], restart = false): ServicePlan {
   const byName = new Map(existing.map((s) => [s.name, s]));
   const plan: ServicePlan = { create: [], replace: [], keep: [], remove: [] };
   for (const node of desired) {
     const found = byName.get(node.host);
     if (!found) plan.create.push(node);
-    else if (found.specHash === node.specHash) plan.keep.push(node);
+    else if (found.specHash === node.specHash && !restart) plan.keep.push(node);
     else plan.replace.push({ node, id: found.id });
     byName.delete(node.host);
   }

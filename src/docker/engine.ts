@@ -13,6 +13,52 @@ export function engineTarget(): string {
   return process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock';
 }
 
+/** The engine answered with an error status. */
+export class EngineError extends EnvironmentError {
+  override name = 'EngineError';
+  constructor(
+    message: string,
+    readonly statusCode: number,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Errors worth another try: under load (2 cores, 64 starting containers) the
+ * engine answers listings with HTTP 500 "DeadlineExceeded" for a while.
+ */
+export function isTransient(error: unknown): boolean {
+  if (error instanceof EngineError) return error.statusCode >= 500;
+  const e = error as NodeJS.ErrnoException;
+  return e?.code === 'ECONNRESET' || e?.code === 'EPIPE' || /socket hang up|DeadlineExceeded|deadline exceeded/i.test(e?.message ?? '');
+}
+
+export interface RetryPolicy {
+  /** How long to keep trying, in ms, before the error stands. */
+  budgetMs: number;
+  /** First back-off, doubled per attempt (at most 5 s). */
+  firstDelayMs: number;
+  /** Told of each failed attempt that will be retried. */
+  onRetry?: (error: Error, attempt: number) => void;
+}
+
+export const DEFAULT_RETRY: RetryPolicy = { budgetMs: 120_000, firstDelayMs: 500 };
+
+/** Runs `fn`, retrying transient engine errors with back-off for a bounded time. */
+export async function retryTransient<T>(fn: () => Promise<T>, policy: RetryPolicy = DEFAULT_RETRY): Promise<T> {
+  const giveUp = Date.now() + policy.budgetMs;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (error) {
+      if (!isTransient(error) || Date.now() >= giveUp) throw error;
+      policy.onRetry?.(error as Error, attempt);
+      await new Promise((r) => setTimeout(r, Math.min(policy.firstDelayMs * 2 ** (attempt - 1), 5000)));
+    }
+  }
+}
+
 /** Maps transport failures to one line that says how to start the engine. */
 export function engineError(error: unknown, doing: string): Error {
   const e = error as NodeJS.ErrnoException & { statusCode?: number; json?: { message?: string }; reason?: string };
@@ -22,7 +68,7 @@ export function engineError(error: unknown, doing: string): Error {
   }
   if (e && typeof e.statusCode === 'number') {
     const message = (e.json?.message ?? e.reason ?? e.message ?? '').toString().trim();
-    return new EnvironmentError(`Docker Engine refused to ${doing} (HTTP ${e.statusCode}): ${message}`);
+    return new EngineError(`Docker Engine refused to ${doing} (HTTP ${e.statusCode}): ${message}`, e.statusCode);
   }
   return error instanceof Error ? error : new Error(String(error));
 }
@@ -110,6 +156,10 @@ export class Engine {
   async findNetwork(name: string): Promise<Docker.NetworkInspectInfo | undefined> {
     const list = await call('list networks', () => this.docker.listNetworks({ filters: { name: [name] } }));
     return list.find((n) => n.Name === name); // the name filter matches substrings
+  }
+
+  listNetworks(): Promise<Docker.NetworkInspectInfo[]> {
+    return call('list networks', () => this.docker.listNetworks());
   }
 
   async createNetwork(spec: Docker.NetworkCreateOptions): Promise<void> {

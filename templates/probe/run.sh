@@ -31,6 +31,9 @@ n=$(wc -l <"$COMMITTEE")
 line=$(sed -n "$((pid + 1))p" "$COMMITTEE")
 [ -n "$line" ] || fail "no committee line for pid $pid (the committee has $n)"
 say "nodes $n"
+. /gomel/start-together.sh
+start_together "$COMMITTEE" /extract
+wall_clock >/extract/started_at
 
 key_ok=0
 [ -f "$KEY_FILE" ] || KEY_FILE="/gomel/keys/$pid.pk"

@@ -1,0 +1,56 @@
+# Sourced by run.sh (gomel's and the probe's): start every node at the same moment.
+# Swarm starts a committee's containers one after another (64 nodes took 53 s on
+# 2 cores): without this, early nodes spend their first seconds dialling peers
+# that do not exist yet, and a run measures the stagger, not the protocol.
+# A peer's name resolves as soon as its container joins the network, up to
+# seconds before its process runs, so readiness is a TCP answer from the peer's
+# own script. Each node answers "ready <when>" on GOMEL_READY_PORT; once every
+# peer answered, all know the same moment the last one became ready, and all
+# start GOMEL_START_MARGIN seconds after it — one common deadline instead of
+# each node's own late notice (under load a node notices up to a second late).
+
+# Wall clock with microseconds (busybox's date has no %N).
+wall_clock() { adjtimex | awk '/tv_sec/ { s = $2 } /tv_usec/ { u = $2 } END { printf "%d.%06d\n", s, u }'; }
+
+# $1 committee file, $2 folder for records. Waits at most GOMEL_START_WAIT seconds
+# (default 120) for the peers; those that never answered go to $2/start_unanswered.
+start_together() {
+  port="${GOMEL_READY_PORT:-65432}"
+  echo "ready $(wall_clock)" >/tmp/ready
+  nc -ll -p "$port" -e /bin/cat /tmp/ready >/dev/null 2>&1 &
+  pending=$(cut -d'|' -f4 "$1" | cut -d' ' -f1 | sed 's/:[0-9]*$//')
+  n=$(echo "$pending" | wc -w)
+  margin="${GOMEL_START_MARGIN:-$((2 + n / 16))}"
+  wait_s="${GOMEL_START_WAIT:-120}"
+  give_up=$(($(date +%s) + wait_s))
+  answered=/tmp/start-answered
+  unanswered=/tmp/start-unanswered
+  : >"$answered"
+  while :; do
+    : >"$unanswered"
+    jobs=""
+    count=0
+    # Eight tries at a time. Each is bounded: on some overlays an unknown name hangs until a time-out.
+    for host in $pending; do
+      (
+        answer=$(timeout 2 nc -w 1 "$host" "$port" </dev/null 2>/dev/null)
+        case "$answer" in "ready "*) echo "${answer#ready }" >>"$answered" ;; *) echo "$host" >>"$unanswered" ;; esac
+      ) &
+      jobs="$jobs $!"
+      count=$((count + 1))
+      if [ "$count" -ge 8 ]; then wait $jobs; jobs=""; count=0; fi
+    done
+    [ -n "$jobs" ] && wait $jobs # by PID: a bare wait would also wait for the listener
+    pending=$(cat "$unanswered")
+    [ -z "$pending" ] && break
+    if [ "$(date +%s)" -ge "$give_up" ]; then
+      echo "start: after ${wait_s}s these peers still do not answer:$pending; starting anyway" >&2
+      echo "$pending" >"$2/start_unanswered"
+      return 0
+    fi
+    sleep 0.1
+  done
+  # Every node computes the same start: the last peer's ready moment plus the margin.
+  delay=$(awk -v now="$(wall_clock)" -v margin="$margin" 'max < $1 { max = $1 } END { d = max + margin - now; printf "%.6f\n", (d > 0 ? d : 0) }' "$answered")
+  sleep "$delay"
+}

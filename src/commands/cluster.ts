@@ -55,8 +55,13 @@ export async function ensureNetwork(engine: Engine, name: string, subnet: string
   const clash = used.find((u) => overlaps(parseCidr(u), parseCidr(chosen)));
   if (clash) throw new UsageError(`--subnet ${chosen}: overlaps ${clash}, which another network holds; pass another --subnet or leave it out to pick a free one`);
   await engine.createNetwork({ Name: name, Driver: 'overlay', Attachable: true, CheckDuplicate: true, IPAM: { Driver: 'default', Config: [{ Subnet: chosen }] }, Labels: { [LABELS.managed]: 'true' } });
-  // The engine can accept the request and still leave a network without a driver: look before saying "created".
-  const made = await engine.findNetwork(name);
+  // The engine can accept the request and still leave a network without a driver (e.g. on a subnet
+  // it cannot allocate): look before saying "created". A new network may show its driver a moment late.
+  let made = await engine.findNetwork(name);
+  for (let i = 0; i < 25 && made && (made.Driver !== 'overlay' || !made.Attachable); i++) {
+    await new Promise((r) => setTimeout(r, 200));
+    made = await engine.findNetwork(name);
+  }
   if (!made || made.Driver !== 'overlay' || !made.Attachable) {
     if (made) await engine.removeNetwork(name);
     throw new EnvironmentError(`cluster: the engine did not make ${name} an attachable overlay (driver "${made?.Driver ?? 'none'}"); it was removed — check \`docker network ls\` for a network on ${chosen}`);

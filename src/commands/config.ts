@@ -4,6 +4,7 @@ import { planConfigSync } from '../core/config-plan.js';
 import { CheckFailed } from '../core/errors.js';
 import type { Member } from '../core/committee.js';
 import { writeFileAtomic } from '../fs/atomic.js';
+import { withLock } from '../fs/lock.js';
 import { readConfigs, readSyncRecord, writeSyncRecord } from '../fs/configs-dir.js';
 import { requireCommitteeFile } from '../fs/keys-dir.js';
 import type { Output } from './output.js';
@@ -47,6 +48,11 @@ export interface ConfigSyncOptions extends ConfigOptions {
 }
 
 export async function configSync(options: ConfigSyncOptions, names: string[], out: Output): Promise<void> {
+  if (options.check || options.dryRun) return syncConfigs(options, names, out);
+  await withLock(options.configs, () => syncConfigs(options, names, out));
+}
+
+async function syncConfigs(options: ConfigSyncOptions, names: string[], out: Output): Promise<void> {
   const shape = await readShape(options.keys);
   const configs = await readConfigs(options.configs, names);
   const record = await readSyncRecord(options.configs);

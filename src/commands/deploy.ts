@@ -6,6 +6,7 @@ import { CheckFailed, EnvironmentError, InputError, UsageError } from '../core/e
 import { committeeFingerprint, LABELS } from '../core/image-context.js';
 import { DEPLOY_LABELS, nodeSpecs, planServices, viewTask, type NodeSpec, type TaskView } from '../core/deploy-plan.js';
 import { mapLimit } from '../core/limit.js';
+import { checkImageRef } from '../core/payload-check.js';
 import { formatPrivateKey } from '../core/committee.js';
 import { readTar } from '../docker/build-context.js';
 import { DEFAULT_RETRY, Engine, retryTransient, type RetryPolicy } from '../docker/engine.js';
@@ -124,7 +125,7 @@ export async function deploySpawn(options: DeploySpawnOptions, out: Output, engi
   const fingerprint = committeeFingerprint(keys.bytes);
 
   await engine.ping();
-  const image = await resolveImage(engine, options.image ?? defaultTag(options.registry), fingerprint);
+  const image = await resolveImage(engine, checkImageRef(options.image ?? defaultTag(options.registry), '--image'), fingerprint);
   if (!(await engine.findNetwork(options.network))) throw new EnvironmentError(`deploy: no network ${options.network}; run \`gomelctl cluster init --network ${options.network}\``);
 
   const keyFiles = keys.members.map((_, pid) => new TextEncoder().encode(formatPrivateKey(keys.privateKeys.get(pid)!)));

@@ -8,6 +8,8 @@ import { packContext } from '../docker/build-context.js';
 import { Engine } from '../docker/engine.js';
 import { checkRegistry, parseImageRef, tagDigest } from '../docker/registry.js';
 import { exists } from '../fs/atomic.js';
+import { readInputBytes } from '../fs/input.js';
+import { checkImageRef, inspectBinary } from '../core/payload-check.js';
 import { readKeysDir, requireCommitteeFile } from '../fs/keys-dir.js';
 import { readTemplate, readTree, TEMPLATES_DIR } from '../fs/templates.js';
 import { VERSION } from '../version.js';
@@ -60,7 +62,10 @@ async function payload(options: ImageRebuildOptions, templates: string): Promise
   }
   if (options.binary) {
     if (!(await exists(options.binary))) throw new InputError(options.binary, undefined, 'no such gomel binary', 'build one with `CGO_ENABLED=0 go build ./cmd/gomel`');
-    return { kind: 'binary', files: [{ name: 'gomel', mode: 0o755, content: new Uint8Array(await fs.readFile(options.binary)) }], dockerfile: 'Dockerfile', runScript: 'gomel/run.sh', vars: { BASE: options.base ?? DEFAULT_BASE } };
+    const content = new Uint8Array(await readInputBytes(options.binary, 'gomel binary'));
+    const kind = inspectBinary(content.subarray(0, 4096), (await fs.stat(options.binary)).mode);
+    if (kind.kind === 'refused') throw new InputError(options.binary, undefined, `${kind.why}; gomel must be a static x86-64 program`, 'build it with `CGO_ENABLED=0 go build ./cmd/gomel` (and chmod +x)');
+    return { kind: 'binary', files: [{ name: 'gomel', mode: 0o755, content }], dockerfile: 'Dockerfile', runScript: 'gomel/run.sh', vars: { BASE: options.base ?? DEFAULT_BASE } };
   }
   const answer = await readTemplate(templates, 'probe/answer.sh');
   return { kind: 'probe', files: [{ name: 'answer.sh', mode: 0o755, content: answer }], dockerfile: 'Dockerfile', runScript: 'probe/run.sh', vars: { BASE: options.base ?? DEFAULT_BASE } };
@@ -73,6 +78,7 @@ export async function assembleContext(options: ImageRebuildOptions): Promise<{ t
   const keys = options.bakeKeys ? await readKeysDir(options.keys) : undefined;
   const committee = (keys ?? (await requireCommitteeFile(options.keys))).bytes;
   const p = await payload(options, templates);
+  if (!(await exists(options.configs)) || !(await fs.stat(options.configs)).isDirectory()) throw new InputError(options.configs, undefined, 'is not a configs folder', 'pass --configs DIR');
   const configNames = (await fs.readdir(options.configs)).filter((f) => f.endsWith('.json') && !f.startsWith('.'));
   const configs = await Promise.all(configNames.map(async (f) => ({ name: f.slice(0, -5), content: new Uint8Array(await fs.readFile(path.join(options.configs, f))) })));
   const privateKeys = keys ? await Promise.all(keys.keyFiles.map(async (k) => ({ name: path.basename(k.file), content: new Uint8Array(await fs.readFile(k.file)) }))) : [];
@@ -91,7 +97,7 @@ export async function assembleContext(options: ImageRebuildOptions): Promise<{ t
 }
 
 export async function imageRebuild(options: ImageRebuildOptions, out: Output, engine = new Engine()): Promise<ImageResult> {
-  const tag = options.tag ?? defaultTag(options.registry);
+  const tag = checkImageRef(options.tag ?? defaultTag(options.registry), options.tag ? '--tag' : '--registry');
   const ref = parseImageRef(tag);
   if (!ref.registry) throw new UsageError(`--tag ${tag}: name the registry the swarm pulls from, e.g. ${defaultTag(options.registry)}`);
   const { tar: unlabelled, files, committee, kind } = await assembleContext(options);

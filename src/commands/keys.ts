@@ -11,7 +11,9 @@ import { deriveNodes } from '../parallel/derive-pool.js';
 import { verifyCommitteeShape, verifyPrivateKey } from '../core/verify.js';
 import type { FolderSwapHooks } from '../fs/atomic.js';
 import { exists } from '../fs/atomic.js';
-import { COMMITTEE_FILE, loosePrivateFiles, missingMemberFiles, readKeysDir, readSeedFile, requireCommitteeFile, tightenModes, writeKeysDir } from '../fs/keys-dir.js';
+import { COMMITTEE_FILE, inspectKeysFolder, loosePrivateFiles, missingMemberFiles, parseSeed, readKeysDir, readSeedFile, requireCommitteeFile, SEED_FILE, tightenModes, writeKeysDir, type KeysDir } from '../fs/keys-dir.js';
+import { readInput } from '../fs/input.js';
+import { withLock } from '../fs/lock.js';
 import { recordSizeBeforeResize } from '../fs/configs-dir.js';
 import type { Output } from './output.js';
 
@@ -51,39 +53,69 @@ export async function keysGen(options: KeysGenOptions, out: Output, hooks?: Fold
   const givenPrefix = options.hostPrefix !== undefined ? parseHostPrefix(options.hostPrefix) : undefined;
   const requestedN = options.n !== undefined ? parseCommitteeSize(options.n) : undefined;
   if (options.seed !== undefined && options.seedFile !== undefined) throw new UsageError('--seed and --seed-file: give one of them');
-  const optionSeed = options.seed !== undefined ? parseSeedHex(options.seed) : options.seedFile !== undefined ? await readSeedFile(options.seedFile) : undefined;
+  const optionSeed = options.seed !== undefined ? parseSeedHex(options.seed) : options.seedFile !== undefined ? parseSeed(await readInput(options.seedFile, 'seed file'), options.seedFile) : undefined;
   if (options.addresses !== undefined && (options.ports !== undefined || options.setupPorts !== undefined)) throw new UsageError('--addresses already gives every address; drop --ports/--setup-ports');
   const explicitPorts = options.ports !== undefined ? parsePorts(options.ports, '--ports', false) : undefined;
   const explicitSetup = options.setupPorts !== undefined ? parsePorts(options.setupPorts, '--setup-ports', true) : undefined;
+  const addressLines = options.addresses !== undefined ? parseAddressLines(await readInput(options.addresses, 'addresses file'), options.addresses) : undefined;
+  // One writer at a time: a second keys gen on this folder waits, and never touches this one's work in progress.
+  await withLock(options.dir, () => generate(options, out, hooks, { givenPrefix, requestedN, optionSeed, explicitPorts, explicitSetup, addressLines }));
+}
 
+interface ParsedGenOptions {
+  givenPrefix: string | undefined;
+  requestedN: number | undefined;
+  optionSeed: Uint8Array | undefined;
+  explicitPorts: number[] | undefined;
+  explicitSetup: number[] | undefined;
+  addressLines: AddressLine[] | undefined;
+}
+
+async function generate(options: KeysGenOptions, out: Output, hooks: FolderSwapHooks | undefined, p: ParsedGenOptions): Promise<void> {
+  const folder = await inspectKeysFolder(options.dir);
+  if (folder.foreign.length) {
+    throw new InputError(options.dir, undefined, `holds ${folder.foreign.slice(0, 3).join(', ')}${folder.foreign.length > 3 ? ', …' : ''}, which gomelctl does not manage (it rewrites the keys folder as a whole)`, 'move them out, or pass another --keys folder');
+  }
+  if (folder.orphanKeys.length) {
+    throw new InputError(path.join(options.dir, COMMITTEE_FILE), undefined, `missing, but ${folder.orphanKeys.length} private key file(s) are here (${folder.orphanKeys.slice(0, 3).join(', ')}${folder.orphanKeys.length > 3 ? ', …' : ''}); keys are never replaced`, 'restore committee.ka (e.g. from a backup or the image), or move the key files away to start a new committee');
+  }
   const existing = await readKeysDir(options.dir);
+  if (existing) verifyKept(existing, p.requestedN ?? existing.members.length, options.regenerate);
+  const storedSeed = existing?.seed ?? (folder.seedWithoutCommittee ? await readSeedFile(path.join(options.dir, SEED_FILE)) : undefined);
+
   let addresses: AddressLine[];
-  if (options.addresses !== undefined) {
-    addresses = parseAddressLines(await fs.readFile(options.addresses, 'utf8'), options.addresses);
-    if (requestedN !== undefined && requestedN !== addresses.length) throw new UsageError(`--n ${requestedN}: ${options.addresses} lists ${addresses.length} nodes`);
+  if (p.addressLines) {
+    addresses = p.addressLines;
+    if (p.requestedN !== undefined && p.requestedN !== addresses.length) throw new UsageError(`--n ${p.requestedN}: ${options.addresses} lists ${addresses.length} nodes`);
     parseCommitteeSize(String(addresses.length), `${options.addresses} (lines)`);
   } else {
-    const n = requestedN ?? existing?.members.length;
+    const n = p.requestedN ?? existing?.members.length;
     if (n === undefined) throw new UsageError(`--n is required: ${options.dir} holds no committee yet`);
-    const fromConfig = explicitPorts && explicitSetup ? undefined : await portsFromConfig(options.configs, options.config);
-    const hostPrefix = givenPrefix ?? (existing && currentPrefix(existing.members)) ?? 'node';
-    addresses = patternAddresses(n, hostPrefix, explicitPorts ?? fromConfig!.ports, explicitSetup ?? fromConfig!.setupPorts);
+    const fromConfig = p.explicitPorts && p.explicitSetup ? undefined : await portsFromConfig(options.configs, options.config);
+    const hostPrefix = p.givenPrefix ?? (existing && currentPrefix(existing.members)) ?? 'node';
+    addresses = patternAddresses(n, hostPrefix, p.explicitPorts ?? fromConfig!.ports, p.explicitSetup ?? fromConfig!.setupPorts);
+  }
+  const n = addresses.length;
+  const strayInside = (existing?.keyFiles ?? []).filter((k) => k.pid >= existing!.members.length && k.pid < n).map((k) => `${k.pid}.pk`);
+  if (strayInside.length && !options.regenerate) {
+    throw new InputError(path.join(options.dir, COMMITTEE_FILE), undefined, `has ${existing!.members.length} lines, but ${strayInside.join(', ')} ${strayInside.length > 1 ? 'exist' : 'exists'} beyond them; a ${n}-node committee would replace ${strayInside.length > 1 ? 'them' : 'it'}`, 'restore the full committee.ka, or move those key files away (or replace every key with --regenerate)');
   }
 
-  if (existing?.seed && optionSeed && !options.regenerate && Buffer.compare(existing.seed, optionSeed) !== 0) {
+  if (storedSeed && p.optionSeed && !options.regenerate && Buffer.compare(storedSeed, p.optionSeed) !== 0) {
     throw new UsageError(`${path.join(options.dir, 'seed')} holds another committee seed; keys are never rotated silently — add --regenerate to replace every key`);
   }
   // --regenerate without a seed of the user's must not re-derive the same keys from the old seed.
-  const seed = optionSeed ?? (options.regenerate ? undefined : existing?.seed) ?? new Uint8Array(randomBytes(32));
+  const seed = p.optionSeed ?? (options.regenerate ? undefined : storedSeed) ?? new Uint8Array(randomBytes(32));
   const regenerate = Boolean(options.regenerate);
-  const derived = await deriveNodes(seed, pidsToDerive(existing, addresses.length, regenerate));
+  const derived = await deriveNodes(seed, pidsToDerive(existing, n, regenerate));
   const plan = planKeys({ existing, seed, addresses, regenerate, keysDir: options.dir, derived });
   const seedChanged = !existing?.seed || Buffer.compare(existing.seed, seed) !== 0;
 
-  const n = addresses.length;
+  const strays = (existing?.keyFiles ?? []).filter((k) => k.pid >= Math.max(n, existing!.members.length)).map((k) => `${k.pid}.pk`);
+  const strayNote = strays.length ? `; kept ${strays.join(', ')}, which ${strays.length > 1 ? 'have' : 'has'} no committee line` : '';
   if (existing && !planChanges(plan) && !seedChanged) {
     const tightened = await tightenModes(existing);
-    out.line(`keys: ${n} nodes in ${options.dir}, nothing to change${tightened.length ? `; tightened ${tightened.join(', ')} to 0600` : ''}`);
+    out.line(`keys: ${n} nodes in ${options.dir}, nothing to change${tightened.length ? `; tightened ${tightened.join(', ')} to 0600` : ''}${strayNote}`);
     return;
   }
   if (existing && existing.members.length !== n) await recordSizeBeforeResize(options.configs, existing.members.length);
@@ -91,12 +123,21 @@ export async function keysGen(options: KeysGenOptions, out: Output, hooks?: Fold
   const parts = [
     plan.added.length && `added ${nodeRanges(plan.added)}`,
     plan.kept.length && `kept ${nodeRanges(plan.kept)}`,
-    plan.removed.length && `removed ${nodeRanges(plan.removed)}`,
+    plan.removed.length && `removed ${nodeRanges(plan.removed)} (deleted ${plan.removed.map((pid) => `${pid}.pk`).join(', ')})`,
     plan.readdressed.length && `new addresses for ${nodeRanges(plan.readdressed)}`,
     plan.regenerated.length && `regenerated ${nodeRanges(plan.regenerated)}`,
   ].filter(Boolean);
-  out.line(`keys: ${n} nodes in ${options.dir}: ${parts.join('; ')}`);
+  out.line(`keys: ${n} nodes in ${options.dir}: ${parts.join('; ')}${strayNote}`);
   if (existing && seedChanged && !existing.seed) out.line(`keys: new nodes derive from a new committee seed in ${path.join(options.dir, 'seed')}`);
+}
+
+/** A key carried into the new committee must be the one its line says: a resize never carries a corrupt key forward. */
+function verifyKept(existing: KeysDir, n: number, regenerate: boolean | undefined): void {
+  if (regenerate) return;
+  const committeeFile = path.join(existing.dir, COMMITTEE_FILE);
+  for (const { pid, file } of existing.keyFiles) {
+    if (pid < Math.min(n, existing.members.length)) verifyPrivateKey(existing.privateKeys.get(pid)!, pid, existing.members, file, committeeFile);
+  }
 }
 
 export interface KeysVerifyOptions {
@@ -133,10 +174,7 @@ async function verifyFiles(options: KeysVerifyOptions, out: Output): Promise<voi
   out.line(`keys: ${committeeFile} OK — ${describe(members)}; ${options.pk?.length ?? 0} member file(s) match their lines`);
 }
 
-async function readText(file: string): Promise<string> {
-  if (!(await exists(file))) throw new InputError(file, undefined, 'no such file', 'check the path');
-  return fs.readFile(file, 'utf8');
-}
+const readText = (file: string) => readInput(file);
 
 function describe(members: readonly Member[]): string {
   const first = members[0]!;

@@ -106,7 +106,8 @@ export function parsePrivateKey(text: string, file: string): PrivateKey {
   const signingKey = decodeBase64(sk, file, '1', 'signing private key (field 1)');
   if (signingKey.length !== 64) throw new InputError(file, '1', `signing private key has ${signingKey.length} bytes, gomel needs 64`, 'restore the file');
   const rmcBytes = decodeBase64(rmc, file, '1', 'RMC secret key (field 2)');
-  if (!/^\d+$/.test(pidText)) throw new InputError(file, '1', `pid "${pidText}" is not a decimal number`, 'the third field is the 0-based pid');
+  // The field is not echoed: a file with its fields shifted may hold key material there.
+  if (!/^\d+$/.test(pidText)) throw new InputError(file, '1', 'field 3 (the pid) is not a decimal number', 'the third field is the 0-based pid; restore the file');
   return { signingKey, rmcSecret: scalarFromBytes(rmcBytes), pid: Number(pidText) };
 }
 

@@ -69,6 +69,8 @@ export function parseJson(text: string): ParsedJson {
   };
 
   const parseValue = (depth: number): unknown => {
+    // gomel's config is three levels deep; a deeply nested file is not one (and would exhaust the stack).
+    if (depth > 64) fail('nested more than 64 levels deep');
     skipSpace();
     const ch = text[pos];
     if (ch === '{') {

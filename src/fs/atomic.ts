@@ -4,6 +4,7 @@ import { promises as fs, constants } from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { mapLimit } from '../core/limit.js';
+import { lockHolder } from './lock.js';
 
 export interface FileToWrite {
   name: string;
@@ -53,7 +54,8 @@ const oldPrefix = (base: string) => `.${base}.old-`;
 const newPrefix = (base: string) => `.${base}.new-`;
 
 /**
- * Replaces folder `dir` with exactly `files`, as a set: they are written into a
+ * Replaces folder `dir` with exactly `files`, as a set (the caller holds the
+ * folder's lock, fs/lock.ts, so the leftovers it clears are no live run's): they are written into a
  * sibling folder, then the old folder is renamed aside and the new one into place.
  * Linux cannot swap two folders in one rename, so a crash between the two renames
  * leaves `.<name>.old-*`; recoverFolder() puts it back.
@@ -85,9 +87,13 @@ export async function replaceFolder(dir: string, files: readonly FileToWrite[], 
   if (hadOld) await fs.rm(aside, { recursive: true, force: true });
 }
 
-/** Restores a folder left aside by an interrupted replaceFolder(); returns true if it did. */
+/**
+ * Restores a folder left aside by an interrupted replaceFolder(); returns true if it did.
+ * Never while a live writer holds the folder's lock: between its two renames the folder is briefly absent.
+ */
 export async function recoverFolder(dir: string): Promise<boolean> {
   if (await exists(dir)) return false;
+  if (await lockHolder(dir)) return false;
   const parent = path.dirname(dir);
   let entries: string[];
   try {

@@ -16,7 +16,9 @@ export interface ConfigFile {
 
 export async function readConfigs(dir: string, names: readonly string[] = []): Promise<ConfigFile[]> {
   if (!(await exists(dir))) throw new InputError(dir, undefined, 'no such configs folder', 'pass --configs DIR');
+  if (!(await fs.stat(dir)).isDirectory()) throw new InputError(dir, undefined, 'is a file, not a configs folder', 'pass --configs DIR');
   const wanted = names.length > 0 ? names.map((n) => n.replace(/\.json$/, '')) : (await fs.readdir(dir)).filter((f) => f.endsWith('.json') && !f.startsWith('.')).map((f) => f.slice(0, -5)).sort();
+  if (wanted.length === 0) throw new InputError(dir, undefined, 'holds no gomel configs (<name>.json)', 'pass the --configs folder that holds them');
   return Promise.all(
     wanted.map(async (name) => {
       const file = path.join(dir, `${name}.json`);

@@ -10,6 +10,8 @@ import { exists, recoverFolder, replaceFolder, type FileToWrite, type FolderSwap
 export const COMMITTEE_FILE = 'committee.ka';
 export const SEED_FILE = 'seed';
 const PK_NAME = /^(\d+)\.pk$/;
+/** gomel's key generator input, kept beside its keys (docs/gomel-formats.md). */
+const GOMEL_ADDRESSES = 'addresses';
 
 export interface CommitteeFile {
   file: string;
@@ -102,6 +104,35 @@ export async function tightenModes(keys: KeysDir): Promise<string[]> {
   return loose;
 }
 
+export interface KeysFolderState {
+  /** Entries gomelctl does not manage and must never delete: sub-folders, links, unknown files. */
+  foreign: string[];
+  /** Member files present while there is no committee.ka. */
+  orphanKeys: string[];
+  seedWithoutCommittee: boolean;
+}
+
+/**
+ * What a keys folder holds besides a committee. `keys gen` replaces the folder
+ * as a whole, so it refuses one holding anything it would not carry over.
+ */
+export async function inspectKeysFolder(dir: string): Promise<KeysFolderState> {
+  const state: KeysFolderState = { foreign: [], orphanKeys: [], seedWithoutCommittee: false };
+  await recoverFolder(dir);
+  const stat = await fs.lstat(dir).catch(() => undefined);
+  if (!stat) return state;
+  if (!stat.isDirectory()) throw new InputError(dir, undefined, 'is not a folder', 'pass the keys folder with --keys (a new path is created)');
+  const entries = await fs.readdir(dir, { withFileTypes: true });
+  const hasCommittee = entries.some((e) => e.name === COMMITTEE_FILE && e.isFile());
+  for (const e of entries) {
+    const ours = e.isFile() && (e.name === COMMITTEE_FILE || e.name === SEED_FILE || e.name === GOMEL_ADDRESSES || PK_NAME.test(e.name));
+    if (!ours) state.foreign.push(e.isDirectory() ? `${e.name}/` : e.name);
+    else if (!hasCommittee && PK_NAME.test(e.name)) state.orphanKeys.push(e.name);
+    else if (!hasCommittee && e.name === SEED_FILE) state.seedWithoutCommittee = true;
+  }
+  return state;
+}
+
 /** Writes a planned committee as one atomic set (see replaceFolder). */
 export async function writeKeysDir(dir: string, plan: KeysPlan, seed: Uint8Array, previous: KeysDir | undefined, hooks?: FolderSwapHooks): Promise<void> {
   const files: FileToWrite[] = [
@@ -109,7 +140,9 @@ export async function writeKeysDir(dir: string, plan: KeysPlan, seed: Uint8Array
     { name: SEED_FILE, content: `${Buffer.from(seed).toString('hex')}\n`, mode: 0o600 },
     ...plan.privateKeys.map((k) => ({ name: `${k.pid}.pk`, content: formatPrivateKey(k), mode: 0o600 })),
   ];
-  for (const name of previous?.otherFiles ?? []) {
+  // Member files with no committee line, old or new, are carried over byte for byte: never ours to delete.
+  const strays = (previous?.keyFiles ?? []).filter((k) => k.pid >= plan.members.length && k.pid >= previous!.members.length).map((k) => path.basename(k.file));
+  for (const name of [...(previous?.otherFiles ?? []), ...strays]) {
     const stat = await fs.stat(path.join(dir, name));
     files.push({ name, content: await fs.readFile(path.join(dir, name)), mode: stat.mode & 0o777 });
   }

@@ -25,7 +25,7 @@ test("run.sh runs gomel from its own folder, collects logs, and fails a node whe
   assert.deepEqual((await waitUntilFinished(s, 4)).map((x) => [x.state, x.exitCode]), Array(4).fill(['complete', 0]));
   const good = path.join(s.root, 'logs-good');
   await s.run(['deploy', 'logs', '--network', s.network, '--out', good]);
-  assert.deepEqual((await fs.readdir(path.join(good, `${s.prefix}3`))).sort(), ['2.config.log', 'exit_status', 'setup_2.config.log', 'stderr.txt']);
+  assert.deepEqual((await fs.readdir(path.join(good, `${s.prefix}3`))).sort(), ['2.config.log', 'exit_status', 'setup_2.config.log', 'started_at', 'stderr.txt', 'task.json']);
   const verdict = await s.run(['verdict', '--logs', good, '--config', 'config', ...projectFlags(s)]);
   // up empties its logs folder first, but never one that deploy logs did not write.
   const foreign = path.join(s.root, 'not-ours');

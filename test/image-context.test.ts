@@ -52,7 +52,7 @@ test('--bake-keys adds every <pid>.pk after the committee', async () => {
 
 test('--binary: the binary is the payload, with the gomel run.sh', async (t) => {
   const bin = path.join(await tempDir(t), 'gomel');
-  await fs.writeFile(bin, '#!/bin/sh\n');
+  await fs.writeFile(bin, '#!/bin/sh\n', { mode: 0o755 });
   const entries = await readTar((await assembleContext({ ...base, binary: bin })).tar);
   assert.equal(entries[1]!.name, 'payload/gomel');
   assert.equal(entries[1]!.mode & 0o777, 0o755);

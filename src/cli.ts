@@ -136,7 +136,7 @@ export function buildProgram(out: Output): Command {
     .option('--cap-add <cap>', 'Linux capability for the nodes, repeatable (e.g. NET_ADMIN)', collect, [])
     .option('--parallel <k>', 'services created at once', '8')
     .option('--timeout <s>', 'seconds to wait for every task to run', '120')
-    .option('--settle <s>', 'seconds to keep watching once all run, to catch nodes that fail at once (0: none)', '2')
+    .option('--settle <s>', 'seconds to keep watching once all run, to catch nodes that fail at once (default: 8 + N/16, past the nodes\' common start; 0: none)')
     .action(async (o) => {
       await deploySpawn(o, out);
     });

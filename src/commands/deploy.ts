@@ -115,7 +115,7 @@ function describeTask(v: TaskView): string {
 export async function deploySpawn(options: DeploySpawnOptions, out: Output, engine = new Engine()): Promise<void> {
   const parallel = parsePositiveInt(options.parallel, '--parallel', 64);
   const timeoutS = parsePositiveInt(options.timeout, '--timeout');
-  const settleS = options.settle === undefined ? 2 : options.settle === '0' ? 0 : parsePositiveInt(options.settle, '--settle', 600);
+  const settleArg = options.settle === undefined || options.settle === '0' ? undefined : parsePositiveInt(options.settle, '--settle', 600);
   const keys = await readKeysDir(options.keys);
   if (!keys) throw new InputError(path.join(options.keys, COMMITTEE_FILE), undefined, 'no committee file', 'create one with `gomelctl keys gen --n 8`');
   const missing = missingMemberFiles(keys);
@@ -123,6 +123,9 @@ export async function deploySpawn(options: DeploySpawnOptions, out: Output, engi
   const configFile = path.join(options.configs, `${options.config}.json`);
   if (!(await exists(configFile))) throw new InputError(configFile, undefined, 'no such config', `choose one of the .json files in ${options.configs}`);
   const fingerprint = committeeFingerprint(keys.bytes);
+  // gomel starts 2 + N/16 s after the last node is ready (templates/start-together.sh); a node that
+  // refuses its input fails then, and run.sh lingers 3 s before exiting: the default watch covers both.
+  const settleS = options.settle === '0' ? 0 : (settleArg ?? 8 + Math.ceil(keys.members.length / 16));
 
   await engine.ping();
   const image = await resolveImage(engine, checkImageRef(options.image ?? defaultTag(options.registry), '--image'), fingerprint);

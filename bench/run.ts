@@ -14,7 +14,7 @@ import { imageRebuild, assembleContext } from '../src/commands/image.js';
 import { keysGen } from '../src/commands/keys.js';
 import { configSync } from '../src/commands/config.js';
 import { clusterInit } from '../src/commands/cluster.js';
-import { deployClean, deploySpawn } from '../src/commands/deploy.js';
+import { deployClean, deployLogs, deploySpawn, serviceIds, waitForTasks } from '../src/commands/deploy.js';
 import { captureOutput } from '../src/commands/output.js';
 import { readTar } from '../src/docker/build-context.js';
 import { Engine } from '../src/docker/engine.js';
@@ -126,7 +126,7 @@ async function benchSpawn(n: number) {
   const network = `gomelctl-bench-${id}`;
   await keysGen({ n: String(n), dir: keys, hostPrefix: prefix, config: 'config', configs }, quiet());
   await configSync({ keys, configs }, [], quiet());
-  await clusterInit({ network, subnet: '10.79.0.0/16', registry: REGISTRY }, quiet());
+  await clusterInit({ network, registry: REGISTRY }, quiet());
   const tag = `${REGISTRY}/gomelctl-bench-spawn-${id}:t`;
   const image = await imageRebuild({ keys, configs, registry: REGISTRY, tag }, quiet());
   const [spawnMs] = await timed(() => deploySpawn({ keys, configs, config: 'config', image: tag, registry: REGISTRY, network, constraint: [], capAdd: [], parallel: '8', timeout: '300', settle: '0' }, quiet()));
@@ -151,6 +151,36 @@ async function benchSpawn(n: number) {
   return { n, spawnMs, cliLoopMs: cliMs, spawnOverCli: spawnMs / cliMs, cleanMs };
 }
 
+// ---- 4. start skew: how close together gomel's run.sh starts on every node (templates/start-together.sh)
+async function benchSkew(n: number) {
+  const root = path.join(work, `skew-${n}`);
+  const keys = path.join(root, 'keys');
+  const configs = path.join(root, 'configs');
+  const logs = path.join(root, 'logs');
+  await fs.mkdir(configs, { recursive: true });
+  await fs.copyFile(path.join(REPO, 'configs/config.json'), path.join(configs, 'config.json'));
+  const prefix = `s${id}x${n}n`;
+  const network = `gomelctl-bench-skew-${id}-${n}`;
+  await keysGen({ n: String(n), dir: keys, hostPrefix: prefix, config: 'config', configs }, quiet());
+  await configSync({ keys, configs }, [], quiet());
+  await clusterInit({ network, registry: REGISTRY }, quiet());
+  const tag = `${REGISTRY}/gomelctl-bench-skew-${id}:t`;
+  await imageRebuild({ keys, configs, registry: REGISTRY, tag }, quiet());
+  const [runMs] = await timed(async () => {
+    await deploySpawn({ keys, configs, config: 'config', image: tag, registry: REGISTRY, network, constraint: [], capAdd: [], parallel: '8', timeout: '600', settle: '0' }, quiet());
+    await waitForTasks(engine, await serviceIds(engine, network), (v) => v.phase === 'complete', 900_000, () => {});
+  });
+  await deployLogs({ network, out: logs }, quiet());
+  const starts = await Promise.all(Array.from({ length: n }, async (_, i) => Number((await fs.readFile(path.join(logs, `${prefix}${i + 1}`, 'started_at'), 'utf8')).trim())));
+  await deployClean({ network }, quiet());
+  await new Promise((r) => setTimeout(r, 3000));
+  await engine.removeNetwork(network).catch(() => undefined);
+  await engine.removeImage(tag);
+  const ref = parseImageRef(tag);
+  await deleteTag(REGISTRY, ref.repository, ref.tag);
+  return { n, skewMs: (Math.max(...starts) - Math.min(...starts)) * 1000, runMs };
+}
+
 const { stdout: dockerVersion } = await run('docker', ['version', '--format', '{{.Server.Version}}']);
 const machine = { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, memoryGb: Math.round(os.totalmem() / 2 ** 30), node: process.version, docker: dockerVersion.trim(), kernel: os.release() };
 log('keys gen N=100, N=1000');
@@ -159,9 +189,11 @@ log('image rebuild');
 const image = await benchImage();
 log('deploy spawn of 32 nodes');
 const spawnResult = await benchSpawn(32);
+log('start skew of 32 and 64 probe nodes');
+const skew = [await benchSkew(32), await benchSkew(64)];
 await fs.rm(work, { recursive: true, force: true });
 
-const results = { date: new Date().toISOString(), machine, keys, image, spawn: spawnResult };
+const results = { date: new Date().toISOString(), machine, keys, image, spawn: spawnResult, skew };
 await fs.writeFile(path.join(REPO, 'bench/results.json'), `${JSON.stringify(results, null, 2)}\n`);
 
 const k1000 = keys[1]!;
@@ -174,6 +206,7 @@ const rows: [string, string, string][] = [
   ['build only: API (in-memory) vs docker build', `${seconds(image.apiBuildMs)} s vs ${seconds(image.cliBuildMs)} s`, `${image.apiOverCli.toFixed(2)}×`],
   [`deploy spawn N=${spawnResult.n} until running`, `${seconds(spawnResult.spawnMs)} s vs CLI loop ${seconds(spawnResult.cliLoopMs)} s`, `${spawnResult.spawnOverCli.toFixed(2)}×`],
   ['deploy clean', `${seconds(spawnResult.cleanMs)} s`, ''],
+  ...skew.map((k): [string, string, string] => [`start skew, N=${k.n} probe nodes`, `${seconds(k.skewMs)} s between the first and last start`, `whole run ${seconds(k.runMs)} s`]),
 ];
 console.log(`machine: ${machine.cpus} × ${machine.cpu}, ${machine.memoryGb} GiB, Node ${machine.node}, Docker ${machine.docker}`);
 console.log('| what | figure | ratio / note |\n|---|---|---|');
@@ -181,4 +214,5 @@ for (const [a, b, c] of rows) console.log(`| ${a} | ${b} | ${c} |`);
 console.log('\ntargets:');
 console.log(`  keys gen N=1000 ≤ 1.5 s: ${seconds(k1000.wallMs)} s — ${verdict(k1000.wallMs <= 1500)}`);
 console.log(`  spawn 32 ≤ 0.5× CLI loop: ${spawnResult.spawnOverCli.toFixed(2)}× — ${verdict(spawnResult.spawnOverCli <= 0.5)}`);
+for (const k of skew) console.log(`  start skew N=${k.n} ≤ 1 s: ${seconds(k.skewMs)} s — ${verdict(k.skewMs <= 1000)}`);
 console.log(`  rebuild after resize ≤ 0.3× cold: ${image.resizedOverCold.toFixed(2)}× — ${verdict(image.resizedOverCold <= 0.3)}`);

@@ -7,22 +7,23 @@ set -euo pipefail
 REGISTRY_ADDR="${GOMELCTL_REGISTRY:-127.0.0.1:5000}"
 STATE_DIR="${GOMELCTL_STATE_DIR:-/var/lib/gomelctl}"
 BASE_IMAGE="${GOMELCTL_BASE_IMAGE:-gomelctl/base:busybox}"
+GO_IMAGE="${GOMELCTL_GO_IMAGE:-gomelctl/base:golang}"
 log() { echo "setup: $*" >&2; }
 
 need_packages=()
 command -v dockerd >/dev/null 2>&1 || need_packages+=(docker.io)
 command -v docker-registry >/dev/null 2>&1 || need_packages+=(docker-registry)
 [ -x /bin/busybox ] || need_packages+=(busybox-static)
-if ! docker info >/dev/null 2>&1 || ! curl -fsS "http://${REGISTRY_ADDR}/v2/" >/dev/null 2>&1; then
-  if [ ${#need_packages[@]} -gt 0 ]; then
-    if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
-      log "missing ${need_packages[*]}; install them (Debian: apt-get install ${need_packages[*]}) or run this as root"
-      exit 1
-    fi
-    log "installing ${need_packages[*]}"
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_packages[@]}" curl >/dev/null
+# Go compiles `image rebuild --code` payloads inside a local builder image (step 4).
+command -v go >/dev/null 2>&1 || docker image inspect "$GO_IMAGE" >/dev/null 2>&1 || need_packages+=(golang-go)
+if [ ${#need_packages[@]} -gt 0 ]; then
+  if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
+    log "missing ${need_packages[*]}; install them (Debian: apt-get install ${need_packages[*]}) or run this as root"
+    exit 1
   fi
+  log "installing ${need_packages[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_packages[@]}" curl >/dev/null
 fi
 mkdir -p "$STATE_DIR"
 
@@ -60,10 +61,10 @@ YML
 fi
 log "registry: http://$REGISTRY_ADDR/v2/ answers"
 
-# 3. A base image, since none can be pulled here: a rootfs of Debian's busybox-static.
-if ! docker image inspect "$BASE_IMAGE" >/dev/null 2>&1; then
+# A busybox root file system (Debian's busybox-static) in a new temporary folder; prints its path.
+busybox_rootfs() {
+  local rootfs
   rootfs=$(mktemp -d)
-  trap 'rm -rf "$rootfs"' EXIT
   mkdir -p "$rootfs"/{bin,etc,tmp,extract,run/secrets}
   chmod 1777 "$rootfs/tmp"
   cp /bin/busybox "$rootfs/bin/busybox"
@@ -72,7 +73,34 @@ if ! docker image inspect "$BASE_IMAGE" >/dev/null 2>&1; then
   done
   echo 'root:x:0:0:root:/root:/bin/sh' >"$rootfs/etc/passwd"
   echo 'root:x:0:' >"$rootfs/etc/group"
+  echo "$rootfs"
+}
+rootfs=""
+trap '[ -n "$rootfs" ] && rm -rf "$rootfs"' EXIT
+
+# 3. A base image, since none can be pulled here: a rootfs of Debian's busybox-static.
+if ! docker image inspect "$BASE_IMAGE" >/dev/null 2>&1; then
+  rootfs=$(busybox_rootfs)
   tar -C "$rootfs" -c . | docker import --change 'CMD ["/bin/sh"]' --change 'ENV PATH=/bin' - "$BASE_IMAGE" >/dev/null
+  rm -rf "$rootfs"
   log "created base image $BASE_IMAGE"
 fi
 log "base image: $BASE_IMAGE"
+
+# 4. A Go builder for `image rebuild --code` (golang:1.13 cannot be pulled here):
+#    Debian's Go toolchain (its `go` needs libc) on the busybox rootfs.
+if ! docker image inspect "$GO_IMAGE" >/dev/null 2>&1; then
+  goroot=$(go env GOROOT)
+  rootfs=$(busybox_rootfs)
+  mkdir -p "$rootfs$(dirname "$goroot")"
+  cp -a "$goroot" "$rootfs$goroot"
+  # Debian keeps GOROOT's src/ under /usr/share and links it.
+  share="/usr/share/$(basename "$goroot")"
+  [ -d "$share" ] && mkdir -p "$rootfs/usr/share" && cp -a "$share" "$rootfs$share"
+  for lib in $(ldd "$goroot/bin/go" | grep -o '/[^ ]*'); do cp -L --parents "$lib" "$rootfs"; done
+  ln -s "$goroot/bin/go" "$rootfs/bin/go"
+  tar -C "$rootfs" -c . | docker import --change 'CMD ["/bin/sh"]' --change 'ENV PATH=/bin' --change "ENV GOROOT=$goroot" - "$GO_IMAGE" >/dev/null
+  rm -rf "$rootfs"
+  log "created Go builder image $GO_IMAGE ($(go version | cut -d' ' -f3))"
+fi
+log "Go builder image: $GO_IMAGE"

@@ -112,7 +112,7 @@ export function buildProgram(out: Output): Command {
     .option('--tag <ref>', 'image reference (default: <registry>/aleph:test)')
     .addOption(new Option('--code <dir>', 'payload: consensus-go checkout in GOPATH layout, compiled at build time').conflicts('binary'))
     .option('--binary <file>', 'payload: a static gomel binary')
-    .option('--base <image>', 'base image (default: gomelctl/base:busybox; golang:1.13 for --code)')
+    .option('--base <image>', 'base image (default: gomelctl/base:busybox; for --code golang:1.13 when the engine has it, else gomelctl/base:golang)')
     .option('--bake-keys', "put every node's private key into the image (as gomel's original test did)")
     .option('--force', 'rebuild without cache even if the context is unchanged')
     .option('--json', 'progress and result as JSON lines')

@@ -19,6 +19,8 @@ import { progressMode, progressPrinter } from './progress.js';
 export const DEFAULT_REGISTRY = '127.0.0.1:5000';
 export const DEFAULT_BASE = 'gomelctl/base:busybox';
 export const DEFAULT_CODE_BASE = 'golang:1.13';
+/** Made by docker/setup.sh from Debian's golang-go: used for --code when golang:1.13 is not on the engine (it cannot be pulled here). */
+export const LOCAL_GO_BASE = 'gomelctl/base:golang';
 
 export interface ImageRebuildOptions {
   keys: string;
@@ -51,14 +53,14 @@ export interface ImageResult {
 export const defaultTag = (registry: string) => `${registry}/aleph:test`;
 
 /** The payload's files and the Dockerfile/run.sh that go with it. */
-async function payload(options: ImageRebuildOptions, templates: string): Promise<{ kind: PayloadKind; files: ContextFile[]; dockerfile: string; runScript: string; vars: Record<string, string> }> {
+async function payload(options: ImageRebuildOptions, templates: string, goBuilder = DEFAULT_CODE_BASE): Promise<{ kind: PayloadKind; files: ContextFile[]; dockerfile: string; runScript: string; vars: Record<string, string> }> {
   if (options.code && options.binary) throw new UsageError('--code and --binary: choose one payload');
   if (options.code) {
     const gomelSource = path.join(options.code, 'src/gitlab.com/alephledger/consensus-go/cmd/gomel');
     if (!(await exists(gomelSource))) {
       throw new InputError(options.code, undefined, 'not a consensus-go checkout in GOPATH layout (no src/gitlab.com/alephledger/consensus-go/cmd/gomel)', 'pass the GOPATH root, as in gomel\'s docker-distributed test');
     }
-    return { kind: 'code', files: await readTree(options.code), dockerfile: 'Dockerfile.code', runScript: 'gomel/run.sh', vars: { BASE: options.base ?? DEFAULT_CODE_BASE, RUNTIME_BASE: DEFAULT_BASE } };
+    return { kind: 'code', files: await readTree(options.code), dockerfile: 'Dockerfile.code', runScript: 'gomel/run.sh', vars: { BASE: options.base ?? goBuilder, RUNTIME_BASE: DEFAULT_BASE } };
   }
   if (options.binary) {
     if (!(await exists(options.binary))) throw new InputError(options.binary, undefined, 'no such gomel binary', 'build one with `CGO_ENABLED=0 go build ./cmd/gomel`');
@@ -72,12 +74,12 @@ async function payload(options: ImageRebuildOptions, templates: string): Promise
 }
 
 /** Builds the context in memory: Dockerfile, payload, run.sh, configs, committee (and keys with --bake-keys). */
-export async function assembleContext(options: ImageRebuildOptions): Promise<{ tar: Buffer; files: ContextFile[]; committee: Uint8Array; kind: PayloadKind }> {
+export async function assembleContext(options: ImageRebuildOptions, goBuilder?: string): Promise<{ tar: Buffer; files: ContextFile[]; committee: Uint8Array; kind: PayloadKind }> {
   const templates = options.templates ?? TEMPLATES_DIR;
   // Only --bake-keys needs the private files; everything else needs committee.ka alone.
   const keys = options.bakeKeys ? await readKeysDir(options.keys) : undefined;
   const committee = (keys ?? (await requireCommitteeFile(options.keys))).bytes;
-  const p = await payload(options, templates);
+  const p = await payload(options, templates, goBuilder);
   if (!(await exists(options.configs)) || !(await fs.stat(options.configs)).isDirectory()) throw new InputError(options.configs, undefined, 'is not a configs folder', 'pass --configs DIR');
   const configNames = (await fs.readdir(options.configs)).filter((f) => f.endsWith('.json') && !f.startsWith('.'));
   const configs = await Promise.all(configNames.map(async (f) => ({ name: f.slice(0, -5), content: new Uint8Array(await fs.readFile(path.join(options.configs, f))) })));
@@ -100,7 +102,9 @@ export async function imageRebuild(options: ImageRebuildOptions, out: Output, en
   const tag = checkImageRef(options.tag ?? defaultTag(options.registry), options.tag ? '--tag' : '--registry');
   const ref = parseImageRef(tag);
   if (!ref.registry) throw new UsageError(`--tag ${tag}: name the registry the swarm pulls from, e.g. ${defaultTag(options.registry)}`);
-  const { tar: unlabelled, files, committee, kind } = await assembleContext(options);
+  // golang:1.13 when the engine has it, else the local builder (nothing can be pulled here).
+  const goBuilder = options.code && !options.base && !(await engine.inspectImage(DEFAULT_CODE_BASE)) && (await engine.inspectImage(LOCAL_GO_BASE)) ? LOCAL_GO_BASE : undefined;
+  const { tar: unlabelled, files, committee, kind } = await assembleContext(options, goBuilder);
   if (options.bakeKeys) out.warn('image rebuild: --bake-keys puts EVERY node\'s private key into the image; anyone who can pull it holds them all');
   const contextHash = hashHex(unlabelled);
   const tar = await packContext(withLabels(files, imageLabels({ committee, contextHash, version: VERSION, payload: kind, bakedKeys: Boolean(options.bakeKeys) })));
@@ -117,6 +121,7 @@ export async function imageRebuild(options: ImageRebuildOptions, out: Output, en
     const events = await engine.build(tar, { tag, noCache: options.force }, printer.event);
     printer.end();
     const build = summarizeBuild(events);
+    if (build.error && build.diagnosis) throw new InputError(options.code ?? tag, undefined, build.diagnosis);
     if (build.error) throw new EnvironmentError(`image rebuild: build failed at ${build.lastStep ?? 'the start'}: ${build.error}`);
     out.warn(`build: ${tag} built, ${build.cachedSteps} of ${build.steps} steps from cache`);
     built = true;

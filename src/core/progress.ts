@@ -19,6 +19,8 @@ export interface BuildSummary {
   lastStep: string | undefined;
   imageId: string | undefined;
   error: string | undefined;
+  /** The last line a build step printed starting "gomelctl:": our own one-line diagnosis (templates/Dockerfile.code). */
+  diagnosis: string | undefined;
 }
 
 const STEP = /^Step (\d+)\/(\d+) : (.*)$/;
@@ -34,7 +36,7 @@ export function errorOf(event: ProgressEvent): string | undefined {
 }
 
 export function summarizeBuild(events: readonly ProgressEvent[]): BuildSummary {
-  const summary: BuildSummary = { steps: 0, cachedSteps: 0, lastStep: undefined, imageId: undefined, error: undefined };
+  const summary: BuildSummary = { steps: 0, cachedSteps: 0, lastStep: undefined, imageId: undefined, error: undefined, diagnosis: undefined };
   for (const e of events) {
     const step = stepOf(e);
     if (step) {
@@ -44,6 +46,8 @@ export function summarizeBuild(events: readonly ProgressEvent[]): BuildSummary {
     if (e.stream?.includes('Using cache')) summary.cachedSteps++;
     if (e.aux?.ID) summary.imageId = e.aux.ID;
     summary.error ??= errorOf(e);
+    const said = e.stream?.split('\n').find((l) => l.startsWith('gomelctl: '));
+    if (said) summary.diagnosis = said.slice('gomelctl: '.length).trim();
   }
   return summary;
 }

@@ -1,0 +1,78 @@
+// How a node ended, judged apart from whether it reached consensus: gomel 2019-09
+// often dies at exit after finishing (test/vectors/gomel-2019-09/logs/README.md,
+// swarm-8: `panic: send on closed channel` in the fetch server, exit 2), and a
+// node that exits 0 may lose the last lines of its log.
+import type { LogStats } from './log-stats.js';
+
+export type ShutdownKind = 'clean' | 'lost-last-lines' | 'crashed' | 'refused' | 'killed' | 'running' | 'not-stopped' | 'unknown';
+
+export interface Shutdown {
+  kind: ShutdownKind;
+  /** One line: "panic: send on closed channel at pkg/sync/fetch/server.go:79", "exit 137", … */
+  detail: string;
+}
+
+export interface GoPanic {
+  message: string; // "panic: send on closed channel"
+  /** The topmost consensus-go frame, relative to the module: "pkg/sync/fetch/server.go:79". */
+  frame: string | undefined;
+}
+
+/** Reads a Go panic (or fatal error) from a process's stderr. */
+export function parseGoPanic(stderr: string | undefined): GoPanic | undefined {
+  if (!stderr) return undefined;
+  const lines = stderr.split('\n');
+  const start = lines.findIndex((l) => /^(panic: |fatal error: )/.test(l));
+  if (start < 0) return undefined;
+  let frame: string | undefined;
+  for (const line of lines.slice(start + 1)) {
+    const m = /consensus-go\/((?:pkg|cmd)\/[^\s:]+\.go:\d+)/.exec(line);
+    if (m) {
+      frame = m[1];
+      break;
+    }
+  }
+  return { message: lines[start]!.trim(), frame };
+}
+
+/** gomel's own shutdown race: a unit arriving after a sync service closed its channel. */
+export function isShutdownRace(p: GoPanic): boolean {
+  return p.message === 'panic: send on closed channel' && (p.frame?.startsWith('pkg/sync/') ?? false);
+}
+
+// Exit statuses of a process ended from outside: timeout(1), SIGKILL, SIGTERM.
+const KILLED = new Map([
+  [124, 'killed by a timeout (exit 124)'],
+  [137, 'killed (SIGKILL, exit 137)'],
+  [143, 'terminated (SIGTERM, exit 143)'],
+]);
+
+export interface ShutdownEvidence {
+  stats: LogStats | undefined;
+  exitStatus: number | undefined; // gomel's own, from run.sh's exit_status
+  stderr: string | undefined;
+  /** The Swarm task's state when the logs were collected ("running", "complete", "failed", …), if known. */
+  taskState: string | undefined;
+  taskExitCode: number | undefined;
+}
+
+const firstLine = (s: string) => s.trim().split('\n')[0]!;
+
+export function judgeShutdown(e: ShutdownEvidence): Shutdown {
+  if (e.exitStatus === undefined && e.taskState === 'running') return { kind: 'running', detail: 'still running when the logs were collected' };
+  const panic = parseGoPanic(e.stderr);
+  if (panic) return { kind: 'crashed', detail: `${panic.message}${panic.frame ? ` at ${panic.frame}` : ''}` };
+  const status = e.exitStatus ?? (e.taskState && e.taskState !== 'running' ? e.taskExitCode : undefined);
+  const stopped = e.stats !== undefined && e.stats.servicesStarted > 0 && e.stats.servicesStopped >= e.stats.servicesStarted;
+  if (status === undefined) {
+    if (stopped) return { kind: 'clean', detail: 'stopped its services' };
+    return e.stats ? { kind: 'not-stopped', detail: 'no exit status, and its services never stopped' } : { kind: 'unknown', detail: 'no log and no exit status' };
+  }
+  const killed = KILLED.get(status);
+  if (killed) return { kind: 'killed', detail: killed };
+  if (status !== 0) return { kind: 'crashed', detail: `exit ${status}${e.stderr?.trim() ? `: ${firstLine(e.stderr)}` : ''}` };
+  // gomel exits 0 also when it refuses its input, saying why on stderr.
+  if (e.stderr?.trim()) return { kind: 'refused', detail: `exit 0 after an error: ${firstLine(e.stderr)}` };
+  if (stopped) return { kind: 'clean', detail: 'exit 0, services stopped' };
+  return { kind: 'lost-last-lines', detail: 'exit 0, but the log ends before its services stopped (last lines lost)' };
+}

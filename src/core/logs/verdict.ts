@@ -1,0 +1,200 @@
+// Did the committee reach consensus, and how did its nodes shut down? Judged
+// apart (test/vectors/gomel-2019-09/logs/README.md, swarm-8): gomel 2019-09
+// often panics at exit after every node ordered the same units, and N = 3f+1
+// tolerates f broken nodes, so the evidence is read per node.
+import { isShutdownRace, judgeShutdown, parseGoPanic, type Shutdown, type ShutdownKind } from './shutdown.js';
+import { topError, type LogStats } from './log-stats.js';
+
+export interface NodeEvidence {
+  pid: number;
+  label: string; // e.g. "node1" or "pid 0"
+  stats: LogStats | undefined; // undefined: no log found
+  logProblem: string | undefined; // "no log", "log truncated (…)", …
+  exitStatus: number | undefined; // gomel's, from run.sh's exit_status
+  stderr: string | undefined; // gomel's stderr, from run.sh's stderr.txt
+  /** The Swarm task when the logs were collected (deploy logs' task.json), if known. */
+  task?: { state: string; exitCode?: number; swarmNode?: string; error?: string };
+  /** Wall-clock second gomel started (run.sh's started_at), if known. */
+  startedAt?: number;
+}
+
+export interface NodeVerdict {
+  pid: number;
+  label: string;
+  /** This node reached consensus: its order agrees with the committee's and goes as far. */
+  reached: boolean;
+  reasons: string[]; // why not, when not
+  notes: string[]; // facts worth a look that do not change the verdict
+  maxLevel: number | undefined;
+  timingRounds: number;
+  ordered: number;
+  agrees: boolean | undefined;
+  shutdown: Shutdown;
+  exitStatus: number | undefined;
+  swarmNode: string | undefined;
+  startedAt: number | undefined;
+}
+
+export interface Divergence {
+  position: number; // 1-based index in the order
+  majority: { nodes: string[]; unit: string };
+  minority: { nodes: string[]; unit: string };
+}
+
+export interface Verdict {
+  n: number;
+  levelLimit: number;
+  nodes: NodeVerdict[];
+  reachedBy: string[];
+  /** Units every node that reached consensus ordered, in the same order. */
+  agreedUnits: number;
+  divergences: Divergence[];
+  /** Consensus by all N nodes: what the exit status says. */
+  all: boolean;
+  /** Every node shut down cleanly: what --strict adds. */
+  clean: boolean;
+  /** Seconds between the first and the last node's start, when their starts were recorded. */
+  startSkew: number | undefined;
+  consensusLine: string;
+  shutdownLine: string;
+}
+
+function firstDifference(a: readonly string[], b: readonly string[]): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return i;
+  return -1;
+}
+
+/** Groups orders that agree on their common prefix; the largest group is the committee's order. */
+function groupOrders(nodes: readonly NodeEvidence[]): { groups: NodeEvidence[][]; main: NodeEvidence[] | undefined } {
+  const withOrder = nodes.filter((n) => (n.stats?.order.length ?? 0) > 0).sort((a, b) => b.stats!.order.length - a.stats!.order.length);
+  const groups: NodeEvidence[][] = [];
+  for (const node of withOrder) {
+    const group = groups.find((g) => firstDifference(g[0]!.stats!.order, node.stats!.order) === -1);
+    if (group) group.push(node);
+    else groups.push([node]);
+  }
+  const main = [...groups].sort((a, b) => b.length - a.length || b[0]!.stats!.order.length - a[0]!.stats!.order.length)[0];
+  return { groups, main };
+}
+
+function divergencesOf(groups: NodeEvidence[][], main: NodeEvidence[] | undefined): Divergence[] {
+  if (!main) return [];
+  const reference = main[0]!.stats!.order;
+  return groups
+    .filter((g) => g !== main)
+    .map((g) => {
+      const at = firstDifference(reference, g[0]!.stats!.order);
+      return {
+        position: at + 1,
+        majority: { nodes: main.map((x) => x.label), unit: reference[at]! },
+        minority: { nodes: g.map((x) => x.label), unit: g[0]!.stats!.order[at]! },
+      };
+    });
+}
+
+const atLimit = (e: NodeEvidence, limit: number) => (e.stats?.maxLevel ?? -1) >= limit;
+// gomel exits 0 without an error only after reaching LevelLimit, even when its log lost the last lines.
+const finishedByItself = (e: NodeEvidence) => e.exitStatus === 0 && !e.stderr?.trim();
+
+/**
+ * Consensus, per node: its (C, H) order agrees with the committee's on the common
+ * prefix, it created prime units itself, and it ordered as far as the committee:
+ * it reached LevelLimit, or its order is at most one level's units (N) short of
+ * the longest agreed order of a node that finished — a node that stopped a level
+ * short with the full order, or whose last log lines were lost, agrees too.
+ */
+export function judge(evidence: readonly NodeEvidence[], n: number, levelLimit: number): Verdict {
+  const { groups, main } = groupOrders(evidence);
+  const finishers = (main ?? []).filter((e) => atLimit(e, levelLimit) || finishedByItself(e));
+  const reach = finishers.length ? Math.max(...finishers.map((e) => e.stats!.order.length)) : undefined;
+
+  const nodes = evidence.map((e): NodeVerdict => {
+    const reasons: string[] = [];
+    const notes: string[] = [];
+    const s = e.stats;
+    const agrees = s && s.order.length > 0 ? Boolean(main?.includes(e)) : undefined;
+    if (!s) reasons.push(e.logProblem ?? 'no log');
+    else {
+      if (e.logProblem) notes.push(e.logProblem);
+      if (s.maxLevel === undefined) reasons.push('never created a prime unit');
+      if (s.order.length === 0) reasons.push('ordered no units');
+      else if (agrees === false) reasons.push("its order diverges from the committee's");
+      else if (reach === undefined) reasons.push(`highest level ${s.maxLevel ?? '-'} < LevelLimit ${levelLimit}, and no node finished`);
+      else if (!atLimit(e, levelLimit) && s.order.length < reach - n) reasons.push(`ordered ${s.order.length} of ${reach} units (highest level ${s.maxLevel ?? '-'}/${levelLimit})`);
+      if (reasons.length && s.errors.size) reasons.push(`errors: ${topError(s)}`);
+    }
+    if (e.task?.error && e.task.state !== 'complete') notes.push(e.task.error.startsWith('task:') ? e.task.error : `task: ${e.task.error}`);
+    return {
+      pid: e.pid,
+      label: e.label,
+      reached: reasons.length === 0,
+      reasons,
+      notes,
+      maxLevel: s?.maxLevel,
+      timingRounds: s?.timingRounds ?? 0,
+      ordered: s?.order.length ?? 0,
+      agrees,
+      shutdown: judgeShutdown({ stats: s, exitStatus: e.exitStatus, stderr: e.stderr, taskState: e.task?.state, taskExitCode: e.task?.exitCode }),
+      exitStatus: e.exitStatus,
+      swarmNode: e.task?.swarmNode,
+      startedAt: e.startedAt,
+    };
+  });
+
+  const reached = nodes.filter((v) => v.reached);
+  const agreedUnits = reached.length ? Math.min(...reached.map((v) => v.ordered)) : 0;
+  const all = reached.length === n && nodes.length === n;
+  const starts = nodes.map((v) => v.startedAt).filter((t): t is number => t !== undefined);
+  return {
+    n,
+    levelLimit,
+    nodes,
+    reachedBy: reached.map((v) => v.label),
+    agreedUnits,
+    divergences: divergencesOf(groups, main),
+    all,
+    clean: nodes.length === n && nodes.every((v) => v.shutdown.kind === 'clean'),
+    startSkew: starts.length >= 2 ? Math.max(...starts) - Math.min(...starts) : undefined,
+    consensusLine: consensusLine(nodes, n, levelLimit, agreedUnits, all),
+    shutdownLine: shutdownLine(nodes, evidence),
+  };
+}
+
+function consensusLine(nodes: readonly NodeVerdict[], n: number, levelLimit: number, units: number, all: boolean): string {
+  const reached = nodes.filter((v) => v.reached);
+  if (all) return `consensus reached by all ${n} nodes (${units} units in the same order)`;
+  if (reached.length === 0) return `consensus not reached: no node reached LevelLimit ${levelLimit} with an agreed order`;
+  const failed = nodes.filter((v) => !v.reached).map((v) => `${v.label} (${v.reasons[0]})`);
+  return `consensus reached by ${reached.length} of ${n} nodes (${reached.map((v) => v.label).join(', ')}; ${units} units in the same order); not by ${failed.join(', ')}`;
+}
+
+const KIND_TEXT: Record<Exclude<ShutdownKind, 'clean'>, [one: string, many: string]> = {
+  crashed: ['crashed', 'crashed'],
+  'lost-last-lines': ['lost the last lines of its log (exit 0, no stop lines)', 'lost the last lines of their logs (exit 0, no stop lines)'],
+  refused: ['exited 0 after an error', 'exited 0 after an error'],
+  killed: ['was killed', 'were killed'],
+  running: ['is still running', 'are still running'],
+  'not-stopped': ['did not stop by itself (killed or still running)', 'did not stop by themselves (killed or still running)'],
+  unknown: ['left no log or exit status', 'left no log or exit status'],
+};
+
+function shutdownLine(nodes: readonly NodeVerdict[], evidence: readonly NodeEvidence[]): string {
+  const clean = nodes.filter((v) => v.shutdown.kind === 'clean');
+  if (clean.length === nodes.length) return `shutdown: clean on all ${nodes.length} nodes`;
+  const parts: string[] = clean.length ? [`clean on ${clean.length} of ${nodes.length}`] : [];
+  const kinds = [...new Set(nodes.map((v) => v.shutdown.kind))].filter((k): k is Exclude<ShutdownKind, 'clean'> => k !== 'clean');
+  for (const kind of kinds) {
+    for (const afterFinishing of kind === 'crashed' ? [true, false] : [false]) {
+      const group = nodes.filter((v) => v.shutdown.kind === kind && (kind !== 'crashed' || v.reached === afterFinishing));
+      if (group.length === 0) continue;
+      const [one, many] = KIND_TEXT[kind];
+      const details = [...new Set(group.map((v) => v.shutdown.detail))];
+      const panics = group.map((v) => parseGoPanic(evidence.find((e) => e.pid === v.pid)?.stderr));
+      const race = kind === 'crashed' && panics.every((p) => p && isShutdownRace(p)) ? " — gomel's own shutdown race" : '';
+      const detail = kind === 'crashed' || kind === 'killed' ? `: ${details.length === 1 ? details[0] : details.slice(0, 3).join('; ')}${race}` : '';
+      parts.push(`${group.length} ${group.length === 1 ? one : many}${afterFinishing ? ' after finishing' : ''} (${group.map((v) => v.label).join(', ')}${detail})`);
+    }
+  }
+  return `shutdown: ${parts.join('; ')}`;
+}

@@ -151,7 +151,7 @@ async function benchSpawn(n: number) {
   return { n, spawnMs, cliLoopMs: cliMs, spawnOverCli: spawnMs / cliMs, cleanMs };
 }
 
-// ---- 4. start skew: how close together gomel's run.sh starts on every node (templates/start-together.sh)
+// ---- 4. start skew: how close together gomel's run.sh starts on every node (templates/node-lib.sh)
 async function benchSkew(n: number) {
   const root = path.join(work, `skew-${n}`);
   const keys = path.join(root, 'keys');

@@ -99,8 +99,9 @@ export function buildProgram(out: Output): Command {
     .action((o) => clusterInit(o, out));
   cluster
     .command('join-token')
-    .description('print the `docker swarm join` command for workers')
-    .action(() => clusterJoinToken(out));
+    .description('print what a worker runs to join: the registry to trust and `docker swarm join`')
+    .addOption(registryOption())
+    .action((o) => clusterJoinToken(o, out));
 
   const image = program.command('image').description('the image every node runs');
   image
@@ -133,6 +134,7 @@ export function buildProgram(out: Output): Command {
     .addOption(registryOption('registry of the default image'))
     .addOption(networkOption())
     .option('--constraint <expr>', 'placement constraint, repeatable', collect, [])
+    .option('--spread', 'spread the nodes evenly over the swarm\'s hosts')
     .option('--cap-add <cap>', 'Linux capability for the nodes, repeatable (e.g. NET_ADMIN)', collect, [])
     .option('--parallel <k>', 'services created at once', '8')
     .option('--timeout <s>', 'seconds to wait for every task to run', '120')
@@ -180,6 +182,7 @@ export function buildProgram(out: Output): Command {
     .option('--subnet <cidr>', 'overlay subnet when the network is created (default: a free 10.x.0.0/16)')
     .option('--strict', 'also require a clean shutdown of every node')
     .option('--tag <ref>', 'image reference (default: <registry>/aleph:test)')
+    .option('--spread', 'spread the nodes evenly over the swarm\'s hosts')
     .action((o) => up(o, out));
   program
     .command('down')

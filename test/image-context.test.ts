@@ -13,7 +13,7 @@ test('probe context: files, modes and layer order; no private key by default', a
   const { tar } = await assembleContext(base);
   const entries = await readTar(tar);
   const names = entries.map((e) => e.name);
-  assert.deepEqual(names.slice(0, 4), ['Dockerfile', 'payload/answer.sh', 'run.sh', 'start-together.sh']);
+  assert.deepEqual(names.slice(0, 4), ['Dockerfile', 'payload/answer.sh', 'run.sh', 'node-lib.sh']);
   assert.deepEqual(names.filter((n) => n.startsWith('configs/')), ['configs/config.json', 'configs/g.json', 'configs/g_m.json', 'configs/g_m-f.json', 'configs/g_m-g.json', 'configs/m-f.json', 'configs/m-rf.json']);
   assert.equal(names[names.length - 1], 'keys/committee.ka');
   assert.ok(!names.some((n) => n.endsWith('.pk') || n.endsWith('seed')), 'no private material');

@@ -69,17 +69,40 @@ export async function ensureNetwork(engine: Engine, name: string, subnet: string
   out.line(`cluster: created attachable overlay network ${name} (${chosen})`);
 }
 
+const LOOPBACK = /^(127\.|localhost(:|$)|\[::1\])/;
+
+/**
+ * Every swarm node pulls the image under its tag, so with workers the registry
+ * must not be loopback-only: their tasks would be rejected ("No such image").
+ */
+export async function checkRegistryReach(engine: Engine, registry: string, option = '--registry'): Promise<void> {
+  if (!LOOPBACK.test(registry)) return;
+  const nodes = await engine.listNodes().catch(() => []);
+  if (nodes.length <= 1) return;
+  const manager = nodes.find((n) => n.Spec?.Role === 'manager')?.Status?.Addr ?? 'MANAGER-ADDRESS';
+  throw new UsageError(
+    `${option} ${registry}: the swarm has ${nodes.length} hosts, and a loopback registry is reachable from this one only (workers would reject their tasks) — use --registry ${manager}:5000 (a registry listening there), and on each worker list it in /etc/docker/daemon.json: {"insecure-registries": ["${manager}:5000"]}`,
+  );
+}
+
 export async function clusterInit(options: ClusterInitOptions, out: Output, engine = new Engine()): Promise<void> {
   if (options.subnet !== undefined) parseCidr(options.subnet);
   await ensureSwarmManager(engine, options.advertiseAddr, out);
   await ensureNetwork(engine, options.network, options.subnet, out);
+  await checkRegistryReach(engine, options.registry);
   await checkRegistry(options.registry);
   out.line(`cluster: registry ${options.registry} answers`);
-  await clusterJoinToken(out, engine);
+  out.line('cluster: `gomelctl cluster join-token` prints what a worker runs to join');
 }
 
-export async function clusterJoinToken(out: Output, engine = new Engine()): Promise<void> {
+/** The commands a worker runs to join: the join itself, and the registry it must trust (plain HTTP). */
+export async function clusterJoinToken(options: { registry: string }, out: Output, engine = new Engine()): Promise<void> {
   const [swarm, info] = await Promise.all([engine.swarmInspect(), engine.info()]);
   const addr = info.Swarm.RemoteManagers?.[0]?.Addr ?? `${info.Swarm.NodeAddr}:${SWARM_PORT}`;
-  out.line(`cluster: workers join with: docker swarm join --token ${swarm.JoinTokens.Worker} ${addr}`);
+  const registry = LOOPBACK.test(options.registry) ? `${info.Swarm.NodeAddr}:5000` : options.registry;
+  out.line('On each worker, as root:');
+  out.line(`  # trust the registry the nodes pull from (plain HTTP), then restart the engine`);
+  out.line(`  echo '{"insecure-registries": ["${registry}"]}' > /etc/docker/daemon.json && systemctl restart docker`);
+  out.line(`  docker swarm join --token ${swarm.JoinTokens.Worker} ${addr}`);
+  if (LOOPBACK.test(options.registry)) out.line(`Then deploy with --registry ${registry} (a registry listening on the manager's address, not ${options.registry}).`);
 }

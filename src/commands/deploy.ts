@@ -8,7 +8,9 @@ import { DEPLOY_LABELS, nodeSpecs, planServices, viewTask, type NodeSpec, type T
 import { mapLimit } from '../core/limit.js';
 import { checkImageRef } from '../core/payload-check.js';
 import { formatPrivateKey } from '../core/committee.js';
+import { gunzipSync } from 'node:zlib';
 import { readTar } from '../docker/build-context.js';
+import { separateShipped, type SeparatedOutput } from '../core/logs/shipped.js';
 import { DEFAULT_RETRY, Engine, retryTransient, type RetryPolicy } from '../docker/engine.js';
 import { parseImageRef, tagDigest } from '../docker/registry.js';
 import { exists } from '../fs/atomic.js';
@@ -31,6 +33,7 @@ export interface DeploySpawnOptions {
   settle?: string;
   /** Replace every node's service even when unchanged: a new run (what `up` does). */
   restart?: boolean;
+  spread?: boolean;
 }
 
 const deploymentLabels = (network: string) => ({ [LABELS.managed]: 'true', [DEPLOY_LABELS.deployment]: network });
@@ -123,7 +126,7 @@ export async function deploySpawn(options: DeploySpawnOptions, out: Output, engi
   const configFile = path.join(options.configs, `${options.config}.json`);
   if (!(await exists(configFile))) throw new InputError(configFile, undefined, 'no such config', `choose one of the .json files in ${options.configs}`);
   const fingerprint = committeeFingerprint(keys.bytes);
-  // gomel starts 2 + N/16 s after the last node is ready (templates/start-together.sh); a node that
+  // gomel starts 2 + N/16 s after the last node is ready (templates/node-lib.sh); a node that
   // refuses its input fails then, and run.sh lingers 3 s before exiting: the default watch covers both.
   const settleS = options.settle === '0' ? 0 : (settleArg ?? 8 + Math.ceil(keys.members.length / 16));
 
@@ -134,7 +137,7 @@ export async function deploySpawn(options: DeploySpawnOptions, out: Output, engi
   const keyFiles = keys.members.map((_, pid) => new TextEncoder().encode(formatPrivateKey(keys.privateKeys.get(pid)!)));
   let specs: NodeSpec[];
   try {
-    specs = nodeSpecs(keys.members, keyFiles, { network: options.network, image, config: options.config, constraints: options.constraint, capAdd: options.capAdd, committeeFingerprint: fingerprint });
+    specs = nodeSpecs(keys.members, keyFiles, { network: options.network, image, config: options.config, constraints: options.constraint, capAdd: options.capAdd, committeeFingerprint: fingerprint, spread: options.spread });
   } catch (e) {
     throw new InputError(path.join(options.keys, COMMITTEE_FILE), undefined, (e as Error).message, 'use one host per node, e.g. `gomelctl keys gen --host-prefix node`');
   }
@@ -205,6 +208,8 @@ async function pruneSecrets(engine: Engine, network: string, keep: Set<string>):
 
 export interface NodeStatus {
   node: string;
+  /** The swarm node running the task is down (it left, or its engine died). */
+  hostDown: boolean;
   serviceId: string;
   state: string;
   phase: string;
@@ -219,11 +224,13 @@ export async function readStatus(engine: Engine, network: string, retry: RetryPo
   const services = await serviceIds(engine, network, retry);
   const [views, nodes] = await Promise.all([readTaskViews(engine, services, retry), retryTransient(() => engine.listNodes(), retry)]);
   const hostOf = new Map(nodes.map((n) => [n.ID, n.Description?.Hostname ?? n.ID]));
+  const down = new Set(nodes.filter((n) => n.Status?.State && n.Status.State !== 'ready').map((n) => n.ID));
   const slot = (name: string) => Number(/(\d+)$/.exec(name)?.[1] ?? 0);
   return [...services]
     .map(([node, serviceId]) => {
       const v = views.get(node)!;
-      return { node, serviceId, state: v.state, phase: v.phase, swarmNode: v.nodeId && hostOf.get(v.nodeId), since: v.since, exitCode: v.exitCode, error: v.error, containerId: v.containerId };
+      const hostDown = Boolean(v.nodeId && down.has(v.nodeId));
+      return { node, serviceId, hostDown, state: v.state, phase: v.phase, swarmNode: v.nodeId && hostOf.get(v.nodeId), since: v.since, exitCode: v.exitCode, error: v.error, containerId: v.containerId };
     })
     .sort((a, b) => slot(a.node) - slot(b.node) || a.node.localeCompare(b.node));
 }
@@ -235,7 +242,7 @@ export async function deployStatus(options: { network: string; json?: boolean },
     if (status.length === 0) out.line(`deploy: no gomelctl services on ${options.network}`);
     for (const s of status) {
       const detail = s.phase === 'running' ? '' : s.exitCode !== undefined ? ` exit ${s.exitCode}` : '';
-      out.line(`${s.node}\t${s.serviceId.slice(0, 12)}\t${s.state}${detail}\t${s.swarmNode ?? '-'}\t${s.since ?? '-'}${s.error ? `\t${s.error}` : ''}`);
+      out.line(`${s.node}\t${s.serviceId.slice(0, 12)}\t${s.state}${detail}\t${s.swarmNode ?? '-'}${s.hostDown ? ' (host down: node lost)' : ''}\t${s.since ?? '-'}${s.error ? `\t${s.error}` : ''}`);
     }
   }
   return status;
@@ -279,27 +286,44 @@ export async function deployLogs(options: DeployLogsOptions, out: Output, engine
   await copyRunInputs(engine, options, out);
   const lines = await mapLimit(status, 8, async (s) => {
     const file = path.join(options.out, `${s.node}.log`);
-    const sink = createWriteStream(file);
-    await retryTransient(() => engine.serviceLogs(s.serviceId, Boolean(options.follow), sink), retry);
-    await new Promise<void>((resolve) => sink.end(resolve));
+    let shipped: SeparatedOutput | undefined;
+    if (options.follow) {
+      const sink = createWriteStream(file);
+      await retryTransient(() => engine.serviceLogs(s.serviceId, true, sink), retry);
+      await new Promise<void>((resolve) => sink.end(resolve));
+    } else {
+      shipped = separateShipped(await retryTransient(() => engine.serviceOutput(s.serviceId), retry));
+      await fs.writeFile(file, shipped.output);
+    }
     const dir = path.join(options.out, s.node);
     await fs.rm(dir, { recursive: true, force: true });
     await fs.mkdir(dir, { recursive: true });
+    // Through the engine that runs the container (also while it runs), else what the node shipped at exit.
+    const local = s.containerId ? await retryTransient(() => engine.containerArchive(s.containerId!, '/extract'), retry) : undefined;
+    const entries = local ? await readTar(local) : shipped?.archive ? await readTar(gunzipSync(shipped.archive)) : [];
     let extracted = 0;
-    const archive = s.containerId ? await retryTransient(() => engine.containerArchive(s.containerId!, '/extract'), retry) : undefined;
-    for (const entry of archive ? await readTar(archive) : []) {
-      const rel = entry.name.replace(/^extract\/?/, '');
-      if (!rel || rel.endsWith('/') || rel.includes('..')) continue;
+    for (const entry of entries) {
+      const rel = entry.name.replace(/^(extract\/|\.\/)/, '');
+      if (!rel || rel === '.' || rel.endsWith('/') || rel.split('/').includes('..')) continue;
       await fs.mkdir(path.dirname(path.join(dir, rel)), { recursive: true });
       await fs.writeFile(path.join(dir, rel), entry.content);
       extracted++;
     }
-    const task = { state: s.state, exitCode: s.exitCode, swarmNode: s.swarmNode, error: s.error, since: s.since };
+    const uncollected = extracted ? undefined : whyNoFiles(s, shipped);
+    const task = { state: s.state, exitCode: s.exitCode, swarmNode: s.swarmNode, hostDown: s.hostDown || undefined, error: s.error, since: s.since, uncollected };
     await fs.writeFile(path.join(dir, 'task.json'), `${JSON.stringify(task)}\n`);
-    const where = extracted ? `, ${extracted} file(s) from /extract in ${dir}/` : s.containerId ? ', /extract empty' : ' (no container on this engine: /extract not reachable)';
+    const where = extracted ? `, ${extracted} file(s) ${local ? 'from /extract' : 'shipped at exit'} in ${dir}/` : `; no files: ${uncollected}`;
     return `logs: ${s.node} → ${file}${where}${s.phase === 'running' ? ' (still running)' : ''}`;
   });
   for (const line of lines) out.line(line);
+}
+
+/** Why a node's /extract could not be collected, in words a user can act on. */
+function whyNoFiles(s: NodeStatus, shipped: SeparatedOutput | undefined): string {
+  if (s.hostDown) return `its host ${s.swarmNode ?? '?'} is down`;
+  if (shipped?.cutOff) return 'its output ends inside the files it was shipping (cut off)';
+  if (s.phase === 'running' || s.phase === 'pending') return `still ${s.phase} on ${s.swarmNode ?? 'another host'}, whose engine this one cannot copy from; it ships its files when it exits`;
+  return s.containerId ? 'its container is on another engine and shipped nothing' : 'it never started a container';
 }
 
 /** committee.ka and the config the nodes ran, beside the logs, when the local files are the deployed ones. */

@@ -14,6 +14,7 @@ import { readKeysDir, requireCommitteeFile } from '../fs/keys-dir.js';
 import { readTemplate, readTree, TEMPLATES_DIR } from '../fs/templates.js';
 import { VERSION } from '../version.js';
 import type { Output } from './output.js';
+import { checkRegistryReach } from './cluster.js';
 import { progressMode, progressPrinter } from './progress.js';
 
 export const DEFAULT_REGISTRY = '127.0.0.1:5000';
@@ -90,7 +91,7 @@ export async function assembleContext(options: ImageRebuildOptions, goBuilder?: 
     vars: p.vars,
     payloadFiles: p.files,
     runScript: await readTemplate(templates, p.runScript),
-    startScript: await readTemplate(templates, 'start-together.sh'),
+    nodeLib: await readTemplate(templates, 'node-lib.sh'),
     configs,
     committee,
     privateKeys,
@@ -111,6 +112,7 @@ export async function imageRebuild(options: ImageRebuildOptions, out: Output, en
   const result = { tag, contextHash, committee: committeeFingerprint(committee) };
 
   await engine.ping();
+  await checkRegistryReach(engine, ref.registry, options.tag ? '--tag' : '--registry');
   await checkRegistry(ref.registry);
   const existing = await engine.inspectImage(tag);
   let built = false;

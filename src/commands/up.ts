@@ -24,6 +24,7 @@ export interface UpOptions {
   subnet?: string;
   strict?: boolean;
   tag?: string;
+  spread?: boolean;
 }
 
 export async function up(options: UpOptions, out: Output, engine = new Engine()): Promise<void> {
@@ -41,7 +42,7 @@ export async function up(options: UpOptions, out: Output, engine = new Engine())
   step('deploy');
   out.line('up: every node starts anew (a new run); `gomelctl deploy spawn` keeps unchanged nodes');
   try {
-    await deploySpawn({ keys: options.keys, configs: options.configs, config: options.config, registry: options.registry, image: options.tag, network: options.network, constraint: [], capAdd: [], parallel: options.parallel, timeout: options.timeout, restart: true }, out, engine);
+    await deploySpawn({ keys: options.keys, configs: options.configs, config: options.config, registry: options.registry, image: options.tag, network: options.network, constraint: [], capAdd: [], parallel: options.parallel, timeout: options.timeout, restart: true, spread: options.spread }, out, engine);
   } catch (error) {
     // Nodes that failed at once left logs that say why: collect them and give the verdict anyway.
     if (!(error instanceof CheckFailed)) throw error;

@@ -67,16 +67,17 @@ async function readEvidence(pid: number, f: NodeFiles | undefined, label: string
   if (!f) return { pid, label, stats: undefined, logProblem: 'no log', exitStatus: undefined, stderr: undefined };
   const read = f.log ? await readLogStats(f.log) : undefined;
   const status = (await readOptional(f.exitStatus))?.trim();
-  const task = await readOptional(f.task);
+  const taskText = await readOptional(f.task);
+  const task = taskText ? (JSON.parse(taskText) as NodeEvidence['task']) : undefined;
   const started = (await readOptional(f.startedAt))?.trim();
   return {
     pid,
     label: f.label,
     stats: read?.stats,
-    logProblem: read ? read.problem : 'no gomel log',
+    logProblem: read ? read.problem : task?.uncollected ? `no files collected: ${task.uncollected}` : 'no gomel log',
     exitStatus: status && /^\d+$/.test(status) ? Number(status) : undefined,
     stderr: await readOptional(f.stderr),
-    task: task ? (JSON.parse(task) as NodeEvidence['task']) : undefined,
+    task,
     startedAt: started && Number.isFinite(Number(started)) ? Number(started) : undefined,
   };
 }

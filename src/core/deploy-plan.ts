@@ -22,6 +22,8 @@ export interface DeployOptions {
   constraints: string[];
   capAdd: string[];
   committeeFingerprint: string;
+  /** Spread the nodes evenly over the swarm's hosts (a placement preference). */
+  spread?: boolean;
 }
 
 export interface NodeSpec {
@@ -69,7 +71,7 @@ export function nodeSpecs(members: readonly Member[], privateKeys: readonly Uint
           ...(o.capAdd.length ? { CapabilityAdd: o.capAdd.map((c) => (c.startsWith('CAP_') ? c : `CAP_${c}`)) } : {}),
         },
         RestartPolicy: { Condition: 'none' },
-        Placement: { Constraints: o.constraints },
+        Placement: { Constraints: o.constraints, ...(o.spread ? { Preferences: [{ Spread: { SpreadDescriptor: 'node.id' } }] } : {}) },
         Networks: [{ Target: o.network, Aliases: [host] }],
       },
       Mode: { Replicated: { Replicas: 1 } },

@@ -18,8 +18,8 @@ export interface ContextInput {
   vars: Record<string, string>;
   payloadFiles: ContextFile[]; // placed under payload/
   runScript: Uint8Array;
-  /** Sourced by run.sh: the nodes' common start (templates/start-together.sh). */
-  startScript: Uint8Array;
+  /** Sourced by run.sh: the common start and the shipping of /extract (templates/node-lib.sh). */
+  nodeLib: Uint8Array;
   configs: { name: string; content: Uint8Array }[]; // <name>.json
   committee: Uint8Array;
   /** Only with --bake-keys: every <pid>.pk. */
@@ -57,7 +57,7 @@ export function planContext(input: ContextInput): ContextFile[] {
     { name: 'Dockerfile', mode: 0o644, content: encoder.encode(renderTemplate(input.dockerfileTemplate, { PAYLOAD: input.payload, ...input.vars })) },
     ...[...input.payloadFiles].sort(byName).map((f) => ({ ...f, name: `payload/${f.name}` })),
     { name: 'run.sh', mode: 0o755, content: input.runScript },
-    { name: 'start-together.sh', mode: 0o644, content: input.startScript },
+    { name: 'node-lib.sh', mode: 0o644, content: input.nodeLib },
     ...[...input.configs].sort(byName).map((c) => ({ name: `configs/${c.name}.json`, mode: 0o644, content: c.content })),
     { name: 'keys/committee.ka', mode: 0o644, content: input.committee },
     // 0444, not 0600: the node runs as root in the container either way, and the image owner asked for it.

@@ -1,6 +1,7 @@
 // The Docker Engine seam: every Engine API call gomelctl makes goes through
 // here, and this is the only file that constructs Dockerode. Dockerode reads
 // DOCKER_HOST (and DOCKER_TLS_VERIFY/DOCKER_CERT_PATH) like the docker CLI.
+import { Writable } from 'node:stream';
 import Docker from 'dockerode';
 import { EnvironmentError } from '../core/errors.js';
 import type { ProgressEvent } from '../core/progress.js';
@@ -213,7 +214,7 @@ export class Engine {
     return call('list tasks', () => this.docker.listTasks({ filters: { service: serviceIds } }));
   }
 
-  listNodes(): Promise<{ ID: string; Description?: { Hostname?: string } }[]> {
+  listNodes(): Promise<{ ID: string; Description?: { Hostname?: string }; Status?: { State?: string; Addr?: string }; Spec?: { Role?: string } }[]> {
     return call('list swarm nodes', () => this.docker.listNodes());
   }
 
@@ -230,6 +231,19 @@ export class Engine {
       readable.on('end', resolve);
       readable.on('error', reject);
     });
+  }
+
+  /** A service's whole output so far, in memory (it holds the node's shipped /extract, a few MB at most). */
+  async serviceOutput(id: string): Promise<string> {
+    const chunks: Buffer[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        chunks.push(chunk);
+        done();
+      },
+    });
+    await this.serviceLogs(id, false, sink);
+    return Buffer.concat(chunks).toString('utf8');
   }
 
   /** A tar of `path` in a container, running or exited. */

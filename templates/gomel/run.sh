@@ -18,7 +18,7 @@ COMMITTEE=/gomel/keys/committee.ka
 OUT=/extract
 # gomel breaks on --log paths with a directory: it runs from the folder its logs go to.
 mkdir -p "$OUT" && cd "$OUT" || exit 2
-. /gomel/start-together.sh
+. /gomel/node-lib.sh
 start_together "$COMMITTEE" "$OUT"
 wall_clock >started_at
 /gomel/bin/gomel --pk "$KEY_FILE" --keys_addrs "$COMMITTEE" \
@@ -26,6 +26,7 @@ wall_clock >started_at
 status=$?
 echo "$status" >exit_status
 cat stderr.txt >&2
+ship_extract
 # Stay resolvable a moment: a peer still in start_together must see this node ran.
 sleep "${GOMEL_LINGER:-3}"
 if [ "$status" -eq 0 ] && [ -s stderr.txt ]; then

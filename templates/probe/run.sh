@@ -18,7 +18,7 @@ REPORT=/extract/probe.txt
 mkdir -p /extract
 : >"$REPORT"
 say() { echo "$*" >>"$REPORT"; echo "probe: $*"; }
-fail() { say "error $*"; say "result fail"; exit 1; }
+fail() { say "error $*"; say "result fail"; [ -f /gomel/node-lib.sh ] && . /gomel/node-lib.sh && ship_extract; exit 1; }
 start=$(date +%s)
 elapsed() { echo $(($(date +%s) - start)); }
 
@@ -31,7 +31,7 @@ n=$(wc -l <"$COMMITTEE")
 line=$(sed -n "$((pid + 1))p" "$COMMITTEE")
 [ -n "$line" ] || fail "no committee line for pid $pid (the committee has $n)"
 say "nodes $n"
-. /gomel/start-together.sh
+. /gomel/node-lib.sh
 start_together "$COMMITTEE" /extract
 wall_clock >/extract/started_at
 
@@ -94,7 +94,9 @@ sleep "$LINGER"
 say "reached $((n * $(echo "$line" | cut -d'|' -f4 | wc -w) - unreached)) of $((n * $(echo "$line" | cut -d'|' -f4 | wc -w))) addresses in $(elapsed)s"
 if [ "$unreached" -eq 0 ] && [ "$key_ok" -eq 1 ]; then
   say "result ok"
+  ship_extract
   exit 0
 fi
 say "result fail"
+ship_extract
 exit 1

@@ -4,7 +4,7 @@
 // node that exits 0 may lose the last lines of its log.
 import type { LogStats } from './log-stats.js';
 
-export type ShutdownKind = 'clean' | 'lost-last-lines' | 'crashed' | 'refused' | 'killed' | 'running' | 'not-stopped' | 'unknown';
+export type ShutdownKind = 'clean' | 'lost-last-lines' | 'crashed' | 'refused' | 'killed' | 'running' | 'lost' | 'not-stopped' | 'unknown';
 
 export interface Shutdown {
   kind: ShutdownKind;
@@ -54,11 +54,14 @@ export interface ShutdownEvidence {
   /** The Swarm task's state when the logs were collected ("running", "complete", "failed", …), if known. */
   taskState: string | undefined;
   taskExitCode: number | undefined;
+  /** The swarm node that ran the task went down (a worker that left or died). */
+  hostDown?: { host: string | undefined };
 }
 
 const firstLine = (s: string) => s.trim().split('\n')[0]!;
 
 export function judgeShutdown(e: ShutdownEvidence): Shutdown {
+  if (e.hostDown && e.exitStatus === undefined) return { kind: 'lost', detail: `its host ${e.hostDown.host ?? '?'} went down (left the swarm or died)` };
   if (e.exitStatus === undefined && e.taskState === 'running') return { kind: 'running', detail: 'still running when the logs were collected' };
   const panic = parseGoPanic(e.stderr);
   if (panic) return { kind: 'crashed', detail: `${panic.message}${panic.frame ? ` at ${panic.frame}` : ''}` };

@@ -13,7 +13,7 @@ export interface NodeEvidence {
   exitStatus: number | undefined; // gomel's, from run.sh's exit_status
   stderr: string | undefined; // gomel's stderr, from run.sh's stderr.txt
   /** The Swarm task when the logs were collected (deploy logs' task.json), if known. */
-  task?: { state: string; exitCode?: number; swarmNode?: string; error?: string };
+  task?: { state: string; exitCode?: number; swarmNode?: string; hostDown?: boolean; error?: string; uncollected?: string };
   /** Wall-clock second gomel started (run.sh's started_at), if known. */
   startedAt?: number;
 }
@@ -135,7 +135,7 @@ export function judge(evidence: readonly NodeEvidence[], n: number, levelLimit: 
       timingRounds: s?.timingRounds ?? 0,
       ordered: s?.order.length ?? 0,
       agrees,
-      shutdown: judgeShutdown({ stats: s, exitStatus: e.exitStatus, stderr: e.stderr, taskState: e.task?.state, taskExitCode: e.task?.exitCode }),
+      shutdown: judgeShutdown({ stats: s, exitStatus: e.exitStatus, stderr: e.stderr, taskState: e.task?.state, taskExitCode: e.task?.exitCode, hostDown: e.task?.hostDown ? { host: e.task.swarmNode } : undefined }),
       exitStatus: e.exitStatus,
       swarmNode: e.task?.swarmNode,
       startedAt: e.startedAt,
@@ -175,6 +175,7 @@ const KIND_TEXT: Record<Exclude<ShutdownKind, 'clean'>, [one: string, many: stri
   refused: ['exited 0 after an error', 'exited 0 after an error'],
   killed: ['was killed', 'were killed'],
   running: ['is still running', 'are still running'],
+  lost: ['was lost with its host', 'were lost with their hosts'],
   'not-stopped': ['did not stop by itself (killed or still running)', 'did not stop by themselves (killed or still running)'],
   unknown: ['left no log or exit status', 'left no log or exit status'],
 };
@@ -192,7 +193,7 @@ function shutdownLine(nodes: readonly NodeVerdict[], evidence: readonly NodeEvid
       const details = [...new Set(group.map((v) => v.shutdown.detail))];
       const panics = group.map((v) => parseGoPanic(evidence.find((e) => e.pid === v.pid)?.stderr));
       const race = kind === 'crashed' && panics.every((p) => p && isShutdownRace(p)) ? " — gomel's own shutdown race" : '';
-      const detail = kind === 'crashed' || kind === 'killed' ? `: ${details.length === 1 ? details[0] : details.slice(0, 3).join('; ')}${race}` : '';
+      const detail = kind === 'crashed' || kind === 'killed' || kind === 'lost' ? `: ${details.length === 1 ? details[0] : details.slice(0, 3).join('; ')}${race}` : '';
       parts.push(`${group.length} ${group.length === 1 ? one : many}${afterFinishing ? ' after finishing' : ''} (${group.map((v) => v.label).join(', ')}${detail})`);
     }
   }

@@ -1,4 +1,7 @@
-# Sourced by run.sh (gomel's and the probe's): start every node at the same moment.
+# Sourced by run.sh (gomel's and the probe's): start every node at the same moment,
+# and ship what the node leaves in /extract to the manager.
+#
+# Start together.
 # Swarm starts a committee's containers one after another (64 nodes took 53 s on
 # 2 cores): without this, early nodes spend their first seconds dialling peers
 # that do not exist yet, and a run measures the stagger, not the protocol.
@@ -53,4 +56,14 @@ start_together() {
   # Every node computes the same start: the last peer's ready moment plus the margin.
   delay=$(awk -v now="$(wall_clock)" -v margin="$margin" 'max < $1 { max = $1 } END { d = max + margin - now; printf "%.6f\n", (d > 0 ? d : 0) }' "$answered")
   sleep "$delay"
+}
+
+# Prints /extract as a gzipped tar, base64, between marker lines on stdout. The
+# service's log stream is the one channel a swarm manager has to every node,
+# wherever it runs (copying files out of a container works only through the
+# engine that runs it); `gomelctl deploy logs` takes the files back out of it.
+ship_extract() {
+  echo "gomelctl-extract-begin"
+  tar -C /extract -czf - . | base64
+  echo "gomelctl-extract-end"
 }

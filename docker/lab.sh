@@ -90,7 +90,8 @@ YML
   for _ in $(seq 1 30); do curl -fsS "http://$NET.1:5000/v2/" >/dev/null 2>&1 && break; sleep 0.5; done
   curl -fsS "http://$NET.1:5000/v2/" >/dev/null || die "the lab registry did not start: $(tail -n 5 "$STATE/registry.log")"
 
-  dk 1 swarm init --advertise-addr "$NET.1" --default-addr-pool 10.230.0.0/16 >/dev/null
+  # A 1 s heartbeat: a host that dies is marked down within seconds (the default takes tens).
+  dk 1 swarm init --advertise-addr "$NET.1" --default-addr-pool 10.230.0.0/16 --dispatcher-heartbeat 1s >/dev/null
   local token
   token=$(dk 1 swarm join-token -q worker)
   for k in $(seq 2 "$n"); do dk "$k" swarm join --token "$token" --advertise-addr "$NET.$k" "$NET.1:2377" >/dev/null; done

@@ -14,6 +14,7 @@ need_packages=()
 command -v dockerd >/dev/null 2>&1 || need_packages+=(docker.io)
 command -v docker-registry >/dev/null 2>&1 || need_packages+=(docker-registry)
 [ -x /bin/busybox ] || need_packages+=(busybox-static)
+command -v ip >/dev/null 2>&1 || need_packages+=(iproute2) # docker/lab.sh: the multi-host lab
 # Go compiles `image rebuild --code` payloads inside a local builder image (step 4).
 command -v go >/dev/null 2>&1 || docker image inspect "$GO_IMAGE" >/dev/null 2>&1 || need_packages+=(golang-go)
 if [ ${#need_packages[@]} -gt 0 ]; then

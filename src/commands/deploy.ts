@@ -78,7 +78,7 @@ export async function serviceIds(engine: Engine, network: string, retry?: RetryP
 }
 
 /** The engine calls a wait makes: a seam, so a test can make them fail. */
-export type TaskLister = Pick<Engine, 'listTasks'>;
+export type TaskLister = Pick<Engine, 'listTasks'> & Partial<Pick<Engine, 'listNodes'>>;
 
 /** The newest task of each service (by name → ID), in one task listing, retried while the engine is overloaded. */
 async function readTaskViews(engine: TaskLister, services: ReadonlyMap<string, string>, retry: RetryPolicy = DEFAULT_RETRY): Promise<Map<string, TaskView>> {
@@ -104,8 +104,11 @@ export async function waitForTasks(
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const views = await readTaskViews(engine, services, pace.retry);
+    // A task on a host that went down never reports again: it is settled, lost with its host.
+    const nodes = engine.listNodes ? await retryTransient(() => engine.listNodes!(), pace.retry) : [];
+    const down = new Set(nodes.filter((n) => n.Status?.State && n.Status.State !== 'ready').map((n) => n.ID));
     progress(views);
-    if ([...views.values()].every((v) => done(v) || v.phase === 'failed') || Date.now() > deadline) return views;
+    if ([...views.values()].every((v) => done(v) || v.phase === 'failed' || (v.nodeId !== undefined && down.has(v.nodeId))) || Date.now() > deadline) return views;
     await sleep(pace.pollMs);
   }
 }
@@ -287,19 +290,30 @@ export async function deployLogs(options: DeployLogsOptions, out: Output, engine
   const lines = await mapLimit(status, 8, async (s) => {
     const file = path.join(options.out, `${s.node}.log`);
     let shipped: SeparatedOutput | undefined;
-    if (options.follow) {
+    let lostOutput: string | undefined;
+    if (s.hostDown) {
+      // Its host no longer answers: the manager would wait for its output without end.
+      lostOutput = `its host ${s.swarmNode ?? '?'} is down`;
+      await fs.writeFile(file, `gomelctl: no output: ${lostOutput}\n`);
+    } else if (options.follow) {
       const sink = createWriteStream(file);
       await retryTransient(() => engine.serviceLogs(s.serviceId, true, sink), retry);
       await new Promise<void>((resolve) => sink.end(resolve));
     } else {
-      shipped = separateShipped(await retryTransient(() => engine.serviceOutput(s.serviceId), retry));
-      await fs.writeFile(file, shipped.output);
+      try {
+        shipped = separateShipped(await retryTransient(() => engine.serviceOutput(s.serviceId), retry));
+        await fs.writeFile(file, shipped.output);
+      } catch (error) {
+        if (!(error instanceof EnvironmentError)) throw error;
+        lostOutput = error.message;
+        await fs.writeFile(file, `gomelctl: no output: ${lostOutput}\n`);
+      }
     }
     const dir = path.join(options.out, s.node);
     await fs.rm(dir, { recursive: true, force: true });
     await fs.mkdir(dir, { recursive: true });
     // Through the engine that runs the container (also while it runs), else what the node shipped at exit.
-    const local = s.containerId ? await retryTransient(() => engine.containerArchive(s.containerId!, '/extract'), retry) : undefined;
+    const local = s.containerId && !s.hostDown ? await retryTransient(() => engine.containerArchive(s.containerId!, '/extract'), retry) : undefined;
     const entries = local ? await readTar(local) : shipped?.archive ? await readTar(gunzipSync(shipped.archive)) : [];
     let extracted = 0;
     for (const entry of entries) {
@@ -309,11 +323,11 @@ export async function deployLogs(options: DeployLogsOptions, out: Output, engine
       await fs.writeFile(path.join(dir, rel), entry.content);
       extracted++;
     }
-    const uncollected = extracted ? undefined : whyNoFiles(s, shipped);
+    const uncollected = extracted ? undefined : (lostOutput ?? whyNoFiles(s, shipped));
     const task = { state: s.state, exitCode: s.exitCode, swarmNode: s.swarmNode, hostDown: s.hostDown || undefined, error: s.error, since: s.since, uncollected };
     await fs.writeFile(path.join(dir, 'task.json'), `${JSON.stringify(task)}\n`);
     const where = extracted ? `, ${extracted} file(s) ${local ? 'from /extract' : 'shipped at exit'} in ${dir}/` : `; no files: ${uncollected}`;
-    return `logs: ${s.node} → ${file}${where}${s.phase === 'running' ? ' (still running)' : ''}`;
+    return `logs: ${s.node} → ${file}${where}${s.phase === 'running' && !s.hostDown ? ' (still running)' : ''}`;
   });
   for (const line of lines) out.line(line);
 }

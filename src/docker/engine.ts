@@ -219,8 +219,17 @@ export class Engine {
   }
 
   /** A service's output, stdout and stderr interleaved (the stream is multiplexed: no TTY). */
-  async serviceLogs(id: string, follow: boolean, sink: NodeJS.WritableStream): Promise<void> {
-    const stream: unknown = await call(`read the logs of service ${id}`, () => this.docker.getService(id).logs({ stdout: true, stderr: true, follow, timestamps: false }));
+  async serviceLogs(id: string, follow: boolean, sink: NodeJS.WritableStream, timeoutMs?: number): Promise<void> {
+    // The manager relays a task's output from the host that runs it; for a host that stopped answering it waits without end.
+    const abortSignal = timeoutMs ? AbortSignal.timeout(timeoutMs) : undefined;
+    const stream: unknown = await call(`read the logs of service ${id}`, async () => {
+      try {
+        return await this.docker.getService(id).logs({ stdout: true, stderr: true, follow, timestamps: false, abortSignal } as never);
+      } catch (error) {
+        if (abortSignal?.aborted) throw new EnvironmentError(`the output of service ${id.slice(0, 12)} did not arrive within ${Math.round(timeoutMs! / 1000)} s (is its host down?)`);
+        throw error;
+      }
+    });
     if (Buffer.isBuffer(stream)) {
       sink.write(demux(stream));
       return;
@@ -234,7 +243,7 @@ export class Engine {
   }
 
   /** A service's whole output so far, in memory (it holds the node's shipped /extract, a few MB at most). */
-  async serviceOutput(id: string): Promise<string> {
+  async serviceOutput(id: string, timeoutMs = 60_000): Promise<string> {
     const chunks: Buffer[] = [];
     const sink = new Writable({
       write(chunk: Buffer, _enc, done) {
@@ -242,7 +251,7 @@ export class Engine {
         done();
       },
     });
-    await this.serviceLogs(id, false, sink);
+    await this.serviceLogs(id, false, sink, timeoutMs);
     return Buffer.concat(chunks).toString('utf8');
   }
 

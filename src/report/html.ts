@@ -1,0 +1,66 @@
+// The report page: figures as tables, charts as inline SVG, one self-contained file.
+import type { RunFigures } from '../core/logs/run-stats.js';
+
+const esc = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
+const fixed = (x: number | undefined, digits: number, unit = '') => (x === undefined ? '–' : `${x.toFixed(digits)}${unit}`);
+const mb = (bytes: number | undefined) => (bytes === undefined ? '–' : `${(bytes / 1e6).toFixed(2)} MB`);
+
+export interface PageRun {
+  name: string;
+  consensusLine: string;
+  shutdownLine: string;
+  figures: RunFigures;
+}
+
+/** The figures that compare across runs: one row each, one column per run. */
+function figureRows(runs: readonly PageRun[]): string {
+  const rows: [string, (f: RunFigures) => string][] = [
+    ['nodes', (f) => String(f.nodes)],
+    ['units in the agreed order', (f) => String(f.agreedUnits)],
+    ['time to order them (median node)', (f) => fixed(f.orderingSeconds, 2, ' s')],
+    ['units ordered per second', (f) => fixed(f.unitsPerSecond, 1)],
+    ['own-unit latency p50 / p90 / p99 / max', (f) => (f.latencyMs ? [f.latencyMs.p50, f.latencyMs.p90, f.latencyMs.p99, f.latencyMs.max].map((x) => `${(x / 1000).toFixed(2)}`).join(' / ') + ' s' : '–')],
+    ['timing-round interval median / p90', (f) => (f.timingIntervalMs ? `${(f.timingIntervalMs.median / 1000).toFixed(2)} / ${(f.timingIntervalMs.p90 / 1000).toFixed(2)} s` : '–')],
+    ['time to reach LevelLimit median / max', (f) => (f.levelLimitSeconds ? `${f.levelLimitSeconds.median.toFixed(2)} / ${f.levelLimitSeconds.max.toFixed(2)} s` : '–')],
+    ['start skew', (f) => (f.startSkewSeconds === undefined ? '–' : `${f.startSkewSeconds.toFixed(2)} s (${f.startSkewSource === 'started_at' ? "run.sh's record" : 'genesis lines, 1 s resolution'})`)],
+    ['traffic sent, all nodes', (f) => mb(f.perNode.reduce((a, n) => a + n.bytesSent, 0))],
+    ['peak memory, largest node', (f) => mb(Math.max(0, ...f.perNode.map((n) => n.peakMemory ?? 0)) || undefined)],
+  ];
+  return `<table class="figures"><thead><tr><th></th>${runs.map((r) => `<th>${esc(r.name)}</th>`).join('')}</tr></thead><tbody>${rows
+    .map(([label, cell]) => `<tr><th>${esc(label)}</th>${runs.map((r) => `<td>${esc(cell(r.figures))}</td>`).join('')}</tr>`)
+    .join('')}</tbody></table>`;
+}
+
+function nodeTable(run: PageRun): string {
+  const services = [...new Set(run.figures.perNode.flatMap((n) => Object.keys(n.traffic)))].sort();
+  const head = ['node', 'consensus', 'shutdown', 'sent', 'received', ...services.map((s) => `${s} sent / received`), 'peak memory'];
+  const body = run.figures.perNode.map((n) => {
+    const cells = [n.label, n.reached ? 'yes' : 'NO', n.shutdown, mb(n.bytesSent), mb(n.bytesReceived), ...services.map((s) => (n.traffic[s] ? `${mb(n.traffic[s].sent)} / ${mb(n.traffic[s].received)}` : '–')), mb(n.peakMemory)];
+    return `<tr class="${n.reached && n.shutdown === 'clean' ? '' : 'marked'}">${cells.map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`;
+  });
+  return `<table class="nodes"><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${body.join('')}</tbody></table>`;
+}
+
+export function reportPage(title: string, runs: readonly PageRun[], charts: readonly { title: string; svg: string }[]): string {
+  const verdicts = runs.map((r) => `<li><b>${esc(r.name)}</b>: ${esc(r.consensusLine)}<br>${esc(r.shutdownLine)}</li>`).join('');
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>${esc(title)}</title>
+<style>
+body { font-family: sans-serif; margin: 2em; color: #222; max-width: 1300px; }
+table { border-collapse: collapse; margin: 1em 0; font-size: 14px; }
+th, td { border: 1px solid #ccc; padding: 4px 8px; text-align: left; }
+tr.marked td { background: #fdecea; }
+.charts { display: flex; flex-wrap: wrap; gap: 1em; }
+figure { margin: 0; }
+</style></head><body>
+<h1>${esc(title)}</h1>
+<ul class="verdicts">${verdicts}</ul>
+<h2>Figures</h2>
+${figureRows(runs)}
+<h2>Charts</h2>
+<div class="charts">${charts.map((c) => `<figure data-chart="${esc(c.title)}">${c.svg}</figure>`).join('\n')}</div>
+${runs.map((r) => `<h2>Nodes of ${esc(r.name)}</h2>${nodeTable(r)}`).join('\n')}
+<p>Written by gomelctl report. Time is since each node's start (gomel's T field); latency is from a node's unit being created to that node ordering it.</p>
+</body></html>
+`;
+}

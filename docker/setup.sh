@@ -14,7 +14,8 @@ need_packages=()
 command -v dockerd >/dev/null 2>&1 || need_packages+=(docker.io)
 command -v docker-registry >/dev/null 2>&1 || need_packages+=(docker-registry)
 [ -x /bin/busybox ] || need_packages+=(busybox-static)
-command -v ip >/dev/null 2>&1 || need_packages+=(iproute2) # docker/lab.sh: the multi-host lab
+command -v ip >/dev/null 2>&1 || need_packages+=(iproute2) # docker/lab.sh, and tc for the base image
+command -v xtables-legacy-multi >/dev/null 2>&1 || need_packages+=(iptables) # the base image's loss shaping
 # Go compiles `image rebuild --code` payloads inside a local builder image (step 4).
 command -v go >/dev/null 2>&1 || docker image inspect "$GO_IMAGE" >/dev/null 2>&1 || need_packages+=(golang-go)
 if [ ${#need_packages[@]} -gt 0 ]; then
@@ -79,12 +80,33 @@ busybox_rootfs() {
 rootfs=""
 trap '[ -n "$rootfs" ] && rm -rf "$rootfs"' EXIT
 
-# 3. A base image, since none can be pulled here: a rootfs of Debian's busybox-static.
-if ! docker image inspect "$BASE_IMAGE" >/dev/null 2>&1; then
+# Copies programs and the shared libraries they load into a rootfs.
+copy_with_libs() {
+  local rootfs=$1 prog lib
+  shift
+  for prog in "$@"; do
+    cp -L --parents "$prog" "$rootfs"
+    for lib in $(ldd "$prog" | grep -o '/[^ ]*'); do [ -e "$rootfs$lib" ] || cp -L --parents "$lib" "$rootfs"; done
+  done
+}
+
+# 3. A base image, since none can be pulled here: a rootfs of Debian's busybox-static,
+#    plus what network conditions need (busybox's tc cannot build HTB/netem qdiscs):
+#    iproute2's tc and iptables (legacy, for the statistic match), with their libraries.
+#    BASE_VERSION marks what the image holds; an older base is rebuilt.
+BASE_VERSION=2
+if [ "$(docker image inspect --format '{{ index .Config.Labels "org.gomelctl.base" }}' "$BASE_IMAGE" 2>/dev/null)" != "$BASE_VERSION" ]; then
   rootfs=$(busybox_rootfs)
-  tar -C "$rootfs" -c . | docker import --change 'CMD ["/bin/sh"]' --change 'ENV PATH=/bin' - "$BASE_IMAGE" >/dev/null
+  rm -f "$rootfs/bin/tc" "$rootfs/bin/iptables"
+  copy_with_libs "$rootfs" "$(command -v tc)" "$(command -v xtables-legacy-multi)"
+  # iptables loads its matches (the statistic one among them) from Debian's xtables folder.
+  for xtables in /usr/lib/*/xtables; do mkdir -p "$rootfs$xtables" && cp -a "$xtables/." "$rootfs$xtables/"; done
+  ln -sf "$(command -v tc)" "$rootfs/bin/tc"
+  ln -sf "$(command -v xtables-legacy-multi)" "$rootfs/bin/iptables"
+  tar -C "$rootfs" -c . | docker import --change 'CMD ["/bin/sh"]' --change 'ENV PATH=/bin:/sbin:/usr/sbin' \
+    --change "LABEL org.gomelctl.base=$BASE_VERSION" - "$BASE_IMAGE" >/dev/null
   rm -rf "$rootfs"
-  log "created base image $BASE_IMAGE"
+  log "created base image $BASE_IMAGE (busybox, tc, iptables)"
 fi
 log "base image: $BASE_IMAGE"
 

@@ -136,6 +136,8 @@ export function buildProgram(out: Output): Command {
     .addOption(networkOption())
     .option('--constraint <expr>', 'placement constraint, repeatable', collect, [])
     .option('--spread', 'spread the nodes evenly over the swarm\'s hosts')
+    .option('--net <conditions>', 'every node\'s egress, e.g. delay=80ms,jitter=10ms,loss=0.5%,rate=20mbit')
+    .option('--zones <file>', 'zones file (JSON): nodes per zone and one-way conditions between zones')
     .option('--cap-add <cap>', 'Linux capability for the nodes, repeatable (e.g. NET_ADMIN)', collect, [])
     .option('--parallel <k>', 'services created at once', '8')
     .option('--timeout <s>', 'seconds to wait for every task to run', '120')
@@ -184,6 +186,8 @@ export function buildProgram(out: Output): Command {
     .option('--strict', 'also require a clean shutdown of every node')
     .option('--tag <ref>', 'image reference (default: <registry>/aleph:test)')
     .option('--spread', 'spread the nodes evenly over the swarm\'s hosts')
+    .option('--net <conditions>', 'every node\'s egress, e.g. delay=80ms,jitter=10ms,loss=0.5%,rate=20mbit')
+    .option('--zones <file>', 'zones file (JSON): nodes per zone and one-way conditions between zones')
     .action((o) => up(o, out));
   program
     .command('down')

@@ -15,8 +15,10 @@
 # Wall clock with microseconds (busybox's date has no %N).
 wall_clock() { adjtimex | awk '/tv_sec/ { s = $2 } /tv_usec/ { u = $2 } END { printf "%d.%06d\n", s, u }'; }
 
-# $1 committee file, $2 folder for records. Waits at most GOMEL_START_WAIT seconds
-# (default 120) for the peers; those that never answered go to $2/start_unanswered.
+# $1 committee file, $2 folder for records, $3 a command to run once every peer
+# answered and before the common start (e.g. apply_network). Waits at most
+# GOMEL_START_WAIT seconds (default 120) for the peers; those that never answered
+# go to $2/start_unanswered.
 start_together() {
   port="${GOMEL_READY_PORT:-65432}"
   echo "ready $(wall_clock)" >/tmp/ready
@@ -53,6 +55,7 @@ start_together() {
     fi
     sleep 0.1
   done
+  [ -n "${3:-}" ] && "$3" "$2"
   # Every node computes the same start: the last peer's ready moment plus the margin.
   delay=$(awk -v now="$(wall_clock)" -v margin="$margin" 'max < $1 { max = $1 } END { d = max + margin - now; printf "%.6f\n", (d > 0 ? d : 0) }' "$answered")
   sleep "$delay"
@@ -66,4 +69,22 @@ ship_extract() {
   echo "gomelctl-extract-begin"
   tar -C /extract -czf - . | base64
   echo "gomelctl-extract-end"
+}
+
+# Network conditions (gomelctl deploy spawn --net / --zones): GOMEL_NET_SCRIPT holds
+# this node's tc/iptables commands (base64). Applied after the peers answered, so
+# their names resolve; recorded in $1/network.txt. A condition the kernel cannot
+# apply stops the node before gomel starts: never a silently unshaped run.
+apply_network() {
+  [ -n "${GOMEL_NET_SCRIPT:-}" ] || return 0
+  echo "$GOMEL_NET_SCRIPT" | base64 -d >/tmp/network.sh
+  if sh /tmp/network.sh >"$1/network.txt" 2>/tmp/network.err; then return 0; fi
+  if grep -q "kind is unknown" /tmp/network.err && grep -q netem /tmp/network.sh; then
+    why="this kernel has no netem (sch_netem), which delay and jitter need; rate and loss can be applied without it"
+  else
+    why=$(grep -v '^$' /tmp/network.err | tail -n 1)
+  fi
+  echo "run.sh: network conditions of node${SLOT:-?} not applied: $why" | tee "$1/network_error" >&2
+  ship_extract
+  exit 3
 }

@@ -7,6 +7,8 @@ import { committeeFingerprint, LABELS } from '../core/image-context.js';
 import { DEPLOY_LABELS, nodeSpecs, planServices, viewTask, type NodeSpec, type TaskView } from '../core/deploy-plan.js';
 import { mapLimit } from '../core/limit.js';
 import { checkImageRef } from '../core/payload-check.js';
+import { describeConditions, planConditions, shapingScript } from '../core/network-conditions.js';
+import { readInput } from '../fs/input.js';
 import { formatPrivateKey } from '../core/committee.js';
 import { gunzipSync } from 'node:zlib';
 import { readTar } from '../docker/build-context.js';
@@ -34,7 +36,14 @@ export interface DeploySpawnOptions {
   /** Replace every node's service even when unchanged: a new run (what `up` does). */
   restart?: boolean;
   spread?: boolean;
+  /** Network conditions for every node's egress, e.g. "delay=80ms,loss=0.5%,rate=20mbit". */
+  net?: string;
+  /** A zones file: nodes per zone and the one-way conditions between zones. */
+  zones?: string;
 }
+
+/** Exit status of run.sh when the node's network conditions could not be applied (templates/node-lib.sh). */
+const NETWORK_NOT_APPLIED = 3;
 
 const deploymentLabels = (network: string) => ({ [LABELS.managed]: 'true', [DEPLOY_LABELS.deployment]: network });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -60,6 +69,7 @@ export interface DeployedService {
   /** The gomel config the node runs (its command's argument). */
   config: string | undefined;
   committee: string | undefined;
+  conditions: string | undefined;
 }
 
 /** This deployment's services, in one listing. */
@@ -70,6 +80,7 @@ export async function listDeployment(engine: Engine, network: string, retry: Ret
     id: s.ID,
     config: (s.Spec?.TaskTemplate as { ContainerSpec?: { Command?: string[] } } | undefined)?.ContainerSpec?.Command?.[1],
     committee: s.Spec?.Labels?.[LABELS.committee],
+    conditions: s.Spec?.Labels?.[DEPLOY_LABELS.net],
   }));
 }
 
@@ -129,6 +140,10 @@ export async function deploySpawn(options: DeploySpawnOptions, out: Output, engi
   const configFile = path.join(options.configs, `${options.config}.json`);
   if (!(await exists(configFile))) throw new InputError(configFile, undefined, 'no such config', `choose one of the .json files in ${options.configs}`);
   const fingerprint = committeeFingerprint(keys.bytes);
+  const hosts = keys.members.map((m) => m.addresses[0]!.slice(0, m.addresses[0]!.lastIndexOf(':')));
+  const zones = options.zones !== undefined ? { text: await readInput(options.zones, 'zones file'), file: options.zones } : undefined;
+  const rules = planConditions(options.net, zones, hosts);
+  const conditions = rules?.map((r, pid) => ({ script: shapingScript(hosts[pid]!, r), summary: r.map((x) => `${x.name}: ${describeConditions(x.conditions)}`).join('; ') }));
   // gomel starts 2 + N/16 s after the last node is ready (templates/node-lib.sh); a node that
   // refuses its input fails then, and run.sh lingers 3 s before exiting: the default watch covers both.
   const settleS = options.settle === '0' ? 0 : (settleArg ?? 8 + Math.ceil(keys.members.length / 16));
@@ -140,7 +155,7 @@ export async function deploySpawn(options: DeploySpawnOptions, out: Output, engi
   const keyFiles = keys.members.map((_, pid) => new TextEncoder().encode(formatPrivateKey(keys.privateKeys.get(pid)!)));
   let specs: NodeSpec[];
   try {
-    specs = nodeSpecs(keys.members, keyFiles, { network: options.network, image, config: options.config, constraints: options.constraint, capAdd: options.capAdd, committeeFingerprint: fingerprint, spread: options.spread });
+    specs = nodeSpecs(keys.members, keyFiles, { network: options.network, image, config: options.config, constraints: options.constraint, capAdd: options.capAdd, committeeFingerprint: fingerprint, spread: options.spread, conditions });
   } catch (e) {
     throw new InputError(path.join(options.keys, COMMITTEE_FILE), undefined, (e as Error).message, 'use one host per node, e.g. `gomelctl keys gen --host-prefix node`');
   }
@@ -185,6 +200,14 @@ export async function deploySpawn(options: DeploySpawnOptions, out: Output, engi
   }
   const failed = [...final].filter(([, v]) => v.phase === 'failed');
   const notUp = [...final].filter(([, v]) => v.phase === 'pending');
+  const unshaped = failed.filter(([, v]) => v.exitCode === NETWORK_NOT_APPLIED);
+  if (conditions && unshaped.length) {
+    // Never a silently unshaped run: say why in one line, and leave nothing running.
+    const output = await engine.serviceOutput(ids.get(unshaped[0]![0])!, 10_000).catch(() => '');
+    const why = output.split('\n').find((l) => l.startsWith('run.sh: network conditions'))?.replace(/^run\.sh: /, '') ?? `network conditions of ${unshaped[0]![0]} not applied`;
+    await deployClean({ network: options.network }, { ...out, line: () => {} }, engine);
+    throw new EnvironmentError(`deploy: ${why}; ${unshaped.length} of ${final.size} nodes could not apply theirs, and the deployment was removed`);
+  }
   if (failed.length || notUp.length) {
     const parts = [...failed, ...notUp].map(([name, v]) => `${name} ${describeTask(v)}`);
     throw new CheckFailed(`deploy: ${failed.length + notUp.length} of ${final.size} nodes are not up${notUp.length ? ` after ${timeoutS}s` : ''}: ${parts.join('; ')}`);
@@ -213,6 +236,8 @@ export interface NodeStatus {
   node: string;
   /** The swarm node running the task is down (it left, or its engine died). */
   hostDown: boolean;
+  /** The network conditions it runs under (deploy spawn --net / --zones), if any. */
+  conditions: string | undefined;
   serviceId: string;
   state: string;
   phase: string;
@@ -224,6 +249,7 @@ export interface NodeStatus {
 }
 
 export async function readStatus(engine: Engine, network: string, retry: RetryPolicy = DEFAULT_RETRY): Promise<NodeStatus[]> {
+  const conditions = new Map((await listDeployment(engine, network, retry)).map((s) => [s.name, s.conditions]));
   const services = await serviceIds(engine, network, retry);
   const [views, nodes] = await Promise.all([readTaskViews(engine, services, retry), retryTransient(() => engine.listNodes(), retry)]);
   const hostOf = new Map(nodes.map((n) => [n.ID, n.Description?.Hostname ?? n.ID]));
@@ -233,7 +259,7 @@ export async function readStatus(engine: Engine, network: string, retry: RetryPo
     .map(([node, serviceId]) => {
       const v = views.get(node)!;
       const hostDown = Boolean(v.nodeId && down.has(v.nodeId));
-      return { node, serviceId, hostDown, state: v.state, phase: v.phase, swarmNode: v.nodeId && hostOf.get(v.nodeId), since: v.since, exitCode: v.exitCode, error: v.error, containerId: v.containerId };
+      return { node, serviceId, hostDown, conditions: conditions.get(node), state: v.state, phase: v.phase, swarmNode: v.nodeId && hostOf.get(v.nodeId), since: v.since, exitCode: v.exitCode, error: v.error, containerId: v.containerId };
     })
     .sort((a, b) => slot(a.node) - slot(b.node) || a.node.localeCompare(b.node));
 }
@@ -245,7 +271,7 @@ export async function deployStatus(options: { network: string; json?: boolean },
     if (status.length === 0) out.line(`deploy: no gomelctl services on ${options.network}`);
     for (const s of status) {
       const detail = s.phase === 'running' ? '' : s.exitCode !== undefined ? ` exit ${s.exitCode}` : '';
-      out.line(`${s.node}\t${s.serviceId.slice(0, 12)}\t${s.state}${detail}\t${s.swarmNode ?? '-'}${s.hostDown ? ' (host down: node lost)' : ''}\t${s.since ?? '-'}${s.error ? `\t${s.error}` : ''}`);
+      out.line(`${s.node}\t${s.serviceId.slice(0, 12)}\t${s.state}${detail}\t${s.swarmNode ?? '-'}${s.hostDown ? ' (host down: node lost)' : ''}\t${s.since ?? '-'}${s.error ? `\t${s.error}` : ''}${s.conditions ? `\tnetwork ${s.conditions}` : ''}`);
     }
   }
   return status;

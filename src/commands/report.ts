@@ -30,6 +30,7 @@ async function readRun(dir: string, options: ReportOptions): Promise<ReportedRun
   const { verdict, levelLimit } = await judgeRun(run, verdictOptions);
   const nodes: ReportNode[] = [];
   const started: (number | undefined)[] = [];
+  const network: (string | undefined)[] = [];
   for (const [i, node] of run.nodes.entries()) {
     let stats: NodeRunStats | undefined;
     if (node.files?.log) {
@@ -38,9 +39,10 @@ async function readRun(dir: string, options: ReportOptions): Promise<ReportedRun
     }
     const startedAt = Number((await readOptional(node.files?.startedAt))?.trim());
     started.push(Number.isFinite(startedAt) ? startedAt : undefined);
+    network.push((await readOptional(node.files?.network))?.trim().split('\n').map((l) => l.replace(/^\S+ -> /, '')).join('; ') || undefined);
     nodes.push({ label: node.label, stats, reached: verdict.nodes[i]!.reached, shutdown: verdict.nodes[i]!.shutdown.kind });
   }
-  const figures = runFigures(nodes.map((n, i) => ({ ...n, startedAt: started[i] })), verdict.agreedUnits, levelLimit);
+  const figures = runFigures(nodes.map((n, i) => ({ ...n, startedAt: started[i], network: network[i] })), verdict.agreedUnits, levelLimit);
   return { name: path.basename(path.resolve(dir)), consensusLine: verdict.consensusLine, shutdownLine: verdict.shutdownLine, figures, nodes };
 }
 

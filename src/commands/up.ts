@@ -26,6 +26,8 @@ export interface UpOptions {
   strict?: boolean;
   tag?: string;
   spread?: boolean;
+  net?: string;
+  zones?: string;
 }
 
 export async function up(options: UpOptions, out: Output, engine = new Engine()): Promise<void> {
@@ -43,7 +45,7 @@ export async function up(options: UpOptions, out: Output, engine = new Engine())
   step('deploy');
   out.line('up: every node starts anew (a new run); `gomelctl deploy spawn` keeps unchanged nodes');
   try {
-    await deploySpawn({ keys: options.keys, configs: options.configs, config: options.config, registry: options.registry, image: options.tag, network: options.network, constraint: [], capAdd: [], parallel: options.parallel, timeout: options.timeout, restart: true, spread: options.spread }, out, engine);
+    await deploySpawn({ keys: options.keys, configs: options.configs, config: options.config, registry: options.registry, image: options.tag, network: options.network, constraint: [], capAdd: [], parallel: options.parallel, timeout: options.timeout, restart: true, spread: options.spread, net: options.net, zones: options.zones }, out, engine);
   } catch (error) {
     // Nodes that failed at once left logs that say why: collect them and give the verdict anyway.
     if (!(error instanceof CheckFailed)) throw error;

@@ -9,6 +9,8 @@ export const DEPLOY_LABELS = {
   deployment: 'org.gomelctl.deployment',
   node: 'org.gomelctl.node',
   spec: 'org.gomelctl.spec',
+  /** What network conditions the node runs under, shown by deploy status. */
+  net: 'org.gomelctl.net',
 } as const;
 
 /** Where run.sh reads the node's key (templates/*\/run.sh). */
@@ -24,6 +26,8 @@ export interface DeployOptions {
   committeeFingerprint: string;
   /** Spread the nodes evenly over the swarm's hosts (a placement preference). */
   spread?: boolean;
+  /** Per pid: the network-conditions script its run.sh applies (core/network-conditions.ts) and a summary. */
+  conditions?: { script: string; summary: string }[];
 }
 
 export interface NodeSpec {
@@ -51,12 +55,16 @@ export function nodeSpecs(members: readonly Member[], privateKeys: readonly Uint
     const keyHash = hashHex(privateKeys[pid]!, 12);
     // Named per committee and key: a resized or re-keyed committee never picks up a stale secret.
     const secretName = `${host}.${o.committeeFingerprint.slice(0, 12)}.${keyHash}`;
+    const shaping = o.conditions?.[pid];
     const labels = {
       [LABELS.managed]: 'true',
       [DEPLOY_LABELS.deployment]: o.network,
       [DEPLOY_LABELS.node]: host,
       [LABELS.committee]: o.committeeFingerprint,
+      ...(shaping ? { [DEPLOY_LABELS.net]: shaping.summary } : {}),
     };
+    // Shaping runs tc and iptables in the container: it needs NET_ADMIN.
+    const capAdd = [...new Set([...o.capAdd.map((c) => (c.startsWith('CAP_') ? c : `CAP_${c}`)), ...(shaping ? ['CAP_NET_ADMIN'] : [])])];
     const build = (secretId: string, specHash: string) => ({
       Name: host,
       Labels: { ...labels, [DEPLOY_LABELS.spec]: specHash },
@@ -65,10 +73,10 @@ export function nodeSpecs(members: readonly Member[], privateKeys: readonly Uint
           Image: o.image,
           Command: ['/gomel/run.sh', o.config],
           Hostname: host,
-          Env: [`SLOT=${pid + 1}`],
+          Env: [`SLOT=${pid + 1}`, ...(shaping ? [`GOMEL_NET_SCRIPT=${Buffer.from(shaping.script).toString('base64')}`] : [])],
           Labels: labels,
           Secrets: [{ SecretID: secretId, SecretName: secretName, File: { Name: KEY_SECRET_FILE, UID: '0', GID: '0', Mode: 0o400 } }],
-          ...(o.capAdd.length ? { CapabilityAdd: o.capAdd.map((c) => (c.startsWith('CAP_') ? c : `CAP_${c}`)) } : {}),
+          ...(capAdd.length ? { CapabilityAdd: capAdd } : {}),
         },
         RestartPolicy: { Condition: 'none' },
         Placement: { Constraints: o.constraints, ...(o.spread ? { Preferences: [{ Spread: { SpreadDescriptor: 'node.id' } }] } : {}) },

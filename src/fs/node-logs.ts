@@ -20,11 +20,13 @@ export interface NodeFiles {
   task?: string;
   /** run.sh's record of the wall-clock second gomel started. */
   startedAt?: string;
+  /** The network conditions run.sh applied (deploy spawn --net / --zones). */
+  network?: string;
 }
 
 // gomel's main log: <pid>.log or <pid>.<config>.log, maybe gzipped; setup_<pid>… is the setup phase.
 const MAIN_LOG = /^(\d+)(?:\.[\w-]+)?\.log(?:\.gz)?$/;
-const FILES: Record<string, keyof NodeFiles> = { 'probe.txt': 'probe', exit_status: 'exitStatus', 'stderr.txt': 'stderr', 'task.json': 'task', started_at: 'startedAt' };
+const FILES: Record<string, keyof NodeFiles> = { 'probe.txt': 'probe', exit_status: 'exitStatus', 'stderr.txt': 'stderr', 'task.json': 'task', started_at: 'startedAt', 'network.txt': 'network' };
 
 function twoLogs(where: string, a: string, b: string): InputError {
   return new InputError(where, undefined, `two gomel logs for one node: ${path.basename(a)} and ${path.basename(b)}`, 'keep one of them (e.g. remove the uncompressed copy)');

@@ -33,9 +33,10 @@ function figureRows(runs: readonly PageRun[]): string {
 
 function nodeTable(run: PageRun): string {
   const services = [...new Set(run.figures.perNode.flatMap((n) => Object.keys(n.traffic)))].sort();
-  const head = ['node', 'consensus', 'shutdown', 'sent', 'received', ...services.map((s) => `${s} sent / received`), 'peak memory'];
+  const shaped = run.figures.perNode.some((n) => n.network);
+  const head = ['node', 'consensus', 'shutdown', ...(shaped ? ['network conditions'] : []), 'sent', 'received', ...services.map((s) => `${s} sent / received`), 'peak memory'];
   const body = run.figures.perNode.map((n) => {
-    const cells = [n.label, n.reached ? 'yes' : 'NO', n.shutdown, mb(n.bytesSent), mb(n.bytesReceived), ...services.map((s) => (n.traffic[s] ? `${mb(n.traffic[s].sent)} / ${mb(n.traffic[s].received)}` : '–')), mb(n.peakMemory)];
+    const cells = [n.label, n.reached ? 'yes' : 'NO', n.shutdown, ...(shaped ? [n.network ?? 'none'] : []), mb(n.bytesSent), mb(n.bytesReceived), ...services.map((s) => (n.traffic[s] ? `${mb(n.traffic[s].sent)} / ${mb(n.traffic[s].received)}` : '–')), mb(n.peakMemory)];
     return `<tr class="${n.reached && n.shutdown === 'clean' ? '' : 'marked'}">${cells.map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`;
   });
   return `<table class="nodes"><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${body.join('')}</tbody></table>`;

@@ -19,7 +19,7 @@ OUT=/extract
 # gomel breaks on --log paths with a directory: it runs from the folder its logs go to.
 mkdir -p "$OUT" && cd "$OUT" || exit 2
 . /gomel/node-lib.sh
-start_together "$COMMITTEE" "$OUT"
+start_together "$COMMITTEE" "$OUT" apply_network
 wall_clock >started_at
 /gomel/bin/gomel --pk "$KEY_FILE" --keys_addrs "$COMMITTEE" \
   --log "$pid.$CONFIG.log" --config "/gomel/configs/$CONFIG.json" 2>stderr.txt

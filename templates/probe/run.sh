@@ -32,7 +32,7 @@ line=$(sed -n "$((pid + 1))p" "$COMMITTEE")
 [ -n "$line" ] || fail "no committee line for pid $pid (the committee has $n)"
 say "nodes $n"
 . /gomel/node-lib.sh
-start_together "$COMMITTEE" /extract
+start_together "$COMMITTEE" /extract apply_network
 wall_clock >/extract/started_at
 
 key_ok=0

@@ -104,6 +104,8 @@ export interface RunNode {
   reached: boolean;
   shutdown: string; // "clean", "crashed", …
   startedAt: number | undefined; // run.sh's record, seconds
+  /** The network conditions applied to it, as run.sh recorded them. */
+  network?: string;
 }
 
 export interface RunFigures {
@@ -118,7 +120,7 @@ export interface RunFigures {
   /** Between the first and last node's start: run.sh's record when present, else the genesis lines (1 s resolution). */
   startSkewSeconds: number | undefined;
   startSkewSource: 'started_at' | 'genesis' | undefined;
-  perNode: { label: string; reached: boolean; shutdown: string; bytesSent: number; bytesReceived: number; peakMemory: number | undefined; traffic: Record<string, { sent: number; received: number }>; firstDialFailureMs: number | undefined }[];
+  perNode: { label: string; reached: boolean; shutdown: string; network: string | undefined; bytesSent: number; bytesReceived: number; peakMemory: number | undefined; traffic: Record<string, { sent: number; received: number }>; firstDialFailureMs: number | undefined }[];
 }
 
 export function runFigures(nodes: readonly RunNode[], agreedUnits: number, levelLimit: number): RunFigures {
@@ -148,6 +150,7 @@ export function runFigures(nodes: readonly RunNode[], agreedUnits: number, level
         label: n.label,
         reached: n.reached,
         shutdown: n.shutdown,
+        network: n.network,
         bytesSent: values.reduce((a, v) => a + v.sent, 0),
         bytesReceived: values.reduce((a, v) => a + v.received, 0),
         peakMemory: n.stats?.peakMemory,

@@ -1,0 +1,168 @@
+// Network conditions for a committee: `--net` for every node's egress, or a zones
+// file with a one-way matrix between zones. Each node gets a shell script, run
+// inside its container before gomel starts (templates/node-lib.sh, apply_network):
+// HTB classes with u32 filters per destination (rate), a netem qdisc under a class
+// (delay, jitter: needs the kernel's sch_netem), and iptables' statistic match
+// (loss: works without netem). Pure: the same input gives the same script.
+import { InputError, UsageError } from './errors.js';
+
+export interface LinkConditions {
+  delayMs?: number;
+  jitterMs?: number;
+  lossPct?: number;
+  rateKbit?: number;
+}
+
+const UNITS_MS: Record<string, number> = { us: 0.001, ms: 1, s: 1000 };
+const UNITS_KBIT: Record<string, number> = { kbit: 1, mbit: 1000, gbit: 1_000_000 };
+
+/** Parses "delay=80ms,jitter=10ms,loss=0.5%,rate=20mbit"; `fail` makes the one-line error. */
+export function parseConditions(text: string, fail: (problem: string) => Error): LinkConditions {
+  const c: LinkConditions = {};
+  if (text.trim() === '') throw fail('empty; give e.g. delay=80ms,jitter=10ms,loss=0.5%,rate=20mbit');
+  for (const part of text.split(',')) {
+    const m = /^\s*(delay|jitter|loss|rate)\s*=\s*(-?[\d.]+)\s*([a-z%]*)\s*$/i.exec(part);
+    if (!m) throw fail(`"${part.trim()}" is not one of delay=…ms, jitter=…ms, loss=…%, rate=…mbit`);
+    const [, key, numText, unitText] = m as unknown as [string, string, string, string];
+    const value = Number(numText);
+    const unit = unitText.toLowerCase();
+    if (!Number.isFinite(value) || value < 0) throw fail(`${key}=${numText}${unit}: must be a number ≥ 0`);
+    if (key === 'loss') {
+      if (unit !== '%' || value > 100) throw fail(`loss=${numText}${unit}: give a percentage from 0% to 100%`);
+      c.lossPct = value;
+    } else if (key === 'rate') {
+      if (!UNITS_KBIT[unit] || value === 0) throw fail(`rate=${numText}${unit}: give a rate above 0 in kbit, mbit or gbit (per second)`);
+      c.rateKbit = value * UNITS_KBIT[unit]!;
+    } else {
+      if (!UNITS_MS[unit]) throw fail(`${key}=${numText}${unit}: give a duration in us, ms or s`);
+      if (key === 'delay') c.delayMs = value * UNITS_MS[unit]!;
+      else c.jitterMs = value * UNITS_MS[unit]!;
+    }
+  }
+  if (c.jitterMs !== undefined && c.delayMs === undefined) throw fail('jitter needs a delay to vary around');
+  return c;
+}
+
+export const describeConditions = (c: LinkConditions) =>
+  [c.delayMs !== undefined && `delay=${c.delayMs}ms`, c.jitterMs !== undefined && `jitter=${c.jitterMs}ms`, c.lossPct !== undefined && `loss=${c.lossPct}%`, c.rateKbit !== undefined && `rate=${c.rateKbit}kbit`].filter(Boolean).join(',');
+
+/** The kernel features a set of conditions needs (what run.sh checks). */
+export const needsNetem = (c: LinkConditions) => c.delayMs !== undefined || c.jitterMs !== undefined;
+
+export interface NodeRule {
+  /** Hosts (service names) whose traffic from this node gets these conditions. */
+  to: string[];
+  conditions: LinkConditions;
+  /** "all peers" or "eu->us": what the record says. */
+  name: string;
+}
+
+/** Every node's rules from `--net`: all of its egress to every peer. */
+export function planUniform(hosts: readonly string[], conditions: LinkConditions): NodeRule[][] {
+  return hosts.map((self) => [{ to: hosts.filter((h) => h !== self), conditions, name: 'all peers' }]);
+}
+
+/** "1-4", [5, 6, "7-8"]: node numbers (1-based, as node<k>). */
+function parseNodes(value: unknown, n: number, fail: (p: string) => Error): number[] {
+  const items = Array.isArray(value) ? value : [value];
+  const out: number[] = [];
+  for (const item of items) {
+    const m = /^(\d+)(?:-(\d+))?$/.exec(String(item).trim());
+    if (!m) throw fail(`"${String(item)}" is not a node number or range like 1-4`);
+    const from = Number(m[1]);
+    const to = Number(m[2] ?? m[1]);
+    if (from < 1 || to < from) throw fail(`"${String(item)}" is not a range of node numbers from 1`);
+    if (to > n) throw fail(`node ${to} is not in the ${n}-node committee`);
+    for (let k = from; k <= to; k++) out.push(k);
+  }
+  return out;
+}
+
+/**
+ * A zones file (JSON): { "zones": { "eu": "1-4", "us": [5, "6-8"] },
+ * "links": { "eu>us": "delay=80ms", "us>eu": "delay=70ms,loss=1%", "eu>eu": "rate=100mbit" } }.
+ * Every node in exactly one zone; every ordered pair of different zones has a link (one-way, so the
+ * matrix may be asymmetric); links within a zone are optional.
+ */
+export function planZones(text: string, file: string, hosts: readonly string[]): NodeRule[][] {
+  const at = (where: string) => (problem: string) => new InputError(file, where, problem, 'see README, "Network conditions"');
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (e) {
+    throw new InputError(file, undefined, `not JSON: ${(e as Error).message}`, 'a zones file is JSON: {"zones": {...}, "links": {...}}');
+  }
+  const { zones, links, ...rest } = (doc ?? {}) as { zones?: Record<string, unknown>; links?: Record<string, unknown> };
+  if (Object.keys(rest).length) throw at(Object.keys(rest)[0]!)('unknown field; a zones file has "zones" and "links"');
+  if (!zones || typeof zones !== 'object' || Object.keys(zones).length === 0) throw at('zones')('missing: name each zone and its nodes, e.g. {"eu": "1-4", "us": "5-8"}');
+  if (!links || typeof links !== 'object') throw at('links')('missing: give the conditions from each zone to each other, e.g. {"eu>us": "delay=80ms"}');
+  const zoneOf = new Map<number, string>();
+  for (const [zone, value] of Object.entries(zones)) {
+    for (const k of parseNodes(value, hosts.length, at(`zones.${zone}`))) {
+      if (zoneOf.has(k)) throw at(`zones.${zone}`)(`node ${k} is also in zone ${zoneOf.get(k)}`);
+      zoneOf.set(k, zone);
+    }
+  }
+  const outside = hosts.map((_, i) => i + 1).filter((k) => !zoneOf.has(k));
+  if (outside.length) throw at('zones')(`node${outside.length > 1 ? 's' : ''} ${outside.join(', ')} ${outside.length > 1 ? 'are' : 'is'} in no zone`);
+  const matrix = new Map<string, LinkConditions>();
+  for (const [key, value] of Object.entries(links)) {
+    const m = /^([^>\s]+)\s*>\s*([^>\s]+)$/.exec(key);
+    if (!m || !(m[1]! in zones) || !(m[2]! in zones)) throw at(`links.${key}`)('not "<zone>><zone>" with two zones of "zones"');
+    matrix.set(`${m[1]}>${m[2]}`, parseConditions(String(value), at(`links.${key}`)));
+  }
+  const names = Object.keys(zones);
+  for (const a of names) for (const b of names) if (a !== b && !matrix.has(`${a}>${b}`)) throw at('links')(`no entry "${a}>${b}": every zone needs conditions to every other (one way each)`);
+  return hosts.map((self, i) => {
+    const from = zoneOf.get(i + 1)!;
+    return names
+      .filter((to) => matrix.has(`${from}>${to}`))
+      .map((to) => ({ to: hosts.filter((h, j) => h !== self && zoneOf.get(j + 1) === to), conditions: matrix.get(`${from}>${to}`)!, name: `${from}->${to}` }))
+      .filter((r) => r.to.length > 0);
+  });
+}
+
+/** Checks `--net` and `--zones` at the edge: one of them, each valid. */
+export function planConditions(net: string | undefined, zones: { text: string; file: string } | undefined, hosts: readonly string[]): NodeRule[][] | undefined {
+  if (net !== undefined && zones) throw new UsageError('--net and --zones: give one (a zones file can say the same for every link)');
+  if (net !== undefined) return planUniform(hosts, parseConditions(net, (p) => new UsageError(`--net ${net}: ${p}`)));
+  return zones ? planZones(zones.text, zones.file, hosts) : undefined;
+}
+
+const classId = (k: number) => `1:${(0x10 + k).toString(16)}`;
+
+/**
+ * The script one node runs (as root with NET_ADMIN, busybox sh, tc from iproute2,
+ * iptables): it resolves each peer (its name answers by now: run.sh applies it after
+ * start_together), shapes egress per destination, and records what it applied.
+ */
+export function shapingScript(self: string, rules: readonly NodeRule[]): string {
+  const lines = [
+    `# gomelctl network conditions of ${self}`,
+    'set -e',
+    '# iproute2\'s tc by path: busybox sh would run its own tc applet, which cannot build these qdiscs',
+    'TC=/usr/sbin/tc',
+    `peer_ip() { nslookup "$1" 2>/dev/null | awk '/^Address/ { a = $NF } END { print a }'; }`,
+  ];
+  const first = rules.find((r) => r.to.length)?.to[0];
+  if (!first) return `${lines.join('\n')}\necho "${self}: no conditions (no peer in its links)"\n`;
+  lines.push(
+    `dev=$(ip route get "$(peer_ip ${first})" | sed -n 's/.* dev \\([^ ]*\\).*/\\1/p')`,
+    '$TC qdisc add dev "$dev" root handle 1: htb default 1',
+    '$TC class add dev "$dev" parent 1: classid 1:1 htb rate 10gbit',
+  );
+  rules.forEach((rule, k) => {
+    const c = rule.conditions;
+    const id = classId(k);
+    lines.push(`# ${rule.name}: ${describeConditions(c)}`);
+    lines.push(`$TC class add dev "$dev" parent 1: classid ${id} htb rate ${c.rateKbit !== undefined ? `${c.rateKbit}kbit` : '10gbit'}`);
+    if (needsNetem(c)) lines.push(`$TC qdisc add dev "$dev" parent ${id} handle ${(0x10 + k).toString(16)}: netem delay ${c.delayMs}ms${c.jitterMs !== undefined ? ` ${c.jitterMs}ms` : ''}`);
+    for (const host of rule.to) {
+      lines.push(`ip=$(peer_ip ${host})`);
+      lines.push(`$TC filter add dev "$dev" parent 1: protocol ip prio 1 u32 match ip dst "$ip"/32 flowid ${id}`);
+      if (c.lossPct !== undefined && c.lossPct > 0) lines.push(`iptables -A OUTPUT -d "$ip" -m statistic --mode random --probability ${(c.lossPct / 100).toFixed(6)} -j DROP`);
+    }
+    lines.push(`echo "${self} -> ${rule.name} (${rule.to.join(' ')}): ${describeConditions(c)}"`);
+  });
+  return `${lines.join('\n')}\n`;
+}

@@ -179,13 +179,26 @@ test('every path option: missing, a folder, a dangling link, a path through a fi
     cases.push([['config', 'sync', '--configs', bad, '--keys', p.keys], bad]);
     cases.push([['verdict', '--logs', bad], bad]);
   }
+  cases.push([['keys', 'gen', '--n', '4', '--keys', '/proc/gomelctl-keys'], '/proc/gomelctl-keys']);
+  // Member files that are a folder, or a link to nothing.
+  const odd = path.join(root, 'odd-keys');
+  await fs.cp(p.keys, odd, { recursive: true });
+  await fs.rm(path.join(odd, '3.pk'));
+  await fs.mkdir(path.join(odd, '3.pk'));
+  await fs.rm(path.join(odd, '5.pk'));
+  await fs.symlink(path.join(root, 'gone.pk'), path.join(odd, '5.pk'));
+  cases.push([['keys', 'verify', '--keys', odd], path.join(odd, '3.pk')]);
+  cases.push([['keys', 'gen', '--n', '9', '--keys', odd, '--configs', p.configs], path.join(odd, '3.pk')]);
+  await fs.rm(path.join(odd, '3.pk'), { recursive: true });
+  await fs.copyFile(path.join(p.keys, '3.pk'), path.join(odd, '3.pk'));
+  cases.push([['keys', 'verify', '--keys', odd], path.join(odd, '5.pk')]);
   for (const [args, named] of cases) {
     const r = await cli(args);
     const where = `gomelctl ${args.join(' ')}`;
     assert.ok(r.code === 1 || r.code === 2, `${where}: exit ${r.code}: ${r.err}`);
     assert.equal(r.err.split('\n').length, 1, `${where}: one line: ${r.err}`);
     assert.ok(r.err.includes(path.basename(named)) || r.err.includes(path.basename(path.dirname(named))), `${where}: names the path: ${r.err}`);
-    assert.doesNotMatch(r.err, /\n\s+at |Error: E[A-Z]+:/, `${where}: no Node error`);
+    assert.doesNotMatch(r.err, /\n\s+at |Error: E[A-Z]+:|unknown path/, `${where}: no Node error`);
   }
 });
 

@@ -6,6 +6,7 @@ import { InputError } from '../core/errors.js';
 import type { KeysPlan } from '../core/keys-plan.js';
 import { SEED_LENGTH } from '../core/derive.js';
 import { exists, recoverFolder, replaceFolder, type FileToWrite, type FolderSwapHooks } from './atomic.js';
+import { readInput, readInputBytes } from './input.js';
 
 export const COMMITTEE_FILE = 'committee.ka';
 export const SEED_FILE = 'seed';
@@ -39,7 +40,7 @@ export function parseSeed(text: string, file: string): Uint8Array {
 }
 
 export async function readSeedFile(file: string): Promise<Uint8Array> {
-  return parseSeed(await fs.readFile(file, 'utf8'), file);
+  return parseSeed(await readInput(file, 'seed file'), file);
 }
 
 /** Reads only committee.ka (no private file): what config check, keys show and image rebuild need. */
@@ -47,7 +48,7 @@ export async function readCommitteeFile(dir: string): Promise<CommitteeFile | un
   await recoverFolder(dir);
   const file = path.join(dir, COMMITTEE_FILE);
   if (!(await exists(file))) return undefined;
-  const bytes = new Uint8Array(await fs.readFile(file));
+  const bytes = new Uint8Array(await readInputBytes(file, 'committee file'));
   return { file, bytes, members: parseCommittee(new TextDecoder().decode(bytes), file) };
 }
 
@@ -71,7 +72,7 @@ export async function readKeysDir(dir: string): Promise<KeysDir | undefined> {
     const match = PK_NAME.exec(name);
     if (match) {
       const pid = Number(match[1]);
-      privateKeys.set(pid, parsePrivateKey(await fs.readFile(file, 'utf8'), file));
+      privateKeys.set(pid, parsePrivateKey(await readInput(file, 'member file'), file));
       keyFiles.push({ pid, file });
     } else if (name === SEED_FILE) {
       seed = await readSeedFile(file);

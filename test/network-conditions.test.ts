@@ -79,6 +79,10 @@ test('deploy spawn refuses bad --net with exit 2 and a bad zones file with exit 
   const net = await cli(['deploy', 'spawn', '--keys', keys, '--configs', configs, '--net', 'delay=-5ms']);
   assert.equal(net.code, 2);
   assert.match(net.err, /^gomelctl: --net delay=-5ms: delay=-5ms: must be a number ≥ 0$/);
+  const fresh = path.join(root, 'fresh-keys');
+  const up = await cli(['up', '--keys', fresh, '--configs', configs, '--net', 'loss=150%']);
+  assert.equal(up.code, 2);
+  await assert.rejects(fs.access(fresh), 'up changed nothing before refusing');
   const file = path.join(root, 'zones.json');
   await fs.writeFile(file, JSON.stringify({ zones: { a: '1-2', b: '3-9' }, links: {} }));
   const zones = await cli(['deploy', 'spawn', '--keys', keys, '--configs', configs, '--zones', file]);

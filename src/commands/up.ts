@@ -1,5 +1,8 @@
 // `up`: the whole flow in one command; `down`: deploy clean.
-import { CheckFailed, EnvironmentError, InputError } from '../core/errors.js';
+import { CheckFailed, EnvironmentError, InputError, UsageError } from '../core/errors.js';
+import { planConditions } from '../core/network-conditions.js';
+import { readInput } from '../fs/input.js';
+import { requireCommitteeFile } from '../fs/keys-dir.js';
 import { report } from './report.js';
 import { Engine } from '../docker/engine.js';
 import { clusterInit } from './cluster.js';
@@ -32,9 +35,16 @@ export interface UpOptions {
 
 export async function up(options: UpOptions, out: Output, engine = new Engine()): Promise<void> {
   const step = (name: string) => out.line(`\n== ${name}`);
+  // Network conditions are checked before anything changes: their syntax now, the zones against the committee after keys.
+  if (options.net !== undefined) planConditions(options.net, undefined, ['node1']);
+  if (options.net !== undefined && options.zones !== undefined) throw new UsageError('--net and --zones: give one (a zones file can say the same for every link)');
   step('keys');
   await keysGen({ n: options.n, dir: options.keys, config: options.config, configs: options.configs }, out);
   await keysVerify({ dir: options.keys }, out);
+  if (options.zones !== undefined) {
+    const { members } = await requireCommitteeFile(options.keys);
+    planConditions(undefined, { text: await readInput(options.zones, 'zones file'), file: options.zones }, members.map((m) => m.addresses[0]!.replace(/:\d+$/, '')));
+  }
   step('config');
   await configSync({ configs: options.configs, keys: options.keys }, [options.config], out);
   await configCheck({ configs: options.configs, keys: options.keys }, [options.config], out);

@@ -19,6 +19,7 @@ import { exists } from '../fs/atomic.js';
 import { COMMITTEE_FILE, missingMemberFiles, readCommitteeFile, readKeysDir } from '../fs/keys-dir.js';
 import { DEFAULT_REGISTRY, defaultTag } from './image.js';
 import type { Output } from './output.js';
+import { checkRegistryReach } from './cluster.js';
 
 export interface DeploySpawnOptions {
   keys: string;
@@ -149,7 +150,10 @@ export async function deploySpawn(options: DeploySpawnOptions, out: Output, engi
   const settleS = options.settle === '0' ? 0 : (settleArg ?? 8 + Math.ceil(keys.members.length / 16));
 
   await engine.ping();
-  const image = await resolveImage(engine, checkImageRef(options.image ?? defaultTag(options.registry), '--image'), fingerprint);
+  const ref = checkImageRef(options.image ?? defaultTag(options.registry), '--image');
+  const imageRegistry = parseImageRef(ref).registry;
+  if (imageRegistry) await checkRegistryReach(engine, imageRegistry, options.image ? '--image' : '--registry');
+  const image = await resolveImage(engine, ref, fingerprint);
   if (!(await engine.findNetwork(options.network))) throw new EnvironmentError(`deploy: no network ${options.network}; run \`gomelctl cluster init --network ${options.network}\``);
 
   const keyFiles = keys.members.map((_, pid) => new TextEncoder().encode(formatPrivateKey(keys.privateKeys.get(pid)!)));

@@ -52,6 +52,10 @@ test('a committee spread over a 3-host swarm: every node\'s log reaches the mana
   assert.equal(loopback.code, 2);
   assert.match(loopback.err, new RegExp(`--registry 127\\.0\\.0\\.1:5000: the swarm has 3 hosts, .* use --registry ${net.replace(/\./g, '\\.')}\\.1:5000 .*insecure-registries`));
 
+  const spawnLoopback = await cli(['deploy', 'spawn', '--keys', keys, '--configs', configs, '--image', '127.0.0.1:5000/aleph:test', '--network', 'labnet']);
+  assert.equal(spawnLoopback.code, 2);
+  assert.match(spawnLoopback.err, /--image 127\.0\.0\.1:5000: the swarm has 3 hosts/);
+
   const gomel = await cli(['up', '--binary', FAKE, ...flags, '--logs', path.join(root, 'run1')]);
   assert.equal(gomel.code, 0, gomel.err);
   assert.match(gomel.out, /^consensus reached by all 8 nodes/m);

@@ -17,7 +17,7 @@ async function sourceFiles(dir: string): Promise<string[]> {
 
 test('no file under src/, test/, bench/ or scripts/ refers to a folder beside the repository', async () => {
   // Built from parts so that this file does not match itself.
-  const outside = new RegExp(['\\.\\./', 'shared'].join('') + '|' + ['/work', '/shared'].join(''));
+  const outside = new RegExp(['\\.\\./sh', 'ared|/work/sh', 'ared'].join(''));
   const files = (await Promise.all(['src', 'test', 'bench', 'scripts'].map((d) => sourceFiles(path.join(REPO, d))))).flat();
   assert.ok(files.length > 20, 'found the sources');
   const offenders = [];

@@ -253,8 +253,9 @@ export interface NodeStatus {
 }
 
 export async function readStatus(engine: Engine, network: string, retry: RetryPolicy = DEFAULT_RETRY): Promise<NodeStatus[]> {
-  const conditions = new Map((await listDeployment(engine, network, retry)).map((s) => [s.name, s.conditions]));
-  const services = await serviceIds(engine, network, retry);
+  const deployed = await listDeployment(engine, network, retry);
+  const conditions = new Map(deployed.map((s) => [s.name, s.conditions]));
+  const services = new Map(deployed.map((s) => [s.name, s.id]));
   const [views, nodes] = await Promise.all([readTaskViews(engine, services, retry), retryTransient(() => engine.listNodes(), retry)]);
   const hostOf = new Map(nodes.map((n) => [n.ID, n.Description?.Hostname ?? n.ID]));
   const down = new Set(nodes.filter((n) => n.Status?.State && n.Status.State !== 'ready').map((n) => n.ID));

@@ -190,3 +190,16 @@ test('subnets: a new network gets the first 10.N.0.0/16 that overlaps nothing', 
   assert.equal(overlaps(parseCidr('10.77.0.0/16'), parseCidr('10.77.200.0/24')), true);
   assert.equal(overlaps(parseCidr('10.77.0.0/16'), parseCidr('10.78.0.0/16')), false);
 });
+
+test("integer fields take only whole-number literals, as Go's encoding/json: 1e2 and 2.0 are refused, -0 and 100 pass", async () => {
+  const text = await shipped('config');
+  for (const [literal, ok] of [['1e2', false], ['2.0', false], ['1E1', false], ['-0', true], ['100', true]] as const) {
+    const problems = errorsOf(text.replace('"LevelLimit": 50', `"LevelLimit": ${literal}`));
+    if (ok) assert.deepEqual(problems, [], literal);
+    else {
+      assert.equal(problems.length, 1, literal);
+      assert.equal(problems[0]!.path, 'LevelLimit');
+      assert.match(problems[0]!.message, new RegExp(`${literal.replace('.', '\\.')} is not a whole-number literal; gomel \\(Go's encoding/json\\) refuses it`));
+    }
+  }
+});

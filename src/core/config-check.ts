@@ -120,6 +120,24 @@ export function fixForColumns(configName: string, syncCount: number): string {
 }
 
 /** Validates the text of one config, alone and (when given) against the committee. */
+/** gomel's integer fields (Go uint16/int): encoding/json takes only whole-number literals for them. */
+const INTEGER_FIELDS = ['NParents', 'Txpu', 'LevelLimit', 'LogLevel', 'LogBuffer', 'LogMemInterval', 'OrderStartLevel', 'CRPFixedPrefix'];
+
+/**
+ * JSON.parse reads 1e2 and 2.0 as the integers 100 and 2, but Go's encoding/json
+ * refuses both for an integer field ("cannot unmarshal number 1e2 into … of type int"):
+ * look at the literal as written.
+ */
+function integerLiteralProblems(text: string, parsed: ParsedJson): Problem[] {
+  return INTEGER_FIELDS.flatMap((field) => {
+    const span = parsed.topLevel.get(field);
+    const literal = span ? text.slice(span.start, span.end) : '';
+    return /[.eE]/.test(literal)
+      ? [{ severity: 'error' as const, path: field, message: `${literal} is not a whole-number literal; gomel (Go's encoding/json) refuses it for an integer field`, fix: `write it as ${String(Math.trunc(Number(literal)))}` }]
+      : [];
+  });
+}
+
 export function checkConfigText(text: string, committee: CommitteeShape | undefined, configName = 'config'): CheckedConfig {
   let parsed: ParsedJson;
   try {
@@ -131,7 +149,7 @@ export function checkConfigText(text: string, committee: CommitteeShape | undefi
   const result = ConfigurationSchema.safeParse(parsed.value, { reportInput: true });
   if (!result.success) return { parsed, problems: schemaProblems(result.error) };
   const config = result.data;
-  const problems = [...syncProblems(config.Sync, 'Sync'), ...syncProblems(config.SyncSetup, 'SyncSetup')];
+  const problems = [...integerLiteralProblems(text, parsed), ...syncProblems(config.Sync, 'Sync'), ...syncProblems(config.SyncSetup, 'SyncSetup')];
   if (committee) problems.push(...committeeProblems(config, committee, fixForColumns(configName, config.Sync.length)));
   return { parsed, config, problems };
 }

@@ -116,3 +116,16 @@ for (const t of tamperings) {
     assert.doesNotMatch(r.err, /[A-Za-z0-9+/]{40,}/, 'no key material in the message');
   });
 }
+
+test("an address field gomel would misread (double, leading or trailing space) is refused with its line", async (t) => {
+  const dir = await tempDir(t);
+  const text = await fs.readFile(path.join(DOCKER_KEYS, 'committee.ka'), 'utf8');
+  const lines = text.trimEnd().split('\n');
+  for (const [edit, name] of [[(l: string) => l.replace(' node3:10000', '  node3:10000'), 'double'], [(l: string) => `${l} `, 'trailing']] as const) {
+    const file = path.join(dir, `${name}.ka`);
+    await fs.writeFile(file, [...lines.slice(0, 2), edit(lines[2]!), ...lines.slice(3)].join('\n') + '\n');
+    const r = await cli(['keys', 'verify', '--committee', file]);
+    assert.equal(r.code, 1, name);
+    assert.match(r.err, new RegExp(`${name}\\.ka:3: address field ".*" has a double, leading or trailing space; gomel would read an empty address there — separate addresses with single spaces`));
+  }
+});

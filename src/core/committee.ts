@@ -48,8 +48,15 @@ function lines(text: string): string[] {
   return out;
 }
 
-function splitAddresses(field: string): string[] {
-  return field.split(' ').filter((s) => s !== '');
+/**
+ * gomel splits an address field on single spaces (strings.Split(field, " ")), so a
+ * double, leading or trailing space is an empty address to it: refuse what it would misread.
+ */
+function splitAddresses(field: string, file: string, where: string): string[] {
+  if (field === '') return [];
+  const list = field.split(' ');
+  if (list.includes('')) throw new InputError(file, where, `address field "${field}" has a double, leading or trailing space; gomel would read an empty address there`, 'separate addresses with single spaces');
+  return list;
 }
 
 const HOST_PORT = /^[^\s:|]+:(\d{1,5})$/;
@@ -79,8 +86,8 @@ export function parseCommittee(text: string, file = 'committee.ka'): Member[] {
     if (verificationKey.length !== G2_ENCODED_LENGTH) {
       throw new InputError(file, where, `RMC verification key has ${verificationKey.length} bytes, expected ${G2_ENCODED_LENGTH}`, 'regenerate with `gomelctl keys gen`');
     }
-    const setupAddresses = splitAddresses(setup);
-    const addresses = splitAddresses(addrs);
+    const setupAddresses = splitAddresses(setup, file, where);
+    const addresses = splitAddresses(addrs, file, where);
     if (addresses.length === 0) throw new InputError(file, where, 'no addresses', 'gomel needs at least one address column');
     checkAddresses([...setupAddresses, ...addresses], file, where);
     return { publicKey, verificationKey, setupAddresses, addresses };
@@ -121,8 +128,8 @@ export function parseAddressLines(text: string, file: string): AddressLine[] {
     const where = `${i + 1}`;
     const fields = line.split('|');
     if (fields.length !== 2) throw new InputError(file, where, `expected "<setup addresses>|<addresses>", found ${fields.length} fields`, 'one line per node, setup addresses may be empty');
-    const setupAddresses = splitAddresses(fields[0]!);
-    const addresses = splitAddresses(fields[1]!);
+    const setupAddresses = splitAddresses(fields[0]!, file, where);
+    const addresses = splitAddresses(fields[1]!, file, where);
     if (addresses.length === 0) throw new InputError(file, where, 'no addresses after "|"', 'gomel needs at least one address column');
     checkAddresses([...setupAddresses, ...addresses], file, where);
     return { setupAddresses, addresses };

@@ -30,6 +30,10 @@ const dirAlias = () => new Option('--dir <dir>', 'alias of --keys').hideHelp();
 const withKeysDir = <T extends { keys: string; dir?: string }>(o: T): T & { dir: string } => ({ ...o, dir: o.dir ?? o.keys });
 const configsOption = () => new Option('--configs <dir>', 'configs folder').default('configs');
 const networkOption = () => new Option('--network <name>', 'overlay network; it also names the deployment').default(DEFAULT_NETWORK);
+const spreadOption = () => new Option('--spread', "spread the nodes evenly over the swarm's hosts");
+const netOption = () => new Option('--net <conditions>', "every node's egress, e.g. delay=80ms,jitter=10ms,loss=0.5%,rate=20mbit");
+const zonesOption = () => new Option('--zones <file>', 'zones file (JSON): nodes per zone and one-way conditions between zones');
+const strictOption = () => new Option('--strict', 'also require a clean shutdown of every node');
 const registryOption = (what = 'registry the swarm pulls from') => new Option('--registry <host:port>', what).default(DEFAULT_REGISTRY);
 
 export function buildProgram(out: Output): Command {
@@ -135,9 +139,9 @@ export function buildProgram(out: Output): Command {
     .addOption(registryOption('registry of the default image'))
     .addOption(networkOption())
     .option('--constraint <expr>', 'placement constraint, repeatable', collect, [])
-    .option('--spread', 'spread the nodes evenly over the swarm\'s hosts')
-    .option('--net <conditions>', 'every node\'s egress, e.g. delay=80ms,jitter=10ms,loss=0.5%,rate=20mbit')
-    .option('--zones <file>', 'zones file (JSON): nodes per zone and one-way conditions between zones')
+    .addOption(spreadOption())
+    .addOption(netOption())
+    .addOption(zonesOption())
     .option('--cap-add <cap>', 'Linux capability for the nodes, repeatable (e.g. NET_ADMIN)', collect, [])
     .option('--parallel <k>', 'services created at once', '8')
     .option('--timeout <s>', 'seconds to wait for every task to run', '120')
@@ -183,11 +187,11 @@ export function buildProgram(out: Output): Command {
     .option('--timeout <s>', 'seconds to wait for the nodes to start, and then to finish', '300')
     .option('--parallel <k>', 'services created at once', '8')
     .option('--subnet <cidr>', 'overlay subnet when the network is created (default: a free 10.x.0.0/16)')
-    .option('--strict', 'also require a clean shutdown of every node')
+    .addOption(strictOption())
     .option('--tag <ref>', 'image reference (default: <registry>/aleph:test)')
-    .option('--spread', 'spread the nodes evenly over the swarm\'s hosts')
-    .option('--net <conditions>', 'every node\'s egress, e.g. delay=80ms,jitter=10ms,loss=0.5%,rate=20mbit')
-    .option('--zones <file>', 'zones file (JSON): nodes per zone and one-way conditions between zones')
+    .addOption(spreadOption())
+    .addOption(netOption())
+    .addOption(zonesOption())
     .action((o) => up(o, out));
   program
     .command('down')
@@ -215,7 +219,7 @@ export function buildProgram(out: Output): Command {
     .option('--config <name|file>', 'config whose LevelLimit applies: a name in --configs or a path (default: logs/conf.json, else config)')
     .addOption(configsOption())
     .addOption(keysOption('keys folder whose committee.ka the run used, when the logs folder has none'))
-    .option('--strict', 'also require a clean shutdown of every node')
+    .addOption(strictOption())
     .option('--json', 'machine-readable output')
     .action(async (o) => {
       await verdict(o, out);

@@ -10,6 +10,7 @@ import { cli, tempDir, VECTORS } from './helpers.js';
 import { judgeProbes, parseProbeReport } from '../src/core/logs/probe.js';
 import { isShutdownRace, parseGoPanic } from '../src/core/logs/shutdown.js';
 import type { Verdict } from '../src/core/logs/verdict.js';
+import { separateShipped, SHIP_BEGIN, SHIP_END } from '../src/core/logs/shipped.js';
 
 const LOGS = path.join(VECTORS, 'logs');
 const lastTwo = (out: string) => out.split('\n').slice(-2);
@@ -259,4 +260,15 @@ test('probe reports: all ok, and a wrong key or an unreachable peer named', () =
   assert.match(result.nodes[2]!.reasons[0]!, /1 address\(es\) not reached: n2:9000 unreachable/);
   assert.equal(result.nodes[3]!.reasons[0], 'no probe report');
   assert.equal(judgeProbes([{ label: 'n1', report: ok }], 1).all, true);
+});
+
+test('shipped /extract: the block is taken out of the service output; a block cut off is said so', () => {
+  const archive = gzipSync('tar bytes');
+  const b64 = archive.toString('base64').replace(/(.{20})/g, '$1\n').trim();
+  const whole = separateShipped(`probe: pid 0\n${SHIP_BEGIN}\n${b64}\n${SHIP_END}\nrun.sh: done\n`);
+  assert.equal(whole.output, 'probe: pid 0\nrun.sh: done\n');
+  assert.deepEqual(Buffer.from(whole.archive!), archive);
+  assert.equal(whole.cutOff, false);
+  const cut = separateShipped(`line\n${SHIP_BEGIN}\n${b64.slice(0, 10)}`);
+  assert.deepEqual([cut.output, cut.archive, cut.cutOff], ['line', undefined, true]);
 });

@@ -9,7 +9,7 @@ import { mapLimit } from '../core/limit.js';
 import { checkImageRef } from '../core/payload-check.js';
 import { describeConditions, planConditions, shapingScript } from '../core/network-conditions.js';
 import { readInput } from '../fs/input.js';
-import { formatPrivateKey } from '../core/committee.js';
+import { formatPrivateKey, memberHost } from '../core/committee.js';
 import { gunzipSync } from 'node:zlib';
 import { readTar } from '../docker/build-context.js';
 import { separateShipped, type SeparatedOutput } from '../core/logs/shipped.js';
@@ -89,6 +89,11 @@ export async function serviceIds(engine: Engine, network: string, retry?: RetryP
   return new Map((await listDeployment(engine, network, retry)).map((s) => [s.name, s.id]));
 }
 
+/** Swarm nodes that are not ready: a host that left or died. Its tasks never report again. */
+function downNodes(nodes: readonly { ID: string; Status?: { State?: string } }[]): Set<string> {
+  return new Set(nodes.filter((n) => n.Status?.State && n.Status.State !== 'ready').map((n) => n.ID));
+}
+
 /** The engine calls a wait makes: a seam, so a test can make them fail. */
 export type TaskLister = Pick<Engine, 'listTasks'> & Partial<Pick<Engine, 'listNodes'>>;
 
@@ -117,8 +122,7 @@ export async function waitForTasks(
   for (;;) {
     const views = await readTaskViews(engine, services, pace.retry);
     // A task on a host that went down never reports again: it is settled, lost with its host.
-    const nodes = engine.listNodes ? await retryTransient(() => engine.listNodes!(), pace.retry) : [];
-    const down = new Set(nodes.filter((n) => n.Status?.State && n.Status.State !== 'ready').map((n) => n.ID));
+    const down = downNodes(engine.listNodes ? await retryTransient(() => engine.listNodes!(), pace.retry) : []);
     progress(views);
     if ([...views.values()].every((v) => done(v) || v.phase === 'failed' || (v.nodeId !== undefined && down.has(v.nodeId))) || Date.now() > deadline) return views;
     await sleep(pace.pollMs);
@@ -141,7 +145,7 @@ export async function deploySpawn(options: DeploySpawnOptions, out: Output, engi
   const configFile = path.join(options.configs, `${options.config}.json`);
   if (!(await exists(configFile))) throw new InputError(configFile, undefined, 'no such config', `choose one of the .json files in ${options.configs}`);
   const fingerprint = committeeFingerprint(keys.bytes);
-  const hosts = keys.members.map((m) => m.addresses[0]!.slice(0, m.addresses[0]!.lastIndexOf(':')));
+  const hosts = keys.members.map(memberHost);
   const zones = options.zones !== undefined ? { text: await readInput(options.zones, 'zones file'), file: options.zones } : undefined;
   const rules = planConditions(options.net, zones, hosts);
   const conditions = rules?.map((r, pid) => ({ script: shapingScript(hosts[pid]!, r), summary: r.map((x) => `${x.name}: ${describeConditions(x.conditions)}`).join('; ') }));
@@ -242,6 +246,9 @@ export interface NodeStatus {
   hostDown: boolean;
   /** The network conditions it runs under (deploy spawn --net / --zones), if any. */
   conditions: string | undefined;
+  /** The gomel config it runs and the committee it was deployed with (service spec and labels). */
+  config: string | undefined;
+  committee: string | undefined;
   serviceId: string;
   state: string;
   phase: string;
@@ -253,18 +260,18 @@ export interface NodeStatus {
 }
 
 export async function readStatus(engine: Engine, network: string, retry: RetryPolicy = DEFAULT_RETRY): Promise<NodeStatus[]> {
-  const deployed = await listDeployment(engine, network, retry);
-  const conditions = new Map(deployed.map((s) => [s.name, s.conditions]));
-  const services = new Map(deployed.map((s) => [s.name, s.id]));
+  const deployed = new Map((await listDeployment(engine, network, retry)).map((s) => [s.name, s]));
+  const services = new Map([...deployed].map(([name, s]) => [name, s.id]));
   const [views, nodes] = await Promise.all([readTaskViews(engine, services, retry), retryTransient(() => engine.listNodes(), retry)]);
   const hostOf = new Map(nodes.map((n) => [n.ID, n.Description?.Hostname ?? n.ID]));
-  const down = new Set(nodes.filter((n) => n.Status?.State && n.Status.State !== 'ready').map((n) => n.ID));
+  const down = downNodes(nodes);
   const slot = (name: string) => Number(/(\d+)$/.exec(name)?.[1] ?? 0);
   return [...services]
     .map(([node, serviceId]) => {
       const v = views.get(node)!;
       const hostDown = Boolean(v.nodeId && down.has(v.nodeId));
-      return { node, serviceId, hostDown, conditions: conditions.get(node), state: v.state, phase: v.phase, swarmNode: v.nodeId && hostOf.get(v.nodeId), since: v.since, exitCode: v.exitCode, error: v.error, containerId: v.containerId };
+      const { config, committee, conditions } = deployed.get(node)!;
+      return { node, serviceId, hostDown, config, committee, conditions, state: v.state, phase: v.phase, swarmNode: v.nodeId && hostOf.get(v.nodeId), since: v.since, exitCode: v.exitCode, error: v.error, containerId: v.containerId };
     })
     .sort((a, b) => slot(a.node) - slot(b.node) || a.node.localeCompare(b.node));
 }
@@ -317,7 +324,7 @@ export async function deployLogs(options: DeployLogsOptions, out: Output, engine
   }
   await fs.mkdir(options.out, { recursive: true });
   await fs.writeFile(path.join(options.out, LOGS_MARKER), `${options.network}\n`);
-  await copyRunInputs(engine, options, out);
+  await copyRunInputs(status[0]!, options, out);
   const lines = await mapLimit(status, 8, async (s) => {
     const file = path.join(options.out, `${s.node}.log`);
     let shipped: SeparatedOutput | undefined;
@@ -365,16 +372,13 @@ export async function deployLogs(options: DeployLogsOptions, out: Output, engine
 
 /** Why a node's /extract could not be collected, in words a user can act on. */
 function whyNoFiles(s: NodeStatus, shipped: SeparatedOutput | undefined): string {
-  if (s.hostDown) return `its host ${s.swarmNode ?? '?'} is down`;
   if (shipped?.cutOff) return 'its output ends inside the files it was shipping (cut off)';
   if (s.phase === 'running' || s.phase === 'pending') return `still ${s.phase} on ${s.swarmNode ?? 'another host'}, whose engine this one cannot copy from; it ships its files when it exits`;
   return s.containerId ? 'its container is on another engine and shipped nothing' : 'it never started a container';
 }
 
 /** committee.ka and the config the nodes ran, beside the logs, when the local files are the deployed ones. */
-async function copyRunInputs(engine: Engine, options: DeployLogsOptions, out: Output): Promise<void> {
-  const [first] = await listDeployment(engine, options.network);
-  if (!first) return;
+async function copyRunInputs(first: NodeStatus, options: DeployLogsOptions, out: Output): Promise<void> {
   const committee = options.keys ? await readCommitteeFile(options.keys).catch(() => undefined) : undefined;
   if (committee && committeeFingerprint(committee.bytes) === first.committee) await fs.writeFile(path.join(options.out, COMMITTEE_FILE), committee.bytes);
   else out.warn(`deploy logs: ${options.keys ?? 'the keys folder'} does not hold the deployed committee (${first.committee ?? 'unknown'}); pass --keys to the verdict`);

@@ -3,7 +3,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { parseCommitteeSize, parseHostPrefix, parsePorts, parseSeedHex } from '../core/args.js';
-import { encodeBase64, parseAddressLines, parseCommittee, parsePrivateKey, shortFingerprint, type AddressLine, type Member } from '../core/committee.js';
+import { encodeBase64, memberHost, parseAddressLines, parseCommittee, parsePrivateKey, shortFingerprint, type AddressLine, type Member } from '../core/committee.js';
 import { checkConfigText } from '../core/config-check.js';
 import { CheckFailed, InputError, UsageError } from '../core/errors.js';
 import { defaultPorts, nodeRanges, patternAddresses, pidsToDerive, planChanges, planKeys } from '../core/keys-plan.js';
@@ -11,7 +11,7 @@ import { deriveNodes } from '../parallel/derive-pool.js';
 import { verifyCommitteeShape, verifyPrivateKey } from '../core/verify.js';
 import type { FolderSwapHooks } from '../fs/atomic.js';
 import { exists } from '../fs/atomic.js';
-import { COMMITTEE_FILE, inspectKeysFolder, loosePrivateFiles, missingMemberFiles, parseSeed, readKeysDir, readSeedFile, requireCommitteeFile, SEED_FILE, tightenModes, writeKeysDir, type KeysDir } from '../fs/keys-dir.js';
+import { COMMITTEE_FILE, inspectKeysFolder, loosePrivateFiles, missingMemberFiles, readKeysDir, readSeedFile, requireCommitteeFile, SEED_FILE, tightenModes, writeKeysDir, type KeysDir } from '../fs/keys-dir.js';
 import { readInput } from '../fs/input.js';
 import { withLock } from '../fs/lock.js';
 import { recordSizeBeforeResize } from '../fs/configs-dir.js';
@@ -43,7 +43,7 @@ async function portsFromConfig(configs: string, name: string): Promise<{ ports: 
 
 /** The prefix of a committee named <prefix>1…<prefix>N, if it is one. */
 function currentPrefix(members: readonly Member[]): string | undefined {
-  const hosts = members.map((m) => m.addresses[0]!.slice(0, m.addresses[0]!.lastIndexOf(':')));
+  const hosts = members.map(memberHost);
   const prefix = /^(.*?)1$/.exec(hosts[0] ?? '')?.[1];
   return prefix && hosts.every((h, pid) => h === `${prefix}${pid + 1}`) ? prefix : undefined;
 }
@@ -53,7 +53,7 @@ export async function keysGen(options: KeysGenOptions, out: Output, hooks?: Fold
   const givenPrefix = options.hostPrefix !== undefined ? parseHostPrefix(options.hostPrefix) : undefined;
   const requestedN = options.n !== undefined ? parseCommitteeSize(options.n) : undefined;
   if (options.seed !== undefined && options.seedFile !== undefined) throw new UsageError('--seed and --seed-file: give one of them');
-  const optionSeed = options.seed !== undefined ? parseSeedHex(options.seed) : options.seedFile !== undefined ? parseSeed(await readInput(options.seedFile, 'seed file'), options.seedFile) : undefined;
+  const optionSeed = options.seed !== undefined ? parseSeedHex(options.seed) : options.seedFile !== undefined ? await readSeedFile(options.seedFile) : undefined;
   if (options.addresses !== undefined && (options.ports !== undefined || options.setupPorts !== undefined)) throw new UsageError('--addresses already gives every address; drop --ports/--setup-ports');
   const explicitPorts = options.ports !== undefined ? parsePorts(options.ports, '--ports', false) : undefined;
   const explicitSetup = options.setupPorts !== undefined ? parsePorts(options.setupPorts, '--setup-ports', true) : undefined;
@@ -165,16 +165,15 @@ export async function keysVerify(options: KeysVerifyOptions, out: Output): Promi
 
 async function verifyFiles(options: KeysVerifyOptions, out: Output): Promise<void> {
   const committeeFile = options.committee ?? path.join(options.dir, COMMITTEE_FILE);
-  const members = parseCommittee(await readText(committeeFile), committeeFile);
+  const members = parseCommittee(await readInput(committeeFile, 'committee file'), committeeFile);
   verifyCommitteeShape(members, committeeFile);
   for (const file of options.pk ?? []) {
-    const key = parsePrivateKey(await readText(file), file);
+    const key = parsePrivateKey(await readInput(file, 'member file'), file);
     verifyPrivateKey(key, key.pid, members, file, committeeFile);
   }
   out.line(`keys: ${committeeFile} OK — ${describe(members)}; ${options.pk?.length ?? 0} member file(s) match their lines`);
 }
 
-const readText = (file: string) => readInput(file);
 
 function describe(members: readonly Member[]): string {
   const first = members[0]!;
@@ -185,7 +184,7 @@ export async function keysShow(options: { dir: string; json?: boolean }, out: Ou
   const { members } = await requireCommitteeFile(options.dir);
   const rows = members.map((m, pid) => ({
     pid,
-    host: m.addresses[0]!.replace(/:\d+$/, ''),
+    host: memberHost(m),
     addresses: m.addresses,
     setupAddresses: m.setupAddresses,
     publicKey: encodeBase64(m.publicKey),

@@ -1,10 +1,10 @@
 // `report`: what a run measured — figures and charts in one HTML file — and runs compared.
 import path from 'node:path';
-import { headline, newRunStats, runFigures, addRunLine, type NodeRunStats } from '../core/logs/run-stats.js';
+import { addRunLine, headline, newRunStats, runFigures, type RunNode } from '../core/logs/run-stats.js';
 import { comparisonCharts, runCharts, type ReportNode } from '../core/logs/report-charts.js';
 import { InputError } from '../core/errors.js';
 import { writeFileAtomic } from '../fs/atomic.js';
-import { readOptional, streamLog } from '../fs/node-logs.js';
+import { readOptional } from '../fs/node-logs.js';
 import { reportPage, type PageRun } from '../report/html.js';
 import { renderSvg } from '../report/render.js';
 import type { Output } from './output.js';
@@ -27,22 +27,16 @@ async function readRun(dir: string, options: ReportOptions): Promise<ReportedRun
   const verdictOptions: VerdictOptions = { logs: dir, config: options.config, configs: options.configs, keys: options.keys };
   const run = await loadRun(verdictOptions);
   if (run.probe) throw new InputError(dir, undefined, 'holds probe reports, not gomel logs: the probe measures no protocol', 'deploy gomel (up --binary or --code) and report on its logs');
-  const { verdict, levelLimit } = await judgeRun(run, verdictOptions);
-  const nodes: ReportNode[] = [];
-  const started: (number | undefined)[] = [];
-  const network: (string | undefined)[] = [];
-  for (const [i, node] of run.nodes.entries()) {
-    let stats: NodeRunStats | undefined;
-    if (node.files?.log) {
-      stats = newRunStats();
-      await streamLog(node.files.log, (line) => addRunLine(stats!, line));
-    }
-    const startedAt = Number((await readOptional(node.files?.startedAt))?.trim());
-    started.push(Number.isFinite(startedAt) ? startedAt : undefined);
-    network.push((await readOptional(node.files?.network))?.trim().split('\n').map((l) => l.replace(/^\S+ -> /, '')).join('; ') || undefined);
-    nodes.push({ label: node.label, stats, reached: verdict.nodes[i]!.reached, shutdown: verdict.nodes[i]!.shutdown.kind });
+  // One pass over each log: the verdict's statistics and the report's together.
+  const stats = run.nodes.map((node) => (node.files?.log ? newRunStats() : undefined));
+  const { verdict, evidence, levelLimit } = await judgeRun(run, verdictOptions, (pid) => (line) => addRunLine(stats[pid]!, line));
+  const nodes: RunNode[] = [];
+  for (const [pid, node] of run.nodes.entries()) {
+    const network = (await readOptional(node.files?.network))?.trim().split('\n').map((l) => l.replace(/^\S+ -> /, '')).join('; ');
+    const v = verdict.nodes[pid]!;
+    nodes.push({ label: node.label, stats: stats[pid], reached: v.reached, shutdown: v.shutdown.kind, startedAt: evidence[pid]!.startedAt, network: network || undefined });
   }
-  const figures = runFigures(nodes.map((n, i) => ({ ...n, startedAt: started[i], network: network[i] })), verdict.agreedUnits, levelLimit);
+  const figures = runFigures(nodes, verdict.agreedUnits, levelLimit);
   return { name: path.basename(path.resolve(dir)), consensusLine: verdict.consensusLine, shutdownLine: verdict.shutdownLine, figures, nodes };
 }
 

@@ -3,6 +3,7 @@ import { CheckFailed, EnvironmentError, InputError, UsageError } from '../core/e
 import { planConditions } from '../core/network-conditions.js';
 import { readInput } from '../fs/input.js';
 import { requireCommitteeFile } from '../fs/keys-dir.js';
+import { memberHost } from '../core/committee.js';
 import { report } from './report.js';
 import { Engine } from '../docker/engine.js';
 import { clusterInit } from './cluster.js';
@@ -43,7 +44,7 @@ export async function up(options: UpOptions, out: Output, engine = new Engine())
   await keysVerify({ dir: options.keys }, out);
   if (options.zones !== undefined) {
     const { members } = await requireCommitteeFile(options.keys);
-    planConditions(undefined, { text: await readInput(options.zones, 'zones file'), file: options.zones }, members.map((m) => m.addresses[0]!.replace(/:\d+$/, '')));
+    planConditions(undefined, { text: await readInput(options.zones, 'zones file'), file: options.zones }, members.map(memberHost));
   }
   step('config');
   await configSync({ configs: options.configs, keys: options.keys }, [options.config], out);

@@ -2,7 +2,7 @@
 // consensus, and apart from that, how its nodes shut down.
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { parseCommittee, type Member } from '../core/committee.js';
+import { memberHost, parseCommittee, type Member } from '../core/committee.js';
 import { checkConfigText } from '../core/config-check.js';
 import { CheckFailed, InputError } from '../core/errors.js';
 import { judgeProbes, parseProbeReport } from '../core/logs/probe.js';
@@ -49,7 +49,7 @@ async function levelLimit(options: VerdictOptions): Promise<number> {
 
 /** Gives each node found its pid: the pid in its log's name, else its folder named as a committee host. */
 function assignPids(files: readonly NodeFiles[], members: readonly Member[], logsDir: string): Map<number, NodeFiles> {
-  const hosts = members.map((m) => m.addresses[0]!.slice(0, m.addresses[0]!.lastIndexOf(':')));
+  const hosts = members.map(memberHost);
   const byPid = new Map<number, NodeFiles>();
   for (const f of files) {
     const where = f.log ?? path.join(logsDir, f.label);
@@ -63,9 +63,9 @@ function assignPids(files: readonly NodeFiles[], members: readonly Member[], log
   return byPid;
 }
 
-async function readEvidence(pid: number, f: NodeFiles | undefined, label: string): Promise<NodeEvidence> {
+async function readEvidence(pid: number, f: NodeFiles | undefined, label: string, alsoLine?: (line: string) => void): Promise<NodeEvidence> {
   if (!f) return { pid, label, stats: undefined, logProblem: 'no log', exitStatus: undefined, stderr: undefined };
-  const read = f.log ? await readLogStats(f.log) : undefined;
+  const read = f.log ? await readLogStats(f.log, alsoLine) : undefined;
   const status = (await readOptional(f.exitStatus))?.trim();
   const taskText = await readOptional(f.task);
   const task = taskText ? (JSON.parse(taskText) as NodeEvidence['task']) : undefined;
@@ -105,15 +105,15 @@ export async function loadRun(options: VerdictOptions): Promise<LoadedRun> {
   if (files.length === 0) throw new InputError(options.logs, undefined, 'holds no node logs (<pid>.log[.gz] files, or one folder per node)', 'collect them with `gomelctl deploy logs`');
   const byPid = assignPids(files, members, options.logs);
   const flat = files.every((f) => f.label.startsWith('pid '));
-  const nodes = members.map((m, pid) => ({ pid, label: byPid.get(pid)?.label ?? (flat ? `pid ${pid}` : m.addresses[0]!.replace(/:\d+$/, '')), files: byPid.get(pid) }));
+  const nodes = members.map((m, pid) => ({ pid, label: byPid.get(pid)?.label ?? (flat ? `pid ${pid}` : memberHost(m)), files: byPid.get(pid) }));
   return { members, nodes, probe: files.some((f) => f.probe) };
 }
 
-/** The consensus verdict of a loaded run (gomel logs, not probe reports). */
-export async function judgeRun(run: LoadedRun, options: VerdictOptions): Promise<{ verdict: Verdict; evidence: NodeEvidence[]; levelLimit: number }> {
+/** The consensus verdict of a loaded run (gomel logs, not probe reports); `lineSink(pid)` sees each log's lines as they are read. */
+export async function judgeRun(run: LoadedRun, options: VerdictOptions, lineSink?: (pid: number) => (line: string) => void): Promise<{ verdict: Verdict; evidence: NodeEvidence[]; levelLimit: number }> {
   const limit = await levelLimit(options);
   const evidence: NodeEvidence[] = [];
-  for (const node of run.nodes) evidence.push(await readEvidence(node.pid, node.files, node.label));
+  for (const node of run.nodes) evidence.push(await readEvidence(node.pid, node.files, node.label, lineSink?.(node.pid)));
   return { verdict: judge(evidence, run.members.length, limit), evidence, levelLimit: limit };
 }
 

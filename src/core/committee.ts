@@ -99,6 +99,12 @@ export function parseCommittee(text: string, file = 'committee.ka'): Member[] {
   return members;
 }
 
+/** The host of a node's first address: its service name in a deployment (node<k>). */
+export function memberHost(member: Pick<Member, 'addresses'>): string {
+  const first = member.addresses[0]!;
+  return first.slice(0, first.lastIndexOf(':'));
+}
+
 export function formatCommittee(members: readonly Member[]): string {
   return members
     .map((m) => `${encodeBase64(m.publicKey)}|${encodeBase64(m.verificationKey)}|${m.setupAddresses.join(' ')}|${m.addresses.join(' ')}\n`)

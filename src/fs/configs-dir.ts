@@ -5,6 +5,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { InputError } from '../core/errors.js';
 import { exists, writeFileAtomic } from './atomic.js';
+import { withLock } from './lock.js';
 
 export const SYNC_RECORD = '.gomelctl-sync.json';
 
@@ -52,10 +53,13 @@ export async function writeSyncRecord(dir: string, record: Record<string, number
  */
 export async function recordSizeBeforeResize(dir: string, previousSize: number): Promise<void> {
   if (!(await exists(dir)) || !(await fs.stat(dir)).isDirectory()) return;
-  const record = await readSyncRecord(dir);
-  const names = (await fs.readdir(dir)).filter((f) => f.endsWith('.json') && !f.startsWith('.')).map((f) => f.slice(0, -5));
-  const unrecorded = names.filter((name) => record[name] === undefined);
-  if (unrecorded.length === 0) return;
-  for (const name of unrecorded) record[name] = previousSize;
-  await writeSyncRecord(dir, record);
+  // The record is config sync's too: one writer at a time.
+  await withLock(dir, async () => {
+    const record = await readSyncRecord(dir);
+    const names = (await fs.readdir(dir)).filter((f) => f.endsWith('.json') && !f.startsWith('.')).map((f) => f.slice(0, -5));
+    const unrecorded = names.filter((name) => record[name] === undefined);
+    if (unrecorded.length === 0) return;
+    for (const name of unrecorded) record[name] = previousSize;
+    await writeSyncRecord(dir, record);
+  });
 }

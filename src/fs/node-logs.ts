@@ -107,9 +107,13 @@ export async function streamLog(file: string, onLine: (line: string) => void): P
   }
 }
 
-export async function readLogStats(file: string): Promise<{ stats: LogStats; problem: string | undefined }> {
+/** The verdict's statistics of a log; `alsoLine` sees every line too, so a report reads each log once. */
+export async function readLogStats(file: string, alsoLine?: (line: string) => void): Promise<{ stats: LogStats; problem: string | undefined }> {
   const stats = newLogStats();
-  let problem = await streamLog(file, (line) => addLogLine(stats, line));
+  let problem = await streamLog(file, (line) => {
+    addLogLine(stats, line);
+    alsoLine?.(line);
+  });
   if (!problem && stats.lines === 0) problem = 'empty log';
   else if (!problem && stats.malformedLines > 0) problem = `${stats.malformedLines} malformed line(s) (log truncated?)`;
   return { stats, problem };

@@ -10,6 +10,8 @@ export interface Shutdown {
   kind: ShutdownKind;
   /** One line: "panic: send on closed channel at pkg/sync/fetch/server.go:79", "exit 137", … */
   detail: string;
+  /** A crash in gomel's own shutdown race (isShutdownRace). */
+  race?: boolean;
 }
 
 export interface GoPanic {
@@ -64,7 +66,7 @@ export function judgeShutdown(e: ShutdownEvidence): Shutdown {
   if (e.hostDown && e.exitStatus === undefined) return { kind: 'lost', detail: `its host ${e.hostDown.host ?? '?'} went down: it left the swarm or died` };
   if (e.exitStatus === undefined && e.taskState === 'running') return { kind: 'running', detail: 'still running when the logs were collected' };
   const panic = parseGoPanic(e.stderr);
-  if (panic) return { kind: 'crashed', detail: `${panic.message}${panic.frame ? ` at ${panic.frame}` : ''}` };
+  if (panic) return { kind: 'crashed', detail: `${panic.message}${panic.frame ? ` at ${panic.frame}` : ''}`, race: isShutdownRace(panic) };
   const status = e.exitStatus ?? (e.taskState && e.taskState !== 'running' ? e.taskExitCode : undefined);
   const stopped = e.stats !== undefined && e.stats.servicesStarted > 0 && e.stats.servicesStopped >= e.stats.servicesStarted;
   if (status === undefined) {

@@ -2,7 +2,7 @@
 // apart (test/vectors/gomel-2019-09/logs/README.md, swarm-8): gomel 2019-09
 // often panics at exit after every node ordered the same units, and N = 3f+1
 // tolerates f broken nodes, so the evidence is read per node.
-import { isShutdownRace, judgeShutdown, parseGoPanic, type Shutdown, type ShutdownKind } from './shutdown.js';
+import { judgeShutdown, type Shutdown, type ShutdownKind } from './shutdown.js';
 import { topError, type LogStats } from './log-stats.js';
 
 export interface NodeEvidence {
@@ -157,7 +157,7 @@ export function judge(evidence: readonly NodeEvidence[], n: number, levelLimit: 
     clean: nodes.length === n && nodes.every((v) => v.shutdown.kind === 'clean'),
     startSkew: starts.length >= 2 ? Math.max(...starts) - Math.min(...starts) : undefined,
     consensusLine: consensusLine(nodes, n, levelLimit, agreedUnits, all),
-    shutdownLine: shutdownLine(nodes, evidence),
+    shutdownLine: shutdownLine(nodes),
   };
 }
 
@@ -180,7 +180,7 @@ const KIND_TEXT: Record<Exclude<ShutdownKind, 'clean'>, [one: string, many: stri
   unknown: ['left no log or exit status', 'left no log or exit status'],
 };
 
-function shutdownLine(nodes: readonly NodeVerdict[], evidence: readonly NodeEvidence[]): string {
+function shutdownLine(nodes: readonly NodeVerdict[]): string {
   const clean = nodes.filter((v) => v.shutdown.kind === 'clean');
   if (clean.length === nodes.length) return `shutdown: clean on all ${nodes.length} nodes`;
   const parts: string[] = clean.length ? [`clean on ${clean.length} of ${nodes.length}`] : [];
@@ -191,8 +191,7 @@ function shutdownLine(nodes: readonly NodeVerdict[], evidence: readonly NodeEvid
       if (group.length === 0) continue;
       const [one, many] = KIND_TEXT[kind];
       const details = [...new Set(group.map((v) => v.shutdown.detail))];
-      const panics = group.map((v) => parseGoPanic(evidence.find((e) => e.pid === v.pid)?.stderr));
-      const race = kind === 'crashed' && panics.every((p) => p && isShutdownRace(p)) ? " — gomel's own shutdown race" : '';
+      const race = kind === 'crashed' && group.every((v) => v.shutdown.race) ? " — gomel's own shutdown race" : '';
       const detail = kind === 'crashed' || kind === 'killed' || kind === 'lost' ? `: ${details.length === 1 ? details[0] : details.slice(0, 3).join('; ')}${race}` : '';
       parts.push(`${group.length} ${group.length === 1 ? one : many}${afterFinishing ? ' after finishing' : ''} (${group.map((v) => v.label).join(', ')}${detail})`);
     }

@@ -1,17 +1,19 @@
 // Declares the commands and flags, and is the one place that maps errors to exit codes.
 import { Command, CommanderError, Option } from 'commander';
 import { CheckFailed, EnvironmentError, InputError, UsageError } from './core/errors.js';
-import { keysGen, keysShow, keysVerify } from './commands/keys.js';
-import { configCheck, configSync } from './commands/config.js';
 import { processOutput, type Output } from './commands/output.js';
-import { clusterInit, clusterJoinToken, DEFAULT_NETWORK } from './commands/cluster.js';
-import { DEFAULT_REGISTRY, imageRebuild } from './commands/image.js';
-import { verdict } from './commands/verdict.js';
-import { report } from './commands/report.js';
-import { down, up } from './commands/up.js';
-import { deployClean, deployLogs, deploySpawn, deployStatus } from './commands/deploy.js';
+import { DEFAULT_NETWORK, DEFAULT_REGISTRY } from './commands/defaults.js';
 import { VERSION } from './version.js';
 import { fsProblem, isFsError } from './fs/input.js';
+
+// Each command's module is loaded when the command runs: `keys gen` or `--help`
+// must not pay ~0.4 s for loading dockerode and vega at start-up (issue 14).
+const keysCommands = () => import('./commands/keys.js');
+const configCommands = () => import('./commands/config.js');
+const clusterCommands = () => import('./commands/cluster.js');
+const imageCommands = () => import('./commands/image.js');
+const deployCommands = () => import('./commands/deploy.js');
+const upCommands = () => import('./commands/up.js');
 
 export const EXIT = { ok: 0, failed: 1, usage: 2, internal: 70 } as const;
 
@@ -60,7 +62,7 @@ export function buildProgram(out: Output): Command {
     .option('--regenerate', 'replace every existing key (from a new seed unless --seed is given)')
     .option('--config <name>', 'deploy config whose Sync list sets the address columns', 'config')
     .addOption(configsOption())
-    .action((o) => keysGen(withKeysDir(o), out));
+    .action(async (o) => (await keysCommands()).keysGen(withKeysDir(o), out));
   keys
     .command('verify')
     .description('check committee.ka and every <pid>.pk against each other')
@@ -68,14 +70,14 @@ export function buildProgram(out: Output): Command {
     .addOption(dirAlias())
     .option('--committee <file>', 'verify this committee file instead of <dir>/committee.ka')
     .option('--pk <files...>', 'verify only these member files (a node holds just its own)')
-    .action((o) => keysVerify(withKeysDir(o), out));
+    .action(async (o) => (await keysCommands()).keysVerify(withKeysDir(o), out));
   keys
     .command('show')
     .description('list the nodes with their addresses and public-key fingerprints')
     .addOption(keysOption())
     .addOption(dirAlias())
     .option('--json', 'machine-readable output')
-    .action((o) => keysShow(withKeysDir(o), out));
+    .action(async (o) => (await keysCommands()).keysShow(withKeysDir(o), out));
 
   const config = program.command('config').description("gomel's config.json files");
   config
@@ -83,7 +85,7 @@ export function buildProgram(out: Output): Command {
     .description('validate configs alone and against the committee')
     .addOption(configsOption())
     .addOption(keysOption())
-    .action((names: string[], o) => configCheck(o, names, out));
+    .action(async (names: string[], o) => (await configCommands()).configCheck(o, names, out));
   config
     .command('sync [names...]')
     .description('bring configs in line with the committee (NParents, CRPFixedPrefix)')
@@ -91,7 +93,7 @@ export function buildProgram(out: Output): Command {
     .addOption(keysOption())
     .option('--check', 'change nothing; exit 1 if a sync would change something')
     .option('--dry-run', 'show what would change, change nothing')
-    .action((names: string[], o) => configSync(o, names, out));
+    .action(async (names: string[], o) => (await configCommands()).configSync(o, names, out));
 
   const cluster = program.command('cluster').description('the swarm, its overlay network and registry');
   cluster
@@ -101,12 +103,12 @@ export function buildProgram(out: Output): Command {
     .addOption(networkOption())
     .option('--subnet <cidr>', 'overlay subnet for a new network (default: the first free 10.N.0.0/16; a /24 stops at ~250 containers)')
     .addOption(registryOption())
-    .action((o) => clusterInit(o, out));
+    .action(async (o) => (await clusterCommands()).clusterInit(o, out));
   cluster
     .command('join-token')
     .description('print what a worker runs to join: the registry to trust and `docker swarm join`')
     .addOption(registryOption())
-    .action((o) => clusterJoinToken(o, out));
+    .action(async (o) => (await clusterCommands()).clusterJoinToken(o, out));
 
   const image = program.command('image').description('the image every node runs');
   image
@@ -124,7 +126,7 @@ export function buildProgram(out: Output): Command {
     .option('--json', 'progress and result as JSON lines')
     .option('--templates <dir>', 'templates folder (default: the one shipped with gomelctl)')
     .action(async (o) => {
-      await imageRebuild(o, out);
+      await (await imageCommands()).imageRebuild(o, out);
     });
 
   const collect = (value: string, previous: string[]) => [...previous, value];
@@ -147,7 +149,7 @@ export function buildProgram(out: Output): Command {
     .option('--timeout <s>', 'seconds to wait for every task to run', '120')
     .option('--settle <s>', 'seconds to keep watching once all run, to catch nodes that fail at once (default: 8 + N/16, past the nodes\' common start; 0: none)')
     .action(async (o) => {
-      await deploySpawn(o, out);
+      await (await deployCommands()).deploySpawn(o, out);
     });
   deploy
     .command('status')
@@ -155,7 +157,7 @@ export function buildProgram(out: Output): Command {
     .addOption(networkOption())
     .option('--json', 'machine-readable output')
     .action(async (o) => {
-      await deployStatus(o, out);
+      await (await deployCommands()).deployStatus(o, out);
     });
   deploy
     .command('logs')
@@ -165,12 +167,12 @@ export function buildProgram(out: Output): Command {
     .addOption(keysOption('keys folder: its committee.ka goes beside the logs when it is the deployed one'))
     .addOption(configsOption())
     .option('--follow', 'keep streaming the output')
-    .action((o) => deployLogs(o, out));
+    .action(async (o) => (await deployCommands()).deployLogs(o, out));
   deploy
     .command('clean')
     .description("remove the deployment's services and secrets (only those gomelctl labelled)")
     .addOption(networkOption())
-    .action((o) => deployClean(o, out));
+    .action(async (o) => (await deployCommands()).deployClean(o, out));
 
   program
     .command('up')
@@ -192,12 +194,12 @@ export function buildProgram(out: Output): Command {
     .addOption(spreadOption())
     .addOption(netOption())
     .addOption(zonesOption())
-    .action((o) => up(o, out));
+    .action(async (o) => (await upCommands()).up(o, out));
   program
     .command('down')
     .description('remove the deployment (deploy clean)')
     .addOption(networkOption())
-    .action((o) => down(o, out));
+    .action(async (o) => (await upCommands()).down(o, out));
 
   program
     .command('report [runs...]')
@@ -209,7 +211,7 @@ export function buildProgram(out: Output): Command {
     .addOption(keysOption('keys folder whose committee.ka the run used, when a logs folder has none'))
     .option('--json', 'the figures as JSON')
     .action(async (runs: string[], o) => {
-      await report(runs, o, out);
+      await (await import('./commands/report.js')).report(runs, o, out);
     });
 
   program
@@ -222,7 +224,7 @@ export function buildProgram(out: Output): Command {
     .addOption(strictOption())
     .option('--json', 'machine-readable output')
     .action(async (o) => {
-      await verdict(o, out);
+      await (await import('./commands/verdict.js')).verdict(o, out);
     });
 
   return program;

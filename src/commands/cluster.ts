@@ -6,7 +6,6 @@ import { LABELS } from '../core/image-context.js';
 import { overlaps, parseCidr, pickFreeSubnet } from '../core/subnet.js';
 import type { Output } from './output.js';
 
-export const DEFAULT_NETWORK = 'aleph_net';
 // Networks get a /16 by default (core/subnet.ts): a /24 overlay stops at about
 // 250 containers, a /16 leaves room for the largest committees gomel can name.
 

@@ -17,7 +17,8 @@ import { DEFAULT_RETRY, Engine, retryTransient, type RetryPolicy } from '../dock
 import { parseImageRef, tagDigest } from '../docker/registry.js';
 import { exists } from '../fs/atomic.js';
 import { COMMITTEE_FILE, missingMemberFiles, readCommitteeFile, readKeysDir } from '../fs/keys-dir.js';
-import { DEFAULT_REGISTRY, defaultTag } from './image.js';
+import { defaultTag } from './image.js';
+import { DEFAULT_REGISTRY } from './defaults.js';
 import type { Output } from './output.js';
 import { checkRegistryReach } from './cluster.js';
 

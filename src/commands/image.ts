@@ -17,7 +17,6 @@ import type { Output } from './output.js';
 import { checkRegistryReach } from './cluster.js';
 import { progressMode, progressPrinter } from './progress.js';
 
-export const DEFAULT_REGISTRY = '127.0.0.1:5000';
 export const DEFAULT_BASE = 'gomelctl/base:busybox';
 export const DEFAULT_CODE_BASE = 'golang:1.13';
 /** Made by docker/setup.sh from Debian's golang-go: used for --code when golang:1.13 is not on the engine (it cannot be pulled here). */

@@ -5,8 +5,8 @@ import path from 'node:path';
 import { cli, copyDir, DOCKER_KEYS, REPO, snapshot, tempDir } from './helpers.js';
 import { keysGen } from '../src/commands/keys.js';
 import { captureOutput } from '../src/commands/output.js';
-import { deriveNode } from '../src/core/derive.js';
-import { N } from '../src/core/bn256.js';
+import { deriveNode } from '../src/core/keys/derive.js';
+import { N } from '../src/core/keys/bn256.js';
 
 const SEED = '5cbd325d0aa0f0e616720e946cd112ee7ac0109fb2e75e8d93e265958673f5c7';
 const gen = (dir: string, ...args: string[]) => cli(['keys', 'gen', '--dir', dir, '--configs', path.join(dir, 'no-configs'), ...args]);

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { cli, copyDir, DOCKER_KEYS, tempDir, VECTORS } from './helpers.js';
-import { decodeG2, encodeG2, G2 } from '../src/core/bn256.js';
+import { decodeG2, encodeG2, G2 } from '../src/core/keys/bn256.js';
 import { parseCommittee } from '../src/core/committee.js';
 
 test('keys verify accepts the docker-distributed committee and its 8 member files', async () => {

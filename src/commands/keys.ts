@@ -6,9 +6,9 @@ import { parseCommitteeSize, parseHostPrefix, parsePorts, parseSeedHex } from '.
 import { encodeBase64, memberHost, parseAddressLines, parseCommittee, parsePrivateKey, shortFingerprint, type AddressLine, type Member } from '../core/committee.js';
 import { checkConfigText } from '../core/config-check.js';
 import { CheckFailed, InputError, UsageError } from '../core/errors.js';
-import { defaultPorts, nodeRanges, patternAddresses, pidsToDerive, planChanges, planKeys } from '../core/keys-plan.js';
+import { defaultPorts, nodeRanges, patternAddresses, pidsToDerive, planChanges, planKeys } from '../core/keys/keys-plan.js';
 import { deriveNodes } from '../parallel/derive-pool.js';
-import { verifyCommitteeShape, verifyPrivateKey } from '../core/verify.js';
+import { verifyCommitteeShape, verifyPrivateKey } from '../core/keys/verify.js';
 import type { FolderSwapHooks } from '../fs/atomic.js';
 import { exists } from '../fs/atomic.js';
 import { COMMITTEE_FILE, inspectKeysFolder, loosePrivateFiles, missingMemberFiles, readKeysDir, readSeedFile, requireCommitteeFile, SEED_FILE, tightenModes, writeKeysDir, type KeysDir } from '../fs/keys-dir.js';

@@ -3,8 +3,8 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { formatCommittee, formatPrivateKey, parseCommittee, parsePrivateKey, type Member, type PrivateKey } from '../core/committee.js';
 import { InputError } from '../core/errors.js';
-import type { KeysPlan } from '../core/keys-plan.js';
-import { SEED_LENGTH } from '../core/derive.js';
+import type { KeysPlan } from '../core/keys/keys-plan.js';
+import { SEED_LENGTH } from '../core/keys/derive.js';
 import { exists, recoverFolder, replaceFolder, type FileToWrite, type FolderSwapHooks } from './atomic.js';
 import { readInput, readInputBytes } from './input.js';
 

@@ -3,7 +3,7 @@
 // committees stay on the main thread, where a worker's start-up would cost more.
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { deriveNode, type DerivedNode } from '../core/derive.js';
+import { deriveNode, type DerivedNode } from '../core/keys/derive.js';
 
 const PARALLEL_THRESHOLD = 64;
 

@@ -1,6 +1,6 @@
 // Worker thread: derives the keys of a range of pids (see derive-pool.ts).
 import { parentPort, workerData } from 'node:worker_threads';
-import { deriveNode } from '../core/derive.js';
+import { deriveNode } from '../core/keys/derive.js';
 
 const { seed, pids } = workerData as { seed: Uint8Array; pids: number[] };
 const nodes = pids.map((pid) => {

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { deriveNode } from '../../src/core/derive.js';
+import { deriveNode } from '../../src/core/keys/derive.js';
 import { formatPrivateKey } from '../../src/core/committee.js';
 import { LABELS } from '../../src/core/image-context.js';
 import { DEPLOY_LABELS } from '../../src/core/deploy-plan.js';

@@ -1,9 +1,9 @@
 // Consistency of a committee with its member files: each private key must
 // derive exactly the public keys on its committee line (gomel-formats.md).
 import { decodeG2, encodeG2, multiplyBase, N as BN256_ORDER } from './bn256.js';
-import type { Member, PrivateKey } from './committee.js';
+import type { Member, PrivateKey } from '../committee.js';
 import { ed25519PublicKey } from './derive.js';
-import { InputError } from './errors.js';
+import { InputError } from '../errors.js';
 
 function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);

@@ -10,7 +10,7 @@ import { hkdf } from '@noble/hashes/hkdf.js';
 import { sha256, sha512 } from '@noble/hashes/sha2.js';
 import * as ed from '@noble/ed25519';
 import { N as BN256_ORDER, scalarFromBytes, verificationKey } from './bn256.js';
-import type { Member, PrivateKey } from './committee.js';
+import type { Member, PrivateKey } from '../committee.js';
 
 ed.hashes.sha512 = sha512;
 

@@ -8,7 +8,7 @@ import { checkConfigText } from '../core/config-check.js';
 import { CheckFailed, InputError, UsageError } from '../core/errors.js';
 import { defaultPorts, nodeRanges, patternAddresses, pidsToDerive, planChanges, planKeys } from '../core/keys/keys-plan.js';
 import { deriveNodes } from '../parallel/derive-pool.js';
-import { verifyCommitteeShape, verifyPrivateKey } from '../core/keys/verify.js';
+import { verifyCommitteeShape, verifyPrivateKeys, type KeyToVerify } from '../core/keys/verify.js';
 import type { FolderSwapHooks } from '../fs/atomic.js';
 import { exists } from '../fs/atomic.js';
 import { COMMITTEE_FILE, inspectKeysFolder, loosePrivateFiles, missingMemberFiles, readKeysDir, readSeedFile, requireCommitteeFile, SEED_FILE, tightenModes, writeKeysDir, type KeysDir } from '../fs/keys-dir.js';
@@ -134,10 +134,8 @@ async function generate(options: KeysGenOptions, out: Output, hooks: FolderSwapH
 /** A key carried into the new committee must be the one its line says: a resize never carries a corrupt key forward. */
 function verifyKept(existing: KeysDir, n: number, regenerate: boolean | undefined): void {
   if (regenerate) return;
-  const committeeFile = path.join(existing.dir, COMMITTEE_FILE);
-  for (const { pid, file } of existing.keyFiles) {
-    if (pid < Math.min(n, existing.members.length)) verifyPrivateKey(existing.privateKeys.get(pid)!, pid, existing.members, file, committeeFile);
-  }
+  const kept = existing.keyFiles.filter(({ pid }) => pid < Math.min(n, existing.members.length));
+  verifyPrivateKeys(kept.map(({ pid, file }) => ({ key: existing.privateKeys.get(pid)!, expectedPid: pid, file })), existing.members, path.join(existing.dir, COMMITTEE_FILE));
 }
 
 export interface KeysVerifyOptions {
@@ -153,7 +151,7 @@ export async function keysVerify(options: KeysVerifyOptions, out: Output): Promi
   const committeeFile = path.join(options.dir, COMMITTEE_FILE);
   if (!keys) throw new InputError(committeeFile, undefined, 'no committee file', 'create one with `gomelctl keys gen --n 8`');
   verifyCommitteeShape(keys.members, committeeFile, new Set(keys.privateKeys.keys()));
-  for (const { pid, file } of keys.keyFiles) verifyPrivateKey(keys.privateKeys.get(pid)!, pid, keys.members, file, committeeFile);
+  verifyPrivateKeys(keys.keyFiles.map(({ pid, file }) => ({ key: keys.privateKeys.get(pid)!, expectedPid: pid, file })), keys.members, committeeFile);
   const missing = missingMemberFiles(keys);
   if (missing.length > 0) {
     throw new CheckFailed(`${options.dir}: missing member file${missing.length > 1 ? 's' : ''} ${missing.map((p) => `${p}.pk`).join(', ')} — restore them, or replace every key with \`gomelctl keys gen --regenerate\``);
@@ -167,10 +165,12 @@ async function verifyFiles(options: KeysVerifyOptions, out: Output): Promise<voi
   const committeeFile = options.committee ?? path.join(options.dir, COMMITTEE_FILE);
   const members = parseCommittee(await readInput(committeeFile, 'committee file'), committeeFile);
   verifyCommitteeShape(members, committeeFile);
+  const keys: KeyToVerify[] = [];
   for (const file of options.pk ?? []) {
     const key = parsePrivateKey(await readInput(file, 'member file'), file);
-    verifyPrivateKey(key, key.pid, members, file, committeeFile);
+    keys.push({ key, expectedPid: key.pid, file });
   }
+  verifyPrivateKeys(keys, members, committeeFile);
   out.line(`keys: ${committeeFile} OK — ${describe(members)}; ${options.pk?.length ?? 0} member file(s) match their lines`);
 }
 

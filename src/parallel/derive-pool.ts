@@ -3,12 +3,12 @@
 // committees stay on the main thread, where a worker's start-up would cost more.
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { deriveNode, type DerivedNode } from '../core/keys/derive.js';
+import { deriveNodes as deriveBatch, type DerivedNode } from '../core/keys/derive.js';
 
 const PARALLEL_THRESHOLD = 64;
 
 export async function deriveNodes(seed: Uint8Array, pids: readonly number[], workers = availableParallelism()): Promise<Map<number, DerivedNode>> {
-  if (pids.length < PARALLEL_THRESHOLD || workers < 2) return new Map(pids.map((pid) => [pid, deriveNode(seed, pid)]));
+  if (pids.length < PARALLEL_THRESHOLD || workers < 2) return new Map(deriveBatch(seed, pids).map((n) => [n.privateKey.pid, n]));
   const chunks = Array.from({ length: workers }, (_, w) => pids.filter((_, i) => i % workers === w));
   const results = await Promise.all(
     chunks.map(

@@ -1,10 +1,9 @@
 // Worker thread: derives the keys of a range of pids (see derive-pool.ts).
 import { parentPort, workerData } from 'node:worker_threads';
-import { deriveNode } from '../core/keys/derive.js';
+import { deriveNodes } from '../core/keys/derive.js';
 
 const { seed, pids } = workerData as { seed: Uint8Array; pids: number[] };
-const nodes = pids.map((pid) => {
-  const node = deriveNode(seed, pid);
+const nodes = deriveNodes(seed, pids).map((node) => {
   return { ...node, privateKey: { ...node.privateKey, rmcSecret: node.privateKey.rmcSecret.toString(16) } };
 });
 parentPort!.postMessage(nodes);

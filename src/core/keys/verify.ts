@@ -1,6 +1,7 @@
 // Consistency of a committee with its member files: each private key must
 // derive exactly the public keys on its committee line (gomel-formats.md).
-import { decodeG2, encodeG2, multiplyBase, N as BN256_ORDER } from './bn256.js';
+import { N as BN256_ORDER } from './bn256.js';
+import { decodeG2, verificationKeys } from './g2.js';
 import type { Member, PrivateKey } from '../committee.js';
 import { ed25519PublicKey } from './derive.js';
 import { InputError } from '../errors.js';
@@ -39,8 +40,31 @@ export function verifyCommitteeShape(members: readonly Member[], file: string, p
   });
 }
 
-/** Checks one member file against the committee line of its pid. */
-export function verifyPrivateKey(key: PrivateKey, expectedPid: number, members: readonly Member[], keyFile: string, committeeFile: string): void {
+/** A member file to check against the committee line of `expectedPid` (the pid its name says). */
+export interface KeyToVerify {
+  key: PrivateKey;
+  expectedPid: number;
+  file: string;
+}
+
+/**
+ * Checks member files against their committee lines. The RMC keys are
+ * recomputed in one batch (g2.ts), after every cheaper check has passed.
+ */
+export function verifyPrivateKeys(keys: readonly KeyToVerify[], members: readonly Member[], committeeFile: string): void {
+  for (const { key, expectedPid, file } of keys) verifySigningKey(key, expectedPid, members, file, committeeFile);
+  const recomputed = verificationKeys(keys.map(({ key }) => key.rmcSecret));
+  keys.forEach(({ expectedPid }, k) => {
+    if (!equalBytes(recomputed[k]!, members[expectedPid]!.verificationKey)) {
+      // Say why precisely: a line that is not even a curve point is corrupt, not just another key.
+      checkPoint(members[expectedPid]!, committeeFile, `${expectedPid + 1}`);
+      throw new InputError(committeeFile, `${expectedPid + 1}`, `RMC verification key does not match ${keys[k]!.file}`, 'restore the line or the key file');
+    }
+  });
+}
+
+/** Everything of one member file but its RMC verification key: pid, line, signing keys, RMC secret range. */
+function verifySigningKey(key: PrivateKey, expectedPid: number, members: readonly Member[], keyFile: string, committeeFile: string): void {
   if (key.pid !== expectedPid) throw new InputError(keyFile, '1', `pid field is ${key.pid}, the file name says ${expectedPid}`, `rename the file to ${key.pid}.pk or fix the pid`);
   const member = members[expectedPid];
   if (!member) throw new InputError(keyFile, undefined, `pid ${expectedPid} has no line in ${committeeFile} (${members.length} lines)`, 'remove the file or regenerate the committee');
@@ -54,9 +78,4 @@ export function verifyPrivateKey(key: PrivateKey, expectedPid: number, members: 
     throw new InputError(committeeFile, `${expectedPid + 1}`, `signing public key does not match ${keyFile}`, 'restore the line or the key file; `keys gen` never rewrites existing keys');
   }
   if (key.rmcSecret <= 0n || key.rmcSecret >= BN256_ORDER) throw new InputError(keyFile, '1', 'RMC secret key is outside [1, n)', 'restore the file');
-  if (!equalBytes(encodeG2(multiplyBase(key.rmcSecret)), member.verificationKey)) {
-    // Say why precisely: a line that is not even a curve point is corrupt, not just another key.
-    checkPoint(member, committeeFile, `${expectedPid + 1}`);
-    throw new InputError(committeeFile, `${expectedPid + 1}`, `RMC verification key does not match ${keyFile}`, 'restore the line or the key file');
-  }
 }

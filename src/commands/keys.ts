@@ -4,9 +4,8 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { parseCommitteeSize, parseHostPrefix, parsePorts, parseSeedHex } from '../core/args.js';
 import { encodeBase64, memberHost, parseAddressLines, parseCommittee, parsePrivateKey, shortFingerprint, type AddressLine, type Member } from '../core/committee.js';
-import { checkConfigText } from '../core/config-check.js';
 import { CheckFailed, InputError, UsageError } from '../core/errors.js';
-import { defaultPorts, nodeRanges, patternAddresses, pidsToDerive, planChanges, planKeys } from '../core/keys/keys-plan.js';
+import { configColumns, defaultPorts, nodeRanges, patternAddresses, pidsToDerive, planChanges, planKeys } from '../core/keys/keys-plan.js';
 import { deriveNodes } from '../parallel/derive-pool.js';
 import { verifyCommitteeShape, verifyPrivateKeys, type KeyToVerify } from '../core/keys/verify.js';
 import type { FolderSwapHooks } from '../fs/atomic.js';
@@ -36,9 +35,13 @@ export interface KeysGenOptions {
 async function portsFromConfig(configs: string, name: string): Promise<{ ports: number[]; setupPorts: number[] }> {
   const file = path.join(configs, `${name.replace(/\.json$/, '')}.json`);
   if (!(await exists(file))) return defaultPorts(3, 0); // gomel's docker-distributed test: 9000, 10000, 11000
-  const { config, problems } = checkConfigText(await fs.readFile(file, 'utf8'), undefined, name);
-  if (!config) throw new InputError(file, problems[0]?.path, `cannot take the address columns from it: ${problems[0]?.message}`, 'fix the config, or pass --ports');
-  return defaultPorts(config.Sync.length, config.SyncSetup.length);
+  const text = await fs.readFile(file, 'utf8');
+  const columns = configColumns(text);
+  if (columns) return defaultPorts(columns.sync, columns.syncSetup);
+  // Only now the full checker, to say what is wrong: loading zod costs ~80 ms (issue 14).
+  const { checkConfigText } = await import('../core/config-check.js');
+  const problem = checkConfigText(text, undefined, name).problems[0];
+  throw new InputError(file, problem?.path, `cannot take the address columns from it: ${problem?.message ?? 'Sync and SyncSetup must be lists'}`, 'fix the config, or pass --ports');
 }
 
 /** The prefix of a committee named <prefix>1…<prefix>N, if it is one. */

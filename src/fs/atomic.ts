@@ -1,8 +1,9 @@
 // Crash-safe writes: a file or a whole folder is written beside its target and
 // renamed into place, so an interrupted run leaves the previous version intact.
-import { promises as fs, constants } from 'node:fs';
+import { promises as fs, constants, closeSync, fchmodSync, openSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { execFile } from 'node:child_process';
 import { mapLimit } from '../core/limit.js';
 import { lockHolder } from './lock.js';
 
@@ -21,6 +22,38 @@ async function writeDurable(file: string, content: string | Uint8Array, mode: nu
   } finally {
     await handle.close();
   }
+}
+
+/** Creates `file` (never over an existing one) with `content` and exactly `mode`; durable only after flushFiles(). */
+function writeUnsynced(file: string, content: string | Uint8Array, mode: number): void {
+  const fd = openSync(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode);
+  try {
+    writeFileSync(fd, content);
+    fchmodSync(fd, mode); // the umask may have narrowed the mode
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Makes files written by writeUnsynced durable, all at once: syncfs(2) of their
+ * file system, through `sync -f` (coreutils, busybox; Node has no binding). One
+ * journal commit: ~50 ms for 1000 files, where one fsync per file costs 0.1–0.5 s
+ * even 32 at a time (issue 14). Where `sync -f` fails, every file is fsynced.
+ */
+async function flushFiles(dir: string, names: readonly string[]): Promise<void> {
+  const synced = await new Promise<boolean>((resolve) => execFile('sync', ['-f', dir], (error) => resolve(!error)));
+  if (!synced) {
+    await mapLimit(names, 32, async (name) => {
+      const handle = await fs.open(path.join(dir, name), 'r');
+      try {
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+    });
+  }
+  await syncDir(dir);
 }
 
 async function syncDir(dir: string): Promise<void> {
@@ -70,10 +103,9 @@ export async function replaceFolder(dir: string, files: readonly FileToWrite[], 
   const fresh = await fs.mkdtemp(path.join(parent, newPrefix(base)));
   try {
     await fs.chmod(fresh, 0o700);
-    // Every file is fsynced before the rename; overlapping the fsyncs lets the
-    // filesystem commit them together (1000 keys: ~1 s one by one, far less at once).
-    await mapLimit(files, 32, (f) => writeDurable(path.join(fresh, f.name), f.content, f.mode));
-    await syncDir(fresh);
+    // Every file is durable before the rename.
+    for (const f of files) writeUnsynced(path.join(fresh, f.name), f.content, f.mode);
+    await flushFiles(fresh, files.map((f) => f.name));
     await hooks.beforeSwap?.();
   } catch (e) {
     await fs.rm(fresh, { recursive: true, force: true });

@@ -79,6 +79,24 @@ export function defaultPorts(syncCount: number, setupCount: number): { ports: nu
   return { ports, setupPorts };
 }
 
+/**
+ * The address columns a gomel config asks for: one per Sync entry, one setup
+ * column per SyncSetup entry. Reads just those two lists, so `keys gen` need not
+ * load the config checker; the rest of the config is `config check`'s business.
+ * Undefined when they are not both lists.
+ */
+export function configColumns(text: string): { sync: number; syncSetup: number } | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (typeof value !== 'object' || value === null) return undefined;
+  const { Sync, SyncSetup } = value as Record<string, unknown>;
+  return Array.isArray(Sync) && Array.isArray(SyncSetup) ? { sync: Sync.length, syncSetup: SyncSetup.length } : undefined;
+}
+
 /** A compact "1..8" style rendering of node numbers (pid+1). */
 export function nodeRanges(pids: readonly number[]): string {
   const parts: string[] = [];

@@ -1,129 +1,188 @@
 // G2 arithmetic of BN256: sk·G2 for many secret keys at once — the cost of
 // `keys gen` and `keys verify` (issue 14) — and the validity check of a
 // verification key read from committee.ka. Same points as @noble/curves'
-// generic code (the tests compare), ~4× faster:
+// generic code (the tests compare), ~10× faster:
 //
+// - GF(p²) in WebAssembly (fp-wasm.ts); points are offsets in its memory.
 // - Fixed-base signed windows: sk = Σ dᵢ·2ʷⁱ with dᵢ ∈ [−2ʷ⁻¹, 2ʷ⁻¹), and a table
 //   Tᵢ[j] = (j+1)·2ʷⁱ·G in affine form, so a key costs ⌈256/w⌉ + 1 mixed
 //   additions at most and no doubling at all. The table is built once per
 //   thread, w chosen for the number of keys (windowBits).
-// - Jacobian coordinates (x = X/Z², y = Y/Z³) over GF(p²) = GF(p)[i]/(i²+1),
-//   written out on bigint components: no objects per operation, and each
-//   product is reduced once, after the additions around it (lazy reduction).
-// - One field inversion per batch of points (Montgomery's trick) to bring the
-//   results back to affine form for gomel's encoding.
-import { B_TWIST, encodeG2, G2_GENERATOR, N, P, parseG2, type G2Affine as Affine } from './bn256.js';
+// - Jacobian coordinates (x = X/Z², y = Y/Z³); one field inversion per batch
+//   of points (Montgomery's trick) brings them back to affine form.
+import { B_TWIST, encodeG2, G2_GENERATOR, N, P, parseG2, type G2Affine } from './bn256.js';
+import { fieldOps, FP_BYTES, FP2_BYTES, readFp, SCRATCH_END, writeFp } from './fp-wasm.js';
 
-/** x mod p in [0, p), for any bigint x (JS's % keeps the dividend's sign). */
-function md(x: bigint): bigint {
-  const r = x % P;
-  return r < 0n ? r + P : r;
+const f = fieldOps();
+const AFFINE_BYTES = 2 * FP2_BYTES; // x, y
+const JACOBIAN_BYTES = 3 * FP2_BYTES; // X, Y, Z
+
+// ---- Memory: fixed GF(p²) slots, then the table, then each call's points.
+const slot = (k: number) => SCRATCH_END + k * FP2_BYTES;
+const [ZERO, ONE, ZZ, U2, ZZZ, S2, H, R, HH, HHH, V, T, T2, A, B, C, D, E, INV, ZI, ZI2, ZI3] = Array.from({ length: 22 }, (_, k) => slot(k)) as number[] as [
+  number, number, number, number, number, number, number, number, number, number, number,
+  number, number, number, number, number, number, number, number, number, number, number,
+];
+const FIXED_END = slot(22);
+let top = FIXED_END;
+
+/** `bytes` of memory at the top, growing the memory when needed. */
+function allocate(bytes: number): number {
+  const at = top;
+  top += bytes;
+  const missing = Math.ceil(top / 65536) - f.memory.buffer.byteLength / 65536;
+  if (missing > 0) f.memory.grow(missing);
+  return at;
+}
+
+let words = new Uint32Array(f.memory.buffer);
+function view(): Uint32Array {
+  if (words.buffer !== f.memory.buffer) words = new Uint32Array(f.memory.buffer);
+  return words;
+}
+function isZero2(at: number): boolean {
+  const w = view();
+  for (let j = at >> 2, end = j + FP2_BYTES / 4; j < end; j++) if (w[j] !== 0) return false;
+  return true;
+}
+function copy(to: number, from: number, bytes: number): void {
+  new Uint8Array(f.memory.buffer).copyWithin(to, from, from + bytes);
+}
+function writeFp2(at: number, c0: bigint, c1: bigint): void {
+  writeFp(f.memory, at, c0);
+  writeFp(f.memory, at + FP_BYTES, c1);
+}
+const readFp2 = (at: number): [bigint, bigint] => [readFp(f.memory, at), readFp(f.memory, at + FP_BYTES)];
+function writeAffine(at: number, p: G2Affine): void {
+  writeFp2(at, p.x0, p.x1);
+  writeFp2(at + FP2_BYTES, p.y0, p.y1);
+}
+function readAffine(at: number): G2Affine {
+  const [x0, x1] = readFp2(at);
+  const [y0, y1] = readFp2(at + FP2_BYTES);
+  return { x0, x1, y0, y1 };
+}
+writeFp2(ZERO, 0n, 0n);
+writeFp2(ONE, 1n, 0n);
+
+// ---- Points. A Jacobian point at q is X at q, Y at q + 64, Z at q + 128; the point
+// at infinity is tracked by the caller (a flag), as it has no coordinates here.
+
+/** q ← 2·q (dbl-2009-l for a = 0); returns whether q is now the point at infinity. */
+function double(q: number): boolean {
+  const X = q, Y = q + FP2_BYTES, Z = q + 2 * FP2_BYTES;
+  if (isZero2(Y)) return true; // no point of order 2 is in G2, but say what 2·q is anyway
+  f.sqr2(A, X);
+  f.sqr2(B, Y);
+  f.sqr2(C, B);
+  f.add2(D, X, B); // D = 2·((X + B)² − A − C)
+  f.sqr2(D, D);
+  f.sub2(D, D, A);
+  f.sub2(D, D, C);
+  f.add2(D, D, D);
+  f.add2(E, A, A); // E = 3A
+  f.add2(E, E, A);
+  f.mul2(Z, Y, Z); // Z3 = 2·Y·Z
+  f.add2(Z, Z, Z);
+  f.sqr2(X, E); // X3 = E² − 2D
+  f.sub2(X, X, D);
+  f.sub2(X, X, D);
+  f.sub2(T, D, X); // Y3 = E·(D − X3) − 8C
+  f.mul2(T, E, T);
+  f.add2(C, C, C);
+  f.add2(C, C, C);
+  f.add2(C, C, C);
+  f.sub2(Y, T, C);
+  return false;
+}
+
+/**
+ * q ← q + p, or q − p when `negate`, for p affine (madd: 8 multiplications and
+ * 3 squarings in GF(p²)). `infinite` says whether q is the point at infinity;
+ * returns whether the sum is. Handles q = ±p.
+ */
+function addAffine(q: number, infinite: boolean, p: number, negate: boolean): boolean {
+  const X = q, Y = q + FP2_BYTES, Z = q + 2 * FP2_BYTES;
+  const px = p, py = p + FP2_BYTES;
+  if (infinite) {
+    copy(q, p, AFFINE_BYTES);
+    if (negate) f.sub2(Y, ZERO, Y);
+    copy(Z, ONE, FP2_BYTES);
+    return false;
+  }
+  f.sqr2(ZZ, Z); // Z1²
+  f.mul2(U2, px, ZZ); // U2 = x·Z1²
+  f.mul2(ZZZ, Z, ZZ); // Z1³
+  f.mul2(S2, py, ZZZ); // S2 = ±y·Z1³
+  if (negate) f.sub2(S2, ZERO, S2);
+  f.sub2(H, U2, X); // H = U2 − X1
+  f.sub2(R, S2, Y); // R = S2 − Y1
+  if (isZero2(H)) return isZero2(R) ? double(q) : true; // q = p, or q = −p
+  f.sqr2(HH, H);
+  f.mul2(HHH, H, HH);
+  f.mul2(V, X, HH); // V = X1·H²
+  f.sqr2(X, R); // X3 = R² − H³ − 2V
+  f.sub2(X, X, HHH);
+  f.sub2(X, X, V);
+  f.sub2(X, X, V);
+  f.sub2(T, V, X); // Y3 = R·(V − X3) − Y1·H³
+  f.mul2(T, R, T);
+  f.mul2(T2, Y, HHH);
+  f.sub2(Y, T, T2);
+  f.mul2(Z, Z, H); // Z3 = Z1·H
+  return false;
 }
 
 /** Inverse in GF(p) by the extended Euclidean algorithm; a ≠ 0. */
 function invFp(a: bigint): bigint {
-  let [r0, r1] = [P, md(a)];
+  let [r0, r1] = [P, a % P];
   let [s0, s1] = [0n, 1n];
   while (r1 !== 0n) {
     const q = r0 / r1;
     [r0, r1] = [r1, r0 - q * r1];
     [s0, s1] = [s1, s0 - q * s1];
   }
-  return md(s0);
-}
-
-/** A point in Jacobian coordinates, each coordinate an element c0 + c1·i of GF(p²); Z = 0 is the point at infinity. */
-interface Jacobian {
-  x0: bigint; x1: bigint;
-  y0: bigint; y1: bigint;
-  z0: bigint; z1: bigint;
-}
-
-const INFINITY: Jacobian = { x0: 1n, x1: 0n, y0: 1n, y1: 0n, z0: 0n, z1: 0n };
-const isInfinity = (q: Jacobian) => q.z0 === 0n && q.z1 === 0n;
-
-/** 2·q (dbl-2009-l for a = 0). */
-function double(q: Jacobian): Jacobian {
-  if (isInfinity(q) || (q.y0 === 0n && q.y1 === 0n)) return INFINITY;
-  const { x0, x1, y0, y1, z0, z1 } = q;
-  const a0 = md((x0 + x1) * (x0 - x1)), a1 = md(2n * x0 * x1); // A = X²
-  const b0 = md((y0 + y1) * (y0 - y1)), b1 = md(2n * y0 * y1); // B = Y²
-  const c0 = md((b0 + b1) * (b0 - b1)), c1 = md(2n * b0 * b1); // C = B²
-  const xb0 = x0 + b0, xb1 = x1 + b1; // D = 2·((X + B)² − A − C)
-  const d0 = md(2n * ((xb0 + xb1) * (xb0 - xb1) - a0 - c0)), d1 = md(2n * (2n * xb0 * xb1 - a1 - c1));
-  const e0 = 3n * a0, e1 = 3n * a1; // E = 3A
-  const rx0 = md((e0 + e1) * (e0 - e1) - 2n * d0), rx1 = md(2n * e0 * e1 - 2n * d1); // X3 = E² − 2D
-  const dx0 = d0 - rx0, dx1 = d1 - rx1; // Y3 = E·(D − X3) − 8C
-  const ry0 = md(e0 * dx0 - e1 * dx1 - 8n * c0), ry1 = md(e0 * dx1 + e1 * dx0 - 8n * c1);
-  const rz0 = md(2n * (y0 * z0 - y1 * z1)), rz1 = md(2n * (y0 * z1 + y1 * z0)); // Z3 = 2·Y·Z
-  return { x0: rx0, x1: rx1, y0: ry0, y1: ry1, z0: rz0, z1: rz1 };
+  return ((s0 % P) + P) % P;
 }
 
 /**
- * q + (x, y·sign) with (x, y) affine (madd for Jacobian + affine): 8 multiplications
- * and 3 squarings in GF(p²). `negate` adds −(x, y) instead. Handles q = ∞, q = ±(x, y).
+ * Writes the affine form of the Jacobian points at `from` (count of them, each
+ * JACOBIAN_BYTES apart) to `to` (AFFINE_BYTES apart), with one inversion in all
+ * (Montgomery's trick). Points flagged infinite are skipped.
  */
-function addAffine(q: Jacobian, p: Affine, negate: boolean): Jacobian {
-  const px0 = p.x0, px1 = p.x1;
-  const py0 = negate ? (p.y0 === 0n ? 0n : P - p.y0) : p.y0;
-  const py1 = negate ? (p.y1 === 0n ? 0n : P - p.y1) : p.y1;
-  if (isInfinity(q)) return { x0: px0, x1: px1, y0: py0, y1: py1, z0: 1n, z1: 0n };
-  const { x0, x1, y0, y1, z0, z1 } = q;
-  const zz0 = md((z0 + z1) * (z0 - z1)), zz1 = md(2n * z0 * z1); // Z1²
-  const u0 = md(px0 * zz0 - px1 * zz1), u1 = md(px0 * zz1 + px1 * zz0); // U2 = x·Z1²
-  const zzz0 = md(z0 * zz0 - z1 * zz1), zzz1 = md(z0 * zz1 + z1 * zz0); // Z1³
-  const s0 = md(py0 * zzz0 - py1 * zzz1), s1 = md(py0 * zzz1 + py1 * zzz0); // S2 = y·Z1³
-  const h0 = u0 - x0, h1 = u1 - x1; // H = U2 − X1, in (−p, p)
-  const r0 = s0 - y0, r1 = s1 - y1; // R = S2 − Y1
-  if (h0 === 0n && h1 === 0n) return r0 === 0n && r1 === 0n ? double(q) : INFINITY;
-  const hh0 = md((h0 + h1) * (h0 - h1)), hh1 = md(2n * h0 * h1); // HH = H²
-  const hhh0 = md(h0 * hh0 - h1 * hh1), hhh1 = md(h0 * hh1 + h1 * hh0); // HHH = H³
-  const v0 = md(x0 * hh0 - x1 * hh1), v1 = md(x0 * hh1 + x1 * hh0); // V = X1·H²
-  const rx0 = md((r0 + r1) * (r0 - r1) - hhh0 - 2n * v0), rx1 = md(2n * r0 * r1 - hhh1 - 2n * v1); // X3 = R² − H³ − 2V
-  const w0 = v0 - rx0, w1 = v1 - rx1; // Y3 = R·(V − X3) − Y1·H³
-  const ry0 = md(r0 * w0 - r1 * w1 - (y0 * hhh0 - y1 * hhh1)), ry1 = md(r0 * w1 + r1 * w0 - (y0 * hhh1 + y1 * hhh0));
-  const rz0 = md(z0 * h0 - z1 * h1), rz1 = md(z0 * h1 + z1 * h0); // Z3 = Z1·H
-  return { x0: rx0, x1: rx1, y0: ry0, y1: ry1, z0: rz0, z1: rz1 };
-}
-
-/**
- * Affine forms of Jacobian points, with one inversion in all (Montgomery's trick).
- * Points at infinity have no affine form: their entry is undefined.
- */
-function toAffine(points: readonly Jacobian[]): (Affine | undefined)[] {
-  // prefix[k] = z_0 · … · z_{k−1} over the finite points
-  const prefix: [bigint, bigint][] = [];
-  let a0 = 1n, a1 = 0n;
-  for (const q of points) {
-    prefix.push([a0, a1]);
-    if (isInfinity(q)) continue;
-    [a0, a1] = [md(a0 * q.z0 - a1 * q.z1), md(a0 * q.z1 + a1 * q.z0)];
-  }
+function toAffine(from: number, infinite: readonly boolean[], to: number): void {
+  const mark = top;
+  const prefix = allocate(infinite.length * FP2_BYTES); // prefix[k] = product of the Z before k
+  copy(INV, ONE, FP2_BYTES);
+  infinite.forEach((inf, k) => {
+    copy(prefix + k * FP2_BYTES, INV, FP2_BYTES);
+    if (!inf) f.mul2(INV, INV, from + k * JACOBIAN_BYTES + 2 * FP2_BYTES);
+  });
   // 1/(a0 + a1·i) = (a0 − a1·i)/(a0² + a1²)
+  const [a0, a1] = readFp2(INV);
   const norm = invFp(a0 * a0 + a1 * a1);
-  let i0 = md(a0 * norm), i1 = md(-a1 * norm); // the inverse of the whole product, peeled off from the end
-  const out: (Affine | undefined)[] = new Array<Affine | undefined>(points.length).fill(undefined);
-  for (let k = points.length - 1; k >= 0; k--) {
-    const q = points[k]!;
-    if (isInfinity(q)) continue;
-    const [p0, p1] = prefix[k]!;
-    const zi0 = md(i0 * p0 - i1 * p1), zi1 = md(i0 * p1 + i1 * p0); // 1/Z
-    [i0, i1] = [md(i0 * q.z0 - i1 * q.z1), md(i0 * q.z1 + i1 * q.z0)];
-    const zi20 = md((zi0 + zi1) * (zi0 - zi1)), zi21 = md(2n * zi0 * zi1); // 1/Z²
-    const zi30 = md(zi20 * zi0 - zi21 * zi1), zi31 = md(zi20 * zi1 + zi21 * zi0); // 1/Z³
-    out[k] = {
-      x0: md(q.x0 * zi20 - q.x1 * zi21), x1: md(q.x0 * zi21 + q.x1 * zi20),
-      y0: md(q.y0 * zi30 - q.y1 * zi31), y1: md(q.y0 * zi31 + q.y1 * zi30),
-    };
+  writeFp2(INV, (a0 * norm) % P, (((P - a1) % P) * norm) % P);
+  for (let k = infinite.length - 1; k >= 0; k--) {
+    if (infinite[k]) continue;
+    const q = from + k * JACOBIAN_BYTES;
+    f.mul2(ZI, INV, prefix + k * FP2_BYTES); // 1/Z
+    f.mul2(INV, INV, q + 2 * FP2_BYTES);
+    f.sqr2(ZI2, ZI);
+    f.mul2(ZI3, ZI2, ZI);
+    f.mul2(to + k * AFFINE_BYTES, q, ZI2);
+    f.mul2(to + k * AFFINE_BYTES + FP2_BYTES, q + FP2_BYTES, ZI3);
   }
-  return out;
+  top = mark;
 }
 
-/** A fixed-base table: rows[i][j] = (j+1)·2ʷⁱ·G for j < 2ʷ⁻¹. */
+// ---- Fixed-base multiplication.
+
+/** A fixed-base table: row i, entry j = (j+1)·2ʷⁱ·G, affine, at rowsAt + (i·2ʷ⁻¹ + j)·AFFINE_BYTES. */
 interface Table {
   bits: number;
-  rows: Affine[][];
+  rowsAt: number;
 }
+let table: Table | undefined;
 
 /**
  * The window that makes `count` keys cheapest: a table point costs about 2.3
@@ -137,30 +196,40 @@ export function windowBits(count: number): number {
   return best;
 }
 
-let cached: Table | undefined;
-
-/** The table for w-bit windows: kept for the thread's next batch if it is at least as wide. */
+/** The table for w-bit windows, kept for the thread's next batch if it is at least as wide. */
 function fixedBaseTable(bits: number): Table {
-  if (cached && cached.bits >= bits) return cached;
+  if (table && table.bits >= bits) return table;
+  top = FIXED_END; // a narrower table is replaced
   const half = 2 ** (bits - 1);
-  const rows: Affine[][] = [];
-  let base: Affine = G2_GENERATOR;
-  for (let i = 0; i < Math.ceil(256 / bits) + 1; i++) {
-    const multiples: Jacobian[] = [];
-    let q = INFINITY;
-    for (let j = 0; j < half; j++) multiples.push((q = addAffine(q, base, false)));
-    rows.push(toAffine(multiples) as Affine[]); // j·2ʷⁱ·G ≠ ∞ for j ≤ 2ʷ⁻¹ < n
-    base = toAffine([double(multiples[half - 1]!)])[0]!; // 2ʷ⁽ⁱ⁺¹⁾·G = 2·(2ʷ⁻¹·2ʷⁱ·G)
+  const rows = Math.ceil(256 / bits) + 1;
+  const rowsAt = allocate(rows * half * AFFINE_BYTES);
+  const multiples = allocate(half * JACOBIAN_BYTES);
+  const base = allocate(AFFINE_BYTES);
+  writeAffine(base, G2_GENERATOR);
+  const noneInfinite = new Array<boolean>(half).fill(false); // j·2ʷⁱ·G ≠ ∞ for j ≤ 2ʷ⁻¹ < n
+  for (let i = 0; i < rows; i++) {
+    let infinite = true;
+    for (let j = 0; j < half; j++) {
+      const q = multiples + j * JACOBIAN_BYTES;
+      if (j > 0) copy(q, q - JACOBIAN_BYTES, JACOBIAN_BYTES);
+      infinite = addAffine(q, infinite, base, false);
+    }
+    toAffine(multiples, noneInfinite, rowsAt + i * half * AFFINE_BYTES);
+    // 2ʷ⁽ⁱ⁺¹⁾·G = 2·(2ʷ⁻¹·2ʷⁱ·G)
+    const last = multiples + (half - 1) * JACOBIAN_BYTES;
+    double(last);
+    toAffine(last, [false], base);
   }
-  return (cached = { bits, rows });
+  top = rowsAt + rows * half * AFFINE_BYTES;
+  return (table = { bits, rowsAt });
 }
 
-/** sk·G in Jacobian coordinates, 0 ≤ sk < 2²⁵⁶, by signed w-bit windows. */
-function multiplyBase(sk: bigint, { bits, rows }: Table): Jacobian {
+/** q ← sk·G (0 ≤ sk < 2²⁵⁶) by signed w-bit windows; returns whether it is the point at infinity. */
+function multiplyBase(q: number, sk: bigint, { bits, rowsAt }: Table): boolean {
   const half = 2 ** (bits - 1);
   const mask = BigInt(2 * half - 1);
   const shift = BigInt(bits);
-  let q = INFINITY;
+  let infinite = true;
   let k = sk;
   for (let i = 0; k !== 0n; i++) {
     let digit = Number(k & mask);
@@ -169,9 +238,9 @@ function multiplyBase(sk: bigint, { bits, rows }: Table): Jacobian {
       digit -= 2 * half; // negative digit, carried into the next window
       k += 1n;
     }
-    if (digit !== 0) q = addAffine(q, rows[i]![Math.abs(digit) - 1]!, digit < 0);
+    if (digit !== 0) infinite = addAffine(q, infinite, rowsAt + (i * half + Math.abs(digit) - 1) * AFFINE_BYTES, digit < 0);
   }
-  return q;
+  return infinite;
 }
 
 /**
@@ -179,36 +248,51 @@ function multiplyBase(sk: bigint, { bits, rows }: Table): Jacobian {
  * x.real, y.imag, y.real, 32 bytes each, big-endian (docs/gomel-formats.md).
  */
 export function verificationKeys(secrets: readonly bigint[]): Uint8Array[] {
-  const table = fixedBaseTable(windowBits(secrets.length));
-  const affine = toAffine(secrets.map((sk) => multiplyBase(sk, table)));
-  return affine.map((point, k) => {
-    if (!point) throw new Error(`RMC secret key ${k} is a multiple of the group order`);
-    return encodeG2(point);
+  const fixed = fixedBaseTable(windowBits(secrets.length));
+  const mark = top;
+  const points = allocate(secrets.length * JACOBIAN_BYTES);
+  const affine = allocate(secrets.length * AFFINE_BYTES);
+  const infinite = secrets.map((sk, k) => multiplyBase(points + k * JACOBIAN_BYTES, sk, fixed));
+  toAffine(points, infinite, affine);
+  const encoded = secrets.map((_, k) => {
+    if (infinite[k]) throw new Error(`RMC secret key ${k} is a multiple of the group order`);
+    return encodeG2(readAffine(affine + k * AFFINE_BYTES));
   });
+  top = mark;
+  return encoded;
 }
 
-/** k·p for any affine p, by double-and-add (no table: a point is checked once). */
-function multiply(p: Affine, k: bigint): Jacobian {
-  let q = INFINITY;
-  for (let bit = BigInt(k.toString(2).length - 1); bit >= 0n; bit--) {
-    q = double(q);
-    if ((k >> bit) & 1n) q = addAffine(q, p, false);
+// ---- Validity of a point read from a file.
+
+/** k·p for an affine p, by double-and-add (no table: a point is checked once); returns whether it is ∞. */
+function multiplyIsInfinity(p: G2Affine, k: bigint): boolean {
+  const mark = top;
+  const base = allocate(AFFINE_BYTES);
+  const q = allocate(JACOBIAN_BYTES);
+  writeAffine(base, p);
+  let infinite = true;
+  for (let bit = k.toString(2).length - 1; bit >= 0; bit--) {
+    if (!infinite) infinite = double(q);
+    if ((k >> BigInt(bit)) & 1n) infinite = addAffine(q, infinite, base, false);
   }
-  return q;
+  top = mark;
+  return infinite;
 }
+
+const md = (x: bigint) => ((x % P) + P) % P;
 
 /**
  * Decodes gomel's G2 encoding and checks that it is a point of G2: on the twist
  * y² = x³ + b' and in the subgroup of order n (n·Q = ∞; the twist has cofactor
  * 2p − n, so a point on the curve alone is not enough). Throws a short reason.
  */
-export function decodeG2(bytes: Uint8Array): Affine {
+export function decodeG2(bytes: Uint8Array): G2Affine {
   const point = parseG2(bytes);
   const { x0, x1, y0, y1 } = point;
   const xx0 = md((x0 + x1) * (x0 - x1)), xx1 = md(2n * x0 * x1);
   const rhs0 = md(xx0 * x0 - xx1 * x1 + B_TWIST.b0), rhs1 = md(xx0 * x1 + xx1 * x0 + B_TWIST.b1); // x³ + b'
   const lhs0 = md((y0 + y1) * (y0 - y1)), lhs1 = md(2n * y0 * y1); // y²
-  const inGroup = lhs0 === rhs0 && lhs1 === rhs1 && isInfinity(multiply(point, N));
+  const inGroup = lhs0 === rhs0 && lhs1 === rhs1 && multiplyIsInfinity(point, N);
   if (!inGroup) throw new Error('not a point of the BN256 G2 group (off the curve or outside the subgroup)');
   return point;
 }

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { encodeG2, N, P, parseG2 } from '../src/core/keys/bn256.js';
 import { decodeG2, verificationKeys, windowBits } from '../src/core/keys/g2.js';
+import { fieldOps, readFp, SCRATCH_END, writeFp } from '../src/core/keys/fp-wasm.js';
 import { b as B_TWIST, Fp2, nobleAccepts, nobleEncode, NobleG2, nobleVerificationKey } from './support/bn256-noble.js';
 
 /** Deterministic pseudo-random scalars in [1, n). */
@@ -80,3 +81,29 @@ function toAffine(q: InstanceType<typeof NobleG2>): { x0: bigint; x1: bigint; y0
   assert.deepEqual(parseG2(encodeG2(point)), point);
   return point;
 }
+
+test('the WebAssembly field agrees with bigint arithmetic mod p, at the edges and on random elements', () => {
+  const f = fieldOps();
+  const [a, b, c] = [SCRATCH_END, SCRATCH_END + 64, SCRATCH_END + 128];
+  const edgeValues = [0n, 1n, 2n, P - 1n, P - 2n, 2n ** 255n % P, 2n ** 224n, 2n ** 32n - 1n];
+  const random = scalars(300, 'fp').map((x) => x % P);
+  const pairs: [bigint, bigint][] = [...edgeValues.flatMap((x) => edgeValues.map((y) => [x, y] as [bigint, bigint])), ...random.map((x, i) => [x, random[(i + 1) % random.length]!] as [bigint, bigint])];
+  const mod = (x: bigint) => ((x % P) + P) % P;
+  for (const [x, y] of pairs) {
+    writeFp(f.memory, a, x);
+    writeFp(f.memory, b, y);
+    f.mul(c, a, b);
+    assert.equal(readFp(f.memory, c), mod(x * y), `${x}·${y}`);
+    f.add(c, a, b);
+    assert.equal(readFp(f.memory, c), mod(x + y), `${x}+${y}`);
+    f.sub(c, a, b);
+    assert.equal(readFp(f.memory, c), mod(x - y), `${x}−${y}`);
+    // GF(p²): (x + y·i)·(y + x·i) and (x + y·i)², written over an operand
+    writeFp(f.memory, a + 32, y);
+    writeFp(f.memory, b + 32, x);
+    f.mul2(c, a, b);
+    assert.deepEqual([readFp(f.memory, c), readFp(f.memory, c + 32)], [mod(x * y - y * x), mod(x * x + y * y)]);
+    f.sqr2(a, a);
+    assert.deepEqual([readFp(f.memory, a), readFp(f.memory, a + 32)], [mod(x * x - y * y), mod(2n * x * y)]);
+  }
+});

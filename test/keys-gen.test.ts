@@ -5,7 +5,10 @@ import path from 'node:path';
 import { cli, copyDir, DOCKER_KEYS, REPO, snapshot, tempDir } from './helpers.js';
 import { keysGen } from '../src/commands/keys.js';
 import { captureOutput } from '../src/commands/output.js';
-import { deriveNode } from '../src/core/keys/derive.js';
+import { configColumns } from '../src/core/keys/keys-plan.js';
+import { deriveEd25519Seed, deriveNode, ed25519PublicKey } from '../src/core/keys/derive.js';
+import * as ed from '@noble/ed25519';
+import { sha512 } from '@noble/hashes/sha2.js';
 import { N } from '../src/core/keys/bn256.js';
 
 const SEED = '5cbd325d0aa0f0e616720e946cd112ee7ac0109fb2e75e8d93e265958673f5c7';
@@ -33,6 +36,37 @@ test('derived keys differ per node and the RMC scalar lies in [1, n)', () => {
   assert.notDeepEqual(a.publicKey, b.publicKey);
   assert.notEqual(a.privateKey.rmcSecret, b.privateKey.rmcSecret);
   for (const node of [a, b]) assert.ok(node.privateKey.rmcSecret >= 1n && node.privateKey.rmcSecret < N);
+});
+
+test('ed25519 public keys by OpenSSL are the ones @noble/ed25519 derives', () => {
+  ed.hashes.sha512 = sha512;
+  const seed = new Uint8Array(Buffer.from(SEED, 'hex'));
+  for (let pid = 0; pid < 50; pid++) {
+    const edSeed = deriveEd25519Seed(seed, pid);
+    assert.deepEqual(ed25519PublicKey(edSeed), ed.getPublicKey(edSeed));
+  }
+});
+
+test('configColumns reads the Sync and SyncSetup lists, and nothing else', () => {
+  assert.deepEqual(configColumns('{"Sync": [{}, {}, {}], "SyncSetup": [], "LevelLimit": "bad"}'), { sync: 3, syncSetup: 0 });
+  assert.equal(configColumns('{"Sync": {}, "SyncSetup": []}'), undefined);
+  assert.equal(configColumns('{"Sync": []'), undefined);
+  assert.equal(configColumns('[1, 2]'), undefined);
+  assert.equal(configColumns('null'), undefined);
+});
+
+test('keys gen takes its address columns from the config, and names a config it cannot read them from', async (t) => {
+  const root = await tempDir(t);
+  const configs = path.join(root, 'configs');
+  await fs.mkdir(configs);
+  await fs.writeFile(path.join(configs, 'two.json'), JSON.stringify({ Sync: [{ Type: 'gossip' }, { Type: 'fetch' }], SyncSetup: [{ Type: 'rmc' }] }));
+  await fs.writeFile(path.join(configs, 'bad.json'), '{"Sync": "gossip", "SyncSetup": []}');
+  const ok = await cli(['keys', 'gen', '--dir', path.join(root, 'k'), '--n', '4', '--configs', configs, '--config', 'two']);
+  assert.equal(ok.code, 0, ok.err);
+  assert.match(await fs.readFile(path.join(root, 'k/committee.ka'), 'utf8'), /\|node1:11000\|node1:9000 node1:10000\n/);
+  const bad = await cli(['keys', 'gen', '--dir', path.join(root, 'k2'), '--n', '4', '--configs', configs, '--config', 'bad']);
+  assert.equal(bad.code, 1);
+  assert.match(bad.err, /bad\.json:Sync: cannot take the address columns from it: expected array/);
 });
 
 test('growing 8→16 keeps nodes 1..8 byte-identical; shrinking to 6 removes 7..16', async (t) => {

@@ -40,7 +40,8 @@ async function portsFromConfig(configs: string, name: string): Promise<{ ports: 
   if (columns) return defaultPorts(columns.sync, columns.syncSetup);
   // Only now the full checker, to say what is wrong: loading zod costs ~80 ms (issue 14).
   const { checkConfigText } = await import('../core/config-check.js');
-  const problem = checkConfigText(text, undefined, name).problems[0];
+  const { problems } = checkConfigText(text, undefined, name);
+  const problem = problems.find((p) => /^Sync(Setup)?\b/.test(p.path ?? '')) ?? problems[0];
   throw new InputError(file, problem?.path, `cannot take the address columns from it: ${problem?.message ?? 'Sync and SyncSetup must be lists'}`, 'fix the config, or pass --ports');
 }
 

@@ -7,13 +7,9 @@
 //                   x = HKDF-SHA256(ikm = seed, salt = "gomelctl/v1", info = "bn256-rmc" ‖ pid32be ‖ c32be, 32 bytes)
 //                   read big-endian satisfies 1 ≤ x < n   (rejection sampling: uniform, no modular bias)
 import { createPrivateKey, hkdfSync } from 'node:crypto';
-import { sha512 } from '@noble/hashes/sha2.js';
-import * as ed from '@noble/ed25519';
 import { N as BN256_ORDER, scalarFromBytes } from './bn256.js';
 import { verificationKeys } from './g2.js';
 import type { Member, PrivateKey } from '../committee.js';
-
-ed.hashes.sha512 = sha512;
 
 export const SEED_LENGTH = 32;
 const SALT = new TextEncoder().encode('gomelctl/v1');
@@ -48,7 +44,7 @@ export function deriveRmcSecret(seed: Uint8Array, pid: number): bigint {
  * against ~180 µs in @noble/ed25519 (issue 14). Node imports a JWK private key
  * through OpenSSL's raw-key path and derives the public half from `d` alone; it
  * wants `x` to be a string but does not read it, hence the placeholder. Should a
- * Node ever read it, the self-check below falls back to noble.
+ * Node ever read it, the self-check below falls back to noble, loaded only then.
  */
 function nativePublicKey(seed32: Uint8Array): Uint8Array {
   const d = Buffer.from(seed32.buffer, seed32.byteOffset, seed32.byteLength).toString('base64url');
@@ -67,9 +63,16 @@ const nativeWorks = (() => {
   }
 })();
 
+const noble = nativeWorks ? undefined : await loadNoble();
+async function loadNoble() {
+  const ed = await import('@noble/ed25519');
+  ed.hashes.sha512 = (await import('@noble/hashes/sha2.js')).sha512;
+  return ed;
+}
+
 /** The public half of an ed25519 key from its 32-byte seed. */
 export function ed25519PublicKey(seed32: Uint8Array): Uint8Array {
-  return nativeWorks ? nativePublicKey(seed32) : ed.getPublicKey(seed32);
+  return noble ? noble.getPublicKey(seed32) : nativePublicKey(seed32);
 }
 
 export interface DerivedNode {

@@ -6,7 +6,7 @@
 //   RMC secret    = first c = 0, 1, 2, … for which
 //                   x = HKDF-SHA256(ikm = seed, salt = "gomelctl/v1", info = "bn256-rmc" ‖ pid32be ‖ c32be, 32 bytes)
 //                   read big-endian satisfies 1 ≤ x < n   (rejection sampling: uniform, no modular bias)
-import { createPrivateKey, hkdfSync } from 'node:crypto';
+import { createHmac, createPrivateKey } from 'node:crypto';
 import { N as BN256_ORDER, scalarFromBytes } from './bn256.js';
 import { verificationKeys } from './g2.js';
 import type { Member, PrivateKey } from '../committee.js';
@@ -23,10 +23,16 @@ function info(label: string, ...numbers: number[]): Uint8Array {
   return out;
 }
 
-// HKDF by OpenSSL (RFC 5869, as in the header): a third of noble's cost per key.
+// HKDF-SHA256 (RFC 5869) for 32 bytes, spelled out so that the extract step,
+// the same for every key of a committee, is done once: PRK = HMAC(salt, seed),
+// then the output is T(1) = HMAC(PRK, info ‖ 0x01). By OpenSSL's HMAC: ~2.5 µs,
+// where one hkdfSync call costs ~10 µs and noble's HKDF ~30 µs (issue 14).
+let extracted: { seed: Uint8Array; prk: Buffer } | undefined;
 function hkdf32(seed: Uint8Array, info: Uint8Array): Uint8Array {
-  return new Uint8Array(hkdfSync('sha256', seed, SALT, info, 32));
+  if (!extracted || Buffer.compare(extracted.seed, seed) !== 0) extracted = { seed: Uint8Array.from(seed), prk: createHmac('sha256', SALT).update(seed).digest() };
+  return new Uint8Array(createHmac('sha256', extracted.prk).update(info).update(BLOCK_1).digest());
 }
+const BLOCK_1 = Uint8Array.of(1);
 
 export function deriveEd25519Seed(seed: Uint8Array, pid: number): Uint8Array {
   return hkdf32(seed, info('ed25519', pid));

@@ -7,6 +7,7 @@ import type { KeysPlan } from '../core/keys/keys-plan.js';
 import { SEED_LENGTH } from '../core/keys/derive.js';
 import { exists, recoverFolder, replaceFolder, type FileToWrite, type FolderSwapHooks } from './atomic.js';
 import { readInput, readInputBytes } from './input.js';
+import { mapLimit } from '../core/limit.js';
 
 export const COMMITTEE_FILE = 'committee.ka';
 export const SEED_FILE = 'seed';
@@ -67,18 +68,20 @@ export async function readKeysDir(dir: string): Promise<KeysDir | undefined> {
   const keyFiles: KeysDir['keyFiles'] = [];
   const otherFiles: string[] = [];
   let seed: Uint8Array | undefined;
-  for (const name of (await fs.readdir(dir)).sort()) {
+  const names = (await fs.readdir(dir)).sort();
+  // Member files are read many at once: one after the other, 1000 of them wait ~0.3 s on the disk (issue 14).
+  const memberNames = names.filter((name) => PK_NAME.test(name));
+  const texts = await mapLimit(memberNames, 32, (name) => readInput(path.join(dir, name), 'member file'));
+  memberNames.forEach((name, k) => {
     const file = path.join(dir, name);
-    const match = PK_NAME.exec(name);
-    if (match) {
-      const pid = Number(match[1]);
-      privateKeys.set(pid, parsePrivateKey(await readInput(file, 'member file'), file));
-      keyFiles.push({ pid, file });
-    } else if (name === SEED_FILE) {
-      seed = await readSeedFile(file);
-    } else if (name !== COMMITTEE_FILE && (await fs.stat(file)).isFile()) {
-      otherFiles.push(name);
-    }
+    const pid = Number(PK_NAME.exec(name)![1]);
+    privateKeys.set(pid, parsePrivateKey(texts[k]!, file));
+    keyFiles.push({ pid, file });
+  });
+  for (const name of names) {
+    const file = path.join(dir, name);
+    if (name === SEED_FILE) seed = await readSeedFile(file);
+    else if (!PK_NAME.test(name) && name !== COMMITTEE_FILE && (await fs.stat(file)).isFile()) otherFiles.push(name);
   }
   keyFiles.sort((a, b) => a.pid - b.pid);
   return { ...committee, dir, privateKeys, keyFiles, seed, otherFiles };
@@ -92,9 +95,8 @@ export function missingMemberFiles(keys: KeysDir): number[] {
 /** Private files (and the folder) whose mode lets others read them; a git checkout leaves them 0644. */
 export async function loosePrivateFiles(keys: KeysDir): Promise<string[]> {
   const names = [...keys.keyFiles.map((k) => path.basename(k.file)), ...(keys.seed ? [SEED_FILE] : [])];
-  const loose: string[] = [];
-  for (const name of names) if ((await fs.stat(path.join(keys.dir, name))).mode & 0o077) loose.push(name);
-  return loose;
+  const modes = await mapLimit(names, 32, async (name) => (await fs.stat(path.join(keys.dir, name))).mode);
+  return names.filter((_, k) => modes[k]! & 0o077);
 }
 
 /** Restores 0600 on private files and 0700 on the folder; the contents are untouched. */

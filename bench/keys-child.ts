@@ -1,9 +1,10 @@
-// Runs one `keys gen` in a fresh process and reports its wall time and peak memory.
-import { keysGen } from '../src/commands/keys.js';
+// Runs one gomelctl command line in this fresh process, as bin/gomelctl does, and
+// prints its exit code, CPU time and peak memory (worker threads included) as JSON.
+// The parent times the process from spawn to exit: Node's start-up counts too.
+import { run } from '../src/cli.js';
 import { captureOutput } from '../src/commands/output.js';
 
-const [n, dir] = process.argv.slice(2) as [string, string];
-const start = performance.now();
-await keysGen({ n, dir, hostPrefix: 'node', config: 'config', configs: '/nonexistent', seed: '11'.repeat(32) }, captureOutput());
-const ms = performance.now() - start;
-process.stdout.write(JSON.stringify({ ms, maxRssKb: process.resourceUsage().maxRSS }));
+const out = captureOutput();
+const code = await run(process.argv.slice(2), out);
+const usage = process.resourceUsage();
+process.stdout.write(JSON.stringify({ code, cpuMs: (usage.userCPUTime + usage.systemCPUTime) / 1000, maxRssKb: usage.maxRSS }));

@@ -8,8 +8,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
-import { deriveEd25519Seed, deriveRmcSecret, ed25519PublicKey } from '../src/core/keys/derive.js';
-import { verificationKeys } from '../src/core/keys/g2.js';
+import { benchKeysGen, benchKeysVerify, type KeysGenFigures } from './keys.js';
 import { imageRebuild, assembleContext } from '../src/commands/image.js';
 import { keysGen } from '../src/commands/keys.js';
 import { configSync } from '../src/commands/config.js';
@@ -35,34 +34,7 @@ async function timed<T>(fn: () => Promise<T>): Promise<[number, T]> {
 }
 const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
 
-// ---- 1. keys gen
-async function benchKeys(n: number) {
-  // Median of three fresh processes: one run is at the mercy of whatever else the 2 cores do.
-  const runs: { wallMs: number; ms: number; maxRssKb: number }[] = [];
-  for (let i = 0; i < 3; i++) {
-    const dir = path.join(work, `keys-${n}-${i}`);
-    const [wallMs, out] = await timed(() => run(process.execPath, [path.join(REPO, 'dist/bench/keys-child.js'), String(n), dir]));
-    runs.push({ wallMs, ...(JSON.parse(out.stdout) as { ms: number; maxRssKb: number }) });
-  }
-  runs.sort((a, b) => a.wallMs - b.wallMs);
-  const child = runs[1]!;
-  const wallMs = child.wallMs;
-  // Single-thread shares of the derivation, measured in this process.
-  const seed = new Uint8Array(32).fill(1);
-  const [edMs] = await timed(async () => {
-    for (let pid = 0; pid < n; pid++) ed25519PublicKey(deriveEd25519Seed(seed, pid));
-  });
-  const secrets: bigint[] = [];
-  const [hkdfMs] = await timed(async () => {
-    for (let pid = 0; pid < n; pid++) secrets.push(deriveRmcSecret(seed, pid));
-  });
-  const [bnMs] = await timed(async () => {
-    verificationKeys(secrets);
-  });
-  const cpu = edMs + hkdfMs + bnMs;
-  return { n, wallMs, wallRangeMs: [runs[0]!.wallMs, runs[2]!.wallMs], inProcessMs: child.ms, keysPerSecond: Math.round((n / wallMs) * 1000), peakRssMb: Math.round(child.maxRssKb / 1024), shareEd25519: edMs / cpu, shareBn256: bnMs / cpu, singleThreadDeriveMs: cpu };
-}
-
+// ---- 1. keys gen and keys verify: bench/keys.ts
 // ---- 2. image rebuild
 async function benchImage() {
   const root = path.join(work, 'image');
@@ -181,38 +153,70 @@ async function benchSkew(n: number) {
   return { n, skewMs: (Math.max(...starts) - Math.min(...starts)) * 1000, runMs };
 }
 
-const { stdout: dockerVersion } = await run('docker', ['version', '--format', '{{.Server.Version}}']);
-const machine = { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, memoryGb: Math.round(os.totalmem() / 2 ** 30), node: process.version, docker: dockerVersion.trim(), kernel: os.release() };
-log('keys gen N=100, N=1000');
-const keys = [await benchKeys(100), await benchKeys(1000)];
-log('image rebuild');
-const image = await benchImage();
-log('deploy spawn of 32 nodes');
-const spawnResult = await benchSpawn(32);
-log('start skew of 32 and 64 probe nodes');
-const skew = [await benchSkew(32), await benchSkew(64)];
+// `npm run bench -- keys` runs only the keys part (it needs no engine); no argument runs all.
+const parts = process.argv.slice(2);
+const wanted = (part: 'keys' | 'image' | 'spawn' | 'skew') => parts.length === 0 || parts.includes(part);
+const gomelKeysBin = process.env.GOMEL_KEYS_BIN;
+const dockerVersion = parts.every((p) => p === 'keys') ? '(not used)' : (await run('docker', ['version', '--format', '{{.Server.Version}}'])).stdout.trim();
+const machine = { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, memoryGb: Math.round(os.totalmem() / 2 ** 30), node: process.version, docker: dockerVersion, kernel: os.release() };
+
+const keys: KeysGenFigures[] = [];
+let verify: Awaited<ReturnType<typeof benchKeysVerify>> | undefined;
+if (wanted('keys')) {
+  const keysWork = path.join(work, 'keys');
+  for (const [n, runs] of [[100, 5], [1000, 5], [65535, 1]] as const) {
+    log(`keys gen N=${n}${gomelKeysBin ? `, alternating with ${gomelKeysBin}` : ''} (${runs} run${runs > 1 ? 's' : ''} each)`);
+    keys.push(await benchKeysGen(REPO, keysWork, n, runs, gomelKeysBin));
+  }
+  log('keys verify N=1000');
+  verify = await benchKeysVerify(REPO, keysWork, 1000, 5);
+}
+if (wanted('image')) log('image rebuild');
+const image = wanted('image') ? await benchImage() : undefined;
+if (wanted('spawn')) log('deploy spawn of 32 nodes');
+const spawnResult = wanted('spawn') ? await benchSpawn(32) : undefined;
+if (wanted('skew')) log('start skew of 32 and 64 probe nodes');
+const skew = wanted('skew') ? [await benchSkew(32), await benchSkew(64)] : [];
 await fs.rm(work, { recursive: true, force: true });
 
-const results = { date: new Date().toISOString(), machine, keys, image, spawn: spawnResult, skew };
-await fs.writeFile(path.join(REPO, 'bench/results.json'), `${JSON.stringify(results, null, 2)}\n`);
+const results = { date: new Date().toISOString(), machine, keys, verify, image, spawn: spawnResult, skew };
+await fs.writeFile(path.join(REPO, `bench/results${parts.length ? `-${parts.join('-')}` : ''}.json`), `${JSON.stringify(results, null, 2)}\n`);
 
-const k1000 = keys[1]!;
 const verdict = (ok: boolean) => (ok ? 'met' : 'MISSED');
+const timing = (t: { wallMs: number; cpuMs: number; peakRssMb?: number }) => `${seconds(t.wallMs)} s wall, ${seconds(t.cpuMs)} s CPU${t.peakRssMb !== undefined ? `, peak ${t.peakRssMb} MB` : ''}`;
 const rows: [string, string, string][] = [
-  ...keys.map((k): [string, string, string] => [`keys gen N=${k.n} (median of 3)`, `${seconds(k.wallMs)} s wall (${seconds(k.wallRangeMs[0]!)}–${seconds(k.wallRangeMs[1]!)}), ${k.keysPerSecond} keys/s, peak ${k.peakRssMb} MB`, `ed25519 ${(k.shareEd25519 * 100).toFixed(0)}% / BN256 ${(k.shareBn256 * 100).toFixed(0)}% of derivation`]),
-  ['image rebuild, cold (no cache)', `${seconds(image.coldMs)} s`, `${image.coldPushedLayers} layer(s) pushed`],
-  ['image rebuild, unchanged', `${seconds(image.unchangedMs)} s`, image.unchangedSkipped ? 'skipped (same context hash)' : 'rebuilt'],
-  ['image rebuild, after resize', `${seconds(image.resizedMs)} s`, `${image.resizedCachedSteps} steps cached, ${image.resizedPushedLayers} layer(s) pushed; ${image.resizedOverCold.toFixed(2)}× cold`],
-  ['build only: API (in-memory) vs docker build', `${seconds(image.apiBuildMs)} s vs ${seconds(image.cliBuildMs)} s`, `${image.apiOverCli.toFixed(2)}×`],
-  [`deploy spawn N=${spawnResult.n} until running`, `${seconds(spawnResult.spawnMs)} s vs CLI loop ${seconds(spawnResult.cliLoopMs)} s`, `${spawnResult.spawnOverCli.toFixed(2)}×`],
-  ['deploy clean', `${seconds(spawnResult.cleanMs)} s`, ''],
+  ...keys.map((k): [string, string, string] => [
+    `keys gen N=${k.n} (median of ${k.runs})`,
+    timing(k.gomelctl),
+    k.gomelKeys ? `gomel-keys ${timing(k.gomelKeys)}; ${k.ratio!.toFixed(2)}× its wall time` : k.gomelKeysFailure ? `gomel-keys failed: ${k.gomelKeysFailure}` : 'set GOMEL_KEYS_BIN to compare with gomel-keys',
+  ]),
+  ...(verify ? [[`keys verify N=${verify.n} (median of 5)`, timing(verify), ''] as [string, string, string]] : []),
+  ...(image
+    ? ([
+        ['image rebuild, cold (no cache)', `${seconds(image.coldMs)} s`, `${image.coldPushedLayers} layer(s) pushed`],
+        ['image rebuild, unchanged', `${seconds(image.unchangedMs)} s`, image.unchangedSkipped ? 'skipped (same context hash)' : 'rebuilt'],
+        ['image rebuild, after resize', `${seconds(image.resizedMs)} s`, `${image.resizedCachedSteps} steps cached, ${image.resizedPushedLayers} layer(s) pushed; ${image.resizedOverCold.toFixed(2)}× cold`],
+        ['build only: API (in-memory) vs docker build', `${seconds(image.apiBuildMs)} s vs ${seconds(image.cliBuildMs)} s`, `${image.apiOverCli.toFixed(2)}×`],
+      ] as [string, string, string][])
+    : []),
+  ...(spawnResult
+    ? ([
+        [`deploy spawn N=${spawnResult.n} until running`, `${seconds(spawnResult.spawnMs)} s vs CLI loop ${seconds(spawnResult.cliLoopMs)} s`, `${spawnResult.spawnOverCli.toFixed(2)}×`],
+        ['deploy clean', `${seconds(spawnResult.cleanMs)} s`, ''],
+      ] as [string, string, string][])
+    : []),
   ...skew.map((k): [string, string, string] => [`start skew, N=${k.n} probe nodes`, `${seconds(k.skewMs)} s between the first and last start`, `whole run ${seconds(k.runMs)} s`]),
 ];
 console.log(`machine: ${machine.cpus} × ${machine.cpu}, ${machine.memoryGb} GiB, Node ${machine.node}, Docker ${machine.docker}`);
 console.log('| what | figure | ratio / note |\n|---|---|---|');
 for (const [a, b, c] of rows) console.log(`| ${a} | ${b} | ${c} |`);
 console.log('\ntargets:');
-console.log(`  keys gen N=1000 ≤ 1.5 s: ${seconds(k1000.wallMs)} s — ${verdict(k1000.wallMs <= 1500)}`);
-console.log(`  spawn 32 ≤ 0.5× CLI loop: ${spawnResult.spawnOverCli.toFixed(2)}× — ${verdict(spawnResult.spawnOverCli <= 0.5)}`);
+const k1000 = keys.find((k) => k.n === 1000);
+const k65535 = keys.find((k) => k.n === 65535);
+if (k1000?.ratio !== undefined) console.log(`  keys gen N=1000 ≤ 1.0× gomel-keys' wall time: ${k1000.ratio.toFixed(2)}× — ${verdict(k1000.ratio <= 1)}`);
+if (k1000) console.log(`  keys gen N=1000 peak memory ≤ 150 MB: ${k1000.gomelctl.peakRssMb} MB — ${verdict(k1000.gomelctl.peakRssMb! <= 150)}`);
+if (k65535) console.log(`  keys gen N=65535 ≤ 30 s: ${seconds(k65535.gomelctl.wallMs)} s — ${verdict(k65535.gomelctl.wallMs <= 30_000)}`);
+if (verify) console.log(`  keys verify N=1000 ≤ 1 s: ${seconds(verify.wallMs)} s — ${verdict(verify.wallMs <= 1000)}`);
+if (spawnResult) console.log(`  spawn 32 ≤ 0.5× CLI loop: ${spawnResult.spawnOverCli.toFixed(2)}× — ${verdict(spawnResult.spawnOverCli <= 0.5)}`);
 for (const k of skew) console.log(`  start skew N=${k.n} ≤ 1 s: ${seconds(k.skewMs)} s — ${verdict(k.skewMs <= 1000)}`);
-console.log(`  rebuild after resize ≤ 0.3× cold: ${image.resizedOverCold.toFixed(2)}× — ${verdict(image.resizedOverCold <= 0.3)}`);
+if (image) console.log(`  rebuild after resize ≤ 0.3× cold: ${image.resizedOverCold.toFixed(2)}× — ${verdict(image.resizedOverCold <= 0.3)}`);

@@ -55,6 +55,28 @@ const vec = (items: number[][]): number[] => [...uleb(items.length), ...items.fl
 const section = (id: number, body: number[]): number[] => [id, ...uleb(body.length), ...body];
 const I32 = 0x7f;
 const I64 = 0x7e;
+/** Opcodes used, from the WebAssembly Core Specification 1.0, §5.4 "Instructions". */
+const OP = {
+  end: 0x0b,
+  call: 0x10,
+  select: 0x1b,
+  localGet: 0x20,
+  localSet: 0x21,
+  localTee: 0x22,
+  i64Load32U: 0x35,
+  i64Store32: 0x3e,
+  i32Const: 0x41,
+  i64Const: 0x42,
+  i32Add: 0x6a,
+  i64Add: 0x7c,
+  i64Sub: 0x7d,
+  i64Mul: 0x7e,
+  i64And: 0x83,
+  i64ShrU: 0x88,
+  i32WrapI64: 0xa7,
+} as const;
+/** memarg of a 32-bit access: alignment 2² (then the offset). */
+const ALIGN_4 = 2;
 
 /** Function-body instructions, with i64 locals addressed by name. */
 class Body {
@@ -67,54 +89,54 @@ class Body {
     return index;
   }
   get(name: string | number): this {
-    this.code.push(0x20, ...uleb(typeof name === 'number' ? name : this.local(name)));
+    this.code.push(OP.localGet, ...uleb(typeof name === 'number' ? name : this.local(name)));
     return this;
   }
   set(name: string): this {
-    this.code.push(0x21, ...uleb(this.local(name)));
+    this.code.push(OP.localSet, ...uleb(this.local(name)));
     return this;
   }
   tee(name: string): this {
-    this.code.push(0x22, ...uleb(this.local(name)));
+    this.code.push(OP.localTee, ...uleb(this.local(name)));
     return this;
   }
   i64(v: bigint): this {
-    this.code.push(0x42, ...sleb(BigInt.asIntN(64, v)));
+    this.code.push(OP.i64Const, ...sleb(BigInt.asIntN(64, v)));
     return this;
   }
   i32(v: number): this {
-    this.code.push(0x41, ...sleb(BigInt(v)));
+    this.code.push(OP.i32Const, ...sleb(BigInt(v)));
     return this;
   }
   /** i64.load32_u of limb j of the element at the address in param `param`. */
   loadLimb(param: number, j: number): this {
-    this.get(param).code.push(0x35, 2, ...uleb(4 * j));
+    this.get(param).code.push(OP.i64Load32U, ALIGN_4, ...uleb(4 * j));
     return this;
   }
   /** i64.store32 of the i64 on the stack into limb j at the address in param `param` (the value is pushed by `value`). */
   storeLimb(param: number, j: number, value: () => void): this {
     this.get(param);
     value();
-    this.code.push(0x3e, 2, ...uleb(4 * j));
+    this.code.push(OP.i64Store32, ALIGN_4, ...uleb(4 * j));
     return this;
   }
   op(...bytes: number[]): this {
     this.code.push(...bytes);
     return this;
   }
-  add = () => this.op(0x7c);
-  sub = () => this.op(0x7d);
-  mul = () => this.op(0x7e);
-  and = () => this.op(0x83);
-  shr = () => this.op(0x88);
+  add = () => this.op(OP.i64Add);
+  sub = () => this.op(OP.i64Sub);
+  mul = () => this.op(OP.i64Mul);
+  and = () => this.op(OP.i64And);
+  shr = () => this.op(OP.i64ShrU);
   call(index: number, ...args: (() => void)[]): this {
     for (const arg of args) arg();
-    this.code.push(0x10, ...uleb(index));
+    this.code.push(OP.call, ...uleb(index));
     return this;
   }
   /** The function: its i64 locals declared, then the code. */
   encode(): number[] {
-    const body = [...vec(this.locals.size ? [[...uleb(this.locals.size), I64]] : []), ...this.code, 0x0b];
+    const body = [...vec(this.locals.size ? [[...uleb(this.locals.size), I64]] : []), ...this.code, OP.end];
     return [...uleb(body.length), ...body];
   }
 }
@@ -137,7 +159,7 @@ function reduceOnceAndStore(b: Body, r: number): void {
   // keep t when t8 − borrow < 0 (that is, t < p)
   b.get('t8').get('borrow').sub().i64(63n).shr().set('keep');
   for (let j = 0; j < LIMBS; j++) {
-    b.storeLimb(r, j, () => b.get(`t${j}`).get(`u${j}`).get('keep').op(0xa7).op(0x1b)); // select(t, u, keep)
+    b.storeLimb(r, j, () => b.get(`t${j}`).get(`u${j}`).get('keep').op(OP.i32WrapI64, OP.select)); // keep ? t : u
   }
 }
 
@@ -212,7 +234,7 @@ function fp2Body(build: (call: (op: number, r: Addr, x: Addr, y: Addr) => void) 
   const b = new Body(3);
   const address = (a: Addr) => () => {
     if (a.scratch !== undefined) b.i32(a.scratch * FP_BYTES);
-    else if (a.imag) b.get(a.param!).i32(FP_BYTES).op(0x6a); // i32.add
+    else if (a.imag) b.get(a.param!).i32(FP_BYTES).op(OP.i32Add);
     else b.get(a.param!);
   };
   build((op, r, x, y) => b.call(op, address(r), address(x), address(y)));

@@ -11,6 +11,7 @@
 // its inputs before it writes its output, so the output may alias an input.
 // Offsets below SCRATCH_END are the operations' own scratch.
 import { P } from './bn256.js';
+import { EnvironmentError } from '../errors.js';
 
 const LIMBS = 8;
 const MASK = 0xffffffffn;
@@ -321,6 +322,7 @@ export interface FieldOps {
 let instance: FieldOps | undefined;
 /** The module, compiled once per thread (~1 ms). */
 export function fieldOps(): FieldOps {
+  if (typeof WebAssembly === 'undefined') throw new EnvironmentError('this Node has no WebAssembly (run without --jitless): gomelctl computes BN256 keys with it');
   if (!instance) instance = new WebAssembly.Instance(new WebAssembly.Module(moduleBytes())).exports as unknown as FieldOps;
   return instance;
 }

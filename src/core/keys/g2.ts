@@ -18,12 +18,14 @@ const AFFINE_BYTES = 2 * FP2_BYTES; // x, y
 const JACOBIAN_BYTES = 3 * FP2_BYTES; // X, Y, Z
 
 // ---- Memory: fixed GF(p²) slots, then the table, then each call's points.
-const slot = (k: number) => SCRATCH_END + k * FP2_BYTES;
-const [ZERO, ONE, ZZ, U2, ZZZ, S2, H, R, HH, HHH, V, T, T2, A, B, C, D, E, INV, ZI, ZI2, ZI3] = Array.from({ length: 22 }, (_, k) => slot(k)) as number[] as [
-  number, number, number, number, number, number, number, number, number, number, number,
-  number, number, number, number, number, number, number, number, number, number, number,
-];
-const FIXED_END = slot(22);
+let slots = 0;
+const slot = () => SCRATCH_END + FP2_BYTES * slots++;
+const ZERO = slot(), ONE = slot();
+// temporaries of addAffine, double and toAffine
+const ZZ = slot(), U2 = slot(), ZZZ = slot(), S2 = slot(), H = slot(), R = slot(), HH = slot(), HHH = slot(), V = slot(), T = slot(), T2 = slot();
+const A = slot(), B = slot(), C = slot(), D = slot(), E = slot();
+const INV = slot(), ZI = slot(), ZI2 = slot(), ZI3 = slot();
+const FIXED_END = slot();
 let top = FIXED_END;
 
 /** `bytes` of memory at the top, growing the memory when needed. */

@@ -7,6 +7,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { cli, copyDir, DOCKER_CONFIGS, DOCKER_KEYS, REPO, snapshot, tempDir } from './helpers.js';
 import { checkImageRef, inspectBinary } from '../src/core/payload-check.js';
+import { stageFolder } from '../src/fs/atomic.js';
 
 const BIN = path.join(REPO, 'bin/gomelctl');
 type T = Parameters<typeof tempDir>[0];
@@ -221,4 +222,29 @@ test('bad input is refused up front: an image tag with spaces or upper case, a -
   const nested = await cli(['config', 'check', 'deep', ...p.flags]);
   assert.equal(nested.code, 1);
   assert.match(nested.out, /nested more than 64 levels deep/);
+});
+
+test('a staged folder never swaps in a file it created ahead but was not given, and discarding leaves nothing', async (t) => {
+  const root = await tempDir(t);
+  const dir = path.join(root, 'keys');
+  await fs.mkdir(dir);
+  await fs.writeFile(path.join(dir, 'committee.ka'), 'old\n');
+  const leftovers = async () => (await fs.readdir(root)).filter((name) => name !== 'keys');
+
+  const short = await stageFolder(dir, ['0.pk', '1.pk']);
+  await assert.rejects(short.commit([{ name: '0.pk', content: 'zero\n', mode: 0o600 }]), /staged 1\.pk but not written/);
+  assert.deepEqual(await fs.readdir(dir), ['committee.ka']);
+  assert.deepEqual(await leftovers(), []);
+
+  const dropped = await stageFolder(dir, ['0.pk']);
+  await dropped.discard();
+  assert.deepEqual(await leftovers(), []);
+
+  const full = await stageFolder(dir, ['0.pk']);
+  await full.commit([{ name: '0.pk', content: 'zero\n', mode: 0o600 }, { name: 'committee.ka', content: 'new\n', mode: 0o644 }]);
+  await full.discard(); // after a commit: a no-op
+  assert.equal(await fs.readFile(path.join(dir, '0.pk'), 'utf8'), 'zero\n');
+  assert.equal((await fs.stat(path.join(dir, '0.pk'))).mode & 0o777, 0o600);
+  assert.equal(await fs.readFile(path.join(dir, 'committee.ka'), 'utf8'), 'new\n');
+  assert.deepEqual(await leftovers(), []);
 });

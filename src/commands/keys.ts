@@ -5,12 +5,12 @@ import { randomBytes } from 'node:crypto';
 import { parseCommitteeSize, parseHostPrefix, parsePorts, parseSeedHex } from '../core/args.js';
 import { encodeBase64, memberHost, parseAddressLines, parseCommittee, parsePrivateKey, shortFingerprint, type AddressLine, type Member } from '../core/committee.js';
 import { CheckFailed, InputError, UsageError } from '../core/errors.js';
-import { configColumns, defaultPorts, nodeRanges, patternAddresses, pidsToDerive, planChanges, planKeys } from '../core/keys/keys-plan.js';
+import { configColumns, defaultPorts, nodeRanges, patternAddresses, pidsToDerive, planChanges, planKeys, type KeysPlan } from '../core/keys/keys-plan.js';
 import { deriveNodes } from '../parallel/derive-pool.js';
 import { verifyCommitteeShape, verifyPrivateKeys, type KeyToVerify } from '../core/keys/verify.js';
 import type { FolderSwapHooks } from '../fs/atomic.js';
 import { exists } from '../fs/atomic.js';
-import { COMMITTEE_FILE, inspectKeysFolder, loosePrivateFiles, missingMemberFiles, readKeysDir, readSeedFile, requireCommitteeFile, SEED_FILE, tightenModes, writeKeysDir, type KeysDir } from '../fs/keys-dir.js';
+import { COMMITTEE_FILE, inspectKeysFolder, loosePrivateFiles, missingMemberFiles, readKeysDir, readSeedFile, requireCommitteeFile, SEED_FILE, tightenModes, stageKeysDir, writeKeysDir, type KeysDir } from '../fs/keys-dir.js';
 import { readInput } from '../fs/input.js';
 import { withLock } from '../fs/lock.js';
 import { recordSizeBeforeResize } from '../fs/configs-dir.js';
@@ -111,19 +111,24 @@ async function generate(options: KeysGenOptions, out: Output, hooks: FolderSwapH
   // --regenerate without a seed of the user's must not re-derive the same keys from the old seed.
   const seed = p.optionSeed ?? (options.regenerate ? undefined : storedSeed) ?? new Uint8Array(randomBytes(32));
   const regenerate = Boolean(options.regenerate);
-  const derived = await deriveNodes(seed, pidsToDerive(existing, n, regenerate));
-  const plan = planKeys({ existing, seed, addresses, regenerate, keysDir: options.dir, derived });
-  const seedChanged = !existing?.seed || Buffer.compare(existing.seed, seed) !== 0;
-
-  const strays = (existing?.keyFiles ?? []).filter((k) => k.pid >= Math.max(n, existing!.members.length)).map((k) => `${k.pid}.pk`);
-  const strayNote = strays.length ? `; kept ${strays.join(', ')}, which ${strays.length > 1 ? 'have' : 'has'} no committee line` : '';
-  if (existing && !planChanges(plan) && !seedChanged) {
-    const tightened = await tightenModes(existing);
-    out.line(`keys: ${n} nodes in ${options.dir}, nothing to change${tightened.length ? `; tightened ${tightened.join(', ')} to 0600` : ''}${strayNote}`);
-    return;
+  const newPids = pidsToDerive(existing, n, regenerate);
+  // The new member files are created while their keys are derived on the other cores (fs/atomic.ts, stageFolder).
+  const derivation = deriveNodes(seed, newPids);
+  derivation.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
+  const staged = await stageKeysDir(options.dir, newPids);
+  let plan: KeysPlan;
+  try {
+    plan = planKeys({ existing, seed, addresses, regenerate, keysDir: options.dir, derived: await derivation });
+    if (existing && !planChanges(plan) && !seedChanged(existing, seed)) {
+      const tightened = await tightenModes(existing);
+      out.line(`keys: ${n} nodes in ${options.dir}, nothing to change${tightened.length ? `; tightened ${tightened.join(', ')} to 0600` : ''}${strayNote(existing, n)}`);
+      return;
+    }
+    if (existing && existing.members.length !== n) await recordSizeBeforeResize(options.configs, existing.members.length);
+    await writeKeysDir(staged, options.dir, plan, seed, existing, hooks);
+  } finally {
+    await staged.discard(); // a no-op once committed
   }
-  if (existing && existing.members.length !== n) await recordSizeBeforeResize(options.configs, existing.members.length);
-  await writeKeysDir(options.dir, plan, seed, existing, hooks);
   const parts = [
     plan.added.length && `added ${nodeRanges(plan.added)}`,
     plan.kept.length && `kept ${nodeRanges(plan.kept)}`,
@@ -131,8 +136,16 @@ async function generate(options: KeysGenOptions, out: Output, hooks: FolderSwapH
     plan.readdressed.length && `new addresses for ${nodeRanges(plan.readdressed)}`,
     plan.regenerated.length && `regenerated ${nodeRanges(plan.regenerated)}`,
   ].filter(Boolean);
-  out.line(`keys: ${n} nodes in ${options.dir}: ${parts.join('; ')}${strayNote}`);
-  if (existing && seedChanged && !existing.seed) out.line(`keys: new nodes derive from a new committee seed in ${path.join(options.dir, 'seed')}`);
+  out.line(`keys: ${n} nodes in ${options.dir}: ${parts.join('; ')}${strayNote(existing, n)}`);
+  if (existing && seedChanged(existing, seed) && !existing.seed) out.line(`keys: new nodes derive from a new committee seed in ${path.join(options.dir, 'seed')}`);
+}
+
+const seedChanged = (existing: KeysDir, seed: Uint8Array) => !existing.seed || Buffer.compare(existing.seed, seed) !== 0;
+
+/** Member files beyond both the old and the new committee: kept, and said so. */
+function strayNote(existing: KeysDir | undefined, n: number): string {
+  const strays = (existing?.keyFiles ?? []).filter((k) => k.pid >= Math.max(n, existing!.members.length)).map((k) => `${k.pid}.pk`);
+  return strays.length ? `; kept ${strays.join(', ')}, which ${strays.length > 1 ? 'have' : 'has'} no committee line` : '';
 }
 
 /** A key carried into the new committee must be the one its line says: a resize never carries a corrupt key forward. */

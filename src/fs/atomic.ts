@@ -24,9 +24,12 @@ async function writeDurable(file: string, content: string | Uint8Array, mode: nu
   }
 }
 
-/** Creates `file` (never over an existing one) with `content` and exactly `mode`; durable only after flushFiles(). */
-function writeUnsynced(file: string, content: string | Uint8Array, mode: number): void {
-  const fd = openSync(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode);
+/**
+ * Writes `content` with exactly `mode` into `file`: a new file, or one that
+ * stageFolder() created empty; durable only after flushFiles().
+ */
+function writeUnsynced(file: string, content: string | Uint8Array, mode: number, staged: boolean): void {
+  const fd = openSync(file, staged ? constants.O_WRONLY | constants.O_TRUNC : constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode);
   try {
     writeFileSync(fd, content);
     fchmodSync(fd, mode); // the umask may have narrowed the mode
@@ -87,13 +90,21 @@ const oldPrefix = (base: string) => `.${base}.old-`;
 const newPrefix = (base: string) => `.${base}.new-`;
 
 /**
- * Replaces folder `dir` with exactly `files`, as a set (the caller holds the
- * folder's lock, fs/lock.ts, so the leftovers it clears are no live run's): they are written into a
- * sibling folder, then the old folder is renamed aside and the new one into place.
- * Linux cannot swap two folders in one rename, so a crash between the two renames
- * leaves `.<name>.old-*`; recoverFolder() puts it back.
+ * The next version of folder `dir`, being written in a sibling folder; its
+ * commit() replaces `dir` with exactly the given files, as a set (the caller
+ * holds the folder's lock, fs/lock.ts, so the leftovers cleared here are no
+ * live run's). Files named in advance are created empty at once: creating a
+ * file costs 0.1–0.5 ms on ext4 here and filling it 0.01 ms, so `keys gen`
+ * creates its member files while their keys are derived (issue 14).
  */
-export async function replaceFolder(dir: string, files: readonly FileToWrite[], hooks: FolderSwapHooks = {}): Promise<void> {
+export interface StagedFolder {
+  /** Writes `files` (the ones named in advance among them), flushes them, and swaps the folder in. */
+  commit(files: readonly FileToWrite[], hooks?: FolderSwapHooks): Promise<void>;
+  /** Removes the staged folder; `dir` stays as it was. */
+  discard(): Promise<void>;
+}
+
+export async function stageFolder(dir: string, namesAhead: readonly string[] = []): Promise<StagedFolder> {
   const parent = path.dirname(dir);
   const base = path.basename(dir);
   await fs.mkdir(parent, { recursive: true });
@@ -101,26 +112,40 @@ export async function replaceFolder(dir: string, files: readonly FileToWrite[], 
     if (stale.startsWith(newPrefix(base))) await fs.rm(path.join(parent, stale), { recursive: true, force: true });
   }
   const fresh = await fs.mkdtemp(path.join(parent, newPrefix(base)));
+  const discard = () => fs.rm(fresh, { recursive: true, force: true });
   try {
     await fs.chmod(fresh, 0o700);
-    // Every file is durable before the rename.
-    for (const f of files) writeUnsynced(path.join(fresh, f.name), f.content, f.mode);
-    await flushFiles(fresh, files.map((f) => f.name));
-    await hooks.beforeSwap?.();
+    for (const name of namesAhead) closeSync(openSync(path.join(fresh, name), constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600));
   } catch (e) {
-    await fs.rm(fresh, { recursive: true, force: true });
+    await discard();
     throw e;
   }
-  const aside = path.join(parent, `${oldPrefix(base)}${randomBytes(6).toString('hex')}`);
-  const hadOld = await exists(dir);
-  if (hadOld) await fs.rename(dir, aside);
-  await fs.rename(fresh, dir);
-  await syncDir(parent);
-  if (hadOld) await fs.rm(aside, { recursive: true, force: true });
+  const commit = async (files: readonly FileToWrite[], hooks: FolderSwapHooks = {}) => {
+    try {
+      const ahead = new Set(namesAhead);
+      for (const f of files) writeUnsynced(path.join(fresh, f.name), f.content, f.mode, ahead.delete(f.name));
+      if (ahead.size) throw new Error(`staged ${[...ahead].slice(0, 3).join(', ')} but not written`); // never swap in an empty file
+      // Every file is durable before the rename.
+      await flushFiles(fresh, files.map((f) => f.name));
+      await hooks.beforeSwap?.();
+    } catch (e) {
+      await discard();
+      throw e;
+    }
+    // Linux cannot swap two folders in one rename, so a crash between the two
+    // renames leaves `.<name>.old-*`; recoverFolder() puts it back.
+    const aside = path.join(parent, `${oldPrefix(base)}${randomBytes(6).toString('hex')}`);
+    const hadOld = await exists(dir);
+    if (hadOld) await fs.rename(dir, aside);
+    await fs.rename(fresh, dir);
+    await syncDir(parent);
+    if (hadOld) await fs.rm(aside, { recursive: true, force: true });
+  };
+  return { commit, discard: async () => void (await discard()) };
 }
 
 /**
- * Restores a folder left aside by an interrupted replaceFolder(); returns true if it did.
+ * Restores a folder left aside by an interrupted StagedFolder.commit(); returns true if it did.
  * Never while a live writer holds the folder's lock: between its two renames the folder is briefly absent.
  */
 export async function recoverFolder(dir: string): Promise<boolean> {

@@ -5,7 +5,7 @@ import { formatCommittee, formatPrivateKey, parseCommittee, parsePrivateKey, typ
 import { InputError } from '../core/errors.js';
 import type { KeysPlan } from '../core/keys/keys-plan.js';
 import { SEED_LENGTH } from '../core/keys/derive.js';
-import { exists, recoverFolder, replaceFolder, type FileToWrite, type FolderSwapHooks } from './atomic.js';
+import { exists, recoverFolder, stageFolder, type FileToWrite, type FolderSwapHooks, type StagedFolder } from './atomic.js';
 import { readInput, readInputBytes } from './input.js';
 import { mapLimit } from '../core/limit.js';
 
@@ -136,8 +136,13 @@ export async function inspectKeysFolder(dir: string): Promise<KeysFolderState> {
   return state;
 }
 
-/** Writes a planned committee as one atomic set (see replaceFolder). */
-export async function writeKeysDir(dir: string, plan: KeysPlan, seed: Uint8Array, previous: KeysDir | undefined, hooks?: FolderSwapHooks): Promise<void> {
+/** The keys folder's next version, the member files of `newPids` created ahead (see stageFolder). */
+export function stageKeysDir(dir: string, newPids: readonly number[]): Promise<StagedFolder> {
+  return stageFolder(dir, newPids.map((pid) => `${pid}.pk`));
+}
+
+/** Writes a planned committee into `staged` and swaps it in for `dir`, as one atomic set. */
+export async function writeKeysDir(staged: StagedFolder, dir: string, plan: KeysPlan, seed: Uint8Array, previous: KeysDir | undefined, hooks?: FolderSwapHooks): Promise<void> {
   const files: FileToWrite[] = [
     { name: COMMITTEE_FILE, content: formatCommittee(plan.members), mode: 0o644 },
     { name: SEED_FILE, content: `${Buffer.from(seed).toString('hex')}\n`, mode: 0o600 },
@@ -149,5 +154,5 @@ export async function writeKeysDir(dir: string, plan: KeysPlan, seed: Uint8Array
     const stat = await fs.stat(path.join(dir, name));
     files.push({ name, content: await fs.readFile(path.join(dir, name)), mode: stat.mode & 0o777 });
   }
-  await replaceFolder(dir, files, hooks);
+  await staged.commit(files, hooks);
 }

@@ -112,10 +112,12 @@ async function generate(options: KeysGenOptions, out: Output, hooks: FolderSwapH
   const seed = p.optionSeed ?? (options.regenerate ? undefined : storedSeed) ?? new Uint8Array(randomBytes(32));
   const regenerate = Boolean(options.regenerate);
   const newPids = pidsToDerive(existing, n, regenerate);
-  // The new member files are created while their keys are derived on the other cores (fs/atomic.ts, stageFolder).
+  // New member files are created while their keys are derived on the other cores
+  // (fs/atomic.ts, stageFolder). With nothing new, nothing is staged: an
+  // unchanged committee is left alone, even in a read-only folder.
   const derivation = deriveNodes(seed, newPids);
   derivation.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
-  const staged = await stageKeysDir(options.dir, newPids);
+  let staged = newPids.length ? await stageKeysDir(options.dir, newPids) : undefined;
   let plan: KeysPlan;
   try {
     plan = planKeys({ existing, seed, addresses, regenerate, keysDir: options.dir, derived: await derivation });
@@ -125,9 +127,10 @@ async function generate(options: KeysGenOptions, out: Output, hooks: FolderSwapH
       return;
     }
     if (existing && existing.members.length !== n) await recordSizeBeforeResize(options.configs, existing.members.length);
+    staged ??= await stageKeysDir(options.dir, []);
     await writeKeysDir(staged, options.dir, plan, seed, existing, hooks);
   } finally {
-    await staged.discard(); // a no-op once committed
+    await staged?.discard(); // a no-op once committed
   }
   const parts = [
     plan.added.length && `added ${nodeRanges(plan.added)}`,

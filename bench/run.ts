@@ -157,7 +157,7 @@ async function benchSkew(n: number) {
 const parts = process.argv.slice(2);
 const wanted = (part: 'keys' | 'image' | 'spawn' | 'skew') => parts.length === 0 || parts.includes(part);
 const gomelKeysBin = process.env.GOMEL_KEYS_BIN;
-const dockerVersion = parts.every((p) => p === 'keys') ? '(not used)' : (await run('docker', ['version', '--format', '{{.Server.Version}}'])).stdout.trim();
+const dockerVersion = parts.length > 0 && parts.every((p) => p === 'keys') ? '(not used)' : (await run('docker', ['version', '--format', '{{.Server.Version}}'])).stdout.trim();
 const machine = { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, memoryGb: Math.round(os.totalmem() / 2 ** 30), node: process.version, docker: dockerVersion, kernel: os.release() };
 
 const keys: KeysGenFigures[] = [];

@@ -250,6 +250,7 @@ function multiplyBase(q: number, sk: bigint, { bits, rowsAt }: Table): boolean {
  * x.real, y.imag, y.real, 32 bytes each, big-endian (docs/gomel-formats.md).
  */
 export function verificationKeys(secrets: readonly bigint[]): Uint8Array[] {
+  if (!secrets.length) return [];
   const fixed = fixedBaseTable(windowBits(secrets.length));
   const mark = top;
   const points = allocate(secrets.length * JACOBIAN_BYTES);

@@ -12,6 +12,8 @@ const run = promisify(execFile);
 
 export interface Timing {
   wallMs: number;
+  /** Fastest and slowest wall time of the runs, where there were several. */
+  wallRangeMs?: [number, number];
   cpuMs: number;
   peakRssMb?: number;
 }
@@ -30,6 +32,7 @@ export interface KeysGenFigures {
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const medianTiming = (ts: Timing[]): Timing => ({
   wallMs: median(ts.map((t) => t.wallMs)),
+  ...(ts.length > 1 ? { wallRangeMs: [Math.min(...ts.map((t) => t.wallMs)), Math.max(...ts.map((t) => t.wallMs))] as [number, number] } : {}),
   cpuMs: median(ts.map((t) => t.cpuMs)),
   ...(ts[0]!.peakRssMb !== undefined ? { peakRssMb: Math.max(...ts.map((t) => t.peakRssMb!)) } : {}),
 });

@@ -11,9 +11,18 @@
 // - Jacobian coordinates (x = X/Z², y = Y/Z³); one field inversion per batch
 //   of points (Montgomery's trick) brings them back to affine form.
 import { B_TWIST, encodeG2, G2_GENERATOR, N, P, parseG2, type G2Affine } from './bn256.js';
-import { fieldOps, FP_BYTES, FP2_BYTES, readFp, SCRATCH_END, writeFp } from './fp-wasm.js';
+import { fieldOps, FP_BYTES, FP2_BYTES, readFp, SCRATCH_END, writeFp, type FieldOps } from './fp-wasm.js';
 
-const f = fieldOps();
+// The module is compiled on first use, not on import: a `keys gen` whose keys
+// are all derived on worker threads never needs it on the main thread.
+let f: FieldOps;
+function ready(): void {
+  if (f) return;
+  f = fieldOps();
+  words = new Uint32Array(f.memory.buffer);
+  writeFp2(ZERO, 0n, 0n);
+  writeFp2(ONE, 1n, 0n);
+}
 const AFFINE_BYTES = 2 * FP2_BYTES; // x, y
 const JACOBIAN_BYTES = 3 * FP2_BYTES; // X, Y, Z
 
@@ -37,7 +46,7 @@ function allocate(bytes: number): number {
   return at;
 }
 
-let words = new Uint32Array(f.memory.buffer);
+let words: Uint32Array;
 function view(): Uint32Array {
   if (words.buffer !== f.memory.buffer) words = new Uint32Array(f.memory.buffer);
   return words;
@@ -64,8 +73,6 @@ function readAffine(at: number): G2Affine {
   const [y0, y1] = readFp2(at + FP2_BYTES);
   return { x0, x1, y0, y1 };
 }
-writeFp2(ZERO, 0n, 0n);
-writeFp2(ONE, 1n, 0n);
 
 // ---- Points. A Jacobian point at q is X at q, Y at q + 64, Z at q + 128; the point
 // at infinity is tracked by the caller (a flag), as it has no coordinates here.
@@ -251,6 +258,7 @@ function multiplyBase(q: number, sk: bigint, { bits, rowsAt }: Table): boolean {
  */
 export function verificationKeys(secrets: readonly bigint[]): Uint8Array[] {
   if (!secrets.length) return [];
+  ready();
   const fixed = fixedBaseTable(windowBits(secrets.length));
   const mark = top;
   const points = allocate(secrets.length * JACOBIAN_BYTES);
@@ -291,6 +299,7 @@ const md = (x: bigint) => ((x % P) + P) % P;
  */
 export function decodeG2(bytes: Uint8Array): G2Affine {
   const point = parseG2(bytes);
+  ready();
   const { x0, x1, y0, y1 } = point;
   const xx0 = md((x0 + x1) * (x0 - x1)), xx1 = md(2n * x0 * x1);
   const rhs0 = md(xx0 * x0 - xx1 * x1 + B_TWIST.b0), rhs1 = md(xx0 * x1 + xx1 * x0 + B_TWIST.b1); // x³ + b'

@@ -21,7 +21,7 @@ function checkPoint(member: Member, file: string, line: string): void {
 /**
  * Checks the committee on its own: address columns consistent across lines, and
  * each verification key a point of G2 — except on lines in `provenByKey`, whose
- * key is recomputed from the private key (verifyPrivateKey), which proves more,
+ * key is recomputed from the private key (verifyPrivateKeys), which proves more,
  * faster than a subgroup check.
  */
 export function verifyCommitteeShape(members: readonly Member[], file: string, provenByKey: ReadonlySet<number> = new Set()): void {

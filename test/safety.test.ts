@@ -2,7 +2,8 @@
 // first, then the walk of every path option and the kill/concurrency faults.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { promisify } from 'node:util';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { cli, copyDir, DOCKER_CONFIGS, DOCKER_KEYS, REPO, snapshot, tempDir } from './helpers.js';
@@ -247,4 +248,23 @@ test('a staged folder never swaps in a file it created ahead but was not given, 
   assert.equal((await fs.stat(path.join(dir, '0.pk'))).mode & 0o777, 0o600);
   assert.equal(await fs.readFile(path.join(dir, 'committee.ka'), 'utf8'), 'new\n');
   assert.deepEqual(await leftovers(), []);
+});
+
+test('without `sync -f` (no sync on the PATH) every file is fsynced instead, and the committee is the same', async (t) => {
+  const root = await tempDir(t);
+  const noConfigs = path.join(root, 'no-configs');
+  const seed = '22'.repeat(32);
+  assert.equal((await cli(['keys', 'gen', '--keys', path.join(root, 'with'), '--n', '600', '--seed', seed, '--configs', noConfigs])).code, 0);
+  const savedPath = process.env.PATH;
+  process.env.PATH = path.join(root, 'empty-bin');
+  try {
+    // The precondition: here `sync -f` cannot run, so keys gen must take the fsync path.
+    await assert.rejects(promisify(execFile)('sync', ['-f', root]), /ENOENT/);
+    const r = await cli(['keys', 'gen', '--keys', path.join(root, 'without'), '--n', '600', '--seed', seed, '--configs', noConfigs]);
+    assert.equal(r.code, 0, r.err);
+  } finally {
+    process.env.PATH = savedPath;
+  }
+  assert.deepEqual(await snapshot(path.join(root, 'without')), await snapshot(path.join(root, 'with')));
+  assert.equal((await cli(['keys', 'verify', '--keys', path.join(root, 'without')])).code, 0);
 });

@@ -239,3 +239,16 @@ test('derivation is pinned: the same seed gives byte-identical committees (70 no
   assert.equal((await cli(['keys', 'gen', '--n', '100', '--keys', hundred, '--configs', root])).code, 0);
   assert.deepEqual(await hashOf(hundred, 100), ['1c3ce9e27b0abc6b249e2584e8402b542458358d16f02d5668b3889c54c69af7', '221846fbfbe5aebfc58c520be96b7084e00b56d551f96a13908f04d3f8397979']);
 });
+
+test('keys verify of a large committee (its keys checked on worker threads) names the one member file that does not match', async (t) => {
+  const dir = path.join(await tempDir(t), 'keys');
+  assert.equal((await gen(dir, '--n', '520', '--seed', SEED)).code, 0);
+  assert.equal((await cli(['keys', 'verify', '--keys', dir])).code, 0);
+  // 517.pk gets the RMC secret of 3.pk: a valid scalar, the wrong key for its line.
+  const fields = async (pid: number) => (await fs.readFile(path.join(dir, `${pid}.pk`), 'utf8')).trim().split(' ');
+  const [signing, , pid] = await fields(517);
+  await fs.writeFile(path.join(dir, '517.pk'), `${signing} ${(await fields(3))[1]} ${pid}\n`);
+  const r = await cli(['keys', 'verify', '--keys', dir]);
+  assert.equal(r.code, 1);
+  assert.match(r.err, /committee\.ka:518: RMC verification key does not match .*517\.pk/);
+});

@@ -6,8 +6,8 @@ import { parseCommitteeSize, parseHostPrefix, parsePorts, parseSeedHex } from '.
 import { encodeBase64, memberHost, parseAddressLines, parseCommittee, parsePrivateKey, shortFingerprint, type AddressLine, type Member } from '../core/committee.js';
 import { CheckFailed, InputError, UsageError } from '../core/errors.js';
 import { configColumns, defaultPorts, nodeRanges, patternAddresses, pidsToDerive, planChanges, planKeys, type KeysPlan } from '../core/keys/keys-plan.js';
-import { deriveNodes } from '../parallel/derive-pool.js';
-import { verifyCommitteeShape, verifyPrivateKeys, type KeyToVerify } from '../core/keys/verify.js';
+import { deriveNodes, derivePublicKeys } from '../parallel/derive-pool.js';
+import { checkPrivateKeys, precheckPrivateKeys, verifyCommitteeShape, type KeyToVerify } from '../core/keys/verify.js';
 import type { FolderSwapHooks } from '../fs/atomic.js';
 import { exists } from '../fs/atomic.js';
 import { COMMITTEE_FILE, inspectKeysFolder, loosePrivateFiles, missingMemberFiles, readKeysDir, readSeedFile, requireCommitteeFile, SEED_FILE, tightenModes, stageKeysDir, writeKeysDir, type KeysDir } from '../fs/keys-dir.js';
@@ -84,7 +84,7 @@ async function generate(options: KeysGenOptions, out: Output, hooks: FolderSwapH
     throw new InputError(path.join(options.dir, COMMITTEE_FILE), undefined, `missing, but ${folder.orphanKeys.length} private key file(s) are here (${folder.orphanKeys.slice(0, 3).join(', ')}${folder.orphanKeys.length > 3 ? ', …' : ''}); keys are never replaced`, 'restore committee.ka (e.g. from a backup or the image), or move the key files away to start a new committee');
   }
   const existing = await readKeysDir(options.dir);
-  if (existing) verifyKept(existing, p.requestedN ?? existing.members.length, options.regenerate);
+  if (existing) await verifyKept(existing, p.requestedN ?? existing.members.length, options.regenerate);
   const storedSeed = existing?.seed ?? (folder.seedWithoutCommittee ? await readSeedFile(path.join(options.dir, SEED_FILE)) : undefined);
 
   let addresses: AddressLine[];
@@ -152,10 +152,16 @@ function strayNote(existing: KeysDir | undefined, n: number): string {
 }
 
 /** A key carried into the new committee must be the one its line says: a resize never carries a corrupt key forward. */
-function verifyKept(existing: KeysDir, n: number, regenerate: boolean | undefined): void {
+async function verifyKept(existing: KeysDir, n: number, regenerate: boolean | undefined): Promise<void> {
   if (regenerate) return;
   const kept = existing.keyFiles.filter(({ pid }) => pid < Math.min(n, existing.members.length));
-  verifyPrivateKeys(kept.map(({ pid, file }) => ({ key: existing.privateKeys.get(pid)!, expectedPid: pid, file })), existing.members, path.join(existing.dir, COMMITTEE_FILE));
+  await verifyPrivateKeys(kept.map(({ pid, file }) => ({ key: existing.privateKeys.get(pid)!, expectedPid: pid, file })), existing.members, path.join(existing.dir, COMMITTEE_FILE));
+}
+
+/** Member files against their committee lines, the public keys derived on every core. */
+async function verifyPrivateKeys(keys: readonly KeyToVerify[], members: readonly Member[], committeeFile: string): Promise<void> {
+  precheckPrivateKeys(keys, members, committeeFile);
+  checkPrivateKeys(keys, await derivePublicKeys(keys.map(({ key }) => key)), members, committeeFile);
 }
 
 export interface KeysVerifyOptions {
@@ -171,7 +177,7 @@ export async function keysVerify(options: KeysVerifyOptions, out: Output): Promi
   const committeeFile = path.join(options.dir, COMMITTEE_FILE);
   if (!keys) throw new InputError(committeeFile, undefined, 'no committee file', 'create one with `gomelctl keys gen --n 8`');
   verifyCommitteeShape(keys.members, committeeFile, new Set(keys.privateKeys.keys()));
-  verifyPrivateKeys(keys.keyFiles.map(({ pid, file }) => ({ key: keys.privateKeys.get(pid)!, expectedPid: pid, file })), keys.members, committeeFile);
+  await verifyPrivateKeys(keys.keyFiles.map(({ pid, file }) => ({ key: keys.privateKeys.get(pid)!, expectedPid: pid, file })), keys.members, committeeFile);
   const missing = missingMemberFiles(keys);
   if (missing.length > 0) {
     throw new CheckFailed(`${options.dir}: missing member file${missing.length > 1 ? 's' : ''} ${missing.map((p) => `${p}.pk`).join(', ')} — restore them, or replace every key with \`gomelctl keys gen --regenerate\``);
@@ -190,7 +196,7 @@ async function verifyFiles(options: KeysVerifyOptions, out: Output): Promise<voi
     const key = parsePrivateKey(await readInput(file, 'member file'), file);
     keys.push({ key, expectedPid: key.pid, file });
   }
-  verifyPrivateKeys(keys, members, committeeFile);
+  await verifyPrivateKeys(keys, members, committeeFile);
   out.line(`keys: ${committeeFile} OK — ${describe(members)}; ${options.pk?.length ?? 0} member file(s) match their lines`);
 }
 

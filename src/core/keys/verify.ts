@@ -21,7 +21,7 @@ function checkPoint(member: Member, file: string, line: string): void {
 /**
  * Checks the committee on its own: address columns consistent across lines, and
  * each verification key a point of G2 — except on lines in `provenByKey`, whose
- * key is recomputed from the private key (verifyPrivateKeys), which proves more,
+ * key is recomputed from the private key (checkPrivateKeys), which proves more,
  * faster than a subgroup check.
  */
 export function verifyCommitteeShape(members: readonly Member[], file: string, provenByKey: ReadonlySet<number> = new Set()): void {
@@ -47,35 +47,49 @@ export interface KeyToVerify {
   file: string;
 }
 
-/**
- * Checks member files against their committee lines. The RMC keys are
- * recomputed in one batch (g2.ts), after every cheaper check has passed.
- */
-export function verifyPrivateKeys(keys: readonly KeyToVerify[], members: readonly Member[], committeeFile: string): void {
-  for (const { key, expectedPid, file } of keys) verifySigningKey(key, expectedPid, members, file, committeeFile);
-  const recomputed = verificationKeys(keys.map(({ key }) => key.rmcSecret));
-  keys.forEach(({ expectedPid }, k) => {
-    if (!equalBytes(recomputed[k]!, members[expectedPid]!.verificationKey)) {
-      // Say why precisely: a line that is not even a curve point is corrupt, not just another key.
-      checkPoint(members[expectedPid]!, committeeFile, `${expectedPid + 1}`);
-      throw new InputError(committeeFile, `${expectedPid + 1}`, `RMC verification key does not match ${keys[k]!.file}`, 'restore the line or the key file');
-    }
-  });
+/** What a member file's two secrets derive: its signing public key and RMC verification key. */
+export interface DerivedPublicKeys {
+  publicKey: Uint8Array;
+  verificationKey: Uint8Array;
 }
 
-/** Everything of one member file but its RMC verification key: pid, line, signing keys, RMC secret range. */
-function verifySigningKey(key: PrivateKey, expectedPid: number, members: readonly Member[], keyFile: string, committeeFile: string): void {
-  if (key.pid !== expectedPid) throw new InputError(keyFile, '1', `pid field is ${key.pid}, the file name says ${expectedPid}`, `rename the file to ${key.pid}.pk or fix the pid`);
-  const member = members[expectedPid];
-  if (!member) throw new InputError(keyFile, undefined, `pid ${expectedPid} has no line in ${committeeFile} (${members.length} lines)`, 'remove the file or regenerate the committee');
-  const seed = key.signingKey.subarray(0, 32);
-  const embeddedPublic = key.signingKey.subarray(32);
-  const derivedPublic = ed25519PublicKey(seed);
-  if (!equalBytes(derivedPublic, embeddedPublic)) {
-    throw new InputError(keyFile, '1', 'signing private key is corrupt: its seed does not derive the public key it carries', 'restore the file from a backup or the committee seed');
+/**
+ * The public keys each key's secrets derive, the RMC keys in one batch (g2.ts);
+ * the secrets must be in range (precheckPrivateKeys). A member file is checked
+ * in three steps: precheckPrivateKeys, this (on every core: parallel/derive-pool.ts),
+ * then checkPrivateKeys.
+ */
+export function derivePublicKeys(keys: readonly PrivateKey[]): DerivedPublicKeys[] {
+  const verificationKeysOf = verificationKeys(keys.map((key) => key.rmcSecret));
+  return keys.map((key, k) => ({ publicKey: ed25519PublicKey(key.signingKey.subarray(0, 32)), verificationKey: verificationKeysOf[k]! }));
+}
+
+/** What needs no derivation: the pid, a committee line for it, the RMC secret in [1, n). */
+export function precheckPrivateKeys(keys: readonly KeyToVerify[], members: readonly Member[], committeeFile: string): void {
+  for (const { key, expectedPid, file } of keys) {
+    if (key.pid !== expectedPid) throw new InputError(file, '1', `pid field is ${key.pid}, the file name says ${expectedPid}`, `rename the file to ${key.pid}.pk or fix the pid`);
+    if (!members[expectedPid]) throw new InputError(file, undefined, `pid ${expectedPid} has no line in ${committeeFile} (${members.length} lines)`, 'remove the file or regenerate the committee');
+    if (key.rmcSecret <= 0n || key.rmcSecret >= BN256_ORDER) throw new InputError(file, '1', 'RMC secret key is outside [1, n)', 'restore the file');
   }
-  if (!equalBytes(derivedPublic, member.publicKey)) {
-    throw new InputError(committeeFile, `${expectedPid + 1}`, `signing public key does not match ${keyFile}`, 'restore the line or the key file; `keys gen` never rewrites existing keys');
-  }
-  if (key.rmcSecret <= 0n || key.rmcSecret >= BN256_ORDER) throw new InputError(keyFile, '1', 'RMC secret key is outside [1, n)', 'restore the file');
+}
+
+/** Compares what each key derives (`derived[k]` for `keys[k]`) with the key file itself and its committee line. */
+export function checkPrivateKeys(keys: readonly KeyToVerify[], derived: readonly DerivedPublicKeys[], members: readonly Member[], committeeFile: string): void {
+  keys.forEach(({ key, expectedPid, file }, k) => {
+    const { publicKey } = derived[k]!;
+    const member = members[expectedPid]!;
+    if (!equalBytes(publicKey, key.signingKey.subarray(32))) {
+      throw new InputError(file, '1', 'signing private key is corrupt: its seed does not derive the public key it carries', 'restore the file from a backup or the committee seed');
+    }
+    if (!equalBytes(publicKey, member.publicKey)) {
+      throw new InputError(committeeFile, `${expectedPid + 1}`, `signing public key does not match ${file}`, 'restore the line or the key file; `keys gen` never rewrites existing keys');
+    }
+  });
+  keys.forEach(({ expectedPid, file }, k) => {
+    if (!equalBytes(derived[k]!.verificationKey, members[expectedPid]!.verificationKey)) {
+      // Say why precisely: a line that is not even a curve point is corrupt, not just another key.
+      checkPoint(members[expectedPid]!, committeeFile, `${expectedPid + 1}`);
+      throw new InputError(committeeFile, `${expectedPid + 1}`, `RMC verification key does not match ${file}`, 'restore the line or the key file');
+    }
+  });
 }

@@ -107,3 +107,13 @@ test('the WebAssembly field agrees with bigint arithmetic mod p, at the edges an
     assert.deepEqual([readFp(f.memory, a), readFp(f.memory, a + 32)], [mod(x * x - y * y), mod(2n * x * y)]);
   }
 });
+
+test('a Node without WebAssembly gets one line saying so', () => {
+  const saved = globalThis.WebAssembly;
+  Reflect.deleteProperty(globalThis, 'WebAssembly');
+  try {
+    assert.throws(() => fieldOps(), (e: Error) => e.name === 'EnvironmentError' && /has no WebAssembly \(run without --jitless\)/.test(e.message));
+  } finally {
+    globalThis.WebAssembly = saved;
+  }
+});

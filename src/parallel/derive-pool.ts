@@ -12,8 +12,8 @@ import type { WorkerTask } from './derive-worker.js';
 
 const PARALLEL_THRESHOLD = 500;
 
-/** Splits `items` into one chunk per worker and runs `task` on each; results in the items' order. */
-async function onWorkers<T, R>(items: readonly T[], workers: number, task: (chunk: T[]) => WorkerTask, decode: (raw: unknown) => R[]): Promise<R[]> {
+/** Splits `items` into one chunk per worker and runs `task` on each; the results (R, one per item) in the items' order. */
+async function onWorkers<T, R>(items: readonly T[], workers: number, task: (chunk: T[]) => WorkerTask): Promise<R[]> {
   const size = Math.ceil(items.length / workers);
   const chunks = Array.from({ length: workers }, (_, w) => items.slice(w * size, (w + 1) * size));
   const results = await Promise.all(
@@ -21,7 +21,7 @@ async function onWorkers<T, R>(items: readonly T[], workers: number, task: (chun
       (chunk) =>
         new Promise<R[]>((resolve, reject) => {
           const worker = new Worker(new URL('./derive-worker.js', import.meta.url), { workerData: task(chunk) });
-          worker.once('message', (raw: unknown) => resolve(decode(raw)));
+          worker.once('message', (results: R[]) => resolve(results));
           worker.once('error', reject);
         }),
     ),
@@ -33,12 +33,12 @@ export async function deriveNodes(seed: Uint8Array, pids: readonly number[], wor
   const nodes =
     pids.length < PARALLEL_THRESHOLD || workers < 2
       ? deriveBatch(seed, pids)
-      : await onWorkers(pids, workers, (chunk): WorkerTask => ({ task: 'derive', seed, pids: chunk }), (raw) => raw as DerivedNode[]);
+      : await onWorkers<number, DerivedNode>(pids, workers, (chunk) => ({ task: 'derive', seed, pids: chunk }));
   return new Map(nodes.map((n) => [n.privateKey.pid, n]));
 }
 
 /** derivePublicKeys (core/keys/verify.ts), on every core for many keys. */
 export async function derivePublicKeys(keys: readonly PrivateKey[], workers = availableParallelism()): Promise<DerivedPublicKeys[]> {
   if (keys.length < PARALLEL_THRESHOLD || workers < 2) return derivePublicBatch(keys);
-  return onWorkers(keys, workers, (chunk): WorkerTask => ({ task: 'derivePublic', keys: chunk }), (raw) => raw as DerivedPublicKeys[]);
+  return onWorkers<PrivateKey, DerivedPublicKeys>(keys, workers, (chunk) => ({ task: 'derivePublic', keys: chunk }));
 }

@@ -333,13 +333,19 @@ export function writeFp(memory: WebAssembly.Memory, offset: number, x: bigint): 
   limbsOf((x * R) % P).forEach((limb, j) => (words[j] = Number(limb)));
 }
 
-const R_INV = (() => {
-  // R⁻¹ mod p by Fermat: p is prime.
-  let result = 1n;
-  let base = R % P;
-  for (let e = P - 2n; e > 0n; e >>= 1n, base = (base * base) % P) if (e & 1n) result = (result * base) % P;
-  return result;
-})();
+/** x⁻¹ mod p by the extended Euclidean algorithm; x ≢ 0. Plain bigint: used once per batch, not per operation. */
+export function invertFp(x: bigint): bigint {
+  let [r0, r1] = [P, ((x % P) + P) % P];
+  let [s0, s1] = [0n, 1n];
+  while (r1 !== 0n) {
+    const q = r0 / r1;
+    [r0, r1] = [r1, r0 - q * r1];
+    [s0, s1] = [s1, s0 - q * s1];
+  }
+  return ((s0 % P) + P) % P;
+}
+
+const R_INV = invertFp(R);
 
 /** Reads the element at `offset` out of Montgomery form. */
 export function readFp(memory: WebAssembly.Memory, offset: number): bigint {

@@ -11,7 +11,7 @@
 // - Jacobian coordinates (x = X/Z², y = Y/Z³); one field inversion per batch
 //   of points (Montgomery's trick) brings them back to affine form.
 import { B_TWIST, encodeG2, G2_GENERATOR, N, P, parseG2, type G2Affine } from './bn256.js';
-import { fieldOps, FP_BYTES, FP2_BYTES, readFp, SCRATCH_END, writeFp, type FieldOps } from './fp-wasm.js';
+import { fieldOps, FP_BYTES, FP2_BYTES, invertFp, readFp, SCRATCH_END, writeFp, type FieldOps } from './fp-wasm.js';
 
 // The module is compiled on first use, not on import: a `keys gen` whose keys
 // are all derived on worker threads never needs it on the main thread.
@@ -142,18 +142,6 @@ function addAffine(q: number, infinite: boolean, p: number, negate: boolean): bo
   return false;
 }
 
-/** Inverse in GF(p) by the extended Euclidean algorithm; a ≠ 0. */
-function invFp(a: bigint): bigint {
-  let [r0, r1] = [P, a % P];
-  let [s0, s1] = [0n, 1n];
-  while (r1 !== 0n) {
-    const q = r0 / r1;
-    [r0, r1] = [r1, r0 - q * r1];
-    [s0, s1] = [s1, s0 - q * s1];
-  }
-  return ((s0 % P) + P) % P;
-}
-
 /**
  * Writes the affine form of the Jacobian points at `from` (count of them, each
  * JACOBIAN_BYTES apart) to `to` (AFFINE_BYTES apart), with one inversion in all
@@ -169,7 +157,7 @@ function toAffine(from: number, infinite: readonly boolean[], to: number): void 
   });
   // 1/(a0 + a1·i) = (a0 − a1·i)/(a0² + a1²)
   const [a0, a1] = readFp2(INV);
-  const norm = invFp(a0 * a0 + a1 * a1);
+  const norm = invertFp(a0 * a0 + a1 * a1);
   writeFp2(INV, (a0 * norm) % P, (((P - a1) % P) * norm) % P);
   for (let k = infinite.length - 1; k >= 0; k--) {
     if (infinite[k]) continue;

@@ -76,7 +76,7 @@ export function precheckPrivateKeys(keys: readonly KeyToVerify[], members: reado
 /** Compares what each key derives (`derived[k]` for `keys[k]`) with the key file itself and its committee line. */
 export function checkPrivateKeys(keys: readonly KeyToVerify[], derived: readonly DerivedPublicKeys[], members: readonly Member[], committeeFile: string): void {
   keys.forEach(({ key, expectedPid, file }, k) => {
-    const { publicKey } = derived[k]!;
+    const { publicKey, verificationKey } = derived[k]!;
     const member = members[expectedPid]!;
     if (!equalBytes(publicKey, key.signingKey.subarray(32))) {
       throw new InputError(file, '1', 'signing private key is corrupt: its seed does not derive the public key it carries', 'restore the file from a backup or the committee seed');
@@ -84,11 +84,9 @@ export function checkPrivateKeys(keys: readonly KeyToVerify[], derived: readonly
     if (!equalBytes(publicKey, member.publicKey)) {
       throw new InputError(committeeFile, `${expectedPid + 1}`, `signing public key does not match ${file}`, 'restore the line or the key file; `keys gen` never rewrites existing keys');
     }
-  });
-  keys.forEach(({ expectedPid, file }, k) => {
-    if (!equalBytes(derived[k]!.verificationKey, members[expectedPid]!.verificationKey)) {
+    if (!equalBytes(verificationKey, member.verificationKey)) {
       // Say why precisely: a line that is not even a curve point is corrupt, not just another key.
-      checkPoint(members[expectedPid]!, committeeFile, `${expectedPid + 1}`);
+      checkPoint(member, committeeFile, `${expectedPid + 1}`);
       throw new InputError(committeeFile, `${expectedPid + 1}`, `RMC verification key does not match ${file}`, 'restore the line or the key file');
     }
   });

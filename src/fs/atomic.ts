@@ -46,16 +46,15 @@ function writeUnsynced(file: string, content: string | Uint8Array, mode: number,
  */
 async function flushFiles(dir: string, names: readonly string[]): Promise<void> {
   const synced = await new Promise<boolean>((resolve) => execFile('sync', ['-f', dir], (error) => resolve(!error)));
-  if (!synced) {
-    await mapLimit(names, 32, async (name) => {
-      const handle = await fs.open(path.join(dir, name), 'r');
-      try {
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-    });
-  }
+  if (synced) return; // the folder's entries are the file system's too
+  await mapLimit(names, 32, async (name) => {
+    const handle = await fs.open(path.join(dir, name), 'r');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  });
   await syncDir(dir);
 }
 

@@ -23,6 +23,8 @@ async function onWorkers<T, R>(items: readonly T[], workers: number, task: (chun
           const worker = new Worker(new URL('./derive-worker.js', import.meta.url), { workerData: task(chunk) });
           worker.once('message', (results: R[]) => resolve(results));
           worker.once('error', reject);
+          // e.g. killed for memory: no 'error' and no result; once resolved, this rejection is a no-op
+          worker.once('exit', (code) => reject(new Error(`a key worker exited (code ${code}) without its result`)));
         }),
     ),
   );

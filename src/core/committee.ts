@@ -121,6 +121,8 @@ export function parsePrivateKey(text: string, file: string): PrivateKey {
   const rmcBytes = decodeBase64(rmc, file, '1', 'RMC secret key (field 2)');
   // The field is not echoed: a file with its fields shifted may hold key material there.
   if (!/^\d+$/.test(pidText)) throw new InputError(file, '1', 'field 3 (the pid) is not a decimal number', 'the third field is the 0-based pid; restore the file');
+  // Nor is a huge number: a secret written in decimal there must not reach any later message (issue 25, N27).
+  if (!/^0*\d{1,5}$/.test(pidText) || Number(pidText) >= MAX_COMMITTEE) throw new InputError(file, '1', `field 3 (the pid) is not a pid in 0..${MAX_COMMITTEE - 1}`, 'the third field is the 0-based pid; restore the file');
   return { signingKey, rmcSecret: scalarFromBytes(rmcBytes), pid: Number(pidText) };
 }
 

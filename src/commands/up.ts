@@ -1,9 +1,16 @@
 // `up`: the whole flow in one command; `down`: deploy clean.
+import path from 'node:path';
+import { parseCommitteeSize, parseNetworkName, parsePositiveInt } from '../core/args.js';
 import { CheckFailed, EnvironmentError, InputError, UsageError } from '../core/errors.js';
 import { planConditions } from '../core/network-conditions.js';
+import { checkImageRef, checkRegistryAddress } from '../core/payload-check.js';
+import { parseCidr } from '../core/subnet.js';
+import { parseImageRef } from '../docker/registry.js';
+import { exists } from '../fs/atomic.js';
 import { readInput } from '../fs/input.js';
-import { requireCommitteeFile } from '../fs/keys-dir.js';
-import { memberHost } from '../core/committee.js';
+import { readCommitteeFile } from '../fs/keys-dir.js';
+import { checkPayloadFiles } from '../fs/payload-files.js';
+import { defaultTag } from './image.js';
 import { report } from './report.js';
 import { Engine } from '../docker/engine.js';
 import { clusterInit } from './cluster.js';
@@ -34,18 +41,40 @@ export interface UpOptions {
   zones?: string;
 }
 
+/**
+ * Every flag and input file of `up`, checked before anything changes (issue 25,
+ * N85/N86): a refusal here leaves keys, configs and the engine as they were —
+ * which is what exit 2 promises. The steps below parse the same values again;
+ * these checks only make sure none of them can fail on its arguments halfway.
+ */
+async function checkOptions(options: UpOptions): Promise<void> {
+  const n = options.n !== undefined ? parseCommitteeSize(options.n) : undefined;
+  if (options.subnet !== undefined) parseCidr(options.subnet);
+  checkRegistryAddress(options.registry);
+  const tag = checkImageRef(options.tag ?? defaultTag(options.registry), options.tag ? '--tag' : '--registry');
+  if (!parseImageRef(tag).registry) throw new UsageError(`--tag ${tag}: name the registry the swarm pulls from, e.g. ${defaultTag(options.registry)}`);
+  parsePositiveInt(options.timeout, '--timeout');
+  parsePositiveInt(options.parallel, '--parallel', 64);
+  parseNetworkName(options.network);
+  const config = path.join(options.configs, `${options.config}.json`);
+  if (!(await exists(config))) throw new UsageError(`--config ${options.config}: there is no ${config} — choose one of the .json files in ${options.configs}`);
+  await checkPayloadFiles(options);
+  if (options.net !== undefined && options.zones !== undefined) throw new UsageError('--net and --zones: give one (a zones file can say the same for every link)');
+  if (options.zones !== undefined && !(await exists(options.zones))) throw new UsageError(`--zones ${options.zones}: no such file`);
+  // The zones must cover the committee as it will be after keys gen (N86). Only
+  // the size matters to that check, so the hosts are named as keys gen names them.
+  const size = n ?? (await readCommitteeFile(options.keys))?.members.length;
+  const hosts = Array.from({ length: size ?? 1 }, (_, i) => `node${i + 1}`);
+  const zones = options.zones !== undefined && size !== undefined ? { text: await readInput(options.zones, 'zones file'), file: options.zones } : undefined;
+  planConditions(options.net, zones, hosts);
+}
+
 export async function up(options: UpOptions, out: Output, engine = new Engine()): Promise<void> {
   const step = (name: string) => out.line(`\n== ${name}`);
-  // Network conditions are checked before anything changes: their syntax now, the zones against the committee after keys.
-  if (options.net !== undefined) planConditions(options.net, undefined, ['node1']);
-  if (options.net !== undefined && options.zones !== undefined) throw new UsageError('--net and --zones: give one (a zones file can say the same for every link)');
+  await checkOptions(options);
   step('keys');
   await keysGen({ n: options.n, dir: options.keys, config: options.config, configs: options.configs }, out);
   await keysVerify({ dir: options.keys }, out);
-  if (options.zones !== undefined) {
-    const { members } = await requireCommitteeFile(options.keys);
-    planConditions(undefined, { text: await readInput(options.zones, 'zones file'), file: options.zones }, members.map(memberHost));
-  }
   step('config');
   await configSync({ configs: options.configs, keys: options.keys }, [options.config], out);
   await configCheck({ configs: options.configs, keys: options.keys }, [options.config], out);

@@ -41,3 +41,9 @@ export function parsePositiveInt(text: string, option: string, max = Number.MAX_
   if (!/^\d+$/.test(text) || Number(text) < 1 || Number(text) > max) throw new UsageError(`${option} ${text}: expected a whole number from 1 to ${max}`);
   return Number(text);
 }
+
+/** Docker's rule for network names; the name also labels the deployment. */
+export function parseNetworkName(text: string, option = '--network'): string {
+  if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(text)) throw new UsageError(`${option} ${JSON.stringify(text)}: expected letters, digits, "_", "." and "-", starting with a letter or digit (e.g. aleph_net)`);
+  return text;
+}

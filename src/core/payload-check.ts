@@ -5,6 +5,7 @@ import { UsageError } from './errors.js';
  * A reference the engine accepts (docker/distribution's reference grammar, simplified):
  * lower-case path components, an optional registry host[:port], a tag of [\w.-]{1,128}.
  */
+const REGISTRY = /^[a-zA-Z0-9](?:[a-zA-Z0-9.-]*[a-zA-Z0-9])?(?::\d{1,5})?$/;
 const REFERENCE = /^(?:[a-zA-Z0-9.-]+(?::\d+)?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[\w][\w.-]{0,127})?(?:@sha256:[0-9a-f]{64})?$/;
 
 export function checkImageRef(ref: string, option: string): string {
@@ -12,6 +13,13 @@ export function checkImageRef(ref: string, option: string): string {
     throw new UsageError(`${option} ${JSON.stringify(ref)}: not an image reference — lower-case names, e.g. 127.0.0.1:5000/aleph:test (no spaces or upper case in the name)`);
   }
   return ref;
+}
+
+/** A registry as `host[:port]`: the part before the first "/" of every image reference gomelctl makes. */
+export function checkRegistryAddress(text: string, option = '--registry'): string {
+  const port = Number(/:(\d+)$/.exec(text)?.[1] ?? 1);
+  if (!REGISTRY.test(text) || port < 1 || port > 65535) throw new UsageError(`${option} ${JSON.stringify(text)}: expected HOST[:PORT], e.g. 127.0.0.1:5000`);
+  return text;
 }
 
 export type BinaryKind = { kind: 'static-elf' } | { kind: 'script'; interpreter: string } | { kind: 'refused'; why: string };

@@ -1,0 +1,78 @@
+// Issue 25 item 1 (N85, N86): `up` checks every flag and input file before it
+// changes anything — keys, configs or the engine. Exit 2 means nothing changed.
+import assert from 'node:assert/strict';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import os from 'node:os';
+import { after, before, describe, it } from 'node:test';
+import { REPO, snapshot, tempDir } from './helpers.js';
+import { fakeEngine, gomelctl } from './support/fake-engine.js';
+
+/** keys/ and configs/ by content and mode, and every name in the folder (no lock or staging left). */
+async function state(dir: string): Promise<unknown> {
+  return { names: (await fs.readdir(dir)).sort(), keys: await snapshot(path.join(dir, 'keys')), configs: await snapshot(path.join(dir, 'configs')) };
+}
+
+describe('up: every flag is checked before anything changes (N85, N86)', () => {
+  let committee: string;
+  before(async () => {
+    committee = await fs.mkdtemp(path.join(os.tmpdir(), 'gomelctl-up-checks-'));
+    await fs.cp(path.join(REPO, 'configs'), path.join(committee, 'configs'), { recursive: true });
+    const made = await gomelctl(['keys', 'gen', '--n', '8'], committee);
+    assert.equal(made.code, 0, made.err);
+  });
+  after(() => fs.rm(committee, { recursive: true, force: true }));
+
+  const zonesMissingNode10 = { zones: { eu: '1-4', us: '5-9' }, links: { 'eu>us': 'delay=1ms', 'us>eu': 'delay=1ms' } };
+  const cases: { name: string; args: string[]; code?: number; says: RegExp }[] = [
+    { name: 'N85 --subnet', args: ['--n', '4', '--subnet', '10.0.0.0/33'], says: /--subnet 10\.0\.0\.0\/33/ },
+    { name: 'N85 --subnet IPv6', args: ['--n', '4', '--subnet', 'fd00::/48'], says: /--subnet fd00::\/48/ },
+    { name: 'N85 --tag', args: ['--n', '4', '--tag', 'BAD_TAG:x'], says: /--tag "BAD_TAG:x"/ },
+    { name: 'N85 --tag without a registry', args: ['--n', '4', '--tag', 'aleph:test'], says: /--tag aleph:test: name the registry/ },
+    { name: 'N85 --binary', args: ['--n', '4', '--binary', '/nonexistent'], says: /--binary \/nonexistent/ },
+    { name: 'N85 --binary not a program', args: ['--n', '4', '--binary', 'configs/config.json'], code: 1, says: /config\.json: is not executable/ },
+    { name: 'N85 --code', args: ['--n', '4', '--code', '/nonexistent'], says: /--code \/nonexistent/ },
+    { name: 'N85 --code not a GOPATH', args: ['--n', '4', '--code', 'configs'], code: 1, says: /configs: not a consensus-go checkout/ },
+    { name: 'N85 --timeout', args: ['--n', '4', '--timeout', 'abc'], says: /--timeout abc/ },
+    { name: 'N85 --parallel', args: ['--n', '4', '--parallel', '0'], says: /--parallel 0/ },
+    { name: 'N85 --registry', args: ['--n', '4', '--registry', 'not:a:registry'], says: /--registry "?not:a:registry/ },
+    { name: '--net', args: ['--n', '4', '--net', 'delay=fast'], says: /--net delay=fast/ },
+    { name: '--net and --zones', args: ['--n', '4', '--net', 'delay=1ms', '--zones', 'z.json'], says: /--net and --zones/ },
+    { name: '--zones missing file', args: ['--n', '4', '--zones', 'nosuch.json'], says: /--zones nosuch\.json/ },
+    // A zones file that exists but is wrong is a bad file: exit 1 (README, Network conditions).
+    { name: 'N86 --zones misses a node of the new N', args: ['--n', '10', '--zones', 'z.json'], code: 1, says: /z\.json:zones: node 10 is in no zone/ },
+    { name: '--network', args: ['--n', '4', '--network', 'no spaces'], says: /--network "no spaces"/ },
+    { name: '--config', args: ['--n', '4', '--config', 'nosuch'], says: /--config nosuch/ },
+    { name: '--n', args: ['--n', 'three'], says: /--n three/ },
+    { name: '--image (not an up flag)', args: ['--n', '4', '--image', 'BAD REF'], says: /unknown option '--image'/ },
+  ];
+
+  it('valid flags pass the checks: the same harness sees the engine contacted', async (t) => {
+    const dir = await tempDir(t);
+    await fs.cp(committee, dir, { recursive: true });
+    const engine = await fakeEngine(dir, () => ({ status: 500, json: { message: 'test engine says no' } }));
+    t.after(() => engine.close());
+    const r = await gomelctl(['up', '--subnet', '10.99.0.0/16', '--timeout', '5', '--parallel', '2', '--net', 'rate=1mbit'], dir, { DOCKER_HOST: engine.host });
+    assert.equal(r.code, 1, r.err);
+    assert.match(r.err, /test engine says no/);
+    assert.ok(engine.requests.length > 0);
+  });
+
+  for (const c of cases) {
+    it(`${c.name}: exit ${c.code ?? 2}, keys/ configs/ and the engine untouched`, async (t) => {
+      const dir = await tempDir(t);
+      await fs.cp(committee, dir, { recursive: true });
+      await fs.writeFile(path.join(dir, 'z.json'), JSON.stringify(zonesMissingNode10));
+      const engine = await fakeEngine(dir, () => ({ status: 500, json: { message: 'the test engine must not be called' } }));
+      t.after(() => engine.close());
+      const before = await state(dir);
+      const r = await gomelctl(['up', ...c.args], dir, { DOCKER_HOST: engine.host });
+      assert.equal(r.code, c.code ?? 2, `${r.err}\n${r.out}`);
+      assert.match(r.err, c.says);
+      // commander's own refusals end with the usage; ours are one line.
+      if (!c.args.includes('--image')) assert.equal(r.err.trim().split('\n').length, 1, `one line: ${r.err}`);
+      assert.deepEqual(await state(dir), before, 'keys/ and configs/ must be byte-identical');
+      assert.deepEqual(engine.requests.map((q) => `${q.method} ${q.path}`), [], 'the engine must not be contacted');
+    });
+  }
+});

@@ -3,7 +3,9 @@ import { EnvironmentError, UsageError } from '../core/errors.js';
 import { Engine } from '../docker/engine.js';
 import { checkRegistry } from '../docker/registry.js';
 import { LABELS } from '../core/image-context.js';
-import { overlaps, parseCidr, pickFreeSubnet } from '../core/subnet.js';
+import { parseNetworkName } from '../core/args.js';
+import { checkRegistryAddress } from '../core/payload-check.js';
+import { ipv4Subnets, overlaps, parseCidr, pickFreeSubnet } from '../core/subnet.js';
 import type { Output } from './output.js';
 
 // Networks get a /16 by default (core/subnet.ts): a /24 overlay stops at about
@@ -51,8 +53,8 @@ export async function ensureNetwork(engine: Engine, name: string, subnet: string
   }
   const used = (await engine.listNetworks()).flatMap((n) => (n.IPAM?.Config ?? []).map((c) => c.Subnet ?? '')).filter(Boolean);
   const chosen = subnet ?? pickFreeSubnet(used);
-  const clash = used.find((u) => overlaps(parseCidr(u), parseCidr(chosen)));
-  if (clash) throw new UsageError(`--subnet ${chosen}: overlaps ${clash}, which another network holds; pass another --subnet or leave it out to pick a free one`);
+  const clash = ipv4Subnets(used).find((u) => overlaps(u.cidr, parseCidr(chosen)));
+  if (clash) throw new UsageError(`--subnet ${chosen}: overlaps ${clash.text}, which another network holds; pass another --subnet or leave it out to pick a free one`);
   await engine.createNetwork({ Name: name, Driver: 'overlay', Attachable: true, CheckDuplicate: true, IPAM: { Driver: 'default', Config: [{ Subnet: chosen }] }, Labels: { [LABELS.managed]: 'true' } });
   // The engine can accept the request and still leave a network without a driver (e.g. on a subnet
   // it cannot allocate): look before saying "created". A new network may show its driver a moment late.
@@ -84,8 +86,15 @@ export async function checkRegistryReach(engine: Engine, registry: string, optio
   );
 }
 
-export async function clusterInit(options: ClusterInitOptions, out: Output, engine = new Engine()): Promise<void> {
+/** Every flag of `cluster init`, checked before the engine is contacted: exit 2 changes nothing. */
+function checkOptions(options: ClusterInitOptions): void {
+  parseNetworkName(options.network);
   if (options.subnet !== undefined) parseCidr(options.subnet);
+  checkRegistryAddress(options.registry);
+}
+
+export async function clusterInit(options: ClusterInitOptions, out: Output, engine = new Engine()): Promise<void> {
+  checkOptions(options);
   await ensureSwarmManager(engine, options.advertiseAddr, out);
   await ensureNetwork(engine, options.network, options.subnet, out);
   await checkRegistryReach(engine, options.registry);

@@ -20,15 +20,23 @@ export function parseCidr(text: string, option = '--subnet'): Cidr {
 
 export const overlaps = (a: Cidr, b: Cidr) => a.start <= b.end && b.start <= a.end;
 
-/** The first 10.N.0.0/16, N from 77 on, that overlaps none of `used` (unparseable entries are ignored). */
-export function pickFreeSubnet(used: readonly string[]): string {
-  const taken = used.flatMap((u) => {
+/**
+ * The IPv4 subnets among those the engine's networks hold. Others are skipped:
+ * an IPv6 subnet (a dual-stack network's second range, N94) cannot overlap an IPv4 one.
+ */
+export function ipv4Subnets(used: readonly string[]): { text: string; cidr: Cidr }[] {
+  return used.flatMap((text) => {
     try {
-      return [parseCidr(u)];
+      return [{ text, cidr: parseCidr(text) }];
     } catch {
       return [];
     }
   });
+}
+
+/** The first 10.N.0.0/16, N from 77 on, that overlaps none of `used` (IPv6 and unparseable entries are ignored). */
+export function pickFreeSubnet(used: readonly string[]): string {
+  const taken = ipv4Subnets(used).map((u) => u.cidr);
   for (let n = 77; n < 256; n++) {
     const candidate = `10.${n}.0.0/16`;
     if (!taken.some((t) => overlaps(t, parseCidr(candidate)))) return candidate;

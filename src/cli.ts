@@ -1,6 +1,6 @@
 // Declares the commands and flags, and is the one place that maps errors to exit codes.
 import { Command, CommanderError, Option } from 'commander';
-import { CheckFailed, EnvironmentError, InputError, UsageError } from './core/errors.js';
+import { CheckFailed, EnvironmentError, ExpectedStall, ForkFound, InputError, UsageError } from './core/errors.js';
 import { processOutput, type Output } from './commands/output.js';
 import { DEFAULT_NETWORK, DEFAULT_REGISTRY } from './commands/defaults.js';
 import { VERSION } from './version.js';
@@ -15,12 +15,14 @@ const imageCommands = () => import('./commands/image.js');
 const deployCommands = () => import('./commands/deploy.js');
 const upCommands = () => import('./commands/up.js');
 
-export const EXIT = { ok: 0, failed: 1, usage: 2, internal: 70 } as const;
+export const EXIT = { ok: 0, failed: 1, usage: 2, stalled: 3, fork: 4, internal: 70 } as const;
 
 export function exitCodeOf(error: unknown): number {
   if (error instanceof UsageError) return EXIT.usage;
   if (isFsError(error)) return EXIT.failed; // a path the user gave or the machine's state, never a bug of ours
   if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+  if (error instanceof ExpectedStall) return EXIT.stalled;
+  if (error instanceof ForkFound) return EXIT.fork;
   if (error instanceof InputError || error instanceof CheckFailed || error instanceof EnvironmentError) return EXIT.failed;
   return EXIT.internal;
 }

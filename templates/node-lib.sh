@@ -61,14 +61,34 @@ start_together() {
   sleep "$delay"
 }
 
-# Prints /extract as a gzipped tar, base64, between marker lines on stdout. The
-# service's log stream is the one channel a swarm manager has to every node,
-# wherever it runs (copying files out of a container works only through the
-# engine that runs it); `gomelctl deploy logs` takes the files back out of it.
+# Ships every file of /extract on stdout, to the manager. The service's log
+# stream is the one channel a swarm manager has to every node, wherever it runs
+# (copying files out of a container works only through the engine that runs it);
+# `gomelctl deploy logs` takes the files back out of it (src/core/logs/shipped.ts).
+# Every line is a record of its own, because the engine interleaves stdout and
+# stderr line by line (a gomel panic printed just before was seen inside a block
+# of bare base64, which then did not decode), and may cut a long output:
+#   gomelctl-ship <token> file <i> <path> <bytes> <sha256> <lines>
+#   gomelctl-ship <token> data <i> <seq> <base64 of the gzipped file, 4000 a line>
+#   gomelctl-ship <token> end <files>
+# The token tells this shipment from another task's of the same service; the
+# sequence numbers and the checksum tell what was lost or corrupted, per file.
 ship_extract() {
-  echo "gomelctl-extract-begin"
-  tar -C /extract -czf - . | base64
-  echo "gomelctl-extract-end"
+  from="${GOMEL_EXTRACT:-/extract}"
+  token="$(hostname)-$(date +%s)"
+  i=0
+  # Largest first: an engine that rotates a long output loses its oldest lines,
+  # and the small records (exit_status, stderr.txt, started_at) must survive.
+  for f in $(cd "$from" && find . -type f ! -name '.*' -exec ls -S {} + 2>/dev/null | sed 's|^\./||'); do
+    case "$f" in *[!A-Za-z0-9._/-]*) continue ;; esac
+    gzip -c "$from/$f" >"${TMPDIR:-/tmp}/ship.gz" || continue
+    base64 -w 4000 "${TMPDIR:-/tmp}/ship.gz" >"${TMPDIR:-/tmp}/ship.b64"
+    echo "gomelctl-ship $token file $i $f $(wc -c <"$from/$f") $(sha256sum <"$from/$f" | cut -d' ' -f1) $(wc -l <"${TMPDIR:-/tmp}/ship.b64")"
+    awk -v p="gomelctl-ship $token data $i" '{ print p, NR - 1, $0 }' "${TMPDIR:-/tmp}/ship.b64"
+    i=$((i + 1))
+  done
+  echo "gomelctl-ship $token end $i"
+  rm -f "${TMPDIR:-/tmp}/ship.gz" "${TMPDIR:-/tmp}/ship.b64"
 }
 
 # Network conditions (gomelctl deploy spawn --net / --zones): GOMEL_NET_SCRIPT holds

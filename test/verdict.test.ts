@@ -10,7 +10,6 @@ import { cli, tempDir, VECTORS } from './helpers.js';
 import { judgeProbes, parseProbeReport } from '../src/core/logs/probe.js';
 import { isShutdownRace, parseGoPanic } from '../src/core/logs/shutdown.js';
 import type { Verdict } from '../src/core/logs/verdict.js';
-import { separateShipped, SHIP_BEGIN, SHIP_END } from '../src/core/logs/shipped.js';
 
 const LOGS = path.join(VECTORS, 'logs');
 const lastTwo = (out: string) => out.split('\n').slice(-2);
@@ -81,7 +80,8 @@ test('a changed ordered unit in one log shows the divergence at its position', a
   lines[target] = lines[target]!.replace(`"H":${record.H}`, `"H":${record.H + 7}`);
   await writeLines(file, lines);
   const { code, result } = await verdictOf(dir);
-  assert.equal(code, 1);
+  assert.equal(code, 4, 'a fork has an exit code of its own');
+  assert.equal(result.outcome, 'fork');
   assert.equal(result.divergences.length, 1);
   const d = result.divergences[0]!;
   assert.equal(d.position, 6);
@@ -262,13 +262,3 @@ test('probe reports: all ok, and a wrong key or an unreachable peer named', () =
   assert.equal(judgeProbes([{ label: 'n1', report: ok }], 1).all, true);
 });
 
-test('shipped /extract: the block is taken out of the service output; a block cut off is said so', () => {
-  const archive = gzipSync('tar bytes');
-  const b64 = archive.toString('base64').replace(/(.{20})/g, '$1\n').trim();
-  const whole = separateShipped(`probe: pid 0\n${SHIP_BEGIN}\n${b64}\n${SHIP_END}\nrun.sh: done\n`);
-  assert.equal(whole.output, 'probe: pid 0\nrun.sh: done\n');
-  assert.deepEqual(Buffer.from(whole.archive!), archive);
-  assert.equal(whole.cutOff, false);
-  const cut = separateShipped(`line\n${SHIP_BEGIN}\n${b64.slice(0, 10)}`);
-  assert.deepEqual([cut.output, cut.archive, cut.cutOff], ['line', undefined, true]);
-});

@@ -10,9 +10,9 @@ import { checkImageRef } from '../core/payload-check.js';
 import { describeConditions, planConditions, shapingScript } from '../core/network-conditions.js';
 import { readInput } from '../fs/input.js';
 import { formatPrivateKey, memberHost } from '../core/committee.js';
-import { gunzipSync } from 'node:zlib';
 import { readTar } from '../docker/build-context.js';
 import { separateShipped, type SeparatedOutput } from '../core/logs/shipped.js';
+import { formatManifest, insideFolder, LOGS_MARKER, parseManifest, planLogsFolder } from '../core/logs/logs-folder.js';
 import { DEFAULT_RETRY, Engine, retryTransient, type RetryPolicy } from '../docker/engine.js';
 import { parseImageRef, tagDigest } from '../docker/registry.js';
 import { exists } from '../fs/atomic.js';
@@ -290,18 +290,32 @@ export async function deployStatus(options: { network: string; json?: boolean },
   return status;
 }
 
-/** Each service's output into <out>/<node>.log, and what it left in /extract into <out>/<node>/. */
-export const LOGS_MARKER = '.gomelctl-logs';
-
 export interface DeployLogsOptions {
   network: string;
   out: string;
   follow?: boolean;
-  /** Empty the folder first (only one deploy logs wrote): `up` judges fresh logs only. */
+  /** Empty the folder first (only of what deploy logs wrote there): `up` judges fresh logs only. */
   fresh?: boolean;
   /** Where the committee and configs are, to leave the run's committee.ka and conf.json beside the logs. */
   keys?: string;
   configs?: string;
+}
+
+/** The folder's top-level names and its marker, refused (before anything is written) when it holds what gomelctl did not write. */
+async function prepareLogsFolder(options: DeployLogsOptions): Promise<string[]> {
+  if (!(await exists(options.out))) return [];
+  if (!(await fs.stat(options.out)).isDirectory()) throw new InputError(options.out, undefined, 'is a file, not a folder', 'pass another --out folder');
+  const present = await fs.readdir(options.out);
+  const marker = present.includes(LOGS_MARKER) ? await readInput(path.join(options.out, LOGS_MARKER), 'logs folder marker') : undefined;
+  const plan = planLogsFolder(present, marker, Boolean(options.fresh));
+  if (!plan.ok) {
+    const shown = plan.foreign.slice(0, 3).join(', ') + (plan.foreign.length > 3 ? ` and ${plan.foreign.length - 3} more` : '');
+    throw new InputError(options.out, undefined, `${plan.why} (${shown})`, 'move them away or pass another --out / --logs folder; gomelctl deletes only what it wrote');
+  }
+  // Stale node folders would skew the verdict: `up` removes what an earlier run left, and only that.
+  for (const name of plan.remove) await fs.rm(path.join(options.out, name), { recursive: true, force: true });
+  const kept = parseManifest(marker ?? '');
+  return plan.remove.length ? [] : typeof kept === 'object' ? kept.entries : present.filter((n) => n !== LOGS_MARKER);
 }
 
 /**
@@ -313,67 +327,86 @@ export async function deployLogs(options: DeployLogsOptions, out: Output, engine
   const retry = retryReporter(out, 'deploy logs');
   const status = await readStatus(engine, options.network, retry);
   if (status.length === 0) throw new CheckFailed(`deploy logs: no gomelctl services on ${options.network}`);
-  if (await exists(options.out)) {
-    if (!(await fs.stat(options.out)).isDirectory()) throw new InputError(options.out, undefined, 'is a file, not a folder', 'pass another --out folder');
-    if (options.fresh) {
-      // Only a folder we wrote before is emptied: stale node folders would skew the verdict.
-      if (!(await exists(path.join(options.out, LOGS_MARKER))) && (await fs.readdir(options.out)).length > 0) {
-        throw new InputError(options.out, undefined, 'exists and was not written by `gomelctl deploy logs`', 'move it away or pass another --logs folder');
-      }
-      await fs.rm(options.out, { recursive: true, force: true });
+  const entries = await prepareLogsFolder(options);
+  await fs.mkdir(options.out, { recursive: true });
+  const written = new Set([...entries, ...status.flatMap((s) => [`${s.node}.log`, s.node]), COMMITTEE_FILE, 'conf.json']);
+  // The manifest is written before the files it names: a run killed half-way leaves nothing unlisted.
+  await fs.writeFile(path.join(options.out, LOGS_MARKER), formatManifest({ network: options.network, entries: [...written] }));
+  await copyRunInputs(status[0]!, options, out);
+  const results = await mapLimit(status, 8, (s) => collectNode(s, options, engine, retry));
+  for (const r of results) {
+    out.line(r.line);
+    if (r.incomplete.length) out.warn(`deploy logs: ${r.node}: evidence incomplete: ${r.incomplete.join('; ')} — the verdict marks it so; ${INCOMPLETE_FIX}`);
+  }
+}
+
+const INCOMPLETE_FIX = "if the engine limits its logs (log-opts max-size/max-file), raise them and run again; a node's own engine still holds its /extract until the service is removed";
+
+interface CollectedNode {
+  node: string;
+  line: string;
+  /** What of its evidence did not arrive whole. */
+  incomplete: string[];
+}
+
+/** One node: its service output to <out>/<node>.log, its /extract to <out>/<node>/, and task.json saying what arrived. */
+async function collectNode(s: NodeStatus, options: DeployLogsOptions, engine: Engine, retry: RetryPolicy): Promise<CollectedNode> {
+  const file = path.join(options.out, `${s.node}.log`);
+  let shipped: SeparatedOutput | undefined;
+  let lostOutput: string | undefined;
+  if (s.hostDown) {
+    // Its host no longer answers: the manager would wait for its output without end.
+    lostOutput = `its host ${s.swarmNode ?? '?'} is down`;
+    await fs.writeFile(file, `gomelctl: no output: ${lostOutput}\n`);
+  } else if (options.follow) {
+    const sink = createWriteStream(file);
+    await retryTransient(() => engine.serviceLogs(s.serviceId, true, sink), retry);
+    await new Promise<void>((resolve) => sink.end(resolve));
+  } else {
+    try {
+      shipped = separateShipped(await retryTransient(() => engine.serviceOutput(s.serviceId), retry));
+      await fs.writeFile(file, shipped.output);
+    } catch (error) {
+      if (!(error instanceof EnvironmentError)) throw error;
+      lostOutput = error.message;
+      await fs.writeFile(file, `gomelctl: no output: ${lostOutput}\n`);
     }
   }
-  await fs.mkdir(options.out, { recursive: true });
-  await fs.writeFile(path.join(options.out, LOGS_MARKER), `${options.network}\n`);
-  await copyRunInputs(status[0]!, options, out);
-  const lines = await mapLimit(status, 8, async (s) => {
-    const file = path.join(options.out, `${s.node}.log`);
-    let shipped: SeparatedOutput | undefined;
-    let lostOutput: string | undefined;
-    if (s.hostDown) {
-      // Its host no longer answers: the manager would wait for its output without end.
-      lostOutput = `its host ${s.swarmNode ?? '?'} is down`;
-      await fs.writeFile(file, `gomelctl: no output: ${lostOutput}\n`);
-    } else if (options.follow) {
-      const sink = createWriteStream(file);
-      await retryTransient(() => engine.serviceLogs(s.serviceId, true, sink), retry);
-      await new Promise<void>((resolve) => sink.end(resolve));
-    } else {
-      try {
-        shipped = separateShipped(await retryTransient(() => engine.serviceOutput(s.serviceId), retry));
-        await fs.writeFile(file, shipped.output);
-      } catch (error) {
-        if (!(error instanceof EnvironmentError)) throw error;
-        lostOutput = error.message;
-        await fs.writeFile(file, `gomelctl: no output: ${lostOutput}\n`);
-      }
+  const dir = path.join(options.out, s.node);
+  await fs.rm(dir, { recursive: true, force: true });
+  await fs.mkdir(dir, { recursive: true });
+  // Through the engine that runs the container (also while it runs), else what the node shipped at exit.
+  const incomplete: string[] = [];
+  const local = s.containerId && !s.hostDown ? await retryTransient(() => engine.containerArchive(s.containerId!, '/extract'), retry) : undefined;
+  let files: { name: string; content: Uint8Array }[] = [];
+  if (local) {
+    try {
+      files = (await readTar(local)).map((e) => ({ name: e.name.replace(/^(extract\/|\.\/)/, ''), content: e.content }));
+    } catch (error) {
+      incomplete.push(`the archive of its /extract from its engine does not read (${(error as Error).message})`);
     }
-    const dir = path.join(options.out, s.node);
-    await fs.rm(dir, { recursive: true, force: true });
-    await fs.mkdir(dir, { recursive: true });
-    // Through the engine that runs the container (also while it runs), else what the node shipped at exit.
-    const local = s.containerId && !s.hostDown ? await retryTransient(() => engine.containerArchive(s.containerId!, '/extract'), retry) : undefined;
-    const entries = local ? await readTar(local) : shipped?.archive ? await readTar(gunzipSync(shipped.archive)) : [];
-    let extracted = 0;
-    for (const entry of entries) {
-      const rel = entry.name.replace(/^(extract\/|\.\/)/, '');
-      if (!rel || rel === '.' || rel.endsWith('/') || rel.split('/').includes('..')) continue;
-      await fs.mkdir(path.dirname(path.join(dir, rel)), { recursive: true });
-      await fs.writeFile(path.join(dir, rel), entry.content);
-      extracted++;
-    }
-    const uncollected = extracted ? undefined : (lostOutput ?? whyNoFiles(s, shipped));
-    const task = { state: s.state, exitCode: s.exitCode, swarmNode: s.swarmNode, hostDown: s.hostDown || undefined, error: s.error, since: s.since, uncollected };
-    await fs.writeFile(path.join(dir, 'task.json'), `${JSON.stringify(task)}\n`);
-    const where = extracted ? `, ${extracted} file(s) ${local ? 'from /extract' : 'shipped at exit'} in ${dir}/` : `; no files: ${uncollected}`;
-    return `logs: ${s.node} → ${file}${where}${s.phase === 'running' && !s.hostDown ? ' (still running)' : ''}`;
-  });
-  for (const line of lines) out.line(line);
+  } else if (shipped?.shipment) {
+    files = shipped.shipment.files.map((f) => ({ name: f.path, content: f.content }));
+    incomplete.push(...shipped.shipment.problems);
+  }
+  let extracted = 0;
+  for (const entry of files) {
+    const rel = insideFolder(entry.name);
+    if (!rel) continue;
+    await fs.mkdir(path.dirname(path.join(dir, rel)), { recursive: true });
+    await fs.writeFile(path.join(dir, rel), entry.content);
+    extracted++;
+  }
+  const uncollected = extracted ? undefined : (lostOutput ?? whyNoFiles(s, shipped));
+  const task = { state: s.state, exitCode: s.exitCode, swarmNode: s.swarmNode, hostDown: s.hostDown || undefined, error: s.error, since: s.since, uncollected, incomplete: incomplete.length ? incomplete : undefined };
+  await fs.writeFile(path.join(dir, 'task.json'), `${JSON.stringify(task)}\n`);
+  const where = extracted ? `, ${extracted} file(s) ${local ? 'from /extract' : 'shipped at exit'} in ${dir}/` : `; no files: ${uncollected}`;
+  return { node: s.node, line: `logs: ${s.node} → ${file}${where}${s.phase === 'running' && !s.hostDown ? ' (still running)' : ''}`, incomplete };
 }
 
 /** Why a node's /extract could not be collected, in words a user can act on. */
 function whyNoFiles(s: NodeStatus, shipped: SeparatedOutput | undefined): string {
-  if (shipped?.cutOff) return 'its output ends inside the files it was shipping (cut off)';
+  if (shipped?.shipment) return `its shipment held no file whole: ${shipped.shipment.problems[0] ?? 'empty'}`;
   if (s.phase === 'running' || s.phase === 'pending') return `still ${s.phase} on ${s.swarmNode ?? 'another host'}, whose engine this one cannot copy from; it ships its files when it exits`;
   return s.containerId ? 'its container is on another engine and shipped nothing' : 'it never started a container';
 }

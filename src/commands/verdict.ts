@@ -4,13 +4,13 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { memberHost, parseCommittee, type Member } from '../core/committee.js';
 import { checkConfigText } from '../core/config-check.js';
-import { CheckFailed, InputError } from '../core/errors.js';
+import { CheckFailed, ExpectedStall, ForkFound, InputError } from '../core/errors.js';
 import { judgeProbes, parseProbeReport } from '../core/logs/probe.js';
 import { judge, type NodeEvidence, type Verdict } from '../core/logs/verdict.js';
 import { exists } from '../fs/atomic.js';
 import { COMMITTEE_FILE } from '../fs/keys-dir.js';
 import { discoverNodes, readLogStats, readOptional, type NodeFiles } from '../fs/node-logs.js';
-import { readInput } from '../fs/input.js';
+import { parseJsonInput, readInput } from '../fs/input.js';
 import type { Output } from './output.js';
 
 export interface VerdictOptions {
@@ -27,7 +27,7 @@ export interface VerdictOptions {
 /** The committee the run used: the logs folder's committee.ka, else the keys folder's. Never guessed from the logs. */
 async function readRunCommittee(options: VerdictOptions): Promise<Member[]> {
   for (const file of [path.join(options.logs, COMMITTEE_FILE), path.join(options.keys, COMMITTEE_FILE)]) {
-    if (await exists(file)) return parseCommittee(await readInput(file), file);
+    if (await exists(file)) return parseCommittee(await readInput(file, 'committee file'), file);
   }
   throw new InputError(options.logs, undefined, `no ${COMMITTEE_FILE} here nor in ${options.keys}, so the committee size is unknown`, `pass --keys DIR with the committee the run used, or copy its ${COMMITTEE_FILE} into the logs folder`);
 }
@@ -63,12 +63,20 @@ function assignPids(files: readonly NodeFiles[], members: readonly Member[], log
   return byPid;
 }
 
+/** deploy logs' task.json: an object, or one line naming the file (N73). */
+function readTask(text: string, file: string): NodeEvidence['task'] {
+  const fix = 'collect the logs again with `gomelctl deploy logs`, or remove the file';
+  const task = parseJsonInput(text, file, fix);
+  if (!task || typeof task !== 'object' || Array.isArray(task) || typeof (task as { state?: unknown }).state !== 'string') throw new InputError(file, undefined, 'expected a JSON object with the task\'s "state"', fix);
+  return task as NodeEvidence['task'];
+}
+
 async function readEvidence(pid: number, f: NodeFiles | undefined, label: string, alsoLine?: (line: string) => void): Promise<NodeEvidence> {
   if (!f) return { pid, label, stats: undefined, logProblem: 'no log', exitStatus: undefined, stderr: undefined };
   const read = f.log ? await readLogStats(f.log, alsoLine) : undefined;
   const status = (await readOptional(f.exitStatus))?.trim();
   const taskText = await readOptional(f.task);
-  const task = taskText ? (JSON.parse(taskText) as NodeEvidence['task']) : undefined;
+  const task = taskText && f.task ? readTask(taskText, f.task) : undefined;
   const started = (await readOptional(f.startedAt))?.trim();
   return {
     pid,
@@ -143,7 +151,9 @@ export async function verdict(options: VerdictOptions, out: Output): Promise<Ver
     out.line(result.consensusLine);
     out.line(result.shutdownLine);
   }
-  if (!result.all) throw new CheckFailed(`verdict: ${result.consensusLine}`);
+  if (result.outcome === 'fork') throw new ForkFound(`verdict: ${result.consensusLine}`);
+  if (result.outcome === 'stalled') throw new ExpectedStall(`verdict: ${result.consensusLine}`);
+  if (result.outcome === 'failed') throw new CheckFailed(`verdict: ${result.consensusLine}`);
   if (options.strict && !result.clean) throw new CheckFailed(`verdict --strict: consensus reached, but not every node shut down cleanly (${result.shutdownLine})`);
   return result;
 }

@@ -23,6 +23,16 @@ export class CheckFailed extends Error {
   override name = 'CheckFailed';
 }
 
+/** More nodes were faulty than the committee tolerates, and the correct ones agree: the stall BFT allows. Exit 3. */
+export class ExpectedStall extends CheckFailed {
+  override name = 'ExpectedStall';
+}
+
+/** Two nodes ordered different units at one position: safety is broken. Exit 4. */
+export class ForkFound extends CheckFailed {
+  override name = 'ForkFound';
+}
+
 /** Something outside us failed: the engine, the registry, the filesystem. Exit 1. */
 export class EnvironmentError extends Error {
   override name = 'EnvironmentError';

@@ -1,31 +1,171 @@
 // A node's /extract, shipped in its service output (templates/node-lib.sh,
-// ship_extract): a gzipped tar in base64 between two marker lines. Copying files
-// out of a container works only through the engine that runs it; the service log
-// stream reaches the manager from every host.
-export const SHIP_BEGIN = 'gomelctl-extract-begin';
-export const SHIP_END = 'gomelctl-extract-end';
+// ship_extract). Copying files out of a container works only through the engine
+// that runs it; the service log stream reaches the manager from every host. Each
+// line is a record of its own:
+//   gomelctl-ship <token> file <i> <path> <bytes> <sha256> <lines>
+//   gomelctl-ship <token> data <i> <seq> <base64 of the gzipped file>
+//   gomelctl-ship <token> end <files>
+// The engine interleaves a container's stdout and stderr line by line, so other
+// lines may stand between records: they are the node's output and stay there.
+// Records may also be lost (an engine's log limit, a node cut off) or doubled;
+// every file says what of it arrived, and keeps what did.
+import { createHash } from 'node:crypto';
+import { constants, gunzipSync } from 'node:zlib';
 
-export interface SeparatedOutput {
-  /** The service output without the shipped block. */
-  output: string;
-  /** The shipped tar.gz, when the output holds a whole block. */
-  archive: Uint8Array | undefined;
-  /** A block began but did not end: the node was cut off while shipping. */
-  cutOff: boolean;
+export const SHIP_PREFIX = 'gomelctl-ship';
+
+export interface ShippedFile {
+  /** Relative to /extract; checked to stay inside it. */
+  path: string;
+  /** What arrived: the whole file, or the part before the first lost record. */
+  content: Uint8Array;
+  complete: boolean;
+  /** Why it is not complete, in words naming what is missing. */
+  problem?: string;
 }
 
+export interface Shipment {
+  files: ShippedFile[];
+  /** The end record arrived: no file is missing after the last one seen. */
+  ended: boolean;
+  /** What is missing or damaged: the node's evidence is incomplete. */
+  problems: string[];
+  /** Facts that lose nothing, e.g. an earlier task's shipment ignored. */
+  notes: string[];
+}
+
+export interface SeparatedOutput {
+  /** The service output without the shipping records. */
+  output: string;
+  /** The newest shipment in the output, if any. */
+  shipment: Shipment | undefined;
+}
+
+interface FileHeader {
+  path: string;
+  bytes: number;
+  sha256: string;
+  lines: number;
+}
+
+interface Collecting {
+  headers: Map<number, FileHeader>;
+  data: Map<number, Map<number, string>>;
+  conflicts: Set<number>;
+  end: number | undefined;
+}
+
+const SAFE_PATH = /^(?!.*(^|\/)\.\.?(\/|$))[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/;
+const TOKEN = /^[A-Za-z0-9._-]{1,128}$/;
+const NUMBER = /^(0|[1-9]\d{0,9})$/;
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+function parseRecord(line: string): { token: string; kind: 'file' | 'data' | 'end'; fields: string[] } | undefined {
+  if (!line.startsWith(`${SHIP_PREFIX} `)) return undefined;
+  const fields = line.trimEnd().split(' ');
+  const [, token, kind, ...rest] = fields;
+  if (!token || !TOKEN.test(token)) return undefined;
+  if (kind === 'file' && rest.length === 5 && NUMBER.test(rest[0]!) && SAFE_PATH.test(rest[1]!) && NUMBER.test(rest[2]!) && /^[0-9a-f]{64}$/.test(rest[3]!) && NUMBER.test(rest[4]!)) {
+    return { token, kind, fields: rest };
+  }
+  if (kind === 'data' && rest.length === 3 && NUMBER.test(rest[0]!) && NUMBER.test(rest[1]!) && BASE64.test(rest[2]!)) return { token, kind, fields: rest };
+  if (kind === 'end' && rest.length === 1 && NUMBER.test(rest[0]!)) return { token, kind, fields: rest };
+  return undefined;
+}
+
+const mb = (bytes: number) => (bytes >= 1e6 ? `${(bytes / 1e6).toFixed(1)} MB` : bytes >= 1e3 ? `${Math.round(bytes / 1e3)} kB` : `${bytes} bytes`);
+
+/** The ranges of missing sequence numbers, e.g. "lines 12–40, 97". */
+function missingRanges(have: ReadonlyMap<number, string>, total: number): string {
+  const ranges: string[] = [];
+  for (let i = 0; i < total; i++) {
+    if (have.has(i)) continue;
+    let j = i;
+    while (j + 1 < total && !have.has(j + 1)) j++;
+    ranges.push(i === j ? `${i + 1}` : `${i + 1}–${j + 1}`);
+    i = j;
+  }
+  return ranges.length > 4 ? `${ranges.slice(0, 4).join(', ')} and ${ranges.length - 4} more ranges` : ranges.join(', ');
+}
+
+/** Inflates what may be the start of a gzip stream: the whole file, or as much as the bytes hold. */
+function inflatePrefix(gz: Buffer): Buffer {
+  try {
+    return gunzipSync(gz, { finishFlush: constants.Z_SYNC_FLUSH });
+  } catch {
+    return Buffer.alloc(0);
+  }
+}
+
+function assembleFile(header: FileHeader | undefined, data: ReadonlyMap<number, string>, conflict: boolean): ShippedFile | undefined {
+  if (!header) return undefined;
+  const have = data.size;
+  let prefix = 0;
+  while (data.has(prefix)) prefix++;
+  const complete = prefix === header.lines && have === header.lines && !conflict;
+  const gz = Buffer.from(Array.from({ length: prefix }, (_, i) => data.get(i)!).join(''), 'base64');
+  if (complete) {
+    let content: Buffer | undefined;
+    try {
+      content = gunzipSync(gz);
+    } catch {
+      content = undefined;
+    }
+    const sha = content && createHash('sha256').update(content).digest('hex');
+    if (content && content.length === header.bytes && sha === header.sha256) return { path: header.path, content: new Uint8Array(content), complete: true };
+    const kept = inflatePrefix(gz);
+    return { path: header.path, content: new Uint8Array(kept), complete: false, problem: `${header.path} arrived corrupted (its checksum does not match; kept ${mb(kept.length)} of ${mb(header.bytes)})` };
+  }
+  const kept = inflatePrefix(gz);
+  const lost = missingRanges(data, header.lines);
+  const why = conflict ? 'two different copies of some of its lines arrived' : `lost ${header.lines - have} of its ${header.lines} shipped lines (${lost})`;
+  return { path: header.path, content: new Uint8Array(kept), complete: false, problem: `${header.path} ${why}; kept the first ${mb(kept.length)} of ${mb(header.bytes)}` };
+}
+
+function assemble(c: Collecting): Shipment {
+  const problems: string[] = [];
+  const files: ShippedFile[] = [];
+  const count = Math.max(c.end ?? 0, ...[...c.headers.keys(), ...c.data.keys()].map((i) => i + 1));
+  for (let i = 0; i < count; i++) {
+    const file = assembleFile(c.headers.get(i), c.data.get(i) ?? new Map(), c.conflicts.has(i));
+    if (file) files.push(file);
+    else problems.push(`file #${i + 1} of the shipment lost its name line${c.data.get(i)?.size ? ` (${c.data.get(i)!.size} data lines arrived without it)` : ''}`);
+  }
+  if (c.end === undefined) problems.push('the shipment has no end line: the output was cut off, files after the last one seen may be missing');
+  for (const f of files) if (f.problem) problems.push(f.problem);
+  return { files, ended: c.end !== undefined, problems, notes: [] };
+}
+
+/** Takes the shipping records out of a service's output, and the newest shipment from them. */
 export function separateShipped(text: string): SeparatedOutput {
   const kept: string[] = [];
-  let block: string[] | undefined;
-  let archive: Uint8Array | undefined;
+  const shipments = new Map<string, Collecting>();
   for (const line of text.split('\n')) {
-    const trimmed = line.trim();
-    if (trimmed === SHIP_BEGIN) block = [];
-    else if (trimmed === SHIP_END && block) {
-      archive = new Uint8Array(Buffer.from(block.join(''), 'base64'));
-      block = undefined;
-    } else if (block) block.push(trimmed);
-    else kept.push(line);
+    const record = parseRecord(line);
+    if (!record) {
+      kept.push(line);
+      continue;
+    }
+    let c = shipments.get(record.token);
+    if (!c) shipments.set(record.token, (c = { headers: new Map(), data: new Map(), conflicts: new Set(), end: undefined }));
+    const [a, b, d, e, f] = record.fields;
+    if (record.kind === 'file') c.headers.set(Number(a), { path: b!, bytes: Number(d), sha256: e!, lines: Number(f) });
+    else if (record.kind === 'end') c.end = Number(a);
+    else {
+      const index = Number(a);
+      const lines = c.data.get(index) ?? new Map<number, string>();
+      c.data.set(index, lines);
+      const seq = Number(b);
+      const seen = lines.get(seq);
+      // A line doubled by the engine is harmless; two different ones for one place are not.
+      if (seen !== undefined && seen !== d) c.conflicts.add(index);
+      lines.set(seq, d!);
+    }
   }
-  return { output: kept.join('\n'), archive, cutOff: block !== undefined };
+  // A service that ran more than once shipped more than once: the last shipment in the output is this run's.
+  const tokens = [...shipments.keys()];
+  const newest = tokens.at(-1);
+  const shipment = newest === undefined ? undefined : assemble(shipments.get(newest)!);
+  if (shipment && tokens.length > 1) shipment.notes.push(`${tokens.length - 1} earlier shipment(s) in the same output were ignored (the service ran more than once)`);
+  return { output: kept.join('\n'), shipment };
 }

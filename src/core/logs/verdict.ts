@@ -13,7 +13,7 @@ export interface NodeEvidence {
   exitStatus: number | undefined; // gomel's, from run.sh's exit_status
   stderr: string | undefined; // gomel's stderr, from run.sh's stderr.txt
   /** The Swarm task when the logs were collected (deploy logs' task.json), if known. */
-  task?: { state: string; exitCode?: number; swarmNode?: string; hostDown?: boolean; error?: string; uncollected?: string };
+  task?: { state: string; exitCode?: number; swarmNode?: string; hostDown?: boolean; error?: string; uncollected?: string; incomplete?: string[] };
   /** Wall-clock second gomel started (run.sh's started_at), if known. */
   startedAt?: number;
 }
@@ -55,6 +55,16 @@ export interface Verdict {
   clean: boolean;
   /** Seconds between the first and the last node's start, when their starts were recorded. */
   startSkew: number | undefined;
+  /** Faults the committee tolerates: f = ⌊(N−1)/3⌋ (N = 3f+1). */
+  f: number;
+  /** Nodes that are faulty for a reason outside gomel (lost with their host), with that reason. */
+  faulty: { label: string; why: string }[];
+  /**
+   * consensus: by all N; tolerated: by every correct node (at most f faulty, or more after the rest had finished);
+   * stalled: more than f faulty and the correct nodes agree, as BFT allows;
+   * fork: two nodes ordered different units at one position; failed: anything else.
+   */
+  outcome: 'consensus' | 'tolerated' | 'stalled' | 'fork' | 'failed';
   consensusLine: string;
   shutdownLine: string;
 }
@@ -100,9 +110,9 @@ const finishedByItself = (e: NodeEvidence) => e.exitStatus === 0 && !e.stderr?.t
 /**
  * Consensus, per node: its (C, H) order agrees with the committee's on the common
  * prefix, it created prime units itself, and it ordered as far as the committee:
- * it reached LevelLimit, or its order is at most one level's units (N) short of
- * the longest agreed order of a node that finished — a node that stopped a level
- * short with the full order, or whose last log lines were lost, agrees too.
+ * its order is at most 2N units short of the longest agreed order of a node that
+ * finished — a node that stopped a level short with the full order, or whose last
+ * log lines were lost, agrees too; a node at LevelLimit that ordered little does not.
  */
 export function judge(evidence: readonly NodeEvidence[], n: number, levelLimit: number): Verdict {
   const { groups, main } = groupOrders(evidence);
@@ -118,12 +128,17 @@ export function judge(evidence: readonly NodeEvidence[], n: number, levelLimit: 
     else {
       if (e.logProblem) notes.push(e.logProblem);
       if (s.maxLevel === undefined) reasons.push('never created a prime unit');
+      const twice = orderedTwice(s.order);
       if (s.order.length === 0) reasons.push('ordered no units');
+      else if (twice) reasons.push(`ordered unit ${twice.unit} twice (#${twice.first} and #${twice.second}): not a linear order`);
       else if (agrees === false) reasons.push("its order diverges from the committee's");
       else if (reach === undefined) reasons.push(`highest level ${s.maxLevel ?? '-'} < LevelLimit ${levelLimit}, and no node finished`);
-      else if (!atLimit(e, levelLimit) && s.order.length < reach - n) reasons.push(`ordered ${s.order.length} of ${reach} units (highest level ${s.maxLevel ?? '-'}/${levelLimit})`);
+      // Reaching LevelLimit is not enough: the units it ordered are the evidence. Nodes stop a round or so
+      // apart (real gomel, success-4: 27 and 33 units at N = 4, LevelLimit 10), so 2N units short still agree.
+      else if (s.order.length < reach - 2 * n) reasons.push(`ordered ${s.order.length} of ${reach} units (highest level ${s.maxLevel ?? '-'}/${levelLimit})`);
       if (reasons.length && s.errors.size) reasons.push(`errors: ${topError(s)}`);
     }
+    if (e.task?.incomplete?.length) notes.push(`evidence incomplete: ${e.task.incomplete.join('; ')}`);
     if (e.task?.error && e.task.state !== 'complete') notes.push(e.task.error.startsWith('task:') ? e.task.error : `task: ${e.task.error}`);
     return {
       pid: e.pid,
@@ -143,30 +158,89 @@ export function judge(evidence: readonly NodeEvidence[], n: number, levelLimit: 
   });
 
   const reached = nodes.filter((v) => v.reached);
-  const agreedUnits = reached.length ? Math.min(...reached.map((v) => v.ordered)) : 0;
   const all = reached.length === n && nodes.length === n;
   const starts = nodes.map((v) => v.startedAt).filter((t): t is number => t !== undefined);
+  const f = Math.floor((n - 1) / 3);
+  const faulty = evidence.flatMap((e) => (e.task?.hostDown ? [{ label: e.label, why: `lost with host ${e.task.swarmNode ?? '?'}` }] : []));
+  const faultyLabels = new Set(faulty.map((x) => x.label));
+  const correct = nodes.filter((v) => !faultyLabels.has(v.label));
+  const divergences = divergencesOf(groups, main);
+  const outcome: Verdict['outcome'] = divergences.length
+    ? 'fork'
+    : all
+      ? 'consensus'
+      : nodes.length === n && faulty.length > 0 && correct.every((v) => v.reached)
+        ? 'tolerated'
+        : nodes.length === n && faulty.length > f && correct.every((v) => v.agrees !== false && v.reasons.every((r) => !/twice/.test(r)))
+          ? 'stalled'
+          : 'failed';
+  // The units every node that counts ordered alike: those that reached consensus, or in a stall the correct ones.
+  const counted = outcome === 'stalled' ? correct : reached;
+  const agreedUnits = counted.length ? Math.min(...counted.map((v) => v.ordered)) : 0;
   return {
     n,
     levelLimit,
     nodes,
     reachedBy: reached.map((v) => v.label),
     agreedUnits,
-    divergences: divergencesOf(groups, main),
+    divergences,
     all,
+    f,
+    faulty,
+    outcome,
     clean: nodes.length === n && nodes.every((v) => v.shutdown.kind === 'clean'),
     startSkew: starts.length >= 2 ? Math.max(...starts) - Math.min(...starts) : undefined,
-    consensusLine: consensusLine(nodes, n, levelLimit, agreedUnits, all),
+    consensusLine: consensusLine({ nodes, n, levelLimit, units: agreedUnits, outcome, f, faulty, correct }),
     shutdownLine: shutdownLine(nodes),
   };
 }
 
-function consensusLine(nodes: readonly NodeVerdict[], n: number, levelLimit: number, units: number, all: boolean): string {
-  const reached = nodes.filter((v) => v.reached);
-  if (all) return `consensus reached by all ${n} nodes (${units} units in the same order)`;
-  if (reached.length === 0) return `consensus not reached: no node reached LevelLimit ${levelLimit} with an agreed order`;
-  const failed = nodes.filter((v) => !v.reached).map((v) => `${v.label} (${v.reasons[0]})`);
-  return `consensus reached by ${reached.length} of ${n} nodes (${reached.map((v) => v.label).join(', ')}; ${units} units in the same order); not by ${failed.join(', ')}`;
+interface Tally {
+  nodes: readonly NodeVerdict[];
+  n: number;
+  levelLimit: number;
+  units: number;
+  outcome: Verdict['outcome'];
+  f: number;
+  faulty: readonly { label: string; why: string }[];
+  correct: readonly NodeVerdict[];
+}
+
+function faultList(faulty: Tally['faulty']): string {
+  const byWhy = new Map<string, string[]>();
+  for (const x of faulty) byWhy.set(x.why, [...(byWhy.get(x.why) ?? []), x.label]);
+  return [...byWhy].map(([why, labels]) => `${labels.join(', ')} ${why}`).join('; ');
+}
+
+function consensusLine(t: Tally): string {
+  const reached = t.nodes.filter((v) => v.reached);
+  const lastOrdered = (vs: readonly NodeVerdict[]) => Math.max(0, ...vs.map((v) => v.ordered));
+  switch (t.outcome) {
+    case 'consensus':
+      return `consensus reached by all ${t.n} nodes (${t.units} units in the same order)`;
+    case 'tolerated':
+      return `consensus reached by all ${t.correct.length} correct nodes (${t.units} units in the same order); ${faultList(t.faulty)}; ${t.faulty.length <= t.f ? `f = ${t.f} tolerated` : `${t.faulty.length} faulty > f = ${t.f}, after the others had finished`}`;
+    case 'stalled':
+      return `stalled as expected: ${t.faulty.length} faulty > f = ${t.f} (${faultList(t.faulty)}); the ${t.correct.length} correct nodes agree on ${t.units} units (the most any ordered: ${lastOrdered(t.correct)})`;
+    case 'fork':
+      return `FORK: nodes ordered different units at the same position (see the divergences); safety is broken`;
+    default:
+      break;
+  }
+  if (reached.length === 0) return `consensus not reached: no node reached LevelLimit ${t.levelLimit} with an agreed order${t.faulty.length ? `; ${faultList(t.faulty)} (f = ${t.f})` : ''}`;
+  const failed = t.nodes.filter((v) => !v.reached).map((v) => `${v.label} (${v.reasons[0]})`);
+  return `consensus reached by ${reached.length} of ${t.n} nodes (${reached.map((v) => v.label).join(', ')}; ${t.units} units in the same order); not by ${failed.join(', ')}`;
+}
+
+/** The first unit a node ordered twice, with both 1-based positions. */
+function orderedTwice(order: readonly string[]): { unit: string; first: number; second: number } | undefined {
+  const seen = new Map<string, number>();
+  for (const [i, unit] of order.entries()) {
+    const at = seen.get(unit);
+    if (at !== undefined) return { unit, first: at + 1, second: i + 1 };
+    seen.set(unit, i);
+  }
+  return undefined;
 }
 
 const KIND_TEXT: Record<Exclude<ShutdownKind, 'clean'>, [one: string, many: string]> = {

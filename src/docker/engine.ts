@@ -214,6 +214,11 @@ export class Engine {
     return call('list tasks', () => this.docker.listTasks({ filters: { service: serviceIds } }));
   }
 
+  /** Every task of the swarm, also those of removed services whose containers still stop (a service filter no longer finds them). */
+  listAllTasks(): Promise<Docker.Task[]> {
+    return call('list tasks', () => this.docker.listTasks());
+  }
+
   listNodes(): Promise<{ ID: string; Description?: { Hostname?: string }; Status?: { State?: string; Addr?: string }; Spec?: { Role?: string } }[]> {
     return call('list swarm nodes', () => this.docker.listNodes());
   }

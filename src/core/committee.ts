@@ -41,11 +41,17 @@ export function encodeBase64(bytes: Uint8Array): string {
   return Buffer.from(bytes).toString('base64');
 }
 
-/** Splits a text file into lines, accepting a final newline and CRLF. */
+/** Splits a text file into lines as Go's bufio.ScanLines does: a final newline is optional, one CR before each line end is dropped. */
 function lines(text: string): string[] {
-  const out = text.replace(/\r\n/g, '\n').split('\n');
+  const out = text.split('\n');
   if (out.length > 0 && out[out.length - 1] === '') out.pop();
-  return out;
+  return out.map((line) => (line.endsWith('\r') ? line.slice(0, -1) : line));
+}
+
+const BOM = '\ufeff';
+/** gomel's base64 decoder refuses a byte-order mark; say so rather than "not valid base64". */
+function refuseBom(line: string, file: string, where: string): void {
+  if (line.startsWith(BOM)) throw new InputError(file, where, 'starts with a UTF-8 byte-order mark (EF BB BF), which gomel\'s base64 decoder refuses', 'remove the BOM (save the file as UTF-8 without BOM)');
 }
 
 /**
@@ -59,13 +65,89 @@ function splitAddresses(field: string, file: string, where: string): string[] {
   return list;
 }
 
-const HOST_PORT = /^[^\s:|]+:(\d{1,5})$/;
+/** Go's net.SplitHostPort: host and port, or why not. */
+function splitHostPort(address: string): { host: string; port: string } | string {
+  const i = address.lastIndexOf(':');
+  if (i < 0) return 'missing port';
+  let host: string;
+  let j = 0;
+  let k = 0;
+  if (address[0] === '[') {
+    const end = address.indexOf(']');
+    if (end < 0) return 'missing "]"';
+    if (end + 1 === address.length) return 'missing port';
+    if (end + 1 !== i) return address[end + 1] === ':' ? 'too many colons' : 'missing port';
+    host = address.slice(1, end);
+    j = 1;
+    k = end + 1;
+  } else {
+    host = address.slice(0, i);
+    if (host.includes(':')) return 'too many colons (an IPv6 address goes in brackets: [::1]:9000)';
+  }
+  if (address.slice(j).includes('[')) return 'unexpected "["';
+  if (address.slice(k).includes(']')) return 'unexpected "]"';
+  return { host, port: address.slice(i + 1) };
+}
 
+const IPV4 = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
+/** An IPv6 literal as Go's net.ParseIP reads it (an IPv4 tail allowed), with an optional %zone. */
+function isIPv6(text: string): boolean {
+  const zone = text.indexOf('%');
+  const ip = zone >= 0 ? text.slice(0, zone) : text;
+  if (zone >= 0 && zone === text.length - 1) return false;
+  const halves = ip.split('::');
+  if (halves.length > 2) return false;
+  const groups = halves.map((h) => (h === '' ? [] : h.split(':')));
+  const all = groups.flat();
+  const tail = all[all.length - 1];
+  const v4 = tail !== undefined && IPV4.test(tail);
+  const width = all.length + (v4 ? 1 : 0);
+  if (!all.every((g, n) => /^[0-9a-fA-F]{1,4}$/.test(g) || (v4 && n === all.length - 1))) return false;
+  return halves.length === 2 ? width <= 7 : width === 8;
+}
+
+/** Go's isDomainName (net/dnsclient.go): what its resolver will look up at all. */
+function isGoDomainName(s: string): boolean {
+  if (s === '.') return true;
+  const l = s.length;
+  if (l === 0 || l > 254 || (l === 254 && s[l - 1] !== '.')) return false;
+  let last = '.';
+  let nonNumeric = false;
+  let partlen = 0;
+  for (const c of s) {
+    if (/[a-zA-Z_]/.test(c)) {
+      nonNumeric = true;
+      partlen++;
+    } else if (/[0-9]/.test(c)) partlen++;
+    else if (c === '-') {
+      if (last === '.') return false;
+      partlen++;
+      nonNumeric = true;
+    } else if (c === '.') {
+      if (last === '.' || last === '-' || partlen > 63 || partlen === 0) return false;
+      partlen = 0;
+    } else return false;
+    last = c;
+  }
+  return last !== '-' && partlen <= 63 && nonNumeric;
+}
+
+/**
+ * Each node resolves its own addresses with Go's net.ResolveTCPAddr at start-up: host:port
+ * (IPv6 in brackets), a port 0..65535 and a host that is an IP address or a name Go's
+ * resolver looks up. Port 0 and an empty host, which Go takes (any port, every interface),
+ * are refused: no other node could dial them.
+ */
 function checkAddresses(list: string[], file: string, where: string): void {
   for (const address of list) {
-    const m = HOST_PORT.exec(address);
-    if (!m || Number(m[1]) < 1 || Number(m[1]) > 65535) {
-      throw new InputError(file, where, `address "${address}" is not host:port with a port in 1..65535`, 'fix the address');
+    const shown = JSON.stringify(address);
+    const split = splitHostPort(address);
+    if (typeof split === 'string') throw new InputError(file, where, `address ${shown} is not host:port (${split})`, 'write host:port, e.g. node1:9000 or [fd00::1]:9000');
+    const { host, port } = split;
+    if (!/^\+?\d+$/.test(port) || Number(port) < 1 || Number(port) > 65535) throw new InputError(file, where, `address ${shown} has no port in 1..65535`, 'use a port such as 9000');
+    if (host === '') throw new InputError(file, where, `address ${shown} has no host; gomel would listen on every interface and the other nodes would dial their own machine`, 'add the host, e.g. node1:9000');
+    if (!(IPV4.test(host) || isIPv6(host) || isGoDomainName(host))) {
+      throw new InputError(file, where, `address ${shown}: host ${JSON.stringify(host)} is neither an IP address nor a name Go's resolver looks up (ASCII letters, digits, "-", "_", "."); gomel fails at start-up ("no such host")`, 'use an ASCII host name such as node1, or an IP address');
     }
   }
 }
@@ -74,6 +156,7 @@ function checkAddresses(list: string[], file: string, where: string): void {
 export function parseCommittee(text: string, file = 'committee.ka'): Member[] {
   const members = lines(text).map((line, i): Member => {
     const where = `${i + 1}`;
+    refuseBom(line, file, where);
     const fields = line.split('|');
     if (fields.length !== 4) {
       throw new InputError(file, where, `expected 4 fields separated by "|", found ${fields.length}`, 'each line is <public key>|<verification key>|<setup addresses>|<addresses>');
@@ -113,17 +196,21 @@ export function formatCommittee(members: readonly Member[]): string {
 
 /** Parses a member file. Never puts key material into an error message. */
 export function parsePrivateKey(text: string, file: string): PrivateKey {
-  const words = text.split(/\s+/).filter((w) => w !== '');
+  refuseBom(text, file, '1');
+  // gomel reads words as bufio.ScanWords does: split on Go's unicode.IsSpace (U+0085 yes, U+FEFF no).
+  const words = text.split(/[\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+/).filter((w) => w !== '');
   if (words.length !== 3) throw new InputError(file, '1', `expected 3 fields "<signing key> <RMC secret key> <pid>", found ${words.length}`, 'restore the file or regenerate with `gomelctl keys gen --regenerate`');
   const [sk, rmc, pidText] = words as [string, string, string];
   const signingKey = decodeBase64(sk, file, '1', 'signing private key (field 1)');
   if (signingKey.length !== 64) throw new InputError(file, '1', `signing private key has ${signingKey.length} bytes, gomel needs 64`, 'restore the file');
   const rmcBytes = decodeBase64(rmc, file, '1', 'RMC secret key (field 2)');
   // The field is not echoed: a file with its fields shifted may hold key material there.
-  if (!/^\d+$/.test(pidText)) throw new InputError(file, '1', 'field 3 (the pid) is not a decimal number', 'the third field is the 0-based pid; restore the file');
+  // gomel reads it with strconv.Atoi, so a sign is allowed ("+0", "-0"); it keeps 16 bits of any other value, which is refused.
+  if (!/^[+-]?\d+$/.test(pidText)) throw new InputError(file, '1', 'field 3 (the pid) is not a decimal number', 'the third field is the 0-based pid; restore the file');
   // Nor is a huge number: a secret written in decimal there must not reach any later message (issue 25, N27).
-  if (!/^0*\d{1,5}$/.test(pidText) || Number(pidText) >= MAX_COMMITTEE) throw new InputError(file, '1', `field 3 (the pid) is not a pid in 0..${MAX_COMMITTEE - 1}`, 'the third field is the 0-based pid; restore the file');
-  return { signingKey, rmcSecret: scalarFromBytes(rmcBytes), pid: Number(pidText) };
+  const digits = pidText.replace(/^[+-]/, '');
+  if (!/^0*\d{1,5}$/.test(digits) || Number(digits) >= MAX_COMMITTEE || (pidText.startsWith('-') && Number(digits) !== 0)) throw new InputError(file, '1', `field 3 (the pid) is not a pid in 0..${MAX_COMMITTEE - 1}`, 'the third field is the 0-based pid; restore the file');
+  return { signingKey, rmcSecret: scalarFromBytes(rmcBytes), pid: Number(digits) };
 }
 
 export function formatPrivateKey(key: PrivateKey): string {

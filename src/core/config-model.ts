@@ -1,15 +1,18 @@
 // gomel's 2019-09 `Configuration` and `SyncConfiguration` as zod schemas, as
 // strict as gomel's loader (docs/gomel-formats.md, "config.json"):
-// exactly 16 fields, unknown fields rejected at every level, Go integer types.
+// exactly 16 fields, unknown fields rejected at every level. Numbers are only
+// typed here: their Go ranges (int64, uint16, float32) are checked on the literal
+// as written (config-check.ts), since a JS number cannot hold 2^63 − 1 exactly.
 import { z } from 'zod';
 
-export const SYNC_TYPES = ['gossip', 'fetch', 'multicast'] as const;
+// gomel's sync.NewService knows these four; rmc is a multicast of its own.
+export const SYNC_TYPES = ['gossip', 'fetch', 'multicast', 'rmc'] as const;
 // "retrying" wraps another service (shipped m-rf.json uses it); "" means none.
 export const FALLBACK_TYPES = ['', ...SYNC_TYPES, 'retrying'] as const;
 export const SETUP_TYPES = ['coin', 'beacon'] as const;
 
-const uint16 = z.int().min(0).max(65535);
-const goInt = z.int();
+const uint16 = z.number();
+const goInt = z.number();
 
 export const SyncConfigurationSchema = z.strictObject({
   Type: z.enum(SYNC_TYPES),
@@ -29,7 +32,7 @@ export const ConfigurationSchema = z.strictObject({
   Sync: z.array(SyncConfigurationSchema),
   Txpu: goInt,
   LevelLimit: goInt,
-  LogLevel: z.int().min(0).max(5),
+  LogLevel: goInt,
   LogBuffer: goInt,
   LogMemInterval: goInt,
   LogHuman: z.boolean(),

@@ -203,3 +203,88 @@ test("integer fields take only whole-number literals, as Go's encoding/json: 1e2
     }
   }
 });
+
+// Issue 25, checked against real gomel (test/vectors/differential): each case below was wrong before.
+const withSync0 = (text: string, params: string) => text.replace(/"nIn": "2",\s*"nOut": "1",\s*"timeout": "2s"/, params);
+
+test('N54: Go int fields take exactly int64, read from the literal (2^63−1 and −2^63 pass, one beyond is refused)', async () => {
+  const text = await shipped('config');
+  for (const [literal, ok] of [['9223372036854775807', true], ['-9223372036854775808', true], ['9223372036854775808', false], ['-9223372036854775809', false]] as const) {
+    const errors = errorsOf(text.replace('"LevelLimit": 50', `"LevelLimit": ${literal}`));
+    assert.equal(errors.length, ok ? 0 : 1, `${literal}: ${JSON.stringify(errors)}`);
+    if (!ok) assert.match(errors[0]!.message, /beyond Go's int/);
+  }
+  // uint16 refuses any sign, even -0 (Go's ParseUint)
+  assert.match(errorsOf(text.replace(/"CRPFixedPrefix": \d+/, '"CRPFixedPrefix": -0'))[0]!.message, /not a Go uint16 .*even on 0/);
+});
+
+test('N47: CreateDelay beyond float32 is refused (1e39, 3.5e38), float32 max and what rounds to it pass', async () => {
+  const text = await shipped('config');
+  for (const [literal, ok] of [['1e39', false], ['3.5e38', false], ['-3.5e38', false], ['3.4028234663852886e38', true], ['3.4028235677973366e38', true], ['340282356779733661637539395458142568448', false]] as const) {
+    const errors = errorsOf(text.replace('"CreateDelay": 0.2', `"CreateDelay": ${literal}`));
+    assert.equal(errors.length, ok ? 0 : 1, `${literal}: ${JSON.stringify(errors)}`);
+    if (!ok) assert.equal(errors[0]!.path, 'CreateDelay');
+  }
+});
+
+test('N48: a gossip or multicast entry without "timeout" is refused (gomel dies on "")', async () => {
+  const errors = errorsOf(withSync0(await shipped('config'), '"nIn": "2", "nOut": "1"'));
+  assert.equal(errors.length, 1, JSON.stringify(errors));
+  assert.equal(errors[0]!.path, 'Sync[0].Params');
+  assert.match(errors[0]!.message, /missing "timeout"/);
+  assert.equal(errors[0]!.fix, 'add "timeout": "2s"');
+});
+
+test('N49, N52: Go durations parsed as Go does — overflow refused, an exponent gets a fix without it', async () => {
+  const text = await shipped('config');
+  const overflow = errorsOf(withSync0(text, '"nIn": "2", "nOut": "1", "timeout": "9999999999999h"'));
+  assert.equal(overflow.length, 1);
+  assert.match(overflow[0]!.message, /longer than Go's longest duration/);
+  const exp = errorsOf(withSync0(text, '"nIn": "2", "nOut": "1", "timeout": "1e3s"'));
+  assert.equal(exp.length, 1);
+  assert.equal(exp[0]!.fix, 'write it out, e.g. "1000s"');
+  for (const ok of ['2562047h47m16.854775807s', '9223372036854775807ns', '2µs', '2μs', '.5s', '5.s', '+2s', '-0']) assert.ok(isGoDuration(ok), ok);
+  for (const bad of ['2562047h47m16.854775808s', '9223372036854775808ns', '1e3s', '.s', '2S']) assert.ok(!isGoDuration(bad), bad);
+});
+
+test('N51: a timeout of zero or less is refused on purpose, with the fix (gomel accepts it and never syncs)', async () => {
+  const text = await shipped('config');
+  for (const t of ['-2s', '0', '0s', '-0s']) {
+    const errors = errorsOf(withSync0(text, `"nIn": "2", "nOut": "1", "timeout": "${t}"`));
+    assert.equal(errors.length, 1, t);
+    assert.match(errors[0]!.message, /zero or less: gomel accepts it, but every sync then times out at once/);
+    assert.equal(errors[0]!.fix, 'use a positive duration, e.g. "2s"');
+  }
+});
+
+test('nIn/nOut are read with strconv.Atoi: "+2" and "02" pass, beyond int64 is refused', async () => {
+  const text = await shipped('config');
+  for (const [v, ok] of [['+2', true], ['02', true], ['9223372036854775808', false], [' 2', false]] as const) {
+    assert.equal(errorsOf(withSync0(text, `"nIn": "${v}", "nOut": "1", "timeout": "2s"`)).length, ok ? 0 : 1, v);
+  }
+});
+
+test('N53: field names match case-insensitively, as in Go (warned); two spellings of one field are refused; sync edits the right value', async () => {
+  const text = (await shipped('config')).replace('"NParents"', '"nparents"');
+  const { problems } = checkConfigText(text, eight);
+  assert.deepEqual(problems.filter((p) => p.severity === 'error'), []);
+  assert.ok(problems.some((p) => p.severity === 'warning' && p.path === 'nparents' && /gomel reads "nparents" as NParents/.test(p.message) && p.fix === 'write "NParents"'));
+  const plan = planConfigSync(text, { size: 16, addressColumns: 3, setupColumns: 0 }, 8, 'config');
+  assert.match(plan.text, /"nparents": 16/);
+  const both = errorsOf((await shipped('config')).replace('"NParents": 8,', '"NParents": 8, "nparents": 8,'));
+  assert.equal(both.length, 1);
+  assert.match(both[0]!.message, /same field NParents to gomel.*incorrect number of fields/);
+});
+
+test("gomel's sync.NewService rules: an empty Sync, two multicasts, a fallback that is not a gossip/fetch of the list", async () => {
+  const value = JSON.parse(await shipped('config')) as { Sync: Record<string, unknown>[] };
+  const variant = (change: (v: { Sync: Record<string, unknown>[] }) => void) => {
+    const v = structuredClone(value);
+    change(v);
+    return errorsOf(JSON.stringify(v), undefined).map((p) => p.message).join(' | ');
+  };
+  assert.match(variant((v) => (v.Sync = [])), /empty sync configuration/);
+  assert.match(variant((v) => v.Sync.push({ ...v.Sync[2]! })), /multiple multicast servers/);
+  assert.match(variant((v) => (v.Sync[1]!.Fallback = 'retrying')), /defined retrying as fallback/);
+  assert.equal(variant((v) => (v.Sync[2]!.Type = 'rmc')), '');
+});

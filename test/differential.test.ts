@@ -68,3 +68,35 @@ test('refusals of member files never quote their key material', () => {
     }
   }
 });
+
+const refusal = (fn: () => unknown): string => {
+  try {
+    fn();
+  } catch (e) {
+    return (e as Error).message;
+  }
+  return '';
+};
+
+test('A9/N29: a BOM before committee.ka or a .pk is refused in one line naming the file, the line and the fix', () => {
+  const committee = readFileSync(path.join(DIR, 'committee/bom-line-2.ka'), 'utf8');
+  assert.match(refusal(() => parseCommittee(committee, 'keys/committee.ka')), /^keys\/committee\.ka:2: starts with a UTF-8 byte-order mark .* — remove the BOM/);
+  const member = readFileSync(path.join(DIR, 'member/bom.pk'), 'utf8');
+  const message = refusal(() => parsePrivateKey(member, 'keys/0.pk'));
+  assert.match(message, /^keys\/0\.pk:1: starts with a UTF-8 byte-order mark .* — remove the BOM/);
+  assert.ok(!message.includes(member.slice(1, 13)));
+});
+
+test('N44: bracketed IPv6 host:port is accepted; unbracketed is refused with the bracket fix', () => {
+  const members = parseCommittee(readFileSync(path.join(DIR, 'committee/ipv6-bracketed.ka'), 'utf8'), 'committee.ka');
+  assert.equal(members[0]!.addresses[0], '[::1]:9001');
+  assert.match(refusal(() => parseCommittee(readFileSync(path.join(DIR, 'committee/ipv6-unbracketed.ka'), 'utf8'), 'committee.ka')), /^committee\.ka:1: address "::1:9000" is not host:port \(too many colons \(an IPv6 address goes in brackets/);
+});
+
+test('N43: a NUL or non-ASCII byte in a host is refused, as gomel fails to resolve it; the message stays one printable line', () => {
+  for (const name of ['host-nul', 'host-non-ascii']) {
+    const message = refusal(() => parseCommittee(readFileSync(path.join(DIR, `committee/${name}.ka`), 'utf8'), 'committee.ka'));
+    assert.match(message, /^committee\.ka:1: address ".*": host ".*" is neither an IP address nor a name Go's resolver looks up/, name);
+    assert.ok(!/[\u0000-\u001f]/.test(message), name);
+  }
+});

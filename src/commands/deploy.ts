@@ -181,7 +181,11 @@ export async function deploySpawn(options: DeploySpawnOptions, out: Output, engi
       secrets.set(node.secretName, id);
     }
   });
-  await mapLimit([...plan.remove.map((s) => s.id), ...plan.replace.map((r) => r.id)], parallel, (id) => engine.removeService(id));
+  const removed = [...plan.remove.map((s) => s.id), ...plan.replace.map((r) => r.id)];
+  await mapLimit(removed, parallel, (id) => engine.removeService(id));
+  // Runs never mix: a removed service's container lives on until it stops (Swarm's grace period, then
+  // SIGKILL), answering to the same names; a node of the new run starts only when every one is gone.
+  await waitForRemoved(engine, new Set(removed), out, REMOVAL_WAIT_MS);
   await mapLimit(toStart, parallel, (node) => engine.createService(node.spec(secrets.get(node.secretName)!) as never));
   await pruneSecrets(engine, options.network, new Set(specs.map((s) => s.secretName)));
 
@@ -220,6 +224,32 @@ export async function deploySpawn(options: DeploySpawnOptions, out: Output, engi
   if (failed.length || notUp.length) {
     const parts = [...failed, ...notUp].map(([name, v]) => `${name} ${describeTask(v)}`);
     throw new CheckFailed(`deploy: ${failed.length + notUp.length} of ${final.size} nodes are not up${notUp.length ? ` after ${timeoutS}s` : ''}: ${parts.join('; ')}`);
+  }
+}
+
+/** Swarm's default stop grace period is 10 s; past it the container is killed. A minute covers a slow engine. */
+const REMOVAL_WAIT_MS = 60_000;
+const STOPPED_STATES = new Set(['complete', 'failed', 'shutdown', 'rejected', 'orphaned', 'remove']);
+
+/**
+ * Waits until no task of the removed services still runs. The manager keeps such a task,
+ * with desired state "remove", until its container is gone, on whatever host it ran;
+ * a task on a host that is down never reports again and counts as gone.
+ */
+export async function waitForRemoved(engine: Pick<Engine, 'listAllTasks' | 'listNodes'>, removed: ReadonlySet<string>, out: Output, timeoutMs: number, pollMs = 250): Promise<void> {
+  if (removed.size === 0) return;
+  const deadline = Date.now() + timeoutMs;
+  let said = false;
+  for (;;) {
+    const [listed, nodes] = await Promise.all([retryTransient(() => engine.listAllTasks()), retryTransient(() => engine.listNodes())]);
+    const tasks = listed as { ServiceID?: string; NodeID?: string; Status?: { State?: string } }[];
+    const down = downNodes(nodes);
+    const alive = tasks.filter((t) => t.ServiceID && removed.has(t.ServiceID) && !STOPPED_STATES.has(t.Status?.State ?? '') && !(t.NodeID && down.has(t.NodeID)));
+    if (alive.length === 0) return;
+    if (Date.now() > deadline) throw new EnvironmentError(`deploy: ${alive.length} container(s) of the previous run still run ${Math.round(timeoutMs / 1000)} s after their services were removed; a new run would talk to them — stop them (docker ps on their hosts) and run again`);
+    if (!said) out.warn(`deploy: waiting for ${alive.length} container(s) of the previous run to stop, so that runs never mix`);
+    said = true;
+    await sleep(pollMs);
   }
 }
 

@@ -19,16 +19,33 @@ OUT=/extract
 # gomel breaks on --log paths with a directory: it runs from the folder its logs go to.
 mkdir -p "$OUT" && cd "$OUT" || exit 2
 . /gomel/node-lib.sh
+# Stopped before gomel runs (a removed service, `down`): nothing to ship yet.
+trap 'exit 143' TERM INT
 start_together "$COMMITTEE" "$OUT" apply_network
 wall_clock >started_at
+# This script is the container's PID 1: a SIGTERM (service removed, `down`, a
+# `stop` fault) reaches only it, so it is passed on to gomel, which then stops
+# its services and exits; what it logged is shipped as after any run. Without
+# this the node lived on until Swarm's SIGKILL and could talk to the next run.
 /gomel/bin/gomel --pk "$KEY_FILE" --keys_addrs "$COMMITTEE" \
-  --log "$pid.$CONFIG.log" --config "/gomel/configs/$CONFIG.json" 2>stderr.txt
+  --log "$pid.$CONFIG.log" --config "/gomel/configs/$CONFIG.json" 2>stderr.txt &
+gomel=$!
+stopping=""
+trap 'stopping=1; kill -TERM "$gomel" 2>/dev/null' TERM INT
+wait "$gomel"
 status=$?
+# A trapped signal ends `wait` early (status > 128): wait on for gomel's own exit.
+while kill -0 "$gomel" 2>/dev/null; do
+  wait "$gomel"
+  status=$?
+done
+trap '' TERM INT
 echo "$status" >exit_status
+[ -n "$stopping" ] && echo "stopped by SIGTERM" >stopped
 cat stderr.txt >&2
 ship_extract
 # Stay resolvable a moment: a peer still in start_together must see this node ran.
-sleep "${GOMEL_LINGER:-3}"
+[ -n "$stopping" ] || sleep "${GOMEL_LINGER:-3}"
 if [ "$status" -eq 0 ] && [ -s stderr.txt ]; then
   echo "run.sh: gomel exited 0 but reported an error on stderr (see above)" >&2
   exit 1

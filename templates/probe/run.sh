@@ -18,6 +18,7 @@ REPORT=/extract/probe.txt
 mkdir -p /extract
 : >"$REPORT"
 say() { echo "$*" >>"$REPORT"; echo "probe: $*"; }
+trap 'exit 143' TERM INT
 fail() { say "error $*"; say "result fail"; [ -f /gomel/node-lib.sh ] && . /gomel/node-lib.sh && ship_extract; exit 1; }
 start=$(date +%s)
 elapsed() { echo $(($(date +%s) - start)); }

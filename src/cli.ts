@@ -232,16 +232,35 @@ export function buildProgram(out: Output): Command {
   return program;
 }
 
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
+const NAMED: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
+/**
+ * Control characters shown as escapes (ESC as \x1b, a newline as \n), except those in `keep`.
+ * Paths and flags come from users: an ESC in `--keys` must not recolour the terminal,
+ * and a newline must not split a one-line error (N96).
+ */
+export function escapeControls(text: string, keep = ''): string {
+  return text.replace(CONTROL, (c) => {
+    if (keep.includes(c)) return c;
+    const code = c.charCodeAt(0);
+    return NAMED[c] ?? (code > 0xff ? `\\u${code.toString(16).padStart(4, '0')}` : `\\x${code.toString(16).padStart(2, '0')}`);
+  });
+}
+
 /** Runs the CLI and returns the exit code; prints one line for any error. */
 export async function run(argv: readonly string[], out: Output = processOutput): Promise<number> {
+  // Everything printed goes through here: lines keep their line breaks, nothing else raw.
+  const safe: Output = { line: (t) => out.line(escapeControls(t, '\n\t')), warn: (t) => out.warn(escapeControls(t, '\n\t')), tty: out.tty };
   try {
-    await buildProgram(out).parseAsync(argv as string[], { from: 'user' });
+    await buildProgram(safe).parseAsync(argv as string[], { from: 'user' });
     return EXIT.ok;
   } catch (error) {
     const code = exitCodeOf(error);
     if (error instanceof CommanderError) return code; // commander already printed it
     const message = isFsError(error) ? fsProblem(error, '(unknown path)').message : error instanceof Error ? error.message : String(error);
-    out.warn(`gomelctl: ${code === EXIT.internal && error instanceof Error && error.stack ? error.stack : message}`);
+    // An error is one line, whatever it quotes; a bug's stack keeps its lines.
+    out.warn(`gomelctl: ${code === EXIT.internal && error instanceof Error && error.stack ? escapeControls(error.stack, '\n') : escapeControls(message)}`);
     return code;
   }
 }

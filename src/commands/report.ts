@@ -3,9 +3,8 @@ import path from 'node:path';
 import { addRunLine, headline, newRunStats, runFigures, type RunNode } from '../core/logs/run-stats.js';
 import { comparisonCharts, runCharts, type ReportNode } from '../core/logs/report-charts.js';
 import { InputError } from '../core/errors.js';
-import { writeFileAtomic } from '../fs/atomic.js';
 import { readOptional } from '../fs/node-logs.js';
-import { reportPage, type PageRun } from '../report/html.js';
+import { reportPage, writeReport, type PageRun } from '../report/html.js';
 import { renderSvg } from '../report/render.js';
 import type { Output } from './output.js';
 import { judgeRun, loadRun, type VerdictOptions } from './verdict.js';
@@ -34,7 +33,8 @@ async function readRun(dir: string, options: ReportOptions): Promise<ReportedRun
   for (const [pid, node] of run.nodes.entries()) {
     const network = (await readOptional(node.files?.network))?.trim().split('\n').map((l) => l.replace(/^\S+ -> /, '')).join('; ');
     const v = verdict.nodes[pid]!;
-    nodes.push({ label: node.label, stats: stats[pid], reached: v.reached, shutdown: v.shutdown.kind, startedAt: evidence[pid]!.startedAt, network: network || undefined });
+    // A log the verdict could not use (too large, unreadable) gives no figures either.
+    nodes.push({ label: node.label, stats: evidence[pid]!.stats ? stats[pid] : undefined, reached: v.reached, shutdown: v.shutdown.kind, startedAt: evidence[pid]!.startedAt, network: network || undefined });
   }
   const figures = runFigures(nodes, verdict.agreedUnits, levelLimit);
   return { name: path.basename(path.resolve(dir)), consensusLine: verdict.consensusLine, shutdownLine: verdict.shutdownLine, figures, nodes };
@@ -52,7 +52,7 @@ export async function report(dirs: string[], options: ReportOptions, out: Output
   for (const c of specs) charts.push({ title: c.title, svg: await renderSvg(c) });
   const file = options.out ?? (runs.length === 1 ? path.join(folders[0]!, 'report.html') : 'report.html');
   const title = runs.length === 1 ? `gomel run ${runs[0]!.name}` : `gomel runs compared: ${runs.map((r) => r.name).join(', ')}`;
-  await writeFileAtomic(file, reportPage(title, runs, charts));
+  await writeReport(file, reportPage(title, runs, charts));
   if (options.json) out.line(JSON.stringify(runs.map((r) => ({ name: r.name, consensus: r.consensusLine, shutdown: r.shutdownLine, figures: r.figures })), null, 2));
   else for (const r of runs) out.line(`report: ${r.name}: ${headline(r.figures)}`);
   out.line(`report: ${file}`);

@@ -1,6 +1,14 @@
-// Reading a file the user named: every file-system failure becomes one line
-// naming the path and what to do, never a Node error with a stack.
-import { promises as fs } from 'node:fs';
+// The one place input files are read. Every file the user names (keys, seed,
+// committee, configs, zones, addresses, a binary) and every file of a logs folder
+// comes through here, so each gets the same promises:
+//   * regular files only: a FIFO would block the read forever, a device never ends
+//     (/dev/zero), a socket cannot be read; each is refused by name;
+//   * a symbolic link is followed and named in any refusal ("a link to /dev/zero");
+//   * a size cap per kind of file, checked before reading: a sparse 3 GB file is one
+//     line, not ERR_FS_FILE_TOO_LARGE or "Invalid string length";
+//   * every failure is one line naming the path the user gave and the fix.
+import { constants, promises as fs, type Stats } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
 import { InputError } from '../core/errors.js';
 
 const FS_PROBLEMS: Record<string, [problem: string, fix: string]> = {
@@ -15,7 +23,24 @@ const FS_PROBLEMS: Record<string, [problem: string, fix: string]> = {
   EEXIST: ['already exists', 'move it away or choose another path'],
   ENAMETOOLONG: ['the path is too long', 'use a shorter path'],
   EINVAL: ['is not a usable path here (e.g. under /proc)', 'choose a normal folder'],
+  ENXIO: ['is a socket or a device with nothing behind it', 'pass a regular file'],
 };
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+/**
+ * The most a file of each kind may hold: far above any real one (a 65535-node
+ * committee with many address columns stays under 64 MiB), so that a wrong file
+ * is refused before it is read into memory.
+ */
+const MAX_BYTES: Record<string, number> = {
+  'seed file': 4 * KiB,
+  'member file': 64 * KiB,
+  'committee file': 256 * MiB,
+  'gomel binary': 1024 * MiB,
+};
+export const DEFAULT_MAX_BYTES = 64 * MiB;
+export const maxBytesOf = (what: string | undefined) => (what && MAX_BYTES[what]) || DEFAULT_MAX_BYTES;
 
 /** True for an error thrown by a file-system call (it carries an errno code and a syscall). */
 export function isFsError(error: unknown): error is NodeJS.ErrnoException {
@@ -23,15 +48,39 @@ export function isFsError(error: unknown): error is NodeJS.ErrnoException {
   return Boolean(e && typeof e.code === 'string' && typeof e.syscall === 'string');
 }
 
-/** One line for a file-system failure: the path, what is wrong, the fix. */
-export function fsProblem(error: NodeJS.ErrnoException, fallbackPath: string, what?: string): InputError {
-  const file = error.path ?? fallbackPath;
+/** One line for a file-system failure: the path, what is wrong, the fix. `file` wins over the error's own path when given (a temp file is not the user's path). */
+export function fsProblem(error: NodeJS.ErrnoException, fallbackPath: string, what?: string, file = error.path ?? fallbackPath): InputError {
   const [problem, fix] = FS_PROBLEMS[error.code ?? ''] ?? [`${error.code ?? 'error'} on ${error.syscall ?? 'access'}`, 'check the path'];
   const subject = error.code === 'EISDIR' && what ? `is a folder, not a ${what}` : error.code === 'ENOENT' && what ? `no such ${what}` : problem;
   return new InputError(file, undefined, subject, fix);
 }
 
+export function formatBytes(n: number): string {
+  if (n < KiB) return `${n} bytes`;
+  const [value, unit] = n < MiB ? [n / KiB, 'KiB'] : n < 1024 * MiB ? [n / MiB, 'MiB'] : [n / (1024 * MiB), 'GiB'];
+  return `${Number.isInteger(value) ? value : value.toFixed(1)} ${unit}`;
+}
+
+function kindOf(stat: Stats): string {
+  if (stat.isDirectory()) return 'a folder';
+  if (stat.isFIFO()) return 'a named pipe (FIFO)';
+  if (stat.isCharacterDevice()) return 'a character device';
+  if (stat.isBlockDevice()) return 'a block device';
+  if (stat.isSocket()) return 'a socket';
+  return 'not a regular file';
+}
+
+/** " (a link to /real/path)" when `file` is a symbolic link: what was really refused. */
+async function linkNote(file: string): Promise<string> {
+  const lstat = await fs.lstat(file).catch(() => undefined);
+  if (!lstat?.isSymbolicLink()) return '';
+  const target = await fs.realpath(file).catch(() => undefined);
+  return target ? ` (a link to ${target})` : '';
+}
+
 async function guard<T>(file: string, what: string | undefined, read: () => Promise<T>): Promise<T> {
+  // Node throws a TypeError for these, which would read as a bug of ours.
+  if (file.includes('\0')) throw new InputError(file, undefined, 'contains a NUL character, which no path can hold', 'check the path');
   try {
     return await read();
   } catch (error) {
@@ -41,14 +90,91 @@ async function guard<T>(file: string, what: string | undefined, read: () => Prom
       const target = await fs.readlink(file).catch(() => undefined);
       if (target !== undefined) throw new InputError(file, undefined, `is a symbolic link to ${target}, which does not exist`, 'fix or remove the link');
     }
-    throw fsProblem(error, file, what);
+    throw fsProblem(error, file, what, file);
   }
 }
 
-export function readInput(file: string, what?: string): Promise<string> {
-  return guard(file, what, () => fs.readFile(file, 'utf8'));
+async function refuseIrregular(file: string, stat: Stats, what: string | undefined): Promise<void> {
+  if (stat.isFile()) return;
+  const note = await linkNote(file);
+  if (stat.isDirectory()) throw new InputError(file, undefined, `is a folder${note}, not a ${what ?? 'file'}`, 'pass the file inside it');
+  throw new InputError(file, undefined, `is ${kindOf(stat)}${note}, not a regular file`, 'pass a regular file');
 }
 
-export function readInputBytes(file: string, what?: string): Promise<Buffer> {
-  return guard(file, what, () => fs.readFile(file));
+async function tooLarge(file: string, size: string, max: number, what: string | undefined): Promise<InputError> {
+  return new InputError(file, undefined, `is ${size}${await linkNote(file)}, more than a ${what ?? 'file'} can be (${formatBytes(max)})`, 'check that this is the right file');
+}
+
+export interface OpenInput {
+  handle: FileHandle;
+  /** The size fstat gave when it was opened. */
+  size: number;
+}
+
+/**
+ * Opens a regular file for reading, or throws one line. The caller closes the handle.
+ * `maxBytes` refuses a larger file before any byte is read.
+ */
+export async function openInput(file: string, what?: string, maxBytes = maxBytesOf(what)): Promise<OpenInput> {
+  // stat first: opening a FIFO or a tape device has effects (it blocks, or rewinds).
+  await refuseIrregular(file, await guard(file, what, () => fs.stat(file)), what);
+  // O_NONBLOCK: if the file was swapped for a FIFO since, open must not wait for a writer.
+  const handle = await guard(file, what, () => fs.open(file, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY));
+  try {
+    const stat = await handle.stat();
+    await refuseIrregular(file, stat, what);
+    if (stat.size > maxBytes) throw await tooLarge(file, formatBytes(stat.size), maxBytes, what);
+    return { handle, size: stat.size };
+  } catch (error) {
+    await handle.close();
+    throw error;
+  }
+}
+
+/** A regular file's bytes, at most `maxBytes` (a file that grows while read, or /proc's size 0, is still bounded). */
+export async function readInputBytes(file: string, what?: string, maxBytes = maxBytesOf(what)): Promise<Buffer> {
+  const { handle, size } = await openInput(file, what, maxBytes);
+  try {
+    const chunks: Buffer[] = [];
+    let total = 0;
+    // One byte more than fstat said: a read that fills it reads on, to EOF or past the cap.
+    let want = size + 1;
+    for (;;) {
+      const buffer = Buffer.allocUnsafe(Math.min(Math.max(want, 64 * KiB), maxBytes + 1 - total));
+      const { bytesRead } = await guard(file, what, () => handle.read(buffer, 0, buffer.length, null));
+      if (bytesRead === 0) break;
+      chunks.push(buffer.subarray(0, bytesRead));
+      total += bytesRead;
+      if (total > maxBytes) throw await tooLarge(file, `over ${formatBytes(maxBytes)}`, maxBytes, what);
+      want = 64 * KiB;
+    }
+    return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+  } finally {
+    await handle.close();
+  }
+}
+
+export async function readInput(file: string, what?: string, maxBytes?: number): Promise<string> {
+  return (await readInputBytes(file, what, maxBytes)).toString('utf8');
+}
+
+/** Like readInput, but undefined when there is no such file (a dangling link is still an error). */
+export async function readOptionalInput(file: string | undefined, what?: string, maxBytes?: number): Promise<string | undefined> {
+  if (file === undefined) return undefined;
+  const present = await fs.lstat(file).then(
+    () => true,
+    (error: NodeJS.ErrnoException) => (error.code === 'ENOENT' ? false : Promise.reject(fsProblem(error, file, what, file))),
+  );
+  return present ? readInput(file, what, maxBytes) : undefined;
+}
+
+/** JSON text of `file`: one line naming the file when it is not JSON, never a SyntaxError stack. */
+export function parseJsonInput(text: string, file: string, fix: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    // Node's message may quote the text; the position is enough.
+    const at = /position (\d+)/.exec((error as Error).message)?.[1];
+    throw new InputError(file, undefined, `not valid JSON${at ? ` (at character ${at})` : ''}`, fix);
+  }
 }

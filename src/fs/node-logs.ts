@@ -1,12 +1,14 @@
 // Finds per-node evidence in a logs folder and streams gomel's JSON-lines logs
 // (plain or .gz; tens of MB per node on long runs) without loading them whole.
-import { createReadStream, promises as fs } from 'node:fs';
+import { promises as fs } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
-import { createGunzip } from 'node:zlib';
+import { crc32, createInflateRaw } from 'node:zlib';
 import { InputError } from '../core/errors.js';
 import { addLogLine, MAX_LINE, newLogStats, type LogStats } from '../core/logs/log-stats.js';
-import { exists } from './atomic.js';
+import { formatBytes, openInput, readOptionalInput, type OpenInput } from './input.js';
 
 export interface NodeFiles {
   label: string;
@@ -91,34 +93,159 @@ async function* boundedLines(input: AsyncIterable<Buffer>): AsyncGenerator<strin
   else if (pending) yield pending;
 }
 
-/** Streams a log's lines (plain or .gz) to `onLine`; returns what went wrong reading it, if anything. */
-export async function streamLog(file: string, onLine: (line: string) => void): Promise<string | undefined> {
-  const source = createReadStream(file);
-  const input = file.endsWith('.gz') ? source.pipe(createGunzip()) : source;
-  source.on('error', (e) => input.destroy(e)); // pipe() does not pass a read error on
-  try {
-    for await (const line of boundedLines(input as AsyncIterable<Buffer>)) onLine(line);
-    return undefined;
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    return code === 'Z_BUF_ERROR' || /unexpected end/i.test((error as Error).message) ? 'log truncated (the gzip stream ends early)' : `log unreadable: ${(error as Error).message}`;
-  } finally {
-    source.destroy();
+/**
+ * At most this much of one log is read (after gunzip): ten times the log of a long
+ * run. A larger one is not judged: 14 MB of gzip can hold 100 M lines (N66), and
+ * what the statistics keep grows with them.
+ */
+export const MAX_LOG_BYTES = 256 * 1024 * 1024;
+const CHUNK = 64 * 1024;
+
+/** Reading a log went wrong in a way that leaves the lines read so far valid. */
+class LogProblem extends Error {}
+class LogTooLarge extends Error {}
+
+/** A file's bytes from `position` on, through a handle the caller keeps open. */
+async function* chunksFrom(handle: FileHandle, position: number): AsyncGenerator<Buffer> {
+  for (;;) {
+    const buffer = Buffer.allocUnsafe(CHUNK);
+    const { bytesRead } = await handle.read(buffer, 0, CHUNK, position);
+    if (bytesRead === 0) return;
+    position += bytesRead;
+    yield buffer.subarray(0, bytesRead);
   }
 }
 
-/** The verdict's statistics of a log; `alsoLine` sees every line too, so a report reads each log once. */
-export async function readLogStats(file: string, alsoLine?: (line: string) => void): Promise<{ stats: LogStats; problem: string | undefined }> {
+async function* capped(chunks: AsyncIterable<Buffer>, maxBytes: number): AsyncGenerator<Buffer> {
+  let total = 0;
+  for await (const chunk of chunks) {
+    total += chunk.length;
+    if (total > maxBytes) throw new LogTooLarge();
+    yield chunk;
+  }
+}
+
+/** The length of the gzip member header (RFC 1952) at the start of `h`; undefined when `h` holds no whole header. */
+function gzipHeaderLength(h: Buffer): number | undefined {
+  if (h.length < 10 || h[0] !== 0x1f || h[1] !== 0x8b || h[2] !== 8) return undefined;
+  const flags = h[3]!;
+  let at = 10;
+  if (flags & 4) at = h.length >= at + 2 ? at + 2 + h.readUInt16LE(at) : Infinity; // FEXTRA
+  for (const bit of [8, 16]) { // FNAME, FCOMMENT: zero-terminated
+    if (!(flags & bit)) continue;
+    const end = h.indexOf(0, at);
+    at = end < 0 ? Infinity : end + 1;
+  }
+  if (flags & 2) at += 2; // FHCRC
+  return at <= h.length ? at : undefined;
+}
+
+/**
+ * The inflated bytes of a .gz log, member after member (`cat a.gz b.gz` is one log).
+ * zlib's Gunzip drops the last lines it inflated when junk follows a member, so each
+ * member is inflated raw here, and the bytes after the last one are named in
+ * `trailing` instead of costing the whole log (N71).
+ */
+async function* gunzipMembers(handle: FileHandle, size: number, trailing: (note: string) => void): AsyncGenerator<Buffer> {
+  let offset = 0;
+  while (offset < size) {
+    const head = Buffer.alloc(Math.min(CHUNK, size - offset));
+    await handle.read(head, 0, head.length, offset);
+    const headerLength = gzipHeaderLength(head);
+    if (headerLength === undefined) {
+      if (head[0] === 0x1f && head[1] === 0x8b && head.length < CHUNK) throw new LogProblem('log truncated (the gzip stream ends early)');
+      if (offset === 0) throw new LogProblem('log unreadable: not gzip data, although its name ends in .gz');
+      if (head.every((b) => b === 0)) return; // zero padding, which gzip itself accepts
+      trailing(`${formatBytes(size - offset)} of trailing garbage after the gzip data (from byte ${offset}) ignored`);
+      return;
+    }
+    const inflate = createInflateRaw();
+    const source = Readable.from(chunksFrom(handle, offset + headerLength));
+    source.on('error', (e) => inflate.destroy(e)); // pipe() does not pass a read error on
+    source.pipe(inflate);
+    let crc = 0;
+    let length = 0;
+    try {
+      for await (const chunk of inflate as AsyncIterable<Buffer>) {
+        crc = crc32(chunk, crc);
+        length += chunk.length;
+        yield chunk;
+      }
+    } finally {
+      source.unpipe(inflate);
+      source.destroy();
+      inflate.destroy();
+    }
+    // The raw inflater stops at the member's end; bytesWritten is what it consumed.
+    const end = offset + headerLength + inflate.bytesWritten;
+    const trailer = Buffer.alloc(8);
+    const { bytesRead } = await handle.read(trailer, 0, 8, end);
+    if (bytesRead < 8) throw new LogProblem('log truncated (the gzip stream ends early)');
+    if (trailer.readUInt32LE(0) !== crc >>> 0 || trailer.readUInt32LE(4) !== length % 2 ** 32) throw new LogProblem(`log corrupt: the gzip member ending at byte ${end + 8} fails its checksum`);
+    offset = end + 8;
+  }
+}
+
+export interface LogRead {
+  /** What went wrong reading it, if anything. */
+  problem: string | undefined;
+  /** False when the lines do not speak for the node: the log could not be opened, or was too large to read whole. */
+  usable: boolean;
+}
+
+/** Streams a log's lines (plain or .gz) to `onLine`, reading at most `maxBytes` of lines. */
+export async function streamLog(file: string, onLine: (line: string) => void, maxBytes = MAX_LOG_BYTES): Promise<LogRead> {
+  const gz = file.endsWith('.gz');
+  let opened: OpenInput;
+  try {
+    opened = await openInput(file, 'log', Infinity);
+  } catch (error) {
+    if (error instanceof InputError) return { problem: `log unreadable: ${error.message}`, usable: false };
+    throw error;
+  }
+  const { handle, size } = opened;
+  const tooLarge = { problem: `log too large: ${file} holds more than ${formatBytes(maxBytes)}${gz ? ' once inflated' : ''}, far more than a gomel run writes — not judged; check the file`, usable: false };
+  if (!gz && size > maxBytes) {
+    await handle.close();
+    return tooLarge;
+  }
+  const notes: string[] = [];
+  try {
+    const bytes = gz ? gunzipMembers(handle, size, (note) => notes.push(note)) : chunksFrom(handle, 0);
+    for await (const line of boundedLines(capped(bytes, maxBytes))) onLine(line);
+    return { problem: notes.join('; ') || undefined, usable: true };
+  } catch (error) {
+    if (error instanceof LogTooLarge) return tooLarge;
+    if (error instanceof LogProblem) return { problem: error.message, usable: true };
+    const code = (error as NodeJS.ErrnoException).code;
+    return { problem: code === 'Z_BUF_ERROR' || /unexpected end/i.test((error as Error).message) ? 'log truncated (the gzip stream ends early)' : `log unreadable: ${(error as Error).message}`, usable: true };
+  } finally {
+    await handle.close();
+  }
+}
+
+/** The verdict's statistics of a log (undefined when they would not speak for the node); `alsoLine` sees every line too, so a report reads each log once. */
+export async function readLogStats(file: string, alsoLine?: (line: string) => void, maxBytes?: number): Promise<{ stats: LogStats | undefined; problem: string | undefined }> {
   const stats = newLogStats();
-  let problem = await streamLog(file, (line) => {
-    addLogLine(stats, line);
-    alsoLine?.(line);
-  });
+  const read = await streamLog(
+    file,
+    (line) => {
+      addLogLine(stats, line);
+      alsoLine?.(line);
+    },
+    maxBytes,
+  );
+  if (!read.usable) return { stats: undefined, problem: read.problem };
+  let problem = read.problem;
   if (!problem && stats.lines === 0) problem = 'empty log';
   else if (!problem && stats.malformedLines > 0) problem = `${stats.malformedLines} malformed line(s) (log truncated?)`;
   return { stats, problem };
 }
 
-export async function readOptional(file: string | undefined): Promise<string | undefined> {
-  return file && (await exists(file)) ? fs.readFile(file, 'utf8') : undefined;
+/** Small files of a node's folder (exit_status, task.json, stderr.txt, …): at most this much each. */
+const MAX_NODE_FILE = 16 * 1024 * 1024;
+
+/** A node's file, or undefined when absent; a FIFO, device, folder or oversized file is one line naming it. */
+export function readOptional(file: string | undefined): Promise<string | undefined> {
+  return readOptionalInput(file, undefined, MAX_NODE_FILE);
 }

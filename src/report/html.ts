@@ -1,5 +1,10 @@
 // The report page: figures as tables, charts as inline SVG, one self-contained file.
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { InputError } from '../core/errors.js';
 import type { RunFigures } from '../core/logs/run-stats.js';
+import { writeFileAtomic } from '../fs/atomic.js';
+import { fsProblem, isFsError } from '../fs/input.js';
 
 const esc = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
 const fixed = (x: number | undefined, digits: number, unit = '') => (x === undefined ? '–' : `${x.toFixed(digits)}${unit}`);
@@ -64,4 +69,28 @@ ${runs.map((r) => `<h2>Nodes of ${esc(r.name)}</h2>${nodeTable(r)}`).join('\n')}
 <p>Written by gomelctl report. Time is since each node's start (gomel's T field); latency is from a node's unit being created to that node ordering it.</p>
 </body></html>
 `;
+}
+
+const statOrUndefined = (p: string) => fs.stat(p).catch((e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? undefined : Promise.reject(e)));
+
+/**
+ * Writes the page to `file`, atomically (a temp file beside it, renamed). Every
+ * failure names `file`, the path the user gave, never the temp file (N78).
+ * A device such as /dev/null or /dev/stdout is written to directly: renaming over it would replace it.
+ */
+export async function writeReport(file: string, html: string): Promise<void> {
+  const fix = 'pass --out a file name in an existing folder, e.g. report.html';
+  try {
+    const target = await statOrUndefined(file);
+    if (target?.isDirectory()) throw new InputError(file, undefined, 'is a folder', `pass a file name inside it, e.g. --out ${path.join(file, 'report.html')}`);
+    if (target?.isCharacterDevice()) return await fs.writeFile(file, html);
+    if (target && !target.isFile()) throw new InputError(file, undefined, 'is not a regular file (a FIFO or socket)', fix);
+    const dir = path.dirname(file);
+    const parent = await statOrUndefined(dir);
+    if (!parent) throw new InputError(file, undefined, `its folder ${dir} does not exist`, `create it first, or ${fix}`);
+    if (!parent.isDirectory()) throw new InputError(file, undefined, `${dir} is a file, not a folder`, fix);
+    await writeFileAtomic(file, html);
+  } catch (error) {
+    throw isFsError(error) ? fsProblem(error, file, 'report file', file) : error;
+  }
 }

@@ -54,9 +54,10 @@ test('bad conditions and zones files are one-line errors naming the field', () =
   const bad: [string, RegExp][] = [
     ['delay=-5ms', /delay=-5ms: must be a number ≥ 0/],
     ['loss=120%', /loss=120%: give a percentage from 0% to 100%/],
-    ['rate=20', /rate=20: give a rate above 0 in kbit, mbit or gbit/],
+    ['rate=20', /rate=20: give a rate from 1kbit to 10gbit/],
     ['jitter=5ms', /jitter needs a delay/],
     ['speed=fast', /"speed=fast" is not one of/],
+    ['speed=5ms', /unknown key "speed"; the keys are delay, jitter, loss, rate, in lower case/],
   ];
   for (const [text, message] of bad) assert.throws(() => parseConditions(text, fail), message);
   const zones = (doc: unknown) => () => planZones(JSON.stringify(doc), 'z.json', hosts);
@@ -67,6 +68,51 @@ test('bad conditions and zones files are one-line errors naming the field', () =
   assert.throws(zones({ zones: { a: '1-2', b: '3-4' }, links: { 'a>b': 'delay=-1ms', 'b>a': 'delay=1ms' } }), /z\.json:links\.a>b: delay=-1ms: must be a number ≥ 0/);
   assert.throws(zones({ zones: { a: '1-4' }, links: { 'a>c': 'delay=1ms' } }), /links\.a>c: not "<zone>><zone>"/);
   assert.throws(() => planConditions('delay=1ms', { text: '{}', file: 'z.json' }, hosts), /--net and --zones: give one/);
+});
+
+test('N79: keys are lower-case and given once; DELAY is refused by name, never read as jitter', () => {
+  assert.throws(() => parseConditions('DELAY=80ms', fail), /^Error: unknown key "DELAY"; the keys are delay, jitter, loss, rate, in lower case$/);
+  assert.throws(() => parseConditions('delay=80ms,DELAY=5ms', fail), /unknown key "DELAY"/);
+  assert.throws(() => parseConditions('delay=80ms,Jitter=5ms', fail), /unknown key "Jitter"/);
+  assert.throws(() => parseConditions('delay=80ms,delay=90ms', fail), /^Error: delay is given twice; give it once$/);
+  assert.throws(() => parseConditions('loss=1%,rate=1mbit,loss=2%', fail), /loss is given twice/);
+  assert.throws(() => planConditions('DELAY=80ms', undefined, hosts), (e: Error) => e.name === 'UsageError' && /^--net DELAY=80ms: unknown key "DELAY"/.test(e.message));
+  assert.deepEqual(parseConditions('delay=80MS,rate=20Mbit', fail), { delayMs: 80, rateKbit: 20000 }, 'units stay case-insensitive, as tc reads them');
+});
+
+test('N80: absurd values are refused with the bounds named; values are kept at tc\'s resolution', () => {
+  const bad: [string, RegExp][] = [
+    ['rate=99999999999999999999gbit', /^Error: rate=99999999999999999999gbit: give a rate from 1kbit to 10gbit \(per second\)$/],
+    ['rate=11gbit', /rate=11gbit: give a rate from 1kbit to 10gbit/],
+    ['rate=0.5kbit', /give a rate from 1kbit/],
+    ['delay=999999999999s', /^Error: delay=999999999999s: at most 60s$/],
+    ['delay=80ms,jitter=61s', /jitter=61s: at most 60s/],
+    ['delay=1.2.3ms', /delay=1\.2\.3ms: must be a number ≥ 0/],
+    ['delay=.ms', /must be a number ≥ 0/],
+  ];
+  for (const [text, message] of bad) assert.throws(() => parseConditions(text, fail), message);
+  const c = parseConditions('delay=0.0000001ms,jitter=1.1ms,loss=0.00001%,rate=1.1mbit', fail);
+  assert.deepEqual(c, { delayMs: 0, jitterMs: 1.1, lossPct: 0, rateKbit: 1100 });
+  const script = shapingScript('node1', planConditions('rate=10gbit,delay=60s', undefined, hosts)![0]!);
+  assert.match(script, /htb rate 10000000kbit\n/);
+  assert.match(script, /netem delay 60000ms\n/);
+  assert.doesNotMatch(script, /e[+-]\d/, 'no number in exponent form reaches tc');
+});
+
+test('N83, N84: zones files that are no object, and links naming Object.prototype, are refused', () => {
+  const plan = (text: string) => () => planZones(text, 'z.json', hosts);
+  for (const doc of ['[1,2,3]', '"zones"', 'null', '7']) assert.throws(plan(doc), /^InputError: z\.json: expected a JSON object with zones and links — /, doc);
+  const zones = { eu: '1-2', us: '3-4' };
+  const base = { 'eu>us': 'delay=1ms', 'us>eu': 'delay=1ms' };
+  for (const link of ['eu>constructor', 'hasOwnProperty>eu', '__proto__>eu', 'eu>toString']) {
+    assert.throws(plan(JSON.stringify({ zones, links: { ...base, [link]: 'delay=1ms' } })), new RegExp(`z\\.json:links\\.${link.replace(/[$]/g, '\\$&')}: not "<zone>><zone>"`), link);
+  }
+  assert.throws(plan(JSON.stringify({ zones, links: { ...base, 'eu > us': 'delay=2ms' } })), /links\.eu > us: eu>us is given twice/);
+  assert.throws(plan(JSON.stringify({ zones, links: { ...base, 'eu>eu': 5 } })), /links\.eu>eu: expected a string/);
+  assert.throws(plan(JSON.stringify({ zones: { 'eu"; reboot; "': '1-2', us: '3-4' }, links: {} })), /a zone name is 1 to 64 letters/, 'zone names reach the shell script');
+  assert.throws(plan(JSON.stringify({ zones: [1, 2], links: {} })), /z\.json:zones: missing/);
+  assert.throws(plan(JSON.stringify({ zones, links: ['eu>us'] })), /z\.json:links: missing/);
+  assert.throws(plan('{"zones": '), /^InputError: z\.json: not valid JSON/);
 });
 
 test('deploy spawn refuses bad --net with exit 2 and a bad zones file with exit 1, before touching the engine', async (t) => {

@@ -15,28 +15,47 @@ export interface LinkConditions {
 
 const UNITS_MS: Record<string, number> = { us: 0.001, ms: 1, s: 1000 };
 const UNITS_KBIT: Record<string, number> = { kbit: 1, mbit: 1000, gbit: 1_000_000 };
+const KEYS = ['delay', 'jitter', 'loss', 'rate'] as const;
+type Key = (typeof KEYS)[number];
+// Bounds: a minute of delay is already no network a consensus run can use, and the
+// root class of the script is 10gbit; past them tc fails inside the containers.
+const MAX_MS = 60_000;
+const RATE_KBIT = { min: 1, max: 10_000_000 };
+// Values are kept at the resolution tc and iptables use (ns, bit, the probability's 6 digits),
+// so that describeConditions prints what parseConditions reads back, never 1e-7.
+const roundTo = (x: number, digits: number) => Number(x.toFixed(digits));
 
-/** Parses "delay=80ms,jitter=10ms,loss=0.5%,rate=20mbit"; `fail` makes the one-line error. */
+/** Parses "delay=80ms,jitter=10ms,loss=0.5%,rate=20mbit"; `fail` makes the one-line error. Keys are lower-case, each at most once. */
 export function parseConditions(text: string, fail: (problem: string) => Error): LinkConditions {
   const c: LinkConditions = {};
   if (text.trim() === '') throw fail('empty; give e.g. delay=80ms,jitter=10ms,loss=0.5%,rate=20mbit');
+  const seen = new Set<Key>();
   for (const part of text.split(',')) {
-    const m = /^\s*(delay|jitter|loss|rate)\s*=\s*(-?[\d.]+)\s*([a-z%]*)\s*$/i.exec(part);
+    const m = /^\s*([^=]*?)\s*=\s*(-?[\d.]+)\s*([a-zA-Z%]*)\s*$/.exec(part);
     if (!m) throw fail(`"${part.trim()}" is not one of delay=…ms, jitter=…ms, loss=…%, rate=…mbit`);
-    const [, key, numText, unitText] = m as unknown as [string, string, string, string];
-    const value = Number(numText);
+    const [, keyText, numText, unitText] = m as unknown as [string, string, string, string];
+    // Case-sensitive: "DELAY" is not delay (it was once read as jitter, N79).
+    const key = KEYS.find((k) => k === keyText);
+    if (!key) throw fail(`unknown key "${keyText}"; the keys are ${KEYS.join(', ')}, in lower case`);
+    if (seen.has(key)) throw fail(`${key} is given twice; give it once`);
+    seen.add(key);
+    const value = /^\d+(\.\d+)?$|^\.\d+$/.test(numText) ? Number(numText) : NaN;
     const unit = unitText.toLowerCase();
-    if (!Number.isFinite(value) || value < 0) throw fail(`${key}=${numText}${unit}: must be a number ≥ 0`);
+    const given = `${key}=${numText}${unitText}`;
+    if (!Number.isFinite(value)) throw fail(`${given}: must be a number ≥ 0`);
     if (key === 'loss') {
-      if (unit !== '%' || value > 100) throw fail(`loss=${numText}${unit}: give a percentage from 0% to 100%`);
-      c.lossPct = value;
+      if (unit !== '%' || value > 100) throw fail(`${given}: give a percentage from 0% to 100%`);
+      c.lossPct = roundTo(value, 4);
     } else if (key === 'rate') {
-      if (!UNITS_KBIT[unit] || value === 0) throw fail(`rate=${numText}${unit}: give a rate above 0 in kbit, mbit or gbit (per second)`);
-      c.rateKbit = value * UNITS_KBIT[unit]!;
+      const kbit = UNITS_KBIT[unit] === undefined ? NaN : roundTo(value * UNITS_KBIT[unit]!, 3);
+      if (!(kbit >= RATE_KBIT.min && kbit <= RATE_KBIT.max)) throw fail(`${given}: give a rate from 1kbit to 10gbit (per second)`);
+      c.rateKbit = kbit;
     } else {
-      if (!UNITS_MS[unit]) throw fail(`${key}=${numText}${unit}: give a duration in us, ms or s`);
-      if (key === 'delay') c.delayMs = value * UNITS_MS[unit]!;
-      else c.jitterMs = value * UNITS_MS[unit]!;
+      if (UNITS_MS[unit] === undefined) throw fail(`${given}: give a duration in us, ms or s`);
+      const ms = roundTo(value * UNITS_MS[unit]!, 6);
+      if (ms > MAX_MS) throw fail(`${given}: at most ${MAX_MS / 1000}s`);
+      if (key === 'delay') c.delayMs = ms;
+      else c.jitterMs = ms;
     }
   }
   if (c.jitterMs !== undefined && c.delayMs === undefined) throw fail('jitter needs a delay to vary around');
@@ -85,33 +104,44 @@ function parseNodes(value: unknown, n: number, fail: (p: string) => Error): numb
  * matrix may be asymmetric); links within a zone are optional.
  */
 export function planZones(text: string, file: string, hosts: readonly string[]): NodeRule[][] {
-  const at = (where: string) => (problem: string) => new InputError(file, where, problem, 'see README, "Network conditions"');
+  const fix = 'see README, "Network conditions"';
+  const at = (where: string) => (problem: string) => new InputError(file, where, problem, fix);
   let doc: unknown;
   try {
     doc = JSON.parse(text);
   } catch (e) {
-    throw new InputError(file, undefined, `not JSON: ${(e as Error).message}`, 'a zones file is JSON: {"zones": {...}, "links": {...}}');
+    const position = /position (\d+)/.exec((e as Error).message)?.[1];
+    throw new InputError(file, undefined, `not valid JSON${position ? ` (at character ${position})` : ''}`, 'a zones file is JSON: {"zones": {...}, "links": {...}}');
   }
-  const { zones, links, ...rest } = (doc ?? {}) as { zones?: Record<string, unknown>; links?: Record<string, unknown> };
+  const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+  if (!isObject(doc)) throw new InputError(file, undefined, 'expected a JSON object with zones and links', 'write {"zones": {"eu": "1-4", …}, "links": {"eu>us": "delay=80ms", …}}');
+  const { zones, links, ...rest } = doc;
   if (Object.keys(rest).length) throw at(Object.keys(rest)[0]!)('unknown field; a zones file has "zones" and "links"');
-  if (!zones || typeof zones !== 'object' || Object.keys(zones).length === 0) throw at('zones')('missing: name each zone and its nodes, e.g. {"eu": "1-4", "us": "5-8"}');
-  if (!links || typeof links !== 'object') throw at('links')('missing: give the conditions from each zone to each other, e.g. {"eu>us": "delay=80ms"}');
+  if (!isObject(zones) || Object.keys(zones).length === 0) throw at('zones')('missing: name each zone and its nodes, e.g. {"eu": "1-4", "us": "5-8"}');
+  if (!isObject(links)) throw at('links')('missing: give the conditions from each zone to each other, e.g. {"eu>us": "delay=80ms"}');
+  // Zone names end up in the node's shell script: plain names only.
+  for (const zone of Object.keys(zones)) if (!/^[A-Za-z0-9_.-]{1,64}$/.test(zone)) throw at(`zones.${zone}`)('a zone name is 1 to 64 letters, digits, "_", "." or "-"');
+  const names = Object.keys(zones);
   const zoneOf = new Map<number, string>();
-  for (const [zone, value] of Object.entries(zones)) {
-    for (const k of parseNodes(value, hosts.length, at(`zones.${zone}`))) {
+  for (const zone of names) {
+    for (const k of parseNodes(zones[zone], hosts.length, at(`zones.${zone}`))) {
       if (zoneOf.has(k)) throw at(`zones.${zone}`)(`node ${k} is also in zone ${zoneOf.get(k)}`);
       zoneOf.set(k, zone);
     }
   }
   const outside = hosts.map((_, i) => i + 1).filter((k) => !zoneOf.has(k));
   if (outside.length) throw at('zones')(`node${outside.length > 1 ? 's' : ''} ${outside.join(', ')} ${outside.length > 1 ? 'are' : 'is'} in no zone`);
+  // A Set, not `in`: "constructor" or "hasOwnProperty" is no zone (N83).
+  const known = new Set(names);
   const matrix = new Map<string, LinkConditions>();
   for (const [key, value] of Object.entries(links)) {
     const m = /^([^>\s]+)\s*>\s*([^>\s]+)$/.exec(key);
-    if (!m || !(m[1]! in zones) || !(m[2]! in zones)) throw at(`links.${key}`)('not "<zone>><zone>" with two zones of "zones"');
-    matrix.set(`${m[1]}>${m[2]}`, parseConditions(String(value), at(`links.${key}`)));
+    if (!m || !known.has(m[1]!) || !known.has(m[2]!)) throw at(`links.${key}`)('not "<zone>><zone>" with two zones of "zones"');
+    const link = `${m[1]}>${m[2]}`;
+    if (matrix.has(link)) throw at(`links.${key}`)(`${link} is given twice; give it once`);
+    if (typeof value !== 'string') throw at(`links.${key}`)('expected a string such as "delay=80ms,loss=1%"');
+    matrix.set(link, parseConditions(value, at(`links.${key}`)));
   }
-  const names = Object.keys(zones);
   for (const a of names) for (const b of names) if (a !== b && !matrix.has(`${a}>${b}`)) throw at('links')(`no entry "${a}>${b}": every zone needs conditions to every other (one way each)`);
   return hosts.map((self, i) => {
     const from = zoneOf.get(i + 1)!;

@@ -83,7 +83,9 @@ test('growing 8→16 keeps nodes 1..8 byte-identical; shrinking to 6 removes 7..
   const shrunk = await gen(dir, '--n', '6');
   assert.match(shrunk.out, /kept node1\.\.node6; removed node7\.\.node16/);
   const files = (await fs.readdir(dir)).sort();
-  assert.deepEqual(files, ['0.pk', '1.pk', '2.pk', '3.pk', '4.pk', '5.pk', 'committee.ka', 'seed']);
+  assert.deepEqual(files, ['.gomelctl-history.json', '0.pk', '1.pk', '2.pk', '3.pk', '4.pk', '5.pk', 'committee.ka', 'seed']);
+  // The committee's own history: its size before this resize, for config sync.
+  assert.deepEqual(JSON.parse(await fs.readFile(path.join(dir, '.gomelctl-history.json'), 'utf8')), { size: 6, previousSize: 16 });
   assert.deepEqual((await fs.readFile(path.join(dir, 'committee.ka'), 'utf8')).split('\n').slice(0, 6), lines16.slice(0, 6));
   assert.equal((await cli(['keys', 'verify', '--dir', dir])).code, 0);
 });

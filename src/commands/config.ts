@@ -1,12 +1,13 @@
 // `config check | sync`.
+import { promises as fs, constants as fsConstants } from 'node:fs';
 import { checkConfigText, hasErrors, type CommitteeShape, type Problem } from '../core/config-check.js';
-import { planConfigSync } from '../core/config-plan.js';
-import { CheckFailed } from '../core/errors.js';
+import { planConfigSync, type ConfigSyncPlan } from '../core/config-plan.js';
+import { CheckFailed, InputError } from '../core/errors.js';
 import type { Member } from '../core/committee.js';
 import { writeFileAtomic } from '../fs/atomic.js';
 import { withLock } from '../fs/lock.js';
 import { readConfigs, readSyncRecord, writeSyncRecord } from '../fs/configs-dir.js';
-import { requireCommitteeFile } from '../fs/keys-dir.js';
+import { readResizeHistory, requireCommitteeFile, resolveFolder } from '../fs/keys-dir.js';
 import type { Output } from './output.js';
 
 export interface ConfigOptions {
@@ -48,32 +49,58 @@ export interface ConfigSyncOptions extends ConfigOptions {
 }
 
 export async function configSync(options: ConfigSyncOptions, names: string[], out: Output): Promise<void> {
-  if (options.check || options.dryRun) return syncConfigs(options, names, out);
-  await withLock(options.configs, () => syncConfigs(options, names, out));
+  const sync = await planSync(options, names);
+  if (options.check || options.dryRun || !sync.needsWrite) return report(sync, options, out, false);
+  // Only a sync that writes takes the lock (a no-op in a read-only place needs none: N13),
+  // and plans again under it: another writer may have moved the configs meanwhile.
+  const dir = await resolveFolder(options.configs);
+  await withLock(dir, async () => {
+    const again = await planSync(options, names);
+    // Refused before anything is written or said (N12); root may write anywhere.
+    await fs.access(dir, fsConstants.W_OK).catch(() => {
+      throw new InputError(dir, undefined, 'permission denied: config sync writes each config anew beside it', 'run as a user who may write to this folder, or use `config sync --dry-run`');
+    });
+    await report(again, options, out, again.needsWrite);
+  });
 }
 
-async function syncConfigs(options: ConfigSyncOptions, names: string[], out: Output): Promise<void> {
+interface SyncPlan {
+  shape: CommitteeShape;
+  configs: { file: string; name: string; plan: ConfigSyncPlan }[];
+  record: Record<string, number>;
+  needsWrite: boolean;
+}
+
+async function planSync(options: ConfigSyncOptions, names: string[]): Promise<SyncPlan> {
   const shape = await readShape(options.keys);
   const configs = await readConfigs(options.configs, names);
   const record = await readSyncRecord(options.configs);
-  const writing = !options.check && !options.dryRun;
+  // The size a config followed: its own record, else the committee's size before its latest resize (kept with the keys).
+  const beforeResize = await readResizeHistory(options.keys, shape.size);
+  const planned = configs.map((c) => ({ file: c.file, name: c.name, plan: planConfigSync(c.text, shape, record[c.name] ?? beforeResize, c.name) }));
+  // A record that names another size would mislead the next sync; a missing one is the history's to fill.
+  const stale = planned.some((c) => c.plan.readable && record[c.name] !== undefined && record[c.name] !== shape.size);
+  return { shape, configs: planned, record, needsWrite: stale || planned.some((c) => c.plan.changes.length > 0) };
+}
+
+async function report(sync: SyncPlan, options: ConfigSyncOptions, out: Output, writing: boolean): Promise<void> {
+  const { shape, record } = sync;
   let pending = 0;
   const blocked: string[] = [];
-  for (const c of configs) {
-    const plan = planConfigSync(c.text, shape, record[c.name], c.name);
+  for (const { file, name, plan } of sync.configs) {
     const unfixable = plan.blocking.length ? ` (${plan.blocking.length} problem${plan.blocking.length > 1 ? 's' : ''} sync cannot fix)` : '';
     if (plan.changes.length === 0) {
-      out.line(`${c.file}: ${plan.readable ? 'up to date' : 'unreadable'}${unfixable}`);
+      out.line(`${file}: ${plan.readable ? 'up to date' : 'unreadable'}${unfixable}`);
     } else {
       pending++;
-      out.line(`${c.file}: ${writing ? 'updated' : 'would update'}${unfixable}`);
+      if (writing) await writeFileAtomic(file, plan.text); // written, then said (N12); through a link, keeping mode and owner (A13, A14)
+      out.line(`${file}: ${writing ? 'updated' : 'would update'}${unfixable}`);
       for (const ch of plan.changes) out.line(`  - "${ch.field}": ${ch.from}\n  + "${ch.field}": ${ch.to}`);
-      if (writing) await writeFileAtomic(c.file, plan.text);
     }
-    for (const p of plan.blocking) out.line(renderProblem(c.file, p));
-    if (plan.blocking.length > 0) blocked.push(c.name);
+    for (const p of plan.blocking) out.line(renderProblem(file, p));
+    if (plan.blocking.length > 0) blocked.push(name);
     // Remember the committee size this config now follows (the next resize needs it).
-    if (writing && plan.readable) record[c.name] = shape.size;
+    if (writing && plan.readable) record[name] = shape.size;
   }
   if (writing) await writeSyncRecord(options.configs, record);
   if (options.check && pending > 0) throw new CheckFailed(`config sync --check: ${pending} config${pending > 1 ? 's' : ''} out of date with the ${shape.size}-node committee; run \`gomelctl config sync\``);

@@ -5,15 +5,14 @@ import { randomBytes } from 'node:crypto';
 import { parseCommitteeSize, parseHostPrefix, parsePorts, parseSeedHex } from '../core/args.js';
 import { encodeBase64, memberHost, parseAddressLines, parseCommittee, parsePrivateKey, shortFingerprint, type AddressLine, type Member } from '../core/committee.js';
 import { CheckFailed, InputError, UsageError } from '../core/errors.js';
-import { configColumns, defaultPorts, nodeRanges, patternAddresses, pidsToDerive, planChanges, planKeys, type KeysPlan } from '../core/keys/keys-plan.js';
+import { checkAddressLines, configColumns, defaultPorts, nodeRanges, patternAddresses, pidsToDerive, planChanges, planKeys, type KeysPlan } from '../core/keys/keys-plan.js';
 import { deriveNodes, derivePublicKeys } from '../parallel/derive-pool.js';
 import { checkPrivateKeys, precheckPrivateKeys, verifyCommitteeShape, type KeyToVerify } from '../core/keys/verify.js';
 import type { FolderSwapHooks } from '../fs/atomic.js';
 import { exists } from '../fs/atomic.js';
-import { COMMITTEE_FILE, inspectKeysFolder, loosePrivateFiles, missingMemberFiles, readKeysDir, readSeedFile, requireCommitteeFile, SEED_FILE, tightenModes, stageKeysDir, writeKeysDir, type KeysDir } from '../fs/keys-dir.js';
+import { COMMITTEE_FILE, inspectKeysFolder, loosePrivateFiles, missingMemberFiles, readKeysDir, readSeedFile, requireCommitteeFile, resolveFolder, SEED_FILE, tightenModes, stageKeysDir, writeKeysDir, type KeysDir } from '../fs/keys-dir.js';
 import { readInput } from '../fs/input.js';
 import { withLock } from '../fs/lock.js';
-import { recordSizeBeforeResize } from '../fs/configs-dir.js';
 import type { Output } from './output.js';
 
 export interface KeysGenOptions {
@@ -61,9 +60,13 @@ export async function keysGen(options: KeysGenOptions, out: Output, hooks?: Fold
   if (options.addresses !== undefined && (options.ports !== undefined || options.setupPorts !== undefined)) throw new UsageError('--addresses already gives every address; drop --ports/--setup-ports');
   const explicitPorts = options.ports !== undefined ? parsePorts(options.ports, '--ports', false) : undefined;
   const explicitSetup = options.setupPorts !== undefined ? parsePorts(options.setupPorts, '--setup-ports', true) : undefined;
-  const addressLines = options.addresses !== undefined ? parseAddressLines(await readInput(options.addresses, 'addresses file'), options.addresses) : undefined;
+  const addressLines = options.addresses !== undefined ? checkAddressLines(parseAddressLines(await readInput(options.addresses, 'addresses file'), options.addresses), options.addresses) : undefined;
+  const dir = await resolveFolder(options.dir);
+  const parsed = { givenPrefix, requestedN, optionSeed, explicitPorts, explicitSetup, addressLines, dir, locked: false };
+  // A run that changes nothing needs no lock (a read-only parent folder: N13).
+  if (await generate(options, out, hooks, parsed)) return;
   // One writer at a time: a second keys gen on this folder waits, and never touches this one's work in progress.
-  await withLock(options.dir, () => generate(options, out, hooks, { givenPrefix, requestedN, optionSeed, explicitPorts, explicitSetup, addressLines }));
+  await withLock(dir, () => generate(options, out, hooks, { ...parsed, locked: true }));
 }
 
 interface ParsedGenOptions {
@@ -73,19 +76,24 @@ interface ParsedGenOptions {
   explicitPorts: number[] | undefined;
   explicitSetup: number[] | undefined;
   addressLines: AddressLine[] | undefined;
+  /** The keys folder's real path: what is locked and renamed. */
+  dir: string;
+  locked: boolean;
 }
 
-async function generate(options: KeysGenOptions, out: Output, hooks: FolderSwapHooks | undefined, p: ParsedGenOptions): Promise<void> {
-  const folder = await inspectKeysFolder(options.dir);
+/** Plans the run and, holding the lock, carries it out; without the lock it returns false as soon as something would change. */
+async function generate(options: KeysGenOptions, out: Output, hooks: FolderSwapHooks | undefined, p: ParsedGenOptions): Promise<boolean> {
+  const folder = await inspectKeysFolder(p.dir);
   if (folder.foreign.length) {
     throw new InputError(options.dir, undefined, `holds ${folder.foreign.slice(0, 3).join(', ')}${folder.foreign.length > 3 ? ', …' : ''}, which gomelctl does not manage (it rewrites the keys folder as a whole)`, 'move them out, or pass another --keys folder');
   }
   if (folder.orphanKeys.length) {
     throw new InputError(path.join(options.dir, COMMITTEE_FILE), undefined, `missing, but ${folder.orphanKeys.length} private key file(s) are here (${folder.orphanKeys.slice(0, 3).join(', ')}${folder.orphanKeys.length > 3 ? ', …' : ''}); keys are never replaced`, 'restore committee.ka (e.g. from a backup or the image), or move the key files away to start a new committee');
   }
-  const existing = await readKeysDir(options.dir);
-  if (existing) await verifyKept(existing, p.requestedN ?? existing.members.length, options.regenerate);
-  const storedSeed = existing?.seed ?? (folder.seedWithoutCommittee ? await readSeedFile(path.join(options.dir, SEED_FILE)) : undefined);
+  const existing = await readKeysDir(p.dir);
+  if (!p.locked && (!existing || options.regenerate || (p.requestedN ?? existing.members.length) !== existing.members.length)) return false;
+  if (existing && p.locked) await verifyKept(existing, p.requestedN ?? existing.members.length, options.regenerate);
+  const storedSeed = existing?.seed ?? (folder.seedWithoutCommittee ? await readSeedFile(path.join(p.dir, SEED_FILE)) : undefined);
 
   let addresses: AddressLine[];
   if (p.addressLines) {
@@ -112,23 +120,25 @@ async function generate(options: KeysGenOptions, out: Output, hooks: FolderSwapH
   const seed = p.optionSeed ?? (options.regenerate ? undefined : storedSeed) ?? new Uint8Array(randomBytes(32));
   const regenerate = Boolean(options.regenerate);
   const newPids = pidsToDerive(existing, n, regenerate);
+  if (!p.locked && newPids.length) return false;
   // New member files are created while their keys are derived on the other cores
   // (fs/atomic.ts, stageFolder). With nothing new, nothing is staged: an
   // unchanged committee is left alone, even in a read-only folder.
   const derivation = deriveNodes(seed, newPids);
   derivation.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
-  let staged = newPids.length ? await stageKeysDir(options.dir, newPids) : undefined;
+  let staged = newPids.length ? await stageKeysDir(p.dir, newPids) : undefined;
   let plan: KeysPlan;
   try {
-    plan = planKeys({ existing, seed, addresses, regenerate, keysDir: options.dir, derived: await derivation });
+    plan = planKeys({ existing, seed, addresses, regenerate, keysDir: p.dir, derived: await derivation });
     if (existing && !planChanges(plan) && !seedChanged(existing, seed)) {
       const tightened = await tightenModes(existing);
       out.line(`keys: ${n} nodes in ${options.dir}, nothing to change${tightened.length ? `; tightened ${tightened.join(', ')} to 0600` : ''}${strayNote(existing, n)}`);
-      return;
+      return true;
     }
-    if (existing && existing.members.length !== n) await recordSizeBeforeResize(options.configs, existing.members.length);
-    staged ??= await stageKeysDir(options.dir, []);
-    await writeKeysDir(staged, options.dir, plan, seed, existing, hooks);
+    if (!p.locked) return false;
+    // The size before a resize is kept with the committee (keys-dir.ts HISTORY_FILE), for config sync.
+    staged ??= await stageKeysDir(p.dir, []);
+    await writeKeysDir(staged, p.dir, plan, seed, existing, hooks);
   } finally {
     await staged?.discard(); // a no-op once committed
   }
@@ -141,13 +151,14 @@ async function generate(options: KeysGenOptions, out: Output, hooks: FolderSwapH
   ].filter(Boolean);
   out.line(`keys: ${n} nodes in ${options.dir}: ${parts.join('; ')}${strayNote(existing, n)}`);
   if (existing && seedChanged(existing, seed) && !existing.seed) out.line(`keys: new nodes derive from a new committee seed in ${path.join(options.dir, 'seed')}`);
+  return true;
 }
 
 const seedChanged = (existing: KeysDir, seed: Uint8Array) => !existing.seed || Buffer.compare(existing.seed, seed) !== 0;
 
 /** Member files beyond both the old and the new committee: kept, and said so. */
 function strayNote(existing: KeysDir | undefined, n: number): string {
-  const strays = (existing?.keyFiles ?? []).filter((k) => k.pid >= Math.max(n, existing!.members.length)).map((k) => `${k.pid}.pk`);
+  const strays = [...(existing?.keyFiles ?? []).filter((k) => k.pid >= Math.max(n, existing!.members.length)).map((k) => `${k.pid}.pk`), ...(existing?.strayNames ?? [])];
   return strays.length ? `; kept ${strays.join(', ')}, which ${strays.length > 1 ? 'have' : 'has'} no committee line` : '';
 }
 
@@ -177,6 +188,10 @@ export async function keysVerify(options: KeysVerifyOptions, out: Output): Promi
   const committeeFile = path.join(options.dir, COMMITTEE_FILE);
   if (!keys) throw new InputError(committeeFile, undefined, 'no committee file', 'create one with `gomelctl keys gen --n 8`');
   verifyCommitteeShape(keys.members, committeeFile, new Set(keys.privateKeys.keys()));
+  if (keys.strayNames.length) {
+    const name = keys.strayNames[0]!;
+    throw new InputError(path.join(keys.dir, name), undefined, `not a member file name: gomel opens ${Number(name.slice(0, -3))}.pk for that pid, never this file, so its key is not checked${keys.strayNames.length > 1 ? ` (nor ${keys.strayNames.slice(1).join(', ')})` : ''}`, 'move it out of the keys folder (gomelctl never deletes it)');
+  }
   await verifyPrivateKeys(keys.keyFiles.map(({ pid, file }) => ({ key: keys.privateKeys.get(pid)!, expectedPid: pid, file })), keys.members, committeeFile);
   const missing = missingMemberFiles(keys);
   if (missing.length > 0) {

@@ -5,7 +5,9 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import { mapLimit } from '../core/limit.js';
-import { lockHolder } from './lock.js';
+import { lockHolder, waitForWriter, withLock } from './lock.js';
+import { fsProblem, isFsError } from './input.js';
+import { InputError } from '../core/errors.js';
 
 export interface FileToWrite {
   name: string;
@@ -13,15 +15,14 @@ export interface FileToWrite {
   mode: number;
 }
 
-async function writeDurable(file: string, content: string | Uint8Array, mode: number): Promise<void> {
-  const handle = await fs.open(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode);
-  try {
-    await handle.writeFile(content);
-    await handle.chmod(mode); // the umask may have narrowed or widened nothing, but be explicit
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
+/**
+ * A file-system error as one line naming `shown` — the real path the user knows —
+ * instead of a temporary name, or nothing at all: a write's ENOSPC carries no
+ * path (issue 25, N10).
+ */
+function named(error: unknown, shown: string): unknown {
+  if (!isFsError(error)) return error;
+  return fsProblem(Object.assign(error, { path: shown }), shown);
 }
 
 /**
@@ -67,17 +68,51 @@ async function syncDir(dir: string): Promise<void> {
   }
 }
 
-/** Replaces one file atomically (temp file in the same folder + rename). */
-export async function writeFileAtomic(file: string, content: string | Uint8Array, mode = 0o644): Promise<void> {
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
+/** lstat, or undefined when nothing is there; any other failure is one line naming the path. */
+export async function lstatIfAny(p: string): Promise<import('node:fs').Stats | undefined> {
   try {
-    await writeDurable(tmp, content, mode);
-    await fs.rename(tmp, file);
+    return await fs.lstat(p);
+  } catch (e) {
+    if (isFsError(e) && e.code === 'ENOENT') return undefined;
+    throw named(e, p);
+  }
+}
+
+/**
+ * Replaces one file atomically (temp file in the same folder + rename). A
+ * symbolic link is written through: the real file is replaced and the link stays
+ * (A13). An existing file keeps its mode and, where we may, its owner (A14);
+ * `mode` is for a new file.
+ */
+export async function writeFileAtomic(file: string, content: string | Uint8Array, mode = 0o644): Promise<void> {
+  const real = await fs.realpath(file).catch((e: unknown) => {
+    if (isFsError(e) && e.code === 'ENOENT') return path.resolve(file); // new file (a dangling link fails below, named)
+    throw named(e, file);
+  });
+  if ((await lstatIfAny(real))?.isSymbolicLink()) throw new InputError(real, undefined, 'is a symbolic link to a file that does not exist', 'fix or remove the link');
+  const old = await lstatIfAny(real);
+  const folder = path.dirname(real);
+  const tmp = path.join(folder, `.${path.basename(real)}.${randomBytes(6).toString('hex')}.tmp`);
+  try {
+    const handle = await fs.open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
+    try {
+      await handle.writeFile(content);
+      if (old && (old.uid !== process.getuid?.() || old.gid !== process.getgid?.())) {
+        await handle.chown(old.uid, old.gid).catch(() => undefined); // only root may give a file away; then it stays ours
+      }
+      await handle.chmod(old ? old.mode & 0o7777 : mode);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await fs.rename(tmp, real);
   } catch (e) {
     await fs.rm(tmp, { force: true });
-    throw e;
+    // Creating the temporary file is the first write: a refusal there is the folder's (N12).
+    const code = isFsError(e) ? e.code : undefined;
+    throw named(e, code === 'EACCES' || code === 'EROFS' || code === 'EPERM' ? folder : real);
   }
-  await syncDir(path.dirname(file));
+  await syncDir(folder);
 }
 
 export interface FolderSwapHooks {
@@ -85,14 +120,114 @@ export interface FolderSwapHooks {
   beforeSwap?: () => void | Promise<void>;
 }
 
-const oldPrefix = (base: string) => `.${base}.old-`;
-const newPrefix = (base: string) => `.${base}.new-`;
+// Leftovers carry a generation: `.<name>.new-<gen>-<hex>` (being written),
+// `.<name>.old-<gen>-<hex>` (the folder moved aside between the two renames);
+// inside a folder updated in place, `.gomelctl-new-<gen>` and
+// `.gomelctl-commit-<gen>` (complete: rolled forward). Recovery goes by the
+// number, never by the directory's order (issue 25, N7).
+const OLD = 'old';
+const NEW = 'new';
+const INSIDE_NEW = '.gomelctl-new-';
+const INSIDE_COMMIT = '.gomelctl-commit-';
+/** The list of names an in-place commit deletes, inside its commit folder. */
+const REMOVE_LIST = '.remove';
+
+/** The generation of a leftover of folder `base` of `kind`, or undefined if `entry` is none; an older gomelctl's `.<name>.old-XXXXXX` is 0. */
+function generation(entry: string, base: string, kind: string): number | undefined {
+  const prefix = `.${base}.${kind}-`;
+  if (!entry.startsWith(prefix)) return undefined;
+  const m = /^(\d+)-[0-9a-f]+$/.exec(entry.slice(prefix.length));
+  return m ? Number(m[1]) : 0;
+}
+
+const insideGeneration = (entry: string, prefix: string) => (entry.startsWith(prefix) && /^\d+$/.test(entry.slice(prefix.length)) ? Number(entry.slice(prefix.length)) : undefined);
+
+interface Leftovers {
+  olds: { name: string; gen: number }[];
+  news: string[];
+  /** In-place leftovers inside the folder. */
+  insideNew: string[];
+  insideCommit: { name: string; gen: number }[];
+  next: number;
+}
+
+async function leftovers(dir: string): Promise<Leftovers> {
+  const parent = path.dirname(dir);
+  const base = path.basename(dir);
+  const out: Leftovers = { olds: [], news: [], insideNew: [], insideCommit: [], next: 1 };
+  for (const e of await fs.readdir(parent).catch(() => [])) {
+    const old = generation(e, base, OLD);
+    const fresh = generation(e, base, NEW);
+    if (old !== undefined) out.olds.push({ name: e, gen: old });
+    if (fresh !== undefined) out.news.push(e);
+    out.next = Math.max(out.next, (old ?? fresh ?? 0) + 1);
+  }
+  for (const e of await fs.readdir(dir).catch(() => [])) {
+    if (insideGeneration(e, INSIDE_NEW) !== undefined) out.insideNew.push(e);
+    const gen = insideGeneration(e, INSIDE_COMMIT);
+    if (gen !== undefined) out.insideCommit.push({ name: e, gen });
+    out.next = Math.max(out.next, (gen ?? insideGeneration(e, INSIDE_NEW) ?? 0) + 1);
+  }
+  out.olds.sort((a, b) => b.gen - a.gen || (a.name < b.name ? 1 : -1)); // newest first
+  out.insideCommit.sort((a, b) => a.gen - b.gen); // rolled forward oldest first, so the newest wins
+  return out;
+}
+
+/** Moves the files of a complete in-place commit into `dir` and deletes what it lists; safe to repeat. */
+async function rollForward(dir: string, commitDir: string): Promise<void> {
+  const remove: string[] = JSON.parse(await fs.readFile(path.join(commitDir, REMOVE_LIST), 'utf8').catch(() => '[]'));
+  for (const name of await fs.readdir(commitDir)) if (name !== REMOVE_LIST) await fs.rename(path.join(commitDir, name), path.join(dir, name));
+  for (const name of remove) await fs.rm(path.join(dir, name), { force: true });
+  await syncDir(dir);
+  await fs.rm(commitDir, { recursive: true, force: true });
+}
+
+/** Clears what an interrupted run left, under the folder's lock: restores or rolls forward, and removes the rest. */
+async function clearLeftovers(dir: string): Promise<boolean> {
+  const left = await leftovers(dir);
+  const parent = path.dirname(dir);
+  let restored = false;
+  if (!(await lstatIfAny(dir)) && left.olds.length) {
+    // Killed between the two renames: the newest folder moved aside is the committee (N7).
+    await fs.rename(path.join(parent, left.olds.shift()!.name), dir);
+    restored = true;
+  }
+  if (await lstatIfAny(dir)) {
+    // The folder is whole: every older one moved aside was superseded.
+    for (const o of left.olds) await fs.rm(path.join(parent, o.name), { recursive: true, force: true });
+  }
+  for (const n of left.news) await fs.rm(path.join(parent, n), { recursive: true, force: true });
+  for (const n of left.insideNew) await fs.rm(path.join(dir, n), { recursive: true, force: true });
+  for (const c of left.insideCommit) {
+    await rollForward(dir, path.join(dir, c.name));
+    restored = true;
+  }
+  return restored;
+}
 
 /**
- * The next version of folder `dir`, being written in a sibling folder; its
- * commit() replaces `dir` with exactly the given files, as a set (the caller
- * holds the folder's lock, fs/lock.ts, so the leftovers cleared here are no
- * live run's). Files named in advance are created empty at once: creating a
+ * Restores a folder left mid-write by an interrupted StagedFolder.commit();
+ * returns true if it did. While a live writer holds the folder's lock, it waits
+ * for it (between its two renames the folder is briefly absent: N4); a dead
+ * or zombie writer's lock is taken over (N9).
+ */
+export async function recoverFolder(dir: string): Promise<boolean> {
+  dir = path.resolve(dir);
+  const left = await leftovers(dir);
+  const present = Boolean(await lstatIfAny(dir));
+  if ((present || !left.olds.length) && !left.insideNew.length && !left.insideCommit.length) return false;
+  if (await lockHolder(dir)) await waitForWriter(dir);
+  try {
+    return await withLock(dir, () => clearLeftovers(dir));
+  } catch (e) {
+    throw named(e, dir);
+  }
+}
+
+/**
+ * The next version of folder `dir`, being written; its commit() replaces `dir`
+ * with exactly the given files, as a set (the caller holds the folder's lock,
+ * fs/lock.ts). Files named in advance are created empty at once: creating a
  * file costs 0.1–0.5 ms on ext4 here and filling it 0.01 ms, so `keys gen`
  * creates its member files while their keys are derived (issue 14).
  */
@@ -103,39 +238,75 @@ export interface StagedFolder {
   discard(): Promise<void>;
 }
 
+/** A mount point (a Docker volume, a tmpfs) cannot be renamed: EBUSY. Its files are updated in place instead. */
+async function isMountPoint(dir: string): Promise<boolean> {
+  const [self, parent] = await Promise.all([lstatIfAny(dir), lstatIfAny(path.dirname(dir))]);
+  if (!self || !parent) return false;
+  if (self.dev !== parent.dev || dir === path.dirname(dir)) return true;
+  // A bind mount of the same file system keeps the device: ask the mount table.
+  const table = await fs.readFile('/proc/self/mountinfo', 'utf8').catch(() => '');
+  const unescape = (s: string) => s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+  return table.split('\n').some((line) => unescape(line.split(' ')[4] ?? '') === dir);
+}
+
+/** `dir` must be absolute and resolved (keys-dir.ts resolveFolder): a rename of `k/../k` loses its own path (N16). */
 export async function stageFolder(dir: string, namesAhead: readonly string[] = []): Promise<StagedFolder> {
+  dir = path.resolve(dir);
+  try {
+    await fs.mkdir(path.dirname(dir), { recursive: true });
+    await clearLeftovers(dir);
+  } catch (e) {
+    throw named(e, path.dirname(dir));
+  }
+  return stage(dir, (await leftovers(dir)).next, await isMountPoint(dir), namesAhead);
+}
+
+async function stage(dir: string, gen: number, inPlace: boolean, namesAhead: readonly string[]): Promise<StagedFolder> {
   const parent = path.dirname(dir);
   const base = path.basename(dir);
-  await fs.mkdir(parent, { recursive: true });
-  for (const stale of await fs.readdir(parent)) {
-    if (stale.startsWith(newPrefix(base))) await fs.rm(path.join(parent, stale), { recursive: true, force: true });
-  }
-  const fresh = await fs.mkdtemp(path.join(parent, newPrefix(base)));
+  const fresh = inPlace ? path.join(dir, `${INSIDE_NEW}${gen}`) : path.join(parent, `.${base}.${NEW}-${gen}-${randomBytes(6).toString('hex')}`);
   const discard = () => fs.rm(fresh, { recursive: true, force: true });
   try {
+    await fs.mkdir(fresh, 0o700);
     await fs.chmod(fresh, 0o700);
     for (const name of namesAhead) closeSync(openSync(path.join(fresh, name), constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600));
   } catch (e) {
     await discard();
-    throw e;
+    throw named(e, inPlace || (isFsError(e) && e.code === 'ENOSPC') ? dir : parent);
   }
-  const commit = async (files: readonly FileToWrite[], hooks: FolderSwapHooks = {}) => {
+  const commit = async (files: readonly FileToWrite[], hooks: FolderSwapHooks = {}): Promise<void> => {
     try {
       const ahead = new Set(namesAhead);
       for (const f of files) writeUnsynced(path.join(fresh, f.name), f.content, f.mode, ahead.delete(f.name));
       if (ahead.size) throw new Error(`staged ${[...ahead].slice(0, 3).join(', ')} but not written`); // never swap in an empty file
+      if (inPlace) await fs.writeFile(path.join(fresh, REMOVE_LIST), JSON.stringify(await toRemove(dir, files)));
       // Every file is durable before the rename.
       await flushFiles(fresh, files.map((f) => f.name));
       await hooks.beforeSwap?.();
     } catch (e) {
       await discard();
-      throw e;
+      throw named(e, dir);
+    }
+    if (inPlace) {
+      // Complete: from this rename on, the commit is rolled forward, by us or by the next command.
+      const done = path.join(dir, `${INSIDE_COMMIT}${gen}`);
+      await fs.rename(fresh, done);
+      return rollForward(dir, done);
     }
     // Linux cannot swap two folders in one rename, so a crash between the two
-    // renames leaves `.<name>.old-*`; recoverFolder() puts it back.
-    const aside = path.join(parent, `${oldPrefix(base)}${randomBytes(6).toString('hex')}`);
-    const hadOld = await exists(dir);
-    if (hadOld) await fs.rename(dir, aside);
+    // renames leaves `.<name>.old-<gen>-*`; recoverFolder() puts it back.
+    const aside = path.join(parent, `.${base}.${OLD}-${gen}-${randomBytes(6).toString('hex')}`);
+    const hadOld = Boolean(await lstatIfAny(dir));
+    if (hadOld) {
+      try {
+        await fs.rename(dir, aside);
+      } catch (e) {
+        await discard();
+        // A mount point the mount table did not show: nothing moved yet, so update in place.
+        if (isFsError(e) && (e.code === 'EBUSY' || e.code === 'EXDEV')) return (await stage(dir, gen, true, [])).commit(files, hooks);
+        throw named(e, dir);
+      }
+    }
     await fs.rename(fresh, dir);
     await syncDir(parent);
     if (hadOld) await fs.rm(aside, { recursive: true, force: true });
@@ -143,24 +314,11 @@ export async function stageFolder(dir: string, namesAhead: readonly string[] = [
   return { commit, discard: async () => void (await discard()) };
 }
 
-/**
- * Restores a folder left aside by an interrupted StagedFolder.commit(); returns true if it did.
- * Never while a live writer holds the folder's lock: between its two renames the folder is briefly absent.
- */
-export async function recoverFolder(dir: string): Promise<boolean> {
-  if (await exists(dir)) return false;
-  if (await lockHolder(dir)) return false;
-  const parent = path.dirname(dir);
-  let entries: string[];
-  try {
-    entries = await fs.readdir(parent);
-  } catch {
-    return false;
-  }
-  const aside = entries.find((e) => e.startsWith(oldPrefix(path.basename(dir))));
-  if (!aside) return false;
-  await fs.rename(path.join(parent, aside), dir);
-  return true;
+/** What an in-place commit deletes: the visible files of `dir` the new set lacks (a swap would drop them too). */
+async function toRemove(dir: string, files: readonly FileToWrite[]): Promise<string[]> {
+  const keep = new Set(files.map((f) => f.name));
+  const entries = await fs.readdir(dir, { withFileTypes: true });
+  return entries.filter((e) => e.isFile() && !e.name.startsWith('.') && !keep.has(e.name)).map((e) => e.name);
 }
 
 export async function exists(p: string): Promise<boolean> {

@@ -1,11 +1,12 @@
 // The configs folder: gomel's <name>.json files, plus our record of the committee
 // size each was last synced to (config sync needs the previous size, and a
-// config file has no room for it: gomel rejects unknown fields).
+// config file has no room for it: gomel rejects unknown fields). The size before
+// a resize is the committee's own history, kept in the keys folder (keys-dir.ts).
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { InputError } from '../core/errors.js';
 import { exists, writeFileAtomic } from './atomic.js';
-import { withLock } from './lock.js';
+import { readInput } from './input.js';
 
 export const SYNC_RECORD = '.gomelctl-sync.json';
 
@@ -24,7 +25,7 @@ export async function readConfigs(dir: string, names: readonly string[] = []): P
     wanted.map(async (name) => {
       const file = path.join(dir, `${name}.json`);
       if (!(await exists(file))) throw new InputError(file, undefined, 'no such config', `choose one of the .json files in ${dir}`);
-      return { name, file, text: await fs.readFile(file, 'utf8') };
+      return { name, file, text: await readInput(file, 'config file') }; // a folder named config.json is named (A8)
     }),
   );
 }
@@ -32,8 +33,9 @@ export async function readConfigs(dir: string, names: readonly string[] = []): P
 export async function readSyncRecord(dir: string): Promise<Record<string, number>> {
   const file = path.join(dir, SYNC_RECORD);
   if (!(await exists(file))) return {};
+  const text = await readInput(file, 'sync record');
   try {
-    const value = JSON.parse(await fs.readFile(file, 'utf8')) as unknown;
+    const value = JSON.parse(text) as unknown;
     if (value && typeof value === 'object' && Object.values(value).every((v) => Number.isInteger(v))) return value as Record<string, number>;
   } catch {
     // fall through
@@ -44,22 +46,4 @@ export async function readSyncRecord(dir: string): Promise<Record<string, number
 export async function writeSyncRecord(dir: string, record: Record<string, number>): Promise<void> {
   const sorted = Object.fromEntries(Object.entries(record).sort(([a], [b]) => a.localeCompare(b)));
   await writeFileAtomic(path.join(dir, SYNC_RECORD), `${JSON.stringify(sorted, null, 2)}\n`);
-}
-
-/**
- * A resize is about to change the committee from `previousSize`: every config
- * with no record yet is recorded as following that size, so the first
- * `config sync` after the resize moves an NParents that equalled it.
- */
-export async function recordSizeBeforeResize(dir: string, previousSize: number): Promise<void> {
-  if (!(await exists(dir)) || !(await fs.stat(dir)).isDirectory()) return;
-  // The record is config sync's too: one writer at a time.
-  await withLock(dir, async () => {
-    const record = await readSyncRecord(dir);
-    const names = (await fs.readdir(dir)).filter((f) => f.endsWith('.json') && !f.startsWith('.')).map((f) => f.slice(0, -5));
-    const unrecorded = names.filter((name) => record[name] === undefined);
-    if (unrecorded.length === 0) return;
-    for (const name of unrecorded) record[name] = previousSize;
-    await writeSyncRecord(dir, record);
-  });
 }

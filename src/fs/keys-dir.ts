@@ -5,13 +5,23 @@ import { formatCommittee, formatPrivateKey, parseCommittee, parsePrivateKey, typ
 import { InputError } from '../core/errors.js';
 import type { KeysPlan } from '../core/keys/keys-plan.js';
 import { SEED_LENGTH } from '../core/keys/derive.js';
-import { exists, recoverFolder, stageFolder, type FileToWrite, type FolderSwapHooks, type StagedFolder } from './atomic.js';
-import { readInput, readInputBytes } from './input.js';
+import { lstatIfAny, recoverFolder, stageFolder, type FileToWrite, type FolderSwapHooks, type StagedFolder } from './atomic.js';
+import { fsProblem, isFsError, readInput, readInputBytes } from './input.js';
 import { mapLimit } from '../core/limit.js';
 
 export const COMMITTEE_FILE = 'committee.ka';
 export const SEED_FILE = 'seed';
-const PK_NAME = /^(\d+)\.pk$/;
+/** A member file's name: gomel opens `<pid>.pk` as fmt prints the pid, so `07.pk` is none (issue 25, N32). */
+const PK_NAME = /^(0|[1-9]\d*)\.pk$/;
+/** `07.pk` and the like: key files gomel never reads; kept, reported, never deleted. */
+const PK_LIKE = /^\d+\.pk$/;
+/**
+ * The committee's own history, kept with it: the size before its latest resize,
+ * so that `config sync` of any configs folder moves an NParents that followed it
+ * (issue 25). `size` is the committee's size then; a committee.ka edited by hand
+ * to another size makes the record stale, and it is ignored.
+ */
+export const HISTORY_FILE = '.gomelctl-history.json';
 /** gomel's key generator input, kept beside its keys (docs/gomel-formats.md). */
 const GOMEL_ADDRESSES = 'addresses';
 
@@ -27,9 +37,44 @@ export interface KeysDir extends CommitteeFile {
   privateKeys: Map<number, PrivateKey>;
   /** Every <pid>.pk present, with its file name, for verify. */
   keyFiles: { pid: number; file: string }[];
+  /** Each member file's bytes: a kept key is carried over exactly as it was (N30). */
+  keyBytes: Map<number, Uint8Array>;
+  /** Key files gomel never reads (`07.pk`): reported by verify, carried over by gen. */
+  strayNames: string[];
+  history: ResizeHistory | undefined;
   seed: Uint8Array | undefined;
   /** Files we do not manage (e.g. gomel's `addresses`), carried over on rewrite. */
   otherFiles: string[];
+}
+
+export interface ResizeHistory {
+  size: number;
+  previousSize: number;
+}
+
+/**
+ * The real, absolute path of a folder the user named: `k/../k`, `k/.` and links
+ * resolved before anything is renamed (a rename of `k/../k` loses its own path:
+ * N16, N17), a chain of links followed (N99). Each way it cannot be a folder is
+ * one line naming the path: a loop of links, a dangling link, a file on the way (A8).
+ */
+export async function resolveFolder(dir: string): Promise<string> {
+  const abs = path.resolve(dir);
+  try {
+    return await fs.realpath(abs);
+  } catch (e) {
+    if (!isFsError(e)) throw e;
+    if (e.code === 'ELOOP') throw new InputError(abs, undefined, 'is a loop of symbolic links', 'point the link at a real folder');
+    if (e.code === 'ENOTDIR') {
+      for (let p = path.dirname(abs); p !== path.dirname(p); p = path.dirname(p)) {
+        if ((await fs.stat(p).catch(() => undefined))?.isFile()) throw new InputError(p, undefined, 'is a file, not a folder', `pass a folder for ${dir}`);
+      }
+    }
+    if (e.code !== 'ENOENT') throw fsProblem(e, abs);
+  }
+  const target = (await lstatIfAny(abs))?.isSymbolicLink() ? await fs.readlink(abs) : undefined;
+  if (target !== undefined) throw new InputError(abs, undefined, `is a symbolic link to ${target}, which does not exist`, 'fix or remove the link, or pass the real folder');
+  return path.join(await resolveFolder(path.dirname(abs)), path.basename(abs)); // a new folder under a real parent
 }
 
 export function parseSeed(text: string, file: string): Uint8Array {
@@ -46,11 +91,40 @@ export async function readSeedFile(file: string): Promise<Uint8Array> {
 
 /** Reads only committee.ka (no private file): what config check, keys show and image rebuild need. */
 export async function readCommitteeFile(dir: string): Promise<CommitteeFile | undefined> {
-  await recoverFolder(dir);
-  const file = path.join(dir, COMMITTEE_FILE);
-  if (!(await exists(file))) return undefined;
+  const real = await resolveFolder(dir);
+  await recoverFolder(real); // waits for a live writer between its two renames (N4)
+  const file = path.join(real, COMMITTEE_FILE);
+  try {
+    await fs.stat(file);
+  } catch (e) {
+    if (!isFsError(e)) throw e;
+    if (e.code === 'ENOENT') return undefined; // no folder, or no committee in it
+    if (e.code === 'ENOTDIR') throw new InputError(real, undefined, 'is a file, not a keys folder', 'pass the keys folder with --keys');
+    // A folder we may not search has a committee we cannot see: not "no committee" (N14).
+    throw fsProblem(Object.assign(e, { path: real }), real);
+  }
   const bytes = new Uint8Array(await readInputBytes(file, 'committee file'));
   return { file, bytes, members: parseCommittee(new TextDecoder().decode(bytes), file) };
+}
+
+/** The committee's size before its latest resize, if recorded and still about this committee. */
+export async function readResizeHistory(dir: string, size: number): Promise<number | undefined> {
+  const file = path.join(await resolveFolder(dir), HISTORY_FILE);
+  const history = await readHistory(file);
+  return history?.size === size ? history.previousSize : undefined;
+}
+
+async function readHistory(file: string): Promise<ResizeHistory | undefined> {
+  if (!(await lstatIfAny(file))) return undefined;
+  const text = await readInput(file, 'history file');
+  let h: Partial<ResizeHistory> | null = null;
+  try {
+    h = JSON.parse(text) as Partial<ResizeHistory> | null;
+  } catch {
+    // refused below
+  }
+  if (h && Number.isInteger(h.size) && Number.isInteger(h.previousSize)) return h as ResizeHistory;
+  throw new InputError(file, undefined, 'not the record gomelctl keeps of the last resize ({"size", "previousSize"})', 'delete it; the next `config sync` then only caps NParents');
 }
 
 /** Like readCommitteeFile, but fails with the fix when there is no committee. */
@@ -64,27 +138,32 @@ export async function requireCommitteeFile(dir: string): Promise<CommitteeFile> 
 export async function readKeysDir(dir: string): Promise<KeysDir | undefined> {
   const committee = await readCommitteeFile(dir);
   if (!committee) return undefined;
+  dir = path.dirname(committee.file); // the real folder
   const privateKeys = new Map<number, PrivateKey>();
+  const keyBytes = new Map<number, Uint8Array>();
   const keyFiles: KeysDir['keyFiles'] = [];
   const otherFiles: string[] = [];
   let seed: Uint8Array | undefined;
-  const names = (await fs.readdir(dir)).sort();
+  const names = (await fs.readdir(dir).catch((e: unknown) => Promise.reject(isFsError(e) ? fsProblem(e, dir) : e))).sort();
   // Member files are read many at once: one after the other, 1000 of them wait ~0.3 s on the disk (issue 14).
   const memberNames = names.filter((name) => PK_NAME.test(name));
-  const texts = await mapLimit(memberNames, 32, (name) => readInput(path.join(dir, name), 'member file'));
+  const bytes = await mapLimit(memberNames, 32, (name) => readInputBytes(path.join(dir, name), 'member file'));
   memberNames.forEach((name, k) => {
     const file = path.join(dir, name);
     const pid = Number(PK_NAME.exec(name)![1]);
-    privateKeys.set(pid, parsePrivateKey(texts[k]!, file));
+    privateKeys.set(pid, parsePrivateKey(bytes[k]!.toString('utf8'), file));
+    keyBytes.set(pid, bytes[k]!);
     keyFiles.push({ pid, file });
   });
+  const strayNames = names.filter((name) => PK_LIKE.test(name) && !PK_NAME.test(name));
   for (const name of names) {
     const file = path.join(dir, name);
     if (name === SEED_FILE) seed = await readSeedFile(file);
-    else if (!PK_NAME.test(name) && name !== COMMITTEE_FILE && (await fs.stat(file)).isFile()) otherFiles.push(name);
+    else if (!PK_LIKE.test(name) && name !== COMMITTEE_FILE && name !== HISTORY_FILE && (await fs.stat(file)).isFile()) otherFiles.push(name);
   }
   keyFiles.sort((a, b) => a.pid - b.pid);
-  return { ...committee, dir, privateKeys, keyFiles, seed, otherFiles };
+  const history = await readHistory(path.join(dir, HISTORY_FILE));
+  return { ...committee, dir, privateKeys, keyBytes, keyFiles, strayNames, history, seed, otherFiles };
 }
 
 /** The pids the committee lists that have no <pid>.pk here. */
@@ -121,16 +200,18 @@ export interface KeysFolderState {
  */
 export async function inspectKeysFolder(dir: string): Promise<KeysFolderState> {
   const state: KeysFolderState = { foreign: [], orphanKeys: [], seedWithoutCommittee: false };
+  dir = await resolveFolder(dir);
   await recoverFolder(dir);
   const stat = await fs.lstat(dir).catch(() => undefined);
   if (!stat) return state;
   if (!stat.isDirectory()) throw new InputError(dir, undefined, 'is not a folder', 'pass the keys folder with --keys (a new path is created)');
-  const entries = await fs.readdir(dir, { withFileTypes: true });
+  const entries = await fs.readdir(dir, { withFileTypes: true }).catch((e: unknown) => Promise.reject(isFsError(e) ? fsProblem(e, dir) : e));
   const hasCommittee = entries.some((e) => e.name === COMMITTEE_FILE && e.isFile());
   for (const e of entries) {
-    const ours = e.isFile() && (e.name === COMMITTEE_FILE || e.name === SEED_FILE || e.name === GOMEL_ADDRESSES || PK_NAME.test(e.name));
-    if (!ours) state.foreign.push(e.isDirectory() ? `${e.name}/` : e.name);
-    else if (!hasCommittee && PK_NAME.test(e.name)) state.orphanKeys.push(e.name);
+    const ours = e.isFile() && (e.name === COMMITTEE_FILE || e.name === SEED_FILE || e.name === GOMEL_ADDRESSES || e.name === HISTORY_FILE || PK_LIKE.test(e.name));
+    const mountRoot = e.name === 'lost+found' && e.isDirectory(); // the folder is a mounted file system's root (N19)
+    if (!ours && !mountRoot) state.foreign.push(e.isDirectory() ? `${e.name}/` : e.name);
+    else if (!hasCommittee && PK_LIKE.test(e.name)) state.orphanKeys.push(e.name);
     else if (!hasCommittee && e.name === SEED_FILE) state.seedWithoutCommittee = true;
   }
   return state;
@@ -143,14 +224,20 @@ export function stageKeysDir(dir: string, newPids: readonly number[]): Promise<S
 
 /** Writes a planned committee into `staged` and swaps it in for `dir`, as one atomic set. */
 export async function writeKeysDir(staged: StagedFolder, dir: string, plan: KeysPlan, seed: Uint8Array, previous: KeysDir | undefined, hooks?: FolderSwapHooks): Promise<void> {
+  const kept = new Set(plan.kept);
   const files: FileToWrite[] = [
     { name: COMMITTEE_FILE, content: formatCommittee(plan.members), mode: 0o644 },
     { name: SEED_FILE, content: `${Buffer.from(seed).toString('hex')}\n`, mode: 0o600 },
-    ...plan.privateKeys.map((k) => ({ name: `${k.pid}.pk`, content: formatPrivateKey(k), mode: 0o600 })),
+    // A kept key keeps its bytes (CRLF, tabs, no final newline…): README, "byte-identical" (N30).
+    ...plan.privateKeys.map((k) => ({ name: `${k.pid}.pk`, content: (kept.has(k.pid) && previous?.keyBytes.get(k.pid)) || formatPrivateKey(k), mode: 0o600 })),
   ];
-  // Member files with no committee line, old or new, are carried over byte for byte: never ours to delete.
+  const oldSize = previous?.members.length;
+  const history = oldSize !== undefined && oldSize !== plan.members.length ? { size: plan.members.length, previousSize: oldSize } : previous?.history;
+  if (history) files.push({ name: HISTORY_FILE, content: `${JSON.stringify(history)}\n`, mode: 0o644 });
+  // Member files with no committee line, old or new, and key files gomel never
+  // reads (07.pk) are carried over byte for byte: never ours to delete.
   const strays = (previous?.keyFiles ?? []).filter((k) => k.pid >= plan.members.length && k.pid >= previous!.members.length).map((k) => path.basename(k.file));
-  for (const name of [...(previous?.otherFiles ?? []), ...strays]) {
+  for (const name of [...(previous?.otherFiles ?? []), ...strays, ...(previous?.strayNames ?? [])]) {
     const stat = await fs.stat(path.join(dir, name));
     files.push({ name, content: await fs.readFile(path.join(dir, name)), mode: stat.mode & 0o777 });
   }

@@ -1,60 +1,142 @@
-// One writer at a time for a folder (the keys, the configs): an exclusive lock
-// file beside it, holding the writer's pid. The folder itself is swapped as a
-// whole on write, so the lock cannot live inside it.
-import { promises as fs, constants } from 'node:fs';
+// One writer at a time for a folder (the keys, the configs): a lock file beside
+// it (the folder itself may be swapped as a whole on write, so the lock cannot
+// live inside it). The lock names its holder by pid and that process's start
+// time, so that no leftover can strand a user (issue 25, N11, N18, N102):
+// * it appears whole or not at all (written aside, then hard-linked into
+//   place), so an empty or unreadable lock is never a live run's: taken over;
+// * a dead pid, a zombie (killed, not yet reaped) or a pid reused by another
+//   process (its start time differs) is no holder: taken over;
+// * a process's own lock is re-entered (`--configs k --keys k`), not waited on.
+// A hand-made lock rather than proper-lockfile: that library judges a holder by
+// the lock's mtime, so a killed run blocks every later one for its stale period
+// (≥ several seconds), and a busy event loop can lose a live lock; the pid and
+// start time say at once, without a timer.
+import { promises as fs, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { EnvironmentError } from '../core/errors.js';
+import { fsProblem, isFsError } from './input.js';
 
+/** The lock of folder `dir` (an absolute, resolved path: see keys-dir.ts resolveFolder). */
 export const lockFile = (dir: string) => path.join(path.dirname(path.resolve(dir)), `.${path.basename(path.resolve(dir))}.lock`);
 
-function alive(pid: number): boolean {
+/** Locks this process holds (by lock file), so that a nested withLock re-enters. */
+const held = new Set<string>();
+
+/** Field 22 of /proc/<pid>/stat (start time in clock ticks) and the state; undefined without /proc. */
+function procStat(pid: number): { state: string; start: string } | undefined | null {
+  let text: string;
   try {
-    process.kill(pid, 0);
+    text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    return code === 'ENOENT' || code === 'ESRCH' ? null : undefined; // null: no such process
+  }
+  const rest = text.slice(text.lastIndexOf(')') + 2).split(' '); // the command name may hold spaces and parentheses
+  return { state: rest[0]!, start: rest[19]! };
+}
+
+const myStart = () => procStat(process.pid)?.start ?? '0';
+
+function alive(pid: number, start: string | undefined): boolean {
+  const stat = procStat(pid);
+  if (stat === null) return false;
+  if (stat) {
+    if (stat.state === 'Z' || stat.state === 'X') return false; // killed, not yet reaped: it writes nothing more (N9)
+    if (start !== undefined) return stat.start === start; // else the pid was reused (N102)
+    // A lock of an older gomelctl holds only a pid: it is one only if that process is a gomelctl.
+    return readCmdline(pid).includes('gomelctl');
+  }
+  try {
+    process.kill(pid, 0); // no /proc: the pid alone
     return true;
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
-/** The pid of a live process holding the folder's lock, if any (a lock left by a killed run does not count). */
+function readCmdline(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+/** The live holder named by a lock file's text, if any. */
+function holderOf(text: string | undefined): number | undefined {
+  const m = /^(\d+)(?: (\d+))?\n$/.exec(text ?? '');
+  if (!m) return undefined;
+  const pid = Number(m[1]);
+  return pid > 0 && alive(pid, m[2]) ? pid : undefined;
+}
+
+const readLock = (file: string) => fs.readFile(file, 'utf8').catch(() => undefined);
+
+/** The pid of a live process other than this one holding the folder's lock, if any. */
 export async function lockHolder(dir: string): Promise<number | undefined> {
-  const text = await fs.readFile(lockFile(dir), 'utf8').catch(() => undefined);
-  const pid = Number(text?.trim());
-  return Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid) ? pid : undefined;
+  if (held.has(lockFile(dir))) return undefined;
+  const pid = holderOf(await readLock(lockFile(dir)));
+  return pid === process.pid ? undefined : pid;
+}
+
+/** Waits (up to `waitMs`) until no live process holds the folder's lock; readers call it before recovering. */
+export async function waitForWriter(dir: string, waitMs = 60_000): Promise<void> {
+  const giveUp = Date.now() + waitMs;
+  for (let pid = await lockHolder(dir); pid !== undefined; pid = await lockHolder(dir)) {
+    if (Date.now() >= giveUp) throw busy(dir, pid);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const busy = (dir: string, pid: number) =>
+  new EnvironmentError(`${dir}: another gomelctl (pid ${pid}) is writing here; wait for it to finish, or remove ${lockFile(dir)} if no such process runs`);
+
+/** Creates the lock whole or not at all: written aside, then linked into place (link fails if it exists). */
+async function tryCreate(file: string): Promise<boolean> {
+  const aside = `${file}.${process.pid}.${randomBytes(4).toString('hex')}`;
+  try {
+    await fs.writeFile(aside, `${process.pid} ${myStart()}\n`, { flag: 'wx', mode: 0o600 });
+    await fs.link(aside, file);
+    return true;
+  } catch (error) {
+    if (isFsError(error) && error.code === 'EEXIST' && error.syscall === 'link') return false;
+    // Disk full, read-only or no permission: name the folder the lock goes into (N10, N13).
+    throw isFsError(error) ? fsProblem(Object.assign(error, { path: path.dirname(file) }), file) : error;
+  } finally {
+    await fs.rm(aside, { force: true });
+  }
 }
 
 /**
  * Runs `fn` holding the folder's lock. A second writer waits up to `waitMs`, then
- * fails with one line; a lock whose holder is dead is taken over.
+ * fails with one line naming the holder; a lock with no live holder is taken over.
  */
 export async function withLock<T>(dir: string, fn: () => Promise<T>, waitMs = 60_000): Promise<T> {
   const file = lockFile(dir);
-  await fs.mkdir(path.dirname(file), { recursive: true });
+  if (held.has(file)) return fn(); // our own lock: the outer call covers this one (N18)
   const giveUp = Date.now() + waitMs;
-  for (;;) {
-    try {
-      const handle = await fs.open(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
-      await handle.writeFile(`${process.pid}\n`);
-      await handle.close();
-      break;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const text = await fs.readFile(file, 'utf8').catch(() => '');
-      const holder = Number(text.trim());
-      if (text !== '' && !(Number.isInteger(holder) && holder > 0 && alive(holder))) {
-        // Left by a run that died: take it over (rename is atomic, so only one taker wins).
-        await fs.rename(file, `${file}.stale-${process.pid}`).then(() => fs.rm(`${file}.stale-${process.pid}`, { force: true }), () => {});
-        continue;
+  while (!(await tryCreate(file))) {
+    const text = await readLock(file);
+    const holder = holderOf(text);
+    if (holder === undefined || holder === process.pid) {
+      // No live holder: take it over. The rename is atomic, so of two takers one moves
+      // the stale lock; the other finds it gone or changed and puts back what it moved.
+      const moved = `${file}.stale-${process.pid}-${randomBytes(4).toString('hex')}`;
+      if (await fs.rename(file, moved).then(() => true, () => false)) {
+        if ((await readLock(moved)) !== text) await fs.link(moved, file).catch(() => undefined); // a fresh lock after all
+        await fs.rm(moved, { force: true });
       }
-      if (Date.now() >= giveUp) {
-        throw new EnvironmentError(`${dir}: another gomelctl (pid ${text.trim() || '?'}) is writing here; wait for it to finish, or remove ${file} if no such process runs`);
-      }
-      await new Promise((r) => setTimeout(r, 100));
+      continue;
     }
+    if (Date.now() >= giveUp) throw busy(dir, holder);
+    await new Promise((r) => setTimeout(r, 100));
   }
+  held.add(file);
   try {
     return await fn();
   } finally {
+    held.delete(file);
     await fs.rm(file, { force: true });
   }
 }

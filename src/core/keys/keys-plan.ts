@@ -97,6 +97,27 @@ export function configColumns(text: string): { sync: number; syncSetup: number }
   return Array.isArray(Sync) && Array.isArray(SyncSetup) ? { sync: Sync.length, syncSetup: SyncSetup.length } : undefined;
 }
 
+/**
+ * An --addresses file as gomel needs it, checked before anything is written:
+ * every line with line 1's columns (gomel wires Sync[i] to column i of every
+ * line: A12), and no address twice (two nodes cannot listen on one: N100).
+ */
+export function checkAddressLines(lines: AddressLine[], file: string): AddressLine[] {
+  const first = lines[0];
+  const seen = new Map<string, number>();
+  lines.forEach((line, i) => {
+    if (line.addresses.length !== first!.addresses.length || line.setupAddresses.length !== first!.setupAddresses.length) {
+      throw new InputError(file, `${i + 1}`, `${line.setupAddresses.length} setup and ${line.addresses.length} address columns, line 1 has ${first!.setupAddresses.length} and ${first!.addresses.length}`, 'give every node the same columns (one per Sync and SyncSetup entry)');
+    }
+    for (const address of [...line.setupAddresses, ...line.addresses]) {
+      const other = seen.get(address);
+      if (other !== undefined) throw new InputError(file, `${i + 1}`, `address "${address}" is also on line ${other}; two services cannot listen on one address`, 'give each node and column its own host:port');
+      seen.set(address, i + 1);
+    }
+  });
+  return lines;
+}
+
 /** A compact "1..8" style rendering of node numbers (pid+1). */
 export function nodeRanges(pids: readonly number[]): string {
   const parts: string[] = [];

@@ -3,7 +3,7 @@
 // DOCKER_HOST (and DOCKER_TLS_VERIFY/DOCKER_CERT_PATH) like the docker CLI.
 import { Writable } from 'node:stream';
 import Docker from 'dockerode';
-import { EnvironmentError } from '../core/errors.js';
+import { EnvironmentError, UsageError } from '../core/errors.js';
 import type { ProgressEvent } from '../core/progress.js';
 
 export type { ProgressEvent };
@@ -12,6 +12,50 @@ export type ProgressHandler = (event: ProgressEvent) => void;
 
 export function engineTarget(): string {
   return process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock';
+}
+
+/**
+ * How long an engine call may stay silent, in ms: GOMELCTL_ENGINE_TIMEOUT seconds,
+ * 30 by default. An engine that accepts and never answers must not hang gomelctl (N91).
+ */
+export function engineTimeoutMs(): number {
+  const text = process.env.GOMELCTL_ENGINE_TIMEOUT;
+  if (text === undefined) return 30_000;
+  if (!/^\d+(\.\d+)?$/.test(text) || Number(text) <= 0) throw new UsageError(`GOMELCTL_ENGINE_TIMEOUT=${text}: expected seconds, e.g. 30`);
+  return Number(text) * 1000;
+}
+
+/** Streams (build, push, logs, archives) are bounded by their activity: a build step may compile for minutes without a word. */
+const STREAM_IDLE_FACTOR = 20;
+
+/** The engine took longer than its limit: not transient, never retried (it would only wait again). */
+export class EngineTimeout extends EnvironmentError {
+  override name = 'EngineTimeout';
+}
+
+const silentFor = (ms: number) => `${+(ms / 1000).toFixed(1)} s`;
+
+/** An answer without the shape gomelctl reads (N92): one line here, not a TypeError later. */
+function malformed(doing: string, problem: string): EnvironmentError {
+  return new EnvironmentError(`Docker Engine at ${engineTarget()} sent a malformed answer while trying to ${doing}: ${problem} — check that DOCKER_HOST points at a Docker Engine`);
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v) && !Buffer.isBuffer(v);
+const kindOf = (v: unknown) => (Buffer.isBuffer(v) ? 'text that is not JSON' : Array.isArray(v) ? 'a list' : v === null ? 'null' : typeof v === 'object' ? 'an object' : `a ${typeof v}`);
+const fieldOf = (v: unknown, path: string): unknown => path.split('.').reduce<unknown>((o, k) => (isRecord(o) ? o[k] : undefined), v);
+const hasStrings = (v: unknown, fields: readonly string[]) => isRecord(v) && fields.every((f) => typeof fieldOf(v, f) === 'string');
+
+/** An object with these string fields, or one line naming the engine. */
+function expectObject<T>(doing: string, value: unknown, fields: readonly string[]): T {
+  if (!hasStrings(value, fields)) throw malformed(doing, `expected an object with ${fields.join(', ')}, got ${isRecord(value) ? 'an object without them' : kindOf(value)}`);
+  return value as T;
+}
+
+/** A list of objects with these string fields (of `what`), or one line naming the engine. */
+function expectList<T>(doing: string, value: unknown, what = 'objects', fields: readonly string[] = []): T[] {
+  if (!Array.isArray(value)) throw malformed(doing, `expected a list, got ${kindOf(value)}`);
+  if (!value.every((item) => hasStrings(item, fields))) throw malformed(doing, `expected a list of ${what}${fields.length ? ` with ${fields.join(' and ')}` : ''}, got an entry without them`);
+  return value as T[];
 }
 
 /** The engine answered with an error status. */
@@ -62,6 +106,7 @@ export async function retryTransient<T>(fn: () => Promise<T>, policy: RetryPolic
 
 /** Maps transport failures to one line that says how to start the engine. */
 export function engineError(error: unknown, doing: string): Error {
+  if (error instanceof EnvironmentError) return error; // already one line (a timeout, a malformed answer, an engine error)
   const e = error as NodeJS.ErrnoException & { statusCode?: number; json?: { message?: string }; reason?: string };
   if (e && (e.code === 'ENOENT' || e.code === 'ECONNREFUSED' || e.code === 'EACCES' || e.code === 'ECONNRESET' || e.code === 'EHOSTUNREACH')) {
     const hint = process.env.DOCKER_HOST ? 'start that engine, or unset DOCKER_HOST' : 'start one with `bash docker/setup.sh` (or point DOCKER_HOST at an engine)';
@@ -71,15 +116,50 @@ export function engineError(error: unknown, doing: string): Error {
     const message = (e.json?.message ?? e.reason ?? e.message ?? '').toString().trim();
     return new EngineError(`Docker Engine refused to ${doing} (HTTP ${e.statusCode}): ${message}`, e.statusCode);
   }
+  // Anything else from the transport (a broken connection, an unparseable HTTP answer) still names the engine.
+  if (e && typeof e.code === 'string' && !isTransient(e)) return new EnvironmentError(`Docker Engine at ${engineTarget()} failed while trying to ${doing} (${e.code}: ${e.message})`);
   return error instanceof Error ? error : new Error(String(error));
 }
 
 export const isNotFound = (error: unknown) => (error as { statusCode?: number })?.statusCode === 404;
 
-export async function call<T>(doing: string, fn: () => Promise<T>): Promise<T> {
+/**
+ * Runs one engine call. The modem drops a request whose socket stays silent for
+ * `limitMs` (Dockerode's `timeout`), which surfaces as a reset: a reset that came
+ * after that long is the limit, told as such.
+ */
+export async function call<T>(doing: string, fn: () => Promise<T>, limitMs = engineTimeoutMs()): Promise<T> {
+  const started = Date.now();
   try {
     return await fn();
   } catch (error) {
+    if (isReset(error) && Date.now() - started >= limitMs) {
+      throw new EngineTimeout(`Docker Engine at ${engineTarget()} did not answer within ${silentFor(limitMs)} while trying to ${doing}; is it overloaded or stuck? (GOMELCTL_ENGINE_TIMEOUT sets the limit in seconds)`);
+    }
+    throw engineError(error, doing);
+  }
+}
+
+const isReset = (error: unknown) => {
+  const e = error as NodeJS.ErrnoException;
+  return e?.code === 'ECONNRESET' || /socket hang up|aborted/i.test(e?.message ?? '');
+};
+
+/**
+ * Reads a response stream to its end, handing each chunk on. A stream that stays
+ * silent for `idleMs` is dropped by the modem; that is told as silence.
+ */
+async function consume(stream: NodeJS.ReadableStream, doing: string, idleMs: number, onChunk: (chunk: Buffer) => void): Promise<void> {
+  let last = Date.now();
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer | string>) {
+      last = Date.now();
+      onChunk(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
+    }
+  } catch (error) {
+    if (error instanceof EnvironmentError) throw error;
+    // 5% slack: the socket's own idle clock started a moment before this chunk reached us.
+    if (isReset(error) && Date.now() - last >= idleMs * 0.95) throw new EngineTimeout(`Docker Engine at ${engineTarget()} sent nothing for ${silentFor(idleMs)} while trying to ${doing}; is it stuck? (GOMELCTL_ENGINE_TIMEOUT × ${STREAM_IDLE_FACTOR} sets the limit)`);
     throw engineError(error, doing);
   }
 }
@@ -95,157 +175,197 @@ async function removeIfPresent(doing: string, remove: () => Promise<unknown>): P
 
 export class Engine {
   readonly docker: Docker;
+  /** For streamed answers: the limit is on silence, not on length. */
+  private readonly streams: Docker;
+  private readonly callMs: number;
+  private readonly idleMs: number;
 
   constructor(docker?: Docker) {
-    this.docker = docker ?? new Docker();
+    this.callMs = engineTimeoutMs();
+    this.idleMs = STREAM_IDLE_FACTOR * this.callMs;
+    // Dockerode's `timeout` (docker-modem) drops a request whose socket is silent that long.
+    this.docker = docker ?? new Docker({ timeout: this.callMs });
+    this.streams = docker ?? new Docker({ timeout: this.idleMs });
+  }
+
+  private call<T>(doing: string, fn: () => Promise<unknown>): Promise<T> {
+    return call(doing, fn, this.callMs) as Promise<T>;
   }
 
   async ping(): Promise<void> {
-    await call('answer a ping', () => this.docker.ping());
+    const answer = await this.call<unknown>('answer a ping', () => this.docker.ping());
+    if (String(answer) !== 'OK') throw malformed('answer a ping', `expected "OK", got ${kindOf(answer)}`);
   }
 
-  info(): Promise<{ Swarm: { LocalNodeState: string; NodeID: string; ControlAvailable: boolean; NodeAddr: string; RemoteManagers?: { Addr: string }[] | null }; ServerVersion: string; Name: string }> {
-    return call('report its state', () => this.docker.info());
+  async info(): Promise<{ Swarm: { LocalNodeState: string; NodeID: string; ControlAvailable: boolean; NodeAddr: string; RemoteManagers?: { Addr: string }[] | null }; ServerVersion: string; Name: string }> {
+    return expectObject('report its state', await this.call('report its state', () => this.docker.info()), ['Swarm.LocalNodeState']);
   }
 
-  /** Consumes a JSON progress stream; throws the engine's error message from it, if any. */
-  async followProgress(stream: NodeJS.ReadableStream, onEvent: ProgressHandler): Promise<ProgressEvent[]> {
+  /** Consumes a JSON-lines progress stream (build, push); the engine's error message in it is the caller's to judge. */
+  async followProgress(stream: NodeJS.ReadableStream, onEvent: ProgressHandler, doing = 'report progress'): Promise<ProgressEvent[]> {
     const events: ProgressEvent[] = [];
-    await new Promise<void>((resolve, reject) =>
-      this.docker.modem.followProgress(
-        stream,
-        (err: Error | null) => (err ? reject(err) : resolve()),
-        (event: ProgressEvent) => {
-          events.push(event);
-          onEvent(event);
-        },
-      ),
-    );
+    let rest = '';
+    const take = (line: string) => {
+      if (!line.trim()) return;
+      let event: unknown;
+      try {
+        event = JSON.parse(line);
+      } catch {
+        throw malformed(doing, 'a progress line that is not JSON');
+      }
+      if (!isRecord(event)) throw malformed(doing, `a progress line that is ${kindOf(event)}, not an object`);
+      events.push(event as ProgressEvent);
+      onEvent(event as ProgressEvent);
+    };
+    await consume(stream, doing, this.idleMs, (chunk) => {
+      const lines = (rest + chunk.toString('utf8')).split('\n');
+      rest = lines.pop()!;
+      lines.forEach(take);
+    });
+    take(rest);
     return events;
   }
 
+  private async collect(stream: NodeJS.ReadableStream, doing: string): Promise<Buffer> {
+    const chunks: Buffer[] = [];
+    await consume(stream, doing, this.idleMs, (chunk) => chunks.push(chunk));
+    return Buffer.concat(chunks);
+  }
+
   async build(context: Buffer, options: { tag: string; noCache?: boolean }, onEvent: ProgressHandler): Promise<ProgressEvent[]> {
-    const stream = await call('build an image', () =>
-      this.docker.buildImage(context as unknown as NodeJS.ReadableStream, { t: options.tag, rm: true, forcerm: true, nocache: options.noCache ?? false } as Docker.ImageBuildOptions),
-    );
-    return this.followProgress(stream, onEvent);
+    const doing = 'build an image';
+    const stream = await call(doing, () => this.streams.buildImage(context as unknown as NodeJS.ReadableStream, { t: options.tag, rm: true, forcerm: true, nocache: options.noCache ?? false } as Docker.ImageBuildOptions), this.idleMs);
+    return this.followProgress(stream, onEvent, doing);
   }
 
   async push(tag: string, onEvent: ProgressHandler): Promise<ProgressEvent[]> {
+    const doing = `push ${tag}`;
     // The push endpoint wants an X-Registry-Auth header even for a registry without auth.
-    const stream = await call(`push ${tag}`, () => this.docker.getImage(tag).push({ authconfig: {} } as never) as unknown as Promise<NodeJS.ReadableStream>);
-    return this.followProgress(stream, onEvent);
+    const stream = await call(doing, () => this.streams.getImage(tag).push({ authconfig: {} } as never) as unknown as Promise<NodeJS.ReadableStream>, this.idleMs);
+    return this.followProgress(stream, onEvent, doing);
   }
 
   async inspectImage(ref: string): Promise<Docker.ImageInspectInfo | undefined> {
     try {
-      return await this.docker.getImage(ref).inspect();
+      return expectObject(`inspect image ${ref}`, await this.call(`inspect image ${ref}`, () => this.docker.getImage(ref).inspect()), ['Id']);
     } catch (error) {
       if (isNotFound(error)) return undefined;
-      throw engineError(error, `inspect image ${ref}`);
+      throw error;
     }
   }
 
   async swarmInit(advertiseAddr: string | undefined): Promise<void> {
-    await call('initialise swarm mode', () => this.docker.swarmInit({ ListenAddr: '0.0.0.0:2377', ...(advertiseAddr ? { AdvertiseAddr: advertiseAddr } : {}) }));
+    await this.call('initialise swarm mode', () => this.docker.swarmInit({ ListenAddr: '0.0.0.0:2377', ...(advertiseAddr ? { AdvertiseAddr: advertiseAddr } : {}) }));
   }
 
-  swarmInspect(): Promise<{ ID: string; JoinTokens: { Worker: string; Manager: string } }> {
-    return call('report the swarm', () => this.docker.swarmInspect());
+  async swarmInspect(): Promise<{ ID: string; JoinTokens: { Worker: string; Manager: string } }> {
+    return expectObject('report the swarm', await this.call('report the swarm', () => this.docker.swarmInspect()), ['JoinTokens.Worker']);
   }
 
   async findNetwork(name: string): Promise<Docker.NetworkInspectInfo | undefined> {
-    const list = await call('list networks', () => this.docker.listNetworks({ filters: { name: [name] } }));
+    const list = await this.networks({ filters: { name: [name] } });
     return list.find((n) => n.Name === name); // the name filter matches substrings
   }
 
   listNetworks(): Promise<Docker.NetworkInspectInfo[]> {
-    return call('list networks', () => this.docker.listNetworks());
+    return this.networks({});
+  }
+
+  private async networks(options: object): Promise<Docker.NetworkInspectInfo[]> {
+    return expectList('list networks', await this.call('list networks', () => this.docker.listNetworks(options)), 'networks', ['Name']);
   }
 
   async createNetwork(spec: Docker.NetworkCreateOptions): Promise<void> {
-    await call(`create network ${spec.Name}`, () => this.docker.createNetwork(spec));
+    await this.call(`create network ${spec.Name}`, () => this.docker.createNetwork(spec));
   }
 
   removeNetwork(name: string): Promise<void> {
-    return removeIfPresent(`remove network ${name}`, () => this.docker.getNetwork(name).remove());
+    return removeIfPresent(`remove network ${name}`, () => this.call(`remove network ${name}`, () => this.docker.getNetwork(name).remove()));
   }
 
   /** `docker save` of one image: a tar of its config and layer tars. */
   async saveImage(ref: string): Promise<Buffer> {
-    const stream = await call(`save image ${ref}`, () => this.docker.getImage(ref).get());
-    const chunks: Buffer[] = [];
-    for await (const chunk of stream as AsyncIterable<Buffer>) chunks.push(chunk);
-    return Buffer.concat(chunks);
+    const doing = `save image ${ref}`;
+    return this.collect(await call(doing, () => this.streams.getImage(ref).get(), this.idleMs), doing);
   }
 
   removeImage(ref: string): Promise<void> {
-    return removeIfPresent(`remove image ${ref}`, () => this.docker.getImage(ref).remove({ force: true }));
+    return removeIfPresent(`remove image ${ref}`, () => this.call(`remove image ${ref}`, () => this.docker.getImage(ref).remove({ force: true })));
   }
 
-  listSecrets(labels: Record<string, string>): Promise<Docker.Secret[]> {
-    return call('list secrets', () => this.docker.listSecrets({ filters: { label: labelFilters(labels) } }) as unknown as Promise<Docker.Secret[]>);
+  async listSecrets(labels: Record<string, string>): Promise<Docker.Secret[]> {
+    return expectList('list secrets', await this.call('list secrets', () => this.docker.listSecrets({ filters: { label: labelFilters(labels) } })), 'secrets', ['ID', 'Spec.Name']);
   }
 
   async createSecret(name: string, data: Uint8Array, labels: Record<string, string>): Promise<string> {
-    const created = await call(`create secret ${name}`, () => this.docker.createSecret({ Name: name, Labels: labels, Data: Buffer.from(data).toString('base64') }));
-    return (created as unknown as { id: string }).id;
+    const created = await this.call<{ id?: unknown }>(`create secret ${name}`, () => this.docker.createSecret({ Name: name, Labels: labels, Data: Buffer.from(data).toString('base64') }));
+    return expectObject<{ id: string }>(`create secret ${name}`, created, ['id']).id;
   }
 
   removeSecret(id: string): Promise<void> {
-    return removeIfPresent(`remove secret ${id}`, () => this.docker.getSecret(id).remove());
+    return removeIfPresent(`remove secret ${id}`, () => this.call(`remove secret ${id}`, () => this.docker.getSecret(id).remove()));
   }
 
-  listServices(labels: Record<string, string>): Promise<Docker.Service[]> {
-    return call('list services', () => this.docker.listServices({ filters: { label: labelFilters(labels) } }));
+  async listServices(labels: Record<string, string>): Promise<Docker.Service[]> {
+    return expectList('list services', await this.call('list services', () => this.docker.listServices({ filters: { label: labelFilters(labels) } })), 'services', ['ID', 'Spec.Name']);
   }
 
   async createService(spec: Docker.CreateServiceOptions): Promise<string> {
-    const created = await call(`create service ${spec.Name}`, () => this.docker.createService(spec));
-    return (created as unknown as { id: string }).id;
+    const created = await this.call<{ id?: unknown }>(`create service ${spec.Name}`, () => this.docker.createService(spec));
+    return expectObject<{ id: string }>(`create service ${spec.Name}`, created, ['id']).id;
   }
 
   removeService(id: string): Promise<void> {
-    return removeIfPresent(`remove service ${id}`, () => this.docker.getService(id).remove());
+    return removeIfPresent(`remove service ${id}`, () => this.call(`remove service ${id}`, () => this.docker.getService(id).remove()));
   }
 
-  listTasks(serviceIds: string[]): Promise<Docker.Task[]> {
-    if (serviceIds.length === 0) return Promise.resolve([]);
-    return call('list tasks', () => this.docker.listTasks({ filters: { service: serviceIds } }));
+  async listTasks(serviceIds: string[]): Promise<Docker.Task[]> {
+    if (serviceIds.length === 0) return [];
+    return expectList('list tasks', await this.call('list tasks', () => this.docker.listTasks({ filters: { service: serviceIds } })), 'tasks');
   }
 
   /** Every task of the swarm, also those of removed services whose containers still stop (a service filter no longer finds them). */
-  listAllTasks(): Promise<Docker.Task[]> {
-    return call('list tasks', () => this.docker.listTasks());
+  async listAllTasks(): Promise<Docker.Task[]> {
+    return expectList('list tasks', await this.call('list tasks', () => this.docker.listTasks()), 'tasks');
   }
 
-  listNodes(): Promise<{ ID: string; Description?: { Hostname?: string }; Status?: { State?: string; Addr?: string }; Spec?: { Role?: string } }[]> {
-    return call('list swarm nodes', () => this.docker.listNodes());
+  async listNodes(): Promise<{ ID: string; Description?: { Hostname?: string }; Status?: { State?: string; Addr?: string }; Spec?: { Role?: string } }[]> {
+    return expectList('list swarm nodes', await this.call('list swarm nodes', () => this.docker.listNodes()), 'swarm nodes', ['ID']);
   }
 
   /** A service's output, stdout and stderr interleaved (the stream is multiplexed: no TTY). */
   async serviceLogs(id: string, follow: boolean, sink: NodeJS.WritableStream, timeoutMs?: number): Promise<void> {
+    const doing = `read the logs of service ${id}`;
     // The manager relays a task's output from the host that runs it; for a host that stopped answering it waits without end.
     const abortSignal = timeoutMs ? AbortSignal.timeout(timeoutMs) : undefined;
-    const stream: unknown = await call(`read the logs of service ${id}`, async () => {
-      try {
-        return await this.docker.getService(id).logs({ stdout: true, stderr: true, follow, timestamps: false, abortSignal } as never);
-      } catch (error) {
-        if (abortSignal?.aborted) throw new EnvironmentError(`the output of service ${id.slice(0, 12)} did not arrive within ${Math.round(timeoutMs! / 1000)} s (is its host down?)`);
-        throw error;
-      }
-    });
+    // Following waits for output as long as the user lets it: no idle limit then.
+    const docker = follow ? (this.follower ??= new Docker()) : this.streams;
+    const stream: unknown = await call(
+      doing,
+      async () => {
+        try {
+          return await docker.getService(id).logs({ stdout: true, stderr: true, follow, timestamps: false, abortSignal } as never);
+        } catch (error) {
+          if (abortSignal?.aborted) throw new EnvironmentError(`the output of service ${id.slice(0, 12)} did not arrive within ${Math.round(timeoutMs! / 1000)} s (is its host down?)`);
+          throw error;
+        }
+      },
+      this.idleMs,
+    );
     if (Buffer.isBuffer(stream)) {
       sink.write(demux(stream));
       return;
     }
-    const readable = stream as NodeJS.ReadableStream;
-    await new Promise<void>((resolve, reject) => {
-      this.docker.modem.demuxStream(readable, sink, sink);
-      readable.on('end', resolve);
-      readable.on('error', reject);
+    // Multiplexed frames may straddle chunks: keep the unfinished tail for the next one.
+    let rest = Buffer.alloc(0);
+    await consume(stream as NodeJS.ReadableStream, doing, follow ? Infinity : this.idleMs, (chunk) => {
+      rest = Buffer.concat([rest, chunk]);
+      const whole = completeFrames(rest);
+      if (whole > 0) sink.write(demux(rest.subarray(0, whole)));
+      rest = rest.subarray(whole);
     });
   }
+  private follower?: Docker;
 
   /** A service's whole output so far, in memory (it holds the node's shipped /extract, a few MB at most). */
   async serviceOutput(id: string, timeoutMs = 60_000): Promise<string> {
@@ -262,20 +382,27 @@ export class Engine {
 
   /** A tar of `path` in a container, running or exited. */
   async containerArchive(containerId: string, path: string): Promise<Buffer | undefined> {
+    const doing = `copy ${path} out of container ${containerId.slice(0, 12)}`;
+    let stream: NodeJS.ReadableStream;
     try {
-      const stream = await this.docker.getContainer(containerId).getArchive({ path });
-      const chunks: Buffer[] = [];
-      for await (const chunk of stream as AsyncIterable<Buffer>) chunks.push(chunk);
-      return Buffer.concat(chunks);
+      stream = await this.streams.getContainer(containerId).getArchive({ path });
     } catch (error) {
       if (isNotFound(error)) return undefined;
-      throw engineError(error, `copy ${path} out of container ${containerId.slice(0, 12)}`);
+      throw engineError(error, doing);
     }
+    return this.collect(stream, doing);
   }
 }
 
 function labelFilters(labels: Record<string, string>): string[] {
   return Object.entries(labels).map(([k, v]) => `${k}=${v}`);
+}
+
+/** How many leading bytes of `buffer` are whole frames of Docker's multiplexed format. */
+function completeFrames(buffer: Buffer): number {
+  let offset = 0;
+  while (offset + 8 <= buffer.length && offset + 8 + buffer.readUInt32BE(offset + 4) <= buffer.length) offset += 8 + buffer.readUInt32BE(offset + 4);
+  return offset;
 }
 
 /** Docker's multiplexed stream format: 8-byte header (stream, 0, 0, 0, size u32be) per frame. */

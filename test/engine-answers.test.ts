@@ -1,0 +1,133 @@
+// Issue 25 item 8 (N91, N92): the engine is never waited on forever, and a
+// malformed answer is one line naming the engine and what gomelctl was doing.
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import path from 'node:path';
+import { Readable, Writable } from 'node:stream';
+import { describe, it } from 'node:test';
+import { EnvironmentError } from '../src/core/errors.js';
+import { Engine } from '../src/docker/engine.js';
+import { tempDir } from './helpers.js';
+import { fakeEngine, gomelctl, type Answer, type EngineRequest } from './support/fake-engine.js';
+
+/** One line on stderr, naming the engine; no stack, no TypeError. */
+function assertOneLine(r: { code: number; err: string }, host: string, says: RegExp): void {
+  assert.equal(r.code, 1, r.err);
+  const lines = r.err.trim().split('\n');
+  assert.equal(lines.length, 1, r.err);
+  assert.ok(lines[0]!.includes(host), `names the engine: ${r.err}`);
+  assert.match(lines[0]!, says);
+  assert.doesNotMatch(r.err, /TypeError|SyntaxError|\n\s+at /);
+}
+
+const swarmInfo = { Name: 'fake', ServerVersion: '20.10.24', Swarm: { LocalNodeState: 'active', ControlAvailable: true, NodeID: 'n1', NodeAddr: '127.0.0.1' } };
+
+describe('an engine that accepts and never answers (N91)', () => {
+  for (const args of [['deploy', 'status'], ['cluster', 'init']]) {
+    it(`${args.join(' ')}: one line, exit 1, within the timeout`, async (t) => {
+      const dir = await tempDir(t);
+      const engine = await fakeEngine(dir, () => undefined);
+      t.after(() => engine.close());
+      const r = await gomelctl(args, dir, { DOCKER_HOST: engine.host, GOMELCTL_ENGINE_TIMEOUT: '1' });
+      assertOneLine(r, engine.host, /did not answer within 1 s while trying to/);
+      assert.ok(r.ms < 10_000, `took ${r.ms} ms`);
+    });
+  }
+
+  it('GOMELCTL_ENGINE_TIMEOUT must be a number of seconds', async (t) => {
+    const dir = await tempDir(t);
+    const r = await gomelctl(['deploy', 'status'], dir, { DOCKER_HOST: 'unix:///tmp/no-such.sock', GOMELCTL_ENGINE_TIMEOUT: 'soon' });
+    assert.equal(r.code, 2, r.err);
+    assert.match(r.err, /^gomelctl: GOMELCTL_ENGINE_TIMEOUT=soon: expected seconds/);
+  });
+});
+
+describe('an engine that answers nonsense (N92)', () => {
+  const cases: { name: string; args: string[]; answer: (r: EngineRequest) => Answer; says: RegExp }[] = [
+    { name: 'deploy status, {not json', args: ['deploy', 'status'], answer: () => ({ text: '{not json' }), says: /malformed answer while trying to list services: expected a list, got text that is not JSON/ },
+    { name: 'cluster init, {not json', args: ['cluster', 'init'], answer: () => ({ text: '{not json' }), says: /malformed answer while trying to report its state/ },
+    { name: 'deploy status, an object for the list of services', args: ['deploy', 'status'], answer: () => ({ json: { services: [] } }), says: /list services: expected a list, got an object/ },
+    { name: 'deploy status, a service without a name', args: ['deploy', 'status'], answer: (r) => ({ json: r.path === '/services' ? [{ ID: 's1' }] : [] }), says: /list services: expected a list of services with ID and Spec\.Name/ },
+    { name: 'deploy status, tasks not a list', args: ['deploy', 'status'], answer: (r) => ({ json: r.path === '/services' ? [{ ID: 's1', Spec: { Name: 'node1' } }] : r.path === '/tasks' ? 'none' : [] }), says: /list tasks: expected a list/ },
+    { name: 'cluster init, no Swarm in the info', args: ['cluster', 'init'], answer: () => ({ json: { Name: 'x' } }), says: /report its state: expected .*Swarm/ },
+    { name: 'cluster init, networks not a list', args: ['cluster', 'init'], answer: (r) => ({ json: r.path === '/info' ? swarmInfo : { Name: 'aleph_net' } }), says: /list networks: expected a list/ },
+  ];
+  for (const c of cases) {
+    it(`${c.name}: one line naming the engine, exit 1`, async (t) => {
+      const dir = await tempDir(t);
+      const engine = await fakeEngine(dir, c.answer);
+      t.after(() => engine.close());
+      const r = await gomelctl(c.args, dir, { DOCKER_HOST: engine.host });
+      assertOneLine(r, engine.host, c.says);
+    });
+  }
+});
+
+describe('engine streams', () => {
+  it('a progress stream that is not JSON lines is one line naming the engine', async () => {
+    const engine = new Engine();
+    await assert.rejects(
+      engine.followProgress(Readable.from(['{"stream":"Step 1/2"}\n', '{not json\n']), () => {}, 'build an image'),
+      (e: Error) => e instanceof EnvironmentError && /malformed answer while trying to build an image: a progress line that is not JSON/.test(e.message),
+    );
+  });
+
+  it('followed service logs: multiplexed frames split across chunks come out whole', async (t) => {
+    const dir = await tempDir(t);
+    // Docker's multiplexed format: stream 1 (stdout), three zero bytes, the size, the bytes.
+    const frame = (text: string) => {
+      const f = Buffer.alloc(8 + text.length);
+      f[0] = 1;
+      f.writeUInt32BE(text.length, 4);
+      f.write(text, 8);
+      return f;
+    };
+    const frames = Buffer.concat([frame('hello '), frame('world\n')]);
+    const server = http.createServer(async (_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'application/vnd.docker.multiplexed-stream' });
+      for (const cut of [[0, 5], [5, 11], [11, frames.length]] as const) {
+        res.write(frames.subarray(...cut));
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      res.end();
+    });
+    const socket = path.join(dir, 'logs.sock');
+    await new Promise<void>((resolve) => server.listen(socket, resolve));
+    t.after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    const saved = process.env.DOCKER_HOST;
+    process.env.DOCKER_HOST = `unix://${socket}`;
+    t.after(() => (saved === undefined ? delete process.env.DOCKER_HOST : (process.env.DOCKER_HOST = saved)));
+    const chunks: Buffer[] = [];
+    const sink = new Writable({ write: (c: Buffer, _e, done) => (chunks.push(c), done()) });
+    await new Engine().serviceLogs('s1', true, sink);
+    assert.equal(Buffer.concat(chunks).toString(), 'hello world\n');
+  });
+
+  it('a build stream that goes silent is given up after its idle limit, in one line', async (t) => {
+    const dir = await tempDir(t);
+    // Headers and one line, then silence; the idle limit is 20× the call timeout (0.1 s here).
+    const server = http.createServer((_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.write('{"stream":"Step 1/2 : FROM busybox"}\n');
+    });
+    const socket = path.join(dir, 'build.sock');
+    await new Promise<void>((resolve) => server.listen(socket, resolve));
+    t.after(() => new Promise<void>((resolve) => (server.closeAllConnections(), server.close(() => resolve()))));
+    const saved = { host: process.env.DOCKER_HOST, timeout: process.env.GOMELCTL_ENGINE_TIMEOUT };
+    process.env.DOCKER_HOST = `unix://${socket}`;
+    process.env.GOMELCTL_ENGINE_TIMEOUT = '0.1';
+    t.after(() => {
+      for (const [k, v] of [['DOCKER_HOST', saved.host], ['GOMELCTL_ENGINE_TIMEOUT', saved.timeout]] as const) v === undefined ? delete process.env[k] : (process.env[k] = v);
+    });
+    const engine = new Engine();
+    const started = Date.now();
+    const seen: unknown[] = [];
+    await assert.rejects(engine.build(Buffer.alloc(1024), { tag: '127.0.0.1:5000/aleph:test' }, (e) => seen.push(e)), (e: Error) => {
+      assert.ok(e instanceof EnvironmentError, String(e));
+      assert.match(e.message, new RegExp(`Docker Engine at unix://${socket.replace(/[.*/]/g, '\\$&')} sent nothing for 2 s while trying to build an image`));
+      return true;
+    });
+    assert.equal(seen.length, 1);
+    assert.ok(Date.now() - started < 8000);
+  });
+});

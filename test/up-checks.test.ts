@@ -32,7 +32,7 @@ describe('up: every flag is checked before anything changes (N85, N86)', () => {
     { name: 'N85 --binary', args: ['--n', '4', '--binary', '/nonexistent'], says: /--binary \/nonexistent/ },
     { name: 'N85 --binary not a program', args: ['--n', '4', '--binary', 'configs/config.json'], code: 1, says: /config\.json: is not executable/ },
     { name: 'N85 --code', args: ['--n', '4', '--code', '/nonexistent'], says: /--code \/nonexistent/ },
-    { name: 'N85 --code not a GOPATH', args: ['--n', '4', '--code', 'configs'], code: 1, says: /configs: not a consensus-go checkout/ },
+    { name: 'N85 --code a file', args: ['--n', '4', '--code', 'z.json'], says: /--code z\.json: not a folder/ },
     { name: 'N85 --timeout', args: ['--n', '4', '--timeout', 'abc'], says: /--timeout abc/ },
     { name: 'N85 --parallel', args: ['--n', '4', '--parallel', '0'], says: /--parallel 0/ },
     { name: 'N85 --registry', args: ['--n', '4', '--registry', 'not:a:registry'], says: /--registry "?not:a:registry/ },

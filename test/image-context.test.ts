@@ -61,6 +61,6 @@ test('--binary: the binary is the payload, with the gomel run.sh', async (t) => 
 
 test('missing payloads and unknown placeholders are clear errors', async (t) => {
   await assert.rejects(assembleContext({ ...base, binary: '/nonexistent/gomel' }), /no such gomel binary/);
-  await assert.rejects(assembleContext({ ...base, code: await tempDir(t) }), /not a consensus-go checkout in GOPATH layout/);
+  await assert.rejects(assembleContext({ ...base, code: await tempDir(t) }), /not a consensus-go checkout \(no cmd\/gomel and pkg\/\)/);
   assert.throws(() => renderTemplate('FROM {{NOPE}}', {}), /\{\{NOPE\}\} has no value/);
 });

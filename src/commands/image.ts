@@ -8,10 +8,11 @@ import { packContext } from '../docker/build-context.js';
 import { Engine } from '../docker/engine.js';
 import { checkRegistry, parseImageRef, tagDigest } from '../docker/registry.js';
 import { exists } from '../fs/atomic.js';
+import { codeFiles, resolveCode } from '../fs/code-layout.js';
 import { readInputBytes } from '../fs/input.js';
 import { checkImageRef, inspectBinary } from '../core/payload-check.js';
 import { readKeysDir, requireCommitteeFile } from '../fs/keys-dir.js';
-import { readTemplate, readTree, TEMPLATES_DIR } from '../fs/templates.js';
+import { readTemplate, TEMPLATES_DIR } from '../fs/templates.js';
 import { VERSION } from '../version.js';
 import type { Output } from './output.js';
 import { checkRegistryReach } from './cluster.js';
@@ -28,6 +29,8 @@ export interface ImageRebuildOptions {
   registry: string;
   tag?: string;
   code?: string;
+  /** With --code: the github.com/cloudflare/bn256 checkout, when not inside or beside --code. */
+  bn256?: string;
   binary?: string;
   base?: string;
   bakeKeys?: boolean;
@@ -52,15 +55,20 @@ export interface ImageResult {
 
 export const defaultTag = (registry: string) => `${registry}/aleph:test`;
 
+/** Where --code (and --bn256) keep consensus-go and bn256; refused with the fix. */
+async function codeLayout(options: ImageRebuildOptions) {
+  if (options.code === undefined) throw new UsageError('--bn256 goes with --code: it is the bn256 checkout gomel is compiled with');
+  return resolveCode(options.code, options.bn256);
+}
+
 /** The payload's files and the Dockerfile/run.sh that go with it. */
-async function payload(options: ImageRebuildOptions, templates: string, goBuilder = DEFAULT_CODE_BASE): Promise<{ kind: PayloadKind; files: ContextFile[]; dockerfile: string; runScript: string; vars: Record<string, string> }> {
+async function payload(options: ImageRebuildOptions, templates: string, goBuilder = DEFAULT_CODE_BASE): Promise<{ kind: PayloadKind; files: ContextFile[]; buildFiles?: ContextFile[]; bn256?: string; dockerfile: string; runScript: string; vars: Record<string, string> }> {
   if (options.code && options.binary) throw new UsageError('--code and --binary: choose one payload');
-  if (options.code) {
-    const gomelSource = path.join(options.code, 'src/gitlab.com/alephledger/consensus-go/cmd/gomel');
-    if (!(await exists(gomelSource))) {
-      throw new InputError(options.code, undefined, 'not a consensus-go checkout in GOPATH layout (no src/gitlab.com/alephledger/consensus-go/cmd/gomel)', 'pass the GOPATH root, as in gomel\'s docker-distributed test');
-    }
-    return { kind: 'code', files: await readTree(options.code), dockerfile: 'Dockerfile.code', runScript: 'gomel/run.sh', vars: { BASE: options.base ?? goBuilder, RUNTIME_BASE: DEFAULT_BASE } };
+  if (options.code || options.bn256 !== undefined) {
+    const layout = await codeLayout(options);
+    // The known-answer check of bn256 runs before gomel is compiled (Dockerfile.code).
+    const check = { name: 'bn256-check.go', mode: 0o644, content: await readTemplate(templates, 'bn256-check.go') };
+    return { kind: 'code', files: await codeFiles(layout), buildFiles: [check], bn256: layout.bn256, dockerfile: 'Dockerfile.code', runScript: 'gomel/run.sh', vars: { BASE: options.base ?? goBuilder, RUNTIME_BASE: DEFAULT_BASE } };
   }
   if (options.binary) {
     if (!(await exists(options.binary))) throw new InputError(options.binary, undefined, 'no such gomel binary', 'build one with `CGO_ENABLED=0 go build ./cmd/gomel`');
@@ -74,7 +82,7 @@ async function payload(options: ImageRebuildOptions, templates: string, goBuilde
 }
 
 /** Builds the context in memory: Dockerfile, payload, run.sh, configs, committee (and keys with --bake-keys). */
-export async function assembleContext(options: ImageRebuildOptions, goBuilder?: string): Promise<{ tar: Buffer; files: ContextFile[]; committee: Uint8Array; kind: PayloadKind }> {
+export async function assembleContext(options: ImageRebuildOptions, goBuilder?: string): Promise<{ tar: Buffer; files: ContextFile[]; committee: Uint8Array; kind: PayloadKind; bn256?: string }> {
   const templates = options.templates ?? TEMPLATES_DIR;
   // Only --bake-keys needs the private files; everything else needs committee.ka alone.
   const keys = options.bakeKeys ? await readKeysDir(options.keys) : undefined;
@@ -89,22 +97,25 @@ export async function assembleContext(options: ImageRebuildOptions, goBuilder?: 
     dockerfileTemplate: new TextDecoder().decode(await readTemplate(templates, p.dockerfile)),
     vars: p.vars,
     payloadFiles: p.files,
+    buildFiles: p.buildFiles,
     runScript: await readTemplate(templates, p.runScript),
     nodeLib: await readTemplate(templates, 'node-lib.sh'),
     configs,
     committee,
     privateKeys,
   });
-  return { tar: await packContext(files), files, committee, kind: p.kind };
+  return { tar: await packContext(files), files, committee, kind: p.kind, bn256: p.bn256 };
 }
 
 export async function imageRebuild(options: ImageRebuildOptions, out: Output, engine = new Engine()): Promise<ImageResult> {
   const tag = checkImageRef(options.tag ?? defaultTag(options.registry), options.tag ? '--tag' : '--registry');
   const ref = parseImageRef(tag);
   if (!ref.registry) throw new UsageError(`--tag ${tag}: name the registry the swarm pulls from, e.g. ${defaultTag(options.registry)}`);
+  // A bad folder is refused before the engine is asked anything.
+  if (options.code || options.bn256 !== undefined) await codeLayout(options);
   // golang:1.13 when the engine has it, else the local builder (nothing can be pulled here).
   const goBuilder = options.code && !options.base && !(await engine.inspectImage(DEFAULT_CODE_BASE)) && (await engine.inspectImage(LOCAL_GO_BASE)) ? LOCAL_GO_BASE : undefined;
-  const { tar: unlabelled, files, committee, kind } = await assembleContext(options, goBuilder);
+  const { tar: unlabelled, files, committee, kind, bn256 } = await assembleContext(options, goBuilder);
   if (options.bakeKeys) out.warn('image rebuild: --bake-keys puts EVERY node\'s private key into the image; anyone who can pull it holds them all');
   const contextHash = hashHex(unlabelled);
   const tar = await packContext(withLabels(files, imageLabels({ committee, contextHash, version: VERSION, payload: kind, bakedKeys: Boolean(options.bakeKeys) })));
@@ -122,7 +133,8 @@ export async function imageRebuild(options: ImageRebuildOptions, out: Output, en
     const events = await engine.build(tar, { tag, noCache: options.force }, printer.event);
     printer.end();
     const build = summarizeBuild(events);
-    if (build.error && build.diagnosis) throw new InputError(options.code ?? tag, undefined, build.diagnosis);
+    // A bn256 diagnosis names the bn256 folder; any other names --code.
+    if (build.error && build.diagnosis) throw new InputError((build.diagnosis.includes('cloudflare/bn256') ? bn256 : undefined) ?? options.code ?? tag, undefined, build.diagnosis);
     if (build.error) throw new EnvironmentError(`image rebuild: build failed at ${build.lastStep ?? 'the start'}: ${build.error}`);
     out.warn(`build: ${tag} built, ${build.cachedSteps} of ${build.steps} steps from cache`);
     built = true;

@@ -10,6 +10,7 @@ import { exists } from '../fs/atomic.js';
 import { readInput } from '../fs/input.js';
 import { readCommitteeFile } from '../fs/keys-dir.js';
 import { checkPayloadFiles } from '../fs/payload-files.js';
+import { resolveCode } from '../fs/code-layout.js';
 import { defaultTag } from './image.js';
 import { report } from './report.js';
 import { Engine } from '../docker/engine.js';
@@ -24,6 +25,7 @@ import { verdict } from './verdict.js';
 export interface UpOptions {
   n?: string;
   code?: string;
+  bn256?: string;
   binary?: string;
   config: string;
   keys: string;
@@ -59,6 +61,9 @@ async function checkOptions(options: UpOptions): Promise<void> {
   const config = path.join(options.configs, `${options.config}.json`);
   if (!(await exists(config))) throw new UsageError(`--config ${options.config}: there is no ${config} — choose one of the .json files in ${options.configs}`);
   await checkPayloadFiles(options);
+  // Which layout --code holds, and its bn256, refused here rather than after keys gen.
+  if (options.bn256 !== undefined && options.code === undefined) throw new UsageError('--bn256 goes with --code: it is the bn256 checkout gomel is compiled with');
+  if (options.code !== undefined) await resolveCode(options.code, options.bn256);
   if (options.net !== undefined && options.zones !== undefined) throw new UsageError('--net and --zones: give one (a zones file can say the same for every link)');
   if (options.zones !== undefined && !(await exists(options.zones))) throw new UsageError(`--zones ${options.zones}: no such file`);
   // The zones must cover the committee as it will be after keys gen (N86). Only
@@ -81,7 +86,7 @@ export async function up(options: UpOptions, out: Output, engine = new Engine())
   step('cluster');
   await clusterInit({ network: options.network, subnet: options.subnet, registry: options.registry }, out, engine);
   step('image');
-  await imageRebuild({ keys: options.keys, configs: options.configs, registry: options.registry, tag: options.tag, code: options.code, binary: options.binary }, out, engine);
+  await imageRebuild({ keys: options.keys, configs: options.configs, registry: options.registry, tag: options.tag, code: options.code, bn256: options.bn256, binary: options.binary }, out, engine);
   step('deploy');
   out.line('up: every node starts anew (a new run); `gomelctl deploy spawn` keeps unchanged nodes');
   try {

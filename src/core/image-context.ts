@@ -17,6 +17,8 @@ export interface ContextInput {
   dockerfileTemplate: string;
   vars: Record<string, string>;
   payloadFiles: ContextFile[]; // placed under payload/
+  /** Files the build stage uses besides the payload (the bn256 check of --code), after the Dockerfile. */
+  buildFiles?: ContextFile[];
   runScript: Uint8Array;
   /** Sourced by run.sh: the common start and the shipping of /extract (templates/node-lib.sh). */
   nodeLib: Uint8Array;
@@ -55,6 +57,7 @@ export function planContext(input: ContextInput): ContextFile[] {
   const encoder = new TextEncoder();
   return [
     { name: 'Dockerfile', mode: 0o644, content: encoder.encode(renderTemplate(input.dockerfileTemplate, { PAYLOAD: input.payload, ...input.vars })) },
+    ...[...(input.buildFiles ?? [])].sort(byName),
     ...[...input.payloadFiles].sort(byName).map((f) => ({ ...f, name: `payload/${f.name}` })),
     { name: 'run.sh', mode: 0o755, content: input.runScript },
     { name: 'node-lib.sh', mode: 0o644, content: input.nodeLib },
@@ -63,6 +66,20 @@ export function planContext(input: ContextInput): ContextFile[] {
     // 0444, not 0600: the node runs as root in the container either way, and the image owner asked for it.
     ...[...input.privateKeys].sort(byName).map((k) => ({ name: `keys/${k.name}`, mode: 0o444, content: k.content })),
   ];
+}
+
+export const CONSENSUS_PKG = 'gitlab.com/alephledger/consensus-go';
+export const BN256_PKG = 'github.com/cloudflare/bn256';
+
+/**
+ * The GOPATH a --code build compiles in (templates/Dockerfile.code copies it to
+ * /go): a GOPATH the user brought (old layout), with consensus-go and bn256, when
+ * given apart, put at their import paths — a given bn256 replaces the GOPATH's own.
+ */
+export function layOutGopath(parts: { gopath?: readonly ContextFile[]; consensus?: readonly ContextFile[]; bn256?: readonly ContextFile[] }): ContextFile[] {
+  const under = (pkg: string, files: readonly ContextFile[]) => files.map((f) => ({ ...f, name: `src/${pkg}/${f.name}` }));
+  const replaced = (f: ContextFile) => (parts.consensus && f.name.startsWith(`src/${CONSENSUS_PKG}/`)) || (parts.bn256 && f.name.startsWith(`src/${BN256_PKG}/`));
+  return [...(parts.gopath ?? []).filter((f) => !replaced(f)), ...under(CONSENSUS_PKG, parts.consensus ?? []), ...under(BN256_PKG, parts.bn256 ?? [])];
 }
 
 /**

@@ -7,13 +7,51 @@
 # that do not exist yet, and a run measures the stagger, not the protocol.
 # A peer's name resolves as soon as its container joins the network, up to
 # seconds before its process runs, so readiness is a TCP answer from the peer's
-# own script. Each node answers "ready <when>" on GOMEL_READY_PORT; once every
-# peer answered, all know the same moment the last one became ready, and all
-# start GOMEL_START_MARGIN seconds after it — one common deadline instead of
-# each node's own late notice (under load a node notices up to a second late).
+# own script. Each node answers "ready <when>" on GOMEL_READY_PORT. Two rounds:
+# once a node has every peer's answer it adds "all <when>" to its own; once it
+# has every peer's "all", the last of those moments is known alike everywhere,
+# and every node starts GOMEL_START_MARGIN seconds (2 + N/8) after it. One round was not
+# enough across hosts: a worker learns its peers' names seconds after the
+# manager's nodes do (the overlay's name records spread by gossip, and an
+# unknown name hangs until the time-out), and 12 real gomel nodes on 3 hosts
+# started 8.6 s apart. In the second round every name already resolves.
 
 # Wall clock with microseconds (busybox's date has no %N).
 wall_clock() { adjtimex | awk '/tv_sec/ { s = $2 } /tv_usec/ { u = $2 } END { printf "%d.%06d\n", s, u }'; }
+
+# One round over the hosts in $pending: a host whose answer matches the case
+# pattern $1 has it appended to file $2; the others stay in $pending.
+ask_round() {
+  : >/tmp/start-unanswered
+  jobs=""
+  count=0
+  # Eight at a time. Each is bounded: on some overlays an unknown name hangs until a time-out.
+  for host in $pending; do
+    (
+      answer=$(timeout 2 nc -w 1 "$host" "$port" </dev/null 2>/dev/null)
+      case "$answer" in $1) echo "$answer" >>"$2" ;; *) echo "$host" >>/tmp/start-unanswered ;; esac
+    ) &
+    jobs="$jobs $!"
+    count=$((count + 1))
+    if [ "$count" -ge 8 ]; then wait $jobs; jobs=""; count=0; fi
+  done
+  [ -n "$jobs" ] && wait $jobs # by PID: a bare wait would also wait for the listener
+  pending=$(cat /tmp/start-unanswered)
+}
+
+# Asks every host until each answered as $1 (into $2); fails at the give-up time.
+ask_all() {
+  pending=$hosts
+  : >"$2"
+  while :; do
+    ask_round "$1" "$2"
+    [ -z "$pending" ] && return 0
+    [ "$(date +%s)" -ge "$give_up" ] && return 1
+    # Every node polls every peer: n² connections a round. A pause keeps a
+    # 2-core machine with 64 nodes from spending the margin on polling.
+    sleep 0.25
+  done
+}
 
 # $1 committee file, $2 folder for records, $3 a command to run once every peer
 # answered and before the common start (e.g. apply_network). Waits at most
@@ -23,41 +61,25 @@ start_together() {
   port="${GOMEL_READY_PORT:-65432}"
   echo "ready $(wall_clock)" >/tmp/ready
   nc -ll -p "$port" -e /bin/cat /tmp/ready >/dev/null 2>&1 &
-  pending=$(cut -d'|' -f4 "$1" | cut -d' ' -f1 | sed 's/:[0-9]*$//')
-  n=$(echo "$pending" | wc -w)
-  margin="${GOMEL_START_MARGIN:-$((2 + n / 16))}"
+  hosts=$(cut -d'|' -f4 "$1" | cut -d' ' -f1 | sed 's/:[0-9]*$//')
+  n=$(echo "$hosts" | wc -w)
+  margin="${GOMEL_START_MARGIN:-$((2 + n / 8))}"
   wait_s="${GOMEL_START_WAIT:-120}"
   give_up=$(($(date +%s) + wait_s))
-  answered=/tmp/start-answered
-  unanswered=/tmp/start-unanswered
-  : >"$answered"
-  while :; do
-    : >"$unanswered"
-    jobs=""
-    count=0
-    # Eight tries at a time. Each is bounded: on some overlays an unknown name hangs until a time-out.
-    for host in $pending; do
-      (
-        answer=$(timeout 2 nc -w 1 "$host" "$port" </dev/null 2>/dev/null)
-        case "$answer" in "ready "*) echo "${answer#ready }" >>"$answered" ;; *) echo "$host" >>"$unanswered" ;; esac
-      ) &
-      jobs="$jobs $!"
-      count=$((count + 1))
-      if [ "$count" -ge 8 ]; then wait $jobs; jobs=""; count=0; fi
-    done
-    [ -n "$jobs" ] && wait $jobs # by PID: a bare wait would also wait for the listener
-    pending=$(cat "$unanswered")
-    [ -z "$pending" ] && break
-    if [ "$(date +%s)" -ge "$give_up" ]; then
-      echo "start: after ${wait_s}s these peers still do not answer:$pending; starting anyway" >&2
-      echo "$pending" >"$2/start_unanswered"
-      return 0
-    fi
-    sleep 0.1
-  done
+  if ! ask_all "ready *" /tmp/start-answered; then
+    echo "start: after ${wait_s}s these peers still do not answer:" $pending "; starting anyway" >&2
+    echo "$pending" >"$2/start_unanswered"
+    return 0
+  fi
+  echo "$(cat /tmp/ready) all $(wall_clock)" >/tmp/ready.next && mv /tmp/ready.next /tmp/ready
+  if ! ask_all "ready * all *" /tmp/start-all; then
+    echo "start: after ${wait_s}s these peers never heard from all theirs:" $pending "; starting anyway" >&2
+    echo "$pending" >"$2/start_unanswered"
+  fi
   [ -n "${3:-}" ] && "$3" "$2"
-  # Every node computes the same start: the last peer's ready moment plus the margin.
-  delay=$(awk -v now="$(wall_clock)" -v margin="$margin" 'max < $1 { max = $1 } END { d = max + margin - now; printf "%.6f\n", (d > 0 ? d : 0) }' "$answered")
+  # Every node computes the same start: the last peer's "all" moment plus the margin.
+  # start_plan records the common start and when this node knew it: a node that knew it too late starts late.
+  delay=$(awk -v now="$(wall_clock)" -v margin="$margin" -v plan="$2/start_plan" 'max < $4 { max = $4 } END { d = max + margin - now; printf "%.6f %.6f\n", max + margin, now >plan; printf "%.6f\n", (d > 0 ? d : 0) }' /tmp/start-all)
   sleep "$delay"
 }
 

@@ -6,7 +6,7 @@ import { CheckFailed, EnvironmentError, InputError, UsageError } from '../core/e
 import { committeeFingerprint, LABELS } from '../core/image-context.js';
 import { DEPLOY_LABELS, nodeSpecs, planServices, viewTask, type NodeSpec, type TaskView } from '../core/deploy-plan.js';
 import { mapLimit } from '../core/limit.js';
-import { checkImageRef } from '../core/payload-check.js';
+import { checkImageRef, checkRegistryAddress } from '../core/payload-check.js';
 import { describeConditions, planConditions, shapingScript } from '../core/network-conditions.js';
 import { readInput } from '../fs/input.js';
 import { formatPrivateKey, memberHost } from '../core/committee.js';
@@ -139,6 +139,9 @@ export async function deploySpawn(options: DeploySpawnOptions, out: Output, engi
   const parallel = parsePositiveInt(options.parallel, '--parallel', 64);
   const timeoutS = parsePositiveInt(options.timeout, '--timeout');
   const settleArg = options.settle === undefined || options.settle === '0' ? undefined : parsePositiveInt(options.settle, '--settle', 600);
+  // Every flag before the engine (issue 25, N87): exit 2 changes nothing.
+  checkRegistryAddress(options.registry);
+  const ref = checkImageRef(options.image ?? defaultTag(options.registry), options.image ? '--image' : '--registry');
   const keys = await readKeysDir(options.keys);
   if (!keys) throw new InputError(path.join(options.keys, COMMITTEE_FILE), undefined, 'no committee file', 'create one with `gomelctl keys gen --n 8`');
   const missing = missingMemberFiles(keys);
@@ -150,12 +153,11 @@ export async function deploySpawn(options: DeploySpawnOptions, out: Output, engi
   const zones = options.zones !== undefined ? { text: await readInput(options.zones, 'zones file'), file: options.zones } : undefined;
   const rules = planConditions(options.net, zones, hosts);
   const conditions = rules?.map((r, pid) => ({ script: shapingScript(hosts[pid]!, r), summary: r.map((x) => `${x.name}: ${describeConditions(x.conditions)}`).join('; ') }));
-  // gomel starts 2 + N/16 s after the last node is ready (templates/node-lib.sh); a node that
+  // gomel starts 2 + N/8 s after the last node is ready (templates/node-lib.sh); a node that
   // refuses its input fails then, and run.sh lingers 3 s before exiting: the default watch covers both.
-  const settleS = options.settle === '0' ? 0 : (settleArg ?? 8 + Math.ceil(keys.members.length / 16));
+  const settleS = options.settle === '0' ? 0 : (settleArg ?? 8 + Math.ceil(keys.members.length / 8));
 
   await engine.ping();
-  const ref = checkImageRef(options.image ?? defaultTag(options.registry), '--image');
   const imageRegistry = parseImageRef(ref).registry;
   if (imageRegistry) await checkRegistryReach(engine, imageRegistry, options.image ? '--image' : '--registry');
   const image = await resolveImage(engine, ref, fingerprint);

@@ -16,8 +16,16 @@ command -v docker-registry >/dev/null 2>&1 || need_packages+=(docker-registry)
 [ -x /bin/busybox ] || need_packages+=(busybox-static)
 command -v ip >/dev/null 2>&1 || need_packages+=(iproute2) # docker/lab.sh, and tc for the base image
 command -v xtables-legacy-multi >/dev/null 2>&1 || need_packages+=(iptables) # the base image's loss shaping
-# Go compiles `image rebuild --code` payloads inside a local builder image (step 4).
-command -v go >/dev/null 2>&1 || docker image inspect "$GO_IMAGE" >/dev/null 2>&1 || need_packages+=(golang-go)
+# Go compiles `image rebuild --code` payloads inside a local builder image (step 4), with
+# Debian's packages of what gomel imports besides consensus-go and bn256. GO_VERSION marks
+# what that image holds; an older one (or none) is rebuilt from these host packages.
+GO_VERSION=2
+GO_LIBS=(golang-github-rs-zerolog-dev golang-golang-x-crypto-dev)
+go_image_current() { [ "$(docker image inspect --format '{{ index .Config.Labels "org.gomelctl.golang" }}' "$GO_IMAGE" 2>/dev/null)" = "$GO_VERSION" ]; }
+if ! go_image_current; then
+  command -v go >/dev/null 2>&1 || need_packages+=(golang-go)
+  for p in "${GO_LIBS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || need_packages+=("$p"); done
+fi
 if [ ${#need_packages[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
     log "missing ${need_packages[*]}; install them (Debian: apt-get install ${need_packages[*]}) or run this as root"
@@ -111,8 +119,10 @@ fi
 log "base image: $BASE_IMAGE"
 
 # 4. A Go builder for `image rebuild --code` (golang:1.13 cannot be pulled here):
-#    Debian's Go toolchain (its `go` needs libc) on the busybox rootfs.
-if ! docker image inspect "$GO_IMAGE" >/dev/null 2>&1; then
+#    Debian's Go toolchain (its `go` needs libc) on the busybox rootfs, and in
+#    /usr/share/gocode the Go sources of GO_LIBS and of the Debian packages they
+#    depend on (templates/Dockerfile.code puts it on GOPATH).
+if ! go_image_current; then
   goroot=$(go env GOROOT)
   rootfs=$(busybox_rootfs)
   mkdir -p "$rootfs$(dirname "$goroot")"
@@ -122,8 +132,14 @@ if ! docker image inspect "$GO_IMAGE" >/dev/null 2>&1; then
   [ -d "$share" ] && mkdir -p "$rootfs/usr/share" && cp -a "$share" "$rootfs$share"
   for lib in $(ldd "$goroot/bin/go" | grep -o '/[^ ]*'); do cp -L --parents "$lib" "$rootfs"; done
   ln -s "$goroot/bin/go" "$rootfs/bin/go"
-  tar -C "$rootfs" -c . | docker import --change 'CMD ["/bin/sh"]' --change 'ENV PATH=/bin' --change "ENV GOROOT=$goroot" - "$GO_IMAGE" >/dev/null
+  # Only those packages' files, not all of the host's /usr/share/gocode: the image holds what it says.
+  go_debs=$({ printf '%s\n' "${GO_LIBS[@]}"; apt-cache depends --recurse --no-recommends --no-suggests --no-conflicts \
+    --no-breaks --no-replaces --no-enhances "${GO_LIBS[@]}"; } | grep -E '^golang-[a-z0-9.+-]+-dev$' | sort -u)
+  for deb in $go_debs; do dpkg -L "$deb" 2>/dev/null || true; done | grep '^/usr/share/gocode/' | sort -u | sed 's|^/||' \
+    | tar -C / -c --no-recursion -T - | tar -C "$rootfs" -x
+  tar -C "$rootfs" -c . | docker import --change 'CMD ["/bin/sh"]' --change 'ENV PATH=/bin' --change "ENV GOROOT=$goroot" \
+    --change "LABEL org.gomelctl.golang=$GO_VERSION" - "$GO_IMAGE" >/dev/null
   rm -rf "$rootfs"
-  log "created Go builder image $GO_IMAGE ($(go version | cut -d' ' -f3))"
+  log "created Go builder image $GO_IMAGE ($(go version | cut -d' ' -f3); ${GO_LIBS[*]})"
 fi
 log "Go builder image: $GO_IMAGE"

@@ -1,0 +1,470 @@
+// The fault plan of issue 24 (item 1): which nodes crash, stop, pause, lose peers
+// or CPU, and when — times after the common start every node shares
+// (start_together in templates/node-lib.sh). Pure: parses and checks a plan, and
+// turns it into each node's schedule, which the node applies to its own gomel
+// (templates/faults.sh). The node applies it, not the manager, because the
+// manager's engine cannot reach the containers of a worker host.
+//
+// Short form, events separated by ";", nodes numbered as in --zones (7, 1-4, node3):
+//   crash:7,8@3s                SIGKILL gomel (faulty)
+//   stop:2@5s                   SIGTERM gomel (faulty)
+//   pause:2@2s-12s              SIGSTOP, SIGCONT at the end (correct but delayed; no end: faulty)
+//   partition:1-4|5-8@3s-15s    no traffic between the groups, both ways, healed at the end
+//   isolate:3@4s-9s             the listed nodes cut off from all others (no end: faulty)
+//   slow:3@0s-20s,cpu=0.2       gomel runs 20 ms of every 100 ms (no end: "slowed for good", faulty)
+//   restart:7@20s               gomel started again with the same key, after a crash or stop of node 7
+//   random:K                    K crashes, nodes and times drawn from the seed (randomCrashes)
+// Times: 250ms, 3s, 1.5s, 2m, 1h (at most 24 h); "0" is the start.
+import { createHash } from 'node:crypto';
+import { InputError, UsageError } from '../errors.js';
+
+export { parseFaultsLog, type FaultLogEvent, type FaultLogProblem, type FaultsLog } from './log.js';
+
+export type FaultKind = 'crash' | 'stop' | 'pause' | 'partition' | 'isolate' | 'slow' | 'restart';
+const KINDS: readonly FaultKind[] = ['crash', 'stop', 'pause', 'partition', 'isolate', 'slow', 'restart'];
+const INSTANT: ReadonlySet<FaultKind> = new Set(['crash', 'stop', 'restart']);
+/** Windows that act on gomel's process: they cannot overlap the node being down. */
+const PROCESS_WINDOW: ReadonlySet<FaultKind> = new Set(['pause', 'slow']);
+
+export interface FaultEvent {
+  kind: FaultKind;
+  /** Node numbers (1-based, node<k>), ascending; a partition's: every node of its groups. */
+  nodes: number[];
+  /** partition only: its groups, each ascending. */
+  groups?: number[][];
+  /** ms after the common start. */
+  atMs: number;
+  /** The end of a window; absent for crash/stop/restart, and for a pause, isolate or slow "for good". */
+  untilMs?: number;
+  /** slow only: the fraction of each 100 ms that gomel runs (0 < cpu < 1). */
+  cpu?: number;
+  /** The event as written ("crash:7,8@3s", "[2]" in a JSON file, "random:2"): what errors name. */
+  source: string;
+  /** Drawn by random:K (this K) from the plan's seed. */
+  random?: number;
+}
+
+export interface FaultPlan {
+  /** Committee size. */
+  n: number;
+  /** Host names in pid order (node1..nodeN). */
+  hosts: string[];
+  /** In time order (stable: events at one moment keep the plan's order). */
+  events: FaultEvent[];
+  /** The seed random:K drew from, when it did. */
+  seed?: string;
+}
+
+const DAY_MS = 24 * 3600 * 1000;
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+type Fail = (problem: string) => Error;
+
+/** "3s", "1.5s", "250ms", "2m", "0" → ms after the start (rounded to 1 ms, at most 24 h). */
+function parseTime(text: string, fail: Fail): number {
+  const t = text.trim();
+  if (t === '0') return 0;
+  const m = /^(\d+(?:\.\d+)?|\.\d+)(ms|s|m|h)$/.exec(t);
+  if (!m) throw fail(`"${t}" is not a time; give e.g. 3s, 1.5s, 250ms or 2m after the common start`);
+  const ms = Math.round(Number(m[1]) * UNIT_MS[m[2]!]!);
+  if (ms > DAY_MS) throw fail(`${t} is more than 24 h after the start`);
+  return ms;
+}
+
+/** "7,8", "1-4", "node3", "1-2,node5" → ascending node numbers, each once. */
+function parseNodeList(text: string, hosts: readonly string[], fail: Fail): number[] {
+  const n = hosts.length;
+  const out: number[] = [];
+  for (const raw of text.split(',')) {
+    const item = raw.trim();
+    const m = /^(\d+)(?:-(\d+))?$/.exec(item);
+    if (m) {
+      const from = Number(m[1]);
+      const to = Number(m[2] ?? m[1]);
+      if (from < 1 || to < from) throw fail(`"${item}" is not a node number or range of nodes from 1`);
+      if (to > n) throw fail(`node ${to} is not in the ${n}-node committee (nodes 1..${n})`);
+      for (let k = from; k <= to; k++) out.push(k);
+    } else if (item !== '' && hosts.includes(item)) {
+      out.push(hosts.indexOf(item) + 1);
+    } else {
+      throw fail(`"${item}" is not a node; give a number 1..${n}, a range like 1-4, or a name like ${hosts[0] ?? 'node1'}`);
+    }
+  }
+  const twice = out.find((k, i) => out.indexOf(k) !== i);
+  if (twice !== undefined) throw fail(`node ${twice} is named twice`);
+  return out.sort((a, b) => a - b);
+}
+
+/** The fraction of each 100 ms period gomel runs, in steps of 1 ms (faults.sh duty-cycles it). */
+function parseCpu(text: string, fail: Fail): number {
+  const cpu = Math.round(Number(text.trim()) * 100) / 100;
+  if (!/^\s*\d*\.?\d+\s*$/.test(text) || !(cpu > 0 && cpu < 1)) throw fail(`cpu=${text.trim()}: give the fraction of the CPU gomel keeps, from 0.01 to 0.99`);
+  return cpu;
+}
+
+/** Checks one event's fields once parsed (either form). */
+function makeEvent(kind: FaultKind, nodes: number[], groups: number[][] | undefined, at: number, until: number | undefined, cpu: number | undefined, source: string, fail: Fail): FaultEvent {
+  if (INSTANT.has(kind) && until !== undefined) throw fail(`${kind} happens at one moment; give ${kind}:<nodes>@<time>, no end`);
+  if (kind === 'partition' && until === undefined) throw fail('a partition needs its end, the heal: partition:1-4|5-8@3s-15s');
+  if (until !== undefined && until <= at) throw fail(`ends at ${human(until)}, not after its start at ${human(at)}`);
+  if (kind === 'slow' && cpu === undefined) throw fail('slow needs cpu=<fraction>, e.g. slow:3@0s-20s,cpu=0.2');
+  const e: FaultEvent = { kind, nodes, atMs: at, source };
+  if (groups) e.groups = groups;
+  if (until !== undefined) e.untilMs = until;
+  if (cpu !== undefined) e.cpu = cpu;
+  return e;
+}
+
+function parseGroups(text: string, hosts: readonly string[], fail: Fail): number[][] {
+  const groups = text.split('|').map((g) => parseNodeList(g, hosts, fail));
+  if (groups.length < 2) throw fail('a partition needs two groups or more: partition:1-4|5-8@3s-15s');
+  const all = groups.flat();
+  const twice = all.find((k, i) => all.indexOf(k) !== i);
+  if (twice !== undefined) throw fail(`node ${twice} is in two groups`);
+  return groups;
+}
+
+function parseShortEvent(text: string, hosts: readonly string[], seed: string | undefined): FaultEvent[] {
+  const fail: Fail = (problem) => new UsageError(`--faults "${text}": ${problem}`);
+  const colon = text.indexOf(':');
+  const kindText = (colon < 0 ? text : text.slice(0, colon)).trim();
+  if (kindText === 'random') return randomCrashes(text.slice(colon + 1), hosts.length, seed, text, fail);
+  const kind = KINDS.find((k) => k === kindText);
+  if (!kind) throw fail(`unknown kind "${kindText}"; the kinds are ${KINDS.join(', ')}, random`);
+  if (colon < 0) throw fail(`no nodes and time; give e.g. ${EXAMPLES[kind]}`);
+  const rest = text.slice(colon + 1);
+  const atSign = rest.indexOf('@');
+  if (atSign < 0) throw fail(`no time; give ${kind}:<nodes>@<time>, e.g. ${EXAMPLES[kind]}`);
+  const [when = '', ...keys] = rest.slice(atSign + 1).split(',');
+  const [atText = '', untilText, ...more] = when.split('-');
+  if (more.length) throw fail(`"${when}" is not a time or a window like 2s-12s`);
+  const at = parseTime(atText, fail);
+  const until = untilText === undefined ? undefined : parseTime(untilText, fail);
+  let cpu: number | undefined;
+  const seen = new Set<string>();
+  for (const kv of keys) {
+    const [key = '', value] = kv.split('=').map((s) => s.trim());
+    if (kind !== 'slow') throw fail(`${kind} takes no keys (${kv.trim()})`);
+    if (key !== 'cpu' || value === undefined) throw fail(`unknown key "${kv.trim()}"; slow takes cpu=<fraction>`);
+    if (seen.has(key)) throw fail('cpu is given twice; give it once');
+    seen.add(key);
+    cpu = parseCpu(value, fail);
+  }
+  const nodesText = rest.slice(0, atSign);
+  const groups = kind === 'partition' ? parseGroups(nodesText, hosts, fail) : undefined;
+  const nodes = groups ? groups.flat().sort((a, b) => a - b) : parseNodeList(nodesText, hosts, fail);
+  return [makeEvent(kind, nodes, groups, at, until, cpu, text, fail)];
+}
+
+const EXAMPLES: Record<FaultKind, string> = {
+  crash: 'crash:7,8@3s',
+  stop: 'stop:2@5s',
+  pause: 'pause:2@2s-12s',
+  partition: 'partition:1-4|5-8@3s-15s',
+  isolate: 'isolate:3@4s-9s',
+  slow: 'slow:3@0s-20s,cpu=0.2',
+  restart: 'restart:7@20s',
+};
+
+/**
+ * random:K — K crashes, reproducible from the seed. The rule, so that any tool can redo it:
+ * u_i = (the first 6 bytes of sha256("gomelctl faults\n" + seed + "\n" + i), big-endian) / 2^48,
+ * i = 0, 1, 2, …. Nodes: a partial Fisher–Yates shuffle of 1..N, swapping position j with
+ * j + ⌊u_j·(N−j)⌋ for j < K. Times: the j-th picked node crashes at 1 s + ⌊u_{K+j}·90⌋·100 ms,
+ * spread over 1.0–9.9 s, when every node has started and the first rounds run.
+ */
+function randomCrashes(countText: string, n: number, seed: string | undefined, source: string, fail: Fail): FaultEvent[] {
+  if (!/^\s*\d+\s*$/.test(countText) || Number(countText) < 1) throw fail('give random:K with K, the number of nodes to crash, from 1');
+  const k = Number(countText);
+  if (k > n) throw fail(`more crashes than nodes: ${k} of the ${n}-node committee`);
+  if (seed === undefined) throw fail('random needs --seed (any text): the same seed picks the same nodes and times');
+  const u = (i: number) => createHash('sha256').update(`gomelctl faults\n${seed}\n${i}`).digest().readUIntBE(0, 6) / 2 ** 48;
+  const order = Array.from({ length: n }, (_, i) => i + 1);
+  for (let j = 0; j < k; j++) {
+    const swap = j + Math.floor(u(j) * (n - j));
+    [order[j], order[swap]] = [order[swap]!, order[j]!];
+  }
+  return order.slice(0, k).map((node, j) => ({ kind: 'crash' as const, nodes: [node], atMs: 1000 + Math.floor(u(k + j) * 90) * 100, source, random: k }));
+}
+
+/** Parses and checks `--faults SPEC`; a bad plan is one UsageError line naming the event (exit 2). A SPEC starting with "[" is read as JSON. */
+export function parseFaultPlan(spec: string, nodes: readonly string[], seed?: string): FaultPlan {
+  if (spec.trim().startsWith('[')) return parseFaultPlanJson(spec, '--faults', nodes, seed);
+  const texts = spec.split(';').map((s) => s.trim()).filter((s) => s !== '');
+  if (!texts.length) throw new UsageError('--faults: the plan is empty; give events like crash:7@3s;pause:2@2s-12s');
+  const events = texts.flatMap((text) => parseShortEvent(text, nodes, seed));
+  return checkPlan(events, nodes, seed, (e, problem) => new UsageError(`--faults "${e.source}": ${problem}`));
+}
+
+/**
+ * A plan file: a JSON array of {kind, nodes, at, until?, cpu?} ({kind: "partition", groups, at, until},
+ * {kind: "random", count}). nodes as in the short form ("7,8", "1-4", "node3") or a list of them; at and
+ * until a time string ("3s") or a number of seconds. A bad event is an InputError naming the file and index.
+ */
+export function parseFaultPlanJson(text: string, file: string, nodes: readonly string[], seed?: string): FaultPlan {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (e) {
+    throw new InputError(file, undefined, `not valid JSON (${(e as Error).message})`, 'a fault plan file is a JSON array: [{"kind": "crash", "nodes": "7,8", "at": "3s"}, …]');
+  }
+  if (!Array.isArray(doc)) throw new InputError(file, undefined, 'expected a JSON array of events', '[{"kind": "crash", "nodes": "7,8", "at": "3s"}, …]');
+  if (doc.length === 0) throw new InputError(file, undefined, 'the plan is empty', 'give at least one event');
+  const repeated = repeatedKey(text);
+  if (repeated) throw new InputError(file, `[${repeated.index}].${repeated.key}`, 'given twice; give each field once');
+  const events = doc.flatMap((item: unknown, i) => parseJsonEvent(item, i, nodes, seed, file));
+  return checkPlan(events, nodes, seed, (e, problem) => new InputError(file, e.source, problem));
+}
+
+const FIELDS = ['kind', 'nodes', 'groups', 'at', 'until', 'cpu', 'count'];
+
+function parseJsonEvent(item: unknown, i: number, hosts: readonly string[], seed: string | undefined, file: string): FaultEvent[] {
+  const where = `[${i}]`;
+  const fail: Fail = (problem) => new InputError(file, where, problem);
+  if (typeof item !== 'object' || item === null || Array.isArray(item)) throw fail('an event is an object like {"kind": "crash", "nodes": "7", "at": "3s"}');
+  const o = item as Record<string, unknown>;
+  const kindText = String(o.kind);
+  const unknown = Object.keys(o).find((k) => !FIELDS.includes(k));
+  if (unknown !== undefined) throw new InputError(file, `${where}.${unknown}`, `unknown field; an event has ${FIELDS.join(', ')}`);
+  if (kindText === 'random') {
+    const extra = Object.keys(o).find((k) => k !== 'kind' && k !== 'count');
+    if (extra) throw new InputError(file, `${where}.${extra}`, 'random takes only count');
+    return randomCrashes(String(o.count ?? ''), hosts.length, seed, where, fail);
+  }
+  const kind = KINDS.find((k) => k === kindText);
+  if (!kind) throw fail(`unknown kind "${kindText}"; the kinds are ${KINDS.join(', ')}, random`);
+  const allowed = ['kind', 'at', kind === 'partition' ? 'groups' : 'nodes', ...(INSTANT.has(kind) ? [] : ['until']), ...(kind === 'slow' ? ['cpu'] : [])];
+  const extra = Object.keys(o).find((k) => !allowed.includes(k));
+  if (extra) throw new InputError(file, `${where}.${extra}`, `${kind} takes ${allowed.slice(1).join(', ')}`);
+  const listText = (v: unknown) => (Array.isArray(v) ? v.map(String).join(',') : v === undefined ? '' : String(v));
+  const time = (v: unknown, key: string) => {
+    const f: Fail = (p) => new InputError(file, `${where}.${key}`, p);
+    if (typeof v === 'number') {
+      if (!Number.isFinite(v) || v < 0) throw f('a time is ≥ 0 seconds, or a string like "3s"');
+      if (v * 1000 > DAY_MS) throw f(`${v} s is more than 24 h after the start`);
+      return Math.round(v * 1000);
+    }
+    if (typeof v !== 'string') throw f(`missing; give a time like "3s" (or a number of seconds)`);
+    return parseTime(v, f);
+  };
+  let groups: number[][] | undefined;
+  if (kind === 'partition') {
+    if (!Array.isArray(o.groups)) throw new InputError(file, `${where}.groups`, 'a partition gives its groups: ["1-4", "5-8"]');
+    groups = parseGroups(o.groups.map(listText).join('|'), hosts, (p) => new InputError(file, `${where}.groups`, p));
+  }
+  const nodes = groups ? groups.flat().sort((a, b) => a - b) : parseNodeList(listText(o.nodes), hosts, (p) => new InputError(file, `${where}.nodes`, p));
+  const at = time(o.at, 'at');
+  const until = o.until === undefined ? undefined : time(o.until, 'until');
+  const cpu = o.cpu === undefined ? undefined : parseCpu(String(o.cpu), (p) => new InputError(file, `${where}.cpu`, p));
+  return [makeEvent(kind, nodes, groups, at, until, cpu, where, fail)];
+}
+
+/** The first field an object of the (valid) JSON text repeats — JSON.parse keeps the last one silently — with its top-level index. */
+function repeatedKey(text: string): { index: number; key: string } | undefined {
+  const stack: { keys?: Set<string> }[] = [];
+  let index = 0;
+  let expectKey = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    const top = stack[stack.length - 1];
+    if (c === '"') {
+      let j = i + 1;
+      while (j < text.length && text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
+      if (top?.keys && expectKey) {
+        const key = JSON.parse(text.slice(i, j + 1)) as string;
+        if (top.keys.has(key)) return { index, key };
+        top.keys.add(key);
+        expectKey = false;
+      }
+      i = j;
+    } else if (c === '{' || c === '[') {
+      stack.push(c === '{' ? { keys: new Set() } : {});
+      expectKey = c === '{';
+    } else if (c === '}' || c === ']') {
+      stack.pop();
+    } else if (c === ',') {
+      if (top?.keys) expectKey = true;
+      else if (stack.length === 1) index++;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Checks the plan as a whole, per node, in time order. A node is down from a crash or stop until
+ * its restart; a restart needs the node down (gomel is started again with the same key). Windows
+ * (pause, partition, isolate, slow) on one node never overlap — their ends would undo each other —
+ * and pause/slow act on gomel's process, so they cannot meet the node being down. A crash inside
+ * a partition or isolate window is allowed: the peers' rules still cut the node off and heal.
+ */
+function checkPlan(events: FaultEvent[], hosts: readonly string[], seed: string | undefined, fail: (e: FaultEvent, problem: string) => Error): FaultPlan {
+  const sorted = events.map((e, i) => ({ e, i })).sort((a, b) => a.e.atMs - b.e.atMs || a.i - b.i).map((x) => x.e);
+  for (let node = 1; node <= hosts.length; node++) {
+    const mine = sorted.filter((e) => e.nodes.includes(node));
+    const name = hosts[node - 1];
+    const spans: { from: number; to: number; e: FaultEvent }[] = [];
+    let down: FaultEvent | undefined;
+    for (const e of mine.filter((x) => INSTANT.has(x.kind))) {
+      if (e.kind === 'restart') {
+        if (!down) throw fail(e, `${name} is not down at ${human(e.atMs)}: restart starts gomel again after a crash or stop of that node before it`);
+        if (down.atMs === e.atMs) throw fail(e, `${name} is restarted at the moment it goes down ("${down.source}"); restart it later`);
+        spans.push({ from: down.atMs, to: e.atMs, e: down });
+        down = undefined;
+      } else {
+        if (down) throw fail(e, `${name} is already down at ${human(e.atMs)} ("${down.source}" at ${human(down.atMs)}, no restart before)`);
+        down = e;
+      }
+    }
+    if (down) spans.push({ from: down.atMs, to: Infinity, e: down });
+    const windows = mine.filter((x) => !INSTANT.has(x.kind)).map((e) => ({ from: e.atMs, to: e.untilMs ?? Infinity, e }));
+    for (let i = 1; i < windows.length; i++) {
+      for (const before of windows.slice(0, i)) {
+        const w = windows[i]!;
+        if (w.from < before.to) throw fail(w.e, `overlaps "${before.e.source}" on ${name} (${windowText(before.e)}); windows on one node must not overlap`);
+      }
+    }
+    for (const w of windows.filter((x) => PROCESS_WINDOW.has(x.e.kind))) {
+      for (const d of spans) {
+        if (w.from < d.to && d.from < w.to) {
+          const [later, other] = w.from >= d.from ? [w.e, d.e] : [d.e, w.e];
+          throw fail(later, `${name} is ${other.kind === 'pause' ? 'paused' : other.kind === 'slow' ? 'slowed' : 'down'} then ("${other.source}"); a node cannot be ${w.e.kind === 'pause' ? 'paused' : 'slowed'} while down`);
+        }
+      }
+    }
+  }
+  const plan: FaultPlan = { n: hosts.length, hosts: [...hosts], events: sorted };
+  if (seed !== undefined && events.some((e) => e.random !== undefined)) plan.seed = seed;
+  return plan;
+}
+
+/** "3 s", "2.5 s", "250 ms": a time for people. */
+export function human(ms: number): string {
+  return ms < 1000 && ms > 0 ? `${ms} ms` : `${ms / 1000} s`;
+}
+
+const windowText = (e: FaultEvent) => (e.untilMs === undefined ? `from ${human(e.atMs)} for good` : `${human(e.atMs)}–${human(e.untilMs)}`);
+
+/** The short-form time: "3s", "1.234s", "250ms", "0s". */
+function shortTime(ms: number): string {
+  return ms < 1000 && ms > 0 ? `${ms}ms` : `${ms / 1000}s`;
+}
+
+/** 1,2,3,4,7 → "1-4,7". */
+function shortNodes(nodes: readonly number[]): string {
+  const parts: string[] = [];
+  for (let i = 0; i < nodes.length; ) {
+    let j = i;
+    while (j + 1 < nodes.length && nodes[j + 1] === nodes[j]! + 1) j++;
+    parts.push(j > i ? `${nodes[i]}-${nodes[j]}` : `${nodes[i]}`);
+    i = j + 1;
+  }
+  return parts.join(',');
+}
+
+/** The event in the short form, which parseFaultPlan reads back to the same event. */
+export function formatFaultEvent(e: FaultEvent): string {
+  const who = e.groups ? e.groups.map(shortNodes).join('|') : shortNodes(e.nodes);
+  const when = shortTime(e.atMs) + (e.untilMs !== undefined ? `-${shortTime(e.untilMs)}` : '');
+  return `${e.kind}:${who}@${when}${e.cpu !== undefined ? `,cpu=${e.cpu}` : ''}`;
+}
+
+/** One line per event, for printing: the short form, then what it does. */
+export function describeFaultPlan(plan: FaultPlan): string[] {
+  const names = (nodes: readonly number[]) => nodes.map((k) => plan.hosts[k - 1] ?? `node${k}`).join(', ');
+  return plan.events.map((e) => {
+    const end = e.untilMs !== undefined ? `, until ${human(e.untilMs)}` : e.kind === 'crash' || e.kind === 'stop' || e.kind === 'restart' ? '' : ', for good';
+    const what: Record<FaultKind, string> = {
+      crash: `${names(e.nodes)} crashed (SIGKILL) at ${human(e.atMs)}`,
+      stop: `${names(e.nodes)} stopped (SIGTERM) at ${human(e.atMs)}`,
+      pause: `${names(e.nodes)} paused (SIGSTOP) at ${human(e.atMs)}${end}`,
+      partition: `no traffic between ${(e.groups ?? []).map(names).map((g) => `{${g}}`).join(' and ')} from ${human(e.atMs)}${end}`,
+      isolate: `${names(e.nodes)} cut off from the other nodes from ${human(e.atMs)}${end}`,
+      slow: `${names(e.nodes)} slowed to ${Math.round((e.cpu ?? 0) * 100)}% of the CPU from ${human(e.atMs)}${end}`,
+      restart: `${names(e.nodes)} started again with the same key at ${human(e.atMs)}`,
+    };
+    const short = formatFaultEvent(e);
+    const from = e.random !== undefined ? ` (random:${e.random}, seed "${plan.seed ?? ''}")` : '';
+    return `${short}  ${what[e.kind]}${from}`;
+  });
+}
+
+/** Partition and isolate cut traffic with iptables inside the node's container: the service needs NET_ADMIN. */
+export function needsNetAdmin(plan: FaultPlan): boolean {
+  return plan.events.some((e) => e.kind === 'partition' || e.kind === 'isolate');
+}
+
+/**
+ * Each node's schedule (index k−1 for node k), the text GOMEL_FAULTS carries base64-encoded for
+ * templates/faults.sh: one action a line, "<ms after start> <action> [args]", in time order —
+ * at one moment, ends of windows first (a window may start where another ends), then crashes,
+ * stops and restarts, then starts. "" for a node without actions.
+ *   kill | term | stop | cont | restart | slow <fraction> | unslow | drop <host> … | undrop <host> …
+ * Partition and isolate become drop/undrop of the peers' host names (`hosts`, default the
+ * plan's) on both sides, so the cut holds even where one side's rule fails.
+ */
+export function faultSchedules(plan: FaultPlan, hosts: readonly string[] = plan.hosts): string[] {
+  const lines: { ms: number; rank: number; seq: number; text: string }[][] = hosts.map(() => []);
+  let seq = 0;
+  const add = (node: number, ms: number, rank: number, text: string) => lines[node - 1]!.push({ ms, rank, seq: seq++, text });
+  const both = (node: number, e: FaultEvent, start: string, end: string) => {
+    add(node, e.atMs, 2, start);
+    if (e.untilMs !== undefined) add(node, e.untilMs, 0, end);
+  };
+  const names = (nodes: readonly number[]) => nodes.map((k) => hosts[k - 1]!).join(' ');
+  for (const e of plan.events) {
+    if (e.kind === 'partition' || e.kind === 'isolate') {
+      const groups = e.groups ?? [e.nodes, hosts.map((_, i) => i + 1).filter((k) => !e.nodes.includes(k))];
+      groups.forEach((group, g) => {
+        const others = groups.filter((_, h) => h !== g).flat().sort((a, b) => a - b);
+        if (others.length) for (const node of group) both(node, e, `drop ${names(others)}`, `undrop ${names(others)}`);
+      });
+      continue;
+    }
+    for (const node of e.nodes) {
+      if (e.kind === 'crash') add(node, e.atMs, 1, 'kill');
+      else if (e.kind === 'stop') add(node, e.atMs, 1, 'term');
+      else if (e.kind === 'restart') add(node, e.atMs, 1, 'restart');
+      else if (e.kind === 'pause') both(node, e, 'stop', 'cont');
+      else both(node, e, `slow ${e.cpu}`, 'unslow');
+    }
+  }
+  return lines.map((l) =>
+    l
+      .sort((a, b) => a.ms - b.ms || a.rank - b.rank || a.seq - b.seq)
+      .map((x) => `${x.ms} ${x.text}\n`)
+      .join(''),
+  );
+}
+
+export interface PlannedFault {
+  node: number;
+  host: string;
+  /** For a verdict line: "crashed at 3 s", "paused 2 s–12 s". */
+  why: string;
+  /** When the node became faulty or delayed (ms after start). */
+  atMs: number;
+}
+
+/**
+ * Who the plan makes faulty, and who only delayed (issue 24 item 3). Faulty: crashed, stopped or
+ * restarted (a restarted node lost its state mid-run), and paused, isolated or slowed for good. Delayed
+ * but correct: paused, partitioned, isolated or slowed for a window — it must catch up. The verdict
+ * compares the faulty count with f = ⌊(N−1)/3⌋ (faultTolerance).
+ */
+export function faultyNodes(plan: FaultPlan): { faulty: PlannedFault[]; delayed: PlannedFault[] } {
+  const faulty: PlannedFault[] = [];
+  const delayed: PlannedFault[] = [];
+  const verb: Record<FaultKind, string> = { crash: 'crashed', stop: 'stopped', restart: 'restarted', pause: 'paused', partition: 'partitioned', isolate: 'isolated', slow: 'slowed' };
+  for (let node = 1; node <= plan.n; node++) {
+    const mine = plan.events.filter((e) => e.nodes.includes(node));
+    if (!mine.length) continue;
+    const bad = mine.filter((e) => INSTANT.has(e.kind) || e.untilMs === undefined);
+    const list = bad.length ? bad : mine;
+    const why = list.map((e) => `${verb[e.kind]}${e.kind === 'slow' ? ` to cpu=${e.cpu}` : ''} ${e.untilMs !== undefined ? windowText(e) : `at ${human(e.atMs)}${INSTANT.has(e.kind) ? '' : ' for good'}`}`).join(', ');
+    (bad.length ? faulty : delayed).push({ node, host: plan.hosts[node - 1] ?? `node${node}`, why, atMs: list[0]!.atMs });
+  }
+  return { faulty, delayed };
+}
+
+/** f = ⌊(N−1)/3⌋: how many faulty nodes a committee of N tolerates (N = 3f+1). */
+export const faultTolerance = (n: number) => Math.max(0, Math.floor((n - 1) / 3));

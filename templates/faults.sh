@@ -1,0 +1,159 @@
+# Sourced by run.sh: the node applies its own part of the fault plan (issue 24),
+# timed from the common start all nodes share (start_together, node-lib.sh).
+# The node applies it, not the manager: the manager's engine cannot reach the
+# containers of a worker host, so a plan applied through it would miss every
+# node that runs elsewhere. busybox sh; also runs under dash (the tests).
+#
+# GOMEL_FAULTS: base64 of this node's schedule (src/core/faults/plan.ts,
+# faultSchedules), one action a line, in time order:
+#   <ms after the start> kill | term | stop | cont | restart | slow <fraction> | unslow
+#   <ms after the start> drop <ip-or-host> ... | undrop <ip-or-host> ...
+# Each applied action is one line of <extract-dir>/faults.log (parseFaultsLog):
+#   <wall clock s.micros when applied> <ms> <action> [args] ok|failed: <reason>
+# State lives beside the pid file (keep it out of /extract, which is shipped):
+#   <pid-file>.restart    written by a restart action, consumed by await_restart
+#   <pid-file>.restarted  how many restarts run.sh made (await_restart)
+#   <pid-file>.ip.<host>  the address a drop used, for its undrop
+#   <pid-file>.done       the schedule ran to its end
+
+# Wall clock with a fraction: node-lib.sh's (busybox adjtimex) when sourced, else date.
+faults_now() {
+  if command -v wall_clock >/dev/null 2>&1; then wall_clock; return; fi
+  _fn=$(date +%s.%N 2>/dev/null)
+  case "$_fn" in '' | *[!0-9.]*) date +%s ;; *) echo "$_fn" ;; esac
+}
+
+# apply_faults <extract-dir> <start, epoch seconds with fraction> <gomel-pid-file>
+# Runs the schedule to its end; run.sh starts it in the background (&) once gomel
+# runs and its pid is in the pid file, and kills it when the node ends. Each
+# signal goes to the pid the file holds at that moment (a restart writes a new one).
+apply_faults() {
+  [ -n "${GOMEL_FAULTS:-}" ] || return 0
+  _f_dir=$1 _f_start=$2 _f_pidfile=$3 _f_slow=""
+  rm -f "$_f_pidfile.done" "$_f_pidfile.restart" "$_f_pidfile.restarted"
+  _f_to=""
+  # A bounded wait for anything that may block (an iptables lock, a name that never resolves).
+  command -v timeout >/dev/null 2>&1 && _f_to="timeout 5"
+  if ! echo "$GOMEL_FAULTS" | base64 -d >"$_f_pidfile.schedule" 2>/dev/null; then
+    echo "$(faults_now) 0 schedule failed: GOMEL_FAULTS is not base64" >>"$_f_dir/faults.log"
+    : >"$_f_pidfile.done"
+    return 1
+  fi
+  while read -r _f_ms _f_action _f_args <&3; do
+    case "$_f_ms" in '' | *[!0-9]*) echo "$(faults_now) 0 schedule failed: not a schedule line: $_f_ms $_f_action $_f_args" >>"$_f_dir/faults.log"; continue ;; esac
+    sleep "$(awk -v s="$_f_start" -v ms="$_f_ms" -v now="$(faults_now)" 'BEGIN { d = s + ms / 1000 - now; printf "%.6f\n", (d > 0 ? d : 0) }')"
+    _f_when=$(faults_now)
+    # shellcheck disable=SC2086 # the hosts of drop/undrop are words
+    if _faults_do "$_f_action" $_f_args 2>"$_f_pidfile.err"; then
+      _f_status=ok
+    else
+      _f_status="failed: $(grep -v '^$' "$_f_pidfile.err" | tail -n 1 | tr -d '\r')"
+      [ "$_f_status" = "failed: " ] && _f_status="failed: exit status not 0"
+    fi
+    echo "$_f_when $_f_ms $_f_action${_f_args:+ $_f_args} $_f_status" >>"$_f_dir/faults.log"
+  done 3<"$_f_pidfile.schedule"
+  rm -f "$_f_pidfile.schedule" "$_f_pidfile.err"
+  : >"$_f_pidfile.done"
+}
+
+# One action; on failure, the reason is the last line on stderr.
+_faults_do() {
+  _f_p=""
+  [ -r "$_f_pidfile" ] && read -r _f_p <"$_f_pidfile"
+  case "$1" in
+    kill | term | stop | cont | slow | restart)
+      case "$_f_p" in '' | *[!0-9]*) echo "no gomel pid in $_f_pidfile" >&2; return 1 ;; esac ;;
+  esac
+  case "$1" in
+    kill) kill -KILL "$_f_p" ;;
+    term) kill -TERM "$_f_p" ;;
+    stop) kill -STOP "$_f_p" ;;
+    cont) kill -CONT "$_f_p" ;;
+    slow)
+      # A CPU quota without cgroup rights: in each 100 ms gomel runs <fraction>
+      # of it and is stopped for the rest. The loop ends when gomel is gone.
+      case "${2:-}" in 0.[0-9]*) ;; *) echo "slow needs a fraction between 0 and 1, not ${2:-nothing}" >&2; return 1 ;; esac
+      [ -z "$_f_slow" ] || { echo "already slowed" >&2; return 1; }
+      kill -0 "$_f_p" || return 1
+      _f_on=$(awk -v c="$2" 'BEGIN { printf "%.3f\n", c / 10 }')
+      _f_off=$(awk -v c="$2" 'BEGIN { printf "%.3f\n", (1 - c) / 10 }')
+      (while kill -CONT "$_f_p" 2>/dev/null; do
+        sleep "$_f_on"
+        kill -STOP "$_f_p" 2>/dev/null || break
+        sleep "$_f_off"
+      done) </dev/null >/dev/null 2>&1 &
+      _f_slow=$!
+      ;;
+    unslow)
+      [ -n "$_f_slow" ] || { echo "not slowed" >&2; return 1; }
+      kill "$_f_slow" 2>/dev/null
+      # Wait for the loop to be gone, so that no late SIGSTOP follows the SIGCONT.
+      wait "$_f_slow" 2>/dev/null
+      _f_slow=""
+      case "$_f_p" in '' | *[!0-9]*) echo "no gomel pid in $_f_pidfile" >&2; return 1 ;; esac
+      kill -CONT "$_f_p"
+      ;;
+    drop) shift; _faults_iptables -I "$@" ;;
+    undrop) shift; _faults_iptables -D "$@" ;;
+    restart)
+      # run.sh starts gomel again (await_restart); here only the request. A gomel
+      # that still runs (its crash failed) is not started twice.
+      if kill -0 "$_f_p" 2>/dev/null; then echo "gomel (pid $_f_p) is still running" >&2; return 1; fi
+      echo "$_f_ms" >"$_f_pidfile.restart.tmp" && mv "$_f_pidfile.restart.tmp" "$_f_pidfile.restart"
+      ;;
+    *) echo "unknown action" >&2; return 1 ;;
+  esac
+}
+
+# _faults_iptables -I|-D <ip-or-host> ...: drop (or stop dropping) all traffic
+# from and to each peer, INPUT and OUTPUT. Inserted first, before any ACCEPT;
+# a rule inserted twice (two windows) stays until deleted twice. Needs NET_ADMIN.
+_faults_iptables() {
+  command -v iptables >/dev/null 2>&1 || { echo "iptables not found" >&2; return 1; }
+  _f_op=$1
+  shift
+  _f_failed=0
+  for _f_h in "$@"; do
+    case "$_f_h" in *[!A-Za-z0-9._:-]*) echo "$_f_h: not a host name or address" >&2; _f_failed=1; continue ;; esac
+    _f_ip=$(_faults_ip "$_f_h")
+    [ -n "$_f_ip" ] || { echo "$_f_h does not resolve" >&2; _f_failed=1; continue; }
+    $_f_to iptables "$_f_op" INPUT -s "$_f_ip" -j DROP || { _f_failed=1; continue; }
+    $_f_to iptables "$_f_op" OUTPUT -d "$_f_ip" -j DROP || _f_failed=1
+  done
+  return "$_f_failed"
+}
+
+# The IPv4 address of a peer: as given, the one its drop used, or from the resolver
+# (the answer after "Name:", never the resolver's own "Address:" line).
+_faults_ip() {
+  case "$1" in *[!0-9.]*) ;; *) echo "$1"; return ;; esac
+  if [ -s "$_f_pidfile.ip.$1" ]; then cat "$_f_pidfile.ip.$1"; return; fi
+  _fi=$($_f_to nslookup "$1" 2>/dev/null | awk '/^Name:/ { n = 1 } n && /^Address/ { a = $NF } END { print a }')
+  case "$_fi" in '' | *[!0-9.]*) _fi=$(getent hosts "$1" 2>/dev/null | awk '{ print $1; exit }') ;; esac
+  case "$_fi" in '' | *[!0-9.]*) return ;; esac
+  echo "$_fi" >"$_f_pidfile.ip.$1"
+  echo "$_fi"
+}
+
+# await_restart <gomel-pid-file>: run.sh calls it after gomel exited.
+# 0: the plan restarts gomel now — run.sh starts it again with the same key and
+# writes the new pid to the pid file; 1: no restart is left in this node's
+# schedule (or the schedule ended without one): the node is done. Polls every
+# 0.1 s, so a trapped SIGTERM of run.sh runs in between.
+await_restart() {
+  _fr_total=$(echo "${GOMEL_FAULTS:-}" | base64 -d 2>/dev/null | grep -c '^[0-9]* restart$')
+  _fr_done=$(cat "$1.restarted" 2>/dev/null || echo 0)
+  [ "${_fr_total:-0}" -gt "$_fr_done" ] || return 1
+  while :; do
+    if [ -e "$1.restart" ]; then
+      rm -f "$1.restart"
+      echo $((_fr_done + 1)) >"$1.restarted"
+      return 0
+    fi
+    if [ -e "$1.done" ]; then
+      [ -e "$1.restart" ] && continue
+      return 1
+    fi
+    sleep 0.1
+  done
+}

@@ -1,0 +1,196 @@
+// templates/faults.sh on this host, as a node runs it (issue 24 item 1): the
+// schedule is applied to a stand-in for gomel (a sleep), timed from a start, and
+// each action is one line of faults.log. Under dash and, where it is installed,
+// busybox sh (the image's shell, with node-lib.sh's wall_clock). iptables is a
+// stand-in script on PATH: the host's firewall is never touched.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { promises as fs, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { REPO, tempDir } from './helpers.js';
+import { parseFaultsLog } from '../src/core/faults/plan.js';
+
+const FAULTS_SH = path.join(REPO, 'templates/faults.sh');
+const NODE_LIB = path.join(REPO, 'templates/node-lib.sh');
+const HAS_BUSYBOX = spawnSync('busybox', ['true']).status === 0;
+const SHELLS: [string, string[]][] = [['dash', ['sh']], ...(HAS_BUSYBOX ? [['busybox', ['busybox', 'sh']] as [string, string[]]] : [])];
+
+const b64 = (lines: string[]) => Buffer.from(lines.map((l) => `${l}\n`).join('')).toString('base64');
+const state = (pid: number) => {
+  try {
+    return readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '')[0];
+  } catch {
+    return 'gone';
+  }
+};
+const sleepMs = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A stand-in for gomel; its pid goes to the pid file, as run.sh writes gomel's. */
+async function standIn(dir: string, t: { after: (fn: () => void) => void }): Promise<{ child: ChildProcess; pid: number; pidFile: string; exited: Promise<NodeJS.Signals | null> }> {
+  const child = spawn('sleep', ['30'], { stdio: 'ignore' });
+  const exited = new Promise<NodeJS.Signals | null>((r) => child.on('exit', (_code, signal) => r(signal)));
+  t.after(() => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGCONT');
+      child.kill('SIGKILL');
+    }
+  });
+  const pidFile = path.join(dir, 'gomel.pid');
+  await fs.writeFile(pidFile, `${child.pid}\n`);
+  return { child, pid: child.pid!, pidFile, exited };
+}
+
+interface Run {
+  log: string[];
+  code: number | null;
+  out: string;
+}
+
+/** Runs `script` (after sourcing faults.sh) in `shell` with GOMEL_FAULTS, at most 20 s. */
+function shell(shellCmd: string[], script: string, env: Record<string, string>, args: string[] = []): Promise<{ code: number | null; out: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(shellCmd[0]!, [...shellCmd.slice(1), '-c', script, 'sh', ...args], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    const guard = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    child.on('close', (code) => {
+      clearTimeout(guard);
+      resolve({ code, out });
+    });
+  });
+}
+
+async function applyFaults(shellCmd: string[], dir: string, pidFile: string, schedule: string[] | string, env: Record<string, string> = {}, startOffset = 0): Promise<Run & { start: number }> {
+  const start = Date.now() / 1000 + startOffset;
+  const lib = shellCmd[0] === 'busybox' ? `. ${NODE_LIB}; ` : '';
+  const faults = typeof schedule === 'string' ? schedule : b64(schedule);
+  const r = await shell(shellCmd, `${lib}. ${FAULTS_SH}; apply_faults "$1" "$2" "$3"`, { GOMEL_FAULTS: faults, ...env }, [dir, start.toFixed(6), pidFile]);
+  const log = await fs.readFile(path.join(dir, 'faults.log'), 'utf8').catch(() => '');
+  await fs.rm(path.join(dir, 'faults.log'), { force: true });
+  return { log: log.split('\n').filter((l) => l !== ''), code: r.code, out: r.out, start };
+}
+
+/** The log lines without their wall clock, and a check that none was applied early. */
+function checked(run: Run & { start: number }): string[] {
+  const { events, malformed } = parseFaultsLog(`${run.log.join('\n')}\n`);
+  assert.deepEqual(malformed, [], 'parseFaultsLog reads every line faults.sh writes');
+  for (const e of events) assert.ok(e.wall >= run.start + e.atMs / 1000 - 0.01, `${e.action} at ${e.wall}, planned ${run.start + e.atMs / 1000}`);
+  return run.log.map((l) => l.replace(/^\d+(\.\d+)? /, ''));
+}
+
+for (const [name, sh] of SHELLS) {
+  test(`${name}: stop, cont, slow, unslow and term reach the process in the pid file, each recorded`, async (t) => {
+    const dir = await tempDir(t);
+    const g = await standIn(dir, t);
+    assert.deepEqual(checked(await applyFaults(sh, dir, g.pidFile, ['0 stop'])), ['0 stop ok']);
+    assert.equal(state(g.pid), 'T', 'stopped after stop');
+    // Slowed: the stand-in is seen both stopped and running; after unslow, running for good.
+    const samples: string[] = [];
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        samples.push(state(g.pid)!);
+        await sleepMs(7);
+      }
+    })();
+    const slowed = checked(await applyFaults(sh, dir, g.pidFile, ['0 cont', '50 slow 0.3', '1300 unslow']));
+    sampling = false;
+    await sampler;
+    assert.deepEqual(slowed, ['0 cont ok', '50 slow 0.3 ok', '1300 unslow ok']);
+    assert.ok(samples.includes('T') && samples.includes('S'), `stopped and running while slowed: ${samples.join('')}`);
+    for (let i = 0; i < 5; i++) {
+      assert.notEqual(state(g.pid), 'T', 'running after unslow');
+      await sleepMs(40);
+    }
+    assert.deepEqual(checked(await applyFaults(sh, dir, g.pidFile, ['100 term'])), ['100 term ok']);
+    assert.equal(await g.exited, 'SIGTERM');
+  });
+}
+
+test('kill ends the process; an action on a gone or unknown process is "failed", never a hang', async (t) => {
+  const dir = await tempDir(t);
+  const g = await standIn(dir, t);
+  assert.deepEqual(checked(await applyFaults(['sh'], dir, g.pidFile, ['0 kill'])), ['0 kill ok']);
+  assert.equal(await g.exited, 'SIGKILL');
+  const after = checked(await applyFaults(['sh'], dir, g.pidFile, ['0 stop', '0 kill']));
+  assert.match(after[0]!, /^0 stop failed: .*No such process$/);
+  assert.match(after[1]!, /^0 kill failed: .*No such process$/);
+  const noPid = checked(await applyFaults(['sh'], dir, path.join(dir, 'missing.pid'), ['0 kill', '0 slow 0.5', '0 unslow']));
+  assert.deepEqual(noPid, [`0 kill failed: no gomel pid in ${dir}/missing.pid`, `0 slow 0.5 failed: no gomel pid in ${dir}/missing.pid`, '0 unslow failed: not slowed']);
+  // An action this faults.sh does not know (a newer gomelctl's plan): recorded as failed, and the rest goes on.
+  const unknown = await applyFaults(['sh'], dir, g.pidFile, ['0 explode now', '0 cont']);
+  const [explode, cont] = unknown.log.map((l) => l.replace(/^\S+ /, ''));
+  assert.equal(explode, '0 explode now failed: unknown action');
+  assert.match(cont!, /^0 cont failed: .*No such process$/);
+  // Times already past (a late scheduler) are applied at once, in order.
+  const late = await applyFaults(['sh'], dir, path.join(dir, 'missing.pid'), ['100 cont', '200 cont'], {}, -5);
+  assert.deepEqual(checked(late), [`100 cont failed: no gomel pid in ${dir}/missing.pid`, `200 cont failed: no gomel pid in ${dir}/missing.pid`]);
+  // No plan: nothing runs, nothing is written. A broken plan: one line saying so.
+  const none = await applyFaults(['sh'], dir, g.pidFile, '');
+  assert.deepEqual([none.code, none.log], [0, []]);
+  const broken = await applyFaults(['sh'], dir, g.pidFile, '!!not base64!!');
+  assert.match(broken.log.join('\n'), /^\d+(\.\d+)? 0 schedule failed: GOMEL_FAULTS is not base64$/);
+});
+
+test('drop and undrop: iptables INPUT and OUTPUT for each peer, addresses remembered; refusals and a missing iptables are recorded', async (t) => {
+  const dir = await tempDir(t);
+  const bin = path.join(dir, 'bin');
+  await fs.mkdir(bin);
+  const calls = path.join(dir, 'calls');
+  await fs.writeFile(path.join(bin, 'iptables'), `#!/bin/sh\necho "iptables $*" >>${calls}\n`, { mode: 0o755 });
+  // busybox nslookup's answer: the resolver's own "Address:" first, then the name's.
+  await fs.writeFile(
+    path.join(bin, 'nslookup'),
+    `#!/bin/sh\necho "nslookup $1" >>${calls}\nprintf 'Server:\\t\\t127.0.0.11\\nAddress:\\t127.0.0.11:53\\n\\n'\n[ "$1" = node2 ] || { echo "** server can't find $1: NXDOMAIN"; exit 1; }\nprintf 'Non-authoritative answer:\\nName:\\tnode2\\nAddress: 10.0.1.5\\n'\n`,
+    { mode: 0o755 },
+  );
+  const PATH = `${bin}:/usr/bin:/bin`;
+  const g = await standIn(dir, t);
+  const run = await applyFaults(['sh'], dir, g.pidFile, ['0 drop 192.0.2.7 node2', '100 undrop 192.0.2.7 node2', '150 drop nowhere', '200 drop bad/name'], { PATH });
+  assert.deepEqual(checked(run), ['0 drop 192.0.2.7 node2 ok', '100 undrop 192.0.2.7 node2 ok', '150 drop nowhere failed: nowhere does not resolve', '200 drop bad/name failed: bad/name: not a host name or address']);
+  assert.deepEqual((await fs.readFile(calls, 'utf8')).trim().split('\n'), [
+    'iptables -I INPUT -s 192.0.2.7 -j DROP',
+    'iptables -I OUTPUT -d 192.0.2.7 -j DROP',
+    'nslookup node2',
+    'iptables -I INPUT -s 10.0.1.5 -j DROP',
+    'iptables -I OUTPUT -d 10.0.1.5 -j DROP',
+    'iptables -D INPUT -s 192.0.2.7 -j DROP',
+    'iptables -D OUTPUT -d 192.0.2.7 -j DROP',
+    'iptables -D INPUT -s 10.0.1.5 -j DROP',
+    'iptables -D OUTPUT -d 10.0.1.5 -j DROP',
+    'nslookup nowhere',
+  ]);
+  // Without NET_ADMIN, iptables refuses: its own message is the reason.
+  await fs.writeFile(path.join(bin, 'iptables'), '#!/bin/sh\necho "iptables v1.8.9 (nf_tables): Could not fetch rule set generation id: Permission denied (you must be root)" >&2\nexit 4\n', { mode: 0o755 });
+  assert.deepEqual(checked(await applyFaults(['sh'], dir, g.pidFile, ['0 drop 192.0.2.7'], { PATH })), ['0 drop 192.0.2.7 failed: iptables v1.8.9 (nf_tables): Could not fetch rule set generation id: Permission denied (you must be root)']);
+  // No iptables at all (neither the stand-in nor /usr/sbin on PATH).
+  assert.deepEqual(checked(await applyFaults(['sh'], dir, g.pidFile, ['0 drop 192.0.2.7', '0 undrop 192.0.2.7'], { PATH: '/usr/bin:/bin' })), ['0 drop 192.0.2.7 failed: iptables not found', '0 undrop 192.0.2.7 failed: iptables not found']);
+});
+
+test('restart: recorded once gomel is gone, and await_restart tells run.sh to start it again, once per restart', async (t) => {
+  const dir = await tempDir(t);
+  const g = await standIn(dir, t);
+  // A gomel that still runs (its crash failed) is not started twice.
+  const alive = checked(await applyFaults(['sh'], dir, g.pidFile, ['0 restart']));
+  assert.deepEqual(alive, [`0 restart failed: gomel (pid ${g.pid}) is still running`]);
+  // run.sh's loop in small: wait for gomel, then ask await_restart; the scheduler runs beside it.
+  const schedule = ['0 kill', '300 restart'];
+  const script = `. ${FAULTS_SH}
+apply_faults "$1" "$2" "$3" &
+while kill -0 "$(cat "$3")" 2>/dev/null; do sleep 0.05; done
+await_restart "$3"; echo "first $?"
+sleep 30 & echo $! >"$3"; kill -KILL $!
+await_restart "$3"; echo "second $?"
+wait`;
+  const r = await shell(['sh'], script, { GOMEL_FAULTS: b64(schedule) }, [dir, (Date.now() / 1000).toFixed(6), g.pidFile]);
+  assert.equal(r.out, 'first 0\nsecond 1\n');
+  assert.equal(await g.exited, 'SIGKILL');
+  const log = await fs.readFile(path.join(dir, 'faults.log'), 'utf8');
+  assert.deepEqual(log.trim().split('\n').map((l) => l.replace(/^\S+ /, '')), ['0 kill ok', '300 restart ok']);
+  assert.equal((await fs.readFile(`${g.pidFile}.restarted`, 'utf8')).trim(), '1');
+  // A node whose schedule has no restart is done at once.
+  const none = await shell(['sh'], `. ${FAULTS_SH}; await_restart "$1"; echo $?`, { GOMEL_FAULTS: b64(['0 kill']) }, [path.join(dir, 'other.pid')]);
+  assert.equal(none.out, '1\n');
+});

@@ -214,6 +214,11 @@ test('N78: report --out a folder, a missing folder, a path under a file: one lin
   const devNull = await cli(['report', '--logs', logs, '--out', '/dev/null']);
   assert.equal(devNull.code, 0, devNull.err);
   assert.ok((await fs.stat('/dev/null')).isCharacterDevice(), '/dev/null is written to, never replaced');
+  const fifo = path.join(root, 'pipe');
+  mkfifo(fifo);
+  const piped = await cli(['report', '--logs', logs, '--out', fifo]);
+  assert.equal(piped.code, 1);
+  assert.match(oneLine(piped.err), /pipe: is a named pipe \(FIFO\), not a file — pass --out a file name/);
 });
 
 test('N96: control characters from flags and paths are printed escaped; an error stays one line', async (t) => {

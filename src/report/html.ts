@@ -76,7 +76,7 @@ const statOrUndefined = (p: string) => fs.stat(p).catch((e: NodeJS.ErrnoExceptio
 /**
  * Writes the page to `file`, atomically (a temp file beside it, renamed). Every
  * failure names `file`, the path the user gave, never the temp file (N78).
- * A device such as /dev/null or /dev/stdout is written to directly: renaming over it would replace it.
+ * A character device such as /dev/null is written to directly: renaming over it would replace it.
  */
 export async function writeReport(file: string, html: string): Promise<void> {
   const fix = 'pass --out a file name in an existing folder, e.g. report.html';
@@ -84,7 +84,8 @@ export async function writeReport(file: string, html: string): Promise<void> {
     const target = await statOrUndefined(file);
     if (target?.isDirectory()) throw new InputError(file, undefined, 'is a folder', `pass a file name inside it, e.g. --out ${path.join(file, 'report.html')}`);
     if (target?.isCharacterDevice()) return await fs.writeFile(file, html);
-    if (target && !target.isFile()) throw new InputError(file, undefined, 'is not a regular file (a FIFO or socket)', fix);
+    // A FIFO is refused rather than waited on: nobody may ever read it.
+    if (target && !target.isFile()) throw new InputError(file, undefined, target.isFIFO() ? 'is a named pipe (FIFO), not a file' : 'is not a regular file', fix);
     const dir = path.dirname(file);
     const parent = await statOrUndefined(dir);
     if (!parent) throw new InputError(file, undefined, `its folder ${dir} does not exist`, `create it first, or ${fix}`);

@@ -37,6 +37,8 @@ const networkOption = () => new Option('--network <name>', 'overlay network; it 
 const spreadOption = () => new Option('--spread', "spread the nodes evenly over the swarm's hosts");
 const netOption = () => new Option('--net <conditions>', "every node's egress, e.g. delay=80ms,jitter=10ms,loss=0.5%,rate=20mbit");
 const zonesOption = () => new Option('--zones <file>', 'zones file (JSON): nodes per zone and one-way conditions between zones');
+const faultsOption = () => new Option('--faults <plan>', 'faults to cause, timed from the common start: crash:7,8@3s;pause:2@2s-12s;partition:1-4|5-8@3s-15s;slow:3@0s-20s,cpu=0.2, random:K, or a JSON file');
+const seedOption = () => new Option('--seed <text>', 'seed of --faults random:K (the same seed, the same faults)');
 const strictOption = () => new Option('--strict', 'also require a clean shutdown of every node');
 const registryOption = (what = 'registry the swarm pulls from') => new Option('--registry <host:port>', what).default(DEFAULT_REGISTRY);
 
@@ -147,6 +149,8 @@ export function buildProgram(out: Output): Command {
     .addOption(spreadOption())
     .addOption(netOption())
     .addOption(zonesOption())
+    .addOption(faultsOption())
+    .addOption(seedOption())
     .option('--cap-add <cap>', 'Linux capability for the nodes, repeatable (e.g. NET_ADMIN)', collect, [])
     .option('--parallel <k>', 'services created at once', '8')
     .option('--timeout <s>', 'seconds to wait for every task to run', '120')
@@ -198,6 +202,8 @@ export function buildProgram(out: Output): Command {
     .addOption(spreadOption())
     .addOption(netOption())
     .addOption(zonesOption())
+    .addOption(faultsOption())
+    .addOption(seedOption())
     .action(async (o) => (await upCommands()).up(o, out));
   program
     .command('down')

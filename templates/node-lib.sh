@@ -29,7 +29,11 @@ ask_round() {
   for host in $pending; do
     (
       answer=$(timeout 2 nc -w 1 "$host" "$port" </dev/null 2>/dev/null)
-      case "$answer" in $1) echo "$answer" >>"$2" ;; *) echo "$host" >>/tmp/start-unanswered ;; esac
+      case "$answer" in
+      $1) echo "$answer" >>"$2" ;;
+      '') echo "$host" | tee -a /tmp/start-silent >>/tmp/start-unanswered ;;
+      *) echo "$host" >>/tmp/start-unanswered ;;
+      esac
     ) &
     jobs="$jobs $!"
     count=$((count + 1))
@@ -40,11 +44,24 @@ ask_round() {
 }
 
 # Asks every host until each answered as $1 (into $2); fails at the give-up time.
+# With $3 (a folder), a peer silent for four rounds in a row is taken for dead
+# and named in $3/start_lost: it answered before, so its host or container died
+# (a host lost while the committee starts must not hold the others for minutes).
 ask_all() {
   pending=$hosts
   : >"$2"
   while :; do
+    : >/tmp/start-silent
     ask_round "$1" "$2"
+    if [ -n "${3:-}" ]; then
+      for host in $(cat /tmp/start-silent); do
+        misses=$(($(cat "/tmp/start-miss-$host" 2>/dev/null || echo 0) + 1))
+        echo "$misses" >"/tmp/start-miss-$host"
+        [ "$misses" -ge 4 ] || continue
+        pending=$(echo "$pending" | grep -vx "$host")
+        echo "$host" >>"$3/start_lost"
+      done
+    fi
     [ -z "$pending" ] && return 0
     [ "$(date +%s)" -ge "$give_up" ] && return 1
     # Every node polls every peer: n² connections a round. A pause keeps a
@@ -72,7 +89,7 @@ start_together() {
     return 0
   fi
   echo "$(cat /tmp/ready) all $(wall_clock)" >/tmp/ready.next && mv /tmp/ready.next /tmp/ready
-  if ! ask_all "ready * all *" /tmp/start-all; then
+  if ! ask_all "ready * all *" /tmp/start-all "$2"; then
     echo "start: after ${wait_s}s these peers never heard from all theirs:" $pending "; starting anyway" >&2
     echo "$pending" >"$2/start_unanswered"
   fi

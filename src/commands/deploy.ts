@@ -9,10 +9,11 @@ import { mapLimit } from '../core/limit.js';
 import { checkImageRef, checkRegistryAddress } from '../core/payload-check.js';
 import { describeConditions, planConditions, shapingScript } from '../core/network-conditions.js';
 import { readInput } from '../fs/input.js';
+import { describeFaultPlan, faultSchedules, faultyNodes, needsNetAdmin, parseFaultPlan, parseFaultPlanJson, type FaultPlan } from '../core/faults/plan.js';
 import { formatPrivateKey, memberHost } from '../core/committee.js';
 import { readTar } from '../docker/build-context.js';
 import { separateShipped, type SeparatedOutput } from '../core/logs/shipped.js';
-import { formatManifest, insideFolder, LOGS_MARKER, parseManifest, planLogsFolder } from '../core/logs/logs-folder.js';
+import { FAULTS_FILE, formatManifest, insideFolder, LOGS_MARKER, parseManifest, planLogsFolder } from '../core/logs/logs-folder.js';
 import { DEFAULT_RETRY, Engine, retryTransient, type RetryPolicy } from '../docker/engine.js';
 import { parseImageRef, tagDigest } from '../docker/registry.js';
 import { exists } from '../fs/atomic.js';
@@ -42,6 +43,10 @@ export interface DeploySpawnOptions {
   net?: string;
   /** A zones file: nodes per zone and the one-way conditions between zones. */
   zones?: string;
+  /** A fault plan: `crash:7@3s;pause:2@2s-12s`, `random:K`, or a JSON file of the same events. */
+  faults?: string;
+  /** Seeds `--faults random:K`. */
+  seed?: string;
 }
 
 /** Exit status of run.sh when the node's network conditions could not be applied (templates/node-lib.sh). */
@@ -72,6 +77,8 @@ export interface DeployedService {
   config: string | undefined;
   committee: string | undefined;
   conditions: string | undefined;
+  /** The fault plan it runs under (JSON of core/faults/plan.ts FaultPlan), if any. */
+  faults: string | undefined;
 }
 
 /** This deployment's services, in one listing. */
@@ -83,6 +90,7 @@ export async function listDeployment(engine: Engine, network: string, retry: Ret
     config: (s.Spec?.TaskTemplate as { ContainerSpec?: { Command?: string[] } } | undefined)?.ContainerSpec?.Command?.[1],
     committee: s.Spec?.Labels?.[LABELS.committee],
     conditions: s.Spec?.Labels?.[DEPLOY_LABELS.net],
+    faults: s.Spec?.Labels?.[DEPLOY_LABELS.faults],
   }));
 }
 
@@ -153,6 +161,7 @@ export async function deploySpawn(options: DeploySpawnOptions, out: Output, engi
   const zones = options.zones !== undefined ? { text: await readInput(options.zones, 'zones file'), file: options.zones } : undefined;
   const rules = planConditions(options.net, zones, hosts);
   const conditions = rules?.map((r, pid) => ({ script: shapingScript(hosts[pid]!, r), summary: r.map((x) => `${x.name}: ${describeConditions(x.conditions)}`).join('; ') }));
+  const faultPlan = options.faults === undefined ? undefined : await readFaultPlan(options.faults, hosts, options.seed);
   // gomel starts 2 + N/8 s after the last node is ready (templates/node-lib.sh); a node that
   // refuses its input fails then, and run.sh lingers 3 s before exiting: the default watch covers both.
   const settleS = options.settle === '0' ? 0 : (settleArg ?? 8 + Math.ceil(keys.members.length / 8));
@@ -166,7 +175,17 @@ export async function deploySpawn(options: DeploySpawnOptions, out: Output, engi
   const keyFiles = keys.members.map((_, pid) => new TextEncoder().encode(formatPrivateKey(keys.privateKeys.get(pid)!)));
   let specs: NodeSpec[];
   try {
-    specs = nodeSpecs(keys.members, keyFiles, { network: options.network, image, config: options.config, constraints: options.constraint, capAdd: options.capAdd, committeeFingerprint: fingerprint, spread: options.spread, conditions });
+    specs = nodeSpecs(keys.members, keyFiles, {
+      network: options.network,
+      image,
+      config: options.config,
+      constraints: options.constraint,
+      capAdd: options.capAdd,
+      committeeFingerprint: fingerprint,
+      spread: options.spread,
+      conditions,
+      ...(faultPlan ? { faults: faultSchedules(faultPlan), faultPlan: JSON.stringify(faultPlan), faultsNeedNetAdmin: needsNetAdmin(faultPlan) } : {}),
+    });
   } catch (e) {
     throw new InputError(path.join(options.keys, COMMITTEE_FILE), undefined, (e as Error).message, 'use one host per node, e.g. `gomelctl keys gen --host-prefix node`');
   }
@@ -198,6 +217,7 @@ export async function deploySpawn(options: DeploySpawnOptions, out: Output, engi
     plan.remove.length && `removed ${plan.remove.map((s) => s.name).join(', ')}`,
   ].filter(Boolean);
   out.line(`deploy: ${specs.length} nodes on ${options.network} from ${image}: ${said.join('; ') || 'nothing to change'}`);
+  if (faultPlan) for (const line of describeFaultPlan(faultPlan)) out.line(`deploy: fault planned: ${line}`);
 
   const retry = retryReporter(out, 'deploy');
   const ids = await serviceIds(engine, options.network, retry);
@@ -255,6 +275,19 @@ export async function waitForRemoved(engine: Pick<Engine, 'listAllTasks' | 'list
   }
 }
 
+/**
+ * `--faults`: a plan in the short form, or a JSON file of events. Restarts are refused for now:
+ * run.sh does not start a crashed gomel again yet, and a planned event that never happens would
+ * be judged as if it had.
+ */
+export async function readFaultPlan(spec: string, hosts: readonly string[], seed: string | undefined): Promise<FaultPlan> {
+  const looksLikeFile = spec.endsWith('.json') || (!spec.includes(':') && !spec.includes('@'));
+  const plan = looksLikeFile ? parseFaultPlanJson(await readInput(spec, 'fault plan'), spec, hosts, seed) : parseFaultPlan(spec, hosts, seed);
+  const restart = plan.events.find((e) => e.kind === 'restart');
+  if (restart) throw new UsageError(`--faults "${restart.source}": restart is not supported yet (run.sh does not start a crashed gomel again); plan crashes and stops without it`);
+  return plan;
+}
+
 /** Removes this deployment's secrets that no desired node uses. */
 async function pruneSecrets(engine: Engine, network: string, keep: Set<string>): Promise<number> {
   const stale = (await engine.listSecrets(deploymentLabels(network))).filter((s) => !keep.has(s.Spec?.Name ?? ''));
@@ -279,6 +312,8 @@ export interface NodeStatus {
   hostDown: boolean;
   /** The network conditions it runs under (deploy spawn --net / --zones), if any. */
   conditions: string | undefined;
+  /** The fault plan it runs under (JSON), if any. */
+  faults: string | undefined;
   /** The gomel config it runs and the committee it was deployed with (service spec and labels). */
   config: string | undefined;
   committee: string | undefined;
@@ -303,8 +338,8 @@ export async function readStatus(engine: Engine, network: string, retry: RetryPo
     .map(([node, serviceId]) => {
       const v = views.get(node)!;
       const hostDown = Boolean(v.nodeId && down.has(v.nodeId));
-      const { config, committee, conditions } = deployed.get(node)!;
-      return { node, serviceId, hostDown, config, committee, conditions, state: v.state, phase: v.phase, swarmNode: v.nodeId && hostOf.get(v.nodeId), since: v.since, exitCode: v.exitCode, error: v.error, containerId: v.containerId };
+      const { config, committee, conditions, faults } = deployed.get(node)!;
+      return { node, serviceId, hostDown, config, committee, conditions, faults, state: v.state, phase: v.phase, swarmNode: v.nodeId && hostOf.get(v.nodeId), since: v.since, exitCode: v.exitCode, error: v.error, containerId: v.containerId };
     })
     .sort((a, b) => slot(a.node) - slot(b.node) || a.node.localeCompare(b.node));
 }
@@ -361,10 +396,11 @@ export async function deployLogs(options: DeployLogsOptions, out: Output, engine
   if (status.length === 0) throw new CheckFailed(`deploy logs: no gomelctl services on ${options.network}`);
   const entries = await prepareLogsFolder(options);
   await fs.mkdir(options.out, { recursive: true });
-  const written = new Set([...entries, ...status.flatMap((s) => [`${s.node}.log`, s.node]), COMMITTEE_FILE, 'conf.json']);
+  const written = new Set([...entries, ...status.flatMap((s) => [`${s.node}.log`, s.node]), COMMITTEE_FILE, 'conf.json', FAULTS_FILE]);
   // The manifest is written before the files it names: a run killed half-way leaves nothing unlisted.
   await fs.writeFile(path.join(options.out, LOGS_MARKER), formatManifest({ network: options.network, entries: [...written] }));
   await copyRunInputs(status[0]!, options, out);
+  await recordFaultPlan(status[0]!, options.out);
   const results = await mapLimit(status, 8, (s) => collectNode(s, options, engine, retry));
   for (const r of results) {
     out.line(r.line);
@@ -441,6 +477,18 @@ function whyNoFiles(s: NodeStatus, shipped: SeparatedOutput | undefined): string
   if (shipped?.shipment) return `its shipment held no file whole: ${shipped.shipment.problems[0] ?? 'empty'}`;
   if (s.phase === 'running' || s.phase === 'pending') return `still ${s.phase} on ${s.swarmNode ?? 'another host'}, whose engine this one cannot copy from; it ships its files when it exits`;
   return s.containerId ? 'its container is on another engine and shipped nothing' : 'it never started a container';
+}
+
+/** The run's fault plan beside its logs, with who it makes faulty: the folder can be judged on its own later. */
+async function recordFaultPlan(first: NodeStatus, out: string): Promise<void> {
+  const file = path.join(out, FAULTS_FILE);
+  if (!first.faults) {
+    await fs.rm(file, { force: true });
+    return;
+  }
+  const plan = JSON.parse(first.faults) as FaultPlan;
+  const { faulty, delayed } = faultyNodes(plan);
+  await fs.writeFile(file, `${JSON.stringify({ events: describeFaultPlan(plan), faulty, delayed, plan }, null, 2)}\n`);
 }
 
 /** committee.ka and the config the nodes ran, beside the logs, when the local files are the deployed ones. */

@@ -100,6 +100,7 @@ export async function assembleContext(options: ImageRebuildOptions, goBuilder?: 
     buildFiles: p.buildFiles,
     runScript: await readTemplate(templates, p.runScript),
     nodeLib: await readTemplate(templates, 'node-lib.sh'),
+    faultsLib: await readTemplate(templates, 'faults.sh'),
     configs,
     committee,
     privateKeys,

@@ -9,6 +9,7 @@ import { parseImageRef } from '../docker/registry.js';
 import { exists } from '../fs/atomic.js';
 import { readInput } from '../fs/input.js';
 import { readCommitteeFile } from '../fs/keys-dir.js';
+import { memberHost } from '../core/committee.js';
 import { checkPayloadFiles } from '../fs/payload-files.js';
 import { resolveCode } from '../fs/code-layout.js';
 import { defaultTag } from './image.js';
@@ -16,7 +17,7 @@ import { report } from './report.js';
 import { Engine } from '../docker/engine.js';
 import { clusterInit } from './cluster.js';
 import { configCheck, configSync } from './config.js';
-import { deployClean, deployLogs, deploySpawn, readStatus, retryReporter, serviceIds, waitForTasks } from './deploy.js';
+import { deployClean, deployLogs, deploySpawn, readFaultPlan, readStatus, retryReporter, serviceIds, waitForTasks } from './deploy.js';
 import { imageRebuild } from './image.js';
 import { keysGen, keysVerify } from './keys.js';
 import type { Output } from './output.js';
@@ -41,6 +42,8 @@ export interface UpOptions {
   spread?: boolean;
   net?: string;
   zones?: string;
+  faults?: string;
+  seed?: string;
 }
 
 /**
@@ -68,10 +71,13 @@ async function checkOptions(options: UpOptions): Promise<void> {
   if (options.zones !== undefined && !(await exists(options.zones))) throw new UsageError(`--zones ${options.zones}: no such file`);
   // The zones must cover the committee as it will be after keys gen (N86). Only
   // the size matters to that check, so the hosts are named as keys gen names them.
-  const size = n ?? (await readCommitteeFile(options.keys))?.members.length;
+  const current = await readCommitteeFile(options.keys);
+  const size = n ?? current?.members.length;
   const hosts = Array.from({ length: size ?? 1 }, (_, i) => `node${i + 1}`);
   const zones = options.zones !== undefined && size !== undefined ? { text: await readInput(options.zones, 'zones file'), file: options.zones } : undefined;
   planConditions(options.net, zones, hosts);
+  // A fault plan names nodes by number or host: the committee's own hosts when its size stays.
+  if (options.faults !== undefined) await readFaultPlan(options.faults, current && current.members.length === size ? current.members.map(memberHost) : hosts, options.seed);
 }
 
 export async function up(options: UpOptions, out: Output, engine = new Engine()): Promise<void> {
@@ -90,7 +96,7 @@ export async function up(options: UpOptions, out: Output, engine = new Engine())
   step('deploy');
   out.line('up: every node starts anew (a new run); `gomelctl deploy spawn` keeps unchanged nodes');
   try {
-    await deploySpawn({ keys: options.keys, configs: options.configs, config: options.config, registry: options.registry, image: options.tag, network: options.network, constraint: [], capAdd: [], parallel: options.parallel, timeout: options.timeout, restart: true, spread: options.spread, net: options.net, zones: options.zones }, out, engine);
+    await deploySpawn({ keys: options.keys, configs: options.configs, config: options.config, registry: options.registry, image: options.tag, network: options.network, constraint: [], capAdd: [], parallel: options.parallel, timeout: options.timeout, restart: true, spread: options.spread, net: options.net, zones: options.zones, faults: options.faults, seed: options.seed }, out, engine);
   } catch (error) {
     // Nodes that failed at once left logs that say why: collect them and give the verdict anyway.
     if (!(error instanceof CheckFailed)) throw error;

@@ -6,7 +6,8 @@ import { memberHost, parseCommittee, type Member } from '../core/committee.js';
 import { checkConfigText } from '../core/config-check.js';
 import { CheckFailed, ExpectedStall, ForkFound, InputError } from '../core/errors.js';
 import { judgeProbes, parseProbeReport } from '../core/logs/probe.js';
-import { judge, type NodeEvidence, type Verdict } from '../core/logs/verdict.js';
+import { judge, type NodeEvidence, type PlannedFaulty, type Verdict } from '../core/logs/verdict.js';
+import { FAULTS_FILE } from '../core/logs/logs-folder.js';
 import { exists } from '../fs/atomic.js';
 import { COMMITTEE_FILE } from '../fs/keys-dir.js';
 import { discoverNodes, readLogStats, readOptional, type NodeFiles } from '../fs/node-logs.js';
@@ -61,6 +62,17 @@ function assignPids(files: readonly NodeFiles[], members: readonly Member[], log
     byPid.set(pid, f);
   }
   return byPid;
+}
+
+/** Who the run's fault plan made faulty (deploy logs' faults.json), or nobody when the run had no plan. */
+async function readPlannedFaulty(logs: string): Promise<PlannedFaulty[]> {
+  const file = path.join(logs, FAULTS_FILE);
+  if (!(await exists(file))) return [];
+  const fix = 'collect the logs again with `gomelctl deploy logs`, or remove the file';
+  const doc = parseJsonInput(await readInput(file, 'fault record'), file, fix) as { faulty?: unknown };
+  const faulty = Array.isArray(doc?.faulty) ? doc.faulty : undefined;
+  if (!faulty || !faulty.every((x) => typeof x?.host === 'string' && typeof x?.why === 'string')) throw new InputError(file, 'faulty', 'expected a list of {host, why}', fix);
+  return faulty as PlannedFaulty[];
 }
 
 /** deploy logs' task.json: an object, or one line naming the file (N73). */
@@ -122,7 +134,7 @@ export async function judgeRun(run: LoadedRun, options: VerdictOptions, lineSink
   const limit = await levelLimit(options);
   const evidence: NodeEvidence[] = [];
   for (const node of run.nodes) evidence.push(await readEvidence(node.pid, node.files, node.label, lineSink?.(node.pid)));
-  return { verdict: judge(evidence, run.members.length, limit), evidence, levelLimit: limit };
+  return { verdict: judge(evidence, run.members.length, limit, await readPlannedFaulty(options.logs)), evidence, levelLimit: limit };
 }
 
 /** Prints the verdict; throws CheckFailed unless every node reached consensus (and, with strict, shut down cleanly). */

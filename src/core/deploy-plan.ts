@@ -11,6 +11,8 @@ export const DEPLOY_LABELS = {
   spec: 'org.gomelctl.spec',
   /** What network conditions the node runs under, shown by deploy status. */
   net: 'org.gomelctl.net',
+  /** The run's fault plan (--faults), described event by event: deploy logs records it beside the logs. */
+  faults: 'org.gomelctl.faults',
 } as const;
 
 /** Where run.sh reads the node's key (templates/*\/run.sh). */
@@ -28,6 +30,12 @@ export interface DeployOptions {
   spread?: boolean;
   /** Per pid: the network-conditions script its run.sh applies (core/network-conditions.ts) and a summary. */
   conditions?: { script: string; summary: string }[];
+  /** Per pid: its part of the fault plan (core/faults/plan.ts faultSchedules; '' for none), applied by run.sh. */
+  faults?: string[];
+  /** The whole plan, as recorded beside the logs (a label: deploy logs reads it back). */
+  faultPlan?: string;
+  /** Partition or isolate faults run iptables in the container. */
+  faultsNeedNetAdmin?: boolean;
 }
 
 export interface NodeSpec {
@@ -62,9 +70,11 @@ export function nodeSpecs(members: readonly Member[], privateKeys: readonly Uint
       [DEPLOY_LABELS.node]: host,
       [LABELS.committee]: o.committeeFingerprint,
       ...(shaping ? { [DEPLOY_LABELS.net]: shaping.summary } : {}),
+      ...(o.faultPlan ? { [DEPLOY_LABELS.faults]: o.faultPlan } : {}),
     };
-    // Shaping runs tc and iptables in the container: it needs NET_ADMIN.
-    const capAdd = [...new Set([...o.capAdd.map((c) => (c.startsWith('CAP_') ? c : `CAP_${c}`)), ...(shaping ? ['CAP_NET_ADMIN'] : [])])];
+    const faults = o.faults?.[pid];
+    // Shaping and partitions run tc and iptables in the container: they need NET_ADMIN.
+    const capAdd = [...new Set([...o.capAdd.map((c) => (c.startsWith('CAP_') ? c : `CAP_${c}`)), ...(shaping || o.faultsNeedNetAdmin ? ['CAP_NET_ADMIN'] : [])])];
     const build = (secretId: string, specHash: string) => ({
       Name: host,
       Labels: { ...labels, [DEPLOY_LABELS.spec]: specHash },
@@ -73,7 +83,11 @@ export function nodeSpecs(members: readonly Member[], privateKeys: readonly Uint
           Image: o.image,
           Command: ['/gomel/run.sh', o.config],
           Hostname: host,
-          Env: [`SLOT=${pid + 1}`, ...(shaping ? [`GOMEL_NET_SCRIPT=${Buffer.from(shaping.script).toString('base64')}`] : [])],
+          Env: [
+            `SLOT=${pid + 1}`,
+            ...(shaping ? [`GOMEL_NET_SCRIPT=${Buffer.from(shaping.script).toString('base64')}`] : []),
+            ...(faults ? [`GOMEL_FAULTS=${Buffer.from(faults).toString('base64')}`] : []),
+          ],
           Labels: labels,
           Secrets: [{ SecretID: secretId, SecretName: secretName, File: { Name: KEY_SECRET_FILE, UID: '0', GID: '0', Mode: 0o400 } }],
           ...(capAdd.length ? { CapabilityAdd: capAdd } : {}),

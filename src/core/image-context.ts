@@ -22,6 +22,8 @@ export interface ContextInput {
   runScript: Uint8Array;
   /** Sourced by run.sh: the common start and the shipping of /extract (templates/node-lib.sh). */
   nodeLib: Uint8Array;
+  /** Sourced by run.sh: the node's own part of a fault plan (templates/faults.sh). */
+  faultsLib: Uint8Array;
   configs: { name: string; content: Uint8Array }[]; // <name>.json
   committee: Uint8Array;
   /** Only with --bake-keys: every <pid>.pk. */
@@ -61,6 +63,7 @@ export function planContext(input: ContextInput): ContextFile[] {
     ...[...input.payloadFiles].sort(byName).map((f) => ({ ...f, name: `payload/${f.name}` })),
     { name: 'run.sh', mode: 0o755, content: input.runScript },
     { name: 'node-lib.sh', mode: 0o644, content: input.nodeLib },
+    { name: 'faults.sh', mode: 0o644, content: input.faultsLib },
     ...[...input.configs].sort(byName).map((c) => ({ name: `configs/${c.name}.json`, mode: 0o644, content: c.content })),
     { name: 'keys/committee.ka', mode: 0o644, content: input.committee },
     // 0444, not 0600: the node runs as root in the container either way, and the image owner asked for it.

@@ -19,6 +19,7 @@ OUT=/extract
 # gomel breaks on --log paths with a directory: it runs from the folder its logs go to.
 mkdir -p "$OUT" && cd "$OUT" || exit 2
 . /gomel/node-lib.sh
+. /gomel/faults.sh
 # Stopped before gomel runs (a removed service, `down`): nothing to ship yet.
 trap 'exit 143' TERM INT
 start_together "$COMMITTEE" "$OUT" apply_network
@@ -30,8 +31,13 @@ wall_clock >started_at
 /gomel/bin/gomel --pk "$KEY_FILE" --keys_addrs "$COMMITTEE" \
   --log "$pid.$CONFIG.log" --config "/gomel/configs/$CONFIG.json" 2>stderr.txt &
 gomel=$!
+echo "$gomel" >/tmp/gomel.pid
+# This node's part of a fault plan (deploy spawn --faults), timed from the common start.
+apply_faults "$OUT" "$(cat started_at)" /tmp/gomel.pid &
+faults=$!
 stopping=""
-trap 'stopping=1; kill -TERM "$gomel" 2>/dev/null' TERM INT
+# A paused gomel (a pause fault) would never act on the TERM: resume it first.
+trap 'stopping=1; kill -CONT "$gomel" 2>/dev/null; kill -TERM "$gomel" 2>/dev/null' TERM INT
 wait "$gomel"
 status=$?
 # A trapped signal ends `wait` early (status > 128): wait on for gomel's own exit.
@@ -40,6 +46,7 @@ while kill -0 "$gomel" 2>/dev/null; do
   status=$?
 done
 trap '' TERM INT
+kill "$faults" 2>/dev/null
 echo "$status" >exit_status
 [ -n "$stopping" ] && echo "stopped by SIGTERM" >stopped
 cat stderr.txt >&2

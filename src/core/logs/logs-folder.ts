@@ -3,6 +3,8 @@
 // `up --logs DIR` empties a folder of exactly those, and refuses a folder that
 // holds anything else: keys, configs and notes are never swept away.
 export const LOGS_MARKER = '.gomelctl-logs';
+/** The run's fault plan and who it makes faulty, written by deploy logs (issue 24). */
+export const FAULTS_FILE = 'faults.json';
 
 export interface LogsManifest {
   network: string;

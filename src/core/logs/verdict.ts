@@ -18,6 +18,12 @@ export interface NodeEvidence {
   startedAt?: number;
 }
 
+/** A node the run's fault plan made faulty (deploy logs' faults.json): its host name and what was done to it. */
+export interface PlannedFaulty {
+  host: string;
+  why: string;
+}
+
 export interface NodeVerdict {
   pid: number;
   label: string;
@@ -114,7 +120,7 @@ const finishedByItself = (e: NodeEvidence) => e.exitStatus === 0 && !e.stderr?.t
  * finished — a node that stopped a level short with the full order, or whose last
  * log lines were lost, agrees too; a node at LevelLimit that ordered little does not.
  */
-export function judge(evidence: readonly NodeEvidence[], n: number, levelLimit: number): Verdict {
+export function judge(evidence: readonly NodeEvidence[], n: number, levelLimit: number, planned: readonly PlannedFaulty[] = []): Verdict {
   const { groups, main } = groupOrders(evidence);
   const finishers = (main ?? []).filter((e) => atLimit(e, levelLimit) || finishedByItself(e));
   const reach = finishers.length ? Math.max(...finishers.map((e) => e.stats!.order.length)) : undefined;
@@ -161,7 +167,12 @@ export function judge(evidence: readonly NodeEvidence[], n: number, levelLimit: 
   const all = reached.length === n && nodes.length === n;
   const starts = nodes.map((v) => v.startedAt).filter((t): t is number => t !== undefined);
   const f = Math.floor((n - 1) / 3);
-  const faulty = evidence.flatMap((e) => (e.task?.hostDown ? [{ label: e.label, why: `lost with host ${e.task.swarmNode ?? '?'}` }] : []));
+  // Faulty for a reason outside gomel: lost with its host, or made faulty by the run's fault plan.
+  const faulty = evidence.flatMap((e) => {
+    if (e.task?.hostDown) return [{ label: e.label, why: `lost with host ${e.task.swarmNode ?? '?'}` }];
+    const plan = planned.find((p) => p.host === e.label);
+    return plan ? [{ label: e.label, why: `${plan.why} as planned` }] : [];
+  });
   const faultyLabels = new Set(faulty.map((x) => x.label));
   const correct = nodes.filter((v) => !faultyLabels.has(v.label));
   const divergences = divergencesOf(groups, main);

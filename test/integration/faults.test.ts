@@ -1,0 +1,37 @@
+// Faults on purpose (issue 24): each node applies its own part of the plan, timed
+// from the common start, records what it did, and the verdict counts the nodes the
+// plan made faulty against f = ⌊(N−1)/3⌋.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { REPO } from '../helpers.js';
+import { keysFlags, projectFlags, sandbox } from './helpers.js';
+
+const FAKE = path.join(REPO, 'test/fixtures/fake-gomel.sh');
+
+test('a planned crash of f nodes is tolerated, a pause is applied and recorded; a bad plan changes nothing', async (t) => {
+  const s = await sandbox(t);
+  await fs.writeFile(path.join(s.configs, 'slow.json'), await fs.readFile(path.join(s.configs, 'config.json')));
+  await s.run(['keys', 'gen', '--n', '4', ...keysFlags(s)]);
+  const logs = path.join(s.root, 'logs');
+  const upArgs = ['up', '--binary', FAKE, '--config', 'slow', ...projectFlags(s), '--network', s.network, '--subnet', s.subnet, '--tag', s.tag, '--logs', logs, '--timeout', '180'];
+
+  const bad = await s.run([...upArgs, '--faults', 'crash:9@1s'], 2);
+  assert.match(bad.err, /^gomelctl: --faults "crash:9@1s": .*node/m);
+  assert.equal(bad.err.trim().split('\n').length, 1, 'one line');
+
+  // The stand-in runs 10 s with 'slow': node4 is killed 2 s in, node2 frozen from 1 s to 3 s.
+  const r = await s.run([...upArgs, '--faults', 'crash:4@2s;pause:2@1s-3s']);
+  assert.match(r.out, /^deploy: fault planned: .*crash.*4/m);
+  assert.match(r.out, new RegExp(`^consensus reached by all 3 correct nodes \\(\\d+ units in the same order\\); ${s.prefix}4 crashed at 2 s as planned; f = 1 tolerated$`, 'm'));
+  const record = JSON.parse(await fs.readFile(path.join(logs, 'faults.json'), 'utf8')) as { faulty: { host: string }[]; delayed: { host: string }[] };
+  assert.deepEqual(record.faulty.map((x) => x.host), [`${s.prefix}4`]);
+  assert.deepEqual(record.delayed.map((x) => x.host), [`${s.prefix}2`]);
+  const crashed = await fs.readFile(path.join(logs, `${s.prefix}4`, 'faults.log'), 'utf8');
+  assert.match(crashed, /^\d+\.\d+ 2000 kill ok$/m, 'node4 recorded its crash with the wall time');
+  assert.equal((await fs.readFile(path.join(logs, `${s.prefix}4`, 'exit_status'), 'utf8')).trim(), '137');
+  const paused = await fs.readFile(path.join(logs, `${s.prefix}2`, 'faults.log'), 'utf8');
+  assert.match(paused, /^\d+\.\d+ 1000 stop ok$/m);
+  assert.match(paused, /^\d+\.\d+ 3000 cont ok$/m);
+});

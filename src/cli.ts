@@ -204,6 +204,8 @@ export function buildProgram(out: Output): Command {
     .addOption(zonesOption())
     .addOption(faultsOption())
     .addOption(seedOption())
+    .option('--stall <s>', 'seconds without a new ordered unit that end the wait and judge at once (default: max(20, 10 timing rounds))')
+    .option('--keep', 'leave nodes still running at the end running (default: stopped once their logs are collected)')
     .action(async (o) => (await upCommands()).up(o, out));
   program
     .command('down')

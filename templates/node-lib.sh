@@ -147,3 +147,36 @@ apply_network() {
   ship_extract
   exit 3
 }
+
+# Progress for `gomelctl up` while the node runs (src/core/logs/live-progress.ts):
+# every GOMEL_PROGRESS_S seconds (default 3) one line on stdout,
+#   gomelctl-progress <wall clock> <highest prime level or -> <units ordered> <fault actions applied>
+# The service log stream carries it to the manager from any host. Only the bytes
+# gomel wrote since the last look are read, up to their last whole line: a
+# 20 MB log is not scanned again every few seconds by every node.
+# $1: gomel's log file (in the working folder, beside faults.log).
+report_progress() {
+  _p_offset=0 _p_level=- _p_ordered=0
+  while sleep "${GOMEL_PROGRESS_S:-3}"; do
+    _p_size=$({ wc -c <"$1"; } 2>/dev/null) || _p_size=0
+    if [ "${_p_size:-0}" -gt "$_p_offset" ]; then
+      # The chunk, a newline and a marker: the line just before the marker is empty when the chunk
+      # ended with a whole line, else it is a cut line, left for the next look. Neither is counted.
+      set -- "$1" $({ tail -c +$((_p_offset + 1)) "$1" | head -c $((_p_size - _p_offset)); echo; echo "@end"; } | awk '
+        $0 == "@end" { print b + 0, z + 0, (q == "" ? "-" : q); exit }
+        {
+          if (have) {
+            b += length(prev) + 1
+            if (prev ~ /"E":"Z"/) z++
+            if (match(prev, /"Q":[0-9]+/)) q = substr(prev, RSTART + 4, RLENGTH - 4)
+          }
+          prev = $0; have = 1
+        }')
+      _p_offset=$((_p_offset + ${2:-0}))
+      _p_ordered=$((_p_ordered + ${3:-0}))
+      [ "${4:--}" != "-" ] && _p_level=$4
+      set -- "$1"
+    fi
+    echo "gomelctl-progress $(wall_clock) $_p_level $_p_ordered $(cat faults.log 2>/dev/null | grep -c .)"
+  done
+}

@@ -233,7 +233,11 @@ export async function deploySpawn(options: DeploySpawnOptions, out: Output, engi
     await sleep(settleS * 1000);
     final = await readTaskViews(engine, ids, retry);
   }
-  const failed = [...final].filter(([, v]) => v.phase === 'failed');
+  // A node the fault plan crashes or stops early is down as planned, not a failed deployment.
+  const plannedDown = new Set(faultPlan ? faultyNodes(faultPlan).faulty.map((x) => x.host) : []);
+  const downAsPlanned = [...final].filter(([name, v]) => v.phase === 'failed' && plannedDown.has(name)).map(([name]) => name);
+  if (downAsPlanned.length) out.line(`deploy: down as planned: ${downAsPlanned.join(', ')}`);
+  const failed = [...final].filter(([name, v]) => v.phase === 'failed' && !plannedDown.has(name));
   const notUp = [...final].filter(([, v]) => v.phase === 'pending');
   const unshaped = failed.filter(([, v]) => v.exitCode === NETWORK_NOT_APPLIED);
   if (conditions && unshaped.length) {

@@ -17,6 +17,9 @@ import { report } from './report.js';
 import { Engine } from '../docker/engine.js';
 import { clusterInit } from './cluster.js';
 import { configCheck, configSync } from './config.js';
+import { committeeProgress, describeProgress, lastProgress, StallWatch } from '../core/logs/live-progress.js';
+import { mapLimit } from '../core/limit.js';
+import { DEFAULT_RETRY } from '../docker/engine.js';
 import { deployClean, deployLogs, deploySpawn, readFaultPlan, readStatus, retryReporter, serviceIds, waitForTasks } from './deploy.js';
 import { imageRebuild } from './image.js';
 import { keysGen, keysVerify } from './keys.js';
@@ -44,6 +47,10 @@ export interface UpOptions {
   zones?: string;
   faults?: string;
   seed?: string;
+  /** Seconds without a new ordered unit that end the wait (default: max(20 s, 10 timing rounds)). */
+  stall?: string;
+  /** Leave nodes still running at the end running. */
+  keep?: boolean;
 }
 
 /**
@@ -77,6 +84,7 @@ async function checkOptions(options: UpOptions): Promise<void> {
   const zones = options.zones !== undefined && size !== undefined ? { text: await readInput(options.zones, 'zones file'), file: options.zones } : undefined;
   planConditions(options.net, zones, hosts);
   // A fault plan names nodes by number or host: the committee's own hosts when its size stays.
+  if (options.stall !== undefined) parsePositiveInt(options.stall, '--stall', 3600);
   if (options.faults !== undefined) await readFaultPlan(options.faults, current && current.members.length === size ? current.members.map(memberHost) : hosts, options.seed);
 }
 
@@ -107,8 +115,15 @@ export async function up(options: UpOptions, out: Output, engine = new Engine())
   out.line(`up: waiting for the ${services.size} nodes to finish (at most ${options.timeout}s)`);
   let running: string[] = [];
   let lost: string[] = [];
+  let stalled: string | undefined;
   try {
-    await waitForTasks(engine, services, (v) => v.phase === 'complete', Number(options.timeout) * 1000, () => {}, { pollMs: 250, retry });
+    const watching = watchProgress(engine, options, out, (why) => (stalled = why));
+    try {
+      await waitForTasks(engine, services, (v) => stalled !== undefined || v.phase === 'complete', Number(options.timeout) * 1000, () => {}, { pollMs: 250, retry });
+    } finally {
+      watching.stop();
+      await watching.done;
+    }
     const status = await readStatus(engine, options.network, retry);
     running = status.filter((x) => (x.phase === 'pending' || x.phase === 'running') && !x.hostDown).map((x) => x.node);
     lost = status.filter((x) => x.hostDown).map((x) => `${x.node} (on ${x.swarmNode ?? '?'})`);
@@ -117,9 +132,15 @@ export async function up(options: UpOptions, out: Output, engine = new Engine())
     throw new EnvironmentError(`up: ${(error as Error).message}; the nodes were left running — when the engine answers, \`gomelctl deploy logs --out ${options.logs}\` then \`gomelctl verdict --logs ${options.logs}\``);
   }
   step('logs');
-  if (running.length) out.warn(`up: still running after ${options.timeout}s: ${running.join(', ')}; collecting what they logged so far`);
+  if (stalled) out.line(`up: stalled: ${stalled}; collecting and judging now instead of waiting for --timeout`);
+  if (running.length) out.warn(`up: still running ${stalled ? 'at the stall' : `after ${options.timeout}s`}: ${running.join(', ')}; collecting what they logged so far`);
   if (lost.length) out.warn(`up: lost with a host that went down: ${lost.join(', ')}`);
   await deployLogs({ network: options.network, out: options.logs, fresh: true, keys: options.keys, configs: options.configs }, out, engine);
+  if (running.length && !options.keep) {
+    // Their logs are in; nodes left running would only answer to the next run's names.
+    await deployClean({ network: options.network }, { ...out, line: () => {} }, engine);
+    out.line(`up: stopped the ${running.length} node(s) still running (--keep leaves them running)`);
+  }
   step('verdict');
   let judged: Awaited<ReturnType<typeof verdict>>;
   let failure: unknown;
@@ -141,6 +162,40 @@ export async function up(options: UpOptions, out: Output, engine = new Engine())
   }
   if (failure) throw failure;
   out.line(`\nup: done. \`gomelctl deploy status\` shows the services; \`gomelctl down\` removes them.`);
+}
+
+/** How often `up` shows the committee's progress: an updating terminal every 2 s, a log every 5 s. */
+const progressEveryMs = (out: Output) => (out.tty ? 2000 : 5000);
+
+/**
+ * Shows the committee's progress while it runs — from the last progress line of each node's
+ * output (templates/node-lib.sh report_progress), which reaches the manager from every host —
+ * and calls `onStall` when no node ordered a new unit for the stall time.
+ */
+function watchProgress(engine: Engine, options: UpOptions, out: Output, onStall: (why: string) => void): { stop: () => void; done: Promise<void> } {
+  let stopped = false;
+  let wake: () => void = () => {};
+  const pause = (ms: number) => new Promise<void>((resolve) => ((wake = resolve), setTimeout(resolve, ms)));
+  const started = Date.now();
+  const watch = new StallWatch(options.stall !== undefined ? Number(options.stall) : undefined);
+  const done = (async () => {
+    while (!stopped) {
+      await pause(progressEveryMs(out));
+      if (stopped) break;
+      try {
+        const status = (await readStatus(engine, options.network, { ...DEFAULT_RETRY, budgetMs: 0 })).filter((s) => !s.hostDown);
+        const tails = await mapLimit(status, 8, (s) => engine.serviceOutput(s.serviceId, 10_000, 4).then(lastProgress, () => undefined));
+        const progress = committeeProgress(tails, status.filter((s) => s.phase === 'running').length);
+        const now = (Date.now() - started) / 1000;
+        out.warn(describeProgress(progress, now));
+        const perNode = new Map(status.flatMap((s, i) => (tails[i] ? [[s.node, tails[i]!.ordered] as const] : [])));
+        if (watch.update(progress, perNode, now)) onStall(`no node ordered a new unit for ${Math.round(watch.idleFor(now) ?? 0)} s (stall time ${Math.round(watch.threshold(progress, now))} s)`);
+      } catch {
+        // Progress is a courtesy: an engine slow to answer does not end the wait, the wait's own polling decides.
+      }
+    }
+  })();
+  return { stop: () => ((stopped = true), wake()), done };
 }
 
 export async function down(options: { network: string }, out: Output): Promise<void> {

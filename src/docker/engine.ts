@@ -334,7 +334,7 @@ export class Engine {
   }
 
   /** A service's output, stdout and stderr interleaved (the stream is multiplexed: no TTY). */
-  async serviceLogs(id: string, follow: boolean, sink: NodeJS.WritableStream, timeoutMs?: number): Promise<void> {
+  async serviceLogs(id: string, follow: boolean, sink: NodeJS.WritableStream, timeoutMs?: number, tail?: number): Promise<void> {
     const doing = `read the logs of service ${id}`;
     // The manager relays a task's output from the host that runs it; for a host that stopped answering it waits without end.
     const abortSignal = timeoutMs ? AbortSignal.timeout(timeoutMs) : undefined;
@@ -344,7 +344,7 @@ export class Engine {
       doing,
       async () => {
         try {
-          return await docker.getService(id).logs({ stdout: true, stderr: true, follow, timestamps: false, abortSignal } as never);
+          return await docker.getService(id).logs({ stdout: true, stderr: true, follow, timestamps: false, abortSignal, ...(tail !== undefined ? { tail } : {}) } as never);
         } catch (error) {
           if (abortSignal?.aborted) throw new EnvironmentError(`the output of service ${id.slice(0, 12)} did not arrive within ${Math.round(timeoutMs! / 1000)} s (is its host down?)`);
           throw error;
@@ -367,8 +367,8 @@ export class Engine {
   }
   private follower?: Docker;
 
-  /** A service's whole output so far, in memory (it holds the node's shipped /extract, a few MB at most). */
-  async serviceOutput(id: string, timeoutMs = 60_000): Promise<string> {
+  /** A service's output so far (with `tail`, only its last lines), in memory. */
+  async serviceOutput(id: string, timeoutMs = 60_000, tail?: number): Promise<string> {
     const chunks: Buffer[] = [];
     const sink = new Writable({
       write(chunk: Buffer, _enc, done) {
@@ -376,7 +376,7 @@ export class Engine {
         done();
       },
     });
-    await this.serviceLogs(id, false, sink, timeoutMs);
+    await this.serviceLogs(id, false, sink, timeoutMs, tail);
     return Buffer.concat(chunks).toString('utf8');
   }
 

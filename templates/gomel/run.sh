@@ -35,6 +35,8 @@ echo "$gomel" >/tmp/gomel.pid
 # This node's part of a fault plan (deploy spawn --faults), timed from the common start.
 apply_faults "$OUT" "$(cat started_at)" /tmp/gomel.pid &
 faults=$!
+report_progress "$pid.$CONFIG.log" &
+progress=$!
 stopping=""
 # A paused gomel (a pause fault) would never act on the TERM: resume it first.
 trap 'stopping=1; kill -CONT "$gomel" 2>/dev/null; kill -TERM "$gomel" 2>/dev/null' TERM INT
@@ -46,7 +48,7 @@ while kill -0 "$gomel" 2>/dev/null; do
   status=$?
 done
 trap '' TERM INT
-kill "$faults" 2>/dev/null
+kill "$faults" "$progress" 2>/dev/null
 echo "$status" >exit_status
 [ -n "$stopping" ] && echo "stopped by SIGTERM" >stopped
 cat stderr.txt >&2

@@ -35,3 +35,17 @@ test('a planned crash of f nodes is tolerated, a pause is applied and recorded; 
   assert.match(paused, /^\d+\.\d+ 1000 stop ok$/m);
   assert.match(paused, /^\d+\.\d+ 3000 cont ok$/m);
 });
+
+test('more than f crashed: up shows progress, ends the wait at the stall, stops the nodes left, and judges the stall BFT allows (exit 3)', async (t) => {
+  const s = await sandbox(t);
+  await fs.writeFile(path.join(s.configs, 'stall.json'), await fs.readFile(path.join(s.configs, 'config.json')));
+  await s.run(['keys', 'gen', '--n', '4', ...keysFlags(s)]);
+  const logs = path.join(s.root, 'logs');
+  // Two of four (f = 1) crash at once; the stand-ins left climb five levels and stop ordering.
+  const r = await s.run(['up', '--binary', FAKE, '--config', 'stall', ...projectFlags(s), '--network', s.network, '--subnet', s.subnet, '--tag', s.tag, '--logs', logs, '--timeout', '300', '--faults', 'crash:3,4@1s', '--stall', '6'], 3);
+  assert.match(r.err, /^up: \d+ s — level \d+\/[\d.]+\/\d+ \(min\/median\/max\), \d+ units ordered, \d\/4 nodes alive(, \d+ fault action\(s\) applied)?$/m, 'progress while the nodes run');
+  assert.match(r.out, /^up: stalled: no node ordered a new unit for \d+ s \(stall time 6 s\); collecting and judging now instead of waiting for --timeout$/m);
+  assert.match(r.out, /^up: stopped the 2 node\(s\) still running \(--keep leaves them running\)$/m);
+  assert.match(r.out, new RegExp(`^stalled as expected: 2 faulty > f = 1 \\(${s.prefix}3, ${s.prefix}4 crashed at 1 s as planned\\); the 2 correct nodes agree on 5 units`, 'm'));
+  assert.match(r.err, /^gomelctl: verdict: stalled as expected/m);
+});

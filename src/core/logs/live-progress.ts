@@ -1,0 +1,96 @@
+// A committee's progress while it runs, from what each node prints every few
+// seconds (templates/gomel/run.sh, report_progress):
+//   gomelctl-progress <wall s> <highest prime level> <units ordered> <fault actions applied>
+// The service log stream reaches the manager from every host, so `up` reads the
+// last of these lines per node (a log tail) wherever the node runs.
+export const PROGRESS_PREFIX = 'gomelctl-progress';
+
+export interface NodeProgress {
+  wall: number;
+  level: number | undefined;
+  ordered: number;
+  faults: number;
+}
+
+/** The last progress line in a node's output tail, if any. */
+export function lastProgress(output: string): NodeProgress | undefined {
+  let last: NodeProgress | undefined;
+  for (const line of output.split('\n')) {
+    const m = /^gomelctl-progress (\d+(?:\.\d+)?) (-|\d+) (\d+) (\d+)\s*$/.exec(line.trim());
+    if (m) last = { wall: Number(m[1]), level: m[2] === '-' ? undefined : Number(m[2]), ordered: Number(m[3]), faults: Number(m[4]) };
+  }
+  return last;
+}
+
+/** The midpoint for an even count. */
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+export interface CommitteeProgress {
+  /** Prime level over the nodes that reported one. */
+  level: { min: number; median: number; max: number } | undefined;
+  /** The most units any node ordered. */
+  ordered: number;
+  alive: number;
+  total: number;
+  faults: number;
+}
+
+export function committeeProgress(nodes: readonly (NodeProgress | undefined)[], alive: number): CommitteeProgress {
+  const levels = nodes.flatMap((p) => (p?.level === undefined ? [] : [p.level]));
+  return {
+    level: levels.length ? { min: Math.min(...levels), median: median(levels), max: Math.max(...levels) } : undefined,
+    ordered: Math.max(0, ...nodes.map((p) => p?.ordered ?? 0)),
+    alive,
+    total: nodes.length,
+    faults: nodes.reduce((sum, p) => sum + (p?.faults ?? 0), 0),
+  };
+}
+
+export function describeProgress(p: CommitteeProgress, elapsedS: number): string {
+  const level = p.level ? `level ${p.level.min}/${p.level.median}/${p.level.max} (min/median/max)` : 'no prime unit yet';
+  return `up: ${Math.round(elapsedS)} s — ${level}, ${p.ordered} units ordered, ${p.alive}/${p.total} nodes alive${p.faults ? `, ${p.faults} fault action(s) applied` : ''}`;
+}
+
+/**
+ * A stall: no node ordered a new unit for the stall time, once gomel runs (a prime
+ * unit seen). BFT allows one with more than f faulty nodes; `up` then judges at
+ * once instead of waiting out --timeout. The stall time is the one given, else
+ * max(20 s, 10 timing rounds), a round taken as the time so far over the highest
+ * level (about one level a round).
+ */
+export class StallWatch {
+  /** Units each node had ordered when last seen: a node that finished drops out, and the others still count. */
+  private ordered = new Map<string, number>();
+  private since: number | undefined;
+  private firstLevelAt: number | undefined;
+
+  constructor(readonly stallS?: number) {}
+
+  threshold(p: CommitteeProgress, now: number): number {
+    if (this.stallS !== undefined) return this.stallS;
+    const round = p.level && p.level.max > 0 && this.firstLevelAt !== undefined ? (now - this.firstLevelAt) / p.level.max : 0;
+    return Math.max(20, 10 * round);
+  }
+
+  /** Feeds the committee's progress and each node's ordered units at `now` (seconds); true when it has stalled. */
+  update(p: CommitteeProgress, perNode: ReadonlyMap<string, number>, now: number): boolean {
+    if (p.level === undefined) return false; // gomel not started yet: nothing to stall
+    this.firstLevelAt ??= now;
+    const moved = [...perNode].some(([node, ordered]) => ordered > (this.ordered.get(node) ?? -1));
+    for (const [node, ordered] of perNode) this.ordered.set(node, Math.max(ordered, this.ordered.get(node) ?? -1));
+    if (moved || this.since === undefined) {
+      this.since = now;
+      return false;
+    }
+    return now - this.since >= this.threshold(p, now);
+  }
+
+  /** Seconds since the last new unit, once gomel runs. */
+  idleFor(now: number): number | undefined {
+    return this.since === undefined ? undefined : now - this.since;
+  }
+}

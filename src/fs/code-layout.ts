@@ -34,7 +34,7 @@ export async function resolveCode(code: string, bn256Flag?: string): Promise<Cod
   else if (await isGomelCheckout(code)) layout = { kind: 'checkout', dir: code, consensus: code, bn256: path.join(code, '..', 'bn256') };
   else if (await isGomelCheckout(path.join(code, 'consensus-go'))) layout = { kind: 'side-by-side', dir: code, consensus: path.join(code, 'consensus-go'), bn256: path.join(code, 'bn256') };
   else {
-    throw new InputError(code, undefined, `not a consensus-go checkout (no cmd/gomel and pkg/), nor a folder holding consensus-go/ and bn256/, nor a GOPATH (no src/${CONSENSUS_PKG}/cmd/gomel)`, 'pass a consensus-go checkout at e8d0088 (docs/running-real-gomel.md)');
+    throw new InputError(code, undefined, `not a consensus-go checkout (no cmd/gomel and pkg/), nor a folder holding consensus-go/ and bn256/, nor a GOPATH (no src/${CONSENSUS_PKG}/cmd/gomel)`, 'pass a consensus-go checkout at e8d0088 (README, Running real gomel)');
   }
   const bn256 = bn256Flag ?? layout.bn256;
   if (!bn256 || !(await isDir(bn256))) throw new InputError(code, undefined, `--code: no ${BN256_PKG}`, BN256_FIX);

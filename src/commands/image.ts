@@ -90,8 +90,8 @@ export async function assembleContext(options: ImageRebuildOptions, goBuilder?: 
   const p = await payload(options, templates, goBuilder);
   if (!(await exists(options.configs)) || !(await fs.stat(options.configs)).isDirectory()) throw new InputError(options.configs, undefined, 'is not a configs folder', 'pass --configs DIR');
   const configNames = (await fs.readdir(options.configs)).filter((f) => f.endsWith('.json') && !f.startsWith('.'));
-  const configs = await Promise.all(configNames.map(async (f) => ({ name: f.slice(0, -5), content: new Uint8Array(await fs.readFile(path.join(options.configs, f))) })));
-  const privateKeys = keys ? await Promise.all(keys.keyFiles.map(async (k) => ({ name: path.basename(k.file), content: new Uint8Array(await fs.readFile(k.file)) }))) : [];
+  const configs = await Promise.all(configNames.map(async (f) => ({ name: f.slice(0, -5), content: new Uint8Array(await readInputBytes(path.join(options.configs, f), 'config')) })));
+  const privateKeys = keys ? await Promise.all(keys.keyFiles.map(async (k) => ({ name: path.basename(k.file), content: new Uint8Array(await readInputBytes(k.file, 'member file')) }))) : [];
   const files = planContext({
     payload: p.kind,
     dockerfileTemplate: new TextDecoder().decode(await readTemplate(templates, p.dockerfile)),

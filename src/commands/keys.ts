@@ -1,5 +1,4 @@
 // `keys gen | verify | show`.
-import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { parseCommitteeSize, parseHostPrefix, parsePorts, parseSeedHex } from '../core/args.js';
@@ -34,7 +33,7 @@ export interface KeysGenOptions {
 async function portsFromConfig(configs: string, name: string): Promise<{ ports: number[]; setupPorts: number[] }> {
   const file = path.join(configs, `${name.replace(/\.json$/, '')}.json`);
   if (!(await exists(file))) return defaultPorts(3, 0); // gomel's docker-distributed test: 9000, 10000, 11000
-  const text = await fs.readFile(file, 'utf8');
+  const text = await readInput(file, 'config');
   const columns = configColumns(text);
   if (columns) return defaultPorts(columns.sync, columns.syncSetup);
   // Only now the full checker, to say what is wrong: loading zod costs ~80 ms (issue 14).

@@ -104,7 +104,7 @@ export async function readCommitteeFile(dir: string): Promise<CommitteeFile | un
     throw fsProblem(Object.assign(e, { path: real }), real);
   }
   const bytes = new Uint8Array(await readInputBytes(file, 'committee file'));
-  return { file, bytes, members: parseCommittee(new TextDecoder().decode(bytes), file) };
+  return { file, bytes, members: parseCommittee(new TextDecoder('utf-8', { ignoreBOM: true }).decode(bytes), file) }; // a BOM reaches the parser, which refuses it as gomel does (A9)
 }
 
 /** The committee's size before its latest resize, if recorded and still about this committee. */
@@ -239,7 +239,7 @@ export async function writeKeysDir(staged: StagedFolder, dir: string, plan: Keys
   const strays = (previous?.keyFiles ?? []).filter((k) => k.pid >= plan.members.length && k.pid >= previous!.members.length).map((k) => path.basename(k.file));
   for (const name of [...(previous?.otherFiles ?? []), ...strays, ...(previous?.strayNames ?? [])]) {
     const stat = await fs.stat(path.join(dir, name));
-    files.push({ name, content: await fs.readFile(path.join(dir, name)), mode: stat.mode & 0o777 });
+    files.push({ name, content: await readInputBytes(path.join(dir, name), 'kept file'), mode: stat.mode & 0o777 });
   }
   await staged.commit(files, hooks);
 }

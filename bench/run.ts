@@ -153,9 +153,39 @@ async function benchSkew(n: number) {
   return { n, skewMs: (Math.max(...starts) - Math.min(...starts)) * 1000, runMs };
 }
 
+// ---- 5. logs of 16 nodes over 3 lab hosts (docker/lab.sh): each node logs 6 MB (~1.4 MB shipped), and
+// `deploy logs` brings them home from the workers through the service log stream.
+async function benchLabLogs(n: number) {
+  const lab = `gb${id.slice(0, 4)}`;
+  const net = `172.31.${200 + (parseInt(id.slice(0, 2), 16) % 50)}`;
+  const env = { ...process.env, GOMELCTL_LAB: lab, GOMELCTL_LAB_NET: net };
+  const labScript = path.join(REPO, 'docker/lab.sh');
+  await run('bash', [labScript, 'up', '3'], { env });
+  try {
+    const root = path.join(work, 'lab');
+    const configs = path.join(root, 'configs');
+    await fs.mkdir(configs, { recursive: true });
+    const config = await fs.readFile(path.join(REPO, 'configs/config.json'));
+    await fs.writeFile(path.join(configs, 'config.json'), config);
+    await fs.writeFile(path.join(configs, 'volume.json'), config);
+    const cliEnv = { ...env, DOCKER_HOST: `unix:///run/gomelctl-lab-${lab}/h1.sock` };
+    const gomelctl = (args: string[]) => run(process.execPath, [path.join(REPO, 'bin/gomelctl'), ...args], { env: cliEnv, cwd: root, maxBuffer: 1 << 28 });
+    const flags = ['--keys', 'keys', '--configs', 'configs', '--registry', `${net}.1:5000`, '--network', 'benchnet'];
+    await gomelctl(['up', '--n', String(n), '--binary', path.join(REPO, 'test/fixtures/fake-gomel.sh'), '--config', 'volume', '--spread', '--logs', 'run', '--timeout', '300', ...flags]);
+    const [ms] = await timed(() => gomelctl(['deploy', 'logs', '--network', 'benchnet', '--out', 'again', '--keys', 'keys', '--configs', 'configs']));
+    let bytes = 0;
+    for (let k = 1; k <= n; k++) bytes += (await fs.stat(path.join(root, 'again', `node${k}`, `${k - 1}.volume.log`))).size;
+    const { stdout } = await gomelctl(['deploy', 'status', '--network', 'benchnet', '--json']);
+    const remote = (JSON.parse(stdout) as { swarmNode?: string }[]).filter((x) => x.swarmNode !== `${lab}-h1`).length;
+    return { n, hosts: 3, remote, ms, mb: bytes / 1e6, mbPerS: bytes / 1e6 / (ms / 1000) };
+  } finally {
+    await run('bash', [labScript, 'down'], { env });
+  }
+}
+
 // `npm run bench -- keys` runs only the keys part (it needs no engine); no argument runs all.
 const parts = process.argv.slice(2);
-const wanted = (part: 'keys' | 'image' | 'spawn' | 'skew') => parts.length === 0 || parts.includes(part);
+const wanted = (part: 'keys' | 'image' | 'spawn' | 'skew' | 'logs') => parts.length === 0 || parts.includes(part);
 const gomelKeysBin = process.env.GOMEL_KEYS_BIN;
 const dockerVersion = parts.length > 0 && parts.every((p) => p === 'keys') ? '(not used)' : (await run('docker', ['version', '--format', '{{.Server.Version}}'])).stdout.trim();
 const machine = { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, memoryGb: Math.round(os.totalmem() / 2 ** 30), node: process.version, docker: dockerVersion, kernel: os.release() };
@@ -177,9 +207,11 @@ if (wanted('spawn')) log('deploy spawn of 32 nodes');
 const spawnResult = wanted('spawn') ? await benchSpawn(32) : undefined;
 if (wanted('skew')) log('start skew of 32 and 64 probe nodes');
 const skew = wanted('skew') ? [await benchSkew(32), await benchSkew(64)] : [];
+if (wanted('logs')) log('deploy logs of 16 nodes over 3 lab hosts, 6 MB of log each');
+const labLogs = wanted('logs') ? await benchLabLogs(16) : undefined;
 await fs.rm(work, { recursive: true, force: true });
 
-const results = { date: new Date().toISOString(), machine, keys, verify, image, spawn: spawnResult, skew };
+const results = { date: new Date().toISOString(), machine, keys, verify, image, spawn: spawnResult, skew, labLogs };
 await fs.writeFile(path.join(REPO, `bench/results${parts.length ? `-${parts.join('-')}` : ''}.json`), `${JSON.stringify(results, null, 2)}\n`);
 
 const verdict = (ok: boolean) => (ok ? 'met' : 'MISSED');
@@ -206,6 +238,7 @@ const rows: [string, string, string][] = [
         ['deploy clean', `${seconds(spawnResult.cleanMs)} s`, ''],
       ] as [string, string, string][])
     : []),
+  ...(labLogs ? [[`deploy logs, N=${labLogs.n} over ${labLogs.hosts} lab hosts (${labLogs.remote} on workers)`, `${seconds(labLogs.ms)} s for ${labLogs.mb.toFixed(1)} MB of gomel-shaped log`, `${labLogs.mbPerS.toFixed(1)} MB/s`] as [string, string, string]] : []),
   ...skew.map((k): [string, string, string] => [`start skew, N=${k.n} probe nodes`, `${seconds(k.skewMs)} s between the first and last start`, `whole run ${seconds(k.runMs)} s`]),
 ];
 console.log(`machine: ${machine.cpus} × ${machine.cpu}, ${machine.memoryGb} GiB, Node ${machine.node}, Docker ${machine.docker}`);
@@ -219,5 +252,6 @@ if (k1000) console.log(`  keys gen N=1000 peak memory ≤ 150 MB: ${k1000.gomelc
 if (k65535) console.log(`  keys gen N=65535 ≤ 30 s: ${seconds(k65535.gomelctl.wallMs)} s — ${verdict(k65535.gomelctl.wallMs <= 30_000)}`);
 if (verify) console.log(`  keys verify N=1000 ≤ 1 s: ${seconds(verify.wallMs)} s — ${verdict(verify.wallMs <= 1000)}`);
 if (spawnResult) console.log(`  spawn 32 ≤ 0.5× CLI loop: ${spawnResult.spawnOverCli.toFixed(2)}× — ${verdict(spawnResult.spawnOverCli <= 0.5)}`);
+if (labLogs) console.log(`  logs of ${labLogs.n} nodes over 3 hosts in seconds (≤ 30 s): ${seconds(labLogs.ms)} s — ${verdict(labLogs.ms <= 30_000)}`);
 for (const k of skew) console.log(`  start skew N=${k.n} ≤ 1 s: ${seconds(k.skewMs)} s — ${verdict(k.skewMs <= 1000)}`);
 if (image) console.log(`  rebuild after resize ≤ 0.3× cold: ${image.resizedOverCold.toFixed(2)}× — ${verdict(image.resizedOverCold <= 0.3)}`);

@@ -50,9 +50,16 @@ test('two keys gen on one folder at once, 20 times: every original key survives 
 test('keys gen and config sync killed at random moments (20 times each) lose nothing', async (t) => {
   const p = await gomelProject(t);
   const original = privateFiles(await snapshot(p.keys, false));
+  // Half the kills at a random moment, half the moment keys gen's staged folder appears: those land
+  // mid-write for sure, and the count of kills that found it is checked, not assumed.
+  let midWrite = 0;
   for (let i = 0; i < 20; i++) {
-    const run = runBin(['keys', 'gen', '--n', i % 2 ? '40' : '12', ...p.flags]);
-    await new Promise((r) => setTimeout(r, 20 + ((i * 37) % 400)));
+    const run = runBin(['keys', 'gen', '--n', i % 2 ? '40' : '300', ...p.flags]);
+    let exited = false;
+    void run.done.then(() => (exited = true));
+    if (i % 2) await new Promise((r) => setTimeout(r, 20 + ((i * 37) % 400)));
+    else while (!exited && !(await fs.readdir(p.root)).some((f) => /^\.keys\.new-/.test(f))) await new Promise((r) => setTimeout(r, 1));
+    if ((await fs.readdir(p.root)).some((f) => /^\.keys\.(new|old)-/.test(f))) midWrite++;
     run.kill();
     await run.done;
     const verify = await cli(['keys', 'verify', '--keys', p.keys]);
@@ -60,6 +67,7 @@ test('keys gen and config sync killed at random moments (20 times each) lose not
     const now = await snapshot(p.keys, false);
     for (const [name, hash] of Object.entries(original)) assert.equal(now[name], hash, `kill ${i}: ${name} intact`);
   }
+  assert.ok(midWrite >= 5, `kills that landed while keys gen wrote its staged folder: ${midWrite} of 20`);
   const config = path.join(p.configs, 'config.json');
   for (let i = 0; i < 20; i++) {
     const run = runBin(['config', 'sync', ...p.flags]);
@@ -255,16 +263,32 @@ test('without `sync -f` (no sync on the PATH) every file is fsynced instead, and
   const noConfigs = path.join(root, 'no-configs');
   const seed = '22'.repeat(32);
   assert.equal((await cli(['keys', 'gen', '--keys', path.join(root, 'with'), '--n', '600', '--seed', seed, '--configs', noConfigs])).code, 0);
+  // Count the fsyncs keys gen makes (FileHandle.sync, in this process): none with `sync -f`, one a file without.
+  const probe = await fs.open(path.join(root, 'with', 'committee.ka'), 'r');
+  const proto = Object.getPrototypeOf(probe) as { sync: () => Promise<void> };
+  await probe.close();
+  const original = proto.sync;
+  let fsyncs = 0;
+  proto.sync = function (this: unknown) {
+    fsyncs++;
+    return original.call(this);
+  };
   const savedPath = process.env.PATH;
-  process.env.PATH = path.join(root, 'empty-bin');
   try {
+    assert.equal((await cli(['keys', 'gen', '--keys', path.join(root, 'synced'), '--n', '600', '--seed', seed, '--configs', noConfigs])).code, 0);
+    assert.ok(fsyncs <= 2, `with \`sync -f\` no file is fsynced one by one (${fsyncs} fsyncs)`);
+    fsyncs = 0;
+    process.env.PATH = path.join(root, 'empty-bin');
     // The precondition: here `sync -f` cannot run, so keys gen must take the fsync path.
     await assert.rejects(promisify(execFile)('sync', ['-f', root]), /ENOENT/);
     const r = await cli(['keys', 'gen', '--keys', path.join(root, 'without'), '--n', '600', '--seed', seed, '--configs', noConfigs]);
     assert.equal(r.code, 0, r.err);
   } finally {
     process.env.PATH = savedPath;
+    proto.sync = original;
   }
+  const written = (await fs.readdir(path.join(root, 'without'))).length;
+  assert.ok(fsyncs >= written, `every one of the ${written} files was fsynced (${fsyncs} fsyncs)`);
   assert.deepEqual(await snapshot(path.join(root, 'without')), await snapshot(path.join(root, 'with')));
   assert.equal((await cli(['keys', 'verify', '--keys', path.join(root, 'without')])).code, 0);
 });

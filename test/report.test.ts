@@ -12,7 +12,9 @@ type Figures = { nodes: number; agreedUnits: number; orderingSeconds: number; un
 const reportJson = async (args: string[]) => {
   const r = await cli(['report', '--json', ...args]);
   assert.equal(r.code, 0, r.err);
-  return JSON.parse(r.out.slice(0, r.out.lastIndexOf(']') + 1)) as { name: string; figures: Figures }[];
+  // stdout is the JSON alone (issue 21): it parses whole; the file written is named on stderr.
+  assert.match(r.err, /^report: /m);
+  return JSON.parse(r.out) as { name: string; figures: Figures }[];
 };
 
 /** A node's log: own units created every 100 ms, each ordered 500 ms later; every unit of the committee ordered in turn. */

@@ -40,6 +40,12 @@ async function readRun(dir: string, options: ReportOptions): Promise<ReportedRun
   return { name: path.basename(path.resolve(dir)), consensusLine: verdict.consensusLine, shutdownLine: verdict.shutdownLine, figures, nodes };
 }
 
+/**
+ * `report --json` prints one JSON array on stdout and nothing else, one object per run:
+ *   { name, consensus, shutdown, figures }
+ * consensus and shutdown are the verdict's lines; figures is RunFigures (src/core/logs/run-stats.ts),
+ * whose fields are named for what they hold, with their unit last (…Seconds, …Ms, bytes…).
+ */
 /** Writes the report of one run (or compares several) and prints the headline figures; returns the headline of the first run. */
 export async function report(dirs: string[], options: ReportOptions, out: Output): Promise<string> {
   const folders = dirs.length ? dirs : [options.logs];
@@ -53,8 +59,13 @@ export async function report(dirs: string[], options: ReportOptions, out: Output
   const file = options.out ?? (runs.length === 1 ? path.join(folders[0]!, 'report.html') : 'report.html');
   const title = runs.length === 1 ? `gomel run ${runs[0]!.name}` : `gomel runs compared: ${runs.map((r) => r.name).join(', ')}`;
   await writeReport(file, reportPage(title, runs, charts));
-  if (options.json) out.line(JSON.stringify(runs.map((r) => ({ name: r.name, consensus: r.consensusLine, shutdown: r.shutdownLine, figures: r.figures })), null, 2));
-  else for (const r of runs) out.line(`report: ${r.name}: ${headline(r.figures)}`);
+  if (options.json) {
+    // stdout carries the JSON alone, so `report --json | jq` works; the file's name goes to stderr.
+    out.line(JSON.stringify(runs.map((r) => ({ name: r.name, consensus: r.consensusLine, shutdown: r.shutdownLine, figures: r.figures })), null, 2));
+    out.warn(`report: ${file}`);
+    return headline(runs[0]!.figures);
+  }
+  for (const r of runs) out.line(`report: ${r.name}: ${headline(r.figures)}`);
   out.line(`report: ${file}`);
   return headline(runs[0]!.figures);
 }

@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { cli, tempDir, VECTORS } from './helpers.js';
-import { addRunLine, newRunStats, quantile } from '../src/core/logs/run-stats.js';
+import { addRunLine, median, newRunStats, quantile, runFigures, type RunNode } from '../src/core/logs/run-stats.js';
+import { reportPage } from '../src/report/html.js';
 
 const LOGS = path.join(VECTORS, 'logs');
 type Figures = { nodes: number; agreedUnits: number; orderingSeconds: number; unitsPerSecond: number; latencyMs: { p50: number; p90: number; p99: number; max: number; count: number }; timingIntervalMs: { median: number; p90: number }; levelLimitSeconds: { median: number; max: number }; startSkewSeconds: number; startSkewSource: string; perNode: { label: string; reached: boolean; shutdown: string; bytesSent: number; bytesReceived: number; traffic: Record<string, { sent: number; received: number }> }[] };
@@ -44,7 +45,7 @@ test('hand-made logs: latency, throughput, timing rounds, LevelLimit, skew and t
   assert.equal(f.unitsPerSecond, 40 / 1.5);
   assert.deepEqual(f.latencyMs, { p50: 500, p90: 500, p99: 500, max: 500, count: 40 });
   assert.deepEqual(f.timingIntervalMs, { median: 100, p90: 100 });
-  assert.deepEqual(f.levelLimitSeconds, { median: 1, max: 1 }, 'level 9 is created at T = 1000 ms');
+  assert.deepEqual(f.levelLimitSeconds, { median: 1, max: 1, nodes: 4 }, 'level 9 is created at T = 1000 ms');
   assert.equal(f.startSkewSeconds, 3);
   assert.equal(f.startSkewSource, 'genesis');
   assert.deepEqual(f.perNode[1]!.traffic, { gossip: { sent: 1000, received: 2001 }, multicast: { sent: 500, received: 0 } });
@@ -93,4 +94,30 @@ test('run stats on single lines: own-unit latency needs the unit\'s creation; qu
   assert.equal(quantile([1, 2, 3, 4], 0.5), 2);
   assert.equal(quantile([1, 2, 3, 4], 0.99), 4);
   assert.equal(quantile([], 0.5), undefined);
+  assert.equal(median([4, 1, 3, 2]), 2.5, 'an even count: the midpoint of the two middle values');
+  assert.equal(median([3, 1, 2]), 2);
+  assert.equal(median([]), undefined);
+});
+
+/** A node that creates a prime unit of level 1 at 0.5 s and of level 2 at `level2Ms` (if given), and orders `units` units at 100 ms each. */
+function statsNode(label: string, level2Ms: number | undefined, units: number, extra: Partial<RunNode> = {}): RunNode {
+  const s = newRunStats();
+  addRunLine(s, '{"Q":1,"T":500,"E":"D"}');
+  if (level2Ms !== undefined) addRunLine(s, `{"Q":2,"T":${level2Ms},"E":"D"}`);
+  for (let k = 0; k < units; k++) addRunLine(s, `{"C":0,"H":${k},"T":${100 * (k + 1)},"E":"Z"}`);
+  return { label, stats: s, reached: true, shutdown: 'clean', startedAt: undefined, ...extra };
+}
+
+test('medians of an even count are midpoints; a figure over fewer nodes than N says so', () => {
+  // LevelLimit 2 is reached by 4 of 5 nodes, at 2, 3, 4 and 5 s: median 3.5 s (not 3).
+  const nodes = [statsNode('node1', 2000, 10), statsNode('node2', 3000, 10), statsNode('node3', 4000, 10), statsNode('node4', 5000, 10), statsNode('node5', undefined, 3, { reached: false })];
+  for (const [i, n] of nodes.slice(0, 4).entries()) n.stats!.latencies.push(100 * (i + 1));
+  const f = runFigures(nodes, 10, 2);
+  assert.deepEqual(f.levelLimitSeconds, { median: 3.5, max: 5, nodes: 4 });
+  assert.equal(f.orderingSeconds, 1);
+  assert.equal(f.orderingNodes, 4, 'node5 did not reach consensus');
+  assert.equal(f.latencyMs!.p50, 250, 'four latencies: the midpoint of 200 and 300');
+  const html = reportPage('t', [{ name: 'r', consensusLine: '', shutdownLine: '', figures: f }], []);
+  assert.match(html, /time to reach LevelLimit median \/ max<\/th><td>3\.50 \/ 5\.00 s \(4 of 5 nodes\)</);
+  assert.match(html, /time to order them \(median node\)<\/th><td>1\.00 s \(4 of 5 nodes\)</);
 });

@@ -45,6 +45,8 @@ async function readRun(dir: string, options: ReportOptions): Promise<ReportedRun
  *   { name, consensus, shutdown, figures }
  * consensus and shutdown are the verdict's lines; figures is RunFigures (src/core/logs/run-stats.ts),
  * whose fields are named for what they hold, with their unit last (…Seconds, …Ms, bytes…).
+ * A median of an even count is the midpoint of the two middle values; p90/p99 are nearest-rank.
+ * A figure over some of the nodes gives their count beside it (orderingNodes, levelLimitSeconds.nodes).
  */
 /** Writes the report of one run (or compares several) and prints the headline figures; returns the headline of the first run. */
 export async function report(dirs: string[], options: ReportOptions, out: Output): Promise<string> {

@@ -19,14 +19,16 @@ export interface PageRun {
 
 /** The figures that compare across runs: one row each, one column per run. */
 function figureRows(runs: readonly PageRun[]): string {
+  // A median over fewer nodes than the committee says over how many (the others never got there).
+  const of = (f: RunFigures, count: number) => (count < f.nodes ? ` (${count} of ${f.nodes} nodes)` : '');
   const rows: [string, (f: RunFigures) => string][] = [
     ['nodes', (f) => String(f.nodes)],
     ['units in the agreed order', (f) => String(f.agreedUnits)],
-    ['time to order them (median node)', (f) => fixed(f.orderingSeconds, 2, ' s')],
+    ['time to order them (median node)', (f) => fixed(f.orderingSeconds, 2, ' s') + (f.orderingSeconds === undefined ? '' : of(f, f.orderingNodes))],
     ['units ordered per second', (f) => fixed(f.unitsPerSecond, 1)],
     ['own-unit latency p50 / p90 / p99 / max', (f) => (f.latencyMs ? [f.latencyMs.p50, f.latencyMs.p90, f.latencyMs.p99, f.latencyMs.max].map((x) => `${(x / 1000).toFixed(2)}`).join(' / ') + ' s' : '–')],
     ['timing-round interval median / p90', (f) => (f.timingIntervalMs ? `${(f.timingIntervalMs.median / 1000).toFixed(2)} / ${(f.timingIntervalMs.p90 / 1000).toFixed(2)} s` : '–')],
-    ['time to reach LevelLimit median / max', (f) => (f.levelLimitSeconds ? `${f.levelLimitSeconds.median.toFixed(2)} / ${f.levelLimitSeconds.max.toFixed(2)} s` : '–')],
+    ['time to reach LevelLimit median / max', (f) => (f.levelLimitSeconds ? `${f.levelLimitSeconds.median.toFixed(2)} / ${f.levelLimitSeconds.max.toFixed(2)} s${of(f, f.levelLimitSeconds.nodes)}` : '–')],
     ['start skew', (f) => (f.startSkewSeconds === undefined ? '–' : `${f.startSkewSeconds.toFixed(2)} s (${f.startSkewSource === 'started_at' ? "run.sh's record" : 'genesis lines, 1 s resolution'})`)],
     ['traffic sent, all nodes', (f) => mb(f.perNode.reduce((a, n) => a + n.bytesSent, 0))],
     ['peak memory, largest node', (f) => mb(Math.max(0, ...f.perNode.map((n) => n.peakMemory ?? 0)) || undefined)],

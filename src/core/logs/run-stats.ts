@@ -90,13 +90,19 @@ export function addRunLine(s: NodeRunStats, line: string): void {
   }
 }
 
+/** Nearest-rank quantile of sorted values (p90, p99: always a value that occurred). */
 export function quantile(sorted: readonly number[], q: number): number | undefined {
   if (sorted.length === 0) return undefined;
   const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
   return sorted[i];
 }
 
-const median = (xs: readonly number[]) => quantile([...xs].sort((a, b) => a - b), 0.5);
+/** The median: for an even count the midpoint of the two middle values, as everyone else computes it (issue 21). */
+export function median(xs: readonly number[]): number | undefined {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length === 0 ? undefined : s.length % 2 ? s[mid] : (s[mid - 1]! + s[mid]!) / 2;
+}
 
 export interface RunNode {
   label: string;
@@ -113,10 +119,13 @@ export interface RunFigures {
   agreedUnits: number;
   /** Seconds from a node's start until it had ordered the agreed units (median over nodes). */
   orderingSeconds: number | undefined;
+  /** How many nodes orderingSeconds is the median of (those that reached consensus). */
+  orderingNodes: number;
   unitsPerSecond: number | undefined;
   latencyMs: { p50: number; p90: number; p99: number; max: number; count: number } | undefined;
   timingIntervalMs: { median: number; p90: number } | undefined;
-  levelLimitSeconds: { median: number; max: number } | undefined;
+  /** Over the `nodes` that reached LevelLimit. */
+  levelLimitSeconds: { median: number; max: number; nodes: number } | undefined;
   /** Between the first and last node's start: run.sh's record when present, else the genesis lines (1 s resolution). */
   startSkewSeconds: number | undefined;
   startSkewSource: 'started_at' | 'genesis' | undefined;
@@ -137,10 +146,11 @@ export function runFigures(nodes: readonly RunNode[], agreedUnits: number, level
     nodes: nodes.length,
     agreedUnits,
     orderingSeconds,
+    orderingNodes: orderedAt.length,
     unitsPerSecond: orderingSeconds ? agreedUnits / orderingSeconds : undefined,
-    latencyMs: latencies.length ? { p50: quantile(latencies, 0.5)!, p90: quantile(latencies, 0.9)!, p99: quantile(latencies, 0.99)!, max: latencies[latencies.length - 1]!, count: latencies.length } : undefined,
-    timingIntervalMs: intervals.length ? { median: quantile(intervals, 0.5)!, p90: quantile(intervals, 0.9)! } : undefined,
-    levelLimitSeconds: atLimit.length ? { median: median(atLimit)!, max: Math.max(...atLimit) } : undefined,
+    latencyMs: latencies.length ? { p50: median(latencies)!, p90: quantile(latencies, 0.9)!, p99: quantile(latencies, 0.99)!, max: latencies[latencies.length - 1]!, count: latencies.length } : undefined,
+    timingIntervalMs: intervals.length ? { median: median(intervals)!, p90: quantile(intervals, 0.9)! } : undefined,
+    levelLimitSeconds: atLimit.length ? { median: median(atLimit)!, max: Math.max(...atLimit), nodes: atLimit.length } : undefined,
     startSkewSeconds: skew?.s,
     startSkewSource: skew?.source,
     perNode: nodes.map((n) => {

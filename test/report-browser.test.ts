@@ -36,7 +36,7 @@ test('the report of a real run renders in Chromium: 4 charts, one series per nod
   assert.deepEqual(legend, ['node1', 'node2 (crashed)', 'node3', 'node4', 'node5', 'node6', 'node7 (crashed)', 'node8 (crashed)']);
   assert.equal(await page.locator('figure[data-chart="Units ordered over time"] g.mark-line path').count(), 8);
   const axisTitles = await page.locator('g.role-axis-title text').allTextContents();
-  for (const title of ['time since the node started (s)', 'prime level', 'units ordered', 'latency from creation to order (s)', 'traffic (MB)']) assert.ok(axisTitles.includes(title), `axis "${title}"`);
+  for (const title of ['time since the common start (s)', 'prime level', 'units ordered', 'latency from creation to order (s)', 'traffic (MB)']) assert.ok(axisTitles.includes(title), `axis "${title}"`);
   assert.match(await page.locator('table.figures').innerText(), /units ordered per second/);
   await page.screenshot({ path: path.join(dir, 'report.png'), fullPage: true });
   assert.deepEqual(errors, []);

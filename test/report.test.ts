@@ -4,12 +4,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { cli, tempDir, VECTORS } from './helpers.js';
+import { runCharts } from '../src/core/logs/report-charts.js';
 import { addRunLine, median, newRunStats, quantile, runFigures, type RunNode } from '../src/core/logs/run-stats.js';
 import { reportPage } from '../src/report/html.js';
 
 const LOGS = path.join(VECTORS, 'logs');
-type Figures = { nodes: number; agreedUnits: number; orderingSeconds: number; unitsPerSecond: number; latencyMs: { p50: number; p90: number; p99: number; max: number; count: number }; timingIntervalMs: { median: number; p90: number }; levelLimitSeconds: { median: number; max: number }; startSkewSeconds: number; startSkewSource: string; perNode: { label: string; reached: boolean; shutdown: string; bytesSent: number; bytesReceived: number; traffic: Record<string, { sent: number; received: number }> }[] };
+type Figures = { clock: { source: string; startWallSeconds: number }; nodes: number; agreedUnits: number; orderingSeconds: number; unitsPerSecond: number; latencyMs: { p50: number; p90: number; p99: number; max: number; count: number }; timingIntervalMs: { median: number; p90: number }; levelLimitSeconds: { median: number; max: number }; startSkewSeconds: number; startSkewSource: string; perNode: { label: string; startOffsetSeconds: number; startLateSeconds?: number; levelLimitSeconds?: number; reached: boolean; shutdown: string; bytesSent: number; bytesReceived: number; traffic: Record<string, { sent: number; received: number }> }[] };
 const reportJson = async (args: string[]) => {
   const r = await cli(['report', '--json', ...args]);
   assert.equal(r.code, 0, r.err);
@@ -41,11 +43,14 @@ test('hand-made logs: latency, throughput, timing rounds, LevelLimit, skew and t
   const [run] = await reportJson(['--logs', dir]);
   const f = run!.figures;
   assert.equal(f.agreedUnits, 40);
-  assert.equal(f.orderingSeconds, 1.5, 'the 40th unit is ordered at T = 1500 ms');
-  assert.equal(f.unitsPerSecond, 40 / 1.5);
+  // The genesis lines put the nodes' starts 0, 1, 2 and 3 s after the first (the common clock's t = 0).
+  assert.deepEqual(f.clock, { source: 'genesis', startWallSeconds: Date.parse('2026-11-25T12:00:00Z') / 1000 });
+  assert.deepEqual(f.perNode.map((n) => n.startOffsetSeconds), [0, 1, 2, 3]);
+  assert.equal(f.orderingSeconds, 3, 'the 40th unit is ordered at T = 1500 ms: 1.5, 2.5, 3.5 and 4.5 s on the common clock');
+  assert.equal(f.unitsPerSecond, 40 / 3);
   assert.deepEqual(f.latencyMs, { p50: 500, p90: 500, p99: 500, max: 500, count: 40 });
   assert.deepEqual(f.timingIntervalMs, { median: 100, p90: 100 });
-  assert.deepEqual(f.levelLimitSeconds, { median: 1, max: 1, nodes: 4 }, 'level 9 is created at T = 1000 ms');
+  assert.deepEqual(f.levelLimitSeconds, { median: 2.5, max: 4, nodes: 4 }, 'level 9 is created at T = 1000 ms: 1, 2, 3 and 4 s on the common clock');
   assert.equal(f.startSkewSeconds, 3);
   assert.equal(f.startSkewSource, 'genesis');
   assert.deepEqual(f.perNode[1]!.traffic, { gossip: { sent: 1000, received: 2001 }, multicast: { sent: 500, received: 0 } });
@@ -120,4 +125,59 @@ test('medians of an even count are midpoints; a figure over fewer nodes than N s
   const html = reportPage('t', [{ name: 'r', consensusLine: '', shutdownLine: '', figures: f }], []);
   assert.match(html, /time to reach LevelLimit median \/ max<\/th><td>3\.50 \/ 5\.00 s \(4 of 5 nodes\)</);
   assert.match(html, /time to order them \(median node\)<\/th><td>1\.00 s \(4 of 5 nodes\)</);
+});
+
+/** swarm-8 in a temp folder, each node's started_at `offsets[k]` seconds after t0 (run.sh's record). */
+async function swarm8WithStarts(t: { after: (fn: () => Promise<void>) => void }, t0: number, offsets: number[]): Promise<string> {
+  const dir = await tempDir(t);
+  await fs.cp(path.join(LOGS, 'swarm-8'), dir, { recursive: true });
+  for (const [k, offset] of offsets.entries()) await fs.writeFile(path.join(dir, `node${k + 1}/started_at`), `${(t0 + offset).toFixed(6)}\n`);
+  return dir;
+}
+
+/** An independent reading of a node's log: its lines as JSON objects. */
+async function logLines(dir: string, node: number): Promise<Record<string, unknown>[]> {
+  const gz = path.join(dir, `node${node}/${node - 1}.config.log.gz`);
+  return gunzipSync(await fs.readFile(gz)).toString('utf8').split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+test('one clock for the run: t = 0 is the first started_at; LevelLimit, ordering and the charts use it, each node\'s offset shown', async (t) => {
+  const t0 = 1795000000.5;
+  const offsets = [0.75, 0, 0.25, 1.5, 0.5, 2, 0.125, 3.25];
+  const dir = await swarm8WithStarts(t, t0, offsets);
+  // node8 learned the common start (t0) 3.2 s after it was due: it started late.
+  await fs.writeFile(path.join(dir, 'node8/start_plan'), `${t0.toFixed(6)} ${(t0 + 3.2).toFixed(6)}\n`);
+  const [run] = await reportJson(['--logs', dir]);
+  const f = run!.figures;
+  assert.deepEqual(f.clock, { source: 'started_at', startWallSeconds: t0 });
+  assert.deepEqual(f.perNode.map((n) => n.startOffsetSeconds), offsets);
+  assert.equal(f.perNode[7]!.startLateSeconds, 3.2);
+  assert.equal(f.perNode[0]!.startLateSeconds, undefined);
+  assert.equal(f.startSkewSeconds, 3.25);
+  // Independently: each node's first prime unit at level >= 50, moved onto the common clock.
+  const reach: number[] = [];
+  const ordered: number[] = [];
+  for (let k = 1; k <= 8; k++) {
+    const lines = await logLines(dir, k);
+    const d = lines.find((r) => r.E === 'D' && (r.Q as number) >= 50)!;
+    reach.push(offsets[k - 1]! + (d.T as number) / 1000);
+    ordered.push(offsets[k - 1]! + (lines.filter((r) => r.E === 'Z')[343]!.T as number) / 1000);
+  }
+  const mid = (xs: number[]) => ((s) => (s[3]! + s[4]!) / 2)([...xs].sort((a, b) => a - b));
+  assert.ok(Math.abs(f.levelLimitSeconds.median - mid(reach)) < 1e-9, `${f.levelLimitSeconds.median} vs ${mid(reach)}`);
+  assert.ok(Math.abs(f.levelLimitSeconds.max - Math.max(...reach)) < 1e-9);
+  assert.deepEqual(f.perNode.map((n) => n.levelLimitSeconds!.toFixed(3)), reach.map((x) => x.toFixed(3)));
+  assert.ok(Math.abs(f.orderingSeconds - mid(ordered)) < 1e-9);
+  const html = await fs.readFile(path.join(dir, 'report.html'), 'utf8');
+  assert.match(html, /<th>start offset<\/th>/);
+  assert.match(html, /\+3\.25 s \(learned the start 3\.20 s late\)/);
+  assert.match(html, /time since the common start \(s\)/);
+});
+
+test('the common clock moves each node\'s chart points by its offset', () => {
+  const a = statsNode('node1', 2000, 2, { startedAt: 100 });
+  const b = statsNode('node2', 2000, 2, { startedAt: 101.5 });
+  const figures = runFigures([a, b], 2, 2);
+  const levels = (runCharts([{ ...a }, { ...b }], figures)[0]!.spec as { data: { values: { t: number }[] } }).data.values.map((v) => v.t);
+  assert.deepEqual(levels.sort((x, y) => x - y), [0.5, 2, 2, 3.5], 'node2 started 1.5 s after node1: its points move 1.5 s right');
 });

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { addRunLine, headline, newRunStats, runFigures, type RunNode } from '../core/logs/run-stats.js';
 import { comparisonCharts, runCharts, type ReportNode } from '../core/logs/report-charts.js';
 import { InputError } from '../core/errors.js';
-import { readOptional } from '../fs/node-logs.js';
+import { readOptional, type NodeFiles } from '../fs/node-logs.js';
 import { reportPage, writeReport, type PageRun } from '../report/html.js';
 import { renderSvg } from '../report/render.js';
 import type { Output } from './output.js';
@@ -22,6 +22,12 @@ interface ReportedRun extends PageRun {
   nodes: ReportNode[];
 }
 
+/** A node's own folder (as deploy logs writes), or undefined for <pid>.log files side by side. */
+function nodeFolder(dir: string, files: NodeFiles | undefined): string | undefined {
+  const file = files && (files.log ?? files.exitStatus ?? files.startedAt ?? files.task);
+  return file && path.resolve(path.dirname(file)) !== path.resolve(dir) ? path.dirname(file) : undefined;
+}
+
 async function readRun(dir: string, options: ReportOptions): Promise<ReportedRun> {
   const verdictOptions: VerdictOptions = { logs: dir, config: options.config, configs: options.configs, keys: options.keys };
   const run = await loadRun(verdictOptions);
@@ -34,7 +40,11 @@ async function readRun(dir: string, options: ReportOptions): Promise<ReportedRun
     const network = (await readOptional(node.files?.network))?.trim().split('\n').map((l) => l.replace(/^\S+ -> /, '')).join('; ');
     const v = verdict.nodes[pid]!;
     // A log the verdict could not use (too large, unreadable) gives no figures either.
-    nodes.push({ label: node.label, stats: evidence[pid]!.stats ? stats[pid] : undefined, reached: v.reached, shutdown: v.shutdown.kind, startedAt: evidence[pid]!.startedAt, network: network || undefined });
+    const entry: RunNode = { label: node.label, stats: evidence[pid]!.stats ? stats[pid] : undefined, reached: v.reached, shutdown: v.shutdown.kind, startedAt: evidence[pid]!.startedAt, network: network || undefined };
+    const folder = nodeFolder(dir, node.files);
+    const plan = folder ? (await readOptional(path.join(folder, 'start_plan')))?.trim().split(/\s+/).map(Number) : undefined;
+    if (plan?.length === 2 && plan.every(Number.isFinite)) entry.startPlan = { commonStart: plan[0]!, knownAt: plan[1]! };
+    nodes.push(entry);
   }
   const figures = runFigures(nodes, verdict.agreedUnits, levelLimit);
   return { name: path.basename(path.resolve(dir)), consensusLine: verdict.consensusLine, shutdownLine: verdict.shutdownLine, figures, nodes };
@@ -45,6 +55,8 @@ async function readRun(dir: string, options: ReportOptions): Promise<ReportedRun
  *   { name, consensus, shutdown, figures }
  * consensus and shutdown are the verdict's lines; figures is RunFigures (src/core/logs/run-stats.ts),
  * whose fields are named for what they hold, with their unit last (…Seconds, …Ms, bytes…).
+ * Times in seconds are on the run's common clock (figures.clock: t = 0 is the first node's start;
+ * perNode[].startOffsetSeconds moves a node's own times onto it); …Ms durations are clock-free.
  * A median of an even count is the midpoint of the two middle values; p90/p99 are nearest-rank.
  * A figure over some of the nodes gives their count beside it (orderingNodes, levelLimitSeconds.nodes).
  */

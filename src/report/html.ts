@@ -17,6 +17,18 @@ export interface PageRun {
   figures: RunFigures;
 }
 
+function clockText(f: RunFigures): string {
+  if (f.clock.source === 'own' || f.clock.startWallSeconds === undefined) return "each node's own start: no start records, so no common clock";
+  const when = new Date(f.clock.startWallSeconds * 1000).toISOString().replace('T', ' ').replace('Z', ' UTC');
+  return `the first node's start, ${when} (${f.clock.source === 'started_at' ? "run.sh's started_at" : "gomel's genesis lines, to the second"})`;
+}
+
+/** A node's start on the common clock, and whether it learned the common start late (start_plan). */
+function offsetText(n: RunFigures['perNode'][number]): string {
+  if (n.startOffsetSeconds === undefined) return '–';
+  return `+${n.startOffsetSeconds.toFixed(2)} s${n.startLateSeconds ? ` (learned the start ${n.startLateSeconds.toFixed(2)} s late)` : ''}`;
+}
+
 /** The figures that compare across runs: one row each, one column per run. */
 function figureRows(runs: readonly PageRun[]): string {
   // A median over fewer nodes than the committee says over how many (the others never got there).
@@ -29,6 +41,7 @@ function figureRows(runs: readonly PageRun[]): string {
     ['own-unit latency p50 / p90 / p99 / max', (f) => (f.latencyMs ? [f.latencyMs.p50, f.latencyMs.p90, f.latencyMs.p99, f.latencyMs.max].map((x) => `${(x / 1000).toFixed(2)}`).join(' / ') + ' s' : '–')],
     ['timing-round interval median / p90', (f) => (f.timingIntervalMs ? `${(f.timingIntervalMs.median / 1000).toFixed(2)} / ${(f.timingIntervalMs.p90 / 1000).toFixed(2)} s` : '–')],
     ['time to reach LevelLimit median / max', (f) => (f.levelLimitSeconds ? `${f.levelLimitSeconds.median.toFixed(2)} / ${f.levelLimitSeconds.max.toFixed(2)} s${of(f, f.levelLimitSeconds.nodes)}` : '–')],
+    ['clock (t = 0)', (f) => clockText(f)],
     ['start skew', (f) => (f.startSkewSeconds === undefined ? '–' : `${f.startSkewSeconds.toFixed(2)} s (${f.startSkewSource === 'started_at' ? "run.sh's record" : 'genesis lines, 1 s resolution'})`)],
     ['traffic sent, all nodes', (f) => mb(f.perNode.reduce((a, n) => a + n.bytesSent, 0))],
     ['peak memory, largest node', (f) => mb(Math.max(0, ...f.perNode.map((n) => n.peakMemory ?? 0)) || undefined)],
@@ -41,9 +54,9 @@ function figureRows(runs: readonly PageRun[]): string {
 function nodeTable(run: PageRun): string {
   const services = [...new Set(run.figures.perNode.flatMap((n) => Object.keys(n.traffic)))].sort();
   const shaped = run.figures.perNode.some((n) => n.network);
-  const head = ['node', 'consensus', 'shutdown', ...(shaped ? ['network conditions'] : []), 'sent', 'received', ...services.map((s) => `${s} sent / received`), 'peak memory'];
+  const head = ['node', 'consensus', 'shutdown', 'start offset', 'LevelLimit at', ...(shaped ? ['network conditions'] : []), 'sent', 'received', ...services.map((s) => `${s} sent / received`), 'peak memory'];
   const body = run.figures.perNode.map((n) => {
-    const cells = [n.label, n.reached ? 'yes' : 'NO', n.shutdown, ...(shaped ? [n.network ?? 'none'] : []), mb(n.bytesSent), mb(n.bytesReceived), ...services.map((s) => (n.traffic[s] ? `${mb(n.traffic[s].sent)} / ${mb(n.traffic[s].received)}` : '–')), mb(n.peakMemory)];
+    const cells = [n.label, n.reached ? 'yes' : 'NO', n.shutdown, offsetText(n), fixed(n.levelLimitSeconds, 2, ' s'), ...(shaped ? [n.network ?? 'none'] : []), mb(n.bytesSent), mb(n.bytesReceived), ...services.map((s) => (n.traffic[s] ? `${mb(n.traffic[s].sent)} / ${mb(n.traffic[s].received)}` : '–')), mb(n.peakMemory)];
     return `<tr class="${n.reached && n.shutdown === 'clean' ? '' : 'marked'}">${cells.map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`;
   });
   return `<table class="nodes"><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${body.join('')}</tbody></table>`;
@@ -68,7 +81,7 @@ ${figureRows(runs)}
 <h2>Charts</h2>
 <div class="charts">${charts.map((c) => `<figure data-chart="${esc(c.title)}">${c.svg}</figure>`).join('\n')}</div>
 ${runs.map((r) => `<h2>Nodes of ${esc(r.name)}</h2>${nodeTable(r)}`).join('\n')}
-<p>Written by gomelctl report. Time is since each node's start (gomel's T field); latency is from a node's unit being created to that node ordering it.</p>
+<p>Written by gomelctl report. Times are on the run's common clock: t = 0 is the first node's start, and a node's own times (gomel's T field) move by its start offset. Latency is from a node's unit being created to that node ordering it.</p>
 </body></html>
 `;
 }

@@ -35,9 +35,15 @@ const base = (title: string, width = 560, height = 260) => ({
   config: { font: 'sans-serif', legend: { labelLimit: 320 } },
 });
 
+/** The time axis: the run's common clock (t = 0, the first node's start), unless no node's start is known. */
+export const timeTitle = (f: RunFigures) => (f.clock.source === 'own' ? "time since each node's own start (s)" : 'time since the common start (s)');
+
+/** Node i's time T (ms on its own clock) on the run's common clock, in seconds. */
+const onClock = (f: RunFigures, i: number) => (t: number) => (f.perNode[i]?.startOffsetSeconds ?? 0) + t / 1000;
+
 export function runCharts(nodes: readonly ReportNode[], figures: RunFigures): ChartSpec[] {
-  const levels = nodes.flatMap((n) => thin(n.stats?.levels ?? []).map(([t, level]) => ({ node: seriesLabel(n), t: t / 1000, level })));
-  const ordered = nodes.flatMap((n) => thin((n.stats?.ordered ?? []).map((t, i) => [t, i + 1] as const)).map(([t, count]) => ({ node: seriesLabel(n), t: t / 1000, count })));
+  const levels = nodes.flatMap((n, i) => thin(n.stats?.levels ?? []).map(([t, level]) => ({ node: seriesLabel(n), t: onClock(figures, i)(t), level })));
+  const ordered = nodes.flatMap((n, i) => thin((n.stats?.ordered ?? []).map((t, k) => [t, k + 1] as const)).map(([t, count]) => ({ node: seriesLabel(n), t: onClock(figures, i)(t), count })));
   const latencies = nodes.flatMap((n) => (n.stats?.latencies ?? []).map((ms) => ({ node: seriesLabel(n), latency: ms / 1000 })));
   const traffic = figures.perNode.flatMap((n) =>
     Object.entries(n.traffic).flatMap(([service, v]) => [
@@ -49,11 +55,11 @@ export function runCharts(nodes: readonly ReportNode[], figures: RunFigures): Ch
   return [
     {
       title: 'Prime level reached over time',
-      spec: { ...base('Prime level reached over time, per node'), data: { values: levels }, mark: { type: 'line', interpolate: 'step-after' }, encoding: { x: { field: 't', type: 'quantitative', title: 'time since the node started (s)' }, y: { field: 'level', type: 'quantitative', title: 'prime level' }, color: nodeColor } },
+      spec: { ...base('Prime level reached over time, per node'), data: { values: levels }, mark: { type: 'line', interpolate: 'step-after' }, encoding: { x: { field: 't', type: 'quantitative', title: timeTitle(figures) }, y: { field: 'level', type: 'quantitative', title: 'prime level' }, color: nodeColor } },
     },
     {
       title: 'Units ordered over time',
-      spec: { ...base('Units ordered over time, per node'), data: { values: ordered }, mark: 'line', encoding: { x: { field: 't', type: 'quantitative', title: 'time since the node started (s)' }, y: { field: 'count', type: 'quantitative', title: 'units ordered' }, color: nodeColor } },
+      spec: { ...base('Units ordered over time, per node'), data: { values: ordered }, mark: 'line', encoding: { x: { field: 't', type: 'quantitative', title: timeTitle(figures) }, y: { field: 'count', type: 'quantitative', title: 'units ordered' }, color: nodeColor } },
     },
     {
       title: 'Ordering latency of own units',
@@ -75,14 +81,14 @@ export interface ComparedRun {
 /** Several runs side by side: one series per run (all its nodes' points). */
 export function comparisonCharts(runs: readonly ComparedRun[]): ChartSpec[] {
   const ordered = runs.flatMap((r) =>
-    r.nodes.flatMap((n) => thin((n.stats?.ordered ?? []).map((t, i) => [t, i + 1] as const), 60).map(([t, count]) => ({ run: r.name, node: `${r.name}/${n.label}`, t: t / 1000, count }))),
+    r.nodes.flatMap((n, i) => thin((n.stats?.ordered ?? []).map((t, k) => [t, k + 1] as const), 60).map(([t, count]) => ({ run: r.name, node: `${r.name}/${n.label}`, t: onClock(r.figures, i)(t), count }))),
   );
   const latencies = runs.flatMap((r) => r.nodes.flatMap((n) => (n.stats?.latencies ?? []).map((ms) => ({ run: r.name, latency: ms / 1000 }))));
   const runColor = { field: 'run', type: 'nominal', title: 'run', sort: runs.map((r) => r.name) };
   return [
     {
       title: 'Units ordered over time, by run',
-      spec: { ...base('Units ordered over time (every node of each run)'), data: { values: ordered }, mark: { type: 'line', opacity: 0.6 }, encoding: { x: { field: 't', type: 'quantitative', title: 'time since the node started (s)' }, y: { field: 'count', type: 'quantitative', title: 'units ordered' }, color: runColor, detail: { field: 'node' } } },
+      spec: { ...base('Units ordered over time (every node of each run)'), data: { values: ordered }, mark: { type: 'line', opacity: 0.6 }, encoding: { x: { field: 't', type: 'quantitative', title: runs.every((r) => r.figures.clock.source !== 'own') ? "time since the run's common start (s)" : "time since each node's own start (s)" }, y: { field: 'count', type: 'quantitative', title: 'units ordered' }, color: runColor, detail: { field: 'node' } } },
     },
     {
       title: 'Ordering latency, by run',

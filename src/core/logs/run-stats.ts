@@ -110,54 +110,110 @@ export interface RunNode {
   reached: boolean;
   shutdown: string; // "clean", "crashed", …
   startedAt: number | undefined; // run.sh's record, seconds
+  /** run.sh's start_plan: the common start every node computed, and when this node knew it (wall seconds). */
+  startPlan?: { commonStart: number; knownAt: number };
   /** The network conditions applied to it, as run.sh recorded them. */
   network?: string;
+}
+
+/**
+ * The run's one clock (issue 21): gomel's T counts from each node's own start, so
+ * on their own clocks a node that started late looks slow. t = 0 is the earliest
+ * start; a node's times move by its offset from it. The starts come from run.sh's
+ * started_at when every node with a log has one, else from gomel's genesis lines
+ * (to the second), else there is no common clock and each node keeps its own.
+ */
+export interface RunClock {
+  source: 'started_at' | 'genesis' | 'own';
+  /** Wall-clock seconds (epoch) of t = 0. */
+  startWallSeconds: number | undefined;
+}
+
+/** Rounded to the microsecond run.sh records: no float noise in offsets (0.75, not 0.7500002). */
+const micros = (s: number) => Math.round(s * 1e6) / 1e6;
+
+export function runClock(nodes: readonly RunNode[]): RunClock & { offsets: (number | undefined)[] } {
+  const logged = nodes.filter((n) => n.stats);
+  const pick = (source: 'started_at' | 'genesis', start: (n: RunNode) => number | undefined) => {
+    if (!logged.length || !logged.every((n) => start(n) !== undefined)) return undefined;
+    const t0 = Math.min(...nodes.map(start).filter((t): t is number => t !== undefined));
+    return { source, startWallSeconds: t0, offsets: nodes.map((n) => ((t) => (t === undefined ? undefined : micros(t - t0)))(start(n))) };
+  };
+  const genesis = (n: RunNode) => (n.stats?.genesisMs === undefined ? undefined : n.stats.genesisMs / 1000);
+  return pick('started_at', (n) => n.startedAt) ?? pick('genesis', genesis) ?? { source: 'own', startWallSeconds: undefined, offsets: nodes.map(() => 0) };
+}
+
+export interface NodeFigures {
+  label: string;
+  /** Seconds from t = 0 to this node's start (its times on the common clock are its own plus this). */
+  startOffsetSeconds: number | undefined;
+  /** How long after the common start this node learned it (start_plan), when it did so late. */
+  startLateSeconds?: number;
+  /** When it created its first prime unit at LevelLimit, on the common clock. */
+  levelLimitSeconds: number | undefined;
+  reached: boolean;
+  shutdown: string;
+  network: string | undefined;
+  bytesSent: number;
+  bytesReceived: number;
+  peakMemory: number | undefined;
+  traffic: Record<string, { sent: number; received: number }>;
+  firstDialFailureMs: number | undefined;
 }
 
 export interface RunFigures {
   nodes: number;
   agreedUnits: number;
-  /** Seconds from a node's start until it had ordered the agreed units (median over nodes). */
+  clock: RunClock;
+  /** Seconds from t = 0 until a node had ordered the agreed units (median over nodes). */
   orderingSeconds: number | undefined;
   /** How many nodes orderingSeconds is the median of (those that reached consensus). */
   orderingNodes: number;
   unitsPerSecond: number | undefined;
   latencyMs: { p50: number; p90: number; p99: number; max: number; count: number } | undefined;
   timingIntervalMs: { median: number; p90: number } | undefined;
-  /** Over the `nodes` that reached LevelLimit. */
+  /** From t = 0, over the `nodes` that reached LevelLimit. */
   levelLimitSeconds: { median: number; max: number; nodes: number } | undefined;
-  /** Between the first and last node's start: run.sh's record when present, else the genesis lines (1 s resolution). */
+  /** Between the first and last node's start, by the clock's source. */
   startSkewSeconds: number | undefined;
   startSkewSource: 'started_at' | 'genesis' | undefined;
-  perNode: { label: string; reached: boolean; shutdown: string; network: string | undefined; bytesSent: number; bytesReceived: number; peakMemory: number | undefined; traffic: Record<string, { sent: number; received: number }>; firstDialFailureMs: number | undefined }[];
+  perNode: NodeFigures[];
 }
 
 export function runFigures(nodes: readonly RunNode[], agreedUnits: number, levelLimit: number): RunFigures {
-  const withStats = nodes.filter((n) => n.stats) as (RunNode & { stats: NodeRunStats })[];
-  const orderedAt = withStats.filter((n) => n.reached && n.stats.ordered.length >= agreedUnits && agreedUnits > 0).map((n) => n.stats.ordered[agreedUnits - 1]! / 1000);
+  const { offsets, ...clock } = runClock(nodes);
+  // A node's time T (ms, its own clock) on the common clock, in seconds.
+  const at = (i: number, t: number) => (offsets[i] ?? 0) + t / 1000;
+  const withStats = nodes.map((n, i) => ({ ...n, i })).filter((n) => n.stats) as (RunNode & { i: number; stats: NodeRunStats })[];
+  const orderedAt = withStats.filter((n) => n.reached && n.stats.ordered.length >= agreedUnits && agreedUnits > 0).map((n) => at(n.i, n.stats.ordered[agreedUnits - 1]!));
   const orderingSeconds = median(orderedAt);
   const latencies = withStats.flatMap((n) => n.stats.latencies).sort((a, b) => a - b);
   const intervals = withStats.flatMap((n) => n.stats.timing.slice(1).map((t, i) => t - n.stats.timing[i]!)).sort((a, b) => a - b);
-  const atLimit = withStats.map((n) => n.stats.levels.find(([, q]) => q >= levelLimit)?.[0]).filter((t): t is number => t !== undefined).map((t) => t / 1000);
-  const started = nodes.map((n) => n.startedAt).filter((t): t is number => t !== undefined);
-  const genesis = withStats.map((n) => n.stats.genesisMs).filter((t): t is number => t !== undefined);
-  const skew = started.length >= 2 ? { s: Math.max(...started) - Math.min(...started), source: 'started_at' as const } : genesis.length >= 2 ? { s: (Math.max(...genesis) - Math.min(...genesis)) / 1000, source: 'genesis' as const } : undefined;
+  const nodeAtLimit = nodes.map((n, i) => ((t) => (t === undefined ? undefined : at(i, t)))(n.stats?.levels.find(([, q]) => q >= levelLimit)?.[0]));
+  const atLimit = nodeAtLimit.filter((t): t is number => t !== undefined);
+  const known = offsets.filter((t): t is number => t !== undefined);
+  const skew = clock.source !== 'own' && known.length >= 2 ? Math.max(...known) - Math.min(...known) : undefined;
   return {
     nodes: nodes.length,
     agreedUnits,
+    clock,
     orderingSeconds,
     orderingNodes: orderedAt.length,
     unitsPerSecond: orderingSeconds ? agreedUnits / orderingSeconds : undefined,
     latencyMs: latencies.length ? { p50: median(latencies)!, p90: quantile(latencies, 0.9)!, p99: quantile(latencies, 0.99)!, max: latencies[latencies.length - 1]!, count: latencies.length } : undefined,
     timingIntervalMs: intervals.length ? { median: median(intervals)!, p90: quantile(intervals, 0.9)! } : undefined,
     levelLimitSeconds: atLimit.length ? { median: median(atLimit)!, max: Math.max(...atLimit), nodes: atLimit.length } : undefined,
-    startSkewSeconds: skew?.s,
-    startSkewSource: skew?.source,
-    perNode: nodes.map((n) => {
+    startSkewSeconds: skew,
+    startSkewSource: skew === undefined ? undefined : (clock.source as 'started_at' | 'genesis'),
+    perNode: nodes.map((n, i) => {
       const traffic = Object.fromEntries(n.stats?.traffic ?? []);
       const values = Object.values(traffic);
+      const late = n.startPlan ? n.startPlan.knownAt - n.startPlan.commonStart : 0;
       return {
         label: n.label,
+        startOffsetSeconds: offsets[i],
+        ...(late > 0 ? { startLateSeconds: micros(late) } : {}),
+        levelLimitSeconds: nodeAtLimit[i],
         reached: n.reached,
         shutdown: n.shutdown,
         network: n.network,

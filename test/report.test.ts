@@ -11,13 +11,14 @@ import { addRunLine, median, newRunStats, quantile, runFigures, type RunNode } f
 import { reportPage } from '../src/report/html.js';
 
 const LOGS = path.join(VECTORS, 'logs');
+type Setup = { levelLimit: number; nParents: number; canSkipLevel: boolean; sync: { type: string; params: Record<string, string>; fallback: string }[]; network: { conditions: string; nodes: string[] }[] };
 type Figures = { clock: { source: string; startWallSeconds: number }; nodes: number; agreedUnits: number; orderingSeconds: number; unitsPerSecond: number; latencyMs: { p50: number; p90: number; p99: number; max: number; count: number }; timingIntervalMs: { median: number; p90: number }; levelLimitSeconds: { median: number; max: number }; startSkewSeconds: number; startSkewSource: string; perNode: { label: string; startOffsetSeconds: number; startLateSeconds?: number; levelLimitSeconds?: number; reached: boolean; shutdown: string; bytesSent: number; bytesReceived: number; traffic: Record<string, { sent: number; received: number }> }[] };
 const reportJson = async (args: string[]) => {
   const r = await cli(['report', '--json', ...args]);
   assert.equal(r.code, 0, r.err);
   // stdout is the JSON alone (issue 21): it parses whole; the file written is named on stderr.
   assert.match(r.err, /^report: /m);
-  return JSON.parse(r.out) as { name: string; figures: Figures }[];
+  return JSON.parse(r.out) as { name: string; setup: Setup; figures: Figures }[];
 };
 
 /** A node's log: own units created every 100 ms, each ordered 500 ms later; every unit of the committee ordered in turn. */
@@ -180,4 +181,27 @@ test('the common clock moves each node\'s chart points by its offset', () => {
   const figures = runFigures([a, b], 2, 2);
   const levels = (runCharts([{ ...a }, { ...b }], figures)[0]!.spec as { data: { values: { t: number }[] } }).data.values.map((v) => v.t);
   assert.deepEqual(levels.sort((x, y) => x - y), [0.5, 2, 2, 3.5], 'node2 started 1.5 s after node1: its points move 1.5 s right');
+});
+
+test('what was run is in the page and the JSON: LevelLimit, NParents, CanSkipLevel, the sync services, the network conditions', async (t) => {
+  const dir = await tempDir(t);
+  await fs.cp(path.join(LOGS, 'swarm-8'), dir, { recursive: true });
+  for (let k = 1; k <= 8; k++) {
+    const line = k <= 4 ? `node${k} -> us (node5 node6 node7 node8): delay=80ms, loss=1%` : `node${k} -> eu (node1 node2 node3 node4): delay=70ms`;
+    await fs.writeFile(path.join(dir, `node${k}/network.txt`), `${line}\n`);
+  }
+  const [run] = await reportJson(['--logs', dir]);
+  const s = run!.setup;
+  assert.equal(s.levelLimit, 50);
+  assert.equal(s.nParents, 8);
+  assert.equal(s.canSkipLevel, true);
+  assert.deepEqual(s.sync.map((x) => x.type), ['gossip', 'fetch', 'multicast']);
+  assert.deepEqual(s.sync[1], { type: 'fetch', params: { nIn: '10', nOut: '15', timeout: '2s' }, fallback: 'gossip' });
+  assert.deepEqual(s.network, [
+    { conditions: 'us (4 peers): delay=80ms, loss=1%', nodes: ['node1', 'node2', 'node3', 'node4'] },
+    { conditions: 'eu (4 peers): delay=70ms', nodes: ['node5', 'node6', 'node7', 'node8'] },
+  ]);
+  const html = await fs.readFile(path.join(dir, 'report.html'), 'utf8');
+  const setup = html.slice(html.indexOf('<table class="setup">'), html.indexOf('</table>', html.indexOf('<table class="setup">')));
+  for (const text of ['LevelLimit</th><td>50', 'NParents</th><td>8', 'CanSkipLevel</th><td>true', 'fetch</th><td>nIn=10, nOut=15, timeout=2s; fallback gossip', 'node1, node2, node3, node4</th><td>us (4 peers): delay=80ms, loss=1%']) assert.ok(setup.includes(text), text);
 });

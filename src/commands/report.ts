@@ -4,6 +4,9 @@ import { addRunLine, headline, newRunStats, runFigures, type RunNode } from '../
 import { comparisonCharts, runCharts, type ReportNode } from '../core/logs/report-charts.js';
 import { InputError } from '../core/errors.js';
 import { readOptional, type NodeFiles } from '../fs/node-logs.js';
+import { readOptionalInput } from '../fs/input.js';
+import { checkConfigText } from '../core/config-check.js';
+import { networkLine, runSetup, type RunSetup } from '../core/report/run-setup.js';
 import { reportPage, writeReport, type PageRun } from '../report/html.js';
 import { renderSvg } from '../report/render.js';
 import type { Output } from './output.js';
@@ -28,6 +31,20 @@ function nodeFolder(dir: string, files: NodeFiles | undefined): string | undefin
   return file && path.resolve(path.dirname(file)) !== path.resolve(dir) ? path.dirname(file) : undefined;
 }
 
+/** The config the run is judged against, found as the verdict finds it (--config, the logs folder's conf.json, configs/config.json). */
+async function readSetup(dir: string, options: ReportOptions, nodes: readonly RunNode[]): Promise<RunSetup | undefined> {
+  const given = options.config;
+  const candidates = given ? [given.includes('/') || given.endsWith('.json') ? given : path.join(options.configs, `${given}.json`)] : [path.join(dir, 'conf.json'), path.join(options.configs, 'config.json')];
+  for (const file of candidates) {
+    const text = await readOptionalInput(file, 'config');
+    if (text === undefined) continue;
+    // The verdict has already refused a config it cannot read: this one parses.
+    const { config } = checkConfigText(text, undefined);
+    return config ? runSetup(config, file, nodes) : undefined;
+  }
+  return undefined;
+}
+
 async function readRun(dir: string, options: ReportOptions): Promise<ReportedRun> {
   const verdictOptions: VerdictOptions = { logs: dir, config: options.config, configs: options.configs, keys: options.keys };
   const run = await loadRun(verdictOptions);
@@ -37,7 +54,8 @@ async function readRun(dir: string, options: ReportOptions): Promise<ReportedRun
   const { verdict, evidence, levelLimit } = await judgeRun(run, verdictOptions, (pid) => (line) => addRunLine(stats[pid]!, line));
   const nodes: RunNode[] = [];
   for (const [pid, node] of run.nodes.entries()) {
-    const network = (await readOptional(node.files?.network))?.trim().split('\n').map((l) => l.replace(/^\S+ -> /, '')).join('; ');
+    const networkText = await readOptional(node.files?.network);
+    const network = networkText === undefined ? undefined : networkLine(networkText);
     const v = verdict.nodes[pid]!;
     // A log the verdict could not use (too large, unreadable) gives no figures either.
     const entry: RunNode = { label: node.label, stats: evidence[pid]!.stats ? stats[pid] : undefined, reached: v.reached, shutdown: v.shutdown.kind, startedAt: evidence[pid]!.startedAt, network: network || undefined };
@@ -47,13 +65,16 @@ async function readRun(dir: string, options: ReportOptions): Promise<ReportedRun
     nodes.push(entry);
   }
   const figures = runFigures(nodes, verdict.agreedUnits, levelLimit);
-  return { name: path.basename(path.resolve(dir)), consensusLine: verdict.consensusLine, shutdownLine: verdict.shutdownLine, figures, nodes };
+  const setup = await readSetup(dir, options, nodes);
+  return { name: path.basename(path.resolve(dir)), consensusLine: verdict.consensusLine, shutdownLine: verdict.shutdownLine, setup, figures, nodes };
 }
 
 /**
  * `report --json` prints one JSON array on stdout and nothing else, one object per run:
- *   { name, consensus, shutdown, figures }
- * consensus and shutdown are the verdict's lines; figures is RunFigures (src/core/logs/run-stats.ts),
+ *   { name, consensus, shutdown, setup, figures }
+ * consensus and shutdown are the verdict's lines; setup is what was run (RunSetup,
+ * src/core/report/run-setup.ts: the config's knobs, the network conditions per group
+ * of nodes); figures is RunFigures (src/core/logs/run-stats.ts),
  * whose fields are named for what they hold, with their unit last (…Seconds, …Ms, bytes…).
  * Times in seconds are on the run's common clock (figures.clock: t = 0 is the first node's start;
  * perNode[].startOffsetSeconds moves a node's own times onto it); …Ms durations are clock-free.
@@ -75,7 +96,7 @@ export async function report(dirs: string[], options: ReportOptions, out: Output
   await writeReport(file, reportPage(title, runs, charts));
   if (options.json) {
     // stdout carries the JSON alone, so `report --json | jq` works; the file's name goes to stderr.
-    out.line(JSON.stringify(runs.map((r) => ({ name: r.name, consensus: r.consensusLine, shutdown: r.shutdownLine, figures: r.figures })), null, 2));
+    out.line(JSON.stringify(runs.map((r) => ({ name: r.name, consensus: r.consensusLine, shutdown: r.shutdownLine, setup: r.setup, figures: r.figures })), null, 2));
     out.warn(`report: ${file}`);
     return headline(runs[0]!.figures);
   }

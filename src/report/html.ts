@@ -3,6 +3,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { InputError } from '../core/errors.js';
 import type { RunFigures } from '../core/logs/run-stats.js';
+import type { RunSetup } from '../core/report/run-setup.js';
 import { writeFileAtomic } from '../fs/atomic.js';
 import { fsProblem, isFsError } from '../fs/input.js';
 
@@ -15,6 +16,27 @@ export interface PageRun {
   consensusLine: string;
   shutdownLine: string;
   figures: RunFigures;
+  /** The config and network conditions, when the config was found. */
+  setup?: RunSetup;
+}
+
+/** The config knobs the figures depend on, the sync services, and the network conditions per group of nodes. */
+function setupTable(run: PageRun): string {
+  const s = run.setup;
+  if (!s) return '<p>The config the run used was not found: no conf.json beside the logs, and no --config.</p>';
+  const rows: [string, string][] = [
+    ['config file', s.configFile],
+    ['LevelLimit', String(s.levelLimit)],
+    ['NParents', String(s.nParents)],
+    ['CanSkipLevel', String(s.canSkipLevel)],
+    ['PrimeOnly', String(s.primeOnly)],
+    ['CreateDelay', `${s.createDelaySeconds} s`],
+    ['OrderStartLevel', String(s.orderStartLevel)],
+    ['Setup', s.setup],
+    ...s.sync.map((x): [string, string] => [x.type, `${Object.entries(x.params).map(([k, v]) => `${k}=${v}`).join(', ') || 'no parameters'}; fallback ${x.fallback || 'none'}`]),
+    ...(s.network.length ? s.network.map((g): [string, string] => [g.nodes.join(', '), g.conditions]) : [['network conditions', 'none applied (no --net or --zones)'] as [string, string]]),
+  ];
+  return `<table class="setup"><tbody>${rows.map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(v)}</td></tr>`).join('')}</tbody></table>`;
 }
 
 function clockText(f: RunFigures): string {
@@ -76,6 +98,7 @@ figure { margin: 0; }
 </style></head><body>
 <h1>${esc(title)}</h1>
 <ul class="verdicts">${verdicts}</ul>
+${runs.map((r) => `<h2>What was run${runs.length > 1 ? ` in ${esc(r.name)}` : ''}</h2>${setupTable(r)}`).join('\n')}
 <h2>Figures</h2>
 ${figureRows(runs)}
 <h2>Charts</h2>

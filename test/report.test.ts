@@ -11,6 +11,8 @@ import { addRunLine, median, newRunStats, quantile, runFigures, type RunNode } f
 import { reportPage } from '../src/report/html.js';
 
 const LOGS = path.join(VECTORS, 'logs');
+type Period = { fromSeconds: number; toSeconds: number; unitsPerSecond: number; latencyP50Ms: number; latencyCount: number };
+type Faults = { events: string[]; faulty: { host: string }[]; delayed: { host: string }[]; malformed: string[]; windows: { event: string; nodes: string[]; plannedFromSeconds: number; plannedUntilSeconds?: number; appliedFromSeconds?: number; appliedUntilSeconds?: number; appliedBy: number; failed: string[]; before?: Period; during?: Period; after?: Period; recoverySeconds?: number; nodesRecoverySeconds?: Record<string, number> }[] };
 type Setup = { levelLimit: number; nParents: number; canSkipLevel: boolean; sync: { type: string; params: Record<string, string>; fallback: string }[]; network: { conditions: string; nodes: string[] }[] };
 type Figures = { clock: { source: string; startWallSeconds: number }; nodes: number; agreedUnits: number; orderingSeconds: number; unitsPerSecond: number; latencyMs: { p50: number; p90: number; p99: number; max: number; count: number }; timingIntervalMs: { median: number; p90: number }; levelLimitSeconds: { median: number; max: number }; startSkewSeconds: number; startSkewSource: string; perNode: { label: string; startOffsetSeconds: number; startLateSeconds?: number; levelLimitSeconds?: number; reached: boolean; shutdown: string; bytesSent: number; bytesReceived: number; traffic: Record<string, { sent: number; received: number }> }[] };
 const reportJson = async (args: string[]) => {
@@ -18,7 +20,7 @@ const reportJson = async (args: string[]) => {
   assert.equal(r.code, 0, r.err);
   // stdout is the JSON alone (issue 21): it parses whole; the file written is named on stderr.
   assert.match(r.err, /^report: /m);
-  return JSON.parse(r.out) as { name: string; setup: Setup; figures: Figures }[];
+  return JSON.parse(r.out) as { name: string; setup: Setup; faults?: Faults; figures: Figures }[];
 };
 
 /** A node's log: own units created every 100 ms, each ordered 500 ms later; every unit of the committee ordered in turn. */
@@ -204,4 +206,80 @@ test('what was run is in the page and the JSON: LevelLimit, NParents, CanSkipLev
   const html = await fs.readFile(path.join(dir, 'report.html'), 'utf8');
   const setup = html.slice(html.indexOf('<table class="setup">'), html.indexOf('</table>', html.indexOf('<table class="setup">')));
   for (const text of ['LevelLimit</th><td>50', 'NParents</th><td>8', 'CanSkipLevel</th><td>true', 'fetch</th><td>nIn=10, nOut=15, timeout=2s; fallback gossip', 'node1, node2, node3, node4</th><td>us (4 peers): delay=80ms, loss=1%']) assert.ok(setup.includes(text), text);
+});
+
+test('faults in the report: windows placed on the common clock as applied, throughput and latency before, during and after, recovery after the end', async (t) => {
+  const t0 = 1795000000.5;
+  const offsets = [0.75, 0, 0.25, 1.5, 0.5, 2, 0.125, 3.25];
+  const dir = await swarm8WithStarts(t, t0, offsets);
+  const hosts = Array.from({ length: 8 }, (_, i) => `node${i + 1}`);
+  const plan = {
+    n: 8,
+    hosts,
+    events: [
+      { kind: 'pause', nodes: [3], atMs: 3000, untilMs: 5000, source: 'pause:3@3s-5s' },
+      { kind: 'partition', nodes: [1, 2, 5, 6], groups: [[1, 2], [5, 6]], atMs: 4000, untilMs: 6000, source: 'partition:1-2|5-6@4s-6s' },
+      { kind: 'crash', nodes: [8], atMs: 7000, source: 'crash:8@7s' },
+    ],
+  };
+  const record = { events: ['pause:3@3s-5s  node3 paused', 'partition:1-2|5-6@4s-6s  no traffic', 'crash:8@7s  node8 crashed'], faulty: [{ node: 8, host: 'node8', why: 'crashed at 7 s', atMs: 7000 }], delayed: [{ node: 3, host: 'node3', why: 'paused 3 s–5 s', atMs: 3000 }], plan };
+  await fs.writeFile(path.join(dir, 'faults.json'), JSON.stringify(record));
+  const log = (node: number, lines: string[]) => fs.writeFile(path.join(dir, `node${node}/faults.log`), lines.map((l) => `${l}\n`).join(''));
+  // node3's pause applied 0.004 s and 0.01 s after its planned moments (its started_at is t0 + 0.25).
+  await log(3, [`${(t0 + 3.254).toFixed(6)} 3000 stop ok`, `${(t0 + 5.26).toFixed(6)} 5000 cont ok`]);
+  await log(1, [`${(t0 + 4.75).toFixed(6)} 4000 drop node5 node6 ok`, `${(t0 + 6.75).toFixed(6)} 6000 undrop node5 node6 ok`]);
+  await log(2, [`${(t0 + 4).toFixed(6)} 4000 drop node5 node6 ok`, `${(t0 + 6).toFixed(6)} 6000 undrop node5 node6 ok`]);
+  await log(5, [`${(t0 + 4.5).toFixed(6)} 4000 drop node1 node2 failed: iptables: Resource temporarily unavailable`, 'garbage']);
+  const [run] = await reportJson(['--logs', dir]);
+  const f = run!.faults!;
+  assert.deepEqual(f.events, record.events);
+  assert.deepEqual(f.faulty.map((x) => x.host), ['node8']);
+  assert.deepEqual(f.malformed, ['node5 faults.log line 2: not "<wall seconds> <ms> <action> [args] ok|failed: <reason>"']);
+  const [pause, partition, crash] = f.windows;
+  assert.equal(pause!.event, 'pause:3@3s-5s');
+  assert.deepEqual([pause!.plannedFromSeconds, pause!.plannedUntilSeconds], [3.25, 5.25], "planned from node3's own start");
+  assert.ok(Math.abs(pause!.appliedFromSeconds! - 3.254) < 1e-6 && Math.abs(pause!.appliedUntilSeconds! - 5.26) < 1e-6);
+  assert.equal(partition!.appliedBy, 2, 'node1 and node2 applied it; node5 failed, node6 logged nothing');
+  assert.deepEqual(partition!.failed, ['node5: drop node1 node2 failed: iptables: Resource temporarily unavailable']);
+  assert.equal(partition!.appliedFromSeconds, 4);
+  assert.equal(partition!.appliedUntilSeconds, 6.75);
+  assert.equal(crash!.plannedFromSeconds, 3.25 + 7, "node8's own start is 3.25 s after t0");
+  // Independently: the committee orders position k when its first node does, on the common clock.
+  const order: number[] = [];
+  const latencies: { at: number; ms: number }[] = [];
+  for (let k = 1; k <= 8; k++) {
+    const lines = await logLines(dir, k);
+    lines.filter((r) => r.E === 'Z').forEach((r, i) => (order[i] = Math.min(order[i] ?? Infinity, offsets[k - 1]! + (r.T as number) / 1000)));
+    const created = lines.filter((r) => r.E === 'C' || r.E === 'D').map((r) => r.T as number);
+    for (const w of lines.filter((r) => r.E === 'W')) if (created[w.H as number] !== undefined) latencies.push({ at: offsets[k - 1]! + (w.T as number) / 1000, ms: (w.T as number) - created[w.H as number]! });
+  }
+  const rate = (a: number, b: number) => order.filter((x) => x > a && x <= b).length / (b - a);
+  const p50 = (a: number, b: number) => ((xs) => (xs.length % 2 ? xs[xs.length >> 1]! : (xs[xs.length / 2 - 1]! + xs[xs.length / 2]!) / 2))(latencies.filter((l) => l.at > a && l.at <= b).map((l) => l.ms).sort((x, y) => x - y));
+  const end = order[order.length - 1]!;
+  const [from, until] = [pause!.appliedFromSeconds!, pause!.appliedUntilSeconds!];
+  const len = until - from;
+  const close = (a: number | undefined, b: number, what: string) => assert.ok(a !== undefined && Math.abs(a - b) < 1e-9, `${what}: ${a} vs ${b}`);
+  close(pause!.before!.unitsPerSecond, rate(from - len, from), 'before');
+  close(pause!.during!.unitsPerSecond, rate(from, until), 'during');
+  close(pause!.after!.unitsPerSecond, rate(until, Math.min(end, until + len)), 'after');
+  close(pause!.during!.latencyP50Ms, p50(from, until), 'latency during');
+  close(pause!.recoverySeconds, order.find((x) => x > until)! - until, 'recovery');
+  assert.ok(pause!.before!.unitsPerSecond > 0 && pause!.during!.latencyCount > 0);
+  assert.deepEqual(Object.keys(pause!.nodesRecoverySeconds!), ['node3']);
+  close(crash!.after!.unitsPerSecond, rate(crash!.plannedFromSeconds, Math.min(end, crash!.plannedFromSeconds + 5)), 'after the crash');
+  assert.equal(crash!.during, undefined);
+  // The page lists them and draws them on the time charts.
+  const html = await fs.readFile(path.join(dir, 'report.html'), 'utf8');
+  assert.match(html, /<h2>Faults<\/h2>/);
+  assert.match(html, /partition:1-2\|5-6@4s-6s/);
+  assert.match(html, /node5: drop node1 node2 failed: iptables/);
+  assert.match(html, /applied by 2 of 4 nodes/);
+  const level = html.slice(html.indexOf('data-chart="Prime level reached over time"'), html.indexOf('</figure>', html.indexOf('data-chart="Prime level reached over time"')));
+  assert.match(level, /mark-rect/, 'the windows, as rectangles');
+  assert.match(level, /mark-rule/, 'the crash, as a rule');
+});
+
+test('a run without faults.json has no faults section, and says nothing of faults in the JSON', async () => {
+  const [run] = await reportJson(['--logs', path.join(LOGS, 'swarm-8'), '--out', '/dev/null']);
+  assert.equal(run!.faults, undefined);
 });

@@ -4,7 +4,10 @@ import { addRunLine, headline, newRunStats, runFigures, type RunNode } from '../
 import { comparisonCharts, runCharts, type ReportNode } from '../core/logs/report-charts.js';
 import { InputError } from '../core/errors.js';
 import { readOptional, type NodeFiles } from '../fs/node-logs.js';
-import { readOptionalInput } from '../fs/input.js';
+import { parseJsonInput, readOptionalInput } from '../fs/input.js';
+import { FAULTS_FILE } from '../core/logs/logs-folder.js';
+import { parseFaultsLog } from '../core/faults/log.js';
+import { runFaults, type FaultInputs } from '../core/report/run-faults.js';
 import { checkConfigText } from '../core/config-check.js';
 import { networkLine, runSetup, type RunSetup } from '../core/report/run-setup.js';
 import { reportPage, writeReport, type PageRun } from '../report/html.js';
@@ -45,6 +48,27 @@ async function readSetup(dir: string, options: ReportOptions, nodes: readonly Ru
   return undefined;
 }
 
+/** deploy logs' faults.json and each node's faults.log, or undefined for a run without a fault plan. */
+async function readFaults(dir: string, folders: readonly (string | undefined)[], labels: readonly string[]): Promise<FaultInputs | undefined> {
+  const file = path.join(dir, FAULTS_FILE);
+  const text = await readOptionalInput(file, 'fault record');
+  if (text === undefined) return undefined;
+  const fix = 'collect the logs again with `gomelctl deploy logs`, or remove the file';
+  const record = parseJsonInput(text, file, fix) as FaultInputs['record'] | undefined;
+  const events = record?.plan?.events;
+  const valid = Array.isArray(events) && events.every((e) => typeof e?.kind === 'string' && Array.isArray(e.nodes) && typeof e.atMs === 'number') && Array.isArray(record!.events) && Array.isArray(record!.faulty) && Array.isArray(record!.delayed);
+  if (!valid) throw new InputError(file, 'plan', 'expected {events, faulty, delayed, plan: {events: [{kind, nodes, atMs, …}]}}', fix);
+  const logs: FaultInputs['logs'] = [];
+  const malformed: string[] = [];
+  for (const [i, folder] of folders.entries()) {
+    const log = folder ? await readOptional(path.join(folder, 'faults.log')) : undefined;
+    const parsed = log === undefined ? undefined : parseFaultsLog(log);
+    logs.push(parsed?.events);
+    for (const m of parsed?.malformed ?? []) malformed.push(`${labels[i]} faults.log line ${m.line}: ${m.reason}`);
+  }
+  return { record: record!, logs, malformed };
+}
+
 async function readRun(dir: string, options: ReportOptions): Promise<ReportedRun> {
   const verdictOptions: VerdictOptions = { logs: dir, config: options.config, configs: options.configs, keys: options.keys };
   const run = await loadRun(verdictOptions);
@@ -53,28 +77,33 @@ async function readRun(dir: string, options: ReportOptions): Promise<ReportedRun
   const stats = run.nodes.map((node) => (node.files?.log ? newRunStats() : undefined));
   const { verdict, evidence, levelLimit } = await judgeRun(run, verdictOptions, (pid) => (line) => addRunLine(stats[pid]!, line));
   const nodes: RunNode[] = [];
+  const folders = run.nodes.map((node) => nodeFolder(dir, node.files));
   for (const [pid, node] of run.nodes.entries()) {
     const networkText = await readOptional(node.files?.network);
     const network = networkText === undefined ? undefined : networkLine(networkText);
     const v = verdict.nodes[pid]!;
     // A log the verdict could not use (too large, unreadable) gives no figures either.
     const entry: RunNode = { label: node.label, stats: evidence[pid]!.stats ? stats[pid] : undefined, reached: v.reached, shutdown: v.shutdown.kind, startedAt: evidence[pid]!.startedAt, network: network || undefined };
-    const folder = nodeFolder(dir, node.files);
+    const folder = folders[pid];
     const plan = folder ? (await readOptional(path.join(folder, 'start_plan')))?.trim().split(/\s+/).map(Number) : undefined;
     if (plan?.length === 2 && plan.every(Number.isFinite)) entry.startPlan = { commonStart: plan[0]!, knownAt: plan[1]! };
     nodes.push(entry);
   }
   const figures = runFigures(nodes, verdict.agreedUnits, levelLimit);
   const setup = await readSetup(dir, options, nodes);
-  return { name: path.basename(path.resolve(dir)), consensusLine: verdict.consensusLine, shutdownLine: verdict.shutdownLine, setup, figures, nodes };
+  const faultInputs = await readFaults(dir, folders, nodes.map((n) => n.label));
+  const faults = faultInputs && runFaults(faultInputs, nodes.map((n) => n.stats), figures);
+  return { name: path.basename(path.resolve(dir)), consensusLine: verdict.consensusLine, shutdownLine: verdict.shutdownLine, setup, faults, figures, nodes };
 }
 
 /**
  * `report --json` prints one JSON array on stdout and nothing else, one object per run:
- *   { name, consensus, shutdown, setup, figures }
+ *   { name, consensus, shutdown, setup, faults?, figures }
  * consensus and shutdown are the verdict's lines; setup is what was run (RunSetup,
  * src/core/report/run-setup.ts: the config's knobs, the network conditions per group
- * of nodes); figures is RunFigures (src/core/logs/run-stats.ts),
+ * of nodes); faults, only for a run with a fault plan, is RunFaults (src/core/report/run-faults.ts:
+ * each event's window as planned and as applied, the committee's units/s and own-unit latency
+ * before, during and after it, the recovery after its end); figures is RunFigures (src/core/logs/run-stats.ts),
  * whose fields are named for what they hold, with their unit last (…Seconds, …Ms, bytes…).
  * Times in seconds are on the run's common clock (figures.clock: t = 0 is the first node's start;
  * perNode[].startOffsetSeconds moves a node's own times onto it); …Ms durations are clock-free.
@@ -88,7 +117,7 @@ export async function report(dirs: string[], options: ReportOptions, out: Output
   for (const dir of folders) runs.push(await readRun(dir, options));
   const names = new Set(runs.map((r) => r.name));
   if (names.size < runs.length) runs.forEach((r, i) => (r.name = `${r.name} (${folders[i]})`));
-  const specs = runs.length === 1 ? runCharts(runs[0]!.nodes, runs[0]!.figures) : comparisonCharts(runs);
+  const specs = runs.length === 1 ? runCharts(runs[0]!.nodes, runs[0]!.figures, runs[0]!.faults) : comparisonCharts(runs);
   const charts = [];
   for (const c of specs) charts.push({ title: c.title, svg: await renderSvg(c) });
   const file = options.out ?? (runs.length === 1 ? path.join(folders[0]!, 'report.html') : 'report.html');
@@ -96,7 +125,7 @@ export async function report(dirs: string[], options: ReportOptions, out: Output
   await writeReport(file, reportPage(title, runs, charts));
   if (options.json) {
     // stdout carries the JSON alone, so `report --json | jq` works; the file's name goes to stderr.
-    out.line(JSON.stringify(runs.map((r) => ({ name: r.name, consensus: r.consensusLine, shutdown: r.shutdownLine, setup: r.setup, figures: r.figures })), null, 2));
+    out.line(JSON.stringify(runs.map((r) => ({ name: r.name, consensus: r.consensusLine, shutdown: r.shutdownLine, setup: r.setup, faults: r.faults, figures: r.figures })), null, 2));
     out.warn(`report: ${file}`);
     return headline(runs[0]!.figures);
   }

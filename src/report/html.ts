@@ -4,6 +4,7 @@ import path from 'node:path';
 import { InputError } from '../core/errors.js';
 import type { RunFigures } from '../core/logs/run-stats.js';
 import type { RunSetup } from '../core/report/run-setup.js';
+import { NEAR_INSTANT_SECONDS, type Period, type RunFaults } from '../core/report/run-faults.js';
 import { writeFileAtomic } from '../fs/atomic.js';
 import { fsProblem, isFsError } from '../fs/input.js';
 
@@ -18,6 +19,33 @@ export interface PageRun {
   figures: RunFigures;
   /** The config and network conditions, when the config was found. */
   setup?: RunSetup;
+  /** The fault plan and how the run fared around each event, when it had one. */
+  faults?: RunFaults;
+}
+
+const secs = (x: number | undefined) => (x === undefined ? '–' : `${x.toFixed(2)} s`);
+const periodText = (p: Period | undefined) => (p ? `${p.unitsPerSecond.toFixed(1)} units/s, latency p50 ${p.latencyP50Ms === undefined ? '–' : `${(p.latencyP50Ms / 1000).toFixed(2)} s`} (${p.fromSeconds.toFixed(1)}–${p.toSeconds.toFixed(1)} s)` : '–');
+
+/** The plan's events, who it made faulty, and each event's window with the committee's throughput and latency around it. */
+function faultsSection(run: PageRun, many: boolean): string {
+  const f = run.faults;
+  if (!f) return '';
+  const who = (list: RunFaults['faulty']) => (list.length ? list.map((x) => `${x.host} (${x.why})`).join('; ') : 'none');
+  const head = ['event', 'nodes', 'planned', 'applied', 'before', 'during', 'after', 'recovery after the end'];
+  const rows = f.windows.map((w) => {
+    const planned = `${secs(w.plannedFromSeconds)}${w.plannedUntilSeconds === undefined ? '' : ` – ${secs(w.plannedUntilSeconds)}`}`;
+    const applied = `applied by ${w.appliedBy} of ${w.nodes.length} nodes${w.appliedFromSeconds === undefined ? '' : ` at ${secs(w.appliedFromSeconds)}`}${w.appliedUntilSeconds === undefined ? '' : `, ended ${secs(w.appliedUntilSeconds)}`}${w.failed.length ? `; ${w.failed.join('; ')}` : ''}`;
+    const late = Object.entries(w.nodesRecoverySeconds ?? {}).map(([node, s]) => `${node} ${s === undefined ? 'never ordered again' : `ordered again after ${secs(s)}`}`);
+    const recovery = w.plannedUntilSeconds === undefined ? '–' : [`committee: ${w.recoverySeconds === undefined ? 'never ordered again' : secs(w.recoverySeconds)}`, ...late].join('; ');
+    const cells = [w.event, w.nodes.join(', '), planned, applied, periodText(w.before), periodText(w.during), periodText(w.after), recovery];
+    return `<tr class="${w.failed.length ? 'marked' : ''}">${cells.map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`;
+  });
+  return `<h2>Faults${many ? ` in ${esc(run.name)}` : ''}</h2>
+<ul class="faults">${f.events.map((e) => `<li><code>${esc(e)}</code></li>`).join('')}</ul>
+<p>Faulty: ${esc(who(f.faulty))}. Delayed but correct: ${esc(who(f.delayed))}.</p>
+<table class="faults"><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${rows.join('')}</tbody></table>
+<p>Times on the common clock. Before and after are as long as the window (${NEAR_INSTANT_SECONDS} s either side of a crash, stop or restart), cut where the run begins or ends; units/s counts the committee's order (a unit counts when its first node orders it); latency is of the own units nodes ordered in the period.</p>
+${f.malformed.length ? `<p>Unreadable faults.log lines: ${esc(f.malformed.join('; '))}</p>` : ''}`;
 }
 
 /** The config knobs the figures depend on, the sync services, and the network conditions per group of nodes. */
@@ -101,6 +129,7 @@ figure { margin: 0; }
 ${runs.map((r) => `<h2>What was run${runs.length > 1 ? ` in ${esc(r.name)}` : ''}</h2>${setupTable(r)}`).join('\n')}
 <h2>Figures</h2>
 ${figureRows(runs)}
+${runs.map((r) => faultsSection(r, runs.length > 1)).join('\n')}
 <h2>Charts</h2>
 <div class="charts">${charts.map((c) => `<figure data-chart="${esc(c.title)}">${c.svg}</figure>`).join('\n')}</div>
 ${runs.map((r) => `<h2>Nodes of ${esc(r.name)}</h2>${nodeTable(r)}`).join('\n')}

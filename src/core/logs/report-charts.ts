@@ -2,6 +2,7 @@
 // SVG by src/report/render.ts). One series per node; nodes that did not reach
 // consensus, or did not shut down cleanly, say so in their legend label.
 import type { NodeRunStats, RunFigures } from './run-stats.js';
+import type { RunFaults } from '../report/run-faults.js';
 
 export interface ChartSpec {
   title: string;
@@ -41,7 +42,32 @@ export const timeTitle = (f: RunFigures) => (f.clock.source === 'own' ? "time si
 /** Node i's time T (ms on its own clock) on the run's common clock, in seconds. */
 const onClock = (f: RunFigures, i: number) => (t: number) => (f.perNode[i]?.startOffsetSeconds ?? 0) + t / 1000;
 
-export function runCharts(nodes: readonly ReportNode[], figures: RunFigures): ChartSpec[] {
+/**
+ * A time chart with the run's faults drawn under its series: a shaded band per window
+ * (as applied, else as planned; to the chart's end when it never ends), a dashed rule
+ * per crash, stop or restart, each labelled with its event. One colour for all, so the
+ * faults never add legend entries.
+ */
+function withFaults(chart: Record<string, unknown>, faults: RunFaults | undefined, xTitle: string): Record<string, unknown> {
+  if (!faults?.windows.length) return chart;
+  const { data, mark, encoding, ...top } = chart;
+  const windows = faults.windows.map((w) => ({ event: w.event, from: w.appliedFromSeconds ?? w.plannedFromSeconds, until: w.appliedUntilSeconds ?? w.plannedUntilSeconds, instant: w.kind === 'crash' || w.kind === 'stop' || w.kind === 'restart' }));
+  const x = (field: string) => ({ field, type: 'quantitative', title: xTitle });
+  const spans = windows.filter((w) => !w.instant);
+  const layers: Record<string, unknown>[] = [];
+  if (spans.length) {
+    layers.push({ data: { values: spans.filter((w) => w.until !== undefined) }, mark: { type: 'rect', color: '#e45756', opacity: 0.12 }, encoding: { x: x('from'), x2: { field: 'until' } } });
+    const forGood = spans.filter((w) => w.until === undefined);
+    if (forGood.length) layers.push({ data: { values: forGood }, mark: { type: 'rule', color: '#e45756', strokeWidth: 2 }, encoding: { x: x('from') } });
+  }
+  if (windows.some((w) => w.instant)) layers.push({ data: { values: windows.filter((w) => w.instant) }, mark: { type: 'rule', color: '#e45756', strokeDash: [4, 3] }, encoding: { x: x('from') } });
+  // Labels in three staggered rows from the top, on a y scale of their own, so neighbours do not overwrite each other.
+  const labels = windows.map((w, i) => ({ ...w, row: i % 3 }));
+  layers.push({ data: { values: labels }, mark: { type: 'text', align: 'left', baseline: 'top', dx: 3, fontSize: 9, color: '#b03030' }, encoding: { x: x('from'), y: { field: 'row', type: 'quantitative', axis: null, scale: { domain: [0, 20], reverse: true } }, text: { field: 'event' } } });
+  return { ...top, layer: [...layers, { data, mark, encoding }], resolve: { scale: { y: 'independent' } } };
+}
+
+export function runCharts(nodes: readonly ReportNode[], figures: RunFigures, faults?: RunFaults): ChartSpec[] {
   const levels = nodes.flatMap((n, i) => thin(n.stats?.levels ?? []).map(([t, level]) => ({ node: seriesLabel(n), t: onClock(figures, i)(t), level })));
   const ordered = nodes.flatMap((n, i) => thin((n.stats?.ordered ?? []).map((t, k) => [t, k + 1] as const)).map(([t, count]) => ({ node: seriesLabel(n), t: onClock(figures, i)(t), count })));
   const latencies = nodes.flatMap((n) => (n.stats?.latencies ?? []).map((ms) => ({ node: seriesLabel(n), latency: ms / 1000 })));
@@ -55,11 +81,11 @@ export function runCharts(nodes: readonly ReportNode[], figures: RunFigures): Ch
   return [
     {
       title: 'Prime level reached over time',
-      spec: { ...base('Prime level reached over time, per node'), data: { values: levels }, mark: { type: 'line', interpolate: 'step-after' }, encoding: { x: { field: 't', type: 'quantitative', title: timeTitle(figures) }, y: { field: 'level', type: 'quantitative', title: 'prime level' }, color: nodeColor } },
+      spec: withFaults({ ...base('Prime level reached over time, per node'), data: { values: levels }, mark: { type: 'line', interpolate: 'step-after' }, encoding: { x: { field: 't', type: 'quantitative', title: timeTitle(figures) }, y: { field: 'level', type: 'quantitative', title: 'prime level' }, color: nodeColor } }, faults, timeTitle(figures)),
     },
     {
       title: 'Units ordered over time',
-      spec: { ...base('Units ordered over time, per node'), data: { values: ordered }, mark: 'line', encoding: { x: { field: 't', type: 'quantitative', title: timeTitle(figures) }, y: { field: 'count', type: 'quantitative', title: 'units ordered' }, color: nodeColor } },
+      spec: withFaults({ ...base('Units ordered over time, per node'), data: { values: ordered }, mark: 'line', encoding: { x: { field: 't', type: 'quantitative', title: timeTitle(figures) }, y: { field: 'count', type: 'quantitative', title: 'units ordered' }, color: nodeColor } }, faults, timeTitle(figures)),
     },
     {
       title: 'Ordering latency of own units',

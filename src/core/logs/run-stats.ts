@@ -19,6 +19,8 @@ export interface NodeRunStats {
   ordered: number[];
   /** Latency of each own unit ordered: T(W) − T(created at that height), ms. */
   latencies: number[];
+  /** T of the W event of each latency (same index): when the node ordered that own unit. */
+  latencyAt: number[];
   /** T of each timing unit (E). */
   timing: number[];
   /** Bytes sent and received per service, from connection-closed lines. */
@@ -28,7 +30,7 @@ export interface NodeRunStats {
 }
 
 export function newRunStats(): NodeRunStats {
-  return { genesisMs: undefined, created: [], levels: [], ordered: [], latencies: [], timing: [], traffic: new Map(), peakMemory: undefined, firstDialFailure: undefined };
+  return { genesisMs: undefined, created: [], levels: [], ordered: [], latencies: [], latencyAt: [], timing: [], traffic: new Map(), peakMemory: undefined, firstDialFailure: undefined };
 }
 
 const EVENT = /"E":"([^"]*)"/;
@@ -70,7 +72,10 @@ export function addRunLine(s: NodeRunStats, line: string): void {
       break;
     case 'W': {
       const made = num(r.H) !== undefined ? s.created[r.H as number] : undefined;
-      if (made !== undefined) s.latencies.push(t - made);
+      if (made !== undefined) {
+        s.latencies.push(t - made);
+        s.latencyAt.push(t);
+      }
       break;
     }
     case 'X': {

@@ -279,17 +279,10 @@ export async function waitForRemoved(engine: Pick<Engine, 'listAllTasks' | 'list
   }
 }
 
-/**
- * `--faults`: a plan in the short form, or a JSON file of events. Restarts are refused for now:
- * run.sh does not start a crashed gomel again yet, and a planned event that never happens would
- * be judged as if it had.
- */
+/** `--faults`: a plan in the short form, or a JSON file of events (src/core/faults/plan.ts). */
 export async function readFaultPlan(spec: string, hosts: readonly string[], seed: string | undefined): Promise<FaultPlan> {
   const looksLikeFile = spec.endsWith('.json') || (!spec.includes(':') && !spec.includes('@'));
-  const plan = looksLikeFile ? parseFaultPlanJson(await readInput(spec, 'fault plan'), spec, hosts, seed) : parseFaultPlan(spec, hosts, seed);
-  const restart = plan.events.find((e) => e.kind === 'restart');
-  if (restart) throw new UsageError(`--faults "${restart.source}": restart is not supported yet (run.sh does not start a crashed gomel again); plan crashes and stops without it`);
-  return plan;
+  return looksLikeFile ? parseFaultPlanJson(await readInput(spec, 'fault plan'), spec, hosts, seed) : parseFaultPlan(spec, hosts, seed);
 }
 
 /** Removes this deployment's secrets that no desired node uses. */

@@ -28,24 +28,42 @@ wall_clock >started_at
 # `stop` fault) reaches only it, so it is passed on to gomel, which then stops
 # its services and exits; what it logged is shipped as after any run. Without
 # this the node lived on until Swarm's SIGKILL and could talk to the next run.
-/gomel/bin/gomel --pk "$KEY_FILE" --keys_addrs "$COMMITTEE" \
-  --log "$pid.$CONFIG.log" --config "/gomel/configs/$CONFIG.json" 2>stderr.txt &
-gomel=$!
-echo "$gomel" >/tmp/gomel.pid
+# $1: the log's name (gomel also writes setup_<name>), $2: its stderr file.
+start_gomel() {
+  /gomel/bin/gomel --pk "$KEY_FILE" --keys_addrs "$COMMITTEE" \
+    --log "$1" --config "/gomel/configs/$CONFIG.json" 2>"$2" &
+  gomel=$!
+  echo "$gomel" >/tmp/gomel.pid
+}
+wait_gomel() {
+  wait "$gomel"
+  status=$?
+  # A trapped signal ends `wait` early (status > 128): wait on for gomel's own exit.
+  while kill -0 "$gomel" 2>/dev/null; do
+    wait "$gomel"
+    status=$?
+  done
+}
+stopping=""
+gomel=""
+# A paused gomel (a pause fault) would never act on the TERM: resume it first.
+trap 'stopping=1; [ -n "$gomel" ] && kill -CONT "$gomel" 2>/dev/null; [ -n "$gomel" ] && kill -TERM "$gomel" 2>/dev/null' TERM INT
+start_gomel "$pid.$CONFIG.log" stderr.txt
 # This node's part of a fault plan (deploy spawn --faults), timed from the common start.
 apply_faults "$OUT" "$(cat started_at)" /tmp/gomel.pid &
 faults=$!
 report_progress "$pid.$CONFIG.log" &
 progress=$!
-stopping=""
-# A paused gomel (a pause fault) would never act on the TERM: resume it first.
-trap 'stopping=1; kill -CONT "$gomel" 2>/dev/null; kill -TERM "$gomel" 2>/dev/null' TERM INT
-wait "$gomel"
-status=$?
-# A trapped signal ends `wait` early (status > 128): wait on for gomel's own exit.
-while kill -0 "$gomel" 2>/dev/null; do
-  wait "$gomel"
-  status=$?
+wait_gomel
+# A restart fault starts gomel again with the same key, after its crash. Its log
+# is a file of its own: the first run's log stays the node's evidence, and what
+# the restarted gomel did is kept beside it, judged by no assumption.
+restarts=0
+while [ -z "$stopping" ] && await_restart /tmp/gomel.pid; do
+  restarts=$((restarts + 1))
+  echo "$status" >"exit_status.before-restart$restarts"
+  start_gomel "restart$restarts-$pid.$CONFIG.log" "restart$restarts-stderr.txt"
+  wait_gomel
 done
 trap '' TERM INT
 kill "$faults" "$progress" 2>/dev/null

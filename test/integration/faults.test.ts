@@ -21,16 +21,18 @@ test('a planned crash of f nodes is tolerated, a pause is applied and recorded; 
   assert.match(bad.err, /^gomelctl: --faults "crash:9@1s": .*node/m);
   assert.equal(bad.err.trim().split('\n').length, 1, 'one line');
 
-  // The stand-in runs 10 s with 'slow': node4 is killed 2 s in, node2 frozen from 1 s to 3 s.
-  const r = await s.run([...upArgs, '--faults', 'crash:4@2s;pause:2@1s-3s']);
+  // The stand-in runs 10 s with 'slow': node4 is killed 2 s in and started again at 4 s, node2 frozen from 1 s to 3 s.
+  const r = await s.run([...upArgs, '--faults', 'crash:4@2s;pause:2@1s-3s;restart:4@4s']);
   assert.match(r.out, /^deploy: fault planned: .*crash.*4/m);
-  assert.match(r.out, new RegExp(`^consensus reached by all 3 correct nodes \\(\\d+ units in the same order\\); ${s.prefix}4 crashed at 2 s as planned; f = 1 tolerated$`, 'm'));
+  assert.match(r.out, new RegExp(`^consensus reached by all 3 correct nodes \\(\\d+ units in the same order\\); ${s.prefix}4 crashed at 2 s, restarted at 4 s as planned; f = 1 tolerated$`, 'm'));
   const record = JSON.parse(await fs.readFile(path.join(logs, 'faults.json'), 'utf8')) as { faulty: { host: string }[]; delayed: { host: string }[] };
   assert.deepEqual(record.faulty.map((x) => x.host), [`${s.prefix}4`]);
   assert.deepEqual(record.delayed.map((x) => x.host), [`${s.prefix}2`]);
   const crashed = await fs.readFile(path.join(logs, `${s.prefix}4`, 'faults.log'), 'utf8');
   assert.match(crashed, /^\d+\.\d+ 2000 kill ok$/m, 'node4 recorded its crash with the wall time');
-  assert.equal((await fs.readFile(path.join(logs, `${s.prefix}4`, 'exit_status'), 'utf8')).trim(), '137');
+  assert.match(crashed, /^\d+\.\d+ 4000 restart ok$/m);
+  assert.equal((await fs.readFile(path.join(logs, `${s.prefix}4`, 'exit_status.before-restart1'), 'utf8')).trim(), '137');
+  assert.match(await fs.readFile(path.join(logs, `${s.prefix}4`, 'restart1-3.slow.log'), 'utf8'), /"E":"B"/, 'the restarted gomel ran to its end, in a log of its own');
   const paused = await fs.readFile(path.join(logs, `${s.prefix}2`, 'faults.log'), 'utf8');
   assert.match(paused, /^\d+\.\d+ 1000 stop ok$/m);
   assert.match(paused, /^\d+\.\d+ 3000 cont ok$/m);

@@ -25,13 +25,13 @@ test("run.sh runs gomel from its own folder, collects logs, and fails a node whe
   assert.deepEqual((await waitUntilFinished(s, 4)).map((x) => [x.state, x.exitCode]), Array(4).fill(['complete', 0]));
   const good = path.join(s.root, 'logs-good');
   await s.run(['deploy', 'logs', '--network', s.network, '--out', good]);
-  assert.deepEqual((await fs.readdir(path.join(good, `${s.prefix}3`))).sort(), ['2.config.log', 'exit_status', 'setup_2.config.log', 'started_at', 'stderr.txt', 'task.json']);
+  assert.deepEqual((await fs.readdir(path.join(good, `${s.prefix}3`))).sort(), ['2.config.log', 'exit_status', 'setup_2.config.log', 'start_plan', 'started_at', 'stderr.txt', 'task.json']);
   const verdict = await s.run(['verdict', '--logs', good, '--config', 'config', ...projectFlags(s)]);
   // up empties its logs folder first, but never one that deploy logs did not write.
   const foreign = path.join(s.root, 'not-ours');
   await fs.mkdir(foreign);
   await fs.writeFile(path.join(foreign, 'keep.txt'), 'mine\n');
-  await assert.rejects(deployLogs({ network: s.network, out: foreign, fresh: true }, captureOutput()), /not-ours: exists and was not written by `gomelctl deploy logs`/);
+  await assert.rejects(deployLogs({ network: s.network, out: foreign, fresh: true }, captureOutput()), /not-ours: was not written by `gomelctl deploy logs` \(keep\.txt\)/);
   assert.equal(await fs.readFile(path.join(foreign, 'keep.txt'), 'utf8'), 'mine\n');
   assert.match(verdict.out, /consensus reached by all 4 nodes/);
 

@@ -64,7 +64,7 @@ test('a broken Dockerfile template, a missing payload and a stopped registry eac
   await s.run(['keys', 'gen', '--n', '4', ...keysFlags(s)]);
   const templates = path.join(s.root, 'templates');
   await fs.cp(path.join(REPO, 'templates'), templates, { recursive: true });
-  await fs.writeFile(path.join(templates, 'Dockerfile'), (await fs.readFile(path.join(templates, 'Dockerfile'), 'utf8')).replace('COPY run.sh node-lib.sh /gomel/', 'RUN echo broken >&2 && exit 3'));
+  await fs.writeFile(path.join(templates, 'Dockerfile'), (await fs.readFile(path.join(templates, 'Dockerfile'), 'utf8')).replace('COPY run.sh node-lib.sh faults.sh /gomel/', 'RUN echo broken >&2 && exit 3'));
   const broken = await s.run(['image', 'rebuild', '--templates', templates, '--tag', s.tag, '--keys', s.keys, '--configs', s.configs], 1);
   assert.match(broken.err, /gomelctl: image rebuild: build failed at Step \d+\/\d+: RUN echo broken >&2 && exit 3: The command .* returned a non-zero code: 3/);
 

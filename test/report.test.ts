@@ -6,7 +6,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { cli, tempDir, VECTORS } from './helpers.js';
-import { runCharts } from '../src/core/logs/report-charts.js';
+import { quantileBands, runCharts } from '../src/core/logs/report-charts.js';
 import { addRunLine, median, newRunStats, quantile, runFigures, type RunNode } from '../src/core/logs/run-stats.js';
 import { reportPage } from '../src/report/html.js';
 
@@ -181,8 +181,12 @@ test('the common clock moves each node\'s chart points by its offset', () => {
   const a = statsNode('node1', 2000, 2, { startedAt: 100 });
   const b = statsNode('node2', 2000, 2, { startedAt: 101.5 });
   const figures = runFigures([a, b], 2, 2);
-  const levels = (runCharts([{ ...a }, { ...b }], figures)[0]!.spec as { data: { values: { t: number }[] } }).data.values.map((v) => v.t);
-  assert.deepEqual(levels.sort((x, y) => x - y), [0.5, 2, 2, 3.5], 'node2 started 1.5 s after node1: its points move 1.5 s right');
+  // node2 started 1.5 s after node1: its level 2 comes at 3.5 s on the common clock, node1's at 2 s.
+  const band = (runCharts([a, b], figures)[0]!.spec as { layer: { data: { values: { t: number; median?: number }[] } }[] }).layer[2]!.data.values;
+  const at = (t: number) => band.filter((p) => p.t <= t).pop()!.median;
+  assert.equal(at(1.9), 0.5, "node1 at level 1 (since 0.5 s), node2 not yet (its level 1 comes at 2 s)");
+  assert.equal(at(2.5), 1.5, 'node1 at level 2, node2 at 1');
+  assert.equal(at(3.6), 2);
 });
 
 test('what was run is in the page and the JSON: LevelLimit, NParents, CanSkipLevel, the sync services, the network conditions', async (t) => {
@@ -282,4 +286,24 @@ test('faults in the report: windows placed on the common clock as applied, throu
 test('a run without faults.json has no faults section, and says nothing of faults in the JSON', async () => {
   const [run] = await reportJson(['--logs', path.join(LOGS, 'swarm-8'), '--out', '/dev/null']);
   assert.equal(run!.faults, undefined);
+});
+
+test('charts read at 64 nodes: quantile bands over the nodes, a latency CDF with p50/p90/p99, no legend over 12 entries', () => {
+  // Node k reaches level 2 at k·100 ms and orders k units.
+  const nodes = Array.from({ length: 64 }, (_, k) => statsNode(`node${k + 1}`, 1000 + 100 * k, k + 1, { startedAt: 50 }));
+  for (const n of nodes) n.stats!.latencies.push(...[100, 200, 300, 400]), n.stats!.latencyAt.push(1, 2, 3, 4);
+  const figures = runFigures(nodes, 1, 2);
+  const charts = runCharts(nodes, figures);
+  const json = JSON.stringify(charts.map((c) => c.spec));
+  assert.doesNotMatch(json, /"color":\{"field":"node"/, 'no colour per node');
+  const levels = charts[0]!.spec as { layer: { encoding: { color: { datum: string } } }[] };
+  assert.deepEqual(levels.layer.map((l) => l.encoding.color.datum), ['min–max', 'p10–p90', 'median']);
+  const latency = charts[2]!.spec as { layer: { data: { values: { latency: number; fraction: number; label?: string }[] } }[] };
+  assert.deepEqual(latency.layer[1]!.data.values.map((v) => v.label), ['p50 0.25 s', 'p90 0.40 s', 'p99 0.40 s']);
+  assert.equal(latency.layer[0]!.data.values.at(-1)!.fraction, 1);
+  // The bands at one time, against the nodes' values computed here: at 3 s, levels are 2 for k·0.1 + 1 <= 3, else 1.
+  const values = nodes.map((_, k) => (1 + 0.1 * k <= 3 ? 2 : 1)).sort((x, y) => x - y);
+  const grid = [3];
+  const [p] = quantileBands(nodes.map((n) => n.stats!.levels.map(([t, q]) => [t / 1000, q] as const)), grid);
+  assert.deepEqual(p, { t: 3, min: values[0], p10: values[6], median: (values[31]! + values[32]!) / 2, p90: values[57], max: values[63] });
 });

@@ -1,7 +1,9 @@
 // Vega-Lite specs of `gomelctl report`'s charts: data in, a spec out (rendered to
-// SVG by src/report/render.ts). One series per node; nodes that did not reach
-// consensus, or did not shut down cleanly, say so in their legend label.
-import type { NodeRunStats, RunFigures } from './run-stats.js';
+// SVG by src/report/render.ts). Time charts are quantile bands over the nodes on
+// the run's common clock, with the run's faults drawn under them; latency is a CDF
+// with its percentiles marked. No chart gets a legend entry per node: at 64 nodes
+// such a legend cannot be read (the node table marks nodes that failed).
+import { median, quantile, type NodeRunStats, type RunFigures } from './run-stats.js';
 import type { RunFaults } from '../report/run-faults.js';
 
 export interface ChartSpec {
@@ -50,7 +52,8 @@ const onClock = (f: RunFigures, i: number) => (t: number) => (f.perNode[i]?.star
  */
 function withFaults(chart: Record<string, unknown>, faults: RunFaults | undefined, xTitle: string): Record<string, unknown> {
   if (!faults?.windows.length) return chart;
-  const { data, mark, encoding, ...top } = chart;
+  const { data, mark, encoding, layer, ...top } = chart;
+  const own = (layer as Record<string, unknown>[] | undefined) ?? [{ data, mark, encoding }];
   const windows = faults.windows.map((w) => ({ event: w.event, from: w.appliedFromSeconds ?? w.plannedFromSeconds, until: w.appliedUntilSeconds ?? w.plannedUntilSeconds, instant: w.kind === 'crash' || w.kind === 'stop' || w.kind === 'restart' }));
   const x = (field: string) => ({ field, type: 'quantitative', title: xTitle });
   const spans = windows.filter((w) => !w.instant);
@@ -61,35 +64,110 @@ function withFaults(chart: Record<string, unknown>, faults: RunFaults | undefine
     if (forGood.length) layers.push({ data: { values: forGood }, mark: { type: 'rule', color: '#e45756', strokeWidth: 2 }, encoding: { x: x('from') } });
   }
   if (windows.some((w) => w.instant)) layers.push({ data: { values: windows.filter((w) => w.instant) }, mark: { type: 'rule', color: '#e45756', strokeDash: [4, 3] }, encoding: { x: x('from') } });
-  // Labels in three staggered rows from the top, on a y scale of their own, so neighbours do not overwrite each other.
-  const labels = windows.map((w, i) => ({ ...w, row: i % 3 }));
-  layers.push({ data: { values: labels }, mark: { type: 'text', align: 'left', baseline: 'top', dx: 3, fontSize: 9, color: '#b03030' }, encoding: { x: x('from'), y: { field: 'row', type: 'quantitative', axis: null, scale: { domain: [0, 20], reverse: true } }, text: { field: 'event' } } });
-  return { ...top, layer: [...layers, { data, mark, encoding }], resolve: { scale: { y: 'independent' } } };
+  // Labels in three staggered rows from the top (one layer each, a fixed offset), so neighbours do not
+  // overwrite each other; drawn over the series, the shading and rules under them.
+  const labels: Record<string, unknown>[] = [];
+  for (let row = 0; row < 3; row++) {
+    const values = windows.filter((_, i) => i % 3 === row);
+    if (values.length) labels.push({ data: { values }, mark: { type: 'text', align: 'left', baseline: 'top', dx: 3, dy: 2 + 11 * row, fontSize: 9, color: '#b03030' }, encoding: { x: x('from'), y: { value: 0 }, text: { field: 'event' } } });
+  }
+  return { ...top, layer: [...layers, ...own, ...labels] };
+}
+
+/** A step series — [time, value] in time order — at time t: its last value by then, 0 before its first. */
+function valueAt(series: readonly (readonly [number, number])[], t: number): number {
+  let lo = 0;
+  let hi = series.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (series[mid]![0] <= t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo === 0 ? 0 : series[lo - 1]![1];
+}
+
+export interface BandPoint {
+  t: number;
+  min: number;
+  p10: number;
+  median: number;
+  p90: number;
+  max: number;
+}
+
+/**
+ * Quantiles over the nodes at each time of `grid` (issue 21): the chart reads the
+ * same at 8 or 128 nodes, where one line per node is a tangle with a legend that
+ * cannot list them. Median the midpoint for an even count; p10 and p90 nearest-rank.
+ */
+export function quantileBands(series: readonly (readonly (readonly [number, number])[])[], grid: readonly number[]): BandPoint[] {
+  if (!series.length) return [];
+  return grid.map((t) => {
+    const values = series.map((s) => valueAt(s, t)).sort((a, b) => a - b);
+    return { t, min: values[0]!, p10: quantile(values, 0.1)!, median: median(values)!, p90: quantile(values, 0.9)!, max: values[values.length - 1]! };
+  });
+}
+
+const BAND_COLORS = { domain: ['min–max', 'p10–p90', 'median'], range: ['#c6dbef', '#6baed6', '#08519c'] };
+
+/** Layers drawing bands: min–max and p10–p90 as areas, the median as a line; a legend of three. */
+function bandLayers(points: readonly BandPoint[], xTitle: string, yTitle: string, nodes: number): Record<string, unknown>[] {
+  const color = { type: 'nominal', scale: BAND_COLORS, title: `over ${nodes} nodes` };
+  const x = { field: 't', type: 'quantitative', title: xTitle };
+  // One layer per band, each one colour: an area coloured by a field would be stacked.
+  const band = (name: string, lo: keyof BandPoint, hi: keyof BandPoint) => ({
+    data: { values: points.map((p) => ({ t: p.t, lo: p[lo], hi: p[hi] })) },
+    mark: { type: 'area', interpolate: 'step-after' },
+    encoding: { x, y: { field: 'lo', type: 'quantitative', title: yTitle }, y2: { field: 'hi' }, color: { ...color, datum: name } },
+  });
+  return [
+    band('min–max', 'min', 'max'),
+    band('p10–p90', 'p10', 'p90'),
+    { data: { values: points.map((p) => ({ t: p.t, median: p.median })) }, mark: { type: 'line', interpolate: 'step-after', strokeWidth: 2 }, encoding: { x, y: { field: 'median', type: 'quantitative', title: yTitle }, color: { ...color, datum: 'median' } } },
+  ];
+}
+
+/** 200 evenly spaced times from 0 to the last point of any series. */
+function timeGrid(series: readonly (readonly (readonly [number, number])[])[], points = 200): number[] {
+  const end = Math.max(0, ...series.map((s) => s[s.length - 1]?.[0] ?? 0));
+  return Array.from({ length: points + 1 }, (_, i) => (end * i) / points);
 }
 
 export function runCharts(nodes: readonly ReportNode[], figures: RunFigures, faults?: RunFaults): ChartSpec[] {
-  const levels = nodes.flatMap((n, i) => thin(n.stats?.levels ?? []).map(([t, level]) => ({ node: seriesLabel(n), t: onClock(figures, i)(t), level })));
-  const ordered = nodes.flatMap((n, i) => thin((n.stats?.ordered ?? []).map((t, k) => [t, k + 1] as const)).map(([t, count]) => ({ node: seriesLabel(n), t: onClock(figures, i)(t), count })));
-  const latencies = nodes.flatMap((n) => (n.stats?.latencies ?? []).map((ms) => ({ node: seriesLabel(n), latency: ms / 1000 })));
+  // Each node's series on the common clock; nodes without a log have none (and are not in the bands).
+  const logged = nodes.map((n, i) => ({ n, i })).filter(({ n }) => n.stats);
+  const levelSeries = logged.map(({ n, i }) => n.stats!.levels.map(([t, level]) => [onClock(figures, i)(t), level] as const));
+  const orderSeries = logged.map(({ n, i }) => n.stats!.ordered.map((t, k) => [onClock(figures, i)(t), k + 1] as const));
+  const levels = quantileBands(levelSeries, timeGrid(levelSeries));
+  const ordered = quantileBands(orderSeries, timeGrid(orderSeries));
+  const sorted = nodes.flatMap((n) => n.stats?.latencies ?? []).sort((a, b) => a - b);
+  const cdf = thin(sorted.map((ms, k) => ({ latency: ms / 1000, fraction: (k + 1) / sorted.length })), 400);
+  const marks = figures.latencyMs ? (['p50', 'p90', 'p99'] as const).map((q) => ({ q, latency: figures.latencyMs![q] / 1000, label: `${q} ${(figures.latencyMs![q] / 1000).toFixed(2)} s` })) : [];
   const traffic = figures.perNode.flatMap((n) =>
     Object.entries(n.traffic).flatMap(([service, v]) => [
       { node: n.label, direction: 'sent', service, mb: v.sent / 1e6 },
       { node: n.label, direction: 'received', service, mb: v.received / 1e6 },
     ]),
   );
-  const nodeColor = { field: 'node', type: 'nominal', title: 'node', sort: nodes.map(seriesLabel) };
   return [
     {
       title: 'Prime level reached over time',
-      spec: withFaults({ ...base('Prime level reached over time, per node'), data: { values: levels }, mark: { type: 'line', interpolate: 'step-after' }, encoding: { x: { field: 't', type: 'quantitative', title: timeTitle(figures) }, y: { field: 'level', type: 'quantitative', title: 'prime level' }, color: nodeColor } }, faults, timeTitle(figures)),
+      spec: withFaults({ ...base('Prime level reached over time, quantiles over the nodes'), layer: bandLayers(levels, timeTitle(figures), 'prime level', logged.length) }, faults, timeTitle(figures)),
     },
     {
       title: 'Units ordered over time',
-      spec: withFaults({ ...base('Units ordered over time, per node'), data: { values: ordered }, mark: 'line', encoding: { x: { field: 't', type: 'quantitative', title: timeTitle(figures) }, y: { field: 'count', type: 'quantitative', title: 'units ordered' }, color: nodeColor } }, faults, timeTitle(figures)),
+      spec: withFaults({ ...base('Units ordered over time, quantiles over the nodes'), layer: bandLayers(ordered, timeTitle(figures), 'units ordered', logged.length) }, faults, timeTitle(figures)),
     },
     {
       title: 'Ordering latency of own units',
-      spec: { ...base('Ordering latency of each node\'s own units'), data: { values: latencies }, mark: 'bar', encoding: { x: { field: 'latency', type: 'quantitative', bin: { maxbins: 40 }, title: 'latency from creation to order (s)' }, y: { aggregate: 'count', type: 'quantitative', title: 'units' }, color: nodeColor } },
+      spec: {
+        ...base('Ordering latency of own units, all nodes (CDF)'),
+        layer: [
+          { data: { values: cdf }, mark: { type: 'line', interpolate: 'step-after' }, encoding: { x: { field: 'latency', type: 'quantitative', title: 'latency from creation to order (s)' }, y: { field: 'fraction', type: 'quantitative', title: 'fraction of own units', axis: { format: '%' } } } },
+          { data: { values: marks }, mark: { type: 'rule', color: '#e45756', strokeDash: [4, 3] }, encoding: { x: { field: 'latency', type: 'quantitative' } } },
+          { data: { values: marks.map((m, k) => ({ ...m, y: 0.3 - 0.1 * k })) }, mark: { type: 'text', align: 'left', dx: 3, fontSize: 10, color: '#b03030' }, encoding: { x: { field: 'latency', type: 'quantitative' }, y: { field: 'y', type: 'quantitative' }, text: { field: 'label' } } },
+        ],
+      },
     },
     {
       title: 'Traffic per node',

@@ -261,7 +261,12 @@ export function escapeControls(text: string, keep = ''): string {
 /** Runs the CLI and returns the exit code; prints one line for any error. */
 export async function run(argv: readonly string[], out: Output = processOutput): Promise<number> {
   // Everything printed goes through here: lines keep their line breaks, nothing else raw.
-  const safe: Output = { line: (t) => out.line(escapeControls(t, '\n\t')), warn: (t) => out.warn(escapeControls(t, '\n\t')), tty: out.tty };
+  const safe: Output = {
+    line: (t) => out.line(escapeControls(t, '\n\t')),
+    warn: (t) => out.warn(escapeControls(t, '\n\t')),
+    tty: out.tty,
+    ...(out.status ? { status: (t: string) => out.status!(escapeControls(t, '')) } : {}),
+  };
   try {
     await buildProgram(safe).parseAsync(argv as string[], { from: 'user' });
     return EXIT.ok;

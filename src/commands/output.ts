@@ -5,12 +5,25 @@ export interface Output {
   warn(text: string): void;
   /** True when stderr is a terminal, so progress may redraw one line. */
   tty: boolean;
+  /** On a terminal: one status line, redrawn in place until the next line or warning. */
+  status?(text: string): void;
 }
 
+// A status line on the terminal is open until something else is written: that clears it first.
+let statusOpen = false;
+const closeStatus = () => {
+  if (statusOpen) process.stderr.write('\r\x1b[K');
+  statusOpen = false;
+};
+
 export const processOutput: Output = {
-  line: (text) => process.stdout.write(`${text}\n`),
-  warn: (text) => process.stderr.write(`${text}\n`),
+  line: (text) => (closeStatus(), process.stdout.write(`${text}\n`)),
+  warn: (text) => (closeStatus(), process.stderr.write(`${text}\n`)),
   tty: Boolean(process.stderr.isTTY),
+  status: (text) => {
+    process.stderr.write(`\r\x1b[K${text}`);
+    statusOpen = true;
+  },
 };
 
 export function captureOutput(): Output & { lines: string[]; warnings: string[] } {

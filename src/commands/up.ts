@@ -189,7 +189,9 @@ function watchProgress(engine: Engine, options: UpOptions, out: Output, onStall:
         const tails = await mapLimit(status, 8, (s) => engine.serviceOutput(s.serviceId, 10_000, 4).then(lastProgress, () => undefined));
         const progress = committeeProgress(tails, status.filter((s) => s.phase === 'running').length);
         const now = (Date.now() - started) / 1000;
-        out.warn(describeProgress(progress, now));
+        // A terminal gets one line redrawn in place; a log gets a line each time.
+        if (out.tty && out.status) out.status(describeProgress(progress, now));
+        else out.warn(describeProgress(progress, now));
         const perNode = new Map(status.flatMap((s, i) => (tails[i] ? [[s.node, tails[i]!.ordered] as const] : [])));
         if (watch.update(progress, perNode, now)) onStall(`no node ordered a new unit for ${Math.round(watch.idleFor(now) ?? 0)} s (stall time ${Math.round(watch.threshold(progress, now))} s)`);
       } catch {

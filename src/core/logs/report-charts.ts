@@ -25,11 +25,6 @@ function thin<T>(points: readonly T[], max = 200): T[] {
   return Array.from({ length: max }, (_, i) => points[Math.round(i * step)]!);
 }
 
-export function seriesLabel(n: ReportNode): string {
-  const marks = [!n.reached && 'no consensus', n.shutdown !== 'clean' && n.shutdown].filter(Boolean);
-  return marks.length ? `${n.label} (${marks.join(', ')})` : n.label;
-}
-
 const base = (title: string, width = 560, height = 260) => ({
   $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
   title,

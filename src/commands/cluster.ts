@@ -7,6 +7,7 @@ import { parseNetworkName } from '../core/args.js';
 import { checkRegistryAddress } from '../core/payload-check.js';
 import { ipv4Subnets, overlaps, parseCidr, pickFreeSubnet } from '../core/subnet.js';
 import type { Output } from './output.js';
+import { checkRegistryReach, LOOPBACK } from '../docker/swarm.js';
 
 // Networks get a /16 by default (core/subnet.ts): a /24 overlay stops at about
 // 250 containers, a /16 leaves room for the largest committees gomel can name.
@@ -68,22 +69,6 @@ export async function ensureNetwork(engine: Engine, name: string, subnet: string
     throw new EnvironmentError(`cluster: the engine did not make ${name} an attachable overlay (driver "${made?.Driver ?? 'none'}"); it was removed — check \`docker network ls\` for a network on ${chosen}`);
   }
   out.line(`cluster: created attachable overlay network ${name} (${chosen})`);
-}
-
-const LOOPBACK = /^(127\.|localhost(:|$)|\[::1\])/;
-
-/**
- * Every swarm node pulls the image under its tag, so with workers the registry
- * must not be loopback-only: their tasks would be rejected ("No such image").
- */
-export async function checkRegistryReach(engine: Engine, registry: string, option = '--registry'): Promise<void> {
-  if (!LOOPBACK.test(registry)) return;
-  const nodes = await engine.listNodes().catch(() => []);
-  if (nodes.length <= 1) return;
-  const manager = nodes.find((n) => n.Spec?.Role === 'manager')?.Status?.Addr ?? 'MANAGER-ADDRESS';
-  throw new UsageError(
-    `${option} ${registry}: the swarm has ${nodes.length} hosts, and a loopback registry is reachable from this one only (workers would reject their tasks) — use --registry ${manager}:5000 (a registry listening there), and on each worker list it in /etc/docker/daemon.json: {"insecure-registries": ["${manager}:5000"]}`,
-  );
 }
 
 /** Every flag of `cluster init`, checked before the engine is contacted: exit 2 changes nothing. */

@@ -2,3 +2,6 @@
 // modules so that declaring the flags loads none of them (see cli.ts).
 export const DEFAULT_NETWORK = 'aleph_net';
 export const DEFAULT_REGISTRY = '127.0.0.1:5000';
+
+/** The image `image rebuild` tags and `deploy spawn` runs when none is named (gomel's docker test's name). */
+export const defaultTag = (registry: string) => `${registry}/aleph:test`;

@@ -18,10 +18,10 @@ import { DEFAULT_RETRY, Engine, retryTransient, type RetryPolicy } from '../dock
 import { parseImageRef, tagDigest } from '../docker/registry.js';
 import { exists } from '../fs/atomic.js';
 import { COMMITTEE_FILE, missingMemberFiles, readCommitteeFile, readKeysDir } from '../fs/keys-dir.js';
-import { defaultTag } from './image.js';
+import { defaultTag } from './defaults.js';
 import { DEFAULT_REGISTRY } from './defaults.js';
 import type { Output } from './output.js';
-import { checkRegistryReach } from './cluster.js';
+import { checkRegistryReach } from '../docker/swarm.js';
 
 export interface DeploySpawnOptions {
   keys: string;

@@ -15,7 +15,8 @@ import { readKeysDir, requireCommitteeFile } from '../fs/keys-dir.js';
 import { readTemplate, TEMPLATES_DIR } from '../fs/templates.js';
 import { VERSION } from '../version.js';
 import type { Output } from './output.js';
-import { checkRegistryReach } from './cluster.js';
+import { checkRegistryReach } from '../docker/swarm.js';
+import { defaultTag } from './defaults.js';
 import { progressMode, progressPrinter } from './progress.js';
 
 export const DEFAULT_BASE = 'gomelctl/base:busybox';
@@ -53,7 +54,6 @@ export interface ImageResult {
   push?: { pushed: number; existing: number };
 }
 
-export const defaultTag = (registry: string) => `${registry}/aleph:test`;
 
 /** Where --code (and --bn256) keep consensus-go and bn256; refused with the fix. */
 async function codeLayout(options: ImageRebuildOptions) {

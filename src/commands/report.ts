@@ -13,7 +13,7 @@ import { networkLine, runSetup, type RunSetup } from '../core/report/run-setup.j
 import { reportPage, writeReport, type PageRun } from '../report/html.js';
 import { renderSvg } from '../report/render.js';
 import type { Output } from './output.js';
-import { judgeRun, loadRun, type VerdictOptions } from './verdict.js';
+import { judgeRun, loadRun, type VerdictOptions } from '../fs/run-folder.js';
 
 export interface ReportOptions {
   logs: string;

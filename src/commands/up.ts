@@ -12,7 +12,7 @@ import { readCommitteeFile } from '../fs/keys-dir.js';
 import { memberHost } from '../core/committee.js';
 import { checkPayloadFiles } from '../fs/payload-files.js';
 import { resolveCode } from '../fs/code-layout.js';
-import { defaultTag } from './image.js';
+import { defaultTag } from './defaults.js';
 import { report } from './report.js';
 import { Engine } from '../docker/engine.js';
 import { clusterInit } from './cluster.js';

@@ -27,9 +27,14 @@ test('a stall: no node ordered a new unit for the stall time; a node that finish
   assert.equal(watch.update(at(6, 25), new Map([['a', 25]]), 14), false);
   assert.equal(watch.update(at(6, 25), new Map([['a', 25]]), 15), true);
   assert.equal(watch.idleFor(15), 6);
-  // Without a given time: max(20 s, 10 rounds), a round ≈ the time so far over the highest level.
+  // Without a given time: max(20 s, 10 rounds), a round ≈ the time to the last new unit over the highest level then.
   const auto = new StallWatch();
   auto.update(at(1, 1), new Map([['a', 1]]), 0);
-  assert.equal(auto.threshold(at(10, 40), 100), 100, '10 rounds of 10 s');
-  assert.equal(auto.threshold(at(50, 40), 10), 20, 'at least 20 s');
+  assert.equal(auto.threshold(), 20, 'at least 20 s');
+  auto.update(at(10, 40), new Map([['a', 40]]), 100);
+  assert.equal(auto.threshold(), 100, '10 rounds of 10 s');
+  // Stalled at level 10: the estimate stays as it was at the last new unit, so the stall ends the wait.
+  assert.equal(auto.update(at(10, 40), new Map([['a', 40]]), 150), false);
+  assert.equal(auto.threshold(), 100);
+  assert.equal(auto.update(at(10, 40), new Map([['a', 40]]), 200), true);
 });

@@ -193,7 +193,7 @@ function watchProgress(engine: Engine, options: UpOptions, out: Output, onStall:
         if (out.tty && out.status) out.status(describeProgress(progress, now));
         else out.warn(describeProgress(progress, now));
         const perNode = new Map(status.flatMap((s, i) => (tails[i] ? [[s.node, tails[i]!.ordered] as const] : [])));
-        if (watch.update(progress, perNode, now)) onStall(`no node ordered a new unit for ${Math.round(watch.idleFor(now) ?? 0)} s (stall time ${Math.round(watch.threshold(progress, now))} s)`);
+        if (watch.update(progress, perNode, now)) onStall(`no node ordered a new unit for ${Math.round(watch.idleFor(now) ?? 0)} s (stall time ${Math.round(watch.threshold())} s)`);
       } catch {
         // Progress is a courtesy: an engine slow to answer does not end the wait, the wait's own polling decides.
       }

@@ -67,13 +67,13 @@ export class StallWatch {
   private ordered = new Map<string, number>();
   private since: number | undefined;
   private firstLevelAt: number | undefined;
+  /** A timing round's length as of the last new unit: while stalled, the levels stop and the estimate must too. */
+  private roundS = 0;
 
   constructor(readonly stallS?: number) {}
 
-  threshold(p: CommitteeProgress, now: number): number {
-    if (this.stallS !== undefined) return this.stallS;
-    const round = p.level && p.level.max > 0 && this.firstLevelAt !== undefined ? (now - this.firstLevelAt) / p.level.max : 0;
-    return Math.max(20, 10 * round);
+  threshold(): number {
+    return this.stallS ?? Math.max(20, 10 * this.roundS);
   }
 
   /** Feeds the committee's progress and each node's ordered units at `now` (seconds); true when it has stalled. */
@@ -84,9 +84,11 @@ export class StallWatch {
     for (const [node, ordered] of perNode) this.ordered.set(node, Math.max(ordered, this.ordered.get(node) ?? -1));
     if (moved || this.since === undefined) {
       this.since = now;
+      // About one level a round: the time so far over the highest level.
+      if (p.level.max > 0) this.roundS = (now - this.firstLevelAt) / p.level.max;
       return false;
     }
-    return now - this.since >= this.threshold(p, now);
+    return now - this.since >= this.threshold();
   }
 
   /** Seconds since the last new unit, once gomel runs. */

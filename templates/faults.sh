@@ -145,6 +145,8 @@ await_restart() {
   _fr_done=$(cat "$1.restarted" 2>/dev/null || echo 0)
   [ "${_fr_total:-0}" -gt "$_fr_done" ] || return 1
   while :; do
+    # run.sh was told to stop (its TERM trap): no restart after that.
+    [ -n "${stopping:-}" ] && return 1
     if [ -e "$1.restart" ]; then
       rm -f "$1.restart"
       echo $((_fr_done + 1)) >"$1.restarted"

@@ -483,7 +483,13 @@ async function recordFaultPlan(first: NodeStatus, out: string): Promise<void> {
     await fs.rm(file, { force: true });
     return;
   }
-  const plan = JSON.parse(first.faults) as FaultPlan;
+  let plan: FaultPlan;
+  try {
+    plan = JSON.parse(first.faults) as FaultPlan;
+    if (!Array.isArray(plan?.events) || !Array.isArray(plan.hosts)) throw new Error('not a fault plan');
+  } catch {
+    throw new EnvironmentError(`deploy logs: the services' ${DEPLOY_LABELS.faults} label is not a fault plan gomelctl wrote; the verdict cannot tell planned faults — redeploy with \`gomelctl deploy spawn --faults …\``);
+  }
   const { faulty, delayed } = faultyNodes(plan);
   await fs.writeFile(file, `${JSON.stringify({ events: describeFaultPlan(plan), faulty, delayed, plan }, null, 2)}\n`);
 }
@@ -492,9 +498,14 @@ async function recordFaultPlan(first: NodeStatus, out: string): Promise<void> {
 async function copyRunInputs(first: NodeStatus, options: DeployLogsOptions, out: Output): Promise<void> {
   const committee = options.keys ? await readCommitteeFile(options.keys).catch(() => undefined) : undefined;
   if (committee && committeeFingerprint(committee.bytes) === first.committee) await fs.writeFile(path.join(options.out, COMMITTEE_FILE), committee.bytes);
-  else out.warn(`deploy logs: ${options.keys ?? 'the keys folder'} does not hold the deployed committee (${first.committee ?? 'unknown'}); pass --keys to the verdict`);
+  else {
+    // An earlier run's committee left here would be judged as this run's.
+    await fs.rm(path.join(options.out, COMMITTEE_FILE), { force: true });
+    out.warn(`deploy logs: ${options.keys ?? 'the keys folder'} does not hold the deployed committee (${first.committee ?? 'unknown'}); pass --keys to the verdict`);
+  }
   const config = options.configs && first.config ? path.join(options.configs, `${first.config}.json`) : undefined;
   if (config && (await exists(config))) await fs.copyFile(config, path.join(options.out, 'conf.json'));
+  else await fs.rm(path.join(options.out, 'conf.json'), { force: true });
 }
 
 export async function deployClean(options: { network: string }, out: Output, engine = new Engine()): Promise<void> {

@@ -49,6 +49,8 @@ gomel=""
 # A paused gomel (a pause fault) would never act on the TERM: resume it first.
 trap 'stopping=1; [ -n "$gomel" ] && kill -CONT "$gomel" 2>/dev/null; [ -n "$gomel" ] && kill -TERM "$gomel" 2>/dev/null' TERM INT
 start_gomel "$pid.$CONFIG.log" stderr.txt
+# A TERM that came before gomel's pid was known is passed on now.
+[ -n "$stopping" ] && kill -TERM "$gomel" 2>/dev/null
 # This node's part of a fault plan (deploy spawn --faults), timed from the common start.
 apply_faults "$OUT" "$(cat started_at)" /tmp/gomel.pid &
 faults=$!

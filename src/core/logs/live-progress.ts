@@ -69,6 +69,7 @@ export class StallWatch {
   private firstLevelAt: number | undefined;
   /** A timing round's length as of the last new unit: while stalled, the levels stop and the estimate must too. */
   private roundS = 0;
+  private level = -1;
 
   constructor(readonly stallS?: number) {}
 
@@ -80,7 +81,10 @@ export class StallWatch {
   update(p: CommitteeProgress, perNode: ReadonlyMap<string, number>, now: number): boolean {
     if (p.level === undefined) return false; // gomel not started yet: nothing to stall
     this.firstLevelAt ??= now;
-    const moved = [...perNode].some(([node, ordered]) => ordered > (this.ordered.get(node) ?? -1));
+    // Before any unit is ordered (a large committee on few cores takes a while), a rising level is progress too.
+    const climbed = p.level.max > this.level;
+    this.level = Math.max(this.level, p.level.max);
+    const moved = [...perNode].some(([node, ordered]) => ordered > (this.ordered.get(node) ?? -1)) || (climbed && p.ordered === 0);
     for (const [node, ordered] of perNode) this.ordered.set(node, Math.max(ordered, this.ordered.get(node) ?? -1));
     if (moved || this.since === undefined) {
       this.since = now;

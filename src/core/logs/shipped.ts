@@ -99,6 +99,8 @@ function inflatePrefix(gz: Buffer): Buffer {
 
 function assembleFile(header: FileHeader | undefined, data: ReadonlyMap<number, string>, conflict: boolean): ShippedFile | undefined {
   if (!header) return undefined;
+  // A line holds 3000 bytes of gzip: more lines than that for the file's size is no honest header.
+  if (header.lines > Math.ceil(header.bytes / 2000) + 16) return { path: header.path, content: new Uint8Array(), complete: false, problem: `${header.path} has a malformed header (${header.lines} lines for ${header.bytes} bytes)` };
   const have = data.size;
   let prefix = 0;
   while (data.has(prefix)) prefix++;
@@ -125,7 +127,9 @@ function assembleFile(header: FileHeader | undefined, data: ReadonlyMap<number, 
 function assemble(c: Collecting): Shipment {
   const problems: string[] = [];
   const files: ShippedFile[] = [];
-  const count = Math.max(c.end ?? 0, ...[...c.headers.keys(), ...c.data.keys()].map((i) => i + 1));
+  const seen = Math.max(0, ...[...c.headers.keys(), ...c.data.keys()].map((i) => i + 1));
+  // An end record may name files that never came, but not more than a node's /extract can hold.
+  const count = Math.min(Math.max(c.end ?? 0, seen), seen + 1000);
   for (let i = 0; i < count; i++) {
     const file = assembleFile(c.headers.get(i), c.data.get(i) ?? new Map(), c.conflicts.has(i));
     if (file) files.push(file);

@@ -182,7 +182,7 @@ export function judge(evidence: readonly NodeEvidence[], n: number, levelLimit: 
       ? 'consensus'
       : nodes.length === n && faulty.length > 0 && correct.every((v) => v.reached)
         ? 'tolerated'
-        : nodes.length === n && faulty.length > f && correct.every((v) => v.agrees !== false && v.reasons.every((r) => !/twice/.test(r)))
+        : nodes.length === n && faulty.length > f && correct.every((v) => v.agrees === true && v.reasons.every((r) => !/twice/.test(r)))
           ? 'stalled'
           : 'failed';
   // The units every node that counts ordered alike: those that reached consensus, or in a stall the correct ones.

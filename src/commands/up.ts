@@ -138,15 +138,13 @@ export async function up(options: UpOptions, out: Output, engine = new Engine())
   if (stalled) out.line(`up: stalled: ${stalled}; collecting and judging now instead of waiting for --timeout`);
   if (running.length) out.warn(`up: still running ${stalled ? 'at the stall' : `after ${options.timeout}s`}: ${running.join(', ')}; collecting what they logged so far`);
   if (lost.length) out.warn(`up: lost with a host that went down: ${lost.join(', ')}`);
-  if (running.length && !options.keep) {
-    // Stopped before collecting: each ships its files on the TERM, also from hosts whose engine this one
-    // cannot copy from, and its service (with that output) stays; left running, it would answer the next run.
-    const ids = new Map((await readStatus(engine, options.network, retry)).filter((x) => running.includes(x.node)).map((x) => [x.node, x.serviceId]));
-    await mapLimit([...ids.values()], 8, (id) => engine.stopService(id));
-    await waitForTasks(engine, ids, (v) => v.phase !== 'running' && v.phase !== 'pending', 60_000, () => {}, { pollMs: 250, retry });
-    out.line(`up: stopped the ${running.length} node(s) still running, so that they ship their logs (--keep leaves them running)`);
-  }
   await deployLogs({ network: options.network, out: options.logs, fresh: true, keys: options.keys, configs: options.configs }, out, engine);
+  if (running.length && !options.keep) {
+    // Their logs are in; left running they would answer to the next run's names. (Scaling them to 0 first,
+    // so that remote ones ship their files, was tried: Swarm deletes a scaled-down task and its output.)
+    await deployClean({ network: options.network }, { ...out, line: () => {} }, engine);
+    out.line(`up: stopped the ${running.length} node(s) still running (--keep leaves them running)`);
+  }
   step('verdict');
   let judged: Awaited<ReturnType<typeof verdict>>;
   let failure: unknown;

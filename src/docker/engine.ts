@@ -315,15 +315,6 @@ export class Engine {
     return expectObject<{ id: string }>(`create service ${spec.Name}`, created, ['id']).id;
   }
 
-  /** Stops a service's task without removing the service: its output, a node's shipped files included, stays readable. */
-  async stopService(id: string): Promise<void> {
-    const doing = `stop service ${id}`;
-    const service = this.docker.getService(id);
-    const info = expectObject<{ Version: { Index: number }; Spec: Record<string, unknown> }>(doing, await this.call(doing, () => service.inspect()), ['ID']);
-    if (typeof fieldOf(info, 'Version.Index') !== 'number' || !isRecord(info.Spec)) throw malformed(doing, 'expected a service with Version.Index and Spec');
-    await this.call(doing, () => service.update({ version: info.Version.Index, ...info.Spec, Mode: { Replicated: { Replicas: 0 } } } as never));
-  }
-
   removeService(id: string): Promise<void> {
     return removeIfPresent(`remove service ${id}`, () => this.call(`remove service ${id}`, () => this.docker.getService(id).remove()));
   }

@@ -47,8 +47,7 @@ test('more than f crashed: up shows progress, ends the wait at the stall, stops 
   const r = await s.run(['up', '--binary', FAKE, '--config', 'stall', ...projectFlags(s), '--network', s.network, '--subnet', s.subnet, '--tag', s.tag, '--logs', logs, '--timeout', '300', '--faults', 'crash:3,4@1s', '--stall', '6'], 3);
   assert.match(r.err, /^up: \d+ s — level \d+\/[\d.]+\/\d+ \(min\/median\/max\), \d+ units ordered, \d\/4 nodes alive(, \d+ fault action\(s\) applied)?$/m, 'progress while the nodes run');
   assert.match(r.out, /^up: stalled: no node ordered a new unit for \d+ s \(stall time 6 s\); collecting and judging now instead of waiting for --timeout$/m);
-  assert.match(r.out, /^up: stopped the 2 node\(s\) still running, so that they ship their logs \(--keep leaves them running\)$/m);
-  for (const k of [1, 2]) assert.ok(await fs.stat(path.join(logs, `${s.prefix}${k}`, 'stopped')), `node${k} stopped by SIGTERM, its logs collected after`);
+  assert.match(r.out, /^up: stopped the 2 node\(s\) still running \(--keep leaves them running\)$/m);
   assert.match(r.out, new RegExp(`^stalled as expected: 2 faulty > f = 1 \\(${s.prefix}3, ${s.prefix}4 crashed at 1 s as planned\\); the 2 correct nodes agree on 5 units`, 'm'));
   assert.match(r.err, /^gomelctl: verdict: stalled as expected/m);
 });

@@ -29,7 +29,6 @@ ask_round() {
   for host in $pending; do
     (
       answer=$(timeout 2 nc -w 1 "$host" "$port" </dev/null 2>/dev/null)
-      [ -n "$answer" ] && rm -f "/tmp/start-miss-$host" # silent rounds in a row, not in all
       case "$answer" in
       $1) echo "$answer" >>"$2" ;;
       '') echo "$host" | tee -a /tmp/start-silent >>/tmp/start-unanswered ;;
@@ -59,7 +58,7 @@ ask_all() {
         misses=$(($(cat "/tmp/start-miss-$host" 2>/dev/null || echo 0) + 1))
         echo "$misses" >"/tmp/start-miss-$host"
         [ "$misses" -ge 4 ] || continue
-        pending=$(echo "$pending" | grep -vFx "$host")
+        pending=$(echo "$pending" | grep -vx "$host")
         echo "$host" >>"$3/start_lost"
       done
     fi
@@ -87,12 +86,9 @@ start_together() {
   if ! ask_all "ready *" /tmp/start-answered; then
     echo "start: after ${wait_s}s these peers still do not answer:" $pending "; starting anyway" >&2
     echo "$pending" >"$2/start_unanswered"
-    # The second round asks only those that answered the first.
-    hosts=$(echo "$hosts" | grep -vFx -f /tmp/start-unanswered || true)
+    return 0
   fi
   echo "$(cat /tmp/ready) all $(wall_clock)" >/tmp/ready.next && mv /tmp/ready.next /tmp/ready
-  # The second round has its own time: the first may have used all of its own.
-  give_up=$(($(date +%s) + wait_s))
   if ! ask_all "ready * all *" /tmp/start-all "$2"; then
     echo "start: after ${wait_s}s these peers never heard from all theirs:" $pending "; starting anyway" >&2
     echo "$pending" >"$2/start_unanswered"
@@ -100,7 +96,7 @@ start_together() {
   [ -n "${3:-}" ] && "$3" "$2"
   # Every node computes the same start: the last peer's "all" moment plus the margin.
   # start_plan records the common start and when this node knew it: a node that knew it too late starts late.
-  delay=$(awk -v now="$(wall_clock)" -v margin="$margin" -v plan="$2/start_plan" 'max < $4 { max = $4 } END { if (max == 0) max = now; d = max + margin - now; printf "%.6f %.6f\n", max + margin, now >plan; printf "%.6f\n", (d > 0 ? d : 0) }' /tmp/start-all)
+  delay=$(awk -v now="$(wall_clock)" -v margin="$margin" -v plan="$2/start_plan" 'max < $4 { max = $4 } END { d = max + margin - now; printf "%.6f %.6f\n", max + margin, now >plan; printf "%.6f\n", (d > 0 ? d : 0) }' /tmp/start-all)
   sleep "$delay"
 }
 
@@ -119,7 +115,6 @@ start_together() {
 ship_extract() {
   from="${GOMEL_EXTRACT:-/extract}"
   token="$(hostname)-$(date +%s)"
-  echo # a line the node left unfinished must not swallow the first record
   i=0
   # Largest first: an engine that rotates a long output loses its oldest lines,
   # and the small records (exit_status, stderr.txt, started_at) must survive.

@@ -13,7 +13,7 @@ import { describeFaultPlan, faultSchedules, faultyNodes, needsNetAdmin, parseFau
 import { formatPrivateKey, memberHost } from '../core/committee.js';
 import { readTar } from '../docker/build-context.js';
 import { separateShipped, type SeparatedOutput } from '../core/logs/shipped.js';
-import { FAULTS_FILE, formatManifest, insideFolder, LOGS_MARKER, parseManifest, planLogsFolder } from '../core/logs/logs-folder.js';
+import { FAULTS_FILE, formatManifest, insideFolder, LOGS_MARKER, planLogsFolder } from '../core/logs/logs-folder.js';
 import { DEFAULT_RETRY, Engine, retryTransient, type RetryPolicy } from '../docker/engine.js';
 import { parseImageRef, tagDigest } from '../docker/registry.js';
 import { exists } from '../fs/atomic.js';
@@ -378,8 +378,8 @@ async function prepareLogsFolder(options: DeployLogsOptions): Promise<string[]> 
   }
   // Stale node folders would skew the verdict: `up` removes what an earlier run left, and only that.
   for (const name of plan.remove) await fs.rm(path.join(options.out, name), { recursive: true, force: true });
-  const kept = parseManifest(marker ?? '');
-  return plan.remove.length ? [] : typeof kept === 'object' ? kept.entries : present.filter((n) => n !== LOGS_MARKER);
+  // What stays is ours (the plan refused anything else): the new manifest lists it again.
+  return present.filter((n) => n !== LOGS_MARKER && !plan.remove.includes(n));
 }
 
 /**

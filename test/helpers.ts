@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import { run } from '../src/cli.js';
 import { captureOutput } from '../src/commands/output.js';
@@ -46,3 +47,19 @@ export async function snapshot(dir: string, withModes = true): Promise<Record<st
   }
   return out;
 }
+
+/** A writable copy of a folder of test/vectors/gomel-2019-09/logs (the vectors are read-only). */
+export async function copyLogs(t: { after: (fn: () => Promise<void>) => void }, name: string): Promise<string> {
+  const dir = path.join(await tempDir(t), name);
+  await fs.cp(path.join(VECTORS, 'logs', name), dir, { recursive: true });
+  const chmod = async (d: string) => {
+    await fs.chmod(d, 0o755);
+    for (const e of await fs.readdir(d, { withFileTypes: true })) await (e.isDirectory() ? chmod(path.join(d, e.name)) : fs.chmod(path.join(d, e.name), 0o644));
+  };
+  await chmod(dir);
+  return dir;
+}
+
+/** The lines of a gzipped log, and writing them back. */
+export const readLines = async (file: string) => gunzipSync(await fs.readFile(file)).toString().split('\n').filter((l) => l !== '');
+export const writeLines = (file: string, lines: string[]) => fs.writeFile(file, gzipSync(`${lines.join('\n')}\n`));

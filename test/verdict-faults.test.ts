@@ -5,24 +5,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { gunzipSync, gzipSync } from 'node:zlib';
-import { cli, tempDir, VECTORS } from './helpers.js';
+import { cli, copyLogs, readLines, VECTORS, writeLines } from './helpers.js';
 import type { Verdict } from '../src/core/logs/verdict.js';
 
 const LOGS = path.join(VECTORS, 'logs');
 
-async function copyLogs(t: Parameters<typeof tempDir>[0], name: string): Promise<string> {
-  const dir = path.join(await tempDir(t), name);
-  await fs.cp(path.join(LOGS, name), dir, { recursive: true });
-  const chmod = async (d: string) => {
-    await fs.chmod(d, 0o755);
-    for (const e of await fs.readdir(d, { withFileTypes: true })) await (e.isDirectory() ? chmod(path.join(d, e.name)) : fs.chmod(path.join(d, e.name), 0o644));
-  };
-  await chmod(dir);
-  return dir;
-}
-const readLines = async (file: string) => gunzipSync(await fs.readFile(file)).toString().split('\n').filter((l) => l !== '');
-const writeLines = (file: string, lines: string[]) => fs.writeFile(file, gzipSync(`${lines.join('\n')}\n`));
 const verdictOf = async (dir: string) => {
   const r = await cli(['verdict', '--logs', dir, '--json']);
   return { code: r.code, result: JSON.parse(r.out) as Verdict, err: r.err };

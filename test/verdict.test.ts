@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { cli, tempDir, VECTORS } from './helpers.js';
+import { cli, copyLogs, readLines, tempDir, VECTORS, writeLines } from './helpers.js';
 import { judgeProbes, parseProbeReport } from '../src/core/logs/probe.js';
 import { isShutdownRace, parseGoPanic } from '../src/core/logs/shutdown.js';
 import type { Verdict } from '../src/core/logs/verdict.js';
@@ -20,22 +20,6 @@ const verdictOf = async (dir: string, extra: string[] = []) => {
 };
 const node = (v: Verdict, label: string) => v.nodes.find((n) => n.label === label)!;
 
-/** A writable copy of a vector folder. */
-async function copyLogs(t: Parameters<typeof tempDir>[0], name: string): Promise<string> {
-  const dir = path.join(await tempDir(t), name);
-  await fs.cp(path.join(LOGS, name), dir, { recursive: true });
-  const chmod = async (d: string) => {
-    await fs.chmod(d, 0o755);
-    for (const e of await fs.readdir(d, { withFileTypes: true })) {
-      if (e.isDirectory()) await chmod(path.join(d, e.name));
-      else await fs.chmod(path.join(d, e.name), 0o644);
-    }
-  };
-  await chmod(dir);
-  return dir;
-}
-const readLines = async (file: string) => gunzipSync(await fs.readFile(file)).toString().split('\n').filter((l) => l !== '');
-const writeLines = (file: string, lines: string[]) => fs.writeFile(file, gzipSync(`${lines.join('\n')}\n`));
 
 test('swarm-8 (real gomel on Swarm): consensus by all 8, three crashed at exit in gomel\'s shutdown race; exit 0, --strict exit 1', async () => {
   const dir = path.join(LOGS, 'swarm-8');

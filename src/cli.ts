@@ -227,6 +227,16 @@ export function buildProgram(out: Output): Command {
     });
 
   program
+    .command('fault')
+    .description('a fault on the running deployment, now: crash|stop|pause|resume|slow|partition|isolate|heal <nodes>')
+    .argument('<action>', 'crash, stop, pause, resume, slow, partition, isolate or heal')
+    .argument('[nodes]', "nodes as in --faults: 7, 1-4, node3; a partition's groups: '1-4|5-8'; heal: all when none")
+    .addOption(networkOption())
+    .option('--cpu <fraction>', 'slow: the fraction of the CPU gomel keeps, 0.01 to 0.99')
+    .action(async (action: string, nodes: string | undefined, o) => {
+      await (await import('./commands/fault.js')).fault(action, nodes, o, out);
+    });
+  program
     .command('verdict')
     .description('did the committee reach consensus? reads the logs `deploy logs` collected')
     .option('--logs <dir>', 'one folder (or <pid>.log[.gz] set) per node', 'logs')

@@ -29,8 +29,8 @@ faults_now() {
 # signal goes to the pid the file holds at that moment (a restart writes a new one).
 apply_faults() {
   [ -n "${GOMEL_FAULTS:-}" ] || return 0
-  _f_dir=$1 _f_start=$2 _f_pidfile=$3 _f_slow=""
-  rm -f "$_f_pidfile.done" "$_f_pidfile.restart" "$_f_pidfile.restarted"
+  _f_dir=$1 _f_start=$2 _f_pidfile=$3
+  rm -f "$_f_pidfile.done" "$_f_pidfile.restart" "$_f_pidfile.restarted" "$_f_pidfile.slow" "$_f_pidfile.dropped"
   _f_to=""
   # A bounded wait for anything that may block (an iptables lock, a name that never resolves).
   command -v timeout >/dev/null 2>&1 && _f_to="timeout 5"
@@ -61,7 +61,7 @@ _faults_do() {
   _f_p=""
   [ -r "$_f_pidfile" ] && read -r _f_p <"$_f_pidfile"
   case "$1" in
-    kill | term | stop | cont | slow | restart)
+    kill | term | stop | cont | slow | restart | resume)
       case "$_f_p" in '' | *[!0-9]*) echo "no gomel pid in $_f_pidfile" >&2; return 1 ;; esac ;;
   esac
   case "$1" in
@@ -71,9 +71,11 @@ _faults_do() {
     cont) kill -CONT "$_f_p" ;;
     slow)
       # A CPU quota without cgroup rights: in each 100 ms gomel runs <fraction>
-      # of it and is stopped for the rest. The loop ends when gomel is gone.
+      # of it and is stopped for the rest. The loop ends when gomel is gone. Its pid
+      # is kept in <pid-file>.slow: a live `gomelctl fault resume` ends it from
+      # another process (control_request).
       case "${2:-}" in 0.[0-9]*) ;; *) echo "slow needs a fraction between 0 and 1, not ${2:-nothing}" >&2; return 1 ;; esac
-      [ -z "$_f_slow" ] || { echo "already slowed" >&2; return 1; }
+      _faults_slowed && { echo "already slowed" >&2; return 1; }
       kill -0 "$_f_p" || return 1
       _f_on=$(awk -v c="$2" 'BEGIN { printf "%.3f\n", c / 10 }')
       _f_off=$(awk -v c="$2" 'BEGIN { printf "%.3f\n", (1 - c) / 10 }')
@@ -82,19 +84,32 @@ _faults_do() {
         kill -STOP "$_f_p" 2>/dev/null || break
         sleep "$_f_off"
       done) </dev/null >/dev/null 2>&1 &
-      _f_slow=$!
+      echo "$!" >"$_f_pidfile.slow"
       ;;
     unslow)
-      [ -n "$_f_slow" ] || { echo "not slowed" >&2; return 1; }
-      kill "$_f_slow" 2>/dev/null
-      # Wait for the loop to be gone, so that no late SIGSTOP follows the SIGCONT.
-      wait "$_f_slow" 2>/dev/null
-      _f_slow=""
-      case "$_f_p" in '' | *[!0-9]*) echo "no gomel pid in $_f_pidfile" >&2; return 1 ;; esac
+      _faults_slowed || { echo "not slowed" >&2; return 1; }
+      _faults_unslow
+      ;;
+    resume)
+      # Live: whatever holds gomel, a pause or a slow loop, is let go.
+      _faults_slowed && _faults_unslow && return 0
       kill -CONT "$_f_p"
       ;;
-    drop) shift; _faults_iptables -I "$@" ;;
-    undrop) shift; _faults_iptables -D "$@" ;;
+    drop) shift; _faults_iptables -I "$@" && printf '%s\n' "$@" >>"$_f_pidfile.dropped" ;;
+    undrop)
+      shift
+      _faults_iptables -D "$@" || return 1
+      # One entry per host leaves the list of drops in place (a rule inserted twice is deleted twice).
+      printf '%s\n' "$@" | awk 'NR == FNR { gone[$0]++; next } gone[$0]-- > 0 { next } { print }' - "$_f_pidfile.dropped" >"$_f_pidfile.dropped.tmp" 2>/dev/null
+      mv "$_f_pidfile.dropped.tmp" "$_f_pidfile.dropped"
+      ;;
+    heal)
+      # Live: every drop still in place on this node is undone.
+      [ -s "$_f_pidfile.dropped" ] || { echo "no peer is cut off from this node" >&2; return 1; }
+      # shellcheck disable=SC2046 # one host a line
+      _faults_iptables -D $(cat "$_f_pidfile.dropped") || return 1
+      rm -f "$_f_pidfile.dropped"
+      ;;
     restart)
       # run.sh starts gomel again (await_restart); here only the request. A gomel
       # that still runs (its crash failed) is not started twice.
@@ -103,6 +118,29 @@ _faults_do() {
       ;;
     *) echo "unknown action" >&2; return 1 ;;
   esac
+}
+
+# A process runs and is not a zombie (an ended loop not yet reaped still answers kill -0).
+_faults_alive() {
+  [ -r "/proc/$1/stat" ] || return 1
+  case "$(cat "/proc/$1/stat" 2>/dev/null)" in *") Z "* | '') return 1 ;; esac
+}
+
+# A slow loop runs (its pid in <pid-file>.slow).
+_faults_slowed() {
+  _f_sl=""
+  [ -r "$_f_pidfile.slow" ] && read -r _f_sl <"$_f_pidfile.slow"
+  [ -n "$_f_sl" ] && _faults_alive "$_f_sl"
+}
+
+# Ends the slow loop, waits until it is gone (no late SIGSTOP after the SIGCONT), resumes gomel.
+_faults_unslow() {
+  kill "$_f_sl" 2>/dev/null
+  wait "$_f_sl" 2>/dev/null # when it is this shell's own child; another's is polled
+  while _faults_alive "$_f_sl"; do sleep 0.01; done
+  rm -f "$_f_pidfile.slow"
+  case "$_f_p" in '' | *[!0-9]*) echo "no gomel pid in $_f_pidfile" >&2; return 1 ;; esac
+  kill -CONT "$_f_p"
 }
 
 # _faults_iptables -I|-D <ip-or-host> ...: drop (or stop dropping) all traffic
@@ -158,4 +196,43 @@ await_restart() {
     fi
     sleep 0.1
   done
+}
+
+# Live faults (`gomelctl fault`): run.sh listens on GOMEL_CONTROL_PORT while gomel
+# runs, and each connection runs this with its one request line on stdin:
+#   <token> <action> [args]     the actions of a schedule (kill, term, stop, cont,
+#                               slow <fraction>, unslow, drop/undrop <host> ...) and
+#                               resume (a pause or a slow let go) and heal (every drop undone)
+# The token is the deployment's (GOMEL_CONTROL_TOKEN): a request meant for another
+# deployment never acts on this one. The action is applied at once, logged in
+# faults.log like a planned one (its ms counted from the common start, started_at),
+# and the same line is the answer. A request that is refused changes nothing.
+# control_request <extract-dir> <gomel-pid-file>
+control_request() {
+  _f_dir=$1 _f_pidfile=$2 _f_to=""
+  command -v timeout >/dev/null 2>&1 && _f_to="timeout 5"
+  IFS= read -r _c_line || { echo "refused: no request"; return 0; }
+  set -f
+  # shellcheck disable=SC2086 # the request is words
+  set -- $_c_line
+  set +f
+  if [ -z "${GOMEL_CONTROL_TOKEN:-}" ] || [ "${1:-}" != "$GOMEL_CONTROL_TOKEN" ]; then echo "refused: not this deployment's token"; return 0; fi
+  shift
+  case "${1:-}" in kill | term | stop | cont | resume | slow | unslow | drop | undrop | heal) ;; *) echo "refused: unknown action ${1:-}"; return 0 ;; esac
+  _f_start=""
+  [ -r "$_f_dir/started_at" ] && read -r _f_start <"$_f_dir/started_at"
+  [ -n "$_f_start" ] || { echo "refused: gomel has not started"; return 0; }
+  _f_when=$(faults_now)
+  _f_ms=$(awk -v s="$_f_start" -v now="$_f_when" 'BEGIN { d = (now - s) * 1000; printf "%d\n", (d > 0 ? d : 0) }')
+  # stderr for good, not on the call: dash keeps a copy of a redirected fd open in the
+  # background children a call starts (a slow loop), and the answer would never end.
+  exec 2>"$_f_pidfile.live.err"
+  if _faults_do "$@"; then
+    _f_status=ok
+  else
+    _f_status="failed: $(grep -v '^$' "$_f_pidfile.live.err" | tail -n 1 | tr -d '\r')"
+    [ "$_f_status" = "failed: " ] && _f_status="failed: exit status not 0"
+  fi
+  rm -f "$_f_pidfile.live.err"
+  echo "$_f_when $_f_ms $* $_f_status" | tee -a "$_f_dir/faults.log"
 }

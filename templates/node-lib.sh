@@ -10,7 +10,9 @@
 # own script. Each node answers "ready <when>" on GOMEL_READY_PORT. Two rounds:
 # once a node has every peer's answer it adds "all <when>" to its own; once it
 # has every peer's "all", the last of those moments is known alike everywhere,
-# and every node starts GOMEL_START_MARGIN seconds (2 + N/8) after it. One round was not
+# and every node starts GOMEL_START_MARGIN seconds (2 + N/8) after it; it then
+# answers "done <start>" too, and a node still asking takes that start from the
+# first peer that has it. One round was not
 # enough across hosts: a worker learns its peers' names seconds after the
 # manager's nodes do (the overlay's name records spread by gossip, and an
 # unknown name hangs until the time-out), and 12 real gomel nodes on 3 hosts
@@ -21,19 +23,33 @@ wall_clock() { adjtimex | awk '/tv_sec/ { s = $2 } /tv_usec/ { u = $2 } END { pr
 
 # One round over the hosts in $pending: a host whose answer matches the case
 # pattern $1 has it appended to file $2; the others stay in $pending.
+# Every node asks every pending peer each round, so a round must cost few
+# processes: a peer whose name resolved is asked at its address, one at a time
+# (two processes, a few ms). Forking a batch of subshells per peer, each with its
+# own name lookup, kept 130 processes runnable with 16 nodes on 2 cores; a round
+# then took 4-6 s, longer than the start margin, and nodes started 1 s apart.
+# Only names not yet resolved are looked up, eight at a time and each bounded:
+# on some overlays an unknown name hangs until a time-out.
 ask_round() {
   : >/tmp/start-unanswered
   jobs=""
   count=0
-  # Eight at a time. Each is bounded: on some overlays an unknown name hangs until a time-out.
   for host in $pending; do
+    [ -s /tmp/start-done ] && break
+    peer_address=""
+    [ -r "/tmp/start-ip-$host" ] && read -r peer_address <"/tmp/start-ip-$host"
+    if [ -n "$peer_address" ]; then
+      ask_peer "$1" "$2" "$host" "$peer_address"
+      continue
+    fi
     (
-      answer=$(timeout 2 nc -w 1 "$host" "$port" </dev/null 2>/dev/null)
-      case "$answer" in
-      $1) echo "$answer" >>"$2" ;;
-      '') echo "$host" | tee -a /tmp/start-silent >>/tmp/start-unanswered ;;
-      *) echo "$host" >>/tmp/start-unanswered ;;
-      esac
+      peer_address=$(timeout 2 nslookup "$host" 2>/dev/null | awk '/^Name:/ { named = 1 } named && /^Address/ && $NF ~ /^[0-9.]+$/ { print $NF; exit }')
+      if [ -n "$peer_address" ]; then
+        echo "$peer_address" >"/tmp/start-ip-$host"
+        ask_peer "$1" "$2" "$host" "$peer_address"
+      else
+        echo "$host" | tee -a /tmp/start-silent >>/tmp/start-unanswered
+      fi
     ) &
     jobs="$jobs $!"
     count=$((count + 1))
@@ -41,6 +57,18 @@ ask_round() {
   done
   [ -n "$jobs" ] && wait $jobs # by PID: a bare wait would also wait for the listener
   pending=$(cat /tmp/start-unanswered)
+}
+
+# ask_peer <pattern> <answers file> <host> <address>: one question, bounded by nc -w.
+ask_peer() {
+  peer_answer=$(nc -w 1 "$4" "$port" </dev/null 2>/dev/null)
+  case "$peer_answer" in
+  *" done "*) echo "${peer_answer##* done }" >/tmp/start-done ;;
+  $1) echo "$peer_answer" >>"$2" ;;
+  # Silent: its name is looked up again next round (a replaced container has a new address).
+  '') rm -f "/tmp/start-ip-$3"; echo "$3" | tee -a /tmp/start-silent >>/tmp/start-unanswered ;;
+  *) echo "$3" >>/tmp/start-unanswered ;;
+  esac
 }
 
 # Asks every host until each answered as $1 (into $2); fails at the give-up time.
@@ -62,7 +90,7 @@ ask_all() {
         echo "$host" >>"$3/start_lost"
       done
     fi
-    [ -z "$pending" ] && return 0
+    [ -z "$pending" ] || [ -s /tmp/start-done ] && return 0
     [ "$(date +%s)" -ge "$give_up" ] && return 1
     # Every node polls every peer: n² connections a round. A pause keeps a
     # 2-core machine with 64 nodes from spending the margin on polling.
@@ -93,10 +121,16 @@ start_together() {
     echo "start: after ${wait_s}s these peers never heard from all theirs:" $pending "; starting anyway" >&2
     echo "$pending" >"$2/start_unanswered"
   fi
+  # The common start: the last peer's "all" moment plus the margin, alike for every
+  # node that has every peer's "all". A node that has it answers "done <start>"
+  # too, and a node that hears a "done" takes that start and stops asking: the
+  # others need not each ask every peer again (n² questions a round).
+  [ -s /tmp/start-done ] || awk -v margin="$margin" 'max < $4 { max = $4 } END { printf "%.6f\n", max + margin }' /tmp/start-all >/tmp/start-done
+  read -r common_start </tmp/start-done
+  echo "$(cat /tmp/ready) done $common_start" >/tmp/ready.next && mv /tmp/ready.next /tmp/ready
   [ -n "${3:-}" ] && "$3" "$2"
-  # Every node computes the same start: the last peer's "all" moment plus the margin.
   # start_plan records the common start and when this node knew it: a node that knew it too late starts late.
-  delay=$(awk -v now="$(wall_clock)" -v margin="$margin" -v plan="$2/start_plan" 'max < $4 { max = $4 } END { d = max + margin - now; printf "%.6f %.6f\n", max + margin, now >plan; printf "%.6f\n", (d > 0 ? d : 0) }' /tmp/start-all)
+  delay=$(awk -v now="$(wall_clock)" -v start="$common_start" -v plan="$2/start_plan" 'BEGIN { d = start - now; printf "%.6f %.6f\n", start, now >plan; printf "%.6f\n", (d > 0 ? d : 0) }')
   sleep "$delay"
 }
 

@@ -4,7 +4,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { REPO } from './helpers.js';
 import { parseCommittee } from '../src/core/committee.js';
-import { nodeSpecs, planServices, viewTask } from '../src/core/deploy-plan.js';
+import { controlToken, nodeSpecs, planServices, viewTask } from '../src/core/deploy-plan.js';
 import { waitForTasks, type TaskLister } from '../src/commands/deploy.js';
 import { EngineError } from '../src/docker/engine.js';
 import { mapLimit } from '../src/core/limit.js';
@@ -20,7 +20,10 @@ test('one service per node as spawn.sh: name/hostname node<k>, SLOT=k, restart n
   assert.equal(spec.Name, 'node3');
   const c = spec.TaskTemplate.ContainerSpec;
   assert.equal(c.Hostname, 'node3');
-  assert.deepEqual(c.Env, ['SLOT=3']);
+  // The control token (gomelctl fault) is per deployment and node, and the same on every spawn: an unchanged node is kept.
+  assert.deepEqual(c.Env, ['SLOT=3', `GOMEL_CONTROL_TOKEN=${controlToken('net', 'f'.repeat(16), 'node3')}`]);
+  assert.notEqual(controlToken('net', 'f'.repeat(16), 'node3'), controlToken('other', 'f'.repeat(16), 'node3'));
+  assert.equal(nodeSpecs(await members(), keys(8), opts)[2]!.specHash, specs[2]!.specHash);
   assert.deepEqual(c.Command, ['/gomel/run.sh', 'config']);
   assert.deepEqual(c.CapabilityAdd, ['CAP_NET_ADMIN']);
   assert.deepEqual(c.Secrets, [{ SecretID: 'secret-id', SecretName: specs[2]!.secretName, File: { Name: 'gomel.pk', UID: '0', GID: '0', Mode: 0o400 } }]);

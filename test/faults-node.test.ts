@@ -194,3 +194,68 @@ wait`;
   const none = await shell(['sh'], `. ${FAULTS_SH}; await_restart "$1"; echo $?`, { GOMEL_FAULTS: b64(['0 kill']) }, [path.join(dir, 'other.pid')]);
   assert.equal(none.out, '1\n');
 });
+
+/** One live request, as run.sh's control listener hands it to control_request (the line on stdin). */
+function controlRequest(shellCmd: string[], dir: string, pidFile: string, line: string, env: Record<string, string> = {}): Promise<{ code: number | null; out: string }> {
+  const lib = shellCmd[0] === 'busybox' ? `. ${NODE_LIB}; ` : '';
+  return shell(shellCmd, `printf '%s\\n' "$3" | { ${lib}. ${FAULTS_SH}; control_request "$1" "$2"; }`, { GOMEL_CONTROL_TOKEN: 'tok', ...env }, [dir, pidFile, line]);
+}
+
+for (const [name, sh] of SHELLS) {
+  test(`${name}: live requests (gomelctl fault): pause, resume, slow, resume, each applied at once and logged from the common start; a wrong token or action changes nothing`, async (t) => {
+    const dir = await tempDir(t);
+    const g = await standIn(dir, t);
+    const start = Date.now() / 1000 - 12.5;
+    await fs.writeFile(path.join(dir, 'started_at'), `${start.toFixed(6)}\n`);
+    assert.equal((await controlRequest(sh, dir, g.pidFile, 'nope stop')).out, "refused: not this deployment's token\n");
+    assert.equal((await controlRequest(sh, dir, g.pidFile, 'tok explode')).out, 'refused: unknown action explode\n');
+    assert.equal((await controlRequest(sh, dir, g.pidFile, 'tok stop', { GOMEL_CONTROL_TOKEN: '' })).out, "refused: not this deployment's token\n");
+    assert.equal(state(g.pid), 'S', 'refused requests change nothing');
+    await fs.access(path.join(dir, 'faults.log')).then(() => assert.fail('refusals are not logged'), () => undefined);
+
+    const paused = await controlRequest(sh, dir, g.pidFile, 'tok stop');
+    assert.match(paused.out, /^\d+\.\d+ 12\d{3} stop ok\n$/, 'the answer is the faults.log line, ms after the common start');
+    assert.equal(state(g.pid), 'T');
+    assert.match((await controlRequest(sh, dir, g.pidFile, 'tok resume')).out, / resume ok\n$/);
+    assert.notEqual(state(g.pid), 'T');
+    // A slow loop started by one request is ended by another (its pid is in a file, not a variable).
+    assert.match((await controlRequest(sh, dir, g.pidFile, 'tok slow 0.3')).out, / slow 0\.3 ok\n$/);
+    assert.match((await controlRequest(sh, dir, g.pidFile, 'tok slow 0.5')).out, / slow 0\.5 failed: already slowed\n$/);
+    const samples: string[] = [];
+    for (let i = 0; i < 60; i++) {
+      samples.push(state(g.pid)!);
+      await sleepMs(7);
+    }
+    assert.ok(samples.includes('T') && samples.includes('S'), `stopped and running while slowed: ${samples.join('')}`);
+    assert.match((await controlRequest(sh, dir, g.pidFile, 'tok resume')).out, / resume ok\n$/);
+    for (let i = 0; i < 5; i++) {
+      assert.notEqual(state(g.pid), 'T', 'running after resume');
+      await sleepMs(40);
+    }
+    const { events, malformed } = parseFaultsLog(await fs.readFile(path.join(dir, 'faults.log'), 'utf8'));
+    assert.deepEqual(malformed, []);
+    assert.deepEqual(events.map((e) => [e.action, e.ok]), [['stop', true], ['resume', true], ['slow', true], ['slow', false], ['resume', true]]);
+    assert.ok(events.every((e) => e.atMs >= 12_000 && e.atMs < 30_000));
+    assert.match((await controlRequest(sh, dir, g.pidFile, 'tok kill')).out, / kill ok\n$/);
+    assert.equal(await g.exited, 'SIGKILL');
+  });
+}
+
+test('live heal undoes every drop still in place on the node, once; partial undrops are remembered', async (t) => {
+  const dir = await tempDir(t);
+  const bin = path.join(dir, 'bin');
+  await fs.mkdir(bin);
+  const calls = path.join(dir, 'calls');
+  await fs.writeFile(path.join(bin, 'iptables'), `#!/bin/sh\necho "iptables $*" >>${calls}\n`, { mode: 0o755 });
+  const env = { PATH: `${bin}:/usr/bin:/bin` };
+  const g = await standIn(dir, t);
+  await fs.writeFile(path.join(dir, 'started_at'), `${(Date.now() / 1000).toFixed(6)}\n`);
+  assert.match((await controlRequest(['sh'], dir, g.pidFile, 'tok heal', env)).out, / heal failed: no peer is cut off from this node\n$/);
+  assert.match((await controlRequest(['sh'], dir, g.pidFile, 'tok drop 192.0.2.7 192.0.2.8', env)).out, / drop 192\.0\.2\.7 192\.0\.2\.8 ok\n$/);
+  assert.match((await controlRequest(['sh'], dir, g.pidFile, 'tok drop 192.0.2.7', env)).out, / ok\n$/);
+  assert.match((await controlRequest(['sh'], dir, g.pidFile, 'tok undrop 192.0.2.7', env)).out, / ok\n$/);
+  await fs.writeFile(calls, '');
+  assert.match((await controlRequest(['sh'], dir, g.pidFile, 'tok heal', env)).out, / heal ok\n$/);
+  assert.deepEqual((await fs.readFile(calls, 'utf8')).trim().split('\n').sort(), ['iptables -D INPUT -s 192.0.2.7 -j DROP', 'iptables -D INPUT -s 192.0.2.8 -j DROP', 'iptables -D OUTPUT -d 192.0.2.7 -j DROP', 'iptables -D OUTPUT -d 192.0.2.8 -j DROP']);
+  assert.match((await controlRequest(['sh'], dir, g.pidFile, 'tok heal', env)).out, / heal failed: no peer is cut off from this node\n$/);
+});

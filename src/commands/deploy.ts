@@ -4,7 +4,7 @@ import path from 'node:path';
 import { parsePositiveInt } from '../core/args.js';
 import { CheckFailed, EnvironmentError, InputError, UsageError } from '../core/errors.js';
 import { committeeFingerprint, LABELS } from '../core/image-context.js';
-import { DEPLOY_LABELS, nodeSpecs, planServices, viewTask, type NodeSpec, type TaskView } from '../core/deploy-plan.js';
+import { DEPLOY_LABELS, nodeSpecs, planServices, type NodeSpec, type TaskView } from '../core/deploy-plan.js';
 import { mapLimit } from '../core/limit.js';
 import { checkImageRef, checkRegistryAddress } from '../core/payload-check.js';
 import { describeConditions, planConditions, shapingScript } from '../core/network-conditions.js';
@@ -22,6 +22,10 @@ import { defaultTag } from './defaults.js';
 import { DEFAULT_REGISTRY } from './defaults.js';
 import type { Output } from './output.js';
 import { checkRegistryReach } from '../docker/swarm.js';
+import { deploymentLabels, downNodes, readStatus, serviceIds, readTaskViews, type NodeStatus, type TaskLister } from '../docker/deployment.js';
+
+// The deployment as the engine sees it lives in docker/deployment.ts; these names stay importable from here.
+export { listDeployment, readStatus, serviceIds, type DeployedService, type NodeStatus, type TaskLister } from '../docker/deployment.js';
 
 export interface DeploySpawnOptions {
   keys: string;
@@ -52,7 +56,6 @@ export interface DeploySpawnOptions {
 /** Exit status of run.sh when the node's network conditions could not be applied (templates/node-lib.sh). */
 const NETWORK_NOT_APPLIED = 3;
 
-const deploymentLabels = (network: string) => ({ [LABELS.managed]: 'true', [DEPLOY_LABELS.deployment]: network });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The image to run, pinned by digest, and checked to carry this committee. */
@@ -68,48 +71,6 @@ async function resolveImage(engine: Engine, ref: string, fingerprint: string): P
   const digest = await tagDigest(parsed.registry, parsed.repository, parsed.tag);
   if (!digest) throw new CheckFailed(`deploy: registry ${parsed.registry} has no ${parsed.repository}:${parsed.tag}; run \`gomelctl image rebuild\` first`);
   return `${parsed.registry}/${parsed.repository}@${digest}`;
-}
-
-export interface DeployedService {
-  name: string;
-  id: string;
-  /** The gomel config the node runs (its command's argument). */
-  config: string | undefined;
-  committee: string | undefined;
-  conditions: string | undefined;
-  /** The fault plan it runs under (JSON of core/faults/plan.ts FaultPlan), if any. */
-  faults: string | undefined;
-}
-
-/** This deployment's services, in one listing. */
-export async function listDeployment(engine: Engine, network: string, retry: RetryPolicy = DEFAULT_RETRY): Promise<DeployedService[]> {
-  const services = await retryTransient(() => engine.listServices(deploymentLabels(network)), retry);
-  return services.map((s) => ({
-    name: s.Spec!.Name!,
-    id: s.ID,
-    config: (s.Spec?.TaskTemplate as { ContainerSpec?: { Command?: string[] } } | undefined)?.ContainerSpec?.Command?.[1],
-    committee: s.Spec?.Labels?.[LABELS.committee],
-    conditions: s.Spec?.Labels?.[DEPLOY_LABELS.net],
-    faults: s.Spec?.Labels?.[DEPLOY_LABELS.faults],
-  }));
-}
-
-export async function serviceIds(engine: Engine, network: string, retry?: RetryPolicy): Promise<Map<string, string>> {
-  return new Map((await listDeployment(engine, network, retry)).map((s) => [s.name, s.id]));
-}
-
-/** Swarm nodes that are not ready: a host that left or died. Its tasks never report again. */
-function downNodes(nodes: readonly { ID: string; Status?: { State?: string } }[]): Set<string> {
-  return new Set(nodes.filter((n) => n.Status?.State && n.Status.State !== 'ready').map((n) => n.ID));
-}
-
-/** The engine calls a wait makes: a seam, so a test can make them fail. */
-export type TaskLister = Pick<Engine, 'listTasks'> & Partial<Pick<Engine, 'listNodes'>>;
-
-/** The newest task of each service (by name → ID), in one task listing, retried while the engine is overloaded. */
-async function readTaskViews(engine: TaskLister, services: ReadonlyMap<string, string>, retry: RetryPolicy = DEFAULT_RETRY): Promise<Map<string, TaskView>> {
-  const tasks = (await retryTransient(() => engine.listTasks([...services.values()]), retry)) as { ServiceID?: string }[];
-  return new Map([...services].map(([name, id]) => [name, viewTask(tasks.filter((t) => t.ServiceID === id))]));
 }
 
 /** Tells the user that the engine failed a call that will be retried. */
@@ -301,44 +262,6 @@ async function pruneSecrets(engine: Engine, network: string, keep: Set<string>):
     }
   }
   return stale.length;
-}
-
-export interface NodeStatus {
-  node: string;
-  /** The swarm node running the task is down (it left, or its engine died). */
-  hostDown: boolean;
-  /** The network conditions it runs under (deploy spawn --net / --zones), if any. */
-  conditions: string | undefined;
-  /** The fault plan it runs under (JSON), if any. */
-  faults: string | undefined;
-  /** The gomel config it runs and the committee it was deployed with (service spec and labels). */
-  config: string | undefined;
-  committee: string | undefined;
-  serviceId: string;
-  state: string;
-  phase: string;
-  swarmNode: string | undefined;
-  since: string | undefined;
-  exitCode: number | undefined;
-  error: string | undefined;
-  containerId: string | undefined;
-}
-
-export async function readStatus(engine: Engine, network: string, retry: RetryPolicy = DEFAULT_RETRY): Promise<NodeStatus[]> {
-  const deployed = new Map((await listDeployment(engine, network, retry)).map((s) => [s.name, s]));
-  const services = new Map([...deployed].map(([name, s]) => [name, s.id]));
-  const [views, nodes] = await Promise.all([readTaskViews(engine, services, retry), retryTransient(() => engine.listNodes(), retry)]);
-  const hostOf = new Map(nodes.map((n) => [n.ID, n.Description?.Hostname ?? n.ID]));
-  const down = downNodes(nodes);
-  const slot = (name: string) => Number(/(\d+)$/.exec(name)?.[1] ?? 0);
-  return [...services]
-    .map(([node, serviceId]) => {
-      const v = views.get(node)!;
-      const hostDown = Boolean(v.nodeId && down.has(v.nodeId));
-      const { config, committee, conditions, faults } = deployed.get(node)!;
-      return { node, serviceId, hostDown, config, committee, conditions, faults, state: v.state, phase: v.phase, swarmNode: v.nodeId && hostOf.get(v.nodeId), since: v.since, exitCode: v.exitCode, error: v.error, containerId: v.containerId };
-    })
-    .sort((a, b) => slot(a.node) - slot(b.node) || a.node.localeCompare(b.node));
 }
 
 export async function deployStatus(options: { network: string; json?: boolean }, out: Output, engine = new Engine()): Promise<NodeStatus[]> {

@@ -16,10 +16,10 @@ import { readTemplate, TEMPLATES_DIR } from '../fs/templates.js';
 import { VERSION } from '../version.js';
 import type { Output } from './output.js';
 import { checkRegistryReach } from '../docker/swarm.js';
-import { defaultTag } from './defaults.js';
+import { DEFAULT_BASE, defaultTag } from './defaults.js';
 import { progressMode, progressPrinter } from './progress.js';
 
-export const DEFAULT_BASE = 'gomelctl/base:busybox';
+export { DEFAULT_BASE } from './defaults.js';
 export const DEFAULT_CODE_BASE = 'golang:1.13';
 /** Made by docker/setup.sh from Debian's golang-go: used for --code when golang:1.13 is not on the engine (it cannot be pulled here). */
 export const LOCAL_GO_BASE = 'gomelctl/base:golang';

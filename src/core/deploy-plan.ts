@@ -15,6 +15,14 @@ export const DEPLOY_LABELS = {
   faults: 'org.gomelctl.faults',
 } as const;
 
+/**
+ * The token a node's control listener wants before it applies a live fault (`gomelctl fault`,
+ * templates/faults.sh control_request). Not a secret: it keeps a request meant for one deployment
+ * from acting on another. Derived, so that an unchanged node keeps its spec (and is kept).
+ */
+export const CONTROL_TOKEN_ENV = 'GOMEL_CONTROL_TOKEN';
+export const controlToken = (network: string, committee: string, host: string) => hashHex(new TextEncoder().encode(`gomelctl control\n${network}\n${committee}\n${host}`), 16);
+
 /** Where run.sh reads the node's key (templates/*\/run.sh). */
 export const KEY_SECRET_FILE = 'gomel.pk';
 
@@ -87,6 +95,7 @@ export function nodeSpecs(members: readonly Member[], privateKeys: readonly Uint
             `SLOT=${pid + 1}`,
             ...(shaping ? [`GOMEL_NET_SCRIPT=${Buffer.from(shaping.script).toString('base64')}`] : []),
             ...(faults ? [`GOMEL_FAULTS=${Buffer.from(faults).toString('base64')}`] : []),
+            `${CONTROL_TOKEN_ENV}=${controlToken(o.network, o.committeeFingerprint, host)}`,
           ],
           Labels: labels,
           Secrets: [{ SecretID: secretId, SecretName: secretName, File: { Name: KEY_SECRET_FILE, UID: '0', GID: '0', Mode: 0o400 } }],

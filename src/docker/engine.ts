@@ -380,6 +380,38 @@ export class Engine {
     return Buffer.concat(chunks).toString('utf8');
   }
 
+  /**
+   * Sets some labels of a service's spec, nothing else. The engine restarts a task only when its
+   * task template changes, so the nodes run on (`gomelctl fault` records live faults this way).
+   */
+  async setServiceLabels(id: string, labels: Record<string, string>): Promise<void> {
+    const doing = `update the labels of service ${id.slice(0, 12)}`;
+    const service = this.docker.getService(id);
+    const info = expectObject<{ Version?: { Index?: unknown }; Spec?: { Labels?: Record<string, string> } }>(doing, await this.call(doing, () => service.inspect()), []);
+    if (typeof info.Version?.Index !== 'number' || !isRecord(info.Spec)) throw malformed(doing, 'expected a service with Version.Index and Spec');
+    await this.call(doing, () => service.update({ version: info.Version!.Index, ...info.Spec!, Labels: { ...info.Spec!.Labels, ...labels } } as never));
+  }
+
+  /**
+   * Runs `command` in a short-lived container of `image` on `network` (an attachable overlay
+   * reaches every node of the swarm from the manager) and returns its exit code and output.
+   * The container is removed, whatever happens.
+   */
+  async runOnNetwork(image: string, network: string, command: string[], env: string[], labels: Record<string, string>, timeoutMs: number): Promise<{ exitCode: number; output: string }> {
+    const doing = `run a ${image} container on network ${network}`;
+    const created = await this.call<Docker.Container>(doing, () => this.docker.createContainer({ Image: image, Entrypoint: [command[0]!], Cmd: command.slice(1), Env: env, Labels: labels, HostConfig: { NetworkMode: network } }));
+    try {
+      await this.call(doing, () => created.start());
+      const waited = await call(doing, () => Promise.race([created.wait(), new Promise((_, reject) => setTimeout(() => reject(new EnvironmentError(`the ${image} container on ${network} did not end within ${Math.round(timeoutMs / 1000)} s`)), timeoutMs).unref())]), timeoutMs + this.callMs);
+      const exitCode = expectObject<{ StatusCode?: unknown }>(doing, waited, []).StatusCode;
+      if (typeof exitCode !== 'number') throw malformed(doing, 'expected the exit code of the container');
+      const logs = await this.call<Buffer>(doing, () => created.logs({ stdout: true, stderr: true, follow: false }));
+      return { exitCode, output: demux(Buffer.from(logs)).toString('utf8') };
+    } finally {
+      await removeIfPresent(`remove container ${created.id.slice(0, 12)}`, () => this.call(`remove container ${created.id.slice(0, 12)}`, () => created.remove({ force: true })));
+    }
+  }
+
   /** A tar of `path` in a container, running or exited. */
   async containerArchive(containerId: string, path: string): Promise<Buffer | undefined> {
     const doing = `copy ${path} out of container ${containerId.slice(0, 12)}`;

@@ -56,6 +56,9 @@ apply_faults "$OUT" "$(cat started_at)" /tmp/gomel.pid &
 faults=$!
 report_progress "$pid.$CONFIG.log" &
 progress=$!
+# Live faults (gomelctl fault): one request a connection, applied by faults.sh's control_request.
+nc -ll -p "${GOMEL_CONTROL_PORT:-65433}" -e /bin/sh -c '. /gomel/node-lib.sh; . /gomel/faults.sh; control_request /extract /tmp/gomel.pid' >/dev/null 2>&1 &
+control=$!
 wait_gomel
 # A restart fault starts gomel again with the same key, after its crash. Its log
 # is a file of its own: the first run's log stays the node's evidence, and what
@@ -68,7 +71,7 @@ while [ -z "$stopping" ] && await_restart /tmp/gomel.pid; do
   wait_gomel
 done
 trap '' TERM INT
-kill "$faults" "$progress" 2>/dev/null
+kill "$faults" "$progress" "$control" 2>/dev/null
 echo "$status" >exit_status
 [ -n "$stopping" ] && echo "stopped by SIGTERM" >stopped
 cat stderr.txt >&2

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { REPO } from '../helpers.js';
+import { cli, REPO } from '../helpers.js';
 import { keysFlags, projectFlags, sandbox } from './helpers.js';
 
 const FAKE = path.join(REPO, 'test/fixtures/fake-gomel.sh');
@@ -50,4 +50,65 @@ test('more than f crashed: up shows progress, ends the wait at the stall, stops 
   assert.match(r.out, /^up: stopped the 2 node\(s\) still running \(--keep leaves them running\)$/m);
   assert.match(r.out, new RegExp(`^stalled as expected: 2 faulty > f = 1 \\(${s.prefix}3, ${s.prefix}4 crashed at 1 s as planned\\); the 2 correct nodes agree on 5 units`, 'm'));
   assert.match(r.err, /^gomelctl: verdict: stalled as expected/m);
+});
+
+test('live faults (gomelctl fault): pause, resume, partition, heal, slow and crash reach the running nodes, are recorded, and the verdict judges them; bad ones change nothing', async (t) => {
+  const s = await sandbox(t);
+  await fs.writeFile(path.join(s.configs, 'stall.json'), await fs.readFile(path.join(s.configs, 'config.json')));
+  await s.run(['keys', 'gen', '--n', '4', ...keysFlags(s)]);
+  await s.run(['cluster', 'init', '--network', s.network, '--subnet', s.subnet]);
+  await s.run(['image', 'rebuild', '--binary', FAKE, '--tag', s.tag, ...projectFlags(s)]);
+  // The 'stall' stand-in climbs five levels and then runs on without ordering: a run to act on.
+  await s.run(['deploy', 'spawn', '--image', s.tag, '--config', 'stall', '--network', s.network, '--cap-add', 'NET_ADMIN', ...projectFlags(s)]);
+  const node = (k: number) => `${s.prefix}${k}`;
+  const fault = (args: string[], code = 0) => s.run(['fault', ...args, '--network', s.network], code);
+
+  // Before anything is sent: one line each, exit 2.
+  for (const [args, message] of [
+    [['explode', '1'], /unknown action "explode"/],
+    [['crash', '9'], /node 9 is not in the 4-node committee/],
+    [['slow', '1'], /slow needs --cpu/],
+  ] as const) {
+    const r = await s.run(['fault', ...args, '--network', s.network], 2);
+    assert.match(r.err, message);
+    assert.equal(r.err.trim().split('\n').length, 1);
+  }
+  assert.match((await s.run(['fault', 'pause', '1', '--network', `${s.network}x`], 2)).err, /no gomelctl deployment on network/);
+
+  // gomel runs once the common start has passed; until then a node's control listener is not up.
+  let paused = await cli(['fault', 'pause', '2', '--network', s.network]);
+  for (let i = 0; i < 60 && paused.code !== 0; i++) {
+    assert.equal(paused.code, 1, paused.err);
+    await new Promise((r) => setTimeout(r, 1000));
+    paused = await cli(['fault', 'pause', '2', '--network', s.network]);
+  }
+  assert.match(paused.out, new RegExp(`^fault: ${node(2)}: stop applied at [\\d.]+ (s|ms) after the common start$`, 'm'));
+  const before = (await s.run(['deploy', 'status', '--network', s.network, '--json'])).out;
+  await fault(['resume', '2']);
+  const cut = await fault(['partition', '1-2|3-4']);
+  assert.match(cut.out, new RegExp(`^fault: ${node(1)}: drop ${node(3)} ${node(4)} applied at `, 'm'));
+  assert.match(cut.out, new RegExp(`^fault: ${node(4)}: drop ${node(1)} ${node(2)} applied at `, 'm'));
+  await fault(['heal']);
+  await fault(['slow', '1', '--cpu', '0.5']);
+  await fault(['resume', '1']);
+  const crash = await fault(['crash', '3,4']);
+  assert.equal(crash.out.trim().split('\n').length, 2);
+  // Recording a fault changes the services' labels only: no node was restarted.
+  const ids = (json: string) => (JSON.parse(json) as { node: string; since?: string }[]).filter((x) => x.node !== node(3) && x.node !== node(4)).map((x) => [x.node, x.since]);
+  assert.deepEqual(ids((await s.run(['deploy', 'status', '--network', s.network, '--json'])).out), ids(before));
+  // A node whose gomel is gone cannot be acted on: said per node, exit 1.
+  await new Promise((r) => setTimeout(r, 1500));
+  const again = await fault(['pause', '4'], 1);
+  assert.match(again.out, new RegExp(`^fault: ${node(4)}: stop: (not running|no control listener answers)`, 'm'));
+
+  const logs = path.join(s.root, 'logs');
+  await s.run(['deploy', 'logs', '--network', s.network, '--out', logs, ...projectFlags(s)]);
+  const record = JSON.parse(await fs.readFile(path.join(logs, 'faults.json'), 'utf8')) as { faulty: { host: string }[]; delayed: { host: string }[]; events: string[] };
+  assert.deepEqual(record.faulty.map((x) => x.host), [node(3), node(4)]);
+  assert.deepEqual(record.delayed.map((x) => x.host), [node(1), node(2)]);
+  assert.ok(record.events.every((e) => e.includes('(live: fault ')), record.events.join('\n'));
+  const log2 = await fs.readFile(path.join(logs, node(2), 'faults.log'), 'utf8');
+  assert.match(log2, /^\d+\.\d+ \d+ stop ok\n\d+\.\d+ \d+ resume ok\n\d+\.\d+ \d+ drop \S+ \S+ ok\n\d+\.\d+ \d+ heal ok\n$/);
+  const v = await s.run(['verdict', '--logs', logs, '--keys', s.keys], 3);
+  assert.match(v.out, new RegExp(`^stalled as expected: 2 faulty > f = 1 \\(${node(3)}, ${node(4)} crashed at [\\d.]+ m?s as planned\\)`, 'm'));
 });

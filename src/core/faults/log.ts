@@ -42,6 +42,9 @@ const ARITY: Record<string, [number, number]> = {
   drop: [1, Infinity],
   undrop: [1, Infinity],
   schedule: [0, 0],
+  // Live only (gomelctl fault, core/faults/live.ts): a pause or slow let go; every drop undone.
+  resume: [0, 0],
+  heal: [0, 0],
 };
 
 export function parseFaultsLog(text: string): FaultsLog {

@@ -58,7 +58,7 @@ export interface FaultPlan {
 const DAY_MS = 24 * 3600 * 1000;
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
-type Fail = (problem: string) => Error;
+export type Fail = (problem: string) => Error;
 
 /** "3s", "1.5s", "250ms", "2m", "0" → ms after the start (rounded to 1 ms, at most 24 h). */
 function parseTime(text: string, fail: Fail): number {
@@ -72,7 +72,7 @@ function parseTime(text: string, fail: Fail): number {
 }
 
 /** "7,8", "1-4", "node3", "1-2,node5" → ascending node numbers, each once. */
-function parseNodeList(text: string, hosts: readonly string[], fail: Fail): number[] {
+export function parseNodeList(text: string, hosts: readonly string[], fail: Fail): number[] {
   const n = hosts.length;
   const out: number[] = [];
   for (const raw of text.split(',')) {
@@ -96,7 +96,7 @@ function parseNodeList(text: string, hosts: readonly string[], fail: Fail): numb
 }
 
 /** The fraction of each 100 ms period gomel runs, in steps of 1 ms (faults.sh duty-cycles it). */
-function parseCpu(text: string, fail: Fail): number {
+export function parseCpu(text: string, fail: Fail): number {
   const cpu = Math.round(Number(text.trim()) * 100) / 100;
   if (!/^\s*\d*\.?\d+\s*$/.test(text) || !(cpu > 0 && cpu < 1)) throw fail(`cpu=${text.trim()}: give the fraction of the CPU gomel keeps, from 0.01 to 0.99`);
   return cpu;
@@ -115,7 +115,7 @@ function makeEvent(kind: FaultKind, nodes: number[], groups: number[][] | undefi
   return e;
 }
 
-function parseGroups(text: string, hosts: readonly string[], fail: Fail): number[][] {
+export function parseGroups(text: string, hosts: readonly string[], fail: Fail): number[][] {
   const groups = text.split('|').map((g) => parseNodeList(g, hosts, fail));
   if (groups.length < 2) throw fail('a partition needs two groups or more: partition:1-4|5-8@3s-15s');
   const all = groups.flat();
@@ -383,7 +383,7 @@ export function describeFaultPlan(plan: FaultPlan): string[] {
       restart: `${names(e.nodes)} started again with the same key at ${human(e.atMs)}`,
     };
     const short = formatFaultEvent(e);
-    const from = e.random !== undefined ? ` (random:${e.random}, seed "${plan.seed ?? ''}")` : '';
+    const from = e.random !== undefined ? ` (random:${e.random}, seed "${plan.seed ?? ''}")` : e.source.startsWith('live:') ? ` (${e.source})` : '';
     return `${short}  ${what[e.kind]}${from}`;
   });
 }

@@ -21,6 +21,9 @@ const ACTIONS: Record<FaultKind, [start: string, end?: string]> = {
   slow: ['slow', 'unslow'],
 };
 
+/** How far apart the nodes apply one live fault at most (they are asked at once, each within 10 s). */
+const LIVE_SPREAD_MS = 10_000;
+
 /** An instant (crash, stop, restart) is compared with this many seconds either side of it. */
 export const NEAR_INSTANT_SECONDS = 5;
 
@@ -138,12 +141,17 @@ export function runFaults(input: FaultInputs, stats: readonly (NodeRunStats | un
 /** Fills in when the event's nodes logged its start and end actions (matched by planned ms and action), and what failed. */
 function applied(w: FaultWindow, e: FaultEvent, idx: readonly number[], logs: FaultInputs['logs'], labels: readonly string[], t0: number | undefined): void {
   const [start, stop] = ACTIONS[e.kind];
+  // A live fault (gomelctl fault) is recorded at the first node's moment; the others applied it
+  // within the messenger's few ms, and it ends with resume or heal.
+  const live = e.source.startsWith('live:');
+  const ending = live ? [stop, e.kind === 'pause' || e.kind === 'slow' ? 'resume' : 'heal'] : [stop];
+  const near = (ms: number, at: number | undefined) => at !== undefined && (live ? ms >= at && ms - at <= LIVE_SPREAD_MS : ms === at);
   const starts: number[] = [];
   const ends: number[] = [];
   for (const i of idx) {
     for (const line of logs[i] ?? []) {
-      const isStart = line.action === start && line.atMs === e.atMs;
-      const isEnd = stop !== undefined && line.action === stop && line.atMs === e.untilMs;
+      const isStart = line.action === start && near(line.atMs, e.atMs);
+      const isEnd = stop !== undefined && ending.includes(line.action) && near(line.atMs, e.untilMs);
       if (!isStart && !isEnd) continue;
       if (!line.ok) w.failed.push(`${labels[i]}: ${[line.action, ...line.args].join(' ')} failed: ${line.reason ?? ''}`);
       else if (t0 !== undefined) (isStart ? starts : ends).push(line.wall - t0);

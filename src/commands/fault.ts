@@ -1,0 +1,92 @@
+// gomelctl fault <action> [nodes]: a fault on a running deployment, now (issue 24 item 2).
+// Each node applies its request itself (templates/faults.sh control_request): a short-lived
+// busybox container on the deployment's attachable overlay carries the requests, so a node on
+// any host of the swarm is reached. What the nodes applied goes into the services' fault record,
+// which deploy logs writes beside the logs: the verdict and the report judge it like a plan.
+import { CheckFailed, EnvironmentError, UsageError } from '../core/errors.js';
+import { CONTROL_TOKEN_ENV, DEPLOY_LABELS } from '../core/deploy-plan.js';
+import { CONTROL_PORT, parseLiveFault, recordLiveFault, type LiveAnswer, type LiveFault } from '../core/faults/live.js';
+import { human, parseFaultsLog, type FaultPlan } from '../core/faults/plan.js';
+import { Engine } from '../docker/engine.js';
+import { deploymentLabels, readStatus } from '../docker/deployment.js';
+import { DEFAULT_BASE } from './defaults.js';
+import type { Output } from './output.js';
+
+export interface FaultOptions {
+  network: string;
+  cpu?: string;
+}
+
+/** One line of the messenger's output per node: "gomelctl-fault <host> <answer>". */
+const ANSWER = /^gomelctl-fault (\S+) (.*)$/;
+
+// The messenger: one request per node, all at once, each bounded; the answer is the node's faults.log line.
+const MESSENGER = `i=1
+while [ "$i" -le "$COUNT" ]; do
+  eval "host=\\$HOST_$i request=\\$REQUEST_$i"
+  ( answer=$(echo "$request" | timeout 10 nc -w 5 "$host" "$PORT" 2>&1 | tail -n 1); echo "gomelctl-fault $host \${answer:-no answer}" ) &
+  i=$((i + 1))
+done
+wait`;
+
+export async function fault(action: string, nodesText: string | undefined, options: FaultOptions, out: Output, engine = new Engine()): Promise<void> {
+  const services = await engine.listServices(deploymentLabels(options.network));
+  if (services.length === 0) throw new UsageError(`fault: no gomelctl deployment on network ${options.network}; pass --network with the one \`deploy spawn\` or \`up\` used`);
+  const status = await readStatus(engine, options.network);
+  const hosts = status.map((s) => s.node);
+  const live = parseLiveFault(action, nodesText, hosts, options.cpu);
+  const byName = new Map(services.map((s) => [s.Spec!.Name!, s]));
+  const spec = (host: string) => (byName.get(host)?.Spec?.TaskTemplate as { ContainerSpec?: { Env?: string[]; CapabilityAdd?: string[] } } | undefined)?.ContainerSpec;
+  const targets = [...live.requests.keys()].map((k) => ({ k, host: hosts[k - 1]!, token: spec(hosts[k - 1]!)?.Env?.find((e) => e.startsWith(`${CONTROL_TOKEN_ENV}=`))?.slice(CONTROL_TOKEN_ENV.length + 1) }));
+  const old = targets.filter((t) => !t.token).map((t) => t.host);
+  if (old.length) throw new UsageError(`fault: ${old.join(', ')} ${old.length > 1 ? 'were' : 'was'} deployed without a control listener (by an older gomelctl); redeploy with \`gomelctl deploy spawn\` or \`up\``);
+  if (live.needsNetAdmin) {
+    const without = targets.filter((t) => !spec(t.host)?.CapabilityAdd?.includes('CAP_NET_ADMIN')).map((t) => t.host);
+    if (without.length) throw new UsageError(`fault ${live.source}: ${without.join(', ')} cannot run iptables (no NET_ADMIN); deploy with \`--cap-add NET_ADMIN\` (or a --faults plan with a partition) to cut nodes off live`);
+  }
+  if ((await engine.inspectImage(DEFAULT_BASE)) === undefined) throw new EnvironmentError(`fault: the base image ${DEFAULT_BASE} is not on this engine; run \`bash docker/setup.sh\``);
+
+  // Only running nodes are asked: a node that has exited has no gomel to act on.
+  const phase = new Map(status.map((s) => [s.node, s.phase]));
+  const answers: LiveAnswer[] = [];
+  const asked = targets.filter((t) => phase.get(t.host) === 'running');
+  for (const t of targets) if (phase.get(t.host) !== 'running') answers.push({ node: t.k, problem: `not running (${phase.get(t.host)})` });
+  if (asked.length) {
+    const env = [`COUNT=${asked.length}`, `PORT=${CONTROL_PORT}`, ...asked.flatMap((t, i) => [`HOST_${i + 1}=${t.host}`, `REQUEST_${i + 1}=${t.token} ${live.requests.get(t.k)}`])];
+    const ran = await engine.runOnNetwork(DEFAULT_BASE, options.network, ['/bin/sh', '-c', MESSENGER], env, deploymentLabels(options.network), 60_000);
+    const lines = new Map(ran.output.split('\n').flatMap((l) => {
+      const m = ANSWER.exec(l.trim());
+      return m ? [[m[1]!, m[2]!] as const] : [];
+    }));
+    for (const t of asked) answers.push(readAnswer(t.k, lines.get(t.host)));
+  }
+  answers.sort((a, b) => a.node - b.node);
+  for (const a of answers) out.line(describeAnswer(hosts[a.node - 1]!, live, a));
+
+  // The record every service carries (deploy logs reads it from any of them).
+  const before = status.find((s) => s.faults)?.faults;
+  const merged = recordLiveFault(before ? (JSON.parse(before) as FaultPlan) : undefined, hosts, live, answers);
+  const text = JSON.stringify(merged);
+  if (text !== before && merged.events.length) {
+    for (const s of status) await engine.setServiceLabels(s.serviceId, { [DEPLOY_LABELS.faults]: text });
+  }
+  const failed = answers.filter((a) => !('event' in a) || !a.event.ok);
+  if (failed.length) throw new CheckFailed(`fault ${live.source}: not applied on ${failed.map((a) => hosts[a.node - 1]).join(', ')}`);
+}
+
+/** A node's answer: its faults.log line, or a refusal, or nothing. */
+function readAnswer(node: number, text: string | undefined): LiveAnswer {
+  if (text === undefined) return { node, problem: 'no answer' };
+  const parsed = parseFaultsLog(text);
+  const event = parsed.events[0];
+  if (event) return { node, event };
+  if (/^refused: /.test(text)) return { node, problem: text };
+  // nc's own words: the node is gone, or its listener is (gomel exited and the node is shipping its logs).
+  return { node, problem: /bad address|can't connect|refused|timed out|no answer/i.test(text) ? `no control listener answers (${text})` : `unexpected answer: ${text.slice(0, 200)}` };
+}
+
+function describeAnswer(host: string, live: LiveFault, a: LiveAnswer): string {
+  const action = live.requests.get(a.node) ?? live.action;
+  if (!('event' in a)) return `fault: ${host}: ${action}: ${a.problem}`;
+  return a.event.ok ? `fault: ${host}: ${action} applied at ${human(a.event.atMs)} after the common start` : `fault: ${host}: ${action} failed: ${a.event.reason}`;
+}

@@ -1,0 +1,115 @@
+// Live faults (issue 24 item 2): `gomelctl fault <action> <nodes>` on a running
+// deployment. Pure: turns an action into each node's request and folds what the
+// nodes answered into the run's fault record, so that the verdict and the report
+// judge a live fault as they judge a planned one. The nodes apply the requests
+// themselves (templates/faults.sh control_request): the manager's engine cannot
+// reach a worker's containers, but every node's control port is on the overlay.
+import { UsageError } from '../errors.js';
+import { parseCpu, parseGroups, parseNodeList, type FaultEvent, type FaultPlan, type Fail } from './plan.js';
+import type { FaultLogEvent } from './log.js';
+
+export type LiveAction = 'crash' | 'stop' | 'pause' | 'resume' | 'slow' | 'partition' | 'isolate' | 'heal';
+export const LIVE_ACTIONS: readonly LiveAction[] = ['crash', 'stop', 'pause', 'resume', 'slow', 'partition', 'isolate', 'heal'];
+
+/** Port of the control listener run.sh starts beside gomel (GOMEL_CONTROL_PORT). */
+export const CONTROL_PORT = 65433;
+
+export interface LiveFault {
+  action: LiveAction;
+  /** The nodes it names (1-based); for a partition, every node of its groups. */
+  nodes: number[];
+  groups?: number[][];
+  cpu?: number;
+  /** Per node (1-based) that gets a request: its faults.sh action line. */
+  requests: Map<number, string>;
+  /** Partition and isolate run iptables in the containers: the services need NET_ADMIN. */
+  needsNetAdmin: boolean;
+  /** As the user wrote it, for the record and for errors. */
+  source: string;
+}
+
+const USAGE: Record<LiveAction, string> = {
+  crash: 'crash 7,8',
+  stop: 'stop 2',
+  pause: 'pause 2',
+  resume: 'resume 2',
+  slow: 'slow 3 --cpu 0.2',
+  partition: "partition '1-4|5-8'",
+  isolate: 'isolate 3',
+  heal: 'heal (every node), or heal 1-4',
+};
+
+/** Parses `fault <action> [nodes] [--cpu F]`; a bad one is one UsageError line (exit 2) before anything is sent. */
+export function parseLiveFault(actionText: string, nodesText: string | undefined, hosts: readonly string[], cpuText?: string): LiveFault {
+  const action = LIVE_ACTIONS.find((a) => a === actionText);
+  const source = [actionText, nodesText].filter(Boolean).join(' ');
+  const fail: Fail = (problem) => new UsageError(`fault ${source}: ${problem}`);
+  if (!action) throw fail(`unknown action "${actionText}"; the actions are ${LIVE_ACTIONS.join(', ')}`);
+  if (cpuText !== undefined && action !== 'slow') throw fail(`--cpu is for slow only`);
+  const all = hosts.map((_, i) => i + 1);
+  const name = (k: number) => hosts[k - 1]!;
+  const requests = new Map<number, string>();
+  if (action === 'heal') {
+    const nodes = nodesText === undefined ? all : parseNodeList(nodesText, hosts, fail);
+    for (const k of nodes) requests.set(k, 'heal');
+    return { action, nodes, requests, needsNetAdmin: true, source };
+  }
+  if (nodesText === undefined || nodesText.trim() === '') throw fail(`no nodes; give e.g. fault ${USAGE[action]}`);
+  if (action === 'partition') {
+    const groups = parseGroups(nodesText, hosts, fail);
+    for (const [g, group] of groups.entries()) {
+      const others = groups.filter((_, h) => h !== g).flat().sort((a, b) => a - b);
+      for (const k of group) requests.set(k, `drop ${others.map(name).join(' ')}`);
+    }
+    return { action, nodes: groups.flat().sort((a, b) => a - b), groups, requests, needsNetAdmin: true, source };
+  }
+  const nodes = parseNodeList(nodesText, hosts, fail);
+  if (action === 'isolate') {
+    const rest = all.filter((k) => !nodes.includes(k));
+    if (rest.length === 0) throw fail('isolates every node; leave at least one out');
+    for (const k of nodes) requests.set(k, `drop ${rest.map(name).join(' ')}`);
+    for (const k of rest) requests.set(k, `drop ${nodes.map(name).join(' ')}`);
+    return { action, nodes, requests, needsNetAdmin: true, source };
+  }
+  let cpu: number | undefined;
+  if (action === 'slow') {
+    if (cpuText === undefined) throw fail('slow needs --cpu <fraction>, e.g. fault slow 3 --cpu 0.2');
+    cpu = parseCpu(cpuText, fail);
+  }
+  const line = { crash: 'kill', stop: 'term', pause: 'stop', resume: 'resume', slow: `slow ${cpu}` }[action];
+  for (const k of nodes) requests.set(k, line);
+  return { action, nodes, ...(cpu !== undefined ? { cpu } : {}), requests, needsNetAdmin: false, source };
+}
+
+/** What one node answered: its faults.log line (parsed), or why there is none. */
+export type LiveAnswer = { node: number; event: FaultLogEvent } | { node: number; problem: string };
+
+const OPENS: Partial<Record<LiveAction, FaultEvent['kind']>> = { pause: 'pause', slow: 'slow', partition: 'partition', isolate: 'isolate' };
+
+/**
+ * The run's fault record with this live fault in it (deploy logs writes it to faults.json, and
+ * the verdict judges it like a plan): crash and stop at the moment the first node applied them;
+ * pause, slow, partition and isolate open a window ("for good" until closed); resume closes the
+ * pause or slow of its nodes, heal the partitions and isolations of its nodes. Only what some
+ * node applied counts. Times are ms after the common start, as each node counted them.
+ */
+export function recordLiveFault(record: FaultPlan | undefined, hosts: readonly string[], fault: LiveFault, answers: readonly LiveAnswer[]): FaultPlan {
+  const plan: FaultPlan = record ? { ...record, events: record.events.map((e) => ({ ...e })) } : { n: hosts.length, hosts: [...hosts], events: [] };
+  const applied = answers.filter((a): a is { node: number; event: FaultLogEvent } => 'event' in a && a.event.ok);
+  if (applied.length === 0) return plan;
+  const atMs = Math.min(...applied.map((a) => a.event.atMs));
+  const done = applied.map((a) => a.node);
+  const source = `live: fault ${fault.source}`;
+  if (fault.action === 'resume' || fault.action === 'heal') {
+    const closes: FaultEvent['kind'][] = fault.action === 'resume' ? ['pause', 'slow'] : ['partition', 'isolate'];
+    for (const e of plan.events) if (closes.includes(e.kind) && e.untilMs === undefined && e.nodes.some((k) => done.includes(k)) && e.atMs <= atMs) e.untilMs = Math.max(atMs, e.atMs + 1);
+    return plan;
+  }
+  const kind = OPENS[fault.action] ?? (fault.action as 'crash' | 'stop');
+  const nodes = fault.action === 'partition' || fault.action === 'isolate' ? fault.nodes : fault.nodes.filter((k) => done.includes(k));
+  const event: FaultEvent = { kind, nodes, atMs, source };
+  if (fault.groups) event.groups = fault.groups;
+  if (fault.cpu !== undefined) event.cpu = fault.cpu;
+  plan.events = [...plan.events, event].sort((a, b) => a.atMs - b.atMs);
+  return plan;
+}

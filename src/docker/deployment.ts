@@ -1,0 +1,89 @@
+// A deployment as the engine sees it: its services (one per node, labelled with
+// the network that names the deployment) and the newest task of each. Read by
+// deploy, up and fault alike.
+import { LABELS } from '../core/image-context.js';
+import { DEPLOY_LABELS, viewTask, type TaskView } from '../core/deploy-plan.js';
+import { DEFAULT_RETRY, retryTransient, type Engine, type RetryPolicy } from './engine.js';
+
+export const deploymentLabels = (network: string) => ({ [LABELS.managed]: 'true', [DEPLOY_LABELS.deployment]: network });
+
+export interface DeployedService {
+  name: string;
+  id: string;
+  /** The gomel config the node runs (its command's argument). */
+  config: string | undefined;
+  committee: string | undefined;
+  conditions: string | undefined;
+  /** The fault plan it runs under (JSON of core/faults/plan.ts FaultPlan), if any. */
+  faults: string | undefined;
+}
+
+/** This deployment's services, in one listing. */
+export async function listDeployment(engine: Engine, network: string, retry: RetryPolicy = DEFAULT_RETRY): Promise<DeployedService[]> {
+  const services = await retryTransient(() => engine.listServices(deploymentLabels(network)), retry);
+  return services.map((s) => ({
+    name: s.Spec!.Name!,
+    id: s.ID,
+    config: (s.Spec?.TaskTemplate as { ContainerSpec?: { Command?: string[] } } | undefined)?.ContainerSpec?.Command?.[1],
+    committee: s.Spec?.Labels?.[LABELS.committee],
+    conditions: s.Spec?.Labels?.[DEPLOY_LABELS.net],
+    faults: s.Spec?.Labels?.[DEPLOY_LABELS.faults],
+  }));
+}
+
+export async function serviceIds(engine: Engine, network: string, retry?: RetryPolicy): Promise<Map<string, string>> {
+  return new Map((await listDeployment(engine, network, retry)).map((s) => [s.name, s.id]));
+}
+
+/** Swarm nodes that are not ready: a host that left or died. Its tasks never report again. */
+export function downNodes(nodes: readonly { ID: string; Status?: { State?: string } }[]): Set<string> {
+  return new Set(nodes.filter((n) => n.Status?.State && n.Status.State !== 'ready').map((n) => n.ID));
+}
+
+/** The engine calls a wait makes: a seam, so a test can make them fail. */
+export type TaskLister = Pick<Engine, 'listTasks'> & Partial<Pick<Engine, 'listNodes'>>;
+
+/** The newest task of each service (by name → ID), in one task listing, retried while the engine is overloaded. */
+export async function readTaskViews(engine: TaskLister, services: ReadonlyMap<string, string>, retry: RetryPolicy = DEFAULT_RETRY): Promise<Map<string, TaskView>> {
+  const tasks = (await retryTransient(() => engine.listTasks([...services.values()]), retry)) as { ServiceID?: string }[];
+  return new Map([...services].map(([name, id]) => [name, viewTask(tasks.filter((t) => t.ServiceID === id))]));
+}
+
+export interface NodeStatus {
+  node: string;
+  /** The swarm node running the task is down (it left, or its engine died). */
+  hostDown: boolean;
+  /** The network conditions it runs under (deploy spawn --net / --zones), if any. */
+  conditions: string | undefined;
+  /** The fault plan it runs under (JSON), if any. */
+  faults: string | undefined;
+  /** The gomel config it runs and the committee it was deployed with (service spec and labels). */
+  config: string | undefined;
+  committee: string | undefined;
+  serviceId: string;
+  state: string;
+  phase: string;
+  swarmNode: string | undefined;
+  since: string | undefined;
+  exitCode: number | undefined;
+  error: string | undefined;
+  containerId: string | undefined;
+}
+
+export async function readStatus(engine: Engine, network: string, retry: RetryPolicy = DEFAULT_RETRY): Promise<NodeStatus[]> {
+  const deployed = new Map((await listDeployment(engine, network, retry)).map((s) => [s.name, s]));
+  const services = new Map([...deployed].map(([name, s]) => [name, s.id]));
+  const [views, nodes] = await Promise.all([readTaskViews(engine, services, retry), retryTransient(() => engine.listNodes(), retry)]);
+  const hostOf = new Map(nodes.map((n) => [n.ID, n.Description?.Hostname ?? n.ID]));
+  const down = downNodes(nodes);
+  const slot = (name: string) => Number(/(\d+)$/.exec(name)?.[1] ?? 0);
+  return [...services]
+    .map(([node, serviceId]) => {
+      const v = views.get(node)!;
+      const hostDown = Boolean(v.nodeId && down.has(v.nodeId));
+      const { config, committee, conditions, faults } = deployed.get(node)!;
+      return { node, serviceId, hostDown, config, committee, conditions, faults, state: v.state, phase: v.phase, swarmNode: v.nodeId && hostOf.get(v.nodeId), since: v.since, exitCode: v.exitCode, error: v.error, containerId: v.containerId };
+    })
+    .sort((a, b) => slot(a.node) - slot(b.node) || a.node.localeCompare(b.node));
+}
+

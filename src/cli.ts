@@ -205,6 +205,7 @@ export function buildProgram(out: Output): Command {
     .addOption(faultsOption())
     .addOption(seedOption())
     .option('--stall <s>', 'seconds without a new ordered unit that end the wait and judge at once (default: max(20, 10 timing rounds))')
+    .option('--cap-add <cap>', 'Linux capability for the nodes, repeatable (NET_ADMIN lets `gomelctl fault partition` cut nodes off live)', collect, [])
     .option('--keep', 'leave nodes still running at the end running (default: stopped once their logs are collected)')
     .action(async (o) => (await upCommands()).up(o, out));
   program

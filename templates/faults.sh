@@ -95,20 +95,13 @@ _faults_do() {
       _faults_slowed && _faults_unslow && return 0
       kill -CONT "$_f_p"
       ;;
-    drop) shift; _faults_iptables -I "$@" && printf '%s\n' "$@" >>"$_f_pidfile.dropped" ;;
-    undrop)
-      shift
-      _faults_iptables -D "$@" || return 1
-      # One entry per host leaves the list of drops in place (a rule inserted twice is deleted twice).
-      printf '%s\n' "$@" | awk 'NR == FNR { gone[$0]++; next } gone[$0]-- > 0 { next } { print }' - "$_f_pidfile.dropped" >"$_f_pidfile.dropped.tmp" 2>/dev/null
-      mv "$_f_pidfile.dropped.tmp" "$_f_pidfile.dropped"
-      ;;
+    drop) shift; _faults_iptables -I "$@" ;;
+    undrop) shift; _faults_iptables -D "$@" ;;
     heal)
       # Live: every drop still in place on this node is undone.
       [ -s "$_f_pidfile.dropped" ] || { echo "no peer is cut off from this node" >&2; return 1; }
       # shellcheck disable=SC2046 # one host a line
-      _faults_iptables -D $(cat "$_f_pidfile.dropped") || return 1
-      rm -f "$_f_pidfile.dropped"
+      _faults_iptables -D $(cat "$_f_pidfile.dropped")
       ;;
     restart)
       # run.sh starts gomel again (await_restart); here only the request. A gomel
@@ -146,6 +139,8 @@ _faults_unslow() {
 # _faults_iptables -I|-D <ip-or-host> ...: drop (or stop dropping) all traffic
 # from and to each peer, INPUT and OUTPUT. Inserted first, before any ACCEPT;
 # a rule inserted twice (two windows) stays until deleted twice. Needs NET_ADMIN.
+# Each peer whose rules are in place is one line of <pid-file>.dropped (what a
+# live heal undoes), written per peer: a host that fails leaves the others' done.
 _faults_iptables() {
   command -v iptables >/dev/null 2>&1 || { echo "iptables not found" >&2; return 1; }
   _f_op=$1
@@ -156,7 +151,18 @@ _faults_iptables() {
     _f_ip=$(_faults_ip "$_f_h")
     [ -n "$_f_ip" ] || { echo "$_f_h does not resolve" >&2; _f_failed=1; continue; }
     $_f_to iptables "$_f_op" INPUT -s "$_f_ip" -j DROP || { _f_failed=1; continue; }
-    $_f_to iptables "$_f_op" OUTPUT -d "$_f_ip" -j DROP || _f_failed=1
+    if ! $_f_to iptables "$_f_op" OUTPUT -d "$_f_ip" -j DROP; then
+      # Half a cut is no cut: an inserted INPUT rule is taken back.
+      [ "$_f_op" = -I ] && $_f_to iptables -D INPUT -s "$_f_ip" -j DROP
+      _f_failed=1
+      continue
+    fi
+    if [ "$_f_op" = -I ]; then
+      echo "$_f_h" >>"$_f_pidfile.dropped"
+    else
+      awk -v h="$_f_h" '$0 == h && !gone { gone = 1; next } { print }' "$_f_pidfile.dropped" >"$_f_pidfile.dropped.tmp" 2>/dev/null
+      mv "$_f_pidfile.dropped.tmp" "$_f_pidfile.dropped"
+    fi
   done
   return "$_f_failed"
 }
@@ -166,6 +172,8 @@ _faults_iptables() {
 _faults_ip() {
   case "$1" in *[!0-9.]*) ;; *) echo "$1"; return ;; esac
   if [ -s "$_f_pidfile.ip.$1" ]; then cat "$_f_pidfile.ip.$1"; return; fi
+  # The address start_together asked it at (node-lib.sh): no lookup on a busy node.
+  if [ -s "/tmp/start-ip-$1" ]; then cp "/tmp/start-ip-$1" "$_f_pidfile.ip.$1" && cat "$_f_pidfile.ip.$1"; return; fi
   _fi=$($_f_to nslookup "$1" 2>/dev/null | awk '/^Name:/ { n = 1 } n && /^Address/ { a = $NF } END { print a }')
   case "$_fi" in '' | *[!0-9.]*) _fi=$(getent hosts "$1" 2>/dev/null | awk '{ print $1; exit }') ;; esac
   case "$_fi" in '' | *[!0-9.]*) return ;; esac

@@ -61,9 +61,11 @@ ask_round() {
 
 # ask_peer <pattern> <answers file> <host> <address>: one question, bounded by nc -w.
 ask_peer() {
-  peer_answer=$(nc -w 1 "$4" "$port" </dev/null 2>/dev/null)
+  # Bounded as a whole: busybox nc -w bounds the connect only, and a peer frozen after the handshake never answers.
+  peer_answer=$(timeout 2 nc -w 1 "$4" "$port" </dev/null 2>/dev/null)
   case "$peer_answer" in
-  *" done "*) echo "${peer_answer##* done }" >/tmp/start-done ;;
+  # A start before this node was even ready is no start of this run (a container of an earlier one).
+  *" done "*) awk -v s="${peer_answer##* done }" -v mine="$ready_at" 'BEGIN { exit !(s + 0 > mine + 0) }' && echo "${peer_answer##* done }" >/tmp/start-done ;;
   $1) echo "$peer_answer" >>"$2" ;;
   # Silent: its name is looked up again next round (a replaced container has a new address).
   '') rm -f "/tmp/start-ip-$3"; echo "$3" | tee -a /tmp/start-silent >>/tmp/start-unanswered ;;
@@ -104,7 +106,9 @@ ask_all() {
 # go to $2/start_unanswered.
 start_together() {
   port="${GOMEL_READY_PORT:-65432}"
-  echo "ready $(wall_clock)" >/tmp/ready
+  ready_at=$(wall_clock)
+  echo "ready $ready_at" >/tmp/ready
+  rm -f /tmp/start-done
   nc -ll -p "$port" -e /bin/cat /tmp/ready >/dev/null 2>&1 &
   hosts=$(cut -d'|' -f4 "$1" | cut -d' ' -f1 | sed 's/:[0-9]*$//')
   n=$(echo "$hosts" | wc -w)
@@ -116,10 +120,16 @@ start_together() {
     echo "$pending" >"$2/start_unanswered"
     return 0
   fi
-  echo "$(cat /tmp/ready) all $(wall_clock)" >/tmp/ready.next && mv /tmp/ready.next /tmp/ready
-  if ! ask_all "ready * all *" /tmp/start-all "$2"; then
-    echo "start: after ${wait_s}s these peers never heard from all theirs:" $pending "; starting anyway" >&2
-    echo "$pending" >"$2/start_unanswered"
+  # A start already heard of (this node came late) is taken as it is: no "all" of its own then,
+  # which a peer could count into a start different from the one the others took.
+  complete=1
+  if [ ! -s /tmp/start-done ]; then
+    echo "$(cat /tmp/ready) all $(wall_clock)" >/tmp/ready.next && mv /tmp/ready.next /tmp/ready
+    if ! ask_all "ready * all *" /tmp/start-all "$2"; then
+      echo "start: after ${wait_s}s these peers never heard from all theirs:" $pending "; starting anyway" >&2
+      echo "$pending" >"$2/start_unanswered"
+      complete=""
+    fi
   fi
   # The common start: the last peer's "all" moment plus the margin, alike for every
   # node that has every peer's "all". A node that has it answers "done <start>"
@@ -127,7 +137,8 @@ start_together() {
   # others need not each ask every peer again (n² questions a round).
   [ -s /tmp/start-done ] || awk -v margin="$margin" 'max < $4 { max = $4 } END { printf "%.6f\n", max + margin }' /tmp/start-all >/tmp/start-done
   read -r common_start </tmp/start-done
-  echo "$(cat /tmp/ready) done $common_start" >/tmp/ready.next && mv /tmp/ready.next /tmp/ready
+  # Only a start worked out from every peer's "all" (or taken from a peer that had them) is passed on.
+  [ -n "$complete" ] && echo "$(cat /tmp/ready) done $common_start" >/tmp/ready.next && mv /tmp/ready.next /tmp/ready
   [ -n "${3:-}" ] && "$3" "$2"
   # start_plan records the common start and when this node knew it: a node that knew it too late starts late.
   delay=$(awk -v now="$(wall_clock)" -v start="$common_start" -v plan="$2/start_plan" 'BEGIN { d = start - now; printf "%.6f %.6f\n", start, now >plan; printf "%.6f\n", (d > 0 ? d : 0) }')

@@ -3,7 +3,7 @@
 // into the run's fault record the verdict judges.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseLiveFault, recordLiveFault, type LiveAnswer } from '../src/core/faults/live.js';
+import { NOTHING_TO_HEAL, parseLiveFault, recordLiveFault, type LiveAnswer } from '../src/core/faults/live.js';
 import { faultyNodes, parseFaultPlan, type FaultLogEvent } from '../src/core/faults/plan.js';
 import { UsageError } from '../src/core/errors.js';
 
@@ -62,10 +62,24 @@ test('the record: a crash makes its nodes faulty; a pause is faulty until resume
   let merged = recordLiveFault(planned, HOSTS, cut, [1, 2, 3, 4, 5, 6, 7, 8].map((k) => applied(k, 6000 + k)));
   assert.deepEqual(merged.events.map((e) => [e.kind, e.atMs, e.untilMs]), [['crash', 3000, undefined], ['partition', 6001, undefined]]);
   assert.deepEqual(merged.events[1]!.groups, [[1, 2, 3, 4], [5, 6, 7, 8]]);
-  merged = recordLiveFault(merged, HOSTS, parseLiveFault('heal', undefined, HOSTS), [applied(3, 21_000)]);
+  // Healed on one node only: the others still drop, the cut stays open.
+  const heal = parseLiveFault('heal', undefined, HOSTS);
+  assert.equal(recordLiveFault(merged, HOSTS, heal, [applied(3, 21_000)]).events[1]!.untilMs, undefined);
+  // Every node healed, had nothing to heal, or no longer runs: closed at the first heal.
+  const nothing: LiveAnswer = { node: 2, event: { line: 1, wall: 1, atMs: 21_500, action: 'heal', args: [], ok: false, reason: NOTHING_TO_HEAL } };
+  const answers = [applied(1, 21_000), nothing, { node: 3, problem: 'not running (failed)' }, ...[4, 5, 6, 7, 8].map((k) => applied(k, 21_100))];
+  merged = recordLiveFault(merged, HOSTS, heal, answers);
   assert.equal(merged.events[1]!.untilMs, 21_000);
   assert.deepEqual(faultyNodes(merged).faulty.map((f) => f.node), [1], 'healed: the partition only delayed its nodes');
   assert.equal(planned.events.length, 1, 'the record given is not changed in place');
+  // A pause of two nodes and a resume of one: the other stays paused (faulty), the resumed one is delayed.
+  let two = recordLiveFault(undefined, HOSTS, parseLiveFault('pause', '2,3', HOSTS), [applied(2, 1000), applied(3, 1010)]);
+  two = recordLiveFault(two, HOSTS, parseLiveFault('resume', '2', HOSTS), [applied(2, 9000)]);
+  assert.deepEqual([faultyNodes(two).faulty.map((f) => f.node), faultyNodes(two).delayed.map((f) => f.node)], [[3], [2]]);
+  // An isolation is closed only once every node healed (all of them drop the isolated one).
+  const iso = recordLiveFault(undefined, HOSTS, parseLiveFault('isolate', '3', HOSTS), HOSTS.map((_, i) => applied(i + 1, 500)));
+  assert.equal(recordLiveFault(iso, HOSTS, parseLiveFault('heal', '3', HOSTS), [applied(3, 2000)]).events[0]!.untilMs, undefined);
+  assert.equal(recordLiveFault(iso, HOSTS, heal, HOSTS.map((_, i) => applied(i + 1, 2000))).events[0]!.untilMs, 2000);
   // Nothing applied: nothing recorded.
   assert.deepEqual(recordLiveFault(undefined, HOSTS, pause, [applied(2, 100, 'stop', false)]).events, []);
 });

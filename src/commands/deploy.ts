@@ -9,7 +9,7 @@ import { mapLimit } from '../core/limit.js';
 import { checkImageRef, checkRegistryAddress } from '../core/payload-check.js';
 import { describeConditions, planConditions, shapingScript } from '../core/network-conditions.js';
 import { readInput } from '../fs/input.js';
-import { describeFaultPlan, faultSchedules, faultyNodes, needsNetAdmin, parseFaultPlan, parseFaultPlanJson, type FaultPlan } from '../core/faults/plan.js';
+import { describeFaultPlan, faultSchedules, faultyNodes, needsNetAdmin, parseFaultPlan, parseFaultPlanJson, readFaultRecord, type FaultPlan } from '../core/faults/plan.js';
 import { formatPrivateKey, memberHost } from '../core/committee.js';
 import { readTar } from '../docker/build-context.js';
 import { separateShipped, type SeparatedOutput } from '../core/logs/shipped.js';
@@ -406,11 +406,8 @@ async function recordFaultPlan(first: NodeStatus, out: string): Promise<void> {
     await fs.rm(file, { force: true });
     return;
   }
-  let plan: FaultPlan;
-  try {
-    plan = JSON.parse(first.faults) as FaultPlan;
-    if (!Array.isArray(plan?.events) || !Array.isArray(plan.hosts)) throw new Error('not a fault plan');
-  } catch {
+  const plan = readFaultRecord(first.faults);
+  if (!plan) {
     throw new EnvironmentError(`deploy logs: the services' ${DEPLOY_LABELS.faults} label is not a fault plan gomelctl wrote; the verdict cannot tell planned faults — redeploy with \`gomelctl deploy spawn --faults …\``);
   }
   const { faulty, delayed } = faultyNodes(plan);

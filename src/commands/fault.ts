@@ -5,8 +5,8 @@
 // which deploy logs writes beside the logs: the verdict and the report judge it like a plan.
 import { CheckFailed, EnvironmentError, UsageError } from '../core/errors.js';
 import { CONTROL_TOKEN_ENV, DEPLOY_LABELS } from '../core/deploy-plan.js';
-import { CONTROL_PORT, parseLiveFault, recordLiveFault, type LiveAnswer, type LiveFault } from '../core/faults/live.js';
-import { human, parseFaultsLog, type FaultPlan } from '../core/faults/plan.js';
+import { CONTROL_PORT, healedBy, parseLiveFault, recordLiveFault, type LiveAnswer, type LiveFault } from '../core/faults/live.js';
+import { human, parseFaultsLog, readFaultRecord } from '../core/faults/plan.js';
 import { Engine } from '../docker/engine.js';
 import { deploymentLabels, readStatus } from '../docker/deployment.js';
 import { DEFAULT_BASE } from './defaults.js';
@@ -17,6 +17,12 @@ export interface FaultOptions {
   cpu?: string;
 }
 
+/**
+ * How long a node may take to apply and answer. A cut runs two iptables calls per peer, each up to
+ * 5 s (faults.sh); 16 real gomel nodes on 2 cores took over 10 s to answer a partition.
+ */
+const ANSWER_WAIT_S = 60;
+
 /** One line of the messenger's output per node: "gomelctl-fault <host> <answer>". */
 const ANSWER = /^gomelctl-fault (\S+) (.*)$/;
 
@@ -24,7 +30,7 @@ const ANSWER = /^gomelctl-fault (\S+) (.*)$/;
 const MESSENGER = `i=1
 while [ "$i" -le "$COUNT" ]; do
   eval "host=\\$HOST_$i request=\\$REQUEST_$i"
-  ( answer=$(echo "$request" | timeout 10 nc -w 5 "$host" "$PORT" 2>&1 | tail -n 1); echo "gomelctl-fault $host \${answer:-no answer}" ) &
+  ( answer=$(echo "$request" | timeout "$WAIT" nc -w 5 "$host" "$PORT" 2>&1 | tail -n 1); echo "gomelctl-fault $host \${answer:-no answer}" ) &
   i=$((i + 1))
 done
 wait`;
@@ -52,8 +58,8 @@ export async function fault(action: string, nodesText: string | undefined, optio
   const asked = targets.filter((t) => phase.get(t.host) === 'running');
   for (const t of targets) if (phase.get(t.host) !== 'running') answers.push({ node: t.k, problem: `not running (${phase.get(t.host)})` });
   if (asked.length) {
-    const env = [`COUNT=${asked.length}`, `PORT=${CONTROL_PORT}`, ...asked.flatMap((t, i) => [`HOST_${i + 1}=${t.host}`, `REQUEST_${i + 1}=${t.token} ${live.requests.get(t.k)}`])];
-    const ran = await engine.runOnNetwork(DEFAULT_BASE, options.network, ['/bin/sh', '-c', MESSENGER], env, deploymentLabels(options.network), 60_000);
+    const env = [`COUNT=${asked.length}`, `PORT=${CONTROL_PORT}`, `WAIT=${ANSWER_WAIT_S}`, ...asked.flatMap((t, i) => [`HOST_${i + 1}=${t.host}`, `REQUEST_${i + 1}=${t.token} ${live.requests.get(t.k)}`])];
+    const ran = await engine.runOnNetwork(DEFAULT_BASE, options.network, ['/bin/sh', '-c', MESSENGER], env, deploymentLabels(options.network), (ANSWER_WAIT_S + 30) * 1000);
     const lines = new Map(ran.output.split('\n').flatMap((l) => {
       const m = ANSWER.exec(l.trim());
       return m ? [[m[1]!, m[2]!] as const] : [];
@@ -65,18 +71,21 @@ export async function fault(action: string, nodesText: string | undefined, optio
 
   // The record every service carries (deploy logs reads it from any of them).
   const before = status.find((s) => s.faults)?.faults;
-  const merged = recordLiveFault(before ? (JSON.parse(before) as FaultPlan) : undefined, hosts, live, answers);
+  const record = before === undefined ? undefined : readFaultRecord(before);
+  if (before !== undefined && !record) throw new EnvironmentError(`fault: the services' ${DEPLOY_LABELS.faults} label is not a fault record gomelctl wrote; what the nodes applied is in their faults.log, but the verdict will not know it — redeploy with \`gomelctl deploy spawn\``);
+  const merged = recordLiveFault(record, hosts, live, answers);
   const text = JSON.stringify(merged);
   if (text !== before && merged.events.length) {
     for (const s of status) await engine.setServiceLabels(s.serviceId, { [DEPLOY_LABELS.faults]: text });
   }
-  const failed = answers.filter((a) => !('event' in a) || !a.event.ok);
+  // A heal that finds nothing to undo on a node, or a node that no longer runs, leaves it as wanted.
+  const failed = answers.filter((a) => !(live.action === 'heal' ? healedBy(a) : 'event' in a && a.event.ok));
   if (failed.length) throw new CheckFailed(`fault ${live.source}: not applied on ${failed.map((a) => hosts[a.node - 1]).join(', ')}`);
 }
 
 /** A node's answer: its faults.log line, or a refusal, or nothing. */
 function readAnswer(node: number, text: string | undefined): LiveAnswer {
-  if (text === undefined) return { node, problem: 'no answer' };
+  if (text === undefined || text === 'no answer') return { node, problem: `no answer within ${ANSWER_WAIT_S} s (it may still have applied it: see its faults.log)` };
   const parsed = parseFaultsLog(text);
   const event = parsed.events[0];
   if (event) return { node, event };
@@ -88,5 +97,6 @@ function readAnswer(node: number, text: string | undefined): LiveAnswer {
 function describeAnswer(host: string, live: LiveFault, a: LiveAnswer): string {
   const action = live.requests.get(a.node) ?? live.action;
   if (!('event' in a)) return `fault: ${host}: ${action}: ${a.problem}`;
+  if (live.action === 'heal' && healedBy(a) && !a.event.ok) return `fault: ${host}: heal: nothing to heal`;
   return a.event.ok ? `fault: ${host}: ${action} applied at ${human(a.event.atMs)} after the common start` : `fault: ${host}: ${action} failed: ${a.event.reason}`;
 }

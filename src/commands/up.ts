@@ -51,6 +51,8 @@ export interface UpOptions {
   stall?: string;
   /** Leave nodes still running at the end running. */
   keep?: boolean;
+  /** Linux capabilities for the nodes (deploy spawn --cap-add), e.g. NET_ADMIN for live partitions. */
+  capAdd?: string[];
 }
 
 /**
@@ -106,7 +108,7 @@ export async function up(options: UpOptions, out: Output, engine = new Engine())
   // No settle watch: up waits for every node to finish anyway, and its verdict names those that failed at once;
   // with network conditions it stays, so that a node that could not apply them stops the run with one line.
   try {
-    await deploySpawn({ keys: options.keys, configs: options.configs, config: options.config, registry: options.registry, image: options.tag, network: options.network, constraint: [], capAdd: [], parallel: options.parallel, timeout: options.timeout, settle: options.net !== undefined || options.zones !== undefined ? undefined : '0', restart: true, spread: options.spread, net: options.net, zones: options.zones, faults: options.faults, seed: options.seed }, out, engine);
+    await deploySpawn({ keys: options.keys, configs: options.configs, config: options.config, registry: options.registry, image: options.tag, network: options.network, constraint: [], capAdd: options.capAdd ?? [], parallel: options.parallel, timeout: options.timeout, settle: options.net !== undefined || options.zones !== undefined ? undefined : '0', restart: true, spread: options.spread, net: options.net, zones: options.zones, faults: options.faults, seed: options.seed }, out, engine);
   } catch (error) {
     // Nodes that failed at once left logs that say why: collect them and give the verdict anyway.
     if (!(error instanceof CheckFailed)) throw error;

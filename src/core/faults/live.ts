@@ -84,14 +84,25 @@ export function parseLiveFault(actionText: string, nodesText: string | undefined
 /** What one node answered: its faults.log line (parsed), or why there is none. */
 export type LiveAnswer = { node: number; event: FaultLogEvent } | { node: number; problem: string };
 
+/** faults.sh's reason when a heal finds nothing to undo on a node: no failure, nothing to do. */
+export const NOTHING_TO_HEAL = 'no peer is cut off from this node';
+
+/** A node a heal leaves with no cut: it undid its drops, had none, or no longer runs. */
+export function healedBy(a: LiveAnswer): boolean {
+  if ('event' in a) return a.event.ok || a.event.reason === NOTHING_TO_HEAL;
+  return a.problem.startsWith('not running');
+}
+
 const OPENS: Partial<Record<LiveAction, FaultEvent['kind']>> = { pause: 'pause', slow: 'slow', partition: 'partition', isolate: 'isolate' };
 
 /**
  * The run's fault record with this live fault in it (deploy logs writes it to faults.json, and
  * the verdict judges it like a plan): crash and stop at the moment the first node applied them;
- * pause, slow, partition and isolate open a window ("for good" until closed); resume closes the
- * pause or slow of its nodes, heal the partitions and isolations of its nodes. Only what some
- * node applied counts. Times are ms after the common start, as each node counted them.
+ * pause, slow, partition and isolate open a window ("for good" until closed). resume closes the
+ * pause or slow of the nodes it released (an event over several nodes is split: the others stay
+ * paused); heal closes a partition once every node of it is healed, an isolation once every node
+ * is (all of them drop the isolated ones). Only what some node applied counts. Times are ms after
+ * the common start, as each node counted them.
  */
 export function recordLiveFault(record: FaultPlan | undefined, hosts: readonly string[], fault: LiveFault, answers: readonly LiveAnswer[]): FaultPlan {
   const plan: FaultPlan = record ? { ...record, events: record.events.map((e) => ({ ...e })) } : { n: hosts.length, hosts: [...hosts], events: [] };
@@ -99,17 +110,33 @@ export function recordLiveFault(record: FaultPlan | undefined, hosts: readonly s
   if (applied.length === 0) return plan;
   const atMs = Math.min(...applied.map((a) => a.event.atMs));
   const done = applied.map((a) => a.node);
-  const source = `live: fault ${fault.source}`;
-  if (fault.action === 'resume' || fault.action === 'heal') {
-    const closes: FaultEvent['kind'][] = fault.action === 'resume' ? ['pause', 'slow'] : ['partition', 'isolate'];
-    for (const e of plan.events) if (closes.includes(e.kind) && e.untilMs === undefined && e.nodes.some((k) => done.includes(k)) && e.atMs <= atMs) e.untilMs = Math.max(atMs, e.atMs + 1);
+  const inTime = (events: FaultEvent[]) => events.sort((a, b) => a.atMs - b.atMs);
+  if (fault.action === 'resume') {
+    plan.events = inTime(
+      plan.events.flatMap((e) => {
+        if ((e.kind !== 'pause' && e.kind !== 'slow') || e.untilMs !== undefined || e.atMs > atMs || !e.nodes.some((k) => done.includes(k))) return [e];
+        const rest = e.nodes.filter((k) => !done.includes(k));
+        const closed = { ...e, nodes: e.nodes.filter((k) => done.includes(k)), untilMs: Math.max(atMs, e.atMs + 1) };
+        return rest.length ? [closed, { ...e, nodes: rest }] : [closed];
+      }),
+    );
+    return plan;
+  }
+  if (fault.action === 'heal') {
+    const healed = new Set(answers.filter(healedBy).map((a) => a.node));
+    const everyone = hosts.map((_, i) => i + 1);
+    for (const e of plan.events) {
+      if ((e.kind !== 'partition' && e.kind !== 'isolate') || e.untilMs !== undefined || e.atMs > atMs) continue;
+      const holders = e.kind === 'partition' ? e.nodes : everyone;
+      if (holders.every((k) => healed.has(k))) e.untilMs = Math.max(atMs, e.atMs + 1);
+    }
     return plan;
   }
   const kind = OPENS[fault.action] ?? (fault.action as 'crash' | 'stop');
   const nodes = fault.action === 'partition' || fault.action === 'isolate' ? fault.nodes : fault.nodes.filter((k) => done.includes(k));
-  const event: FaultEvent = { kind, nodes, atMs, source };
+  const event: FaultEvent = { kind, nodes, atMs, source: `live: fault ${fault.source}` };
   if (fault.groups) event.groups = fault.groups;
   if (fault.cpu !== undefined) event.cpu = fault.cpu;
-  plan.events = [...plan.events, event].sort((a, b) => a.atMs - b.atMs);
+  plan.events = inTime([...plan.events, event]);
   return plan;
 }

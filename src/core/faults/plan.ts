@@ -337,6 +337,16 @@ function checkPlan(events: FaultEvent[], hosts: readonly string[], seed: string 
   return plan;
 }
 
+/** The fault plan a service label holds (deploy spawn, gomelctl fault), or undefined when it is not one gomelctl wrote. */
+export function readFaultRecord(text: string): FaultPlan | undefined {
+  try {
+    const plan = JSON.parse(text) as FaultPlan;
+    return Array.isArray(plan?.events) && Array.isArray(plan.hosts) && plan.events.every((e) => typeof e?.kind === 'string' && Array.isArray(e.nodes) && typeof e.atMs === 'number') ? plan : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** "3 s", "2.5 s", "250 ms": a time for people. */
 export function human(ms: number): string {
   return ms < 1000 && ms > 0 ? `${ms} ms` : `${ms / 1000} s`;

@@ -10,7 +10,7 @@
 # own script. Each node answers "ready <when>" on GOMEL_READY_PORT. Two rounds:
 # once a node has every peer's answer it adds "all <when>" to its own; once it
 # has every peer's "all", the last of those moments is known alike everywhere,
-# and every node starts GOMEL_START_MARGIN seconds (2 + N/8) after it; it then
+# and every node starts GOMEL_START_MARGIN seconds (2 + N/4) after it; it then
 # answers "done <start>" too, and a node still asking takes that start from the
 # first peer that has it. One round was not
 # enough across hosts: a worker learns its peers' names seconds after the
@@ -112,7 +112,7 @@ start_together() {
   nc -ll -p "$port" -e /bin/cat /tmp/ready >/dev/null 2>&1 &
   hosts=$(cut -d'|' -f4 "$1" | cut -d' ' -f1 | sed 's/:[0-9]*$//')
   n=$(echo "$hosts" | wc -w)
-  margin="${GOMEL_START_MARGIN:-$((2 + n / 8))}"
+  margin="${GOMEL_START_MARGIN:-$((2 + n / 4))}"
   wait_s="${GOMEL_START_WAIT:-120}"
   give_up=$(($(date +%s) + wait_s))
   if ! ask_all "ready *" /tmp/start-answered; then

@@ -55,7 +55,7 @@ test('the record: a crash makes its nodes faulty; a pause is faulty until resume
   plan = recordLiveFault(plan, HOSTS, parseLiveFault('resume', '2', HOSTS), [applied(2, 15_000)]);
   const { faulty, delayed } = faultyNodes(plan);
   assert.deepEqual([faulty.map((f) => f.node), delayed.map((f) => f.node)], [[7], [2]]);
-  assert.match(delayed[0]!.why, /^paused 5 s–15 s$/);
+  assert.match(delayed[0]!.why, /^paused by gomelctl fault 5 s–15 s$/);
   // A partition over a planned run: the plan's events stay, the live one joins them in time order.
   const planned = parseFaultPlan('crash:1@3s', HOSTS);
   const cut = parseLiveFault('partition', '1-4|5-8', HOSTS);

@@ -123,9 +123,9 @@ export async function deploySpawn(options: DeploySpawnOptions, out: Output, engi
   const rules = planConditions(options.net, zones, hosts);
   const conditions = rules?.map((r, pid) => ({ script: shapingScript(hosts[pid]!, r), summary: r.map((x) => `${x.name}: ${describeConditions(x.conditions)}`).join('; ') }));
   const faultPlan = options.faults === undefined ? undefined : await readFaultPlan(options.faults, hosts, options.seed);
-  // gomel starts 2 + N/8 s after the last node is ready (templates/node-lib.sh); a node that
+  // gomel starts 2 + N/4 s after the last node is ready (templates/node-lib.sh); a node that
   // refuses its input fails then, and run.sh lingers 3 s before exiting: the default watch covers both.
-  const settleS = options.settle === '0' ? 0 : (settleArg ?? 8 + Math.ceil(keys.members.length / 8));
+  const settleS = options.settle === '0' ? 0 : (settleArg ?? 8 + Math.ceil(keys.members.length / 4));
 
   await engine.ping();
   const imageRegistry = parseImageRef(ref).registry;

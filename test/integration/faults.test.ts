@@ -110,5 +110,5 @@ test('live faults (gomelctl fault): pause, resume, partition, heal, slow and cra
   const log2 = await fs.readFile(path.join(logs, node(2), 'faults.log'), 'utf8');
   assert.match(log2, /^\d+\.\d+ \d+ stop ok\n\d+\.\d+ \d+ resume ok\n\d+\.\d+ \d+ drop \S+ \S+ ok\n\d+\.\d+ \d+ heal ok\n$/);
   const v = await s.run(['verdict', '--logs', logs, '--keys', s.keys], 3);
-  assert.match(v.out, new RegExp(`^stalled as expected: 2 faulty > f = 1 \\(${node(3)}, ${node(4)} crashed at [\\d.]+ m?s as planned\\)`, 'm'));
+  assert.match(v.out, new RegExp(`^stalled as expected: 2 faulty > f = 1 \\(${node(3)}, ${node(4)} crashed by gomelctl fault at [\\d.]+ m?s\\)`, 'm'));
 });

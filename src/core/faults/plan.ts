@@ -470,11 +470,14 @@ export function faultyNodes(plan: FaultPlan): { faulty: PlannedFault[]; delayed:
     if (!mine.length) continue;
     const bad = mine.filter((e) => INSTANT.has(e.kind) || e.untilMs === undefined);
     const list = bad.length ? bad : mine;
-    const why = list.map((e) => `${verb[e.kind]}${e.kind === 'slow' ? ` to cpu=${e.cpu}` : ''} ${e.untilMs !== undefined ? windowText(e) : `at ${human(e.atMs)}${INSTANT.has(e.kind) ? '' : ' for good'}`}`).join(', ');
+    const why = list.map((e) => `${verb[e.kind]}${e.kind === 'slow' ? ` to cpu=${e.cpu}` : ''}${e.source.startsWith('live:') ? ` ${LIVE_BY}` : ''} ${e.untilMs !== undefined ? windowText(e) : `at ${human(e.atMs)}${INSTANT.has(e.kind) ? '' : ' for good'}`}`).join(', ');
     (bad.length ? faulty : delayed).push({ node, host: plan.hosts[node - 1] ?? `node${node}`, why, atMs: list[0]!.atMs });
   }
   return { faulty, delayed };
 }
+
+/** How a live fault (gomelctl fault, core/faults/live.ts) is named in a faulty node's reason. */
+export const LIVE_BY = 'by gomelctl fault';
 
 /** f = ⌊(N−1)/3⌋: how many faulty nodes a committee of N tolerates (N = 3f+1). */
 export const faultTolerance = (n: number) => Math.max(0, Math.floor((n - 1) / 3));

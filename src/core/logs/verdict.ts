@@ -4,6 +4,7 @@
 // tolerates f broken nodes, so the evidence is read per node.
 import { judgeShutdown, type Shutdown, type ShutdownKind } from './shutdown.js';
 import { topError, type LogStats } from './log-stats.js';
+import { LIVE_BY } from '../faults/plan.js';
 
 export interface NodeEvidence {
   pid: number;
@@ -171,7 +172,7 @@ export function judge(evidence: readonly NodeEvidence[], n: number, levelLimit: 
   const faulty = evidence.flatMap((e) => {
     if (e.task?.hostDown) return [{ label: e.label, why: `lost with host ${e.task.swarmNode ?? '?'}` }];
     const plan = planned.find((p) => p.host === e.label);
-    return plan ? [{ label: e.label, why: `${plan.why} as planned` }] : [];
+    return plan ? [{ label: e.label, why: plan.why.includes(LIVE_BY) ? plan.why : `${plan.why} as planned` }] : [];
   });
   const faultyLabels = new Set(faulty.map((x) => x.label));
   const correct = nodes.filter((v) => !faultyLabels.has(v.label));

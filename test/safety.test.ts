@@ -23,9 +23,11 @@ async function gomelProject(t: T) {
   return { root, keys, configs, flags: ['--keys', keys, '--configs', configs] };
 }
 
-function runBin(args: string[]): { done: Promise<number | null>; kill: () => void } {
-  const child = spawn(process.execPath, [BIN, ...args], { stdio: 'ignore' });
-  return { done: new Promise((r) => child.on('exit', (code) => r(code))), kill: () => child.kill('SIGKILL') };
+function runBin(args: string[]): { done: Promise<number | null>; kill: () => void; err: () => string } {
+  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  child.stderr.on('data', (d) => (err += d));
+  return { done: new Promise((r) => child.on('close', (code) => r(code))), kill: () => child.kill('SIGKILL'), err: () => err };
 }
 
 const privateFiles = (snap: Record<string, string>) => Object.fromEntries(Object.entries(snap).filter(([k]) => k.endsWith('.pk')));
@@ -39,7 +41,7 @@ test('two keys gen on one folder at once, 20 times: every original key survives 
     await new Promise((r) => setTimeout(r, i % 5));
     const b = runBin(['keys', 'gen', '--n', n, ...p.flags]);
     const codes = await Promise.all([a.done, b.done]);
-    assert.deepEqual(codes, [0, 0], `round ${i}`);
+    assert.deepEqual(codes, [0, 0], `round ${i}: ${a.err()} ${b.err()}`);
     const after = await snapshot(p.keys, false);
     for (const [name, hash] of Object.entries(before)) assert.equal(after[name], hash, `round ${i}: ${name} kept`);
     assert.equal((await cli(['keys', 'verify', '--keys', p.keys])).code, 0, `round ${i}: verifies`);

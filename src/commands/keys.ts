@@ -11,7 +11,7 @@ import type { FolderSwapHooks } from '../fs/atomic.js';
 import { exists } from '../fs/atomic.js';
 import { COMMITTEE_FILE, inspectKeysFolder, loosePrivateFiles, missingMemberFiles, readKeysDir, readSeedFile, requireCommitteeFile, resolveFolder, SEED_FILE, tightenModes, stageKeysDir, writeKeysDir, type KeysDir } from '../fs/keys-dir.js';
 import { readInput } from '../fs/input.js';
-import { withLock } from '../fs/lock.js';
+import { waitForWriter, withLock } from '../fs/lock.js';
 import type { Output } from './output.js';
 
 export interface KeysGenOptions {
@@ -60,12 +60,22 @@ export async function keysGen(options: KeysGenOptions, out: Output, hooks?: Fold
   const explicitPorts = options.ports !== undefined ? parsePorts(options.ports, '--ports', false) : undefined;
   const explicitSetup = options.setupPorts !== undefined ? parsePorts(options.setupPorts, '--setup-ports', true) : undefined;
   const addressLines = options.addresses !== undefined ? checkAddressLines(parseAddressLines(await readInput(options.addresses, 'addresses file'), options.addresses), options.addresses) : undefined;
-  const dir = await resolveFolder(options.dir);
-  const parsed = { givenPrefix, requestedN, optionSeed, explicitPorts, explicitSetup, addressLines, dir, locked: false };
-  // A run that changes nothing needs no lock (a read-only parent folder: N13).
-  if (await generate(options, out, hooks, parsed)) return;
+  // A run that changes nothing needs no lock (a read-only parent folder: N13). Read without it, the
+  // folder may be mid-swap by another keys gen (for a moment it is not there, or holds the new
+  // committee before its new key files): on a failed read, wait for that writer and read again.
+  const unlocked = async () => {
+    const dir = await resolveFolder(options.dir);
+    const parsed = { givenPrefix, requestedN, optionSeed, explicitPorts, explicitSetup, addressLines, dir, locked: false };
+    return { parsed, done: await generate(options, out, hooks, parsed) };
+  };
+  const first = await unlocked().catch(async (error: unknown) => {
+    if (error instanceof UsageError) throw error;
+    await waitForWriter(path.resolve(options.dir));
+    return unlocked();
+  });
+  if (first.done) return;
   // One writer at a time: a second keys gen on this folder waits, and never touches this one's work in progress.
-  await withLock(dir, () => generate(options, out, hooks, { ...parsed, locked: true }));
+  await withLock(first.parsed.dir, () => generate(options, out, hooks, { ...first.parsed, locked: true }));
 }
 
 interface ParsedGenOptions {

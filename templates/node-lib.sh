@@ -130,6 +130,8 @@ start_together() {
       echo "$pending" >"$2/start_unanswered"
       complete=""
     fi
+    # A peer taken for dead is missing from this node's count: its start is its own, not passed on.
+    [ -s "$2/start_lost" ] && complete=""
   fi
   # The common start: the last peer's "all" moment plus the margin, alike for every
   # node that has every peer's "all". A node that has it answers "done <start>"

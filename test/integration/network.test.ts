@@ -20,7 +20,14 @@ async function measured(s: Sandbox, shaping: string[]): Promise<Record<string, s
   await waitUntilFinished(s, 4);
   const logs = path.join(s.root, `logs-${Date.now()}`);
   await s.run(['deploy', 'logs', '--network', s.network, '--out', logs, ...projectFlags(s)]);
-  const text = await fs.readFile(path.join(logs, `${s.prefix}1`, 'measure.txt'), 'utf8');
+  const folder = path.join(logs, `${s.prefix}1`);
+  const text = await fs.readFile(path.join(folder, 'measure.txt'), 'utf8').catch(async () => {
+    // Say what the node did instead: its files, when it meant to start, and its output's end.
+    const files = await fs.readdir(folder).catch(() => []);
+    const plan = await fs.readFile(path.join(folder, 'start_plan'), 'utf8').catch(() => '(none)');
+    const output = (await fs.readFile(path.join(logs, `${s.prefix}1.log`), 'utf8').catch(() => '')).split('\n').slice(-15).join('\n');
+    assert.fail(`${s.prefix}1 wrote no measure.txt; its files: ${files.join(' ')}; start_plan: ${plan.trim()}; its output ends:\n${output}`);
+  });
   assert.match(await fs.readFile(path.join(logs, `${s.prefix}1`, 'network.txt'), 'utf8'), new RegExp(`${s.prefix}1 -> `), 'what was applied is recorded');
   return Object.fromEntries(text.trim().split('\n').map((l) => [l.split(' ')[0]!, l]));
 }

@@ -5,7 +5,7 @@
 // which deploy logs writes beside the logs: the verdict and the report judge it like a plan.
 import { CheckFailed, EnvironmentError, UsageError } from '../core/errors.js';
 import { CONTROL_TOKEN_ENV, DEPLOY_LABELS } from '../core/deploy-plan.js';
-import { CONTROL_PORT, healedBy, parseLiveFault, recordLiveFault, type LiveAnswer, type LiveFault } from '../core/faults/live.js';
+import { CONTROL_PORT, healedBy, LIVE_ACTIONS, parseLiveFault, recordLiveFault, type LiveAction, type LiveAnswer, type LiveFault } from '../core/faults/live.js';
 import { human, parseFaultsLog, readFaultRecord } from '../core/faults/plan.js';
 import { Engine } from '../docker/engine.js';
 import { deploymentLabels, readStatus } from '../docker/deployment.js';
@@ -36,6 +36,8 @@ done
 wait`;
 
 export async function fault(action: string, nodesText: string | undefined, options: FaultOptions, out: Output, engine = new Engine()): Promise<void> {
+  // What needs no committee is checked before the engine is asked anything.
+  if (!LIVE_ACTIONS.includes(action as LiveAction)) parseLiveFault(action, nodesText, [], options.cpu);
   const services = await engine.listServices(deploymentLabels(options.network));
   if (services.length === 0) throw new UsageError(`fault: no gomelctl deployment on network ${options.network}; pass --network with the one \`deploy spawn\` or \`up\` used`);
   const status = await readStatus(engine, options.network);

@@ -25,7 +25,7 @@ wall_clock() { adjtimex | awk '/tv_sec/ { s = $2 } /tv_usec/ { u = $2 } END { pr
 # pattern $1 has it appended to file $2; the others stay in $pending.
 # Every node asks every pending peer each round, so a round must cost few
 # processes: a peer whose name resolved is asked at its address, one at a time
-# (two processes, a few ms). Forking a batch of subshells per peer, each with its
+# (a few processes, a few ms). Forking a batch of subshells per peer, each with its
 # own name lookup, kept 130 processes runnable with 16 nodes on 2 cores; a round
 # then took 4-6 s, longer than the start margin, and nodes started 1 s apart.
 # Only names not yet resolved are looked up, eight at a time and each bounded:
@@ -59,7 +59,7 @@ ask_round() {
   pending=$(cat /tmp/start-unanswered)
 }
 
-# ask_peer <pattern> <answers file> <host> <address>: one question, bounded by nc -w.
+# ask_peer <pattern> <answers file> <host> <address>: one question, at most 2 s.
 ask_peer() {
   # Bounded as a whole: busybox nc -w bounds the connect only, and a peer frozen after the handshake never answers.
   peer_answer=$(timeout 2 nc -w 1 "$4" "$port" </dev/null 2>/dev/null)

@@ -44,16 +44,20 @@ apply_faults() {
     sleep "$(awk -v s="$_f_start" -v ms="$_f_ms" -v now="$(faults_now)" 'BEGIN { d = s + ms / 1000 - now; printf "%.6f\n", (d > 0 ? d : 0) }')"
     _f_when=$(faults_now)
     # shellcheck disable=SC2086 # the hosts of drop/undrop are words
-    if _faults_do "$_f_action" $_f_args 2>"$_f_pidfile.err"; then
-      _f_status=ok
-    else
-      _f_status="failed: $(grep -v '^$' "$_f_pidfile.err" | tail -n 1 | tr -d '\r')"
-      [ "$_f_status" = "failed: " ] && _f_status="failed: exit status not 0"
-    fi
+    _faults_do "$_f_action" $_f_args 2>"$_f_pidfile.err"
+    _f_status=$(_faults_status $? "$_f_pidfile.err")
     echo "$_f_when $_f_ms $_f_action${_f_args:+ $_f_args} $_f_status" >>"$_f_dir/faults.log"
   done 3<"$_f_pidfile.schedule"
   rm -f "$_f_pidfile.schedule" "$_f_pidfile.err"
   : >"$_f_pidfile.done"
+}
+
+# faults.log's status of an action: ok, or "failed: " and the last line it wrote on stderr.
+# _faults_status <exit status> <its stderr file>
+_faults_status() {
+  [ "$1" -eq 0 ] && { echo ok; return; }
+  _f_why=$(grep -v '^$' "$2" | tail -n 1 | tr -d '\r')
+  echo "failed: ${_f_why:-exit status not 0}"
 }
 
 # One action; on failure, the reason is the last line on stderr.
@@ -235,12 +239,8 @@ control_request() {
   # stderr for good, not on the call: dash keeps a copy of a redirected fd open in the
   # background children a call starts (a slow loop), and the answer would never end.
   exec 2>"$_f_pidfile.live.err"
-  if _faults_do "$@"; then
-    _f_status=ok
-  else
-    _f_status="failed: $(grep -v '^$' "$_f_pidfile.live.err" | tail -n 1 | tr -d '\r')"
-    [ "$_f_status" = "failed: " ] && _f_status="failed: exit status not 0"
-  fi
+  _faults_do "$@"
+  _f_status=$(_faults_status $? "$_f_pidfile.live.err")
   rm -f "$_f_pidfile.live.err"
   echo "$_f_when $_f_ms $* $_f_status" | tee -a "$_f_dir/faults.log"
 }

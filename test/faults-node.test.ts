@@ -41,6 +41,16 @@ async function standIn(dir: string, t: { after: (fn: () => void) => void }): Pro
   return { child, pid: child.pid!, pidFile, exited };
 }
 
+/** A folder with bin/iptables, a stand-in that records each call in `calls`: the host's firewall is never touched. */
+async function fakeIptables(t: Parameters<typeof tempDir>[0]): Promise<{ dir: string; bin: string; calls: string }> {
+  const dir = await tempDir(t);
+  const bin = path.join(dir, 'bin');
+  await fs.mkdir(bin);
+  const calls = path.join(dir, 'calls');
+  await fs.writeFile(path.join(bin, 'iptables'), `#!/bin/sh\necho "iptables $*" >>${calls}\n`, { mode: 0o755 });
+  return { dir, bin, calls };
+}
+
 interface Run {
   log: string[];
   code: number | null;
@@ -135,11 +145,7 @@ test('kill ends the process; an action on a gone or unknown process is "failed",
 });
 
 test('drop and undrop: iptables INPUT and OUTPUT for each peer, addresses remembered; refusals and a missing iptables are recorded', async (t) => {
-  const dir = await tempDir(t);
-  const bin = path.join(dir, 'bin');
-  await fs.mkdir(bin);
-  const calls = path.join(dir, 'calls');
-  await fs.writeFile(path.join(bin, 'iptables'), `#!/bin/sh\necho "iptables $*" >>${calls}\n`, { mode: 0o755 });
+  const { dir, bin, calls } = await fakeIptables(t);
   // busybox nslookup's answer: the resolver's own "Address:" first, then the name's.
   await fs.writeFile(
     path.join(bin, 'nslookup'),
@@ -244,11 +250,7 @@ for (const [name, sh] of SHELLS) {
 }
 
 test('live heal undoes every drop still in place on the node, once; partial undrops are remembered', async (t) => {
-  const dir = await tempDir(t);
-  const bin = path.join(dir, 'bin');
-  await fs.mkdir(bin);
-  const calls = path.join(dir, 'calls');
-  await fs.writeFile(path.join(bin, 'iptables'), `#!/bin/sh\necho "iptables $*" >>${calls}\n`, { mode: 0o755 });
+  const { dir, bin, calls } = await fakeIptables(t);
   const env = { PATH: `${bin}:/usr/bin:/bin` };
   const g = await standIn(dir, t);
   await fs.writeFile(path.join(dir, 'started_at'), `${(Date.now() / 1000).toFixed(6)}\n`);

@@ -266,7 +266,7 @@ async function pruneSecrets(engine: Engine, network: string, keep: Set<string>):
 
 export async function deployStatus(options: { network: string; json?: boolean }, out: Output, engine = new Engine()): Promise<NodeStatus[]> {
   const status = await readStatus(engine, options.network);
-  if (options.json) out.line(JSON.stringify(status.map(({ containerId: _, serviceId, ...s }) => ({ ...s, service: serviceId.slice(0, 12) })), null, 2));
+  if (options.json) out.line(JSON.stringify(status.map(({ containerId: _, controlToken: __, serviceId, ...s }) => ({ ...s, service: serviceId.slice(0, 12) })), null, 2));
   else {
     if (status.length === 0) out.line(`deploy: no gomelctl services on ${options.network}`);
     for (const s of status) {

@@ -4,7 +4,7 @@
 // any host of the swarm is reached. What the nodes applied goes into the services' fault record,
 // which deploy logs writes beside the logs: the verdict and the report judge it like a plan.
 import { CheckFailed, EnvironmentError, UsageError } from '../core/errors.js';
-import { CONTROL_TOKEN_ENV, DEPLOY_LABELS } from '../core/deploy-plan.js';
+import { DEPLOY_LABELS } from '../core/deploy-plan.js';
 import { CONTROL_PORT, healedBy, LIVE_ACTIONS, parseLiveFault, recordLiveFault, type LiveAction, type LiveAnswer, type LiveFault } from '../core/faults/live.js';
 import { human, parseFaultsLog, readFaultRecord } from '../core/faults/plan.js';
 import { Engine } from '../docker/engine.js';
@@ -38,35 +38,31 @@ wait`;
 export async function fault(action: string, nodesText: string | undefined, options: FaultOptions, out: Output, engine = new Engine()): Promise<void> {
   // What needs no committee is checked before the engine is asked anything.
   if (!LIVE_ACTIONS.includes(action as LiveAction)) parseLiveFault(action, nodesText, [], options.cpu);
-  const services = await engine.listServices(deploymentLabels(options.network));
-  if (services.length === 0) throw new UsageError(`fault: no gomelctl deployment on network ${options.network}; pass --network with the one \`deploy spawn\` or \`up\` used`);
   const status = await readStatus(engine, options.network);
+  if (status.length === 0) throw new UsageError(`fault: no gomelctl deployment on network ${options.network}; pass --network with the one \`deploy spawn\` or \`up\` used`);
   const hosts = status.map((s) => s.node);
   const live = parseLiveFault(action, nodesText, hosts, options.cpu);
-  const byName = new Map(services.map((s) => [s.Spec!.Name!, s]));
-  const spec = (host: string) => (byName.get(host)?.Spec?.TaskTemplate as { ContainerSpec?: { Env?: string[]; CapabilityAdd?: string[] } } | undefined)?.ContainerSpec;
-  const targets = [...live.requests.keys()].map((k) => ({ k, host: hosts[k - 1]!, token: spec(hosts[k - 1]!)?.Env?.find((e) => e.startsWith(`${CONTROL_TOKEN_ENV}=`))?.slice(CONTROL_TOKEN_ENV.length + 1) }));
-  const old = targets.filter((t) => !t.token).map((t) => t.host);
+  const targets = [...live.requests.keys()].map((k) => ({ k, ...status[k - 1]! }));
+  const old = targets.filter((t) => !t.controlToken).map((t) => t.node);
   if (old.length) throw new UsageError(`fault: ${old.join(', ')} ${old.length > 1 ? 'were' : 'was'} deployed without a control listener (by an older gomelctl); redeploy with \`gomelctl deploy spawn\` or \`up\``);
   if (live.needsNetAdmin) {
-    const without = targets.filter((t) => !spec(t.host)?.CapabilityAdd?.includes('CAP_NET_ADMIN')).map((t) => t.host);
+    const without = targets.filter((t) => !t.capAdd.includes('CAP_NET_ADMIN')).map((t) => t.node);
     if (without.length) throw new UsageError(`fault ${live.source}: ${without.join(', ')} cannot run iptables (no NET_ADMIN); deploy with \`--cap-add NET_ADMIN\` (or a --faults plan with a partition) to cut nodes off live`);
   }
   if ((await engine.inspectImage(DEFAULT_BASE)) === undefined) throw new EnvironmentError(`fault: the base image ${DEFAULT_BASE} is not on this engine; run \`bash docker/setup.sh\``);
 
   // Only running nodes are asked: a node that has exited has no gomel to act on.
-  const phase = new Map(status.map((s) => [s.node, s.phase]));
   const answers: LiveAnswer[] = [];
-  const asked = targets.filter((t) => phase.get(t.host) === 'running');
-  for (const t of targets) if (phase.get(t.host) !== 'running') answers.push({ node: t.k, problem: `not running (${phase.get(t.host)})` });
+  const asked = targets.filter((t) => t.phase === 'running');
+  for (const t of targets) if (t.phase !== 'running') answers.push({ node: t.k, problem: `not running (${t.phase})` });
   if (asked.length) {
-    const env = [`COUNT=${asked.length}`, `PORT=${CONTROL_PORT}`, `WAIT=${ANSWER_WAIT_S}`, ...asked.flatMap((t, i) => [`HOST_${i + 1}=${t.host}`, `REQUEST_${i + 1}=${t.token} ${live.requests.get(t.k)}`])];
+    const env = [`COUNT=${asked.length}`, `PORT=${CONTROL_PORT}`, `WAIT=${ANSWER_WAIT_S}`, ...asked.flatMap((t, i) => [`HOST_${i + 1}=${t.node}`, `REQUEST_${i + 1}=${t.controlToken} ${live.requests.get(t.k)}`])];
     const ran = await engine.runOnNetwork(DEFAULT_BASE, options.network, ['/bin/sh', '-c', MESSENGER], env, deploymentLabels(options.network), (ANSWER_WAIT_S + 30) * 1000);
     const lines = new Map(ran.output.split('\n').flatMap((l) => {
       const m = ANSWER.exec(l.trim());
       return m ? [[m[1]!, m[2]!] as const] : [];
     }));
-    for (const t of asked) answers.push(readAnswer(t.k, lines.get(t.host)));
+    for (const t of asked) answers.push(readAnswer(t.k, lines.get(t.node)));
   }
   answers.sort((a, b) => a.node - b.node);
   for (const a of answers) out.line(describeAnswer(hosts[a.node - 1]!, live, a));

@@ -2,8 +2,10 @@
 // the network that names the deployment) and the newest task of each. Read by
 // deploy, up and fault alike.
 import { LABELS } from '../core/image-context.js';
-import { DEPLOY_LABELS, viewTask, type TaskView } from '../core/deploy-plan.js';
+import { CONTROL_TOKEN_ENV, DEPLOY_LABELS, viewTask, type TaskView } from '../core/deploy-plan.js';
 import { DEFAULT_RETRY, retryTransient, type Engine, type RetryPolicy } from './engine.js';
+
+const containerSpec = (s: { Spec?: { TaskTemplate?: unknown } }) => (s.Spec?.TaskTemplate as { ContainerSpec?: { Command?: string[]; Env?: string[]; CapabilityAdd?: string[] } } | undefined)?.ContainerSpec;
 
 export const deploymentLabels = (network: string) => ({ [LABELS.managed]: 'true', [DEPLOY_LABELS.deployment]: network });
 
@@ -16,6 +18,10 @@ export interface DeployedService {
   conditions: string | undefined;
   /** The fault plan it runs under (JSON of core/faults/plan.ts FaultPlan), if any. */
   faults: string | undefined;
+  /** The token its control listener wants (gomelctl fault); undefined for a node deployed without one. */
+  controlToken: string | undefined;
+  /** Linux capabilities added to its container (NET_ADMIN lets it cut peers off). */
+  capAdd: string[];
 }
 
 /** This deployment's services, in one listing. */
@@ -24,10 +30,12 @@ export async function listDeployment(engine: Engine, network: string, retry: Ret
   return services.map((s) => ({
     name: s.Spec!.Name!,
     id: s.ID,
-    config: (s.Spec?.TaskTemplate as { ContainerSpec?: { Command?: string[] } } | undefined)?.ContainerSpec?.Command?.[1],
+    config: containerSpec(s)?.Command?.[1],
     committee: s.Spec?.Labels?.[LABELS.committee],
     conditions: s.Spec?.Labels?.[DEPLOY_LABELS.net],
     faults: s.Spec?.Labels?.[DEPLOY_LABELS.faults],
+    controlToken: containerSpec(s)?.Env?.find((e) => e.startsWith(`${CONTROL_TOKEN_ENV}=`))?.slice(CONTROL_TOKEN_ENV.length + 1),
+    capAdd: containerSpec(s)?.CapabilityAdd ?? [],
   }));
 }
 
@@ -57,6 +65,9 @@ export interface NodeStatus {
   conditions: string | undefined;
   /** The fault plan it runs under (JSON), if any. */
   faults: string | undefined;
+  /** Its control listener's token and its added capabilities (gomelctl fault). */
+  controlToken: string | undefined;
+  capAdd: string[];
   /** The gomel config it runs and the committee it was deployed with (service spec and labels). */
   config: string | undefined;
   committee: string | undefined;
@@ -81,8 +92,8 @@ export async function readStatus(engine: Engine, network: string, retry: RetryPo
     .map(([node, serviceId]) => {
       const v = views.get(node)!;
       const hostDown = Boolean(v.nodeId && down.has(v.nodeId));
-      const { config, committee, conditions, faults } = deployed.get(node)!;
-      return { node, serviceId, hostDown, config, committee, conditions, faults, state: v.state, phase: v.phase, swarmNode: v.nodeId && hostOf.get(v.nodeId), since: v.since, exitCode: v.exitCode, error: v.error, containerId: v.containerId };
+      const { config, committee, conditions, faults, controlToken, capAdd } = deployed.get(node)!;
+      return { node, serviceId, hostDown, config, committee, conditions, faults, controlToken, capAdd, state: v.state, phase: v.phase, swarmNode: v.nodeId && hostOf.get(v.nodeId), since: v.since, exitCode: v.exitCode, error: v.error, containerId: v.containerId };
     })
     .sort((a, b) => slot(a.node) - slot(b.node) || a.node.localeCompare(b.node));
 }

@@ -3,11 +3,11 @@ import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { cli, copyDir, DOCKER_CONFIGS, DOCKER_KEYS, REPO, tempDir } from './helpers.js';
-import { ConfigurationSchema } from '../src/core/config-model.js';
-import { checkConfigText, isGoDuration, type CommitteeShape } from '../src/core/config-check.js';
-import { planConfigSync } from '../src/core/config-plan.js';
-import { parseJson } from '../src/core/json-text.js';
-import { overlaps, parseCidr, pickFreeSubnet } from '../src/core/subnet.js';
+import { ConfigurationSchema } from '../src/core/config/model.js';
+import { checkConfigText, isGoDuration, type CommitteeShape } from '../src/core/config/check.js';
+import { planConfigSync } from '../src/core/config/plan.js';
+import { parseJson } from '../src/core/config/json-text.js';
+import { overlaps, parseCidr, pickFreeSubnet } from '../src/core/deploy/subnet.js';
 
 const SHIPPED = ['config', 'g', 'g_m', 'g_m-f', 'g_m-g', 'm-f', 'm-rf'];
 const eight: CommitteeShape = { size: 8, addressColumns: 3, setupColumns: 0 };

@@ -7,8 +7,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { REPO } from './helpers.js';
-import { checkConfigText, hasErrors } from '../src/core/config-check.js';
-import { parseCommittee, parsePrivateKey } from '../src/core/committee.js';
+import { checkConfigText, hasErrors } from '../src/core/config/check.js';
+import { parseCommittee, parsePrivateKey } from '../src/core/keys/committee.js';
 
 const DIR = path.join(REPO, 'test/vectors/differential');
 

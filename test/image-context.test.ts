@@ -5,7 +5,7 @@ import { promises as fs } from 'node:fs';
 import { cli, REPO, tempDir } from './helpers.js';
 import { assembleContext } from '../src/commands/image.js';
 import { readTar } from '../src/docker/build-context.js';
-import { renderTemplate } from '../src/core/image-context.js';
+import { renderTemplate } from '../src/core/image/context.js';
 
 const base = { keys: path.join(REPO, 'keys'), configs: path.join(REPO, 'configs'), registry: '127.0.0.1:5000' };
 

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { cli, copyDir, DOCKER_KEYS, tempDir, VECTORS } from './helpers.js';
 import { encodeG2, G2_GENERATOR } from '../src/core/keys/bn256.js';
 import { decodeG2 } from '../src/core/keys/g2.js';
-import { parseCommittee } from '../src/core/committee.js';
+import { parseCommittee } from '../src/core/keys/committee.js';
 
 test('keys verify accepts the docker-distributed committee and its 8 member files', async () => {
   const r = await cli(['keys', 'verify', '--dir', DOCKER_KEYS]);

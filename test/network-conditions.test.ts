@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { cli, REPO, tempDir } from './helpers.js';
-import { parseConditions, planConditions, planZones, shapingScript } from '../src/core/network-conditions.js';
+import { parseConditions, planConditions, planZones, shapingScript } from '../src/core/deploy/network-conditions.js';
 
 const hosts = ['node1', 'node2', 'node3', 'node4'];
 const fail = (p: string) => new Error(p);

@@ -6,8 +6,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { InputError, UsageError } from '../src/core/errors.js';
-import { describeConditions, parseConditions, planConditions, planZones, shapingScript, type LinkConditions } from '../src/core/network-conditions.js';
-import { formatCommittee, formatPrivateKey, parseAddressLines, parseCommittee, parsePrivateKey, type Member } from '../src/core/committee.js';
+import { describeConditions, parseConditions, planConditions, planZones, shapingScript, type LinkConditions } from '../src/core/deploy/network-conditions.js';
+import { formatCommittee, formatPrivateKey, parseAddressLines, parseCommittee, parsePrivateKey, type Member } from '../src/core/keys/committee.js';
 import { G2_ENCODED_LENGTH, N as ORDER } from '../src/core/keys/bn256.js';
 
 const RUNS = { numRuns: 300 };

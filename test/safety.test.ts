@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { cli, copyDir, DOCKER_CONFIGS, DOCKER_KEYS, REPO, snapshot, tempDir } from './helpers.js';
-import { checkImageRef, inspectBinary } from '../src/core/payload-check.js';
+import { checkImageRef, inspectBinary } from '../src/core/image/payload.js';
 import { stageFolder } from '../src/fs/atomic.js';
 
 const BIN = path.join(REPO, 'bin/gomelctl');

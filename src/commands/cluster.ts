@@ -1,15 +1,15 @@
 // `cluster init | join-token`: swarm mode, the overlay network, the registry.
+import { LABELS } from '../core/labels.js';
 import { EnvironmentError, UsageError } from '../core/errors.js';
 import { Engine } from '../docker/engine.js';
 import { checkRegistry } from '../docker/registry.js';
-import { LABELS } from '../core/image-context.js';
 import { parseNetworkName } from '../core/args.js';
-import { checkRegistryAddress } from '../core/payload-check.js';
-import { ipv4Subnets, overlaps, parseCidr, pickFreeSubnet } from '../core/subnet.js';
+import { checkRegistryAddress } from '../core/image/payload.js';
+import { ipv4Subnets, overlaps, parseCidr, pickFreeSubnet } from '../core/deploy/subnet.js';
 import type { Output } from './output.js';
 import { checkRegistryReach, LOOPBACK } from '../docker/swarm.js';
 
-// Networks get a /16 by default (core/subnet.ts): a /24 overlay stops at about
+// Networks get a /16 by default (core/deploy/subnet.ts): a /24 overlay stops at about
 // 250 containers, a /16 leaves room for the largest committees gomel can name.
 
 export interface ClusterInitOptions {

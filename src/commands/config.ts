@@ -1,9 +1,9 @@
 // `config check | sync`.
 import { promises as fs, constants as fsConstants } from 'node:fs';
-import { checkConfigText, hasErrors, type CommitteeShape, type Problem } from '../core/config-check.js';
-import { planConfigSync, type ConfigSyncPlan } from '../core/config-plan.js';
+import { checkConfigText, hasErrors, type CommitteeShape, type Problem } from '../core/config/check.js';
+import { planConfigSync, type ConfigSyncPlan } from '../core/config/plan.js';
 import { CheckFailed, InputError } from '../core/errors.js';
-import type { Member } from '../core/committee.js';
+import type { Member } from '../core/keys/committee.js';
 import { writeFileAtomic } from '../fs/atomic.js';
 import { withLock } from '../fs/lock.js';
 import { readConfigs, readSyncRecord, writeSyncRecord } from '../fs/configs-dir.js';

@@ -1,16 +1,18 @@
 // `deploy spawn | status | logs | clean`: the committee as Swarm services.
+import { EXIT_NETWORK_NOT_APPLIED, settleSeconds } from '../core/deploy/node-contract.js';
+import { LABELS } from '../core/labels.js';
 import { createWriteStream, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { parsePositiveInt } from '../core/args.js';
 import { CheckFailed, EnvironmentError, InputError, UsageError } from '../core/errors.js';
-import { committeeFingerprint, LABELS } from '../core/image-context.js';
-import { DEPLOY_LABELS, nodeSpecs, planServices, type NodeSpec, type TaskView } from '../core/deploy-plan.js';
+import { committeeFingerprint } from '../core/image/context.js';
+import { nodeSpecs, planServices, type NodeSpec, type TaskView } from '../core/deploy/plan.js';
 import { mapLimit } from '../core/limit.js';
-import { checkImageRef, checkRegistryAddress } from '../core/payload-check.js';
-import { describeConditions, planConditions, shapingScript } from '../core/network-conditions.js';
+import { checkImageRef, checkRegistryAddress } from '../core/image/payload.js';
+import { describeConditions, planConditions, shapingScript } from '../core/deploy/network-conditions.js';
 import { readInput } from '../fs/input.js';
 import { describeFaultPlan, faultSchedules, faultyNodes, needsNetAdmin, parseFaultPlan, parseFaultPlanJson, readFaultRecord, type FaultPlan } from '../core/faults/plan.js';
-import { formatPrivateKey, memberHost } from '../core/committee.js';
+import { formatPrivateKey, memberHost } from '../core/keys/committee.js';
 import { readTar } from '../docker/build-context.js';
 import { separateShipped, type SeparatedOutput } from '../core/logs/shipped.js';
 import { FAULTS_FILE, formatManifest, insideFolder, LOGS_MARKER, planLogsFolder } from '../core/logs/logs-folder.js';
@@ -52,9 +54,6 @@ export interface DeploySpawnOptions {
   /** Seeds `--faults random:K`. */
   seed?: string;
 }
-
-/** Exit status of run.sh when the node's network conditions could not be applied (templates/node-lib.sh). */
-const NETWORK_NOT_APPLIED = 3;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -125,7 +124,7 @@ export async function deploySpawn(options: DeploySpawnOptions, out: Output, engi
   const faultPlan = options.faults === undefined ? undefined : await readFaultPlan(options.faults, hosts, options.seed);
   // gomel starts 2 + N/4 s after the last node is ready (templates/node-lib.sh); a node that
   // refuses its input fails then, and run.sh lingers 3 s before exiting: the default watch covers both.
-  const settleS = options.settle === '0' ? 0 : (settleArg ?? 8 + Math.ceil(keys.members.length / 4));
+  const settleS = options.settle === '0' ? 0 : (settleArg ?? settleSeconds(keys.members.length));
 
   await engine.ping();
   const imageRegistry = parseImageRef(ref).registry;
@@ -151,7 +150,7 @@ export async function deploySpawn(options: DeploySpawnOptions, out: Output, engi
     throw new InputError(path.join(options.keys, COMMITTEE_FILE), undefined, (e as Error).message, 'use one host per node, e.g. `gomelctl keys gen --host-prefix node`');
   }
   const labels = deploymentLabels(options.network);
-  const existing = (await engine.listServices(labels)).map((s) => ({ id: s.ID, name: s.Spec!.Name!, specHash: s.Spec?.Labels?.[DEPLOY_LABELS.spec] }));
+  const existing = (await engine.listServices(labels)).map((s) => ({ id: s.ID, name: s.Spec!.Name!, specHash: s.Spec?.Labels?.[LABELS.spec] }));
   const plan = planServices(specs, existing, Boolean(options.restart));
 
   // Secrets first: each node gets only its own key, mounted read-only at /run/secrets/gomel.pk.
@@ -159,7 +158,7 @@ export async function deploySpawn(options: DeploySpawnOptions, out: Output, engi
   const toStart = [...plan.create, ...plan.replace.map((r) => r.node)];
   await mapLimit(toStart, parallel, async (node) => {
     if (!secrets.has(node.secretName)) {
-      const id = await engine.createSecret(node.secretName, keyFiles[node.pid]!, { ...labels, [DEPLOY_LABELS.node]: node.host, [LABELS.committee]: fingerprint });
+      const id = await engine.createSecret(node.secretName, keyFiles[node.pid]!, { ...labels, [LABELS.node]: node.host, [LABELS.committee]: fingerprint });
       secrets.set(node.secretName, id);
     }
   });
@@ -200,7 +199,7 @@ export async function deploySpawn(options: DeploySpawnOptions, out: Output, engi
   if (downAsPlanned.length) out.line(`deploy: down as planned: ${downAsPlanned.join(', ')}`);
   const failed = [...final].filter(([name, v]) => v.phase === 'failed' && !plannedDown.has(name));
   const notUp = [...final].filter(([, v]) => v.phase === 'pending');
-  const unshaped = failed.filter(([, v]) => v.exitCode === NETWORK_NOT_APPLIED);
+  const unshaped = failed.filter(([, v]) => v.exitCode === EXIT_NETWORK_NOT_APPLIED);
   if (conditions && unshaped.length) {
     // Never a silently unshaped run: say why in one line, and leave nothing running.
     const output = await engine.serviceOutput(ids.get(unshaped[0]![0])!, 10_000).catch(() => '');
@@ -408,7 +407,7 @@ async function recordFaultPlan(first: NodeStatus, out: string): Promise<void> {
   }
   const plan = readFaultRecord(first.faults);
   if (!plan) {
-    throw new EnvironmentError(`deploy logs: the services' ${DEPLOY_LABELS.faults} label is not a fault plan gomelctl wrote; the verdict cannot tell planned faults — redeploy with \`gomelctl deploy spawn --faults …\``);
+    throw new EnvironmentError(`deploy logs: the services' ${LABELS.faults} label is not a fault plan gomelctl wrote; the verdict cannot tell planned faults — redeploy with \`gomelctl deploy spawn --faults …\``);
   }
   const { faulty, delayed } = faultyNodes(plan);
   await fs.writeFile(file, `${JSON.stringify({ events: describeFaultPlan(plan), faulty, delayed, plan }, null, 2)}\n`);

@@ -3,8 +3,8 @@
 // busybox container on the deployment's attachable overlay carries the requests, so a node on
 // any host of the swarm is reached. What the nodes applied goes into the services' fault record,
 // which deploy logs writes beside the logs: the verdict and the report judge it like a plan.
+import { LABELS } from '../core/labels.js';
 import { CheckFailed, EnvironmentError, UsageError } from '../core/errors.js';
-import { DEPLOY_LABELS } from '../core/deploy-plan.js';
 import { CONTROL_PORT, healedBy, LIVE_ACTIONS, parseLiveFault, recordLiveFault, type LiveAction, type LiveAnswer, type LiveFault } from '../core/faults/live.js';
 import { human, parseFaultsLog, readFaultRecord } from '../core/faults/plan.js';
 import { Engine } from '../docker/engine.js';
@@ -70,11 +70,11 @@ export async function fault(action: string, nodesText: string | undefined, optio
   // The record every service carries (deploy logs reads it from any of them).
   const before = status.find((s) => s.faults)?.faults;
   const record = before === undefined ? undefined : readFaultRecord(before);
-  if (before !== undefined && !record) throw new EnvironmentError(`fault: the services' ${DEPLOY_LABELS.faults} label is not a fault record gomelctl wrote; what the nodes applied is in their faults.log, but the verdict will not know it — redeploy with \`gomelctl deploy spawn\``);
+  if (before !== undefined && !record) throw new EnvironmentError(`fault: the services' ${LABELS.faults} label is not a fault record gomelctl wrote; what the nodes applied is in their faults.log, but the verdict will not know it — redeploy with \`gomelctl deploy spawn\``);
   const merged = recordLiveFault(record, hosts, live, answers);
   const text = JSON.stringify(merged);
   if (text !== before && merged.events.length) {
-    for (const s of status) await engine.setServiceLabels(s.serviceId, { [DEPLOY_LABELS.faults]: text });
+    for (const s of status) await engine.setServiceLabels(s.serviceId, { [LABELS.faults]: text });
   }
   // A heal that finds nothing to undo on a node, or a node that no longer runs, leaves it as wanted.
   const failed = answers.filter((a) => !(live.action === 'heal' ? healedBy(a) : 'event' in a && a.event.ok));

@@ -1,16 +1,17 @@
 // `image rebuild`: the build context assembled in memory, built and pushed through the Engine API.
+import { LABELS } from '../core/labels.js';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { EnvironmentError, InputError, UsageError } from '../core/errors.js';
-import { committeeFingerprint, hashHex, imageLabels, LABELS, planContext, withLabels, type ContextFile, type PayloadKind } from '../core/image-context.js';
-import { summarizeBuild, summarizePush } from '../core/progress.js';
+import { committeeFingerprint, hashHex, imageLabels, planContext, withLabels, type ContextFile, type PayloadKind } from '../core/image/context.js';
+import { summarizeBuild, summarizePush } from '../core/image/build-progress.js';
 import { packContext } from '../docker/build-context.js';
 import { Engine } from '../docker/engine.js';
 import { checkRegistry, parseImageRef, tagDigest } from '../docker/registry.js';
 import { exists } from '../fs/atomic.js';
 import { codeFiles, resolveCode } from '../fs/code-layout.js';
 import { readInputBytes } from '../fs/input.js';
-import { checkImageRef, inspectBinary } from '../core/payload-check.js';
+import { checkImageRef, inspectBinary } from '../core/image/payload.js';
 import { readKeysDir, requireCommitteeFile } from '../fs/keys-dir.js';
 import { readTemplate, TEMPLATES_DIR } from '../fs/templates.js';
 import { VERSION } from '../version.js';

@@ -2,10 +2,10 @@
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { parseCommitteeSize, parseHostPrefix, parsePorts, parseSeedHex } from '../core/args.js';
-import { encodeBase64, memberHost, parseAddressLines, parseCommittee, parsePrivateKey, shortFingerprint, type AddressLine, type Member } from '../core/committee.js';
+import { encodeBase64, memberHost, parseAddressLines, parseCommittee, parsePrivateKey, shortFingerprint, type AddressLine, type Member } from '../core/keys/committee.js';
 import { CheckFailed, InputError, UsageError } from '../core/errors.js';
 import { checkAddressLines, configColumns, defaultPorts, nodeRanges, patternAddresses, pidsToDerive, planChanges, planKeys, type KeysPlan } from '../core/keys/keys-plan.js';
-import { deriveNodes, derivePublicKeys } from '../parallel/derive-pool.js';
+import { deriveNodesInParallel, derivePublicKeysInParallel } from '../parallel/derive-pool.js';
 import { checkPrivateKeys, precheckPrivateKeys, verifyCommitteeShape, type KeyToVerify } from '../core/keys/verify.js';
 import type { FolderSwapHooks } from '../fs/atomic.js';
 import { exists } from '../fs/atomic.js';
@@ -37,7 +37,7 @@ async function portsFromConfig(configs: string, name: string): Promise<{ ports: 
   const columns = configColumns(text);
   if (columns) return defaultPorts(columns.sync, columns.syncSetup);
   // Only now the full checker, to say what is wrong: loading zod costs ~80 ms (issue 14).
-  const { checkConfigText } = await import('../core/config-check.js');
+  const { checkConfigText } = await import('../core/config/check.js');
   const { problems } = checkConfigText(text, undefined, name);
   const problem = problems.find((p) => /^Sync(Setup)?\b/.test(p.path ?? '')) ?? problems[0];
   throw new InputError(file, problem?.path, `cannot take the address columns from it: ${problem?.message ?? 'Sync and SyncSetup must be lists'}`, 'fix the config, or pass --ports');
@@ -133,7 +133,7 @@ async function generate(options: KeysGenOptions, out: Output, hooks: FolderSwapH
   // New member files are created while their keys are derived on the other cores
   // (fs/atomic.ts, stageFolder). With nothing new, nothing is staged: an
   // unchanged committee is left alone, even in a read-only folder.
-  const derivation = deriveNodes(seed, newPids);
+  const derivation = deriveNodesInParallel(seed, newPids);
   derivation.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
   let staged = newPids.length ? await stageKeysDir(p.dir, newPids) : undefined;
   let plan: KeysPlan;
@@ -181,7 +181,7 @@ async function verifyKept(existing: KeysDir, n: number, regenerate: boolean | un
 /** Member files against their committee lines, the public keys derived on every core. */
 async function verifyPrivateKeys(keys: readonly KeyToVerify[], members: readonly Member[], committeeFile: string): Promise<void> {
   precheckPrivateKeys(keys, members, committeeFile);
-  checkPrivateKeys(keys, await derivePublicKeys(keys.map(({ key }) => key)), members, committeeFile);
+  checkPrivateKeys(keys, await derivePublicKeysInParallel(keys.map(({ key }) => key)), members, committeeFile);
 }
 
 export interface KeysVerifyOptions {

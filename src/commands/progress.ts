@@ -1,7 +1,7 @@
 // Live progress for build and push: one redrawn line on a terminal, plain
 // lines otherwise, JSON lines with --json.
-import type { ProgressEvent } from '../core/progress.js';
-import { errorOf, isLayerPresent, stepOf } from '../core/progress.js';
+import type { ProgressEvent } from '../core/image/build-progress.js';
+import { errorOf, isLayerPresent, stepOf } from '../core/image/build-progress.js';
 import type { Output } from './output.js';
 
 export type ProgressMode = 'tty' | 'plain' | 'json';

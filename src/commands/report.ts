@@ -2,13 +2,14 @@
 import path from 'node:path';
 import { addRunLine, headline, newRunStats, runFigures, type RunNode } from '../core/logs/run-stats.js';
 import { comparisonCharts, runCharts, type ReportNode } from '../core/logs/report-charts.js';
+import { NODE_FILES } from '../core/deploy/node-contract.js';
 import { InputError } from '../core/errors.js';
 import { readOptional, type NodeFiles } from '../fs/node-logs.js';
 import { parseJsonInput, readOptionalInput } from '../fs/input.js';
 import { FAULTS_FILE } from '../core/logs/logs-folder.js';
 import { parseFaultsLog } from '../core/faults/log.js';
 import { runFaults, type FaultInputs } from '../core/report/run-faults.js';
-import { checkConfigText } from '../core/config-check.js';
+import { checkConfigText } from '../core/config/check.js';
 import { networkLine, runSetup, type RunSetup } from '../core/report/run-setup.js';
 import { reportPage, writeReport, type PageRun } from '../report/html.js';
 import { renderSvg } from '../report/render.js';
@@ -61,7 +62,7 @@ async function readFaults(dir: string, folders: readonly (string | undefined)[],
   const logs: FaultInputs['logs'] = [];
   const malformed: string[] = [];
   for (const [i, folder] of folders.entries()) {
-    const log = folder ? await readOptional(path.join(folder, 'faults.log')) : undefined;
+    const log = folder ? await readOptional(path.join(folder, NODE_FILES.faultsLog)) : undefined;
     const parsed = log === undefined ? undefined : parseFaultsLog(log);
     logs.push(parsed?.events);
     for (const m of parsed?.malformed ?? []) malformed.push(`${labels[i]} faults.log line ${m.line}: ${m.reason}`);
@@ -85,7 +86,7 @@ async function readRun(dir: string, options: ReportOptions): Promise<ReportedRun
     // A log the verdict could not use (too large, unreadable) gives no figures either.
     const entry: RunNode = { label: node.label, stats: evidence[pid]!.stats ? stats[pid] : undefined, reached: v.reached, shutdown: v.shutdown.kind, startedAt: evidence[pid]!.startedAt, network: network || undefined };
     const folder = folders[pid];
-    const plan = folder ? (await readOptional(path.join(folder, 'start_plan')))?.trim().split(/\s+/).map(Number) : undefined;
+    const plan = folder ? (await readOptional(path.join(folder, NODE_FILES.startPlan)))?.trim().split(/\s+/).map(Number) : undefined;
     if (plan?.length === 2 && plan.every(Number.isFinite)) entry.startPlan = { commonStart: plan[0]!, knownAt: plan[1]! };
     nodes.push(entry);
   }

@@ -2,14 +2,14 @@
 import path from 'node:path';
 import { parseCommitteeSize, parseNetworkName, parsePositiveInt } from '../core/args.js';
 import { CheckFailed, EnvironmentError, InputError, UsageError } from '../core/errors.js';
-import { planConditions } from '../core/network-conditions.js';
-import { checkImageRef, checkRegistryAddress } from '../core/payload-check.js';
-import { parseCidr } from '../core/subnet.js';
+import { planConditions } from '../core/deploy/network-conditions.js';
+import { checkImageRef, checkRegistryAddress } from '../core/image/payload.js';
+import { parseCidr } from '../core/deploy/subnet.js';
 import { parseImageRef } from '../docker/registry.js';
 import { exists } from '../fs/atomic.js';
 import { readInput } from '../fs/input.js';
 import { readCommitteeFile } from '../fs/keys-dir.js';
-import { memberHost } from '../core/committee.js';
+import { memberHost } from '../core/keys/committee.js';
 import { checkPayloadFiles } from '../fs/payload-files.js';
 import { resolveCode } from '../fs/code-layout.js';
 import { defaultTag } from './defaults.js';

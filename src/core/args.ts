@@ -1,5 +1,5 @@
 // Parsing of command-line values; each failure is a UsageError (exit 2) naming the option.
-import { MAX_COMMITTEE, MIN_COMMITTEE } from './committee.js';
+import { MAX_COMMITTEE, MIN_COMMITTEE } from './keys/committee.js';
 import { UsageError } from './errors.js';
 
 export function parseCommitteeSize(text: string, option = '--n'): number {

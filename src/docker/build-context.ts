@@ -2,7 +2,7 @@
 // Fixed mtime, owner and order make the tar byte-identical for the same files,
 // so its hash identifies the image content and the engine's layer cache hits.
 import tar from 'tar-stream';
-import type { ContextFile } from '../core/image-context.js';
+import type { ContextFile } from '../core/image/context.js';
 
 export async function packContext(files: readonly ContextFile[]): Promise<Buffer> {
   const pack = tar.pack();

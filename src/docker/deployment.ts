@@ -1,13 +1,14 @@
 // A deployment as the engine sees it: its services (one per node, labelled with
 // the network that names the deployment) and the newest task of each. Read by
 // deploy, up and fault alike.
-import { LABELS } from '../core/image-context.js';
-import { CONTROL_TOKEN_ENV, DEPLOY_LABELS, viewTask, type TaskView } from '../core/deploy-plan.js';
+import { LABELS } from '../core/labels.js';
+import { NODE_ENV } from '../core/deploy/node-contract.js';
+import { viewTask, type TaskView } from '../core/deploy/plan.js';
 import { DEFAULT_RETRY, retryTransient, type Engine, type RetryPolicy } from './engine.js';
 
 const containerSpec = (s: { Spec?: { TaskTemplate?: unknown } }) => (s.Spec?.TaskTemplate as { ContainerSpec?: { Command?: string[]; Env?: string[]; CapabilityAdd?: string[] } } | undefined)?.ContainerSpec;
 
-export const deploymentLabels = (network: string) => ({ [LABELS.managed]: 'true', [DEPLOY_LABELS.deployment]: network });
+export const deploymentLabels = (network: string) => ({ [LABELS.managed]: 'true', [LABELS.deployment]: network });
 
 export interface DeployedService {
   name: string;
@@ -32,9 +33,9 @@ export async function listDeployment(engine: Engine, network: string, retry: Ret
     id: s.ID,
     config: containerSpec(s)?.Command?.[1],
     committee: s.Spec?.Labels?.[LABELS.committee],
-    conditions: s.Spec?.Labels?.[DEPLOY_LABELS.net],
-    faults: s.Spec?.Labels?.[DEPLOY_LABELS.faults],
-    controlToken: containerSpec(s)?.Env?.find((e) => e.startsWith(`${CONTROL_TOKEN_ENV}=`))?.slice(CONTROL_TOKEN_ENV.length + 1),
+    conditions: s.Spec?.Labels?.[LABELS.net],
+    faults: s.Spec?.Labels?.[LABELS.faults],
+    controlToken: containerSpec(s)?.Env?.find((e) => e.startsWith(`${NODE_ENV.controlToken}=`))?.slice(NODE_ENV.controlToken.length + 1),
     capAdd: containerSpec(s)?.CapabilityAdd ?? [],
   }));
 }

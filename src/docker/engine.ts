@@ -4,7 +4,7 @@
 import { Writable } from 'node:stream';
 import Docker from 'dockerode';
 import { EnvironmentError, UsageError } from '../core/errors.js';
-import type { ProgressEvent } from '../core/progress.js';
+import type { ProgressEvent } from '../core/image/build-progress.js';
 
 export type { ProgressEvent };
 

@@ -5,7 +5,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { InputError, UsageError } from '../core/errors.js';
-import { BN256_PKG, CONSENSUS_PKG, layOutGopath, type ContextFile } from '../core/image-context.js';
+import { BN256_PKG, CONSENSUS_PKG, layOutGopath, type ContextFile } from '../core/image/context.js';
 import { readTree } from './templates.js';
 
 export const BN256_FIX = 'pass --bn256 DIR (a checkout at 828ba4f)';

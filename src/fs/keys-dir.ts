@@ -1,7 +1,7 @@
 // The keys folder: committee.ka (public), <pid>.pk (secret, 0600), seed (secret, 0600).
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { formatCommittee, formatPrivateKey, parseCommittee, parsePrivateKey, type Member, type PrivateKey } from '../core/committee.js';
+import { formatCommittee, formatPrivateKey, parseCommittee, parsePrivateKey, type Member, type PrivateKey } from '../core/keys/committee.js';
 import { InputError } from '../core/errors.js';
 import type { KeysPlan } from '../core/keys/keys-plan.js';
 import { SEED_LENGTH } from '../core/keys/derive.js';

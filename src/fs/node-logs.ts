@@ -6,6 +6,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { crc32, createInflateRaw } from 'node:zlib';
+import { NODE_FILES } from '../core/deploy/node-contract.js';
 import { InputError } from '../core/errors.js';
 import { addLogLine, MAX_LINE, newLogStats, type LogStats } from '../core/logs/log-stats.js';
 import { formatBytes, openInput, readOptionalInput, type OpenInput } from './input.js';
@@ -28,7 +29,14 @@ export interface NodeFiles {
 
 // gomel's main log: <pid>.log or <pid>.<config>.log, maybe gzipped; setup_<pid>… is the setup phase.
 const MAIN_LOG = /^(\d+)(?:\.[\w-]+)?\.log(?:\.gz)?$/;
-const FILES: Record<string, keyof NodeFiles> = { 'probe.txt': 'probe', exit_status: 'exitStatus', 'stderr.txt': 'stderr', 'task.json': 'task', started_at: 'startedAt', 'network.txt': 'network' };
+const FILES: Record<string, keyof NodeFiles> = {
+  [NODE_FILES.probe]: 'probe',
+  [NODE_FILES.exitStatus]: 'exitStatus',
+  [NODE_FILES.stderr]: 'stderr',
+  'task.json': 'task', // written by deploy logs, not the node
+  [NODE_FILES.startedAt]: 'startedAt',
+  [NODE_FILES.network]: 'network',
+};
 
 function twoLogs(where: string, a: string, b: string): InputError {
   return new InputError(where, undefined, `two gomel logs for one node: ${path.basename(a)} and ${path.basename(b)}`, 'keep one of them (e.g. remove the uncompressed copy)');

@@ -3,7 +3,7 @@
 // there but cannot be gomel is a bad file (InputError, exit 1, with the fix).
 import { promises as fs } from 'node:fs';
 import { InputError, UsageError } from '../core/errors.js';
-import { inspectBinary } from '../core/payload-check.js';
+import { inspectBinary } from '../core/image/payload.js';
 import { openInput } from './input.js';
 
 const statOf = (p: string) => fs.stat(p).catch(() => undefined);

@@ -3,8 +3,8 @@
 // judged by the pure verdict. Shared by `verdict` and `report`.
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { memberHost, parseCommittee, type Member } from '../core/committee.js';
-import { checkConfigText } from '../core/config-check.js';
+import { memberHost, parseCommittee, type Member } from '../core/keys/committee.js';
+import { checkConfigText } from '../core/config/check.js';
 import { InputError } from '../core/errors.js';
 import { judge, type NodeEvidence, type PlannedFaulty, type Verdict } from '../core/logs/verdict.js';
 import { FAULTS_FILE } from '../core/logs/logs-folder.js';

@@ -3,7 +3,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InputError } from '../core/errors.js';
-import type { ContextFile } from '../core/image-context.js';
+import type { ContextFile } from '../core/image/context.js';
 import { exists } from './atomic.js';
 
 // dist/src/fs/templates.js → the repository's templates/

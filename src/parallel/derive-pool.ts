@@ -7,7 +7,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { deriveNodes as deriveBatch, type DerivedNode } from '../core/keys/derive.js';
 import { derivePublicKeys as derivePublicBatch, type DerivedPublicKeys } from '../core/keys/verify.js';
-import type { PrivateKey } from '../core/committee.js';
+import type { PrivateKey } from '../core/keys/committee.js';
 import type { WorkerTask } from './derive-worker.js';
 
 const PARALLEL_THRESHOLD = 500;
@@ -31,7 +31,7 @@ async function onWorkers<T, R>(items: readonly T[], workers: number, task: (chun
   return results.flat();
 }
 
-export async function deriveNodes(seed: Uint8Array, pids: readonly number[], workers = availableParallelism()): Promise<Map<number, DerivedNode>> {
+export async function deriveNodesInParallel(seed: Uint8Array, pids: readonly number[], workers = availableParallelism()): Promise<Map<number, DerivedNode>> {
   const nodes =
     pids.length < PARALLEL_THRESHOLD || workers < 2
       ? deriveBatch(seed, pids)
@@ -40,7 +40,7 @@ export async function deriveNodes(seed: Uint8Array, pids: readonly number[], wor
 }
 
 /** derivePublicKeys (core/keys/verify.ts), on every core for many keys. */
-export async function derivePublicKeys(keys: readonly PrivateKey[], workers = availableParallelism()): Promise<DerivedPublicKeys[]> {
+export async function derivePublicKeysInParallel(keys: readonly PrivateKey[], workers = availableParallelism()): Promise<DerivedPublicKeys[]> {
   if (keys.length < PARALLEL_THRESHOLD || workers < 2) return derivePublicBatch(keys);
   return onWorkers<PrivateKey, DerivedPublicKeys>(keys, workers, (chunk) => ({ task: 'derivePublic', keys: chunk }));
 }

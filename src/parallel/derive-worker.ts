@@ -1,7 +1,7 @@
 // Worker thread of derive-pool.ts: one task, its result posted back.
 // Structured cloning carries bigints and Uint8Arrays as they are.
 import { parentPort, workerData } from 'node:worker_threads';
-import type { PrivateKey } from '../core/committee.js';
+import type { PrivateKey } from '../core/keys/committee.js';
 import { deriveNodes } from '../core/keys/derive.js';
 import { derivePublicKeys } from '../core/keys/verify.js';
 

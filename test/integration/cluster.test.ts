@@ -1,6 +1,6 @@
+import { LABELS } from '../../src/core/labels.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { LABELS } from '../../src/core/image-context.js';
 import { engine, sandbox } from './helpers.js';
 
 test('cluster init is idempotent: the second run creates nothing', async (t) => {

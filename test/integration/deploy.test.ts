@@ -1,11 +1,10 @@
+import { LABELS } from '../../src/core/labels.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { deriveNode } from '../../src/core/keys/derive.js';
-import { formatPrivateKey } from '../../src/core/committee.js';
-import { LABELS } from '../../src/core/image-context.js';
-import { DEPLOY_LABELS } from '../../src/core/deploy-plan.js';
+import { formatPrivateKey } from '../../src/core/keys/committee.js';
 import { snapshot } from '../helpers.js';
 import { engine, keysFlags, projectFlags, sandbox, waitForNoContainers, waitUntilFinished, type Sandbox } from './helpers.js';
 
@@ -55,7 +54,7 @@ test('spawn 4 probe nodes, resize to 7, re-spawn changes nothing, clean leaves n
   assert.equal(v7.nodes.length, 7);
   assert.ok(v7.nodes.every((n) => n.ok && n.reached === 7 * 3), JSON.stringify(v7.nodes));
   // Secrets of the 4-node committee are gone: one secret per node of the 7.
-  assert.equal((await engine.listSecrets({ [DEPLOY_LABELS.deployment]: s.network })).length, 7);
+  assert.equal((await engine.listSecrets({ [LABELS.deployment]: s.network })).length, 7);
 
   const status = await s.run(['deploy', 'status', '--network', s.network]);
   assert.equal(status.out.split('\n').length, 7);
@@ -63,7 +62,7 @@ test('spawn 4 probe nodes, resize to 7, re-spawn changes nothing, clean leaves n
 
   const clean = await s.run(['deploy', 'clean', '--network', s.network]);
   assert.match(clean.out, /removed 7 service\(s\) and 7 secret\(s\)/);
-  const labels = { [LABELS.managed]: 'true', [DEPLOY_LABELS.deployment]: s.network };
+  const labels = { [LABELS.managed]: 'true', [LABELS.deployment]: s.network };
   assert.deepEqual(await engine.listServices(labels), []);
   assert.deepEqual(await engine.listSecrets(labels), []);
   assert.equal(await waitForNoContainers(s.network), 0, 'no task container left');

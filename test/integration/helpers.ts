@@ -1,12 +1,12 @@
 // Integration tests run against the real local engine and registry (docker/setup.sh).
 // Everything they create is named with a unique id and removed afterwards.
+import { LABELS } from '../../src/core/labels.js';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Engine } from '../../src/docker/engine.js';
 import { cli, REPO, tempDir } from '../helpers.js';
 import { readTar } from '../../src/docker/build-context.js';
-import { DEPLOY_LABELS } from '../../src/core/deploy-plan.js';
 import { deleteTag, parseImageRef } from '../../src/docker/registry.js';
 
 export const engine = new Engine();
@@ -66,7 +66,7 @@ async function cleanup(s: Sandbox): Promise<void> {
 export async function waitForNoContainers(network: string, timeoutMs = 30_000): Promise<number> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const left = await engine.docker.listContainers({ all: true, filters: { label: [`${DEPLOY_LABELS.deployment}=${network}`] } });
+    const left = await engine.docker.listContainers({ all: true, filters: { label: [`${LABELS.deployment}=${network}`] } });
     if (left.length === 0 || Date.now() > deadline) return left.length;
     await new Promise((r) => setTimeout(r, 500));
   }

@@ -4,6 +4,7 @@
 // judge a live fault as they judge a planned one. The nodes apply the requests
 // themselves (templates/faults.sh control_request): the manager's engine cannot
 // reach a worker's containers, but every node's control port is on the overlay.
+import { NODE_PORTS } from '../deploy/node-contract.js';
 import { UsageError } from '../errors.js';
 import { parseCpu, parseGroups, parseNodeList, type FaultEvent, type FaultPlan, type Fail } from './plan.js';
 import type { FaultLogEvent } from './log.js';
@@ -12,7 +13,7 @@ export type LiveAction = 'crash' | 'stop' | 'pause' | 'resume' | 'slow' | 'parti
 export const LIVE_ACTIONS: readonly LiveAction[] = ['crash', 'stop', 'pause', 'resume', 'slow', 'partition', 'isolate', 'heal'];
 
 /** Port of the control listener run.sh starts beside gomel (GOMEL_CONTROL_PORT). */
-export const CONTROL_PORT = 65433;
+export const CONTROL_PORT = NODE_PORTS.control;
 
 export interface LiveFault {
   action: LiveAction;

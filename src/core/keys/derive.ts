@@ -9,7 +9,7 @@
 import { createHmac, createPrivateKey } from 'node:crypto';
 import { N as BN256_ORDER, scalarFromBytes } from './bn256.js';
 import { verificationKeys } from './g2.js';
-import type { Member, PrivateKey } from '../committee.js';
+import type { Member, PrivateKey } from './committee.js';
 
 export const SEED_LENGTH = 32;
 const SALT = new TextEncoder().encode('gomelctl/v1');

@@ -1,6 +1,6 @@
 // Plans a `keys gen`: which nodes are kept, added, removed or re-addressed.
 // Existing keys are never replaced unless `regenerate` is set (README, "Resizing").
-import type { AddressLine, Member, PrivateKey } from '../committee.js';
+import type { AddressLine, Member, PrivateKey } from './committee.js';
 import { deriveNode, memberOf, type DerivedNode } from './derive.js';
 import { InputError } from '../errors.js';
 

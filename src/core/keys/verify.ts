@@ -2,7 +2,7 @@
 // derive exactly the public keys on its committee line (gomel-formats.md).
 import { N as BN256_ORDER } from './bn256.js';
 import { decodeG2, verificationKeys } from './g2.js';
-import type { Member, PrivateKey } from '../committee.js';
+import type { Member, PrivateKey } from './committee.js';
 import { ed25519PublicKey } from './derive.js';
 import { InputError } from '../errors.js';
 

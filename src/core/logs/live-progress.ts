@@ -3,7 +3,9 @@
 //   gomelctl-progress <wall s> <highest prime level> <units ordered> <fault actions applied>
 // The service log stream reaches the manager from every host, so `up` reads the
 // last of these lines per node (a log tail) wherever the node runs.
-export const PROGRESS_PREFIX = 'gomelctl-progress';
+import { NODE_LINES } from '../deploy/node-contract.js';
+
+export const PROGRESS_PREFIX = NODE_LINES.progress;
 
 export interface NodeProgress {
   wall: number;
@@ -12,11 +14,13 @@ export interface NodeProgress {
   faults: number;
 }
 
+const PROGRESS_LINE = new RegExp(`^${PROGRESS_PREFIX} (\\d+(?:\\.\\d+)?) (-|\\d+) (\\d+) (\\d+)\\s*$`);
+
 /** The last progress line in a node's output tail, if any. */
 export function lastProgress(output: string): NodeProgress | undefined {
   let last: NodeProgress | undefined;
   for (const line of output.split('\n')) {
-    const m = /^gomelctl-progress (\d+(?:\.\d+)?) (-|\d+) (\d+) (\d+)\s*$/.exec(line.trim());
+    const m = PROGRESS_LINE.exec(line.trim());
     if (m) last = { wall: Number(m[1]), level: m[2] === '-' ? undefined : Number(m[2]), ordered: Number(m[3]), faults: Number(m[4]) };
   }
   return last;

@@ -11,8 +11,9 @@
 // every file says what of it arrived, and keeps what did.
 import { createHash } from 'node:crypto';
 import { constants, gunzipSync } from 'node:zlib';
+import { NODE_LINES } from '../deploy/node-contract.js';
 
-export const SHIP_PREFIX = 'gomelctl-ship';
+export const SHIP_PREFIX = NODE_LINES.ship;
 
 export interface ShippedFile {
   /** Relative to /extract; checked to stay inside it. */

@@ -1,7 +1,7 @@
 // What was run, in the report (issue 21 item 7): the config knobs the figures
 // depend on, and the network conditions each node applied. A run's throughput
 // means little without its LevelLimit, NParents or the 80 ms between zones.
-import type { Configuration } from '../config-model.js';
+import type { Configuration } from '../config/model.js';
 
 export interface RunSetup {
   /** The config file the figures were read against (the logs folder's conf.json, or --config). */

@@ -1,7 +1,7 @@
 // The rules gomel trips on, checked before anything is deployed
 // (docs/gomel-formats.md, "config.json" and "Committee file").
 import type { z } from 'zod';
-import { ConfigurationSchema, SyncConfigurationSchema, type Configuration, type SyncConfiguration } from './config-model.js';
+import { ConfigurationSchema, SyncConfigurationSchema, type Configuration, type SyncConfiguration } from './model.js';
 import { JsonSyntaxError, parseJson, type ParsedJson, type Span } from './json-text.js';
 
 export interface Problem {

@@ -2,8 +2,8 @@
 //   committee.ka: <signing pk>|<RMC verification key>|<setup addresses>|<addresses>
 //   <pid>.pk:     <signing private key> <RMC secret key> <pid>
 //   addresses:    <setup addresses>|<addresses>   (input of gomel's key generator)
-import { InputError } from './errors.js';
-import { G2_ENCODED_LENGTH, scalarFromBytes, scalarToBytes } from './keys/bn256.js';
+import { InputError } from '../errors.js';
+import { G2_ENCODED_LENGTH, scalarFromBytes, scalarToBytes } from './bn256.js';
 
 export interface Member {
   /** ed25519 public key, 32 bytes. */

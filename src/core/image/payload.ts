@@ -1,5 +1,5 @@
 // What `--binary` and `--tag` must be before anything reaches the engine.
-import { UsageError } from './errors.js';
+import { UsageError } from '../errors.js';
 
 /**
  * A reference the engine accepts (docker/distribution's reference grammar, simplified):

@@ -1,5 +1,6 @@
 // What goes into an image's build context, in which order, and how it is
 // labelled. Pure: the caller reads the files; docker/build-context.ts packs them.
+import { LABELS } from '../labels.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
 
@@ -29,15 +30,6 @@ export interface ContextInput {
   /** Only with --bake-keys: every <pid>.pk. */
   privateKeys: { name: string; content: Uint8Array }[];
 }
-
-export const LABELS = {
-  managed: 'org.gomelctl.managed',
-  committee: 'org.gomelctl.committee',
-  context: 'org.gomelctl.context',
-  version: 'org.gomelctl.version',
-  payload: 'org.gomelctl.payload',
-  bakedKeys: 'org.gomelctl.baked-keys',
-} as const;
 
 /** Replaces {{NAME}} placeholders; a placeholder without a value is an error, not an empty string. */
 export function renderTemplate(template: string, vars: Record<string, string>): string {

@@ -2,7 +2,7 @@
 // Rules (issue "config check and config sync"): NParents follows the committee
 // size where it equalled the previous size (the 8-node test sets NParents = N),
 // and is capped at N otherwise; CRPFixedPrefix is capped at N; nothing else moves.
-import { checkConfigText, type CommitteeShape, type Problem } from './config-check.js';
+import { checkConfigText, type CommitteeShape, type Problem } from './check.js';
 import { replaceTopLevel } from './json-text.js';
 
 export interface FieldChange {

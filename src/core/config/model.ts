@@ -2,7 +2,7 @@
 // strict as gomel's loader (docs/gomel-formats.md, "config.json"):
 // exactly 16 fields, unknown fields rejected at every level. Numbers are only
 // typed here: their Go ranges (int64, uint16, float32) are checked on the literal
-// as written (config-check.ts), since a JS number cannot hold 2^63 − 1 exactly.
+// as written (config/check.ts), since a JS number cannot hold 2^63 − 1 exactly.
 import { z } from 'zod';
 
 // gomel's sync.NewService knows these four; rmc is a multicast of its own.

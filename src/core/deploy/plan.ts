@@ -2,29 +2,17 @@
 // One Swarm service per node, as gomel's spawn.sh: name and hostname node<k>,
 // env SLOT=k, restart none, on the overlay network; plus, unlike spawn.sh, the
 // node's own private key as a Swarm secret and the image pinned by digest.
-import type { Member } from './committee.js';
-import { hashHex, LABELS } from './image-context.js';
-
-export const DEPLOY_LABELS = {
-  deployment: 'org.gomelctl.deployment',
-  node: 'org.gomelctl.node',
-  spec: 'org.gomelctl.spec',
-  /** What network conditions the node runs under, shown by deploy status. */
-  net: 'org.gomelctl.net',
-  /** The run's fault plan (--faults), described event by event: deploy logs records it beside the logs. */
-  faults: 'org.gomelctl.faults',
-} as const;
+import { KEY_SECRET_FILE, NODE_ENV } from './node-contract.js';
+import { LABELS } from '../labels.js';
+import type { Member } from '../keys/committee.js';
+import { hashHex } from '../image/context.js';
 
 /**
  * The token a node's control listener wants before it applies a live fault (`gomelctl fault`,
  * templates/faults.sh control_request). Not a secret: it keeps a request meant for one deployment
  * from acting on another. Derived, so that an unchanged node keeps its spec (and is kept).
  */
-export const CONTROL_TOKEN_ENV = 'GOMEL_CONTROL_TOKEN';
 export const controlToken = (network: string, committee: string, host: string) => hashHex(new TextEncoder().encode(`gomelctl control\n${network}\n${committee}\n${host}`), 16);
-
-/** Where run.sh reads the node's key (templates/*\/run.sh). */
-export const KEY_SECRET_FILE = 'gomel.pk';
 
 export interface DeployOptions {
   /** The overlay network; it also names the deployment (one committee per network). */
@@ -36,7 +24,7 @@ export interface DeployOptions {
   committeeFingerprint: string;
   /** Spread the nodes evenly over the swarm's hosts (a placement preference). */
   spread?: boolean;
-  /** Per pid: the network-conditions script its run.sh applies (core/network-conditions.ts) and a summary. */
+  /** Per pid: the network-conditions script its run.sh applies (core/deploy/network-conditions.ts) and a summary. */
   conditions?: { script: string; summary: string }[];
   /** Per pid: its part of the fault plan (core/faults/plan.ts faultSchedules; '' for none), applied by run.sh. */
   faults?: string[];
@@ -74,28 +62,28 @@ export function nodeSpecs(members: readonly Member[], privateKeys: readonly Uint
     const shaping = o.conditions?.[pid];
     const labels = {
       [LABELS.managed]: 'true',
-      [DEPLOY_LABELS.deployment]: o.network,
-      [DEPLOY_LABELS.node]: host,
+      [LABELS.deployment]: o.network,
+      [LABELS.node]: host,
       [LABELS.committee]: o.committeeFingerprint,
-      ...(shaping ? { [DEPLOY_LABELS.net]: shaping.summary } : {}),
-      ...(o.faultPlan ? { [DEPLOY_LABELS.faults]: o.faultPlan } : {}),
+      ...(shaping ? { [LABELS.net]: shaping.summary } : {}),
+      ...(o.faultPlan ? { [LABELS.faults]: o.faultPlan } : {}),
     };
     const faults = o.faults?.[pid];
     // Shaping and partitions run tc and iptables in the container: they need NET_ADMIN.
     const capAdd = [...new Set([...o.capAdd.map((c) => (c.startsWith('CAP_') ? c : `CAP_${c}`)), ...(shaping || o.faultsNeedNetAdmin ? ['CAP_NET_ADMIN'] : [])])];
     const build = (secretId: string, specHash: string) => ({
       Name: host,
-      Labels: { ...labels, [DEPLOY_LABELS.spec]: specHash },
+      Labels: { ...labels, [LABELS.spec]: specHash },
       TaskTemplate: {
         ContainerSpec: {
           Image: o.image,
           Command: ['/gomel/run.sh', o.config],
           Hostname: host,
           Env: [
-            `SLOT=${pid + 1}`,
-            ...(shaping ? [`GOMEL_NET_SCRIPT=${Buffer.from(shaping.script).toString('base64')}`] : []),
-            ...(faults ? [`GOMEL_FAULTS=${Buffer.from(faults).toString('base64')}`] : []),
-            `${CONTROL_TOKEN_ENV}=${controlToken(o.network, o.committeeFingerprint, host)}`,
+            `${NODE_ENV.slot}=${pid + 1}`,
+            ...(shaping ? [`${NODE_ENV.netScript}=${Buffer.from(shaping.script).toString('base64')}`] : []),
+            ...(faults ? [`${NODE_ENV.faults}=${Buffer.from(faults).toString('base64')}`] : []),
+            `${NODE_ENV.controlToken}=${controlToken(o.network, o.committeeFingerprint, host)}`,
           ],
           Labels: labels,
           Secrets: [{ SecretID: secretId, SecretName: secretName, File: { Name: KEY_SECRET_FILE, UID: '0', GID: '0', Mode: 0o400 } }],

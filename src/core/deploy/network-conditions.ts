@@ -4,7 +4,7 @@
 // HTB classes with u32 filters per destination (rate), a netem qdisc under a class
 // (delay, jitter: needs the kernel's sch_netem), and iptables' statistic match
 // (loss: works without netem). Pure: the same input gives the same script.
-import { InputError, UsageError } from './errors.js';
+import { InputError, UsageError } from '../errors.js';
 
 export interface LinkConditions {
   delayMs?: number;

@@ -1,6 +1,6 @@
 // Overlay subnets: a new deployment's network must not overlap one that exists,
 // or the swarm leaves it half-made (no driver) and every later run fails.
-import { UsageError } from './errors.js';
+import { UsageError } from '../errors.js';
 
 export interface Cidr {
   start: number; // first address, as an unsigned 32-bit number

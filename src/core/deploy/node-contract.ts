@@ -1,0 +1,73 @@
+// The contract between gomelctl and the scripts each node runs (templates/node-lib.sh,
+// templates/faults.sh, templates/*/run.sh): what gomelctl passes in, what a node
+// leaves in /extract, the lines it prints and its exit codes. The shell side holds
+// the same values; test/node-contract.test.ts reads the templates and fails when a
+// copy drifts, so change both together.
+
+/** Environment variables a node's service carries (core/deploy/plan.ts) or run.sh reads with a default. */
+export const NODE_ENV = {
+  /** The node's number, 1..N (gomel's spawn.sh: pid = SLOT − 1). */
+  slot: 'SLOT',
+  /** base64 of the network-conditions script (core/deploy/network-conditions.ts). */
+  netScript: 'GOMEL_NET_SCRIPT',
+  /** base64 of the node's fault schedule (core/faults/plan.ts). */
+  faults: 'GOMEL_FAULTS',
+  /** What a live fault request must carry (gomelctl fault). */
+  controlToken: 'GOMEL_CONTROL_TOKEN',
+  /** Seconds between the start and the latest "ready" (default: startMarginSeconds(N)). */
+  startMargin: 'GOMEL_START_MARGIN',
+  /** Seconds a node waits for its peers before starting anyway (default 120). */
+  startWait: 'GOMEL_START_WAIT',
+  /** Port of the "ready" answers (default NODE_PORTS.ready). */
+  readyPort: 'GOMEL_READY_PORT',
+  /** Port of the live-fault listener (default NODE_PORTS.control). */
+  controlPort: 'GOMEL_CONTROL_PORT',
+  /** Seconds between progress lines (default 3). */
+  progressSeconds: 'GOMEL_PROGRESS_S',
+} as const;
+
+/** Ports every node listens on beside gomel's own. */
+export const NODE_PORTS = {
+  /** "ready <when> [all <t>] [done <start>]": the common start (node-lib.sh start_together). */
+  ready: 65432,
+  /** Live fault requests (faults.sh control_request). */
+  control: 65433,
+} as const;
+
+/** Files a node leaves in /extract (its working folder), read by deploy logs, verdict and report. */
+export const NODE_FILES = {
+  startedAt: 'started_at',
+  startPlan: 'start_plan',
+  startUnanswered: 'start_unanswered',
+  startLost: 'start_lost',
+  exitStatus: 'exit_status',
+  stderr: 'stderr.txt',
+  network: 'network.txt',
+  networkError: 'network_error',
+  faultsLog: 'faults.log',
+  probe: 'probe.txt',
+} as const;
+
+/** Prefixes of the lines a node prints for gomelctl among gomel's output. */
+export const NODE_LINES = {
+  /** /extract shipped in the service output (core/logs/shipped.ts). */
+  ship: 'gomelctl-ship',
+  /** "<wall clock> <level> <ordered> <fault actions>" every few seconds (core/logs/live-progress.ts). */
+  progress: 'gomelctl-progress',
+} as const;
+
+/** run.sh's exit status when the node's network conditions could not be applied. */
+export const EXIT_NETWORK_NOT_APPLIED = 3;
+
+/** Where run.sh reads the node's key: the Swarm secret's file name under /run/secrets. */
+export const KEY_SECRET_FILE = 'gomel.pk';
+
+/**
+ * Seconds from the latest "ready" to the common start: every node must have asked
+ * every peer again and learnt the start before it comes (node-lib.sh: 2 + N/4,
+ * shell integer division). Measured: with N/8 a busy 16-node swarm had nodes learn it late.
+ */
+export const startMarginSeconds = (n: number): number => 2 + Math.floor(n / 4);
+
+/** Seconds deploy spawn keeps watching once every task runs: past the common start, where gomel refusing its input exits. */
+export const settleSeconds = (n: number): number => 8 + Math.ceil(n / 4);

@@ -13,7 +13,10 @@ import { imageRebuild, assembleContext } from '../src/commands/image.js';
 import { keysGen } from '../src/commands/keys.js';
 import { configSync } from '../src/commands/config.js';
 import { clusterInit } from '../src/commands/cluster.js';
-import { deployClean, deployLogs, deploySpawn, serviceIds, waitForTasks } from '../src/commands/deploy.js';
+import { deployClean } from '../src/commands/deploy-clean.js';
+import { deployLogs } from '../src/commands/deploy-logs.js';
+import { deploySpawn } from '../src/commands/deploy-spawn.js';
+import { serviceIds, waitForTasks } from '../src/docker/deployment.js';
 import { captureOutput } from '../src/commands/output.js';
 import { readTar } from '../src/docker/build-context.js';
 import { Engine } from '../src/docker/engine.js';
@@ -42,12 +45,12 @@ async function benchImage() {
   const configs = path.join(root, 'configs');
   await fs.mkdir(configs, { recursive: true });
   await fs.copyFile(path.join(REPO, 'configs/config.json'), path.join(configs, 'config.json'));
-  await keysGen({ n: '8', dir: keys, hostPrefix: 'node', config: 'config', configs }, quiet());
+  await keysGen({ n: 8, dir: keys, hostPrefix: 'node', config: 'config', configs }, quiet());
   const tag = `${REGISTRY}/gomelctl-bench-${id}:t`;
   const options = { keys, configs, registry: REGISTRY, tag };
   const [coldMs, cold] = await timed(() => imageRebuild({ ...options, force: true }, quiet()));
   const [unchangedMs, unchanged] = await timed(() => imageRebuild(options, quiet()));
-  await keysGen({ n: '9', dir: keys, hostPrefix: 'node', config: 'config', configs }, quiet());
+  await keysGen({ n: 9, dir: keys, hostPrefix: 'node', config: 'config', configs }, quiet());
   const [resizedMs, resized] = await timed(() => imageRebuild(options, quiet()));
 
   // The same context built without cache, through the API and through the CLI from disk.
@@ -96,12 +99,12 @@ async function benchSpawn(n: number) {
   await fs.copyFile(path.join(REPO, 'configs/config.json'), path.join(configs, 'config.json'));
   const prefix = `b${id}n`;
   const network = `gomelctl-bench-${id}`;
-  await keysGen({ n: String(n), dir: keys, hostPrefix: prefix, config: 'config', configs }, quiet());
+  await keysGen({ n, dir: keys, hostPrefix: prefix, config: 'config', configs }, quiet());
   await configSync({ keys, configs }, [], quiet());
   await clusterInit({ network, registry: REGISTRY }, quiet());
   const tag = `${REGISTRY}/gomelctl-bench-spawn-${id}:t`;
   const image = await imageRebuild({ keys, configs, registry: REGISTRY, tag }, quiet());
-  const [spawnMs] = await timed(() => deploySpawn({ keys, configs, config: 'config', image: tag, registry: REGISTRY, network, constraint: [], capAdd: [], parallel: '8', timeout: '300', settle: '0' }, quiet()));
+  const [spawnMs] = await timed(() => deploySpawn({ keys, configs, config: 'config', image: tag, registry: REGISTRY, network, constraint: [], capAdd: [], parallel: 8, timeout: 300, settle: 0 }, quiet()));
   const [cleanMs] = await timed(() => deployClean({ network }, quiet()));
 
   const names = Array.from({ length: n }, (_, i) => `c${id}n${i + 1}`);
@@ -133,13 +136,13 @@ async function benchSkew(n: number) {
   await fs.copyFile(path.join(REPO, 'configs/config.json'), path.join(configs, 'config.json'));
   const prefix = `s${id}x${n}n`;
   const network = `gomelctl-bench-skew-${id}-${n}`;
-  await keysGen({ n: String(n), dir: keys, hostPrefix: prefix, config: 'config', configs }, quiet());
+  await keysGen({ n, dir: keys, hostPrefix: prefix, config: 'config', configs }, quiet());
   await configSync({ keys, configs }, [], quiet());
   await clusterInit({ network, registry: REGISTRY }, quiet());
   const tag = `${REGISTRY}/gomelctl-bench-skew-${id}:t`;
   await imageRebuild({ keys, configs, registry: REGISTRY, tag }, quiet());
   const [runMs] = await timed(async () => {
-    await deploySpawn({ keys, configs, config: 'config', image: tag, registry: REGISTRY, network, constraint: [], capAdd: [], parallel: '8', timeout: '600', settle: '0' }, quiet());
+    await deploySpawn({ keys, configs, config: 'config', image: tag, registry: REGISTRY, network, constraint: [], capAdd: [], parallel: 8, timeout: 600, settle: 0 }, quiet());
     await waitForTasks(engine, await serviceIds(engine, network), (v) => v.phase === 'complete', 900_000, () => {});
   });
   await deployLogs({ network, out: logs }, quiet());

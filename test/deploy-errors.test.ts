@@ -4,7 +4,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { deployLogs, waitForRemoved } from '../src/commands/deploy.js';
+import { deployLogs } from '../src/commands/deploy-logs.js';
+import { waitForRemoved } from '../src/docker/deployment.js';
 import { captureOutput } from '../src/commands/output.js';
 import { EnvironmentError } from '../src/core/errors.js';
 import type { Engine } from '../src/docker/engine.js';
@@ -19,10 +20,10 @@ test('a removed service whose container never stops: the wait ends with one line
   ];
   const engine = { listAllTasks: async () => tasks, listNodes: async () => [{ ID: 'h1', Status: { State: 'ready' } }, { ID: 'h2', Status: { State: 'down' } }] } as unknown as Engine;
   const out = captureOutput();
-  await assert.rejects(waitForRemoved(engine, new Set(['old1', 'old2', 'old3']), out, 300, 50), (e: Error) => e instanceof EnvironmentError && /^deploy: 1 container\(s\) of the previous run still run 0 s after their services were removed/.test(e.message));
+  await assert.rejects(waitForRemoved(engine, new Set(['old1', 'old2', 'old3']), (m) => out.warn(m), 300, 50), (e: Error) => e instanceof EnvironmentError && /^deploy: 1 container\(s\) of the previous run still run 0 s after their services were removed/.test(e.message));
   assert.deepEqual(out.warnings, ['deploy: waiting for 1 container(s) of the previous run to stop, so that runs never mix']);
   tasks[0]!.Status.State = 'shutdown';
-  await waitForRemoved(engine, new Set(['old1', 'old2', 'old3']), captureOutput(), 300, 50);
+  await waitForRemoved(engine, new Set(['old1', 'old2', 'old3']), () => {}, 300, 50);
 });
 
 test('a faults label gomelctl did not write: deploy logs says so in one line', async (t) => {

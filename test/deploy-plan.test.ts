@@ -5,7 +5,7 @@ import path from 'node:path';
 import { REPO } from './helpers.js';
 import { parseCommittee } from '../src/core/keys/committee.js';
 import { controlToken, nodeSpecs, planServices, viewTask } from '../src/core/deploy/plan.js';
-import { waitForTasks, type TaskLister } from '../src/commands/deploy.js';
+import { waitForTasks, type TaskLister } from '../src/docker/deployment.js';
 import { EngineError } from '../src/docker/engine.js';
 import { mapLimit } from '../src/core/limit.js';
 

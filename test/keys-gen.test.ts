@@ -170,7 +170,7 @@ test('a crash between writing and renaming leaves the old committee readable and
   const before = await snapshot(dir);
   const crash = new Error('injected crash');
   await assert.rejects(
-    keysGen({ n: '9', dir, hostPrefix: 'node', config: 'config', configs: path.join(dir, 'none') }, captureOutput(), { beforeSwap: () => { throw crash; } }),
+    keysGen({ n: 9, dir, hostPrefix: 'node', config: 'config', configs: path.join(dir, 'none') }, captureOutput(), { beforeSwap: () => { throw crash; } }),
     crash,
   );
   assert.deepEqual(await snapshot(dir), before);

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { deployLogs } from '../src/commands/deploy.js';
+import { deployLogs } from '../src/commands/deploy-logs.js';
 import { captureOutput } from '../src/commands/output.js';
 import type { Engine } from '../src/docker/engine.js';
 import { tempDir } from './helpers.js';

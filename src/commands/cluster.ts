@@ -7,18 +7,13 @@ import { parseNetworkName } from '../core/args.js';
 import { checkRegistryAddress } from '../core/image/payload.js';
 import { ipv4Subnets, overlaps, parseCidr, pickFreeSubnet } from '../core/deploy/subnet.js';
 import type { Output } from './output.js';
+import type { ClusterInitFlags, ClusterJoinTokenFlags } from './cluster.flags.js';
 import { checkRegistryReach, LOOPBACK } from '../docker/swarm.js';
 
 // Networks get a /16 by default (core/deploy/subnet.ts): a /24 overlay stops at about
 // 250 containers, a /16 leaves room for the largest committees gomel can name.
 
-export interface ClusterInitOptions {
-  advertiseAddr?: string;
-  network: string;
-  /** Default: the first free 10.N.0.0/16. */
-  subnet?: string;
-  registry: string;
-}
+export type ClusterInitOptions = ClusterInitFlags;
 
 const SWARM_PORT = 2377;
 
@@ -89,7 +84,7 @@ export async function clusterInit(options: ClusterInitOptions, out: Output, engi
 }
 
 /** The commands a worker runs to join: the join itself, and the registry it must trust (plain HTTP). */
-export async function clusterJoinToken(options: { registry: string }, out: Output, engine = new Engine()): Promise<void> {
+export async function clusterJoinToken(options: ClusterJoinTokenFlags, out: Output, engine = new Engine()): Promise<void> {
   const [swarm, info] = await Promise.all([engine.swarmInspect(), engine.info()]);
   const addr = info.Swarm.RemoteManagers?.[0]?.Addr ?? `${info.Swarm.NodeAddr}:${SWARM_PORT}`;
   const registry = LOOPBACK.test(options.registry) ? `${info.Swarm.NodeAddr}:5000` : options.registry;

@@ -10,10 +10,9 @@ import { readConfigs, readSyncRecord, writeSyncRecord } from '../fs/configs-dir.
 import { readResizeHistory, requireCommitteeFile, resolveFolder } from '../fs/keys-dir.js';
 import type { Output } from './output.js';
 
-export interface ConfigOptions {
-  configs: string;
-  keys: string;
-}
+import type { ConfigCheckFlags, ConfigSyncFlags } from './config.flags.js';
+
+export type ConfigOptions = ConfigCheckFlags;
 
 export function committeeShape(members: readonly Member[]): CommitteeShape {
   const first = members[0]!;
@@ -43,10 +42,7 @@ export async function configCheck(options: ConfigOptions, names: string[], out: 
   }
 }
 
-export interface ConfigSyncOptions extends ConfigOptions {
-  check?: boolean;
-  dryRun?: boolean;
-}
+export type ConfigSyncOptions = ConfigSyncFlags;
 
 export async function configSync(options: ConfigSyncOptions, names: string[], out: Output): Promise<void> {
   const sync = await planSync(options, names);

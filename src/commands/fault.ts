@@ -11,11 +11,9 @@ import { Engine } from '../docker/engine.js';
 import { deploymentLabels, readStatus } from '../docker/deployment.js';
 import { DEFAULT_BASE } from './defaults.js';
 import type { Output } from './output.js';
+import type { FaultFlags } from './fault.flags.js';
 
-export interface FaultOptions {
-  network: string;
-  cpu?: string;
-}
+export type FaultOptions = FaultFlags;
 
 /**
  * How long a node may take to apply and answer. A cut runs two iptables calls per peer, each up to

@@ -16,6 +16,7 @@ import { readKeysDir, requireCommitteeFile } from '../fs/keys-dir.js';
 import { readTemplate, TEMPLATES_DIR } from '../fs/templates.js';
 import { VERSION } from '../version.js';
 import type { Output } from './output.js';
+import type { ImageRebuildFlags } from './image.flags.js';
 import { checkRegistryReach } from '../docker/swarm.js';
 import { DEFAULT_BASE, defaultTag } from './defaults.js';
 import { progressMode, progressPrinter } from './progress.js';
@@ -25,21 +26,7 @@ export const DEFAULT_CODE_BASE = 'golang:1.13';
 /** Made by docker/setup.sh from Debian's golang-go: used for --code when golang:1.13 is not on the engine (it cannot be pulled here). */
 export const LOCAL_GO_BASE = 'gomelctl/base:golang';
 
-export interface ImageRebuildOptions {
-  keys: string;
-  configs: string;
-  registry: string;
-  tag?: string;
-  code?: string;
-  /** With --code: the github.com/cloudflare/bn256 checkout, when not inside or beside --code. */
-  bn256?: string;
-  binary?: string;
-  base?: string;
-  bakeKeys?: boolean;
-  force?: boolean;
-  json?: boolean;
-  templates?: string;
-}
+export type ImageRebuildOptions = ImageRebuildFlags;
 
 export interface ImageResult {
   tag: string;

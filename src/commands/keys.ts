@@ -13,21 +13,10 @@ import { COMMITTEE_FILE, inspectKeysFolder, loosePrivateFiles, missingMemberFile
 import { readInput } from '../fs/input.js';
 import { waitForWriter, withLock } from '../fs/lock.js';
 import type { Output } from './output.js';
+import type { KeysGenFlags, KeysShowFlags, KeysVerifyFlags } from './keys.flags.js';
 
-export interface KeysGenOptions {
-  n?: string;
-  dir: string;
-  /** Node k is <prefix><k>; default: the prefix the committee already uses, else "node". */
-  hostPrefix?: string;
-  ports?: string;
-  setupPorts?: string;
-  seed?: string;
-  seedFile?: string;
-  addresses?: string;
-  regenerate?: boolean;
-  config: string;
-  configs: string;
-}
+/** What `keys gen` was given: its declared flags (keys.flags.ts). */
+export type KeysGenOptions = KeysGenFlags;
 
 /** Address columns from the deploy config: one port per Sync (and SyncSetup) entry. */
 async function portsFromConfig(configs: string, name: string): Promise<{ ports: number[]; setupPorts: number[] }> {
@@ -53,7 +42,7 @@ function currentPrefix(members: readonly Member[]): string | undefined {
 export async function keysGen(options: KeysGenOptions, out: Output, hooks?: FolderSwapHooks): Promise<void> {
   // Validate every argument before touching the disk.
   const givenPrefix = options.hostPrefix !== undefined ? parseHostPrefix(options.hostPrefix) : undefined;
-  const requestedN = options.n !== undefined ? parseCommitteeSize(options.n) : undefined;
+  const requestedN = options.n; // parsed with its flag (keys.flags.ts)
   if (options.seed !== undefined && options.seedFile !== undefined) throw new UsageError('--seed and --seed-file: give one of them');
   const optionSeed = options.seed !== undefined ? parseSeedHex(options.seed) : options.seedFile !== undefined ? await readSeedFile(options.seedFile) : undefined;
   if (options.addresses !== undefined && (options.ports !== undefined || options.setupPorts !== undefined)) throw new UsageError('--addresses already gives every address; drop --ports/--setup-ports');
@@ -184,12 +173,7 @@ async function verifyPrivateKeys(keys: readonly KeyToVerify[], members: readonly
   checkPrivateKeys(keys, await derivePublicKeysInParallel(keys.map(({ key }) => key)), members, committeeFile);
 }
 
-export interface KeysVerifyOptions {
-  dir: string;
-  /** Verify these files instead of a whole folder: a node holds only its own key. */
-  committee?: string;
-  pk?: string[];
-}
+export type KeysVerifyOptions = KeysVerifyFlags;
 
 export async function keysVerify(options: KeysVerifyOptions, out: Output): Promise<void> {
   if (options.committee !== undefined || options.pk !== undefined) return verifyFiles(options, out);
@@ -230,7 +214,7 @@ function describe(members: readonly Member[]): string {
   return `${members.length} nodes, ${first.addresses.length} address and ${first.setupAddresses.length} setup-address columns`;
 }
 
-export async function keysShow(options: { dir: string; json?: boolean }, out: Output): Promise<void> {
+export async function keysShow(options: Pick<KeysShowFlags, 'dir' | 'json'>, out: Output): Promise<void> {
   const { members } = await requireCommitteeFile(options.dir);
   const rows = members.map((m, pid) => ({
     pid,

@@ -14,16 +14,10 @@ import { networkLine, runSetup, type RunSetup } from '../core/report/run-setup.j
 import { reportPage, writeReport, type PageRun } from '../report/html.js';
 import { renderSvg } from '../report/render.js';
 import type { Output } from './output.js';
+import type { ReportFlags } from './report.flags.js';
 import { judgeRun, loadRun, type VerdictOptions } from '../fs/run-folder.js';
 
-export interface ReportOptions {
-  logs: string;
-  out?: string;
-  json?: boolean;
-  config?: string;
-  configs: string;
-  keys: string;
-}
+export type ReportOptions = ReportFlags;
 
 interface ReportedRun extends PageRun {
   nodes: ReportNode[];

@@ -1,6 +1,5 @@
 // `up`: the whole flow in one command; `down`: deploy clean.
 import path from 'node:path';
-import { parseCommitteeSize, parseNetworkName, parsePositiveInt } from '../core/args.js';
 import { CheckFailed, EnvironmentError, InputError, UsageError } from '../core/errors.js';
 import { planConditions } from '../core/deploy/network-conditions.js';
 import { checkImageRef, checkRegistryAddress } from '../core/image/payload.js';
@@ -14,46 +13,25 @@ import { checkPayloadFiles } from '../fs/payload-files.js';
 import { resolveCode } from '../fs/code-layout.js';
 import { defaultTag } from './defaults.js';
 import { report } from './report.js';
-import { Engine } from '../docker/engine.js';
+import { DEFAULT_RETRY, Engine } from '../docker/engine.js';
 import { clusterInit } from './cluster.js';
 import { configCheck, configSync } from './config.js';
 import { committeeProgress, describeProgress, lastProgress, StallWatch } from '../core/logs/live-progress.js';
 import { mapLimit } from '../core/limit.js';
-import { DEFAULT_RETRY } from '../docker/engine.js';
-import { deployClean, deployLogs, deploySpawn, readFaultPlan, readStatus, retryReporter, serviceIds, waitForTasks } from './deploy.js';
+import { deploySpawn } from './deploy-spawn.js';
+import { deployLogs } from './deploy-logs.js';
+import { deployClean } from './deploy-clean.js';
+import { retryReporter } from './engine-retry.js';
+import type { DownFlags, UpFlags } from './up.flags.js';
+import { readFaultPlan } from '../fs/fault-plan.js';
+import { readStatus, serviceIds, waitForTasks } from '../docker/deployment.js';
 import { imageRebuild } from './image.js';
 import { keysGen, keysVerify } from './keys.js';
 import type { Output } from './output.js';
 import { verdict } from './verdict.js';
 
-export interface UpOptions {
-  n?: string;
-  code?: string;
-  bn256?: string;
-  binary?: string;
-  config: string;
-  keys: string;
-  configs: string;
-  registry: string;
-  network: string;
-  logs: string;
-  timeout: string;
-  parallel: string;
-  subnet?: string;
-  strict?: boolean;
-  tag?: string;
-  spread?: boolean;
-  net?: string;
-  zones?: string;
-  faults?: string;
-  seed?: string;
-  /** Seconds without a new ordered unit that end the wait (default: max(20 s, 10 timing rounds)). */
-  stall?: string;
-  /** Leave nodes still running at the end running. */
-  keep?: boolean;
-  /** Linux capabilities for the nodes (deploy spawn --cap-add), e.g. NET_ADMIN for live partitions. */
-  capAdd?: string[];
-}
+/** What `up` was given: its declared flags (up.flags.ts). */
+export type UpOptions = UpFlags;
 
 /**
  * Every flag and input file of `up`, checked before anything changes (issue 25,
@@ -62,14 +40,11 @@ export interface UpOptions {
  * these checks only make sure none of them can fail on its arguments halfway.
  */
 async function checkOptions(options: UpOptions): Promise<void> {
-  const n = options.n !== undefined ? parseCommitteeSize(options.n) : undefined;
+  const n = options.n; // --n, --timeout, --parallel, --network and --stall are parsed with their flags
   if (options.subnet !== undefined) parseCidr(options.subnet);
   checkRegistryAddress(options.registry);
   const tag = checkImageRef(options.tag ?? defaultTag(options.registry), options.tag ? '--tag' : '--registry');
   if (!parseImageRef(tag).registry) throw new UsageError(`--tag ${tag}: name the registry the swarm pulls from, e.g. ${defaultTag(options.registry)}`);
-  parsePositiveInt(options.timeout, '--timeout');
-  parsePositiveInt(options.parallel, '--parallel', 64);
-  parseNetworkName(options.network);
   const config = path.join(options.configs, `${options.config}.json`);
   if (!(await exists(config))) throw new UsageError(`--config ${options.config}: there is no ${config} — choose one of the .json files in ${options.configs}`);
   await checkPayloadFiles(options);
@@ -86,7 +61,6 @@ async function checkOptions(options: UpOptions): Promise<void> {
   const zones = options.zones !== undefined && size !== undefined ? { text: await readInput(options.zones, 'zones file'), file: options.zones } : undefined;
   planConditions(options.net, zones, hosts);
   // A fault plan names nodes by number or host: the committee's own hosts when its size stays.
-  if (options.stall !== undefined) parsePositiveInt(options.stall, '--stall', 3600);
   if (options.faults !== undefined) await readFaultPlan(options.faults, current && current.members.length === size ? current.members.map(memberHost) : hosts, options.seed);
 }
 
@@ -108,7 +82,7 @@ export async function up(options: UpOptions, out: Output, engine = new Engine())
   // No settle watch: up waits for every node to finish anyway, and its verdict names those that failed at once;
   // with network conditions it stays, so that a node that could not apply them stops the run with one line.
   try {
-    await deploySpawn({ keys: options.keys, configs: options.configs, config: options.config, registry: options.registry, image: options.tag, network: options.network, constraint: [], capAdd: options.capAdd ?? [], parallel: options.parallel, timeout: options.timeout, settle: options.net !== undefined || options.zones !== undefined ? undefined : '0', restart: true, spread: options.spread, net: options.net, zones: options.zones, faults: options.faults, seed: options.seed }, out, engine);
+    await deploySpawn({ keys: options.keys, configs: options.configs, config: options.config, registry: options.registry, image: options.tag, network: options.network, constraint: [], capAdd: options.capAdd ?? [], parallel: options.parallel, timeout: options.timeout, settle: options.net !== undefined || options.zones !== undefined ? undefined : 0, restart: true, spread: options.spread, net: options.net, zones: options.zones, faults: options.faults, seed: options.seed }, out, engine);
   } catch (error) {
     // Nodes that failed at once left logs that say why: collect them and give the verdict anyway.
     if (!(error instanceof CheckFailed)) throw error;
@@ -206,7 +180,7 @@ function watchProgress(engine: Engine, options: UpOptions, out: Output, onStall:
   return { stop: () => ((stopped = true), wake()), done };
 }
 
-export async function down(options: { network: string }, out: Output): Promise<void> {
+export async function down(options: DownFlags, out: Output): Promise<void> {
   await deployClean(options, out);
 }
 

@@ -4,6 +4,8 @@
 import { LABELS } from '../core/labels.js';
 import { NODE_ENV } from '../core/deploy/node-contract.js';
 import { viewTask, type TaskView } from '../core/deploy/plan.js';
+import { EnvironmentError } from '../core/errors.js';
+import { mapLimit } from '../core/limit.js';
 import { DEFAULT_RETRY, retryTransient, type Engine, type RetryPolicy } from './engine.js';
 
 const containerSpec = (s: { Spec?: { TaskTemplate?: unknown } }) => (s.Spec?.TaskTemplate as { ContainerSpec?: { Command?: string[]; Env?: string[]; CapabilityAdd?: string[] } } | undefined)?.ContainerSpec;
@@ -99,3 +101,77 @@ export async function readStatus(engine: Engine, network: string, retry: RetryPo
     .sort((a, b) => slot(a.node) - slot(b.node) || a.node.localeCompare(b.node));
 }
 
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls the newest task of each service until `done` holds for all, or the timeout. */
+export async function waitForTasks(
+  engine: TaskLister,
+  services: Map<string, string>,
+  done: (t: TaskView) => boolean,
+  timeoutMs: number,
+  progress: (views: Map<string, TaskView>) => void,
+  pace: { pollMs: number; retry: RetryPolicy } = { pollMs: 250, retry: DEFAULT_RETRY },
+): Promise<Map<string, TaskView>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const views = await readTaskViews(engine, services, pace.retry);
+    // A task on a host that went down never reports again: it is settled, lost with its host.
+    const down = downNodes(engine.listNodes ? await retryTransient(() => engine.listNodes!(), pace.retry) : []);
+    progress(views);
+    if ([...views.values()].every((v) => done(v) || v.phase === 'failed' || (v.nodeId !== undefined && down.has(v.nodeId))) || Date.now() > deadline) return views;
+    await sleep(pace.pollMs);
+  }
+}
+
+/** Swarm's default stop grace period is 10 s; past it the container is killed. A minute covers a slow engine. */
+export const REMOVAL_WAIT_MS = 60_000;
+const STOPPED_STATES = new Set(['complete', 'failed', 'shutdown', 'rejected', 'orphaned', 'remove']);
+
+/**
+ * Waits until no task of the removed services still runs. The manager keeps such a task,
+ * with desired state "remove", until its container is gone, on whatever host it ran;
+ * a task on a host that is down never reports again and counts as gone.
+ */
+export async function waitForRemoved(engine: Pick<Engine, 'listAllTasks' | 'listNodes'>, removed: ReadonlySet<string>, warn: (message: string) => void, timeoutMs: number, pollMs = 250): Promise<void> {
+  if (removed.size === 0) return;
+  const deadline = Date.now() + timeoutMs;
+  let said = false;
+  for (;;) {
+    const [listed, nodes] = await Promise.all([retryTransient(() => engine.listAllTasks()), retryTransient(() => engine.listNodes())]);
+    const tasks = listed as { ServiceID?: string; NodeID?: string; Status?: { State?: string } }[];
+    const down = downNodes(nodes);
+    const alive = tasks.filter((t) => t.ServiceID && removed.has(t.ServiceID) && !STOPPED_STATES.has(t.Status?.State ?? '') && !(t.NodeID && down.has(t.NodeID)));
+    if (alive.length === 0) return;
+    if (Date.now() > deadline) throw new EnvironmentError(`deploy: ${alive.length} container(s) of the previous run still run ${Math.round(timeoutMs / 1000)} s after their services were removed; a new run would talk to them — stop them (docker ps on their hosts) and run again`);
+    if (!said) warn(`deploy: waiting for ${alive.length} container(s) of the previous run to stop, so that runs never mix`);
+    said = true;
+    await sleep(pollMs);
+  }
+}
+
+/** Removes this deployment's secrets that no desired node uses. */
+export async function pruneSecrets(engine: Engine, network: string, keep: Set<string>): Promise<number> {
+  const stale = (await engine.listSecrets(deploymentLabels(network))).filter((s) => !keep.has(s.Spec?.Name ?? ''));
+  for (const s of stale) {
+    // A secret stays "in use" briefly after its service is removed; retry a few times.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await engine.removeSecret(s.ID);
+        break;
+      } catch (error) {
+        if (attempt >= 20) throw error;
+        await sleep(250);
+      }
+    }
+  }
+  return stale.length;
+}
+
+/** Removes the deployment's services, then its secrets: only what carries its labels (gomelctl deletes only what it wrote). */
+export async function removeDeployment(engine: Engine, network: string): Promise<{ services: number; secrets: number }> {
+  const services = await engine.listServices(deploymentLabels(network));
+  await mapLimit(services, 8, (s) => engine.removeService(s.ID));
+  const secrets = await pruneSecrets(engine, network, new Set());
+  return { services: services.length, secrets };
+}

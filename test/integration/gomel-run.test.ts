@@ -6,7 +6,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { REPO } from '../helpers.js';
 import { keysFlags, projectFlags, sandbox, waitUntilFinished } from './helpers.js';
-import { deployLogs } from '../../src/commands/deploy.js';
+import { deployLogs } from '../../src/commands/deploy-logs.js';
 import { captureOutput } from '../../src/commands/output.js';
 
 test("run.sh runs gomel from its own folder, collects logs, and fails a node when gomel refused its input but exited 0", async (t) => {

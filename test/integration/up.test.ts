@@ -8,7 +8,7 @@ import path from 'node:path';
 import { REPO } from '../helpers.js';
 import { engine, keysFlags, projectFlags, REGISTRY, sandbox, type Sandbox } from './helpers.js';
 import { deleteTag, parseImageRef } from '../../src/docker/registry.js';
-import { readStatus } from '../../src/commands/deploy.js';
+import { readStatus } from '../../src/docker/deployment.js';
 
 const FAKE = path.join(REPO, 'test/fixtures/fake-gomel.sh');
 

@@ -1,0 +1,22 @@
+// `gomelctl fault`: the flags, typed where they are declared.
+import { Command } from '@commander-js/extra-typings';
+import type { Output } from './output.js';
+import { networkOption, withSettingsOf, type FlagsOf } from './shared-flags.js';
+
+const faultFlags = () =>
+  new Command('fault')
+    .description('a fault on the running deployment, now: crash|stop|pause|resume|slow|partition|isolate|heal <nodes>')
+    .argument('<action>', 'crash, stop, pause, resume, slow, partition, isolate or heal')
+    .argument('[nodes]', "nodes as in --faults: 7, 1-4, node3; a partition's groups: '1-4|5-8'; heal: all when none")
+    .addOption(networkOption())
+    .option('--cpu <fraction>', 'slow: the fraction of the CPU gomel keeps, 0.01 to 0.99');
+
+export type FaultFlags = FlagsOf<ReturnType<typeof faultFlags>>;
+
+export function registerFault(program: Command, out: Output): void {
+  program.addCommand(
+    withSettingsOf(program, faultFlags()).action(async (action, nodes, o) => {
+      await (await import('./fault.js')).fault(action, nodes, o, out);
+    }),
+  );
+}

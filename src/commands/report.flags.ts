@@ -1,0 +1,44 @@
+// `gomelctl report` and `gomelctl verdict`: the flags, typed where they are declared.
+import { Command } from '@commander-js/extra-typings';
+import type { Output } from './output.js';
+import { configsOption, keysOption, strictOption, withSettingsOf, type FlagsOf } from './shared-flags.js';
+
+const reportFlags = () =>
+  new Command('report')
+    .argument('[runs...]')
+    .description('what a run measured, as figures and charts in one HTML file; several run folders are compared')
+    .option('--logs <dir>', 'the run to report on, when no run folders are given', 'logs')
+    .option('--out <file>', 'the HTML file (default: <logs>/report.html, or report.html when comparing)')
+    .option('--config <name|file>', "config whose LevelLimit applies (default: each run's conf.json, else config)")
+    .addOption(configsOption())
+    .addOption(keysOption('keys folder whose committee.ka the run used, when a logs folder has none'))
+    .option('--json', 'the figures as JSON');
+
+const verdictFlags = () =>
+  new Command('verdict')
+    .description('did the committee reach consensus? reads the logs `deploy logs` collected')
+    .option('--logs <dir>', 'one folder (or <pid>.log[.gz] set) per node', 'logs')
+    .option('--config <name|file>', 'config whose LevelLimit applies: a name in --configs or a path (default: logs/conf.json, else config)')
+    .addOption(configsOption())
+    .addOption(keysOption('keys folder whose committee.ka the run used, when the logs folder has none'))
+    .addOption(strictOption())
+    .option('--json', 'machine-readable output');
+
+export type ReportFlags = FlagsOf<ReturnType<typeof reportFlags>>;
+export type VerdictFlags = FlagsOf<ReturnType<typeof verdictFlags>>;
+
+export function registerReport(program: Command, out: Output): void {
+  program.addCommand(
+    withSettingsOf(program, reportFlags()).action(async (runs, o) => {
+      await (await import('./report.js')).report(runs, o, out);
+    }),
+  );
+}
+
+export function registerVerdict(program: Command, out: Output): void {
+  program.addCommand(
+    withSettingsOf(program, verdictFlags()).action(async (o) => {
+      await (await import('./verdict.js')).verdict(o, out);
+    }),
+  );
+}

@@ -1,0 +1,42 @@
+// Flags several commands share, declared once so that names, defaults and parsing
+// cannot drift; typed by @commander-js/extra-typings, so a command's options type is
+// what its declaration says (a misspelt flag or a wrong type fails tsc).
+import { Command, Option } from '@commander-js/extra-typings';
+
+/** Subcommands declared on their own carry the program's settings (exitOverride, output, help after an error). */
+export function withSettingsOf<C extends Command<any, any, any>>(parent: Command<any, any, any>, command: C): C {
+  command.copyInheritedSettings(parent as never);
+  return command;
+}
+import { parseCommitteeSize, parseNetworkName, parsePositiveInt } from '../core/args.js';
+import { DEFAULT_NETWORK, DEFAULT_REGISTRY } from './defaults.js';
+
+export const keysOption = (what = 'keys folder') => new Option('--keys <dir>', what).default('keys');
+/** `keys` commands took --dir first; it stays as a hidden alias of --keys. */
+export const dirAlias = () => new Option('--dir <dir>', 'alias of --keys').hideHelp();
+export const configsOption = () => new Option('--configs <dir>', 'configs folder').default('configs');
+export const networkOption = () =>
+  new Option('--network <name>', 'overlay network; it also names the deployment').argParser((text) => parseNetworkName(text)).default(DEFAULT_NETWORK);
+export const registryOption = (what = 'registry the swarm pulls from') => new Option('--registry <host:port>', what).default(DEFAULT_REGISTRY);
+export const spreadOption = () => new Option('--spread', "spread the nodes evenly over the swarm's hosts");
+export const netOption = () => new Option('--net <conditions>', "every node's egress, e.g. delay=80ms,jitter=10ms,loss=0.5%,rate=20mbit");
+export const zonesOption = () => new Option('--zones <file>', 'zones file (JSON): nodes per zone and one-way conditions between zones');
+export const faultsOption = () =>
+  new Option('--faults <plan>', 'faults to cause, timed from the common start: crash:7,8@3s;pause:2@2s-12s;partition:1-4|5-8@3s-15s;slow:3@0s-20s,cpu=0.2, random:K, or a JSON file');
+export const seedOption = () => new Option('--seed <text>', 'seed of --faults random:K (the same seed, the same faults)');
+export const strictOption = () => new Option('--strict', 'also require a clean shutdown of every node');
+export const committeeSizeOption = (what: string) => new Option('--n <count>', what).argParser((text) => parseCommitteeSize(text));
+export const parallelOption = () =>
+  new Option('--parallel <k>', 'services created at once').argParser((text) => parsePositiveInt(text, '--parallel', 64)).default(8);
+export const timeoutOption = (what: string, seconds: number) =>
+  new Option('--timeout <s>', what).argParser((text) => parsePositiveInt(text, '--timeout')).default(seconds);
+export const capAddOption = (what: string) => new Option('--cap-add <cap>', what).argParser(collect).default([] as string[]);
+export const constraintOption = () => new Option('--constraint <expr>', 'placement constraint, repeatable').argParser(collect).default([] as string[]);
+
+/** A repeatable flag's values, in the order given. */
+export function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+/** The options type a command's declaration gives its action. */
+export type FlagsOf<C extends { opts(): unknown }> = ReturnType<C['opts']>;

@@ -104,7 +104,7 @@ async function benchSpawn(n: number) {
   await clusterInit({ network, registry: REGISTRY }, quiet());
   const tag = `${REGISTRY}/gomelctl-bench-spawn-${id}:t`;
   const image = await imageRebuild({ keys, configs, registry: REGISTRY, tag }, quiet());
-  const [spawnMs] = await timed(() => deploySpawn({ keys, configs, config: 'config', image: tag, registry: REGISTRY, network, constraint: [], capAdd: [], parallel: 8, timeout: 300, settle: 0 }, quiet()));
+  const [spawnMs] = await timed(() => deploySpawn({ keys, configs, config: 'config', image: tag, registry: REGISTRY, network, constraint: [], capAdd: [], netImpl: 'auto', parallel: 8, timeout: 300, settle: 0 }, quiet()));
   const [cleanMs] = await timed(() => deployClean({ network }, quiet()));
 
   const names = Array.from({ length: n }, (_, i) => `c${id}n${i + 1}`);
@@ -142,7 +142,7 @@ async function benchSkew(n: number) {
   const tag = `${REGISTRY}/gomelctl-bench-skew-${id}:t`;
   await imageRebuild({ keys, configs, registry: REGISTRY, tag }, quiet());
   const [runMs] = await timed(async () => {
-    await deploySpawn({ keys, configs, config: 'config', image: tag, registry: REGISTRY, network, constraint: [], capAdd: [], parallel: 8, timeout: 600, settle: 0 }, quiet());
+    await deploySpawn({ keys, configs, config: 'config', image: tag, registry: REGISTRY, network, constraint: [], capAdd: [], netImpl: 'auto', parallel: 8, timeout: 600, settle: 0 }, quiet());
     await waitForTasks(engine, await serviceIds(engine, network), (v) => v.phase === 'complete', 900_000, () => {});
   });
   await deployLogs({ network, out: logs }, quiet());

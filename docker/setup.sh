@@ -22,6 +22,12 @@ command -v xtables-legacy-multi >/dev/null 2>&1 || need_packages+=(iptables) # t
 GO_VERSION=2
 GO_LIBS=(golang-github-rs-zerolog-dev golang-golang-x-crypto-dev)
 go_image_current() { [ "$(docker image inspect --format '{{ index .Config.Labels "org.gomelctl.golang" }}' "$GO_IMAGE" 2>/dev/null)" = "$GO_VERSION" ]; }
+# The base image's version: its recipe's number and a hash of the userspace delayer's
+# source (delayer/, compiled into the image with Go), so that a changed delayer is rebuilt.
+REPO_DIR=$(cd "$(dirname "$0")/.." && pwd)
+BASE_VERSION="3-$(cat "$REPO_DIR"/delayer/*.go | sha256sum | cut -c1-12)"
+base_image_current() { [ "$(docker image inspect --format '{{ index .Config.Labels "org.gomelctl.base" }}' "$BASE_IMAGE" 2>/dev/null)" = "$BASE_VERSION" ]; }
+if ! base_image_current; then command -v go >/dev/null 2>&1 || need_packages+=(golang-go); fi
 if ! go_image_current; then
   command -v go >/dev/null 2>&1 || need_packages+=(golang-go)
   for p in "${GO_LIBS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || need_packages+=("$p"); done
@@ -100,11 +106,14 @@ copy_with_libs() {
 
 # 3. A base image, since none can be pulled here: a rootfs of Debian's busybox-static,
 #    plus what network conditions need (busybox's tc cannot build HTB/netem qdiscs):
-#    iproute2's tc and iptables (legacy, for the statistic match), with their libraries.
+#    iproute2's tc and iptables (legacy, for the statistic match and NFQUEUE), with their
+#    libraries, and gomel-delayer (delay and jitter where the kernel has no netem), a static
+#    binary compiled here from delayer/ with Go's standard library only.
 #    BASE_VERSION marks what the image holds; an older base is rebuilt.
-BASE_VERSION=2
-if [ "$(docker image inspect --format '{{ index .Config.Labels "org.gomelctl.base" }}' "$BASE_IMAGE" 2>/dev/null)" != "$BASE_VERSION" ]; then
+if ! base_image_current; then
   rootfs=$(busybox_rootfs)
+  mkdir -p "$rootfs/usr/sbin"
+  (cd "$REPO_DIR" && CGO_ENABLED=0 GO111MODULE=off GOFLAGS= go build -trimpath -o "$rootfs/usr/sbin/gomel-delayer" ./delayer)
   rm -f "$rootfs/bin/tc" "$rootfs/bin/iptables"
   copy_with_libs "$rootfs" "$(command -v tc)" "$(command -v xtables-legacy-multi)"
   # iptables loads its matches (the statistic one among them) from Debian's xtables folder.
@@ -114,7 +123,7 @@ if [ "$(docker image inspect --format '{{ index .Config.Labels "org.gomelctl.bas
   tar -C "$rootfs" -c . | docker import --change 'CMD ["/bin/sh"]' --change 'ENV PATH=/bin:/sbin:/usr/sbin' \
     --change "LABEL org.gomelctl.base=$BASE_VERSION" - "$BASE_IMAGE" >/dev/null
   rm -rf "$rootfs"
-  log "created base image $BASE_IMAGE (busybox, tc, iptables)"
+  log "created base image $BASE_IMAGE (busybox, tc, iptables, gomel-delayer)"
 fi
 log "base image: $BASE_IMAGE"
 

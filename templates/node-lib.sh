@@ -184,9 +184,9 @@ ship_extract() {
 apply_network() {
   [ -n "${GOMEL_NET_SCRIPT:-}" ] || return 0
   echo "$GOMEL_NET_SCRIPT" | base64 -d >/tmp/network.sh
-  if sh /tmp/network.sh >"$1/network.txt" 2>/tmp/network.err; then return 0; fi
+  if sh /tmp/network.sh "$1" >"$1/network.txt" 2>/tmp/network.err; then return 0; fi
   if grep -q "kind is unknown" /tmp/network.err && grep -q netem /tmp/network.sh; then
-    why="this kernel has no netem (sch_netem), which delay and jitter need; rate and loss can be applied without it"
+    why="this kernel has no netem (sch_netem), which --net-impl netem needs; --net-impl auto or userspace delays with gomel-delayer instead"
   else
     why=$(grep -v '^$' /tmp/network.err | tail -n 1)
   fi

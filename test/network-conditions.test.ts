@@ -5,37 +5,80 @@ import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { cli, REPO, tempDir } from './helpers.js';
-import { parseConditions, planConditions, planZones, shapingScript } from '../src/core/deploy/network-conditions.js';
+import { ingressRules, parseConditions, parseDelayImpl, planConditions, planZones, shapingScript } from '../src/core/deploy/network-conditions.js';
 
 const hosts = ['node1', 'node2', 'node3', 'node4'];
 const fail = (p: string) => new Error(p);
 
-test('--net: every node shapes its egress to every peer; the script is exact', () => {
+test('--net: every node shapes its egress to every peer and delays what it receives; the script is exact', () => {
   const rules = planConditions('delay=80ms,jitter=10ms,loss=0.5%,rate=20mbit', undefined, hosts)!;
   assert.deepEqual(rules[0]!.map((r) => [r.name, r.to]), [['all peers', ['node2', 'node3', 'node4']]]);
+  const ingress = ingressRules(hosts, rules, 0);
+  assert.deepEqual(ingress, [{ from: ['node2', 'node3', 'node4'], delayMs: 80, jitterMs: 10, name: 'all peers' }]);
   assert.equal(
-    shapingScript('node1', rules[0]!),
+    shapingScript('node1', rules[0]!, { impl: 'auto', ingress }),
     [
       '# gomelctl network conditions of node1',
       'set -e',
       "# iproute2's tc by path: busybox sh would run its own tc applet, which cannot build these qdiscs",
       'TC=/usr/sbin/tc',
       `peer_ip() { nslookup "$1" 2>/dev/null | awk '/^Address/ { a = $NF } END { print a }'; }`,
+      'impl=auto',
+      '# netem where this kernel has it (a trial qdisc on lo), else the userspace delayer',
+      'if $TC qdisc add dev lo root handle 9: netem delay 1ms 2>/dev/null; then $TC qdisc del dev lo root; impl=netem; else impl=userspace; fi',
       `dev=$(ip route get "$(peer_ip node2)" | sed -n 's/.* dev \\([^ ]*\\).*/\\1/p')`,
       '$TC qdisc add dev "$dev" root handle 1: htb default 1',
       '$TC class add dev "$dev" parent 1: classid 1:1 htb rate 10gbit',
       '# all peers: delay=80ms,jitter=10ms,loss=0.5%,rate=20000kbit',
       '$TC class add dev "$dev" parent 1: classid 1:10 htb rate 20000kbit',
-      '$TC qdisc add dev "$dev" parent 1:10 handle 10: netem delay 80ms 10ms',
+      'if [ "$impl" = netem ]; then $TC qdisc add dev "$dev" parent 1:10 handle 10: netem delay 80ms 10ms; fi',
       ...['node2', 'node3', 'node4'].flatMap((h) => [
         `ip=$(peer_ip ${h})`,
         '$TC filter add dev "$dev" parent 1: protocol ip prio 1 u32 match ip dst "$ip"/32 flowid 1:10',
         'iptables -A OUTPUT -d "$ip" -m statistic --mode random --probability 0.005000 -j DROP',
       ]),
       'echo "node1 -> all peers (node2 node3 node4): delay=80ms,jitter=10ms,loss=0.5%,rate=20000kbit"',
+      'if [ "$impl" = userspace ]; then',
+      '  # The delayer binds its queues first (its stats file appears then); --queue-bypass lets',
+      '  # traffic through undelayed rather than dropped should it ever be gone.',
+      '  gomel-delayer --queue 0:delay=80ms,jitter=10ms --stats "${1:-.}"/delayer.txt >>"${1:-.}"/delayer.log 2>&1 &',
+      '  for _ in $(seq 1 50); do [ -s "${1:-.}"/delayer.txt ] && break; sleep 0.1; done',
+      '  [ -s "${1:-.}"/delayer.txt ] || { echo "the userspace delayer did not start: $(tail -n 1 "${1:-.}"/delayer.log)" >&2; exit 1; }',
+      ...['node2', 'node3', 'node4'].flatMap((h) => [`  ip=$(peer_ip ${h})`, '  iptables -A INPUT -s "$ip" -j NFQUEUE --queue-num 0 --queue-bypass']),
+      '  echo "node1 <- all peers (node2 node3 node4): delay=80ms,jitter=10ms on arrival"',
+      'fi',
+      '[ "$impl" = userspace ] && echo "delay: userspace (nfqueue)" || echo "delay: netem"',
       '',
     ].join('\n'),
   );
+});
+
+test('--net-impl: forced netem has no trial and no delayer branch taken; forced userspace adds no netem qdisc; no delay, no choice', () => {
+  const rules = planConditions('delay=20ms', undefined, hosts)!;
+  const netem = shapingScript('node1', rules[0]!, { impl: 'netem', ingress: ingressRules(hosts, rules, 0) });
+  assert.match(netem, /^impl=netem$/m);
+  assert.doesNotMatch(netem, /trial qdisc/);
+  const userspace = shapingScript('node1', rules[0]!, { impl: 'userspace', ingress: ingressRules(hosts, rules, 0) });
+  assert.match(userspace, /^impl=userspace$/m);
+  assert.match(userspace, /gomel-delayer --queue 0:delay=20ms --stats/);
+  const plain = shapingScript('node1', planConditions('rate=5mbit,loss=1%', undefined, hosts)![0]!, { impl: 'userspace', ingress: [] });
+  assert.doesNotMatch(plain, /impl=|gomel-delayer|delay:/, 'rate and loss need no delay mechanism');
+  assert.equal(parseDelayImpl('userspace'), 'userspace');
+  assert.throws(() => parseDelayImpl('tc'), (e: Error) => e.name === 'UsageError' && /^--net-impl tc: expected auto, netem, userspace/.test(e.message));
+});
+
+test('ingress: each node delays what it receives by the sender’s one-way link, asymmetric links kept apart', () => {
+  const zones = JSON.stringify({ zones: { a: '1', b: '2', c: '3-4' }, links: { 'a>b': 'delay=10ms', 'b>a': 'delay=30ms,jitter=2ms', 'a>c': 'delay=60ms', 'c>a': 'delay=20ms', 'b>c': 'rate=1mbit', 'c>b': 'loss=1%' } });
+  const rules = planZones(zones, 'z.json', hosts);
+  assert.deepEqual(ingressRules(hosts, rules, 0), [
+    { from: ['node2'], delayMs: 30, jitterMs: 2, name: 'b->a' },
+    { from: ['node3', 'node4'], delayMs: 20, jitterMs: undefined, name: 'c->a' },
+  ]);
+  assert.deepEqual(ingressRules(hosts, rules, 1), [{ from: ['node1'], delayMs: 10, jitterMs: undefined, name: 'a->b' }]);
+  assert.deepEqual(ingressRules(hosts, rules, 2), [{ from: ['node1'], delayMs: 60, jitterMs: undefined, name: 'a->c' }], 'c->c has no delay, b->c only a rate');
+  const node1 = shapingScript('node1', rules[0]!, { impl: 'auto', ingress: ingressRules(hosts, rules, 0) });
+  assert.match(node1, /gomel-delayer --queue 0:delay=30ms,jitter=2ms --queue 1:delay=20ms --stats/);
+  assert.match(node1, /ip=\$\(peer_ip node3\)\n  iptables -A INPUT -s "\$ip" -j NFQUEUE --queue-num 1 --queue-bypass/);
 });
 
 test('zones: per-destination classes from a one-way matrix, asymmetric entries kept apart', () => {
@@ -46,7 +89,7 @@ test('zones: per-destination classes from a one-way matrix, asymmetric entries k
   assert.match(node3, /# us->eu: loss=1%,rate=5000kbit\n\$TC class add dev "\$dev" parent 1: classid 1:10 htb rate 5000kbit\nip=\$\(peer_ip node1\)\n/);
   assert.doesNotMatch(node3, /netem/, 'the us->eu direction has no delay');
   const node1 = shapingScript('node1', rules[0]!);
-  assert.match(node1, /classid 1:11 htb rate 10gbit\n\$TC qdisc add dev "\$dev" parent 1:11 handle 11: netem delay 80ms\n/);
+  assert.match(node1, /classid 1:11 htb rate 10gbit\nif \[ "\$impl" = netem \]; then \$TC qdisc add dev "\$dev" parent 1:11 handle 11: netem delay 80ms; fi\n/);
   assert.doesNotMatch(node1, /iptables/);
 });
 
@@ -95,7 +138,7 @@ test('N80: absurd values are refused with the bounds named; values are kept at t
   assert.deepEqual(c, { delayMs: 0, jitterMs: 1.1, lossPct: 0, rateKbit: 1100 });
   const script = shapingScript('node1', planConditions('rate=10gbit,delay=60s', undefined, hosts)![0]!);
   assert.match(script, /htb rate 10000000kbit\n/);
-  assert.match(script, /netem delay 60000ms\n/);
+  assert.match(script, /netem delay 60000ms; fi\n/);
   assert.doesNotMatch(script, /e[+-]\d/, 'no number in exponent form reaches tc');
 });
 

@@ -8,6 +8,7 @@ import {
   constraintOption,
   faultsOption,
   keysOption,
+  netImplOption,
   netOption,
   networkOption,
   parallelOption,
@@ -32,6 +33,7 @@ const spawnFlags = () =>
     .addOption(constraintOption())
     .addOption(spreadOption())
     .addOption(netOption())
+    .addOption(netImplOption())
     .addOption(zonesOption())
     .addOption(faultsOption())
     .addOption(seedOption())

@@ -9,6 +9,7 @@ export function withSettingsOf<C extends Command<any, any, any>>(parent: Command
   return command;
 }
 import { parseCommitteeSize, parseNetworkName, parsePositiveInt } from '../core/args.js';
+import { parseDelayImpl, type DelayImpl } from '../core/deploy/network-conditions.js';
 import { DEFAULT_NETWORK, DEFAULT_REGISTRY } from './defaults.js';
 
 export const keysOption = (what = 'keys folder') => new Option('--keys <dir>', what).default('keys');
@@ -20,6 +21,10 @@ export const networkOption = () =>
 export const registryOption = (what = 'registry the swarm pulls from') => new Option('--registry <host:port>', what).default(DEFAULT_REGISTRY);
 export const spreadOption = () => new Option('--spread', "spread the nodes evenly over the swarm's hosts");
 export const netOption = () => new Option('--net <conditions>', "every node's egress, e.g. delay=80ms,jitter=10ms,loss=0.5%,rate=20mbit");
+export const netImplOption = () =>
+  new Option('--net-impl <how>', 'how delay and jitter are applied: auto (netem where the kernel has it, else userspace), netem, or userspace (gomel-delayer on NFQUEUE)')
+    .argParser((text) => parseDelayImpl(text))
+    .default('auto' as DelayImpl);
 export const zonesOption = () => new Option('--zones <file>', 'zones file (JSON): nodes per zone and one-way conditions between zones');
 export const faultsOption = () =>
   new Option('--faults <plan>', 'faults to cause, timed from the common start: crash:7,8@3s;pause:2@2s-12s;partition:1-4|5-8@3s-15s;slow:3@0s-20s,cpu=0.2, random:K, or a JSON file');

@@ -9,6 +9,7 @@ import {
   configsOption,
   faultsOption,
   keysOption,
+  netImplOption,
   netOption,
   networkOption,
   parallelOption,
@@ -44,6 +45,7 @@ const upFlags = () =>
     .option('--tag <ref>', 'image reference (default: <registry>/aleph:test)')
     .addOption(spreadOption())
     .addOption(netOption())
+    .addOption(netImplOption())
     .addOption(zonesOption())
     .addOption(faultsOption())
     .addOption(seedOption())

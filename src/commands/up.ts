@@ -82,7 +82,7 @@ export async function up(options: UpOptions, out: Output, engine = new Engine())
   // No settle watch: up waits for every node to finish anyway, and its verdict names those that failed at once;
   // with network conditions it stays, so that a node that could not apply them stops the run with one line.
   try {
-    await deploySpawn({ keys: options.keys, configs: options.configs, config: options.config, registry: options.registry, image: options.tag, network: options.network, constraint: [], capAdd: options.capAdd ?? [], parallel: options.parallel, timeout: options.timeout, settle: options.net !== undefined || options.zones !== undefined ? undefined : 0, restart: true, spread: options.spread, net: options.net, zones: options.zones, faults: options.faults, seed: options.seed }, out, engine);
+    await deploySpawn({ keys: options.keys, configs: options.configs, config: options.config, registry: options.registry, image: options.tag, network: options.network, constraint: [], capAdd: options.capAdd ?? [], parallel: options.parallel, timeout: options.timeout, settle: options.net !== undefined || options.zones !== undefined ? undefined : 0, restart: true, spread: options.spread, net: options.net, netImpl: options.netImpl, zones: options.zones, faults: options.faults, seed: options.seed }, out, engine);
   } catch (error) {
     // Nodes that failed at once left logs that say why: collect them and give the verdict anyway.
     if (!(error instanceof CheckFailed)) throw error;

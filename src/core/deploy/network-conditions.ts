@@ -1,9 +1,16 @@
 // Network conditions for a committee: `--net` for every node's egress, or a zones
 // file with a one-way matrix between zones. Each node gets a shell script, run
 // inside its container before gomel starts (templates/node-lib.sh, apply_network):
-// HTB classes with u32 filters per destination (rate), a netem qdisc under a class
-// (delay, jitter: needs the kernel's sch_netem), and iptables' statistic match
-// (loss: works without netem). Pure: the same input gives the same script.
+// HTB classes with u32 filters per destination (rate), iptables' statistic match
+// (loss), and delay and jitter by one of two mechanisms:
+// - netem: a netem qdisc under the sender's class, where the kernel has sch_netem;
+// - userspace: gomel-delayer (delayer/, built into the base image by docker/setup.sh)
+//   holds each packet on NFQUEUE in a timed queue. It delays on the *receiving* side
+//   (iptables INPUT, per source): a packet held on the sender's OUTPUT still counts
+//   against its socket, and TCP's small-queue limit then sends about one packet per
+//   round trip (measured: 0.14 MB/s against 25.4 MB/s held on INPUT, at 80 ms RTT).
+// `auto` (the default) tries netem in the node and falls back to userspace; the
+// choice is recorded in network.txt. Pure: the same input gives the same script.
 import { InputError, UsageError } from '../errors.js';
 
 export interface LinkConditions {
@@ -65,8 +72,48 @@ export function parseConditions(text: string, fail: (problem: string) => Error):
 export const describeConditions = (c: LinkConditions) =>
   [c.delayMs !== undefined && `delay=${c.delayMs}ms`, c.jitterMs !== undefined && `jitter=${c.jitterMs}ms`, c.lossPct !== undefined && `loss=${c.lossPct}%`, c.rateKbit !== undefined && `rate=${c.rateKbit}kbit`].filter(Boolean).join(',');
 
-/** The kernel features a set of conditions needs (what run.sh checks). */
+/** Delay or jitter: what netem or the userspace delayer applies (rate and loss need neither). */
 export const needsNetem = (c: LinkConditions) => c.delayMs !== undefined || c.jitterMs !== undefined;
+
+/** How delay and jitter are applied: `auto` is netem where the kernel has it, else userspace. */
+export const DELAY_IMPLS = ['auto', 'netem', 'userspace'] as const;
+export type DelayImpl = (typeof DELAY_IMPLS)[number];
+
+export function parseDelayImpl(text: string): DelayImpl {
+  const impl = DELAY_IMPLS.find((i) => i === text);
+  if (!impl) throw new UsageError(`--net-impl ${text}: expected ${DELAY_IMPLS.join(', ')} (auto: netem where the kernel has it, else the userspace delayer)`);
+  return impl;
+}
+
+/** What a node delays on arrival from a group of senders (the userspace mechanism delays on INPUT). */
+export interface IngressRule {
+  from: string[];
+  delayMs: number;
+  jitterMs: number | undefined;
+  /** The senders' rule: "all peers", "eu->us". */
+  name: string;
+}
+
+/**
+ * The delays node `self` applies to what it receives: every sender's rule that names
+ * it, grouped by rule and delay. Zones give asymmetric links: eu->us is delayed by
+ * the nodes of us, us->eu by the nodes of eu.
+ */
+export function ingressRules(hosts: readonly string[], rules: readonly (readonly NodeRule[])[], self: number): IngressRule[] {
+  const groups = new Map<string, IngressRule>();
+  hosts.forEach((sender, j) => {
+    if (j === self) return;
+    for (const rule of rules[j] ?? []) {
+      const c = rule.conditions;
+      if (!needsNetem(c) || !rule.to.includes(hosts[self]!)) continue;
+      const key = `${rule.name}|${c.delayMs}|${c.jitterMs}`;
+      const group = groups.get(key) ?? { from: [], delayMs: c.delayMs ?? 0, jitterMs: c.jitterMs, name: rule.name };
+      group.from.push(sender);
+      groups.set(key, group);
+    }
+  });
+  return [...groups.values()];
+}
 
 export interface NodeRule {
   /** Hosts (service names) whose traffic from this node gets these conditions. */
@@ -161,12 +208,18 @@ export function planConditions(net: string | undefined, zones: { text: string; f
 
 const classId = (k: number) => `1:${(0x10 + k).toString(16)}`;
 
+/** Where the node's records go: the script's first argument (node-lib.sh apply_network passes /extract). */
+const RECORDS = '"${1:-.}"';
+/** The userspace delayer's figures (delayer/stats.go, key=value lines) and its output, beside network.txt. */
+export const DELAYER_FILES = { stats: 'delayer.txt', log: 'delayer.log' } as const;
+
 /**
  * The script one node runs (as root with NET_ADMIN, busybox sh, tc from iproute2,
- * iptables): it resolves each peer (its name answers by now: run.sh applies it after
- * start_together), shapes egress per destination, and records what it applied.
+ * iptables, gomel-delayer): it resolves each peer (its name answers by now: run.sh
+ * applies it after start_together), shapes egress per destination, delays by netem
+ * on egress or by the userspace delayer on ingress (`ingress`), and records what it applied.
  */
-export function shapingScript(self: string, rules: readonly NodeRule[]): string {
+export function shapingScript(self: string, rules: readonly NodeRule[], delay: { impl: DelayImpl; ingress: readonly IngressRule[] } = { impl: 'auto', ingress: [] }): string {
   const lines = [
     `# gomelctl network conditions of ${self}`,
     'set -e',
@@ -174,19 +227,33 @@ export function shapingScript(self: string, rules: readonly NodeRule[]): string 
     'TC=/usr/sbin/tc',
     `peer_ip() { nslookup "$1" 2>/dev/null | awk '/^Address/ { a = $NF } END { print a }'; }`,
   ];
+  const delays = rules.some((r) => r.to.length && needsNetem(r.conditions)) || delay.ingress.length > 0;
+  if (delays) {
+    lines.push(`impl=${delay.impl}`);
+    if (delay.impl === 'auto') {
+      lines.push(
+        '# netem where this kernel has it (a trial qdisc on lo), else the userspace delayer',
+        'if $TC qdisc add dev lo root handle 9: netem delay 1ms 2>/dev/null; then $TC qdisc del dev lo root; impl=netem; else impl=userspace; fi',
+      );
+    }
+  }
   const first = rules.find((r) => r.to.length)?.to[0];
-  if (!first) return `${lines.join('\n')}\necho "${self}: no conditions (no peer in its links)"\n`;
-  lines.push(
-    `dev=$(ip route get "$(peer_ip ${first})" | sed -n 's/.* dev \\([^ ]*\\).*/\\1/p')`,
-    '$TC qdisc add dev "$dev" root handle 1: htb default 1',
-    '$TC class add dev "$dev" parent 1: classid 1:1 htb rate 10gbit',
-  );
+  if (first) {
+    lines.push(
+      `dev=$(ip route get "$(peer_ip ${first})" | sed -n 's/.* dev \\([^ ]*\\).*/\\1/p')`,
+      '$TC qdisc add dev "$dev" root handle 1: htb default 1',
+      '$TC class add dev "$dev" parent 1: classid 1:1 htb rate 10gbit',
+    );
+  }
   rules.forEach((rule, k) => {
+    if (!rule.to.length) return;
     const c = rule.conditions;
     const id = classId(k);
     lines.push(`# ${rule.name}: ${describeConditions(c)}`);
     lines.push(`$TC class add dev "$dev" parent 1: classid ${id} htb rate ${c.rateKbit !== undefined ? `${c.rateKbit}kbit` : '10gbit'}`);
-    if (needsNetem(c)) lines.push(`$TC qdisc add dev "$dev" parent ${id} handle ${(0x10 + k).toString(16)}: netem delay ${c.delayMs}ms${c.jitterMs !== undefined ? ` ${c.jitterMs}ms` : ''}`);
+    if (needsNetem(c)) {
+      lines.push(`if [ "$impl" = netem ]; then $TC qdisc add dev "$dev" parent ${id} handle ${(0x10 + k).toString(16)}: netem delay ${c.delayMs}ms${c.jitterMs !== undefined ? ` ${c.jitterMs}ms` : ''}; fi`);
+    }
     for (const host of rule.to) {
       lines.push(`ip=$(peer_ip ${host})`);
       lines.push(`$TC filter add dev "$dev" parent 1: protocol ip prio 1 u32 match ip dst "$ip"/32 flowid ${id}`);
@@ -194,5 +261,23 @@ export function shapingScript(self: string, rules: readonly NodeRule[]): string 
     }
     lines.push(`echo "${self} -> ${rule.name} (${rule.to.join(' ')}): ${describeConditions(c)}"`);
   });
+  if (delay.ingress.length) {
+    const queues = delay.ingress.map((g, q) => `--queue ${q}:delay=${g.delayMs}ms${g.jitterMs !== undefined ? `,jitter=${g.jitterMs}ms` : ''}`).join(' ');
+    lines.push(
+      'if [ "$impl" = userspace ]; then',
+      '  # The delayer binds its queues first (its stats file appears then); --queue-bypass lets',
+      '  # traffic through undelayed rather than dropped should it ever be gone.',
+      `  gomel-delayer ${queues} --stats ${RECORDS}/${DELAYER_FILES.stats} >>${RECORDS}/${DELAYER_FILES.log} 2>&1 &`,
+      `  for _ in $(seq 1 50); do [ -s ${RECORDS}/${DELAYER_FILES.stats} ] && break; sleep 0.1; done`,
+      `  [ -s ${RECORDS}/${DELAYER_FILES.stats} ] || { echo "the userspace delayer did not start: $(tail -n 1 ${RECORDS}/${DELAYER_FILES.log})" >&2; exit 1; }`,
+    );
+    delay.ingress.forEach((g, q) => {
+      for (const host of g.from) lines.push(`  ip=$(peer_ip ${host})`, `  iptables -A INPUT -s "$ip" -j NFQUEUE --queue-num ${q} --queue-bypass`);
+      lines.push(`  echo "${self} <- ${g.name} (${g.from.join(' ')}): delay=${g.delayMs}ms${g.jitterMs !== undefined ? `,jitter=${g.jitterMs}ms` : ''} on arrival"`);
+    });
+    lines.push('fi');
+  }
+  if (delays) lines.push('[ "$impl" = userspace ] && echo "delay: userspace (nfqueue)" || echo "delay: netem"');
+  if (!first && !delay.ingress.length) lines.push(`echo "${self}: no conditions (no peer in its links)"`);
   return `${lines.join('\n')}\n`;
 }

@@ -1,6 +1,7 @@
 // `report`: what a run measured — figures and charts in one HTML file — and runs compared.
 import path from 'node:path';
 import { addRunLine, headline, newRunStats, runFigures, type RunNode } from '../core/logs/run-stats.js';
+import { addProtocolLine, mergeProtocolStats, newProtocolStats } from '../core/logs/protocol-stats.js';
 import { comparisonCharts, runCharts, type ReportNode } from '../core/logs/report-charts.js';
 import { NODE_FILES } from '../core/deploy/node-contract.js';
 import { InputError } from '../core/errors.js';
@@ -70,7 +71,11 @@ async function readRun(dir: string, options: ReportOptions): Promise<ReportedRun
   if (run.probe) throw new InputError(dir, undefined, 'holds probe reports, not gomel logs: the probe measures no protocol', 'deploy gomel (up --binary or --code) and report on its logs');
   // One pass over each log: the verdict's statistics and the report's together.
   const stats = run.nodes.map((node) => (node.files?.log ? newRunStats() : undefined));
-  const { verdict, evidence, levelLimit } = await judgeRun(run, verdictOptions, (pid) => (line) => addRunLine(stats[pid]!, line));
+  const protocol = run.nodes.map((node) => (node.files?.log ? newProtocolStats() : undefined));
+  const { verdict, evidence, levelLimit } = await judgeRun(run, verdictOptions, (pid) => (line) => {
+    addRunLine(stats[pid]!, line);
+    addProtocolLine(protocol[pid]!, line);
+  });
   const nodes: RunNode[] = [];
   const folders = run.nodes.map((node) => nodeFolder(dir, node.files));
   for (const [pid, node] of run.nodes.entries()) {
@@ -88,12 +93,14 @@ async function readRun(dir: string, options: ReportOptions): Promise<ReportedRun
   const setup = await readSetup(dir, options, nodes);
   const faultInputs = await readFaults(dir, folders, nodes.map((n) => n.label));
   const faults = faultInputs && runFaults(faultInputs, nodes.map((n) => n.stats), figures);
-  return { name: path.basename(path.resolve(dir)), consensusLine: verdict.consensusLine, shutdownLine: verdict.shutdownLine, setup, faults, figures, nodes };
+  // node<k> is pid k − 1: the pid matches what one node sent with what the others read.
+  const protocolFigures = mergeProtocolStats(nodes.map((n, pid) => ({ label: n.label, pid, stats: evidence[pid]!.stats ? protocol[pid] : undefined })));
+  return { name: path.basename(path.resolve(dir)), consensusLine: verdict.consensusLine, shutdownLine: verdict.shutdownLine, setup, faults, protocol: protocolFigures, figures, nodes };
 }
 
 /**
  * `report --json` prints one JSON array on stdout and nothing else, one object per run:
- *   { name, consensus, shutdown, setup, faults?, figures }
+ *   { name, consensus, shutdown, setup, faults?, figures, protocol }
  * consensus and shutdown are the verdict's lines; setup is what was run (RunSetup,
  * src/core/report/run-setup.ts: the config's knobs, the network conditions per group
  * of nodes); faults, only for a run with a fault plan, is RunFaults (src/core/report/run-faults.ts:
@@ -102,6 +109,10 @@ async function readRun(dir: string, options: ReportOptions): Promise<ReportedRun
  * whose fields are named for what they hold, with their unit last (…Seconds, …Ms, bytes…).
  * Times in seconds are on the run's common clock (figures.clock: t = 0 is the first node's start;
  * perNode[].startOffsetSeconds moves a node's own times onto it); …Ms durations are clock-free.
+ * protocol is RunProtocolFigures (src/core/logs/protocol-stats.ts): gomel's own figures (parents per
+ * unit, creation interval, failed creation attempts, decision depth; per sync service sessions
+ * completed and failed, durations, duplicates, missing parents) and traffic as sent against as
+ * delivered, with what stands out in words (flags).
  * A median of an even count is the midpoint of the two middle values; p90/p99 are nearest-rank.
  * A figure over some of the nodes gives their count beside it (orderingNodes, levelLimitSeconds.nodes).
  */
@@ -120,7 +131,7 @@ export async function report(dirs: string[], options: ReportOptions, out: Output
   await writeReport(file, reportPage(title, runs, charts));
   if (options.json) {
     // stdout carries the JSON alone, so `report --json | jq` works; the file's name goes to stderr.
-    out.line(JSON.stringify(runs.map((r) => ({ name: r.name, consensus: r.consensusLine, shutdown: r.shutdownLine, setup: r.setup, faults: r.faults, figures: r.figures })), null, 2));
+    out.line(JSON.stringify(runs.map((r) => ({ name: r.name, consensus: r.consensusLine, shutdown: r.shutdownLine, setup: r.setup, faults: r.faults, figures: r.figures, protocol: r.protocol })), null, 2));
     out.warn(`report: ${file}`);
     return headline(runs[0]!.figures);
   }

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { InputError } from '../core/errors.js';
 import type { RunFigures } from '../core/logs/run-stats.js';
 import type { RunSetup } from '../core/report/run-setup.js';
+import type { RunProtocolFigures, SessionFigures, Summary } from '../core/logs/protocol-stats.js';
 import { NEAR_INSTANT_SECONDS, type Period, type RunFaults } from '../core/report/run-faults.js';
 import { writeFileAtomic } from '../fs/atomic.js';
 import { fsProblem, isFsError } from '../fs/input.js';
@@ -21,6 +22,8 @@ export interface PageRun {
   setup?: RunSetup;
   /** The fault plan and how the run fared around each event, when it had one. */
   faults?: RunFaults;
+  /** gomel's own figures: unit creation, decisions, sync sessions, traffic sent against delivered. */
+  protocol?: RunProtocolFigures;
 }
 
 const secs = (x: number | undefined) => (x === undefined ? '–' : `${x.toFixed(2)} s`);
@@ -46,6 +49,47 @@ function faultsSection(run: PageRun, many: boolean): string {
 <table class="faults"><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${rows.join('')}</tbody></table>
 <p>Times on the common clock. Before and after are as long as the window (${NEAR_INSTANT_SECONDS} s either side of a crash, stop or restart), cut where the run begins or ends; units/s counts the committee's order (a unit counts when its first node orders it); latency is of the own units nodes ordered in the period.</p>
 ${f.malformed.length ? `<p>Unreadable faults.log lines: ${esc(f.malformed.join('; '))}</p>` : ''}`;
+}
+
+const ms = (s: Summary | undefined) => (s ? `${s.median.toFixed(0)} / ${s.p90.toFixed(0)} ms` : '–');
+const pct = (x: number | undefined) => (x === undefined ? '–' : `${x.toFixed(1)} %`);
+
+/** gomel's own figures (core/logs/protocol-stats.ts): creation, decisions, each sync service's sessions, and traffic as sent against as read by the peers. */
+function protocolSection(run: PageRun, many: boolean): string {
+  const p = run.protocol;
+  if (!p || p.nodes === 0) return '';
+  const over = (c: { total: number; median: number; min: number; max: number }) => `${c.total} (per node median ${c.median}, ${c.min}–${c.max})`;
+  const creation: [string, string][] = [
+    ['units created', over(p.unitsCreated)],
+    ['parents per unit (mean)', p.parentsPerUnit ? p.parentsPerUnit.mean.toFixed(2) : '–'],
+    ['creation interval, median / p90', ms(p.creationIntervalMs)],
+    ['failed creation attempts', over(p.failedCreationAttempts)],
+    ['timing units', over(p.timingUnits)],
+    ['decision depth (mean levels above the timing unit)', p.decisionDepth ? p.decisionDepth.mean.toFixed(2) : '–'],
+  ];
+  const sides: [string, SessionFigures][] = [];
+  for (const service of ['gossip', 'fetch', 'rmc'] as const) {
+    for (const side of ['out', 'in'] as const) if (p[service][side].attempts > 0) sides.push([`${service} ${side === 'out' ? 'out (asked)' : 'in (served)'}`, p[service][side]]);
+  }
+  const sessionHead = ['service', 'attempts', 'completed', 'failed', 'unfinished', 'duration median / p90', 'units sent / received', 'duplicates', 'unknown parents', 'missing parents'];
+  const sessionRows = sides.map(([name, f]) => {
+    const cells = [name, String(f.attempts), String(f.completed), String(f.failed), String(f.unfinished), ms(f.durationMs), `${f.unitsSent} / ${f.unitsReceived}`, String(f.duplicates), String(f.unknownParents), String(f.missingParents)];
+    return `<tr class="${f.attempts >= 20 && f.completed < f.attempts / 2 ? 'marked' : ''}">${cells.map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`;
+  });
+  const m = p.multicast;
+  const multicast = m.unitsBroadcast + m.unitsReceived > 0 ? `<p>Multicast: ${m.unitsBroadcast} units broadcast (${m.broadcastFailed} failed), ${m.unitsReceived} received, ${m.unitsAdded} added, ${m.duplicates} duplicates, ${m.unknownParents} with unknown parents.</p>` : '';
+  const trafficRows = p.traffic.map((t) => {
+    const units = t.unitsSent !== undefined ? ` (units: ${t.unitsSent} sent, ${t.unitsDelivered ?? 0} delivered)` : '';
+    const cells = [t.service, mb(t.bytesSent), mb(t.bytesReceived), pct(t.deliveredPercent) + units];
+    return `<tr class="${t.deliveredPercent !== undefined && t.deliveredPercent < 90 ? 'marked' : ''}">${cells.map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`;
+  });
+  return `<h2>Inside gomel${many ? `: ${esc(run.name)}` : ''}</h2>
+${p.flags.length ? `<ul class="flags">${p.flags.map((f) => `<li class="marked">${esc(f)}</li>`).join('')}</ul>` : ''}
+<table class="protocol"><tbody>${creation.map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(v)}</td></tr>`).join('')}</tbody></table>
+<table class="sessions"><thead><tr>${sessionHead.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${sessionRows.join('')}</tbody></table>
+${multicast}
+<table class="traffic"><thead><tr><th>service</th><th>sent (written by the senders)</th><th>delivered (read by the peers)</th><th>delivered</th></tr></thead><tbody>${trafficRows.join('')}</tbody></table>
+<p>Over ${p.nodes} nodes' logs. gomel counts a byte as sent when it is written to its connection's buffer, flushed or not; delivered is what the peers read. A session's service is told by its first lines (gomel leaves the service off its sync-session lines).</p>`;
 }
 
 /** The config knobs the figures depend on, the sync services, and the network conditions per group of nodes. */
@@ -120,7 +164,7 @@ export function reportPage(title: string, runs: readonly PageRun[], charts: read
 body { font-family: sans-serif; margin: 2em; color: #222; max-width: 1300px; }
 table { border-collapse: collapse; margin: 1em 0; font-size: 14px; }
 th, td { border: 1px solid #ccc; padding: 4px 8px; text-align: left; }
-tr.marked td { background: #fdecea; }
+tr.marked td, li.marked { background: #fdecea; }
 .charts { display: flex; flex-wrap: wrap; gap: 1em; }
 figure { margin: 0; }
 </style></head><body>
@@ -130,6 +174,7 @@ ${runs.map((r) => `<h2>What was run${runs.length > 1 ? ` in ${esc(r.name)}` : ''
 <h2>Figures</h2>
 ${figureRows(runs)}
 ${runs.map((r) => faultsSection(r, runs.length > 1)).join('\n')}
+${runs.map((r) => protocolSection(r, runs.length > 1)).join('\n')}
 <h2>Charts</h2>
 <div class="charts">${charts.map((c) => `<figure data-chart="${esc(c.title)}">${c.svg}</figure>`).join('\n')}</div>
 ${runs.map((r) => `<h2>Nodes of ${esc(r.name)}</h2>${nodeTable(r)}`).join('\n')}

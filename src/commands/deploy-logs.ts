@@ -1,4 +1,5 @@
 // `gomelctl deploy logs`: every node's output and /extract, collected beside what the verdict needs.
+import type { CollectEngine } from '../docker/engine-api.js';
 import { LABELS } from '../core/labels.js';
 import { createWriteStream, promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -46,7 +47,7 @@ async function prepareLogsFolder(options: DeployLogsOptions): Promise<string[]> 
  * (gomel writes its logs straight into /extract) — and leaves beside them what
  * the verdict needs: each task's state (task.json), the committee and the config.
  */
-export async function deployLogs(options: DeployLogsOptions, out: Output, engine = new Engine()): Promise<void> {
+export async function deployLogs(options: DeployLogsOptions, out: Output, engine: CollectEngine = new Engine()): Promise<void> {
   const retry = retryReporter(out, 'deploy logs');
   const status = await readStatus(engine, options.network, retry);
   if (status.length === 0) throw new CheckFailed(`deploy logs: no gomelctl services on ${options.network}`);
@@ -74,7 +75,7 @@ interface CollectedNode {
 }
 
 /** One node: its service output to <out>/<node>.log, its /extract to <out>/<node>/, and task.json saying what arrived. */
-async function collectNode(s: NodeStatus, options: DeployLogsOptions, engine: Engine, retry: RetryPolicy): Promise<CollectedNode> {
+async function collectNode(s: NodeStatus, options: DeployLogsOptions, engine: CollectEngine, retry: RetryPolicy): Promise<CollectedNode> {
   const file = path.join(options.out, `${s.node}.log`);
   let shipped: SeparatedOutput | undefined;
   let lostOutput: string | undefined;

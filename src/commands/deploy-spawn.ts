@@ -1,4 +1,5 @@
 // `gomelctl deploy spawn`: one Swarm service per node, each with only its own key.
+import type { SpawnEngine } from '../docker/engine-api.js';
 import { EXIT_NETWORK_NOT_APPLIED, settleSeconds } from '../core/deploy/node-contract.js';
 import { LABELS } from '../core/labels.js';
 import path from 'node:path';
@@ -7,7 +8,7 @@ import { committeeFingerprint } from '../core/image/context.js';
 import { nodeSpecs, planServices, type NodeSpec, type TaskView } from '../core/deploy/plan.js';
 import { mapLimit } from '../core/limit.js';
 import { checkImageRef, checkRegistryAddress } from '../core/image/payload.js';
-import { describeConditions, planConditions, shapingScript } from '../core/deploy/network-conditions.js';
+import { describeConditions, ingressRules, needsNetem, planConditions, shapingScript } from '../core/deploy/network-conditions.js';
 import { readInput } from '../fs/input.js';
 import { describeFaultPlan, faultSchedules, faultyNodes, needsNetAdmin } from '../core/faults/plan.js';
 import { formatPrivateKey, memberHost } from '../core/keys/committee.js';
@@ -35,7 +36,7 @@ export type DeploySpawnOptions = DeploySpawnFlags & {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The image to run, pinned by digest, and checked to carry this committee. */
-async function resolveImage(engine: Engine, ref: string, fingerprint: string): Promise<string> {
+async function resolveImage(engine: Pick<SpawnEngine, 'inspectImage'>, ref: string, fingerprint: string): Promise<string> {
   const parsed = parseImageRef(ref);
   const local = await engine.inspectImage(ref);
   const built = local?.Config?.Labels?.[LABELS.committee];
@@ -54,7 +55,7 @@ function describeTask(v: TaskView): string {
   return `${v.state}${exit}${v.error ? `: ${v.error}` : ''}`;
 }
 
-export async function deploySpawn(options: DeploySpawnOptions, out: Output, engine = new Engine()): Promise<void> {
+export async function deploySpawn(options: DeploySpawnOptions, out: Output, engine: SpawnEngine = new Engine()): Promise<void> {
   const { parallel, timeout: timeoutS } = options; // parsed with their flags (deploy.flags.ts)
   // Every flag before the engine (issue 25, N87): exit 2 changes nothing.
   checkRegistryAddress(options.registry);
@@ -69,7 +70,10 @@ export async function deploySpawn(options: DeploySpawnOptions, out: Output, engi
   const hosts = keys.members.map(memberHost);
   const zones = options.zones !== undefined ? { text: await readInput(options.zones, 'zones file'), file: options.zones } : undefined;
   const rules = planConditions(options.net, zones, hosts);
-  const conditions = rules?.map((r, pid) => ({ script: shapingScript(hosts[pid]!, r), summary: r.map((x) => `${x.name}: ${describeConditions(x.conditions)}`).join('; ') }));
+  const conditions = rules?.map((r, pid) => ({
+    script: shapingScript(hosts[pid]!, r, { impl: options.netImpl, ingress: ingressRules(hosts, rules, pid) }),
+    summary: r.map((x) => `${x.name}: ${describeConditions(x.conditions)}`).join('; ') + (r.some((x) => needsNetem(x.conditions)) ? ` (delay: ${options.netImpl})` : ''),
+  }));
   const faultPlan = options.faults === undefined ? undefined : await readFaultPlan(options.faults, hosts, options.seed);
   // gomel starts 2 + N/4 s after the last node is ready (templates/node-lib.sh); a node that
   // refuses its input fails then, and run.sh lingers 3 s before exiting: the default watch covers both.

@@ -1,11 +1,12 @@
 // `gomelctl deploy status`: per node, what its task does and where.
+import type { ServiceApi, TaskApi } from '../docker/engine-api.js';
 import { Engine } from '../docker/engine.js';
 import type { DeployStatusFlags } from './deploy.flags.js';
 import type { Output } from './output.js';
 import { readStatus, type NodeStatus } from '../docker/deployment.js';
 
 
-export async function deployStatus(options: DeployStatusFlags, out: Output, engine = new Engine()): Promise<NodeStatus[]> {
+export async function deployStatus(options: DeployStatusFlags, out: Output, engine: Pick<ServiceApi, 'listServices'> & TaskApi = new Engine()): Promise<NodeStatus[]> {
   const status = await readStatus(engine, options.network);
   if (options.json) out.line(JSON.stringify(status.map(({ containerId: _, controlToken: __, serviceId, ...s }) => ({ ...s, service: serviceId.slice(0, 12) })), null, 2));
   else {

@@ -7,6 +7,7 @@ import { viewTask, type TaskView } from '../core/deploy/plan.js';
 import { EnvironmentError } from '../core/errors.js';
 import { mapLimit } from '../core/limit.js';
 import { DEFAULT_RETRY, retryTransient, type Engine, type RetryPolicy } from './engine.js';
+import type { CleanEngine, SecretApi, ServiceApi, TaskApi } from './engine-api.js';
 
 const containerSpec = (s: { Spec?: { TaskTemplate?: unknown } }) => (s.Spec?.TaskTemplate as { ContainerSpec?: { Command?: string[]; Env?: string[]; CapabilityAdd?: string[] } } | undefined)?.ContainerSpec;
 
@@ -28,7 +29,7 @@ export interface DeployedService {
 }
 
 /** This deployment's services, in one listing. */
-export async function listDeployment(engine: Engine, network: string, retry: RetryPolicy = DEFAULT_RETRY): Promise<DeployedService[]> {
+export async function listDeployment(engine: Pick<ServiceApi, 'listServices'>, network: string, retry: RetryPolicy = DEFAULT_RETRY): Promise<DeployedService[]> {
   const services = await retryTransient(() => engine.listServices(deploymentLabels(network)), retry);
   return services.map((s) => ({
     name: s.Spec!.Name!,
@@ -42,7 +43,7 @@ export async function listDeployment(engine: Engine, network: string, retry: Ret
   }));
 }
 
-export async function serviceIds(engine: Engine, network: string, retry?: RetryPolicy): Promise<Map<string, string>> {
+export async function serviceIds(engine: Pick<ServiceApi, 'listServices'>, network: string, retry?: RetryPolicy): Promise<Map<string, string>> {
   return new Map((await listDeployment(engine, network, retry)).map((s) => [s.name, s.id]));
 }
 
@@ -84,7 +85,7 @@ export interface NodeStatus {
   containerId: string | undefined;
 }
 
-export async function readStatus(engine: Engine, network: string, retry: RetryPolicy = DEFAULT_RETRY): Promise<NodeStatus[]> {
+export async function readStatus(engine: Pick<ServiceApi, 'listServices'> & TaskApi, network: string, retry: RetryPolicy = DEFAULT_RETRY): Promise<NodeStatus[]> {
   const deployed = new Map((await listDeployment(engine, network, retry)).map((s) => [s.name, s]));
   const services = new Map([...deployed].map(([name, s]) => [name, s.id]));
   const [views, nodes] = await Promise.all([readTaskViews(engine, services, retry), retryTransient(() => engine.listNodes(), retry)]);
@@ -133,7 +134,7 @@ const STOPPED_STATES = new Set(['complete', 'failed', 'shutdown', 'rejected', 'o
  * with desired state "remove", until its container is gone, on whatever host it ran;
  * a task on a host that is down never reports again and counts as gone.
  */
-export async function waitForRemoved(engine: Pick<Engine, 'listAllTasks' | 'listNodes'>, removed: ReadonlySet<string>, warn: (message: string) => void, timeoutMs: number, pollMs = 250): Promise<void> {
+export async function waitForRemoved(engine: Pick<TaskApi, 'listAllTasks' | 'listNodes'>, removed: ReadonlySet<string>, warn: (message: string) => void, timeoutMs: number, pollMs = 250): Promise<void> {
   if (removed.size === 0) return;
   const deadline = Date.now() + timeoutMs;
   let said = false;
@@ -151,7 +152,7 @@ export async function waitForRemoved(engine: Pick<Engine, 'listAllTasks' | 'list
 }
 
 /** Removes this deployment's secrets that no desired node uses. */
-export async function pruneSecrets(engine: Engine, network: string, keep: Set<string>): Promise<number> {
+export async function pruneSecrets(engine: SecretApi, network: string, keep: Set<string>): Promise<number> {
   const stale = (await engine.listSecrets(deploymentLabels(network))).filter((s) => !keep.has(s.Spec?.Name ?? ''));
   for (const s of stale) {
     // A secret stays "in use" briefly after its service is removed; retry a few times.
@@ -169,7 +170,7 @@ export async function pruneSecrets(engine: Engine, network: string, keep: Set<st
 }
 
 /** Removes the deployment's services, then its secrets: only what carries its labels (gomelctl deletes only what it wrote). */
-export async function removeDeployment(engine: Engine, network: string): Promise<{ services: number; secrets: number }> {
+export async function removeDeployment(engine: CleanEngine, network: string): Promise<{ services: number; secrets: number }> {
   const services = await engine.listServices(deploymentLabels(network));
   await mapLimit(services, 8, (s) => engine.removeService(s.ID));
   const secrets = await pruneSecrets(engine, network, new Set());

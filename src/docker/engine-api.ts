@@ -1,0 +1,28 @@
+// The Engine seen through narrow interfaces, one per kind of object: the deploy
+// logic (spawn, wait, replace, collect, clean) asks for only what it uses, so unit
+// tests drive it with an in-memory engine (test/support/memory-engine.ts) in
+// seconds, and the real one (docker/engine.ts, the only dockerode user) is one
+// implementation of all of them. Type-only: importing this loads no dockerode.
+import type { Engine } from './engine.js';
+
+/** Swarm services: the nodes. */
+export type ServiceApi = Pick<Engine, 'listServices' | 'createService' | 'removeService' | 'serviceOutput' | 'serviceLogs' | 'setServiceLabels'>;
+/** Tasks and the swarm's hosts: what runs where, and which hosts are down. */
+export type TaskApi = Pick<Engine, 'listTasks' | 'listAllTasks' | 'listNodes'>;
+/** Swarm secrets: each node's key. */
+export type SecretApi = Pick<Engine, 'listSecrets' | 'createSecret' | 'removeSecret'>;
+/** Images: built, pushed, inspected. */
+export type ImageApi = Pick<Engine, 'build' | 'push' | 'inspectImage' | 'saveImage' | 'removeImage'>;
+/** Overlay networks. */
+export type NetworkApi = Pick<Engine, 'findNetwork' | 'listNetworks' | 'createNetwork' | 'removeNetwork'>;
+/** Containers, reached through the engine that runs them. */
+export type ContainerApi = Pick<Engine, 'containerArchive' | 'runOnNetwork'>;
+/** The engine itself and its swarm. */
+export type SwarmApi = Pick<Engine, 'ping' | 'info' | 'swarmInit' | 'swarmInspect'>;
+
+/** What `deploy spawn` uses. */
+export type SpawnEngine = ServiceApi & TaskApi & SecretApi & Pick<ImageApi, 'inspectImage'> & Pick<NetworkApi, 'findNetwork'> & SwarmApi;
+/** What `deploy logs` uses. */
+export type CollectEngine = ServiceApi & TaskApi & ContainerApi;
+/** What `deploy clean` uses. */
+export type CleanEngine = Pick<ServiceApi, 'listServices' | 'removeService'> & SecretApi;

@@ -1,0 +1,124 @@
+// deploy spawn, logs and clean against an engine in memory (test/support/memory-engine.ts):
+// what they create, keep, replace and remove, and how they fail, in seconds and
+// without Docker. The same code runs against the real engine in test/integration.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { deploySpawn, type DeploySpawnOptions } from '../src/commands/deploy-spawn.js';
+import { deployLogs } from '../src/commands/deploy-logs.js';
+import { deployClean } from '../src/commands/deploy-clean.js';
+import { keysGen } from '../src/commands/keys.js';
+import { captureOutput } from '../src/commands/output.js';
+import { CheckFailed, EnvironmentError } from '../src/core/errors.js';
+import { LABELS } from '../src/core/labels.js';
+import { NODE_ENV } from '../src/core/deploy/node-contract.js';
+import { MemoryEngine, type Fate } from './support/memory-engine.js';
+import { REPO, tempDir } from './helpers.js';
+
+const IMAGE = `gomel@sha256:${'ab'.repeat(32)}`;
+
+async function project(t: Parameters<typeof tempDir>[0], n: number) {
+  const root = await tempDir(t);
+  const keys = path.join(root, 'keys');
+  const configs = path.join(root, 'configs');
+  await fs.mkdir(configs);
+  await fs.copyFile(path.join(REPO, 'configs/config.json'), path.join(configs, 'config.json'));
+  await keysGen({ n, dir: keys, hostPrefix: 'node', config: 'config', configs }, captureOutput());
+  const options = (more: Partial<DeploySpawnOptions> = {}): DeploySpawnOptions => ({
+    keys, configs, config: 'config', image: IMAGE, registry: '127.0.0.1:5000', network: 'net', constraint: [], capAdd: [], netImpl: 'auto', parallel: 8, timeout: 5, settle: 0, ...more,
+  });
+  return { root, keys, configs, options };
+}
+
+test('spawn: one service per node with its own key as its only secret; an unchanged node is kept, --restart replaces every one, a resize replaces them under the new committee', async (t) => {
+  const p = await project(t, 4);
+  const engine = new MemoryEngine();
+  const out = captureOutput();
+  await deploySpawn(p.options(), out, engine);
+  assert.deepEqual(engine.live().map((s) => s.Spec.Name).sort(), ['node1', 'node2', 'node3', 'node4']);
+  for (const s of engine.live()) {
+    assert.equal(s.Spec.Labels[LABELS.deployment], 'net');
+    const secrets = (s.Spec.TaskTemplate as { ContainerSpec: { Secrets: { SecretName: string }[]; Env: string[] } }).ContainerSpec;
+    assert.equal(secrets.Secrets.length, 1, `${s.Spec.Name} mounts one secret`);
+    const secret = engine.secrets.find((x) => x.Spec.Name === secrets.Secrets[0]!.SecretName)!;
+    const pid = Number(s.Spec.Name.slice(4)) - 1;
+    assert.equal(new TextDecoder().decode(secret.data), await fs.readFile(path.join(p.keys, `${pid}.pk`), 'utf8'), `${s.Spec.Name} gets its own key`);
+    assert.ok(secrets.Env.includes(`${NODE_ENV.slot}=${pid + 1}`));
+  }
+  assert.match(out.lines.join('\n'), /deploy: 4 nodes on net from gomel@sha256:(ab)+: created 4/);
+
+  engine.calls = [];
+  await deploySpawn(p.options(), captureOutput(), engine);
+  assert.deepEqual(engine.calls.filter((c) => !c.startsWith('ping')), [], 'nothing changed, nothing touched');
+
+  engine.calls = [];
+  await deploySpawn(p.options({ restart: true }), captureOutput(), engine);
+  const removed = engine.calls.filter((c) => c.startsWith('removeService')).length;
+  const created = engine.calls.filter((c) => c.startsWith('createService')).length;
+  assert.deepEqual([removed, created], [4, 4]);
+  const lastRemoval = engine.calls.map((c) => c.startsWith('removeService')).lastIndexOf(true);
+  assert.ok(engine.calls.findIndex((c) => c.startsWith('createService')) > lastRemoval, 'the old run is gone before the new one starts');
+
+  await keysGen({ n: 5, dir: p.keys, config: 'config', configs: p.configs }, captureOutput());
+  engine.calls = [];
+  await deploySpawn(p.options(), captureOutput(), engine);
+  // The committee every node reads changed: each node is a new spec, the old keys' secrets go.
+  const count = (prefix: string) => engine.calls.filter((c) => c.startsWith(prefix)).length;
+  assert.deepEqual([count('createService'), count('removeService'), count('createSecret'), count('removeSecret')], [5, 4, 5, 4]);
+  assert.deepEqual(engine.live().map((s) => s.Spec.Name).sort(), ['node1', 'node2', 'node3', 'node4', 'node5']);
+  assert.equal(engine.secrets.filter((s) => !s.removed).length, 5);
+
+  await deployClean({ network: 'net' }, captureOutput(), engine);
+  assert.deepEqual(engine.live(), []);
+  assert.deepEqual(engine.secrets.filter((s) => !s.removed), [], 'every secret of the deployment removed');
+});
+
+test('spawn: a node that cannot apply its network conditions (exit 3) removes the whole deployment and names why', async (t) => {
+  const p = await project(t, 4);
+  const fate = (name: string): Fate =>
+    name === 'node2' ? { state: 'failed', exitCode: 3, output: 'run.sh: network conditions of node2 not applied: the userspace delayer did not start\n' } : { state: 'running' };
+  const engine = new MemoryEngine(['net'], fate);
+  await assert.rejects(
+    deploySpawn(p.options({ net: 'delay=50ms', netImpl: 'userspace' }), captureOutput(), engine),
+    (e: Error) => e instanceof EnvironmentError && /^deploy: network conditions of node2 not applied: the userspace delayer did not start; 1 of 4 nodes could not apply theirs, and the deployment was removed$/.test(e.message),
+  );
+  assert.deepEqual(engine.live(), [], 'nothing left running');
+  const spec = engine.services.find((s) => s.Spec.Name === 'node1')!.Spec;
+  const env = (spec.TaskTemplate as { ContainerSpec: { Env: string[] } }).ContainerSpec.Env;
+  const script = Buffer.from(env.find((e) => e.startsWith(`${NODE_ENV.netScript}=`))!.split('=')[1]!, 'base64').toString();
+  assert.match(script, /^impl=userspace$/m);
+  assert.match(spec.Labels[LABELS.net] ?? '', /\(delay: userspace\)/);
+});
+
+test('spawn: a failed node is named with its exit; one the fault plan crashes is down as planned', async (t) => {
+  const p = await project(t, 4);
+  const fate = (name: string): Fate => (name === 'node4' ? { state: 'failed', exitCode: 1 } : { state: 'running' });
+  await assert.rejects(deploySpawn(p.options(), captureOutput(), new MemoryEngine(['net'], fate)), (e: Error) => e instanceof CheckFailed && /^deploy: 1 of 4 nodes are not up: node4 failed \(exit 1\)$/.test(e.message));
+  const out = captureOutput();
+  await deploySpawn(p.options({ faults: 'crash:4@0s' }), out, new MemoryEngine(['net'], fate));
+  assert.ok(out.lines.includes('deploy: down as planned: node4'), out.lines.join('\n'));
+});
+
+test('spawn: no network is one line before anything is created', async (t) => {
+  const p = await project(t, 4);
+  const engine = new MemoryEngine([]);
+  await assert.rejects(deploySpawn(p.options(), captureOutput(), engine), /^EnvironmentError: deploy: no network net; run `gomelctl cluster init --network net`$/);
+  assert.deepEqual(engine.calls, ['ping']);
+});
+
+test('logs: each node’s output and task.json; a node whose container is elsewhere and shipped nothing is said so', async (t) => {
+  const p = await project(t, 4);
+  const fate = (name: string): Fate => ({ state: 'complete', output: `hello from ${name}\n` });
+  const engine = new MemoryEngine(['net'], fate);
+  await deploySpawn(p.options(), captureOutput(), engine);
+  const logs = path.join(p.root, 'logs');
+  const out = captureOutput();
+  await deployLogs({ network: 'net', out: logs, keys: p.keys, configs: p.configs }, out, engine);
+  assert.equal(await fs.readFile(path.join(logs, 'node3.log'), 'utf8'), 'hello from node3\n');
+  const task = JSON.parse(await fs.readFile(path.join(logs, 'node3', 'task.json'), 'utf8'));
+  assert.equal(task.state, 'complete');
+  assert.equal(task.uncollected, 'its container is on another engine and shipped nothing');
+  assert.ok(await fs.readFile(path.join(logs, 'committee.ka')), 'the deployed committee beside the logs');
+  assert.equal(out.lines.filter((l) => l.startsWith('logs: node')).length, 4);
+});

@@ -8,7 +8,7 @@ import { cli, tempDir, VECTORS } from './helpers.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
-test('the report of a real run renders in Chromium: 4 charts, bands over the nodes, a latency CDF, axes with units, no console errors', async (t) => {
+test('the report of a real run renders in Chromium: 5 charts, bands over the nodes, a latency CDF, a level heatmap, axes with units, no console errors', async (t) => {
   const dir = await tempDir(t);
   const file = path.join(dir, 'report.html');
   const r = await cli(['report', '--logs', path.join(VECTORS, 'logs/swarm-8'), '--out', file]);
@@ -24,8 +24,8 @@ test('the report of a real run renders in Chromium: 4 charts, bands over the nod
   page.on('pageerror', (e) => errors.push(e.message));
   await page.goto(`file://${file}`);
   const charts = page.locator('figure[data-chart] svg');
-  assert.equal(await charts.count(), 4);
-  for (let i = 0; i < 4; i++) {
+  assert.equal(await charts.count(), 5);
+  for (let i = 0; i < 5; i++) {
     const box = await charts.nth(i).boundingBox();
     assert.ok(box && box.width > 300 && box.height > 200, `chart ${i} has a size on the page`);
   }
@@ -40,6 +40,9 @@ test('the report of a real run renders in Chromium: 4 charts, bands over the nod
   const latency = page.locator('figure[data-chart="Ordering latency of own units"]');
   assert.equal(await latency.locator('g.mark-rule.role-mark line').count(), 3);
   assert.match((await latency.locator('g.mark-text text').allTextContents()).join(' '), /p50 .* s p90 .* s p99 .* s/);
+  // The heatmap: one row of 60 cells per node with a log (swarm-8: 8 nodes).
+  const heatmap = page.locator('figure[data-chart="Prime level per node over time"]');
+  assert.equal(await heatmap.locator('g.mark-rect.role-mark path').count(), 8 * 60);
   for (const legend of await page.locator('g.role-legend').all()) assert.ok((await legend.locator('g.role-legend-label text').count()) <= 12);
   const axisTitles = await page.locator('g.role-axis-title text').allTextContents();
   for (const title of ['time since the common start (s)', 'prime level', 'units ordered', 'latency from creation to order (s)', 'fraction of own units', 'traffic (MB)']) assert.ok(axisTitles.includes(title), `axis "${title}"`);

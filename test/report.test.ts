@@ -6,7 +6,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { cli, tempDir, VECTORS } from './helpers.js';
-import { quantileBands, runCharts } from '../src/core/logs/report-charts.js';
+import { againstCharts, levelHeatmap, quantileBands, runCharts, type ComparedRun } from '../src/core/logs/report-charts.js';
 import { addRunLine, median, newRunStats, quantile, runFigures, type RunNode } from '../src/core/logs/run-stats.js';
 import { reportPage } from '../src/report/html.js';
 
@@ -59,7 +59,8 @@ test('hand-made logs: latency, throughput, timing rounds, LevelLimit, skew and t
   assert.deepEqual(f.perNode[1]!.traffic, { gossip: { sent: 1000, received: 2001 }, multicast: { sent: 500, received: 0 } });
   assert.equal(f.perNode[1]!.bytesReceived, 2001);
   const html = await fs.readFile(path.join(dir, 'report.html'), 'utf8');
-  assert.equal((html.match(/<svg /g) ?? []).length, 4, 'four charts, inline');
+  assert.equal((html.match(/<svg /g) ?? []).length, 5, 'five charts, inline');
+  assert.match(html, /data-chart="Prime level per node over time"/);
   assert.doesNotMatch(html, /<script|https?:\/\/(?!www\.w3\.org)/, 'no script and nothing fetched: opens offline');
 });
 
@@ -80,7 +81,8 @@ test('runs compared: one column per run; a probe folder is refused', async (t) =
   assert.deepEqual(runs.map((r) => [r.name, r.figures.nodes]), [['success-4', 4], ['swarm-8', 8]]);
   const html = await fs.readFile(out, 'utf8');
   assert.match(html, /<th><\/th><th>success-4<\/th><th>swarm-8<\/th>/);
-  assert.equal((html.match(/<svg /g) ?? []).length, 2);
+  assert.equal((html.match(/<svg /g) ?? []).length, 5, 'three against N (4 and 8 nodes), two over time');
+  assert.match(html, /data-chart="Units ordered per second against N"/);
   const probe = await tempDir(t);
   await fs.copyFile(path.join(LOGS, 'swarm-8/committee.ka'), path.join(probe, 'committee.ka'));
   await fs.mkdir(path.join(probe, 'node1'));
@@ -306,4 +308,30 @@ test('charts read at 64 nodes: quantile bands over the nodes, a latency CDF with
   const grid = [3];
   const [p] = quantileBands(nodes.map((n) => n.stats!.levels.map(([t, q]) => [t / 1000, q] as const)), grid);
   assert.deepEqual(p, { t: 3, min: values[0], p10: values[6], median: (values[31]! + values[32]!) / 2, p90: values[57], max: values[63] });
+});
+
+test('the prime-level heatmap: one row per node, each cell the highest level reached by its end; a stuck node keeps its level', () => {
+  const moving = [[0, 1], [1, 2], [2, 3], [3, 4]] as const;
+  const stuck = [[0, 1], [0.5, 2]] as const;
+  const cells = levelHeatmap(['node1', 'node2'], [moving, stuck], 4);
+  assert.equal(cells.length, 8);
+  assert.deepEqual(cells.filter((c) => c.node === 'node1').map((c) => c.level), [1, 2, 3, 4]);
+  assert.deepEqual(cells.filter((c) => c.node === 'node2').map((c) => c.level), [2, 2, 2, 2]);
+  assert.deepEqual(cells.filter((c) => c.node === 'node1').map((c) => [c.from, c.to]), [[0, 0.75], [0.75, 1.5], [1.5, 2.25], [2.25, 3]]);
+  assert.deepEqual(levelHeatmap(['node1'], [[]], 4), [], 'no levels, no cells');
+});
+
+test('runs against N: the headline figures against committee size; against the network when N is the same; none when neither differs', () => {
+  const run = (name: string, nodes: number, unitsPerSecond: number, p50: number, network = 'none') =>
+    ({ name, nodes: [], network, figures: { nodes, unitsPerSecond, latencyMs: { p50, p90: 2 * p50, p99: 3 * p50, max: 4 * p50, count: 9 }, levelLimitSeconds: { median: nodes / 2, max: nodes, nodes } } }) as unknown as ComparedRun;
+  const byN = againstCharts([run('n8', 8, 34, 700), run('n16', 16, 30, 900), run('n32', 32, 20, 1500)]);
+  assert.deepEqual(byN.map((c) => c.title), ['Units ordered per second against N', 'Own-unit latency against N', 'Time to reach LevelLimit against N']);
+  const units = byN[0]!.spec as { data: { values: { x: number; y: number }[] }; encoding: { x: { type: string } } };
+  assert.deepEqual(units.data.values.map((v) => [v.x, v.y]), [[8, 34], [16, 30], [32, 20]]);
+  assert.equal(units.encoding.x.type, 'quantitative');
+  const latency = byN[1]!.spec as { data: { values: { x: number; y: number; series: string }[] } };
+  assert.deepEqual(latency.data.values.filter((v) => v.x === 16).map((v) => [v.series, v.y]), [['p50', 0.9], ['p90', 1.8]]);
+  const byNet = againstCharts([run('plain', 8, 34, 700), run('zones80', 8, 19, 1600, 'eu->us: delay=80ms')]);
+  assert.deepEqual(byNet.map((c) => c.title), ['Units ordered per second against network conditions', 'Own-unit latency against network conditions', 'Time to reach LevelLimit against network conditions']);
+  assert.deepEqual(againstCharts([run('a', 8, 34, 700), run('b', 8, 33, 710)]), []);
 });

@@ -123,7 +123,7 @@ export async function report(dirs: string[], options: ReportOptions, out: Output
   for (const dir of folders) runs.push(await readRun(dir, options));
   const names = new Set(runs.map((r) => r.name));
   if (names.size < runs.length) runs.forEach((r, i) => (r.name = `${r.name} (${folders[i]})`));
-  const specs = runs.length === 1 ? runCharts(runs[0]!.nodes, runs[0]!.figures, runs[0]!.faults) : comparisonCharts(runs);
+  const specs = runs.length === 1 ? runCharts(runs[0]!.nodes, runs[0]!.figures, runs[0]!.faults) : comparisonCharts(runs.map((r) => ({ ...r, network: r.setup?.network.map((g) => g.conditions).join(' | ') || 'none' })));
   const charts = [];
   for (const c of specs) charts.push({ title: c.title, svg: await renderSvg(c) });
   const file = options.out ?? (runs.length === 1 ? path.join(folders[0]!, 'report.html') : 'report.html');

@@ -122,6 +122,27 @@ function bandLayers(points: readonly BandPoint[], xTitle: string, yTitle: string
   ];
 }
 
+/**
+ * Node × time cells of the highest prime level each node had reached by then (a
+ * step series), `bins` cells per node over the run: one row per node at any N.
+ */
+export function levelHeatmap(labels: readonly string[], series: readonly (readonly (readonly [number, number])[])[], bins: number): { node: string; from: number; to: number; level: number }[] {
+  const end = Math.max(0, ...series.map((s) => s[s.length - 1]?.[0] ?? 0));
+  if (end === 0) return [];
+  const width = end / bins;
+  return series.flatMap((points, i) => {
+    let k = 0;
+    let level = 0;
+    const cells = [];
+    for (let b = 0; b < bins; b++) {
+      const to = (b + 1) * width;
+      while (k < points.length && points[k]![0] <= to) level = Math.max(level, points[k++]![1]);
+      cells.push({ node: labels[i]!, from: b * width, to, level });
+    }
+    return cells;
+  });
+}
+
 /** 200 evenly spaced times from 0 to the last point of any series. */
 function timeGrid(series: readonly (readonly (readonly [number, number])[])[], points = 200): number[] {
   const end = Math.max(0, ...series.map((s) => s[s.length - 1]?.[0] ?? 0));
@@ -144,6 +165,7 @@ export function runCharts(nodes: readonly ReportNode[], figures: RunFigures, fau
       { node: n.label, direction: 'received', service, mb: v.received / 1e6 },
     ]),
   );
+  const heat = levelHeatmap(logged.map(({ n }) => n.label), levelSeries, 60);
   return [
     {
       title: 'Prime level reached over time',
@@ -165,8 +187,23 @@ export function runCharts(nodes: readonly ReportNode[], figures: RunFigures, fau
       },
     },
     {
+      title: 'Prime level per node over time',
+      spec: {
+        ...base('Prime level per node over time (a stuck node is a pale row)', 560, Math.max(200, Math.min(640, 10 * logged.length))),
+        data: { values: heat },
+        mark: 'rect',
+        encoding: {
+          x: { field: 'from', type: 'quantitative', title: timeTitle(figures) },
+          x2: { field: 'to' },
+          y: { field: 'node', type: 'ordinal', title: 'node', sort: logged.map(({ n }) => n.label), axis: logged.length > 32 ? { labels: false, ticks: false } : {} },
+          color: { field: 'level', type: 'quantitative', title: 'prime level', scale: { scheme: 'viridis' } },
+        },
+      },
+    },
+    {
       title: 'Traffic per node',
-      spec: { ...base('Bytes sent and received per node, by sync service', 560, 300), data: { values: traffic }, mark: 'bar', encoding: { x: { field: 'node', type: 'nominal', title: 'node', sort: nodes.map((n) => n.label) }, xOffset: { field: 'direction' }, y: { field: 'mb', type: 'quantitative', aggregate: 'sum', title: 'traffic (MB)' }, color: { field: 'service', type: 'nominal', title: 'service' }, opacity: { field: 'direction', type: 'nominal', title: 'direction', sort: ['sent', 'received'], scale: { range: [1, 0.5] } } } },
+      // Bars sorted by the node's total: at 64 nodes the outliers stand at either end.
+      spec: { ...base('Bytes sent and received per node, by sync service, nodes sorted by total', 560, 300), data: { values: traffic }, mark: 'bar', encoding: { x: { field: 'node', type: 'nominal', title: 'node', sort: { op: 'sum', field: 'mb', order: 'descending' }, axis: nodes.length > 32 ? { labels: false } : {} }, xOffset: { field: 'direction' }, y: { field: 'mb', type: 'quantitative', aggregate: 'sum', title: 'traffic (MB)' }, color: { field: 'service', type: 'nominal', title: 'service' }, opacity: { field: 'direction', type: 'nominal', title: 'direction', sort: ['sent', 'received'], scale: { range: [1, 0.5] } } } },
     },
   ];
 }
@@ -175,6 +212,45 @@ export interface ComparedRun {
   name: string;
   nodes: ReportNode[];
   figures: RunFigures;
+  /** The run's network conditions in words (what was run), to draw runs of one N against them. */
+  network?: string;
+}
+
+/**
+ * The headline figures of several runs against committee size N — the experiment gomel is run
+ * for — or, when every run has the same N, against their network conditions. Undefined when
+ * the runs differ in neither.
+ */
+export function againstCharts(runs: readonly ComparedRun[]): ChartSpec[] {
+  const sizes = new Set(runs.map((r) => r.figures.nodes));
+  const nets = new Set(runs.map((r) => r.network ?? 'none'));
+  const byN = sizes.size > 1;
+  if (!byN && nets.size < 2) return [];
+  const against = byN ? 'N' : 'network conditions';
+  const x = byN ? { field: 'x', type: 'quantitative', title: 'committee size N', scale: { zero: false } } : { field: 'x', type: 'nominal', title: 'network conditions', sort: runs.map((r) => r.network ?? 'none') };
+  const point = (r: ComparedRun) => ({ run: r.name, x: byN ? r.figures.nodes : (r.network ?? 'none') });
+  const figure = (title: string, yTitle: string, values: { run: string; x: number | string; y: number | undefined; series?: string }[]): ChartSpec => {
+    const present = values.filter((v) => v.y !== undefined);
+    const series = new Set(present.map((v) => v.series)).size > 1;
+    return {
+      title: `${title} against ${against}`,
+      spec: {
+        ...base(`${title} against ${against}`, 380, 240),
+        data: { values: present },
+        mark: { type: 'line', point: true },
+        encoding: { x, y: { field: 'y', type: 'quantitative', title: yTitle }, ...(series ? { color: { field: 'series', type: 'nominal', title: '' } } : {}), tooltip: [{ field: 'run' }] },
+      },
+    };
+  };
+  return [
+    figure('Units ordered per second', 'units/s', runs.map((r) => ({ ...point(r), y: r.figures.unitsPerSecond }))),
+    figure(
+      'Own-unit latency',
+      'latency (s)',
+      runs.flatMap((r) => (['p50', 'p90'] as const).map((q) => ({ ...point(r), series: q, y: r.figures.latencyMs ? r.figures.latencyMs[q] / 1000 : undefined }))),
+    ),
+    figure('Time to reach LevelLimit', 'median over the nodes (s)', runs.map((r) => ({ ...point(r), y: r.figures.levelLimitSeconds?.median }))),
+  ];
 }
 
 /** Several runs side by side: one series per run (all its nodes' points). */
@@ -185,6 +261,7 @@ export function comparisonCharts(runs: readonly ComparedRun[]): ChartSpec[] {
   const latencies = runs.flatMap((r) => r.nodes.flatMap((n) => (n.stats?.latencies ?? []).map((ms) => ({ run: r.name, latency: ms / 1000 }))));
   const runColor = { field: 'run', type: 'nominal', title: 'run', sort: runs.map((r) => r.name) };
   return [
+    ...againstCharts(runs),
     {
       title: 'Units ordered over time, by run',
       spec: { ...base('Units ordered over time (every node of each run)'), data: { values: ordered }, mark: { type: 'line', opacity: 0.6 }, encoding: { x: { field: 't', type: 'quantitative', title: runs.every((r) => r.figures.clock.source !== 'own') ? "time since the run's common start (s)" : "time since each node's own start (s)" }, y: { field: 'count', type: 'quantitative', title: 'units ordered' }, color: runColor, detail: { field: 'node' } } },

@@ -8,4 +8,6 @@ if ! command -v chromium >/dev/null 2>&1; then
   [ "$(id -u)" = 0 ] || { echo "test: needs Debian's chromium (apt-get install chromium) or root to install it" >&2; exit 1; }
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 fi
+# The formatter's check first (prettier, .prettierrc.json): a tree it would change fails here.
+npm run format:check
 npm test

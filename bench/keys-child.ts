@@ -7,4 +7,6 @@ import { captureOutput } from '../src/commands/output.js';
 const out = captureOutput();
 const code = await run(process.argv.slice(2), out);
 const usage = process.resourceUsage();
-process.stdout.write(JSON.stringify({ code, cpuMs: (usage.userCPUTime + usage.systemCPUTime) / 1000, maxRssKb: usage.maxRSS }));
+process.stdout.write(
+  JSON.stringify({ code, cpuMs: (usage.userCPUTime + usage.systemCPUTime) / 1000, maxRssKb: usage.maxRSS }),
+);

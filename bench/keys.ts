@@ -32,7 +32,9 @@ export interface KeysGenFigures {
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const medianTiming = (ts: Timing[]): Timing => ({
   wallMs: median(ts.map((t) => t.wallMs)),
-  ...(ts.length > 1 ? { wallRangeMs: [Math.min(...ts.map((t) => t.wallMs)), Math.max(...ts.map((t) => t.wallMs))] as [number, number] } : {}),
+  ...(ts.length > 1
+    ? { wallRangeMs: [Math.min(...ts.map((t) => t.wallMs)), Math.max(...ts.map((t) => t.wallMs))] as [number, number] }
+    : {}),
   cpuMs: median(ts.map((t) => t.cpuMs)),
   ...(ts[0]!.peakRssMb !== undefined ? { peakRssMb: Math.max(...ts.map((t) => t.peakRssMb!)) } : {}),
 });
@@ -41,7 +43,9 @@ const medianTiming = (ts: Timing[]): Timing => ({
 async function gomelctl(repo: string, args: string[]): Promise<Timing> {
   await run('sync'); // what earlier runs left unwritten is not this run's cost
   const start = performance.now();
-  const { stdout } = await run(process.execPath, [path.join(repo, 'dist/bench/keys-child.js'), ...args], { maxBuffer: 1 << 20 });
+  const { stdout } = await run(process.execPath, [path.join(repo, 'dist/bench/keys-child.js'), ...args], {
+    maxBuffer: 1 << 20,
+  });
   const wallMs = performance.now() - start;
   const child = JSON.parse(stdout) as { code: number; cpuMs: number; maxRssKb: number };
   if (child.code !== 0) throw new Error(`gomelctl ${args.join(' ')} exited ${child.code}`);
@@ -53,22 +57,54 @@ async function gomelKeys(bin: string, n: number, dir: string): Promise<Timing | 
   await fs.mkdir(dir, { recursive: true });
   await run('sync');
   const start = performance.now();
-  const { stdout, stderr } = await run('bash', ['-c', 'cd "$1" && "$2" "$3" >/dev/null && times', 'bench', dir, bin, String(n)]);
+  const { stdout, stderr } = await run('bash', [
+    '-c',
+    'cd "$1" && "$2" "$3" >/dev/null && times',
+    'bench',
+    dir,
+    bin,
+    String(n),
+  ]);
   const wallMs = performance.now() - start;
   // gomel-keys keeps every file it writes open: past the open-files limit it prints an error and exits 0.
-  if (!(await fs.stat(path.join(dir, 'committee.ka')).catch(() => undefined))) return stderr.trim().split('\n')[0] || 'wrote no committee.ka';
+  if (!(await fs.stat(path.join(dir, 'committee.ka')).catch(() => undefined)))
+    return stderr.trim().split('\n')[0] || 'wrote no committee.ka';
   // `times`: the shell's user and system time, then its children's: "0m0.390s 0m0.040s".
-  const seconds = [...(stdout.trim().split('\n')[1] ?? '').matchAll(/(\d+)m([\d.]+)s/g)].map((m) => Number(m[1]) * 60 + Number(m[2]));
+  const seconds = [...(stdout.trim().split('\n')[1] ?? '').matchAll(/(\d+)m([\d.]+)s/g)].map(
+    (m) => Number(m[1]) * 60 + Number(m[2]),
+  );
   return { wallMs, cpuMs: 1000 * (seconds[0]! + seconds[1]!) };
 }
 
-export async function benchKeysGen(repo: string, work: string, n: number, runs: number, gomelKeysBin: string | undefined): Promise<KeysGenFigures> {
+export async function benchKeysGen(
+  repo: string,
+  work: string,
+  n: number,
+  runs: number,
+  gomelKeysBin: string | undefined,
+): Promise<KeysGenFigures> {
   const ours: Timing[] = [];
   const theirs: Timing[] = [];
   let gomelKeysFailure: string | undefined;
   for (let i = 0; i < runs; i++) {
-    ours.push(await gomelctl(repo, ['keys', 'gen', '--n', String(n), '--keys', path.join(work, `gen-${n}-${i}`), '--configs', path.join(work, 'no-configs'), '--seed', '11'.repeat(32)]));
-    const theirRun = gomelKeysBin && !gomelKeysFailure ? await gomelKeys(gomelKeysBin, n, path.join(work, `gomel-keys-${n}-${i}`)) : undefined;
+    ours.push(
+      await gomelctl(repo, [
+        'keys',
+        'gen',
+        '--n',
+        String(n),
+        '--keys',
+        path.join(work, `gen-${n}-${i}`),
+        '--configs',
+        path.join(work, 'no-configs'),
+        '--seed',
+        '11'.repeat(32),
+      ]),
+    );
+    const theirRun =
+      gomelKeysBin && !gomelKeysFailure
+        ? await gomelKeys(gomelKeysBin, n, path.join(work, `gomel-keys-${n}-${i}`))
+        : undefined;
     if (typeof theirRun === 'string') gomelKeysFailure = theirRun;
     else if (theirRun) theirs.push(theirRun);
   }
@@ -76,12 +112,24 @@ export async function benchKeysGen(repo: string, work: string, n: number, runs: 
   if (gomelKeysFailure) return { n, runs, gomelctl: gomelctlTiming, gomelKeysFailure };
   if (!theirs.length) return { n, runs, gomelctl: gomelctlTiming };
   const gomelKeysTiming = medianTiming(theirs);
-  return { n, runs, gomelctl: gomelctlTiming, gomelKeys: gomelKeysTiming, ratio: gomelctlTiming.wallMs / gomelKeysTiming.wallMs };
+  return {
+    n,
+    runs,
+    gomelctl: gomelctlTiming,
+    gomelKeys: gomelKeysTiming,
+    ratio: gomelctlTiming.wallMs / gomelKeysTiming.wallMs,
+  };
 }
 
 /** keys verify of the N-node folder the first keys gen run wrote. */
-export async function benchKeysVerify(repo: string, work: string, n: number, runs: number): Promise<Timing & { n: number }> {
+export async function benchKeysVerify(
+  repo: string,
+  work: string,
+  n: number,
+  runs: number,
+): Promise<Timing & { n: number }> {
   const timings: Timing[] = [];
-  for (let i = 0; i < runs; i++) timings.push(await gomelctl(repo, ['keys', 'verify', '--keys', path.join(work, `gen-${n}-0`)]));
+  for (let i = 0; i < runs; i++)
+    timings.push(await gomelctl(repo, ['keys', 'verify', '--keys', path.join(work, `gen-${n}-0`)]));
   return { n, ...medianTiming(timings) };
 }

@@ -61,7 +61,11 @@ async function benchImage() {
     await fs.mkdir(path.dirname(path.join(dir, entry.name)), { recursive: true });
     await fs.writeFile(path.join(dir, entry.name), entry.content, { mode: entry.mode });
   }
-  const [cliBuildMs] = await timed(() => run('docker', ['build', '--no-cache', '-q', '-t', `${tag}-cli`, dir], { env: { ...process.env, DOCKER_BUILDKIT: '0' } }));
+  const [cliBuildMs] = await timed(() =>
+    run('docker', ['build', '--no-cache', '-q', '-t', `${tag}-cli`, dir], {
+      env: { ...process.env, DOCKER_BUILDKIT: '0' },
+    }),
+  );
   for (const t of [tag, `${tag}-api`, `${tag}-cli`]) await engine.removeImage(t);
   const ref = parseImageRef(tag);
   await deleteTag(REGISTRY, ref.repository, ref.tag);
@@ -104,14 +108,58 @@ async function benchSpawn(n: number) {
   await clusterInit({ network, registry: REGISTRY }, quiet());
   const tag = `${REGISTRY}/gomelctl-bench-spawn-${id}:t`;
   const image = await imageRebuild({ keys, configs, registry: REGISTRY, tag }, quiet());
-  const [spawnMs] = await timed(() => deploySpawn({ keys, configs, config: 'config', image: tag, registry: REGISTRY, network, constraint: [], capAdd: [], netImpl: 'auto', parallel: 8, timeout: 300, settle: 0 }, quiet()));
+  const [spawnMs] = await timed(() =>
+    deploySpawn(
+      {
+        keys,
+        configs,
+        config: 'config',
+        image: tag,
+        registry: REGISTRY,
+        network,
+        constraint: [],
+        capAdd: [],
+        netImpl: 'auto',
+        parallel: 8,
+        timeout: 300,
+        settle: 0,
+      },
+      quiet(),
+    ),
+  );
   const [cleanMs] = await timed(() => deployClean({ network }, quiet()));
 
   const names = Array.from({ length: n }, (_, i) => `c${id}n${i + 1}`);
   const create = (name: string, k: number) =>
     new Promise<void>((resolve, reject) => {
-      const child = spawn('docker', ['service', 'create', '--detach', '--quiet', '--name', name, '--hostname', name, '--network', network, '--restart-condition', 'none', '--endpoint-mode', 'dnsrr', '--env', `SLOT=${k}`, image.pinned, '/gomel/run.sh', 'config'], { stdio: 'ignore' });
-      child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`docker service create ${name} exited ${code}`))));
+      const child = spawn(
+        'docker',
+        [
+          'service',
+          'create',
+          '--detach',
+          '--quiet',
+          '--name',
+          name,
+          '--hostname',
+          name,
+          '--network',
+          network,
+          '--restart-condition',
+          'none',
+          '--endpoint-mode',
+          'dnsrr',
+          '--env',
+          `SLOT=${k}`,
+          image.pinned,
+          '/gomel/run.sh',
+          'config',
+        ],
+        { stdio: 'ignore' },
+      );
+      child.on('exit', (code) =>
+        code === 0 ? resolve() : reject(new Error(`docker service create ${name} exited ${code}`)),
+      );
     });
   const [cliMs] = await timed(async () => {
     await Promise.all(names.map((name, i) => create(name, i + 1)));
@@ -142,11 +190,37 @@ async function benchSkew(n: number) {
   const tag = `${REGISTRY}/gomelctl-bench-skew-${id}:t`;
   await imageRebuild({ keys, configs, registry: REGISTRY, tag }, quiet());
   const [runMs] = await timed(async () => {
-    await deploySpawn({ keys, configs, config: 'config', image: tag, registry: REGISTRY, network, constraint: [], capAdd: [], netImpl: 'auto', parallel: 8, timeout: 600, settle: 0 }, quiet());
-    await waitForTasks(engine, await serviceIds(engine, network), (v) => v.phase === 'complete', 900_000, () => {});
+    await deploySpawn(
+      {
+        keys,
+        configs,
+        config: 'config',
+        image: tag,
+        registry: REGISTRY,
+        network,
+        constraint: [],
+        capAdd: [],
+        netImpl: 'auto',
+        parallel: 8,
+        timeout: 600,
+        settle: 0,
+      },
+      quiet(),
+    );
+    await waitForTasks(
+      engine,
+      await serviceIds(engine, network),
+      (v) => v.phase === 'complete',
+      900_000,
+      () => {},
+    );
   });
   await deployLogs({ network, out: logs }, quiet());
-  const starts = await Promise.all(Array.from({ length: n }, async (_, i) => Number((await fs.readFile(path.join(logs, `${prefix}${i + 1}`, 'started_at'), 'utf8')).trim())));
+  const starts = await Promise.all(
+    Array.from({ length: n }, async (_, i) =>
+      Number((await fs.readFile(path.join(logs, `${prefix}${i + 1}`, 'started_at'), 'utf8')).trim()),
+    ),
+  );
   await deployClean({ network }, quiet());
   await new Promise((r) => setTimeout(r, 3000));
   await engine.removeNetwork(network).catch(() => undefined);
@@ -172,12 +246,30 @@ async function benchLabLogs(n: number) {
     await fs.writeFile(path.join(configs, 'config.json'), config);
     await fs.writeFile(path.join(configs, 'volume.json'), config);
     const cliEnv = { ...env, DOCKER_HOST: `unix:///run/gomelctl-lab-${lab}/h1.sock` };
-    const gomelctl = (args: string[]) => run(process.execPath, [path.join(REPO, 'bin/gomelctl'), ...args], { env: cliEnv, cwd: root, maxBuffer: 1 << 28 });
+    const gomelctl = (args: string[]) =>
+      run(process.execPath, [path.join(REPO, 'bin/gomelctl'), ...args], { env: cliEnv, cwd: root, maxBuffer: 1 << 28 });
     const flags = ['--keys', 'keys', '--configs', 'configs', '--registry', `${net}.1:5000`, '--network', 'benchnet'];
-    await gomelctl(['up', '--n', String(n), '--binary', path.join(REPO, 'test/fixtures/fake-gomel.sh'), '--config', 'volume', '--spread', '--logs', 'run', '--timeout', '300', ...flags]);
-    const [ms] = await timed(() => gomelctl(['deploy', 'logs', '--network', 'benchnet', '--out', 'again', '--keys', 'keys', '--configs', 'configs']));
+    await gomelctl([
+      'up',
+      '--n',
+      String(n),
+      '--binary',
+      path.join(REPO, 'test/fixtures/fake-gomel.sh'),
+      '--config',
+      'volume',
+      '--spread',
+      '--logs',
+      'run',
+      '--timeout',
+      '300',
+      ...flags,
+    ]);
+    const [ms] = await timed(() =>
+      gomelctl(['deploy', 'logs', '--network', 'benchnet', '--out', 'again', '--keys', 'keys', '--configs', 'configs']),
+    );
     let bytes = 0;
-    for (let k = 1; k <= n; k++) bytes += (await fs.stat(path.join(root, 'again', `node${k}`, `${k - 1}.volume.log`))).size;
+    for (let k = 1; k <= n; k++)
+      bytes += (await fs.stat(path.join(root, 'again', `node${k}`, `${k - 1}.volume.log`))).size;
     const { stdout } = await gomelctl(['deploy', 'status', '--network', 'benchnet', '--json']);
     const remote = (JSON.parse(stdout) as { swarmNode?: string }[]).filter((x) => x.swarmNode !== `${lab}-h1`).length;
     return { n, hosts: 3, remote, ms, mb: bytes / 1e6, mbPerS: bytes / 1e6 / (ms / 1000) };
@@ -190,15 +282,31 @@ async function benchLabLogs(n: number) {
 const parts = process.argv.slice(2);
 const wanted = (part: 'keys' | 'image' | 'spawn' | 'skew' | 'logs') => parts.length === 0 || parts.includes(part);
 const gomelKeysBin = process.env.GOMEL_KEYS_BIN;
-const dockerVersion = parts.length > 0 && parts.every((p) => p === 'keys') ? '(not used)' : (await run('docker', ['version', '--format', '{{.Server.Version}}'])).stdout.trim();
-const machine = { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, memoryGb: Math.round(os.totalmem() / 2 ** 30), node: process.version, docker: dockerVersion, kernel: os.release() };
+const dockerVersion =
+  parts.length > 0 && parts.every((p) => p === 'keys')
+    ? '(not used)'
+    : (await run('docker', ['version', '--format', '{{.Server.Version}}'])).stdout.trim();
+const machine = {
+  cpus: os.cpus().length,
+  cpu: os.cpus()[0]?.model,
+  memoryGb: Math.round(os.totalmem() / 2 ** 30),
+  node: process.version,
+  docker: dockerVersion,
+  kernel: os.release(),
+};
 
 const keys: KeysGenFigures[] = [];
 let verify: Awaited<ReturnType<typeof benchKeysVerify>> | undefined;
 if (wanted('keys')) {
   const keysWork = path.join(work, 'keys');
-  for (const [n, runs] of [[100, 5], [1000, 7], [65535, 1]] as const) {
-    log(`keys gen N=${n}${gomelKeysBin ? `, alternating with ${gomelKeysBin}` : ''} (${runs} run${runs > 1 ? 's' : ''} each)`);
+  for (const [n, runs] of [
+    [100, 5],
+    [1000, 7],
+    [65535, 1],
+  ] as const) {
+    log(
+      `keys gen N=${n}${gomelKeysBin ? `, alternating with ${gomelKeysBin}` : ''} (${runs} run${runs > 1 ? 's' : ''} each)`,
+    );
     keys.push(await benchKeysGen(REPO, keysWork, n, runs, gomelKeysBin));
   }
   log('keys verify N=1000');
@@ -215,7 +323,10 @@ const labLogs = wanted('logs') ? await benchLabLogs(16) : undefined;
 await fs.rm(work, { recursive: true, force: true });
 
 const results = { date: new Date().toISOString(), machine, keys, verify, image, spawn: spawnResult, skew, labLogs };
-await fs.writeFile(path.join(REPO, `bench/results${parts.length ? `-${parts.join('-')}` : ''}.json`), `${JSON.stringify(results, null, 2)}\n`);
+await fs.writeFile(
+  path.join(REPO, `bench/results${parts.length ? `-${parts.join('-')}` : ''}.json`),
+  `${JSON.stringify(results, null, 2)}\n`,
+);
 
 const verdict = (ok: boolean) => (ok ? 'met' : 'MISSED');
 const timing = (t: { wallMs: number; wallRangeMs?: [number, number]; cpuMs: number; peakRssMb?: number }) =>
@@ -224,37 +335,89 @@ const rows: [string, string, string][] = [
   ...keys.map((k): [string, string, string] => [
     `keys gen N=${k.n} (median of ${k.runs})`,
     timing(k.gomelctl),
-    k.gomelKeys ? `gomel-keys ${timing(k.gomelKeys)}; ${k.ratio!.toFixed(2)}× its wall time` : k.gomelKeysFailure ? `gomel-keys failed: ${k.gomelKeysFailure}` : 'set GOMEL_KEYS_BIN to compare with gomel-keys',
+    k.gomelKeys
+      ? `gomel-keys ${timing(k.gomelKeys)}; ${k.ratio!.toFixed(2)}× its wall time`
+      : k.gomelKeysFailure
+        ? `gomel-keys failed: ${k.gomelKeysFailure}`
+        : 'set GOMEL_KEYS_BIN to compare with gomel-keys',
   ]),
   ...(verify ? [[`keys verify N=${verify.n} (median of 5)`, timing(verify), ''] as [string, string, string]] : []),
   ...(image
     ? ([
         ['image rebuild, cold (no cache)', `${seconds(image.coldMs)} s`, `${image.coldPushedLayers} layer(s) pushed`],
-        ['image rebuild, unchanged', `${seconds(image.unchangedMs)} s`, image.unchangedSkipped ? 'skipped (same context hash)' : 'rebuilt'],
-        ['image rebuild, after resize', `${seconds(image.resizedMs)} s`, `${image.resizedCachedSteps} steps cached, ${image.resizedPushedLayers} layer(s) pushed; ${image.resizedOverCold.toFixed(2)}× cold`],
-        ['build only: API (in-memory) vs docker build', `${seconds(image.apiBuildMs)} s vs ${seconds(image.cliBuildMs)} s`, `${image.apiOverCli.toFixed(2)}×`],
+        [
+          'image rebuild, unchanged',
+          `${seconds(image.unchangedMs)} s`,
+          image.unchangedSkipped ? 'skipped (same context hash)' : 'rebuilt',
+        ],
+        [
+          'image rebuild, after resize',
+          `${seconds(image.resizedMs)} s`,
+          `${image.resizedCachedSteps} steps cached, ${image.resizedPushedLayers} layer(s) pushed; ${image.resizedOverCold.toFixed(2)}× cold`,
+        ],
+        [
+          'build only: API (in-memory) vs docker build',
+          `${seconds(image.apiBuildMs)} s vs ${seconds(image.cliBuildMs)} s`,
+          `${image.apiOverCli.toFixed(2)}×`,
+        ],
       ] as [string, string, string][])
     : []),
   ...(spawnResult
     ? ([
-        [`deploy spawn N=${spawnResult.n} until running`, `${seconds(spawnResult.spawnMs)} s vs CLI loop ${seconds(spawnResult.cliLoopMs)} s`, `${spawnResult.spawnOverCli.toFixed(2)}×`],
+        [
+          `deploy spawn N=${spawnResult.n} until running`,
+          `${seconds(spawnResult.spawnMs)} s vs CLI loop ${seconds(spawnResult.cliLoopMs)} s`,
+          `${spawnResult.spawnOverCli.toFixed(2)}×`,
+        ],
         ['deploy clean', `${seconds(spawnResult.cleanMs)} s`, ''],
       ] as [string, string, string][])
     : []),
-  ...(labLogs ? [[`deploy logs, N=${labLogs.n} over ${labLogs.hosts} lab hosts (${labLogs.remote} on workers)`, `${seconds(labLogs.ms)} s for ${labLogs.mb.toFixed(1)} MB of gomel-shaped log`, `${labLogs.mbPerS.toFixed(1)} MB/s`] as [string, string, string]] : []),
-  ...skew.map((k): [string, string, string] => [`start skew, N=${k.n} probe nodes`, `${seconds(k.skewMs)} s between the first and last start`, `whole run ${seconds(k.runMs)} s`]),
+  ...(labLogs
+    ? [
+        [
+          `deploy logs, N=${labLogs.n} over ${labLogs.hosts} lab hosts (${labLogs.remote} on workers)`,
+          `${seconds(labLogs.ms)} s for ${labLogs.mb.toFixed(1)} MB of gomel-shaped log`,
+          `${labLogs.mbPerS.toFixed(1)} MB/s`,
+        ] as [string, string, string],
+      ]
+    : []),
+  ...skew.map((k): [string, string, string] => [
+    `start skew, N=${k.n} probe nodes`,
+    `${seconds(k.skewMs)} s between the first and last start`,
+    `whole run ${seconds(k.runMs)} s`,
+  ]),
 ];
-console.log(`machine: ${machine.cpus} × ${machine.cpu}, ${machine.memoryGb} GiB, Node ${machine.node}, Docker ${machine.docker}`);
+console.log(
+  `machine: ${machine.cpus} × ${machine.cpu}, ${machine.memoryGb} GiB, Node ${machine.node}, Docker ${machine.docker}`,
+);
 console.log('| what | figure | ratio / note |\n|---|---|---|');
 for (const [a, b, c] of rows) console.log(`| ${a} | ${b} | ${c} |`);
 console.log('\ntargets:');
 const k1000 = keys.find((k) => k.n === 1000);
 const k65535 = keys.find((k) => k.n === 65535);
-if (k1000?.ratio !== undefined) console.log(`  keys gen N=1000 ≤ 1.0× gomel-keys' wall time: ${k1000.ratio.toFixed(2)}× — ${verdict(k1000.ratio <= 1)}`);
-if (k1000) console.log(`  keys gen N=1000 peak memory ≤ 150 MB: ${k1000.gomelctl.peakRssMb} MB — ${verdict(k1000.gomelctl.peakRssMb! <= 150)}`);
-if (k65535) console.log(`  keys gen N=65535 ≤ 30 s: ${seconds(k65535.gomelctl.wallMs)} s — ${verdict(k65535.gomelctl.wallMs <= 30_000)}`);
+if (k1000?.ratio !== undefined)
+  console.log(
+    `  keys gen N=1000 ≤ 1.0× gomel-keys' wall time: ${k1000.ratio.toFixed(2)}× — ${verdict(k1000.ratio <= 1)}`,
+  );
+if (k1000)
+  console.log(
+    `  keys gen N=1000 peak memory ≤ 150 MB: ${k1000.gomelctl.peakRssMb} MB — ${verdict(k1000.gomelctl.peakRssMb! <= 150)}`,
+  );
+if (k65535)
+  console.log(
+    `  keys gen N=65535 ≤ 30 s: ${seconds(k65535.gomelctl.wallMs)} s — ${verdict(k65535.gomelctl.wallMs <= 30_000)}`,
+  );
 if (verify) console.log(`  keys verify N=1000 ≤ 1 s: ${seconds(verify.wallMs)} s — ${verdict(verify.wallMs <= 1000)}`);
-if (spawnResult) console.log(`  spawn 32 ≤ 0.5× CLI loop: ${spawnResult.spawnOverCli.toFixed(2)}× — ${verdict(spawnResult.spawnOverCli <= 0.5)}`);
-if (labLogs) console.log(`  logs of ${labLogs.n} nodes over 3 hosts in seconds (≤ 30 s): ${seconds(labLogs.ms)} s — ${verdict(labLogs.ms <= 30_000)}`);
+if (spawnResult)
+  console.log(
+    `  spawn 32 ≤ 0.5× CLI loop: ${spawnResult.spawnOverCli.toFixed(2)}× — ${verdict(spawnResult.spawnOverCli <= 0.5)}`,
+  );
+if (labLogs)
+  console.log(
+    `  logs of ${labLogs.n} nodes over 3 hosts in seconds (≤ 30 s): ${seconds(labLogs.ms)} s — ${verdict(labLogs.ms <= 30_000)}`,
+  );
 for (const k of skew) console.log(`  start skew N=${k.n} ≤ 1 s: ${seconds(k.skewMs)} s — ${verdict(k.skewMs <= 1000)}`);
-if (image) console.log(`  rebuild after resize ≤ 0.3× cold: ${image.resizedOverCold.toFixed(2)}× — ${verdict(image.resizedOverCold <= 0.3)}`);
+if (image)
+  console.log(
+    `  rebuild after resize ≤ 0.3× cold: ${image.resizedOverCold.toFixed(2)}× — ${verdict(image.resizedOverCold <= 0.3)}`,
+  );

@@ -21,7 +21,8 @@ export function exitCodeOf(error: unknown): number {
   if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
   if (error instanceof ExpectedStall) return EXIT.stalled;
   if (error instanceof ForkFound) return EXIT.fork;
-  if (error instanceof InputError || error instanceof CheckFailed || error instanceof EnvironmentError) return EXIT.failed;
+  if (error instanceof InputError || error instanceof CheckFailed || error instanceof EnvironmentError)
+    return EXIT.failed;
   return EXIT.internal;
 }
 
@@ -57,7 +58,10 @@ export function escapeControls(text: string, keep = ''): string {
   return text.replace(CONTROL, (c) => {
     if (keep.includes(c)) return c;
     const code = c.charCodeAt(0);
-    return NAMED[c] ?? (code > 0xff ? `\\u${code.toString(16).padStart(4, '0')}` : `\\x${code.toString(16).padStart(2, '0')}`);
+    return (
+      NAMED[c] ??
+      (code > 0xff ? `\\u${code.toString(16).padStart(4, '0')}` : `\\x${code.toString(16).padStart(2, '0')}`)
+    );
   });
 }
 
@@ -76,9 +80,15 @@ export async function run(argv: readonly string[], out: Output = processOutput):
   } catch (error) {
     const code = exitCodeOf(error);
     if (error instanceof CommanderError) return code; // commander already printed it
-    const message = isFsError(error) ? fsProblem(error, '(unknown path)').message : error instanceof Error ? error.message : String(error);
+    const message = isFsError(error)
+      ? fsProblem(error, '(unknown path)').message
+      : error instanceof Error
+        ? error.message
+        : String(error);
     // An error is one line, whatever it quotes; a bug's stack keeps its lines.
-    out.warn(`gomelctl: ${code === EXIT.internal && error instanceof Error && error.stack ? escapeControls(error.stack, '\n') : escapeControls(message)}`);
+    out.warn(
+      `gomelctl: ${code === EXIT.internal && error instanceof Error && error.stack ? escapeControls(error.stack, '\n') : escapeControls(message)}`,
+    );
     return code;
   }
 }

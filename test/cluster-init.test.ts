@@ -16,9 +16,18 @@ async function fakeRegistry(t: { after: (fn: () => Promise<void>) => void }): Pr
 }
 
 /** A swarm manager holding `networks`; POST /networks/create adds an attachable overlay. */
-function swarmManager(networks: { Name: string; Driver?: string; Attachable?: boolean; IPAM: { Config: { Subnet: string }[] } }[]) {
+function swarmManager(
+  networks: { Name: string; Driver?: string; Attachable?: boolean; IPAM: { Config: { Subnet: string }[] } }[],
+) {
   return (r: EngineRequest) => {
-    if (r.path === '/info') return { json: { Name: 'fake', ServerVersion: '20.10.24', Swarm: { LocalNodeState: 'active', ControlAvailable: true, NodeID: 'n1', NodeAddr: '127.0.0.1' } } };
+    if (r.path === '/info')
+      return {
+        json: {
+          Name: 'fake',
+          ServerVersion: '20.10.24',
+          Swarm: { LocalNodeState: 'active', ControlAvailable: true, NodeID: 'n1', NodeAddr: '127.0.0.1' },
+        },
+      };
     if (r.path === '/nodes') return { json: [] };
     if (r.path === '/networks' && r.method === 'GET') {
       const name = (JSON.parse(r.query.get('filters') ?? '{}') as { name?: string[] }).name?.[0];
@@ -61,7 +70,11 @@ describe('cluster init', () => {
     assert.match(r.err, /^gomelctl: --subnet 10\.77\.3\.0\/24: overlaps 10\.77\.0\.0\/16, which another network holds/);
   });
 
-  for (const [flag, value] of [['--subnet', '10.0.0.0/33'], ['--network', 'no spaces'], ['--registry', 'not:a:registry']] as const) {
+  for (const [flag, value] of [
+    ['--subnet', '10.0.0.0/33'],
+    ['--network', 'no spaces'],
+    ['--registry', 'not:a:registry'],
+  ] as const) {
     it(`${flag} ${value}: exit 2 before the engine is contacted`, async (t) => {
       const dir = await tempDir(t);
       const engine = await fakeEngine(dir, swarmManager([]));

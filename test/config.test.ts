@@ -18,7 +18,8 @@ async function edited(change: (c: Record<string, unknown>) => void): Promise<str
   change(value);
   return JSON.stringify(value, null, 2);
 }
-const errorsOf = (text: string, shape: CommitteeShape | undefined = eight) => checkConfigText(text, shape).problems.filter((p) => p.severity === 'error');
+const errorsOf = (text: string, shape: CommitteeShape | undefined = eight) =>
+  checkConfigText(text, shape).problems.filter((p) => p.severity === 'error');
 
 test('the zod model accepts all seven shipped configs', async () => {
   for (const name of SHIPPED) {
@@ -36,17 +37,75 @@ test('config check: of the shipped configs only config.json runs with the shippe
 const rules: { name: string; text: () => Promise<string>; shape?: CommitteeShape; path: string; message: RegExp }[] = [
   { name: 'a missing field', text: () => edited((c) => delete c.LogHuman), path: 'LogHuman', message: /missing field/ },
   { name: 'an extra field', text: () => edited((c) => (c.Foo = 1)), path: 'Foo', message: /unknown field/ },
-  { name: 'an extra field inside Sync', text: () => edited((c) => ((c.Sync as Record<string, unknown>[])[0]!.Bogus = 'x')), path: 'Sync[0].Bogus', message: /unknown field/ },
-  { name: 'a float where gomel has an integer', text: () => edited((c) => (c.NParents = 2.5)), path: 'NParents', message: /int/i },
-  { name: 'a number in Params', text: () => edited((c) => (((c.Sync as { Params: Record<string, unknown> }[])[0]!.Params.nIn = 2))), path: 'Sync[0].Params.nIn', message: /string/ },
-  { name: 'an unknown sync Type', text: () => edited((c) => ((c.Sync as Record<string, unknown>[])[0]!.Type = 'rumor')), path: 'Sync[0].Type', message: /gossip/ },
-  { name: 'a Sync/columns mismatch', text: () => shipped('g_m-g').then((t) => t.replace(/"timeout": "2"/g, '"timeout": "2s"')), path: 'Sync', message: /2 sync services, but the committee has 3 address columns/ },
-  { name: 'a setup mismatch', text: () => shipped('config'), shape: { size: 8, addressColumns: 3, setupColumns: 1 }, path: 'SyncSetup', message: /0 setup services, but the committee has 1 setup-address columns/ },
-  { name: 'NParents > N', text: () => shipped('config'), shape: { size: 7, addressColumns: 3, setupColumns: 0 }, path: 'NParents', message: /8 exceeds the committee size 7/ },
-  { name: 'a duration without unit', text: () => shipped('g'), shape: { size: 8, addressColumns: 1, setupColumns: 0 }, path: 'Sync[0].Params.timeout', message: /"2" is not a Go duration/ },
-  { name: 'nIn below 1', text: () => edited((c) => ((c.Sync as { Params: Record<string, string> }[])[1]!.Params.nIn = '0')), path: 'Sync[1].Params.nIn', message: /at least 1/ },
-  { name: 'a Retry without unit', text: () => edited((c) => ((c.Sync as Record<string, unknown>[])[0]!.Retry = '5')), path: 'Sync[0].Retry', message: /not a Go duration/ },
-  { name: 'invalid JSON, with line:column', text: () => shipped('config').then((t) => t.replace('"PrimeOnly": true,', '"PrimeOnly": true,,')), path: 'line 3:21', message: /invalid JSON: expected a field name/ },
+  {
+    name: 'an extra field inside Sync',
+    text: () => edited((c) => ((c.Sync as Record<string, unknown>[])[0]!.Bogus = 'x')),
+    path: 'Sync[0].Bogus',
+    message: /unknown field/,
+  },
+  {
+    name: 'a float where gomel has an integer',
+    text: () => edited((c) => (c.NParents = 2.5)),
+    path: 'NParents',
+    message: /int/i,
+  },
+  {
+    name: 'a number in Params',
+    text: () => edited((c) => ((c.Sync as { Params: Record<string, unknown> }[])[0]!.Params.nIn = 2)),
+    path: 'Sync[0].Params.nIn',
+    message: /string/,
+  },
+  {
+    name: 'an unknown sync Type',
+    text: () => edited((c) => ((c.Sync as Record<string, unknown>[])[0]!.Type = 'rumor')),
+    path: 'Sync[0].Type',
+    message: /gossip/,
+  },
+  {
+    name: 'a Sync/columns mismatch',
+    text: () => shipped('g_m-g').then((t) => t.replace(/"timeout": "2"/g, '"timeout": "2s"')),
+    path: 'Sync',
+    message: /2 sync services, but the committee has 3 address columns/,
+  },
+  {
+    name: 'a setup mismatch',
+    text: () => shipped('config'),
+    shape: { size: 8, addressColumns: 3, setupColumns: 1 },
+    path: 'SyncSetup',
+    message: /0 setup services, but the committee has 1 setup-address columns/,
+  },
+  {
+    name: 'NParents > N',
+    text: () => shipped('config'),
+    shape: { size: 7, addressColumns: 3, setupColumns: 0 },
+    path: 'NParents',
+    message: /8 exceeds the committee size 7/,
+  },
+  {
+    name: 'a duration without unit',
+    text: () => shipped('g'),
+    shape: { size: 8, addressColumns: 1, setupColumns: 0 },
+    path: 'Sync[0].Params.timeout',
+    message: /"2" is not a Go duration/,
+  },
+  {
+    name: 'nIn below 1',
+    text: () => edited((c) => ((c.Sync as { Params: Record<string, string> }[])[1]!.Params.nIn = '0')),
+    path: 'Sync[1].Params.nIn',
+    message: /at least 1/,
+  },
+  {
+    name: 'a Retry without unit',
+    text: () => edited((c) => ((c.Sync as Record<string, unknown>[])[0]!.Retry = '5')),
+    path: 'Sync[0].Retry',
+    message: /not a Go duration/,
+  },
+  {
+    name: 'invalid JSON, with line:column',
+    text: () => shipped('config').then((t) => t.replace('"PrimeOnly": true,', '"PrimeOnly": true,,')),
+    path: 'line 3:21',
+    message: /invalid JSON: expected a field name/,
+  },
 ];
 
 for (const rule of rules) {
@@ -62,7 +121,10 @@ for (const rule of rules) {
 test('Params keys gomel ignores are warnings; mcType points at network', async () => {
   const { problems } = checkConfigText(await shipped('config'), eight);
   const warnings = problems.filter((p) => p.severity === 'warning');
-  assert.deepEqual(warnings.map((w) => w.path), ['Sync[2].Params.mcType', 'Sync[2].Params.retryingFallback', 'Sync[2].Params.retryingInterval', 'CRPFixedPrefix']);
+  assert.deepEqual(
+    warnings.map((w) => w.path),
+    ['Sync[2].Params.mcType', 'Sync[2].Params.retryingFallback', 'Sync[2].Params.retryingInterval', 'CRPFixedPrefix'],
+  );
   assert.match(warnings[0]!.fix, /rename it to "network"/);
 });
 
@@ -79,7 +141,10 @@ test('Go durations', () => {
 });
 
 test('invalid JSON positions are exact on a multi-line document', () => {
-  assert.throws(() => parseJson('{\n  "a": 1,\n  "b": tru\n}'), (e: Error & { line?: number; column?: number }) => e.line === 3 && e.column === 8);
+  assert.throws(
+    () => parseJson('{\n  "a": 1,\n  "b": tru\n}'),
+    (e: Error & { line?: number; column?: number }) => e.line === 3 && e.column === 8,
+  );
 });
 
 test('sync: resizing 8→16→5 moves NParents (it followed N) and caps CRPFixedPrefix', async () => {
@@ -89,9 +154,15 @@ test('sync: resizing 8→16→5 moves NParents (it followed N) and caps CRPFixed
   const at16 = planConfigSync(at8.text, { ...eight, size: 16 }, 8, 'config');
   assert.deepEqual(at16.changes, [{ field: 'NParents', from: 8, to: 16 }]);
   const at5 = planConfigSync(at16.text, { ...eight, size: 5 }, 16, 'config');
-  assert.deepEqual(at5.changes, [{ field: 'NParents', from: 16, to: 5 }, { field: 'CRPFixedPrefix', from: 8, to: 5 }]);
+  assert.deepEqual(at5.changes, [
+    { field: 'NParents', from: 16, to: 5 },
+    { field: 'CRPFixedPrefix', from: 8, to: 5 },
+  ]);
   // Only the two values changed: every other byte (e.g. "StepSize": 0.0) is as the user wrote it.
-  assert.equal(at5.text, original.replace('"NParents": 8', '"NParents": 5').replace('"CRPFixedPrefix": 10', '"CRPFixedPrefix": 5'));
+  assert.equal(
+    at5.text,
+    original.replace('"NParents": 8', '"NParents": 5').replace('"CRPFixedPrefix": 10', '"CRPFixedPrefix": 5'),
+  );
   assert.match(at5.text, /"StepSize": 0\.0,/);
 });
 
@@ -167,7 +238,8 @@ test("a resize reaches NParents the first time: gomel's shipped keys and configs
   await copyDir(DOCKER_KEYS, keys);
   await copyDir(DOCKER_CONFIGS, configs);
   const flags = ['--keys', keys, '--configs', configs];
-  const nParents = async () => (JSON.parse(await fs.readFile(path.join(configs, 'config.json'), 'utf8')) as { NParents: number }).NParents;
+  const nParents = async () =>
+    (JSON.parse(await fs.readFile(path.join(configs, 'config.json'), 'utf8')) as { NParents: number }).NParents;
   assert.equal(await nParents(), 8);
   for (const n of [16, 6]) {
     const gen = await cli(['keys', 'gen', '--n', String(n), ...flags]);
@@ -178,7 +250,10 @@ test("a resize reaches NParents the first time: gomel's shipped keys and configs
   }
   // m-f's NParents (2) never followed the committee: it stays.
   await cli(['config', 'sync', 'm-f', ...flags]);
-  assert.equal((JSON.parse(await fs.readFile(path.join(configs, 'm-f.json'), 'utf8')) as { NParents: number }).NParents, 2);
+  assert.equal(
+    (JSON.parse(await fs.readFile(path.join(configs, 'm-f.json'), 'utf8')) as { NParents: number }).NParents,
+    2,
+  );
 });
 
 test('subnets: a new network gets the first 10.N.0.0/16 that overlaps nothing', () => {
@@ -193,34 +268,61 @@ test('subnets: a new network gets the first 10.N.0.0/16 that overlaps nothing', 
 
 test("integer fields take only whole-number literals, as Go's encoding/json: 1e2 and 2.0 are refused, -0 and 100 pass", async () => {
   const text = await shipped('config');
-  for (const [literal, ok] of [['1e2', false], ['2.0', false], ['1E1', false], ['-0', true], ['100', true]] as const) {
+  for (const [literal, ok] of [
+    ['1e2', false],
+    ['2.0', false],
+    ['1E1', false],
+    ['-0', true],
+    ['100', true],
+  ] as const) {
     const problems = errorsOf(text.replace('"LevelLimit": 50', `"LevelLimit": ${literal}`));
     if (ok) assert.deepEqual(problems, [], literal);
     else {
       assert.equal(problems.length, 1, literal);
       assert.equal(problems[0]!.path, 'LevelLimit');
-      assert.match(problems[0]!.message, new RegExp(`${literal.replace('.', '\\.')} is not a whole-number literal; gomel \\(Go's encoding/json\\) refuses it`));
+      assert.match(
+        problems[0]!.message,
+        new RegExp(
+          `${literal.replace('.', '\\.')} is not a whole-number literal; gomel \\(Go's encoding/json\\) refuses it`,
+        ),
+      );
     }
   }
 });
 
 // Issue 25, checked against real gomel (test/vectors/differential): each case below was wrong before.
-const withSync0 = (text: string, params: string) => text.replace(/"nIn": "2",\s*"nOut": "1",\s*"timeout": "2s"/, params);
+const withSync0 = (text: string, params: string) =>
+  text.replace(/"nIn": "2",\s*"nOut": "1",\s*"timeout": "2s"/, params);
 
 test('N54: Go int fields take exactly int64, read from the literal (2^63−1 and −2^63 pass, one beyond is refused)', async () => {
   const text = await shipped('config');
-  for (const [literal, ok] of [['9223372036854775807', true], ['-9223372036854775808', true], ['9223372036854775808', false], ['-9223372036854775809', false]] as const) {
+  for (const [literal, ok] of [
+    ['9223372036854775807', true],
+    ['-9223372036854775808', true],
+    ['9223372036854775808', false],
+    ['-9223372036854775809', false],
+  ] as const) {
     const errors = errorsOf(text.replace('"LevelLimit": 50', `"LevelLimit": ${literal}`));
     assert.equal(errors.length, ok ? 0 : 1, `${literal}: ${JSON.stringify(errors)}`);
     if (!ok) assert.match(errors[0]!.message, /beyond Go's int/);
   }
   // uint16 refuses any sign, even -0 (Go's ParseUint)
-  assert.match(errorsOf(text.replace(/"CRPFixedPrefix": \d+/, '"CRPFixedPrefix": -0'))[0]!.message, /not a Go uint16 .*even on 0/);
+  assert.match(
+    errorsOf(text.replace(/"CRPFixedPrefix": \d+/, '"CRPFixedPrefix": -0'))[0]!.message,
+    /not a Go uint16 .*even on 0/,
+  );
 });
 
 test('N47: CreateDelay beyond float32 is refused (1e39, 3.5e38), float32 max and what rounds to it pass', async () => {
   const text = await shipped('config');
-  for (const [literal, ok] of [['1e39', false], ['3.5e38', false], ['-3.5e38', false], ['3.4028234663852886e38', true], ['3.4028235677973366e38', true], ['340282356779733661637539395458142568448', false]] as const) {
+  for (const [literal, ok] of [
+    ['1e39', false],
+    ['3.5e38', false],
+    ['-3.5e38', false],
+    ['3.4028234663852886e38', true],
+    ['3.4028235677973366e38', true],
+    ['340282356779733661637539395458142568448', false],
+  ] as const) {
     const errors = errorsOf(text.replace('"CreateDelay": 0.2', `"CreateDelay": ${literal}`));
     assert.equal(errors.length, ok ? 0 : 1, `${literal}: ${JSON.stringify(errors)}`);
     if (!ok) assert.equal(errors[0]!.path, 'CreateDelay');
@@ -243,8 +345,10 @@ test('N49, N52: Go durations parsed as Go does — overflow refused, an exponent
   const exp = errorsOf(withSync0(text, '"nIn": "2", "nOut": "1", "timeout": "1e3s"'));
   assert.equal(exp.length, 1);
   assert.equal(exp[0]!.fix, 'write it out, e.g. "1000s"');
-  for (const ok of ['2562047h47m16.854775807s', '9223372036854775807ns', '2µs', '2μs', '.5s', '5.s', '+2s', '-0']) assert.ok(isGoDuration(ok), ok);
-  for (const bad of ['2562047h47m16.854775808s', '9223372036854775808ns', '1e3s', '.s', '2S']) assert.ok(!isGoDuration(bad), bad);
+  for (const ok of ['2562047h47m16.854775807s', '9223372036854775807ns', '2µs', '2μs', '.5s', '5.s', '+2s', '-0'])
+    assert.ok(isGoDuration(ok), ok);
+  for (const bad of ['2562047h47m16.854775808s', '9223372036854775808ns', '1e3s', '.s', '2S'])
+    assert.ok(!isGoDuration(bad), bad);
 });
 
 test('N51: a timeout of zero or less is refused on purpose, with the fix (gomel accepts it and never syncs)', async () => {
@@ -259,7 +363,12 @@ test('N51: a timeout of zero or less is refused on purpose, with the fix (gomel 
 
 test('nIn/nOut are read with strconv.Atoi: "+2" and "02" pass, beyond int64 is refused', async () => {
   const text = await shipped('config');
-  for (const [v, ok] of [['+2', true], ['02', true], ['9223372036854775808', false], [' 2', false]] as const) {
+  for (const [v, ok] of [
+    ['+2', true],
+    ['02', true],
+    ['9223372036854775808', false],
+    [' 2', false],
+  ] as const) {
     assert.equal(errorsOf(withSync0(text, `"nIn": "${v}", "nOut": "1", "timeout": "2s"`)).length, ok ? 0 : 1, v);
   }
 });
@@ -267,8 +376,19 @@ test('nIn/nOut are read with strconv.Atoi: "+2" and "02" pass, beyond int64 is r
 test('N53: field names match case-insensitively, as in Go (warned); two spellings of one field are refused; sync edits the right value', async () => {
   const text = (await shipped('config')).replace('"NParents"', '"nparents"');
   const { problems } = checkConfigText(text, eight);
-  assert.deepEqual(problems.filter((p) => p.severity === 'error'), []);
-  assert.ok(problems.some((p) => p.severity === 'warning' && p.path === 'nparents' && /gomel reads "nparents" as NParents/.test(p.message) && p.fix === 'write "NParents"'));
+  assert.deepEqual(
+    problems.filter((p) => p.severity === 'error'),
+    [],
+  );
+  assert.ok(
+    problems.some(
+      (p) =>
+        p.severity === 'warning' &&
+        p.path === 'nparents' &&
+        /gomel reads "nparents" as NParents/.test(p.message) &&
+        p.fix === 'write "NParents"',
+    ),
+  );
   const plan = planConfigSync(text, { size: 16, addressColumns: 3, setupColumns: 0 }, 8, 'config');
   assert.match(plan.text, /"nparents": 16/);
   const both = errorsOf((await shipped('config')).replace('"NParents": 8,', '"NParents": 8, "nparents": 8,'));
@@ -281,10 +401,24 @@ test("gomel's sync.NewService rules: an empty Sync, two multicasts, a fallback t
   const variant = (change: (v: { Sync: Record<string, unknown>[] }) => void) => {
     const v = structuredClone(value);
     change(v);
-    return errorsOf(JSON.stringify(v), undefined).map((p) => p.message).join(' | ');
+    return errorsOf(JSON.stringify(v), undefined)
+      .map((p) => p.message)
+      .join(' | ');
   };
-  assert.match(variant((v) => (v.Sync = [])), /empty sync configuration/);
-  assert.match(variant((v) => v.Sync.push({ ...v.Sync[2]! })), /multiple multicast servers/);
-  assert.match(variant((v) => (v.Sync[1]!.Fallback = 'retrying')), /defined retrying as fallback/);
-  assert.equal(variant((v) => (v.Sync[2]!.Type = 'rmc')), '');
+  assert.match(
+    variant((v) => (v.Sync = [])),
+    /empty sync configuration/,
+  );
+  assert.match(
+    variant((v) => v.Sync.push({ ...v.Sync[2]! })),
+    /multiple multicast servers/,
+  );
+  assert.match(
+    variant((v) => (v.Sync[1]!.Fallback = 'retrying')),
+    /defined retrying as fallback/,
+  );
+  assert.equal(
+    variant((v) => (v.Sync[2]!.Type = 'rmc')),
+    '',
+  );
 });

@@ -6,16 +6,26 @@ import { it } from 'node:test';
 import { REPO, tempDir } from './helpers.js';
 import { fakeEngine, gomelctl } from './support/fake-engine.js';
 
-for (const args of [['--image', 'BAD REF'], ['--registry', 'Not A Registry'], ['--parallel', '0']]) {
+for (const args of [
+  ['--image', 'BAD REF'],
+  ['--registry', 'Not A Registry'],
+  ['--parallel', '0'],
+]) {
   it(`deploy spawn ${args.join(' ')}: exit 2, the engine never contacted (N87)`, async (t) => {
     const dir = await tempDir(t);
     await fs.cp(path.join(REPO, 'configs'), path.join(dir, 'configs'), { recursive: true });
     assert.equal((await gomelctl(['keys', 'gen', '--n', '4'], dir)).code, 0);
-    const engine = await fakeEngine(dir, () => ({ status: 500, json: { message: 'the test engine must not be called' } }));
+    const engine = await fakeEngine(dir, () => ({
+      status: 500,
+      json: { message: 'the test engine must not be called' },
+    }));
     t.after(() => engine.close());
     const r = await gomelctl(['deploy', 'spawn', ...args], dir, { DOCKER_HOST: engine.host });
     assert.equal(r.code, 2, r.err);
     assert.match(r.err, new RegExp(`^gomelctl: ${args[0]} "?${args[1]}`));
-    assert.deepEqual(engine.requests.map((q) => `${q.method} ${q.path}`), []);
+    assert.deepEqual(
+      engine.requests.map((q) => `${q.method} ${q.path}`),
+      [],
+    );
   });
 }

@@ -26,7 +26,19 @@ async function project(t: Parameters<typeof tempDir>[0], n: number) {
   await fs.copyFile(path.join(REPO, 'configs/config.json'), path.join(configs, 'config.json'));
   await keysGen({ n, dir: keys, hostPrefix: 'node', config: 'config', configs }, captureOutput());
   const options = (more: Partial<DeploySpawnOptions> = {}): DeploySpawnOptions => ({
-    keys, configs, config: 'config', image: IMAGE, registry: '127.0.0.1:5000', network: 'net', constraint: [], capAdd: [], netImpl: 'auto', parallel: 8, timeout: 5, settle: 0, ...more,
+    keys,
+    configs,
+    config: 'config',
+    image: IMAGE,
+    registry: '127.0.0.1:5000',
+    network: 'net',
+    constraint: [],
+    capAdd: [],
+    netImpl: 'auto',
+    parallel: 8,
+    timeout: 5,
+    settle: 0,
+    ...more,
   });
   return { root, keys, configs, options };
 }
@@ -36,21 +48,36 @@ test('spawn: one service per node with its own key as its only secret; an unchan
   const engine = new MemoryEngine();
   const out = captureOutput();
   await deploySpawn(p.options(), out, engine);
-  assert.deepEqual(engine.live().map((s) => s.Spec.Name).sort(), ['node1', 'node2', 'node3', 'node4']);
+  assert.deepEqual(
+    engine
+      .live()
+      .map((s) => s.Spec.Name)
+      .sort(),
+    ['node1', 'node2', 'node3', 'node4'],
+  );
   for (const s of engine.live()) {
     assert.equal(s.Spec.Labels[LABELS.deployment], 'net');
-    const secrets = (s.Spec.TaskTemplate as { ContainerSpec: { Secrets: { SecretName: string }[]; Env: string[] } }).ContainerSpec;
+    const secrets = (s.Spec.TaskTemplate as { ContainerSpec: { Secrets: { SecretName: string }[]; Env: string[] } })
+      .ContainerSpec;
     assert.equal(secrets.Secrets.length, 1, `${s.Spec.Name} mounts one secret`);
     const secret = engine.secrets.find((x) => x.Spec.Name === secrets.Secrets[0]!.SecretName)!;
     const pid = Number(s.Spec.Name.slice(4)) - 1;
-    assert.equal(new TextDecoder().decode(secret.data), await fs.readFile(path.join(p.keys, `${pid}.pk`), 'utf8'), `${s.Spec.Name} gets its own key`);
+    assert.equal(
+      new TextDecoder().decode(secret.data),
+      await fs.readFile(path.join(p.keys, `${pid}.pk`), 'utf8'),
+      `${s.Spec.Name} gets its own key`,
+    );
     assert.ok(secrets.Env.includes(`${NODE_ENV.slot}=${pid + 1}`));
   }
   assert.match(out.lines.join('\n'), /deploy: 4 nodes on net from gomel@sha256:(ab)+: created 4/);
 
   engine.calls = [];
   await deploySpawn(p.options(), captureOutput(), engine);
-  assert.deepEqual(engine.calls.filter((c) => !c.startsWith('ping')), [], 'nothing changed, nothing touched');
+  assert.deepEqual(
+    engine.calls.filter((c) => !c.startsWith('ping')),
+    [],
+    'nothing changed, nothing touched',
+  );
 
   engine.calls = [];
   await deploySpawn(p.options({ restart: true }), captureOutput(), engine);
@@ -58,35 +85,64 @@ test('spawn: one service per node with its own key as its only secret; an unchan
   const created = engine.calls.filter((c) => c.startsWith('createService')).length;
   assert.deepEqual([removed, created], [4, 4]);
   const lastRemoval = engine.calls.map((c) => c.startsWith('removeService')).lastIndexOf(true);
-  assert.ok(engine.calls.findIndex((c) => c.startsWith('createService')) > lastRemoval, 'the old run is gone before the new one starts');
+  assert.ok(
+    engine.calls.findIndex((c) => c.startsWith('createService')) > lastRemoval,
+    'the old run is gone before the new one starts',
+  );
 
   await keysGen({ n: 5, dir: p.keys, config: 'config', configs: p.configs }, captureOutput());
   engine.calls = [];
   await deploySpawn(p.options(), captureOutput(), engine);
   // The committee every node reads changed: each node is a new spec, the old keys' secrets go.
   const count = (prefix: string) => engine.calls.filter((c) => c.startsWith(prefix)).length;
-  assert.deepEqual([count('createService'), count('removeService'), count('createSecret'), count('removeSecret')], [5, 4, 5, 4]);
-  assert.deepEqual(engine.live().map((s) => s.Spec.Name).sort(), ['node1', 'node2', 'node3', 'node4', 'node5']);
+  assert.deepEqual(
+    [count('createService'), count('removeService'), count('createSecret'), count('removeSecret')],
+    [5, 4, 5, 4],
+  );
+  assert.deepEqual(
+    engine
+      .live()
+      .map((s) => s.Spec.Name)
+      .sort(),
+    ['node1', 'node2', 'node3', 'node4', 'node5'],
+  );
   assert.equal(engine.secrets.filter((s) => !s.removed).length, 5);
 
   await deployClean({ network: 'net' }, captureOutput(), engine);
   assert.deepEqual(engine.live(), []);
-  assert.deepEqual(engine.secrets.filter((s) => !s.removed), [], 'every secret of the deployment removed');
+  assert.deepEqual(
+    engine.secrets.filter((s) => !s.removed),
+    [],
+    'every secret of the deployment removed',
+  );
 });
 
 test('spawn: a node that cannot apply its network conditions (exit 3) removes the whole deployment and names why', async (t) => {
   const p = await project(t, 4);
   const fate = (name: string): Fate =>
-    name === 'node2' ? { state: 'failed', exitCode: 3, output: 'run.sh: network conditions of node2 not applied: the userspace delayer did not start\n' } : { state: 'running' };
+    name === 'node2'
+      ? {
+          state: 'failed',
+          exitCode: 3,
+          output: 'run.sh: network conditions of node2 not applied: the userspace delayer did not start\n',
+        }
+      : { state: 'running' };
   const engine = new MemoryEngine(['net'], fate);
   await assert.rejects(
     deploySpawn(p.options({ net: 'delay=50ms', netImpl: 'userspace' }), captureOutput(), engine),
-    (e: Error) => e instanceof EnvironmentError && /^deploy: network conditions of node2 not applied: the userspace delayer did not start; 1 of 4 nodes could not apply theirs, and the deployment was removed$/.test(e.message),
+    (e: Error) =>
+      e instanceof EnvironmentError &&
+      /^deploy: network conditions of node2 not applied: the userspace delayer did not start; 1 of 4 nodes could not apply theirs, and the deployment was removed$/.test(
+        e.message,
+      ),
   );
   assert.deepEqual(engine.live(), [], 'nothing left running');
   const spec = engine.services.find((s) => s.Spec.Name === 'node1')!.Spec;
   const env = (spec.TaskTemplate as { ContainerSpec: { Env: string[] } }).ContainerSpec.Env;
-  const script = Buffer.from(env.find((e) => e.startsWith(`${NODE_ENV.netScript}=`))!.split('=')[1]!, 'base64').toString();
+  const script = Buffer.from(
+    env.find((e) => e.startsWith(`${NODE_ENV.netScript}=`))!.split('=')[1]!,
+    'base64',
+  ).toString();
   assert.match(script, /^impl=userspace$/m);
   assert.match(spec.Labels[LABELS.net] ?? '', /\(delay: userspace\)/);
 });
@@ -94,7 +150,11 @@ test('spawn: a node that cannot apply its network conditions (exit 3) removes th
 test('spawn: a failed node is named with its exit; one the fault plan crashes is down as planned', async (t) => {
   const p = await project(t, 4);
   const fate = (name: string): Fate => (name === 'node4' ? { state: 'failed', exitCode: 1 } : { state: 'running' });
-  await assert.rejects(deploySpawn(p.options(), captureOutput(), new MemoryEngine(['net'], fate)), (e: Error) => e instanceof CheckFailed && /^deploy: 1 of 4 nodes are not up: node4 failed \(exit 1\)$/.test(e.message));
+  await assert.rejects(
+    deploySpawn(p.options(), captureOutput(), new MemoryEngine(['net'], fate)),
+    (e: Error) =>
+      e instanceof CheckFailed && /^deploy: 1 of 4 nodes are not up: node4 failed \(exit 1\)$/.test(e.message),
+  );
   const out = captureOutput();
   await deploySpawn(p.options({ faults: 'crash:4@0s' }), out, new MemoryEngine(['net'], fate));
   assert.ok(out.lines.includes('deploy: down as planned: node4'), out.lines.join('\n'));
@@ -103,7 +163,10 @@ test('spawn: a failed node is named with its exit; one the fault plan crashes is
 test('spawn: no network is one line before anything is created', async (t) => {
   const p = await project(t, 4);
   const engine = new MemoryEngine([]);
-  await assert.rejects(deploySpawn(p.options(), captureOutput(), engine), /^EnvironmentError: deploy: no network net; run `gomelctl cluster init --network net`$/);
+  await assert.rejects(
+    deploySpawn(p.options(), captureOutput(), engine),
+    /^EnvironmentError: deploy: no network net; run `gomelctl cluster init --network net`$/,
+  );
   assert.deepEqual(engine.calls, ['ping']);
 });
 

@@ -11,12 +11,23 @@ import { mapLimit } from '../src/core/limit.js';
 
 const members = async () => parseCommittee(await fs.readFile(path.join(REPO, 'keys/committee.ka'), 'utf8'));
 const keys = (n: number, salt = '') => Array.from({ length: n }, (_, i) => new TextEncoder().encode(`key ${i}${salt}`));
-const opts = { network: 'net', image: 'r:5000/a@sha256:abc', config: 'config', constraints: [], capAdd: ['NET_ADMIN'], committeeFingerprint: 'f'.repeat(16) };
+const opts = {
+  network: 'net',
+  image: 'r:5000/a@sha256:abc',
+  config: 'config',
+  constraints: [],
+  capAdd: ['NET_ADMIN'],
+  committeeFingerprint: 'f'.repeat(16),
+};
 
 test('one service per node as spawn.sh: name/hostname node<k>, SLOT=k, restart none, own secret, dnsrr', async () => {
   const specs = nodeSpecs(await members(), keys(8), opts);
   assert.equal(specs.length, 8);
-  const spec = specs[2]!.spec('secret-id') as { Name: string; TaskTemplate: { ContainerSpec: Record<string, unknown>; RestartPolicy: unknown; Networks: unknown }; EndpointSpec: unknown };
+  const spec = specs[2]!.spec('secret-id') as {
+    Name: string;
+    TaskTemplate: { ContainerSpec: Record<string, unknown>; RestartPolicy: unknown; Networks: unknown };
+    EndpointSpec: unknown;
+  };
   assert.equal(spec.Name, 'node3');
   const c = spec.TaskTemplate.ContainerSpec;
   assert.equal(c.Hostname, 'node3');
@@ -26,7 +37,13 @@ test('one service per node as spawn.sh: name/hostname node<k>, SLOT=k, restart n
   assert.equal(nodeSpecs(await members(), keys(8), opts)[2]!.specHash, specs[2]!.specHash);
   assert.deepEqual(c.Command, ['/gomel/run.sh', 'config']);
   assert.deepEqual(c.CapabilityAdd, ['CAP_NET_ADMIN']);
-  assert.deepEqual(c.Secrets, [{ SecretID: 'secret-id', SecretName: specs[2]!.secretName, File: { Name: 'gomel.pk', UID: '0', GID: '0', Mode: 0o400 } }]);
+  assert.deepEqual(c.Secrets, [
+    {
+      SecretID: 'secret-id',
+      SecretName: specs[2]!.secretName,
+      File: { Name: 'gomel.pk', UID: '0', GID: '0', Mode: 0o400 },
+    },
+  ]);
   assert.deepEqual(spec.TaskTemplate.RestartPolicy, { Condition: 'none' });
   assert.deepEqual(spec.EndpointSpec, { Mode: 'dnsrr' });
   assert.equal(new Set(specs.map((s) => s.secretName)).size, 8, 'a secret per node');
@@ -35,7 +52,10 @@ test('one service per node as spawn.sh: name/hostname node<k>, SLOT=k, restart n
 test('secret names change with the committee and with the key', async () => {
   const m = await members();
   const a = nodeSpecs(m, keys(8), opts)[0]!;
-  assert.notEqual(nodeSpecs(m, keys(8), { ...opts, committeeFingerprint: 'e'.repeat(16) })[0]!.secretName, a.secretName);
+  assert.notEqual(
+    nodeSpecs(m, keys(8), { ...opts, committeeFingerprint: 'e'.repeat(16) })[0]!.secretName,
+    a.secretName,
+  );
   assert.notEqual(nodeSpecs(m, keys(8, 'x'), opts)[0]!.secretName, a.secretName);
   assert.equal(nodeSpecs(m, keys(8), opts)[0]!.specHash, a.specHash, 'deterministic');
 });
@@ -49,13 +69,31 @@ test('plan: keep same spec, replace changed, create new, remove beyond N', async
     { id: 'z', name: 'node9', specHash: 'x' },
   ];
   const plan = planServices(specs, existing);
-  assert.deepEqual(plan.keep.map((s) => s.host), ['node1']);
-  assert.deepEqual(plan.replace.map((r) => [r.node.host, r.id]), [['node2', 'b']]);
-  assert.deepEqual(plan.create.map((s) => s.host), ['node3', 'node4', 'node5', 'node6', 'node7', 'node8']);
-  assert.deepEqual(plan.remove.map((s) => s.name), ['node9']);
+  assert.deepEqual(
+    plan.keep.map((s) => s.host),
+    ['node1'],
+  );
+  assert.deepEqual(
+    plan.replace.map((r) => [r.node.host, r.id]),
+    [['node2', 'b']],
+  );
+  assert.deepEqual(
+    plan.create.map((s) => s.host),
+    ['node3', 'node4', 'node5', 'node6', 'node7', 'node8'],
+  );
+  assert.deepEqual(
+    plan.remove.map((s) => s.name),
+    ['node9'],
+  );
   const restart = planServices(specs, existing, true);
   assert.deepEqual(restart.keep, [], 'a new run keeps no task');
-  assert.deepEqual(restart.replace.map((r) => [r.node.host, r.id]), [['node1', 'a'], ['node2', 'b']]);
+  assert.deepEqual(
+    restart.replace.map((r) => [r.node.host, r.id]),
+    [
+      ['node1', 'a'],
+      ['node2', 'b'],
+    ],
+  );
 });
 
 test('a committee line naming two hosts cannot be one service', async () => {
@@ -87,29 +125,71 @@ test('mapLimit keeps order and never runs more than the limit at once', async ()
 });
 
 test('the wait goes on through HTTP 500 / DeadlineExceeded listings, reports each retry, and gives up only after its budget', async () => {
-  const overloaded = () => new EngineError('Docker Engine refused to list tasks (HTTP 500): rpc error: code = DeadlineExceeded desc = context deadline exceeded', 500);
+  const overloaded = () =>
+    new EngineError(
+      'Docker Engine refused to list tasks (HTTP 500): rpc error: code = DeadlineExceeded desc = context deadline exceeded',
+      500,
+    );
   let calls = 0;
   const flaky: TaskLister = {
     listTasks: async () => {
       calls++;
       if (calls <= 3) throw overloaded();
-      return [{ ServiceID: 's1', CreatedAt: '1', Status: { State: 'complete', ContainerStatus: { ExitCode: 0 } } }] as never;
+      return [
+        { ServiceID: 's1', CreatedAt: '1', Status: { State: 'complete', ContainerStatus: { ExitCode: 0 } } },
+      ] as never;
     },
   };
   const retries: string[] = [];
-  const views = await waitForTasks(flaky, new Map([['node1', 's1']]), (v) => v.phase === 'complete', 10_000, () => {}, {
-    pollMs: 1,
-    retry: { budgetMs: 10_000, firstDelayMs: 1, onRetry: (e, attempt) => retries.push(`${attempt}: ${e.message}`) },
-  });
+  const views = await waitForTasks(
+    flaky,
+    new Map([['node1', 's1']]),
+    (v) => v.phase === 'complete',
+    10_000,
+    () => {},
+    {
+      pollMs: 1,
+      retry: { budgetMs: 10_000, firstDelayMs: 1, onRetry: (e, attempt) => retries.push(`${attempt}: ${e.message}`) },
+    },
+  );
   assert.equal(views.get('node1')!.phase, 'complete');
   assert.equal(calls, 4);
   assert.equal(retries.length, 3);
   assert.match(retries[0]!, /^1: .*HTTP 500.*DeadlineExceeded/);
 
-  const dead: TaskLister = { listTasks: async () => { throw overloaded(); } };
-  await assert.rejects(waitForTasks(dead, new Map([['node1', 's1']]), () => false, 10_000, () => {}, { pollMs: 1, retry: { budgetMs: 30, firstDelayMs: 5 } }), /HTTP 500/);
-  const refused: TaskLister = { listTasks: async () => { calls++; throw new EngineError('Docker Engine refused to list tasks (HTTP 400): bad filter', 400); } };
+  const dead: TaskLister = {
+    listTasks: async () => {
+      throw overloaded();
+    },
+  };
+  await assert.rejects(
+    waitForTasks(
+      dead,
+      new Map([['node1', 's1']]),
+      () => false,
+      10_000,
+      () => {},
+      { pollMs: 1, retry: { budgetMs: 30, firstDelayMs: 5 } },
+    ),
+    /HTTP 500/,
+  );
+  const refused: TaskLister = {
+    listTasks: async () => {
+      calls++;
+      throw new EngineError('Docker Engine refused to list tasks (HTTP 400): bad filter', 400);
+    },
+  };
   calls = 0;
-  await assert.rejects(waitForTasks(refused, new Map([['node1', 's1']]), () => false, 10_000, () => {}, { pollMs: 1, retry: { budgetMs: 10_000, firstDelayMs: 1 } }), /HTTP 400/);
+  await assert.rejects(
+    waitForTasks(
+      refused,
+      new Map([['node1', 's1']]),
+      () => false,
+      10_000,
+      () => {},
+      { pollMs: 1, retry: { budgetMs: 10_000, firstDelayMs: 1 } },
+    ),
+    /HTTP 400/,
+  );
   assert.equal(calls, 1, 'a client error is not retried');
 });

@@ -20,10 +20,17 @@ function assertOneLine(r: { code: number; err: string }, host: string, says: Reg
   assert.doesNotMatch(r.err, /TypeError|SyntaxError|\n\s+at /);
 }
 
-const swarmInfo = { Name: 'fake', ServerVersion: '20.10.24', Swarm: { LocalNodeState: 'active', ControlAvailable: true, NodeID: 'n1', NodeAddr: '127.0.0.1' } };
+const swarmInfo = {
+  Name: 'fake',
+  ServerVersion: '20.10.24',
+  Swarm: { LocalNodeState: 'active', ControlAvailable: true, NodeID: 'n1', NodeAddr: '127.0.0.1' },
+};
 
 describe('an engine that accepts and never answers (N91)', () => {
-  for (const args of [['deploy', 'status'], ['cluster', 'init']]) {
+  for (const args of [
+    ['deploy', 'status'],
+    ['cluster', 'init'],
+  ]) {
     it(`${args.join(' ')}: one line, exit 1, within the timeout`, async (t) => {
       const dir = await tempDir(t);
       const engine = await fakeEngine(dir, () => undefined);
@@ -36,7 +43,10 @@ describe('an engine that accepts and never answers (N91)', () => {
 
   it('GOMELCTL_ENGINE_TIMEOUT must be a number of seconds', async (t) => {
     const dir = await tempDir(t);
-    const r = await gomelctl(['deploy', 'status'], dir, { DOCKER_HOST: 'unix:///tmp/no-such.sock', GOMELCTL_ENGINE_TIMEOUT: 'soon' });
+    const r = await gomelctl(['deploy', 'status'], dir, {
+      DOCKER_HOST: 'unix:///tmp/no-such.sock',
+      GOMELCTL_ENGINE_TIMEOUT: 'soon',
+    });
     assert.equal(r.code, 2, r.err);
     assert.match(r.err, /^gomelctl: GOMELCTL_ENGINE_TIMEOUT=soon: expected seconds/);
   });
@@ -44,13 +54,50 @@ describe('an engine that accepts and never answers (N91)', () => {
 
 describe('an engine that answers nonsense (N92)', () => {
   const cases: { name: string; args: string[]; answer: (r: EngineRequest) => Answer; says: RegExp }[] = [
-    { name: 'deploy status, {not json', args: ['deploy', 'status'], answer: () => ({ text: '{not json' }), says: /malformed answer while trying to list services: expected a list, got text that is not JSON/ },
-    { name: 'cluster init, {not json', args: ['cluster', 'init'], answer: () => ({ text: '{not json' }), says: /malformed answer while trying to report its state/ },
-    { name: 'deploy status, an object for the list of services', args: ['deploy', 'status'], answer: () => ({ json: { services: [] } }), says: /list services: expected a list, got an object/ },
-    { name: 'deploy status, a service without a name', args: ['deploy', 'status'], answer: (r) => ({ json: r.path === '/services' ? [{ ID: 's1' }] : [] }), says: /list services: expected a list of services with ID and Spec\.Name/ },
-    { name: 'deploy status, tasks not a list', args: ['deploy', 'status'], answer: (r) => ({ json: r.path === '/services' ? [{ ID: 's1', Spec: { Name: 'node1' } }] : r.path === '/tasks' ? 'none' : [] }), says: /list tasks: expected a list/ },
-    { name: 'cluster init, no Swarm in the info', args: ['cluster', 'init'], answer: () => ({ json: { Name: 'x' } }), says: /report its state: expected .*Swarm/ },
-    { name: 'cluster init, networks not a list', args: ['cluster', 'init'], answer: (r) => ({ json: r.path === '/info' ? swarmInfo : { Name: 'aleph_net' } }), says: /list networks: expected a list/ },
+    {
+      name: 'deploy status, {not json',
+      args: ['deploy', 'status'],
+      answer: () => ({ text: '{not json' }),
+      says: /malformed answer while trying to list services: expected a list, got text that is not JSON/,
+    },
+    {
+      name: 'cluster init, {not json',
+      args: ['cluster', 'init'],
+      answer: () => ({ text: '{not json' }),
+      says: /malformed answer while trying to report its state/,
+    },
+    {
+      name: 'deploy status, an object for the list of services',
+      args: ['deploy', 'status'],
+      answer: () => ({ json: { services: [] } }),
+      says: /list services: expected a list, got an object/,
+    },
+    {
+      name: 'deploy status, a service without a name',
+      args: ['deploy', 'status'],
+      answer: (r) => ({ json: r.path === '/services' ? [{ ID: 's1' }] : [] }),
+      says: /list services: expected a list of services with ID and Spec\.Name/,
+    },
+    {
+      name: 'deploy status, tasks not a list',
+      args: ['deploy', 'status'],
+      answer: (r) => ({
+        json: r.path === '/services' ? [{ ID: 's1', Spec: { Name: 'node1' } }] : r.path === '/tasks' ? 'none' : [],
+      }),
+      says: /list tasks: expected a list/,
+    },
+    {
+      name: 'cluster init, no Swarm in the info',
+      args: ['cluster', 'init'],
+      answer: () => ({ json: { Name: 'x' } }),
+      says: /report its state: expected .*Swarm/,
+    },
+    {
+      name: 'cluster init, networks not a list',
+      args: ['cluster', 'init'],
+      answer: (r) => ({ json: r.path === '/info' ? swarmInfo : { Name: 'aleph_net' } }),
+      says: /list networks: expected a list/,
+    },
   ];
   for (const c of cases) {
     it(`${c.name}: one line naming the engine, exit 1`, async (t) => {
@@ -68,7 +115,9 @@ describe('engine streams', () => {
     const engine = new Engine();
     await assert.rejects(
       engine.followProgress(Readable.from(['{"stream":"Step 1/2"}\n', '{not json\n']), () => {}, 'build an image'),
-      (e: Error) => e instanceof EnvironmentError && /malformed answer while trying to build an image: a progress line that is not JSON/.test(e.message),
+      (e: Error) =>
+        e instanceof EnvironmentError &&
+        /malformed answer while trying to build an image: a progress line that is not JSON/.test(e.message),
     );
   });
 
@@ -85,7 +134,11 @@ describe('engine streams', () => {
     const frames = Buffer.concat([frame('hello '), frame('world\n')]);
     const server = http.createServer(async (_req, res) => {
       res.writeHead(200, { 'Content-Type': 'application/vnd.docker.multiplexed-stream' });
-      for (const cut of [[0, 5], [5, 11], [11, frames.length]] as const) {
+      for (const cut of [
+        [0, 5],
+        [5, 11],
+        [11, frames.length],
+      ] as const) {
         res.write(frames.subarray(...cut));
         await new Promise((r) => setTimeout(r, 20));
       }
@@ -117,16 +170,28 @@ describe('engine streams', () => {
     process.env.DOCKER_HOST = `unix://${socket}`;
     process.env.GOMELCTL_ENGINE_TIMEOUT = '0.1';
     t.after(() => {
-      for (const [k, v] of [['DOCKER_HOST', saved.host], ['GOMELCTL_ENGINE_TIMEOUT', saved.timeout]] as const) v === undefined ? delete process.env[k] : (process.env[k] = v);
+      for (const [k, v] of [
+        ['DOCKER_HOST', saved.host],
+        ['GOMELCTL_ENGINE_TIMEOUT', saved.timeout],
+      ] as const)
+        v === undefined ? delete process.env[k] : (process.env[k] = v);
     });
     const engine = new Engine();
     const started = Date.now();
     const seen: unknown[] = [];
-    await assert.rejects(engine.build(Buffer.alloc(1024), { tag: '127.0.0.1:5000/aleph:test' }, (e) => seen.push(e)), (e: Error) => {
-      assert.ok(e instanceof EnvironmentError, String(e));
-      assert.match(e.message, new RegExp(`Docker Engine at unix://${socket.replace(/[.*/]/g, '\\$&')} sent nothing for 2 s while trying to build an image`));
-      return true;
-    });
+    await assert.rejects(
+      engine.build(Buffer.alloc(1024), { tag: '127.0.0.1:5000/aleph:test' }, (e) => seen.push(e)),
+      (e: Error) => {
+        assert.ok(e instanceof EnvironmentError, String(e));
+        assert.match(
+          e.message,
+          new RegExp(
+            `Docker Engine at unix://${socket.replace(/[.*/]/g, '\\$&')} sent nothing for 2 s while trying to build an image`,
+          ),
+        );
+        return true;
+      },
+    );
     assert.equal(seen.length, 1);
     assert.ok(Date.now() - started < 8000);
   });

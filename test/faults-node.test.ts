@@ -14,7 +14,10 @@ import { parseFaultsLog } from '../src/core/faults/plan.js';
 const FAULTS_SH = path.join(REPO, 'templates/faults.sh');
 const NODE_LIB = path.join(REPO, 'templates/node-lib.sh');
 const HAS_BUSYBOX = spawnSync('busybox', ['true']).status === 0;
-const SHELLS: [string, string[]][] = [['dash', ['sh']], ...(HAS_BUSYBOX ? [['busybox', ['busybox', 'sh']] as [string, string[]]] : [])];
+const SHELLS: [string, string[]][] = [
+  ['dash', ['sh']],
+  ...(HAS_BUSYBOX ? [['busybox', ['busybox', 'sh']] as [string, string[]]] : []),
+];
 
 const b64 = (lines: string[]) => Buffer.from(lines.map((l) => `${l}\n`).join('')).toString('base64');
 const state = (pid: number) => {
@@ -27,7 +30,10 @@ const state = (pid: number) => {
 const sleepMs = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A stand-in for gomel; its pid goes to the pid file, as run.sh writes gomel's. */
-async function standIn(dir: string, t: { after: (fn: () => void) => void }): Promise<{ child: ChildProcess; pid: number; pidFile: string; exited: Promise<NodeJS.Signals | null> }> {
+async function standIn(
+  dir: string,
+  t: { after: (fn: () => void) => void },
+): Promise<{ child: ChildProcess; pid: number; pidFile: string; exited: Promise<NodeJS.Signals | null> }> {
   const child = spawn('sleep', ['30'], { stdio: 'ignore' });
   const exited = new Promise<NodeJS.Signals | null>((r) => child.on('exit', (_code, signal) => r(signal)));
   t.after(() => {
@@ -58,9 +64,17 @@ interface Run {
 }
 
 /** Runs `script` (after sourcing faults.sh) in `shell` with GOMEL_FAULTS, at most 20 s. */
-function shell(shellCmd: string[], script: string, env: Record<string, string>, args: string[] = []): Promise<{ code: number | null; out: string }> {
+function shell(
+  shellCmd: string[],
+  script: string,
+  env: Record<string, string>,
+  args: string[] = [],
+): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve) => {
-    const child = spawn(shellCmd[0]!, [...shellCmd.slice(1), '-c', script, 'sh', ...args], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(shellCmd[0]!, [...shellCmd.slice(1), '-c', script, 'sh', ...args], {
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (out += d));
@@ -72,11 +86,23 @@ function shell(shellCmd: string[], script: string, env: Record<string, string>, 
   });
 }
 
-async function applyFaults(shellCmd: string[], dir: string, pidFile: string, schedule: string[] | string, env: Record<string, string> = {}, startOffset = 0): Promise<Run & { start: number }> {
+async function applyFaults(
+  shellCmd: string[],
+  dir: string,
+  pidFile: string,
+  schedule: string[] | string,
+  env: Record<string, string> = {},
+  startOffset = 0,
+): Promise<Run & { start: number }> {
   const start = Date.now() / 1000 + startOffset;
   const lib = shellCmd[0] === 'busybox' ? `. ${NODE_LIB}; ` : '';
   const faults = typeof schedule === 'string' ? schedule : b64(schedule);
-  const r = await shell(shellCmd, `${lib}. ${FAULTS_SH}; apply_faults "$1" "$2" "$3"`, { GOMEL_FAULTS: faults, ...env }, [dir, start.toFixed(6), pidFile]);
+  const r = await shell(
+    shellCmd,
+    `${lib}. ${FAULTS_SH}; apply_faults "$1" "$2" "$3"`,
+    { GOMEL_FAULTS: faults, ...env },
+    [dir, start.toFixed(6), pidFile],
+  );
   const log = await fs.readFile(path.join(dir, 'faults.log'), 'utf8').catch(() => '');
   await fs.rm(path.join(dir, 'faults.log'), { force: true });
   return { log: log.split('\n').filter((l) => l !== ''), code: r.code, out: r.out, start };
@@ -86,7 +112,11 @@ async function applyFaults(shellCmd: string[], dir: string, pidFile: string, sch
 function checked(run: Run & { start: number }): string[] {
   const { events, malformed } = parseFaultsLog(`${run.log.join('\n')}\n`);
   assert.deepEqual(malformed, [], 'parseFaultsLog reads every line faults.sh writes');
-  for (const e of events) assert.ok(e.wall >= run.start + e.atMs / 1000 - 0.01, `${e.action} at ${e.wall}, planned ${run.start + e.atMs / 1000}`);
+  for (const e of events)
+    assert.ok(
+      e.wall >= run.start + e.atMs / 1000 - 0.01,
+      `${e.action} at ${e.wall}, planned ${run.start + e.atMs / 1000}`,
+    );
   return run.log.map((l) => l.replace(/^\d+(\.\d+)? /, ''));
 }
 
@@ -127,8 +157,14 @@ test('kill ends the process; an action on a gone or unknown process is "failed",
   const after = checked(await applyFaults(['sh'], dir, g.pidFile, ['0 stop', '0 kill']));
   assert.match(after[0]!, /^0 stop failed: .*No such process$/);
   assert.match(after[1]!, /^0 kill failed: .*No such process$/);
-  const noPid = checked(await applyFaults(['sh'], dir, path.join(dir, 'missing.pid'), ['0 kill', '0 slow 0.5', '0 unslow']));
-  assert.deepEqual(noPid, [`0 kill failed: no gomel pid in ${dir}/missing.pid`, `0 slow 0.5 failed: no gomel pid in ${dir}/missing.pid`, '0 unslow failed: not slowed']);
+  const noPid = checked(
+    await applyFaults(['sh'], dir, path.join(dir, 'missing.pid'), ['0 kill', '0 slow 0.5', '0 unslow']),
+  );
+  assert.deepEqual(noPid, [
+    `0 kill failed: no gomel pid in ${dir}/missing.pid`,
+    `0 slow 0.5 failed: no gomel pid in ${dir}/missing.pid`,
+    '0 unslow failed: not slowed',
+  ]);
   // An action this faults.sh does not know (a newer gomelctl's plan): recorded as failed, and the rest goes on.
   const unknown = await applyFaults(['sh'], dir, g.pidFile, ['0 explode now', '0 cont']);
   const [explode, cont] = unknown.log.map((l) => l.replace(/^\S+ /, ''));
@@ -136,7 +172,10 @@ test('kill ends the process; an action on a gone or unknown process is "failed",
   assert.match(cont!, /^0 cont failed: .*No such process$/);
   // Times already past (a late scheduler) are applied at once, in order.
   const late = await applyFaults(['sh'], dir, path.join(dir, 'missing.pid'), ['100 cont', '200 cont'], {}, -5);
-  assert.deepEqual(checked(late), [`100 cont failed: no gomel pid in ${dir}/missing.pid`, `200 cont failed: no gomel pid in ${dir}/missing.pid`]);
+  assert.deepEqual(checked(late), [
+    `100 cont failed: no gomel pid in ${dir}/missing.pid`,
+    `200 cont failed: no gomel pid in ${dir}/missing.pid`,
+  ]);
   // No plan: nothing runs, nothing is written. A broken plan: one line saying so.
   const none = await applyFaults(['sh'], dir, g.pidFile, '');
   assert.deepEqual([none.code, none.log], [0, []]);
@@ -154,8 +193,19 @@ test('drop and undrop: iptables INPUT and OUTPUT for each peer, addresses rememb
   );
   const PATH = `${bin}:/usr/bin:/bin`;
   const g = await standIn(dir, t);
-  const run = await applyFaults(['sh'], dir, g.pidFile, ['0 drop 192.0.2.7 node2', '100 undrop 192.0.2.7 node2', '150 drop nowhere', '200 drop bad/name'], { PATH });
-  assert.deepEqual(checked(run), ['0 drop 192.0.2.7 node2 ok', '100 undrop 192.0.2.7 node2 ok', '150 drop nowhere failed: nowhere does not resolve', '200 drop bad/name failed: bad/name: not a host name or address']);
+  const run = await applyFaults(
+    ['sh'],
+    dir,
+    g.pidFile,
+    ['0 drop 192.0.2.7 node2', '100 undrop 192.0.2.7 node2', '150 drop nowhere', '200 drop bad/name'],
+    { PATH },
+  );
+  assert.deepEqual(checked(run), [
+    '0 drop 192.0.2.7 node2 ok',
+    '100 undrop 192.0.2.7 node2 ok',
+    '150 drop nowhere failed: nowhere does not resolve',
+    '200 drop bad/name failed: bad/name: not a host name or address',
+  ]);
   assert.deepEqual((await fs.readFile(calls, 'utf8')).trim().split('\n'), [
     'iptables -I INPUT -s 192.0.2.7 -j DROP',
     'iptables -I OUTPUT -d 192.0.2.7 -j DROP',
@@ -169,10 +219,21 @@ test('drop and undrop: iptables INPUT and OUTPUT for each peer, addresses rememb
     'nslookup nowhere',
   ]);
   // Without NET_ADMIN, iptables refuses: its own message is the reason.
-  await fs.writeFile(path.join(bin, 'iptables'), '#!/bin/sh\necho "iptables v1.8.9 (nf_tables): Could not fetch rule set generation id: Permission denied (you must be root)" >&2\nexit 4\n', { mode: 0o755 });
-  assert.deepEqual(checked(await applyFaults(['sh'], dir, g.pidFile, ['0 drop 192.0.2.7'], { PATH })), ['0 drop 192.0.2.7 failed: iptables v1.8.9 (nf_tables): Could not fetch rule set generation id: Permission denied (you must be root)']);
+  await fs.writeFile(
+    path.join(bin, 'iptables'),
+    '#!/bin/sh\necho "iptables v1.8.9 (nf_tables): Could not fetch rule set generation id: Permission denied (you must be root)" >&2\nexit 4\n',
+    { mode: 0o755 },
+  );
+  assert.deepEqual(checked(await applyFaults(['sh'], dir, g.pidFile, ['0 drop 192.0.2.7'], { PATH })), [
+    '0 drop 192.0.2.7 failed: iptables v1.8.9 (nf_tables): Could not fetch rule set generation id: Permission denied (you must be root)',
+  ]);
   // No iptables at all (neither the stand-in nor /usr/sbin on PATH).
-  assert.deepEqual(checked(await applyFaults(['sh'], dir, g.pidFile, ['0 drop 192.0.2.7', '0 undrop 192.0.2.7'], { PATH: '/usr/bin:/bin' })), ['0 drop 192.0.2.7 failed: iptables not found', '0 undrop 192.0.2.7 failed: iptables not found']);
+  assert.deepEqual(
+    checked(
+      await applyFaults(['sh'], dir, g.pidFile, ['0 drop 192.0.2.7', '0 undrop 192.0.2.7'], { PATH: '/usr/bin:/bin' }),
+    ),
+    ['0 drop 192.0.2.7 failed: iptables not found', '0 undrop 192.0.2.7 failed: iptables not found'],
+  );
 });
 
 test('restart: recorded once gomel is gone, and await_restart tells run.sh to start it again, once per restart', async (t) => {
@@ -190,21 +251,44 @@ await_restart "$3"; echo "first $?"
 sleep 30 & echo $! >"$3"; kill -KILL $!
 await_restart "$3"; echo "second $?"
 wait`;
-  const r = await shell(['sh'], script, { GOMEL_FAULTS: b64(schedule) }, [dir, (Date.now() / 1000).toFixed(6), g.pidFile]);
+  const r = await shell(['sh'], script, { GOMEL_FAULTS: b64(schedule) }, [
+    dir,
+    (Date.now() / 1000).toFixed(6),
+    g.pidFile,
+  ]);
   assert.equal(r.out, 'first 0\nsecond 1\n');
   assert.equal(await g.exited, 'SIGKILL');
   const log = await fs.readFile(path.join(dir, 'faults.log'), 'utf8');
-  assert.deepEqual(log.trim().split('\n').map((l) => l.replace(/^\S+ /, '')), ['0 kill ok', '300 restart ok']);
+  assert.deepEqual(
+    log
+      .trim()
+      .split('\n')
+      .map((l) => l.replace(/^\S+ /, '')),
+    ['0 kill ok', '300 restart ok'],
+  );
   assert.equal((await fs.readFile(`${g.pidFile}.restarted`, 'utf8')).trim(), '1');
   // A node whose schedule has no restart is done at once.
-  const none = await shell(['sh'], `. ${FAULTS_SH}; await_restart "$1"; echo $?`, { GOMEL_FAULTS: b64(['0 kill']) }, [path.join(dir, 'other.pid')]);
+  const none = await shell(['sh'], `. ${FAULTS_SH}; await_restart "$1"; echo $?`, { GOMEL_FAULTS: b64(['0 kill']) }, [
+    path.join(dir, 'other.pid'),
+  ]);
   assert.equal(none.out, '1\n');
 });
 
 /** One live request, as run.sh's control listener hands it to control_request (the line on stdin). */
-function controlRequest(shellCmd: string[], dir: string, pidFile: string, line: string, env: Record<string, string> = {}): Promise<{ code: number | null; out: string }> {
+function controlRequest(
+  shellCmd: string[],
+  dir: string,
+  pidFile: string,
+  line: string,
+  env: Record<string, string> = {},
+): Promise<{ code: number | null; out: string }> {
   const lib = shellCmd[0] === 'busybox' ? `. ${NODE_LIB}; ` : '';
-  return shell(shellCmd, `printf '%s\\n' "$3" | { ${lib}. ${FAULTS_SH}; control_request "$1" "$2"; }`, { GOMEL_CONTROL_TOKEN: 'tok', ...env }, [dir, pidFile, line]);
+  return shell(
+    shellCmd,
+    `printf '%s\\n' "$3" | { ${lib}. ${FAULTS_SH}; control_request "$1" "$2"; }`,
+    { GOMEL_CONTROL_TOKEN: 'tok', ...env },
+    [dir, pidFile, line],
+  );
 }
 
 for (const [name, sh] of SHELLS) {
@@ -215,20 +299,32 @@ for (const [name, sh] of SHELLS) {
     await fs.writeFile(path.join(dir, 'started_at'), `${start.toFixed(6)}\n`);
     assert.equal((await controlRequest(sh, dir, g.pidFile, 'nope stop')).out, "refused: not this deployment's token\n");
     assert.equal((await controlRequest(sh, dir, g.pidFile, 'tok explode')).out, 'refused: unknown action explode\n');
-    assert.equal((await controlRequest(sh, dir, g.pidFile, 'tok stop', { GOMEL_CONTROL_TOKEN: '' })).out, "refused: not this deployment's token\n");
+    assert.equal(
+      (await controlRequest(sh, dir, g.pidFile, 'tok stop', { GOMEL_CONTROL_TOKEN: '' })).out,
+      "refused: not this deployment's token\n",
+    );
     assert.equal(state(g.pid), 'S', 'refused requests change nothing');
-    await fs.access(path.join(dir, 'faults.log')).then(() => assert.fail('refusals are not logged'), () => undefined);
+    await fs.access(path.join(dir, 'faults.log')).then(
+      () => assert.fail('refusals are not logged'),
+      () => undefined,
+    );
 
     const paused = await controlRequest(sh, dir, g.pidFile, 'tok stop');
     assert.match(paused.out, /^\d+\.\d+ \d+ stop ok\n$/, 'the answer is the faults.log line');
     const ms = Number(paused.out.split(' ')[1]);
-    assert.ok(ms >= 12_500 && ms < 60_000, `counted in ms from the common start (12.5 s before the first request): ${ms}`);
+    assert.ok(
+      ms >= 12_500 && ms < 60_000,
+      `counted in ms from the common start (12.5 s before the first request): ${ms}`,
+    );
     assert.equal(state(g.pid), 'T');
     assert.match((await controlRequest(sh, dir, g.pidFile, 'tok resume')).out, / resume ok\n$/);
     assert.notEqual(state(g.pid), 'T');
     // A slow loop started by one request is ended by another (its pid is in a file, not a variable).
     assert.match((await controlRequest(sh, dir, g.pidFile, 'tok slow 0.3')).out, / slow 0\.3 ok\n$/);
-    assert.match((await controlRequest(sh, dir, g.pidFile, 'tok slow 0.5')).out, / slow 0\.5 failed: already slowed\n$/);
+    assert.match(
+      (await controlRequest(sh, dir, g.pidFile, 'tok slow 0.5')).out,
+      / slow 0\.5 failed: already slowed\n$/,
+    );
     const samples: string[] = [];
     for (let i = 0; i < 60; i++) {
       samples.push(state(g.pid)!);
@@ -242,7 +338,16 @@ for (const [name, sh] of SHELLS) {
     }
     const { events, malformed } = parseFaultsLog(await fs.readFile(path.join(dir, 'faults.log'), 'utf8'));
     assert.deepEqual(malformed, []);
-    assert.deepEqual(events.map((e) => [e.action, e.ok]), [['stop', true], ['resume', true], ['slow', true], ['slow', false], ['resume', true]]);
+    assert.deepEqual(
+      events.map((e) => [e.action, e.ok]),
+      [
+        ['stop', true],
+        ['resume', true],
+        ['slow', true],
+        ['slow', false],
+        ['resume', true],
+      ],
+    );
     assert.ok(events.every((e) => e.atMs >= 12_000 && e.atMs < 30_000));
     assert.match((await controlRequest(sh, dir, g.pidFile, 'tok kill')).out, / kill ok\n$/);
     assert.equal(await g.exited, 'SIGKILL');
@@ -254,23 +359,57 @@ test('live heal undoes every drop still in place on the node, once; partial undr
   const env = { PATH: `${bin}:/usr/bin:/bin` };
   const g = await standIn(dir, t);
   await fs.writeFile(path.join(dir, 'started_at'), `${(Date.now() / 1000).toFixed(6)}\n`);
-  assert.match((await controlRequest(['sh'], dir, g.pidFile, 'tok heal', env)).out, / heal failed: no peer is cut off from this node\n$/);
-  assert.match((await controlRequest(['sh'], dir, g.pidFile, 'tok drop 192.0.2.7 192.0.2.8', env)).out, / drop 192\.0\.2\.7 192\.0\.2\.8 ok\n$/);
+  assert.match(
+    (await controlRequest(['sh'], dir, g.pidFile, 'tok heal', env)).out,
+    / heal failed: no peer is cut off from this node\n$/,
+  );
+  assert.match(
+    (await controlRequest(['sh'], dir, g.pidFile, 'tok drop 192.0.2.7 192.0.2.8', env)).out,
+    / drop 192\.0\.2\.7 192\.0\.2\.8 ok\n$/,
+  );
   assert.match((await controlRequest(['sh'], dir, g.pidFile, 'tok drop 192.0.2.7', env)).out, / ok\n$/);
   assert.match((await controlRequest(['sh'], dir, g.pidFile, 'tok undrop 192.0.2.7', env)).out, / ok\n$/);
   await fs.writeFile(calls, '');
   assert.match((await controlRequest(['sh'], dir, g.pidFile, 'tok heal', env)).out, / heal ok\n$/);
-  assert.deepEqual((await fs.readFile(calls, 'utf8')).trim().split('\n').sort(), ['iptables -D INPUT -s 192.0.2.7 -j DROP', 'iptables -D INPUT -s 192.0.2.8 -j DROP', 'iptables -D OUTPUT -d 192.0.2.7 -j DROP', 'iptables -D OUTPUT -d 192.0.2.8 -j DROP']);
-  assert.match((await controlRequest(['sh'], dir, g.pidFile, 'tok heal', env)).out, / heal failed: no peer is cut off from this node\n$/);
+  assert.deepEqual((await fs.readFile(calls, 'utf8')).trim().split('\n').sort(), [
+    'iptables -D INPUT -s 192.0.2.7 -j DROP',
+    'iptables -D INPUT -s 192.0.2.8 -j DROP',
+    'iptables -D OUTPUT -d 192.0.2.7 -j DROP',
+    'iptables -D OUTPUT -d 192.0.2.8 -j DROP',
+  ]);
+  assert.match(
+    (await controlRequest(['sh'], dir, g.pidFile, 'tok heal', env)).out,
+    / heal failed: no peer is cut off from this node\n$/,
+  );
   // A drop that fails for one host keeps the others' rules, and a heal still finds them.
-  assert.match((await controlRequest(['sh'], dir, g.pidFile, 'tok drop 192.0.2.9 bad/host', env)).out, / drop 192\.0\.2\.9 bad\/host failed: bad\/host: not a host name or address\n$/);
+  assert.match(
+    (await controlRequest(['sh'], dir, g.pidFile, 'tok drop 192.0.2.9 bad/host', env)).out,
+    / drop 192\.0\.2\.9 bad\/host failed: bad\/host: not a host name or address\n$/,
+  );
   await fs.writeFile(calls, '');
   assert.match((await controlRequest(['sh'], dir, g.pidFile, 'tok heal', env)).out, / heal ok\n$/);
-  assert.deepEqual((await fs.readFile(calls, 'utf8')).trim().split('\n'), ['iptables -D INPUT -s 192.0.2.9 -j DROP', 'iptables -D OUTPUT -d 192.0.2.9 -j DROP']);
+  assert.deepEqual((await fs.readFile(calls, 'utf8')).trim().split('\n'), [
+    'iptables -D INPUT -s 192.0.2.9 -j DROP',
+    'iptables -D OUTPUT -d 192.0.2.9 -j DROP',
+  ]);
   // An OUTPUT rule that fails takes its INPUT rule back: half a cut is no cut, and nothing is left to heal.
-  await fs.writeFile(path.join(bin, 'iptables'), `#!/bin/sh\necho "iptables $*" >>${calls}\ncase "$*" in *OUTPUT*) echo "iptables: out of memory" >&2; exit 4 ;; esac\n`, { mode: 0o755 });
+  await fs.writeFile(
+    path.join(bin, 'iptables'),
+    `#!/bin/sh\necho "iptables $*" >>${calls}\ncase "$*" in *OUTPUT*) echo "iptables: out of memory" >&2; exit 4 ;; esac\n`,
+    { mode: 0o755 },
+  );
   await fs.writeFile(calls, '');
-  assert.match((await controlRequest(['sh'], dir, g.pidFile, 'tok drop 192.0.2.9', env)).out, / drop 192\.0\.2\.9 failed: iptables: out of memory\n$/);
-  assert.deepEqual((await fs.readFile(calls, 'utf8')).trim().split('\n'), ['iptables -I INPUT -s 192.0.2.9 -j DROP', 'iptables -I OUTPUT -d 192.0.2.9 -j DROP', 'iptables -D INPUT -s 192.0.2.9 -j DROP']);
-  assert.match((await controlRequest(['sh'], dir, g.pidFile, 'tok heal', env)).out, / heal failed: no peer is cut off from this node\n$/);
+  assert.match(
+    (await controlRequest(['sh'], dir, g.pidFile, 'tok drop 192.0.2.9', env)).out,
+    / drop 192\.0\.2\.9 failed: iptables: out of memory\n$/,
+  );
+  assert.deepEqual((await fs.readFile(calls, 'utf8')).trim().split('\n'), [
+    'iptables -I INPUT -s 192.0.2.9 -j DROP',
+    'iptables -I OUTPUT -d 192.0.2.9 -j DROP',
+    'iptables -D INPUT -s 192.0.2.9 -j DROP',
+  ]);
+  assert.match(
+    (await controlRequest(['sh'], dir, g.pidFile, 'tok heal', env)).out,
+    / heal failed: no peer is cut off from this node\n$/,
+  );
 });

@@ -32,7 +32,16 @@ test('every short form of the issue parses to its event', () => {
   assert.deepEqual(one('crash:7,8@3s'), { kind: 'crash', nodes: [7, 8], atMs: 3000 });
   assert.deepEqual(one('stop:2@5s'), { kind: 'stop', nodes: [2], atMs: 5000 });
   assert.deepEqual(one('pause:2@2s-12s'), { kind: 'pause', nodes: [2], atMs: 2000, untilMs: 12000 });
-  assert.deepEqual(one('partition:1-4|5-8@3s-15s'), { kind: 'partition', nodes: [1, 2, 3, 4, 5, 6, 7, 8], groups: [[1, 2, 3, 4], [5, 6, 7, 8]], atMs: 3000, untilMs: 15000 });
+  assert.deepEqual(one('partition:1-4|5-8@3s-15s'), {
+    kind: 'partition',
+    nodes: [1, 2, 3, 4, 5, 6, 7, 8],
+    groups: [
+      [1, 2, 3, 4],
+      [5, 6, 7, 8],
+    ],
+    atMs: 3000,
+    untilMs: 15000,
+  });
   assert.deepEqual(one('isolate:3@4s-9s'), { kind: 'isolate', nodes: [3], atMs: 4000, untilMs: 9000 });
   assert.deepEqual(one('slow:3@0s-20s,cpu=0.2'), { kind: 'slow', nodes: [3], atMs: 0, untilMs: 20000, cpu: 0.2 });
   const restart = parseFaultPlan('crash:7@3s; restart:7@20s', H8).events.map(strip);
@@ -56,7 +65,10 @@ test('nodes as in --zones (7, 1-4, node3, lists) and times in ms, s, m with deci
   // Host names other than node<k>: as given to the parser, in pid order.
   assert.deepEqual(one('crash:b@1s', ['a', 'b', 'c', 'd']).nodes, [2]);
   // The events come back in time order, the plan's order at one moment.
-  assert.deepEqual(parseFaultPlan('crash:2@5s;crash:1@3s;stop:3@3s', H8).events.map((e) => e.source), ['crash:1@3s', 'stop:3@3s', 'crash:2@5s']);
+  assert.deepEqual(
+    parseFaultPlan('crash:2@5s;crash:1@3s;stop:3@3s', H8).events.map((e) => e.source),
+    ['crash:1@3s', 'stop:3@3s', 'crash:2@5s'],
+  );
 });
 
 test('the JSON form says the same as the short form; times are strings or seconds', () => {
@@ -70,7 +82,10 @@ test('the JSON form says the same as the short form; times are strings or second
     { kind: 'restart', nodes: '7', at: '20s' },
   ]);
   const fromJson = parseFaultPlanJson(json, 'faults.json', H8);
-  const fromShort = parseFaultPlan('crash:7,8@3s;stop:2@5s;pause:1@2s-12s;partition:1-4|5-8@13s-15s;isolate:3@4s-9s;slow:4@0s-1.5s,cpu=0.2;restart:7@20s', H8);
+  const fromShort = parseFaultPlan(
+    'crash:7,8@3s;stop:2@5s;pause:1@2s-12s;partition:1-4|5-8@13s-15s;isolate:3@4s-9s;slow:4@0s-1.5s,cpu=0.2;restart:7@20s',
+    H8,
+  );
   assert.deepEqual(fromJson.events.map(strip), fromShort.events.map(strip));
   assert.equal(fromJson.events[0]!.source, '[5]', 'a JSON event is named by its index');
   // A --faults text that starts with "[" is JSON too.
@@ -82,13 +97,16 @@ test('the JSON form says the same as the short form; times are strings or second
 test('random:K: K crashes drawn by the documented rule, the same for one seed, others for another', () => {
   const plan = parseFaultPlan('random:3', H8, 'lab-run-1');
   // Redo the rule of randomCrashes independently.
-  const u = (i: number) => createHash('sha256').update(`gomelctl faults\nlab-run-1\n${i}`).digest().readUIntBE(0, 6) / 2 ** 48;
+  const u = (i: number) =>
+    createHash('sha256').update(`gomelctl faults\nlab-run-1\n${i}`).digest().readUIntBE(0, 6) / 2 ** 48;
   const order = [1, 2, 3, 4, 5, 6, 7, 8];
   for (let j = 0; j < 3; j++) {
     const s = j + Math.floor(u(j) * (8 - j));
     [order[j], order[s]] = [order[s]!, order[j]!];
   }
-  const expected = order.slice(0, 3).map((node, j) => ({ kind: 'crash', nodes: [node], atMs: 1000 + Math.floor(u(3 + j) * 90) * 100 }));
+  const expected = order
+    .slice(0, 3)
+    .map((node, j) => ({ kind: 'crash', nodes: [node], atMs: 1000 + Math.floor(u(3 + j) * 90) * 100 }));
   assert.deepEqual(
     plan.events.map(strip),
     [...expected].sort((a, b) => a.atMs - b.atMs),
@@ -96,9 +114,14 @@ test('random:K: K crashes drawn by the documented rule, the same for one seed, o
   assert.equal(plan.seed, 'lab-run-1');
   for (const e of plan.events) assert.ok(e.atMs >= 1000 && e.atMs <= 9900 && e.atMs % 100 === 0);
   assert.deepEqual(parseFaultPlan('random:3', H8, 'lab-run-1'), plan, 'same seed, same events');
-  const draws = new Set(['a', 'b', 'c', 'd'].map((seed) => JSON.stringify(parseFaultPlan('random:3', H8, seed).events.map(strip))));
+  const draws = new Set(
+    ['a', 'b', 'c', 'd'].map((seed) => JSON.stringify(parseFaultPlan('random:3', H8, seed).events.map(strip))),
+  );
   assert.ok(draws.size >= 3, 'other seeds draw other nodes and times');
-  assert.match(describeFaultPlan(plan)[0]!, /^crash:\d@\d(\.\d)?s {2}node\d crashed \(SIGKILL\) at [\d.]+ s \(random:3, seed "lab-run-1"\)$/);
+  assert.match(
+    describeFaultPlan(plan)[0]!,
+    /^crash:\d@\d(\.\d)?s {2}node\d crashed \(SIGKILL\) at [\d.]+ s \(random:3, seed "lab-run-1"\)$/,
+  );
   // All N crash: allowed (a stall is what BFT promises), K > N is not.
   assert.equal(parseFaultPlan('random:8', H8, 'x').events.length, 8);
 });
@@ -106,16 +129,31 @@ test('random:K: K crashes drawn by the documented rule, the same for one seed, o
 test('bad plans: one line each, naming the event, UsageError (exit 2)', () => {
   const bad: [string, RegExp][] = [
     ['crash:9@3s', /^--faults "crash:9@3s": node 9 is not in the 8-node committee \(nodes 1\.\.8\)$/],
-    ['crash:node9@3s', /"crash:node9@3s": "node9" is not a node; give a number 1\.\.8, a range like 1-4, or a name like node1$/],
+    [
+      'crash:node9@3s',
+      /"crash:node9@3s": "node9" is not a node; give a number 1\.\.8, a range like 1-4, or a name like node1$/,
+    ],
     ['crash:0@3s', /"crash:0@3s": "0" is not a node number/],
     ['crash:4-2@3s', /"crash:4-2@3s": "4-2" is not a node number or range/],
     ['pause:2@12s-2s', /"pause:2@12s-2s": ends at 2 s, not after its start at 12 s$/],
     ['isolate:3@4s-4s', /ends at 4 s, not after its start at 4 s/],
-    ['pause:2@2s-12s;isolate:2@5s-6s', /^--faults "isolate:2@5s-6s": overlaps "pause:2@2s-12s" on node2 \(2 s–12 s\); windows on one node must not overlap$/],
-    ['slow:3@0s,cpu=0.2;partition:1-4|5-8@3s-15s', /"partition:1-4\|5-8@3s-15s": overlaps "slow:3@0s,cpu=0.2" on node3 \(from 0 s for good\)/],
-    ['crash:2@5s;pause:2@2s-12s', /"crash:2@5s": node2 is paused then \("pause:2@2s-12s"\); a node cannot be paused while down$/],
+    [
+      'pause:2@2s-12s;isolate:2@5s-6s',
+      /^--faults "isolate:2@5s-6s": overlaps "pause:2@2s-12s" on node2 \(2 s–12 s\); windows on one node must not overlap$/,
+    ],
+    [
+      'slow:3@0s,cpu=0.2;partition:1-4|5-8@3s-15s',
+      /"partition:1-4\|5-8@3s-15s": overlaps "slow:3@0s,cpu=0.2" on node3 \(from 0 s for good\)/,
+    ],
+    [
+      'crash:2@5s;pause:2@2s-12s',
+      /"crash:2@5s": node2 is paused then \("pause:2@2s-12s"\); a node cannot be paused while down$/,
+    ],
     ['crash:2@1s;slow:2@2s-3s,cpu=0.5', /"slow:2@2s-3s,cpu=0\.5": node2 is down then \("crash:2@1s"\)/],
-    ['restart:7@20s', /^--faults "restart:7@20s": node7 is not down at 20 s: restart starts gomel again after a crash or stop of that node before it$/],
+    [
+      'restart:7@20s',
+      /^--faults "restart:7@20s": node7 is not down at 20 s: restart starts gomel again after a crash or stop of that node before it$/,
+    ],
     ['restart:7@2s;crash:7@3s', /"restart:7@2s": node7 is not down at 2 s/],
     ['crash:7@3s;restart:7@3s', /"restart:7@3s": node7 is restarted at the moment it goes down/],
     ['crash:7@3s;stop:7@4s', /"stop:7@4s": node7 is already down at 4 s \("crash:7@3s" at 3 s, no restart before\)/],
@@ -125,7 +163,10 @@ test('bad plans: one line each, naming the event, UsageError (exit 2)', () => {
     ['random:2', /"random:2": random needs --seed/],
     ['', /^--faults: the plan is empty/],
     [' ; ;', /^--faults: the plan is empty/],
-    ['kill:1@3s', /^--faults "kill:1@3s": unknown kind "kill"; the kinds are crash, stop, pause, partition, isolate, slow, restart, random$/],
+    [
+      'kill:1@3s',
+      /^--faults "kill:1@3s": unknown kind "kill"; the kinds are crash, stop, pause, partition, isolate, slow, restart, random$/,
+    ],
     ['crash', /"crash": no nodes and time; give e\.g\. crash:7,8@3s/],
     ['crash:1', /"crash:1": no time; give crash:<nodes>@<time>/],
     ['crash:1@3s-4s', /"crash:1@3s-4s": crash happens at one moment/],
@@ -164,19 +205,34 @@ test('bad plan files: InputError naming the file and the event index', () => {
     ['{"kind": "crash"}', /^f\.json: expected a JSON array of events/],
     ['[]', /^f\.json: the plan is empty/],
     ['[1]', /^f\.json:\[0\]: an event is an object/],
-    ['[{"kind": "crash", "nodes": "1", "at": "1s"}, {"kind": "crash", "nodes": "9", "at": "1s"}]', /^f\.json:\[1\]\.nodes: node 9 is not in the 8-node committee/],
+    [
+      '[{"kind": "crash", "nodes": "1", "at": "1s"}, {"kind": "crash", "nodes": "9", "at": "1s"}]',
+      /^f\.json:\[1\]\.nodes: node 9 is not in the 8-node committee/,
+    ],
     ['[{"kind": "crash", "nodes": "1", "at": "1s", "at": "2s"}]', /^f\.json:\[0\]\.at: given twice/],
-    ['[{"kind": "x", "nodes": [{"a": 1, "a": 2}]}, {"kind": "crash", "kind": "stop"}]', /^f\.json:\[0\]\.a: given twice/],
-    ['[{"kind": "crash", "nodes": "1", "at": "1s"}, {"kind": "crash", "kind": "stop"}]', /^f\.json:\[1\]\.kind: given twice/],
+    [
+      '[{"kind": "x", "nodes": [{"a": 1, "a": 2}]}, {"kind": "crash", "kind": "stop"}]',
+      /^f\.json:\[0\]\.a: given twice/,
+    ],
+    [
+      '[{"kind": "crash", "nodes": "1", "at": "1s"}, {"kind": "crash", "kind": "stop"}]',
+      /^f\.json:\[1\]\.kind: given twice/,
+    ],
     ['[{"kind": "crash", "nodes": "1", "at": "1s", "when": 3}]', /^f\.json:\[0\]\.when: unknown field/],
     ['[{"kind": "crash", "nodes": "1", "at": "1s", "until": 3}]', /^f\.json:\[0\]\.until: crash takes at, nodes$/],
     ['[{"kind": "crash", "nodes": "1"}]', /^f\.json:\[0\]\.at: missing/],
     ['[{"kind": "crash", "nodes": "1", "at": -1}]', /^f\.json:\[0\]\.at: a time is ≥ 0 seconds/],
     ['[{"kind": "crash", "nodes": "1", "at": 90000}]', /^f\.json:\[0\]\.at: 90000 s is more than 24 h/],
     ['[{"kind": "boom", "nodes": "1", "at": 1}]', /^f\.json:\[0\]: unknown kind "boom"/],
-    ['[{"kind": "pause", "nodes": "2", "at": 2, "until": 12}, {"kind": "isolate", "nodes": "2", "at": 5, "until": 6}]', /^f\.json:\[1\]: overlaps "\[0\]" on node2/],
+    [
+      '[{"kind": "pause", "nodes": "2", "at": 2, "until": 12}, {"kind": "isolate", "nodes": "2", "at": 5, "until": 6}]',
+      /^f\.json:\[1\]: overlaps "\[0\]" on node2/,
+    ],
     ['[{"kind": "restart", "nodes": "7", "at": 20}]', /^f\.json:\[0\]: node7 is not down at 20 s/],
-    ['[{"kind": "partition", "nodes": "1-4", "at": 1, "until": 2}]', /^f\.json:\[0\]\.nodes: partition takes at, groups, until$/],
+    [
+      '[{"kind": "partition", "nodes": "1-4", "at": 1, "until": 2}]',
+      /^f\.json:\[0\]\.nodes: partition takes at, groups, until$/,
+    ],
     ['[{"kind": "random", "count": 9}]', /^f\.json:\[0\]: more crashes than nodes/],
     ['[{"kind": "random", "count": 2, "at": 1}]', /^f\.json:\[0\]\.at: random takes only count/],
   ];
@@ -194,46 +250,95 @@ test('bad plan files: InputError naming the file and the event index', () => {
 });
 
 test('each node gets its schedule: peers by host name, both sides of a cut, ends first at one moment', () => {
-  const plan = parseFaultPlan('crash:3@3s;restart:3@20s;pause:1@2s-12s;partition:1-2|3-4@12s-15s;slow:2@0s-12s,cpu=0.25;isolate:4@4s-9s;stop:4@30s', hostsOf(4));
+  const plan = parseFaultPlan(
+    'crash:3@3s;restart:3@20s;pause:1@2s-12s;partition:1-2|3-4@12s-15s;slow:2@0s-12s,cpu=0.25;isolate:4@4s-9s;stop:4@30s',
+    hostsOf(4),
+  );
   assert.deepEqual(faultSchedules(plan), [
-    ['2000 stop', '4000 drop node4', '9000 undrop node4', '12000 cont', '12000 drop node3 node4', '15000 undrop node3 node4', ''].join('\n'),
-    ['0 slow 0.25', '4000 drop node4', '9000 undrop node4', '12000 unslow', '12000 drop node3 node4', '15000 undrop node3 node4', ''].join('\n'),
-    ['3000 kill', '4000 drop node4', '9000 undrop node4', '12000 drop node1 node2', '15000 undrop node1 node2', '20000 restart', ''].join('\n'),
-    ['4000 drop node1 node2 node3', '9000 undrop node1 node2 node3', '12000 drop node1 node2', '15000 undrop node1 node2', '30000 term', ''].join('\n'),
+    [
+      '2000 stop',
+      '4000 drop node4',
+      '9000 undrop node4',
+      '12000 cont',
+      '12000 drop node3 node4',
+      '15000 undrop node3 node4',
+      '',
+    ].join('\n'),
+    [
+      '0 slow 0.25',
+      '4000 drop node4',
+      '9000 undrop node4',
+      '12000 unslow',
+      '12000 drop node3 node4',
+      '15000 undrop node3 node4',
+      '',
+    ].join('\n'),
+    [
+      '3000 kill',
+      '4000 drop node4',
+      '9000 undrop node4',
+      '12000 drop node1 node2',
+      '15000 undrop node1 node2',
+      '20000 restart',
+      '',
+    ].join('\n'),
+    [
+      '4000 drop node1 node2 node3',
+      '9000 undrop node1 node2 node3',
+      '12000 drop node1 node2',
+      '15000 undrop node1 node2',
+      '30000 term',
+      '',
+    ].join('\n'),
   ]);
   // Other names for the peers (addresses, say), and a node without actions.
-  assert.deepEqual(faultSchedules(parseFaultPlan('isolate:1@1s-2s;crash:2@1s', hostsOf(5)), ['a', 'b', 'c', 'd', 'e']), [
-    '1000 drop b c d e\n2000 undrop b c d e\n',
-    '1000 kill\n1000 drop a\n2000 undrop a\n',
-    '1000 drop a\n2000 undrop a\n',
-    '1000 drop a\n2000 undrop a\n',
-    '1000 drop a\n2000 undrop a\n',
-  ]);
+  assert.deepEqual(
+    faultSchedules(parseFaultPlan('isolate:1@1s-2s;crash:2@1s', hostsOf(5)), ['a', 'b', 'c', 'd', 'e']),
+    [
+      '1000 drop b c d e\n2000 undrop b c d e\n',
+      '1000 kill\n1000 drop a\n2000 undrop a\n',
+      '1000 drop a\n2000 undrop a\n',
+      '1000 drop a\n2000 undrop a\n',
+      '1000 drop a\n2000 undrop a\n',
+    ],
+  );
   assert.deepEqual(faultSchedules(parseFaultPlan('crash:1@1s', hostsOf(4))), ['1000 kill\n', '', '', '']);
   assert.equal(needsNetAdmin(plan), true);
   assert.equal(needsNetAdmin(parseFaultPlan('crash:1@1s;pause:2@1s-2s;slow:3@1s,cpu=0.5', H8)), false);
 });
 
 test('faulty by the plan (crashed, stopped, restarted, for good) vs delayed but correct (windows)', () => {
-  const plan = parseFaultPlan('crash:7,8@3s;restart:7@20s;stop:6@5s;slow:5@1s,cpu=0.3;pause:4@1s;pause:1@2s-12s;partition:1-2|3@13s-15s;isolate:2@20s-25s', H8);
+  const plan = parseFaultPlan(
+    'crash:7,8@3s;restart:7@20s;stop:6@5s;slow:5@1s,cpu=0.3;pause:4@1s;pause:1@2s-12s;partition:1-2|3@13s-15s;isolate:2@20s-25s',
+    H8,
+  );
   const { faulty, delayed } = faultyNodes(plan);
-  assert.deepEqual(faulty.map((x) => [x.host, x.why]), [
-    ['node4', 'paused at 1 s for good'],
-    ['node5', 'slowed to cpu=0.3 at 1 s for good'],
-    ['node6', 'stopped at 5 s'],
-    ['node7', 'crashed at 3 s, restarted at 20 s'],
-    ['node8', 'crashed at 3 s'],
-  ]);
-  assert.deepEqual(delayed.map((x) => [x.host, x.why, x.atMs]), [
-    ['node1', 'paused 2 s–12 s, partitioned 13 s–15 s', 2000],
-    ['node2', 'partitioned 13 s–15 s, isolated 20 s–25 s', 13000],
-    ['node3', 'partitioned 13 s–15 s', 13000],
-  ]);
+  assert.deepEqual(
+    faulty.map((x) => [x.host, x.why]),
+    [
+      ['node4', 'paused at 1 s for good'],
+      ['node5', 'slowed to cpu=0.3 at 1 s for good'],
+      ['node6', 'stopped at 5 s'],
+      ['node7', 'crashed at 3 s, restarted at 20 s'],
+      ['node8', 'crashed at 3 s'],
+    ],
+  );
+  assert.deepEqual(
+    delayed.map((x) => [x.host, x.why, x.atMs]),
+    [
+      ['node1', 'paused 2 s–12 s, partitioned 13 s–15 s', 2000],
+      ['node2', 'partitioned 13 s–15 s, isolated 20 s–25 s', 13000],
+      ['node3', 'partitioned 13 s–15 s', 13000],
+    ],
+  );
   assert.deepEqual([4, 7, 8, 16, 64].map(faultTolerance), [1, 2, 2, 5, 21]);
 });
 
 test('describeFaultPlan: one line per event, its short form first', () => {
-  const plan = parseFaultPlan('crash:7,8@3s;stop:2@5s;pause:4@6s-12s;partition:1-2|5@13s-15s;isolate:3@4s;slow:6@0s-20s,cpu=0.2;restart:7@20.5s', H8);
+  const plan = parseFaultPlan(
+    'crash:7,8@3s;stop:2@5s;pause:4@6s-12s;partition:1-2|5@13s-15s;isolate:3@4s;slow:6@0s-20s,cpu=0.2;restart:7@20.5s',
+    H8,
+  );
   assert.deepEqual(describeFaultPlan(plan), [
     'slow:6@0s-20s,cpu=0.2  node6 slowed to 20% of the CPU from 0 s, until 20 s',
     'crash:7-8@3s  node7, node8 crashed (SIGKILL) at 3 s',
@@ -262,18 +367,37 @@ test('faults.log read back: events with their status, malformed lines with a rea
   const { events, malformed } = parseFaultsLog(log);
   assert.deepEqual(events, [
     { line: 1, wall: 1700000000.123456, atMs: 3000, action: 'kill', args: [], ok: true },
-    { line: 2, wall: 1700000001.5, atMs: 4000, action: 'drop', args: ['node1', 'node2'], ok: false, reason: 'iptables v1.8.9 (nf_tables): Permission denied (you must be root)' },
+    {
+      line: 2,
+      wall: 1700000001.5,
+      atMs: 4000,
+      action: 'drop',
+      args: ['node1', 'node2'],
+      ok: false,
+      reason: 'iptables v1.8.9 (nf_tables): Permission denied (you must be root)',
+    },
     { line: 4, wall: 1700000002, atMs: 0, action: 'slow', args: ['0.2'], ok: true },
-    { line: 5, wall: 1700000003.000001, atMs: 20000, action: 'restart', args: [], ok: false, reason: 'gomel (pid 12) is still running' },
+    {
+      line: 5,
+      wall: 1700000003.000001,
+      atMs: 20000,
+      action: 'restart',
+      args: [],
+      ok: false,
+      reason: 'gomel (pid 12) is still running',
+    },
   ]);
-  assert.deepEqual(malformed.map((m) => [m.line, m.reason]), [
-    [6, 'unknown action "explode"'],
-    [7, 'not "<wall seconds> <ms> <action> [args] ok|failed: <reason>"'],
-    [8, 'not "<wall seconds> <ms> <action> [args] ok|failed: <reason>"'],
-    [9, 'slow 2: not a CPU fraction between 0 and 1'],
-    [10, 'drop takes at least 1 argument(s), not 0'],
-    [11, 'kill takes 0 argument(s), not 1'],
-  ]);
+  assert.deepEqual(
+    malformed.map((m) => [m.line, m.reason]),
+    [
+      [6, 'unknown action "explode"'],
+      [7, 'not "<wall seconds> <ms> <action> [args] ok|failed: <reason>"'],
+      [8, 'not "<wall seconds> <ms> <action> [args] ok|failed: <reason>"'],
+      [9, 'slow 2: not a CPU fraction between 0 and 1'],
+      [10, 'drop takes at least 1 argument(s), not 0'],
+      [11, 'kill takes 0 argument(s), not 1'],
+    ],
+  );
 });
 
 // ---- properties ----
@@ -286,10 +410,23 @@ type NodeEvent =
 const time = fc.integer({ min: 0, max: 100_000 });
 const nodeEvent: fc.Arbitrary<NodeEvent | null> = fc.oneof(
   fc.constant(null),
-  fc.record({ kind: fc.constant('crash' as const), at: time, restartAfter: fc.option(fc.integer({ min: 1, max: 50_000 })) }),
+  fc.record({
+    kind: fc.constant('crash' as const),
+    at: time,
+    restartAfter: fc.option(fc.integer({ min: 1, max: 50_000 })),
+  }),
   fc.record({ kind: fc.constant('stop' as const), at: time }),
-  fc.record({ kind: fc.constantFrom('pause' as const, 'isolate' as const), at: time, len: fc.option(fc.integer({ min: 1, max: 50_000 })) }),
-  fc.record({ kind: fc.constant('slow' as const), at: time, len: fc.option(fc.integer({ min: 1, max: 50_000 })), cpu: fc.integer({ min: 1, max: 99 }) }),
+  fc.record({
+    kind: fc.constantFrom('pause' as const, 'isolate' as const),
+    at: time,
+    len: fc.option(fc.integer({ min: 1, max: 50_000 })),
+  }),
+  fc.record({
+    kind: fc.constant('slow' as const),
+    at: time,
+    len: fc.option(fc.integer({ min: 1, max: 50_000 })),
+    cpu: fc.integer({ min: 1, max: 99 }),
+  }),
 );
 /** A valid plan by construction: at most one event per node (with its restart), and one partition after every finite window. */
 const validPlan = fc.integer({ min: 4, max: 16 }).chain((n) =>
@@ -302,7 +439,10 @@ const validPlan = fc.integer({ min: 4, max: 16 }).chain((n) =>
 );
 const t = (ms: number, unit: string) => (unit === 's' ? `${ms / 1000}s` : `${ms}ms`);
 
-function specOf(p: { n: number; events: (NodeEvent | null)[]; split: boolean[] | null; timeText: string }): { spec: string; faulty: number[] } {
+function specOf(p: { n: number; events: (NodeEvent | null)[]; split: boolean[] | null; timeText: string }): {
+  spec: string;
+  faulty: number[];
+} {
   const parts: string[] = [];
   const faulty: number[] = [];
   const forGood = new Set<number>();
@@ -344,17 +484,33 @@ test('property: a valid plan parses, round-trips through its short forms, and cl
       const { spec, faulty } = specOf(p);
       const hosts = hostsOf(p.n);
       const plan: FaultPlan = parseFaultPlan(spec, hosts);
-      const again = parseFaultPlan(describeFaultPlan(plan).map((l) => l.split('  ')[0]!).join(';'), hosts);
+      const again = parseFaultPlan(
+        describeFaultPlan(plan)
+          .map((l) => l.split('  ')[0]!)
+          .join(';'),
+        hosts,
+      );
       assert.deepEqual(again.events.map(strip), plan.events.map(strip));
-      assert.deepEqual(plan.events.map(formatFaultEvent), again.events.map((e) => e.source));
-      assert.deepEqual(faultyNodes(plan).faulty.map((x) => x.node), faulty);
+      assert.deepEqual(
+        plan.events.map(formatFaultEvent),
+        again.events.map((e) => e.source),
+      );
+      assert.deepEqual(
+        faultyNodes(plan).faulty.map((x) => x.node),
+        faulty,
+      );
       const schedules = faultSchedules(plan);
       assert.equal(schedules.length, p.n);
       for (const s of schedules) {
         const lines = s.split('\n').slice(0, -1);
-        for (const line of lines) assert.match(line, /^\d+ (kill|term|stop|cont|restart|unslow|slow 0\.\d+|(un)?drop( node\d+)+)$/);
+        for (const line of lines)
+          assert.match(line, /^\d+ (kill|term|stop|cont|restart|unslow|slow 0\.\d+|(un)?drop( node\d+)+)$/);
         const times = lines.map((l) => Number(l.split(' ')[0]));
-        assert.deepEqual(times, [...times].sort((a, b) => a - b), 'in time order');
+        assert.deepEqual(
+          times,
+          [...times].sort((a, b) => a - b),
+          'in time order',
+        );
       }
     }),
     { numRuns: 100 },
@@ -364,7 +520,40 @@ test('property: a valid plan parses, round-trips through its short forms, and cl
 test('property: any text is a plan or a one-line UsageError, never anything else', () => {
   const alphabet = [...'crashstoppauseisolatepartitionslowrestartrandomnode0123456789@-|,;:=.smh '];
   const planish = fc.string({ unit: fc.constantFrom(...alphabet), maxLength: 60 });
-  const tokens = fc.array(fc.constantFrom('crash:', 'stop:', 'pause:', 'partition:', 'isolate:', 'slow:', 'restart:', 'random:', '1', '4', '9', '1-4', '|', '5-8', 'node3', '@', '3s', '-', '12s', '0', '2.5s', 'ms', ',cpu=0.2', ',cpu=', ';', '25h', ' '), { maxLength: 14 }).map((a) => a.join(''));
+  const tokens = fc
+    .array(
+      fc.constantFrom(
+        'crash:',
+        'stop:',
+        'pause:',
+        'partition:',
+        'isolate:',
+        'slow:',
+        'restart:',
+        'random:',
+        '1',
+        '4',
+        '9',
+        '1-4',
+        '|',
+        '5-8',
+        'node3',
+        '@',
+        '3s',
+        '-',
+        '12s',
+        '0',
+        '2.5s',
+        'ms',
+        ',cpu=0.2',
+        ',cpu=',
+        ';',
+        '25h',
+        ' ',
+      ),
+      { maxLength: 14 },
+    )
+    .map((a) => a.join(''));
   fc.assert(
     fc.property(fc.oneof(fc.string(), planish, tokens), fc.option(fc.string({ maxLength: 8 })), (spec, seed) => {
       try {
@@ -382,7 +571,10 @@ test('property: any JSON is a plan or an InputError; any text is read as faults.
   const event = fc.record(
     {
       kind: fc.constantFrom('crash', 'stop', 'pause', 'partition', 'isolate', 'slow', 'restart', 'random', 'x'),
-      nodes: fc.oneof(fc.constantFrom('1', '1-4', 'node2', '9'), fc.array(fc.oneof(fc.integer({ min: -1, max: 9 }), fc.constant('2-3')))),
+      nodes: fc.oneof(
+        fc.constantFrom('1', '1-4', 'node2', '9'),
+        fc.array(fc.oneof(fc.integer({ min: -1, max: 9 }), fc.constant('2-3'))),
+      ),
       groups: fc.array(fc.constantFrom('1-4', '5-8', '4', [1, 2]), { maxLength: 3 }),
       at: fc.oneof(fc.double(), fc.constantFrom('3s', '1m', 'x', '-1s')),
       until: fc.oneof(fc.double(), fc.constantFrom('12s', '2s')),

@@ -11,18 +11,43 @@ import { b as B_TWIST, Fp2, nobleAccepts, nobleEncode, NobleG2, nobleVerificatio
 
 /** Deterministic pseudo-random scalars in [1, n). */
 function scalars(count: number, label: string): bigint[] {
-  return Array.from({ length: count }, (_, i) => (BigInt(`0x${createHash('sha256').update(`${label}/${i}`).digest('hex')}`) % (N - 1n)) + 1n);
+  return Array.from(
+    { length: count },
+    (_, i) => (BigInt(`0x${createHash('sha256').update(`${label}/${i}`).digest('hex')}`) % (N - 1n)) + 1n,
+  );
 }
 
 // Scalars whose signed-window digits hit the edges: 0, ±2ʷ⁻¹, carries into the top window.
-const edges = [1n, 2n, 3n, 63n, 64n, 65n, 127n, 128n, 129n, 255n, 256n, 257n, 2n ** 128n, 2n ** 255n, N - 1n, N - 2n, N - 128n, (2n ** 256n) % N];
+const edges = [
+  1n,
+  2n,
+  3n,
+  63n,
+  64n,
+  65n,
+  127n,
+  128n,
+  129n,
+  255n,
+  256n,
+  257n,
+  2n ** 128n,
+  2n ** 255n,
+  N - 1n,
+  N - 2n,
+  N - 128n,
+  2n ** 256n % N,
+];
 const repeated = (byte: number) => BigInt(`0x${byte.toString(16).padStart(2, '0').repeat(32)}`) % N;
 
 test('verificationKeys gives the points noble gives, in batches of every table width', () => {
   const all = [...edges, repeated(0x80), repeated(0x7f), repeated(0xff), repeated(0x40), ...scalars(40, 'g2')];
   const expected = all.map(nobleVerificationKey);
   // One at a time (w = 4), a batch (w = 6 or so), and again after a wider table was kept.
-  assert.deepEqual(all.map((sk) => verificationKeys([sk])[0]), expected);
+  assert.deepEqual(
+    all.map((sk) => verificationKeys([sk])[0]),
+    expected,
+  );
   assert.deepEqual(verificationKeys(all), expected);
   assert.deepEqual(verificationKeys(all.slice(0, 5)), expected.slice(0, 5));
 });
@@ -46,7 +71,11 @@ test('decodeG2 accepts what noble accepts and refuses what it refuses', () => {
   offCurve[128] = offCurve[128]! ^ 1;
   // On the twist but outside G2 (the twist has cofactor 2p − n).
   const outside = pointOutsideSubgroup();
-  for (const [bytes, accepted] of [[good, true], [offCurve, false], [outside, false]] as const) {
+  for (const [bytes, accepted] of [
+    [good, true],
+    [offCurve, false],
+    [outside, false],
+  ] as const) {
     assert.equal(nobleAccepts(bytes), accepted);
     if (accepted) assert.doesNotThrow(() => decodeG2(bytes));
     else assert.throws(() => decodeG2(bytes), /not a point of the BN256 G2 group/);
@@ -70,7 +99,13 @@ function pointOutsideSubgroup(): Uint8Array {
     }
     const point = NobleG2.fromAffine({ x: X, y: Y });
     // n·Q = (n − 1)·Q + Q, which is ∞ only for a point of G2.
-    if (!point.multiplyUnsafe(N - 1n).add(point).is0()) return encodeG2(toAffine(point));
+    if (
+      !point
+        .multiplyUnsafe(N - 1n)
+        .add(point)
+        .is0()
+    )
+      return encodeG2(toAffine(point));
   }
 }
 
@@ -87,7 +122,10 @@ test('the WebAssembly field agrees with bigint arithmetic mod p, at the edges an
   const [a, b, c] = [SCRATCH_END, SCRATCH_END + 64, SCRATCH_END + 128];
   const edgeValues = [0n, 1n, 2n, P - 1n, P - 2n, 2n ** 255n % P, 2n ** 224n, 2n ** 32n - 1n];
   const random = scalars(300, 'fp').map((x) => x % P);
-  const pairs: [bigint, bigint][] = [...edgeValues.flatMap((x) => edgeValues.map((y) => [x, y] as [bigint, bigint])), ...random.map((x, i) => [x, random[(i + 1) % random.length]!] as [bigint, bigint])];
+  const pairs: [bigint, bigint][] = [
+    ...edgeValues.flatMap((x) => edgeValues.map((y) => [x, y] as [bigint, bigint])),
+    ...random.map((x, i) => [x, random[(i + 1) % random.length]!] as [bigint, bigint]),
+  ];
   const mod = (x: bigint) => ((x % P) + P) % P;
   for (const [x, y] of pairs) {
     writeFp(f.memory, a, x);
@@ -112,7 +150,10 @@ test('a Node without WebAssembly gets one line saying so', () => {
   const saved = globalThis.WebAssembly;
   Reflect.deleteProperty(globalThis, 'WebAssembly');
   try {
-    assert.throws(() => fieldOps(), (e: Error) => e.name === 'EnvironmentError' && /has no WebAssembly \(run without --jitless\)/.test(e.message));
+    assert.throws(
+      () => fieldOps(),
+      (e: Error) => e.name === 'EnvironmentError' && /has no WebAssembly \(run without --jitless\)/.test(e.message),
+    );
   } finally {
     globalThis.WebAssembly = saved;
   }

@@ -42,7 +42,9 @@ export async function snapshot(dir: string, withModes = true): Promise<Record<st
   for (const name of (await fs.readdir(dir)).sort()) {
     const file = path.join(dir, name);
     const stat = await fs.stat(file);
-    const hash = createHash('sha256').update(await fs.readFile(file)).digest('hex');
+    const hash = createHash('sha256')
+      .update(await fs.readFile(file))
+      .digest('hex');
     if (stat.isFile()) out[name] = withModes ? `${(stat.mode & 0o777).toString(8)}:${hash}` : hash;
   }
   return out;
@@ -54,12 +56,17 @@ export async function copyLogs(t: { after: (fn: () => Promise<void>) => void }, 
   await fs.cp(path.join(VECTORS, 'logs', name), dir, { recursive: true });
   const chmod = async (d: string) => {
     await fs.chmod(d, 0o755);
-    for (const e of await fs.readdir(d, { withFileTypes: true })) await (e.isDirectory() ? chmod(path.join(d, e.name)) : fs.chmod(path.join(d, e.name), 0o644));
+    for (const e of await fs.readdir(d, { withFileTypes: true }))
+      await (e.isDirectory() ? chmod(path.join(d, e.name)) : fs.chmod(path.join(d, e.name), 0o644));
   };
   await chmod(dir);
   return dir;
 }
 
 /** The lines of a gzipped log, and writing them back. */
-export const readLines = async (file: string) => gunzipSync(await fs.readFile(file)).toString().split('\n').filter((l) => l !== '');
+export const readLines = async (file: string) =>
+  gunzipSync(await fs.readFile(file))
+    .toString()
+    .split('\n')
+    .filter((l) => l !== '');
 export const writeLines = (file: string, lines: string[]) => fs.writeFile(file, gzipSync(`${lines.join('\n')}\n`));

@@ -14,7 +14,18 @@ test('probe context: files, modes and layer order; no private key by default', a
   const entries = await readTar(tar);
   const names = entries.map((e) => e.name);
   assert.deepEqual(names.slice(0, 4), ['Dockerfile', 'payload/answer.sh', 'run.sh', 'node-lib.sh']);
-  assert.deepEqual(names.filter((n) => n.startsWith('configs/')), ['configs/config.json', 'configs/g.json', 'configs/g_m.json', 'configs/g_m-f.json', 'configs/g_m-g.json', 'configs/m-f.json', 'configs/m-rf.json']);
+  assert.deepEqual(
+    names.filter((n) => n.startsWith('configs/')),
+    [
+      'configs/config.json',
+      'configs/g.json',
+      'configs/g_m.json',
+      'configs/g_m-f.json',
+      'configs/g_m-g.json',
+      'configs/m-f.json',
+      'configs/m-rf.json',
+    ],
+  );
   assert.equal(names[names.length - 1], 'keys/committee.ka');
   assert.ok(!names.some((n) => n.endsWith('.pk') || n.endsWith('seed')), 'no private material');
   const mode = (n: string) => entries.find((e) => e.name === n)!.mode & 0o777;
@@ -25,7 +36,10 @@ test('probe context: files, modes and layer order; no private key by default', a
   assert.match(dockerfile, /^FROM gomelctl\/base:busybox$/m);
   // Layer order in the Dockerfile: payload, run.sh, configs, committee.
   const order = ['COPY payload/', 'COPY run.sh', 'COPY configs/', 'COPY keys/'].map((s) => dockerfile.indexOf(s));
-  assert.deepEqual([...order].sort((a, b) => a - b), order);
+  assert.deepEqual(
+    [...order].sort((a, b) => a - b),
+    order,
+  );
   assert.ok(order.every((i) => i > 0));
 });
 
@@ -56,12 +70,18 @@ test('--binary: the binary is the payload, with the gomel run.sh', async (t) => 
   const entries = await readTar((await assembleContext({ ...base, binary: bin })).tar);
   assert.equal(entries[1]!.name, 'payload/gomel');
   assert.equal(entries[1]!.mode & 0o777, 0o755);
-  assert.match(entries.find((e) => e.name === 'run.sh')!.content.toString(), /COMMITTEE=\/gomel\/keys\/committee\.ka\n[^]*--keys_addrs "\$COMMITTEE"/);
+  assert.match(
+    entries.find((e) => e.name === 'run.sh')!.content.toString(),
+    /COMMITTEE=\/gomel\/keys\/committee\.ka\n[^]*--keys_addrs "\$COMMITTEE"/,
+  );
 });
 
 test('missing payloads and unknown placeholders are clear errors', async (t) => {
   await assert.rejects(assembleContext({ ...base, binary: '/nonexistent/gomel' }), /no such gomel binary/);
-  await assert.rejects(assembleContext({ ...base, code: await tempDir(t) }), /not a consensus-go checkout \(no cmd\/gomel and pkg\/\)/);
+  await assert.rejects(
+    assembleContext({ ...base, code: await tempDir(t) }),
+    /not a consensus-go checkout \(no cmd\/gomel and pkg\/\)/,
+  );
   assert.throws(() => renderTemplate('FROM {{NOPE}}', {}), /\{\{NOPE\}\} has no value/);
 });
 
@@ -91,7 +111,11 @@ async function sideBySide(t: Parameters<typeof tempDir>[0]): Promise<string> {
 test('--code: a plain checkout with --bn256, beside ../bn256, or a folder holding both: gomelctl lays out the same GOPATH', async (t) => {
   const work = await sideBySide(t);
   assert.deepEqual(await payloadNames({ ...base, code: STANDIN_CONSENSUS, bn256: STANDIN_BN256 }), GOPATH_NAMES);
-  assert.deepEqual(await payloadNames({ ...base, code: path.join(work, 'consensus-go') }), GOPATH_NAMES, '../bn256 found beside, .git left out');
+  assert.deepEqual(
+    await payloadNames({ ...base, code: path.join(work, 'consensus-go') }),
+    GOPATH_NAMES,
+    '../bn256 found beside, .git left out',
+  );
   assert.deepEqual(await payloadNames({ ...base, code: work }), GOPATH_NAMES);
   // The old GOPATH layout goes in as it is, byte for byte.
   const a = await assembleContext({ ...base, code: FIXTURE });
@@ -99,29 +123,44 @@ test('--code: a plain checkout with --bn256, beside ../bn256, or a folder holdin
   assert.ok(a.tar.equals(b.tar), 'the same GOPATH whichever way it was given');
 });
 
-test('--code: the build context carries the bn256 check before the payload, and builds on Debian\'s gocode', async () => {
-  const entries = await readTar((await assembleContext({ ...base, code: STANDIN_CONSENSUS, bn256: STANDIN_BN256 })).tar);
-  assert.deepEqual(entries.slice(0, 2).map((e) => e.name), ['Dockerfile', 'bn256-check.go']);
+test("--code: the build context carries the bn256 check before the payload, and builds on Debian's gocode", async () => {
+  const entries = await readTar(
+    (await assembleContext({ ...base, code: STANDIN_CONSENSUS, bn256: STANDIN_BN256 })).tar,
+  );
+  assert.deepEqual(
+    entries.slice(0, 2).map((e) => e.name),
+    ['Dockerfile', 'bn256-check.go'],
+  );
   const check = entries[1]!.content.toString();
   // The check uses only G2.Unmarshal (what the stand-in offers) on a key from the vectors.
   assert.match(check, /new\(bn256\.G2\)\.Unmarshal\(data\)/);
   assert.doesNotMatch(check.replace(/new\(bn256\.G2\)\.Unmarshal/, ''), /bn256\.\w/);
-  const vector = (await fs.readFile(path.join(REPO, 'test/vectors/gomel-2019-09/docker-distributed/keys/committee.ka'), 'utf8')).split('\n')[0]!.split('|')[1]!;
+  const vector = (
+    await fs.readFile(path.join(REPO, 'test/vectors/gomel-2019-09/docker-distributed/keys/committee.ka'), 'utf8')
+  )
+    .split('\n')[0]!
+    .split('|')[1]!;
   assert.ok(check.includes(`"${vector}"`));
   const dockerfile = entries[0]!.content.toString();
   assert.match(dockerfile, /^ENV GOPATH=\/go:\/usr\/share\/gocode /m);
   assert.ok(dockerfile.indexOf('COPY bn256-check.go') < dockerfile.indexOf('COPY payload/'));
-  assert.ok(dockerfile.indexOf('/tmp/bn256-check ||') < dockerfile.indexOf('./cmd/gomel'), 'the check runs before gomel is built');
+  assert.ok(
+    dockerfile.indexOf('/tmp/bn256-check ||') < dockerfile.indexOf('./cmd/gomel'),
+    'the check runs before gomel is built',
+  );
   for (const said of dockerfile.match(/echo "gomelctl: [^"]*"/g)!) assert.doesNotMatch(said, /\\n/, 'one line each');
 });
 
-test('--code GOPATH with --bn256: the given bn256 replaces the GOPATH\'s own', async (t) => {
+test("--code GOPATH with --bn256: the given bn256 replaces the GOPATH's own", async (t) => {
   const other = path.join(await tempDir(t), 'bn256');
   await fs.mkdir(other);
   await fs.writeFile(path.join(other, 'bn256.go'), '// a different stand-in\npackage bn256\n');
   const entries = await readTar((await assembleContext({ ...base, code: FIXTURE, bn256: other })).tar);
   const bn256 = entries.filter((e) => e.name.includes('cloudflare/bn256'));
-  assert.deepEqual(bn256.map((e) => [e.name, e.content.toString()]), [['payload/src/github.com/cloudflare/bn256/bn256.go', '// a different stand-in\npackage bn256\n']]);
+  assert.deepEqual(
+    bn256.map((e) => [e.name, e.content.toString()]),
+    [['payload/src/github.com/cloudflare/bn256/bn256.go', '// a different stand-in\npackage bn256\n']],
+  );
 });
 
 test('--code refusals: one line naming the folder and the fix; exit 2 for bad flags, 1 for a bad folder', async (t) => {
@@ -135,11 +174,37 @@ test('--code refusals: one line naming the folder and the fix; exit 2 for bad fl
   await fs.mkdir(notBn256);
   const project = ['--keys', base.keys, '--configs', base.configs];
   const cases: { args: string[]; code: number; says: RegExp }[] = [
-    { args: ['--code', dir], code: 1, says: new RegExp(`^gomelctl: ${dir}: not a consensus-go checkout \\(no cmd/gomel and pkg/\\).* — pass a consensus-go checkout at e8d0088`) },
-    { args: ['--code', lone], code: 1, says: new RegExp(`^gomelctl: ${lone}: --code: no github\\.com/cloudflare/bn256 — pass --bn256 DIR \\(a checkout at 828ba4f\\)$`) },
-    { args: ['--code', lone, '--bn256', notBn256], code: 1, says: new RegExp(`^gomelctl: ${notBn256}: not a github\\.com/cloudflare/bn256 checkout \\(no bn256\\.go\\) — pass --bn256 DIR`) },
-    { args: ['--code', lone, '--bn256', path.join(dir, 'nope')], code: 2, says: /^gomelctl: --bn256 .*nope: no such folder — pass --bn256 DIR \(a checkout at 828ba4f\)$/ },
-    { args: ['--code', path.join(dir, 'nope')], code: 2, says: /^gomelctl: --code .*nope: no such folder — pass a consensus-go checkout/ },
+    {
+      args: ['--code', dir],
+      code: 1,
+      says: new RegExp(
+        `^gomelctl: ${dir}: not a consensus-go checkout \\(no cmd/gomel and pkg/\\).* — pass a consensus-go checkout at e8d0088`,
+      ),
+    },
+    {
+      args: ['--code', lone],
+      code: 1,
+      says: new RegExp(
+        `^gomelctl: ${lone}: --code: no github\\.com/cloudflare/bn256 — pass --bn256 DIR \\(a checkout at 828ba4f\\)$`,
+      ),
+    },
+    {
+      args: ['--code', lone, '--bn256', notBn256],
+      code: 1,
+      says: new RegExp(
+        `^gomelctl: ${notBn256}: not a github\\.com/cloudflare/bn256 checkout \\(no bn256\\.go\\) — pass --bn256 DIR`,
+      ),
+    },
+    {
+      args: ['--code', lone, '--bn256', path.join(dir, 'nope')],
+      code: 2,
+      says: /^gomelctl: --bn256 .*nope: no such folder — pass --bn256 DIR \(a checkout at 828ba4f\)$/,
+    },
+    {
+      args: ['--code', path.join(dir, 'nope')],
+      code: 2,
+      says: /^gomelctl: --code .*nope: no such folder — pass a consensus-go checkout/,
+    },
     { args: ['--bn256', STANDIN_BN256], code: 2, says: /^gomelctl: --bn256 goes with --code/ },
   ];
   for (const c of cases) {

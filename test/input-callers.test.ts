@@ -11,7 +11,10 @@ import { cli, REPO, tempDir } from './helpers.js';
 test('A9: keys verify and config check refuse a committee.ka that starts with a BOM, naming the file and the fix', async (t) => {
   const root = await tempDir(t);
   const keys = path.join(root, 'k');
-  assert.equal((await cli(['keys', 'gen', '--n', '8', '--keys', keys, '--configs', path.join(REPO, 'configs')])).code, 0);
+  assert.equal(
+    (await cli(['keys', 'gen', '--n', '8', '--keys', keys, '--configs', path.join(REPO, 'configs')])).code,
+    0,
+  );
   const file = path.join(keys, 'committee.ka');
   await fs.writeFile(file, Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), await fs.readFile(file)]));
   const verify = await cli(['keys', 'verify', '--keys', keys]);

@@ -40,15 +40,33 @@ test('input layer: FIFOs, devices, sockets and folders refused by name, links na
   const dir = await tempDir(t);
   const fifo = path.join(dir, 'pipe');
   mkfifo(fifo);
-  await assert.rejects(readInput(fifo, 'zones file'), /pipe: is a named pipe \(FIFO\), not a regular file — pass a regular file$/);
-  await assert.rejects(readInput('/dev/zero', 'seed file'), /^InputError: \/dev\/zero: is a character device, not a regular file/);
+  await assert.rejects(
+    readInput(fifo, 'zones file'),
+    /pipe: is a named pipe \(FIFO\), not a regular file — pass a regular file$/,
+  );
+  await assert.rejects(
+    readInput('/dev/zero', 'seed file'),
+    /^InputError: \/dev\/zero: is a character device, not a regular file/,
+  );
   const link = path.join(dir, 'zero');
   await fs.symlink('/dev/zero', link);
-  await assert.rejects(readInput(link), new RegExp(`${link}: is a character device \\(a link to /dev/zero\\), not a regular file`));
-  await assert.rejects(readInput(dir, 'config'), new RegExp(`^InputError: ${dir}: is a folder, not a config — pass the file inside it$`));
-  await assert.rejects(readInput(path.join(dir, 'absent'), 'zones file'), /absent: no such zones file — check the path$/);
+  await assert.rejects(
+    readInput(link),
+    new RegExp(`${link}: is a character device \\(a link to /dev/zero\\), not a regular file`),
+  );
+  await assert.rejects(
+    readInput(dir, 'config'),
+    new RegExp(`^InputError: ${dir}: is a folder, not a config — pass the file inside it$`),
+  );
+  await assert.rejects(
+    readInput(path.join(dir, 'absent'), 'zones file'),
+    /absent: no such zones file — check the path$/,
+  );
   await fs.symlink('nowhere', path.join(dir, 'dangling'));
-  await assert.rejects(readInput(path.join(dir, 'dangling')), /dangling: is a symbolic link to nowhere, which does not exist/);
+  await assert.rejects(
+    readInput(path.join(dir, 'dangling')),
+    /dangling: is a symbolic link to nowhere, which does not exist/,
+  );
   const file = path.join(dir, 'f');
   await fs.writeFile(file, 'x');
   await assert.rejects(readInput(path.join(file, 'sub')), /f\/sub: a part of the path is a file, not a folder/);
@@ -62,14 +80,24 @@ test('input layer: sizes capped before reading (a sparse 3 GB file is one line);
   const big = path.join(dir, 'big');
   await fs.writeFile(big, '');
   await fs.truncate(big, 3 * 1024 ** 3);
-  await assert.rejects(readInput(big, 'member file'), /big: is 3 GiB, more than a member file can be \(64 KiB\) — check that this is the right file$/);
+  await assert.rejects(
+    readInput(big, 'member file'),
+    /big: is 3 GiB, more than a member file can be \(64 KiB\) — check that this is the right file$/,
+  );
   await assert.rejects(readInput(big, 'committee file'), /is 3 GiB, more than a committee file can be \(256 MiB\)/);
   await assert.rejects(readInputBytes(big), /is 3 GiB, more than a file can be \(64 MiB\)/);
   const text = 'a'.repeat(200_000) + 'é\n';
   await fs.writeFile(path.join(dir, 'ok'), text);
   assert.equal(await readInput(path.join(dir, 'ok')), text);
-  await assert.rejects(readInput(path.join(dir, 'ok'), undefined, 100_000), /ok: is 195\.3 KiB, more than a file can be \(97\.7 KiB\)/);
-  assert.equal(await readInput('/proc/self/status').then((s) => s.startsWith('Name:')), true, "/proc's size-0 files are read to their end");
+  await assert.rejects(
+    readInput(path.join(dir, 'ok'), undefined, 100_000),
+    /ok: is 195\.3 KiB, more than a file can be \(97\.7 KiB\)/,
+  );
+  assert.equal(
+    await readInput('/proc/self/status').then((s) => s.startsWith('Name:')),
+    true,
+    "/proc's size-0 files are read to their end",
+  );
 });
 
 test('N25, N26: --seed-file /dev/zero, --zones /dev/zero, a sparse 3 GB .pk or committee.ka: one line, exit 1', async (t) => {
@@ -81,13 +109,19 @@ test('N25, N26: --seed-file /dev/zero, --zones /dev/zero, a sparse 3 GB .pk or c
   for (const seed of ['/dev/zero', '/dev/urandom']) {
     const r = await cli(['keys', 'gen', '--n', '4', '--keys', keys, '--configs', configs, '--seed-file', seed]);
     assert.equal(r.code, 1);
-    assert.match(oneLine(r.err), new RegExp(`^gomelctl: ${seed}: is a character device, not a regular file — pass a regular file$`));
+    assert.match(
+      oneLine(r.err),
+      new RegExp(`^gomelctl: ${seed}: is a character device, not a regular file — pass a regular file$`),
+    );
   }
   assert.equal((await cli(['keys', 'gen', '--n', '4', '--keys', keys, '--configs', configs])).code, 0);
   const zones = await cli(['deploy', 'spawn', '--keys', keys, '--configs', configs, '--zones', '/dev/zero']);
   assert.equal(zones.code, 1);
   assert.match(oneLine(zones.err), /^gomelctl: \/dev\/zero: is a character device, not a regular file/);
-  for (const [name, message] of [['3.pk', /3\.pk: is 3 GiB, more than a member file can be/], ['committee.ka', /committee\.ka: is 3 GiB, more than a committee file can be/]] as const) {
+  for (const [name, message] of [
+    ['3.pk', /3\.pk: is 3 GiB, more than a member file can be/],
+    ['committee.ka', /committee\.ka: is 3 GiB, more than a committee file can be/],
+  ] as const) {
     const copy = path.join(root, `k-${name}`);
     await fs.cp(keys, copy, { recursive: true });
     await fs.truncate(path.join(copy, name), 3 * 1024 ** 3);
@@ -105,7 +139,10 @@ test('N63: a FIFO as a node log or as exit_status does not hang the verdict', { 
   assert.equal(code, 1);
   const node2 = nodeOf(result, 'node2');
   assert.equal(node2.reached, false);
-  assert.match(node2.reasons[0]!, /^log unreadable: .*node2\/1\.config\.log: is a named pipe \(FIFO\), not a regular file/);
+  assert.match(
+    node2.reasons[0]!,
+    /^log unreadable: .*node2\/1\.config\.log: is a named pipe \(FIFO\), not a regular file/,
+  );
   assert.ok(nodeOf(result, 'node1').reached, 'the other nodes are judged');
 
   const statusDir = await copyLogs(t, 'swarm-8');
@@ -113,7 +150,10 @@ test('N63: a FIFO as a node log or as exit_status does not hang the verdict', { 
   mkfifo(path.join(statusDir, 'node3/exit_status'));
   const r = await cli(['verdict', '--logs', statusDir]);
   assert.equal(r.code, 1);
-  assert.match(oneLine(r.err), /node3\/exit_status: is a named pipe \(FIFO\), not a regular file — pass a regular file$/);
+  assert.match(
+    oneLine(r.err),
+    /node3\/exit_status: is a named pipe \(FIFO\), not a regular file — pass a regular file$/,
+  );
 });
 
 test('N25 (logs), N73, N74: stderr.txt linked to /dev/zero, a malformed task.json, exit_status a folder: one line naming the file', async (t) => {
@@ -122,15 +162,24 @@ test('N25 (logs), N73, N74: stderr.txt linked to /dev/zero, a malformed task.jso
   await fs.symlink('/dev/zero', path.join(zero, 'node3/stderr.txt'));
   const z = await cli(['verdict', '--logs', zero]);
   assert.equal(z.code, 1);
-  assert.match(oneLine(z.err), /node3\/stderr\.txt: is a character device \(a link to \/dev\/zero\), not a regular file/);
+  assert.match(
+    oneLine(z.err),
+    /node3\/stderr\.txt: is a character device \(a link to \/dev\/zero\), not a regular file/,
+  );
 
   const task = await copyLogs(t, 'swarm-8');
   await fs.writeFile(path.join(task, 'node2/task.json'), '{bad');
   const bad = await cli(['verdict', '--logs', task]);
   assert.equal(bad.code, 1);
-  assert.match(oneLine(bad.err), /node2\/task\.json: not valid JSON \(at character 1\) — collect the logs again with `gomelctl deploy logs`, or remove the file$/);
+  assert.match(
+    oneLine(bad.err),
+    /node2\/task\.json: not valid JSON \(at character 1\) — collect the logs again with `gomelctl deploy logs`, or remove the file$/,
+  );
   await fs.writeFile(path.join(task, 'node2/task.json'), '[1]');
-  assert.match(oneLine((await cli(['verdict', '--logs', task])).err), /node2\/task\.json: expected a JSON object with the task's "state"/);
+  assert.match(
+    oneLine((await cli(['verdict', '--logs', task])).err),
+    /node2\/task\.json: expected a JSON object with the task's "state"/,
+  );
 
   const folder = await copyLogs(t, 'swarm-8');
   await fs.rm(path.join(folder, 'node3/exit_status'));
@@ -140,7 +189,7 @@ test('N25 (logs), N73, N74: stderr.txt linked to /dev/zero, a malformed task.jso
   assert.match(oneLine(f.err), /node3\/exit_status: is a folder, not a file/);
 });
 
-test('N71: a complete gzip member followed by garbage keeps the member\'s lines and names the garbage', async (t) => {
+test("N71: a complete gzip member followed by garbage keeps the member's lines and names the garbage", async (t) => {
   const dir = await copyLogs(t, 'success-4');
   const file = path.join(dir, '1.log.gz');
   await fs.appendFile(file, 'junk');
@@ -168,7 +217,10 @@ test('gzip logs: several members are one log; a member whose checksum fails is n
   const corrupt = gzipSync(text);
   corrupt.writeUInt32LE(corrupt.readUInt32LE(corrupt.length - 8) ^ 1, corrupt.length - 8);
   await fs.writeFile(file, corrupt);
-  assert.match((await readLogStats(file)).problem!, /log corrupt: the gzip member ending at byte \d+ fails its checksum/);
+  assert.match(
+    (await readLogStats(file)).problem!,
+    /log corrupt: the gzip member ending at byte \d+ fails its checksum/,
+  );
   await fs.writeFile(file, corrupt.subarray(0, corrupt.length - 4));
   assert.equal((await readLogStats(file)).problem, 'log truncated (the gzip stream ends early)');
   await fs.writeFile(file, 'plain text, not gzip\n');
@@ -184,7 +236,12 @@ test('N66: a small .gz that inflates past the cap stops there, is not judged, an
   let seen = 0;
   const { stats, problem } = await readLogStats(file, () => seen++, 1024 * 1024);
   assert.equal(stats, undefined, 'a log read in part does not speak for its node');
-  assert.match(problem!, new RegExp(`^log too large: ${file} holds more than 1 MiB once inflated, far more than a gomel run writes — not judged; check the file$`));
+  assert.match(
+    problem!,
+    new RegExp(
+      `^log too large: ${file} holds more than 1 MiB once inflated, far more than a gomel run writes — not judged; check the file$`,
+    ),
+  );
   assert.ok(seen < 40_000, `stopped at the cap (${seen} lines seen)`);
   const plain = path.join(dir, '3.log');
   await fs.writeFile(plain, gunzipSync(await fs.readFile(file)));
@@ -192,14 +249,20 @@ test('N66: a small .gz that inflates past the cap stops there, is not judged, an
   assert.equal(MAX_LOG_BYTES, 256 * 1024 * 1024);
 });
 
-test('N78: report --out a folder, a missing folder, a path under a file: one line naming the user\'s path', async (t) => {
+test("N78: report --out a folder, a missing folder, a path under a file: one line naming the user's path", async (t) => {
   const root = await tempDir(t);
   const logs = await copyLogs(t, 'success-4');
   const file = path.join(root, 'afile');
   await fs.writeFile(file, 'x');
   const cases: [string, RegExp][] = [
-    [root, new RegExp(`^gomelctl: ${root}: is a folder — pass a file name inside it, e\\.g\\. --out ${root}/report\\.html$`)],
-    [path.join(root, 'nodir/r.html'), new RegExp(`^gomelctl: ${root}/nodir/r\\.html: its folder ${root}/nodir does not exist`)],
+    [
+      root,
+      new RegExp(`^gomelctl: ${root}: is a folder — pass a file name inside it, e\\.g\\. --out ${root}/report\\.html$`),
+    ],
+    [
+      path.join(root, 'nodir/r.html'),
+      new RegExp(`^gomelctl: ${root}/nodir/r\\.html: its folder ${root}/nodir does not exist`),
+    ],
     [path.join(file, 'r.html'), new RegExp(`^gomelctl: ${file}/r\\.html: a part of the path is a file, not a folder`)],
   ];
   for (const [out, message] of cases) {
@@ -231,9 +294,23 @@ test('N96: control characters from flags and paths are printed escaped; an error
   assert.equal(gen.code, 0, gen.err);
   assert.doesNotMatch(gen.out + gen.err, /\x1b/);
   assert.match(gen.out, /k\\x1b\[31mRED: added node1\.\.node4/);
-  const seed = await cli(['keys', 'gen', '--n', '4', '--keys', path.join(root, 'k2'), '--configs', configs, '--seed-file', 'a\nb\x00c\u2028']);
+  const seed = await cli([
+    'keys',
+    'gen',
+    '--n',
+    '4',
+    '--keys',
+    path.join(root, 'k2'),
+    '--configs',
+    configs,
+    '--seed-file',
+    'a\nb\x00c\u2028',
+  ]);
   assert.equal(seed.code, 1);
-  assert.equal(oneLine(seed.err), 'gomelctl: a\\nb\\x00c\\u2028: contains a NUL character, which no path can hold — check the path');
+  assert.equal(
+    oneLine(seed.err),
+    'gomelctl: a\\nb\\x00c\\u2028: contains a NUL character, which no path can hold — check the path',
+  );
   const zones = await cli(['deploy', 'spawn', '--keys', red, '--configs', configs, '--zones', 'z\r\x07\x9b.json']);
   assert.equal(zones.code, 1);
   assert.equal(oneLine(zones.err), 'gomelctl: z\\r\\x07\\x9b.json: no such zones file — check the path');
@@ -244,7 +321,11 @@ test('N96: control characters from flags and paths are printed escaped; an error
   const bin = path.join(REPO, 'bin/gomelctl');
   let stderr = '';
   try {
-    execFileSync(process.execPath, [bin, 'keys', 'verify', '--keys', path.join(root, 'no\x1b[31mkeys\nhere')], { cwd: root, env: { ...process.env, DOCKER_HOST: 'unix:///tmp/no-such.sock' }, stdio: 'pipe' });
+    execFileSync(process.execPath, [bin, 'keys', 'verify', '--keys', path.join(root, 'no\x1b[31mkeys\nhere')], {
+      cwd: root,
+      env: { ...process.env, DOCKER_HOST: 'unix:///tmp/no-such.sock' },
+      stdio: 'pipe',
+    });
   } catch (error) {
     stderr = String((error as { stderr: Buffer }).stderr);
   }

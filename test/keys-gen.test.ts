@@ -12,7 +12,8 @@ import { sha512 } from '@noble/hashes/sha2.js';
 import { N } from '../src/core/keys/bn256.js';
 
 const SEED = '5cbd325d0aa0f0e616720e946cd112ee7ac0109fb2e75e8d93e265958673f5c7';
-const gen = (dir: string, ...args: string[]) => cli(['keys', 'gen', '--dir', dir, '--configs', path.join(dir, 'no-configs'), ...args]);
+const gen = (dir: string, ...args: string[]) =>
+  cli(['keys', 'gen', '--dir', dir, '--configs', path.join(dir, 'no-configs'), ...args]);
 
 test('the same seed gives the same files, byte for byte', async (t) => {
   const root = await tempDir(t);
@@ -24,7 +25,11 @@ test('the same seed gives the same files, byte for byte', async (t) => {
 test('the shipped default committee is reproducible from its committed seed', async (t) => {
   const dir = path.join(await tempDir(t), 'keys');
   const seed = (await fs.readFile(path.join(REPO, 'keys/seed'), 'utf8')).trim();
-  assert.equal((await cli(['keys', 'gen', '--dir', dir, '--n', '8', '--seed', seed, '--configs', path.join(REPO, 'configs')])).code, 0);
+  assert.equal(
+    (await cli(['keys', 'gen', '--dir', dir, '--n', '8', '--seed', seed, '--configs', path.join(REPO, 'configs')]))
+      .code,
+    0,
+  );
   // Contents only: git does not keep the 0600 modes of a checkout (keys gen restores them).
   assert.deepEqual(await snapshot(dir, false), await snapshot(path.join(REPO, 'keys'), false));
 });
@@ -48,7 +53,10 @@ test('ed25519 public keys by OpenSSL are the ones @noble/ed25519 derives', () =>
 });
 
 test('configColumns reads the Sync and SyncSetup lists, and nothing else', () => {
-  assert.deepEqual(configColumns('{"Sync": [{}, {}, {}], "SyncSetup": [], "LevelLimit": "bad"}'), { sync: 3, syncSetup: 0 });
+  assert.deepEqual(configColumns('{"Sync": [{}, {}, {}], "SyncSetup": [], "LevelLimit": "bad"}'), {
+    sync: 3,
+    syncSetup: 0,
+  });
   assert.equal(configColumns('{"Sync": {}, "SyncSetup": []}'), undefined);
   assert.equal(configColumns('{"Sync": []'), undefined);
   assert.equal(configColumns('[1, 2]'), undefined);
@@ -59,12 +67,37 @@ test('keys gen takes its address columns from the config, and names a config it 
   const root = await tempDir(t);
   const configs = path.join(root, 'configs');
   await fs.mkdir(configs);
-  await fs.writeFile(path.join(configs, 'two.json'), JSON.stringify({ Sync: [{ Type: 'gossip' }, { Type: 'fetch' }], SyncSetup: [{ Type: 'rmc' }] }));
+  await fs.writeFile(
+    path.join(configs, 'two.json'),
+    JSON.stringify({ Sync: [{ Type: 'gossip' }, { Type: 'fetch' }], SyncSetup: [{ Type: 'rmc' }] }),
+  );
   await fs.writeFile(path.join(configs, 'bad.json'), '{"Sync": "gossip", "SyncSetup": []}');
-  const ok = await cli(['keys', 'gen', '--dir', path.join(root, 'k'), '--n', '4', '--configs', configs, '--config', 'two']);
+  const ok = await cli([
+    'keys',
+    'gen',
+    '--dir',
+    path.join(root, 'k'),
+    '--n',
+    '4',
+    '--configs',
+    configs,
+    '--config',
+    'two',
+  ]);
   assert.equal(ok.code, 0, ok.err);
   assert.match(await fs.readFile(path.join(root, 'k/committee.ka'), 'utf8'), /\|node1:11000\|node1:9000 node1:10000\n/);
-  const bad = await cli(['keys', 'gen', '--dir', path.join(root, 'k2'), '--n', '4', '--configs', configs, '--config', 'bad']);
+  const bad = await cli([
+    'keys',
+    'gen',
+    '--dir',
+    path.join(root, 'k2'),
+    '--n',
+    '4',
+    '--configs',
+    configs,
+    '--config',
+    'bad',
+  ]);
   assert.equal(bad.code, 1);
   assert.match(bad.err, /bad\.json:Sync: cannot take the address columns from it: expected array/);
 });
@@ -83,10 +116,26 @@ test('growing 8→16 keeps nodes 1..8 byte-identical; shrinking to 6 removes 7..
   const shrunk = await gen(dir, '--n', '6');
   assert.match(shrunk.out, /kept node1\.\.node6; removed node7\.\.node16/);
   const files = (await fs.readdir(dir)).sort();
-  assert.deepEqual(files, ['.gomelctl-history.json', '0.pk', '1.pk', '2.pk', '3.pk', '4.pk', '5.pk', 'committee.ka', 'seed']);
+  assert.deepEqual(files, [
+    '.gomelctl-history.json',
+    '0.pk',
+    '1.pk',
+    '2.pk',
+    '3.pk',
+    '4.pk',
+    '5.pk',
+    'committee.ka',
+    'seed',
+  ]);
   // The committee's own history: its size before this resize, for config sync.
-  assert.deepEqual(JSON.parse(await fs.readFile(path.join(dir, '.gomelctl-history.json'), 'utf8')), { size: 6, previousSize: 16 });
-  assert.deepEqual((await fs.readFile(path.join(dir, 'committee.ka'), 'utf8')).split('\n').slice(0, 6), lines16.slice(0, 6));
+  assert.deepEqual(JSON.parse(await fs.readFile(path.join(dir, '.gomelctl-history.json'), 'utf8')), {
+    size: 6,
+    previousSize: 16,
+  });
+  assert.deepEqual(
+    (await fs.readFile(path.join(dir, 'committee.ka'), 'utf8')).split('\n').slice(0, 6),
+    lines16.slice(0, 6),
+  );
   assert.equal((await cli(['keys', 'verify', '--dir', dir])).code, 0);
 });
 
@@ -97,7 +146,8 @@ test("growing a committee made by gomel's own generator keeps its keys", async (
   const r = await gen(dir, '--n', '10');
   assert.equal(r.code, 0, r.err);
   const after = await snapshot(dir);
-  for (let pid = 0; pid < 8; pid++) assert.equal(after[`${pid}.pk`]!.split(':')[1], before[`${pid}.pk`]!.split(':')[1], 'same bytes');
+  for (let pid = 0; pid < 8; pid++)
+    assert.equal(after[`${pid}.pk`]!.split(':')[1], before[`${pid}.pk`]!.split(':')[1], 'same bytes');
   assert.equal(after['addresses'], before['addresses'], 'unmanaged files are carried over');
   assert.equal((await cli(['keys', 'verify', '--dir', dir])).code, 0);
 });
@@ -159,7 +209,18 @@ test('address columns follow the Sync list of --config', async (t) => {
   const root = await tempDir(t);
   await fs.mkdir(path.join(root, 'configs'));
   await fs.copyFile(path.join(REPO, 'configs/g_m.json'), path.join(root, 'configs/g_m.json'));
-  const r = await cli(['keys', 'gen', '--n', '4', '--dir', path.join(root, 'keys'), '--configs', path.join(root, 'configs'), '--config', 'g_m']);
+  const r = await cli([
+    'keys',
+    'gen',
+    '--n',
+    '4',
+    '--dir',
+    path.join(root, 'keys'),
+    '--configs',
+    path.join(root, 'configs'),
+    '--config',
+    'g_m',
+  ]);
   assert.equal(r.code, 0, r.err);
   assert.match(await fs.readFile(path.join(root, 'keys/committee.ka'), 'utf8'), /\|\|node4:9000 node4:10000\n$/);
 });
@@ -170,7 +231,11 @@ test('a crash between writing and renaming leaves the old committee readable and
   const before = await snapshot(dir);
   const crash = new Error('injected crash');
   await assert.rejects(
-    keysGen({ n: 9, dir, hostPrefix: 'node', config: 'config', configs: path.join(dir, 'none') }, captureOutput(), { beforeSwap: () => { throw crash; } }),
+    keysGen({ n: 9, dir, hostPrefix: 'node', config: 'config', configs: path.join(dir, 'none') }, captureOutput(), {
+      beforeSwap: () => {
+        throw crash;
+      },
+    }),
     crash,
   );
   assert.deepEqual(await snapshot(dir), before);
@@ -216,7 +281,10 @@ test('keys show prints public fingerprints only', async (t) => {
   await gen(dir, '--n', '4');
   const r = await cli(['keys', 'show', '--dir', dir, '--json']);
   const rows = JSON.parse(r.out) as { pid: number; host: string }[];
-  assert.deepEqual(rows.map((x) => x.host), ['node1', 'node2', 'node3', 'node4']);
+  assert.deepEqual(
+    rows.map((x) => x.host),
+    ['node1', 'node2', 'node3', 'node4'],
+  );
   for (let pid = 0; pid < 4; pid++) {
     const secret = (await fs.readFile(path.join(dir, `${pid}.pk`), 'utf8')).split(' ');
     assert.ok(!r.out.includes(secret[0]!) && !r.out.includes(secret[1]!));
@@ -227,19 +295,33 @@ test('derivation is pinned: the same seed gives byte-identical committees (70 no
   const root = await tempDir(t);
   const hashOf = async (dir: string, n: number) => {
     const { createHash } = await import('node:crypto');
-    const committee = createHash('sha256').update(await fs.readFile(path.join(dir, 'committee.ka'))).digest('hex');
+    const committee = createHash('sha256')
+      .update(await fs.readFile(path.join(dir, 'committee.ka')))
+      .digest('hex');
     const keys = createHash('sha256');
     for (let pid = 0; pid < n; pid++) keys.update(await fs.readFile(path.join(dir, `${pid}.pk`)));
     return [committee, keys.digest('hex')];
   };
   // Hashes of what gomelctl wrote before the fixed-base table changed (a hash, so no key reaches a log).
   const seventy = path.join(root, 'k70');
-  assert.equal((await cli(['keys', 'gen', '--n', '70', '--keys', seventy, '--configs', root, '--seed', '22'.repeat(32)])).code, 0);
-  assert.deepEqual(await hashOf(seventy, 70), ['19f6b087df307b7598f2a1cd88f334813bdb3d46d0cb54c0db30056d7c8503bf', 'ce5258ab491a3a7c113db337adf76c7425649ab00402ebb5899eb2cd5b1da084']);
+  assert.equal(
+    (await cli(['keys', 'gen', '--n', '70', '--keys', seventy, '--configs', root, '--seed', '22'.repeat(32)])).code,
+    0,
+  );
+  assert.deepEqual(await hashOf(seventy, 70), [
+    '19f6b087df307b7598f2a1cd88f334813bdb3d46d0cb54c0db30056d7c8503bf',
+    'ce5258ab491a3a7c113db337adf76c7425649ab00402ebb5899eb2cd5b1da084',
+  ]);
   const hundred = path.join(root, 'k100');
-  assert.equal((await cli(['keys', 'gen', '--n', '40', '--keys', hundred, '--configs', root, '--seed', '11'.repeat(32)])).code, 0);
+  assert.equal(
+    (await cli(['keys', 'gen', '--n', '40', '--keys', hundred, '--configs', root, '--seed', '11'.repeat(32)])).code,
+    0,
+  );
   assert.equal((await cli(['keys', 'gen', '--n', '100', '--keys', hundred, '--configs', root])).code, 0);
-  assert.deepEqual(await hashOf(hundred, 100), ['1c3ce9e27b0abc6b249e2584e8402b542458358d16f02d5668b3889c54c69af7', '221846fbfbe5aebfc58c520be96b7084e00b56d551f96a13908f04d3f8397979']);
+  assert.deepEqual(await hashOf(hundred, 100), [
+    '1c3ce9e27b0abc6b249e2584e8402b542458358d16f02d5668b3889c54c69af7',
+    '221846fbfbe5aebfc58c520be96b7084e00b56d551f96a13908f04d3f8397979',
+  ]);
 });
 
 test('keys verify of a large committee (its keys checked on worker threads) names the one member file that does not match', async (t) => {

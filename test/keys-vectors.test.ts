@@ -15,7 +15,14 @@ test('keys verify accepts the docker-distributed committee and its 8 member file
 });
 
 test('keys verify accepts gomel testdata (4 nodes, setup columns, one member file)', async () => {
-  const r = await cli(['keys', 'verify', '--committee', path.join(VECTORS, 'testdata/test_committee.txt'), '--pk', path.join(VECTORS, 'testdata/test_pk.txt')]);
+  const r = await cli([
+    'keys',
+    'verify',
+    '--committee',
+    path.join(VECTORS, 'testdata/test_committee.txt'),
+    '--pk',
+    path.join(VECTORS, 'testdata/test_pk.txt'),
+  ]);
   assert.equal(r.code, 0, r.err);
   assert.match(r.out, /4 nodes, 2 address and 2 setup-address columns; 1 member file/);
 });
@@ -118,15 +125,23 @@ for (const t of tamperings) {
   });
 }
 
-test("an address field gomel would misread (double, leading or trailing space) is refused with its line", async (t) => {
+test('an address field gomel would misread (double, leading or trailing space) is refused with its line', async (t) => {
   const dir = await tempDir(t);
   const text = await fs.readFile(path.join(DOCKER_KEYS, 'committee.ka'), 'utf8');
   const lines = text.trimEnd().split('\n');
-  for (const [edit, name] of [[(l: string) => l.replace(' node3:10000', '  node3:10000'), 'double'], [(l: string) => `${l} `, 'trailing']] as const) {
+  for (const [edit, name] of [
+    [(l: string) => l.replace(' node3:10000', '  node3:10000'), 'double'],
+    [(l: string) => `${l} `, 'trailing'],
+  ] as const) {
     const file = path.join(dir, `${name}.ka`);
     await fs.writeFile(file, [...lines.slice(0, 2), edit(lines[2]!), ...lines.slice(3)].join('\n') + '\n');
     const r = await cli(['keys', 'verify', '--committee', file]);
     assert.equal(r.code, 1, name);
-    assert.match(r.err, new RegExp(`${name}\\.ka:3: address field ".*" has a double, leading or trailing space; gomel would read an empty address there — separate addresses with single spaces`));
+    assert.match(
+      r.err,
+      new RegExp(
+        `${name}\\.ka:3: address field ".*" has a double, leading or trailing space; gomel would read an empty address there — separate addresses with single spaces`,
+      ),
+    );
   }
 });

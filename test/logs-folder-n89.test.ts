@@ -12,8 +12,15 @@ import type { Engine } from '../src/docker/engine.js';
 import { tempDir } from './helpers.js';
 
 const stub = {
-  listServices: async () => [{ ID: 's1', Spec: { Name: 'node1', Labels: {}, TaskTemplate: { ContainerSpec: { Command: ['run.sh', 'config'] } } } }],
-  listTasks: async () => [{ ServiceID: 's1', CreatedAt: '1', Status: { State: 'complete', ContainerStatus: { ExitCode: 0 } } }],
+  listServices: async () => [
+    {
+      ID: 's1',
+      Spec: { Name: 'node1', Labels: {}, TaskTemplate: { ContainerSpec: { Command: ['run.sh', 'config'] } } },
+    },
+  ],
+  listTasks: async () => [
+    { ServiceID: 's1', CreatedAt: '1', Status: { State: 'complete', ContainerStatus: { ExitCode: 0 } } },
+  ],
   listNodes: async () => [],
   serviceOutput: async () => 'hi\n',
   containerArchive: async () => undefined,
@@ -25,7 +32,10 @@ test('N89: a folder holding what gomelctl did not write is never emptied; a fres
   await fs.writeFile(path.join(root, 'keys', '0.pk'), 'secret\n');
   await fs.writeFile(path.join(root, 'NOTES.md'), 'notes\n');
   for (const fresh of [false, true]) {
-    await assert.rejects(deployLogs({ network: 'aleph_net', out: root, fresh, keys: 'none', configs: 'none' }, captureOutput(), stub), /was not written by `gomelctl deploy logs` \((keys, NOTES\.md|NOTES\.md, keys)\).*gomelctl deletes only what it wrote/);
+    await assert.rejects(
+      deployLogs({ network: 'aleph_net', out: root, fresh, keys: 'none', configs: 'none' }, captureOutput(), stub),
+      /was not written by `gomelctl deploy logs` \((keys, NOTES\.md|NOTES\.md, keys)\).*gomelctl deletes only what it wrote/,
+    );
   }
   assert.deepEqual((await fs.readdir(root)).sort(), ['NOTES.md', 'keys']);
   assert.equal(await fs.readFile(path.join(root, 'keys', '0.pk'), 'utf8'), 'secret\n');
@@ -34,10 +44,21 @@ test('N89: a folder holding what gomelctl did not write is never emptied; a fres
   const logs = path.join(root, 'logs');
   await deployLogs({ network: 'aleph_net', out: logs, keys: 'none', configs: 'none' }, captureOutput(), stub);
   assert.deepEqual((await fs.readdir(logs)).sort(), ['.gomelctl-logs', 'node1', 'node1.log']);
-  await fs.writeFile(path.join(logs, 'mine.txt'), 'a user\'s file\n');
-  await assert.rejects(deployLogs({ network: 'aleph_net', out: logs, fresh: true, keys: 'none', configs: 'none' }, captureOutput(), stub), /holds files gomelctl did not write there \(mine\.txt\)/);
+  await fs.writeFile(path.join(logs, 'mine.txt'), "a user's file\n");
+  await assert.rejects(
+    deployLogs({ network: 'aleph_net', out: logs, fresh: true, keys: 'none', configs: 'none' }, captureOutput(), stub),
+    /holds files gomelctl did not write there \(mine\.txt\)/,
+  );
   await fs.rm(path.join(logs, 'mine.txt'));
   await fs.writeFile(path.join(logs, 'node1', 'stale'), 'from the last run\n');
-  await deployLogs({ network: 'aleph_net', out: logs, fresh: true, keys: 'none', configs: 'none' }, captureOutput(), stub);
-  assert.deepEqual(await fs.readdir(path.join(logs, 'node1')), ['task.json'], 'the last run\'s node folder was replaced');
+  await deployLogs(
+    { network: 'aleph_net', out: logs, fresh: true, keys: 'none', configs: 'none' },
+    captureOutput(),
+    stub,
+  );
+  assert.deepEqual(
+    await fs.readdir(path.join(logs, 'node1')),
+    ['task.json'],
+    "the last run's node folder was replaced",
+  );
 });

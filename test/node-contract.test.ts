@@ -7,7 +7,16 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { EXIT_NETWORK_NOT_APPLIED, KEY_SECRET_FILE, NODE_ENV, NODE_FILES, NODE_LINES, NODE_PORTS, settleSeconds, startMarginSeconds } from '../src/core/deploy/node-contract.js';
+import {
+  EXIT_NETWORK_NOT_APPLIED,
+  KEY_SECRET_FILE,
+  NODE_ENV,
+  NODE_FILES,
+  NODE_LINES,
+  NODE_PORTS,
+  settleSeconds,
+  startMarginSeconds,
+} from '../src/core/deploy/node-contract.js';
 import { LABELS } from '../src/core/labels.js';
 import { REPO } from './helpers.js';
 
@@ -19,7 +28,8 @@ const probeRun = read('templates/probe/run.sh');
 const shell = [nodeLib, faults, gomelRun, probeRun].join('\n');
 
 test('every environment variable of the contract is read by the node scripts', () => {
-  for (const name of Object.values(NODE_ENV)) assert.match(shell, new RegExp(`\\$\\{?${name}\\b`), `${name} is not read by any template`);
+  for (const name of Object.values(NODE_ENV))
+    assert.match(shell, new RegExp(`\\$\\{?${name}\\b`), `${name} is not read by any template`);
 });
 
 test('the ports default to the contract values', () => {
@@ -33,7 +43,11 @@ test('every file of the contract is named in the node scripts, outside comments'
     .filter((line) => !/^\s*#/.test(line))
     .join('\n');
   for (const name of Object.values(NODE_FILES)) {
-    assert.match(code, new RegExp(`[/"' >]${name.replace('.', '\\.')}(?=["'\\s;)]|$)`, 'm'), `no template writes ${name}`);
+    assert.match(
+      code,
+      new RegExp(`[/"' >]${name.replace('.', '\\.')}(?=["'\\s;)]|$)`, 'm'),
+      `no template writes ${name}`,
+    );
   }
 });
 
@@ -43,7 +57,8 @@ test('the printed line prefixes are the ones the nodes print', () => {
 });
 
 test('a node whose network conditions fail exits with the contract code', () => {
-  const body = /apply_network\(\) \{([\s\S]*?)\n\}/.exec(nodeLib)?.[1] ?? /\n([^\n]*network_error[\s\S]*?)\n\}/.exec(nodeLib)?.[1];
+  const body =
+    /apply_network\(\) \{([\s\S]*?)\n\}/.exec(nodeLib)?.[1] ?? /\n([^\n]*network_error[\s\S]*?)\n\}/.exec(nodeLib)?.[1];
   assert.ok(body, 'the network function of node-lib.sh');
   assert.match(body, new RegExp(`\\bexit ${EXIT_NETWORK_NOT_APPLIED}\\b`));
 });
@@ -56,7 +71,9 @@ test("node-lib.sh's start margin is startMarginSeconds(N), computed by the shell
   const formula = /margin="\$\{GOMEL_START_MARGIN:-\$\(\((.*?)\)\)\}"/.exec(nodeLib)?.[1];
   assert.ok(formula, 'the margin line of start_together');
   for (const n of [4, 5, 7, 8, 13, 16, 31, 32, 64, 127]) {
-    const shellValue: number = Number(execFileSync('sh', ['-c', `n=${n}; echo $((${formula}))`], { encoding: 'utf8' }).trim());
+    const shellValue: number = Number(
+      execFileSync('sh', ['-c', `n=${n}; echo $((${formula}))`], { encoding: 'utf8' }).trim(),
+    );
     assert.equal(shellValue, startMarginSeconds(n), `N = ${n}`);
     assert.ok(settleSeconds(n) > startMarginSeconds(n), `deploy's settle outlasts the start margin at N = ${n}`);
   }

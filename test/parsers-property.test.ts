@@ -6,8 +6,22 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { InputError, UsageError } from '../src/core/errors.js';
-import { describeConditions, parseConditions, planConditions, planZones, shapingScript, type LinkConditions } from '../src/core/deploy/network-conditions.js';
-import { formatCommittee, formatPrivateKey, parseAddressLines, parseCommittee, parsePrivateKey, type Member } from '../src/core/keys/committee.js';
+import {
+  describeConditions,
+  parseConditions,
+  planConditions,
+  planZones,
+  shapingScript,
+  type LinkConditions,
+} from '../src/core/deploy/network-conditions.js';
+import {
+  formatCommittee,
+  formatPrivateKey,
+  parseAddressLines,
+  parseCommittee,
+  parsePrivateKey,
+  type Member,
+} from '../src/core/keys/committee.js';
 import { G2_ENCODED_LENGTH, N as ORDER } from '../src/core/keys/bn256.js';
 
 const RUNS = { numRuns: 300 };
@@ -50,7 +64,8 @@ test('--net: parse(describe(x)) is x for every valid set of conditions', () => {
 });
 
 test('--net: the same conditions in any order, unit and spacing parse alike', () => {
-  const write = (key: string, ms: number, unit: 'us' | 'ms' | 's') => `${key}=${unit === 'us' ? ms * 1000 : unit === 's' ? ms / 1000 : ms}${unit}`;
+  const write = (key: string, ms: number, unit: 'us' | 'ms' | 's') =>
+    `${key}=${unit === 'us' ? ms * 1000 : unit === 's' ? ms / 1000 : ms}${unit}`;
   fc.assert(
     fc.property(
       fc.integer({ min: 0, max: 60_000 }),
@@ -63,7 +78,11 @@ test('--net: the same conditions in any order, unit and spacing parse alike', ()
       (delay, jitter, timeUnit, rateUnit, rate, space, reversed) => {
         const kbit = rate * ({ kbit: 1, mbit: 1000, gbit: 1e6 } as Record<string, number>)[rateUnit.toLowerCase()]!;
         fc.pre(kbit <= 10_000_000);
-        const parts = [write('delay', delay, timeUnit), write('jitter', jitter, timeUnit), `rate=${rate}${rateUnit}`].map((p) => `${space}${p.replace('=', `${space}=${space}`)}${space}`);
+        const parts = [
+          write('delay', delay, timeUnit),
+          write('jitter', jitter, timeUnit),
+          `rate=${rate}${rateUnit}`,
+        ].map((p) => `${space}${p.replace('=', `${space}=${space}`)}${space}`);
         const c = parseConditions((reversed ? parts.reverse() : parts).join(','), failUsage);
         assert.deepEqual(c, { delayMs: delay, jitterMs: jitter, rateKbit: kbit });
       },
@@ -76,7 +95,32 @@ test('--net: the same conditions in any order, unit and spacing parse alike', ()
 const netLike = fc
   .array(
     fc.oneof(
-      fc.constantFrom('delay', 'jitter', 'loss', 'rate', 'DELAY', 'Rate', 'constructor', '__proto__', '=', ',', '%', 'ms', 'us', 's', 'kbit', 'mbit', 'gbit', '.', '-', ' ', '1e3', '99999999999999999999', '0', '0.5'),
+      fc.constantFrom(
+        'delay',
+        'jitter',
+        'loss',
+        'rate',
+        'DELAY',
+        'Rate',
+        'constructor',
+        '__proto__',
+        '=',
+        ',',
+        '%',
+        'ms',
+        'us',
+        's',
+        'kbit',
+        'mbit',
+        'gbit',
+        '.',
+        '-',
+        ' ',
+        '1e3',
+        '99999999999999999999',
+        '0',
+        '0.5',
+      ),
       fc.nat({ max: 1_000_000 }).map(String),
       fc.string({ maxLength: 4 }),
     ),
@@ -90,7 +134,11 @@ const netParts = fc
     fc
       .tuple(
         fc.constantFrom('delay', 'jitter', 'loss', 'rate', 'DELAY', 'Jitter', 'LOSS', 'rAte'),
-        fc.oneof(fc.nat().map(String), fc.double({ min: 0, max: 1e6, noNaN: true }).map(String), fc.constantFrom('99999999999999999999', '999999999999', '0.0000001', '1.5', '1e3', '-1', '.5', '100', '0')),
+        fc.oneof(
+          fc.nat().map(String),
+          fc.double({ min: 0, max: 1e6, noNaN: true }).map(String),
+          fc.constantFrom('99999999999999999999', '999999999999', '0.0000001', '1.5', '1e3', '-1', '.5', '100', '0'),
+        ),
         fc.constantFrom('ms', 'us', 's', '%', 'kbit', 'mbit', 'gbit', 'MS', 'Gbit', ''),
       )
       .map(([k, v, u]) => `${k}=${v}${u}`),
@@ -114,9 +162,17 @@ test('--net: any text gives conditions within bounds or a UsageError, never anot
       if (c.jitterMs !== undefined) assert.ok(c.jitterMs >= 0 && c.jitterMs <= 60_000 && c.delayMs !== undefined);
       if (c.lossPct !== undefined) assert.ok(c.lossPct >= 0 && c.lossPct <= 100);
       if (c.rateKbit !== undefined) assert.ok(c.rateKbit >= 1 && c.rateKbit <= 10_000_000);
-      assert.doesNotMatch(shapingScript('node1', rules![0]!), /\d[eE][+-]?\d|NaN|Infinity|undefined/, 'tc gets plain numbers');
+      assert.doesNotMatch(
+        shapingScript('node1', rules![0]!),
+        /\d[eE][+-]?\d|NaN|Infinity|undefined/,
+        'tc gets plain numbers',
+      );
       assert.deepEqual(parseConditions(describeConditions(c), failUsage), c);
-      assert.equal(Object.keys(c).length, text.split(',').length, 'each part accepted is one condition: none read as another, none overwritten');
+      assert.equal(
+        Object.keys(c).length,
+        text.split(',').length,
+        'each part accepted is one condition: none read as another, none overwritten',
+      );
     }),
     { numRuns: 3000 },
   );
@@ -143,14 +199,19 @@ const zonesDoc = fc
     const zones: Record<string, unknown> = {};
     zoneNames.forEach((z, i) => {
       const [from, to] = [bounds[i]! + 1, bounds[i + 1]!];
-      zones[z] = asArray ? Array.from({ length: to - from + 1 }, (_, k) => from + k) : from === to ? `${from}` : `${from}-${to}`;
+      zones[z] = asArray
+        ? Array.from({ length: to - from + 1 }, (_, k) => from + k)
+        : from === to
+          ? `${from}`
+          : `${from}-${to}`;
     });
     const links: Record<string, string> = {};
-    for (const a of zoneNames) for (const b of zoneNames) if (a !== b || inZone) links[`${a}>${b}`] = describeConditions(link);
+    for (const a of zoneNames)
+      for (const b of zoneNames) if (a !== b || inZone) links[`${a}>${b}`] = describeConditions(link);
     return { n, zones, links, zoneNames, bounds, inZone, link };
   });
 
-test('zones: every valid file plans each peer once per node, in its zone\'s link, with that link\'s conditions', () => {
+test("zones: every valid file plans each peer once per node, in its zone's link, with that link's conditions", () => {
   fc.assert(
     fc.property(zonesDoc, ({ n, zones, links, zoneNames, bounds, inZone, link }) => {
       const all = hosts(n);
@@ -172,21 +233,41 @@ test('zones: every valid file plans each peer once per node, in its zone\'s link
   );
 });
 
-test('zones: a link naming anything but a zone of the file is refused, Object.prototype\'s names included (N83)', () => {
-  const stranger = fc.oneof(fc.constantFrom('constructor', 'hasOwnProperty', 'toString', 'valueOf', '__proto__', 'isPrototypeOf'), fc.stringMatching(/^[a-z]{1,9}$/));
+test("zones: a link naming anything but a zone of the file is refused, Object.prototype's names included (N83)", () => {
+  const stranger = fc.oneof(
+    fc.constantFrom('constructor', 'hasOwnProperty', 'toString', 'valueOf', '__proto__', 'isPrototypeOf'),
+    fc.stringMatching(/^[a-z]{1,9}$/),
+  );
   fc.assert(
     fc.property(zonesDoc, stranger, fc.boolean(), ({ n, zones, links }, name, first) => {
       fc.pre(!Object.hasOwn(zones, name));
       const zone = Object.keys(zones)[0]!;
       const bad = { ...links, [first ? `${name}>${zone}` : `${zone}>${name}`]: 'delay=1ms' };
-      assert.throws(() => planZones(JSON.stringify({ zones, links: bad }), 'z.json', hosts(n)), (e: Error) => e instanceof InputError && /not "<zone>><zone>"/.test(e.message));
+      assert.throws(
+        () => planZones(JSON.stringify({ zones, links: bad }), 'z.json', hosts(n)),
+        (e: Error) => e instanceof InputError && /not "<zone>><zone>"/.test(e.message),
+      );
     }),
     RUNS,
   );
 });
 
 test('zones: any JSON value or text gives a plan or an InputError naming the file, never another exception', () => {
-  const key = fc.oneof(fc.constantFrom('zones', 'links', 'eu', 'us', 'eu>us', 'us>eu', 'eu>constructor', 'hasOwnProperty>eu', '__proto__', 'toString'), fc.string({ maxLength: 6 }));
+  const key = fc.oneof(
+    fc.constantFrom(
+      'zones',
+      'links',
+      'eu',
+      'us',
+      'eu>us',
+      'us>eu',
+      'eu>constructor',
+      'hasOwnProperty>eu',
+      '__proto__',
+      'toString',
+    ),
+    fc.string({ maxLength: 6 }),
+  );
   const value: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
     v: fc.oneof(
       { depthSize: 'small' },
@@ -198,15 +279,23 @@ test('zones: any JSON value or text gives a plan or an InputError naming the fil
     ),
   })).v;
   fc.assert(
-    fc.property(fc.oneof(value.map((v) => JSON.stringify(v) ?? 'null'), fc.json(), fc.string()), fc.integer({ min: 4, max: 8 }), (text, n) => {
-      try {
-        planZones(text, 'z.json', hosts(n));
-      } catch (error) {
-        assert.ok(error instanceof InputError, `not an InputError: ${String(error)}`);
-        assert.ok((error as Error).message.startsWith('z.json'));
-        assert.doesNotMatch((error as Error).message, /\n/);
-      }
-    }),
+    fc.property(
+      fc.oneof(
+        value.map((v) => JSON.stringify(v) ?? 'null'),
+        fc.json(),
+        fc.string(),
+      ),
+      fc.integer({ min: 4, max: 8 }),
+      (text, n) => {
+        try {
+          planZones(text, 'z.json', hosts(n));
+        } catch (error) {
+          assert.ok(error instanceof InputError, `not an InputError: ${String(error)}`);
+          assert.ok((error as Error).message.startsWith('z.json'));
+          assert.doesNotMatch((error as Error).message, /\n/);
+        }
+      },
+    ),
     { numRuns: 2000 },
   );
 });
@@ -222,12 +311,14 @@ const host = fc.oneof(
 );
 const address = fc.tuple(host, fc.integer({ min: 1, max: 65535 })).map(([h, p]) => `${h}:${p}`);
 const bytes = (length: number) => fc.uint8Array({ minLength: length, maxLength: length });
-const member: fc.Arbitrary<Member> = fc.record({
-  publicKey: bytes(32),
-  verificationKey: bytes(G2_ENCODED_LENGTH),
-  setupAddresses: fc.array(address, { maxLength: 2 }),
-  addresses: fc.array(address, { minLength: 1, maxLength: 3 }),
-}).map((m) => ({ ...m })); // fast-check may make objects without a prototype; parsed ones have one
+const member: fc.Arbitrary<Member> = fc
+  .record({
+    publicKey: bytes(32),
+    verificationKey: bytes(G2_ENCODED_LENGTH),
+    setupAddresses: fc.array(address, { maxLength: 2 }),
+    addresses: fc.array(address, { minLength: 1, maxLength: 3 }),
+  })
+  .map((m) => ({ ...m })); // fast-check may make objects without a prototype; parsed ones have one
 
 test('committee.ka: parse(format(members)) is the members, for any shape of valid lines', () => {
   fc.assert(
@@ -240,14 +331,25 @@ test('committee.ka: parse(format(members)) is the members, for any shape of vali
 });
 
 test('member files: parse(format(key)) is the key; addresses lines round-trip', () => {
-  const key = fc.record({ signingKey: bytes(64), rmcSecret: fc.bigInt({ min: 1n, max: ORDER - 1n }), pid: fc.integer({ min: 0, max: 65534 }) }).map((k) => ({ ...k }));
+  const key = fc
+    .record({
+      signingKey: bytes(64),
+      rmcSecret: fc.bigInt({ min: 1n, max: ORDER - 1n }),
+      pid: fc.integer({ min: 0, max: 65534 }),
+    })
+    .map((k) => ({ ...k }));
   fc.assert(
     fc.property(key, (k) => {
       assert.deepEqual(parsePrivateKey(formatPrivateKey(k), '3.pk'), k);
     }),
     RUNS,
   );
-  const line = fc.record({ setupAddresses: fc.array(address, { maxLength: 2 }), addresses: fc.array(address, { minLength: 1, maxLength: 3 }) }).map((l) => ({ ...l }));
+  const line = fc
+    .record({
+      setupAddresses: fc.array(address, { maxLength: 2 }),
+      addresses: fc.array(address, { minLength: 1, maxLength: 3 }),
+    })
+    .map((l) => ({ ...l }));
   fc.assert(
     fc.property(fc.array(line, { minLength: 1, maxLength: 6 }), (lines) => {
       const text = lines.map((l) => `${l.setupAddresses.join(' ')}|${l.addresses.join(' ')}\n`).join('');
@@ -261,7 +363,24 @@ test('member files: parse(format(key)) is the key; addresses lines round-trip', 
 const committeeLike = fc
   .array(
     fc.oneof(
-      fc.constantFrom('|', '||', ' ', '\n', '\r\n', '\ufeff', '\u00a0', '\u0085', ':', '[', ']', '=', '+', '-1', '65535', '0'),
+      fc.constantFrom(
+        '|',
+        '||',
+        ' ',
+        '\n',
+        '\r\n',
+        '\ufeff',
+        '\u00a0',
+        '\u0085',
+        ':',
+        '[',
+        ']',
+        '=',
+        '+',
+        '-1',
+        '65535',
+        '0',
+      ),
       address,
       bytes(32).map((b) => Buffer.from(b).toString('base64')),
       bytes(G2_ENCODED_LENGTH).map((b) => Buffer.from(b).toString('base64')),
@@ -284,18 +403,27 @@ test('committee.ka, member files, addresses: any text gives a value or an InputE
 
 test('member files: no error ever quotes a field of the file (key material, N27)', () => {
   const secret = fc.stringMatching(/^[A-Za-z0-9+/]{12,90}={0,2}$/);
-  const pidLike = fc.oneof(fc.bigInt({ min: 0n, max: ORDER }).map(String), fc.stringMatching(/^[+-]?\d{1,80}$/), secret);
+  const pidLike = fc.oneof(
+    fc.bigInt({ min: 0n, max: ORDER }).map(String),
+    fc.stringMatching(/^[+-]?\d{1,80}$/),
+    secret,
+  );
   fc.assert(
-    fc.property(fc.array(fc.oneof(secret, pidLike), { minLength: 1, maxLength: 5 }), fc.constantFrom(' ', '\t', '\n', '\u00a0'), (fields, space) => {
-      try {
-        parsePrivateKey(fields.join(space), '3.pk');
-      } catch (error) {
-        assert.ok(error instanceof InputError);
-        for (const f of fields) if (f.length >= 6) assert.ok(!error.message.includes(f), `the error quotes a field: ${error.message}`);
-        // Nor a prefix of a long decimal (16 digits of a secret once leaked as 3.77…e+76).
-        assert.doesNotMatch(error.message, /\d{7,}|e\+\d/);
-      }
-    }),
+    fc.property(
+      fc.array(fc.oneof(secret, pidLike), { minLength: 1, maxLength: 5 }),
+      fc.constantFrom(' ', '\t', '\n', '\u00a0'),
+      (fields, space) => {
+        try {
+          parsePrivateKey(fields.join(space), '3.pk');
+        } catch (error) {
+          assert.ok(error instanceof InputError);
+          for (const f of fields)
+            if (f.length >= 6) assert.ok(!error.message.includes(f), `the error quotes a field: ${error.message}`);
+          // Nor a prefix of a long decimal (16 digits of a secret once leaked as 3.77…e+76).
+          assert.doesNotMatch(error.message, /\d{7,}|e\+\d/);
+        }
+      },
+    ),
     { numRuns: 1000 },
   );
 });

@@ -8,7 +8,16 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
-import { addProtocolLine, flatProtocolFigures, mergeProtocolStats, newProtocolStats, protocolFigures, summarize, type ProtocolStats, type RunProtocolFigures } from '../src/core/logs/protocol-stats.js';
+import {
+  addProtocolLine,
+  flatProtocolFigures,
+  mergeProtocolStats,
+  newProtocolStats,
+  protocolFigures,
+  summarize,
+  type ProtocolStats,
+  type RunProtocolFigures,
+} from '../src/core/logs/protocol-stats.js';
 
 // Not helpers.js: that one loads the whole CLI, and this test needs only the files.
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -20,7 +29,11 @@ function swarmLogs(dir: string): { label: string; pid: number; text: string }[] 
     .filter((d) => /^node\d+$/.test(d))
     .map((d) => {
       const pid = Number(d.slice(4)) - 1;
-      return { label: d, pid, text: gunzipSync(readFileSync(path.join(dir, d, `${pid}.config.log.gz`))).toString('utf8') };
+      return {
+        label: d,
+        pid,
+        text: gunzipSync(readFileSync(path.join(dir, d, `${pid}.config.log.gz`))).toString('utf8'),
+      };
     })
     .sort((a, b) => a.pid - b.pid);
 }
@@ -50,7 +63,14 @@ const nearestRank = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[M
 
 type Kind = 'gossip.out' | 'gossip.in' | 'fetch.out' | 'fetch.in';
 /** What a K line's fields say it closes (gossip/protocol.go:140,267; fetch/protocol.go:46,86). */
-const kindOfK = (line: string): Kind => (line.includes('"F":') ? 'gossip.out' : line.includes('"G":') ? 'gossip.in' : line.includes('"O":') ? 'fetch.out' : 'fetch.in');
+const kindOfK = (line: string): Kind =>
+  line.includes('"F":')
+    ? 'gossip.out'
+    : line.includes('"G":')
+      ? 'gossip.in'
+      : line.includes('"O":')
+        ? 'fetch.out'
+        : 'fetch.in';
 
 function grepFigures(text: string) {
   const lines = text.split('\n').filter((l) => l.trim());
@@ -84,8 +104,15 @@ function grepFigures(text: string) {
         break;
       }
   });
-  const sessionErrors = (kind: Kind) => count((l) => l.includes('"L":"3"') && prefixOf(l) !== undefined && l.includes(`"where":"${kind}.`));
-  const beforeStart = (kind: Kind) => count((l) => l.includes('"L":"3"') && prefixOf(l) === undefined && new RegExp(`"where":"${kind.replace('.', '\\.')}\\.(dial|greeting)"`).test(l));
+  const sessionErrors = (kind: Kind) =>
+    count((l) => l.includes('"L":"3"') && prefixOf(l) !== undefined && l.includes(`"where":"${kind}.`));
+  const beforeStart = (kind: Kind) =>
+    count(
+      (l) =>
+        l.includes('"L":"3"') &&
+        prefixOf(l) === undefined &&
+        new RegExp(`"where":"${kind.replace('.', '\\.')}\\.(dial|greeting)"`).test(l),
+    );
   // Bytes of a session's X line: the kind of the nearest earlier K or error line with its prefix.
   const bytes: Record<string, { sent: number; received: number }> = {};
   const addBytes = (name: string, l: string) => {
@@ -96,7 +123,11 @@ function grepFigures(text: string) {
   lines.forEach((l, i) => {
     if (!is(l, 'X')) return;
     const p = prefixOf(l);
-    if (!p) return addBytes(({ 6: 'gossip', 7: 'fetch', 8: 'multicast' } as Record<number, string>)[field(l, 'S') ?? -1] ?? 'none', l);
+    if (!p)
+      return addBytes(
+        ({ 6: 'gossip', 7: 'fetch', 8: 'multicast' } as Record<number, string>)[field(l, 'S') ?? -1] ?? 'none',
+        l,
+      );
     for (let j = i - 1; j >= 0; j--) {
       const x = lines[j]!;
       if (!x.includes(p)) continue;
@@ -119,7 +150,8 @@ function grepFigures(text: string) {
     beforeStart,
     bytes,
     allBytes: lines.filter((l) => is(l, 'X')).reduce((a, l) => a + (field(l, 'U') ?? 0) + (field(l, 'V') ?? 0), 0),
-    closedBeforeSession: (service: number) => count((l) => is(l, 'X') && l.includes(`"S":${service},`) && !l.includes('"P":')),
+    closedBeforeSession: (service: number) =>
+      count((l) => is(l, 'X') && l.includes(`"S":${service},`) && !l.includes('"P":')),
     sessionDuplicatesIn: count((l) => is(l, 'V') && l.includes('"I":')),
     sessionDuplicatesOut: count((l) => is(l, 'V') && l.includes('"O":')),
     multicast: {
@@ -147,7 +179,10 @@ test('swarm-8 (real gomel, 8 nodes): every node figure agrees with a grep-like c
     assert.equal(f.creationIntervalMs!.p90, nearestRank(g.intervals, 0.9), m + 'creation interval p90');
     assert.equal(f.failedCreationAttempts, g.failedCreationAttempts, m + 'failed creation attempts');
     assert.equal(f.timingUnits, g.decisionDepths.length);
-    assert.ok(Math.abs(f.decisionDepth!.mean - g.decisionDepths.reduce((a, b) => a + b, 0) / g.decisionDepths.length) < 1e-9, m + 'decision depth');
+    assert.ok(
+      Math.abs(f.decisionDepth!.mean - g.decisionDepths.reduce((a, b) => a + b, 0) / g.decisionDepths.length) < 1e-9,
+      m + 'decision depth',
+    );
     for (const kind of ['gossip.out', 'gossip.in', 'fetch.out', 'fetch.in'] as const) {
       const [service, side] = kind.split('.') as ['gossip' | 'fetch', 'in' | 'out'];
       const s = f[service][side];
@@ -162,8 +197,16 @@ test('swarm-8 (real gomel, 8 nodes): every node figure agrees with a grep-like c
         assert.equal(s.durationMs!.p90, nearestRank(g.durations[kind], 0.9), `${m}${kind} duration p90`);
       } else assert.equal(s.durationMs, undefined);
     }
-    assert.equal(f.gossip.in.duplicates + f.fetch.in.duplicates, g.sessionDuplicatesIn, m + 'duplicates in incoming sessions');
-    assert.equal(f.gossip.out.duplicates + f.fetch.out.duplicates, g.sessionDuplicatesOut, m + 'duplicates in outgoing sessions');
+    assert.equal(
+      f.gossip.in.duplicates + f.fetch.in.duplicates,
+      g.sessionDuplicatesIn,
+      m + 'duplicates in incoming sessions',
+    );
+    assert.equal(
+      f.gossip.out.duplicates + f.fetch.out.duplicates,
+      g.sessionDuplicatesOut,
+      m + 'duplicates in outgoing sessions',
+    );
     // Bytes: all of them land on a service, and on the same one the second computation finds.
     assert.deepEqual(f.unattributedBytes, { sent: 0, received: 0 });
     assert.equal(g.bytes.none, undefined, m + 'every X line found its service');
@@ -171,12 +214,24 @@ test('swarm-8 (real gomel, 8 nodes): every node figure agrees with a grep-like c
       assert.equal(f[service].bytesSent, g.bytes[service]?.sent ?? 0, `${m}${service} bytes sent`);
       assert.equal(f[service].bytesReceived, g.bytes[service]?.received ?? 0, `${m}${service} bytes received`);
     }
-    assert.equal(f.gossip.bytesSent + f.gossip.bytesReceived + f.fetch.bytesSent + f.fetch.bytesReceived + f.multicast.bytesSent + f.multicast.bytesReceived, g.allBytes);
+    assert.equal(
+      f.gossip.bytesSent +
+        f.gossip.bytesReceived +
+        f.fetch.bytesSent +
+        f.fetch.bytesReceived +
+        f.multicast.bytesSent +
+        f.multicast.bytesReceived,
+      g.allBytes,
+    );
     assert.equal(f.multicast.unitsBroadcast, g.multicast.sent, m + 'multicast units sent');
     assert.equal(f.multicast.unitsReceived, g.multicast.handled);
     assert.equal(f.multicast.unitsAdded, g.multicast.handled - g.multicast.duplicates - g.multicast.unknownParents);
     assert.equal(f.multicast.broadcastFailed, g.multicast.sendFailed);
-    assert.equal(f.gossip.closedBeforeSession, g.closedBeforeSession(6), m + 'gossip connections closed before a session');
+    assert.equal(
+      f.gossip.closedBeforeSession,
+      g.closedBeforeSession(6),
+      m + 'gossip connections closed before a session',
+    );
   }
 });
 
@@ -186,9 +241,16 @@ test('swarm-8: the run merge sums, pools, takes midpoint medians over nodes and 
   const run = mergeProtocolStats(logs.map((l) => ({ label: l.label, pid: l.pid, stats: feed(l.text) })));
   assert.equal(run.nodes, 8);
   const failed = gs.map((g) => g.failedCreationAttempts);
-  assert.equal(run.failedCreationAttempts.total, failed.reduce((a, b) => a + b, 0));
+  assert.equal(
+    run.failedCreationAttempts.total,
+    failed.reduce((a, b) => a + b, 0),
+  );
   assert.equal(run.failedCreationAttempts.median, sortedMedian(failed));
-  assert.equal(run.failedCreationAttempts.median, 2.5, 'eight nodes: the midpoint of the 4th and 5th (2 and 3), not the lower one');
+  assert.equal(
+    run.failedCreationAttempts.median,
+    2.5,
+    'eight nodes: the midpoint of the 4th and 5th (2 and 3), not the lower one',
+  );
   const intervals = gs.flatMap((g) => g.intervals);
   assert.equal(run.creationIntervalMs!.median, sortedMedian(intervals));
   assert.equal(run.creationIntervalMs!.p90, nearestRank(intervals, 0.9));
@@ -200,22 +262,43 @@ test('swarm-8: the run merge sums, pools, takes midpoint medians over nodes and 
   // Honest traffic: the peers read what the run's X lines say they read, per service.
   for (const service of ['gossip', 'fetch', 'multicast'] as const) {
     const t = run.traffic.find((x) => x.service === service)!;
-    assert.equal(t.bytesSent, gs.reduce((a, g) => a + (g.bytes[service]?.sent ?? 0), 0), `${service} sent`);
-    assert.equal(t.bytesReceived, gs.reduce((a, g) => a + (g.bytes[service]?.received ?? 0), 0), `${service} received`);
+    assert.equal(
+      t.bytesSent,
+      gs.reduce((a, g) => a + (g.bytes[service]?.sent ?? 0), 0),
+      `${service} sent`,
+    );
+    assert.equal(
+      t.bytesReceived,
+      gs.reduce((a, g) => a + (g.bytes[service]?.received ?? 0), 0),
+      `${service} received`,
+    );
   }
   const multicast = run.traffic.find((x) => x.service === 'multicast')!;
-  assert.equal(multicast.unitsSent, gs.reduce((a, g) => a + g.multicast.sent, 0));
-  for (const [i, n] of multicast.perNode!.entries()) assert.equal(n.delivered, gs.reduce((a, g, j) => a + (j === i ? 0 : g.multicast.fromCreator(i)), 0), `${n.label}: its units the others got`);
+  assert.equal(
+    multicast.unitsSent,
+    gs.reduce((a, g) => a + g.multicast.sent, 0),
+  );
+  for (const [i, n] of multicast.perNode!.entries())
+    assert.equal(
+      n.delivered,
+      gs.reduce((a, g, j) => a + (j === i ? 0 : g.multicast.fromCreator(i)), 0),
+      `${n.label}: its units the others got`,
+    );
 
   // No fetch request got its units: the servers completed theirs (K) but never flushed the reply.
   const requests = gs.reduce((a, g) => a + g.started['fetch.out'] + g.beforeStart('fetch.out'), 0);
   assert.equal(run.fetch.out.completed, 0);
   assert.ok(run.fetch.in.completed > 100);
   assert.ok(run.traffic.find((x) => x.service === 'fetch')!.deliveredPercent! < 10);
-  assert.deepEqual(run.flags, [`fetch: 0 of ${requests} requests completed (0.00 %) — gomel's fetch server does not flush its reply, so requesters read EOF`]);
+  assert.deepEqual(run.flags, [
+    `fetch: 0 of ${requests} requests completed (0.00 %) — gomel's fetch server does not flush its reply, so requesters read EOF`,
+  ]);
   assert.equal(requests, 178);
   // Every outgoing gossip session that failed reading the dag info met a peer that had closed it unopened.
-  const dagInfoFailures = logs.reduce((a, l) => a + l.text.split('\n').filter((x) => x.includes('"where":"gossip.out.getDagInfo"')).length, 0);
+  const dagInfoFailures = logs.reduce(
+    (a, l) => a + l.text.split('\n').filter((x) => x.includes('"where":"gossip.out.getDagInfo"')).length,
+    0,
+  );
   assert.equal(run.gossip.closedBeforeSession, dagInfoFailures);
   assert.equal(dagInfoFailures, 481);
 });
@@ -310,14 +393,34 @@ test('hand-made log: creation, decisions, sessions sharing an id, bytes by servi
   assert.deepEqual(f.levelsAboveDecision, { mean: 0.5, histogram: { 0: 1, 1: 1 } });
   // Gossip out: one completed in 10 ms (its duplicate too, though fetch's J came between), one dial failure, one open.
   assert.deepEqual(f.gossip.out, {
-    attempts: 3, started: 2, completed: 1, failed: 1, failedBeforeStart: 1, unfinished: 1,
+    attempts: 3,
+    started: 2,
+    completed: 1,
+    failed: 1,
+    failedBeforeStart: 1,
+    unfinished: 1,
     durationMs: { count: 1, mean: 10, median: 10, p90: 10, max: 10 },
-    unitsSent: 3, unitsReceived: 3, duplicates: 1, unknownParents: 0, missingParents: 0, additionalExchanges: 0,
+    unitsSent: 3,
+    unitsReceived: 3,
+    duplicates: 1,
+    unknownParents: 0,
+    missingParents: 0,
+    additionalExchanges: 0,
   });
   assert.deepEqual(f.gossip.in, {
-    attempts: 1, started: 1, completed: 1, failed: 0, failedBeforeStart: 0, unfinished: 0,
+    attempts: 1,
+    started: 1,
+    completed: 1,
+    failed: 0,
+    failedBeforeStart: 0,
+    unfinished: 0,
     durationMs: { count: 1, mean: 30, median: 30, p90: 30, max: 30 },
-    unitsSent: 1, unitsReceived: 0, duplicates: 0, unknownParents: 1, missingParents: 2, additionalExchanges: 1,
+    unitsSent: 1,
+    unitsReceived: 0,
+    duplicates: 0,
+    unknownParents: 1,
+    missingParents: 2,
+    additionalExchanges: 1,
   });
   assert.equal(f.fetch.out.attempts, 1);
   assert.equal(f.fetch.out.failed, 1);
@@ -329,10 +432,22 @@ test('hand-made log: creation, decisions, sessions sharing an id, bytes by servi
   assert.equal(f.gossip.closedBeforeSession, 1);
   assert.equal(f.fetch.connectionsAccepted, 1);
   // Bytes: gossip 500+100+0 sent, 700+90+30 received; fetch 40+300 sent, 0+40 received.
-  assert.deepEqual([f.gossip.bytesSent, f.gossip.bytesReceived, f.fetch.bytesSent, f.fetch.bytesReceived], [600, 820, 340, 40]);
+  assert.deepEqual(
+    [f.gossip.bytesSent, f.gossip.bytesReceived, f.fetch.bytesSent, f.fetch.bytesReceived],
+    [600, 820, 340, 40],
+  );
   assert.deepEqual(f.multicast, {
-    unitsBroadcast: 2, broadcastFailed: 1, unitsReceived: 3, unitsAdded: 1, duplicates: 1, unknownParents: 1, missingParents: 2,
-    receiveFailed: 0, connectionsAccepted: 1, bytesSent: 800, bytesReceived: 380,
+    unitsBroadcast: 2,
+    broadcastFailed: 1,
+    unitsReceived: 3,
+    unitsAdded: 1,
+    duplicates: 1,
+    unknownParents: 1,
+    missingParents: 2,
+    receiveFailed: 0,
+    connectionsAccepted: 1,
+    bytesSent: 800,
+    bytesReceived: 380,
   });
   assert.equal(f.fallbackUnresolved, 1);
   assert.equal(f.unattributedSessions, 1);
@@ -362,7 +477,10 @@ test('hand-made log: a duplicate while a fetch server and a gossip session share
   );
   assert.deepEqual([f.gossip.in.duplicates, f.fetch.in.duplicates], [1, 0]);
   assert.deepEqual([f.gossip.in.durationMs?.median, f.fetch.in.durationMs?.median], [2, 5]);
-  assert.deepEqual([f.gossip.bytesSent, f.gossip.bytesReceived, f.fetch.bytesSent, f.fetch.bytesReceived], [10, 20, 30, 40]);
+  assert.deepEqual(
+    [f.gossip.bytesSent, f.gossip.bytesReceived, f.fetch.bytesSent, f.fetch.bytesReceived],
+    [10, 20, 30, 40],
+  );
 });
 
 test('hand-made logs: the run merge, delivery per node and the median over two nodes', () => {
@@ -382,10 +500,22 @@ test('hand-made logs: the run merge, delivery per node and the median over two n
   ]);
   assert.deepEqual([gossip.bytesSent, gossip.bytesReceived], [1300, 1300]);
   const fetch = run.traffic.find((t) => t.service === 'fetch')!;
-  assert.deepEqual(fetch.perNode!.map((n) => [n.sent, n.delivered]), [[340, 40], [200, 0]]);
+  assert.deepEqual(
+    fetch.perNode!.map((n) => [n.sent, n.delivered]),
+    [
+      [340, 40],
+      [200, 0],
+    ],
+  );
   const multicast = run.traffic.find((t) => t.service === 'multicast')!;
   assert.deepEqual([multicast.unitsSent, multicast.unitsDelivered], [2, 4]);
-  assert.deepEqual(multicast.perNode!.map((n) => [n.sent, n.delivered]), [[2, 1], [0, 2]]);
+  assert.deepEqual(
+    multicast.perNode!.map((n) => [n.sent, n.delivered]),
+    [
+      [2, 1],
+      [0, 2],
+    ],
+  );
   assert.deepEqual(run.flags, [], 'too few attempts and bytes to say anything');
   // Without pids nothing can be matched across nodes: no per-node delivery.
   const anonymous = mergeProtocolStats([{ label: 'a', stats: feed(NODE_A.join('\n')) }]);
@@ -397,8 +527,16 @@ test('flags: a fetch that never delivers is named, with its cause; gossip that d
   const server: string[] = [];
   for (let i = 0; i < 25; i++) {
     const t = 1000 + 10 * i;
-    requester.push(`{"L":"1","P":1,"O":${i},"T":${t},"E":"J"}`, `{"L":"3","P":1,"O":${i},"where":"fetch.out.receivePreunits","T":${t + 1},"E":"EOF"}`, `{"L":"1","P":1,"O":${i},"U":40,"V":0,"T":${t + 2},"E":"X"}`);
-    server.push(`{"L":"1","P":0,"I":${i},"T":${t},"E":"J"}`, `{"L":"1","P":0,"I":${i},"U":3,"T":${t + 1},"E":"K"}`, `{"L":"1","P":0,"I":${i},"U":5000,"V":40,"T":${t + 2},"E":"X"}`);
+    requester.push(
+      `{"L":"1","P":1,"O":${i},"T":${t},"E":"J"}`,
+      `{"L":"3","P":1,"O":${i},"where":"fetch.out.receivePreunits","T":${t + 1},"E":"EOF"}`,
+      `{"L":"1","P":1,"O":${i},"U":40,"V":0,"T":${t + 2},"E":"X"}`,
+    );
+    server.push(
+      `{"L":"1","P":0,"I":${i},"T":${t},"E":"J"}`,
+      `{"L":"1","P":0,"I":${i},"U":3,"T":${t + 1},"E":"K"}`,
+      `{"L":"1","P":0,"I":${i},"U":5000,"V":40,"T":${t + 2},"E":"X"}`,
+    );
   }
   const run: RunProtocolFigures = mergeProtocolStats([
     { label: 'node1', pid: 0, stats: feed(requester.join('\n')) },
@@ -412,7 +550,14 @@ test('flags: a fetch that never delivers is named, with its cause; gossip that d
 
 test('lines that are not gomel’s, or cut short, change nothing but what they can be counted as', () => {
   const s = newProtocolStats();
-  for (const line of ['', 'not json', '{"L":"1","T":5,"E":"K"}', '{"L":"3","where":"gossip.out.dial"', `{"E":"C","x":"${'x'.repeat(70_000)}"}`, '{"L":"1","P":1,"O":2,"U":5,"V":6,"T":1,"E":"X"}'])
+  for (const line of [
+    '',
+    'not json',
+    '{"L":"1","T":5,"E":"K"}',
+    '{"L":"3","where":"gossip.out.dial"',
+    `{"E":"C","x":"${'x'.repeat(70_000)}"}`,
+    '{"L":"1","P":1,"O":2,"U":5,"V":6,"T":1,"E":"X"}',
+  ])
     addProtocolLine(s, line);
   const f = protocolFigures(s);
   assert.equal(f.unitsCreated, 0);
@@ -422,7 +567,25 @@ test('lines that are not gomel’s, or cut short, change nothing but what they c
 });
 
 test('summarize: midpoint median for an even count, nearest-rank p90', () => {
-  assert.deepEqual(summarize(new Map([[1, 1], [2, 1], [10, 1], [30, 1]])), { count: 4, mean: 43 / 4, median: 6, p90: 30, max: 30 });
-  assert.deepEqual(summarize(new Map([[5, 3], [7, 1]])), { count: 4, mean: 5.5, median: 5, p90: 7, max: 7 });
+  assert.deepEqual(
+    summarize(
+      new Map([
+        [1, 1],
+        [2, 1],
+        [10, 1],
+        [30, 1],
+      ]),
+    ),
+    { count: 4, mean: 43 / 4, median: 6, p90: 30, max: 30 },
+  );
+  assert.deepEqual(
+    summarize(
+      new Map([
+        [5, 3],
+        [7, 1],
+      ]),
+    ),
+    { count: 4, mean: 5.5, median: 5, p90: 7, max: 7 },
+  );
   assert.equal(summarize(new Map()), undefined);
 });

@@ -15,7 +15,15 @@ test('the report of a real run renders in Chromium: 5 charts, bands over the nod
   assert.equal(r.code, 0, r.err);
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
   t.after(() => browser.close());
   const page = await browser.newPage({ viewport: { width: 1300, height: 900 } });
@@ -32,7 +40,11 @@ test('the report of a real run renders in Chromium: 5 charts, bands over the nod
   // Quantile bands over the nodes in the level and order charts: a legend of three, whatever N.
   for (const chart of ['Prime level reached over time', 'Units ordered over time']) {
     const figure = page.locator(`figure[data-chart="${chart}"]`);
-    assert.deepEqual(await figure.locator('g.role-legend-label text').allTextContents(), ['min–max', 'p10–p90', 'median']);
+    assert.deepEqual(await figure.locator('g.role-legend-label text').allTextContents(), [
+      'min–max',
+      'p10–p90',
+      'median',
+    ]);
     assert.equal(await figure.locator('g.mark-area path').count(), 2, `${chart}: two bands`);
     assert.equal(await figure.locator('g.mark-line path').count(), 1, `${chart}: the median`);
   }
@@ -43,9 +55,18 @@ test('the report of a real run renders in Chromium: 5 charts, bands over the nod
   // The heatmap: one row of 60 cells per node with a log (swarm-8: 8 nodes).
   const heatmap = page.locator('figure[data-chart="Prime level per node over time"]');
   assert.equal(await heatmap.locator('g.mark-rect.role-mark path').count(), 8 * 60);
-  for (const legend of await page.locator('g.role-legend').all()) assert.ok((await legend.locator('g.role-legend-label text').count()) <= 12);
+  for (const legend of await page.locator('g.role-legend').all())
+    assert.ok((await legend.locator('g.role-legend-label text').count()) <= 12);
   const axisTitles = await page.locator('g.role-axis-title text').allTextContents();
-  for (const title of ['time since the common start (s)', 'prime level', 'units ordered', 'latency from creation to order (s)', 'fraction of own units', 'traffic (MB)']) assert.ok(axisTitles.includes(title), `axis "${title}"`);
+  for (const title of [
+    'time since the common start (s)',
+    'prime level',
+    'units ordered',
+    'latency from creation to order (s)',
+    'fraction of own units',
+    'traffic (MB)',
+  ])
+    assert.ok(axisTitles.includes(title), `axis "${title}"`);
   assert.match(await page.locator('table.figures').innerText(), /units ordered per second/);
   await page.screenshot({ path: path.join(dir, 'report.png'), fullPage: true });
   assert.deepEqual(errors, []);

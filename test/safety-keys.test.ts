@@ -27,7 +27,11 @@ test('N27: a .pk whose third field is the RMC secret in decimal: no digit of it 
   const [sk, rmc] = (await fs.readFile(path.join(k, '3.pk'), 'utf8')).trim().split(' ');
   const decimal = BigInt(`0x${Buffer.from(rmc!, 'base64').toString('hex')}`).toString();
   await fs.writeFile(path.join(k, '3.pk'), `${sk} ${rmc} ${decimal}\n`);
-  for (const args of [['keys', 'verify', '--keys', k], ['keys', 'verify', '--committee', path.join(k, 'committee.ka'), '--pk', path.join(k, '3.pk')], ['keys', 'gen', '--n', '9', '--keys', k]]) {
+  for (const args of [
+    ['keys', 'verify', '--keys', k],
+    ['keys', 'verify', '--committee', path.join(k, 'committee.ka'), '--pk', path.join(k, '3.pk')],
+    ['keys', 'gen', '--n', '9', '--keys', k],
+  ]) {
     const r = await cli(args);
     assert.equal(r.code, 1, args.join(' '));
     assert.match(r.err, /3\.pk:1: field 3 \(the pid\) is not a pid in 0\.\.65534/);
@@ -44,7 +48,12 @@ const NOBODY = 65534;
 
 /** The CLI as another process: as `nobody` for the permission cases (root ignores modes). */
 function runAs(args: string[], uid?: number): { code: number | null; out: string; err: string } {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, DOCKER_HOST: 'unix:///tmp/no-such.sock' }, ...(uid !== undefined ? { uid, gid: uid } : {}), timeout: 90_000 });
+  const r = spawnSync(process.execPath, [BIN, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, DOCKER_HOST: 'unix:///tmp/no-such.sock' },
+    ...(uid !== undefined ? { uid, gid: uid } : {}),
+    timeout: 90_000,
+  });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
@@ -108,7 +117,11 @@ test('N7: a folder left aside by a finished run (killed before removing it) is c
 
 test('N16, N17: --keys k/../k, k/. and /abs/./k/../k resize the folder in place of k, leaving nothing aside', async (t) => {
   const { root, k, none } = await committee(t);
-  for (const [spelling, n] of [[`${k}/../k`, '10'], [`${k}/.`, '11'], [`${root}/./k/../k`, '12']] as const) {
+  for (const [spelling, n] of [
+    [`${k}/../k`, '10'],
+    [`${k}/.`, '11'],
+    [`${root}/./k/../k`, '12'],
+  ] as const) {
     const r = await cli(['keys', 'gen', '--n', n, '--keys', spelling, '--configs', none]);
     assert.equal(r.code, 0, `${spelling}: ${r.err}`);
     assert.equal(await lines(path.join(k, 'committee.ka')), Number(n));
@@ -116,39 +129,77 @@ test('N16, N17: --keys k/../k, k/. and /abs/./k/../k resize the folder in place 
   }
 });
 
-test('N19: a keys folder that is a mount point is updated file by file, each atomically', { skip: !isRoot }, async (t) => {
-  const m = await tmpfs(t, '4m');
-  if (!m) return t.skip('no mount here');
-  const { root, mount: k } = m;
-  const none = path.join(root, 'none');
-  for (const n of ['4', '9', '6']) {
-    const r = await cli(['keys', 'gen', '--n', n, '--keys', k, '--configs', none]);
-    assert.equal(r.code, 0, r.err);
-    assert.equal(await lines(path.join(k, 'committee.ka')), Number(n));
-  }
-  assert.deepEqual((await fs.readdir(k)).filter((e) => e.endsWith('.pk')).sort(), ['0.pk', '1.pk', '2.pk', '3.pk', '4.pk', '5.pk']);
-  assert.deepEqual((await fs.readdir(k)).filter((e) => e.startsWith('.gomelctl-') && e !== '.gomelctl-history.json'), [], 'no staging left');
-  assert.equal((await cli(['keys', 'verify', '--keys', k])).code, 0);
-});
+test(
+  'N19: a keys folder that is a mount point is updated file by file, each atomically',
+  { skip: !isRoot },
+  async (t) => {
+    const m = await tmpfs(t, '4m');
+    if (!m) return t.skip('no mount here');
+    const { root, mount: k } = m;
+    const none = path.join(root, 'none');
+    for (const n of ['4', '9', '6']) {
+      const r = await cli(['keys', 'gen', '--n', n, '--keys', k, '--configs', none]);
+      assert.equal(r.code, 0, r.err);
+      assert.equal(await lines(path.join(k, 'committee.ka')), Number(n));
+    }
+    assert.deepEqual((await fs.readdir(k)).filter((e) => e.endsWith('.pk')).sort(), [
+      '0.pk',
+      '1.pk',
+      '2.pk',
+      '3.pk',
+      '4.pk',
+      '5.pk',
+    ]);
+    assert.deepEqual(
+      (await fs.readdir(k)).filter((e) => e.startsWith('.gomelctl-') && e !== '.gomelctl-history.json'),
+      [],
+      'no staging left',
+    );
+    assert.equal((await cli(['keys', 'verify', '--keys', k])).code, 0);
+  },
+);
 
-test('N19: a keys gen killed inside a mount point after its set was complete is rolled forward by the next command', { skip: !isRoot }, async (t) => {
-  const m = await tmpfs(t, '4m');
-  if (!m) return t.skip('no mount here');
-  const { root, mount: k } = m;
-  const none = path.join(root, 'none');
-  assert.equal((await cli(['keys', 'gen', '--n', '4', '--keys', k, '--configs', none])).code, 0);
-  // What a run leaves when killed just after marking its set complete: a commit folder inside.
-  const other = path.join(root, 'other');
-  assert.equal((await cli(['keys', 'gen', '--n', '4', '--keys', other, '--configs', none, '--seed', (await fs.readFile(path.join(k, 'seed'), 'utf8')).trim()])).code, 0);
-  assert.equal((await cli(['keys', 'gen', '--n', '7', '--keys', other, '--configs', none])).code, 0);
-  await fs.cp(other, path.join(k, '.gomelctl-commit-3'), { recursive: true });
-  await fs.writeFile(path.join(k, '.gomelctl-commit-3', '.remove'), '[]');
-  await fs.mkdir(path.join(k, '.gomelctl-new-4')); // and an incomplete one after it
-  const r = await cli(['keys', 'verify', '--keys', k]);
-  assert.equal(r.code, 0, r.err);
-  assert.equal(await lines(path.join(k, 'committee.ka')), 7);
-  assert.deepEqual((await fs.readdir(k)).filter((e) => e.startsWith('.gomelctl-') && e !== '.gomelctl-history.json'), []);
-});
+test(
+  'N19: a keys gen killed inside a mount point after its set was complete is rolled forward by the next command',
+  { skip: !isRoot },
+  async (t) => {
+    const m = await tmpfs(t, '4m');
+    if (!m) return t.skip('no mount here');
+    const { root, mount: k } = m;
+    const none = path.join(root, 'none');
+    assert.equal((await cli(['keys', 'gen', '--n', '4', '--keys', k, '--configs', none])).code, 0);
+    // What a run leaves when killed just after marking its set complete: a commit folder inside.
+    const other = path.join(root, 'other');
+    assert.equal(
+      (
+        await cli([
+          'keys',
+          'gen',
+          '--n',
+          '4',
+          '--keys',
+          other,
+          '--configs',
+          none,
+          '--seed',
+          (await fs.readFile(path.join(k, 'seed'), 'utf8')).trim(),
+        ])
+      ).code,
+      0,
+    );
+    assert.equal((await cli(['keys', 'gen', '--n', '7', '--keys', other, '--configs', none])).code, 0);
+    await fs.cp(other, path.join(k, '.gomelctl-commit-3'), { recursive: true });
+    await fs.writeFile(path.join(k, '.gomelctl-commit-3', '.remove'), '[]');
+    await fs.mkdir(path.join(k, '.gomelctl-new-4')); // and an incomplete one after it
+    const r = await cli(['keys', 'verify', '--keys', k]);
+    assert.equal(r.code, 0, r.err);
+    assert.equal(await lines(path.join(k, 'committee.ka')), 7);
+    assert.deepEqual(
+      (await fs.readdir(k)).filter((e) => e.startsWith('.gomelctl-') && e !== '.gomelctl-history.json'),
+      [],
+    );
+  },
+);
 
 // ---- locks that cannot strand a user
 
@@ -159,7 +210,14 @@ test('N11, N102: an empty, garbage, dead-pid or pid-1 lock does not block a keys
   await fs.copyFile(path.join(REPO, 'configs/config.json'), path.join(configs, 'config.json'));
   const dead = spawnSync('true').pid!;
   let n = 8;
-  for (const content of ['', 'garbage\n', `${dead}\n`, `${dead} 123\n`, '1\n', `1 ${await startTime(1).catch(() => '1')}9\n`]) {
+  for (const content of [
+    '',
+    'garbage\n',
+    `${dead}\n`,
+    `${dead} 123\n`,
+    '1\n',
+    `1 ${await startTime(1).catch(() => '1')}9\n`,
+  ]) {
     await fs.writeFile(path.join(root, '.k.lock'), content);
     await fs.writeFile(path.join(root, '.configs.lock'), content);
     const [r, ms] = await timed(() => cli(['keys', 'gen', '--n', String(++n), '--keys', k, '--configs', configs]));
@@ -212,7 +270,8 @@ test('N9: a writer killed but not reaped (a zombie) holds no lock: its leftovers
   const parent = spawn('sh', ['-c', 'sleep 0 & echo $!; exec sleep 30'], { stdio: ['ignore', 'pipe', 'ignore'] });
   t.after(() => void parent.kill());
   const zombie = Number(await new Promise<string>((r) => parent.stdout.once('data', (d: Buffer) => r(d.toString()))));
-  for (let i = 0; i < 50 && !(await fs.readFile(`/proc/${zombie}/stat`, 'utf8')).includes(') Z '); i++) await new Promise((r) => setTimeout(r, 20));
+  for (let i = 0; i < 50 && !(await fs.readFile(`/proc/${zombie}/stat`, 'utf8')).includes(') Z '); i++)
+    await new Promise((r) => setTimeout(r, 20));
   // The lock as this gomelctl writes it, and as an older one did (the pid alone).
   for (const lock of [`${zombie} ${await startTime(zombie)}\n`, `${zombie}\n`]) {
     await fs.writeFile(path.join(root, '.k.lock'), lock);
@@ -223,70 +282,94 @@ test('N9: a writer killed but not reaped (a zombie) holds no lock: its leftovers
   }
 });
 
-test('N13: a keys gen or config sync that changes nothing needs no lock: a read-only parent folder is fine', { skip: !isRoot }, async (t) => {
-  const { root, k, none } = await committee(t);
-  const configs = path.join(root, 'configs');
-  await fs.mkdir(configs);
-  await fs.copyFile(path.join(REPO, 'configs/config.json'), path.join(configs, 'config.json'));
-  assert.equal((await cli(['config', 'sync', '--keys', k, '--configs', configs])).code, 0);
-  await chownTree(root, NOBODY);
-  await fs.chmod(root, 0o555);
-  const gen = runAs(['keys', 'gen', '--keys', k, '--configs', none], NOBODY);
-  assert.equal(gen.code, 0, gen.err);
-  assert.match(gen.out, /nothing to change/);
-  const sync = runAs(['config', 'sync', '--keys', k, '--configs', configs], NOBODY);
-  assert.equal(sync.code, 0, sync.err);
-  assert.match(sync.out, /up to date/);
-});
+test(
+  'N13: a keys gen or config sync that changes nothing needs no lock: a read-only parent folder is fine',
+  { skip: !isRoot },
+  async (t) => {
+    const { root, k, none } = await committee(t);
+    const configs = path.join(root, 'configs');
+    await fs.mkdir(configs);
+    await fs.copyFile(path.join(REPO, 'configs/config.json'), path.join(configs, 'config.json'));
+    assert.equal((await cli(['config', 'sync', '--keys', k, '--configs', configs])).code, 0);
+    await chownTree(root, NOBODY);
+    await fs.chmod(root, 0o555);
+    const gen = runAs(['keys', 'gen', '--keys', k, '--configs', none], NOBODY);
+    assert.equal(gen.code, 0, gen.err);
+    assert.match(gen.out, /nothing to change/);
+    const sync = runAs(['config', 'sync', '--keys', k, '--configs', configs], NOBODY);
+    assert.equal(sync.code, 0, sync.err);
+    assert.match(sync.out, /up to date/);
+  },
+);
 
-test('N12: config sync in a read-only configs folder fails before saying "updated", naming the folder', { skip: !isRoot }, async (t) => {
-  const { root, k, none } = await committee(t);
-  const configs = path.join(root, 'configs');
-  await fs.mkdir(configs);
-  await fs.copyFile(path.join(REPO, 'configs/config.json'), path.join(configs, 'config.json'));
-  assert.equal((await cli(['keys', 'gen', '--n', '4', '--keys', k, '--configs', none])).code, 0);
-  await chownTree(root, NOBODY);
-  await fs.chmod(configs, 0o555);
-  const r = runAs(['config', 'sync', '--keys', k, '--configs', configs], NOBODY);
-  assert.equal(r.code, 1);
-  assert.doesNotMatch(r.out, /updated/);
-  assert.match(r.err, new RegExp(`${configs}: permission denied`));
-  assert.equal(r.err.trim().split('\n').length, 1);
-});
+test(
+  'N12: config sync in a read-only configs folder fails before saying "updated", naming the folder',
+  { skip: !isRoot },
+  async (t) => {
+    const { root, k, none } = await committee(t);
+    const configs = path.join(root, 'configs');
+    await fs.mkdir(configs);
+    await fs.copyFile(path.join(REPO, 'configs/config.json'), path.join(configs, 'config.json'));
+    assert.equal((await cli(['keys', 'gen', '--n', '4', '--keys', k, '--configs', none])).code, 0);
+    await chownTree(root, NOBODY);
+    await fs.chmod(configs, 0o555);
+    const r = runAs(['config', 'sync', '--keys', k, '--configs', configs], NOBODY);
+    assert.equal(r.code, 1);
+    assert.doesNotMatch(r.out, /updated/);
+    assert.match(r.err, new RegExp(`${configs}: permission denied`));
+    assert.equal(r.err.trim().split('\n').length, 1);
+  },
+);
 
-test('N14: a keys folder we may not read is "permission denied" naming it, not "no committee file"', { skip: !isRoot }, async (t) => {
-  const { root, k } = await committee(t);
-  await chownTree(root, NOBODY);
-  await fs.chmod(k, 0o000);
-  for (const args of [['keys', 'verify', '--keys', k], ['keys', 'show', '--keys', k], ['keys', 'gen', '--n', '9', '--keys', k]]) {
-    const r = runAs(args, NOBODY);
-    assert.equal(r.code, 1, args.join(' '));
-    assert.match(r.err, new RegExp(`${k}: permission denied`), args.join(' '));
-    assert.doesNotMatch(r.err, /no committee file/);
-  }
-});
+test(
+  'N14: a keys folder we may not read is "permission denied" naming it, not "no committee file"',
+  { skip: !isRoot },
+  async (t) => {
+    const { root, k } = await committee(t);
+    await chownTree(root, NOBODY);
+    await fs.chmod(k, 0o000);
+    for (const args of [
+      ['keys', 'verify', '--keys', k],
+      ['keys', 'show', '--keys', k],
+      ['keys', 'gen', '--n', '9', '--keys', k],
+    ]) {
+      const r = runAs(args, NOBODY);
+      assert.equal(r.code, 1, args.join(' '));
+      assert.match(r.err, new RegExp(`${k}: permission denied`), args.join(' '));
+      assert.doesNotMatch(r.err, /no committee file/);
+    }
+  },
+);
 
-test('N10, N11: a full disk names the keys folder, not "(unknown path)", and leaves no lock behind', { skip: !isRoot }, async (t) => {
-  const m = await tmpfs(t, '128k');
-  if (!m) return t.skip('no mount here');
-  const { root, mount: full } = m;
-  const k = path.join(full, 'k');
-  const none = path.join(root, 'none');
-  assert.equal((await cli(['keys', 'gen', '--n', '8', '--keys', k, '--configs', none])).code, 0);
-  const big = await cli(['keys', 'gen', '--n', '1000', '--keys', k, '--configs', none]);
-  assert.equal(big.code, 1);
-  assert.match(big.err, new RegExp(`${k}: no space left on the device`));
-  assert.equal(await lines(path.join(k, 'committee.ka')), 8, 'the old committee intact');
-  await fs.writeFile(path.join(full, 'fill'), Buffer.alloc(200 * 1024)).catch(() => undefined); // the disk entirely full
-  const r = await cli(['keys', 'gen', '--n', '9', '--keys', k, '--configs', none]);
-  assert.equal(r.code, 1);
-  assert.doesNotMatch(r.err, /unknown path/);
-  assert.deepEqual((await fs.readdir(full)).filter((e) => e.endsWith('.lock')), [], 'no empty lock left');
-  await fs.rm(path.join(full, 'fill'));
-  const [again, ms] = await timed(() => cli(['keys', 'gen', '--n', '9', '--keys', k, '--configs', none]));
-  assert.equal(again.code, 0, again.err);
-  assert.ok(ms < 10_000);
-});
+test(
+  'N10, N11: a full disk names the keys folder, not "(unknown path)", and leaves no lock behind',
+  { skip: !isRoot },
+  async (t) => {
+    const m = await tmpfs(t, '128k');
+    if (!m) return t.skip('no mount here');
+    const { root, mount: full } = m;
+    const k = path.join(full, 'k');
+    const none = path.join(root, 'none');
+    assert.equal((await cli(['keys', 'gen', '--n', '8', '--keys', k, '--configs', none])).code, 0);
+    const big = await cli(['keys', 'gen', '--n', '1000', '--keys', k, '--configs', none]);
+    assert.equal(big.code, 1);
+    assert.match(big.err, new RegExp(`${k}: no space left on the device`));
+    assert.equal(await lines(path.join(k, 'committee.ka')), 8, 'the old committee intact');
+    await fs.writeFile(path.join(full, 'fill'), Buffer.alloc(200 * 1024)).catch(() => undefined); // the disk entirely full
+    const r = await cli(['keys', 'gen', '--n', '9', '--keys', k, '--configs', none]);
+    assert.equal(r.code, 1);
+    assert.doesNotMatch(r.err, /unknown path/);
+    assert.deepEqual(
+      (await fs.readdir(full)).filter((e) => e.endsWith('.lock')),
+      [],
+      'no empty lock left',
+    );
+    await fs.rm(path.join(full, 'fill'));
+    const [again, ms] = await timed(() => cli(['keys', 'gen', '--n', '9', '--keys', k, '--configs', none]));
+    assert.equal(again.code, 0, again.err);
+    assert.ok(ms < 10_000);
+  },
+);
 
 // ---- nothing deleted that gomelctl did not write; kept keys byte-identical
 
@@ -330,7 +413,10 @@ test('A12, N100: --addresses with ragged columns or one address twice is refused
   const root = await tempDir(t);
   const k = path.join(root, 'k');
   const cases: [string, RegExp][] = [
-    ['|a1:9000 a1:9001\n|a2:9000\n|a3:9000 a3:9001\n|a4:9000 a4:9001\n', /r\.txt:2: 0 setup and 1 address columns, line 1 has 0 and 2/],
+    [
+      '|a1:9000 a1:9001\n|a2:9000\n|a3:9000 a3:9001\n|a4:9000 a4:9001\n',
+      /r\.txt:2: 0 setup and 1 address columns, line 1 has 0 and 2/,
+    ],
     ['a1:8000|a1:9000\n|a2:9000\n|a3:9000\n|a4:9000\n', /r\.txt:2: 0 setup and 1 address columns, line 1 has 1 and 1/],
     ['|a:9000\n|a:9000\n|c:9000\n|d:9000\n', /r\.txt:2: address "a:9000" is also on line 1/],
   ];
@@ -348,7 +434,10 @@ test('A12, N100: --addresses with ragged columns or one address twice is refused
 async function configsWith(root: string, nParents = 8) {
   const c = path.join(root, 'c');
   await fs.mkdir(c, { recursive: true });
-  const text = (await fs.readFile(path.join(REPO, 'configs/config.json'), 'utf8')).replace(/"NParents": \d+/, `"NParents": ${nParents}`);
+  const text = (await fs.readFile(path.join(REPO, 'configs/config.json'), 'utf8')).replace(
+    /"NParents": \d+/,
+    `"NParents": ${nParents}`,
+  );
   await fs.writeFile(path.join(c, 'config.json'), text);
   return c;
 }
@@ -368,7 +457,7 @@ test('A13: a config that is a symbolic link is synced through the link; the link
   assert.match(await fs.readFile(path.join(real, 'config.json'), 'utf8'), /"NParents": 4,/);
 });
 
-test('A14: config sync keeps a config\'s mode and owner', { skip: !isRoot }, async (t) => {
+test("A14: config sync keeps a config's mode and owner", { skip: !isRoot }, async (t) => {
   const { root, k, none } = await committee(t);
   const c = await configsWith(root);
   const file = path.join(c, 'config.json');
@@ -417,7 +506,11 @@ test('N99: a chain of links to a keys folder works alike in gen and verify; a lo
   assert.equal((await cli(['keys', 'verify', '--keys', path.join(root, 'kl2')])).code, 0);
   await fs.symlink('lb', path.join(root, 'la'));
   await fs.symlink('la', path.join(root, 'lb'));
-  for (const args of [['keys', 'verify'], ['keys', 'gen', '--n', '4'], ['config', 'check']]) {
+  for (const args of [
+    ['keys', 'verify'],
+    ['keys', 'gen', '--n', '4'],
+    ['config', 'check'],
+  ]) {
     const r = await cli([...args, '--keys', path.join(root, 'la')]);
     assert.equal(r.code, 1, args.join(' '));
     assert.match(r.err, /la: is a loop of symbolic links/, args.join(' '));

@@ -27,10 +27,15 @@ function runBin(args: string[]): { done: Promise<number | null>; kill: () => voi
   const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   child.stderr.on('data', (d) => (err += d));
-  return { done: new Promise((r) => child.on('close', (code) => r(code))), kill: () => child.kill('SIGKILL'), err: () => err };
+  return {
+    done: new Promise((r) => child.on('close', (code) => r(code))),
+    kill: () => child.kill('SIGKILL'),
+    err: () => err,
+  };
 }
 
-const privateFiles = (snap: Record<string, string>) => Object.fromEntries(Object.entries(snap).filter(([k]) => k.endsWith('.pk')));
+const privateFiles = (snap: Record<string, string>) =>
+  Object.fromEntries(Object.entries(snap).filter(([k]) => k.endsWith('.pk')));
 
 test('two keys gen on one folder at once, 20 times: every original key survives byte for byte and the folder verifies', async (t) => {
   const p = await gomelProject(t);
@@ -46,7 +51,11 @@ test('two keys gen on one folder at once, 20 times: every original key survives 
     for (const [name, hash] of Object.entries(before)) assert.equal(after[name], hash, `round ${i}: ${name} kept`);
     assert.equal((await cli(['keys', 'verify', '--keys', p.keys])).code, 0, `round ${i}: verifies`);
   }
-  assert.deepEqual((await fs.readdir(p.root)).filter((f) => f.startsWith('.keys')), [], 'no leftovers');
+  assert.deepEqual(
+    (await fs.readdir(p.root)).filter((f) => f.startsWith('.keys')),
+    [],
+    'no leftovers',
+  );
 });
 
 test('keys gen and config sync killed at random moments (20 times each) lose nothing', async (t) => {
@@ -60,7 +69,9 @@ test('keys gen and config sync killed at random moments (20 times each) lose not
     let exited = false;
     void run.done.then(() => (exited = true));
     if (i % 2) await new Promise((r) => setTimeout(r, 20 + ((i * 37) % 400)));
-    else while (!exited && !(await fs.readdir(p.root)).some((f) => /^\.keys\.new-/.test(f))) await new Promise((r) => setTimeout(r, 1));
+    else
+      while (!exited && !(await fs.readdir(p.root)).some((f) => /^\.keys\.new-/.test(f)))
+        await new Promise((r) => setTimeout(r, 1));
     if ((await fs.readdir(p.root)).some((f) => /^\.keys\.(new|old)-/.test(f))) midWrite++;
     run.kill();
     await run.done;
@@ -89,13 +100,17 @@ test('private keys are never replaced when committee.ka is missing or short', as
   await fs.rm(path.join(p.keys, 'committee.ka'));
   const missing = await cli(['keys', 'gen', '--n', '8', ...p.flags]);
   assert.equal(missing.code, 1);
-  assert.match(missing.err, /committee\.ka: missing, but 8 private key file\(s\) are here .* keys are never replaced — restore committee\.ka/);
+  assert.match(
+    missing.err,
+    /committee\.ka: missing, but 8 private key file\(s\) are here .* keys are never replaced — restore committee\.ka/,
+  );
   await fs.writeFile(path.join(p.keys, 'committee.ka'), committee.split('\n').slice(0, 6).join('\n') + '\n');
   const short = await cli(['keys', 'gen', '--n', '8', ...p.flags]);
   assert.equal(short.code, 1);
   assert.match(short.err, /has 6 lines, but 6\.pk, 7\.pk exist beyond them/);
   const after = await snapshot(p.keys, false);
-  for (const name of Object.keys(before).filter((f) => f.endsWith('.pk'))) assert.equal(after[name], before[name], name);
+  for (const name of Object.keys(before).filter((f) => f.endsWith('.pk')))
+    assert.equal(after[name], before[name], name);
   // A stray key beyond the committee is kept, and said so.
   await fs.writeFile(path.join(p.keys, 'committee.ka'), committee);
   await fs.copyFile(path.join(p.keys, '7.pk'), path.join(p.keys, '9.pk'));
@@ -118,7 +133,10 @@ test('keys gen never deletes what it did not make: a file, a folder of notes, a 
   await fs.writeFile(path.join(notes, 'todo.md'), 'x\n');
   const onNotes = await cli(['keys', 'gen', '--n', '4', '--keys', notes]);
   assert.equal(onNotes.code, 1);
-  assert.match(onNotes.err, /notes: holds todo\.md, which gomelctl does not manage .* move them out, or pass another --keys folder/);
+  assert.match(
+    onNotes.err,
+    /notes: holds todo\.md, which gomelctl does not manage .* move them out, or pass another --keys folder/,
+  );
   const p = await gomelProject(t);
   await fs.mkdir(path.join(p.keys, 'backup'));
   await fs.writeFile(path.join(p.keys, 'backup', 'old.pk'), 'x\n');
@@ -140,7 +158,8 @@ test('no private key in any error: a .pk whose third field is key material', asy
   for (const r of runs) {
     assert.equal(r.code, 1);
     assert.match(r.err, /2\.pk:1: field 3 \(the pid\) is not a decimal number/);
-    for (const secret of [signing!, rmc!]) assert.ok(!r.err.includes(secret) && !r.out.includes(secret), 'no key material printed');
+    for (const secret of [signing!, rmc!])
+      assert.ok(!r.err.includes(secret) && !r.out.includes(secret), 'no key material printed');
   }
 });
 
@@ -181,7 +200,16 @@ test('every path option: missing, a folder, a dangling link, a path through a fi
     cases.push([['keys', 'verify', '--committee', bad], bad]);
     cases.push([['keys', 'verify', '--committee', path.join(p.keys, 'committee.ka'), '--pk', bad], bad]);
     cases.push([['verdict', '--logs', bad], bad]);
-    cases.push([['verdict', '--logs', path.join(REPO, 'test/vectors/gomel-2019-09/logs/success-4'), '--config', path.join(bad, 'x.json')], bad]);
+    cases.push([
+      [
+        'verdict',
+        '--logs',
+        path.join(REPO, 'test/vectors/gomel-2019-09/logs/success-4'),
+        '--config',
+        path.join(bad, 'x.json'),
+      ],
+      bad,
+    ]);
     cases.push([['image', 'rebuild', '--binary', bad, ...p.flags], bad]);
     cases.push([['config', 'check', '--configs', bad, '--keys', p.keys], bad]);
   }
@@ -209,13 +237,19 @@ test('every path option: missing, a folder, a dangling link, a path through a fi
     const where = `gomelctl ${args.join(' ')}`;
     assert.ok(r.code === 1 || r.code === 2, `${where}: exit ${r.code}: ${r.err}`);
     assert.equal(r.err.split('\n').length, 1, `${where}: one line: ${r.err}`);
-    assert.ok(r.err.includes(path.basename(named)) || r.err.includes(path.basename(path.dirname(named))), `${where}: names the path: ${r.err}`);
+    assert.ok(
+      r.err.includes(path.basename(named)) || r.err.includes(path.basename(path.dirname(named))),
+      `${where}: names the path: ${r.err}`,
+    );
     assert.doesNotMatch(r.err, /\n\s+at |Error: E[A-Z]+:|unknown path/, `${where}: no Node error`);
   }
 });
 
 test('bad input is refused up front: an image tag with spaces or upper case, a --binary that is not a static program, nested JSON', async (t) => {
-  assert.throws(() => checkImageRef('127.0.0.1:5000/My Image:t', '--tag'), /--tag "127\.0\.0\.1:5000\/My Image:t": not an image reference/);
+  assert.throws(
+    () => checkImageRef('127.0.0.1:5000/My Image:t', '--tag'),
+    /--tag "127\.0\.0\.1:5000\/My Image:t": not an image reference/,
+  );
   assert.throws(() => checkImageRef('127.0.0.1:5000/Aleph:test', '--tag'), /not an image reference/);
   assert.equal(checkImageRef('127.0.0.1:5000/gomelctl-it-ab12:t', '--tag'), '127.0.0.1:5000/gomelctl-it-ab12:t');
   const p = await gomelProject(t);
@@ -226,8 +260,15 @@ test('bad input is refused up front: an image tag with spaces or upper case, a -
   const notExec = await cli(['image', 'rebuild', '--binary', script, ...p.flags]);
   assert.equal(notExec.code, 1);
   assert.match(notExec.err, /gomel\.sh: is not executable; gomel must be a static x86-64 program/);
-  assert.deepEqual(inspectBinary(new TextEncoder().encode('#!/bin/sh\n'), 0o755), { kind: 'script', interpreter: '/bin/sh' });
-  assert.equal(inspectBinary(new Uint8Array(await fs.readFile(process.execPath)).subarray(0, 4096), 0o755).kind, 'refused', 'node is dynamically linked');
+  assert.deepEqual(inspectBinary(new TextEncoder().encode('#!/bin/sh\n'), 0o755), {
+    kind: 'script',
+    interpreter: '/bin/sh',
+  });
+  assert.equal(
+    inspectBinary(new Uint8Array(await fs.readFile(process.execPath)).subarray(0, 4096), 0o755).kind,
+    'refused',
+    'node is dynamically linked',
+  );
   const deep = path.join(p.configs, 'deep.json');
   await fs.writeFile(deep, `${'['.repeat(100000)}${']'.repeat(100000)}`);
   const nested = await cli(['config', 'check', 'deep', ...p.flags]);
@@ -243,7 +284,10 @@ test('a staged folder never swaps in a file it created ahead but was not given, 
   const leftovers = async () => (await fs.readdir(root)).filter((name) => name !== 'keys');
 
   const short = await stageFolder(dir, ['0.pk', '1.pk']);
-  await assert.rejects(short.commit([{ name: '0.pk', content: 'zero\n', mode: 0o600 }]), /staged 1\.pk but not written/);
+  await assert.rejects(
+    short.commit([{ name: '0.pk', content: 'zero\n', mode: 0o600 }]),
+    /staged 1\.pk but not written/,
+  );
   assert.deepEqual(await fs.readdir(dir), ['committee.ka']);
   assert.deepEqual(await leftovers(), []);
 
@@ -252,7 +296,10 @@ test('a staged folder never swaps in a file it created ahead but was not given, 
   assert.deepEqual(await leftovers(), []);
 
   const full = await stageFolder(dir, ['0.pk']);
-  await full.commit([{ name: '0.pk', content: 'zero\n', mode: 0o600 }, { name: 'committee.ka', content: 'new\n', mode: 0o644 }]);
+  await full.commit([
+    { name: '0.pk', content: 'zero\n', mode: 0o600 },
+    { name: 'committee.ka', content: 'new\n', mode: 0o644 },
+  ]);
   await full.discard(); // after a commit: a no-op
   assert.equal(await fs.readFile(path.join(dir, '0.pk'), 'utf8'), 'zero\n');
   assert.equal((await fs.stat(path.join(dir, '0.pk'))).mode & 0o777, 0o600);
@@ -264,7 +311,23 @@ test('without `sync -f` (no sync on the PATH) every file is fsynced instead, and
   const root = await tempDir(t);
   const noConfigs = path.join(root, 'no-configs');
   const seed = '22'.repeat(32);
-  assert.equal((await cli(['keys', 'gen', '--keys', path.join(root, 'with'), '--n', '600', '--seed', seed, '--configs', noConfigs])).code, 0);
+  assert.equal(
+    (
+      await cli([
+        'keys',
+        'gen',
+        '--keys',
+        path.join(root, 'with'),
+        '--n',
+        '600',
+        '--seed',
+        seed,
+        '--configs',
+        noConfigs,
+      ])
+    ).code,
+    0,
+  );
   // Count the fsyncs keys gen makes (FileHandle.sync, in this process): none with `sync -f`, one a file without.
   const probe = await fs.open(path.join(root, 'with', 'committee.ka'), 'r');
   const proto = Object.getPrototypeOf(probe) as { sync: () => Promise<void> };
@@ -277,13 +340,40 @@ test('without `sync -f` (no sync on the PATH) every file is fsynced instead, and
   };
   const savedPath = process.env.PATH;
   try {
-    assert.equal((await cli(['keys', 'gen', '--keys', path.join(root, 'synced'), '--n', '600', '--seed', seed, '--configs', noConfigs])).code, 0);
+    assert.equal(
+      (
+        await cli([
+          'keys',
+          'gen',
+          '--keys',
+          path.join(root, 'synced'),
+          '--n',
+          '600',
+          '--seed',
+          seed,
+          '--configs',
+          noConfigs,
+        ])
+      ).code,
+      0,
+    );
     assert.ok(fsyncs <= 2, `with \`sync -f\` no file is fsynced one by one (${fsyncs} fsyncs)`);
     fsyncs = 0;
     process.env.PATH = path.join(root, 'empty-bin');
     // The precondition: here `sync -f` cannot run, so keys gen must take the fsync path.
     await assert.rejects(promisify(execFile)('sync', ['-f', root]), /ENOENT/);
-    const r = await cli(['keys', 'gen', '--keys', path.join(root, 'without'), '--n', '600', '--seed', seed, '--configs', noConfigs]);
+    const r = await cli([
+      'keys',
+      'gen',
+      '--keys',
+      path.join(root, 'without'),
+      '--n',
+      '600',
+      '--seed',
+      seed,
+      '--configs',
+      noConfigs,
+    ]);
     assert.equal(r.code, 0, r.err);
   } finally {
     process.env.PATH = savedPath;

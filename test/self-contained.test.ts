@@ -18,7 +18,9 @@ async function sourceFiles(dir: string): Promise<string[]> {
 test('no file under src/, test/, bench/ or scripts/ refers to a folder beside the repository', async () => {
   // Built from parts so that this file does not match itself.
   const outside = new RegExp(['\\.\\./sh', 'ared|/work/sh', 'ared'].join(''));
-  const files = (await Promise.all(['src', 'test', 'bench', 'scripts'].map((d) => sourceFiles(path.join(REPO, d))))).flat();
+  const files = (
+    await Promise.all(['src', 'test', 'bench', 'scripts'].map((d) => sourceFiles(path.join(REPO, d))))
+  ).flat();
   assert.ok(files.length > 20, 'found the sources');
   const offenders = [];
   for (const f of files) if (outside.test(await fs.readFile(f, 'utf8'))) offenders.push(path.relative(REPO, f));
@@ -26,7 +28,12 @@ test('no file under src/, test/, bench/ or scripts/ refers to a folder beside th
 });
 
 test('the vectors the tests use are in the repository', async () => {
-  for (const rel of ['docker-distributed/keys/committee.ka', 'logs/swarm-8/node2/stderr.txt', 'logs/success-4/0.log.gz', 'testdata/test_pk.txt']) {
+  for (const rel of [
+    'docker-distributed/keys/committee.ka',
+    'logs/swarm-8/node2/stderr.txt',
+    'logs/success-4/0.log.gz',
+    'testdata/test_pk.txt',
+  ]) {
     await fs.access(path.join(REPO, 'test/vectors/gomel-2019-09', rel));
   }
 });

@@ -20,9 +20,10 @@ function gomelLog(bytes: number): Buffer {
   const lines: string[] = ['{"genesis":"Sun, 29 Nov 2026 10:00:00 +0000","T":6,"E":"genesis"}'];
   let size = 0;
   for (let t = 10; size < bytes; t++) {
-    const line = t % 3 === 0
-      ? `{"L":"1","S":3,"N":${t % 97},"C":${t % 8},"H":${t},"T":${t},"E":"Z","X":"${randomBytes(20).toString('hex')}"}`
-      : `{"L":"0","S":5,"P":${t % 8},"I":${t},"T":${t},"E":"R","Y":"${randomBytes(12).toString('hex')}"}`;
+    const line =
+      t % 3 === 0
+        ? `{"L":"1","S":3,"N":${t % 97},"C":${t % 8},"H":${t},"T":${t},"E":"Z","X":"${randomBytes(20).toString('hex')}"}`
+        : `{"L":"0","S":5,"P":${t % 8},"I":${t},"T":${t},"E":"R","Y":"${randomBytes(12).toString('hex')}"}`;
     lines.push(line);
     size += line.length + 1;
   }
@@ -37,7 +38,10 @@ async function ship(t: Parameters<typeof tempDir>[0], files: Record<string, Buff
     await fs.writeFile(path.join(extract, name), content);
   }
   const lib = path.join(REPO, 'templates/node-lib.sh');
-  const { stdout } = await run('sh', ['-c', `. "${lib}" && ship_extract`], { env: { ...process.env, GOMEL_EXTRACT: extract, TMPDIR: root }, maxBuffer: 1 << 30 });
+  const { stdout } = await run('sh', ['-c', `. "${lib}" && ship_extract`], {
+    env: { ...process.env, GOMEL_EXTRACT: extract, TMPDIR: root },
+    maxBuffer: 1 << 30,
+  });
   return stdout;
 }
 
@@ -46,10 +50,22 @@ const fileOf = (text: string, name: string) => separateShipped(text).shipment?.f
 
 test('a 6 MB gomel log ships and returns byte for byte, with stderr lines interleaved anywhere among its records', async (t) => {
   const log = gomelLog(6_000_000);
-  const panic = Array.from({ length: 400 }, (_, i) => `goroutine ${i} [chan send]:\n\tgitlab.com/alephledger/consensus-go/pkg/sync/fetch.(*server).Resolve(0xc0000f6000)`).join('\n');
-  const shipped = await ship(t, { '0.config.log': log, exit_status: '2\n', 'stderr.txt': `panic: send on closed channel\n${panic}\n`, 'sub/x': 'y' });
+  const panic = Array.from(
+    { length: 400 },
+    (_, i) =>
+      `goroutine ${i} [chan send]:\n\tgitlab.com/alephledger/consensus-go/pkg/sync/fetch.(*server).Resolve(0xc0000f6000)`,
+  ).join('\n');
+  const shipped = await ship(t, {
+    '0.config.log': log,
+    exit_status: '2\n',
+    'stderr.txt': `panic: send on closed channel\n${panic}\n`,
+    'sub/x': 'y',
+  });
   const records = shipped.trimEnd().split('\n');
-  assert.ok(records.join('\n').length > 1_300_000, `the log ships at least 1 MB compressed (${records.join('').length} bytes)`);
+  assert.ok(
+    records.join('\n').length > 1_300_000,
+    `the log ships at least 1 MB compressed (${records.join('').length} bytes)`,
+  );
   // What the engine did with a gomel panic on stderr: its lines fall between the records.
   const noise = panic.split('\n');
   const mixed: string[] = [];
@@ -64,7 +80,11 @@ test('a 6 MB gomel log ships and returns byte for byte, with stderr lines interl
   assert.equal(sha(fileOf(mixed.join('\n'), '0.config.log')!.content), sha(log));
   assert.deepEqual(shipment!.files.map((f) => f.path).sort(), ['0.config.log', 'exit_status', 'stderr.txt', 'sub/x']);
   assert.equal(Buffer.from(shipment!.files.find((f) => f.path === 'exit_status')!.content).toString(), '2\n');
-  assert.equal(output.split('\n').filter((l) => l.startsWith('goroutine')).length, 400, 'the interleaved lines stay in the output');
+  assert.equal(
+    output.split('\n').filter((l) => l.startsWith('goroutine')).length,
+    400,
+    'the interleaved lines stay in the output',
+  );
   assert.ok(output.startsWith('probe says hi\n'));
   assert.ok(!output.includes('gomelctl-ship'));
 });
@@ -77,9 +97,18 @@ test('lines lost in the middle: the file says which, keeps the part before them,
   const { shipment } = separateShipped(lines.filter((l) => !lost.has(l)).join('\n'));
   const file = shipment!.files.find((f) => f.path === '0.config.log')!;
   assert.equal(file.complete, false);
-  assert.match(file.problem!, new RegExp(`^0\\.config\\.log lost 40 of its ${data.length} shipped lines \\(101–140\\); kept the first [\\d.]+ (kB|MB) of 3\\.0 MB$`));
+  assert.match(
+    file.problem!,
+    new RegExp(
+      `^0\\.config\\.log lost 40 of its ${data.length} shipped lines \\(101–140\\); kept the first [\\d.]+ (kB|MB) of 3\\.0 MB$`,
+    ),
+  );
   assert.ok(file.content.length > 100_000, 'the part before the gap is kept');
-  assert.deepEqual(Buffer.from(file.content), log.subarray(0, file.content.length), 'what is kept is the start of the log, unchanged');
+  assert.deepEqual(
+    Buffer.from(file.content),
+    log.subarray(0, file.content.length),
+    'what is kept is the start of the log, unchanged',
+  );
   assert.equal(shipment!.files.find((f) => f.path === 'exit_status')!.complete, true);
   assert.deepEqual(shipment!.problems, [file.problem]);
 });
@@ -92,7 +121,9 @@ test('doubled lines are harmless; a changed line is corruption; a cut output mis
   assert.equal(sha(doubled.files.find((f) => f.path === '1.config.log')!.content), sha(small));
 
   const at = lines.findIndex((l) => / data 0 5 /.test(l));
-  const flipped = lines.map((l, i) => (i === at ? l.replace(/ (\S)(\S+)$/, (_, c: string, rest: string) => ` ${c === 'A' ? 'B' : 'A'}${rest}`) : l));
+  const flipped = lines.map((l, i) =>
+    i === at ? l.replace(/ (\S)(\S+)$/, (_, c: string, rest: string) => ` ${c === 'A' ? 'B' : 'A'}${rest}`) : l,
+  );
   const corrupt = separateShipped(flipped.join('\n')).shipment!;
   assert.match(corrupt.problems.join(), /1\.config\.log arrived corrupted \(its checksum does not match/);
 
@@ -108,7 +139,8 @@ test('doubled lines are harmless; a changed line is corruption; a cut output mis
 });
 
 test('names from a container never leave the node folder', () => {
-  for (const bad of ['../x', 'a/../../x', '/etc/passwd', 'a//b', 'a/./b', '..', '.', '', 'a/', 'a\\b', 'a\0b']) assert.equal(insideFolder(bad), undefined, bad);
+  for (const bad of ['../x', 'a/../../x', '/etc/passwd', 'a//b', 'a/./b', '..', '.', '', 'a/', 'a\\b', 'a\0b'])
+    assert.equal(insideFolder(bad), undefined, bad);
   assert.equal(insideFolder('./0.config.log'), '0.config.log');
   assert.equal(insideFolder('sub/x'), 'sub/x');
   // A shipment naming a path outside is not even a record: its lines stay output.
@@ -120,14 +152,24 @@ test('names from a container never leave the node folder', () => {
 
 test('a logs folder is emptied only of what deploy logs recorded writing there', () => {
   const manifest = formatManifest({ network: 'aleph_net', entries: ['node1.log', 'node1', 'committee.ka'] });
-  assert.deepEqual(planLogsFolder([LOGS_MARKER, 'node1.log', 'node1', 'committee.ka', 'report.html'], manifest, true), { ok: true, remove: ['node1.log', 'node1', 'committee.ka', 'report.html'] });
+  assert.deepEqual(planLogsFolder([LOGS_MARKER, 'node1.log', 'node1', 'committee.ka', 'report.html'], manifest, true), {
+    ok: true,
+    remove: ['node1.log', 'node1', 'committee.ka', 'report.html'],
+  });
   assert.deepEqual(planLogsFolder([LOGS_MARKER, 'node1.log'], manifest, false), { ok: true, remove: [] });
   const mixed = planLogsFolder([LOGS_MARKER, 'node1.log', 'keys', 'configs', 'NOTES.md'], manifest, true);
   assert.equal(mixed.ok, false);
   assert.deepEqual(!mixed.ok && mixed.foreign, ['keys', 'configs', 'NOTES.md']);
-  assert.equal(planLogsFolder(['keys'], undefined, false).ok, false, 'a folder without the marker is refused even without --fresh');
+  assert.equal(
+    planLogsFolder(['keys'], undefined, false).ok,
+    false,
+    'a folder without the marker is refused even without --fresh',
+  );
   assert.deepEqual(planLogsFolder([], undefined, true), { ok: true, remove: [] });
   // A marker from before manifests: only the pairs <node>.log + <node>/ and the run inputs are ours.
-  assert.deepEqual(planLogsFolder([LOGS_MARKER, 'node1.log', 'node1', 'conf.json'], 'aleph_net\n', true), { ok: true, remove: ['node1.log', 'node1', 'conf.json'] });
+  assert.deepEqual(planLogsFolder([LOGS_MARKER, 'node1.log', 'node1', 'conf.json'], 'aleph_net\n', true), {
+    ok: true,
+    remove: ['node1.log', 'node1', 'conf.json'],
+  });
   assert.equal(planLogsFolder([LOGS_MARKER, 'node1.log', 'node1', 'keys'], 'aleph_net\n', true).ok, false);
 });

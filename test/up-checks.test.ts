@@ -10,7 +10,11 @@ import { fakeEngine, gomelctl } from './support/fake-engine.js';
 
 /** keys/ and configs/ by content and mode, and every name in the folder (no lock or staging left). */
 async function state(dir: string): Promise<unknown> {
-  return { names: (await fs.readdir(dir)).sort(), keys: await snapshot(path.join(dir, 'keys')), configs: await snapshot(path.join(dir, 'configs')) };
+  return {
+    names: (await fs.readdir(dir)).sort(),
+    keys: await snapshot(path.join(dir, 'keys')),
+    configs: await snapshot(path.join(dir, 'configs')),
+  };
 }
 
 describe('up: every flag is checked before anything changes (N85, N86)', () => {
@@ -28,19 +32,37 @@ describe('up: every flag is checked before anything changes (N85, N86)', () => {
     { name: 'N85 --subnet', args: ['--n', '4', '--subnet', '10.0.0.0/33'], says: /--subnet 10\.0\.0\.0\/33/ },
     { name: 'N85 --subnet IPv6', args: ['--n', '4', '--subnet', 'fd00::/48'], says: /--subnet fd00::\/48/ },
     { name: 'N85 --tag', args: ['--n', '4', '--tag', 'BAD_TAG:x'], says: /--tag "BAD_TAG:x"/ },
-    { name: 'N85 --tag without a registry', args: ['--n', '4', '--tag', 'aleph:test'], says: /--tag aleph:test: name the registry/ },
+    {
+      name: 'N85 --tag without a registry',
+      args: ['--n', '4', '--tag', 'aleph:test'],
+      says: /--tag aleph:test: name the registry/,
+    },
     { name: 'N85 --binary', args: ['--n', '4', '--binary', '/nonexistent'], says: /--binary \/nonexistent/ },
-    { name: 'N85 --binary not a program', args: ['--n', '4', '--binary', 'configs/config.json'], code: 1, says: /config\.json: is not executable/ },
+    {
+      name: 'N85 --binary not a program',
+      args: ['--n', '4', '--binary', 'configs/config.json'],
+      code: 1,
+      says: /config\.json: is not executable/,
+    },
     { name: 'N85 --code', args: ['--n', '4', '--code', '/nonexistent'], says: /--code \/nonexistent/ },
     { name: 'N85 --code a file', args: ['--n', '4', '--code', 'z.json'], says: /--code z\.json: not a folder/ },
     { name: 'N85 --timeout', args: ['--n', '4', '--timeout', 'abc'], says: /--timeout abc/ },
     { name: 'N85 --parallel', args: ['--n', '4', '--parallel', '0'], says: /--parallel 0/ },
     { name: 'N85 --registry', args: ['--n', '4', '--registry', 'not:a:registry'], says: /--registry "?not:a:registry/ },
     { name: '--net', args: ['--n', '4', '--net', 'delay=fast'], says: /--net delay=fast/ },
-    { name: '--net and --zones', args: ['--n', '4', '--net', 'delay=1ms', '--zones', 'z.json'], says: /--net and --zones/ },
+    {
+      name: '--net and --zones',
+      args: ['--n', '4', '--net', 'delay=1ms', '--zones', 'z.json'],
+      says: /--net and --zones/,
+    },
     { name: '--zones missing file', args: ['--n', '4', '--zones', 'nosuch.json'], says: /--zones nosuch\.json/ },
     // A zones file that exists but is wrong is a bad file: exit 1 (README, Network conditions).
-    { name: 'N86 --zones misses a node of the new N', args: ['--n', '10', '--zones', 'z.json'], code: 1, says: /z\.json:zones: node 10 is in no zone/ },
+    {
+      name: 'N86 --zones misses a node of the new N',
+      args: ['--n', '10', '--zones', 'z.json'],
+      code: 1,
+      says: /z\.json:zones: node 10 is in no zone/,
+    },
     { name: '--network', args: ['--n', '4', '--network', 'no spaces'], says: /--network "no spaces"/ },
     { name: '--config', args: ['--n', '4', '--config', 'nosuch'], says: /--config nosuch/ },
     { name: '--n', args: ['--n', 'three'], says: /--n three/ },
@@ -52,7 +74,11 @@ describe('up: every flag is checked before anything changes (N85, N86)', () => {
     await fs.cp(committee, dir, { recursive: true });
     const engine = await fakeEngine(dir, () => ({ status: 500, json: { message: 'test engine says no' } }));
     t.after(() => engine.close());
-    const r = await gomelctl(['up', '--subnet', '10.99.0.0/16', '--timeout', '5', '--parallel', '2', '--net', 'rate=1mbit'], dir, { DOCKER_HOST: engine.host });
+    const r = await gomelctl(
+      ['up', '--subnet', '10.99.0.0/16', '--timeout', '5', '--parallel', '2', '--net', 'rate=1mbit'],
+      dir,
+      { DOCKER_HOST: engine.host },
+    );
     assert.equal(r.code, 1, r.err);
     assert.match(r.err, /test engine says no/);
     assert.ok(engine.requests.length > 0);
@@ -63,7 +89,10 @@ describe('up: every flag is checked before anything changes (N85, N86)', () => {
       const dir = await tempDir(t);
       await fs.cp(committee, dir, { recursive: true });
       await fs.writeFile(path.join(dir, 'z.json'), JSON.stringify(zonesMissingNode10));
-      const engine = await fakeEngine(dir, () => ({ status: 500, json: { message: 'the test engine must not be called' } }));
+      const engine = await fakeEngine(dir, () => ({
+        status: 500,
+        json: { message: 'the test engine must not be called' },
+      }));
       t.after(() => engine.close());
       const before = await state(dir);
       const r = await gomelctl(['up', ...c.args], dir, { DOCKER_HOST: engine.host });
@@ -72,7 +101,11 @@ describe('up: every flag is checked before anything changes (N85, N86)', () => {
       // commander's own refusals end with the usage; ours are one line.
       if (!c.args.includes('--image')) assert.equal(r.err.trim().split('\n').length, 1, `one line: ${r.err}`);
       assert.deepEqual(await state(dir), before, 'keys/ and configs/ must be byte-identical');
-      assert.deepEqual(engine.requests.map((q) => `${q.method} ${q.path}`), [], 'the engine must not be contacted');
+      assert.deepEqual(
+        engine.requests.map((q) => `${q.method} ${q.path}`),
+        [],
+        'the engine must not be contacted',
+      );
     });
   }
 });

@@ -19,7 +19,10 @@ const verdictOf = async (dir: string) => {
 async function loseWithHost(dir: string, node: string, host: string): Promise<void> {
   await fs.rm(path.join(dir, node), { recursive: true });
   await fs.mkdir(path.join(dir, node));
-  await fs.writeFile(path.join(dir, node, 'task.json'), JSON.stringify({ state: 'running', swarmNode: host, hostDown: true, uncollected: `its host ${host} is down` }));
+  await fs.writeFile(
+    path.join(dir, node, 'task.json'),
+    JSON.stringify({ state: 'running', swarmNode: host, hostDown: true, uncollected: `its host ${host} is down` }),
+  );
 }
 
 /** Cuts a swarm-8 log where the committee stalled: before the first prime unit of `level`. */
@@ -27,7 +30,13 @@ async function stallAt(dir: string, node: string, level: number): Promise<void> 
   const folder = path.join(dir, node);
   const log = (await fs.readdir(folder)).find((f) => f.endsWith('.log.gz'))!;
   const lines = await readLines(path.join(folder, log));
-  await writeLines(path.join(folder, log), lines.slice(0, lines.findIndex((l) => l.includes(`"Q":${level},`))));
+  await writeLines(
+    path.join(folder, log),
+    lines.slice(
+      0,
+      lines.findIndex((l) => l.includes(`"Q":${level},`)),
+    ),
+  );
   await fs.rm(path.join(folder, 'exit_status'));
   await fs.writeFile(path.join(folder, 'task.json'), JSON.stringify({ state: 'running', swarmNode: 'gl-h1' }));
 }
@@ -37,11 +46,17 @@ test('f = 2 nodes of 8 lost with their host: the 6 correct ones reached consensu
   for (const n of ['node7', 'node8']) await loseWithHost(dir, n, 'gl-h3');
   const r = await cli(['verdict', '--logs', dir]);
   assert.equal(r.code, 0, r.err);
-  assert.match(r.out, /^consensus reached by all 6 correct nodes \(344 units in the same order\); node7, node8 lost with host gl-h3; f = 2 tolerated$/m);
+  assert.match(
+    r.out,
+    /^consensus reached by all 6 correct nodes \(344 units in the same order\); node7, node8 lost with host gl-h3; f = 2 tolerated$/m,
+  );
   const { result } = await verdictOf(dir);
   assert.equal(result.outcome, 'tolerated');
   assert.equal(result.f, 2);
-  assert.deepEqual(result.faulty.map((x) => x.label), ['node7', 'node8']);
+  assert.deepEqual(
+    result.faulty.map((x) => x.label),
+    ['node7', 'node8'],
+  );
 });
 
 test('3 of 8 lost, the other 5 stalled at level 33 agreeing: the stall BFT allows, exit 3', async (t) => {
@@ -50,14 +65,20 @@ test('3 of 8 lost, the other 5 stalled at level 33 agreeing: the stall BFT allow
   for (const n of ['node1', 'node2', 'node3', 'node4', 'node5']) await stallAt(dir, n, 34);
   const r = await cli(['verdict', '--logs', dir]);
   assert.equal(r.code, 3, r.err);
-  assert.match(r.out, /^stalled as expected: 3 faulty > f = 2 \(node6, node7, node8 lost with host gl-h3\); the 5 correct nodes agree on \d+ units/m);
+  assert.match(
+    r.out,
+    /^stalled as expected: 3 faulty > f = 2 \(node6, node7, node8 lost with host gl-h3\); the 5 correct nodes agree on \d+ units/m,
+  );
   // One fewer lost is no longer an excuse: 2 ≤ f, and the correct nodes must finish.
   await fs.cp(path.join(LOGS, 'swarm-8/node6'), path.join(dir, 'node6'), { recursive: true, force: true });
   await fs.rm(path.join(dir, 'node6/task.json'), { force: true });
   await stallAt(dir, 'node6', 34);
   const again = await cli(['verdict', '--logs', dir]);
   assert.equal(again.code, 1);
-  assert.match(again.out, /^consensus not reached: no node reached LevelLimit 50 with an agreed order; node7, node8 lost with host gl-h3 \(f = 2\)$/m);
+  assert.match(
+    again.out,
+    /^consensus not reached: no node reached LevelLimit 50 with an agreed order; node7, node8 lost with host gl-h3 \(f = 2\)$/m,
+  );
 });
 
 test('N59: every node ordering one unit twice is not consensus', async (t) => {
@@ -79,7 +100,10 @@ test('N60: a node at LevelLimit that ordered 1 of the units is not consensus', a
   const dir = await copyLogs(t, 'success-4');
   const file = path.join(dir, '3.log.gz');
   let seen = 0;
-  await writeLines(file, (await readLines(file)).filter((l) => !l.includes('"E":"Z"') || seen++ === 0));
+  await writeLines(
+    file,
+    (await readLines(file)).filter((l) => !l.includes('"E":"Z"') || seen++ === 0),
+  );
   const { code, result } = await verdictOf(dir);
   assert.equal(code, 1);
   assert.equal(result.nodes[3]!.reached, false);
@@ -88,7 +112,14 @@ test('N60: a node at LevelLimit that ordered 1 of the units is not consensus', a
 
 test('a node whose shipped files did not all arrive: its evidence is marked incomplete', async (t) => {
   const dir = await copyLogs(t, 'swarm-8');
-  await fs.writeFile(path.join(dir, 'node4/task.json'), JSON.stringify({ state: 'complete', exitCode: 0, incomplete: ['3.config.log lost 40 of its 316 shipped lines (101–140); kept the first 935 kB of 3.0 MB'] }));
+  await fs.writeFile(
+    path.join(dir, 'node4/task.json'),
+    JSON.stringify({
+      state: 'complete',
+      exitCode: 0,
+      incomplete: ['3.config.log lost 40 of its 316 shipped lines (101–140); kept the first 935 kB of 3.0 MB'],
+    }),
+  );
   const r = await cli(['verdict', '--logs', dir]);
   assert.match(r.out, /^node4: consensus — .*; evidence incomplete: 3\.config\.log lost 40 of its 316 shipped lines/m);
 });

@@ -20,8 +20,7 @@ const verdictOf = async (dir: string, extra: string[] = []) => {
 };
 const node = (v: Verdict, label: string) => v.nodes.find((n) => n.label === label)!;
 
-
-test('swarm-8 (real gomel on Swarm): consensus by all 8, three crashed at exit in gomel\'s shutdown race; exit 0, --strict exit 1', async () => {
+test("swarm-8 (real gomel on Swarm): consensus by all 8, three crashed at exit in gomel's shutdown race; exit 0, --strict exit 1", async () => {
   const dir = path.join(LOGS, 'swarm-8');
   const r = await cli(['verdict', '--logs', dir]);
   assert.equal(r.code, 0, r.err);
@@ -29,20 +28,29 @@ test('swarm-8 (real gomel on Swarm): consensus by all 8, three crashed at exit i
     'consensus reached by all 8 nodes (344 units in the same order)',
     "shutdown: clean on 5 of 8; 3 crashed after finishing (node2, node7, node8: panic: send on closed channel at pkg/sync/fetch/server.go:79 — gomel's own shutdown race)",
   ]);
-  assert.match(r.out, /^node2: consensus — level 50\/50, 48 rounds, 344 ordered, order agrees; shutdown: crashed \(panic: send on closed channel at pkg\/sync\/fetch\/server\.go:79\)$/m);
+  assert.match(
+    r.out,
+    /^node2: consensus — level 50\/50, 48 rounds, 344 ordered, order agrees; shutdown: crashed \(panic: send on closed channel at pkg\/sync\/fetch\/server\.go:79\)$/m,
+  );
   const strict = await cli(['verdict', '--logs', dir, '--strict']);
   assert.equal(strict.code, 1);
   assert.match(strict.err, /^gomelctl: verdict --strict: consensus reached, but not every node shut down cleanly/);
   const { result } = await verdictOf(dir);
   assert.equal(result.all, true);
   assert.equal(result.clean, false);
-  assert.deepEqual(result.nodes.filter((n) => n.shutdown.kind === 'crashed').map((n) => n.label), ['node2', 'node7', 'node8']);
+  assert.deepEqual(
+    result.nodes.filter((n) => n.shutdown.kind === 'crashed').map((n) => n.label),
+    ['node2', 'node7', 'node8'],
+  );
 });
 
 test('success-4: consensus by all 4, clean shutdown on all; exit 0 also with --strict', async () => {
   const r = await cli(['verdict', '--logs', path.join(LOGS, 'success-4'), '--strict']);
   assert.equal(r.code, 0, r.err);
-  assert.deepEqual(lastTwo(r.out), ['consensus reached by all 4 nodes (27 units in the same order)', 'shutdown: clean on all 4 nodes']);
+  assert.deepEqual(lastTwo(r.out), [
+    'consensus reached by all 4 nodes (27 units in the same order)',
+    'shutdown: clean on all 4 nodes',
+  ]);
 });
 
 test('one-bad-key-4: pid 0 never created a unit and was killed; 1–3 agree; exit 1', async () => {
@@ -79,12 +87,18 @@ test('a Go panic after consensus: consensus holds, the shutdown names the panic 
   const dir = await copyLogs(t, 'swarm-8');
   // node3 now also panics, in another place than the known race.
   await fs.writeFile(path.join(dir, 'node3/exit_status'), '2\n');
-  await fs.writeFile(path.join(dir, 'node3/stderr.txt'), 'panic: runtime error: index out of range [3] with length 3\n\ngoroutine 7 [running]:\nmain.helper()\n\t/go/src/other/x.go:1\ngitlab.com/alephledger/consensus-go/pkg/order/linear/ordering.go:120 +0x1\n');
+  await fs.writeFile(
+    path.join(dir, 'node3/stderr.txt'),
+    'panic: runtime error: index out of range [3] with length 3\n\ngoroutine 7 [running]:\nmain.helper()\n\t/go/src/other/x.go:1\ngitlab.com/alephledger/consensus-go/pkg/order/linear/ordering.go:120 +0x1\n',
+  );
   const r = await cli(['verdict', '--logs', dir]);
   assert.equal(r.code, 0);
   assert.match(r.out, /^consensus reached by all 8 nodes/m);
-  assert.match(r.out, /shutdown: clean on 4 of 8; 4 crashed after finishing \(node2, node3, node7, node8: panic: send on closed channel at pkg\/sync\/fetch\/server\.go:79; panic: runtime error: index out of range \[3\] with length 3 at pkg\/order\/linear\/ordering\.go:120\)$/m);
-  assert.doesNotMatch(r.out, /shutdown race/, 'only the fetch-server panic is gomel\'s known race');
+  assert.match(
+    r.out,
+    /shutdown: clean on 4 of 8; 4 crashed after finishing \(node2, node3, node7, node8: panic: send on closed channel at pkg\/sync\/fetch\/server\.go:79; panic: runtime error: index out of range \[3\] with length 3 at pkg\/order\/linear\/ordering\.go:120\)$/m,
+  );
+  assert.doesNotMatch(r.out, /shutdown race/, "only the fetch-server panic is gomel's known race");
 });
 
 test('exit 0 with the last lines lost: consensus, and the shutdown says the log lost its end', async (t) => {
@@ -108,11 +122,17 @@ test('exit 0 with the last lines lost: consensus, and the shutdown says the log 
 test('a node one level short with the full order agrees; a node that ordered little does not', async (t) => {
   const dir = await copyLogs(t, 'swarm-8');
   const short = path.join(dir, 'node2/1.config.log.gz');
-  await writeLines(short, (await readLines(short)).filter((l) => !l.includes('"Q":50,')));
+  await writeLines(
+    short,
+    (await readLines(short)).filter((l) => !l.includes('"Q":50,')),
+  );
   const little = path.join(dir, 'node6/5.config.log.gz');
   const lines = await readLines(little);
   const z = lines.map((l, i) => (l.includes('"E":"Z"') ? i : -1)).filter((i) => i >= 0);
-  await writeLines(little, lines.slice(0, z[100]).filter((l) => !/"Q":(4\d|50),/.test(l)));
+  await writeLines(
+    little,
+    lines.slice(0, z[100]).filter((l) => !/"Q":(4\d|50),/.test(l)),
+  );
   await fs.writeFile(path.join(dir, 'node6/exit_status'), '137\n');
   const { code, result } = await verdictOf(dir);
   assert.equal(code, 1);
@@ -155,7 +175,10 @@ test('the committee decides N: none is an error; two logs for one pid, or a pid 
   await fs.rm(path.join(alone, 'logs/committee.ka'));
   const none = await cli(['verdict', '--logs', path.join(alone, 'logs'), '--keys', path.join(alone, 'nokeys')]);
   assert.equal(none.code, 1);
-  assert.match(none.err, /^gomelctl: .*logs: no committee\.ka here nor in .*nokeys, so the committee size is unknown — pass --keys DIR/);
+  assert.match(
+    none.err,
+    /^gomelctl: .*logs: no committee\.ka here nor in .*nokeys, so the committee size is unknown — pass --keys DIR/,
+  );
 
   await fs.writeFile(path.join(dir, '0.log'), gunzipSync(await fs.readFile(path.join(dir, '0.log.gz'))));
   const twice = await cli(['verdict', '--logs', dir]);
@@ -225,24 +248,41 @@ test('a folder with no node logs, or no folder, is a one-line error naming it', 
 });
 
 test('Go panics: the message and the topmost consensus-go frame', () => {
-  const p = parseGoPanic('some line\npanic: send on closed channel\n\ngoroutine 105 [running]:\ngitlab.com/alephledger/consensus-go/pkg/sync/fetch.(*server).Resolve(0xc0)\n\t/go/src/gitlab.com/alephledger/consensus-go/pkg/sync/fetch/server.go:79 +0x205\n')!;
+  const p = parseGoPanic(
+    'some line\npanic: send on closed channel\n\ngoroutine 105 [running]:\ngitlab.com/alephledger/consensus-go/pkg/sync/fetch.(*server).Resolve(0xc0)\n\t/go/src/gitlab.com/alephledger/consensus-go/pkg/sync/fetch/server.go:79 +0x205\n',
+  )!;
   assert.deepEqual(p, { message: 'panic: send on closed channel', frame: 'pkg/sync/fetch/server.go:79' });
   assert.equal(isShutdownRace(p), true);
   assert.equal(isShutdownRace({ message: 'panic: send on closed channel', frame: 'pkg/order/x.go:1' }), false);
   assert.equal(parseGoPanic('Wrong number of addresses. Needs 2, got 3'), undefined);
-  assert.equal(parseGoPanic('fatal error: all goroutines are asleep - deadlock!\n')!.message, 'fatal error: all goroutines are asleep - deadlock!');
+  assert.equal(
+    parseGoPanic('fatal error: all goroutines are asleep - deadlock!\n')!.message,
+    'fatal error: all goroutines are asleep - deadlock!',
+  );
 });
 
 test('probe reports: all ok, and a wrong key or an unreachable peer named', () => {
   const ok = parseProbeReport('pid 0\nkey ok\npeer 0 n1:9000 ok\npeer 1 n2:9000 ok\nresult ok\n');
-  const badKey = parseProbeReport('pid 1\nkey mismatch: the private key does not match committee line 2\npeer 0 n1:9000 ok\npeer 1 n2:9000 ok\nresult fail\n');
+  const badKey = parseProbeReport(
+    'pid 1\nkey mismatch: the private key does not match committee line 2\npeer 0 n1:9000 ok\npeer 1 n2:9000 ok\nresult fail\n',
+  );
   const lost = parseProbeReport('pid 2\nkey ok\npeer 0 n1:9000 ok\npeer 1 n2:9000 unreachable\nresult fail\n');
-  const result = judgeProbes([{ label: 'n1', report: ok }, { label: 'n2', report: badKey }, { label: 'n3', report: lost }, { label: 'n4', report: undefined }], 4);
+  const result = judgeProbes(
+    [
+      { label: 'n1', report: ok },
+      { label: 'n2', report: badKey },
+      { label: 'n3', report: lost },
+      { label: 'n4', report: undefined },
+    ],
+    4,
+  );
   assert.equal(result.all, false);
-  assert.deepEqual(result.nodes.map((n) => n.ok), [true, false, false, false]);
+  assert.deepEqual(
+    result.nodes.map((n) => n.ok),
+    [true, false, false, false],
+  );
   assert.match(result.nodes[1]!.reasons[0]!, /key mismatch/);
   assert.match(result.nodes[2]!.reasons[0]!, /1 address\(es\) not reached: n2:9000 unreachable/);
   assert.equal(result.nodes[3]!.reasons[0], 'no probe report');
   assert.equal(judgeProbes([{ label: 'n1', report: ok }], 1).all, true);
 });
-

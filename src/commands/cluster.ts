@@ -17,7 +17,11 @@ export type ClusterInitOptions = ClusterInitFlags;
 
 const SWARM_PORT = 2377;
 
-export async function ensureSwarmManager(engine: Engine, advertiseAddr: string | undefined, out: Output): Promise<void> {
+export async function ensureSwarmManager(
+  engine: Engine,
+  advertiseAddr: string | undefined,
+  out: Output,
+): Promise<void> {
   const info = await engine.info();
   const state = info.Swarm.LocalNodeState;
   if (state === 'inactive') {
@@ -28,30 +32,55 @@ export async function ensureSwarmManager(engine: Engine, advertiseAddr: string |
       // single-node swarm (the default) works on loopback; workers need --advertise-addr.
       if (advertiseAddr || !/advertise/i.test((error as Error).message)) throw error;
       await engine.swarmInit('127.0.0.1');
-      out.warn('cluster: this machine has several addresses; advertising 127.0.0.1, so no worker can join. For a multi-host swarm: `docker swarm leave --force`, then `gomelctl cluster init --advertise-addr ADDR`');
+      out.warn(
+        'cluster: this machine has several addresses; advertising 127.0.0.1, so no worker can join. For a multi-host swarm: `docker swarm leave --force`, then `gomelctl cluster init --advertise-addr ADDR`',
+      );
     }
     out.line(`cluster: swarm mode initialised on ${info.Name}`);
     return;
   }
-  if (state !== 'active') throw new EnvironmentError(`cluster: this engine's swarm state is "${state}"; fix it with \`docker swarm leave --force\` or \`docker swarm init\``);
-  if (!info.Swarm.ControlAvailable) throw new EnvironmentError('cluster: this engine is a swarm worker; run gomelctl against a manager (DOCKER_HOST)');
+  if (state !== 'active')
+    throw new EnvironmentError(
+      `cluster: this engine's swarm state is "${state}"; fix it with \`docker swarm leave --force\` or \`docker swarm init\``,
+    );
+  if (!info.Swarm.ControlAvailable)
+    throw new EnvironmentError('cluster: this engine is a swarm worker; run gomelctl against a manager (DOCKER_HOST)');
   out.line('cluster: swarm mode already active (manager)');
 }
 
-export async function ensureNetwork(engine: Engine, name: string, subnet: string | undefined, out: Output): Promise<void> {
+export async function ensureNetwork(
+  engine: Engine,
+  name: string,
+  subnet: string | undefined,
+  out: Output,
+): Promise<void> {
   const found = await engine.findNetwork(name);
   if (found) {
     if (found.Driver !== 'overlay' || !found.Attachable) {
-      throw new EnvironmentError(`cluster: network ${name} exists but is ${found.Driver || 'without a driver'}${found.Attachable ? '' : ', not attachable'}; remove it (\`docker network rm ${name}\`) or pass --network`);
+      throw new EnvironmentError(
+        `cluster: network ${name} exists but is ${found.Driver || 'without a driver'}${found.Attachable ? '' : ', not attachable'}; remove it (\`docker network rm ${name}\`) or pass --network`,
+      );
     }
     out.line(`cluster: overlay network ${name} already exists`);
     return;
   }
-  const used = (await engine.listNetworks()).flatMap((n) => (n.IPAM?.Config ?? []).map((c) => c.Subnet ?? '')).filter(Boolean);
+  const used = (await engine.listNetworks())
+    .flatMap((n) => (n.IPAM?.Config ?? []).map((c) => c.Subnet ?? ''))
+    .filter(Boolean);
   const chosen = subnet ?? pickFreeSubnet(used);
   const clash = ipv4Subnets(used).find((u) => overlaps(u.cidr, parseCidr(chosen)));
-  if (clash) throw new UsageError(`--subnet ${chosen}: overlaps ${clash.text}, which another network holds; pass another --subnet or leave it out to pick a free one`);
-  await engine.createNetwork({ Name: name, Driver: 'overlay', Attachable: true, CheckDuplicate: true, IPAM: { Driver: 'default', Config: [{ Subnet: chosen }] }, Labels: { [LABELS.managed]: 'true' } });
+  if (clash)
+    throw new UsageError(
+      `--subnet ${chosen}: overlaps ${clash.text}, which another network holds; pass another --subnet or leave it out to pick a free one`,
+    );
+  await engine.createNetwork({
+    Name: name,
+    Driver: 'overlay',
+    Attachable: true,
+    CheckDuplicate: true,
+    IPAM: { Driver: 'default', Config: [{ Subnet: chosen }] },
+    Labels: { [LABELS.managed]: 'true' },
+  });
   // The engine can accept the request and still leave a network without a driver (e.g. on a subnet
   // it cannot allocate): look before saying "created". A new network may show its driver a moment late.
   let made = await engine.findNetwork(name);
@@ -61,7 +90,9 @@ export async function ensureNetwork(engine: Engine, name: string, subnet: string
   }
   if (!made || made.Driver !== 'overlay' || !made.Attachable) {
     if (made) await engine.removeNetwork(name);
-    throw new EnvironmentError(`cluster: the engine did not make ${name} an attachable overlay (driver "${made?.Driver ?? 'none'}"); it was removed — check \`docker network ls\` for a network on ${chosen}`);
+    throw new EnvironmentError(
+      `cluster: the engine did not make ${name} an attachable overlay (driver "${made?.Driver ?? 'none'}"); it was removed — check \`docker network ls\` for a network on ${chosen}`,
+    );
   }
   out.line(`cluster: created attachable overlay network ${name} (${chosen})`);
 }
@@ -84,7 +115,11 @@ export async function clusterInit(options: ClusterInitOptions, out: Output, engi
 }
 
 /** The commands a worker runs to join: the join itself, and the registry it must trust (plain HTTP). */
-export async function clusterJoinToken(options: ClusterJoinTokenFlags, out: Output, engine = new Engine()): Promise<void> {
+export async function clusterJoinToken(
+  options: ClusterJoinTokenFlags,
+  out: Output,
+  engine = new Engine(),
+): Promise<void> {
   const [swarm, info] = await Promise.all([engine.swarmInspect(), engine.info()]);
   const addr = info.Swarm.RemoteManagers?.[0]?.Addr ?? `${info.Swarm.NodeAddr}:${SWARM_PORT}`;
   const registry = LOOPBACK.test(options.registry) ? `${info.Swarm.NodeAddr}:5000` : options.registry;
@@ -92,5 +127,8 @@ export async function clusterJoinToken(options: ClusterJoinTokenFlags, out: Outp
   out.line(`  # trust the registry the nodes pull from (plain HTTP), then restart the engine`);
   out.line(`  echo '{"insecure-registries": ["${registry}"]}' > /etc/docker/daemon.json && systemctl restart docker`);
   out.line(`  docker swarm join --token ${swarm.JoinTokens.Worker} ${addr}`);
-  if (LOOPBACK.test(options.registry)) out.line(`Then deploy with --registry ${registry} (a registry listening on the manager's address, not ${options.registry}).`);
+  if (LOOPBACK.test(options.registry))
+    out.line(
+      `Then deploy with --registry ${registry} (a registry listening on the manager's address, not ${options.registry}).`,
+    );
 }

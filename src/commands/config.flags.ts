@@ -6,7 +6,11 @@ import { configsOption, keysOption, withSettingsOf, type FlagsOf } from './share
 const load = () => import('./config.js');
 
 const checkFlags = () =>
-  new Command('check').argument('[names...]').description('validate configs alone and against the committee').addOption(configsOption()).addOption(keysOption());
+  new Command('check')
+    .argument('[names...]')
+    .description('validate configs alone and against the committee')
+    .addOption(configsOption())
+    .addOption(keysOption());
 
 const syncFlags = () =>
   new Command('sync')
@@ -22,6 +26,10 @@ export type ConfigSyncFlags = FlagsOf<ReturnType<typeof syncFlags>>;
 
 export function registerConfig(program: Command, out: Output): void {
   const config = program.command('config').description("gomel's config.json files");
-  config.addCommand(withSettingsOf(config, checkFlags()).action(async (names, o) => (await load()).configCheck(o, names, out)));
-  config.addCommand(withSettingsOf(config, syncFlags()).action(async (names, o) => (await load()).configSync(o, names, out)));
+  config.addCommand(
+    withSettingsOf(config, checkFlags()).action(async (names, o) => (await load()).configCheck(o, names, out)),
+  );
+  config.addCommand(
+    withSettingsOf(config, syncFlags()).action(async (names, o) => (await load()).configSync(o, names, out)),
+  );
 }

@@ -33,12 +33,16 @@ export async function configCheck(options: ConfigOptions, names: string[], out: 
     const { problems } = checkConfigText(c.text, shape, c.name);
     const errors = problems.filter((p) => p.severity === 'error').length;
     const warnings = problems.length - errors;
-    out.line(`${c.file}: ${errors ? `FAIL (${errors} error${errors > 1 ? 's' : ''})` : 'OK'}${warnings ? `, ${warnings} warning${warnings > 1 ? 's' : ''}` : ''}`);
+    out.line(
+      `${c.file}: ${errors ? `FAIL (${errors} error${errors > 1 ? 's' : ''})` : 'OK'}${warnings ? `, ${warnings} warning${warnings > 1 ? 's' : ''}` : ''}`,
+    );
     for (const p of problems) out.line(renderProblem(c.file, p));
     if (hasErrors(problems)) failed.push(c.name);
   }
   if (failed.length > 0) {
-    throw new CheckFailed(`config check: ${failed.length} of ${configs.length} configs cannot run with the ${shape.size}-node committee in ${options.keys}: ${failed.join(', ')}`);
+    throw new CheckFailed(
+      `config check: ${failed.length} of ${configs.length} configs cannot run with the ${shape.size}-node committee in ${options.keys}: ${failed.join(', ')}`,
+    );
   }
 }
 
@@ -54,7 +58,12 @@ export async function configSync(options: ConfigSyncOptions, names: string[], ou
     const again = await planSync(options, names);
     // Refused before anything is written or said (N12); root may write anywhere.
     await fs.access(dir, fsConstants.W_OK).catch(() => {
-      throw new InputError(dir, undefined, 'permission denied: config sync writes each config anew beside it', 'run as a user who may write to this folder, or use `config sync --dry-run`');
+      throw new InputError(
+        dir,
+        undefined,
+        'permission denied: config sync writes each config anew beside it',
+        'run as a user who may write to this folder, or use `config sync --dry-run`',
+      );
     });
     await report(again, options, out, again.needsWrite);
   });
@@ -73,7 +82,11 @@ async function planSync(options: ConfigSyncOptions, names: string[]): Promise<Sy
   const record = await readSyncRecord(options.configs);
   // The size a config followed: its own record, else the committee's size before its latest resize (kept with the keys).
   const beforeResize = await readResizeHistory(options.keys, shape.size);
-  const planned = configs.map((c) => ({ file: c.file, name: c.name, plan: planConfigSync(c.text, shape, record[c.name] ?? beforeResize, c.name) }));
+  const planned = configs.map((c) => ({
+    file: c.file,
+    name: c.name,
+    plan: planConfigSync(c.text, shape, record[c.name] ?? beforeResize, c.name),
+  }));
   // A record that names another size would mislead the next sync; a missing one is the history's to fill.
   const stale = planned.some((c) => c.plan.readable && record[c.name] !== undefined && record[c.name] !== shape.size);
   return { shape, configs: planned, record, needsWrite: stale || planned.some((c) => c.plan.changes.length > 0) };
@@ -84,7 +97,9 @@ async function report(sync: SyncPlan, options: ConfigSyncOptions, out: Output, w
   let pending = 0;
   const blocked: string[] = [];
   for (const { file, name, plan } of sync.configs) {
-    const unfixable = plan.blocking.length ? ` (${plan.blocking.length} problem${plan.blocking.length > 1 ? 's' : ''} sync cannot fix)` : '';
+    const unfixable = plan.blocking.length
+      ? ` (${plan.blocking.length} problem${plan.blocking.length > 1 ? 's' : ''} sync cannot fix)`
+      : '';
     if (plan.changes.length === 0) {
       out.line(`${file}: ${plan.readable ? 'up to date' : 'unreadable'}${unfixable}`);
     } else {
@@ -99,8 +114,13 @@ async function report(sync: SyncPlan, options: ConfigSyncOptions, out: Output, w
     if (writing && plan.readable) record[name] = shape.size;
   }
   if (writing) await writeSyncRecord(options.configs, record);
-  if (options.check && pending > 0) throw new CheckFailed(`config sync --check: ${pending} config${pending > 1 ? 's' : ''} out of date with the ${shape.size}-node committee; run \`gomelctl config sync\``);
+  if (options.check && pending > 0)
+    throw new CheckFailed(
+      `config sync --check: ${pending} config${pending > 1 ? 's' : ''} out of date with the ${shape.size}-node committee; run \`gomelctl config sync\``,
+    );
   if (blocked.length > 0) {
-    out.warn(`config sync: ${blocked.length} config${blocked.length > 1 ? 's' : ''} still cannot run with this committee (${blocked.join(', ')}); see the fixes above`);
+    out.warn(
+      `config sync: ${blocked.length} config${blocked.length > 1 ? 's' : ''} still cannot run with this committee (${blocked.join(', ')}); see the fixes above`,
+    );
   }
 }

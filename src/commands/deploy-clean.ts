@@ -5,8 +5,11 @@ import type { Output } from './output.js';
 import { removeDeployment } from '../docker/deployment.js';
 import { Engine } from '../docker/engine.js';
 
-
-export async function deployClean(options: DeployCleanFlags, out: Output, engine: CleanEngine = new Engine()): Promise<void> {
+export async function deployClean(
+  options: DeployCleanFlags,
+  out: Output,
+  engine: CleanEngine = new Engine(),
+): Promise<void> {
   const removed = await removeDeployment(engine, options.network);
   out.line(`deploy: removed ${removed.services} service(s) and ${removed.secrets} secret(s) of ${options.network}`);
 }

@@ -20,21 +20,31 @@ import { retryReporter } from './engine-retry.js';
 import { readStatus, type NodeStatus } from '../docker/deployment.js';
 
 /** What `deploy logs` was given; without --keys/--configs (a test, the bench) nothing is copied beside the logs. */
-export type DeployLogsOptions = Omit<DeployLogsFlags, 'keys' | 'configs'> & Partial<Pick<DeployLogsFlags, 'keys' | 'configs'>> & {
-  /** Empty the folder first (only of what deploy logs wrote there): `up` judges fresh logs only. */
-  fresh?: boolean;
-};
+export type DeployLogsOptions = Omit<DeployLogsFlags, 'keys' | 'configs'> &
+  Partial<Pick<DeployLogsFlags, 'keys' | 'configs'>> & {
+    /** Empty the folder first (only of what deploy logs wrote there): `up` judges fresh logs only. */
+    fresh?: boolean;
+  };
 
 /** The folder's top-level names and its marker, refused (before anything is written) when it holds what gomelctl did not write. */
 async function prepareLogsFolder(options: DeployLogsOptions): Promise<string[]> {
   if (!(await exists(options.out))) return [];
-  if (!(await fs.stat(options.out)).isDirectory()) throw new InputError(options.out, undefined, 'is a file, not a folder', 'pass another --out folder');
+  if (!(await fs.stat(options.out)).isDirectory())
+    throw new InputError(options.out, undefined, 'is a file, not a folder', 'pass another --out folder');
   const present = await fs.readdir(options.out);
-  const marker = present.includes(LOGS_MARKER) ? await readInput(path.join(options.out, LOGS_MARKER), 'logs folder marker') : undefined;
+  const marker = present.includes(LOGS_MARKER)
+    ? await readInput(path.join(options.out, LOGS_MARKER), 'logs folder marker')
+    : undefined;
   const plan = planLogsFolder(present, marker, Boolean(options.fresh));
   if (!plan.ok) {
-    const shown = plan.foreign.slice(0, 3).join(', ') + (plan.foreign.length > 3 ? ` and ${plan.foreign.length - 3} more` : '');
-    throw new InputError(options.out, undefined, `${plan.why} (${shown})`, 'move them away or pass another --out / --logs folder; gomelctl deletes only what it wrote');
+    const shown =
+      plan.foreign.slice(0, 3).join(', ') + (plan.foreign.length > 3 ? ` and ${plan.foreign.length - 3} more` : '');
+    throw new InputError(
+      options.out,
+      undefined,
+      `${plan.why} (${shown})`,
+      'move them away or pass another --out / --logs folder; gomelctl deletes only what it wrote',
+    );
   }
   // Stale node folders would skew the verdict: `up` removes what an earlier run left, and only that.
   for (const name of plan.remove) await fs.rm(path.join(options.out, name), { recursive: true, force: true });
@@ -47,25 +57,42 @@ async function prepareLogsFolder(options: DeployLogsOptions): Promise<string[]> 
  * (gomel writes its logs straight into /extract) — and leaves beside them what
  * the verdict needs: each task's state (task.json), the committee and the config.
  */
-export async function deployLogs(options: DeployLogsOptions, out: Output, engine: CollectEngine = new Engine()): Promise<void> {
+export async function deployLogs(
+  options: DeployLogsOptions,
+  out: Output,
+  engine: CollectEngine = new Engine(),
+): Promise<void> {
   const retry = retryReporter(out, 'deploy logs');
   const status = await readStatus(engine, options.network, retry);
   if (status.length === 0) throw new CheckFailed(`deploy logs: no gomelctl services on ${options.network}`);
   const entries = await prepareLogsFolder(options);
   await fs.mkdir(options.out, { recursive: true });
-  const written = new Set([...entries, ...status.flatMap((s) => [`${s.node}.log`, s.node]), COMMITTEE_FILE, 'conf.json', FAULTS_FILE]);
+  const written = new Set([
+    ...entries,
+    ...status.flatMap((s) => [`${s.node}.log`, s.node]),
+    COMMITTEE_FILE,
+    'conf.json',
+    FAULTS_FILE,
+  ]);
   // The manifest is written before the files it names: a run killed half-way leaves nothing unlisted.
-  await fs.writeFile(path.join(options.out, LOGS_MARKER), formatManifest({ network: options.network, entries: [...written] }));
+  await fs.writeFile(
+    path.join(options.out, LOGS_MARKER),
+    formatManifest({ network: options.network, entries: [...written] }),
+  );
   await copyRunInputs(status[0]!, options, out);
   await recordFaultPlan(status[0]!, options.out);
   const results = await mapLimit(status, 8, (s) => collectNode(s, options, engine, retry));
   for (const r of results) {
     out.line(r.line);
-    if (r.incomplete.length) out.warn(`deploy logs: ${r.node}: evidence incomplete: ${r.incomplete.join('; ')} — the verdict marks it so; ${INCOMPLETE_FIX}`);
+    if (r.incomplete.length)
+      out.warn(
+        `deploy logs: ${r.node}: evidence incomplete: ${r.incomplete.join('; ')} — the verdict marks it so; ${INCOMPLETE_FIX}`,
+      );
   }
 }
 
-const INCOMPLETE_FIX = "if the engine limits its logs (log-opts max-size/max-file), raise them and run again; a node's own engine still holds its /extract until the service is removed";
+const INCOMPLETE_FIX =
+  "if the engine limits its logs (log-opts max-size/max-file), raise them and run again; a node's own engine still holds its /extract until the service is removed";
 
 interface CollectedNode {
   node: string;
@@ -75,7 +102,12 @@ interface CollectedNode {
 }
 
 /** One node: its service output to <out>/<node>.log, its /extract to <out>/<node>/, and task.json saying what arrived. */
-async function collectNode(s: NodeStatus, options: DeployLogsOptions, engine: CollectEngine, retry: RetryPolicy): Promise<CollectedNode> {
+async function collectNode(
+  s: NodeStatus,
+  options: DeployLogsOptions,
+  engine: CollectEngine,
+  retry: RetryPolicy,
+): Promise<CollectedNode> {
   const file = path.join(options.out, `${s.node}.log`);
   let shipped: SeparatedOutput | undefined;
   let lostOutput: string | undefined;
@@ -102,11 +134,17 @@ async function collectNode(s: NodeStatus, options: DeployLogsOptions, engine: Co
   await fs.mkdir(dir, { recursive: true });
   // Through the engine that runs the container (also while it runs), else what the node shipped at exit.
   const incomplete: string[] = [];
-  const local = s.containerId && !s.hostDown ? await retryTransient(() => engine.containerArchive(s.containerId!, '/extract'), retry) : undefined;
+  const local =
+    s.containerId && !s.hostDown
+      ? await retryTransient(() => engine.containerArchive(s.containerId!, '/extract'), retry)
+      : undefined;
   let files: { name: string; content: Uint8Array }[] = [];
   if (local) {
     try {
-      files = (await readTar(local)).map((e) => ({ name: e.name.replace(/^(extract\/|\.\/)/, ''), content: e.content }));
+      files = (await readTar(local)).map((e) => ({
+        name: e.name.replace(/^(extract\/|\.\/)/, ''),
+        content: e.content,
+      }));
     } catch (error) {
       incomplete.push(`the archive of its /extract from its engine does not read (${(error as Error).message})`);
     }
@@ -123,16 +161,32 @@ async function collectNode(s: NodeStatus, options: DeployLogsOptions, engine: Co
     extracted++;
   }
   const uncollected = extracted ? undefined : (lostOutput ?? whyNoFiles(s, shipped));
-  const task = { state: s.state, exitCode: s.exitCode, swarmNode: s.swarmNode, hostDown: s.hostDown || undefined, error: s.error, since: s.since, uncollected, incomplete: incomplete.length ? incomplete : undefined };
+  const task = {
+    state: s.state,
+    exitCode: s.exitCode,
+    swarmNode: s.swarmNode,
+    hostDown: s.hostDown || undefined,
+    error: s.error,
+    since: s.since,
+    uncollected,
+    incomplete: incomplete.length ? incomplete : undefined,
+  };
   await fs.writeFile(path.join(dir, 'task.json'), `${JSON.stringify(task)}\n`);
-  const where = extracted ? `, ${extracted} file(s) ${local ? 'from /extract' : 'shipped at exit'} in ${dir}/` : `; no files: ${uncollected}`;
-  return { node: s.node, line: `logs: ${s.node} → ${file}${where}${s.phase === 'running' && !s.hostDown ? ' (still running)' : ''}`, incomplete };
+  const where = extracted
+    ? `, ${extracted} file(s) ${local ? 'from /extract' : 'shipped at exit'} in ${dir}/`
+    : `; no files: ${uncollected}`;
+  return {
+    node: s.node,
+    line: `logs: ${s.node} → ${file}${where}${s.phase === 'running' && !s.hostDown ? ' (still running)' : ''}`,
+    incomplete,
+  };
 }
 
 /** Why a node's /extract could not be collected, in words a user can act on. */
 function whyNoFiles(s: NodeStatus, shipped: SeparatedOutput | undefined): string {
   if (shipped?.shipment) return `its shipment held no file whole: ${shipped.shipment.problems[0] ?? 'empty'}`;
-  if (s.phase === 'running' || s.phase === 'pending') return `still ${s.phase} on ${s.swarmNode ?? 'another host'}, whose engine this one cannot copy from; it ships its files when it exits`;
+  if (s.phase === 'running' || s.phase === 'pending')
+    return `still ${s.phase} on ${s.swarmNode ?? 'another host'}, whose engine this one cannot copy from; it ships its files when it exits`;
   return s.containerId ? 'its container is on another engine and shipped nothing' : 'it never started a container';
 }
 
@@ -145,7 +199,9 @@ async function recordFaultPlan(first: NodeStatus, out: string): Promise<void> {
   }
   const plan = readFaultRecord(first.faults);
   if (!plan) {
-    throw new EnvironmentError(`deploy logs: the services' ${LABELS.faults} label is not a fault plan gomelctl wrote; the verdict cannot tell planned faults — redeploy with \`gomelctl deploy spawn --faults …\``);
+    throw new EnvironmentError(
+      `deploy logs: the services' ${LABELS.faults} label is not a fault plan gomelctl wrote; the verdict cannot tell planned faults — redeploy with \`gomelctl deploy spawn --faults …\``,
+    );
   }
   const { faulty, delayed } = faultyNodes(plan);
   await fs.writeFile(file, `${JSON.stringify({ events: describeFaultPlan(plan), faulty, delayed, plan }, null, 2)}\n`);
@@ -154,11 +210,14 @@ async function recordFaultPlan(first: NodeStatus, out: string): Promise<void> {
 /** committee.ka and the config the nodes ran, beside the logs, when the local files are the deployed ones. */
 async function copyRunInputs(first: NodeStatus, options: DeployLogsOptions, out: Output): Promise<void> {
   const committee = options.keys ? await readCommitteeFile(options.keys).catch(() => undefined) : undefined;
-  if (committee && committeeFingerprint(committee.bytes) === first.committee) await fs.writeFile(path.join(options.out, COMMITTEE_FILE), committee.bytes);
+  if (committee && committeeFingerprint(committee.bytes) === first.committee)
+    await fs.writeFile(path.join(options.out, COMMITTEE_FILE), committee.bytes);
   else {
     // An earlier run's committee left here would be judged as this run's.
     await fs.rm(path.join(options.out, COMMITTEE_FILE), { force: true });
-    out.warn(`deploy logs: ${options.keys ?? 'the keys folder'} does not hold the deployed committee (${first.committee ?? 'unknown'}); pass --keys to the verdict`);
+    out.warn(
+      `deploy logs: ${options.keys ?? 'the keys folder'} does not hold the deployed committee (${first.committee ?? 'unknown'}); pass --keys to the verdict`,
+    );
   }
   const config = options.configs && first.config ? path.join(options.configs, `${first.config}.json`) : undefined;
   if (config && (await exists(config))) await fs.copyFile(config, path.join(options.out, 'conf.json'));

@@ -8,7 +8,13 @@ import { committeeFingerprint } from '../core/image/context.js';
 import { nodeSpecs, planServices, type NodeSpec, type TaskView } from '../core/deploy/plan.js';
 import { mapLimit } from '../core/limit.js';
 import { checkImageRef, checkRegistryAddress } from '../core/image/payload.js';
-import { describeConditions, ingressRules, needsNetem, planConditions, shapingScript } from '../core/deploy/network-conditions.js';
+import {
+  describeConditions,
+  ingressRules,
+  needsNetem,
+  planConditions,
+  shapingScript,
+} from '../core/deploy/network-conditions.js';
 import { readInput } from '../fs/input.js';
 import { describeFaultPlan, faultSchedules, faultyNodes, needsNetAdmin } from '../core/faults/plan.js';
 import { formatPrivateKey, memberHost } from '../core/keys/committee.js';
@@ -26,7 +32,6 @@ import { pruneSecrets, REMOVAL_WAIT_MS, removeDeployment, waitForRemoved, waitFo
 import { checkRegistryReach } from '../docker/swarm.js';
 import { deploymentLabels, serviceIds, readTaskViews } from '../docker/deployment.js';
 
-
 /** What `deploy spawn` was given, and what `up` adds. */
 export type DeploySpawnOptions = DeploySpawnFlags & {
   /** Replace every node's service even when unchanged: a new run (what `up` does). */
@@ -36,17 +41,29 @@ export type DeploySpawnOptions = DeploySpawnFlags & {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The image to run, pinned by digest, and checked to carry this committee. */
-async function resolveImage(engine: Pick<SpawnEngine, 'inspectImage'>, ref: string, fingerprint: string): Promise<string> {
+async function resolveImage(
+  engine: Pick<SpawnEngine, 'inspectImage'>,
+  ref: string,
+  fingerprint: string,
+): Promise<string> {
   const parsed = parseImageRef(ref);
   const local = await engine.inspectImage(ref);
   const built = local?.Config?.Labels?.[LABELS.committee];
   if (built && built !== fingerprint) {
-    throw new CheckFailed(`deploy: ${ref} was built for another committee (${built}, this one is ${fingerprint}); run \`gomelctl image rebuild\` first`);
+    throw new CheckFailed(
+      `deploy: ${ref} was built for another committee (${built}, this one is ${fingerprint}); run \`gomelctl image rebuild\` first`,
+    );
   }
   if (ref.includes('@sha256:')) return ref;
-  if (!parsed.registry) throw new UsageError(`--image ${ref}: name the registry every swarm node pulls from (e.g. ${defaultTag(DEFAULT_REGISTRY)})`);
+  if (!parsed.registry)
+    throw new UsageError(
+      `--image ${ref}: name the registry every swarm node pulls from (e.g. ${defaultTag(DEFAULT_REGISTRY)})`,
+    );
   const digest = await tagDigest(parsed.registry, parsed.repository, parsed.tag);
-  if (!digest) throw new CheckFailed(`deploy: registry ${parsed.registry} has no ${parsed.repository}:${parsed.tag}; run \`gomelctl image rebuild\` first`);
+  if (!digest)
+    throw new CheckFailed(
+      `deploy: registry ${parsed.registry} has no ${parsed.repository}:${parsed.tag}; run \`gomelctl image rebuild\` first`,
+    );
   return `${parsed.registry}/${parsed.repository}@${digest}`;
 }
 
@@ -55,24 +72,51 @@ function describeTask(v: TaskView): string {
   return `${v.state}${exit}${v.error ? `: ${v.error}` : ''}`;
 }
 
-export async function deploySpawn(options: DeploySpawnOptions, out: Output, engine: SpawnEngine = new Engine()): Promise<void> {
+export async function deploySpawn(
+  options: DeploySpawnOptions,
+  out: Output,
+  engine: SpawnEngine = new Engine(),
+): Promise<void> {
   const { parallel, timeout: timeoutS } = options; // parsed with their flags (deploy.flags.ts)
   // Every flag before the engine (issue 25, N87): exit 2 changes nothing.
   checkRegistryAddress(options.registry);
   const ref = checkImageRef(options.image ?? defaultTag(options.registry), options.image ? '--image' : '--registry');
   const keys = await readKeysDir(options.keys);
-  if (!keys) throw new InputError(path.join(options.keys, COMMITTEE_FILE), undefined, 'no committee file', 'create one with `gomelctl keys gen --n 8`');
+  if (!keys)
+    throw new InputError(
+      path.join(options.keys, COMMITTEE_FILE),
+      undefined,
+      'no committee file',
+      'create one with `gomelctl keys gen --n 8`',
+    );
   const missing = missingMemberFiles(keys);
-  if (missing.length) throw new InputError(options.keys, undefined, `no member file for pid ${missing.join(', ')}`, 'each node needs its own key; restore them or run `gomelctl keys gen`');
+  if (missing.length)
+    throw new InputError(
+      options.keys,
+      undefined,
+      `no member file for pid ${missing.join(', ')}`,
+      'each node needs its own key; restore them or run `gomelctl keys gen`',
+    );
   const configFile = path.join(options.configs, `${options.config}.json`);
-  if (!(await exists(configFile))) throw new InputError(configFile, undefined, 'no such config', `choose one of the .json files in ${options.configs}`);
+  if (!(await exists(configFile)))
+    throw new InputError(
+      configFile,
+      undefined,
+      'no such config',
+      `choose one of the .json files in ${options.configs}`,
+    );
   const fingerprint = committeeFingerprint(keys.bytes);
   const hosts = keys.members.map(memberHost);
-  const zones = options.zones !== undefined ? { text: await readInput(options.zones, 'zones file'), file: options.zones } : undefined;
+  const zones =
+    options.zones !== undefined
+      ? { text: await readInput(options.zones, 'zones file'), file: options.zones }
+      : undefined;
   const rules = planConditions(options.net, zones, hosts);
   const conditions = rules?.map((r, pid) => ({
     script: shapingScript(hosts[pid]!, r, { impl: options.netImpl, ingress: ingressRules(hosts, rules, pid) }),
-    summary: r.map((x) => `${x.name}: ${describeConditions(x.conditions)}`).join('; ') + (r.some((x) => needsNetem(x.conditions)) ? ` (delay: ${options.netImpl})` : ''),
+    summary:
+      r.map((x) => `${x.name}: ${describeConditions(x.conditions)}`).join('; ') +
+      (r.some((x) => needsNetem(x.conditions)) ? ` (delay: ${options.netImpl})` : ''),
   }));
   const faultPlan = options.faults === undefined ? undefined : await readFaultPlan(options.faults, hosts, options.seed);
   // gomel starts 2 + N/4 s after the last node is ready (templates/node-lib.sh); a node that
@@ -83,7 +127,10 @@ export async function deploySpawn(options: DeploySpawnOptions, out: Output, engi
   const imageRegistry = parseImageRef(ref).registry;
   if (imageRegistry) await checkRegistryReach(engine, imageRegistry, options.image ? '--image' : '--registry');
   const image = await resolveImage(engine, ref, fingerprint);
-  if (!(await engine.findNetwork(options.network))) throw new EnvironmentError(`deploy: no network ${options.network}; run \`gomelctl cluster init --network ${options.network}\``);
+  if (!(await engine.findNetwork(options.network)))
+    throw new EnvironmentError(
+      `deploy: no network ${options.network}; run \`gomelctl cluster init --network ${options.network}\``,
+    );
 
   const keyFiles = keys.members.map((_, pid) => new TextEncoder().encode(formatPrivateKey(keys.privateKeys.get(pid)!)));
   let specs: NodeSpec[];
@@ -97,13 +144,28 @@ export async function deploySpawn(options: DeploySpawnOptions, out: Output, engi
       committeeFingerprint: fingerprint,
       spread: options.spread,
       conditions,
-      ...(faultPlan ? { faults: faultSchedules(faultPlan), faultPlan: JSON.stringify(faultPlan), faultsNeedNetAdmin: needsNetAdmin(faultPlan) } : {}),
+      ...(faultPlan
+        ? {
+            faults: faultSchedules(faultPlan),
+            faultPlan: JSON.stringify(faultPlan),
+            faultsNeedNetAdmin: needsNetAdmin(faultPlan),
+          }
+        : {}),
     });
   } catch (e) {
-    throw new InputError(path.join(options.keys, COMMITTEE_FILE), undefined, (e as Error).message, 'use one host per node, e.g. `gomelctl keys gen --host-prefix node`');
+    throw new InputError(
+      path.join(options.keys, COMMITTEE_FILE),
+      undefined,
+      (e as Error).message,
+      'use one host per node, e.g. `gomelctl keys gen --host-prefix node`',
+    );
   }
   const labels = deploymentLabels(options.network);
-  const existing = (await engine.listServices(labels)).map((s) => ({ id: s.ID, name: s.Spec!.Name!, specHash: s.Spec?.Labels?.[LABELS.spec] }));
+  const existing = (await engine.listServices(labels)).map((s) => ({
+    id: s.ID,
+    name: s.Spec!.Name!,
+    specHash: s.Spec?.Labels?.[LABELS.spec],
+  }));
   const plan = planServices(specs, existing, Boolean(options.restart));
 
   // Secrets first: each node gets only its own key, mounted read-only at /run/secrets/gomel.pk.
@@ -111,7 +173,11 @@ export async function deploySpawn(options: DeploySpawnOptions, out: Output, engi
   const toStart = [...plan.create, ...plan.replace.map((r) => r.node)];
   await mapLimit(toStart, parallel, async (node) => {
     if (!secrets.has(node.secretName)) {
-      const id = await engine.createSecret(node.secretName, keyFiles[node.pid]!, { ...labels, [LABELS.node]: node.host, [LABELS.committee]: fingerprint });
+      const id = await engine.createSecret(node.secretName, keyFiles[node.pid]!, {
+        ...labels,
+        [LABELS.node]: node.host,
+        [LABELS.committee]: fingerprint,
+      });
       secrets.set(node.secretName, id);
     }
   });
@@ -129,18 +195,27 @@ export async function deploySpawn(options: DeploySpawnOptions, out: Output, engi
     plan.keep.length && `kept ${plan.keep.length}`,
     plan.remove.length && `removed ${plan.remove.map((s) => s.name).join(', ')}`,
   ].filter(Boolean);
-  out.line(`deploy: ${specs.length} nodes on ${options.network} from ${image}: ${said.join('; ') || 'nothing to change'}`);
+  out.line(
+    `deploy: ${specs.length} nodes on ${options.network} from ${image}: ${said.join('; ') || 'nothing to change'}`,
+  );
   if (faultPlan) for (const line of describeFaultPlan(faultPlan)) out.line(`deploy: fault planned: ${line}`);
 
   const retry = retryReporter(out, 'deploy');
   const ids = await serviceIds(engine, options.network, retry);
   let last = '';
-  const views = await waitForTasks(engine, ids, (v) => v.phase === 'running' || v.phase === 'complete', timeoutS * 1000, (vs) => {
-    const up = [...vs.values()].filter((v) => v.phase === 'running' || v.phase === 'complete').length;
-    const line = `deploy: ${up}/${vs.size} running or done`;
-    if (line !== last && (out.tty || up === vs.size)) out.warn(line);
-    last = line;
-  }, { pollMs: 250, retry });
+  const views = await waitForTasks(
+    engine,
+    ids,
+    (v) => v.phase === 'running' || v.phase === 'complete',
+    timeoutS * 1000,
+    (vs) => {
+      const up = [...vs.values()].filter((v) => v.phase === 'running' || v.phase === 'complete').length;
+      const line = `deploy: ${up}/${vs.size} running or done`;
+      if (line !== last && (out.tty || up === vs.size)) out.warn(line);
+      last = line;
+    },
+    { pollMs: 250, retry },
+  );
   let final = views;
   if (settleS > 0 && [...views.values()].every((v) => v.phase !== 'failed' && v.phase !== 'pending')) {
     await sleep(settleS * 1000);
@@ -148,7 +223,9 @@ export async function deploySpawn(options: DeploySpawnOptions, out: Output, engi
   }
   // A node the fault plan crashes or stops early is down as planned, not a failed deployment.
   const plannedDown = new Set(faultPlan ? faultyNodes(faultPlan).faulty.map((x) => x.host) : []);
-  const downAsPlanned = [...final].filter(([name, v]) => v.phase === 'failed' && plannedDown.has(name)).map(([name]) => name);
+  const downAsPlanned = [...final]
+    .filter(([name, v]) => v.phase === 'failed' && plannedDown.has(name))
+    .map(([name]) => name);
   if (downAsPlanned.length) out.line(`deploy: down as planned: ${downAsPlanned.join(', ')}`);
   const failed = [...final].filter(([name, v]) => v.phase === 'failed' && !plannedDown.has(name));
   const notUp = [...final].filter(([, v]) => v.phase === 'pending');
@@ -156,12 +233,20 @@ export async function deploySpawn(options: DeploySpawnOptions, out: Output, engi
   if (conditions && unshaped.length) {
     // Never a silently unshaped run: say why in one line, and leave nothing running.
     const output = await engine.serviceOutput(ids.get(unshaped[0]![0])!, 10_000).catch(() => '');
-    const why = output.split('\n').find((l) => l.startsWith('run.sh: network conditions'))?.replace(/^run\.sh: /, '') ?? `network conditions of ${unshaped[0]![0]} not applied`;
+    const why =
+      output
+        .split('\n')
+        .find((l) => l.startsWith('run.sh: network conditions'))
+        ?.replace(/^run\.sh: /, '') ?? `network conditions of ${unshaped[0]![0]} not applied`;
     await removeDeployment(engine, options.network);
-    throw new EnvironmentError(`deploy: ${why}; ${unshaped.length} of ${final.size} nodes could not apply theirs, and the deployment was removed`);
+    throw new EnvironmentError(
+      `deploy: ${why}; ${unshaped.length} of ${final.size} nodes could not apply theirs, and the deployment was removed`,
+    );
   }
   if (failed.length || notUp.length) {
     const parts = [...failed, ...notUp].map(([name, v]) => `${name} ${describeTask(v)}`);
-    throw new CheckFailed(`deploy: ${failed.length + notUp.length} of ${final.size} nodes are not up${notUp.length ? ` after ${timeoutS}s` : ''}: ${parts.join('; ')}`);
+    throw new CheckFailed(
+      `deploy: ${failed.length + notUp.length} of ${final.size} nodes are not up${notUp.length ? ` after ${timeoutS}s` : ''}: ${parts.join('; ')}`,
+    );
   }
 }

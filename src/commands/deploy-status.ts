@@ -5,15 +5,30 @@ import type { DeployStatusFlags } from './deploy.flags.js';
 import type { Output } from './output.js';
 import { readStatus, type NodeStatus } from '../docker/deployment.js';
 
-
-export async function deployStatus(options: DeployStatusFlags, out: Output, engine: Pick<ServiceApi, 'listServices'> & TaskApi = new Engine()): Promise<NodeStatus[]> {
+export async function deployStatus(
+  options: DeployStatusFlags,
+  out: Output,
+  engine: Pick<ServiceApi, 'listServices'> & TaskApi = new Engine(),
+): Promise<NodeStatus[]> {
   const status = await readStatus(engine, options.network);
-  if (options.json) out.line(JSON.stringify(status.map(({ containerId: _, controlToken: __, serviceId, ...s }) => ({ ...s, service: serviceId.slice(0, 12) })), null, 2));
+  if (options.json)
+    out.line(
+      JSON.stringify(
+        status.map(({ containerId: _, controlToken: __, serviceId, ...s }) => ({
+          ...s,
+          service: serviceId.slice(0, 12),
+        })),
+        null,
+        2,
+      ),
+    );
   else {
     if (status.length === 0) out.line(`deploy: no gomelctl services on ${options.network}`);
     for (const s of status) {
       const detail = s.phase === 'running' ? '' : s.exitCode !== undefined ? ` exit ${s.exitCode}` : '';
-      out.line(`${s.node}\t${s.serviceId.slice(0, 12)}\t${s.state}${detail}\t${s.swarmNode ?? '-'}${s.hostDown ? ' (host down: node lost)' : ''}\t${s.since ?? '-'}${s.error ? `\t${s.error}` : ''}${s.conditions ? `\tnetwork ${s.conditions}` : ''}`);
+      out.line(
+        `${s.node}\t${s.serviceId.slice(0, 12)}\t${s.state}${detail}\t${s.swarmNode ?? '-'}${s.hostDown ? ' (host down: node lost)' : ''}\t${s.since ?? '-'}${s.error ? `\t${s.error}` : ''}${s.conditions ? `\tnetwork ${s.conditions}` : ''}`,
+      );
     }
   }
   return status;

@@ -41,13 +41,17 @@ const spawnFlags = () =>
     .addOption(parallelOption())
     .addOption(timeoutOption('seconds to wait for every task to run', 120))
     .addOption(
-      new Option('--settle <s>', "seconds to keep watching once all run, to catch nodes that fail at once (default: 8 + N/4, past the nodes' common start; 0: none)").argParser(
-        (text) => (text === '0' ? 0 : parsePositiveInt(text, '--settle', 600)),
-      ),
+      new Option(
+        '--settle <s>',
+        "seconds to keep watching once all run, to catch nodes that fail at once (default: 8 + N/4, past the nodes' common start; 0: none)",
+      ).argParser((text) => (text === '0' ? 0 : parsePositiveInt(text, '--settle', 600))),
     );
 
 const statusFlags = () =>
-  new Command('status').description('per node: task state, swarm node, since, exit code or error').addOption(networkOption()).option('--json', 'machine-readable output');
+  new Command('status')
+    .description('per node: task state, swarm node, since, exit code or error')
+    .addOption(networkOption())
+    .option('--json', 'machine-readable output');
 
 const logsFlags = () =>
   new Command('logs')
@@ -58,7 +62,10 @@ const logsFlags = () =>
     .addOption(configsOption())
     .option('--follow', 'keep streaming the output');
 
-const cleanFlags = () => new Command('clean').description("remove the deployment's services and secrets (only those gomelctl labelled)").addOption(networkOption());
+const cleanFlags = () =>
+  new Command('clean')
+    .description("remove the deployment's services and secrets (only those gomelctl labelled)")
+    .addOption(networkOption());
 
 export type DeploySpawnFlags = FlagsOf<ReturnType<typeof spawnFlags>>;
 export type DeployStatusFlags = FlagsOf<ReturnType<typeof statusFlags>>;
@@ -77,6 +84,10 @@ export function registerDeploy(program: Command, out: Output): void {
       await (await import('./deploy-status.js')).deployStatus(o, out);
     }),
   );
-  deploy.addCommand(withSettingsOf(deploy, logsFlags()).action(async (o) => (await import('./deploy-logs.js')).deployLogs(o, out)));
-  deploy.addCommand(withSettingsOf(deploy, cleanFlags()).action(async (o) => (await import('./deploy-clean.js')).deployClean(o, out)));
+  deploy.addCommand(
+    withSettingsOf(deploy, logsFlags()).action(async (o) => (await import('./deploy-logs.js')).deployLogs(o, out)),
+  );
+  deploy.addCommand(
+    withSettingsOf(deploy, cleanFlags()).action(async (o) => (await import('./deploy-clean.js')).deployClean(o, out)),
+  );
 }

@@ -5,7 +5,16 @@
 // which deploy logs writes beside the logs: the verdict and the report judge it like a plan.
 import { LABELS } from '../core/labels.js';
 import { CheckFailed, EnvironmentError, UsageError } from '../core/errors.js';
-import { CONTROL_PORT, healedBy, LIVE_ACTIONS, parseLiveFault, recordLiveFault, type LiveAction, type LiveAnswer, type LiveFault } from '../core/faults/live.js';
+import {
+  CONTROL_PORT,
+  healedBy,
+  LIVE_ACTIONS,
+  parseLiveFault,
+  recordLiveFault,
+  type LiveAction,
+  type LiveAnswer,
+  type LiveFault,
+} from '../core/faults/live.js';
 import { human, parseFaultsLog, readFaultRecord } from '../core/faults/plan.js';
 import { Engine } from '../docker/engine.js';
 import { deploymentLabels, readStatus } from '../docker/deployment.js';
@@ -33,33 +42,68 @@ while [ "$i" -le "$COUNT" ]; do
 done
 wait`;
 
-export async function fault(action: string, nodesText: string | undefined, options: FaultOptions, out: Output, engine = new Engine()): Promise<void> {
+export async function fault(
+  action: string,
+  nodesText: string | undefined,
+  options: FaultOptions,
+  out: Output,
+  engine = new Engine(),
+): Promise<void> {
   // What needs no committee is checked before the engine is asked anything.
   if (!LIVE_ACTIONS.includes(action as LiveAction)) parseLiveFault(action, nodesText, [], options.cpu);
   const status = await readStatus(engine, options.network);
-  if (status.length === 0) throw new UsageError(`fault: no gomelctl deployment on network ${options.network}; pass --network with the one \`deploy spawn\` or \`up\` used`);
+  if (status.length === 0)
+    throw new UsageError(
+      `fault: no gomelctl deployment on network ${options.network}; pass --network with the one \`deploy spawn\` or \`up\` used`,
+    );
   const hosts = status.map((s) => s.node);
   const live = parseLiveFault(action, nodesText, hosts, options.cpu);
   const targets = [...live.requests.keys()].map((k) => ({ k, ...status[k - 1]! }));
   const old = targets.filter((t) => !t.controlToken).map((t) => t.node);
-  if (old.length) throw new UsageError(`fault: ${old.join(', ')} ${old.length > 1 ? 'were' : 'was'} deployed without a control listener (by an older gomelctl); redeploy with \`gomelctl deploy spawn\` or \`up\``);
+  if (old.length)
+    throw new UsageError(
+      `fault: ${old.join(', ')} ${old.length > 1 ? 'were' : 'was'} deployed without a control listener (by an older gomelctl); redeploy with \`gomelctl deploy spawn\` or \`up\``,
+    );
   if (live.needsNetAdmin) {
     const without = targets.filter((t) => !t.capAdd.includes('CAP_NET_ADMIN')).map((t) => t.node);
-    if (without.length) throw new UsageError(`fault ${live.source}: ${without.join(', ')} cannot run iptables (no NET_ADMIN); deploy with \`--cap-add NET_ADMIN\` (or a --faults plan with a partition) to cut nodes off live`);
+    if (without.length)
+      throw new UsageError(
+        `fault ${live.source}: ${without.join(', ')} cannot run iptables (no NET_ADMIN); deploy with \`--cap-add NET_ADMIN\` (or a --faults plan with a partition) to cut nodes off live`,
+      );
   }
-  if ((await engine.inspectImage(DEFAULT_BASE)) === undefined) throw new EnvironmentError(`fault: the base image ${DEFAULT_BASE} is not on this engine; run \`bash docker/setup.sh\``);
+  if ((await engine.inspectImage(DEFAULT_BASE)) === undefined)
+    throw new EnvironmentError(
+      `fault: the base image ${DEFAULT_BASE} is not on this engine; run \`bash docker/setup.sh\``,
+    );
 
   // Only running nodes are asked: a node that has exited has no gomel to act on.
   const answers: LiveAnswer[] = [];
   const asked = targets.filter((t) => t.phase === 'running');
   for (const t of targets) if (t.phase !== 'running') answers.push({ node: t.k, problem: `not running (${t.phase})` });
   if (asked.length) {
-    const env = [`COUNT=${asked.length}`, `PORT=${CONTROL_PORT}`, `WAIT=${ANSWER_WAIT_S}`, ...asked.flatMap((t, i) => [`HOST_${i + 1}=${t.node}`, `REQUEST_${i + 1}=${t.controlToken} ${live.requests.get(t.k)}`])];
-    const ran = await engine.runOnNetwork(DEFAULT_BASE, options.network, ['/bin/sh', '-c', MESSENGER], env, deploymentLabels(options.network), (ANSWER_WAIT_S + 30) * 1000);
-    const lines = new Map(ran.output.split('\n').flatMap((l) => {
-      const m = ANSWER.exec(l.trim());
-      return m ? [[m[1]!, m[2]!] as const] : [];
-    }));
+    const env = [
+      `COUNT=${asked.length}`,
+      `PORT=${CONTROL_PORT}`,
+      `WAIT=${ANSWER_WAIT_S}`,
+      ...asked.flatMap((t, i) => [
+        `HOST_${i + 1}=${t.node}`,
+        `REQUEST_${i + 1}=${t.controlToken} ${live.requests.get(t.k)}`,
+      ]),
+    ];
+    const ran = await engine.runOnNetwork(
+      DEFAULT_BASE,
+      options.network,
+      ['/bin/sh', '-c', MESSENGER],
+      env,
+      deploymentLabels(options.network),
+      (ANSWER_WAIT_S + 30) * 1000,
+    );
+    const lines = new Map(
+      ran.output.split('\n').flatMap((l) => {
+        const m = ANSWER.exec(l.trim());
+        return m ? [[m[1]!, m[2]!] as const] : [];
+      }),
+    );
     for (const t of asked) answers.push(readAnswer(t.k, lines.get(t.node)));
   }
   answers.sort((a, b) => a.node - b.node);
@@ -68,7 +112,10 @@ export async function fault(action: string, nodesText: string | undefined, optio
   // The record every service carries (deploy logs reads it from any of them).
   const before = status.find((s) => s.faults)?.faults;
   const record = before === undefined ? undefined : readFaultRecord(before);
-  if (before !== undefined && !record) throw new EnvironmentError(`fault: the services' ${LABELS.faults} label is not a fault record gomelctl wrote; what the nodes applied is in their faults.log, but the verdict will not know it — redeploy with \`gomelctl deploy spawn\``);
+  if (before !== undefined && !record)
+    throw new EnvironmentError(
+      `fault: the services' ${LABELS.faults} label is not a fault record gomelctl wrote; what the nodes applied is in their faults.log, but the verdict will not know it — redeploy with \`gomelctl deploy spawn\``,
+    );
   const merged = recordLiveFault(record, hosts, live, answers);
   const text = JSON.stringify(merged);
   if (text !== before && merged.events.length) {
@@ -76,23 +123,32 @@ export async function fault(action: string, nodesText: string | undefined, optio
   }
   // A heal that finds nothing to undo on a node, or a node that no longer runs, leaves it as wanted.
   const failed = answers.filter((a) => !(live.action === 'heal' ? healedBy(a) : 'event' in a && a.event.ok));
-  if (failed.length) throw new CheckFailed(`fault ${live.source}: not applied on ${failed.map((a) => hosts[a.node - 1]).join(', ')}`);
+  if (failed.length)
+    throw new CheckFailed(`fault ${live.source}: not applied on ${failed.map((a) => hosts[a.node - 1]).join(', ')}`);
 }
 
 /** A node's answer: its faults.log line, or a refusal, or nothing. */
 function readAnswer(node: number, text: string | undefined): LiveAnswer {
-  if (text === undefined || text === 'no answer') return { node, problem: `no answer within ${ANSWER_WAIT_S} s (it may still have applied it: see its faults.log)` };
+  if (text === undefined || text === 'no answer')
+    return { node, problem: `no answer within ${ANSWER_WAIT_S} s (it may still have applied it: see its faults.log)` };
   const parsed = parseFaultsLog(text);
   const event = parsed.events[0];
   if (event) return { node, event };
   if (/^refused: /.test(text)) return { node, problem: text };
   // nc's own words: the node is gone, or its listener is (gomel exited and the node is shipping its logs).
-  return { node, problem: /bad address|can't connect|refused|timed out|no answer/i.test(text) ? `no control listener answers (${text})` : `unexpected answer: ${text.slice(0, 200)}` };
+  return {
+    node,
+    problem: /bad address|can't connect|refused|timed out|no answer/i.test(text)
+      ? `no control listener answers (${text})`
+      : `unexpected answer: ${text.slice(0, 200)}`,
+  };
 }
 
 function describeAnswer(host: string, live: LiveFault, a: LiveAnswer): string {
   const action = live.requests.get(a.node) ?? live.action;
   if (!('event' in a)) return `fault: ${host}: ${action}: ${a.problem}`;
   if (live.action === 'heal' && healedBy(a) && !a.event.ok) return `fault: ${host}: heal: nothing to heal`;
-  return a.event.ok ? `fault: ${host}: ${action} applied at ${human(a.event.atMs)} after the common start` : `fault: ${host}: ${action} failed: ${a.event.reason}`;
+  return a.event.ok
+    ? `fault: ${host}: ${action} applied at ${human(a.event.atMs)} after the common start`
+    : `fault: ${host}: ${action} failed: ${a.event.reason}`;
 }

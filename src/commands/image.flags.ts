@@ -8,7 +8,10 @@ const load = () => import('./image.js');
 /** --code and --bn256, shared with `up`. */
 export const codeOption = (what: string) => new Option('--code <dir>', what).conflicts('binary');
 export const bn256Option = () =>
-  new Option('--bn256 <dir>', 'with --code: the github.com/cloudflare/bn256 checkout (at 828ba4f), if not beside consensus-go as ../bn256');
+  new Option(
+    '--bn256 <dir>',
+    'with --code: the github.com/cloudflare/bn256 checkout (at 828ba4f), if not beside consensus-go as ../bn256',
+  );
 
 const rebuildFlags = () =>
   new Command('rebuild')
@@ -17,10 +20,17 @@ const rebuildFlags = () =>
     .addOption(configsOption())
     .addOption(registryOption('registry to push to'))
     .option('--tag <ref>', 'image reference (default: <registry>/aleph:test)')
-    .addOption(codeOption('payload: a consensus-go checkout (or a folder with consensus-go/ and bn256/, or a GOPATH), compiled at build time'))
+    .addOption(
+      codeOption(
+        'payload: a consensus-go checkout (or a folder with consensus-go/ and bn256/, or a GOPATH), compiled at build time',
+      ),
+    )
     .addOption(bn256Option())
     .option('--binary <file>', 'payload: a static gomel binary')
-    .option('--base <image>', 'base image (default: gomelctl/base:busybox; for --code golang:1.13 when the engine has it, else gomelctl/base:golang)')
+    .option(
+      '--base <image>',
+      'base image (default: gomelctl/base:busybox; for --code golang:1.13 when the engine has it, else gomelctl/base:golang)',
+    )
     .option('--bake-keys', "put every node's private key into the image (as gomel's original test did)")
     .option('--force', 'rebuild without cache even if the context is unchanged')
     .option('--json', 'progress and result as JSON lines')

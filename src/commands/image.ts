@@ -3,7 +3,15 @@ import { LABELS } from '../core/labels.js';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { EnvironmentError, InputError, UsageError } from '../core/errors.js';
-import { committeeFingerprint, hashHex, imageLabels, planContext, withLabels, type ContextFile, type PayloadKind } from '../core/image/context.js';
+import {
+  committeeFingerprint,
+  hashHex,
+  imageLabels,
+  planContext,
+  withLabels,
+  type ContextFile,
+  type PayloadKind,
+} from '../core/image/context.js';
 import { summarizeBuild, summarizePush } from '../core/image/build-progress.js';
 import { packContext } from '../docker/build-context.js';
 import { Engine } from '../docker/engine.js';
@@ -42,44 +50,104 @@ export interface ImageResult {
   push?: { pushed: number; existing: number };
 }
 
-
 /** Where --code (and --bn256) keep consensus-go and bn256; refused with the fix. */
 async function codeLayout(options: ImageRebuildOptions) {
-  if (options.code === undefined) throw new UsageError('--bn256 goes with --code: it is the bn256 checkout gomel is compiled with');
+  if (options.code === undefined)
+    throw new UsageError('--bn256 goes with --code: it is the bn256 checkout gomel is compiled with');
   return resolveCode(options.code, options.bn256);
 }
 
 /** The payload's files and the Dockerfile/run.sh that go with it. */
-async function payload(options: ImageRebuildOptions, templates: string, goBuilder = DEFAULT_CODE_BASE): Promise<{ kind: PayloadKind; files: ContextFile[]; buildFiles?: ContextFile[]; bn256?: string; dockerfile: string; runScript: string; vars: Record<string, string> }> {
+async function payload(
+  options: ImageRebuildOptions,
+  templates: string,
+  goBuilder = DEFAULT_CODE_BASE,
+): Promise<{
+  kind: PayloadKind;
+  files: ContextFile[];
+  buildFiles?: ContextFile[];
+  bn256?: string;
+  dockerfile: string;
+  runScript: string;
+  vars: Record<string, string>;
+}> {
   if (options.code && options.binary) throw new UsageError('--code and --binary: choose one payload');
   if (options.code || options.bn256 !== undefined) {
     const layout = await codeLayout(options);
     // The known-answer check of bn256 runs before gomel is compiled (Dockerfile.code).
     const check = { name: 'bn256-check.go', mode: 0o644, content: await readTemplate(templates, 'bn256-check.go') };
-    return { kind: 'code', files: await codeFiles(layout), buildFiles: [check], bn256: layout.bn256, dockerfile: 'Dockerfile.code', runScript: 'gomel/run.sh', vars: { BASE: options.base ?? goBuilder, RUNTIME_BASE: DEFAULT_BASE } };
+    return {
+      kind: 'code',
+      files: await codeFiles(layout),
+      buildFiles: [check],
+      bn256: layout.bn256,
+      dockerfile: 'Dockerfile.code',
+      runScript: 'gomel/run.sh',
+      vars: { BASE: options.base ?? goBuilder, RUNTIME_BASE: DEFAULT_BASE },
+    };
   }
   if (options.binary) {
-    if (!(await exists(options.binary))) throw new InputError(options.binary, undefined, 'no such gomel binary', 'build one with `CGO_ENABLED=0 go build ./cmd/gomel`');
+    if (!(await exists(options.binary)))
+      throw new InputError(
+        options.binary,
+        undefined,
+        'no such gomel binary',
+        'build one with `CGO_ENABLED=0 go build ./cmd/gomel`',
+      );
     const content = new Uint8Array(await readInputBytes(options.binary, 'gomel binary'));
     const kind = inspectBinary(content.subarray(0, 4096), (await fs.stat(options.binary)).mode);
-    if (kind.kind === 'refused') throw new InputError(options.binary, undefined, `${kind.why}; gomel must be a static x86-64 program`, 'build it with `CGO_ENABLED=0 go build ./cmd/gomel` (and chmod +x)');
-    return { kind: 'binary', files: [{ name: 'gomel', mode: 0o755, content }], dockerfile: 'Dockerfile', runScript: 'gomel/run.sh', vars: { BASE: options.base ?? DEFAULT_BASE } };
+    if (kind.kind === 'refused')
+      throw new InputError(
+        options.binary,
+        undefined,
+        `${kind.why}; gomel must be a static x86-64 program`,
+        'build it with `CGO_ENABLED=0 go build ./cmd/gomel` (and chmod +x)',
+      );
+    return {
+      kind: 'binary',
+      files: [{ name: 'gomel', mode: 0o755, content }],
+      dockerfile: 'Dockerfile',
+      runScript: 'gomel/run.sh',
+      vars: { BASE: options.base ?? DEFAULT_BASE },
+    };
   }
   const answer = await readTemplate(templates, 'probe/answer.sh');
-  return { kind: 'probe', files: [{ name: 'answer.sh', mode: 0o755, content: answer }], dockerfile: 'Dockerfile', runScript: 'probe/run.sh', vars: { BASE: options.base ?? DEFAULT_BASE } };
+  return {
+    kind: 'probe',
+    files: [{ name: 'answer.sh', mode: 0o755, content: answer }],
+    dockerfile: 'Dockerfile',
+    runScript: 'probe/run.sh',
+    vars: { BASE: options.base ?? DEFAULT_BASE },
+  };
 }
 
 /** Builds the context in memory: Dockerfile, payload, run.sh, configs, committee (and keys with --bake-keys). */
-export async function assembleContext(options: ImageRebuildOptions, goBuilder?: string): Promise<{ tar: Buffer; files: ContextFile[]; committee: Uint8Array; kind: PayloadKind; bn256?: string }> {
+export async function assembleContext(
+  options: ImageRebuildOptions,
+  goBuilder?: string,
+): Promise<{ tar: Buffer; files: ContextFile[]; committee: Uint8Array; kind: PayloadKind; bn256?: string }> {
   const templates = options.templates ?? TEMPLATES_DIR;
   // Only --bake-keys needs the private files; everything else needs committee.ka alone.
   const keys = options.bakeKeys ? await readKeysDir(options.keys) : undefined;
   const committee = (keys ?? (await requireCommitteeFile(options.keys))).bytes;
   const p = await payload(options, templates, goBuilder);
-  if (!(await exists(options.configs)) || !(await fs.stat(options.configs)).isDirectory()) throw new InputError(options.configs, undefined, 'is not a configs folder', 'pass --configs DIR');
+  if (!(await exists(options.configs)) || !(await fs.stat(options.configs)).isDirectory())
+    throw new InputError(options.configs, undefined, 'is not a configs folder', 'pass --configs DIR');
   const configNames = (await fs.readdir(options.configs)).filter((f) => f.endsWith('.json') && !f.startsWith('.'));
-  const configs = await Promise.all(configNames.map(async (f) => ({ name: f.slice(0, -5), content: new Uint8Array(await readInputBytes(path.join(options.configs, f), 'config')) })));
-  const privateKeys = keys ? await Promise.all(keys.keyFiles.map(async (k) => ({ name: path.basename(k.file), content: new Uint8Array(await readInputBytes(k.file, 'member file')) }))) : [];
+  const configs = await Promise.all(
+    configNames.map(async (f) => ({
+      name: f.slice(0, -5),
+      content: new Uint8Array(await readInputBytes(path.join(options.configs, f), 'config')),
+    })),
+  );
+  const privateKeys = keys
+    ? await Promise.all(
+        keys.keyFiles.map(async (k) => ({
+          name: path.basename(k.file),
+          content: new Uint8Array(await readInputBytes(k.file, 'member file')),
+        })),
+      )
+    : [];
   const files = planContext({
     payload: p.kind,
     dockerfileTemplate: new TextDecoder().decode(await readTemplate(templates, p.dockerfile)),
@@ -96,18 +164,37 @@ export async function assembleContext(options: ImageRebuildOptions, goBuilder?: 
   return { tar: await packContext(files), files, committee, kind: p.kind, bn256: p.bn256 };
 }
 
-export async function imageRebuild(options: ImageRebuildOptions, out: Output, engine = new Engine()): Promise<ImageResult> {
+export async function imageRebuild(
+  options: ImageRebuildOptions,
+  out: Output,
+  engine = new Engine(),
+): Promise<ImageResult> {
   const tag = checkImageRef(options.tag ?? defaultTag(options.registry), options.tag ? '--tag' : '--registry');
   const ref = parseImageRef(tag);
-  if (!ref.registry) throw new UsageError(`--tag ${tag}: name the registry the swarm pulls from, e.g. ${defaultTag(options.registry)}`);
+  if (!ref.registry)
+    throw new UsageError(`--tag ${tag}: name the registry the swarm pulls from, e.g. ${defaultTag(options.registry)}`);
   // A bad folder is refused before the engine is asked anything.
   if (options.code || options.bn256 !== undefined) await codeLayout(options);
   // golang:1.13 when the engine has it, else the local builder (nothing can be pulled here).
-  const goBuilder = options.code && !options.base && !(await engine.inspectImage(DEFAULT_CODE_BASE)) && (await engine.inspectImage(LOCAL_GO_BASE)) ? LOCAL_GO_BASE : undefined;
+  const goBuilder =
+    options.code &&
+    !options.base &&
+    !(await engine.inspectImage(DEFAULT_CODE_BASE)) &&
+    (await engine.inspectImage(LOCAL_GO_BASE))
+      ? LOCAL_GO_BASE
+      : undefined;
   const { tar: unlabelled, files, committee, kind, bn256 } = await assembleContext(options, goBuilder);
-  if (options.bakeKeys) out.warn('image rebuild: --bake-keys puts EVERY node\'s private key into the image; anyone who can pull it holds them all');
+  if (options.bakeKeys)
+    out.warn(
+      "image rebuild: --bake-keys puts EVERY node's private key into the image; anyone who can pull it holds them all",
+    );
   const contextHash = hashHex(unlabelled);
-  const tar = await packContext(withLabels(files, imageLabels({ committee, contextHash, version: VERSION, payload: kind, bakedKeys: Boolean(options.bakeKeys) })));
+  const tar = await packContext(
+    withLabels(
+      files,
+      imageLabels({ committee, contextHash, version: VERSION, payload: kind, bakedKeys: Boolean(options.bakeKeys) }),
+    ),
+  );
   const result = { tag, contextHash, committee: committeeFingerprint(committee) };
 
   await engine.ping();
@@ -123,8 +210,14 @@ export async function imageRebuild(options: ImageRebuildOptions, out: Output, en
     printer.end();
     const build = summarizeBuild(events);
     // A bn256 diagnosis names the bn256 folder; any other names --code.
-    if (build.error && build.diagnosis) throw new InputError((build.diagnosis.includes('cloudflare/bn256') ? bn256 : undefined) ?? options.code ?? tag, undefined, build.diagnosis);
-    if (build.error) throw new EnvironmentError(`image rebuild: build failed at ${build.lastStep ?? 'the start'}: ${build.error}`);
+    if (build.error && build.diagnosis)
+      throw new InputError(
+        (build.diagnosis.includes('cloudflare/bn256') ? bn256 : undefined) ?? options.code ?? tag,
+        undefined,
+        build.diagnosis,
+      );
+    if (build.error)
+      throw new EnvironmentError(`image rebuild: build failed at ${build.lastStep ?? 'the start'}: ${build.error}`);
     out.warn(`build: ${tag} built, ${build.cachedSteps} of ${build.steps} steps from cache`);
     built = true;
     buildFigures = { steps: build.steps, cachedSteps: build.cachedSteps };
@@ -138,8 +231,13 @@ export async function imageRebuild(options: ImageRebuildOptions, out: Output, en
     const printer = progressPrinter(out, progressMode(out, options.json), 'push');
     const push = summarizePush(await engine.push(tag, printer.event));
     printer.end();
-    if (push.error || !push.digest) throw new EnvironmentError(`image rebuild: push of ${tag} refused: ${push.error ?? 'the registry returned no digest'}`);
-    out.warn(`push: ${push.pushedLayers.length} layer(s) pushed, ${push.existingLayers.length} already in the registry`);
+    if (push.error || !push.digest)
+      throw new EnvironmentError(
+        `image rebuild: push of ${tag} refused: ${push.error ?? 'the registry returned no digest'}`,
+      );
+    out.warn(
+      `push: ${push.pushedLayers.length} layer(s) pushed, ${push.existingLayers.length} already in the registry`,
+    );
     digest = push.digest;
     pushFigures = { pushed: push.pushedLayers.length, existing: push.existingLayers.length };
   } else {

@@ -1,7 +1,14 @@
 // `gomelctl keys gen | verify | show`: the flags, typed where they are declared.
 import { Command, Option } from '@commander-js/extra-typings';
 import type { Output } from './output.js';
-import { committeeSizeOption, configsOption, dirAlias, keysOption, withSettingsOf, type FlagsOf } from './shared-flags.js';
+import {
+  committeeSizeOption,
+  configsOption,
+  dirAlias,
+  keysOption,
+  withSettingsOf,
+  type FlagsOf,
+} from './shared-flags.js';
 
 // Loaded when the command runs: `--help` must not pay for what the command imports (issue 14).
 const load = () => import('./keys.js');
@@ -38,7 +45,11 @@ const showFlags = () =>
     .option('--json', 'machine-readable output');
 
 /** --dir is the old name of --keys: the folder is whichever was given. */
-function withKeysDir<T extends { keys: string; dir?: string }>({ keys, dir, ...rest }: T): Omit<T, 'keys' | 'dir'> & { dir: string } {
+function withKeysDir<T extends { keys: string; dir?: string }>({
+  keys,
+  dir,
+  ...rest
+}: T): Omit<T, 'keys' | 'dir'> & { dir: string } {
   return { ...rest, dir: dir ?? keys };
 }
 
@@ -49,6 +60,8 @@ export type KeysShowFlags = ReturnType<typeof withKeysDir<FlagsOf<ReturnType<typ
 export function registerKeys(program: Command, out: Output): void {
   const keys = program.command('keys').description('gomel member keys and committee.ka');
   keys.addCommand(withSettingsOf(keys, genFlags()).action(async (o) => (await load()).keysGen(withKeysDir(o), out)));
-  keys.addCommand(withSettingsOf(keys, verifyFlags()).action(async (o) => (await load()).keysVerify(withKeysDir(o), out)));
+  keys.addCommand(
+    withSettingsOf(keys, verifyFlags()).action(async (o) => (await load()).keysVerify(withKeysDir(o), out)),
+  );
   keys.addCommand(withSettingsOf(keys, showFlags()).action(async (o) => (await load()).keysShow(withKeysDir(o), out)));
 }

@@ -10,7 +10,11 @@ export function progressMode(out: Output, json: boolean | undefined): ProgressMo
   return json ? 'json' : out.tty ? 'tty' : 'plain';
 }
 
-export function progressPrinter(out: Output, mode: ProgressMode, phase: string): { event: (e: ProgressEvent) => void; end: () => void } {
+export function progressPrinter(
+  out: Output,
+  mode: ProgressMode,
+  phase: string,
+): { event: (e: ProgressEvent) => void; end: () => void } {
   let drawn = false;
   const layers = new Map<string, string>();
   const draw = (text: string) => {
@@ -25,7 +29,8 @@ export function progressPrinter(out: Output, mode: ProgressMode, phase: string):
       if (error) return out.warn(`${phase}: ${error}`);
       if (mode === 'plain') {
         if (step) out.warn(`${phase}: ${step}`);
-        else if (e.status && e.id && (e.status === 'Pushed' || isLayerPresent(e.status))) out.warn(`${phase}: ${e.id} ${e.status.toLowerCase()}`);
+        else if (e.status && e.id && (e.status === 'Pushed' || isLayerPresent(e.status)))
+          out.warn(`${phase}: ${e.id} ${e.status.toLowerCase()}`);
         return;
       }
       if (step) draw(step);

@@ -18,7 +18,10 @@ const verdictFlags = () =>
   new Command('verdict')
     .description('did the committee reach consensus? reads the logs `deploy logs` collected')
     .option('--logs <dir>', 'one folder (or <pid>.log[.gz] set) per node', 'logs')
-    .option('--config <name|file>', 'config whose LevelLimit applies: a name in --configs or a path (default: logs/conf.json, else config)')
+    .option(
+      '--config <name|file>',
+      'config whose LevelLimit applies: a name in --configs or a path (default: logs/conf.json, else config)',
+    )
     .addOption(configsOption())
     .addOption(keysOption('keys folder whose committee.ka the run used, when the logs folder has none'))
     .addOption(strictOption())

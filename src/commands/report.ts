@@ -31,9 +31,15 @@ function nodeFolder(dir: string, files: NodeFiles | undefined): string | undefin
 }
 
 /** The config the run is judged against, found as the verdict finds it (--config, the logs folder's conf.json, configs/config.json). */
-async function readSetup(dir: string, options: ReportOptions, nodes: readonly RunNode[]): Promise<RunSetup | undefined> {
+async function readSetup(
+  dir: string,
+  options: ReportOptions,
+  nodes: readonly RunNode[],
+): Promise<RunSetup | undefined> {
   const given = options.config;
-  const candidates = given ? [given.includes('/') || given.endsWith('.json') ? given : path.join(options.configs, `${given}.json`)] : [path.join(dir, 'conf.json'), path.join(options.configs, 'config.json')];
+  const candidates = given
+    ? [given.includes('/') || given.endsWith('.json') ? given : path.join(options.configs, `${given}.json`)]
+    : [path.join(dir, 'conf.json'), path.join(options.configs, 'config.json')];
   for (const file of candidates) {
     const text = await readOptionalInput(file, 'config');
     if (text === undefined) continue;
@@ -45,15 +51,30 @@ async function readSetup(dir: string, options: ReportOptions, nodes: readonly Ru
 }
 
 /** deploy logs' faults.json and each node's faults.log, or undefined for a run without a fault plan. */
-async function readFaults(dir: string, folders: readonly (string | undefined)[], labels: readonly string[]): Promise<FaultInputs | undefined> {
+async function readFaults(
+  dir: string,
+  folders: readonly (string | undefined)[],
+  labels: readonly string[],
+): Promise<FaultInputs | undefined> {
   const file = path.join(dir, FAULTS_FILE);
   const text = await readOptionalInput(file, 'fault record');
   if (text === undefined) return undefined;
   const fix = 'collect the logs again with `gomelctl deploy logs`, or remove the file';
   const record = parseJsonInput(text, file, fix) as FaultInputs['record'] | undefined;
   const events = record?.plan?.events;
-  const valid = Array.isArray(events) && events.every((e) => typeof e?.kind === 'string' && Array.isArray(e.nodes) && typeof e.atMs === 'number') && Array.isArray(record!.events) && Array.isArray(record!.faulty) && Array.isArray(record!.delayed);
-  if (!valid) throw new InputError(file, 'plan', 'expected {events, faulty, delayed, plan: {events: [{kind, nodes, atMs, …}]}}', fix);
+  const valid =
+    Array.isArray(events) &&
+    events.every((e) => typeof e?.kind === 'string' && Array.isArray(e.nodes) && typeof e.atMs === 'number') &&
+    Array.isArray(record!.events) &&
+    Array.isArray(record!.faulty) &&
+    Array.isArray(record!.delayed);
+  if (!valid)
+    throw new InputError(
+      file,
+      'plan',
+      'expected {events, faulty, delayed, plan: {events: [{kind, nodes, atMs, …}]}}',
+      fix,
+    );
   const logs: FaultInputs['logs'] = [];
   const malformed: string[] = [];
   for (const [i, folder] of folders.entries()) {
@@ -66,9 +87,20 @@ async function readFaults(dir: string, folders: readonly (string | undefined)[],
 }
 
 async function readRun(dir: string, options: ReportOptions): Promise<ReportedRun> {
-  const verdictOptions: VerdictOptions = { logs: dir, config: options.config, configs: options.configs, keys: options.keys };
+  const verdictOptions: VerdictOptions = {
+    logs: dir,
+    config: options.config,
+    configs: options.configs,
+    keys: options.keys,
+  };
   const run = await loadRun(verdictOptions);
-  if (run.probe) throw new InputError(dir, undefined, 'holds probe reports, not gomel logs: the probe measures no protocol', 'deploy gomel (up --binary or --code) and report on its logs');
+  if (run.probe)
+    throw new InputError(
+      dir,
+      undefined,
+      'holds probe reports, not gomel logs: the probe measures no protocol',
+      'deploy gomel (up --binary or --code) and report on its logs',
+    );
   // One pass over each log: the verdict's statistics and the report's together.
   const stats = run.nodes.map((node) => (node.files?.log ? newRunStats() : undefined));
   const protocol = run.nodes.map((node) => (node.files?.log ? newProtocolStats() : undefined));
@@ -83,19 +115,50 @@ async function readRun(dir: string, options: ReportOptions): Promise<ReportedRun
     const network = networkText === undefined ? undefined : networkLine(networkText);
     const v = verdict.nodes[pid]!;
     // A log the verdict could not use (too large, unreadable) gives no figures either.
-    const entry: RunNode = { label: node.label, stats: evidence[pid]!.stats ? stats[pid] : undefined, reached: v.reached, shutdown: v.shutdown.kind, startedAt: evidence[pid]!.startedAt, network: network || undefined };
+    const entry: RunNode = {
+      label: node.label,
+      stats: evidence[pid]!.stats ? stats[pid] : undefined,
+      reached: v.reached,
+      shutdown: v.shutdown.kind,
+      startedAt: evidence[pid]!.startedAt,
+      network: network || undefined,
+    };
     const folder = folders[pid];
-    const plan = folder ? (await readOptional(path.join(folder, NODE_FILES.startPlan)))?.trim().split(/\s+/).map(Number) : undefined;
-    if (plan?.length === 2 && plan.every(Number.isFinite)) entry.startPlan = { commonStart: plan[0]!, knownAt: plan[1]! };
+    const plan = folder
+      ? (await readOptional(path.join(folder, NODE_FILES.startPlan)))?.trim().split(/\s+/).map(Number)
+      : undefined;
+    if (plan?.length === 2 && plan.every(Number.isFinite))
+      entry.startPlan = { commonStart: plan[0]!, knownAt: plan[1]! };
     nodes.push(entry);
   }
   const figures = runFigures(nodes, verdict.agreedUnits, levelLimit);
   const setup = await readSetup(dir, options, nodes);
-  const faultInputs = await readFaults(dir, folders, nodes.map((n) => n.label));
-  const faults = faultInputs && runFaults(faultInputs, nodes.map((n) => n.stats), figures);
+  const faultInputs = await readFaults(
+    dir,
+    folders,
+    nodes.map((n) => n.label),
+  );
+  const faults =
+    faultInputs &&
+    runFaults(
+      faultInputs,
+      nodes.map((n) => n.stats),
+      figures,
+    );
   // node<k> is pid k − 1: the pid matches what one node sent with what the others read.
-  const protocolFigures = mergeProtocolStats(nodes.map((n, pid) => ({ label: n.label, pid, stats: evidence[pid]!.stats ? protocol[pid] : undefined })));
-  return { name: path.basename(path.resolve(dir)), consensusLine: verdict.consensusLine, shutdownLine: verdict.shutdownLine, setup, faults, protocol: protocolFigures, figures, nodes };
+  const protocolFigures = mergeProtocolStats(
+    nodes.map((n, pid) => ({ label: n.label, pid, stats: evidence[pid]!.stats ? protocol[pid] : undefined })),
+  );
+  return {
+    name: path.basename(path.resolve(dir)),
+    consensusLine: verdict.consensusLine,
+    shutdownLine: verdict.shutdownLine,
+    setup,
+    faults,
+    protocol: protocolFigures,
+    figures,
+    nodes,
+  };
 }
 
 /**
@@ -123,15 +186,35 @@ export async function report(dirs: string[], options: ReportOptions, out: Output
   for (const dir of folders) runs.push(await readRun(dir, options));
   const names = new Set(runs.map((r) => r.name));
   if (names.size < runs.length) runs.forEach((r, i) => (r.name = `${r.name} (${folders[i]})`));
-  const specs = runs.length === 1 ? runCharts(runs[0]!.nodes, runs[0]!.figures, runs[0]!.faults) : comparisonCharts(runs.map((r) => ({ ...r, network: r.setup?.network.map((g) => g.conditions).join(' | ') || 'none' })));
+  const specs =
+    runs.length === 1
+      ? runCharts(runs[0]!.nodes, runs[0]!.figures, runs[0]!.faults)
+      : comparisonCharts(
+          runs.map((r) => ({ ...r, network: r.setup?.network.map((g) => g.conditions).join(' | ') || 'none' })),
+        );
   const charts = [];
   for (const c of specs) charts.push({ title: c.title, svg: await renderSvg(c) });
   const file = options.out ?? (runs.length === 1 ? path.join(folders[0]!, 'report.html') : 'report.html');
-  const title = runs.length === 1 ? `gomel run ${runs[0]!.name}` : `gomel runs compared: ${runs.map((r) => r.name).join(', ')}`;
+  const title =
+    runs.length === 1 ? `gomel run ${runs[0]!.name}` : `gomel runs compared: ${runs.map((r) => r.name).join(', ')}`;
   await writeReport(file, reportPage(title, runs, charts));
   if (options.json) {
     // stdout carries the JSON alone, so `report --json | jq` works; the file's name goes to stderr.
-    out.line(JSON.stringify(runs.map((r) => ({ name: r.name, consensus: r.consensusLine, shutdown: r.shutdownLine, setup: r.setup, faults: r.faults, figures: r.figures, protocol: r.protocol })), null, 2));
+    out.line(
+      JSON.stringify(
+        runs.map((r) => ({
+          name: r.name,
+          consensus: r.consensusLine,
+          shutdown: r.shutdownLine,
+          setup: r.setup,
+          faults: r.faults,
+          figures: r.figures,
+          protocol: r.protocol,
+        })),
+        null,
+        2,
+      ),
+    );
     out.warn(`report: ${file}`);
     return headline(runs[0]!.figures);
   }

@@ -17,26 +17,43 @@ export const keysOption = (what = 'keys folder') => new Option('--keys <dir>', w
 export const dirAlias = () => new Option('--dir <dir>', 'alias of --keys').hideHelp();
 export const configsOption = () => new Option('--configs <dir>', 'configs folder').default('configs');
 export const networkOption = () =>
-  new Option('--network <name>', 'overlay network; it also names the deployment').argParser((text) => parseNetworkName(text)).default(DEFAULT_NETWORK);
-export const registryOption = (what = 'registry the swarm pulls from') => new Option('--registry <host:port>', what).default(DEFAULT_REGISTRY);
+  new Option('--network <name>', 'overlay network; it also names the deployment')
+    .argParser((text) => parseNetworkName(text))
+    .default(DEFAULT_NETWORK);
+export const registryOption = (what = 'registry the swarm pulls from') =>
+  new Option('--registry <host:port>', what).default(DEFAULT_REGISTRY);
 export const spreadOption = () => new Option('--spread', "spread the nodes evenly over the swarm's hosts");
-export const netOption = () => new Option('--net <conditions>', "every node's egress, e.g. delay=80ms,jitter=10ms,loss=0.5%,rate=20mbit");
+export const netOption = () =>
+  new Option('--net <conditions>', "every node's egress, e.g. delay=80ms,jitter=10ms,loss=0.5%,rate=20mbit");
 export const netImplOption = () =>
-  new Option('--net-impl <how>', 'how delay and jitter are applied: auto (netem where the kernel has it, else userspace), netem, or userspace (gomel-delayer on NFQUEUE)')
+  new Option(
+    '--net-impl <how>',
+    'how delay and jitter are applied: auto (netem where the kernel has it, else userspace), netem, or userspace (gomel-delayer on NFQUEUE)',
+  )
     .argParser((text) => parseDelayImpl(text))
     .default('auto' as DelayImpl);
-export const zonesOption = () => new Option('--zones <file>', 'zones file (JSON): nodes per zone and one-way conditions between zones');
+export const zonesOption = () =>
+  new Option('--zones <file>', 'zones file (JSON): nodes per zone and one-way conditions between zones');
 export const faultsOption = () =>
-  new Option('--faults <plan>', 'faults to cause, timed from the common start: crash:7,8@3s;pause:2@2s-12s;partition:1-4|5-8@3s-15s;slow:3@0s-20s,cpu=0.2, random:K, or a JSON file');
-export const seedOption = () => new Option('--seed <text>', 'seed of --faults random:K (the same seed, the same faults)');
+  new Option(
+    '--faults <plan>',
+    'faults to cause, timed from the common start: crash:7,8@3s;pause:2@2s-12s;partition:1-4|5-8@3s-15s;slow:3@0s-20s,cpu=0.2, random:K, or a JSON file',
+  );
+export const seedOption = () =>
+  new Option('--seed <text>', 'seed of --faults random:K (the same seed, the same faults)');
 export const strictOption = () => new Option('--strict', 'also require a clean shutdown of every node');
-export const committeeSizeOption = (what: string) => new Option('--n <count>', what).argParser((text) => parseCommitteeSize(text));
+export const committeeSizeOption = (what: string) =>
+  new Option('--n <count>', what).argParser((text) => parseCommitteeSize(text));
 export const parallelOption = () =>
-  new Option('--parallel <k>', 'services created at once').argParser((text) => parsePositiveInt(text, '--parallel', 64)).default(8);
+  new Option('--parallel <k>', 'services created at once')
+    .argParser((text) => parsePositiveInt(text, '--parallel', 64))
+    .default(8);
 export const timeoutOption = (what: string, seconds: number) =>
   new Option('--timeout <s>', what).argParser((text) => parsePositiveInt(text, '--timeout')).default(seconds);
-export const capAddOption = (what: string) => new Option('--cap-add <cap>', what).argParser(collect).default([] as string[]);
-export const constraintOption = () => new Option('--constraint <expr>', 'placement constraint, repeatable').argParser(collect).default([] as string[]);
+export const capAddOption = (what: string) =>
+  new Option('--cap-add <cap>', what).argParser(collect).default([] as string[]);
+export const constraintOption = () =>
+  new Option('--constraint <expr>', 'placement constraint, repeatable').argParser(collect).default([] as string[]);
 
 /** A repeatable flag's values, in the order given. */
 export function collect(value: string, previous: string[]): string[] {

@@ -50,14 +50,20 @@ const upFlags = () =>
     .addOption(faultsOption())
     .addOption(seedOption())
     .addOption(
-      new Option('--stall <s>', 'seconds without a new ordered unit that end the wait and judge at once (default: max(20, 10 timing rounds))').argParser((text) =>
-        parsePositiveInt(text, '--stall', 3600),
+      new Option(
+        '--stall <s>',
+        'seconds without a new ordered unit that end the wait and judge at once (default: max(20, 10 timing rounds))',
+      ).argParser((text) => parsePositiveInt(text, '--stall', 3600)),
+    )
+    .addOption(
+      capAddOption(
+        'Linux capability for the nodes, repeatable (NET_ADMIN lets `gomelctl fault partition` cut nodes off live)',
       ),
     )
-    .addOption(capAddOption('Linux capability for the nodes, repeatable (NET_ADMIN lets `gomelctl fault partition` cut nodes off live)'))
     .option('--keep', 'leave nodes still running at the end running (default: stopped once their logs are collected)');
 
-const downFlags = () => new Command('down').description('remove the deployment (deploy clean)').addOption(networkOption());
+const downFlags = () =>
+  new Command('down').description('remove the deployment (deploy clean)').addOption(networkOption());
 
 export type UpFlags = FlagsOf<ReturnType<typeof upFlags>>;
 export type DownFlags = FlagsOf<ReturnType<typeof downFlags>>;

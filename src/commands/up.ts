@@ -44,24 +44,39 @@ async function checkOptions(options: UpOptions): Promise<void> {
   if (options.subnet !== undefined) parseCidr(options.subnet);
   checkRegistryAddress(options.registry);
   const tag = checkImageRef(options.tag ?? defaultTag(options.registry), options.tag ? '--tag' : '--registry');
-  if (!parseImageRef(tag).registry) throw new UsageError(`--tag ${tag}: name the registry the swarm pulls from, e.g. ${defaultTag(options.registry)}`);
+  if (!parseImageRef(tag).registry)
+    throw new UsageError(`--tag ${tag}: name the registry the swarm pulls from, e.g. ${defaultTag(options.registry)}`);
   const config = path.join(options.configs, `${options.config}.json`);
-  if (!(await exists(config))) throw new UsageError(`--config ${options.config}: there is no ${config} — choose one of the .json files in ${options.configs}`);
+  if (!(await exists(config)))
+    throw new UsageError(
+      `--config ${options.config}: there is no ${config} — choose one of the .json files in ${options.configs}`,
+    );
   await checkPayloadFiles(options);
   // Which layout --code holds, and its bn256, refused here rather than after keys gen.
-  if (options.bn256 !== undefined && options.code === undefined) throw new UsageError('--bn256 goes with --code: it is the bn256 checkout gomel is compiled with');
+  if (options.bn256 !== undefined && options.code === undefined)
+    throw new UsageError('--bn256 goes with --code: it is the bn256 checkout gomel is compiled with');
   if (options.code !== undefined) await resolveCode(options.code, options.bn256);
-  if (options.net !== undefined && options.zones !== undefined) throw new UsageError('--net and --zones: give one (a zones file can say the same for every link)');
-  if (options.zones !== undefined && !(await exists(options.zones))) throw new UsageError(`--zones ${options.zones}: no such file`);
+  if (options.net !== undefined && options.zones !== undefined)
+    throw new UsageError('--net and --zones: give one (a zones file can say the same for every link)');
+  if (options.zones !== undefined && !(await exists(options.zones)))
+    throw new UsageError(`--zones ${options.zones}: no such file`);
   // The zones must cover the committee as it will be after keys gen (N86). Only
   // the size matters to that check, so the hosts are named as keys gen names them.
   const current = await readCommitteeFile(options.keys);
   const size = n ?? current?.members.length;
   const hosts = Array.from({ length: size ?? 1 }, (_, i) => `node${i + 1}`);
-  const zones = options.zones !== undefined && size !== undefined ? { text: await readInput(options.zones, 'zones file'), file: options.zones } : undefined;
+  const zones =
+    options.zones !== undefined && size !== undefined
+      ? { text: await readInput(options.zones, 'zones file'), file: options.zones }
+      : undefined;
   planConditions(options.net, zones, hosts);
   // A fault plan names nodes by number or host: the committee's own hosts when its size stays.
-  if (options.faults !== undefined) await readFaultPlan(options.faults, current && current.members.length === size ? current.members.map(memberHost) : hosts, options.seed);
+  if (options.faults !== undefined)
+    await readFaultPlan(
+      options.faults,
+      current && current.members.length === size ? current.members.map(memberHost) : hosts,
+      options.seed,
+    );
 }
 
 export async function up(options: UpOptions, out: Output, engine = new Engine()): Promise<void> {
@@ -76,13 +91,48 @@ export async function up(options: UpOptions, out: Output, engine = new Engine())
   step('cluster');
   await clusterInit({ network: options.network, subnet: options.subnet, registry: options.registry }, out, engine);
   step('image');
-  await imageRebuild({ keys: options.keys, configs: options.configs, registry: options.registry, tag: options.tag, code: options.code, bn256: options.bn256, binary: options.binary }, out, engine);
+  await imageRebuild(
+    {
+      keys: options.keys,
+      configs: options.configs,
+      registry: options.registry,
+      tag: options.tag,
+      code: options.code,
+      bn256: options.bn256,
+      binary: options.binary,
+    },
+    out,
+    engine,
+  );
   step('deploy');
   out.line('up: every node starts anew (a new run); `gomelctl deploy spawn` keeps unchanged nodes');
   // No settle watch: up waits for every node to finish anyway, and its verdict names those that failed at once;
   // with network conditions it stays, so that a node that could not apply them stops the run with one line.
   try {
-    await deploySpawn({ keys: options.keys, configs: options.configs, config: options.config, registry: options.registry, image: options.tag, network: options.network, constraint: [], capAdd: options.capAdd ?? [], parallel: options.parallel, timeout: options.timeout, settle: options.net !== undefined || options.zones !== undefined ? undefined : 0, restart: true, spread: options.spread, net: options.net, netImpl: options.netImpl, zones: options.zones, faults: options.faults, seed: options.seed }, out, engine);
+    await deploySpawn(
+      {
+        keys: options.keys,
+        configs: options.configs,
+        config: options.config,
+        registry: options.registry,
+        image: options.tag,
+        network: options.network,
+        constraint: [],
+        capAdd: options.capAdd ?? [],
+        parallel: options.parallel,
+        timeout: options.timeout,
+        settle: options.net !== undefined || options.zones !== undefined ? undefined : 0,
+        restart: true,
+        spread: options.spread,
+        net: options.net,
+        netImpl: options.netImpl,
+        zones: options.zones,
+        faults: options.faults,
+        seed: options.seed,
+      },
+      out,
+      engine,
+    );
   } catch (error) {
     // Nodes that failed at once left logs that say why: collect them and give the verdict anyway.
     if (!(error instanceof CheckFailed)) throw error;
@@ -97,7 +147,14 @@ export async function up(options: UpOptions, out: Output, engine = new Engine())
   try {
     const watching = watchProgress(engine, options, out, (why) => (stalled = why));
     try {
-      await waitForTasks(engine, services, (v) => stalled !== undefined || v.phase === 'complete', Number(options.timeout) * 1000, () => {}, { pollMs: 250, retry });
+      await waitForTasks(
+        engine,
+        services,
+        (v) => stalled !== undefined || v.phase === 'complete',
+        Number(options.timeout) * 1000,
+        () => {},
+        { pollMs: 250, retry },
+      );
     } finally {
       watching.stop();
       await watching.done;
@@ -108,13 +165,22 @@ export async function up(options: UpOptions, out: Output, engine = new Engine())
   } catch (error) {
     if (!(error instanceof EnvironmentError)) throw error; // a bug of ours is not an engine that stopped answering
     // The engine stayed unreachable past the retry budget: the nodes run on; say how to pick up.
-    throw new EnvironmentError(`up: ${(error as Error).message}; the nodes were left running — when the engine answers, \`gomelctl deploy logs --out ${options.logs}\` then \`gomelctl verdict --logs ${options.logs}\``);
+    throw new EnvironmentError(
+      `up: ${(error as Error).message}; the nodes were left running — when the engine answers, \`gomelctl deploy logs --out ${options.logs}\` then \`gomelctl verdict --logs ${options.logs}\``,
+    );
   }
   step('logs');
   if (stalled) out.line(`up: stalled: ${stalled}; collecting and judging now instead of waiting for --timeout`);
-  if (running.length) out.warn(`up: still running ${stalled ? 'at the stall' : `after ${options.timeout}s`}: ${running.join(', ')}; collecting what they logged so far`);
+  if (running.length)
+    out.warn(
+      `up: still running ${stalled ? 'at the stall' : `after ${options.timeout}s`}: ${running.join(', ')}; collecting what they logged so far`,
+    );
   if (lost.length) out.warn(`up: lost with a host that went down: ${lost.join(', ')}`);
-  await deployLogs({ network: options.network, out: options.logs, fresh: true, keys: options.keys, configs: options.configs }, out, engine);
+  await deployLogs(
+    { network: options.network, out: options.logs, fresh: true, keys: options.keys, configs: options.configs },
+    out,
+    engine,
+  );
   if (running.length && !options.keep) {
     // Their logs are in; left running they would answer to the next run's names. (Scaling them to 0 first,
     // so that remote ones ship their files, was tried: Swarm deletes a scaled-down task and its output.)
@@ -125,7 +191,10 @@ export async function up(options: UpOptions, out: Output, engine = new Engine())
   let judged: Awaited<ReturnType<typeof verdict>>;
   let failure: unknown;
   try {
-    judged = await verdict({ logs: options.logs, configs: options.configs, keys: options.keys, strict: options.strict }, out);
+    judged = await verdict(
+      { logs: options.logs, configs: options.configs, keys: options.keys, strict: options.strict },
+      out,
+    );
   } catch (error) {
     failure = error;
   }
@@ -152,7 +221,12 @@ const progressEveryMs = (out: Output) => (out.tty ? 2000 : 5000);
  * output (templates/node-lib.sh report_progress), which reaches the manager from every host —
  * and calls `onStall` when no node ordered a new unit for the stall time.
  */
-function watchProgress(engine: Engine, options: UpOptions, out: Output, onStall: (why: string) => void): { stop: () => void; done: Promise<void> } {
+function watchProgress(
+  engine: Engine,
+  options: UpOptions,
+  out: Output,
+  onStall: (why: string) => void,
+): { stop: () => void; done: Promise<void> } {
   let stopped = false;
   let wake: () => void = () => {};
   const pause = (ms: number) => new Promise<void>((resolve) => ((wake = resolve), setTimeout(resolve, ms)));
@@ -163,15 +237,22 @@ function watchProgress(engine: Engine, options: UpOptions, out: Output, onStall:
       await pause(progressEveryMs(out));
       if (stopped) break;
       try {
-        const status = (await readStatus(engine, options.network, { ...DEFAULT_RETRY, budgetMs: 0 })).filter((s) => !s.hostDown);
-        const tails = await mapLimit(status, 8, (s) => engine.serviceOutput(s.serviceId, 10_000, 4).then(lastProgress, () => undefined));
+        const status = (await readStatus(engine, options.network, { ...DEFAULT_RETRY, budgetMs: 0 })).filter(
+          (s) => !s.hostDown,
+        );
+        const tails = await mapLimit(status, 8, (s) =>
+          engine.serviceOutput(s.serviceId, 10_000, 4).then(lastProgress, () => undefined),
+        );
         const progress = committeeProgress(tails, status.filter((s) => s.phase === 'running').length);
         const now = (Date.now() - started) / 1000;
         // A terminal gets one line redrawn in place; a log gets a line each time.
         if (out.tty && out.status) out.status(describeProgress(progress, now));
         else out.warn(describeProgress(progress, now));
         const perNode = new Map(status.flatMap((s, i) => (tails[i] ? [[s.node, tails[i]!.ordered] as const] : [])));
-        if (watch.update(progress, perNode, now)) onStall(`no node ordered a new unit for ${Math.round(watch.idleFor(now) ?? 0)} s (stall time ${Math.round(watch.threshold())} s)`);
+        if (watch.update(progress, perNode, now))
+          onStall(
+            `no node ordered a new unit for ${Math.round(watch.idleFor(now) ?? 0)} s (stall time ${Math.round(watch.threshold())} s)`,
+          );
       } catch {
         // Progress is a courtesy: an engine slow to answer does not end the wait, the wait's own polling decides.
       }
@@ -183,5 +264,3 @@ function watchProgress(engine: Engine, options: UpOptions, out: Output, onStall:
 export async function down(options: DownFlags, out: Output): Promise<void> {
   await deployClean(options, out);
 }
-
-

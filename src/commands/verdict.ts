@@ -21,11 +21,19 @@ export async function verdict(options: VerdictOptions, out: Output): Promise<Ver
   const run = await loadRun(options);
   const n = run.members.length;
   if (run.probe) {
-    const reports = await Promise.all(run.nodes.map(async (node) => ({ label: node.label, report: node.files?.probe ? parseProbeReport((await readOptional(node.files.probe))!) : undefined })));
+    const reports = await Promise.all(
+      run.nodes.map(async (node) => ({
+        label: node.label,
+        report: node.files?.probe ? parseProbeReport((await readOptional(node.files.probe))!) : undefined,
+      })),
+    );
     const result = judgeProbes(reports, n);
     if (options.json) out.line(JSON.stringify(result, null, 2));
     else {
-      for (const v of result.nodes) out.line(`${v.label}: ${v.ok ? 'ok' : 'FAIL'} — ${v.reached} address(es) reached${v.reasons.length ? `; ${v.reasons.join('; ')}` : ''}`);
+      for (const v of result.nodes)
+        out.line(
+          `${v.label}: ${v.ok ? 'ok' : 'FAIL'} — ${v.reached} address(es) reached${v.reasons.length ? `; ${v.reasons.join('; ')}` : ''}`,
+        );
       out.line(result.summary);
     }
     if (!result.all) throw new CheckFailed(`verdict: ${result.summary}`);
@@ -36,15 +44,21 @@ export async function verdict(options: VerdictOptions, out: Output): Promise<Ver
   else {
     for (const v of result.nodes) out.line(renderNode(v, limit));
     for (const d of result.divergences) {
-      out.line(`divergence at ordered unit #${d.position}: ${d.majority.nodes.join(', ')} ordered (creator:height) ${d.majority.unit}; ${d.minority.nodes.join(', ')} ordered ${d.minority.unit ?? 'nothing'}`);
+      out.line(
+        `divergence at ordered unit #${d.position}: ${d.majority.nodes.join(', ')} ordered (creator:height) ${d.majority.unit}; ${d.minority.nodes.join(', ')} ordered ${d.minority.unit ?? 'nothing'}`,
+      );
     }
-    if (result.startSkew !== undefined) out.line(`start: the nodes started gomel within ${result.startSkew.toFixed(2)} s of each other`);
+    if (result.startSkew !== undefined)
+      out.line(`start: the nodes started gomel within ${result.startSkew.toFixed(2)} s of each other`);
     out.line(result.consensusLine);
     out.line(result.shutdownLine);
   }
   if (result.outcome === 'fork') throw new ForkFound(`verdict: ${result.consensusLine}`);
   if (result.outcome === 'stalled') throw new ExpectedStall(`verdict: ${result.consensusLine}`);
   if (result.outcome === 'failed') throw new CheckFailed(`verdict: ${result.consensusLine}`);
-  if (options.strict && !result.clean) throw new CheckFailed(`verdict --strict: consensus reached, but not every node shut down cleanly (${result.shutdownLine})`);
+  if (options.strict && !result.clean)
+    throw new CheckFailed(
+      `verdict --strict: consensus reached, but not every node shut down cleanly (${result.shutdownLine})`,
+    );
   return result;
 }

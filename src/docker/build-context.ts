@@ -14,7 +14,11 @@ export async function packContext(files: readonly ContextFile[]): Promise<Buffer
   });
   for (const f of files) {
     await new Promise<void>((resolve, reject) =>
-      pack.entry({ name: f.name, mode: f.mode, mtime: new Date(0), uid: 0, gid: 0, uname: 'root', gname: 'root' }, Buffer.from(f.content), (err) => (err ? reject(err) : resolve())),
+      pack.entry(
+        { name: f.name, mode: f.mode, mtime: new Date(0), uid: 0, gid: 0, uname: 'root', gname: 'root' },
+        Buffer.from(f.content),
+        (err) => (err ? reject(err) : resolve()),
+      ),
     );
   }
   pack.finalize();

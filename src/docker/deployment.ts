@@ -9,7 +9,11 @@ import { mapLimit } from '../core/limit.js';
 import { DEFAULT_RETRY, retryTransient, type Engine, type RetryPolicy } from './engine.js';
 import type { CleanEngine, SecretApi, ServiceApi, TaskApi } from './engine-api.js';
 
-const containerSpec = (s: { Spec?: { TaskTemplate?: unknown } }) => (s.Spec?.TaskTemplate as { ContainerSpec?: { Command?: string[]; Env?: string[]; CapabilityAdd?: string[] } } | undefined)?.ContainerSpec;
+const containerSpec = (s: { Spec?: { TaskTemplate?: unknown } }) =>
+  (
+    s.Spec?.TaskTemplate as
+      { ContainerSpec?: { Command?: string[]; Env?: string[]; CapabilityAdd?: string[] } } | undefined
+  )?.ContainerSpec;
 
 export const deploymentLabels = (network: string) => ({ [LABELS.managed]: 'true', [LABELS.deployment]: network });
 
@@ -29,7 +33,11 @@ export interface DeployedService {
 }
 
 /** This deployment's services, in one listing. */
-export async function listDeployment(engine: Pick<ServiceApi, 'listServices'>, network: string, retry: RetryPolicy = DEFAULT_RETRY): Promise<DeployedService[]> {
+export async function listDeployment(
+  engine: Pick<ServiceApi, 'listServices'>,
+  network: string,
+  retry: RetryPolicy = DEFAULT_RETRY,
+): Promise<DeployedService[]> {
   const services = await retryTransient(() => engine.listServices(deploymentLabels(network)), retry);
   return services.map((s) => ({
     name: s.Spec!.Name!,
@@ -38,12 +46,18 @@ export async function listDeployment(engine: Pick<ServiceApi, 'listServices'>, n
     committee: s.Spec?.Labels?.[LABELS.committee],
     conditions: s.Spec?.Labels?.[LABELS.net],
     faults: s.Spec?.Labels?.[LABELS.faults],
-    controlToken: containerSpec(s)?.Env?.find((e) => e.startsWith(`${NODE_ENV.controlToken}=`))?.slice(NODE_ENV.controlToken.length + 1),
+    controlToken: containerSpec(s)
+      ?.Env?.find((e) => e.startsWith(`${NODE_ENV.controlToken}=`))
+      ?.slice(NODE_ENV.controlToken.length + 1),
     capAdd: containerSpec(s)?.CapabilityAdd ?? [],
   }));
 }
 
-export async function serviceIds(engine: Pick<ServiceApi, 'listServices'>, network: string, retry?: RetryPolicy): Promise<Map<string, string>> {
+export async function serviceIds(
+  engine: Pick<ServiceApi, 'listServices'>,
+  network: string,
+  retry?: RetryPolicy,
+): Promise<Map<string, string>> {
   return new Map((await listDeployment(engine, network, retry)).map((s) => [s.name, s.id]));
 }
 
@@ -56,8 +70,14 @@ export function downNodes(nodes: readonly { ID: string; Status?: { State?: strin
 export type TaskLister = Pick<Engine, 'listTasks'> & Partial<Pick<Engine, 'listNodes'>>;
 
 /** The newest task of each service (by name → ID), in one task listing, retried while the engine is overloaded. */
-export async function readTaskViews(engine: TaskLister, services: ReadonlyMap<string, string>, retry: RetryPolicy = DEFAULT_RETRY): Promise<Map<string, TaskView>> {
-  const tasks = (await retryTransient(() => engine.listTasks([...services.values()]), retry)) as { ServiceID?: string }[];
+export async function readTaskViews(
+  engine: TaskLister,
+  services: ReadonlyMap<string, string>,
+  retry: RetryPolicy = DEFAULT_RETRY,
+): Promise<Map<string, TaskView>> {
+  const tasks = (await retryTransient(() => engine.listTasks([...services.values()]), retry)) as {
+    ServiceID?: string;
+  }[];
   return new Map([...services].map(([name, id]) => [name, viewTask(tasks.filter((t) => t.ServiceID === id))]));
 }
 
@@ -85,10 +105,17 @@ export interface NodeStatus {
   containerId: string | undefined;
 }
 
-export async function readStatus(engine: Pick<ServiceApi, 'listServices'> & TaskApi, network: string, retry: RetryPolicy = DEFAULT_RETRY): Promise<NodeStatus[]> {
+export async function readStatus(
+  engine: Pick<ServiceApi, 'listServices'> & TaskApi,
+  network: string,
+  retry: RetryPolicy = DEFAULT_RETRY,
+): Promise<NodeStatus[]> {
   const deployed = new Map((await listDeployment(engine, network, retry)).map((s) => [s.name, s]));
   const services = new Map([...deployed].map(([name, s]) => [name, s.id]));
-  const [views, nodes] = await Promise.all([readTaskViews(engine, services, retry), retryTransient(() => engine.listNodes(), retry)]);
+  const [views, nodes] = await Promise.all([
+    readTaskViews(engine, services, retry),
+    retryTransient(() => engine.listNodes(), retry),
+  ]);
   const hostOf = new Map(nodes.map((n) => [n.ID, n.Description?.Hostname ?? n.ID]));
   const down = downNodes(nodes);
   const slot = (name: string) => Number(/(\d+)$/.exec(name)?.[1] ?? 0);
@@ -97,11 +124,27 @@ export async function readStatus(engine: Pick<ServiceApi, 'listServices'> & Task
       const v = views.get(node)!;
       const hostDown = Boolean(v.nodeId && down.has(v.nodeId));
       const { config, committee, conditions, faults, controlToken, capAdd } = deployed.get(node)!;
-      return { node, serviceId, hostDown, config, committee, conditions, faults, controlToken, capAdd, state: v.state, phase: v.phase, swarmNode: v.nodeId && hostOf.get(v.nodeId), since: v.since, exitCode: v.exitCode, error: v.error, containerId: v.containerId };
+      return {
+        node,
+        serviceId,
+        hostDown,
+        config,
+        committee,
+        conditions,
+        faults,
+        controlToken,
+        capAdd,
+        state: v.state,
+        phase: v.phase,
+        swarmNode: v.nodeId && hostOf.get(v.nodeId),
+        since: v.since,
+        exitCode: v.exitCode,
+        error: v.error,
+        containerId: v.containerId,
+      };
     })
     .sort((a, b) => slot(a.node) - slot(b.node) || a.node.localeCompare(b.node));
 }
-
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -120,7 +163,13 @@ export async function waitForTasks(
     // A task on a host that went down never reports again: it is settled, lost with its host.
     const down = downNodes(engine.listNodes ? await retryTransient(() => engine.listNodes!(), pace.retry) : []);
     progress(views);
-    if ([...views.values()].every((v) => done(v) || v.phase === 'failed' || (v.nodeId !== undefined && down.has(v.nodeId))) || Date.now() > deadline) return views;
+    if (
+      [...views.values()].every(
+        (v) => done(v) || v.phase === 'failed' || (v.nodeId !== undefined && down.has(v.nodeId)),
+      ) ||
+      Date.now() > deadline
+    )
+      return views;
     await sleep(pace.pollMs);
   }
 }
@@ -134,18 +183,37 @@ const STOPPED_STATES = new Set(['complete', 'failed', 'shutdown', 'rejected', 'o
  * with desired state "remove", until its container is gone, on whatever host it ran;
  * a task on a host that is down never reports again and counts as gone.
  */
-export async function waitForRemoved(engine: Pick<TaskApi, 'listAllTasks' | 'listNodes'>, removed: ReadonlySet<string>, warn: (message: string) => void, timeoutMs: number, pollMs = 250): Promise<void> {
+export async function waitForRemoved(
+  engine: Pick<TaskApi, 'listAllTasks' | 'listNodes'>,
+  removed: ReadonlySet<string>,
+  warn: (message: string) => void,
+  timeoutMs: number,
+  pollMs = 250,
+): Promise<void> {
   if (removed.size === 0) return;
   const deadline = Date.now() + timeoutMs;
   let said = false;
   for (;;) {
-    const [listed, nodes] = await Promise.all([retryTransient(() => engine.listAllTasks()), retryTransient(() => engine.listNodes())]);
+    const [listed, nodes] = await Promise.all([
+      retryTransient(() => engine.listAllTasks()),
+      retryTransient(() => engine.listNodes()),
+    ]);
     const tasks = listed as { ServiceID?: string; NodeID?: string; Status?: { State?: string } }[];
     const down = downNodes(nodes);
-    const alive = tasks.filter((t) => t.ServiceID && removed.has(t.ServiceID) && !STOPPED_STATES.has(t.Status?.State ?? '') && !(t.NodeID && down.has(t.NodeID)));
+    const alive = tasks.filter(
+      (t) =>
+        t.ServiceID &&
+        removed.has(t.ServiceID) &&
+        !STOPPED_STATES.has(t.Status?.State ?? '') &&
+        !(t.NodeID && down.has(t.NodeID)),
+    );
     if (alive.length === 0) return;
-    if (Date.now() > deadline) throw new EnvironmentError(`deploy: ${alive.length} container(s) of the previous run still run ${Math.round(timeoutMs / 1000)} s after their services were removed; a new run would talk to them — stop them (docker ps on their hosts) and run again`);
-    if (!said) warn(`deploy: waiting for ${alive.length} container(s) of the previous run to stop, so that runs never mix`);
+    if (Date.now() > deadline)
+      throw new EnvironmentError(
+        `deploy: ${alive.length} container(s) of the previous run still run ${Math.round(timeoutMs / 1000)} s after their services were removed; a new run would talk to them — stop them (docker ps on their hosts) and run again`,
+      );
+    if (!said)
+      warn(`deploy: waiting for ${alive.length} container(s) of the previous run to stop, so that runs never mix`);
     said = true;
     await sleep(pollMs);
   }
@@ -170,7 +238,10 @@ export async function pruneSecrets(engine: SecretApi, network: string, keep: Set
 }
 
 /** Removes the deployment's services, then its secrets: only what carries its labels (gomelctl deletes only what it wrote). */
-export async function removeDeployment(engine: CleanEngine, network: string): Promise<{ services: number; secrets: number }> {
+export async function removeDeployment(
+  engine: CleanEngine,
+  network: string,
+): Promise<{ services: number; secrets: number }> {
   const services = await engine.listServices(deploymentLabels(network));
   await mapLimit(services, 8, (s) => engine.removeService(s.ID));
   const secrets = await pruneSecrets(engine, network, new Set());

@@ -6,7 +6,10 @@
 import type { Engine } from './engine.js';
 
 /** Swarm services: the nodes. */
-export type ServiceApi = Pick<Engine, 'listServices' | 'createService' | 'removeService' | 'serviceOutput' | 'serviceLogs' | 'setServiceLabels'>;
+export type ServiceApi = Pick<
+  Engine,
+  'listServices' | 'createService' | 'removeService' | 'serviceOutput' | 'serviceLogs' | 'setServiceLabels'
+>;
 /** Tasks and the swarm's hosts: what runs where, and which hosts are down. */
 export type TaskApi = Pick<Engine, 'listTasks' | 'listAllTasks' | 'listNodes'>;
 /** Swarm secrets: each node's key. */
@@ -21,7 +24,12 @@ export type ContainerApi = Pick<Engine, 'containerArchive' | 'runOnNetwork'>;
 export type SwarmApi = Pick<Engine, 'ping' | 'info' | 'swarmInit' | 'swarmInspect'>;
 
 /** What `deploy spawn` uses. */
-export type SpawnEngine = ServiceApi & TaskApi & SecretApi & Pick<ImageApi, 'inspectImage'> & Pick<NetworkApi, 'findNetwork'> & SwarmApi;
+export type SpawnEngine = ServiceApi &
+  TaskApi &
+  SecretApi &
+  Pick<ImageApi, 'inspectImage'> &
+  Pick<NetworkApi, 'findNetwork'> &
+  SwarmApi;
 /** What `deploy logs` uses. */
 export type CollectEngine = ServiceApi & TaskApi & ContainerApi;
 /** What `deploy clean` uses. */

@@ -21,7 +21,8 @@ export function engineTarget(): string {
 export function engineTimeoutMs(): number {
   const text = process.env.GOMELCTL_ENGINE_TIMEOUT;
   if (text === undefined) return 30_000;
-  if (!/^\d+(\.\d+)?$/.test(text) || Number(text) <= 0) throw new UsageError(`GOMELCTL_ENGINE_TIMEOUT=${text}: expected seconds, e.g. 30`);
+  if (!/^\d+(\.\d+)?$/.test(text) || Number(text) <= 0)
+    throw new UsageError(`GOMELCTL_ENGINE_TIMEOUT=${text}: expected seconds, e.g. 30`);
   return Number(text) * 1000;
 }
 
@@ -37,24 +38,46 @@ const silentFor = (ms: number) => `${+(ms / 1000).toFixed(1)} s`;
 
 /** An answer without the shape gomelctl reads (N92): one line here, not a TypeError later. */
 function malformed(doing: string, problem: string): EnvironmentError {
-  return new EnvironmentError(`Docker Engine at ${engineTarget()} sent a malformed answer while trying to ${doing}: ${problem} — check that DOCKER_HOST points at a Docker Engine`);
+  return new EnvironmentError(
+    `Docker Engine at ${engineTarget()} sent a malformed answer while trying to ${doing}: ${problem} — check that DOCKER_HOST points at a Docker Engine`,
+  );
 }
 
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v) && !Buffer.isBuffer(v);
-const kindOf = (v: unknown) => (Buffer.isBuffer(v) ? 'text that is not JSON' : Array.isArray(v) ? 'a list' : v === null ? 'null' : typeof v === 'object' ? 'an object' : `a ${typeof v}`);
-const fieldOf = (v: unknown, path: string): unknown => path.split('.').reduce<unknown>((o, k) => (isRecord(o) ? o[k] : undefined), v);
-const hasStrings = (v: unknown, fields: readonly string[]) => isRecord(v) && fields.every((f) => typeof fieldOf(v, f) === 'string');
+const isRecord = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v) && !Buffer.isBuffer(v);
+const kindOf = (v: unknown) =>
+  Buffer.isBuffer(v)
+    ? 'text that is not JSON'
+    : Array.isArray(v)
+      ? 'a list'
+      : v === null
+        ? 'null'
+        : typeof v === 'object'
+          ? 'an object'
+          : `a ${typeof v}`;
+const fieldOf = (v: unknown, path: string): unknown =>
+  path.split('.').reduce<unknown>((o, k) => (isRecord(o) ? o[k] : undefined), v);
+const hasStrings = (v: unknown, fields: readonly string[]) =>
+  isRecord(v) && fields.every((f) => typeof fieldOf(v, f) === 'string');
 
 /** An object with these string fields, or one line naming the engine. */
 function expectObject<T>(doing: string, value: unknown, fields: readonly string[]): T {
-  if (!hasStrings(value, fields)) throw malformed(doing, `expected an object with ${fields.join(', ')}, got ${isRecord(value) ? 'an object without them' : kindOf(value)}`);
+  if (!hasStrings(value, fields))
+    throw malformed(
+      doing,
+      `expected an object with ${fields.join(', ')}, got ${isRecord(value) ? 'an object without them' : kindOf(value)}`,
+    );
   return value as T;
 }
 
 /** A list of objects with these string fields (of `what`), or one line naming the engine. */
 function expectList<T>(doing: string, value: unknown, what = 'objects', fields: readonly string[] = []): T[] {
   if (!Array.isArray(value)) throw malformed(doing, `expected a list, got ${kindOf(value)}`);
-  if (!value.every((item) => hasStrings(item, fields))) throw malformed(doing, `expected a list of ${what}${fields.length ? ` with ${fields.join(' and ')}` : ''}, got an entry without them`);
+  if (!value.every((item) => hasStrings(item, fields)))
+    throw malformed(
+      doing,
+      `expected a list of ${what}${fields.length ? ` with ${fields.join(' and ')}` : ''}, got an entry without them`,
+    );
   return value as T[];
 }
 
@@ -76,7 +99,11 @@ export class EngineError extends EnvironmentError {
 export function isTransient(error: unknown): boolean {
   if (error instanceof EngineError) return error.statusCode >= 500;
   const e = error as NodeJS.ErrnoException;
-  return e?.code === 'ECONNRESET' || e?.code === 'EPIPE' || /socket hang up|DeadlineExceeded|deadline exceeded/i.test(e?.message ?? '');
+  return (
+    e?.code === 'ECONNRESET' ||
+    e?.code === 'EPIPE' ||
+    /socket hang up|DeadlineExceeded|deadline exceeded/i.test(e?.message ?? '')
+  );
 }
 
 export interface RetryPolicy {
@@ -108,16 +135,30 @@ export async function retryTransient<T>(fn: () => Promise<T>, policy: RetryPolic
 export function engineError(error: unknown, doing: string): Error {
   if (error instanceof EnvironmentError) return error; // already one line (a timeout, a malformed answer, an engine error)
   const e = error as NodeJS.ErrnoException & { statusCode?: number; json?: { message?: string }; reason?: string };
-  if (e && (e.code === 'ENOENT' || e.code === 'ECONNREFUSED' || e.code === 'EACCES' || e.code === 'ECONNRESET' || e.code === 'EHOSTUNREACH')) {
-    const hint = process.env.DOCKER_HOST ? 'start that engine, or unset DOCKER_HOST' : 'start one with `bash docker/setup.sh` (or point DOCKER_HOST at an engine)';
-    return new EnvironmentError(`Docker Engine not reachable at ${engineTarget()} (${e.code}) while trying to ${doing}: ${hint}`);
+  if (
+    e &&
+    (e.code === 'ENOENT' ||
+      e.code === 'ECONNREFUSED' ||
+      e.code === 'EACCES' ||
+      e.code === 'ECONNRESET' ||
+      e.code === 'EHOSTUNREACH')
+  ) {
+    const hint = process.env.DOCKER_HOST
+      ? 'start that engine, or unset DOCKER_HOST'
+      : 'start one with `bash docker/setup.sh` (or point DOCKER_HOST at an engine)';
+    return new EnvironmentError(
+      `Docker Engine not reachable at ${engineTarget()} (${e.code}) while trying to ${doing}: ${hint}`,
+    );
   }
   if (e && typeof e.statusCode === 'number') {
     const message = (e.json?.message ?? e.reason ?? e.message ?? '').toString().trim();
     return new EngineError(`Docker Engine refused to ${doing} (HTTP ${e.statusCode}): ${message}`, e.statusCode);
   }
   // Anything else from the transport (a broken connection, an unparseable HTTP answer) still names the engine.
-  if (e && typeof e.code === 'string' && !isTransient(e)) return new EnvironmentError(`Docker Engine at ${engineTarget()} failed while trying to ${doing} (${e.code}: ${e.message})`);
+  if (e && typeof e.code === 'string' && !isTransient(e))
+    return new EnvironmentError(
+      `Docker Engine at ${engineTarget()} failed while trying to ${doing} (${e.code}: ${e.message})`,
+    );
   return error instanceof Error ? error : new Error(String(error));
 }
 
@@ -134,7 +175,9 @@ export async function call<T>(doing: string, fn: () => Promise<T>, limitMs = eng
     return await fn();
   } catch (error) {
     if (isReset(error) && Date.now() - started >= limitMs) {
-      throw new EngineTimeout(`Docker Engine at ${engineTarget()} did not answer within ${silentFor(limitMs)} while trying to ${doing}; is it overloaded or stuck? (GOMELCTL_ENGINE_TIMEOUT sets the limit in seconds)`);
+      throw new EngineTimeout(
+        `Docker Engine at ${engineTarget()} did not answer within ${silentFor(limitMs)} while trying to ${doing}; is it overloaded or stuck? (GOMELCTL_ENGINE_TIMEOUT sets the limit in seconds)`,
+      );
     }
     throw engineError(error, doing);
   }
@@ -149,7 +192,12 @@ const isReset = (error: unknown) => {
  * Reads a response stream to its end, handing each chunk on. A stream that stays
  * silent for `idleMs` is dropped by the modem; that is told as silence.
  */
-async function consume(stream: NodeJS.ReadableStream, doing: string, idleMs: number, onChunk: (chunk: Buffer) => void): Promise<void> {
+async function consume(
+  stream: NodeJS.ReadableStream,
+  doing: string,
+  idleMs: number,
+  onChunk: (chunk: Buffer) => void,
+): Promise<void> {
   let last = Date.now();
   try {
     for await (const chunk of stream as AsyncIterable<Buffer | string>) {
@@ -159,7 +207,10 @@ async function consume(stream: NodeJS.ReadableStream, doing: string, idleMs: num
   } catch (error) {
     if (error instanceof EnvironmentError) throw error;
     // 5% slack: the socket's own idle clock started a moment before this chunk reached us.
-    if (isReset(error) && Date.now() - last >= idleMs * 0.95) throw new EngineTimeout(`Docker Engine at ${engineTarget()} sent nothing for ${silentFor(idleMs)} while trying to ${doing}; is it stuck? (GOMELCTL_ENGINE_TIMEOUT × ${STREAM_IDLE_FACTOR} sets the limit)`);
+    if (isReset(error) && Date.now() - last >= idleMs * 0.95)
+      throw new EngineTimeout(
+        `Docker Engine at ${engineTarget()} sent nothing for ${silentFor(idleMs)} while trying to ${doing}; is it stuck? (GOMELCTL_ENGINE_TIMEOUT × ${STREAM_IDLE_FACTOR} sets the limit)`,
+      );
     throw engineError(error, doing);
   }
 }
@@ -197,12 +248,28 @@ export class Engine {
     if (String(answer) !== 'OK') throw malformed('answer a ping', `expected "OK", got ${kindOf(answer)}`);
   }
 
-  async info(): Promise<{ Swarm: { LocalNodeState: string; NodeID: string; ControlAvailable: boolean; NodeAddr: string; RemoteManagers?: { Addr: string }[] | null }; ServerVersion: string; Name: string }> {
-    return expectObject('report its state', await this.call('report its state', () => this.docker.info()), ['Swarm.LocalNodeState']);
+  async info(): Promise<{
+    Swarm: {
+      LocalNodeState: string;
+      NodeID: string;
+      ControlAvailable: boolean;
+      NodeAddr: string;
+      RemoteManagers?: { Addr: string }[] | null;
+    };
+    ServerVersion: string;
+    Name: string;
+  }> {
+    return expectObject('report its state', await this.call('report its state', () => this.docker.info()), [
+      'Swarm.LocalNodeState',
+    ]);
   }
 
   /** Consumes a JSON-lines progress stream (build, push); the engine's error message in it is the caller's to judge. */
-  async followProgress(stream: NodeJS.ReadableStream, onEvent: ProgressHandler, doing = 'report progress'): Promise<ProgressEvent[]> {
+  async followProgress(
+    stream: NodeJS.ReadableStream,
+    onEvent: ProgressHandler,
+    doing = 'report progress',
+  ): Promise<ProgressEvent[]> {
     const events: ProgressEvent[] = [];
     let rest = '';
     const take = (line: string) => {
@@ -232,22 +299,42 @@ export class Engine {
     return Buffer.concat(chunks);
   }
 
-  async build(context: Buffer, options: { tag: string; noCache?: boolean }, onEvent: ProgressHandler): Promise<ProgressEvent[]> {
+  async build(
+    context: Buffer,
+    options: { tag: string; noCache?: boolean },
+    onEvent: ProgressHandler,
+  ): Promise<ProgressEvent[]> {
     const doing = 'build an image';
-    const stream = await call(doing, () => this.streams.buildImage(context as unknown as NodeJS.ReadableStream, { t: options.tag, rm: true, forcerm: true, nocache: options.noCache ?? false } as Docker.ImageBuildOptions), this.idleMs);
+    const stream = await call(
+      doing,
+      () =>
+        this.streams.buildImage(
+          context as unknown as NodeJS.ReadableStream,
+          { t: options.tag, rm: true, forcerm: true, nocache: options.noCache ?? false } as Docker.ImageBuildOptions,
+        ),
+      this.idleMs,
+    );
     return this.followProgress(stream, onEvent, doing);
   }
 
   async push(tag: string, onEvent: ProgressHandler): Promise<ProgressEvent[]> {
     const doing = `push ${tag}`;
     // The push endpoint wants an X-Registry-Auth header even for a registry without auth.
-    const stream = await call(doing, () => this.streams.getImage(tag).push({ authconfig: {} } as never) as unknown as Promise<NodeJS.ReadableStream>, this.idleMs);
+    const stream = await call(
+      doing,
+      () => this.streams.getImage(tag).push({ authconfig: {} } as never) as unknown as Promise<NodeJS.ReadableStream>,
+      this.idleMs,
+    );
     return this.followProgress(stream, onEvent, doing);
   }
 
   async inspectImage(ref: string): Promise<Docker.ImageInspectInfo | undefined> {
     try {
-      return expectObject(`inspect image ${ref}`, await this.call(`inspect image ${ref}`, () => this.docker.getImage(ref).inspect()), ['Id']);
+      return expectObject(
+        `inspect image ${ref}`,
+        await this.call(`inspect image ${ref}`, () => this.docker.getImage(ref).inspect()),
+        ['Id'],
+      );
     } catch (error) {
       if (isNotFound(error)) return undefined;
       throw error;
@@ -255,11 +342,15 @@ export class Engine {
   }
 
   async swarmInit(advertiseAddr: string | undefined): Promise<void> {
-    await this.call('initialise swarm mode', () => this.docker.swarmInit({ ListenAddr: '0.0.0.0:2377', ...(advertiseAddr ? { AdvertiseAddr: advertiseAddr } : {}) }));
+    await this.call('initialise swarm mode', () =>
+      this.docker.swarmInit({ ListenAddr: '0.0.0.0:2377', ...(advertiseAddr ? { AdvertiseAddr: advertiseAddr } : {}) }),
+    );
   }
 
   async swarmInspect(): Promise<{ ID: string; JoinTokens: { Worker: string; Manager: string } }> {
-    return expectObject('report the swarm', await this.call('report the swarm', () => this.docker.swarmInspect()), ['JoinTokens.Worker']);
+    return expectObject('report the swarm', await this.call('report the swarm', () => this.docker.swarmInspect()), [
+      'JoinTokens.Worker',
+    ]);
   }
 
   async findNetwork(name: string): Promise<Docker.NetworkInspectInfo | undefined> {
@@ -272,7 +363,12 @@ export class Engine {
   }
 
   private async networks(options: object): Promise<Docker.NetworkInspectInfo[]> {
-    return expectList('list networks', await this.call('list networks', () => this.docker.listNetworks(options)), 'networks', ['Name']);
+    return expectList(
+      'list networks',
+      await this.call('list networks', () => this.docker.listNetworks(options)),
+      'networks',
+      ['Name'],
+    );
   }
 
   async createNetwork(spec: Docker.NetworkCreateOptions): Promise<void> {
@@ -280,7 +376,9 @@ export class Engine {
   }
 
   removeNetwork(name: string): Promise<void> {
-    return removeIfPresent(`remove network ${name}`, () => this.call(`remove network ${name}`, () => this.docker.getNetwork(name).remove()));
+    return removeIfPresent(`remove network ${name}`, () =>
+      this.call(`remove network ${name}`, () => this.docker.getNetwork(name).remove()),
+    );
   }
 
   /** `docker save` of one image: a tar of its config and layer tars. */
@@ -290,38 +388,62 @@ export class Engine {
   }
 
   removeImage(ref: string): Promise<void> {
-    return removeIfPresent(`remove image ${ref}`, () => this.call(`remove image ${ref}`, () => this.docker.getImage(ref).remove({ force: true })));
+    return removeIfPresent(`remove image ${ref}`, () =>
+      this.call(`remove image ${ref}`, () => this.docker.getImage(ref).remove({ force: true })),
+    );
   }
 
   async listSecrets(labels: Record<string, string>): Promise<Docker.Secret[]> {
-    return expectList('list secrets', await this.call('list secrets', () => this.docker.listSecrets({ filters: { label: labelFilters(labels) } })), 'secrets', ['ID', 'Spec.Name']);
+    return expectList(
+      'list secrets',
+      await this.call('list secrets', () => this.docker.listSecrets({ filters: { label: labelFilters(labels) } })),
+      'secrets',
+      ['ID', 'Spec.Name'],
+    );
   }
 
   async createSecret(name: string, data: Uint8Array, labels: Record<string, string>): Promise<string> {
-    const created = await this.call<{ id?: unknown }>(`create secret ${name}`, () => this.docker.createSecret({ Name: name, Labels: labels, Data: Buffer.from(data).toString('base64') }));
+    const created = await this.call<{ id?: unknown }>(`create secret ${name}`, () =>
+      this.docker.createSecret({ Name: name, Labels: labels, Data: Buffer.from(data).toString('base64') }),
+    );
     return expectObject<{ id: string }>(`create secret ${name}`, created, ['id']).id;
   }
 
   removeSecret(id: string): Promise<void> {
-    return removeIfPresent(`remove secret ${id}`, () => this.call(`remove secret ${id}`, () => this.docker.getSecret(id).remove()));
+    return removeIfPresent(`remove secret ${id}`, () =>
+      this.call(`remove secret ${id}`, () => this.docker.getSecret(id).remove()),
+    );
   }
 
   async listServices(labels: Record<string, string>): Promise<Docker.Service[]> {
-    return expectList('list services', await this.call('list services', () => this.docker.listServices({ filters: { label: labelFilters(labels) } })), 'services', ['ID', 'Spec.Name']);
+    return expectList(
+      'list services',
+      await this.call('list services', () => this.docker.listServices({ filters: { label: labelFilters(labels) } })),
+      'services',
+      ['ID', 'Spec.Name'],
+    );
   }
 
   async createService(spec: Docker.CreateServiceOptions): Promise<string> {
-    const created = await this.call<{ id?: unknown }>(`create service ${spec.Name}`, () => this.docker.createService(spec));
+    const created = await this.call<{ id?: unknown }>(`create service ${spec.Name}`, () =>
+      this.docker.createService(spec),
+    );
     return expectObject<{ id: string }>(`create service ${spec.Name}`, created, ['id']).id;
   }
 
   removeService(id: string): Promise<void> {
-    return removeIfPresent(`remove service ${id}`, () => this.call(`remove service ${id}`, () => this.docker.getService(id).remove()));
+    return removeIfPresent(`remove service ${id}`, () =>
+      this.call(`remove service ${id}`, () => this.docker.getService(id).remove()),
+    );
   }
 
   async listTasks(serviceIds: string[]): Promise<Docker.Task[]> {
     if (serviceIds.length === 0) return [];
-    return expectList('list tasks', await this.call('list tasks', () => this.docker.listTasks({ filters: { service: serviceIds } })), 'tasks');
+    return expectList(
+      'list tasks',
+      await this.call('list tasks', () => this.docker.listTasks({ filters: { service: serviceIds } })),
+      'tasks',
+    );
   }
 
   /** Every task of the swarm, also those of removed services whose containers still stop (a service filter no longer finds them). */
@@ -329,12 +451,30 @@ export class Engine {
     return expectList('list tasks', await this.call('list tasks', () => this.docker.listTasks()), 'tasks');
   }
 
-  async listNodes(): Promise<{ ID: string; Description?: { Hostname?: string }; Status?: { State?: string; Addr?: string }; Spec?: { Role?: string } }[]> {
-    return expectList('list swarm nodes', await this.call('list swarm nodes', () => this.docker.listNodes()), 'swarm nodes', ['ID']);
+  async listNodes(): Promise<
+    {
+      ID: string;
+      Description?: { Hostname?: string };
+      Status?: { State?: string; Addr?: string };
+      Spec?: { Role?: string };
+    }[]
+  > {
+    return expectList(
+      'list swarm nodes',
+      await this.call('list swarm nodes', () => this.docker.listNodes()),
+      'swarm nodes',
+      ['ID'],
+    );
   }
 
   /** A service's output, stdout and stderr interleaved (the stream is multiplexed: no TTY). */
-  async serviceLogs(id: string, follow: boolean, sink: NodeJS.WritableStream, timeoutMs?: number, tail?: number): Promise<void> {
+  async serviceLogs(
+    id: string,
+    follow: boolean,
+    sink: NodeJS.WritableStream,
+    timeoutMs?: number,
+    tail?: number,
+  ): Promise<void> {
     const doing = `read the logs of service ${id}`;
     // The manager relays a task's output from the host that runs it; for a host that stopped answering it waits without end.
     const abortSignal = timeoutMs ? AbortSignal.timeout(timeoutMs) : undefined;
@@ -344,9 +484,19 @@ export class Engine {
       doing,
       async () => {
         try {
-          return await docker.getService(id).logs({ stdout: true, stderr: true, follow, timestamps: false, abortSignal, ...(tail !== undefined ? { tail } : {}) } as never);
+          return await docker.getService(id).logs({
+            stdout: true,
+            stderr: true,
+            follow,
+            timestamps: false,
+            abortSignal,
+            ...(tail !== undefined ? { tail } : {}),
+          } as never);
         } catch (error) {
-          if (abortSignal?.aborted) throw new EnvironmentError(`the output of service ${id.slice(0, 12)} did not arrive within ${Math.round(timeoutMs! / 1000)} s (is its host down?)`);
+          if (abortSignal?.aborted)
+            throw new EnvironmentError(
+              `the output of service ${id.slice(0, 12)} did not arrive within ${Math.round(timeoutMs! / 1000)} s (is its host down?)`,
+            );
           throw error;
         }
       },
@@ -387,9 +537,20 @@ export class Engine {
   async setServiceLabels(id: string, labels: Record<string, string>): Promise<void> {
     const doing = `update the labels of service ${id.slice(0, 12)}`;
     const service = this.docker.getService(id);
-    const info = expectObject<{ Version?: { Index?: unknown }; Spec?: { Labels?: Record<string, string> } }>(doing, await this.call(doing, () => service.inspect()), []);
-    if (typeof info.Version?.Index !== 'number' || !isRecord(info.Spec)) throw malformed(doing, 'expected a service with Version.Index and Spec');
-    await this.call(doing, () => service.update({ version: info.Version!.Index, ...info.Spec!, Labels: { ...info.Spec!.Labels, ...labels } } as never));
+    const info = expectObject<{ Version?: { Index?: unknown }; Spec?: { Labels?: Record<string, string> } }>(
+      doing,
+      await this.call(doing, () => service.inspect()),
+      [],
+    );
+    if (typeof info.Version?.Index !== 'number' || !isRecord(info.Spec))
+      throw malformed(doing, 'expected a service with Version.Index and Spec');
+    await this.call(doing, () =>
+      service.update({
+        version: info.Version!.Index,
+        ...info.Spec!,
+        Labels: { ...info.Spec!.Labels, ...labels },
+      } as never),
+    );
   }
 
   /**
@@ -397,18 +558,54 @@ export class Engine {
    * reaches every node of the swarm from the manager) and returns its exit code and output.
    * The container is removed, whatever happens.
    */
-  async runOnNetwork(image: string, network: string, command: string[], env: string[], labels: Record<string, string>, timeoutMs: number): Promise<{ exitCode: number; output: string }> {
+  async runOnNetwork(
+    image: string,
+    network: string,
+    command: string[],
+    env: string[],
+    labels: Record<string, string>,
+    timeoutMs: number,
+  ): Promise<{ exitCode: number; output: string }> {
     const doing = `run a ${image} container on network ${network}`;
-    const created = await this.call<Docker.Container>(doing, () => this.docker.createContainer({ Image: image, Entrypoint: [command[0]!], Cmd: command.slice(1), Env: env, Labels: labels, HostConfig: { NetworkMode: network } }));
+    const created = await this.call<Docker.Container>(doing, () =>
+      this.docker.createContainer({
+        Image: image,
+        Entrypoint: [command[0]!],
+        Cmd: command.slice(1),
+        Env: env,
+        Labels: labels,
+        HostConfig: { NetworkMode: network },
+      }),
+    );
     try {
       await this.call(doing, () => created.start());
-      const waited = await call(doing, () => Promise.race([created.wait(), new Promise((_, reject) => setTimeout(() => reject(new EnvironmentError(`the ${image} container on ${network} did not end within ${Math.round(timeoutMs / 1000)} s`)), timeoutMs).unref())]), timeoutMs + this.callMs);
+      const waited = await call(
+        doing,
+        () =>
+          Promise.race([
+            created.wait(),
+            new Promise((_, reject) =>
+              setTimeout(
+                () =>
+                  reject(
+                    new EnvironmentError(
+                      `the ${image} container on ${network} did not end within ${Math.round(timeoutMs / 1000)} s`,
+                    ),
+                  ),
+                timeoutMs,
+              ).unref(),
+            ),
+          ]),
+        timeoutMs + this.callMs,
+      );
       const exitCode = expectObject<{ StatusCode?: unknown }>(doing, waited, []).StatusCode;
       if (typeof exitCode !== 'number') throw malformed(doing, 'expected the exit code of the container');
       const logs = await this.call<Buffer>(doing, () => created.logs({ stdout: true, stderr: true, follow: false }));
       return { exitCode, output: demux(Buffer.from(logs)).toString('utf8') };
     } finally {
-      await removeIfPresent(`remove container ${created.id.slice(0, 12)}`, () => this.call(`remove container ${created.id.slice(0, 12)}`, () => created.remove({ force: true })));
+      await removeIfPresent(`remove container ${created.id.slice(0, 12)}`, () =>
+        this.call(`remove container ${created.id.slice(0, 12)}`, () => created.remove({ force: true })),
+      );
     }
   }
 
@@ -433,7 +630,8 @@ function labelFilters(labels: Record<string, string>): string[] {
 /** How many leading bytes of `buffer` are whole frames of Docker's multiplexed format. */
 function completeFrames(buffer: Buffer): number {
   let offset = 0;
-  while (offset + 8 <= buffer.length && offset + 8 + buffer.readUInt32BE(offset + 4) <= buffer.length) offset += 8 + buffer.readUInt32BE(offset + 4);
+  while (offset + 8 <= buffer.length && offset + 8 + buffer.readUInt32BE(offset + 4) <= buffer.length)
+    offset += 8 + buffer.readUInt32BE(offset + 4);
   return offset;
 }
 

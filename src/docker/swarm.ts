@@ -9,7 +9,11 @@ export const LOOPBACK = /^(127\.|localhost(:|$)|\[::1\])/;
  * Every swarm node pulls the image under its tag, so with workers the registry
  * must not be loopback-only: their tasks would be rejected ("No such image").
  */
-export async function checkRegistryReach(engine: Pick<Engine, 'listNodes'>, registry: string, option = '--registry'): Promise<void> {
+export async function checkRegistryReach(
+  engine: Pick<Engine, 'listNodes'>,
+  registry: string,
+  option = '--registry',
+): Promise<void> {
   if (!LOOPBACK.test(registry)) return;
   const nodes = await engine.listNodes().catch(() => []);
   if (nodes.length <= 1) return;

@@ -30,7 +30,11 @@ function named(error: unknown, shown: string): unknown {
  * stageFolder() created empty; durable only after flushFiles().
  */
 function writeUnsynced(file: string, content: string | Uint8Array, mode: number, staged: boolean): void {
-  const fd = openSync(file, staged ? constants.O_WRONLY | constants.O_TRUNC : constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode);
+  const fd = openSync(
+    file,
+    staged ? constants.O_WRONLY | constants.O_TRUNC : constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL,
+    mode,
+  );
   try {
     writeFileSync(fd, content);
     fchmodSync(fd, mode); // the umask may have narrowed the mode
@@ -89,7 +93,8 @@ export async function writeFileAtomic(file: string, content: string | Uint8Array
     if (isFsError(e) && e.code === 'ENOENT') return path.resolve(file); // new file (a dangling link fails below, named)
     throw named(e, file);
   });
-  if ((await lstatIfAny(real))?.isSymbolicLink()) throw new InputError(real, undefined, 'is a symbolic link to a file that does not exist', 'fix or remove the link');
+  if ((await lstatIfAny(real))?.isSymbolicLink())
+    throw new InputError(real, undefined, 'is a symbolic link to a file that does not exist', 'fix or remove the link');
   const old = await lstatIfAny(real);
   const folder = path.dirname(real);
   const tmp = path.join(folder, `.${path.basename(real)}.${randomBytes(6).toString('hex')}.tmp`);
@@ -140,7 +145,8 @@ function generation(entry: string, base: string, kind: string): number | undefin
   return m ? Number(m[1]) : 0;
 }
 
-const insideGeneration = (entry: string, prefix: string) => (entry.startsWith(prefix) && /^\d+$/.test(entry.slice(prefix.length)) ? Number(entry.slice(prefix.length)) : undefined);
+const insideGeneration = (entry: string, prefix: string) =>
+  entry.startsWith(prefix) && /^\d+$/.test(entry.slice(prefix.length)) ? Number(entry.slice(prefix.length)) : undefined;
 
 interface Leftovers {
   olds: { name: string; gen: number }[];
@@ -176,7 +182,8 @@ async function leftovers(dir: string): Promise<Leftovers> {
 /** Moves the files of a complete in-place commit into `dir` and deletes what it lists; safe to repeat. */
 async function rollForward(dir: string, commitDir: string): Promise<void> {
   const remove: string[] = JSON.parse(await fs.readFile(path.join(commitDir, REMOVE_LIST), 'utf8').catch(() => '[]'));
-  for (const name of await fs.readdir(commitDir)) if (name !== REMOVE_LIST) await fs.rename(path.join(commitDir, name), path.join(dir, name));
+  for (const name of await fs.readdir(commitDir))
+    if (name !== REMOVE_LIST) await fs.rename(path.join(commitDir, name), path.join(dir, name));
   for (const name of remove) await fs.rm(path.join(dir, name), { force: true });
   await syncDir(dir);
   await fs.rm(commitDir, { recursive: true, force: true });
@@ -264,12 +271,15 @@ export async function stageFolder(dir: string, namesAhead: readonly string[] = [
 async function stage(dir: string, gen: number, inPlace: boolean, namesAhead: readonly string[]): Promise<StagedFolder> {
   const parent = path.dirname(dir);
   const base = path.basename(dir);
-  const fresh = inPlace ? path.join(dir, `${INSIDE_NEW}${gen}`) : path.join(parent, `.${base}.${NEW}-${gen}-${randomBytes(6).toString('hex')}`);
+  const fresh = inPlace
+    ? path.join(dir, `${INSIDE_NEW}${gen}`)
+    : path.join(parent, `.${base}.${NEW}-${gen}-${randomBytes(6).toString('hex')}`);
   const discard = () => fs.rm(fresh, { recursive: true, force: true });
   try {
     await fs.mkdir(fresh, 0o700);
     await fs.chmod(fresh, 0o700);
-    for (const name of namesAhead) closeSync(openSync(path.join(fresh, name), constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600));
+    for (const name of namesAhead)
+      closeSync(openSync(path.join(fresh, name), constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600));
   } catch (e) {
     await discard();
     throw named(e, inPlace || (isFsError(e) && e.code === 'ENOSPC') ? dir : parent);
@@ -281,7 +291,10 @@ async function stage(dir: string, gen: number, inPlace: boolean, namesAhead: rea
       if (ahead.size) throw new Error(`staged ${[...ahead].slice(0, 3).join(', ')} but not written`); // never swap in an empty file
       if (inPlace) await fs.writeFile(path.join(fresh, REMOVE_LIST), JSON.stringify(await toRemove(dir, files)));
       // Every file is durable before the rename.
-      await flushFiles(fresh, files.map((f) => f.name));
+      await flushFiles(
+        fresh,
+        files.map((f) => f.name),
+      );
       await hooks.beforeSwap?.();
     } catch (e) {
       await discard();
@@ -303,7 +316,8 @@ async function stage(dir: string, gen: number, inPlace: boolean, namesAhead: rea
       } catch (e) {
         await discard();
         // A mount point the mount table did not show: nothing moved yet, so update in place.
-        if (isFsError(e) && (e.code === 'EBUSY' || e.code === 'EXDEV')) return (await stage(dir, gen, true, [])).commit(files, hooks);
+        if (isFsError(e) && (e.code === 'EBUSY' || e.code === 'EXDEV'))
+          return (await stage(dir, gen, true, [])).commit(files, hooks);
         throw named(e, dir);
       }
     }

@@ -18,13 +18,27 @@ export interface ConfigFile {
 
 export async function readConfigs(dir: string, names: readonly string[] = []): Promise<ConfigFile[]> {
   if (!(await exists(dir))) throw new InputError(dir, undefined, 'no such configs folder', 'pass --configs DIR');
-  if (!(await fs.stat(dir)).isDirectory()) throw new InputError(dir, undefined, 'is a file, not a configs folder', 'pass --configs DIR');
-  const wanted = names.length > 0 ? names.map((n) => n.replace(/\.json$/, '')) : (await fs.readdir(dir)).filter((f) => f.endsWith('.json') && !f.startsWith('.')).map((f) => f.slice(0, -5)).sort();
-  if (wanted.length === 0) throw new InputError(dir, undefined, 'holds no gomel configs (<name>.json)', 'pass the --configs folder that holds them');
+  if (!(await fs.stat(dir)).isDirectory())
+    throw new InputError(dir, undefined, 'is a file, not a configs folder', 'pass --configs DIR');
+  const wanted =
+    names.length > 0
+      ? names.map((n) => n.replace(/\.json$/, ''))
+      : (await fs.readdir(dir))
+          .filter((f) => f.endsWith('.json') && !f.startsWith('.'))
+          .map((f) => f.slice(0, -5))
+          .sort();
+  if (wanted.length === 0)
+    throw new InputError(
+      dir,
+      undefined,
+      'holds no gomel configs (<name>.json)',
+      'pass the --configs folder that holds them',
+    );
   return Promise.all(
     wanted.map(async (name) => {
       const file = path.join(dir, `${name}.json`);
-      if (!(await exists(file))) throw new InputError(file, undefined, 'no such config', `choose one of the .json files in ${dir}`);
+      if (!(await exists(file)))
+        throw new InputError(file, undefined, 'no such config', `choose one of the .json files in ${dir}`);
       return { name, file, text: await readInput(file, 'config file') }; // a folder named config.json is named (A8)
     }),
   );
@@ -36,11 +50,17 @@ export async function readSyncRecord(dir: string): Promise<Record<string, number
   const text = await readInput(file, 'sync record');
   try {
     const value = JSON.parse(text) as unknown;
-    if (value && typeof value === 'object' && Object.values(value).every((v) => Number.isInteger(v))) return value as Record<string, number>;
+    if (value && typeof value === 'object' && Object.values(value).every((v) => Number.isInteger(v)))
+      return value as Record<string, number>;
   } catch {
     // fall through
   }
-  throw new InputError(file, undefined, 'not a JSON object of committee sizes', 'delete it; the next `config sync` only caps NParents');
+  throw new InputError(
+    file,
+    undefined,
+    'not a JSON object of committee sizes',
+    'delete it; the next `config sync` only caps NParents',
+  );
 }
 
 export async function writeSyncRecord(dir: string, record: Record<string, number>): Promise<void> {

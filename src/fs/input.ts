@@ -49,9 +49,22 @@ export function isFsError(error: unknown): error is NodeJS.ErrnoException {
 }
 
 /** One line for a file-system failure: the path, what is wrong, the fix. `file` wins over the error's own path when given (a temp file is not the user's path). */
-export function fsProblem(error: NodeJS.ErrnoException, fallbackPath: string, what?: string, file = error.path ?? fallbackPath): InputError {
-  const [problem, fix] = FS_PROBLEMS[error.code ?? ''] ?? [`${error.code ?? 'error'} on ${error.syscall ?? 'access'}`, 'check the path'];
-  const subject = error.code === 'EISDIR' && what ? `is a folder, not a ${what}` : error.code === 'ENOENT' && what ? `no such ${what}` : problem;
+export function fsProblem(
+  error: NodeJS.ErrnoException,
+  fallbackPath: string,
+  what?: string,
+  file = error.path ?? fallbackPath,
+): InputError {
+  const [problem, fix] = FS_PROBLEMS[error.code ?? ''] ?? [
+    `${error.code ?? 'error'} on ${error.syscall ?? 'access'}`,
+    'check the path',
+  ];
+  const subject =
+    error.code === 'EISDIR' && what
+      ? `is a folder, not a ${what}`
+      : error.code === 'ENOENT' && what
+        ? `no such ${what}`
+        : problem;
   return new InputError(file, undefined, subject, fix);
 }
 
@@ -80,7 +93,8 @@ async function linkNote(file: string): Promise<string> {
 
 async function guard<T>(file: string, what: string | undefined, read: () => Promise<T>): Promise<T> {
   // Node throws a TypeError for these, which would read as a bug of ours.
-  if (file.includes('\0')) throw new InputError(file, undefined, 'contains a NUL character, which no path can hold', 'check the path');
+  if (file.includes('\0'))
+    throw new InputError(file, undefined, 'contains a NUL character, which no path can hold', 'check the path');
   try {
     return await read();
   } catch (error) {
@@ -88,7 +102,13 @@ async function guard<T>(file: string, what: string | undefined, read: () => Prom
     if (error.code === 'ENOENT') {
       // A dangling symbolic link says more than "does not exist".
       const target = await fs.readlink(file).catch(() => undefined);
-      if (target !== undefined) throw new InputError(file, undefined, `is a symbolic link to ${target}, which does not exist`, 'fix or remove the link');
+      if (target !== undefined)
+        throw new InputError(
+          file,
+          undefined,
+          `is a symbolic link to ${target}, which does not exist`,
+          'fix or remove the link',
+        );
     }
     throw fsProblem(error, file, what, file);
   }
@@ -97,12 +117,18 @@ async function guard<T>(file: string, what: string | undefined, read: () => Prom
 async function refuseIrregular(file: string, stat: Stats, what: string | undefined): Promise<void> {
   if (stat.isFile()) return;
   const note = await linkNote(file);
-  if (stat.isDirectory()) throw new InputError(file, undefined, `is a folder${note}, not a ${what ?? 'file'}`, 'pass the file inside it');
+  if (stat.isDirectory())
+    throw new InputError(file, undefined, `is a folder${note}, not a ${what ?? 'file'}`, 'pass the file inside it');
   throw new InputError(file, undefined, `is ${kindOf(stat)}${note}, not a regular file`, 'pass a regular file');
 }
 
 async function tooLarge(file: string, size: string, max: number, what: string | undefined): Promise<InputError> {
-  return new InputError(file, undefined, `is ${size}${await linkNote(file)}, more than a ${what ?? 'file'} can be (${formatBytes(max)})`, 'check that this is the right file');
+  return new InputError(
+    file,
+    undefined,
+    `is ${size}${await linkNote(file)}, more than a ${what ?? 'file'} can be (${formatBytes(max)})`,
+    'check that this is the right file',
+  );
 }
 
 export interface OpenInput {
@@ -119,7 +145,9 @@ export async function openInput(file: string, what?: string, maxBytes = maxBytes
   // stat first: opening a FIFO or a tape device has effects (it blocks, or rewinds).
   await refuseIrregular(file, await guard(file, what, () => fs.stat(file)), what);
   // O_NONBLOCK: if the file was swapped for a FIFO since, open must not wait for a writer.
-  const handle = await guard(file, what, () => fs.open(file, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY));
+  const handle = await guard(file, what, () =>
+    fs.open(file, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY),
+  );
   try {
     const stat = await handle.stat();
     await refuseIrregular(file, stat, what);
@@ -159,11 +187,16 @@ export async function readInput(file: string, what?: string, maxBytes?: number):
 }
 
 /** Like readInput, but undefined when there is no such file (a dangling link is still an error). */
-export async function readOptionalInput(file: string | undefined, what?: string, maxBytes?: number): Promise<string | undefined> {
+export async function readOptionalInput(
+  file: string | undefined,
+  what?: string,
+  maxBytes?: number,
+): Promise<string | undefined> {
   if (file === undefined) return undefined;
   const present = await fs.lstat(file).then(
     () => true,
-    (error: NodeJS.ErrnoException) => (error.code === 'ENOENT' ? false : Promise.reject(fsProblem(error, file, what, file))),
+    (error: NodeJS.ErrnoException) =>
+      error.code === 'ENOENT' ? false : Promise.reject(fsProblem(error, file, what, file)),
   );
   return present ? readInput(file, what, maxBytes) : undefined;
 }

@@ -1,11 +1,25 @@
 // The keys folder: committee.ka (public), <pid>.pk (secret, 0600), seed (secret, 0600).
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { formatCommittee, formatPrivateKey, parseCommittee, parsePrivateKey, type Member, type PrivateKey } from '../core/keys/committee.js';
+import {
+  formatCommittee,
+  formatPrivateKey,
+  parseCommittee,
+  parsePrivateKey,
+  type Member,
+  type PrivateKey,
+} from '../core/keys/committee.js';
 import { InputError } from '../core/errors.js';
 import type { KeysPlan } from '../core/keys/keys-plan.js';
 import { SEED_LENGTH } from '../core/keys/derive.js';
-import { lstatIfAny, recoverFolder, stageFolder, type FileToWrite, type FolderSwapHooks, type StagedFolder } from './atomic.js';
+import {
+  lstatIfAny,
+  recoverFolder,
+  stageFolder,
+  type FileToWrite,
+  type FolderSwapHooks,
+  type StagedFolder,
+} from './atomic.js';
 import { fsProblem, isFsError, readInput, readInputBytes } from './input.js';
 import { mapLimit } from '../core/limit.js';
 
@@ -64,23 +78,36 @@ export async function resolveFolder(dir: string): Promise<string> {
     return await fs.realpath(abs);
   } catch (e) {
     if (!isFsError(e)) throw e;
-    if (e.code === 'ELOOP') throw new InputError(abs, undefined, 'is a loop of symbolic links', 'point the link at a real folder');
+    if (e.code === 'ELOOP')
+      throw new InputError(abs, undefined, 'is a loop of symbolic links', 'point the link at a real folder');
     if (e.code === 'ENOTDIR') {
       for (let p = path.dirname(abs); p !== path.dirname(p); p = path.dirname(p)) {
-        if ((await fs.stat(p).catch(() => undefined))?.isFile()) throw new InputError(p, undefined, 'is a file, not a folder', `pass a folder for ${dir}`);
+        if ((await fs.stat(p).catch(() => undefined))?.isFile())
+          throw new InputError(p, undefined, 'is a file, not a folder', `pass a folder for ${dir}`);
       }
     }
     if (e.code !== 'ENOENT') throw fsProblem(e, abs);
   }
   const target = (await lstatIfAny(abs))?.isSymbolicLink() ? await fs.readlink(abs) : undefined;
-  if (target !== undefined) throw new InputError(abs, undefined, `is a symbolic link to ${target}, which does not exist`, 'fix or remove the link, or pass the real folder');
+  if (target !== undefined)
+    throw new InputError(
+      abs,
+      undefined,
+      `is a symbolic link to ${target}, which does not exist`,
+      'fix or remove the link, or pass the real folder',
+    );
   return path.join(await resolveFolder(path.dirname(abs)), path.basename(abs)); // a new folder under a real parent
 }
 
 export function parseSeed(text: string, file: string): Uint8Array {
   const hex = text.trim();
   if (!new RegExp(`^[0-9a-fA-F]{${2 * SEED_LENGTH}}$`).test(hex)) {
-    throw new InputError(file, '1', `a committee seed is ${SEED_LENGTH} bytes written as ${2 * SEED_LENGTH} hex digits`, 'restore the seed file or pass --seed');
+    throw new InputError(
+      file,
+      '1',
+      `a committee seed is ${SEED_LENGTH} bytes written as ${2 * SEED_LENGTH} hex digits`,
+      'restore the seed file or pass --seed',
+    );
   }
   return new Uint8Array(Buffer.from(hex, 'hex'));
 }
@@ -99,7 +126,8 @@ export async function readCommitteeFile(dir: string): Promise<CommitteeFile | un
   } catch (e) {
     if (!isFsError(e)) throw e;
     if (e.code === 'ENOENT') return undefined; // no folder, or no committee in it
-    if (e.code === 'ENOTDIR') throw new InputError(real, undefined, 'is a file, not a keys folder', 'pass the keys folder with --keys');
+    if (e.code === 'ENOTDIR')
+      throw new InputError(real, undefined, 'is a file, not a keys folder', 'pass the keys folder with --keys');
     // A folder we may not search has a committee we cannot see: not "no committee" (N14).
     throw fsProblem(Object.assign(e, { path: real }), real);
   }
@@ -124,13 +152,24 @@ async function readHistory(file: string): Promise<ResizeHistory | undefined> {
     // refused below
   }
   if (h && Number.isInteger(h.size) && Number.isInteger(h.previousSize)) return h as ResizeHistory;
-  throw new InputError(file, undefined, 'not the record gomelctl keeps of the last resize ({"size", "previousSize"})', 'delete it; the next `config sync` then only caps NParents');
+  throw new InputError(
+    file,
+    undefined,
+    'not the record gomelctl keeps of the last resize ({"size", "previousSize"})',
+    'delete it; the next `config sync` then only caps NParents',
+  );
 }
 
 /** Like readCommitteeFile, but fails with the fix when there is no committee. */
 export async function requireCommitteeFile(dir: string): Promise<CommitteeFile> {
   const committee = await readCommitteeFile(dir);
-  if (!committee) throw new InputError(path.join(dir, COMMITTEE_FILE), undefined, 'no committee file', 'create one with `gomelctl keys gen --n 8`, or pass the keys folder');
+  if (!committee)
+    throw new InputError(
+      path.join(dir, COMMITTEE_FILE),
+      undefined,
+      'no committee file',
+      'create one with `gomelctl keys gen --n 8`, or pass the keys folder',
+    );
   return committee;
 }
 
@@ -144,7 +183,9 @@ export async function readKeysDir(dir: string): Promise<KeysDir | undefined> {
   const keyFiles: KeysDir['keyFiles'] = [];
   const otherFiles: string[] = [];
   let seed: Uint8Array | undefined;
-  const names = (await fs.readdir(dir).catch((e: unknown) => Promise.reject(isFsError(e) ? fsProblem(e, dir) : e))).sort();
+  const names = (
+    await fs.readdir(dir).catch((e: unknown) => Promise.reject(isFsError(e) ? fsProblem(e, dir) : e))
+  ).sort();
   // Member files are read many at once: one after the other, 1000 of them wait ~0.3 s on the disk (issue 14).
   const memberNames = names.filter((name) => PK_NAME.test(name));
   const bytes = await mapLimit(memberNames, 32, (name) => readInputBytes(path.join(dir, name), 'member file'));
@@ -159,7 +200,8 @@ export async function readKeysDir(dir: string): Promise<KeysDir | undefined> {
   for (const name of names) {
     const file = path.join(dir, name);
     if (name === SEED_FILE) seed = await readSeedFile(file);
-    else if (!PK_LIKE.test(name) && name !== COMMITTEE_FILE && name !== HISTORY_FILE && (await fs.stat(file)).isFile()) otherFiles.push(name);
+    else if (!PK_LIKE.test(name) && name !== COMMITTEE_FILE && name !== HISTORY_FILE && (await fs.stat(file)).isFile())
+      otherFiles.push(name);
   }
   keyFiles.sort((a, b) => a.pid - b.pid);
   const history = await readHistory(path.join(dir, HISTORY_FILE));
@@ -204,11 +246,20 @@ export async function inspectKeysFolder(dir: string): Promise<KeysFolderState> {
   await recoverFolder(dir);
   const stat = await fs.lstat(dir).catch(() => undefined);
   if (!stat) return state;
-  if (!stat.isDirectory()) throw new InputError(dir, undefined, 'is not a folder', 'pass the keys folder with --keys (a new path is created)');
-  const entries = await fs.readdir(dir, { withFileTypes: true }).catch((e: unknown) => Promise.reject(isFsError(e) ? fsProblem(e, dir) : e));
+  if (!stat.isDirectory())
+    throw new InputError(dir, undefined, 'is not a folder', 'pass the keys folder with --keys (a new path is created)');
+  const entries = await fs
+    .readdir(dir, { withFileTypes: true })
+    .catch((e: unknown) => Promise.reject(isFsError(e) ? fsProblem(e, dir) : e));
   const hasCommittee = entries.some((e) => e.name === COMMITTEE_FILE && e.isFile());
   for (const e of entries) {
-    const ours = e.isFile() && (e.name === COMMITTEE_FILE || e.name === SEED_FILE || e.name === GOMEL_ADDRESSES || e.name === HISTORY_FILE || PK_LIKE.test(e.name));
+    const ours =
+      e.isFile() &&
+      (e.name === COMMITTEE_FILE ||
+        e.name === SEED_FILE ||
+        e.name === GOMEL_ADDRESSES ||
+        e.name === HISTORY_FILE ||
+        PK_LIKE.test(e.name));
     const mountRoot = e.name === 'lost+found' && e.isDirectory(); // the folder is a mounted file system's root (N19)
     if (!ours && !mountRoot) state.foreign.push(e.isDirectory() ? `${e.name}/` : e.name);
     else if (!hasCommittee && PK_LIKE.test(e.name)) state.orphanKeys.push(e.name);
@@ -219,24 +270,43 @@ export async function inspectKeysFolder(dir: string): Promise<KeysFolderState> {
 
 /** The keys folder's next version, the member files of `newPids` created ahead (see stageFolder). */
 export function stageKeysDir(dir: string, newPids: readonly number[]): Promise<StagedFolder> {
-  return stageFolder(dir, newPids.map((pid) => `${pid}.pk`));
+  return stageFolder(
+    dir,
+    newPids.map((pid) => `${pid}.pk`),
+  );
 }
 
 /** Writes a planned committee into `staged` and swaps it in for `dir`, as one atomic set. */
-export async function writeKeysDir(staged: StagedFolder, dir: string, plan: KeysPlan, seed: Uint8Array, previous: KeysDir | undefined, hooks?: FolderSwapHooks): Promise<void> {
+export async function writeKeysDir(
+  staged: StagedFolder,
+  dir: string,
+  plan: KeysPlan,
+  seed: Uint8Array,
+  previous: KeysDir | undefined,
+  hooks?: FolderSwapHooks,
+): Promise<void> {
   const kept = new Set(plan.kept);
   const files: FileToWrite[] = [
     { name: COMMITTEE_FILE, content: formatCommittee(plan.members), mode: 0o644 },
     { name: SEED_FILE, content: `${Buffer.from(seed).toString('hex')}\n`, mode: 0o600 },
     // A kept key keeps its bytes (CRLF, tabs, no final newline…): README, "byte-identical" (N30).
-    ...plan.privateKeys.map((k) => ({ name: `${k.pid}.pk`, content: (kept.has(k.pid) && previous?.keyBytes.get(k.pid)) || formatPrivateKey(k), mode: 0o600 })),
+    ...plan.privateKeys.map((k) => ({
+      name: `${k.pid}.pk`,
+      content: (kept.has(k.pid) && previous?.keyBytes.get(k.pid)) || formatPrivateKey(k),
+      mode: 0o600,
+    })),
   ];
   const oldSize = previous?.members.length;
-  const history = oldSize !== undefined && oldSize !== plan.members.length ? { size: plan.members.length, previousSize: oldSize } : previous?.history;
+  const history =
+    oldSize !== undefined && oldSize !== plan.members.length
+      ? { size: plan.members.length, previousSize: oldSize }
+      : previous?.history;
   if (history) files.push({ name: HISTORY_FILE, content: `${JSON.stringify(history)}\n`, mode: 0o644 });
   // Member files with no committee line, old or new, and key files gomel never
   // reads (07.pk) are carried over byte for byte: never ours to delete.
-  const strays = (previous?.keyFiles ?? []).filter((k) => k.pid >= plan.members.length && k.pid >= previous!.members.length).map((k) => path.basename(k.file));
+  const strays = (previous?.keyFiles ?? [])
+    .filter((k) => k.pid >= plan.members.length && k.pid >= previous!.members.length)
+    .map((k) => path.basename(k.file));
   for (const name of [...(previous?.otherFiles ?? []), ...strays, ...(previous?.strayNames ?? [])]) {
     const stat = await fs.stat(path.join(dir, name));
     files.push({ name, content: await readInputBytes(path.join(dir, name), 'kept file'), mode: stat.mode & 0o777 });

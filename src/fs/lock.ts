@@ -18,7 +18,8 @@ import { EnvironmentError } from '../core/errors.js';
 import { fsProblem, isFsError } from './input.js';
 
 /** The lock of folder `dir` (an absolute, resolved path: see keys-dir.ts resolveFolder). */
-export const lockFile = (dir: string) => path.join(path.dirname(path.resolve(dir)), `.${path.basename(path.resolve(dir))}.lock`);
+export const lockFile = (dir: string) =>
+  path.join(path.dirname(path.resolve(dir)), `.${path.basename(path.resolve(dir))}.lock`);
 
 /** Locks this process holds (by lock file), so that a nested withLock re-enters. */
 const held = new Set<string>();
@@ -90,7 +91,9 @@ export async function waitForWriter(dir: string, waitMs = 60_000): Promise<void>
 }
 
 const busy = (dir: string, pid: number) =>
-  new EnvironmentError(`${dir}: another gomelctl (pid ${pid}) is writing here; wait for it to finish, or remove ${lockFile(dir)} if no such process runs`);
+  new EnvironmentError(
+    `${dir}: another gomelctl (pid ${pid}) is writing here; wait for it to finish, or remove ${lockFile(dir)} if no such process runs`,
+  );
 
 /** Creates the lock whole or not at all: written aside, then linked into place (link fails if it exists). */
 async function tryCreate(file: string): Promise<boolean> {
@@ -123,7 +126,12 @@ export async function withLock<T>(dir: string, fn: () => Promise<T>, waitMs = 60
       // No live holder: take it over. The rename is atomic, so of two takers one moves
       // the stale lock; the other finds it gone or changed and puts back what it moved.
       const moved = `${file}.stale-${process.pid}-${randomBytes(4).toString('hex')}`;
-      if (await fs.rename(file, moved).then(() => true, () => false)) {
+      if (
+        await fs.rename(file, moved).then(
+          () => true,
+          () => false,
+        )
+      ) {
         if ((await readLock(moved)) !== text) await fs.link(moved, file).catch(() => undefined); // a fresh lock after all
         await fs.rm(moved, { force: true });
       }

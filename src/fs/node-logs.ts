@@ -39,7 +39,12 @@ const FILES: Record<string, keyof NodeFiles> = {
 };
 
 function twoLogs(where: string, a: string, b: string): InputError {
-  return new InputError(where, undefined, `two gomel logs for one node: ${path.basename(a)} and ${path.basename(b)}`, 'keep one of them (e.g. remove the uncompressed copy)');
+  return new InputError(
+    where,
+    undefined,
+    `two gomel logs for one node: ${path.basename(a)} and ${path.basename(b)}`,
+    'keep one of them (e.g. remove the uncompressed copy)',
+  );
 }
 
 async function describeFolder(dir: string, label: string): Promise<NodeFiles> {
@@ -139,7 +144,8 @@ function gzipHeaderLength(h: Buffer): number | undefined {
   const flags = h[3]!;
   let at = 10;
   if (flags & 4) at = h.length >= at + 2 ? at + 2 + h.readUInt16LE(at) : Infinity; // FEXTRA
-  for (const bit of [8, 16]) { // FNAME, FCOMMENT: zero-terminated
+  for (const bit of [8, 16]) {
+    // FNAME, FCOMMENT: zero-terminated
     if (!(flags & bit)) continue;
     const end = h.indexOf(0, at);
     at = end < 0 ? Infinity : end + 1;
@@ -154,14 +160,19 @@ function gzipHeaderLength(h: Buffer): number | undefined {
  * member is inflated raw here, and the bytes after the last one are named in
  * `trailing` instead of costing the whole log (N71).
  */
-async function* gunzipMembers(handle: FileHandle, size: number, trailing: (note: string) => void): AsyncGenerator<Buffer> {
+async function* gunzipMembers(
+  handle: FileHandle,
+  size: number,
+  trailing: (note: string) => void,
+): AsyncGenerator<Buffer> {
   let offset = 0;
   while (offset < size) {
     const head = Buffer.alloc(Math.min(CHUNK, size - offset));
     await handle.read(head, 0, head.length, offset);
     const headerLength = gzipHeaderLength(head);
     if (headerLength === undefined) {
-      if (head[0] === 0x1f && head[1] === 0x8b && head.length < CHUNK) throw new LogProblem('log truncated (the gzip stream ends early)');
+      if (head[0] === 0x1f && head[1] === 0x8b && head.length < CHUNK)
+        throw new LogProblem('log truncated (the gzip stream ends early)');
       if (offset === 0) throw new LogProblem('log unreadable: not gzip data, although its name ends in .gz');
       if (head.every((b) => b === 0)) return; // zero padding, which gzip itself accepts
       trailing(`${formatBytes(size - offset)} of trailing garbage after the gzip data (from byte ${offset}) ignored`);
@@ -189,7 +200,8 @@ async function* gunzipMembers(handle: FileHandle, size: number, trailing: (note:
     const trailer = Buffer.alloc(8);
     const { bytesRead } = await handle.read(trailer, 0, 8, end);
     if (bytesRead < 8) throw new LogProblem('log truncated (the gzip stream ends early)');
-    if (trailer.readUInt32LE(0) !== crc >>> 0 || trailer.readUInt32LE(4) !== length % 2 ** 32) throw new LogProblem(`log corrupt: the gzip member ending at byte ${end + 8} fails its checksum`);
+    if (trailer.readUInt32LE(0) !== crc >>> 0 || trailer.readUInt32LE(4) !== length % 2 ** 32)
+      throw new LogProblem(`log corrupt: the gzip member ending at byte ${end + 8} fails its checksum`);
     offset = end + 8;
   }
 }
@@ -202,7 +214,11 @@ export interface LogRead {
 }
 
 /** Streams a log's lines (plain or .gz) to `onLine`, reading at most `maxBytes` of lines. */
-export async function streamLog(file: string, onLine: (line: string) => void, maxBytes = MAX_LOG_BYTES): Promise<LogRead> {
+export async function streamLog(
+  file: string,
+  onLine: (line: string) => void,
+  maxBytes = MAX_LOG_BYTES,
+): Promise<LogRead> {
   const gz = file.endsWith('.gz');
   let opened: OpenInput;
   try {
@@ -212,7 +228,10 @@ export async function streamLog(file: string, onLine: (line: string) => void, ma
     throw error;
   }
   const { handle, size } = opened;
-  const tooLarge = { problem: `log too large: ${file} holds more than ${formatBytes(maxBytes)}${gz ? ' once inflated' : ''}, far more than a gomel run writes — not judged; check the file`, usable: false };
+  const tooLarge = {
+    problem: `log too large: ${file} holds more than ${formatBytes(maxBytes)}${gz ? ' once inflated' : ''}, far more than a gomel run writes — not judged; check the file`,
+    usable: false,
+  };
   if (!gz && size > maxBytes) {
     await handle.close();
     return tooLarge;
@@ -226,14 +245,24 @@ export async function streamLog(file: string, onLine: (line: string) => void, ma
     if (error instanceof LogTooLarge) return tooLarge;
     if (error instanceof LogProblem) return { problem: error.message, usable: true };
     const code = (error as NodeJS.ErrnoException).code;
-    return { problem: code === 'Z_BUF_ERROR' || /unexpected end/i.test((error as Error).message) ? 'log truncated (the gzip stream ends early)' : `log unreadable: ${(error as Error).message}`, usable: true };
+    return {
+      problem:
+        code === 'Z_BUF_ERROR' || /unexpected end/i.test((error as Error).message)
+          ? 'log truncated (the gzip stream ends early)'
+          : `log unreadable: ${(error as Error).message}`,
+      usable: true,
+    };
   } finally {
     await handle.close();
   }
 }
 
 /** The verdict's statistics of a log (undefined when they would not speak for the node); `alsoLine` sees every line too, so a report reads each log once. */
-export async function readLogStats(file: string, alsoLine?: (line: string) => void, maxBytes?: number): Promise<{ stats: LogStats | undefined; problem: string | undefined }> {
+export async function readLogStats(
+  file: string,
+  alsoLine?: (line: string) => void,
+  maxBytes?: number,
+): Promise<{ stats: LogStats | undefined; problem: string | undefined }> {
   const stats = newLogStats();
   const read = await streamLog(
     file,

@@ -9,14 +9,21 @@ import { openInput } from './input.js';
 const statOf = (p: string) => fs.stat(p).catch(() => undefined);
 
 export async function checkPayloadFiles(options: { code?: string; binary?: string }): Promise<void> {
-  if (options.code !== undefined && options.binary !== undefined) throw new UsageError('--code and --binary: choose one payload');
+  if (options.code !== undefined && options.binary !== undefined)
+    throw new UsageError('--code and --binary: choose one payload');
   if (options.code !== undefined) {
     // Only that it is a folder: which layouts of consensus-go it may hold is image rebuild's to say.
     const stat = await statOf(options.code);
-    if (!stat?.isDirectory()) throw new UsageError(`--code ${options.code}: ${stat ? 'not a folder' : 'no such folder'} — pass a consensus-go checkout`);
+    if (!stat?.isDirectory())
+      throw new UsageError(
+        `--code ${options.code}: ${stat ? 'not a folder' : 'no such folder'} — pass a consensus-go checkout`,
+      );
   }
   if (options.binary !== undefined) {
-    if (!(await statOf(options.binary))) throw new UsageError(`--binary ${options.binary}: no such file — build gomel with \`CGO_ENABLED=0 go build ./cmd/gomel\``);
+    if (!(await statOf(options.binary)))
+      throw new UsageError(
+        `--binary ${options.binary}: no such file — build gomel with \`CGO_ENABLED=0 go build ./cmd/gomel\``,
+      );
     // Only the head is needed to tell a static ELF or a script; openInput refuses FIFOs and devices.
     const { handle } = await openInput(options.binary, 'gomel binary');
     let head: Uint8Array;
@@ -30,6 +37,12 @@ export async function checkPayloadFiles(options: { code?: string; binary?: strin
       await handle.close();
     }
     const kind = inspectBinary(head, mode);
-    if (kind.kind === 'refused') throw new InputError(options.binary, undefined, `${kind.why}; gomel must be a static x86-64 program`, 'build it with `CGO_ENABLED=0 go build ./cmd/gomel` (and chmod +x)');
+    if (kind.kind === 'refused')
+      throw new InputError(
+        options.binary,
+        undefined,
+        `${kind.why}; gomel must be a static x86-64 program`,
+        'build it with `CGO_ENABLED=0 go build ./cmd/gomel` (and chmod +x)',
+      );
   }
 }

@@ -29,7 +29,12 @@ async function readRunCommittee(options: VerdictOptions): Promise<Member[]> {
   for (const file of [path.join(options.logs, COMMITTEE_FILE), path.join(options.keys, COMMITTEE_FILE)]) {
     if (await exists(file)) return parseCommittee(await readInput(file, 'committee file'), file);
   }
-  throw new InputError(options.logs, undefined, `no ${COMMITTEE_FILE} here nor in ${options.keys}, so the committee size is unknown`, `pass --keys DIR with the committee the run used, or copy its ${COMMITTEE_FILE} into the logs folder`);
+  throw new InputError(
+    options.logs,
+    undefined,
+    `no ${COMMITTEE_FILE} here nor in ${options.keys}, so the committee size is unknown`,
+    `pass --keys DIR with the committee the run used, or copy its ${COMMITTEE_FILE} into the logs folder`,
+  );
 }
 
 /** LevelLimit: --config (a name in --configs, or a path), else the logs folder's conf.json, else configs/config.json. */
@@ -41,10 +46,21 @@ async function levelLimit(options: VerdictOptions): Promise<number> {
   for (const file of candidates) {
     if (!given && !(await exists(file))) continue;
     const { config, problems } = checkConfigText(await readInput(file, 'config'), undefined);
-    if (!config) throw new InputError(file, problems[0]?.path, `cannot read LevelLimit: ${problems[0]?.message}`, 'fix the config or pass --config');
+    if (!config)
+      throw new InputError(
+        file,
+        problems[0]?.path,
+        `cannot read LevelLimit: ${problems[0]?.message}`,
+        'fix the config or pass --config',
+      );
     return config.LevelLimit;
   }
-  throw new InputError(candidates[0]!, undefined, 'no config to read LevelLimit from', 'pass --config NAME (from --configs) or --config FILE');
+  throw new InputError(
+    candidates[0]!,
+    undefined,
+    'no config to read LevelLimit from',
+    'pass --config NAME (from --configs) or --config FILE',
+  );
 }
 
 /** Gives each node found its pid: the pid in its log's name, else its folder named as a committee host. */
@@ -54,10 +70,28 @@ function assignPids(files: readonly NodeFiles[], members: readonly Member[], log
   for (const f of files) {
     const where = f.log ?? path.join(logsDir, f.label);
     const pid = f.logPid ?? hosts.indexOf(f.label);
-    if (pid < 0) throw new InputError(where, undefined, `no committee line names host ${f.label}`, 'pass --keys with the committee the run used, or move the folder away');
-    if (pid >= members.length) throw new InputError(where, undefined, `pid ${pid} is outside the ${members.length}-node committee`, 'pass --keys with the committee the run used, or move the log away');
+    if (pid < 0)
+      throw new InputError(
+        where,
+        undefined,
+        `no committee line names host ${f.label}`,
+        'pass --keys with the committee the run used, or move the folder away',
+      );
+    if (pid >= members.length)
+      throw new InputError(
+        where,
+        undefined,
+        `pid ${pid} is outside the ${members.length}-node committee`,
+        'pass --keys with the committee the run used, or move the log away',
+      );
     const seen = byPid.get(pid);
-    if (seen) throw new InputError(where, undefined, `a second log for pid ${pid} (the other: ${seen.log ?? seen.label})`, 'keep one log per node');
+    if (seen)
+      throw new InputError(
+        where,
+        undefined,
+        `a second log for pid ${pid} (the other: ${seen.log ?? seen.label})`,
+        'keep one log per node',
+      );
     byPid.set(pid, f);
   }
   return byPid;
@@ -70,7 +104,8 @@ async function readPlannedFaulty(logs: string): Promise<PlannedFaulty[]> {
   const fix = 'collect the logs again with `gomelctl deploy logs`, or remove the file';
   const doc = parseJsonInput(await readInput(file, 'fault record'), file, fix) as { faulty?: unknown };
   const faulty = Array.isArray(doc?.faulty) ? doc.faulty : undefined;
-  if (!faulty || !faulty.every((x) => typeof x?.host === 'string' && typeof x?.why === 'string')) throw new InputError(file, 'faulty', 'expected a list of {host, why}', fix);
+  if (!faulty || !faulty.every((x) => typeof x?.host === 'string' && typeof x?.why === 'string'))
+    throw new InputError(file, 'faulty', 'expected a list of {host, why}', fix);
   return faulty as PlannedFaulty[];
 }
 
@@ -78,11 +113,22 @@ async function readPlannedFaulty(logs: string): Promise<PlannedFaulty[]> {
 function readTask(text: string, file: string): NodeEvidence['task'] {
   const fix = 'collect the logs again with `gomelctl deploy logs`, or remove the file';
   const task = parseJsonInput(text, file, fix);
-  if (!task || typeof task !== 'object' || Array.isArray(task) || typeof (task as { state?: unknown }).state !== 'string') throw new InputError(file, undefined, 'expected a JSON object with the task\'s "state"', fix);
+  if (
+    !task ||
+    typeof task !== 'object' ||
+    Array.isArray(task) ||
+    typeof (task as { state?: unknown }).state !== 'string'
+  )
+    throw new InputError(file, undefined, 'expected a JSON object with the task\'s "state"', fix);
   return task as NodeEvidence['task'];
 }
 
-async function readEvidence(pid: number, f: NodeFiles | undefined, label: string, alsoLine?: (line: string) => void): Promise<NodeEvidence> {
+async function readEvidence(
+  pid: number,
+  f: NodeFiles | undefined,
+  label: string,
+  alsoLine?: (line: string) => void,
+): Promise<NodeEvidence> {
   if (!f) return { pid, label, stats: undefined, logProblem: 'no log', exitStatus: undefined, stderr: undefined };
   const read = f.log ? await readLogStats(f.log, alsoLine) : undefined;
   const status = (await readOptional(f.exitStatus))?.trim();
@@ -110,21 +156,52 @@ export interface LoadedRun {
 
 /** The run in a logs folder: its committee, and each pid's files (refusing duplicates and strangers). */
 export async function loadRun(options: VerdictOptions): Promise<LoadedRun> {
-  if (!(await exists(options.logs))) throw new InputError(options.logs, undefined, 'no such logs folder', 'collect logs with `gomelctl deploy logs` or pass --logs DIR');
-  if (!(await fs.stat(options.logs)).isDirectory()) throw new InputError(options.logs, undefined, 'is a file, not a logs folder', 'pass the folder `gomelctl deploy logs --out` wrote');
+  if (!(await exists(options.logs)))
+    throw new InputError(
+      options.logs,
+      undefined,
+      'no such logs folder',
+      'collect logs with `gomelctl deploy logs` or pass --logs DIR',
+    );
+  if (!(await fs.stat(options.logs)).isDirectory())
+    throw new InputError(
+      options.logs,
+      undefined,
+      'is a file, not a logs folder',
+      'pass the folder `gomelctl deploy logs --out` wrote',
+    );
   const members = await readRunCommittee(options);
   const files = await discoverNodes(options.logs);
-  if (files.length === 0) throw new InputError(options.logs, undefined, 'holds no node logs (<pid>.log[.gz] files, or one folder per node)', 'collect them with `gomelctl deploy logs`');
+  if (files.length === 0)
+    throw new InputError(
+      options.logs,
+      undefined,
+      'holds no node logs (<pid>.log[.gz] files, or one folder per node)',
+      'collect them with `gomelctl deploy logs`',
+    );
   const byPid = assignPids(files, members, options.logs);
   const flat = files.every((f) => f.label.startsWith('pid '));
-  const nodes = members.map((m, pid) => ({ pid, label: byPid.get(pid)?.label ?? (flat ? `pid ${pid}` : memberHost(m)), files: byPid.get(pid) }));
+  const nodes = members.map((m, pid) => ({
+    pid,
+    label: byPid.get(pid)?.label ?? (flat ? `pid ${pid}` : memberHost(m)),
+    files: byPid.get(pid),
+  }));
   return { members, nodes, probe: files.some((f) => f.probe) };
 }
 
 /** The consensus verdict of a loaded run (gomel logs, not probe reports); `lineSink(pid)` sees each log's lines as they are read. */
-export async function judgeRun(run: LoadedRun, options: VerdictOptions, lineSink?: (pid: number) => (line: string) => void): Promise<{ verdict: Verdict; evidence: NodeEvidence[]; levelLimit: number }> {
+export async function judgeRun(
+  run: LoadedRun,
+  options: VerdictOptions,
+  lineSink?: (pid: number) => (line: string) => void,
+): Promise<{ verdict: Verdict; evidence: NodeEvidence[]; levelLimit: number }> {
   const limit = await levelLimit(options);
   const evidence: NodeEvidence[] = [];
-  for (const node of run.nodes) evidence.push(await readEvidence(node.pid, node.files, node.label, lineSink?.(node.pid)));
-  return { verdict: judge(evidence, run.members.length, limit, await readPlannedFaulty(options.logs)), evidence, levelLimit: limit };
+  for (const node of run.nodes)
+    evidence.push(await readEvidence(node.pid, node.files, node.label, lineSink?.(node.pid)));
+  return {
+    verdict: judge(evidence, run.members.length, limit, await readPlannedFaulty(options.logs)),
+    evidence,
+    levelLimit: limit,
+  };
 }

@@ -11,7 +11,13 @@ export const TEMPLATES_DIR = path.resolve(path.dirname(fileURLToPath(import.meta
 
 export async function readTemplate(dir: string, name: string): Promise<Uint8Array> {
   const file = path.join(dir, name);
-  if (!(await exists(file))) throw new InputError(file, undefined, 'template missing', 'restore templates/ from the gomelctl repository, or pass --templates DIR');
+  if (!(await exists(file)))
+    throw new InputError(
+      file,
+      undefined,
+      'template missing',
+      'restore templates/ from the gomelctl repository, or pass --templates DIR',
+    );
   return new Uint8Array(await fs.readFile(file));
 }
 
@@ -25,7 +31,11 @@ export async function readTree(root: string, prefix = ''): Promise<ContextFile[]
     else if (entry.isFile()) {
       const file = path.join(root, rel);
       const stat = await fs.stat(file);
-      out.push({ name: rel, mode: stat.mode & 0o111 ? 0o755 : 0o644, content: new Uint8Array(await fs.readFile(file)) });
+      out.push({
+        name: rel,
+        mode: stat.mode & 0o111 ? 0o755 : 0o644,
+        content: new Uint8Array(await fs.readFile(file)),
+      });
     }
   }
   return out;

@@ -31,7 +31,11 @@ async function onWorkers<T, R>(items: readonly T[], workers: number, task: (chun
   return results.flat();
 }
 
-export async function deriveNodesInParallel(seed: Uint8Array, pids: readonly number[], workers = availableParallelism()): Promise<Map<number, DerivedNode>> {
+export async function deriveNodesInParallel(
+  seed: Uint8Array,
+  pids: readonly number[],
+  workers = availableParallelism(),
+): Promise<Map<number, DerivedNode>> {
   const nodes =
     pids.length < PARALLEL_THRESHOLD || workers < 2
       ? deriveBatch(seed, pids)
@@ -40,7 +44,10 @@ export async function deriveNodesInParallel(seed: Uint8Array, pids: readonly num
 }
 
 /** derivePublicKeys (core/keys/verify.ts), on every core for many keys. */
-export async function derivePublicKeysInParallel(keys: readonly PrivateKey[], workers = availableParallelism()): Promise<DerivedPublicKeys[]> {
+export async function derivePublicKeysInParallel(
+  keys: readonly PrivateKey[],
+  workers = availableParallelism(),
+): Promise<DerivedPublicKeys[]> {
   if (keys.length < PARALLEL_THRESHOLD || workers < 2) return derivePublicBatch(keys);
   return onWorkers<PrivateKey, DerivedPublicKeys>(keys, workers, (chunk) => ({ task: 'derivePublic', keys: chunk }));
 }

@@ -5,7 +5,9 @@ import type { PrivateKey } from '../core/keys/committee.js';
 import { deriveNodes } from '../core/keys/derive.js';
 import { derivePublicKeys } from '../core/keys/verify.js';
 
-export type WorkerTask = { task: 'derive'; seed: Uint8Array; pids: number[] } | { task: 'derivePublic'; keys: PrivateKey[] };
+export type WorkerTask =
+  { task: 'derive'; seed: Uint8Array; pids: number[] } | { task: 'derivePublic'; keys: PrivateKey[] };
 
 const task = workerData as WorkerTask | undefined;
-if (task && parentPort) parentPort.postMessage(task.task === 'derive' ? deriveNodes(task.seed, task.pids) : derivePublicKeys(task.keys));
+if (task && parentPort)
+  parentPort.postMessage(task.task === 'derive' ? deriveNodes(task.seed, task.pids) : derivePublicKeys(task.keys));

@@ -10,7 +10,8 @@ import { writeFileAtomic } from '../fs/atomic.js';
 import { fsProblem, isFsError } from '../fs/input.js';
 
 const esc = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
-const fixed = (x: number | undefined, digits: number, unit = '') => (x === undefined ? '–' : `${x.toFixed(digits)}${unit}`);
+const fixed = (x: number | undefined, digits: number, unit = '') =>
+  x === undefined ? '–' : `${x.toFixed(digits)}${unit}`;
 const mb = (bytes: number | undefined) => (bytes === undefined ? '–' : `${(bytes / 1e6).toFixed(2)} MB`);
 
 export interface PageRun {
@@ -27,20 +28,41 @@ export interface PageRun {
 }
 
 const secs = (x: number | undefined) => (x === undefined ? '–' : `${x.toFixed(2)} s`);
-const periodText = (p: Period | undefined) => (p ? `${p.unitsPerSecond.toFixed(1)} units/s, latency p50 ${p.latencyP50Ms === undefined ? '–' : `${(p.latencyP50Ms / 1000).toFixed(2)} s`} (${p.fromSeconds.toFixed(1)}–${p.toSeconds.toFixed(1)} s)` : '–');
+const periodText = (p: Period | undefined) =>
+  p
+    ? `${p.unitsPerSecond.toFixed(1)} units/s, latency p50 ${p.latencyP50Ms === undefined ? '–' : `${(p.latencyP50Ms / 1000).toFixed(2)} s`} (${p.fromSeconds.toFixed(1)}–${p.toSeconds.toFixed(1)} s)`
+    : '–';
 
 /** The plan's events, who it made faulty, and each event's window with the committee's throughput and latency around it. */
 function faultsSection(run: PageRun, many: boolean): string {
   const f = run.faults;
   if (!f) return '';
-  const who = (list: RunFaults['faulty']) => (list.length ? list.map((x) => `${x.host} (${x.why})`).join('; ') : 'none');
+  const who = (list: RunFaults['faulty']) =>
+    list.length ? list.map((x) => `${x.host} (${x.why})`).join('; ') : 'none';
   const head = ['event', 'nodes', 'planned', 'applied', 'before', 'during', 'after', 'recovery after the end'];
   const rows = f.windows.map((w) => {
     const planned = `${secs(w.plannedFromSeconds)}${w.plannedUntilSeconds === undefined ? '' : ` – ${secs(w.plannedUntilSeconds)}`}`;
     const applied = `applied by ${w.appliedBy} of ${w.nodes.length} nodes${w.appliedFromSeconds === undefined ? '' : ` at ${secs(w.appliedFromSeconds)}`}${w.appliedUntilSeconds === undefined ? '' : `, ended ${secs(w.appliedUntilSeconds)}`}${w.failed.length ? `; ${w.failed.join('; ')}` : ''}`;
-    const late = Object.entries(w.nodesRecoverySeconds ?? {}).map(([node, s]) => `${node} ${s === undefined ? 'never ordered again' : `ordered again after ${secs(s)}`}`);
-    const recovery = w.plannedUntilSeconds === undefined ? '–' : [`committee: ${w.recoverySeconds === undefined ? 'never ordered again' : secs(w.recoverySeconds)}`, ...late].join('; ');
-    const cells = [w.event, w.nodes.join(', '), planned, applied, periodText(w.before), periodText(w.during), periodText(w.after), recovery];
+    const late = Object.entries(w.nodesRecoverySeconds ?? {}).map(
+      ([node, s]) => `${node} ${s === undefined ? 'never ordered again' : `ordered again after ${secs(s)}`}`,
+    );
+    const recovery =
+      w.plannedUntilSeconds === undefined
+        ? '–'
+        : [
+            `committee: ${w.recoverySeconds === undefined ? 'never ordered again' : secs(w.recoverySeconds)}`,
+            ...late,
+          ].join('; ');
+    const cells = [
+      w.event,
+      w.nodes.join(', '),
+      planned,
+      applied,
+      periodText(w.before),
+      periodText(w.during),
+      periodText(w.after),
+      recovery,
+    ];
     return `<tr class="${w.failed.length ? 'marked' : ''}">${cells.map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`;
   });
   return `<h2>Faults${many ? ` in ${esc(run.name)}` : ''}</h2>
@@ -58,7 +80,8 @@ const pct = (x: number | undefined) => (x === undefined ? '–' : `${x.toFixed(1
 function protocolSection(run: PageRun, many: boolean): string {
   const p = run.protocol;
   if (!p || p.nodes === 0) return '';
-  const over = (c: { total: number; median: number; min: number; max: number }) => `${c.total} (per node median ${c.median}, ${c.min}–${c.max})`;
+  const over = (c: { total: number; median: number; min: number; max: number }) =>
+    `${c.total} (per node median ${c.median}, ${c.min}–${c.max})`;
   const creation: [string, string][] = [
     ['units created', over(p.unitsCreated)],
     ['parents per unit (mean)', p.parentsPerUnit ? p.parentsPerUnit.mean.toFixed(2) : '–'],
@@ -69,15 +92,42 @@ function protocolSection(run: PageRun, many: boolean): string {
   ];
   const sides: [string, SessionFigures][] = [];
   for (const service of ['gossip', 'fetch', 'rmc'] as const) {
-    for (const side of ['out', 'in'] as const) if (p[service][side].attempts > 0) sides.push([`${service} ${side === 'out' ? 'out (asked)' : 'in (served)'}`, p[service][side]]);
+    for (const side of ['out', 'in'] as const)
+      if (p[service][side].attempts > 0)
+        sides.push([`${service} ${side === 'out' ? 'out (asked)' : 'in (served)'}`, p[service][side]]);
   }
-  const sessionHead = ['service', 'attempts', 'completed', 'failed', 'unfinished', 'duration median / p90', 'units sent / received', 'duplicates', 'unknown parents', 'missing parents'];
+  const sessionHead = [
+    'service',
+    'attempts',
+    'completed',
+    'failed',
+    'unfinished',
+    'duration median / p90',
+    'units sent / received',
+    'duplicates',
+    'unknown parents',
+    'missing parents',
+  ];
   const sessionRows = sides.map(([name, f]) => {
-    const cells = [name, String(f.attempts), String(f.completed), String(f.failed), String(f.unfinished), ms(f.durationMs), `${f.unitsSent} / ${f.unitsReceived}`, String(f.duplicates), String(f.unknownParents), String(f.missingParents)];
+    const cells = [
+      name,
+      String(f.attempts),
+      String(f.completed),
+      String(f.failed),
+      String(f.unfinished),
+      ms(f.durationMs),
+      `${f.unitsSent} / ${f.unitsReceived}`,
+      String(f.duplicates),
+      String(f.unknownParents),
+      String(f.missingParents),
+    ];
     return `<tr class="${f.attempts >= 20 && f.completed < f.attempts / 2 ? 'marked' : ''}">${cells.map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`;
   });
   const m = p.multicast;
-  const multicast = m.unitsBroadcast + m.unitsReceived > 0 ? `<p>Multicast: ${m.unitsBroadcast} units broadcast (${m.broadcastFailed} failed), ${m.unitsReceived} received, ${m.unitsAdded} added, ${m.duplicates} duplicates, ${m.unknownParents} with unknown parents.</p>` : '';
+  const multicast =
+    m.unitsBroadcast + m.unitsReceived > 0
+      ? `<p>Multicast: ${m.unitsBroadcast} units broadcast (${m.broadcastFailed} failed), ${m.unitsReceived} received, ${m.unitsAdded} added, ${m.duplicates} duplicates, ${m.unknownParents} with unknown parents.</p>`
+      : '';
   const trafficRows = p.traffic.map((t) => {
     const units = t.unitsSent !== undefined ? ` (units: ${t.unitsSent} sent, ${t.unitsDelivered ?? 0} delivered)` : '';
     const cells = [t.service, mb(t.bytesSent), mb(t.bytesReceived), pct(t.deliveredPercent) + units];
@@ -105,14 +155,24 @@ function setupTable(run: PageRun): string {
     ['CreateDelay', `${s.createDelaySeconds} s`],
     ['OrderStartLevel', String(s.orderStartLevel)],
     ['Setup', s.setup],
-    ...s.sync.map((x): [string, string] => [x.type, `${Object.entries(x.params).map(([k, v]) => `${k}=${v}`).join(', ') || 'no parameters'}; fallback ${x.fallback || 'none'}`]),
-    ...(s.network.length ? s.network.map((g): [string, string] => [g.nodes.join(', '), g.conditions]) : [['network conditions', 'none applied (no --net or --zones)'] as [string, string]]),
+    ...s.sync.map((x): [string, string] => [
+      x.type,
+      `${
+        Object.entries(x.params)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(', ') || 'no parameters'
+      }; fallback ${x.fallback || 'none'}`,
+    ]),
+    ...(s.network.length
+      ? s.network.map((g): [string, string] => [g.nodes.join(', '), g.conditions])
+      : [['network conditions', 'none applied (no --net or --zones)'] as [string, string]]),
   ];
   return `<table class="setup"><tbody>${rows.map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(v)}</td></tr>`).join('')}</tbody></table>`;
 }
 
 function clockText(f: RunFigures): string {
-  if (f.clock.source === 'own' || f.clock.startWallSeconds === undefined) return "each node's own start: no start records, so no common clock";
+  if (f.clock.source === 'own' || f.clock.startWallSeconds === undefined)
+    return "each node's own start: no start records, so no common clock";
   const when = new Date(f.clock.startWallSeconds * 1000).toISOString().replace('T', ' ').replace('Z', ' UTC');
   return `the first node's start, ${when} (${f.clock.source === 'started_at' ? "run.sh's started_at" : "gomel's genesis lines, to the second"})`;
 }
@@ -130,34 +190,94 @@ function figureRows(runs: readonly PageRun[]): string {
   const rows: [string, (f: RunFigures) => string][] = [
     ['nodes', (f) => String(f.nodes)],
     ['units in the agreed order', (f) => String(f.agreedUnits)],
-    ['time to order them (median node)', (f) => fixed(f.orderingSeconds, 2, ' s') + (f.orderingSeconds === undefined ? '' : of(f, f.orderingNodes))],
+    [
+      'time to order them (median node)',
+      (f) => fixed(f.orderingSeconds, 2, ' s') + (f.orderingSeconds === undefined ? '' : of(f, f.orderingNodes)),
+    ],
     ['units ordered per second', (f) => fixed(f.unitsPerSecond, 1)],
-    ['own-unit latency p50 / p90 / p99 / max', (f) => (f.latencyMs ? [f.latencyMs.p50, f.latencyMs.p90, f.latencyMs.p99, f.latencyMs.max].map((x) => `${(x / 1000).toFixed(2)}`).join(' / ') + ' s' : '–')],
-    ['timing-round interval median / p90', (f) => (f.timingIntervalMs ? `${(f.timingIntervalMs.median / 1000).toFixed(2)} / ${(f.timingIntervalMs.p90 / 1000).toFixed(2)} s` : '–')],
-    ['time to reach LevelLimit median / max', (f) => (f.levelLimitSeconds ? `${f.levelLimitSeconds.median.toFixed(2)} / ${f.levelLimitSeconds.max.toFixed(2)} s${of(f, f.levelLimitSeconds.nodes)}` : '–')],
+    [
+      'own-unit latency p50 / p90 / p99 / max',
+      (f) =>
+        f.latencyMs
+          ? [f.latencyMs.p50, f.latencyMs.p90, f.latencyMs.p99, f.latencyMs.max]
+              .map((x) => `${(x / 1000).toFixed(2)}`)
+              .join(' / ') + ' s'
+          : '–',
+    ],
+    [
+      'timing-round interval median / p90',
+      (f) =>
+        f.timingIntervalMs
+          ? `${(f.timingIntervalMs.median / 1000).toFixed(2)} / ${(f.timingIntervalMs.p90 / 1000).toFixed(2)} s`
+          : '–',
+    ],
+    [
+      'time to reach LevelLimit median / max',
+      (f) =>
+        f.levelLimitSeconds
+          ? `${f.levelLimitSeconds.median.toFixed(2)} / ${f.levelLimitSeconds.max.toFixed(2)} s${of(f, f.levelLimitSeconds.nodes)}`
+          : '–',
+    ],
     ['clock (t = 0)', (f) => clockText(f)],
-    ['start skew', (f) => (f.startSkewSeconds === undefined ? '–' : `${f.startSkewSeconds.toFixed(2)} s (${f.startSkewSource === 'started_at' ? "run.sh's record" : 'genesis lines, 1 s resolution'})`)],
+    [
+      'start skew',
+      (f) =>
+        f.startSkewSeconds === undefined
+          ? '–'
+          : `${f.startSkewSeconds.toFixed(2)} s (${f.startSkewSource === 'started_at' ? "run.sh's record" : 'genesis lines, 1 s resolution'})`,
+    ],
     ['traffic sent, all nodes', (f) => mb(f.perNode.reduce((a, n) => a + n.bytesSent, 0))],
     ['peak memory, largest node', (f) => mb(Math.max(0, ...f.perNode.map((n) => n.peakMemory ?? 0)) || undefined)],
   ];
   return `<table class="figures"><thead><tr><th></th>${runs.map((r) => `<th>${esc(r.name)}</th>`).join('')}</tr></thead><tbody>${rows
-    .map(([label, cell]) => `<tr><th>${esc(label)}</th>${runs.map((r) => `<td>${esc(cell(r.figures))}</td>`).join('')}</tr>`)
+    .map(
+      ([label, cell]) =>
+        `<tr><th>${esc(label)}</th>${runs.map((r) => `<td>${esc(cell(r.figures))}</td>`).join('')}</tr>`,
+    )
     .join('')}</tbody></table>`;
 }
 
 function nodeTable(run: PageRun): string {
   const services = [...new Set(run.figures.perNode.flatMap((n) => Object.keys(n.traffic)))].sort();
   const shaped = run.figures.perNode.some((n) => n.network);
-  const head = ['node', 'consensus', 'shutdown', 'start offset', 'LevelLimit at', ...(shaped ? ['network conditions'] : []), 'sent', 'received', ...services.map((s) => `${s} sent / received`), 'peak memory'];
+  const head = [
+    'node',
+    'consensus',
+    'shutdown',
+    'start offset',
+    'LevelLimit at',
+    ...(shaped ? ['network conditions'] : []),
+    'sent',
+    'received',
+    ...services.map((s) => `${s} sent / received`),
+    'peak memory',
+  ];
   const body = run.figures.perNode.map((n) => {
-    const cells = [n.label, n.reached ? 'yes' : 'NO', n.shutdown, offsetText(n), fixed(n.levelLimitSeconds, 2, ' s'), ...(shaped ? [n.network ?? 'none'] : []), mb(n.bytesSent), mb(n.bytesReceived), ...services.map((s) => (n.traffic[s] ? `${mb(n.traffic[s].sent)} / ${mb(n.traffic[s].received)}` : '–')), mb(n.peakMemory)];
+    const cells = [
+      n.label,
+      n.reached ? 'yes' : 'NO',
+      n.shutdown,
+      offsetText(n),
+      fixed(n.levelLimitSeconds, 2, ' s'),
+      ...(shaped ? [n.network ?? 'none'] : []),
+      mb(n.bytesSent),
+      mb(n.bytesReceived),
+      ...services.map((s) => (n.traffic[s] ? `${mb(n.traffic[s].sent)} / ${mb(n.traffic[s].received)}` : '–')),
+      mb(n.peakMemory),
+    ];
     return `<tr class="${n.reached && n.shutdown === 'clean' ? '' : 'marked'}">${cells.map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`;
   });
   return `<table class="nodes"><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${body.join('')}</tbody></table>`;
 }
 
-export function reportPage(title: string, runs: readonly PageRun[], charts: readonly { title: string; svg: string }[]): string {
-  const verdicts = runs.map((r) => `<li><b>${esc(r.name)}</b>: ${esc(r.consensusLine)}<br>${esc(r.shutdownLine)}</li>`).join('');
+export function reportPage(
+  title: string,
+  runs: readonly PageRun[],
+  charts: readonly { title: string; svg: string }[],
+): string {
+  const verdicts = runs
+    .map((r) => `<li><b>${esc(r.name)}</b>: ${esc(r.consensusLine)}<br>${esc(r.shutdownLine)}</li>`)
+    .join('');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${esc(title)}</title>
 <style>
@@ -183,7 +303,8 @@ ${runs.map((r) => `<h2>Nodes of ${esc(r.name)}</h2>${nodeTable(r)}`).join('\n')}
 `;
 }
 
-const statOrUndefined = (p: string) => fs.stat(p).catch((e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? undefined : Promise.reject(e)));
+const statOrUndefined = (p: string) =>
+  fs.stat(p).catch((e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? undefined : Promise.reject(e)));
 
 /**
  * Writes the page to `file`, atomically (a temp file beside it, renamed). Every
@@ -194,13 +315,26 @@ export async function writeReport(file: string, html: string): Promise<void> {
   const fix = 'pass --out a file name in an existing folder, e.g. report.html';
   try {
     const target = await statOrUndefined(file);
-    if (target?.isDirectory()) throw new InputError(file, undefined, 'is a folder', `pass a file name inside it, e.g. --out ${path.join(file, 'report.html')}`);
+    if (target?.isDirectory())
+      throw new InputError(
+        file,
+        undefined,
+        'is a folder',
+        `pass a file name inside it, e.g. --out ${path.join(file, 'report.html')}`,
+      );
     if (target?.isCharacterDevice()) return await fs.writeFile(file, html);
     // A FIFO is refused rather than waited on: nobody may ever read it.
-    if (target && !target.isFile()) throw new InputError(file, undefined, target.isFIFO() ? 'is a named pipe (FIFO), not a file' : 'is not a regular file', fix);
+    if (target && !target.isFile())
+      throw new InputError(
+        file,
+        undefined,
+        target.isFIFO() ? 'is a named pipe (FIFO), not a file' : 'is not a regular file',
+        fix,
+      );
     const dir = path.dirname(file);
     const parent = await statOrUndefined(dir);
-    if (!parent) throw new InputError(file, undefined, `its folder ${dir} does not exist`, `create it first, or ${fix}`);
+    if (!parent)
+      throw new InputError(file, undefined, `its folder ${dir} does not exist`, `create it first, or ${fix}`);
     if (!parent.isDirectory()) throw new InputError(file, undefined, `${dir} is a file, not a folder`, fix);
     await writeFileAtomic(file, html);
   } catch (error) {

@@ -43,7 +43,8 @@ export async function sandbox(t: Parameters<typeof tempDir>[0]): Promise<Sandbox
     tag: `${REGISTRY}/gomelctl-it-${id}:t`,
     run: async (args, expectCode = 0) => {
       const r = await cli(args);
-      if (r.code !== expectCode) throw new Error(`gomelctl ${args.join(' ')} exited ${r.code}, expected ${expectCode}:\n${r.out}\n${r.err}`);
+      if (r.code !== expectCode)
+        throw new Error(`gomelctl ${args.join(' ')} exited ${r.code}, expected ${expectCode}:\n${r.out}\n${r.err}`);
       return r;
     },
   };
@@ -66,7 +67,10 @@ async function cleanup(s: Sandbox): Promise<void> {
 export async function waitForNoContainers(network: string, timeoutMs = 30_000): Promise<number> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const left = await engine.docker.listContainers({ all: true, filters: { label: [`${LABELS.deployment}=${network}`] } });
+    const left = await engine.docker.listContainers({
+      all: true,
+      filters: { label: [`${LABELS.deployment}=${network}`] },
+    });
     if (left.length === 0 || Date.now() > deadline) return left.length;
     await new Promise((r) => setTimeout(r, 500));
   }
@@ -76,11 +80,24 @@ export const keysFlags = (s: Sandbox) => ['--dir', s.keys, '--configs', s.config
 export const projectFlags = (s: Sandbox) => ['--keys', s.keys, '--configs', s.configs];
 
 /** Polls `deploy status` until no node is pending or running. */
-export async function waitUntilFinished(s: Sandbox, n: number, timeoutMs = 180_000): Promise<{ node: string; state: string; exitCode?: number; error?: string }[]> {
+export async function waitUntilFinished(
+  s: Sandbox,
+  n: number,
+  timeoutMs = 180_000,
+): Promise<{ node: string; state: string; exitCode?: number; error?: string }[]> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const status = JSON.parse((await s.run(['deploy', 'status', '--network', s.network, '--json'])).out) as { node: string; state: string; phase: string; exitCode?: number }[];
-    if ((status.length === n && status.every((x) => x.phase === 'complete' || x.phase === 'failed')) || Date.now() > deadline) return status;
+    const status = JSON.parse((await s.run(['deploy', 'status', '--network', s.network, '--json'])).out) as {
+      node: string;
+      state: string;
+      phase: string;
+      exitCode?: number;
+    }[];
+    if (
+      (status.length === n && status.every((x) => x.phase === 'complete' || x.phase === 'failed')) ||
+      Date.now() > deadline
+    )
+      return status;
     await new Promise((r) => setTimeout(r, 1000));
   }
 }

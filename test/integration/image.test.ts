@@ -21,7 +21,10 @@ test('image rebuild: probe image built and pushed, digest served by the registry
   const files = await imageFiles(s.tag);
   assert.ok(files.includes('gomel/keys/committee.ka'), 'committee in the image');
   assert.ok(files.includes('gomel/run.sh') && files.includes('gomel/bin/answer.sh'));
-  assert.deepEqual(files.filter((f) => f.endsWith('.pk') || f.endsWith('/seed')), []);
+  assert.deepEqual(
+    files.filter((f) => f.endsWith('.pk') || f.endsWith('/seed')),
+    [],
+  );
   const labels = (await engine.inspectImage(s.tag))!.Config.Labels!;
   assert.equal(labels['org.gomelctl.baked-keys'], 'false');
   assert.match(labels['org.gomelctl.context']!, /^[0-9a-f]{64}$/);
@@ -38,7 +41,10 @@ test('image rebuild --bake-keys puts every <pid>.pk into the image, with a warni
   const r = await s.run(['image', 'rebuild', '--bake-keys', '--tag', s.tag, '--keys', s.keys, '--configs', s.configs]);
   assert.match(r.err, /--bake-keys puts EVERY node's private key into the image/);
   const files = await imageFiles(s.tag);
-  assert.deepEqual(files.filter((f) => f.endsWith('.pk')), ['gomel/keys/0.pk', 'gomel/keys/1.pk', 'gomel/keys/2.pk', 'gomel/keys/3.pk']);
+  assert.deepEqual(
+    files.filter((f) => f.endsWith('.pk')),
+    ['gomel/keys/0.pk', 'gomel/keys/1.pk', 'gomel/keys/2.pk', 'gomel/keys/3.pk'],
+  );
 });
 
 test('after a resize, the rebuild reuses the payload layers and pushes only the committee layer', async (t) => {
@@ -64,15 +70,47 @@ test('a broken Dockerfile template, a missing payload and a stopped registry eac
   await s.run(['keys', 'gen', '--n', '4', ...keysFlags(s)]);
   const templates = path.join(s.root, 'templates');
   await fs.cp(path.join(REPO, 'templates'), templates, { recursive: true });
-  await fs.writeFile(path.join(templates, 'Dockerfile'), (await fs.readFile(path.join(templates, 'Dockerfile'), 'utf8')).replace('COPY run.sh node-lib.sh faults.sh /gomel/', 'RUN echo broken >&2 && exit 3'));
-  const broken = await s.run(['image', 'rebuild', '--templates', templates, '--tag', s.tag, '--keys', s.keys, '--configs', s.configs], 1);
-  assert.match(broken.err, /gomelctl: image rebuild: build failed at Step \d+\/\d+: RUN echo broken >&2 && exit 3: The command .* returned a non-zero code: 3/);
+  await fs.writeFile(
+    path.join(templates, 'Dockerfile'),
+    (await fs.readFile(path.join(templates, 'Dockerfile'), 'utf8')).replace(
+      'COPY run.sh node-lib.sh faults.sh /gomel/',
+      'RUN echo broken >&2 && exit 3',
+    ),
+  );
+  const broken = await s.run(
+    ['image', 'rebuild', '--templates', templates, '--tag', s.tag, '--keys', s.keys, '--configs', s.configs],
+    1,
+  );
+  assert.match(
+    broken.err,
+    /gomelctl: image rebuild: build failed at Step \d+\/\d+: RUN echo broken >&2 && exit 3: The command .* returned a non-zero code: 3/,
+  );
 
-  const missing = await s.run(['image', 'rebuild', '--binary', path.join(s.root, 'no-gomel'), '--tag', s.tag, '--keys', s.keys, '--configs', s.configs], 1);
+  const missing = await s.run(
+    [
+      'image',
+      'rebuild',
+      '--binary',
+      path.join(s.root, 'no-gomel'),
+      '--tag',
+      s.tag,
+      '--keys',
+      s.keys,
+      '--configs',
+      s.configs,
+    ],
+    1,
+  );
   assert.match(missing.err, /no-gomel: no such gomel binary/);
 
-  const stopped = await s.run(['image', 'rebuild', '--tag', '127.0.0.1:5999/gomelctl-it:t', '--keys', s.keys, '--configs', s.configs], 1);
-  assert.match(stopped.err, /^gomelctl: registry not reachable at http:\/\/127\.0\.0\.1:5999\/v2\/ .*docker\/setup\.sh/);
+  const stopped = await s.run(
+    ['image', 'rebuild', '--tag', '127.0.0.1:5999/gomelctl-it:t', '--keys', s.keys, '--configs', s.configs],
+    1,
+  );
+  assert.match(
+    stopped.err,
+    /^gomelctl: registry not reachable at http:\/\/127\.0\.0\.1:5999\/v2\/ .*docker\/setup\.sh/,
+  );
   assert.equal(stopped.err.split('\n').length, 1);
 });
 
@@ -82,9 +120,16 @@ test('an engine that is not running gives one line naming it and how to start on
   const saved = process.env.DOCKER_HOST;
   process.env.DOCKER_HOST = `unix://${path.join(s.root, 'no-engine.sock')}`;
   try {
-    for (const args of [['image', 'rebuild', '--tag', s.tag, '--keys', s.keys, '--configs', s.configs], ['deploy', 'status', '--network', s.network], ['cluster', 'init', '--network', s.network]]) {
+    for (const args of [
+      ['image', 'rebuild', '--tag', s.tag, '--keys', s.keys, '--configs', s.configs],
+      ['deploy', 'status', '--network', s.network],
+      ['cluster', 'init', '--network', s.network],
+    ]) {
       const r = await s.run(args, 1);
-      assert.match(r.err, /^gomelctl: Docker Engine not reachable at unix:\/\/.*no-engine\.sock \(ENOENT\).*start that engine, or unset DOCKER_HOST$/);
+      assert.match(
+        r.err,
+        /^gomelctl: Docker Engine not reachable at unix:\/\/.*no-engine\.sock \(ENOENT\).*start that engine, or unset DOCKER_HOST$/,
+      );
     }
   } finally {
     if (saved === undefined) delete process.env.DOCKER_HOST;

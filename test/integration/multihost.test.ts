@@ -14,7 +14,7 @@ const run = promisify(execFile);
 const LAB_SH = path.join(REPO, 'docker/lab.sh');
 const FAKE = path.join(REPO, 'test/fixtures/fake-gomel.sh');
 
-test('a committee spread over a 3-host swarm: every node\'s log reaches the manager, the probe crosses hosts, a dying worker\'s nodes are named', async (t) => {
+test("a committee spread over a 3-host swarm: every node's log reaches the manager, the probe crosses hosts, a dying worker's nodes are named", async (t) => {
   const lab = `gt${randomBytes(2).toString('hex')}`;
   const net = `172.31.${200 + (randomBytes(1)[0]! % 50)}`;
   const env = { ...process.env, GOMELCTL_LAB: lab, GOMELCTL_LAB_NET: net };
@@ -45,15 +45,43 @@ test('a committee spread over a 3-host swarm: every node\'s log reaches the mana
   await fs.writeFile(path.join(configs, 'config.json'), config);
   await fs.writeFile(path.join(configs, 'slow.json'), config);
   await fs.writeFile(path.join(configs, 'volume.json'), config);
-  const flags = ['--keys', keys, '--configs', configs, '--registry', registry, '--network', 'labnet', '--spread', '--timeout', '180'];
+  const flags = [
+    '--keys',
+    keys,
+    '--configs',
+    configs,
+    '--registry',
+    registry,
+    '--network',
+    'labnet',
+    '--spread',
+    '--timeout',
+    '180',
+  ];
   assert.equal((await cli(['keys', 'gen', '--n', '8', '--keys', keys, '--configs', configs])).code, 0);
 
   // A loopback registry cannot serve workers: refused with the fix, before anything is built.
   const loopback = await cli(['image', 'rebuild', '--keys', keys, '--configs', configs]);
   assert.equal(loopback.code, 2);
-  assert.match(loopback.err, new RegExp(`--registry 127\\.0\\.0\\.1:5000: the swarm has 3 hosts, .* use --registry ${net.replace(/\./g, '\\.')}\\.1:5000 .*insecure-registries`));
+  assert.match(
+    loopback.err,
+    new RegExp(
+      `--registry 127\\.0\\.0\\.1:5000: the swarm has 3 hosts, .* use --registry ${net.replace(/\./g, '\\.')}\\.1:5000 .*insecure-registries`,
+    ),
+  );
 
-  const spawnLoopback = await cli(['deploy', 'spawn', '--keys', keys, '--configs', configs, '--image', '127.0.0.1:5000/aleph:test', '--network', 'labnet']);
+  const spawnLoopback = await cli([
+    'deploy',
+    'spawn',
+    '--keys',
+    keys,
+    '--configs',
+    configs,
+    '--image',
+    '127.0.0.1:5000/aleph:test',
+    '--network',
+    'labnet',
+  ]);
   assert.equal(spawnLoopback.code, 2);
   assert.match(spawnLoopback.err, /--image 127\.0\.0\.1:5000: the swarm has 3 hosts/);
 
@@ -63,8 +91,12 @@ test('a committee spread over a 3-host swarm: every node\'s log reaches the mana
   assert.equal(gomel.code, 0, gomel.err);
   assert.match(gomel.out, /^consensus reached by all 8 nodes/m);
   const hosts = new Set([...gomel.out.matchAll(/; on ([^;\s]+)(;|$)/gm)].map((m) => m[1]));
-  assert.deepEqual([...hosts].sort(), [`${lab}-h1`, `${lab}-h2`, `${lab}-h3`], `spread over the 3 hosts:\n${gomel.out}`);
-  assert.match(gomel.out, /shipped at exit in /, 'workers\' nodes shipped their files through the service output');
+  assert.deepEqual(
+    [...hosts].sort(),
+    [`${lab}-h1`, `${lab}-h2`, `${lab}-h3`],
+    `spread over the 3 hosts:\n${gomel.out}`,
+  );
+  assert.match(gomel.out, /shipped at exit in /, "workers' nodes shipped their files through the service output");
   assert.doesNotMatch(gomel.err, /evidence incomplete/);
   for (let k = 1; k <= 8; k++) {
     const log = await fs.readFile(path.join(root, 'run1', `node${k}`, `${k - 1}.volume.log`));
@@ -73,7 +105,7 @@ test('a committee spread over a 3-host swarm: every node\'s log reaches the mana
     assert.equal(createHash('sha256').update(log).digest('hex'), recorded, `node${k}'s log arrived byte for byte`);
   }
   const shipped = await fs.readFile(path.join(root, 'run1', 'node2.log'), 'utf8');
-  assert.match(shipped, /^goroutine 1999 \[chan send\]:$/m, 'the panic printed on stderr stays in the node\'s output');
+  assert.match(shipped, /^goroutine 1999 \[chan send\]:$/m, "the panic printed on stderr stays in the node's output");
   assert.doesNotMatch(shipped, /gomelctl-ship/);
 
   const probe = await cli(['up', ...flags, '--logs', path.join(root, 'probe')]);
@@ -81,7 +113,21 @@ test('a committee spread over a 3-host swarm: every node\'s log reaches the mana
   assert.match(probe.out, /^probe: all 8 nodes reached every peer$/m);
 
   // A second run, as its own process; host 3 dies while its nodes run.
-  const second = run(process.execPath, [path.join(REPO, 'bin/gomelctl'), 'up', '--binary', FAKE, '--config', 'slow', ...flags, '--logs', path.join(root, 'run2')], { env: { ...process.env } }).then(
+  const second = run(
+    process.execPath,
+    [
+      path.join(REPO, 'bin/gomelctl'),
+      'up',
+      '--binary',
+      FAKE,
+      '--config',
+      'slow',
+      ...flags,
+      '--logs',
+      path.join(root, 'run2'),
+    ],
+    { env: { ...process.env } },
+  ).then(
     (r) => ({ code: 0, out: r.stdout, err: r.stderr }),
     (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, out: e.stdout, err: e.stderr }),
   );
@@ -89,8 +135,10 @@ test('a committee spread over a 3-host swarm: every node\'s log reaches the mana
   for (let i = 0; i < 120 && onHost3.length === 0; i++) {
     await new Promise((r) => setTimeout(r, 500));
     const status = await cli(['deploy', 'status', '--network', 'labnet', '--json']);
-    const nodes = status.code === 0 ? (JSON.parse(status.out) as { node: string; state: string; swarmNode?: string }[]) : [];
-    if (nodes.length === 8 && nodes.every((n) => n.state === 'running')) onHost3 = nodes.filter((n) => n.swarmNode === `${lab}-h3`).map((n) => n.node);
+    const nodes =
+      status.code === 0 ? (JSON.parse(status.out) as { node: string; state: string; swarmNode?: string }[]) : [];
+    if (nodes.length === 8 && nodes.every((n) => n.state === 'running'))
+      onHost3 = nodes.filter((n) => n.swarmNode === `${lab}-h3`).map((n) => n.node);
   }
   assert.ok(onHost3.length > 0, 'some nodes run on host 3');
   // Past the common start (2 s after the last node is ready), inside the stand-in's 10 s run.
@@ -99,13 +147,26 @@ test('a committee spread over a 3-host swarm: every node\'s log reaches the mana
   const result = await second;
   // The nodes on host 3 are faulty, lost with their host; the stand-ins elsewhere finish without them.
   assert.equal(result.code, 0, result.err);
-  const lost = [...result.out.matchAll(/^(\S+): NO consensus .*shutdown: lost \(its host \S+-h3 went down/gm)].map((m) => m[1]);
+  const lost = [...result.out.matchAll(/^(\S+): NO consensus .*shutdown: lost \(its host \S+-h3 went down/gm)].map(
+    (m) => m[1],
+  );
   assert.deepEqual(lost.sort(), [...onHost3].sort(), 'the verdict names exactly the nodes on host 3');
-  const named = new RegExp(`^consensus reached by all ${8 - onHost3.length} correct nodes \\(\\d+ units in the same order\\); (\\S+(, \\S+)*) lost with host ${lab}-h3; `, 'm').exec(result.out);
+  const named = new RegExp(
+    `^consensus reached by all ${8 - onHost3.length} correct nodes \\(\\d+ units in the same order\\); (\\S+(, \\S+)*) lost with host ${lab}-h3; `,
+    'm',
+  ).exec(result.out);
   assert.ok(named, result.out);
   assert.deepEqual(named[1]!.split(', ').sort(), [...onHost3].sort());
-  assert.match(result.out, new RegExp(`shutdown: clean on ${8 - onHost3.length} of 8; ${onHost3.length} (was|were) lost with (its host|their hosts)`));
+  assert.match(
+    result.out,
+    new RegExp(
+      `shutdown: clean on ${8 - onHost3.length} of 8; ${onHost3.length} (was|were) lost with (its host|their hosts)`,
+    ),
+  );
   const status = await cli(['deploy', 'status', '--network', 'labnet']);
-  const downLines = status.out.split('\n').filter((l) => l.includes('host down: node lost')).map((l) => l.split('\t')[0]);
+  const downLines = status.out
+    .split('\n')
+    .filter((l) => l.includes('host down: node lost'))
+    .map((l) => l.split('\t')[0]);
   assert.deepEqual(downLines.sort(), [...onHost3].sort(), 'deploy status names them too');
 });

@@ -10,13 +10,32 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { REPO } from '../helpers.js';
-import { engine, keysFlags, projectFlags, sandbox, waitForNoContainers, waitUntilFinished, type Sandbox } from './helpers.js';
+import {
+  engine,
+  keysFlags,
+  projectFlags,
+  sandbox,
+  waitForNoContainers,
+  waitUntilFinished,
+  type Sandbox,
+} from './helpers.js';
 
 const run = promisify(execFile);
 const MEASURE = path.join(REPO, 'test/fixtures/net-measure.sh');
 
 async function measured(s: Sandbox, shaping: string[]): Promise<Record<string, string>> {
-  await s.run(['deploy', 'spawn', '--image', s.tag, '--network', s.network, ...projectFlags(s), '--settle', '0', ...shaping]);
+  await s.run([
+    'deploy',
+    'spawn',
+    '--image',
+    s.tag,
+    '--network',
+    s.network,
+    ...projectFlags(s),
+    '--settle',
+    '0',
+    ...shaping,
+  ]);
   await waitUntilFinished(s, 4);
   const logs = path.join(s.root, `logs-${Date.now()}`);
   await s.run(['deploy', 'logs', '--network', s.network, '--out', logs, ...projectFlags(s)]);
@@ -25,11 +44,25 @@ async function measured(s: Sandbox, shaping: string[]): Promise<Record<string, s
     // Say what the node did instead: its files, when it meant to start, and its output's end.
     const files = await fs.readdir(folder).catch(() => []);
     const plan = await fs.readFile(path.join(folder, 'start_plan'), 'utf8').catch(() => '(none)');
-    const output = (await fs.readFile(path.join(logs, `${s.prefix}1.log`), 'utf8').catch(() => '')).split('\n').slice(-15).join('\n');
-    assert.fail(`${s.prefix}1 wrote no measure.txt; its files: ${files.join(' ')}; start_plan: ${plan.trim()}; its output ends:\n${output}`);
+    const output = (await fs.readFile(path.join(logs, `${s.prefix}1.log`), 'utf8').catch(() => ''))
+      .split('\n')
+      .slice(-15)
+      .join('\n');
+    assert.fail(
+      `${s.prefix}1 wrote no measure.txt; its files: ${files.join(' ')}; start_plan: ${plan.trim()}; its output ends:\n${output}`,
+    );
   });
-  assert.match(await fs.readFile(path.join(logs, `${s.prefix}1`, 'network.txt'), 'utf8'), new RegExp(`${s.prefix}1 -> `), 'what was applied is recorded');
-  return Object.fromEntries(text.trim().split('\n').map((l) => [l.split(' ')[0]!, l]));
+  assert.match(
+    await fs.readFile(path.join(logs, `${s.prefix}1`, 'network.txt'), 'utf8'),
+    new RegExp(`${s.prefix}1 -> `),
+    'what was applied is recorded',
+  );
+  return Object.fromEntries(
+    text
+      .trim()
+      .split('\n')
+      .map((l) => [l.split(' ')[0]!, l]),
+  );
 }
 
 async function prepared(t: Parameters<typeof sandbox>[0]): Promise<Sandbox> {
@@ -54,7 +87,10 @@ test('rate=1mbit: 512 KB between two nodes take about the 4.2 s the rate allows,
 test('a zones file with loss=50% one way: about half of 200 pings are lost', async (t) => {
   const s = await prepared(t);
   const zones = path.join(s.root, 'zones.json');
-  await fs.writeFile(zones, JSON.stringify({ zones: { a: '1', b: '2-4' }, links: { 'a>b': 'loss=50%', 'b>a': 'loss=0%' } }));
+  await fs.writeFile(
+    zones,
+    JSON.stringify({ zones: { a: '1', b: '2-4' }, links: { 'a>b': 'loss=50%', 'b>a': 'loss=0%' } }),
+  );
   const m = await measured(s, ['--zones', zones]);
   const counts = /^pings (\d+) (\d+)$/.exec(m.pings ?? '');
   assert.ok(counts, `ping counts in ${JSON.stringify(m)}`);
@@ -77,7 +113,12 @@ const median = (xs: number[]) => {
 
 async function delayerStats(s: Sandbox, logs: string, node: number): Promise<Record<string, string>> {
   const text = await fs.readFile(path.join(logs, `${s.prefix}${node}`, 'delayer.txt'), 'utf8');
-  return Object.fromEntries(text.trim().split('\n').map((l) => l.split('=') as [string, string]));
+  return Object.fromEntries(
+    text
+      .trim()
+      .split('\n')
+      .map((l) => l.split('=') as [string, string]),
+  );
 }
 
 test('delay=50ms by the userspace delayer: every round trip is 100 ms ± 5 ms, and network.txt says how', async (t) => {
@@ -86,7 +127,10 @@ test('delay=50ms by the userspace delayer: every round trip is 100 ms ± 5 ms, a
   for (const key of ['rtts1', 'rtts2'] as const) {
     const rtts = roundTrips(m, key);
     assert.ok(Math.abs(median(rtts) - 100) <= 5, `${key}: median ${median(rtts)} ms of ${rtts.join(' ')}`);
-    assert.ok(rtts.every((r) => r >= 95 && r <= 115), `${key}: ${rtts.join(' ')}`);
+    assert.ok(
+      rtts.every((r) => r >= 95 && r <= 115),
+      `${key}: ${rtts.join(' ')}`,
+    );
   }
   const logs = (await fs.readdir(s.root)).filter((n) => n.startsWith('logs-')).map((n) => path.join(s.root, n))[0]!;
   const network = await fs.readFile(path.join(logs, `${s.prefix}1`, 'network.txt'), 'utf8');
@@ -110,7 +154,10 @@ test('delay=50ms,jitter=10ms with rate=1mbit and loss=20%: the round trips sprea
   const sd = Math.sqrt(rtts.reduce((a, b) => a + (b - mean) ** 2, 0) / (rtts.length - 1));
   assert.ok(Math.abs(mean - 100) <= 5, `mean ${mean.toFixed(1)} ms of ${rtts.join(' ')}`);
   assert.ok(sd >= 4 && sd <= 13, `standard deviation ${sd.toFixed(1)} ms of ${rtts.join(' ')}`);
-  assert.ok(rtts.every((r) => r >= 75 && r <= 130), rtts.join(' '));
+  assert.ok(
+    rtts.every((r) => r >= 75 && r <= 130),
+    rtts.join(' '),
+  );
   const counts = /^pings (\d+) (\d+)$/.exec(m.pings ?? '');
   assert.ok(counts, `ping counts in ${JSON.stringify(m)}`);
   // A ping is lost when its request or its reply is dropped: 1 − 0.8² = 36 %.
@@ -125,7 +172,14 @@ test('delay=50ms,jitter=10ms with rate=1mbit and loss=20%: the round trips sprea
 test('an asymmetric zones file: each round trip is the sum of its two one-way delays, each delayed by its receiver', async (t) => {
   const s = await prepared(t);
   const zones = path.join(s.root, 'zones.json');
-  const links = { 'a>b': 'delay=10ms', 'b>a': 'delay=30ms', 'a>c': 'delay=60ms', 'c>a': 'delay=20ms', 'b>c': 'rate=100mbit', 'c>b': 'rate=100mbit' };
+  const links = {
+    'a>b': 'delay=10ms',
+    'b>a': 'delay=30ms',
+    'a>c': 'delay=60ms',
+    'c>a': 'delay=20ms',
+    'b>c': 'rate=100mbit',
+    'c>b': 'rate=100mbit',
+  };
   await fs.writeFile(zones, JSON.stringify({ zones: { a: '1', b: '2', c: '3-4' }, links }));
   const m = await measured(s, ['--zones', zones, '--net-impl', 'userspace']);
   assert.ok(Math.abs(median(roundTrips(m, 'rtts1')) - 40) <= 5, `node1 ↔ node2: ${m.rtts1}`);
@@ -141,15 +195,50 @@ test('--net-impl netem where the kernel has no netem: spawn fails at once naming
   const s = await prepared(t);
   const ns = `gnetem${process.pid}`;
   await run('ip', ['netns', 'add', ns]);
-  const netem = await run('nsenter', [`--net=/run/netns/${ns}`, 'tc', 'qdisc', 'add', 'dev', 'lo', 'root', 'netem', 'delay', '1ms']).then(() => true, () => false);
+  const netem = await run('nsenter', [
+    `--net=/run/netns/${ns}`,
+    'tc',
+    'qdisc',
+    'add',
+    'dev',
+    'lo',
+    'root',
+    'netem',
+    'delay',
+    '1ms',
+  ]).then(
+    () => true,
+    () => false,
+  );
   await run('ip', ['netns', 'del', ns]);
   if (netem) {
     const m = await measured(s, ['--net', 'delay=50ms', '--net-impl', 'netem']);
     assert.ok(Math.abs(median(roundTrips(m, 'rtts1')) - 100) <= 5, `netem round trips ${m.rtts1}`);
     return;
   }
-  const r = await s.run(['deploy', 'spawn', '--image', s.tag, '--network', s.network, ...projectFlags(s), '--net', 'delay=50ms', '--net-impl', 'netem'], 1);
-  assert.match(r.err, new RegExp(`^gomelctl: deploy: network conditions of node\\d not applied: this kernel has no netem \\(sch_netem\\), which --net-impl netem needs; --net-impl auto or userspace delays with gomel-delayer instead; \\d of 4 nodes could not apply theirs, and the deployment was removed$`, 'm'));
+  const r = await s.run(
+    [
+      'deploy',
+      'spawn',
+      '--image',
+      s.tag,
+      '--network',
+      s.network,
+      ...projectFlags(s),
+      '--net',
+      'delay=50ms',
+      '--net-impl',
+      'netem',
+    ],
+    1,
+  );
+  assert.match(
+    r.err,
+    new RegExp(
+      `^gomelctl: deploy: network conditions of node\\d not applied: this kernel has no netem \\(sch_netem\\), which --net-impl netem needs; --net-impl auto or userspace delays with gomel-delayer instead; \\d of 4 nodes could not apply theirs, and the deployment was removed$`,
+      'm',
+    ),
+  );
   assert.deepEqual(await engine.listServices({ 'org.gomelctl.deployment': s.network }), [], 'no service left');
   assert.equal(await waitForNoContainers(s.network), 0, 'no container left');
 });

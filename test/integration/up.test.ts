@@ -13,10 +13,31 @@ import { readStatus } from '../../src/docker/deployment.js';
 const FAKE = path.join(REPO, 'test/fixtures/fake-gomel.sh');
 
 async function starts(logs: string, n: number, prefix: string): Promise<number[]> {
-  return Promise.all(Array.from({ length: n }, async (_, i) => Number((await fs.readFile(path.join(logs, `${prefix}${i + 1}`, 'started_at'), 'utf8')).trim())));
+  return Promise.all(
+    Array.from({ length: n }, async (_, i) =>
+      Number((await fs.readFile(path.join(logs, `${prefix}${i + 1}`, 'started_at'), 'utf8')).trim()),
+    ),
+  );
 }
 
-const upArgs = (s: Sandbox, logs: string, config: string) => ['up', '--binary', FAKE, '--config', config, ...projectFlags(s), '--network', s.network, '--subnet', s.subnet, '--tag', s.tag, '--logs', logs, '--timeout', '180'];
+const upArgs = (s: Sandbox, logs: string, config: string) => [
+  'up',
+  '--binary',
+  FAKE,
+  '--config',
+  config,
+  ...projectFlags(s),
+  '--network',
+  s.network,
+  '--subnet',
+  s.subnet,
+  '--tag',
+  s.tag,
+  '--logs',
+  logs,
+  '--timeout',
+  '180',
+];
 
 test('up with 16 stand-in nodes that panic at exit after finishing: exit 0 naming the crash, one common start; a second up is a new run, and --strict fails it', async (t) => {
   const s = await sandbox(t);
@@ -27,30 +48,45 @@ test('up with 16 stand-in nodes that panic at exit after finishing: exit 0 namin
 
   const first = await s.run(upArgs(s, logs, 'panic'));
   assert.match(first.out, /^consensus reached by all 16 nodes \(2 units in the same order\)$/m);
-  assert.match(first.out, /^shutdown: clean on 8 of 16; 8 crashed after finishing \(.*: panic: send on closed channel at pkg\/sync\/fetch\/server\.go:79 — gomel's own shutdown race\)$/m);
+  assert.match(
+    first.out,
+    /^shutdown: clean on 8 of 16; 8 crashed after finishing \(.*: panic: send on closed channel at pkg\/sync\/fetch\/server\.go:79 — gomel's own shutdown race\)$/m,
+  );
   assert.match(first.out, /up: every node starts anew/);
   // One common start, shared by all: each node sleeps until it, or starts at once when it learned it late
   // (start_plan: "<common start> <when this node knew it>"). How close together they start is a figure
   // of the machine's load (`npm run bench -- skew`); that they aim at one moment is what must hold.
   const firstStarts = await starts(logs, 16, s.prefix);
-  const plans = await Promise.all(Array.from({ length: 16 }, async (_, i) => (await fs.readFile(path.join(logs, `${s.prefix}${i + 1}`, 'start_plan'), 'utf8')).trim().split(' ').map(Number)));
+  const plans = await Promise.all(
+    Array.from({ length: 16 }, async (_, i) =>
+      (await fs.readFile(path.join(logs, `${s.prefix}${i + 1}`, 'start_plan'), 'utf8')).trim().split(' ').map(Number),
+    ),
+  );
   const spread = Math.max(...firstStarts) - Math.min(...firstStarts);
-  t.diagnostic(`16 nodes started within ${spread.toFixed(3)} s; each knew the common start ${plans.map(([at, known]) => (at! - known!).toFixed(2)).join(' ')} s before it`);
+  t.diagnostic(
+    `16 nodes started within ${spread.toFixed(3)} s; each knew the common start ${plans.map(([at, known]) => (at! - known!).toFixed(2)).join(' ')} s before it`,
+  );
   assert.equal(new Set(plans.map(([at]) => at)).size, 1, `one common start: ${plans.map(([at]) => at).join(' ')}`);
   const late = firstStarts.map((started, i) => started - Math.max(plans[i]![0]!, plans[i]![1]!));
-  assert.ok(late.every((x) => x > -0.01 && x < 1), `each node started at the common start, or at once if it learned it late: ${late.map((x) => x.toFixed(2)).join(' ')}`);
+  assert.ok(
+    late.every((x) => x > -0.01 && x < 1),
+    `each node started at the common start, or at once if it learned it late: ${late.map((x) => x.toFixed(2)).join(' ')}`,
+  );
   assert.ok(plans.filter(([at, known]) => known! < at!).length >= 8, 'most nodes knew the common start before it came');
   assert.match(first.out, /^start: the nodes started gomel within \d\.\d\d s of each other$/m);
-  assert.ok(await fs.stat(path.join(logs, 'committee.ka')), 'the run\'s committee is kept beside its logs');
+  assert.ok(await fs.stat(path.join(logs, 'committee.ka')), "the run's committee is kept beside its logs");
   const firstContainers = (await readStatus(engine, s.network)).map((x) => x.containerId);
 
   const second = await s.run([...upArgs(s, logs, 'panic'), '--strict'], 1);
   assert.match(second.err, /verdict --strict: consensus reached, but not every node shut down cleanly/);
   const secondContainers = (await readStatus(engine, s.network)).map((x) => x.containerId);
   assert.equal(secondContainers.length, 16);
-  assert.ok(secondContainers.every((c) => c && !firstContainers.includes(c)), 'every node ran again in a new task');
+  assert.ok(
+    secondContainers.every((c) => c && !firstContainers.includes(c)),
+    'every node ran again in a new task',
+  );
   const secondStarts = await starts(logs, 16, s.prefix);
-  assert.ok(Math.min(...secondStarts) > Math.max(...firstStarts), 'the logs are the second run\'s');
+  assert.ok(Math.min(...secondStarts) > Math.max(...firstStarts), "the logs are the second run's");
 });
 
 test('a node that never finishes (its key does not match its line): deploy logs reads its log while it runs', async (t) => {
@@ -74,7 +110,13 @@ test('a node that never finishes (its key does not match its line): deploy logs 
   assert.match(node1, /invalid signature[^]*invalid signature/, 'the log of the running node grows');
   assert.equal(JSON.parse(await fs.readFile(path.join(logs, `${s.prefix}1`, 'task.json'), 'utf8')).state, 'running');
   const v = await s.run(['verdict', '--logs', logs], 1);
-  assert.match(v.out, new RegExp(`^${s.prefix}1: NO consensus — .*never created a prime unit; ordered no units; errors: \\d+× "DataError: invalid signature"; shutdown: running`, 'm'));
+  assert.match(
+    v.out,
+    new RegExp(
+      `^${s.prefix}1: NO consensus — .*never created a prime unit; ordered no units; errors: \\d+× "DataError: invalid signature"; shutdown: running`,
+      'm',
+    ),
+  );
 });
 
 test('runs never mix: a SIGTERM reaches gomel and the node ships what it logged; an up after nodes that ignore SIGTERM waits until they are gone', async (t) => {
@@ -99,18 +141,41 @@ test('runs never mix: a SIGTERM reaches gomel and the node ships what it logged;
   }
   await s.run(['deploy', 'logs', '--network', s.network, '--out', logs, ...projectFlags(s)]);
   const task = JSON.parse(await fs.readFile(path.join(logs, node2.node, 'task.json'), 'utf8')) as { exitCode: number };
-  assert.equal(task.exitCode, 143, 'run.sh exited with gomel\'s status after SIGTERM, not by SIGKILL (137)');
+  assert.equal(task.exitCode, 143, "run.sh exited with gomel's status after SIGTERM, not by SIGKILL (137)");
   assert.equal((await fs.readFile(path.join(logs, node2.node, 'exit_status'), 'utf8')).trim(), '143');
   assert.ok(await fs.stat(path.join(logs, node2.node, 'stopped')), 'the node recorded that it was stopped');
   assert.ok(await fs.stat(path.join(logs, node2.node, '1.slow.log')), 'and kept what gomel logged');
 
   // Nodes that ignore SIGTERM and answer "stale" on every address stay alive ~10 s after their services go.
-  await s.run(['deploy', 'spawn', '--image', s.tag, '--config', 'stubborn', '--network', s.network, ...projectFlags(s)]);
+  await s.run([
+    'deploy',
+    'spawn',
+    '--image',
+    s.tag,
+    '--config',
+    'stubborn',
+    '--network',
+    s.network,
+    ...projectFlags(s),
+  ]);
   await new Promise((r) => setTimeout(r, 3000));
   // The probe checks that every address answers with its own node's pid: one stale answer fails it.
   const probeTag = parseImageRef(`${s.tag}p`);
   t.after(() => deleteTag(REGISTRY, probeTag.repository, probeTag.tag));
-  const probe = await s.run(['up', ...projectFlags(s), '--network', s.network, '--subnet', s.subnet, '--tag', `${s.tag}p`, '--logs', path.join(s.root, 'probe'), '--timeout', '180']);
+  const probe = await s.run([
+    'up',
+    ...projectFlags(s),
+    '--network',
+    s.network,
+    '--subnet',
+    s.subnet,
+    '--tag',
+    `${s.tag}p`,
+    '--logs',
+    path.join(s.root, 'probe'),
+    '--timeout',
+    '180',
+  ]);
   assert.match(probe.err, /deploy: waiting for 4 container\(s\) of the previous run to stop, so that runs never mix/);
   assert.match(probe.out, /^probe: all 4 nodes reached every peer$/m);
 });

@@ -29,7 +29,12 @@ export async function fakeEngine(dir: string, answer: (r: EngineRequest) => Answ
     req.on('data', (c: Buffer) => (body += c.toString()));
     req.on('end', () => {
       const url = new URL(req.url ?? '/', 'http://engine');
-      const r = { method: req.method ?? 'GET', path: url.pathname.replace(/^\/v\d+\.\d+/, ''), query: url.searchParams, body };
+      const r = {
+        method: req.method ?? 'GET',
+        path: url.pathname.replace(/^\/v\d+\.\d+/, ''),
+        query: url.searchParams,
+        body,
+      };
       requests.push(r);
       const a = answer(r);
       if (!a) return; // hang: accept, read, never answer
@@ -51,12 +56,21 @@ export async function fakeEngine(dir: string, answer: (r: EngineRequest) => Answ
 }
 
 /** Runs `node bin/gomelctl ARGS` in `cwd` (as a user does), with extra environment. */
-export function gomelctl(args: string[], cwd: string, env: Record<string, string> = {}): Promise<{ code: number; out: string; err: string; ms: number }> {
+export function gomelctl(
+  args: string[],
+  cwd: string,
+  env: Record<string, string> = {},
+): Promise<{ code: number; out: string; err: string; ms: number }> {
   const started = Date.now();
   return new Promise((resolve) => {
-    execFile(process.execPath, [path.join(REPO, 'bin/gomelctl'), ...args], { cwd, env: { ...process.env, ...env }, timeout: 60_000 }, (error, stdout, stderr) => {
-      const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
-      resolve({ code, out: stdout, err: stderr, ms: Date.now() - started });
-    });
+    execFile(
+      process.execPath,
+      [path.join(REPO, 'bin/gomelctl'), ...args],
+      { cwd, env: { ...process.env, ...env }, timeout: 60_000 },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
+        resolve({ code, out: stdout, err: stderr, ms: Date.now() - started });
+      },
+    );
   });
 }

@@ -20,8 +20,19 @@ interface StoredService {
 
 export class MemoryEngine implements SpawnEngine, CollectEngine, CleanEngine {
   services: StoredService[] = [];
-  secrets: { ID: string; Spec: { Name: string; Labels: Record<string, string> }; data: Uint8Array; removed: boolean }[] = [];
-  tasks: { ID: string; ServiceID: string; NodeID: string; CreatedAt: string; Status: { State: string; Timestamp: string; ContainerStatus?: { ExitCode?: number; ContainerID?: string } } }[] = [];
+  secrets: {
+    ID: string;
+    Spec: { Name: string; Labels: Record<string, string> };
+    data: Uint8Array;
+    removed: boolean;
+  }[] = [];
+  tasks: {
+    ID: string;
+    ServiceID: string;
+    NodeID: string;
+    CreatedAt: string;
+    Status: { State: string; Timestamp: string; ContainerStatus?: { ExitCode?: number; ContainerID?: string } };
+  }[] = [];
   /** Every call, in order: what the code under test asked of the engine. */
   calls: string[] = [];
   private next = 1;
@@ -70,7 +81,14 @@ export class MemoryEngine implements SpawnEngine, CollectEngine, CleanEngine {
     this.calls.push(`createService ${stored.Spec.Name}`);
     const fate = this.fate(stored.Spec.Name);
     const now = new Date(Date.now() + this.next).toISOString();
-    const status = fate.state === 'pending' ? { State: 'pending', Timestamp: now } : { State: fate.state, Timestamp: now, ContainerStatus: { ExitCode: fate.exitCode ?? 0, ContainerID: `ctr-${id}` } };
+    const status =
+      fate.state === 'pending'
+        ? { State: 'pending', Timestamp: now }
+        : {
+            State: fate.state,
+            Timestamp: now,
+            ContainerStatus: { ExitCode: fate.exitCode ?? 0, ContainerID: `ctr-${id}` },
+          };
     this.tasks.push({ ID: this.id('task'), ServiceID: id, NodeID: 'host1', CreatedAt: now, Status: status });
     return id;
   }
@@ -99,7 +117,9 @@ export class MemoryEngine implements SpawnEngine, CollectEngine, CleanEngine {
   async listAllTasks(): Promise<Docker.Task[]> {
     return this.tasks as unknown as Docker.Task[];
   }
-  async listNodes(): Promise<{ ID: string; Description?: { Hostname?: string }; Status?: { State?: string; Addr?: string } }[]> {
+  async listNodes(): Promise<
+    { ID: string; Description?: { Hostname?: string }; Status?: { State?: string; Addr?: string } }[]
+  > {
     return [{ ID: 'host1', Description: { Hostname: 'host1' }, Status: { State: 'ready', Addr: '10.0.0.1' } }];
   }
   async listSecrets(labels: Record<string, string>): Promise<Docker.Secret[]> {

@@ -33,10 +33,20 @@ const KNOWN_PARAMS: Record<SyncConfiguration['Type'], readonly string[]> = {
 };
 const MULTICAST_NETWORKS = ['tcp', 'udp', 'pers'];
 
-const NS_PER: Record<string, bigint> = { ns: 1n, us: 1000n, 'µs': 1000n, 'μs': 1000n, ms: 1_000_000n, s: 1_000_000_000n, m: 60_000_000_000n, h: 3_600_000_000_000n };
+const NS_PER: Record<string, bigint> = {
+  ns: 1n,
+  us: 1000n,
+  µs: 1000n,
+  μs: 1000n,
+  ms: 1_000_000n,
+  s: 1_000_000_000n,
+  m: 60_000_000_000n,
+  h: 3_600_000_000_000n,
+};
 const TWO_63 = 1n << 63n;
 
-export type GoDuration = { ok: true; ns: bigint } | { ok: false; reason: 'invalid' | 'missing unit' | 'unknown unit' | 'overflow' };
+export type GoDuration =
+  { ok: true; ns: bigint } | { ok: false; reason: 'invalid' | 'missing unit' | 'unknown unit' | 'overflow' };
 
 /** Go 1.19's time.ParseDuration, step for step (the same overflow limits and fraction rounding). */
 export function parseGoDuration(text: string): GoDuration {
@@ -115,18 +125,34 @@ function durationProblem(value: string): { message: string; fix: string } | unde
   const shown = JSON.stringify(value);
   switch (parsed.reason) {
     case 'missing unit':
-      return { message: `${shown} is not a Go duration: it has no unit; gomel dies at start-up ("time: missing unit in duration")`, fix: `add a unit, e.g. "${value}s"` };
+      return {
+        message: `${shown} is not a Go duration: it has no unit; gomel dies at start-up ("time: missing unit in duration")`,
+        fix: `add a unit, e.g. "${value}s"`,
+      };
     case 'overflow':
-      return { message: `${shown} is not a Go duration: it is longer than Go's longest duration (2562047h47m16.854775807s); gomel dies at start-up ("time: invalid duration")`, fix: 'use a realistic duration, e.g. "2s"' };
+      return {
+        message: `${shown} is not a Go duration: it is longer than Go's longest duration (2562047h47m16.854775807s); gomel dies at start-up ("time: invalid duration")`,
+        fix: 'use a realistic duration, e.g. "2s"',
+      };
     case 'unknown unit': {
       // "1e3s": Go durations have no exponent.
       const exp = /^([-+]?(?:\d+(?:\.\d*)?|\.\d+))[eE]([-+]?\d+)(ns|us|µs|μs|ms|s|m|h)$/.exec(value);
       const plain = exp ? Number(`${exp[1]}e${exp[2]}`) : NaN;
-      if (exp && Number.isFinite(plain)) return { message: `${shown} is not a Go duration: it has an exponent, which Go durations do not take; gomel dies at start-up ("time: unknown unit")`, fix: `write it out, e.g. "${plain}${exp[3]}"` };
-      return { message: `${shown} is not a Go duration: its unit is not one Go knows; gomel dies at start-up ("time: unknown unit")`, fix: 'use ns, us, ms, s, m or h, e.g. "2s"' };
+      if (exp && Number.isFinite(plain))
+        return {
+          message: `${shown} is not a Go duration: it has an exponent, which Go durations do not take; gomel dies at start-up ("time: unknown unit")`,
+          fix: `write it out, e.g. "${plain}${exp[3]}"`,
+        };
+      return {
+        message: `${shown} is not a Go duration: its unit is not one Go knows; gomel dies at start-up ("time: unknown unit")`,
+        fix: 'use ns, us, ms, s, m or h, e.g. "2s"',
+      };
     }
     default:
-      return { message: `${shown} is not a Go duration; gomel dies at start-up ("time: invalid duration")`, fix: 'write a number and a unit, e.g. "2s" or "500ms"' };
+      return {
+        message: `${shown} is not a Go duration; gomel dies at start-up ("time: invalid duration")`,
+        fix: 'write a number and a unit, e.g. "2s" or "500ms"',
+      };
   }
 }
 
@@ -138,7 +164,10 @@ function goAtoi(text: string): bigint | undefined {
 }
 
 export function formatPath(path: readonly PropertyKey[]): string {
-  return path.reduce<string>((acc, key) => (typeof key === 'number' ? `${acc}[${key}]` : acc ? `${acc}.${String(key)}` : String(key)), '');
+  return path.reduce<string>(
+    (acc, key) => (typeof key === 'number' ? `${acc}[${key}]` : acc ? `${acc}.${String(key)}` : String(key)),
+    '',
+  );
 }
 
 function schemaProblems(error: z.ZodError): Problem[] {
@@ -146,66 +175,150 @@ function schemaProblems(error: z.ZodError): Problem[] {
     const path = formatPath(issue.path);
     if (issue.code === 'unrecognized_keys') {
       const where = path ? `${path}.` : '';
-      return { severity: 'error', path: issue.keys.map((k) => `${where}${k}`).join(', '), message: `unknown field${issue.keys.length > 1 ? 's' : ''}; gomel rejects fields it does not know`, fix: 'remove it (field names are case-sensitive)' };
+      return {
+        severity: 'error',
+        path: issue.keys.map((k) => `${where}${k}`).join(', '),
+        message: `unknown field${issue.keys.length > 1 ? 's' : ''}; gomel rejects fields it does not know`,
+        fix: 'remove it (field names are case-sensitive)',
+      };
     }
     if (issue.code === 'invalid_type' && issue.input === undefined) {
-      return { severity: 'error', path, message: 'missing field; gomel needs all 16 fields of Configuration', fix: `add "${String(issue.path[issue.path.length - 1])}"` };
+      return {
+        severity: 'error',
+        path,
+        message: 'missing field; gomel needs all 16 fields of Configuration',
+        fix: `add "${String(issue.path[issue.path.length - 1])}"`,
+      };
     }
-    return { severity: 'error', path, message: issue.message.replace(/^Invalid input: /, ''), fix: 'use the type gomel expects (see gomel-formats.md)' };
+    return {
+      severity: 'error',
+      path,
+      message: issue.message.replace(/^Invalid input: /, ''),
+      fix: 'use the type gomel expects (see gomel-formats.md)',
+    };
   });
 }
 
 /** gomel's sync.NewService on one list: its checks, and what it parses from Params. */
 function syncProblems(list: readonly SyncConfiguration[], field: 'Sync' | 'SyncSetup'): Problem[] {
   const problems: Problem[] = [];
-  const dies = field === 'Sync' ? 'gomel dies at start-up' : 'gomel\'s setup phase fails';
-  if (list.length === 0) problems.push({ severity: 'error', path: field, message: `no services; ${dies} ("empty sync configuration")`, fix: field === 'Sync' ? 'add the services, e.g. gossip, fetch and multicast' : 'add setup services, or use Setup "coin"' });
+  const dies = field === 'Sync' ? 'gomel dies at start-up' : "gomel's setup phase fails";
+  if (list.length === 0)
+    problems.push({
+      severity: 'error',
+      path: field,
+      message: `no services; ${dies} ("empty sync configuration")`,
+      fix:
+        field === 'Sync'
+          ? 'add the services, e.g. gossip, fetch and multicast'
+          : 'add setup services, or use Setup "coin"',
+    });
   const multicasts = list.flatMap((s, i) => (s.Type === 'multicast' || s.Type === 'rmc' ? [i] : []));
-  if (multicasts.length > 1) problems.push({ severity: 'error', path: `${field}[${multicasts[1]}]`, message: `a second multicast service; ${dies} ("multiple multicast servers defined")`, fix: 'keep one multicast or rmc service' });
+  if (multicasts.length > 1)
+    problems.push({
+      severity: 'error',
+      path: `${field}[${multicasts[1]}]`,
+      message: `a second multicast service; ${dies} ("multiple multicast servers defined")`,
+      fix: 'keep one multicast or rmc service',
+    });
   // gomel's fallbacks are gossip and fetch services of the same list; it has no "retrying" service at this version.
   const fallbacks = new Set(list.filter((s) => s.Type === 'gossip' || s.Type === 'fetch').map((s) => s.Type as string));
   list.forEach((sync, i) => {
     const at = `${field}[${i}]`;
     if (sync.Fallback && !fallbacks.has(sync.Fallback)) {
-      problems.push({ severity: 'error', path: `${at}.Fallback`, message: `"${sync.Fallback}" is not a gossip or fetch service of ${field}; ${dies} ("defined ${sync.Fallback} as fallback, but there is no configuration for it")`, fix: fallbacks.size > 0 ? `use one of ${[...fallbacks].map((f) => `"${f}"`).join(', ')}, or ""` : 'use "" (no fallback), or add a gossip or fetch service' });
+      problems.push({
+        severity: 'error',
+        path: `${at}.Fallback`,
+        message: `"${sync.Fallback}" is not a gossip or fetch service of ${field}; ${dies} ("defined ${sync.Fallback} as fallback, but there is no configuration for it")`,
+        fix:
+          fallbacks.size > 0
+            ? `use one of ${[...fallbacks].map((f) => `"${f}"`).join(', ')}, or ""`
+            : 'use "" (no fallback), or add a gossip or fetch service',
+      });
     }
     const known = KNOWN_PARAMS[sync.Type];
     for (const [key, value] of Object.entries(sync.Params ?? {})) {
       if (!known.includes(key)) {
         // The shipped config.json says mcType, meaning network: its multicast silently runs on tcp.
-        const fix = key === 'mcType' && sync.Type === 'multicast' ? `rename it to "network" (gomel reads network; without it multicast runs on tcp)` : `remove it; ${sync.Type} reads ${known.join(', ')}`;
-        problems.push({ severity: 'warning', path: `${at}.Params.${key}`, message: `gomel's ${sync.Type} service ignores this parameter`, fix });
+        const fix =
+          key === 'mcType' && sync.Type === 'multicast'
+            ? `rename it to "network" (gomel reads network; without it multicast runs on tcp)`
+            : `remove it; ${sync.Type} reads ${known.join(', ')}`;
+        problems.push({
+          severity: 'warning',
+          path: `${at}.Params.${key}`,
+          message: `gomel's ${sync.Type} service ignores this parameter`,
+          fix,
+        });
       } else if (key === 'network' && !MULTICAST_NETWORKS.includes(value)) {
-        problems.push({ severity: 'error', path: `${at}.Params.network`, message: `"${value}" is not a multicast network`, fix: `use one of ${MULTICAST_NETWORKS.join(', ')}` });
+        problems.push({
+          severity: 'error',
+          path: `${at}.Params.network`,
+          message: `"${value}" is not a multicast network`,
+          fix: `use one of ${MULTICAST_NETWORKS.join(', ')}`,
+        });
       }
     }
     const timeout = sync.Params?.timeout;
     if (timeout === undefined) {
-      problems.push({ severity: 'error', path: `${at}.Params`, message: `missing "timeout"; ${dies} ("time: invalid duration \\"\\"")`, fix: 'add "timeout": "2s"' });
+      problems.push({
+        severity: 'error',
+        path: `${at}.Params`,
+        message: `missing "timeout"; ${dies} ("time: invalid duration \\"\\"")`,
+        fix: 'add "timeout": "2s"',
+      });
     } else {
       const bad = durationProblem(timeout);
       const parsed = parseGoDuration(timeout);
       if (bad) problems.push({ severity: 'error', path: `${at}.Params.timeout`, ...bad });
       else if (parsed.ok && parsed.ns <= 0n) {
-        problems.push({ severity: 'error', path: `${at}.Params.timeout`, message: `"${timeout}" is a timeout of zero or less: gomel accepts it, but every sync then times out at once and the node never syncs`, fix: 'use a positive duration, e.g. "2s"' });
+        problems.push({
+          severity: 'error',
+          path: `${at}.Params.timeout`,
+          message: `"${timeout}" is a timeout of zero or less: gomel accepts it, but every sync then times out at once and the node never syncs`,
+          fix: 'use a positive duration, e.g. "2s"',
+        });
       }
     }
     if (sync.Type === 'gossip' || sync.Type === 'fetch') {
       for (const key of ['nIn', 'nOut'] as const) {
         const value = sync.Params?.[key];
         if (value === undefined) {
-          problems.push({ severity: 'error', path: `${at}.Params`, message: `missing "${key}"; ${dies} (strconv.Atoi: parsing "")`, fix: `add "${key}": "1"` });
+          problems.push({
+            severity: 'error',
+            path: `${at}.Params`,
+            message: `missing "${key}"; ${dies} (strconv.Atoi: parsing "")`,
+            fix: `add "${key}": "1"`,
+          });
           continue;
         }
         const n = goAtoi(value);
-        if (n === undefined) problems.push({ severity: 'error', path: `${at}.Params.${key}`, message: `${JSON.stringify(value)} is not a whole number Go's strconv.Atoi reads; ${dies}`, fix: 'use a whole number ≥ 1 as a string, e.g. "2"' });
-        else if (n < 1n) problems.push({ severity: 'error', path: `${at}.Params.${key}`, message: `"${value}" is not a worker count of at least 1: gomel accepts it, but ${sync.Type} with fewer than one worker never syncs`, fix: 'use a whole number ≥ 1, e.g. "2"' });
+        if (n === undefined)
+          problems.push({
+            severity: 'error',
+            path: `${at}.Params.${key}`,
+            message: `${JSON.stringify(value)} is not a whole number Go's strconv.Atoi reads; ${dies}`,
+            fix: 'use a whole number ≥ 1 as a string, e.g. "2"',
+          });
+        else if (n < 1n)
+          problems.push({
+            severity: 'error',
+            path: `${at}.Params.${key}`,
+            message: `"${value}" is not a worker count of at least 1: gomel accepts it, but ${sync.Type} with fewer than one worker never syncs`,
+            fix: 'use a whole number ≥ 1, e.g. "2"',
+          });
       }
     }
     // gomel reads Retry with a parser that turns every error into 0: a bad Retry silently disables retrying.
     if (sync.Retry !== undefined && sync.Retry !== '') {
       const bad = durationProblem(sync.Retry);
-      if (bad) problems.push({ severity: 'error', path: `${at}.Retry`, message: `${bad.message.replace(/; gomel dies at start-up.*$/, '')}; gomel silently reads it as 0 and never retries`, fix: bad.fix });
+      if (bad)
+        problems.push({
+          severity: 'error',
+          path: `${at}.Retry`,
+          message: `${bad.message.replace(/; gomel dies at start-up.*$/, '')}; gomel silently reads it as 0 and never retries`,
+          fix: bad.fix,
+        });
     }
   });
   return problems;
@@ -230,11 +343,21 @@ function committeeProblems(config: Configuration, committee: CommitteeShape, fix
     });
   }
   if (config.NParents > committee.size) {
-    problems.push({ severity: 'error', path: 'NParents', message: `${config.NParents} exceeds the committee size ${committee.size}`, fix: `run \`gomelctl config sync\` or set it to at most ${committee.size}` });
+    problems.push({
+      severity: 'error',
+      path: 'NParents',
+      message: `${config.NParents} exceeds the committee size ${committee.size}`,
+      fix: `run \`gomelctl config sync\` or set it to at most ${committee.size}`,
+    });
   }
   if (config.CRPFixedPrefix > committee.size) {
     // gomel runs with it (the shipped config.json has 10 for 8 nodes), but the prefix beyond N means nothing.
-    problems.push({ severity: 'warning', path: 'CRPFixedPrefix', message: `${config.CRPFixedPrefix} exceeds the committee size ${committee.size}`, fix: `run \`gomelctl config sync\` to cap it at ${committee.size}` });
+    problems.push({
+      severity: 'warning',
+      path: 'CRPFixedPrefix',
+      message: `${config.CRPFixedPrefix} exceeds the committee size ${committee.size}`,
+      fix: `run \`gomelctl config sync\` to cap it at ${committee.size}`,
+    });
   }
   return problems;
 }
@@ -250,8 +373,16 @@ export function fixForColumns(configName: string, syncCount: number): string {
 // int64 and uint16 take only whole-number literals (no 1e2, 2.0, and no sign at all for
 // uint16, not even -0), float32 refuses what rounds beyond its largest value.
 const NUMBER_FIELDS: Record<string, 'int' | 'uint16' | 'float32' | 'float64'> = {
-  NParents: 'uint16', CreateDelay: 'float32', StepSize: 'float64', Txpu: 'int', LevelLimit: 'int', LogLevel: 'int',
-  LogBuffer: 'int', LogMemInterval: 'int', OrderStartLevel: 'int', CRPFixedPrefix: 'uint16',
+  NParents: 'uint16',
+  CreateDelay: 'float32',
+  StepSize: 'float64',
+  Txpu: 'int',
+  LevelLimit: 'int',
+  LogLevel: 'int',
+  LogBuffer: 'int',
+  LogMemInterval: 'int',
+  OrderStartLevel: 'int',
+  CRPFixedPrefix: 'uint16',
 };
 /** Halfway between float32's largest value and 2^128: Go's ParseFloat(s, 32) overflows from here on. */
 const FLOAT32_LIMIT = (1n << 128n) - (1n << 103n);
@@ -276,23 +407,44 @@ function numberLiteralProblems(text: string, parsed: ParsedJson, value: Record<s
     const literal = text.slice(span.start, span.end);
     const error = (message: string, fix: string): Problem[] => [{ severity: 'error', path: field, message, fix }];
     if (type === 'float32') {
-      return literalAtLeast(literal, FLOAT32_LIMIT) ? error(`${literal} is beyond Go's float32 (largest 3.4028235e38); gomel refuses the file ("cannot unmarshal number ${literal} … of type float32")`, 'use a number of seconds such as 0.2') : [];
+      return literalAtLeast(literal, FLOAT32_LIMIT)
+        ? error(
+            `${literal} is beyond Go's float32 (largest 3.4028235e38); gomel refuses the file ("cannot unmarshal number ${literal} … of type float32")`,
+            'use a number of seconds such as 0.2',
+          )
+        : [];
     }
     if (type === 'float64') {
-      return Number.isFinite(Number(literal)) ? [] : error(`${literal} is beyond Go's float64; gomel refuses the file`, 'use a small number such as 0');
+      return Number.isFinite(Number(literal))
+        ? []
+        : error(`${literal} is beyond Go's float64; gomel refuses the file`, 'use a small number such as 0');
     }
     if (!/^-?(?:0|[1-9]\d*)$/.test(literal)) {
       const whole = Number(literal);
-      return error(`${literal} is not a whole-number literal; gomel (Go's encoding/json) refuses it for an integer field`, Number.isSafeInteger(whole) ? `write it as ${whole}` : 'write a whole number without "." or exponent');
+      return error(
+        `${literal} is not a whole-number literal; gomel (Go's encoding/json) refuses it for an integer field`,
+        Number.isSafeInteger(whole) ? `write it as ${whole}` : 'write a whole number without "." or exponent',
+      );
     }
     const v = BigInt(literal);
     if (type === 'uint16') {
-      if (literal.startsWith('-') || v > 65535n) return error(`${literal} is not a Go uint16 (0..65535)${literal === '-0' ? ': Go refuses any sign, even on 0' : ''}; gomel refuses the file`, `use a whole number in 0..65535${literal === '-0' ? ', e.g. 0' : ''}`);
+      if (literal.startsWith('-') || v > 65535n)
+        return error(
+          `${literal} is not a Go uint16 (0..65535)${literal === '-0' ? ': Go refuses any sign, even on 0' : ''}; gomel refuses the file`,
+          `use a whole number in 0..65535${literal === '-0' ? ', e.g. 0' : ''}`,
+        );
       return [];
     }
-    if (v < -TWO_63 || v >= TWO_63) return error(`${literal} is beyond Go's int (-9223372036854775808..9223372036854775807); gomel refuses the file`, 'use a smaller whole number');
+    if (v < -TWO_63 || v >= TWO_63)
+      return error(
+        `${literal} is beyond Go's int (-9223372036854775808..9223372036854775807); gomel refuses the file`,
+        'use a smaller whole number',
+      );
     if (field === 'LogLevel' && (v < 0n || v > 5n)) {
-      return error(`${literal} is not a log level 0..5: gomel casts it to zerolog's 8-bit level (256 is debug, 7 disables the log)`, 'use 0 (debug) … 5 (panic); gomelctl reads the info-level log');
+      return error(
+        `${literal} is not a log level 0..5: gomel casts it to zerolog's 8-bit level (256 is debug, 7 disables the log)`,
+        'use 0 (debug) … 5 (panic); gomelctl reads the info-level log',
+      );
     }
     return [];
   });
@@ -305,7 +457,12 @@ const TOP_FIELDS = Object.keys(ConfigurationSchema.shape);
 const SYNC_FIELDS = Object.keys(SyncConfigurationSchema.shape);
 
 /** The object with its keys renamed to the fields gomel fills from them; problems for names gomel reads differently. */
-function goFieldNames(obj: Record<string, unknown>, fields: readonly string[], at: string, topLevel?: Map<string, Span>): { value: Record<string, unknown>; problems: Problem[] } {
+function goFieldNames(
+  obj: Record<string, unknown>,
+  fields: readonly string[],
+  at: string,
+  topLevel?: Map<string, Span>,
+): { value: Record<string, unknown>; problems: Problem[] } {
   const value: Record<string, unknown> = {};
   const problems: Problem[] = [];
   const seen = new Map<string, string>();
@@ -319,9 +476,19 @@ function goFieldNames(obj: Record<string, unknown>, fields: readonly string[], a
     const before = seen.get(field);
     if (before !== undefined && topLevel) {
       // gomel counts the JSON object's keys: two names for one field make 17.
-      problems.push({ severity: 'error', path, message: `"${before}" and "${key}" are the same field ${field} to gomel (Go matches field names case-insensitively); gomel refuses the file ("incorrect number of fields")`, fix: `keep only "${field}"` });
+      problems.push({
+        severity: 'error',
+        path,
+        message: `"${before}" and "${key}" are the same field ${field} to gomel (Go matches field names case-insensitively); gomel refuses the file ("incorrect number of fields")`,
+        fix: `keep only "${field}"`,
+      });
     } else if (key !== field) {
-      problems.push({ severity: 'warning', path, message: `gomel reads "${key}" as ${field} (Go matches field names case-insensitively)`, fix: `write "${field}"` });
+      problems.push({
+        severity: 'warning',
+        path,
+        message: `gomel reads "${key}" as ${field} (Go matches field names case-insensitively)`,
+        fix: `write "${field}"`,
+      });
     }
     seen.set(field, key);
     value[field] = v;
@@ -335,13 +502,26 @@ function goFieldNames(obj: Record<string, unknown>, fields: readonly string[], a
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Validates the text of one config, alone and (when given) against the committee. */
-export function checkConfigText(text: string, committee: CommitteeShape | undefined, configName = 'config'): CheckedConfig {
+export function checkConfigText(
+  text: string,
+  committee: CommitteeShape | undefined,
+  configName = 'config',
+): CheckedConfig {
   let parsed: ParsedJson;
   try {
     parsed = parseJson(text);
   } catch (e) {
     if (!(e instanceof JsonSyntaxError)) throw e;
-    return { problems: [{ severity: 'error', path: `line ${e.line}:${e.column}`, message: `invalid JSON: ${e.message}`, fix: 'fix the syntax at that position' }] };
+    return {
+      problems: [
+        {
+          severity: 'error',
+          path: `line ${e.line}:${e.column}`,
+          message: `invalid JSON: ${e.message}`,
+          fix: 'fix the syntax at that position',
+        },
+      ],
+    };
   }
   const problems: Problem[] = [];
   let value = parsed.value;
@@ -368,7 +548,16 @@ export function checkConfigText(text: string, committee: CommitteeShape | undefi
   // gomel builds the setup services only for Setup "beacon"; with "coin" it never reads SyncSetup.
   const setup = syncProblems(config.SyncSetup, 'SyncSetup');
   if (config.Setup === 'beacon') problems.push(...setup);
-  else if (config.SyncSetup.length > 0) problems.push(...setup.filter((p) => p.severity === 'error').map((p): Problem => ({ ...p, severity: 'warning', message: `${p.message.replace(/; gomel's setup phase fails.*$/, '')} (unused while Setup is "${config.Setup}"; gomel would refuse it with "beacon")` })));
+  else if (config.SyncSetup.length > 0)
+    problems.push(
+      ...setup
+        .filter((p) => p.severity === 'error')
+        .map((p): Problem => ({
+          ...p,
+          severity: 'warning',
+          message: `${p.message.replace(/; gomel's setup phase fails.*$/, '')} (unused while Setup is "${config.Setup}"; gomel would refuse it with "beacon")`,
+        })),
+    );
   if (committee) problems.push(...committeeProblems(config, committee, fixForColumns(configName, config.Sync.length)));
   return { parsed, config, problems };
 }

@@ -4,7 +4,11 @@
 // (the shipped configs write `0.0`, which JSON.stringify would turn into `0`).
 
 export class JsonSyntaxError extends Error {
-  constructor(readonly line: number, readonly column: number, message: string) {
+  constructor(
+    readonly line: number,
+    readonly column: number,
+    message: string,
+  ) {
     super(message);
   }
 }

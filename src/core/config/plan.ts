@@ -20,19 +20,30 @@ export interface ConfigSyncPlan {
   readable: boolean;
 }
 
-export function planConfigSync(text: string, committee: CommitteeShape, previousSize: number | undefined, configName: string): ConfigSyncPlan {
+export function planConfigSync(
+  text: string,
+  committee: CommitteeShape,
+  previousSize: number | undefined,
+  configName: string,
+): ConfigSyncPlan {
   const checked = checkConfigText(text, undefined, configName);
   const { config, parsed } = checked;
-  if (!config || !parsed) return { text, changes: [], blocking: checked.problems.filter((p) => p.severity === 'error'), readable: false };
+  if (!config || !parsed)
+    return { text, changes: [], blocking: checked.problems.filter((p) => p.severity === 'error'), readable: false };
 
   const changes: FieldChange[] = [];
   const n = committee.size;
   const nParents = previousSize !== undefined && config.NParents === previousSize ? n : Math.min(config.NParents, n);
   if (nParents !== config.NParents) changes.push({ field: 'NParents', from: config.NParents, to: nParents });
   const prefix = Math.min(config.CRPFixedPrefix, n);
-  if (prefix !== config.CRPFixedPrefix) changes.push({ field: 'CRPFixedPrefix', from: config.CRPFixedPrefix, to: prefix });
+  if (prefix !== config.CRPFixedPrefix)
+    changes.push({ field: 'CRPFixedPrefix', from: config.CRPFixedPrefix, to: prefix });
 
-  const newText = replaceTopLevel(text, parsed.topLevel, Object.fromEntries(changes.map((c) => [c.field, String(c.to)])));
+  const newText = replaceTopLevel(
+    text,
+    parsed.topLevel,
+    Object.fromEntries(changes.map((c) => [c.field, String(c.to)])),
+  );
   // What sync must not paper over: the column counts are the committee's to change.
   const after = checkConfigText(newText, committee, configName);
   return { text: newText, changes, blocking: after.problems.filter((p) => p.severity === 'error'), readable: true };

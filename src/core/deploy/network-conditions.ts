@@ -55,7 +55,8 @@ export function parseConditions(text: string, fail: (problem: string) => Error):
       c.lossPct = roundTo(value, 4);
     } else if (key === 'rate') {
       const kbit = UNITS_KBIT[unit] === undefined ? NaN : roundTo(value * UNITS_KBIT[unit]!, 3);
-      if (!(kbit >= RATE_KBIT.min && kbit <= RATE_KBIT.max)) throw fail(`${given}: give a rate from 1kbit to 10gbit (per second)`);
+      if (!(kbit >= RATE_KBIT.min && kbit <= RATE_KBIT.max))
+        throw fail(`${given}: give a rate from 1kbit to 10gbit (per second)`);
       c.rateKbit = kbit;
     } else {
       if (UNITS_MS[unit] === undefined) throw fail(`${given}: give a duration in us, ms or s`);
@@ -70,7 +71,14 @@ export function parseConditions(text: string, fail: (problem: string) => Error):
 }
 
 export const describeConditions = (c: LinkConditions) =>
-  [c.delayMs !== undefined && `delay=${c.delayMs}ms`, c.jitterMs !== undefined && `jitter=${c.jitterMs}ms`, c.lossPct !== undefined && `loss=${c.lossPct}%`, c.rateKbit !== undefined && `rate=${c.rateKbit}kbit`].filter(Boolean).join(',');
+  [
+    c.delayMs !== undefined && `delay=${c.delayMs}ms`,
+    c.jitterMs !== undefined && `jitter=${c.jitterMs}ms`,
+    c.lossPct !== undefined && `loss=${c.lossPct}%`,
+    c.rateKbit !== undefined && `rate=${c.rateKbit}kbit`,
+  ]
+    .filter(Boolean)
+    .join(',');
 
 /** Delay or jitter: what netem or the userspace delayer applies (rate and loss need neither). */
 export const needsNetem = (c: LinkConditions) => c.delayMs !== undefined || c.jitterMs !== undefined;
@@ -81,7 +89,10 @@ export type DelayImpl = (typeof DELAY_IMPLS)[number];
 
 export function parseDelayImpl(text: string): DelayImpl {
   const impl = DELAY_IMPLS.find((i) => i === text);
-  if (!impl) throw new UsageError(`--net-impl ${text}: expected ${DELAY_IMPLS.join(', ')} (auto: netem where the kernel has it, else the userspace delayer)`);
+  if (!impl)
+    throw new UsageError(
+      `--net-impl ${text}: expected ${DELAY_IMPLS.join(', ')} (auto: netem where the kernel has it, else the userspace delayer)`,
+    );
   return impl;
 }
 
@@ -99,7 +110,11 @@ export interface IngressRule {
  * it, grouped by rule and delay. Zones give asymmetric links: eu->us is delayed by
  * the nodes of us, us->eu by the nodes of eu.
  */
-export function ingressRules(hosts: readonly string[], rules: readonly (readonly NodeRule[])[], self: number): IngressRule[] {
+export function ingressRules(
+  hosts: readonly string[],
+  rules: readonly (readonly NodeRule[])[],
+  self: number,
+): IngressRule[] {
   const groups = new Map<string, IngressRule>();
   hosts.forEach((sender, j) => {
     if (j === self) return;
@@ -158,16 +173,32 @@ export function planZones(text: string, file: string, hosts: readonly string[]):
     doc = JSON.parse(text);
   } catch (e) {
     const position = /position (\d+)/.exec((e as Error).message)?.[1];
-    throw new InputError(file, undefined, `not valid JSON${position ? ` (at character ${position})` : ''}`, 'a zones file is JSON: {"zones": {...}, "links": {...}}');
+    throw new InputError(
+      file,
+      undefined,
+      `not valid JSON${position ? ` (at character ${position})` : ''}`,
+      'a zones file is JSON: {"zones": {...}, "links": {...}}',
+    );
   }
-  const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-  if (!isObject(doc)) throw new InputError(file, undefined, 'expected a JSON object with zones and links', 'write {"zones": {"eu": "1-4", …}, "links": {"eu>us": "delay=80ms", …}}');
+  const isObject = (v: unknown): v is Record<string, unknown> =>
+    typeof v === 'object' && v !== null && !Array.isArray(v);
+  if (!isObject(doc))
+    throw new InputError(
+      file,
+      undefined,
+      'expected a JSON object with zones and links',
+      'write {"zones": {"eu": "1-4", …}, "links": {"eu>us": "delay=80ms", …}}',
+    );
   const { zones, links, ...rest } = doc;
   if (Object.keys(rest).length) throw at(Object.keys(rest)[0]!)('unknown field; a zones file has "zones" and "links"');
-  if (!isObject(zones) || Object.keys(zones).length === 0) throw at('zones')('missing: name each zone and its nodes, e.g. {"eu": "1-4", "us": "5-8"}');
-  if (!isObject(links)) throw at('links')('missing: give the conditions from each zone to each other, e.g. {"eu>us": "delay=80ms"}');
+  if (!isObject(zones) || Object.keys(zones).length === 0)
+    throw at('zones')('missing: name each zone and its nodes, e.g. {"eu": "1-4", "us": "5-8"}');
+  if (!isObject(links))
+    throw at('links')('missing: give the conditions from each zone to each other, e.g. {"eu>us": "delay=80ms"}');
   // Zone names end up in the node's shell script: plain names only.
-  for (const zone of Object.keys(zones)) if (!/^[A-Za-z0-9_.-]{1,64}$/.test(zone)) throw at(`zones.${zone}`)('a zone name is 1 to 64 letters, digits, "_", "." or "-"');
+  for (const zone of Object.keys(zones))
+    if (!/^[A-Za-z0-9_.-]{1,64}$/.test(zone))
+      throw at(`zones.${zone}`)('a zone name is 1 to 64 letters, digits, "_", "." or "-"');
   const names = Object.keys(zones);
   const zoneOf = new Map<number, string>();
   for (const zone of names) {
@@ -177,32 +208,52 @@ export function planZones(text: string, file: string, hosts: readonly string[]):
     }
   }
   const outside = hosts.map((_, i) => i + 1).filter((k) => !zoneOf.has(k));
-  if (outside.length) throw at('zones')(`node${outside.length > 1 ? 's' : ''} ${outside.join(', ')} ${outside.length > 1 ? 'are' : 'is'} in no zone`);
+  if (outside.length)
+    throw at('zones')(
+      `node${outside.length > 1 ? 's' : ''} ${outside.join(', ')} ${outside.length > 1 ? 'are' : 'is'} in no zone`,
+    );
   // A Set, not `in`: "constructor" or "hasOwnProperty" is no zone (N83).
   const known = new Set(names);
   const matrix = new Map<string, LinkConditions>();
   for (const [key, value] of Object.entries(links)) {
     const m = /^([^>\s]+)\s*>\s*([^>\s]+)$/.exec(key);
-    if (!m || !known.has(m[1]!) || !known.has(m[2]!)) throw at(`links.${key}`)('not "<zone>><zone>" with two zones of "zones"');
+    if (!m || !known.has(m[1]!) || !known.has(m[2]!))
+      throw at(`links.${key}`)('not "<zone>><zone>" with two zones of "zones"');
     const link = `${m[1]}>${m[2]}`;
     if (matrix.has(link)) throw at(`links.${key}`)(`${link} is given twice; give it once`);
     if (typeof value !== 'string') throw at(`links.${key}`)('expected a string such as "delay=80ms,loss=1%"');
     matrix.set(link, parseConditions(value, at(`links.${key}`)));
   }
-  for (const a of names) for (const b of names) if (a !== b && !matrix.has(`${a}>${b}`)) throw at('links')(`no entry "${a}>${b}": every zone needs conditions to every other (one way each)`);
+  for (const a of names)
+    for (const b of names)
+      if (a !== b && !matrix.has(`${a}>${b}`))
+        throw at('links')(`no entry "${a}>${b}": every zone needs conditions to every other (one way each)`);
   return hosts.map((self, i) => {
     const from = zoneOf.get(i + 1)!;
     return names
       .filter((to) => matrix.has(`${from}>${to}`))
-      .map((to) => ({ to: hosts.filter((h, j) => h !== self && zoneOf.get(j + 1) === to), conditions: matrix.get(`${from}>${to}`)!, name: `${from}->${to}` }))
+      .map((to) => ({
+        to: hosts.filter((h, j) => h !== self && zoneOf.get(j + 1) === to),
+        conditions: matrix.get(`${from}>${to}`)!,
+        name: `${from}->${to}`,
+      }))
       .filter((r) => r.to.length > 0);
   });
 }
 
 /** Checks `--net` and `--zones` at the edge: one of them, each valid. */
-export function planConditions(net: string | undefined, zones: { text: string; file: string } | undefined, hosts: readonly string[]): NodeRule[][] | undefined {
-  if (net !== undefined && zones) throw new UsageError('--net and --zones: give one (a zones file can say the same for every link)');
-  if (net !== undefined) return planUniform(hosts, parseConditions(net, (p) => new UsageError(`--net ${net}: ${p}`)));
+export function planConditions(
+  net: string | undefined,
+  zones: { text: string; file: string } | undefined,
+  hosts: readonly string[],
+): NodeRule[][] | undefined {
+  if (net !== undefined && zones)
+    throw new UsageError('--net and --zones: give one (a zones file can say the same for every link)');
+  if (net !== undefined)
+    return planUniform(
+      hosts,
+      parseConditions(net, (p) => new UsageError(`--net ${net}: ${p}`)),
+    );
   return zones ? planZones(zones.text, zones.file, hosts) : undefined;
 }
 
@@ -219,11 +270,15 @@ export const DELAYER_FILES = { stats: 'delayer.txt', log: 'delayer.log' } as con
  * applies it after start_together), shapes egress per destination, delays by netem
  * on egress or by the userspace delayer on ingress (`ingress`), and records what it applied.
  */
-export function shapingScript(self: string, rules: readonly NodeRule[], delay: { impl: DelayImpl; ingress: readonly IngressRule[] } = { impl: 'auto', ingress: [] }): string {
+export function shapingScript(
+  self: string,
+  rules: readonly NodeRule[],
+  delay: { impl: DelayImpl; ingress: readonly IngressRule[] } = { impl: 'auto', ingress: [] },
+): string {
   const lines = [
     `# gomelctl network conditions of ${self}`,
     'set -e',
-    '# iproute2\'s tc by path: busybox sh would run its own tc applet, which cannot build these qdiscs',
+    "# iproute2's tc by path: busybox sh would run its own tc applet, which cannot build these qdiscs",
     'TC=/usr/sbin/tc',
     `peer_ip() { nslookup "$1" 2>/dev/null | awk '/^Address/ { a = $NF } END { print a }'; }`,
   ];
@@ -250,19 +305,28 @@ export function shapingScript(self: string, rules: readonly NodeRule[], delay: {
     const c = rule.conditions;
     const id = classId(k);
     lines.push(`# ${rule.name}: ${describeConditions(c)}`);
-    lines.push(`$TC class add dev "$dev" parent 1: classid ${id} htb rate ${c.rateKbit !== undefined ? `${c.rateKbit}kbit` : '10gbit'}`);
+    lines.push(
+      `$TC class add dev "$dev" parent 1: classid ${id} htb rate ${c.rateKbit !== undefined ? `${c.rateKbit}kbit` : '10gbit'}`,
+    );
     if (needsNetem(c)) {
-      lines.push(`if [ "$impl" = netem ]; then $TC qdisc add dev "$dev" parent ${id} handle ${(0x10 + k).toString(16)}: netem delay ${c.delayMs}ms${c.jitterMs !== undefined ? ` ${c.jitterMs}ms` : ''}; fi`);
+      lines.push(
+        `if [ "$impl" = netem ]; then $TC qdisc add dev "$dev" parent ${id} handle ${(0x10 + k).toString(16)}: netem delay ${c.delayMs}ms${c.jitterMs !== undefined ? ` ${c.jitterMs}ms` : ''}; fi`,
+      );
     }
     for (const host of rule.to) {
       lines.push(`ip=$(peer_ip ${host})`);
       lines.push(`$TC filter add dev "$dev" parent 1: protocol ip prio 1 u32 match ip dst "$ip"/32 flowid ${id}`);
-      if (c.lossPct !== undefined && c.lossPct > 0) lines.push(`iptables -A OUTPUT -d "$ip" -m statistic --mode random --probability ${(c.lossPct / 100).toFixed(6)} -j DROP`);
+      if (c.lossPct !== undefined && c.lossPct > 0)
+        lines.push(
+          `iptables -A OUTPUT -d "$ip" -m statistic --mode random --probability ${(c.lossPct / 100).toFixed(6)} -j DROP`,
+        );
     }
     lines.push(`echo "${self} -> ${rule.name} (${rule.to.join(' ')}): ${describeConditions(c)}"`);
   });
   if (delay.ingress.length) {
-    const queues = delay.ingress.map((g, q) => `--queue ${q}:delay=${g.delayMs}ms${g.jitterMs !== undefined ? `,jitter=${g.jitterMs}ms` : ''}`).join(' ');
+    const queues = delay.ingress
+      .map((g, q) => `--queue ${q}:delay=${g.delayMs}ms${g.jitterMs !== undefined ? `,jitter=${g.jitterMs}ms` : ''}`)
+      .join(' ');
     lines.push(
       'if [ "$impl" = userspace ]; then',
       '  # The delayer binds its queues first (its stats file appears then); --queue-bypass lets',
@@ -272,8 +336,14 @@ export function shapingScript(self: string, rules: readonly NodeRule[], delay: {
       `  [ -s ${RECORDS}/${DELAYER_FILES.stats} ] || { echo "the userspace delayer did not start: $(tail -n 1 ${RECORDS}/${DELAYER_FILES.log})" >&2; exit 1; }`,
     );
     delay.ingress.forEach((g, q) => {
-      for (const host of g.from) lines.push(`  ip=$(peer_ip ${host})`, `  iptables -A INPUT -s "$ip" -j NFQUEUE --queue-num ${q} --queue-bypass`);
-      lines.push(`  echo "${self} <- ${g.name} (${g.from.join(' ')}): delay=${g.delayMs}ms${g.jitterMs !== undefined ? `,jitter=${g.jitterMs}ms` : ''} on arrival"`);
+      for (const host of g.from)
+        lines.push(
+          `  ip=$(peer_ip ${host})`,
+          `  iptables -A INPUT -s "$ip" -j NFQUEUE --queue-num ${q} --queue-bypass`,
+        );
+      lines.push(
+        `  echo "${self} <- ${g.name} (${g.from.join(' ')}): delay=${g.delayMs}ms${g.jitterMs !== undefined ? `,jitter=${g.jitterMs}ms` : ''} on arrival"`,
+      );
     });
     lines.push('fi');
   }

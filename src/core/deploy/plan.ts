@@ -12,7 +12,8 @@ import { hashHex } from '../image/context.js';
  * templates/faults.sh control_request). Not a secret: it keeps a request meant for one deployment
  * from acting on another. Derived, so that an unchanged node keeps its spec (and is kept).
  */
-export const controlToken = (network: string, committee: string, host: string) => hashHex(new TextEncoder().encode(`gomelctl control\n${network}\n${committee}\n${host}`), 16);
+export const controlToken = (network: string, committee: string, host: string) =>
+  hashHex(new TextEncoder().encode(`gomelctl control\n${network}\n${committee}\n${host}`), 16);
 
 export interface DeployOptions {
   /** The overlay network; it also names the deployment (one committee per network). */
@@ -47,13 +48,21 @@ export interface NodeSpec {
 /** The host a node is reached at: its addresses must all name one host (the service). */
 export function nodeHost(member: Member, pid: number): string {
   const hosts = new Set([...member.addresses, ...member.setupAddresses].map((a) => a.slice(0, a.lastIndexOf(':'))));
-  if (hosts.size !== 1) throw new Error(`committee line ${pid + 1} names several hosts (${[...hosts].join(', ')}); a Swarm service has one`);
+  if (hosts.size !== 1)
+    throw new Error(
+      `committee line ${pid + 1} names several hosts (${[...hosts].join(', ')}); a Swarm service has one`,
+    );
   const [host] = hosts as unknown as [string];
-  if (!/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/i.test(host)) throw new Error(`committee line ${pid + 1}: host "${host}" is not a valid Swarm service name (a DNS label)`);
+  if (!/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/i.test(host))
+    throw new Error(`committee line ${pid + 1}: host "${host}" is not a valid Swarm service name (a DNS label)`);
   return host;
 }
 
-export function nodeSpecs(members: readonly Member[], privateKeys: readonly Uint8Array[], o: DeployOptions): NodeSpec[] {
+export function nodeSpecs(
+  members: readonly Member[],
+  privateKeys: readonly Uint8Array[],
+  o: DeployOptions,
+): NodeSpec[] {
   return members.map((member, pid) => {
     const host = nodeHost(member, pid);
     const keyHash = hashHex(privateKeys[pid]!, 12);
@@ -70,7 +79,12 @@ export function nodeSpecs(members: readonly Member[], privateKeys: readonly Uint
     };
     const faults = o.faults?.[pid];
     // Shaping and partitions run tc and iptables in the container: they need NET_ADMIN.
-    const capAdd = [...new Set([...o.capAdd.map((c) => (c.startsWith('CAP_') ? c : `CAP_${c}`)), ...(shaping || o.faultsNeedNetAdmin ? ['CAP_NET_ADMIN'] : [])])];
+    const capAdd = [
+      ...new Set([
+        ...o.capAdd.map((c) => (c.startsWith('CAP_') ? c : `CAP_${c}`)),
+        ...(shaping || o.faultsNeedNetAdmin ? ['CAP_NET_ADMIN'] : []),
+      ]),
+    ];
     const build = (secretId: string, specHash: string) => ({
       Name: host,
       Labels: { ...labels, [LABELS.spec]: specHash },
@@ -86,11 +100,20 @@ export function nodeSpecs(members: readonly Member[], privateKeys: readonly Uint
             `${NODE_ENV.controlToken}=${controlToken(o.network, o.committeeFingerprint, host)}`,
           ],
           Labels: labels,
-          Secrets: [{ SecretID: secretId, SecretName: secretName, File: { Name: KEY_SECRET_FILE, UID: '0', GID: '0', Mode: 0o400 } }],
+          Secrets: [
+            {
+              SecretID: secretId,
+              SecretName: secretName,
+              File: { Name: KEY_SECRET_FILE, UID: '0', GID: '0', Mode: 0o400 },
+            },
+          ],
           ...(capAdd.length ? { CapabilityAdd: capAdd } : {}),
         },
         RestartPolicy: { Condition: 'none' },
-        Placement: { Constraints: o.constraints, ...(o.spread ? { Preferences: [{ Spread: { SpreadDescriptor: 'node.id' } }] } : {}) },
+        Placement: {
+          Constraints: o.constraints,
+          ...(o.spread ? { Preferences: [{ Spread: { SpreadDescriptor: 'node.id' } }] } : {}),
+        },
         Networks: [{ Target: o.network, Aliases: [host] }],
       },
       Mode: { Replicated: { Replicas: 1 } },
@@ -116,7 +139,11 @@ export interface ServicePlan {
 }
 
 /** What to create, replace, keep and remove; with `restart`, every existing node is replaced (a new run). */
-export function planServices(desired: readonly NodeSpec[], existing: readonly ExistingService[], restart = false): ServicePlan {
+export function planServices(
+  desired: readonly NodeSpec[],
+  existing: readonly ExistingService[],
+  restart = false,
+): ServicePlan {
   const byName = new Map(existing.map((s) => [s.name, s]));
   const plan: ServicePlan = { create: [], replace: [], keep: [], remove: [] };
   for (const node of desired) {
@@ -147,14 +174,32 @@ interface EngineTask {
   NodeID?: string;
   Version?: { Index?: number };
   CreatedAt?: string;
-  Status?: { State?: string; Err?: string; Message?: string; Timestamp?: string; ContainerStatus?: { ContainerID?: string; ExitCode?: number } };
+  Status?: {
+    State?: string;
+    Err?: string;
+    Message?: string;
+    Timestamp?: string;
+    ContainerStatus?: { ContainerID?: string; ExitCode?: number };
+  };
 }
 
 /** The newest task of a service, read as a phase: what spawn waits on and status shows. */
 export function viewTask(tasks: readonly EngineTask[]): TaskView {
-  const newest = [...tasks].sort((a, b) => (a.CreatedAt ?? '').localeCompare(b.CreatedAt ?? '') || (a.Version?.Index ?? 0) - (b.Version?.Index ?? 0)).pop();
+  const newest = [...tasks]
+    .sort(
+      (a, b) =>
+        (a.CreatedAt ?? '').localeCompare(b.CreatedAt ?? '') || (a.Version?.Index ?? 0) - (b.Version?.Index ?? 0),
+    )
+    .pop();
   const state = newest?.Status?.State ?? 'none';
-  const phase: TaskPhase = state === 'running' ? 'running' : state === 'complete' ? 'complete' : ['failed', 'rejected', 'orphaned', 'shutdown', 'remove'].includes(state) ? 'failed' : 'pending';
+  const phase: TaskPhase =
+    state === 'running'
+      ? 'running'
+      : state === 'complete'
+        ? 'complete'
+        : ['failed', 'rejected', 'orphaned', 'shutdown', 'remove'].includes(state)
+          ? 'failed'
+          : 'pending';
   return {
     state,
     phase,

@@ -10,7 +10,8 @@ export interface Cidr {
 export function parseCidr(text: string, option = '--subnet'): Cidr {
   const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d|[12]\d|3[0-2])$/.exec(text);
   const octets = m ? m.slice(1, 5).map(Number) : [];
-  if (!m || octets.some((o) => o > 255)) throw new UsageError(`${option} ${text}: expected an IPv4 CIDR such as 10.77.0.0/16`);
+  if (!m || octets.some((o) => o > 255))
+    throw new UsageError(`${option} ${text}: expected an IPv4 CIDR such as 10.77.0.0/16`);
   const bits = Number(m[5]);
   const address = octets.reduce((a, o) => a * 256 + o, 0);
   const size = 2 ** (32 - bits);

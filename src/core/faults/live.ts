@@ -10,7 +10,16 @@ import { parseCpu, parseGroups, parseNodeList, type FaultEvent, type FaultPlan, 
 import type { FaultLogEvent } from './log.js';
 
 export type LiveAction = 'crash' | 'stop' | 'pause' | 'resume' | 'slow' | 'partition' | 'isolate' | 'heal';
-export const LIVE_ACTIONS: readonly LiveAction[] = ['crash', 'stop', 'pause', 'resume', 'slow', 'partition', 'isolate', 'heal'];
+export const LIVE_ACTIONS: readonly LiveAction[] = [
+  'crash',
+  'stop',
+  'pause',
+  'resume',
+  'slow',
+  'partition',
+  'isolate',
+  'heal',
+];
 
 /** Port of the control listener run.sh starts beside gomel (GOMEL_CONTROL_PORT). */
 export const CONTROL_PORT = NODE_PORTS.control;
@@ -41,7 +50,12 @@ const USAGE: Record<LiveAction, string> = {
 };
 
 /** Parses `fault <action> [nodes] [--cpu F]`; a bad one is one UsageError line (exit 2) before anything is sent. */
-export function parseLiveFault(actionText: string, nodesText: string | undefined, hosts: readonly string[], cpuText?: string): LiveFault {
+export function parseLiveFault(
+  actionText: string,
+  nodesText: string | undefined,
+  hosts: readonly string[],
+  cpuText?: string,
+): LiveFault {
   const action = LIVE_ACTIONS.find((a) => a === actionText);
   const source = [actionText, nodesText].filter(Boolean).join(' ');
   const fail: Fail = (problem) => new UsageError(`fault ${source}: ${problem}`);
@@ -59,7 +73,10 @@ export function parseLiveFault(actionText: string, nodesText: string | undefined
   if (action === 'partition') {
     const groups = parseGroups(nodesText, hosts, fail);
     for (const [g, group] of groups.entries()) {
-      const others = groups.filter((_, h) => h !== g).flat().sort((a, b) => a - b);
+      const others = groups
+        .filter((_, h) => h !== g)
+        .flat()
+        .sort((a, b) => a - b);
       for (const k of group) requests.set(k, `drop ${others.map(name).join(' ')}`);
     }
     return { action, nodes: groups.flat().sort((a, b) => a - b), groups, requests, needsNetAdmin: true, source };
@@ -94,7 +111,12 @@ export function healedBy(a: LiveAnswer): boolean {
   return a.problem.startsWith('not running');
 }
 
-const OPENS: Partial<Record<LiveAction, FaultEvent['kind']>> = { pause: 'pause', slow: 'slow', partition: 'partition', isolate: 'isolate' };
+const OPENS: Partial<Record<LiveAction, FaultEvent['kind']>> = {
+  pause: 'pause',
+  slow: 'slow',
+  partition: 'partition',
+  isolate: 'isolate',
+};
 
 /**
  * The run's fault record with this live fault in it (deploy logs writes it to faults.json, and
@@ -105,8 +127,15 @@ const OPENS: Partial<Record<LiveAction, FaultEvent['kind']>> = { pause: 'pause',
  * is (all of them drop the isolated ones). Only what some node applied counts. Times are ms after
  * the common start, as each node counted them.
  */
-export function recordLiveFault(record: FaultPlan | undefined, hosts: readonly string[], fault: LiveFault, answers: readonly LiveAnswer[]): FaultPlan {
-  const plan: FaultPlan = record ? { ...record, events: record.events.map((e) => ({ ...e })) } : { n: hosts.length, hosts: [...hosts], events: [] };
+export function recordLiveFault(
+  record: FaultPlan | undefined,
+  hosts: readonly string[],
+  fault: LiveFault,
+  answers: readonly LiveAnswer[],
+): FaultPlan {
+  const plan: FaultPlan = record
+    ? { ...record, events: record.events.map((e) => ({ ...e })) }
+    : { n: hosts.length, hosts: [...hosts], events: [] };
   const applied = answers.filter((a): a is { node: number; event: FaultLogEvent } => 'event' in a && a.event.ok);
   if (applied.length === 0) return plan;
   const atMs = Math.min(...applied.map((a) => a.event.atMs));
@@ -115,7 +144,13 @@ export function recordLiveFault(record: FaultPlan | undefined, hosts: readonly s
   if (fault.action === 'resume') {
     plan.events = inTime(
       plan.events.flatMap((e) => {
-        if ((e.kind !== 'pause' && e.kind !== 'slow') || e.untilMs !== undefined || e.atMs > atMs || !e.nodes.some((k) => done.includes(k))) return [e];
+        if (
+          (e.kind !== 'pause' && e.kind !== 'slow') ||
+          e.untilMs !== undefined ||
+          e.atMs > atMs ||
+          !e.nodes.some((k) => done.includes(k))
+        )
+          return [e];
         const rest = e.nodes.filter((k) => !done.includes(k));
         const closed = { ...e, nodes: e.nodes.filter((k) => done.includes(k)), untilMs: Math.max(atMs, e.atMs + 1) };
         return rest.length ? [closed, { ...e, nodes: rest }] : [closed];
@@ -134,7 +169,10 @@ export function recordLiveFault(record: FaultPlan | undefined, hosts: readonly s
     return plan;
   }
   const kind = OPENS[fault.action] ?? (fault.action as 'crash' | 'stop');
-  const nodes = fault.action === 'partition' || fault.action === 'isolate' ? fault.nodes : fault.nodes.filter((k) => done.includes(k));
+  const nodes =
+    fault.action === 'partition' || fault.action === 'isolate'
+      ? fault.nodes
+      : fault.nodes.filter((k) => done.includes(k));
   const event: FaultEvent = { kind, nodes, atMs, source: `live: fault ${fault.source}` };
   if (fault.groups) event.groups = fault.groups;
   if (fault.cpu !== undefined) event.cpu = fault.cpu;

@@ -61,9 +61,20 @@ export function parseFaultsLog(text: string): FaultsLog {
     const arity = ARITY[action];
     if (!arity) return bad(`unknown action "${action}"`);
     const args = argText.split(' ').filter((a) => a !== '');
-    if (args.length < arity[0] || args.length > arity[1]) return bad(`${action} takes ${arity[0] === arity[1] ? arity[0] : `at least ${arity[0]}`} argument(s), not ${args.length}`);
-    if (action === 'slow' && !(Number(args[0]) > 0 && Number(args[0]) < 1)) return bad(`slow ${args[0]}: not a CPU fraction between 0 and 1`);
-    const event: FaultLogEvent = { line: i + 1, wall: Number(wall), atMs: Number(ms), action, args, ok: status === 'ok' };
+    if (args.length < arity[0] || args.length > arity[1])
+      return bad(
+        `${action} takes ${arity[0] === arity[1] ? arity[0] : `at least ${arity[0]}`} argument(s), not ${args.length}`,
+      );
+    if (action === 'slow' && !(Number(args[0]) > 0 && Number(args[0]) < 1))
+      return bad(`slow ${args[0]}: not a CPU fraction between 0 and 1`);
+    const event: FaultLogEvent = {
+      line: i + 1,
+      wall: Number(wall),
+      atMs: Number(ms),
+      action,
+      args,
+      ok: status === 'ok',
+    };
     if (status !== 'ok') event.reason = status.slice('failed: '.length).trim();
     events.push(event);
   });

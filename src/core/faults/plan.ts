@@ -87,7 +87,9 @@ export function parseNodeList(text: string, hosts: readonly string[], fail: Fail
     } else if (item !== '' && hosts.includes(item)) {
       out.push(hosts.indexOf(item) + 1);
     } else {
-      throw fail(`"${item}" is not a node; give a number 1..${n}, a range like 1-4, or a name like ${hosts[0] ?? 'node1'}`);
+      throw fail(
+        `"${item}" is not a node; give a number 1..${n}, a range like 1-4, or a name like ${hosts[0] ?? 'node1'}`,
+      );
     }
   }
   const twice = out.find((k, i) => out.indexOf(k) !== i);
@@ -98,14 +100,26 @@ export function parseNodeList(text: string, hosts: readonly string[], fail: Fail
 /** The fraction of each 100 ms period gomel runs, in steps of 1 ms (faults.sh duty-cycles it). */
 export function parseCpu(text: string, fail: Fail): number {
   const cpu = Math.round(Number(text.trim()) * 100) / 100;
-  if (!/^\s*\d*\.?\d+\s*$/.test(text) || !(cpu > 0 && cpu < 1)) throw fail(`cpu=${text.trim()}: give the fraction of the CPU gomel keeps, from 0.01 to 0.99`);
+  if (!/^\s*\d*\.?\d+\s*$/.test(text) || !(cpu > 0 && cpu < 1))
+    throw fail(`cpu=${text.trim()}: give the fraction of the CPU gomel keeps, from 0.01 to 0.99`);
   return cpu;
 }
 
 /** Checks one event's fields once parsed (either form). */
-function makeEvent(kind: FaultKind, nodes: number[], groups: number[][] | undefined, at: number, until: number | undefined, cpu: number | undefined, source: string, fail: Fail): FaultEvent {
-  if (INSTANT.has(kind) && until !== undefined) throw fail(`${kind} happens at one moment; give ${kind}:<nodes>@<time>, no end`);
-  if (kind === 'partition' && until === undefined) throw fail('a partition needs its end, the heal: partition:1-4|5-8@3s-15s');
+function makeEvent(
+  kind: FaultKind,
+  nodes: number[],
+  groups: number[][] | undefined,
+  at: number,
+  until: number | undefined,
+  cpu: number | undefined,
+  source: string,
+  fail: Fail,
+): FaultEvent {
+  if (INSTANT.has(kind) && until !== undefined)
+    throw fail(`${kind} happens at one moment; give ${kind}:<nodes>@<time>, no end`);
+  if (kind === 'partition' && until === undefined)
+    throw fail('a partition needs its end, the heal: partition:1-4|5-8@3s-15s');
   if (until !== undefined && until <= at) throw fail(`ends at ${human(until)}, not after its start at ${human(at)}`);
   if (kind === 'slow' && cpu === undefined) throw fail('slow needs cpu=<fraction>, e.g. slow:3@0s-20s,cpu=0.2');
   const e: FaultEvent = { kind, nodes, atMs: at, source };
@@ -173,24 +187,41 @@ const EXAMPLES: Record<FaultKind, string> = {
  * j + ⌊u_j·(N−j)⌋ for j < K. Times: the j-th picked node crashes at 1 s + ⌊u_{K+j}·90⌋·100 ms,
  * spread over 1.0–9.9 s, when every node has started and the first rounds run.
  */
-function randomCrashes(countText: string, n: number, seed: string | undefined, source: string, fail: Fail): FaultEvent[] {
-  if (!/^\s*\d+\s*$/.test(countText) || Number(countText) < 1) throw fail('give random:K with K, the number of nodes to crash, from 1');
+function randomCrashes(
+  countText: string,
+  n: number,
+  seed: string | undefined,
+  source: string,
+  fail: Fail,
+): FaultEvent[] {
+  if (!/^\s*\d+\s*$/.test(countText) || Number(countText) < 1)
+    throw fail('give random:K with K, the number of nodes to crash, from 1');
   const k = Number(countText);
   if (k > n) throw fail(`more crashes than nodes: ${k} of the ${n}-node committee`);
   if (seed === undefined) throw fail('random needs --seed (any text): the same seed picks the same nodes and times');
-  const u = (i: number) => createHash('sha256').update(`gomelctl faults\n${seed}\n${i}`).digest().readUIntBE(0, 6) / 2 ** 48;
+  const u = (i: number) =>
+    createHash('sha256').update(`gomelctl faults\n${seed}\n${i}`).digest().readUIntBE(0, 6) / 2 ** 48;
   const order = Array.from({ length: n }, (_, i) => i + 1);
   for (let j = 0; j < k; j++) {
     const swap = j + Math.floor(u(j) * (n - j));
     [order[j], order[swap]] = [order[swap]!, order[j]!];
   }
-  return order.slice(0, k).map((node, j) => ({ kind: 'crash' as const, nodes: [node], atMs: 1000 + Math.floor(u(k + j) * 90) * 100, source, random: k }));
+  return order.slice(0, k).map((node, j) => ({
+    kind: 'crash' as const,
+    nodes: [node],
+    atMs: 1000 + Math.floor(u(k + j) * 90) * 100,
+    source,
+    random: k,
+  }));
 }
 
 /** Parses and checks `--faults SPEC`; a bad plan is one UsageError line naming the event (exit 2). A SPEC starting with "[" is read as JSON. */
 export function parseFaultPlan(spec: string, nodes: readonly string[], seed?: string): FaultPlan {
   if (spec.trim().startsWith('[')) return parseFaultPlanJson(spec, '--faults', nodes, seed);
-  const texts = spec.split(';').map((s) => s.trim()).filter((s) => s !== '');
+  const texts = spec
+    .split(';')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
   if (!texts.length) throw new UsageError('--faults: the plan is empty; give events like crash:7@3s;pause:2@2s-12s');
   const events = texts.flatMap((text) => parseShortEvent(text, nodes, seed));
   return checkPlan(events, nodes, seed, (e, problem) => new UsageError(`--faults "${e.source}": ${problem}`));
@@ -206,9 +237,20 @@ export function parseFaultPlanJson(text: string, file: string, nodes: readonly s
   try {
     doc = JSON.parse(text);
   } catch (e) {
-    throw new InputError(file, undefined, `not valid JSON (${(e as Error).message})`, 'a fault plan file is a JSON array: [{"kind": "crash", "nodes": "7,8", "at": "3s"}, …]');
+    throw new InputError(
+      file,
+      undefined,
+      `not valid JSON (${(e as Error).message})`,
+      'a fault plan file is a JSON array: [{"kind": "crash", "nodes": "7,8", "at": "3s"}, …]',
+    );
   }
-  if (!Array.isArray(doc)) throw new InputError(file, undefined, 'expected a JSON array of events', '[{"kind": "crash", "nodes": "7,8", "at": "3s"}, …]');
+  if (!Array.isArray(doc))
+    throw new InputError(
+      file,
+      undefined,
+      'expected a JSON array of events',
+      '[{"kind": "crash", "nodes": "7,8", "at": "3s"}, …]',
+    );
   if (doc.length === 0) throw new InputError(file, undefined, 'the plan is empty', 'give at least one event');
   const repeated = repeatedKey(text);
   if (repeated) throw new InputError(file, `[${repeated.index}].${repeated.key}`, 'given twice; give each field once');
@@ -218,14 +260,22 @@ export function parseFaultPlanJson(text: string, file: string, nodes: readonly s
 
 const FIELDS = ['kind', 'nodes', 'groups', 'at', 'until', 'cpu', 'count'];
 
-function parseJsonEvent(item: unknown, i: number, hosts: readonly string[], seed: string | undefined, file: string): FaultEvent[] {
+function parseJsonEvent(
+  item: unknown,
+  i: number,
+  hosts: readonly string[],
+  seed: string | undefined,
+  file: string,
+): FaultEvent[] {
   const where = `[${i}]`;
   const fail: Fail = (problem) => new InputError(file, where, problem);
-  if (typeof item !== 'object' || item === null || Array.isArray(item)) throw fail('an event is an object like {"kind": "crash", "nodes": "7", "at": "3s"}');
+  if (typeof item !== 'object' || item === null || Array.isArray(item))
+    throw fail('an event is an object like {"kind": "crash", "nodes": "7", "at": "3s"}');
   const o = item as Record<string, unknown>;
   const kindText = String(o.kind);
   const unknown = Object.keys(o).find((k) => !FIELDS.includes(k));
-  if (unknown !== undefined) throw new InputError(file, `${where}.${unknown}`, `unknown field; an event has ${FIELDS.join(', ')}`);
+  if (unknown !== undefined)
+    throw new InputError(file, `${where}.${unknown}`, `unknown field; an event has ${FIELDS.join(', ')}`);
   if (kindText === 'random') {
     const extra = Object.keys(o).find((k) => k !== 'kind' && k !== 'count');
     if (extra) throw new InputError(file, `${where}.${extra}`, 'random takes only count');
@@ -233,7 +283,13 @@ function parseJsonEvent(item: unknown, i: number, hosts: readonly string[], seed
   }
   const kind = KINDS.find((k) => k === kindText);
   if (!kind) throw fail(`unknown kind "${kindText}"; the kinds are ${KINDS.join(', ')}, random`);
-  const allowed = ['kind', 'at', kind === 'partition' ? 'groups' : 'nodes', ...(INSTANT.has(kind) ? [] : ['until']), ...(kind === 'slow' ? ['cpu'] : [])];
+  const allowed = [
+    'kind',
+    'at',
+    kind === 'partition' ? 'groups' : 'nodes',
+    ...(INSTANT.has(kind) ? [] : ['until']),
+    ...(kind === 'slow' ? ['cpu'] : []),
+  ];
   const extra = Object.keys(o).find((k) => !allowed.includes(k));
   if (extra) throw new InputError(file, `${where}.${extra}`, `${kind} takes ${allowed.slice(1).join(', ')}`);
   const listText = (v: unknown) => (Array.isArray(v) ? v.map(String).join(',') : v === undefined ? '' : String(v));
@@ -249,10 +305,13 @@ function parseJsonEvent(item: unknown, i: number, hosts: readonly string[], seed
   };
   let groups: number[][] | undefined;
   if (kind === 'partition') {
-    if (!Array.isArray(o.groups)) throw new InputError(file, `${where}.groups`, 'a partition gives its groups: ["1-4", "5-8"]');
+    if (!Array.isArray(o.groups))
+      throw new InputError(file, `${where}.groups`, 'a partition gives its groups: ["1-4", "5-8"]');
     groups = parseGroups(o.groups.map(listText).join('|'), hosts, (p) => new InputError(file, `${where}.groups`, p));
   }
-  const nodes = groups ? groups.flat().sort((a, b) => a - b) : parseNodeList(listText(o.nodes), hosts, (p) => new InputError(file, `${where}.nodes`, p));
+  const nodes = groups
+    ? groups.flat().sort((a, b) => a - b)
+    : parseNodeList(listText(o.nodes), hosts, (p) => new InputError(file, `${where}.nodes`, p));
   const at = time(o.at, 'at');
   const until = o.until === undefined ? undefined : time(o.until, 'until');
   const cpu = o.cpu === undefined ? undefined : parseCpu(String(o.cpu), (p) => new InputError(file, `${where}.cpu`, p));
@@ -297,8 +356,16 @@ function repeatedKey(text: string): { index: number; key: string } | undefined {
  * and pause/slow act on gomel's process, so they cannot meet the node being down. A crash inside
  * a partition or isolate window is allowed: the peers' rules still cut the node off and heal.
  */
-function checkPlan(events: FaultEvent[], hosts: readonly string[], seed: string | undefined, fail: (e: FaultEvent, problem: string) => Error): FaultPlan {
-  const sorted = events.map((e, i) => ({ e, i })).sort((a, b) => a.e.atMs - b.e.atMs || a.i - b.i).map((x) => x.e);
+function checkPlan(
+  events: FaultEvent[],
+  hosts: readonly string[],
+  seed: string | undefined,
+  fail: (e: FaultEvent, problem: string) => Error,
+): FaultPlan {
+  const sorted = events
+    .map((e, i) => ({ e, i }))
+    .sort((a, b) => a.e.atMs - b.e.atMs || a.i - b.i)
+    .map((x) => x.e);
   for (let node = 1; node <= hosts.length; node++) {
     const mine = sorted.filter((e) => e.nodes.includes(node));
     const name = hosts[node - 1];
@@ -306,28 +373,46 @@ function checkPlan(events: FaultEvent[], hosts: readonly string[], seed: string 
     let down: FaultEvent | undefined;
     for (const e of mine.filter((x) => INSTANT.has(x.kind))) {
       if (e.kind === 'restart') {
-        if (!down) throw fail(e, `${name} is not down at ${human(e.atMs)}: restart starts gomel again after a crash or stop of that node before it`);
-        if (down.atMs === e.atMs) throw fail(e, `${name} is restarted at the moment it goes down ("${down.source}"); restart it later`);
+        if (!down)
+          throw fail(
+            e,
+            `${name} is not down at ${human(e.atMs)}: restart starts gomel again after a crash or stop of that node before it`,
+          );
+        if (down.atMs === e.atMs)
+          throw fail(e, `${name} is restarted at the moment it goes down ("${down.source}"); restart it later`);
         spans.push({ from: down.atMs, to: e.atMs, e: down });
         down = undefined;
       } else {
-        if (down) throw fail(e, `${name} is already down at ${human(e.atMs)} ("${down.source}" at ${human(down.atMs)}, no restart before)`);
+        if (down)
+          throw fail(
+            e,
+            `${name} is already down at ${human(e.atMs)} ("${down.source}" at ${human(down.atMs)}, no restart before)`,
+          );
         down = e;
       }
     }
     if (down) spans.push({ from: down.atMs, to: Infinity, e: down });
-    const windows = mine.filter((x) => !INSTANT.has(x.kind)).map((e) => ({ from: e.atMs, to: e.untilMs ?? Infinity, e }));
+    const windows = mine
+      .filter((x) => !INSTANT.has(x.kind))
+      .map((e) => ({ from: e.atMs, to: e.untilMs ?? Infinity, e }));
     for (let i = 1; i < windows.length; i++) {
       for (const before of windows.slice(0, i)) {
         const w = windows[i]!;
-        if (w.from < before.to) throw fail(w.e, `overlaps "${before.e.source}" on ${name} (${windowText(before.e)}); windows on one node must not overlap`);
+        if (w.from < before.to)
+          throw fail(
+            w.e,
+            `overlaps "${before.e.source}" on ${name} (${windowText(before.e)}); windows on one node must not overlap`,
+          );
       }
     }
     for (const w of windows.filter((x) => PROCESS_WINDOW.has(x.e.kind))) {
       for (const d of spans) {
         if (w.from < d.to && d.from < w.to) {
           const [later, other] = w.from >= d.from ? [w.e, d.e] : [d.e, w.e];
-          throw fail(later, `${name} is ${other.kind === 'pause' ? 'paused' : other.kind === 'slow' ? 'slowed' : 'down'} then ("${other.source}"); a node cannot be ${w.e.kind === 'pause' ? 'paused' : 'slowed'} while down`);
+          throw fail(
+            later,
+            `${name} is ${other.kind === 'pause' ? 'paused' : other.kind === 'slow' ? 'slowed' : 'down'} then ("${other.source}"); a node cannot be ${w.e.kind === 'pause' ? 'paused' : 'slowed'} while down`,
+          );
         }
       }
     }
@@ -341,7 +426,11 @@ function checkPlan(events: FaultEvent[], hosts: readonly string[], seed: string 
 export function readFaultRecord(text: string): FaultPlan | undefined {
   try {
     const plan = JSON.parse(text) as FaultPlan;
-    return Array.isArray(plan?.events) && Array.isArray(plan.hosts) && plan.events.every((e) => typeof e?.kind === 'string' && Array.isArray(e.nodes) && typeof e.atMs === 'number') ? plan : undefined;
+    return Array.isArray(plan?.events) &&
+      Array.isArray(plan.hosts) &&
+      plan.events.every((e) => typeof e?.kind === 'string' && Array.isArray(e.nodes) && typeof e.atMs === 'number')
+      ? plan
+      : undefined;
   } catch {
     return undefined;
   }
@@ -352,7 +441,8 @@ export function human(ms: number): string {
   return ms < 1000 && ms > 0 ? `${ms} ms` : `${ms / 1000} s`;
 }
 
-const windowText = (e: FaultEvent) => (e.untilMs === undefined ? `from ${human(e.atMs)} for good` : `${human(e.atMs)}–${human(e.untilMs)}`);
+const windowText = (e: FaultEvent) =>
+  e.untilMs === undefined ? `from ${human(e.atMs)} for good` : `${human(e.atMs)}–${human(e.untilMs)}`;
 
 /** The short-form time: "3s", "1.234s", "250ms", "0s". */
 function shortTime(ms: number): string {
@@ -362,7 +452,7 @@ function shortTime(ms: number): string {
 /** 1,2,3,4,7 → "1-4,7". */
 function shortNodes(nodes: readonly number[]): string {
   const parts: string[] = [];
-  for (let i = 0; i < nodes.length; ) {
+  for (let i = 0; i < nodes.length;) {
     let j = i;
     while (j + 1 < nodes.length && nodes[j + 1] === nodes[j]! + 1) j++;
     parts.push(j > i ? `${nodes[i]}-${nodes[j]}` : `${nodes[i]}`);
@@ -382,18 +472,31 @@ export function formatFaultEvent(e: FaultEvent): string {
 export function describeFaultPlan(plan: FaultPlan): string[] {
   const names = (nodes: readonly number[]) => nodes.map((k) => plan.hosts[k - 1] ?? `node${k}`).join(', ');
   return plan.events.map((e) => {
-    const end = e.untilMs !== undefined ? `, until ${human(e.untilMs)}` : e.kind === 'crash' || e.kind === 'stop' || e.kind === 'restart' ? '' : ', for good';
+    const end =
+      e.untilMs !== undefined
+        ? `, until ${human(e.untilMs)}`
+        : e.kind === 'crash' || e.kind === 'stop' || e.kind === 'restart'
+          ? ''
+          : ', for good';
     const what: Record<FaultKind, string> = {
       crash: `${names(e.nodes)} crashed (SIGKILL) at ${human(e.atMs)}`,
       stop: `${names(e.nodes)} stopped (SIGTERM) at ${human(e.atMs)}`,
       pause: `${names(e.nodes)} paused (SIGSTOP) at ${human(e.atMs)}${end}`,
-      partition: `no traffic between ${(e.groups ?? []).map(names).map((g) => `{${g}}`).join(' and ')} from ${human(e.atMs)}${end}`,
+      partition: `no traffic between ${(e.groups ?? [])
+        .map(names)
+        .map((g) => `{${g}}`)
+        .join(' and ')} from ${human(e.atMs)}${end}`,
       isolate: `${names(e.nodes)} cut off from the other nodes from ${human(e.atMs)}${end}`,
       slow: `${names(e.nodes)} slowed to ${Math.round((e.cpu ?? 0) * 100)}% of the CPU from ${human(e.atMs)}${end}`,
       restart: `${names(e.nodes)} started again with the same key at ${human(e.atMs)}`,
     };
     const short = formatFaultEvent(e);
-    const from = e.random !== undefined ? ` (random:${e.random}, seed "${plan.seed ?? ''}")` : e.source.startsWith('live:') ? ` (${e.source})` : '';
+    const from =
+      e.random !== undefined
+        ? ` (random:${e.random}, seed "${plan.seed ?? ''}")`
+        : e.source.startsWith('live:')
+          ? ` (${e.source})`
+          : '';
     return `${short}  ${what[e.kind]}${from}`;
   });
 }
@@ -415,7 +518,8 @@ export function needsNetAdmin(plan: FaultPlan): boolean {
 export function faultSchedules(plan: FaultPlan, hosts: readonly string[] = plan.hosts): string[] {
   const lines: { ms: number; rank: number; seq: number; text: string }[][] = hosts.map(() => []);
   let seq = 0;
-  const add = (node: number, ms: number, rank: number, text: string) => lines[node - 1]!.push({ ms, rank, seq: seq++, text });
+  const add = (node: number, ms: number, rank: number, text: string) =>
+    lines[node - 1]!.push({ ms, rank, seq: seq++, text });
   const both = (node: number, e: FaultEvent, start: string, end: string) => {
     add(node, e.atMs, 2, start);
     if (e.untilMs !== undefined) add(node, e.untilMs, 0, end);
@@ -425,7 +529,10 @@ export function faultSchedules(plan: FaultPlan, hosts: readonly string[] = plan.
     if (e.kind === 'partition' || e.kind === 'isolate') {
       const groups = e.groups ?? [e.nodes, hosts.map((_, i) => i + 1).filter((k) => !e.nodes.includes(k))];
       groups.forEach((group, g) => {
-        const others = groups.filter((_, h) => h !== g).flat().sort((a, b) => a - b);
+        const others = groups
+          .filter((_, h) => h !== g)
+          .flat()
+          .sort((a, b) => a - b);
         if (others.length) for (const node of group) both(node, e, `drop ${names(others)}`, `undrop ${names(others)}`);
       });
       continue;
@@ -464,14 +571,32 @@ export interface PlannedFault {
 export function faultyNodes(plan: FaultPlan): { faulty: PlannedFault[]; delayed: PlannedFault[] } {
   const faulty: PlannedFault[] = [];
   const delayed: PlannedFault[] = [];
-  const verb: Record<FaultKind, string> = { crash: 'crashed', stop: 'stopped', restart: 'restarted', pause: 'paused', partition: 'partitioned', isolate: 'isolated', slow: 'slowed' };
+  const verb: Record<FaultKind, string> = {
+    crash: 'crashed',
+    stop: 'stopped',
+    restart: 'restarted',
+    pause: 'paused',
+    partition: 'partitioned',
+    isolate: 'isolated',
+    slow: 'slowed',
+  };
   for (let node = 1; node <= plan.n; node++) {
     const mine = plan.events.filter((e) => e.nodes.includes(node));
     if (!mine.length) continue;
     const bad = mine.filter((e) => INSTANT.has(e.kind) || e.untilMs === undefined);
     const list = bad.length ? bad : mine;
-    const why = list.map((e) => `${verb[e.kind]}${e.kind === 'slow' ? ` to cpu=${e.cpu}` : ''}${e.source.startsWith('live:') ? ` ${LIVE_BY}` : ''} ${e.untilMs !== undefined ? windowText(e) : `at ${human(e.atMs)}${INSTANT.has(e.kind) ? '' : ' for good'}`}`).join(', ');
-    (bad.length ? faulty : delayed).push({ node, host: plan.hosts[node - 1] ?? `node${node}`, why, atMs: list[0]!.atMs });
+    const why = list
+      .map(
+        (e) =>
+          `${verb[e.kind]}${e.kind === 'slow' ? ` to cpu=${e.cpu}` : ''}${e.source.startsWith('live:') ? ` ${LIVE_BY}` : ''} ${e.untilMs !== undefined ? windowText(e) : `at ${human(e.atMs)}${INSTANT.has(e.kind) ? '' : ' for good'}`}`,
+      )
+      .join(', ');
+    (bad.length ? faulty : delayed).push({
+      node,
+      host: plan.hosts[node - 1] ?? `node${node}`,
+      why,
+      atMs: list[0]!.atMs,
+    });
   }
   return { faulty, delayed };
 }

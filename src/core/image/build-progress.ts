@@ -36,7 +36,14 @@ export function errorOf(event: ProgressEvent): string | undefined {
 }
 
 export function summarizeBuild(events: readonly ProgressEvent[]): BuildSummary {
-  const summary: BuildSummary = { steps: 0, cachedSteps: 0, lastStep: undefined, imageId: undefined, error: undefined, diagnosis: undefined };
+  const summary: BuildSummary = {
+    steps: 0,
+    cachedSteps: 0,
+    lastStep: undefined,
+    imageId: undefined,
+    error: undefined,
+    diagnosis: undefined,
+  };
   for (const e of events) {
     const step = stepOf(e);
     if (step) {
@@ -53,7 +60,8 @@ export function summarizeBuild(events: readonly ProgressEvent[]): BuildSummary {
 }
 
 /** A pushed layer the registry already held: in this repository, or mounted from another. */
-export const isLayerPresent = (status: string | undefined) => status === 'Layer already exists' || Boolean(status?.startsWith('Mounted from'));
+export const isLayerPresent = (status: string | undefined) =>
+  status === 'Layer already exists' || Boolean(status?.startsWith('Mounted from'));
 
 export interface PushSummary {
   digest: string | undefined;

@@ -50,13 +50,19 @@ const byName = <T extends { name: string }>(a: T, b: T) => (a.name < b.name ? -1
 export function planContext(input: ContextInput): ContextFile[] {
   const encoder = new TextEncoder();
   return [
-    { name: 'Dockerfile', mode: 0o644, content: encoder.encode(renderTemplate(input.dockerfileTemplate, { PAYLOAD: input.payload, ...input.vars })) },
+    {
+      name: 'Dockerfile',
+      mode: 0o644,
+      content: encoder.encode(renderTemplate(input.dockerfileTemplate, { PAYLOAD: input.payload, ...input.vars })),
+    },
     ...[...(input.buildFiles ?? [])].sort(byName),
     ...[...input.payloadFiles].sort(byName).map((f) => ({ ...f, name: `payload/${f.name}` })),
     { name: 'run.sh', mode: 0o755, content: input.runScript },
     { name: 'node-lib.sh', mode: 0o644, content: input.nodeLib },
     { name: 'faults.sh', mode: 0o644, content: input.faultsLib },
-    ...[...input.configs].sort(byName).map((c) => ({ name: `configs/${c.name}.json`, mode: 0o644, content: c.content })),
+    ...[...input.configs]
+      .sort(byName)
+      .map((c) => ({ name: `configs/${c.name}.json`, mode: 0o644, content: c.content })),
     { name: 'keys/committee.ka', mode: 0o644, content: input.committee },
     // 0444, not 0600: the node runs as root in the container either way, and the image owner asked for it.
     ...[...input.privateKeys].sort(byName).map((k) => ({ name: `keys/${k.name}`, mode: 0o444, content: k.content })),
@@ -71,10 +77,21 @@ export const BN256_PKG = 'github.com/cloudflare/bn256';
  * /go): a GOPATH the user brought (old layout), with consensus-go and bn256, when
  * given apart, put at their import paths — a given bn256 replaces the GOPATH's own.
  */
-export function layOutGopath(parts: { gopath?: readonly ContextFile[]; consensus?: readonly ContextFile[]; bn256?: readonly ContextFile[] }): ContextFile[] {
-  const under = (pkg: string, files: readonly ContextFile[]) => files.map((f) => ({ ...f, name: `src/${pkg}/${f.name}` }));
-  const replaced = (f: ContextFile) => (parts.consensus && f.name.startsWith(`src/${CONSENSUS_PKG}/`)) || (parts.bn256 && f.name.startsWith(`src/${BN256_PKG}/`));
-  return [...(parts.gopath ?? []).filter((f) => !replaced(f)), ...under(CONSENSUS_PKG, parts.consensus ?? []), ...under(BN256_PKG, parts.bn256 ?? [])];
+export function layOutGopath(parts: {
+  gopath?: readonly ContextFile[];
+  consensus?: readonly ContextFile[];
+  bn256?: readonly ContextFile[];
+}): ContextFile[] {
+  const under = (pkg: string, files: readonly ContextFile[]) =>
+    files.map((f) => ({ ...f, name: `src/${pkg}/${f.name}` }));
+  const replaced = (f: ContextFile) =>
+    (parts.consensus && f.name.startsWith(`src/${CONSENSUS_PKG}/`)) ||
+    (parts.bn256 && f.name.startsWith(`src/${BN256_PKG}/`));
+  return [
+    ...(parts.gopath ?? []).filter((f) => !replaced(f)),
+    ...under(CONSENSUS_PKG, parts.consensus ?? []),
+    ...under(BN256_PKG, parts.bn256 ?? []),
+  ];
 }
 
 /**
@@ -86,7 +103,9 @@ export function withLabels(files: readonly ContextFile[], labels: Record<string,
   const line = `\n# Added by gomelctl: what the image holds, for reuse and clean-up.\nLABEL ${Object.entries(labels)
     .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
     .join(' \\\n      ')}\n`;
-  return files.map((f) => (f.name === 'Dockerfile' ? { ...f, content: new Uint8Array([...f.content, ...new TextEncoder().encode(line)]) } : f));
+  return files.map((f) =>
+    f.name === 'Dockerfile' ? { ...f, content: new Uint8Array([...f.content, ...new TextEncoder().encode(line)]) } : f,
+  );
 }
 
 export function hashHex(bytes: Uint8Array, length = 64): string {
@@ -98,7 +117,13 @@ export function committeeFingerprint(committee: Uint8Array): string {
   return hashHex(committee, 16);
 }
 
-export function imageLabels(args: { committee: Uint8Array; contextHash: string; version: string; payload: PayloadKind; bakedKeys: boolean }): Record<string, string> {
+export function imageLabels(args: {
+  committee: Uint8Array;
+  contextHash: string;
+  version: string;
+  payload: PayloadKind;
+  bakedKeys: boolean;
+}): Record<string, string> {
   return {
     [LABELS.managed]: 'true',
     [LABELS.committee]: committeeFingerprint(args.committee),

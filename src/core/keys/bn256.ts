@@ -46,8 +46,14 @@ export function encodeG2(point: G2Affine): Uint8Array {
 export function parseG2(bytes: Uint8Array): G2Affine {
   if (bytes.length === 1 && bytes[0] === 0x00) throw new Error('point at infinity');
   if (bytes.length !== G2_ENCODED_LENGTH) throw new Error(`expected ${G2_ENCODED_LENGTH} bytes, got ${bytes.length}`);
-  if (bytes[0] !== 0x01) throw new Error(`expected leading byte 0x01, got 0x${bytes[0]!.toString(16).padStart(2, '0')}`);
-  const [x1, x0, y1, y0] = [1, 33, 65, 97].map((o) => fromBytes(bytes.subarray(o, o + 32))) as [bigint, bigint, bigint, bigint];
+  if (bytes[0] !== 0x01)
+    throw new Error(`expected leading byte 0x01, got 0x${bytes[0]!.toString(16).padStart(2, '0')}`);
+  const [x1, x0, y1, y0] = [1, 33, 65, 97].map((o) => fromBytes(bytes.subarray(o, o + 32))) as [
+    bigint,
+    bigint,
+    bigint,
+    bigint,
+  ];
   if ([x0, x1, y0, y1].some((c) => c >= P)) throw new Error('coordinate not below the field prime');
   return { x0, x1, y0, y1 };
 }

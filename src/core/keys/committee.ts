@@ -33,7 +33,13 @@ export const MAX_COMMITTEE = 65535;
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
 export function decodeBase64(text: string, file: string, where: string, what: string): Uint8Array {
-  if (!BASE64.test(text)) throw new InputError(file, where, `${what} is not valid base64`, 'restore the file or regenerate it with `gomelctl keys gen`');
+  if (!BASE64.test(text))
+    throw new InputError(
+      file,
+      where,
+      `${what} is not valid base64`,
+      'restore the file or regenerate it with `gomelctl keys gen`',
+    );
   return new Uint8Array(Buffer.from(text, 'base64'));
 }
 
@@ -51,7 +57,13 @@ function lines(text: string): string[] {
 const BOM = '\ufeff';
 /** gomel's base64 decoder refuses a byte-order mark; say so rather than "not valid base64". */
 function refuseBom(line: string, file: string, where: string): void {
-  if (line.startsWith(BOM)) throw new InputError(file, where, 'starts with a UTF-8 byte-order mark (EF BB BF), which gomel\'s base64 decoder refuses', 'remove the BOM (save the file as UTF-8 without BOM)');
+  if (line.startsWith(BOM))
+    throw new InputError(
+      file,
+      where,
+      "starts with a UTF-8 byte-order mark (EF BB BF), which gomel's base64 decoder refuses",
+      'remove the BOM (save the file as UTF-8 without BOM)',
+    );
 }
 
 /**
@@ -61,7 +73,13 @@ function refuseBom(line: string, file: string, where: string): void {
 function splitAddresses(field: string, file: string, where: string): string[] {
   if (field === '') return [];
   const list = field.split(' ');
-  if (list.includes('')) throw new InputError(file, where, `address field "${field}" has a double, leading or trailing space; gomel would read an empty address there`, 'separate addresses with single spaces');
+  if (list.includes(''))
+    throw new InputError(
+      file,
+      where,
+      `address field "${field}" has a double, leading or trailing space; gomel would read an empty address there`,
+      'separate addresses with single spaces',
+    );
   return list;
 }
 
@@ -142,12 +160,30 @@ function checkAddresses(list: string[], file: string, where: string): void {
   for (const address of list) {
     const shown = JSON.stringify(address);
     const split = splitHostPort(address);
-    if (typeof split === 'string') throw new InputError(file, where, `address ${shown} is not host:port (${split})`, 'write host:port, e.g. node1:9000 or [fd00::1]:9000');
+    if (typeof split === 'string')
+      throw new InputError(
+        file,
+        where,
+        `address ${shown} is not host:port (${split})`,
+        'write host:port, e.g. node1:9000 or [fd00::1]:9000',
+      );
     const { host, port } = split;
-    if (!/^\+?\d+$/.test(port) || Number(port) < 1 || Number(port) > 65535) throw new InputError(file, where, `address ${shown} has no port in 1..65535`, 'use a port such as 9000');
-    if (host === '') throw new InputError(file, where, `address ${shown} has no host; gomel would listen on every interface and the other nodes would dial their own machine`, 'add the host, e.g. node1:9000');
+    if (!/^\+?\d+$/.test(port) || Number(port) < 1 || Number(port) > 65535)
+      throw new InputError(file, where, `address ${shown} has no port in 1..65535`, 'use a port such as 9000');
+    if (host === '')
+      throw new InputError(
+        file,
+        where,
+        `address ${shown} has no host; gomel would listen on every interface and the other nodes would dial their own machine`,
+        'add the host, e.g. node1:9000',
+      );
     if (!(IPV4.test(host) || isIPv6(host) || isGoDomainName(host))) {
-      throw new InputError(file, where, `address ${shown}: host ${JSON.stringify(host)} is neither an IP address nor a name Go's resolver looks up (ASCII letters, digits, "-", "_", "."); gomel fails at start-up ("no such host")`, 'use an ASCII host name such as node1, or an IP address');
+      throw new InputError(
+        file,
+        where,
+        `address ${shown}: host ${JSON.stringify(host)} is neither an IP address nor a name Go's resolver looks up (ASCII letters, digits, "-", "_", "."); gomel fails at start-up ("no such host")`,
+        'use an ASCII host name such as node1, or an IP address',
+      );
     }
   }
 }
@@ -159,26 +195,54 @@ export function parseCommittee(text: string, file = 'committee.ka'): Member[] {
     refuseBom(line, file, where);
     const fields = line.split('|');
     if (fields.length !== 4) {
-      throw new InputError(file, where, `expected 4 fields separated by "|", found ${fields.length}`, 'each line is <public key>|<verification key>|<setup addresses>|<addresses>');
+      throw new InputError(
+        file,
+        where,
+        `expected 4 fields separated by "|", found ${fields.length}`,
+        'each line is <public key>|<verification key>|<setup addresses>|<addresses>',
+      );
     }
     const [pk, vk, setup, addrs] = fields as [string, string, string, string];
-    if (pk === '' || vk === '') throw new InputError(file, where, 'empty public or verification key', 'regenerate with `gomelctl keys gen`');
+    if (pk === '' || vk === '')
+      throw new InputError(file, where, 'empty public or verification key', 'regenerate with `gomelctl keys gen`');
     const publicKey = decodeBase64(pk, file, where, 'signing public key');
-    if (publicKey.length !== 32) throw new InputError(file, where, `signing public key has ${publicKey.length} bytes, expected 32`, 'regenerate with `gomelctl keys gen`');
+    if (publicKey.length !== 32)
+      throw new InputError(
+        file,
+        where,
+        `signing public key has ${publicKey.length} bytes, expected 32`,
+        'regenerate with `gomelctl keys gen`',
+      );
     const verificationKey = decodeBase64(vk, file, where, 'RMC verification key');
     if (verificationKey.length !== G2_ENCODED_LENGTH) {
-      throw new InputError(file, where, `RMC verification key has ${verificationKey.length} bytes, expected ${G2_ENCODED_LENGTH}`, 'regenerate with `gomelctl keys gen`');
+      throw new InputError(
+        file,
+        where,
+        `RMC verification key has ${verificationKey.length} bytes, expected ${G2_ENCODED_LENGTH}`,
+        'regenerate with `gomelctl keys gen`',
+      );
     }
     const setupAddresses = splitAddresses(setup, file, where);
     const addresses = splitAddresses(addrs, file, where);
-    if (addresses.length === 0) throw new InputError(file, where, 'no addresses', 'gomel needs at least one address column');
+    if (addresses.length === 0)
+      throw new InputError(file, where, 'no addresses', 'gomel needs at least one address column');
     checkAddresses([...setupAddresses, ...addresses], file, where);
     return { publicKey, verificationKey, setupAddresses, addresses };
   });
   if (members.length < MIN_COMMITTEE) {
-    throw new InputError(file, undefined, `committee has ${members.length} members, gomel needs at least ${MIN_COMMITTEE} (N = 3f+1)`, 'generate a larger one with `gomelctl keys gen --n 4`');
+    throw new InputError(
+      file,
+      undefined,
+      `committee has ${members.length} members, gomel needs at least ${MIN_COMMITTEE} (N = 3f+1)`,
+      'generate a larger one with `gomelctl keys gen --n 4`',
+    );
   }
-  if (members.length > MAX_COMMITTEE) throw new InputError(file, undefined, `committee has ${members.length} members, gomel's pids are 16-bit (at most ${MAX_COMMITTEE})`);
+  if (members.length > MAX_COMMITTEE)
+    throw new InputError(
+      file,
+      undefined,
+      `committee has ${members.length} members, gomel's pids are 16-bit (at most ${MAX_COMMITTEE})`,
+    );
   return members;
 }
 
@@ -190,7 +254,10 @@ export function memberHost(member: Pick<Member, 'addresses'>): string {
 
 export function formatCommittee(members: readonly Member[]): string {
   return members
-    .map((m) => `${encodeBase64(m.publicKey)}|${encodeBase64(m.verificationKey)}|${m.setupAddresses.join(' ')}|${m.addresses.join(' ')}\n`)
+    .map(
+      (m) =>
+        `${encodeBase64(m.publicKey)}|${encodeBase64(m.verificationKey)}|${m.setupAddresses.join(' ')}|${m.addresses.join(' ')}\n`,
+    )
     .join('');
 }
 
@@ -198,18 +265,48 @@ export function formatCommittee(members: readonly Member[]): string {
 export function parsePrivateKey(text: string, file: string): PrivateKey {
   refuseBom(text, file, '1');
   // gomel reads words as bufio.ScanWords does: split on Go's unicode.IsSpace (U+0085 yes, U+FEFF no).
-  const words = text.split(/[\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+/).filter((w) => w !== '');
-  if (words.length !== 3) throw new InputError(file, '1', `expected 3 fields "<signing key> <RMC secret key> <pid>", found ${words.length}`, 'restore the file or regenerate with `gomelctl keys gen --regenerate`');
+  const words = text
+    .split(/[\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+/)
+    .filter((w) => w !== '');
+  if (words.length !== 3)
+    throw new InputError(
+      file,
+      '1',
+      `expected 3 fields "<signing key> <RMC secret key> <pid>", found ${words.length}`,
+      'restore the file or regenerate with `gomelctl keys gen --regenerate`',
+    );
   const [sk, rmc, pidText] = words as [string, string, string];
   const signingKey = decodeBase64(sk, file, '1', 'signing private key (field 1)');
-  if (signingKey.length !== 64) throw new InputError(file, '1', `signing private key has ${signingKey.length} bytes, gomel needs 64`, 'restore the file');
+  if (signingKey.length !== 64)
+    throw new InputError(
+      file,
+      '1',
+      `signing private key has ${signingKey.length} bytes, gomel needs 64`,
+      'restore the file',
+    );
   const rmcBytes = decodeBase64(rmc, file, '1', 'RMC secret key (field 2)');
   // The field is not echoed: a file with its fields shifted may hold key material there.
   // gomel reads it with strconv.Atoi, so a sign is allowed ("+0", "-0"); it keeps 16 bits of any other value, which is refused.
-  if (!/^[+-]?\d+$/.test(pidText)) throw new InputError(file, '1', 'field 3 (the pid) is not a decimal number', 'the third field is the 0-based pid; restore the file');
+  if (!/^[+-]?\d+$/.test(pidText))
+    throw new InputError(
+      file,
+      '1',
+      'field 3 (the pid) is not a decimal number',
+      'the third field is the 0-based pid; restore the file',
+    );
   // Nor is a huge number: a secret written in decimal there must not reach any later message (issue 25, N27).
   const digits = pidText.replace(/^[+-]/, '');
-  if (!/^0*\d{1,5}$/.test(digits) || Number(digits) >= MAX_COMMITTEE || (pidText.startsWith('-') && Number(digits) !== 0)) throw new InputError(file, '1', `field 3 (the pid) is not a pid in 0..${MAX_COMMITTEE - 1}`, 'the third field is the 0-based pid; restore the file');
+  if (
+    !/^0*\d{1,5}$/.test(digits) ||
+    Number(digits) >= MAX_COMMITTEE ||
+    (pidText.startsWith('-') && Number(digits) !== 0)
+  )
+    throw new InputError(
+      file,
+      '1',
+      `field 3 (the pid) is not a pid in 0..${MAX_COMMITTEE - 1}`,
+      'the third field is the 0-based pid; restore the file',
+    );
   return { signingKey, rmcSecret: scalarFromBytes(rmcBytes), pid: Number(digits) };
 }
 
@@ -222,10 +319,17 @@ export function parseAddressLines(text: string, file: string): AddressLine[] {
   return lines(text).map((line, i) => {
     const where = `${i + 1}`;
     const fields = line.split('|');
-    if (fields.length !== 2) throw new InputError(file, where, `expected "<setup addresses>|<addresses>", found ${fields.length} fields`, 'one line per node, setup addresses may be empty');
+    if (fields.length !== 2)
+      throw new InputError(
+        file,
+        where,
+        `expected "<setup addresses>|<addresses>", found ${fields.length} fields`,
+        'one line per node, setup addresses may be empty',
+      );
     const setupAddresses = splitAddresses(fields[0]!, file, where);
     const addresses = splitAddresses(fields[1]!, file, where);
-    if (addresses.length === 0) throw new InputError(file, where, 'no addresses after "|"', 'gomel needs at least one address column');
+    if (addresses.length === 0)
+      throw new InputError(file, where, 'no addresses after "|"', 'gomel needs at least one address column');
     checkAddresses([...setupAddresses, ...addresses], file, where);
     return { setupAddresses, addresses };
   });

@@ -29,7 +29,8 @@ function info(label: string, ...numbers: number[]): Uint8Array {
 // where one hkdfSync call costs ~10 µs and noble's HKDF ~30 µs (issue 14).
 let extracted: { seed: Uint8Array; prk: Buffer } | undefined;
 function hkdf32(seed: Uint8Array, info: Uint8Array): Uint8Array {
-  if (!extracted || Buffer.compare(extracted.seed, seed) !== 0) extracted = { seed: Uint8Array.from(seed), prk: createHmac('sha256', SALT).update(seed).digest() };
+  if (!extracted || Buffer.compare(extracted.seed, seed) !== 0)
+    extracted = { seed: Uint8Array.from(seed), prk: createHmac('sha256', SALT).update(seed).digest() };
   return new Uint8Array(createHmac('sha256', extracted.prk).update(info).update(BLOCK_1).digest());
 }
 const BLOCK_1 = Uint8Array.of(1);
@@ -54,7 +55,9 @@ export function deriveRmcSecret(seed: Uint8Array, pid: number): bigint {
  */
 function nativePublicKey(seed32: Uint8Array): Uint8Array {
   const d = Buffer.from(seed32.buffer, seed32.byteOffset, seed32.byteLength).toString('base64url');
-  const x = createPrivateKey({ key: { kty: 'OKP', crv: 'Ed25519', d, x: '' }, format: 'jwk' }).export({ format: 'jwk' }).x!;
+  const x = createPrivateKey({ key: { kty: 'OKP', crv: 'Ed25519', d, x: '' }, format: 'jwk' }).export({
+    format: 'jwk',
+  }).x!;
   return new Uint8Array(Buffer.from(x, 'base64url'));
 }
 

@@ -28,7 +28,7 @@ const P_LIMBS = limbsOf(P);
 const P_INV = (() => {
   let inv = 1n; // Newton: each step doubles the correct low bits of p⁻¹ mod 2³²
   for (let i = 0; i < 5; i++) inv = (inv * (2n - P * inv)) & MASK;
-  return (-inv) & MASK;
+  return -inv & MASK;
 })();
 
 // ---- A minimal WebAssembly emitter: just what the field needs.
@@ -301,9 +301,26 @@ function moduleBytes(): Uint8Array<ArrayBuffer> {
   const functions = section(3, vec(FUNCTIONS.map(() => [0])));
   const memory = section(5, vec([[0x00, 1]])); // one 64 KiB page to start; the caller grows it
   const name = (text: string) => vec([...new TextEncoder().encode(text)].map((c) => [c]));
-  const exports = section(7, vec([[...name('memory'), 0x02, 0], ...FUNCTIONS.map(([n], i) => [...name(n), 0x00, ...uleb(i)])]));
+  const exports = section(
+    7,
+    vec([[...name('memory'), 0x02, 0], ...FUNCTIONS.map(([n], i) => [...name(n), 0x00, ...uleb(i)])]),
+  );
   const code = section(10, vec(FUNCTIONS.map(([, build]) => build().encode())));
-  return new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, ...type, ...functions, ...memory, ...exports, ...code]);
+  return new Uint8Array([
+    0x00,
+    0x61,
+    0x73,
+    0x6d,
+    0x01,
+    0x00,
+    0x00,
+    0x00,
+    ...type,
+    ...functions,
+    ...memory,
+    ...exports,
+    ...code,
+  ]);
 }
 
 type Op = (r: number, a: number, b: number) => void;
@@ -322,8 +339,12 @@ export interface FieldOps {
 let instance: FieldOps | undefined;
 /** The module, compiled once per thread (~1 ms). */
 export function fieldOps(): FieldOps {
-  if (typeof WebAssembly === 'undefined') throw new EnvironmentError('this Node has no WebAssembly (run without --jitless): gomelctl computes BN256 keys with it');
-  if (!instance) instance = new WebAssembly.Instance(new WebAssembly.Module(moduleBytes())).exports as unknown as FieldOps;
+  if (typeof WebAssembly === 'undefined')
+    throw new EnvironmentError(
+      'this Node has no WebAssembly (run without --jitless): gomelctl computes BN256 keys with it',
+    );
+  if (!instance)
+    instance = new WebAssembly.Instance(new WebAssembly.Module(moduleBytes())).exports as unknown as FieldOps;
   return instance;
 }
 

@@ -29,11 +29,29 @@ const JACOBIAN_BYTES = 3 * FP2_BYTES; // X, Y, Z
 // ---- Memory: fixed GF(p²) slots, then the table, then each call's points.
 let slots = 0;
 const slot = () => SCRATCH_END + FP2_BYTES * slots++;
-const ZERO = slot(), ONE = slot();
+const ZERO = slot(),
+  ONE = slot();
 // temporaries of addAffine, double and toAffine
-const ZZ = slot(), U2 = slot(), ZZZ = slot(), S2 = slot(), H = slot(), R = slot(), HH = slot(), HHH = slot(), V = slot(), T = slot(), T2 = slot();
-const A = slot(), B = slot(), C = slot(), D = slot(), E = slot();
-const INV = slot(), ZI = slot(), ZI2 = slot(), ZI3 = slot();
+const ZZ = slot(),
+  U2 = slot(),
+  ZZZ = slot(),
+  S2 = slot(),
+  H = slot(),
+  R = slot(),
+  HH = slot(),
+  HHH = slot(),
+  V = slot(),
+  T = slot(),
+  T2 = slot();
+const A = slot(),
+  B = slot(),
+  C = slot(),
+  D = slot(),
+  E = slot();
+const INV = slot(),
+  ZI = slot(),
+  ZI2 = slot(),
+  ZI3 = slot();
 const FIXED_END = slot();
 let top = FIXED_END;
 
@@ -79,7 +97,9 @@ function readAffine(at: number): G2Affine {
 
 /** q ← 2·q (dbl-2009-l for a = 0); returns whether q is now the point at infinity. */
 function double(q: number): boolean {
-  const X = q, Y = q + FP2_BYTES, Z = q + 2 * FP2_BYTES;
+  const X = q,
+    Y = q + FP2_BYTES,
+    Z = q + 2 * FP2_BYTES;
   if (isZero2(Y)) return true; // no point of order 2 is in G2, but say what 2·q is anyway
   f.sqr2(A, X);
   f.sqr2(B, Y);
@@ -111,8 +131,11 @@ function double(q: number): boolean {
  * returns whether the sum is. Handles q = ±p.
  */
 function addAffine(q: number, infinite: boolean, p: number, negate: boolean): boolean {
-  const X = q, Y = q + FP2_BYTES, Z = q + 2 * FP2_BYTES;
-  const px = p, py = p + FP2_BYTES;
+  const X = q,
+    Y = q + FP2_BYTES,
+    Z = q + 2 * FP2_BYTES;
+  const px = p,
+    py = p + FP2_BYTES;
   if (infinite) {
     copy(q, p, AFFINE_BYTES);
     if (negate) f.sub2(Y, ZERO, Y);
@@ -235,7 +258,8 @@ function multiplyBase(q: number, sk: bigint, { bits, rowsAt }: Table): boolean {
       digit -= 2 * half; // negative digit, carried into the next window
       k += 1n;
     }
-    if (digit !== 0) infinite = addAffine(q, infinite, rowsAt + (i * half + Math.abs(digit) - 1) * AFFINE_BYTES, digit < 0);
+    if (digit !== 0)
+      infinite = addAffine(q, infinite, rowsAt + (i * half + Math.abs(digit) - 1) * AFFINE_BYTES, digit < 0);
   }
   return infinite;
 }
@@ -289,9 +313,12 @@ export function decodeG2(bytes: Uint8Array): G2Affine {
   const point = parseG2(bytes);
   ready();
   const { x0, x1, y0, y1 } = point;
-  const xx0 = md((x0 + x1) * (x0 - x1)), xx1 = md(2n * x0 * x1);
-  const rhs0 = md(xx0 * x0 - xx1 * x1 + B_TWIST.b0), rhs1 = md(xx0 * x1 + xx1 * x0 + B_TWIST.b1); // x³ + b'
-  const lhs0 = md((y0 + y1) * (y0 - y1)), lhs1 = md(2n * y0 * y1); // y²
+  const xx0 = md((x0 + x1) * (x0 - x1)),
+    xx1 = md(2n * x0 * x1);
+  const rhs0 = md(xx0 * x0 - xx1 * x1 + B_TWIST.b0),
+    rhs1 = md(xx0 * x1 + xx1 * x0 + B_TWIST.b1); // x³ + b'
+  const lhs0 = md((y0 + y1) * (y0 - y1)),
+    lhs1 = md(2n * y0 * y1); // y²
   const inGroup = lhs0 === rhs0 && lhs1 === rhs1 && multiplyIsInfinity(point, N);
   if (!inGroup) throw new Error('not a point of the BN256 G2 group (off the curve or outside the subgroup)');
   return point;

@@ -32,17 +32,35 @@ export interface KeysPlan {
 const sameList = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
 
 export function planKeys({ existing, seed, addresses, regenerate, keysDir, derived }: KeysPlanInput): KeysPlan {
-  const plan: KeysPlan = { members: [], privateKeys: [], added: [], kept: [], removed: [], readdressed: [], regenerated: [] };
+  const plan: KeysPlan = {
+    members: [],
+    privateKeys: [],
+    added: [],
+    kept: [],
+    removed: [],
+    readdressed: [],
+    regenerated: [],
+  };
   const old = existing?.members ?? [];
   addresses.forEach((address, pid) => {
     const previous = old[pid];
     if (previous && !regenerate) {
       const key = existing!.privateKeys.get(pid);
-      if (!key) throw new InputError(`${keysDir}/${pid}.pk`, undefined, 'missing, but the committee lists this node', 'restore the file, or replace every key with `keys gen --regenerate`');
+      if (!key)
+        throw new InputError(
+          `${keysDir}/${pid}.pk`,
+          undefined,
+          'missing, but the committee lists this node',
+          'restore the file, or replace every key with `keys gen --regenerate`',
+        );
       plan.members.push({ ...previous, ...address });
       plan.privateKeys.push(key);
       plan.kept.push(pid);
-      if (!sameList(previous.addresses, address.addresses) || !sameList(previous.setupAddresses, address.setupAddresses)) plan.readdressed.push(pid);
+      if (
+        !sameList(previous.addresses, address.addresses) ||
+        !sameList(previous.setupAddresses, address.setupAddresses)
+      )
+        plan.readdressed.push(pid);
       return;
     }
     const node = derived?.get(pid) ?? deriveNode(seed, pid);
@@ -65,7 +83,12 @@ export function planChanges(plan: KeysPlan): boolean {
 }
 
 /** Addresses `<prefix><pid+1>:<port>` per column, as gomel's docker-distributed test names its nodes. */
-export function patternAddresses(n: number, hostPrefix: string, ports: readonly number[], setupPorts: readonly number[]): AddressLine[] {
+export function patternAddresses(
+  n: number,
+  hostPrefix: string,
+  ports: readonly number[],
+  setupPorts: readonly number[],
+): AddressLine[] {
   return Array.from({ length: n }, (_, pid) => ({
     setupAddresses: setupPorts.map((p) => `${hostPrefix}${pid + 1}:${p}`),
     addresses: ports.map((p) => `${hostPrefix}${pid + 1}:${p}`),
@@ -94,7 +117,9 @@ export function configColumns(text: string): { sync: number; syncSetup: number }
   }
   if (typeof value !== 'object' || value === null) return undefined;
   const { Sync, SyncSetup } = value as Record<string, unknown>;
-  return Array.isArray(Sync) && Array.isArray(SyncSetup) ? { sync: Sync.length, syncSetup: SyncSetup.length } : undefined;
+  return Array.isArray(Sync) && Array.isArray(SyncSetup)
+    ? { sync: Sync.length, syncSetup: SyncSetup.length }
+    : undefined;
 }
 
 /**
@@ -106,12 +131,26 @@ export function checkAddressLines(lines: AddressLine[], file: string): AddressLi
   const first = lines[0];
   const seen = new Map<string, number>();
   lines.forEach((line, i) => {
-    if (line.addresses.length !== first!.addresses.length || line.setupAddresses.length !== first!.setupAddresses.length) {
-      throw new InputError(file, `${i + 1}`, `${line.setupAddresses.length} setup and ${line.addresses.length} address columns, line 1 has ${first!.setupAddresses.length} and ${first!.addresses.length}`, 'give every node the same columns (one per Sync and SyncSetup entry)');
+    if (
+      line.addresses.length !== first!.addresses.length ||
+      line.setupAddresses.length !== first!.setupAddresses.length
+    ) {
+      throw new InputError(
+        file,
+        `${i + 1}`,
+        `${line.setupAddresses.length} setup and ${line.addresses.length} address columns, line 1 has ${first!.setupAddresses.length} and ${first!.addresses.length}`,
+        'give every node the same columns (one per Sync and SyncSetup entry)',
+      );
     }
     for (const address of [...line.setupAddresses, ...line.addresses]) {
       const other = seen.get(address);
-      if (other !== undefined) throw new InputError(file, `${i + 1}`, `address "${address}" is also on line ${other}; two services cannot listen on one address`, 'give each node and column its own host:port');
+      if (other !== undefined)
+        throw new InputError(
+          file,
+          `${i + 1}`,
+          `address "${address}" is also on line ${other}; two services cannot listen on one address`,
+          'give each node and column its own host:port',
+        );
       seen.set(address, i + 1);
     }
   });

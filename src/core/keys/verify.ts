@@ -14,7 +14,12 @@ function checkPoint(member: Member, file: string, line: string): void {
   try {
     decodeG2(member.verificationKey);
   } catch (e) {
-    throw new InputError(file, line, `RMC verification key invalid: ${(e as Error).message}`, 'regenerate with `gomelctl keys gen --regenerate`');
+    throw new InputError(
+      file,
+      line,
+      `RMC verification key invalid: ${(e as Error).message}`,
+      'regenerate with `gomelctl keys gen --regenerate`',
+    );
   }
 }
 
@@ -24,7 +29,11 @@ function checkPoint(member: Member, file: string, line: string): void {
  * key is recomputed from the private key (checkPrivateKeys), which proves more,
  * faster than a subgroup check.
  */
-export function verifyCommitteeShape(members: readonly Member[], file: string, provenByKey: ReadonlySet<number> = new Set()): void {
+export function verifyCommitteeShape(
+  members: readonly Member[],
+  file: string,
+  provenByKey: ReadonlySet<number> = new Set(),
+): void {
   const first = members[0]!;
   members.forEach((m, i) => {
     const where = `${i + 1}`;
@@ -61,33 +70,73 @@ export interface DerivedPublicKeys {
  */
 export function derivePublicKeys(keys: readonly PrivateKey[]): DerivedPublicKeys[] {
   const verificationKeysOf = verificationKeys(keys.map((key) => key.rmcSecret));
-  return keys.map((key, k) => ({ publicKey: ed25519PublicKey(key.signingKey.subarray(0, 32)), verificationKey: verificationKeysOf[k]! }));
+  return keys.map((key, k) => ({
+    publicKey: ed25519PublicKey(key.signingKey.subarray(0, 32)),
+    verificationKey: verificationKeysOf[k]!,
+  }));
 }
 
 /** What needs no derivation: the pid, a committee line for it, the RMC secret in [1, n). */
-export function precheckPrivateKeys(keys: readonly KeyToVerify[], members: readonly Member[], committeeFile: string): void {
+export function precheckPrivateKeys(
+  keys: readonly KeyToVerify[],
+  members: readonly Member[],
+  committeeFile: string,
+): void {
   for (const { key, expectedPid, file } of keys) {
-    if (key.pid !== expectedPid) throw new InputError(file, '1', `pid field is ${key.pid}, the file name says ${expectedPid}`, `rename the file to ${key.pid}.pk or fix the pid`);
-    if (!members[expectedPid]) throw new InputError(file, undefined, `pid ${expectedPid} has no line in ${committeeFile} (${members.length} lines)`, 'remove the file or regenerate the committee');
-    if (key.rmcSecret <= 0n || key.rmcSecret >= BN256_ORDER) throw new InputError(file, '1', 'RMC secret key is outside [1, n)', 'restore the file');
+    if (key.pid !== expectedPid)
+      throw new InputError(
+        file,
+        '1',
+        `pid field is ${key.pid}, the file name says ${expectedPid}`,
+        `rename the file to ${key.pid}.pk or fix the pid`,
+      );
+    if (!members[expectedPid])
+      throw new InputError(
+        file,
+        undefined,
+        `pid ${expectedPid} has no line in ${committeeFile} (${members.length} lines)`,
+        'remove the file or regenerate the committee',
+      );
+    if (key.rmcSecret <= 0n || key.rmcSecret >= BN256_ORDER)
+      throw new InputError(file, '1', 'RMC secret key is outside [1, n)', 'restore the file');
   }
 }
 
 /** Compares what each key derives (`derived[k]` for `keys[k]`) with the key file itself and its committee line. */
-export function checkPrivateKeys(keys: readonly KeyToVerify[], derived: readonly DerivedPublicKeys[], members: readonly Member[], committeeFile: string): void {
+export function checkPrivateKeys(
+  keys: readonly KeyToVerify[],
+  derived: readonly DerivedPublicKeys[],
+  members: readonly Member[],
+  committeeFile: string,
+): void {
   keys.forEach(({ key, expectedPid, file }, k) => {
     const { publicKey, verificationKey } = derived[k]!;
     const member = members[expectedPid]!;
     if (!equalBytes(publicKey, key.signingKey.subarray(32))) {
-      throw new InputError(file, '1', 'signing private key is corrupt: its seed does not derive the public key it carries', 'restore the file from a backup or the committee seed');
+      throw new InputError(
+        file,
+        '1',
+        'signing private key is corrupt: its seed does not derive the public key it carries',
+        'restore the file from a backup or the committee seed',
+      );
     }
     if (!equalBytes(publicKey, member.publicKey)) {
-      throw new InputError(committeeFile, `${expectedPid + 1}`, `signing public key does not match ${file}`, 'restore the line or the key file; `keys gen` never rewrites existing keys');
+      throw new InputError(
+        committeeFile,
+        `${expectedPid + 1}`,
+        `signing public key does not match ${file}`,
+        'restore the line or the key file; `keys gen` never rewrites existing keys',
+      );
     }
     if (!equalBytes(verificationKey, member.verificationKey)) {
       // Say why precisely: a line that is not even a curve point is corrupt, not just another key.
       checkPoint(member, committeeFile, `${expectedPid + 1}`);
-      throw new InputError(committeeFile, `${expectedPid + 1}`, `RMC verification key does not match ${file}`, 'restore the line or the key file');
+      throw new InputError(
+        committeeFile,
+        `${expectedPid + 1}`,
+        `RMC verification key does not match ${file}`,
+        'restore the line or the key file',
+      );
     }
   });
 }

@@ -21,7 +21,13 @@ export function lastProgress(output: string): NodeProgress | undefined {
   let last: NodeProgress | undefined;
   for (const line of output.split('\n')) {
     const m = PROGRESS_LINE.exec(line.trim());
-    if (m) last = { wall: Number(m[1]), level: m[2] === '-' ? undefined : Number(m[2]), ordered: Number(m[3]), faults: Number(m[4]) };
+    if (m)
+      last = {
+        wall: Number(m[1]),
+        level: m[2] === '-' ? undefined : Number(m[2]),
+        ordered: Number(m[3]),
+        faults: Number(m[4]),
+      };
   }
   return last;
 }
@@ -55,7 +61,9 @@ export function committeeProgress(nodes: readonly (NodeProgress | undefined)[], 
 }
 
 export function describeProgress(p: CommitteeProgress, elapsedS: number): string {
-  const level = p.level ? `level ${p.level.min}/${p.level.median}/${p.level.max} (min/median/max)` : 'no prime unit yet';
+  const level = p.level
+    ? `level ${p.level.min}/${p.level.median}/${p.level.max} (min/median/max)`
+    : 'no prime unit yet';
   return `up: ${Math.round(elapsedS)} s — ${level}, ${p.ordered} units ordered, ${p.alive}/${p.total} nodes alive${p.faults ? `, ${p.faults} fault action(s) applied` : ''}`;
 }
 
@@ -88,7 +96,8 @@ export class StallWatch {
     // Before any unit is ordered (a large committee on few cores takes a while), a rising level is progress too.
     const climbed = p.level.max > this.level;
     this.level = Math.max(this.level, p.level.max);
-    const moved = [...perNode].some(([node, ordered]) => ordered > (this.ordered.get(node) ?? -1)) || (climbed && p.ordered === 0);
+    const moved =
+      [...perNode].some(([node, ordered]) => ordered > (this.ordered.get(node) ?? -1)) || (climbed && p.ordered === 0);
     for (const [node, ordered] of perNode) this.ordered.set(node, Math.max(ordered, this.ordered.get(node) ?? -1));
     if (moved || this.since === undefined) {
       this.since = now;

@@ -16,7 +16,16 @@ export interface LogStats {
 }
 
 export function newLogStats(): LogStats {
-  return { lines: 0, maxLevel: undefined, timingRounds: 0, order: [], servicesStarted: 0, servicesStopped: 0, errors: new Map(), malformedLines: 0 };
+  return {
+    lines: 0,
+    maxLevel: undefined,
+    timingRounds: 0,
+    order: [],
+    servicesStarted: 0,
+    servicesStopped: 0,
+    errors: new Map(),
+    malformedLines: 0,
+  };
 }
 
 // Most lines are sync chatter; only the few event kinds we need are parsed.
@@ -44,7 +53,9 @@ export function addLogLine(stats: LogStats, line: string): void {
   }
   if (isError) {
     // Group errors by their text without addresses and numbers: "dial tcp …: connection refused".
-    const key = String(record.E).replace(/\d+(\.\d+){3}(:\d+)?/g, '…').replace(/\d+/g, 'N');
+    const key = String(record.E)
+      .replace(/\d+(\.\d+){3}(:\d+)?/g, '…')
+      .replace(/\d+/g, 'N');
     stats.errors.set(key, (stats.errors.get(key) ?? 0) + 1);
     return;
   }

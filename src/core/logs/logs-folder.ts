@@ -26,7 +26,12 @@ export function parseManifest(text: string): LogsManifest | 'legacy' | undefined
     const value = JSON.parse(text) as unknown;
     if (value && typeof value === 'object' && !Array.isArray(value)) {
       const { network, entries } = value as { network?: unknown; entries?: unknown };
-      if (typeof network === 'string' && Array.isArray(entries) && entries.every((e) => typeof e === 'string' && PLAIN_NAME.test(e))) return { network, entries: entries as string[] };
+      if (
+        typeof network === 'string' &&
+        Array.isArray(entries) &&
+        entries.every((e) => typeof e === 'string' && PLAIN_NAME.test(e))
+      )
+        return { network, entries: entries as string[] };
     }
     return undefined;
   } catch {
@@ -47,11 +52,20 @@ export function planLogsFolder(present: readonly string[], marker: string | unde
   if (others.length === 0) return { ok: true, remove: [] };
   const manifest = marker === undefined ? undefined : parseManifest(marker);
   if (manifest === undefined) {
-    return { ok: false, foreign: others, why: marker === undefined ? 'was not written by `gomelctl deploy logs`' : `has a ${LOGS_MARKER} file gomelctl cannot read` };
+    return {
+      ok: false,
+      foreign: others,
+      why:
+        marker === undefined
+          ? 'was not written by `gomelctl deploy logs`'
+          : `has a ${LOGS_MARKER} file gomelctl cannot read`,
+    };
   }
   // Before the marker listed its entries, deploy logs wrote <node>.log and <node>/ in pairs.
-  const legacy = (name: string) => /^[\w-]+\.log$/.test(name) || name === 'committee.ka' || name === 'conf.json' || present.includes(`${name}.log`);
-  const ours = (name: string) => name === REPORT_FILE || (manifest === 'legacy' ? legacy(name) : manifest.entries.includes(name));
+  const legacy = (name: string) =>
+    /^[\w-]+\.log$/.test(name) || name === 'committee.ka' || name === 'conf.json' || present.includes(`${name}.log`);
+  const ours = (name: string) =>
+    name === REPORT_FILE || (manifest === 'legacy' ? legacy(name) : manifest.entries.includes(name));
   const foreign = others.filter((name) => !ours(name));
   if (foreign.length) return { ok: false, foreign, why: 'holds files gomelctl did not write there' };
   return { ok: true, remove: fresh ? others : [] };

@@ -9,7 +9,14 @@ export interface ProbeReport {
 }
 
 export function parseProbeReport(text: string): ProbeReport {
-  const report: ProbeReport = { pid: undefined, result: undefined, key: undefined, reached: 0, unreached: [], errors: [] };
+  const report: ProbeReport = {
+    pid: undefined,
+    result: undefined,
+    key: undefined,
+    reached: 0,
+    unreached: [],
+    errors: [],
+  };
   for (const line of text.split('\n')) {
     const [word, ...rest] = line.split(' ');
     if (word === 'pid') report.pid = Number(rest[0]);
@@ -31,12 +38,18 @@ export interface ProbeNodeVerdict {
   reasons: string[];
 }
 
-export function judgeProbes(reports: readonly { label: string; report: ProbeReport | undefined }[], n: number): { nodes: ProbeNodeVerdict[]; all: boolean; summary: string } {
+export function judgeProbes(
+  reports: readonly { label: string; report: ProbeReport | undefined }[],
+  n: number,
+): { nodes: ProbeNodeVerdict[]; all: boolean; summary: string } {
   const nodes = reports.map(({ label, report }): ProbeNodeVerdict => {
     if (!report) return { label, ok: false, reached: 0, reasons: ['no probe report'] };
     const reasons = [...report.errors];
     if (report.key && report.key !== 'ok') reasons.push(`key ${report.key}`);
-    if (report.unreached.length) reasons.push(`${report.unreached.length} address(es) not reached: ${report.unreached.slice(0, 3).join(', ')}${report.unreached.length > 3 ? ', …' : ''}`);
+    if (report.unreached.length)
+      reasons.push(
+        `${report.unreached.length} address(es) not reached: ${report.unreached.slice(0, 3).join(', ')}${report.unreached.length > 3 ? ', …' : ''}`,
+      );
     if (report.result === undefined) reasons.push('report has no result (probe still running or killed)');
     else if (report.result === 'fail' && reasons.length === 0) reasons.push('probe failed');
     return { label, ok: report.result === 'ok' && reasons.length === 0, reached: report.reached, reasons };

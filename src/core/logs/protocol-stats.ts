@@ -34,7 +34,13 @@ export type SyncService = (typeof SYNC_SERVICES)[number];
 export type Side = 'in' | 'out';
 
 /** gomel's service numbers (pkg/logging/constants.go, "Service types"). */
-const SERVICE_BY_NUMBER: Record<number, SyncService | 'multicast' | 'retrying'> = { 6: 'gossip', 7: 'fetch', 8: 'multicast', 9: 'retrying', 10: 'rmc' };
+const SERVICE_BY_NUMBER: Record<number, SyncService | 'multicast' | 'retrying'> = {
+  6: 'gossip',
+  7: 'fetch',
+  8: 'multicast',
+  9: 'retrying',
+  10: 'rmc',
+};
 
 /** value → how many times it occurred: exact medians of integer ms with memory bounded by the distinct values. */
 type Counts = Map<number, number>;
@@ -100,7 +106,15 @@ export interface ProtocolStats {
   /** Bytes of session connections, by service and peer pid: what delivery is checked against. */
   peerBytes: Record<SyncService, Map<number, Bytes>>;
   /** unitsHandled: g lines, which include the duplicates and units with unknown parents (V, f before them). */
-  multicast: { unitsBroadcast: number; broadcastFailed: number; unitsHandled: number; duplicates: number; unknownParents: number; missingParents: number; receiveFailed: number };
+  multicast: {
+    unitsBroadcast: number;
+    broadcastFailed: number;
+    unitsHandled: number;
+    duplicates: number;
+    unknownParents: number;
+    missingParents: number;
+    receiveFailed: number;
+  };
   /** Multicast units sent to each pid (e lines) and units received from each creator (g lines). */
   multicastTo: Map<number, number>;
   multicastFrom: Map<number, number>;
@@ -108,7 +122,19 @@ export interface ProtocolStats {
   fallbackUnresolved: number;
 }
 
-const newTally = (): SessionTally => ({ started: 0, completed: 0, failed: 0, failedBeforeStart: 0, durationsMs: new Map(), unitsSent: 0, unitsReceived: 0, duplicates: 0, unknownParents: 0, missingParents: 0, additionalExchanges: 0 });
+const newTally = (): SessionTally => ({
+  started: 0,
+  completed: 0,
+  failed: 0,
+  failedBeforeStart: 0,
+  durationsMs: new Map(),
+  unitsSent: 0,
+  unitsReceived: 0,
+  duplicates: 0,
+  unknownParents: 0,
+  missingParents: 0,
+  additionalExchanges: 0,
+});
 const perSync = <T>(make: () => T) => ({ gossip: make(), fetch: make(), rmc: make() });
 
 export function newProtocolStats(): ProtocolStats {
@@ -133,7 +159,15 @@ export function newProtocolStats(): ProtocolStats {
     bytes: { ...perSync(() => ({ sent: 0, received: 0 })), multicast: { sent: 0, received: 0 } },
     unattributedBytes: { sent: 0, received: 0 },
     peerBytes: perSync(() => new Map()),
-    multicast: { unitsBroadcast: 0, broadcastFailed: 0, unitsHandled: 0, duplicates: 0, unknownParents: 0, missingParents: 0, receiveFailed: 0 },
+    multicast: {
+      unitsBroadcast: 0,
+      broadcastFailed: 0,
+      unitsHandled: 0,
+      duplicates: 0,
+      unknownParents: 0,
+      missingParents: 0,
+      receiveFailed: 0,
+    },
     multicastTo: new Map(),
     multicastFrom: new Map(),
     retrying: { addedToBacklog: 0, removedFromBacklog: 0 },
@@ -155,7 +189,12 @@ const WANTED = new Set(['C', 'D', 'I', 'E', 'J', 'K', 'R', 'V', 'f', 'X', 'G', '
  * info first (gossip/protocol.go:188), gossip in receives it (:52), fetch out sends its
  * requests (fetch/protocol.go:72), fetch in receives them (:29).
  */
-const FIRST_DEBUG: Record<string, { side: Side; service: SyncService }> = { M: { side: 'out', service: 'gossip' }, L: { side: 'in', service: 'gossip' }, Q: { side: 'out', service: 'fetch' }, P: { side: 'in', service: 'fetch' } };
+const FIRST_DEBUG: Record<string, { side: Side; service: SyncService }> = {
+  M: { side: 'out', service: 'gossip' },
+  L: { side: 'in', service: 'gossip' },
+  Q: { side: 'out', service: 'fetch' },
+  P: { side: 'in', service: 'fetch' },
+};
 /** Cap on sessions open at once (a healthy node has tens): a cut log cannot grow memory. */
 const MAX_OPEN = 4096;
 
@@ -224,10 +263,30 @@ function whereOf(r: Record<string, unknown>): { service: string; side: string | 
 
 const isSync = (s: string | undefined): s is SyncService => s === 'gossip' || s === 'fetch' || s === 'rmc';
 
-function startSession(s: ProtocolStats, key: string, side: Side, peer: number, t: number, service: SyncService | undefined) {
+function startSession(
+  s: ProtocolStats,
+  key: string,
+  side: Side,
+  peer: number,
+  t: number,
+  service: SyncService | undefined,
+) {
   if (s.openCount >= MAX_OPEN) return;
   const list = s.open.get(key) ?? [];
-  list.push({ service, side, peer, startT: t, completedT: undefined, errored: false, unitsSent: 0, unitsReceived: 0, duplicates: 0, unknownParents: 0, missingParents: 0, additionalExchanges: 0 });
+  list.push({
+    service,
+    side,
+    peer,
+    startT: t,
+    completedT: undefined,
+    errored: false,
+    unitsSent: 0,
+    unitsReceived: 0,
+    duplicates: 0,
+    unknownParents: 0,
+    missingParents: 0,
+    additionalExchanges: 0,
+  });
   s.open.set(key, list);
   s.openCount++;
   if (service === undefined) s.unclassified++;
@@ -325,7 +384,8 @@ export function addProtocolLine(s: ProtocolStats, line: string): void {
       break;
     }
     case 'J':
-      if (session) startSession(s, session.key, session.side, session.peer, t, serviceField === 'rmc' ? 'rmc' : undefined);
+      if (session)
+        startSession(s, session.key, session.side, session.peer, t, serviceField === 'rmc' ? 'rmc' : undefined);
       break;
     case 'K': {
       if (!session) break;
@@ -379,7 +439,12 @@ export function addProtocolLine(s: ProtocolStats, line: string): void {
           }
         }
         addBytes(s.unattributedBytes, field);
-      } else if (serviceField === 'gossip' || serviceField === 'fetch' || serviceField === 'rmc' || serviceField === 'multicast') {
+      } else if (
+        serviceField === 'gossip' ||
+        serviceField === 'fetch' ||
+        serviceField === 'rmc' ||
+        serviceField === 'multicast'
+      ) {
         // Closed before any session logger was set (refused, greeting failed) or multicast, which never sets one.
         addBytes(s.bytes[serviceField], field);
         if (serviceField !== 'multicast') s.closedBeforeSession[serviceField]++;
@@ -387,7 +452,13 @@ export function addProtocolLine(s: ProtocolStats, line: string): void {
       break;
     }
     case 'G':
-      if (serviceField === 'gossip' || serviceField === 'fetch' || serviceField === 'rmc' || serviceField === 'multicast') s.connectionsAccepted[serviceField]++;
+      if (
+        serviceField === 'gossip' ||
+        serviceField === 'fetch' ||
+        serviceField === 'rmc' ||
+        serviceField === 'multicast'
+      )
+        s.connectionsAccepted[serviceField]++;
       break;
     case 'e': {
       s.multicast.unitsBroadcast++;
@@ -410,7 +481,12 @@ export function addProtocolLine(s: ProtocolStats, line: string): void {
   }
 }
 
-function addError(s: ProtocolStats, r: Record<string, unknown>, session: ReturnType<typeof sessionOf>, list: OpenSession[] | undefined) {
+function addError(
+  s: ProtocolStats,
+  r: Record<string, unknown>,
+  session: ReturnType<typeof sessionOf>,
+  list: OpenSession[] | undefined,
+) {
   if (r.E === 'k') return void s.fallbackUnresolved++; // level 3, pkg/sync/fallback.go:20
   const where = whereOf(r);
   if (!where) return;
@@ -425,7 +501,8 @@ function addError(s: ProtocolStats, r: Record<string, unknown>, session: ReturnT
   }
   if (isSync(where.service) && (where.side === 'in' || where.side === 'out')) {
     // Before the session's J: dialing or the greeting (gossip/protocol.go:34,169,178; fetch/protocol.go:19,57,66; rmc/protocol.go:26,120,127).
-    if (/^(dial|greeting|Dial|Greet|AcceptGreeting)$/.test(where.step)) s.sessions[where.service][where.side].failedBeforeStart++;
+    if (/^(dial|greeting|Dial|Greet|AcceptGreeting)$/.test(where.step))
+      s.sessions[where.service][where.side].failedBeforeStart++;
     return;
   }
   if (where.service === 'multicast') {
@@ -533,17 +610,32 @@ export function summarize(counts: Counts): Summary | undefined {
     return sorted[sorted.length - 1]![0];
   };
   const median = count % 2 ? at((count + 1) / 2) : (at(count / 2) + at(count / 2 + 1)) / 2;
-  return { count, mean: sorted.reduce((a, [v, c]) => a + v * c, 0) / count, median, p90: at(Math.max(1, Math.ceil(0.9 * count))), max: sorted[sorted.length - 1]![0] };
+  return {
+    count,
+    mean: sorted.reduce((a, [v, c]) => a + v * c, 0) / count,
+    median,
+    p90: at(Math.max(1, Math.ceil(0.9 * count))),
+    max: sorted[sorted.length - 1]![0],
+  };
 }
 
 const histogram = (counts: Counts): { mean: number; histogram: Histogram } | undefined => {
   const sum = summarize(counts);
-  return sum && { mean: sum.mean, histogram: Object.fromEntries([...counts].sort((a, b) => a[0] - b[0]).map(([v, c]) => [String(v), c])) };
+  return (
+    sum && {
+      mean: sum.mean,
+      histogram: Object.fromEntries([...counts].sort((a, b) => a[0] - b[0]).map(([v, c]) => [String(v), c])),
+    }
+  );
 };
 
 /** A service side's tally with the sessions still open at the end added (they count as started). */
 function finalTally(s: ProtocolStats, service: SyncService, side: Side): SessionTally & { unfinished: number } {
-  const t = { ...s.sessions[service][side], durationsMs: new Map(s.sessions[service][side].durationsMs), unfinished: 0 };
+  const t = {
+    ...s.sessions[service][side],
+    durationsMs: new Map(s.sessions[service][side].durationsMs),
+    unfinished: 0,
+  };
   for (const list of s.open.values())
     for (const o of list)
       if (o.service === service && o.side === side) {
@@ -687,7 +779,12 @@ export interface RunProtocolFigures {
   perNode: ({ label: string } & NodeProtocolFigures)[];
 }
 
-const countOver = (values: number[]): CountOverNodes => ({ total: values.reduce((a, v) => a + v, 0), median: median(values) ?? 0, min: values.length ? Math.min(...values) : 0, max: values.length ? Math.max(...values) : 0 });
+const countOver = (values: number[]): CountOverNodes => ({
+  total: values.reduce((a, v) => a + v, 0),
+  median: median(values) ?? 0,
+  min: values.length ? Math.min(...values) : 0,
+  max: values.length ? Math.max(...values) : 0,
+});
 const percent = (part: number, whole: number) => (whole > 0 ? (100 * part) / whole : undefined);
 
 function mergeCounts(all: Counts[]): Counts {
@@ -699,7 +796,20 @@ function mergeCounts(all: Counts[]): Counts {
 function mergeTallies(all: (SessionTally & { unfinished: number })[]): SessionTally & { unfinished: number } {
   const t = { ...newTally(), unfinished: 0 };
   for (const x of all) {
-    for (const k of ['started', 'completed', 'failed', 'failedBeforeStart', 'unitsSent', 'unitsReceived', 'duplicates', 'unknownParents', 'missingParents', 'additionalExchanges', 'unfinished'] as const) t[k] += x[k];
+    for (const k of [
+      'started',
+      'completed',
+      'failed',
+      'failedBeforeStart',
+      'unitsSent',
+      'unitsReceived',
+      'duplicates',
+      'unknownParents',
+      'missingParents',
+      'additionalExchanges',
+      'unfinished',
+    ] as const)
+      t[k] += x[k];
     for (const [v, n] of x.durationsMs) bump(t.durationsMs, v, n);
   }
   return t;
@@ -720,7 +830,12 @@ export function mergeProtocolStats(nodes: readonly ProtocolNode[]): RunProtocolF
     bytesReceived: sum(stats, (s) => s.bytes[service].received),
   });
   const mc = perNode.map((n) => n.multicast);
-  const multicast = Object.fromEntries((Object.keys(mc[0] ?? protocolFigures(newProtocolStats()).multicast) as (keyof MulticastFigures)[]).map((k) => [k, sum(mc, (m) => m[k])])) as unknown as MulticastFigures;
+  const multicast = Object.fromEntries(
+    (Object.keys(mc[0] ?? protocolFigures(newProtocolStats()).multicast) as (keyof MulticastFigures)[]).map((k) => [
+      k,
+      sum(mc, (m) => m[k]),
+    ]),
+  ) as unknown as MulticastFigures;
   const intervalMedians = perNode.map((n) => n.creationIntervalMs?.median).filter((m): m is number => m !== undefined);
   const run: RunProtocolFigures = {
     nodes: logged.length,
@@ -737,10 +852,16 @@ export function mergeProtocolStats(nodes: readonly ProtocolNode[]): RunProtocolF
     fetch: syncRun('fetch'),
     rmc: syncRun('rmc'),
     multicast,
-    retrying: { addedToBacklog: sum(stats, (s) => s.retrying.addedToBacklog), removedFromBacklog: sum(stats, (s) => s.retrying.removedFromBacklog) },
+    retrying: {
+      addedToBacklog: sum(stats, (s) => s.retrying.addedToBacklog),
+      removedFromBacklog: sum(stats, (s) => s.retrying.removedFromBacklog),
+    },
     fallbackUnresolved: sum(stats, (s) => s.fallbackUnresolved),
     unattributedSessions: sum(perNode, (n) => n.unattributedSessions),
-    unattributedBytes: { sent: sum(stats, (s) => s.unattributedBytes.sent), received: sum(stats, (s) => s.unattributedBytes.received) },
+    unattributedBytes: {
+      sent: sum(stats, (s) => s.unattributedBytes.sent),
+      received: sum(stats, (s) => s.unattributedBytes.received),
+    },
     traffic: serviceTraffic(logged),
     flags: [],
     perNode,
@@ -754,22 +875,42 @@ function serviceTraffic(logged: (ProtocolNode & { stats: ProtocolStats })[]): Se
   const byPid = new Map(logged.map((n) => [n.pid, n.stats]));
   // Bytes node `from` wrote to `to` on a service's sessions, and what `to` read of them.
   const perNode = (sent: (s: ProtocolStats) => number, delivered: (pid: number) => number) =>
-    pids ? logged.map((n) => ((sentBytes, got) => ({ label: n.label, sent: sentBytes, delivered: got, deliveredPercent: percent(got, sentBytes) }))(sent(n.stats), delivered(n.pid!))) : undefined;
+    pids
+      ? logged.map((n) =>
+          ((sentBytes, got) => ({
+            label: n.label,
+            sent: sentBytes,
+            delivered: got,
+            deliveredPercent: percent(got, sentBytes),
+          }))(sent(n.stats), delivered(n.pid!)),
+        )
+      : undefined;
   const services: TrafficService[] = ['gossip', 'fetch', 'multicast', 'rmc'];
   return services
     .map((service): ServiceTraffic => {
       const bytesSent = sum(logged, (n) => n.stats.bytes[service].sent);
       const bytesReceived = sum(logged, (n) => n.stats.bytes[service].received);
-      const t: ServiceTraffic = { service, bytesSent, bytesReceived, deliveredPercent: percent(bytesReceived, bytesSent) };
+      const t: ServiceTraffic = {
+        service,
+        bytesSent,
+        bytesReceived,
+        deliveredPercent: percent(bytesReceived, bytesSent),
+      };
       if (service === 'multicast') {
         t.unitsSent = sum(logged, (n) => n.stats.multicast.unitsBroadcast);
         t.unitsDelivered = sum(logged, (n) => sum([...n.stats.multicastFrom.values()], (c) => c));
-        const nodes = perNode((s) => s.multicast.unitsBroadcast, (pid) => sum([...byPid.values()], (s) => s.multicastFrom.get(pid) ?? 0));
+        const nodes = perNode(
+          (s) => s.multicast.unitsBroadcast,
+          (pid) => sum([...byPid.values()], (s) => s.multicastFrom.get(pid) ?? 0),
+        );
         if (nodes) t.perNode = nodes;
       } else {
         const nodes = perNode(
           (s) => sum([...s.peerBytes[service].values()], (b) => b.sent),
-          (pid) => sum([...byPid.entries()], ([peerPid, s]) => (peerPid === pid ? 0 : (s.peerBytes[service].get(pid)?.received ?? 0))),
+          (pid) =>
+            sum([...byPid.entries()], ([peerPid, s]) =>
+              peerPid === pid ? 0 : (s.peerBytes[service].get(pid)?.received ?? 0),
+            ),
         );
         if (nodes) t.perNode = nodes;
       }
@@ -802,23 +943,37 @@ const SIDE_NAMES: Record<SyncService, Record<Side, string>> = {
 export function trafficFlags(run: RunProtocolFigures): string[] {
   const flags: string[] = [];
   const fetchTraffic = run.traffic.find((t) => t.service === 'fetch');
-  const fetchUnflushed = run.fetch.in.completed > 0 && fetchTraffic !== undefined && (fetchTraffic.deliveredPercent ?? 100) < 50;
+  const fetchUnflushed =
+    run.fetch.in.completed > 0 && fetchTraffic !== undefined && (fetchTraffic.deliveredPercent ?? 100) < 50;
   for (const service of SYNC_SERVICES)
     for (const side of ['out', 'in'] as const) {
       const f = run[service][side];
       if (f.attempts < MIN_ATTEMPTS || f.completed >= f.attempts / 2) continue;
-      const cause = service === 'fetch' && side === 'out' && fetchUnflushed ? " — gomel's fetch server does not flush its reply, so requesters read EOF" : '';
-      flags.push(`${service}: ${f.completed} of ${f.attempts} ${SIDE_NAMES[service][side]} completed (${pct(percent(f.completed, f.attempts)!)})${cause}`);
+      const cause =
+        service === 'fetch' && side === 'out' && fetchUnflushed
+          ? " — gomel's fetch server does not flush its reply, so requesters read EOF"
+          : '';
+      flags.push(
+        `${service}: ${f.completed} of ${f.attempts} ${SIDE_NAMES[service][side]} completed (${pct(percent(f.completed, f.attempts)!)})${cause}`,
+      );
     }
   const m = run.multicast;
   if (m.unitsBroadcast + m.broadcastFailed >= MIN_ATTEMPTS && m.broadcastFailed > m.unitsBroadcast)
-    flags.push(`multicast: ${m.unitsBroadcast} of ${m.unitsBroadcast + m.broadcastFailed} units sent (${pct(percent(m.unitsBroadcast, m.unitsBroadcast + m.broadcastFailed)!)})`);
+    flags.push(
+      `multicast: ${m.unitsBroadcast} of ${m.unitsBroadcast + m.broadcastFailed} units sent (${pct(percent(m.unitsBroadcast, m.unitsBroadcast + m.broadcastFailed)!)})`,
+    );
   for (const t of run.traffic) {
-    if (t.deliveredPercent === undefined || t.deliveredPercent >= 90 || t.bytesSent - t.bytesReceived < MIN_GAP_BYTES) continue;
+    if (t.deliveredPercent === undefined || t.deliveredPercent >= 90 || t.bytesSent - t.bytesReceived < MIN_GAP_BYTES)
+      continue;
     const cause = t.service === 'fetch' && fetchUnflushed ? ' (replies written but never flushed)' : '';
-    flags.push(`${t.service}: ${mb(t.bytesSent)} counted as sent, ${mb(t.bytesReceived)} read by peers (${pct(t.deliveredPercent)})${cause}`);
+    flags.push(
+      `${t.service}: ${mb(t.bytesSent)} counted as sent, ${mb(t.bytesReceived)} read by peers (${pct(t.deliveredPercent)})${cause}`,
+    );
   }
-  if (run.unattributedBytes.sent + run.unattributedBytes.received > 0) flags.push(`${mb(run.unattributedBytes.sent)} sent and ${mb(run.unattributedBytes.received)} received on connections no service could be found for`);
+  if (run.unattributedBytes.sent + run.unattributedBytes.received > 0)
+    flags.push(
+      `${mb(run.unattributedBytes.sent)} sent and ${mb(run.unattributedBytes.received)} received on connections no service could be found for`,
+    );
   return flags;
 }
 
@@ -854,7 +1009,11 @@ export function flatProtocolFigures(f: NodeProtocolFigures): Record<string, numb
         [`${name}UnknownParents`]: s.unknownParents,
       });
     }
-    Object.assign(out, { [`${service}ClosedBeforeSession`]: f[service].closedBeforeSession, [`${service}BytesSent`]: f[service].bytesSent, [`${service}BytesReceived`]: f[service].bytesReceived });
+    Object.assign(out, {
+      [`${service}ClosedBeforeSession`]: f[service].closedBeforeSession,
+      [`${service}BytesSent`]: f[service].bytesSent,
+      [`${service}BytesReceived`]: f[service].bytesReceived,
+    });
   }
   const m = f.multicast;
   Object.assign(out, {

@@ -34,7 +34,8 @@ const base = (title: string, width = 560, height = 260) => ({
 });
 
 /** The time axis: the run's common clock (t = 0, the first node's start), unless no node's start is known. */
-export const timeTitle = (f: RunFigures) => (f.clock.source === 'own' ? "time since each node's own start (s)" : 'time since the common start (s)');
+export const timeTitle = (f: RunFigures) =>
+  f.clock.source === 'own' ? "time since each node's own start (s)" : 'time since the common start (s)';
 
 /** Node i's time T (ms on its own clock) on the run's common clock, in seconds. */
 const onClock = (f: RunFigures, i: number) => (t: number) => (f.perNode[i]?.startOffsetSeconds ?? 0) + t / 1000;
@@ -45,26 +46,54 @@ const onClock = (f: RunFigures, i: number) => (t: number) => (f.perNode[i]?.star
  * per crash, stop or restart, each labelled with its event. One colour for all, so the
  * faults never add legend entries.
  */
-function withFaults(chart: Record<string, unknown>, faults: RunFaults | undefined, xTitle: string): Record<string, unknown> {
+function withFaults(
+  chart: Record<string, unknown>,
+  faults: RunFaults | undefined,
+  xTitle: string,
+): Record<string, unknown> {
   if (!faults?.windows.length) return chart;
   const { data, mark, encoding, layer, ...top } = chart;
   const own = (layer as Record<string, unknown>[] | undefined) ?? [{ data, mark, encoding }];
-  const windows = faults.windows.map((w) => ({ event: w.event, from: w.appliedFromSeconds ?? w.plannedFromSeconds, until: w.appliedUntilSeconds ?? w.plannedUntilSeconds, instant: w.kind === 'crash' || w.kind === 'stop' || w.kind === 'restart' }));
+  const windows = faults.windows.map((w) => ({
+    event: w.event,
+    from: w.appliedFromSeconds ?? w.plannedFromSeconds,
+    until: w.appliedUntilSeconds ?? w.plannedUntilSeconds,
+    instant: w.kind === 'crash' || w.kind === 'stop' || w.kind === 'restart',
+  }));
   const x = (field: string) => ({ field, type: 'quantitative', title: xTitle });
   const spans = windows.filter((w) => !w.instant);
   const layers: Record<string, unknown>[] = [];
   if (spans.length) {
-    layers.push({ data: { values: spans.filter((w) => w.until !== undefined) }, mark: { type: 'rect', color: '#e45756', opacity: 0.12 }, encoding: { x: x('from'), x2: { field: 'until' } } });
+    layers.push({
+      data: { values: spans.filter((w) => w.until !== undefined) },
+      mark: { type: 'rect', color: '#e45756', opacity: 0.12 },
+      encoding: { x: x('from'), x2: { field: 'until' } },
+    });
     const forGood = spans.filter((w) => w.until === undefined);
-    if (forGood.length) layers.push({ data: { values: forGood }, mark: { type: 'rule', color: '#e45756', strokeWidth: 2 }, encoding: { x: x('from') } });
+    if (forGood.length)
+      layers.push({
+        data: { values: forGood },
+        mark: { type: 'rule', color: '#e45756', strokeWidth: 2 },
+        encoding: { x: x('from') },
+      });
   }
-  if (windows.some((w) => w.instant)) layers.push({ data: { values: windows.filter((w) => w.instant) }, mark: { type: 'rule', color: '#e45756', strokeDash: [4, 3] }, encoding: { x: x('from') } });
+  if (windows.some((w) => w.instant))
+    layers.push({
+      data: { values: windows.filter((w) => w.instant) },
+      mark: { type: 'rule', color: '#e45756', strokeDash: [4, 3] },
+      encoding: { x: x('from') },
+    });
   // Labels in three staggered rows from the top (one layer each, a fixed offset), so neighbours do not
   // overwrite each other; drawn over the series, the shading and rules under them.
   const labels: Record<string, unknown>[] = [];
   for (let row = 0; row < 3; row++) {
     const values = windows.filter((_, i) => i % 3 === row);
-    if (values.length) labels.push({ data: { values }, mark: { type: 'text', align: 'left', baseline: 'top', dx: 3, dy: 2 + 11 * row, fontSize: 9, color: '#b03030' }, encoding: { x: x('from'), y: { value: 0 }, text: { field: 'event' } } });
+    if (values.length)
+      labels.push({
+        data: { values },
+        mark: { type: 'text', align: 'left', baseline: 'top', dx: 3, dy: 2 + 11 * row, fontSize: 9, color: '#b03030' },
+        encoding: { x: x('from'), y: { value: 0 }, text: { field: 'event' } },
+      });
   }
   return { ...top, layer: [...layers, ...own, ...labels] };
 }
@@ -95,30 +124,58 @@ export interface BandPoint {
  * same at 8 or 128 nodes, where one line per node is a tangle with a legend that
  * cannot list them. Median the midpoint for an even count; p10 and p90 nearest-rank.
  */
-export function quantileBands(series: readonly (readonly (readonly [number, number])[])[], grid: readonly number[]): BandPoint[] {
+export function quantileBands(
+  series: readonly (readonly (readonly [number, number])[])[],
+  grid: readonly number[],
+): BandPoint[] {
   if (!series.length) return [];
   return grid.map((t) => {
     const values = series.map((s) => valueAt(s, t)).sort((a, b) => a - b);
-    return { t, min: values[0]!, p10: quantile(values, 0.1)!, median: median(values)!, p90: quantile(values, 0.9)!, max: values[values.length - 1]! };
+    return {
+      t,
+      min: values[0]!,
+      p10: quantile(values, 0.1)!,
+      median: median(values)!,
+      p90: quantile(values, 0.9)!,
+      max: values[values.length - 1]!,
+    };
   });
 }
 
 const BAND_COLORS = { domain: ['min–max', 'p10–p90', 'median'], range: ['#c6dbef', '#6baed6', '#08519c'] };
 
 /** Layers drawing bands: min–max and p10–p90 as areas, the median as a line; a legend of three. */
-function bandLayers(points: readonly BandPoint[], xTitle: string, yTitle: string, nodes: number): Record<string, unknown>[] {
+function bandLayers(
+  points: readonly BandPoint[],
+  xTitle: string,
+  yTitle: string,
+  nodes: number,
+): Record<string, unknown>[] {
   const color = { type: 'nominal', scale: BAND_COLORS, title: `over ${nodes} nodes` };
   const x = { field: 't', type: 'quantitative', title: xTitle };
   // One layer per band, each one colour: an area coloured by a field would be stacked.
   const band = (name: string, lo: keyof BandPoint, hi: keyof BandPoint) => ({
     data: { values: points.map((p) => ({ t: p.t, lo: p[lo], hi: p[hi] })) },
     mark: { type: 'area', interpolate: 'step-after' },
-    encoding: { x, y: { field: 'lo', type: 'quantitative', title: yTitle }, y2: { field: 'hi' }, color: { ...color, datum: name } },
+    encoding: {
+      x,
+      y: { field: 'lo', type: 'quantitative', title: yTitle },
+      y2: { field: 'hi' },
+      color: { ...color, datum: name },
+    },
   });
   return [
     band('min–max', 'min', 'max'),
     band('p10–p90', 'p10', 'p90'),
-    { data: { values: points.map((p) => ({ t: p.t, median: p.median })) }, mark: { type: 'line', interpolate: 'step-after', strokeWidth: 2 }, encoding: { x, y: { field: 'median', type: 'quantitative', title: yTitle }, color: { ...color, datum: 'median' } } },
+    {
+      data: { values: points.map((p) => ({ t: p.t, median: p.median })) },
+      mark: { type: 'line', interpolate: 'step-after', strokeWidth: 2 },
+      encoding: {
+        x,
+        y: { field: 'median', type: 'quantitative', title: yTitle },
+        color: { ...color, datum: 'median' },
+      },
+    },
   ];
 }
 
@@ -126,7 +183,11 @@ function bandLayers(points: readonly BandPoint[], xTitle: string, yTitle: string
  * Node × time cells of the highest prime level each node had reached by then (a
  * step series), `bins` cells per node over the run: one row per node at any N.
  */
-export function levelHeatmap(labels: readonly string[], series: readonly (readonly (readonly [number, number])[])[], bins: number): { node: string; from: number; to: number; level: number }[] {
+export function levelHeatmap(
+  labels: readonly string[],
+  series: readonly (readonly (readonly [number, number])[])[],
+  bins: number,
+): { node: string; from: number; to: number; level: number }[] {
   const end = Math.max(0, ...series.map((s) => s[s.length - 1]?.[0] ?? 0));
   if (end === 0) return [];
   const width = end / bins;
@@ -152,50 +213,110 @@ function timeGrid(series: readonly (readonly (readonly [number, number])[])[], p
 export function runCharts(nodes: readonly ReportNode[], figures: RunFigures, faults?: RunFaults): ChartSpec[] {
   // Each node's series on the common clock; nodes without a log have none (and are not in the bands).
   const logged = nodes.map((n, i) => ({ n, i })).filter(({ n }) => n.stats);
-  const levelSeries = logged.map(({ n, i }) => n.stats!.levels.map(([t, level]) => [onClock(figures, i)(t), level] as const));
-  const orderSeries = logged.map(({ n, i }) => n.stats!.ordered.map((t, k) => [onClock(figures, i)(t), k + 1] as const));
+  const levelSeries = logged.map(({ n, i }) =>
+    n.stats!.levels.map(([t, level]) => [onClock(figures, i)(t), level] as const),
+  );
+  const orderSeries = logged.map(({ n, i }) =>
+    n.stats!.ordered.map((t, k) => [onClock(figures, i)(t), k + 1] as const),
+  );
   const levels = quantileBands(levelSeries, timeGrid(levelSeries));
   const ordered = quantileBands(orderSeries, timeGrid(orderSeries));
   const sorted = nodes.flatMap((n) => n.stats?.latencies ?? []).sort((a, b) => a - b);
-  const cdf = thin(sorted.map((ms, k) => ({ latency: ms / 1000, fraction: (k + 1) / sorted.length })), 400);
-  const marks = figures.latencyMs ? (['p50', 'p90', 'p99'] as const).map((q) => ({ q, latency: figures.latencyMs![q] / 1000, label: `${q} ${(figures.latencyMs![q] / 1000).toFixed(2)} s` })) : [];
+  const cdf = thin(
+    sorted.map((ms, k) => ({ latency: ms / 1000, fraction: (k + 1) / sorted.length })),
+    400,
+  );
+  const marks = figures.latencyMs
+    ? (['p50', 'p90', 'p99'] as const).map((q) => ({
+        q,
+        latency: figures.latencyMs![q] / 1000,
+        label: `${q} ${(figures.latencyMs![q] / 1000).toFixed(2)} s`,
+      }))
+    : [];
   const traffic = figures.perNode.flatMap((n) =>
     Object.entries(n.traffic).flatMap(([service, v]) => [
       { node: n.label, direction: 'sent', service, mb: v.sent / 1e6 },
       { node: n.label, direction: 'received', service, mb: v.received / 1e6 },
     ]),
   );
-  const heat = levelHeatmap(logged.map(({ n }) => n.label), levelSeries, 60);
+  const heat = levelHeatmap(
+    logged.map(({ n }) => n.label),
+    levelSeries,
+    60,
+  );
   return [
     {
       title: 'Prime level reached over time',
-      spec: withFaults({ ...base('Prime level reached over time, quantiles over the nodes'), layer: bandLayers(levels, timeTitle(figures), 'prime level', logged.length) }, faults, timeTitle(figures)),
+      spec: withFaults(
+        {
+          ...base('Prime level reached over time, quantiles over the nodes'),
+          layer: bandLayers(levels, timeTitle(figures), 'prime level', logged.length),
+        },
+        faults,
+        timeTitle(figures),
+      ),
     },
     {
       title: 'Units ordered over time',
-      spec: withFaults({ ...base('Units ordered over time, quantiles over the nodes'), layer: bandLayers(ordered, timeTitle(figures), 'units ordered', logged.length) }, faults, timeTitle(figures)),
+      spec: withFaults(
+        {
+          ...base('Units ordered over time, quantiles over the nodes'),
+          layer: bandLayers(ordered, timeTitle(figures), 'units ordered', logged.length),
+        },
+        faults,
+        timeTitle(figures),
+      ),
     },
     {
       title: 'Ordering latency of own units',
       spec: {
         ...base('Ordering latency of own units, all nodes (CDF)'),
         layer: [
-          { data: { values: cdf }, mark: { type: 'line', interpolate: 'step-after' }, encoding: { x: { field: 'latency', type: 'quantitative', title: 'latency from creation to order (s)' }, y: { field: 'fraction', type: 'quantitative', title: 'fraction of own units', axis: { format: '%' } } } },
-          { data: { values: marks }, mark: { type: 'rule', color: '#e45756', strokeDash: [4, 3] }, encoding: { x: { field: 'latency', type: 'quantitative' } } },
-          { data: { values: marks.map((m, k) => ({ ...m, y: 0.3 - 0.1 * k })) }, mark: { type: 'text', align: 'left', dx: 3, fontSize: 10, color: '#b03030' }, encoding: { x: { field: 'latency', type: 'quantitative' }, y: { field: 'y', type: 'quantitative' }, text: { field: 'label' } } },
+          {
+            data: { values: cdf },
+            mark: { type: 'line', interpolate: 'step-after' },
+            encoding: {
+              x: { field: 'latency', type: 'quantitative', title: 'latency from creation to order (s)' },
+              y: { field: 'fraction', type: 'quantitative', title: 'fraction of own units', axis: { format: '%' } },
+            },
+          },
+          {
+            data: { values: marks },
+            mark: { type: 'rule', color: '#e45756', strokeDash: [4, 3] },
+            encoding: { x: { field: 'latency', type: 'quantitative' } },
+          },
+          {
+            data: { values: marks.map((m, k) => ({ ...m, y: 0.3 - 0.1 * k })) },
+            mark: { type: 'text', align: 'left', dx: 3, fontSize: 10, color: '#b03030' },
+            encoding: {
+              x: { field: 'latency', type: 'quantitative' },
+              y: { field: 'y', type: 'quantitative' },
+              text: { field: 'label' },
+            },
+          },
         ],
       },
     },
     {
       title: 'Prime level per node over time',
       spec: {
-        ...base('Prime level per node over time (a stuck node is a pale row)', 560, Math.max(200, Math.min(640, 10 * logged.length))),
+        ...base(
+          'Prime level per node over time (a stuck node is a pale row)',
+          560,
+          Math.max(200, Math.min(640, 10 * logged.length)),
+        ),
         data: { values: heat },
         mark: 'rect',
         encoding: {
           x: { field: 'from', type: 'quantitative', title: timeTitle(figures) },
           x2: { field: 'to' },
-          y: { field: 'node', type: 'ordinal', title: 'node', sort: logged.map(({ n }) => n.label), axis: logged.length > 32 ? { labels: false, ticks: false } : {} },
+          y: {
+            field: 'node',
+            type: 'ordinal',
+            title: 'node',
+            sort: logged.map(({ n }) => n.label),
+            axis: logged.length > 32 ? { labels: false, ticks: false } : {},
+          },
           color: { field: 'level', type: 'quantitative', title: 'prime level', scale: { scheme: 'viridis' } },
         },
       },
@@ -203,7 +324,30 @@ export function runCharts(nodes: readonly ReportNode[], figures: RunFigures, fau
     {
       title: 'Traffic per node',
       // Bars sorted by the node's total: at 64 nodes the outliers stand at either end.
-      spec: { ...base('Bytes sent and received per node, by sync service, nodes sorted by total', 560, 300), data: { values: traffic }, mark: 'bar', encoding: { x: { field: 'node', type: 'nominal', title: 'node', sort: { op: 'sum', field: 'mb', order: 'descending' }, axis: nodes.length > 32 ? { labels: false } : {} }, xOffset: { field: 'direction' }, y: { field: 'mb', type: 'quantitative', aggregate: 'sum', title: 'traffic (MB)' }, color: { field: 'service', type: 'nominal', title: 'service' }, opacity: { field: 'direction', type: 'nominal', title: 'direction', sort: ['sent', 'received'], scale: { range: [1, 0.5] } } } },
+      spec: {
+        ...base('Bytes sent and received per node, by sync service, nodes sorted by total', 560, 300),
+        data: { values: traffic },
+        mark: 'bar',
+        encoding: {
+          x: {
+            field: 'node',
+            type: 'nominal',
+            title: 'node',
+            sort: { op: 'sum', field: 'mb', order: 'descending' },
+            axis: nodes.length > 32 ? { labels: false } : {},
+          },
+          xOffset: { field: 'direction' },
+          y: { field: 'mb', type: 'quantitative', aggregate: 'sum', title: 'traffic (MB)' },
+          color: { field: 'service', type: 'nominal', title: 'service' },
+          opacity: {
+            field: 'direction',
+            type: 'nominal',
+            title: 'direction',
+            sort: ['sent', 'received'],
+            scale: { range: [1, 0.5] },
+          },
+        },
+      },
     },
   ];
 }
@@ -227,9 +371,15 @@ export function againstCharts(runs: readonly ComparedRun[]): ChartSpec[] {
   const byN = sizes.size > 1;
   if (!byN && nets.size < 2) return [];
   const against = byN ? 'N' : 'network conditions';
-  const x = byN ? { field: 'x', type: 'quantitative', title: 'committee size N', scale: { zero: false } } : { field: 'x', type: 'nominal', title: 'network conditions', sort: runs.map((r) => r.network ?? 'none') };
+  const x = byN
+    ? { field: 'x', type: 'quantitative', title: 'committee size N', scale: { zero: false } }
+    : { field: 'x', type: 'nominal', title: 'network conditions', sort: runs.map((r) => r.network ?? 'none') };
   const point = (r: ComparedRun) => ({ run: r.name, x: byN ? r.figures.nodes : (r.network ?? 'none') });
-  const figure = (title: string, yTitle: string, values: { run: string; x: number | string; y: number | undefined; series?: string }[]): ChartSpec => {
+  const figure = (
+    title: string,
+    yTitle: string,
+    values: { run: string; x: number | string; y: number | undefined; series?: string }[],
+  ): ChartSpec => {
     const present = values.filter((v) => v.y !== undefined);
     const series = new Set(present.map((v) => v.series)).size > 1;
     return {
@@ -238,37 +388,88 @@ export function againstCharts(runs: readonly ComparedRun[]): ChartSpec[] {
         ...base(`${title} against ${against}`, 380, 240),
         data: { values: present },
         mark: { type: 'line', point: true },
-        encoding: { x, y: { field: 'y', type: 'quantitative', title: yTitle }, ...(series ? { color: { field: 'series', type: 'nominal', title: '' } } : {}), tooltip: [{ field: 'run' }] },
+        encoding: {
+          x,
+          y: { field: 'y', type: 'quantitative', title: yTitle },
+          ...(series ? { color: { field: 'series', type: 'nominal', title: '' } } : {}),
+          tooltip: [{ field: 'run' }],
+        },
       },
     };
   };
   return [
-    figure('Units ordered per second', 'units/s', runs.map((r) => ({ ...point(r), y: r.figures.unitsPerSecond }))),
+    figure(
+      'Units ordered per second',
+      'units/s',
+      runs.map((r) => ({ ...point(r), y: r.figures.unitsPerSecond })),
+    ),
     figure(
       'Own-unit latency',
       'latency (s)',
-      runs.flatMap((r) => (['p50', 'p90'] as const).map((q) => ({ ...point(r), series: q, y: r.figures.latencyMs ? r.figures.latencyMs[q] / 1000 : undefined }))),
+      runs.flatMap((r) =>
+        (['p50', 'p90'] as const).map((q) => ({
+          ...point(r),
+          series: q,
+          y: r.figures.latencyMs ? r.figures.latencyMs[q] / 1000 : undefined,
+        })),
+      ),
     ),
-    figure('Time to reach LevelLimit', 'median over the nodes (s)', runs.map((r) => ({ ...point(r), y: r.figures.levelLimitSeconds?.median }))),
+    figure(
+      'Time to reach LevelLimit',
+      'median over the nodes (s)',
+      runs.map((r) => ({ ...point(r), y: r.figures.levelLimitSeconds?.median })),
+    ),
   ];
 }
 
 /** Several runs side by side: one series per run (all its nodes' points). */
 export function comparisonCharts(runs: readonly ComparedRun[]): ChartSpec[] {
   const ordered = runs.flatMap((r) =>
-    r.nodes.flatMap((n, i) => thin((n.stats?.ordered ?? []).map((t, k) => [t, k + 1] as const), 60).map(([t, count]) => ({ run: r.name, node: `${r.name}/${n.label}`, t: onClock(r.figures, i)(t), count }))),
+    r.nodes.flatMap((n, i) =>
+      thin(
+        (n.stats?.ordered ?? []).map((t, k) => [t, k + 1] as const),
+        60,
+      ).map(([t, count]) => ({ run: r.name, node: `${r.name}/${n.label}`, t: onClock(r.figures, i)(t), count })),
+    ),
   );
-  const latencies = runs.flatMap((r) => r.nodes.flatMap((n) => (n.stats?.latencies ?? []).map((ms) => ({ run: r.name, latency: ms / 1000 }))));
+  const latencies = runs.flatMap((r) =>
+    r.nodes.flatMap((n) => (n.stats?.latencies ?? []).map((ms) => ({ run: r.name, latency: ms / 1000 }))),
+  );
   const runColor = { field: 'run', type: 'nominal', title: 'run', sort: runs.map((r) => r.name) };
   return [
     ...againstCharts(runs),
     {
       title: 'Units ordered over time, by run',
-      spec: { ...base('Units ordered over time (every node of each run)'), data: { values: ordered }, mark: { type: 'line', opacity: 0.6 }, encoding: { x: { field: 't', type: 'quantitative', title: runs.every((r) => r.figures.clock.source !== 'own') ? "time since the run's common start (s)" : "time since each node's own start (s)" }, y: { field: 'count', type: 'quantitative', title: 'units ordered' }, color: runColor, detail: { field: 'node' } } },
+      spec: {
+        ...base('Units ordered over time (every node of each run)'),
+        data: { values: ordered },
+        mark: { type: 'line', opacity: 0.6 },
+        encoding: {
+          x: {
+            field: 't',
+            type: 'quantitative',
+            title: runs.every((r) => r.figures.clock.source !== 'own')
+              ? "time since the run's common start (s)"
+              : "time since each node's own start (s)",
+          },
+          y: { field: 'count', type: 'quantitative', title: 'units ordered' },
+          color: runColor,
+          detail: { field: 'node' },
+        },
+      },
     },
     {
       title: 'Ordering latency, by run',
-      spec: { ...base('Ordering latency of own units, by run'), data: { values: latencies }, mark: 'boxplot', encoding: { x: { field: 'run', type: 'nominal', title: 'run', sort: runs.map((r) => r.name) }, y: { field: 'latency', type: 'quantitative', title: 'latency from creation to order (s)' }, color: runColor } },
+      spec: {
+        ...base('Ordering latency of own units, by run'),
+        data: { values: latencies },
+        mark: 'boxplot',
+        encoding: {
+          x: { field: 'run', type: 'nominal', title: 'run', sort: runs.map((r) => r.name) },
+          y: { field: 'latency', type: 'quantitative', title: 'latency from creation to order (s)' },
+          color: runColor,
+        },
+      },
     },
   ];
 }

@@ -7,7 +7,19 @@
 import { MAX_LINE } from './log-stats.js';
 
 /** gomel's service numbers (pkg/logging/constants.go, "Service types"). */
-export const SERVICE_NAMES = ['create', 'order', 'sync', 'validate', 'generate', 'memlog', 'gossip', 'fetch', 'multicast', 'retrying', 'rmc'];
+export const SERVICE_NAMES = [
+  'create',
+  'order',
+  'sync',
+  'validate',
+  'generate',
+  'memlog',
+  'gossip',
+  'fetch',
+  'multicast',
+  'retrying',
+  'rmc',
+];
 
 export interface NodeRunStats {
   genesisMs: number | undefined; // wall clock, from the genesis line (1 s resolution)
@@ -30,7 +42,18 @@ export interface NodeRunStats {
 }
 
 export function newRunStats(): NodeRunStats {
-  return { genesisMs: undefined, created: [], levels: [], ordered: [], latencies: [], latencyAt: [], timing: [], traffic: new Map(), peakMemory: undefined, firstDialFailure: undefined };
+  return {
+    genesisMs: undefined,
+    created: [],
+    levels: [],
+    ordered: [],
+    latencies: [],
+    latencyAt: [],
+    timing: [],
+    traffic: new Map(),
+    peakMemory: undefined,
+    firstDialFailure: undefined,
+  };
 }
 
 const EVENT = /"E":"([^"]*)"/;
@@ -80,7 +103,12 @@ export function addRunLine(s: NodeRunStats, line: string): void {
     }
     case 'X': {
       // Lines of a sync session name no service but the session's direction: I (incoming) or O (outgoing).
-      const name = r.S === undefined ? (r.O !== undefined ? 'sync sessions out' : 'sync sessions in') : (SERVICE_NAMES[num(r.S) ?? -1] ?? `service ${String(r.S)}`);
+      const name =
+        r.S === undefined
+          ? r.O !== undefined
+            ? 'sync sessions out'
+            : 'sync sessions in'
+          : (SERVICE_NAMES[num(r.S) ?? -1] ?? `service ${String(r.S)}`);
       const entry = s.traffic.get(name) ?? { sent: 0, received: 0 };
       entry.sent += num(r.U) ?? 0;
       entry.received += num(r.V) ?? 0;
@@ -142,10 +170,17 @@ export function runClock(nodes: readonly RunNode[]): RunClock & { offsets: (numb
   const pick = (source: 'started_at' | 'genesis', start: (n: RunNode) => number | undefined) => {
     if (!logged.length || !logged.every((n) => start(n) !== undefined)) return undefined;
     const t0 = Math.min(...nodes.map(start).filter((t): t is number => t !== undefined));
-    return { source, startWallSeconds: t0, offsets: nodes.map((n) => ((t) => (t === undefined ? undefined : micros(t - t0)))(start(n))) };
+    return {
+      source,
+      startWallSeconds: t0,
+      offsets: nodes.map((n) => ((t) => (t === undefined ? undefined : micros(t - t0)))(start(n))),
+    };
   };
   const genesis = (n: RunNode) => (n.stats?.genesisMs === undefined ? undefined : n.stats.genesisMs / 1000);
-  return pick('started_at', (n) => n.startedAt) ?? pick('genesis', genesis) ?? { source: 'own', startWallSeconds: undefined, offsets: nodes.map(() => 0) };
+  return (
+    pick('started_at', (n) => n.startedAt) ??
+    pick('genesis', genesis) ?? { source: 'own', startWallSeconds: undefined, offsets: nodes.map(() => 0) }
+  );
 }
 
 export interface NodeFigures {
@@ -189,12 +224,21 @@ export function runFigures(nodes: readonly RunNode[], agreedUnits: number, level
   const { offsets, ...clock } = runClock(nodes);
   // A node's time T (ms, its own clock) on the common clock, in seconds.
   const at = (i: number, t: number) => (offsets[i] ?? 0) + t / 1000;
-  const withStats = nodes.map((n, i) => ({ ...n, i })).filter((n) => n.stats) as (RunNode & { i: number; stats: NodeRunStats })[];
-  const orderedAt = withStats.filter((n) => n.reached && n.stats.ordered.length >= agreedUnits && agreedUnits > 0).map((n) => at(n.i, n.stats.ordered[agreedUnits - 1]!));
+  const withStats = nodes.map((n, i) => ({ ...n, i })).filter((n) => n.stats) as (RunNode & {
+    i: number;
+    stats: NodeRunStats;
+  })[];
+  const orderedAt = withStats
+    .filter((n) => n.reached && n.stats.ordered.length >= agreedUnits && agreedUnits > 0)
+    .map((n) => at(n.i, n.stats.ordered[agreedUnits - 1]!));
   const orderingSeconds = median(orderedAt);
   const latencies = withStats.flatMap((n) => n.stats.latencies).sort((a, b) => a - b);
-  const intervals = withStats.flatMap((n) => n.stats.timing.slice(1).map((t, i) => t - n.stats.timing[i]!)).sort((a, b) => a - b);
-  const nodeAtLimit = nodes.map((n, i) => ((t) => (t === undefined ? undefined : at(i, t)))(n.stats?.levels.find(([, q]) => q >= levelLimit)?.[0]));
+  const intervals = withStats
+    .flatMap((n) => n.stats.timing.slice(1).map((t, i) => t - n.stats.timing[i]!))
+    .sort((a, b) => a - b);
+  const nodeAtLimit = nodes.map((n, i) =>
+    ((t) => (t === undefined ? undefined : at(i, t)))(n.stats?.levels.find(([, q]) => q >= levelLimit)?.[0]),
+  );
   const atLimit = nodeAtLimit.filter((t): t is number => t !== undefined);
   const known = offsets.filter((t): t is number => t !== undefined);
   const skew = clock.source !== 'own' && known.length >= 2 ? Math.max(...known) - Math.min(...known) : undefined;
@@ -205,9 +249,19 @@ export function runFigures(nodes: readonly RunNode[], agreedUnits: number, level
     orderingSeconds,
     orderingNodes: orderedAt.length,
     unitsPerSecond: orderingSeconds ? agreedUnits / orderingSeconds : undefined,
-    latencyMs: latencies.length ? { p50: median(latencies)!, p90: quantile(latencies, 0.9)!, p99: quantile(latencies, 0.99)!, max: latencies[latencies.length - 1]!, count: latencies.length } : undefined,
+    latencyMs: latencies.length
+      ? {
+          p50: median(latencies)!,
+          p90: quantile(latencies, 0.9)!,
+          p99: quantile(latencies, 0.99)!,
+          max: latencies[latencies.length - 1]!,
+          count: latencies.length,
+        }
+      : undefined,
     timingIntervalMs: intervals.length ? { median: median(intervals)!, p90: quantile(intervals, 0.9)! } : undefined,
-    levelLimitSeconds: atLimit.length ? { median: median(atLimit)!, max: Math.max(...atLimit), nodes: atLimit.length } : undefined,
+    levelLimitSeconds: atLimit.length
+      ? { median: median(atLimit)!, max: Math.max(...atLimit), nodes: atLimit.length }
+      : undefined,
     startSkewSeconds: skew,
     startSkewSource: skew === undefined ? undefined : (clock.source as 'started_at' | 'genesis'),
     perNode: nodes.map((n, i) => {
@@ -234,7 +288,11 @@ export function runFigures(nodes: readonly RunNode[], agreedUnits: number, level
 
 /** The handful of figures the terminal gets, e.g. "344 units in 9.8 s, 35 units/s, latency p50 0.8 s". */
 export function headline(f: RunFigures): string {
-  const parts = [f.orderingSeconds !== undefined ? `${f.agreedUnits} units in ${f.orderingSeconds.toFixed(1)} s` : `${f.agreedUnits} units`];
+  const parts = [
+    f.orderingSeconds !== undefined
+      ? `${f.agreedUnits} units in ${f.orderingSeconds.toFixed(1)} s`
+      : `${f.agreedUnits} units`,
+  ];
   if (f.unitsPerSecond !== undefined) parts.push(`${f.unitsPerSecond.toFixed(0)} units/s`);
   if (f.latencyMs) parts.push(`latency p50 ${(f.latencyMs.p50 / 1000).toFixed(2)} s`);
   if (f.startSkewSeconds !== undefined) parts.push(`start skew ${f.startSkewSeconds.toFixed(2)} s`);

@@ -66,15 +66,25 @@ function parseRecord(line: string): { token: string; kind: 'file' | 'data' | 'en
   const fields = line.trimEnd().split(' ');
   const [, token, kind, ...rest] = fields;
   if (!token || !TOKEN.test(token)) return undefined;
-  if (kind === 'file' && rest.length === 5 && NUMBER.test(rest[0]!) && SAFE_PATH.test(rest[1]!) && NUMBER.test(rest[2]!) && /^[0-9a-f]{64}$/.test(rest[3]!) && NUMBER.test(rest[4]!)) {
+  if (
+    kind === 'file' &&
+    rest.length === 5 &&
+    NUMBER.test(rest[0]!) &&
+    SAFE_PATH.test(rest[1]!) &&
+    NUMBER.test(rest[2]!) &&
+    /^[0-9a-f]{64}$/.test(rest[3]!) &&
+    NUMBER.test(rest[4]!)
+  ) {
     return { token, kind, fields: rest };
   }
-  if (kind === 'data' && rest.length === 3 && NUMBER.test(rest[0]!) && NUMBER.test(rest[1]!) && BASE64.test(rest[2]!)) return { token, kind, fields: rest };
+  if (kind === 'data' && rest.length === 3 && NUMBER.test(rest[0]!) && NUMBER.test(rest[1]!) && BASE64.test(rest[2]!))
+    return { token, kind, fields: rest };
   if (kind === 'end' && rest.length === 1 && NUMBER.test(rest[0]!)) return { token, kind, fields: rest };
   return undefined;
 }
 
-const mb = (bytes: number) => (bytes >= 1e6 ? `${(bytes / 1e6).toFixed(1)} MB` : bytes >= 1e3 ? `${Math.round(bytes / 1e3)} kB` : `${bytes} bytes`);
+const mb = (bytes: number) =>
+  bytes >= 1e6 ? `${(bytes / 1e6).toFixed(1)} MB` : bytes >= 1e3 ? `${Math.round(bytes / 1e3)} kB` : `${bytes} bytes`;
 
 /** The ranges of missing sequence numbers, e.g. "lines 12–40, 97". */
 function missingRanges(have: ReadonlyMap<number, string>, total: number): string {
@@ -86,7 +96,9 @@ function missingRanges(have: ReadonlyMap<number, string>, total: number): string
     ranges.push(i === j ? `${i + 1}` : `${i + 1}–${j + 1}`);
     i = j;
   }
-  return ranges.length > 4 ? `${ranges.slice(0, 4).join(', ')} and ${ranges.length - 4} more ranges` : ranges.join(', ');
+  return ranges.length > 4
+    ? `${ranges.slice(0, 4).join(', ')} and ${ranges.length - 4} more ranges`
+    : ranges.join(', ');
 }
 
 /** Inflates what may be the start of a gzip stream: the whole file, or as much as the bytes hold. */
@@ -98,10 +110,20 @@ function inflatePrefix(gz: Buffer): Buffer {
   }
 }
 
-function assembleFile(header: FileHeader | undefined, data: ReadonlyMap<number, string>, conflict: boolean): ShippedFile | undefined {
+function assembleFile(
+  header: FileHeader | undefined,
+  data: ReadonlyMap<number, string>,
+  conflict: boolean,
+): ShippedFile | undefined {
   if (!header) return undefined;
   // A line holds 3000 bytes of gzip: more lines than that for the file's size is no honest header.
-  if (header.lines > Math.ceil(header.bytes / 2000) + 16) return { path: header.path, content: new Uint8Array(), complete: false, problem: `${header.path} has a malformed header (${header.lines} lines for ${header.bytes} bytes)` };
+  if (header.lines > Math.ceil(header.bytes / 2000) + 16)
+    return {
+      path: header.path,
+      content: new Uint8Array(),
+      complete: false,
+      problem: `${header.path} has a malformed header (${header.lines} lines for ${header.bytes} bytes)`,
+    };
   const have = data.size;
   let prefix = 0;
   while (data.has(prefix)) prefix++;
@@ -115,14 +137,27 @@ function assembleFile(header: FileHeader | undefined, data: ReadonlyMap<number, 
       content = undefined;
     }
     const sha = content && createHash('sha256').update(content).digest('hex');
-    if (content && content.length === header.bytes && sha === header.sha256) return { path: header.path, content: new Uint8Array(content), complete: true };
+    if (content && content.length === header.bytes && sha === header.sha256)
+      return { path: header.path, content: new Uint8Array(content), complete: true };
     const kept = inflatePrefix(gz);
-    return { path: header.path, content: new Uint8Array(kept), complete: false, problem: `${header.path} arrived corrupted (its checksum does not match; kept ${mb(kept.length)} of ${mb(header.bytes)})` };
+    return {
+      path: header.path,
+      content: new Uint8Array(kept),
+      complete: false,
+      problem: `${header.path} arrived corrupted (its checksum does not match; kept ${mb(kept.length)} of ${mb(header.bytes)})`,
+    };
   }
   const kept = inflatePrefix(gz);
   const lost = missingRanges(data, header.lines);
-  const why = conflict ? 'two different copies of some of its lines arrived' : `lost ${header.lines - have} of its ${header.lines} shipped lines (${lost})`;
-  return { path: header.path, content: new Uint8Array(kept), complete: false, problem: `${header.path} ${why}; kept the first ${mb(kept.length)} of ${mb(header.bytes)}` };
+  const why = conflict
+    ? 'two different copies of some of its lines arrived'
+    : `lost ${header.lines - have} of its ${header.lines} shipped lines (${lost})`;
+  return {
+    path: header.path,
+    content: new Uint8Array(kept),
+    complete: false,
+    problem: `${header.path} ${why}; kept the first ${mb(kept.length)} of ${mb(header.bytes)}`,
+  };
 }
 
 function assemble(c: Collecting): Shipment {
@@ -134,9 +169,13 @@ function assemble(c: Collecting): Shipment {
   for (let i = 0; i < count; i++) {
     const file = assembleFile(c.headers.get(i), c.data.get(i) ?? new Map(), c.conflicts.has(i));
     if (file) files.push(file);
-    else problems.push(`file #${i + 1} of the shipment lost its name line${c.data.get(i)?.size ? ` (${c.data.get(i)!.size} data lines arrived without it)` : ''}`);
+    else
+      problems.push(
+        `file #${i + 1} of the shipment lost its name line${c.data.get(i)?.size ? ` (${c.data.get(i)!.size} data lines arrived without it)` : ''}`,
+      );
   }
-  if (c.end === undefined) problems.push('the shipment has no end line: the output was cut off, files after the last one seen may be missing');
+  if (c.end === undefined)
+    problems.push('the shipment has no end line: the output was cut off, files after the last one seen may be missing');
   for (const f of files) if (f.problem) problems.push(f.problem);
   return { files, ended: c.end !== undefined, problems, notes: [] };
 }
@@ -152,7 +191,8 @@ export function separateShipped(text: string): SeparatedOutput {
       continue;
     }
     let c = shipments.get(record.token);
-    if (!c) shipments.set(record.token, (c = { headers: new Map(), data: new Map(), conflicts: new Set(), end: undefined }));
+    if (!c)
+      shipments.set(record.token, (c = { headers: new Map(), data: new Map(), conflicts: new Set(), end: undefined }));
     const [a, b, d, e, f] = record.fields;
     if (record.kind === 'file') c.headers.set(Number(a), { path: b!, bytes: Number(d), sha256: e!, lines: Number(f) });
     else if (record.kind === 'end') c.end = Number(a);
@@ -171,6 +211,9 @@ export function separateShipped(text: string): SeparatedOutput {
   const tokens = [...shipments.keys()];
   const newest = tokens.at(-1);
   const shipment = newest === undefined ? undefined : assemble(shipments.get(newest)!);
-  if (shipment && tokens.length > 1) shipment.notes.push(`${tokens.length - 1} earlier shipment(s) in the same output were ignored (the service ran more than once)`);
+  if (shipment && tokens.length > 1)
+    shipment.notes.push(
+      `${tokens.length - 1} earlier shipment(s) in the same output were ignored (the service ran more than once)`,
+    );
   return { output: kept.join('\n'), shipment };
 }

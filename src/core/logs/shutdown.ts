@@ -4,7 +4,8 @@
 // node that exits 0 may lose the last lines of its log.
 import type { LogStats } from './log-stats.js';
 
-export type ShutdownKind = 'clean' | 'lost-last-lines' | 'crashed' | 'refused' | 'killed' | 'running' | 'lost' | 'not-stopped' | 'unknown';
+export type ShutdownKind =
+  'clean' | 'lost-last-lines' | 'crashed' | 'refused' | 'killed' | 'running' | 'lost' | 'not-stopped' | 'unknown';
 
 export interface Shutdown {
   kind: ShutdownKind;
@@ -63,19 +64,30 @@ export interface ShutdownEvidence {
 const firstLine = (s: string) => s.trim().split('\n')[0]!;
 
 export function judgeShutdown(e: ShutdownEvidence): Shutdown {
-  if (e.hostDown && e.exitStatus === undefined) return { kind: 'lost', detail: `its host ${e.hostDown.host ?? '?'} went down: it left the swarm or died` };
-  if (e.exitStatus === undefined && e.taskState === 'running') return { kind: 'running', detail: 'still running when the logs were collected' };
+  if (e.hostDown && e.exitStatus === undefined)
+    return { kind: 'lost', detail: `its host ${e.hostDown.host ?? '?'} went down: it left the swarm or died` };
+  if (e.exitStatus === undefined && e.taskState === 'running')
+    return { kind: 'running', detail: 'still running when the logs were collected' };
   const panic = parseGoPanic(e.stderr);
-  if (panic) return { kind: 'crashed', detail: `${panic.message}${panic.frame ? ` at ${panic.frame}` : ''}`, race: isShutdownRace(panic) };
+  if (panic)
+    return {
+      kind: 'crashed',
+      detail: `${panic.message}${panic.frame ? ` at ${panic.frame}` : ''}`,
+      race: isShutdownRace(panic),
+    };
   const status = e.exitStatus ?? (e.taskState && e.taskState !== 'running' ? e.taskExitCode : undefined);
-  const stopped = e.stats !== undefined && e.stats.servicesStarted > 0 && e.stats.servicesStopped >= e.stats.servicesStarted;
+  const stopped =
+    e.stats !== undefined && e.stats.servicesStarted > 0 && e.stats.servicesStopped >= e.stats.servicesStarted;
   if (status === undefined) {
     if (stopped) return { kind: 'clean', detail: 'stopped its services' };
-    return e.stats ? { kind: 'not-stopped', detail: 'no exit status, and its services never stopped' } : { kind: 'unknown', detail: 'no log and no exit status' };
+    return e.stats
+      ? { kind: 'not-stopped', detail: 'no exit status, and its services never stopped' }
+      : { kind: 'unknown', detail: 'no log and no exit status' };
   }
   const killed = KILLED.get(status);
   if (killed) return { kind: 'killed', detail: killed };
-  if (status !== 0) return { kind: 'crashed', detail: `exit ${status}${e.stderr?.trim() ? `: ${firstLine(e.stderr)}` : ''}` };
+  if (status !== 0)
+    return { kind: 'crashed', detail: `exit ${status}${e.stderr?.trim() ? `: ${firstLine(e.stderr)}` : ''}` };
   // gomel exits 0 also when it refuses its input, saying why on stderr.
   if (e.stderr?.trim()) return { kind: 'refused', detail: `exit 0 after an error: ${firstLine(e.stderr)}` };
   if (stopped) return { kind: 'clean', detail: 'exit 0, services stopped' };

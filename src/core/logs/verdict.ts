@@ -14,7 +14,15 @@ export interface NodeEvidence {
   exitStatus: number | undefined; // gomel's, from run.sh's exit_status
   stderr: string | undefined; // gomel's stderr, from run.sh's stderr.txt
   /** The Swarm task when the logs were collected (deploy logs' task.json), if known. */
-  task?: { state: string; exitCode?: number; swarmNode?: string; hostDown?: boolean; error?: string; uncollected?: string; incomplete?: string[] };
+  task?: {
+    state: string;
+    exitCode?: number;
+    swarmNode?: string;
+    hostDown?: boolean;
+    error?: string;
+    uncollected?: string;
+    incomplete?: string[];
+  };
   /** Wall-clock second gomel started (run.sh's started_at), if known. */
   startedAt?: number;
 }
@@ -84,14 +92,18 @@ function firstDifference(a: readonly string[], b: readonly string[]): number {
 
 /** Groups orders that agree on their common prefix; the largest group is the committee's order. */
 function groupOrders(nodes: readonly NodeEvidence[]): { groups: NodeEvidence[][]; main: NodeEvidence[] | undefined } {
-  const withOrder = nodes.filter((n) => (n.stats?.order.length ?? 0) > 0).sort((a, b) => b.stats!.order.length - a.stats!.order.length);
+  const withOrder = nodes
+    .filter((n) => (n.stats?.order.length ?? 0) > 0)
+    .sort((a, b) => b.stats!.order.length - a.stats!.order.length);
   const groups: NodeEvidence[][] = [];
   for (const node of withOrder) {
     const group = groups.find((g) => firstDifference(g[0]!.stats!.order, node.stats!.order) === -1);
     if (group) group.push(node);
     else groups.push([node]);
   }
-  const main = [...groups].sort((a, b) => b.length - a.length || b[0]!.stats!.order.length - a[0]!.stats!.order.length)[0];
+  const main = [...groups].sort(
+    (a, b) => b.length - a.length || b[0]!.stats!.order.length - a[0]!.stats!.order.length,
+  )[0];
   return { groups, main };
 }
 
@@ -121,7 +133,12 @@ const finishedByItself = (e: NodeEvidence) => e.exitStatus === 0 && !e.stderr?.t
  * finished — a node that stopped a level short with the full order, or whose last
  * log lines were lost, agrees too; a node at LevelLimit that ordered little does not.
  */
-export function judge(evidence: readonly NodeEvidence[], n: number, levelLimit: number, planned: readonly PlannedFaulty[] = []): Verdict {
+export function judge(
+  evidence: readonly NodeEvidence[],
+  n: number,
+  levelLimit: number,
+  planned: readonly PlannedFaulty[] = [],
+): Verdict {
   const { groups, main } = groupOrders(evidence);
   const finishers = (main ?? []).filter((e) => atLimit(e, levelLimit) || finishedByItself(e));
   const reach = finishers.length ? Math.max(...finishers.map((e) => e.stats!.order.length)) : undefined;
@@ -137,16 +154,20 @@ export function judge(evidence: readonly NodeEvidence[], n: number, levelLimit: 
       if (s.maxLevel === undefined) reasons.push('never created a prime unit');
       const twice = orderedTwice(s.order);
       if (s.order.length === 0) reasons.push('ordered no units');
-      else if (twice) reasons.push(`ordered unit ${twice.unit} twice (#${twice.first} and #${twice.second}): not a linear order`);
+      else if (twice)
+        reasons.push(`ordered unit ${twice.unit} twice (#${twice.first} and #${twice.second}): not a linear order`);
       else if (agrees === false) reasons.push("its order diverges from the committee's");
-      else if (reach === undefined) reasons.push(`highest level ${s.maxLevel ?? '-'} < LevelLimit ${levelLimit}, and no node finished`);
+      else if (reach === undefined)
+        reasons.push(`highest level ${s.maxLevel ?? '-'} < LevelLimit ${levelLimit}, and no node finished`);
       // Reaching LevelLimit is not enough: the units it ordered are the evidence. Nodes stop a round or so
       // apart (real gomel, success-4: 27 and 33 units at N = 4, LevelLimit 10), so 2N units short still agree.
-      else if (s.order.length < reach - 2 * n) reasons.push(`ordered ${s.order.length} of ${reach} units (highest level ${s.maxLevel ?? '-'}/${levelLimit})`);
+      else if (s.order.length < reach - 2 * n)
+        reasons.push(`ordered ${s.order.length} of ${reach} units (highest level ${s.maxLevel ?? '-'}/${levelLimit})`);
       if (reasons.length && s.errors.size) reasons.push(`errors: ${topError(s)}`);
     }
     if (e.task?.incomplete?.length) notes.push(`evidence incomplete: ${e.task.incomplete.join('; ')}`);
-    if (e.task?.error && e.task.state !== 'complete') notes.push(e.task.error.startsWith('task:') ? e.task.error : `task: ${e.task.error}`);
+    if (e.task?.error && e.task.state !== 'complete')
+      notes.push(e.task.error.startsWith('task:') ? e.task.error : `task: ${e.task.error}`);
     return {
       pid: e.pid,
       label: e.label,
@@ -157,7 +178,14 @@ export function judge(evidence: readonly NodeEvidence[], n: number, levelLimit: 
       timingRounds: s?.timingRounds ?? 0,
       ordered: s?.order.length ?? 0,
       agrees,
-      shutdown: judgeShutdown({ stats: s, exitStatus: e.exitStatus, stderr: e.stderr, taskState: e.task?.state, taskExitCode: e.task?.exitCode, hostDown: e.task?.hostDown ? { host: e.task.swarmNode } : undefined }),
+      shutdown: judgeShutdown({
+        stats: s,
+        exitStatus: e.exitStatus,
+        stderr: e.stderr,
+        taskState: e.task?.state,
+        taskExitCode: e.task?.exitCode,
+        hostDown: e.task?.hostDown ? { host: e.task.swarmNode } : undefined,
+      }),
       exitStatus: e.exitStatus,
       swarmNode: e.task?.swarmNode,
       startedAt: e.startedAt,
@@ -183,7 +211,9 @@ export function judge(evidence: readonly NodeEvidence[], n: number, levelLimit: 
       ? 'consensus'
       : nodes.length === n && faulty.length > 0 && correct.every((v) => v.reached)
         ? 'tolerated'
-        : nodes.length === n && faulty.length > f && correct.every((v) => v.agrees === true && v.reasons.every((r) => !/twice/.test(r)))
+        : nodes.length === n &&
+            faulty.length > f &&
+            correct.every((v) => v.agrees === true && v.reasons.every((r) => !/twice/.test(r)))
           ? 'stalled'
           : 'failed';
   // The units every node that counts ordered alike: those that reached consensus, or in a stall the correct ones.
@@ -239,7 +269,8 @@ function consensusLine(t: Tally): string {
     default:
       break;
   }
-  if (reached.length === 0) return `consensus not reached: no node reached LevelLimit ${t.levelLimit} with an agreed order${t.faulty.length ? `; ${faultList(t.faulty)} (f = ${t.f})` : ''}`;
+  if (reached.length === 0)
+    return `consensus not reached: no node reached LevelLimit ${t.levelLimit} with an agreed order${t.faulty.length ? `; ${faultList(t.faulty)} (f = ${t.f})` : ''}`;
   const failed = t.nodes.filter((v) => !v.reached).map((v) => `${v.label} (${v.reasons[0]})`);
   return `consensus reached by ${reached.length} of ${t.n} nodes (${reached.map((v) => v.label).join(', ')}; ${t.units} units in the same order); not by ${failed.join(', ')}`;
 }
@@ -257,12 +288,18 @@ function orderedTwice(order: readonly string[]): { unit: string; first: number; 
 
 const KIND_TEXT: Record<Exclude<ShutdownKind, 'clean'>, [one: string, many: string]> = {
   crashed: ['crashed', 'crashed'],
-  'lost-last-lines': ['lost the last lines of its log (exit 0, no stop lines)', 'lost the last lines of their logs (exit 0, no stop lines)'],
+  'lost-last-lines': [
+    'lost the last lines of its log (exit 0, no stop lines)',
+    'lost the last lines of their logs (exit 0, no stop lines)',
+  ],
   refused: ['exited 0 after an error', 'exited 0 after an error'],
   killed: ['was killed', 'were killed'],
   running: ['is still running', 'are still running'],
   lost: ['was lost with its host', 'were lost with their hosts'],
-  'not-stopped': ['did not stop by itself (killed or still running)', 'did not stop by themselves (killed or still running)'],
+  'not-stopped': [
+    'did not stop by itself (killed or still running)',
+    'did not stop by themselves (killed or still running)',
+  ],
   unknown: ['left no log or exit status', 'left no log or exit status'],
 };
 
@@ -270,16 +307,25 @@ function shutdownLine(nodes: readonly NodeVerdict[]): string {
   const clean = nodes.filter((v) => v.shutdown.kind === 'clean');
   if (clean.length === nodes.length) return `shutdown: clean on all ${nodes.length} nodes`;
   const parts: string[] = clean.length ? [`clean on ${clean.length} of ${nodes.length}`] : [];
-  const kinds = [...new Set(nodes.map((v) => v.shutdown.kind))].filter((k): k is Exclude<ShutdownKind, 'clean'> => k !== 'clean');
+  const kinds = [...new Set(nodes.map((v) => v.shutdown.kind))].filter(
+    (k): k is Exclude<ShutdownKind, 'clean'> => k !== 'clean',
+  );
   for (const kind of kinds) {
     for (const afterFinishing of kind === 'crashed' ? [true, false] : [false]) {
-      const group = nodes.filter((v) => v.shutdown.kind === kind && (kind !== 'crashed' || v.reached === afterFinishing));
+      const group = nodes.filter(
+        (v) => v.shutdown.kind === kind && (kind !== 'crashed' || v.reached === afterFinishing),
+      );
       if (group.length === 0) continue;
       const [one, many] = KIND_TEXT[kind];
       const details = [...new Set(group.map((v) => v.shutdown.detail))];
       const race = kind === 'crashed' && group.every((v) => v.shutdown.race) ? " — gomel's own shutdown race" : '';
-      const detail = kind === 'crashed' || kind === 'killed' || kind === 'lost' ? `: ${details.length === 1 ? details[0] : details.slice(0, 3).join('; ')}${race}` : '';
-      parts.push(`${group.length} ${group.length === 1 ? one : many}${afterFinishing ? ' after finishing' : ''} (${group.map((v) => v.label).join(', ')}${detail})`);
+      const detail =
+        kind === 'crashed' || kind === 'killed' || kind === 'lost'
+          ? `: ${details.length === 1 ? details[0] : details.slice(0, 3).join('; ')}${race}`
+          : '';
+      parts.push(
+        `${group.length} ${group.length === 1 ? one : many}${afterFinishing ? ' after finishing' : ''} (${group.map((v) => v.label).join(', ')}${detail})`,
+      );
     }
   }
   return `shutdown: ${parts.join('; ')}`;

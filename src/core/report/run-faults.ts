@@ -92,7 +92,11 @@ export function committeeOrder(stats: readonly (NodeRunStats | undefined)[], fig
   return out;
 }
 
-export function runFaults(input: FaultInputs, stats: readonly (NodeRunStats | undefined)[], figures: RunFigures): RunFaults {
+export function runFaults(
+  input: FaultInputs,
+  stats: readonly (NodeRunStats | undefined)[],
+  figures: RunFigures,
+): RunFaults {
   const { plan } = input.record;
   const labels = figures.perNode.map((n) => n.label);
   const offset = (i: number) => figures.perNode[i]?.startOffsetSeconds ?? 0;
@@ -100,18 +104,33 @@ export function runFaults(input: FaultInputs, stats: readonly (NodeRunStats | un
   const order = committeeOrder(stats, figures);
   const end = order[order.length - 1] ?? 0;
   // Own-unit latencies with when they were ordered, on the common clock.
-  const latencies = stats.flatMap((s, i) => (s?.latencies ?? []).map((ms, j) => ({ at: offset(i) + s!.latencyAt[j]! / 1000, ms })));
+  const latencies = stats.flatMap((s, i) =>
+    (s?.latencies ?? []).map((ms, j) => ({ at: offset(i) + s!.latencyAt[j]! / 1000, ms })),
+  );
   const period = (from: number, to: number): Period | undefined => {
     if (!(to > from)) return undefined;
     const units = order.filter((t) => t > from && t <= to).length;
     const lat = latencies.filter((l) => l.at > from && l.at <= to).map((l) => l.ms);
-    return { fromSeconds: from, toSeconds: to, unitsPerSecond: units / (to - from), latencyP50Ms: median(lat), latencyCount: lat.length };
+    return {
+      fromSeconds: from,
+      toSeconds: to,
+      unitsPerSecond: units / (to - from),
+      latencyP50Ms: median(lat),
+      latencyCount: lat.length,
+    };
   };
   const windows = plan.events.map((e) => {
     // Nodes are plan numbers (node k is the k-th of the run's nodes); an event's clock starts with its earliest node.
     const idx = e.nodes.map((k) => k - 1).filter((i) => i < labels.length);
     const base = Math.min(...idx.map(offset), Infinity);
-    const w: FaultWindow = { event: formatFaultEvent(e), kind: e.kind, nodes: idx.map((i) => labels[i]!), plannedFromSeconds: (Number.isFinite(base) ? base : 0) + e.atMs / 1000, appliedBy: 0, failed: [] };
+    const w: FaultWindow = {
+      event: formatFaultEvent(e),
+      kind: e.kind,
+      nodes: idx.map((i) => labels[i]!),
+      plannedFromSeconds: (Number.isFinite(base) ? base : 0) + e.atMs / 1000,
+      appliedBy: 0,
+      failed: [],
+    };
     if (e.untilMs !== undefined) w.plannedUntilSeconds = (Number.isFinite(base) ? base : 0) + e.untilMs / 1000;
     applied(w, e, idx, input.logs, labels, t0);
     const from = w.appliedFromSeconds ?? w.plannedFromSeconds;
@@ -122,7 +141,8 @@ export function runFaults(input: FaultInputs, stats: readonly (NodeRunStats | un
     const set = (key: 'before' | 'during' | 'after', p: Period | undefined) => p && (w[key] = p);
     set('before', period(Math.max(0, from - span), from));
     if (!instant) set('during', period(from, Math.min(until ?? end, end)));
-    if (instant || until !== undefined) set('after', period(instant ? from : until!, Math.min(end, (instant ? from : until!) + span)));
+    if (instant || until !== undefined)
+      set('after', period(instant ? from : until!, Math.min(end, (instant ? from : until!) + span)));
     if (until !== undefined) {
       const next = order.find((t) => t > until);
       if (next !== undefined) w.recoverySeconds = next - until;
@@ -135,17 +155,31 @@ export function runFaults(input: FaultInputs, stats: readonly (NodeRunStats | un
     }
     return w;
   });
-  return { events: input.record.events, faulty: input.record.faulty, delayed: input.record.delayed, windows, malformed: input.malformed };
+  return {
+    events: input.record.events,
+    faulty: input.record.faulty,
+    delayed: input.record.delayed,
+    windows,
+    malformed: input.malformed,
+  };
 }
 
 /** Fills in when the event's nodes logged its start and end actions (matched by planned ms and action), and what failed. */
-function applied(w: FaultWindow, e: FaultEvent, idx: readonly number[], logs: FaultInputs['logs'], labels: readonly string[], t0: number | undefined): void {
+function applied(
+  w: FaultWindow,
+  e: FaultEvent,
+  idx: readonly number[],
+  logs: FaultInputs['logs'],
+  labels: readonly string[],
+  t0: number | undefined,
+): void {
   const [start, stop] = ACTIONS[e.kind];
   // A live fault (gomelctl fault) is recorded at the first node's moment; the others applied it
   // within the messenger's few ms, and it ends with resume or heal.
   const live = e.source.startsWith('live:');
   const ending = live ? [stop, e.kind === 'pause' || e.kind === 'slow' ? 'resume' : 'heal'] : [stop];
-  const near = (ms: number, at: number | undefined) => at !== undefined && (live ? ms >= at && ms - at <= LIVE_SPREAD_MS : ms === at);
+  const near = (ms: number, at: number | undefined) =>
+    at !== undefined && (live ? ms >= at && ms - at <= LIVE_SPREAD_MS : ms === at);
   const starts: number[] = [];
   const ends: number[] = [];
   for (const i of idx) {
@@ -153,7 +187,8 @@ function applied(w: FaultWindow, e: FaultEvent, idx: readonly number[], logs: Fa
       const isStart = line.action === start && near(line.atMs, e.atMs);
       const isEnd = stop !== undefined && ending.includes(line.action) && near(line.atMs, e.untilMs);
       if (!isStart && !isEnd) continue;
-      if (!line.ok) w.failed.push(`${labels[i]}: ${[line.action, ...line.args].join(' ')} failed: ${line.reason ?? ''}`);
+      if (!line.ok)
+        w.failed.push(`${labels[i]}: ${[line.action, ...line.args].join(' ')} failed: ${line.reason ?? ''}`);
       else if (t0 !== undefined) (isStart ? starts : ends).push(line.wall - t0);
       if (isStart && line.ok) w.appliedBy++;
     }

@@ -28,13 +28,23 @@ export function networkLine(text: string): string {
     .trim()
     .split('\n')
     .filter((l) => l.trim() !== '')
-    .map((l) => l.replace(/^\S+ -> /, '').replace(/\(([^)]*)\)/, (_, peers: string) => `(${peers.trim().split(/\s+/).length} peers)`))
+    .map((l) =>
+      l
+        .replace(/^\S+ -> /, '')
+        .replace(/\(([^)]*)\)/, (_, peers: string) => `(${peers.trim().split(/\s+/).length} peers)`),
+    )
     .join('; ');
 }
 
-export function runSetup(config: Configuration, configFile: string, nodes: readonly { label: string; network?: string | undefined }[]): RunSetup {
+export function runSetup(
+  config: Configuration,
+  configFile: string,
+  nodes: readonly { label: string; network?: string | undefined }[],
+): RunSetup {
   const groups = new Map<string, string[]>();
-  if (nodes.some((n) => n.network)) for (const n of nodes) groups.set(n.network ?? 'none recorded', [...(groups.get(n.network ?? 'none recorded') ?? []), n.label]);
+  if (nodes.some((n) => n.network))
+    for (const n of nodes)
+      groups.set(n.network ?? 'none recorded', [...(groups.get(n.network ?? 'none recorded') ?? []), n.label]);
   return {
     configFile,
     levelLimit: config.LevelLimit,

@@ -13,7 +13,7 @@ import { registerUp } from './commands/up.flags.js';
 import { VERSION } from './version.js';
 import { fsProblem, isFsError } from './fs/input.js';
 
-export const EXIT = { ok: 0, failed: 1, usage: 2, stalled: 3, fork: 4, internal: 70 } as const;
+const EXIT = { ok: 0, failed: 1, usage: 2, stalled: 3, fork: 4, internal: 70 } as const;
 
 export function exitCodeOf(error: unknown): number {
   if (error instanceof UsageError) return EXIT.usage;
@@ -27,7 +27,7 @@ export function exitCodeOf(error: unknown): number {
 }
 
 /** The program: each command declares its own flags next to its code (src/commands/*.flags.ts). */
-export function buildProgram(out: Output): Command {
+function buildProgram(out: Output): Command {
   const program = new Command('gomelctl')
     .description('Run gomel (Aleph BFT) committees on Docker Swarm')
     .version(VERSION)
@@ -54,7 +54,7 @@ const NAMED: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
  * Paths and flags come from users: an ESC in `--keys` must not recolour the terminal,
  * and a newline must not split a one-line error (N96).
  */
-export function escapeControls(text: string, keep = ''): string {
+function escapeControls(text: string, keep = ''): string {
   return text.replace(CONTROL, (c) => {
     if (keep.includes(c)) return c;
     const code = c.charCodeAt(0);

@@ -13,15 +13,11 @@ import { checkRegistryReach, LOOPBACK } from '../docker/swarm.js';
 // Networks get a /16 by default (core/deploy/subnet.ts): a /24 overlay stops at about
 // 250 containers, a /16 leaves room for the largest committees gomel can name.
 
-export type ClusterInitOptions = ClusterInitFlags;
+type ClusterInitOptions = ClusterInitFlags;
 
 const SWARM_PORT = 2377;
 
-export async function ensureSwarmManager(
-  engine: Engine,
-  advertiseAddr: string | undefined,
-  out: Output,
-): Promise<void> {
+async function ensureSwarmManager(engine: Engine, advertiseAddr: string | undefined, out: Output): Promise<void> {
   const info = await engine.info();
   const state = info.Swarm.LocalNodeState;
   if (state === 'inactive') {
@@ -48,12 +44,7 @@ export async function ensureSwarmManager(
   out.line('cluster: swarm mode already active (manager)');
 }
 
-export async function ensureNetwork(
-  engine: Engine,
-  name: string,
-  subnet: string | undefined,
-  out: Output,
-): Promise<void> {
+async function ensureNetwork(engine: Engine, name: string, subnet: string | undefined, out: Output): Promise<void> {
   const found = await engine.findNetwork(name);
   if (found) {
     if (found.Driver !== 'overlay' || !found.Attachable) {

@@ -12,9 +12,9 @@ import type { Output } from './output.js';
 
 import type { ConfigCheckFlags, ConfigSyncFlags } from './config.flags.js';
 
-export type ConfigOptions = ConfigCheckFlags;
+type ConfigOptions = ConfigCheckFlags;
 
-export function committeeShape(members: readonly Member[]): CommitteeShape {
+function committeeShape(members: readonly Member[]): CommitteeShape {
   const first = members[0]!;
   return { size: members.length, addressColumns: first.addresses.length, setupColumns: first.setupAddresses.length };
 }
@@ -46,7 +46,7 @@ export async function configCheck(options: ConfigOptions, names: string[], out: 
   }
 }
 
-export type ConfigSyncOptions = ConfigSyncFlags;
+type ConfigSyncOptions = ConfigSyncFlags;
 
 export async function configSync(options: ConfigSyncOptions, names: string[], out: Output): Promise<void> {
   const sync = await planSync(options, names);

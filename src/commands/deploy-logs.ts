@@ -20,7 +20,7 @@ import { retryReporter } from './engine-retry.js';
 import { readStatus, type NodeStatus } from '../docker/deployment.js';
 
 /** What `deploy logs` was given; without --keys/--configs (a test, the bench) nothing is copied beside the logs. */
-export type DeployLogsOptions = Omit<DeployLogsFlags, 'keys' | 'configs'> &
+type DeployLogsOptions = Omit<DeployLogsFlags, 'keys' | 'configs'> &
   Partial<Pick<DeployLogsFlags, 'keys' | 'configs'>> & {
     /** Empty the folder first (only of what deploy logs wrote there): `up` judges fresh logs only. */
     fresh?: boolean;

@@ -22,7 +22,7 @@ import { DEFAULT_BASE } from './defaults.js';
 import type { Output } from './output.js';
 import type { FaultFlags } from './fault.flags.js';
 
-export type FaultOptions = FaultFlags;
+type FaultOptions = FaultFlags;
 
 /**
  * How long a node may take to apply and answer. A cut runs two iptables calls per peer, each up to

@@ -30,13 +30,13 @@ import { DEFAULT_BASE, defaultTag } from './defaults.js';
 import { progressMode, progressPrinter } from './progress.js';
 
 export { DEFAULT_BASE } from './defaults.js';
-export const DEFAULT_CODE_BASE = 'golang:1.13';
+const DEFAULT_CODE_BASE = 'golang:1.13';
 /** Made by docker/setup.sh from Debian's golang-go: used for --code when golang:1.13 is not on the engine (it cannot be pulled here). */
-export const LOCAL_GO_BASE = 'gomelctl/base:golang';
+const LOCAL_GO_BASE = 'gomelctl/base:golang';
 
-export type ImageRebuildOptions = ImageRebuildFlags;
+type ImageRebuildOptions = ImageRebuildFlags;
 
-export interface ImageResult {
+interface ImageResult {
   tag: string;
   /** `<repository>@sha256:…` as pushed; what deploy pins services to. */
   pinned: string;

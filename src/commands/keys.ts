@@ -49,7 +49,7 @@ import type { Output } from './output.js';
 import type { KeysGenFlags, KeysShowFlags, KeysVerifyFlags } from './keys.flags.js';
 
 /** What `keys gen` was given: its declared flags (keys.flags.ts). */
-export type KeysGenOptions = KeysGenFlags;
+type KeysGenOptions = KeysGenFlags;
 
 /** Address columns from the deploy config: one port per Sync (and SyncSetup) entry. */
 async function portsFromConfig(configs: string, name: string): Promise<{ ports: number[]; setupPorts: number[] }> {
@@ -290,7 +290,7 @@ async function verifyPrivateKeys(
   checkPrivateKeys(keys, await derivePublicKeysInParallel(keys.map(({ key }) => key)), members, committeeFile);
 }
 
-export type KeysVerifyOptions = KeysVerifyFlags;
+type KeysVerifyOptions = KeysVerifyFlags;
 
 export async function keysVerify(options: KeysVerifyOptions, out: Output): Promise<void> {
   if (options.committee !== undefined || options.pk !== undefined) return verifyFiles(options, out);

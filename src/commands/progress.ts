@@ -4,7 +4,7 @@ import type { ProgressEvent } from '../core/image/build-progress.js';
 import { errorOf, isLayerPresent, stepOf } from '../core/image/build-progress.js';
 import type { Output } from './output.js';
 
-export type ProgressMode = 'tty' | 'plain' | 'json';
+type ProgressMode = 'tty' | 'plain' | 'json';
 
 export function progressMode(out: Output, json: boolean | undefined): ProgressMode {
   return json ? 'json' : out.tty ? 'tty' : 'plain';

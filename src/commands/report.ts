@@ -18,7 +18,7 @@ import type { Output } from './output.js';
 import type { ReportFlags } from './report.flags.js';
 import { judgeRun, loadRun, type VerdictOptions } from '../fs/run-folder.js';
 
-export type ReportOptions = ReportFlags;
+type ReportOptions = ReportFlags;
 
 interface ReportedRun extends PageRun {
   nodes: ReportNode[];

@@ -31,7 +31,7 @@ import type { Output } from './output.js';
 import { verdict } from './verdict.js';
 
 /** What `up` was given: its declared flags (up.flags.ts). */
-export type UpOptions = UpFlags;
+type UpOptions = UpFlags;
 
 /**
  * Every flag and input file of `up`, checked before anything changes (issue 25,

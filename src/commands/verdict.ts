@@ -4,10 +4,9 @@ import { CheckFailed, ExpectedStall, ForkFound } from '../core/errors.js';
 import { judgeProbes, parseProbeReport } from '../core/logs/probe.js';
 import type { Verdict } from '../core/logs/verdict.js';
 import { readOptional } from '../fs/node-logs.js';
-import { judgeRun, loadRun, type VerdictOptions } from '../fs/run-folder.js';
+import { judgeRun, loadRun } from '../fs/run-folder.js';
+import type { VerdictFlags } from './report.flags.js';
 import type { Output } from './output.js';
-
-export type { VerdictOptions } from '../fs/run-folder.js';
 
 function renderNode(v: Verdict['nodes'][number], limit: number): string {
   const facts = `level ${v.maxLevel ?? '-'}/${limit}, ${v.timingRounds} rounds, ${v.ordered} ordered, order ${v.agrees === undefined ? 'empty' : v.agrees ? 'agrees' : 'DIVERGES'}`;
@@ -17,7 +16,7 @@ function renderNode(v: Verdict['nodes'][number], limit: number): string {
 }
 
 /** Prints the verdict; throws CheckFailed unless every node reached consensus (and, with strict, shut down cleanly). */
-export async function verdict(options: VerdictOptions, out: Output): Promise<Verdict | undefined> {
+export async function verdict(options: VerdictFlags, out: Output): Promise<Verdict | undefined> {
   const run = await loadRun(options);
   const n = run.members.length;
   if (run.probe) {

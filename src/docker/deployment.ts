@@ -17,7 +17,7 @@ const containerSpec = (s: { Spec?: { TaskTemplate?: unknown } }) =>
 
 export const deploymentLabels = (network: string) => ({ [LABELS.managed]: 'true', [LABELS.deployment]: network });
 
-export interface DeployedService {
+interface DeployedService {
   name: string;
   id: string;
   /** The gomel config the node runs (its command's argument). */
@@ -33,7 +33,7 @@ export interface DeployedService {
 }
 
 /** This deployment's services, in one listing. */
-export async function listDeployment(
+async function listDeployment(
   engine: Pick<ServiceApi, 'listServices'>,
   network: string,
   retry: RetryPolicy = DEFAULT_RETRY,
@@ -62,7 +62,7 @@ export async function serviceIds(
 }
 
 /** Swarm nodes that are not ready: a host that left or died. Its tasks never report again. */
-export function downNodes(nodes: readonly { ID: string; Status?: { State?: string } }[]): Set<string> {
+function downNodes(nodes: readonly { ID: string; Status?: { State?: string } }[]): Set<string> {
   return new Set(nodes.filter((n) => n.Status?.State && n.Status.State !== 'ready').map((n) => n.ID));
 }
 

@@ -15,13 +15,13 @@ export type TaskApi = Pick<Engine, 'listTasks' | 'listAllTasks' | 'listNodes'>;
 /** Swarm secrets: each node's key. */
 export type SecretApi = Pick<Engine, 'listSecrets' | 'createSecret' | 'removeSecret'>;
 /** Images: built, pushed, inspected. */
-export type ImageApi = Pick<Engine, 'build' | 'push' | 'inspectImage' | 'saveImage' | 'removeImage'>;
+type ImageApi = Pick<Engine, 'build' | 'push' | 'inspectImage' | 'saveImage' | 'removeImage'>;
 /** Overlay networks. */
-export type NetworkApi = Pick<Engine, 'findNetwork' | 'listNetworks' | 'createNetwork' | 'removeNetwork'>;
+type NetworkApi = Pick<Engine, 'findNetwork' | 'listNetworks' | 'createNetwork' | 'removeNetwork'>;
 /** Containers, reached through the engine that runs them. */
-export type ContainerApi = Pick<Engine, 'containerArchive' | 'runOnNetwork'>;
+type ContainerApi = Pick<Engine, 'containerArchive' | 'runOnNetwork'>;
 /** The engine itself and its swarm. */
-export type SwarmApi = Pick<Engine, 'ping' | 'info' | 'swarmInit' | 'swarmInspect'>;
+type SwarmApi = Pick<Engine, 'ping' | 'info' | 'swarmInit' | 'swarmInspect'>;
 
 /** What `deploy spawn` uses. */
 export type SpawnEngine = ServiceApi &

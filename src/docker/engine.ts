@@ -8,9 +8,9 @@ import type { ProgressEvent } from '../core/image/build-progress.js';
 
 export type { ProgressEvent };
 
-export type ProgressHandler = (event: ProgressEvent) => void;
+type ProgressHandler = (event: ProgressEvent) => void;
 
-export function engineTarget(): string {
+function engineTarget(): string {
   return process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock';
 }
 
@@ -18,7 +18,7 @@ export function engineTarget(): string {
  * How long an engine call may stay silent, in ms: GOMELCTL_ENGINE_TIMEOUT seconds,
  * 30 by default. An engine that accepts and never answers must not hang gomelctl (N91).
  */
-export function engineTimeoutMs(): number {
+function engineTimeoutMs(): number {
   const text = process.env.GOMELCTL_ENGINE_TIMEOUT;
   if (text === undefined) return 30_000;
   if (!/^\d+(\.\d+)?$/.test(text) || Number(text) <= 0)
@@ -30,7 +30,7 @@ export function engineTimeoutMs(): number {
 const STREAM_IDLE_FACTOR = 20;
 
 /** The engine took longer than its limit: not transient, never retried (it would only wait again). */
-export class EngineTimeout extends EnvironmentError {
+class EngineTimeout extends EnvironmentError {
   override name = 'EngineTimeout';
 }
 
@@ -96,7 +96,7 @@ export class EngineError extends EnvironmentError {
  * Errors worth another try: under load (2 cores, 64 starting containers) the
  * engine answers listings with HTTP 500 "DeadlineExceeded" for a while.
  */
-export function isTransient(error: unknown): boolean {
+function isTransient(error: unknown): boolean {
   if (error instanceof EngineError) return error.statusCode >= 500;
   const e = error as NodeJS.ErrnoException;
   return (
@@ -132,7 +132,7 @@ export async function retryTransient<T>(fn: () => Promise<T>, policy: RetryPolic
 }
 
 /** Maps transport failures to one line that says how to start the engine. */
-export function engineError(error: unknown, doing: string): Error {
+function engineError(error: unknown, doing: string): Error {
   if (error instanceof EnvironmentError) return error; // already one line (a timeout, a malformed answer, an engine error)
   const e = error as NodeJS.ErrnoException & { statusCode?: number; json?: { message?: string }; reason?: string };
   if (
@@ -162,7 +162,7 @@ export function engineError(error: unknown, doing: string): Error {
   return error instanceof Error ? error : new Error(String(error));
 }
 
-export const isNotFound = (error: unknown) => (error as { statusCode?: number })?.statusCode === 404;
+const isNotFound = (error: unknown) => (error as { statusCode?: number })?.statusCode === 404;
 
 /**
  * Runs one engine call. The modem drops a request whose socket stays silent for
@@ -636,7 +636,7 @@ function completeFrames(buffer: Buffer): number {
 }
 
 /** Docker's multiplexed stream format: 8-byte header (stream, 0, 0, 0, size u32be) per frame. */
-export function demux(buffer: Buffer): Buffer {
+function demux(buffer: Buffer): Buffer {
   const parts: Buffer[] = [];
   let offset = 0;
   while (offset + 8 <= buffer.length) {

@@ -8,9 +8,9 @@ import { InputError, UsageError } from '../core/errors.js';
 import { BN256_PKG, CONSENSUS_PKG, layOutGopath, type ContextFile } from '../core/image/context.js';
 import { readTree } from './templates.js';
 
-export const BN256_FIX = 'pass --bn256 DIR (a checkout at 828ba4f)';
+const BN256_FIX = 'pass --bn256 DIR (a checkout at 828ba4f)';
 
-export interface CodeLayout {
+interface CodeLayout {
   /** gopath: DIR/src/…; checkout: DIR is consensus-go; side-by-side: DIR/consensus-go and DIR/bn256. */
   kind: 'gopath' | 'checkout' | 'side-by-side';
   /** The --code folder, named in errors. */

@@ -8,9 +8,9 @@ import { InputError } from '../core/errors.js';
 import { exists, writeFileAtomic } from './atomic.js';
 import { readInput } from './input.js';
 
-export const SYNC_RECORD = '.gomelctl-sync.json';
+const SYNC_RECORD = '.gomelctl-sync.json';
 
-export interface ConfigFile {
+interface ConfigFile {
   name: string;
   file: string;
   text: string;

@@ -39,8 +39,8 @@ const MAX_BYTES: Record<string, number> = {
   'committee file': 256 * MiB,
   'gomel binary': 1024 * MiB,
 };
-export const DEFAULT_MAX_BYTES = 64 * MiB;
-export const maxBytesOf = (what: string | undefined) => (what && MAX_BYTES[what]) || DEFAULT_MAX_BYTES;
+const DEFAULT_MAX_BYTES = 64 * MiB;
+const maxBytesOf = (what: string | undefined) => (what && MAX_BYTES[what]) || DEFAULT_MAX_BYTES;
 
 /** True for an error thrown by a file-system call (it carries an errno code and a syscall). */
 export function isFsError(error: unknown): error is NodeJS.ErrnoException {

@@ -39,7 +39,7 @@ export const HISTORY_FILE = '.gomelctl-history.json';
 /** gomel's key generator input, kept beside its keys (docs/gomel-formats.md). */
 const GOMEL_ADDRESSES = 'addresses';
 
-export interface CommitteeFile {
+interface CommitteeFile {
   file: string;
   /** The file's bytes, as hashed into the committee fingerprint. */
   bytes: Uint8Array;
@@ -61,7 +61,7 @@ export interface KeysDir extends CommitteeFile {
   otherFiles: string[];
 }
 
-export interface ResizeHistory {
+interface ResizeHistory {
   size: number;
   previousSize: number;
 }
@@ -99,7 +99,7 @@ export async function resolveFolder(dir: string): Promise<string> {
   return path.join(await resolveFolder(path.dirname(abs)), path.basename(abs)); // a new folder under a real parent
 }
 
-export function parseSeed(text: string, file: string): Uint8Array {
+function parseSeed(text: string, file: string): Uint8Array {
   const hex = text.trim();
   if (!new RegExp(`^[0-9a-fA-F]{${2 * SEED_LENGTH}}$`).test(hex)) {
     throw new InputError(
@@ -228,7 +228,7 @@ export async function tightenModes(keys: KeysDir): Promise<string[]> {
   return loose;
 }
 
-export interface KeysFolderState {
+interface KeysFolderState {
   /** Entries gomelctl does not manage and must never delete: sub-folders, links, unknown files. */
   foreign: string[];
   /** Member files present while there is no committee.ka. */

@@ -18,7 +18,7 @@ import { EnvironmentError } from '../core/errors.js';
 import { fsProblem, isFsError } from './input.js';
 
 /** The lock of folder `dir` (an absolute, resolved path: see keys-dir.ts resolveFolder). */
-export const lockFile = (dir: string) =>
+const lockFile = (dir: string) =>
   path.join(path.dirname(path.resolve(dir)), `.${path.basename(path.resolve(dir))}.lock`);
 
 /** Locks this process holds (by lock file), so that a nested withLock re-enters. */

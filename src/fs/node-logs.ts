@@ -206,7 +206,7 @@ async function* gunzipMembers(
   }
 }
 
-export interface LogRead {
+interface LogRead {
   /** What went wrong reading it, if anything. */
   problem: string | undefined;
   /** False when the lines do not speak for the node: the log could not be opened, or was too large to read whole. */
@@ -214,11 +214,7 @@ export interface LogRead {
 }
 
 /** Streams a log's lines (plain or .gz) to `onLine`, reading at most `maxBytes` of lines. */
-export async function streamLog(
-  file: string,
-  onLine: (line: string) => void,
-  maxBytes = MAX_LOG_BYTES,
-): Promise<LogRead> {
+async function streamLog(file: string, onLine: (line: string) => void, maxBytes = MAX_LOG_BYTES): Promise<LogRead> {
   const gz = file.endsWith('.gz');
   let opened: OpenInput;
   try {

@@ -147,7 +147,7 @@ async function readEvidence(
   };
 }
 
-export interface LoadedRun {
+interface LoadedRun {
   members: Member[];
   /** One entry per committee pid: its label and the files found for it. */
   nodes: { pid: number; label: string; files: NodeFiles | undefined }[];

@@ -18,7 +18,7 @@ export interface CommitteeShape {
   setupColumns: number;
 }
 
-export interface CheckedConfig {
+interface CheckedConfig {
   parsed?: ParsedJson;
   config?: Configuration;
   problems: Problem[];
@@ -45,11 +45,11 @@ const NS_PER: Record<string, bigint> = {
 };
 const TWO_63 = 1n << 63n;
 
-export type GoDuration =
+type GoDuration =
   { ok: true; ns: bigint } | { ok: false; reason: 'invalid' | 'missing unit' | 'unknown unit' | 'overflow' };
 
 /** Go 1.19's time.ParseDuration, step for step (the same overflow limits and fraction rounding). */
-export function parseGoDuration(text: string): GoDuration {
+function parseGoDuration(text: string): GoDuration {
   let s = text;
   let neg = false;
   if (s !== '' && (s[0] === '-' || s[0] === '+')) {
@@ -163,7 +163,7 @@ function goAtoi(text: string): bigint | undefined {
   return v >= -TWO_63 && v < TWO_63 ? v : undefined;
 }
 
-export function formatPath(path: readonly PropertyKey[]): string {
+function formatPath(path: readonly PropertyKey[]): string {
   return path.reduce<string>(
     (acc, key) => (typeof key === 'number' ? `${acc}[${key}]` : acc ? `${acc}.${String(key)}` : String(key)),
     '',
@@ -363,7 +363,7 @@ function committeeProblems(config: Configuration, committee: CommitteeShape, fix
 }
 
 /** The fix for a Sync/address-column mismatch: new address columns for the committee, or an edit of the config. */
-export function fixForColumns(configName: string, syncCount: number): string {
+function fixForColumns(configName: string, syncCount: number): string {
   if (syncCount === 0) return 'add at least one Sync service';
   const ports = Array.from({ length: syncCount }, (_, i) => 9000 + 1000 * i).join(',');
   return `rewrite the committee's address columns with \`gomelctl keys gen --config ${configName}\` (ports ${ports}; keeps the keys), or edit Sync to match the committee`;

@@ -24,7 +24,7 @@ export interface ParsedJson {
   topLevel: Map<string, Span>;
 }
 
-export function lineColumn(text: string, offset: number): { line: number; column: number } {
+function lineColumn(text: string, offset: number): { line: number; column: number } {
   let line = 1;
   let lineStart = 0;
   for (let i = 0; i < offset && i < text.length; i++) {

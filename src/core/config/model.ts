@@ -6,10 +6,10 @@
 import { z } from 'zod';
 
 // gomel's sync.NewService knows these four; rmc is a multicast of its own.
-export const SYNC_TYPES = ['gossip', 'fetch', 'multicast', 'rmc'] as const;
+const SYNC_TYPES = ['gossip', 'fetch', 'multicast', 'rmc'] as const;
 // "retrying" wraps another service (shipped m-rf.json uses it); "" means none.
-export const FALLBACK_TYPES = ['', ...SYNC_TYPES, 'retrying'] as const;
-export const SETUP_TYPES = ['coin', 'beacon'] as const;
+const FALLBACK_TYPES = ['', ...SYNC_TYPES, 'retrying'] as const;
+const SETUP_TYPES = ['coin', 'beacon'] as const;
 
 const uint16 = z.number();
 const goInt = z.number();

@@ -5,7 +5,7 @@
 import { checkConfigText, type CommitteeShape, type Problem } from './check.js';
 import { replaceTopLevel } from './json-text.js';
 
-export interface FieldChange {
+interface FieldChange {
   field: 'NParents' | 'CRPFixedPrefix';
   from: number;
   to: number;

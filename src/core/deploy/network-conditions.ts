@@ -84,7 +84,7 @@ export const describeConditions = (c: LinkConditions) =>
 export const needsNetem = (c: LinkConditions) => c.delayMs !== undefined || c.jitterMs !== undefined;
 
 /** How delay and jitter are applied: `auto` is netem where the kernel has it, else userspace. */
-export const DELAY_IMPLS = ['auto', 'netem', 'userspace'] as const;
+const DELAY_IMPLS = ['auto', 'netem', 'userspace'] as const;
 export type DelayImpl = (typeof DELAY_IMPLS)[number];
 
 export function parseDelayImpl(text: string): DelayImpl {
@@ -97,7 +97,7 @@ export function parseDelayImpl(text: string): DelayImpl {
 }
 
 /** What a node delays on arrival from a group of senders (the userspace mechanism delays on INPUT). */
-export interface IngressRule {
+interface IngressRule {
   from: string[];
   delayMs: number;
   jitterMs: number | undefined;
@@ -130,7 +130,7 @@ export function ingressRules(
   return [...groups.values()];
 }
 
-export interface NodeRule {
+interface NodeRule {
   /** Hosts (service names) whose traffic from this node gets these conditions. */
   to: string[];
   conditions: LinkConditions;
@@ -139,7 +139,7 @@ export interface NodeRule {
 }
 
 /** Every node's rules from `--net`: all of its egress to every peer. */
-export function planUniform(hosts: readonly string[], conditions: LinkConditions): NodeRule[][] {
+function planUniform(hosts: readonly string[], conditions: LinkConditions): NodeRule[][] {
   return hosts.map((self) => [{ to: hosts.filter((h) => h !== self), conditions, name: 'all peers' }]);
 }
 
@@ -262,7 +262,7 @@ const classId = (k: number) => `1:${(0x10 + k).toString(16)}`;
 /** Where the node's records go: the script's first argument (node-lib.sh apply_network passes /extract). */
 const RECORDS = '"${1:-.}"';
 /** The userspace delayer's figures (delayer/stats.go, key=value lines) and its output, beside network.txt. */
-export const DELAYER_FILES = { stats: 'delayer.txt', log: 'delayer.log' } as const;
+const DELAYER_FILES = { stats: 'delayer.txt', log: 'delayer.log' } as const;
 
 /**
  * The script one node runs (as root with NET_ADMIN, busybox sh, tc from iproute2,

@@ -15,7 +15,7 @@ import { hashHex } from '../image/context.js';
 export const controlToken = (network: string, committee: string, host: string) =>
   hashHex(new TextEncoder().encode(`gomelctl control\n${network}\n${committee}\n${host}`), 16);
 
-export interface DeployOptions {
+interface DeployOptions {
   /** The overlay network; it also names the deployment (one committee per network). */
   network: string;
   image: string; // pinned: repo@sha256:…
@@ -46,7 +46,7 @@ export interface NodeSpec {
 }
 
 /** The host a node is reached at: its addresses must all name one host (the service). */
-export function nodeHost(member: Member, pid: number): string {
+function nodeHost(member: Member, pid: number): string {
   const hosts = new Set([...member.addresses, ...member.setupAddresses].map((a) => a.slice(0, a.lastIndexOf(':'))));
   if (hosts.size !== 1)
     throw new Error(
@@ -125,13 +125,13 @@ export function nodeSpecs(
   });
 }
 
-export interface ExistingService {
+interface ExistingService {
   id: string;
   name: string;
   specHash: string | undefined;
 }
 
-export interface ServicePlan {
+interface ServicePlan {
   create: NodeSpec[];
   replace: { node: NodeSpec; id: string }[];
   keep: NodeSpec[];
@@ -157,7 +157,7 @@ export function planServices(
   return plan;
 }
 
-export type TaskPhase = 'pending' | 'running' | 'complete' | 'failed';
+type TaskPhase = 'pending' | 'running' | 'complete' | 'failed';
 
 export interface TaskView {
   state: string;

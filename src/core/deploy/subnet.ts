@@ -2,7 +2,7 @@
 // or the swarm leaves it half-made (no driver) and every later run fails.
 import { UsageError } from '../errors.js';
 
-export interface Cidr {
+interface Cidr {
   start: number; // first address, as an unsigned 32-bit number
   end: number; // last address
 }

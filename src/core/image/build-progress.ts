@@ -13,7 +13,7 @@ export interface ProgressEvent {
   aux?: { ID?: string; Digest?: string; Tag?: string; Size?: number };
 }
 
-export interface BuildSummary {
+interface BuildSummary {
   steps: number;
   cachedSteps: number;
   lastStep: string | undefined;
@@ -63,7 +63,7 @@ export function summarizeBuild(events: readonly ProgressEvent[]): BuildSummary {
 export const isLayerPresent = (status: string | undefined) =>
   status === 'Layer already exists' || Boolean(status?.startsWith('Mounted from'));
 
-export interface PushSummary {
+interface PushSummary {
   digest: string | undefined;
   pushedLayers: string[];
   existingLayers: string[];

@@ -13,7 +13,7 @@ export interface ContextFile {
   content: Uint8Array;
 }
 
-export interface ContextInput {
+interface ContextInput {
   payload: PayloadKind;
   dockerfileTemplate: string;
   vars: Record<string, string>;

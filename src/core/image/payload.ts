@@ -26,8 +26,7 @@ export function checkRegistryAddress(text: string, option = '--registry'): strin
   return text;
 }
 
-export type BinaryKind =
-  { kind: 'static-elf' } | { kind: 'script'; interpreter: string } | { kind: 'refused'; why: string };
+type BinaryKind = { kind: 'static-elf' } | { kind: 'script'; interpreter: string } | { kind: 'refused'; why: string };
 
 /**
  * Looks at a would-be gomel binary: the base image is busybox, so only a static

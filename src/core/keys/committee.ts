@@ -32,7 +32,7 @@ export const MAX_COMMITTEE = 65535;
 
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
-export function decodeBase64(text: string, file: string, where: string, what: string): Uint8Array {
+function decodeBase64(text: string, file: string, where: string, what: string): Uint8Array {
   if (!BASE64.test(text))
     throw new InputError(
       file,

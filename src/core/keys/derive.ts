@@ -39,7 +39,7 @@ export function deriveEd25519Seed(seed: Uint8Array, pid: number): Uint8Array {
   return hkdf32(seed, info('ed25519', pid));
 }
 
-export function deriveRmcSecret(seed: Uint8Array, pid: number): bigint {
+function deriveRmcSecret(seed: Uint8Array, pid: number): bigint {
   for (let counter = 0; ; counter++) {
     const x = scalarFromBytes(hkdf32(seed, info('bn256-rmc', pid, counter)));
     if (x >= 1n && x < BN256_ORDER) return x;

@@ -4,12 +4,12 @@ import type { AddressLine, Member, PrivateKey } from './committee.js';
 import { deriveNode, memberOf, type DerivedNode } from './derive.js';
 import { InputError } from '../errors.js';
 
-export interface ExistingCommittee {
+interface ExistingCommittee {
   members: Member[];
   privateKeys: Map<number, PrivateKey>;
 }
 
-export interface KeysPlanInput {
+interface KeysPlanInput {
   existing: ExistingCommittee | undefined;
   seed: Uint8Array;
   addresses: AddressLine[]; // one per node of the new committee, pid order

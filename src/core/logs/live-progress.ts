@@ -5,9 +5,9 @@
 // last of these lines per node (a log tail) wherever the node runs.
 import { NODE_LINES } from '../deploy/node-contract.js';
 
-export const PROGRESS_PREFIX = NODE_LINES.progress;
+const PROGRESS_PREFIX = NODE_LINES.progress;
 
-export interface NodeProgress {
+interface NodeProgress {
   wall: number;
   level: number | undefined;
   ordered: number;
@@ -39,7 +39,7 @@ function median(values: readonly number[]): number {
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
-export interface CommitteeProgress {
+interface CommitteeProgress {
   /** Prime level over the nodes that reported one. */
   level: { min: number; median: number; max: number } | undefined;
   /** The most units any node ordered. */

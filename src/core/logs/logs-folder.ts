@@ -6,7 +6,7 @@ export const LOGS_MARKER = '.gomelctl-logs';
 /** The run's fault plan and who it makes faulty, written by deploy logs (issue 24). */
 export const FAULTS_FILE = 'faults.json';
 
-export interface LogsManifest {
+interface LogsManifest {
   network: string;
   /** Top-level names `deploy logs` wrote: <node>.log, <node>/, committee.ka, conf.json. */
   entries: string[];
@@ -21,7 +21,7 @@ export function formatManifest(manifest: LogsManifest): string {
 }
 
 /** The marker's content; a marker from before manifests (one line, the network) lists nothing. */
-export function parseManifest(text: string): LogsManifest | 'legacy' | undefined {
+function parseManifest(text: string): LogsManifest | 'legacy' | undefined {
   try {
     const value = JSON.parse(text) as unknown;
     if (value && typeof value === 'object' && !Array.isArray(value)) {
@@ -39,7 +39,7 @@ export function parseManifest(text: string): LogsManifest | 'legacy' | undefined
   }
 }
 
-export type LogsFolderPlan = { ok: true; remove: string[] } | { ok: false; foreign: string[]; why: string };
+type LogsFolderPlan = { ok: true; remove: string[] } | { ok: false; foreign: string[]; why: string };
 
 /**
  * What may be removed before writing a run's logs into a folder holding `present`

@@ -1,5 +1,5 @@
 // The probe payload's reports (templates/probe/run.sh writes /extract/probe.txt).
-export interface ProbeReport {
+interface ProbeReport {
   pid: number | undefined;
   result: 'ok' | 'fail' | undefined;
   key: string | undefined;
@@ -31,7 +31,7 @@ export function parseProbeReport(text: string): ProbeReport {
   return report;
 }
 
-export interface ProbeNodeVerdict {
+interface ProbeNodeVerdict {
   label: string;
   ok: boolean;
   reached: number;

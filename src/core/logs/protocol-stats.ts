@@ -29,9 +29,9 @@
 import { MAX_LINE } from './log-stats.js';
 import { median } from './run-stats.js';
 
-export const SYNC_SERVICES = ['gossip', 'fetch', 'rmc'] as const;
-export type SyncService = (typeof SYNC_SERVICES)[number];
-export type Side = 'in' | 'out';
+const SYNC_SERVICES = ['gossip', 'fetch', 'rmc'] as const;
+type SyncService = (typeof SYNC_SERVICES)[number];
+type Side = 'in' | 'out';
 
 /** gomel's service numbers (pkg/logging/constants.go, "Service types"). */
 const SERVICE_BY_NUMBER: Record<number, SyncService | 'multicast' | 'retrying'> = {
@@ -525,7 +525,7 @@ export interface Summary {
 }
 
 /** Value → how many times, keys as strings (JSON). */
-export type Histogram = Record<string, number>;
+type Histogram = Record<string, number>;
 
 export interface SessionFigures {
   /** started + failedBeforeStart = completed + failed + unfinished. */
@@ -546,7 +546,7 @@ export interface SessionFigures {
   additionalExchanges: number;
 }
 
-export interface SyncServiceFigures {
+interface SyncServiceFigures {
   in: SessionFigures;
   out: SessionFigures;
   connectionsAccepted: number;
@@ -560,7 +560,7 @@ export interface SyncServiceFigures {
   bytesReceived: number;
 }
 
-export interface MulticastFigures {
+interface MulticastFigures {
   unitsBroadcast: number;
   broadcastFailed: number;
   /** Units that reached this node: g lines + receiveFailed. */
@@ -576,7 +576,7 @@ export interface MulticastFigures {
   bytesReceived: number;
 }
 
-export interface NodeProtocolFigures {
+interface NodeProtocolFigures {
   unitsCreated: number;
   primeUnitsCreated: number;
   parentsPerUnit: { mean: number; histogram: Histogram } | undefined;
@@ -712,7 +712,7 @@ export function protocolFigures(s: ProtocolStats): NodeProtocolFigures {
 // ---------------------------------------------------------------------------
 // The run: sums over nodes, distributions pooled, medians over nodes.
 
-export interface ProtocolNode {
+interface ProtocolNode {
   label: string;
   /** gomel's process id (node<k> is pid k − 1): needed to match what one node sent with what the others got. */
   pid?: number;
@@ -720,14 +720,14 @@ export interface ProtocolNode {
 }
 
 /** A per-node count over the nodes with a log: total, and median (midpoint for an even count), min, max per node. */
-export interface CountOverNodes {
+interface CountOverNodes {
   total: number;
   median: number;
   min: number;
   max: number;
 }
 
-export type TrafficService = SyncService | 'multicast';
+type TrafficService = SyncService | 'multicast';
 
 /**
  * Honest traffic of one service. gomel counts a connection's bytes as sent when
@@ -735,7 +735,7 @@ export type TrafficService = SyncService | 'multicast';
  * not, and as received when they are read (:37-41): what one node counts as sent
  * and no peer read was never delivered.
  */
-export interface ServiceTraffic {
+interface ServiceTraffic {
   service: TrafficService;
   bytesSent: number;
   /** Bytes the peers read on this service's connections (all nodes' received). */
@@ -940,7 +940,7 @@ const SIDE_NAMES: Record<SyncService, Record<Side, string>> = {
  * fetch/protocol.go:41-46 writes the reply and returns, and Close
  * (pkg/network/tcp/connection.go:64-68) closes the link without flushing.
  */
-export function trafficFlags(run: RunProtocolFigures): string[] {
+function trafficFlags(run: RunProtocolFigures): string[] {
   const flags: string[] = [];
   const fetchTraffic = run.traffic.find((t) => t.service === 'fetch');
   const fetchUnflushed =

@@ -34,7 +34,7 @@ const base = (title: string, width = 560, height = 260) => ({
 });
 
 /** The time axis: the run's common clock (t = 0, the first node's start), unless no node's start is known. */
-export const timeTitle = (f: RunFigures) =>
+const timeTitle = (f: RunFigures) =>
   f.clock.source === 'own' ? "time since each node's own start (s)" : 'time since the common start (s)';
 
 /** Node i's time T (ms on its own clock) on the run's common clock, in seconds. */
@@ -110,7 +110,7 @@ function valueAt(series: readonly (readonly [number, number])[], t: number): num
   return lo === 0 ? 0 : series[lo - 1]![1];
 }
 
-export interface BandPoint {
+interface BandPoint {
   t: number;
   min: number;
   p10: number;

@@ -7,7 +7,7 @@
 import { MAX_LINE } from './log-stats.js';
 
 /** gomel's service numbers (pkg/logging/constants.go, "Service types"). */
-export const SERVICE_NAMES = [
+const SERVICE_NAMES = [
   'create',
   'order',
   'sync',
@@ -156,7 +156,7 @@ export interface RunNode {
  * started_at when every node with a log has one, else from gomel's genesis lines
  * (to the second), else there is no common clock and each node keeps its own.
  */
-export interface RunClock {
+interface RunClock {
   source: 'started_at' | 'genesis' | 'own';
   /** Wall-clock seconds (epoch) of t = 0. */
   startWallSeconds: number | undefined;
@@ -165,7 +165,7 @@ export interface RunClock {
 /** Rounded to the microsecond run.sh records: no float noise in offsets (0.75, not 0.7500002). */
 const micros = (s: number) => Math.round(s * 1e6) / 1e6;
 
-export function runClock(nodes: readonly RunNode[]): RunClock & { offsets: (number | undefined)[] } {
+function runClock(nodes: readonly RunNode[]): RunClock & { offsets: (number | undefined)[] } {
   const logged = nodes.filter((n) => n.stats);
   const pick = (source: 'started_at' | 'genesis', start: (n: RunNode) => number | undefined) => {
     if (!logged.length || !logged.every((n) => start(n) !== undefined)) return undefined;
@@ -183,7 +183,7 @@ export function runClock(nodes: readonly RunNode[]): RunClock & { offsets: (numb
   );
 }
 
-export interface NodeFigures {
+interface NodeFigures {
   label: string;
   /** Seconds from t = 0 to this node's start (its times on the common clock are its own plus this). */
   startOffsetSeconds: number | undefined;

@@ -13,9 +13,9 @@ import { createHash } from 'node:crypto';
 import { constants, gunzipSync } from 'node:zlib';
 import { NODE_LINES } from '../deploy/node-contract.js';
 
-export const SHIP_PREFIX = NODE_LINES.ship;
+const SHIP_PREFIX = NODE_LINES.ship;
 
-export interface ShippedFile {
+interface ShippedFile {
   /** Relative to /extract; checked to stay inside it. */
   path: string;
   /** What arrived: the whole file, or the part before the first lost record. */
@@ -25,7 +25,7 @@ export interface ShippedFile {
   problem?: string;
 }
 
-export interface Shipment {
+interface Shipment {
   files: ShippedFile[];
   /** The end record arrived: no file is missing after the last one seen. */
   ended: boolean;

@@ -15,7 +15,7 @@ export interface Shutdown {
   race?: boolean;
 }
 
-export interface GoPanic {
+interface GoPanic {
   message: string; // "panic: send on closed channel"
   /** The topmost consensus-go frame, relative to the module: "pkg/sync/fetch/server.go:79". */
   frame: string | undefined;
@@ -50,7 +50,7 @@ const KILLED = new Map([
   [143, 'terminated (SIGTERM, exit 143)'],
 ]);
 
-export interface ShutdownEvidence {
+interface ShutdownEvidence {
   stats: LogStats | undefined;
   exitStatus: number | undefined; // gomel's own, from run.sh's exit_status
   stderr: string | undefined;

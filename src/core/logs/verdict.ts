@@ -33,7 +33,7 @@ export interface PlannedFaulty {
   why: string;
 }
 
-export interface NodeVerdict {
+interface NodeVerdict {
   pid: number;
   label: string;
   /** This node reached consensus: its order agrees with the committee's and goes as far. */
@@ -50,7 +50,7 @@ export interface NodeVerdict {
   startedAt: number | undefined;
 }
 
-export interface Divergence {
+interface Divergence {
   position: number; // 1-based index in the order
   majority: { nodes: string[]; unit: string };
   minority: { nodes: string[]; unit: string };

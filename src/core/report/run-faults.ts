@@ -37,7 +37,7 @@ export interface Period {
   latencyCount: number;
 }
 
-export interface FaultWindow {
+interface FaultWindow {
   /** The event in the plan's short form, e.g. "pause:3@3s-5s". */
   event: string;
   kind: FaultKind;
@@ -83,7 +83,7 @@ export interface FaultInputs {
  * is ordered when the first node orders its k-th unit (the order is one, so the first
  * node to reach position k fixes it). Ascending, since each node's times are.
  */
-export function committeeOrder(stats: readonly (NodeRunStats | undefined)[], figures: RunFigures): number[] {
+function committeeOrder(stats: readonly (NodeRunStats | undefined)[], figures: RunFigures): number[] {
   const out: number[] = [];
   stats.forEach((s, i) => {
     const offset = figures.perNode[i]?.startOffsetSeconds ?? 0;

@@ -7,43 +7,33 @@
 # that do not exist yet, and a run measures the stagger, not the protocol.
 # A peer's name resolves as soon as its container joins the network, up to
 # seconds before its process runs, so readiness is a TCP answer from the peer's
-# own script. Each node answers "ready <when>" on GOMEL_READY_PORT. Two rounds:
-# once a node has every peer's answer it adds "all <when>" to its own; once it
-# has every peer's "all", the last of those moments is known alike everywhere,
-# and every node starts GOMEL_START_MARGIN seconds (2 + N/4) after it; it then
-# answers "done <start>" too, and a node still asking takes that start from the
-# first peer that has it. One round was not
-# enough across hosts: a worker learns its peers' names seconds after the
-# manager's nodes do (the overlay's name records spread by gossip, and an
-# unknown name hangs until the time-out), and 12 real gomel nodes on 3 hosts
-# started 8.6 s apart. In the second round every name already resolves.
+# own script: each node answers "ready <when>" on GOMEL_READY_PORT.
+# One node, the committee's first (pid 0), coordinates: it asks every peer until
+# each answered, takes the last of their ready moments, and fixes the common start
+# GOMEL_START_MARGIN seconds (2 + N/4) after it; it then answers "ready <when> done
+# <start>". Every other node asks the coordinator alone until it has the start.
+# Questions per round grow with N, not N²: with every node asking every peer, 64
+# nodes on 2 cores kept a load of 400-500 and never finished the start in 120 s.
+# The margin covers a node that learns the coordinator's name late (across hosts
+# the overlay's name records spread by gossip, seconds late).
 
 # Wall clock with microseconds (busybox's date has no %N).
 wall_clock() { adjtimex | awk '/tv_sec/ { s = $2 } /tv_usec/ { u = $2 } END { printf "%d.%06d\n", s, u }'; }
 
 # One round over the hosts in $pending: a host whose answer matches the case
-# pattern $1 has it appended to file $2; the others stay in $pending.
-# Every node asks every pending peer each round, so a round must cost few
-# processes: a peer whose name resolved is asked at its address, one at a time
-# (a few processes, a few ms). Forking a batch of subshells per peer, each with its
-# own name lookup, kept 130 processes runnable with 16 nodes on 2 cores; a round
-# then took 4-6 s, longer than the start margin, and nodes started 1 s apart.
-# Only names not yet resolved are looked up, eight at a time and each bounded:
-# on some overlays an unknown name hangs until a time-out.
+# pattern $1 has it appended to file $2; the others stay in $pending. A name is
+# looked up once and its address kept; peers are asked eight at a time, each
+# question bounded (a lookup too: on some overlays an unknown name hangs until a
+# time-out).
 ask_round() {
   : >/tmp/start-unanswered
   jobs=""
   count=0
   for host in $pending; do
-    [ -s /tmp/start-done ] && break
     peer_address=""
     [ -r "/tmp/start-ip-$host" ] && read -r peer_address <"/tmp/start-ip-$host"
-    if [ -n "$peer_address" ]; then
-      ask_peer "$1" "$2" "$host" "$peer_address"
-      continue
-    fi
     (
-      peer_address=$(timeout 2 nslookup "$host" 2>/dev/null | awk '/^Name:/ { named = 1 } named && /^Address/ && $NF ~ /^[0-9.]+$/ { print $NF; exit }')
+      [ -n "$peer_address" ] || peer_address=$(timeout 3 nslookup "$host" 2>/dev/null | awk '/^Name:/ { named = 1 } named && /^Address/ && $NF ~ /^[0-9.]+$/ { print $NF; exit }')
       if [ -n "$peer_address" ]; then
         echo "$peer_address" >"/tmp/start-ip-$host"
         ask_peer "$1" "$2" "$host" "$peer_address"
@@ -64,21 +54,19 @@ ask_peer() {
   # Bounded as a whole: busybox nc -w bounds the connect only, and a peer frozen after the handshake never answers.
   peer_answer=$(timeout 2 nc -w 1 "$4" "$port" </dev/null 2>/dev/null)
   case "$peer_answer" in
-  # A start before this node was even ready is no start of this run (a container of an earlier one).
-  *" done "*) awk -v s="${peer_answer##* done }" -v mine="$ready_at" 'BEGIN { exit !(s + 0 > mine + 0) }' && echo "${peer_answer##* done }" >/tmp/start-done ;;
   $1) echo "$peer_answer" >>"$2" ;;
-  # Silent: its name is looked up again next round (a replaced container has a new address).
-  '') rm -f "/tmp/start-ip-$3"; echo "$3" | tee -a /tmp/start-silent >>/tmp/start-unanswered ;;
+  # Silent: its address is kept (no container of a run gets a new one: restart none), and
+  # looking it up again costs the swarm's name server, which 64 busy nodes already slow to ~2 s.
+  '') echo "$3" | tee -a /tmp/start-silent >>/tmp/start-unanswered ;;
   *) echo "$3" >>/tmp/start-unanswered ;;
   esac
 }
 
-# Asks every host until each answered as $1 (into $2); fails at the give-up time.
-# With $3 (a folder), a peer silent for four rounds in a row is taken for dead
+# Asks the hosts in $pending until each answered as $1 (into $2); fails at the give-up
+# time. With $3 (a folder), a peer silent for four rounds in a row is taken for dead
 # and named in $3/start_lost: it answered before, so its host or container died
 # (a host lost while the committee starts must not hold the others for minutes).
 ask_all() {
-  pending=$hosts
   : >"$2"
   while :; do
     : >/tmp/start-silent
@@ -92,55 +80,56 @@ ask_all() {
         echo "$host" >>"$3/start_lost"
       done
     fi
-    [ -z "$pending" ] || [ -s /tmp/start-done ] && return 0
+    [ -z "$pending" ] && return 0
     [ "$(date +%s)" -ge "$give_up" ] && return 1
-    # Every node polls every peer: n² connections a round. A pause keeps a
-    # 2-core machine with 64 nodes from spending the margin on polling.
-    sleep 0.25
+    sleep "${poll_s:-0.25}"
   done
 }
 
-# $1 committee file, $2 folder for records, $3 a command to run once every peer
-# answered and before the common start (e.g. apply_network). Waits at most
-# GOMEL_START_WAIT seconds (default 120) for the peers; those that never answered
-# go to $2/start_unanswered.
+# $1 committee file, $2 folder for records, $3 a command to run once the common
+# start is known and before it comes (e.g. apply_network). Waits at most
+# GOMEL_START_WAIT seconds (default 120) for the peers (or the coordinator); those
+# that never answered go to $2/start_unanswered, and the node starts anyway.
 start_together() {
   port="${GOMEL_READY_PORT:-65432}"
   ready_at=$(wall_clock)
   echo "ready $ready_at" >/tmp/ready
-  rm -f /tmp/start-done
   nc -ll -p "$port" -e /bin/cat /tmp/ready >/dev/null 2>&1 &
   hosts=$(cut -d'|' -f4 "$1" | cut -d' ' -f1 | sed 's/:[0-9]*$//')
   n=$(echo "$hosts" | wc -w)
   margin="${GOMEL_START_MARGIN:-$((2 + n / 4))}"
   wait_s="${GOMEL_START_WAIT:-120}"
   give_up=$(($(date +%s) + wait_s))
-  if ! ask_all "ready *" /tmp/start-answered; then
-    echo "start: after ${wait_s}s these peers still do not answer:" $pending "; starting anyway" >&2
-    echo "$pending" >"$2/start_unanswered"
-    return 0
-  fi
-  # A start already heard of (this node came late) is taken as it is: no "all" of its own then,
-  # which a peer could count into a start different from the one the others took.
-  complete=1
-  if [ ! -s /tmp/start-done ]; then
-    echo "$(cat /tmp/ready) all $(wall_clock)" >/tmp/ready.next && mv /tmp/ready.next /tmp/ready
-    if ! ask_all "ready * all *" /tmp/start-all "$2"; then
-      echo "start: after ${wait_s}s these peers never heard from all theirs:" $pending "; starting anyway" >&2
+  coordinator=$(echo "$hosts" | head -n 1)
+  if [ "${SLOT:-}" = 1 ]; then
+    pending=$hosts
+    if ! ask_all "ready *" /tmp/start-answered "$2"; then
+      echo "start: after ${wait_s}s these peers still do not answer:" $pending "; starting anyway" >&2
       echo "$pending" >"$2/start_unanswered"
-      complete=""
+      return 0
     fi
-    # A peer taken for dead is missing from this node's count: its start is its own, not passed on.
-    [ -s "$2/start_lost" ] && complete=""
+    # The common start: the last peer's ready moment plus the margin.
+    common_start=$(awk -v margin="$margin" 'max < $2 { max = $2 } END { printf "%.6f\n", max + margin }' /tmp/start-answered)
+    echo "ready $ready_at done $common_start" >/tmp/ready.next && mv /tmp/ready.next /tmp/ready
+  else
+    # The coordinator's answer, until it holds the start. A start before this node was
+    # even ready is no start of this run (a container of an earlier one): asked again.
+    # Every node asks the one coordinator, once a second: 64 nodes asking more often kept
+    # 2 cores busy forking the questions and the coordinator's answers.
+    poll_s=1
+    while :; do
+      pending=$coordinator
+      ask_all "ready * done *" /tmp/start-coordinator
+      common_start=$(awk -v mine="$ready_at" '{ s = $NF } END { if (s + 0 > mine + 0) print s }' /tmp/start-coordinator 2>/dev/null)
+      [ -n "$common_start" ] && break
+      if [ "$(date +%s)" -ge "$give_up" ]; then
+        echo "start: after ${wait_s}s the coordinator $coordinator has no common start; starting anyway" >&2
+        echo "$coordinator" >"$2/start_unanswered"
+        return 0
+      fi
+      sleep 0.25
+    done
   fi
-  # The common start: the last peer's "all" moment plus the margin, alike for every
-  # node that has every peer's "all". A node that has it answers "done <start>"
-  # too, and a node that hears a "done" takes that start and stops asking: the
-  # others need not each ask every peer again (n² questions a round).
-  [ -s /tmp/start-done ] || awk -v margin="$margin" 'max < $4 { max = $4 } END { printf "%.6f\n", max + margin }' /tmp/start-all >/tmp/start-done
-  read -r common_start </tmp/start-done
-  # Only a start worked out from every peer's "all" (or taken from a peer that had them) is passed on.
-  [ -n "$complete" ] && echo "$(cat /tmp/ready) done $common_start" >/tmp/ready.next && mv /tmp/ready.next /tmp/ready
   [ -n "${3:-}" ] && "$3" "$2"
   # start_plan records the common start and when this node knew it: a node that knew it too late starts late.
   delay=$(awk -v now="$(wall_clock)" -v start="$common_start" -v plan="$2/start_plan" 'BEGIN { d = start - now; printf "%.6f %.6f\n", start, now >plan; printf "%.6f\n", (d > 0 ? d : 0) }')

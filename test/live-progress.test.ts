@@ -41,7 +41,7 @@ test('the committee: level min/median/max (midpoint for an even count), most uni
   );
 });
 
-test('a stall: no node ordered a new unit for the stall time; a node that finished does not count as stalled', () => {
+test('a stall: no node ordered a new unit and no level rose for the stall time; a node that finished does not count as stalled', () => {
   const at = (level: number, ordered: number) => committeeProgress([{ wall: 0, level, ordered, faults: 0 }], 1);
   const watch = new StallWatch(6);
   assert.equal(
@@ -76,4 +76,16 @@ test('a stall: no node ordered a new unit for the stall time; a node that finish
   assert.equal(auto.update(at(10, 40), new Map([['a', 40]]), 150), false);
   assert.equal(auto.threshold(), 100);
   assert.equal(auto.update(at(10, 40), new Map([['a', 40]]), 200), true);
+  // Levels that keep rising while the order lags are no stall; levels and order both still are.
+  const lagging = new StallWatch(6);
+  lagging.update(at(14, 549), new Map([['a', 549]]), 0);
+  for (const [t, level] of [
+    [5, 20],
+    [10, 26],
+    [15, 31],
+    [20, 35],
+  ] as const)
+    assert.equal(lagging.update(at(level, 549), new Map([['a', 549]]), t), false, `level ${level} at ${t} s`);
+  assert.equal(lagging.update(at(35, 549), new Map([['a', 549]]), 25), false);
+  assert.equal(lagging.update(at(35, 549), new Map([['a', 549]]), 26), true, 'six seconds without a new level or unit');
 });

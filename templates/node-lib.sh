@@ -9,8 +9,8 @@
 # seconds before its process runs, so readiness is a TCP answer from the peer's
 # own script: each node answers "ready <when>" on GOMEL_READY_PORT.
 # One node, the committee's first (pid 0), coordinates: it asks every peer until
-# each answered, takes the last of their ready moments, and fixes the common start
-# GOMEL_START_MARGIN seconds (2 + N/4) after it; it then answers "ready <when> done
+# each answered, and fixes the common start
+# GOMEL_START_MARGIN seconds (2 + N/4 + (N/16)²) after the last answer; it then answers "ready <when> done
 # <start>". Every other node asks the coordinator alone until it has the start.
 # Questions per round grow with N, not N²: with every node asking every peer, 64
 # nodes on 2 cores kept a load of 400-500 and never finished the start in 120 s.
@@ -97,7 +97,7 @@ start_together() {
   nc -ll -p "$port" -e /bin/cat /tmp/ready >/dev/null 2>&1 &
   hosts=$(cut -d'|' -f4 "$1" | cut -d' ' -f1 | sed 's/:[0-9]*$//')
   n=$(echo "$hosts" | wc -w)
-  margin="${GOMEL_START_MARGIN:-$((2 + n / 4))}"
+  margin="${GOMEL_START_MARGIN:-$((2 + n / 4 + (n / 16) * (n / 16)))}"
   wait_s="${GOMEL_START_WAIT:-120}"
   give_up=$(($(date +%s) + wait_s))
   coordinator=$(echo "$hosts" | head -n 1)
@@ -108,8 +108,10 @@ start_together() {
       echo "$pending" >"$2/start_unanswered"
       return 0
     fi
-    # The common start: the last peer's ready moment plus the margin.
-    common_start=$(awk -v margin="$margin" 'max < $2 { max = $2 } END { printf "%.6f\n", max + margin }' /tmp/start-answered)
+    # The common start: the margin after the moment every peer has answered (now), so that it
+    # is never in the past however long the round took (64 busy nodes: the last answer came
+    # 20 s after the last ready moment).
+    common_start=$(awk -v margin="$margin" -v now="$(wall_clock)" 'BEGIN { printf "%.6f\n", now + margin }')
     echo "ready $ready_at done $common_start" >/tmp/ready.next && mv /tmp/ready.next /tmp/ready
   else
     # The coordinator's answer, until it holds the start. A start before this node was

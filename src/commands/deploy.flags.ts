@@ -43,7 +43,7 @@ const spawnFlags = () =>
     .addOption(
       new Option(
         '--settle <s>',
-        "seconds to keep watching once all run, to catch nodes that fail at once (default: 8 + N/4, past the nodes' common start; 0: none)",
+        "seconds to keep watching once all run, to catch nodes that fail at once (default: the start margin + 6 s, past the nodes' common start; 0: none)",
       ).argParser((text) => (text === '0' ? 0 : parsePositiveInt(text, '--settle', 600))),
     );
 

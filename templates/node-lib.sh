@@ -62,24 +62,12 @@ ask_peer() {
   esac
 }
 
-# Asks the hosts in $pending until each answered as $1 (into $2); fails at the give-up
-# time. With $3 (a folder), a peer silent for four rounds in a row is taken for dead
-# and named in $3/start_lost: it answered before, so its host or container died
-# (a host lost while the committee starts must not hold the others for minutes).
+# Asks the hosts in $pending until each answered as $1 (into $2); fails at the give-up time.
 ask_all() {
   : >"$2"
   while :; do
     : >/tmp/start-silent
     ask_round "$1" "$2"
-    if [ -n "${3:-}" ]; then
-      for host in $(cat /tmp/start-silent); do
-        misses=$(($(cat "/tmp/start-miss-$host" 2>/dev/null || echo 0) + 1))
-        echo "$misses" >"/tmp/start-miss-$host"
-        [ "$misses" -ge 4 ] || continue
-        pending=$(echo "$pending" | grep -vx "$host")
-        echo "$host" >>"$3/start_lost"
-      done
-    fi
     [ -z "$pending" ] && return 0
     [ "$(date +%s)" -ge "$give_up" ] && return 1
     sleep "${poll_s:-0.25}"
@@ -101,18 +89,20 @@ start_together() {
   wait_s="${GOMEL_START_WAIT:-120}"
   give_up=$(($(date +%s) + wait_s))
   coordinator=$(echo "$hosts" | head -n 1)
+  common_start=""
   if [ "${SLOT:-}" = 1 ]; then
+    # A silent peer may not have started yet: it is asked until it answers or the wait ends.
     pending=$hosts
-    if ! ask_all "ready *" /tmp/start-answered "$2"; then
+    if ask_all "ready *" /tmp/start-answered; then
+      # The common start: the margin after the moment every peer has answered (now), so that it
+      # is never in the past however long the round took (64 busy nodes: the last answer came
+      # 20 s after the last ready moment).
+      common_start=$(awk -v margin="$margin" -v now="$(wall_clock)" 'BEGIN { printf "%.6f\n", now + margin }')
+      echo "ready $ready_at done $common_start" >/tmp/ready.next && mv /tmp/ready.next /tmp/ready
+    else
       echo "start: after ${wait_s}s these peers still do not answer:" $pending "; starting anyway" >&2
       echo "$pending" >"$2/start_unanswered"
-      return 0
     fi
-    # The common start: the margin after the moment every peer has answered (now), so that it
-    # is never in the past however long the round took (64 busy nodes: the last answer came
-    # 20 s after the last ready moment).
-    common_start=$(awk -v margin="$margin" -v now="$(wall_clock)" 'BEGIN { printf "%.6f\n", now + margin }')
-    echo "ready $ready_at done $common_start" >/tmp/ready.next && mv /tmp/ready.next /tmp/ready
   else
     # The coordinator's answer, until it holds the start. A start before this node was
     # even ready is no start of this run (a container of an earlier one): asked again.
@@ -127,12 +117,14 @@ start_together() {
       if [ "$(date +%s)" -ge "$give_up" ]; then
         echo "start: after ${wait_s}s the coordinator $coordinator has no common start; starting anyway" >&2
         echo "$coordinator" >"$2/start_unanswered"
-        return 0
+        break
       fi
       sleep 0.25
     done
   fi
+  # Conditions are applied also when the node starts without a common start: never a silently unshaped run.
   [ -n "${3:-}" ] && "$3" "$2"
+  [ -n "$common_start" ] || return 0
   # start_plan records the common start and when this node knew it: a node that knew it too late starts late.
   delay=$(awk -v now="$(wall_clock)" -v start="$common_start" -v plan="$2/start_plan" 'BEGIN { d = start - now; printf "%.6f %.6f\n", start, now >plan; printf "%.6f\n", (d > 0 ? d : 0) }')
   sleep "$delay"

@@ -77,7 +77,7 @@ test('a stall: no node ordered a new unit and no level rose for the stall time; 
   assert.equal(auto.threshold(), 100);
   assert.equal(auto.update(at(10, 40), new Map([['a', 40]]), 200), true);
   // Levels that keep rising while the order lags are no stall; levels and order both still are.
-  const lagging = new StallWatch(6);
+  const lagging = new StallWatch(10);
   lagging.update(at(14, 549), new Map([['a', 549]]), 0);
   for (const [t, level] of [
     [5, 20],
@@ -86,6 +86,15 @@ test('a stall: no node ordered a new unit and no level rose for the stall time; 
     [20, 35],
   ] as const)
     assert.equal(lagging.update(at(level, 549), new Map([['a', 549]]), t), false, `level ${level} at ${t} s`);
-  assert.equal(lagging.update(at(35, 549), new Map([['a', 549]]), 25), false);
-  assert.equal(lagging.update(at(35, 549), new Map([['a', 549]]), 26), true, 'six seconds without a new level or unit');
+  assert.equal(lagging.update(at(35, 549), new Map([['a', 549]]), 29), false);
+  assert.equal(lagging.update(at(35, 549), new Map([['a', 549]]), 30), true, 'ten seconds without a new level or unit');
+  // Levels that climb on for three stall times without a new ordered unit: the ordering itself stalled.
+  const unordered = new StallWatch(10);
+  unordered.update(at(5, 100), new Map([['a', 100]]), 0);
+  let t = 0;
+  let stalled = false;
+  for (let level = 6; level < 20 && !stalled; level++)
+    stalled = unordered.update(at(level, 100), new Map([['a', 100]]), (t += 5));
+  assert.equal(stalled, true, 'a stall once the climb outlasts three stall times');
+  assert.ok(t >= 30 && t <= 45, `called after ${t} s`);
 });

@@ -280,7 +280,9 @@ export function shapingScript(
     'set -e',
     "# iproute2's tc by path: busybox sh would run its own tc applet, which cannot build these qdiscs",
     'TC=/usr/sbin/tc',
-    `peer_ip() { nslookup "$1" 2>/dev/null | awk '/^Address/ { a = $NF } END { print a }'; }`,
+    "# A peer's address: the one node-lib.sh kept, else looked up until its name resolves (across hosts a",
+    "# name record arrives seconds late; an unknown name must not give the resolver's own address).",
+    `peer_ip() { [ -s "/tmp/start-ip-$1" ] && { cat "/tmp/start-ip-$1"; return 0; }; for _ in $(seq 1 30); do a=$(timeout 3 nslookup "$1" 2>/dev/null | awk '/^Name:/ { named = 1 } named && /^Address/ && $NF ~ /^[0-9.]+$/ { print $NF; exit }'); [ -n "$a" ] && { echo "$a" | tee "/tmp/start-ip-$1"; return 0; }; sleep 1; done; echo "no address for $1 after 30 tries" >&2; return 1; }`,
   ];
   const delays = rules.some((r) => r.to.length && needsNetem(r.conditions)) || delay.ingress.length > 0;
   if (delays) {

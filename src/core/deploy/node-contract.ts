@@ -39,7 +39,6 @@ export const NODE_FILES = {
   startedAt: 'started_at',
   startPlan: 'start_plan',
   startUnanswered: 'start_unanswered',
-  startLost: 'start_lost',
   exitStatus: 'exit_status',
   stderr: 'stderr.txt',
   network: 'network.txt',

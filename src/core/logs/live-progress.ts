@@ -82,6 +82,7 @@ export class StallWatch {
   /** A timing round's length as of the last new unit: while stalled, the levels stop and the estimate must too. */
   private roundS = 0;
   private level = -1;
+  private lastOrderedAt: number | undefined;
 
   constructor(readonly stallS?: number) {}
 
@@ -96,9 +97,13 @@ export class StallWatch {
     // A rising level is progress too: a new prime level needs units of 2f+1 creators, so with more than f
     // nodes gone the levels stop with the order. Ordering lags the levels, most on few cores: 32 real nodes
     // on 2 cores climbed from level 14 to 35 over 32 s without ordering a unit, and went on to consensus.
+    // But not for ever: levels that climb three stall times on without a new unit ordered are a stall of
+    // the ordering itself.
     const climbed = p.level.max > this.level;
     this.level = Math.max(this.level, p.level.max);
-    const moved = [...perNode].some(([node, ordered]) => ordered > (this.ordered.get(node) ?? -1)) || climbed;
+    const ordered = [...perNode].some(([node, count]) => count > (this.ordered.get(node) ?? -1));
+    if (ordered || this.lastOrderedAt === undefined) this.lastOrderedAt = now;
+    const moved = ordered || (climbed && (p.ordered === 0 || now - this.lastOrderedAt < 3 * this.threshold()));
     for (const [node, ordered] of perNode) this.ordered.set(node, Math.max(ordered, this.ordered.get(node) ?? -1));
     if (moved || this.since === undefined) {
       this.since = now;

@@ -180,6 +180,12 @@ test('runs compared: one column per run; a probe folder is refused', async (t) =
   assert.match(html, /<th><\/th><th>success-4<\/th><th>swarm-8<\/th>/);
   assert.equal((html.match(/<svg /g) ?? []).length, 5, 'three against N (4 and 8 nodes), two over time');
   assert.match(html, /data-chart="Units ordered per second against N"/);
+  // gomel's own figures per run, with the failing fetch service flagged in words in the page.
+  assert.match(
+    html,
+    /<h2>Inside gomel: swarm-8<\/h2>\n<ul class="flags"><li class="marked">fetch: 0 of 178 requests completed/,
+  );
+  assert.match(html, /<td>fetch out \(asked\)<\/td><td>178<\/td><td>0<\/td><td>178<\/td>/);
   const probe = await tempDir(t);
   await fs.copyFile(path.join(LOGS, 'swarm-8/committee.ka'), path.join(probe, 'committee.ka'));
   await fs.mkdir(path.join(probe, 'node1'));

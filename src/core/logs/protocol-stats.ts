@@ -752,27 +752,18 @@ interface ServiceTraffic {
   perNode?: { label: string; sent: number; delivered: number; deliveredPercent: number | undefined }[];
 }
 
-export interface RunProtocolFigures {
+/** The run: the nodes' figures merged, per-node counts summed with their spread over the nodes. */
+export interface RunProtocolFigures extends Omit<
+  NodeProtocolFigures,
+  'unitsCreated' | 'primeUnitsCreated' | 'failedCreationAttempts' | 'timingUnits'
+> {
   /** Nodes with a log. */
   nodes: number;
   unitsCreated: CountOverNodes;
-  parentsPerUnit: { mean: number; histogram: Histogram } | undefined;
-  creationIntervalMs: Summary | undefined;
   /** Median over nodes of each node's median creation interval. */
   creationIntervalMsNodeMedian: number | undefined;
   failedCreationAttempts: CountOverNodes;
-  creationAddFailed: number;
   timingUnits: CountOverNodes;
-  decisionDepth: { mean: number; histogram: Histogram } | undefined;
-  levelsAboveDecision: { mean: number; histogram: Histogram } | undefined;
-  gossip: SyncServiceFigures;
-  fetch: SyncServiceFigures;
-  rmc: SyncServiceFigures;
-  multicast: MulticastFigures;
-  retrying: { addedToBacklog: number; removedFromBacklog: number };
-  fallbackUnresolved: number;
-  unattributedSessions: number;
-  unattributedBytes: { sent: number; received: number };
   traffic: ServiceTraffic[];
   /** Large gaps and failure rates, in words (trafficFlags). */
   flags: string[];

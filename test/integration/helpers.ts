@@ -42,7 +42,10 @@ export async function sandbox(t: Parameters<typeof tempDir>[0]): Promise<Sandbox
     subnet: `10.${200 + (bytes[0]! % 50)}.${bytes[1]}.0/24`,
     tag: `${REGISTRY}/gomelctl-it-${id}:t`,
     run: async (args, expectCode = 0) => {
+      const began = Date.now();
       const r = await cli(args);
+      if (process.env.GOMELCTL_TEST_TRACE)
+        process.stderr.write(`trace ${((Date.now() - began) / 1000).toFixed(1)}s ${args.slice(0, 2).join(' ')}\n`);
       if (r.code !== expectCode)
         throw new Error(`gomelctl ${args.join(' ')} exited ${r.code}, expected ${expectCode}:\n${r.out}\n${r.err}`);
       return r;

@@ -80,7 +80,10 @@ async function checkOptions(options: UpOptions): Promise<void> {
 }
 
 export async function up(options: UpOptions, out: Output, engine = new Engine()): Promise<void> {
-  const step = (name: string) => out.line(`\n== ${name}`);
+  const step = (name: string) => {
+    out.line('');
+    out.line(`== ${name}`);
+  };
   await checkOptions(options);
   step('keys');
   await keysGen({ n: options.n, dir: options.keys, config: options.config, configs: options.configs }, out);
@@ -210,7 +213,8 @@ export async function up(options: UpOptions, out: Output, engine = new Engine())
     }
   }
   if (failure) throw failure;
-  out.line(`\nup: done. \`gomelctl deploy status\` shows the services; \`gomelctl down\` removes them.`);
+  out.line('');
+  out.line(`up: done. \`gomelctl deploy status\` shows the services; \`gomelctl down\` removes them.`);
 }
 
 /** How often `up` shows the committee's progress: an updating terminal every 2 s, a log every 5 s. */

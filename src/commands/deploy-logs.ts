@@ -7,6 +7,7 @@ import { CheckFailed, EnvironmentError } from '../core/errors.js';
 import { committeeFingerprint } from '../core/image/context.js';
 import { mapLimit } from '../core/limit.js';
 import { checkLogsFolder } from '../fs/logs-folder.js';
+import { isFsError } from '../fs/input.js';
 import { describeFaultPlan, faultyNodes, readFaultRecord } from '../core/faults/plan.js';
 import { readTar } from '../docker/build-context.js';
 import { separateShipped, type SeparatedOutput } from '../core/logs/shipped.js';
@@ -124,10 +125,11 @@ async function collectNode(
   let files: { name: string; content: Uint8Array }[] = [];
   if (local) {
     try {
-      files = (await readTar(local)).map((e) => ({
-        name: e.name.replace(/^(extract\/|\.\/)/, ''),
-        content: e.content,
-      }));
+      // The archive comes from inside a container: only its regular files are taken, each only
+      // inside the node's folder (insideFolder); a folder entry is made by its files, a link never.
+      files = (await readTar(local))
+        .filter((e) => e.type === 'file' || e.type === 'contiguous-file')
+        .map((e) => ({ name: e.name.replace(/^(extract\/|\.\/)/, ''), content: e.content }));
     } catch (error) {
       incomplete.push(`the archive of its /extract from its engine does not read (${(error as Error).message})`);
     }
@@ -136,13 +138,30 @@ async function collectNode(
     incomplete.push(...shipped.shipment.problems);
   }
   let extracted = 0;
+  const outside: string[] = [];
   for (const entry of files) {
     const rel = insideFolder(entry.name);
-    if (!rel) continue;
-    await fs.mkdir(path.dirname(path.join(dir, rel)), { recursive: true });
-    await fs.writeFile(path.join(dir, rel), entry.content);
-    extracted++;
+    if (!rel) {
+      outside.push(entry.name);
+      continue;
+    }
+    try {
+      await fs.mkdir(path.dirname(path.join(dir, rel)), { recursive: true });
+      await fs.writeFile(path.join(dir, rel), entry.content);
+      extracted++;
+    } catch (error) {
+      // Two entries that cannot both be (a file "a" and a file "a/b"): the first stays, the node's other files too.
+      if (!isFsError(error)) throw error;
+      incomplete.push(`${JSON.stringify(entry.name)} from its /extract was not written (${error.code})`);
+    }
   }
+  if (outside.length)
+    incomplete.push(
+      `${outside.length} name(s) in its /extract pointed outside its folder and were not written (${outside
+        .slice(0, 3)
+        .map((n) => JSON.stringify(n))
+        .join(', ')})`,
+    );
   const uncollected = extracted ? undefined : (lostOutput ?? whyNoFiles(s, shipped));
   const task = {
     state: s.state,

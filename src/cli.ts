@@ -1,7 +1,7 @@
 // Declares the commands and flags, and is the one place that maps errors to exit codes.
 import { Command, CommanderError } from '@commander-js/extra-typings';
 import { CheckFailed, EnvironmentError, ExpectedStall, ForkFound, InputError, UsageError } from './core/errors.js';
-import { processOutput, type Output } from './commands/output.js';
+import { printLines, processOutput, type Output } from './commands/output.js';
 import { registerCluster } from './commands/cluster.flags.js';
 import { registerConfig } from './commands/config.flags.js';
 import { registerDeploy } from './commands/deploy.flags.js';
@@ -33,7 +33,10 @@ function buildProgram(out: Output): Command {
     .version(VERSION)
     .showHelpAfterError()
     .exitOverride()
-    .configureOutput({ writeErr: (s) => out.warn(s.trimEnd()), writeOut: (s) => out.line(s.trimEnd()) });
+    .configureOutput({
+      writeErr: (s) => printLines(out.warn, s.trimEnd()),
+      writeOut: (s) => printLines(out.line, s.trimEnd()),
+    });
   registerKeys(program, out);
   registerConfig(program, out);
   registerCluster(program, out);
@@ -67,10 +70,12 @@ function escapeControls(text: string, keep = ''): string {
 
 /** Runs the CLI and returns the exit code; prints one line for any error. */
 export async function run(argv: readonly string[], out: Output = processOutput): Promise<number> {
-  // Everything printed goes through here: lines keep their line breaks, nothing else raw.
+  // Everything printed goes through here, and each line() is exactly one line: a newline
+  // inside one came from a user (a path, a flag, a file) and is shown as \n (N96). Text that
+  // spans lines is printed a line() at a time (printJson, printLines).
   const safe: Output = {
-    line: (t) => out.line(escapeControls(t, '\n\t')),
-    warn: (t) => out.warn(escapeControls(t, '\n\t')),
+    line: (t) => out.line(escapeControls(t, '\t')),
+    warn: (t) => out.warn(escapeControls(t, '\t')),
     tty: out.tty,
     ...(out.status ? { status: (t: string) => out.status!(escapeControls(t, '')) } : {}),
   };

@@ -333,3 +333,43 @@ test('N96: control characters from flags and paths are printed escaped; an error
   assert.match(stderr, /no\\x1b\[31mkeys\\nhere/);
   assert.doesNotMatch(stderr, /\x1b/);
 });
+
+test("N96: a newline in a user's path never splits a printed line; text that is ours still spans lines", async (t) => {
+  const root = await tempDir(t);
+  const configs = path.join(root, 'configs');
+  await fs.mkdir(configs);
+  await fs.copyFile(path.join(REPO, 'configs/config.json'), path.join(configs, 'config.json'));
+  const bin = path.join(REPO, 'bin/gomelctl');
+  const run = (args: string[]) =>
+    execFileSync(process.execPath, [bin, ...args], {
+      cwd: root,
+      env: { ...process.env, DOCKER_HOST: 'unix:///tmp/no-such.sock' },
+      encoding: 'utf8',
+    });
+  // Through the real entry point: what a terminal shows, line by line.
+  const gen = run(['keys', 'gen', '--n', '4', '--keys', 'a\nb\x1b[2J', '--configs', configs]);
+  assert.deepEqual(gen.trimEnd().split('\n'), ['keys: 4 nodes in a\\nb\\x1b[2J: added node1..node4']);
+  assert.equal(run(['keys', 'gen', '--n', '8', '--keys', 'k', '--configs', configs]).trimEnd().split('\n').length, 1);
+  await fs.rm(path.join(root, 'k', 'seed')); // the next resize writes a new seed and says so on its own line
+  const resized = run(['keys', 'gen', '--n', '4', '--keys', 'k', '--configs', configs]).trimEnd().split('\n');
+  assert.equal(resized.length, 2, resized.join('|'));
+  // config sync's diff: two lines per change, as before.
+  const sync = run(['config', 'sync', '--keys', 'k', '--configs', configs]).split('\n');
+  const minus = sync.findIndex((l) => l === '  - "NParents": 8');
+  assert.ok(minus > 0, sync.join('|'));
+  assert.equal(sync[minus + 1], '  + "NParents": 4');
+  // JSON output is indented over many lines and parses.
+  const shown = run(['keys', 'show', '--keys', 'k', '--json']);
+  assert.ok(shown.split('\n').length > 10);
+  assert.equal((JSON.parse(shown) as unknown[]).length, 4);
+  const verdict = (() => {
+    try {
+      return run(['verdict', '--json', '--logs', path.join(VECTORS, 'logs/success-4')]);
+    } catch (error) {
+      return String((error as { stdout: string }).stdout);
+    }
+  })();
+  assert.equal((JSON.parse(verdict) as Verdict).nodes.length, 4);
+  // commander's help is many lines.
+  assert.ok(run(['keys', 'gen', '--help']).split('\n').length > 5);
+});

@@ -10,6 +10,7 @@ import { deployLogs } from '../src/commands/deploy-logs.js';
 import { captureOutput } from '../src/commands/output.js';
 import type { Engine } from '../src/docker/engine.js';
 import { tempDir } from './helpers.js';
+import tar from 'tar-stream';
 
 const stub = {
   listServices: async () => [
@@ -61,4 +62,71 @@ test('N89: a folder holding what gomelctl did not write is never emptied; a fres
     ['task.json'],
     "the last run's node folder was replaced",
   );
+});
+
+/** A tar as an engine's archive endpoint returns one, entries of any type and name. */
+async function archive(
+  entries: { name: string; type?: 'file' | 'directory' | 'symlink'; linkname?: string; text?: string }[],
+) {
+  const pack = tar.pack();
+  const chunks: Buffer[] = [];
+  pack.on('data', (c) => chunks.push(c as Buffer));
+  const done = new Promise<void>((resolve) => pack.on('end', resolve));
+  for (const e of entries) {
+    await new Promise<void>((resolve, reject) =>
+      pack.entry({ name: e.name, type: e.type ?? 'file', linkname: e.linkname }, e.text ?? '', (err) =>
+        err ? reject(err) : resolve(),
+      ),
+    );
+  }
+  pack.finalize();
+  await done;
+  return Buffer.concat(chunks);
+}
+
+test("a node's /extract archive from its engine is untrusted: only its regular files, only inside the node's folder", async (t) => {
+  const root = await tempDir(t);
+  const logs = path.join(root, 'run', 'logs');
+  const tarball = await archive([
+    { name: 'extract/', type: 'directory' },
+    { name: 'extract/0.config.log', text: 'gomel log\n' },
+    { name: 'extract/sub/', type: 'directory' },
+    { name: 'extract/sub/x.txt', text: 'nested\n' },
+    { name: 'extract/../escape.txt', text: 'out\n' },
+    { name: 'extract/../../run-escape.txt', text: 'out\n' },
+    { name: '../../../root-escape.txt', text: 'out\n' },
+    { name: `${root}/absolute.txt`, text: 'out\n' },
+    { name: 'extract/link', type: 'symlink', linkname: root },
+    { name: 'extract/link/through-link.txt', text: 'out\n' },
+    { name: 'extract/0.config.log/under-a-file', text: 'cannot be\n' },
+  ]);
+  const engine = {
+    ...stub,
+    listTasks: async () => [
+      {
+        ServiceID: 's1',
+        CreatedAt: '1',
+        Status: { State: 'complete', ContainerStatus: { ExitCode: 0, ContainerID: 'c1' } },
+      },
+    ],
+    containerArchive: async () => tarball,
+  } as unknown as Engine;
+  const o = captureOutput();
+  await deployLogs({ network: 'aleph_net', out: logs, keys: 'none', configs: 'none' }, o, engine);
+  const node = path.join(logs, 'node1');
+  assert.deepEqual((await fs.readdir(node)).sort(), ['0.config.log', 'link', 'sub', 'task.json']);
+  // The link entry was never made: the file named under it landed in a real folder of the node's.
+  assert.ok((await fs.lstat(path.join(node, 'link'))).isDirectory());
+  assert.equal(await fs.readFile(path.join(node, '0.config.log'), 'utf8'), 'gomel log\n');
+  assert.equal(await fs.readFile(path.join(node, 'sub', 'x.txt'), 'utf8'), 'nested\n');
+  // Nothing above the node's folder: not in logs/, not beside it, not at the absolute path.
+  assert.deepEqual((await fs.readdir(logs)).sort(), ['.gomelctl-logs', 'node1', 'node1.log']);
+  assert.deepEqual((await fs.readdir(path.join(root, 'run'))).sort(), ['logs']);
+  assert.deepEqual((await fs.readdir(root)).sort(), ['run']);
+  const task = JSON.parse(await fs.readFile(path.join(node, 'task.json'), 'utf8')) as { incomplete?: string[] };
+  assert.match(
+    task.incomplete!.join('; '),
+    /4 name\(s\) in its \/extract pointed outside its folder and were not written/,
+  );
+  assert.match(task.incomplete!.join('; '), /"0\.config\.log\/under-a-file" from its \/extract was not written/);
 });

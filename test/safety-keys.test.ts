@@ -516,3 +516,83 @@ test('N99: a chain of links to a keys folder works alike in gen and verify; a lo
     assert.match(r.err, /la: is a loop of symbolic links/, args.join(' '));
   }
 });
+
+// ---- nothing secret in any output, whatever option a key file or the seed was passed to
+
+test('a key file or the seed passed to any other option is refused by name, and not a character of it is printed', async (t) => {
+  const { root, k, none } = await committee(t);
+  const configs = path.join(root, 'configs');
+  await fs.mkdir(configs);
+  await fs.copyFile(path.join(REPO, 'configs/config.json'), path.join(configs, 'config.json'));
+  const [sk, rmc] = (await fs.readFile(path.join(k, '3.pk'), 'utf8')).trim().split(' ') as [string, string];
+  const seed = (await fs.readFile(path.join(k, 'seed'), 'utf8')).trim();
+  // Any 8 characters in a row of a secret in the output is a leak.
+  const windows = [sk, rmc, seed].flatMap((s) => Array.from({ length: s.length - 7 }, (_, i) => s.slice(i, i + 8)));
+  const leaks = (text: string) => windows.filter((w) => text.includes(w));
+  // Copies outside the keys folder are refused by their shape.
+  const copies = path.join(root, 'copies');
+  await fs.mkdir(copies);
+  await fs.copyFile(path.join(k, '3.pk'), path.join(copies, 'config.json'));
+  await fs.copyFile(path.join(k, 'seed'), path.join(copies, 'plan.json'));
+  const common = ['--keys', k, '--configs', configs];
+  const cases: [string[], RegExp][] = [
+    [
+      ['deploy', 'spawn', ...common, '--faults', path.join(k, '3.pk')],
+      /3\.pk: is a secret of the committee in .*\(a private key\), not a fault plan/,
+    ],
+    [
+      ['deploy', 'spawn', ...common, '--faults', path.join(k, 'seed')],
+      /seed: is a secret of the committee in .*\(its seed\), not a fault plan/,
+    ],
+    [['up', ...common, '--faults', path.join(k, '3.pk')], /3\.pk: is a secret of the committee/],
+    [
+      ['deploy', 'spawn', ...common, '--zones', path.join(k, '3.pk')],
+      /3\.pk: is a secret of the committee .*not a zones file/,
+    ],
+    [['keys', 'gen', '--keys', path.join(root, 'k2'), '--addresses', path.join(k, '3.pk')], /not an addresses file/],
+    [['keys', 'verify', '--committee', path.join(k, 'seed')], /seed: is a secret .*not a committee file/],
+    [['image', 'rebuild', ...common, '--binary', path.join(k, '3.pk')], /3\.pk: is a secret .*not a gomel binary/],
+    [
+      ['config', 'check', '--keys', k, '--configs', copies, 'config'],
+      /config\.json: holds what looks like a private key/,
+    ],
+    [
+      ['deploy', 'spawn', ...common, '--faults', path.join(copies, 'plan.json')],
+      /plan\.json: holds what looks like a committee seed/,
+    ],
+  ];
+  for (const [args, message] of cases) {
+    const r = await cli(args);
+    assert.equal(r.code, 1, `${args.join(' ')}: ${r.err}`);
+    assert.match(r.err, message, args.join(' '));
+    assert.deepEqual(leaks(r.out + r.err), [], `${args.join(' ')}: no secret in the output`);
+  }
+  // Their own readers still read them.
+  assert.equal((await cli(['keys', 'verify', '--keys', k])).code, 0);
+  assert.equal((await cli(['keys', 'gen', '--n', '9', '--keys', k, '--configs', none])).code, 0);
+  const fromSeed = await cli([
+    'keys',
+    'gen',
+    '--n',
+    '4',
+    '--keys',
+    path.join(root, 'k3'),
+    '--configs',
+    none,
+    '--seed-file',
+    path.join(k, 'seed'),
+  ]);
+  assert.equal(fromSeed.code, 0, fromSeed.err);
+});
+
+test('a fault plan file that is not JSON is named with a position, never with its text', async (t) => {
+  const { root, k } = await committee(t);
+  const configs = path.join(root, 'configs');
+  await fs.mkdir(configs);
+  await fs.copyFile(path.join(REPO, 'configs/config.json'), path.join(configs, 'config.json'));
+  await fs.writeFile(path.join(root, 'plan.json'), 'xykmdAWXb954WsBmv6z9hrXmN8hfc3cv\n');
+  const r = await cli(['deploy', 'spawn', '--keys', k, '--configs', configs, '--faults', path.join(root, 'plan.json')]);
+  assert.equal(r.code, 1);
+  assert.match(r.err, /plan\.json: not valid JSON( \(at character \d+\))? — a fault plan file is a JSON array/);
+  assert.doesNotMatch(r.err, /xykmd/);
+});

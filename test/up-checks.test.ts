@@ -6,7 +6,7 @@ import path from 'node:path';
 import os from 'node:os';
 import { after, before, describe, it } from 'node:test';
 import { REPO, snapshot, tempDir } from './helpers.js';
-import { fakeEngine, gomelctl } from './support/fake-engine.js';
+import { fakeEngine, gomelctl, type EngineRequest } from './support/fake-engine.js';
 
 /** keys/ and configs/ by content and mode, and every name in the folder (no lock or staging left). */
 async function state(dir: string): Promise<unknown> {
@@ -67,6 +67,20 @@ describe('up: every flag is checked before anything changes (N85, N86)', () => {
     { name: '--config', args: ['--n', '4', '--config', 'nosuch'], says: /--config nosuch/ },
     { name: '--n', args: ['--n', 'three'], says: /--n three/ },
     { name: '--image (not an up flag)', args: ['--n', '4', '--image', 'BAD REF'], says: /unknown option '--image'/ },
+    // The logs folder is judged before the run, not when the logs come home (N89's folder, a path under a file).
+    {
+      name: '--logs a folder gomelctl did not write',
+      args: ['--n', '4', '--logs', 'mine'],
+      code: 1,
+      says: /mine: was not written by `gomelctl deploy logs` \(NOTES\.md\)/,
+    },
+    {
+      name: '--logs under a file',
+      args: ['--n', '4', '--logs', 'z.json/logs'],
+      code: 1,
+      says: /z\.json\/logs: .*z\.json is a file, not a folder/,
+    },
+    { name: '--cap-add', args: ['--n', '4', '--cap-add', 'BOGUS'], says: /--cap-add "BOGUS": not a Linux capability/ },
   ];
 
   it('valid flags pass the checks: the same harness sees the engine contacted', async (t) => {
@@ -89,6 +103,8 @@ describe('up: every flag is checked before anything changes (N85, N86)', () => {
       const dir = await tempDir(t);
       await fs.cp(committee, dir, { recursive: true });
       await fs.writeFile(path.join(dir, 'z.json'), JSON.stringify(zonesMissingNode10));
+      await fs.mkdir(path.join(dir, 'mine'));
+      await fs.writeFile(path.join(dir, 'mine', 'NOTES.md'), 'notes\n');
       const engine = await fakeEngine(dir, () => ({
         status: 500,
         json: { message: 'the test engine must not be called' },
@@ -108,4 +124,67 @@ describe('up: every flag is checked before anything changes (N85, N86)', () => {
       );
     });
   }
+
+  /** A swarm manager whose networks are `networks()` at each listing; it refuses anything that changes it. */
+  const manager =
+    (networks: () => { Name: string; IPAM: { Config: { Subnet: string }[] } }[]) => (r: EngineRequest) => {
+      if (r.method !== 'GET') return { status: 500, json: { message: 'the test engine must not be changed' } };
+      if (r.path === '/info')
+        return {
+          json: {
+            Name: 'fake',
+            Swarm: { LocalNodeState: 'active', ControlAvailable: true, NodeID: 'n1', NodeAddr: '127.0.0.1' },
+          },
+        };
+      if (r.path === '/nodes') return { json: [] };
+      if (r.path === '/networks') {
+        const name = (JSON.parse(r.query.get('filters') ?? '{}') as { name?: string[] }).name?.[0];
+        return { json: networks().filter((n) => name === undefined || n.Name.includes(name)) };
+      }
+      return { status: 404, json: { message: `fake engine: no ${r.method} ${r.path}` } };
+    };
+
+  it('--subnet another network overlaps: exit 2 before keys/ and configs/ change (the engine is only read)', async (t) => {
+    const dir = await tempDir(t);
+    await fs.cp(committee, dir, { recursive: true });
+    const engine = await fakeEngine(
+      dir,
+      manager(() => [{ Name: 'taken', IPAM: { Config: [{ Subnet: '10.77.0.0/16' }] } }]),
+    );
+    t.after(() => engine.close());
+    const before = await state(dir);
+    const r = await gomelctl(['up', '--n', '4', '--subnet', '10.77.3.0/24'], dir, { DOCKER_HOST: engine.host });
+    assert.equal(r.code, 2, r.err);
+    assert.match(r.err, /^gomelctl: --subnet 10\.77\.3\.0\/24: overlaps 10\.77\.0\.0\/16, which another network holds/);
+    assert.deepEqual(await state(dir), before, 'keys/ and configs/ must be byte-identical');
+    assert.deepEqual(
+      engine.requests.filter((q) => q.method !== 'GET'),
+      [],
+      'nothing asked of the engine but reads',
+    );
+  });
+
+  it('a usage error found after up began changing things is exit 1, never 2', async (t) => {
+    const dir = await tempDir(t);
+    await fs.cp(committee, dir, { recursive: true });
+    // Free when up checks (its first two listings); every 10.N.0.0/16 taken by the time cluster init picks one.
+    let listings = 0;
+    const allOfTen = [{ Name: 'all-of-ten', IPAM: { Config: [{ Subnet: '10.0.0.0/8' }] } }];
+    const engine = await fakeEngine(
+      dir,
+      manager(() => (++listings > 2 ? allOfTen : [])),
+    );
+    t.after(() => engine.close());
+    const r = await gomelctl(['up', '--n', '4'], dir, { DOCKER_HOST: engine.host });
+    assert.match(
+      r.err,
+      /no free 10\.N\.0\.0\/16 subnet is left .*\(found after up began changing keys, configs and the engine: exit 1, not 2\)/,
+    );
+    assert.equal(r.code, 1, r.err);
+    assert.match(
+      await fs.readFile(path.join(dir, 'keys', 'committee.ka'), 'utf8'),
+      /^(.*\n){4}$/,
+      'keys gen ran: things changed',
+    );
+  });
 });

@@ -123,3 +123,44 @@ test('a node whose shipped files did not all arrive: its evidence is marked inco
   const r = await cli(['verdict', '--logs', dir]);
   assert.match(r.out, /^node4: consensus — .*; evidence incomplete: 3\.config\.log lost 40 of its 316 shipped lines/m);
 });
+
+test('every node at LevelLimit with a few ordered units and no timing round behind them is not consensus', async (t) => {
+  // The committee agrees with itself, so "as far as the others" proves nothing: the rounds must support the units.
+  const noRounds = await copyLogs(t, 'success-4');
+  const fewUnits = await copyLogs(t, 'success-4');
+  for (const pid of [0, 1, 2, 3]) {
+    const file = `${pid}.log.gz`;
+    const lines = await readLines(path.join(noRounds, file));
+    let z = 0;
+    // Three ordered units each, as in the hand-made logs a hostile test wrote: first without any timing round…
+    await writeLines(
+      path.join(noRounds, file),
+      lines.filter((l) => !l.includes('"E":"E"') && (!l.includes('"E":"Z"') || z++ < 3)),
+    );
+    // …then with every timing round left in.
+    z = 0;
+    await writeLines(
+      path.join(fewUnits, file),
+      lines.filter((l) => !l.includes('"E":"Z"') || z++ < 3),
+    );
+  }
+  const none = await verdictOf(noRounds);
+  assert.equal(none.code, 1);
+  assert.equal(none.result.outcome, 'failed');
+  for (const node of none.result.nodes)
+    assert.match(
+      node.reasons[0]!,
+      /^ordered 3 units but decided no timing round; gomel orders units only by timing rounds$/,
+    );
+  const few = await verdictOf(fewUnits);
+  assert.equal(few.code, 1);
+  for (const node of few.result.nodes)
+    assert.match(
+      node.reasons[0]!,
+      /^ordered 3 units by timing round [78], which needs at least (19|22) \(2f\+1 = 3 a level below it\)$/,
+    );
+  // Real gomel's own logs meet the bound (one-bad-key-4: 22 units by round 7 with 3 live nodes, the least there is).
+  for (const name of ['success-4', 'one-bad-key-4', 'swarm-8'])
+    for (const node of (await verdictOf(path.join(LOGS, name))).result.nodes)
+      assert.ok(!node.reasons.some((r) => /timing round/.test(r)), `${name} ${node.label}: ${node.reasons.join('; ')}`);
+});

@@ -44,6 +44,36 @@ async function ensureSwarmManager(engine: Engine, advertiseAddr: string | undefi
   out.line('cluster: swarm mode already active (manager)');
 }
 
+/**
+ * The subnet a new network gets: `subnet`, refused when another network holds an
+ * overlapping one, or the first free 10.N.0.0/16. Reads only: `up` asks it before
+ * it changes anything (issue 25, mechanism 1).
+ */
+async function freeSubnet(engine: Pick<Engine, 'listNetworks'>, subnet: string | undefined): Promise<string> {
+  const used = (await engine.listNetworks())
+    .flatMap((n) => (n.IPAM?.Config ?? []).map((c) => c.Subnet ?? ''))
+    .filter(Boolean);
+  const chosen = subnet ?? pickFreeSubnet(used);
+  const clash = ipv4Subnets(used).find((u) => overlaps(u.cidr, parseCidr(chosen)));
+  if (clash)
+    throw new UsageError(
+      `--subnet ${chosen}: overlaps ${clash.text}, which another network holds; pass another --subnet or leave it out to pick a free one`,
+    );
+  return chosen;
+}
+
+/**
+ * What cluster init would refuse for this engine's state, asked (read only) before anything
+ * changes: a --subnet another network overlaps, or no free /16 left for a new network.
+ */
+export async function checkClusterState(
+  engine: Pick<Engine, 'findNetwork' | 'listNetworks'>,
+  network: string,
+  subnet: string | undefined,
+): Promise<void> {
+  if (!(await engine.findNetwork(network))) await freeSubnet(engine, subnet);
+}
+
 async function ensureNetwork(engine: Engine, name: string, subnet: string | undefined, out: Output): Promise<void> {
   const found = await engine.findNetwork(name);
   if (found) {
@@ -55,15 +85,7 @@ async function ensureNetwork(engine: Engine, name: string, subnet: string | unde
     out.line(`cluster: overlay network ${name} already exists`);
     return;
   }
-  const used = (await engine.listNetworks())
-    .flatMap((n) => (n.IPAM?.Config ?? []).map((c) => c.Subnet ?? ''))
-    .filter(Boolean);
-  const chosen = subnet ?? pickFreeSubnet(used);
-  const clash = ipv4Subnets(used).find((u) => overlaps(u.cidr, parseCidr(chosen)));
-  if (clash)
-    throw new UsageError(
-      `--subnet ${chosen}: overlaps ${clash.text}, which another network holds; pass another --subnet or leave it out to pick a free one`,
-    );
+  const chosen = await freeSubnet(engine, subnet);
   await engine.createNetwork({
     Name: name,
     Driver: 'overlay',

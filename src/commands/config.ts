@@ -106,7 +106,10 @@ async function report(sync: SyncPlan, options: ConfigSyncOptions, out: Output, w
       pending++;
       if (writing) await writeFileAtomic(file, plan.text); // written, then said (N12); through a link, keeping mode and owner (A13, A14)
       out.line(`${file}: ${writing ? 'updated' : 'would update'}${unfixable}`);
-      for (const ch of plan.changes) out.line(`  - "${ch.field}": ${ch.from}\n  + "${ch.field}": ${ch.to}`);
+      for (const ch of plan.changes) {
+        out.line(`  - "${ch.field}": ${ch.from}`);
+        out.line(`  + "${ch.field}": ${ch.to}`);
+      }
     }
     for (const p of plan.blocking) out.line(renderProblem(file, p));
     if (plan.blocking.length > 0) blocked.push(name);

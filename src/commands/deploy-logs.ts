@@ -3,14 +3,15 @@ import type { CollectEngine } from '../docker/engine-api.js';
 import { LABELS } from '../core/labels.js';
 import { createWriteStream, promises as fs } from 'node:fs';
 import path from 'node:path';
-import { CheckFailed, EnvironmentError, InputError } from '../core/errors.js';
+import { CheckFailed, EnvironmentError } from '../core/errors.js';
 import { committeeFingerprint } from '../core/image/context.js';
 import { mapLimit } from '../core/limit.js';
-import { readInput } from '../fs/input.js';
+import { checkLogsFolder } from '../fs/logs-folder.js';
+import { isFsError } from '../fs/input.js';
 import { describeFaultPlan, faultyNodes, readFaultRecord } from '../core/faults/plan.js';
 import { readTar } from '../docker/build-context.js';
 import { separateShipped, type SeparatedOutput } from '../core/logs/shipped.js';
-import { FAULTS_FILE, formatManifest, insideFolder, LOGS_MARKER, planLogsFolder } from '../core/logs/logs-folder.js';
+import { FAULTS_FILE, formatManifest, insideFolder, LOGS_MARKER } from '../core/logs/logs-folder.js';
 import { Engine, retryTransient, type RetryPolicy } from '../docker/engine.js';
 import { exists } from '../fs/atomic.js';
 import { COMMITTEE_FILE, readCommitteeFile } from '../fs/keys-dir.js';
@@ -26,30 +27,13 @@ type DeployLogsOptions = Omit<DeployLogsFlags, 'keys' | 'configs'> &
     fresh?: boolean;
   };
 
-/** The folder's top-level names and its marker, refused (before anything is written) when it holds what gomelctl did not write. */
+/** The folder's top-level names, refused (before anything is written) when it holds what gomelctl did not write. */
 async function prepareLogsFolder(options: DeployLogsOptions): Promise<string[]> {
-  if (!(await exists(options.out))) return [];
-  if (!(await fs.stat(options.out)).isDirectory())
-    throw new InputError(options.out, undefined, 'is a file, not a folder', 'pass another --out folder');
-  const present = await fs.readdir(options.out);
-  const marker = present.includes(LOGS_MARKER)
-    ? await readInput(path.join(options.out, LOGS_MARKER), 'logs folder marker')
-    : undefined;
-  const plan = planLogsFolder(present, marker, Boolean(options.fresh));
-  if (!plan.ok) {
-    const shown =
-      plan.foreign.slice(0, 3).join(', ') + (plan.foreign.length > 3 ? ` and ${plan.foreign.length - 3} more` : '');
-    throw new InputError(
-      options.out,
-      undefined,
-      `${plan.why} (${shown})`,
-      'move them away or pass another --out / --logs folder; gomelctl deletes only what it wrote',
-    );
-  }
+  const { present, remove } = await checkLogsFolder(options.out, Boolean(options.fresh));
   // Stale node folders would skew the verdict: `up` removes what an earlier run left, and only that.
-  for (const name of plan.remove) await fs.rm(path.join(options.out, name), { recursive: true, force: true });
+  for (const name of remove) await fs.rm(path.join(options.out, name), { recursive: true, force: true });
   // What stays is ours (the plan refused anything else): the new manifest lists it again.
-  return present.filter((n) => n !== LOGS_MARKER && !plan.remove.includes(n));
+  return present.filter((n) => !remove.includes(n));
 }
 
 /**
@@ -141,10 +125,11 @@ async function collectNode(
   let files: { name: string; content: Uint8Array }[] = [];
   if (local) {
     try {
-      files = (await readTar(local)).map((e) => ({
-        name: e.name.replace(/^(extract\/|\.\/)/, ''),
-        content: e.content,
-      }));
+      // The archive comes from inside a container: only its regular files are taken, each only
+      // inside the node's folder (insideFolder); a folder entry is made by its files, a link never.
+      files = (await readTar(local))
+        .filter((e) => e.type === 'file' || e.type === 'contiguous-file')
+        .map((e) => ({ name: e.name.replace(/^(extract\/|\.\/)/, ''), content: e.content }));
     } catch (error) {
       incomplete.push(`the archive of its /extract from its engine does not read (${(error as Error).message})`);
     }
@@ -153,13 +138,30 @@ async function collectNode(
     incomplete.push(...shipped.shipment.problems);
   }
   let extracted = 0;
+  const outside: string[] = [];
   for (const entry of files) {
     const rel = insideFolder(entry.name);
-    if (!rel) continue;
-    await fs.mkdir(path.dirname(path.join(dir, rel)), { recursive: true });
-    await fs.writeFile(path.join(dir, rel), entry.content);
-    extracted++;
+    if (!rel) {
+      outside.push(entry.name);
+      continue;
+    }
+    try {
+      await fs.mkdir(path.dirname(path.join(dir, rel)), { recursive: true });
+      await fs.writeFile(path.join(dir, rel), entry.content);
+      extracted++;
+    } catch (error) {
+      // Two entries that cannot both be (a file "a" and a file "a/b"): the first stays, the node's other files too.
+      if (!isFsError(error)) throw error;
+      incomplete.push(`${JSON.stringify(entry.name)} from its /extract was not written (${error.code})`);
+    }
   }
+  if (outside.length)
+    incomplete.push(
+      `${outside.length} name(s) in its /extract pointed outside its folder and were not written (${outside
+        .slice(0, 3)
+        .map((n) => JSON.stringify(n))
+        .join(', ')})`,
+    );
   const uncollected = extracted ? undefined : (lostOutput ?? whyNoFiles(s, shipped));
   const task = {
     state: s.state,

@@ -2,7 +2,7 @@
 import type { ServiceApi, TaskApi } from '../docker/engine-api.js';
 import { Engine } from '../docker/engine.js';
 import type { DeployStatusFlags } from './deploy.flags.js';
-import type { Output } from './output.js';
+import { printJson, type Output } from './output.js';
 import { readStatus, type NodeStatus } from '../docker/deployment.js';
 
 export async function deployStatus(
@@ -12,15 +12,12 @@ export async function deployStatus(
 ): Promise<NodeStatus[]> {
   const status = await readStatus(engine, options.network);
   if (options.json)
-    out.line(
-      JSON.stringify(
-        status.map(({ containerId: _, controlToken: __, serviceId, ...s }) => ({
-          ...s,
-          service: serviceId.slice(0, 12),
-        })),
-        null,
-        2,
-      ),
+    printJson(
+      out,
+      status.map(({ containerId: _, controlToken: __, serviceId, ...s }) => ({
+        ...s,
+        service: serviceId.slice(0, 12),
+      })),
     );
   else {
     if (status.length === 0) out.line(`deploy: no gomelctl services on ${options.network}`);

@@ -45,7 +45,7 @@ import {
 } from '../fs/keys-dir.js';
 import { readInput } from '../fs/input.js';
 import { waitForWriter, withLock } from '../fs/lock.js';
-import type { Output } from './output.js';
+import { printJson, type Output } from './output.js';
 import type { KeysGenFlags, KeysShowFlags, KeysVerifyFlags } from './keys.flags.js';
 
 /** What `keys gen` was given: its declared flags (keys.flags.ts). */
@@ -359,7 +359,7 @@ export async function keysShow(options: Pick<KeysShowFlags, 'dir' | 'json'>, out
     verificationKeyFingerprint: shortFingerprint(m.verificationKey.subarray(1)),
   }));
   if (options.json) {
-    out.line(JSON.stringify(rows, null, 2));
+    printJson(out, rows);
     return;
   }
   out.line(['pid', 'host', 'addresses', 'signing pk', 'rmc vk'].join('\t'));

@@ -26,6 +26,20 @@ export const processOutput: Output = {
   },
 };
 
+/**
+ * A value as indented JSON, one line() per line: every line() is one line of output
+ * (src/cli.ts escapes any newline inside it), and JSON.stringify never writes a raw
+ * control character inside a string, so its own line breaks are the only ones.
+ */
+export function printJson(out: Output, value: unknown): void {
+  for (const line of JSON.stringify(value, null, 2).split('\n')) out.line(line);
+}
+
+/** Text that is ours and spans lines (an engine's or a compiler's message): one line() each. */
+export function printLines(print: (line: string) => void, text: string): void {
+  for (const line of text.split('\n')) print(line);
+}
+
 export function captureOutput(): Output & { lines: string[]; warnings: string[] } {
   const lines: string[] = [];
   const warnings: string[] = [];

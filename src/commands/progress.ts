@@ -2,7 +2,7 @@
 // lines otherwise, JSON lines with --json.
 import type { ProgressEvent } from '../core/image/build-progress.js';
 import { errorOf, isLayerPresent, stepOf } from '../core/image/build-progress.js';
-import type { Output } from './output.js';
+import { printLines, type Output } from './output.js';
 
 type ProgressMode = 'tty' | 'plain' | 'json';
 
@@ -26,7 +26,7 @@ export function progressPrinter(
       if (mode === 'json') return out.line(JSON.stringify({ phase, ...e }));
       const error = errorOf(e);
       const step = stepOf(e);
-      if (error) return out.warn(`${phase}: ${error}`);
+      if (error) return printLines(out.warn, `${phase}: ${error}`); // a compiler's message spans lines
       if (mode === 'plain') {
         if (step) out.warn(`${phase}: ${step}`);
         else if (e.status && e.id && (e.status === 'Pushed' || isLayerPresent(e.status)))

@@ -14,7 +14,7 @@ import { checkConfigText } from '../core/config/check.js';
 import { networkLine, runSetup, type RunSetup } from '../core/report/run-setup.js';
 import { reportPage, writeReport, type PageRun } from '../report/html.js';
 import { renderSvg } from '../report/render.js';
-import type { Output } from './output.js';
+import { printJson, type Output } from './output.js';
 import type { ReportFlags } from './report.flags.js';
 import { judgeRun, loadRun, type VerdictOptions } from '../fs/run-folder.js';
 
@@ -200,20 +200,17 @@ export async function report(dirs: string[], options: ReportOptions, out: Output
   await writeReport(file, reportPage(title, runs, charts));
   if (options.json) {
     // stdout carries the JSON alone, so `report --json | jq` works; the file's name goes to stderr.
-    out.line(
-      JSON.stringify(
-        runs.map((r) => ({
-          name: r.name,
-          consensus: r.consensusLine,
-          shutdown: r.shutdownLine,
-          setup: r.setup,
-          faults: r.faults,
-          figures: r.figures,
-          protocol: r.protocol,
-        })),
-        null,
-        2,
-      ),
+    printJson(
+      out,
+      runs.map((r) => ({
+        name: r.name,
+        consensus: r.consensusLine,
+        shutdown: r.shutdownLine,
+        setup: r.setup,
+        faults: r.faults,
+        figures: r.figures,
+        protocol: r.protocol,
+      })),
     );
     out.warn(`report: ${file}`);
     return headline(runs[0]!.figures);

@@ -8,7 +8,7 @@ export function withSettingsOf<C extends Command<any, any, any>>(parent: Command
   command.copyInheritedSettings(parent as never);
   return command;
 }
-import { parseCommitteeSize, parseNetworkName, parsePositiveInt } from '../core/args.js';
+import { parseCapability, parseCommitteeSize, parseNetworkName, parsePositiveInt } from '../core/args.js';
 import { parseDelayImpl, type DelayImpl } from '../core/deploy/network-conditions.js';
 import { DEFAULT_NETWORK, DEFAULT_REGISTRY } from './defaults.js';
 
@@ -51,7 +51,9 @@ export const parallelOption = () =>
 export const timeoutOption = (what: string, seconds: number) =>
   new Option('--timeout <s>', what).argParser((text) => parsePositiveInt(text, '--timeout')).default(seconds);
 export const capAddOption = (what: string) =>
-  new Option('--cap-add <cap>', what).argParser(collect).default([] as string[]);
+  new Option('--cap-add <cap>', what)
+    .argParser((value: string, previous: string[]) => collect(parseCapability(value), previous))
+    .default([] as string[]);
 export const constraintOption = () =>
   new Option('--constraint <expr>', 'placement constraint, repeatable').argParser(collect).default([] as string[]);
 

@@ -14,7 +14,7 @@ import { resolveCode } from '../fs/code-layout.js';
 import { defaultTag } from './defaults.js';
 import { report } from './report.js';
 import { DEFAULT_RETRY, Engine } from '../docker/engine.js';
-import { clusterInit } from './cluster.js';
+import { checkClusterState, clusterInit } from './cluster.js';
 import { configCheck, configSync } from './config.js';
 import { committeeProgress, describeProgress, lastProgress, StallWatch } from '../core/logs/live-progress.js';
 import { mapLimit } from '../core/limit.js';
@@ -24,6 +24,8 @@ import { deployClean } from './deploy-clean.js';
 import { retryReporter } from './engine-retry.js';
 import type { DownFlags, UpFlags } from './up.flags.js';
 import { readFaultPlan } from '../fs/fault-plan.js';
+import { checkLogsFolder } from '../fs/logs-folder.js';
+import { checkRegistryReach } from '../docker/swarm.js';
 import { readStatus, serviceIds, waitForTasks } from '../docker/deployment.js';
 import { imageRebuild } from './image.js';
 import { keysGen, keysVerify } from './keys.js';
@@ -39,7 +41,7 @@ type UpOptions = UpFlags;
  * which is what exit 2 promises. The steps below parse the same values again;
  * these checks only make sure none of them can fail on its arguments halfway.
  */
-async function checkOptions(options: UpOptions): Promise<void> {
+async function checkOptions(options: UpOptions): Promise<{ tag: string }> {
   const n = options.n; // --n, --timeout, --parallel, --network and --stall are parsed with their flags
   if (options.subnet !== undefined) parseCidr(options.subnet);
   checkRegistryAddress(options.registry);
@@ -77,11 +79,35 @@ async function checkOptions(options: UpOptions): Promise<void> {
       current && current.members.length === size ? current.members.map(memberHost) : hosts,
       options.seed,
     );
+  // The folder the logs are collected into, judged now rather than after the run: one that holds
+  // what gomelctl did not write is refused (N89), and so is a path under a file.
+  await checkLogsFolder(options.logs, true, '--logs');
+  return { tag };
 }
 
 export async function up(options: UpOptions, out: Output, engine = new Engine()): Promise<void> {
-  const step = (name: string) => out.line(`\n== ${name}`);
-  await checkOptions(options);
+  const { tag } = await checkOptions(options);
+  // What depends on the engine's state, asked (read only) before anything changes: a --subnet
+  // another network overlaps, a loopback registry on a swarm of several hosts.
+  await checkClusterState(engine, options.network, options.subnet);
+  await checkRegistryReach(engine, parseImageRef(tag).registry!, options.tag ? '--tag' : '--registry');
+  try {
+    await steps(options, out, engine);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    // Exit 2 promises that nothing changed; by now keys, configs or the engine may have.
+    throw new CheckFailed(
+      `${error.message} (found after up began changing keys, configs and the engine: exit 1, not 2)`,
+    );
+  }
+}
+
+/** up's steps, once every flag and input passed: from here on things change. */
+async function steps(options: UpOptions, out: Output, engine: Engine): Promise<void> {
+  const step = (name: string) => {
+    out.line('');
+    out.line(`== ${name}`);
+  };
   step('keys');
   await keysGen({ n: options.n, dir: options.keys, config: options.config, configs: options.configs }, out);
   await keysVerify({ dir: options.keys }, out);
@@ -210,7 +236,8 @@ export async function up(options: UpOptions, out: Output, engine = new Engine())
     }
   }
   if (failure) throw failure;
-  out.line(`\nup: done. \`gomelctl deploy status\` shows the services; \`gomelctl down\` removes them.`);
+  out.line('');
+  out.line(`up: done. \`gomelctl deploy status\` shows the services; \`gomelctl down\` removes them.`);
 }
 
 /** How often `up` shows the committee's progress: an updating terminal every 2 s, a log every 5 s. */

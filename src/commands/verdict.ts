@@ -6,7 +6,7 @@ import type { Verdict } from '../core/logs/verdict.js';
 import { readOptional } from '../fs/node-logs.js';
 import { judgeRun, loadRun } from '../fs/run-folder.js';
 import type { VerdictFlags } from './report.flags.js';
-import type { Output } from './output.js';
+import { printJson, type Output } from './output.js';
 
 function renderNode(v: Verdict['nodes'][number], limit: number): string {
   const facts = `level ${v.maxLevel ?? '-'}/${limit}, ${v.timingRounds} rounds, ${v.ordered} ordered, order ${v.agrees === undefined ? 'empty' : v.agrees ? 'agrees' : 'DIVERGES'}`;
@@ -27,7 +27,7 @@ export async function verdict(options: VerdictFlags, out: Output): Promise<Verdi
       })),
     );
     const result = judgeProbes(reports, n);
-    if (options.json) out.line(JSON.stringify(result, null, 2));
+    if (options.json) printJson(out, result);
     else {
       for (const v of result.nodes)
         out.line(
@@ -39,7 +39,7 @@ export async function verdict(options: VerdictFlags, out: Output): Promise<Verdi
     return undefined;
   }
   const { verdict: result, levelLimit: limit } = await judgeRun(run, options);
-  if (options.json) out.line(JSON.stringify(result, null, 2));
+  if (options.json) printJson(out, result);
   else {
     for (const v of result.nodes) out.line(renderNode(v, limit));
     for (const d of result.divergences) {

@@ -62,3 +62,24 @@ export function parseNetworkName(text: string, option = '--network'): string {
     );
   return text;
 }
+
+/** Linux capabilities (capabilities(7), up to Linux 6.x), as Docker takes them with or without CAP_. */
+const CAPABILITIES = new Set(
+  (
+    'CHOWN DAC_OVERRIDE DAC_READ_SEARCH FOWNER FSETID KILL SETGID SETUID SETPCAP LINUX_IMMUTABLE ' +
+    'NET_BIND_SERVICE NET_BROADCAST NET_ADMIN NET_RAW IPC_LOCK IPC_OWNER SYS_MODULE SYS_RAWIO SYS_CHROOT ' +
+    'SYS_PTRACE SYS_PACCT SYS_ADMIN SYS_BOOT SYS_NICE SYS_RESOURCE SYS_TIME SYS_TTY_CONFIG MKNOD LEASE ' +
+    'AUDIT_WRITE AUDIT_CONTROL SETFCAP MAC_OVERRIDE MAC_ADMIN SYSLOG WAKE_ALARM BLOCK_SUSPEND AUDIT_READ ' +
+    'PERFMON BPF CHECKPOINT_RESTORE'
+  ).split(' '),
+);
+
+/** `--cap-add`: a Linux capability, checked before anything changes (Swarm would fail the task); upper case, as given with or without CAP_. */
+export function parseCapability(text: string, option = '--cap-add'): string {
+  const upper = text.trim().toUpperCase();
+  if (!CAPABILITIES.has(upper.replace(/^CAP_/, '')))
+    throw new UsageError(
+      `${option} ${JSON.stringify(text)}: not a Linux capability — e.g. NET_ADMIN (see capabilities(7); CAP_ may be left out)`,
+    );
+  return upper;
+}

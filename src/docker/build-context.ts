@@ -27,15 +27,20 @@ export async function packContext(files: readonly ContextFile[]): Promise<Buffer
 }
 
 /** Lists a tar's entries (name, mode, content): for tests and for reading `docker save` output. */
-export async function readTar(data: Buffer): Promise<{ name: string; mode: number; content: Buffer }[]> {
+export async function readTar(data: Buffer): Promise<{ name: string; mode: number; type: string; content: Buffer }[]> {
   const extract = tar.extract();
-  const out: { name: string; mode: number; content: Buffer }[] = [];
+  const out: { name: string; mode: number; type: string; content: Buffer }[] = [];
   const done = new Promise<void>((resolve, reject) => {
     extract.on('entry', (header, stream, next) => {
       const parts: Buffer[] = [];
       stream.on('data', (c) => parts.push(c as Buffer));
       stream.on('end', () => {
-        out.push({ name: header.name, mode: header.mode ?? 0, content: Buffer.concat(parts) });
+        out.push({
+          name: header.name,
+          mode: header.mode ?? 0,
+          type: header.type ?? 'file',
+          content: Buffer.concat(parts),
+        });
         next();
       });
       stream.resume();

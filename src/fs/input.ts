@@ -9,7 +9,9 @@
 //   * every failure is one line naming the path the user gave and the fix.
 import { constants, promises as fs, type Stats } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
+import path from 'node:path';
 import { InputError } from '../core/errors.js';
+import { isSecretName, secretShape } from '../core/keys/secrets.js';
 
 const FS_PROBLEMS: Record<string, [problem: string, fix: string]> = {
   ENOENT: ['does not exist', 'check the path'],
@@ -40,6 +42,14 @@ const MAX_BYTES: Record<string, number> = {
   'gomel binary': 1024 * MiB,
 };
 const DEFAULT_MAX_BYTES = 64 * MiB;
+/**
+ * The readers a committee's secrets are meant for. Any other reader (a fault plan, a
+ * zones file, a config, an addresses file, a binary…) refuses a key file or the seed
+ * before parsing it: its parser's errors may quote what it read (issue 25, mechanism 9).
+ */
+const SECRET_READERS = new Set(['member file', 'seed file', 'kept file']);
+/** Larger files are no secret of ours (a member file is ~140 bytes, a seed 65): their content is not looked at. */
+const SECRET_SHAPE_BYTES = 4 * KiB;
 const maxBytesOf = (what: string | undefined) => (what && MAX_BYTES[what]) || DEFAULT_MAX_BYTES;
 
 /** True for an error thrown by a file-system call (it carries an errno code and a syscall). */
@@ -131,6 +141,51 @@ async function tooLarge(file: string, size: string, max: number, what: string | 
   );
 }
 
+/** The keys folder `file` is a secret of (`seed` or `<pid>.pk` beside a committee.ka), if it is one. */
+async function keysFolderOf(file: string): Promise<string | undefined> {
+  if (!isSecretName(path.basename(file))) return undefined;
+  const real = await fs.realpath(file).catch(() => file);
+  for (const candidate of new Set([file, real])) {
+    const dir = path.dirname(candidate);
+    if (
+      await fs.stat(path.join(dir, 'committee.ka')).then(
+        (s) => s.isFile(),
+        () => false,
+      )
+    )
+      return dir;
+  }
+  return undefined;
+}
+
+const article = (what: string) => (/^[aeiou]/.test(what) ? 'an' : 'a');
+
+/** Refuses a committee's secret handed to a reader that is not its own, before a byte of it is parsed. */
+async function refuseSecretByName(file: string, what: string | undefined): Promise<void> {
+  if (what === undefined || SECRET_READERS.has(what)) return;
+  const dir = await keysFolderOf(file);
+  if (dir === undefined) return;
+  throw new InputError(
+    file,
+    undefined,
+    `is a secret of the committee in ${dir} (${path.basename(file) === 'seed' ? 'its seed' : 'a private key'}), not ${article(what)} ${what}; nothing of it is read or printed`,
+    `pass the ${what} itself`,
+  );
+}
+
+/** Refuses text shaped like a seed or a member file handed to another reader (a copy outside the keys folder). */
+function refuseSecretByShape(file: string, bytes: Buffer, what: string | undefined): void {
+  if (what === undefined || SECRET_READERS.has(what) || bytes.length > SECRET_SHAPE_BYTES) return;
+  const shape = secretShape(bytes.toString('utf8'));
+  if (!shape) return;
+  throw new InputError(
+    file,
+    undefined,
+    `holds what looks like ${shape === 'seed' ? 'a committee seed' : 'a private key (a gomel member file)'}, not ${article(what)} ${what}; nothing of it is printed`,
+    `pass the ${what} itself`,
+  );
+}
+
 export interface OpenInput {
   handle: FileHandle;
   /** The size fstat gave when it was opened. */
@@ -142,6 +197,7 @@ export interface OpenInput {
  * `maxBytes` refuses a larger file before any byte is read.
  */
 export async function openInput(file: string, what?: string, maxBytes = maxBytesOf(what)): Promise<OpenInput> {
+  await guard(file, what, () => refuseSecretByName(file, what));
   // stat first: opening a FIFO or a tape device has effects (it blocks, or rewinds).
   await refuseIrregular(file, await guard(file, what, () => fs.stat(file)), what);
   // O_NONBLOCK: if the file was swapped for a FIFO since, open must not wait for a writer.
@@ -176,7 +232,9 @@ export async function readInputBytes(file: string, what?: string, maxBytes = max
       if (total > maxBytes) throw await tooLarge(file, `over ${formatBytes(maxBytes)}`, maxBytes, what);
       want = 64 * KiB;
     }
-    return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+    const bytes = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+    refuseSecretByShape(file, bytes, what);
+    return bytes;
   } finally {
     await handle.close();
   }

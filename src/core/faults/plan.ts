@@ -237,10 +237,12 @@ export function parseFaultPlanJson(text: string, file: string, nodes: readonly s
   try {
     doc = JSON.parse(text);
   } catch (e) {
+    // The position only: the parser's message quotes the text, which may be anything the user passed (issue 25, mechanism 9).
+    const position = /position (\d+)/.exec((e as Error).message)?.[1];
     throw new InputError(
       file,
       undefined,
-      `not valid JSON (${(e as Error).message})`,
+      `not valid JSON${position ? ` (at character ${position})` : ''}`,
       'a fault plan file is a JSON array: [{"kind": "crash", "nodes": "7,8", "at": "3s"}, …]',
     );
   }

@@ -7,6 +7,8 @@ export interface LogStats {
   lines: number;
   maxLevel: number | undefined;
   timingRounds: number;
+  /** The highest round R of a timing unit ("E" lines), if any. */
+  maxRound: number | undefined;
   /** Ordered units as "C:H", in order. */
   order: string[];
   servicesStarted: number;
@@ -20,6 +22,7 @@ export function newLogStats(): LogStats {
     lines: 0,
     maxLevel: undefined,
     timingRounds: 0,
+    maxRound: undefined,
     order: [],
     servicesStarted: 0,
     servicesStopped: 0,
@@ -65,6 +68,7 @@ export function addLogLine(stats: LogStats, line: string): void {
       break;
     case 'E':
       stats.timingRounds++;
+      if (typeof record.R === 'number') stats.maxRound = Math.max(stats.maxRound ?? -1, record.R);
       break;
     case 'Z':
       stats.order.push(`${record.C}:${record.H}`);

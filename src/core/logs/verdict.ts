@@ -122,6 +122,26 @@ function divergencesOf(groups: NodeEvidence[][], main: NodeEvidence[] | undefine
     });
 }
 
+/**
+ * Why a node's ordered units are not evidence of gomel's ordering, if they are not. gomel
+ * orders units only when it decides a timing round, and the timing unit of round R is a
+ * prime unit at level R: below it lie at least 2f+1 units of each level 0..R-1 (no unit
+ * reaches a level without 2f+1 of the one before), all ordered by the end of round R. So a
+ * node that ordered units decided a round, and by round R it ordered at least
+ * (2f+1)·(R-1)+1 units (one round's units may be cut from the end of its log). Real
+ * gomel: one-bad-key-4 ordered 22 by round 7 with 3 live nodes, exactly (2f+1)·7+1.
+ */
+function orderUnsupported(s: LogStats, n: number): string | undefined {
+  if (s.order.length === 0) return undefined;
+  if (s.maxRound === undefined)
+    return `ordered ${s.order.length} units but decided no timing round; gomel orders units only by timing rounds`;
+  const f = Math.floor((n - 1) / 3);
+  const least = (2 * f + 1) * Math.max(0, s.maxRound - 1) + 1;
+  if (s.order.length < least)
+    return `ordered ${s.order.length} units by timing round ${s.maxRound}, which needs at least ${least} (2f+1 = ${2 * f + 1} a level below it)`;
+  return undefined;
+}
+
 const atLimit = (e: NodeEvidence, limit: number) => (e.stats?.maxLevel ?? -1) >= limit;
 // gomel exits 0 without an error only after reaching LevelLimit, even when its log lost the last lines.
 const finishedByItself = (e: NodeEvidence) => e.exitStatus === 0 && !e.stderr?.trim();
@@ -163,6 +183,7 @@ export function judge(
       // apart (real gomel, success-4: 27 and 33 units at N = 4, LevelLimit 10), so 2N units short still agree.
       else if (s.order.length < reach - 2 * n)
         reasons.push(`ordered ${s.order.length} of ${reach} units (highest level ${s.maxLevel ?? '-'}/${levelLimit})`);
+      else if (orderUnsupported(s, n)) reasons.push(orderUnsupported(s, n)!);
       if (reasons.length && s.errors.size) reasons.push(`errors: ${topError(s)}`);
     }
     if (e.task?.incomplete?.length) notes.push(`evidence incomplete: ${e.task.incomplete.join('; ')}`);

@@ -51,17 +51,20 @@ test('N89: a folder holding what gomelctl did not write is never emptied; a fres
     /holds files gomelctl did not write there \(mine\.txt\)/,
   );
   await fs.rm(path.join(logs, 'mine.txt'));
-  await fs.writeFile(path.join(logs, 'node1', 'stale'), 'from the last run\n');
+  // Inside a node folder, a user's file is kept (logs-folder-kept.test.ts); gomelctl's go.
+  await fs.writeFile(path.join(logs, 'node1', 'task.json'), 'from the last run\n');
+  await fs.writeFile(path.join(logs, 'node1', 'stale'), "a user's file\n");
   await deployLogs(
     { network: 'aleph_net', out: logs, fresh: true, keys: 'none', configs: 'none' },
     captureOutput(),
     stub,
   );
   assert.deepEqual(
-    await fs.readdir(path.join(logs, 'node1')),
-    ['task.json'],
-    "the last run's node folder was replaced",
+    (await fs.readdir(path.join(logs, 'node1'))).sort(),
+    ['stale', 'task.json'],
+    "the last run's node folder was emptied of what gomelctl wrote there",
   );
+  assert.notEqual(await fs.readFile(path.join(logs, 'node1', 'task.json'), 'utf8'), 'from the last run\n');
 });
 
 /** A tar as an engine's archive endpoint returns one, entries of any type and name. */

@@ -10,7 +10,15 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { separateShipped } from '../src/core/logs/shipped.js';
-import { insideFolder, planLogsFolder, formatManifest, LOGS_MARKER } from '../src/core/logs/logs-folder.js';
+import {
+  insideFolder,
+  keptInTheWay,
+  planLogsFolder,
+  planNodeFolder,
+  recordedFiles,
+  formatManifest,
+  LOGS_MARKER,
+} from '../src/core/logs/logs-folder.js';
 import { REPO, tempDir } from './helpers.js';
 
 const run = promisify(execFile);
@@ -172,4 +180,61 @@ test('a logs folder is emptied only of what deploy logs recorded writing there',
     remove: ['node1.log', 'node1', 'conf.json'],
   });
   assert.equal(planLogsFolder([LOGS_MARKER, 'node1.log', 'node1', 'keys'], 'aleph_net\n', true).ok, false);
+});
+
+test('planNodeFolder: exactly the recorded files go, with the folders made for them; a name the verdict reads is never kept', () => {
+  const recorded = ['0.config.log', 'sub/a/x', 'task.json'];
+  assert.deepEqual(planNodeFolder(['0.config.log', 'notes.txt', 'sub/', 'task.json'], recorded), {
+    ok: true,
+    remove: ['0.config.log', 'sub/', 'task.json'],
+    keep: ['notes.txt'],
+    recorded: true,
+  });
+  // A user's empty folder, and a file where gomelctl once wrote a folder: the user's.
+  assert.deepEqual(planNodeFolder(['mine/', 'sub'], recorded), {
+    ok: true,
+    remove: [],
+    keep: ['mine/', 'sub'],
+    recorded: true,
+  });
+  for (const name of ['1.log', '2.config.log.gz', 'probe.txt', 'exit_status', 'stderr.txt', 'task.json', 'started_at'])
+    assert.deepEqual(planNodeFolder([name, 'notes.txt'], []), { ok: false, file: name }, name);
+  assert.deepEqual(
+    planNodeFolder(['probe.txt/x'], []),
+    { ok: false, file: 'probe.txt/x' },
+    'a folder of such a name too',
+  );
+  assert.equal(planNodeFolder(['sub/probe.txt', 'restart1-0.config.log'], []).ok, true, 'not read by the verdict');
+  // No record (an older gomelctl's folder): the node's own names are gomelctl's, nothing else.
+  assert.deepEqual(
+    planNodeFolder(
+      ['0.config.log', 'exit_status.before-restart1', 'notes.txt', 'restart1-stderr.txt', 'sub/x'],
+      undefined,
+    ),
+    {
+      ok: true,
+      remove: ['0.config.log', 'exit_status.before-restart1', 'restart1-stderr.txt'],
+      keep: ['notes.txt', 'sub/x'],
+      recorded: false,
+    },
+  );
+  assert.equal(keptInTheWay('notes.txt', ['notes.txt']), 'notes.txt');
+  assert.equal(keptInTheWay('sub/x', ['sub']), 'sub', 'under a kept link or file');
+  assert.equal(keptInTheWay('mine', ['mine/a.txt']), 'mine/a.txt', 'over a kept folder');
+  assert.equal(keptInTheWay('e/x', ['e/']), 'e/');
+  assert.equal(keptInTheWay('subx', ['sub']), undefined);
+  // The record round-trips; one naming a path outside its folder makes the marker unreadable, the folder refused.
+  const manifest = formatManifest({ network: 'n', entries: ['node1'], files: { node1: ['b', 'a/x', 'b'] } });
+  assert.deepEqual(recordedFiles(manifest), { node1: ['a/x', 'b'] });
+  assert.deepEqual(recordedFiles('aleph_net\n'), {});
+  for (const bad of ['../x', '/etc/passwd', 'a//b', 'a/'])
+    assert.equal(
+      planLogsFolder(
+        [LOGS_MARKER, 'node1'],
+        JSON.stringify({ network: 'n', entries: ['node1'], files: { node1: [bad] } }),
+        true,
+      ).ok,
+      false,
+      bad,
+    );
 });

@@ -6,14 +6,20 @@ import path from 'node:path';
 import { CheckFailed, EnvironmentError } from '../core/errors.js';
 import { committeeFingerprint } from '../core/image/context.js';
 import { mapLimit } from '../core/limit.js';
-import { checkLogsFolder } from '../fs/logs-folder.js';
+import {
+  checkLogsFolder,
+  LogsManifestFile,
+  removeIfEmpty,
+  removeWritten,
+  type NodeFolderCheck,
+} from '../fs/logs-folder.js';
 import { isFsError } from '../fs/input.js';
 import { describeFaultPlan, faultyNodes, readFaultRecord } from '../core/faults/plan.js';
 import { readTar } from '../docker/build-context.js';
 import { separateShipped, type SeparatedOutput } from '../core/logs/shipped.js';
-import { FAULTS_FILE, formatManifest, insideFolder, LOGS_MARKER } from '../core/logs/logs-folder.js';
+import { FAULTS_FILE, insideFolder, keptInTheWay, someNames, TASK_FILE } from '../core/logs/logs-folder.js';
 import { Engine, retryTransient, type RetryPolicy } from '../docker/engine.js';
-import { exists } from '../fs/atomic.js';
+import { exists, lstatIfAny } from '../fs/atomic.js';
 import { COMMITTEE_FILE, readCommitteeFile } from '../fs/keys-dir.js';
 import type { DeployLogsFlags } from './deploy.flags.js';
 import type { Output } from './output.js';
@@ -27,13 +33,56 @@ type DeployLogsOptions = Omit<DeployLogsFlags, 'keys' | 'configs'> &
     fresh?: boolean;
   };
 
-/** The folder's top-level names, refused (before anything is written) when it holds what gomelctl did not write. */
-async function prepareLogsFolder(options: DeployLogsOptions): Promise<string[]> {
-  const { present, remove } = await checkLogsFolder(options.out, Boolean(options.fresh));
+interface PreparedFolder {
+  /** The top-level entries of gomelctl's the folder still holds. */
+  entries: string[];
+  /** What gomelctl's manifest records writing inside each of them. */
+  files: Record<string, string[]>;
+  /** The node folders this run writes again or emptied, planned: what of them is gomelctl's, what is kept. */
+  folders: Map<string, NodeFolderCheck>;
+}
+
+/**
+ * The folder, refused (before anything is written or deleted) when it holds what gomelctl did
+ * not write, at the top or as a node's evidence; else emptied, for a fresh run, of what it wrote.
+ */
+async function prepareLogsFolder(
+  options: DeployLogsOptions,
+  nodes: readonly string[],
+  out: Output,
+): Promise<PreparedFolder> {
+  const check = await checkLogsFolder(options.out, Boolean(options.fresh), '--out', nodes);
+  for (const [name, folder] of check.folders) {
+    if (!folder.keep.length) continue;
+    out.line(
+      `${path.join(options.out, name)}: kept ${someNames(folder.keep)}, which gomelctl did not write${
+        folder.recorded ? '' : ' (as far as it can tell: it wrote this folder before it recorded each file)'
+      }`,
+    );
+  }
   // Stale node folders would skew the verdict: `up` removes what an earlier run left, and only that.
-  for (const name of remove) await fs.rm(path.join(options.out, name), { recursive: true, force: true });
+  // The manifest on disk still lists all of it until the new one is written: a run killed here loses nothing.
+  const files = { ...check.files };
+  const gone = new Set<string>();
+  for (const name of check.remove) {
+    const target = path.join(options.out, name);
+    const folder = check.folders.get(name);
+    if (!folder) await fs.rm(target, { force: true });
+    else {
+      // A node's folder: only gomelctl's files go, and the folder with them unless the user's stay.
+      await removeWritten(target, folder.remove);
+      files[name] = [];
+      if (!(await removeIfEmpty(target))) continue;
+    }
+    gone.add(name);
+  }
   // What stays is ours (the plan refused anything else): the new manifest lists it again.
-  return present.filter((n) => !remove.includes(n));
+  const entries = check.present.filter((n) => !gone.has(n));
+  return {
+    entries,
+    files: Object.fromEntries(Object.entries(files).filter(([name]) => entries.includes(name))),
+    folders: check.folders,
+  };
 }
 
 /**
@@ -49,23 +98,33 @@ export async function deployLogs(
   const retry = retryReporter(out, 'deploy logs');
   const status = await readStatus(engine, options.network, retry);
   if (status.length === 0) throw new CheckFailed(`deploy logs: no gomelctl services on ${options.network}`);
-  const entries = await prepareLogsFolder(options);
+  const prepared = await prepareLogsFolder(
+    options,
+    status.map((s) => s.node),
+    out,
+  );
   await fs.mkdir(options.out, { recursive: true });
   const written = new Set([
-    ...entries,
+    ...prepared.entries,
     ...status.flatMap((s) => [`${s.node}.log`, s.node]),
     COMMITTEE_FILE,
     'conf.json',
     FAULTS_FILE,
   ]);
   // The manifest is written before the files it names: a run killed half-way leaves nothing unlisted.
-  await fs.writeFile(
-    path.join(options.out, LOGS_MARKER),
-    formatManifest({ network: options.network, entries: [...written] }),
-  );
+  const manifest = new LogsManifestFile(options.out, {
+    network: options.network,
+    entries: [...written],
+    files: prepared.files,
+  });
+  await manifest.save();
   await copyRunInputs(status[0]!, options, out);
   await recordFaultPlan(status[0]!, options.out);
-  const results = await mapLimit(status, 8, (s) => collectNode(s, options, engine, retry));
+  const results = await mapLimit(status, 8, (s) =>
+    collectNode(s, options, engine, retry, { manifest, folder: prepared.folders.get(s.node) }),
+  );
+  // Each node folder's record narrowed to what it holds of gomelctl's.
+  await manifest.save();
   for (const r of results) {
     out.line(r.line);
     if (r.incomplete.length)
@@ -85,12 +144,19 @@ interface CollectedNode {
   incomplete: string[];
 }
 
+/** Where a node's files go: the folder's manifest, and what of the node's folder is gomelctl's (undefined: a new folder). */
+interface NodeTarget {
+  manifest: LogsManifestFile;
+  folder: NodeFolderCheck | undefined;
+}
+
 /** One node: its service output to <out>/<node>.log, its /extract to <out>/<node>/, and task.json saying what arrived. */
 async function collectNode(
   s: NodeStatus,
   options: DeployLogsOptions,
   engine: CollectEngine,
   retry: RetryPolicy,
+  target: NodeTarget,
 ): Promise<CollectedNode> {
   const file = path.join(options.out, `${s.node}.log`);
   let shipped: SeparatedOutput | undefined;
@@ -114,8 +180,6 @@ async function collectNode(
     }
   }
   const dir = path.join(options.out, s.node);
-  await fs.rm(dir, { recursive: true, force: true });
-  await fs.mkdir(dir, { recursive: true });
   // Through the engine that runs the container (also while it runs), else what the node shipped at exit.
   const incomplete: string[] = [];
   const local =
@@ -137,17 +201,39 @@ async function collectNode(
     files = shipped.shipment.files.map((f) => ({ name: f.path, content: f.content }));
     incomplete.push(...shipped.shipment.problems);
   }
-  let extracted = 0;
   const outside: string[] = [];
+  const toWrite: { name: string; rel: string; content: Uint8Array }[] = [];
+  const kept = target.folder?.keep ?? [];
   for (const entry of files) {
     const rel = insideFolder(entry.name);
-    if (!rel) {
-      outside.push(entry.name);
-      continue;
+    if (!rel) outside.push(entry.name);
+    else {
+      // A file the user keeps in the node's folder is never overwritten, nor written through (a link).
+      const user = keptInTheWay(rel, kept);
+      if (user === undefined) toWrite.push({ ...entry, rel });
+      else
+        incomplete.push(
+          `${JSON.stringify(entry.name)} from its /extract was not written: ${path.join(dir, user)} is kept there, which gomelctl did not write (move it away and collect again)`,
+        );
     }
+  }
+  // Recorded before anything of the node's folder changes: killed at any point after, the
+  // manifest names all of gomelctl's in it (the last run's, this run's), and nothing of the user's.
+  const old = target.folder?.remove ?? [];
+  await target.manifest.record(s.node, [
+    ...old.filter((leaf) => !leaf.endsWith('/')),
+    ...toWrite.map((f) => f.rel),
+    TASK_FILE,
+  ]);
+  // Only the last run's files go; what the user put there stays (planNodeFolder).
+  await removeWritten(dir, old);
+  if (!target.folder && (await lstatIfAny(dir))?.isDirectory() === false) await fs.rm(dir, { force: true });
+  await fs.mkdir(dir, { recursive: true });
+  let extracted = 0;
+  for (const entry of toWrite) {
     try {
-      await fs.mkdir(path.dirname(path.join(dir, rel)), { recursive: true });
-      await fs.writeFile(path.join(dir, rel), entry.content);
+      await fs.mkdir(path.dirname(path.join(dir, entry.rel)), { recursive: true });
+      await fs.writeFile(path.join(dir, entry.rel), entry.content);
       extracted++;
     } catch (error) {
       // Two entries that cannot both be (a file "a" and a file "a/b"): the first stays, the node's other files too.
@@ -173,7 +259,10 @@ async function collectNode(
     uncollected,
     incomplete: incomplete.length ? incomplete : undefined,
   };
-  await fs.writeFile(path.join(dir, 'task.json'), `${JSON.stringify(task)}\n`);
+  await fs.writeFile(path.join(dir, TASK_FILE), `${JSON.stringify(task)}\n`);
+  // The last run's files are gone: the record is this run's. A write that failed may have left part of a
+  // file or its folder, so each file attempted stays recorded (recorded and absent costs nothing).
+  target.manifest.settle(s.node, [...toWrite.map((f) => f.rel), TASK_FILE]);
   const where = extracted
     ? `, ${extracted} file(s) ${local ? 'from /extract' : 'shipped at exit'} in ${dir}/`
     : `; no files: ${uncollected}`;

@@ -97,7 +97,7 @@ export async function writeFileAtomic(file: string, content: string | Uint8Array
     throw new InputError(real, undefined, 'is a symbolic link to a file that does not exist', 'fix or remove the link');
   const old = await lstatIfAny(real);
   const folder = path.dirname(real);
-  const tmp = path.join(folder, `.${path.basename(real)}.${randomBytes(6).toString('hex')}.tmp`);
+  const tmp = path.join(folder, `.${path.basename(real)}.${randomBytes(6).toString('hex')}.tmp`); // isTempOf
   try {
     const handle = await fs.open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
     try {
@@ -119,6 +119,10 @@ export async function writeFileAtomic(file: string, content: string | Uint8Array
   }
   await syncDir(folder);
 }
+
+/** Whether `entry` is a temporary file writeFileAtomic() left beside `name` when killed before its rename. */
+export const isTempOf = (entry: string, name: string): boolean =>
+  entry.startsWith(`.${name}.`) && /^[0-9a-f]{12}\.tmp$/.test(entry.slice(name.length + 2));
 
 export interface FolderSwapHooks {
   /** Called when the new folder is complete and before it replaces the old one (tests inject crashes here). */

@@ -9,6 +9,7 @@ import { crc32, createInflateRaw } from 'node:zlib';
 import { NODE_FILES } from '../core/deploy/node-contract.js';
 import { InputError } from '../core/errors.js';
 import { addLogLine, MAX_LINE, newLogStats, type LogStats } from '../core/logs/log-stats.js';
+import { MAIN_LOG, TASK_FILE } from '../core/logs/logs-folder.js';
 import { formatBytes, openInput, readOptionalInput, type OpenInput } from './input.js';
 
 export interface NodeFiles {
@@ -27,13 +28,14 @@ export interface NodeFiles {
   network?: string;
 }
 
-// gomel's main log: <pid>.log or <pid>.<config>.log, maybe gzipped; setup_<pid>… is the setup phase.
-const MAIN_LOG = /^(\d+)(?:\.[\w-]+)?\.log(?:\.gz)?$/;
+// gomel's main log is MAIN_LOG (setup_<pid>… is the setup phase). The names read here are
+// the node's evidence: a user's file of such a name in a node folder gomelctl wrote is
+// refused by deploy logs, never read as the node's (core/logs/logs-folder.ts readAsEvidence).
 const FILES: Record<string, keyof NodeFiles> = {
   [NODE_FILES.probe]: 'probe',
   [NODE_FILES.exitStatus]: 'exitStatus',
   [NODE_FILES.stderr]: 'stderr',
-  'task.json': 'task', // written by deploy logs, not the node
+  [TASK_FILE]: 'task', // written by deploy logs, not the node
   [NODE_FILES.startedAt]: 'startedAt',
   [NODE_FILES.network]: 'network',
 };

@@ -2,7 +2,7 @@
 import path from 'node:path';
 import { addRunLine, headline, newRunStats, runFigures, type RunNode } from '../core/logs/run-stats.js';
 import { addProtocolLine, mergeProtocolStats, newProtocolStats } from '../core/logs/protocol-stats.js';
-import { comparisonCharts, runCharts, type ReportNode } from '../core/logs/report-charts.js';
+import { comparisonCharts, runCharts, type ChartSpec, type ReportNode } from '../core/logs/report-charts.js';
 import { NODE_FILES } from '../core/deploy/node-contract.js';
 import { InputError } from '../core/errors.js';
 import { readOptional, type NodeFiles } from '../fs/node-logs.js';
@@ -20,7 +20,8 @@ import { judgeRun, loadRun, type VerdictOptions } from '../fs/run-folder.js';
 
 type ReportOptions = ReportFlags;
 
-interface ReportedRun extends PageRun {
+/** One run as the page and the JSON show it. */
+export interface ReportedRun extends PageRun {
   nodes: ReportNode[];
 }
 
@@ -86,7 +87,8 @@ async function readFaults(
   return { record: record!, logs, malformed };
 }
 
-async function readRun(dir: string, options: ReportOptions): Promise<ReportedRun> {
+/** Reads one run folder: the verdict, the figures, gomel's own figures, the setup and the faults, in one pass over each log. */
+export async function readRun(dir: string, options: ReportOptions): Promise<ReportedRun> {
   const verdictOptions: VerdictOptions = {
     logs: dir,
     config: options.config,
@@ -161,6 +163,15 @@ async function readRun(dir: string, options: ReportOptions): Promise<ReportedRun
   };
 }
 
+/** The page's charts: one run's, or several runs compared. */
+export function reportCharts(runs: readonly ReportedRun[]): ChartSpec[] {
+  return runs.length === 1
+    ? runCharts(runs[0]!.nodes, runs[0]!.figures, runs[0]!.faults, runs[0]!.protocol)
+    : comparisonCharts(
+        runs.map((r) => ({ ...r, network: r.setup?.network.map((g) => g.conditions).join(' | ') || 'none' })),
+      );
+}
+
 /**
  * `report --json` prints one JSON array on stdout and nothing else, one object per run:
  *   { name, consensus, shutdown, setup, faults?, figures, protocol }
@@ -186,14 +197,8 @@ export async function report(dirs: string[], options: ReportOptions, out: Output
   for (const dir of folders) runs.push(await readRun(dir, options));
   const names = new Set(runs.map((r) => r.name));
   if (names.size < runs.length) runs.forEach((r, i) => (r.name = `${r.name} (${folders[i]})`));
-  const specs =
-    runs.length === 1
-      ? runCharts(runs[0]!.nodes, runs[0]!.figures, runs[0]!.faults)
-      : comparisonCharts(
-          runs.map((r) => ({ ...r, network: r.setup?.network.map((g) => g.conditions).join(' | ') || 'none' })),
-        );
   const charts = [];
-  for (const c of specs) charts.push({ title: c.title, svg: await renderSvg(c) });
+  for (const c of reportCharts(runs)) charts.push({ title: c.title, svg: await renderSvg(c) });
   const file = options.out ?? (runs.length === 1 ? path.join(folders[0]!, 'report.html') : 'report.html');
   const title =
     runs.length === 1 ? `gomel run ${runs[0]!.name}` : `gomel runs compared: ${runs.map((r) => r.name).join(', ')}`;

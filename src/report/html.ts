@@ -4,7 +4,12 @@ import path from 'node:path';
 import { InputError } from '../core/errors.js';
 import type { RunFigures } from '../core/logs/run-stats.js';
 import type { RunSetup } from '../core/report/run-setup.js';
-import type { RunProtocolFigures, SessionFigures, Summary } from '../core/logs/protocol-stats.js';
+import {
+  nodeBytesByService,
+  type RunProtocolFigures,
+  type SessionFigures,
+  type Summary,
+} from '../core/logs/protocol-stats.js';
 import { NEAR_INSTANT_SECONDS, type Period, type RunFaults } from '../core/report/run-faults.js';
 import { writeFileAtomic } from '../fs/atomic.js';
 import { fsProblem, isFsError } from '../fs/input.js';
@@ -187,7 +192,7 @@ function offsetText(n: RunFigures['perNode'][number]): string {
 function figureRows(runs: readonly PageRun[]): string {
   // A median over fewer nodes than the committee says over how many (the others never got there).
   const of = (f: RunFigures, count: number) => (count < f.nodes ? ` (${count} of ${f.nodes} nodes)` : '');
-  const rows: [string, (f: RunFigures) => string][] = [
+  const rows: [string, (f: RunFigures, run: PageRun) => string][] = [
     ['nodes', (f) => String(f.nodes)],
     ['units in the agreed order', (f) => String(f.agreedUnits)],
     [
@@ -226,19 +231,35 @@ function figureRows(runs: readonly PageRun[]): string {
           ? '–'
           : `${f.startSkewSeconds.toFixed(2)} s (${f.startSkewSource === 'started_at' ? "run.sh's record" : 'genesis lines, 1 s resolution'})`,
     ],
-    ['traffic sent, all nodes', (f) => mb(f.perNode.reduce((a, n) => a + n.bytesSent, 0))],
+    [
+      'traffic written / read by the peers, all nodes',
+      (_, r) => ((b) => (b ? `${mb(b.written)} / ${mb(b.read)}` : '–'))(runBytes(r)),
+    ],
     ['peak memory, largest node', (f) => mb(Math.max(0, ...f.perNode.map((n) => n.peakMemory ?? 0)) || undefined)],
   ];
   return `<table class="figures"><thead><tr><th></th>${runs.map((r) => `<th>${esc(r.name)}</th>`).join('')}</tr></thead><tbody>${rows
     .map(
       ([label, cell]) =>
-        `<tr><th>${esc(label)}</th>${runs.map((r) => `<td>${esc(cell(r.figures))}</td>`).join('')}</tr>`,
+        `<tr><th>${esc(label)}</th>${runs.map((r) => `<td>${esc(cell(r.figures, r))}</td>`).join('')}</tr>`,
     )
     .join('')}</tbody></table>`;
 }
 
+/** Bytes written and read over the run (the Inside gomel attribution, unattributed bytes included), or undefined without its figures. */
+function runBytes(run: PageRun): { written: number; read: number } | undefined {
+  const p = run.protocol;
+  if (!p || p.nodes === 0) return undefined;
+  const all = p.perNode.flatMap((n) => nodeBytesByService(n));
+  return { written: all.reduce((a, b) => a + b.written, 0), read: all.reduce((a, b) => a + b.read, 0) };
+}
+
 function nodeTable(run: PageRun): string {
-  const services = [...new Set(run.figures.perNode.flatMap((n) => Object.keys(n.traffic)))].sort();
+  // Each node's bytes by service as Inside gomel counts them: the columns add up to its traffic table.
+  const bytes = new Map((run.protocol?.perNode ?? []).map((n) => [n.label, nodeBytesByService(n)]));
+  const order = ['gossip', 'fetch', 'multicast', 'rmc', 'unattributed'];
+  const services = order.filter((s) => [...bytes.values()].some((list) => list.some((b) => b.service === s)));
+  const total = (list: ReturnType<typeof nodeBytesByService> | undefined, way: 'written' | 'read') =>
+    list ? list.reduce((a, b) => a + b[way], 0) : undefined;
   const shaped = run.figures.perNode.some((n) => n.network);
   const head = [
     'node',
@@ -247,12 +268,13 @@ function nodeTable(run: PageRun): string {
     'start offset',
     'LevelLimit at',
     ...(shaped ? ['network conditions'] : []),
-    'sent',
-    'received',
-    ...services.map((s) => `${s} sent / received`),
+    'written',
+    'read',
+    ...services.map((s) => `${s} written / read`),
     'peak memory',
   ];
   const body = run.figures.perNode.map((n) => {
+    const own = bytes.get(n.label);
     const cells = [
       n.label,
       n.reached ? 'yes' : 'NO',
@@ -260,9 +282,11 @@ function nodeTable(run: PageRun): string {
       offsetText(n),
       fixed(n.levelLimitSeconds, 2, ' s'),
       ...(shaped ? [n.network ?? 'none'] : []),
-      mb(n.bytesSent),
-      mb(n.bytesReceived),
-      ...services.map((s) => (n.traffic[s] ? `${mb(n.traffic[s].sent)} / ${mb(n.traffic[s].received)}` : '–')),
+      mb(total(own, 'written')),
+      mb(total(own, 'read')),
+      ...services.map((s) =>
+        ((b) => (b ? `${mb(b.written)} / ${mb(b.read)}` : '–'))(own?.find((b) => b.service === s)),
+      ),
       mb(n.peakMemory),
     ];
     return `<tr class="${n.reached && n.shutdown === 'clean' ? '' : 'marked'}">${cells.map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`;

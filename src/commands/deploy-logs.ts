@@ -172,6 +172,8 @@ async function collectNode(
     since: s.since,
     uncollected,
     incomplete: incomplete.length ? incomplete : undefined,
+    // What was run, for the report: the digest names the build (binary or code) exactly.
+    image: s.image,
   };
   await fs.writeFile(path.join(dir, 'task.json'), `${JSON.stringify(task)}\n`);
   const where = extracted

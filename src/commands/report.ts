@@ -35,7 +35,7 @@ function nodeFolder(dir: string, files: NodeFiles | undefined): string | undefin
 async function readSetup(
   dir: string,
   options: ReportOptions,
-  nodes: readonly RunNode[],
+  nodes: readonly (RunNode & { image?: string | undefined })[],
 ): Promise<RunSetup | undefined> {
   const given = options.config;
   const candidates = given
@@ -134,7 +134,11 @@ export async function readRun(dir: string, options: ReportOptions): Promise<Repo
     nodes.push(entry);
   }
   const figures = runFigures(nodes, verdict.agreedUnits, levelLimit);
-  const setup = await readSetup(dir, options, nodes);
+  const setup = await readSetup(
+    dir,
+    options,
+    nodes.map((n, pid) => ({ ...n, image: evidence[pid]!.task?.image })),
+  );
   const faultInputs = await readFaults(
     dir,
     folders,
@@ -163,6 +167,21 @@ export async function readRun(dir: string, options: ReportOptions): Promise<Repo
   };
 }
 
+/**
+ * Each run's name on the page: its folder's name, and where two runs share it (every
+ * `up --logs logs` run's folder is "logs"), as much of the path as tells them apart
+ * ("lab12/logs", "kill16/logs"), the whole path as given when nothing shorter does.
+ */
+export function runNames(folders: readonly string[]): string[] {
+  const parts = folders.map((f) => path.resolve(f).split(path.sep).filter(Boolean));
+  const tail = (i: number, k: number) => parts[i]!.slice(-k).join('/');
+  return folders.map((folder, i) => {
+    const clash = (k: number) => folders.some((_, j) => j !== i && tail(j, k) === tail(i, k));
+    for (let k = 1; k <= parts[i]!.length; k++) if (!clash(k)) return tail(i, k) || folder;
+    return folder; // the same folder twice: its path names it
+  });
+}
+
 /** The page's charts: one run's, or several runs compared. */
 export function reportCharts(runs: readonly ReportedRun[]): ChartSpec[] {
   return runs.length === 1
@@ -177,7 +196,7 @@ export function reportCharts(runs: readonly ReportedRun[]): ChartSpec[] {
  *   { name, consensus, shutdown, setup, faults?, figures, protocol }
  * consensus and shutdown are the verdict's lines; setup is what was run (RunSetup,
  * src/core/report/run-setup.ts: the config's knobs, the network conditions per group
- * of nodes); faults, only for a run with a fault plan, is RunFaults (src/core/report/run-faults.ts:
+ * of nodes, the images the nodes ran); faults, only for a run with a fault plan, is RunFaults (src/core/report/run-faults.ts:
  * each event's window as planned and as applied, the committee's units/s and own-unit latency
  * before, during and after it, the recovery after its end); figures is RunFigures (src/core/logs/run-stats.ts),
  * whose fields are named for what they hold, with their unit last (…Seconds, …Ms, bytes…).
@@ -195,8 +214,7 @@ export async function report(dirs: string[], options: ReportOptions, out: Output
   const folders = dirs.length ? dirs : [options.logs];
   const runs: ReportedRun[] = [];
   for (const dir of folders) runs.push(await readRun(dir, options));
-  const names = new Set(runs.map((r) => r.name));
-  if (names.size < runs.length) runs.forEach((r, i) => (r.name = `${r.name} (${folders[i]})`));
+  runNames(folders).forEach((name, i) => (runs[i]!.name = name));
   const charts = [];
   for (const c of reportCharts(runs)) charts.push({ title: c.title, svg: await renderSvg(c) });
   const file = options.out ?? (runs.length === 1 ? path.join(folders[0]!, 'report.html') : 'report.html');

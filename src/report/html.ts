@@ -3,7 +3,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { InputError } from '../core/errors.js';
 import type { RunFigures } from '../core/logs/run-stats.js';
-import type { RunSetup } from '../core/report/run-setup.js';
+import { compareSetups, networkSummary, shortImage, syncText, type RunSetup } from '../core/report/run-setup.js';
 import {
   nodeBytesByService,
   type RunProtocolFigures,
@@ -147,6 +147,59 @@ ${multicast}
 <p>Over ${p.nodes} nodes' logs. gomel counts a byte as sent when it is written to its connection's buffer, flushed or not; delivered is what the peers read. A session's service is told by its first lines (gomel leaves the service off its sync-session lines).</p>`;
 }
 
+/** The images a run's nodes ran, digests cut short; logs collected before deploy logs recorded them say so. */
+function imagesText(s: RunSetup, brief = false): string {
+  if (s.images.length === 0)
+    return brief ? 'not recorded' : 'not recorded (logs collected before deploy logs recorded it)';
+  return s.images.length === 1
+    ? shortImage(s.images[0]!)
+    : `${s.images.length} images: ${s.images.map(shortImage).join(', ')}`;
+}
+
+/** The start skew in words, with what it was measured from; `brief` (a table cell) names only the coarse source. */
+function skewText(f: RunFigures, brief = false): string {
+  if (f.startSkewSeconds === undefined) return '–';
+  const skew = `${f.startSkewSeconds.toFixed(2)} s`;
+  if (f.startSkewSource === 'started_at') return brief ? skew : `${skew} (run.sh's record)`;
+  return `${skew} (genesis lines, 1 s resolution)`;
+}
+
+/**
+ * What was run, for several runs: one row each (N, LevelLimit and the knobs in which the
+ * runs differ, network conditions, faults, image, start skew), and the knobs alike in
+ * all said once below it — a page comparing four runs need not repeat one config four times.
+ */
+function setupComparison(runs: readonly PageRun[]): string {
+  const { shared, differing } = compareSetups(runs.map((r) => ({ setup: r.setup, nodes: r.figures.nodes })));
+  const head = ['run', 'N', 'config', 'network conditions', 'faults', 'image', 'start skew'];
+  const rows = runs.map((r, i) => {
+    const s = r.setup;
+    const knobs = differing[i] ?? [];
+    const config = s
+      ? [`LevelLimit ${s.levelLimit}`, ...knobs.map(([k, v]) => `${k} ${v}`)].join('; ')
+      : 'not found (no conf.json beside the logs, no --config)';
+    const f = r.faults;
+    const faults = f
+      ? `${f.windows.map((w) => w.event).join(', ') || 'a plan with no events'}${f.faulty.length ? ` (${f.faulty.length} faulty)` : ''}`
+      : 'none';
+    const cells = [
+      r.name,
+      String(r.figures.nodes),
+      config,
+      s ? networkSummary(s) : '–',
+      faults,
+      s ? imagesText(s, true) : '–',
+      skewText(r.figures, true),
+    ];
+    return `<tr>${cells.map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`;
+  });
+  const alike = shared.length
+    ? `<p class="setup-shared">Alike in every run: ${shared.map(([k, v]) => `${esc(k)} <code>${esc(v)}</code>`).join('; ')}.</p>`
+    : '';
+  return `<table class="setup-runs"><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${rows.join('')}</tbody></table>
+${alike}`;
+}
+
 /** The config knobs the figures depend on, the sync services, and the network conditions per group of nodes. */
 function setupTable(run: PageRun): string {
   const s = run.setup;
@@ -160,17 +213,11 @@ function setupTable(run: PageRun): string {
     ['CreateDelay', `${s.createDelaySeconds} s`],
     ['OrderStartLevel', String(s.orderStartLevel)],
     ['Setup', s.setup],
-    ...s.sync.map((x): [string, string] => [
-      x.type,
-      `${
-        Object.entries(x.params)
-          .map(([k, v]) => `${k}=${v}`)
-          .join(', ') || 'no parameters'
-      }; fallback ${x.fallback || 'none'}`,
-    ]),
+    ...s.sync.map((x): [string, string] => [x.type, syncText(x)]),
     ...(s.network.length
       ? s.network.map((g): [string, string] => [g.nodes.join(', '), g.conditions])
       : [['network conditions', 'none applied (no --net or --zones)'] as [string, string]]),
+    ['image', imagesText(s)],
   ];
   return `<table class="setup"><tbody>${rows.map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(v)}</td></tr>`).join('')}</tbody></table>`;
 }
@@ -224,13 +271,10 @@ function figureRows(runs: readonly PageRun[]): string {
           : '–',
     ],
     ['clock (t = 0)', (f) => clockText(f)],
-    [
-      'start skew',
-      (f) =>
-        f.startSkewSeconds === undefined
-          ? '–'
-          : `${f.startSkewSeconds.toFixed(2)} s (${f.startSkewSource === 'started_at' ? "run.sh's record" : 'genesis lines, 1 s resolution'})`,
-    ],
+    // Compared, the start skew is in the What was run table.
+    ...(runs.length === 1
+      ? [['start skew', (f: RunFigures) => skewText(f)] as [string, (f: RunFigures) => string]]
+      : []),
     [
       'traffic written / read by the peers, all nodes',
       (_, r) => ((b) => (b ? `${mb(b.written)} / ${mb(b.read)}` : '–'))(runBytes(r)),
@@ -314,7 +358,8 @@ figure { margin: 0; }
 </style></head><body>
 <h1>${esc(title)}</h1>
 <ul class="verdicts">${verdicts}</ul>
-${runs.map((r) => `<h2>What was run${runs.length > 1 ? ` in ${esc(r.name)}` : ''}</h2>${setupTable(r)}`).join('\n')}
+<h2>What was run</h2>
+${runs.length === 1 ? setupTable(runs[0]!) : setupComparison(runs)}
 <h2>Figures</h2>
 ${figureRows(runs)}
 ${runs.map((r) => faultsSection(r, runs.length > 1)).join('\n')}

@@ -181,6 +181,7 @@ test('logs: each node’s output and task.json; a node whose container is elsewh
   assert.equal(await fs.readFile(path.join(logs, 'node3.log'), 'utf8'), 'hello from node3\n');
   const task = JSON.parse(await fs.readFile(path.join(logs, 'node3', 'task.json'), 'utf8'));
   assert.equal(task.state, 'complete');
+  assert.equal(task.image, IMAGE, 'the image the node ran, for the report');
   assert.equal(task.uncollected, 'its container is on another engine and shipped nothing');
   assert.ok(await fs.readFile(path.join(logs, 'committee.ka')), 'the deployed committee beside the logs');
   assert.equal(out.lines.filter((l) => l.startsWith('logs: node')).length, 4);

@@ -10,6 +10,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { cli, REPO } from './helpers.js';
+import { readRun, reportCharts } from '../src/commands/report.js';
+
+/** A bar of the per-node traffic chart: one node's bytes on one service, one way. */
+interface TrafficBar {
+  node: string;
+  service: string;
+  direction: string;
+  bytes: number;
+}
 
 const LAB16 = path.join(REPO, 'test/vectors/real-runs/lab16');
 const N = 16;
@@ -91,19 +100,6 @@ const sessionKey = (r: Rec) =>
     ? `${r.P}/${'I' in r ? `I${n(r, 'I')}` : `O${n(r, 'O')}`}`
     : undefined;
 const SERVICE_BY_NUMBER: Record<number, string> = { 6: 'gossip', 7: 'fetch', 8: 'multicast' };
-const SERVICE_NAMES = [
-  'create',
-  'order',
-  'sync',
-  'validate',
-  'generate',
-  'memlog',
-  'gossip',
-  'fetch',
-  'multicast',
-  'retrying',
-  'rmc',
-];
 
 function countNode(node: RawNode) {
   const ev = (e: string) => node.lines.filter((r) => r.E === e);
@@ -124,8 +120,6 @@ function countNode(node: RawNode) {
   const bytes: Record<string, { sent: number; received: number }> = {};
   /** Bytes this node read on sessions with each peer, by service: what that peer delivered to it. */
   const readFrom: Record<string, number[]> = { gossip: Array(N).fill(0), fetch: Array(N).fill(0) };
-  /** Bytes by the report's own grouping of X lines (sessions by direction, the rest by service). */
-  const byGroup: Record<string, { sent: number; received: number }> = {};
   const unclassified: Rec[] = [];
   const pendingJ = new Map<string, number>();
   const openSession = new Map<string, number>();
@@ -156,10 +150,6 @@ function countNode(node: RawNode) {
       b.sent += n(r, 'U');
       b.received += n(r, 'V');
       if (key) readFrom[service]![n(r, 'P')]! += n(r, 'V');
-      const group = key ? ('O' in r ? 'sync sessions out' : 'sync sessions in') : SERVICE_NAMES[n(r, 'S')]!;
-      const g = (byGroup[group] ??= { sent: 0, received: 0 });
-      g.sent += n(r, 'U');
-      g.received += n(r, 'V');
     }
   }
   const xs = ev('X');
@@ -190,7 +180,6 @@ function countNode(node: RawNode) {
     bytesReceived: sum(xs.map((r) => n(r, 'V'))),
     bytes,
     readFrom,
-    byGroup,
     unclassified,
     multicastSent: ev('e').length,
     multicastHandledFrom: (pid: number) => ev('g').filter((r) => r.C === pid).length,
@@ -247,9 +236,6 @@ interface ReportRun {
       levelLimitSeconds: number;
       reached: boolean;
       shutdown: string;
-      bytesSent: number;
-      bytesReceived: number;
-      traffic: Record<string, { sent: number; received: number }>;
     }[];
   };
   protocol: {
@@ -279,6 +265,7 @@ interface ReportRun {
       primeUnitsCreated: number;
       failedCreationAttempts: number;
       timingUnits: number;
+      multicast: { bytesSent: number; bytesReceived: number };
     } & Record<'gossip' | 'fetch' | 'rmc', ServiceFigures>)[];
   };
 }
@@ -427,9 +414,6 @@ test('lab16: units created, prime levels, latency, ordering time and bytes agree
     const m = `${p.label}: `;
     close(p.startOffsetSeconds, offset[i]!, m + 'start offset');
     close(p.levelLimitSeconds, atLimit[i]!, m + 'at LevelLimit');
-    assert.equal(p.bytesSent, c.bytesSent, m + 'bytes sent (U over X lines)');
-    assert.equal(p.bytesReceived, c.bytesReceived, m + 'bytes received (V over X lines)');
-    assert.deepEqual(p.traffic, c.byGroup, m + 'traffic by group');
     const q = run.protocol.perNode[i]!;
     assert.equal(q.label, p.label);
     assert.equal(q.unitsCreated, c.unitsCreated, m + 'units created (C + D lines)');
@@ -578,4 +562,60 @@ test('lab16: delivered traffic — bytes per service, what peers read of each no
   close(Number(m[3]), (100 * read) / sent, 'fetch delivered %', 0.05);
   assert.deepEqual(rest, [], 'gossip and multicast delivered: no flag for them');
   assert.ok(traffic('gossip').deliveredPercent > 90 && traffic('multicast').deliveredPercent > 90);
+});
+
+test('lab16: the per-node traffic chart draws the bytes Inside gomel counts — per node, service and direction, as in the raw lines', async () => {
+  // The chart as the page draws it, from the run as `report` reads it.
+  const reported = await readRun(LAB16, { logs: LAB16, configs: 'configs', keys: 'keys' });
+  const chart = reportCharts([reported]).find((c) => c.title === 'Traffic per node')!;
+  const bars = (chart.spec as { data: { values: TrafficBar[] } }).data.values;
+  // The chart sums its bars per node, service and direction (aggregate: sum): so does this.
+  const at = (node: string, service: string, direction: string) =>
+    sum(bars.filter((b) => b.node === node && b.service === service && b.direction === direction).map((b) => b.bytes));
+  const services = ['gossip', 'fetch', 'multicast'] as const;
+  for (const [i, q] of run.protocol.perNode.entries()) {
+    const c = counts[i]!;
+    const m = `${q.label}: `;
+    for (const service of services) {
+      // Inside gomel's per-node figures (protocol.perNode) and the raw lines' attribution, both.
+      const p = service === 'multicast' ? q.multicast : q[service];
+      assert.equal(at(q.label, service, 'written'), p.bytesSent, `${m}${service} written, as Inside gomel`);
+      assert.equal(at(q.label, service, 'read'), p.bytesReceived, `${m}${service} read, as Inside gomel`);
+      assert.equal(at(q.label, service, 'written'), c.bytes[service]?.sent ?? 0, `${m}${service} written (raw lines)`);
+      assert.equal(at(q.label, service, 'read'), c.bytes[service]?.received ?? 0, `${m}${service} read (raw lines)`);
+    }
+    const nodeTotal = (direction: string) =>
+      sum(bars.filter((b) => b.node === q.label && b.direction === direction).map((b) => b.bytes));
+    assert.equal(
+      nodeTotal('written'),
+      sum(services.map((s) => (s === 'multicast' ? q.multicast : q[s]).bytesSent)),
+      m + 'total written',
+    );
+    assert.equal(
+      nodeTotal('read'),
+      sum(services.map((s) => (s === 'multicast' ? q.multicast : q[s]).bytesReceived)),
+      m + 'total read',
+    );
+    // Every X line of the node counted once: U and V over all of them.
+    assert.equal(nodeTotal('written'), c.bytesSent, m + 'written: U over its X lines');
+    assert.equal(nodeTotal('read'), c.bytesReceived, m + 'read: V over its X lines');
+  }
+  // Over the run: the chart's bars add up to the Inside gomel traffic table, service by service.
+  for (const t of run.protocol.traffic) {
+    assert.equal(
+      sum(bars.filter((b) => b.service === t.service && b.direction === 'written').map((b) => b.bytes)),
+      t.bytesSent,
+      `${t.service} written`,
+    );
+    assert.equal(
+      sum(bars.filter((b) => b.service === t.service && b.direction === 'read').map((b) => b.bytes)),
+      t.bytesReceived,
+      `${t.service} read by the peers`,
+    );
+  }
+  assert.deepEqual(
+    new Set(bars.map((b) => b.service)),
+    new Set(run.protocol.traffic.map((t) => t.service)),
+    'the services of the Inside gomel table, and no other group',
+  );
 });

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { cli, tempDir, VECTORS } from './helpers.js';
+import { cli, copyLogs, tempDir, VECTORS } from './helpers.js';
 import {
   againstCharts,
   levelHeatmap,
@@ -15,6 +15,8 @@ import {
 } from '../src/core/logs/report-charts.js';
 import { addRunLine, median, newRunStats, quantile, runFigures, type RunNode } from '../src/core/logs/run-stats.js';
 import { reportPage } from '../src/report/html.js';
+import { runNames } from '../src/commands/report.js';
+import { compareSetups, type RunSetup } from '../src/core/report/run-setup.js';
 
 const LOGS = path.join(VECTORS, 'logs');
 type Period = {
@@ -46,6 +48,7 @@ type Faults = {
   }[];
 };
 type Setup = {
+  images: string[];
   levelLimit: number;
   nParents: number;
   canSkipLevel: boolean;
@@ -70,17 +73,17 @@ type Figures = {
     levelLimitSeconds?: number;
     reached: boolean;
     shutdown: string;
-    bytesSent: number;
-    bytesReceived: number;
-    traffic: Record<string, { sent: number; received: number }>;
   }[];
 };
+type Bytes = { bytesSent: number; bytesReceived: number };
+/** The part of gomel's own figures (protocol-stats) these tests read: each node's bytes by service. */
+type Protocol = { perNode: ({ label: string; multicast: Bytes } & Record<'gossip' | 'fetch' | 'rmc', Bytes>)[] };
 const reportJson = async (args: string[]) => {
   const r = await cli(['report', '--json', ...args]);
   assert.equal(r.code, 0, r.err);
   // stdout is the JSON alone (issue 21): it parses whole; the file written is named on stderr.
   assert.match(r.err, /^report: /m);
-  return JSON.parse(r.out) as { name: string; setup: Setup; faults?: Faults; figures: Figures }[];
+  return JSON.parse(r.out) as { name: string; setup: Setup; faults?: Faults; figures: Figures; protocol: Protocol }[];
 };
 
 /** A node's log: own units created every 100 ms, each ordered 500 ms later; every unit of the committee ordered in turn. */
@@ -136,12 +139,14 @@ test('hand-made logs: latency, throughput, timing rounds, LevelLimit, skew and t
   );
   assert.equal(f.startSkewSeconds, 3);
   assert.equal(f.startSkewSource, 'genesis');
-  assert.deepEqual(f.perNode[1]!.traffic, {
-    gossip: { sent: 1000, received: 2001 },
-    multicast: { sent: 500, received: 0 },
-  });
-  assert.equal(f.perNode[1]!.bytesReceived, 2001);
+  // Traffic as Inside gomel counts it: the X lines carry S, so their bytes are on that service.
+  const bytes = run!.protocol.perNode[1]!;
+  assert.deepEqual(
+    [bytes.gossip.bytesSent, bytes.gossip.bytesReceived, bytes.multicast.bytesSent, bytes.multicast.bytesReceived],
+    [1000, 2001, 500, 0],
+  );
   const html = await fs.readFile(path.join(dir, 'report.html'), 'utf8');
+  assert.match(html, /<th>gossip written \/ read<\/th><th>multicast written \/ read<\/th>/);
   assert.equal((html.match(/<svg /g) ?? []).length, 5, 'five charts, inline');
   assert.match(html, /data-chart="Prime level per node over time"/);
   assert.doesNotMatch(html, /<script|https?:\/\/(?!www\.w3\.org)/, 'no script and nothing fetched: opens offline');
@@ -163,12 +168,17 @@ test('swarm-8 (real gomel on Swarm): the figures of the run', async () => {
     f.perNode.filter((n) => n.shutdown === 'crashed').map((n) => n.label),
     ['node2', 'node7', 'node8'],
   );
-  assert.ok(f.perNode.every((n) => n.bytesSent > 0 && Object.keys(n.traffic).includes('gossip')));
+  assert.ok(run!.protocol.perNode.every((n) => n.gossip.bytesSent > 0 && n.multicast.bytesSent > 0));
 });
 
 test('runs compared: one column per run; a probe folder is refused', async (t) => {
   const out = path.join(await tempDir(t), 'compare.html');
-  const runs = await reportJson([path.join(LOGS, 'success-4'), path.join(LOGS, 'swarm-8'), '--out', out]);
+  // swarm-8 as deploy logs now collects it: each node's task.json names the image it ran.
+  const swarm8 = await copyLogs(t, 'swarm-8');
+  const image = `127.0.0.1:5000/aleph@sha256:${'d4d83e928fb4'}${'0'.repeat(52)}`;
+  for (let k = 1; k <= 8; k++)
+    await fs.writeFile(path.join(swarm8, `node${k}/task.json`), JSON.stringify({ state: 'complete', image }));
+  const runs = await reportJson([path.join(LOGS, 'success-4'), swarm8, '--out', out]);
   assert.deepEqual(
     runs.map((r) => [r.name, r.figures.nodes]),
     [
@@ -178,6 +188,47 @@ test('runs compared: one column per run; a probe folder is refused', async (t) =
   );
   const html = await fs.readFile(out, 'utf8');
   assert.match(html, /<th><\/th><th>success-4<\/th><th>swarm-8<\/th>/);
+  assert.deepEqual(runs[1]!.setup.images, [image]);
+  assert.deepEqual(runs[0]!.setup.images, [], 'success-4 has no task.json: its image was not recorded');
+  // What was run: one table, a row per run, what differs in the row and what is alike said once.
+  assert.equal((html.match(/<h2>What was run/g) ?? []).length, 1);
+  assert.doesNotMatch(html, /<table class="setup">/, "no run's full setup table");
+  const table = html.slice(
+    html.indexOf('<table class="setup-runs">'),
+    html.indexOf('</table>', html.indexOf('<table class="setup-runs">')),
+  );
+  const rows = [...table.matchAll(/<tr>(.*?)<\/tr>/g)]
+    .slice(1)
+    .map((m) => [...m[1]!.matchAll(/<td>(.*?)<\/td>/g)].map((c) => c[1]));
+  assert.deepEqual(rows, [
+    [
+      'success-4',
+      '4',
+      'LevelLimit 10; NParents 2; CreateDelay 0.1 s; gossip nIn=3, nOut=2, timeout=2s; fallback none; fetch not run; multicast not run',
+      'none',
+      'none',
+      'not recorded',
+      '0.00 s (genesis lines, 1 s resolution)',
+    ],
+    [
+      'swarm-8',
+      '8',
+      'LevelLimit 50; NParents N (the committee size); CreateDelay 0.2 s; gossip nIn=2, nOut=1, timeout=2s; fallback none; fetch nIn=10, nOut=15, timeout=2s; fallback gossip; multicast mcType=pers, timeout=2s, retryingFallback=fetch, retryingInterval=0.2s; fallback fetch',
+      'none',
+      'none',
+      '127.0.0.1:5000/aleph@sha256:d4d83e928fb4',
+      '3.00 s (genesis lines, 1 s resolution)',
+    ],
+  ]);
+  assert.match(
+    html,
+    /<p class="setup-shared">Alike in every run: CanSkipLevel <code>true<\/code>; PrimeOnly <code>true<\/code>; OrderStartLevel <code>0<\/code>; Setup <code>coin<\/code>\.<\/p>/,
+  );
+  assert.doesNotMatch(
+    html.slice(html.indexOf('<table class="figures">')),
+    /start skew/,
+    'said in the What was run table',
+  );
   assert.equal((html.match(/<svg /g) ?? []).length, 5, 'three against N (4 and 8 nodes), two over time');
   assert.match(html, /data-chart="Units ordered per second against N"/);
   // gomel's own figures per run, with the failing fetch service flagged in words in the page.
@@ -200,10 +251,8 @@ test("run stats on single lines: own-unit latency needs the unit's creation; qua
   addRunLine(s, '{"L":"1","S":1,"H":0,"T":500,"E":"W"}'); // ordered before any creation was logged: no latency
   addRunLine(s, '{"L":"1","S":0,"Q":0,"A":4,"T":100,"E":"D"}');
   addRunLine(s, '{"L":"1","S":1,"H":0,"T":700,"E":"W"}');
-  addRunLine(s, '{"L":"1","S":99,"U":3,"V":4,"T":9,"E":"X"}');
   addRunLine(s, 'not json {"E":"D"');
   assert.deepEqual(s.latencies, [600]);
-  assert.deepEqual(Object.fromEntries(s.traffic), { 'service 99': { sent: 3, received: 4 } });
   assert.equal(quantile([1, 2, 3, 4], 0.5), 2);
   assert.equal(quantile([1, 2, 3, 4], 0.99), 4);
   assert.equal(quantile([], 0.5), undefined);
@@ -352,6 +401,7 @@ test('what was run is in the page and the JSON: LevelLimit, NParents, CanSkipLev
     'CanSkipLevel</th><td>true',
     'fetch</th><td>nIn=10, nOut=15, timeout=2s; fallback gossip',
     'node1, node2, node3, node4</th><td>us (4 peers): delay=80ms, loss=1%',
+    'image</th><td>not recorded (logs collected before deploy logs recorded it)',
   ])
     assert.ok(setup.includes(text), text);
 });
@@ -603,4 +653,61 @@ test('runs against N: the headline figures against committee size; against the n
     ],
   );
   assert.deepEqual(againstCharts([run('a', 8, 34, 700), run('b', 8, 33, 710)]), []);
+});
+
+test('compared setups: the knobs alike in every run said once, the others per run; NParents = N is alike across N', () => {
+  const setup = (over: Partial<RunSetup>): RunSetup => ({
+    configFile: 'conf.json',
+    levelLimit: 50,
+    nParents: 8,
+    canSkipLevel: true,
+    primeOnly: true,
+    createDelaySeconds: 0.2,
+    orderStartLevel: 0,
+    setup: 'coin',
+    sync: [{ type: 'gossip', params: { nIn: '2' }, fallback: '' }],
+    network: [],
+    images: [],
+    ...over,
+  });
+  const compared = compareSetups([
+    { setup: setup({}), nodes: 8 },
+    { setup: setup({ nParents: 64, levelLimit: 20 }), nodes: 64 },
+    { setup: setup({ sync: [], canSkipLevel: false }), nodes: 8 },
+    { setup: undefined, nodes: 16 },
+  ]);
+  assert.deepEqual(compared.shared, [
+    ['NParents', 'N (the committee size)'],
+    ['PrimeOnly', 'true'],
+    ['CreateDelay', '0.2 s'],
+    ['OrderStartLevel', '0'],
+    ['Setup', 'coin'],
+  ]);
+  assert.deepEqual(compared.differing, [
+    [
+      ['CanSkipLevel', 'true'],
+      ['gossip', 'nIn=2; fallback none'],
+    ],
+    [
+      ['CanSkipLevel', 'true'],
+      ['gossip', 'nIn=2; fallback none'],
+    ],
+    [
+      ['CanSkipLevel', 'false'],
+      ['gossip', 'not run'],
+    ],
+    undefined,
+  ]);
+  assert.deepEqual(compareSetups([{ setup: undefined, nodes: 4 }]), { shared: [], differing: [undefined] });
+});
+
+test("runs' names: the folder's name, and as much of the path as tells two apart", () => {
+  assert.deepEqual(runNames(['runs/n8', 'runs/n16']), ['n8', 'n16']);
+  assert.deepEqual(runNames(['/work/runs/lab12/logs', '/work/runs/kill16/logs', 'x/n8']), [
+    'lab12/logs',
+    'kill16/logs',
+    'n8',
+  ]);
+  assert.deepEqual(runNames(['a/b/logs', 'c/b/logs']), ['a/b/logs', 'c/b/logs']);
+  assert.deepEqual(runNames(['/r/logs', '/r/logs']), ['/r/logs', '/r/logs'], 'the same folder twice: its path');
 });

@@ -258,6 +258,8 @@ async function collectNode(
     since: s.since,
     uncollected,
     incomplete: incomplete.length ? incomplete : undefined,
+    // What was run, for the report: the digest names the build (binary or code) exactly.
+    image: s.image,
   };
   await fs.writeFile(path.join(dir, TASK_FILE), `${JSON.stringify(task)}\n`);
   // The last run's files are gone: the record is this run's. A write that failed may have left part of a

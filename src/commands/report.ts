@@ -2,7 +2,7 @@
 import path from 'node:path';
 import { addRunLine, headline, newRunStats, runFigures, type RunNode } from '../core/logs/run-stats.js';
 import { addProtocolLine, mergeProtocolStats, newProtocolStats } from '../core/logs/protocol-stats.js';
-import { comparisonCharts, runCharts, type ReportNode } from '../core/logs/report-charts.js';
+import { comparisonCharts, runCharts, type ChartSpec, type ReportNode } from '../core/logs/report-charts.js';
 import { NODE_FILES } from '../core/deploy/node-contract.js';
 import { InputError } from '../core/errors.js';
 import { readOptional, type NodeFiles } from '../fs/node-logs.js';
@@ -20,7 +20,8 @@ import { judgeRun, loadRun, type VerdictOptions } from '../fs/run-folder.js';
 
 type ReportOptions = ReportFlags;
 
-interface ReportedRun extends PageRun {
+/** One run as the page and the JSON show it. */
+export interface ReportedRun extends PageRun {
   nodes: ReportNode[];
 }
 
@@ -34,7 +35,7 @@ function nodeFolder(dir: string, files: NodeFiles | undefined): string | undefin
 async function readSetup(
   dir: string,
   options: ReportOptions,
-  nodes: readonly RunNode[],
+  nodes: readonly (RunNode & { image?: string | undefined })[],
 ): Promise<RunSetup | undefined> {
   const given = options.config;
   const candidates = given
@@ -86,7 +87,8 @@ async function readFaults(
   return { record: record!, logs, malformed };
 }
 
-async function readRun(dir: string, options: ReportOptions): Promise<ReportedRun> {
+/** Reads one run folder: the verdict, the figures, gomel's own figures, the setup and the faults, in one pass over each log. */
+export async function readRun(dir: string, options: ReportOptions): Promise<ReportedRun> {
   const verdictOptions: VerdictOptions = {
     logs: dir,
     config: options.config,
@@ -132,7 +134,11 @@ async function readRun(dir: string, options: ReportOptions): Promise<ReportedRun
     nodes.push(entry);
   }
   const figures = runFigures(nodes, verdict.agreedUnits, levelLimit);
-  const setup = await readSetup(dir, options, nodes);
+  const setup = await readSetup(
+    dir,
+    options,
+    nodes.map((n, pid) => ({ ...n, image: evidence[pid]!.task?.image })),
+  );
   const faultInputs = await readFaults(
     dir,
     folders,
@@ -162,11 +168,35 @@ async function readRun(dir: string, options: ReportOptions): Promise<ReportedRun
 }
 
 /**
+ * Each run's name on the page: its folder's name, and where two runs share it (every
+ * `up --logs logs` run's folder is "logs"), as much of the path as tells them apart
+ * ("lab12/logs", "kill16/logs"), the whole path as given when nothing shorter does.
+ */
+export function runNames(folders: readonly string[]): string[] {
+  const parts = folders.map((f) => path.resolve(f).split(path.sep).filter(Boolean));
+  const tail = (i: number, k: number) => parts[i]!.slice(-k).join('/');
+  return folders.map((folder, i) => {
+    const clash = (k: number) => folders.some((_, j) => j !== i && tail(j, k) === tail(i, k));
+    for (let k = 1; k <= parts[i]!.length; k++) if (!clash(k)) return tail(i, k) || folder;
+    return folder; // the same folder twice: its path names it
+  });
+}
+
+/** The page's charts: one run's, or several runs compared. */
+export function reportCharts(runs: readonly ReportedRun[]): ChartSpec[] {
+  return runs.length === 1
+    ? runCharts(runs[0]!.nodes, runs[0]!.figures, runs[0]!.faults, runs[0]!.protocol)
+    : comparisonCharts(
+        runs.map((r) => ({ ...r, network: r.setup?.network.map((g) => g.conditions).join(' | ') || 'none' })),
+      );
+}
+
+/**
  * `report --json` prints one JSON array on stdout and nothing else, one object per run:
  *   { name, consensus, shutdown, setup, faults?, figures, protocol }
  * consensus and shutdown are the verdict's lines; setup is what was run (RunSetup,
  * src/core/report/run-setup.ts: the config's knobs, the network conditions per group
- * of nodes); faults, only for a run with a fault plan, is RunFaults (src/core/report/run-faults.ts:
+ * of nodes, the images the nodes ran); faults, only for a run with a fault plan, is RunFaults (src/core/report/run-faults.ts:
  * each event's window as planned and as applied, the committee's units/s and own-unit latency
  * before, during and after it, the recovery after its end); figures is RunFigures (src/core/logs/run-stats.ts),
  * whose fields are named for what they hold, with their unit last (…Seconds, …Ms, bytes…).
@@ -184,16 +214,9 @@ export async function report(dirs: string[], options: ReportOptions, out: Output
   const folders = dirs.length ? dirs : [options.logs];
   const runs: ReportedRun[] = [];
   for (const dir of folders) runs.push(await readRun(dir, options));
-  const names = new Set(runs.map((r) => r.name));
-  if (names.size < runs.length) runs.forEach((r, i) => (r.name = `${r.name} (${folders[i]})`));
-  const specs =
-    runs.length === 1
-      ? runCharts(runs[0]!.nodes, runs[0]!.figures, runs[0]!.faults)
-      : comparisonCharts(
-          runs.map((r) => ({ ...r, network: r.setup?.network.map((g) => g.conditions).join(' | ') || 'none' })),
-        );
+  runNames(folders).forEach((name, i) => (runs[i]!.name = name));
   const charts = [];
-  for (const c of specs) charts.push({ title: c.title, svg: await renderSvg(c) });
+  for (const c of reportCharts(runs)) charts.push({ title: c.title, svg: await renderSvg(c) });
   const file = options.out ?? (runs.length === 1 ? path.join(folders[0]!, 'report.html') : 'report.html');
   const title =
     runs.length === 1 ? `gomel run ${runs[0]!.name}` : `gomel runs compared: ${runs.map((r) => r.name).join(', ')}`;

@@ -12,7 +12,7 @@ import type { CleanEngine, SecretApi, ServiceApi, TaskApi } from './engine-api.j
 const containerSpec = (s: { Spec?: { TaskTemplate?: unknown } }) =>
   (
     s.Spec?.TaskTemplate as
-      { ContainerSpec?: { Command?: string[]; Env?: string[]; CapabilityAdd?: string[] } } | undefined
+      { ContainerSpec?: { Image?: string; Command?: string[]; Env?: string[]; CapabilityAdd?: string[] } } | undefined
   )?.ContainerSpec;
 
 export const deploymentLabels = (network: string) => ({ [LABELS.managed]: 'true', [LABELS.deployment]: network });
@@ -30,6 +30,8 @@ interface DeployedService {
   controlToken: string | undefined;
   /** Linux capabilities added to its container (NET_ADMIN lets it cut peers off). */
   capAdd: string[];
+  /** The image it runs, as its spec names it (deploy spawn pins it by digest). */
+  image: string | undefined;
 }
 
 /** This deployment's services, in one listing. */
@@ -50,6 +52,7 @@ async function listDeployment(
       ?.Env?.find((e) => e.startsWith(`${NODE_ENV.controlToken}=`))
       ?.slice(NODE_ENV.controlToken.length + 1),
     capAdd: containerSpec(s)?.CapabilityAdd ?? [],
+    image: containerSpec(s)?.Image,
   }));
 }
 
@@ -95,6 +98,8 @@ export interface NodeStatus {
   /** The gomel config it runs and the committee it was deployed with (service spec and labels). */
   config: string | undefined;
   committee: string | undefined;
+  /** The image it runs (its service spec's, pinned by digest). */
+  image: string | undefined;
   serviceId: string;
   state: string;
   phase: string;
@@ -123,7 +128,7 @@ export async function readStatus(
     .map(([node, serviceId]) => {
       const v = views.get(node)!;
       const hostDown = Boolean(v.nodeId && down.has(v.nodeId));
-      const { config, committee, conditions, faults, controlToken, capAdd } = deployed.get(node)!;
+      const { config, committee, conditions, faults, controlToken, capAdd, image } = deployed.get(node)!;
       return {
         node,
         serviceId,
@@ -134,6 +139,7 @@ export async function readStatus(
         faults,
         controlToken,
         capAdd,
+        image,
         state: v.state,
         phase: v.phase,
         swarmNode: v.nodeId && hostOf.get(v.nodeId),

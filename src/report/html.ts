@@ -3,8 +3,13 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { InputError } from '../core/errors.js';
 import type { RunFigures } from '../core/logs/run-stats.js';
-import type { RunSetup } from '../core/report/run-setup.js';
-import type { RunProtocolFigures, SessionFigures, Summary } from '../core/logs/protocol-stats.js';
+import { compareSetups, networkSummary, shortImage, syncText, type RunSetup } from '../core/report/run-setup.js';
+import {
+  nodeBytesByService,
+  type RunProtocolFigures,
+  type SessionFigures,
+  type Summary,
+} from '../core/logs/protocol-stats.js';
 import { NEAR_INSTANT_SECONDS, type Period, type RunFaults } from '../core/report/run-faults.js';
 import { writeFileAtomic } from '../fs/atomic.js';
 import { fsProblem, isFsError } from '../fs/input.js';
@@ -142,6 +147,59 @@ ${multicast}
 <p>Over ${p.nodes} nodes' logs. gomel counts a byte as sent when it is written to its connection's buffer, flushed or not; delivered is what the peers read. A session's service is told by its first lines (gomel leaves the service off its sync-session lines).</p>`;
 }
 
+/** The images a run's nodes ran, digests cut short; logs collected before deploy logs recorded them say so. */
+function imagesText(s: RunSetup, brief = false): string {
+  if (s.images.length === 0)
+    return brief ? 'not recorded' : 'not recorded (logs collected before deploy logs recorded it)';
+  return s.images.length === 1
+    ? shortImage(s.images[0]!)
+    : `${s.images.length} images: ${s.images.map(shortImage).join(', ')}`;
+}
+
+/** The start skew in words, with what it was measured from; `brief` (a table cell) names only the coarse source. */
+function skewText(f: RunFigures, brief = false): string {
+  if (f.startSkewSeconds === undefined) return '–';
+  const skew = `${f.startSkewSeconds.toFixed(2)} s`;
+  if (f.startSkewSource === 'started_at') return brief ? skew : `${skew} (run.sh's record)`;
+  return `${skew} (genesis lines, 1 s resolution)`;
+}
+
+/**
+ * What was run, for several runs: one row each (N, LevelLimit and the knobs in which the
+ * runs differ, network conditions, faults, image, start skew), and the knobs alike in
+ * all said once below it — a page comparing four runs need not repeat one config four times.
+ */
+function setupComparison(runs: readonly PageRun[]): string {
+  const { shared, differing } = compareSetups(runs.map((r) => ({ setup: r.setup, nodes: r.figures.nodes })));
+  const head = ['run', 'N', 'config', 'network conditions', 'faults', 'image', 'start skew'];
+  const rows = runs.map((r, i) => {
+    const s = r.setup;
+    const knobs = differing[i] ?? [];
+    const config = s
+      ? [`LevelLimit ${s.levelLimit}`, ...knobs.map(([k, v]) => `${k} ${v}`)].join('; ')
+      : 'not found (no conf.json beside the logs, no --config)';
+    const f = r.faults;
+    const faults = f
+      ? `${f.windows.map((w) => w.event).join(', ') || 'a plan with no events'}${f.faulty.length ? ` (${f.faulty.length} faulty)` : ''}`
+      : 'none';
+    const cells = [
+      r.name,
+      String(r.figures.nodes),
+      config,
+      s ? networkSummary(s) : '–',
+      faults,
+      s ? imagesText(s, true) : '–',
+      skewText(r.figures, true),
+    ];
+    return `<tr>${cells.map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`;
+  });
+  const alike = shared.length
+    ? `<p class="setup-shared">Alike in every run: ${shared.map(([k, v]) => `${esc(k)} <code>${esc(v)}</code>`).join('; ')}.</p>`
+    : '';
+  return `<table class="setup-runs"><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${rows.join('')}</tbody></table>
+${alike}`;
+}
+
 /** The config knobs the figures depend on, the sync services, and the network conditions per group of nodes. */
 function setupTable(run: PageRun): string {
   const s = run.setup;
@@ -155,17 +213,11 @@ function setupTable(run: PageRun): string {
     ['CreateDelay', `${s.createDelaySeconds} s`],
     ['OrderStartLevel', String(s.orderStartLevel)],
     ['Setup', s.setup],
-    ...s.sync.map((x): [string, string] => [
-      x.type,
-      `${
-        Object.entries(x.params)
-          .map(([k, v]) => `${k}=${v}`)
-          .join(', ') || 'no parameters'
-      }; fallback ${x.fallback || 'none'}`,
-    ]),
+    ...s.sync.map((x): [string, string] => [x.type, syncText(x)]),
     ...(s.network.length
       ? s.network.map((g): [string, string] => [g.nodes.join(', '), g.conditions])
       : [['network conditions', 'none applied (no --net or --zones)'] as [string, string]]),
+    ['image', imagesText(s)],
   ];
   return `<table class="setup"><tbody>${rows.map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(v)}</td></tr>`).join('')}</tbody></table>`;
 }
@@ -187,7 +239,7 @@ function offsetText(n: RunFigures['perNode'][number]): string {
 function figureRows(runs: readonly PageRun[]): string {
   // A median over fewer nodes than the committee says over how many (the others never got there).
   const of = (f: RunFigures, count: number) => (count < f.nodes ? ` (${count} of ${f.nodes} nodes)` : '');
-  const rows: [string, (f: RunFigures) => string][] = [
+  const rows: [string, (f: RunFigures, run: PageRun) => string][] = [
     ['nodes', (f) => String(f.nodes)],
     ['units in the agreed order', (f) => String(f.agreedUnits)],
     [
@@ -219,26 +271,39 @@ function figureRows(runs: readonly PageRun[]): string {
           : '–',
     ],
     ['clock (t = 0)', (f) => clockText(f)],
+    // Compared, the start skew is in the What was run table.
+    ...(runs.length === 1
+      ? [['start skew', (f: RunFigures) => skewText(f)] as [string, (f: RunFigures) => string]]
+      : []),
     [
-      'start skew',
-      (f) =>
-        f.startSkewSeconds === undefined
-          ? '–'
-          : `${f.startSkewSeconds.toFixed(2)} s (${f.startSkewSource === 'started_at' ? "run.sh's record" : 'genesis lines, 1 s resolution'})`,
+      'traffic written / read by the peers, all nodes',
+      (_, r) => ((b) => (b ? `${mb(b.written)} / ${mb(b.read)}` : '–'))(runBytes(r)),
     ],
-    ['traffic sent, all nodes', (f) => mb(f.perNode.reduce((a, n) => a + n.bytesSent, 0))],
     ['peak memory, largest node', (f) => mb(Math.max(0, ...f.perNode.map((n) => n.peakMemory ?? 0)) || undefined)],
   ];
   return `<table class="figures"><thead><tr><th></th>${runs.map((r) => `<th>${esc(r.name)}</th>`).join('')}</tr></thead><tbody>${rows
     .map(
       ([label, cell]) =>
-        `<tr><th>${esc(label)}</th>${runs.map((r) => `<td>${esc(cell(r.figures))}</td>`).join('')}</tr>`,
+        `<tr><th>${esc(label)}</th>${runs.map((r) => `<td>${esc(cell(r.figures, r))}</td>`).join('')}</tr>`,
     )
     .join('')}</tbody></table>`;
 }
 
+/** Bytes written and read over the run (the Inside gomel attribution, unattributed bytes included), or undefined without its figures. */
+function runBytes(run: PageRun): { written: number; read: number } | undefined {
+  const p = run.protocol;
+  if (!p || p.nodes === 0) return undefined;
+  const all = p.perNode.flatMap((n) => nodeBytesByService(n));
+  return { written: all.reduce((a, b) => a + b.written, 0), read: all.reduce((a, b) => a + b.read, 0) };
+}
+
 function nodeTable(run: PageRun): string {
-  const services = [...new Set(run.figures.perNode.flatMap((n) => Object.keys(n.traffic)))].sort();
+  // Each node's bytes by service as Inside gomel counts them: the columns add up to its traffic table.
+  const bytes = new Map((run.protocol?.perNode ?? []).map((n) => [n.label, nodeBytesByService(n)]));
+  const order = ['gossip', 'fetch', 'multicast', 'rmc', 'unattributed'];
+  const services = order.filter((s) => [...bytes.values()].some((list) => list.some((b) => b.service === s)));
+  const total = (list: ReturnType<typeof nodeBytesByService> | undefined, way: 'written' | 'read') =>
+    list ? list.reduce((a, b) => a + b[way], 0) : undefined;
   const shaped = run.figures.perNode.some((n) => n.network);
   const head = [
     'node',
@@ -247,12 +312,13 @@ function nodeTable(run: PageRun): string {
     'start offset',
     'LevelLimit at',
     ...(shaped ? ['network conditions'] : []),
-    'sent',
-    'received',
-    ...services.map((s) => `${s} sent / received`),
+    'written',
+    'read',
+    ...services.map((s) => `${s} written / read`),
     'peak memory',
   ];
   const body = run.figures.perNode.map((n) => {
+    const own = bytes.get(n.label);
     const cells = [
       n.label,
       n.reached ? 'yes' : 'NO',
@@ -260,9 +326,11 @@ function nodeTable(run: PageRun): string {
       offsetText(n),
       fixed(n.levelLimitSeconds, 2, ' s'),
       ...(shaped ? [n.network ?? 'none'] : []),
-      mb(n.bytesSent),
-      mb(n.bytesReceived),
-      ...services.map((s) => (n.traffic[s] ? `${mb(n.traffic[s].sent)} / ${mb(n.traffic[s].received)}` : '–')),
+      mb(total(own, 'written')),
+      mb(total(own, 'read')),
+      ...services.map((s) =>
+        ((b) => (b ? `${mb(b.written)} / ${mb(b.read)}` : '–'))(own?.find((b) => b.service === s)),
+      ),
       mb(n.peakMemory),
     ];
     return `<tr class="${n.reached && n.shutdown === 'clean' ? '' : 'marked'}">${cells.map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`;
@@ -290,7 +358,8 @@ figure { margin: 0; }
 </style></head><body>
 <h1>${esc(title)}</h1>
 <ul class="verdicts">${verdicts}</ul>
-${runs.map((r) => `<h2>What was run${runs.length > 1 ? ` in ${esc(r.name)}` : ''}</h2>${setupTable(r)}`).join('\n')}
+<h2>What was run</h2>
+${runs.length === 1 ? setupTable(runs[0]!) : setupComparison(runs)}
 <h2>Figures</h2>
 ${figureRows(runs)}
 ${runs.map((r) => faultsSection(r, runs.length > 1)).join('\n')}

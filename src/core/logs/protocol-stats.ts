@@ -576,7 +576,7 @@ interface MulticastFigures {
   bytesReceived: number;
 }
 
-interface NodeProtocolFigures {
+export interface NodeProtocolFigures {
   unitsCreated: number;
   primeUnitsCreated: number;
   parentsPerUnit: { mean: number; histogram: Histogram } | undefined;
@@ -707,6 +707,31 @@ export function protocolFigures(s: ProtocolStats): NodeProtocolFigures {
     unattributedSessions: s.unattributedSessions + openUnattributed,
     unattributedBytes: { ...s.unattributedBytes },
   };
+}
+
+/** One node's bytes on one service: written to its connections (counted as sent) and read from them. */
+export interface NodeServiceBytes {
+  service: TrafficService | 'unattributed';
+  written: number;
+  read: number;
+}
+
+/**
+ * One node's bytes by service, each connection-closed line counted once, on the
+ * service its session was found to be (the traffic table's attribution): over the
+ * nodes, written adds up to the table's sent and read to its delivered. Bytes no
+ * service was found for are their own entry, so a node's entries add up to its X lines.
+ */
+export function nodeBytesByService(f: NodeProtocolFigures): NodeServiceBytes[] {
+  const all: NodeServiceBytes[] = [
+    ...(['gossip', 'fetch', 'multicast', 'rmc'] as const).map((service) => ({
+      service,
+      written: f[service].bytesSent,
+      read: f[service].bytesReceived,
+    })),
+    { service: 'unattributed', written: f.unattributedBytes.sent, read: f.unattributedBytes.received },
+  ];
+  return all.filter((b) => b.written > 0 || b.read > 0);
 }
 
 // ---------------------------------------------------------------------------

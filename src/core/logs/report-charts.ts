@@ -5,6 +5,7 @@
 // such a legend cannot be read (the node table marks nodes that failed).
 import { median, quantile, type NodeRunStats, type RunFigures } from './run-stats.js';
 import type { RunFaults } from '../report/run-faults.js';
+import { nodeBytesByService, type RunProtocolFigures } from './protocol-stats.js';
 
 export interface ChartSpec {
   title: string;
@@ -210,7 +211,35 @@ function timeGrid(series: readonly (readonly (readonly [number, number])[])[], p
   return Array.from({ length: points + 1 }, (_, i) => (end * i) / points);
 }
 
-export function runCharts(nodes: readonly ReportNode[], figures: RunFigures, faults?: RunFaults): ChartSpec[] {
+/** One bar of the traffic chart: a node's bytes on one service, as it wrote them or as it read them. */
+export interface TrafficBar {
+  node: string;
+  service: string;
+  direction: 'written' | 'read';
+  bytes: number;
+  mb: number;
+}
+
+/**
+ * The traffic chart's bars, from gomel's own figures (protocol-stats): each sync
+ * session's bytes on its service, so the bars add up to the Inside gomel traffic
+ * table — written over the nodes is its sent, read over the nodes its delivered.
+ */
+export function trafficBars(protocol: RunProtocolFigures | undefined): TrafficBar[] {
+  return (protocol?.perNode ?? []).flatMap((n) =>
+    nodeBytesByService(n).flatMap(({ service, written, read }) => [
+      { node: n.label, service, direction: 'written' as const, bytes: written, mb: written / 1e6 },
+      { node: n.label, service, direction: 'read' as const, bytes: read, mb: read / 1e6 },
+    ]),
+  );
+}
+
+export function runCharts(
+  nodes: readonly ReportNode[],
+  figures: RunFigures,
+  faults?: RunFaults,
+  protocol?: RunProtocolFigures,
+): ChartSpec[] {
   // Each node's series on the common clock; nodes without a log have none (and are not in the bands).
   const logged = nodes.map((n, i) => ({ n, i })).filter(({ n }) => n.stats);
   const levelSeries = logged.map(({ n, i }) =>
@@ -233,12 +262,7 @@ export function runCharts(nodes: readonly ReportNode[], figures: RunFigures, fau
         label: `${q} ${(figures.latencyMs![q] / 1000).toFixed(2)} s`,
       }))
     : [];
-  const traffic = figures.perNode.flatMap((n) =>
-    Object.entries(n.traffic).flatMap(([service, v]) => [
-      { node: n.label, direction: 'sent', service, mb: v.sent / 1e6 },
-      { node: n.label, direction: 'received', service, mb: v.received / 1e6 },
-    ]),
-  );
+  const traffic = trafficBars(protocol);
   const heat = levelHeatmap(
     logged.map(({ n }) => n.label),
     levelSeries,
@@ -325,7 +349,7 @@ export function runCharts(nodes: readonly ReportNode[], figures: RunFigures, fau
       title: 'Traffic per node',
       // Bars sorted by the node's total: at 64 nodes the outliers stand at either end.
       spec: {
-        ...base('Bytes sent and received per node, by sync service, nodes sorted by total', 560, 300),
+        ...base('Bytes each node wrote and read, by service, nodes sorted by total', 560, 300),
         data: { values: traffic },
         mark: 'bar',
         encoding: {
@@ -336,14 +360,19 @@ export function runCharts(nodes: readonly ReportNode[], figures: RunFigures, fau
             sort: { op: 'sum', field: 'mb', order: 'descending' },
             axis: nodes.length > 32 ? { labels: false } : {},
           },
-          xOffset: { field: 'direction' },
+          xOffset: { field: 'direction', sort: ['written', 'read'] },
           y: { field: 'mb', type: 'quantitative', aggregate: 'sum', title: 'traffic (MB)' },
-          color: { field: 'service', type: 'nominal', title: 'service' },
+          color: {
+            field: 'service',
+            type: 'nominal',
+            title: 'service',
+            sort: ['gossip', 'fetch', 'multicast', 'rmc', 'unattributed'],
+          },
           opacity: {
             field: 'direction',
             type: 'nominal',
             title: 'direction',
-            sort: ['sent', 'received'],
+            sort: ['written', 'read'],
             scale: { range: [1, 0.5] },
           },
         },

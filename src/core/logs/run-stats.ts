@@ -2,24 +2,10 @@
 // `gomelctl report`. Events (consensus-go 2019-09, pkg/logging/constants.go;
 // test/vectors/gomel-2019-09/logs/README.md): "genesis" (wall-clock start, to the
 // second), C/D own unit created (D: prime, Q level), E timing unit, Z unit ordered
-// (C creator, H height), W own unit ordered (H), X connection closed (U bytes
-// sent, V received, S service), Y memory (M bytes). T is ms since the node's start.
+// (C creator, H height), W own unit ordered (H), Y memory (M bytes). T is ms since
+// the node's start. Traffic (X, connection closed) is protocol-stats.ts's: it puts
+// each sync session's bytes on its service, which these lines do not name.
 import { MAX_LINE } from './log-stats.js';
-
-/** gomel's service numbers (pkg/logging/constants.go, "Service types"). */
-const SERVICE_NAMES = [
-  'create',
-  'order',
-  'sync',
-  'validate',
-  'generate',
-  'memlog',
-  'gossip',
-  'fetch',
-  'multicast',
-  'retrying',
-  'rmc',
-];
 
 export interface NodeRunStats {
   genesisMs: number | undefined; // wall clock, from the genesis line (1 s resolution)
@@ -35,8 +21,6 @@ export interface NodeRunStats {
   latencyAt: number[];
   /** T of each timing unit (E). */
   timing: number[];
-  /** Bytes sent and received per service, from connection-closed lines. */
-  traffic: Map<string, { sent: number; received: number }>;
   peakMemory: number | undefined;
   firstDialFailure: number | undefined;
 }
@@ -50,7 +34,6 @@ export function newRunStats(): NodeRunStats {
     latencies: [],
     latencyAt: [],
     timing: [],
-    traffic: new Map(),
     peakMemory: undefined,
     firstDialFailure: undefined,
   };
@@ -63,7 +46,7 @@ export function addRunLine(s: NodeRunStats, line: string): void {
   if (line.length > MAX_LINE) return;
   const event = EVENT.exec(line)?.[1];
   if (event === undefined) return;
-  const interesting = 'CDEZWXY'.includes(event) && event.length === 1;
+  const interesting = 'CDEZWY'.includes(event) && event.length === 1;
   const dialError = event.startsWith('dial tcp') && s.firstDialFailure === undefined;
   if (!interesting && event !== 'genesis' && !dialError) return;
   let r: Record<string, unknown>;
@@ -99,20 +82,6 @@ export function addRunLine(s: NodeRunStats, line: string): void {
         s.latencies.push(t - made);
         s.latencyAt.push(t);
       }
-      break;
-    }
-    case 'X': {
-      // Lines of a sync session name no service but the session's direction: I (incoming) or O (outgoing).
-      const name =
-        r.S === undefined
-          ? r.O !== undefined
-            ? 'sync sessions out'
-            : 'sync sessions in'
-          : (SERVICE_NAMES[num(r.S) ?? -1] ?? `service ${String(r.S)}`);
-      const entry = s.traffic.get(name) ?? { sent: 0, received: 0 };
-      entry.sent += num(r.U) ?? 0;
-      entry.received += num(r.V) ?? 0;
-      s.traffic.set(name, entry);
       break;
     }
     case 'Y':
@@ -194,10 +163,7 @@ interface NodeFigures {
   reached: boolean;
   shutdown: string;
   network: string | undefined;
-  bytesSent: number;
-  bytesReceived: number;
   peakMemory: number | undefined;
-  traffic: Record<string, { sent: number; received: number }>;
   firstDialFailureMs: number | undefined;
 }
 
@@ -265,8 +231,6 @@ export function runFigures(nodes: readonly RunNode[], agreedUnits: number, level
     startSkewSeconds: skew,
     startSkewSource: skew === undefined ? undefined : (clock.source as 'started_at' | 'genesis'),
     perNode: nodes.map((n, i) => {
-      const traffic = Object.fromEntries(n.stats?.traffic ?? []);
-      const values = Object.values(traffic);
       const late = n.startPlan ? n.startPlan.knownAt - n.startPlan.commonStart : 0;
       return {
         label: n.label,
@@ -276,10 +240,7 @@ export function runFigures(nodes: readonly RunNode[], agreedUnits: number, level
         reached: n.reached,
         shutdown: n.shutdown,
         network: n.network,
-        bytesSent: values.reduce((a, v) => a + v.sent, 0),
-        bytesReceived: values.reduce((a, v) => a + v.received, 0),
         peakMemory: n.stats?.peakMemory,
-        traffic,
         firstDialFailureMs: n.stats?.firstDialFailure,
       };
     }),

@@ -22,6 +22,8 @@ export interface NodeEvidence {
     error?: string;
     uncollected?: string;
     incomplete?: string[];
+    /** The image its service ran, as the service spec names it (pinned by digest); absent from logs collected before it was recorded. */
+    image?: string;
   };
   /** Wall-clock second gomel started (run.sh's started_at), if known. */
   startedAt?: number;

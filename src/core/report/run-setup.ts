@@ -17,6 +17,8 @@ export interface RunSetup {
   sync: { type: string; params: Record<string, string>; fallback: string }[];
   /** Nodes grouped by the conditions they applied (network.txt); empty when no node recorded any. */
   network: { conditions: string; nodes: string[] }[];
+  /** The images the nodes ran (deploy logs' task.json), each once; empty for logs collected before it was recorded. */
+  images: string[];
 }
 
 /**
@@ -39,7 +41,7 @@ export function networkLine(text: string): string {
 export function runSetup(
   config: Configuration,
   configFile: string,
-  nodes: readonly { label: string; network?: string | undefined }[],
+  nodes: readonly { label: string; network?: string | undefined; image?: string | undefined }[],
 ): RunSetup {
   const groups = new Map<string, string[]>();
   if (nodes.some((n) => n.network))
@@ -56,5 +58,67 @@ export function runSetup(
     setup: config.Setup,
     sync: config.Sync.map((s) => ({ type: s.Type, params: { ...s.Params }, fallback: s.Fallback ?? '' })),
     network: [...groups].map(([conditions, labels]) => ({ conditions, nodes: labels })),
+    images: [...new Set(nodes.flatMap((n) => (n.image ? [n.image] : [])))],
   };
 }
+
+/** A sync service's parameters and fallback in words: "nIn=2, nOut=1; fallback gossip". */
+export const syncText = (x: RunSetup['sync'][number]): string =>
+  `${
+    Object.entries(x.params)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(', ') || 'no parameters'
+  }; fallback ${x.fallback || 'none'}`;
+
+/**
+ * The config's knobs besides LevelLimit, in words. NParents equal to the committee
+ * size reads "N (the committee size)": runs of 8 and 64 nodes that both take every node as a parent are alike in it.
+ */
+function knobs(s: RunSetup, n: number): Map<string, string> {
+  return new Map([
+    ['NParents', s.nParents === n ? 'N (the committee size)' : String(s.nParents)],
+    ['CanSkipLevel', String(s.canSkipLevel)],
+    ['PrimeOnly', String(s.primeOnly)],
+    ['CreateDelay', `${s.createDelaySeconds} s`],
+    ['OrderStartLevel', String(s.orderStartLevel)],
+    ['Setup', s.setup],
+    ...s.sync.map((x): [string, string] => [x.type, syncText(x)]),
+  ]);
+}
+
+/** Several runs' setups side by side: what they share is said once, what differs per run. */
+export interface ComparedSetups {
+  /** Knobs with one value in every run whose config was found, in the config's order. */
+  shared: [string, string][];
+  /** Per run, the knobs whose values differ between runs; undefined for a run whose config was not found. */
+  differing: ([string, string][] | undefined)[];
+}
+
+/**
+ * Splits runs' config knobs into those alike in all and those that differ (a sync
+ * service one run has and another has not differs: "not run"). LevelLimit is left
+ * to the caller, which shows it for every run: it is what the figures are read against.
+ */
+export function compareSetups(runs: readonly { setup: RunSetup | undefined; nodes: number }[]): ComparedSetups {
+  const each = runs.map((r) => (r.setup ? knobs(r.setup, r.nodes) : undefined));
+  const found = each.filter((k): k is Map<string, string> => k !== undefined);
+  const names = [...new Set(found.flatMap((k) => [...k.keys()]))];
+  const valueIn = (k: Map<string, string>, name: string) => k.get(name) ?? 'not run';
+  const alike = (name: string) => new Set(found.map((k) => valueIn(k, name))).size === 1;
+  return {
+    shared: found.length ? names.filter(alike).map((name) => [name, valueIn(found[0]!, name)]) : [],
+    differing: each.map((k) => k && names.filter((name) => !alike(name)).map((name) => [name, valueIn(k, name)])),
+  };
+}
+
+/** The network conditions of a run in one line: one group's conditions, or each group's with its size. */
+export function networkSummary(s: RunSetup): string {
+  if (s.network.length === 0) return 'none';
+  if (s.network.length === 1) return s.network[0]!.conditions;
+  return s.network
+    .map((g) => `${g.nodes.length === 1 ? g.nodes[0] : `${g.nodes.length} nodes`}: ${g.conditions}`)
+    .join('; ');
+}
+
+/** An image reference with its digest cut to 12 hex digits, as docker prints image ids: enough to tell builds apart. */
+export const shortImage = (ref: string): string => ref.replace(/@sha256:([0-9a-f]{12})[0-9a-f]{52}$/, '@sha256:$1');

@@ -3,7 +3,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { InputError } from '../core/errors.js';
 import type { RunFigures } from '../core/logs/run-stats.js';
-import { compareSetups, networkSummary, shortImage, syncText, type RunSetup } from '../core/report/run-setup.js';
+import { compareSetups, configKnobs, networkSummary, shortImage, type RunSetup } from '../core/report/run-setup.js';
 import {
   nodeBytesByService,
   type RunProtocolFigures,
@@ -207,13 +207,7 @@ function setupTable(run: PageRun): string {
   const rows: [string, string][] = [
     ['config file', s.configFile],
     ['LevelLimit', String(s.levelLimit)],
-    ['NParents', String(s.nParents)],
-    ['CanSkipLevel', String(s.canSkipLevel)],
-    ['PrimeOnly', String(s.primeOnly)],
-    ['CreateDelay', `${s.createDelaySeconds} s`],
-    ['OrderStartLevel', String(s.orderStartLevel)],
-    ['Setup', s.setup],
-    ...s.sync.map((x): [string, string] => [x.type, syncText(x)]),
+    ...configKnobs(s),
     ...(s.network.length
       ? s.network.map((g): [string, string] => [g.nodes.join(', '), g.conditions])
       : [['network conditions', 'none applied (no --net or --zones)'] as [string, string]]),

@@ -63,27 +63,32 @@ export function runSetup(
 }
 
 /** A sync service's parameters and fallback in words: "nIn=2, nOut=1; fallback gossip". */
-export const syncText = (x: RunSetup['sync'][number]): string =>
+const syncText = (x: RunSetup['sync'][number]): string =>
   `${
     Object.entries(x.params)
       .map(([k, v]) => `${k}=${v}`)
       .join(', ') || 'no parameters'
   }; fallback ${x.fallback || 'none'}`;
 
+/** The config's knobs besides LevelLimit, in words, in the config's order. */
+export const configKnobs = (s: RunSetup): [string, string][] => [
+  ['NParents', String(s.nParents)],
+  ['CanSkipLevel', String(s.canSkipLevel)],
+  ['PrimeOnly', String(s.primeOnly)],
+  ['CreateDelay', `${s.createDelaySeconds} s`],
+  ['OrderStartLevel', String(s.orderStartLevel)],
+  ['Setup', s.setup],
+  ...s.sync.map((x): [string, string] => [x.type, syncText(x)]),
+];
+
 /**
- * The config's knobs besides LevelLimit, in words. NParents equal to the committee
- * size reads "N (the committee size)": runs of 8 and 64 nodes that both take every node as a parent are alike in it.
+ * The knobs to compare runs by. NParents equal to the committee size reads "N (the committee
+ * size)": runs of 8 and 64 nodes that both take every node as a parent are alike in it.
  */
 function knobs(s: RunSetup, n: number): Map<string, string> {
-  return new Map([
-    ['NParents', s.nParents === n ? 'N (the committee size)' : String(s.nParents)],
-    ['CanSkipLevel', String(s.canSkipLevel)],
-    ['PrimeOnly', String(s.primeOnly)],
-    ['CreateDelay', `${s.createDelaySeconds} s`],
-    ['OrderStartLevel', String(s.orderStartLevel)],
-    ['Setup', s.setup],
-    ...s.sync.map((x): [string, string] => [x.type, syncText(x)]),
-  ]);
+  return new Map(
+    configKnobs(s).map(([k, v]) => [k, k === 'NParents' && s.nParents === n ? 'N (the committee size)' : v]),
+  );
 }
 
 /** Several runs' setups side by side: what they share is said once, what differs per run. */

@@ -36,6 +36,15 @@ const oneLine = (err: string) => {
   return err;
 };
 
+/** A temporary folder holding configs/ with the shipped config.json. */
+async function withConfigs(t: Parameters<typeof tempDir>[0]): Promise<{ root: string; configs: string }> {
+  const root = await tempDir(t);
+  const configs = path.join(root, 'configs');
+  await fs.mkdir(configs);
+  await fs.copyFile(path.join(REPO, 'configs/config.json'), path.join(configs, 'config.json'));
+  return { root, configs };
+}
+
 test('input layer: FIFOs, devices, sockets and folders refused by name, links named, never a hang', async (t) => {
   const dir = await tempDir(t);
   const fifo = path.join(dir, 'pipe');
@@ -101,11 +110,8 @@ test('input layer: sizes capped before reading (a sparse 3 GB file is one line);
 });
 
 test('N25, N26: --seed-file /dev/zero, --zones /dev/zero, a sparse 3 GB .pk or committee.ka: one line, exit 1', async (t) => {
-  const root = await tempDir(t);
+  const { root, configs } = await withConfigs(t);
   const keys = path.join(root, 'keys');
-  const configs = path.join(root, 'configs');
-  await fs.mkdir(configs);
-  await fs.copyFile(path.join(REPO, 'configs/config.json'), path.join(configs, 'config.json'));
   for (const seed of ['/dev/zero', '/dev/urandom']) {
     const r = await cli(['keys', 'gen', '--n', '4', '--keys', keys, '--configs', configs, '--seed-file', seed]);
     assert.equal(r.code, 1);
@@ -285,10 +291,7 @@ test("N78: report --out a folder, a missing folder, a path under a file: one lin
 });
 
 test('N96: control characters from flags and paths are printed escaped; an error stays one line', async (t) => {
-  const root = await tempDir(t);
-  const configs = path.join(root, 'configs');
-  await fs.mkdir(configs);
-  await fs.copyFile(path.join(REPO, 'configs/config.json'), path.join(configs, 'config.json'));
+  const { root, configs } = await withConfigs(t);
   const red = path.join(root, 'k\x1b[31mRED');
   const gen = await cli(['keys', 'gen', '--n', '4', '--keys', red, '--configs', configs]);
   assert.equal(gen.code, 0, gen.err);
@@ -335,10 +338,7 @@ test('N96: control characters from flags and paths are printed escaped; an error
 });
 
 test("N96: a newline in a user's path never splits a printed line; text that is ours still spans lines", async (t) => {
-  const root = await tempDir(t);
-  const configs = path.join(root, 'configs');
-  await fs.mkdir(configs);
-  await fs.copyFile(path.join(REPO, 'configs/config.json'), path.join(configs, 'config.json'));
+  const { root, configs } = await withConfigs(t);
   const bin = path.join(REPO, 'bin/gomelctl');
   const run = (args: string[]) =>
     execFileSync(process.execPath, [bin, ...args], {

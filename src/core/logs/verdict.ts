@@ -175,6 +175,7 @@ export function judge(
       if (e.logProblem) notes.push(e.logProblem);
       if (s.maxLevel === undefined) reasons.push('never created a prime unit');
       const twice = orderedTwice(s.order);
+      const unsupported = orderUnsupported(s, n);
       if (s.order.length === 0) reasons.push('ordered no units');
       else if (twice)
         reasons.push(`ordered unit ${twice.unit} twice (#${twice.first} and #${twice.second}): not a linear order`);
@@ -185,7 +186,7 @@ export function judge(
       // apart (real gomel, success-4: 27 and 33 units at N = 4, LevelLimit 10), so 2N units short still agree.
       else if (s.order.length < reach - 2 * n)
         reasons.push(`ordered ${s.order.length} of ${reach} units (highest level ${s.maxLevel ?? '-'}/${levelLimit})`);
-      else if (orderUnsupported(s, n)) reasons.push(orderUnsupported(s, n)!);
+      else if (unsupported) reasons.push(unsupported);
       if (reasons.length && s.errors.size) reasons.push(`errors: ${topError(s)}`);
     }
     if (e.task?.incomplete?.length) notes.push(`evidence incomplete: ${e.task.incomplete.join('; ')}`);

@@ -243,10 +243,7 @@ async function collectNode(
   }
   if (outside.length)
     incomplete.push(
-      `${outside.length} name(s) in its /extract pointed outside its folder and were not written (${outside
-        .slice(0, 3)
-        .map((n) => JSON.stringify(n))
-        .join(', ')})`,
+      `${outside.length} name(s) in its /extract pointed outside its folder and were not written (${someNames(outside.map((n) => JSON.stringify(n)))})`,
     );
   const uncollected = extracted ? undefined : (lostOutput ?? whyNoFiles(s, shipped));
   const task = {

@@ -6,10 +6,8 @@ import { comparisonCharts, runCharts, type ChartSpec, type ReportNode } from '..
 import { NODE_FILES } from '../core/deploy/node-contract.js';
 import { InputError } from '../core/errors.js';
 import { readOptional, type NodeFiles } from '../fs/node-logs.js';
-import { parseJsonInput, readOptionalInput } from '../fs/input.js';
-import { FAULTS_FILE } from '../core/logs/logs-folder.js';
-import { parseFaultsLog } from '../core/faults/log.js';
-import { runFaults, type FaultInputs } from '../core/report/run-faults.js';
+import { readOptionalInput } from '../fs/input.js';
+import { runFaults } from '../core/report/run-faults.js';
 import { checkConfigText } from '../core/config/check.js';
 import { networkLine, runSetup, type RunSetup } from '../core/report/run-setup.js';
 import { reportPage, writeReport, type PageRun } from '../report/html.js';
@@ -51,42 +49,6 @@ async function readSetup(
   return undefined;
 }
 
-/** deploy logs' faults.json and each node's faults.log, or undefined for a run without a fault plan. */
-async function readFaults(
-  dir: string,
-  folders: readonly (string | undefined)[],
-  labels: readonly string[],
-): Promise<FaultInputs | undefined> {
-  const file = path.join(dir, FAULTS_FILE);
-  const text = await readOptionalInput(file, 'fault record');
-  if (text === undefined) return undefined;
-  const fix = 'collect the logs again with `gomelctl deploy logs`, or remove the file';
-  const record = parseJsonInput(text, file, fix) as FaultInputs['record'] | undefined;
-  const events = record?.plan?.events;
-  const valid =
-    Array.isArray(events) &&
-    events.every((e) => typeof e?.kind === 'string' && Array.isArray(e.nodes) && typeof e.atMs === 'number') &&
-    Array.isArray(record!.events) &&
-    Array.isArray(record!.faulty) &&
-    Array.isArray(record!.delayed);
-  if (!valid)
-    throw new InputError(
-      file,
-      'plan',
-      'expected {events, faulty, delayed, plan: {events: [{kind, nodes, atMs, …}]}}',
-      fix,
-    );
-  const logs: FaultInputs['logs'] = [];
-  const malformed: string[] = [];
-  for (const [i, folder] of folders.entries()) {
-    const log = folder ? await readOptional(path.join(folder, NODE_FILES.faultsLog)) : undefined;
-    const parsed = log === undefined ? undefined : parseFaultsLog(log);
-    logs.push(parsed?.events);
-    for (const m of parsed?.malformed ?? []) malformed.push(`${labels[i]} faults.log line ${m.line}: ${m.reason}`);
-  }
-  return { record: record!, logs, malformed };
-}
-
 /** Reads one run folder: the verdict, the figures, gomel's own figures, the setup and the faults, in one pass over each log. */
 export async function readRun(dir: string, options: ReportOptions): Promise<ReportedRun> {
   const verdictOptions: VerdictOptions = {
@@ -106,7 +68,12 @@ export async function readRun(dir: string, options: ReportOptions): Promise<Repo
   // One pass over each log: the verdict's statistics and the report's together.
   const stats = run.nodes.map((node) => (node.files?.log ? newRunStats() : undefined));
   const protocol = run.nodes.map((node) => (node.files?.log ? newProtocolStats() : undefined));
-  const { verdict, evidence, levelLimit } = await judgeRun(run, verdictOptions, (pid) => (line) => {
+  const {
+    verdict,
+    evidence,
+    levelLimit,
+    faults: faultFiles,
+  } = await judgeRun(run, verdictOptions, (pid) => (line) => {
     addRunLine(stats[pid]!, line);
     addProtocolLine(protocol[pid]!, line);
   });
@@ -139,17 +106,13 @@ export async function readRun(dir: string, options: ReportOptions): Promise<Repo
     options,
     nodes.map((n, pid) => ({ ...n, image: evidence[pid]!.task?.image })),
   );
-  const faultInputs = await readFaults(
-    dir,
-    folders,
-    nodes.map((n) => n.label),
-  );
   const faults =
-    faultInputs &&
+    faultFiles.record &&
     runFaults(
-      faultInputs,
+      { record: faultFiles.record, logs: faultFiles.logs, malformed: faultFiles.malformed },
       nodes.map((n) => n.stats),
       figures,
+      verdict,
     );
   // node<k> is pid k − 1: the pid matches what one node sent with what the others read.
   const protocolFigures = mergeProtocolStats(

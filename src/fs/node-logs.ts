@@ -26,6 +26,8 @@ export interface NodeFiles {
   startedAt?: string;
   /** The network conditions run.sh applied (deploy spawn --net / --zones). */
   network?: string;
+  /** faults.sh's record of each fault action it applied (templates/faults.sh). */
+  faultsLog?: string;
 }
 
 // gomel's main log is MAIN_LOG (setup_<pid>… is the setup phase). The names read here are
@@ -38,6 +40,7 @@ const FILES: Record<string, keyof NodeFiles> = {
   [TASK_FILE]: 'task', // written by deploy logs, not the node
   [NODE_FILES.startedAt]: 'startedAt',
   [NODE_FILES.network]: 'network',
+  [NODE_FILES.faultsLog]: 'faultsLog',
 };
 
 function twoLogs(where: string, a: string, b: string): InputError {

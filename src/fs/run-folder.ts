@@ -6,7 +6,10 @@ import path from 'node:path';
 import { memberHost, parseCommittee, type Member } from '../core/keys/committee.js';
 import { checkConfigText } from '../core/config/check.js';
 import { InputError } from '../core/errors.js';
-import { judge, type NodeEvidence, type PlannedFaulty, type Verdict } from '../core/logs/verdict.js';
+import { judge, type NodeEvidence, type Verdict } from '../core/logs/verdict.js';
+import { faultsApplied } from '../core/faults/evidence.js';
+import { parseFaultsLog, type FaultLogEvent } from '../core/faults/log.js';
+import { parseFaultRecord, type FaultRecord } from '../core/faults/record.js';
 import { FAULTS_FILE } from '../core/logs/logs-folder.js';
 import { exists } from './atomic.js';
 import { COMMITTEE_FILE } from './keys-dir.js';
@@ -97,16 +100,34 @@ function assignPids(files: readonly NodeFiles[], members: readonly Member[], log
   return byPid;
 }
 
-/** Who the run's fault plan made faulty (deploy logs' faults.json), or nobody when the run had no plan. */
-async function readPlannedFaulty(logs: string): Promise<PlannedFaulty[]> {
+/** A run's faults as its folder holds them: the record (faults.json: what was asked) and each node's faults.log (what was done). */
+export interface RunFaultFiles {
+  /** undefined: the run had no fault plan and no live fault (no faults.json). */
+  record: FaultRecord | undefined;
+  /** Per committee pid: the node's faults.log, parsed (undefined: it left none). */
+  logs: (FaultLogEvent[] | undefined)[];
+  /** "node3 faults.log line 4: <reason>" for each line that did not parse. */
+  malformed: string[];
+}
+
+async function readFaultFiles(logs: string, nodes: LoadedRun['nodes']): Promise<RunFaultFiles> {
   const file = path.join(logs, FAULTS_FILE);
-  if (!(await exists(file))) return [];
-  const fix = 'collect the logs again with `gomelctl deploy logs`, or remove the file';
-  const doc = parseJsonInput(await readInput(file, 'fault record'), file, fix) as { faulty?: unknown };
-  const faulty = Array.isArray(doc?.faulty) ? doc.faulty : undefined;
-  if (!faulty || !faulty.every((x) => typeof x?.host === 'string' && typeof x?.why === 'string'))
-    throw new InputError(file, 'faulty', 'expected a list of {host, why}', fix);
-  return faulty as PlannedFaulty[];
+  let record: FaultRecord | undefined;
+  if (await exists(file)) {
+    const fix = 'collect the logs again with `gomelctl deploy logs`, or remove the file';
+    const parsed = parseFaultRecord(parseJsonInput(await readInput(file, 'fault record'), file, fix));
+    if (!('record' in parsed)) throw new InputError(file, parsed.path || undefined, parsed.problem, fix);
+    record = parsed.record;
+  }
+  const faultLogs: RunFaultFiles['logs'] = [];
+  const malformed: string[] = [];
+  for (const node of nodes) {
+    const text = await readOptional(node.files?.faultsLog);
+    const parsed = text === undefined ? undefined : parseFaultsLog(text);
+    faultLogs.push(parsed?.events);
+    for (const m of parsed?.malformed ?? []) malformed.push(`${node.label} faults.log line ${m.line}: ${m.reason}`);
+  }
+  return { record, logs: faultLogs, malformed };
 }
 
 /** deploy logs' task.json: an object, or one line naming the file (N73). */
@@ -194,14 +215,15 @@ export async function judgeRun(
   run: LoadedRun,
   options: VerdictOptions,
   lineSink?: (pid: number) => (line: string) => void,
-): Promise<{ verdict: Verdict; evidence: NodeEvidence[]; levelLimit: number }> {
+): Promise<{ verdict: Verdict; evidence: NodeEvidence[]; levelLimit: number; faults: RunFaultFiles }> {
   const limit = await levelLimit(options);
+  const faults = await readFaultFiles(options.logs, run.nodes);
   const evidence: NodeEvidence[] = [];
   for (const node of run.nodes)
     evidence.push(await readEvidence(node.pid, node.files, node.label, lineSink?.(node.pid)));
-  return {
-    verdict: judge(evidence, run.members.length, limit, await readPlannedFaulty(options.logs)),
-    evidence,
-    levelLimit: limit,
-  };
+  const findings = faultsApplied(
+    faults.record?.plan,
+    evidence.map((e, pid) => ({ label: e.label, events: faults.logs[pid], startedAt: e.startedAt })),
+  );
+  return { verdict: judge(evidence, run.members.length, limit, findings), evidence, levelLimit: limit, faults };
 }

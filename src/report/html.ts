@@ -42,8 +42,8 @@ const periodText = (p: Period | undefined) =>
 function faultsSection(run: PageRun, many: boolean): string {
   const f = run.faults;
   if (!f) return '';
-  const who = (list: RunFaults['faulty']) =>
-    list.length ? list.map((x) => `${x.host} (${x.why})`).join('; ') : 'none';
+  const who = (list: readonly { why: string; label?: string; host?: string }[]) =>
+    list.length ? list.map((x) => `${x.label ?? x.host} (${x.why})`).join('; ') : 'none';
   const head = ['event', 'nodes', 'planned', 'applied', 'before', 'during', 'after', 'recovery after the end'];
   const rows = f.windows.map((w) => {
     const planned = `${secs(w.plannedFromSeconds)}${w.plannedUntilSeconds === undefined ? '' : ` – ${secs(w.plannedUntilSeconds)}`}`;
@@ -72,7 +72,7 @@ function faultsSection(run: PageRun, many: boolean): string {
   });
   return `<h2>Faults${many ? ` in ${esc(run.name)}` : ''}</h2>
 <ul class="faults">${f.events.map((e) => `<li><code>${esc(e)}</code></li>`).join('')}</ul>
-<p>Faulty: ${esc(who(f.faulty))}. Delayed but correct: ${esc(who(f.delayed))}.</p>
+<p>Faulty (by the nodes' faults.log, or a host the engine lost): ${esc(who(f.faulty))}. Planned, not applied: ${esc(who(f.notApplied))}. Delayed but correct: ${esc(who(f.delayed))}.</p>
 <table class="faults"><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${rows.join('')}</tbody></table>
 <p>Times on the common clock. Before and after are as long as the window (${NEAR_INSTANT_SECONDS} s either side of a crash, stop or restart), cut where the run begins or ends; units/s counts the committee's order (a unit counts when its first node orders it); latency is of the own units nodes ordered in the period.</p>
 ${f.malformed.length ? `<p>Unreadable faults.log lines: ${esc(f.malformed.join('; '))}</p>` : ''}`;

@@ -4,7 +4,7 @@
 // tolerates f broken nodes, so the evidence is read per node.
 import { judgeShutdown, type Shutdown, type ShutdownKind } from './shutdown.js';
 import { topError, type LogStats } from './log-stats.js';
-import { LIVE_BY } from '../faults/plan.js';
+import type { FaultFindings, NodeFault } from '../faults/evidence.js';
 
 export interface NodeEvidence {
   pid: number;
@@ -27,12 +27,6 @@ export interface NodeEvidence {
   };
   /** Wall-clock second gomel started (run.sh's started_at), if known. */
   startedAt?: number;
-}
-
-/** A node the run's fault plan made faulty (deploy logs' faults.json): its host name and what was done to it. */
-export interface PlannedFaulty {
-  host: string;
-  why: string;
 }
 
 interface NodeVerdict {
@@ -74,11 +68,18 @@ export interface Verdict {
   startSkew: number | undefined;
   /** Faults the committee tolerates: f = ⌊(N−1)/3⌋ (N = 3f+1). */
   f: number;
-  /** Nodes that are faulty for a reason outside gomel (lost with their host), with that reason. */
-  faulty: { label: string; why: string }[];
   /**
-   * consensus: by all N; tolerated: by every correct node (at most f faulty, or more after the rest had finished);
-   * stalled: more than f faulty and the correct nodes agree, as BFT allows;
+   * Nodes faulty for a reason outside gomel, by evidence: a fault their own faults.log says was
+   * applied, or their host lost as the engine reported; a node that reached consensus first is not.
+   */
+  faulty: NodeFault[];
+  /** Planned faults without a faults.log line that they were applied: they count for nothing. */
+  notApplied: NodeFault[];
+  /** faults.log lines that cannot be this run's (applied before gomel started, or before their time). */
+  inconsistent: NodeFault[];
+  /**
+   * consensus: by all N; tolerated: by every correct node, at most f faulty (so by N − f or more);
+   * stalled: more than f faulty, and the correct nodes (one at least) agree and did not fail on their own;
    * fork: two nodes ordered different units at one position; failed: anything else.
    */
   outcome: 'consensus' | 'tolerated' | 'stalled' | 'fork' | 'failed';
@@ -159,7 +160,7 @@ export function judge(
   evidence: readonly NodeEvidence[],
   n: number,
   levelLimit: number,
-  planned: readonly PlannedFaulty[] = [],
+  faults: FaultFindings = { applied: [], notApplied: [], inconsistent: [] },
 ): Verdict {
   const { groups, main } = groupOrders(evidence);
   const finishers = (main ?? []).filter((e) => atLimit(e, levelLimit) || finishedByItself(e));
@@ -189,6 +190,10 @@ export function judge(
       else if (unsupported) reasons.push(unsupported);
       if (reasons.length && s.errors.size) reasons.push(`errors: ${topError(s)}`);
     }
+    for (const x of faults.applied.filter((a) => a.label === e.label)) notes.push(`fault applied: ${x.why}`);
+    for (const x of faults.notApplied.filter((a) => a.label === e.label)) notes.push(`planned, not applied: ${x.why}`);
+    for (const x of faults.inconsistent.filter((a) => a.label === e.label))
+      notes.push(`faults.log not of this run, not counted: ${x.why}`);
     if (e.task?.incomplete?.length) notes.push(`evidence incomplete: ${e.task.incomplete.join('; ')}`);
     if (e.task?.error && e.task.state !== 'complete')
       notes.push(e.task.error.startsWith('task:') ? e.task.error : `task: ${e.task.error}`);
@@ -220,24 +225,34 @@ export function judge(
   const all = reached.length === n && nodes.length === n;
   const starts = nodes.map((v) => v.startedAt).filter((t): t is number => t !== undefined);
   const f = Math.floor((n - 1) / 3);
-  // Faulty for a reason outside gomel: lost with its host, or made faulty by the run's fault plan.
-  const faulty = evidence.flatMap((e) => {
-    if (e.task?.hostDown) return [{ label: e.label, why: `lost with host ${e.task.swarmNode ?? '?'}` }];
-    const plan = planned.find((p) => p.host === e.label);
-    return plan ? [{ label: e.label, why: plan.why.includes(LIVE_BY) ? plan.why : `${plan.why} as planned` }] : [];
+  // Faulty for a reason outside gomel, by evidence only: its host lost (the engine's task record), or a
+  // fault its faults.log says was applied. A node that reached consensus did its part before it.
+  const reachedLabels = new Set(reached.map((v) => v.label));
+  const faulty = evidence.flatMap((e): NodeFault[] => {
+    if (reachedLabels.has(e.label)) return [];
+    const whys = [
+      ...(e.task?.hostDown ? [`lost with host ${e.task.swarmNode ?? '?'}`] : []),
+      ...faults.applied.filter((x) => x.label === e.label).map((x) => x.why),
+    ];
+    return whys.length ? [{ label: e.label, why: whys.join(', ') }] : [];
   });
   const faultyLabels = new Set(faulty.map((x) => x.label));
   const correct = nodes.filter((v) => !faultyLabels.has(v.label));
   const divergences = divergencesOf(groups, main);
+  // A stall is allowed only of correct nodes that agree and did not fail on their own: a node that
+  // crashed or refused its input is a failure whatever else happened (a planned crash covers no other).
+  const stalledCleanly = (v: NodeVerdict) =>
+    v.agrees !== false &&
+    v.reasons.every((r) => !/twice/.test(r)) &&
+    v.shutdown.kind !== 'crashed' &&
+    v.shutdown.kind !== 'refused';
   const outcome: Verdict['outcome'] = divergences.length
     ? 'fork'
     : all
       ? 'consensus'
-      : nodes.length === n && faulty.length > 0 && correct.every((v) => v.reached)
+      : nodes.length === n && faulty.length > 0 && faulty.length <= f && correct.every((v) => v.reached)
         ? 'tolerated'
-        : nodes.length === n &&
-            faulty.length > f &&
-            correct.every((v) => v.agrees === true && v.reasons.every((r) => !/twice/.test(r)))
+        : nodes.length === n && faulty.length > f && correct.length > 0 && correct.every(stalledCleanly)
           ? 'stalled'
           : 'failed';
   // The units every node that counts ordered alike: those that reached consensus, or in a stall the correct ones.
@@ -253,10 +268,22 @@ export function judge(
     all,
     f,
     faulty,
+    notApplied: faults.notApplied,
+    inconsistent: faults.inconsistent,
     outcome,
     clean: nodes.length === n && nodes.every((v) => v.shutdown.kind === 'clean'),
     startSkew: starts.length >= 2 ? Math.max(...starts) - Math.min(...starts) : undefined,
-    consensusLine: consensusLine({ nodes, n, levelLimit, units: agreedUnits, outcome, f, faulty, correct }),
+    consensusLine: consensusLine({
+      nodes,
+      n,
+      levelLimit,
+      units: agreedUnits,
+      outcome,
+      f,
+      faulty,
+      notApplied: faults.notApplied,
+      correct,
+    }),
     shutdownLine: shutdownLine(nodes),
   };
 }
@@ -268,24 +295,41 @@ interface Tally {
   units: number;
   outcome: Verdict['outcome'];
   f: number;
-  faulty: readonly { label: string; why: string }[];
+  faulty: readonly NodeFault[];
+  notApplied: readonly NodeFault[];
   correct: readonly NodeVerdict[];
 }
 
-function faultList(faulty: Tally['faulty']): string {
+/** A list of node names that stays short at any N: the first few, and how many more (the JSON has all). */
+export function fewNames(labels: readonly string[], shown = 6): string {
+  return labels.length <= shown + 1
+    ? labels.join(', ')
+    : `${labels.slice(0, shown).join(', ')} and ${labels.length - shown} more`;
+}
+
+/** "node7, node8 crashed at 3 s as planned; node2 paused …": nodes grouped by what was done to them, at most four groups. */
+function faultList(faulty: readonly NodeFault[]): string {
   const byWhy = new Map<string, string[]>();
   for (const x of faulty) byWhy.set(x.why, [...(byWhy.get(x.why) ?? []), x.label]);
-  return [...byWhy].map(([why, labels]) => `${labels.join(', ')} ${why}`).join('; ');
+  const groups = [...byWhy].map(([why, labels]) => `${fewNames(labels)} ${why}`);
+  return groups.length > 4
+    ? `${groups.slice(0, 3).join('; ')}; and ${groups.length - 3} other faults`
+    : groups.join('; ');
 }
 
 function consensusLine(t: Tally): string {
+  const notApplied = t.notApplied.length ? `; planned, not applied: ${faultList(t.notApplied)}` : '';
+  return mainLine(t) + notApplied;
+}
+
+function mainLine(t: Tally): string {
   const reached = t.nodes.filter((v) => v.reached);
   const lastOrdered = (vs: readonly NodeVerdict[]) => Math.max(0, ...vs.map((v) => v.ordered));
   switch (t.outcome) {
     case 'consensus':
       return `consensus reached by all ${t.n} nodes (${t.units} units in the same order)`;
     case 'tolerated':
-      return `consensus reached by all ${t.correct.length} correct nodes (${t.units} units in the same order); ${faultList(t.faulty)}; ${t.faulty.length <= t.f ? `f = ${t.f} tolerated` : `${t.faulty.length} faulty > f = ${t.f}, after the others had finished`}`;
+      return `consensus reached by all ${t.correct.length} correct nodes (${t.units} units in the same order); ${faultList(t.faulty)}; f = ${t.f} tolerated`;
     case 'stalled':
       return `stalled as expected: ${t.faulty.length} faulty > f = ${t.f} (${faultList(t.faulty)}); the ${t.correct.length} correct nodes agree on ${t.units} units (the most any ordered: ${lastOrdered(t.correct)})`;
     case 'fork':
@@ -293,10 +337,21 @@ function consensusLine(t: Tally): string {
     default:
       break;
   }
+  const faults = t.faulty.length ? `; ${faultList(t.faulty)} (f = ${t.f})` : '';
+  if (t.faulty.length > t.f && t.correct.length === 0)
+    return `consensus not reached: all ${t.n} nodes faulty, no correct node left to judge${faults}`;
   if (reached.length === 0)
-    return `consensus not reached: no node reached LevelLimit ${t.levelLimit} with an agreed order${t.faulty.length ? `; ${faultList(t.faulty)} (f = ${t.f})` : ''}`;
-  const failed = t.nodes.filter((v) => !v.reached).map((v) => `${v.label} (${v.reasons[0]})`);
-  return `consensus reached by ${reached.length} of ${t.n} nodes (${reached.map((v) => v.label).join(', ')}; ${t.units} units in the same order); not by ${failed.join(', ')}`;
+    return `consensus not reached: no node reached LevelLimit ${t.levelLimit} with an agreed order${faults}`;
+  // Nodes grouped by why they did not reach it, a few names each.
+  const byReason = new Map<string, string[]>();
+  for (const v of t.nodes.filter((x) => !x.reached)) {
+    const why = v.reasons[0] ?? (t.faulty.some((x) => x.label === v.label) ? 'faulty' : 'unknown');
+    byReason.set(why, [...(byReason.get(why) ?? []), v.label]);
+  }
+  const failed = [...byReason].map(([why, labels]) => `${fewNames(labels, 3)} (${why})`);
+  const notBy =
+    failed.length > 3 ? `${failed.slice(0, 3).join(', ')} and ${failed.length - 3} more reasons` : failed.join(', ');
+  return `consensus reached by ${reached.length} of ${t.n} nodes (${fewNames(reached.map((v) => v.label))}; ${t.units} units in the same order); not by ${notBy}${faults}`;
 }
 
 /** The first unit a node ordered twice, with both 1-based positions. */

@@ -2,13 +2,17 @@
 // the run's common clock, when the nodes actually applied it (their faults.log),
 // and how the committee fared before, during and after it. Pure.
 //
-// Sources: the logs folder's faults.json (deploy logs: the plan, and whom it makes
-// faulty or delayed) and each node's faults.log (templates/faults.sh). The plan's
+// Sources: the logs folder's faults.json (deploy logs: the plan, and whom it asks to be
+// faulty or delayed), each node's faults.log (templates/faults.sh), and the verdict,
+// which names the faulty by that evidence and the planned faults never applied. The plan's
 // times count from each node's started_at (faults.sh is timed from it); a log line's
 // wall time is placed on the common clock directly.
-import type { FaultEvent, FaultKind, FaultLogEvent, FaultPlan, PlannedFault } from '../faults/plan.js';
+import type { FaultEvent, FaultKind, FaultLogEvent, PlannedFault } from '../faults/plan.js';
 import { formatFaultEvent } from '../faults/plan.js';
 import { median, type NodeRunStats, type RunFigures } from '../logs/run-stats.js';
+import type { NodeFault } from '../faults/evidence.js';
+import type { FaultRecord } from '../faults/record.js';
+import type { Verdict } from '../logs/verdict.js';
 
 /** What faults.sh logs to start and to end each kind of event (faultSchedules). */
 const ACTIONS: Record<FaultKind, [start: string, end?: string]> = {
@@ -64,7 +68,11 @@ interface FaultWindow {
 export interface RunFaults {
   /** faults.json's lines, one per event ("pause:3@3s-5s  node3 paused (SIGSTOP) at 3 s, until 5 s"). */
   events: string[];
-  faulty: PlannedFault[];
+  /** Faulty by evidence (the verdict's): a fault applied, or the host lost. */
+  faulty: NodeFault[];
+  /** Planned faulty, never applied (the verdict's). */
+  notApplied: NodeFault[];
+  /** What the plan asked to be only delayed (a window that ends). */
   delayed: PlannedFault[];
   windows: FaultWindow[];
   /** faults.log lines that did not parse, "node3 line 4: <reason>". */
@@ -72,7 +80,7 @@ export interface RunFaults {
 }
 
 export interface FaultInputs {
-  record: { events: string[]; faulty: PlannedFault[]; delayed: PlannedFault[]; plan: FaultPlan };
+  record: FaultRecord;
   /** Per node, in the run's node order: its faults.log, parsed. */
   logs: (FaultLogEvent[] | undefined)[];
   malformed: string[];
@@ -96,6 +104,7 @@ export function runFaults(
   input: FaultInputs,
   stats: readonly (NodeRunStats | undefined)[],
   figures: RunFigures,
+  verdict: Pick<Verdict, 'faulty' | 'notApplied'>,
 ): RunFaults {
   const { plan } = input.record;
   const labels = figures.perNode.map((n) => n.label);
@@ -157,7 +166,8 @@ export function runFaults(
   });
   return {
     events: input.record.events,
-    faulty: input.record.faulty,
+    faulty: verdict.faulty,
+    notApplied: verdict.notApplied,
     delayed: input.record.delayed,
     windows,
     malformed: input.malformed,

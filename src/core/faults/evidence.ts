@@ -1,0 +1,150 @@
+// Who was faulty, by evidence (issue 30): a plan says what was asked, a node's own
+// faults.log says what was done. templates/faults.sh writes one line per action it
+// applied, planned (its schedule) or live (a `gomelctl fault` request), so a node is
+// faulty only by such a line: crashed, stopped or restarted, or left paused, slowed or
+// cut off at its end. A planned fault with no line (the run ended before it, the node
+// was gone, the action failed) counts for nothing and is named "planned, not applied".
+// Host losses come from the engine (task.json) and are judged beside this. Pure.
+import type { FaultLogEvent } from './log.js';
+import { faultyNodes, human, LIVE_BY, type FaultEvent, type FaultKind, type FaultPlan } from './plan.js';
+
+export interface NodeFaultLog {
+  label: string;
+  /** The node's faults.log, parsed; undefined when it left none. */
+  events: readonly FaultLogEvent[] | undefined;
+  /** Wall-clock second gomel started (run.sh's started_at): the clock faults.sh counts from. */
+  startedAt: number | undefined;
+}
+
+export interface NodeFault {
+  label: string;
+  why: string;
+}
+
+export interface FaultFindings {
+  /** Faulty by their own faults.log, in node order. */
+  applied: NodeFault[];
+  /** Planned to be faulty, without a line that says it was done. */
+  notApplied: NodeFault[];
+  /** faults.log lines that cannot be what faults.sh did in this run, with the reason. */
+  inconsistent: NodeFault[];
+}
+
+/** faults.sh's actions that start and end each kind (faultSchedules; resume and heal are live only). */
+const ACTION_KIND: Record<string, FaultKind> = { kill: 'crash', term: 'stop', restart: 'restart' };
+
+/**
+ * An action may be logged a little before the time it was planned for (faults.sh sleeps until
+ * start + ms from a wall clock read a moment earlier): 1 s of slack, as for started_at itself.
+ */
+const CLOCK_SLACK_S = 1;
+
+/** Why an applied line cannot be this run's, if it cannot. */
+function inconsistency(e: FaultLogEvent, startedAt: number | undefined): string | undefined {
+  if (startedAt === undefined) return undefined;
+  if (e.wall < startedAt - CLOCK_SLACK_S)
+    return `line ${e.line}: ${e.action} applied at ${e.wall}, before gomel started (${startedAt})`;
+  if (e.wall < startedAt + e.atMs / 1000 - CLOCK_SLACK_S)
+    return `line ${e.line}: ${e.action} applied at ${e.wall}, before its time (${human(e.atMs)} after the start at ${startedAt})`;
+  return undefined;
+}
+
+/** The record's event this applied action carries out on node k (1-based), if the record names one. */
+function recordedEvent(plan: FaultPlan | undefined, k: number, kind: FaultKind, atMs: number): FaultEvent | undefined {
+  const mine = (plan?.events ?? []).filter((e) => e.kind === kind && e.nodes.includes(k));
+  // A planned action is logged with its planned ms; a live one with the ms its node received it,
+  // at or after the moment the record gives (the first node's).
+  return (
+    mine.find((e) => !e.source.startsWith('live:') && e.atMs === atMs) ??
+    mine.filter((e) => e.source.startsWith('live:') && e.atMs <= atMs).sort((a, b) => b.atMs - a.atMs)[0]
+  );
+}
+
+const VERB: Record<FaultKind, string> = {
+  crash: 'crashed',
+  stop: 'stopped',
+  restart: 'restarted',
+  pause: 'paused',
+  slow: 'slowed',
+  partition: 'partitioned',
+  isolate: 'isolated',
+};
+
+/** What was done, as faultyNodes words it ("crashed at 3 s", "paused by gomelctl fault for good from 5 s"), and whether the plan asked it. */
+function reason(
+  kind: FaultKind,
+  atMs: number,
+  event: FaultEvent | undefined,
+  forGood: boolean,
+  cpu?: string,
+): { text: string; planned: boolean } {
+  const planned = event !== undefined && !event.source.startsWith('live:');
+  const at = human(event?.atMs ?? atMs);
+  const verb = `${VERB[kind]}${cpu ? ` to cpu=${cpu}` : ''}${planned ? '' : ` ${LIVE_BY}`}`;
+  return { text: `${verb} ${forGood ? `for good from ${at}` : `at ${at}`}`, planned };
+}
+
+/** "crashed at 2 s, restarted at 4 s as planned, paused by gomelctl fault for good from 9 s". */
+function joinReasons(whys: readonly { text: string; planned: boolean }[]): string {
+  const planned = whys.filter((w) => w.planned).map((w) => w.text);
+  const other = whys.filter((w) => !w.planned).map((w) => w.text);
+  return [...(planned.length ? [`${planned.join(', ')} as planned`] : []), ...other].join(', ');
+}
+
+/**
+ * Faulty nodes by evidence, and planned faults without it. `nodes` is in committee order (node k
+ * is nodes[k−1], as in the plan). A cut that holds at a node's end makes it faulty only where the
+ * record says the cut was for good on that node (an isolation's isolated nodes, a partition never
+ * healed), or where the node is cut from every other node: the peers that drop an isolated node
+ * are correct nodes that stopped hearing a faulty one.
+ */
+export function faultsApplied(plan: FaultPlan | undefined, nodes: readonly NodeFaultLog[]): FaultFindings {
+  const applied: NodeFault[] = [];
+  const inconsistent: NodeFault[] = [];
+  const faultyByPlan = plan ? faultyNodes(plan).faulty : [];
+  const notApplied: NodeFault[] = [];
+  nodes.forEach((node, i) => {
+    const k = i + 1;
+    const whys: { text: string; planned: boolean }[] = [];
+    let paused: FaultLogEvent | undefined;
+    let slowed: FaultLogEvent | undefined;
+    const cut = new Map<string, FaultLogEvent>();
+    for (const e of node.events ?? []) {
+      if (!e.ok) continue;
+      const bad = inconsistency(e, node.startedAt);
+      if (bad) {
+        inconsistent.push({ label: node.label, why: bad });
+        continue;
+      }
+      const instant = ACTION_KIND[e.action];
+      if (instant) whys.push(reason(instant, e.atMs, recordedEvent(plan, k, instant, e.atMs), false));
+      else if (e.action === 'stop') paused = e;
+      else if (e.action === 'cont') paused = undefined;
+      else if (e.action === 'slow') slowed = e;
+      else if (e.action === 'unslow') slowed = undefined;
+      else if (e.action === 'resume') paused = slowed = undefined;
+      else if (e.action === 'drop') for (const host of e.args) cut.set(host, cut.get(host) ?? e);
+      else if (e.action === 'undrop') for (const host of e.args) cut.delete(host);
+      else if (e.action === 'heal') cut.clear();
+    }
+    if (paused) whys.push(reason('pause', paused.atMs, recordedEvent(plan, k, 'pause', paused.atMs), true));
+    if (slowed)
+      whys.push(reason('slow', slowed.atMs, recordedEvent(plan, k, 'slow', slowed.atMs), true, slowed.args[0]));
+    if (cut.size) {
+      const from = Math.min(...[...cut.values()].map((e) => e.atMs));
+      const forGood = (plan?.events ?? []).find(
+        (e) => (e.kind === 'isolate' || e.kind === 'partition') && e.untilMs === undefined && e.nodes.includes(k),
+      );
+      const others = nodes.filter((_, j) => j !== i).map((n) => n.label);
+      if (forGood) whys.push(reason(forGood.kind, from, forGood, true));
+      else if (others.length && others.every((h) => cut.has(h)))
+        whys.push({ text: `cut off from every other node for good from ${human(from)}`, planned: false });
+    }
+    if (whys.length) applied.push({ label: node.label, why: joinReasons(whys) });
+    else {
+      const planned = faultyByPlan.find((p) => p.node === k);
+      if (planned) notApplied.push({ label: node.label, why: planned.why });
+    }
+  });
+  return { applied, notApplied, inconsistent };
+}

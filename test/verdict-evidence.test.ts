@@ -1,0 +1,214 @@
+// Faults count only as applied (issue 30, class 1): a node is faulty by its own faults.log
+// line that the action was done (templates/faults.sh), or by a host the engine lost; a plan
+// is what was asked. Real gomel logs (swarm-8, 8 nodes, f = 2) cut and forged as a hostile
+// user or an unlucky run would leave them.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { cli, copyLogs, readLines, writeLines } from './helpers.js';
+import type { Verdict } from '../src/core/logs/verdict.js';
+import { describeFaultPlan, faultyNodes, parseFaultPlan } from '../src/core/faults/plan.js';
+import { faultsApplied } from '../src/core/faults/evidence.js';
+import { parseFaultsLog } from '../src/core/faults/log.js';
+
+const HOSTS = Array.from({ length: 8 }, (_, i) => `node${i + 1}`);
+const T0 = 1795000000;
+
+const verdictOf = async (dir: string) => {
+  const r = await cli(['verdict', '--logs', dir, '--json']);
+  return { code: r.code, result: JSON.parse(r.out) as Verdict, err: r.err };
+};
+
+/** faults.json as deploy logs writes it for `spec` on swarm-8's 8 nodes. */
+async function writePlan(dir: string, spec: string): Promise<void> {
+  const plan = parseFaultPlan(spec, HOSTS);
+  const { faulty, delayed } = faultyNodes(plan);
+  await fs.writeFile(
+    path.join(dir, 'faults.json'),
+    JSON.stringify({ events: describeFaultPlan(plan), faulty, delayed, plan }),
+  );
+}
+
+/** Every node started gomel at T0 (run.sh's started_at). */
+async function startAll(dir: string): Promise<void> {
+  for (const h of HOSTS) await fs.writeFile(path.join(dir, h, 'started_at'), `${T0}.000000\n`);
+}
+
+/** A node whose gomel stopped at `level` (killed, its log cut there), as a SIGKILL leaves it. */
+async function cutAt(dir: string, node: string, level: number, exitStatus = '137'): Promise<void> {
+  const folder = path.join(dir, node);
+  const log = (await fs.readdir(folder)).find((f) => f.endsWith('.log.gz'))!;
+  const lines = await readLines(path.join(folder, log));
+  const at = lines.findIndex((l) => Number(/"Q":(\d+)/.exec(l)?.[1] ?? -1) >= level);
+  assert.ok(at > 0, `${node} reaches level ${level}`);
+  await writeLines(path.join(folder, log), lines.slice(0, at));
+  await fs.writeFile(path.join(folder, 'exit_status'), `${exitStatus}\n`);
+  await fs.writeFile(path.join(folder, 'stderr.txt'), '');
+}
+
+/** A node that panicked on its own, right after it started: no unit, exit 2, a panic on stderr. */
+async function panicAtStart(dir: string, node: string): Promise<void> {
+  await cutAt(dir, node, 1, '2');
+  await fs.writeFile(
+    path.join(dir, node, 'stderr.txt'),
+    'panic: runtime error: index out of range\n\ngoroutine 1 [running]:\ngitlab.com/alephledger/consensus-go/pkg/dag.New()\n\t/go/src/gitlab.com/alephledger/consensus-go/pkg/dag/dag.go:42 +0x1\n',
+  );
+}
+
+const faultsLog = (dir: string, node: string, lines: string[]) =>
+  fs.writeFile(path.join(dir, node, 'faults.log'), lines.map((l) => `${l}\n`).join(''));
+
+test('a plan that makes every node faulty, never applied, on a committee that ordered nothing: failed, exit 1, each named "planned, not applied"', async (t) => {
+  for (const spec of ['crash:1-8@3s', 'pause:1-8@30s']) {
+    const dir = await copyLogs(t, 'swarm-8');
+    await startAll(dir);
+    for (const h of HOSTS) await cutAt(dir, h, 2, '143');
+    await writePlan(dir, spec);
+    const { code, result } = await verdictOf(dir);
+    assert.equal(code, 1, spec);
+    assert.equal(result.outcome, 'failed', spec);
+    assert.deepEqual(result.faulty, [], spec);
+    assert.deepEqual(
+      result.notApplied.map((x) => x.label),
+      HOSTS,
+      spec,
+    );
+    assert.match(result.consensusLine, /^consensus not reached: .*; planned, not applied: node1, node2, node3/, spec);
+  }
+});
+
+test('every node really crashed by the plan: no correct node is left, and that is never success (exit 1)', async (t) => {
+  const dir = await copyLogs(t, 'swarm-8');
+  await startAll(dir);
+  for (const h of HOSTS) {
+    await cutAt(dir, h, 2);
+    await faultsLog(dir, h, [`${T0 + 3.01} 3000 kill ok`]);
+  }
+  await writePlan(dir, 'crash:1-8@3s');
+  const { code, result } = await verdictOf(dir);
+  assert.equal(code, 1);
+  assert.equal(result.outcome, 'failed');
+  assert.equal(result.faulty.length, 8);
+  assert.match(result.consensusLine, /^consensus not reached: all 8 nodes faulty, no correct node left to judge/);
+  // So too when every node is lost with its host, as the engine reported.
+  for (const h of HOSTS) {
+    await fs.rm(path.join(dir, h, 'faults.log'));
+    await fs.writeFile(
+      path.join(dir, h, 'task.json'),
+      JSON.stringify({ state: 'running', swarmNode: 'gl-h2', hostDown: true }),
+    );
+  }
+  await fs.rm(path.join(dir, 'faults.json'));
+  const lost = await verdictOf(dir);
+  assert.equal(lost.code, 1);
+  assert.match(lost.result.consensusLine, /^consensus not reached: all 8 nodes faulty/);
+});
+
+test("a planned crash that never came does not cover a node's own crash: exit 1, not tolerated", async (t) => {
+  const dir = await copyLogs(t, 'swarm-8');
+  await startAll(dir);
+  for (const h of ['node7', 'node8']) await panicAtStart(dir, h);
+  await writePlan(dir, 'crash:7,8@100s');
+  const { code, result } = await verdictOf(dir);
+  assert.equal(code, 1);
+  assert.equal(result.outcome, 'failed');
+  assert.deepEqual(result.faulty, []);
+  assert.match(
+    result.consensusLine,
+    /^consensus reached by 6 of 8 nodes .*; not by node7, node8 \(.*\); planned, not applied: node7, node8 crashed at 100 s$/,
+  );
+  const node7 = result.nodes[6]!;
+  assert.ok(node7.notes.includes('planned, not applied: crashed at 100 s'), node7.notes.join('; '));
+});
+
+test('a planned crash applied (faults.log: kill ok): faulty, and with at most f the run is tolerated, exit 0', async (t) => {
+  const dir = await copyLogs(t, 'swarm-8');
+  await startAll(dir);
+  for (const h of ['node7', 'node8']) {
+    await cutAt(dir, h, 4);
+    await faultsLog(dir, h, [`${T0 + 3.002} 3000 kill ok`]);
+  }
+  await writePlan(dir, 'crash:7,8@3s');
+  const r = await cli(['verdict', '--logs', dir]);
+  assert.equal(r.code, 0, r.out + r.err);
+  assert.match(
+    r.out,
+    /^consensus reached by all 6 correct nodes \(344 units in the same order\); node7, node8 crashed at 3 s as planned; f = 2 tolerated$/m,
+  );
+  assert.match(r.out, /^node7: NO consensus — .*; fault applied: crashed at 3 s as planned/m);
+  // A kill that failed (gomel was already gone) is no evidence: the two are judged as nodes that died on their own.
+  for (const h of ['node7', 'node8'])
+    await faultsLog(dir, h, [`${T0 + 3.002} 3000 kill failed: kill: No such process`]);
+  assert.equal((await cli(['verdict', '--logs', dir])).code, 1);
+});
+
+test('a faults.log line that cannot be of this run (applied before gomel started, or before its time) counts for nothing', async (t) => {
+  const dir = await copyLogs(t, 'swarm-8');
+  await startAll(dir);
+  for (const h of ['node7', 'node8']) await cutAt(dir, h, 4);
+  await faultsLog(dir, 'node7', [`${T0 - 50} 3000 kill ok`]);
+  await faultsLog(dir, 'node8', [`${T0 + 0.5} 3000 kill ok`]);
+  await writePlan(dir, 'crash:7,8@3s');
+  const { code, result } = await verdictOf(dir);
+  assert.equal(code, 1);
+  assert.deepEqual(result.faulty, []);
+  assert.deepEqual(
+    result.inconsistent.map((x) => x.label),
+    ['node7', 'node8'],
+  );
+  assert.match(result.inconsistent[0]!.why, /^line 1: kill applied at \d+(\.\d+)?, before gomel started/);
+  assert.match(result.inconsistent[1]!.why, /before its time \(3 s after the start at \d+\)/);
+});
+
+test('f + 1 crashes applied, and a correct node that crashed on its own: a failure, never the stall BFT allows', async (t) => {
+  const dir = await copyLogs(t, 'swarm-8');
+  await startAll(dir);
+  for (const h of ['node6', 'node7', 'node8']) {
+    await cutAt(dir, h, 4);
+    await faultsLog(dir, h, [`${T0 + 3.01} 3000 kill ok`]);
+  }
+  for (const h of ['node1', 'node2', 'node3', 'node4', 'node5']) await cutAt(dir, h, 6, '143');
+  await writePlan(dir, 'crash:6-8@3s');
+  const stall = await verdictOf(dir);
+  assert.equal(stall.code, 3, stall.result.consensusLine);
+  assert.match(
+    stall.result.consensusLine,
+    /^stalled as expected: 3 faulty > f = 2 \(node6, node7, node8 crashed at 3 s as planned\)/,
+  );
+  await panicAtStart(dir, 'node5');
+  const failed = await verdictOf(dir);
+  assert.equal(failed.code, 1, failed.result.consensusLine);
+  assert.equal(failed.result.outcome, 'failed');
+});
+
+test("the state at a node's end: paused or slowed with no resume is faulty, resumed is only delayed; a cut is faulty where it was for good", () => {
+  const at = (lines: string[]) => parseFaultsLog(lines.map((l) => `${l}\n`).join('')).events;
+  const four = ['node1', 'node2', 'node3', 'node4'];
+  const plan = parseFaultPlan('pause:1@1s;slow:2@1s-5s,cpu=0.5;isolate:3@2s', four);
+  const nodes = [
+    { label: 'node1', events: at([`${T0 + 1} 1000 stop ok`]), startedAt: T0 },
+    { label: 'node2', events: at([`${T0 + 1} 1000 slow 0.5 ok`, `${T0 + 5} 5000 unslow ok`]), startedAt: T0 },
+    { label: 'node3', events: at([`${T0 + 2} 2000 drop node1 node2 node4 ok`]), startedAt: T0 },
+    { label: 'node4', events: at([`${T0 + 2} 2000 drop node3 ok`]), startedAt: T0 },
+  ];
+  const found = faultsApplied(plan, nodes);
+  assert.deepEqual(found.applied, [
+    { label: 'node1', why: 'paused for good from 1 s as planned' },
+    { label: 'node3', why: 'isolated for good from 2 s as planned' },
+  ]);
+  assert.deepEqual(found.notApplied, []);
+  // Resumed live, node1 is only delayed; with no plan at all a node cut from every peer is still faulty.
+  nodes[0]!.events = at([`${T0 + 1} 1000 stop ok`, `${T0 + 9} 9000 resume ok`]);
+  assert.deepEqual(faultsApplied(undefined, nodes).applied, [
+    { label: 'node3', why: 'cut off from every other node for good from 2 s' },
+  ]);
+  // The same plan with no faults.log anywhere: nothing applied, the for-good ones named as planned only.
+  assert.deepEqual(
+    faultsApplied(
+      plan,
+      nodes.map((n) => ({ ...n, events: undefined })),
+    ).notApplied.map((x) => x.label),
+    ['node1', 'node3'],
+  );
+});

@@ -8,6 +8,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { cli, REPO, tempDir, VECTORS } from './helpers.js';
+import { eventBudget, unitText } from '../src/core/logs/log-stats.js';
 import { readInput, readInputBytes, readOptionalInput } from '../src/fs/input.js';
 import { MAX_LOG_BYTES, readLogStats } from '../src/fs/node-logs.js';
 import type { Verdict } from '../src/core/logs/verdict.js';
@@ -219,7 +220,7 @@ test('gzip logs: several members are one log; a member whose checksum fails is n
   const { stats, problem } = await readLogStats(file);
   assert.equal(problem, undefined, 'zero padding after the last member is fine');
   assert.equal(stats!.order.length, 50_000);
-  assert.equal(stats!.order[49_999], '3:49999');
+  assert.equal(unitText(stats!.order[49_999]!), '3:49999');
   const corrupt = gzipSync(text);
   corrupt.writeUInt32LE(corrupt.readUInt32LE(corrupt.length - 8) ^ 1, corrupt.length - 8);
   await fs.writeFile(file, corrupt);
@@ -253,6 +254,28 @@ test('N66: a small .gz that inflates past the cap stops there, is not judged, an
   await fs.writeFile(plain, gunzipSync(await fs.readFile(file)));
   assert.match((await readLogStats(plain, undefined, 1024 * 1024)).problem!, /3\.log holds more than 1 MiB, far more/);
   assert.equal(MAX_LOG_BYTES, 256 * 1024 * 1024);
+});
+
+test("the verdict's memory is bounded over the run: one node's huge log costs its own judgement only; a stray stderr.txt is read in part", async (t) => {
+  const dir = await copyLogs(t, 'swarm-8');
+  // node3's log forged with 70 k ordered units: over the share of a node of 256 (64 k), under one of 8 (2 M).
+  const file = path.join(dir, 'node3/2.config.log.gz');
+  const z = Array.from({ length: 70_000 }, (_, i) => `{"E":"Z","C":${i % 8},"H":${i},"T":1}`);
+  await fs.writeFile(file, gzipSync(`${z.join('\n')}\n`));
+  const capped = await readLogStats(file, undefined, undefined, eventBudget(256));
+  assert.equal(capped.stats, undefined);
+  assert.match(capped.problem!, /holds more than 64000 units and rounds, this node's share/);
+  let seen = 0;
+  await readLogStats(file, () => seen++, undefined, 1000);
+  assert.equal(seen, 1000, 'nothing past the share reaches the report either');
+  assert.equal(eventBudget(8), 2_000_000);
+  assert.deepEqual([64, 256, 1024].map(eventBudget), [250_000, 64_000, 64_000]);
+  // A 20 MB stderr.txt beside node5's log: once refused (the whole verdict failed), now its head is read.
+  await fs.writeFile(path.join(dir, 'node5/stderr.txt'), 'x'.repeat(20 * 1024 * 1024));
+  const r = await cli(['verdict', '--logs', dir, '--json']);
+  const v = JSON.parse(r.out) as { nodes: { label: string; reached: boolean }[] };
+  assert.equal(v.nodes.find((n) => n.label === 'node5')!.reached, true, r.err);
+  assert.equal(v.nodes.find((n) => n.label === 'node1')!.reached, true);
 });
 
 test("N78: report --out a folder, a missing folder, a path under a file: one line naming the user's path", async (t) => {

@@ -8,7 +8,7 @@ import { StringDecoder } from 'node:string_decoder';
 import { crc32, createInflateRaw } from 'node:zlib';
 import { NODE_FILES } from '../core/deploy/node-contract.js';
 import { InputError } from '../core/errors.js';
-import { addLogLine, MAX_LINE, newLogStats, type LogStats } from '../core/logs/log-stats.js';
+import { addLogLine, MAX_LINE, newLogStats, RUN_EVENTS, type LogStats } from '../core/logs/log-stats.js';
 import { MAIN_LOG, TASK_FILE } from '../core/logs/logs-folder.js';
 import { formatBytes, openInput, readOptionalInput, type OpenInput } from './input.js';
 
@@ -258,26 +258,61 @@ async function streamLog(file: string, onLine: (line: string) => void, maxBytes 
   }
 }
 
-/** The verdict's statistics of a log (undefined when they would not speak for the node); `alsoLine` sees every line too, so a report reads each log once. */
+/**
+ * The verdict's statistics of a log (undefined when they would not speak for the node); `alsoLine` sees
+ * every line too, so a report reads each log once. `maxEvents` is the log's share of the run's memory
+ * (eventBudget): past it nothing more is kept, by the verdict or through `alsoLine`, and the node is not judged.
+ */
 export async function readLogStats(
   file: string,
   alsoLine?: (line: string) => void,
   maxBytes?: number,
+  maxEvents?: number,
 ): Promise<{ stats: LogStats | undefined; problem: string | undefined }> {
-  const stats = newLogStats();
+  const stats = newLogStats(maxEvents);
   const read = await streamLog(
     file,
     (line) => {
       addLogLine(stats, line);
-      alsoLine?.(line);
+      if (!stats.overflow) alsoLine?.(line);
     },
     maxBytes,
   );
   if (!read.usable) return { stats: undefined, problem: read.problem };
+  if (stats.overflow)
+    return {
+      stats: undefined,
+      problem: `log too large: ${file} holds more than ${stats.maxEvents} units and rounds, this node's share of what a run's verdict keeps (${RUN_EVENTS} over N) — far more than a gomel run writes; not judged, check the file`,
+    };
   let problem = read.problem;
   if (!problem && stats.lines === 0) problem = 'empty log';
   else if (!problem && stats.malformedLines > 0) problem = `${stats.malformedLines} malformed line(s) (log truncated?)`;
   return { stats, problem };
+}
+
+/** What of a node's stderr the verdict reads: its head, where Go prints a panic and gomel its refusal. */
+export const STDERR_HEAD = 256 * 1024;
+
+/**
+ * The first `maxBytes` of a node's file, or undefined when absent: a file larger than that is
+ * read in part, never refused, so one node's stray output cannot stop the whole run's verdict.
+ */
+export async function readHead(file: string | undefined, maxBytes: number): Promise<string | undefined> {
+  if (file === undefined) return undefined;
+  const absent = await fs.lstat(file).then(
+    () => false,
+    (error: NodeJS.ErrnoException) => error.code === 'ENOENT',
+  );
+  if (absent) return undefined;
+  // Anything else wrong with it (a FIFO, a folder, no permission) is openInput's one line.
+  const opened = await openInput(file, undefined, Infinity);
+  try {
+    const buffer = Buffer.alloc(Math.min(maxBytes, opened.size));
+    const { bytesRead } = await opened.handle.read(buffer, 0, buffer.length, 0);
+    return new StringDecoder('utf8').write(buffer.subarray(0, bytesRead));
+  } finally {
+    await opened.handle.close();
+  }
 }
 
 /** Small files of a node's folder (exit_status, task.json, stderr.txt, …): at most this much each. */

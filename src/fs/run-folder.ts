@@ -13,7 +13,8 @@ import { parseFaultRecord, type FaultRecord } from '../core/faults/record.js';
 import { FAULTS_FILE } from '../core/logs/logs-folder.js';
 import { exists } from './atomic.js';
 import { COMMITTEE_FILE } from './keys-dir.js';
-import { discoverNodes, readLogStats, readOptional, type NodeFiles } from './node-logs.js';
+import { discoverNodes, readHead, readLogStats, readOptional, STDERR_HEAD, type NodeFiles } from './node-logs.js';
+import { eventBudget } from '../core/logs/log-stats.js';
 import { parseJsonInput, readInput } from './input.js';
 
 export interface VerdictOptions {
@@ -148,10 +149,11 @@ async function readEvidence(
   pid: number,
   f: NodeFiles | undefined,
   label: string,
+  maxEvents: number,
   alsoLine?: (line: string) => void,
 ): Promise<NodeEvidence> {
   if (!f) return { pid, label, stats: undefined, logProblem: 'no log', exitStatus: undefined, stderr: undefined };
-  const read = f.log ? await readLogStats(f.log, alsoLine) : undefined;
+  const read = f.log ? await readLogStats(f.log, alsoLine, undefined, maxEvents) : undefined;
   const status = (await readOptional(f.exitStatus))?.trim();
   const taskText = await readOptional(f.task);
   const task = taskText && f.task ? readTask(taskText, f.task) : undefined;
@@ -162,7 +164,8 @@ async function readEvidence(
     stats: read?.stats,
     logProblem: read ? read.problem : task?.uncollected ? `no files collected: ${task.uncollected}` : 'no gomel log',
     exitStatus: status && /^\d+$/.test(status) ? Number(status) : undefined,
-    stderr: await readOptional(f.stderr),
+    // Its head only: a goroutine dump of a large committee runs to megabytes, the panic comes first.
+    stderr: await readHead(f.stderr, STDERR_HEAD),
     task,
     startedAt: started && Number.isFinite(Number(started)) ? Number(started) : undefined,
   };
@@ -219,8 +222,9 @@ export async function judgeRun(
   const limit = await levelLimit(options);
   const faults = await readFaultFiles(options.logs, run.nodes);
   const evidence: NodeEvidence[] = [];
+  const budget = eventBudget(run.members.length);
   for (const node of run.nodes)
-    evidence.push(await readEvidence(node.pid, node.files, node.label, lineSink?.(node.pid)));
+    evidence.push(await readEvidence(node.pid, node.files, node.label, budget, lineSink?.(node.pid)));
   const findings = faultsApplied(
     faults.record?.plan,
     evidence.map((e, pid) => ({ label: e.label, events: faults.logs[pid], startedAt: e.startedAt })),

@@ -9,15 +9,36 @@ export interface LogStats {
   timingRounds: number;
   /** The highest round R of a timing unit ("E" lines), if any. */
   maxRound: number | undefined;
-  /** Ordered units as "C:H", in order. */
-  order: string[];
+  /** Ordered units, in order, each as unitKey(C, H) (a number: 8 bytes a unit, at any N). */
+  order: number[];
   servicesStarted: number;
   servicesStopped: number;
   errors: Map<string, number>;
   malformedLines: number;
+  /** Events kept in memory for this log (verdict and report: C, D, E, Z, W lines), against `maxEvents`. */
+  events: number;
+  /** How many events this log may keep: its share of the run's budget (eventBudget). */
+  maxEvents: number;
+  /** The log held more events than its share: what was kept is not all, and the node is not judged. */
+  overflow: boolean;
 }
 
-export function newLogStats(): LogStats {
+/**
+ * What a whole run's logs may keep in memory, as events (an ordered unit, a unit created, a
+ * timing unit): each node's share is this over N, at least MIN_NODE_EVENTS. A real 64-node
+ * run's node ordered 1.4–5 thousand units at LevelLimit 50, far under either; a forged or
+ * stray log of 256 MiB of "Z" lines would hold 3 M. Each log is capped on its own
+ * (MAX_LOG_BYTES), and so is their sum: one node's log cannot cost the run's verdict.
+ */
+export const RUN_EVENTS = 16_000_000;
+export const MIN_NODE_EVENTS = 64_000;
+export const eventBudget = (n: number): number => Math.max(MIN_NODE_EVENTS, Math.floor(RUN_EVENTS / Math.max(1, n)));
+
+/** Distinct error texts kept per log; the rest are counted under one key. */
+const MAX_ERROR_KINDS = 64;
+const OTHER_ERRORS = '(other errors)';
+
+export function newLogStats(maxEvents = Infinity): LogStats {
   return {
     lines: 0,
     maxLevel: undefined,
@@ -28,8 +49,14 @@ export function newLogStats(): LogStats {
     servicesStopped: 0,
     errors: new Map(),
     malformedLines: 0,
+    events: 0,
+    maxEvents,
+    overflow: false,
   };
 }
+
+/** Whether a line of this event kind is kept (by the verdict or the report): what the event budget counts. */
+export const KEPT_EVENTS = new Set(['C', 'D', 'E', 'Z', 'W']);
 
 // Most lines are sync chatter; only the few event kinds we need are parsed.
 const EVENT = /"E":"([^"]*)"/;
@@ -44,6 +71,11 @@ export function addLogLine(stats: LogStats, line: string): void {
     stats.malformedLines++;
     return;
   }
+  if (stats.overflow) return;
+  if (KEPT_EVENTS.has(event) && ++stats.events > stats.maxEvents) {
+    stats.overflow = true;
+    return;
+  }
   const wanted = event === 'D' || event === 'Z' || event === 'E' || event === 'A' || event === 'B';
   const isError = line.includes('"L":"3"');
   if (!wanted && !isError) return;
@@ -56,9 +88,10 @@ export function addLogLine(stats: LogStats, line: string): void {
   }
   if (isError) {
     // Group errors by their text without addresses and numbers: "dial tcp …: connection refused".
-    const key = String(record.E)
+    const text = String(record.E)
       .replace(/\d+(\.\d+){3}(:\d+)?/g, '…')
       .replace(/\d+/g, 'N');
+    const key = stats.errors.has(text) || stats.errors.size < MAX_ERROR_KINDS ? text : OTHER_ERRORS;
     stats.errors.set(key, (stats.errors.get(key) ?? 0) + 1);
     return;
   }
@@ -70,9 +103,12 @@ export function addLogLine(stats: LogStats, line: string): void {
       stats.timingRounds++;
       if (typeof record.R === 'number') stats.maxRound = Math.max(stats.maxRound ?? -1, record.R);
       break;
-    case 'Z':
-      stats.order.push(`${record.C}:${record.H}`);
+    case 'Z': {
+      const unit = unitKey(record.C, record.H);
+      if (unit === undefined) stats.malformedLines++;
+      else stats.order.push(unit);
       break;
+    }
     case 'A':
       stats.servicesStarted++;
       break;
@@ -91,3 +127,17 @@ export function topError(stats: LogStats): string | undefined {
   const [text, count] = sorted.find(([t]) => !NETWORK_NOISE.test(t)) ?? sorted[0] ?? [];
   return text ? `${count}× "${text}"` : undefined;
 }
+
+/**
+ * An ordered unit (creator C, height H) as one number, C·2^32 + H: exact while C < 2^21 (a
+ * committee is far smaller) and H < 2^32. undefined when C or H is not such an integer.
+ */
+export function unitKey(c: unknown, h: unknown): number | undefined {
+  if (!Number.isInteger(c) || !Number.isInteger(h)) return undefined;
+  const [creator, height] = [c as number, h as number];
+  if (creator < 0 || creator >= 2 ** 21 || height < 0 || height >= 2 ** 32) return undefined;
+  return creator * 2 ** 32 + height;
+}
+
+/** The unit a unitKey names, as gomel's logs do: "C:H". */
+export const unitText = (key: number): string => `${Math.floor(key / 2 ** 32)}:${key % 2 ** 32}`;

@@ -3,7 +3,7 @@
 // often panics at exit after every node ordered the same units, and N = 3f+1
 // tolerates f broken nodes, so the evidence is read per node.
 import { judgeShutdown, type Shutdown, type ShutdownKind } from './shutdown.js';
-import { topError, type LogStats } from './log-stats.js';
+import { topError, unitText, type LogStats } from './log-stats.js';
 import type { FaultFindings, NodeFault } from '../faults/evidence.js';
 
 export interface NodeEvidence {
@@ -87,7 +87,7 @@ export interface Verdict {
   shutdownLine: string;
 }
 
-function firstDifference(a: readonly string[], b: readonly string[]): number {
+function firstDifference(a: readonly number[], b: readonly number[]): number {
   const n = Math.min(a.length, b.length);
   for (let i = 0; i < n; i++) if (a[i] !== b[i]) return i;
   return -1;
@@ -119,8 +119,8 @@ function divergencesOf(groups: NodeEvidence[][], main: NodeEvidence[] | undefine
       const at = firstDifference(reference, g[0]!.stats!.order);
       return {
         position: at + 1,
-        majority: { nodes: main.map((x) => x.label), unit: reference[at]! },
-        minority: { nodes: g.map((x) => x.label), unit: g[0]!.stats!.order[at]! },
+        majority: { nodes: main.map((x) => x.label), unit: unitText(reference[at]!) },
+        minority: { nodes: g.map((x) => x.label), unit: unitText(g[0]!.stats!.order[at]!) },
       };
     });
 }
@@ -355,11 +355,11 @@ function mainLine(t: Tally): string {
 }
 
 /** The first unit a node ordered twice, with both 1-based positions. */
-function orderedTwice(order: readonly string[]): { unit: string; first: number; second: number } | undefined {
-  const seen = new Map<string, number>();
+function orderedTwice(order: readonly number[]): { unit: string; first: number; second: number } | undefined {
+  const seen = new Map<number, number>();
   for (const [i, unit] of order.entries()) {
     const at = seen.get(unit);
-    if (at !== undefined) return { unit, first: at + 1, second: i + 1 };
+    if (at !== undefined) return { unit: unitText(unit), first: at + 1, second: i + 1 };
     seen.set(unit, i);
   }
   return undefined;

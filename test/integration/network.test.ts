@@ -121,19 +121,24 @@ async function delayerStats(s: Sandbox, logs: string, node: number): Promise<Rec
   );
 }
 
-test('delay=50ms by the userspace delayer: round trips of 100 ms (median ± 5 ms, none shorter, at most two over 115), and network.txt says how', async (t) => {
+// What the delayer promises holds on a busy machine too: it holds a packet at least its delay (a round
+// trip is never shorter), and the machine's load only ever adds to that (two busy loops beside the suite
+// held a quarter of the round trips 5-20 ms late). So the floor is exact, the median sits near the delay
+// asked (a doubled or a missing delay is far off), and nothing is asked of the upper tail but a bound.
+test('delay=50ms by the userspace delayer: round trips of 100 ms (none shorter, median 95-112 ms, all under 200), and network.txt says how', async (t) => {
   const s = await prepared(t);
   const m = await measured(s, ['--net', 'delay=50ms', '--net-impl', 'userspace']);
   for (const key of ['rtts1', 'rtts2'] as const) {
     const rtts = roundTrips(m, key);
-    assert.ok(Math.abs(median(rtts) - 100) <= 5, `${key}: median ${median(rtts)} ms of ${rtts.join(' ')}`);
-    // Never less than the delay asked; above it only by scheduling (2 cores shared with the engine and 4
-    // nodes can hold a packet a few ms late now and then: 115.3 ms was seen once in 40).
     assert.ok(
       rtts.every((r) => r >= 95),
       `${key}: ${rtts.join(' ')}`,
     );
-    assert.ok(rtts.filter((r) => r <= 115).length >= rtts.length - 2, `${key}: ${rtts.join(' ')}`);
+    assert.ok(median(rtts) >= 95 && median(rtts) <= 112, `${key}: median ${median(rtts)} ms of ${rtts.join(' ')}`);
+    assert.ok(
+      rtts.every((r) => r < 200),
+      `${key}: ${rtts.join(' ')}`,
+    );
   }
   const logs = (await fs.readdir(s.root)).filter((n) => n.startsWith('logs-')).map((n) => path.join(s.root, n))[0]!;
   const network = await fs.readFile(path.join(logs, `${s.prefix}1`, 'network.txt'), 'utf8');
@@ -149,17 +154,20 @@ test('delay=50ms by the userspace delayer: round trips of 100 ms (median ± 5 ms
 test('delay=50ms,jitter=10ms with rate=1mbit and loss=20%: the round trips spread as asked, the rate and the loss still hold', async (t) => {
   const s = await prepared(t);
   const m = await measured(s, ['--net', 'delay=50ms,jitter=10ms,rate=1mbit,loss=20%', '--net-impl', 'userspace']);
-  // Each way uniform in 50 ± 10 ms: the round trip is their sum, 80..120 ms, standard deviation 10·√(2/3) ≈ 8.2 ms.
+  // Each way uniform in 50 ± 10 ms: the round trip is their sum, 80..120 ms (triangular around 100).
   // 20 pings each way, 36 % of them lost: at least 15 of the 40 answer even when unlucky.
   const rtts = [...roundTrips(m, 'rtts1', 5), ...roundTrips(m, 'rtts2', 5)];
   assert.ok(rtts.length >= 15, `${rtts.length} round trips`);
-  const mean = rtts.reduce((a, b) => a + b, 0) / rtts.length;
-  const sd = Math.sqrt(rtts.reduce((a, b) => a + (b - mean) ** 2, 0) / (rtts.length - 1));
-  assert.ok(Math.abs(mean - 100) <= 5, `mean ${mean.toFixed(1)} ms of ${rtts.join(' ')}`);
-  assert.ok(sd >= 4 && sd <= 13, `standard deviation ${sd.toFixed(1)} ms of ${rtts.join(' ')}`);
+  // The floor is exact (2 × 40 ms; 1 ms for the clocks); the load adds, never takes away, so a round trip
+  // under 97 ms is the jitter's doing: 36 % of them are, and 15 round trips all above it happen once in 800.
   assert.ok(
-    rtts.every((r) => r >= 75 && r <= 130),
+    rtts.every((r) => r >= 79),
     rtts.join(' '),
+  );
+  assert.ok(median(rtts) >= 92 && median(rtts) <= 112, `median ${median(rtts)} ms of ${rtts.join(' ')}`);
+  assert.ok(
+    rtts.some((r) => r < 97),
+    `no round trip under 97 ms: no jitter? ${rtts.join(' ')}`,
   );
   const counts = /^pings (\d+) (\d+)$/.exec(m.pings ?? '');
   assert.ok(counts, `ping counts in ${JSON.stringify(m)}`);
@@ -187,8 +195,17 @@ test('an asymmetric zones file: each round trip is the sum of its two one-way de
   };
   await fs.writeFile(zones, JSON.stringify({ zones: { a: '1', b: '2', c: '3-4' }, links }));
   const m = await measured(s, ['--zones', zones, '--net-impl', 'userspace']);
-  assert.ok(Math.abs(median(roundTrips(m, 'rtts1')) - 40) <= 5, `node1 ↔ node2: ${m.rtts1}`);
-  assert.ok(Math.abs(median(roundTrips(m, 'rtts2')) - 80) <= 5, `node1 ↔ node3: ${m.rtts2}`);
+  // Each round trip at least the sum of its one-way delays (1 ms for the clocks), its median near it (the load only adds).
+  for (const [key, sum] of [
+    ['rtts1', 40],
+    ['rtts2', 80],
+  ] as const) {
+    const rtts = roundTrips(m, key);
+    assert.ok(
+      rtts.every((r) => r >= sum - 1) && median(rtts) <= sum + 12,
+      `${key}: ${sum} ms asked, ${rtts.join(' ')}`,
+    );
+  }
   const logs = (await fs.readdir(s.root)).filter((n) => n.startsWith('logs-')).map((n) => path.join(s.root, n))[0]!;
   // One way each: node1 holds what comes from b for 30 ms and from c for 20 ms; node2 what comes from a for 10 ms.
   const node1 = await delayerStats(s, logs, 1);

@@ -22,6 +22,9 @@ NET="${GOMELCTL_LAB_NET:-172.31.250}"
 RUN="/run/gomelctl-lab-$LAB"
 STATE="/var/lib/gomelctl-lab-$LAB"
 BASE_IMAGE="${GOMELCTL_BASE_IMAGE:-gomelctl/base:busybox}"
+HEARTBEAT="${GOMELCTL_LAB_HEARTBEAT:-1s}"
+# Measurement only: each engine logs at debug level, where its agent writes a line per heartbeat.
+DEBUG=$([ -n "${GOMELCTL_LAB_DEBUG:-}" ] && echo --debug || true)
 log() { echo "lab: $*" >&2; }
 die() { log "$*"; exit 1; }
 ns() { echo "$LAB-h$1"; }
@@ -81,7 +84,7 @@ YML
     nsenter --net="/run/netns/$(ns "$k")" unshare --uts sh -c "hostname $LAB-h$k && exec dockerd \
       --data-root $STATE/h$k/data --exec-root $RUN/h$k/exec --pidfile $RUN/h$k/docker.pid \
       -H $(sock "$k") --config-file $STATE/h$k/daemon.json --cgroup-parent /$LAB-h$k \
-      --insecure-registry $NET.1:5000" >"$STATE/h$k/dockerd.log" 2>&1 &
+      --insecure-registry $NET.1:5000 $DEBUG" >"$STATE/h$k/dockerd.log" 2>&1 &
   done
   for k in $(seq 1 "$n"); do
     for _ in $(seq 1 60); do dk "$k" info >/dev/null 2>&1 && break; sleep 0.5; done
@@ -90,8 +93,7 @@ YML
   for _ in $(seq 1 30); do curl -fsS "http://$NET.1:5000/v2/" >/dev/null 2>&1 && break; sleep 0.5; done
   curl -fsS "http://$NET.1:5000/v2/" >/dev/null || die "the lab registry did not start: $(tail -n 5 "$STATE/registry.log")"
 
-  # A 1 s heartbeat: a host that dies is marked down within seconds (the default takes tens).
-  dk 1 swarm init --advertise-addr "$NET.1" --default-addr-pool 10.230.0.0/16 --dispatcher-heartbeat 1s >/dev/null
+  dk 1 swarm init --advertise-addr "$NET.1" --default-addr-pool 10.230.0.0/16 --dispatcher-heartbeat "$HEARTBEAT" >/dev/null
   local token
   token=$(dk 1 swarm join-token -q worker)
   for k in $(seq 2 "$n"); do dk "$k" swarm join --token "$token" --advertise-addr "$NET.$k" "$NET.1:2377" >/dev/null; done

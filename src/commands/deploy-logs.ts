@@ -25,6 +25,8 @@ import type { DeployLogsFlags } from './deploy.flags.js';
 import type { Output } from './output.js';
 import { retryReporter } from './engine-retry.js';
 import { readStatus, type NodeStatus } from '../docker/deployment.js';
+import { stoppedBySwarm } from '../core/logs/shutdown.js';
+import { declaredDownAt } from '../core/deploy/host-events.js';
 
 /** What `deploy logs` was given; without --keys/--configs (a test, the bench) nothing is copied beside the logs. */
 type DeployLogsOptions = Omit<DeployLogsFlags, 'keys' | 'configs'> &
@@ -120,8 +122,9 @@ export async function deployLogs(
   await manifest.save();
   await copyRunInputs(status[0]!, options, out);
   await recordFaultPlan(status[0]!, options.out);
+  const downAt = await hostsDeclaredDown(status, engine);
   const results = await mapLimit(status, 8, (s) =>
-    collectNode(s, options, engine, retry, { manifest, folder: prepared.folders.get(s.node) }),
+    collectNode(s, options, engine, retry, { manifest, folder: prepared.folders.get(s.node) }, downAt.get(s.node)),
   );
   // Each node folder's record narrowed to what it holds of gomelctl's.
   await manifest.save();
@@ -157,6 +160,7 @@ async function collectNode(
   engine: CollectEngine,
   retry: RetryPolicy,
   target: NodeTarget,
+  hostDeclaredDownAt: number | undefined,
 ): Promise<CollectedNode> {
   const file = path.join(options.out, `${s.node}.log`);
   let shipped: SeparatedOutput | undefined;
@@ -248,9 +252,11 @@ async function collectNode(
   const uncollected = extracted ? undefined : (lostOutput ?? whyNoFiles(s, shipped));
   const task = {
     state: s.state,
+    desiredState: s.desiredState,
     exitCode: s.exitCode,
     swarmNode: s.swarmNode,
     hostDown: s.hostDown || undefined,
+    hostDeclaredDownAt,
     error: s.error,
     since: s.since,
     uncollected,
@@ -270,6 +276,24 @@ async function collectNode(
     line: `logs: ${s.node} → ${file}${where}${s.phase === 'running' && !s.hostDown ? ' (still running)' : ''}`,
     incomplete,
   };
+}
+
+/**
+ * For each node the swarm stopped (stoppedBySwarm), when its host was declared down: the manager's
+ * record of the host's state changes, the last "down" in the two minutes before its task shut down.
+ * A lookup that fails, or an engine that has no such record, leaves the time out, nothing else.
+ */
+async function hostsDeclaredDown(status: readonly NodeStatus[], engine: CollectEngine): Promise<Map<string, number>> {
+  const stopped = status.filter((s) => stoppedBySwarm(s) && s.since);
+  const found = new Map<string, number>();
+  if (!stopped.length || !engine.hostStateChanges) return found;
+  const shutAt = (s: NodeStatus) => Date.parse(s.since!) / 1000;
+  const changes = await engine.hostStateChanges(Math.min(...stopped.map(shutAt)) - 120).catch(() => []);
+  for (const s of stopped) {
+    const at = declaredDownAt(changes, s.swarmNode, shutAt(s));
+    if (at !== undefined && at >= shutAt(s) - 120) found.set(s.node, at);
+  }
+  return found;
 }
 
 /** Why a node's /extract could not be collected, in words a user can act on. */

@@ -1,5 +1,7 @@
 // `up`: the whole flow in one command; `down`: deploy clean.
 import path from 'node:path';
+import { stoppedBySwarm } from '../core/logs/shutdown.js';
+import { fewNames } from '../core/logs/verdict.js';
 import { CheckFailed, EnvironmentError, InputError, UsageError } from '../core/errors.js';
 import { planConditions } from '../core/deploy/network-conditions.js';
 import { checkImageRef, checkRegistryAddress } from '../core/image/payload.js';
@@ -259,14 +261,22 @@ function watchProgress(
   const pause = (ms: number) => new Promise<void>((resolve) => ((wake = resolve), setTimeout(resolve, ms)));
   const started = Date.now();
   const watch = new StallWatch(options.stall !== undefined ? Number(options.stall) : undefined);
+  const swarmStopped = new Set<string>();
   const done = (async () => {
     while (!stopped) {
       await pause(progressEveryMs(out));
       if (stopped) break;
       try {
-        const status = (await readStatus(engine, options.network, { ...DEFAULT_RETRY, budgetMs: 0 })).filter(
-          (s) => !s.hostDown,
-        );
+        const all = await readStatus(engine, options.network, { ...DEFAULT_RETRY, budgetMs: 0 });
+        // Said when it happens: the swarm, not gomel, ended these (their host missed its heartbeats).
+        const newlyStopped = all.filter((s) => stoppedBySwarm(s) && !swarmStopped.has(s.node));
+        for (const [host, nodes] of groupBy(newlyStopped, (s) => s.swarmNode ?? '?')) {
+          out.warn(
+            `up: ${fewNames(nodes.map((s) => s.node))} stopped by the swarm: host ${host} was declared down (it missed its heartbeats); they count as faulty`,
+          );
+          for (const s of nodes) swarmStopped.add(s.node);
+        }
+        const status = all.filter((s) => !s.hostDown);
         const tails = await mapLimit(status, 8, (s) =>
           engine.serviceOutput(s.serviceId, 10_000, 4).then(lastProgress, () => undefined),
         );
@@ -290,4 +300,10 @@ function watchProgress(
 
 export async function down(options: DownFlags, out: Output): Promise<void> {
   await deployClean(options, out);
+}
+
+function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const item of items) groups.set(key(item), [...(groups.get(key(item)) ?? []), item]);
+  return groups;
 }

@@ -102,6 +102,8 @@ export interface NodeStatus {
   image: string | undefined;
   serviceId: string;
   state: string;
+  /** What Swarm wants of the task: "shutdown" on a task gomelctl did not stop is the swarm stopping it (TaskView). */
+  desiredState: string | undefined;
   phase: string;
   swarmNode: string | undefined;
   since: string | undefined;
@@ -141,6 +143,7 @@ export async function readStatus(
         capAdd,
         image,
         state: v.state,
+        desiredState: v.desiredState,
         phase: v.phase,
         swarmNode: v.nodeId && hostOf.get(v.nodeId),
         since: v.since,

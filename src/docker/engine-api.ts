@@ -30,7 +30,7 @@ export type SpawnEngine = ServiceApi &
   Pick<ImageApi, 'inspectImage'> &
   Pick<NetworkApi, 'findNetwork'> &
   SwarmApi;
-/** What `deploy logs` uses. */
-export type CollectEngine = ServiceApi & TaskApi & ContainerApi;
+/** What `deploy logs` uses; the host state changes only where the engine has them (an in-memory engine need not). */
+export type CollectEngine = ServiceApi & TaskApi & ContainerApi & Partial<Pick<Engine, 'hostStateChanges'>>;
 /** What `deploy clean` uses. */
 export type CleanEngine = Pick<ServiceApi, 'listServices' | 'removeService'> & SecretApi;

@@ -3,6 +3,7 @@
 // DOCKER_HOST (and DOCKER_TLS_VERIFY/DOCKER_CERT_PATH) like the docker CLI.
 import { Writable } from 'node:stream';
 import Docker from 'dockerode';
+import { parseHostStateChanges, type HostStateChange } from '../core/deploy/host-events.js';
 import { EnvironmentError, UsageError } from '../core/errors.js';
 import type { ProgressEvent } from '../core/image/build-progress.js';
 
@@ -465,6 +466,27 @@ export class Engine {
       'swarm nodes',
       ['ID'],
     );
+  }
+
+  /**
+   * The swarm's host state changes (node events "update" with state.old/state.new) from `sinceSeconds`
+   * until now, as the manager's engine recorded them: when a host was declared down and came back.
+   * The engine keeps a bounded number of recent events: an old change may be gone (an empty answer).
+   */
+  async hostStateChanges(sinceSeconds: number): Promise<HostStateChange[]> {
+    const doing = 'read the swarm node events';
+    const until = Math.ceil(Date.now() / 1000);
+    const stream = await call(
+      doing,
+      () =>
+        this.streams.getEvents({
+          since: Math.floor(sinceSeconds),
+          until,
+          filters: { type: ['node'] },
+        } as never) as unknown as Promise<NodeJS.ReadableStream>,
+      this.idleMs,
+    );
+    return parseHostStateChanges((await this.collect(stream, doing)).toString('utf8'));
   }
 
   /** A service's output, stdout and stderr interleaved (the stream is multiplexed: no TTY). */

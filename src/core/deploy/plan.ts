@@ -161,6 +161,12 @@ type TaskPhase = 'pending' | 'running' | 'complete' | 'failed';
 
 export interface TaskView {
   state: string;
+  /**
+   * What Swarm wants of the task ("running", "shutdown", …). gomelctl never sets it: a task whose
+   * service still exists and whose desired state became "shutdown" was stopped by the swarm (its host
+   * declared down, and the orchestrator shutting its tasks), not by gomelctl or by its node.
+   */
+  desiredState: string | undefined;
   phase: TaskPhase;
   error: string | undefined;
   exitCode: number | undefined;
@@ -172,6 +178,7 @@ export interface TaskView {
 interface EngineTask {
   ServiceID?: string;
   NodeID?: string;
+  DesiredState?: string;
   Version?: { Index?: number };
   CreatedAt?: string;
   Status?: {
@@ -202,6 +209,7 @@ export function viewTask(tasks: readonly EngineTask[]): TaskView {
           : 'pending';
   return {
     state,
+    desiredState: newest?.DesiredState,
     phase,
     error: newest?.Status?.Err,
     exitCode: newest?.Status?.ContainerStatus?.ExitCode,

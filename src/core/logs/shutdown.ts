@@ -5,7 +5,16 @@
 import type { LogStats } from './log-stats.js';
 
 export type ShutdownKind =
-  'clean' | 'lost-last-lines' | 'crashed' | 'refused' | 'killed' | 'running' | 'lost' | 'not-stopped' | 'unknown';
+  | 'clean'
+  | 'lost-last-lines'
+  | 'crashed'
+  | 'refused'
+  | 'killed'
+  | 'running'
+  | 'lost'
+  | 'swarm-stopped'
+  | 'not-stopped'
+  | 'unknown';
 
 export interface Shutdown {
   kind: ShutdownKind;
@@ -59,13 +68,29 @@ interface ShutdownEvidence {
   taskExitCode: number | undefined;
   /** The swarm node that ran the task went down (a worker that left or died). */
   hostDown?: { host: string | undefined };
+  /** Swarm shut the task down itself (swarmStopped): its host declared down, its tasks stopped. */
+  swarmStopped?: { host: string | undefined };
 }
+
+/**
+ * Swarm stopped the task, not gomelctl and not its node: the task ended in state "shutdown" with
+ * "shutdown" desired (gomelctl never sets a task's desired state, and a task that ends by itself is
+ * "complete" or "failed" before Swarm marks it shutdown). Seen when a host that missed its heartbeats
+ * (a loaded lab at --dispatcher-heartbeat 1s) registers again: the orchestrator had shut its tasks.
+ */
+export const stoppedBySwarm = (task: { state?: string; desiredState?: string } | undefined): boolean =>
+  task?.state === 'shutdown' && task.desiredState === 'shutdown';
 
 const firstLine = (s: string) => s.trim().split('\n')[0]!;
 
 export function judgeShutdown(e: ShutdownEvidence): Shutdown {
   if (e.hostDown && e.exitStatus === undefined)
     return { kind: 'lost', detail: `its host ${e.hostDown.host ?? '?'} went down: it left the swarm or died` };
+  if (e.swarmStopped)
+    return {
+      kind: 'swarm-stopped',
+      detail: `stopped by the swarm on host ${e.swarmStopped.host ?? '?'} (its task shut down; the host was declared down)`,
+    };
   if (e.exitStatus === undefined && e.taskState === 'running')
     return { kind: 'running', detail: 'still running when the logs were collected' };
   const panic = parseGoPanic(e.stderr);

@@ -2,7 +2,7 @@
 // apart (test/vectors/gomel-2019-09/logs/README.md, swarm-8): gomel 2019-09
 // often panics at exit after every node ordered the same units, and N = 3f+1
 // tolerates f broken nodes, so the evidence is read per node.
-import { judgeShutdown, type Shutdown, type ShutdownKind } from './shutdown.js';
+import { judgeShutdown, stoppedBySwarm, type Shutdown, type ShutdownKind } from './shutdown.js';
 import { topError, unitText, type LogStats } from './log-stats.js';
 import type { FaultFindings, NodeFault } from '../faults/evidence.js';
 
@@ -16,6 +16,12 @@ export interface NodeEvidence {
   /** The Swarm task when the logs were collected (deploy logs' task.json), if known. */
   task?: {
     state: string;
+    /** Swarm's desired state of the task when the logs were collected (deploy logs records it since issue 36). */
+    desiredState?: string;
+    /** When the task reached its state (ISO time, the engine's). */
+    since?: string;
+    /** Epoch seconds the swarm declared its host down before it shut the task (deploy logs, from the manager's node events). */
+    hostDeclaredDownAt?: number;
     exitCode?: number;
     swarmNode?: string;
     hostDown?: boolean;
@@ -145,6 +151,21 @@ function orderUnsupported(s: LogStats, n: number): string | undefined {
   return undefined;
 }
 
+/**
+ * "stopped by the swarm: host gl-h3 declared down (missed heartbeats) at 54.8 s": when the manager
+ * declared its host down, else when its task shut down, on the node's own clock (started_at) when known.
+ */
+function swarmStopReason(e: NodeEvidence, runStart: number | undefined): string {
+  const down = e.task?.hostDeclaredDownAt;
+  const shut = e.task?.since ? Date.parse(e.task.since) / 1000 : NaN;
+  // On the run's clock (its first started_at), so that the nodes of one host say the same.
+  const at = (t: number) => (runStart !== undefined ? ` at ${(t - runStart).toFixed(1)} s` : '');
+  const host = e.task?.swarmNode ?? '?';
+  return down !== undefined
+    ? `stopped by the swarm: host ${host} declared down (missed heartbeats)${at(down)}`
+    : `stopped by the swarm on host ${host}${Number.isFinite(shut) ? at(shut) : ''} (its task shut down, its host declared down)`;
+}
+
 const atLimit = (e: NodeEvidence, limit: number) => (e.stats?.maxLevel ?? -1) >= limit;
 // gomel exits 0 without an error only after reaching LevelLimit, even when its log lost the last lines.
 const finishedByItself = (e: NodeEvidence) => e.exitStatus === 0 && !e.stderr?.trim();
@@ -214,6 +235,7 @@ export function judge(
         taskState: e.task?.state,
         taskExitCode: e.task?.exitCode,
         hostDown: e.task?.hostDown ? { host: e.task.swarmNode } : undefined,
+        swarmStopped: stoppedBySwarm(e.task) ? { host: e.task?.swarmNode } : undefined,
       }),
       exitStatus: e.exitStatus,
       swarmNode: e.task?.swarmNode,
@@ -228,10 +250,12 @@ export function judge(
   // Faulty for a reason outside gomel, by evidence only: its host lost (the engine's task record), or a
   // fault its faults.log says was applied. A node that reached consensus did its part before it.
   const reachedLabels = new Set(reached.map((v) => v.label));
+  const runStart = starts.length ? Math.min(...starts) : undefined;
   const faulty = evidence.flatMap((e): NodeFault[] => {
     if (reachedLabels.has(e.label)) return [];
     const whys = [
       ...(e.task?.hostDown ? [`lost with host ${e.task.swarmNode ?? '?'}`] : []),
+      ...(stoppedBySwarm(e.task) ? [swarmStopReason(e, runStart)] : []),
       ...faults.applied.filter((x) => x.label === e.label).map((x) => x.why),
     ];
     return whys.length ? [{ label: e.label, why: whys.join(', ') }] : [];
@@ -375,6 +399,7 @@ const KIND_TEXT: Record<Exclude<ShutdownKind, 'clean'>, [one: string, many: stri
   killed: ['was killed', 'were killed'],
   running: ['is still running', 'are still running'],
   lost: ['was lost with its host', 'were lost with their hosts'],
+  'swarm-stopped': ['was stopped by the swarm', 'were stopped by the swarm'],
   'not-stopped': [
     'did not stop by itself (killed or still running)',
     'did not stop by themselves (killed or still running)',
@@ -399,11 +424,11 @@ function shutdownLine(nodes: readonly NodeVerdict[]): string {
       const details = [...new Set(group.map((v) => v.shutdown.detail))];
       const race = kind === 'crashed' && group.every((v) => v.shutdown.race) ? " — gomel's own shutdown race" : '';
       const detail =
-        kind === 'crashed' || kind === 'killed' || kind === 'lost'
+        kind === 'crashed' || kind === 'killed' || kind === 'lost' || kind === 'swarm-stopped'
           ? `: ${details.length === 1 ? details[0] : details.slice(0, 3).join('; ')}${race}`
           : '';
       parts.push(
-        `${group.length} ${group.length === 1 ? one : many}${afterFinishing ? ' after finishing' : ''} (${group.map((v) => v.label).join(', ')}${detail})`,
+        `${group.length} ${group.length === 1 ? one : many}${afterFinishing ? ' after finishing' : ''} (${fewNames(group.map((v) => v.label))}${detail})`,
       );
     }
   }

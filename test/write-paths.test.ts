@@ -1,0 +1,132 @@
+// Issue 30, class 3: gomelctl wrote through links. A link left in a folder it writes
+// (logs/node1.log → a file of the user's elsewhere) had its target overwritten. Every
+// write now goes to a file gomelctl creates (src/fs/atomic.ts): the link is replaced,
+// its target keeps its bytes.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import tar from 'tar-stream';
+import { deployLogs } from '../src/commands/deploy-logs.js';
+import { captureOutput } from '../src/commands/output.js';
+import type { Engine } from '../src/docker/engine.js';
+import { LABELS } from '../src/core/labels.js';
+import { committeeFingerprint } from '../src/core/image/context.js';
+import { parseFaultPlan } from '../src/core/faults/plan.js';
+import { cli, copyLogs, DOCKER_CONFIGS, DOCKER_KEYS, REPO, tempDir } from './helpers.js';
+
+/** A tar of /extract holding `files`. */
+export async function extractArchive(files: Record<string, string>): Promise<Buffer> {
+  const pack = tar.pack();
+  const chunks: Buffer[] = [];
+  pack.on('data', (c) => chunks.push(c as Buffer));
+  const done = new Promise<void>((resolve) => pack.on('end', resolve));
+  for (const [name, text] of Object.entries(files))
+    await new Promise<void>((resolve, reject) =>
+      pack.entry({ name: `extract/${name}` }, text, (err) => (err ? reject(err) : resolve())),
+    );
+  pack.finalize();
+  await done;
+  return Buffer.concat(chunks);
+}
+
+/** Two finished nodes deployed with gomel's 8-node committee's fingerprint, config "config" and a fault plan. */
+async function engine(): Promise<Engine> {
+  const committee = committeeFingerprint(await fs.readFile(path.join(DOCKER_KEYS, 'committee.ka')));
+  const faults = JSON.stringify(parseFaultPlan('crash:2@3s', ['node1', 'node2']));
+  const nodes = ['node1', 'node2'];
+  return {
+    listServices: async () =>
+      nodes.map((n) => ({
+        ID: `s-${n}`,
+        Spec: {
+          Name: n,
+          Labels: { [LABELS.committee]: committee, [LABELS.faults]: faults },
+          TaskTemplate: { ContainerSpec: { Command: ['run.sh', 'config'] } },
+        },
+      })),
+    listTasks: async () =>
+      nodes.map((n) => ({
+        ServiceID: `s-${n}`,
+        CreatedAt: '1',
+        Status: { State: 'complete', ContainerStatus: { ExitCode: 0, ContainerID: `c-${n}` } },
+      })),
+    listNodes: async () => [],
+    serviceOutput: async () => 'hi\n',
+    containerArchive: async (id: string) =>
+      extractArchive({ [`${id.slice(-1)}.config.log`]: 'log\n', exit_status: '0\n' }),
+  } as unknown as Engine;
+}
+
+const collect = async (out: string, fresh: boolean) =>
+  deployLogs(
+    { network: 'aleph_net', out, fresh, keys: DOCKER_KEYS, configs: DOCKER_CONFIGS },
+    captureOutput(),
+    await engine(),
+  );
+
+/** Every file name gomelctl writes into a logs folder, each a link to a file of the user's outside it. */
+const TARGETS = ['node1.log', 'committee.ka', 'conf.json', 'faults.json', 'node1/task.json', 'node1/exit_status'];
+
+test('deploy logs never writes through a link in its folder: each link is replaced, and the files outside keep their bytes', async (t) => {
+  for (const fresh of [false, true]) {
+    const root = await tempDir(t);
+    const logs = path.join(root, 'logs');
+    await collect(logs, fresh);
+    const outside = path.join(root, 'outside');
+    await fs.mkdir(outside);
+    for (const [i, name] of TARGETS.entries()) {
+      const mine = path.join(outside, `mine-${i}`);
+      await fs.writeFile(mine, `the user's file ${i}\n`);
+      await fs.rm(path.join(logs, name));
+      await fs.symlink(mine, path.join(logs, name));
+    }
+    await collect(logs, fresh);
+    for (const [i, name] of TARGETS.entries()) {
+      assert.equal(
+        await fs.readFile(path.join(outside, `mine-${i}`), 'utf8'),
+        `the user's file ${i}\n`,
+        `${name}${fresh ? ' (fresh)' : ''}: written through its link`,
+      );
+      assert.ok((await fs.lstat(path.join(logs, name))).isFile(), `${name}: a file of gomelctl's now`);
+    }
+    assert.equal(await fs.readFile(path.join(logs, 'node1.log'), 'utf8'), 'hi\n');
+  }
+});
+
+test("report never writes through a link: logs/report.html and --out linking outside are replaced, the user's files kept", async (t) => {
+  const logs = await copyLogs(t, 'swarm-8');
+  const root = await tempDir(t);
+  const mine = path.join(root, 'mine.txt');
+  await fs.writeFile(mine, 'keep me\n');
+  await fs.symlink(mine, path.join(logs, 'report.html'));
+  const r = await cli(['report', '--logs', logs]);
+  assert.equal(r.code, 0, r.err);
+  assert.equal(await fs.readFile(mine, 'utf8'), 'keep me\n', 'written through logs/report.html');
+  assert.ok((await fs.lstat(path.join(logs, 'report.html'))).isFile());
+  const link = path.join(root, 'page.html');
+  await fs.symlink(mine, link);
+  assert.equal((await cli(['report', '--logs', logs, '--out', link])).code, 0);
+  assert.equal(await fs.readFile(mine, 'utf8'), 'keep me\n', 'written through --out');
+  assert.match(await fs.readFile(link, 'utf8'), /<html/);
+});
+
+test('every write of gomelctl into a folder goes through src/fs/atomic.ts (never a bare write that follows links)', async () => {
+  // lock.ts creates its lock with O_EXCL ('wx'), which follows no link.
+  const allowed = new Set(['src/fs/atomic.ts', 'src/fs/lock.ts']);
+  const writes =
+    /\b(writeFile|writeFileSync|appendFile|appendFileSync|copyFile|copyFileSync|cp|cpSync|createWriteStream|truncate)\s*\(|\bopen(Sync)?\([^)]*(O_WRONLY|O_RDWR|O_CREAT|'[wa]\+?')/;
+  const found: string[] = [];
+  const walk = async (dir: string): Promise<void> => {
+    for (const e of await fs.readdir(path.join(REPO, dir), { withFileTypes: true })) {
+      const rel = `${dir}/${e.name}`;
+      if (e.isDirectory()) await walk(rel);
+      else if (rel.endsWith('.ts') && !allowed.has(rel))
+        (await fs.readFile(path.join(REPO, rel), 'utf8'))
+          .split('\n')
+          .forEach((line, i) => writes.test(line) && found.push(`${rel}:${i + 1}: ${line.trim()}`));
+    }
+  };
+  await walk('src');
+  assert.deepEqual(found, []);
+});

@@ -70,3 +70,14 @@ export const readLines = async (file: string) =>
     .split('\n')
     .filter((l) => l !== '');
 export const writeLines = (file: string, lines: string[]) => fs.writeFile(file, gzipSync(`${lines.join('\n')}\n`));
+
+/** Every path under `dir` that is not a folder, and every empty folder, relative. */
+export async function leaves(dir: string, prefix = ''): Promise<string[]> {
+  const found: string[] = [];
+  for (const e of await fs.readdir(path.join(dir, prefix), { withFileTypes: true })) {
+    const rel = prefix ? `${prefix}/${e.name}` : e.name;
+    const inside = e.isDirectory() ? await leaves(dir, rel) : [];
+    found.push(...(e.isDirectory() && inside.length ? inside : [rel]));
+  }
+  return found.sort();
+}

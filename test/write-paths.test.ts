@@ -6,7 +6,6 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import tar from 'tar-stream';
 import { deployLogs } from '../src/commands/deploy-logs.js';
 import { captureOutput } from '../src/commands/output.js';
 import type { Engine } from '../src/docker/engine.js';
@@ -14,48 +13,17 @@ import { LABELS } from '../src/core/labels.js';
 import { committeeFingerprint } from '../src/core/image/context.js';
 import { parseFaultPlan } from '../src/core/faults/plan.js';
 import { cli, copyLogs, DOCKER_CONFIGS, DOCKER_KEYS, REPO, tempDir } from './helpers.js';
-
-/** A tar of /extract holding `files`. */
-export async function extractArchive(files: Record<string, string>): Promise<Buffer> {
-  const pack = tar.pack();
-  const chunks: Buffer[] = [];
-  pack.on('data', (c) => chunks.push(c as Buffer));
-  const done = new Promise<void>((resolve) => pack.on('end', resolve));
-  for (const [name, text] of Object.entries(files))
-    await new Promise<void>((resolve, reject) =>
-      pack.entry({ name: `extract/${name}` }, text, (err) => (err ? reject(err) : resolve())),
-    );
-  pack.finalize();
-  await done;
-  return Buffer.concat(chunks);
-}
+import { collectEngine } from './support/collect-engine.js';
 
 /** Two finished nodes deployed with gomel's 8-node committee's fingerprint, config "config" and a fault plan. */
 async function engine(): Promise<Engine> {
   const committee = committeeFingerprint(await fs.readFile(path.join(DOCKER_KEYS, 'committee.ka')));
   const faults = JSON.stringify(parseFaultPlan('crash:2@3s', ['node1', 'node2']));
-  const nodes = ['node1', 'node2'];
-  return {
-    listServices: async () =>
-      nodes.map((n) => ({
-        ID: `s-${n}`,
-        Spec: {
-          Name: n,
-          Labels: { [LABELS.committee]: committee, [LABELS.faults]: faults },
-          TaskTemplate: { ContainerSpec: { Command: ['run.sh', 'config'] } },
-        },
-      })),
-    listTasks: async () =>
-      nodes.map((n) => ({
-        ServiceID: `s-${n}`,
-        CreatedAt: '1',
-        Status: { State: 'complete', ContainerStatus: { ExitCode: 0, ContainerID: `c-${n}` } },
-      })),
-    listNodes: async () => [],
-    serviceOutput: async () => 'hi\n',
-    containerArchive: async (id: string) =>
-      extractArchive({ [`${id.slice(-1)}.config.log`]: 'log\n', exit_status: '0\n' }),
-  } as unknown as Engine;
+  const files = (k: number) => ({ [`${k}.config.log`]: 'log\n', exit_status: '0\n' });
+  return collectEngine(
+    { node1: files(0), node2: files(1) },
+    { labels: { [LABELS.committee]: committee, [LABELS.faults]: faults } },
+  );
 }
 
 const collect = async (out: string, fresh: boolean) =>

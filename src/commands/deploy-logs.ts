@@ -11,6 +11,7 @@ import {
   LogsManifestFile,
   removeIfEmpty,
   removeWritten,
+  withLogsFolderLock,
   type NodeFolderCheck,
 } from '../fs/logs-folder.js';
 import { isFsError, readInputBytes } from '../fs/input.js';
@@ -98,6 +99,17 @@ export async function deployLogs(
   const retry = retryReporter(out, 'deploy logs');
   const status = await readStatus(engine, options.network, retry);
   if (status.length === 0) throw new CheckFailed(`deploy logs: no gomelctl services on ${options.network}`);
+  // From the folder's plan to its last manifest: a second run into it waits for this one.
+  await withLogsFolderLock(options.out, () => collectInto(options, status, out, engine, retry));
+}
+
+async function collectInto(
+  options: DeployLogsOptions,
+  status: NodeStatus[],
+  out: Output,
+  engine: CollectEngine,
+  retry: RetryPolicy,
+): Promise<void> {
   const prepared = await prepareLogsFolder(
     options,
     status.map((s) => s.node),

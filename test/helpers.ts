@@ -81,3 +81,21 @@ export async function leaves(dir: string, prefix = ''): Promise<string[]> {
   }
   return found.sort();
 }
+
+/** Every line of the .ts files under src/ (but the `allowed` ones) matching `pattern`, as "file:line: text". */
+export async function sourceMatches(pattern: RegExp, allowed: Iterable<string>): Promise<string[]> {
+  const skip = new Set(allowed);
+  const found: string[] = [];
+  const walk = async (dir: string): Promise<void> => {
+    for (const e of await fs.readdir(path.join(REPO, dir), { withFileTypes: true })) {
+      const rel = `${dir}/${e.name}`;
+      if (e.isDirectory()) await walk(rel);
+      else if (rel.endsWith('.ts') && !skip.has(rel))
+        (await fs.readFile(path.join(REPO, rel), 'utf8'))
+          .split('\n')
+          .forEach((line, i) => pattern.test(line) && found.push(`${rel}:${i + 1}: ${line.trim()}`));
+    }
+  };
+  await walk('src');
+  return found;
+}

@@ -12,7 +12,7 @@ import type { Engine } from '../src/docker/engine.js';
 import { LABELS } from '../src/core/labels.js';
 import { committeeFingerprint } from '../src/core/image/context.js';
 import { parseFaultPlan } from '../src/core/faults/plan.js';
-import { cli, copyLogs, DOCKER_CONFIGS, DOCKER_KEYS, REPO, tempDir } from './helpers.js';
+import { cli, copyLogs, DOCKER_CONFIGS, DOCKER_KEYS, sourceMatches, tempDir } from './helpers.js';
 import { collectEngine } from './support/collect-engine.js';
 
 /** Two finished nodes deployed with gomel's 8-node committee's fingerprint, config "config" and a fault plan. */
@@ -84,17 +84,5 @@ test('every write of gomelctl into a folder goes through src/fs/atomic.ts (never
   const allowed = new Set(['src/fs/atomic.ts', 'src/fs/lock.ts']);
   const writes =
     /\b(writeFile|writeFileSync|appendFile|appendFileSync|copyFile|copyFileSync|cp|cpSync|createWriteStream|truncate)\s*\(|\bopen(Sync)?\([^)]*(O_WRONLY|O_RDWR|O_CREAT|'[wa]\+?')/;
-  const found: string[] = [];
-  const walk = async (dir: string): Promise<void> => {
-    for (const e of await fs.readdir(path.join(REPO, dir), { withFileTypes: true })) {
-      const rel = `${dir}/${e.name}`;
-      if (e.isDirectory()) await walk(rel);
-      else if (rel.endsWith('.ts') && !allowed.has(rel))
-        (await fs.readFile(path.join(REPO, rel), 'utf8'))
-          .split('\n')
-          .forEach((line, i) => writes.test(line) && found.push(`${rel}:${i + 1}: ${line.trim()}`));
-    }
-  };
-  await walk('src');
-  assert.deepEqual(found, []);
+  assert.deepEqual(await sourceMatches(writes, allowed), []);
 });

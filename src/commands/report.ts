@@ -6,8 +6,7 @@ import { comparisonCharts, runCharts, type ChartSpec, type ReportNode } from '..
 import { NODE_FILES } from '../core/deploy/node-contract.js';
 import { InputError } from '../core/errors.js';
 import { readOptional, type NodeFiles } from '../fs/node-logs.js';
-import { parseJsonInput, readOptionalInput } from '../fs/input.js';
-import { FAULTS_FILE } from '../core/logs/logs-folder.js';
+import { readOptionalInput } from '../fs/input.js';
 import { parseFaultsLog } from '../core/faults/log.js';
 import { runFaults, type FaultInputs } from '../core/report/run-faults.js';
 import { checkConfigText } from '../core/config/check.js';
@@ -16,7 +15,7 @@ import { reportPage, writeReport, type PageRun } from '../report/html.js';
 import { renderSvg } from '../report/render.js';
 import { printJson, type Output } from './output.js';
 import type { ReportFlags } from './report.flags.js';
-import { judgeRun, loadRun, type VerdictOptions } from '../fs/run-folder.js';
+import { judgeRun, loadRun, readFaultRecordFile, type VerdictOptions } from '../fs/run-folder.js';
 import { withLogsFolderLock } from '../fs/logs-folder.js';
 
 type ReportOptions = ReportFlags;
@@ -58,25 +57,8 @@ async function readFaults(
   folders: readonly (string | undefined)[],
   labels: readonly string[],
 ): Promise<FaultInputs | undefined> {
-  const file = path.join(dir, FAULTS_FILE);
-  const text = await readOptionalInput(file, 'fault record');
-  if (text === undefined) return undefined;
-  const fix = 'collect the logs again with `gomelctl deploy logs`, or remove the file';
-  const record = parseJsonInput(text, file, fix) as FaultInputs['record'] | undefined;
-  const events = record?.plan?.events;
-  const valid =
-    Array.isArray(events) &&
-    events.every((e) => typeof e?.kind === 'string' && Array.isArray(e.nodes) && typeof e.atMs === 'number') &&
-    Array.isArray(record!.events) &&
-    Array.isArray(record!.faulty) &&
-    Array.isArray(record!.delayed);
-  if (!valid)
-    throw new InputError(
-      file,
-      'plan',
-      'expected {events, faulty, delayed, plan: {events: [{kind, nodes, atMs, …}]}}',
-      fix,
-    );
+  const record = await readFaultRecordFile(dir);
+  if (record === undefined) return undefined;
   const logs: FaultInputs['logs'] = [];
   const malformed: string[] = [];
   for (const [i, folder] of folders.entries()) {
@@ -85,7 +67,7 @@ async function readFaults(
     logs.push(parsed?.events);
     for (const m of parsed?.malformed ?? []) malformed.push(`${labels[i]} faults.log line ${m.line}: ${m.reason}`);
   }
-  return { record: record!, logs, malformed };
+  return { record, logs, malformed };
 }
 
 /** Reads one run folder: the verdict, the figures, gomel's own figures, the setup and the faults, in one pass over each log. */

@@ -8,7 +8,9 @@ import { execFile } from 'node:child_process';
 import { mapLimit } from '../core/limit.js';
 import { lockHolder, waitForWriter, withLock } from './lock.js';
 import { fsProblem, isFsError } from './input.js';
+import { z } from 'zod';
 import { InputError } from '../core/errors.js';
+import { PLAIN_NAME_JSON, readJsonAs } from '../core/json-input.js';
 
 export interface FileToWrite {
   name: string;
@@ -249,7 +251,9 @@ async function leftovers(dir: string): Promise<Leftovers> {
 
 /** Moves the files of a complete in-place commit into `dir` and deletes what it lists; safe to repeat. */
 async function rollForward(dir: string, commitDir: string): Promise<void> {
-  const remove: string[] = JSON.parse(await fs.readFile(path.join(commitDir, REMOVE_LIST), 'utf8').catch(() => '[]'));
+  // A list that is not the plain names commit() wrote removes nothing: never a path out of the folder.
+  const listed = await fs.readFile(path.join(commitDir, REMOVE_LIST), 'utf8').catch(() => '[]');
+  const remove = readJsonAs(listed, z.array(PLAIN_NAME_JSON)) ?? [];
   for (const name of await fs.readdir(commitDir))
     if (name !== REMOVE_LIST) await fs.rename(path.join(commitDir, name), path.join(dir, name));
   for (const name of remove) await fs.rm(path.join(dir, name), { force: true });

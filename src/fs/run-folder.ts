@@ -6,12 +6,15 @@ import path from 'node:path';
 import { memberHost, parseCommittee, type Member } from '../core/keys/committee.js';
 import { checkConfigText } from '../core/config/check.js';
 import { InputError } from '../core/errors.js';
-import { judge, type NodeEvidence, type PlannedFaulty, type Verdict } from '../core/logs/verdict.js';
+import { judge, type NodeEvidence, type Verdict } from '../core/logs/verdict.js';
 import { FAULTS_FILE } from '../core/logs/logs-folder.js';
 import { exists } from './atomic.js';
 import { COMMITTEE_FILE } from './keys-dir.js';
 import { discoverNodes, readLogStats, readOptional, type NodeFiles } from './node-logs.js';
-import { parseJsonInput, readInput } from './input.js';
+import { readInput, readOptionalInput } from './input.js';
+import { inputFail, parseJsonWith } from '../core/json-input.js';
+import { FAULT_RECORD_FILE, type FaultRecordFile } from '../core/faults/plan.js';
+import { z } from 'zod';
 
 export interface VerdictOptions {
   logs: string;
@@ -97,30 +100,33 @@ function assignPids(files: readonly NodeFiles[], members: readonly Member[], log
   return byPid;
 }
 
-/** Who the run's fault plan made faulty (deploy logs' faults.json), or nobody when the run had no plan. */
-async function readPlannedFaulty(logs: string): Promise<PlannedFaulty[]> {
+const RECOLLECT = 'collect the logs again with `gomelctl deploy logs`, or remove the file';
+
+/** deploy logs' faults.json in a run folder, typed; undefined when the run had no plan. */
+export async function readFaultRecordFile(logs: string): Promise<FaultRecordFile | undefined> {
   const file = path.join(logs, FAULTS_FILE);
-  if (!(await exists(file))) return [];
-  const fix = 'collect the logs again with `gomelctl deploy logs`, or remove the file';
-  const doc = parseJsonInput(await readInput(file, 'fault record'), file, fix) as { faulty?: unknown };
-  const faulty = Array.isArray(doc?.faulty) ? doc.faulty : undefined;
-  if (!faulty || !faulty.every((x) => typeof x?.host === 'string' && typeof x?.why === 'string'))
-    throw new InputError(file, 'faulty', 'expected a list of {host, why}', fix);
-  return faulty as PlannedFaulty[];
+  const text = await readOptionalInput(file, 'fault record');
+  return text === undefined ? undefined : parseJsonWith(text, FAULT_RECORD_FILE, inputFail(file, RECOLLECT));
 }
 
-/** deploy logs' task.json: an object, or one line naming the file (N73). */
+/** What deploy logs records of a node's task (task.json); fields of a later gomelctl are let through. */
+const TASK_JSON = z.looseObject(
+  {
+    state: z.string(),
+    exitCode: z.number().optional(),
+    swarmNode: z.string().optional(),
+    hostDown: z.boolean().optional(),
+    error: z.string().optional(),
+    uncollected: z.string().optional(),
+    incomplete: z.array(z.string()).optional(),
+    image: z.string().optional(),
+  },
+  { error: (issue) => (issue.code === 'invalid_type' ? 'expected a JSON object with the task\'s "state"' : undefined) },
+);
+
+/** deploy logs' task.json: an object, or one line naming the file and the field (N73). */
 function readTask(text: string, file: string): NodeEvidence['task'] {
-  const fix = 'collect the logs again with `gomelctl deploy logs`, or remove the file';
-  const task = parseJsonInput(text, file, fix);
-  if (
-    !task ||
-    typeof task !== 'object' ||
-    Array.isArray(task) ||
-    typeof (task as { state?: unknown }).state !== 'string'
-  )
-    throw new InputError(file, undefined, 'expected a JSON object with the task\'s "state"', fix);
-  return task as NodeEvidence['task'];
+  return parseJsonWith(text, TASK_JSON, inputFail(file, RECOLLECT));
 }
 
 async function readEvidence(
@@ -200,7 +206,7 @@ export async function judgeRun(
   for (const node of run.nodes)
     evidence.push(await readEvidence(node.pid, node.files, node.label, lineSink?.(node.pid)));
   return {
-    verdict: judge(evidence, run.members.length, limit, await readPlannedFaulty(options.logs)),
+    verdict: judge(evidence, run.members.length, limit, (await readFaultRecordFile(options.logs))?.faulty),
     evidence,
     levelLimit: limit,
   };

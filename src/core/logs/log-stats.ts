@@ -2,6 +2,7 @@
 //   "E":"D" a prime unit was created, Q its level (a healthy node reaches LevelLimit);
 //   "E":"E" a timing unit (round R);  "E":"Z" one ordered unit (creator C, height H);
 //   "E":"A"/"B" a service started/stopped: a node that exits by itself stops all it started.
+import { jsonText } from '../json-input.js';
 
 export interface LogStats {
   lines: number;
@@ -56,7 +57,7 @@ export function addLogLine(stats: LogStats, line: string): void {
   }
   if (isError) {
     // Group errors by their text without addresses and numbers: "dial tcp …: connection refused".
-    const key = String(record.E)
+    const key = jsonText(record.E)
       .replace(/\d+(\.\d+){3}(:\d+)?/g, '…')
       .replace(/\d+/g, 'N');
     stats.errors.set(key, (stats.errors.get(key) ?? 0) + 1);
@@ -71,7 +72,7 @@ export function addLogLine(stats: LogStats, line: string): void {
       if (typeof record.R === 'number') stats.maxRound = Math.max(stats.maxRound ?? -1, record.R);
       break;
     case 'Z':
-      stats.order.push(`${record.C}:${record.H}`);
+      stats.order.push(`${jsonText(record.C)}:${jsonText(record.H)}`);
       break;
     case 'A':
       stats.servicesStarted++;

@@ -74,9 +74,13 @@ function parseTime(text: string, fail: Fail): number {
   return ms;
 }
 
-/** "7,8", "1-4", "node3", "1-2,node5" → ascending node numbers, each once. */
-export function parseNodeList(text: string, hosts: readonly string[], fail: Fail): number[] {
-  const n = hosts.length;
+/**
+ * "7,8", "1-4", "node3", "1-2,node5" → ascending node numbers, each once. `hosts`
+ * undefined: the committee is not known yet (gomelctl fault, before it asks the
+ * engine), so only the form is checked, and nothing is returned.
+ */
+export function parseNodeList(text: string, hosts: readonly string[] | undefined, fail: Fail): number[] {
+  const n = hosts?.length;
   const out: number[] = [];
   for (const raw of text.split(',')) {
     const item = raw.trim();
@@ -85,13 +89,14 @@ export function parseNodeList(text: string, hosts: readonly string[], fail: Fail
       const from = Number(m[1]);
       const to = Number(m[2] ?? m[1]);
       if (from < 1 || to < from) throw fail(`"${item}" is not a node number or range of nodes from 1`);
+      if (n === undefined) continue;
       if (to > n) throw fail(`node ${to} is not in the ${n}-node committee (nodes 1..${n})`);
       for (let k = from; k <= to; k++) out.push(k);
-    } else if (item !== '' && hosts.includes(item)) {
-      out.push(hosts.indexOf(item) + 1);
+    } else if (item !== '' && (hosts ? hosts.includes(item) : HOST_NAME.test(item))) {
+      if (hosts) out.push(hosts.indexOf(item) + 1);
     } else {
       throw fail(
-        `"${item}" is not a node; give a number 1..${n}, a range like 1-4, or a name like ${hosts[0] ?? 'node1'}`,
+        `"${item}" is not a node; give a number ${n ? `1..${n}` : 'from 1'}, a range like 1-4, or a name like ${hosts?.[0] ?? 'node1'}`,
       );
     }
   }
@@ -132,7 +137,10 @@ function makeEvent(
   return e;
 }
 
-export function parseGroups(text: string, hosts: readonly string[], fail: Fail): number[][] {
+/** A host name as a committee line may give it (RFC 1123 letters, digits, "-", "."; `_` as Docker allows). */
+const HOST_NAME = /^[A-Za-z0-9][\w.-]*$/;
+
+export function parseGroups(text: string, hosts: readonly string[] | undefined, fail: Fail): number[][] {
   const groups = text.split('|').map((g) => parseNodeList(g, hosts, fail));
   if (groups.length < 2) throw fail('a partition needs two groups or more: partition:1-4|5-8@3s-15s');
   const all = groups.flat();

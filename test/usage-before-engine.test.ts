@@ -4,12 +4,13 @@
 // fault plan FILE exited 1 though the README says 2; `--faults ''` was read as a path.
 // Every check that needs no engine state now comes before the first engine call: each
 // case below is exit 2, one line, and the engine (a stand-in on a socket) got no request.
+// The commands run in process through src/cli.ts run(), the entry bin/gomelctl calls.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { copyDir, DOCKER_CONFIGS, DOCKER_KEYS, tempDir } from './helpers.js';
-import { fakeEngine, gomelctl } from './support/fake-engine.js';
+import { cli, copyDir, DOCKER_CONFIGS, DOCKER_KEYS, tempDir } from './helpers.js';
+import { fakeEngine } from './support/fake-engine.js';
 
 test('every usage problem that needs no engine state: exit 2, one line, and the engine never asked', async (t) => {
   const dir = await tempDir(t);
@@ -20,6 +21,15 @@ test('every usage problem that needs no engine state: exit 2, one line, and the 
   await fs.writeFile(path.join(dir, 'late.json'), '[{"kind": "crash", "nodes": "7", "at": "3s", "until": "9s"}]');
   const engine = await fakeEngine(dir, () => ({ json: {} }));
   t.after(() => engine.close());
+  // In process, as from the project folder (node --test runs each file in a process of its own).
+  const [cwd, host] = [process.cwd(), process.env.DOCKER_HOST];
+  process.chdir(dir);
+  process.env.DOCKER_HOST = engine.host;
+  t.after(() => {
+    process.chdir(cwd);
+    if (host === undefined) delete process.env.DOCKER_HOST;
+    else process.env.DOCKER_HOST = host;
+  });
   const cases: [string[], RegExp][] = [
     [['fault', 'crash'], /^gomelctl: fault crash: no nodes; give e\.g\. fault crash 7,8$/],
     [['fault', 'crash', '1', '--cpu', '0.2'], /--cpu is for slow only/],
@@ -55,7 +65,7 @@ test('every usage problem that needs no engine state: exit 2, one line, and the 
   const problems: string[] = [];
   for (const [args, message] of cases) {
     const before = engine.requests.length;
-    const r = await gomelctl(args, dir, { DOCKER_HOST: engine.host });
+    const r = await cli(args);
     const where = `gomelctl ${args.join(' ')}`;
     const expected = args[0] === 'up' && args.includes('--zones') ? 1 : 2; // a zones file is an input file: exit 1 (README)
     const asked = engine.requests.slice(before).map((q) => `${q.method} ${q.path}`);

@@ -12,6 +12,7 @@ import { registerReport, registerVerdict } from './commands/report.flags.js';
 import { registerUp } from './commands/up.flags.js';
 import { VERSION } from './version.js';
 import { fsProblem, isFsError } from './fs/input.js';
+import { keyMaterialRuns, keyRedactor } from './core/keys/secrets.js';
 
 const EXIT = { ok: 0, failed: 1, usage: 2, stalled: 3, fork: 4, internal: 70 } as const;
 
@@ -72,12 +73,16 @@ function escapeControls(text: string, keep = ''): string {
 export async function run(argv: readonly string[], out: Output = processOutput): Promise<number> {
   // Everything printed goes through here, and each line() is exactly one line: a newline
   // inside one came from a user (a path, a flag, a file) and is shown as \n (N96). Text that
-  // spans lines is printed a line() at a time (printJson, printLines).
+  // spans lines is printed a line() at a time (printJson, printLines). Key material handed
+  // as a value (--net "$(cat keys/0.pk)", a GOMELCTL_* setting) is never printed back, by any message (issue 30, class 10).
+  const settings = Object.entries(process.env).flatMap(([k, v]) => (k.startsWith('GOMELCTL_') && v ? [v] : []));
+  const redact = keyRedactor([...argv, ...settings].flatMap(keyMaterialRuns));
+  const clean = (text: string, keep: string) => redact(escapeControls(text, keep));
   const safe: Output = {
-    line: (t) => out.line(escapeControls(t, '\t')),
-    warn: (t) => out.warn(escapeControls(t, '\t')),
+    line: (t) => out.line(clean(t, '\t')),
+    warn: (t) => out.warn(clean(t, '\t')),
     tty: out.tty,
-    ...(out.status ? { status: (t: string) => out.status!(escapeControls(t, '')) } : {}),
+    ...(out.status ? { status: (t: string) => out.status!(clean(t, '')) } : {}),
   };
   try {
     await buildProgram(safe).parseAsync(argv as string[], { from: 'user' });
@@ -92,7 +97,7 @@ export async function run(argv: readonly string[], out: Output = processOutput):
         : String(error);
     // An error is one line, whatever it quotes; a bug's stack keeps its lines.
     out.warn(
-      `gomelctl: ${code === EXIT.internal && error instanceof Error && error.stack ? escapeControls(error.stack, '\n') : escapeControls(message)}`,
+      `gomelctl: ${code === EXIT.internal && error instanceof Error && error.stack ? clean(error.stack, '\n') : clean(message, '')}`,
     );
     return code;
   }

@@ -70,3 +70,32 @@ export const readLines = async (file: string) =>
     .split('\n')
     .filter((l) => l !== '');
 export const writeLines = (file: string, lines: string[]) => fs.writeFile(file, gzipSync(`${lines.join('\n')}\n`));
+
+/** Every path under `dir` that is not a folder, and every empty folder, relative. */
+export async function leaves(dir: string, prefix = ''): Promise<string[]> {
+  const found: string[] = [];
+  for (const e of await fs.readdir(path.join(dir, prefix), { withFileTypes: true })) {
+    const rel = prefix ? `${prefix}/${e.name}` : e.name;
+    const inside = e.isDirectory() ? await leaves(dir, rel) : [];
+    found.push(...(e.isDirectory() && inside.length ? inside : [rel]));
+  }
+  return found.sort();
+}
+
+/** Every line of the .ts files under src/ (but the `allowed` ones) matching `pattern`, as "file:line: text". */
+export async function sourceMatches(pattern: RegExp, allowed: Iterable<string>): Promise<string[]> {
+  const skip = new Set(allowed);
+  const found: string[] = [];
+  const walk = async (dir: string): Promise<void> => {
+    for (const e of await fs.readdir(path.join(REPO, dir), { withFileTypes: true })) {
+      const rel = `${dir}/${e.name}`;
+      if (e.isDirectory()) await walk(rel);
+      else if (rel.endsWith('.ts') && !skip.has(rel))
+        (await fs.readFile(path.join(REPO, rel), 'utf8'))
+          .split('\n')
+          .forEach((line, i) => pattern.test(line) && found.push(`${rel}:${i + 1}: ${line.trim()}`));
+    }
+  };
+  await walk('src');
+  return found;
+}

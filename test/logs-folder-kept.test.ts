@@ -9,66 +9,21 @@ import assert from 'node:assert/strict';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import tar from 'tar-stream';
 import { deployLogs } from '../src/commands/deploy-logs.js';
 import { captureOutput } from '../src/commands/output.js';
-import type { Engine } from '../src/docker/engine.js';
 import { checkLogsFolder } from '../src/fs/logs-folder.js';
 import { discoverNodes } from '../src/fs/node-logs.js';
-import { tempDir } from './helpers.js';
-
-async function archive(files: Record<string, string>): Promise<Buffer> {
-  const pack = tar.pack();
-  const chunks: Buffer[] = [];
-  pack.on('data', (c) => chunks.push(c as Buffer));
-  const done = new Promise<void>((resolve) => pack.on('end', resolve));
-  for (const [name, text] of Object.entries(files))
-    await new Promise<void>((resolve, reject) =>
-      pack.entry({ name: `extract/${name}` }, text, (err) => (err ? reject(err) : resolve())),
-    );
-  pack.finalize();
-  await done;
-  return Buffer.concat(chunks);
-}
-
-/** A stub engine running `nodes`, each container's /extract holding `extract[node]`. */
-function engine(extract: Record<string, Record<string, string>>): Engine {
-  const nodes = Object.keys(extract);
-  return {
-    listServices: async () =>
-      nodes.map((n) => ({
-        ID: `s-${n}`,
-        Spec: { Name: n, Labels: {}, TaskTemplate: { ContainerSpec: { Command: ['run.sh', 'config'] } } },
-      })),
-    listTasks: async () =>
-      nodes.map((n) => ({
-        ServiceID: `s-${n}`,
-        CreatedAt: '1',
-        Status: { State: 'complete', ContainerStatus: { ExitCode: 0, ContainerID: `c-${n}` } },
-      })),
-    listNodes: async () => [],
-    serviceOutput: async () => 'hi\n',
-    containerArchive: async (id: string) => archive(extract[id.slice(2)]!),
-  } as unknown as Engine;
-}
+import { leaves, tempDir } from './helpers.js';
+import { collectEngine } from './support/collect-engine.js';
 
 const collect = (out: string, extract: Record<string, Record<string, string>>, fresh = false) => {
   const o = captureOutput();
-  return deployLogs({ network: 'aleph_net', out, fresh, keys: 'none', configs: 'none' }, o, engine(extract)).then(
-    () => o,
-  );
+  return deployLogs(
+    { network: 'aleph_net', out, fresh, keys: 'none', configs: 'none' },
+    o,
+    collectEngine(extract),
+  ).then(() => o);
 };
-
-/** Every path under `dir` that is not a folder, and every empty folder, relative. */
-async function leaves(dir: string, prefix = ''): Promise<string[]> {
-  const found: string[] = [];
-  for (const e of await fs.readdir(path.join(dir, prefix), { withFileTypes: true })) {
-    const rel = prefix ? `${prefix}/${e.name}` : e.name;
-    const inside = e.isDirectory() ? await leaves(dir, rel) : [];
-    found.push(...(e.isDirectory() && inside.length ? inside : [rel]));
-  }
-  return found.sort();
-}
 
 const read = (file: string) => fs.readFile(file, 'utf8');
 

@@ -244,8 +244,9 @@ test('N83, N84: zones files that are no object, and links naming Object.prototyp
     /a zone name is 1 to 64 letters/,
     'zone names reach the shell script',
   );
-  assert.throws(plan(JSON.stringify({ zones: [1, 2], links: {} })), /z\.json:zones: missing/);
-  assert.throws(plan(JSON.stringify({ zones, links: ['eu>us'] })), /z\.json:links: missing/);
+  assert.throws(plan(JSON.stringify({ zones: [1, 2], links: {} })), /z\.json:zones: expected an object, not a list/);
+  assert.throws(plan(JSON.stringify({ zones, links: ['eu>us'] })), /z\.json:links: expected an object, not a list/);
+  assert.throws(plan(JSON.stringify({ zones })), /z\.json:links: missing/);
   assert.throws(plan('{"zones": '), /^InputError: z\.json: not valid JSON/);
 });
 

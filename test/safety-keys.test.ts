@@ -563,7 +563,8 @@ test('a key file or the seed passed to any other option is refused by name, and 
   ];
   for (const [args, message] of cases) {
     const r = await cli(args);
-    assert.equal(r.code, 1, `${args.join(' ')}: ${r.err}`);
+    // A --faults value that names no plan is a bad flag: exit 2, nothing changed (issue 30, class 6).
+    assert.equal(r.code, args.includes('--faults') ? 2 : 1, `${args.join(' ')}: ${r.err}`);
     assert.match(r.err, message, args.join(' '));
     assert.deepEqual(leaks(r.out + r.err), [], `${args.join(' ')}: no secret in the output`);
   }
@@ -592,7 +593,7 @@ test('a fault plan file that is not JSON is named with a position, never with it
   await fs.copyFile(path.join(REPO, 'configs/config.json'), path.join(configs, 'config.json'));
   await fs.writeFile(path.join(root, 'plan.json'), 'xykmdAWXb954WsBmv6z9hrXmN8hfc3cv\n');
   const r = await cli(['deploy', 'spawn', '--keys', k, '--configs', configs, '--faults', path.join(root, 'plan.json')]);
-  assert.equal(r.code, 1);
+  assert.equal(r.code, 2);
   assert.match(r.err, /plan\.json: not valid JSON( \(at character \d+\))? — a fault plan file is a JSON array/);
   assert.doesNotMatch(r.err, /xykmd/);
 });

@@ -133,6 +133,8 @@ export async function clusterJoinToken(
   out: Output,
   engine = new Engine(),
 ): Promise<void> {
+  // It is printed into a shell command for the worker: checked before the engine is asked.
+  checkRegistryAddress(options.registry);
   const [swarm, info] = await Promise.all([engine.swarmInspect(), engine.info()]);
   const addr = info.Swarm.RemoteManagers?.[0]?.Addr ?? `${info.Swarm.NodeAddr}:${SWARM_PORT}`;
   const registry = LOOPBACK.test(options.registry) ? `${info.Swarm.NodeAddr}:5000` : options.registry;

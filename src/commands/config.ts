@@ -104,7 +104,7 @@ async function report(sync: SyncPlan, options: ConfigSyncOptions, out: Output, w
       out.line(`${file}: ${plan.readable ? 'up to date' : 'unreadable'}${unfixable}`);
     } else {
       pending++;
-      if (writing) await writeFileAtomic(file, plan.text); // written, then said (N12); through a link, keeping mode and owner (A13, A14)
+      if (writing) await writeFileAtomic(file, plan.text, undefined, { throughLink: true }); // written, then said (N12); the user's own file: through their link, keeping mode and owner (A13, A14)
       out.line(`${file}: ${writing ? 'updated' : 'would update'}${unfixable}`);
       for (const ch of plan.changes) {
         out.line(`  - "${ch.field}": ${ch.from}`);

@@ -1,7 +1,7 @@
 // `gomelctl deploy logs`: every node's output and /extract, collected beside what the verdict needs.
 import type { CollectEngine } from '../docker/engine-api.js';
 import { LABELS } from '../core/labels.js';
-import { createWriteStream, promises as fs } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { CheckFailed, EnvironmentError } from '../core/errors.js';
 import { committeeFingerprint } from '../core/image/context.js';
@@ -11,15 +11,16 @@ import {
   LogsManifestFile,
   removeIfEmpty,
   removeWritten,
+  withLogsFolderLock,
   type NodeFolderCheck,
 } from '../fs/logs-folder.js';
-import { isFsError } from '../fs/input.js';
+import { isFsError, readInputBytes } from '../fs/input.js';
 import { describeFaultPlan, faultyNodes, readFaultRecord } from '../core/faults/plan.js';
 import { readTar } from '../docker/build-context.js';
 import { separateShipped, type SeparatedOutput } from '../core/logs/shipped.js';
 import { FAULTS_FILE, insideFolder, keptInTheWay, someNames, TASK_FILE } from '../core/logs/logs-folder.js';
 import { Engine, retryTransient, type RetryPolicy } from '../docker/engine.js';
-import { exists, lstatIfAny } from '../fs/atomic.js';
+import { createFileStream, exists, lstatIfAny, writeNewFile } from '../fs/atomic.js';
 import { COMMITTEE_FILE, readCommitteeFile } from '../fs/keys-dir.js';
 import type { DeployLogsFlags } from './deploy.flags.js';
 import type { Output } from './output.js';
@@ -100,6 +101,17 @@ export async function deployLogs(
   const retry = retryReporter(out, 'deploy logs');
   const status = await readStatus(engine, options.network, retry);
   if (status.length === 0) throw new CheckFailed(`deploy logs: no gomelctl services on ${options.network}`);
+  // From the folder's plan to its last manifest: a second run into it waits for this one.
+  await withLogsFolderLock(options.out, () => collectInto(options, status, out, engine, retry));
+}
+
+async function collectInto(
+  options: DeployLogsOptions,
+  status: NodeStatus[],
+  out: Output,
+  engine: CollectEngine,
+  retry: RetryPolicy,
+): Promise<void> {
   const prepared = await prepareLogsFolder(
     options,
     status.map((s) => s.node),
@@ -168,19 +180,19 @@ async function collectNode(
   if (s.hostDown) {
     // Its host no longer answers: the manager would wait for its output without end.
     lostOutput = `its host ${s.swarmNode ?? '?'} is down`;
-    await fs.writeFile(file, `gomelctl: no output: ${lostOutput}\n`);
+    await writeNewFile(file, `gomelctl: no output: ${lostOutput}\n`);
   } else if (options.follow) {
-    const sink = createWriteStream(file);
+    const sink = await createFileStream(file);
     await retryTransient(() => engine.serviceLogs(s.serviceId, true, sink), retry);
     await new Promise<void>((resolve) => sink.end(resolve));
   } else {
     try {
       shipped = separateShipped(await retryTransient(() => engine.serviceOutput(s.serviceId), retry));
-      await fs.writeFile(file, shipped.output);
+      await writeNewFile(file, shipped.output);
     } catch (error) {
       if (!(error instanceof EnvironmentError)) throw error;
       lostOutput = error.message;
-      await fs.writeFile(file, `gomelctl: no output: ${lostOutput}\n`);
+      await writeNewFile(file, `gomelctl: no output: ${lostOutput}\n`);
     }
   }
   const dir = path.join(options.out, s.node);
@@ -237,7 +249,7 @@ async function collectNode(
   for (const entry of toWrite) {
     try {
       await fs.mkdir(path.dirname(path.join(dir, entry.rel)), { recursive: true });
-      await fs.writeFile(path.join(dir, entry.rel), entry.content);
+      await writeNewFile(path.join(dir, entry.rel), entry.content);
       extracted++;
     } catch (error) {
       // Two entries that cannot both be (a file "a" and a file "a/b"): the first stays, the node's other files too.
@@ -264,7 +276,7 @@ async function collectNode(
     // What was run, for the report: the digest names the build (binary or code) exactly.
     image: s.image,
   };
-  await fs.writeFile(path.join(dir, TASK_FILE), `${JSON.stringify(task)}\n`);
+  await writeNewFile(path.join(dir, TASK_FILE), `${JSON.stringify(task)}\n`);
   // The last run's files are gone: the record is this run's. A write that failed may have left part of a
   // file or its folder, so each file attempted stays recorded (recorded and absent costs nothing).
   target.manifest.settle(s.node, [...toWrite.map((f) => f.rel), TASK_FILE]);
@@ -318,14 +330,14 @@ async function recordFaultPlan(first: NodeStatus, out: string): Promise<void> {
     );
   }
   const { faulty, delayed } = faultyNodes(plan);
-  await fs.writeFile(file, `${JSON.stringify({ events: describeFaultPlan(plan), faulty, delayed, plan }, null, 2)}\n`);
+  await writeNewFile(file, `${JSON.stringify({ events: describeFaultPlan(plan), faulty, delayed, plan }, null, 2)}\n`);
 }
 
 /** committee.ka and the config the nodes ran, beside the logs, when the local files are the deployed ones. */
 async function copyRunInputs(first: NodeStatus, options: DeployLogsOptions, out: Output): Promise<void> {
   const committee = options.keys ? await readCommitteeFile(options.keys).catch(() => undefined) : undefined;
   if (committee && committeeFingerprint(committee.bytes) === first.committee)
-    await fs.writeFile(path.join(options.out, COMMITTEE_FILE), committee.bytes);
+    await writeNewFile(path.join(options.out, COMMITTEE_FILE), committee.bytes);
   else {
     // An earlier run's committee left here would be judged as this run's.
     await fs.rm(path.join(options.out, COMMITTEE_FILE), { force: true });
@@ -334,6 +346,7 @@ async function copyRunInputs(first: NodeStatus, options: DeployLogsOptions, out:
     );
   }
   const config = options.configs && first.config ? path.join(options.configs, `${first.config}.json`) : undefined;
-  if (config && (await exists(config))) await fs.copyFile(config, path.join(options.out, 'conf.json'));
+  if (config && (await exists(config)))
+    await writeNewFile(path.join(options.out, 'conf.json'), await readInputBytes(config, 'config'));
   else await fs.rm(path.join(options.out, 'conf.json'), { force: true });
 }

@@ -40,6 +40,14 @@ export type DeploySpawnOptions = DeploySpawnFlags & {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** An image every swarm node can pull: pinned by digest, or named with its registry. Needs no engine: checked first. */
+function checkPinnable(ref: string): void {
+  if (!ref.includes('@sha256:') && !parseImageRef(ref).registry)
+    throw new UsageError(
+      `--image ${ref}: name the registry every swarm node pulls from (e.g. ${defaultTag(DEFAULT_REGISTRY)})`,
+    );
+}
+
 /** The image to run, pinned by digest, and checked to carry this committee. */
 async function resolveImage(
   engine: Pick<SpawnEngine, 'inspectImage'>,
@@ -55,11 +63,7 @@ async function resolveImage(
     );
   }
   if (ref.includes('@sha256:')) return ref;
-  if (!parsed.registry)
-    throw new UsageError(
-      `--image ${ref}: name the registry every swarm node pulls from (e.g. ${defaultTag(DEFAULT_REGISTRY)})`,
-    );
-  const digest = await tagDigest(parsed.registry, parsed.repository, parsed.tag);
+  const digest = await tagDigest(parsed.registry!, parsed.repository, parsed.tag); // checkPinnable: it has one
   if (!digest)
     throw new CheckFailed(
       `deploy: registry ${parsed.registry} has no ${parsed.repository}:${parsed.tag}; run \`gomelctl image rebuild\` first`,
@@ -81,6 +85,7 @@ export async function deploySpawn(
   // Every flag before the engine (issue 25, N87): exit 2 changes nothing.
   checkRegistryAddress(options.registry);
   const ref = checkImageRef(options.image ?? defaultTag(options.registry), options.image ? '--image' : '--registry');
+  checkPinnable(ref);
   const keys = await readKeysDir(options.keys);
   if (!keys)
     throw new InputError(

@@ -8,10 +8,8 @@ import { CheckFailed, EnvironmentError, UsageError } from '../core/errors.js';
 import {
   CONTROL_PORT,
   healedBy,
-  LIVE_ACTIONS,
   parseLiveFault,
   recordLiveFault,
-  type LiveAction,
   type LiveAnswer,
   type LiveFault,
 } from '../core/faults/live.js';
@@ -49,8 +47,8 @@ export async function fault(
   out: Output,
   engine = new Engine(),
 ): Promise<void> {
-  // What needs no committee is checked before the engine is asked anything.
-  if (!LIVE_ACTIONS.includes(action as LiveAction)) parseLiveFault(action, nodesText, [], options.cpu);
+  // Everything that needs no committee (the action, its nodes' form, --cpu) before the engine is asked anything.
+  parseLiveFault(action, nodesText, undefined, options.cpu);
   const status = await readStatus(engine, options.network);
   if (status.length === 0)
     throw new UsageError(

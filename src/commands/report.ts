@@ -15,6 +15,7 @@ import { renderSvg } from '../report/render.js';
 import { printJson, type Output } from './output.js';
 import type { ReportFlags } from './report.flags.js';
 import { judgeRun, loadRun, type VerdictOptions } from '../fs/run-folder.js';
+import { withLogsFolderLock } from '../fs/logs-folder.js';
 
 type ReportOptions = ReportFlags;
 
@@ -175,12 +176,21 @@ export function reportCharts(runs: readonly ReportedRun[]): ChartSpec[] {
 /** Writes the report of one run (or compares several) and prints the headline figures; returns the headline of the first run. */
 export async function report(dirs: string[], options: ReportOptions, out: Output): Promise<string> {
   const folders = dirs.length ? dirs : [options.logs];
+  const file = options.out ?? (folders.length === 1 ? path.join(folders[0]!, 'report.html') : 'report.html');
+  // A page written into a run's folder is written under its lock, as deploy logs writes there:
+  // the run is read whole, and a `deploy logs` into it waits.
+  const into = folders.find((f) => path.resolve(f) === path.resolve(path.dirname(file)));
+  return into === undefined
+    ? writeRunsReport(folders, file, options, out)
+    : withLogsFolderLock(into, () => writeRunsReport(folders, file, options, out));
+}
+
+async function writeRunsReport(folders: string[], file: string, options: ReportOptions, out: Output): Promise<string> {
   const runs: ReportedRun[] = [];
   for (const dir of folders) runs.push(await readRun(dir, options));
   runNames(folders).forEach((name, i) => (runs[i]!.name = name));
   const charts = [];
   for (const c of reportCharts(runs)) charts.push({ title: c.title, svg: await renderSvg(c) });
-  const file = options.out ?? (runs.length === 1 ? path.join(folders[0]!, 'report.html') : 'report.html');
   const title =
     runs.length === 1 ? `gomel run ${runs[0]!.name}` : `gomel runs compared: ${runs.map((r) => r.name).join(', ')}`;
   await writeReport(file, reportPage(title, runs, charts));

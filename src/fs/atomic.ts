@@ -1,13 +1,16 @@
 // Crash-safe writes: a file or a whole folder is written beside its target and
 // renamed into place, so an interrupted run leaves the previous version intact.
-import { promises as fs, constants, closeSync, fchmodSync, openSync, writeFileSync } from 'node:fs';
+import { promises as fs, constants, closeSync, fchmodSync, openSync, writeFileSync, type WriteStream } from 'node:fs';
 import path from 'node:path';
+import type { FileHandle } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import { mapLimit } from '../core/limit.js';
 import { lockHolder, waitForWriter, withLock } from './lock.js';
 import { fsProblem, isFsError } from './input.js';
+import { z } from 'zod';
 import { InputError } from '../core/errors.js';
+import { PLAIN_NAME_JSON, readJsonAs } from '../core/json-input.js';
 
 export interface FileToWrite {
   name: string;
@@ -82,20 +85,36 @@ export async function lstatIfAny(p: string): Promise<import('node:fs').Stats | u
   }
 }
 
+// Every write of gomelctl goes to a file it creates, never through a link: a link left
+// in a folder it writes (logs/node1.log → ~/.bashrc) is replaced, and its target keeps
+// its bytes (issue 30, class 3). The writes below are the only ones into a folder the
+// user chose (test/write-paths.test.ts keeps it so): writeFileAtomic (replace durably),
+// writeNewFile/createFileStream (a new file, not synced), writeCharDevice (--out /dev/null).
+
 /**
- * Replaces one file atomically (temp file in the same folder + rename). A
- * symbolic link is written through: the real file is replaced and the link stays
- * (A13). An existing file keeps its mode and, where we may, its owner (A14);
- * `mode` is for a new file.
+ * Replaces the entry `file` atomically (temp file in the same folder + rename), so
+ * that a symbolic link there is itself replaced and its target left as it was.
+ * An existing regular file keeps its mode and, where we may, its owner (A14);
+ * `mode` is for a new file. `throughLink`: the file is the user's own and a link
+ * to it is how they keep it (config sync, A13): the real file is replaced and
+ * the link stays.
  */
-export async function writeFileAtomic(file: string, content: string | Uint8Array, mode = 0o644): Promise<void> {
-  const real = await fs.realpath(file).catch((e: unknown) => {
-    if (isFsError(e) && e.code === 'ENOENT') return path.resolve(file); // new file (a dangling link fails below, named)
-    throw named(e, file);
-  });
-  if ((await lstatIfAny(real))?.isSymbolicLink())
+export async function writeFileAtomic(
+  file: string,
+  content: string | Uint8Array,
+  mode = 0o644,
+  { throughLink = false } = {},
+): Promise<void> {
+  const real = throughLink
+    ? await fs.realpath(file).catch((e: unknown) => {
+        if (isFsError(e) && e.code === 'ENOENT') return path.resolve(file); // new file (a dangling link fails below, named)
+        throw named(e, file);
+      })
+    : path.resolve(file);
+  const entry = await lstatIfAny(real);
+  if (throughLink && entry?.isSymbolicLink())
     throw new InputError(real, undefined, 'is a symbolic link to a file that does not exist', 'fix or remove the link');
-  const old = await lstatIfAny(real);
+  const old = entry?.isFile() ? entry : undefined; // a link's own mode and owner are nobody's wish
   const folder = path.dirname(real);
   const tmp = path.join(folder, `.${path.basename(real)}.${randomBytes(6).toString('hex')}.tmp`); // isTempOf
   try {
@@ -118,6 +137,53 @@ export async function writeFileAtomic(file: string, content: string | Uint8Array
     throw named(e, code === 'EACCES' || code === 'EROFS' || code === 'EPERM' ? folder : real);
   }
   await syncDir(folder);
+}
+
+/**
+ * A new file at `file`, open for writing: whatever entry is there (a file of a last
+ * run, or a link put in its place) is unlinked, never followed, and O_EXCL creates
+ * the file or fails — a link made in between is not written through either. Not
+ * synced: logs are collected again if lost. The caller closes the handle. A file-system
+ * error is passed on as it is (deploy logs records an /extract name it cannot write).
+ */
+async function createFile(file: string, mode = 0o644): Promise<FileHandle> {
+  await fs.unlink(file).catch((e: unknown) => {
+    if (!isFsError(e) || e.code !== 'ENOENT') throw e;
+  });
+  return fs.open(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode);
+}
+
+/** createFile() as a stream (deploy logs --follow); ending it closes the file. */
+export async function createFileStream(file: string, mode = 0o644): Promise<WriteStream> {
+  return (await createFile(file, mode)).createWriteStream();
+}
+
+/** createFile() with its whole content. */
+export async function writeNewFile(file: string, content: string | Uint8Array, mode = 0o644): Promise<void> {
+  const handle = await createFile(file, mode);
+  try {
+    await handle.writeFile(content);
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Writes to `file` only if it is a character device (/dev/null, /dev/stdout's
+ * terminal): nothing is created or truncated, and a device has no bytes to lose.
+ * False, with nothing written, when it is anything else.
+ */
+export async function writeCharDevice(file: string, content: string | Uint8Array): Promise<boolean> {
+  // stat first: opening a FIFO or a tape device has effects; fstat again, in case it was swapped since.
+  if (!(await fs.stat(file).catch(() => undefined))?.isCharacterDevice()) return false;
+  const handle = await fs.open(file, constants.O_WRONLY | constants.O_NOCTTY | constants.O_NONBLOCK);
+  try {
+    if (!(await handle.stat()).isCharacterDevice()) return false;
+    await handle.writeFile(content);
+    return true;
+  } finally {
+    await handle.close();
+  }
 }
 
 /** Whether `entry` is a temporary file writeFileAtomic() left beside `name` when killed before its rename. */
@@ -185,7 +251,9 @@ async function leftovers(dir: string): Promise<Leftovers> {
 
 /** Moves the files of a complete in-place commit into `dir` and deletes what it lists; safe to repeat. */
 async function rollForward(dir: string, commitDir: string): Promise<void> {
-  const remove: string[] = JSON.parse(await fs.readFile(path.join(commitDir, REMOVE_LIST), 'utf8').catch(() => '[]'));
+  // A list that is not the plain names commit() wrote removes nothing: never a path out of the folder.
+  const listed = await fs.readFile(path.join(commitDir, REMOVE_LIST), 'utf8').catch(() => '[]');
+  const remove = readJsonAs(listed, z.array(PLAIN_NAME_JSON)) ?? [];
   for (const name of await fs.readdir(commitDir))
     if (name !== REMOVE_LIST) await fs.rename(path.join(commitDir, name), path.join(dir, name));
   for (const name of remove) await fs.rm(path.join(dir, name), { force: true });

@@ -7,6 +7,8 @@ import path from 'node:path';
 import { InputError } from '../core/errors.js';
 import { exists, writeFileAtomic } from './atomic.js';
 import { readInput } from './input.js';
+import { z } from 'zod';
+import { readJsonAs } from '../core/json-input.js';
 
 const SYNC_RECORD = '.gomelctl-sync.json';
 
@@ -47,14 +49,8 @@ export async function readConfigs(dir: string, names: readonly string[] = []): P
 export async function readSyncRecord(dir: string): Promise<Record<string, number>> {
   const file = path.join(dir, SYNC_RECORD);
   if (!(await exists(file))) return {};
-  const text = await readInput(file, 'sync record');
-  try {
-    const value = JSON.parse(text) as unknown;
-    if (value && typeof value === 'object' && Object.values(value).every((v) => Number.isInteger(v)))
-      return value as Record<string, number>;
-  } catch {
-    // fall through
-  }
+  const record = readJsonAs(await readInput(file, 'sync record'), z.record(z.string(), z.number().int()));
+  if (record) return record;
   throw new InputError(
     file,
     undefined,

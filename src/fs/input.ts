@@ -258,14 +258,3 @@ export async function readOptionalInput(
   );
   return present ? readInput(file, what, maxBytes) : undefined;
 }
-
-/** JSON text of `file`: one line naming the file when it is not JSON, never a SyntaxError stack. */
-export function parseJsonInput(text: string, file: string, fix: string): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch (error) {
-    // Node's message may quote the text; the position is enough.
-    const at = /position (\d+)/.exec((error as Error).message)?.[1];
-    throw new InputError(file, undefined, `not valid JSON${at ? ` (at character ${at})` : ''}`, fix);
-  }
-}

@@ -22,6 +22,8 @@ import {
 } from './atomic.js';
 import { fsProblem, isFsError, readInput, readInputBytes } from './input.js';
 import { mapLimit } from '../core/limit.js';
+import { z } from 'zod';
+import { readJsonAs } from '../core/json-input.js';
 
 export const COMMITTEE_FILE = 'committee.ka';
 export const SEED_FILE = 'seed';
@@ -144,14 +146,8 @@ export async function readResizeHistory(dir: string, size: number): Promise<numb
 
 async function readHistory(file: string): Promise<ResizeHistory | undefined> {
   if (!(await lstatIfAny(file))) return undefined;
-  const text = await readInput(file, 'history file');
-  let h: Partial<ResizeHistory> | null = null;
-  try {
-    h = JSON.parse(text) as Partial<ResizeHistory> | null;
-  } catch {
-    // refused below
-  }
-  if (h && Number.isInteger(h.size) && Number.isInteger(h.previousSize)) return h as ResizeHistory;
+  const history = readJsonAs(await readInput(file, 'history file'), HISTORY_JSON);
+  if (history) return history;
   throw new InputError(
     file,
     undefined,
@@ -159,6 +155,8 @@ async function readHistory(file: string): Promise<ResizeHistory | undefined> {
     'delete it; the next `config sync` then only caps NParents',
   );
 }
+
+const HISTORY_JSON = z.object({ size: z.number().int(), previousSize: z.number().int() });
 
 /** Like readCommitteeFile, but fails with the fix when there is no committee. */
 export async function requireCommitteeFile(dir: string): Promise<CommitteeFile> {

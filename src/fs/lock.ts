@@ -6,11 +6,13 @@
 //   place), so an empty or unreadable lock is never a live run's: taken over;
 // * a dead pid, a zombie (killed, not yet reaped) or a pid reused by another
 //   process (its start time differs) is no holder: taken over;
-// * a process's own lock is re-entered (`--configs k --keys k`), not waited on.
+// * a process's own lock is re-entered by the call that holds it (`--configs k --keys k`),
+//   and waited on by its other tasks, as another process would.
 // A hand-made lock rather than proper-lockfile: that library judges a holder by
 // the lock's mtime, so a killed run blocks every later one for its stale period
 // (≥ several seconds), and a busy event loop can lose a live lock; the pid and
 // start time say at once, without a timer.
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { promises as fs, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -21,8 +23,10 @@ import { fsProblem, isFsError } from './input.js';
 const lockFile = (dir: string) =>
   path.join(path.dirname(path.resolve(dir)), `.${path.basename(path.resolve(dir))}.lock`);
 
-/** Locks this process holds (by lock file), so that a nested withLock re-enters. */
+/** Locks this process holds (by lock file): a second task of the process waits for them like another process would. */
 const held = new Set<string>();
+/** The locks the running call chain holds: a withLock nested inside one re-enters it (N18). */
+const ownedHere = new AsyncLocalStorage<ReadonlySet<string>>();
 
 /** Field 22 of /proc/<pid>/stat (start time in clock ticks) and the state; undefined without /proc. */
 function procStat(pid: number): { state: string; start: string } | undefined | null {
@@ -76,8 +80,10 @@ const readLock = (file: string) => fs.readFile(file, 'utf8').catch(() => undefin
 
 /** The pid of a live process other than this one holding the folder's lock, if any. */
 export async function lockHolder(dir: string): Promise<number | undefined> {
-  if (held.has(lockFile(dir))) return undefined;
-  const pid = holderOf(await readLock(lockFile(dir)));
+  const file = lockFile(dir);
+  if (ownedHere.getStore()?.has(file)) return undefined;
+  if (held.has(file)) return process.pid; // another task of this process: two `deploy logs` of one `up`, a test
+  const pid = holderOf(await readLock(file));
   return pid === process.pid ? undefined : pid;
 }
 
@@ -117,12 +123,14 @@ async function tryCreate(file: string): Promise<boolean> {
  */
 export async function withLock<T>(dir: string, fn: () => Promise<T>, waitMs = 60_000): Promise<T> {
   const file = lockFile(dir);
-  if (held.has(file)) return fn(); // our own lock: the outer call covers this one (N18)
+  const mine = ownedHere.getStore() ?? new Set<string>();
+  if (mine.has(file)) return fn(); // our own lock: the outer call covers this one (N18)
   const giveUp = Date.now() + waitMs;
   while (!(await tryCreate(file))) {
     const text = await readLock(file);
-    const holder = holderOf(text);
-    if (holder === undefined || holder === process.pid) {
+    // Our pid on a lock no task of ours holds: a leftover of a killed run whose pid we reuse.
+    const holder = held.has(file) ? process.pid : holderOf(text);
+    if (holder === undefined || (holder === process.pid && !held.has(file))) {
       // No live holder: take it over. The rename is atomic, so of two takers one moves
       // the stale lock; the other finds it gone or changed and puts back what it moved.
       const moved = `${file}.stale-${process.pid}-${randomBytes(4).toString('hex')}`;
@@ -142,7 +150,7 @@ export async function withLock<T>(dir: string, fn: () => Promise<T>, waitMs = 60
   }
   held.add(file);
   try {
-    return await fn();
+    return await ownedHere.run(new Set([...mine, file]), fn);
   } finally {
     held.delete(file);
     await fs.rm(file, { force: true });

@@ -20,6 +20,7 @@ import {
 } from '../core/logs/logs-folder.js';
 import { isTempOf, writeFileAtomic } from './atomic.js';
 import { fsProblem, isFsError, readInput } from './input.js';
+import { withLock } from './lock.js';
 
 export interface NodeFolderCheck {
   /** What of the node's folder gomelctl wrote: removed before the folder is written again or emptied. */
@@ -124,6 +125,20 @@ export async function checkLogsFolder(
     folders.set(entry.name, node);
   }
   return { present, remove: [...plan.remove, ...leftovers], files, folders };
+}
+
+/**
+ * Runs `fn` holding the logs folder's lock (fs/lock.ts: `.<name>.lock` beside it),
+ * so that two `deploy logs` / `up --logs` / `report` into one folder take turns:
+ * each plans from the manifest the one before left, and none orphans the other's
+ * files. The folder's parent is made first, for the lock to go into.
+ */
+export async function withLogsFolderLock<T>(dir: string, fn: () => Promise<T>): Promise<T> {
+  const folder = path.resolve(dir);
+  await fs.mkdir(path.dirname(folder), { recursive: true }).catch((e: unknown) => {
+    throw isFsError(e) ? fsProblem(e, path.dirname(folder)) : e;
+  });
+  return withLock(folder, fn);
 }
 
 /** Removes a folder that is empty; one holding anything (a user's file) stays. True when it is gone. */

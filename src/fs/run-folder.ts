@@ -9,13 +9,15 @@ import { InputError } from '../core/errors.js';
 import { judge, type NodeEvidence, type Verdict } from '../core/logs/verdict.js';
 import { faultsApplied } from '../core/faults/evidence.js';
 import { parseFaultsLog, type FaultLogEvent } from '../core/faults/log.js';
-import { parseFaultRecord, type FaultRecord } from '../core/faults/record.js';
+import { FAULT_RECORD_FILE, type FaultRecordFile } from '../core/faults/plan.js';
 import { FAULTS_FILE } from '../core/logs/logs-folder.js';
 import { exists } from './atomic.js';
 import { COMMITTEE_FILE } from './keys-dir.js';
 import { discoverNodes, readHead, readLogStats, readOptional, STDERR_HEAD, type NodeFiles } from './node-logs.js';
 import { eventBudget } from '../core/logs/log-stats.js';
-import { parseJsonInput, readInput } from './input.js';
+import { readInput, readOptionalInput } from './input.js';
+import { inputFail, parseJsonWith } from '../core/json-input.js';
+import { z } from 'zod';
 
 export interface VerdictOptions {
   logs: string;
@@ -101,10 +103,12 @@ function assignPids(files: readonly NodeFiles[], members: readonly Member[], log
   return byPid;
 }
 
+const RECOLLECT = 'collect the logs again with `gomelctl deploy logs`, or remove the file';
+
 /** A run's faults as its folder holds them: the record (faults.json: what was asked) and each node's faults.log (what was done). */
 export interface RunFaultFiles {
   /** undefined: the run had no fault plan and no live fault (no faults.json). */
-  record: FaultRecord | undefined;
+  record: FaultRecordFile | undefined;
   /** Per committee pid: the node's faults.log, parsed (undefined: it left none). */
   logs: (FaultLogEvent[] | undefined)[];
   /** "node3 faults.log line 4: <reason>" for each line that did not parse. */
@@ -113,36 +117,40 @@ export interface RunFaultFiles {
 
 async function readFaultFiles(logs: string, nodes: LoadedRun['nodes']): Promise<RunFaultFiles> {
   const file = path.join(logs, FAULTS_FILE);
-  let record: FaultRecord | undefined;
-  if (await exists(file)) {
-    const fix = 'collect the logs again with `gomelctl deploy logs`, or remove the file';
-    const parsed = parseFaultRecord(parseJsonInput(await readInput(file, 'fault record'), file, fix));
-    if (!('record' in parsed)) throw new InputError(file, parsed.path || undefined, parsed.problem, fix);
-    record = parsed.record;
-  }
+  const text = await readOptionalInput(file, 'fault record');
+  const record = text === undefined ? undefined : parseJsonWith(text, FAULT_RECORD_FILE, inputFail(file, RECOLLECT));
   const faultLogs: RunFaultFiles['logs'] = [];
   const malformed: string[] = [];
   for (const node of nodes) {
-    const text = await readOptional(node.files?.faultsLog);
-    const parsed = text === undefined ? undefined : parseFaultsLog(text);
+    const log = await readOptional(node.files?.faultsLog);
+    const parsed = log === undefined ? undefined : parseFaultsLog(log);
     faultLogs.push(parsed?.events);
     for (const m of parsed?.malformed ?? []) malformed.push(`${node.label} faults.log line ${m.line}: ${m.reason}`);
   }
   return { record, logs: faultLogs, malformed };
 }
 
-/** deploy logs' task.json: an object, or one line naming the file (N73). */
+/** What deploy logs records of a node's task (task.json); fields of a later gomelctl are let through. */
+const TASK_JSON = z.looseObject(
+  {
+    state: z.string(),
+    exitCode: z.number().optional(),
+    swarmNode: z.string().optional(),
+    hostDown: z.boolean().optional(),
+    error: z.string().optional(),
+    uncollected: z.string().optional(),
+    incomplete: z.array(z.string()).optional(),
+    image: z.string().optional(),
+    desiredState: z.string().optional(),
+    since: z.string().optional(),
+    hostDeclaredDownAt: z.number().optional(),
+  },
+  { error: (issue) => (issue.code === 'invalid_type' ? 'expected a JSON object with the task\'s "state"' : undefined) },
+);
+
+/** deploy logs' task.json: an object, or one line naming the file and the field (N73). */
 function readTask(text: string, file: string): NodeEvidence['task'] {
-  const fix = 'collect the logs again with `gomelctl deploy logs`, or remove the file';
-  const task = parseJsonInput(text, file, fix);
-  if (
-    !task ||
-    typeof task !== 'object' ||
-    Array.isArray(task) ||
-    typeof (task as { state?: unknown }).state !== 'string'
-  )
-    throw new InputError(file, undefined, 'expected a JSON object with the task\'s "state"', fix);
-  return task as NodeEvidence['task'];
+  return parseJsonWith(text, TASK_JSON, inputFail(file, RECOLLECT));
 }
 
 async function readEvidence(

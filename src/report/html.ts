@@ -11,7 +11,7 @@ import {
   type Summary,
 } from '../core/logs/protocol-stats.js';
 import { NEAR_INSTANT_SECONDS, type Period, type RunFaults } from '../core/report/run-faults.js';
-import { writeFileAtomic } from '../fs/atomic.js';
+import { writeCharDevice, writeFileAtomic } from '../fs/atomic.js';
 import { fsProblem, isFsError } from '../fs/input.js';
 
 const esc = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
@@ -370,9 +370,11 @@ const statOrUndefined = (p: string) =>
   fs.stat(p).catch((e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? undefined : Promise.reject(e)));
 
 /**
- * Writes the page to `file`, atomically (a temp file beside it, renamed). Every
- * failure names `file`, the path the user gave, never the temp file (N78).
- * A character device such as /dev/null is written to directly: renaming over it would replace it.
+ * Writes the page to `file`, atomically (a temp file beside it, renamed): a link
+ * there is replaced, never written through (logs/report.html → ~/.bashrc keeps
+ * ~/.bashrc). Every failure names `file`, the path the user gave, never the temp
+ * file (N78). A character device such as /dev/null or /dev/stdout is written to
+ * directly: renaming over it would replace it, and it has no bytes to lose.
  */
 export async function writeReport(file: string, html: string): Promise<void> {
   const fix = 'pass --out a file name in an existing folder, e.g. report.html';
@@ -385,7 +387,7 @@ export async function writeReport(file: string, html: string): Promise<void> {
         'is a folder',
         `pass a file name inside it, e.g. --out ${path.join(file, 'report.html')}`,
       );
-    if (target?.isCharacterDevice()) return await fs.writeFile(file, html);
+    if (target?.isCharacterDevice() && (await writeCharDevice(file, html))) return;
     // A FIFO is refused rather than waited on: nobody may ever read it.
     if (target && !target.isFile())
       throw new InputError(

@@ -3,6 +3,7 @@
 import type { z } from 'zod';
 import { ConfigurationSchema, SyncConfigurationSchema, type Configuration, type SyncConfiguration } from './model.js';
 import { JsonSyntaxError, parseJson, type ParsedJson, type Span } from './json-text.js';
+import { jsonPath } from '../json-input.js';
 
 export interface Problem {
   severity: 'error' | 'warning';
@@ -163,16 +164,9 @@ function goAtoi(text: string): bigint | undefined {
   return v >= -TWO_63 && v < TWO_63 ? v : undefined;
 }
 
-function formatPath(path: readonly PropertyKey[]): string {
-  return path.reduce<string>(
-    (acc, key) => (typeof key === 'number' ? `${acc}[${key}]` : acc ? `${acc}.${String(key)}` : String(key)),
-    '',
-  );
-}
-
 function schemaProblems(error: z.ZodError): Problem[] {
   return error.issues.map((issue): Problem => {
-    const path = formatPath(issue.path);
+    const path = jsonPath(issue.path);
     if (issue.code === 'unrecognized_keys') {
       const where = path ? `${path}.` : '';
       return {

@@ -5,6 +5,18 @@
 //    "state.new":"down","state.old":"ready"}},"time":1796623888,"timeNano":…}
 // A host whose heartbeats the dispatcher missed goes down and, alive, ready again
 // within seconds; its tasks the orchestrator has meanwhile shut down. Pure.
+import { z } from 'zod';
+import { readJsonAs } from '../json-input.js';
+
+/** A node event as the engine streams it; anything else on the stream is skipped. */
+const NODE_EVENT = z.object({
+  Type: z.literal('node'),
+  Actor: z.object({
+    Attributes: z.object({ name: z.string(), 'state.old': z.string().optional(), 'state.new': z.string().optional() }),
+  }),
+  time: z.number().optional(),
+  timeNano: z.number().optional(),
+});
 
 export interface HostStateChange {
   host: string;
@@ -18,24 +30,12 @@ export interface HostStateChange {
 export function parseHostStateChanges(text: string): HostStateChange[] {
   const changes: HostStateChange[] = [];
   for (const line of text.split('\n')) {
-    if (!line.trim()) continue;
-    let event: {
-      Type?: unknown;
-      Actor?: { Attributes?: Record<string, unknown> };
-      time?: unknown;
-      timeNano?: unknown;
-    };
-    try {
-      event = JSON.parse(line) as typeof event;
-    } catch {
-      continue;
-    }
-    const a = event.Actor?.Attributes ?? {};
-    const [host, from, to] = [a.name, a['state.old'], a['state.new']];
-    if (event.Type !== 'node' || typeof host !== 'string' || typeof to !== 'string') continue;
-    const at = typeof event.timeNano === 'number' ? event.timeNano / 1e9 : Number(event.time);
-    if (!Number.isFinite(at)) continue;
-    changes.push({ host, from: typeof from === 'string' ? from : '', to, atSeconds: at });
+    const event = line.trim() ? readJsonAs(line, NODE_EVENT) : undefined;
+    const a = event?.Actor.Attributes;
+    if (!event || !a || a['state.new'] === undefined) continue;
+    const at = event.timeNano !== undefined ? event.timeNano / 1e9 : event.time;
+    if (at === undefined || !Number.isFinite(at)) continue;
+    changes.push({ host: a.name, from: a['state.old'] ?? '', to: a['state.new'], atSeconds: at });
   }
   return changes.sort((x, y) => x.atSeconds - y.atSeconds);
 }

@@ -11,7 +11,10 @@
 //   round trip (measured: 0.14 MB/s against 25.4 MB/s held on INPUT, at 80 ms RTT).
 // `auto` (the default) tries netem in the node and falls back to userspace; the
 // choice is recorded in network.txt. Pure: the same input gives the same script.
+import { z } from 'zod';
 import { InputError, UsageError } from '../errors.js';
+import { parseJsonWith } from '../json-input.js';
+import { NODES_JSON } from '../faults/plan.js';
 
 export interface LinkConditions {
   delayMs?: number;
@@ -143,8 +146,36 @@ function planUniform(hosts: readonly string[], conditions: LinkConditions): Node
   return hosts.map((self) => [{ to: hosts.filter((h) => h !== self), conditions, name: 'all peers' }]);
 }
 
+const ZONES_MISSING = 'missing: name each zone and its nodes, e.g. {"eu": "1-4", "us": "5-8"}';
+
+/**
+ * A zones file's shape: each zone's nodes as in --faults ("1-4", 5, [5, "6-8"]), each
+ * link's conditions as in --net; the names and values are checked in planZones.
+ */
+const ZONES_JSON = z.strictObject(
+  {
+    zones: z.record(z.string(), NODES_JSON, {
+      error: (issue) => (issue.input === undefined ? ZONES_MISSING : undefined),
+    }),
+    links: z.record(z.string(), z.string({ error: 'expected a string such as "delay=80ms,loss=1%"' }), {
+      error: (issue) =>
+        issue.input === undefined
+          ? 'missing: give the conditions from each zone to each other, e.g. {"eu>us": "delay=80ms"}'
+          : undefined,
+    }),
+  },
+  {
+    error: (issue) =>
+      issue.code === 'invalid_type'
+        ? 'expected a JSON object with zones and links'
+        : issue.code === 'unrecognized_keys'
+          ? 'unknown field; a zones file has "zones" and "links"'
+          : undefined,
+  },
+);
+
 /** "1-4", [5, 6, "7-8"]: node numbers (1-based, as node<k>). */
-function parseNodes(value: unknown, n: number, fail: (p: string) => Error): number[] {
+function parseNodes(value: z.infer<typeof NODES_JSON>, n: number, fail: (p: string) => Error): number[] {
   const items = Array.isArray(value) ? value : [value];
   const out: number[] = [];
   for (const item of items) {
@@ -168,41 +199,25 @@ function parseNodes(value: unknown, n: number, fail: (p: string) => Error): numb
 export function planZones(text: string, file: string, hosts: readonly string[]): NodeRule[][] {
   const fix = 'see README, "Network conditions"';
   const at = (where: string) => (problem: string) => new InputError(file, where, problem, fix);
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text);
-  } catch (e) {
-    const position = /position (\d+)/.exec((e as Error).message)?.[1];
-    throw new InputError(
-      file,
-      undefined,
-      `not valid JSON${position ? ` (at character ${position})` : ''}`,
-      'a zones file is JSON: {"zones": {...}, "links": {...}}',
-    );
-  }
-  const isObject = (v: unknown): v is Record<string, unknown> =>
-    typeof v === 'object' && v !== null && !Array.isArray(v);
-  if (!isObject(doc))
-    throw new InputError(
-      file,
-      undefined,
-      'expected a JSON object with zones and links',
-      'write {"zones": {"eu": "1-4", …}, "links": {"eu>us": "delay=80ms", …}}',
-    );
-  const { zones, links, ...rest } = doc;
-  if (Object.keys(rest).length) throw at(Object.keys(rest)[0]!)('unknown field; a zones file has "zones" and "links"');
-  if (!isObject(zones) || Object.keys(zones).length === 0)
-    throw at('zones')('missing: name each zone and its nodes, e.g. {"eu": "1-4", "us": "5-8"}');
-  if (!isObject(links))
-    throw at('links')('missing: give the conditions from each zone to each other, e.g. {"eu>us": "delay=80ms"}');
+  const { zones, links } = parseJsonWith(text, ZONES_JSON, (where, problem) =>
+    where === undefined
+      ? new InputError(
+          file,
+          undefined,
+          problem,
+          'write {"zones": {"eu": "1-4", …}, "links": {"eu>us": "delay=80ms", …}}',
+        )
+      : new InputError(file, where, problem, fix),
+  );
+  if (Object.keys(zones).length === 0) throw at('zones')(ZONES_MISSING);
   // Zone names end up in the node's shell script: plain names only.
   for (const zone of Object.keys(zones))
     if (!/^[A-Za-z0-9_.-]{1,64}$/.test(zone))
       throw at(`zones.${zone}`)('a zone name is 1 to 64 letters, digits, "_", "." or "-"');
   const names = Object.keys(zones);
   const zoneOf = new Map<number, string>();
-  for (const zone of names) {
-    for (const k of parseNodes(zones[zone], hosts.length, at(`zones.${zone}`))) {
+  for (const [zone, members] of Object.entries(zones)) {
+    for (const k of parseNodes(members, hosts.length, at(`zones.${zone}`))) {
       if (zoneOf.has(k)) throw at(`zones.${zone}`)(`node ${k} is also in zone ${zoneOf.get(k)}`);
       zoneOf.set(k, zone);
     }
@@ -221,7 +236,6 @@ export function planZones(text: string, file: string, hosts: readonly string[]):
       throw at(`links.${key}`)('not "<zone>><zone>" with two zones of "zones"');
     const link = `${m[1]}>${m[2]}`;
     if (matrix.has(link)) throw at(`links.${key}`)(`${link} is given twice; give it once`);
-    if (typeof value !== 'string') throw at(`links.${key}`)('expected a string such as "delay=80ms,loss=1%"');
     matrix.set(link, parseConditions(value, at(`links.${key}`)));
   }
   for (const a of names)

@@ -49,11 +49,14 @@ const USAGE: Record<LiveAction, string> = {
   heal: 'heal (every node), or heal 1-4',
 };
 
-/** Parses `fault <action> [nodes] [--cpu F]`; a bad one is one UsageError line (exit 2) before anything is sent. */
+/**
+ * Parses `fault <action> [nodes] [--cpu F]`; a bad one is one UsageError line (exit 2) before anything is sent.
+ * `hosts` undefined: before the committee is known, every check that needs none (gomelctl fault runs it first).
+ */
 export function parseLiveFault(
   actionText: string,
   nodesText: string | undefined,
-  hosts: readonly string[],
+  hosts: readonly string[] | undefined,
   cpuText?: string,
 ): LiveFault {
   const action = LIVE_ACTIONS.find((a) => a === actionText);
@@ -61,8 +64,8 @@ export function parseLiveFault(
   const fail: Fail = (problem) => new UsageError(`fault ${source}: ${problem}`);
   if (!action) throw fail(`unknown action "${actionText}"; the actions are ${LIVE_ACTIONS.join(', ')}`);
   if (cpuText !== undefined && action !== 'slow') throw fail(`--cpu is for slow only`);
-  const all = hosts.map((_, i) => i + 1);
-  const name = (k: number) => hosts[k - 1]!;
+  const all = (hosts ?? []).map((_, i) => i + 1);
+  const name = (k: number) => hosts![k - 1]!;
   const requests = new Map<number, string>();
   if (action === 'heal') {
     const nodes = nodesText === undefined ? all : parseNodeList(nodesText, hosts, fail);
@@ -84,7 +87,7 @@ export function parseLiveFault(
   const nodes = parseNodeList(nodesText, hosts, fail);
   if (action === 'isolate') {
     const rest = all.filter((k) => !nodes.includes(k));
-    if (rest.length === 0) throw fail('isolates every node; leave at least one out');
+    if (hosts && rest.length === 0) throw fail('isolates every node; leave at least one out');
     for (const k of nodes) requests.set(k, `drop ${rest.map(name).join(' ')}`);
     for (const k of rest) requests.set(k, `drop ${nodes.map(name).join(' ')}`);
     return { action, nodes, requests, needsNetAdmin: true, source };

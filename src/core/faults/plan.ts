@@ -16,12 +16,15 @@
 //   random:K                    K crashes, nodes and times drawn from the seed (randomCrashes)
 // Times: 250ms, 3s, 1.5s, 2m, 1h (at most 24 h); "0" is the start.
 import { createHash } from 'node:crypto';
+import { z } from 'zod';
 import { InputError, UsageError } from '../errors.js';
+import { checkJson, inputFail, parseJsonText, readJsonAs } from '../json-input.js';
 
 export { parseFaultsLog, type FaultLogEvent, type FaultLogProblem, type FaultsLog } from './log.js';
 
 export type FaultKind = 'crash' | 'stop' | 'pause' | 'partition' | 'isolate' | 'slow' | 'restart';
-const KINDS: readonly FaultKind[] = ['crash', 'stop', 'pause', 'partition', 'isolate', 'slow', 'restart'];
+const KIND_NAMES = ['crash', 'stop', 'pause', 'partition', 'isolate', 'slow', 'restart'] as const;
+const KINDS: readonly FaultKind[] = KIND_NAMES;
 const INSTANT: ReadonlySet<FaultKind> = new Set(['crash', 'stop', 'restart']);
 /** Windows that act on gomel's process: they cannot overlap the node being down. */
 const PROCESS_WINDOW: ReadonlySet<FaultKind> = new Set(['pause', 'slow']);
@@ -71,9 +74,13 @@ function parseTime(text: string, fail: Fail): number {
   return ms;
 }
 
-/** "7,8", "1-4", "node3", "1-2,node5" → ascending node numbers, each once. */
-export function parseNodeList(text: string, hosts: readonly string[], fail: Fail): number[] {
-  const n = hosts.length;
+/**
+ * "7,8", "1-4", "node3", "1-2,node5" → ascending node numbers, each once. `hosts`
+ * undefined: the committee is not known yet (gomelctl fault, before it asks the
+ * engine), so only the form is checked, and nothing is returned.
+ */
+export function parseNodeList(text: string, hosts: readonly string[] | undefined, fail: Fail): number[] {
+  const n = hosts?.length;
   const out: number[] = [];
   for (const raw of text.split(',')) {
     const item = raw.trim();
@@ -82,13 +89,14 @@ export function parseNodeList(text: string, hosts: readonly string[], fail: Fail
       const from = Number(m[1]);
       const to = Number(m[2] ?? m[1]);
       if (from < 1 || to < from) throw fail(`"${item}" is not a node number or range of nodes from 1`);
+      if (n === undefined) continue;
       if (to > n) throw fail(`node ${to} is not in the ${n}-node committee (nodes 1..${n})`);
       for (let k = from; k <= to; k++) out.push(k);
-    } else if (item !== '' && hosts.includes(item)) {
-      out.push(hosts.indexOf(item) + 1);
+    } else if (item !== '' && (hosts ? hosts.includes(item) : HOST_NAME.test(item))) {
+      if (hosts) out.push(hosts.indexOf(item) + 1);
     } else {
       throw fail(
-        `"${item}" is not a node; give a number 1..${n}, a range like 1-4, or a name like ${hosts[0] ?? 'node1'}`,
+        `"${item}" is not a node; give a number ${n ? `1..${n}` : 'from 1'}, a range like 1-4, or a name like ${hosts?.[0] ?? 'node1'}`,
       );
     }
   }
@@ -129,7 +137,10 @@ function makeEvent(
   return e;
 }
 
-export function parseGroups(text: string, hosts: readonly string[], fail: Fail): number[][] {
+/** A host name as a committee line may give it (RFC 1123 letters, digits, "-", "."; `_` as Docker allows). */
+const HOST_NAME = /^[A-Za-z0-9][\w.-]*$/;
+
+export function parseGroups(text: string, hosts: readonly string[] | undefined, fail: Fail): number[][] {
   const groups = text.split('|').map((g) => parseNodeList(g, hosts, fail));
   if (groups.length < 2) throw fail('a partition needs two groups or more: partition:1-4|5-8@3s-15s');
   const all = groups.flat();
@@ -233,37 +244,47 @@ export function parseFaultPlan(spec: string, nodes: readonly string[], seed?: st
  * until a time string ("3s") or a number of seconds. A bad event is an InputError naming the file and index.
  */
 export function parseFaultPlanJson(text: string, file: string, nodes: readonly string[], seed?: string): FaultPlan {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text);
-  } catch (e) {
-    // The position only: the parser's message quotes the text, which may be anything the user passed (issue 25, mechanism 9).
-    const position = /position (\d+)/.exec((e as Error).message)?.[1];
-    throw new InputError(
-      file,
-      undefined,
-      `not valid JSON${position ? ` (at character ${position})` : ''}`,
-      'a fault plan file is a JSON array: [{"kind": "crash", "nodes": "7,8", "at": "3s"}, …]',
-    );
-  }
-  if (!Array.isArray(doc))
-    throw new InputError(
-      file,
-      undefined,
-      'expected a JSON array of events',
-      '[{"kind": "crash", "nodes": "7,8", "at": "3s"}, …]',
-    );
-  if (doc.length === 0) throw new InputError(file, undefined, 'the plan is empty', 'give at least one event');
-  const repeated = repeatedKey(text);
+  const fail = inputFail(file, 'a fault plan file is a JSON array: [{"kind": "crash", "nodes": "7,8", "at": "3s"}, …]');
+  const value = parseJsonText(text, (problem) => fail(undefined, problem));
+  // Before the types: JSON.parse kept only the last of a field given twice.
+  const repeated = Array.isArray(value) ? repeatedKey(text) : undefined;
   if (repeated) throw new InputError(file, `[${repeated.index}].${repeated.key}`, 'given twice; give each field once');
-  const events = doc.flatMap((item: unknown, i) => parseJsonEvent(item, i, nodes, seed, file));
+  const doc = checkJson(value, PLAN_JSON, fail);
+  if (doc.length === 0) throw new InputError(file, undefined, 'the plan is empty', 'give at least one event');
+  const events = doc.flatMap((item, i) => parseJsonEvent(item, i, nodes, seed, file));
   return checkPlan(events, nodes, seed, (e, problem) => new InputError(file, e.source, problem));
 }
+
+/** Nodes as in the short form ("7,8", "1-4", "node3"), a number, or a list of them. */
+export const NODES_JSON = z.union([z.string(), z.number(), z.array(z.union([z.string(), z.number()]))]);
+const TIME_JSON = z.union([z.string(), z.number()]);
+/** A plan file's events, each field of its JSON type; what the values mean is checked below. Other fields are refused by name there. */
+const PLAN_JSON = z.array(
+  z.looseObject(
+    {
+      kind: z.string(),
+      nodes: NODES_JSON.optional(),
+      groups: z.array(NODES_JSON).optional(),
+      at: TIME_JSON.optional(),
+      until: TIME_JSON.optional(),
+      cpu: TIME_JSON.optional(),
+      count: TIME_JSON.optional(),
+    },
+    {
+      error: (issue) =>
+        issue.code === 'invalid_type'
+          ? 'an event is an object like {"kind": "crash", "nodes": "7", "at": "3s"}'
+          : undefined,
+    },
+  ),
+  { error: (issue) => (issue.code === 'invalid_type' ? 'expected a JSON array of events' : undefined) },
+);
+type EventJson = z.infer<typeof PLAN_JSON>[number];
 
 const FIELDS = ['kind', 'nodes', 'groups', 'at', 'until', 'cpu', 'count'];
 
 function parseJsonEvent(
-  item: unknown,
+  o: EventJson,
   i: number,
   hosts: readonly string[],
   seed: string | undefined,
@@ -271,10 +292,7 @@ function parseJsonEvent(
 ): FaultEvent[] {
   const where = `[${i}]`;
   const fail: Fail = (problem) => new InputError(file, where, problem);
-  if (typeof item !== 'object' || item === null || Array.isArray(item))
-    throw fail('an event is an object like {"kind": "crash", "nodes": "7", "at": "3s"}');
-  const o = item as Record<string, unknown>;
-  const kindText = String(o.kind);
+  const kindText = o.kind;
   const unknown = Object.keys(o).find((k) => !FIELDS.includes(k));
   if (unknown !== undefined)
     throw new InputError(file, `${where}.${unknown}`, `unknown field; an event has ${FIELDS.join(', ')}`);
@@ -294,8 +312,9 @@ function parseJsonEvent(
   ];
   const extra = Object.keys(o).find((k) => !allowed.includes(k));
   if (extra) throw new InputError(file, `${where}.${extra}`, `${kind} takes ${allowed.slice(1).join(', ')}`);
-  const listText = (v: unknown) => (Array.isArray(v) ? v.map(String).join(',') : v === undefined ? '' : String(v));
-  const time = (v: unknown, key: string) => {
+  const listText = (v: z.infer<typeof NODES_JSON> | undefined) =>
+    Array.isArray(v) ? v.map(String).join(',') : v === undefined ? '' : String(v);
+  const time = (v: string | number | undefined, key: string) => {
     const f: Fail = (p) => new InputError(file, `${where}.${key}`, p);
     if (typeof v === 'number') {
       if (!Number.isFinite(v) || v < 0) throw f('a time is ≥ 0 seconds, or a string like "3s"');
@@ -426,17 +445,35 @@ function checkPlan(
 
 /** The fault plan a service label holds (deploy spawn, gomelctl fault), or undefined when it is not one gomelctl wrote. */
 export function readFaultRecord(text: string): FaultPlan | undefined {
-  try {
-    const plan = JSON.parse(text) as FaultPlan;
-    return Array.isArray(plan?.events) &&
-      Array.isArray(plan.hosts) &&
-      plan.events.every((e) => typeof e?.kind === 'string' && Array.isArray(e.nodes) && typeof e.atMs === 'number')
-      ? plan
-      : undefined;
-  } catch {
-    return undefined;
-  }
+  return readJsonAs(text, FAULT_PLAN);
 }
+
+const FAULT_EVENT = z.object({
+  kind: z.enum(KIND_NAMES),
+  nodes: z.array(z.number()),
+  groups: z.array(z.array(z.number())).optional(),
+  atMs: z.number(),
+  untilMs: z.number().optional(),
+  cpu: z.number().optional(),
+  source: z.string(),
+  random: z.number().optional(),
+});
+/** A FaultPlan as gomelctl writes it (the services' label, faults.json's plan). */
+const FAULT_PLAN = z.object({
+  n: z.number(),
+  hosts: z.array(z.string()),
+  events: z.array(FAULT_EVENT),
+  seed: z.string().optional(),
+});
+const PLANNED_FAULT = z.object({ node: z.number(), host: z.string(), why: z.string(), atMs: z.number() });
+/** deploy logs' faults.json: the events in words, who the plan makes faulty or delayed, the plan. */
+export const FAULT_RECORD_FILE = z.object({
+  events: z.array(z.string()),
+  faulty: z.array(PLANNED_FAULT),
+  delayed: z.array(PLANNED_FAULT),
+  plan: FAULT_PLAN,
+});
+export type FaultRecordFile = z.infer<typeof FAULT_RECORD_FILE>;
 
 /** "3 s", "2.5 s", "250 ms": a time for people. */
 export function human(ms: number): string {

@@ -3,6 +3,8 @@
 import type { AddressLine, Member, PrivateKey } from './committee.js';
 import { deriveNode, memberOf, type DerivedNode } from './derive.js';
 import { InputError } from '../errors.js';
+import { z } from 'zod';
+import { readJsonAs } from '../json-input.js';
 
 interface ExistingCommittee {
   members: Member[];
@@ -109,17 +111,8 @@ export function defaultPorts(syncCount: number, setupCount: number): { ports: nu
  * Undefined when they are not both lists.
  */
 export function configColumns(text: string): { sync: number; syncSetup: number } | undefined {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-  if (typeof value !== 'object' || value === null) return undefined;
-  const { Sync, SyncSetup } = value as Record<string, unknown>;
-  return Array.isArray(Sync) && Array.isArray(SyncSetup)
-    ? { sync: Sync.length, syncSetup: SyncSetup.length }
-    : undefined;
+  const lists = readJsonAs(text, z.looseObject({ Sync: z.array(z.unknown()), SyncSetup: z.array(z.unknown()) }));
+  return lists && { sync: lists.Sync.length, syncSetup: lists.SyncSetup.length };
 }
 
 /**

@@ -22,3 +22,50 @@ export function secretShape(text: string): 'seed' | 'member file' | undefined {
   if (words.length >= 2 && words.length <= 3 && BASE64.test(words[0]!) && BASE64.test(words[1]!)) return 'member file';
   return undefined;
 }
+
+/** Base64 (gomel's keys) or hex (a seed) text, with its padding. */
+const KEYISH_RUN = /[A-Za-z0-9+/]+={0,2}/g;
+/** How many characters in a row of a secret make a leak (test/safety-keys.test.ts judges so too). */
+const LEAK_WINDOW = 8;
+
+/**
+ * The runs of `value` (a flag's value, an argument) shaped like key material: gomel's
+ * keys are padded base64 (64 and 32 bytes: 88 and 44 characters ending in "==" and
+ * "="), a seed is 64 hex digits, and 40 or more base64 characters mixing upper and lower
+ * case and digits may be part of one. A path (starting with "/") or an image digest
+ * (after "sha256:") is none.
+ */
+export function keyMaterialRuns(value: string): string[] {
+  const found: string[] = [];
+  for (const m of value.matchAll(KEYISH_RUN)) {
+    const run = m[0];
+    if (value.slice(0, m.index).endsWith('sha256:')) continue;
+    const padded = run.length >= 24 && run.endsWith('=');
+    const hex = /^[0-9a-fA-F]{64,}$/.test(run);
+    const mixed =
+      run.length >= 40 && !run.startsWith('/') && /[a-z]/.test(run) && /[A-Z]/.test(run) && /[0-9]/.test(run);
+    if (padded || hex || mixed) found.push(run);
+  }
+  return found;
+}
+
+/**
+ * Redacts, in text about to be printed, every run of base64 or hex that shares
+ * LEAK_WINDOW characters in a row with one of `secrets`: whatever quotes a value
+ * handed to gomelctl (its own errors, commander's, a JSON echo), whole or in part,
+ * shows only `3yZ…(redacted, 120 chars)`.
+ */
+export function keyRedactor(secrets: readonly string[]): (text: string) => string {
+  const windows = new Set(
+    secrets.flatMap((s) =>
+      Array.from({ length: Math.max(0, s.length - LEAK_WINDOW + 1) }, (_, i) => s.slice(i, i + LEAK_WINDOW)),
+    ),
+  );
+  if (windows.size === 0) return (text) => text;
+  const leaks = (run: string) => {
+    for (let i = 0; i + LEAK_WINDOW <= run.length; i++) if (windows.has(run.slice(i, i + LEAK_WINDOW))) return true;
+    return false;
+  };
+  return (text) =>
+    text.replace(KEYISH_RUN, (run) => (leaks(run) ? `${run.slice(0, 3)}…(redacted, ${run.length} chars)` : run));
+}

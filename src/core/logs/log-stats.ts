@@ -2,6 +2,7 @@
 //   "E":"D" a prime unit was created, Q its level (a healthy node reaches LevelLimit);
 //   "E":"E" a timing unit (round R);  "E":"Z" one ordered unit (creator C, height H);
 //   "E":"A"/"B" a service started/stopped: a node that exits by itself stops all it started.
+import { jsonText } from '../json-input.js';
 
 export interface LogStats {
   lines: number;
@@ -88,7 +89,7 @@ export function addLogLine(stats: LogStats, line: string): void {
   }
   if (isError) {
     // Group errors by their text without addresses and numbers: "dial tcp …: connection refused".
-    const text = String(record.E)
+    const text = jsonText(record.E)
       .replace(/\d+(\.\d+){3}(:\d+)?/g, '…')
       .replace(/\d+/g, 'N');
     const key = stats.errors.has(text) || stats.errors.size < MAX_ERROR_KINDS ? text : OTHER_ERRORS;

@@ -5,6 +5,8 @@
 // node's folder the manifest records each file too, so a file the user put there
 // is kept when the folder is written again (planNodeFolder).
 import { NODE_FILES } from '../deploy/node-contract.js';
+import { z } from 'zod';
+import { PLAIN_NAME_JSON, readJsonAs } from '../json-input.js';
 
 export const LOGS_MARKER = '.gomelctl-logs';
 /** The run's fault plan and who it makes faulty, written by deploy logs (issue 24). */
@@ -49,7 +51,6 @@ export function someNames(names: readonly string[]): string {
 
 /** What `gomelctl report` writes into the run's folder by default. */
 export const REPORT_FILE = 'report.html';
-const PLAIN_NAME = /^(?!\.\.?$)[^/\\\0]+$/;
 
 const sorted = (names: Iterable<string>) => [...new Set(names)].sort();
 
@@ -64,35 +65,16 @@ export function formatManifest(manifest: LogsManifest): string {
   return `${JSON.stringify({ network: manifest.network, entries: sorted(manifest.entries), files })}\n`;
 }
 
-const isFileRecord = (value: unknown): value is Record<string, string[]> =>
-  Boolean(value) &&
-  typeof value === 'object' &&
-  !Array.isArray(value) &&
-  Object.entries(value as object).every(
-    ([folder, paths]) =>
-      PLAIN_NAME.test(folder) &&
-      Array.isArray(paths) &&
-      paths.every((p) => typeof p === 'string' && insideFolder(p) === p),
-  );
+/** The manifest as formatManifest writes it: plain names at the top, paths inside each folder. */
+const MANIFEST_JSON = z.object({
+  network: z.string(),
+  entries: z.array(PLAIN_NAME_JSON),
+  files: z.record(PLAIN_NAME_JSON, z.array(z.string().refine((p) => insideFolder(p) === p))).optional(),
+});
 
 /** The marker's content; a marker from before manifests (one line, the network) lists nothing. */
 function parseManifest(text: string): LogsManifest | 'legacy' | undefined {
-  try {
-    const value = JSON.parse(text) as unknown;
-    if (value && typeof value === 'object' && !Array.isArray(value)) {
-      const { network, entries, files } = value as { network?: unknown; entries?: unknown; files?: unknown };
-      if (
-        typeof network === 'string' &&
-        Array.isArray(entries) &&
-        entries.every((e) => typeof e === 'string' && PLAIN_NAME.test(e)) &&
-        (files === undefined || isFileRecord(files))
-      )
-        return { network, entries: entries as string[], files };
-    }
-    return undefined;
-  } catch {
-    return /^[\w.-]+\n?$/.test(text) ? 'legacy' : undefined;
-  }
+  return readJsonAs(text, MANIFEST_JSON) ?? (/^[\w.-]+\n?$/.test(text) ? 'legacy' : undefined);
 }
 
 /** What the marker records writing inside each folder; nothing for a marker that records no files (planLogsFolder judged it). */

@@ -59,7 +59,7 @@ export function addRunLine(s: NodeRunStats, line: string): void {
   if (t === undefined) return;
   switch (event) {
     case 'genesis': {
-      const ms = Date.parse(String(r.genesis));
+      const ms = typeof r.genesis === 'string' ? Date.parse(r.genesis) : NaN;
       if (Number.isFinite(ms)) s.genesisMs = ms;
       break;
     }

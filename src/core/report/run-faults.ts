@@ -11,7 +11,7 @@ import type { FaultEvent, FaultKind, FaultLogEvent, PlannedFault } from '../faul
 import { formatFaultEvent } from '../faults/plan.js';
 import { median, type NodeRunStats, type RunFigures } from '../logs/run-stats.js';
 import type { NodeFault } from '../faults/evidence.js';
-import type { FaultRecord } from '../faults/record.js';
+import type { FaultRecordFile } from '../faults/plan.js';
 import type { Verdict } from '../logs/verdict.js';
 
 /** What faults.sh logs to start and to end each kind of event (faultSchedules). */
@@ -80,7 +80,7 @@ export interface RunFaults {
 }
 
 export interface FaultInputs {
-  record: FaultRecord;
+  record: FaultRecordFile;
   /** Per node, in the run's node order: its faults.log, parsed. */
   logs: (FaultLogEvent[] | undefined)[];
   malformed: string[];

@@ -1,0 +1,88 @@
+// Issue 30, class 3: gomelctl wrote through links. A link left in a folder it writes
+// (logs/node1.log → a file of the user's elsewhere) had its target overwritten. Every
+// write now goes to a file gomelctl creates (src/fs/atomic.ts): the link is replaced,
+// its target keeps its bytes.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { deployLogs } from '../src/commands/deploy-logs.js';
+import { captureOutput } from '../src/commands/output.js';
+import type { Engine } from '../src/docker/engine.js';
+import { LABELS } from '../src/core/labels.js';
+import { committeeFingerprint } from '../src/core/image/context.js';
+import { parseFaultPlan } from '../src/core/faults/plan.js';
+import { cli, copyLogs, DOCKER_CONFIGS, DOCKER_KEYS, sourceMatches, tempDir } from './helpers.js';
+import { collectEngine } from './support/collect-engine.js';
+
+/** Two finished nodes deployed with gomel's 8-node committee's fingerprint, config "config" and a fault plan. */
+async function engine(): Promise<Engine> {
+  const committee = committeeFingerprint(await fs.readFile(path.join(DOCKER_KEYS, 'committee.ka')));
+  const faults = JSON.stringify(parseFaultPlan('crash:2@3s', ['node1', 'node2']));
+  const files = (k: number) => ({ [`${k}.config.log`]: 'log\n', exit_status: '0\n' });
+  return collectEngine(
+    { node1: files(0), node2: files(1) },
+    { labels: { [LABELS.committee]: committee, [LABELS.faults]: faults } },
+  );
+}
+
+const collect = async (out: string, fresh: boolean) =>
+  deployLogs(
+    { network: 'aleph_net', out, fresh, keys: DOCKER_KEYS, configs: DOCKER_CONFIGS },
+    captureOutput(),
+    await engine(),
+  );
+
+/** Every file name gomelctl writes into a logs folder, each a link to a file of the user's outside it. */
+const TARGETS = ['node1.log', 'committee.ka', 'conf.json', 'faults.json', 'node1/task.json', 'node1/exit_status'];
+
+test('deploy logs never writes through a link in its folder: each link is replaced, and the files outside keep their bytes', async (t) => {
+  for (const fresh of [false, true]) {
+    const root = await tempDir(t);
+    const logs = path.join(root, 'logs');
+    await collect(logs, fresh);
+    const outside = path.join(root, 'outside');
+    await fs.mkdir(outside);
+    for (const [i, name] of TARGETS.entries()) {
+      const mine = path.join(outside, `mine-${i}`);
+      await fs.writeFile(mine, `the user's file ${i}\n`);
+      await fs.rm(path.join(logs, name));
+      await fs.symlink(mine, path.join(logs, name));
+    }
+    await collect(logs, fresh);
+    for (const [i, name] of TARGETS.entries()) {
+      assert.equal(
+        await fs.readFile(path.join(outside, `mine-${i}`), 'utf8'),
+        `the user's file ${i}\n`,
+        `${name}${fresh ? ' (fresh)' : ''}: written through its link`,
+      );
+      assert.ok((await fs.lstat(path.join(logs, name))).isFile(), `${name}: a file of gomelctl's now`);
+    }
+    assert.equal(await fs.readFile(path.join(logs, 'node1.log'), 'utf8'), 'hi\n');
+  }
+});
+
+test("report never writes through a link: logs/report.html and --out linking outside are replaced, the user's files kept", async (t) => {
+  const logs = await copyLogs(t, 'swarm-8');
+  const root = await tempDir(t);
+  const mine = path.join(root, 'mine.txt');
+  await fs.writeFile(mine, 'keep me\n');
+  await fs.symlink(mine, path.join(logs, 'report.html'));
+  const r = await cli(['report', '--logs', logs]);
+  assert.equal(r.code, 0, r.err);
+  assert.equal(await fs.readFile(mine, 'utf8'), 'keep me\n', 'written through logs/report.html');
+  assert.ok((await fs.lstat(path.join(logs, 'report.html'))).isFile());
+  const link = path.join(root, 'page.html');
+  await fs.symlink(mine, link);
+  assert.equal((await cli(['report', '--logs', logs, '--out', link])).code, 0);
+  assert.equal(await fs.readFile(mine, 'utf8'), 'keep me\n', 'written through --out');
+  assert.match(await fs.readFile(link, 'utf8'), /<html/);
+});
+
+test('every write of gomelctl into a folder goes through src/fs/atomic.ts (never a bare write that follows links)', async () => {
+  // lock.ts creates its lock with O_EXCL ('wx'), which follows no link.
+  const allowed = new Set(['src/fs/atomic.ts', 'src/fs/lock.ts']);
+  const writes =
+    /\b(writeFile|writeFileSync|appendFile|appendFileSync|copyFile|copyFileSync|cp|cpSync|createWriteStream|truncate)\s*\(|\bopen(Sync)?\([^)]*(O_WRONLY|O_RDWR|O_CREAT|'[wa]\+?')/;
+  assert.deepEqual(await sourceMatches(writes, allowed), []);
+});

@@ -202,3 +202,17 @@ export class LogsManifestFile {
     return this.next;
   }
 }
+
+/**
+ * Every node's line, into a file of the run's folder (VERDICT_FILE, DEPLOY_LOGS_FILE): what a
+ * command prints about many nodes is a summary that names this file (issue 35). Its path.
+ * Written in place, not through a temporary file: a run killed meanwhile leaves part of a file
+ * whose name is gomelctl's, rewritten by the next, rather than a temporary name nobody owns.
+ */
+export async function writeNodeLines(dir: string, name: string, lines: readonly string[]): Promise<string> {
+  const file = path.join(dir, name);
+  await fs.writeFile(file, lines.map((l) => `${l}\n`).join('')).catch((e: unknown) => {
+    throw isFsError(e) ? fsProblem(e, file) : e;
+  });
+  return file;
+}

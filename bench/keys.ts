@@ -40,7 +40,7 @@ const medianTiming = (ts: Timing[]): Timing => ({
 });
 
 /** One gomelctl command line in a fresh process (bench/keys-child.ts). */
-async function gomelctl(repo: string, args: string[]): Promise<Timing> {
+export async function gomelctl(repo: string, args: string[]): Promise<Timing> {
   await run('sync'); // what earlier runs left unwritten is not this run's cost
   const start = performance.now();
   const { stdout } = await run(process.execPath, [path.join(repo, 'dist/bench/keys-child.js'), ...args], {

@@ -1,6 +1,6 @@
 // `npm run bench`: measured speed of keys, rebuilds and spawns, side by side with
 // the original scripts' way, on the same engine. Figures and ratios, no assertions.
-// Needs the engine and registry of docker/setup.sh. Writes bench/results.json.
+// Needs the engine and registry of docker/setup.sh (not `keys` nor `judge`). Writes bench/results.json.
 import { execFile, spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
@@ -9,6 +9,7 @@ import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import { benchKeysGen, benchKeysVerify, type KeysGenFigures } from './keys.js';
+import { benchJudge, type JudgeFigures } from './judge.js';
 import { imageRebuild, assembleContext } from '../src/commands/image.js';
 import { keysGen } from '../src/commands/keys.js';
 import { configSync } from '../src/commands/config.js';
@@ -280,10 +281,13 @@ async function benchLabLogs(n: number) {
 
 // `npm run bench -- keys` runs only the keys part (it needs no engine); no argument runs all.
 const parts = process.argv.slice(2);
-const wanted = (part: 'keys' | 'image' | 'spawn' | 'skew' | 'logs') => parts.length === 0 || parts.includes(part);
+const wanted = (part: 'keys' | 'image' | 'spawn' | 'skew' | 'logs' | 'judge') =>
+  parts.length === 0 || parts.includes(part);
 const gomelKeysBin = process.env.GOMEL_KEYS_BIN;
+// The committee sizes of the judge part: BENCH_JUDGE_N=64,128 for fewer (256 nodes write 1.6 GB of stand-in log).
+const judgeSizes = (process.env.BENCH_JUDGE_N ?? '64,128,256').split(',').map(Number);
 const dockerVersion =
-  parts.length > 0 && parts.every((p) => p === 'keys')
+  parts.length > 0 && parts.every((p) => p === 'keys' || p === 'judge')
     ? '(not used)'
     : (await run('docker', ['version', '--format', '{{.Server.Version}}'])).stdout.trim();
 const machine = {
@@ -320,9 +324,27 @@ if (wanted('skew')) log('start skew of 32 and 64 probe nodes');
 const skew = wanted('skew') ? [await benchSkew(32), await benchSkew(64)] : [];
 if (wanted('logs')) log('deploy logs of 16 nodes over 3 lab hosts, 6 MB of log each');
 const labLogs = wanted('logs') ? await benchLabLogs(16) : undefined;
+const judge: JudgeFigures[] = [];
+/** The run of half the size just before the i-th, when there is one: its figures are what a doubling of N multiplies. */
+const judgeBefore = (i: number) => (judge[i - 1]?.n === judge[i]!.n / 2 ? judge[i - 1] : undefined);
+if (wanted('judge'))
+  for (const n of judgeSizes) {
+    log(`verdict and report on stand-in logs of a ${n}-node gomel run`);
+    judge.push(await benchJudge(REPO, work, n));
+  }
 await fs.rm(work, { recursive: true, force: true });
 
-const results = { date: new Date().toISOString(), machine, keys, verify, image, spawn: spawnResult, skew, labLogs };
+const results = {
+  date: new Date().toISOString(),
+  machine,
+  keys,
+  verify,
+  image,
+  spawn: spawnResult,
+  skew,
+  labLogs,
+  judge,
+};
 await fs.writeFile(
   path.join(REPO, `bench/results${parts.length ? `-${parts.join('-')}` : ''}.json`),
   `${JSON.stringify(results, null, 2)}\n`,
@@ -381,6 +403,20 @@ const rows: [string, string, string][] = [
         ] as [string, string, string],
       ]
     : []),
+  ...judge.flatMap((j, i): [string, string, string][] => {
+    const before = judgeBefore(i);
+    return (['verdict', 'report'] as const).map((what): [string, string, string] => {
+      const t = j[what];
+      const growth = before
+        ? `; per doubling of N: log ×${(j.logMb / before.logMb).toFixed(2)}, wall ×${(t.wallMs / before[what].wallMs).toFixed(2)}, CPU ×${(t.cpuMs / before[what].cpuMs).toFixed(2)}, peak ×${(t.peakRssMb! / before[what].peakRssMb!).toFixed(2)}`
+        : '';
+      return [
+        `${what}, N=${j.n} (${Math.round(j.logMb)} MB of stand-in gomel log)`,
+        timing(t),
+        `${Math.round(t.wallMs / j.logMb)} ms per MB${growth}`,
+      ];
+    });
+  }),
   ...skew.map((k): [string, string, string] => [
     `start skew, N=${k.n} probe nodes`,
     `${seconds(k.skewMs)} s between the first and last start`,
@@ -416,6 +452,17 @@ if (labLogs)
   console.log(
     `  logs of ${labLogs.n} nodes over 3 hosts in seconds (≤ 30 s): ${seconds(labLogs.ms)} s — ${verdict(labLogs.ms <= 30_000)}`,
   );
+// Linear at most in what they read: per doubling of N, no more than the logs grow (×4), give or take a tenth.
+for (const [i, j] of judge.entries()) {
+  const before = judgeBefore(i);
+  if (!before) continue;
+  for (const what of ['verdict', 'report'] as const) {
+    const ratio = j[what].cpuMs / before[what].cpuMs / (j.logMb / before.logMb);
+    console.log(
+      `  ${what} CPU linear in the logs from N=${before.n} to ${j.n} (≤ 1.1× their growth): ${ratio.toFixed(2)}× — ${verdict(ratio <= 1.1)}`,
+    );
+  }
+}
 for (const k of skew) console.log(`  start skew N=${k.n} ≤ 1 s: ${seconds(k.skewMs)} s — ${verdict(k.skewMs <= 1000)}`);
 if (image)
   console.log(

@@ -238,6 +238,7 @@ test('killed at any write, the manifest names every file gomelctl left and none 
       );
       assert.deepEqual(await leaves(logs), [
         '.gomelctl-logs',
+        'deploy-logs.txt',
         'node1.log',
         'node1/0.config.log',
         'node1/exit_status',

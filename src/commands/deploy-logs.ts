@@ -12,13 +12,22 @@ import {
   removeIfEmpty,
   removeWritten,
   withLogsFolderLock,
+  writeNodeLines,
   type NodeFolderCheck,
 } from '../fs/logs-folder.js';
 import { isFsError, readInputBytes } from '../fs/input.js';
 import { describeFaultPlan, faultyNodes, readFaultRecord } from '../core/faults/plan.js';
 import { readTar } from '../docker/build-context.js';
 import { separateShipped, type SeparatedOutput } from '../core/logs/shipped.js';
-import { FAULTS_FILE, insideFolder, keptInTheWay, someNames, TASK_FILE } from '../core/logs/logs-folder.js';
+import {
+  DEPLOY_LOGS_FILE,
+  FAULTS_FILE,
+  insideFolder,
+  keptInTheWay,
+  someNames,
+  TASK_FILE,
+} from '../core/logs/logs-folder.js';
+import { clip, countsLine, groupLines, groupNames, PER_NODE_LINES_UP_TO } from '../core/summary.js';
 import { Engine, retryTransient, type RetryPolicy } from '../docker/engine.js';
 import { createFileStream, exists, lstatIfAny, writeNewFile } from '../fs/atomic.js';
 import { COMMITTEE_FILE, readCommitteeFile } from '../fs/keys-dir.js';
@@ -124,6 +133,7 @@ async function collectInto(
     COMMITTEE_FILE,
     'conf.json',
     FAULTS_FILE,
+    DEPLOY_LOGS_FILE,
   ]);
   // The manifest is written before the files it names: a run killed half-way leaves nothing unlisted.
   const manifest = new LogsManifestFile(options.out, {
@@ -140,13 +150,51 @@ async function collectInto(
   );
   // Each node folder's record narrowed to what it holds of gomelctl's.
   await manifest.save();
-  for (const r of results) {
-    out.line(r.line);
-    if (r.incomplete.length)
-      out.warn(
-        `deploy logs: ${r.node}: evidence incomplete: ${r.incomplete.join('; ')} — the verdict marks it so; ${INCOMPLETE_FIX}`,
-      );
+  const file = await writeNodeLines(
+    options.out,
+    DEPLOY_LOGS_FILE,
+    results.flatMap((r) => [r.line, ...r.incomplete.map((why) => `  ${r.node}: evidence incomplete: ${why}`)]),
+  );
+  if (results.length <= PER_NODE_LINES_UP_TO) {
+    for (const r of results) {
+      out.line(r.line);
+      if (r.incomplete.length)
+        out.warn(
+          `deploy logs: ${r.node}: evidence incomplete: ${r.incomplete.join('; ')} — the verdict marks it so; ${INCOMPLETE_FIX}`,
+        );
+    }
+    return;
   }
+  for (const line of summarizeCollected(results, options.out)) out.line(line);
+  out.line(`logs: one line per node: ${file}`);
+  const incomplete = results.filter((r) => r.incomplete.length);
+  if (incomplete.length) {
+    const first = incomplete[0]!;
+    out.warn(
+      `deploy logs: evidence incomplete on ${incomplete.length} node(s): ${someNames(incomplete.map((r) => r.node))} (${first.node}: ${clip(first.incomplete[0]!, 100)}); the verdict marks them so; every node's in ${file}`,
+    );
+    out.warn(`deploy logs: ${INCOMPLETE_FIX}`);
+  }
+}
+
+/** What came of each node, counted; the nodes without files by why, and those still running: as many lines whatever N. */
+function summarizeCollected(results: readonly CollectedNode[], folder: string): string[] {
+  const how = groupNames(
+    results,
+    (r) => r.how,
+    (r) => r.node,
+  );
+  const none = groupNames(
+    results.filter((r) => r.uncollected !== undefined),
+    (r) => `without files: ${r.uncollected}`,
+    (r) => r.node,
+  );
+  const running = results.filter((r) => r.running).map((r) => r.node);
+  return [
+    `logs: ${results.length} nodes → ${folder}: ${countsLine(how)}`,
+    ...groupLines(none).map((line) => `logs: ${line}`),
+    ...(running.length ? [`logs: ${running.length} still running: ${someNames(running)}`] : []),
+  ];
 }
 
 const INCOMPLETE_FIX =
@@ -155,6 +203,11 @@ const INCOMPLETE_FIX =
 interface CollectedNode {
   node: string;
   line: string;
+  /** Where its files came from. */
+  how: 'with files from /extract' | 'with files shipped at exit' | 'without files';
+  /** Why it has no files, when it has none. */
+  uncollected: string | undefined;
+  running: boolean;
   /** What of its evidence did not arrive whole. */
   incomplete: string[];
 }
@@ -283,9 +336,13 @@ async function collectNode(
   const where = extracted
     ? `, ${extracted} file(s) ${local ? 'from /extract' : 'shipped at exit'} in ${dir}/`
     : `; no files: ${uncollected}`;
+  const running = s.phase === 'running' && !s.hostDown;
   return {
     node: s.node,
-    line: `logs: ${s.node} → ${file}${where}${s.phase === 'running' && !s.hostDown ? ' (still running)' : ''}`,
+    line: `logs: ${s.node} → ${file}${where}${running ? ' (still running)' : ''}`,
+    how: extracted ? (local ? 'with files from /extract' : 'with files shipped at exit') : 'without files',
+    uncollected,
+    running,
     incomplete,
   };
 }

@@ -31,6 +31,8 @@ import { readFaultPlan } from '../fs/fault-plan.js';
 import { pruneSecrets, REMOVAL_WAIT_MS, removeDeployment, waitForRemoved, waitForTasks } from '../docker/deployment.js';
 import { checkRegistryReach } from '../docker/swarm.js';
 import { deploymentLabels, serviceIds, readTaskViews } from '../docker/deployment.js';
+import { someNames } from '../core/logs/logs-folder.js';
+import { clip, groupNames } from '../core/summary.js';
 
 /** What `deploy spawn` was given, and what `up` adds. */
 export type DeploySpawnOptions = DeploySpawnFlags & {
@@ -196,9 +198,9 @@ export async function deploySpawn(
 
   const said = [
     plan.create.length && `created ${plan.create.length}`,
-    plan.replace.length && `replaced ${plan.replace.map((r) => r.node.host).join(', ')}`,
+    plan.replace.length && `replaced ${plan.replace.length} (${someNames(plan.replace.map((r) => r.node.host))})`,
     plan.keep.length && `kept ${plan.keep.length}`,
-    plan.remove.length && `removed ${plan.remove.map((s) => s.name).join(', ')}`,
+    plan.remove.length && `removed ${plan.remove.length} (${someNames(plan.remove.map((s) => s.name))})`,
   ].filter(Boolean);
   out.line(
     `deploy: ${specs.length} nodes on ${options.network} from ${image}: ${said.join('; ') || 'nothing to change'}`,
@@ -231,7 +233,7 @@ export async function deploySpawn(
   const downAsPlanned = [...final]
     .filter(([name, v]) => v.phase === 'failed' && plannedDown.has(name))
     .map(([name]) => name);
-  if (downAsPlanned.length) out.line(`deploy: down as planned: ${downAsPlanned.join(', ')}`);
+  if (downAsPlanned.length) out.line(`deploy: down as planned: ${someNames(downAsPlanned)}`);
   const failed = [...final].filter(([name, v]) => v.phase === 'failed' && !plannedDown.has(name));
   const notUp = [...final].filter(([, v]) => v.phase === 'pending');
   const unshaped = failed.filter(([, v]) => v.exitCode === EXIT_NETWORK_NOT_APPLIED);
@@ -249,9 +251,14 @@ export async function deploySpawn(
     );
   }
   if (failed.length || notUp.length) {
-    const parts = [...failed, ...notUp].map(([name, v]) => `${name} ${describeTask(v)}`);
+    // By what their tasks say, a few names each: one line whatever N.
+    const parts = groupNames(
+      [...failed, ...notUp],
+      ([, v]) => describeTask(v),
+      ([name]) => name,
+    ).map((g) => `${someNames(g.names)} ${clip(g.key)}`);
     throw new CheckFailed(
-      `deploy: ${failed.length + notUp.length} of ${final.size} nodes are not up${notUp.length ? ` after ${timeoutS}s` : ''}: ${parts.join('; ')}`,
+      `deploy: ${failed.length + notUp.length} of ${final.size} nodes are not up${notUp.length ? ` after ${timeoutS}s` : ''}: ${parts.slice(0, 3).join('; ')}${parts.length > 3 ? `; and ${parts.length - 3} other kind(s)` : ''}`,
     );
   }
 }

@@ -1,9 +1,11 @@
-// `gomelctl deploy status`: per node, what its task does and where.
+// `gomelctl deploy status`: per node, what its task does and where; beyond
+// PER_NODE_LINES_UP_TO nodes a summary, and --all (or --json) for every node.
 import type { ServiceApi, TaskApi } from '../docker/engine-api.js';
 import { Engine } from '../docker/engine.js';
 import type { DeployStatusFlags } from './deploy.flags.js';
 import { printJson, type Output } from './output.js';
 import { readStatus, type NodeStatus } from '../docker/deployment.js';
+import { clip, countsLine, groupLines, groupNames, PER_NODE_LINES_UP_TO } from '../core/summary.js';
 
 export async function deployStatus(
   options: DeployStatusFlags,
@@ -19,8 +21,10 @@ export async function deployStatus(
         service: serviceId.slice(0, 12),
       })),
     );
+  else if (status.length === 0) out.line(`deploy: no gomelctl services on ${options.network}`);
+  else if (status.length > PER_NODE_LINES_UP_TO && !options.all)
+    for (const line of summarizeStatus(status, options.network)) out.line(line);
   else {
-    if (status.length === 0) out.line(`deploy: no gomelctl services on ${options.network}`);
     for (const s of status) {
       const detail = s.phase === 'running' ? '' : s.exitCode !== undefined ? ` exit ${s.exitCode}` : '';
       out.line(
@@ -29,4 +33,39 @@ export async function deployStatus(
     }
   }
   return status;
+}
+
+/** How many nodes in each state, the nodes not running by what their task says, and the hosts: as many lines whatever N. */
+function summarizeStatus(status: readonly NodeStatus[], network: string): string[] {
+  const states = groupNames(
+    status,
+    (s) => s.state,
+    (s) => s.node,
+  );
+  const notRunning = groupNames(
+    status.filter((s) => s.phase !== 'running' || s.hostDown),
+    (s) =>
+      `${s.state}${s.exitCode !== undefined && s.phase !== 'running' ? ` (exit ${s.exitCode})` : ''}${s.hostDown ? ' on a host that is down' : ''}${s.error ? `: ${s.error}` : ''}`,
+    (s) => s.node,
+  );
+  const hosts = groupNames(
+    status,
+    (s) => s.swarmNode ?? 'no host yet',
+    (s) => s.node,
+  );
+  const conditions = groupNames(
+    status.filter((s) => s.conditions),
+    (s) => `under ${s.conditions}`,
+    (s) => s.node,
+  );
+  return [
+    `deploy: ${status.length} nodes on ${network}: ${countsLine(states)}`,
+    ...groupLines(notRunning).map((line) => `deploy: ${line}`),
+    `deploy: on ${hosts.length} host(s): ${hosts
+      .slice(0, 3)
+      .map((h) => `${clip(h.key, 40)} (${h.names.length})`)
+      .join(', ')}${hosts.length > 3 ? ` and ${hosts.length - 3} more` : ''}`,
+    ...groupLines(conditions, 2).map((line) => `deploy: network ${line}`),
+    '`gomelctl deploy status --all` shows one line per node',
+  ];
 }

@@ -2,6 +2,7 @@
 import { Command, Option } from '@commander-js/extra-typings';
 import { parsePositiveInt } from '../core/args.js';
 import type { Output } from './output.js';
+import { PER_NODE_LINES_UP_TO } from '../core/summary.js';
 import {
   capAddOption,
   configsOption,
@@ -51,6 +52,7 @@ const statusFlags = () =>
   new Command('status')
     .description('per node: task state, swarm node, since, exit code or error')
     .addOption(networkOption())
+    .option('--all', `one line per node however many (beyond ${PER_NODE_LINES_UP_TO} nodes, a summary by default)`)
     .option('--json', 'machine-readable output');
 
 const logsFlags = () =>

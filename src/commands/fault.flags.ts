@@ -1,6 +1,7 @@
 // `gomelctl fault`: the flags, typed where they are declared.
 import { Command } from '@commander-js/extra-typings';
 import type { Output } from './output.js';
+import { PER_NODE_LINES_UP_TO } from '../core/summary.js';
 import { networkOption, withSettingsOf, type FlagsOf } from './shared-flags.js';
 
 const faultFlags = () =>
@@ -9,7 +10,11 @@ const faultFlags = () =>
     .argument('<action>', 'crash, stop, pause, resume, slow, partition, isolate or heal')
     .argument('[nodes]', "nodes as in --faults: 7, 1-4, node3; a partition's groups: '1-4|5-8'; heal: all when none")
     .addOption(networkOption())
-    .option('--cpu <fraction>', 'slow: the fraction of the CPU gomel keeps, 0.01 to 0.99');
+    .option('--cpu <fraction>', 'slow: the fraction of the CPU gomel keeps, 0.01 to 0.99')
+    .option(
+      '--json',
+      `every node's answer, machine-readable (beyond ${PER_NODE_LINES_UP_TO} nodes the human output is a summary)`,
+    );
 
 export type FaultFlags = FlagsOf<ReturnType<typeof faultFlags>>;
 

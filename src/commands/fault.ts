@@ -17,7 +17,9 @@ import { human, parseFaultsLog, readFaultRecord } from '../core/faults/plan.js';
 import { Engine } from '../docker/engine.js';
 import { deploymentLabels, readStatus } from '../docker/deployment.js';
 import { DEFAULT_BASE } from './defaults.js';
-import type { Output } from './output.js';
+import { printJson, type Output } from './output.js';
+import { someNames } from '../core/logs/logs-folder.js';
+import { groupLines, groupNames, PER_NODE_LINES_UP_TO } from '../core/summary.js';
 import type { FaultFlags } from './fault.flags.js';
 
 type FaultOptions = FaultFlags;
@@ -60,13 +62,13 @@ export async function fault(
   const old = targets.filter((t) => !t.controlToken).map((t) => t.node);
   if (old.length)
     throw new UsageError(
-      `fault: ${old.join(', ')} ${old.length > 1 ? 'were' : 'was'} deployed without a control listener (by an older gomelctl); redeploy with \`gomelctl deploy spawn\` or \`up\``,
+      `fault: ${someNames(old)} ${old.length > 1 ? 'were' : 'was'} deployed without a control listener (by an older gomelctl); redeploy with \`gomelctl deploy spawn\` or \`up\``,
     );
   if (live.needsNetAdmin) {
     const without = targets.filter((t) => !t.capAdd.includes('CAP_NET_ADMIN')).map((t) => t.node);
     if (without.length)
       throw new UsageError(
-        `fault ${live.source}: ${without.join(', ')} cannot run iptables (no NET_ADMIN); deploy with \`--cap-add NET_ADMIN\` (or a --faults plan with a partition) to cut nodes off live`,
+        `fault ${live.source}: ${someNames(without)} cannot run iptables (no NET_ADMIN); deploy with \`--cap-add NET_ADMIN\` (or a --faults plan with a partition) to cut nodes off live`,
       );
   }
   if ((await engine.inspectImage(DEFAULT_BASE)) === undefined)
@@ -105,7 +107,19 @@ export async function fault(
     for (const t of asked) answers.push(readAnswer(t.k, lines.get(t.node)));
   }
   answers.sort((a, b) => a.node - b.node);
-  for (const a of answers) out.line(describeAnswer(hosts[a.node - 1]!, live, a));
+  if (options.json)
+    printJson(
+      out,
+      answers.map((a) => ({
+        node: hosts[a.node - 1],
+        ...('event' in a
+          ? { applied: a.event.ok, atMs: a.event.atMs, reason: a.event.reason }
+          : { applied: false, problem: a.problem }),
+      })),
+    );
+  else if (answers.length <= PER_NODE_LINES_UP_TO)
+    for (const a of answers) out.line(describeAnswer(hosts[a.node - 1]!, live, a));
+  else for (const line of summarizeAnswers(hosts, live, answers)) out.line(line);
 
   // The record every service carries (deploy logs reads it from any of them).
   const before = status.find((s) => s.faults)?.faults;
@@ -122,7 +136,9 @@ export async function fault(
   // A heal that finds nothing to undo on a node, or a node that no longer runs, leaves it as wanted.
   const failed = answers.filter((a) => !(live.action === 'heal' ? healedBy(a) : 'event' in a && a.event.ok));
   if (failed.length)
-    throw new CheckFailed(`fault ${live.source}: not applied on ${failed.map((a) => hosts[a.node - 1]).join(', ')}`);
+    throw new CheckFailed(
+      `fault ${live.source}: not applied on ${failed.length} of ${answers.length} node(s): ${someNames(failed.map((a) => hosts[a.node - 1]!))}`,
+    );
 }
 
 /** A node's answer: its faults.log line, or a refusal, or nothing. */
@@ -149,4 +165,29 @@ function describeAnswer(host: string, live: LiveFault, a: LiveAnswer): string {
   return a.event.ok
     ? `fault: ${host}: ${action} applied at ${human(a.event.atMs)} after the common start`
     : `fault: ${host}: ${action} failed: ${a.event.reason}`;
+}
+
+/**
+ * Beyond PER_NODE_LINES_UP_TO nodes: the answers by outcome, each with a few names, and the
+ * span of times it was applied at. A fault acts, so its full list cannot come from running it
+ * again: --json gives every node's answer in the same run, and each node's faults.log keeps
+ * what it applied (deploy logs collects it).
+ */
+function summarizeAnswers(hosts: readonly string[], live: LiveFault, answers: readonly LiveAnswer[]): string[] {
+  const outcome = (a: LiveAnswer) => {
+    if (!('event' in a)) return a.problem;
+    if (live.action === 'heal' && healedBy(a) && !a.event.ok) return 'nothing to heal';
+    return a.event.ok ? 'applied' : `failed: ${a.event.reason}`;
+  };
+  const times = answers.flatMap((a) => ('event' in a && a.event.ok ? [a.event.atMs] : []));
+  const span = times.length
+    ? ` (${human(Math.min(...times))} to ${human(Math.max(...times))} after the common start)`
+    : '';
+  const groups = groupNames(answers, outcome, (a) => hosts[a.node - 1]!).map((g) =>
+    g.key === 'applied' ? { ...g, key: `applied${span}` } : g,
+  );
+  return [
+    ...groupLines(groups).map((line) => `fault: ${live.action}: ${line}`),
+    "fault: each node's faults.log has what it applied (`gomelctl deploy logs` collects them); --json lists every node's answer",
+  ];
 }

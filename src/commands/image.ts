@@ -43,6 +43,8 @@ interface ImageResult {
   digest: string;
   contextHash: string;
   committee: string;
+  /** What the image runs: gomel (binary, code) or the connectivity probe. */
+  payload: PayloadKind;
   built: boolean;
   /** Steps run and taken from cache, when built. */
   build?: { steps: number; cachedSteps: number };
@@ -195,7 +197,7 @@ export async function imageRebuild(
       imageLabels({ committee, contextHash, version: VERSION, payload: kind, bakedKeys: Boolean(options.bakeKeys) }),
     ),
   );
-  const result = { tag, contextHash, committee: committeeFingerprint(committee) };
+  const result = { tag, contextHash, committee: committeeFingerprint(committee), payload: kind };
 
   await engine.ping();
   await checkRegistryReach(engine, ref.registry, options.tag ? '--tag' : '--registry');

@@ -18,7 +18,16 @@ import { report } from './report.js';
 import { DEFAULT_RETRY, Engine } from '../docker/engine.js';
 import { checkClusterState, clusterInit } from './cluster.js';
 import { configCheck, configSync } from './config.js';
-import { committeeProgress, describeProgress, lastProgress, StallWatch } from '../core/logs/live-progress.js';
+import {
+  committeeProgress,
+  describeProbeProgress,
+  describeProgress,
+  lastProbeProgress,
+  lastProgress,
+  StallWatch,
+} from '../core/logs/live-progress.js';
+import { someNames } from '../core/logs/logs-folder.js';
+import type { PayloadKind } from '../core/image/context.js';
 import { mapLimit } from '../core/limit.js';
 import { deploySpawn } from './deploy-spawn.js';
 import { deployLogs } from './deploy-logs.js';
@@ -119,7 +128,7 @@ async function steps(options: UpOptions, out: Output, engine: Engine): Promise<v
   step('cluster');
   await clusterInit({ network: options.network, subnet: options.subnet, registry: options.registry }, out, engine);
   step('image');
-  await imageRebuild(
+  const { payload } = await imageRebuild(
     {
       keys: options.keys,
       configs: options.configs,
@@ -173,7 +182,7 @@ async function steps(options: UpOptions, out: Output, engine: Engine): Promise<v
   let lost: string[] = [];
   let stalled: string | undefined;
   try {
-    const watching = watchProgress(engine, options, out, (why) => (stalled = why));
+    const watching = watchProgress(engine, options, out, payload, (why) => (stalled = why));
     try {
       await waitForTasks(
         engine,
@@ -201,9 +210,9 @@ async function steps(options: UpOptions, out: Output, engine: Engine): Promise<v
   if (stalled) out.line(`up: stalled: ${stalled}; collecting and judging now instead of waiting for --timeout`);
   if (running.length)
     out.warn(
-      `up: still running ${stalled ? 'at the stall' : `after ${options.timeout}s`}: ${running.join(', ')}; collecting what they logged so far`,
+      `up: ${running.length} node(s) still running ${stalled ? 'at the stall' : `after ${options.timeout}s`}: ${someNames(running)}; collecting what they logged so far`,
     );
-  if (lost.length) out.warn(`up: lost with a host that went down: ${lost.join(', ')}`);
+  if (lost.length) out.warn(`up: ${lost.length} node(s) lost with a host that went down: ${someNames(lost)}`);
   await deployLogs(
     { network: options.network, out: options.logs, fresh: true, keys: options.keys, configs: options.configs },
     out,
@@ -226,7 +235,7 @@ async function steps(options: UpOptions, out: Output, engine: Engine): Promise<v
   } catch (error) {
     failure = error;
   }
-  if (options.binary || options.code) {
+  if (payload !== 'probe') {
     // gomel ran: what it measured goes beside its logs, and its headline figures end the verdict.
     step('report');
     try {
@@ -247,13 +256,15 @@ const progressEveryMs = (out: Output) => (out.tty ? 2000 : 5000);
 
 /**
  * Shows the committee's progress while it runs — from the last progress line of each node's
- * output (templates/node-lib.sh report_progress), which reaches the manager from every host —
- * and calls `onStall` when no node ordered a new unit for the stall time.
+ * output (templates/node-lib.sh report_progress, or the probe's own), which reaches the manager
+ * from every host — and, for gomel, calls `onStall` when no node ordered a new unit for the stall
+ * time. The probe is not gomel: it is told in its own words (addresses reached), and never stalls.
  */
 function watchProgress(
   engine: Engine,
   options: UpOptions,
   out: Output,
+  payload: PayloadKind,
   onStall: (why: string) => void,
 ): { stop: () => void; done: Promise<void> } {
   let stopped = false;
@@ -278,14 +289,26 @@ function watchProgress(
         }
         const status = all.filter((s) => !s.hostDown);
         const tails = await mapLimit(status, 8, (s) =>
-          engine.serviceOutput(s.serviceId, 10_000, 4).then(lastProgress, () => undefined),
+          engine.serviceOutput(s.serviceId, 10_000, 4).catch(() => undefined),
         );
-        const progress = committeeProgress(tails, status.filter((s) => s.phase === 'running').length);
+        const alive = status.filter((s) => s.phase === 'running').length;
         const now = (Date.now() - started) / 1000;
         // A terminal gets one line redrawn in place; a log gets a line each time.
-        if (out.tty && out.status) out.status(describeProgress(progress, now));
-        else out.warn(describeProgress(progress, now));
-        const perNode = new Map(status.flatMap((s, i) => (tails[i] ? [[s.node, tails[i]!.ordered] as const] : [])));
+        const show = (line: string) => (out.tty && out.status ? out.status(line) : out.warn(line));
+        if (payload === 'probe') {
+          show(
+            describeProbeProgress(
+              tails.map((t) => (t === undefined ? undefined : lastProbeProgress(t))),
+              alive,
+              now,
+            ),
+          );
+          continue;
+        }
+        const nodes = tails.map((t) => (t === undefined ? undefined : lastProgress(t)));
+        const progress = committeeProgress(nodes, alive);
+        show(describeProgress(progress, now));
+        const perNode = new Map(status.flatMap((s, i) => (nodes[i] ? [[s.node, nodes[i]!.ordered] as const] : [])));
         if (watch.update(progress, perNode, now))
           onStall(
             `no node ordered a new unit for ${Math.round(watch.idleFor(now) ?? 0)} s (stall time ${Math.round(watch.threshold())} s)`,

@@ -1,7 +1,10 @@
 // `verdict`: reads what the nodes left and says whether the committee reached
 // consensus, and apart from that, how its nodes shut down.
-import { CheckFailed, ExpectedStall, ForkFound } from '../core/errors.js';
-import { judgeProbes, parseProbeReport } from '../core/logs/probe.js';
+import { CheckFailed, ExpectedStall, ForkFound, InputError } from '../core/errors.js';
+import { judgeProbes, parseProbeReport, type ProbeVerdict } from '../core/logs/probe.js';
+import { VERDICT_FILE } from '../core/logs/logs-folder.js';
+import { clip, groupLines, PER_NODE_LINES_UP_TO } from '../core/summary.js';
+import { writeNodeLines } from '../fs/logs-folder.js';
 import type { Verdict } from '../core/logs/verdict.js';
 import { readOptional } from '../fs/node-logs.js';
 import { judgeRun, loadRun } from '../fs/run-folder.js';
@@ -15,6 +18,47 @@ function renderNode(v: Verdict['nodes'][number], limit: number): string {
   return `${v.label}: ${v.reached ? 'consensus' : 'NO consensus'} — ${facts}${why}; shutdown: ${v.shutdown.kind} (${v.shutdown.detail})${v.swarmNode ? `; on ${v.swarmNode}` : ''}${notes}`;
 }
 
+const probeNodeLine = (v: ProbeVerdict['nodes'][number]) =>
+  `${v.label}: ${v.ok ? 'ok' : 'FAIL'} — ${v.reached} address(es) reached${v.reasons.length ? `; ${v.reasons.join('; ')}` : ''}`;
+
+/**
+ * The probe's verdict: a line per node up to PER_NODE_LINES_UP_TO nodes, then the failed
+ * ones by problem and the peers not reached, each a few names; every node's line is in
+ * VERDICT_FILE. The headline is said once: on stdout when every node passed, else as the error.
+ */
+async function renderProbes(result: ProbeVerdict, options: VerdictFlags, out: Output): Promise<void> {
+  const peers = result.unreachedPeers;
+  const summary = [
+    ...groupLines(result.failures).map((line) => `probe: ${line}`),
+    ...(peers.length
+      ? [
+          `probe: peers not reached: ${peers
+            .slice(0, 3)
+            .map((g) => `${clip(g.key, 60)} (by ${g.names.length} node(s))`)
+            .join(', ')}${peers.length > 3 ? ` and ${peers.length - 3} more` : ''}`,
+        ]
+      : []),
+  ];
+  const nodeLines = result.nodes.map(probeNodeLine);
+  let where: string;
+  try {
+    where = await writeNodeLines(options.logs, VERDICT_FILE, [...nodeLines, ...summary, result.summary]);
+  } catch (error) {
+    // A folder the verdict may only read (someone else's, read-only) is still judged.
+    if (!(error instanceof InputError)) throw error;
+    out.warn(`verdict: ${error.message}`);
+    where = '`gomelctl verdict --json` (it could not be written beside the logs)';
+  }
+  if (options.json) printJson(out, result);
+  else {
+    if (result.nodes.length <= PER_NODE_LINES_UP_TO) for (const line of nodeLines) out.line(line);
+    for (const line of summary) out.line(line);
+    out.line(`probe: every node's verdict: ${where}`);
+    if (result.all) out.line(result.summary);
+  }
+  if (!result.all) throw new CheckFailed(`verdict: ${result.summary}`);
+}
+
 /** Prints the verdict; throws CheckFailed unless every node reached consensus (and, with strict, shut down cleanly). */
 export async function verdict(options: VerdictFlags, out: Output): Promise<Verdict | undefined> {
   const run = await loadRun(options);
@@ -26,16 +70,7 @@ export async function verdict(options: VerdictFlags, out: Output): Promise<Verdi
         report: node.files?.probe ? parseProbeReport((await readOptional(node.files.probe))!) : undefined,
       })),
     );
-    const result = judgeProbes(reports, n);
-    if (options.json) printJson(out, result);
-    else {
-      for (const v of result.nodes)
-        out.line(
-          `${v.label}: ${v.ok ? 'ok' : 'FAIL'} — ${v.reached} address(es) reached${v.reasons.length ? `; ${v.reasons.join('; ')}` : ''}`,
-        );
-      out.line(result.summary);
-    }
-    if (!result.all) throw new CheckFailed(`verdict: ${result.summary}`);
+    await renderProbes(judgeProbes(reports, n), options, out);
     return undefined;
   }
   const { verdict: result, levelLimit: limit } = await judgeRun(run, options);

@@ -18,7 +18,7 @@ import {
   someNames,
   type LogsManifest,
 } from '../core/logs/logs-folder.js';
-import { isTempOf, writeFileAtomic } from './atomic.js';
+import { isTempOf, writeFileAtomic, writeNewFile } from './atomic.js';
 import { fsProblem, isFsError, readInput } from './input.js';
 import { withLock } from './lock.js';
 
@@ -216,4 +216,18 @@ export class LogsManifestFile {
     this.writes = this.next;
     return this.next;
   }
+}
+
+/**
+ * Every node's line, into a file of the run's folder (VERDICT_FILE, DEPLOY_LOGS_FILE): what a
+ * command prints about many nodes is a summary that names this file (issue 35). Its path.
+ * Written in place, not through a temporary file: a run killed meanwhile leaves part of a file
+ * whose name is gomelctl's, rewritten by the next, rather than a temporary name nobody owns.
+ */
+export async function writeNodeLines(dir: string, name: string, lines: readonly string[]): Promise<string> {
+  const file = path.join(dir, name);
+  await writeNewFile(file, lines.map((l) => `${l}\n`).join('')).catch((e: unknown) => {
+    throw isFsError(e) ? fsProblem(e, file) : e;
+  });
+  return file;
 }

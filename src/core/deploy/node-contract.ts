@@ -53,6 +53,8 @@ export const NODE_LINES = {
   ship: 'gomelctl-ship',
   /** "<wall clock> <level> <ordered> <fault actions>" every few seconds (core/logs/live-progress.ts). */
   progress: 'gomelctl-progress',
+  /** The probe's instead: "<phase> <addresses reached> <asked> <all>" (templates/probe/run.sh). */
+  probeProgress: 'gomelctl-probe-progress',
 } as const;
 
 /** run.sh's exit status when the node's network conditions could not be applied. */

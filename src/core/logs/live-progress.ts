@@ -1,6 +1,8 @@
 // A committee's progress while it runs, from what each node prints every few
 // seconds (templates/gomel/run.sh, report_progress):
 //   gomelctl-progress <wall s> <highest prime level> <units ordered> <fault actions applied>
+// or, for the connectivity probe, which is not gomel (templates/probe/run.sh):
+//   gomelctl-probe-progress <phase> <addresses reached> <addresses asked> <addresses>
 // The service log stream reaches the manager from every host, so `up` reads the
 // last of these lines per node (a log tail) wherever the node runs.
 import { NODE_LINES } from '../deploy/node-contract.js';
@@ -16,20 +18,21 @@ interface NodeProgress {
 
 const PROGRESS_LINE = new RegExp(`^${PROGRESS_PREFIX} (\\d+(?:\\.\\d+)?) (-|\\d+) (\\d+) (\\d+)\\s*$`);
 
+/** What `read` makes of the last line of a node's output tail that `pattern` matches, if any. */
+function lastLine<T>(output: string, pattern: RegExp, read: (m: RegExpExecArray) => T): T | undefined {
+  let last: RegExpExecArray | undefined;
+  for (const line of output.split('\n')) last = pattern.exec(line.trim()) ?? last;
+  return last && read(last);
+}
+
 /** The last progress line in a node's output tail, if any. */
 export function lastProgress(output: string): NodeProgress | undefined {
-  let last: NodeProgress | undefined;
-  for (const line of output.split('\n')) {
-    const m = PROGRESS_LINE.exec(line.trim());
-    if (m)
-      last = {
-        wall: Number(m[1]),
-        level: m[2] === '-' ? undefined : Number(m[2]),
-        ordered: Number(m[3]),
-        faults: Number(m[4]),
-      };
-  }
-  return last;
+  return lastLine(output, PROGRESS_LINE, (m) => ({
+    wall: Number(m[1]),
+    level: m[2] === '-' ? undefined : Number(m[2]),
+    ordered: Number(m[3]),
+    faults: Number(m[4]),
+  }));
 }
 
 /** The midpoint for an even count. */
@@ -65,6 +68,52 @@ export function describeProgress(p: CommitteeProgress, elapsedS: number): string
     ? `level ${p.level.min}/${p.level.median}/${p.level.max} (min/median/max)`
     : 'no prime unit yet';
   return `up: ${Math.round(elapsedS)} s — ${level}, ${p.ordered} units ordered, ${p.alive}/${p.total} nodes alive${p.faults ? `, ${p.faults} fault action(s) applied` : ''}`;
+}
+
+const PROBE_PHASES = {
+  start: 'waiting for the common start',
+  checking: 'asking every address',
+  retrying: 'asking again those that did not answer',
+  waiting: 'done, answering the others',
+} as const;
+
+interface ProbeProgress {
+  phase: keyof typeof PROBE_PHASES;
+  reached: number;
+  asked: number;
+  addresses: number;
+}
+
+const PROBE_LINE = new RegExp(
+  `^${NODE_LINES.probeProgress} (${Object.keys(PROBE_PHASES).join('|')}) (\\d+) (\\d+) (\\d+)\\s*$`,
+);
+
+/** The last probe progress line in a node's output tail, if any. */
+export function lastProbeProgress(output: string): ProbeProgress | undefined {
+  return lastLine(output, PROBE_LINE, (m) => ({
+    phase: m[1] as ProbeProgress['phase'],
+    reached: Number(m[2]),
+    asked: Number(m[3]),
+    addresses: Number(m[4]),
+  }));
+}
+
+/** The probe's progress in the words of the probe: how many nodes in each phase, and the addresses reached of all. */
+export function describeProbeProgress(
+  nodes: readonly (ProbeProgress | undefined)[],
+  alive: number,
+  elapsedS: number,
+): string {
+  const phases = (Object.keys(PROBE_PHASES) as ProbeProgress['phase'][]).flatMap((phase) => {
+    const count = nodes.filter((p) => p?.phase === phase).length;
+    return count ? [`${count} ${PROBE_PHASES[phase]}`] : [];
+  });
+  const silent = nodes.filter((p) => !p).length;
+  if (silent) phases.push(`${silent} not reporting yet`);
+  const reached = nodes.reduce((sum, p) => sum + (p?.reached ?? 0), 0);
+  // Every node asks the same addresses, all of the committee's: a node not reporting yet has as many.
+  const addresses = Math.max(0, ...nodes.map((p) => p?.addresses ?? 0)) * nodes.length;
+  return `up: ${Math.round(elapsedS)} s — probe: ${phases.join(', ')}; ${reached} of ${addresses} addresses reached; ${alive}/${nodes.length} nodes alive`;
 }
 
 /**

@@ -51,6 +51,12 @@ export function someNames(names: readonly string[]): string {
 
 /** What `gomelctl report` writes into the run's folder by default. */
 export const REPORT_FILE = 'report.html';
+/** What `gomelctl verdict` writes into the run's folder: every node's line, where its output is a summary (issue 35). */
+export const VERDICT_FILE = 'verdict.txt';
+/** What `gomelctl deploy logs` writes into the run's folder: one line per node collected (issue 35). */
+export const DEPLOY_LOGS_FILE = 'deploy-logs.txt';
+/** Files commands write into a run's folder after deploy logs wrote its manifest: gomelctl's all the same. */
+export const WRITTEN_AFTER_LOGS: readonly string[] = [REPORT_FILE, VERDICT_FILE];
 
 const sorted = (names: Iterable<string>) => [...new Set(names)].sort();
 
@@ -109,7 +115,7 @@ export function planLogsFolder(present: readonly string[], marker: string | unde
   const legacy = (name: string) =>
     /^[\w-]+\.log$/.test(name) || name === 'committee.ka' || name === 'conf.json' || present.includes(`${name}.log`);
   const ours = (name: string) =>
-    name === REPORT_FILE || (manifest === 'legacy' ? legacy(name) : manifest.entries.includes(name));
+    WRITTEN_AFTER_LOGS.includes(name) || (manifest === 'legacy' ? legacy(name) : manifest.entries.includes(name));
   const foreign = others.filter((name) => !ours(name));
   if (foreign.length) return { ok: false, foreign, why: 'holds files gomelctl did not write there' };
   return { ok: true, remove: fresh ? others : [] };

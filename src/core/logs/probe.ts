@@ -1,4 +1,6 @@
 // The probe payload's reports (templates/probe/run.sh writes /extract/probe.txt).
+import { groupNames, type NameGroup } from '../summary.js';
+
 interface ProbeReport {
   pid: number | undefined;
   result: 'ok' | 'fail' | undefined;
@@ -35,29 +37,70 @@ interface ProbeNodeVerdict {
   label: string;
   ok: boolean;
   reached: number;
+  /** What went wrong, in a few words that are the same for every node it happened to (the summary groups by it). */
+  problem: string | undefined;
   reasons: string[];
+}
+
+/** The peer an address belongs to: its host (keys gen names them node<k>:<port>). */
+const hostOf = (address: string) => address.replace(/:\d+$/, '');
+
+export interface ProbeVerdict {
+  nodes: ProbeNodeVerdict[];
+  all: boolean;
+  /** One line, whatever N: how many nodes reached every peer. */
+  summary: string;
+  /** The failed nodes by problem, the largest group first. */
+  failures: NameGroup[];
+  /** The peers some node did not reach, each with the nodes that did not reach it, the most often missed first. */
+  unreachedPeers: NameGroup[];
 }
 
 export function judgeProbes(
   reports: readonly { label: string; report: ProbeReport | undefined }[],
   n: number,
-): { nodes: ProbeNodeVerdict[]; all: boolean; summary: string } {
+): ProbeVerdict {
   const nodes = reports.map(({ label, report }): ProbeNodeVerdict => {
-    if (!report) return { label, ok: false, reached: 0, reasons: ['no probe report'] };
+    if (!report) return { label, ok: false, reached: 0, problem: 'left no probe report', reasons: ['no probe report'] };
     const reasons = [...report.errors];
-    if (report.key && report.key !== 'ok') reasons.push(`key ${report.key}`);
-    if (report.unreached.length)
+    const problems = report.errors.map((e) => `failed: ${e}`);
+    if (report.key && report.key !== 'ok') {
+      reasons.push(`key ${report.key}`);
+      problems.push(`have a wrong key (${report.key.split(':')[0]})`);
+    }
+    if (report.unreached.length) {
       reasons.push(
         `${report.unreached.length} address(es) not reached: ${report.unreached.slice(0, 3).join(', ')}${report.unreached.length > 3 ? ', …' : ''}`,
       );
-    if (report.result === undefined) reasons.push('report has no result (probe still running or killed)');
-    else if (report.result === 'fail' && reasons.length === 0) reasons.push('probe failed');
-    return { label, ok: report.result === 'ok' && reasons.length === 0, reached: report.reached, reasons };
+      problems.push('did not reach every address');
+    }
+    if (report.result === undefined) {
+      reasons.push('report has no result (probe still running or killed)');
+      problems.push('have no result (the probe still ran or was killed)');
+    } else if (report.result === 'fail' && reasons.length === 0) {
+      reasons.push('probe failed');
+      problems.push('failed');
+    }
+    const ok = report.result === 'ok' && reasons.length === 0;
+    return { label, ok, reached: report.reached, problem: problems[0], reasons };
   });
   const ok = nodes.filter((x) => x.ok);
   const all = ok.length === n && nodes.length === n;
+  const missing = n - nodes.length;
   const summary = all
     ? `probe: all ${n} nodes reached every peer`
-    : `probe: ${ok.length} of ${n} nodes reached every peer; failed: ${[...nodes.filter((x) => !x.ok).map((x) => `${x.label} (${x.reasons[0]})`), ...(n > nodes.length ? [`${n - nodes.length} node(s) with no report`] : [])].join(', ')}`;
-  return { nodes, all, summary };
+    : `probe: ${ok.length} of ${n} nodes reached every peer${missing > 0 ? ` (${missing} node(s) with no report)` : ''}`;
+  const failures = groupNames(
+    nodes.filter((x) => !x.ok),
+    (x) => x.problem ?? 'failed',
+    (x) => x.label,
+  );
+  const unreachedPeers = groupNames(
+    reports.flatMap(({ label, report }) =>
+      [...new Set(report?.unreached.map((u) => hostOf(u.split(' ')[0]!)))].map((peer) => ({ peer, label })),
+    ),
+    (x) => x.peer,
+    (x) => x.label,
+  );
+  return { nodes, all, summary, failures, unreachedPeers };
 }

@@ -29,6 +29,11 @@ test('one service per node as spawn.sh: name/hostname node<k>, SLOT=k, restart n
     EndpointSpec: unknown;
   };
   assert.equal(spec.Name, 'node3');
+  // Every node names the whole committee in order: gomelctl fault aims at node k by it, whichever services are left.
+  assert.equal(
+    (spec as unknown as { Labels: Record<string, string> }).Labels['org.gomelctl.hosts'],
+    Array.from({ length: 8 }, (_, i) => `node${i + 1}`).join(' '),
+  );
   const c = spec.TaskTemplate.ContainerSpec;
   assert.equal(c.Hostname, 'node3');
   // The control token (gomelctl fault) is per deployment and node, and the same on every spawn: an unchanged node is kept.

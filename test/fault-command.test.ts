@@ -5,28 +5,34 @@ import assert from 'node:assert/strict';
 import { fault } from '../src/commands/fault.js';
 import { UsageError } from '../src/core/errors.js';
 import type { Engine } from '../src/docker/engine.js';
+import { LABELS } from '../src/core/labels.js';
 
 interface FakeNode {
   token?: string;
   capAdd?: string[];
+  /** Its service is gone (removed, or never created): the deployment still names it. */
+  gone?: boolean;
 }
 
-/** The engine calls fault makes before it sends anything; runOnNetwork records that it was reached. */
-function fakeEngine(nodes: FakeNode[], sent: string[]): Engine {
-  const services = nodes.map((n, i) => ({
-    ID: `svc${i + 1}`,
-    Spec: {
-      Name: `node${i + 1}`,
-      Labels: {},
-      TaskTemplate: {
-        ContainerSpec: {
-          Command: ['/gomel/run.sh', 'config'],
-          Env: [`SLOT=${i + 1}`, ...(n.token ? [`GOMEL_CONTROL_TOKEN=${n.token}`] : [])],
-          ...(n.capAdd ? { CapabilityAdd: n.capAdd } : {}),
+/** The engine calls fault makes before it sends anything; runOnNetwork records that it was reached, and the requests. */
+function fakeEngine(nodes: FakeNode[], sent: string[], requests: string[][] = []): Engine {
+  const hosts = nodes.map((_, i) => `node${i + 1}`).join(' ');
+  const services = nodes
+    .flatMap((n, i) => (n.gone ? [] : [{ n, i }]))
+    .map(({ n, i }) => ({
+      ID: `svc${i + 1}`,
+      Spec: {
+        Name: `node${i + 1}`,
+        Labels: { [LABELS.hosts]: hosts },
+        TaskTemplate: {
+          ContainerSpec: {
+            Command: ['/gomel/run.sh', 'config'],
+            Env: [`SLOT=${i + 1}`, ...(n.token ? [`GOMEL_CONTROL_TOKEN=${n.token}`] : [])],
+            ...(n.capAdd ? { CapabilityAdd: n.capAdd } : {}),
+          },
         },
       },
-    },
-  }));
+    }));
   const tasks = services.map((s) => ({
     ServiceID: s.ID,
     NodeID: 'h1',
@@ -38,8 +44,9 @@ function fakeEngine(nodes: FakeNode[], sent: string[]): Engine {
     listTasks: async () => tasks,
     listNodes: async () => [{ ID: 'h1', Description: { Hostname: 'vm' }, Status: { State: 'ready' } }],
     inspectImage: async () => ({}),
-    runOnNetwork: async () => {
+    runOnNetwork: async (_image: string, _network: string, _command: string[], env: string[]) => {
       sent.push('messenger');
+      requests.push(env.filter((e) => /^(HOST|REQUEST)_/.test(e)));
       return { exitCode: 0, output: '' };
     },
   } as unknown as Engine;
@@ -78,4 +85,24 @@ test('fault refuses, before sending anything: no deployment, a node without a co
     /not applied on node1, node2, node3, node4/,
   );
   assert.deepEqual(sent, ['messenger']);
+});
+
+test('fault aims at node k by the committee, not by position among the services left: a node whose service is gone is refused, nothing sent', async () => {
+  // node3's service is gone: the third service that exists is node4's.
+  const nodes = [{ token: 't' }, { token: 't' }, { token: 't', gone: true }, { token: 't' }];
+  const sent: string[] = [];
+  const requests: string[][] = [];
+  for (const target of ['3', 'node3', '2-4'])
+    await assert.rejects(
+      fault('crash', target, { network: 'net' }, out, fakeEngine(nodes, sent, requests)),
+      (e: Error) =>
+        e instanceof UsageError &&
+        /^fault crash [^:]+: node3 is not deployed on net \(no service\); nothing was sent$/.test(e.message),
+    );
+  assert.deepEqual(sent, [], 'nothing was sent');
+  await assert.rejects(
+    fault('crash', '4', { network: 'net' }, out, fakeEngine(nodes, sent, requests)),
+    /not applied on node4$/,
+  );
+  assert.deepEqual(requests, [['HOST_1=node4', 'REQUEST_1=t kill']], 'node4, and node4 only, was asked');
 });

@@ -9,6 +9,8 @@ import {
   CONTROL_PORT,
   healedBy,
   LIVE_ACTIONS,
+  aimLiveFault,
+  deployedHosts,
   parseLiveFault,
   recordLiveFault,
   type LiveAction,
@@ -56,9 +58,20 @@ export async function fault(
     throw new UsageError(
       `fault: no gomelctl deployment on network ${options.network}; pass --network with the one \`deploy spawn\` or \`up\` used`,
     );
-  const hosts = status.map((s) => s.node);
+  // Node k is the committee's k-th member, as deployed: not the k-th service still there.
+  const hosts = deployedHosts(status);
+  if (!hosts)
+    throw new UsageError(
+      `fault: the services on ${options.network} do not name their committee's hosts (deployed by an older gomelctl, or by two deploys); redeploy with \`gomelctl deploy spawn\` or \`up\``,
+    );
   const live = parseLiveFault(action, nodesText, hosts, options.cpu);
-  const targets = [...live.requests.keys()].map((k) => ({ k, ...status[k - 1]! }));
+  const { targets, missing } = aimLiveFault(live, hosts, status);
+  // A heal of every node leaves out those whose service is gone: no container, no cut to undo.
+  const gone = live.action === 'heal' && nodesText === undefined ? missing : [];
+  if (missing.length > gone.length)
+    throw new UsageError(
+      `fault ${live.source}: ${missing.map((k) => hosts[k - 1]).join(', ')} ${missing.length > 1 ? 'are' : 'is'} not deployed on ${options.network} (no service); nothing was sent`,
+    );
   const old = targets.filter((t) => !t.controlToken).map((t) => t.node);
   if (old.length)
     throw new UsageError(
@@ -77,7 +90,7 @@ export async function fault(
     );
 
   // Only running nodes are asked: a node that has exited has no gomel to act on.
-  const answers: LiveAnswer[] = [];
+  const answers: LiveAnswer[] = gone.map((k) => ({ node: k, problem: 'not running (no service)' }));
   const asked = targets.filter((t) => t.phase === 'running');
   for (const t of targets) if (t.phase !== 'running') answers.push({ node: t.k, problem: `not running (${t.phase})` });
   if (asked.length) {

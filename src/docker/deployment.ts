@@ -15,6 +15,12 @@ const containerSpec = (s: { Spec?: { TaskTemplate?: unknown } }) =>
       { ContainerSpec?: { Image?: string; Command?: string[]; Env?: string[]; CapabilityAdd?: string[] } } | undefined
   )?.ContainerSpec;
 
+/** A positive integer env value of a container spec (SLOT=3 → 3), or undefined. */
+function envNumber(env: string[] | undefined, name: string): number | undefined {
+  const text = env?.find((e) => e.startsWith(`${name}=`))?.slice(name.length + 1);
+  return text !== undefined && /^[1-9]\d*$/.test(text) ? Number(text) : undefined;
+}
+
 export const deploymentLabels = (network: string) => ({ [LABELS.managed]: 'true', [LABELS.deployment]: network });
 
 interface DeployedService {
@@ -23,6 +29,9 @@ interface DeployedService {
   /** The gomel config the node runs (its command's argument). */
   config: string | undefined;
   committee: string | undefined;
+  /** Its committee slot k (env SLOT=k: the committee's k-th member), and the committee's hosts in slot order. */
+  slot: number | undefined;
+  committeeHosts: string[] | undefined;
   conditions: string | undefined;
   /** The fault plan it runs under (JSON of core/faults/plan.ts FaultPlan), if any. */
   faults: string | undefined;
@@ -46,6 +55,8 @@ async function listDeployment(
     id: s.ID,
     config: containerSpec(s)?.Command?.[1],
     committee: s.Spec?.Labels?.[LABELS.committee],
+    slot: envNumber(containerSpec(s)?.Env, NODE_ENV.slot),
+    committeeHosts: s.Spec?.Labels?.[LABELS.hosts]?.split(' ').filter((h) => h !== ''),
     conditions: s.Spec?.Labels?.[LABELS.net],
     faults: s.Spec?.Labels?.[LABELS.faults],
     controlToken: containerSpec(s)
@@ -98,6 +109,9 @@ export interface NodeStatus {
   /** The gomel config it runs and the committee it was deployed with (service spec and labels). */
   config: string | undefined;
   committee: string | undefined;
+  /** Its committee slot and the committee's hosts, as deployed (see DeployedService). */
+  slot: number | undefined;
+  committeeHosts: string[] | undefined;
   /** The image it runs (its service spec's, pinned by digest). */
   image: string | undefined;
   serviceId: string;
@@ -123,33 +137,38 @@ export async function readStatus(
   ]);
   const hostOf = new Map(nodes.map((n) => [n.ID, n.Description?.Hostname ?? n.ID]));
   const down = downNodes(nodes);
-  const slot = (name: string) => Number(/(\d+)$/.exec(name)?.[1] ?? 0);
-  return [...services]
-    .map(([node, serviceId]) => {
-      const v = views.get(node)!;
-      const hostDown = Boolean(v.nodeId && down.has(v.nodeId));
-      const { config, committee, conditions, faults, controlToken, capAdd, image } = deployed.get(node)!;
-      return {
-        node,
-        serviceId,
-        hostDown,
-        config,
-        committee,
-        conditions,
-        faults,
-        controlToken,
-        capAdd,
-        image,
-        state: v.state,
-        phase: v.phase,
-        swarmNode: v.nodeId && hostOf.get(v.nodeId),
-        since: v.since,
-        exitCode: v.exitCode,
-        error: v.error,
-        containerId: v.containerId,
-      };
-    })
-    .sort((a, b) => slot(a.node) - slot(b.node) || a.node.localeCompare(b.node));
+  return (
+    [...services]
+      .map(([node, serviceId]) => {
+        const v = views.get(node)!;
+        const hostDown = Boolean(v.nodeId && down.has(v.nodeId));
+        const { config, committee, slot, committeeHosts, conditions, faults, controlToken, capAdd, image } =
+          deployed.get(node)!;
+        return {
+          node,
+          serviceId,
+          hostDown,
+          config,
+          committee,
+          slot,
+          committeeHosts,
+          conditions,
+          faults,
+          controlToken,
+          capAdd,
+          image,
+          state: v.state,
+          phase: v.phase,
+          swarmNode: v.nodeId && hostOf.get(v.nodeId),
+          since: v.since,
+          exitCode: v.exitCode,
+          error: v.error,
+          containerId: v.containerId,
+        };
+      })
+      // In committee order (SLOT), not by the digits of a name: hosts need not be node<k>.
+      .sort((a, b) => (a.slot ?? Infinity) - (b.slot ?? Infinity) || a.node.localeCompare(b.node))
+  );
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -63,8 +63,9 @@ export function nodeSpecs(
   privateKeys: readonly Uint8Array[],
   o: DeployOptions,
 ): NodeSpec[] {
-  return members.map((member, pid) => {
-    const host = nodeHost(member, pid);
+  const hosts = members.map(nodeHost);
+  return members.map((_, pid) => {
+    const host = hosts[pid]!;
     const keyHash = hashHex(privateKeys[pid]!, 12);
     // Named per committee and key: a resized or re-keyed committee never picks up a stale secret.
     const secretName = `${host}.${o.committeeFingerprint.slice(0, 12)}.${keyHash}`;
@@ -74,6 +75,7 @@ export function nodeSpecs(
       [LABELS.deployment]: o.network,
       [LABELS.node]: host,
       [LABELS.committee]: o.committeeFingerprint,
+      [LABELS.hosts]: hosts.join(' '),
       ...(shaping ? { [LABELS.net]: shaping.summary } : {}),
       ...(o.faultPlan ? { [LABELS.faults]: o.faultPlan } : {}),
     };

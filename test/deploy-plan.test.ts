@@ -8,6 +8,7 @@ import { controlToken, nodeSpecs, planServices, viewTask } from '../src/core/dep
 import { waitForTasks, type TaskLister } from '../src/docker/deployment.js';
 import { EngineError } from '../src/docker/engine.js';
 import { mapLimit } from '../src/core/limit.js';
+import { UsageError } from '../src/core/errors.js';
 
 const members = async () => parseCommittee(await fs.readFile(path.join(REPO, 'keys/committee.ka'), 'utf8'));
 const keys = (n: number, salt = '') => Array.from({ length: n }, (_, i) => new TextEncoder().encode(`key ${i}${salt}`));
@@ -197,4 +198,26 @@ test('the wait goes on through HTTP 500 / DeadlineExceeded listings, reports eac
     /HTTP 400/,
   );
   assert.equal(calls, 1, 'a client error is not retried');
+});
+
+test('a spec no node could be started with is refused with its figure: an env string over MAX_ARG_STRLEN, a spec over half of swarmkit 1.5 MiB', async () => {
+  const m = await members();
+  const faults = (bytes: number) => ['0 kill\n'.padEnd(bytes, '#'), ...Array.from({ length: 7 }, () => '')];
+  assert.equal(nodeSpecs(m, keys(8), { ...opts, faults: faults(90_000) }).length, 8, 'a 120 KB string fits');
+  assert.throws(
+    () => nodeSpecs(m, keys(8), { ...opts, faults: faults(100_000) }),
+    (e: Error) =>
+      e instanceof UsageError &&
+      /^deploy: node1's environment string GOMEL_FAULTS is 133350 bytes; Linux starts no process with one over 131072 \(MAX_ARG_STRLEN\)/.test(
+        e.message,
+      ),
+  );
+  assert.throws(
+    () => nodeSpecs(m, keys(8), { ...opts, faultPlan: 'x'.repeat(400_000) }),
+    (e: Error) =>
+      e instanceof UsageError &&
+      /^deploy: node1's service spec is \d+ bytes; a swarm service spec is kept under 786432 \(half of swarmkit's 1\.5 MiB transaction, as an update holds two\)/.test(
+        e.message,
+      ),
+  );
 });

@@ -153,6 +153,7 @@ export async function deploySpawn(
         : {}),
     });
   } catch (e) {
+    if (e instanceof UsageError) throw e; // a spec too large for a node: its own line, naming the limit
     throw new InputError(
       path.join(options.keys, COMMITTEE_FILE),
       undefined,

@@ -58,6 +58,16 @@ export const NODE_LINES = {
 /** run.sh's exit status when the node's network conditions could not be applied. */
 export const EXIT_NETWORK_NOT_APPLIED = 3;
 
+/**
+ * The longest environment string execve takes, NAME=value and its NUL: Linux's MAX_ARG_STRLEN, 32
+ * pages of 4 KiB. A longer one fails the container's start with E2BIG ("argument list too long").
+ * The node's few strings together stay far below ARG_MAX (a quarter of the 8 MiB stack Docker gives).
+ */
+export const MAX_ENV_STRING_BYTES = 131_072;
+
+/** The bytes one NAME=value environment string takes in execve, its NUL counted. */
+export const envStringBytes = (text: string): number => Buffer.byteLength(text) + 1;
+
 /** Where run.sh reads the node's key: the Swarm secret's file name under /run/secrets. */
 export const KEY_SECRET_FILE = 'gomel.pk';
 

@@ -2,7 +2,8 @@
 // One Swarm service per node, as gomel's spawn.sh: name and hostname node<k>,
 // env SLOT=k, restart none, on the overlay network; plus, unlike spawn.sh, the
 // node's own private key as a Swarm secret and the image pinned by digest.
-import { KEY_SECRET_FILE, NODE_ENV } from './node-contract.js';
+import { envStringBytes, KEY_SECRET_FILE, MAX_ENV_STRING_BYTES, NODE_ENV } from './node-contract.js';
+import { UsageError } from '../errors.js';
 import { LABELS } from '../labels.js';
 import type { Member } from '../keys/committee.js';
 import { hashHex } from '../image/context.js';
@@ -14,6 +15,14 @@ import { hashHex } from '../image/context.js';
  */
 export const controlToken = (network: string, committee: string, host: string) =>
   hashHex(new TextEncoder().encode(`gomelctl control\n${network}\n${committee}\n${host}`), 16);
+
+/**
+ * The largest service spec (as JSON) deploy spawn creates. swarmkit's store refuses a transaction over
+ * 1.5 MiB (MaxTransactionBytes in manager/state/store/memory.go: "raft: raft message is too large"),
+ * and a service that is updated (gomelctl fault relabels every one) holds its spec and the previous
+ * one: half of it. Assumed, not measured here (no Docker in the unit tests).
+ */
+export const MAX_SERVICE_SPEC_BYTES = 768 * 1024;
 
 interface DeployOptions {
   /** The overlay network; it also names the deployment (one committee per network). */
@@ -122,9 +131,26 @@ export function nodeSpecs(
       // DNS round-robin: node<k> resolves to the task itself, no IPVS virtual IP in between.
       EndpointSpec: { Mode: 'dnsrr' },
     });
-    const specHash = hashHex(new TextEncoder().encode(JSON.stringify(build('', ''))), 16);
+    const text = JSON.stringify(build('', ''));
+    checkFits(host, build('', '').TaskTemplate.ContainerSpec.Env, Buffer.byteLength(text));
+    const specHash = hashHex(new TextEncoder().encode(text), 16);
     return { pid, host, secretName, keyHash, specHash, spec: (secretId: string) => build(secretId, specHash) };
   });
+}
+
+/** A spec no node could be started with is refused here, before anything is created, with its figure. */
+function checkFits(host: string, env: readonly string[], specBytes: number): void {
+  for (const e of env) {
+    const bytes = envStringBytes(e);
+    if (bytes > MAX_ENV_STRING_BYTES)
+      throw new UsageError(
+        `deploy: ${host}'s environment string ${e.slice(0, e.indexOf('='))} is ${bytes} bytes; Linux starts no process with one over ${MAX_ENV_STRING_BYTES} (MAX_ARG_STRLEN): give it fewer fault events or network rules`,
+      );
+  }
+  if (specBytes > MAX_SERVICE_SPEC_BYTES)
+    throw new UsageError(
+      `deploy: ${host}'s service spec is ${specBytes} bytes; a swarm service spec is kept under ${MAX_SERVICE_SPEC_BYTES} (half of swarmkit's 1.5 MiB transaction, as an update holds two): give it fewer fault events or network rules`,
+    );
 }
 
 interface ExistingService {

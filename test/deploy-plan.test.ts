@@ -4,7 +4,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { REPO } from './helpers.js';
 import { parseCommittee } from '../src/core/keys/committee.js';
-import { controlToken, nodeSpecs, planServices, viewTask } from '../src/core/deploy/plan.js';
+import { controlSecretName, nodeSpecs, planServices, viewTask } from '../src/core/deploy/plan.js';
 import { waitForTasks, type TaskLister } from '../src/docker/deployment.js';
 import { EngineError } from '../src/docker/engine.js';
 import { mapLimit } from '../src/core/limit.js';
@@ -19,12 +19,13 @@ const opts = {
   constraints: [],
   capAdd: ['NET_ADMIN'],
   committeeFingerprint: 'f'.repeat(16),
+  controlSecret: controlSecretName('a'.repeat(64)),
 };
 
 test('one service per node as spawn.sh: name/hostname node<k>, SLOT=k, restart none, own secret, dnsrr', async () => {
   const specs = nodeSpecs(await members(), keys(8), opts);
   assert.equal(specs.length, 8);
-  const spec = specs[2]!.spec('secret-id') as {
+  const spec = specs[2]!.spec('secret-id', 'control-id') as {
     Name: string;
     TaskTemplate: { ContainerSpec: Record<string, unknown>; RestartPolicy: unknown; Networks: unknown };
     EndpointSpec: unknown;
@@ -37,9 +38,11 @@ test('one service per node as spawn.sh: name/hostname node<k>, SLOT=k, restart n
   );
   const c = spec.TaskTemplate.ContainerSpec;
   assert.equal(c.Hostname, 'node3');
-  // The control token (gomelctl fault) is per deployment and node, and the same on every spawn: an unchanged node is kept.
-  assert.deepEqual(c.Env, ['SLOT=3', `GOMEL_CONTROL_TOKEN=${controlToken('net', 'f'.repeat(16), 'node3')}`]);
-  assert.notEqual(controlToken('net', 'f'.repeat(16), 'node3'), controlToken('other', 'f'.repeat(16), 'node3'));
+  // The control token (gomelctl fault) is a Swarm secret, never in the env; its secret is named by a hash of it.
+  assert.deepEqual(c.Env, ['SLOT=3']);
+  assert.match(opts.controlSecret, /^gomel-control\.[0-9a-f]{12}$/);
+  assert.notEqual(controlSecretName('b'.repeat(64)), opts.controlSecret);
+  assert.ok(!JSON.stringify(spec).includes('a'.repeat(64)), 'the token is nowhere in the spec');
   assert.equal(nodeSpecs(await members(), keys(8), opts)[2]!.specHash, specs[2]!.specHash);
   assert.deepEqual(c.Command, ['/gomel/run.sh', 'config']);
   assert.deepEqual(c.CapabilityAdd, ['CAP_NET_ADMIN']);
@@ -48,6 +51,11 @@ test('one service per node as spawn.sh: name/hostname node<k>, SLOT=k, restart n
       SecretID: 'secret-id',
       SecretName: specs[2]!.secretName,
       File: { Name: 'gomel.pk', UID: '0', GID: '0', Mode: 0o400 },
+    },
+    {
+      SecretID: 'control-id',
+      SecretName: opts.controlSecret,
+      File: { Name: 'gomel-control', UID: '0', GID: '0', Mode: 0o400 },
     },
   ]);
   assert.deepEqual(spec.TaskTemplate.RestartPolicy, { Condition: 'none' });

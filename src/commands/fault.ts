@@ -20,6 +20,8 @@ import {
 import { human, parseFaultsLog, readFaultRecord } from '../core/faults/plan.js';
 import { Engine } from '../docker/engine.js';
 import { deploymentLabels, readStatus } from '../docker/deployment.js';
+import { controlSecretName } from '../core/deploy/plan.js';
+import { controlTokenFile, readControlToken } from '../fs/control-token.js';
 import { DEFAULT_BASE } from './defaults.js';
 import type { Output } from './output.js';
 import type { FaultFlags } from './fault.flags.js';
@@ -72,10 +74,21 @@ export async function fault(
     throw new UsageError(
       `fault ${live.source}: ${missing.map((k) => hosts[k - 1]).join(', ')} ${missing.length > 1 ? 'are' : 'is'} not deployed on ${options.network} (no service); nothing was sent`,
     );
-  const old = targets.filter((t) => !t.controlToken).map((t) => t.node);
+  const old = targets.filter((t) => !t.controlSecret).map((t) => t.node);
   if (old.length)
     throw new UsageError(
-      `fault: ${old.join(', ')} ${old.length > 1 ? 'were' : 'was'} deployed without a control listener (by an older gomelctl); redeploy with \`gomelctl deploy spawn\` or \`up\``,
+      `fault: ${old.join(', ')} ${old.length > 1 ? 'were' : 'was'} deployed without a control secret (by an older gomelctl); redeploy with \`gomelctl deploy spawn\` or \`up\``,
+    );
+  // The token deploy spawn kept beside the keys; the nodes hold it as the Swarm secret it names.
+  const token = await readControlToken(options.keys, options.network);
+  if (token === undefined)
+    throw new UsageError(
+      `fault: no control token for ${options.network} in ${controlTokenFile(options.keys, options.network)}; pass --keys with the folder \`deploy spawn\` used, or redeploy from this one`,
+    );
+  const other = targets.filter((t) => t.controlSecret !== controlSecretName(token)).map((t) => t.node);
+  if (other.length)
+    throw new UsageError(
+      `fault: ${other.join(', ')} ${other.length > 1 ? 'hold' : 'holds'} another control token than ${controlTokenFile(options.keys, options.network)} (deployed from another keys folder or machine); pass that --keys, or redeploy from this one`,
     );
   if (live.needsNetAdmin) {
     const without = targets.filter((t) => !t.capAdd.includes('CAP_NET_ADMIN')).map((t) => t.node);
@@ -100,7 +113,9 @@ export async function fault(
       `WAIT=${ANSWER_WAIT_S}`,
       ...asked.flatMap((t, i) => [
         `HOST_${i + 1}=${t.node}`,
-        `REQUEST_${i + 1}=${t.controlToken} ${live.requests.get(t.k)}`,
+        // In the messenger's env: a container of the manager's own engine, removed once it ends;
+        // whoever can read it there can read the keys folder and the nodes' secrets too.
+        `REQUEST_${i + 1}=${token} ${live.requests.get(t.k)}`,
       ]),
     ];
     const ran = await engine.runOnNetwork(

@@ -2,7 +2,7 @@
 // the network that names the deployment) and the newest task of each. Read by
 // deploy, up and fault alike.
 import { LABELS } from '../core/labels.js';
-import { NODE_ENV } from '../core/deploy/node-contract.js';
+import { CONTROL_SECRET_FILE, NODE_ENV } from '../core/deploy/node-contract.js';
 import { viewTask, type TaskView } from '../core/deploy/plan.js';
 import { EnvironmentError } from '../core/errors.js';
 import { mapLimit } from '../core/limit.js';
@@ -12,7 +12,16 @@ import type { CleanEngine, SecretApi, ServiceApi, TaskApi } from './engine-api.j
 const containerSpec = (s: { Spec?: { TaskTemplate?: unknown } }) =>
   (
     s.Spec?.TaskTemplate as
-      { ContainerSpec?: { Image?: string; Command?: string[]; Env?: string[]; CapabilityAdd?: string[] } } | undefined
+      | {
+          ContainerSpec?: {
+            Image?: string;
+            Command?: string[];
+            Env?: string[];
+            CapabilityAdd?: string[];
+            Secrets?: { SecretName?: string; File?: { Name?: string } }[];
+          };
+        }
+      | undefined
   )?.ContainerSpec;
 
 /** A positive integer env value of a container spec (SLOT=3 → 3), or undefined. */
@@ -35,8 +44,8 @@ interface DeployedService {
   conditions: string | undefined;
   /** The fault plan it runs under (JSON of core/faults/plan.ts FaultPlan), if any. */
   faults: string | undefined;
-  /** The token its control listener wants (gomelctl fault); undefined for a node deployed without one. */
-  controlToken: string | undefined;
+  /** The Swarm secret its control listener reads its token from (gomelctl fault); undefined for a node deployed without one. */
+  controlSecret: string | undefined;
   /** Linux capabilities added to its container (NET_ADMIN lets it cut peers off). */
   capAdd: string[];
   /** The image it runs, as its spec names it (deploy spawn pins it by digest). */
@@ -59,9 +68,7 @@ async function listDeployment(
     committeeHosts: s.Spec?.Labels?.[LABELS.hosts]?.split(' ').filter((h) => h !== ''),
     conditions: s.Spec?.Labels?.[LABELS.net],
     faults: s.Spec?.Labels?.[LABELS.faults],
-    controlToken: containerSpec(s)
-      ?.Env?.find((e) => e.startsWith(`${NODE_ENV.controlToken}=`))
-      ?.slice(NODE_ENV.controlToken.length + 1),
+    controlSecret: containerSpec(s)?.Secrets?.find((x) => x.File?.Name === CONTROL_SECRET_FILE)?.SecretName,
     capAdd: containerSpec(s)?.CapabilityAdd ?? [],
     image: containerSpec(s)?.Image,
   }));
@@ -103,8 +110,8 @@ export interface NodeStatus {
   conditions: string | undefined;
   /** The fault plan it runs under (JSON), if any. */
   faults: string | undefined;
-  /** Its control listener's token and its added capabilities (gomelctl fault). */
-  controlToken: string | undefined;
+  /** Its control listener's secret (by name) and its added capabilities (gomelctl fault). */
+  controlSecret: string | undefined;
   capAdd: string[];
   /** The gomel config it runs and the committee it was deployed with (service spec and labels). */
   config: string | undefined;
@@ -142,7 +149,7 @@ export async function readStatus(
       .map(([node, serviceId]) => {
         const v = views.get(node)!;
         const hostDown = Boolean(v.nodeId && down.has(v.nodeId));
-        const { config, committee, slot, committeeHosts, conditions, faults, controlToken, capAdd, image } =
+        const { config, committee, slot, committeeHosts, conditions, faults, controlSecret, capAdd, image } =
           deployed.get(node)!;
         return {
           node,
@@ -154,7 +161,7 @@ export async function readStatus(
           committeeHosts,
           conditions,
           faults,
-          controlToken,
+          controlSecret,
           capAdd,
           image,
           state: v.state,

@@ -215,20 +215,30 @@ await_restart() {
 #   <token> <action> [args]     the actions of a schedule (kill, term, stop, cont,
 #                               slow <fraction>, unslow, drop/undrop <host> ...) and
 #                               resume (a pause or a slow let go) and heal (every drop undone)
-# The token is the deployment's (GOMEL_CONTROL_TOKEN): a request meant for another
-# deployment never acts on this one. The action is applied at once, logged in
+# The token is the deployment's random secret, the Swarm secret /run/secrets/gomel-control
+# (GOMEL_CONTROL_TOKEN_FILE): a request from anyone who does not hold it never acts.
+# Each connection holds a shell (nc -ll -e): one that sends no request line within
+# GOMEL_CONTROL_READ_S seconds (default 5) is answered and closed, so an idle peer
+# cannot hold shells for good. The action is applied at once, logged in
 # faults.log like a planned one (its ms counted from the common start, started_at),
 # and the same line is the answer. A request that is refused changes nothing.
 # control_request <extract-dir> <gomel-pid-file>
 control_request() {
   _f_dir=$1 _f_pidfile=$2 _f_to=""
   command -v timeout >/dev/null 2>&1 && _f_to="timeout 5"
-  IFS= read -r _c_line || { echo "refused: no request"; return 0; }
+  _c_read=""
+  command -v timeout >/dev/null 2>&1 && _c_read="timeout ${GOMEL_CONTROL_READ_S:-5}"
+  # head, not read -t: dash's read has no time limit.
+  _c_line=$($_c_read head -n 1 | tr -d '\r')
+  [ -n "$_c_line" ] || { echo "refused: no request"; return 0; }
+  _c_token=""
+  _c_file="${GOMEL_CONTROL_TOKEN_FILE:-/run/secrets/gomel-control}"
+  [ -r "$_c_file" ] && read -r _c_token <"$_c_file"
   set -f
   # shellcheck disable=SC2086 # the request is words
   set -- $_c_line
   set +f
-  if [ -z "${GOMEL_CONTROL_TOKEN:-}" ] || [ "${1:-}" != "$GOMEL_CONTROL_TOKEN" ]; then echo "refused: not this deployment's token"; return 0; fi
+  if [ -z "$_c_token" ] || [ "${1:-}" != "$_c_token" ]; then echo "refused: not this deployment's token"; return 0; fi
   shift
   case "${1:-}" in kill | term | stop | cont | resume | slow | unslow | drop | undrop | heal) ;; *) echo "refused: unknown action ${1:-}"; return 0 ;; esac
   _f_start=""

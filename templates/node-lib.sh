@@ -105,14 +105,16 @@ start_together() {
     fi
   else
     # The coordinator's answer, until it holds the start. A start before this node was
-    # even ready is no start of this run (a container of an earlier one): asked again.
+    # even ready is no start of this run (a container of an earlier one), nor is one after
+    # this node's own give-up plus the margin: no coordinator of this run fixes one that late,
+    # and it would hold the node longer than a silent coordinator does (issue 30). Asked again.
     # Every node asks the one coordinator, once a second: 64 nodes asking more often kept
     # 2 cores busy forking the questions and the coordinator's answers.
     poll_s=1
     while :; do
       pending=$coordinator
       ask_all "ready * done *" /tmp/start-coordinator
-      common_start=$(awk -v mine="$ready_at" '{ s = $NF } END { if (s + 0 > mine + 0) print s }' /tmp/start-coordinator 2>/dev/null)
+      common_start=$(awk -v mine="$ready_at" -v latest="$give_up" -v margin="$margin" '{ s = $NF } END { if (s + 0 > mine + 0 && s + 0 <= latest + margin) print s }' /tmp/start-coordinator 2>/dev/null)
       [ -n "$common_start" ] && break
       if [ "$(date +%s)" -ge "$give_up" ]; then
         echo "start: after ${wait_s}s the coordinator $coordinator has no common start; starting anyway" >&2

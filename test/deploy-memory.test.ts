@@ -8,6 +8,7 @@ import path from 'node:path';
 import { deploySpawn, type DeploySpawnOptions } from '../src/commands/deploy-spawn.js';
 import { deployLogs } from '../src/commands/deploy-logs.js';
 import { deployClean } from '../src/commands/deploy-clean.js';
+import { deployStatus } from '../src/commands/deploy-status.js';
 import { keysGen } from '../src/commands/keys.js';
 import { captureOutput } from '../src/commands/output.js';
 import { CheckFailed, EnvironmentError } from '../src/core/errors.js';
@@ -57,9 +58,16 @@ test('spawn: one service per node with its own key as its only secret; an unchan
   );
   for (const s of engine.live()) {
     assert.equal(s.Spec.Labels[LABELS.deployment], 'net');
-    const secrets = (s.Spec.TaskTemplate as { ContainerSpec: { Secrets: { SecretName: string }[]; Env: string[] } })
-      .ContainerSpec;
-    assert.equal(secrets.Secrets.length, 1, `${s.Spec.Name} mounts one secret`);
+    const secrets = (
+      s.Spec.TaskTemplate as {
+        ContainerSpec: { Secrets: { SecretName: string; File: { Name: string } }[]; Env: string[] };
+      }
+    ).ContainerSpec;
+    assert.deepEqual(
+      secrets.Secrets.map((x) => x.File.Name),
+      ['gomel.pk', 'gomel-control'],
+      `${s.Spec.Name} mounts its key and the deployment's control token`,
+    );
     const secret = engine.secrets.find((x) => x.Spec.Name === secrets.Secrets[0]!.SecretName)!;
     const pid = Number(s.Spec.Name.slice(4)) - 1;
     assert.equal(
@@ -106,7 +114,7 @@ test('spawn: one service per node with its own key as its only secret; an unchan
       .sort(),
     ['node1', 'node2', 'node3', 'node4', 'node5'],
   );
-  assert.equal(engine.secrets.filter((s) => !s.removed).length, 5);
+  assert.equal(engine.secrets.filter((s) => !s.removed).length, 6, 'five keys and the control token');
 
   await deployClean({ network: 'net' }, captureOutput(), engine);
   assert.deepEqual(engine.live(), []);
@@ -115,6 +123,40 @@ test('spawn: one service per node with its own key as its only secret; an unchan
     [],
     'every secret of the deployment removed',
   );
+});
+
+test('spawn: the control token is a random secret of the deployment, kept 0600 beside the keys and handed over as a Swarm secret, in no env, label or status; a redeploy keeps it and its nodes', async (t) => {
+  const p = await project(t, 4);
+  const engine = new MemoryEngine();
+  await deploySpawn(p.options(), captureOutput(), engine);
+  const file = path.join(p.keys, '.gomelctl-control.net');
+  const token = (await fs.readFile(file, 'utf8')).trim();
+  assert.match(token, /^[0-9a-f]{64}$/);
+  assert.equal((await fs.stat(file)).mode & 0o777, 0o600);
+  const control = engine.secrets.filter((x) => !x.removed && new TextDecoder().decode(x.data) === token);
+  assert.equal(control.length, 1, 'one Swarm secret holds it');
+  assert.equal(control[0]!.Spec.Labels[LABELS.deployment], 'net', 'removed with the deployment');
+  for (const s of engine.live()) assert.ok(!JSON.stringify(s.Spec).includes(token), `${s.Spec.Name}: not in its spec`);
+  const status = captureOutput();
+  await deployStatus({ network: 'net', json: true }, status, engine);
+  assert.ok(!status.lines.join('\n').includes(token), 'not in deploy status --json');
+  // Another deployment gets another token.
+  await deploySpawn(p.options({ network: 'net2' }), captureOutput(), new MemoryEngine(['net2']));
+  assert.notEqual((await fs.readFile(path.join(p.keys, '.gomelctl-control.net2'), 'utf8')).trim(), token);
+
+  engine.calls = [];
+  await deploySpawn(p.options(), captureOutput(), engine);
+  assert.deepEqual(
+    engine.calls.filter((c) => !c.startsWith('ping')),
+    [],
+    'the kept token keeps every node (they keep answering it)',
+  );
+  // A lost token: a new one, and every node replaced to hold it.
+  await fs.rm(file);
+  engine.calls = [];
+  await deploySpawn(p.options(), captureOutput(), engine);
+  assert.equal(engine.calls.filter((c) => c.startsWith('createService')).length, 4);
+  assert.notEqual((await fs.readFile(file, 'utf8')).trim(), token);
 });
 
 test('spawn: a node that cannot apply its network conditions (exit 3) removes the whole deployment and names why', async (t) => {

@@ -4,10 +4,11 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { REPO } from './helpers.js';
 import { parseCommittee } from '../src/core/keys/committee.js';
-import { controlToken, nodeSpecs, planServices, viewTask } from '../src/core/deploy/plan.js';
+import { controlSecretName, nodeSpecs, planServices, viewTask } from '../src/core/deploy/plan.js';
 import { waitForTasks, type TaskLister } from '../src/docker/deployment.js';
 import { EngineError } from '../src/docker/engine.js';
 import { mapLimit } from '../src/core/limit.js';
+import { UsageError } from '../src/core/errors.js';
 
 const members = async () => parseCommittee(await fs.readFile(path.join(REPO, 'keys/committee.ka'), 'utf8'));
 const keys = (n: number, salt = '') => Array.from({ length: n }, (_, i) => new TextEncoder().encode(`key ${i}${salt}`));
@@ -18,22 +19,30 @@ const opts = {
   constraints: [],
   capAdd: ['NET_ADMIN'],
   committeeFingerprint: 'f'.repeat(16),
+  controlSecret: controlSecretName('a'.repeat(64)),
 };
 
 test('one service per node as spawn.sh: name/hostname node<k>, SLOT=k, restart none, own secret, dnsrr', async () => {
   const specs = nodeSpecs(await members(), keys(8), opts);
   assert.equal(specs.length, 8);
-  const spec = specs[2]!.spec('secret-id') as {
+  const spec = specs[2]!.spec('secret-id', 'control-id') as {
     Name: string;
     TaskTemplate: { ContainerSpec: Record<string, unknown>; RestartPolicy: unknown; Networks: unknown };
     EndpointSpec: unknown;
   };
   assert.equal(spec.Name, 'node3');
+  // Every node names the whole committee in order: gomelctl fault aims at node k by it, whichever services are left.
+  assert.equal(
+    (spec as unknown as { Labels: Record<string, string> }).Labels['org.gomelctl.hosts'],
+    Array.from({ length: 8 }, (_, i) => `node${i + 1}`).join(' '),
+  );
   const c = spec.TaskTemplate.ContainerSpec;
   assert.equal(c.Hostname, 'node3');
-  // The control token (gomelctl fault) is per deployment and node, and the same on every spawn: an unchanged node is kept.
-  assert.deepEqual(c.Env, ['SLOT=3', `GOMEL_CONTROL_TOKEN=${controlToken('net', 'f'.repeat(16), 'node3')}`]);
-  assert.notEqual(controlToken('net', 'f'.repeat(16), 'node3'), controlToken('other', 'f'.repeat(16), 'node3'));
+  // The control token (gomelctl fault) is a Swarm secret, never in the env; its secret is named by a hash of it.
+  assert.deepEqual(c.Env, ['SLOT=3']);
+  assert.match(opts.controlSecret, /^gomel-control\.[0-9a-f]{12}$/);
+  assert.notEqual(controlSecretName('b'.repeat(64)), opts.controlSecret);
+  assert.ok(!JSON.stringify(spec).includes('a'.repeat(64)), 'the token is nowhere in the spec');
   assert.equal(nodeSpecs(await members(), keys(8), opts)[2]!.specHash, specs[2]!.specHash);
   assert.deepEqual(c.Command, ['/gomel/run.sh', 'config']);
   assert.deepEqual(c.CapabilityAdd, ['CAP_NET_ADMIN']);
@@ -42,6 +51,11 @@ test('one service per node as spawn.sh: name/hostname node<k>, SLOT=k, restart n
       SecretID: 'secret-id',
       SecretName: specs[2]!.secretName,
       File: { Name: 'gomel.pk', UID: '0', GID: '0', Mode: 0o400 },
+    },
+    {
+      SecretID: 'control-id',
+      SecretName: opts.controlSecret,
+      File: { Name: 'gomel-control', UID: '0', GID: '0', Mode: 0o400 },
     },
   ]);
   assert.deepEqual(spec.TaskTemplate.RestartPolicy, { Condition: 'none' });
@@ -192,4 +206,26 @@ test('the wait goes on through HTTP 500 / DeadlineExceeded listings, reports eac
     /HTTP 400/,
   );
   assert.equal(calls, 1, 'a client error is not retried');
+});
+
+test('a spec no node could be started with is refused with its figure: an env string over MAX_ARG_STRLEN, a spec over half of swarmkit 1.5 MiB', async () => {
+  const m = await members();
+  const faults = (bytes: number) => ['0 kill\n'.padEnd(bytes, '#'), ...Array.from({ length: 7 }, () => '')];
+  assert.equal(nodeSpecs(m, keys(8), { ...opts, faults: faults(90_000) }).length, 8, 'a 120 KB string fits');
+  assert.throws(
+    () => nodeSpecs(m, keys(8), { ...opts, faults: faults(100_000) }),
+    (e: Error) =>
+      e instanceof UsageError &&
+      /^deploy: node1's environment string GOMEL_FAULTS is 133350 bytes; Linux starts no process with one over 131072 \(MAX_ARG_STRLEN\)/.test(
+        e.message,
+      ),
+  );
+  assert.throws(
+    () => nodeSpecs(m, keys(8), { ...opts, faultPlan: 'x'.repeat(400_000) }),
+    (e: Error) =>
+      e instanceof UsageError &&
+      /^deploy: node1's service spec is \d+ bytes; a swarm service spec is kept under 786432 \(half of swarmkit's 1\.5 MiB transaction, as an update holds two\)/.test(
+        e.message,
+      ),
+  );
 });

@@ -5,28 +5,47 @@ import assert from 'node:assert/strict';
 import { fault } from '../src/commands/fault.js';
 import { UsageError } from '../src/core/errors.js';
 import type { Engine } from '../src/docker/engine.js';
+import { LABELS } from '../src/core/labels.js';
+import { controlSecretName } from '../src/core/deploy/plan.js';
+import { writeControlToken } from '../src/fs/control-token.js';
+import { tempDir } from './helpers.js';
 
-interface FakeNode {
-  token?: string;
-  capAdd?: string[];
+/** The deployment's control token, as deploy spawn keeps it beside the keys. */
+const TOKEN = 'c'.repeat(64);
+async function keysWithToken(t: Parameters<typeof tempDir>[0]): Promise<string> {
+  const keys = await tempDir(t);
+  await writeControlToken(keys, 'net', TOKEN);
+  return keys;
 }
 
-/** The engine calls fault makes before it sends anything; runOnNetwork records that it was reached. */
-function fakeEngine(nodes: FakeNode[], sent: string[]): Engine {
-  const services = nodes.map((n, i) => ({
-    ID: `svc${i + 1}`,
-    Spec: {
-      Name: `node${i + 1}`,
-      Labels: {},
-      TaskTemplate: {
-        ContainerSpec: {
-          Command: ['/gomel/run.sh', 'config'],
-          Env: [`SLOT=${i + 1}`, ...(n.token ? [`GOMEL_CONTROL_TOKEN=${n.token}`] : [])],
-          ...(n.capAdd ? { CapabilityAdd: n.capAdd } : {}),
+interface FakeNode {
+  /** The token of the control secret it mounts; none: deployed by an older gomelctl. */
+  token?: string;
+  capAdd?: string[];
+  /** Its service is gone (removed, or never created): the deployment still names it. */
+  gone?: boolean;
+}
+
+/** The engine calls fault makes before it sends anything; runOnNetwork records that it was reached, and the requests. */
+function fakeEngine(nodes: FakeNode[], sent: string[], requests: string[][] = []): Engine {
+  const hosts = nodes.map((_, i) => `node${i + 1}`).join(' ');
+  const services = nodes
+    .flatMap((n, i) => (n.gone ? [] : [{ n, i }]))
+    .map(({ n, i }) => ({
+      ID: `svc${i + 1}`,
+      Spec: {
+        Name: `node${i + 1}`,
+        Labels: { [LABELS.hosts]: hosts },
+        TaskTemplate: {
+          ContainerSpec: {
+            Command: ['/gomel/run.sh', 'config'],
+            Env: [`SLOT=${i + 1}`],
+            Secrets: n.token ? [{ SecretName: controlSecretName(n.token), File: { Name: 'gomel-control' } }] : [],
+            ...(n.capAdd ? { CapabilityAdd: n.capAdd } : {}),
+          },
         },
       },
-    },
-  }));
+    }));
   const tasks = services.map((s) => ({
     ServiceID: s.ID,
     NodeID: 'h1',
@@ -38,8 +57,9 @@ function fakeEngine(nodes: FakeNode[], sent: string[]): Engine {
     listTasks: async () => tasks,
     listNodes: async () => [{ ID: 'h1', Description: { Hostname: 'vm' }, Status: { State: 'ready' } }],
     inspectImage: async () => ({}),
-    runOnNetwork: async () => {
+    runOnNetwork: async (_image: string, _network: string, _command: string[], env: string[]) => {
       sent.push('messenger');
+      requests.push(env.filter((e) => /^(HOST|REQUEST)_/.test(e)));
       return { exitCode: 0, output: '' };
     },
   } as unknown as Engine;
@@ -47,21 +67,29 @@ function fakeEngine(nodes: FakeNode[], sent: string[]): Engine {
 
 const out = { line: () => undefined, warn: () => undefined, tty: false, status: () => undefined };
 
-test('fault refuses, before sending anything: no deployment, a node without a control listener, a cut without NET_ADMIN', async () => {
+test('fault refuses, before sending anything: no deployment, a node without a control listener, a cut without NET_ADMIN', async (t) => {
+  const keys = await keysWithToken(t);
   const sent: string[] = [];
   const refused = async (nodes: FakeNode[], action: string, targets: string | undefined, message: RegExp) => {
     await assert.rejects(
-      fault(action, targets, { network: 'net' }, out, fakeEngine(nodes, sent)),
+      fault(action, targets, { network: 'net', keys }, out, fakeEngine(nodes, sent)),
       (e: Error) => e instanceof UsageError && message.test(e.message) && !e.message.includes('\n'),
     );
   };
-  const four = (extra: FakeNode = {}) => Array.from({ length: 4 }, () => ({ token: 't', ...extra }));
+  const four = (extra: FakeNode = {}) => Array.from({ length: 4 }, () => ({ token: TOKEN, ...extra }));
   await refused([], 'pause', '1', /^fault: no gomelctl deployment on network net; pass --network/);
   await refused(
-    [{ token: 't' }, {}, { token: 't' }, {}],
+    [{ token: TOKEN }, {}, { token: TOKEN }, {}],
     'crash',
     '1-4',
-    /^fault: node2, node4 were deployed without a control listener \(by an older gomelctl\)/,
+    /^fault: node2, node4 were deployed without a control secret \(by an older gomelctl\)/,
+  );
+  // The token is the deployment's random secret, kept beside the keys: a node that mounts another is named.
+  await refused(
+    [{ token: TOKEN }, { token: 'd'.repeat(64) }, { token: TOKEN }, { token: TOKEN }],
+    'crash',
+    '1-4',
+    /^fault: node2 holds another control token than .*\.gomelctl-control\.net \(deployed from another keys folder or machine\)/,
   );
   await refused(
     four(),
@@ -74,8 +102,39 @@ test('fault refuses, before sending anything: no deployment, a node without a co
   assert.deepEqual(sent, [], 'no request was sent');
   // The same deployment with NET_ADMIN gets its cut sent.
   await assert.rejects(
-    fault('partition', '1-2|3-4', { network: 'net' }, out, fakeEngine(four({ capAdd: ['CAP_NET_ADMIN'] }), sent)),
+    fault('partition', '1-2|3-4', { network: 'net', keys }, out, fakeEngine(four({ capAdd: ['CAP_NET_ADMIN'] }), sent)),
     /not applied on 4 of 4 node\(s\): node1, node2, node3 and 1 more/,
   );
   assert.deepEqual(sent, ['messenger']);
+  // No token kept for this deployment (another keys folder): one line, nothing sent.
+  await assert.rejects(
+    fault('crash', '1', { network: 'net', keys: await tempDir(t) }, out, fakeEngine(four(), sent)),
+    (e: Error) =>
+      e instanceof UsageError &&
+      /^fault: no control token for net in .*\.gomelctl-control\.net; pass --keys with the folder `deploy spawn` used/.test(
+        e.message,
+      ),
+  );
+  assert.deepEqual(sent, ['messenger']);
+});
+
+test('fault aims at node k by the committee, not by position among the services left: a node whose service is gone is refused, nothing sent', async (t) => {
+  const keys = await keysWithToken(t);
+  // node3's service is gone: the third service that exists is node4's.
+  const nodes = [{ token: TOKEN }, { token: TOKEN }, { token: TOKEN, gone: true }, { token: TOKEN }];
+  const sent: string[] = [];
+  const requests: string[][] = [];
+  for (const target of ['3', 'node3', '2-4'])
+    await assert.rejects(
+      fault('crash', target, { network: 'net', keys }, out, fakeEngine(nodes, sent, requests)),
+      (e: Error) =>
+        e instanceof UsageError &&
+        /^fault crash [^:]+: node3 is not deployed on net \(no service\); nothing was sent$/.test(e.message),
+    );
+  assert.deepEqual(sent, [], 'nothing was sent');
+  await assert.rejects(
+    fault('crash', '4', { network: 'net', keys }, out, fakeEngine(nodes, sent, requests)),
+    /not applied on 1 of 1 node\(s\): node4$/,
+  );
+  assert.deepEqual(requests, [['HOST_1=node4', `REQUEST_1=${TOKEN} kill`]], 'node4, and node4 only, was asked');
 });

@@ -446,9 +446,15 @@ function specOf(p: { n: number; events: (NodeEvent | null)[]; split: boolean[] |
   const parts: string[] = [];
   const faulty: number[] = [];
   const forGood = new Set<number>();
+  // A node down for good before a cut is no side of it (nothing left to cut: the plan refuses such a side).
+  const goneBy = (k: number, ms: number) => {
+    const e = p.events[k - 1];
+    return (e?.kind === 'stop' || (e?.kind === 'crash' && e.restartAfter === null)) && e.at < ms;
+  };
   p.events.forEach((e, i) => {
     const k = i + 1;
     if (!e) return;
+    if (e.kind === 'isolate' && p.events.every((_, j) => j === i || goneBy(j + 1, e.at))) return;
     if (e.kind === 'crash') {
       parts.push(`crash:${k}@${t(e.at, p.timeText)}`);
       if (e.restartAfter !== null) parts.push(`restart:node${k}@${t(e.at + e.restartAfter, p.timeText)}`);
@@ -466,7 +472,9 @@ function specOf(p: { n: number; events: (NodeEvent | null)[]; split: boolean[] |
     }
   });
   if (p.split) {
-    const eligible = p.split.map((side, i) => ({ side, k: i + 1 })).filter((x) => !forGood.has(x.k));
+    const eligible = p.split
+      .map((side, i) => ({ side, k: i + 1 }))
+      .filter((x) => !forGood.has(x.k) && !goneBy(x.k, 200_000));
     const a = eligible.filter((x) => x.side).map((x) => x.k);
     const b = eligible.filter((x) => !x.side).map((x) => x.k);
     if (a.length && b.length) parts.push(`partition:${a.join(',')}|${b.join(',')}@200s-300s`);
@@ -599,4 +607,66 @@ test('property: any JSON is a plan or an InputError; any text is read as faults.
       assert.ok(Array.isArray(events) && Array.isArray(malformed));
     }),
   );
+});
+
+test('plans no node could carry out are refused, naming the limit (issue 30, class 5)', () => {
+  // A cut that cuts nobody off: every node isolated, or one side all down for good when it starts.
+  assert.throws(
+    () => parseFaultPlan('isolate:1-8@4s', H8),
+    (e: Error) =>
+      e instanceof UsageError &&
+      e.message ===
+        '--faults "isolate:1-8@4s": isolates every node of the 8-node committee, which cuts nobody off; leave at least one out',
+  );
+  assert.throws(
+    () => parseFaultPlanJson('[{"kind": "isolate", "nodes": "1-4", "at": 1, "until": 2}]', 'f.json', hostsOf(4)),
+    (e: Error) => e instanceof InputError && /^f\.json:\[0\]: isolates every node/.test(e.message),
+  );
+  assert.throws(
+    () => parseFaultPlan('crash:3@2s;isolate:3@4s-9s', hostsOf(4)),
+    /^UsageError: --faults "isolate:3@4s-9s": cuts nobody off: at 4 s every node on one side of it is down for good/,
+  );
+  assert.throws(
+    () => parseFaultPlan('stop:5-8@1s;partition:1-4|5-8@3s-15s', H8),
+    /"partition:1-4\|5-8@3s-15s": cuts nobody off/,
+  );
+  // A node down for good is left out of the cuts after it (its name no longer resolves); one restarted stays in.
+  assert.deepEqual(faultSchedules(parseFaultPlan('crash:4@1s;isolate:1@2s-3s', hostsOf(4))), [
+    '2000 drop node2 node3\n3000 undrop node2 node3\n',
+    '2000 drop node1\n3000 undrop node1\n',
+    '2000 drop node1\n3000 undrop node1\n',
+    '1000 kill\n',
+  ]);
+  assert.match(
+    faultSchedules(parseFaultPlan('crash:4@1s;restart:4@1.5s;isolate:1@2s-3s', hostsOf(4)))[0]!,
+    /^2000 drop node2 node3 node4\n/,
+  );
+
+  // What a node can be handed: its schedule is one environment string (MAX_ARG_STRLEN, 131072 bytes).
+  const h256 = hostsOf(256);
+  const cuts = (count: number) =>
+    Array.from({ length: count }, (_, i) => `partition:1-128|129-256@${2 * i + 1}s-${2 * i + 2}s`).join(';');
+  assert.equal(parseFaultPlan(cuts(10), h256).events.length, 10, '10 cuts over 256 nodes fit');
+  assert.throws(
+    () => parseFaultPlan(cuts(80), h256),
+    (e: Error) =>
+      e instanceof UsageError &&
+      /^--faults: node1's schedule takes \d+ bytes as its environment string GOMEL_FAULTS \(base64\), and Linux starts no process with one over 131072 \(MAX_ARG_STRLEN\); give that node fewer events or smaller cuts$/.test(
+        e.message,
+      ),
+  );
+  // ... and the plan is a label of every service: at most 256 KiB of JSON.
+  const crashes = Array.from(
+    { length: 2000 },
+    (_, i) => `crash:${(i % 8) + 1}@${2 * i + 1}s;restart:${(i % 8) + 1}@${2 * i + 2}s`,
+  );
+  assert.throws(
+    () => parseFaultPlan(crashes.join(';'), H8),
+    (e: Error) =>
+      e instanceof UsageError &&
+      /^--faults: the plan's record is \d+ bytes of JSON, and every node's service carries it as a label of at most 262144 bytes; give fewer events$/.test(
+        e.message,
+      ),
+  );
+  assert.ok(parseFaultPlan(crashes.slice(0, 500).join(';'), H8), '1000 events fit');
 });

@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import {
+  CONTROL_SECRET_FILE,
   EXIT_NETWORK_NOT_APPLIED,
   KEY_SECRET_FILE,
   NODE_ENV,
@@ -64,8 +65,9 @@ test('a node whose network conditions fail exits with the contract code', () => 
   assert.match(body, new RegExp(`\\bexit ${EXIT_NETWORK_NOT_APPLIED}\\b`));
 });
 
-test("run.sh reads the key from the secret's file name", () => {
+test("run.sh reads the key, and faults.sh the control token, from the secrets' file names", () => {
   assert.ok(gomelRun.includes(`/run/secrets/${KEY_SECRET_FILE}`));
+  assert.ok(faults.includes(`/run/secrets/${CONTROL_SECRET_FILE}`));
 });
 
 test("node-lib.sh's start margin is startMarginSeconds(N), computed by the shell itself", () => {

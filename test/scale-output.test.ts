@@ -196,15 +196,18 @@ test('256 nodes under deploy spawn, status, logs and fault: summaries of a few s
 
   // A partition of the 256: each node's request names the 128 of the other side.
   const cut = captureOutput();
-  await assert.rejects(fault('partition', '1-128|129-256', { network: 'net' }, cut, engine), (e: Error) => {
-    assert.ok(e instanceof CheckFailed);
-    assertSummary([e.message], 'fault error');
-    assert.match(
-      e.message,
-      /^fault partition 1-128\|129-256: not applied on 81 of 256 node\(s\): node7, node11, node13 and 78 more$/,
-    );
-    return true;
-  });
+  await assert.rejects(
+    fault('partition', '1-128|129-256', { network: 'net', keys: p.keys }, cut, engine),
+    (e: Error) => {
+      assert.ok(e instanceof CheckFailed);
+      assertSummary([e.message], 'fault error');
+      assert.match(
+        e.message,
+        /^fault partition 1-128\|129-256: not applied on 81 of 256 node\(s\): node7, node11, node13 and 78 more$/,
+      );
+      return true;
+    },
+  );
   assertSummary([...cut.lines, ...cut.warnings], 'fault');
   assert.match(
     cut.lines[0]!,
@@ -213,7 +216,10 @@ test('256 nodes under deploy spawn, status, logs and fault: summaries of a few s
   assert.ok(cut.lines.at(-1)!.endsWith("--json lists every node's answer"));
   // --json: every node's answer, from the same run (a fault acts: running it again is another fault).
   const json = captureOutput();
-  await assert.rejects(fault('partition', '1-128|129-256', { network: 'net', json: true }, json, engine), CheckFailed);
+  await assert.rejects(
+    fault('partition', '1-128|129-256', { network: 'net', keys: p.keys, json: true }, json, engine),
+    CheckFailed,
+  );
   const answers = JSON.parse(json.lines.join('\n')) as { node: string; applied: boolean; problem?: string }[];
   assert.equal(answers.length, N);
   assert.deepEqual(answers[6], {

@@ -5,7 +5,8 @@ import { LABELS } from '../core/labels.js';
 import path from 'node:path';
 import { CheckFailed, EnvironmentError, InputError, UsageError } from '../core/errors.js';
 import { committeeFingerprint } from '../core/image/context.js';
-import { nodeSpecs, planServices, type NodeSpec, type TaskView } from '../core/deploy/plan.js';
+import { controlSecretName, nodeSpecs, planServices, type NodeSpec, type TaskView } from '../core/deploy/plan.js';
+import { newControlToken, readControlToken, writeControlToken } from '../fs/control-token.js';
 import { mapLimit } from '../core/limit.js';
 import { checkImageRef, checkRegistryAddress } from '../core/image/payload.js';
 import {
@@ -129,6 +130,11 @@ export async function deploySpawn(
   // gomel starts 2 + N/4 + (N/16)² s after the coordinator heard every node (node-lib.sh); a node that
   // refuses its input fails then, and run.sh lingers 3 s before exiting: the default watch covers both.
   const settleS = options.settle ?? settleSeconds(keys.members.length);
+  // The deployment's control token: the kept one (a redeploy keeps unchanged nodes, which must keep
+  // answering), else a new random one, written beside the keys only once everything is checked.
+  const keptToken = await readControlToken(keys.dir, options.network);
+  const controlToken = keptToken ?? newControlToken();
+  const controlSecret = controlSecretName(controlToken);
 
   await engine.ping();
   const imageRegistry = parseImageRef(ref).registry;
@@ -149,6 +155,7 @@ export async function deploySpawn(
       constraints: options.constraint,
       capAdd: options.capAdd,
       committeeFingerprint: fingerprint,
+      controlSecret,
       spread: options.spread,
       conditions,
       ...(faultPlan
@@ -160,6 +167,7 @@ export async function deploySpawn(
         : {}),
     });
   } catch (e) {
+    if (e instanceof UsageError) throw e; // a spec too large for a node: its own line, naming the limit
     throw new InputError(
       path.join(options.keys, COMMITTEE_FILE),
       undefined,
@@ -178,6 +186,12 @@ export async function deploySpawn(
   // Secrets first: each node gets only its own key, mounted read-only at /run/secrets/gomel.pk.
   const secrets = new Map((await engine.listSecrets(labels)).map((s) => [s.Spec!.Name, s.ID]));
   const toStart = [...plan.create, ...plan.replace.map((r) => r.node)];
+  if (!keptToken) await writeControlToken(keys.dir, options.network, controlToken);
+  if (toStart.length && !secrets.has(controlSecret))
+    secrets.set(
+      controlSecret,
+      await engine.createSecret(controlSecret, new TextEncoder().encode(controlToken), labels),
+    );
   await mapLimit(toStart, parallel, async (node) => {
     if (!secrets.has(node.secretName)) {
       const id = await engine.createSecret(node.secretName, keyFiles[node.pid]!, {
@@ -193,8 +207,10 @@ export async function deploySpawn(
   // Runs never mix: a removed service's container lives on until it stops (Swarm's grace period, then
   // SIGKILL), answering to the same names; a node of the new run starts only when every one is gone.
   await waitForRemoved(engine, new Set(removed), (message) => out.warn(message), REMOVAL_WAIT_MS);
-  await mapLimit(toStart, parallel, (node) => engine.createService(node.spec(secrets.get(node.secretName)!) as never));
-  await pruneSecrets(engine, options.network, new Set(specs.map((s) => s.secretName)));
+  await mapLimit(toStart, parallel, (node) =>
+    engine.createService(node.spec(secrets.get(node.secretName)!, secrets.get(controlSecret)!) as never),
+  );
+  await pruneSecrets(engine, options.network, new Set([...specs.map((s) => s.secretName), controlSecret]));
 
   const said = [
     plan.create.length && `created ${plan.create.length}`,

@@ -16,7 +16,7 @@ export async function deployStatus(
   if (options.json)
     printJson(
       out,
-      status.map(({ containerId: _, controlToken: __, serviceId, ...s }) => ({
+      status.map(({ containerId: _, controlSecret: __, committeeHosts: ___, serviceId, ...s }) => ({
         ...s,
         service: serviceId.slice(0, 12),
       })),

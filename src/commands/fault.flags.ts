@@ -2,7 +2,7 @@
 import { Command } from '@commander-js/extra-typings';
 import type { Output } from './output.js';
 import { PER_NODE_LINES_UP_TO } from '../core/summary.js';
-import { networkOption, withSettingsOf, type FlagsOf } from './shared-flags.js';
+import { keysOption, networkOption, withSettingsOf, type FlagsOf } from './shared-flags.js';
 
 const faultFlags = () =>
   new Command('fault')
@@ -10,6 +10,7 @@ const faultFlags = () =>
     .argument('<action>', 'crash, stop, pause, resume, slow, partition, isolate or heal')
     .argument('[nodes]', "nodes as in --faults: 7, 1-4, node3; a partition's groups: '1-4|5-8'; heal: all when none")
     .addOption(networkOption())
+    .addOption(keysOption("keys folder `deploy spawn` used: the deployment's control token is kept there"))
     .option('--cpu <fraction>', 'slow: the fraction of the CPU gomel keeps, 0.01 to 0.99')
     .option(
       '--json',

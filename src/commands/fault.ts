@@ -8,6 +8,8 @@ import { CheckFailed, EnvironmentError, UsageError } from '../core/errors.js';
 import {
   CONTROL_PORT,
   healedBy,
+  aimLiveFault,
+  deployedHosts,
   parseLiveFault,
   recordLiveFault,
   type LiveAnswer,
@@ -16,6 +18,8 @@ import {
 import { human, parseFaultsLog, readFaultRecord } from '../core/faults/plan.js';
 import { Engine } from '../docker/engine.js';
 import { deploymentLabels, readStatus } from '../docker/deployment.js';
+import { controlSecretName } from '../core/deploy/plan.js';
+import { controlTokenFile, readControlToken } from '../fs/control-token.js';
 import { DEFAULT_BASE } from './defaults.js';
 import { printJson, type Output } from './output.js';
 import { someNames } from '../core/logs/logs-folder.js';
@@ -56,13 +60,35 @@ export async function fault(
     throw new UsageError(
       `fault: no gomelctl deployment on network ${options.network}; pass --network with the one \`deploy spawn\` or \`up\` used`,
     );
-  const hosts = status.map((s) => s.node);
+  // Node k is the committee's k-th member, as deployed: not the k-th service still there.
+  const hosts = deployedHosts(status);
+  if (!hosts)
+    throw new UsageError(
+      `fault: the services on ${options.network} do not name their committee's hosts (deployed by an older gomelctl, or by two deploys); redeploy with \`gomelctl deploy spawn\` or \`up\``,
+    );
   const live = parseLiveFault(action, nodesText, hosts, options.cpu);
-  const targets = [...live.requests.keys()].map((k) => ({ k, ...status[k - 1]! }));
-  const old = targets.filter((t) => !t.controlToken).map((t) => t.node);
+  const { targets, missing } = aimLiveFault(live, hosts, status);
+  // A heal of every node leaves out those whose service is gone: no container, no cut to undo.
+  const gone = live.action === 'heal' && nodesText === undefined ? missing : [];
+  if (missing.length > gone.length)
+    throw new UsageError(
+      `fault ${live.source}: ${someNames(missing.map((k) => hosts[k - 1]!))} ${missing.length > 1 ? 'are' : 'is'} not deployed on ${options.network} (no service); nothing was sent`,
+    );
+  const old = targets.filter((t) => !t.controlSecret).map((t) => t.node);
   if (old.length)
     throw new UsageError(
-      `fault: ${someNames(old)} ${old.length > 1 ? 'were' : 'was'} deployed without a control listener (by an older gomelctl); redeploy with \`gomelctl deploy spawn\` or \`up\``,
+      `fault: ${someNames(old)} ${old.length > 1 ? 'were' : 'was'} deployed without a control secret (by an older gomelctl); redeploy with \`gomelctl deploy spawn\` or \`up\``,
+    );
+  // The token deploy spawn kept beside the keys; the nodes hold it as the Swarm secret it names.
+  const token = await readControlToken(options.keys, options.network);
+  if (token === undefined)
+    throw new UsageError(
+      `fault: no control token for ${options.network} in ${controlTokenFile(options.keys, options.network)}; pass --keys with the folder \`deploy spawn\` used, or redeploy from this one`,
+    );
+  const other = targets.filter((t) => t.controlSecret !== controlSecretName(token)).map((t) => t.node);
+  if (other.length)
+    throw new UsageError(
+      `fault: ${someNames(other)} ${other.length > 1 ? 'hold' : 'holds'} another control token than ${controlTokenFile(options.keys, options.network)} (deployed from another keys folder or machine); pass that --keys, or redeploy from this one`,
     );
   if (live.needsNetAdmin) {
     const without = targets.filter((t) => !t.capAdd.includes('CAP_NET_ADMIN')).map((t) => t.node);
@@ -77,7 +103,7 @@ export async function fault(
     );
 
   // Only running nodes are asked: a node that has exited has no gomel to act on.
-  const answers: LiveAnswer[] = [];
+  const answers: LiveAnswer[] = gone.map((k) => ({ node: k, problem: 'not running (no service)' }));
   const asked = targets.filter((t) => t.phase === 'running');
   for (const t of targets) if (t.phase !== 'running') answers.push({ node: t.k, problem: `not running (${t.phase})` });
   if (asked.length) {
@@ -87,7 +113,9 @@ export async function fault(
       `WAIT=${ANSWER_WAIT_S}`,
       ...asked.flatMap((t, i) => [
         `HOST_${i + 1}=${t.node}`,
-        `REQUEST_${i + 1}=${t.controlToken} ${live.requests.get(t.k)}`,
+        // In the messenger's env: a container of the manager's own engine, removed once it ends;
+        // whoever can read it there can read the keys folder and the nodes' secrets too.
+        `REQUEST_${i + 1}=${token} ${live.requests.get(t.k)}`,
       ]),
     ];
     const ran = await engine.runOnNetwork(

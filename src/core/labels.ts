@@ -16,6 +16,11 @@ export const LABELS = {
   deployment: 'org.gomelctl.deployment',
   /** Service, secret: the node's host name (node<k>). */
   node: 'org.gomelctl.node',
+  /**
+   * Service: the committee's hosts in pid order, space-separated (node k is the k-th): what
+   * `gomelctl fault` reads a node list against, whichever services still exist.
+   */
+  hosts: 'org.gomelctl.hosts',
   /** Service: the hash of the node's spec (an unchanged node keeps its task). */
   spec: 'org.gomelctl.spec',
   /** Service: what network conditions the node runs under, shown by deploy status. */

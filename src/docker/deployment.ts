@@ -2,7 +2,7 @@
 // the network that names the deployment) and the newest task of each. Read by
 // deploy, up and fault alike.
 import { LABELS } from '../core/labels.js';
-import { NODE_ENV } from '../core/deploy/node-contract.js';
+import { CONTROL_SECRET_FILE, NODE_ENV } from '../core/deploy/node-contract.js';
 import { viewTask, type TaskView } from '../core/deploy/plan.js';
 import { EnvironmentError } from '../core/errors.js';
 import { mapLimit } from '../core/limit.js';
@@ -12,8 +12,23 @@ import type { CleanEngine, SecretApi, ServiceApi, TaskApi } from './engine-api.j
 const containerSpec = (s: { Spec?: { TaskTemplate?: unknown } }) =>
   (
     s.Spec?.TaskTemplate as
-      { ContainerSpec?: { Image?: string; Command?: string[]; Env?: string[]; CapabilityAdd?: string[] } } | undefined
+      | {
+          ContainerSpec?: {
+            Image?: string;
+            Command?: string[];
+            Env?: string[];
+            CapabilityAdd?: string[];
+            Secrets?: { SecretName?: string; File?: { Name?: string } }[];
+          };
+        }
+      | undefined
   )?.ContainerSpec;
+
+/** A positive integer env value of a container spec (SLOT=3 → 3), or undefined. */
+function envNumber(env: string[] | undefined, name: string): number | undefined {
+  const text = env?.find((e) => e.startsWith(`${name}=`))?.slice(name.length + 1);
+  return text !== undefined && /^[1-9]\d*$/.test(text) ? Number(text) : undefined;
+}
 
 export const deploymentLabels = (network: string) => ({ [LABELS.managed]: 'true', [LABELS.deployment]: network });
 
@@ -23,11 +38,14 @@ interface DeployedService {
   /** The gomel config the node runs (its command's argument). */
   config: string | undefined;
   committee: string | undefined;
+  /** Its committee slot k (env SLOT=k: the committee's k-th member), and the committee's hosts in slot order. */
+  slot: number | undefined;
+  committeeHosts: string[] | undefined;
   conditions: string | undefined;
   /** The fault plan it runs under (JSON of core/faults/plan.ts FaultPlan), if any. */
   faults: string | undefined;
-  /** The token its control listener wants (gomelctl fault); undefined for a node deployed without one. */
-  controlToken: string | undefined;
+  /** The Swarm secret its control listener reads its token from (gomelctl fault); undefined for a node deployed without one. */
+  controlSecret: string | undefined;
   /** Linux capabilities added to its container (NET_ADMIN lets it cut peers off). */
   capAdd: string[];
   /** The image it runs, as its spec names it (deploy spawn pins it by digest). */
@@ -46,11 +64,11 @@ async function listDeployment(
     id: s.ID,
     config: containerSpec(s)?.Command?.[1],
     committee: s.Spec?.Labels?.[LABELS.committee],
+    slot: envNumber(containerSpec(s)?.Env, NODE_ENV.slot),
+    committeeHosts: s.Spec?.Labels?.[LABELS.hosts]?.split(' ').filter((h) => h !== ''),
     conditions: s.Spec?.Labels?.[LABELS.net],
     faults: s.Spec?.Labels?.[LABELS.faults],
-    controlToken: containerSpec(s)
-      ?.Env?.find((e) => e.startsWith(`${NODE_ENV.controlToken}=`))
-      ?.slice(NODE_ENV.controlToken.length + 1),
+    controlSecret: containerSpec(s)?.Secrets?.find((x) => x.File?.Name === CONTROL_SECRET_FILE)?.SecretName,
     capAdd: containerSpec(s)?.CapabilityAdd ?? [],
     image: containerSpec(s)?.Image,
   }));
@@ -92,12 +110,15 @@ export interface NodeStatus {
   conditions: string | undefined;
   /** The fault plan it runs under (JSON), if any. */
   faults: string | undefined;
-  /** Its control listener's token and its added capabilities (gomelctl fault). */
-  controlToken: string | undefined;
+  /** Its control listener's secret (by name) and its added capabilities (gomelctl fault). */
+  controlSecret: string | undefined;
   capAdd: string[];
   /** The gomel config it runs and the committee it was deployed with (service spec and labels). */
   config: string | undefined;
   committee: string | undefined;
+  /** Its committee slot and the committee's hosts, as deployed (see DeployedService). */
+  slot: number | undefined;
+  committeeHosts: string[] | undefined;
   /** The image it runs (its service spec's, pinned by digest). */
   image: string | undefined;
   serviceId: string;
@@ -125,34 +146,39 @@ export async function readStatus(
   ]);
   const hostOf = new Map(nodes.map((n) => [n.ID, n.Description?.Hostname ?? n.ID]));
   const down = downNodes(nodes);
-  const slot = (name: string) => Number(/(\d+)$/.exec(name)?.[1] ?? 0);
-  return [...services]
-    .map(([node, serviceId]) => {
-      const v = views.get(node)!;
-      const hostDown = Boolean(v.nodeId && down.has(v.nodeId));
-      const { config, committee, conditions, faults, controlToken, capAdd, image } = deployed.get(node)!;
-      return {
-        node,
-        serviceId,
-        hostDown,
-        config,
-        committee,
-        conditions,
-        faults,
-        controlToken,
-        capAdd,
-        image,
-        state: v.state,
-        desiredState: v.desiredState,
-        phase: v.phase,
-        swarmNode: v.nodeId && hostOf.get(v.nodeId),
-        since: v.since,
-        exitCode: v.exitCode,
-        error: v.error,
-        containerId: v.containerId,
-      };
-    })
-    .sort((a, b) => slot(a.node) - slot(b.node) || a.node.localeCompare(b.node));
+  return (
+    [...services]
+      .map(([node, serviceId]) => {
+        const v = views.get(node)!;
+        const hostDown = Boolean(v.nodeId && down.has(v.nodeId));
+        const { config, committee, slot, committeeHosts, conditions, faults, controlSecret, capAdd, image } =
+          deployed.get(node)!;
+        return {
+          node,
+          serviceId,
+          hostDown,
+          config,
+          committee,
+          slot,
+          committeeHosts,
+          conditions,
+          faults,
+          controlSecret,
+          capAdd,
+          image,
+          state: v.state,
+          desiredState: v.desiredState,
+          phase: v.phase,
+          swarmNode: v.nodeId && hostOf.get(v.nodeId),
+          since: v.since,
+          exitCode: v.exitCode,
+          error: v.error,
+          containerId: v.containerId,
+        };
+      })
+      // In committee order (SLOT), not by the digits of a name: hosts need not be node<k>.
+      .sort((a, b) => (a.slot ?? Infinity) - (b.slot ?? Infinity) || a.node.localeCompare(b.node))
+  );
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

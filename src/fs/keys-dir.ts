@@ -24,6 +24,7 @@ import { fsProblem, isFsError, readInput, readInputBytes } from './input.js';
 import { mapLimit } from '../core/limit.js';
 import { z } from 'zod';
 import { readJsonAs } from '../core/json-input.js';
+import { isControlTokenFile } from './control-token.js';
 
 export const COMMITTEE_FILE = 'committee.ka';
 export const SEED_FILE = 'seed';
@@ -257,6 +258,7 @@ export async function inspectKeysFolder(dir: string): Promise<KeysFolderState> {
         e.name === SEED_FILE ||
         e.name === GOMEL_ADDRESSES ||
         e.name === HISTORY_FILE ||
+        isControlTokenFile(e.name) ||
         PK_LIKE.test(e.name));
     const mountRoot = e.name === 'lost+found' && e.isDirectory(); // the folder is a mounted file system's root (N19)
     if (!ours && !mountRoot) state.foreign.push(e.isDirectory() ? `${e.name}/` : e.name);

@@ -149,7 +149,7 @@ test('live faults (gomelctl fault): pause, resume, partition, heal, slow and cra
     ...projectFlags(s),
   ]);
   const node = (k: number) => `${s.prefix}${k}`;
-  const fault = (args: string[], code = 0) => s.run(['fault', ...args, '--network', s.network], code);
+  const fault = (args: string[], code = 0) => s.run(['fault', ...args, '--network', s.network, '--keys', s.keys], code);
 
   // Before anything is sent: one line each, exit 2.
   for (const [args, message] of [
@@ -157,21 +157,21 @@ test('live faults (gomelctl fault): pause, resume, partition, heal, slow and cra
     [['crash', '9'], /node 9 is not in the 4-node committee/],
     [['slow', '1'], /slow needs --cpu/],
   ] as const) {
-    const r = await s.run(['fault', ...args, '--network', s.network], 2);
+    const r = await s.run(['fault', ...args, '--network', s.network, '--keys', s.keys], 2);
     assert.match(r.err, message);
     assert.equal(r.err.trim().split('\n').length, 1);
   }
   assert.match(
-    (await s.run(['fault', 'pause', '1', '--network', `${s.network}x`], 2)).err,
+    (await s.run(['fault', 'pause', '1', '--network', `${s.network}x`, '--keys', s.keys], 2)).err,
     /no gomelctl deployment on network/,
   );
 
   // gomel runs once the common start has passed; until then a node's control listener is not up.
-  let paused = await cli(['fault', 'pause', '2', '--network', s.network]);
+  let paused = await cli(['fault', 'pause', '2', '--network', s.network, '--keys', s.keys]);
   for (let i = 0; i < 60 && paused.code !== 0; i++) {
     assert.equal(paused.code, 1, paused.err);
     await new Promise((r) => setTimeout(r, 1000));
-    paused = await cli(['fault', 'pause', '2', '--network', s.network]);
+    paused = await cli(['fault', 'pause', '2', '--network', s.network, '--keys', s.keys]);
   }
   assert.match(
     paused.out,

@@ -12,8 +12,10 @@ export const NODE_ENV = {
   netScript: 'GOMEL_NET_SCRIPT',
   /** base64 of the node's fault schedule (core/faults/plan.ts). */
   faults: 'GOMEL_FAULTS',
-  /** What a live fault request must carry (gomelctl fault). */
-  controlToken: 'GOMEL_CONTROL_TOKEN',
+  /** The file holding what a live fault request must carry (default /run/secrets/CONTROL_SECRET_FILE). */
+  controlTokenFile: 'GOMEL_CONTROL_TOKEN_FILE',
+  /** Seconds a control connection may take to send its request line (default 5). */
+  controlReadSeconds: 'GOMEL_CONTROL_READ_S',
   /** Seconds between the start and the latest "ready" (default: startMarginSeconds(N)). */
   startMargin: 'GOMEL_START_MARGIN',
   /** Seconds a node waits for its peers before starting anyway (default 120). */
@@ -60,8 +62,21 @@ export const NODE_LINES = {
 /** run.sh's exit status when the node's network conditions could not be applied. */
 export const EXIT_NETWORK_NOT_APPLIED = 3;
 
+/**
+ * The longest environment string execve takes, NAME=value and its NUL: Linux's MAX_ARG_STRLEN, 32
+ * pages of 4 KiB. A longer one fails the container's start with E2BIG ("argument list too long").
+ * The node's few strings together stay far below ARG_MAX (a quarter of the 8 MiB stack Docker gives).
+ */
+export const MAX_ENV_STRING_BYTES = 131_072;
+
+/** The bytes one NAME=value environment string takes in execve, its NUL counted. */
+export const envStringBytes = (text: string): number => Buffer.byteLength(text) + 1;
+
 /** Where run.sh reads the node's key: the Swarm secret's file name under /run/secrets. */
 export const KEY_SECRET_FILE = 'gomel.pk';
+
+/** Where faults.sh reads the deployment's control token: the Swarm secret's file name under /run/secrets. */
+export const CONTROL_SECRET_FILE = 'gomel-control';
 
 /**
  * Seconds from the coordinator's last answer to the common start: every node asks the

@@ -2,18 +2,34 @@
 // One Swarm service per node, as gomel's spawn.sh: name and hostname node<k>,
 // env SLOT=k, restart none, on the overlay network; plus, unlike spawn.sh, the
 // node's own private key as a Swarm secret and the image pinned by digest.
-import { KEY_SECRET_FILE, NODE_ENV } from './node-contract.js';
+import {
+  CONTROL_SECRET_FILE,
+  envStringBytes,
+  KEY_SECRET_FILE,
+  MAX_ENV_STRING_BYTES,
+  NODE_ENV,
+} from './node-contract.js';
+import { UsageError } from '../errors.js';
 import { LABELS } from '../labels.js';
 import type { Member } from '../keys/committee.js';
 import { hashHex } from '../image/context.js';
 
 /**
- * The token a node's control listener wants before it applies a live fault (`gomelctl fault`,
- * templates/faults.sh control_request). Not a secret: it keeps a request meant for one deployment
- * from acting on another. Derived, so that an unchanged node keeps its spec (and is kept).
+ * The Swarm secret that hands every node the deployment's control token (`gomelctl fault`,
+ * templates/faults.sh control_request). Named by a hash of the token: a new token is a new secret
+ * (a secret's data never changes), and gomelctl fault can tell that the token it holds is the one
+ * the nodes mount.
  */
-export const controlToken = (network: string, committee: string, host: string) =>
-  hashHex(new TextEncoder().encode(`gomelctl control\n${network}\n${committee}\n${host}`), 16);
+export const controlSecretName = (token: string) =>
+  `gomel-control.${hashHex(new TextEncoder().encode(`gomelctl control\n${token}`), 12)}`;
+
+/**
+ * The largest service spec (as JSON) deploy spawn creates. swarmkit's store refuses a transaction over
+ * 1.5 MiB (MaxTransactionBytes in manager/state/store/memory.go: "raft: raft message is too large"),
+ * and a service that is updated (gomelctl fault relabels every one) holds its spec and the previous
+ * one: half of it. Assumed, not measured here (no Docker in the unit tests).
+ */
+export const MAX_SERVICE_SPEC_BYTES = 768 * 1024;
 
 interface DeployOptions {
   /** The overlay network; it also names the deployment (one committee per network). */
@@ -23,6 +39,8 @@ interface DeployOptions {
   constraints: string[];
   capAdd: string[];
   committeeFingerprint: string;
+  /** The Swarm secret holding the deployment's control token (controlSecretName). */
+  controlSecret: string;
   /** Spread the nodes evenly over the swarm's hosts (a placement preference). */
   spread?: boolean;
   /** Per pid: the network-conditions script its run.sh applies (core/deploy/network-conditions.ts) and a summary. */
@@ -41,8 +59,8 @@ export interface NodeSpec {
   secretName: string;
   keyHash: string;
   specHash: string;
-  /** Engine API ServiceSpec; the secret's ID is filled in when it exists. */
-  spec: (secretId: string) => Record<string, unknown>;
+  /** Engine API ServiceSpec; the secrets' IDs (its key's, the control token's) are filled in when they exist. */
+  spec: (secretId: string, controlSecretId: string) => Record<string, unknown>;
 }
 
 /** The host a node is reached at: its addresses must all name one host (the service). */
@@ -63,8 +81,9 @@ export function nodeSpecs(
   privateKeys: readonly Uint8Array[],
   o: DeployOptions,
 ): NodeSpec[] {
-  return members.map((member, pid) => {
-    const host = nodeHost(member, pid);
+  const hosts = members.map(nodeHost);
+  return members.map((_, pid) => {
+    const host = hosts[pid]!;
     const keyHash = hashHex(privateKeys[pid]!, 12);
     // Named per committee and key: a resized or re-keyed committee never picks up a stale secret.
     const secretName = `${host}.${o.committeeFingerprint.slice(0, 12)}.${keyHash}`;
@@ -74,6 +93,7 @@ export function nodeSpecs(
       [LABELS.deployment]: o.network,
       [LABELS.node]: host,
       [LABELS.committee]: o.committeeFingerprint,
+      [LABELS.hosts]: hosts.join(' '),
       ...(shaping ? { [LABELS.net]: shaping.summary } : {}),
       ...(o.faultPlan ? { [LABELS.faults]: o.faultPlan } : {}),
     };
@@ -85,7 +105,7 @@ export function nodeSpecs(
         ...(shaping || o.faultsNeedNetAdmin ? ['CAP_NET_ADMIN'] : []),
       ]),
     ];
-    const build = (secretId: string, specHash: string) => ({
+    const build = (secretId: string, controlSecretId: string, specHash: string) => ({
       Name: host,
       Labels: { ...labels, [LABELS.spec]: specHash },
       TaskTemplate: {
@@ -97,7 +117,6 @@ export function nodeSpecs(
             `${NODE_ENV.slot}=${pid + 1}`,
             ...(shaping ? [`${NODE_ENV.netScript}=${Buffer.from(shaping.script).toString('base64')}`] : []),
             ...(faults ? [`${NODE_ENV.faults}=${Buffer.from(faults).toString('base64')}`] : []),
-            `${NODE_ENV.controlToken}=${controlToken(o.network, o.committeeFingerprint, host)}`,
           ],
           Labels: labels,
           Secrets: [
@@ -105,6 +124,11 @@ export function nodeSpecs(
               SecretID: secretId,
               SecretName: secretName,
               File: { Name: KEY_SECRET_FILE, UID: '0', GID: '0', Mode: 0o400 },
+            },
+            {
+              SecretID: controlSecretId,
+              SecretName: o.controlSecret,
+              File: { Name: CONTROL_SECRET_FILE, UID: '0', GID: '0', Mode: 0o400 },
             },
           ],
           ...(capAdd.length ? { CapabilityAdd: capAdd } : {}),
@@ -120,9 +144,33 @@ export function nodeSpecs(
       // DNS round-robin: node<k> resolves to the task itself, no IPVS virtual IP in between.
       EndpointSpec: { Mode: 'dnsrr' },
     });
-    const specHash = hashHex(new TextEncoder().encode(JSON.stringify(build('', ''))), 16);
-    return { pid, host, secretName, keyHash, specHash, spec: (secretId: string) => build(secretId, specHash) };
+    const text = JSON.stringify(build('', '', ''));
+    checkFits(host, build('', '', '').TaskTemplate.ContainerSpec.Env, Buffer.byteLength(text));
+    const specHash = hashHex(new TextEncoder().encode(text), 16);
+    return {
+      pid,
+      host,
+      secretName,
+      keyHash,
+      specHash,
+      spec: (secretId: string, controlSecretId: string) => build(secretId, controlSecretId, specHash),
+    };
   });
+}
+
+/** A spec no node could be started with is refused here, before anything is created, with its figure. */
+function checkFits(host: string, env: readonly string[], specBytes: number): void {
+  for (const e of env) {
+    const bytes = envStringBytes(e);
+    if (bytes > MAX_ENV_STRING_BYTES)
+      throw new UsageError(
+        `deploy: ${host}'s environment string ${e.slice(0, e.indexOf('='))} is ${bytes} bytes; Linux starts no process with one over ${MAX_ENV_STRING_BYTES} (MAX_ARG_STRLEN): give it fewer fault events or network rules`,
+      );
+  }
+  if (specBytes > MAX_SERVICE_SPEC_BYTES)
+    throw new UsageError(
+      `deploy: ${host}'s service spec is ${specBytes} bytes; a swarm service spec is kept under ${MAX_SERVICE_SPEC_BYTES} (half of swarmkit's 1.5 MiB transaction, as an update holds two): give it fewer fault events or network rules`,
+    );
 }
 
 interface ExistingService {

@@ -102,6 +102,44 @@ export function parseLiveFault(
   return { action, nodes, ...(cpu !== undefined ? { cpu } : {}), requests, needsNetAdmin: false, source };
 }
 
+/** A node's service as the deployment has it: its name and its committee slot (env SLOT). */
+interface DeployedNode {
+  node: string;
+  slot: number | undefined;
+  committeeHosts: string[] | undefined;
+}
+
+/**
+ * The committee's hosts as deployed (the hosts label every service carries): node k is the k-th,
+ * whichever services still exist. Undefined when no service carries the label (an older gomelctl)
+ * or the services disagree (not one deployment of one committee).
+ */
+export function deployedHosts(services: readonly DeployedNode[]): string[] | undefined {
+  const lists = new Set(services.map((s) => s.committeeHosts?.join(' ')));
+  const [only] = lists;
+  return lists.size === 1 && only ? only.split(' ') : undefined;
+}
+
+/**
+ * Which service carries each request: node k is the service named hosts[k−1] whose SLOT is k (deploy
+ * spawn names it so), never the k-th service that happens to exist. `missing`: each node asked for
+ * that has no such service.
+ */
+export function aimLiveFault<S extends DeployedNode>(
+  fault: LiveFault,
+  hosts: readonly string[],
+  services: readonly S[],
+): { targets: (S & { k: number })[]; missing: number[] } {
+  const targets: (S & { k: number })[] = [];
+  const missing: number[] = [];
+  for (const k of fault.requests.keys()) {
+    const service = services.find((s) => s.slot === k && s.node === hosts[k - 1]);
+    if (service) targets.push({ ...service, k });
+    else missing.push(k);
+  }
+  return { targets, missing };
+}
+
 /** What one node answered: its faults.log line (parsed), or why there is none. */
 export type LiveAnswer = { node: number; event: FaultLogEvent } | { node: number; problem: string };
 

@@ -15,10 +15,14 @@
 //   restart:7@20s               gomel started again with the same key, after a crash or stop of node 7
 //   random:K                    K crashes, nodes and times drawn from the seed (randomCrashes)
 // Times: 250ms, 3s, 1.5s, 2m, 1h (at most 24 h); "0" is the start.
+// Refused as no node could carry it out (issue 30): a cut that cuts nobody off (every node isolated,
+// or a side all down for good), a node's schedule over one environment string (MAX_ARG_STRLEN), a
+// plan over FAULT_RECORD_MAX_BYTES of JSON (a label of every service).
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { InputError, UsageError } from '../errors.js';
 import { checkJson, inputFail, parseJsonText, readJsonAs } from '../json-input.js';
+import { envStringBytes, MAX_ENV_STRING_BYTES, NODE_ENV } from '../deploy/node-contract.js';
 
 export { parseFaultsLog, type FaultLogEvent, type FaultLogProblem, type FaultsLog } from './log.js';
 
@@ -235,7 +239,13 @@ export function parseFaultPlan(spec: string, nodes: readonly string[], seed?: st
     .filter((s) => s !== '');
   if (!texts.length) throw new UsageError('--faults: the plan is empty; give events like crash:7@3s;pause:2@2s-12s');
   const events = texts.flatMap((text) => parseShortEvent(text, nodes, seed));
-  return checkPlan(events, nodes, seed, (e, problem) => new UsageError(`--faults "${e.source}": ${problem}`));
+  return checkPlan(
+    events,
+    nodes,
+    seed,
+    (e, problem) => new UsageError(`--faults "${e.source}": ${problem}`),
+    (problem) => new UsageError(`--faults: ${problem}`),
+  );
 }
 
 /**
@@ -252,7 +262,13 @@ export function parseFaultPlanJson(text: string, file: string, nodes: readonly s
   const doc = checkJson(value, PLAN_JSON, fail);
   if (doc.length === 0) throw new InputError(file, undefined, 'the plan is empty', 'give at least one event');
   const events = doc.flatMap((item, i) => parseJsonEvent(item, i, nodes, seed, file));
-  return checkPlan(events, nodes, seed, (e, problem) => new InputError(file, e.source, problem));
+  return checkPlan(
+    events,
+    nodes,
+    seed,
+    (e, problem) => new InputError(file, e.source, problem),
+    (problem) => new UsageError(`--faults ${file}: ${problem}`),
+  );
 }
 
 /** Nodes as in the short form ("7,8", "1-4", "node3"), a number, or a list of them. */
@@ -382,7 +398,15 @@ function checkPlan(
   hosts: readonly string[],
   seed: string | undefined,
   fail: (e: FaultEvent, problem: string) => Error,
+  tooBig: Fail,
 ): FaultPlan {
+  // An isolation of every node cuts nobody off (each node's "others" are none), yet would count all as faulty.
+  const everyone = events.find((e) => e.kind === 'isolate' && e.nodes.length === hosts.length);
+  if (everyone)
+    throw fail(
+      everyone,
+      `isolates every node of the ${hosts.length}-node committee, which cuts nobody off; leave at least one out`,
+    );
   const sorted = events
     .map((e, i) => ({ e, i }))
     .sort((a, b) => a.e.atMs - b.e.atMs || a.i - b.i)
@@ -440,7 +464,42 @@ function checkPlan(
   }
   const plan: FaultPlan = { n: hosts.length, hosts: [...hosts], events: sorted };
   if (seed !== undefined && events.some((e) => e.random !== undefined)) plan.seed = seed;
+  for (const e of sorted.filter((x) => x.kind === 'partition' || x.kind === 'isolate')) {
+    if (cutGroups(plan, e).filter((g) => g.length > 0).length < 2)
+      throw fail(
+        e,
+        `cuts nobody off: at ${human(e.atMs)} every node on one side of it is down for good (crashed or stopped, no restart before); cut before they go down, or leave them out`,
+      );
+  }
+  checkFits(plan, tooBig);
   return plan;
+}
+
+/**
+ * The largest fault record (the plan as JSON) deploy spawn puts on every service as a label. The label
+ * is in each spec twice (service and container labels) beside the node's schedule (at most
+ * MAX_ENV_STRING_BYTES), which keeps a spec under MAX_SERVICE_SPEC_BYTES (core/deploy/plan.ts).
+ */
+export const FAULT_RECORD_MAX_BYTES = 256 * 1024;
+
+/**
+ * What a node can be handed: its schedule is one environment string, GOMEL_FAULTS=<base64>, which
+ * execve refuses over MAX_ARG_STRLEN (the container never starts), and the plan is a label of
+ * every service. Refused with the figure, before anything is created.
+ */
+function checkFits(plan: FaultPlan, tooBig: Fail): void {
+  const record = Buffer.byteLength(JSON.stringify(plan));
+  if (record > FAULT_RECORD_MAX_BYTES)
+    throw tooBig(
+      `the plan's record is ${record} bytes of JSON, and every node's service carries it as a label of at most ${FAULT_RECORD_MAX_BYTES} bytes; give fewer events`,
+    );
+  faultSchedules(plan).forEach((schedule, i) => {
+    const bytes = envStringBytes(`${NODE_ENV.faults}=${Buffer.from(schedule).toString('base64')}`);
+    if (bytes > MAX_ENV_STRING_BYTES)
+      throw tooBig(
+        `${plan.hosts[i]}'s schedule takes ${bytes} bytes as its environment string ${NODE_ENV.faults} (base64), and Linux starts no process with one over ${MAX_ENV_STRING_BYTES} (MAX_ARG_STRLEN); give that node fewer events or smaller cuts`,
+      );
+  });
 }
 
 /** The fault plan a service label holds (deploy spawn, gomelctl fault), or undefined when it is not one gomelctl wrote. */
@@ -566,7 +625,7 @@ export function faultSchedules(plan: FaultPlan, hosts: readonly string[] = plan.
   const names = (nodes: readonly number[]) => nodes.map((k) => hosts[k - 1]!).join(' ');
   for (const e of plan.events) {
     if (e.kind === 'partition' || e.kind === 'isolate') {
-      const groups = e.groups ?? [e.nodes, hosts.map((_, i) => i + 1).filter((k) => !e.nodes.includes(k))];
+      const groups = cutGroups(plan, e);
       groups.forEach((group, g) => {
         const others = groups
           .filter((_, h) => h !== g)
@@ -590,6 +649,35 @@ export function faultSchedules(plan: FaultPlan, hosts: readonly string[] = plan.
       .map((x) => `${x.ms} ${x.text}\n`)
       .join(''),
   );
+}
+
+/**
+ * When each node goes down for good (a crash or stop with no restart after it), by node number.
+ * Its gomel is gone, and its container soon leaves the network (run.sh ships its logs and exits):
+ * its name stops resolving, and a cut that names it fails on the nodes that drop it.
+ */
+function downForGood(plan: FaultPlan): Map<number, number> {
+  const down = new Map<number, number>();
+  for (const e of plan.events) {
+    for (const k of e.nodes) {
+      if (e.kind === 'crash' || e.kind === 'stop') down.set(k, e.atMs);
+      else if (e.kind === 'restart') down.delete(k);
+    }
+  }
+  return down;
+}
+
+/**
+ * The groups a partition or isolate cuts apart (an isolate: its nodes and all the others), less the
+ * nodes down for good before it starts: there is nothing of theirs left to cut, and no peer could
+ * name them. A node that goes down inside the window stays (its drops were made, its undrops
+ * use the address they used).
+ */
+function cutGroups(plan: FaultPlan, e: FaultEvent): number[][] {
+  const down = downForGood(plan);
+  const up = (k: number) => !((down.get(k) ?? Infinity) < e.atMs);
+  const groups = e.groups ?? [e.nodes, plan.hosts.map((_, i) => i + 1).filter((k) => !e.nodes.includes(k))];
+  return groups.map((g) => g.filter(up));
 }
 
 export interface PlannedFault {

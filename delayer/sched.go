@@ -79,6 +79,8 @@ type sched struct {
 	closing   bool
 	wake      chan struct{}
 	sock      *nfqSock
+	// now is the clock, monotonic ns: mono, or a test's own.
+	now func() int64
 
 	packets, released, flushed, droppedFull uint64
 	maxHeld                                 int
@@ -101,6 +103,7 @@ func newSched(cfgs []queueCfg, maxQueued int) *sched {
 		queues:    make(map[uint16]*queueState),
 		maxQueued: maxQueued,
 		wake:      make(chan struct{}, 1),
+		now:       mono,
 	}
 	for _, c := range cfgs {
 		qs := &queueState{cfg: c, hist: make([]uint32, histBuckets)}
@@ -162,7 +165,7 @@ func (s *sched) jitterNS(j time.Duration) int64 {
 // that must go out immediately (drop when full, accept when closing) are
 // appended to out and sent by the caller outside the lock.
 func (s *sched) onPacket(queue uint16, id uint32, payload []byte, out []byte) []byte {
-	now := mono()
+	now := s.now()
 	s.mu.Lock()
 	qs := s.queues[queue]
 	if qs == nil {
@@ -276,6 +279,7 @@ func (s *sched) run() {
 	timer := time.NewTimer(time.Hour)
 	buf := make([]byte, 0, maxBatch*verdictMsgLen)
 	done := make([]released, 0, maxBatch)
+	due := make([]heldPkt, 0, maxBatch)
 	for {
 		buf = buf[:0]
 		done = done[:0]
@@ -284,16 +288,9 @@ func (s *sched) run() {
 			s.mu.Unlock()
 			return
 		}
-		now := mono()
-		for len(s.h) > 0 && s.h[0].release <= now && len(done) < maxBatch {
-			p := s.pop()
-			if !p.q.cfg.reorder {
-				// Forget the flow once its last scheduled packet is out:
-				// any later arrival is at >= now >= this release anyway.
-				if last, ok := s.flows[p.key]; ok && last <= p.release {
-					delete(s.flows, p.key)
-				}
-			}
+		now := s.now()
+		due = s.takeDue(now, due[:0])
+		for _, p := range due {
 			buf = appendVerdict(buf, p.q.cfg.num, p.id, nfAccept)
 			done = append(done, released{arrival: p.arrival, planned: p.release - p.arrival, q: p.q})
 		}
@@ -305,7 +302,7 @@ func (s *sched) run() {
 
 		if len(done) > 0 {
 			err := s.sock.send(buf)
-			t := mono()
+			t := s.now()
 			s.mu.Lock()
 			if err != nil {
 				s.sendErrors++
@@ -352,6 +349,24 @@ func (s *sched) run() {
 		case <-s.wake:
 		}
 	}
+}
+
+// takeDue appends to into the packets due at now, at most maxBatch, in
+// release order, and forgets each flow whose last packet is among them.
+// The caller holds s.mu.
+func (s *sched) takeDue(now int64, into []heldPkt) []heldPkt {
+	for len(s.h) > 0 && s.h[0].release <= now && len(into) < maxBatch {
+		p := s.pop()
+		if !p.q.cfg.reorder {
+			// Forget the flow once its last scheduled packet is out:
+			// any later arrival is at >= now >= this release anyway.
+			if last, ok := s.flows[p.key]; ok && last <= p.release {
+				delete(s.flows, p.key)
+			}
+		}
+		into = append(into, p)
+	}
+	return into
 }
 
 func (s *sched) recordErr(q *queueState, errNS int64) {

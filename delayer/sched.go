@@ -61,8 +61,9 @@ type flowKey struct {
 }
 
 type heldPkt struct {
-	release int64 // monotonic ns at which to accept
-	arrival int64 // monotonic ns when we read it from the socket
+	release int64  // monotonic ns at which to accept
+	arrival int64  // monotonic ns when we read it from the socket
+	seq     uint64 // arrival order: among equal releases, the earlier arrival goes first
 	id      uint32
 	q       *queueState
 	key     flowKey
@@ -82,6 +83,7 @@ type sched struct {
 	// now is the clock, monotonic ns: mono, or a test's own.
 	now func() int64
 
+	arrivals                                uint64 // packets held so far, for heldPkt.seq
 	packets, released, flushed, droppedFull uint64
 	maxHeld                                 int
 	netlinkErrors                           uint64
@@ -115,12 +117,19 @@ func newSched(cfgs []queueCfg, maxQueued int) *sched {
 
 // ---- heap (hand-written to avoid interface boxing per packet) ----
 
+// before orders the heap: by release, then by arrival. A packet held back
+// to its flow's previous release shares that release, and a heap does not
+// keep the order of equal keys: without the arrival it could go out first.
+func before(a, b *heldPkt) bool {
+	return a.release < b.release || (a.release == b.release && a.seq < b.seq)
+}
+
 func (s *sched) push(p heldPkt) {
 	s.h = append(s.h, p)
 	i := len(s.h) - 1
 	for i > 0 {
 		parent := (i - 1) / 2
-		if s.h[parent].release <= s.h[i].release {
+		if !before(&s.h[i], &s.h[parent]) {
 			break
 		}
 		s.h[parent], s.h[i] = s.h[i], s.h[parent]
@@ -140,10 +149,10 @@ func (s *sched) pop() heldPkt {
 			break
 		}
 		m := l
-		if r := l + 1; r < n && s.h[r].release < s.h[l].release {
+		if r := l + 1; r < n && before(&s.h[r], &s.h[l]) {
 			m = r
 		}
-		if s.h[i].release <= s.h[m].release {
+		if !before(&s.h[m], &s.h[i]) {
 			break
 		}
 		s.h[i], s.h[m] = s.h[m], s.h[i]
@@ -194,7 +203,8 @@ func (s *sched) onPacket(queue uint16, id uint32, payload []byte, out []byte) []
 	if hold < 0 {
 		hold = 0 // jitter larger than delay: never deliver before arrival
 	}
-	p := heldPkt{release: now + hold, arrival: now, id: id, q: qs}
+	s.arrivals++
+	p := heldPkt{release: now + hold, arrival: now, seq: s.arrivals, id: id, q: qs}
 	if !qs.cfg.reorder {
 		// Keep per-flow order: never release before the previous packet
 		// of the same flow. (netem with jitter reorders packets, which

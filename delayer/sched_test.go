@@ -98,3 +98,32 @@ func equalIDs(a, b []uint32) bool {
 	}
 	return true
 }
+
+func TestOrderKeptPerFlow(t *testing.T) {
+	// Jitter far above the gap between packets: without the per-flow bound
+	// most packets would overtake their predecessor.
+	s, now := testSched(queueCfg{num: 0, delay: 50 * time.Millisecond, jitter: 20 * time.Millisecond}, 10000)
+	const flows, packets = 4, 2000
+	for id := uint32(0); id < packets; id++ {
+		*now = int64(id) * int64(10*time.Microsecond)
+		s.onPacket(0, id, udp4(1, uint16(5000+id%flows)), nil)
+	}
+	// Released as the releaser would, a millisecond at a time.
+	var order []heldPkt
+	for at := int64(0); len(order) < packets; at += int64(time.Millisecond) {
+		if at > int64(time.Second) {
+			t.Fatalf("after 1 s only %d of %d packets were released", len(order), packets)
+		}
+		order = append(order, releaseAll(s, at)...)
+	}
+	last := map[uint16]int64{}
+	for _, p := range order {
+		if prev, ok := last[p.key.sport]; ok && int64(p.id) < prev {
+			t.Fatalf("flow %d: packet %d released after packet %d", p.key.sport, p.id, prev)
+		}
+		last[p.key.sport] = int64(p.id)
+	}
+	if len(s.flows) != 0 {
+		t.Fatalf("%d flows remembered after every packet left, want 0", len(s.flows))
+	}
+}

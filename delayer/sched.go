@@ -7,6 +7,7 @@ package main
 // different flows (or of a `reorder` queue) can overtake each other.
 
 import (
+	"math"
 	"math/rand"
 	"runtime"
 	"sync"
@@ -167,7 +168,26 @@ func (s *sched) jitterNS(j time.Duration) int64 {
 	if j <= 0 {
 		return 0
 	}
-	return s.rng.Int63n(2*int64(j)+1) - int64(j)
+	if j <= (math.MaxInt64-1)/2 {
+		return s.rng.Int63n(2*int64(j)+1) - int64(j)
+	}
+	// Past 2^62 ns (146 years) 2j+1 wraps as an int64 and Int63n panics;
+	// as a uint64 it fits (the modulo's bias is nil at any real jitter).
+	return int64(s.rng.Uint64()%(2*uint64(j)+1) - uint64(j))
+}
+
+// addSat is a+b held at the int64 bounds. A delay near the largest
+// Duration --queue accepts (2562047h) plus jitter or plus the arrival time
+// would wrap to a release in the past, and the packet would go at once.
+func addSat(a, b int64) int64 {
+	c := a + b
+	switch {
+	case b > 0 && c < a:
+		return math.MaxInt64
+	case b < 0 && c > a:
+		return math.MinInt64
+	}
+	return c
 }
 
 // onPacket is called by the reader for every NFQNL_MSG_PACKET. Verdicts
@@ -199,12 +219,12 @@ func (s *sched) onPacket(queue uint16, id uint32, payload []byte, out []byte) []
 		s.mu.Unlock()
 		return appendVerdict(out, queue, id, nfDrop)
 	}
-	hold := int64(qs.cfg.delay) + s.jitterNS(qs.cfg.jitter)
+	hold := addSat(int64(qs.cfg.delay), s.jitterNS(qs.cfg.jitter))
 	if hold < 0 {
 		hold = 0 // jitter larger than delay: never deliver before arrival
 	}
 	s.arrivals++
-	p := heldPkt{release: now + hold, arrival: now, seq: s.arrivals, id: id, q: qs}
+	p := heldPkt{release: addSat(now, hold), arrival: now, seq: s.arrivals, id: id, q: qs}
 	if !qs.cfg.reorder {
 		// Keep per-flow order: never release before the previous packet
 		// of the same flow. (netem with jitter reorders packets, which

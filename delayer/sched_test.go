@@ -5,6 +5,7 @@ package main
 
 import (
 	"encoding/binary"
+	"math"
 	"math/rand"
 	"testing"
 	"time"
@@ -125,5 +126,40 @@ func TestOrderKeptPerFlow(t *testing.T) {
 	}
 	if len(s.flows) != 0 {
 		t.Fatalf("%d flows remembered after every packet left, want 0", len(s.flows))
+	}
+}
+
+func TestHugeDelayOrJitterHoldsInsteadOfWrapping(t *testing.T) {
+	// The largest delay --queue accepts (time.ParseDuration's bound).
+	longest, err := time.ParseDuration("2562047h47m16.854775807s")
+	if err != nil || longest != math.MaxInt64 {
+		t.Fatalf("ParseDuration: %v %v", longest, err)
+	}
+	const year = int64(365 * 24 * time.Hour)
+	for _, c := range []queueCfg{
+		{delay: longest},
+		{delay: longest, jitter: longest / 2},
+		{delay: longest, jitter: longest},
+		{delay: time.Hour, jitter: longest / 2},
+	} {
+		s, now := testSched(c, 10000)
+		*now = int64(time.Second)
+		for id := uint32(0); id < 100; id++ {
+			if v := verdicts(s.onPacket(0, id, udp4(1, uint16(id)), nil)); len(v) != 0 {
+				t.Fatalf("delay %v jitter %v: packet %d got verdict %v at once", c.delay, c.jitter, id, v)
+			}
+		}
+		due := releaseAll(s, *now+100*year)
+		if c.jitter < c.delay && len(due) != 0 {
+			t.Fatalf("delay %v jitter %v: %d of 100 packets released within 100 years", c.delay, c.jitter, len(due))
+		}
+		for _, p := range due {
+			if p.release < p.arrival {
+				t.Fatalf("delay %v jitter %v: packet %d released at %d, before its arrival %d", c.delay, c.jitter, p.id, p.release, p.arrival)
+			}
+		}
+		if left := len(s.h) + len(due); left != 100 {
+			t.Fatalf("delay %v jitter %v: %d packets held or released, want 100", c.delay, c.jitter, left)
+		}
 	}
 }

@@ -74,7 +74,7 @@ interface Outcome {
   readyAt: number;
 }
 
-interface Node {
+interface LocalNode {
   name: string;
   folder: string;
   startDir: string;
@@ -108,7 +108,7 @@ async function committee(
 let runs = 0;
 
 /** Starts node i (0-based; its SLOT is i + 1) in a fresh folder, every peer's address already known. */
-async function start(c: Committee, i: number, t: { after: (fn: () => void) => void }): Promise<Node> {
+async function start(c: Committee, i: number, t: { after: (fn: () => void) => void }): Promise<LocalNode> {
   const name = c.names[i]!;
   const folder = path.join(c.root, `${name}-${++runs}`);
   const startDir = path.join(folder, 'tmp');

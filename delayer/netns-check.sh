@@ -51,8 +51,8 @@ check() { if awk "BEGIN{exit !($1)}"; then pass "$2"; else fail "$2"; fi; }
 if command -v ping >/dev/null; then PING=(ping); else PING=(busybox ping); fi
 
 echo "== build"
-(cd "$HERE" && CGO_ENABLED=0 GO111MODULE=off "$GO" build -o "$TMP/gomel-delayer" .) || die "build delayer"
-(cd "$HERE/floodtool" && CGO_ENABLED=0 GO111MODULE=off "$GO" build -o "$TMP/floodtool" .) || die "build floodtool"
+(cd "$HERE" && CGO_ENABLED=0 GO111MODULE=on GOFLAGS= GOPROXY=off "$GO" build -o "$TMP/gomel-delayer" .) || die "build delayer"
+(cd "$HERE/floodtool" && CGO_ENABLED=0 GO111MODULE=on GOFLAGS= GOPROXY=off "$GO" build -o "$TMP/floodtool" .) || die "build floodtool"
 DLY=$TMP/gomel-delayer
 FT=$TMP/floodtool
 

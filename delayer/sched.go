@@ -7,6 +7,7 @@ package main
 // different flows (or of a `reorder` queue) can overtake each other.
 
 import (
+	"math"
 	"math/rand"
 	"runtime"
 	"sync"
@@ -61,8 +62,9 @@ type flowKey struct {
 }
 
 type heldPkt struct {
-	release int64 // monotonic ns at which to accept
-	arrival int64 // monotonic ns when we read it from the socket
+	release int64  // monotonic ns at which to accept
+	arrival int64  // monotonic ns when we read it from the socket
+	seq     uint64 // arrival order: among equal releases, the earlier arrival goes first
 	id      uint32
 	q       *queueState
 	key     flowKey
@@ -79,7 +81,10 @@ type sched struct {
 	closing   bool
 	wake      chan struct{}
 	sock      *nfqSock
+	// now is the clock, monotonic ns: mono, or a test's own.
+	now func() int64
 
+	arrivals                                uint64 // packets held so far, for heldPkt.seq
 	packets, released, flushed, droppedFull uint64
 	maxHeld                                 int
 	netlinkErrors                           uint64
@@ -101,6 +106,7 @@ func newSched(cfgs []queueCfg, maxQueued int) *sched {
 		queues:    make(map[uint16]*queueState),
 		maxQueued: maxQueued,
 		wake:      make(chan struct{}, 1),
+		now:       mono,
 	}
 	for _, c := range cfgs {
 		qs := &queueState{cfg: c, hist: make([]uint32, histBuckets)}
@@ -112,12 +118,19 @@ func newSched(cfgs []queueCfg, maxQueued int) *sched {
 
 // ---- heap (hand-written to avoid interface boxing per packet) ----
 
+// before orders the heap: by release, then by arrival. A packet held back
+// to its flow's previous release shares that release, and a heap does not
+// keep the order of equal keys: without the arrival it could go out first.
+func before(a, b *heldPkt) bool {
+	return a.release < b.release || (a.release == b.release && a.seq < b.seq)
+}
+
 func (s *sched) push(p heldPkt) {
 	s.h = append(s.h, p)
 	i := len(s.h) - 1
 	for i > 0 {
 		parent := (i - 1) / 2
-		if s.h[parent].release <= s.h[i].release {
+		if !before(&s.h[i], &s.h[parent]) {
 			break
 		}
 		s.h[parent], s.h[i] = s.h[i], s.h[parent]
@@ -137,10 +150,10 @@ func (s *sched) pop() heldPkt {
 			break
 		}
 		m := l
-		if r := l + 1; r < n && s.h[r].release < s.h[l].release {
+		if r := l + 1; r < n && before(&s.h[r], &s.h[l]) {
 			m = r
 		}
-		if s.h[i].release <= s.h[m].release {
+		if !before(&s.h[m], &s.h[i]) {
 			break
 		}
 		s.h[i], s.h[m] = s.h[m], s.h[i]
@@ -155,14 +168,33 @@ func (s *sched) jitterNS(j time.Duration) int64 {
 	if j <= 0 {
 		return 0
 	}
-	return s.rng.Int63n(2*int64(j)+1) - int64(j)
+	if j <= (math.MaxInt64-1)/2 {
+		return s.rng.Int63n(2*int64(j)+1) - int64(j)
+	}
+	// Past 2^62 ns (146 years) 2j+1 wraps as an int64 and Int63n panics;
+	// as a uint64 it fits (the modulo's bias is nil at any real jitter).
+	return int64(s.rng.Uint64()%(2*uint64(j)+1) - uint64(j))
+}
+
+// addSat is a+b held at the int64 bounds. A delay near the largest
+// Duration --queue accepts (2562047h) plus jitter or plus the arrival time
+// would wrap to a release in the past, and the packet would go at once.
+func addSat(a, b int64) int64 {
+	c := a + b
+	switch {
+	case b > 0 && c < a:
+		return math.MaxInt64
+	case b < 0 && c > a:
+		return math.MinInt64
+	}
+	return c
 }
 
 // onPacket is called by the reader for every NFQNL_MSG_PACKET. Verdicts
 // that must go out immediately (drop when full, accept when closing) are
 // appended to out and sent by the caller outside the lock.
 func (s *sched) onPacket(queue uint16, id uint32, payload []byte, out []byte) []byte {
-	now := mono()
+	now := s.now()
 	s.mu.Lock()
 	qs := s.queues[queue]
 	if qs == nil {
@@ -187,11 +219,12 @@ func (s *sched) onPacket(queue uint16, id uint32, payload []byte, out []byte) []
 		s.mu.Unlock()
 		return appendVerdict(out, queue, id, nfDrop)
 	}
-	hold := int64(qs.cfg.delay) + s.jitterNS(qs.cfg.jitter)
+	hold := addSat(int64(qs.cfg.delay), s.jitterNS(qs.cfg.jitter))
 	if hold < 0 {
 		hold = 0 // jitter larger than delay: never deliver before arrival
 	}
-	p := heldPkt{release: now + hold, arrival: now, id: id, q: qs}
+	s.arrivals++
+	p := heldPkt{release: addSat(now, hold), arrival: now, seq: s.arrivals, id: id, q: qs}
 	if !qs.cfg.reorder {
 		// Keep per-flow order: never release before the previous packet
 		// of the same flow. (netem with jitter reorders packets, which
@@ -276,6 +309,7 @@ func (s *sched) run() {
 	timer := time.NewTimer(time.Hour)
 	buf := make([]byte, 0, maxBatch*verdictMsgLen)
 	done := make([]released, 0, maxBatch)
+	due := make([]heldPkt, 0, maxBatch)
 	for {
 		buf = buf[:0]
 		done = done[:0]
@@ -284,16 +318,9 @@ func (s *sched) run() {
 			s.mu.Unlock()
 			return
 		}
-		now := mono()
-		for len(s.h) > 0 && s.h[0].release <= now && len(done) < maxBatch {
-			p := s.pop()
-			if !p.q.cfg.reorder {
-				// Forget the flow once its last scheduled packet is out:
-				// any later arrival is at >= now >= this release anyway.
-				if last, ok := s.flows[p.key]; ok && last <= p.release {
-					delete(s.flows, p.key)
-				}
-			}
+		now := s.now()
+		due = s.takeDue(now, due[:0])
+		for _, p := range due {
 			buf = appendVerdict(buf, p.q.cfg.num, p.id, nfAccept)
 			done = append(done, released{arrival: p.arrival, planned: p.release - p.arrival, q: p.q})
 		}
@@ -305,7 +332,7 @@ func (s *sched) run() {
 
 		if len(done) > 0 {
 			err := s.sock.send(buf)
-			t := mono()
+			t := s.now()
 			s.mu.Lock()
 			if err != nil {
 				s.sendErrors++
@@ -352,6 +379,24 @@ func (s *sched) run() {
 		case <-s.wake:
 		}
 	}
+}
+
+// takeDue appends to into the packets due at now, at most maxBatch, in
+// release order, and forgets each flow whose last packet is among them.
+// The caller holds s.mu.
+func (s *sched) takeDue(now int64, into []heldPkt) []heldPkt {
+	for len(s.h) > 0 && s.h[0].release <= now && len(into) < maxBatch {
+		p := s.pop()
+		if !p.q.cfg.reorder {
+			// Forget the flow once its last scheduled packet is out:
+			// any later arrival is at >= now >= this release anyway.
+			if last, ok := s.flows[p.key]; ok && last <= p.release {
+				delete(s.flows, p.key)
+			}
+		}
+		into = append(into, p)
+	}
+	return into
 }
 
 func (s *sched) recordErr(q *queueState, errNS int64) {

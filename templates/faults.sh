@@ -109,8 +109,9 @@ _faults_do() {
       ;;
     restart)
       # run.sh starts gomel again (await_restart); here only the request. A gomel
-      # that still runs (its crash failed) is not started twice.
-      if kill -0 "$_f_p" 2>/dev/null; then echo "gomel (pid $_f_p) is still running" >&2; return 1; fi
+      # that still runs (its crash failed) is not started twice; one killed and not
+      # yet reaped by run.sh (a zombie, which kill -0 still finds) is gone.
+      if _faults_alive "$_f_p"; then echo "gomel (pid $_f_p) is still running" >&2; return 1; fi
       echo "$_f_ms" >"$_f_pidfile.restart.tmp" && mv "$_f_pidfile.restart.tmp" "$_f_pidfile.restart"
       ;;
     *) echo "unknown action" >&2; return 1 ;;

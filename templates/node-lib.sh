@@ -26,19 +26,19 @@ wall_clock() { adjtimex | awk '/tv_sec/ { s = $2 } /tv_usec/ { u = $2 } END { pr
 # question bounded (a lookup too: on some overlays an unknown name hangs until a
 # time-out).
 ask_round() {
-  : >/tmp/start-unanswered
+  : >"$start_dir/start-unanswered"
   jobs=""
   count=0
   for host in $pending; do
     peer_address=""
-    [ -r "/tmp/start-ip-$host" ] && read -r peer_address <"/tmp/start-ip-$host"
+    [ -r "$start_dir/start-ip-$host" ] && read -r peer_address <"$start_dir/start-ip-$host"
     (
       [ -n "$peer_address" ] || peer_address=$(timeout 3 nslookup "$host" 2>/dev/null | awk '/^Name:/ { named = 1 } named && /^Address/ && $NF ~ /^[0-9.]+$/ { print $NF; exit }')
       if [ -n "$peer_address" ]; then
-        echo "$peer_address" >"/tmp/start-ip-$host"
+        echo "$peer_address" >"$start_dir/start-ip-$host"
         ask_peer "$1" "$2" "$host" "$peer_address"
       else
-        echo "$host" | tee -a /tmp/start-silent >>/tmp/start-unanswered
+        echo "$host" | tee -a "$start_dir/start-silent" >>"$start_dir/start-unanswered"
       fi
     ) &
     jobs="$jobs $!"
@@ -46,7 +46,7 @@ ask_round() {
     if [ "$count" -ge 8 ]; then wait $jobs; jobs=""; count=0; fi
   done
   [ -n "$jobs" ] && wait $jobs # by PID: a bare wait would also wait for the listener
-  pending=$(cat /tmp/start-unanswered)
+  pending=$(cat "$start_dir/start-unanswered")
 }
 
 # ask_peer <pattern> <answers file> <host> <address>: one question, at most 2 s.
@@ -57,8 +57,8 @@ ask_peer() {
   $1) echo "$peer_answer" >>"$2" ;;
   # Silent: its address is kept (no container of a run gets a new one: restart none), and
   # looking it up again costs the swarm's name server, which 64 busy nodes already slow to ~2 s.
-  '') echo "$3" | tee -a /tmp/start-silent >>/tmp/start-unanswered ;;
-  *) echo "$3" >>/tmp/start-unanswered ;;
+  '') echo "$3" | tee -a "$start_dir/start-silent" >>"$start_dir/start-unanswered" ;;
+  *) echo "$3" >>"$start_dir/start-unanswered" ;;
   esac
 }
 
@@ -66,7 +66,7 @@ ask_peer() {
 ask_all() {
   : >"$2"
   while :; do
-    : >/tmp/start-silent
+    : >"$start_dir/start-silent"
     ask_round "$1" "$2"
     [ -z "$pending" ] && return 0
     [ "$(date +%s)" -ge "$give_up" ] && return 1
@@ -79,10 +79,13 @@ ask_all() {
 # GOMEL_START_WAIT seconds (default 120) for the peers (or the coordinator); those
 # that never answered go to $2/start_unanswered, and the node starts anyway.
 start_together() {
+  # Where the start's files live: /tmp in a node (faults.sh and the network script read the peers'
+  # addresses there, start-ip-<host>); test/start-together.test.ts gives each of its local nodes its own.
+  start_dir="${GOMEL_START_DIR:-/tmp}"
   port="${GOMEL_READY_PORT:-65432}"
   ready_at=$(wall_clock)
-  echo "ready $ready_at" >/tmp/ready
-  nc -ll -p "$port" -e /bin/cat /tmp/ready >/dev/null 2>&1 &
+  echo "ready $ready_at" >"$start_dir/ready"
+  nc -ll -p "$port" -e /bin/cat "$start_dir/ready" >/dev/null 2>&1 &
   hosts=$(cut -d'|' -f4 "$1" | cut -d' ' -f1 | sed 's/:[0-9]*$//')
   n=$(echo "$hosts" | wc -w)
   margin="${GOMEL_START_MARGIN:-$((2 + n / 4 + (n / 16) * (n / 16)))}"
@@ -93,12 +96,12 @@ start_together() {
   if [ "${SLOT:-}" = 1 ]; then
     # A silent peer may not have started yet: it is asked until it answers or the wait ends.
     pending=$hosts
-    if ask_all "ready *" /tmp/start-answered; then
+    if ask_all "ready *" "$start_dir/start-answered"; then
       # The common start: the margin after the moment every peer has answered (now), so that it
       # is never in the past however long the round took (64 busy nodes: the last answer came
       # 20 s after the last ready moment).
       common_start=$(awk -v margin="$margin" -v now="$(wall_clock)" 'BEGIN { printf "%.6f\n", now + margin }')
-      echo "ready $ready_at done $common_start" >/tmp/ready.next && mv /tmp/ready.next /tmp/ready
+      echo "ready $ready_at done $common_start" >"$start_dir/ready.next" && mv "$start_dir/ready.next" "$start_dir/ready"
     else
       echo "start: after ${wait_s}s these peers still do not answer:" $pending "; starting anyway" >&2
       echo "$pending" >"$2/start_unanswered"
@@ -113,8 +116,8 @@ start_together() {
     poll_s=1
     while :; do
       pending=$coordinator
-      ask_all "ready * done *" /tmp/start-coordinator
-      common_start=$(awk -v mine="$ready_at" -v latest="$give_up" -v margin="$margin" '{ s = $NF } END { if (s + 0 > mine + 0 && s + 0 <= latest + margin) print s }' /tmp/start-coordinator 2>/dev/null)
+      ask_all "ready * done *" "$start_dir/start-coordinator"
+      common_start=$(awk -v mine="$ready_at" -v latest="$give_up" -v margin="$margin" '{ s = $NF } END { if (s + 0 > mine + 0 && s + 0 <= latest + margin) print s }' "$start_dir/start-coordinator" 2>/dev/null)
       [ -n "$common_start" ] && break
       if [ "$(date +%s)" -ge "$give_up" ]; then
         echo "start: after ${wait_s}s the coordinator $coordinator has no common start; starting anyway" >&2

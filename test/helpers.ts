@@ -99,3 +99,20 @@ export async function sourceMatches(pattern: RegExp, allowed: Iterable<string>):
   await walk('src');
   return found;
 }
+
+/**
+ * Waits until `holds()`, checking every 5 ms: for a state another process brings about (a signal
+ * takes effect when its target next runs, not when kill returns), waited for, never slept for. The
+ * bound only fails a test whose state never comes; `why()` says what was seen instead.
+ */
+export async function until(
+  holds: () => boolean | Promise<boolean>,
+  why: () => string,
+  boundMs = 10_000,
+): Promise<void> {
+  const deadline = Date.now() + boundMs;
+  while (!(await holds())) {
+    if (Date.now() > deadline) throw new Error(`not so after ${boundMs / 1000} s: ${why()}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}

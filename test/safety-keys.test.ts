@@ -7,7 +7,7 @@ import path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
-import { cli, REPO, tempDir } from './helpers.js';
+import { cli, REPO, tempDir, until } from './helpers.js';
 import { withLock } from '../src/fs/lock.js';
 
 type T = Parameters<typeof tempDir>[0];
@@ -270,8 +270,11 @@ test('N9: a writer killed but not reaped (a zombie) holds no lock: its leftovers
   const parent = spawn('sh', ['-c', 'sleep 0 & echo $!; exec sleep 30'], { stdio: ['ignore', 'pipe', 'ignore'] });
   t.after(() => void parent.kill());
   const zombie = Number(await new Promise<string>((r) => parent.stdout.once('data', (d: Buffer) => r(d.toString()))));
-  for (let i = 0; i < 50 && !(await fs.readFile(`/proc/${zombie}/stat`, 'utf8')).includes(') Z '); i++)
-    await new Promise((r) => setTimeout(r, 20));
+  // A zombie, not merely a process that has yet to exit: until its state says so.
+  await until(
+    async () => (await fs.readFile(`/proc/${zombie}/stat`, 'utf8')).includes(') Z '),
+    () => `process ${zombie} is not a zombie`,
+  );
   // The lock as this gomelctl writes it, and as an older one did (the pid alone).
   for (const lock of [`${zombie} ${await startTime(zombie)}\n`, `${zombie}\n`]) {
     await fs.writeFile(path.join(root, '.k.lock'), lock);

@@ -1,0 +1,3 @@
+module gomelctl/delayer
+
+go 1.19

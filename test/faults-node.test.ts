@@ -9,7 +9,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { promises as fs, readFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { REPO, tempDir, until } from './helpers.js';
+import { freeListenPorts, REPO, tempDir, until } from './helpers.js';
 import { parseFaultsLog } from '../src/core/faults/plan.js';
 
 const FAULTS_SH = path.join(REPO, 'templates/faults.sh');
@@ -434,18 +434,6 @@ test('live heal undoes every drop still in place on the node, once; partial undr
   );
 });
 
-/** A port no one listens on now, from the kernel (no fixed ports). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 /** One connection to 127.0.0.1:port: sends `line` (nothing when undefined), returns all it got once the listener closed it. */
 function converse(port: number, line: string | undefined): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -468,7 +456,7 @@ for (const [name, sh] of SHELLS) {
     const dir = await tempDir(t);
     const tokenFile = path.join(dir, 'control-token');
     await fs.writeFile(tokenFile, 'tok\n', { mode: 0o600 });
-    const port = await freePort();
+    const port = (await freeListenPorts(1))[0]!;
     const lib = sh[0] === 'busybox' ? `. ${NODE_LIB}; ` : '';
     // As run.sh starts it: busybox nc, one shell a connection running control_request.
     const listener = spawn(

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { promises as fs } from 'node:fs';
+import { promises as fs, readFileSync } from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
@@ -115,4 +116,32 @@ export async function until(
     if (Date.now() > deadline) throw new Error(`not so after ${boundMs / 1000} s: ${why()}`);
     await new Promise((r) => setTimeout(r, 5));
   }
+}
+
+const portsGiven = new Set<number>();
+
+export const canBind = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const server = net.createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '0.0.0.0', () => server.close(() => resolve(true)));
+  });
+
+/**
+ * Ports for a shell to listen on later (busybox nc -l), free now, drawn at random below the kernel's
+ * ephemeral range: a port the kernel hands out (any test's listen(0), any outgoing connection) never
+ * comes from there, so none is taken between now and the moment the shell listens, as a freed
+ * ephemeral port can be. Each is given once per process.
+ */
+export async function freeListenPorts(n: number): Promise<number[]> {
+  const [low] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+  if (!(low! > 4096)) throw new Error(`ip_local_port_range starts at ${low}: no room below it`);
+  const ports: number[] = [];
+  while (ports.length < n) {
+    const port = 1024 + Math.floor(Math.random() * (low! - 1024));
+    if (portsGiven.has(port) || !(await canBind(port))) continue;
+    portsGiven.add(port);
+    ports.push(port);
+  }
+  return ports;
 }

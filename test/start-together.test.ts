@@ -8,10 +8,9 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { promises as fs, readFileSync } from 'node:fs';
-import net from 'node:net';
+import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { REPO, tempDir, until } from './helpers.js';
+import { canBind, freeListenPorts, REPO, tempDir, until } from './helpers.js';
 
 const NODE_LIB = path.join(REPO, 'templates/node-lib.sh');
 const BUSYBOX = spawnSync('sh', ['-c', 'command -v busybox'], { encoding: 'utf8' }).stdout.trim();
@@ -22,34 +21,6 @@ const SHELLS: Shell[] = [
   // dash runs what PATH finds: busybox's nc (the listener's -ll -e) and adjtimex (wall_clock) are linked in.
   { name: 'dash', argv: ['dash'], applets: true },
 ];
-
-// ---- ports
-
-const taken = new Set<number>();
-
-const canBind = (port: number) =>
-  new Promise<boolean>((resolve) => {
-    const server = net.createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, '0.0.0.0', () => server.close(() => resolve(true)));
-  });
-
-/**
- * Free ports below the kernel's ephemeral range: an outgoing connection (the nodes make hundreds) is
- * never given one of them as its own port between now and the moment a node listens on it.
- */
-async function freePorts(n: number): Promise<number[]> {
-  const [low] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
-  assert.ok(low! > 4096, `ip_local_port_range starts at ${low}: no room below it`);
-  const ports: number[] = [];
-  while (ports.length < n) {
-    const port = 1024 + Math.floor(Math.random() * (low! - 1024));
-    if (taken.has(port) || !(await canBind(port))) continue;
-    taken.add(port);
-    ports.push(port);
-  }
-  return ports;
-}
 
 // ---- a committee of local nodes
 
@@ -102,7 +73,7 @@ async function committee(
     for (const applet of ['nc', 'adjtimex']) await fs.symlink(BUSYBOX, path.join(bin, applet));
     PATH = `${bin}:${PATH}`;
   }
-  return { root, names, ports: await freePorts(n), file, env: { PATH, ...env }, shell };
+  return { root, names, ports: await freeListenPorts(n), file, env: { PATH, ...env }, shell };
 }
 
 let runs = 0;

@@ -14,7 +14,6 @@ import { memberHost } from '../core/keys/committee.js';
 import { checkPayloadFiles } from '../fs/payload-files.js';
 import { resolveCode } from '../fs/code-layout.js';
 import { defaultTag } from './defaults.js';
-import { report } from './report.js';
 import { DEFAULT_RETRY, Engine } from '../docker/engine.js';
 import { checkClusterState, clusterInit } from './cluster.js';
 import { configCheck, configSync } from './config.js';
@@ -239,6 +238,8 @@ async function steps(options: UpOptions, out: Output, engine: Engine): Promise<v
     // gomel ran: what it measured goes beside its logs, and its headline figures end the verdict.
     step('report');
     try {
+      // Loaded here: the report's charts (vega) take 0.4 s to load, which a refused flag need not pay.
+      const { report } = await import('./report.js');
       const figures = await report([], { logs: options.logs, configs: options.configs, keys: options.keys }, out);
       out.line(`up: ${judged ? `${judged.consensusLine} — ` : ''}${figures}`);
     } catch (error) {

@@ -7,6 +7,8 @@
 #   docker/lab.sh up [N]      start N hosts (default 3); prints how to point gomelctl at it
 #   docker/lab.sh env         the DOCKER_HOST and registry of a running lab
 #   docker/lab.sh kill-host K host K dies: its engine and every container on it, at once
+#   docker/lab.sh freeze-host K S  host K's engine stops for S seconds (SIGSTOP, then SIGCONT), its containers
+#                             run on: a host alive but too busy to send its heartbeats, as a loaded one is
 #   docker/lab.sh down        stop everything it started; leaves no namespace, engine, cgroup or file
 #
 # Run as root. GOMELCTL_LAB names the lab (default "gl"); GOMELCTL_LAB_NET is the
@@ -123,6 +125,15 @@ kill_host() {
   log "host $k killed"
 }
 
+freeze_host() {
+  local k=$1 seconds=$2 pid
+  pid=$(cat "$RUN/h$k/docker.pid")
+  kill -STOP "$pid"
+  sleep "$seconds"
+  kill -CONT "$pid"
+  log "host $k's engine was frozen ${seconds}s"
+}
+
 down() {
   local k pids
   for k in $(hosts); do
@@ -157,5 +168,6 @@ up) up "${2:-3}" ;;
 down) down ;;
 env) [ -f "$RUN/env" ] && cat "$RUN/env" || die "lab $LAB is not up" ;;
 kill-host) kill_host "${2:?which host}" ;;
-*) echo "usage: docker/lab.sh up [N] | env | kill-host K | down" >&2; exit 2 ;;
+freeze-host) freeze_host "${2:?which host}" "${3:?how many seconds}" ;;
+*) echo "usage: docker/lab.sh up [N] | env | kill-host K | freeze-host K S | down" >&2; exit 2 ;;
 esac

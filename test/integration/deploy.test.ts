@@ -77,8 +77,10 @@ test('spawn 4 probe nodes, resize to 7, re-spawn changes nothing, clean leaves n
     v7.nodes.every((n) => n.ok && n.reached === 7 * 3),
     JSON.stringify(v7.nodes),
   );
-  // Secrets of the 4-node committee are gone: one secret per node of the 7.
-  assert.equal((await engine.listSecrets({ [LABELS.deployment]: s.network })).length, 7);
+  // Secrets of the 4-node committee are gone: one key secret per node of the 7, and the deployment's control token.
+  const secrets = await engine.listSecrets({ [LABELS.deployment]: s.network });
+  assert.equal(secrets.filter((x) => x.Spec?.Labels?.[LABELS.node]).length, 7);
+  assert.equal(secrets.length, 8);
 
   const status = await s.run(['deploy', 'status', '--network', s.network]);
   assert.equal(status.out.split('\n').length, 7);

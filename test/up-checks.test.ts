@@ -56,7 +56,7 @@ describe('up: every flag is checked before anything changes (N85, N86)', () => {
       says: /--net and --zones/,
     },
     { name: '--zones missing file', args: ['--n', '4', '--zones', 'nosuch.json'], says: /--zones nosuch\.json/ },
-    // A zones file that exists but is wrong is a bad file: exit 1 (README, Network conditions).
+    // A zones file that exists but is wrong is a bad file: exit 1 (docs/network-conditions.md).
     {
       name: 'N86 --zones misses a node of the new N',
       args: ['--n', '10', '--zones', 'z.json'],

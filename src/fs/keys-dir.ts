@@ -289,7 +289,7 @@ export async function writeKeysDir(
   const files: FileToWrite[] = [
     { name: COMMITTEE_FILE, content: formatCommittee(plan.members), mode: 0o644 },
     { name: SEED_FILE, content: `${Buffer.from(seed).toString('hex')}\n`, mode: 0o600 },
-    // A kept key keeps its bytes (CRLF, tabs, no final newline…): README, "byte-identical" (N30).
+    // A kept key keeps its bytes (CRLF, tabs, no final newline…): docs/safety.md, "byte-identical" (N30).
     ...plan.privateKeys.map((k) => ({
       name: `${k.pid}.pk`,
       content: (kept.has(k.pid) && previous?.keyBytes.get(k.pid)) || formatPrivateKey(k),

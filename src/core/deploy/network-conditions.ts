@@ -197,7 +197,7 @@ function parseNodes(value: z.infer<typeof NODES_JSON>, n: number, fail: (p: stri
  * matrix may be asymmetric); links within a zone are optional.
  */
 export function planZones(text: string, file: string, hosts: readonly string[]): NodeRule[][] {
-  const fix = 'see README, "Network conditions"';
+  const fix = 'see docs/network-conditions.md';
   const at = (where: string) => (problem: string) => new InputError(file, where, problem, fix);
   const { zones, links } = parseJsonWith(text, ZONES_JSON, (where, problem) =>
     where === undefined

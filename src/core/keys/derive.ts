@@ -1,4 +1,4 @@
-// Per-node key derivation from a 32-byte committee seed (documented in README,
+// Per-node key derivation from a 32-byte committee seed (documented in docs/keys.md,
 // "Key derivation"). Each node's keys depend only on (seed, pid), so growing a
 // committee keeps existing nodes byte-identical.
 //

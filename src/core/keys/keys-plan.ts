@@ -1,5 +1,5 @@
 // Plans a `keys gen`: which nodes are kept, added, removed or re-addressed.
-// Existing keys are never replaced unless `regenerate` is set (README, "Resizing").
+// Existing keys are never replaced unless `regenerate` is set (docs/keys.md, "Resizing").
 import type { AddressLine, Member, PrivateKey } from './committee.js';
 import { deriveNode, memberOf, type DerivedNode } from './derive.js';
 import { InputError } from '../errors.js';

@@ -261,6 +261,9 @@ const progressEveryMs = (out: Output) => (out.tty ? 2000 : 5000);
  * from every host — and, for gomel, calls `onStall` when no node ordered a new unit for the stall
  * time. The probe is not gomel: it is told in its own words (addresses reached), and never stalls.
  */
+/** How many nodes' output up's progress reads a round (every 5 s), in turn. */
+const PROGRESS_SAMPLE = 8;
+
 function watchProgress(
   engine: Engine,
   options: UpOptions,
@@ -274,6 +277,8 @@ function watchProgress(
   const started = Date.now();
   const watch = new StallWatch(options.stall !== undefined ? Number(options.stall) : undefined);
   const swarmStopped = new Set<string>();
+  const lastTail = new Map<string, string>();
+  let cursor = 0;
   const done = (async () => {
     while (!stopped) {
       await pause(progressEveryMs(out));
@@ -289,9 +294,20 @@ function watchProgress(
           for (const s of nodes) swarmStopped.add(s.node);
         }
         const status = all.filter((s) => !s.hostDown);
-        const tails = await mapLimit(status, 8, (s) =>
-          engine.serviceOutput(s.serviceId, 10_000, 4).catch(() => undefined),
+        // A few nodes' last lines a round, in turn: each is a log request the manager relays from the node's
+        // host over the agents' sessions, which also carry their heartbeats. 64 of them every 5 s kept a
+        // loaded lab's manager from hearing a host for 38 s (issue 36); the others keep their last reading.
+        const running = status.filter((s) => s.phase === 'running');
+        const turn = [...new Set(running.slice(cursor % Math.max(1, running.length)).concat(running))].slice(
+          0,
+          PROGRESS_SAMPLE,
         );
+        cursor += turn.length;
+        await mapLimit(turn, 8, async (s) => {
+          const tail = await engine.serviceOutput(s.serviceId, 10_000, 4).catch(() => undefined);
+          if (tail !== undefined) lastTail.set(s.node, tail);
+        });
+        const tails = status.map((s) => lastTail.get(s.node));
         const alive = status.filter((s) => s.phase === 'running').length;
         const now = (Date.now() - started) / 1000;
         // A terminal gets one line redrawn in place; a log gets a line each time.

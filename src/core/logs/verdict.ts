@@ -331,13 +331,13 @@ export function fewNames(labels: readonly string[], shown = 6): string {
     : `${labels.slice(0, shown).join(', ')} and ${labels.length - shown} more`;
 }
 
-/** "node7, node8 crashed at 3 s as planned; node2 paused …": nodes grouped by what was done to them, at most four groups. */
+/** "node7, node8 crashed at 3 s as planned; node2 paused …": nodes grouped by what was done to them, at most three groups. */
 function faultList(faulty: readonly NodeFault[]): string {
   const byWhy = new Map<string, string[]>();
   for (const x of faulty) byWhy.set(x.why, [...(byWhy.get(x.why) ?? []), x.label]);
-  const groups = [...byWhy].map(([why, labels]) => `${fewNames(labels)} ${why}`);
-  return groups.length > 4
-    ? `${groups.slice(0, 3).join('; ')}; and ${groups.length - 3} other faults`
+  const groups = [...byWhy].map(([why, labels]) => `${fewNames(labels, 3)} ${why}`);
+  return groups.length > 3
+    ? `${groups.slice(0, 2).join('; ')}; and ${groups.length - 2} other faults`
     : groups.join('; ');
 }
 
@@ -374,8 +374,11 @@ function mainLine(t: Tally): string {
   }
   const failed = [...byReason].map(([why, labels]) => `${fewNames(labels, 3)} (${why})`);
   const notBy =
-    failed.length > 3 ? `${failed.slice(0, 3).join(', ')} and ${failed.length - 3} more reasons` : failed.join(', ');
-  return `consensus reached by ${reached.length} of ${t.n} nodes (${fewNames(reached.map((v) => v.label))}; ${t.units} units in the same order); not by ${notBy}${faults}`;
+    failed.length > 2 ? `${failed.slice(0, 2).join(', ')} and ${failed.length - 2} more reasons` : failed.join(', ');
+  return `consensus reached by ${reached.length} of ${t.n} nodes (${fewNames(
+    reached.map((v) => v.label),
+    3,
+  )}; ${t.units} units in the same order); not by ${notBy}${faults}`;
 }
 
 /** The first unit a node ordered twice, with both 1-based positions. */

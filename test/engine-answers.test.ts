@@ -6,7 +6,7 @@ import path from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { EnvironmentError } from '../src/core/errors.js';
-import { Engine } from '../src/docker/engine.js';
+import { Engine, OutputTooLarge } from '../src/docker/engine.js';
 import { tempDir } from './helpers.js';
 import { fakeEngine, gomelctl, type Answer, type EngineRequest } from './support/fake-engine.js';
 
@@ -85,6 +85,22 @@ describe('an engine that answers nonsense (N92)', () => {
         json: r.path === '/services' ? [{ ID: 's1', Spec: { Name: 'node1' } }] : r.path === '/tasks' ? 'none' : [],
       }),
       says: /list tasks: expected a list/,
+    },
+    {
+      name: 'deploy status, a task whose CreatedAt is a number (hostile pass H02)',
+      args: ['deploy', 'status'],
+      answer: (r) => ({
+        json:
+          r.path === '/services'
+            ? [{ ID: 's1', Spec: { Name: 'node1' } }]
+            : r.path === '/tasks'
+              ? [
+                  { ServiceID: 's1', CreatedAt: 5, Status: { State: 'running' } },
+                  { ServiceID: 's1', CreatedAt: 6, Status: { State: 'running' } },
+                ]
+              : [],
+      }),
+      says: /list tasks: task 1 has a field of the wrong type/,
     },
     {
       name: 'cluster init, no Swarm in the info',
@@ -194,5 +210,35 @@ describe('engine streams', () => {
     );
     assert.equal(seen.length, 1);
     assert.ok(Date.now() - started < 8000);
+  });
+});
+
+describe("a node's output (hostile pass H07, H08)", () => {
+  it('is read as a stream and bounded: past the bound, one line naming the service, never held whole', async (t) => {
+    const dir = await tempDir(t);
+    // One stdout frame of the multiplexed stream (8-byte header: stream 1, big-endian length).
+    const frame = (text: string) => {
+      const header = Buffer.alloc(8);
+      header[0] = 1;
+      header.writeUInt32BE(text.length, 4);
+      return Buffer.concat([header, Buffer.from(text)]).toString('latin1');
+    };
+    const fake = await fakeEngine(dir, (r) =>
+      r.path === '/services/s1/logs' ? { text: frame('x'.repeat(4096)) } : { json: [] },
+    );
+    t.after(() => fake.close());
+    const saved = process.env.DOCKER_HOST;
+    process.env.DOCKER_HOST = fake.host;
+    t.after(() => (saved === undefined ? delete process.env.DOCKER_HOST : (process.env.DOCKER_HOST = saved)));
+    const engine = new Engine();
+    assert.equal(await engine.serviceOutput('s1', 5000), 'x'.repeat(4096));
+    await assert.rejects(engine.serviceOutput('s1', 5000, undefined, 1024), (e: Error) => {
+      assert.ok(e instanceof OutputTooLarge);
+      assert.match(
+        e.message,
+        /^the output of service s1 is larger than 0 MiB, far more than a node prints; it was not read$/,
+      );
+      return true;
+    });
   });
 });

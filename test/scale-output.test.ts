@@ -64,6 +64,16 @@ test('the probe verdict of 256 nodes that reached no one: a few short lines, the
       [`pid ${k - 1}`, 'config config', `nodes ${N}`, `key ${key}`, ...unreachable, 'result fail', ''].join('\n'),
     );
   }
+  // A folder deploy logs did not write gets no verdict.txt: a user's file of that name is kept (hostile pass P03).
+  await fs.writeFile(path.join(logs, VERDICT_FILE), 'my notes\n');
+  const unmanaged = await cli(['verdict', '--logs', logs]);
+  assert.equal(unmanaged.code, 1);
+  assert.equal(await fs.readFile(path.join(logs, VERDICT_FILE), 'utf8'), 'my notes\n');
+  assert.ok(unmanaged.out.split('\n').includes("probe: every node's verdict: `gomelctl verdict --json`"));
+  // As deploy logs leaves it: its manifest, naming what it wrote.
+  await fs.rm(path.join(logs, VERDICT_FILE));
+  const entries = ['committee.ka', ...Array.from({ length: N }, (_, k) => `node${k + 1}`)];
+  await fs.writeFile(path.join(logs, '.gomelctl-logs'), JSON.stringify({ network: 'net', entries }));
   const r = await cli(['verdict', '--logs', logs]);
   assert.equal(r.code, 1);
   const lines = [...r.out.split('\n'), ...r.err.split('\n')];

@@ -94,6 +94,7 @@ test('every node really crashed by the plan: no correct node is left, and that i
   // So too when every node is lost with its host, as the engine reported.
   for (const h of HOSTS) {
     await fs.rm(path.join(dir, h, 'faults.log'));
+    await fs.rm(path.join(dir, h, 'exit_status')); // a host that died leaves none
     await fs.writeFile(
       path.join(dir, h, 'task.json'),
       JSON.stringify({ state: 'running', swarmNode: 'gl-h2', hostDown: true }),
@@ -198,11 +199,16 @@ test("the state at a node's end: paused or slowed with no resume is faulty, resu
     { label: 'node3', why: 'isolated for good from 2 s as planned' },
   ]);
   assert.deepEqual(found.notApplied, []);
-  // Resumed live, node1 is only delayed; with no plan at all a node cut from every peer is still faulty.
+  // Resumed, node1 is only delayed.
   nodes[0]!.events = at([`${T0 + 1} 1000 stop ok`, `${T0 + 9} 9000 resume ok`]);
-  assert.deepEqual(faultsApplied(undefined, nodes).applied, [
-    { label: 'node3', why: 'cut off from every other node for good from 2 s' },
-  ]);
+  assert.deepEqual(
+    faultsApplied(plan, nodes).applied.map((x) => x.label),
+    ['node3'],
+  );
+  // With no record of the run's faults, no line counts: faults.log alone is no evidence (a payload can write it).
+  const unrecorded = faultsApplied(undefined, nodes);
+  assert.deepEqual(unrecorded.applied, []);
+  assert.match(unrecorded.inconsistent[0]!.why, /the run has no fault record \(faults\.json\)$/);
   // The same plan with no faults.log anywhere: nothing applied, the for-good ones named as planned only.
   assert.deepEqual(
     faultsApplied(
@@ -211,4 +217,44 @@ test("the state at a node's end: paused or slowed with no resume is faulty, resu
     ).notApplied.map((x) => x.label),
     ['node1', 'node3'],
   );
+});
+
+test('a faults.log line is no evidence unless the run recorded such a fault, the node started, and its log ended there (hostile pass V01, V11-V13)', async (t) => {
+  const dir = await copyLogs(t, 'swarm-8');
+  await startAll(dir);
+  // node8 failed on its own: its log goes on to level 30, well past 3 s, and it exited 1.
+  await cutAt(dir, 'node8', 30, '1');
+  const judged = async () => (await verdictOf(dir)).result;
+  const kill = `${T0 + 1.01} 1000 kill ok`;
+  await faultsLog(dir, 'node8', [kill]);
+  // No record of any fault (no faults.json): the line alone counts for nothing.
+  let v = await judged();
+  assert.equal(v.outcome, 'failed');
+  assert.match(v.inconsistent[0]!.why, /the run has no fault record/);
+  // A record, but the node's log goes on long after the kill it claims.
+  await writePlan(dir, 'crash:8@1s');
+  v = await judged();
+  assert.equal(v.outcome, 'failed');
+  assert.match(v.inconsistent[0]!.why, /^line 1: kill at 1 s, but its gomel log goes on to \d+(\.\d+)? s$/);
+  // A pause for good the same: a paused gomel logs nothing.
+  await writePlan(dir, 'pause:8@0s');
+  await faultsLog(dir, 'node8', [`${T0 + 0.01} 0 stop ok`]);
+  assert.equal((await judged()).outcome, 'failed');
+  // A restart with no crash before it, although the plan has both.
+  await cutAt(dir, 'node8', 4, '137');
+  await writePlan(dir, 'crash:8@3s;restart:8@5s');
+  await faultsLog(dir, 'node8', [`${T0 + 5.01} 5000 restart ok`]);
+  v = await judged();
+  assert.equal(v.outcome, 'failed');
+  assert.match(v.inconsistent[0]!.why, /restart at 5 s, but the node was not crashed or stopped before/);
+  // started_at unreadable: the line cannot be placed, so it does not count.
+  await writePlan(dir, 'crash:8@1s');
+  await faultsLog(dir, 'node8', [kill]);
+  await fs.writeFile(path.join(dir, 'node8', 'started_at'), 'garbage\n');
+  v = await judged();
+  assert.equal(v.outcome, 'failed');
+  assert.match(v.inconsistent[0]!.why, /started_at is missing or unreadable/);
+  // All in order: the same kill, planned, on a node whose log ends at level 4 and that started: tolerated.
+  await fs.writeFile(path.join(dir, 'node8', 'started_at'), `${T0}.000000\n`);
+  assert.equal((await judged()).outcome, 'tolerated');
 });

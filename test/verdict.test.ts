@@ -198,6 +198,15 @@ test('--config takes a name or a path; a missing config is one line', async (t) 
   conf.LevelLimit = 12; // nobody reached 12
   const other = path.join(dir, 'higher.json');
   await fs.writeFile(other, JSON.stringify(conf, null, 2));
+  // The run's own conf.json is what it ran: a --config that disagrees is refused (a lower LevelLimit would
+  // call logs cut short finished, hostile pass LV01), one that agrees is taken.
+  const disagrees = await cli(['verdict', '--logs', dir, '--config', other]);
+  assert.equal(disagrees.code, 2);
+  assert.match(
+    disagrees.err,
+    /^gomelctl: verdict --config .*higher\.json: LevelLimit 12, but the run's own .*conf\.json says 10; a run is judged by the config it ran — leave --config out$/m,
+  );
+  await fs.rm(path.join(dir, 'conf.json'));
   const byPath = await cli(['verdict', '--logs', dir, '--config', other]);
   assert.equal(byPath.code, 1);
   assert.match(byPath.out, /consensus not reached: no node reached LevelLimit 12/);
@@ -206,6 +215,14 @@ test('--config takes a name or a path; a missing config is one line', async (t) 
   const missing = await cli(['verdict', '--logs', dir, '--config', path.join(dir, 'absent.json')]);
   assert.equal(missing.code, 1);
   assert.match(missing.err, /absent\.json: no such config — check the path$/);
+  conf.LevelLimit = 0;
+  await fs.writeFile(other, JSON.stringify(conf, null, 2));
+  const zero = await cli(['verdict', '--logs', dir, '--config', other]);
+  assert.equal(zero.code, 1);
+  assert.match(
+    zero.err,
+    /higher\.json:LevelLimit: is 0: consensus is judged at a level of 1 or more — give the LevelLimit gomel ran to$/m,
+  );
 });
 
 test('an empty log, a truncated gzip and a 1 MB line are reported, not crashed on', async (t) => {
@@ -221,7 +238,12 @@ test('an empty log, a truncated gzip and a 1 MB line are reported, not crashed o
   assert.deepEqual(node(result, 'pid 1').notes, ['empty log']);
   assert.ok(node(result, 'pid 3').notes.includes('log truncated (the gzip stream ends early)'));
   assert.deepEqual(node(result, 'pid 2').notes, ['1 malformed line(s) (log truncated?)']);
-  assert.equal(node(result, 'pid 2').reached, true);
+  // A line that is not gomel's among its ordered units may have been one: its order proves nothing (hostile pass G07).
+  assert.equal(node(result, 'pid 2').reached, false);
+  assert.equal(
+    node(result, 'pid 2').reasons[0],
+    'its order is no evidence: 1 damaged or cut line(s) among its ordered units',
+  );
   assert.ok(node(result, 'pid 0').reached);
 });
 

@@ -86,3 +86,27 @@ test('every write of gomelctl into a folder goes through src/fs/atomic.ts (never
     /\b(writeFile|writeFileSync|appendFile|appendFileSync|copyFile|copyFileSync|cp|cpSync|createWriteStream|truncate)\s*\(|\bopen(Sync)?\([^)]*(O_WRONLY|O_RDWR|O_CREAT|'[wa]\+?')/;
   assert.deepEqual(await sourceMatches(writes, allowed), []);
 });
+
+test("report --out over a file that is not a report gomelctl wrote is refused: a key, the seed, a run's own log keep their bytes (hostile pass R01-R05)", async (t) => {
+  const logs = await copyLogs(t, 'success-4');
+  const keys = await tempDir(t);
+  await fs.cp(DOCKER_KEYS, keys, { recursive: true });
+  const victims = [path.join(keys, '0.pk'), path.join(keys, 'committee.ka'), path.join(logs, '1.log.gz')];
+  for (const file of victims) {
+    const before = await fs.readFile(file);
+    const r = await cli(['report', '--logs', logs, '--out', file]);
+    assert.equal(r.code, 2, file);
+    assert.match(
+      r.err,
+      /^gomelctl: report --out .*: the file exists and is not a report gomelctl wrote; give another --out, or move it away$/,
+    );
+    assert.deepEqual(await fs.readFile(file), before, `${file} kept its bytes`);
+  }
+  // Its own report is written again, as is one from a gomelctl before the mark.
+  const page = path.join(logs, 'page.html');
+  assert.equal((await cli(['report', '--logs', logs, '--out', page])).code, 0);
+  assert.equal((await cli(['report', '--logs', logs, '--out', page])).code, 0);
+  const old = (await fs.readFile(page, 'utf8')).replace('<meta name="generator" content="gomelctl report">', '');
+  await fs.writeFile(page, old);
+  assert.equal((await cli(['report', '--logs', logs, '--out', page])).code, 0);
+});

@@ -2,7 +2,9 @@
 // consensus, and apart from that, how its nodes shut down.
 import { CheckFailed, ExpectedStall, ForkFound, InputError } from '../core/errors.js';
 import { judgeProbes, parseProbeReport, type ProbeVerdict } from '../core/logs/probe.js';
-import { VERDICT_FILE } from '../core/logs/logs-folder.js';
+import { LOGS_MARKER, VERDICT_FILE } from '../core/logs/logs-folder.js';
+import path from 'node:path';
+import { exists } from '../fs/atomic.js';
 import { clip, groupLines, PER_NODE_LINES_UP_TO } from '../core/summary.js';
 import { writeNodeLines } from '../fs/logs-folder.js';
 import type { Verdict } from '../core/logs/verdict.js';
@@ -40,9 +42,11 @@ async function renderProbes(result: ProbeVerdict, options: VerdictFlags, out: Ou
       : []),
   ];
   const nodeLines = result.nodes.map(probeNodeLine);
-  let where: string;
+  let where = '`gomelctl verdict --json`';
   try {
-    where = await writeNodeLines(options.logs, VERDICT_FILE, [...nodeLines, ...summary, result.summary]);
+    // Only into a folder `deploy logs` wrote (its manifest): elsewhere a verdict.txt may be the user's.
+    if (await exists(path.join(options.logs, LOGS_MARKER)))
+      where = await writeNodeLines(options.logs, VERDICT_FILE, [...nodeLines, ...summary, result.summary]);
   } catch (error) {
     // A folder the verdict may only read (someone else's, read-only) is still judged.
     if (!(error instanceof InputError)) throw error;
@@ -70,7 +74,8 @@ export async function verdict(options: VerdictFlags, out: Output): Promise<Verdi
         report: node.files?.probe ? parseProbeReport((await readOptional(node.files.probe))!) : undefined,
       })),
     );
-    await renderProbes(judgeProbes(reports, n), options, out);
+    const addresses = run.members.reduce((sum, m) => sum + m.addresses.length, 0);
+    await renderProbes(judgeProbes(reports, n, addresses), options, out);
     return undefined;
   }
   const { verdict: result, levelLimit: limit } = await judgeRun(run, options);

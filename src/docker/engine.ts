@@ -4,6 +4,7 @@
 import { Writable } from 'node:stream';
 import type Docker from 'dockerode';
 import { createRequire } from 'node:module';
+import { z } from 'zod';
 import { parseHostStateChanges, type HostStateChange } from '../core/deploy/host-events.js';
 import { EnvironmentError, UsageError } from '../core/errors.js';
 import type { ProgressEvent } from '../core/image/build-progress.js';
@@ -39,6 +40,37 @@ class EngineTimeout extends EnvironmentError {
 const silentFor = (ms: number) => `${+(ms / 1000).toFixed(1)} s`;
 
 /** An answer without the shape gomelctl reads (N92): one line here, not a TypeError later. */
+/**
+ * At most this much of a node's output is read: what it prints, and its /extract shipped at exit
+ * (base64 of gzip, ~1.4 MB for a 6 MB log). Eight nodes are read at once: 0.5 GB at most.
+ */
+export const MAX_SERVICE_OUTPUT = 64 * 2 ** 20;
+
+/** A node's output past MAX_SERVICE_OUTPUT: an environment problem of that node, named, not a crash. */
+export class OutputTooLarge extends EnvironmentError {
+  override name = 'OutputTooLarge';
+}
+
+/** A task as the Engine API describes it, in the fields gomelctl reads (core/deploy/plan.ts viewTask). */
+const TASK = z.looseObject({
+  ServiceID: z.string().optional(),
+  NodeID: z.string().optional(),
+  DesiredState: z.string().optional(),
+  CreatedAt: z.string().optional(),
+  Version: z.looseObject({ Index: z.number().optional() }).optional(),
+  Status: z
+    .looseObject({
+      State: z.string().optional(),
+      Err: z.string().optional(),
+      Message: z.string().optional(),
+      Timestamp: z.string().optional(),
+      ContainerStatus: z
+        .looseObject({ ContainerID: z.string().optional(), ExitCode: z.number().optional() })
+        .optional(),
+    })
+    .optional(),
+});
+
 function malformed(doing: string, problem: string): EnvironmentError {
   return new EnvironmentError(
     `Docker Engine at ${engineTarget()} sent a malformed answer while trying to ${doing}: ${problem} — check that DOCKER_HOST points at a Docker Engine`,
@@ -456,11 +488,15 @@ export class Engine {
 
   async listTasks(serviceIds: string[]): Promise<Docker.Task[]> {
     if (serviceIds.length === 0) return [];
-    return expectList(
+    const tasks = expectList<Docker.Task>(
       'list tasks',
       await this.call('list tasks', () => this.docker.listTasks({ filters: { service: serviceIds } })),
       'tasks',
     );
+    // Each field gomelctl reads, of the type it reads it as (a numeric CreatedAt once ended in a TypeError).
+    const bad = tasks.findIndex((t) => !TASK.safeParse(t).success);
+    if (bad >= 0) throw malformed('list tasks', `task ${bad + 1} has a field of the wrong type`);
+    return tasks;
   }
 
   /** Every task of the swarm, also those of removed services whose containers still stop (a service filter no longer finds them). */
@@ -512,51 +548,75 @@ export class Engine {
     sink: NodeJS.WritableStream,
     timeoutMs?: number,
     tail?: number,
+    maxBytes = Infinity,
   ): Promise<void> {
     const doing = `read the logs of service ${id}`;
     // The manager relays a task's output from the host that runs it; for a host that stopped answering it waits without end.
     const abortSignal = timeoutMs ? AbortSignal.timeout(timeoutMs) : undefined;
     // Following waits for output as long as the user lets it: no idle limit then.
     const docker = follow ? (this.follower ??= dockerode()) : this.streams;
-    const stream: unknown = await call(
+    // Always as a stream (dockerode's Service.logs buffers a finished one whole: 600 MB of output ended in
+    // ERR_STRING_TOO_LONG), so that what is read is bounded by `maxBytes`.
+    const stream = await call<NodeJS.ReadableStream>(
       doing,
-      async () => {
-        try {
-          return await docker.getService(id).logs({
-            stdout: true,
-            stderr: true,
-            follow,
-            timestamps: false,
-            abortSignal,
-            ...(tail !== undefined ? { tail } : {}),
-          } as never);
-        } catch (error) {
-          if (abortSignal?.aborted)
-            throw new EnvironmentError(
-              `the output of service ${id.slice(0, 12)} did not arrive within ${Math.round(timeoutMs! / 1000)} s (is its host down?)`,
-            );
-          throw error;
-        }
-      },
+      () =>
+        new Promise<NodeJS.ReadableStream>((resolve, reject) =>
+          docker.modem.dial(
+            {
+              path: `/services/${id}/logs?`,
+              method: 'GET',
+              isStream: true,
+              abortSignal,
+              statusCodes: {
+                200: true,
+                404: 'no such service',
+                500: 'server error',
+                503: 'node is not part of a swarm',
+              },
+              options: {
+                stdout: true,
+                stderr: true,
+                follow,
+                timestamps: false,
+                ...(tail !== undefined ? { tail } : {}),
+              },
+            } as never,
+            (error: unknown, data: unknown) => {
+              if (!error) return resolve(data as NodeJS.ReadableStream);
+              reject(
+                abortSignal?.aborted
+                  ? new EnvironmentError(
+                      `the output of service ${id.slice(0, 12)} did not arrive within ${Math.round(timeoutMs! / 1000)} s (is its host down?)`,
+                    )
+                  : error,
+              );
+            },
+          ),
+        ),
       this.idleMs,
     );
-    if (Buffer.isBuffer(stream)) {
-      sink.write(demux(stream));
-      return;
-    }
     // Multiplexed frames may straddle chunks: keep the unfinished tail for the next one.
     let rest = Buffer.alloc(0);
-    await consume(stream as NodeJS.ReadableStream, doing, follow ? Infinity : this.idleMs, (chunk) => {
+    let read = 0;
+    await consume(stream, doing, follow ? Infinity : this.idleMs, (chunk) => {
+      read += chunk.length;
+      if (read > maxBytes) {
+        (stream as unknown as { destroy?: () => void }).destroy?.();
+        throw new OutputTooLarge(
+          `the output of service ${id.slice(0, 12)} is larger than ${Math.round(maxBytes / 2 ** 20)} MiB, far more than a node prints; it was not read`,
+        );
+      }
       rest = Buffer.concat([rest, chunk]);
       const whole = completeFrames(rest);
       if (whole > 0) sink.write(demux(rest.subarray(0, whole)));
       rest = rest.subarray(whole);
     });
   }
+
+  /** Following a service's output waits as long as it is followed: a client without a time limit. */
   private follower?: Docker;
 
-  /** A service's output so far (with `tail`, only its last lines), in memory. */
-  async serviceOutput(id: string, timeoutMs = 60_000, tail?: number): Promise<string> {
+  async serviceOutput(id: string, timeoutMs = 60_000, tail?: number, maxBytes = MAX_SERVICE_OUTPUT): Promise<string> {
     const chunks: Buffer[] = [];
     const sink = new Writable({
       write(chunk: Buffer, _enc, done) {
@@ -564,7 +624,7 @@ export class Engine {
         done();
       },
     });
-    await this.serviceLogs(id, false, sink, timeoutMs, tail);
+    await this.serviceLogs(id, false, sink, timeoutMs, tail, maxBytes);
     return Buffer.concat(chunks).toString('utf8');
   }
 

@@ -5,12 +5,12 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { memberHost, parseCommittee, type Member } from '../core/keys/committee.js';
 import { checkConfigText } from '../core/config/check.js';
-import { InputError } from '../core/errors.js';
+import { InputError, UsageError } from '../core/errors.js';
 import { judge, type NodeEvidence, type Verdict } from '../core/logs/verdict.js';
 import { faultsApplied } from '../core/faults/evidence.js';
 import { parseFaultsLog, type FaultLogEvent } from '../core/faults/log.js';
 import { FAULT_RECORD_FILE, type FaultRecordFile } from '../core/faults/plan.js';
-import { FAULTS_FILE } from '../core/logs/logs-folder.js';
+import { FAULTS_FILE, someNames } from '../core/logs/logs-folder.js';
 import { exists } from './atomic.js';
 import { COMMITTEE_FILE } from './keys-dir.js';
 import { discoverNodes, readHead, readLogStats, readOptional, STDERR_HEAD, type NodeFiles } from './node-logs.js';
@@ -45,12 +45,7 @@ async function readRunCommittee(options: VerdictOptions): Promise<Member[]> {
 
 /** LevelLimit: --config (a name in --configs, or a path), else the logs folder's conf.json, else configs/config.json. */
 async function levelLimit(options: VerdictOptions): Promise<number> {
-  const given = options.config;
-  const candidates = given
-    ? [given.includes('/') || given.endsWith('.json') ? given : path.join(options.configs, `${given}.json`)]
-    : [path.join(options.logs, 'conf.json'), path.join(options.configs, 'config.json')];
-  for (const file of candidates) {
-    if (!given && !(await exists(file))) continue;
+  const read = async (file: string): Promise<number> => {
     const { config, problems } = checkConfigText(await readInput(file, 'config'), undefined);
     if (!config)
       throw new InputError(
@@ -59,10 +54,34 @@ async function levelLimit(options: VerdictOptions): Promise<number> {
         `cannot read LevelLimit: ${problems[0]?.message}`,
         'fix the config or pass --config',
       );
+    // No level is reached below 1: a LevelLimit of 0 would make any log "finished".
+    if (!(config.LevelLimit >= 1))
+      throw new InputError(
+        file,
+        'LevelLimit',
+        `is ${config.LevelLimit}: consensus is judged at a level of 1 or more`,
+        'give the LevelLimit gomel ran to',
+      );
     return config.LevelLimit;
+  };
+  const own = path.join(options.logs, 'conf.json');
+  const ran = (await exists(own)) ? await read(own) : undefined;
+  const given = options.config;
+  if (given) {
+    const file = given.includes('/') || given.endsWith('.json') ? given : path.join(options.configs, `${given}.json`);
+    const limit = await read(file);
+    // The run is judged by the config it ran: a lower LevelLimit would call logs cut short finished.
+    if (ran !== undefined && limit !== ran)
+      throw new UsageError(
+        `verdict --config ${given}: LevelLimit ${limit}, but the run's own ${own} says ${ran}; a run is judged by the config it ran — leave --config out`,
+      );
+    return limit;
   }
+  if (ran !== undefined) return ran;
+  const fallback = path.join(options.configs, 'config.json');
+  if (await exists(fallback)) return read(fallback);
   throw new InputError(
-    candidates[0]!,
+    own,
     undefined,
     'no config to read LevelLimit from',
     'pass --config NAME (from --configs) or --config FILE',
@@ -103,6 +122,9 @@ function assignPids(files: readonly NodeFiles[], members: readonly Member[], log
   return byPid;
 }
 
+/** What of a node's faults.log is read: 64 KiB, a thousand lines. */
+const FAULTS_LOG_HEAD = 64 * 1024;
+
 const RECOLLECT = 'collect the logs again with `gomelctl deploy logs`, or remove the file';
 
 /** A run's faults as its folder holds them: the record (faults.json: what was asked) and each node's faults.log (what was done). */
@@ -122,7 +144,9 @@ async function readFaultFiles(logs: string, nodes: LoadedRun['nodes']): Promise<
   const faultLogs: RunFaultFiles['logs'] = [];
   const malformed: string[] = [];
   for (const node of nodes) {
-    const log = await readOptional(node.files?.faultsLog);
+    // Its head: faults.sh writes a line per action (tens in a run); a forged one of megabytes a node
+    // would cost the whole run's verdict its memory (64 nodes of 15 MB ran out of it).
+    const log = await readHead(node.files?.faultsLog, FAULTS_LOG_HEAD);
     const parsed = log === undefined ? undefined : parseFaultsLog(log);
     faultLogs.push(parsed?.events);
     for (const m of parsed?.malformed ?? []) malformed.push(`${node.label} faults.log line ${m.line}: ${m.reason}`);
@@ -166,10 +190,16 @@ async function readEvidence(
   const taskText = await readOptional(f.task);
   const task = taskText && f.task ? readTask(taskText, f.task) : undefined;
   const started = (await readOptional(f.startedAt))?.trim();
+  const damaged = read?.stats?.malformedInOrder
+    ? `${read.stats.malformedInOrder} damaged or cut line(s) among its ordered units`
+    : read?.problem?.startsWith('log corrupt')
+      ? read.problem
+      : undefined;
   return {
     pid,
     label: f.label,
     stats: read?.stats,
+    ...(damaged ? { orderDamaged: damaged } : {}),
     logProblem: read ? read.problem : task?.uncollected ? `no files collected: ${task.uncollected}` : 'no gomel log',
     exitStatus: status && /^\d+$/.test(status) ? Number(status) : undefined,
     // Its head only: a goroutine dump of a large committee runs to megabytes, the panic comes first.
@@ -211,6 +241,16 @@ export async function loadRun(options: VerdictOptions): Promise<LoadedRun> {
       'holds no node logs (<pid>.log[.gz] files, or one folder per node)',
       'collect them with `gomelctl deploy logs`',
     );
+  // One run is one payload: probe reports beside gomel logs are not a probe run (nor a gomel one).
+  const probes = files.filter((f) => f.probe).map((f) => f.label);
+  const logs = files.filter((f) => f.log).map((f) => f.label);
+  if (probes.length && logs.length)
+    throw new InputError(
+      options.logs,
+      undefined,
+      `holds both gomel logs (${someNames(logs)}) and probe reports (${someNames(probes)}): one run is one payload`,
+      'judge each run from its own folder (`deploy logs --out` a new one)',
+    );
   const byPid = assignPids(files, members, options.logs);
   const flat = files.every((f) => f.label.startsWith('pid '));
   const nodes = members.map((m, pid) => ({
@@ -235,7 +275,12 @@ export async function judgeRun(
     evidence.push(await readEvidence(node.pid, node.files, node.label, budget, lineSink?.(node.pid)));
   const findings = faultsApplied(
     faults.record?.plan,
-    evidence.map((e, pid) => ({ label: e.label, events: faults.logs[pid], startedAt: e.startedAt })),
+    evidence.map((e, pid) => ({
+      label: e.label,
+      events: faults.logs[pid],
+      startedAt: e.startedAt,
+      logEndMs: e.stats?.lastMs,
+    })),
   );
   return { verdict: judge(evidence, run.members.length, limit, findings), evidence, levelLimit: limit, faults };
 }

@@ -1,7 +1,7 @@
 // The report page: figures as tables, charts as inline SVG, one self-contained file.
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { InputError } from '../core/errors.js';
+import { InputError, UsageError } from '../core/errors.js';
 import type { RunFigures } from '../core/logs/run-stats.js';
 import { compareSetups, configKnobs, networkSummary, shortImage, type RunSetup } from '../core/report/run-setup.js';
 import {
@@ -341,7 +341,7 @@ export function reportPage(
     .map((r) => `<li><b>${esc(r.name)}</b>: ${esc(r.consensusLine)}<br>${esc(r.shutdownLine)}</li>`)
     .join('');
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>${esc(title)}</title>
+<html lang="en"><head><meta charset="utf-8"><title>${esc(title)}</title>${REPORT_MARK}
 <style>
 body { font-family: sans-serif; margin: 2em; color: #222; max-width: 1300px; }
 table { border-collapse: collapse; margin: 1em 0; font-size: 14px; }
@@ -376,6 +376,25 @@ const statOrUndefined = (p: string) =>
  * file (N78). A character device such as /dev/null or /dev/stdout is written to
  * directly: renaming over it would replace it, and it has no bytes to lose.
  */
+/** A file's first bytes, only to look for the mark: never printed (it may be a key). */
+async function head(file: string): Promise<string> {
+  const handle = await fs.open(file, 'r');
+  try {
+    const buffer = Buffer.alloc(512);
+    const { bytesRead } = await handle.read(buffer, 0, 512, 0);
+    return buffer.subarray(0, bytesRead).toString('utf8');
+  } finally {
+    await handle.close();
+  }
+}
+
+/** In every page's head: what makes a file one gomelctl may write over. */
+const REPORT_MARK = '<meta name="generator" content="gomelctl report">';
+/** A report of this gomelctl (its mark), or of one before the mark (its opening, to its title). */
+const isReport = (head: string): boolean =>
+  head.includes(REPORT_MARK) ||
+  /^<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>gomel runs? /.test(head);
+
 export async function writeReport(file: string, html: string): Promise<void> {
   const fix = 'pass --out a file name in an existing folder, e.g. report.html';
   try {
@@ -395,6 +414,13 @@ export async function writeReport(file: string, html: string): Promise<void> {
         undefined,
         target.isFIFO() ? 'is a named pipe (FIFO), not a file' : 'is not a regular file',
         fix,
+      );
+    // A file there is overwritten only if it is a report gomelctl wrote: --out keys/0.pk or a run's own
+    // log must not become a page (a link is replaced, its target untouched: never through it).
+    const entry = await fs.lstat(file).catch(() => undefined);
+    if (entry?.isFile() && !isReport(await head(file)))
+      throw new UsageError(
+        `report --out ${file}: the file exists and is not a report gomelctl wrote; give another --out, or move it away`,
       );
     const dir = path.dirname(file);
     const parent = await statOrUndefined(dir);

@@ -14,6 +14,8 @@ export interface NodeFaultLog {
   events: readonly FaultLogEvent[] | undefined;
   /** Wall-clock second gomel started (run.sh's started_at): the clock faults.sh counts from. */
   startedAt: number | undefined;
+  /** The last moment its gomel log speaks of (ms since gomel started), when its log was read. */
+  logEndMs?: number | undefined;
 }
 
 export interface NodeFault {
@@ -91,12 +93,34 @@ function joinReasons(whys: readonly { text: string; planned: boolean }[]): strin
   return [...(planned.length ? [`${planned.join(', ')} as planned`] : []), ...other].join(', ');
 }
 
+/** The record's kind an applied action starts: the event it must belong to (faultSchedules, live.ts). */
+const STARTS: Record<string, FaultKind[]> = {
+  kill: ['crash'],
+  term: ['stop'],
+  restart: ['restart'],
+  stop: ['pause'],
+  slow: ['slow'],
+  drop: ['partition', 'isolate'],
+};
+
+/**
+ * gomel's log is written as it runs: a node killed or paused at t logs nothing after. Its last line
+ * may come a little after the action's own line (both clocks count from its start; a buffered line
+ * lands late), so this much is allowed.
+ */
+const LOG_AFTER_SLACK_MS = 5000;
+
 /**
  * Faulty nodes by evidence, and planned faults without it. `nodes` is in committee order (node k
- * is nodes[k−1], as in the plan). A cut that holds at a node's end makes it faulty only where the
- * record says the cut was for good on that node (an isolation's isolated nodes, a partition never
- * healed), or where the node is cut from every other node: the peers that drop an isolated node
- * are correct nodes that stopped hearing a faulty one.
+ * is nodes[k−1], as in the plan). A line counts only when it belongs to the run: the node's
+ * started_at is known and the line comes after it, the run's record (faults.json) names an event
+ * of that kind on that node (planned at that moment, or live at or before it), a restart follows
+ * a crash or stop of that node, and a node killed or paused for good logged nothing long after.
+ * A cut that holds at a node's end makes it faulty only where the record says the cut was for
+ * good on that node (an isolation's isolated nodes, a partition never healed), or where the node
+ * is cut from every other node: the peers that drop an isolated node are correct nodes that
+ * stopped hearing a faulty one. Lines that undo (cont, unslow, undrop, resume, heal) always count:
+ * they only ever make a node correct, which the verdict then holds to consensus.
  */
 export function faultsApplied(plan: FaultPlan | undefined, nodes: readonly NodeFaultLog[]): FaultFindings {
   const applied: NodeFault[] = [];
@@ -108,17 +132,40 @@ export function faultsApplied(plan: FaultPlan | undefined, nodes: readonly NodeF
     const whys: { text: string; planned: boolean }[] = [];
     let paused: FaultLogEvent | undefined;
     let slowed: FaultLogEvent | undefined;
+    let down: FaultLogEvent | undefined;
     const cut = new Map<string, FaultLogEvent>();
+    const refuse = (why: string) => inconsistent.push({ label: node.label, why });
     for (const e of node.events ?? []) {
       if (!e.ok) continue;
-      const bad = inconsistency(e, node.startedAt);
-      if (bad) {
-        inconsistent.push({ label: node.label, why: bad });
-        continue;
+      const kinds = STARTS[e.action];
+      if (kinds) {
+        if (node.startedAt === undefined) {
+          refuse(
+            `line ${e.line}: ${e.action}, but the node's started_at is missing or unreadable: the line cannot be placed in the run`,
+          );
+          continue;
+        }
+        const bad = inconsistency(e, node.startedAt);
+        if (bad) {
+          refuse(bad);
+          continue;
+        }
+        if (!kinds.some((kind) => recordedEvent(plan, k, kind, e.atMs))) {
+          refuse(
+            `line ${e.line}: ${e.action} at ${human(e.atMs)}, but ${plan ? "the run's fault record names no such event on this node" : 'the run has no fault record (faults.json)'}`,
+          );
+          continue;
+        }
+        if (e.action === 'restart' && !down) {
+          refuse(`line ${e.line}: restart at ${human(e.atMs)}, but the node was not crashed or stopped before`);
+          continue;
+        }
       }
       const instant = ACTION_KIND[e.action];
-      if (instant) whys.push(reason(instant, e.atMs, recordedEvent(plan, k, instant, e.atMs), false));
-      else if (e.action === 'stop') paused = e;
+      if (instant) {
+        whys.push(reason(instant, e.atMs, recordedEvent(plan, k, instant, e.atMs), false));
+        down = instant === 'restart' ? undefined : e;
+      } else if (e.action === 'stop') paused = e;
       else if (e.action === 'cont') paused = undefined;
       else if (e.action === 'slow') slowed = e;
       else if (e.action === 'unslow') slowed = undefined;
@@ -126,6 +173,16 @@ export function faultsApplied(plan: FaultPlan | undefined, nodes: readonly NodeF
       else if (e.action === 'drop') for (const host of e.args) cut.set(host, cut.get(host) ?? e);
       else if (e.action === 'undrop') for (const host of e.args) cut.delete(host);
       else if (e.action === 'heal') cut.clear();
+    }
+    // Killed, stopped or paused for good, the node's log ends there; one that goes on was not.
+    const stillLogging = [down, paused].find(
+      (e) => e && node.logEndMs !== undefined && node.logEndMs > e.atMs + LOG_AFTER_SLACK_MS,
+    );
+    if (stillLogging) {
+      refuse(
+        `line ${stillLogging.line}: ${stillLogging.action} at ${human(stillLogging.atMs)}, but its gomel log goes on to ${human(node.logEndMs!)}`,
+      );
+      return;
     }
     if (paused) whys.push(reason('pause', paused.atMs, recordedEvent(plan, k, 'pause', paused.atMs), true));
     if (slowed)

@@ -10,12 +10,16 @@ export interface LogStats {
   timingRounds: number;
   /** The highest round R of a timing unit ("E" lines), if any. */
   maxRound: number | undefined;
+  /** The latest T (ms since gomel started) of a line it parsed: how long its log speaks for it. */
+  lastMs: number | undefined;
   /** Ordered units, in order, each as unitKey(C, H) (a number: 8 bytes a unit, at any N). */
   order: number[];
   servicesStarted: number;
   servicesStopped: number;
   errors: Map<string, number>;
   malformedLines: number;
+  /** Malformed lines with an ordered unit after them: the order may have lost a unit in the middle. */
+  malformedInOrder: number;
   /** Events kept in memory for this log (verdict and report: C, D, E, Z, W lines), against `maxEvents`. */
   events: number;
   /** How many events this log may keep: its share of the run's budget (eventBudget). */
@@ -45,11 +49,13 @@ export function newLogStats(maxEvents = Infinity): LogStats {
     maxLevel: undefined,
     timingRounds: 0,
     maxRound: undefined,
+    lastMs: undefined,
     order: [],
     servicesStarted: 0,
     servicesStopped: 0,
     errors: new Map(),
     malformedLines: 0,
+    malformedInOrder: 0,
     events: 0,
     maxEvents,
     overflow: false,
@@ -87,6 +93,7 @@ export function addLogLine(stats: LogStats, line: string): void {
     stats.malformedLines++;
     return;
   }
+  if (typeof record.T === 'number' && Number.isFinite(record.T)) stats.lastMs = Math.max(stats.lastMs ?? 0, record.T);
   if (isError) {
     // Group errors by their text without addresses and numbers: "dial tcp …: connection refused".
     const text = jsonText(record.E)
@@ -107,7 +114,10 @@ export function addLogLine(stats: LogStats, line: string): void {
     case 'Z': {
       const unit = unitKey(record.C, record.H);
       if (unit === undefined) stats.malformedLines++;
-      else stats.order.push(unit);
+      else {
+        stats.order.push(unit);
+        stats.malformedInOrder = stats.malformedLines;
+      }
       break;
     }
     case 'A':

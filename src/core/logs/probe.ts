@@ -59,6 +59,8 @@ export interface ProbeVerdict {
 export function judgeProbes(
   reports: readonly { label: string; report: ProbeReport | undefined }[],
   n: number,
+  /** Every address of the committee: what a node that reached every peer reached (a report claiming less is not ok). */
+  addresses?: number,
 ): ProbeVerdict {
   const nodes = reports.map(({ label, report }): ProbeNodeVerdict => {
     if (!report) return { label, ok: false, reached: 0, problem: 'left no probe report', reasons: ['no probe report'] };
@@ -72,6 +74,10 @@ export function judgeProbes(
       reasons.push(
         `${report.unreached.length} address(es) not reached: ${report.unreached.slice(0, 3).join(', ')}${report.unreached.length > 3 ? ', …' : ''}`,
       );
+      problems.push('did not reach every address');
+    }
+    if (addresses !== undefined && report.reached < addresses && report.unreached.length === 0) {
+      reasons.push(`reached ${report.reached} of the committee's ${addresses} addresses`);
       problems.push('did not reach every address');
     }
     if (report.result === undefined) {

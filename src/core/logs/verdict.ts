@@ -33,6 +33,11 @@ export interface NodeEvidence {
   };
   /** Wall-clock second gomel started (run.sh's started_at), if known. */
   startedAt?: number;
+  /**
+   * Why the node's order cannot be compared with the others', when it cannot: lines lost or damaged
+   * inside it, or a log that fails its checksum. A damaged log proves no fork and no consensus.
+   */
+  orderDamaged?: string;
 }
 
 interface NodeVerdict {
@@ -102,7 +107,7 @@ function firstDifference(a: readonly number[], b: readonly number[]): number {
 /** Groups orders that agree on their common prefix; the largest group is the committee's order. */
 function groupOrders(nodes: readonly NodeEvidence[]): { groups: NodeEvidence[][]; main: NodeEvidence[] | undefined } {
   const withOrder = nodes
-    .filter((n) => (n.stats?.order.length ?? 0) > 0)
+    .filter((n) => (n.stats?.order.length ?? 0) > 0 && !n.orderDamaged)
     .sort((a, b) => b.stats!.order.length - a.stats!.order.length);
   const groups: NodeEvidence[][] = [];
   for (const node of withOrder) {
@@ -166,6 +171,17 @@ function swarmStopReason(e: NodeEvidence, runStart: number | undefined): string 
     : `stopped by the swarm on host ${host}${Number.isFinite(shut) ? at(shut) : ''} (its task shut down, its host declared down)`;
 }
 
+/** Swarm's task states a task reaches only by ending (its process exited, or Swarm ended it). */
+const ENDED = new Set(['complete', 'failed', 'shutdown', 'rejected', 'remove']);
+
+/**
+ * Lost with its host: the engine reports the host down, and the task had not ended before: the
+ * manager last heard it running, and the node left no exit status. A task that ended by itself
+ * (complete or failed, or an exit status in its folder) ended as it did, whatever its host did later.
+ */
+const lostWithHost = (e: NodeEvidence): boolean =>
+  Boolean(e.task?.hostDown) && e.exitStatus === undefined && !ENDED.has(e.task?.state ?? '');
+
 const atLimit = (e: NodeEvidence, limit: number) => (e.stats?.maxLevel ?? -1) >= limit;
 // gomel exits 0 without an error only after reaching LevelLimit, even when its log lost the last lines.
 const finishedByItself = (e: NodeEvidence) => e.exitStatus === 0 && !e.stderr?.trim();
@@ -184,21 +200,24 @@ export function judge(
   faults: FaultFindings = { applied: [], notApplied: [], inconsistent: [] },
 ): Verdict {
   const { groups, main } = groupOrders(evidence);
-  const finishers = (main ?? []).filter((e) => atLimit(e, levelLimit) || finishedByItself(e));
+  // Some node's own log must show LevelLimit: an exit status alone (exit 0 beside logs cut short) shows no end.
+  const logAtLimit = (main ?? []).some((e) => atLimit(e, levelLimit));
+  const finishers = logAtLimit ? (main ?? []).filter((e) => atLimit(e, levelLimit) || finishedByItself(e)) : [];
   const reach = finishers.length ? Math.max(...finishers.map((e) => e.stats!.order.length)) : undefined;
 
   const nodes = evidence.map((e): NodeVerdict => {
     const reasons: string[] = [];
     const notes: string[] = [];
     const s = e.stats;
-    const agrees = s && s.order.length > 0 ? Boolean(main?.includes(e)) : undefined;
+    const agrees = s && s.order.length > 0 && !e.orderDamaged ? Boolean(main?.includes(e)) : undefined;
     if (!s) reasons.push(e.logProblem ?? 'no log');
     else {
       if (e.logProblem) notes.push(e.logProblem);
       if (s.maxLevel === undefined) reasons.push('never created a prime unit');
       const twice = orderedTwice(s.order);
       const unsupported = orderUnsupported(s, n);
-      if (s.order.length === 0) reasons.push('ordered no units');
+      if (e.orderDamaged) reasons.push(`its order is no evidence: ${e.orderDamaged}`);
+      else if (s.order.length === 0) reasons.push('ordered no units');
       else if (twice)
         reasons.push(`ordered unit ${twice.unit} twice (#${twice.first} and #${twice.second}): not a linear order`);
       else if (agrees === false) reasons.push("its order diverges from the committee's");
@@ -234,7 +253,7 @@ export function judge(
         stderr: e.stderr,
         taskState: e.task?.state,
         taskExitCode: e.task?.exitCode,
-        hostDown: e.task?.hostDown ? { host: e.task.swarmNode } : undefined,
+        hostDown: lostWithHost(e) ? { host: e.task?.swarmNode } : undefined,
         swarmStopped: stoppedBySwarm(e.task) ? { host: e.task?.swarmNode } : undefined,
       }),
       exitStatus: e.exitStatus,
@@ -254,7 +273,7 @@ export function judge(
   const faulty = evidence.flatMap((e): NodeFault[] => {
     if (reachedLabels.has(e.label)) return [];
     const whys = [
-      ...(e.task?.hostDown ? [`lost with host ${e.task.swarmNode ?? '?'}`] : []),
+      ...(lostWithHost(e) ? [`lost with host ${e.task?.swarmNode ?? '?'}`] : []),
       ...(stoppedBySwarm(e.task) ? [swarmStopReason(e, runStart)] : []),
       ...faults.applied.filter((x) => x.label === e.label).map((x) => x.why),
     ];

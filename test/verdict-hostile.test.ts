@@ -1,0 +1,117 @@
+// What a hostile pass of the verdict found (issue 30): evidence that says less than it seems
+// must not turn into consensus, a tolerated fault or a fork. Real gomel logs cut and forged.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { cli, copyLogs, readLines, writeLines } from './helpers.js';
+import type { Verdict } from '../src/core/logs/verdict.js';
+
+const verdictOf = async (dir: string) => {
+  const r = await cli(['verdict', '--logs', dir, '--json']);
+  return { code: r.code, result: JSON.parse(r.out) as Verdict };
+};
+
+test('T01/T04: a task that ended by itself is not "lost with its host", whatever its host did later', async (t) => {
+  const dir = await copyLogs(t, 'swarm-8');
+  // node8 failed on its own (exit 1), and its host went down afterwards.
+  await fs.rm(path.join(dir, 'node8'), { recursive: true });
+  await fs.mkdir(path.join(dir, 'node8'));
+  const task = (state: string) =>
+    fs.writeFile(
+      path.join(dir, 'node8/task.json'),
+      JSON.stringify({ state, exitCode: 1, swarmNode: 'h3', hostDown: true, uncollected: 'its host h3 is down' }),
+    );
+  for (const state of ['failed', 'complete']) {
+    await task(state);
+    const { code, result } = await verdictOf(dir);
+    assert.equal(code, 1, state);
+    assert.deepEqual(result.faulty, [], state);
+  }
+  // Still running when its host went: lost with it, faulty (f = 2 tolerates it).
+  await task('running');
+  const lost = await verdictOf(dir);
+  assert.equal(lost.code, 0);
+  assert.deepEqual(lost.result.faulty, [{ label: 'node8', why: 'lost with host h3' }]);
+  // ...unless the node left an exit status: then it ended as that says.
+  await fs.writeFile(path.join(dir, 'node8/exit_status'), '0\n');
+  assert.equal((await verdictOf(dir)).code, 1);
+});
+
+test("G03: logs cut short beside exit_status 0 show no consensus: some node's own log must reach LevelLimit", async (t) => {
+  // Each node's folder as a clean exit leaves it (exit 0, nothing on stderr), its log cut at level 20 of 50.
+  const nodes = await copyLogs(t, 'swarm-8');
+  for (let k = 1; k <= 8; k++) {
+    const folder = path.join(nodes, `node${k}`);
+    const log = (await fs.readdir(folder)).find((f) => f.endsWith('.log.gz'))!;
+    const lines = await readLines(path.join(folder, log));
+    const at = lines.findIndex((l) => Number(/"Q":(\d+)/.exec(l)?.[1] ?? -1) >= 20);
+    assert.ok(at > 0);
+    await writeLines(path.join(folder, log), lines.slice(0, at));
+    await fs.writeFile(path.join(folder, 'exit_status'), '0\n');
+    await fs.writeFile(path.join(folder, 'stderr.txt'), '');
+  }
+  const { code, result } = await verdictOf(nodes);
+  assert.equal(code, 1);
+  assert.equal(result.outcome, 'failed');
+  assert.equal(result.reachedBy.length, 0);
+});
+
+/** A copy of swarm-8 whose node1 log has its n-th ordered unit line replaced by `line(original)`. */
+async function damageOrder(
+  t: Parameters<typeof copyLogs>[0],
+  n: number,
+  line: (original: string) => string | undefined,
+): Promise<string> {
+  const dir = await copyLogs(t, 'swarm-8');
+  const file = path.join(dir, 'node1/0.config.log.gz');
+  const lines = await readLines(file);
+  const at = lines.map((l, i) => [l, i] as const).filter(([l]) => l.includes('"E":"Z"'))[n - 1]![1];
+  const replaced = line(lines[at]!);
+  lines.splice(at, 1, ...(replaced === undefined ? [] : [replaced]));
+  await writeLines(file, lines);
+  return dir;
+}
+
+test('G07/G08: a damaged ordered-unit line in the middle of a log proves no fork: the node is not judged, exit 1', async (t) => {
+  for (const [name, damage] of [
+    ['cut mid-line', (l: string) => l.slice(0, 20)],
+    ['C not a number', (l: string) => l.replace(/"C":\d+/, '"C":"x2"')],
+  ] as const) {
+    const dir = await damageOrder(t, 6, damage);
+    const { code, result } = await verdictOf(dir);
+    assert.equal(code, 1, name);
+    assert.equal(result.outcome, 'failed', name);
+    assert.deepEqual(result.divergences, [], name);
+    assert.match(
+      result.nodes[0]!.reasons[0]!,
+      /^its order is no evidence: 1 damaged or cut line\(s\) among its ordered units$/,
+    );
+  }
+  // A unit line dropped without a trace is a different order: that is still a fork (the log is whole, its order differs).
+  const dropped = await damageOrder(t, 6, () => undefined);
+  assert.equal((await verdictOf(dropped)).code, 4);
+  // A cut last line (a node killed mid-write) damages nothing before it: swarm-8 still reaches consensus.
+  const dir = await copyLogs(t, 'swarm-8');
+  const file = path.join(dir, 'node1/0.config.log.gz');
+  const lines = await readLines(file);
+  await writeLines(file, [...lines, lines.at(-1)!.slice(0, 15)]);
+  assert.equal((await verdictOf(dir)).code, 0);
+});
+
+test('G09: a log whose gzip checksum fails proves no fork: its bytes may be anything', async (t) => {
+  const dir = await copyLogs(t, 'swarm-8');
+  const file = path.join(dir, 'node1/0.config.log.gz');
+  const text = (await readLines(file)).join('\n') + '\n';
+  // Stored (level 0), so a digit of an ordered unit can be changed in place; the checksum then fails.
+  const stored = gzipSync(text, { level: 0 });
+  const z = stored.indexOf(Buffer.from('"E":"Z"'), stored.length / 3);
+  const h = stored.lastIndexOf(Buffer.from('"H":'), z) + 4;
+  stored[h] = stored[h] === 0x39 ? 0x38 : stored[h]! + 1;
+  await fs.writeFile(file, stored);
+  const { code, result } = await verdictOf(dir);
+  assert.equal(code, 1);
+  assert.deepEqual(result.divergences, []);
+  assert.match(result.nodes[0]!.reasons[0]!, /^its order is no evidence: log corrupt: .* fails its checksum$/);
+});

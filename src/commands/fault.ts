@@ -97,6 +97,14 @@ export async function fault(
         `fault ${live.source}: ${someNames(without)} cannot run iptables (no NET_ADMIN); deploy with \`--cap-add NET_ADMIN\` (or a --faults plan with a partition) to cut nodes off live`,
       );
   }
+  // The record every service carries (deploy logs reads it from any of them): read before anything is
+  // sent, as a fault the verdict could not know of must not be applied.
+  const before = status.find((s) => s.faults)?.faults;
+  const record = before === undefined ? undefined : readFaultRecord(before);
+  if (before !== undefined && !record)
+    throw new EnvironmentError(
+      `fault: the services' ${LABELS.faults} label is not a fault record gomelctl wrote, so the verdict would not know of this fault; nothing was sent — redeploy with \`gomelctl deploy spawn\``,
+    );
   if ((await engine.inspectImage(DEFAULT_BASE)) === undefined)
     throw new EnvironmentError(
       `fault: the base image ${DEFAULT_BASE} is not on this engine; run \`bash docker/setup.sh\``,
@@ -149,13 +157,6 @@ export async function fault(
     for (const a of answers) out.line(describeAnswer(hosts[a.node - 1]!, live, a));
   else for (const line of summarizeAnswers(hosts, live, answers)) out.line(line);
 
-  // The record every service carries (deploy logs reads it from any of them).
-  const before = status.find((s) => s.faults)?.faults;
-  const record = before === undefined ? undefined : readFaultRecord(before);
-  if (before !== undefined && !record)
-    throw new EnvironmentError(
-      `fault: the services' ${LABELS.faults} label is not a fault record gomelctl wrote; what the nodes applied is in their faults.log, but the verdict will not know it — redeploy with \`gomelctl deploy spawn\``,
-    );
   const merged = recordLiveFault(record, hosts, live, answers);
   const text = JSON.stringify(merged);
   if (text !== before && merged.events.length) {

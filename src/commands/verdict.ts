@@ -7,7 +7,7 @@ import path from 'node:path';
 import { exists } from '../fs/atomic.js';
 import { clip, groupLines, PER_NODE_LINES_UP_TO } from '../core/summary.js';
 import { writeNodeLines } from '../fs/logs-folder.js';
-import type { Verdict } from '../core/logs/verdict.js';
+import { fewNames, type Verdict } from '../core/logs/verdict.js';
 import { readOptional } from '../fs/node-logs.js';
 import { judgeRun, loadRun } from '../fs/run-folder.js';
 import type { VerdictFlags } from './report.flags.js';
@@ -84,7 +84,7 @@ export async function verdict(options: VerdictFlags, out: Output): Promise<Verdi
     for (const v of result.nodes) out.line(renderNode(v, limit));
     for (const d of result.divergences) {
       out.line(
-        `divergence at ordered unit #${d.position}: ${d.majority.nodes.join(', ')} ordered (creator:height) ${d.majority.unit}; ${d.minority.nodes.join(', ')} ordered ${d.minority.unit ?? 'nothing'}`,
+        `divergence at ordered unit #${d.position}: ${fewNames(d.majority.nodes)} ordered (creator:height) ${d.majority.unit}; ${fewNames(d.minority.nodes)} ordered ${d.minority.unit ?? 'nothing'}`,
       );
     }
     if (result.startSkew !== undefined)

@@ -135,6 +135,8 @@ export interface RunFaultFiles {
   logs: (FaultLogEvent[] | undefined)[];
   /** "node3 faults.log line 4: <reason>" for each line that did not parse. */
   malformed: string[];
+  /** The same, by node: "line 4: <reason>". */
+  unreadable: { label: string; why: string }[];
 }
 
 async function readFaultFiles(logs: string, nodes: LoadedRun['nodes']): Promise<RunFaultFiles> {
@@ -143,15 +145,19 @@ async function readFaultFiles(logs: string, nodes: LoadedRun['nodes']): Promise<
   const record = text === undefined ? undefined : parseJsonWith(text, FAULT_RECORD_FILE, inputFail(file, RECOLLECT));
   const faultLogs: RunFaultFiles['logs'] = [];
   const malformed: string[] = [];
+  const unreadable: RunFaultFiles['unreadable'] = [];
   for (const node of nodes) {
     // Its head: faults.sh writes a line per action (tens in a run); a forged one of megabytes a node
     // would cost the whole run's verdict its memory (64 nodes of 15 MB ran out of it).
     const log = await readHead(node.files?.faultsLog, FAULTS_LOG_HEAD);
     const parsed = log === undefined ? undefined : parseFaultsLog(log);
     faultLogs.push(parsed?.events);
-    for (const m of parsed?.malformed ?? []) malformed.push(`${node.label} faults.log line ${m.line}: ${m.reason}`);
+    for (const m of parsed?.malformed ?? []) {
+      malformed.push(`${node.label} faults.log line ${m.line}: ${m.reason}`);
+      unreadable.push({ label: node.label, why: `line ${m.line} does not read: ${m.reason}` });
+    }
   }
-  return { record, logs: faultLogs, malformed };
+  return { record, logs: faultLogs, malformed, unreadable };
 }
 
 /** What deploy logs records of a node's task (task.json); fields of a later gomelctl are let through. */
@@ -281,6 +287,10 @@ export async function judgeRun(
       startedAt: e.startedAt,
       logEndMs: e.stats?.lastMs,
     })),
+  );
+  // A line that does not read counts for nothing, and says so where the others are judged.
+  findings.inconsistent.push(
+    ...faults.malformed.map((m) => ({ label: m.split(' ')[0]!, why: m.slice(m.indexOf(' ') + 1) })),
   );
   return { verdict: judge(evidence, run.members.length, limit, findings), evidence, levelLimit: limit, faults };
 }

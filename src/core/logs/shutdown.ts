@@ -3,6 +3,7 @@
 // swarm-8: `panic: send on closed channel` in the fetch server, exit 2), and a
 // node that exits 0 may lose the last lines of its log.
 import type { LogStats } from './log-stats.js';
+import { clip } from '../summary.js';
 
 export type ShutdownKind =
   | 'clean'
@@ -44,7 +45,8 @@ export function parseGoPanic(stderr: string | undefined): GoPanic | undefined {
       break;
     }
   }
-  return { message: lines[start]!.trim(), frame };
+  // A panic's message is one line of Go's, but a hostile stderr can make it megabytes: the head is enough.
+  return { message: clip(lines[start]!.trim(), 200), frame };
 }
 
 /** gomel's own shutdown race: a unit arriving after a sync service closed its channel. */
@@ -81,7 +83,7 @@ interface ShutdownEvidence {
 export const stoppedBySwarm = (task: { state?: string; desiredState?: string } | undefined): boolean =>
   task?.state === 'shutdown' && task.desiredState === 'shutdown';
 
-const firstLine = (s: string) => s.trim().split('\n')[0]!;
+const firstLine = (s: string) => clip(s.trim().split('\n')[0]!, 200);
 
 export function judgeShutdown(e: ShutdownEvidence): Shutdown {
   if (e.hostDown && e.exitStatus === undefined)

@@ -4,6 +4,7 @@
 // tolerates f broken nodes, so the evidence is read per node.
 import { judgeShutdown, stoppedBySwarm, type Shutdown, type ShutdownKind } from './shutdown.js';
 import { topError, unitText, type LogStats } from './log-stats.js';
+import { clip } from '../summary.js';
 import type { FaultFindings, NodeFault } from '../faults/evidence.js';
 
 export interface NodeEvidence {
@@ -228,7 +229,7 @@ export function judge(
       else if (s.order.length < reach - 2 * n)
         reasons.push(`ordered ${s.order.length} of ${reach} units (highest level ${s.maxLevel ?? '-'}/${levelLimit})`);
       else if (unsupported) reasons.push(unsupported);
-      if (reasons.length && s.errors.size) reasons.push(`errors: ${topError(s)}`);
+      if (reasons.length && s.errors.size) reasons.push(`errors: ${clip(topError(s) ?? '', 200)}`);
     }
     for (const x of faults.applied.filter((a) => a.label === e.label)) notes.push(`fault applied: ${x.why}`);
     for (const x of faults.notApplied.filter((a) => a.label === e.label)) notes.push(`planned, not applied: ${x.why}`);

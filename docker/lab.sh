@@ -24,7 +24,12 @@ NET="${GOMELCTL_LAB_NET:-172.31.250}"
 RUN="/run/gomelctl-lab-$LAB"
 STATE="/var/lib/gomelctl-lab-$LAB"
 BASE_IMAGE="${GOMELCTL_BASE_IMAGE:-gomelctl/base:busybox}"
-HEARTBEAT="${GOMELCTL_LAB_HEARTBEAT:-1s}"
+# Swarm's dispatcher heartbeat: a host that misses it for three periods is declared down, and the
+# orchestrator shuts its tasks down when it registers again. 5 s (Docker's default) was chosen by
+# measurement (issue 36): with 32 real gomel nodes over the 3 hosts (2 cores) an engine's heartbeat
+# came up to 3.3 s late (5 runs), which at 1 s (3 s to down) shut healthy hosts' nodes down; at
+# 64 nodes it came up to 33 s late, which no period spares (docs/several-hosts.md).
+HEARTBEAT="${GOMELCTL_LAB_HEARTBEAT:-5s}"
 # Measurement only: each engine logs at debug level, where its agent writes a line per heartbeat.
 DEBUG=$([ -n "${GOMELCTL_LAB_DEBUG:-}" ] && echo --debug || true)
 log() { echo "lab: $*" >&2; }

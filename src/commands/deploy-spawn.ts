@@ -127,7 +127,7 @@ export async function deploySpawn(
       (r.some((x) => needsNetem(x.conditions)) ? ` (delay: ${options.netImpl})` : ''),
   }));
   const faultPlan = options.faults === undefined ? undefined : await readFaultPlan(options.faults, hosts, options.seed);
-  // gomel starts 2 + N/4 + (N/16)² s after the coordinator heard every node (node-lib.sh); a node that
+  // gomel starts 3 + N/32 s after the coordinator heard every node (node-lib.sh); a node that
   // refuses its input fails then, and run.sh lingers 3 s before exiting: the default watch covers both.
   const settleS = options.settle ?? settleSeconds(keys.members.length);
   // The deployment's control token: the kept one (a redeploy keeps unchanged nodes, which must keep

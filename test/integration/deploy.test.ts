@@ -87,7 +87,7 @@ test('spawn 4 probe nodes, resize to 7, re-spawn changes nothing, clean leaves n
   assert.match(status.out, new RegExp(`^${s.prefix}1\\t\\w+\\tcomplete exit 0\\t`, 'm'));
 
   const clean = await s.run(['deploy', 'clean', '--network', s.network]);
-  assert.match(clean.out, /removed 7 service\(s\) and 7 secret\(s\)/);
+  assert.match(clean.out, /removed 7 service\(s\) and 8 secret\(s\)/);
   const labels = { [LABELS.managed]: 'true', [LABELS.deployment]: s.network };
   assert.deepEqual(await engine.listServices(labels), []);
   assert.deepEqual(await engine.listSecrets(labels), []);

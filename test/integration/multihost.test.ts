@@ -43,7 +43,7 @@ test("a committee spread over a 3-host swarm: every node's log reaches the manag
   await fs.mkdir(configs);
   const config = await fs.readFile(path.join(REPO, 'configs/config.json'), 'utf8');
   await fs.writeFile(path.join(configs, 'config.json'), config);
-  await fs.writeFile(path.join(configs, 'slow.json'), config);
+  await fs.writeFile(path.join(configs, 'long.json'), config);
   await fs.writeFile(path.join(configs, 'volume.json'), config);
   const flags = [
     '--keys',
@@ -112,70 +112,103 @@ test("a committee spread over a 3-host swarm: every node's log reaches the manag
   assert.equal(probe.code, 0, probe.err);
   assert.match(probe.out, /^probe: all 7 nodes reached every peer$/m);
 
-  // A second run, as its own process; a worker holding at most f = 2 of the 7 nodes dies while they run
-  // (spread 3/2/2 over the hosts: one worker always holds 2).
-  const second = run(
-    process.execPath,
-    [
-      path.join(REPO, 'bin/gomelctl'),
-      'up',
-      '--binary',
-      FAKE,
-      '--config',
-      'slow',
-      ...flags,
-      '--logs',
-      path.join(root, 'run2'),
-    ],
-    { env: { ...process.env } },
-  ).then(
-    (r) => ({ code: 0, out: r.stdout, err: r.stderr }),
-    (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, out: e.stdout, err: e.stderr }),
-  );
-  let onVictim: string[] = [];
-  let victim = 0;
-  for (let i = 0; i < 240 && onVictim.length === 0; i++) {
-    await new Promise((r) => setTimeout(r, 500));
-    const status = await cli(['deploy', 'status', '--network', 'labnet', '--json']);
-    const nodes =
-      status.code === 0 ? (JSON.parse(status.out) as { node: string; state: string; swarmNode?: string }[]) : [];
-    if (nodes.length === 7 && nodes.every((n) => n.state === 'running')) {
-      const on = (k: number) => nodes.filter((n) => n.swarmNode === `${lab}-h${k}`).map((n) => n.node);
-      victim = on(2).length <= on(3).length ? 2 : 3;
-      onVictim = on(victim);
+  /** `up` of the stand-in with `config` as its own process (the test drives the lab meanwhile). */
+  const upRun = (config: string, logs: string) =>
+    run(
+      process.execPath,
+      [path.join(REPO, 'bin/gomelctl'), 'up', '--binary', FAKE, '--config', config, ...flags, '--logs', logs],
+      {
+        env: { ...process.env },
+      },
+    ).then(
+      (r) => ({ code: 0, out: r.stdout, err: r.stderr }),
+      (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, out: e.stdout, err: e.stderr }),
+    );
+  /** Once all 7 run: the nodes on each worker (h2, h3). */
+  const placed = async (): Promise<Record<number, string[]>> => {
+    for (let i = 0; i < 240; i++) {
+      const status = await cli(['deploy', 'status', '--network', 'labnet', '--json']);
+      const nodes =
+        status.code === 0 ? (JSON.parse(status.out) as { node: string; state: string; swarmNode?: string }[]) : [];
+      if (nodes.length === 7 && nodes.every((n) => n.state === 'running')) {
+        const on = (k: number) => nodes.filter((n) => n.swarmNode === `${lab}-h${k}`).map((n) => n.node);
+        return { 2: on(2), 3: on(3) };
+      }
+      await new Promise((r) => setTimeout(r, 500));
     }
-  }
+    assert.fail('the 7 nodes never all ran');
+  };
+  /** Until every node on host k has started gomel (its started_at, read through that host's engine). */
+  const started = async (k: number, count: number): Promise<void> => {
+    const hostEngine = ['-H', `unix:///run/gomelctl-lab-${lab}/h${k}.sock`];
+    for (let i = 0; ; i++) {
+      const { stdout } = await run('docker', [
+        ...hostEngine,
+        'ps',
+        '-q',
+        '--filter',
+        'label=org.gomelctl.deployment=labnet',
+      ]);
+      const ids = stdout.split('\n').filter(Boolean);
+      const begun = await Promise.all(
+        ids.map((id) =>
+          run('docker', [...hostEngine, 'exec', id, 'test', '-s', '/extract/started_at']).then(
+            () => true,
+            () => false,
+          ),
+        ),
+      );
+      if (ids.length === count && begun.every(Boolean)) return;
+      assert.ok(i < 240, `the nodes on h${k} never started gomel`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  };
+
+  // A second run: the engine of the worker holding at most f = 2 (spread 3/2/2: one worker always holds 2) stops for 22 s, past
+  // the 15 s the swarm gives a host; declared down, it registers again and the swarm shuts its nodes down.
+  // They are faulty, "stopped by the swarm", never "killed", and up says so when it happens.
+  const frozenRun = upRun('long', path.join(root, 'run2'));
+  const on1 = await placed();
+  const loaded = on1[2]!.length <= on1[3]!.length ? 2 : 3;
+  const frozen = on1[loaded]!;
+  assert.ok(frozen.length > 0 && frozen.length <= 2, `h${loaded} holds at most f: ${frozen.join(', ')}`);
+  await started(loaded, frozen.length);
+  await run('bash', [LAB_SH, 'freeze-host', String(loaded), '22'], { env });
+  const stopped = await frozenRun;
+  assert.equal(stopped.code, 0, stopped.err);
+  assert.match(
+    stopped.out,
+    new RegExp(
+      `^consensus reached by all ${7 - frozen.length} correct nodes \\(\\d+ units in the same order\\); ${frozen.join(', ')} stopped by the swarm: host ${lab}-h${loaded} declared down \\(missed heartbeats\\) at [\\d.]+ s; f = 2 tolerated$`,
+      'm',
+    ),
+  );
+  assert.match(stopped.out, new RegExp(`${frozen.length} (was|were) stopped by the swarm`));
+  assert.doesNotMatch(stopped.out, /killed/);
+  assert.match(stopped.err, new RegExp(`stopped by the swarm: host ${lab}-h${loaded} was declared down`));
+
+  // A third run (the stand-in runs 30 s): one worker's engine stops for 8 s, as a host too loaded to send
+  // its heartbeats (up to 3.3 s late with 32 real gomel nodes here), and the swarm keeps its nodes (the lab's
+  // 5 s period declares a host down after 15 s); then the worker holding at most f = 2 of the 7 (spread
+  // 3/2/2: one worker always holds 2) dies while its nodes run.
+  const second = upRun('long', path.join(root, 'run3'));
+  const on2 = await placed();
+  const victim = on2[2]!.length <= on2[3]!.length ? 2 : 3;
+  const busy = 5 - victim;
+  const onVictim = on2[victim]!;
   assert.ok(
     onVictim.length > 0 && onVictim.length <= 2,
     `the worker to kill holds 1 or 2 nodes: ${onVictim.join(', ')}`,
   );
-  // Once its nodes have started gomel (the stand-in then runs 10 s): their started_at, read through that host's engine.
-  const hostEngine = ['-H', `unix:///run/gomelctl-lab-${lab}/h${victim}.sock`];
-  for (let i = 0; ; i++) {
-    const { stdout } = await run('docker', [
-      ...hostEngine,
-      'ps',
-      '-q',
-      '--filter',
-      'label=org.gomelctl.deployment=labnet',
-    ]);
-    const ids = stdout.split('\n').filter(Boolean);
-    const started = await Promise.all(
-      ids.map((id) =>
-        run('docker', [...hostEngine, 'exec', id, 'test', '-s', '/extract/started_at']).then(
-          () => true,
-          () => false,
-        ),
-      ),
-    );
-    if (ids.length === onVictim.length && started.every(Boolean)) break;
-    assert.ok(i < 240, `the nodes on h${victim} never started gomel`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
+  await started(busy, on2[busy]!.length);
+  await run('bash', [LAB_SH, 'freeze-host', String(busy), '8'], { env });
+  await started(victim, onVictim.length);
   await run('bash', [LAB_SH, 'kill-host', String(victim)], { env });
   const result = await second;
-  // The nodes on the dead host are faulty, lost with their host; the stand-ins elsewhere finish without them.
+  // The nodes on the dead host are faulty, lost with their host; the stand-ins elsewhere finish without them,
+  // the frozen worker's among them.
   assert.equal(result.code, 0, result.err);
+  assert.doesNotMatch(result.out + result.err, /stopped by the swarm/);
   const lost = [
     ...result.out.matchAll(
       new RegExp(`^(\\S+): NO consensus .*shutdown: lost \\(its host \\S+-h${victim} went down`, 'gm'),

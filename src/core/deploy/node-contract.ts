@@ -80,11 +80,13 @@ export const CONTROL_SECRET_FILE = 'gomel-control';
 
 /**
  * Seconds from the coordinator's last answer to the common start: every node asks the
- * coordinator and must learn the start before it comes (node-lib.sh: 2 + N/4 + (N/16)²,
- * shell integer division). Measured: with N/8 a busy 16-node swarm had nodes learn it
- * late; 64 real nodes on 2 cores learnt it over 20 s, where 32 needed under 10.
+ * coordinator once a second and must learn the start before it comes (node-lib.sh: 3 + N/32,
+ * shell integer division). Measured from each node's start_plan (when it learned the start):
+ * real gomel over 3 lab hosts on 2 cores learned it at most 2.3 s (32 nodes) and 1.5 s (64
+ * nodes) after the coordinator fixed it; the N² margin before (34 s at 64, 98 s at 128) was
+ * set when the start counted from the last ready moment, up to 20 s before that.
  */
-export const startMarginSeconds = (n: number): number => 2 + Math.floor(n / 4) + Math.floor(n / 16) ** 2;
+export const startMarginSeconds = (n: number): number => 3 + Math.floor(n / 32);
 
 /** Seconds deploy spawn keeps watching once every task runs: past the common start, where gomel refusing its input exits. */
 export const settleSeconds = (n: number): number => startMarginSeconds(n) + 6;

@@ -31,6 +31,9 @@ async function startAsNode2(
 ): Promise<{ stderr: string; plan: string | undefined; unanswered: string | undefined }> {
   const rec = await tempDir(t);
   await fs.writeFile(path.join(rec, 'committee.ka'), 'pk|x||coord:9000\npk|x||me:9000\n');
+  // node-lib.sh beside the node, read through its working folder: the tmpfs below hides all of
+  // /tmp, where a checkout (a fresh clone in /tmp/x) may live.
+  await fs.copyFile(NODE_LIB, path.join(rec, 'node-lib.sh'));
   // A /tmp of its own; the image's tools for dash too (busybox runs the applet its name says);
   // the coordinator's address as an earlier round kept it: no name lookup.
   const script = [
@@ -40,11 +43,11 @@ async function startAsNode2(
     'ln -s /bin/busybox /tmp/bin/adjtimex',
     'echo 127.0.0.1 >/tmp/start-ip-coord',
     'PATH=/tmp/bin:$PATH',
-    '. "$1"',
+    '. ./node-lib.sh',
     'start_together ./committee.ka .',
   ].join(' && ');
   return new Promise((resolve, reject) => {
-    const child = spawn('unshare', ['-m', ...shell, '-c', script, 'sh', NODE_LIB], {
+    const child = spawn('unshare', ['-m', ...shell, '-c', script], {
       cwd: rec,
       env: {
         PATH: process.env.PATH ?? '/usr/bin:/bin',

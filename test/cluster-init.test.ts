@@ -18,16 +18,14 @@ async function fakeRegistry(t: { after: (fn: () => Promise<void>) => void }): Pr
 /** A swarm manager holding `networks`; POST /networks/create adds an attachable overlay. */
 function swarmManager(
   networks: { Name: string; Driver?: string; Attachable?: boolean; IPAM: { Config: { Subnet: string }[] } }[],
+  swarm: Record<string, unknown> = { LocalNodeState: 'active', ControlAvailable: true },
 ) {
   return (r: EngineRequest) => {
     if (r.path === '/info')
       return {
-        json: {
-          Name: 'fake',
-          ServerVersion: '20.10.24',
-          Swarm: { LocalNodeState: 'active', ControlAvailable: true, NodeID: 'n1', NodeAddr: '127.0.0.1' },
-        },
+        json: { Name: 'fake', ServerVersion: '20.10.24', Swarm: { NodeID: 'n1', NodeAddr: '127.0.0.1', ...swarm } },
       };
+    if (r.path === '/swarm/init') return { json: 'n1' };
     if (r.path === '/nodes') return { json: [] };
     if (r.path === '/networks' && r.method === 'GET') {
       const name = (JSON.parse(r.query.get('filters') ?? '{}') as { name?: string[] }).name?.[0];
@@ -68,6 +66,36 @@ describe('cluster init', () => {
     const r = await gomelctl(['cluster', 'init', '--subnet', '10.77.3.0/24'], dir, { DOCKER_HOST: engine.host });
     assert.equal(r.code, 2, r.err);
     assert.match(r.err, /^gomelctl: --subnet 10\.77\.3\.0\/24: overlaps 10\.77\.0\.0\/16, which another network holds/);
+  });
+
+  it("a swarm it creates gets the 5 s heartbeat; an existing swarm's 1 s is named with the fix", async (t) => {
+    const dir = await tempDir(t);
+    const registry = await fakeRegistry(t);
+    const fresh = await fakeEngine(dir, swarmManager([], { LocalNodeState: 'inactive', ControlAvailable: false }));
+    t.after(() => fresh.close());
+    const created = await gomelctl(['cluster', 'init', '--registry', registry], dir, { DOCKER_HOST: fresh.host });
+    assert.equal(created.code, 0, created.err);
+    const init = fresh.requests.find((r) => r.path === '/swarm/init');
+    assert.equal(
+      (JSON.parse(init!.body) as { Spec: { Dispatcher: { HeartbeatPeriod: number } } }).Spec.Dispatcher.HeartbeatPeriod,
+      5e9,
+    );
+    assert.match(created.out, /swarm mode initialised on fake, heartbeat 5 s/);
+
+    const Cluster = { Spec: { Dispatcher: { HeartbeatPeriod: 1e9 } } };
+    const loaded = await fakeEngine(
+      await tempDir(t),
+      swarmManager([], { LocalNodeState: 'active', ControlAvailable: true, Cluster }),
+    );
+    t.after(() => loaded.close());
+    const r = await gomelctl(['cluster', 'init', '--registry', registry], dir, { DOCKER_HOST: loaded.host });
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /swarm mode already active \(manager\), heartbeat 1 s/);
+    assert.match(
+      r.err,
+      /heartbeat is 1 s: a host busy for 3 s is declared down .*docker swarm update --dispatcher-heartbeat 5s/,
+    );
+    assert.ok(!loaded.requests.some((q) => q.path.startsWith('/swarm/update')), 'an existing swarm is left as it is');
   });
 
   for (const [flag, value] of [

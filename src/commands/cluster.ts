@@ -9,6 +9,7 @@ import { ipv4Subnets, overlaps, parseCidr, pickFreeSubnet } from '../core/deploy
 import type { Output } from './output.js';
 import type { ClusterInitFlags, ClusterJoinTokenFlags } from './cluster.flags.js';
 import { checkRegistryReach, LOOPBACK } from '../docker/swarm.js';
+import { describeHeartbeat, HEARTBEAT_PERIOD_NS } from '../core/deploy/host-events.js';
 
 // Networks get a /16 by default (core/deploy/subnet.ts): a /24 overlay stops at about
 // 250 containers, a /16 leaves room for the largest committees gomel can name.
@@ -32,7 +33,7 @@ async function ensureSwarmManager(engine: Engine, advertiseAddr: string | undefi
         'cluster: this machine has several addresses; advertising 127.0.0.1, so no worker can join. For a multi-host swarm: `docker swarm leave --force`, then `gomelctl cluster init --advertise-addr ADDR`',
       );
     }
-    out.line(`cluster: swarm mode initialised on ${info.Name}`);
+    out.line(`cluster: swarm mode initialised on ${info.Name}, heartbeat ${HEARTBEAT_PERIOD_NS / 1e9} s`);
     return;
   }
   if (state !== 'active')
@@ -41,7 +42,9 @@ async function ensureSwarmManager(engine: Engine, advertiseAddr: string | undefi
     );
   if (!info.Swarm.ControlAvailable)
     throw new EnvironmentError('cluster: this engine is a swarm worker; run gomelctl against a manager (DOCKER_HOST)');
-  out.line('cluster: swarm mode already active (manager)');
+  const heartbeat = describeHeartbeat(info.Swarm.Cluster?.Spec?.Dispatcher?.HeartbeatPeriod);
+  out.line(`cluster: swarm mode already active (manager), ${heartbeat.text}`);
+  if (heartbeat.warning) out.warn(heartbeat.warning);
 }
 
 /**

@@ -5,7 +5,7 @@ import { Writable } from 'node:stream';
 import type Docker from 'dockerode';
 import { createRequire } from 'node:module';
 import { z } from 'zod';
-import { parseHostStateChanges, type HostStateChange } from '../core/deploy/host-events.js';
+import { HEARTBEAT_PERIOD_NS, parseHostStateChanges, type HostStateChange } from '../core/deploy/host-events.js';
 import { EnvironmentError, UsageError } from '../core/errors.js';
 import type { ProgressEvent } from '../core/image/build-progress.js';
 
@@ -304,6 +304,8 @@ export class Engine {
       ControlAvailable: boolean;
       NodeAddr: string;
       RemoteManagers?: { Addr: string }[] | null;
+      /** On a manager: the swarm's spec (heartbeat period in nanoseconds). */
+      Cluster?: { Spec?: { Dispatcher?: { HeartbeatPeriod?: number } } } | null;
     };
     ServerVersion: string;
     Name: string;
@@ -392,7 +394,11 @@ export class Engine {
 
   async swarmInit(advertiseAddr: string | undefined): Promise<void> {
     await this.call('initialise swarm mode', () =>
-      this.docker.swarmInit({ ListenAddr: '0.0.0.0:2377', ...(advertiseAddr ? { AdvertiseAddr: advertiseAddr } : {}) }),
+      this.docker.swarmInit({
+        ListenAddr: '0.0.0.0:2377',
+        ...(advertiseAddr ? { AdvertiseAddr: advertiseAddr } : {}),
+        Spec: { Dispatcher: { HeartbeatPeriod: HEARTBEAT_PERIOD_NS } },
+      }),
     );
   }
 

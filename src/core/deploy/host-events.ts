@@ -49,3 +49,24 @@ export function declaredDownAt(
   const downs = changes.filter((c) => c.host === host && c.to === 'down' && c.atSeconds <= beforeSeconds);
   return downs[downs.length - 1]?.atSeconds;
 }
+
+/**
+ * The swarm's dispatcher heartbeat gomelctl's `cluster init` sets, in nanoseconds (the Engine
+ * API's SwarmSpec.Dispatcher.HeartbeatPeriod). A host that misses three is declared down and
+ * its tasks are shut down when it registers again. Docker's default, chosen by measurement
+ * (issue 36): 32 real gomel nodes over 3 hosts on 2 cores came up to 3.3 s late, which at 1 s
+ * shut healthy hosts' nodes down (docs/several-hosts.md#heartbeats).
+ */
+export const HEARTBEAT_PERIOD_NS = 5_000_000_000;
+
+/** What `cluster init` says of an existing swarm's heartbeat; a warning below gomelctl's period. */
+export function describeHeartbeat(periodNs: number | undefined): { text: string; warning?: string } {
+  if (periodNs === undefined || !Number.isFinite(periodNs) || periodNs <= 0) return { text: 'heartbeat unknown' };
+  const seconds = periodNs / 1e9;
+  const text = `heartbeat ${seconds} s`;
+  if (periodNs >= HEARTBEAT_PERIOD_NS) return { text };
+  return {
+    text,
+    warning: `cluster: the swarm's heartbeat is ${seconds} s: a host busy for ${3 * seconds} s is declared down and the swarm stops its nodes; under load raise it with \`docker swarm update --dispatcher-heartbeat 5s\` (docs/several-hosts.md#heartbeats)`,
+  };
+}

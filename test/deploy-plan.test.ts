@@ -63,7 +63,7 @@ test('one service per node as spawn.sh: name/hostname node<k>, SLOT=k, restart n
   assert.equal(new Set(specs.map((s) => s.secretName)).size, 8, 'a secret per node');
 });
 
-test('secret names change with the committee and with the key', async () => {
+test('secret names change with the committee, the key and the deployment', async () => {
   const m = await members();
   const a = nodeSpecs(m, keys(8), opts)[0]!;
   assert.notEqual(
@@ -71,6 +71,8 @@ test('secret names change with the committee and with the key', async () => {
     a.secretName,
   );
   assert.notEqual(nodeSpecs(m, keys(8, 'x'), opts)[0]!.secretName, a.secretName);
+  // Two deployments of one committee side by side: Swarm refuses a second secret of one name.
+  assert.notEqual(nodeSpecs(m, keys(8), { ...opts, network: 'other_net' })[0]!.secretName, a.secretName);
   assert.equal(nodeSpecs(m, keys(8), opts)[0]!.specHash, a.specHash, 'deterministic');
 });
 

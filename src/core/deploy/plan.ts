@@ -85,8 +85,10 @@ export function nodeSpecs(
   return members.map((_, pid) => {
     const host = hosts[pid]!;
     const keyHash = hashHex(privateKeys[pid]!, 12);
-    // Named per committee and key: a resized or re-keyed committee never picks up a stale secret.
-    const secretName = `${host}.${o.committeeFingerprint.slice(0, 12)}.${keyHash}`;
+    // Named per committee and key: a resized or re-keyed committee never picks up a stale secret;
+    // and per deployment: two deployments of one committee (on two networks) each keep their own
+    // (the second one's create was refused "already exists", HTTP 409). Swarm names stop at 64.
+    const secretName = `${host}.${hashHex(new TextEncoder().encode(o.network), 8)}.${o.committeeFingerprint.slice(0, 12)}.${keyHash}`;
     const shaping = o.conditions?.[pid];
     const labels = {
       [LABELS.managed]: 'true',

@@ -144,6 +144,20 @@ test('a planned crash applied (faults.log: kill ok): faulty, and with at most f 
   assert.equal((await cli(['verdict', '--logs', dir])).code, 1);
 });
 
+test('a pause applied and undone: the node is correct, named in its line and in the verdict as caught up', async (t) => {
+  const dir = await copyLogs(t, 'swarm-8');
+  await startAll(dir);
+  await faultsLog(dir, 'node3', [`${T0 + 2.001} 2000 stop ok`, `${T0 + 6.001} 6000 cont ok`]);
+  await writePlan(dir, 'pause:3@2s-6s');
+  const r = await cli(['verdict', '--logs', dir]);
+  assert.equal(r.code, 0, r.out + r.err);
+  assert.match(r.out, /^node3: consensus — .*; fault applied and undone: paused 2 s–6 s$/m);
+  assert.match(
+    r.out,
+    /^consensus reached by all 8 nodes \(344 units in the same order\); node3 paused 2 s–6 s, and caught up$/m,
+  );
+});
+
 test('a faults.log line that cannot be of this run (applied before gomel started, or before its time) counts for nothing', async (t) => {
   const dir = await copyLogs(t, 'swarm-8');
   await startAll(dir);
@@ -199,12 +213,19 @@ test("the state at a node's end: paused or slowed with no resume is faulty, resu
     { label: 'node3', why: 'isolated for good from 2 s as planned' },
   ]);
   assert.deepEqual(found.notApplied, []);
-  // Resumed, node1 is only delayed.
+  // node2's slow window is named: a correct node that must catch up.
+  assert.deepEqual(found.undone, [{ label: 'node2', why: 'slowed 1 s–5 s' }]);
+  // Resumed, node1 is only delayed, and its window named with node2's.
   nodes[0]!.events = at([`${T0 + 1} 1000 stop ok`, `${T0 + 9} 9000 resume ok`]);
+  const resumed = faultsApplied(plan, nodes);
   assert.deepEqual(
-    faultsApplied(plan, nodes).applied.map((x) => x.label),
+    resumed.applied.map((x) => x.label),
     ['node3'],
   );
+  assert.deepEqual(resumed.undone, [
+    { label: 'node1', why: 'paused 1 s–9 s' },
+    { label: 'node2', why: 'slowed 1 s–5 s' },
+  ]);
   // With no record of the run's faults, no line counts: faults.log alone is no evidence (a payload can write it).
   const unrecorded = faultsApplied(undefined, nodes);
   assert.deepEqual(unrecorded.applied, []);

@@ -44,7 +44,7 @@ test('a planned crash of f nodes is tolerated, a pause is applied and recorded; 
   assert.match(
     r.out,
     new RegExp(
-      `^consensus reached by all 3 correct nodes \\(\\d+ units in the same order\\); ${s.prefix}4 crashed at 2 s, restarted at 4 s as planned; f = 1 tolerated$`,
+      `^consensus reached by all 3 correct nodes \\(\\d+ units in the same order\\); ${s.prefix}4 crashed at 2 s, restarted at 4 s as planned; f = 1 tolerated; ${s.prefix}2 paused 1 s–3 s, and caught up$`,
       'm',
     ),
   );

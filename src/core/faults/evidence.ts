@@ -30,6 +30,8 @@ export interface FaultFindings {
   notApplied: NodeFault[];
   /** faults.log lines that cannot be what faults.sh did in this run, with the reason. */
   inconsistent: NodeFault[];
+  /** Faults applied and undone before the node's end (paused, then resumed): such a node is correct and must catch up. */
+  undone?: NodeFault[];
 }
 
 /** faults.sh's actions that start and end each kind (faultSchedules; resume and heal are live only). */
@@ -86,6 +88,12 @@ function reason(
   return { text: `${verb} ${forGood ? `for good from ${at}` : `at ${at}`}`, planned };
 }
 
+/** "paused by gomelctl fault 13.519 s–26.55 s": a fault that began with `from` and ended with `to`. */
+function windowReason(kind: FaultKind, from: FaultLogEvent, to: FaultLogEvent, event: FaultEvent | undefined): string {
+  const planned = event !== undefined && !event.source.startsWith('live:');
+  return `${VERB[kind]}${planned ? '' : ` ${LIVE_BY}`} ${human(from.atMs)}–${human(to.atMs)}`;
+}
+
 /** "crashed at 2 s, restarted at 4 s as planned, paused by gomelctl fault for good from 9 s". */
 function joinReasons(whys: readonly { text: string; planned: boolean }[]): string {
   const planned = whys.filter((w) => w.planned).map((w) => w.text);
@@ -127,9 +135,14 @@ export function faultsApplied(plan: FaultPlan | undefined, nodes: readonly NodeF
   const inconsistent: NodeFault[] = [];
   const faultyByPlan = plan ? faultyNodes(plan).faulty : [];
   const notApplied: NodeFault[] = [];
+  const undone: NodeFault[] = [];
   nodes.forEach((node, i) => {
     const k = i + 1;
     const whys: { text: string; planned: boolean }[] = [];
+    const windows: string[] = [];
+    const ended = (kind: FaultKind, from: FaultLogEvent | undefined, to: FaultLogEvent) => {
+      if (from) windows.push(windowReason(kind, from, to, recordedEvent(plan, k, kind, from.atMs)));
+    };
     let paused: FaultLogEvent | undefined;
     let slowed: FaultLogEvent | undefined;
     let down: FaultLogEvent | undefined;
@@ -166,13 +179,25 @@ export function faultsApplied(plan: FaultPlan | undefined, nodes: readonly NodeF
         whys.push(reason(instant, e.atMs, recordedEvent(plan, k, instant, e.atMs), false));
         down = instant === 'restart' ? undefined : e;
       } else if (e.action === 'stop') paused = e;
-      else if (e.action === 'cont') paused = undefined;
-      else if (e.action === 'slow') slowed = e;
-      else if (e.action === 'unslow') slowed = undefined;
-      else if (e.action === 'resume') paused = slowed = undefined;
-      else if (e.action === 'drop') for (const host of e.args) cut.set(host, cut.get(host) ?? e);
-      else if (e.action === 'undrop') for (const host of e.args) cut.delete(host);
-      else if (e.action === 'heal') cut.clear();
+      else if (e.action === 'cont') {
+        ended('pause', paused, e);
+        paused = undefined;
+      } else if (e.action === 'slow') slowed = e;
+      else if (e.action === 'unslow') {
+        ended('slow', slowed, e);
+        slowed = undefined;
+      } else if (e.action === 'resume') {
+        ended('pause', paused, e);
+        ended('slow', slowed, e);
+        paused = slowed = undefined;
+      } else if (e.action === 'drop') for (const host of e.args) cut.set(host, cut.get(host) ?? e);
+      else if (e.action === 'undrop' || e.action === 'heal') {
+        const healed = e.action === 'heal' ? [...cut.keys()] : e.args.filter((h) => cut.has(h));
+        const from = healed.map((h) => cut.get(h)!).sort((a, b) => a.atMs - b.atMs)[0];
+        if (from && healed.length === cut.size)
+          windows.push(`cut off from ${fewHosts(healed)} ${human(from.atMs)}–${human(e.atMs)}`);
+        for (const host of healed) cut.delete(host);
+      }
     }
     // Killed, stopped or paused for good, the node's log ends there; one that goes on was not.
     const stillLogging = [down, paused].find(
@@ -197,11 +222,17 @@ export function faultsApplied(plan: FaultPlan | undefined, nodes: readonly NodeF
       else if (others.length && others.every((h) => cut.has(h)))
         whys.push({ text: `cut off from every other node for good from ${human(from)}`, planned: false });
     }
+    if (windows.length) undone.push({ label: node.label, why: windows.join(', ') });
     if (whys.length) applied.push({ label: node.label, why: joinReasons(whys) });
     else {
       const planned = faultyByPlan.find((p) => p.node === k);
       if (planned) notApplied.push({ label: node.label, why: planned.why });
     }
   });
-  return { applied, notApplied, inconsistent };
+  return { applied, notApplied, inconsistent, undone };
+}
+
+/** "node5, node6 and 2 more": the peers a node was cut from. */
+function fewHosts(hosts: readonly string[]): string {
+  return hosts.length <= 3 ? hosts.join(', ') : `${hosts.slice(0, 2).join(', ')} and ${hosts.length - 2} more`;
 }

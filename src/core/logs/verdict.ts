@@ -232,6 +232,8 @@ export function judge(
       if (reasons.length && s.errors.size) reasons.push(`errors: ${clip(topError(s) ?? '', 200)}`);
     }
     for (const x of faults.applied.filter((a) => a.label === e.label)) notes.push(`fault applied: ${x.why}`);
+    for (const x of (faults.undone ?? []).filter((a) => a.label === e.label))
+      notes.push(`fault applied and undone: ${x.why}`);
     for (const x of faults.notApplied.filter((a) => a.label === e.label)) notes.push(`planned, not applied: ${x.why}`);
     for (const x of faults.inconsistent.filter((a) => a.label === e.label))
       notes.push(`faults.log not of this run, not counted: ${x.why}`);
@@ -327,6 +329,7 @@ export function judge(
       faulty,
       notApplied: faults.notApplied,
       correct,
+      caughtUp: (faults.undone ?? []).filter((x) => reachedLabels.has(x.label) && !faultyLabels.has(x.label)),
     }),
     shutdownLine: shutdownLine(nodes),
   };
@@ -342,6 +345,8 @@ interface Tally {
   faulty: readonly NodeFault[];
   notApplied: readonly NodeFault[];
   correct: readonly NodeVerdict[];
+  /** Correct nodes that reached consensus after a fault was applied and undone (a pause resumed, a cut healed). */
+  caughtUp: readonly NodeFault[];
 }
 
 /** A list of node names that stays short at any N: the first few, and how many more (the JSON has all). */
@@ -362,8 +367,12 @@ function faultList(faulty: readonly NodeFault[]): string {
 }
 
 function consensusLine(t: Tally): string {
+  const caughtUp =
+    t.caughtUp.length && (t.outcome === 'consensus' || t.outcome === 'tolerated')
+      ? `; ${faultList(t.caughtUp)}, and caught up`
+      : '';
   const notApplied = t.notApplied.length ? `; planned, not applied: ${faultList(t.notApplied)}` : '';
-  return mainLine(t) + notApplied;
+  return mainLine(t) + caughtUp + notApplied;
 }
 
 function mainLine(t: Tally): string {

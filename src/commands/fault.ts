@@ -15,7 +15,8 @@ import {
   type LiveAnswer,
   type LiveFault,
 } from '../core/faults/live.js';
-import { human, parseFaultsLog, readFaultRecord } from '../core/faults/plan.js';
+import { human, parseFaultsLog } from '../core/faults/plan.js';
+import { deployedRun, RUN_RECORD_VERSION, type RunRecord } from '../core/deploy/run-plan.js';
 import { Engine } from '../docker/engine.js';
 import { deploymentLabels, readStatus } from '../docker/deployment.js';
 import { controlSecretName } from '../core/deploy/plan.js';
@@ -97,13 +98,12 @@ export async function fault(
         `fault ${live.source}: ${someNames(without)} cannot run iptables (no NET_ADMIN); deploy with \`--cap-add NET_ADMIN\` (or a --faults plan with a partition) to cut nodes off live`,
       );
   }
-  // The record every service carries (deploy logs reads it from any of them): read before anything is
-  // sent, as a fault the verdict could not know of must not be applied.
-  const before = status.find((s) => s.faults)?.faults;
-  const record = before === undefined ? undefined : readFaultRecord(before);
-  if (before !== undefined && !record)
+  // The run's record every service carries (deploy logs reads it from any of them): read before anything
+  // is sent, as a fault the verdict could not know of must not be applied.
+  const record = deployedRun(status, options.network);
+  if (record && 'unreadable' in record)
     throw new EnvironmentError(
-      `fault: the services' ${LABELS.faults} label is not a fault record gomelctl wrote, so the verdict would not know of this fault; nothing was sent — redeploy with \`gomelctl deploy spawn\``,
+      `fault: the services' ${record.unreadable} label is not a fault record gomelctl wrote, so the verdict would not know of this fault; nothing was sent — redeploy with \`gomelctl deploy spawn\``,
     );
   if ((await engine.inspectImage(DEFAULT_BASE)) === undefined)
     throw new EnvironmentError(
@@ -157,10 +157,14 @@ export async function fault(
     for (const a of answers) out.line(describeAnswer(hosts[a.node - 1]!, live, a));
   else for (const line of summarizeAnswers(hosts, live, answers)) out.line(line);
 
-  const merged = recordLiveFault(record, hosts, live, answers);
-  const text = JSON.stringify(merged);
-  if (text !== before && merged.events.length) {
-    for (const s of status) await engine.setServiceLabels(s.serviceId, { [LABELS.faults]: text });
+  const faults = recordLiveFault(record?.faults, hosts, live, answers);
+  if (faults.events.length && JSON.stringify(faults) !== JSON.stringify(record?.faults)) {
+    const merged: RunRecord = {
+      ...(record ?? { version: RUN_RECORD_VERSION, network: options.network, hosts }),
+      faults,
+    };
+    const text = JSON.stringify(merged);
+    for (const s of status) await engine.setServiceLabels(s.serviceId, { [LABELS.run]: text });
   }
   // A heal that finds nothing to undo on a node, or a node that no longer runs, leaves it as wanted.
   const failed = answers.filter((a) => !(live.action === 'heal' ? healedBy(a) : 'event' in a && a.event.ok));

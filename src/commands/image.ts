@@ -15,18 +15,19 @@ import {
 import { summarizeBuild, summarizePush } from '../core/image/build-progress.js';
 import { packContext } from '../docker/build-context.js';
 import { Engine } from '../docker/engine.js';
-import { checkRegistry, parseImageRef, tagDigest } from '../docker/registry.js';
+import { checkRegistry, tagDigest } from '../docker/registry.js';
+import type { BuildEngine } from '../docker/engine-api.js';
 import { exists } from '../fs/atomic.js';
 import { codeFiles, resolveCode } from '../fs/code-layout.js';
 import { readInputBytes } from '../fs/input.js';
-import { checkImageRef, inspectBinary } from '../core/image/payload.js';
+import { chooseImage, inspectBinary, parseImageRef, type ImageChoice } from '../core/image/payload.js';
 import { readKeysDir, requireCommitteeFile } from '../fs/keys-dir.js';
 import { readTemplate, TEMPLATES_DIR } from '../fs/templates.js';
 import { VERSION } from '../version.js';
 import type { Output } from './output.js';
 import type { ImageRebuildFlags } from './image.flags.js';
 import { checkRegistryReach } from '../docker/swarm.js';
-import { DEFAULT_BASE, defaultTag } from './defaults.js';
+import { DEFAULT_BASE } from './defaults.js';
 import { progressMode, progressPrinter } from './progress.js';
 
 export { DEFAULT_BASE } from './defaults.js';
@@ -34,7 +35,10 @@ const DEFAULT_CODE_BASE = 'golang:1.13';
 /** Made by docker/setup.sh from Debian's golang-go: used for --code when golang:1.13 is not on the engine (it cannot be pulled here). */
 const LOCAL_GO_BASE = 'gomelctl/base:golang';
 
-type ImageRebuildOptions = ImageRebuildFlags;
+type ImageRebuildOptions = ImageRebuildFlags & {
+  /** The image `up` chose from its --tag and --registry when it planned the run: not checked again. */
+  chosen?: ImageChoice;
+};
 
 interface ImageResult {
   tag: string;
@@ -169,12 +173,11 @@ export async function assembleContext(
 export async function imageRebuild(
   options: ImageRebuildOptions,
   out: Output,
-  engine = new Engine(),
+  engine: BuildEngine = new Engine(),
 ): Promise<ImageResult> {
-  const tag = checkImageRef(options.tag ?? defaultTag(options.registry), options.tag ? '--tag' : '--registry');
-  const ref = parseImageRef(tag);
-  if (!ref.registry)
-    throw new UsageError(`--tag ${tag}: name the registry the swarm pulls from, e.g. ${defaultTag(options.registry)}`);
+  const image = options.chosen ?? chooseImage(options.tag, options.registry, '--tag');
+  const tag = image.ref;
+  const ref = { ...parseImageRef(tag), registry: image.registry! }; // a --tag always names its registry
   // A bad folder is refused before the engine is asked anything.
   if (options.code || options.bn256 !== undefined) await codeLayout(options);
   // golang:1.13 when the engine has it, else the local builder (nothing can be pulled here).
@@ -200,7 +203,7 @@ export async function imageRebuild(
   const result = { tag, contextHash, committee: committeeFingerprint(committee), payload: kind };
 
   await engine.ping();
-  await checkRegistryReach(engine, ref.registry, options.tag ? '--tag' : '--registry');
+  await checkRegistryReach(engine, ref.registry, image.option);
   await checkRegistry(ref.registry);
   const existing = await engine.inspectImage(tag);
   let built = false;

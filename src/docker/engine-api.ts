@@ -34,3 +34,11 @@ export type SpawnEngine = ServiceApi &
 export type CollectEngine = ServiceApi & TaskApi & ContainerApi & Partial<Pick<Engine, 'hostStateChanges'>>;
 /** What `deploy clean` uses. */
 export type CleanEngine = Pick<ServiceApi, 'listServices' | 'removeService'> & SecretApi;
+/** What `cluster init` uses. */
+export type ClusterEngine = Pick<SwarmApi, 'info' | 'swarmInit'> & NetworkApi & Pick<TaskApi, 'listNodes'>;
+/** What `image rebuild` uses. */
+export type BuildEngine = Pick<ImageApi, 'build' | 'push' | 'inspectImage'> &
+  Pick<SwarmApi, 'ping'> &
+  Pick<TaskApi, 'listNodes'>;
+/** What `up` uses: the whole flow, from cluster init to deploy clean. */
+export type UpEngine = SpawnEngine & CollectEngine & CleanEngine & ClusterEngine & BuildEngine;

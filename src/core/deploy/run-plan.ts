@@ -8,6 +8,7 @@
 import { z } from 'zod';
 import { readJsonAs } from '../json-input.js';
 import { LABELS } from '../labels.js';
+import { someNames } from '../logs/logs-folder.js';
 import type { ImageChoice } from '../image/payload.js';
 import {
   describeFaultPlan,
@@ -210,7 +211,7 @@ export function describeRunPlan(plan: RunPlan): string[] {
     `placement: ${plan.placement.spread ? "spread over the swarm's hosts" : 'where the swarm puts them'}${plan.placement.constraints.length ? `; constraints ${plan.placement.constraints.join(', ')}` : ''}${plan.capAdd.length ? `; capabilities ${plan.capAdd.join(', ')}` : ''}`,
     ...(conditions.size
       ? [...conditions].map(
-          ([summary, names]) => `network: ${names.length === n ? 'every node' : names.join(', ')}: ${summary}`,
+          ([summary, names]) => `network: ${names.length === n ? 'every node' : someNames(names)}: ${summary}`,
         )
       : ['network: no conditions (no --net or --zones)']),
     ...(plan.faults ? describeFaultPlan(plan.faults).map((line) => `fault planned: ${line}`) : []),

@@ -170,6 +170,31 @@ export async function assembleContext(
   return { tar: await packContext(files), files, committee, kind: p.kind, bn256: p.bn256 };
 }
 
+/** A fresh build is always pushed (`kept` undefined); a kept one only if the registry lacks it. The digest it serves. */
+async function pushImage(
+  engine: BuildEngine,
+  tag: string,
+  ref: { registry: string; repository: string; tag: string },
+  kept: Awaited<ReturnType<BuildEngine['inspectImage']>>,
+  out: Output,
+  json: boolean | undefined,
+): Promise<{ digest: string; push?: ImageResult['push'] }> {
+  const digest = kept ? await tagDigest(ref.registry, ref.repository, ref.tag) : undefined;
+  if (digest && kept?.RepoDigests?.includes(`${ref.registry}/${ref.repository}@${digest}`)) {
+    out.warn(`push: ${ref.registry} already serves this image`);
+    return { digest };
+  }
+  const printer = progressPrinter(out, progressMode(out, json), 'push');
+  const push = summarizePush(await engine.push(tag, printer.event));
+  printer.end();
+  if (push.error || !push.digest)
+    throw new EnvironmentError(
+      `image rebuild: push of ${tag} refused: ${push.error ?? 'the registry returned no digest'}`,
+    );
+  out.warn(`push: ${push.pushedLayers.length} layer(s) pushed, ${push.existingLayers.length} already in the registry`);
+  return { digest: push.digest, push: { pushed: push.pushedLayers.length, existing: push.existingLayers.length } };
+}
+
 export async function imageRebuild(
   options: ImageRebuildOptions,
   out: Output,
@@ -208,7 +233,6 @@ export async function imageRebuild(
   const existing = await engine.inspectImage(tag);
   let built = false;
   let buildFigures: ImageResult['build'];
-  let pushFigures: ImageResult['push'];
   if (options.force || existing?.Config?.Labels?.[LABELS.context] !== contextHash) {
     const printer = progressPrinter(out, progressMode(out, options.json), 'build');
     const events = await engine.build(tar, { tag, noCache: options.force }, printer.event);
@@ -230,26 +254,16 @@ export async function imageRebuild(
     out.warn(`build: ${tag} is up to date (context ${contextHash.slice(0, 12)}); --force rebuilds`);
   }
 
-  // A fresh build is always pushed; an unchanged one only if the registry lacks it.
-  let digest = built ? undefined : await tagDigest(ref.registry, ref.repository, ref.tag);
-  if (built || !digest || !existing?.RepoDigests?.includes(`${ref.registry}/${ref.repository}@${digest}`)) {
-    const printer = progressPrinter(out, progressMode(out, options.json), 'push');
-    const push = summarizePush(await engine.push(tag, printer.event));
-    printer.end();
-    if (push.error || !push.digest)
-      throw new EnvironmentError(
-        `image rebuild: push of ${tag} refused: ${push.error ?? 'the registry returned no digest'}`,
-      );
-    out.warn(
-      `push: ${push.pushedLayers.length} layer(s) pushed, ${push.existingLayers.length} already in the registry`,
-    );
-    digest = push.digest;
-    pushFigures = { pushed: push.pushedLayers.length, existing: push.existingLayers.length };
-  } else {
-    out.warn(`push: ${ref.registry} already serves this image`);
-  }
+  const { digest, push: pushFigures } = await pushImage(
+    engine,
+    tag,
+    ref,
+    built ? undefined : existing,
+    out,
+    options.json,
+  );
   const pinned = `${ref.registry}/${ref.repository}@${digest}`;
   if (options.json) out.line(JSON.stringify({ ...result, digest, pinned, built }));
   else out.line(`image: ${tag} ${digest}`);
-  return { ...result, digest: digest!, pinned, built, build: buildFigures, push: pushFigures };
+  return { ...result, digest, pinned, built, build: buildFigures, push: pushFigures };
 }

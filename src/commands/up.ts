@@ -33,6 +33,7 @@ import { retryReporter } from './engine-retry.js';
 import type { DownFlags, UpFlags } from './up.flags.js';
 import { checkLogsFolder } from '../fs/logs-folder.js';
 import { readRunStart } from '../fs/run-folder.js';
+import { PhaseClock } from '../core/phase-clock.js';
 import { checkRegistryReach } from '../docker/swarm.js';
 import { readStatus, serviceIds, waitForTasks } from '../docker/deployment.js';
 import { imageRebuild } from './image.js';
@@ -96,45 +97,11 @@ export async function up(options: UpOptions, out: Output, engine: UpEngine = new
   }
 }
 
-/**
- * Where up's time goes, phase by phase (issue 32): wall-clock moments at each phase's start, said
- * in one line at the end. The nodes' common start (their started_at) splits the wait for them into
- * the start wait and gomel's own run, when the nodes recorded it.
- */
-class PhaseClock {
-  private readonly marks: { name: string; at: number }[] = [];
-
-  begin(name: string, at = Date.now()): void {
-    this.marks.push({ name, at });
-  }
-
-  line(end = Date.now()): string {
-    const took = this.marks.map((m, i) => `${m.name} ${(((this.marks[i + 1]?.at ?? end) - m.at) / 1000).toFixed(1)} s`);
-    return `up: time: ${took.join(', ')}`;
-  }
-
-  /**
-   * Phase `name` split at `at` (ms) into `parts` (the start wait, gomel's run), when `at` falls inside
-   * it; else named as both.
-   */
-  split(name: string, at: number | undefined, parts: [string, string]): void {
-    const i = this.marks.findIndex((m) => m.name === name);
-    if (i < 0) return;
-    const end = this.marks[i + 1]?.at ?? Date.now();
-    if (at === undefined || !(at > this.marks[i]!.at && at < end)) {
-      this.marks[i]!.name = parts.join(' + ');
-      return;
-    }
-    this.marks[i]!.name = parts[0];
-    this.marks.splice(i + 1, 0, { name: parts[1], at });
-  }
-}
-
 /** up's steps, once every flag and input passed: from here on things change. */
 async function steps(options: UpOptions, plan: RunPlan, out: Output, engine: UpEngine): Promise<void> {
   const clock = new PhaseClock();
-  const step = (name: string, phase = name) => {
-    clock.begin(phase);
+  const step = (name: string) => {
+    clock.begin(name, Date.now());
     out.line('');
     out.line(`== ${name}`);
   };
@@ -162,19 +129,13 @@ async function steps(options: UpOptions, plan: RunPlan, out: Output, engine: UpE
   );
   step('deploy');
   await deploy(options, plan, pinned, out, engine);
-  clock.begin('wait');
+  clock.begin('wait', Date.now());
   const waited = await waitForRun(options, out, engine, payload);
   step('logs');
   await collect(options, waited, out, engine);
   // The nodes' common start, as they recorded it: the wait for them is the start wait, then gomel's run.
   clock.split('wait', await readRunStart(options.logs).catch(() => undefined), ['start wait', 'run']);
-  await judge(
-    options,
-    payload,
-    out,
-    (name) => step(name),
-    () => clock.line(),
-  );
+  await judge(options, payload, out, step, () => `up: time: ${clock.line(Date.now())}`);
 }
 
 /** deploy spawn's apply half, with up's plan: every node anew (a new run); nodes that failed at once are judged. */

@@ -40,5 +40,10 @@ export type ClusterEngine = Pick<SwarmApi, 'info' | 'swarmInit'> & NetworkApi & 
 export type BuildEngine = Pick<ImageApi, 'build' | 'push' | 'inspectImage'> &
   Pick<SwarmApi, 'ping'> &
   Pick<TaskApi, 'listNodes'>;
+/** What `gomelctl fault` uses: the deployment, the base image its messenger runs, the messenger. */
+export type FaultEngine = Pick<ServiceApi, 'listServices' | 'setServiceLabels'> &
+  TaskApi &
+  Pick<ImageApi, 'inspectImage'> &
+  Pick<ContainerApi, 'runOnNetwork'>;
 /** What `up` uses: the whole flow, from cluster init to deploy clean. */
 export type UpEngine = SpawnEngine & CollectEngine & CleanEngine & ClusterEngine & BuildEngine;

@@ -82,6 +82,11 @@ describe('--dry-run: the plan without an engine', () => {
     const bad = await gomelctl(['deploy', 'spawn', '--dry-run', '--faults', 'crash:9@1s'], dir, NO_ENGINE);
     assert.equal(bad.code, 2, bad.err);
     assert.match(bad.err, /^gomelctl: --faults "crash:9@1s"/);
+    for (const command of [['deploy', 'spawn'], ['up']]) {
+      const json = await gomelctl([...command, '--json'], dir, NO_ENGINE);
+      assert.equal(json.code, 2, json.err);
+      assert.equal(json.err, 'gomelctl: --json goes with --dry-run: the plan as JSON\n');
+    }
   });
 
   it('up --dry-run --n 7: planned on the committee keys gen would make, and keys gen not run', async () => {

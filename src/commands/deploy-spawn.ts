@@ -116,6 +116,7 @@ export async function deploySpawn(
   engine: SpawnEngine = new Engine(),
 ): Promise<void> {
   // Every flag before the engine (issue 25, N87): exit 2 changes nothing.
+  if (options.json && !options.dryRun) throw new UsageError('--json goes with --dry-run: the plan as JSON');
   const inputs = await readRunInputs({ ...options, imageFlag: '--image' });
   const keys = await readDeployKeys(options.keys);
   const configFile = path.join(options.configs, `${options.config}.json`);

@@ -51,6 +51,7 @@ type UpOptions = UpFlags;
  * it, and handed to deploy spawn's apply half as it is: nothing is parsed twice.
  */
 async function checkOptions(options: UpOptions): Promise<RunPlan> {
+  if (options.json && !options.dryRun) throw new UsageError('--json goes with --dry-run: the plan as JSON');
   if (options.subnet !== undefined) parseCidr(options.subnet); // --n, --timeout, --parallel, --network and --stall are parsed with their flags
   const inputs = await readRunInputs({
     ...options,

@@ -52,7 +52,8 @@ type UpOptions = UpFlags;
  */
 async function checkOptions(options: UpOptions): Promise<RunPlan> {
   if (options.json && !options.dryRun) throw new UsageError('--json goes with --dry-run: the plan as JSON');
-  if (options.subnet !== undefined) parseCidr(options.subnet); // --n, --timeout, --parallel, --network and --stall are parsed with their flags
+  // --n, --timeout, --parallel, --network and --stall are parsed with their flags (up.flags.ts).
+  if (options.subnet !== undefined) parseCidr(options.subnet);
   const inputs = await readRunInputs({
     ...options,
     image: options.tag,

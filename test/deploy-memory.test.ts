@@ -14,6 +14,7 @@ import { captureOutput } from '../src/commands/output.js';
 import { CheckFailed, EnvironmentError } from '../src/core/errors.js';
 import { LABELS } from '../src/core/labels.js';
 import { NODE_ENV } from '../src/core/deploy/node-contract.js';
+import { conditionsOf, parseRunRecord } from '../src/core/deploy/run-plan.js';
 import { MemoryEngine, type Fate } from './support/memory-engine.js';
 import { REPO, tempDir } from './helpers.js';
 
@@ -186,7 +187,8 @@ test('spawn: a node that cannot apply its network conditions (exit 3) removes th
     'base64',
   ).toString();
   assert.match(script, /^impl=userspace$/m);
-  assert.match(spec.Labels[LABELS.net] ?? '', /\(delay: userspace\)/);
+  const record = parseRunRecord(spec.Labels[LABELS.run] ?? '');
+  assert.match(conditionsOf(record, 1) ?? '', /\(delay: userspace\)/, "the run's record says how delay is applied");
 });
 
 test('spawn: a failed node is named with its exit; one the fault plan crashes is down as planned', async (t) => {

@@ -223,7 +223,7 @@ test('a spec no node could be started with is refused with its figure: an env st
       ),
   );
   assert.throws(
-    () => nodeSpecs(m, keys(8), { ...opts, faultPlan: 'x'.repeat(400_000) }),
+    () => nodeSpecs(m, keys(8), { ...opts, record: 'x'.repeat(400_000) }),
     (e: Error) =>
       e instanceof UsageError &&
       /^deploy: node1's service spec is \d+ bytes; a swarm service spec is kept under 786432 \(half of swarmkit's 1\.5 MiB transaction, as an update holds two\)/.test(

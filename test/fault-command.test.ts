@@ -24,8 +24,10 @@ interface FakeNode {
   capAdd?: string[];
   /** Its service is gone (removed, or never created): the deployment still names it. */
   gone?: boolean;
-  /** Its fault record label (org.gomelctl.faults), as the engine holds it. */
+  /** Its run record label (org.gomelctl.run), as the engine holds it. */
   faults?: string;
+  /** The label that holds it: the run record's, or an older gomelctl's fault label. */
+  label?: string;
 }
 
 /** The engine calls fault makes before it sends anything; runOnNetwork records that it was reached, and the requests. */
@@ -37,7 +39,7 @@ function fakeEngine(nodes: FakeNode[], sent: string[], requests: string[][] = []
       ID: `svc${i + 1}`,
       Spec: {
         Name: `node${i + 1}`,
-        Labels: { [LABELS.hosts]: hosts, ...(n.faults !== undefined ? { [LABELS.faults]: n.faults } : {}) },
+        Labels: { [LABELS.hosts]: hosts, ...(n.faults !== undefined ? { [n.label ?? LABELS.run]: n.faults } : {}) },
         TaskTemplate: {
           ContainerSpec: {
             Command: ['/gomel/run.sh', 'config'],
@@ -144,10 +146,14 @@ test('fault aims at node k by the committee, not by position among the services 
 test('a fault record label gomelctl did not write refuses the fault before anything is sent (hostile pass F10)', async (t) => {
   const keys = await keysWithToken(t);
   const sent: string[] = [];
-  const nodes = [1, 2, 3, 4].map(() => ({ token: TOKEN, faults: '{"not": "a plan"}' }));
-  await assert.rejects(
-    fault('crash', '1', { network: 'net', keys }, out, fakeEngine(nodes, sent)),
-    /label is not a fault record gomelctl wrote, so the verdict would not know of this fault; nothing was sent/,
-  );
+  for (const label of [LABELS.run, LABELS.legacyFaults]) {
+    const nodes = [1, 2, 3, 4].map(() => ({ token: TOKEN, faults: '{"not": "a plan"}', label }));
+    await assert.rejects(
+      fault('crash', '1', { network: 'net', keys }, out, fakeEngine(nodes, sent)),
+      new RegExp(
+        `${label} label is not a fault record gomelctl wrote, so the verdict would not know of this fault; nothing was sent`,
+      ),
+    );
+  }
   assert.deepEqual(sent, []);
 });

@@ -229,7 +229,7 @@ test("the state at a node's end: paused or slowed with no resume is faulty, resu
   // With no record of the run's faults, no line counts: faults.log alone is no evidence (a payload can write it).
   const unrecorded = faultsApplied(undefined, nodes);
   assert.deepEqual(unrecorded.applied, []);
-  assert.match(unrecorded.inconsistent[0]!.why, /the run has no fault record \(faults\.json\)$/);
+  assert.match(unrecorded.inconsistent[0]!.why, /the run has no fault record \(none in run\.json\)$/);
   // The same plan with no faults.log anywhere: nothing applied, the for-good ones named as planned only.
   assert.deepEqual(
     faultsApplied(

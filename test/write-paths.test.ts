@@ -15,14 +15,15 @@ import { parseFaultPlan } from '../src/core/faults/plan.js';
 import { cli, copyLogs, DOCKER_CONFIGS, DOCKER_KEYS, sourceMatches, tempDir } from './helpers.js';
 import { collectEngine } from './support/collect-engine.js';
 
-/** Two finished nodes deployed with gomel's 8-node committee's fingerprint, config "config" and a fault plan. */
+/** Two finished nodes deployed with gomel's 8-node committee's fingerprint, config "config" and a run record with a fault plan. */
 async function engine(): Promise<Engine> {
   const committee = committeeFingerprint(await fs.readFile(path.join(DOCKER_KEYS, 'committee.ka')));
-  const faults = JSON.stringify(parseFaultPlan('crash:2@3s', ['node1', 'node2']));
+  const hosts = ['node1', 'node2'];
+  const run = JSON.stringify({ version: 1, network: 'aleph_net', hosts, faults: parseFaultPlan('crash:2@3s', hosts) });
   const files = (k: number) => ({ [`${k}.config.log`]: 'log\n', exit_status: '0\n' });
   return collectEngine(
     { node1: files(0), node2: files(1) },
-    { labels: { [LABELS.committee]: committee, [LABELS.faults]: faults } },
+    { labels: { [LABELS.committee]: committee, [LABELS.run]: run } },
   );
 }
 
@@ -34,7 +35,7 @@ const collect = async (out: string, fresh: boolean) =>
   );
 
 /** Every file name gomelctl writes into a logs folder, each a link to a file of the user's outside it. */
-const TARGETS = ['node1.log', 'committee.ka', 'conf.json', 'faults.json', 'node1/task.json', 'node1/exit_status'];
+const TARGETS = ['node1.log', 'committee.ka', 'conf.json', 'run.json', 'node1/task.json', 'node1/exit_status'];
 
 test('deploy logs never writes through a link in its folder: each link is replaced, and the files outside keep their bytes', async (t) => {
   for (const fresh of [false, true]) {

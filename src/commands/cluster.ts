@@ -2,6 +2,7 @@
 import { LABELS } from '../core/labels.js';
 import { EnvironmentError, UsageError } from '../core/errors.js';
 import { Engine } from '../docker/engine.js';
+import type { ClusterEngine } from '../docker/engine-api.js';
 import { checkRegistry } from '../docker/registry.js';
 import { parseNetworkName } from '../core/args.js';
 import { checkRegistryAddress } from '../core/image/payload.js';
@@ -18,7 +19,11 @@ type ClusterInitOptions = ClusterInitFlags;
 
 const SWARM_PORT = 2377;
 
-async function ensureSwarmManager(engine: Engine, advertiseAddr: string | undefined, out: Output): Promise<void> {
+async function ensureSwarmManager(
+  engine: ClusterEngine,
+  advertiseAddr: string | undefined,
+  out: Output,
+): Promise<void> {
   const info = await engine.info();
   const state = info.Swarm.LocalNodeState;
   if (state === 'inactive') {
@@ -77,7 +82,12 @@ export async function checkClusterState(
   if (!(await engine.findNetwork(network))) await freeSubnet(engine, subnet);
 }
 
-async function ensureNetwork(engine: Engine, name: string, subnet: string | undefined, out: Output): Promise<void> {
+async function ensureNetwork(
+  engine: ClusterEngine,
+  name: string,
+  subnet: string | undefined,
+  out: Output,
+): Promise<void> {
   const found = await engine.findNetwork(name);
   if (found) {
     if (found.Driver !== 'overlay' || !found.Attachable) {
@@ -120,7 +130,11 @@ function checkOptions(options: ClusterInitOptions): void {
   checkRegistryAddress(options.registry);
 }
 
-export async function clusterInit(options: ClusterInitOptions, out: Output, engine = new Engine()): Promise<void> {
+export async function clusterInit(
+  options: ClusterInitOptions,
+  out: Output,
+  engine: ClusterEngine = new Engine(),
+): Promise<void> {
   checkOptions(options);
   await ensureSwarmManager(engine, options.advertiseAddr, out);
   await ensureNetwork(engine, options.network, options.subnet, out);

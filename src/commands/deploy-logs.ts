@@ -1,6 +1,5 @@
 // `gomelctl deploy logs`: every node's output and /extract, collected beside what the verdict needs.
 import type { CollectEngine } from '../docker/engine-api.js';
-import { LABELS } from '../core/labels.js';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { CheckFailed, EnvironmentError } from '../core/errors.js';
@@ -16,13 +15,14 @@ import {
   type NodeFolderCheck,
 } from '../fs/logs-folder.js';
 import { isFsError, readInputBytes } from '../fs/input.js';
-import { describeFaultPlan, faultyNodes, readFaultRecord } from '../core/faults/plan.js';
+import { deployedRun } from '../core/deploy/run-plan.js';
 import { readTar } from '../docker/build-context.js';
 import { separateShipped, type SeparatedOutput } from '../core/logs/shipped.js';
 import {
   DEPLOY_LOGS_FILE,
   FAULTS_FILE,
   insideFolder,
+  RUN_FILE,
   keptInTheWay,
   someNames,
   TASK_FILE,
@@ -132,6 +132,7 @@ async function collectInto(
     ...status.flatMap((s) => [`${s.node}.log`, s.node]),
     COMMITTEE_FILE,
     'conf.json',
+    RUN_FILE,
     FAULTS_FILE,
     DEPLOY_LOGS_FILE,
   ]);
@@ -143,7 +144,7 @@ async function collectInto(
   });
   await manifest.save();
   await copyRunInputs(status[0]!, options, out);
-  await recordFaultPlan(status[0]!, options.out);
+  await recordRun(status, options);
   const downAt = await hostsDeclaredDown(status, engine);
   const results = await mapLimit(status, 8, (s) =>
     collectNode(s, options, engine, retry, { manifest, folder: prepared.folders.get(s.node) }, downAt.get(s.node)),
@@ -373,21 +374,21 @@ function whyNoFiles(s: NodeStatus, shipped: SeparatedOutput | undefined): string
   return s.containerId ? 'its container is on another engine and shipped nothing' : 'it never started a container';
 }
 
-/** The run's fault plan beside its logs, with who it makes faulty: the folder can be judged on its own later. */
-async function recordFaultPlan(first: NodeStatus, out: string): Promise<void> {
-  const file = path.join(out, FAULTS_FILE);
-  if (!first.faults) {
-    await fs.rm(file, { force: true });
-    return;
-  }
-  const plan = readFaultRecord(first.faults);
-  if (!plan) {
+/**
+ * The run's record beside its logs (run.json), as its services carry it: the folder can be judged
+ * on its own later, and the verdict judges each node's faults.log by its fault plan.
+ */
+async function recordRun(status: readonly NodeStatus[], options: DeployLogsOptions): Promise<void> {
+  // An older gomelctl's record of the faults: left here, an earlier run's would be read as this one's.
+  await fs.rm(path.join(options.out, FAULTS_FILE), { force: true });
+  const file = path.join(options.out, RUN_FILE);
+  const record = deployedRun(status, options.network);
+  if (record === undefined) return fs.rm(file, { force: true });
+  if ('unreadable' in record)
     throw new EnvironmentError(
-      `deploy logs: the services' ${LABELS.faults} label is not a fault plan gomelctl wrote; the verdict cannot tell planned faults — redeploy with \`gomelctl deploy spawn --faults …\``,
+      `deploy logs: the services' ${record.unreadable} label is not a fault plan gomelctl wrote; the verdict cannot tell planned faults — redeploy with \`gomelctl deploy spawn --faults …\``,
     );
-  }
-  const { faulty, delayed } = faultyNodes(plan);
-  await writeNewFile(file, `${JSON.stringify({ events: describeFaultPlan(plan), faulty, delayed, plan }, null, 2)}\n`);
+  await writeNewFile(file, `${JSON.stringify(record, null, 2)}\n`);
 }
 
 /** committee.ka and the config the nodes ran, beside the logs, when the local files are the deployed ones. */

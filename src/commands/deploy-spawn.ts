@@ -1,54 +1,73 @@
 // `gomelctl deploy spawn`: one Swarm service per node, each with only its own key.
+// Plan (core/deploy/run-plan.ts), then apply: secrets, remove, create, wait. `up` makes
+// its own plan and calls applyRun with it; --dry-run prints the plan and stops.
 import type { SpawnEngine } from '../docker/engine-api.js';
-import { EXIT_NETWORK_NOT_APPLIED, settleSeconds } from '../core/deploy/node-contract.js';
+import { EXIT_NETWORK_NOT_APPLIED } from '../core/deploy/node-contract.js';
 import { LABELS } from '../core/labels.js';
 import path from 'node:path';
 import { CheckFailed, EnvironmentError, InputError, UsageError } from '../core/errors.js';
 import { committeeFingerprint } from '../core/image/context.js';
 import { controlSecretName, nodeSpecs, planServices, type NodeSpec, type TaskView } from '../core/deploy/plan.js';
+import { describeRunPlan, planRun, runPlanJson, runRecord, type RunPlan } from '../core/deploy/run-plan.js';
 import { newControlToken, readControlToken, writeControlToken } from '../fs/control-token.js';
 import { mapLimit } from '../core/limit.js';
-import { checkImageRef, checkRegistryAddress } from '../core/image/payload.js';
-import {
-  describeConditions,
-  ingressRules,
-  needsNetem,
-  planConditions,
-  shapingScript,
-} from '../core/deploy/network-conditions.js';
-import { readInput } from '../fs/input.js';
-import { describeFaultPlan, faultSchedules, faultyNodes, needsNetAdmin } from '../core/faults/plan.js';
+import { parseImageRef } from '../core/image/payload.js';
+import { describeFaultPlan, faultyNodes } from '../core/faults/plan.js';
 import { formatPrivateKey, memberHost } from '../core/keys/committee.js';
 import { Engine } from '../docker/engine.js';
-import { parseImageRef, tagDigest } from '../docker/registry.js';
+import { tagDigest } from '../docker/registry.js';
 import { exists } from '../fs/atomic.js';
-import { COMMITTEE_FILE, missingMemberFiles, readKeysDir } from '../fs/keys-dir.js';
-import { defaultTag } from './defaults.js';
-import { DEFAULT_REGISTRY } from './defaults.js';
+import { COMMITTEE_FILE, missingMemberFiles, readKeysDir, type KeysDir } from '../fs/keys-dir.js';
+import { readRunInputs } from '../fs/run-inputs.js';
 import type { DeploySpawnFlags } from './deploy.flags.js';
-import type { Output } from './output.js';
+import { printJson, type Output } from './output.js';
 import { retryReporter } from './engine-retry.js';
-import { readFaultPlan } from '../fs/fault-plan.js';
 import { pruneSecrets, REMOVAL_WAIT_MS, removeDeployment, waitForRemoved, waitForTasks } from '../docker/deployment.js';
 import { checkRegistryReach } from '../docker/swarm.js';
 import { deploymentLabels, serviceIds, readTaskViews } from '../docker/deployment.js';
 import { someNames } from '../core/logs/logs-folder.js';
 import { clip, groupNames } from '../core/summary.js';
 
-/** What `deploy spawn` was given, and what `up` adds. */
+/** What `deploy spawn` was given. */
 export type DeploySpawnOptions = DeploySpawnFlags & {
-  /** Replace every node's service even when unchanged: a new run (what `up` does). */
+  /** Replace every node's service even when unchanged: a new run. */
   restart?: boolean;
 };
 
+/** How a plan is applied: not part of what runs. */
+export interface ApplyOptions {
+  /** The keys folder as the user named it (its errors name it so). */
+  keys: string;
+  parallel: number;
+  /** Seconds to wait for every task to run. */
+  timeout: number;
+  /** Replace every node's service even when unchanged: a new run (what `up` does). */
+  restart?: boolean;
+  /** The image as `image rebuild` pinned it just now (up): run as it is, not looked up again. */
+  pinned?: string;
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** An image every swarm node can pull: pinned by digest, or named with its registry. Needs no engine: checked first. */
-function checkPinnable(ref: string): void {
-  if (!ref.includes('@sha256:') && !parseImageRef(ref).registry)
-    throw new UsageError(
-      `--image ${ref}: name the registry every swarm node pulls from (e.g. ${defaultTag(DEFAULT_REGISTRY)})`,
+/** The committee to deploy with every member's key, or one line naming what is missing. */
+export async function readDeployKeys(dir: string): Promise<KeysDir> {
+  const keys = await readKeysDir(dir);
+  if (!keys)
+    throw new InputError(
+      path.join(dir, COMMITTEE_FILE),
+      undefined,
+      'no committee file',
+      'create one with `gomelctl keys gen --n 8`',
     );
+  const missing = missingMemberFiles(keys);
+  if (missing.length)
+    throw new InputError(
+      dir,
+      undefined,
+      `no member file for pid ${missing.join(', ')}`,
+      'each node needs its own key; restore them or run `gomelctl keys gen`',
+    );
+  return keys;
 }
 
 /** The image to run, pinned by digest, and checked to carry this committee. */
@@ -66,7 +85,7 @@ async function resolveImage(
     );
   }
   if (ref.includes('@sha256:')) return ref;
-  const digest = await tagDigest(parsed.registry!, parsed.repository, parsed.tag); // checkPinnable: it has one
+  const digest = await tagDigest(parsed.registry!, parsed.repository, parsed.tag); // chooseImage: it has one
   if (!digest)
     throw new CheckFailed(
       `deploy: registry ${parsed.registry} has no ${parsed.repository}:${parsed.tag}; run \`gomelctl image rebuild\` first`,
@@ -79,32 +98,27 @@ function describeTask(v: TaskView): string {
   return `${v.state}${exit}${v.error ? `: ${v.error}` : ''}`;
 }
 
+/** A plan, printed instead of applied (--dry-run): lines for people, or JSON. */
+export function printRunPlan(
+  plan: RunPlan,
+  committee: string | undefined,
+  o: { json?: boolean; prefix: string },
+  out: Output,
+): void {
+  if (o.json) return printJson(out, runPlanJson(plan, committee));
+  out.line(`${o.prefix}: dry run: the engine is not asked, nothing changes`);
+  for (const line of describeRunPlan(plan)) out.line(`${o.prefix}: ${line}`);
+}
+
 export async function deploySpawn(
   options: DeploySpawnOptions,
   out: Output,
   engine: SpawnEngine = new Engine(),
 ): Promise<void> {
-  const { parallel, timeout: timeoutS } = options; // parsed with their flags (deploy.flags.ts)
   // Every flag before the engine (issue 25, N87): exit 2 changes nothing.
-  checkRegistryAddress(options.registry);
-  const ref = checkImageRef(options.image ?? defaultTag(options.registry), options.image ? '--image' : '--registry');
-  checkPinnable(ref);
-  const keys = await readKeysDir(options.keys);
-  if (!keys)
-    throw new InputError(
-      path.join(options.keys, COMMITTEE_FILE),
-      undefined,
-      'no committee file',
-      'create one with `gomelctl keys gen --n 8`',
-    );
-  const missing = missingMemberFiles(keys);
-  if (missing.length)
-    throw new InputError(
-      options.keys,
-      undefined,
-      `no member file for pid ${missing.join(', ')}`,
-      'each node needs its own key; restore them or run `gomelctl keys gen`',
-    );
+  if (options.json && !options.dryRun) throw new UsageError('--json goes with --dry-run: the plan as JSON');
+  const inputs = await readRunInputs({ ...options, imageFlag: '--image' });
+  const keys = await readDeployKeys(options.keys);
   const configFile = path.join(options.configs, `${options.config}.json`);
   if (!(await exists(configFile)))
     throw new InputError(
@@ -113,91 +127,116 @@ export async function deploySpawn(
       'no such config',
       `choose one of the .json files in ${options.configs}`,
     );
+  const plan = planRun(inputs, keys.members.map(memberHost));
+  if (options.dryRun)
+    return printRunPlan(plan, committeeFingerprint(keys.bytes), { json: options.json, prefix: 'deploy' }, out);
+  await applyRun(plan, keys, options, out, engine);
+}
+
+/**
+ * The apply half of deploy spawn: the plan's services on the engine, each with its own key as a
+ * secret, then the wait until every node runs. Every input was checked when the plan was made.
+ */
+export async function applyRun(
+  plan: RunPlan,
+  keys: KeysDir,
+  options: ApplyOptions,
+  out: Output,
+  engine: SpawnEngine,
+): Promise<void> {
   const fingerprint = committeeFingerprint(keys.bytes);
-  const hosts = keys.members.map(memberHost);
-  const zones =
-    options.zones !== undefined
-      ? { text: await readInput(options.zones, 'zones file'), file: options.zones }
-      : undefined;
-  const rules = planConditions(options.net, zones, hosts);
-  const conditions = rules?.map((r, pid) => ({
-    script: shapingScript(hosts[pid]!, r, { impl: options.netImpl, ingress: ingressRules(hosts, rules, pid) }),
-    summary:
-      r.map((x) => `${x.name}: ${describeConditions(x.conditions)}`).join('; ') +
-      (r.some((x) => needsNetem(x.conditions)) ? ` (delay: ${options.netImpl})` : ''),
-  }));
-  const faultPlan = options.faults === undefined ? undefined : await readFaultPlan(options.faults, hosts, options.seed);
-  // gomel starts 3 + N/32 s after the coordinator heard every node (node-lib.sh); a node that
-  // refuses its input fails then, and run.sh lingers 3 s before exiting: the default watch covers both.
-  const settleS = options.settle ?? settleSeconds(keys.members.length);
   // The deployment's control token: the kept one (a redeploy keeps unchanged nodes, which must keep
   // answering), else a new random one, written beside the keys only once everything is checked.
-  const keptToken = await readControlToken(keys.dir, options.network);
+  const keptToken = await readControlToken(keys.dir, plan.network);
   const controlToken = keptToken ?? newControlToken();
   const controlSecret = controlSecretName(controlToken);
 
   await engine.ping();
-  const imageRegistry = parseImageRef(ref).registry;
-  if (imageRegistry) await checkRegistryReach(engine, imageRegistry, options.image ? '--image' : '--registry');
-  const image = await resolveImage(engine, ref, fingerprint);
-  if (!(await engine.findNetwork(options.network)))
+  if (plan.image.registry) await checkRegistryReach(engine, plan.image.registry, plan.image.option);
+  const image = await resolveImage(engine, options.pinned ?? plan.image.ref, fingerprint);
+  if (!(await engine.findNetwork(plan.network)))
     throw new EnvironmentError(
-      `deploy: no network ${options.network}; run \`gomelctl cluster init --network ${options.network}\``,
+      `deploy: no network ${plan.network}; run \`gomelctl cluster init --network ${plan.network}\``,
     );
-
   const keyFiles = keys.members.map((_, pid) => new TextEncoder().encode(formatPrivateKey(keys.privateKeys.get(pid)!)));
-  let specs: NodeSpec[];
+  const specs = specsOf(plan, keys, keyFiles, options.keys, {
+    image,
+    committeeFingerprint: fingerprint,
+    controlSecret,
+    record: JSON.stringify(runRecord(plan, image, fingerprint)),
+  });
+  if (!keptToken) await writeControlToken(keys.dir, plan.network, controlToken);
+  await replaceServices(
+    specs,
+    keyFiles,
+    { plan, fingerprint, controlToken, controlSecret, image, ...options },
+    out,
+    engine,
+  );
+  if (plan.faults) for (const line of describeFaultPlan(plan.faults)) out.line(`deploy: fault planned: ${line}`);
+  await waitUntilUp(plan, options.timeout, out, engine);
+}
+
+/** Each node's service spec; a committee no service can be made of is one line naming the committee file. */
+function specsOf(
+  plan: RunPlan,
+  keys: KeysDir,
+  keyFiles: Uint8Array[],
+  keysDir: string,
+  o: { image: string; committeeFingerprint: string; controlSecret: string; record: string },
+): NodeSpec[] {
   try {
-    specs = nodeSpecs(keys.members, keyFiles, {
-      network: options.network,
-      image,
-      config: options.config,
-      constraints: options.constraint,
-      capAdd: options.capAdd,
-      committeeFingerprint: fingerprint,
-      controlSecret,
-      spread: options.spread,
-      conditions,
-      ...(faultPlan
-        ? {
-            faults: faultSchedules(faultPlan),
-            faultPlan: JSON.stringify(faultPlan),
-            faultsNeedNetAdmin: needsNetAdmin(faultPlan),
-          }
-        : {}),
+    return nodeSpecs(keys.members, keyFiles, {
+      ...o,
+      network: plan.network,
+      config: plan.config,
+      constraints: plan.placement.constraints,
+      spread: plan.placement.spread,
+      capAdd: plan.capAdd,
+      conditions: plan.nodes.map((n) => n.conditions),
+      faults: plan.nodes.map((n) => n.faults),
     });
   } catch (e) {
     if (e instanceof UsageError) throw e; // a spec too large for a node: its own line, naming the limit
     throw new InputError(
-      path.join(options.keys, COMMITTEE_FILE),
+      path.join(keysDir, COMMITTEE_FILE),
       undefined,
       (e as Error).message,
       'use one host per node, e.g. `gomelctl keys gen --host-prefix node`',
     );
   }
-  const labels = deploymentLabels(options.network);
+}
+
+/** Secrets, then the old services out (and gone), then the new ones in; says what changed. */
+async function replaceServices(
+  specs: NodeSpec[],
+  keyFiles: Uint8Array[],
+  o: ApplyOptions & { plan: RunPlan; fingerprint: string; controlToken: string; controlSecret: string; image: string },
+  out: Output,
+  engine: SpawnEngine,
+): Promise<void> {
+  const { plan: run, parallel, controlSecret } = o;
+  const labels = deploymentLabels(run.network);
   const existing = (await engine.listServices(labels)).map((s) => ({
     id: s.ID,
     name: s.Spec!.Name!,
     specHash: s.Spec?.Labels?.[LABELS.spec],
   }));
-  const plan = planServices(specs, existing, Boolean(options.restart));
-
+  const plan = planServices(specs, existing, Boolean(o.restart));
   // Secrets first: each node gets only its own key, mounted read-only at /run/secrets/gomel.pk.
   const secrets = new Map((await engine.listSecrets(labels)).map((s) => [s.Spec!.Name, s.ID]));
   const toStart = [...plan.create, ...plan.replace.map((r) => r.node)];
-  if (!keptToken) await writeControlToken(keys.dir, options.network, controlToken);
   if (toStart.length && !secrets.has(controlSecret))
     secrets.set(
       controlSecret,
-      await engine.createSecret(controlSecret, new TextEncoder().encode(controlToken), labels),
+      await engine.createSecret(controlSecret, new TextEncoder().encode(o.controlToken), labels),
     );
   await mapLimit(toStart, parallel, async (node) => {
     if (!secrets.has(node.secretName)) {
       const id = await engine.createSecret(node.secretName, keyFiles[node.pid]!, {
         ...labels,
         [LABELS.node]: node.host,
-        [LABELS.committee]: fingerprint,
+        [LABELS.committee]: o.fingerprint,
       });
       secrets.set(node.secretName, id);
     }
@@ -210,8 +249,7 @@ export async function deploySpawn(
   await mapLimit(toStart, parallel, (node) =>
     engine.createService(node.spec(secrets.get(node.secretName)!, secrets.get(controlSecret)!) as never),
   );
-  await pruneSecrets(engine, options.network, new Set([...specs.map((s) => s.secretName), controlSecret]));
-
+  await pruneSecrets(engine, run.network, new Set([...specs.map((s) => s.secretName), controlSecret]));
   const said = [
     plan.create.length && `created ${plan.create.length}`,
     plan.replace.length && `replaced ${plan.replace.length} (${someNames(plan.replace.map((r) => r.node.host))})`,
@@ -219,12 +257,14 @@ export async function deploySpawn(
     plan.remove.length && `removed ${plan.remove.length} (${someNames(plan.remove.map((s) => s.name))})`,
   ].filter(Boolean);
   out.line(
-    `deploy: ${specs.length} nodes on ${options.network} from ${image}: ${said.join('; ') || 'nothing to change'}`,
+    `deploy: ${specs.length} nodes on ${run.network} from ${o.image}: ${said.join('; ') || 'nothing to change'}`,
   );
-  if (faultPlan) for (const line of describeFaultPlan(faultPlan)) out.line(`deploy: fault planned: ${line}`);
+}
 
+/** Waits until every node runs (or is done), watches the settle time, and names the nodes that are not up. */
+async function waitUntilUp(plan: RunPlan, timeoutS: number, out: Output, engine: SpawnEngine): Promise<void> {
   const retry = retryReporter(out, 'deploy');
-  const ids = await serviceIds(engine, options.network, retry);
+  const ids = await serviceIds(engine, plan.network, retry);
   let last = '';
   const views = await waitForTasks(
     engine,
@@ -240,12 +280,14 @@ export async function deploySpawn(
     { pollMs: 250, retry },
   );
   let final = views;
-  if (settleS > 0 && [...views.values()].every((v) => v.phase !== 'failed' && v.phase !== 'pending')) {
-    await sleep(settleS * 1000);
+  // gomel starts the start margin after the coordinator heard every node (node-lib.sh); a node that
+  // refuses its input fails then, and run.sh lingers 3 s before exiting: the default settle covers both.
+  if (plan.settleS > 0 && [...views.values()].every((v) => v.phase !== 'failed' && v.phase !== 'pending')) {
+    await sleep(plan.settleS * 1000);
     final = await readTaskViews(engine, ids, retry);
   }
   // A node the fault plan crashes or stops early is down as planned, not a failed deployment.
-  const plannedDown = new Set(faultPlan ? faultyNodes(faultPlan).faulty.map((x) => x.host) : []);
+  const plannedDown = new Set(plan.faults ? faultyNodes(plan.faults).faulty.map((x) => x.host) : []);
   const downAsPlanned = [...final]
     .filter(([name, v]) => v.phase === 'failed' && plannedDown.has(name))
     .map(([name]) => name);
@@ -253,7 +295,7 @@ export async function deploySpawn(
   const failed = [...final].filter(([name, v]) => v.phase === 'failed' && !plannedDown.has(name));
   const notUp = [...final].filter(([, v]) => v.phase === 'pending');
   const unshaped = failed.filter(([, v]) => v.exitCode === EXIT_NETWORK_NOT_APPLIED);
-  if (conditions && unshaped.length) {
+  if (plan.nodes.some((n) => n.conditions) && unshaped.length) {
     // Never a silently unshaped run: say why in one line, and leave nothing running.
     const output = await engine.serviceOutput(ids.get(unshaped[0]![0])!, 10_000).catch(() => '');
     const why =
@@ -261,7 +303,7 @@ export async function deploySpawn(
         .split('\n')
         .find((l) => l.startsWith('run.sh: network conditions'))
         ?.replace(/^run\.sh: /, '') ?? `network conditions of ${unshaped[0]![0]} not applied`;
-    await removeDeployment(engine, options.network);
+    await removeDeployment(engine, plan.network);
     throw new EnvironmentError(
       `deploy: ${why}; ${unshaped.length} of ${final.size} nodes could not apply theirs, and the deployment was removed`,
     );

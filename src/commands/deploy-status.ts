@@ -6,13 +6,24 @@ import type { DeployStatusFlags } from './deploy.flags.js';
 import { printJson, type Output } from './output.js';
 import { readStatus, type NodeStatus } from '../docker/deployment.js';
 import { clip, countsLine, groupLines, groupNames, PER_NODE_LINES_UP_TO } from '../core/summary.js';
+import { conditionsOf, deployedRun } from '../core/deploy/run-plan.js';
+
+/** A node's status with the network conditions the run's record gives it. */
+type ShownStatus = Omit<NodeStatus, 'run' | 'legacyFaults'> & { conditions: string | undefined };
 
 export async function deployStatus(
   options: DeployStatusFlags,
   out: Output,
   engine: Pick<ServiceApi, 'listServices'> & TaskApi = new Engine(),
 ): Promise<NodeStatus[]> {
-  const status = await readStatus(engine, options.network);
+  const read = await readStatus(engine, options.network);
+  // Status only shows the record: one that does not read shows no conditions (deploy logs and fault refuse it).
+  const found = deployedRun(read, options.network);
+  const record = found && 'unreadable' in found ? undefined : found;
+  const status: ShownStatus[] = read.map(({ run: _, legacyFaults: __, ...s }) => ({
+    ...s,
+    conditions: conditionsOf(record, s.slot),
+  }));
   if (options.json)
     printJson(
       out,
@@ -32,11 +43,11 @@ export async function deployStatus(
       );
     }
   }
-  return status;
+  return read;
 }
 
 /** How many nodes in each state, the nodes not running by what their task says, and the hosts: as many lines whatever N. */
-function summarizeStatus(status: readonly NodeStatus[], network: string): string[] {
+function summarizeStatus(status: readonly ShownStatus[], network: string): string[] {
   const states = groupNames(
     status,
     (s) => s.state,

@@ -7,6 +7,7 @@ import {
   capAddOption,
   configsOption,
   constraintOption,
+  dryRunOption,
   faultsOption,
   keysOption,
   netImplOption,
@@ -46,7 +47,9 @@ const spawnFlags = () =>
         '--settle <s>',
         "seconds to keep watching once all run, to catch nodes that fail at once (default: the start margin + 6 s, past the nodes' common start; 0: none)",
       ).argParser((text) => (text === '0' ? 0 : parsePositiveInt(text, '--settle', 600))),
-    );
+    )
+    .addOption(dryRunOption())
+    .option('--json', 'with --dry-run: the plan as JSON');
 
 const statusFlags = () =>
   new Command('status')

@@ -15,9 +15,11 @@ import {
   type LiveAnswer,
   type LiveFault,
 } from '../core/faults/live.js';
-import { human, parseFaultsLog, readFaultRecord } from '../core/faults/plan.js';
+import { human, parseFaultsLog } from '../core/faults/plan.js';
+import { deployedRun, RUN_RECORD_VERSION, type RunRecord } from '../core/deploy/run-plan.js';
 import { Engine } from '../docker/engine.js';
-import { deploymentLabels, readStatus } from '../docker/deployment.js';
+import { deploymentLabels, readStatus, type NodeStatus } from '../docker/deployment.js';
+import type { FaultEngine } from '../docker/engine-api.js';
 import { controlSecretName } from '../core/deploy/plan.js';
 import { controlTokenFile, readControlToken } from '../fs/control-token.js';
 import { DEFAULT_BASE } from './defaults.js';
@@ -46,15 +48,73 @@ while [ "$i" -le "$COUNT" ]; do
 done
 wait`;
 
+/** What a live fault is aimed at, once every refusal passed: nothing is sent before. */
+interface Aimed {
+  status: NodeStatus[];
+  hosts: string[];
+  live: LiveFault;
+  targets: (NodeStatus & { k: number })[];
+  /** Nodes a heal of every node leaves out: their service is gone. */
+  gone: number[];
+  token: string;
+  record: RunRecord | undefined;
+}
+
 export async function fault(
   action: string,
   nodesText: string | undefined,
   options: FaultOptions,
   out: Output,
-  engine = new Engine(),
+  engine: FaultEngine = new Engine(),
 ): Promise<void> {
   // Everything that needs no committee (the action, its nodes' form, --cpu) before the engine is asked anything.
   parseLiveFault(action, nodesText, undefined, options.cpu);
+  const aimed = await aim(action, nodesText, options, engine);
+  const { hosts, live, record } = aimed;
+  if ((await engine.inspectImage(DEFAULT_BASE)) === undefined)
+    throw new EnvironmentError(
+      `fault: the base image ${DEFAULT_BASE} is not on this engine; run \`bash docker/setup.sh\``,
+    );
+  const answers = await send(aimed, options.network, engine);
+  if (options.json)
+    printJson(
+      out,
+      answers.map((a) => ({
+        node: hosts[a.node - 1],
+        ...('event' in a
+          ? { applied: a.event.ok, atMs: a.event.atMs, reason: a.event.reason }
+          : { applied: false, problem: a.problem }),
+      })),
+    );
+  else if (answers.length <= PER_NODE_LINES_UP_TO)
+    for (const a of answers) out.line(describeAnswer(hosts[a.node - 1]!, live, a));
+  else for (const line of summarizeAnswers(hosts, live, answers)) out.line(line);
+
+  // What the nodes applied joins the run's record every service carries: deploy logs writes it into run.json.
+  const faults = recordLiveFault(record?.faults, hosts, live, answers);
+  if (faults.events.length && JSON.stringify(faults) !== JSON.stringify(record?.faults)) {
+    const merged: RunRecord = {
+      ...(record ?? { version: RUN_RECORD_VERSION, network: options.network, hosts }),
+      faults,
+    };
+    const text = JSON.stringify(merged);
+    for (const s of aimed.status) await engine.setServiceLabels(s.serviceId, { [LABELS.run]: text });
+  }
+  // A heal that finds nothing to undo on a node, or a node that no longer runs, leaves it as wanted.
+  const failed = answers.filter((a) => !(live.action === 'heal' ? healedBy(a) : 'event' in a && a.event.ok));
+  if (failed.length)
+    throw new CheckFailed(
+      `fault ${live.source}: not applied on ${failed.length} of ${answers.length} node(s): ${someNames(failed.map((a) => hosts[a.node - 1]!))}`,
+    );
+}
+
+/** The deployment's nodes a live fault is for, refused (one line, nothing sent) when it cannot reach or record them. */
+async function aim(
+  action: string,
+  nodesText: string | undefined,
+  options: FaultOptions,
+  engine: FaultEngine,
+): Promise<Aimed> {
   const status = await readStatus(engine, options.network);
   if (status.length === 0)
     throw new UsageError(
@@ -90,28 +150,28 @@ export async function fault(
     throw new UsageError(
       `fault: ${someNames(other)} ${other.length > 1 ? 'hold' : 'holds'} another control token than ${controlTokenFile(options.keys, options.network)} (deployed from another keys folder or machine); pass that --keys, or redeploy from this one`,
     );
-  if (live.needsNetAdmin) {
-    const without = targets.filter((t) => !t.capAdd.includes('CAP_NET_ADMIN')).map((t) => t.node);
-    if (without.length)
-      throw new UsageError(
-        `fault ${live.source}: ${someNames(without)} cannot run iptables (no NET_ADMIN); deploy with \`--cap-add NET_ADMIN\` (or a --faults plan with a partition) to cut nodes off live`,
-      );
-  }
-  // The record every service carries (deploy logs reads it from any of them): read before anything is
-  // sent, as a fault the verdict could not know of must not be applied.
-  const before = status.find((s) => s.faults)?.faults;
-  const record = before === undefined ? undefined : readFaultRecord(before);
-  if (before !== undefined && !record)
-    throw new EnvironmentError(
-      `fault: the services' ${LABELS.faults} label is not a fault record gomelctl wrote, so the verdict would not know of this fault; nothing was sent — redeploy with \`gomelctl deploy spawn\``,
+  const without = live.needsNetAdmin
+    ? targets.filter((t) => !t.capAdd.includes('CAP_NET_ADMIN')).map((t) => t.node)
+    : [];
+  if (without.length)
+    throw new UsageError(
+      `fault ${live.source}: ${someNames(without)} cannot run iptables (no NET_ADMIN); deploy with \`--cap-add NET_ADMIN\` (or a --faults plan with a partition) to cut nodes off live`,
     );
-  if ((await engine.inspectImage(DEFAULT_BASE)) === undefined)
+  // The run's record every service carries (deploy logs reads it from any of them): read before anything
+  // is sent, as a fault the verdict could not know of must not be applied.
+  const record = deployedRun(status, options.network);
+  if (record && 'unreadable' in record)
     throw new EnvironmentError(
-      `fault: the base image ${DEFAULT_BASE} is not on this engine; run \`bash docker/setup.sh\``,
+      `fault: the services' ${record.unreadable} label is not a fault record gomelctl wrote, so the verdict would not know of this fault; nothing was sent — redeploy with \`gomelctl deploy spawn\``,
     );
+  return { status, hosts, live, targets, gone, token, record };
+}
 
+/** Each running target's request, carried by the messenger; every node's answer, in node order. */
+async function send(aimed: Aimed, network: string, engine: FaultEngine): Promise<LiveAnswer[]> {
+  const { targets, live, token } = aimed;
   // Only running nodes are asked: a node that has exited has no gomel to act on.
-  const answers: LiveAnswer[] = gone.map((k) => ({ node: k, problem: 'not running (no service)' }));
+  const answers: LiveAnswer[] = aimed.gone.map((k) => ({ node: k, problem: 'not running (no service)' }));
   const asked = targets.filter((t) => t.phase === 'running');
   for (const t of targets) if (t.phase !== 'running') answers.push({ node: t.k, problem: `not running (${t.phase})` });
   if (asked.length) {
@@ -128,10 +188,10 @@ export async function fault(
     ];
     const ran = await engine.runOnNetwork(
       DEFAULT_BASE,
-      options.network,
+      network,
       ['/bin/sh', '-c', MESSENGER],
       env,
-      deploymentLabels(options.network),
+      deploymentLabels(network),
       (ANSWER_WAIT_S + 30) * 1000,
     );
     const lines = new Map(
@@ -142,32 +202,7 @@ export async function fault(
     );
     for (const t of asked) answers.push(readAnswer(t.k, lines.get(t.node)));
   }
-  answers.sort((a, b) => a.node - b.node);
-  if (options.json)
-    printJson(
-      out,
-      answers.map((a) => ({
-        node: hosts[a.node - 1],
-        ...('event' in a
-          ? { applied: a.event.ok, atMs: a.event.atMs, reason: a.event.reason }
-          : { applied: false, problem: a.problem }),
-      })),
-    );
-  else if (answers.length <= PER_NODE_LINES_UP_TO)
-    for (const a of answers) out.line(describeAnswer(hosts[a.node - 1]!, live, a));
-  else for (const line of summarizeAnswers(hosts, live, answers)) out.line(line);
-
-  const merged = recordLiveFault(record, hosts, live, answers);
-  const text = JSON.stringify(merged);
-  if (text !== before && merged.events.length) {
-    for (const s of status) await engine.setServiceLabels(s.serviceId, { [LABELS.faults]: text });
-  }
-  // A heal that finds nothing to undo on a node, or a node that no longer runs, leaves it as wanted.
-  const failed = answers.filter((a) => !(live.action === 'heal' ? healedBy(a) : 'event' in a && a.event.ok));
-  if (failed.length)
-    throw new CheckFailed(
-      `fault ${live.source}: not applied on ${failed.length} of ${answers.length} node(s): ${someNames(failed.map((a) => hosts[a.node - 1]!))}`,
-    );
+  return answers.sort((a, b) => a.node - b.node);
 }
 
 /** A node's answer: its faults.log line, or a refusal, or nothing. */

@@ -15,18 +15,19 @@ import {
 import { summarizeBuild, summarizePush } from '../core/image/build-progress.js';
 import { packContext } from '../docker/build-context.js';
 import { Engine } from '../docker/engine.js';
-import { checkRegistry, parseImageRef, tagDigest } from '../docker/registry.js';
+import { checkRegistry, tagDigest } from '../docker/registry.js';
+import type { BuildEngine } from '../docker/engine-api.js';
 import { exists } from '../fs/atomic.js';
 import { codeFiles, resolveCode } from '../fs/code-layout.js';
 import { readInputBytes } from '../fs/input.js';
-import { checkImageRef, inspectBinary } from '../core/image/payload.js';
+import { chooseImage, inspectBinary, parseImageRef, type ImageChoice } from '../core/image/payload.js';
 import { readKeysDir, requireCommitteeFile } from '../fs/keys-dir.js';
 import { readTemplate, TEMPLATES_DIR } from '../fs/templates.js';
 import { VERSION } from '../version.js';
 import type { Output } from './output.js';
 import type { ImageRebuildFlags } from './image.flags.js';
 import { checkRegistryReach } from '../docker/swarm.js';
-import { DEFAULT_BASE, defaultTag } from './defaults.js';
+import { DEFAULT_BASE } from './defaults.js';
 import { progressMode, progressPrinter } from './progress.js';
 
 export { DEFAULT_BASE } from './defaults.js';
@@ -34,7 +35,10 @@ const DEFAULT_CODE_BASE = 'golang:1.13';
 /** Made by docker/setup.sh from Debian's golang-go: used for --code when golang:1.13 is not on the engine (it cannot be pulled here). */
 const LOCAL_GO_BASE = 'gomelctl/base:golang';
 
-type ImageRebuildOptions = ImageRebuildFlags;
+type ImageRebuildOptions = ImageRebuildFlags & {
+  /** The image `up` chose from its --tag and --registry when it planned the run: not checked again. */
+  chosen?: ImageChoice;
+};
 
 interface ImageResult {
   tag: string;
@@ -166,15 +170,39 @@ export async function assembleContext(
   return { tar: await packContext(files), files, committee, kind: p.kind, bn256: p.bn256 };
 }
 
+/** A fresh build is always pushed (`kept` undefined); a kept one only if the registry lacks it. The digest it serves. */
+async function pushImage(
+  engine: BuildEngine,
+  tag: string,
+  ref: { registry: string; repository: string; tag: string },
+  kept: Awaited<ReturnType<BuildEngine['inspectImage']>>,
+  out: Output,
+  json: boolean | undefined,
+): Promise<{ digest: string; push?: ImageResult['push'] }> {
+  const digest = kept ? await tagDigest(ref.registry, ref.repository, ref.tag) : undefined;
+  if (digest && kept?.RepoDigests?.includes(`${ref.registry}/${ref.repository}@${digest}`)) {
+    out.warn(`push: ${ref.registry} already serves this image`);
+    return { digest };
+  }
+  const printer = progressPrinter(out, progressMode(out, json), 'push');
+  const push = summarizePush(await engine.push(tag, printer.event));
+  printer.end();
+  if (push.error || !push.digest)
+    throw new EnvironmentError(
+      `image rebuild: push of ${tag} refused: ${push.error ?? 'the registry returned no digest'}`,
+    );
+  out.warn(`push: ${push.pushedLayers.length} layer(s) pushed, ${push.existingLayers.length} already in the registry`);
+  return { digest: push.digest, push: { pushed: push.pushedLayers.length, existing: push.existingLayers.length } };
+}
+
 export async function imageRebuild(
   options: ImageRebuildOptions,
   out: Output,
-  engine = new Engine(),
+  engine: BuildEngine = new Engine(),
 ): Promise<ImageResult> {
-  const tag = checkImageRef(options.tag ?? defaultTag(options.registry), options.tag ? '--tag' : '--registry');
-  const ref = parseImageRef(tag);
-  if (!ref.registry)
-    throw new UsageError(`--tag ${tag}: name the registry the swarm pulls from, e.g. ${defaultTag(options.registry)}`);
+  const image = options.chosen ?? chooseImage(options.tag, options.registry, '--tag');
+  const tag = image.ref;
+  const ref = { ...parseImageRef(tag), registry: image.registry! }; // a --tag always names its registry
   // A bad folder is refused before the engine is asked anything.
   if (options.code || options.bn256 !== undefined) await codeLayout(options);
   // golang:1.13 when the engine has it, else the local builder (nothing can be pulled here).
@@ -200,12 +228,11 @@ export async function imageRebuild(
   const result = { tag, contextHash, committee: committeeFingerprint(committee), payload: kind };
 
   await engine.ping();
-  await checkRegistryReach(engine, ref.registry, options.tag ? '--tag' : '--registry');
+  await checkRegistryReach(engine, ref.registry, image.option);
   await checkRegistry(ref.registry);
   const existing = await engine.inspectImage(tag);
   let built = false;
   let buildFigures: ImageResult['build'];
-  let pushFigures: ImageResult['push'];
   if (options.force || existing?.Config?.Labels?.[LABELS.context] !== contextHash) {
     const printer = progressPrinter(out, progressMode(out, options.json), 'build');
     const events = await engine.build(tar, { tag, noCache: options.force }, printer.event);
@@ -227,26 +254,16 @@ export async function imageRebuild(
     out.warn(`build: ${tag} is up to date (context ${contextHash.slice(0, 12)}); --force rebuilds`);
   }
 
-  // A fresh build is always pushed; an unchanged one only if the registry lacks it.
-  let digest = built ? undefined : await tagDigest(ref.registry, ref.repository, ref.tag);
-  if (built || !digest || !existing?.RepoDigests?.includes(`${ref.registry}/${ref.repository}@${digest}`)) {
-    const printer = progressPrinter(out, progressMode(out, options.json), 'push');
-    const push = summarizePush(await engine.push(tag, printer.event));
-    printer.end();
-    if (push.error || !push.digest)
-      throw new EnvironmentError(
-        `image rebuild: push of ${tag} refused: ${push.error ?? 'the registry returned no digest'}`,
-      );
-    out.warn(
-      `push: ${push.pushedLayers.length} layer(s) pushed, ${push.existingLayers.length} already in the registry`,
-    );
-    digest = push.digest;
-    pushFigures = { pushed: push.pushedLayers.length, existing: push.existingLayers.length };
-  } else {
-    out.warn(`push: ${ref.registry} already serves this image`);
-  }
+  const { digest, push: pushFigures } = await pushImage(
+    engine,
+    tag,
+    ref,
+    built ? undefined : existing,
+    out,
+    options.json,
+  );
   const pinned = `${ref.registry}/${ref.repository}@${digest}`;
   if (options.json) out.line(JSON.stringify({ ...result, digest, pinned, built }));
   else out.line(`image: ${tag} ${digest}`);
-  return { ...result, digest: digest!, pinned, built, build: buildFigures, push: pushFigures };
+  return { ...result, digest, pinned, built, build: buildFigures, push: pushFigures };
 }

@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { parseCommitteeSize, parseHostPrefix, parsePorts, parseSeedHex } from '../core/args.js';
 import {
   encodeBase64,
+  currentPrefix,
   memberHost,
   parseAddressLines,
   parseCommittee,
@@ -68,13 +69,6 @@ async function portsFromConfig(configs: string, name: string): Promise<{ ports: 
     `cannot take the address columns from it: ${problem?.message ?? 'Sync and SyncSetup must be lists'}`,
     'fix the config, or pass --ports',
   );
-}
-
-/** The prefix of a committee named <prefix>1…<prefix>N, if it is one. */
-function currentPrefix(members: readonly Member[]): string | undefined {
-  const hosts = members.map(memberHost);
-  const prefix = /^(.*?)1$/.exec(hosts[0] ?? '')?.[1];
-  return prefix && hosts.every((h, pid) => h === `${prefix}${pid + 1}`) ? prefix : undefined;
 }
 
 export async function keysGen(options: KeysGenOptions, out: Output, hooks?: FolderSwapHooks): Promise<void> {

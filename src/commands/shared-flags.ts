@@ -41,6 +41,11 @@ export const faultsOption = () =>
   );
 export const seedOption = () =>
   new Option('--seed <text>', 'seed of --faults random:K (the same seed, the same faults)');
+export const dryRunOption = () =>
+  new Option(
+    '--dry-run',
+    "print the run's plan (image, placement, network conditions, faults, start) and stop: the engine is not asked",
+  );
 export const strictOption = () => new Option('--strict', 'also require a clean shutdown of every node');
 export const committeeSizeOption = (what: string) =>
   new Option('--n <count>', what).argParser((text) => parseCommitteeSize(text));

@@ -7,6 +7,7 @@ import {
   capAddOption,
   committeeSizeOption,
   configsOption,
+  dryRunOption,
   faultsOption,
   keysOption,
   netImplOption,
@@ -60,7 +61,9 @@ const upFlags = () =>
         'Linux capability for the nodes, repeatable (NET_ADMIN lets `gomelctl fault partition` cut nodes off live)',
       ),
     )
-    .option('--keep', 'leave nodes still running at the end running (default: stopped once their logs are collected)');
+    .option('--keep', 'leave nodes still running at the end running (default: stopped once their logs are collected)')
+    .addOption(dryRunOption())
+    .option('--json', 'with --dry-run: the plan as JSON');
 
 const downFlags = () =>
   new Command('down').description('remove the deployment (deploy clean)').addOption(networkOption());

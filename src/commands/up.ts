@@ -3,18 +3,16 @@ import path from 'node:path';
 import { stoppedBySwarm } from '../core/logs/shutdown.js';
 import { fewNames } from '../core/logs/verdict.js';
 import { CheckFailed, EnvironmentError, InputError, UsageError } from '../core/errors.js';
-import { planConditions } from '../core/deploy/network-conditions.js';
-import { checkImageRef, checkRegistryAddress } from '../core/image/payload.js';
 import { parseCidr } from '../core/deploy/subnet.js';
-import { parseImageRef } from '../docker/registry.js';
+import { planRun, type RunPlan } from '../core/deploy/run-plan.js';
 import { exists } from '../fs/atomic.js';
-import { readInput } from '../fs/input.js';
 import { readCommitteeFile } from '../fs/keys-dir.js';
-import { memberHost } from '../core/keys/committee.js';
+import { hostsAfterKeysGen, memberHost } from '../core/keys/committee.js';
 import { checkPayloadFiles } from '../fs/payload-files.js';
 import { resolveCode } from '../fs/code-layout.js';
-import { defaultTag } from './defaults.js';
+import { readRunInputs } from '../fs/run-inputs.js';
 import { DEFAULT_RETRY, Engine } from '../docker/engine.js';
+import type { ServiceApi, TaskApi, UpEngine } from '../docker/engine-api.js';
 import { checkClusterState, clusterInit } from './cluster.js';
 import { configCheck, configSync } from './config.js';
 import {
@@ -28,13 +26,14 @@ import {
 import { someNames } from '../core/logs/logs-folder.js';
 import type { PayloadKind } from '../core/image/context.js';
 import { mapLimit } from '../core/limit.js';
-import { deploySpawn } from './deploy-spawn.js';
+import { applyRun, printRunPlan, readDeployKeys } from './deploy-spawn.js';
 import { deployLogs } from './deploy-logs.js';
 import { deployClean } from './deploy-clean.js';
 import { retryReporter } from './engine-retry.js';
 import type { DownFlags, UpFlags } from './up.flags.js';
-import { readFaultPlan } from '../fs/fault-plan.js';
 import { checkLogsFolder } from '../fs/logs-folder.js';
+import { readRunStart } from '../fs/run-folder.js';
+import { PhaseClock } from '../core/phase-clock.js';
 import { checkRegistryReach } from '../docker/swarm.js';
 import { readStatus, serviceIds, waitForTasks } from '../docker/deployment.js';
 import { imageRebuild } from './image.js';
@@ -46,18 +45,23 @@ import { verdict } from './verdict.js';
 type UpOptions = UpFlags;
 
 /**
- * Every flag and input file of `up`, checked before anything changes (issue 25,
- * N85/N86): a refusal here leaves keys, configs and the engine as they were —
- * which is what exit 2 promises. The steps below parse the same values again;
- * these checks only make sure none of them can fail on its arguments halfway.
+ * Every flag and input file of `up`, checked before anything changes (issue 25, N85/N86),
+ * and the run planned: a refusal here leaves keys, configs and the engine as they were —
+ * which is what exit 2 promises. The plan is made on the committee as keys gen will leave
+ * it, and handed to deploy spawn's apply half as it is: nothing is parsed twice.
  */
-async function checkOptions(options: UpOptions): Promise<{ tag: string }> {
-  const n = options.n; // --n, --timeout, --parallel, --network and --stall are parsed with their flags
+async function checkOptions(options: UpOptions): Promise<RunPlan> {
+  if (options.json && !options.dryRun) throw new UsageError('--json goes with --dry-run: the plan as JSON');
+  // --n, --timeout, --parallel, --network and --stall are parsed with their flags (up.flags.ts).
   if (options.subnet !== undefined) parseCidr(options.subnet);
-  checkRegistryAddress(options.registry);
-  const tag = checkImageRef(options.tag ?? defaultTag(options.registry), options.tag ? '--tag' : '--registry');
-  if (!parseImageRef(tag).registry)
-    throw new UsageError(`--tag ${tag}: name the registry the swarm pulls from, e.g. ${defaultTag(options.registry)}`);
+  const inputs = await readRunInputs({
+    ...options,
+    image: options.tag,
+    imageFlag: '--tag',
+    // No settle watch: up waits for every node to finish anyway, and its verdict names those that failed at once;
+    // with network conditions it stays, so that a node that could not apply them stops the run with one line.
+    settle: options.net !== undefined || options.zones !== undefined ? undefined : 0,
+  });
   const config = path.join(options.configs, `${options.config}.json`);
   if (!(await exists(config)))
     throw new UsageError(
@@ -68,41 +72,24 @@ async function checkOptions(options: UpOptions): Promise<{ tag: string }> {
   if (options.bn256 !== undefined && options.code === undefined)
     throw new UsageError('--bn256 goes with --code: it is the bn256 checkout gomel is compiled with');
   if (options.code !== undefined) await resolveCode(options.code, options.bn256);
-  if (options.net !== undefined && options.zones !== undefined)
-    throw new UsageError('--net and --zones: give one (a zones file can say the same for every link)');
-  if (options.zones !== undefined && !(await exists(options.zones)))
-    throw new UsageError(`--zones ${options.zones}: no such file`);
-  // The zones must cover the committee as it will be after keys gen (N86). Only
-  // the size matters to that check, so the hosts are named as keys gen names them.
-  const current = await readCommitteeFile(options.keys);
-  const size = n ?? current?.members.length;
-  const hosts = Array.from({ length: size ?? 1 }, (_, i) => `node${i + 1}`);
-  const zones =
-    options.zones !== undefined && size !== undefined
-      ? { text: await readInput(options.zones, 'zones file'), file: options.zones }
-      : undefined;
-  planConditions(options.net, zones, hosts);
-  // A fault plan names nodes by number or host: the committee's own hosts when its size stays.
-  if (options.faults !== undefined)
-    await readFaultPlan(
-      options.faults,
-      current && current.members.length === size ? current.members.map(memberHost) : hosts,
-      options.seed,
-    );
+  const hosts = hostsAfterKeysGen((await readCommitteeFile(options.keys))?.members, options.n);
+  if (!hosts) throw new UsageError(`--n is required: ${options.keys} holds no committee yet`);
+  const plan = planRun(inputs, hosts);
   // The folder the logs are collected into, judged now rather than after the run: one that holds
   // what gomelctl did not write is refused (N89), and so is a path under a file.
   await checkLogsFolder(options.logs, true, '--logs');
-  return { tag };
+  return plan;
 }
 
-export async function up(options: UpOptions, out: Output, engine = new Engine()): Promise<void> {
-  const { tag } = await checkOptions(options);
+export async function up(options: UpOptions, out: Output, engine: UpEngine = new Engine()): Promise<void> {
+  const plan = await checkOptions(options);
+  if (options.dryRun) return printRunPlan(plan, undefined, { json: options.json, prefix: 'up' }, out);
   // What depends on the engine's state, asked (read only) before anything changes: a --subnet
   // another network overlaps, a loopback registry on a swarm of several hosts.
   await checkClusterState(engine, options.network, options.subnet);
-  await checkRegistryReach(engine, parseImageRef(tag).registry!, options.tag ? '--tag' : '--registry');
+  await checkRegistryReach(engine, plan.image.registry!, plan.image.option); // a --tag names its registry
   try {
-    await steps(options, out, engine);
+    await steps(options, plan, out, engine);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
     // Exit 2 promises that nothing changed; by now keys, configs or the engine may have.
@@ -113,8 +100,10 @@ export async function up(options: UpOptions, out: Output, engine = new Engine())
 }
 
 /** up's steps, once every flag and input passed: from here on things change. */
-async function steps(options: UpOptions, out: Output, engine: Engine): Promise<void> {
+async function steps(options: UpOptions, plan: RunPlan, out: Output, engine: UpEngine): Promise<void> {
+  const clock = new PhaseClock();
   const step = (name: string) => {
+    clock.begin(name, Date.now());
     out.line('');
     out.line(`== ${name}`);
   };
@@ -127,12 +116,12 @@ async function steps(options: UpOptions, out: Output, engine: Engine): Promise<v
   step('cluster');
   await clusterInit({ network: options.network, subnet: options.subnet, registry: options.registry }, out, engine);
   step('image');
-  const { payload } = await imageRebuild(
+  const { payload, pinned } = await imageRebuild(
     {
       keys: options.keys,
       configs: options.configs,
       registry: options.registry,
-      tag: options.tag,
+      chosen: plan.image,
       code: options.code,
       bn256: options.bn256,
       binary: options.binary,
@@ -141,31 +130,29 @@ async function steps(options: UpOptions, out: Output, engine: Engine): Promise<v
     engine,
   );
   step('deploy');
+  await deploy(options, plan, pinned, out, engine);
+  clock.begin('wait', Date.now());
+  const waited = await waitForRun(options, out, engine, payload);
+  step('logs');
+  await collect(options, waited, out, engine);
+  // The nodes' common start, as they recorded it: the wait for them is the start wait, then gomel's run.
+  clock.split('wait', await readRunStart(options.logs).catch(() => undefined), ['start wait', 'run']);
+  await judge(options, payload, out, step, () => `up: time: ${clock.line(Date.now())}`);
+}
+
+/** deploy spawn's apply half, with up's plan: every node anew (a new run); nodes that failed at once are judged. */
+async function deploy(options: UpOptions, plan: RunPlan, pinned: string, out: Output, engine: UpEngine): Promise<void> {
   out.line('up: every node starts anew (a new run); `gomelctl deploy spawn` keeps unchanged nodes');
-  // No settle watch: up waits for every node to finish anyway, and its verdict names those that failed at once;
-  // with network conditions it stays, so that a node that could not apply them stops the run with one line.
+  const keys = await readDeployKeys(options.keys);
+  const hosts = keys.members.map(memberHost);
+  // keys gen names the hosts as hostsAfterKeysGen says (checkOptions planned on them): another is a bug of ours.
+  if (hosts.join(' ') !== plan.hosts.join(' '))
+    throw new Error(`up: keys gen made hosts ${someNames(hosts)}, the run was planned on ${someNames(plan.hosts)}`);
   try {
-    await deploySpawn(
-      {
-        keys: options.keys,
-        configs: options.configs,
-        config: options.config,
-        registry: options.registry,
-        image: options.tag,
-        network: options.network,
-        constraint: [],
-        capAdd: options.capAdd ?? [],
-        parallel: options.parallel,
-        timeout: options.timeout,
-        settle: options.net !== undefined || options.zones !== undefined ? undefined : 0,
-        restart: true,
-        spread: options.spread,
-        net: options.net,
-        netImpl: options.netImpl,
-        zones: options.zones,
-        faults: options.faults,
-        seed: options.seed,
-      },
+    await applyRun(
+      plan,
+      keys,
+      { keys: options.keys, parallel: options.parallel, timeout: options.timeout, restart: true, pinned },
       out,
       engine,
     );
@@ -174,11 +161,19 @@ async function steps(options: UpOptions, out: Output, engine: Engine): Promise<v
     if (!(error instanceof CheckFailed)) throw error;
     out.warn(`gomelctl: ${error.message}`);
   }
+}
+
+interface Waited {
+  running: string[];
+  lost: string[];
+  stalled: string | undefined;
+}
+
+/** Waits for every node to finish, or a stall, or --timeout; which are still running, and which were lost with their host. */
+async function waitForRun(options: UpOptions, out: Output, engine: UpEngine, payload: PayloadKind): Promise<Waited> {
   const retry = retryReporter(out, 'up');
   const services = await serviceIds(engine, options.network, retry);
   out.line(`up: waiting for the ${services.size} nodes to finish (at most ${options.timeout}s)`);
-  let running: string[] = [];
-  let lost: string[] = [];
   let stalled: string | undefined;
   try {
     const watching = watchProgress(engine, options, out, payload, (why) => (stalled = why));
@@ -196,8 +191,11 @@ async function steps(options: UpOptions, out: Output, engine: Engine): Promise<v
       await watching.done;
     }
     const status = await readStatus(engine, options.network, retry);
-    running = status.filter((x) => (x.phase === 'pending' || x.phase === 'running') && !x.hostDown).map((x) => x.node);
-    lost = status.filter((x) => x.hostDown).map((x) => `${x.node} (on ${x.swarmNode ?? '?'})`);
+    return {
+      running: status.filter((x) => (x.phase === 'pending' || x.phase === 'running') && !x.hostDown).map((x) => x.node),
+      lost: status.filter((x) => x.hostDown).map((x) => `${x.node} (on ${x.swarmNode ?? '?'})`),
+      stalled,
+    };
   } catch (error) {
     if (!(error instanceof EnvironmentError)) throw error; // a bug of ours is not an engine that stopped answering
     // The engine stayed unreachable past the retry budget: the nodes run on; say how to pick up.
@@ -205,7 +203,11 @@ async function steps(options: UpOptions, out: Output, engine: Engine): Promise<v
       `up: ${(error as Error).message}; the nodes were left running — when the engine answers, \`gomelctl deploy logs --out ${options.logs}\` then \`gomelctl verdict --logs ${options.logs}\``,
     );
   }
-  step('logs');
+}
+
+/** Every node's logs into --logs; the nodes still running stopped, unless --keep. */
+async function collect(options: UpOptions, waited: Waited, out: Output, engine: UpEngine): Promise<void> {
+  const { running, lost, stalled } = waited;
   if (stalled) out.line(`up: stalled: ${stalled}; collecting and judging now instead of waiting for --timeout`);
   if (running.length)
     out.warn(
@@ -223,6 +225,16 @@ async function steps(options: UpOptions, out: Output, engine: Engine): Promise<v
     await deployClean({ network: options.network }, { ...out, line: () => {} }, engine);
     out.line(`up: stopped the ${running.length} node(s) still running (--keep leaves them running)`);
   }
+}
+
+/** The verdict, and for gomel the report beside the logs; then where the time went. A verdict that failed is thrown last. */
+async function judge(
+  options: UpOptions,
+  payload: PayloadKind,
+  out: Output,
+  step: (name: string) => void,
+  timeLine: () => string,
+): Promise<void> {
   step('verdict');
   let judged: Awaited<ReturnType<typeof verdict>>;
   let failure: unknown;
@@ -247,6 +259,7 @@ async function steps(options: UpOptions, out: Output, engine: Engine): Promise<v
       out.warn(`up: no report: ${error.message}`);
     }
   }
+  out.line(timeLine());
   if (failure) throw failure;
   out.line('');
   out.line(`up: done. \`gomelctl deploy status\` shows the services; \`gomelctl down\` removes them.`);
@@ -265,7 +278,7 @@ const progressEveryMs = (out: Output) => (out.tty ? 2000 : 5000);
 const PROGRESS_SAMPLE = 8;
 
 function watchProgress(
-  engine: Engine,
+  engine: Pick<ServiceApi, 'listServices' | 'serviceOutput'> & TaskApi,
   options: UpOptions,
   out: Output,
   payload: PayloadKind,

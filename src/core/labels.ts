@@ -23,10 +23,14 @@ export const LABELS = {
   hosts: 'org.gomelctl.hosts',
   /** Service: the hash of the node's spec (an unchanged node keeps its task). */
   spec: 'org.gomelctl.spec',
-  /** Service: what network conditions the node runs under, shown by deploy status. */
-  net: 'org.gomelctl.net',
-  /** Service: the run's fault plan, planned and live (`gomelctl fault`), event by event. */
-  faults: 'org.gomelctl.faults',
+  /**
+   * Service: the run's record (core/deploy/run-plan.ts RunRecord, JSON): what it runs, under what
+   * network conditions and fault plan (planned, and live from `gomelctl fault`). deploy logs writes
+   * it beside the logs as run.json.
+   */
+  run: 'org.gomelctl.run',
+  /** Service, by a gomelctl before run records: the run's fault plan (read, never written). */
+  legacyFaults: 'org.gomelctl.faults',
   /** Base images made by docker/setup.sh: their recipe's version (written there in shell). */
   base: 'org.gomelctl.base',
   golang: 'org.gomelctl.golang',

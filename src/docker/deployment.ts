@@ -41,9 +41,10 @@ interface DeployedService {
   /** Its committee slot k (env SLOT=k: the committee's k-th member), and the committee's hosts in slot order. */
   slot: number | undefined;
   committeeHosts: string[] | undefined;
-  conditions: string | undefined;
-  /** The fault plan it runs under (JSON of core/faults/plan.ts FaultPlan), if any. */
-  faults: string | undefined;
+  /** The run's record it carries (JSON of core/deploy/run-plan.ts RunRecord), if any. */
+  run: string | undefined;
+  /** An older gomelctl's record of the run's faults (JSON of a FaultPlan), if any. */
+  legacyFaults: string | undefined;
   /** The Swarm secret its control listener reads its token from (gomelctl fault); undefined for a node deployed without one. */
   controlSecret: string | undefined;
   /** Linux capabilities added to its container (NET_ADMIN lets it cut peers off). */
@@ -66,8 +67,8 @@ async function listDeployment(
     committee: s.Spec?.Labels?.[LABELS.committee],
     slot: envNumber(containerSpec(s)?.Env, NODE_ENV.slot),
     committeeHosts: s.Spec?.Labels?.[LABELS.hosts]?.split(' ').filter((h) => h !== ''),
-    conditions: s.Spec?.Labels?.[LABELS.net],
-    faults: s.Spec?.Labels?.[LABELS.faults],
+    run: s.Spec?.Labels?.[LABELS.run],
+    legacyFaults: s.Spec?.Labels?.[LABELS.legacyFaults],
     controlSecret: containerSpec(s)?.Secrets?.find((x) => x.File?.Name === CONTROL_SECRET_FILE)?.SecretName,
     capAdd: containerSpec(s)?.CapabilityAdd ?? [],
     image: containerSpec(s)?.Image,
@@ -106,10 +107,10 @@ export interface NodeStatus {
   node: string;
   /** The swarm node running the task is down (it left, or its engine died). */
   hostDown: boolean;
-  /** The network conditions it runs under (deploy spawn --net / --zones), if any. */
-  conditions: string | undefined;
-  /** The fault plan it runs under (JSON), if any. */
-  faults: string | undefined;
+  /** The run's record its service carries (JSON; read with core/deploy/run-plan.ts deployedRun), if any. */
+  run: string | undefined;
+  /** An older gomelctl's record of the run's faults (JSON), if any. */
+  legacyFaults: string | undefined;
   /** Its control listener's secret (by name) and its added capabilities (gomelctl fault). */
   controlSecret: string | undefined;
   capAdd: string[];
@@ -151,7 +152,7 @@ export async function readStatus(
       .map(([node, serviceId]) => {
         const v = views.get(node)!;
         const hostDown = Boolean(v.nodeId && down.has(v.nodeId));
-        const { config, committee, slot, committeeHosts, conditions, faults, controlSecret, capAdd, image } =
+        const { config, committee, slot, committeeHosts, run, legacyFaults, controlSecret, capAdd, image } =
           deployed.get(node)!;
         return {
           node,
@@ -161,8 +162,8 @@ export async function readStatus(
           committee,
           slot,
           committeeHosts,
-          conditions,
-          faults,
+          run,
+          legacyFaults,
           controlSecret,
           capAdd,
           image,

@@ -34,3 +34,16 @@ export type SpawnEngine = ServiceApi &
 export type CollectEngine = ServiceApi & TaskApi & ContainerApi & Partial<Pick<Engine, 'hostStateChanges'>>;
 /** What `deploy clean` uses. */
 export type CleanEngine = Pick<ServiceApi, 'listServices' | 'removeService'> & SecretApi;
+/** What `cluster init` uses. */
+export type ClusterEngine = Pick<SwarmApi, 'info' | 'swarmInit'> & NetworkApi & Pick<TaskApi, 'listNodes'>;
+/** What `image rebuild` uses. */
+export type BuildEngine = Pick<ImageApi, 'build' | 'push' | 'inspectImage'> &
+  Pick<SwarmApi, 'ping'> &
+  Pick<TaskApi, 'listNodes'>;
+/** What `gomelctl fault` uses: the deployment, the base image its messenger runs, the messenger. */
+export type FaultEngine = Pick<ServiceApi, 'listServices' | 'setServiceLabels'> &
+  TaskApi &
+  Pick<ImageApi, 'inspectImage'> &
+  Pick<ContainerApi, 'runOnNetwork'>;
+/** What `up` uses: the whole flow, from cluster init to deploy clean. */
+export type UpEngine = SpawnEngine & CollectEngine & CleanEngine & ClusterEngine & BuildEngine;

@@ -1,6 +1,9 @@
 // The registry's HTTP API v2 (docs.docker.com/registry/spec/api): reachability and tag digests.
 import { EnvironmentError } from '../core/errors.js';
 
+// Pure, in the core since issue 32 (chooseImage checks --tag and --image with it); named here too.
+export { parseImageRef } from '../core/image/payload.js';
+
 const MANIFEST_TYPES = [
   'application/vnd.docker.distribution.manifest.v2+json',
   'application/vnd.oci.image.manifest.v1+json',
@@ -36,18 +39,6 @@ export async function tagDigest(registry: string, repository: string, tag: strin
   if (response.status !== 200)
     throw new EnvironmentError(`registry ${registry} answered HTTP ${response.status} for ${repository}:${tag}`);
   return response.headers.get('docker-content-digest') ?? undefined;
-}
-
-/** Splits `host:port/repo/name:tag` into its registry, repository and tag. */
-export function parseImageRef(ref: string): { registry: string | undefined; repository: string; tag: string } {
-  const slash = ref.indexOf('/');
-  const first = slash > 0 ? ref.slice(0, slash) : '';
-  const hasRegistry = first.includes('.') || first.includes(':') || first === 'localhost';
-  const rest = hasRegistry ? ref.slice(slash + 1) : ref;
-  const at = rest.lastIndexOf(':');
-  const [repository, tag] =
-    at > rest.lastIndexOf('/') && at > 0 ? [rest.slice(0, at), rest.slice(at + 1)] : [rest, 'latest'];
-  return { registry: hasRegistry ? first : undefined, repository, tag };
 }
 
 /** Deletes the manifest a tag points at (the registry must allow deletes, as docker/setup.sh's does). */

@@ -9,8 +9,9 @@ import { InputError, UsageError } from '../core/errors.js';
 import { judge, type NodeEvidence, type Verdict } from '../core/logs/verdict.js';
 import { faultsApplied } from '../core/faults/evidence.js';
 import { parseFaultsLog, type FaultLogEvent } from '../core/faults/log.js';
-import { FAULT_RECORD_FILE, type FaultRecordFile } from '../core/faults/plan.js';
-import { FAULTS_FILE, someNames } from '../core/logs/logs-folder.js';
+import { FAULT_RECORD_FILE, faultRecordOf, type FaultRecordFile } from '../core/faults/plan.js';
+import { FAULTS_FILE, RUN_FILE, someNames } from '../core/logs/logs-folder.js';
+import { RUN_RECORD, type RunRecord } from '../core/deploy/run-plan.js';
 import { exists } from './atomic.js';
 import { COMMITTEE_FILE } from './keys-dir.js';
 import { discoverNodes, readHead, readLogStats, readOptional, STDERR_HEAD, type NodeFiles } from './node-logs.js';
@@ -127,9 +128,9 @@ const FAULTS_LOG_HEAD = 64 * 1024;
 
 const RECOLLECT = 'collect the logs again with `gomelctl deploy logs`, or remove the file';
 
-/** A run's faults as its folder holds them: the record (faults.json: what was asked) and each node's faults.log (what was done). */
+/** A run's faults as its folder holds them: the record (run.json's plan: what was asked) and each node's faults.log (what was done). */
 export interface RunFaultFiles {
-  /** undefined: the run had no fault plan and no live fault (no faults.json). */
+  /** undefined: the run had no fault plan and no live fault (none in run.json, or no faults.json in an older folder). */
   record: FaultRecordFile | undefined;
   /** Per committee pid: the node's faults.log, parsed (undefined: it left none). */
   logs: (FaultLogEvent[] | undefined)[];
@@ -139,10 +140,26 @@ export interface RunFaultFiles {
   unreadable: { label: string; why: string }[];
 }
 
-async function readFaultFiles(logs: string, nodes: LoadedRun['nodes']): Promise<RunFaultFiles> {
+/**
+ * The one reader of a run's record in its logs folder (verdict, report): run.json as deploy logs
+ * wrote it, with its fault plan as the fault record; in a folder an older gomelctl wrote, its
+ * faults.json. `record` undefined: no run.json; `faults` undefined: the run had no fault plan and
+ * no live fault. A file that does not read is one line naming it and the field.
+ */
+export async function readRunRecord(logs: string): Promise<{ record?: RunRecord; faults?: FaultRecordFile }> {
+  const runFile = path.join(logs, RUN_FILE);
+  const runText = await readOptionalInput(runFile, 'run record');
+  if (runText !== undefined) {
+    const record = parseJsonWith(runText, RUN_RECORD, inputFail(runFile, RECOLLECT));
+    return { record, ...(record.faults ? { faults: faultRecordOf(record.faults) } : {}) };
+  }
   const file = path.join(logs, FAULTS_FILE);
   const text = await readOptionalInput(file, 'fault record');
-  const record = text === undefined ? undefined : parseJsonWith(text, FAULT_RECORD_FILE, inputFail(file, RECOLLECT));
+  return text === undefined ? {} : { faults: parseJsonWith(text, FAULT_RECORD_FILE, inputFail(file, RECOLLECT)) };
+}
+
+async function readFaultFiles(logs: string, nodes: LoadedRun['nodes']): Promise<RunFaultFiles> {
+  const record = (await readRunRecord(logs)).faults;
   const faultLogs: RunFaultFiles['logs'] = [];
   const malformed: string[] = [];
   const unreadable: RunFaultFiles['unreadable'] = [];
@@ -293,4 +310,17 @@ export async function judgeRun(
     ...faults.malformed.map((m) => ({ label: m.split(' ')[0]!, why: m.slice(m.indexOf(' ') + 1) })),
   );
   return { verdict: judge(evidence, run.members.length, limit, findings), evidence, levelLimit: limit, faults };
+}
+
+/**
+ * The run's common start: the first node's started_at (run.sh's record, seconds since the epoch),
+ * in ms; undefined when no node recorded one. What `up` times gomel's run from.
+ */
+export async function readRunStart(logs: string): Promise<number | undefined> {
+  const starts: number[] = [];
+  for (const f of await discoverNodes(logs)) {
+    const t = Number((await readOptional(f.startedAt))?.trim());
+    if (Number.isFinite(t) && t > 0) starts.push(t * 1000);
+  }
+  return starts.length ? Math.min(...starts) : undefined;
 }

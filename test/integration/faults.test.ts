@@ -7,8 +7,16 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { cli, REPO } from '../helpers.js';
 import { keysFlags, projectFlags, sandbox } from './helpers.js';
+import { readRunRecord } from '../../src/fs/run-folder.js';
 
 const FAKE = path.join(REPO, 'test/fixtures/fake-gomel.sh');
+
+/** The run's fault record as the verdict reads it: run.json's plan, its events in words, who it makes faulty or delayed. */
+async function faultRecord(logs: string) {
+  const { faults } = await readRunRecord(logs);
+  assert.ok(faults, `${logs}/run.json records the faults`);
+  return faults;
+}
 
 test('a planned crash of f nodes is tolerated, a pause is applied and recorded; a bad plan changes nothing', async (t) => {
   const s = await sandbox(t);
@@ -48,10 +56,7 @@ test('a planned crash of f nodes is tolerated, a pause is applied and recorded; 
       'm',
     ),
   );
-  const record = JSON.parse(await fs.readFile(path.join(logs, 'faults.json'), 'utf8')) as {
-    faulty: { host: string }[];
-    delayed: { host: string }[];
-  };
+  const record = await faultRecord(logs);
   assert.deepEqual(
     record.faulty.map((x) => x.host),
     [`${s.prefix}4`],
@@ -200,11 +205,7 @@ test('live faults (gomelctl fault): pause, resume, partition, heal, slow and cra
 
   const logs = path.join(s.root, 'logs');
   await s.run(['deploy', 'logs', '--network', s.network, '--out', logs, ...projectFlags(s)]);
-  const record = JSON.parse(await fs.readFile(path.join(logs, 'faults.json'), 'utf8')) as {
-    faulty: { host: string }[];
-    delayed: { host: string }[];
-    events: string[];
-  };
+  const record = await faultRecord(logs);
   assert.deepEqual(
     record.faulty.map((x) => x.host),
     [node(3), node(4)],

@@ -1,15 +1,25 @@
 // An Engine in memory, behind the narrow interfaces of src/docker/engine-api.ts:
-// services, their tasks, secrets and one swarm host, with no Docker at all. A
-// created service gets one task whose fate the test decides (`fate`): running,
-// complete, or failed with an exit code and output. Tests of deploy spawn, logs
-// and clean read what was created and removed from it.
+// services, their tasks, secrets, overlay networks, images built and pushed, and
+// one swarm host (a manager), with no Docker at all. A created service gets one task
+// whose fate the test decides (`fate`): running, complete, or failed with an exit
+// code, its output and the files of its /extract. Tests of deploy spawn, logs and
+// clean, and of up's whole flow, read what was created and removed from it.
 import type Docker from 'dockerode';
-import type { CleanEngine, CollectEngine, SpawnEngine } from '../../src/docker/engine-api.js';
+import type {
+  BuildEngine,
+  CleanEngine,
+  ClusterEngine,
+  CollectEngine,
+  SpawnEngine,
+} from '../../src/docker/engine-api.js';
+import { extractArchive } from './collect-engine.js';
 
 export interface Fate {
   state: 'running' | 'complete' | 'failed' | 'pending';
   exitCode?: number;
   output?: string;
+  /** What its container's /extract holds when it is asked for (deploy logs); none: as a container on another host. */
+  extract?: () => Record<string, string>;
 }
 
 interface StoredService {
@@ -18,7 +28,7 @@ interface StoredService {
   removed: boolean;
 }
 
-export class MemoryEngine implements SpawnEngine, CollectEngine, CleanEngine {
+export class MemoryEngine implements SpawnEngine, CollectEngine, CleanEngine, ClusterEngine, BuildEngine {
   services: StoredService[] = [];
   secrets: {
     ID: string;
@@ -58,8 +68,11 @@ export class MemoryEngine implements SpawnEngine, CollectEngine, CleanEngine {
   async ping(): Promise<void> {
     this.calls.push('ping');
   }
-  async info(): Promise<never> {
-    throw new Error('info: not in this memory engine');
+  async info(): Promise<Awaited<ReturnType<ClusterEngine['info']>>> {
+    return {
+      Name: 'memory',
+      Swarm: { LocalNodeState: 'active', NodeID: 'host1', ControlAvailable: true, NodeAddr: '10.0.0.1' },
+    } as Awaited<ReturnType<ClusterEngine['info']>>;
   }
   async swarmInit(): Promise<void> {}
   async swarmInspect(): Promise<never> {
@@ -69,7 +82,31 @@ export class MemoryEngine implements SpawnEngine, CollectEngine, CleanEngine {
     return undefined;
   }
   async findNetwork(name: string): Promise<Docker.NetworkInspectInfo | undefined> {
-    return this.networks.includes(name) ? ({ Name: name } as Docker.NetworkInspectInfo) : undefined;
+    return this.networks.includes(name)
+      ? ({ Name: name, Driver: 'overlay', Attachable: true } as Docker.NetworkInspectInfo)
+      : undefined;
+  }
+  async listNetworks(): Promise<Docker.NetworkInspectInfo[]> {
+    return this.networks.map((Name) => ({ Name, IPAM: { Config: [] } }) as unknown as Docker.NetworkInspectInfo);
+  }
+  async createNetwork(spec: Docker.NetworkCreateOptions): Promise<void> {
+    this.networks.push(spec.Name);
+    this.calls.push(`createNetwork ${spec.Name}`);
+  }
+  async removeNetwork(name: string): Promise<void> {
+    this.networks.splice(this.networks.indexOf(name), 1);
+  }
+  /** Every image built, by tag: a build always runs (inspectImage knows none), and its push gives a new digest. */
+  built: string[] = [];
+  async build(_context: Buffer, options: { tag: string }): Promise<{ stream?: string; aux?: { ID?: string } }[]> {
+    this.built.push(options.tag);
+    this.calls.push(`build ${options.tag}`);
+    return [{ stream: 'Step 1/1 : FROM gomelctl/base:busybox\n' }, { aux: { ID: `sha256:${'1'.repeat(64)}` } }];
+  }
+  async push(tag: string): Promise<{ status?: string; id?: string; aux?: { Digest?: string } }[]> {
+    this.calls.push(`push ${tag}`);
+    const digest = `sha256:${String(this.built.length).padStart(64, '0')}`;
+    return [{ status: 'Pushed', id: 'layer1' }, { aux: { Digest: digest } }];
   }
   async listServices(labels: Record<string, string>): Promise<Docker.Service[]> {
     return this.live().filter((s) => this.matches(s.Spec.Labels, labels)) as unknown as Docker.Service[];
@@ -137,8 +174,11 @@ export class MemoryEngine implements SpawnEngine, CollectEngine, CleanEngine {
     s.removed = true;
     this.calls.push(`removeSecret ${s.Spec.Name}`);
   }
-  async containerArchive(): Promise<undefined> {
-    return undefined; // as for a container on another host: its files come shipped in its output
+  async containerArchive(containerId: string): Promise<Buffer | undefined> {
+    const s = this.services.find((x) => `ctr-${x.ID}` === containerId);
+    const files = s && this.fate(s.Spec.Name).extract?.();
+    // None: as for a container on another host, whose files come shipped in its output.
+    return files ? extractArchive(files) : undefined;
   }
   async runOnNetwork(): Promise<never> {
     throw new Error('runOnNetwork: not in this memory engine');

@@ -37,20 +37,19 @@ interface DeployOptions {
   image: string; // pinned: repo@sha256:…
   config: string;
   constraints: string[];
+  /** Every node's added capabilities (run-plan.ts adds NET_ADMIN where tc or iptables run). */
   capAdd: string[];
   committeeFingerprint: string;
   /** The Swarm secret holding the deployment's control token (controlSecretName). */
   controlSecret: string;
   /** Spread the nodes evenly over the swarm's hosts (a placement preference). */
   spread?: boolean;
-  /** Per pid: the network-conditions script its run.sh applies (core/deploy/network-conditions.ts) and a summary. */
-  conditions?: { script: string; summary: string }[];
-  /** Per pid: its part of the fault plan (core/faults/plan.ts faultSchedules; '' for none), applied by run.sh. */
-  faults?: string[];
-  /** The whole plan, as recorded beside the logs (a label: deploy logs reads it back). */
-  faultPlan?: string;
-  /** Partition or isolate faults run iptables in the container. */
-  faultsNeedNetAdmin?: boolean;
+  /** Per pid: the network-conditions script its run.sh applies (core/deploy/run-plan.ts). */
+  conditions?: ({ script: string } | undefined)[];
+  /** Per pid: its part of the fault plan (core/faults/plan.ts faultSchedules; '' or absent for none), applied by run.sh. */
+  faults?: (string | undefined)[];
+  /** The run's record (run-plan.ts RunRecord, as JSON), a label of every service: what deploy logs and fault read back. */
+  record?: string;
 }
 
 export interface NodeSpec {
@@ -96,17 +95,10 @@ export function nodeSpecs(
       [LABELS.node]: host,
       [LABELS.committee]: o.committeeFingerprint,
       [LABELS.hosts]: hosts.join(' '),
-      ...(shaping ? { [LABELS.net]: shaping.summary } : {}),
-      ...(o.faultPlan ? { [LABELS.faults]: o.faultPlan } : {}),
+      ...(o.record ? { [LABELS.run]: o.record } : {}),
     };
     const faults = o.faults?.[pid];
-    // Shaping and partitions run tc and iptables in the container: they need NET_ADMIN.
-    const capAdd = [
-      ...new Set([
-        ...o.capAdd.map((c) => (c.startsWith('CAP_') ? c : `CAP_${c}`)),
-        ...(shaping || o.faultsNeedNetAdmin ? ['CAP_NET_ADMIN'] : []),
-      ]),
-    ];
+    const capAdd = [...new Set(o.capAdd.map((c) => (c.startsWith('CAP_') ? c : `CAP_${c}`)))];
     const build = (secretId: string, controlSecretId: string, specHash: string) => ({
       Name: host,
       Labels: { ...labels, [LABELS.spec]: specHash },

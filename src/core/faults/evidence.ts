@@ -121,7 +121,7 @@ const LOG_AFTER_SLACK_MS = 5000;
 /**
  * Faulty nodes by evidence, and planned faults without it. `nodes` is in committee order (node k
  * is nodes[k−1], as in the plan). A line counts only when it belongs to the run: the node's
- * started_at is known and the line comes after it, the run's record (faults.json) names an event
+ * started_at is known and the line comes after it, the run's record (run.json; faults.json in an older folder) names an event
  * of that kind on that node (planned at that moment, or live at or before it), a restart follows
  * a crash or stop of that node, and a node killed or paused for good logged nothing long after.
  * A cut that holds at a node's end makes it faulty only where the record says the cut was for
@@ -165,7 +165,7 @@ export function faultsApplied(plan: FaultPlan | undefined, nodes: readonly NodeF
         }
         if (!kinds.some((kind) => recordedEvent(plan, k, kind, e.atMs))) {
           refuse(
-            `line ${e.line}: ${e.action} at ${human(e.atMs)}, but ${plan ? "the run's fault record names no such event on this node" : 'the run has no fault record (faults.json)'}`,
+            `line ${e.line}: ${e.action} at ${human(e.atMs)}, but ${plan ? "the run's fault record names no such event on this node" : 'the run has no fault record (none in run.json)'}`,
           );
           continue;
         }

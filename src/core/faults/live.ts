@@ -160,7 +160,7 @@ const OPENS: Partial<Record<LiveAction, FaultEvent['kind']>> = {
 };
 
 /**
- * The run's fault record with this live fault in it (deploy logs writes it to faults.json, and
+ * The run's fault record with this live fault in it (deploy logs writes it into run.json, and
  * the verdict judges it like a plan): crash and stop at the moment the first node applied them;
  * pause, slow, partition and isolate open a window ("for good" until closed). resume closes the
  * pause or slow of the nodes it released (an event over several nodes is split: the others stay

@@ -249,6 +249,37 @@ export function parseFaultPlan(spec: string, nodes: readonly string[], seed?: st
 }
 
 /**
+ * The file `--faults SPEC` names, or undefined for a plan given inline. An empty plan is refused
+ * first (it would otherwise read as a file named ""), in the words of an empty inline plan.
+ */
+export function faultsFlagFile(spec: string): string | undefined {
+  if (spec.split(';').every((s) => s.trim() === ''))
+    throw new UsageError(
+      '--faults: the plan is empty; give events like crash:7@3s;pause:2@2s-12s, or a JSON file of them',
+    );
+  return spec.endsWith('.json') || (!spec.includes(':') && !spec.includes('@')) ? spec : undefined;
+}
+
+/**
+ * `--faults SPEC` against the committee's hosts: inline, or the text of the file it names
+ * (`fileText`, read at the edge). Whatever is wrong with the plan, inline or in its file, is a
+ * usage problem: exit 2, and nothing changed.
+ */
+export function parseFaultsFlag(
+  spec: string,
+  fileText: string | undefined,
+  hosts: readonly string[],
+  seed: string | undefined,
+): FaultPlan {
+  try {
+    return fileText !== undefined ? parseFaultPlanJson(fileText, spec, hosts, seed) : parseFaultPlan(spec, hosts, seed);
+  } catch (error) {
+    if (!(error instanceof InputError)) throw error;
+    throw new UsageError(fileText !== undefined ? `--faults ${error.message}` : error.message);
+  }
+}
+
+/**
  * A plan file: a JSON array of {kind, nodes, at, until?, cpu?} ({kind: "partition", groups, at, until},
  * {kind: "random", count}). nodes as in the short form ("7,8", "1-4", "node3") or a list of them; at and
  * until a time string ("3s") or a number of seconds. A bad event is an InputError naming the file and index.
@@ -517,15 +548,15 @@ const FAULT_EVENT = z.object({
   source: z.string(),
   random: z.number().optional(),
 });
-/** A FaultPlan as gomelctl writes it (the services' label, faults.json's plan). */
-const FAULT_PLAN = z.object({
+/** A FaultPlan as gomelctl writes it (the run record's faults: the services' label and run.json; faults.json's plan). */
+export const FAULT_PLAN = z.object({
   n: z.number(),
   hosts: z.array(z.string()),
   events: z.array(FAULT_EVENT),
   seed: z.string().optional(),
 });
 const PLANNED_FAULT = z.object({ node: z.number(), host: z.string(), why: z.string(), atMs: z.number() });
-/** deploy logs' faults.json: the events in words, who the plan makes faulty or delayed, the plan. */
+/** deploy logs' faults.json before run.json (still read): the events in words, who the plan makes faulty or delayed, the plan. */
 export const FAULT_RECORD_FILE = z.object({
   events: z.array(z.string()),
   faulty: z.array(PLANNED_FAULT),
@@ -533,6 +564,11 @@ export const FAULT_RECORD_FILE = z.object({
   plan: FAULT_PLAN,
 });
 export type FaultRecordFile = z.infer<typeof FAULT_RECORD_FILE>;
+
+/** A plan as faults.json held it: the events in words, and who it makes faulty or delayed (what the report shows; run.json holds the plan only). */
+export function faultRecordOf(plan: FaultPlan): FaultRecordFile {
+  return { events: describeFaultPlan(plan), ...faultyNodes(plan), plan };
+}
 
 /** "3 s", "2.5 s", "250 ms": a time for people. */
 export function human(ms: number): string {

@@ -26,6 +26,49 @@ export function checkRegistryAddress(text: string, option = '--registry'): strin
   return text;
 }
 
+/** The image `image rebuild` tags and `deploy spawn` runs when none is named (gomel's docker test's name). */
+export const defaultTag = (registry: string) => `${registry}/aleph:test`;
+
+/** Splits `host:port/repo/name:tag` into its registry, repository and tag. */
+export function parseImageRef(ref: string): { registry: string | undefined; repository: string; tag: string } {
+  const slash = ref.indexOf('/');
+  const first = slash > 0 ? ref.slice(0, slash) : '';
+  const hasRegistry = first.includes('.') || first.includes(':') || first === 'localhost';
+  const rest = hasRegistry ? ref.slice(slash + 1) : ref;
+  const at = rest.lastIndexOf(':');
+  const [repository, tag] =
+    at > rest.lastIndexOf('/') && at > 0 ? [rest.slice(0, at), rest.slice(at + 1)] : [rest, 'latest'];
+  return { registry: hasRegistry ? first : undefined, repository, tag };
+}
+
+/** The image a command builds (--tag) or runs (--image), and the flag that named it: what its errors say. */
+export interface ImageChoice {
+  ref: string;
+  /** --tag or --image when given, else --registry (the default reference is made from it). */
+  option: string;
+  /** The registry the swarm pulls it from; undefined only for a reference pinned by digest (--image). */
+  registry: string | undefined;
+}
+
+/**
+ * --tag (image rebuild, up) or --image (deploy spawn) with --registry: the one place they are
+ * checked. Every swarm node pulls the image, so it names its registry; deploy spawn also runs
+ * a reference pinned by digest as it is.
+ */
+export function chooseImage(given: string | undefined, registry: string, flag: '--tag' | '--image'): ImageChoice {
+  checkRegistryAddress(registry);
+  const option = given !== undefined ? flag : '--registry';
+  const ref = checkImageRef(given ?? defaultTag(registry), option);
+  const parsed = parseImageRef(ref);
+  if (!parsed.registry && !(flag === '--image' && ref.includes('@sha256:')))
+    throw new UsageError(
+      flag === '--tag'
+        ? `--tag ${ref}: name the registry the swarm pulls from, e.g. ${defaultTag(registry)}`
+        : `--image ${ref}: name the registry every swarm node pulls from (e.g. ${defaultTag(registry)})`,
+    );
+  return { ref, option, registry: parsed.registry };
+}
+
 type BinaryKind = { kind: 'static-elf' } | { kind: 'script'; interpreter: string } | { kind: 'refused'; why: string };
 
 /**

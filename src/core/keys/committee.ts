@@ -252,6 +252,28 @@ export function memberHost(member: Pick<Member, 'addresses'>): string {
   return first.slice(0, first.lastIndexOf(':'));
 }
 
+/** The prefix of a committee named <prefix>1…<prefix>N, if it is one. */
+export function currentPrefix(members: readonly Pick<Member, 'addresses'>[]): string | undefined {
+  const hosts = members.map(memberHost);
+  const prefix = /^(.*?)1$/.exec(hosts[0] ?? '')?.[1];
+  return prefix && hosts.every((h, pid) => h === `${prefix}${pid + 1}`) ? prefix : undefined;
+}
+
+/**
+ * The hosts of the committee `keys gen --n n` (no other flag) leaves: the current one when its size
+ * stays, else <prefix>1…<prefix>n with the current prefix (node by default). Undefined when neither
+ * a committee nor n says the size. What `up` plans its run on before keys gen runs.
+ */
+export function hostsAfterKeysGen(
+  current: readonly Pick<Member, 'addresses'>[] | undefined,
+  n: number | undefined,
+): string[] | undefined {
+  if (current && (n === undefined || n === current.length)) return current.map(memberHost);
+  if (n === undefined) return undefined;
+  const prefix = (current && currentPrefix(current)) ?? 'node';
+  return Array.from({ length: n }, (_, i) => `${prefix}${i + 1}`);
+}
+
 export function formatCommittee(members: readonly Member[]): string {
   return members
     .map(

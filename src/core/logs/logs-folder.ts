@@ -9,7 +9,9 @@ import { z } from 'zod';
 import { PLAIN_NAME_JSON, readJsonAs } from '../json-input.js';
 
 export const LOGS_MARKER = '.gomelctl-logs';
-/** The run's fault plan and who it makes faulty, written by deploy logs (issue 24). */
+/** The run's record (core/deploy/run-plan.ts RunRecord), written by deploy logs (issue 32). */
+export const RUN_FILE = 'run.json';
+/** The run's fault plan and who it makes faulty, as deploy logs wrote it before run.json (issue 24): still read. */
 export const FAULTS_FILE = 'faults.json';
 /** deploy logs' record of a node's Swarm task, in the node's folder beside its /extract. */
 export const TASK_FILE = 'task.json';

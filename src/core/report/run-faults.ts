@@ -2,7 +2,7 @@
 // the run's common clock, when the nodes actually applied it (their faults.log),
 // and how the committee fared before, during and after it. Pure.
 //
-// Sources: the logs folder's faults.json (deploy logs: the plan, and whom it asks to be
+// Sources: the logs folder's run record (run.json's fault plan, or an older folder's faults.json: whom it asks to be
 // faulty or delayed), each node's faults.log (templates/faults.sh), and the verdict,
 // which names the faulty by that evidence and the planned faults never applied. The plan's
 // times count from each node's started_at (faults.sh is timed from it); a log line's
@@ -66,7 +66,7 @@ interface FaultWindow {
 }
 
 export interface RunFaults {
-  /** faults.json's lines, one per event ("pause:3@3s-5s  node3 paused (SIGSTOP) at 3 s, until 5 s"). */
+  /** The plan's lines, one per event ("pause:3@3s-5s  node3 paused (SIGSTOP) at 3 s, until 5 s"). */
   events: string[];
   /** Faulty by evidence (the verdict's): a fault applied, or the host lost. */
   faulty: NodeFault[];

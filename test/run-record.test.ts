@@ -1,0 +1,200 @@
+// run.json (issue 32): the run's record, written once by deploy logs from the services' label,
+// and the one thing the verdict and the report judge planned faults by; an older logs folder,
+// with faults.json and no run.json, still reads.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { deploySpawn } from '../src/commands/deploy-spawn.js';
+import { deployLogs } from '../src/commands/deploy-logs.js';
+import { fault } from '../src/commands/fault.js';
+import { keysGen } from '../src/commands/keys.js';
+import { captureOutput } from '../src/commands/output.js';
+import { describeFaultPlan, faultyNodes, parseFaultPlan } from '../src/core/faults/plan.js';
+import { LABELS } from '../src/core/labels.js';
+import { parseRunRecord, type RunRecord } from '../src/core/deploy/run-plan.js';
+import type { Engine } from '../src/docker/engine.js';
+import type { Verdict } from '../src/core/logs/verdict.js';
+import { MemoryEngine } from './support/memory-engine.js';
+import { cli, copyLogs, readLines, REPO, tempDir, writeLines } from './helpers.js';
+
+const IMAGE = `gomel@sha256:${'ab'.repeat(32)}`;
+const HOSTS = Array.from({ length: 8 }, (_, i) => `node${i + 1}`);
+const T0 = 1795000000;
+
+test('deploy logs writes run.json once, from the services: version, image, committee, conditions, faults; an older faults.json goes', async (t) => {
+  const root = await tempDir(t);
+  const keys = path.join(root, 'keys');
+  const configs = path.join(root, 'configs');
+  await fs.mkdir(configs);
+  await fs.copyFile(path.join(REPO, 'configs/config.json'), path.join(configs, 'config.json'));
+  await keysGen({ n: 4, dir: keys, config: 'config', configs }, captureOutput());
+  const engine = new MemoryEngine(['net'], () => ({ state: 'complete', output: 'done\n' }));
+  const spawn = {
+    keys,
+    configs,
+    config: 'config',
+    image: IMAGE,
+    registry: '127.0.0.1:5000',
+    network: 'net',
+    constraint: [],
+    capAdd: [],
+    netImpl: 'auto' as const,
+    parallel: 8,
+    timeout: 5,
+    settle: 0,
+    net: 'loss=1%',
+    faults: 'crash:4@2s',
+  };
+  await deploySpawn(spawn, captureOutput(), engine);
+  const logs = path.join(root, 'logs');
+  const collect = () => deployLogs({ network: 'net', out: logs, keys, configs }, captureOutput(), engine);
+  await collect();
+  const record = JSON.parse(await fs.readFile(path.join(logs, 'run.json'), 'utf8')) as RunRecord;
+  assert.equal(record.version, 1);
+  assert.deepEqual(record.hosts, ['node1', 'node2', 'node3', 'node4']);
+  assert.equal(record.image, IMAGE);
+  assert.equal(record.config, 'config');
+  assert.match(record.committee ?? '', /^[0-9a-f]{16}$/);
+  assert.deepEqual(record.conditions, [{ nodes: [1, 2, 3, 4], summary: 'all peers: loss=1%' }]);
+  assert.deepEqual(
+    faultyNodes(record.faults!).faulty.map((x) => x.host),
+    ['node4'],
+  );
+  // The same record every service carries: written once, read back as it is.
+  assert.deepEqual(parseRunRecord(engine.live()[0]!.Spec.Labels[LABELS.run]!), record);
+  // A faults.json an older gomelctl left in the folder would be read as this run's where run.json is missing: it goes.
+  await fs.writeFile(path.join(logs, 'faults.json'), '{}');
+  await collect();
+  await assert.rejects(fs.access(path.join(logs, 'faults.json')));
+  assert.ok(await fs.readFile(path.join(logs, 'run.json')));
+});
+
+test('fault adds what the nodes applied to the run record every service carries, keeping the rest of it', async (t) => {
+  const keys = await tempDir(t);
+  const token = 'c'.repeat(64);
+  const { writeControlToken } = await import('../src/fs/control-token.js');
+  const { controlSecretName } = await import('../src/core/deploy/plan.js');
+  await writeControlToken(keys, 'net', token);
+  const hosts = ['node1', 'node2', 'node3', 'node4'];
+  const before: RunRecord = {
+    version: 1,
+    network: 'net',
+    hosts,
+    image: IMAGE,
+    faults: parseFaultPlan('crash:4@9s', hosts),
+  };
+  const labels = new Map<string, Record<string, string>>();
+  const services = hosts.map((h, i) => ({
+    ID: `svc${i + 1}`,
+    Spec: {
+      Name: h,
+      Labels: { [LABELS.hosts]: hosts.join(' '), [LABELS.run]: JSON.stringify(before) },
+      TaskTemplate: {
+        ContainerSpec: {
+          Command: ['/gomel/run.sh', 'config'],
+          Env: [`SLOT=${i + 1}`],
+          Secrets: [{ SecretName: controlSecretName(token), File: { Name: 'gomel-control' } }],
+        },
+      },
+    },
+  }));
+  const engine = {
+    listServices: async () => services,
+    listTasks: async () =>
+      services.map((s) => ({ ServiceID: s.ID, NodeID: 'h1', CreatedAt: '1', Status: { State: 'running' } })),
+    listNodes: async () => [{ ID: 'h1', Description: { Hostname: 'vm' }, Status: { State: 'ready' } }],
+    inspectImage: async () => ({}),
+    runOnNetwork: async () => ({ exitCode: 0, output: `gomelctl-fault node2 ${T0 + 5} 5000 kill ok\n` }),
+    setServiceLabels: async (id: string, more: Record<string, string>) => void labels.set(id, more),
+  } as unknown as Engine;
+  await fault('crash', '2', { network: 'net', keys }, captureOutput(), engine);
+  assert.equal(labels.size, 4, 'every service carries the record');
+  const after = parseRunRecord(labels.get('svc1')![LABELS.run]!)!;
+  assert.deepEqual({ ...after, faults: undefined }, { ...before, faults: undefined }, 'the rest of the record kept');
+  assert.deepEqual(
+    after.faults!.events.map((e) => [e.kind, e.nodes, e.atMs]),
+    [
+      ['crash', [2], 5000],
+      ['crash', [4], 9000],
+    ],
+  );
+});
+
+/** swarm-8's real logs, every node started at T0, node7 and node8 killed at 3 s as their faults.log says. */
+async function crashedRun(t: Parameters<typeof tempDir>[0]): Promise<string> {
+  const dir = await copyLogs(t, 'swarm-8');
+  for (const h of HOSTS) await fs.writeFile(path.join(dir, h, 'started_at'), `${T0}.000000\n`);
+  for (const h of ['node7', 'node8']) {
+    const folder = path.join(dir, h);
+    const log = (await fs.readdir(folder)).find((f) => f.endsWith('.log.gz'))!;
+    const lines = await readLines(path.join(folder, log));
+    await writeLines(
+      path.join(folder, log),
+      lines.slice(
+        0,
+        lines.findIndex((l) => Number(/"Q":(\d+)/.exec(l)?.[1] ?? -1) >= 4),
+      ),
+    );
+    await fs.writeFile(path.join(folder, 'exit_status'), '137\n');
+    await fs.writeFile(path.join(folder, 'faults.log'), `${T0 + 3.002} 3000 kill ok\n`);
+  }
+  return dir;
+}
+
+const runJson = (faults?: string) =>
+  JSON.stringify({
+    version: 1,
+    network: 'aleph_net',
+    hosts: HOSTS,
+    ...(faults ? { faults: parseFaultPlan(faults, HOSTS) } : {}),
+  });
+
+test('the verdict judges faults.log by run.json: a crash it plans is tolerated; without it the lines count for nothing; run.json wins over an older faults.json', async (t) => {
+  const dir = await crashedRun(t);
+  await fs.writeFile(path.join(dir, 'run.json'), runJson('crash:7,8@3s'));
+  const r = await cli(['verdict', '--logs', dir]);
+  assert.equal(r.code, 0, r.out + r.err);
+  assert.match(r.out, /; node7, node8 crashed at 3 s as planned; f = 2 tolerated$/m);
+  // A run.json without faults: the kill lines are no evidence, whatever an older faults.json beside it says.
+  const plan = parseFaultPlan('crash:7,8@3s', HOSTS);
+  await fs.writeFile(
+    path.join(dir, 'faults.json'),
+    JSON.stringify({ events: describeFaultPlan(plan), ...faultyNodes(plan), plan }),
+  );
+  await fs.writeFile(path.join(dir, 'run.json'), runJson());
+  const v = await cli(['verdict', '--logs', dir, '--json']);
+  assert.equal(v.code, 1, v.err);
+  const verdict = JSON.parse(v.out) as Verdict;
+  assert.deepEqual(verdict.faulty, []);
+  assert.match(verdict.inconsistent[0]!.why, /the run has no fault record \(none in run\.json\)$/);
+  // The folder of an older gomelctl: faults.json alone is its record.
+  await fs.rm(path.join(dir, 'run.json'));
+  assert.equal((await cli(['verdict', '--logs', dir])).code, 0);
+});
+
+test('a run.json that does not read is one line naming it and its field, exit 1 — another version too', async (t) => {
+  const dir = await crashedRun(t);
+  await fs.writeFile(path.join(dir, 'run.json'), JSON.stringify({ ...JSON.parse(runJson()), version: 2 }));
+  const r = await cli(['verdict', '--logs', dir]);
+  assert.equal(r.code, 1);
+  assert.match(r.err, /run\.json:version: is not 1: another gomelctl wrote it \(this one reads version 1\)/);
+  assert.equal(r.err.trim().split('\n').length, 1, r.err);
+  await fs.writeFile(path.join(dir, 'run.json'), JSON.stringify({ ...JSON.parse(runJson()), hosts: 'node1' }));
+  const hosts = await cli(['report', '--logs', dir]);
+  assert.equal(hosts.code, 1);
+  assert.match(hosts.err, /run\.json:hosts: /);
+});
+
+test('the report shows the faults run.json plans', async (t) => {
+  const dir = await crashedRun(t);
+  await fs.writeFile(path.join(dir, 'run.json'), runJson('crash:7,8@3s'));
+  const r = await cli(['report', '--logs', dir, '--json']);
+  assert.equal(r.code, 0, r.err);
+  const [run] = JSON.parse(r.out) as { faults?: { events: string[]; faulty: { label: string }[] } }[];
+  assert.deepEqual(run!.faults!.events, describeFaultPlan(parseFaultPlan('crash:7,8@3s', HOSTS)));
+  assert.deepEqual(
+    run!.faults!.faulty.map((x) => x.label),
+    ['node7', 'node8'],
+  );
+});

@@ -169,7 +169,8 @@ export async function applyRun(
   await replaceServices(
     specs,
     keyFiles,
-    { plan, fingerprint, controlToken, controlSecret, image, ...options },
+    // The pinned image last: options.image is the flag's reference, not what runs.
+    { ...options, plan, fingerprint, controlToken, controlSecret, image },
     out,
     engine,
   );

@@ -8,6 +8,7 @@ import { InputError } from '../core/errors.js';
 import { readOptional, type NodeFiles } from '../fs/node-logs.js';
 import { readOptionalInput } from '../fs/input.js';
 import { runFaults } from '../core/report/run-faults.js';
+import { parseCpuUsage } from '../core/logs/host-load.js';
 import { checkConfigText } from '../core/config/check.js';
 import { networkLine, runSetup, type RunSetup } from '../core/report/run-setup.js';
 import { reportPage, writeReport, type PageRun } from '../report/html.js';
@@ -83,6 +84,9 @@ export async function readRun(dir: string, options: ReportOptions): Promise<Repo
   for (const [pid, node] of run.nodes.entries()) {
     const networkText = await readOptional(node.files?.network);
     const network = networkText === undefined ? undefined : networkLine(networkText);
+    const cpuText = await readOptional(node.files?.cpuUsage);
+    const cpu = cpuText === undefined ? undefined : parseCpuUsage(cpuText);
+    const host = evidence[pid]!.task?.swarmNode;
     const v = verdict.nodes[pid]!;
     // A log the verdict could not use (too large, unreadable) gives no figures either.
     const entry: RunNode = {
@@ -92,6 +96,8 @@ export async function readRun(dir: string, options: ReportOptions): Promise<Repo
       shutdown: v.shutdown.kind,
       startedAt: evidence[pid]!.startedAt,
       network: network || undefined,
+      ...(cpu ? { cpu } : {}),
+      ...(host ? { host } : {}),
     };
     const folder = folders[pid];
     const plan = folder
@@ -101,12 +107,12 @@ export async function readRun(dir: string, options: ReportOptions): Promise<Repo
       entry.startPlan = { commonStart: plan[0]!, knownAt: plan[1]! };
     nodes.push(entry);
   }
-  const figures = runFigures(nodes, verdict.agreedUnits, levelLimit);
   const setup = await readSetup(
     dir,
     options,
     nodes.map((n, pid) => ({ ...n, image: evidence[pid]!.task?.image })),
   );
+  const figures = runFigures(nodes, verdict.agreedUnits, levelLimit, setup?.txpu);
   const faults =
     faultFiles.record &&
     runFaults(

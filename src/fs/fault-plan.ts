@@ -1,5 +1,5 @@
 // `--faults`: read from the command line or a JSON file, parsed by the core.
-import { parseFaultPlan, parseFaultPlanJson, type FaultPlan } from '../core/faults/plan.js';
+import { isFaultPlanFile, parseFaultPlan, parseFaultPlanJson, type FaultPlan } from '../core/faults/plan.js';
 import { InputError, UsageError } from '../core/errors.js';
 import { readInput } from './input.js';
 
@@ -17,7 +17,7 @@ export async function readFaultPlan(
     throw new UsageError(
       '--faults: the plan is empty; give events like crash:7@3s;pause:2@2s-12s, or a JSON file of them',
     );
-  const looksLikeFile = spec.endsWith('.json') || (!spec.includes(':') && !spec.includes('@'));
+  const looksLikeFile = isFaultPlanFile(spec);
   try {
     return looksLikeFile
       ? parseFaultPlanJson(await readInput(spec, 'fault plan'), spec, hosts, seed)

@@ -230,6 +230,10 @@ function randomCrashes(
   }));
 }
 
+/** Whether `--faults SPEC` names a JSON file of events rather than a plan in the short form. */
+export const isFaultPlanFile = (spec: string): boolean =>
+  spec.endsWith('.json') || (!spec.includes(':') && !spec.includes('@'));
+
 /** Parses and checks `--faults SPEC`; a bad plan is one UsageError line naming the event (exit 2). A SPEC starting with "[" is read as JSON. */
 export function parseFaultPlan(spec: string, nodes: readonly string[], seed?: string): FaultPlan {
   if (spec.trim().startsWith('[')) return parseFaultPlanJson(spec, '--faults', nodes, seed);

@@ -95,14 +95,18 @@ async function checkOptions(options: UpOptions): Promise<{ tag: string }> {
   return { tag };
 }
 
-export async function up(options: UpOptions, out: Output, engine = new Engine()): Promise<void> {
+/**
+ * `stop` (experiment run's Ctrl-C) ends up at its next step, or its wait for the nodes, with
+ * the signal's reason; what up deployed by then is its caller's to remove (deploy clean).
+ */
+export async function up(options: UpOptions, out: Output, engine = new Engine(), stop?: AbortSignal): Promise<void> {
   const { tag } = await checkOptions(options);
   // What depends on the engine's state, asked (read only) before anything changes: a --subnet
   // another network overlaps, a loopback registry on a swarm of several hosts.
   await checkClusterState(engine, options.network, options.subnet);
   await checkRegistryReach(engine, parseImageRef(tag).registry!, options.tag ? '--tag' : '--registry');
   try {
-    await steps(options, out, engine);
+    await steps(options, out, engine, stop);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
     // Exit 2 promises that nothing changed; by now keys, configs or the engine may have.
@@ -113,8 +117,9 @@ export async function up(options: UpOptions, out: Output, engine = new Engine())
 }
 
 /** up's steps, once every flag and input passed: from here on things change. */
-async function steps(options: UpOptions, out: Output, engine: Engine): Promise<void> {
+async function steps(options: UpOptions, out: Output, engine: Engine, stop?: AbortSignal): Promise<void> {
   const step = (name: string) => {
+    stop?.throwIfAborted();
     out.line('');
     out.line(`== ${name}`);
   };
@@ -186,7 +191,7 @@ async function steps(options: UpOptions, out: Output, engine: Engine): Promise<v
       await waitForTasks(
         engine,
         services,
-        (v) => stalled !== undefined || v.phase === 'complete',
+        (v) => stalled !== undefined || stop?.aborted === true || v.phase === 'complete',
         Number(options.timeout) * 1000,
         () => {},
         { pollMs: 250, retry },

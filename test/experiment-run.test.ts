@@ -131,6 +131,12 @@ test('a grid runs through up point by point: its flags, its folders, results.jso
     /^\[2\/8\] n4_Txpu100_[0-9a-f]{8} #1: consensus \(exit 0\) — \d+ units\/s, \d+ tx\/s, latency p50 [\d.]+ s \[\d+ s\] · 6 left, about \d+/,
   );
   assert.match(lines.at(-1)!, /^experiment: 8 of 8 runs done; .*results\.csv$/);
+  assert.match(
+    lines.at(-2)!,
+    /^experiment: .*out\/report\.html \(8 runs\)$/,
+    "the experiment's page, drawn at its end",
+  );
+  assert.match(await fs.readFile(path.join(l.out, 'report.html'), 'utf8'), /one curve per N/);
   // up's own output is beside the run's logs.
   assert.ok((await fs.stat(path.join(path.dirname(first.logs), 'up-1.txt'))).isFile());
 });

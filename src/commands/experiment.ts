@@ -4,7 +4,7 @@
 // again; Ctrl-C stops the current run, removes what it deployed, records it unfinished.
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { Interrupted } from '../core/errors.js';
+import { EnvironmentError, InputError, Interrupted } from '../core/errors.js';
 import { exitCodeOf } from '../cli.js';
 import type { ExperimentPlan, PlannedRun } from '../core/experiment/grid.js';
 import {
@@ -26,7 +26,7 @@ import { readResults, writeResults } from '../fs/experiment-dir.js';
 import { writeSyncRecord } from '../fs/configs-dir.js';
 import { withLock } from '../fs/lock.js';
 import type { ExperimentFlags } from './experiment.flags.js';
-import type { Output } from './output.js';
+import { printJson, type Output } from './output.js';
 import type { UpFlags } from './up.flags.js';
 
 /** What an experiment does to the world, apart: the tests give stand-ins (test/experiment-run.test.ts). */
@@ -192,6 +192,11 @@ async function runGrid(plan: ExperimentPlan, dir: string, out: Output, deps: Exp
   } finally {
     stopListening();
   }
+  await experimentReport(dir, path.join(dir, 'report.html'), out).catch((error: unknown) => {
+    // The page is a view of results.json, which is written: a page that fails is said, not the experiment's end.
+    if (!(error instanceof InputError || error instanceof EnvironmentError)) throw error;
+    out.warn(`experiment: no report: ${error.message}`);
+  });
   const done = selectRuns(plan.runs, results).done.length;
   if (controller.signal.aborted)
     throw new Interrupted(
@@ -201,6 +206,31 @@ async function runGrid(plan: ExperimentPlan, dir: string, out: Output, deps: Exp
   out.line(
     `experiment: ${done} of ${plan.runs.length} runs done${failed ? `, ${failed} without consensus (a result too: see their verdicts)` : ''}; ${path.join(dir, 'results.csv')}`,
   );
+}
+
+/**
+ * The experiment's page, `file` (DIR/report.html by default): its charts and every run, from
+ * DIR/results.json; `json` prints those results on stdout as well. Returns a line saying where.
+ */
+export async function experimentReport(dir: string, file: string, out: Output, json = false): Promise<string> {
+  const results = await readResults(dir);
+  // Loaded here, as report loads them: vega takes 0.4 s, which a refused flag need not pay.
+  const [{ experimentCharts }, { renderSvg }, { experimentPage }, { writeReport }] = await Promise.all([
+    import('../core/experiment/charts.js'),
+    import('../report/render.js'),
+    import('../report/experiment-html.js'),
+    import('../report/html.js'),
+  ]);
+  const charts = [];
+  for (const c of experimentCharts(results)) charts.push({ title: c.title, svg: await renderSvg(c) });
+  // A run's report, linked from wherever the page is.
+  const link = (report: string) => path.relative(path.dirname(path.resolve(file)), path.resolve(dir, report));
+  const title = `gomel experiment ${path.basename(path.resolve(dir))}`;
+  await writeReport(file, experimentPage(title, results, charts, link));
+  if (json) printJson(out, results);
+  const said = `experiment: ${file} (${results.length} runs)`;
+  (json ? out.warn : out.line)(said);
+  return said;
 }
 
 /** A run's line: its verdict and headline figures, and its time. */

@@ -17,6 +17,7 @@ import { printJson, type Output } from './output.js';
 import type { ReportFlags } from './report.flags.js';
 import { judgeRun, loadRun, type VerdictOptions } from '../fs/run-folder.js';
 import { withLogsFolderLock } from '../fs/logs-folder.js';
+import { isExperimentFolder } from '../fs/experiment-dir.js';
 
 type ReportOptions = ReportFlags;
 
@@ -182,6 +183,14 @@ export function reportCharts(runs: readonly ReportedRun[]): ChartSpec[] {
 /** Writes the report of one run (or compares several) and prints the headline figures; returns the headline of the first run. */
 export async function report(dirs: string[], options: ReportOptions, out: Output): Promise<string> {
   const folders = dirs.length ? dirs : [options.logs];
+  // An experiment's folder (experiment run --out): its page drawn again from its results.
+  if (folders.length === 1 && (await isExperimentFolder(folders[0]!)))
+    return (await import('./experiment.js')).experimentReport(
+      folders[0]!,
+      options.out ?? path.join(folders[0]!, 'report.html'),
+      out,
+      options.json,
+    );
   const file = options.out ?? (folders.length === 1 ? path.join(folders[0]!, 'report.html') : 'report.html');
   // A page written into a run's folder is written under its lock, as deploy logs writes there:
   // the run is read whole, and a `deploy logs` into it waits.

@@ -16,7 +16,8 @@ import { bytesPerSecond, perSecond } from '../core/report/throughput.js';
 import { hostLoadText, type HostLoad } from '../core/logs/host-load.js';
 import { fsProblem, isFsError } from '../fs/input.js';
 
-const esc = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
+export const esc = (s: string) =>
+  s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
 const fixed = (x: number | undefined, digits: number, unit = '') =>
   x === undefined ? '–' : `${x.toFixed(digits)}${unit}`;
 const mb = (bytes: number | undefined) => (bytes === undefined ? '–' : `${(bytes / 1e6).toFixed(2)} MB`);
@@ -357,6 +358,16 @@ function nodeTable(run: PageRun): string {
   return `<table class="nodes"><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${body.join('')}</tbody></table>`;
 }
 
+/** Every page's look: tables, marked rows (a failed node, a host-bound run), charts side by side. */
+export const PAGE_STYLE = `<style>
+body { font-family: sans-serif; margin: 2em; color: #222; max-width: 1300px; }
+table { border-collapse: collapse; margin: 1em 0; font-size: 14px; }
+th, td { border: 1px solid #ccc; padding: 4px 8px; text-align: left; }
+tr.marked td, li.marked { background: #fdecea; }
+.charts { display: flex; flex-wrap: wrap; gap: 1em; }
+figure { margin: 0; }
+</style>`;
+
 export function reportPage(
   title: string,
   runs: readonly PageRun[],
@@ -374,14 +385,7 @@ export function reportPage(
     .join('');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${esc(title)}</title>${REPORT_MARK}
-<style>
-body { font-family: sans-serif; margin: 2em; color: #222; max-width: 1300px; }
-table { border-collapse: collapse; margin: 1em 0; font-size: 14px; }
-th, td { border: 1px solid #ccc; padding: 4px 8px; text-align: left; }
-tr.marked td, li.marked { background: #fdecea; }
-.charts { display: flex; flex-wrap: wrap; gap: 1em; }
-figure { margin: 0; }
-</style></head><body>
+${PAGE_STYLE}</head><body>
 <h1>${esc(title)}</h1>
 <ul class="verdicts">${verdicts}</ul>
 <h2>What was run</h2>
@@ -421,7 +425,7 @@ async function head(file: string): Promise<string> {
 }
 
 /** In every page's head: what makes a file one gomelctl may write over. */
-const REPORT_MARK = '<meta name="generator" content="gomelctl report">';
+export const REPORT_MARK = '<meta name="generator" content="gomelctl report">';
 /** A report of this gomelctl (its mark), or of one before the mark (its opening, to its title). */
 const isReport = (head: string): boolean =>
   head.includes(REPORT_MARK) ||

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { cli, REPO, tempDir, VECTORS } from './helpers.js';
 import { experimentRun, type ExperimentDeps } from '../src/commands/experiment.js';
 import { captureOutput } from '../src/commands/output.js';
+import { report, takeReportedRun } from '../src/commands/report.js';
 import type { UpFlags } from '../src/commands/up.flags.js';
 import { ExpectedStall, Interrupted } from '../src/core/errors.js';
 import type { RunResult } from '../src/core/experiment/results.js';
@@ -239,4 +240,19 @@ test('bad experiment files and folders: one line, exit 2 (or 1 for a folder not 
   assert.match(missing.err, /none\.yaml: no such experiment file/);
   const nothing = await cli(['experiment', 'plan', l.file.replace('exp.json', 'x.json')]);
   assert.equal(nothing.code, 2);
+});
+
+test("what up's report step read is taken once by the experiment, for that folder only: no second read of the logs", async (t) => {
+  const dir = path.join(await tempDir(t), 'swarm-8');
+  await fs.cp(path.join(VECTORS, 'logs/swarm-8'), dir, { recursive: true });
+  await report([], { logs: dir, configs: path.join(REPO, 'configs'), keys: 'keys' }, captureOutput());
+  assert.equal(
+    takeReportedRun(path.join(dir, 'elsewhere')),
+    undefined,
+    'another folder: nothing, and the entry is gone',
+  );
+  await report([], { logs: dir, configs: path.join(REPO, 'configs'), keys: 'keys' }, captureOutput());
+  const taken = takeReportedRun(`${dir}/.`);
+  assert.equal(taken?.figures.nodes, 8);
+  assert.equal(takeReportedRun(dir), undefined, 'taken once');
 });

@@ -52,7 +52,9 @@ const processDeps: ExperimentDeps = {
     return () => process.off('SIGINT', interrupt);
   },
   measure: async (logs, keys, configs) => {
-    const run = await (await import('./report.js')).readRun(logs, { logs, keys, configs });
+    // What up's own report step read, else the logs read again (a run that failed before its report).
+    const { readRun, takeReportedRun } = await import('./report.js');
+    const run = takeReportedRun(logs) ?? (await readRun(logs, { logs, keys, configs }));
     return { figures: run.figures, consensusLine: run.consensusLine };
   },
 };

@@ -12,7 +12,7 @@ import { experimentRun, type ExperimentDeps } from '../src/commands/experiment.j
 import { captureOutput } from '../src/commands/output.js';
 import { report, takeReportedRun } from '../src/commands/report.js';
 import type { UpFlags } from '../src/commands/up.flags.js';
-import { ExpectedStall, Interrupted } from '../src/core/errors.js';
+import { EnvironmentError, ExpectedStall, Interrupted } from '../src/core/errors.js';
 import type { RunResult } from '../src/core/experiment/results.js';
 
 interface Lab {
@@ -212,12 +212,37 @@ test('Ctrl-C stops the current run: its nodes removed, the run unfinished, exit 
     ],
   );
   const next = await l.run();
-  assert.match(next.lines[0]!, /: 1 done \(kept\), 2 to run \(1 interrupted before\)$/);
+  assert.match(next.lines[0]!, /: 1 done \(kept\), 2 to run \(1 left unfinished before\)$/);
   assert.equal(l.ups.length, 4, 'the interrupted run and the one after it');
   assert.deepEqual(
     (await l.results()).map((r) => r.status),
     ['finished', 'finished', 'finished'],
   );
+});
+
+test('a run that ends before any log (the engine gone) stops the grid: recorded unfinished, its error the exit; the next invocation retries it', async (t) => {
+  const l = await lab(t, { n: [4], config: { Txpu: [1, 10, 100] } });
+  const gone = l.run({
+    up: async (options) => {
+      if (l.ups.length === 1) {
+        l.ups.push(options);
+        throw new EnvironmentError('cannot reach the Docker engine at /var/run/docker.sock');
+      }
+      await standIn(options, l.ups);
+    },
+  });
+  await assert.rejects(gone, /^EnvironmentError: cannot reach the Docker engine/);
+  assert.equal(l.ups.length, 2, 'the third run never started');
+  assert.deepEqual(
+    (await l.results()).map((r) => [r.status, r.verdict, r.exitCode]),
+    [
+      ['finished', 'consensus', 0],
+      ['unfinished', 'failed', 1],
+    ],
+  );
+  const next = await l.run();
+  assert.match(next.lines[0]!, /: 1 done \(kept\), 2 to run \(1 left unfinished before\)$/);
+  assert.equal(l.ups.length, 4);
 });
 
 test('bad experiment files and folders: one line, exit 2 (or 1 for a folder not ours), nothing run or written', async (t) => {

@@ -75,7 +75,7 @@ async function load(file: string, flags: ExperimentFlags) {
 function summary(plan: ExperimentPlan, s: ResumeSelection, results: readonly RunResult[]): string[] {
   const left = [
     s.changed ? `${s.changed} of points whose plan changed` : '',
-    s.unfinished ? `${s.unfinished} interrupted before` : '',
+    s.unfinished ? `${s.unfinished} left unfinished before` : '',
   ].filter(Boolean);
   const lines = [
     `experiment: ${plan.points.length} points × ${plan.repeats} repeat(s) = ${plan.runs.length} runs: ${s.done.length} done (kept), ${s.todo.length} to run${left.length ? ` (${left.join(', ')})` : ''}`,
@@ -174,6 +174,7 @@ async function runGrid(plan: ExperimentPlan, dir: string, out: Output, deps: Exp
   for (const line of summary(plan, selection, results)) out.line(line);
   if (!(await exists(path.join(dir, 'results.json')))) await writeResults(dir, results);
   const controller = new AbortController();
+  let stopped: unknown;
   const stopListening = deps.onInterrupt(() => {
     out.warn('experiment: stopping the current run and removing its nodes (Ctrl-C again leaves at once)');
     controller.abort(new Interrupted('interrupted'));
@@ -181,9 +182,16 @@ async function runGrid(plan: ExperimentPlan, dir: string, out: Output, deps: Exp
   try {
     for (const [i, run] of selection.todo.entries()) {
       if (controller.signal.aborted) break;
-      const result = await runOne(plan, run, dir, deps, controller.signal);
+      const { result, error } = await runOne(plan, run, dir, deps, controller.signal);
       results = addResult(results, result);
       await writeResults(dir, results);
+      // A run that stopped before any log measured nothing of gomel: the engine, the registry or the
+      // image failed, and every run after it would the same way. Stop; the next invocation retries it.
+      if (result.status === 'unfinished' && !controller.signal.aborted) {
+        stopped = error;
+        out.line(`[${i + 1}/${selection.todo.length}] ${run.point.name} #${run.repeat}: ${progressText(result)}`);
+        break;
+      }
       const rest = selection.todo.slice(i + 1).map((r) => r.point);
       const eta =
         rest.length && !controller.signal.aborted
@@ -200,6 +208,12 @@ async function runGrid(plan: ExperimentPlan, dir: string, out: Output, deps: Exp
     out.warn(`experiment: no report: ${error.message}`);
   });
   const done = selectRuns(plan.runs, results).done.length;
+  if (stopped !== undefined) {
+    out.warn(
+      `experiment: stopped: a run ended before any log; ${done} of ${plan.runs.length} runs done — once the cause below is mended, the same command runs the rest`,
+    );
+    throw stopped;
+  }
   if (controller.signal.aborted)
     throw new Interrupted(
       `experiment: interrupted; ${done} of ${plan.runs.length} runs done — the same command runs the rest`,
@@ -243,7 +257,8 @@ function progressText(r: RunResult): string {
     r.latencySeconds ? `latency p50 ${r.latencySeconds.p50.toFixed(2)} s` : '',
     r.hostBound ? `HOST-BOUND (${Math.round(r.hostBusy! * 100)}% of ${r.hostCpus} CPUs)` : '',
   ].filter(Boolean);
-  if (r.status === 'unfinished') return 'interrupted — its nodes removed; it runs again next time';
+  if (r.exitCode === 130) return 'interrupted — its nodes removed; it runs again next time';
+  if (r.status === 'unfinished') return `${r.verdict} (exit ${r.exitCode}) before any log — ${clip(r.message, 160)}`;
   const said = r.exitCode === 0 ? figures.join(', ') : clip(r.message, 160);
   return `${r.verdict} (exit ${r.exitCode})${said ? ` — ${said}` : ''} [${duration(r.wallSeconds)}]`;
 }
@@ -255,7 +270,7 @@ async function runOne(
   dir: string,
   deps: ExperimentDeps,
   stop: AbortSignal,
-): Promise<RunResult> {
+): Promise<{ result: RunResult; error?: unknown }> {
   const options = upFlags(plan, run, dir);
   // The point's own configs folder: the config its nodes run, and the size config sync is to keep it at.
   await fs.mkdir(options.configs, { recursive: true });
@@ -265,9 +280,11 @@ async function runOne(
   const startedAt = new Date();
   let exitCode = 0;
   let message = '';
+  let failure: unknown;
   try {
     await deps.up(options, log.out, stop);
   } catch (error) {
+    failure = error;
     exitCode = exitCodeOf(error);
     message = firstLine(error);
     log.out.warn(`gomelctl: ${message}`);
@@ -277,11 +294,11 @@ async function runOne(
   const wallSeconds = (Date.now() - startedAt.getTime()) / 1000;
   if (stop.aborted) await deps.clean(plan.setting.network).catch(() => undefined);
   if (exitCode === 130)
-    return runResult(run, { exitCode, message: 'interrupted (Ctrl-C)', startedAt, wallSeconds }, undefined);
+    return { result: runResult(run, { exitCode, message: 'interrupted (Ctrl-C)', startedAt, wallSeconds }, undefined) };
   // What the run measured, read as `report` reads it; a run that never collected logs has none.
   const measured = await deps.measure(options.logs, options.keys, options.configs).catch(() => undefined);
   const report = path.join(options.logs, 'report.html');
-  return runResult(
+  const result = runResult(
     run,
     {
       exitCode,
@@ -292,4 +309,5 @@ async function runOne(
     },
     measured?.figures,
   );
+  return { result, error: failure };
 }

@@ -21,7 +21,11 @@ const RUN_RESULT = z.object({
   knobs: z.record(z.string(), z.unknown()),
   net: z.string(),
   faults: z.string(),
-  /** finished: it ran to its verdict (whatever the verdict); unfinished: interrupted, run again next time. */
+  /**
+   * finished: it ran to a verdict (whatever it was) or its logs were collected and measured;
+   * unfinished: interrupted, or stopped before any log (the engine, the registry, the image):
+   * not a measurement of gomel, so run again next time.
+   */
   status: z.enum(['finished', 'unfinished']),
   /** consensus, failed, stalled, fork, refused, error, interrupted (from the exit code `up` would give). */
   verdict: z.string(),
@@ -75,7 +79,7 @@ export function runResult(
     knobs: run.point.knobs,
     net: run.point.zones ?? run.point.net,
     faults: run.point.faults,
-    status: ended.exitCode === 130 ? 'unfinished' : 'finished',
+    status: figures !== undefined || [0, 3, 4].includes(ended.exitCode) ? 'finished' : 'unfinished',
     verdict: verdictWord(ended.exitCode),
     exitCode: ended.exitCode,
     message: ended.message,
@@ -121,7 +125,7 @@ export interface ResumeSelection {
   todo: PlannedRun[];
   /** Of todo: runs of a point whose values the results know under another hash (the file changed it). */
   changed: number;
-  /** Of todo: runs that were interrupted (unfinished) and run again. */
+  /** Of todo: runs that were left unfinished (interrupted, or stopped before any log) and run again. */
   unfinished: number;
   /** Finished runs of points the file no longer has: kept in the results. */
   elsewhere: number;

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { cli, REPO, tempDir, VECTORS } from './helpers.js';
+import { exitCodeOf } from '../src/cli.js';
 import { experimentRun, type ExperimentDeps } from '../src/commands/experiment.js';
 import { captureOutput } from '../src/commands/output.js';
 import { report, takeReportedRun } from '../src/commands/report.js';
@@ -202,6 +203,7 @@ test('Ctrl-C stops the current run: its nodes removed, the run unfinished, exit 
     return true;
   });
   assert.deepEqual(l.cleaned, ['exp_net'], "the interrupted run's deployment removed");
+  assert.equal(exitCodeOf(new Interrupted('x')), 130, 'exit 130, as a shell reports SIGINT');
   assert.equal(l.ups.length, 2, 'the third run never started');
   const cutResults = await l.results();
   assert.deepEqual(

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { parseCommitteeSize, parseNetworkName } from '../args.js';
 import { checkConfigText, type Problem } from '../config/check.js';
-import { ConfigurationSchema } from '../config/model.js';
+import { ConfigurationSchema, type Configuration } from '../config/model.js';
 import { replaceTopLevel } from '../config/json-text.js';
 import { planConditions } from '../deploy/network-conditions.js';
 import { isFaultPlanFile, parseFaultPlan, parseFaultPlanJson } from '../faults/plan.js';
@@ -200,13 +200,14 @@ function pointName(parts: readonly string[], planHash: string): string {
   return `${short}_${planHash.slice(0, 8)}`;
 }
 
-/** Problems of the config the point's nodes run, as `config check` finds them against its committee. */
-function configErrors(text: string, n: number): Problem[] {
-  const { config, problems } = checkConfigText(text, undefined);
-  const shape = config
-    ? { size: n, addressColumns: config.Sync.length, setupColumns: config.SyncSetup.length }
+/** The config the point's nodes run, as `config check` reads it against its committee: its errors, and its fields. */
+function checkPointConfig(text: string, n: number): { errors: Problem[]; config: Configuration | undefined } {
+  const alone = checkConfigText(text, undefined);
+  const shape = alone.config
+    ? { size: n, addressColumns: alone.config.Sync.length, setupColumns: alone.config.SyncSetup.length }
     : undefined;
-  return (shape ? checkConfigText(text, shape).problems : problems).filter((p) => p.severity === 'error');
+  const checked = shape ? checkConfigText(text, shape) : alone;
+  return { errors: checked.problems.filter((p) => p.severity === 'error'), config: checked.config };
 }
 
 /** Expands and checks the grid: every point as `up` would check its flags, nothing run. */
@@ -282,7 +283,8 @@ function checkPoint(
   if (!('NParents' in knobs)) replacements.NParents = String(n);
   if (!('CRPFixedPrefix' in knobs)) replacements.CRPFixedPrefix = String(Math.min(basePrefix, n));
   const configText = replaceTopLevel(inputs.base.text, spans, replacements);
-  const problem = configErrors(configText, n)[0];
+  const { errors, config } = checkPointConfig(configText, n);
+  const problem = errors[0];
   if (problem) {
     // Named at the knob whose field the problem is in (Sync[0].Params.timeout is the Sync knob's), else at N.
     const knob = source.knobs.find(
@@ -322,7 +324,7 @@ function checkPoint(
   const plan = {
     setting: inputs.setting,
     n,
-    config: JSON.parse(configText) as unknown,
+    config,
     net,
     zones: zones && { file: zones, text: sha256(texts.get(zones)!) },
     faults,

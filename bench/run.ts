@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import { benchKeysGen, benchKeysVerify, type KeysGenFigures } from './keys.js';
 import { benchJudge, type JudgeFigures } from './judge.js';
+import { benchExperiment } from './experiment.js';
 import { imageRebuild, assembleContext } from '../src/commands/image.js';
 import { keysGen } from '../src/commands/keys.js';
 import { configSync } from '../src/commands/config.js';
@@ -281,13 +282,13 @@ async function benchLabLogs(n: number) {
 
 // `npm run bench -- keys` runs only the keys part (it needs no engine); no argument runs all.
 const parts = process.argv.slice(2);
-const wanted = (part: 'keys' | 'image' | 'spawn' | 'skew' | 'logs' | 'judge') =>
+const wanted = (part: 'keys' | 'image' | 'spawn' | 'skew' | 'logs' | 'judge' | 'experiment') =>
   parts.length === 0 || parts.includes(part);
 const gomelKeysBin = process.env.GOMEL_KEYS_BIN;
 // The committee sizes of the judge part: BENCH_JUDGE_N=64,128 for fewer (256 nodes write 1.6 GB of stand-in log).
 const judgeSizes = (process.env.BENCH_JUDGE_N ?? '64,128,256').split(',').map(Number);
 const dockerVersion =
-  parts.length > 0 && parts.every((p) => p === 'keys' || p === 'judge')
+  parts.length > 0 && parts.every((p) => p === 'keys' || p === 'judge' || p === 'experiment')
     ? '(not used)'
     : (await run('docker', ['version', '--format', '{{.Server.Version}}'])).stdout.trim();
 const machine = {
@@ -332,6 +333,8 @@ if (wanted('judge'))
     log(`verdict and report on stand-in logs of a ${n}-node gomel run`);
     judge.push(await benchJudge(REPO, work, n));
   }
+if (wanted('experiment')) log("experiment run's own cost per run, 8 runs of a 16-node run's logs");
+const experiment = wanted('experiment') ? await benchExperiment(REPO, work) : undefined;
 await fs.rm(work, { recursive: true, force: true });
 
 const results = {
@@ -344,6 +347,7 @@ const results = {
   skew,
   labLogs,
   judge,
+  experiment,
 };
 await fs.writeFile(
   path.join(REPO, `bench/results${parts.length ? `-${parts.join('-')}` : ''}.json`),
@@ -417,6 +421,15 @@ const rows: [string, string, string][] = [
       ];
     });
   }),
+  ...(experiment
+    ? [
+        [
+          `experiment run, its own cost per run (N=${experiment.n}, ${experiment.runs} runs, up stood in)`,
+          `${seconds(experiment.perRunMs)} s a run`,
+          `whole ${seconds(experiment.totalMs)} s: the stand-in's copies ${seconds(experiment.standInMs)} s, the page ${seconds(experiment.pageMs)} s`,
+        ] as [string, string, string],
+      ]
+    : []),
   ...skew.map((k): [string, string, string] => [
     `start skew, N=${k.n} probe nodes`,
     `${seconds(k.skewMs)} s between the first and last start`,
@@ -463,6 +476,10 @@ for (const [i, j] of judge.entries()) {
     );
   }
 }
+if (experiment)
+  console.log(
+    `  experiment's own cost per run ≤ 2 s: ${seconds(experiment.perRunMs)} s — ${verdict(experiment.perRunMs <= 2000)}`,
+  );
 for (const k of skew) console.log(`  start skew N=${k.n} ≤ 1 s: ${seconds(k.skewMs)} s — ${verdict(k.skewMs <= 1000)}`);
 if (image)
   console.log(

@@ -1,6 +1,14 @@
 // Declares the commands and flags, and is the one place that maps errors to exit codes.
 import { Command, CommanderError } from '@commander-js/extra-typings';
-import { CheckFailed, EnvironmentError, ExpectedStall, ForkFound, InputError, UsageError } from './core/errors.js';
+import {
+  CheckFailed,
+  EnvironmentError,
+  ExpectedStall,
+  ForkFound,
+  InputError,
+  Interrupted,
+  UsageError,
+} from './core/errors.js';
 import { printLines, processOutput, type Output } from './commands/output.js';
 import { registerCluster } from './commands/cluster.flags.js';
 import { registerConfig } from './commands/config.flags.js';
@@ -10,11 +18,12 @@ import { registerImage } from './commands/image.flags.js';
 import { registerKeys } from './commands/keys.flags.js';
 import { registerReport, registerVerdict } from './commands/report.flags.js';
 import { registerUp } from './commands/up.flags.js';
+import { registerExperiment } from './commands/experiment.flags.js';
 import { VERSION } from './version.js';
 import { fsProblem, isFsError } from './fs/input.js';
 import { keyMaterialRuns, keyRedactor } from './core/keys/secrets.js';
 
-const EXIT = { ok: 0, failed: 1, usage: 2, stalled: 3, fork: 4, internal: 70 } as const;
+const EXIT = { ok: 0, failed: 1, usage: 2, stalled: 3, fork: 4, internal: 70, interrupted: 130 } as const;
 
 export function exitCodeOf(error: unknown): number {
   if (error instanceof UsageError) return EXIT.usage;
@@ -22,6 +31,7 @@ export function exitCodeOf(error: unknown): number {
   if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
   if (error instanceof ExpectedStall) return EXIT.stalled;
   if (error instanceof ForkFound) return EXIT.fork;
+  if (error instanceof Interrupted) return EXIT.interrupted;
   if (error instanceof InputError || error instanceof CheckFailed || error instanceof EnvironmentError)
     return EXIT.failed;
   return EXIT.internal;
@@ -47,6 +57,7 @@ function buildProgram(out: Output): Command {
   registerReport(program, out);
   registerFault(program, out);
   registerVerdict(program, out);
+  registerExperiment(program, out);
   return program;
 }
 

@@ -22,6 +22,26 @@
 # Wall clock with microseconds (busybox's date has no %N).
 wall_clock() { adjtimex | awk '/tv_sec/ { s = $2 } /tv_usec/ { u = $2 } END { printf "%d.%06d\n", s, u }'; }
 
+# record_cpu <start|end> <extract-dir> [cgroup root] [proc cgroup file]: appends
+# "<phase> <wall clock> <CPU µs> <CPUs>" to <extract-dir>/cpu_usage: this container's
+# CPU time so far, from its cgroup (v2: cpu.stat usage_usec of the cgroup /proc/self/cgroup
+# names, "/" in a container's own namespace; v1: cpuacct.usage, ns), and the CPUs it sees.
+# The report sums the nodes' CPU time of one host over the run against its CPUs: a run that
+# kept the host's CPUs busy measured the machine, not gomel (src/core/logs/host-load.ts).
+# Neither file (no cgroup mounted): no record, and the run's load is "not recorded".
+record_cpu() {
+  _c_root="${3:-/sys/fs/cgroup}"
+  _c_path=$(awk -F: '$1 == "0" { print $3; exit }' "${4:-/proc/self/cgroup}" 2>/dev/null)
+  _c_usec=""
+  if [ -r "$_c_root${_c_path%/}/cpu.stat" ]; then
+    _c_usec=$(awk '$1 == "usage_usec" { print $2; exit }' "$_c_root${_c_path%/}/cpu.stat")
+  elif [ -r "$_c_root/cpuacct/cpuacct.usage" ]; then
+    read -r _c_ns <"$_c_root/cpuacct/cpuacct.usage" && _c_usec=$((_c_ns / 1000))
+  fi
+  case "$_c_usec" in '' | *[!0-9]*) return 0 ;; esac
+  echo "$1 $(wall_clock) $_c_usec $(nproc 2>/dev/null || grep -c ^processor /proc/cpuinfo)" >>"$2/cpu_usage"
+}
+
 # One round over the hosts in $pending: a host whose answer matches the case
 # pattern $1 has it appended to file $2; the others stay in $pending. A name is
 # looked up once and its address kept; peers are asked eight at a time, each

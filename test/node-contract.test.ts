@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import {
   CONTROL_SECRET_FILE,
@@ -19,7 +19,8 @@ import {
   startMarginSeconds,
 } from '../src/core/deploy/node-contract.js';
 import { LABELS } from '../src/core/labels.js';
-import { REPO } from './helpers.js';
+import { parseCpuUsage } from '../src/core/logs/host-load.js';
+import { REPO, tempDir } from './helpers.js';
 
 const read = (file: string) => readFileSync(path.join(REPO, file), 'utf8');
 const nodeLib = read('templates/node-lib.sh');
@@ -86,4 +87,48 @@ test("docker/setup.sh's image labels are the ones in core/labels.ts", () => {
   const setup = read('docker/setup.sh');
   assert.ok(setup.includes(`"${LABELS.base}"`) && setup.includes(`LABEL ${LABELS.base}=`));
   assert.ok(setup.includes(`"${LABELS.golang}"`) && setup.includes(`LABEL ${LABELS.golang}=`));
+});
+
+test("record_cpu writes the container's cgroup CPU time (v2 in its own namespace or nested, v1) and nothing without a cgroup", async (t) => {
+  const dir = await tempDir(t);
+  const record = (root: string, procCgroup: string, phase = 'start') => {
+    const extract = path.join(dir, `extract-${root}`);
+    mkdirSync(extract, { recursive: true });
+    writeFileSync(path.join(dir, `${root}.cgroup`), procCgroup);
+    // wall_clock is busybox's adjtimex: a fixed clock here, so that the line is known.
+    execFileSync(
+      'sh',
+      [
+        '-c',
+        `. ./templates/node-lib.sh; wall_clock() { echo 1000.000001; }; record_cpu ${phase} "${extract}" "${path.join(dir, root)}" "${path.join(dir, `${root}.cgroup`)}"`,
+      ],
+      { cwd: REPO },
+    );
+    const file = path.join(extract, NODE_FILES.cpuUsage);
+    return existsSync(file) ? readFileSync(file, 'utf8') : undefined;
+  };
+  const cpus = '[1-9][0-9]*';
+  mkdirSync(path.join(dir, 'v2'), { recursive: true });
+  writeFileSync(path.join(dir, 'v2/cpu.stat'), 'usage_usec 123456\nuser_usec 100000\nsystem_usec 23456\n');
+  assert.match(record('v2', '0::/\n') ?? '', new RegExp(`^start 1000\\.000001 123456 ${cpus}\\n$`));
+  // The host's cgroup namespace: /proc/self/cgroup names the container's cgroup, not the root's (the whole host).
+  mkdirSync(path.join(dir, 'v2host/system.slice/docker-1.scope'), { recursive: true });
+  writeFileSync(path.join(dir, 'v2host/cpu.stat'), 'usage_usec 999999999\n');
+  writeFileSync(path.join(dir, 'v2host/system.slice/docker-1.scope/cpu.stat'), 'usage_usec 42\n');
+  assert.match(
+    record('v2host', '0::/system.slice/docker-1.scope\n', 'end') ?? '',
+    new RegExp(`^end 1000\\.000001 42 ${cpus}\\n$`),
+  );
+  mkdirSync(path.join(dir, 'v1/cpuacct'), { recursive: true });
+  writeFileSync(path.join(dir, 'v1/cpuacct/cpuacct.usage'), '5000000\n');
+  assert.match(
+    record('v1', '3:cpu,cpuacct:/\n') ?? '',
+    new RegExp(`^start 1000\\.000001 5000 ${cpus}\\n$`),
+    'ns to µs',
+  );
+  mkdirSync(path.join(dir, 'none'), { recursive: true });
+  assert.equal(record('none', '0::/\n'), undefined, 'no cgroup file: no record, no error');
+  // What the shell writes is what the report reads.
+  const both = `${record('v2', '0::/\n', 'end')}`;
+  assert.ok(parseCpuUsage(both), both);
 });

@@ -223,7 +223,7 @@ test('runs compared: one column per run; a probe folder is refused', async (t) =
   ]);
   assert.match(
     html,
-    /<p class="setup-shared">Alike in every run: CanSkipLevel <code>true<\/code>; PrimeOnly <code>true<\/code>; OrderStartLevel <code>0<\/code>; Setup <code>coin<\/code>\.<\/p>/,
+    /<p class="setup-shared">Alike in every run: CanSkipLevel <code>true<\/code>; PrimeOnly <code>true<\/code>; OrderStartLevel <code>0<\/code>; Setup <code>coin<\/code>; Txpu <code>1 \(transactions of 100 bytes per unit\)<\/code>\.<\/p>/,
   );
   assert.doesNotMatch(
     html.slice(html.indexOf('<table class="figures">')),
@@ -665,6 +665,7 @@ test('compared setups: the knobs alike in every run said once, the others per ru
     createDelaySeconds: 0.2,
     orderStartLevel: 0,
     setup: 'coin',
+    txpu: 1,
     sync: [{ type: 'gossip', params: { nIn: '2' }, fallback: '' }],
     network: [],
     images: [],
@@ -682,6 +683,7 @@ test('compared setups: the knobs alike in every run said once, the others per ru
     ['CreateDelay', '0.2 s'],
     ['OrderStartLevel', '0'],
     ['Setup', 'coin'],
+    ['Txpu', '1 (transactions of 100 bytes per unit)'],
   ]);
   assert.deepEqual(compared.differing, [
     [

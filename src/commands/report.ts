@@ -8,6 +8,7 @@ import { InputError } from '../core/errors.js';
 import { readOptional, type NodeFiles } from '../fs/node-logs.js';
 import { readOptionalInput } from '../fs/input.js';
 import { runFaults } from '../core/report/run-faults.js';
+import { parseCpuUsage } from '../core/logs/host-load.js';
 import { checkConfigText } from '../core/config/check.js';
 import { networkLine, runSetup, type RunSetup } from '../core/report/run-setup.js';
 import { reportPage, writeReport, type PageRun } from '../report/html.js';
@@ -16,6 +17,7 @@ import { printJson, type Output } from './output.js';
 import type { ReportFlags } from './report.flags.js';
 import { judgeRun, loadRun, type VerdictOptions } from '../fs/run-folder.js';
 import { withLogsFolderLock } from '../fs/logs-folder.js';
+import { isExperimentFolder } from '../fs/experiment-dir.js';
 
 type ReportOptions = ReportFlags;
 
@@ -83,6 +85,9 @@ export async function readRun(dir: string, options: ReportOptions): Promise<Repo
   for (const [pid, node] of run.nodes.entries()) {
     const networkText = await readOptional(node.files?.network);
     const network = networkText === undefined ? undefined : networkLine(networkText);
+    const cpuText = await readOptional(node.files?.cpuUsage);
+    const cpu = cpuText === undefined ? undefined : parseCpuUsage(cpuText);
+    const host = evidence[pid]!.task?.swarmNode;
     const v = verdict.nodes[pid]!;
     // A log the verdict could not use (too large, unreadable) gives no figures either.
     const entry: RunNode = {
@@ -92,6 +97,8 @@ export async function readRun(dir: string, options: ReportOptions): Promise<Repo
       shutdown: v.shutdown.kind,
       startedAt: evidence[pid]!.startedAt,
       network: network || undefined,
+      ...(cpu ? { cpu } : {}),
+      ...(host ? { host } : {}),
     };
     const folder = folders[pid];
     const plan = folder
@@ -101,12 +108,12 @@ export async function readRun(dir: string, options: ReportOptions): Promise<Repo
       entry.startPlan = { commonStart: plan[0]!, knownAt: plan[1]! };
     nodes.push(entry);
   }
-  const figures = runFigures(nodes, verdict.agreedUnits, levelLimit);
   const setup = await readSetup(
     dir,
     options,
     nodes.map((n, pid) => ({ ...n, image: evidence[pid]!.task?.image })),
   );
+  const figures = runFigures(nodes, verdict.agreedUnits, levelLimit, setup?.txpu);
   const faults =
     faultFiles.record &&
     runFaults(
@@ -176,6 +183,14 @@ export function reportCharts(runs: readonly ReportedRun[]): ChartSpec[] {
 /** Writes the report of one run (or compares several) and prints the headline figures; returns the headline of the first run. */
 export async function report(dirs: string[], options: ReportOptions, out: Output): Promise<string> {
   const folders = dirs.length ? dirs : [options.logs];
+  // An experiment's folder (experiment run --out): its page drawn again from its results.
+  if (folders.length === 1 && (await isExperimentFolder(folders[0]!)))
+    return (await import('./experiment.js')).experimentReport(
+      folders[0]!,
+      options.out ?? path.join(folders[0]!, 'report.html'),
+      out,
+      options.json,
+    );
   const file = options.out ?? (folders.length === 1 ? path.join(folders[0]!, 'report.html') : 'report.html');
   // A page written into a run's folder is written under its lock, as deploy logs writes there:
   // the run is read whole, and a `deploy logs` into it waits.
@@ -185,9 +200,22 @@ export async function report(dirs: string[], options: ReportOptions, out: Output
     : withLogsFolderLock(into, () => writeRunsReport(folders, file, options, out));
 }
 
+/**
+ * The run `report` last read alone, by its folder. `experiment run` runs up in this process and
+ * takes what up's report step read, rather than read the run's logs a second time (its report
+ * took 4.5 s of CPU at N = 64: bench/README.md). Taken once: nothing stale outlives the next run.
+ */
+let lastRun: { dir: string; run: ReportedRun } | undefined;
+export function takeReportedRun(dir: string): ReportedRun | undefined {
+  const taken = lastRun?.dir === path.resolve(dir) ? lastRun.run : undefined;
+  lastRun = undefined;
+  return taken;
+}
+
 async function writeRunsReport(folders: string[], file: string, options: ReportOptions, out: Output): Promise<string> {
   const runs: ReportedRun[] = [];
   for (const dir of folders) runs.push(await readRun(dir, options));
+  lastRun = runs.length === 1 ? { dir: path.resolve(folders[0]!), run: runs[0]! } : undefined;
   runNames(folders).forEach((name, i) => (runs[i]!.name = name));
   const charts = [];
   for (const c of reportCharts(runs)) charts.push({ title: c.title, svg: await renderSvg(c) });

@@ -81,7 +81,16 @@ async function checkOptions(options: UpOptions): Promise<RunPlan> {
   return plan;
 }
 
-export async function up(options: UpOptions, out: Output, engine: UpEngine = new Engine()): Promise<void> {
+/**
+ * `stop` (experiment run's Ctrl-C) ends up at its next step, or its wait for the nodes, with
+ * the signal's reason; what up deployed by then is its caller's to remove (deploy clean).
+ */
+export async function up(
+  options: UpOptions,
+  out: Output,
+  engine: UpEngine = new Engine(),
+  stop?: AbortSignal,
+): Promise<void> {
   const plan = await checkOptions(options);
   if (options.dryRun) return printRunPlan(plan, undefined, { json: options.json, prefix: 'up' }, out);
   // What depends on the engine's state, asked (read only) before anything changes: a --subnet
@@ -89,7 +98,7 @@ export async function up(options: UpOptions, out: Output, engine: UpEngine = new
   await checkClusterState(engine, options.network, options.subnet);
   await checkRegistryReach(engine, plan.image.registry!, plan.image.option); // a --tag names its registry
   try {
-    await steps(options, plan, out, engine);
+    await steps(options, plan, out, engine, stop);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
     // Exit 2 promises that nothing changed; by now keys, configs or the engine may have.
@@ -100,9 +109,16 @@ export async function up(options: UpOptions, out: Output, engine: UpEngine = new
 }
 
 /** up's steps, once every flag and input passed: from here on things change. */
-async function steps(options: UpOptions, plan: RunPlan, out: Output, engine: UpEngine): Promise<void> {
+async function steps(
+  options: UpOptions,
+  plan: RunPlan,
+  out: Output,
+  engine: UpEngine,
+  stop: AbortSignal | undefined,
+): Promise<void> {
   const clock = new PhaseClock();
   const step = (name: string) => {
+    stop?.throwIfAborted();
     clock.begin(name, Date.now());
     out.line('');
     out.line(`== ${name}`);
@@ -132,7 +148,7 @@ async function steps(options: UpOptions, plan: RunPlan, out: Output, engine: UpE
   step('deploy');
   await deploy(options, plan, pinned, out, engine);
   clock.begin('wait', Date.now());
-  const waited = await waitForRun(options, out, engine, payload);
+  const waited = await waitForRun(options, out, engine, payload, stop);
   step('logs');
   await collect(options, waited, out, engine);
   // The nodes' common start, as they recorded it: the wait for them is the start wait, then gomel's run.
@@ -170,7 +186,13 @@ interface Waited {
 }
 
 /** Waits for every node to finish, or a stall, or --timeout; which are still running, and which were lost with their host. */
-async function waitForRun(options: UpOptions, out: Output, engine: UpEngine, payload: PayloadKind): Promise<Waited> {
+async function waitForRun(
+  options: UpOptions,
+  out: Output,
+  engine: UpEngine,
+  payload: PayloadKind,
+  stop: AbortSignal | undefined,
+): Promise<Waited> {
   const retry = retryReporter(out, 'up');
   const services = await serviceIds(engine, options.network, retry);
   out.line(`up: waiting for the ${services.size} nodes to finish (at most ${options.timeout}s)`);
@@ -181,7 +203,7 @@ async function waitForRun(options: UpOptions, out: Output, engine: UpEngine, pay
       await waitForTasks(
         engine,
         services,
-        (v) => stalled !== undefined || v.phase === 'complete',
+        (v) => stalled !== undefined || stop?.aborted === true || v.phase === 'complete',
         Number(options.timeout) * 1000,
         () => {},
         { pollMs: 250, retry },

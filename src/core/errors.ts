@@ -33,6 +33,11 @@ export class ForkFound extends CheckFailed {
   override name = 'ForkFound';
 }
 
+/** The user interrupted (Ctrl-C) a command that stops cleanly on it (experiment run): exit 130, as a shell reports SIGINT. */
+export class Interrupted extends Error {
+  override name = 'Interrupted';
+}
+
 /** Something outside us failed: the engine, the registry, the filesystem. Exit 1. */
 export class EnvironmentError extends Error {
   override name = 'EnvironmentError';

@@ -28,6 +28,8 @@ export interface NodeFiles {
   network?: string;
   /** faults.sh's record of each fault action it applied (templates/faults.sh). */
   faultsLog?: string;
+  /** run.sh's record of the container's CPU time at gomel's start and end (host-load.ts). */
+  cpuUsage?: string;
 }
 
 // gomel's main log is MAIN_LOG (setup_<pid>… is the setup phase). The names read here are
@@ -41,6 +43,7 @@ const FILES: Record<string, keyof NodeFiles> = {
   [NODE_FILES.startedAt]: 'startedAt',
   [NODE_FILES.network]: 'network',
   [NODE_FILES.faultsLog]: 'faultsLog',
+  [NODE_FILES.cpuUsage]: 'cpuUsage',
 };
 
 function twoLogs(where: string, a: string, b: string): InputError {

@@ -12,9 +12,12 @@ import {
 } from '../core/logs/protocol-stats.js';
 import { NEAR_INSTANT_SECONDS, type Period, type RunFaults } from '../core/report/run-faults.js';
 import { writeCharDevice, writeFileAtomic } from '../fs/atomic.js';
+import { bytesPerSecond, perSecond } from '../core/report/throughput.js';
+import { hostLoadText, type HostLoad } from '../core/logs/host-load.js';
 import { fsProblem, isFsError } from '../fs/input.js';
 
-const esc = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
+export const esc = (s: string) =>
+  s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
 const fixed = (x: number | undefined, digits: number, unit = '') =>
   x === undefined ? '–' : `${x.toFixed(digits)}${unit}`;
 const mb = (bytes: number | undefined) => (bytes === undefined ? '–' : `${(bytes / 1e6).toFixed(2)} MB`);
@@ -242,6 +245,13 @@ function figureRows(runs: readonly PageRun[]): string {
     ],
     ['units ordered per second', (f) => fixed(f.unitsPerSecond, 1)],
     [
+      'transactions per second (units/s × Txpu, 100 bytes each)',
+      (f) =>
+        f.transactionsPerSecond === undefined
+          ? '–'
+          : `${perSecond(f.transactionsPerSecond)} (${bytesPerSecond(f.payloadBytesPerSecond!)} payload; Txpu ${f.txpu})`,
+    ],
+    [
       'own-unit latency p50 / p90 / p99 / max',
       (f) =>
         f.latencyMs
@@ -274,6 +284,7 @@ function figureRows(runs: readonly PageRun[]): string {
       (_, r) => ((b) => (b ? `${mb(b.written)} / ${mb(b.read)}` : '–'))(runBytes(r)),
     ],
     ['peak memory, largest node', (f) => mb(Math.max(0, ...f.perNode.map((n) => n.peakMemory ?? 0)) || undefined)],
+    ['host CPUs kept busy by the nodes', (f) => (f.hostLoad ? hostLoadCell(f.hostLoad) : 'not recorded')],
   ];
   return `<table class="figures"><thead><tr><th></th>${runs.map((r) => `<th>${esc(r.name)}</th>`).join('')}</tr></thead><tbody>${rows
     .map(
@@ -281,6 +292,21 @@ function figureRows(runs: readonly PageRun[]): string {
         `<tr><th>${esc(label)}</th>${runs.map((r) => `<td>${esc(cell(r.figures, r))}</td>`).join('')}</tr>`,
     )
     .join('')}</tbody></table>`;
+}
+
+/**
+ * Each host's share of its CPUs the nodes used over the run (their containers' CPU time), and
+ * HOST-BOUND when one was at least 90% busy: the figures then measure the machine as much as gomel.
+ */
+function hostLoadCell(load: HostLoad): string {
+  const hosts = load.hosts
+    .map(
+      (h) =>
+        `${load.hosts.length > 1 ? `${h.host}: ` : ''}${Math.round(h.busy * 100)}% of ${h.cpus} CPUs (${h.cpuSeconds.toFixed(1)} CPU-s over ${h.wallSeconds.toFixed(1)} s, ${h.nodes} nodes)`,
+    )
+    .join('; ');
+  const unrecorded = load.unrecorded ? `; ${load.unrecorded} node(s) recorded none` : '';
+  return `${load.hostBound ? 'HOST-BOUND: ' : ''}${hosts}${unrecorded}`;
 }
 
 /** Bytes written and read over the run (the Inside gomel attribution, unattributed bytes included), or undefined without its figures. */
@@ -332,24 +358,34 @@ function nodeTable(run: PageRun): string {
   return `<table class="nodes"><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${body.join('')}</tbody></table>`;
 }
 
-export function reportPage(
-  title: string,
-  runs: readonly PageRun[],
-  charts: readonly { title: string; svg: string }[],
-): string {
-  const verdicts = runs
-    .map((r) => `<li><b>${esc(r.name)}</b>: ${esc(r.consensusLine)}<br>${esc(r.shutdownLine)}</li>`)
-    .join('');
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>${esc(title)}</title>${REPORT_MARK}
-<style>
+/** Every page's look: tables, marked rows (a failed node, a host-bound run), charts side by side. */
+export const PAGE_STYLE = `<style>
 body { font-family: sans-serif; margin: 2em; color: #222; max-width: 1300px; }
 table { border-collapse: collapse; margin: 1em 0; font-size: 14px; }
 th, td { border: 1px solid #ccc; padding: 4px 8px; text-align: left; }
 tr.marked td, li.marked { background: #fdecea; }
 .charts { display: flex; flex-wrap: wrap; gap: 1em; }
 figure { margin: 0; }
-</style></head><body>
+</style>`;
+
+export function reportPage(
+  title: string,
+  runs: readonly PageRun[],
+  charts: readonly { title: string; svg: string }[],
+): string {
+  const verdicts = runs
+    .map((r) => {
+      // Said beside the verdict: figures of a saturated host must not be read as gomel's.
+      const load = r.figures.hostLoad;
+      const bound = load?.hostBound
+        ? `<br>${esc(hostLoadText(load))} — the figures measure this machine as much as gomel`
+        : '';
+      return `<li${bound ? ' class="marked"' : ''}><b>${esc(r.name)}</b>: ${esc(r.consensusLine)}<br>${esc(r.shutdownLine)}${bound}</li>`;
+    })
+    .join('');
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>${esc(title)}</title>${REPORT_MARK}
+${PAGE_STYLE}</head><body>
 <h1>${esc(title)}</h1>
 <ul class="verdicts">${verdicts}</ul>
 <h2>What was run</h2>
@@ -389,7 +425,7 @@ async function head(file: string): Promise<string> {
 }
 
 /** In every page's head: what makes a file one gomelctl may write over. */
-const REPORT_MARK = '<meta name="generator" content="gomelctl report">';
+export const REPORT_MARK = '<meta name="generator" content="gomelctl report">';
 /** A report of this gomelctl (its mark), or of one before the mark (its opening, to its title). */
 const isReport = (head: string): boolean =>
   head.includes(REPORT_MARK) ||

@@ -24,6 +24,7 @@ mkdir -p "$OUT" && cd "$OUT" || exit 2
 trap 'exit 143' TERM INT
 start_together "$COMMITTEE" "$OUT" apply_network
 wall_clock >started_at
+record_cpu start "$OUT"
 # This script is the container's PID 1: a SIGTERM (service removed, `down`, a
 # `stop` fault) reaches only it, so it is passed on to gomel, which then stops
 # its services and exits; what it logged is shipped as after any run. Without
@@ -72,6 +73,7 @@ while [ -z "$stopping" ] && await_restart /tmp/gomel.pid; do
 done
 trap '' TERM INT
 kill "$faults" "$progress" "$control" 2>/dev/null
+record_cpu end "$OUT"
 echo "$status" >exit_status
 [ -n "$stopping" ] && echo "stopped by SIGTERM" >stopped
 cat stderr.txt >&2

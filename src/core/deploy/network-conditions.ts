@@ -87,7 +87,7 @@ export const describeConditions = (c: LinkConditions) =>
 export const needsNetem = (c: LinkConditions) => c.delayMs !== undefined || c.jitterMs !== undefined;
 
 /** How delay and jitter are applied: `auto` is netem where the kernel has it, else userspace. */
-const DELAY_IMPLS = ['auto', 'netem', 'userspace'] as const;
+export const DELAY_IMPLS = ['auto', 'netem', 'userspace'] as const;
 export type DelayImpl = (typeof DELAY_IMPLS)[number];
 
 export function parseDelayImpl(text: string): DelayImpl {

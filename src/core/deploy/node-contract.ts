@@ -47,6 +47,8 @@ export const NODE_FILES = {
   networkError: 'network_error',
   faultsLog: 'faults.log',
   probe: 'probe.txt',
+  /** The container's CPU time and CPUs when gomel started and ended (node-lib.sh record_cpu; core/logs/host-load.ts). */
+  cpuUsage: 'cpu_usage',
 } as const;
 
 /** Prefixes of the lines a node prints for gomelctl among gomel's output. */

@@ -230,6 +230,10 @@ function randomCrashes(
   }));
 }
 
+/** Whether `--faults SPEC` names a JSON file of events rather than a plan in the short form. */
+export const isFaultPlanFile = (spec: string): boolean =>
+  spec.endsWith('.json') || (!spec.includes(':') && !spec.includes('@'));
+
 /** Parses and checks `--faults SPEC`; a bad plan is one UsageError line naming the event (exit 2). A SPEC starting with "[" is read as JSON. */
 export function parseFaultPlan(spec: string, nodes: readonly string[], seed?: string): FaultPlan {
   if (spec.trim().startsWith('[')) return parseFaultPlanJson(spec, '--faults', nodes, seed);
@@ -257,7 +261,7 @@ export function faultsFlagFile(spec: string): string | undefined {
     throw new UsageError(
       '--faults: the plan is empty; give events like crash:7@3s;pause:2@2s-12s, or a JSON file of them',
     );
-  return spec.endsWith('.json') || (!spec.includes(':') && !spec.includes('@')) ? spec : undefined;
+  return isFaultPlanFile(spec) ? spec : undefined;
 }
 
 /**

@@ -41,6 +41,7 @@ const EVIDENCE_FILES: ReadonlySet<string> = new Set([
   NODE_FILES.network,
   NODE_FILES.faultsLog,
   NODE_FILES.startPlan,
+  NODE_FILES.cpuUsage,
 ]);
 
 /** Whether the verdict or the report reads an entry of this name, at the top of a node's folder, as the node's evidence. */

@@ -26,7 +26,7 @@ function thin<T>(points: readonly T[], max = 200): T[] {
   return Array.from({ length: max }, (_, i) => points[Math.round(i * step)]!);
 }
 
-const base = (title: string, width = 560, height = 260) => ({
+export const base = (title: string, width = 560, height = 260) => ({
   $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
   title,
   width,

@@ -6,6 +6,8 @@
 // the node's start. Traffic (X, connection closed) is protocol-stats.ts's: it puts
 // each sync session's bytes on its service, which these lines do not name.
 import { MAX_LINE } from './log-stats.js';
+import { hostLoad, hostLoadText, type CpuUsage, type HostLoad } from './host-load.js';
+import { throughput, throughputText } from '../report/throughput.js';
 
 export interface NodeRunStats {
   genesisMs: number | undefined; // wall clock, from the genesis line (1 s resolution)
@@ -116,6 +118,9 @@ export interface RunNode {
   startPlan?: { commonStart: number; knownAt: number };
   /** The network conditions applied to it, as run.sh recorded them. */
   network?: string;
+  /** Its container's CPU time over gomel's run (cpu_usage), and the swarm node it ran on. */
+  cpu?: CpuUsage;
+  host?: string;
 }
 
 /**
@@ -176,6 +181,12 @@ export interface RunFigures {
   /** How many nodes orderingSeconds is the median of (those that reached consensus). */
   orderingNodes: number;
   unitsPerSecond: number | undefined;
+  /** The config's transactions per unit, when the config was found (src/core/report/throughput.ts). */
+  txpu?: number;
+  /** unitsPerSecond × Txpu: each unit carries Txpu transactions of gomel's generator. */
+  transactionsPerSecond?: number;
+  /** transactionsPerSecond × 100 bytes (gomel's generator's transaction size). */
+  payloadBytesPerSecond?: number;
   latencyMs: { p50: number; p90: number; p99: number; max: number; count: number } | undefined;
   timingIntervalMs: { median: number; p90: number } | undefined;
   /** From t = 0, over the `nodes` that reached LevelLimit. */
@@ -183,10 +194,17 @@ export interface RunFigures {
   /** Between the first and last node's start, by the clock's source. */
   startSkewSeconds: number | undefined;
   startSkewSource: 'started_at' | 'genesis' | undefined;
+  /** The hosts' CPUs the nodes kept busy over the run, when they recorded their CPU time (host-load.ts). */
+  hostLoad?: HostLoad;
   perNode: NodeFigures[];
 }
 
-export function runFigures(nodes: readonly RunNode[], agreedUnits: number, levelLimit: number): RunFigures {
+export function runFigures(
+  nodes: readonly RunNode[],
+  agreedUnits: number,
+  levelLimit: number,
+  txpu?: number,
+): RunFigures {
   const { offsets, ...clock } = runClock(nodes);
   // A node's time T (ms, its own clock) on the common clock, in seconds.
   const at = (i: number, t: number) => (offsets[i] ?? 0) + t / 1000;
@@ -208,13 +226,17 @@ export function runFigures(nodes: readonly RunNode[], agreedUnits: number, level
   const atLimit = nodeAtLimit.filter((t): t is number => t !== undefined);
   const known = offsets.filter((t): t is number => t !== undefined);
   const skew = clock.source !== 'own' && known.length >= 2 ? Math.max(...known) - Math.min(...known) : undefined;
+  const unitsPerSecond = orderingSeconds ? agreedUnits / orderingSeconds : undefined;
+  const load = hostLoad(nodes.map((n) => ({ cpu: n.cpu, host: n.host, logged: n.stats !== undefined })));
   return {
     nodes: nodes.length,
     agreedUnits,
     clock,
     orderingSeconds,
     orderingNodes: orderedAt.length,
-    unitsPerSecond: orderingSeconds ? agreedUnits / orderingSeconds : undefined,
+    unitsPerSecond,
+    ...(txpu === undefined ? {} : { txpu }),
+    ...throughputFields(unitsPerSecond, txpu),
     latencyMs: latencies.length
       ? {
           p50: median(latencies)!,
@@ -230,6 +252,7 @@ export function runFigures(nodes: readonly RunNode[], agreedUnits: number, level
       : undefined,
     startSkewSeconds: skew,
     startSkewSource: skew === undefined ? undefined : (clock.source as 'started_at' | 'genesis'),
+    ...(load ? { hostLoad: load } : {}),
     perNode: nodes.map((n, i) => {
       const late = n.startPlan ? n.startPlan.knownAt - n.startPlan.commonStart : 0;
       return {
@@ -247,7 +270,15 @@ export function runFigures(nodes: readonly RunNode[], agreedUnits: number, level
   };
 }
 
-/** The handful of figures the terminal gets, e.g. "344 units in 9.8 s, 35 units/s, latency p50 0.8 s". */
+function throughputFields(unitsPerSecond: number | undefined, txpu: number | undefined) {
+  const t = throughput(unitsPerSecond, txpu);
+  return t ? { transactionsPerSecond: t.transactionsPerSecond, payloadBytesPerSecond: t.payloadBytesPerSecond } : {};
+}
+
+/**
+ * The handful of figures the terminal gets, e.g. "344 units in 9.8 s, 35 units/s, 3500 tx/s
+ * (350 KB/s payload), latency p50 0.8 s", and the host-bound mark when the host's CPUs were the limit.
+ */
 export function headline(f: RunFigures): string {
   const parts = [
     f.orderingSeconds !== undefined
@@ -255,7 +286,10 @@ export function headline(f: RunFigures): string {
       : `${f.agreedUnits} units`,
   ];
   if (f.unitsPerSecond !== undefined) parts.push(`${f.unitsPerSecond.toFixed(0)} units/s`);
+  const t = throughput(f.unitsPerSecond, f.txpu);
+  if (t) parts.push(throughputText(t));
   if (f.latencyMs) parts.push(`latency p50 ${(f.latencyMs.p50 / 1000).toFixed(2)} s`);
   if (f.startSkewSeconds !== undefined) parts.push(`start skew ${f.startSkewSeconds.toFixed(2)} s`);
+  if (f.hostLoad?.hostBound) parts.push(hostLoadText(f.hostLoad));
   return parts.join(', ');
 }

@@ -13,6 +13,8 @@ export interface RunSetup {
   createDelaySeconds: number;
   orderStartLevel: number;
   setup: string;
+  /** Transactions per unit of gomel's load generator (core/report/throughput.ts). */
+  txpu: number;
   /** gomel's sync services in the config's order, with their parameters as written. */
   sync: { type: string; params: Record<string, string>; fallback: string }[];
   /** Nodes grouped by the conditions they applied (network.txt); empty when no node recorded any. */
@@ -56,6 +58,7 @@ export function runSetup(
     createDelaySeconds: config.CreateDelay,
     orderStartLevel: config.OrderStartLevel,
     setup: config.Setup,
+    txpu: config.Txpu,
     sync: config.Sync.map((s) => ({ type: s.Type, params: { ...s.Params }, fallback: s.Fallback ?? '' })),
     network: [...groups].map(([conditions, labels]) => ({ conditions, nodes: labels })),
     images: [...new Set(nodes.flatMap((n) => (n.image ? [n.image] : [])))],
@@ -78,6 +81,7 @@ export const configKnobs = (s: RunSetup): [string, string][] => [
   ['CreateDelay', `${s.createDelaySeconds} s`],
   ['OrderStartLevel', String(s.orderStartLevel)],
   ['Setup', s.setup],
+  ['Txpu', `${s.txpu} (transactions of 100 bytes per unit)`],
   ...s.sync.map((x): [string, string] => [x.type, syncText(x)]),
 ];
 

@@ -1,0 +1,120 @@
+// An experiment file (issue 33): what runs, what varies and what stays, read from YAML or
+// JSON (src/fs/experiment-file.ts parses it) and typed here by a schema. What is wrong with
+// it is one line naming the file and the field's path, exit 2: nothing has run.
+//
+//   binary: ../gomel            # or code: (and bn256:); or --binary/--code on the command line
+//   spread: true                # the rest as `up`'s flags: registry, network, tag, timeout, stall,
+//   configs: ../configs         #   strict, netImpl; base: the config in configs/ the knobs change
+//   n: [4, 8, 16]               # the axes: their product is the grid
+//   config: {Txpu: [1, 100, 1000]}
+//   net: [none, "delay=40ms", {zones: zones.json}]
+//   faults: [none, "crash:8@5s"]
+//   repeats: 3
+//   seed: lab-1                 # of faults random:K
+//   points:                     # or the points themselves, instead of the axes
+//     - {n: 8, faults: "crash:7,8@5s"}
+import { z } from 'zod';
+import { UsageError } from '../errors.js';
+import { checkJson } from '../json-input.js';
+import { DELAY_IMPLS } from '../deploy/network-conditions.js';
+
+/** The most runs one file may ask for: 200 runs of a minute or two are a few hours on one machine. */
+export const MAX_RUNS = 200;
+/** The most repeats of one point. */
+export const MAX_REPEATS = 20;
+
+/** One value of the net axis: "none", conditions for every node's egress, or a zones file. */
+const NET = z.union([z.string(), z.strictObject({ zones: z.string() })]);
+export type NetValue = z.infer<typeof NET>;
+
+const POINT = z.strictObject({
+  n: z.number(),
+  config: z.record(z.string(), z.unknown()).optional(),
+  net: NET.optional(),
+  faults: z.string().optional(),
+});
+
+const WHAT_TO_RUN = {
+  binary: z.string().optional(),
+  code: z.string().optional(),
+  bn256: z.string().optional(),
+  tag: z.string().optional(),
+  registry: z.string().optional(),
+  network: z.string().optional(),
+  spread: z.boolean().optional(),
+  configs: z.string().optional(),
+  base: z.string().optional(),
+  timeout: z.number().optional(),
+  stall: z.number().optional(),
+  strict: z.boolean().optional(),
+  netImpl: z.enum(DELAY_IMPLS).optional(),
+};
+
+const AXES = {
+  n: z.array(z.number()).optional(),
+  config: z.record(z.string(), z.array(z.unknown())).optional(),
+  net: z.array(NET).optional(),
+  faults: z.array(z.string()).optional(),
+};
+
+const EXPERIMENT = z.strictObject({
+  ...WHAT_TO_RUN,
+  ...AXES,
+  repeats: z.number().optional(),
+  seed: z.string().optional(),
+  points: z.array(POINT).optional(),
+});
+
+export type ExperimentFile = z.infer<typeof EXPERIMENT>;
+export type PointFile = z.infer<typeof POINT>;
+
+const TOP_FIELDS = Object.keys(EXPERIMENT.shape);
+const POINT_FIELDS = Object.keys(POINT.shape);
+
+/** A problem in the experiment file: one line, exit 2 (nothing ran). */
+export const fileProblem = (file: string, where: string | undefined, problem: string, fix?: string): UsageError =>
+  new UsageError(`${file}${where ? `:${where}` : ''}: ${problem}${fix ? ` — ${fix}` : ''}`);
+
+/** The experiment file's value (parsed YAML or JSON) typed; an unknown field names the known ones. */
+export function checkExperimentFile(value: unknown, file: string): ExperimentFile {
+  const spec = checkJson(value, EXPERIMENT, (where, problem) => {
+    if (problem !== 'unknown field') return fileProblem(file, where, problem);
+    const fields = where && /^points\[\d+\]\./.test(where) ? POINT_FIELDS : TOP_FIELDS;
+    return fileProblem(file, where, 'unknown field', `the fields are ${fields.join(', ')}`);
+  });
+  const axes = (['n', 'config', 'net', 'faults'] as const).filter((k) => spec[k] !== undefined);
+  if (spec.points !== undefined && axes.length)
+    throw fileProblem(
+      file,
+      axes[0],
+      'axes and points together',
+      'give the axes (their product is the grid) or the points, not both',
+    );
+  // An empty axis makes the product empty: said where it is, not as "0 runs".
+  const empty = (where: string, list: readonly unknown[] | undefined) => {
+    if (list?.length === 0)
+      throw fileProblem(file, where, 'an empty list makes the grid empty', 'give at least one value, or leave it out');
+  };
+  empty('n', spec.n);
+  empty('net', spec.net);
+  empty('faults', spec.faults);
+  empty('points', spec.points);
+  for (const [knob, values] of Object.entries(spec.config ?? {})) empty(`config.${knob}`, values);
+  if (spec.points === undefined && spec.n === undefined)
+    throw fileProblem(file, 'n', 'missing', 'give the committee sizes, e.g. n: [4, 8, 16] (or points:)');
+  if (
+    spec.repeats !== undefined &&
+    !(Number.isInteger(spec.repeats) && spec.repeats >= 1 && spec.repeats <= MAX_REPEATS)
+  )
+    throw fileProblem(file, 'repeats', `expected a whole number from 1 to ${MAX_REPEATS}`);
+  for (const key of ['timeout', 'stall'] as const) {
+    const v = spec[key];
+    if (v !== undefined && !(Number.isInteger(v) && v >= 1 && v <= (key === 'stall' ? 3600 : 86_400)))
+      throw fileProblem(file, key, `expected a whole number of seconds from 1 to ${key === 'stall' ? 3600 : 86_400}`);
+  }
+  if (spec.binary !== undefined && spec.code !== undefined)
+    throw fileProblem(file, 'code', 'binary and code together', 'give one: what the nodes run');
+  if (spec.bn256 !== undefined && spec.code === undefined)
+    throw fileProblem(file, 'bn256', 'bn256 goes with code', 'it is the bn256 checkout gomel is compiled with');
+  return spec;
+}

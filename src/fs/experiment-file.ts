@@ -1,0 +1,114 @@
+// An experiment file read: YAML or JSON (JSON is YAML, and needs nothing more), its paths
+// resolved against its own folder (flags on the command line against the current one), the
+// files it names read, and the grid planned and checked by the core (core/experiment).
+import path from 'node:path';
+import { EnvironmentError, UsageError } from '../core/errors.js';
+import { parseJsonText } from '../core/json-input.js';
+import { checkExperimentFile, fileProblem } from '../core/experiment/spec.js';
+import { filesToRead, planExperiment, runSetting, type ExperimentPlan } from '../core/experiment/grid.js';
+import { exists } from './atomic.js';
+import { readInput } from './input.js';
+import { checkPayloadFiles } from './payload-files.js';
+import { resolveCode } from './code-layout.js';
+
+/** What the `yaml` package (eemeli/yaml) gives us: parse, and its error's position. */
+interface YamlModule {
+  parse(text: string, options?: { uniqueKeys?: boolean; prettyErrors?: boolean }): unknown;
+}
+
+/** YAML through the `yaml` package, loaded only for a YAML file: a JSON experiment needs none of it. */
+async function parseYaml(text: string, file: string): Promise<unknown> {
+  const name = 'yaml'; // not a literal import: the package is optional until it is installed
+  let yaml: YamlModule;
+  try {
+    yaml = (await import(name)) as YamlModule;
+  } catch {
+    throw new EnvironmentError(
+      `${file}: reading YAML needs the yaml package, which is not installed (npm install) — or write the experiment as JSON`,
+    );
+  }
+  try {
+    return yaml.parse(text, { uniqueKeys: true, prettyErrors: true });
+  } catch (error) {
+    // Its first line names the problem and the line and column ("… at line 3, column 5:").
+    const first = (error as Error).message.split('\n')[0]!.replace(/:$/, '');
+    throw fileProblem(file, undefined, `not valid YAML: ${first}`);
+  }
+}
+
+/** The file's value: JSON when it is named .json or starts as JSON does, YAML otherwise. */
+export async function parseExperimentText(text: string, file: string): Promise<unknown> {
+  if (file.endsWith('.json') || /^\s*[{[]/.test(text))
+    return parseJsonText(text, (problem) => fileProblem(file, undefined, problem));
+  return parseYaml(text, file);
+}
+
+export interface PayloadFlags {
+  binary?: string | undefined;
+  code?: string | undefined;
+  bn256?: string | undefined;
+}
+
+/** Defaults as `up` has them. */
+export interface ExperimentDefaults {
+  registry: string;
+  network: string;
+  timeout: number;
+}
+
+/**
+ * Reads and checks an experiment file and plans its grid; `flags` (--binary, --code, --bn256)
+ * replace what the file says runs. Any problem is one line, before anything runs.
+ */
+export async function readExperiment(
+  file: string,
+  flags: PayloadFlags,
+  defaults: ExperimentDefaults,
+): Promise<ExperimentPlan> {
+  if (!(await exists(file))) throw new UsageError(`${file}: no such experiment file`);
+  const spec = checkExperimentFile(await parseExperimentText(await readInput(file, 'experiment file'), file), file);
+  const resolve = (p: string) => path.resolve(path.dirname(file), p);
+  const fromFlags = flags.binary !== undefined || flags.code !== undefined;
+  const payload = fromFlags
+    ? {
+        ...(flags.binary !== undefined ? { binary: path.resolve(flags.binary) } : {}),
+        ...(flags.code !== undefined ? { code: path.resolve(flags.code) } : {}),
+        ...(flags.bn256 !== undefined ? { bn256: path.resolve(flags.bn256) } : {}),
+      }
+    : {
+        ...(spec.binary !== undefined ? { binary: resolve(spec.binary) } : {}),
+        ...(spec.code !== undefined ? { code: resolve(spec.code) } : {}),
+        ...(spec.bn256 !== undefined ? { bn256: resolve(spec.bn256) } : {}),
+      };
+  if (flags.bn256 !== undefined && flags.code === undefined)
+    throw new UsageError('--bn256 goes with --code: it is the bn256 checkout gomel is compiled with');
+  const setting = runSetting(spec, file, payload, defaults);
+  // What up checks of its payload, once for the whole grid.
+  await checkPayloadFiles(setting);
+  if (setting.code !== undefined) await resolveCode(setting.code, setting.bn256);
+  const configs = spec.configs !== undefined ? resolve(spec.configs) : path.resolve('configs');
+  const baseFile = path.join(configs, `${spec.base ?? 'config'}.json`);
+  if (!(await exists(baseFile)))
+    throw fileProblem(
+      file,
+      spec.base !== undefined ? 'base' : undefined,
+      `the base config ${baseFile} does not exist`,
+      spec.configs !== undefined
+        ? 'name a config of that folder in base:'
+        : 'give configs: (the folder, relative to this file) and base: (a config there)',
+    );
+  const texts = new Map<string, string>();
+  for (const named of filesToRead(spec, resolve)) {
+    if (!(await exists(named)))
+      throw fileProblem(file, undefined, `${named}: no such file (a zones or fault plan file of the experiment)`);
+    texts.set(named, await readInput(named, 'zones or fault plan file'));
+  }
+  return planExperiment({
+    file,
+    spec,
+    setting,
+    base: { file: baseFile, text: await readInput(baseFile, 'config file') },
+    texts,
+    resolve,
+  });
+}

@@ -70,6 +70,7 @@ const VERB: Record<FaultKind, string> = {
   slow: 'slowed',
   partition: 'partitioned',
   isolate: 'isolated',
+  twin: 'twinned',
 };
 
 /** What was done, as faultyNodes words it ("crashed at 3 s", "paused by gomelctl fault for good from 5 s"), and whether the plan asked it. */
@@ -125,7 +126,9 @@ const LOG_AFTER_SLACK_MS = 5000;
 export function faultsApplied(plan: FaultPlan | undefined, nodes: readonly NodeFaultLog[]): FaultFindings {
   const applied: NodeFault[] = [];
   const inconsistent: NodeFault[] = [];
-  const faultyByPlan = plan ? faultyNodes(plan).faulty : [];
+  // A twin's lie is judged from its two instances' logs (core/logs/byzantine.ts), not from faults.log.
+  const twins = new Set((plan?.events ?? []).flatMap((e) => (e.kind === 'twin' ? e.nodes : [])));
+  const faultyByPlan = plan ? faultyNodes(plan).faulty.filter((p) => !twins.has(p.node)) : [];
   const notApplied: NodeFault[] = [];
   nodes.forEach((node, i) => {
     const k = i + 1;

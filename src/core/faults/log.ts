@@ -45,6 +45,8 @@ const ARITY: Record<string, [number, number]> = {
   // Live only (gomelctl fault, core/faults/live.ts): a pause or slow let go; every drop undone.
   resume: [0, 0],
   heal: [0, 0],
+  // A twin's halves, set before gomel starts (faults.sh apply_twin): "twin drop <host> …", "twin alias <name> <host>".
+  twin: [2, Infinity],
 };
 
 export function parseFaultsLog(text: string): FaultsLog {

@@ -14,6 +14,9 @@
 //   slow:3@0s-20s,cpu=0.2       gomel runs 20 ms of every 100 ms (no end: "slowed for good", faulty)
 //   restart:7@20s               gomel started again with the same key, after a crash or stop of node 7
 //   random:K                    K crashes, nodes and times drawn from the seed (randomCrashes)
+//   twin:3                      Byzantine (issue 34): node 3 runs as two instances with one key from the
+//                               start, each reachable by one half of the other nodes (twinGroups); no time
+//   twin:3,groups=1-4|5-8       the same, naming the halves (node 3 itself, if named, is left out)
 // Times: 250ms, 3s, 1.5s, 2m, 1h (at most 24 h); "0" is the start.
 // Refused as no node could carry it out (issue 30): a cut that cuts nobody off (every node isolated,
 // or a side all down for good), a node's schedule over one environment string (MAX_ARG_STRLEN), a
@@ -26,8 +29,8 @@ import { envStringBytes, MAX_ENV_STRING_BYTES, NODE_ENV } from '../deploy/node-c
 
 export { parseFaultsLog, type FaultLogEvent, type FaultLogProblem, type FaultsLog } from './log.js';
 
-export type FaultKind = 'crash' | 'stop' | 'pause' | 'partition' | 'isolate' | 'slow' | 'restart';
-const KIND_NAMES = ['crash', 'stop', 'pause', 'partition', 'isolate', 'slow', 'restart'] as const;
+export type FaultKind = 'crash' | 'stop' | 'pause' | 'partition' | 'isolate' | 'slow' | 'restart' | 'twin';
+const KIND_NAMES = ['crash', 'stop', 'pause', 'partition', 'isolate', 'slow', 'restart', 'twin'] as const;
 const KINDS: readonly FaultKind[] = KIND_NAMES;
 const INSTANT: ReadonlySet<FaultKind> = new Set(['crash', 'stop', 'restart']);
 /** Windows that act on gomel's process: they cannot overlap the node being down. */
@@ -35,9 +38,12 @@ const PROCESS_WINDOW: ReadonlySet<FaultKind> = new Set(['pause', 'slow']);
 
 export interface FaultEvent {
   kind: FaultKind;
-  /** Node numbers (1-based, node<k>), ascending; a partition's: every node of its groups. */
+  /** Node numbers (1-based, node<k>), ascending; a partition's: every node of its groups; a twin's: the twinned node. */
   nodes: number[];
-  /** partition only: its groups, each ascending. */
+  /**
+   * partition: its groups, each ascending. twin: the other nodes in two groups, the first reaching
+   * the node's own service (node<k>), the second its twin (twinName: node<k>-twin).
+   */
   groups?: number[][];
   /** ms after the common start. */
   atMs: number;
@@ -158,6 +164,7 @@ function parseShortEvent(text: string, hosts: readonly string[], seed: string | 
   const colon = text.indexOf(':');
   const kindText = (colon < 0 ? text : text.slice(0, colon)).trim();
   if (kindText === 'random') return randomCrashes(text.slice(colon + 1), hosts.length, seed, text, fail);
+  if (kindText === 'twin') return [parseTwin(colon < 0 ? '' : text.slice(colon + 1), hosts, text, fail)];
   const kind = KINDS.find((k) => k === kindText);
   if (!kind) throw fail(`unknown kind "${kindText}"; the kinds are ${KINDS.join(', ')}, random`);
   if (colon < 0) throw fail(`no nodes and time; give e.g. ${EXAMPLES[kind]}`);
@@ -193,7 +200,72 @@ const EXAMPLES: Record<FaultKind, string> = {
   isolate: 'isolate:3@4s-9s',
   slow: 'slow:3@0s-20s,cpu=0.2',
   restart: 'restart:7@20s',
+  twin: 'twin:3 or twin:3,groups=1-4|5-8',
 };
+
+/** The service of node k's second instance (twin:K): its host's name and "-twin". */
+export const twinName = (host: string): string => `${host}-twin`;
+
+/** A Swarm service name is a DNS label: at most 63 characters. */
+const MAX_SERVICE_NAME = 63;
+
+/**
+ * The other nodes in the two halves a twin splits them into (issue 34): by default the first
+ * ⌈(N−1)/2⌉ of them, in committee order, reach node k's own service and the rest its twin. Named
+ * groups must hold every other node once; k itself, if named, is left out.
+ */
+export function twinGroups(k: number, n: number, named: number[][] | undefined, fail: Fail): number[][] {
+  const others = Array.from({ length: n }, (_, i) => i + 1).filter((x) => x !== k);
+  if (others.length < 2) throw fail(`a twin needs two other nodes or more to split, and the committee has ${n}`);
+  if (!named) {
+    const half = Math.ceil(others.length / 2);
+    return [others.slice(0, half), others.slice(half)];
+  }
+  const groups = named.map((g) => g.filter((x) => x !== k));
+  if (groups.length !== 2) throw fail(`a twin splits the other nodes in two groups, not ${groups.length}`);
+  if (groups.some((g) => g.length === 0))
+    throw fail(`each twin needs a group of nodes that reach it; a group holds only node ${k} itself`);
+  const missing = others.filter((x) => !groups.flat().includes(x));
+  if (missing.length)
+    throw fail(
+      `node ${missing.join(', ')} ${missing.length > 1 ? 'are' : 'is'} in neither group; every other node reaches one twin`,
+    );
+  return groups;
+}
+
+/** "3" or "3,groups=1-4|5-8": one node run as two instances from the start. */
+function parseTwin(rest: string, hosts: readonly string[], source: string, fail: Fail): FaultEvent {
+  if (rest.includes('@')) throw fail(`a twin runs from the start, with no time; give ${EXAMPLES.twin}`);
+  const [nodesText = '', ...keys] = rest.split(',');
+  if (nodesText.trim() === '') throw fail(`no node; give ${EXAMPLES.twin}`);
+  const nodes = parseNodeList(nodesText, hosts, fail);
+  const keyText = keys.join(',');
+  // "twin:3,4": the comma of a node list, which a twin does not take.
+  if (nodes.length !== 1 || (keyText !== '' && !keyText.includes('=')))
+    throw fail(`one node a twin: give twin:${nodes[0]}, and another node's twin as an event of its own`);
+  let named: number[][] | undefined;
+  if (keyText !== '') {
+    const m = /^\s*groups\s*=(.*)$/.exec(keyText);
+    if (!m) throw fail(`unknown key "${keyText.trim()}"; a twin takes groups=<nodes>|<nodes>`);
+    named = parseGroups(m[1]!, hosts, fail);
+  }
+  return makeTwin(nodes[0]!, named, hosts, source, fail);
+}
+
+function makeTwin(
+  k: number,
+  named: number[][] | undefined,
+  hosts: readonly string[],
+  source: string,
+  fail: Fail,
+): FaultEvent {
+  const host = hosts[k - 1]!;
+  if (twinName(host).length > MAX_SERVICE_NAME)
+    throw fail(
+      `${host}'s twin would be the service ${twinName(host)}, over the ${MAX_SERVICE_NAME} characters of a service name; give the committee shorter host names`,
+    );
+  return { kind: 'twin', nodes: [k], groups: twinGroups(k, hosts.length, named, fail), atMs: 0, source };
+}
 
 /**
  * random:K — K crashes, reproducible from the seed. The rule, so that any tool can redo it:
@@ -319,6 +391,17 @@ function parseJsonEvent(
   }
   const kind = KINDS.find((k) => k === kindText);
   if (!kind) throw fail(`unknown kind "${kindText}"; the kinds are ${KINDS.join(', ')}, random`);
+  const listText = (v: z.infer<typeof NODES_JSON> | undefined) =>
+    Array.isArray(v) ? v.map(String).join(',') : v === undefined ? '' : String(v);
+  if (kind === 'twin') {
+    const extra = Object.keys(o).find((k) => k !== 'kind' && k !== 'nodes' && k !== 'groups');
+    if (extra) throw new InputError(file, `${where}.${extra}`, 'a twin takes nodes and groups: it runs from the start');
+    const nodes = parseNodeList(listText(o.nodes), hosts, (p) => new InputError(file, `${where}.nodes`, p));
+    if (nodes.length !== 1) throw new InputError(file, `${where}.nodes`, 'a twin is one node: give "nodes": "3"');
+    const groupsFail: Fail = (p) => new InputError(file, `${where}.groups`, p);
+    const named = o.groups === undefined ? undefined : parseGroups(o.groups.map(listText).join('|'), hosts, groupsFail);
+    return [makeTwin(nodes[0]!, named, hosts, where, groupsFail)];
+  }
   const allowed = [
     'kind',
     'at',
@@ -328,8 +411,6 @@ function parseJsonEvent(
   ];
   const extra = Object.keys(o).find((k) => !allowed.includes(k));
   if (extra) throw new InputError(file, `${where}.${extra}`, `${kind} takes ${allowed.slice(1).join(', ')}`);
-  const listText = (v: z.infer<typeof NODES_JSON> | undefined) =>
-    Array.isArray(v) ? v.map(String).join(',') : v === undefined ? '' : String(v);
   const time = (v: string | number | undefined, key: string) => {
     const f: Fail = (p) => new InputError(file, `${where}.${key}`, p);
     if (typeof v === 'number') {
@@ -414,6 +495,14 @@ function checkPlan(
   for (let node = 1; node <= hosts.length; node++) {
     const mine = sorted.filter((e) => e.nodes.includes(node));
     const name = hosts[node - 1];
+    // Its faults reach one instance only (run.sh of node<k>): the twin would not be the same node any more.
+    const twin = mine.find((e) => e.kind === 'twin');
+    const other = mine.find((e) => e !== twin);
+    if (twin && other)
+      throw fail(
+        other,
+        `${name} runs as twins ("${twin.source}"); a twin takes no other fault (it would reach one of the two)`,
+      );
     const spans: { from: number; to: number; e: FaultEvent }[] = [];
     let down: FaultEvent | undefined;
     for (const e of mine.filter((x) => INSTANT.has(x.kind))) {
@@ -561,6 +650,7 @@ function shortNodes(nodes: readonly number[]): string {
 
 /** The event in the short form, which parseFaultPlan reads back to the same event. */
 export function formatFaultEvent(e: FaultEvent): string {
+  if (e.kind === 'twin') return `twin:${shortNodes(e.nodes)},groups=${(e.groups ?? []).map(shortNodes).join('|')}`;
   const who = e.groups ? e.groups.map(shortNodes).join('|') : shortNodes(e.nodes);
   const when = shortTime(e.atMs) + (e.untilMs !== undefined ? `-${shortTime(e.untilMs)}` : '');
   return `${e.kind}:${who}@${when}${e.cpu !== undefined ? `,cpu=${e.cpu}` : ''}`;
@@ -587,6 +677,7 @@ export function describeFaultPlan(plan: FaultPlan): string[] {
       isolate: `${names(e.nodes)} cut off from the other nodes from ${human(e.atMs)}${end}`,
       slow: `${names(e.nodes)} slowed to ${Math.round((e.cpu ?? 0) * 100)}% of the CPU from ${human(e.atMs)}${end}`,
       restart: `${names(e.nodes)} started again with the same key at ${human(e.atMs)}`,
+      twin: twinText(plan.hosts, e),
     };
     const short = formatFaultEvent(e);
     const from =
@@ -599,9 +690,17 @@ export function describeFaultPlan(plan: FaultPlan): string[] {
   });
 }
 
-/** Partition and isolate cut traffic with iptables inside the node's container: the service needs NET_ADMIN. */
+/** "node3 runs as two instances with one key from the start: node3 reached by node1, node2; node3-twin by node4, node5". */
+export function twinText(hosts: readonly string[], e: FaultEvent): string {
+  const host = hosts[e.nodes[0]! - 1] ?? `node${e.nodes[0]}`;
+  const names = (g: readonly number[]) => g.map((k) => hosts[k - 1] ?? `node${k}`).join(', ');
+  const [a = [], b = []] = e.groups ?? [];
+  return `${host} runs as two instances with one key from the start: ${host} reached by ${names(a)}; ${twinName(host)} by ${names(b)}`;
+}
+
+/** Cuts, and twins' halves, are iptables rules inside the nodes' containers: the services need NET_ADMIN. */
 export function needsNetAdmin(plan: FaultPlan): boolean {
-  return plan.events.some((e) => e.kind === 'partition' || e.kind === 'isolate');
+  return plan.events.some((e) => e.kind === 'partition' || e.kind === 'isolate' || e.kind === 'twin');
 }
 
 /**
@@ -624,6 +723,8 @@ export function faultSchedules(plan: FaultPlan, hosts: readonly string[] = plan.
   };
   const names = (nodes: readonly number[]) => nodes.map((k) => hosts[k - 1]!).join(' ');
   for (const e of plan.events) {
+    // Applied before gomel starts, not on the schedule (twinSetups, core/faults/twins.ts).
+    if (e.kind === 'twin') continue;
     if (e.kind === 'partition' || e.kind === 'isolate') {
       const groups = cutGroups(plan, e);
       groups.forEach((group, g) => {
@@ -706,6 +807,7 @@ export function faultyNodes(plan: FaultPlan): { faulty: PlannedFault[]; delayed:
     partition: 'partitioned',
     isolate: 'isolated',
     slow: 'slowed',
+    twin: 'twinned',
   };
   for (let node = 1; node <= plan.n; node++) {
     const mine = plan.events.filter((e) => e.nodes.includes(node));
@@ -713,9 +815,10 @@ export function faultyNodes(plan: FaultPlan): { faulty: PlannedFault[]; delayed:
     const bad = mine.filter((e) => INSTANT.has(e.kind) || e.untilMs === undefined);
     const list = bad.length ? bad : mine;
     const why = list
-      .map(
-        (e) =>
-          `${verb[e.kind]}${e.kind === 'slow' ? ` to cpu=${e.cpu}` : ''}${e.source.startsWith('live:') ? ` ${LIVE_BY}` : ''} ${e.untilMs !== undefined ? windowText(e) : `at ${human(e.atMs)}${INSTANT.has(e.kind) ? '' : ' for good'}`}`,
+      .map((e) =>
+        e.kind === 'twin'
+          ? `a twin: two instances with one key (${plan.hosts[node - 1]}, ${twinName(plan.hosts[node - 1] ?? `node${node}`)}) from the start`
+          : `${verb[e.kind]}${e.kind === 'slow' ? ` to cpu=${e.cpu}` : ''}${e.source.startsWith('live:') ? ` ${LIVE_BY}` : ''} ${e.untilMs !== undefined ? windowText(e) : `at ${human(e.atMs)}${INSTANT.has(e.kind) ? '' : ' for good'}`}`,
       )
       .join(', ');
     (bad.length ? faulty : delayed).push({

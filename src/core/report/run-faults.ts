@@ -23,6 +23,8 @@ const ACTIONS: Record<FaultKind, [start: string, end?: string]> = {
   partition: ['drop', 'undrop'],
   isolate: ['drop', 'undrop'],
   slow: ['slow', 'unslow'],
+  // Its halves are set before gomel starts (faults.sh apply_twin: "twin drop …", "twin alias …").
+  twin: ['twin'],
 };
 
 /** How far apart the nodes apply one live fault at most (they are asked at once, each within 10 s). */

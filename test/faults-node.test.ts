@@ -434,6 +434,55 @@ test('live heal undoes every drop still in place on the node, once; partial undr
   );
 });
 
+test('mute and unmute: one OUTPUT rule per peer that drops what carries data (u32 past both headers), planned and live; heal leaves mutes alone', async (t) => {
+  const { dir, bin, calls } = await fakeIptables(t);
+  const env = { PATH: `${bin}:/usr/bin:/bin` };
+  const g = await standIn(dir, t);
+  const rule = (op: string, ip: string) =>
+    `iptables ${op} OUTPUT -d ${ip} -p tcp -m u32 --u32 0>>22&0x3C@12>>26&0x3C@0>>24=0:255 -j DROP`;
+  assert.deepEqual(
+    checked(await applyFaults(['sh'], dir, g.pidFile, ['0 mute 192.0.2.7 192.0.2.8', '50 unmute 192.0.2.8'], env)),
+    ['0 mute 192.0.2.7 192.0.2.8 ok', '50 unmute 192.0.2.8 ok'],
+  );
+  assert.deepEqual((await fs.readFile(calls, 'utf8')).trim().split('\n'), [
+    rule('-I', '192.0.2.7'),
+    rule('-I', '192.0.2.8'),
+    rule('-D', '192.0.2.8'),
+  ]);
+  // Live: a mute stays through a heal (that undoes cuts only), and an unmute naming no peer undoes every mute left.
+  await fs.writeFile(path.join(dir, 'started_at'), `${(Date.now() / 1000).toFixed(6)}\n`);
+  assert.match(
+    (await controlRequest(['sh'], dir, g.pidFile, 'tok mute 192.0.2.9', env)).out,
+    / mute 192\.0\.2\.9 ok\n$/,
+  );
+  assert.match(
+    (await controlRequest(['sh'], dir, g.pidFile, 'tok heal', env)).out,
+    / heal failed: no peer is cut off from this node\n$/,
+  );
+  await fs.writeFile(calls, '');
+  assert.match((await controlRequest(['sh'], dir, g.pidFile, 'tok unmute', env)).out, / unmute ok\n$/);
+  // The planned mute of 192.0.2.7 was still in place too.
+  assert.deepEqual((await fs.readFile(calls, 'utf8')).trim().split('\n'), [
+    rule('-D', '192.0.2.7'),
+    rule('-D', '192.0.2.9'),
+  ]);
+  assert.match(
+    (await controlRequest(['sh'], dir, g.pidFile, 'tok unmute', env)).out,
+    / unmute failed: not mute to any peer\n$/,
+  );
+  const { events, malformed } = parseFaultsLog(await fs.readFile(path.join(dir, 'faults.log'), 'utf8'));
+  assert.deepEqual(malformed, []);
+  assert.deepEqual(
+    events.map((e) => [e.action, e.args.join(' '), e.ok]),
+    [
+      ['mute', '192.0.2.9', true],
+      ['heal', '', false],
+      ['unmute', '', true],
+      ['unmute', '', false],
+    ],
+  );
+});
+
 /** One connection to 127.0.0.1:port: sends `line` (nothing when undefined), returns all it got once the listener closed it. */
 function converse(port: number, line: string | undefined): Promise<string> {
   return new Promise((resolve, reject) => {

@@ -70,6 +70,8 @@ const VERB: Record<FaultKind, string> = {
   slow: 'slowed',
   partition: 'partitioned',
   isolate: 'isolated',
+  mute: 'muted',
+  selective: 'selectively muted',
   twin: 'twinned',
 };
 
@@ -102,6 +104,7 @@ const STARTS: Record<string, FaultKind[]> = {
   stop: ['pause'],
   slow: ['slow'],
   drop: ['partition', 'isolate'],
+  mute: ['mute', 'selective'],
 };
 
 /**
@@ -137,6 +140,8 @@ export function faultsApplied(plan: FaultPlan | undefined, nodes: readonly NodeF
     let slowed: FaultLogEvent | undefined;
     let down: FaultLogEvent | undefined;
     const cut = new Map<string, FaultLogEvent>();
+    // Peers it is mute to (mute, selective), like a cut: it counts at the node's end only.
+    const muted = new Map<string, FaultLogEvent>();
     const refuse = (why: string) => inconsistent.push({ label: node.label, why });
     for (const e of node.events ?? []) {
       if (!e.ok) continue;
@@ -176,6 +181,9 @@ export function faultsApplied(plan: FaultPlan | undefined, nodes: readonly NodeF
       else if (e.action === 'drop') for (const host of e.args) cut.set(host, cut.get(host) ?? e);
       else if (e.action === 'undrop') for (const host of e.args) cut.delete(host);
       else if (e.action === 'heal') cut.clear();
+      else if (e.action === 'mute') for (const host of e.args) muted.set(host, muted.get(host) ?? e);
+      // A live unmute names no peer: every mute still in place is undone.
+      else if (e.action === 'unmute') for (const host of e.args.length ? e.args : [...muted.keys()]) muted.delete(host);
     }
     // Killed, stopped or paused for good, the node's log ends there; one that goes on was not.
     const stillLogging = [down, paused].find(
@@ -199,6 +207,12 @@ export function faultsApplied(plan: FaultPlan | undefined, nodes: readonly NodeF
       if (forGood) whys.push(reason(forGood.kind, from, forGood, true));
       else if (others.length && others.every((h) => cut.has(h)))
         whys.push({ text: `cut off from every other node for good from ${human(from)}`, planned: false });
+    }
+    if (muted.size) {
+      // Mute to some peer at its end: its peers missed what it said, whichever event (mute or selective) it was.
+      const first = [...muted.values()].sort((a, b) => a.atMs - b.atMs)[0]!;
+      const event = recordedEvent(plan, k, 'mute', first.atMs) ?? recordedEvent(plan, k, 'selective', first.atMs);
+      whys.push(reason(event?.kind ?? 'mute', first.atMs, event, true));
     }
     if (whys.length) applied.push({ label: node.label, why: joinReasons(whys) });
     else {

@@ -14,6 +14,8 @@
 //   slow:3@0s-20s,cpu=0.2       gomel runs 20 ms of every 100 ms (no end: "slowed for good", faulty)
 //   restart:7@20s               gomel started again with the same key, after a crash or stop of node 7
 //   random:K                    K crashes, nodes and times drawn from the seed (randomCrashes)
+//   mute:7@3s-10s               gomel runs and hears its peers, and nothing it sends reaches them (no end: faulty)
+//   selective:3@2s,to=1-4       node 3 talks only to nodes 1-4, and is mute to the others (no end: faulty)
 //   twin:3                      Byzantine (issue 34): node 3 runs as two instances with one key from the
 //                               start, each reachable by one half of the other nodes (twinGroups); no time
 //   twin:3,groups=1-4|5-8       the same, naming the halves (node 3 itself, if named, is left out)
@@ -29,8 +31,20 @@ import { envStringBytes, MAX_ENV_STRING_BYTES, NODE_ENV } from '../deploy/node-c
 
 export { parseFaultsLog, type FaultLogEvent, type FaultLogProblem, type FaultsLog } from './log.js';
 
-export type FaultKind = 'crash' | 'stop' | 'pause' | 'partition' | 'isolate' | 'slow' | 'restart' | 'twin';
-const KIND_NAMES = ['crash', 'stop', 'pause', 'partition', 'isolate', 'slow', 'restart', 'twin'] as const;
+export type FaultKind =
+  'crash' | 'stop' | 'pause' | 'partition' | 'isolate' | 'slow' | 'restart' | 'mute' | 'selective' | 'twin';
+const KIND_NAMES = [
+  'crash',
+  'stop',
+  'pause',
+  'partition',
+  'isolate',
+  'slow',
+  'restart',
+  'mute',
+  'selective',
+  'twin',
+] as const;
 const KINDS: readonly FaultKind[] = KIND_NAMES;
 const INSTANT: ReadonlySet<FaultKind> = new Set(['crash', 'stop', 'restart']);
 /** Windows that act on gomel's process: they cannot overlap the node being down. */
@@ -51,6 +65,8 @@ export interface FaultEvent {
   untilMs?: number;
   /** slow only: the fraction of each 100 ms that gomel runs (0 < cpu < 1). */
   cpu?: number;
+  /** selective only: the nodes it still talks to (ascending); it is mute to every other. */
+  to?: number[];
   /** The event as written ("crash:7,8@3s", "[2]" in a JSON file, "random:2"): what errors name. */
   source: string;
   /** Drawn by random:K (this K) from the plan's seed. */
@@ -172,6 +188,11 @@ function parseShortEvent(text: string, hosts: readonly string[], seed: string | 
   const atSign = rest.indexOf('@');
   if (atSign < 0) throw fail(`no time; give ${kind}:<nodes>@<time>, e.g. ${EXAMPLES[kind]}`);
   const [when = '', ...keys] = rest.slice(atSign + 1).split(',');
+  // selective's one key is a node list, commas and all: "to=1-4,6".
+  const toText = kind === 'selective' ? /^\s*to\s*=(.*)$/.exec(keys.join(','))?.[1] : undefined;
+  if (kind === 'selective' && toText === undefined)
+    throw fail(`selective needs to=<nodes>, the nodes it still talks to, last: e.g. ${EXAMPLES.selective}`);
+  if (toText !== undefined) keys.length = 0;
   const [atText = '', untilText, ...more] = when.split('-');
   if (more.length) throw fail(`"${when}" is not a time or a window like 2s-12s`);
   const at = parseTime(atText, fail);
@@ -189,7 +210,19 @@ function parseShortEvent(text: string, hosts: readonly string[], seed: string | 
   const nodesText = rest.slice(0, atSign);
   const groups = kind === 'partition' ? parseGroups(nodesText, hosts, fail) : undefined;
   const nodes = groups ? groups.flat().sort((a, b) => a - b) : parseNodeList(nodesText, hosts, fail);
-  return [makeEvent(kind, nodes, groups, at, until, cpu, text, fail)];
+  const e = makeEvent(kind, nodes, groups, at, until, cpu, text, fail);
+  if (toText !== undefined) e.to = parseTalkedTo(toText, nodes, hosts, fail);
+  return [e];
+}
+
+/** selective's to=<nodes>: some, not all, of the other nodes (the selective nodes themselves, if named, are left out). */
+export function parseTalkedTo(text: string, nodes: readonly number[], hosts: readonly string[], fail: Fail): number[] {
+  const to = parseNodeList(text, hosts, fail).filter((k) => !nodes.includes(k));
+  if (to.length === 0)
+    throw fail(`to=${text.trim()} names no other node; a node that talks to none is mute:<nodes>@<time>`);
+  if (to.length + nodes.length === hosts.length)
+    throw fail(`to=${text.trim()} names every other node: that is no lie; name fewer, or use mute`);
+  return to;
 }
 
 const EXAMPLES: Record<FaultKind, string> = {
@@ -200,6 +233,8 @@ const EXAMPLES: Record<FaultKind, string> = {
   isolate: 'isolate:3@4s-9s',
   slow: 'slow:3@0s-20s,cpu=0.2',
   restart: 'restart:7@20s',
+  mute: 'mute:7@3s-10s',
+  selective: 'selective:3@2s-9s,to=1-4',
   twin: 'twin:3 or twin:3,groups=1-4|5-8',
 };
 
@@ -357,6 +392,7 @@ const PLAN_JSON = z.array(
       until: TIME_JSON.optional(),
       cpu: TIME_JSON.optional(),
       count: TIME_JSON.optional(),
+      to: NODES_JSON.optional(),
     },
     {
       error: (issue) =>
@@ -369,7 +405,7 @@ const PLAN_JSON = z.array(
 );
 type EventJson = z.infer<typeof PLAN_JSON>[number];
 
-const FIELDS = ['kind', 'nodes', 'groups', 'at', 'until', 'cpu', 'count'];
+const FIELDS = ['kind', 'nodes', 'groups', 'at', 'until', 'cpu', 'count', 'to'];
 
 function parseJsonEvent(
   o: EventJson,
@@ -408,6 +444,7 @@ function parseJsonEvent(
     kind === 'partition' ? 'groups' : 'nodes',
     ...(INSTANT.has(kind) ? [] : ['until']),
     ...(kind === 'slow' ? ['cpu'] : []),
+    ...(kind === 'selective' ? ['to'] : []),
   ];
   const extra = Object.keys(o).find((k) => !allowed.includes(k));
   if (extra) throw new InputError(file, `${where}.${extra}`, `${kind} takes ${allowed.slice(1).join(', ')}`);
@@ -433,7 +470,13 @@ function parseJsonEvent(
   const at = time(o.at, 'at');
   const until = o.until === undefined ? undefined : time(o.until, 'until');
   const cpu = o.cpu === undefined ? undefined : parseCpu(String(o.cpu), (p) => new InputError(file, `${where}.cpu`, p));
-  return [makeEvent(kind, nodes, groups, at, until, cpu, where, fail)];
+  const e = makeEvent(kind, nodes, groups, at, until, cpu, where, fail);
+  if (kind === 'selective') {
+    const toFail: Fail = (p) => new InputError(file, `${where}.to`, p);
+    if (o.to === undefined) throw toFail('selective gives the nodes it still talks to: "to": "1-4"');
+    e.to = parseTalkedTo(listText(o.to), nodes, hosts, toFail);
+  }
+  return [e];
 }
 
 /** The first field an object of the (valid) JSON text repeats — JSON.parse keeps the last one silently — with its top-level index. */
@@ -603,6 +646,7 @@ const FAULT_EVENT = z.object({
   atMs: z.number(),
   untilMs: z.number().optional(),
   cpu: z.number().optional(),
+  to: z.array(z.number()).optional(),
   source: z.string(),
   random: z.number().optional(),
 });
@@ -653,7 +697,7 @@ export function formatFaultEvent(e: FaultEvent): string {
   if (e.kind === 'twin') return `twin:${shortNodes(e.nodes)},groups=${(e.groups ?? []).map(shortNodes).join('|')}`;
   const who = e.groups ? e.groups.map(shortNodes).join('|') : shortNodes(e.nodes);
   const when = shortTime(e.atMs) + (e.untilMs !== undefined ? `-${shortTime(e.untilMs)}` : '');
-  return `${e.kind}:${who}@${when}${e.cpu !== undefined ? `,cpu=${e.cpu}` : ''}`;
+  return `${e.kind}:${who}@${when}${e.cpu !== undefined ? `,cpu=${e.cpu}` : ''}${e.to ? `,to=${shortNodes(e.to)}` : ''}`;
 }
 
 /** One line per event, for printing: the short form, then what it does. */
@@ -677,6 +721,8 @@ export function describeFaultPlan(plan: FaultPlan): string[] {
       isolate: `${names(e.nodes)} cut off from the other nodes from ${human(e.atMs)}${end}`,
       slow: `${names(e.nodes)} slowed to ${Math.round((e.cpu ?? 0) * 100)}% of the CPU from ${human(e.atMs)}${end}`,
       restart: `${names(e.nodes)} started again with the same key at ${human(e.atMs)}`,
+      mute: `${names(e.nodes)} muted (it hears its peers; nothing it sends reaches them) from ${human(e.atMs)}${end}`,
+      selective: `${names(e.nodes)} talks only to ${names(e.to ?? [])}, mute to the others, from ${human(e.atMs)}${end}`,
       twin: twinText(plan.hosts, e),
     };
     const short = formatFaultEvent(e);
@@ -700,7 +746,9 @@ export function twinText(hosts: readonly string[], e: FaultEvent): string {
 
 /** Cuts, and twins' halves, are iptables rules inside the nodes' containers: the services need NET_ADMIN. */
 export function needsNetAdmin(plan: FaultPlan): boolean {
-  return plan.events.some((e) => e.kind === 'partition' || e.kind === 'isolate' || e.kind === 'twin');
+  return plan.events.some(
+    (e) => e.kind !== 'crash' && e.kind !== 'stop' && e.kind !== 'restart' && e.kind !== 'pause' && e.kind !== 'slow',
+  );
 }
 
 /**
@@ -741,7 +789,11 @@ export function faultSchedules(plan: FaultPlan, hosts: readonly string[] = plan.
       else if (e.kind === 'stop') add(node, e.atMs, 1, 'term');
       else if (e.kind === 'restart') add(node, e.atMs, 1, 'restart');
       else if (e.kind === 'pause') both(node, e, 'stop', 'cont');
-      else both(node, e, `slow ${e.cpu}`, 'unslow');
+      else if (e.kind === 'mute' || e.kind === 'selective') {
+        // Toward every peer up then (a peer down for good no longer resolves), or those it does not talk to.
+        const muted = mutedPeers(plan, e, node);
+        if (muted.length) both(node, e, `mute ${names(muted)}`, `unmute ${names(muted)}`);
+      } else both(node, e, `slow ${e.cpu}`, 'unslow');
     }
   }
   return lines.map((l) =>
@@ -766,6 +818,14 @@ function downForGood(plan: FaultPlan): Map<number, number> {
     }
   }
   return down;
+}
+
+/** The peers a muted or selective node is mute to: every other node up when it starts, less those it talks to. */
+function mutedPeers(plan: FaultPlan, e: FaultEvent, node: number): number[] {
+  const down = downForGood(plan);
+  return plan.hosts
+    .map((_, i) => i + 1)
+    .filter((k) => k !== node && !e.to?.includes(k) && !((down.get(k) ?? Infinity) < e.atMs));
 }
 
 /**
@@ -807,6 +867,8 @@ export function faultyNodes(plan: FaultPlan): { faulty: PlannedFault[]; delayed:
     partition: 'partitioned',
     isolate: 'isolated',
     slow: 'slowed',
+    mute: 'muted',
+    selective: 'selective',
     twin: 'twinned',
   };
   for (let node = 1; node <= plan.n; node++) {
@@ -818,7 +880,7 @@ export function faultyNodes(plan: FaultPlan): { faulty: PlannedFault[]; delayed:
       .map((e) =>
         e.kind === 'twin'
           ? `a twin: two instances with one key (${plan.hosts[node - 1]}, ${twinName(plan.hosts[node - 1] ?? `node${node}`)}) from the start`
-          : `${verb[e.kind]}${e.kind === 'slow' ? ` to cpu=${e.cpu}` : ''}${e.source.startsWith('live:') ? ` ${LIVE_BY}` : ''} ${e.untilMs !== undefined ? windowText(e) : `at ${human(e.atMs)}${INSTANT.has(e.kind) ? '' : ' for good'}`}`,
+          : `${verb[e.kind]}${e.kind === 'slow' ? ` to cpu=${e.cpu}` : ''}${e.to ? ` (talks only to ${e.to.map((k) => plan.hosts[k - 1]).join(', ')})` : ''}${e.source.startsWith('live:') ? ` ${LIVE_BY}` : ''} ${e.untilMs !== undefined ? windowText(e) : `at ${human(e.atMs)}${INSTANT.has(e.kind) ? '' : ' for good'}`}`,
       )
       .join(', ');
     (bad.length ? faulty : delayed).push({

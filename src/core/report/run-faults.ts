@@ -23,6 +23,8 @@ const ACTIONS: Record<FaultKind, [start: string, end?: string]> = {
   partition: ['drop', 'undrop'],
   isolate: ['drop', 'undrop'],
   slow: ['slow', 'unslow'],
+  mute: ['mute', 'unmute'],
+  selective: ['mute', 'unmute'],
   // Its halves are set before gomel starts (faults.sh apply_twin: "twin drop …", "twin alias …").
   twin: ['twin'],
 };

@@ -230,6 +230,47 @@ _faults_ip() {
   echo "$_fi"
 }
 
+# Twins (twin:K, src/core/faults/twins.ts): GOMEL_TWIN_SETUP holds what this instance sets up before
+# gomel starts (base64), one line each:
+#   drop <host> ...        cut off, both ways, as a partition does (_faults_iptables)
+#   alias <name> <host>    <name> resolves to <host>'s address here: a line of /etc/hosts, which gomel
+#                          (Go, no nsswitch.conf) reads before DNS
+# run.sh runs it from start_together's hook, once the common start is known. Each line is one of
+# faults.log, "<wall clock> 0 twin <line> ok|failed: <reason>". Its state lives apart from the
+# schedule's (/tmp/twin.*): a live heal never undoes a twin's halves.
+# apply_twin <extract-dir>
+apply_twin() {
+  [ -n "${GOMEL_TWIN_SETUP:-}" ] || return 0
+  _f_dir=$1 _f_pidfile="${GOMEL_TWIN_STATE:-/tmp/twin}" _f_to=""
+  command -v timeout >/dev/null 2>&1 && _f_to="timeout 5"
+  if ! echo "$GOMEL_TWIN_SETUP" | base64 -d >"$_f_pidfile.setup" 2>/dev/null; then
+    echo "$(faults_now) 0 twin setup failed: GOMEL_TWIN_SETUP is not base64" >>"$_f_dir/faults.log"
+    return 0
+  fi
+  while read -r _t_action _t_args <&3; do
+    _f_when=$(faults_now)
+    # shellcheck disable=SC2086 # the hosts are words
+    case "$_t_action" in
+      drop) _faults_iptables -I $_t_args 2>"$_f_pidfile.err" ;;
+      alias) _twin_alias $_t_args 2>"$_f_pidfile.err" ;;
+      *) echo "unknown twin action" >"$_f_pidfile.err"; false ;;
+    esac
+    _f_status=$(_faults_status $? "$_f_pidfile.err")
+    echo "$_f_when 0 twin $_t_action${_t_args:+ $_t_args} $_f_status" >>"$_f_dir/faults.log"
+  done 3<"$_f_pidfile.setup"
+  return 0
+}
+
+# _twin_alias <name> <host>: <name> resolves to <host>'s address on this node. The address is
+# asked of DNS (nslookup, or the one start_together used), never of /etc/hosts, so it is the host's own.
+_twin_alias() {
+  case "${1:-}" in '' | *[!A-Za-z0-9._-]*) echo "${1:-}: not a host name" >&2; return 1 ;; esac
+  case "${2:-}" in '' | *[!A-Za-z0-9._-]*) echo "${2:-}: not a host name" >&2; return 1 ;; esac
+  _t_ip=$(_faults_ip "$2")
+  [ -n "$_t_ip" ] || { echo "$2 does not resolve" >&2; return 1; }
+  echo "$_t_ip $1" >>"${GOMEL_HOSTS_FILE:-/etc/hosts}"
+}
+
 # await_restart <gomel-pid-file>: run.sh calls it after gomel exited.
 # 0: the plan restarts gomel now — run.sh starts it again with the same key and
 # writes the new pid to the pid file; 1: no restart is left in this node's

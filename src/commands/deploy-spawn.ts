@@ -17,7 +17,8 @@ import {
   shapingScript,
 } from '../core/deploy/network-conditions.js';
 import { readInput } from '../fs/input.js';
-import { describeFaultPlan, faultSchedules, faultyNodes, needsNetAdmin } from '../core/faults/plan.js';
+import { describeFaultPlan, faultyNodes } from '../core/faults/plan.js';
+import { faultDeployOptions } from '../core/faults/twins.js';
 import { formatPrivateKey, memberHost } from '../core/keys/committee.js';
 import { Engine } from '../docker/engine.js';
 import { parseImageRef, tagDigest } from '../docker/registry.js';
@@ -158,13 +159,7 @@ export async function deploySpawn(
       controlSecret,
       spread: options.spread,
       conditions,
-      ...(faultPlan
-        ? {
-            faults: faultSchedules(faultPlan),
-            faultPlan: JSON.stringify(faultPlan),
-            faultsNeedNetAdmin: needsNetAdmin(faultPlan),
-          }
-        : {}),
+      ...(faultPlan ? faultDeployOptions(faultPlan) : {}),
     });
   } catch (e) {
     if (e instanceof UsageError) throw e; // a spec too large for a node: its own line, naming the limit

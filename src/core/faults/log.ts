@@ -49,7 +49,7 @@ const ARITY: Record<string, [number, number]> = {
   resume: [0, 0],
   heal: [0, 0],
   // A twin's halves, set before gomel starts (faults.sh apply_twin): "twin drop <host> …", "twin alias <name> <host>".
-  twin: [2, Infinity],
+  twin: [1, Infinity],
 };
 
 export function parseFaultsLog(text: string): FaultsLog {

@@ -594,6 +594,14 @@ function checkPlan(
       }
     }
   }
+  // A twin's second instance carries no schedule: a cut would reach its node's first instance only.
+  const twin = sorted.find((e) => e.kind === 'twin');
+  const cut = sorted.find((e) => e.kind === 'partition' || e.kind === 'isolate');
+  if (twin && cut)
+    throw fail(
+      cut,
+      `cuts nodes off in a plan with a twin ("${twin.source}"), whose second instance carries no schedule; run the cut without the twin`,
+    );
   const plan: FaultPlan = { n: hosts.length, hosts: [...hosts], events: sorted };
   if (seed !== undefined && events.some((e) => e.random !== undefined)) plan.seed = seed;
   for (const e of sorted.filter((x) => x.kind === 'partition' || x.kind === 'isolate')) {
@@ -770,6 +778,7 @@ export function faultSchedules(plan: FaultPlan, hosts: readonly string[] = plan.
     if (e.untilMs !== undefined) add(node, e.untilMs, 0, end);
   };
   const names = (nodes: readonly number[]) => nodes.map((k) => hosts[k - 1]!).join(' ');
+  const twinned = new Set(plan.events.flatMap((e) => (e.kind === 'twin' ? e.nodes : [])));
   for (const e of plan.events) {
     // Applied before gomel starts, not on the schedule (twinSetups, core/faults/twins.ts).
     if (e.kind === 'twin') continue;
@@ -792,7 +801,11 @@ export function faultSchedules(plan: FaultPlan, hosts: readonly string[] = plan.
       else if (e.kind === 'mute' || e.kind === 'selective') {
         // Toward every peer up then (a peer down for good no longer resolves), or those it does not talk to.
         const muted = mutedPeers(plan, e, node);
-        if (muted.length) both(node, e, `mute ${names(muted)}`, `unmute ${names(muted)}`);
+        // A twinned peer is two instances: it is mute to both (its twin by the twin's own name).
+        const peers = muted.flatMap((k) =>
+          twinned.has(k) ? [hosts[k - 1]!, twinName(hosts[k - 1]!)] : [hosts[k - 1]!],
+        );
+        if (peers.length) both(node, e, `mute ${peers.join(' ')}`, `unmute ${peers.join(' ')}`);
       } else both(node, e, `slow ${e.cpu}`, 'unslow');
     }
   }

@@ -112,6 +112,10 @@ test('bad twins: one line each, naming the event (exit 2)', () => {
     ['twin:3;crash:3@2s', /"crash:3@2s": node3 runs as twins \("twin:3"\); a twin takes no other fault/],
     ['twin:3;partition:1-3|4-8@1s-2s', /node3 runs as twins/],
     ['twin:3;twin:3', /node3 runs as twins/],
+    [
+      'twin:3;isolate:5@1s-2s',
+      /"isolate:5@1s-2s": cuts nodes off in a plan with a twin \("twin:3"\), whose second instance carries no schedule/,
+    ],
   ];
   for (const [spec, want] of bad)
     assert.throws(

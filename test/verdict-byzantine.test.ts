@@ -15,6 +15,7 @@ import { cli, copyLogs, readLines, writeLines } from './helpers.js';
 import { describeFaultPlan, faultyNodes, parseFaultPlan } from '../src/core/faults/plan.js';
 import { FAULTS_FILE } from '../src/core/logs/logs-folder.js';
 import type { Verdict } from '../src/core/logs/verdict.js';
+import type { ByzantineReport } from '../src/core/report/byzantine.js';
 
 const HOSTS = Array.from({ length: 8 }, (_, i) => `node${i + 1}`);
 const CORRECT = HOSTS.filter((h) => h !== 'node3');
@@ -106,6 +107,23 @@ test('twin:3 of 8, every correct node ordered both versions and finished: safety
   assert.deepEqual(result.byzantine!.liars[0]!.equivocated, [5, 6]);
   assert.equal(result.byzantine!.liars[0]!.seenBy.filter((x) => x.detectedMs !== undefined).length, 7);
   assert.deepEqual(result.notApplied, []);
+  // The report's Byzantine section: the same findings on the common clock, and the committee before and after.
+  const rep = await cli(['report', '--logs', dir, '--json']);
+  assert.equal(rep.code, 0, rep.err);
+  const [run] = JSON.parse(rep.out) as [{ byzantine: ByzantineReport }];
+  const liar = run.byzantine.liars[0]!;
+  assert.deepEqual(
+    [liar.label, liar.twinLabel, liar.created, liar.equivocated],
+    ['node3', 'node3-twin', [46, 46], '5–6'],
+  );
+  assert.deepEqual(
+    liar.seenBy.map((x) => x.node),
+    CORRECT,
+  );
+  assert.ok(liar.seenBy.every((x) => x.detectedSeconds !== undefined && x.heightsOrderedTwice === 2));
+  assert.ok(liar.before!.unitsPerSecond > 0 && liar.after!.unitsPerSecond > 0);
+  assert.equal(liar.before!.toSeconds, Math.min(...liar.seenBy.map((x) => x.detectedSeconds!)));
+  assert.match(await fs.readFile(path.join(dir, 'report.html'), 'utf8'), /<h2>Byzantine<\/h2>/);
 });
 
 test('a twin whose correct nodes logged nothing of it: said plainly; the order of two versions is no failure of a correct node, but of any other unit it is', async (t) => {

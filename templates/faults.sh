@@ -161,22 +161,34 @@ _faults_unslow() {
 # Each peer whose rules are in place is one line of <pid-file>.dropped (what a
 # live heal undoes), written per peer: a host that fails leaves the others' done.
 _faults_iptables() {
-  command -v iptables >/dev/null 2>&1 || { echo "iptables not found" >&2; return 1; }
-  _f_op=$1
+  _f_o=$1
   shift
+  _faults_peers _faults_cut "$_f_o" "$_f_pidfile.dropped" "$@"
+}
+
+# _faults_cut -I|-D <ip>: INPUT and OUTPUT. Half a cut is no cut: an inserted INPUT rule whose
+# OUTPUT rule fails is taken back.
+_faults_cut() {
+  $_f_to iptables "$1" INPUT -s "$2" -j DROP || return 1
+  $_f_to iptables "$1" OUTPUT -d "$2" -j DROP && return 0
+  [ "$1" = -I ] && $_f_to iptables -D INPUT -s "$2" -j DROP
+  return 1
+}
+
+# _faults_peers <rule> -I|-D <tracking file> <ip-or-host> ...: runs "<rule> -I|-D <address>" for each
+# peer, and keeps the peers whose rules are in place, one a line of the tracking file (what a live
+# heal or unmute undoes), written per peer: a host that fails leaves the others' done.
+_faults_peers() {
+  command -v iptables >/dev/null 2>&1 || { echo "iptables not found" >&2; return 1; }
+  _f_rule=$1 _f_op=$2 _f_track=$3
+  shift 3
   _f_failed=0
   for _f_h in "$@"; do
     case "$_f_h" in *[!A-Za-z0-9._:-]*) echo "$_f_h: not a host name or address" >&2; _f_failed=1; continue ;; esac
     _f_ip=$(_faults_ip "$_f_h")
     [ -n "$_f_ip" ] || { echo "$_f_h does not resolve" >&2; _f_failed=1; continue; }
-    $_f_to iptables "$_f_op" INPUT -s "$_f_ip" -j DROP || { _f_failed=1; continue; }
-    if ! $_f_to iptables "$_f_op" OUTPUT -d "$_f_ip" -j DROP; then
-      # Half a cut is no cut: an inserted INPUT rule is taken back.
-      [ "$_f_op" = -I ] && $_f_to iptables -D INPUT -s "$_f_ip" -j DROP
-      _f_failed=1
-      continue
-    fi
-    _faults_track "$_f_op" "$_f_h" "$_f_pidfile.dropped"
+    "$_f_rule" "$_f_op" "$_f_ip" || { _f_failed=1; continue; }
+    _faults_track "$_f_op" "$_f_h" "$_f_track"
   done
   return "$_f_failed"
 }
@@ -202,19 +214,12 @@ MUTE_MATCH='0>>22&0x3C@12>>26&0x3C@0>>24=0:255'
 # and nothing it says reaches them: not its units, nor its requests, nor its answers. Each peer
 # whose rule is in place is one line of <pid-file>.muted (what a live unmute undoes).
 _faults_mute() {
-  command -v iptables >/dev/null 2>&1 || { echo "iptables not found" >&2; return 1; }
-  _f_op=$1
+  _f_o=$1
   shift
-  _f_failed=0
-  for _f_h in "$@"; do
-    case "$_f_h" in *[!A-Za-z0-9._:-]*) echo "$_f_h: not a host name or address" >&2; _f_failed=1; continue ;; esac
-    _f_ip=$(_faults_ip "$_f_h")
-    [ -n "$_f_ip" ] || { echo "$_f_h does not resolve" >&2; _f_failed=1; continue; }
-    $_f_to iptables "$_f_op" OUTPUT -d "$_f_ip" -p tcp -m u32 --u32 "$MUTE_MATCH" -j DROP || { _f_failed=1; continue; }
-    _faults_track "$_f_op" "$_f_h" "$_f_pidfile.muted"
-  done
-  return "$_f_failed"
+  _faults_peers _faults_mute_rule "$_f_o" "$_f_pidfile.muted" "$@"
 }
+
+_faults_mute_rule() { $_f_to iptables "$1" OUTPUT -d "$2" -p tcp -m u32 --u32 "$MUTE_MATCH" -j DROP; }
 
 # The IPv4 address of a peer: as given, the one its drop used, or from the resolver
 # (the answer after "Name:", never the resolver's own "Address:" line).

@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { deploySpawn } from '../src/commands/deploy-spawn.js';
+import { deploySpawn, type DeploySpawnOptions } from '../src/commands/deploy-spawn.js';
 import { deployLogs } from '../src/commands/deploy-logs.js';
 import { keysGen } from '../src/commands/keys.js';
 import { captureOutput } from '../src/commands/output.js';
@@ -53,6 +53,23 @@ async function project(t: Parameters<typeof tempDir>[0]) {
   return { root, keys, configs };
 }
 
+/** deploy spawn's options for the project, with a fault plan. */
+const spawnOptions = (p: { keys: string; configs: string }, faults: string): DeploySpawnOptions => ({
+  keys: p.keys,
+  configs: p.configs,
+  config: 'config',
+  image: `gomel@sha256:${'ab'.repeat(32)}`,
+  registry: '127.0.0.1:5000',
+  network: 'net',
+  constraint: [],
+  capAdd: [],
+  netImpl: 'auto',
+  parallel: 8,
+  timeout: 5,
+  settle: 0,
+  faults,
+});
+
 type Spec = {
   Name: string;
   Labels: Record<string, string>;
@@ -70,25 +87,7 @@ test('deploy spawn with twin:3: a ninth service node3-twin, with node3 key, slot
   const p = await project(t);
   const engine = new MemoryEngine();
   const out = captureOutput();
-  await deploySpawn(
-    {
-      keys: p.keys,
-      configs: p.configs,
-      config: 'config',
-      image: `gomel@sha256:${'ab'.repeat(32)}`,
-      registry: '127.0.0.1:5000',
-      network: 'net',
-      constraint: [],
-      capAdd: [],
-      netImpl: 'auto',
-      parallel: 8,
-      timeout: 5,
-      settle: 0,
-      faults: 'twin:3;mute:7@2s',
-    },
-    out,
-    engine,
-  );
+  await deploySpawn(spawnOptions(p, 'twin:3;mute:7@2s'), out, engine);
   const specs = new Map(engine.live().map((s) => [s.Spec.Name, s.Spec as unknown as Spec]));
   assert.deepEqual([...specs.keys()].sort(), [...H8, 'node3-twin'].sort());
   const twin = specs.get('node3-twin')!;
@@ -139,25 +138,7 @@ test('twin:3 end to end on the engine in memory: deploy logs brings node3-twin h
     outputs.set(name, await shipped(p.root, path.join(swarm8, name === 'node3-twin' ? 'node3' : name)));
   const engine = new MemoryEngine(['net'], (name) => ({ state: 'complete', output: outputs.get(name) ?? '' }));
   const logs = path.join(p.root, 'logs');
-  await deploySpawn(
-    {
-      keys: p.keys,
-      configs: p.configs,
-      config: 'config',
-      image: `gomel@sha256:${'ab'.repeat(32)}`,
-      registry: '127.0.0.1:5000',
-      network: 'net',
-      constraint: [],
-      capAdd: [],
-      netImpl: 'auto',
-      parallel: 8,
-      timeout: 5,
-      settle: 0,
-      faults: 'twin:3',
-    },
-    captureOutput(),
-    engine,
-  );
+  await deploySpawn(spawnOptions(p, 'twin:3'), captureOutput(), engine);
   await deployLogs({ network: 'net', out: logs, keys: p.keys, configs: p.configs }, captureOutput(), engine);
   assert.ok((await fs.readdir(path.join(logs, 'node3-twin'))).includes('2.config.log.gz'));
   const r = await cli(['verdict', '--logs', logs, '--keys', p.keys]);

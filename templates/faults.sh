@@ -8,12 +8,15 @@
 # faultSchedules), one action a line, in time order:
 #   <ms after the start> kill | term | stop | cont | restart | slow <fraction> | unslow
 #   <ms after the start> drop <ip-or-host> ... | undrop <ip-or-host> ...
+#   <ms after the start> mute <ip-or-host> ... | unmute <ip-or-host> ...
 # Each applied action is one line of <extract-dir>/faults.log (parseFaultsLog):
 #   <wall clock s.micros when applied> <ms> <action> [args] ok|failed: <reason>
 # State lives beside the pid file (keep it out of /extract, which is shipped):
 #   <pid-file>.restart    written by a restart action, consumed by await_restart
 #   <pid-file>.restarted  how many restarts run.sh made (await_restart)
 #   <pid-file>.ip.<host>  the address a drop used, for its undrop
+#   <pid-file>.dropped    the peers cut off now (a live heal undoes them), one a line
+#   <pid-file>.muted      the peers it is mute to now (a live unmute undoes them), one a line
 #   <pid-file>.done       the schedule ran to its end
 
 # Wall clock with a fraction: node-lib.sh's (busybox adjtimex) when sourced, else date.
@@ -30,7 +33,7 @@ faults_now() {
 apply_faults() {
   [ -n "${GOMEL_FAULTS:-}" ] || return 0
   _f_dir=$1 _f_start=$2 _f_pidfile=$3
-  rm -f "$_f_pidfile.done" "$_f_pidfile.restart" "$_f_pidfile.restarted" "$_f_pidfile.slow" "$_f_pidfile.dropped"
+  rm -f "$_f_pidfile.done" "$_f_pidfile.restart" "$_f_pidfile.restarted" "$_f_pidfile.slow" "$_f_pidfile.dropped" "$_f_pidfile.muted"
   _f_to=""
   # A bounded wait for anything that may block (an iptables lock, a name that never resolves).
   command -v timeout >/dev/null 2>&1 && _f_to="timeout 5"
@@ -107,6 +110,17 @@ _faults_do() {
       # shellcheck disable=SC2046 # one host a line
       _faults_iptables -D $(cat "$_f_pidfile.dropped")
       ;;
+    mute) shift; _faults_mute -I "$@" ;;
+    unmute)
+      shift
+      # Live (no peers named): every mute still in place on this node is undone.
+      if [ $# -eq 0 ]; then
+        [ -s "$_f_pidfile.muted" ] || { echo "not mute to any peer" >&2; return 1; }
+        # shellcheck disable=SC2046 # one host a line
+        set -- $(cat "$_f_pidfile.muted")
+      fi
+      _faults_mute -D "$@"
+      ;;
     restart)
       # run.sh starts gomel again (await_restart); here only the request. A gomel
       # that still runs (its crash failed) is not started twice; one killed and not
@@ -147,30 +161,65 @@ _faults_unslow() {
 # Each peer whose rules are in place is one line of <pid-file>.dropped (what a
 # live heal undoes), written per peer: a host that fails leaves the others' done.
 _faults_iptables() {
-  command -v iptables >/dev/null 2>&1 || { echo "iptables not found" >&2; return 1; }
-  _f_op=$1
+  _f_o=$1
   shift
+  _faults_peers _faults_cut "$_f_o" "$_f_pidfile.dropped" "$@"
+}
+
+# _faults_cut -I|-D <ip>: INPUT and OUTPUT. Half a cut is no cut: an inserted INPUT rule whose
+# OUTPUT rule fails is taken back.
+_faults_cut() {
+  $_f_to iptables "$1" INPUT -s "$2" -j DROP || return 1
+  $_f_to iptables "$1" OUTPUT -d "$2" -j DROP && return 0
+  [ "$1" = -I ] && $_f_to iptables -D INPUT -s "$2" -j DROP
+  return 1
+}
+
+# _faults_peers <rule> -I|-D <tracking file> <ip-or-host> ...: runs "<rule> -I|-D <address>" for each
+# peer, and keeps the peers whose rules are in place, one a line of the tracking file (what a live
+# heal or unmute undoes), written per peer: a host that fails leaves the others' done.
+_faults_peers() {
+  command -v iptables >/dev/null 2>&1 || { echo "iptables not found" >&2; return 1; }
+  _f_rule=$1 _f_op=$2 _f_track=$3
+  shift 3
   _f_failed=0
   for _f_h in "$@"; do
     case "$_f_h" in *[!A-Za-z0-9._:-]*) echo "$_f_h: not a host name or address" >&2; _f_failed=1; continue ;; esac
     _f_ip=$(_faults_ip "$_f_h")
     [ -n "$_f_ip" ] || { echo "$_f_h does not resolve" >&2; _f_failed=1; continue; }
-    $_f_to iptables "$_f_op" INPUT -s "$_f_ip" -j DROP || { _f_failed=1; continue; }
-    if ! $_f_to iptables "$_f_op" OUTPUT -d "$_f_ip" -j DROP; then
-      # Half a cut is no cut: an inserted INPUT rule is taken back.
-      [ "$_f_op" = -I ] && $_f_to iptables -D INPUT -s "$_f_ip" -j DROP
-      _f_failed=1
-      continue
-    fi
-    if [ "$_f_op" = -I ]; then
-      echo "$_f_h" >>"$_f_pidfile.dropped"
-    else
-      awk -v h="$_f_h" '$0 == h && !gone { gone = 1; next } { print }' "$_f_pidfile.dropped" >"$_f_pidfile.dropped.tmp" 2>/dev/null
-      mv "$_f_pidfile.dropped.tmp" "$_f_pidfile.dropped"
-    fi
+    "$_f_rule" "$_f_op" "$_f_ip" || { _f_failed=1; continue; }
+    _faults_track "$_f_op" "$_f_h" "$_f_track"
   done
   return "$_f_failed"
 }
+
+# _faults_track -I|-D <host> <file>: a rule of this host put in place (a line added) or taken back (one removed).
+_faults_track() {
+  if [ "$1" = -I ]; then
+    echo "$2" >>"$3"
+  else
+    awk -v h="$2" '$0 == h && !gone { gone = 1; next } { print }' "$3" >"$3.tmp" 2>/dev/null
+    mv "$3.tmp" "$3"
+  fi
+}
+
+# What mute drops: a TCP segment that carries data. u32 reads past the IP header (IHL) and the TCP
+# header (data offset) and matches when 4 bytes of payload are there; a segment without payload
+# (SYN, SYN-ACK, ACK, FIN) is out of its reach and passes (a 1-3 byte one does too).
+MUTE_MATCH='0>>22&0x3C@12>>26&0x3C@0>>24=0:255'
+
+# _faults_mute -I|-D <ip-or-host> ...: this node mute to each peer (or no longer): every TCP segment
+# it sends to the peer's address that carries data is dropped, in OUTPUT only. The peers' connections
+# to it still open and what they send is acknowledged, so gomel hears them (their multicast reaches it),
+# and nothing it says reaches them: not its units, nor its requests, nor its answers. Each peer
+# whose rule is in place is one line of <pid-file>.muted (what a live unmute undoes).
+_faults_mute() {
+  _f_o=$1
+  shift
+  _faults_peers _faults_mute_rule "$_f_o" "$_f_pidfile.muted" "$@"
+}
+
+_faults_mute_rule() { $_f_to iptables "$1" OUTPUT -d "$2" -p tcp -m u32 --u32 "$MUTE_MATCH" -j DROP; }
 
 # The IPv4 address of a peer: as given, the one its drop used, or from the resolver
 # (the answer after "Name:", never the resolver's own "Address:" line).
@@ -184,6 +233,47 @@ _faults_ip() {
   case "$_fi" in '' | *[!0-9.]*) return ;; esac
   echo "$_fi" >"$_f_pidfile.ip.$1"
   echo "$_fi"
+}
+
+# Twins (twin:K, src/core/faults/twins.ts): GOMEL_TWIN_SETUP holds what this instance sets up before
+# gomel starts (base64), one line each:
+#   drop <host> ...        cut off, both ways, as a partition does (_faults_iptables)
+#   alias <name> <host>    <name> resolves to <host>'s address here: a line of /etc/hosts, which gomel
+#                          (Go, no nsswitch.conf) reads before DNS
+# run.sh runs it from start_together's hook, once the common start is known. Each line is one of
+# faults.log, "<wall clock> 0 twin <line> ok|failed: <reason>". Its state lives apart from the
+# schedule's (/tmp/twin.*): a live heal never undoes a twin's halves.
+# apply_twin <extract-dir>
+apply_twin() {
+  [ -n "${GOMEL_TWIN_SETUP:-}" ] || return 0
+  _f_dir=$1 _f_pidfile="${GOMEL_TWIN_STATE:-/tmp/twin}" _f_to=""
+  command -v timeout >/dev/null 2>&1 && _f_to="timeout 5"
+  if ! echo "$GOMEL_TWIN_SETUP" | base64 -d >"$_f_pidfile.setup" 2>/dev/null; then
+    echo "$(faults_now) 0 twin setup failed: GOMEL_TWIN_SETUP is not base64" >>"$_f_dir/faults.log"
+    return 0
+  fi
+  while read -r _t_action _t_args <&3; do
+    _f_when=$(faults_now)
+    # shellcheck disable=SC2086 # the hosts are words
+    case "$_t_action" in
+      drop) _faults_iptables -I $_t_args 2>"$_f_pidfile.err" ;;
+      alias) _twin_alias $_t_args 2>"$_f_pidfile.err" ;;
+      *) echo "unknown twin action" >"$_f_pidfile.err"; false ;;
+    esac
+    _f_status=$(_faults_status $? "$_f_pidfile.err")
+    echo "$_f_when 0 twin $_t_action${_t_args:+ $_t_args} $_f_status" >>"$_f_dir/faults.log"
+  done 3<"$_f_pidfile.setup"
+  return 0
+}
+
+# _twin_alias <name> <host>: <name> resolves to <host>'s address on this node. The address is
+# asked of DNS (nslookup, or the one start_together used), never of /etc/hosts, so it is the host's own.
+_twin_alias() {
+  case "${1:-}" in '' | *[!A-Za-z0-9._-]*) echo "${1:-}: not a host name" >&2; return 1 ;; esac
+  case "${2:-}" in '' | *[!A-Za-z0-9._-]*) echo "${2:-}: not a host name" >&2; return 1 ;; esac
+  _t_ip=$(_faults_ip "$2")
+  [ -n "$_t_ip" ] || { echo "$2 does not resolve" >&2; return 1; }
+  echo "$_t_ip $1" >>"${GOMEL_HOSTS_FILE:-/etc/hosts}"
 }
 
 # await_restart <gomel-pid-file>: run.sh calls it after gomel exited.
@@ -215,7 +305,8 @@ await_restart() {
 # runs, and each connection runs this with its one request line on stdin:
 #   <token> <action> [args]     the actions of a schedule (kill, term, stop, cont,
 #                               slow <fraction>, unslow, drop/undrop <host> ...) and
-#                               resume (a pause or a slow let go) and heal (every drop undone)
+#                               resume (a pause or a slow let go), heal (every drop undone),
+#                               mute <host> ... and unmute (every mute undone)
 # The token is the deployment's random secret, the Swarm secret /run/secrets/gomel-control
 # (GOMEL_CONTROL_TOKEN_FILE): a request from anyone who does not hold it never acts.
 # Each connection holds a shell (nc -ll -e): one that sends no request line within
@@ -241,7 +332,7 @@ control_request() {
   set +f
   if [ -z "$_c_token" ] || [ "${1:-}" != "$_c_token" ]; then echo "refused: not this deployment's token"; return 0; fi
   shift
-  case "${1:-}" in kill | term | stop | cont | resume | slow | unslow | drop | undrop | heal) ;; *) echo "refused: unknown action ${1:-}"; return 0 ;; esac
+  case "${1:-}" in kill | term | stop | cont | resume | slow | unslow | drop | undrop | heal | mute | unmute) ;; *) echo "refused: unknown action ${1:-}"; return 0 ;; esac
   _f_start=""
   [ -r "$_f_dir/started_at" ] && read -r _f_start <"$_f_dir/started_at"
   [ -n "$_f_start" ] || { echo "refused: gomel has not started"; return 0; }

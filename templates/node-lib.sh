@@ -115,7 +115,9 @@ start_together() {
   give_up=$(($(date +%s) + wait_s))
   coordinator=$(echo "$hosts" | head -n 1)
   common_start=""
-  if [ "${SLOT:-}" = 1 ]; then
+  # A twin's second instance (GOMEL_TWIN, twin:K) never coordinates, even in slot 1: it learns the
+  # start from the coordinator like any node, and is not one of the hosts the coordinator waits for.
+  if [ "${SLOT:-}" = 1 ] && [ -z "${GOMEL_TWIN:-}" ]; then
     # A silent peer may not have started yet: it is asked until it answers or the wait ends.
     pending=$hosts
     if ask_all "ready *" "$start_dir/start-answered"; then

@@ -50,7 +50,7 @@ test('bad live faults are one line each, before anything is sent', () => {
       'explode',
       '1',
       undefined,
-      /^fault explode 1: unknown action "explode"; the actions are crash, stop, pause, resume, slow, partition, isolate, heal$/,
+      /^fault explode 1: unknown action "explode"; the actions are crash, stop, pause, resume, slow, partition, isolate, heal, mute, selective, unmute$/,
     ],
     ['crash', undefined, undefined, /^fault crash: no nodes; give e\.g\. fault crash 7,8$/],
     ['crash', '9', undefined, /node 9 is not in the 8-node committee/],

@@ -434,6 +434,101 @@ test('live heal undoes every drop still in place on the node, once; partial undr
   );
 });
 
+test('mute and unmute: one OUTPUT rule per peer that drops what carries data (u32 past both headers), planned and live; heal leaves mutes alone', async (t) => {
+  const { dir, bin, calls } = await fakeIptables(t);
+  const env = { PATH: `${bin}:/usr/bin:/bin` };
+  const g = await standIn(dir, t);
+  const rule = (op: string, ip: string) =>
+    `iptables ${op} OUTPUT -d ${ip} -p tcp -m u32 --u32 0>>22&0x3C@12>>26&0x3C@0>>24=0:255 -j DROP`;
+  assert.deepEqual(
+    checked(await applyFaults(['sh'], dir, g.pidFile, ['0 mute 192.0.2.7 192.0.2.8', '50 unmute 192.0.2.8'], env)),
+    ['0 mute 192.0.2.7 192.0.2.8 ok', '50 unmute 192.0.2.8 ok'],
+  );
+  assert.deepEqual((await fs.readFile(calls, 'utf8')).trim().split('\n'), [
+    rule('-I', '192.0.2.7'),
+    rule('-I', '192.0.2.8'),
+    rule('-D', '192.0.2.8'),
+  ]);
+  // Live: a mute stays through a heal (that undoes cuts only), and an unmute naming no peer undoes every mute left.
+  await fs.writeFile(path.join(dir, 'started_at'), `${(Date.now() / 1000).toFixed(6)}\n`);
+  assert.match(
+    (await controlRequest(['sh'], dir, g.pidFile, 'tok mute 192.0.2.9', env)).out,
+    / mute 192\.0\.2\.9 ok\n$/,
+  );
+  assert.match(
+    (await controlRequest(['sh'], dir, g.pidFile, 'tok heal', env)).out,
+    / heal failed: no peer is cut off from this node\n$/,
+  );
+  await fs.writeFile(calls, '');
+  assert.match((await controlRequest(['sh'], dir, g.pidFile, 'tok unmute', env)).out, / unmute ok\n$/);
+  // The planned mute of 192.0.2.7 was still in place too.
+  assert.deepEqual((await fs.readFile(calls, 'utf8')).trim().split('\n'), [
+    rule('-D', '192.0.2.7'),
+    rule('-D', '192.0.2.9'),
+  ]);
+  assert.match(
+    (await controlRequest(['sh'], dir, g.pidFile, 'tok unmute', env)).out,
+    / unmute failed: not mute to any peer\n$/,
+  );
+  const { events, malformed } = parseFaultsLog(await fs.readFile(path.join(dir, 'faults.log'), 'utf8'));
+  assert.deepEqual(malformed, []);
+  assert.deepEqual(
+    events.map((e) => [e.action, e.args.join(' '), e.ok]),
+    [
+      ['mute', '192.0.2.9', true],
+      ['heal', '', false],
+      ['unmute', '', true],
+      ['unmute', '', false],
+    ],
+  );
+});
+
+test("apply_twin: a twin's halves set before gomel starts — drops both ways, the name made the twin's in the hosts file — each a faults.log line; a heal leaves them", async (t) => {
+  const { dir, bin, calls } = await fakeIptables(t);
+  // busybox nslookup: node3 and node3-twin are two services, two addresses; "nowhere" is none.
+  await fs.writeFile(
+    path.join(bin, 'nslookup'),
+    `#!/bin/sh\necho "nslookup $1" >>${calls}\ncase "$1" in node3) a=10.0.1.3 ;; node3-twin) a=10.0.1.33 ;; *) echo "** server can't find $1: NXDOMAIN"; exit 1 ;; esac\nprintf 'Server:\\t127.0.0.11\\nAddress:\\t127.0.0.11:53\\n\\nName:\\t%s\\nAddress: %s\\n' "$1" "$a"\n`,
+    { mode: 0o755 },
+  );
+  const hostsFile = path.join(dir, 'hosts');
+  await fs.writeFile(hostsFile, '127.0.0.1 localhost\n');
+  const env = {
+    PATH: `${bin}:/usr/bin:/bin`,
+    GOMEL_HOSTS_FILE: hostsFile,
+    GOMEL_TWIN_STATE: path.join(dir, 'twin'),
+    GOMEL_TWIN_SETUP: b64(['drop node3', 'alias node3 node3-twin', 'alias node9 nowhere']),
+  };
+  const r = await shell(['sh'], `. ${FAULTS_SH}; apply_twin "$1"`, env, [dir]);
+  assert.equal(r.code, 0, r.out);
+  const log = (await fs.readFile(path.join(dir, 'faults.log'), 'utf8')).trim().split('\n');
+  const { events, malformed } = parseFaultsLog(`${log.join('\n')}\n`);
+  assert.deepEqual(malformed, [], 'parseFaultsLog reads every line apply_twin writes');
+  assert.deepEqual(
+    events.map((e) => [e.atMs, e.action, e.args.join(' '), e.ok, e.reason]),
+    [
+      [0, 'twin', 'drop node3', true, undefined],
+      [0, 'twin', 'alias node3 node3-twin', true, undefined],
+      [0, 'twin', 'alias node9 nowhere', false, 'nowhere does not resolve'],
+    ],
+  );
+  assert.deepEqual((await fs.readFile(calls, 'utf8')).trim().split('\n'), [
+    'nslookup node3',
+    'iptables -I INPUT -s 10.0.1.3 -j DROP',
+    'iptables -I OUTPUT -d 10.0.1.3 -j DROP',
+    'nslookup node3-twin',
+    'nslookup nowhere',
+  ]);
+  assert.equal(await fs.readFile(hostsFile, 'utf8'), '127.0.0.1 localhost\n10.0.1.33 node3\n');
+  // A live heal undoes the schedule's drops only: the twin's halves hold for the whole run.
+  await fs.writeFile(path.join(dir, 'started_at'), `${(Date.now() / 1000).toFixed(6)}\n`);
+  const g = await standIn(dir, t);
+  assert.match(
+    (await controlRequest(['sh'], dir, g.pidFile, 'tok heal', { PATH: env.PATH })).out,
+    / heal failed: no peer is cut off from this node\n$/,
+  );
+});
+
 /** One connection to 127.0.0.1:port: sends `line` (nothing when undefined), returns all it got once the listener closed it. */
 function converse(port: number, line: string | undefined): Promise<string> {
   return new Promise((resolve, reject) => {

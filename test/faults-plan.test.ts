@@ -165,7 +165,7 @@ test('bad plans: one line each, naming the event, UsageError (exit 2)', () => {
     [' ; ;', /^--faults: the plan is empty/],
     [
       'kill:1@3s',
-      /^--faults "kill:1@3s": unknown kind "kill"; the kinds are crash, stop, pause, partition, isolate, slow, restart, random$/,
+      /^--faults "kill:1@3s": unknown kind "kill"; the kinds are crash, stop, pause, partition, isolate, slow, restart, mute, selective, twin, random$/,
     ],
     ['crash', /"crash": no nodes and time; give e\.g\. crash:7,8@3s/],
     ['crash:1', /"crash:1": no time; give crash:<nodes>@<time>/],

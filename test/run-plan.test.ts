@@ -123,6 +123,8 @@ test('--faults, --net, --zones and --tag/--image are parsed in one place: planRu
     // the definitions, calling each other
     'src/core/deploy/network-conditions.ts',
     'src/core/deploy/run-plan.ts',
+    // an experiment file's tag:, checked at its field before any run (its net: and faults: go through planNodes)
+    'src/core/experiment/grid.ts',
     'src/core/faults/plan.ts',
     'src/core/image/payload.ts',
     'src/fs/run-inputs.ts',

@@ -78,9 +78,18 @@ async function committee(
 
 let runs = 0;
 
-/** Starts node i (0-based; its SLOT is i + 1) in a fresh folder, every peer's address already known. */
-async function start(c: Committee, i: number, t: { after: (fn: () => void) => void }): Promise<LocalNode> {
+/**
+ * Starts node i (0-based; its SLOT is i + 1) in a fresh folder, every peer's address already known.
+ * `twin`: node i's second instance (twin:K), on a ready port of its own.
+ */
+async function start(
+  c: Committee,
+  i: number,
+  t: { after: (fn: () => void) => void },
+  twin?: { port: number },
+): Promise<LocalNode> {
   const name = c.names[i]!;
+  const port = twin?.port ?? c.ports[i]!;
   const folder = path.join(c.root, `${name}-${++runs}`);
   const startDir = path.join(folder, 'tmp');
   await fs.mkdir(startDir, { recursive: true });
@@ -98,7 +107,13 @@ async function start(c: Committee, i: number, t: { after: (fn: () => void) => vo
       folder,
     ],
     {
-      env: { ...c.env, SLOT: String(i + 1), GOMEL_READY_PORT: String(c.ports[i]), GOMEL_START_DIR: startDir },
+      env: {
+        ...c.env,
+        SLOT: String(i + 1),
+        GOMEL_READY_PORT: String(port),
+        GOMEL_START_DIR: startDir,
+        ...(twin ? { GOMEL_TWIN: '1' } : {}),
+      },
       stdio: ['ignore', 'ignore', 'pipe'],
       detached: true,
     },
@@ -136,8 +151,8 @@ async function start(c: Committee, i: number, t: { after: (fn: () => void) => vo
     await outcome;
     // Its listener too (the same port serves the node's next life).
     await until(
-      () => canBind(c.ports[i]!),
-      () => `port ${c.ports[i]} of ${name} still taken`,
+      () => canBind(port),
+      () => `port ${port} of ${name} still taken`,
     );
   };
   return { name, folder, startDir, ended, outcome };
@@ -169,6 +184,21 @@ for (const shell of SHELLS) {
       const at = startedTogether(outcomes);
       for (const o of outcomes) assert.ok(at >= o.readyAt + 2, `the start ${at} is 2 s after the ready ${o.readyAt}`);
       // Each peer answered the coordinator once: four answers, one a node.
+      assert.equal(await lines(path.join(nodes[0]!.startDir, 'start-answered')), 4);
+    });
+
+    test("a twin of the coordinator's node (twin:1) learns the common start from the coordinator, and is not waited for", async (t) => {
+      const c = await committee(t, shell, 4, { GOMEL_START_MARGIN: '1' });
+      const [twinPort] = await freeListenPorts(1);
+      const nodes = await Promise.all([0, 1, 2, 3].map((i) => start(c, i, t)));
+      const twin = await start(c, 0, t, { port: twinPort! });
+      const outcomes = await Promise.all([...nodes, twin].map((n) => n.outcome));
+      const at = startedTogether(outcomes.slice(0, 4));
+      assert.equal(outcomes[4]!.code, 0, outcomes[4]!.err);
+      assert.equal(outcomes[4]!.plan?.[0], at, "the twin has the coordinator's start");
+      assert.ok(outcomes[4]!.startedAt >= at);
+      // It asked the coordinator alone, and the coordinator heard the committee's four nodes.
+      assert.equal(await lines(path.join(twin.startDir, 'start-coordinator')), 1);
       assert.equal(await lines(path.join(nodes[0]!.startDir, 'start-answered')), 4);
     });
 

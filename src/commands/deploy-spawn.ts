@@ -13,6 +13,7 @@ import { newControlToken, readControlToken, writeControlToken } from '../fs/cont
 import { mapLimit } from '../core/limit.js';
 import { parseImageRef } from '../core/image/payload.js';
 import { describeFaultPlan, faultyNodes } from '../core/faults/plan.js';
+import { twinSetups } from '../core/faults/twins.js';
 import { formatPrivateKey, memberHost } from '../core/keys/committee.js';
 import { Engine } from '../docker/engine.js';
 import { tagDigest } from '../docker/registry.js';
@@ -196,6 +197,7 @@ function specsOf(
       capAdd: plan.capAdd,
       conditions: plan.nodes.map((n) => n.conditions),
       faults: plan.nodes.map((n) => n.faults),
+      ...(plan.faults ? { twinSetups: twinSetups(plan.faults) } : {}),
     });
   } catch (e) {
     if (e instanceof UsageError) throw e; // a spec too large for a node: its own line, naming the limit

@@ -68,7 +68,7 @@ export async function fault(
   engine: FaultEngine = new Engine(),
 ): Promise<void> {
   // Everything that needs no committee (the action, its nodes' form, --cpu) before the engine is asked anything.
-  parseLiveFault(action, nodesText, undefined, options.cpu);
+  parseLiveFault(action, nodesText, undefined, options.cpu, options.to);
   const aimed = await aim(action, nodesText, options, engine);
   const { hosts, live, record } = aimed;
   if ((await engine.inspectImage(DEFAULT_BASE)) === undefined)
@@ -126,7 +126,7 @@ async function aim(
     throw new UsageError(
       `fault: the services on ${options.network} do not name their committee's hosts (deployed by an older gomelctl, or by two deploys); redeploy with \`gomelctl deploy spawn\` or \`up\``,
     );
-  const live = parseLiveFault(action, nodesText, hosts, options.cpu);
+  const live = parseLiveFault(action, nodesText, hosts, options.cpu, options.to);
   const { targets, missing } = aimLiveFault(live, hosts, status);
   // A heal of every node leaves out those whose service is gone: no container, no cut to undo.
   const gone = live.action === 'heal' && nodesText === undefined ? missing : [];
@@ -155,7 +155,7 @@ async function aim(
     : [];
   if (without.length)
     throw new UsageError(
-      `fault ${live.source}: ${someNames(without)} cannot run iptables (no NET_ADMIN); deploy with \`--cap-add NET_ADMIN\` (or a --faults plan with a partition) to cut nodes off live`,
+      `fault ${live.source}: ${someNames(without)} cannot run iptables (no NET_ADMIN); deploy with \`--cap-add NET_ADMIN\` (or a --faults plan with a partition or mute) to cut or mute nodes live`,
     );
   // The run's record every service carries (deploy logs reads it from any of them): read before anything
   // is sent, as a fault the verdict could not know of must not be applied.

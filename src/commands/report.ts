@@ -9,6 +9,7 @@ import { readOptional, type NodeFiles } from '../fs/node-logs.js';
 import { readOptionalInput } from '../fs/input.js';
 import { runFaults } from '../core/report/run-faults.js';
 import { parseCpuUsage } from '../core/logs/host-load.js';
+import { byzantineReport } from '../core/report/byzantine.js';
 import { checkConfigText } from '../core/config/check.js';
 import { networkLine, runSetup, type RunSetup } from '../core/report/run-setup.js';
 import { reportPage, writeReport, type PageRun } from '../report/html.js';
@@ -132,6 +133,7 @@ export async function readRun(dir: string, options: ReportOptions): Promise<Repo
     shutdownLine: verdict.shutdownLine,
     setup,
     faults,
+    ...(verdict.byzantine ? { byzantine: byzantineReport(verdict, stats, figures) } : {}),
     protocol: protocolFigures,
     figures,
     nodes,
@@ -164,12 +166,14 @@ export function reportCharts(runs: readonly ReportedRun[]): ChartSpec[] {
 
 /**
  * `report --json` prints one JSON array on stdout and nothing else, one object per run:
- *   { name, consensus, shutdown, setup, faults?, figures, protocol }
+ *   { name, consensus, shutdown, setup, faults?, byzantine?, figures, protocol }
  * consensus and shutdown are the verdict's lines; setup is what was run (RunSetup,
  * src/core/report/run-setup.ts: the config's knobs, the network conditions per group
  * of nodes, the images the nodes ran); faults, only for a run with a fault plan, is RunFaults (src/core/report/run-faults.ts:
  * each event's window as planned and as applied, the committee's units/s and own-unit latency
- * before, during and after it, the recovery after its end); figures is RunFigures (src/core/logs/run-stats.ts),
+ * before, during and after it, the recovery after its end); byzantine, only for a run where a node lied (a twin),
+ * is ByzantineReport (src/core/report/byzantine.ts: who lied, the heights in two versions, when each correct
+ * node saw the fork, the committee before and after the first saw it); figures is RunFigures (src/core/logs/run-stats.ts),
  * whose fields are named for what they hold, with their unit last (…Seconds, …Ms, bytes…).
  * Times in seconds are on the run's common clock (figures.clock: t = 0 is the first node's start;
  * perNode[].startOffsetSeconds moves a node's own times onto it); …Ms durations are clock-free.
@@ -232,6 +236,7 @@ async function writeRunsReport(folders: string[], file: string, options: ReportO
         shutdown: r.shutdownLine,
         setup: r.setup,
         faults: r.faults,
+        byzantine: r.byzantine,
         figures: r.figures,
         protocol: r.protocol,
       })),

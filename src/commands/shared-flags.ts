@@ -37,7 +37,7 @@ export const zonesOption = () =>
 export const faultsOption = () =>
   new Option(
     '--faults <plan>',
-    'faults to cause, timed from the common start: crash:7,8@3s;pause:2@2s-12s;partition:1-4|5-8@3s-15s;slow:3@0s-20s,cpu=0.2, random:K, or a JSON file',
+    'faults to cause, timed from the common start: crash:7,8@3s;pause:2@2s-12s;partition:1-4|5-8@3s-15s;slow:3@0s-20s,cpu=0.2, random:K; nodes that lie: mute:7@3s, selective:3@2s,to=1-4, twin:3; or a JSON file',
   );
 export const seedOption = () =>
   new Option('--seed <text>', 'seed of --faults random:K (the same seed, the same faults)');

@@ -14,10 +14,10 @@ import type { VerdictFlags } from './report.flags.js';
 import { printJson, type Output } from './output.js';
 
 function renderNode(v: Verdict['nodes'][number], limit: number): string {
-  const facts = `level ${v.maxLevel ?? '-'}/${limit}, ${v.timingRounds} rounds, ${v.ordered} ordered, order ${v.agrees === undefined ? 'empty' : v.agrees ? 'agrees' : 'DIVERGES'}`;
+  const facts = `level ${v.maxLevel ?? '-'}/${limit}, ${v.timingRounds} rounds, ${v.ordered} ordered, order ${v.byzantine ? 'not judged (it lied)' : v.agrees === undefined ? 'empty' : v.agrees ? 'agrees' : 'DIVERGES'}`;
   const why = v.reasons.length ? `; ${v.reasons.join('; ')}` : '';
   const notes = v.notes.length ? `; ${v.notes.join('; ')}` : '';
-  return `${v.label}: ${v.reached ? 'consensus' : 'NO consensus'} — ${facts}${why}; shutdown: ${v.shutdown.kind} (${v.shutdown.detail})${v.swarmNode ? `; on ${v.swarmNode}` : ''}${notes}`;
+  return `${v.label}: ${v.byzantine ? 'BYZANTINE' : v.reached ? 'consensus' : 'NO consensus'} — ${facts}${why}; shutdown: ${v.shutdown.kind} (${v.shutdown.detail})${v.swarmNode ? `; on ${v.swarmNode}` : ''}${notes}`;
 }
 
 const probeNodeLine = (v: ProbeVerdict['nodes'][number]) =>
@@ -82,6 +82,13 @@ export async function verdict(options: VerdictFlags, out: Output): Promise<Verdi
   if (options.json) printJson(out, result);
   else {
     for (const v of result.nodes) out.line(renderNode(v, limit));
+    // Each correct node's sight of a liar, a line each while they stay few (the JSON has all).
+    const sights = result.byzantineNodeLines;
+    for (const line of sights.length <= PER_NODE_LINES_UP_TO
+      ? sights
+      : sights.filter((l) => !l.startsWith('byzantine: ')))
+      out.line(line);
+    for (const line of result.byzantineLines) out.line(line);
     for (const d of result.divergences) {
       out.line(
         `divergence at ordered unit #${d.position}: ${fewNames(d.majority.nodes)} ordered (creator:height) ${d.majority.unit}; ${fewNames(d.minority.nodes)} ordered ${d.minority.unit ?? 'nothing'}`,

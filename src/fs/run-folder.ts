@@ -9,7 +9,8 @@ import { InputError, UsageError } from '../core/errors.js';
 import { judge, type NodeEvidence, type Verdict } from '../core/logs/verdict.js';
 import { faultsApplied } from '../core/faults/evidence.js';
 import { parseFaultsLog, type FaultLogEvent } from '../core/faults/log.js';
-import { FAULT_RECORD_FILE, faultRecordOf, type FaultRecordFile } from '../core/faults/plan.js';
+import { FAULT_RECORD_FILE, faultRecordOf, twinName, type FaultRecordFile } from '../core/faults/plan.js';
+import type { TwinRun } from '../core/logs/byzantine.js';
 import { FAULTS_FILE, RUN_FILE, someNames } from '../core/logs/logs-folder.js';
 import { RUN_RECORD, type RunRecord } from '../core/deploy/run-plan.js';
 import { exists } from './atomic.js';
@@ -116,7 +117,9 @@ function assignPids(files: readonly NodeFiles[], members: readonly Member[], log
         where,
         undefined,
         `a second log for pid ${pid} (the other: ${seen.log ?? seen.label})`,
-        'keep one log per node',
+        f.label.endsWith('-twin')
+          ? `the run's record (${RUN_FILE}) names no twin of pid ${pid}; collect the logs with \`gomelctl deploy logs\`, which writes it`
+          : 'keep one log per node',
       );
     byPid.set(pid, f);
   }
@@ -158,8 +161,7 @@ export async function readRunRecord(logs: string): Promise<{ record?: RunRecord;
   return text === undefined ? {} : { faults: parseJsonWith(text, FAULT_RECORD_FILE, inputFail(file, RECOLLECT)) };
 }
 
-async function readFaultFiles(logs: string, nodes: LoadedRun['nodes']): Promise<RunFaultFiles> {
-  const record = (await readRunRecord(logs)).faults;
+async function readFaultFiles(nodes: LoadedRun['nodes'], record: FaultRecordFile | undefined): Promise<RunFaultFiles> {
   const faultLogs: RunFaultFiles['logs'] = [];
   const malformed: string[] = [];
   const unreadable: RunFaultFiles['unreadable'] = [];
@@ -236,6 +238,18 @@ interface LoadedRun {
   members: Member[];
   /** One entry per committee pid: its label and the files found for it. */
   nodes: { pid: number; label: string; files: NodeFiles | undefined }[];
+  /**
+   * The second instance of each node the fault record twins (twin:K): its folder (twinName, as deploy
+   * logs names it after its service), the nodes that reached each instance, and the files found.
+   */
+  twins: {
+    pid: number;
+    label: string;
+    twinLabel: string;
+    groups: number[][] | undefined;
+    files: NodeFiles | undefined;
+  }[];
+  record: FaultRecordFile | undefined;
   probe: boolean;
 }
 
@@ -274,14 +288,35 @@ export async function loadRun(options: VerdictOptions): Promise<LoadedRun> {
       `holds both gomel logs (${someNames(logs)}) and probe reports (${someNames(probes)}): one run is one payload`,
       'judge each run from its own folder (`deploy logs --out` a new one)',
     );
-  const byPid = assignPids(files, members, options.logs);
+  const record = (await readRunRecord(options.logs)).faults;
+  const hosts = members.map(memberHost);
+  const twinEvents = (record?.plan.events ?? []).filter((e) => e.kind === 'twin' && hosts[e.nodes[0]! - 1]);
+  const twins = twinEvents.map((e) => {
+    const pid = e.nodes[0]! - 1;
+    const twinLabel = twinName(hosts[pid]!);
+    const found = files.find((f) => f.label === twinLabel);
+    if (found?.logPid !== undefined && found.logPid !== pid)
+      throw new InputError(
+        found.log!,
+        undefined,
+        `the twin of ${hosts[pid]} (pid ${pid}) holds the log of pid ${found.logPid}`,
+        'collect the logs again with `gomelctl deploy logs`',
+      );
+    return { pid, label: hosts[pid]!, twinLabel, groups: e.groups, files: found };
+  });
+  const twinLabels = new Set(twins.map((t) => t.twinLabel));
+  const byPid = assignPids(
+    files.filter((f) => !twinLabels.has(f.label)),
+    members,
+    options.logs,
+  );
   const flat = files.every((f) => f.label.startsWith('pid '));
   const nodes = members.map((m, pid) => ({
     pid,
     label: byPid.get(pid)?.label ?? (flat ? `pid ${pid}` : memberHost(m)),
     files: byPid.get(pid),
   }));
-  return { members, nodes, probe: files.some((f) => f.probe) };
+  return { members, nodes, twins, record, probe: files.some((f) => f.probe) };
 }
 
 /** The consensus verdict of a loaded run (gomel logs, not probe reports); `lineSink(pid)` sees each log's lines as they are read. */
@@ -291,7 +326,7 @@ export async function judgeRun(
   lineSink?: (pid: number) => (line: string) => void,
 ): Promise<{ verdict: Verdict; evidence: NodeEvidence[]; levelLimit: number; faults: RunFaultFiles }> {
   const limit = await levelLimit(options);
-  const faults = await readFaultFiles(options.logs, run.nodes);
+  const faults = await readFaultFiles(run.nodes, run.record);
   const evidence: NodeEvidence[] = [];
   const budget = eventBudget(run.members.length);
   for (const node of run.nodes)
@@ -309,7 +344,24 @@ export async function judgeRun(
   findings.inconsistent.push(
     ...faults.malformed.map((m) => ({ label: m.split(' ')[0]!, why: m.slice(m.indexOf(' ') + 1) })),
   );
-  return { verdict: judge(evidence, run.members.length, limit, findings), evidence, levelLimit: limit, faults };
+  const twins: TwinRun[] = [];
+  for (const t of run.twins) {
+    const e = await readEvidence(t.pid, t.files, t.twinLabel, budget);
+    twins.push({
+      pid: t.pid,
+      label: evidence[t.pid]?.label ?? t.label,
+      twinLabel: t.twinLabel,
+      own: evidence[t.pid]?.stats,
+      twin: e.stats,
+      ...(t.groups ? { groups: t.groups } : {}),
+    });
+  }
+  return {
+    verdict: judge(evidence, run.members.length, limit, findings, twins),
+    evidence,
+    levelLimit: limit,
+    faults,
+  };
 }
 
 /**

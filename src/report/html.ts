@@ -11,6 +11,7 @@ import {
   type Summary,
 } from '../core/logs/protocol-stats.js';
 import { NEAR_INSTANT_SECONDS, type Period, type RunFaults } from '../core/report/run-faults.js';
+import type { ByzantineReport } from '../core/report/byzantine.js';
 import { writeCharDevice, writeFileAtomic } from '../fs/atomic.js';
 import { bytesPerSecond, perSecond } from '../core/report/throughput.js';
 import { hostLoadText, type HostLoad } from '../core/logs/host-load.js';
@@ -31,6 +32,8 @@ export interface PageRun {
   setup?: RunSetup;
   /** The fault plan and how the run fared around each event, when it had one. */
   faults?: RunFaults;
+  /** Who lied (a twin), how, and what the correct nodes' logs show of it, when a node lied. */
+  byzantine?: ByzantineReport;
   /** gomel's own figures: unit creation, decisions, sync sessions, traffic sent against delivered. */
   protocol?: RunProtocolFigures;
 }
@@ -40,6 +43,41 @@ const periodText = (p: Period | undefined) =>
   p
     ? `${p.unitsPerSecond.toFixed(1)} units/s, latency p50 ${p.latencyP50Ms === undefined ? '–' : `${(p.latencyP50Ms / 1000).toFixed(2)} s`} (${p.fromSeconds.toFixed(1)}–${p.toSeconds.toFixed(1)} s)`
     : '–';
+
+/** Who lied and how, the heights it equivocated at, when each correct node saw it, the committee before and after. */
+function byzantineSection(run: PageRun, many: boolean): string {
+  const b = run.byzantine;
+  if (!b) return '';
+  const liars = b.liars.map((l) => {
+    const head = [
+      'correct node',
+      'saw the fork at',
+      'held both versions by',
+      'heights ordered twice',
+      'errors about a fork',
+      `${l.label}'s units ordered after`,
+    ];
+    const rows = l.seenBy.map((x) => {
+      const cells = [
+        x.node,
+        secs(x.detectedSeconds),
+        secs(x.bothVersionsBySeconds),
+        String(x.heightsOrderedTwice),
+        String(x.forkErrors),
+        String(x.orderedAfter),
+      ];
+      return `<tr class="${x.detectedSeconds === undefined ? 'marked' : ''}">${cells.map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`;
+    });
+    return `<h3>${esc(l.label)} and ${esc(l.twinLabel)}</h3>
+<p>Units created: ${l.created[0]} by ${esc(l.label)}, ${l.created[1]} by ${esc(l.twinLabel)}. Heights ordered in both versions: ${l.equivocatedCount ? `${l.equivocatedCount} (${esc(l.equivocated)})` : 'none'}.</p>
+<table class="byzantine"><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${rows.join('')}</tbody></table>
+<p>Before the first correct node saw the fork: ${esc(periodText(l.before))}. After: ${esc(periodText(l.after))}.</p>`;
+  });
+  return `<h2>Byzantine${many ? ` in ${esc(run.name)}` : ''}</h2>
+<ul class="byzantine">${b.lines.map((line) => `<li>${esc(line)}</li>`).join('')}</ul>
+${liars.join('\n')}
+<p>gomel logs no unit hash: a correct node's sight of the fork is a unit of the liar's pid ordered twice at one height (both versions are ordered), or an error about a fork (a ComplianceError). Times on the common clock.</p>`;
+}
 
 /** The plan's events, who it made faulty, and each event's window with the committee's throughput and latency around it. */
 function faultsSection(run: PageRun, many: boolean): string {
@@ -393,6 +431,7 @@ ${runs.length === 1 ? setupTable(runs[0]!) : setupComparison(runs)}
 <h2>Figures</h2>
 ${figureRows(runs)}
 ${runs.map((r) => faultsSection(r, runs.length > 1)).join('\n')}
+${runs.map((r) => byzantineSection(r, runs.length > 1)).join('\n')}
 ${runs.map((r) => protocolSection(r, runs.length > 1)).join('\n')}
 <h2>Charts</h2>
 <div class="charts">${charts.map((c) => `<figure data-chart="${esc(c.title)}">${c.svg}</figure>`).join('\n')}</div>

@@ -22,7 +22,9 @@ mkdir -p "$OUT" && cd "$OUT" || exit 2
 . /gomel/faults.sh
 # Stopped before gomel runs (a removed service, `down`): nothing to ship yet.
 trap 'exit 143' TERM INT
-start_together "$COMMITTEE" "$OUT" apply_network
+# Once the common start is known, before gomel starts: network conditions, then a twin's halves.
+before_gomel() { apply_network "$1" && apply_twin "$1"; }
+start_together "$COMMITTEE" "$OUT" before_gomel
 wall_clock >started_at
 record_cpu start "$OUT"
 # This script is the container's PID 1: a SIGTERM (service removed, `down`, a

@@ -12,6 +12,10 @@ export const NODE_ENV = {
   netScript: 'GOMEL_NET_SCRIPT',
   /** base64 of the node's fault schedule (core/faults/plan.ts). */
   faults: 'GOMEL_FAULTS',
+  /** base64 of what the instance sets up for the plan's twins before gomel starts (core/faults/twins.ts). */
+  twinSetup: 'GOMEL_TWIN_SETUP',
+  /** "1" on a twin's second instance (twin:K): it never coordinates the start, even in slot 1. */
+  twin: 'GOMEL_TWIN',
   /** The file holding what a live fault request must carry (default /run/secrets/CONTROL_SECRET_FILE). */
   controlTokenFile: 'GOMEL_CONTROL_TOKEN_FILE',
   /** Seconds a control connection may take to send its request line (default 5). */

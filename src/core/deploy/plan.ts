@@ -13,6 +13,7 @@ import { UsageError } from '../errors.js';
 import { LABELS } from '../labels.js';
 import type { Member } from '../keys/committee.js';
 import { hashHex } from '../image/context.js';
+import type { TwinSetups } from '../faults/twins.js';
 
 /**
  * The Swarm secret that hands every node the deployment's control token (`gomelctl fault`,
@@ -50,10 +51,13 @@ interface DeployOptions {
   faults?: (string | undefined)[];
   /** The run's record (run-plan.ts RunRecord, as JSON), a label of every service: what deploy logs and fault read back. */
   record?: string;
+  /** The plan's twins (twin:K): what each instance sets up before gomel starts, and the second instances. */
+  twinSetups?: TwinSetups;
 }
 
 export interface NodeSpec {
   pid: number;
+  /** Its service's name: the committee's host, or for a twin's second instance twinName(host). */
   host: string;
   secretName: string;
   keyHash: string;
@@ -81,36 +85,45 @@ export function nodeSpecs(
   o: DeployOptions,
 ): NodeSpec[] {
   const hosts = members.map(nodeHost);
-  return members.map((_, pid) => {
+  const twins = o.twinSetups?.twins ?? [];
+  // A twin's second instance (twin:K) is a service of its own beside node K's: its key, its committee slot.
+  const instances = [
+    ...members.map((_, pid) => ({ pid, name: hosts[pid]!, setup: o.twinSetups?.nodes[pid], twin: false })),
+    ...twins.map((t) => ({ ...t, twin: true })),
+  ];
+  return instances.map(({ pid, name, setup, twin }) => {
     const host = hosts[pid]!;
     const keyHash = hashHex(privateKeys[pid]!, 12);
     // Named per committee and key: a resized or re-keyed committee never picks up a stale secret;
     // and per deployment: two deployments of one committee (on two networks) each keep their own
     // (the second one's create was refused "already exists", HTTP 409). Swarm names stop at 64.
-    const secretName = `${host}.${hashHex(new TextEncoder().encode(o.network), 8)}.${o.committeeFingerprint.slice(0, 12)}.${keyHash}`;
+    const secretName = `${name}.${hashHex(new TextEncoder().encode(o.network), 8)}.${o.committeeFingerprint.slice(0, 12)}.${keyHash}`;
     const shaping = o.conditions?.[pid];
     const labels = {
       [LABELS.managed]: 'true',
       [LABELS.deployment]: o.network,
-      [LABELS.node]: host,
+      [LABELS.node]: name,
       [LABELS.committee]: o.committeeFingerprint,
       [LABELS.hosts]: hosts.join(' '),
       ...(o.record ? { [LABELS.run]: o.record } : {}),
     };
-    const faults = o.faults?.[pid];
+    const faults = twin ? undefined : o.faults?.[pid];
     const capAdd = [...new Set(o.capAdd.map((c) => (c.startsWith('CAP_') ? c : `CAP_${c}`)))];
     const build = (secretId: string, controlSecretId: string, specHash: string) => ({
-      Name: host,
+      Name: name,
       Labels: { ...labels, [LABELS.spec]: specHash },
       TaskTemplate: {
         ContainerSpec: {
           Image: o.image,
           Command: ['/gomel/run.sh', o.config],
+          // A twin too: gomel listens on the committee's address of its node, its own hostname (/etc/hosts).
           Hostname: host,
           Env: [
             `${NODE_ENV.slot}=${pid + 1}`,
             ...(shaping ? [`${NODE_ENV.netScript}=${Buffer.from(shaping.script).toString('base64')}`] : []),
             ...(faults ? [`${NODE_ENV.faults}=${Buffer.from(faults).toString('base64')}`] : []),
+            ...(setup ? [`${NODE_ENV.twinSetup}=${Buffer.from(setup).toString('base64')}`] : []),
+            ...(twin ? [`${NODE_ENV.twin}=1`] : []),
           ],
           Labels: labels,
           Secrets: [
@@ -132,18 +145,18 @@ export function nodeSpecs(
           Constraints: o.constraints,
           ...(o.spread ? { Preferences: [{ Spread: { SpreadDescriptor: 'node.id' } }] } : {}),
         },
-        Networks: [{ Target: o.network, Aliases: [host] }],
+        Networks: [{ Target: o.network, Aliases: [name] }],
       },
       Mode: { Replicated: { Replicas: 1 } },
       // DNS round-robin: node<k> resolves to the task itself, no IPVS virtual IP in between.
       EndpointSpec: { Mode: 'dnsrr' },
     });
     const text = JSON.stringify(build('', '', ''));
-    checkFits(host, build('', '', '').TaskTemplate.ContainerSpec.Env, Buffer.byteLength(text));
+    checkFits(name, build('', '', '').TaskTemplate.ContainerSpec.Env, Buffer.byteLength(text));
     const specHash = hashHex(new TextEncoder().encode(text), 16);
     return {
       pid,
-      host,
+      host: name,
       secretName,
       keyHash,
       specHash,

@@ -78,22 +78,7 @@ export interface RunPlan {
 
 /** The plan of a run on the committee whose hosts are `hosts`; a bad flag or file is one line (UsageError, InputError). */
 export function planRun(inputs: RunInputs, hosts: readonly string[]): RunPlan {
-  const rules = planConditions(inputs.net, inputs.zones, hosts);
-  const faults = inputs.faults && parseFaultsFlag(inputs.faults.spec, inputs.faults.fileText, hosts, inputs.seed);
-  const schedules = faults ? faultSchedules(faults) : [];
-  const nodes = hosts.map((host, pid): PlannedNode => {
-    const node: PlannedNode = { host };
-    const r = rules?.[pid];
-    if (r)
-      node.conditions = {
-        summary:
-          r.map((x) => `${x.name}: ${describeConditions(x.conditions)}`).join('; ') +
-          (r.some((x) => needsNetem(x.conditions)) ? ` (delay: ${inputs.netImpl})` : ''),
-        script: shapingScript(host, r, { impl: inputs.netImpl, ingress: ingressRules(hosts, rules!, pid) }),
-      };
-    if (schedules[pid]) node.faults = schedules[pid];
-    return node;
-  });
+  const { rules, faults, nodes } = planNodes(inputs, hosts);
   // Shaping and partitions run tc and iptables in the container: they need NET_ADMIN.
   const netAdmin = rules !== undefined || (faults !== undefined && needsNetAdmin(faults));
   const capAdd = [
@@ -115,6 +100,33 @@ export function planRun(inputs: RunInputs, hosts: readonly string[]): RunPlan {
     startMarginS: startMarginSeconds(hosts.length),
     settleS: inputs.settleS ?? settleSeconds(hosts.length),
   };
+}
+
+/**
+ * Each node's network conditions and part of the fault plan: the one parse of --net, --zones and
+ * --faults (an experiment's points are checked by it too). A bad one is one line.
+ */
+export function planNodes(
+  inputs: Pick<RunInputs, 'net' | 'zones' | 'netImpl' | 'faults' | 'seed'>,
+  hosts: readonly string[],
+): { rules: ReturnType<typeof planConditions>; faults: FaultPlan | undefined; nodes: PlannedNode[] } {
+  const rules = planConditions(inputs.net, inputs.zones, hosts);
+  const faults = inputs.faults && parseFaultsFlag(inputs.faults.spec, inputs.faults.fileText, hosts, inputs.seed);
+  const schedules = faults ? faultSchedules(faults) : [];
+  const nodes = hosts.map((host, pid): PlannedNode => {
+    const node: PlannedNode = { host };
+    const r = rules?.[pid];
+    if (r)
+      node.conditions = {
+        summary:
+          r.map((x) => `${x.name}: ${describeConditions(x.conditions)}`).join('; ') +
+          (r.some((x) => needsNetem(x.conditions)) ? ` (delay: ${inputs.netImpl})` : ''),
+        script: shapingScript(host, r, { impl: inputs.netImpl, ingress: ingressRules(hosts, rules!, pid) }),
+      };
+    if (schedules[pid]) node.faults = schedules[pid];
+    return node;
+  });
+  return { rules, faults, nodes };
 }
 
 /** The version of run.json this gomelctl writes and reads. */

@@ -8,8 +8,8 @@ import { parseCommitteeSize, parseNetworkName } from '../args.js';
 import { checkConfigText, type Problem } from '../config/check.js';
 import { ConfigurationSchema, type Configuration } from '../config/model.js';
 import { replaceTopLevel } from '../config/json-text.js';
-import { planConditions } from '../deploy/network-conditions.js';
-import { isFaultPlanFile, parseFaultPlan, parseFaultPlanJson } from '../faults/plan.js';
+import { planNodes } from '../deploy/run-plan.js';
+import { isFaultPlanFile } from '../faults/plan.js';
 import { InputError, UsageError } from '../errors.js';
 import { checkImageRef, checkRegistryAddress } from '../image/payload.js';
 import { fileProblem, MAX_RUNS, type ExperimentFile, type NetValue } from './spec.js';
@@ -295,14 +295,21 @@ function checkPoint(
   const netValue = source.net?.value;
   const zones = typeof netValue === 'object' ? resolve(netValue.zones) : undefined;
   const net = typeof netValue === 'string' ? netValue : NONE;
+  // Checked by the run plan's own parse (planNodes), each at its field of the file.
+  const netImpl = 'userspace' as const;
   if (source.net)
     rewrapped(
       file,
       source.net.where,
       () =>
-        planConditions(
-          net === NONE ? undefined : net,
-          zones ? { text: texts.get(zones)!, file: zones } : undefined,
+        planNodes(
+          {
+            net: net === NONE ? undefined : net,
+            zones: zones ? { text: texts.get(zones)!, file: zones } : undefined,
+            netImpl,
+            faults: undefined,
+            seed: undefined,
+          },
           hosts,
         ),
       at,
@@ -314,9 +321,18 @@ function checkPoint(
       file,
       source.faults.where,
       () =>
-        faultsFile
-          ? parseFaultPlanJson(texts.get(faultsFile)!, faultsFile, hosts, inputs.setting.seed)
-          : parseFaultPlan(faultsGiven, hosts, inputs.setting.seed),
+        planNodes(
+          {
+            net: undefined,
+            zones: undefined,
+            netImpl,
+            faults: faultsFile
+              ? { spec: faultsFile, fileText: texts.get(faultsFile)! }
+              : { spec: faultsGiven, fileText: undefined },
+            seed: inputs.setting.seed,
+          },
+          hosts,
+        ),
       at,
     );
   const faults = faultsFile ?? faultsGiven;

@@ -72,6 +72,9 @@ const VERB: Record<FaultKind, string> = {
   slow: 'slowed',
   partition: 'partitioned',
   isolate: 'isolated',
+  mute: 'muted',
+  selective: 'selectively muted',
+  twin: 'twinned',
 };
 
 /** What was done, as faultyNodes words it ("crashed at 3 s", "paused by gomelctl fault for good from 5 s"), and whether the plan asked it. */
@@ -109,6 +112,7 @@ const STARTS: Record<string, FaultKind[]> = {
   stop: ['pause'],
   slow: ['slow'],
   drop: ['partition', 'isolate'],
+  mute: ['mute', 'selective'],
 };
 
 /**
@@ -133,7 +137,9 @@ const LOG_AFTER_SLACK_MS = 5000;
 export function faultsApplied(plan: FaultPlan | undefined, nodes: readonly NodeFaultLog[]): FaultFindings {
   const applied: NodeFault[] = [];
   const inconsistent: NodeFault[] = [];
-  const faultyByPlan = plan ? faultyNodes(plan).faulty : [];
+  // A twin's lie is judged from its two instances' logs (core/logs/byzantine.ts), not from faults.log.
+  const twins = new Set((plan?.events ?? []).flatMap((e) => (e.kind === 'twin' ? e.nodes : [])));
+  const faultyByPlan = plan ? faultyNodes(plan).faulty.filter((p) => !twins.has(p.node)) : [];
   const notApplied: NodeFault[] = [];
   const undone: NodeFault[] = [];
   nodes.forEach((node, i) => {
@@ -147,6 +153,8 @@ export function faultsApplied(plan: FaultPlan | undefined, nodes: readonly NodeF
     let slowed: FaultLogEvent | undefined;
     let down: FaultLogEvent | undefined;
     const cut = new Map<string, FaultLogEvent>();
+    // Peers it is mute to (mute, selective), like a cut: it counts at the node's end only.
+    const muted = new Map<string, FaultLogEvent>();
     const refuse = (why: string) => inconsistent.push({ label: node.label, why });
     for (const e of node.events ?? []) {
       if (!e.ok) continue;
@@ -197,6 +205,13 @@ export function faultsApplied(plan: FaultPlan | undefined, nodes: readonly NodeF
         if (from && healed.length === cut.size)
           windows.push(`cut off from ${fewHosts(healed)} ${human(from.atMs)}–${human(e.atMs)}`);
         for (const host of healed) cut.delete(host);
+      } else if (e.action === 'mute') for (const host of e.args) muted.set(host, muted.get(host) ?? e);
+      // A live unmute names no peer: every mute still in place is undone.
+      else if (e.action === 'unmute') {
+        const unmuted = e.args.length ? e.args.filter((h) => muted.has(h)) : [...muted.keys()];
+        const from = unmuted.map((h) => muted.get(h)!).sort((a, b) => a.atMs - b.atMs)[0];
+        if (from && unmuted.length === muted.size) windows.push(`muted ${human(from.atMs)}–${human(e.atMs)}`);
+        for (const host of unmuted) muted.delete(host);
       }
     }
     // Killed, stopped or paused for good, the node's log ends there; one that goes on was not.
@@ -221,6 +236,12 @@ export function faultsApplied(plan: FaultPlan | undefined, nodes: readonly NodeF
       if (forGood) whys.push(reason(forGood.kind, from, forGood, true));
       else if (others.length && others.every((h) => cut.has(h)))
         whys.push({ text: `cut off from every other node for good from ${human(from)}`, planned: false });
+    }
+    if (muted.size) {
+      // Mute to some peer at its end: its peers missed what it said, whichever event (mute or selective) it was.
+      const first = [...muted.values()].sort((a, b) => a.atMs - b.atMs)[0]!;
+      const event = recordedEvent(plan, k, 'mute', first.atMs) ?? recordedEvent(plan, k, 'selective', first.atMs);
+      whys.push(reason(event?.kind ?? 'mute', first.atMs, event, true));
     }
     if (windows.length) undone.push({ label: node.label, why: windows.join(', ') });
     if (whys.length) applied.push({ label: node.label, why: joinReasons(whys) });

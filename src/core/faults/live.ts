@@ -6,10 +6,19 @@
 // reach a worker's containers, but every node's control port is on the overlay.
 import { NODE_PORTS } from '../deploy/node-contract.js';
 import { UsageError } from '../errors.js';
-import { parseCpu, parseGroups, parseNodeList, type FaultEvent, type FaultPlan, type Fail } from './plan.js';
+import {
+  parseCpu,
+  parseGroups,
+  parseNodeList,
+  parseTalkedTo,
+  type FaultEvent,
+  type FaultPlan,
+  type Fail,
+} from './plan.js';
 import type { FaultLogEvent } from './log.js';
 
-export type LiveAction = 'crash' | 'stop' | 'pause' | 'resume' | 'slow' | 'partition' | 'isolate' | 'heal';
+export type LiveAction =
+  'crash' | 'stop' | 'pause' | 'resume' | 'slow' | 'partition' | 'isolate' | 'heal' | 'mute' | 'selective' | 'unmute';
 export const LIVE_ACTIONS: readonly LiveAction[] = [
   'crash',
   'stop',
@@ -19,6 +28,9 @@ export const LIVE_ACTIONS: readonly LiveAction[] = [
   'partition',
   'isolate',
   'heal',
+  'mute',
+  'selective',
+  'unmute',
 ];
 
 /** Port of the control listener run.sh starts beside gomel (GOMEL_CONTROL_PORT). */
@@ -30,6 +42,8 @@ export interface LiveFault {
   nodes: number[];
   groups?: number[][];
   cpu?: number;
+  /** selective: the nodes it still talks to. */
+  to?: number[];
   /** Per node (1-based) that gets a request: its faults.sh action line. */
   requests: Map<number, string>;
   /** Partition and isolate run iptables in the containers: the services need NET_ADMIN. */
@@ -47,6 +61,9 @@ const USAGE: Record<LiveAction, string> = {
   partition: "partition '1-4|5-8'",
   isolate: 'isolate 3',
   heal: 'heal (every node), or heal 1-4',
+  mute: 'mute 7',
+  selective: 'selective 3 --to 1-4',
+  unmute: 'unmute 7',
 };
 
 /**
@@ -58,12 +75,14 @@ export function parseLiveFault(
   nodesText: string | undefined,
   hosts: readonly string[] | undefined,
   cpuText?: string,
+  toText?: string,
 ): LiveFault {
   const action = LIVE_ACTIONS.find((a) => a === actionText);
   const source = [actionText, nodesText].filter(Boolean).join(' ');
   const fail: Fail = (problem) => new UsageError(`fault ${source}: ${problem}`);
   if (!action) throw fail(`unknown action "${actionText}"; the actions are ${LIVE_ACTIONS.join(', ')}`);
   if (cpuText !== undefined && action !== 'slow') throw fail(`--cpu is for slow only`);
+  if (toText !== undefined && action !== 'selective') throw fail(`--to is for selective only`);
   const all = (hosts ?? []).map((_, i) => i + 1);
   const name = (k: number) => hosts![k - 1]!;
   const requests = new Map<number, string>();
@@ -91,6 +110,28 @@ export function parseLiveFault(
     for (const k of nodes) requests.set(k, `drop ${rest.map(name).join(' ')}`);
     for (const k of rest) requests.set(k, `drop ${nodes.map(name).join(' ')}`);
     return { action, nodes, requests, needsNetAdmin: true, source };
+  }
+  if (action === 'mute' || action === 'selective' || action === 'unmute') {
+    // Mute to every other node, or to those it does not talk to (selective); unmute undoes every mute left.
+    if (action === 'selective' && toText === undefined)
+      throw fail('selective needs --to <nodes>, the nodes it still talks to, e.g. fault selective 3 --to 1-4');
+    const to =
+      action !== 'selective'
+        ? undefined
+        : hosts
+          ? parseTalkedTo(toText!, nodes, hosts, (p) => fail(`--to: ${p}`))
+          : parseNodeList(toText!, hosts, fail);
+    for (const k of nodes)
+      requests.set(
+        k,
+        action === 'unmute'
+          ? 'unmute'
+          : `mute ${all
+              .filter((x) => x !== k && !to?.includes(x))
+              .map(name)
+              .join(' ')}`,
+      );
+    return { action, nodes, ...(to ? { to } : {}), requests, needsNetAdmin: true, source };
   }
   let cpu: number | undefined;
   if (action === 'slow') {
@@ -157,6 +198,14 @@ const OPENS: Partial<Record<LiveAction, FaultEvent['kind']>> = {
   slow: 'slow',
   partition: 'partition',
   isolate: 'isolate',
+  mute: 'mute',
+  selective: 'selective',
+};
+
+/** What a live release closes on the nodes it released: resume a pause or slow, unmute a mute. */
+const RELEASES: Partial<Record<LiveAction, FaultEvent['kind'][]>> = {
+  resume: ['pause', 'slow'],
+  unmute: ['mute', 'selective'],
 };
 
 /**
@@ -182,11 +231,12 @@ export function recordLiveFault(
   const atMs = Math.min(...applied.map((a) => a.event.atMs));
   const done = applied.map((a) => a.node);
   const inTime = (events: FaultEvent[]) => events.sort((a, b) => a.atMs - b.atMs);
-  if (fault.action === 'resume') {
+  const releases = RELEASES[fault.action];
+  if (releases) {
     plan.events = inTime(
       plan.events.flatMap((e) => {
         if (
-          (e.kind !== 'pause' && e.kind !== 'slow') ||
+          !releases.includes(e.kind) ||
           e.untilMs !== undefined ||
           e.atMs > atMs ||
           !e.nodes.some((k) => done.includes(k))
@@ -217,6 +267,7 @@ export function recordLiveFault(
   const event: FaultEvent = { kind, nodes, atMs, source: `live: fault ${fault.source}` };
   if (fault.groups) event.groups = fault.groups;
   if (fault.cpu !== undefined) event.cpu = fault.cpu;
+  if (fault.to) event.to = fault.to;
   plan.events = inTime([...plan.events, event]);
   return plan;
 }

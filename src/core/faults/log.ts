@@ -41,10 +41,15 @@ const ARITY: Record<string, [number, number]> = {
   slow: [1, 1],
   drop: [1, Infinity],
   undrop: [1, Infinity],
+  mute: [1, Infinity],
+  // Planned: the peers it was mute to; live (gomelctl fault unmute): none, every mute undone.
+  unmute: [0, Infinity],
   schedule: [0, 0],
   // Live only (gomelctl fault, core/faults/live.ts): a pause or slow let go; every drop undone.
   resume: [0, 0],
   heal: [0, 0],
+  // A twin's halves, set before gomel starts (faults.sh apply_twin): "twin drop <host> …", "twin alias <name> <host>".
+  twin: [1, Infinity],
 };
 
 export function parseFaultsLog(text: string): FaultsLog {

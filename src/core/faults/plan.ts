@@ -14,6 +14,11 @@
 //   slow:3@0s-20s,cpu=0.2       gomel runs 20 ms of every 100 ms (no end: "slowed for good", faulty)
 //   restart:7@20s               gomel started again with the same key, after a crash or stop of node 7
 //   random:K                    K crashes, nodes and times drawn from the seed (randomCrashes)
+//   mute:7@3s-10s               gomel runs and hears its peers, and nothing it sends reaches them (no end: faulty)
+//   selective:3@2s,to=1-4       node 3 talks only to nodes 1-4, and is mute to the others (no end: faulty)
+//   twin:3                      Byzantine (issue 34): node 3 runs as two instances with one key from the
+//                               start, each reachable by one half of the other nodes (twinGroups); no time
+//   twin:3,groups=1-4|5-8       the same, naming the halves (node 3 itself, if named, is left out)
 // Times: 250ms, 3s, 1.5s, 2m, 1h (at most 24 h); "0" is the start.
 // Refused as no node could carry it out (issue 30): a cut that cuts nobody off (every node isolated,
 // or a side all down for good), a node's schedule over one environment string (MAX_ARG_STRLEN), a
@@ -26,8 +31,20 @@ import { envStringBytes, MAX_ENV_STRING_BYTES, NODE_ENV } from '../deploy/node-c
 
 export { parseFaultsLog, type FaultLogEvent, type FaultLogProblem, type FaultsLog } from './log.js';
 
-export type FaultKind = 'crash' | 'stop' | 'pause' | 'partition' | 'isolate' | 'slow' | 'restart';
-const KIND_NAMES = ['crash', 'stop', 'pause', 'partition', 'isolate', 'slow', 'restart'] as const;
+export type FaultKind =
+  'crash' | 'stop' | 'pause' | 'partition' | 'isolate' | 'slow' | 'restart' | 'mute' | 'selective' | 'twin';
+const KIND_NAMES = [
+  'crash',
+  'stop',
+  'pause',
+  'partition',
+  'isolate',
+  'slow',
+  'restart',
+  'mute',
+  'selective',
+  'twin',
+] as const;
 const KINDS: readonly FaultKind[] = KIND_NAMES;
 const INSTANT: ReadonlySet<FaultKind> = new Set(['crash', 'stop', 'restart']);
 /** Windows that act on gomel's process: they cannot overlap the node being down. */
@@ -35,9 +52,12 @@ const PROCESS_WINDOW: ReadonlySet<FaultKind> = new Set(['pause', 'slow']);
 
 export interface FaultEvent {
   kind: FaultKind;
-  /** Node numbers (1-based, node<k>), ascending; a partition's: every node of its groups. */
+  /** Node numbers (1-based, node<k>), ascending; a partition's: every node of its groups; a twin's: the twinned node. */
   nodes: number[];
-  /** partition only: its groups, each ascending. */
+  /**
+   * partition: its groups, each ascending. twin: the other nodes in two groups, the first reaching
+   * the node's own service (node<k>), the second its twin (twinName: node<k>-twin).
+   */
   groups?: number[][];
   /** ms after the common start. */
   atMs: number;
@@ -45,6 +65,8 @@ export interface FaultEvent {
   untilMs?: number;
   /** slow only: the fraction of each 100 ms that gomel runs (0 < cpu < 1). */
   cpu?: number;
+  /** selective only: the nodes it still talks to (ascending); it is mute to every other. */
+  to?: number[];
   /** The event as written ("crash:7,8@3s", "[2]" in a JSON file, "random:2"): what errors name. */
   source: string;
   /** Drawn by random:K (this K) from the plan's seed. */
@@ -158,6 +180,7 @@ function parseShortEvent(text: string, hosts: readonly string[], seed: string | 
   const colon = text.indexOf(':');
   const kindText = (colon < 0 ? text : text.slice(0, colon)).trim();
   if (kindText === 'random') return randomCrashes(text.slice(colon + 1), hosts.length, seed, text, fail);
+  if (kindText === 'twin') return [parseTwin(colon < 0 ? '' : text.slice(colon + 1), hosts, text, fail)];
   const kind = KINDS.find((k) => k === kindText);
   if (!kind) throw fail(`unknown kind "${kindText}"; the kinds are ${KINDS.join(', ')}, random`);
   if (colon < 0) throw fail(`no nodes and time; give e.g. ${EXAMPLES[kind]}`);
@@ -165,6 +188,11 @@ function parseShortEvent(text: string, hosts: readonly string[], seed: string | 
   const atSign = rest.indexOf('@');
   if (atSign < 0) throw fail(`no time; give ${kind}:<nodes>@<time>, e.g. ${EXAMPLES[kind]}`);
   const [when = '', ...keys] = rest.slice(atSign + 1).split(',');
+  // selective's one key is a node list, commas and all: "to=1-4,6".
+  const toText = kind === 'selective' ? /^\s*to\s*=(.*)$/.exec(keys.join(','))?.[1] : undefined;
+  if (kind === 'selective' && toText === undefined)
+    throw fail(`selective needs to=<nodes>, the nodes it still talks to, last: e.g. ${EXAMPLES.selective}`);
+  if (toText !== undefined) keys.length = 0;
   const [atText = '', untilText, ...more] = when.split('-');
   if (more.length) throw fail(`"${when}" is not a time or a window like 2s-12s`);
   const at = parseTime(atText, fail);
@@ -182,7 +210,19 @@ function parseShortEvent(text: string, hosts: readonly string[], seed: string | 
   const nodesText = rest.slice(0, atSign);
   const groups = kind === 'partition' ? parseGroups(nodesText, hosts, fail) : undefined;
   const nodes = groups ? groups.flat().sort((a, b) => a - b) : parseNodeList(nodesText, hosts, fail);
-  return [makeEvent(kind, nodes, groups, at, until, cpu, text, fail)];
+  const e = makeEvent(kind, nodes, groups, at, until, cpu, text, fail);
+  if (toText !== undefined) e.to = parseTalkedTo(toText, nodes, hosts, fail);
+  return [e];
+}
+
+/** selective's to=<nodes>: some, not all, of the other nodes (the selective nodes themselves, if named, are left out). */
+export function parseTalkedTo(text: string, nodes: readonly number[], hosts: readonly string[], fail: Fail): number[] {
+  const to = parseNodeList(text, hosts, fail).filter((k) => !nodes.includes(k));
+  if (to.length === 0)
+    throw fail(`to=${text.trim()} names no other node; a node that talks to none is mute:<nodes>@<time>`);
+  if (to.length + nodes.length === hosts.length)
+    throw fail(`to=${text.trim()} names every other node: that is no lie; name fewer, or use mute`);
+  return to;
 }
 
 const EXAMPLES: Record<FaultKind, string> = {
@@ -193,7 +233,74 @@ const EXAMPLES: Record<FaultKind, string> = {
   isolate: 'isolate:3@4s-9s',
   slow: 'slow:3@0s-20s,cpu=0.2',
   restart: 'restart:7@20s',
+  mute: 'mute:7@3s-10s',
+  selective: 'selective:3@2s-9s,to=1-4',
+  twin: 'twin:3 or twin:3,groups=1-4|5-8',
 };
+
+/** The service of node k's second instance (twin:K): its host's name and "-twin". */
+export const twinName = (host: string): string => `${host}-twin`;
+
+/** A Swarm service name is a DNS label: at most 63 characters. */
+const MAX_SERVICE_NAME = 63;
+
+/**
+ * The other nodes in the two halves a twin splits them into (issue 34): by default the first
+ * ⌈(N−1)/2⌉ of them, in committee order, reach node k's own service and the rest its twin. Named
+ * groups must hold every other node once; k itself, if named, is left out.
+ */
+export function twinGroups(k: number, n: number, named: number[][] | undefined, fail: Fail): number[][] {
+  const others = Array.from({ length: n }, (_, i) => i + 1).filter((x) => x !== k);
+  if (others.length < 2) throw fail(`a twin needs two other nodes or more to split, and the committee has ${n}`);
+  if (!named) {
+    const half = Math.ceil(others.length / 2);
+    return [others.slice(0, half), others.slice(half)];
+  }
+  const groups = named.map((g) => g.filter((x) => x !== k));
+  if (groups.length !== 2) throw fail(`a twin splits the other nodes in two groups, not ${groups.length}`);
+  if (groups.some((g) => g.length === 0))
+    throw fail(`each twin needs a group of nodes that reach it; a group holds only node ${k} itself`);
+  const missing = others.filter((x) => !groups.flat().includes(x));
+  if (missing.length)
+    throw fail(
+      `node ${missing.join(', ')} ${missing.length > 1 ? 'are' : 'is'} in neither group; every other node reaches one twin`,
+    );
+  return groups;
+}
+
+/** "3" or "3,groups=1-4|5-8": one node run as two instances from the start. */
+function parseTwin(rest: string, hosts: readonly string[], source: string, fail: Fail): FaultEvent {
+  if (rest.includes('@')) throw fail(`a twin runs from the start, with no time; give ${EXAMPLES.twin}`);
+  const [nodesText = '', ...keys] = rest.split(',');
+  if (nodesText.trim() === '') throw fail(`no node; give ${EXAMPLES.twin}`);
+  const nodes = parseNodeList(nodesText, hosts, fail);
+  const keyText = keys.join(',');
+  // "twin:3,4": the comma of a node list, which a twin does not take.
+  if (nodes.length !== 1 || (keyText !== '' && !keyText.includes('=')))
+    throw fail(`one node a twin: give twin:${nodes[0]}, and another node's twin as an event of its own`);
+  let named: number[][] | undefined;
+  if (keyText !== '') {
+    const m = /^\s*groups\s*=(.*)$/.exec(keyText);
+    if (!m) throw fail(`unknown key "${keyText.trim()}"; a twin takes groups=<nodes>|<nodes>`);
+    named = parseGroups(m[1]!, hosts, fail);
+  }
+  return makeTwin(nodes[0]!, named, hosts, source, fail);
+}
+
+function makeTwin(
+  k: number,
+  named: number[][] | undefined,
+  hosts: readonly string[],
+  source: string,
+  fail: Fail,
+): FaultEvent {
+  const host = hosts[k - 1]!;
+  if (twinName(host).length > MAX_SERVICE_NAME)
+    throw fail(
+      `${host}'s twin would be the service ${twinName(host)}, over the ${MAX_SERVICE_NAME} characters of a service name; give the committee shorter host names`,
+    );
+  return { kind: 'twin', nodes: [k], groups: twinGroups(k, hosts.length, named, fail), atMs: 0, source };
+}
 
 /**
  * random:K — K crashes, reproducible from the seed. The rule, so that any tool can redo it:
@@ -320,6 +427,7 @@ const PLAN_JSON = z.array(
       until: TIME_JSON.optional(),
       cpu: TIME_JSON.optional(),
       count: TIME_JSON.optional(),
+      to: NODES_JSON.optional(),
     },
     {
       error: (issue) =>
@@ -332,7 +440,7 @@ const PLAN_JSON = z.array(
 );
 type EventJson = z.infer<typeof PLAN_JSON>[number];
 
-const FIELDS = ['kind', 'nodes', 'groups', 'at', 'until', 'cpu', 'count'];
+const FIELDS = ['kind', 'nodes', 'groups', 'at', 'until', 'cpu', 'count', 'to'];
 
 function parseJsonEvent(
   o: EventJson,
@@ -354,17 +462,27 @@ function parseJsonEvent(
   }
   const kind = KINDS.find((k) => k === kindText);
   if (!kind) throw fail(`unknown kind "${kindText}"; the kinds are ${KINDS.join(', ')}, random`);
+  const listText = (v: z.infer<typeof NODES_JSON> | undefined) =>
+    Array.isArray(v) ? v.map(String).join(',') : v === undefined ? '' : String(v);
+  if (kind === 'twin') {
+    const extra = Object.keys(o).find((k) => k !== 'kind' && k !== 'nodes' && k !== 'groups');
+    if (extra) throw new InputError(file, `${where}.${extra}`, 'a twin takes nodes and groups: it runs from the start');
+    const nodes = parseNodeList(listText(o.nodes), hosts, (p) => new InputError(file, `${where}.nodes`, p));
+    if (nodes.length !== 1) throw new InputError(file, `${where}.nodes`, 'a twin is one node: give "nodes": "3"');
+    const groupsFail: Fail = (p) => new InputError(file, `${where}.groups`, p);
+    const named = o.groups === undefined ? undefined : parseGroups(o.groups.map(listText).join('|'), hosts, groupsFail);
+    return [makeTwin(nodes[0]!, named, hosts, where, groupsFail)];
+  }
   const allowed = [
     'kind',
     'at',
     kind === 'partition' ? 'groups' : 'nodes',
     ...(INSTANT.has(kind) ? [] : ['until']),
     ...(kind === 'slow' ? ['cpu'] : []),
+    ...(kind === 'selective' ? ['to'] : []),
   ];
   const extra = Object.keys(o).find((k) => !allowed.includes(k));
   if (extra) throw new InputError(file, `${where}.${extra}`, `${kind} takes ${allowed.slice(1).join(', ')}`);
-  const listText = (v: z.infer<typeof NODES_JSON> | undefined) =>
-    Array.isArray(v) ? v.map(String).join(',') : v === undefined ? '' : String(v);
   const time = (v: string | number | undefined, key: string) => {
     const f: Fail = (p) => new InputError(file, `${where}.${key}`, p);
     if (typeof v === 'number') {
@@ -387,7 +505,13 @@ function parseJsonEvent(
   const at = time(o.at, 'at');
   const until = o.until === undefined ? undefined : time(o.until, 'until');
   const cpu = o.cpu === undefined ? undefined : parseCpu(String(o.cpu), (p) => new InputError(file, `${where}.cpu`, p));
-  return [makeEvent(kind, nodes, groups, at, until, cpu, where, fail)];
+  const e = makeEvent(kind, nodes, groups, at, until, cpu, where, fail);
+  if (kind === 'selective') {
+    const toFail: Fail = (p) => new InputError(file, `${where}.to`, p);
+    if (o.to === undefined) throw toFail('selective gives the nodes it still talks to: "to": "1-4"');
+    e.to = parseTalkedTo(listText(o.to), nodes, hosts, toFail);
+  }
+  return [e];
 }
 
 /** The first field an object of the (valid) JSON text repeats — JSON.parse keeps the last one silently — with its top-level index. */
@@ -449,6 +573,14 @@ function checkPlan(
   for (let node = 1; node <= hosts.length; node++) {
     const mine = sorted.filter((e) => e.nodes.includes(node));
     const name = hosts[node - 1];
+    // Its faults reach one instance only (run.sh of node<k>): the twin would not be the same node any more.
+    const twin = mine.find((e) => e.kind === 'twin');
+    const other = mine.find((e) => e !== twin);
+    if (twin && other)
+      throw fail(
+        other,
+        `${name} runs as twins ("${twin.source}"); a twin takes no other fault (it would reach one of the two)`,
+      );
     const spans: { from: number; to: number; e: FaultEvent }[] = [];
     let down: FaultEvent | undefined;
     for (const e of mine.filter((x) => INSTANT.has(x.kind))) {
@@ -497,6 +629,14 @@ function checkPlan(
       }
     }
   }
+  // A twin's second instance carries no schedule: a cut would reach its node's first instance only.
+  const twin = sorted.find((e) => e.kind === 'twin');
+  const cut = sorted.find((e) => e.kind === 'partition' || e.kind === 'isolate');
+  if (twin && cut)
+    throw fail(
+      cut,
+      `cuts nodes off in a plan with a twin ("${twin.source}"), whose second instance carries no schedule; run the cut without the twin`,
+    );
   const plan: FaultPlan = { n: hosts.length, hosts: [...hosts], events: sorted };
   if (seed !== undefined && events.some((e) => e.random !== undefined)) plan.seed = seed;
   for (const e of sorted.filter((x) => x.kind === 'partition' || x.kind === 'isolate')) {
@@ -549,6 +689,7 @@ const FAULT_EVENT = z.object({
   atMs: z.number(),
   untilMs: z.number().optional(),
   cpu: z.number().optional(),
+  to: z.array(z.number()).optional(),
   source: z.string(),
   random: z.number().optional(),
 });
@@ -601,9 +742,10 @@ function shortNodes(nodes: readonly number[]): string {
 
 /** The event in the short form, which parseFaultPlan reads back to the same event. */
 export function formatFaultEvent(e: FaultEvent): string {
+  if (e.kind === 'twin') return `twin:${shortNodes(e.nodes)},groups=${(e.groups ?? []).map(shortNodes).join('|')}`;
   const who = e.groups ? e.groups.map(shortNodes).join('|') : shortNodes(e.nodes);
   const when = shortTime(e.atMs) + (e.untilMs !== undefined ? `-${shortTime(e.untilMs)}` : '');
-  return `${e.kind}:${who}@${when}${e.cpu !== undefined ? `,cpu=${e.cpu}` : ''}`;
+  return `${e.kind}:${who}@${when}${e.cpu !== undefined ? `,cpu=${e.cpu}` : ''}${e.to ? `,to=${shortNodes(e.to)}` : ''}`;
 }
 
 /** One line per event, for printing: the short form, then what it does. */
@@ -627,6 +769,9 @@ export function describeFaultPlan(plan: FaultPlan): string[] {
       isolate: `${names(e.nodes)} cut off from the other nodes from ${human(e.atMs)}${end}`,
       slow: `${names(e.nodes)} slowed to ${Math.round((e.cpu ?? 0) * 100)}% of the CPU from ${human(e.atMs)}${end}`,
       restart: `${names(e.nodes)} started again with the same key at ${human(e.atMs)}`,
+      mute: `${names(e.nodes)} muted (it hears its peers; nothing it sends reaches them) from ${human(e.atMs)}${end}`,
+      selective: `${names(e.nodes)} talks only to ${names(e.to ?? [])}, mute to the others, from ${human(e.atMs)}${end}`,
+      twin: twinText(plan.hosts, e),
     };
     const short = formatFaultEvent(e);
     const from =
@@ -639,9 +784,19 @@ export function describeFaultPlan(plan: FaultPlan): string[] {
   });
 }
 
-/** Partition and isolate cut traffic with iptables inside the node's container: the service needs NET_ADMIN. */
+/** "node3 runs as two instances with one key from the start: node3 reached by node1, node2; node3-twin by node4, node5". */
+export function twinText(hosts: readonly string[], e: FaultEvent): string {
+  const host = hosts[e.nodes[0]! - 1] ?? `node${e.nodes[0]}`;
+  const names = (g: readonly number[]) => g.map((k) => hosts[k - 1] ?? `node${k}`).join(', ');
+  const [a = [], b = []] = e.groups ?? [];
+  return `${host} runs as two instances with one key from the start: ${host} reached by ${names(a)}; ${twinName(host)} by ${names(b)}`;
+}
+
+/** Cuts, and twins' halves, are iptables rules inside the nodes' containers: the services need NET_ADMIN. */
 export function needsNetAdmin(plan: FaultPlan): boolean {
-  return plan.events.some((e) => e.kind === 'partition' || e.kind === 'isolate');
+  return plan.events.some(
+    (e) => e.kind !== 'crash' && e.kind !== 'stop' && e.kind !== 'restart' && e.kind !== 'pause' && e.kind !== 'slow',
+  );
 }
 
 /**
@@ -663,7 +818,10 @@ export function faultSchedules(plan: FaultPlan, hosts: readonly string[] = plan.
     if (e.untilMs !== undefined) add(node, e.untilMs, 0, end);
   };
   const names = (nodes: readonly number[]) => nodes.map((k) => hosts[k - 1]!).join(' ');
+  const twinned = new Set(plan.events.flatMap((e) => (e.kind === 'twin' ? e.nodes : [])));
   for (const e of plan.events) {
+    // Applied before gomel starts, not on the schedule (twinSetups, core/faults/twins.ts).
+    if (e.kind === 'twin') continue;
     if (e.kind === 'partition' || e.kind === 'isolate') {
       const groups = cutGroups(plan, e);
       groups.forEach((group, g) => {
@@ -680,7 +838,15 @@ export function faultSchedules(plan: FaultPlan, hosts: readonly string[] = plan.
       else if (e.kind === 'stop') add(node, e.atMs, 1, 'term');
       else if (e.kind === 'restart') add(node, e.atMs, 1, 'restart');
       else if (e.kind === 'pause') both(node, e, 'stop', 'cont');
-      else both(node, e, `slow ${e.cpu}`, 'unslow');
+      else if (e.kind === 'mute' || e.kind === 'selective') {
+        // Toward every peer up then (a peer down for good no longer resolves), or those it does not talk to.
+        const muted = mutedPeers(plan, e, node);
+        // A twinned peer is two instances: it is mute to both (its twin by the twin's own name).
+        const peers = muted.flatMap((k) =>
+          twinned.has(k) ? [hosts[k - 1]!, twinName(hosts[k - 1]!)] : [hosts[k - 1]!],
+        );
+        if (peers.length) both(node, e, `mute ${peers.join(' ')}`, `unmute ${peers.join(' ')}`);
+      } else both(node, e, `slow ${e.cpu}`, 'unslow');
     }
   }
   return lines.map((l) =>
@@ -705,6 +871,14 @@ function downForGood(plan: FaultPlan): Map<number, number> {
     }
   }
   return down;
+}
+
+/** The peers a muted or selective node is mute to: every other node up when it starts, less those it talks to. */
+function mutedPeers(plan: FaultPlan, e: FaultEvent, node: number): number[] {
+  const down = downForGood(plan);
+  return plan.hosts
+    .map((_, i) => i + 1)
+    .filter((k) => k !== node && !e.to?.includes(k) && !((down.get(k) ?? Infinity) < e.atMs));
 }
 
 /**
@@ -746,6 +920,9 @@ export function faultyNodes(plan: FaultPlan): { faulty: PlannedFault[]; delayed:
     partition: 'partitioned',
     isolate: 'isolated',
     slow: 'slowed',
+    mute: 'muted',
+    selective: 'selective',
+    twin: 'twinned',
   };
   for (let node = 1; node <= plan.n; node++) {
     const mine = plan.events.filter((e) => e.nodes.includes(node));
@@ -753,9 +930,10 @@ export function faultyNodes(plan: FaultPlan): { faulty: PlannedFault[]; delayed:
     const bad = mine.filter((e) => INSTANT.has(e.kind) || e.untilMs === undefined);
     const list = bad.length ? bad : mine;
     const why = list
-      .map(
-        (e) =>
-          `${verb[e.kind]}${e.kind === 'slow' ? ` to cpu=${e.cpu}` : ''}${e.source.startsWith('live:') ? ` ${LIVE_BY}` : ''} ${e.untilMs !== undefined ? windowText(e) : `at ${human(e.atMs)}${INSTANT.has(e.kind) ? '' : ' for good'}`}`,
+      .map((e) =>
+        e.kind === 'twin'
+          ? `a twin: two instances with one key (${plan.hosts[node - 1]}, ${twinName(plan.hosts[node - 1] ?? `node${node}`)}) from the start`
+          : `${verb[e.kind]}${e.kind === 'slow' ? ` to cpu=${e.cpu}` : ''}${e.to ? ` (talks only to ${e.to.map((k) => plan.hosts[k - 1]).join(', ')})` : ''}${e.source.startsWith('live:') ? ` ${LIVE_BY}` : ''} ${e.untilMs !== undefined ? windowText(e) : `at ${human(e.atMs)}${INSTANT.has(e.kind) ? '' : ' for good'}`}`,
       )
       .join(', ');
     (bad.length ? faulty : delayed).push({

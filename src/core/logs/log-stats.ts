@@ -14,6 +14,16 @@ export interface LogStats {
   lastMs: number | undefined;
   /** Ordered units, in order, each as unitKey(C, H) (a number: 8 bytes a unit, at any N). */
   order: number[];
+  /** When each unit of `order` was ordered: its Z line's T (ms since gomel started), −1 when it had none. */
+  orderMs: number[];
+  /** Units this node created ("C" and "D" lines): a twin shows its equivocation by creating them too. */
+  created: number;
+  /**
+   * Error lines about a fork (gomel's ComplianceError "A unit is evidence of self forking", "Some parent
+   * has evidence of another parent being a forker": pkg/dag/check/parental_compliance.go), and the first one's T.
+   */
+  forkErrors: number;
+  firstForkErrorMs: number | undefined;
   servicesStarted: number;
   servicesStopped: number;
   errors: Map<string, number>;
@@ -51,6 +61,10 @@ export function newLogStats(maxEvents = Infinity): LogStats {
     maxRound: undefined,
     lastMs: undefined,
     order: [],
+    orderMs: [],
+    created: 0,
+    forkErrors: 0,
+    firstForkErrorMs: undefined,
     servicesStarted: 0,
     servicesStopped: 0,
     errors: new Map(),
@@ -83,6 +97,8 @@ export function addLogLine(stats: LogStats, line: string): void {
     stats.overflow = true;
     return;
   }
+  // A unit created: counted without parsing the line (a regular unit's "C" carries nothing else we read).
+  if (event === 'C' || event === 'D') stats.created++;
   const wanted = event === 'D' || event === 'Z' || event === 'E' || event === 'A' || event === 'B';
   const isError = line.includes('"L":"3"');
   if (!wanted && !isError) return;
@@ -101,6 +117,10 @@ export function addLogLine(stats: LogStats, line: string): void {
       .replace(/\d+/g, 'N');
     const key = stats.errors.has(text) || stats.errors.size < MAX_ERROR_KINDS ? text : OTHER_ERRORS;
     stats.errors.set(key, (stats.errors.get(key) ?? 0) + 1);
+    if (FORK_ERROR.test(text)) {
+      stats.forkErrors++;
+      if (typeof record.T === 'number') stats.firstForkErrorMs ??= record.T;
+    }
     return;
   }
   switch (event) {
@@ -116,6 +136,7 @@ export function addLogLine(stats: LogStats, line: string): void {
       if (unit === undefined) stats.malformedLines++;
       else {
         stats.order.push(unit);
+        stats.orderMs.push(typeof record.T === 'number' && Number.isFinite(record.T) ? record.T : -1);
         stats.malformedInOrder = stats.malformedLines;
       }
       break;
@@ -128,6 +149,9 @@ export function addLogLine(stats: LogStats, line: string): void {
       break;
   }
 }
+
+/** gomel's words for a fork in an error (pkg/dag/check: "self forking", "a forker", "the unit is a fork"). */
+const FORK_ERROR = /fork/i;
 
 // Dialing, EOF and accept time-outs are normal while peers start and stop
 // (logs/README.md): name the most frequent error that is not such noise.

@@ -6,6 +6,15 @@ import { judgeShutdown, stoppedBySwarm, type Shutdown, type ShutdownKind } from 
 import { topError, unitText, type LogStats } from './log-stats.js';
 import { clip } from '../summary.js';
 import type { FaultFindings, NodeFault } from '../faults/evidence.js';
+import {
+  gomelLines,
+  judgeTwins,
+  liarLine,
+  sightingLine,
+  twinsThatRan,
+  type ByzantineFindings,
+  type TwinRun,
+} from './byzantine.js';
 
 export interface NodeEvidence {
   pid: number;
@@ -44,6 +53,8 @@ export interface NodeEvidence {
 interface NodeVerdict {
   pid: number;
   label: string;
+  /** How it lied, when it did (a twin: two instances with one key); such a node is faulty whatever it ordered. */
+  byzantine?: string;
   /** This node reached consensus: its order agrees with the committee's and goes as far. */
   reached: boolean;
   reasons: string[]; // why not, when not
@@ -71,7 +82,14 @@ export interface Verdict {
   reachedBy: string[];
   /** Units every node that reached consensus ordered, in the same order. */
   agreedUnits: number;
+  /** Where two nodes that did not lie ordered different units: safety is broken (outcome 'fork'). */
   divergences: Divergence[];
+  /** Nodes that lied (issue 34: twins), and what the correct nodes' logs show of them; absent without twins. */
+  byzantine?: ByzantineFindings;
+  /** Who lied and how, and what gomel did about it (a few lines at any N; empty without liars). */
+  byzantineLines: string[];
+  /** Each correct node's sight of each liar (verdict.txt). */
+  byzantineNodeLines: string[];
   /** Consensus by all N nodes: what the exit status says. */
   all: boolean;
   /** Every node shut down cleanly: what --strict adds. */
@@ -90,9 +108,10 @@ export interface Verdict {
   /** faults.log lines that cannot be this run's (applied before gomel started, or before their time). */
   inconsistent: NodeFault[];
   /**
-   * consensus: by all N; tolerated: by every correct node, at most f faulty (so by N − f or more);
-   * stalled: more than f faulty, and the correct nodes (one at least) agree and did not fail on their own;
-   * fork: two nodes ordered different units at one position; failed: anything else.
+   * consensus: by all N; tolerated: by every correct node, at most f faulty (so by N − f or more; a
+   * node that lied counts among them); stalled: more than f faulty, and the correct nodes (one at least)
+   * agree and did not fail on their own; fork: two nodes that did not lie ordered different units at
+   * one position (safety broken, whatever else); failed: anything else.
    */
   outcome: 'consensus' | 'tolerated' | 'stalled' | 'fork' | 'failed';
   consensusLine: string;
@@ -122,6 +141,8 @@ function groupOrders(nodes: readonly NodeEvidence[]): { groups: NodeEvidence[][]
   return { groups, main };
 }
 
+const inPidOrder = (nodes: readonly NodeEvidence[]) => [...nodes].sort((a, b) => a.pid - b.pid).map((x) => x.label);
+
 function divergencesOf(groups: NodeEvidence[][], main: NodeEvidence[] | undefined): Divergence[] {
   if (!main) return [];
   const reference = main[0]!.stats!.order;
@@ -131,8 +152,8 @@ function divergencesOf(groups: NodeEvidence[][], main: NodeEvidence[] | undefine
       const at = firstDifference(reference, g[0]!.stats!.order);
       return {
         position: at + 1,
-        majority: { nodes: main.map((x) => x.label), unit: unitText(reference[at]!) },
-        minority: { nodes: g.map((x) => x.label), unit: unitText(g[0]!.stats!.order[at]!) },
+        majority: { nodes: inPidOrder(main), unit: unitText(reference[at]!) },
+        minority: { nodes: inPidOrder(g), unit: unitText(g[0]!.stats!.order[at]!) },
       };
     });
 }
@@ -199,8 +220,14 @@ export function judge(
   n: number,
   levelLimit: number,
   faults: FaultFindings = { applied: [], notApplied: [], inconsistent: [] },
+  twins: readonly TwinRun[] = [],
 ): Verdict {
-  const { groups, main } = groupOrders(evidence);
+  // A twin that ran lied (it signed two units for one slot): faulty, whatever its own order says, and
+  // left out of agreement, which is a promise to the nodes that did not lie. Its units, ordered in
+  // two versions, are no fault of the nodes that ordered them.
+  const { ran, notRun } = twinsThatRan(twins);
+  const liars = new Map(ran.map((t) => [t.pid, `Byzantine: equivocated as ${t.label} and ${t.twinLabel}, one key`]));
+  const { groups, main } = groupOrders(evidence.filter((e) => !liars.has(e.pid)));
   // Some node's own log must show LevelLimit: an exit status alone (exit 0 beside logs cut short) shows no end.
   const logAtLimit = (main ?? []).some((e) => atLimit(e, levelLimit));
   const finishers = logAtLimit ? (main ?? []).filter((e) => atLimit(e, levelLimit) || finishedByItself(e)) : [];
@@ -210,12 +237,14 @@ export function judge(
     const reasons: string[] = [];
     const notes: string[] = [];
     const s = e.stats;
-    const agrees = s && s.order.length > 0 && !e.orderDamaged ? Boolean(main?.includes(e)) : undefined;
-    if (!s) reasons.push(e.logProblem ?? 'no log');
+    const lie = liars.get(e.pid);
+    const agrees = s && s.order.length > 0 && !e.orderDamaged && !lie ? Boolean(main?.includes(e)) : undefined;
+    if (lie) reasons.push(lie);
+    else if (!s) reasons.push(e.logProblem ?? 'no log');
     else {
       if (e.logProblem) notes.push(e.logProblem);
       if (s.maxLevel === undefined) reasons.push('never created a prime unit');
-      const twice = orderedTwice(s.order);
+      const twice = orderedTwice(s.order, liars);
       const unsupported = orderUnsupported(s, n);
       if (e.orderDamaged) reasons.push(`its order is no evidence: ${e.orderDamaged}`);
       else if (s.order.length === 0) reasons.push('ordered no units');
@@ -243,6 +272,7 @@ export function judge(
     return {
       pid: e.pid,
       label: e.label,
+      ...(lie ? { byzantine: lie } : {}),
       reached: reasons.length === 0,
       reasons,
       notes,
@@ -274,6 +304,8 @@ export function judge(
   const reachedLabels = new Set(reached.map((v) => v.label));
   const runStart = starts.length ? Math.min(...starts) : undefined;
   const faulty = evidence.flatMap((e): NodeFault[] => {
+    const lie = liars.get(e.pid);
+    if (lie) return [{ label: e.label, why: lie.replace(/^Byzantine: /, 'Byzantine (') + ')' }];
     if (reachedLabels.has(e.label)) return [];
     const whys = [
       ...(lostWithHost(e) ? [`lost with host ${e.task?.swarmNode ?? '?'}`] : []),
@@ -304,6 +336,16 @@ export function judge(
   // The units every node that counts ordered alike: those that reached consensus, or in a stall the correct ones.
   const counted = outcome === 'stalled' ? correct : reached;
   const agreedUnits = counted.length ? Math.min(...counted.map((v) => v.ordered)) : 0;
+  const notApplied = [...faults.notApplied, ...notRun];
+  const byzantine = twins.length
+    ? judgeTwins(
+        ran,
+        evidence
+          .filter((e) => correct.some((v) => v.label === e.label))
+          .map((e) => ({ label: e.label, stats: e.stats })),
+      )
+    : undefined;
+  const labels = evidence.map((e) => e.label);
   return {
     n,
     levelLimit,
@@ -311,10 +353,19 @@ export function judge(
     reachedBy: reached.map((v) => v.label),
     agreedUnits,
     divergences,
+    ...(byzantine ? { byzantine } : {}),
+    byzantineLines: (byzantine?.liars ?? []).flatMap((l) => [liarLine(l, labels), ...gomelLines(l)]),
+    byzantineNodeLines: [
+      ...twins.map(
+        (t) =>
+          `${t.twinLabel}: the twin of ${t.label} — ${t.twin ? `level ${t.twin.maxLevel ?? '-'}/${levelLimit}, created ${t.twin.created} units, ordered ${t.twin.order.length}` : 'no log'}`,
+      ),
+      ...(byzantine?.liars ?? []).flatMap((l) => l.seenBy.map((x) => sightingLine(l, x))),
+    ],
     all,
     f,
     faulty,
-    notApplied: faults.notApplied,
+    notApplied,
     inconsistent: faults.inconsistent,
     outcome,
     clean: nodes.length === n && nodes.every((v) => v.shutdown.kind === 'clean'),
@@ -327,9 +378,11 @@ export function judge(
       outcome,
       f,
       faulty,
-      notApplied: faults.notApplied,
+      notApplied,
       correct,
       caughtUp: (faults.undone ?? []).filter((x) => reachedLabels.has(x.label) && !faultyLabels.has(x.label)),
+      divergences,
+      liars: liars.size,
     }),
     shutdownLine: shutdownLine(nodes),
   };
@@ -347,6 +400,9 @@ interface Tally {
   correct: readonly NodeVerdict[];
   /** Correct nodes that reached consensus after a fault was applied and undone (a pause resumed, a cut healed). */
   caughtUp: readonly NodeFault[];
+  divergences: readonly Divergence[];
+  /** How many nodes lied: with any, safety and liveness are said apart. */
+  liars: number;
 }
 
 /** A list of node names that stays short at any N: the first few, and how many more (the JSON has all). */
@@ -375,7 +431,21 @@ function consensusLine(t: Tally): string {
   return mainLine(t) + caughtUp + notApplied;
 }
 
+/**
+ * With a node that lied, safety and liveness are judged apart, and the line says both: safety is the
+ * promise that no two nodes that did not lie ordered different units (compared by creator:height: gomel
+ * logs no unit hash), liveness that every correct node reached consensus while at most f were faulty.
+ */
 function mainLine(t: Tally): string {
+  const safety = t.liars
+    ? t.outcome === 'fork'
+      ? ''
+      : `safety held: no two nodes that did not lie ordered different units (by creator:height); liveness: `
+    : '';
+  return safety + livenessLine(t);
+}
+
+function livenessLine(t: Tally): string {
   const reached = t.nodes.filter((v) => v.reached);
   const lastOrdered = (vs: readonly NodeVerdict[]) => Math.max(0, ...vs.map((v) => v.ordered));
   switch (t.outcome) {
@@ -385,8 +455,11 @@ function mainLine(t: Tally): string {
       return `consensus reached by all ${t.correct.length} correct nodes (${t.units} units in the same order); ${faultList(t.faulty)}; f = ${t.f} tolerated`;
     case 'stalled':
       return `stalled as expected: ${t.faulty.length} faulty > f = ${t.f} (${faultList(t.faulty)}); the ${t.correct.length} correct nodes agree on ${t.units} units (the most any ordered: ${lastOrdered(t.correct)})`;
-    case 'fork':
-      return `FORK: nodes ordered different units at the same position (see the divergences); safety is broken`;
+    case 'fork': {
+      const d = t.divergences[0]!;
+      const liars = t.liars ? ` (${faultList(t.faulty.filter((x) => x.why.startsWith('Byzantine')))})` : '';
+      return `FORK: safety is broken — ${fewNames(d.majority.nodes, 3)} ordered ${d.majority.unit} and ${fewNames(d.minority.nodes, 3)} ordered ${d.minority.unit} at position #${d.position}, the first where they differ${t.divergences.length > 1 ? ` (${t.divergences.length} groups differ)` : ''}${liars}`;
+    }
     default:
       break;
   }
@@ -410,10 +483,17 @@ function mainLine(t: Tally): string {
   )}; ${t.units} units in the same order); not by ${notBy}${faults}`;
 }
 
-/** The first unit a node ordered twice, with both 1-based positions. */
-function orderedTwice(order: readonly number[]): { unit: string; first: number; second: number } | undefined {
+/**
+ * The first unit a node ordered twice, with both 1-based positions. A liar's (creator in `liars`) is
+ * left out: two versions of its unit at one (C, H) are both ordered, as gomel orders units by hash.
+ */
+function orderedTwice(
+  order: readonly number[],
+  liars: ReadonlyMap<number, unknown>,
+): { unit: string; first: number; second: number } | undefined {
   const seen = new Map<number, number>();
   for (const [i, unit] of order.entries()) {
+    if (liars.has(Math.floor(unit / 2 ** 32))) continue;
     const at = seen.get(unit);
     if (at !== undefined) return { unit: unitText(unit), first: at + 1, second: i + 1 };
     seen.set(unit, i);

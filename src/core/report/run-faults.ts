@@ -23,6 +23,10 @@ const ACTIONS: Record<FaultKind, [start: string, end?: string]> = {
   partition: ['drop', 'undrop'],
   isolate: ['drop', 'undrop'],
   slow: ['slow', 'unslow'],
+  mute: ['mute', 'unmute'],
+  selective: ['mute', 'unmute'],
+  // Its halves are set before gomel starts (faults.sh apply_twin: "twin drop …", "twin alias …").
+  twin: ['twin'],
 };
 
 /** How far apart the nodes apply one live fault at most (they are asked at once, each within 10 s). */
@@ -100,18 +104,16 @@ function committeeOrder(stats: readonly (NodeRunStats | undefined)[], figures: R
   return out;
 }
 
-export function runFaults(
-  input: FaultInputs,
+/**
+ * The committee's throughput and latency over any period of the common clock (from, to]: and
+ * the committee's order, ordered units' times ascending (committeeOrder).
+ */
+export function committeePeriods(
   stats: readonly (NodeRunStats | undefined)[],
   figures: RunFigures,
-  verdict: Pick<Verdict, 'faulty' | 'notApplied'>,
-): RunFaults {
-  const { plan } = input.record;
-  const labels = figures.perNode.map((n) => n.label);
+): { order: number[]; period: (from: number, to: number) => Period | undefined } {
   const offset = (i: number) => figures.perNode[i]?.startOffsetSeconds ?? 0;
-  const t0 = figures.clock.startWallSeconds;
   const order = committeeOrder(stats, figures);
-  const end = order[order.length - 1] ?? 0;
   // Own-unit latencies with when they were ordered, on the common clock.
   const latencies = stats.flatMap((s, i) =>
     (s?.latencies ?? []).map((ms, j) => ({ at: offset(i) + s!.latencyAt[j]! / 1000, ms })),
@@ -128,6 +130,21 @@ export function runFaults(
       latencyCount: lat.length,
     };
   };
+  return { order, period };
+}
+
+export function runFaults(
+  input: FaultInputs,
+  stats: readonly (NodeRunStats | undefined)[],
+  figures: RunFigures,
+  verdict: Pick<Verdict, 'faulty' | 'notApplied'>,
+): RunFaults {
+  const { plan } = input.record;
+  const labels = figures.perNode.map((n) => n.label);
+  const offset = (i: number) => figures.perNode[i]?.startOffsetSeconds ?? 0;
+  const t0 = figures.clock.startWallSeconds;
+  const { order, period } = committeePeriods(stats, figures);
+  const end = order[order.length - 1] ?? 0;
   const windows = plan.events.map((e) => {
     // Nodes are plan numbers (node k is the k-th of the run's nodes); an event's clock starts with its earliest node.
     const idx = e.nodes.map((k) => k - 1).filter((i) => i < labels.length);

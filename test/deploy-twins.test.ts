@@ -1,0 +1,148 @@
+// twin:K deployed (issue 34): what each instance sets up before gomel starts, the services deploy
+// spawn plans for it (against the engine in memory, test/support/memory-engine.ts), and the way back:
+// the nodes' shipped files collected by deploy logs under the services' names and judged by verdict.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { deploySpawn, type DeploySpawnOptions } from '../src/commands/deploy-spawn.js';
+import { deployLogs } from '../src/commands/deploy-logs.js';
+import { keysGen } from '../src/commands/keys.js';
+import { captureOutput } from '../src/commands/output.js';
+import { NODE_ENV } from '../src/core/deploy/node-contract.js';
+import { LABELS } from '../src/core/labels.js';
+import { parseFaultPlan } from '../src/core/faults/plan.js';
+import { twinSetups } from '../src/core/faults/twins.js';
+import { MemoryEngine } from './support/memory-engine.js';
+import { cli, REPO, tempDir, VECTORS } from './helpers.js';
+
+const run = promisify(execFile);
+const H8 = Array.from({ length: 8 }, (_, i) => `node${i + 1}`);
+
+test("each instance's halves: node K's half drops the twin, the twin's half drops node K and takes its name for the twin; each instance drops the other half", () => {
+  const s = twinSetups(parseFaultPlan('twin:3', H8));
+  assert.deepEqual(s.nodes, [
+    'drop node3-twin\n',
+    'drop node3-twin\n',
+    'drop node6 node7 node8\n',
+    'drop node3-twin\n',
+    'drop node3-twin\n',
+    'drop node3\nalias node3 node3-twin\n',
+    'drop node3\nalias node3 node3-twin\n',
+    'drop node3\nalias node3 node3-twin\n',
+  ]);
+  assert.deepEqual(s.twins, [{ pid: 2, name: 'node3-twin', setup: 'drop node1 node2 node4 node5\n' }]);
+  // Two twins: each twinned node, both its instances, takes its side of the other's split.
+  const two = twinSetups(parseFaultPlan('twin:1,groups=2-4|5-8;twin:8,groups=1-4|5-7', H8));
+  assert.equal(two.nodes[0], 'drop node5 node6 node7 node8\ndrop node8-twin\n');
+  assert.deepEqual(two.twins, [
+    { pid: 0, name: 'node1-twin', setup: 'drop node2 node3 node4\ndrop node8-twin\n' },
+    { pid: 7, name: 'node8-twin', setup: 'drop node1 node2 node3 node4\ndrop node1\nalias node1 node1-twin\n' },
+  ]);
+});
+
+async function project(t: Parameters<typeof tempDir>[0]) {
+  const root = await tempDir(t);
+  const keys = path.join(root, 'keys');
+  const configs = path.join(root, 'configs');
+  await fs.mkdir(configs);
+  await fs.copyFile(path.join(REPO, 'configs/config.json'), path.join(configs, 'config.json'));
+  await keysGen({ n: 8, dir: keys, hostPrefix: 'node', config: 'config', configs }, captureOutput());
+  return { root, keys, configs };
+}
+
+/** deploy spawn's options for the project, with a fault plan. */
+const spawnOptions = (p: { keys: string; configs: string }, faults: string): DeploySpawnOptions => ({
+  keys: p.keys,
+  configs: p.configs,
+  config: 'config',
+  image: `gomel@sha256:${'ab'.repeat(32)}`,
+  registry: '127.0.0.1:5000',
+  network: 'net',
+  constraint: [],
+  capAdd: [],
+  netImpl: 'auto',
+  parallel: 8,
+  timeout: 5,
+  settle: 0,
+  faults,
+});
+
+type Spec = {
+  Name: string;
+  Labels: Record<string, string>;
+  TaskTemplate: {
+    ContainerSpec: { Hostname: string; Env: string[]; Secrets: { SecretName: string }[]; CapabilityAdd?: string[] };
+    Networks: { Aliases: string[] }[];
+  };
+};
+const env = (s: Spec, name: string) => {
+  const v = s.TaskTemplate.ContainerSpec.Env.find((e) => e.startsWith(`${name}=`))?.slice(name.length + 1);
+  return v === undefined || name === NODE_ENV.slot || name === NODE_ENV.twin ? v : Buffer.from(v, 'base64').toString();
+};
+
+test('deploy spawn with twin:3: a ninth service node3-twin, with node3 key, slot and hostname, its own secret and name, every instance its halves', async (t) => {
+  const p = await project(t);
+  const engine = new MemoryEngine();
+  const out = captureOutput();
+  await deploySpawn(spawnOptions(p, 'twin:3;mute:7@2s'), out, engine);
+  const specs = new Map(engine.live().map((s) => [s.Spec.Name, s.Spec as unknown as Spec]));
+  assert.deepEqual([...specs.keys()].sort(), [...H8, 'node3-twin'].sort());
+  const twin = specs.get('node3-twin')!;
+  const own = specs.get('node3')!;
+  assert.equal(twin.TaskTemplate.ContainerSpec.Hostname, 'node3', 'gomel binds node3 committee address');
+  assert.deepEqual(twin.TaskTemplate.Networks[0]!.Aliases, ['node3-twin'], 'the committee name stays node3 own');
+  assert.equal(env(twin, NODE_ENV.slot), '3');
+  assert.equal(env(twin, NODE_ENV.twin), '1');
+  assert.equal(env(own, NODE_ENV.twin), undefined);
+  assert.equal(env(twin, NODE_ENV.twinSetup), 'drop node1 node2 node4 node5\n');
+  assert.equal(env(own, NODE_ENV.twinSetup), 'drop node6 node7 node8\n');
+  assert.equal(env(specs.get('node6')!, NODE_ENV.twinSetup), 'drop node3\nalias node3 node3-twin\n');
+  assert.equal(env(twin, NODE_ENV.faults), undefined, 'the twin carries no schedule');
+  // node7 is mute to both of node3's instances.
+  assert.equal(
+    env(specs.get('node7')!, NODE_ENV.faults),
+    '2000 mute node1 node2 node3 node3-twin node4 node5 node6 node8\n',
+  );
+  assert.equal(twin.Labels[LABELS.node], 'node3-twin');
+  assert.equal(twin.Labels[LABELS.hosts], H8.join(' '));
+  assert.equal(twin.Labels[LABELS.run], own.Labels[LABELS.run], 'the one run record');
+  for (const s of specs.values()) assert.ok(s.TaskTemplate.ContainerSpec.CapabilityAdd?.includes('CAP_NET_ADMIN'));
+  // Its own secret, holding node3's key.
+  const secretOf = (s: Spec) =>
+    engine.secrets.find((x) => x.Spec.Name === s.TaskTemplate.ContainerSpec.Secrets[0]!.SecretName)!;
+  assert.notEqual(secretOf(twin).Spec.Name, secretOf(own).Spec.Name);
+  assert.match(secretOf(twin).Spec.Name, /^node3-twin\./);
+  assert.equal(new TextDecoder().decode(secretOf(twin).data), await fs.readFile(path.join(p.keys, '2.pk'), 'utf8'));
+  assert.match(out.lines.join('\n'), /deploy: fault planned: twin:3,groups=1-2,4-5\|6-8  node3 runs as two instances/);
+});
+
+/** What a node's run.sh prints: its /extract shipped (templates/node-lib.sh ship_extract). */
+async function shipped(root: string, folder: string): Promise<string> {
+  const lib = path.join(REPO, 'templates/node-lib.sh');
+  const { stdout } = await run('sh', ['-c', `. "${lib}" && ship_extract`], {
+    env: { ...process.env, GOMEL_EXTRACT: folder, TMPDIR: root },
+    maxBuffer: 1 << 28,
+  });
+  return stdout;
+}
+
+test('twin:3 end to end on the engine in memory: deploy logs brings node3-twin home under its own name, and the verdict names the liar', async (t) => {
+  const p = await project(t);
+  // What each service shipped: the real run's files (swarm-8, the same hosts); node3's twin's, node3's.
+  const swarm8 = path.join(VECTORS, 'logs/swarm-8');
+  const outputs = new Map<string, string>();
+  for (const name of [...H8, 'node3-twin'])
+    outputs.set(name, await shipped(p.root, path.join(swarm8, name === 'node3-twin' ? 'node3' : name)));
+  const engine = new MemoryEngine(['net'], (name) => ({ state: 'complete', output: outputs.get(name) ?? '' }));
+  const logs = path.join(p.root, 'logs');
+  await deploySpawn(spawnOptions(p, 'twin:3'), captureOutput(), engine);
+  await deployLogs({ network: 'net', out: logs, keys: p.keys, configs: p.configs }, captureOutput(), engine);
+  assert.ok((await fs.readdir(path.join(logs, 'node3-twin'))).includes('2.config.log.gz'));
+  const r = await cli(['verdict', '--logs', logs, '--keys', p.keys]);
+  assert.equal(r.code, 0, `${r.out}\n${r.err}`);
+  assert.match(r.out, /^byzantine: node3 lied: it equivocated — two instances with its one key/m);
+  assert.match(r.out, /liveness: consensus reached by all 7 correct nodes \(344 units in the same order\)/);
+});

@@ -137,19 +137,24 @@ start_together() {
     # and it would hold the node longer than a silent coordinator does (issue 30). Asked again.
     # Every node asks the one coordinator, once a second: 64 nodes asking more often kept
     # 2 cores busy forking the questions and the coordinator's answers.
+    # A twin's second instance asks a node of its own half (GOMEL_START_FROM): node K's half drops it
+    # once they know the start, the coordinator among them (a real 8-node twin:3 run waited 120 s).
     poll_s=1
+    ask_from="${GOMEL_START_FROM:-$coordinator}"
     while :; do
-      pending=$coordinator
+      pending=$ask_from
       ask_all "ready * done *" "$start_dir/start-coordinator"
       common_start=$(awk -v mine="$ready_at" -v latest="$give_up" -v margin="$margin" '{ s = $NF } END { if (s + 0 > mine + 0 && s + 0 <= latest + margin) print s }' "$start_dir/start-coordinator" 2>/dev/null)
       [ -n "$common_start" ] && break
       if [ "$(date +%s)" -ge "$give_up" ]; then
-        echo "start: after ${wait_s}s the coordinator $coordinator has no common start; starting anyway" >&2
-        echo "$coordinator" >"$2/start_unanswered"
+        echo "start: after ${wait_s}s the coordinator $ask_from has no common start; starting anyway" >&2
+        echo "$ask_from" >"$2/start_unanswered"
         break
       fi
       sleep 0.25
     done
+    # Known, it is passed on: a node asked for it (a twin's second instance) answers it as the coordinator does.
+    [ -n "$common_start" ] && echo "ready $ready_at done $common_start" >"$start_dir/ready.next" && mv "$start_dir/ready.next" "$start_dir/ready"
   fi
   # Conditions are applied also when the node starts without a common start: never a silently unshaped run.
   [ -n "${3:-}" ] && "$3" "$2"

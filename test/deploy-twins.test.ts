@@ -33,13 +33,21 @@ test("each instance's halves: node K's half drops the twin, the twin's half drop
     'drop node3\nalias node3 node3-twin\n',
     'drop node3\nalias node3 node3-twin\n',
   ]);
-  assert.deepEqual(s.twins, [{ pid: 2, name: 'node3-twin', setup: 'drop node1 node2 node4 node5\n' }]);
+  // It learns the start from the first node of its own half: the other half drops it once they know it.
+  assert.deepEqual(s.twins, [
+    { pid: 2, name: 'node3-twin', setup: 'drop node1 node2 node4 node5\n', startFrom: 'node6' },
+  ]);
   // Two twins: each twinned node, both its instances, takes its side of the other's split.
   const two = twinSetups(parseFaultPlan('twin:1,groups=2-4|5-8;twin:8,groups=1-4|5-7', H8));
   assert.equal(two.nodes[0], 'drop node5 node6 node7 node8\ndrop node8-twin\n');
   assert.deepEqual(two.twins, [
-    { pid: 0, name: 'node1-twin', setup: 'drop node2 node3 node4\ndrop node8-twin\n' },
-    { pid: 7, name: 'node8-twin', setup: 'drop node1 node2 node3 node4\ndrop node1\nalias node1 node1-twin\n' },
+    { pid: 0, name: 'node1-twin', setup: 'drop node2 node3 node4\ndrop node8-twin\n', startFrom: 'node5' },
+    {
+      pid: 7,
+      name: 'node8-twin',
+      setup: 'drop node1 node2 node3 node4\ndrop node1\nalias node1 node1-twin\n',
+      startFrom: 'node5',
+    },
   ]);
 });
 
@@ -80,7 +88,9 @@ type Spec = {
 };
 const env = (s: Spec, name: string) => {
   const v = s.TaskTemplate.ContainerSpec.Env.find((e) => e.startsWith(`${name}=`))?.slice(name.length + 1);
-  return v === undefined || name === NODE_ENV.slot || name === NODE_ENV.twin ? v : Buffer.from(v, 'base64').toString();
+  return v === undefined || name === NODE_ENV.slot || name === NODE_ENV.twin || name === NODE_ENV.startFrom
+    ? v
+    : Buffer.from(v, 'base64').toString();
 };
 
 test('deploy spawn with twin:3: a ninth service node3-twin, with node3 key, slot and hostname, its own secret and name, every instance its halves', async (t) => {
@@ -96,6 +106,8 @@ test('deploy spawn with twin:3: a ninth service node3-twin, with node3 key, slot
   assert.deepEqual(twin.TaskTemplate.Networks[0]!.Aliases, ['node3-twin'], 'the committee name stays node3 own');
   assert.equal(env(twin, NODE_ENV.slot), '3');
   assert.equal(env(twin, NODE_ENV.twin), '1');
+  assert.equal(env(twin, NODE_ENV.startFrom), 'node6', 'it asks its own half for the start');
+  assert.equal(env(own, NODE_ENV.startFrom), undefined);
   assert.equal(env(own, NODE_ENV.twin), undefined);
   assert.equal(env(twin, NODE_ENV.twinSetup), 'drop node1 node2 node4 node5\n');
   assert.equal(env(own, NODE_ENV.twinSetup), 'drop node6 node7 node8\n');

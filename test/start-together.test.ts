@@ -86,7 +86,7 @@ async function start(
   c: Committee,
   i: number,
   t: { after: (fn: () => void) => void },
-  twin?: { port: number },
+  twin?: { port: number; from?: string },
 ): Promise<LocalNode> {
   const name = c.names[i]!;
   const port = twin?.port ?? c.ports[i]!;
@@ -113,6 +113,7 @@ async function start(
         GOMEL_READY_PORT: String(port),
         GOMEL_START_DIR: startDir,
         ...(twin ? { GOMEL_TWIN: '1' } : {}),
+        ...(twin?.from ? { GOMEL_START_FROM: twin.from } : {}),
       },
       stdio: ['ignore', 'ignore', 'pipe'],
       detached: true,
@@ -200,6 +201,23 @@ for (const shell of SHELLS) {
       // It asked the coordinator alone, and the coordinator heard the committee's four nodes.
       assert.equal(await lines(path.join(twin.startDir, 'start-coordinator')), 1);
       assert.equal(await lines(path.join(nodes[0]!.startDir, 'start-answered')), 4);
+    });
+
+    test('a twin that comes after its peers knew the start learns it from a node of its own half (GOMEL_START_FROM), which passes it on', async (t) => {
+      const c = await committee(t, shell, 4, { GOMEL_START_MARGIN: '3' });
+      const [twinPort] = await freeListenPorts(1);
+      const nodes = await Promise.all([0, 1, 2, 3].map((i) => start(c, i, t)));
+      // node4 knows the start: its own ready answer now carries it (before, only the coordinator's did).
+      const readyOf4 = path.join(nodes[3]!.startDir, 'ready');
+      while (!/ done /.test(await fs.readFile(readyOf4, 'utf8').catch(() => '')))
+        await new Promise((r) => setTimeout(r, 50));
+      // twin:2 with node4 in its half: the coordinator's half would drop it by now, so it asks node4.
+      const twin = await start(c, 1, t, { port: twinPort!, from: c.names[3]! });
+      const outcomes = await Promise.all([...nodes, twin].map((n) => n.outcome));
+      const at = startedTogether(outcomes.slice(0, 4));
+      assert.equal(outcomes[4]!.code, 0, outcomes[4]!.err);
+      assert.equal(outcomes[4]!.plan?.[0], at, "the twin has the committee's start, from node4");
+      assert.equal(await lines(path.join(nodes[0]!.startDir, 'start-answered')), 4, 'the coordinator never heard it');
     });
 
     test('a peer that comes late: the others wait for it, and the start is the margin after its answer', async (t) => {

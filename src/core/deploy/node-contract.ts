@@ -16,6 +16,8 @@ export const NODE_ENV = {
   twinSetup: 'GOMEL_TWIN_SETUP',
   /** "1" on a twin's second instance (twin:K): it never coordinates the start, even in slot 1. */
   twin: 'GOMEL_TWIN',
+  /** The node a twin's second instance learns the common start from: one of its own half (node-lib.sh). */
+  startFrom: 'GOMEL_START_FROM',
   /** The file holding what a live fault request must carry (default /run/secrets/CONTROL_SECRET_FILE). */
   controlTokenFile: 'GOMEL_CONTROL_TOKEN_FILE',
   /** Seconds a control connection may take to send its request line (default 5). */

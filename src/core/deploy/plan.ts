@@ -88,10 +88,16 @@ export function nodeSpecs(
   const twins = o.twinSetups?.twins ?? [];
   // A twin's second instance (twin:K) is a service of its own beside node K's: its key, its committee slot.
   const instances = [
-    ...members.map((_, pid) => ({ pid, name: hosts[pid]!, setup: o.twinSetups?.nodes[pid], twin: false })),
+    ...members.map((_, pid) => ({
+      pid,
+      name: hosts[pid]!,
+      setup: o.twinSetups?.nodes[pid],
+      twin: false,
+      startFrom: undefined as string | undefined,
+    })),
     ...twins.map((t) => ({ ...t, twin: true })),
   ];
-  return instances.map(({ pid, name, setup, twin }) => {
+  return instances.map(({ pid, name, setup, twin, startFrom }) => {
     const host = hosts[pid]!;
     const keyHash = hashHex(privateKeys[pid]!, 12);
     // Named per committee and key: a resized or re-keyed committee never picks up a stale secret;
@@ -124,6 +130,7 @@ export function nodeSpecs(
             ...(faults ? [`${NODE_ENV.faults}=${Buffer.from(faults).toString('base64')}`] : []),
             ...(setup ? [`${NODE_ENV.twinSetup}=${Buffer.from(setup).toString('base64')}`] : []),
             ...(twin ? [`${NODE_ENV.twin}=1`] : []),
+            ...(startFrom ? [`${NODE_ENV.startFrom}=${startFrom}`] : []),
           ],
           Labels: labels,
           Secrets: [

@@ -21,7 +21,7 @@ export interface TwinSetups {
   /** Per node (index k−1): the lines its own instance runs before gomel starts ('' for none). */
   nodes: string[];
   /** Each twinned node's second instance: its pid, its service name, and its lines. */
-  twins: { pid: number; name: string; setup: string }[];
+  twins: { pid: number; name: string; setup: string; startFrom: string | undefined }[];
 }
 
 /** What every instance sets up for the plan's twins (see above); `hosts` default the plan's. */
@@ -44,7 +44,14 @@ export function twinSetups(plan: FaultPlan, hosts: readonly string[] = plan.host
     nodes: hosts.map((_, i) => text([...mine(i + 1, 0), ...asPeer(i + 1)])),
     twins: events.map((e) => {
       const k = e.nodes[0]!;
-      return { pid: k - 1, name: twinName(hosts[k - 1]!), setup: text([...mine(k, 1), ...asPeer(k)]) };
+      // It learns the start from a node of its own half: the other half drops it once they know it.
+      const from = e.groups?.[1]?.[0];
+      return {
+        pid: k - 1,
+        name: twinName(hosts[k - 1]!),
+        setup: text([...mine(k, 1), ...asPeer(k)]),
+        startFrom: from === undefined ? undefined : hosts[from - 1],
+      };
     }),
   };
 }

@@ -30,7 +30,8 @@ export async function readResults(dir: string): Promise<RunResult[]> {
   const file = path.join(dir, RESULTS_JSON);
   const text = await readOptionalInput(file, 'results file');
   if (text === undefined) {
-    if (entries.length === 0) return [];
+    // A new experiment's folder may hold the committee its runs use (DIR/keys, as `keys gen` made it).
+    if (entries.length === 0 || (entries.length === 1 && entries[0] === 'keys')) return [];
     throw new InputError(
       dir,
       undefined,

@@ -49,7 +49,7 @@ test('up --code compiles the checkout into the image and runs a 4-node committee
   // What the run measured: the report beside the logs, its headline at the end of the verdict.
   assert.match(
     r.out,
-    /^up: consensus reached by all 4 nodes \(4 units in the same order\) — 4 units in \d+\.\d s, \d+ units\/s, start skew \d\.\d\d s$/m,
+    /^up: consensus reached by all 4 nodes \(4 units in the same order\) — 4 units in \d+\.\d s, \d+ units\/s, \d+ tx\/s \([\d.]+ [KMG]?B\/s payload\), start skew \d\.\d\d s$/m,
   );
   assert.match(await fs.readFile(path.join(logs, 'report.html'), 'utf8'), /<svg /);
   // The log was written by the compiled stand-in (its genesis line), not by a script.

@@ -42,6 +42,8 @@ test('run.sh runs gomel from its own folder, collects logs, and fails a node whe
   await s.run(['deploy', 'logs', '--network', s.network, '--out', good]);
   assert.deepEqual((await fs.readdir(path.join(good, `${s.prefix}3`))).sort(), [
     '2.config.log',
+    // its container's CPU time at gomel's start and end (node-lib.sh record_cpu): the host's load
+    'cpu_usage',
     'exit_status',
     'setup_2.config.log',
     'start_plan',

@@ -38,6 +38,15 @@ test("each instance's halves: node K's half drops the twin, the twin's half drop
     { pid: 2, name: 'node3-twin', setup: 'drop node1 node2 node4 node5\n', startFrom: 'node6' },
   ]);
   // Two twins: each twinned node, both its instances, takes its side of the other's split.
+  // A twin does not learn the start from another twinned node (node5 here, twinned too).
+  const three = twinSetups(parseFaultPlan('twin:3,groups=1-2|4-8;twin:4,groups=1-3|5-8', H8));
+  assert.deepEqual(
+    three.twins.map((x) => [x.name, x.startFrom]),
+    [
+      ['node3-twin', 'node5'],
+      ['node4-twin', 'node5'],
+    ],
+  );
   const two = twinSetups(parseFaultPlan('twin:1,groups=2-4|5-8;twin:8,groups=1-4|5-7', H8));
   assert.equal(two.nodes[0], 'drop node5 node6 node7 node8\ndrop node8-twin\n');
   assert.deepEqual(two.twins, [

@@ -44,8 +44,11 @@ export function twinSetups(plan: FaultPlan, hosts: readonly string[] = plan.host
     nodes: hosts.map((_, i) => text([...mine(i + 1, 0), ...asPeer(i + 1)])),
     twins: events.map((e) => {
       const k = e.nodes[0]!;
-      // It learns the start from a node of its own half: the other half drops it once they know it.
-      const from = e.groups?.[1]?.[0];
+      // It learns the start from a node of its own half: the other half drops it once they know it. Not a
+      // twinned node: its own instances drop one half of its split (a lab run with twin:3;twin:10 had
+      // node3's twin ask node10 for 120 s).
+      const twinned = new Set(events.map((x) => x.nodes[0]!));
+      const from = (e.groups?.[1] ?? []).find((j) => !twinned.has(j));
       return {
         pid: k - 1,
         name: twinName(hosts[k - 1]!),

@@ -279,3 +279,62 @@ test('a faults.log line is no evidence unless the run recorded such a fault, the
   await fs.writeFile(path.join(dir, 'node8', 'started_at'), `${T0}.000000\n`);
   assert.equal((await judged()).outcome, 'tolerated');
 });
+
+test("a node that crashed on its own inside a fault's planned window is a failure, not faulty 'for good' (hostile pass B4)", async (t) => {
+  for (const [spec, line] of [
+    ['slow:8@0s-20s,cpu=0.2', `${T0 + 0.01} 0 slow 0.2 ok`],
+    ['isolate:8@4s-9s', `${T0 + 4.01} 4000 drop node1 node2 node3 node4 node5 node6 node7 ok`],
+    ['pause:8@4s-9s', `${T0 + 4.01} 4000 stop ok`],
+  ]) {
+    const dir = await copyLogs(t, 'swarm-8');
+    await startAll(dir);
+    await panicAtStart(dir, 'node8');
+    await faultsLog(dir, 'node8', [line!]);
+    await writePlan(dir, spec!);
+    const { code, result } = await verdictOf(dir);
+    assert.equal(code, 1, `${spec}: ${result.consensusLine}`);
+    assert.equal(result.outcome, 'failed', spec);
+    assert.deepEqual(result.faulty, [], spec);
+  }
+});
+
+test('a task the swarm shut after it ended by itself (a panic, exit 2; or exit 0 after a refusal) ended as it did: exit 1 (hostile pass B5)', async (t) => {
+  for (const [status, stderr] of [
+    ['2', 'panic: runtime error: index out of range\n'],
+    ['0', 'cannot read the key file\n'],
+  ]) {
+    const dir = await copyLogs(t, 'swarm-8');
+    await startAll(dir);
+    await cutAt(dir, 'node8', 4, status);
+    await fs.writeFile(path.join(dir, 'node8', 'stderr.txt'), stderr!);
+    await fs.writeFile(
+      path.join(dir, 'node8', 'task.json'),
+      JSON.stringify({ state: 'shutdown', desiredState: 'shutdown', swarmNode: 'h2' }),
+    );
+    const { code, result } = await verdictOf(dir);
+    assert.equal(code, 1, `exit ${status}: ${result.consensusLine}`);
+    assert.deepEqual(result.faulty, []);
+    assert.notEqual(result.nodes[7]!.shutdown.kind, 'swarm-stopped');
+    // Terminated (143) before the swarm marked it shut: the swarm stopped it, tolerated.
+    await fs.writeFile(path.join(dir, 'node8', 'exit_status'), '143\n');
+    await fs.writeFile(path.join(dir, 'node8', 'stderr.txt'), '');
+    assert.equal((await verdictOf(dir)).code, 0);
+  }
+});
+
+test('no stall is declared of correct nodes that left no log (hostile pass B7)', async (t) => {
+  const dir = await copyLogs(t, 'swarm-8');
+  await startAll(dir);
+  for (const h of ['node6', 'node7', 'node8']) {
+    await cutAt(dir, h, 4);
+    await faultsLog(dir, h, [`${T0 + 3.01} 3000 kill ok`]);
+  }
+  for (const h of ['node1', 'node2', 'node3', 'node4', 'node5']) {
+    for (const f of await fs.readdir(path.join(dir, h))) if (f !== 'started_at') await fs.rm(path.join(dir, h, f));
+    await fs.writeFile(path.join(dir, h, 'task.json'), JSON.stringify({ state: 'running', uncollected: 'gone' }));
+  }
+  await writePlan(dir, 'crash:6-8@3s');
+  const { code, result } = await verdictOf(dir);
+  assert.equal(code, 1, result.consensusLine);
+  assert.equal(result.outcome, 'failed');
+});

@@ -2,7 +2,7 @@
 // apart (test/vectors/gomel-2019-09/logs/README.md, swarm-8): gomel 2019-09
 // often panics at exit after every node ordered the same units, and N = 3f+1
 // tolerates f broken nodes, so the evidence is read per node.
-import { judgeShutdown, stoppedBySwarm, type Shutdown, type ShutdownKind } from './shutdown.js';
+import { judgeShutdown, parseGoPanic, stoppedBySwarm, type Shutdown, type ShutdownKind } from './shutdown.js';
 import { topError, unitText, type LogStats } from './log-stats.js';
 import { clip } from '../summary.js';
 import type { FaultFindings, NodeFault } from '../faults/evidence.js';
@@ -204,6 +204,22 @@ const ENDED = new Set(['complete', 'failed', 'shutdown', 'rejected', 'remove']);
 const lostWithHost = (e: NodeEvidence): boolean =>
   Boolean(e.task?.hostDown) && e.exitStatus === undefined && !ENDED.has(e.task?.state ?? '');
 
+/** Exit statuses of a gomel ended from outside (run.sh: timeout 124, SIGKILL 137, SIGTERM 143). */
+const ENDED_FROM_OUTSIDE = new Set([124, 137, 143]);
+
+/** gomel's own end: an exit status not from a kill or term, or a panic on its stderr. */
+const endedByItself = (e: NodeEvidence): boolean =>
+  (e.exitStatus !== undefined && !ENDED_FROM_OUTSIDE.has(e.exitStatus)) || parseGoPanic(e.stderr) !== undefined;
+
+/** Died or refused on its own: a panic, a non-zero exit not from a kill, or exit 0 after an error on stderr. */
+const failedByItself = (e: NodeEvidence): boolean => endedByItself(e) && !finishedByItself(e);
+
+/**
+ * Stopped by the swarm only when it had not ended by itself: a task that panicked or exited first
+ * ended as it did, whatever the swarm did later (as for lostWithHost).
+ */
+const swarmStopped = (e: NodeEvidence): boolean => stoppedBySwarm(e.task) && !endedByItself(e);
+
 const atLimit = (e: NodeEvidence, limit: number) => (e.stats?.maxLevel ?? -1) >= limit;
 // gomel exits 0 without an error only after reaching LevelLimit, even when its log lost the last lines.
 const finishedByItself = (e: NodeEvidence) => e.exitStatus === 0 && !e.stderr?.trim();
@@ -287,7 +303,7 @@ export function judge(
         taskState: e.task?.state,
         taskExitCode: e.task?.exitCode,
         hostDown: lostWithHost(e) ? { host: e.task?.swarmNode } : undefined,
-        swarmStopped: stoppedBySwarm(e.task) ? { host: e.task?.swarmNode } : undefined,
+        swarmStopped: swarmStopped(e) ? { host: e.task?.swarmNode } : undefined,
       }),
       exitStatus: e.exitStatus,
       swarmNode: e.task?.swarmNode,
@@ -309,8 +325,9 @@ export function judge(
     if (reachedLabels.has(e.label)) return [];
     const whys = [
       ...(lostWithHost(e) ? [`lost with host ${e.task?.swarmNode ?? '?'}`] : []),
-      ...(stoppedBySwarm(e.task) ? [swarmStopReason(e, runStart)] : []),
-      ...faults.applied.filter((x) => x.label === e.label).map((x) => x.why),
+      ...(swarmStopped(e) ? [swarmStopReason(e, runStart)] : []),
+      // A node that crashed or refused on its own failed, whatever fault it was in (a kill leaves 137, no panic).
+      ...(failedByItself(e) ? [] : faults.applied.filter((x) => x.label === e.label).map((x) => x.why)),
     ];
     return whys.length ? [{ label: e.label, why: whys.join(', ') }] : [];
   });
@@ -319,7 +336,12 @@ export function judge(
   const divergences = divergencesOf(groups, main);
   // A stall is allowed only of correct nodes that agree and did not fail on their own: a node that
   // crashed or refused its input is a failure whatever else happened (a planned crash covers no other).
+  // And each correct node's order must have been read: a node that left no log shows no agreement.
+  const orderRead = new Set(
+    evidence.filter((e) => e.stats && !e.orderDamaged && !e.stats.overflow).map((e) => e.label),
+  );
   const stalledCleanly = (v: NodeVerdict) =>
+    orderRead.has(v.label) &&
     v.agrees !== false &&
     v.reasons.every((r) => !/twice/.test(r)) &&
     v.shutdown.kind !== 'crashed' &&

@@ -338,3 +338,24 @@ test('no stall is declared of correct nodes that left no log (hostile pass B7)',
   assert.equal(code, 1, result.consensusLine);
   assert.equal(result.outcome, 'failed');
 });
+
+test("a node's stderr or task error that holds a private key is never printed: its key material is redacted (hostile pass B6)", async (t) => {
+  const dir = await copyLogs(t, 'swarm-8');
+  await startAll(dir);
+  const key = (await fs.readFile(path.join('keys', '0.pk'), 'utf8')).trim();
+  const runs = key.split(/\s+/).filter((w) => w.length >= 16);
+  await cutAt(dir, 'node8', 4, '2');
+  await fs.writeFile(path.join(dir, 'node8', 'stderr.txt'), `${key}\n`);
+  await cutAt(dir, 'node7', 4, '2');
+  await fs.writeFile(path.join(dir, 'node7', 'stderr.txt'), `panic: bad key ${runs[0]}\n`);
+  await fs.writeFile(
+    path.join(dir, 'node6', 'task.json'),
+    JSON.stringify({ state: 'failed', exitCode: 2, error: `task: ${runs[1]}` }),
+  );
+  for (const args of [[], ['--json']]) {
+    const r = await cli(['verdict', '--logs', dir, ...args]);
+    assert.equal(r.code, 1, r.out + r.err);
+    for (const run of runs) assert.ok(!(r.out + r.err).includes(run.slice(0, 20)), `${args}: ${r.out}`);
+    assert.match(r.out, /redacted/);
+  }
+});

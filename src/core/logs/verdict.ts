@@ -5,6 +5,7 @@
 import { judgeShutdown, parseGoPanic, stoppedBySwarm, type Shutdown, type ShutdownKind } from './shutdown.js';
 import { topError, unitText, type LogStats } from './log-stats.js';
 import { clip } from '../summary.js';
+import { redactKeyMaterial } from '../keys/secrets.js';
 import type { FaultFindings, NodeFault } from '../faults/evidence.js';
 import {
   gomelLines,
@@ -274,7 +275,7 @@ export function judge(
       else if (s.order.length < reach - 2 * n)
         reasons.push(`ordered ${s.order.length} of ${reach} units (highest level ${s.maxLevel ?? '-'}/${levelLimit})`);
       else if (unsupported) reasons.push(unsupported);
-      if (reasons.length && s.errors.size) reasons.push(`errors: ${clip(topError(s) ?? '', 200)}`);
+      if (reasons.length && s.errors.size) reasons.push(`errors: ${clip(redactKeyMaterial(topError(s) ?? ''), 200)}`);
     }
     for (const x of faults.applied.filter((a) => a.label === e.label)) notes.push(`fault applied: ${x.why}`);
     for (const x of (faults.undone ?? []).filter((a) => a.label === e.label))
@@ -283,8 +284,10 @@ export function judge(
     for (const x of faults.inconsistent.filter((a) => a.label === e.label))
       notes.push(`faults.log not of this run, not counted: ${x.why}`);
     if (e.task?.incomplete?.length) notes.push(`evidence incomplete: ${e.task.incomplete.join('; ')}`);
-    if (e.task?.error && e.task.state !== 'complete')
-      notes.push(e.task.error.startsWith('task:') ? e.task.error : `task: ${e.task.error}`);
+    if (e.task?.error && e.task.state !== 'complete') {
+      const error = redactKeyMaterial(e.task.error);
+      notes.push(error.startsWith('task:') ? error : `task: ${error}`);
+    }
     return {
       pid: e.pid,
       label: e.label,

@@ -359,3 +359,57 @@ test("a node's stderr or task error that holds a private key is never printed: i
     assert.match(r.out, /redacted/);
   }
 });
+
+test('a log that lost lines (its head, or a chunk among its ordered units) is no evidence of a fork (hostile pass B2)', async (t) => {
+  for (const keep of [(i: number) => i >= 4100, (i: number) => i < 4000 || i >= 5700]) {
+    const dir = await copyLogs(t, 'success-4');
+    const log = path.join(dir, '2.log.gz');
+    await writeLines(
+      log,
+      (await readLines(log)).filter((_, i) => keep(i)),
+    );
+    const { code, result } = await verdictOf(dir);
+    assert.equal(code, 1, result.consensusLine);
+    assert.deepEqual(result.divergences, []);
+    assert.match(
+      result.nodes[2]!.reasons[0]!,
+      /^its order is no evidence: units #\d+–#\d+ of the committee's order are missing from it \(lines lost from its log\)$/,
+    );
+  }
+});
+
+test('a node whose evidence deploy logs found incomplete backs no fork claim (hostile pass B2)', async (t) => {
+  const dir = await copyLogs(t, 'swarm-8');
+  await startAll(dir);
+  const log = path.join(dir, 'node8', '7.config.log.gz');
+  // Its order, forged at its 6th unit (creator and height swapped): a fork, were its evidence whole.
+  let z = 0;
+  await writeLines(
+    log,
+    (await readLines(log)).map((l) =>
+      /"E":"Z"/.test(l) && ++z === 6 ? l.replace(/"C":(\d+),"H":(\d+)/, '"C":$2,"H":$1') : l,
+    ),
+  );
+  assert.equal((await verdictOf(dir)).code, 4);
+  await fs.writeFile(
+    path.join(dir, 'node8', 'task.json'),
+    JSON.stringify({ state: 'complete', exitCode: 0, incomplete: ['log: copy failed'] }),
+  );
+  const { code, result } = await verdictOf(dir);
+  assert.equal(code, 1, result.consensusLine);
+  assert.deepEqual(result.divergences, []);
+  assert.match(result.nodes[7]!.reasons[0]!, /^its order is no evidence: evidence incomplete \(log: copy failed\)/);
+});
+
+test('a garbled line whose "E" does not read as a gomel event counts as damaged, not skipped (hostile pass B2)', async (t) => {
+  const dir = await copyLogs(t, 'success-4');
+  const log = path.join(dir, '2.log.gz');
+  let z = 0;
+  await writeLines(
+    log,
+    (await readLines(log)).map((l) => (/"E":"Z"/.test(l) && ++z === 6 ? l.replace('"E":"Z"', '"E":"Z\\u0000"') : l)),
+  );
+  const { code, result } = await verdictOf(dir);
+  assert.equal(code, 1, result.consensusLine);
+  assert.match(result.nodes[2]!.reasons[0]!, /^its order is no evidence: 1 damaged or cut line/);
+});

@@ -142,6 +142,40 @@ function groupOrders(nodes: readonly NodeEvidence[]): { groups: NodeEvidence[][]
   return { groups, main };
 }
 
+/**
+ * Why an order that differs from the committee's is no evidence of a fork, if it is not: it is
+ * the committee's with a contiguous run of units missing (lines lost from the head or the middle
+ * of its log; a node orders every unit once, in one order, so no honest node skips units), or
+ * deploy logs found its evidence incomplete.
+ */
+function notForkEvidence(reference: readonly number[], e: NodeEvidence): string | undefined {
+  if (e.task?.incomplete?.length) return `evidence incomplete (${e.task.incomplete.join('; ')})`;
+  const order = e.stats!.order;
+  const at = firstDifference(reference, order);
+  if (at < 0) return undefined;
+  const resumes = reference.indexOf(order[at]!, at + 1);
+  if (resumes < 0) return undefined;
+  const rest = order.slice(at, at + reference.length - resumes);
+  if (firstDifference(reference.slice(resumes), rest) !== -1) return undefined;
+  const missing =
+    resumes === at + 1
+      ? `unit #${resumes} of the committee's order is`
+      : `units #${at + 1}–#${resumes} of the committee's order are`;
+  return `${missing} missing from it (lines lost from its log)`;
+}
+
+/** The evidence with orders that cannot show a fork (notForkEvidence) marked damaged. */
+function markLostLines(evidence: readonly NodeEvidence[], counted: (e: NodeEvidence) => boolean): NodeEvidence[] {
+  const { groups, main } = groupOrders(evidence.filter(counted));
+  if (!main) return [...evidence];
+  const marked = new Map<NodeEvidence, string>();
+  for (const e of groups.filter((g) => g !== main).flat()) {
+    const why = notForkEvidence(main[0]!.stats!.order, e);
+    if (why) marked.set(e, why);
+  }
+  return evidence.map((e) => (marked.has(e) ? { ...e, orderDamaged: marked.get(e) } : e));
+}
+
 const inPidOrder = (nodes: readonly NodeEvidence[]) => [...nodes].sort((a, b) => a.pid - b.pid).map((x) => x.label);
 
 function divergencesOf(groups: NodeEvidence[][], main: NodeEvidence[] | undefined): Divergence[] {
@@ -233,7 +267,7 @@ const finishedByItself = (e: NodeEvidence) => e.exitStatus === 0 && !e.stderr?.t
  * log lines were lost, agrees too; a node at LevelLimit that ordered little does not.
  */
 export function judge(
-  evidence: readonly NodeEvidence[],
+  given: readonly NodeEvidence[],
   n: number,
   levelLimit: number,
   faults: FaultFindings = { applied: [], notApplied: [], inconsistent: [] },
@@ -244,6 +278,7 @@ export function judge(
   // two versions, are no fault of the nodes that ordered them.
   const { ran, notRun } = twinsThatRan(twins);
   const liars = new Map(ran.map((t) => [t.pid, `Byzantine: equivocated as ${t.label} and ${t.twinLabel}, one key`]));
+  const evidence = markLostLines(given, (e) => !liars.has(e.pid));
   const { groups, main } = groupOrders(evidence.filter((e) => !liars.has(e.pid)));
   // Some node's own log must show LevelLimit: an exit status alone (exit 0 beside logs cut short) shows no end.
   const logAtLimit = (main ?? []).some((e) => atLimit(e, levelLimit));

@@ -413,3 +413,15 @@ test('a garbled line whose "E" does not read as a gomel event counts as damaged,
   assert.equal(code, 1, result.consensusLine);
   assert.match(result.nodes[2]!.reasons[0]!, /^its order is no evidence: 1 damaged or cut line/);
 });
+
+test("a log of another run in the folder (its gomel started minutes from the others') is refused, naming it (hostile pass B3)", async (t) => {
+  const dir = await copyLogs(t, 'success-4');
+  await fs.copyFile(path.join('test/vectors/gomel-2019-09/logs/one-bad-key-4/3.log.gz'), path.join(dir, '3.log.gz'));
+  const r = await cli(['verdict', '--logs', dir]);
+  assert.equal(r.code, 1, r.out + r.err);
+  assert.match(
+    r.err,
+    /3\.log\.gz: its gomel started at Wed, 25 Nov 2026 02:35:14 \+0000 \(its genesis line\), 93 s from the other nodes' gomel .*another run/,
+  );
+  assert.equal(r.err.trim().split('\n').length, 1, r.err);
+});

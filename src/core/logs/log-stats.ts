@@ -187,3 +187,22 @@ export function unitKey(c: unknown, h: unknown): number | undefined {
 
 /** The unit a unitKey names, as gomel's logs do: "C:H". */
 export const unitText = (key: number): string => `${Math.floor(key / 2 ** 32)}:${key % 2 ** 32}`;
+
+/**
+ * Nodes of one run start gomel within seconds of each other (swarm-8: 3 s apart; the genesis line
+ * is each gomel's own start); a log whose gomel started more than this from the others' is of another run.
+ */
+export const SAME_RUN_S = 60;
+
+/**
+ * The first log (by index) whose genesis lies more than SAME_RUN_S from the median of all the
+ * logs' genesis times, and by how many seconds; undefined when they agree or too few carry one.
+ */
+export function strayGenesis(genesis: readonly (string | undefined)[]): { index: number; seconds: number } | undefined {
+  const times = genesis.map((g) => (g === undefined ? NaN : Date.parse(g)));
+  const known = times.filter((t) => Number.isFinite(t)).sort((a, b) => a - b);
+  if (known.length < 2) return undefined;
+  const median = known[Math.floor((known.length - 1) / 2)]!;
+  const index = times.findIndex((t) => Math.abs(t - median) > SAME_RUN_S * 1000);
+  return index < 0 ? undefined : { index, seconds: Math.round(Math.abs(times[index]! - median) / 1000) };
+}

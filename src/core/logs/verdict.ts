@@ -2,7 +2,14 @@
 // apart (test/vectors/gomel-2019-09/logs/README.md, swarm-8): gomel 2019-09
 // often panics at exit after every node ordered the same units, and N = 3f+1
 // tolerates f broken nodes, so the evidence is read per node.
-import { judgeShutdown, parseGoPanic, stoppedBySwarm, type Shutdown, type ShutdownKind } from './shutdown.js';
+import {
+  isShutdownRace,
+  judgeShutdown,
+  parseGoPanic,
+  stoppedBySwarm,
+  type Shutdown,
+  type ShutdownKind,
+} from './shutdown.js';
 import { topError, unitText, type LogStats } from './log-stats.js';
 import { clip } from '../summary.js';
 import { redactKeyMaterial } from '../keys/secrets.js';
@@ -242,12 +249,22 @@ const lostWithHost = (e: NodeEvidence): boolean =>
 /** Exit statuses of a gomel ended from outside (run.sh: timeout 124, SIGKILL 137, SIGTERM 143). */
 const ENDED_FROM_OUTSIDE = new Set([124, 137, 143]);
 
-/** gomel's own end: an exit status not from a kill or term, or a panic on its stderr. */
+/**
+ * gomel's own end: an exit status not from a kill or term, or, with no exit status, a panic on its
+ * stderr. A kill's 137 or a term's 143 is the end, whatever stderr says (a payload may have left a
+ * panic there before).
+ */
 const endedByItself = (e: NodeEvidence): boolean =>
-  (e.exitStatus !== undefined && !ENDED_FROM_OUTSIDE.has(e.exitStatus)) || parseGoPanic(e.stderr) !== undefined;
+  e.exitStatus !== undefined ? !ENDED_FROM_OUTSIDE.has(e.exitStatus) : parseGoPanic(e.stderr) !== undefined;
 
-/** Died or refused on its own: a panic, a non-zero exit not from a kill, or exit 0 after an error on stderr. */
-const failedByItself = (e: NodeEvidence): boolean => endedByItself(e) && !finishedByItself(e);
+/**
+ * Died or refused on its own: a panic, a non-zero exit not from a kill, or exit 0 after an error on
+ * stderr. gomel's shutdown race (a panic as it stops, after finishing or when told to) is not.
+ */
+const failedByItself = (e: NodeEvidence): boolean => {
+  const panic = parseGoPanic(e.stderr);
+  return endedByItself(e) && !finishedByItself(e) && !(panic && isShutdownRace(panic));
+};
 
 /**
  * Stopped by the swarm only when it had not ended by itself: a task that panicked or exited first

@@ -279,3 +279,149 @@ test('a faults.log line is no evidence unless the run recorded such a fault, the
   await fs.writeFile(path.join(dir, 'node8', 'started_at'), `${T0}.000000\n`);
   assert.equal((await judged()).outcome, 'tolerated');
 });
+
+test("a node that crashed on its own inside a fault's planned window is a failure, not faulty 'for good' (hostile pass B4)", async (t) => {
+  for (const [spec, line] of [
+    ['slow:8@0s-20s,cpu=0.2', `${T0 + 0.01} 0 slow 0.2 ok`],
+    ['isolate:8@4s-9s', `${T0 + 4.01} 4000 drop node1 node2 node3 node4 node5 node6 node7 ok`],
+    ['pause:8@4s-9s', `${T0 + 4.01} 4000 stop ok`],
+  ]) {
+    const dir = await copyLogs(t, 'swarm-8');
+    await startAll(dir);
+    await panicAtStart(dir, 'node8');
+    await faultsLog(dir, 'node8', [line!]);
+    await writePlan(dir, spec!);
+    const { code, result } = await verdictOf(dir);
+    assert.equal(code, 1, `${spec}: ${result.consensusLine}`);
+    assert.equal(result.outcome, 'failed', spec);
+    assert.deepEqual(result.faulty, [], spec);
+  }
+});
+
+test('a task the swarm shut after it ended by itself (a panic, exit 2; or exit 0 after a refusal) ended as it did: exit 1 (hostile pass B5)', async (t) => {
+  for (const [status, stderr] of [
+    ['2', 'panic: runtime error: index out of range\n'],
+    ['0', 'cannot read the key file\n'],
+  ]) {
+    const dir = await copyLogs(t, 'swarm-8');
+    await startAll(dir);
+    await cutAt(dir, 'node8', 4, status);
+    await fs.writeFile(path.join(dir, 'node8', 'stderr.txt'), stderr!);
+    await fs.writeFile(
+      path.join(dir, 'node8', 'task.json'),
+      JSON.stringify({ state: 'shutdown', desiredState: 'shutdown', swarmNode: 'h2' }),
+    );
+    const { code, result } = await verdictOf(dir);
+    assert.equal(code, 1, `exit ${status}: ${result.consensusLine}`);
+    assert.deepEqual(result.faulty, []);
+    assert.notEqual(result.nodes[7]!.shutdown.kind, 'swarm-stopped');
+    // Terminated (143) before the swarm marked it shut: the swarm stopped it, tolerated.
+    await fs.writeFile(path.join(dir, 'node8', 'exit_status'), '143\n');
+    await fs.writeFile(path.join(dir, 'node8', 'stderr.txt'), '');
+    assert.equal((await verdictOf(dir)).code, 0);
+  }
+});
+
+test('no stall is declared of correct nodes that left no log (hostile pass B7)', async (t) => {
+  const dir = await copyLogs(t, 'swarm-8');
+  await startAll(dir);
+  for (const h of ['node6', 'node7', 'node8']) {
+    await cutAt(dir, h, 4);
+    await faultsLog(dir, h, [`${T0 + 3.01} 3000 kill ok`]);
+  }
+  for (const h of ['node1', 'node2', 'node3', 'node4', 'node5']) {
+    for (const f of await fs.readdir(path.join(dir, h))) if (f !== 'started_at') await fs.rm(path.join(dir, h, f));
+    await fs.writeFile(path.join(dir, h, 'task.json'), JSON.stringify({ state: 'running', uncollected: 'gone' }));
+  }
+  await writePlan(dir, 'crash:6-8@3s');
+  const { code, result } = await verdictOf(dir);
+  assert.equal(code, 1, result.consensusLine);
+  assert.equal(result.outcome, 'failed');
+});
+
+test("a node's stderr or task error that holds a private key is never printed: its key material is redacted (hostile pass B6)", async (t) => {
+  const dir = await copyLogs(t, 'swarm-8');
+  await startAll(dir);
+  const key = (await fs.readFile(path.join('keys', '0.pk'), 'utf8')).trim();
+  const runs = key.split(/\s+/).filter((w) => w.length >= 16);
+  await cutAt(dir, 'node8', 4, '2');
+  await fs.writeFile(path.join(dir, 'node8', 'stderr.txt'), `${key}\n`);
+  await cutAt(dir, 'node7', 4, '2');
+  await fs.writeFile(path.join(dir, 'node7', 'stderr.txt'), `panic: bad key ${runs[0]}\n`);
+  await fs.writeFile(
+    path.join(dir, 'node6', 'task.json'),
+    JSON.stringify({ state: 'failed', exitCode: 2, error: `task: ${runs[1]}` }),
+  );
+  for (const args of [[], ['--json']]) {
+    const r = await cli(['verdict', '--logs', dir, ...args]);
+    assert.equal(r.code, 1, r.out + r.err);
+    for (const run of runs) assert.ok(!(r.out + r.err).includes(run.slice(0, 20)), `${args}: ${r.out}`);
+    assert.match(r.out, /redacted/);
+  }
+});
+
+test('a log that lost lines (its head, or a chunk among its ordered units) is no evidence of a fork (hostile pass B2)', async (t) => {
+  for (const keep of [(i: number) => i >= 4100, (i: number) => i < 4000 || i >= 5700]) {
+    const dir = await copyLogs(t, 'success-4');
+    const log = path.join(dir, '2.log.gz');
+    await writeLines(
+      log,
+      (await readLines(log)).filter((_, i) => keep(i)),
+    );
+    const { code, result } = await verdictOf(dir);
+    assert.equal(code, 1, result.consensusLine);
+    assert.deepEqual(result.divergences, []);
+    assert.match(
+      result.nodes[2]!.reasons[0]!,
+      /^its order is no evidence: units #\d+–#\d+ of the committee's order are missing from it \(lines lost from its log\)$/,
+    );
+  }
+});
+
+test('a node whose evidence deploy logs found incomplete backs no fork claim (hostile pass B2)', async (t) => {
+  const dir = await copyLogs(t, 'swarm-8');
+  await startAll(dir);
+  const log = path.join(dir, 'node8', '7.config.log.gz');
+  // Its order, forged at its 6th unit (creator and height swapped): a fork, were its evidence whole.
+  let z = 0;
+  await writeLines(
+    log,
+    (await readLines(log)).map((l) =>
+      /"E":"Z"/.test(l) && ++z === 6 ? l.replace(/"C":(\d+),"H":(\d+)/, '"C":$2,"H":$1') : l,
+    ),
+  );
+  assert.equal((await verdictOf(dir)).code, 4);
+  await fs.writeFile(
+    path.join(dir, 'node8', 'task.json'),
+    JSON.stringify({ state: 'complete', exitCode: 0, incomplete: ['log: copy failed'] }),
+  );
+  const { code, result } = await verdictOf(dir);
+  assert.equal(code, 1, result.consensusLine);
+  assert.deepEqual(result.divergences, []);
+  assert.match(result.nodes[7]!.reasons[0]!, /^its order is no evidence: evidence incomplete \(log: copy failed\)/);
+});
+
+test('a garbled line whose "E" does not read as a gomel event counts as damaged, not skipped (hostile pass B2)', async (t) => {
+  const dir = await copyLogs(t, 'success-4');
+  const log = path.join(dir, '2.log.gz');
+  let z = 0;
+  await writeLines(
+    log,
+    (await readLines(log)).map((l) => (/"E":"Z"/.test(l) && ++z === 6 ? l.replace('"E":"Z"', '"E":"Z\\u0000"') : l)),
+  );
+  const { code, result } = await verdictOf(dir);
+  assert.equal(code, 1, result.consensusLine);
+  assert.match(result.nodes[2]!.reasons[0]!, /^its order is no evidence: 1 damaged or cut line/);
+});
+
+test("a log of another run in the folder (its gomel started minutes from the others') is refused, naming it (hostile pass B3)", async (t) => {
+  const dir = await copyLogs(t, 'success-4');
+  await fs.copyFile(path.join('test/vectors/gomel-2019-09/logs/one-bad-key-4/3.log.gz'), path.join(dir, '3.log.gz'));
+  const r = await cli(['verdict', '--logs', dir]);
+  assert.equal(r.code, 1, r.out + r.err);
+  assert.match(
+    r.err,
+    /3\.log\.gz: its gomel started at Wed, 25 Nov 2026 02:35:14 \+0000 \(its genesis line\), 93 s from the other nodes' gomel .*another run/,
+  );
+  assert.equal(r.err.trim().split('\n').length, 1, r.err);
+});

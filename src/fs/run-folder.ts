@@ -16,7 +16,7 @@ import { RUN_RECORD, type RunRecord } from '../core/deploy/run-plan.js';
 import { exists } from './atomic.js';
 import { COMMITTEE_FILE } from './keys-dir.js';
 import { discoverNodes, readHead, readLogStats, readOptional, STDERR_HEAD, type NodeFiles } from './node-logs.js';
-import { eventBudget } from '../core/logs/log-stats.js';
+import { eventBudget, SAME_RUN_S, strayGenesis } from '../core/logs/log-stats.js';
 import { readInput, readOptionalInput } from './input.js';
 import { inputFail, parseJsonWith } from '../core/json-input.js';
 import { z } from 'zod';
@@ -331,6 +331,17 @@ export async function judgeRun(
   const budget = eventBudget(run.members.length);
   for (const node of run.nodes)
     evidence.push(await readEvidence(node.pid, node.files, node.label, budget, lineSink?.(node.pid)));
+  // A node log of another run beside this run's would be judged as this run's order: refused.
+  const stray = strayGenesis(evidence.map((e) => e.stats?.genesis));
+  if (stray) {
+    const e = evidence[stray.index]!;
+    throw new InputError(
+      run.nodes[stray.index]?.files?.log ?? e.label,
+      undefined,
+      `its gomel started at ${e.stats!.genesis} (its genesis line), ${stray.seconds} s from the other nodes' gomel (more than ${SAME_RUN_S} s): a log of another run`,
+      "keep one run's logs per folder (`gomelctl deploy logs --out` a new one)",
+    );
+  }
   const findings = faultsApplied(
     faults.record?.plan,
     evidence.map((e, pid) => ({

@@ -224,17 +224,27 @@ export function faultsApplied(plan: FaultPlan | undefined, nodes: readonly NodeF
       );
       return;
     }
-    if (paused) whys.push(reason('pause', paused.atMs, recordedEvent(plan, k, 'pause', paused.atMs), true));
-    if (slowed)
-      whys.push(reason('slow', slowed.atMs, recordedEvent(plan, k, 'slow', slowed.atMs), true, slowed.args[0]));
+    // A planned window its node's log ended inside (a node paused, slowed or cut from 0 s to 20 s that
+    // died at 6 s) says nothing for good: the fault was to end, so the node is judged by its own end.
+    const windowOpen = (event: FaultEvent | undefined) =>
+      event !== undefined &&
+      !event.source.startsWith('live:') &&
+      event.untilMs !== undefined &&
+      (node.logEndMs === undefined || node.logEndMs < event.untilMs);
+    const pauseEvent = paused && recordedEvent(plan, k, 'pause', paused.atMs);
+    if (paused && !windowOpen(pauseEvent)) whys.push(reason('pause', paused.atMs, pauseEvent, true));
+    const slowEvent = slowed && recordedEvent(plan, k, 'slow', slowed.atMs);
+    if (slowed && !windowOpen(slowEvent)) whys.push(reason('slow', slowed.atMs, slowEvent, true, slowed.args[0]));
     if (cut.size) {
       const from = Math.min(...[...cut.values()].map((e) => e.atMs));
       const forGood = (plan?.events ?? []).find(
         (e) => (e.kind === 'isolate' || e.kind === 'partition') && e.untilMs === undefined && e.nodes.includes(k),
       );
       const others = nodes.filter((_, j) => j !== i).map((n) => n.label);
+      const first = [...cut.values()].find((e) => e.atMs === from)!;
+      const cutEvent = recordedEvent(plan, k, 'isolate', first.atMs) ?? recordedEvent(plan, k, 'partition', first.atMs);
       if (forGood) whys.push(reason(forGood.kind, from, forGood, true));
-      else if (others.length && others.every((h) => cut.has(h)))
+      else if (!windowOpen(cutEvent) && others.length && others.every((h) => cut.has(h)))
         whys.push({ text: `cut off from every other node for good from ${human(from)}`, planned: false });
     }
     if (muted.size) {

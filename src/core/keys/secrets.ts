@@ -69,3 +69,9 @@ export function keyRedactor(secrets: readonly string[]): (text: string) => strin
   return (text) =>
     text.replace(KEYISH_RUN, (run) => (leaks(run) ? `${run.slice(0, 3)}…(redacted, ${run.length} chars)` : run));
 }
+
+/**
+ * Text from outside (a node's stderr, a task's error) with every key-shaped run redacted
+ * (keyMaterialRuns): a payload that prints its key must not have the verdict print it again.
+ */
+export const redactKeyMaterial = (text: string): string => keyRedactor(keyMaterialRuns(text))(text);

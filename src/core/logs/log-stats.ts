@@ -36,6 +36,8 @@ export interface LogStats {
   maxEvents: number;
   /** The log held more events than its share: what was kept is not all, and the node is not judged. */
   overflow: boolean;
+  /** Its first genesis line's time, as gomel wrote it ("Wed, 25 Nov 2026 02:33:41 +0000": when this gomel started). */
+  genesis?: string;
 }
 
 /**
@@ -79,6 +81,9 @@ export function newLogStats(maxEvents = Infinity): LogStats {
 /** Whether a line of this event kind is kept (by the verdict or the report): what the event budget counts. */
 export const KEPT_EVENTS = new Set(['C', 'D', 'E', 'Z', 'W']);
 
+/** What gomel 2019-09 writes as "E" outside error lines (test/vectors/gomel-2019-09/logs: A–Z, a–z, "genesis"). */
+const GOMEL_EVENT = /^([A-Za-z]|genesis)$/;
+
 // Most lines are sync chatter; only the few event kinds we need are parsed.
 const EVENT = /"E":"([^"]*)"/;
 /** Longer lines are not gomel's (its longest are a few hundred bytes): counted as malformed, never parsed. */
@@ -88,7 +93,10 @@ export function addLogLine(stats: LogStats, line: string): void {
   if (line.trim() === '') return;
   stats.lines++;
   const event = line.length > MAX_LINE ? undefined : EVENT.exec(line)?.[1];
-  if (event === undefined) {
+  const isError = line.includes('"L":"3"');
+  // gomel's events are one letter, or its first line's "genesis"; any other "E" outside an error line
+  // is a garbled line (a "Z" whose letter was damaged would otherwise drop a unit from the order unseen).
+  if (event === undefined || (!isError && !GOMEL_EVENT.test(event))) {
     stats.malformedLines++;
     return;
   }
@@ -99,8 +107,8 @@ export function addLogLine(stats: LogStats, line: string): void {
   }
   // A unit created: counted without parsing the line (a regular unit's "C" carries nothing else we read).
   if (event === 'C' || event === 'D') stats.created++;
-  const wanted = event === 'D' || event === 'Z' || event === 'E' || event === 'A' || event === 'B';
-  const isError = line.includes('"L":"3"');
+  const wanted =
+    event === 'D' || event === 'Z' || event === 'E' || event === 'A' || event === 'B' || event === 'genesis';
   if (!wanted && !isError) return;
   let record: Record<string, unknown>;
   try {
@@ -124,6 +132,9 @@ export function addLogLine(stats: LogStats, line: string): void {
     return;
   }
   switch (event) {
+    case 'genesis':
+      if (typeof record.genesis === 'string') stats.genesis ??= record.genesis;
+      break;
     case 'D':
       if (typeof record.Q === 'number') stats.maxLevel = Math.max(stats.maxLevel ?? -1, record.Q);
       break;
@@ -176,3 +187,22 @@ export function unitKey(c: unknown, h: unknown): number | undefined {
 
 /** The unit a unitKey names, as gomel's logs do: "C:H". */
 export const unitText = (key: number): string => `${Math.floor(key / 2 ** 32)}:${key % 2 ** 32}`;
+
+/**
+ * Nodes of one run start gomel within seconds of each other (swarm-8: 3 s apart; the genesis line
+ * is each gomel's own start); a log whose gomel started more than this from the others' is of another run.
+ */
+export const SAME_RUN_S = 60;
+
+/**
+ * The first log (by index) whose genesis lies more than SAME_RUN_S from the median of all the
+ * logs' genesis times, and by how many seconds; undefined when they agree or too few carry one.
+ */
+export function strayGenesis(genesis: readonly (string | undefined)[]): { index: number; seconds: number } | undefined {
+  const times = genesis.map((g) => (g === undefined ? NaN : Date.parse(g)));
+  const known = times.filter((t) => Number.isFinite(t)).sort((a, b) => a - b);
+  if (known.length < 2) return undefined;
+  const median = known[Math.floor((known.length - 1) / 2)]!;
+  const index = times.findIndex((t) => Math.abs(t - median) > SAME_RUN_S * 1000);
+  return index < 0 ? undefined : { index, seconds: Math.round(Math.abs(times[index]! - median) / 1000) };
+}

@@ -4,6 +4,7 @@
 // node that exits 0 may lose the last lines of its log.
 import type { LogStats } from './log-stats.js';
 import { clip } from '../summary.js';
+import { redactKeyMaterial } from '../keys/secrets.js';
 
 export type ShutdownKind =
   | 'clean'
@@ -46,7 +47,7 @@ export function parseGoPanic(stderr: string | undefined): GoPanic | undefined {
     }
   }
   // A panic's message is one line of Go's, but a hostile stderr can make it megabytes: the head is enough.
-  return { message: clip(lines[start]!.trim(), 200), frame };
+  return { message: clip(redactKeyMaterial(lines[start]!.trim()), 200), frame };
 }
 
 /** gomel's own shutdown race: a unit arriving after a sync service closed its channel. */
@@ -83,7 +84,7 @@ interface ShutdownEvidence {
 export const stoppedBySwarm = (task: { state?: string; desiredState?: string } | undefined): boolean =>
   task?.state === 'shutdown' && task.desiredState === 'shutdown';
 
-const firstLine = (s: string) => clip(s.trim().split('\n')[0]!, 200);
+const firstLine = (s: string) => clip(redactKeyMaterial(s.trim().split('\n')[0]!), 200);
 
 export function judgeShutdown(e: ShutdownEvidence): Shutdown {
   if (e.hostDown && e.exitStatus === undefined)

@@ -2,9 +2,17 @@
 // apart (test/vectors/gomel-2019-09/logs/README.md, swarm-8): gomel 2019-09
 // often panics at exit after every node ordered the same units, and N = 3f+1
 // tolerates f broken nodes, so the evidence is read per node.
-import { judgeShutdown, stoppedBySwarm, type Shutdown, type ShutdownKind } from './shutdown.js';
+import {
+  isShutdownRace,
+  judgeShutdown,
+  parseGoPanic,
+  stoppedBySwarm,
+  type Shutdown,
+  type ShutdownKind,
+} from './shutdown.js';
 import { topError, unitText, type LogStats } from './log-stats.js';
 import { clip } from '../summary.js';
+import { redactKeyMaterial } from '../keys/secrets.js';
 import type { FaultFindings, NodeFault } from '../faults/evidence.js';
 import {
   gomelLines,
@@ -141,6 +149,40 @@ function groupOrders(nodes: readonly NodeEvidence[]): { groups: NodeEvidence[][]
   return { groups, main };
 }
 
+/**
+ * Why an order that differs from the committee's is no evidence of a fork, if it is not: it is
+ * the committee's with a contiguous run of units missing (lines lost from the head or the middle
+ * of its log; a node orders every unit once, in one order, so no honest node skips units), or
+ * deploy logs found its evidence incomplete.
+ */
+function notForkEvidence(reference: readonly number[], e: NodeEvidence): string | undefined {
+  if (e.task?.incomplete?.length) return `evidence incomplete (${e.task.incomplete.join('; ')})`;
+  const order = e.stats!.order;
+  const at = firstDifference(reference, order);
+  if (at < 0) return undefined;
+  const resumes = reference.indexOf(order[at]!, at + 1);
+  if (resumes < 0) return undefined;
+  const rest = order.slice(at, at + reference.length - resumes);
+  if (firstDifference(reference.slice(resumes), rest) !== -1) return undefined;
+  const missing =
+    resumes === at + 1
+      ? `unit #${resumes} of the committee's order is`
+      : `units #${at + 1}–#${resumes} of the committee's order are`;
+  return `${missing} missing from it (lines lost from its log)`;
+}
+
+/** The evidence with orders that cannot show a fork (notForkEvidence) marked damaged. */
+function markLostLines(evidence: readonly NodeEvidence[], counted: (e: NodeEvidence) => boolean): NodeEvidence[] {
+  const { groups, main } = groupOrders(evidence.filter(counted));
+  if (!main) return [...evidence];
+  const marked = new Map<NodeEvidence, string>();
+  for (const e of groups.filter((g) => g !== main).flat()) {
+    const why = notForkEvidence(main[0]!.stats!.order, e);
+    if (why) marked.set(e, why);
+  }
+  return evidence.map((e) => (marked.has(e) ? { ...e, orderDamaged: marked.get(e) } : e));
+}
+
 const inPidOrder = (nodes: readonly NodeEvidence[]) => [...nodes].sort((a, b) => a.pid - b.pid).map((x) => x.label);
 
 function divergencesOf(groups: NodeEvidence[][], main: NodeEvidence[] | undefined): Divergence[] {
@@ -204,6 +246,32 @@ const ENDED = new Set(['complete', 'failed', 'shutdown', 'rejected', 'remove']);
 const lostWithHost = (e: NodeEvidence): boolean =>
   Boolean(e.task?.hostDown) && e.exitStatus === undefined && !ENDED.has(e.task?.state ?? '');
 
+/** Exit statuses of a gomel ended from outside (run.sh: timeout 124, SIGKILL 137, SIGTERM 143). */
+const ENDED_FROM_OUTSIDE = new Set([124, 137, 143]);
+
+/**
+ * gomel's own end: an exit status not from a kill or term, or, with no exit status, a panic on its
+ * stderr. A kill's 137 or a term's 143 is the end, whatever stderr says (a payload may have left a
+ * panic there before).
+ */
+const endedByItself = (e: NodeEvidence): boolean =>
+  e.exitStatus !== undefined ? !ENDED_FROM_OUTSIDE.has(e.exitStatus) : parseGoPanic(e.stderr) !== undefined;
+
+/**
+ * Died or refused on its own: a panic, a non-zero exit not from a kill, or exit 0 after an error on
+ * stderr. gomel's shutdown race (a panic as it stops, after finishing or when told to) is not.
+ */
+const failedByItself = (e: NodeEvidence): boolean => {
+  const panic = parseGoPanic(e.stderr);
+  return endedByItself(e) && !finishedByItself(e) && !(panic && isShutdownRace(panic));
+};
+
+/**
+ * Stopped by the swarm only when it had not ended by itself: a task that panicked or exited first
+ * ended as it did, whatever the swarm did later (as for lostWithHost).
+ */
+const swarmStopped = (e: NodeEvidence): boolean => stoppedBySwarm(e.task) && !endedByItself(e);
+
 const atLimit = (e: NodeEvidence, limit: number) => (e.stats?.maxLevel ?? -1) >= limit;
 // gomel exits 0 without an error only after reaching LevelLimit, even when its log lost the last lines.
 const finishedByItself = (e: NodeEvidence) => e.exitStatus === 0 && !e.stderr?.trim();
@@ -216,7 +284,7 @@ const finishedByItself = (e: NodeEvidence) => e.exitStatus === 0 && !e.stderr?.t
  * log lines were lost, agrees too; a node at LevelLimit that ordered little does not.
  */
 export function judge(
-  evidence: readonly NodeEvidence[],
+  given: readonly NodeEvidence[],
   n: number,
   levelLimit: number,
   faults: FaultFindings = { applied: [], notApplied: [], inconsistent: [] },
@@ -227,6 +295,7 @@ export function judge(
   // two versions, are no fault of the nodes that ordered them.
   const { ran, notRun } = twinsThatRan(twins);
   const liars = new Map(ran.map((t) => [t.pid, `Byzantine: equivocated as ${t.label} and ${t.twinLabel}, one key`]));
+  const evidence = markLostLines(given, (e) => !liars.has(e.pid));
   const { groups, main } = groupOrders(evidence.filter((e) => !liars.has(e.pid)));
   // Some node's own log must show LevelLimit: an exit status alone (exit 0 beside logs cut short) shows no end.
   const logAtLimit = (main ?? []).some((e) => atLimit(e, levelLimit));
@@ -258,7 +327,7 @@ export function judge(
       else if (s.order.length < reach - 2 * n)
         reasons.push(`ordered ${s.order.length} of ${reach} units (highest level ${s.maxLevel ?? '-'}/${levelLimit})`);
       else if (unsupported) reasons.push(unsupported);
-      if (reasons.length && s.errors.size) reasons.push(`errors: ${clip(topError(s) ?? '', 200)}`);
+      if (reasons.length && s.errors.size) reasons.push(`errors: ${clip(redactKeyMaterial(topError(s) ?? ''), 200)}`);
     }
     for (const x of faults.applied.filter((a) => a.label === e.label)) notes.push(`fault applied: ${x.why}`);
     for (const x of (faults.undone ?? []).filter((a) => a.label === e.label))
@@ -267,8 +336,10 @@ export function judge(
     for (const x of faults.inconsistent.filter((a) => a.label === e.label))
       notes.push(`faults.log not of this run, not counted: ${x.why}`);
     if (e.task?.incomplete?.length) notes.push(`evidence incomplete: ${e.task.incomplete.join('; ')}`);
-    if (e.task?.error && e.task.state !== 'complete')
-      notes.push(e.task.error.startsWith('task:') ? e.task.error : `task: ${e.task.error}`);
+    if (e.task?.error && e.task.state !== 'complete') {
+      const error = redactKeyMaterial(e.task.error);
+      notes.push(error.startsWith('task:') ? error : `task: ${error}`);
+    }
     return {
       pid: e.pid,
       label: e.label,
@@ -287,7 +358,7 @@ export function judge(
         taskState: e.task?.state,
         taskExitCode: e.task?.exitCode,
         hostDown: lostWithHost(e) ? { host: e.task?.swarmNode } : undefined,
-        swarmStopped: stoppedBySwarm(e.task) ? { host: e.task?.swarmNode } : undefined,
+        swarmStopped: swarmStopped(e) ? { host: e.task?.swarmNode } : undefined,
       }),
       exitStatus: e.exitStatus,
       swarmNode: e.task?.swarmNode,
@@ -309,8 +380,9 @@ export function judge(
     if (reachedLabels.has(e.label)) return [];
     const whys = [
       ...(lostWithHost(e) ? [`lost with host ${e.task?.swarmNode ?? '?'}`] : []),
-      ...(stoppedBySwarm(e.task) ? [swarmStopReason(e, runStart)] : []),
-      ...faults.applied.filter((x) => x.label === e.label).map((x) => x.why),
+      ...(swarmStopped(e) ? [swarmStopReason(e, runStart)] : []),
+      // A node that crashed or refused on its own failed, whatever fault it was in (a kill leaves 137, no panic).
+      ...(failedByItself(e) ? [] : faults.applied.filter((x) => x.label === e.label).map((x) => x.why)),
     ];
     return whys.length ? [{ label: e.label, why: whys.join(', ') }] : [];
   });
@@ -319,7 +391,12 @@ export function judge(
   const divergences = divergencesOf(groups, main);
   // A stall is allowed only of correct nodes that agree and did not fail on their own: a node that
   // crashed or refused its input is a failure whatever else happened (a planned crash covers no other).
+  // And each correct node's order must have been read: a node that left no log shows no agreement.
+  const orderRead = new Set(
+    evidence.filter((e) => e.stats && !e.orderDamaged && !e.stats.overflow).map((e) => e.label),
+  );
   const stalledCleanly = (v: NodeVerdict) =>
+    orderRead.has(v.label) &&
     v.agrees !== false &&
     v.reasons.every((r) => !/twice/.test(r)) &&
     v.shutdown.kind !== 'crashed' &&

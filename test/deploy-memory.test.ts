@@ -214,6 +214,21 @@ test('spawn: no network is one line before anything is created', async (t) => {
   assert.deepEqual(engine.calls, ['ping']);
 });
 
+test('logs: a service whose name is no node name gomelctl gives ("..", from a malformed engine answer) is one line, nothing written beside --out (hostile pass B10)', async (t) => {
+  const p = await project(t, 4);
+  const engine = new MemoryEngine(['net'], () => ({ state: 'complete', output: 'x\n' }));
+  await deploySpawn(p.options(), captureOutput(), engine);
+  const svc = (await engine.listServices({ [LABELS.deployment]: 'net' }))[2] as unknown as { Spec: { Name: string } };
+  svc.Spec.Name = '..';
+  const logs = path.join(p.root, 'out', 'logs');
+  await fs.mkdir(path.dirname(logs));
+  await assert.rejects(
+    deployLogs({ network: 'net', out: logs, keys: p.keys, configs: p.configs }, captureOutput(), engine),
+    /^EnvironmentError: Docker Engine listed a service of net named "\.\.", which gomelctl never names a node/,
+  );
+  assert.deepEqual(await fs.readdir(path.dirname(logs)), [], 'nothing written');
+});
+
 test('logs: each node’s output and task.json; a node whose container is elsewhere and shipped nothing is said so', async (t) => {
   const p = await project(t, 4);
   const fate = (name: string): Fate => ({ state: 'complete', output: `hello from ${name}\n` });

@@ -98,6 +98,12 @@ test('the probe verdict of 256 nodes that reached no one: a few short lines, the
       `node${k} in the file`,
     );
   assert.ok(full.includes('node77: FAIL — 0 address(es) reached; no probe report'));
+  // Written again by the next verdict; a user's verdict.txt in its place is kept, even in a folder deploy logs wrote.
+  assert.equal((await cli(['verdict', '--logs', logs])).code, 1);
+  await fs.writeFile(file, 'my notes\n');
+  const kept = await cli(['verdict', '--logs', logs]);
+  assert.equal(await fs.readFile(file, 'utf8'), 'my notes\n');
+  assert.match(kept.err, /verdict\.txt is not one gomelctl wrote \(its first line\): kept as it is/);
   assert.ok(
     full.some((l) =>
       /^node5: FAIL — 0 address\(es\) reached; key mismatch: .*; 768 address\(es\) not reached: /.test(l),

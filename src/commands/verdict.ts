@@ -2,7 +2,8 @@
 // consensus, and apart from that, how its nodes shut down.
 import { CheckFailed, ExpectedStall, ForkFound, InputError } from '../core/errors.js';
 import { judgeProbes, parseProbeReport, type ProbeVerdict } from '../core/logs/probe.js';
-import { LOGS_MARKER, VERDICT_FILE } from '../core/logs/logs-folder.js';
+import { LOGS_MARKER, VERDICT_FILE, VERDICT_HEADER } from '../core/logs/logs-folder.js';
+import { readHead } from '../fs/node-logs.js';
 import path from 'node:path';
 import { exists } from '../fs/atomic.js';
 import { clip, groupLines, PER_NODE_LINES_UP_TO } from '../core/summary.js';
@@ -44,9 +45,19 @@ async function renderProbes(result: ProbeVerdict, options: VerdictFlags, out: Ou
   const nodeLines = result.nodes.map(probeNodeLine);
   let where = '`gomelctl verdict --json`';
   try {
-    // Only into a folder `deploy logs` wrote (its manifest): elsewhere a verdict.txt may be the user's.
-    if (await exists(path.join(options.logs, LOGS_MARKER)))
-      where = await writeNodeLines(options.logs, VERDICT_FILE, [...nodeLines, ...summary, result.summary]);
+    // Only into a folder `deploy logs` wrote (its manifest): elsewhere a verdict.txt may be the user's;
+    // and there, only over a verdict.txt gomelctl wrote (its first line), never over a user's notes.
+    const file = path.join(options.logs, VERDICT_FILE);
+    const before = await readHead(file, VERDICT_HEADER.length);
+    if (before !== undefined && before !== VERDICT_HEADER)
+      out.warn(`verdict: ${file} is not one gomelctl wrote (its first line): kept as it is`);
+    else if (await exists(path.join(options.logs, LOGS_MARKER)))
+      where = await writeNodeLines(options.logs, VERDICT_FILE, [
+        VERDICT_HEADER,
+        ...nodeLines,
+        ...summary,
+        result.summary,
+      ]);
   } catch (error) {
     // A folder the verdict may only read (someone else's, read-only) is still judged.
     if (!(error instanceof InputError)) throw error;

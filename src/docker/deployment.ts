@@ -53,6 +53,9 @@ interface DeployedService {
   image: string | undefined;
 }
 
+/** The names gomelctl gives services: a committee host (keys/committee.ts), or its twin's (…-twin). */
+const SERVICE_NAME = /^[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,62})$/;
+
 /** This deployment's services, in one listing. */
 async function listDeployment(
   engine: Pick<ServiceApi, 'listServices'>,
@@ -60,6 +63,13 @@ async function listDeployment(
   retry: RetryPolicy = DEFAULT_RETRY,
 ): Promise<DeployedService[]> {
   const services = await retryTransient(() => engine.listServices(deploymentLabels(network)), retry);
+  // A service's name becomes a folder and file names under --out: one that is not a host name gomelctl
+  // could have given (".." from a malformed answer wrote beside --out) is the engine's problem, one line.
+  const odd = services.find((s) => !SERVICE_NAME.test(s.Spec?.Name ?? ''));
+  if (odd)
+    throw new EnvironmentError(
+      `Docker Engine listed a service of ${network} named ${JSON.stringify(odd.Spec?.Name ?? null).slice(0, 80)}, which gomelctl never names a node: remove it (\`docker service rm\`) and collect again`,
+    );
   return services.map((s) => ({
     name: s.Spec!.Name!,
     id: s.ID,

@@ -56,6 +56,8 @@ export function someNames(names: readonly string[]): string {
 export const REPORT_FILE = 'report.html';
 /** What `gomelctl verdict` writes into the run's folder: every node's line, where its output is a summary (issue 35). */
 export const VERDICT_FILE = 'verdict.txt';
+/** verdict.txt's first line: the mark that the file is gomelctl's to write again (a user's notes of that name are kept). */
+export const VERDICT_HEADER = "# gomelctl verdict: every node's line (`gomelctl verdict` writes it again)";
 /** What `gomelctl deploy logs` writes into the run's folder: one line per node collected (issue 35). */
 export const DEPLOY_LOGS_FILE = 'deploy-logs.txt';
 /** Files commands write into a run's folder after deploy logs wrote its manifest: gomelctl's all the same. */

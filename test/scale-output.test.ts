@@ -23,7 +23,7 @@ import {
 import { DEPLOY_LOGS_FILE, planLogsFolder, VERDICT_FILE } from '../src/core/logs/logs-folder.js';
 import { MemoryEngine, type Fate } from './support/memory-engine.js';
 import type { Engine } from '../src/docker/engine.js';
-import { cli, REPO, tempDir } from './helpers.js';
+import { cli, REPO, tempDir, VECTORS } from './helpers.js';
 
 const N = 256;
 /** A line a reader takes in at a glance; the 128-node probe verdict was about 40,000 characters. */
@@ -272,4 +272,31 @@ test('verdict.txt in a run folder is gomelctl’s: a fresh run (up --logs) remov
     ok: true,
     remove: ['node1', 'node1.log', VERDICT_FILE],
   });
+});
+
+test("a probe report is read in its head (2 MiB): a forged report's last line past it is not seen (hostile pass B8: 128 reports of 15.5 MiB read at once took 4.2 GB)", async (t) => {
+  const logs = await tempDir(t);
+  await fs.copyFile(path.join(VECTORS, 'logs/swarm-8/committee.ka'), path.join(logs, 'committee.ka'));
+  const addresses = (await fs.readFile(path.join(logs, 'committee.ka'), 'utf8'))
+    .split('\n')
+    .filter((l) => l.includes('|'))
+    .flatMap((l, pid) =>
+      l
+        .split('|')[3]!
+        .split(' ')
+        .map((a) => `peer ${pid} ${a} ok`),
+    );
+  for (let k = 1; k <= 8; k++) {
+    await fs.mkdir(path.join(logs, `node${k}`));
+    const padding = k === 8 ? `${'x'.repeat(79)}\n`.repeat(40_000) : ''; // 3.2 MB of lines before its result
+    const head = [`pid ${k - 1}`, 'config config', 'nodes 8', 'key ok'].join('\n');
+    await fs.writeFile(
+      path.join(logs, `node${k}`, 'probe.txt'),
+      `${head}\n${padding}${addresses.join('\n')}\nresult ok\n`,
+    );
+  }
+  const r = await cli(['verdict', '--logs', logs]);
+  assert.equal(r.code, 1, r.out + r.err);
+  assert.match(r.out, /^node8: FAIL/m);
+  assert.match(r.out, /^node1: (ok|OK|reached)/im);
 });

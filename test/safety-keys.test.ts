@@ -266,10 +266,17 @@ test('N4: config sync while a keys gen sits between its two renames waits on its
 
 test('N9: a writer killed but not reaped (a zombie) holds no lock: its leftovers are recovered at once', async (t) => {
   const { root, k } = await committee(t);
-  // `sleep 0` becomes a zombie: its parent shell execs into a sleep that never reaps it.
-  const parent = spawn('sh', ['-c', 'sleep 0 & echo $!; exec sleep 30'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  // The child becomes a zombie: its parent shell execs into a sleep that never reaps it, and only then
+  // is the child killed. (A child that exited by itself could end before the exec, and the shell reaped
+  // it: under load /proc/<pid> was gone.)
+  const parent = spawn('sh', ['-c', 'sleep 300 & echo $!; exec sleep 30'], { stdio: ['ignore', 'pipe', 'ignore'] });
   t.after(() => void parent.kill());
   const zombie = Number(await new Promise<string>((r) => parent.stdout.once('data', (d: Buffer) => r(d.toString()))));
+  await until(
+    async () => (await fs.readFile(`/proc/${parent.pid}/cmdline`, 'utf8')).startsWith('sleep\u000030'),
+    () => `the parent of ${zombie} has not become its sleep`,
+  );
+  process.kill(zombie, 'SIGKILL');
   // A zombie, not merely a process that has yet to exit: until its state says so.
   await until(
     async () => (await fs.readFile(`/proc/${zombie}/stat`, 'utf8')).includes(') Z '),

@@ -195,6 +195,20 @@ test('up, whole: at the stall the nodes still running are asked to end (not a fa
   assert.equal(record.faults, undefined, 'the end is not in the run record: no node made faulty');
 });
 
+test('up --keep, whole: at the stall the nodes still running are neither asked to end nor removed', async (t) => {
+  const p = await project(t);
+  const progress = `${NODE_LINES.progress} ${Date.now() / 1000} 5 12 0`;
+  const engine = new MemoryEngine([], () => ({ state: 'running', output: `${progress}\n`, extract: () => ({}) }));
+  const requests: string[] = [];
+  engine.control = (_host, request) => (requests.push(request), 'end ok');
+  const out = { ...captureOutput(), tty: true, status: () => {} };
+  await assert.rejects(
+    up(p.options({ n: 4, binary: path.join(REPO, 'test/fixtures/fake-gomel.sh'), stall: 1, keep: true }), out, engine),
+  );
+  assert.deepEqual(requests, [], 'nothing asked');
+  assert.equal(engine.live().length, 4, 'left running');
+});
+
 test("up's time line: each phase from its start to the next; the wait split at the nodes' common start when it falls inside", () => {
   const clock = new PhaseClock();
   clock.begin('deploy', 0);

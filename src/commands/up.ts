@@ -238,7 +238,8 @@ async function collect(options: UpOptions, waited: Waited, out: Output, engine: 
       `up: ${running.length} node(s) still running ${stalled ? 'at the stall' : `after ${options.timeout}s`}: ${someNames(running)}; collecting what they logged so far`,
     );
   if (lost.length) out.warn(`up: ${lost.length} node(s) lost with a host that went down: ${someNames(lost)}`);
-  const still = running.length ? await endRunning(options, running, out, engine) : running;
+  // --keep leaves them running: nothing is asked of them.
+  const still = running.length && !options.keep ? await endRunning(options, running, out, engine) : running;
   await deployLogs(
     { network: options.network, out: options.logs, fresh: true, keys: options.keys, configs: options.configs },
     out,

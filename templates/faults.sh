@@ -33,7 +33,7 @@ faults_now() {
 apply_faults() {
   [ -n "${GOMEL_FAULTS:-}" ] || return 0
   _f_dir=$1 _f_start=$2 _f_pidfile=$3
-  rm -f "$_f_pidfile.done" "$_f_pidfile.restart" "$_f_pidfile.restarted" "$_f_pidfile.slow" "$_f_pidfile.dropped" "$_f_pidfile.muted"
+  rm -f "$_f_pidfile.done" "$_f_pidfile.restart" "$_f_pidfile.restarted" "$_f_pidfile.slow" "$_f_pidfile.dropped" "$_f_pidfile.muted" "$_f_pidfile.ended"
   _f_to=""
   # A bounded wait for anything that may block (an iptables lock, a name that never resolves).
   command -v timeout >/dev/null 2>&1 && _f_to="timeout 5"
@@ -286,8 +286,9 @@ await_restart() {
   _fr_done=$(cat "$1.restarted" 2>/dev/null || echo 0)
   [ "${_fr_total:-0}" -gt "$_fr_done" ] || return 1
   while :; do
-    # run.sh was told to stop (its TERM trap): no restart after that.
+    # run.sh was told to stop (its TERM trap), or up ended the node (control_request end): no restart after that.
     [ -n "${stopping:-}" ] && return 1
+    [ -e "$1.ended" ] && return 1
     if [ -e "$1.restart" ]; then
       rm -f "$1.restart"
       echo $((_fr_done + 1)) >"$1.restarted"
@@ -306,7 +307,8 @@ await_restart() {
 #   <token> <action> [args]     the actions of a schedule (kill, term, stop, cont,
 #                               slow <fraction>, unslow, drop/undrop <host> ...) and
 #                               resume (a pause or a slow let go), heal (every drop undone),
-#                               mute <host> ... and unmute (every mute undone)
+#                               mute <host> ... and unmute (every mute undone); and end
+#                               (up's: gomel ended with SIGTERM, not logged, answered "end ok")
 # The token is the deployment's random secret, the Swarm secret /run/secrets/gomel-control
 # (GOMEL_CONTROL_TOKEN_FILE): a request from anyone who does not hold it never acts.
 # Each connection holds a shell (nc -ll -e): one that sends no request line within
@@ -332,7 +334,18 @@ control_request() {
   set +f
   if [ -z "$_c_token" ] || [ "${1:-}" != "$_c_token" ]; then echo "refused: not this deployment's token"; return 0; fi
   shift
-  case "${1:-}" in kill | term | stop | cont | resume | slow | unslow | drop | undrop | heal | mute | unmute) ;; *) echo "refused: unknown action ${1:-}"; return 0 ;; esac
+  case "${1:-}" in kill | term | stop | cont | resume | slow | unslow | drop | undrop | heal | mute | unmute | end) ;; *) echo "refused: unknown action ${1:-}"; return 0 ;; esac
+  if [ "$1" = end ]; then
+    # `up` ends a node still running once it judged the run over (a stall, --timeout), so that run.sh
+    # ships its /extract in the service output: a node on another host has no other way home. Not a
+    # fault (the run was over): no faults.log line, and a restart still planned is not waited for.
+    exec 2>"$_f_pidfile.live.err"
+    : >"$_f_pidfile.ended"
+    _faults_do term
+    echo "end $(_faults_status $? "$_f_pidfile.live.err")"
+    rm -f "$_f_pidfile.live.err"
+    return 0
+  fi
   _f_start=""
   [ -r "$_f_dir/started_at" ] && read -r _f_start <"$_f_dir/started_at"
   [ -n "$_f_start" ] || { echo "refused: gomel has not started"; return 0; }

@@ -156,6 +156,31 @@ for (const [name, sh] of SHELLS) {
   });
 }
 
+for (const [name, sh] of SHELLS) {
+  test(`${name}: a live end (up's, once the run is over) ends gomel with SIGTERM, writes no faults.log line, and no planned restart is waited for`, async (t) => {
+    const dir = await tempDir(t);
+    const g = await standIn(dir, t);
+    // No started_at: up may end a node whose gomel never learned the common start.
+    assert.equal((await controlRequest(sh, dir, g.pidFile, 'nope end')).out, "refused: not this deployment's token\n");
+    assert.equal(state(g.pid) === 'gone', false, 'a refused end leaves gomel running');
+    assert.equal((await controlRequest(sh, dir, g.pidFile, 'tok end')).out, 'end ok\n');
+    assert.equal(await g.exited, 'SIGTERM');
+    await fs.access(path.join(dir, 'faults.log')).then(
+      () => assert.fail('an end is not a fault: nothing in faults.log'),
+      () => undefined,
+    );
+    // A schedule with a restart still to come: run.sh does not wait for it, and ships its files.
+    const ended = await shell(
+      ['sh'],
+      `. ${FAULTS_SH}; await_restart "$1"; echo $?`,
+      { GOMEL_FAULTS: b64(['0 kill', '60000 restart']) },
+      [g.pidFile],
+    );
+    assert.equal(ended.out, '1\n');
+    assert.match((await controlRequest(sh, dir, g.pidFile, 'tok end')).out, /^end failed: /, 'gomel already gone');
+  });
+}
+
 test('kill ends the process; an action on a gone or unknown process is "failed", never a hang', async (t) => {
   const dir = await tempDir(t);
   const g = await standIn(dir, t);

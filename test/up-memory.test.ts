@@ -16,6 +16,10 @@ import { NODE_LINES } from '../src/core/deploy/node-contract.js';
 import { PhaseClock } from '../src/core/phase-clock.js';
 import { MemoryEngine, type Fate } from './support/memory-engine.js';
 import { REPO, snapshot, tempDir } from './helpers.js';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
 
 /** A registry that answers the API check, on a port the system picks. */
 async function registry(t: Parameters<typeof tempDir>[0]): Promise<string> {
@@ -132,10 +136,77 @@ test('up, whole: a committee that stops ordering ends the wait at the stall, not
   );
   assert.deepEqual(engine.live(), [], 'nothing left running');
   assert.match(
+    out.warnings.join('\n'),
+    /^up: did not ask the nodes still running to end \(the messenger failed: .*\): a node on another host keeps its files$/m,
+    'a messenger that fails: as before, and said in one line',
+  );
+  assert.match(
     out.lines.join('\n'),
     /^up: time: keys .*, report \d+\.\d s$/m,
     'where the time went, though the verdict failed',
   );
+});
+
+test('up, whole: at the stall the nodes still running are asked to end (not a fault): a node on another host ships its files home, and is not removed as still running', async (t) => {
+  const p = await project(t);
+  const progress = `${NODE_LINES.progress} ${Date.now() / 1000} 5 12 0`;
+  // As a node on another host: no container to copy from (no extract); its files come home only in its output,
+  // which run.sh writes once gomel ended.
+  const ended = new Map<string, string>();
+  const engine = new MemoryEngine([], (name) => ({
+    state: 'running',
+    output: `${progress}\n${ended.get(name) ?? ''}`,
+  }));
+  const root = await tempDir(t);
+  const shipments = new Map<string, string>();
+  for (const name of ['node1', 'node2', 'node3', 'node4']) {
+    const folder = path.join(root, name);
+    await fs.mkdir(folder);
+    await fs.writeFile(path.join(folder, 'exit_status'), '0\n');
+    await fs.writeFile(path.join(folder, 'stderr.txt'), `gomel of ${name} ended by SIGTERM\n`);
+    const { stdout } = await run('sh', ['-c', `. "${path.join(REPO, 'templates/node-lib.sh')}" && ship_extract`], {
+      env: { ...process.env, GOMEL_EXTRACT: folder, TMPDIR: root },
+    });
+    shipments.set(name, stdout);
+  }
+  // Each node's control listener: gomel ends, run.sh ships its files and exits.
+  const requests: string[] = [];
+  engine.control = (host, request) => {
+    requests.push(request.replace(/^[0-9a-f]{64} /, '<token> '));
+    ended.set(host, shipments.get(host)!);
+    engine.finish(host);
+    return 'end ok';
+  };
+  const out = { ...captureOutput(), tty: true, status: () => {} };
+  await assert.rejects(
+    up(p.options({ n: 4, binary: path.join(REPO, 'test/fixtures/fake-gomel.sh'), stall: 1 }), out, engine),
+  );
+  const text = out.lines.join('\n');
+  assert.deepEqual(requests, Array(4).fill('<token> end'), 'each node asked once, with the control token');
+  assert.ok(text.includes('up: asked the 4 node(s) still running to end and ship their files (4 ended)'), text);
+  assert.ok(!text.includes('stopped the 4 node(s) still running'), text);
+  for (const name of ['node1', 'node2', 'node3', 'node4'])
+    assert.equal(
+      await fs.readFile(path.join(p.root, 'logs', name, 'stderr.txt'), 'utf8'),
+      `gomel of ${name} ended by SIGTERM\n`,
+      `${name}'s files came home in its output`,
+    );
+  const record = JSON.parse(await fs.readFile(path.join(p.root, 'logs', 'run.json'), 'utf8')) as { faults?: unknown };
+  assert.equal(record.faults, undefined, 'the end is not in the run record: no node made faulty');
+});
+
+test('up --keep, whole: at the stall the nodes still running are neither asked to end nor removed', async (t) => {
+  const p = await project(t);
+  const progress = `${NODE_LINES.progress} ${Date.now() / 1000} 5 12 0`;
+  const engine = new MemoryEngine([], () => ({ state: 'running', output: `${progress}\n`, extract: () => ({}) }));
+  const requests: string[] = [];
+  engine.control = (_host, request) => (requests.push(request), 'end ok');
+  const out = { ...captureOutput(), tty: true, status: () => {} };
+  await assert.rejects(
+    up(p.options({ n: 4, binary: path.join(REPO, 'test/fixtures/fake-gomel.sh'), stall: 1, keep: true }), out, engine),
+  );
+  assert.deepEqual(requests, [], 'nothing asked');
+  assert.equal(engine.live().length, 4, 'left running');
 });
 
 test("up's time line: each phase from its start to the next; the wait split at the nodes' common start when it falls inside", () => {

@@ -175,34 +175,52 @@ async function send(aimed: Aimed, network: string, engine: FaultEngine): Promise
   const asked = targets.filter((t) => t.phase === 'running');
   for (const t of targets) if (t.phase !== 'running') answers.push({ node: t.k, problem: `not running (${t.phase})` });
   if (asked.length) {
-    const env = [
-      `COUNT=${asked.length}`,
-      `PORT=${CONTROL_PORT}`,
-      `WAIT=${ANSWER_WAIT_S}`,
-      ...asked.flatMap((t, i) => [
-        `HOST_${i + 1}=${t.node}`,
-        // In the messenger's env: a container of the manager's own engine, removed once it ends;
-        // whoever can read it there can read the keys folder and the nodes' secrets too.
-        `REQUEST_${i + 1}=${token} ${live.requests.get(t.k)}`,
-      ]),
-    ];
-    const ran = await engine.runOnNetwork(
-      DEFAULT_BASE,
+    const lines = await askNodes(
+      engine,
       network,
-      ['/bin/sh', '-c', MESSENGER],
-      env,
-      deploymentLabels(network),
-      (ANSWER_WAIT_S + 30) * 1000,
-    );
-    const lines = new Map(
-      ran.output.split('\n').flatMap((l) => {
-        const m = ANSWER.exec(l.trim());
-        return m ? [[m[1]!, m[2]!] as const] : [];
-      }),
+      token,
+      asked.map((t) => ({ host: t.node, request: live.requests.get(t.k)! })),
     );
     for (const t of asked) answers.push(readAnswer(t.k, lines.get(t.node)));
   }
   return answers.sort((a, b) => a.node - b.node);
+}
+
+/**
+ * Each node's request, carried at once by the messenger on the deployment's overlay (a node on any host is
+ * reached); each node's answer line by host, missing when the messenger printed none for it.
+ */
+export async function askNodes(
+  engine: Pick<FaultEngine, 'runOnNetwork'>,
+  network: string,
+  token: string,
+  asked: readonly { host: string; request: string }[],
+): Promise<Map<string, string>> {
+  const env = [
+    `COUNT=${asked.length}`,
+    `PORT=${CONTROL_PORT}`,
+    `WAIT=${ANSWER_WAIT_S}`,
+    ...asked.flatMap((a, i) => [
+      `HOST_${i + 1}=${a.host}`,
+      // In the messenger's env: a container of the manager's own engine, removed once it ends;
+      // whoever can read it there can read the keys folder and the nodes' secrets too.
+      `REQUEST_${i + 1}=${token} ${a.request}`,
+    ]),
+  ];
+  const ran = await engine.runOnNetwork(
+    DEFAULT_BASE,
+    network,
+    ['/bin/sh', '-c', MESSENGER],
+    env,
+    deploymentLabels(network),
+    (ANSWER_WAIT_S + 30) * 1000,
+  );
+  return new Map(
+    ran.output.split('\n').flatMap((l) => {
+      const m = ANSWER.exec(l.trim());
+      return m ? [[m[1]!, m[2]!] as const] : [];
+    }),
+  );
 }
 
 /** A node's answer: its faults.log line, or a refusal, or nothing. */

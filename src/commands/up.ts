@@ -40,6 +40,8 @@ import { imageRebuild } from './image.js';
 import { keysGen, keysVerify } from './keys.js';
 import type { Output } from './output.js';
 import { verdict } from './verdict.js';
+import { askNodes } from './fault.js';
+import { controlTokenFile, readControlToken } from '../fs/control-token.js';
 
 /** What `up` was given: its declared flags (up.flags.ts). */
 type UpOptions = UpFlags;
@@ -236,17 +238,66 @@ async function collect(options: UpOptions, waited: Waited, out: Output, engine: 
       `up: ${running.length} node(s) still running ${stalled ? 'at the stall' : `after ${options.timeout}s`}: ${someNames(running)}; collecting what they logged so far`,
     );
   if (lost.length) out.warn(`up: ${lost.length} node(s) lost with a host that went down: ${someNames(lost)}`);
+  // --keep leaves them running: nothing is asked of them.
+  const still = running.length && !options.keep ? await endRunning(options, running, out, engine) : running;
   await deployLogs(
     { network: options.network, out: options.logs, fresh: true, keys: options.keys, configs: options.configs },
     out,
     engine,
   );
-  if (running.length && !options.keep) {
+  if (still.length && !options.keep) {
     // Their logs are in; left running they would answer to the next run's names. (Scaling them to 0 first,
     // so that remote ones ship their files, was tried: Swarm deletes a scaled-down task and its output.)
     await deployClean({ network: options.network }, { ...out, line: () => {} }, engine);
-    out.line(`up: stopped the ${running.length} node(s) still running (--keep leaves them running)`);
+    out.line(`up: stopped the ${still.length} node(s) still running (--keep leaves them running)`);
   }
+}
+
+/** How long up waits for the nodes it asked to end to ship their files and exit: run.sh ships as soon as gomel is gone. */
+const END_WAIT_MS = 20_000;
+
+/**
+ * Asks the nodes still running to end gomel (SIGTERM, faults.sh control_request `end`), so that run.sh ships
+ * their /extract in the service output: a node on another host has no other way home (its container is reached
+ * only through its own engine; a scaled-down task loses its output). Not a fault: the run was judged over, and
+ * the nodes log nothing of it. Which nodes still run after a bounded wait; all of them when they could not be asked.
+ */
+async function endRunning(options: UpOptions, running: string[], out: Output, engine: UpEngine): Promise<string[]> {
+  const keep = (why: string) => {
+    out.warn(`up: did not ask the nodes still running to end (${why}): a node on another host keeps its files`);
+    return running;
+  };
+  const token = await readControlToken(options.keys, options.network).catch(() => undefined);
+  if (token === undefined) return keep(`no control token in ${controlTokenFile(options.keys, options.network)}`);
+  let answers: Map<string, string>;
+  try {
+    answers = await askNodes(
+      engine,
+      options.network,
+      token,
+      running.map((host) => ({ host, request: 'end' })),
+    );
+  } catch (error) {
+    return keep(`the messenger failed: ${(error as Error).message.split('\n')[0]}`);
+  }
+  const ended = running.filter((host) => answers.get(host) === 'end ok');
+  out.line(`up: asked the ${running.length} node(s) still running to end and ship their files (${ended.length} ended)`);
+  if (!ended.length) return running;
+  const retry = retryReporter(out, 'up');
+  const all = await serviceIds(engine, options.network, retry);
+  const asked = new Map([...all].filter(([name]) => ended.includes(name)));
+  await waitForTasks(
+    engine,
+    asked,
+    (v) => v.phase === 'complete',
+    END_WAIT_MS,
+    () => {},
+    { pollMs: 250, retry },
+  );
+  const status = await readStatus(engine, options.network, retry);
+  return status
+    .filter((x) => running.includes(x.node) && (x.phase === 'pending' || x.phase === 'running'))
+    .map((x) => x.node);
 }
 
 /** The verdict, and for gomel the report beside the logs; then where the time went. A verdict that failed is thrown last. */

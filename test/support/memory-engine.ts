@@ -180,7 +180,29 @@ export class MemoryEngine implements SpawnEngine, CollectEngine, CleanEngine, Cl
     // None: as for a container on another host, whose files come shipped in its output.
     return files ? extractArchive(files) : undefined;
   }
-  async runOnNetwork(): Promise<never> {
-    throw new Error('runOnNetwork: not in this memory engine');
+  /**
+   * The nodes' control listeners (templates/faults.sh control_request), when a test gives them: each request
+   * of the messenger (gomelctl fault's, up's), by host, answered as the node would. None: the messenger fails.
+   */
+  control?: (host: string, request: string) => string;
+  async runOnNetwork(
+    _image: string,
+    _network: string,
+    _cmd: string[],
+    env: string[],
+  ): Promise<{ output: string; exitCode: number }> {
+    if (!this.control) throw new Error('runOnNetwork: not in this memory engine');
+    const vars = new Map(env.map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]));
+    const lines: string[] = [];
+    for (let i = 1; i <= Number(vars.get('COUNT')); i++) {
+      const host = vars.get(`HOST_${i}`)!;
+      lines.push(`gomelctl-fault ${host} ${this.control(host, vars.get(`REQUEST_${i}`)!)}`);
+    }
+    return { output: `${lines.join('\n')}\n`, exitCode: 0 };
+  }
+  /** A node's running task ends as `state` (its gomel exited, its run.sh shipped its files). */
+  finish(name: string, state: 'complete' | 'failed' = 'complete'): void {
+    const s = this.live().find((x) => x.Spec.Name === name)!;
+    for (const t of this.tasks) if (t.ServiceID === s.ID && t.Status.State === 'running') t.Status.State = state;
   }
 }

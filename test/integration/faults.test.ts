@@ -122,7 +122,9 @@ test('more than f crashed: up shows progress, ends the wait at the stall, stops 
     r.out,
     /^up: stalled: no node ordered a new unit for \d+ s \(stall time 6 s\); collecting and judging now instead of waiting for --timeout$/m,
   );
-  assert.match(r.out, /^up: stopped the 2 node\(s\) still running \(--keep leaves them running\)$/m);
+  // The two left running are asked to end gomel (SIGTERM) so that they ship their files, and do: none is left to stop.
+  assert.match(r.out, /^up: asked the 2 node\(s\) still running to end and ship their files \(2 ended\)$/m);
+  assert.doesNotMatch(r.out, /^up: stopped the \d+ node\(s\) still running/m);
   assert.match(
     r.out,
     new RegExp(

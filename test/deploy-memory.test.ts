@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { deploySpawn, type DeploySpawnOptions } from '../src/commands/deploy-spawn.js';
+import { deploySpawn } from '../src/commands/deploy-spawn.js';
 import { deployLogs } from '../src/commands/deploy-logs.js';
 import { deployClean } from '../src/commands/deploy-clean.js';
 import { deployStatus } from '../src/commands/deploy-status.js';
@@ -16,34 +16,9 @@ import { LABELS } from '../src/core/labels.js';
 import { NODE_ENV } from '../src/core/deploy/node-contract.js';
 import { conditionsOf, parseRunRecord } from '../src/core/deploy/run-plan.js';
 import { MemoryEngine, type Fate } from './support/memory-engine.js';
-import { REPO, tempDir } from './helpers.js';
+import { IMAGE, memoryProject } from './support/memory-project.js';
 
-const IMAGE = `gomel@sha256:${'ab'.repeat(32)}`;
-
-async function project(t: Parameters<typeof tempDir>[0], n: number) {
-  const root = await tempDir(t);
-  const keys = path.join(root, 'keys');
-  const configs = path.join(root, 'configs');
-  await fs.mkdir(configs);
-  await fs.copyFile(path.join(REPO, 'configs/config.json'), path.join(configs, 'config.json'));
-  await keysGen({ n, dir: keys, hostPrefix: 'node', config: 'config', configs }, captureOutput());
-  const options = (more: Partial<DeploySpawnOptions> = {}): DeploySpawnOptions => ({
-    keys,
-    configs,
-    config: 'config',
-    image: IMAGE,
-    registry: '127.0.0.1:5000',
-    network: 'net',
-    constraint: [],
-    capAdd: [],
-    netImpl: 'auto',
-    parallel: 8,
-    timeout: 5,
-    settle: 0,
-    ...more,
-  });
-  return { root, keys, configs, options };
-}
+const project = memoryProject;
 
 test('spawn: one service per node with its own key as its only secret; an unchanged node is kept, --restart replaces every one, a resize replaces them under the new committee', async (t) => {
   const p = await project(t, 4);

@@ -9,13 +9,13 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { deploySpawn, type DeploySpawnOptions } from '../src/commands/deploy-spawn.js';
 import { deployLogs } from '../src/commands/deploy-logs.js';
-import { keysGen } from '../src/commands/keys.js';
 import { captureOutput } from '../src/commands/output.js';
 import { NODE_ENV } from '../src/core/deploy/node-contract.js';
 import { LABELS } from '../src/core/labels.js';
 import { parseFaultPlan } from '../src/core/faults/plan.js';
 import { twinSetups } from '../src/core/faults/twins.js';
 import { MemoryEngine } from './support/memory-engine.js';
+import { memoryProject } from './support/memory-project.js';
 import { cli, REPO, tempDir, VECTORS } from './helpers.js';
 
 const run = promisify(execFile);
@@ -60,32 +60,11 @@ test("each instance's halves: node K's half drops the twin, the twin's half drop
   ]);
 });
 
-async function project(t: Parameters<typeof tempDir>[0]) {
-  const root = await tempDir(t);
-  const keys = path.join(root, 'keys');
-  const configs = path.join(root, 'configs');
-  await fs.mkdir(configs);
-  await fs.copyFile(path.join(REPO, 'configs/config.json'), path.join(configs, 'config.json'));
-  await keysGen({ n: 8, dir: keys, hostPrefix: 'node', config: 'config', configs }, captureOutput());
-  return { root, keys, configs };
-}
+const project = (t: Parameters<typeof tempDir>[0]) => memoryProject(t, 8);
 
 /** deploy spawn's options for the project, with a fault plan. */
-const spawnOptions = (p: { keys: string; configs: string }, faults: string): DeploySpawnOptions => ({
-  keys: p.keys,
-  configs: p.configs,
-  config: 'config',
-  image: `gomel@sha256:${'ab'.repeat(32)}`,
-  registry: '127.0.0.1:5000',
-  network: 'net',
-  constraint: [],
-  capAdd: [],
-  netImpl: 'auto',
-  parallel: 8,
-  timeout: 5,
-  settle: 0,
-  faults,
-});
+const spawnOptions = (p: Awaited<ReturnType<typeof project>>, faults: string): DeploySpawnOptions =>
+  p.options({ faults });
 
 type Spec = {
   Name: string;

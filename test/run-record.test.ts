@@ -8,7 +8,6 @@ import path from 'node:path';
 import { deploySpawn } from '../src/commands/deploy-spawn.js';
 import { deployLogs } from '../src/commands/deploy-logs.js';
 import { fault } from '../src/commands/fault.js';
-import { keysGen } from '../src/commands/keys.js';
 import { captureOutput } from '../src/commands/output.js';
 import { describeFaultPlan, faultyNodes, parseFaultPlan } from '../src/core/faults/plan.js';
 import { LABELS } from '../src/core/labels.js';
@@ -16,36 +15,16 @@ import { parseRunRecord, type RunRecord } from '../src/core/deploy/run-plan.js';
 import type { Engine } from '../src/docker/engine.js';
 import type { Verdict } from '../src/core/logs/verdict.js';
 import { MemoryEngine } from './support/memory-engine.js';
-import { cli, copyLogs, readLines, REPO, tempDir, writeLines } from './helpers.js';
+import { IMAGE, memoryProject } from './support/memory-project.js';
+import { cli, copyLogs, readLines, tempDir, writeLines } from './helpers.js';
 
-const IMAGE = `gomel@sha256:${'ab'.repeat(32)}`;
 const HOSTS = Array.from({ length: 8 }, (_, i) => `node${i + 1}`);
 const T0 = 1795000000;
 
 test('deploy logs writes run.json once, from the services: version, image, committee, conditions, faults; an older faults.json goes', async (t) => {
-  const root = await tempDir(t);
-  const keys = path.join(root, 'keys');
-  const configs = path.join(root, 'configs');
-  await fs.mkdir(configs);
-  await fs.copyFile(path.join(REPO, 'configs/config.json'), path.join(configs, 'config.json'));
-  await keysGen({ n: 4, dir: keys, config: 'config', configs }, captureOutput());
+  const { root, keys, configs, options } = await memoryProject(t, 4);
   const engine = new MemoryEngine(['net'], () => ({ state: 'complete', output: 'done\n' }));
-  const spawn = {
-    keys,
-    configs,
-    config: 'config',
-    image: IMAGE,
-    registry: '127.0.0.1:5000',
-    network: 'net',
-    constraint: [],
-    capAdd: [],
-    netImpl: 'auto' as const,
-    parallel: 8,
-    timeout: 5,
-    settle: 0,
-    net: 'loss=1%',
-    faults: 'crash:4@2s',
-  };
+  const spawn = options({ net: 'loss=1%', faults: 'crash:4@2s' });
   await deploySpawn(spawn, captureOutput(), engine);
   const logs = path.join(root, 'logs');
   const collect = () => deployLogs({ network: 'net', out: logs, keys, configs }, captureOutput(), engine);

@@ -35,7 +35,12 @@ test("each instance's halves: node K's half drops the twin, the twin's half drop
   ]);
   // It learns the start from the first node of its own half: the other half drops it once they know it.
   assert.deepEqual(s.twins, [
-    { pid: 2, name: 'node3-twin', setup: 'drop node1 node2 node4 node5\n', startFrom: 'node6' },
+    {
+      pid: 2,
+      name: 'node3-twin',
+      setup: 'alias node3 node3-twin\ndrop node1 node2 node4 node5\n',
+      startFrom: 'node6',
+    },
   ]);
   // Two twins: each twinned node, both its instances, takes its side of the other's split.
   // A twin does not learn the start from another twinned node (node5 here, twinned too).
@@ -50,11 +55,16 @@ test("each instance's halves: node K's half drops the twin, the twin's half drop
   const two = twinSetups(parseFaultPlan('twin:1,groups=2-4|5-8;twin:8,groups=1-4|5-7', H8));
   assert.equal(two.nodes[0], 'drop node5 node6 node7 node8\ndrop node8-twin\n');
   assert.deepEqual(two.twins, [
-    { pid: 0, name: 'node1-twin', setup: 'drop node2 node3 node4\ndrop node8-twin\n', startFrom: 'node5' },
+    {
+      pid: 0,
+      name: 'node1-twin',
+      setup: 'alias node1 node1-twin\ndrop node2 node3 node4\ndrop node8-twin\n',
+      startFrom: 'node5',
+    },
     {
       pid: 7,
       name: 'node8-twin',
-      setup: 'drop node1 node2 node3 node4\ndrop node1\nalias node1 node1-twin\n',
+      setup: 'alias node8 node8-twin\ndrop node1 node2 node3 node4\ndrop node1\nalias node1 node1-twin\n',
       startFrom: 'node5',
     },
   ]);
@@ -81,7 +91,7 @@ const env = (s: Spec, name: string) => {
     : Buffer.from(v, 'base64').toString();
 };
 
-test('deploy spawn with twin:3: a ninth service node3-twin, with node3 key, slot and hostname, its own secret and name, every instance its halves', async (t) => {
+test('deploy spawn with twin:3: a ninth service node3-twin, with node3 key and slot, its own hostname, its own secret and name, every instance its halves', async (t) => {
   const p = await project(t);
   const engine = new MemoryEngine();
   const out = captureOutput();
@@ -90,14 +100,20 @@ test('deploy spawn with twin:3: a ninth service node3-twin, with node3 key, slot
   assert.deepEqual([...specs.keys()].sort(), [...H8, 'node3-twin'].sort());
   const twin = specs.get('node3-twin')!;
   const own = specs.get('node3')!;
-  assert.equal(twin.TaskTemplate.ContainerSpec.Hostname, 'node3', 'gomel binds node3 committee address');
+  // Its hostname is its own: Docker makes a hostname a DNS alias, and on a 3-host lab node3 resolved to the twin.
+  assert.equal(twin.TaskTemplate.ContainerSpec.Hostname, 'node3-twin');
+  assert.equal(own.TaskTemplate.ContainerSpec.Hostname, 'node3');
   assert.deepEqual(twin.TaskTemplate.Networks[0]!.Aliases, ['node3-twin'], 'the committee name stays node3 own');
   assert.equal(env(twin, NODE_ENV.slot), '3');
   assert.equal(env(twin, NODE_ENV.twin), '1');
   assert.equal(env(twin, NODE_ENV.startFrom), 'node6', 'it asks its own half for the start');
   assert.equal(env(own, NODE_ENV.startFrom), undefined);
   assert.equal(env(own, NODE_ENV.twin), undefined);
-  assert.equal(env(twin, NODE_ENV.twinSetup), 'drop node1 node2 node4 node5\n');
+  assert.equal(
+    env(twin, NODE_ENV.twinSetup),
+    'alias node3 node3-twin\ndrop node1 node2 node4 node5\n',
+    'gomel binds node3',
+  );
   assert.equal(env(own, NODE_ENV.twinSetup), 'drop node6 node7 node8\n');
   assert.equal(env(specs.get('node6')!, NODE_ENV.twinSetup), 'drop node3\nalias node3 node3-twin\n');
   assert.equal(env(twin, NODE_ENV.faults), undefined, 'the twin carries no schedule');

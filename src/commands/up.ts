@@ -152,7 +152,7 @@ async function steps(
   clock.begin('wait', Date.now());
   const waited = await waitForRun(options, out, engine, payload, stop);
   step('logs');
-  await collect(options, waited, out, engine);
+  await collect(options, waited, payload, out, engine);
   // The nodes' common start, as they recorded it: the wait for them is the start wait, then gomel's run.
   clock.split('wait', await readRunStart(options.logs).catch(() => undefined), ['start wait', 'run']);
   await judge(options, payload, out, step, () => `up: time: ${clock.line(Date.now())}`);
@@ -230,7 +230,13 @@ async function waitForRun(
 }
 
 /** Every node's logs into --logs; the nodes still running stopped, unless --keep. */
-async function collect(options: UpOptions, waited: Waited, out: Output, engine: UpEngine): Promise<void> {
+async function collect(
+  options: UpOptions,
+  waited: Waited,
+  payload: PayloadKind,
+  out: Output,
+  engine: UpEngine,
+): Promise<void> {
   const { running, lost, stalled } = waited;
   if (stalled) out.line(`up: stalled: ${stalled}; collecting and judging now instead of waiting for --timeout`);
   if (running.length)
@@ -238,8 +244,10 @@ async function collect(options: UpOptions, waited: Waited, out: Output, engine: 
       `up: ${running.length} node(s) still running ${stalled ? 'at the stall' : `after ${options.timeout}s`}: ${someNames(running)}; collecting what they logged so far`,
     );
   if (lost.length) out.warn(`up: ${lost.length} node(s) lost with a host that went down: ${someNames(lost)}`);
-  // --keep leaves them running: nothing is asked of them.
-  const still = running.length && !options.keep ? await endRunning(options, running, out, engine) : running;
+  // --keep leaves them running: nothing is asked of them. The probe has no control listener
+  // (templates/probe/run.sh): asking 256 probe nodes to end got 0 answers and cost the messenger's wait.
+  const ask = running.length && !options.keep && payload !== 'probe';
+  const still = ask ? await endRunning(options, running, out, engine) : running;
   await deployLogs(
     { network: options.network, out: options.logs, fresh: true, keys: options.keys, configs: options.configs },
     out,

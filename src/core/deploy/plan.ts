@@ -122,8 +122,10 @@ export function nodeSpecs(
         ContainerSpec: {
           Image: o.image,
           Command: ['/gomel/run.sh', o.config],
-          // A twin too: gomel listens on the committee's address of its node, its own hostname (/etc/hosts).
-          Hostname: host,
+          // gomel listens on the committee's address of its node: its hostname (/etc/hosts). Not a twin's:
+          // Docker makes a hostname a DNS alias on the network, and node<K> resolved to the twin on the lab;
+          // the twin names its own address node<K> in /etc/hosts (core/faults/twins.ts).
+          Hostname: twin ? name : host,
           Env: [
             `${NODE_ENV.slot}=${pid + 1}`,
             ...(shaping ? [`${NODE_ENV.netScript}=${Buffer.from(shaping.script).toString('base64')}`] : []),

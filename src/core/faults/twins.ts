@@ -10,11 +10,14 @@
 // is a static Go binary, and Go reads /etc/hosts before DNS when there is no nsswitch.conf, as in the
 // busybox image: net/conf.go hostLookupOrder, go1.19), and every side drops the other half, both
 // ways, as a partition does: a node that set its name late, or failed to, still reaches no wrong twin.
-// The twin itself runs with node<K>'s hostname, so gomel binds the committee's address of K there.
+// The twin itself takes node<K>'s name for its own address (alias node<K> node<K>-twin), so gomel binds
+// the committee's address of K there. Not by running with node<K>'s hostname: Docker makes a container's
+// hostname a DNS alias on the network, and over a 3-host lab "node3" then resolved to the twin, so the
+// twin's half dropped the twin itself and it never learned the start (its files read "planned, not applied").
 //   node K's half:      drop node<K>-twin
 //   the twin's half:    drop node<K>        then    alias node<K> node<K>-twin
 //   node<K>:            drop <the twin's half>
-//   node<K>-twin:       drop <node K's half>
+//   node<K>-twin:       alias node<K> node<K>-twin    then    drop <node K's half>
 import { twinName, type FaultPlan } from './plan.js';
 
 export interface TwinSetups {
@@ -52,7 +55,7 @@ export function twinSetups(plan: FaultPlan, hosts: readonly string[] = plan.host
       return {
         pid: k - 1,
         name: twinName(hosts[k - 1]!),
-        setup: text([...mine(k, 1), ...asPeer(k)]),
+        setup: text([`alias ${hosts[k - 1]!} ${twinName(hosts[k - 1]!)}`, ...mine(k, 1), ...asPeer(k)]),
         startFrom: from === undefined ? undefined : hosts[from - 1],
       };
     }),

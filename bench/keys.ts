@@ -39,11 +39,11 @@ const medianTiming = (ts: Timing[]): Timing => ({
   ...(ts[0]!.peakRssMb !== undefined ? { peakRssMb: Math.max(...ts.map((t) => t.peakRssMb!)) } : {}),
 });
 
-/** One gomelctl command line in a fresh process (bench/keys-child.ts). */
+/** One gomelctl command line in a fresh process (bench/cli-child.ts). */
 export async function gomelctl(repo: string, args: string[]): Promise<Timing> {
   await run('sync'); // what earlier runs left unwritten is not this run's cost
   const start = performance.now();
-  const { stdout } = await run(process.execPath, [path.join(repo, 'dist/bench/keys-child.js'), ...args], {
+  const { stdout } = await run(process.execPath, [path.join(repo, 'dist/bench/cli-child.js'), ...args], {
     maxBuffer: 1 << 20,
   });
   const wallMs = performance.now() - start;

@@ -11,14 +11,13 @@ import { randomBytes } from 'node:crypto';
 import { benchKeysGen, benchKeysVerify, type KeysGenFigures } from './keys.js';
 import { benchJudge, type JudgeFigures } from './judge.js';
 import { benchExperiment } from './experiment.js';
+import { benchUp, type UpFigures } from './up.js';
 import { imageRebuild, assembleContext } from '../src/commands/image.js';
 import { keysGen } from '../src/commands/keys.js';
 import { configSync } from '../src/commands/config.js';
 import { clusterInit } from '../src/commands/cluster.js';
 import { deployClean } from '../src/commands/deploy-clean.js';
-import { deployLogs } from '../src/commands/deploy-logs.js';
 import { deploySpawn } from '../src/commands/deploy-spawn.js';
-import { serviceIds, waitForTasks } from '../src/docker/deployment.js';
 import { captureOutput } from '../src/commands/output.js';
 import { readTar } from '../src/docker/build-context.js';
 import { Engine } from '../src/docker/engine.js';
@@ -176,62 +175,7 @@ async function benchSpawn(n: number) {
   return { n, spawnMs, cliLoopMs: cliMs, spawnOverCli: spawnMs / cliMs, cleanMs };
 }
 
-// ---- 4. start skew: how close together gomel's run.sh starts on every node (templates/node-lib.sh)
-async function benchSkew(n: number) {
-  const root = path.join(work, `skew-${n}`);
-  const keys = path.join(root, 'keys');
-  const configs = path.join(root, 'configs');
-  const logs = path.join(root, 'logs');
-  await fs.mkdir(configs, { recursive: true });
-  await fs.copyFile(path.join(REPO, 'configs/config.json'), path.join(configs, 'config.json'));
-  const prefix = `s${id}x${n}n`;
-  const network = `gomelctl-bench-skew-${id}-${n}`;
-  await keysGen({ n, dir: keys, hostPrefix: prefix, config: 'config', configs }, quiet());
-  await configSync({ keys, configs }, [], quiet());
-  await clusterInit({ network, registry: REGISTRY }, quiet());
-  const tag = `${REGISTRY}/gomelctl-bench-skew-${id}:t`;
-  await imageRebuild({ keys, configs, registry: REGISTRY, tag }, quiet());
-  const [runMs] = await timed(async () => {
-    await deploySpawn(
-      {
-        keys,
-        configs,
-        config: 'config',
-        image: tag,
-        registry: REGISTRY,
-        network,
-        constraint: [],
-        capAdd: [],
-        netImpl: 'auto',
-        parallel: 8,
-        timeout: 600,
-        settle: 0,
-      },
-      quiet(),
-    );
-    await waitForTasks(
-      engine,
-      await serviceIds(engine, network),
-      (v) => v.phase === 'complete',
-      900_000,
-      () => {},
-    );
-  });
-  await deployLogs({ network, out: logs }, quiet());
-  const starts = await Promise.all(
-    Array.from({ length: n }, async (_, i) =>
-      Number((await fs.readFile(path.join(logs, `${prefix}${i + 1}`, 'started_at'), 'utf8')).trim()),
-    ),
-  );
-  await deployClean({ network }, quiet());
-  await new Promise((r) => setTimeout(r, 3000));
-  await engine.removeNetwork(network).catch(() => undefined);
-  await engine.removeImage(tag);
-  const ref = parseImageRef(tag);
-  await deleteTag(REGISTRY, ref.repository, ref.tag);
-  return { n, skewMs: (Math.max(...starts) - Math.min(...starts)) * 1000, runMs };
-}
-
+// ---- 4. the whole default job at growing N, and real gomel's overhead: bench/up.ts
 // ---- 5. logs of 16 nodes over 3 lab hosts (docker/lab.sh): each node logs 6 MB (~1.4 MB shipped), and
 // `deploy logs` brings them home from the workers through the service log stream.
 async function benchLabLogs(n: number) {
@@ -282,11 +226,16 @@ async function benchLabLogs(n: number) {
 
 // `npm run bench -- keys` runs only the keys part (it needs no engine); no argument runs all.
 const parts = process.argv.slice(2);
-const wanted = (part: 'keys' | 'image' | 'spawn' | 'skew' | 'logs' | 'judge' | 'experiment') =>
+const wanted = (part: 'keys' | 'image' | 'spawn' | 'up' | 'logs' | 'judge' | 'experiment') =>
   parts.length === 0 || parts.includes(part);
 const gomelKeysBin = process.env.GOMEL_KEYS_BIN;
 // The committee sizes of the judge part: BENCH_JUDGE_N=64,128 for fewer (256 nodes write 1.6 GB of stand-in log).
 const judgeSizes = (process.env.BENCH_JUDGE_N ?? '64,128,256').split(',').map(Number);
+// The committee sizes of the up part: the probe at each (BENCH_UP_N), and with GOMEL_BIN real gomel at
+// BENCH_UP_GOMEL_N (issue 32's overhead goals are at 32 and 64).
+const upSizes = (process.env.BENCH_UP_N ?? '32,64,128,256').split(',').map(Number);
+const gomelBin = process.env.GOMEL_BIN;
+const upGomelSizes = gomelBin ? (process.env.BENCH_UP_GOMEL_N ?? '32,64').split(',').map(Number) : [];
 const dockerVersion =
   parts.length > 0 && parts.every((p) => p === 'keys' || p === 'judge' || p === 'experiment')
     ? '(not used)'
@@ -321,8 +270,19 @@ if (wanted('image')) log('image rebuild');
 const image = wanted('image') ? await benchImage() : undefined;
 if (wanted('spawn')) log('deploy spawn of 32 nodes');
 const spawnResult = wanted('spawn') ? await benchSpawn(32) : undefined;
-if (wanted('skew')) log('start skew of 32 and 64 probe nodes');
-const skew = wanted('skew') ? [await benchSkew(32), await benchSkew(64)] : [];
+const up: UpFigures[] = [];
+if (wanted('up'))
+  for (const [n, bin] of [
+    ...upSizes.map((n) => [n, undefined] as const),
+    ...upGomelSizes.map((n) => [n, gomelBin] as const),
+  ]) {
+    log(`up --n ${n} with ${bin ? `real gomel (${bin})` : 'the probe'}`);
+    const tag = `${REGISTRY}/gomelctl-bench-up-${id}:${bin ? 'gomel' : 'probe'}${n}`;
+    up.push(await benchUp(REPO, work, n, tag, bin));
+    const ref = parseImageRef(tag);
+    await deleteTag(REGISTRY, ref.repository, ref.tag).catch(() => undefined);
+    await engine.removeImage(tag).catch(() => undefined);
+  }
 if (wanted('logs')) log('deploy logs of 16 nodes over 3 lab hosts, 6 MB of log each');
 const labLogs = wanted('logs') ? await benchLabLogs(16) : undefined;
 const judge: JudgeFigures[] = [];
@@ -344,7 +304,7 @@ const results = {
   verify,
   image,
   spawn: spawnResult,
-  skew,
+  up,
   labLogs,
   judge,
   experiment,
@@ -430,11 +390,18 @@ const rows: [string, string, string][] = [
         ] as [string, string, string],
       ]
     : []),
-  ...skew.map((k): [string, string, string] => [
-    `start skew, N=${k.n} probe nodes`,
-    `${seconds(k.skewMs)} s between the first and last start`,
-    `whole run ${seconds(k.runMs)} s`,
-  ]),
+  ...up.map((u, i): [string, string, string] => {
+    const before = up[i - 1]?.n === u.n / 2 && up[i - 1]!.payload === u.payload ? up[i - 1] : undefined;
+    const phases = Object.entries(u.phases)
+      .filter(([, v]) => v >= 0.5)
+      .map(([k, v]) => `${k} ${v} s`)
+      .join(', ');
+    return [
+      `up --n ${u.n}, ${u.payload === 'probe' ? 'the probe' : 'real gomel'}${u.code ? ` (exit ${u.code})` : ''}`,
+      `${timing(u)} (gomelctl's process); overhead ${u.overheadS} s; start skew ${u.skewMs === undefined ? '?' : `${seconds(u.skewMs)} s`}`,
+      `${phases}${before ? `; per doubling of N: wall ×${(u.wallMs / before.wallMs).toFixed(2)}, overhead ×${(u.overheadS / before.overheadS).toFixed(2)}, peak ×${(u.peakRssMb / before.peakRssMb).toFixed(2)}` : ''}`,
+    ];
+  }),
 ];
 console.log(
   `machine: ${machine.cpus} × ${machine.cpu}, ${machine.memoryGb} GiB, Node ${machine.node}, Docker ${machine.docker}`,
@@ -480,7 +447,16 @@ if (experiment)
   console.log(
     `  experiment's own cost per run ≤ 2 s: ${seconds(experiment.perRunMs)} s — ${verdict(experiment.perRunMs <= 2000)}`,
   );
-for (const k of skew) console.log(`  start skew N=${k.n} ≤ 1 s: ${seconds(k.skewMs)} s — ${verdict(k.skewMs <= 1000)}`);
+for (const u of up) {
+  const name = `up --n ${u.n} (${u.payload})`;
+  console.log(`  ${name} exits 0: ${u.code} — ${verdict(u.code === 0)}`);
+  if (u.skewMs !== undefined && u.n <= 128)
+    console.log(`  ${name} start skew ≤ 1 s: ${seconds(u.skewMs)} s — ${verdict(u.skewMs <= 1000)}`);
+  // Issue 32: everything but gomel's own run ≤ 15 s at 32 real nodes, ≤ 30 s at 64.
+  const goal = u.payload === 'gomel' ? ({ 32: 15, 64: 30 } as Record<number, number>)[u.n] : undefined;
+  if (goal !== undefined)
+    console.log(`  ${name} overhead ≤ ${goal} s: ${u.overheadS} s — ${verdict(u.overheadS <= goal)}`);
+}
 if (image)
   console.log(
     `  rebuild after resize ≤ 0.3× cold: ${image.resizedOverCold.toFixed(2)}× — ${verdict(image.resizedOverCold <= 0.3)}`,

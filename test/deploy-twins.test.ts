@@ -1,10 +1,13 @@
 // twin:K deployed (issue 34): what each instance sets up before gomel starts, the services deploy
 // spawn plans for it (against the engine in memory, test/support/memory-engine.ts), and the way back:
 // the nodes' shipped files collected by deploy logs under the services' names and judged by verdict.
+// And the stand-in's reach mode, which the integration test of twins (test/integration/twins.test.ts)
+// reads to see who reached whom, run on this host.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promises as fs } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { deploySpawn, type DeploySpawnOptions } from '../src/commands/deploy-spawn.js';
@@ -16,7 +19,7 @@ import { parseFaultPlan } from '../src/core/faults/plan.js';
 import { twinSetups } from '../src/core/faults/twins.js';
 import { MemoryEngine } from './support/memory-engine.js';
 import { memoryProject } from './support/memory-project.js';
-import { cli, REPO, tempDir, VECTORS } from './helpers.js';
+import { cli, freeListenPorts, REPO, tempDir, VECTORS } from './helpers.js';
 
 const run = promisify(execFile);
 const H8 = Array.from({ length: 8 }, (_, i) => `node${i + 1}`);
@@ -161,4 +164,71 @@ test('twin:3 end to end on the engine in memory: deploy logs brings node3-twin h
   assert.equal(r.code, 0, `${r.out}\n${r.err}`);
   assert.match(r.out, /^byzantine: node3 lied: it equivocated — two instances with its one key/m);
   assert.match(r.out, /liveness: consensus reached by all 7 correct nodes \(344 units in the same order\)/);
+});
+
+test("the stand-in's reach mode, on this host: an instance answers with its name (a twin's with -twin), asks every peer at its address in the hosts file, and records who answered", async (t) => {
+  const p = await memoryProject(t, 4);
+  // Each node's three addresses on local ports (in the integration run each node has its own address).
+  const ports = await freeListenPorts(12);
+  const committee = path.join(p.keys, 'committee.ka');
+  const lines = (await fs.readFile(committee, 'utf8')).trimEnd().split('\n');
+  await fs.writeFile(
+    committee,
+    lines
+      .map((line, k) => {
+        const fields = line.split('|');
+        fields[3] = [0, 1, 2].map((a) => `node${k + 1}:${ports[3 * k + a]}`).join(' ');
+        return fields.join('|');
+      })
+      .join('\n') + '\n',
+  );
+  await fs.copyFile(path.join(p.configs, 'config.json'), path.join(p.configs, 'reach.json'));
+  // busybox's nc, as in the image; the names resolve in the hosts file only (no DNS knows node1..node4).
+  const bin = path.join(p.root, 'bin');
+  await fs.mkdir(bin);
+  await fs.writeFile(path.join(bin, 'nc'), '#!/bin/sh\nexec busybox nc "$@"\n', { mode: 0o755 });
+  const hosts = path.join(p.root, 'hosts');
+  await fs.writeFile(hosts, '127.0.0.1 node1 node2 node3 node4\n');
+  // node1 and node3's second instance run; node2 and node4 do not, so nobody answers for them.
+  const instance = async (pid: number, twin: boolean) => {
+    const dir = path.join(p.root, `pid${pid}${twin ? '-twin' : ''}`);
+    await fs.mkdir(dir);
+    const fake = path.join(REPO, 'test/fixtures/fake-gomel.sh');
+    await run(
+      'busybox',
+      [
+        'sh',
+        fake,
+        '--pk',
+        path.join(p.keys, `${pid}.pk`),
+        '--keys_addrs',
+        committee,
+        '--log',
+        `${pid}.reach.log`,
+        '--config',
+        path.join(p.configs, 'reach.json'),
+      ],
+      {
+        cwd: dir,
+        env: {
+          ...process.env,
+          PATH: `${bin}:${process.env.PATH}`,
+          GOMEL_HOSTS_FILE: hosts,
+          GOMEL_FAKE_REACH_S: '2',
+          ...(twin ? { GOMEL_TWIN: '1' } : {}),
+        },
+      },
+    );
+    return {
+      reach: await fs.readFile(path.join(dir, 'reach.txt'), 'utf8'),
+      log: await fs.readFile(path.join(dir, `${pid}.reach.log`), 'utf8'),
+    };
+  };
+  const [node1, twin] = await Promise.all([instance(0, false), instance(2, true)]);
+  const host = os.hostname();
+  assert.equal(node1.reach, `hostname ${host}\npeer node2 none\npeer node3 ${host}-twin\npeer node4 none\n`);
+  assert.equal(twin.reach, `hostname ${host}\npeer node1 ${host}\npeer node2 none\npeer node4 none\n`);
+  // Then the run's log, as in every mode: a unit created at LevelLimit, two ordered, the end.
+  assert.match(node1.log, /"E":"D"[^]*"E":"Z"[^]*"E":"B"/);
+  assert.match(twin.log, /"A":2,"T":2,"E":"D"/);
 });

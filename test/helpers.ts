@@ -51,10 +51,14 @@ export async function snapshot(dir: string, withModes = true): Promise<Record<st
   return out;
 }
 
-/** A writable copy of a folder of test/vectors/gomel-2019-09/logs (the vectors are read-only). */
-export async function copyLogs(t: { after: (fn: () => Promise<void>) => void }, name: string): Promise<string> {
+/** A writable copy of a logs folder of the vectors, by default of test/vectors/gomel-2019-09/logs (the vectors are read-only). */
+export async function copyLogs(
+  t: { after: (fn: () => Promise<void>) => void },
+  name: string,
+  from = path.join(VECTORS, 'logs'),
+): Promise<string> {
   const dir = path.join(await tempDir(t), name);
-  await fs.cp(path.join(VECTORS, 'logs', name), dir, { recursive: true });
+  await fs.cp(path.join(from, name), dir, { recursive: true });
   const chmod = async (d: string) => {
     await fs.chmod(d, 0o755);
     for (const e of await fs.readdir(d, { withFileTypes: true }))

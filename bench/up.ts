@@ -23,8 +23,9 @@ export interface UpFigures {
   /** The wall time but the run phase: what gomelctl itself costs the user (s), its process's start included. */
   overheadS: number;
   skewMs: number | undefined;
-  /** up's headline (its last verdict line). */
+  /** up's headline (the verdict and the run's figures), and for a failed run its error line. */
   headline: string;
+  error?: string;
 }
 
 /** "up: time: keys 0.3 s, config 0.0 s, …, run 293.5 s" → { keys: 0.3, …, run: 293.5 }. */
@@ -69,7 +70,13 @@ export async function benchUp(
     { maxBuffer: 1 << 26 },
   );
   const wallMs = performance.now() - start;
-  const child = JSON.parse(stdout) as { code: number; cpuMs: number; maxRssKb: number; lines: string[] };
+  const child = JSON.parse(stdout) as {
+    code: number;
+    cpuMs: number;
+    maxRssKb: number;
+    lines: string[];
+    warnings: string[];
+  };
   await run(process.execPath, [path.join(repo, 'bin/gomelctl'), 'down', '--network', network]).catch(() => undefined);
   const phases = parsePhases(child.lines.find((l) => l.startsWith('up: time: ')) ?? '');
   const starts = await Promise.all(
@@ -91,6 +98,7 @@ export async function benchUp(
     phases,
     overheadS: Math.round((wallMs / 1000 - (phases.run ?? 0)) * 10) / 10,
     skewMs: known.length === n ? (Math.max(...known) - Math.min(...known)) * 1000 : undefined,
-    headline: [...child.lines].reverse().find((l) => /^(up: |probe: )/.test(l) && !l.startsWith('up: time')) ?? '',
+    headline: child.lines.find((l) => / — \d+ units in |^probe: /.test(l)) ?? '',
+    ...(child.code ? { error: child.warnings.at(-1) } : {}),
   };
 }

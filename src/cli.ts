@@ -19,6 +19,7 @@ import { registerKeys } from './commands/keys.flags.js';
 import { registerReport, registerVerdict } from './commands/report.flags.js';
 import { registerUp } from './commands/up.flags.js';
 import { registerExperiment } from './commands/experiment.flags.js';
+import { refuseEmptyPaths } from './commands/shared-flags.js';
 import { VERSION } from './version.js';
 import { fsProblem, isFsError } from './fs/input.js';
 import { keyMaterialRuns, keyRedactor } from './core/keys/secrets.js';
@@ -42,12 +43,16 @@ function buildProgram(out: Output): Command {
   const program = new Command('gomelctl')
     .description('Run gomel (Aleph BFT) committees on Docker Swarm')
     .version(VERSION)
-    .showHelpAfterError()
     .exitOverride()
     .configureOutput({
-      writeErr: (s) => printLines(out.warn, s.trimEnd()),
+      // A usage error is one line, printed by run() from the CommanderError (usageLine): commander's
+      // own error text, and the help it prints to stderr when a command is missing, would be many.
+      outputError: () => undefined,
+      writeErr: () => undefined,
       writeOut: (s) => printLines(out.line, s.trimEnd()),
     });
+  // Before any command's action: a path given as '' (shared-flags.ts).
+  program.hook('preAction', (_, action) => refuseEmptyPaths(action));
   registerKeys(program, out);
   registerConfig(program, out);
   registerCluster(program, out);
@@ -80,6 +85,40 @@ function escapeControls(text: string, keep = ''): string {
   });
 }
 
+/** The command `argv` names (`keys gen`), as far as it names one: the one a usage error is about. */
+function commandOf(program: Command, argv: readonly string[]): Command {
+  let command = program;
+  for (const word of argv) {
+    if (word.startsWith('-')) continue;
+    const sub = command.commands.find((c) => c.name() === word || c.aliases().includes(word));
+    if (!sub) break;
+    command = sub as unknown as Command;
+  }
+  return command;
+}
+
+/**
+ * A usage error commander found, as one line: its message (which may span lines: "unknown option
+ * '--bogus'\n(Did you mean --logs?)"), the command it is about, and where its flags are listed.
+ */
+function usageLine(error: CommanderError, program: Command, argv: readonly string[]): string {
+  const command = commandOf(program, argv);
+  const names: string[] = [];
+  for (let c: Command | null = command; c && c !== program; c = c.parent as Command | null) names.unshift(c.name());
+  const name = names.join(' ');
+  // help({ error: true }): a command that has subcommands was given none.
+  const problem =
+    error.code === 'commander.help'
+      ? `give a command: ${command.commands.map((c) => c.name()).join(', ')}`
+      : error.message
+          .replace(/^error: /, '')
+          .split('\n')
+          .filter((l) => l.trim())
+          .join(' ')
+          .replace('(Did you mean', '(did you mean');
+  return `${name ? `${name}: ` : ''}${problem} — see \`gomelctl${name ? ` ${name}` : ''} --help\``;
+}
+
 /** Runs the CLI and returns the exit code; prints one line for any error. */
 export async function run(argv: readonly string[], out: Output = processOutput): Promise<number> {
   // Everything printed goes through here, and each line() is exactly one line: a newline
@@ -95,17 +134,21 @@ export async function run(argv: readonly string[], out: Output = processOutput):
     tty: out.tty,
     ...(out.status ? { status: (t: string) => out.status!(clean(t, '')) } : {}),
   };
+  const program = buildProgram(safe);
   try {
-    await buildProgram(safe).parseAsync(argv as string[], { from: 'user' });
+    await program.parseAsync(argv as string[], { from: 'user' });
     return EXIT.ok;
   } catch (error) {
     const code = exitCodeOf(error);
-    if (error instanceof CommanderError) return code; // commander already printed it
-    const message = isFsError(error)
-      ? fsProblem(error, '(unknown path)').message
-      : error instanceof Error
-        ? error.message
-        : String(error);
+    if (error instanceof CommanderError && code === EXIT.ok) return code; // --help, --version: printed
+    const message =
+      error instanceof CommanderError
+        ? usageLine(error, program, argv)
+        : isFsError(error)
+          ? fsProblem(error, '(unknown path)').message
+          : error instanceof Error
+            ? error.message
+            : String(error);
     // An error is one line, whatever it quotes; a bug's stack keeps its lines.
     out.warn(
       `gomelctl: ${code === EXIT.internal && error instanceof Error && error.stack ? clean(error.stack, '\n') : clean(message, '')}`,

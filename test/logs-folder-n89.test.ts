@@ -69,7 +69,12 @@ test('N89: a folder holding what gomelctl did not write is never emptied; a fres
 
 /** A tar as an engine's archive endpoint returns one, entries of any type and name. */
 async function archive(
-  entries: { name: string; type?: 'file' | 'directory' | 'symlink'; linkname?: string; text?: string }[],
+  entries: {
+    name: string;
+    type?: 'file' | 'directory' | 'symlink' | 'link' | 'fifo';
+    linkname?: string;
+    text?: string;
+  }[],
 ) {
   const pack = tar.pack();
   const chunks: Buffer[] = [];
@@ -101,6 +106,8 @@ test("a node's /extract archive from its engine is untrusted: only its regular f
     { name: `${root}/absolute.txt`, text: 'out\n' },
     { name: 'extract/link', type: 'symlink', linkname: root },
     { name: 'extract/link/through-link.txt', text: 'out\n' },
+    { name: 'extract/2.config.log', type: 'link', linkname: 'extract/0.config.log' },
+    { name: 'extract/pipe', type: 'fifo' },
     { name: 'extract/0.config.log/under-a-file', text: 'cannot be\n' },
   ]);
   const engine = {
@@ -132,4 +139,11 @@ test("a node's /extract archive from its engine is untrusted: only its regular f
     /4 name\(s\) in its \/extract pointed outside its folder and were not written/,
   );
   assert.match(task.incomplete!.join('; '), /"0\.config\.log\/under-a-file" from its \/extract was not written/);
+  // Issue 30: its links (and a FIFO) were dropped unseen; they are named as the names outside are.
+  assert.ok(
+    task.incomplete!.includes(
+      `3 link(s) or special file(s) in its /extract were not written, as gomelctl follows no link out of a container ("link" (symlink to ${JSON.stringify(root)}), "2.config.log" (link to "extract/0.config.log"), "pipe" (fifo))`,
+    ),
+    task.incomplete!.join('\n'),
+  );
 });

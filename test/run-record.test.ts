@@ -14,6 +14,7 @@ import { LABELS } from '../src/core/labels.js';
 import { parseRunRecord, type RunRecord } from '../src/core/deploy/run-plan.js';
 import type { Engine } from '../src/docker/engine.js';
 import type { Verdict } from '../src/core/logs/verdict.js';
+import { committeeFingerprint } from '../src/core/image/context.js';
 import { MemoryEngine } from './support/memory-engine.js';
 import { IMAGE, memoryProject } from './support/memory-project.js';
 import { cli, copyLogs, readLines, tempDir, writeLines } from './helpers.js';
@@ -163,6 +164,40 @@ test('a run.json that does not read is one line naming it and its field, exit 1 
   const hosts = await cli(['report', '--logs', dir]);
   assert.equal(hosts.code, 1);
   assert.match(hosts.err, /run\.json:hosts: /);
+});
+
+test('issue 30: a run.json of another committee is refused in one line naming both: the fingerprints, the node counts, the first host that differs', async (t) => {
+  const dir = await copyLogs(t, 'swarm-8');
+  const committee = path.join(dir, 'committee.ka');
+  const fingerprint = committeeFingerprint(new Uint8Array(await fs.readFile(committee)));
+  const write = (fields: object) =>
+    fs.writeFile(
+      path.join(dir, 'run.json'),
+      JSON.stringify({ version: 1, network: 'aleph_net', hosts: HOSTS, committee: fingerprint, ...fields }),
+    );
+  await write({});
+  assert.equal((await cli(['verdict', '--logs', dir])).code, 0, 'its own committee');
+  const refused = async (fields: object, problem: string) => {
+    await write(fields);
+    for (const command of ['verdict', 'report']) {
+      const r = await cli([command, '--logs', dir]);
+      assert.equal(r.code, 1, `${command}: ${r.err}`);
+      assert.equal(r.out, '');
+      assert.equal(
+        r.err,
+        `gomelctl: ${path.join(dir, 'run.json')}:${problem} — pass --keys with the committee the run used, or judge each run from its own folder (\`gomelctl deploy logs --out\` a new one)`,
+      );
+    }
+  };
+  await refused(
+    { committee: '0123456789abcdef' },
+    `committee: the run's committee is 0123456789abcdef (8 nodes), but ${committee} is committee ${fingerprint} (8 nodes)`,
+  );
+  await refused({ committee: undefined, hosts: HOSTS.slice(0, 4) }, `hosts: names 4 nodes, but ${committee} has 8`);
+  await refused(
+    { committee: undefined, hosts: [...HOSTS.slice(0, 7), 'node9'] },
+    `hosts[7]: is "node9", but line 8 of ${committee} is host "node8"`,
+  );
 });
 
 test('the report shows the faults run.json plans', async (t) => {

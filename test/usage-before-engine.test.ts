@@ -39,6 +39,19 @@ test('every usage problem that needs no engine state: exit 2, one line, and the 
     [['fault', 'pause', '0'], /"0" is not a node number or range of nodes from 1/],
     [['fault', 'isolate', 'a b'], /"a b" is not a node/],
     [['fault', 'explode', '1'], /unknown action "explode"/],
+    // Issue 30: a node outside the committee in --keys, and no control token there, were found after the engine.
+    [
+      ['fault', 'crash', 'node99'],
+      /^gomelctl: fault crash node99: "node99" is not a node; give a number 1\.\.8, a range like 1-4, or a name like node1; the committee is .*keys\/committee\.ka \(--keys\)$/,
+    ],
+    [
+      ['fault', 'pause', '3,9'],
+      /^gomelctl: fault pause 3,9: node 9 is not in the 8-node committee \(nodes 1\.\.8\); the committee is/,
+    ],
+    [
+      ['fault', 'crash', 'node8'],
+      /^gomelctl: fault: no control token for aleph_net in keys\/\.gomelctl-control\.aleph_net; pass --keys/,
+    ],
     [['deploy', 'spawn', '--image', 'aleph:test'], /--image aleph:test: name the registry/],
     [['deploy', 'spawn', '--faults', ''], /^gomelctl: --faults: the plan is empty/],
     [['deploy', 'spawn', '--faults', ' ; '], /--faults: the plan is empty/],

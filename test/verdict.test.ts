@@ -204,7 +204,7 @@ test('--config takes a name or a path; a missing config is one line', async (t) 
   assert.equal(disagrees.code, 2);
   assert.match(
     disagrees.err,
-    /^gomelctl: verdict --config .*higher\.json: LevelLimit 12, but the run's own .*conf\.json says 10; a run is judged by the config it ran — leave --config out$/m,
+    /^gomelctl: --config .*higher\.json: LevelLimit 12, but the run's own .*conf\.json says 10; a run is judged by the config it ran — leave --config out$/m,
   );
   await fs.rm(path.join(dir, 'conf.json'));
   const byPath = await cli(['verdict', '--logs', dir, '--config', other]);
@@ -222,6 +222,94 @@ test('--config takes a name or a path; a missing config is one line', async (t) 
   assert.match(
     zero.err,
     /higher\.json:LevelLimit: is 0: consensus is judged at a level of 1 or more — give the LevelLimit gomel ran to$/m,
+  );
+});
+
+test("issue 30: LevelLimit comes from the run's own conf.json or --config, said in a line; with neither the verdict refuses, and never takes the working folder's configs/config.json", async (t) => {
+  const dir = await copyLogs(t, 'success-4');
+  const own = await cli(['verdict', '--logs', dir]);
+  assert.equal(own.code, 0, own.err);
+  assert.equal(own.out.split('\n')[0], `config: LevelLimit 10, from ${path.join(dir, 'conf.json')}`);
+  const given = path.join(path.dirname(dir), 'ran.json');
+  await fs.rename(path.join(dir, 'conf.json'), given);
+  // The tests run from the repository, whose configs/config.json says LevelLimit 50: it was taken unsaid,
+  // and these logs (LevelLimit 10) were judged "NO consensus".
+  const none = await cli(['verdict', '--logs', dir]);
+  assert.equal(none.code, 1);
+  assert.equal(none.out, '');
+  assert.equal(
+    none.err,
+    `gomelctl: ${dir}: holds no conf.json, so the config the run ran (its LevelLimit) is unknown; gomelctl does not guess it — pass --config NAME (from --configs) or --config FILE with the config the run used`,
+  );
+  const report = await cli(['report', '--logs', dir, '--json']);
+  assert.equal(report.code, 1);
+  assert.match(report.err, /holds no conf\.json/);
+  const byFlag = await cli(['verdict', '--logs', dir, '--config', given]);
+  assert.equal(byFlag.code, 0, byFlag.err);
+  assert.equal(byFlag.out.split('\n')[0], `config: LevelLimit 10, from ${given}`);
+});
+
+test("issue 30: a --config beside the run's own conf.json must be the same config in every field: the first that differs is named, with both values", async (t) => {
+  const dir = await copyLogs(t, 'success-4');
+  const conf = JSON.parse(await fs.readFile(path.join(dir, 'conf.json'), 'utf8')) as {
+    NParents: number;
+    Sync: { Params: Record<string, string> }[];
+  };
+  const other = path.join(path.dirname(dir), 'other.json');
+  // The same config written otherwise (another order of fields, no indentation) is the same config.
+  const { NParents, ...rest } = conf;
+  await fs.writeFile(other, JSON.stringify({ ...rest, NParents }));
+  assert.equal((await cli(['verdict', '--logs', dir, '--config', other])).code, 0);
+  conf.Sync[0]!.Params.timeout = '7s';
+  await fs.writeFile(other, JSON.stringify(conf));
+  const timeout = await cli(['verdict', '--logs', dir, '--config', other]);
+  assert.equal(timeout.code, 2);
+  assert.equal(timeout.out, '');
+  assert.equal(
+    timeout.err,
+    `gomelctl: --config ${other}: Sync[0].Params.timeout "7s", but the run's own ${path.join(dir, 'conf.json')} says "2s"; a run is judged by the config it ran — leave --config out`,
+  );
+  conf.Sync[0]!.Params.timeout = '2s';
+  conf.NParents = 3;
+  await fs.writeFile(other, JSON.stringify(conf));
+  assert.match(
+    (await cli(['verdict', '--logs', dir, '--config', other])).err,
+    /: NParents 3, but the run's own .* says 2;/,
+  );
+});
+
+test("issue 30: a node's log that is a link to another node's (or a hard link: one device and inode) is refused, naming both", async (t) => {
+  // <pid>.log files side by side: a link was dropped unseen ("pid 3: no log").
+  const flat = await copyLogs(t, 'success-4');
+  await fs.rm(path.join(flat, '3.log.gz'));
+  await fs.symlink('2.log.gz', path.join(flat, '3.log.gz'));
+  const linked = await cli(['verdict', '--logs', flat]);
+  assert.equal(linked.code, 1);
+  assert.equal(linked.out, '');
+  assert.equal(
+    linked.err,
+    `gomelctl: ${path.join(flat, '3.log.gz')}: is the same file as ${path.join(flat, '2.log.gz')}, pid 2's evidence (a link to ${await fs.realpath(path.join(flat, '2.log.gz'))}): one file cannot be two nodes' evidence — put each node's own file in its place (\`gomelctl deploy logs\` collects them), or remove the link`,
+  );
+  // A link to a log of its own is read through.
+  await fs.rm(path.join(flat, '3.log.gz'));
+  await fs.copyFile(path.join(VECTORS, 'logs/success-4/3.log.gz'), path.join(path.dirname(flat), 'kept.log.gz'));
+  await fs.symlink('../kept.log.gz', path.join(flat, '3.log.gz'));
+  assert.equal((await cli(['verdict', '--logs', flat])).code, 0);
+  // One folder per node: node3's log linked to node2's was judged as node3's ("consensus by all 8").
+  const folders = await copyLogs(t, 'swarm-8');
+  await fs.rm(path.join(folders, 'node3', '2.config.log.gz'));
+  await fs.link(path.join(folders, 'node2', '1.config.log.gz'), path.join(folders, 'node3', '2.config.log.gz'));
+  const hard = await cli(['verdict', '--logs', folders]);
+  assert.equal(hard.code, 1);
+  assert.match(
+    hard.err,
+    /^gomelctl: .*node3\/2\.config\.log\.gz: is the same file as .*node2\/1\.config\.log\.gz, node2's evidence \(a hard link\): one file cannot be two nodes' evidence/,
+  );
+  await fs.rm(path.join(folders, 'node3', '2.config.log.gz'));
+  await fs.symlink('../node2/1.config.log.gz', path.join(folders, 'node3', '2.config.log.gz'));
+  assert.match(
+    (await cli(['verdict', '--logs', folders])).err,
+    /node2's evidence \(a link to .*node2\/1\.config\.log\.gz\)/,
   );
 });
 

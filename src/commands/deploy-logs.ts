@@ -219,6 +219,9 @@ interface NodeTarget {
   folder: NodeFolderCheck | undefined;
 }
 
+/** Entries of a node's /extract archive that hold no file of its own: a folder is made by its files. */
+const NOT_EVIDENCE = new Set(['directory', 'pax-global-header']);
+
 /** One node: its service output to <out>/<node>.log, its /extract to <out>/<node>/, and task.json saying what arrived. */
 async function collectNode(
   s: NodeStatus,
@@ -261,9 +264,14 @@ async function collectNode(
     try {
       // The archive comes from inside a container: only its regular files are taken, each only
       // inside the node's folder (insideFolder); a folder entry is made by its files, a link never.
-      files = (await readTar(local))
-        .filter((e) => e.type === 'file' || e.type === 'contiguous-file')
-        .map((e) => ({ name: e.name.replace(/^(extract\/|\.\/)/, ''), content: e.content }));
+      const entries = (await readTar(local)).map((e) => ({ ...e, name: e.name.replace(/^(extract\/|\.\/)/, '') }));
+      files = entries.filter((e) => e.type === 'file' || e.type === 'contiguous-file');
+      // A link (or a device, a FIFO) is left out as a name outside the folder is: named, not dropped unseen.
+      const skipped = entries.filter((e) => !NOT_EVIDENCE.has(e.type) && !files.includes(e));
+      if (skipped.length)
+        incomplete.push(
+          `${skipped.length} link(s) or special file(s) in its /extract were not written, as gomelctl follows no link out of a container (${someNames(skipped.map((e) => `${JSON.stringify(e.name)} (${e.type}${e.linkname !== undefined ? ` to ${clip(JSON.stringify(e.linkname), 60)}` : ''})`))})`,
+        );
     } catch (error) {
       incomplete.push(`the archive of its /extract from its engine does not read (${(error as Error).message})`);
     }

@@ -22,6 +22,8 @@ import { deploymentLabels, readStatus, type NodeStatus } from '../docker/deploym
 import type { FaultEngine } from '../docker/engine-api.js';
 import { controlSecretName } from '../core/deploy/plan.js';
 import { controlTokenFile, readControlToken } from '../fs/control-token.js';
+import { readCommitteeFile } from '../fs/keys-dir.js';
+import { memberHost } from '../core/keys/committee.js';
 import { DEFAULT_BASE } from './defaults.js';
 import { printJson, type Output } from './output.js';
 import { someNames } from '../core/logs/logs-folder.js';
@@ -67,9 +69,24 @@ export async function fault(
   out: Output,
   engine: FaultEngine = new Engine(),
 ): Promise<void> {
-  // Everything that needs no committee (the action, its nodes' form, --cpu) before the engine is asked anything.
+  // Everything that needs no engine before the engine is asked anything: the action, its nodes' form, --cpu,
+  // the nodes against the committee in --keys (node 99 of 4), and the deployment's control token kept there.
   parseLiveFault(action, nodesText, undefined, options.cpu, options.to);
-  const aimed = await aim(action, nodesText, options, engine);
+  const committee = await readCommitteeFile(options.keys);
+  if (committee)
+    try {
+      parseLiveFault(action, nodesText, committee.members.map(memberHost), options.cpu, options.to);
+    } catch (error) {
+      if (!(error instanceof UsageError)) throw error;
+      throw new UsageError(`${error.message}; the committee is ${committee.file} (--keys)`);
+    }
+  // The token deploy spawn kept beside the keys; the nodes hold it as the Swarm secret it names.
+  const token = await readControlToken(options.keys, options.network);
+  if (token === undefined)
+    throw new UsageError(
+      `fault: no control token for ${options.network} in ${controlTokenFile(options.keys, options.network)}; pass --keys with the folder \`deploy spawn\` used, or redeploy from this one`,
+    );
+  const aimed = await aim(action, nodesText, options, engine, token);
   const { hosts, live, record } = aimed;
   if ((await engine.inspectImage(DEFAULT_BASE)) === undefined)
     throw new EnvironmentError(
@@ -114,6 +131,7 @@ async function aim(
   nodesText: string | undefined,
   options: FaultOptions,
   engine: FaultEngine,
+  token: string,
 ): Promise<Aimed> {
   const status = await readStatus(engine, options.network);
   if (status.length === 0)
@@ -138,12 +156,6 @@ async function aim(
   if (old.length)
     throw new UsageError(
       `fault: ${someNames(old)} ${old.length > 1 ? 'were' : 'was'} deployed without a control secret (by an older gomelctl); redeploy with \`gomelctl deploy spawn\` or \`up\``,
-    );
-  // The token deploy spawn kept beside the keys; the nodes hold it as the Swarm secret it names.
-  const token = await readControlToken(options.keys, options.network);
-  if (token === undefined)
-    throw new UsageError(
-      `fault: no control token for ${options.network} in ${controlTokenFile(options.keys, options.network)}; pass --keys with the folder \`deploy spawn\` used, or redeploy from this one`,
     );
   const other = targets.filter((t) => t.controlSecret !== controlSecretName(token)).map((t) => t.node);
   if (other.length)

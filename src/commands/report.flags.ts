@@ -1,5 +1,6 @@
 // `gomelctl report` and `gomelctl verdict`: the flags, typed where they are declared.
 import { Command } from '@commander-js/extra-typings';
+import { UsageError } from '../core/errors.js';
 import type { Output } from './output.js';
 import { configsOption, keysOption, strictOption, withSettingsOf, type FlagsOf } from './shared-flags.js';
 
@@ -9,7 +10,10 @@ const reportFlags = () =>
     .description('what a run measured, as figures and charts in one HTML file; several run folders are compared')
     .option('--logs <dir>', 'the run to report on, when no run folders are given', 'logs')
     .option('--out <file>', 'the HTML file (default: <logs>/report.html, or report.html when comparing)')
-    .option('--config <name|file>', "config whose LevelLimit applies (default: each run's conf.json, else config)")
+    .option(
+      '--config <name|file>',
+      'the config the runs ran, for a folder without its conf.json (where there is one, they must be the same)',
+    )
     .addOption(configsOption())
     .addOption(keysOption('keys folder whose committee.ka the run used, when a logs folder has none'))
     .option('--json', 'the figures as JSON');
@@ -20,7 +24,7 @@ const verdictFlags = () =>
     .option('--logs <dir>', 'one folder (or <pid>.log[.gz] set) per node', 'logs')
     .option(
       '--config <name|file>',
-      'config whose LevelLimit applies: a name in --configs or a path (default: logs/conf.json, else config)',
+      'the config the run ran, a name in --configs or a path: for a logs folder without its conf.json (where there is one, they must be the same)',
     )
     .addOption(configsOption())
     .addOption(keysOption('keys folder whose committee.ka the run used, when the logs folder has none'))
@@ -40,8 +44,16 @@ export function registerReport(program: Command, out: Output): void {
 
 export function registerVerdict(program: Command, out: Output): void {
   program.addCommand(
-    withSettingsOf(program, verdictFlags()).action(async (o) => {
-      await (await import('./verdict.js')).verdict(o, out);
-    }),
+    withSettingsOf(program, verdictFlags())
+      // `verdict DIR` (as `report DIR`) is answered in words of its own, not commander's "too many arguments".
+      .allowExcessArguments()
+      .action(async (o, command) => {
+        const [extra] = command.args;
+        if (extra !== undefined)
+          throw new UsageError(
+            `verdict ${JSON.stringify(extra)}: verdict takes no argument; give the logs folder as --logs DIR (default: logs)`,
+          );
+        await (await import('./verdict.js')).verdict(o, out);
+      }),
   );
 }

@@ -6,12 +6,10 @@ import { comparisonCharts, runCharts, type ChartSpec, type ReportNode } from '..
 import { NODE_FILES } from '../core/deploy/node-contract.js';
 import { InputError } from '../core/errors.js';
 import { readOptional, type NodeFiles } from '../fs/node-logs.js';
-import { readOptionalInput } from '../fs/input.js';
 import { runFaults } from '../core/report/run-faults.js';
 import { parseCpuUsage } from '../core/logs/host-load.js';
 import { byzantineReport } from '../core/report/byzantine.js';
-import { checkConfigText } from '../core/config/check.js';
-import { networkLine, runSetup, type RunSetup } from '../core/report/run-setup.js';
+import { networkLine, runSetup } from '../core/report/run-setup.js';
 import { reportPage, writeReport, type PageRun } from '../report/html.js';
 import { renderSvg } from '../report/render.js';
 import { printJson, type Output } from './output.js';
@@ -31,26 +29,6 @@ export interface ReportedRun extends PageRun {
 function nodeFolder(dir: string, files: NodeFiles | undefined): string | undefined {
   const file = files && (files.log ?? files.exitStatus ?? files.startedAt ?? files.task);
   return file && path.resolve(path.dirname(file)) !== path.resolve(dir) ? path.dirname(file) : undefined;
-}
-
-/** The config the run is judged against, found as the verdict finds it (--config, the logs folder's conf.json, configs/config.json). */
-async function readSetup(
-  dir: string,
-  options: ReportOptions,
-  nodes: readonly (RunNode & { image?: string | undefined })[],
-): Promise<RunSetup | undefined> {
-  const given = options.config;
-  const candidates = given
-    ? [given.includes('/') || given.endsWith('.json') ? given : path.join(options.configs, `${given}.json`)]
-    : [path.join(dir, 'conf.json'), path.join(options.configs, 'config.json')];
-  for (const file of candidates) {
-    const text = await readOptionalInput(file, 'config');
-    if (text === undefined) continue;
-    // The verdict has already refused a config it cannot read: this one parses.
-    const { config } = checkConfigText(text, undefined);
-    return config ? runSetup(config, file, nodes) : undefined;
-  }
-  return undefined;
 }
 
 /** Reads one run folder: the verdict, the figures, gomel's own figures, the setup and the faults, in one pass over each log. */
@@ -75,7 +53,7 @@ export async function readRun(dir: string, options: ReportOptions): Promise<Repo
   const {
     verdict,
     evidence,
-    levelLimit,
+    config,
     faults: faultFiles,
   } = await judgeRun(run, verdictOptions, (pid) => (line) => {
     addRunLine(stats[pid]!, line);
@@ -109,12 +87,12 @@ export async function readRun(dir: string, options: ReportOptions): Promise<Repo
       entry.startPlan = { commonStart: plan[0]!, knownAt: plan[1]! };
     nodes.push(entry);
   }
-  const setup = await readSetup(
-    dir,
-    options,
+  const setup = runSetup(
+    config.config,
+    config.file,
     nodes.map((n, pid) => ({ ...n, image: evidence[pid]!.task?.image })),
   );
-  const figures = runFigures(nodes, verdict.agreedUnits, levelLimit, setup?.txpu);
+  const figures = runFigures(nodes, verdict.agreedUnits, config.config.LevelLimit, setup.txpu);
   const faults =
     faultFiles.record &&
     runFaults(

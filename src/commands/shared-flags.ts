@@ -10,6 +10,7 @@ export function withSettingsOf<C extends Command<any, any, any>>(parent: Command
 }
 import { parseCapability, parseCommitteeSize, parseNetworkName, parsePositiveInt } from '../core/args.js';
 import { parseDelayImpl, type DelayImpl } from '../core/deploy/network-conditions.js';
+import { UsageError } from '../core/errors.js';
 import { DEFAULT_NETWORK, DEFAULT_REGISTRY } from './defaults.js';
 
 export const keysOption = (what = 'keys folder') => new Option('--keys <dir>', what).default('keys');
@@ -61,6 +62,44 @@ export const capAddOption = (what: string) =>
     .default([] as string[]);
 export const constraintOption = () =>
   new Option('--constraint <expr>', 'placement constraint, repeatable').argParser(collect).default([] as string[]);
+
+/** What a flag's or an argument's placeholder says it names (`--keys <dir>`, `[runs...]`), in words. */
+const PATH_PLACEHOLDERS: Record<string, string> = {
+  dir: 'a folder',
+  file: 'a file',
+  files: 'files',
+  'name|file': 'a config name or file',
+  runs: 'run folders',
+  names: 'config names',
+};
+const placeholderOf = (flags: string) => /[<[]([^>\]]*?)(?:\.\.\.)?[>\]]/.exec(flags)?.[1] ?? '';
+const isEmptyIn = (value: unknown) => value === '' || (Array.isArray(value) && value.includes(''));
+
+/**
+ * Refuses a path given as '' (a flag, or an argument of the command that runs): the file system reads ''
+ * as the working folder (`keys gen --keys ''` made the working folder a keys folder), and readers said
+ * "(unknown path): does not exist" (issue 30). Runs before the command's action: nothing has changed.
+ */
+export function refuseEmptyPaths(command: Command<any, any, any>): void {
+  const empty = (name: string, what: string, fix = '') =>
+    new UsageError(`${name} '': an empty path; give ${what}${fix}`);
+  for (const option of command.options) {
+    // --config <name> names a config in --configs: a path too.
+    const what =
+      PATH_PLACEHOLDERS[placeholderOf(option.flags)] ?? (option.long === '--config' ? 'a config name' : undefined);
+    if (!what || !isEmptyIn(command.getOptionValue(option.attributeName()))) continue;
+    const fallback = typeof option.defaultValue === 'string' ? ` (default: ${option.defaultValue})` : '';
+    throw empty(option.long!, what, `, or omit ${option.long}${fallback}`);
+  }
+  command.registeredArguments.forEach((argument, i) => {
+    const what = PATH_PLACEHOLDERS[argument.name()];
+    if (what && isEmptyIn(command.processedArgs[i]))
+      throw empty(
+        `${command.parent?.parent ? `${command.parent.name()} ` : ''}${command.name()} <${argument.name()}>`,
+        what,
+      );
+  });
+}
 
 /** A repeatable flag's values, in the order given. */
 export function collect(value: string, previous: string[]): string[] {

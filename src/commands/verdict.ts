@@ -92,9 +92,12 @@ export async function verdict(options: VerdictFlags, out: Output): Promise<Verdi
     await renderProbes(judgeProbes(reports, n, addresses), options, out);
     return undefined;
   }
-  const { verdict: result, levelLimit: limit } = await judgeRun(run, options);
+  const { verdict: result, config } = await judgeRun(run, options);
+  const limit = config.config.LevelLimit;
   if (options.json) printJson(out, result);
   else {
+    // What "level 50/50" is out of: the run's own conf.json, or the --config that matched it.
+    out.line(`config: LevelLimit ${limit}, from ${config.file}`);
     for (const v of result.nodes) out.line(renderNode(v, limit));
     // Each correct node's sight of a liar, a line each while they stay few (the JSON has all).
     const sights = result.byzantineNodeLines;

@@ -27,6 +27,29 @@ export function jsonPath(path: readonly PropertyKey[]): string {
   );
 }
 
+/** Where two JSON values first differ (in `a`'s key order, then `b`'s keys it lacks): the JSON path and both values. */
+export function firstJsonDifference(
+  a: unknown,
+  b: unknown,
+  at: readonly PropertyKey[] = [],
+): { path: string; a: unknown; b: unknown } | undefined {
+  if (Object.is(a, b)) return undefined;
+  const isList = Array.isArray(a);
+  if (typeof a === 'object' && a !== null && typeof b === 'object' && b !== null && isList === Array.isArray(b)) {
+    const x = a as Record<string, unknown>;
+    const y = b as Record<string, unknown>;
+    const keys = isList
+      ? Array.from({ length: Math.max((a as unknown[]).length, (b as unknown[]).length) }, (_, i) => i)
+      : [...new Set([...Object.keys(x), ...Object.keys(y)])];
+    for (const key of keys) {
+      const found = firstJsonDifference(x[key], y[key], [...at, key]);
+      if (found) return found;
+    }
+    return undefined;
+  }
+  return { path: jsonPath(at), a, b };
+}
+
 /** What a JSON value is, in words. */
 function kindOf(value: unknown): string {
   if (value === null) return 'null';

@@ -26,10 +26,19 @@ export async function packContext(files: readonly ContextFile[]): Promise<Buffer
   return Buffer.concat(chunks);
 }
 
+/** A tar's entry; `linkname`: what a link entry points to. */
+interface TarEntry {
+  name: string;
+  mode: number;
+  type: string;
+  linkname?: string;
+  content: Buffer;
+}
+
 /** Lists a tar's entries (name, mode, content): for tests and for reading `docker save` output. */
-export async function readTar(data: Buffer): Promise<{ name: string; mode: number; type: string; content: Buffer }[]> {
+export async function readTar(data: Buffer): Promise<TarEntry[]> {
   const extract = tar.extract();
-  const out: { name: string; mode: number; type: string; content: Buffer }[] = [];
+  const out: TarEntry[] = [];
   const done = new Promise<void>((resolve, reject) => {
     extract.on('entry', (header, stream, next) => {
       const parts: Buffer[] = [];
@@ -39,6 +48,7 @@ export async function readTar(data: Buffer): Promise<{ name: string; mode: numbe
           name: header.name,
           mode: header.mode ?? 0,
           type: header.type ?? 'file',
+          ...(header.linkname ? { linkname: header.linkname } : {}),
           content: Buffer.concat(parts),
         });
         next();

@@ -94,7 +94,7 @@ function kindOf(stat: Stats): string {
 }
 
 /** " (a link to /real/path)" when `file` is a symbolic link: what was really refused. */
-async function linkNote(file: string): Promise<string> {
+export async function linkNote(file: string): Promise<string> {
   const lstat = await fs.lstat(file).catch(() => undefined);
   if (!lstat?.isSymbolicLink()) return '';
   const target = await fs.realpath(file).catch(() => undefined);

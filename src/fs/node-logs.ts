@@ -10,7 +10,7 @@ import { NODE_FILES } from '../core/deploy/node-contract.js';
 import { InputError } from '../core/errors.js';
 import { addLogLine, MAX_LINE, newLogStats, RUN_EVENTS, type LogStats } from '../core/logs/log-stats.js';
 import { MAIN_LOG, TASK_FILE } from '../core/logs/logs-folder.js';
-import { formatBytes, openInput, readOptionalInput, type OpenInput } from './input.js';
+import { formatBytes, linkNote, openInput, readOptionalInput, type OpenInput } from './input.js';
 
 export interface NodeFiles {
   label: string;
@@ -79,7 +79,8 @@ export async function discoverNodes(dir: string): Promise<NodeFiles[]> {
   }
   const byPid = new Map<number, NodeFiles>();
   for (const e of entries) {
-    const m = e.isFile() ? MAIN_LOG.exec(e.name) : null;
+    // A link is read through (openInput names it in any refusal); refuseSharedEvidence refuses one to another node's log.
+    const m = e.isFile() || e.isSymbolicLink() ? MAIN_LOG.exec(e.name) : null;
     if (!m) continue;
     const pid = Number(m[1]);
     const file = path.join(dir, e.name);
@@ -88,6 +89,36 @@ export async function discoverNodes(dir: string): Promise<NodeFiles[]> {
     byPid.set(pid, { label: `pid ${pid}`, logPid: pid, log: file });
   }
   return [...byPid.values()];
+}
+
+/**
+ * Refuses two nodes whose evidence is one file: a symbolic or hard link to another node's log (the same
+ * device and inode) would have one node's log judged as two nodes' (issue 30). A file that does not stat
+ * is left to its reader, which names what is wrong with it.
+ */
+export async function refuseSharedEvidence(nodes: readonly NodeFiles[]): Promise<void> {
+  const seen = new Map<string, { label: string; file: string }>();
+  for (const node of nodes) {
+    const files = [node.log, ...Object.values(FILES).map((key) => node[key] as string | undefined)];
+    for (const file of new Set(files.filter((f): f is string => f !== undefined))) {
+      const stat = await fs.stat(file, { bigint: true }).catch(() => undefined);
+      if (!stat) continue;
+      const id = `${stat.dev}:${stat.ino}`;
+      const other = seen.get(id);
+      if (!other) {
+        seen.set(id, { label: node.label, file });
+        continue;
+      }
+      if (other.label === node.label) continue;
+      const link = (await linkNote(file)) || (await linkNote(other.file)).replace(' (', ` (${other.file} is `);
+      throw new InputError(
+        file,
+        undefined,
+        `is the same file as ${other.file}, ${other.label}'s evidence${link || ' (a hard link)'}: one file cannot be two nodes' evidence`,
+        `put each node's own file in its place (\`gomelctl deploy logs\` collects them), or remove the link`,
+      );
+    }
+  }
 }
 
 /** Lines of a stream; a line longer than MAX_LINE is not kept whole but yielded as a marker (it is not gomel's). */

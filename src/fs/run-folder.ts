@@ -15,10 +15,21 @@ import { FAULTS_FILE, RUN_FILE, someNames } from '../core/logs/logs-folder.js';
 import { RUN_RECORD, type RunRecord } from '../core/deploy/run-plan.js';
 import { exists } from './atomic.js';
 import { COMMITTEE_FILE } from './keys-dir.js';
-import { discoverNodes, readHead, readLogStats, readOptional, STDERR_HEAD, type NodeFiles } from './node-logs.js';
+import {
+  discoverNodes,
+  readHead,
+  readLogStats,
+  readOptional,
+  refuseSharedEvidence,
+  STDERR_HEAD,
+  type NodeFiles,
+} from './node-logs.js';
 import { eventBudget, SAME_RUN_S, strayGenesis } from '../core/logs/log-stats.js';
-import { readInput, readOptionalInput } from './input.js';
-import { inputFail, parseJsonWith } from '../core/json-input.js';
+import { readInput, readInputBytes, readOptionalInput } from './input.js';
+import { firstJsonDifference, inputFail, parseJsonWith } from '../core/json-input.js';
+import { committeeFingerprint } from '../core/image/context.js';
+import type { Configuration } from '../core/config/model.js';
+import { clip } from '../core/summary.js';
 import { z } from 'zod';
 
 export interface VerdictOptions {
@@ -33,9 +44,13 @@ export interface VerdictOptions {
 }
 
 /** The committee the run used: the logs folder's committee.ka, else the keys folder's. Never guessed from the logs. */
-async function readRunCommittee(options: VerdictOptions): Promise<Member[]> {
+async function readRunCommittee(
+  options: VerdictOptions,
+): Promise<{ file: string; bytes: Uint8Array; members: Member[] }> {
   for (const file of [path.join(options.logs, COMMITTEE_FILE), path.join(options.keys, COMMITTEE_FILE)]) {
-    if (await exists(file)) return parseCommittee(await readInput(file, 'committee file'), file);
+    if (!(await exists(file))) continue;
+    const bytes = await readInputBytes(file, 'committee file');
+    return { file, bytes: new Uint8Array(bytes), members: parseCommittee(bytes.toString('utf8'), file) };
   }
   throw new InputError(
     options.logs,
@@ -45,9 +60,54 @@ async function readRunCommittee(options: VerdictOptions): Promise<Member[]> {
   );
 }
 
-/** LevelLimit: --config (a name in --configs, or a path), else the logs folder's conf.json, else configs/config.json. */
-async function levelLimit(options: VerdictOptions): Promise<number> {
-  const read = async (file: string): Promise<number> => {
+/**
+ * Refuses a committee that is not the one run.json records (its fingerprint, its hosts in pid order):
+ * a run.json copied from another run, or --keys of another committee, would have the nodes judged
+ * against the wrong N and the wrong names (issue 30).
+ */
+function refuseOtherCommittee(
+  record: RunRecord | undefined,
+  committee: { file: string; bytes: Uint8Array; members: Member[] },
+  runFile: string,
+): void {
+  if (!record) return;
+  const fix = `pass --keys with the committee the run used, or judge each run from its own folder (\`gomelctl deploy logs --out\` a new one)`;
+  const fingerprint = committeeFingerprint(committee.bytes);
+  const n = committee.members.length;
+  if (record.committee !== undefined && record.committee !== fingerprint)
+    throw new InputError(
+      runFile,
+      'committee',
+      `the run's committee is ${record.committee} (${record.hosts.length} nodes), but ${committee.file} is committee ${fingerprint} (${n} nodes)`,
+      fix,
+    );
+  const hosts = committee.members.map(memberHost);
+  if (record.hosts.length !== n)
+    throw new InputError(runFile, 'hosts', `names ${record.hosts.length} nodes, but ${committee.file} has ${n}`, fix);
+  const i = record.hosts.findIndex((h, pid) => h !== hosts[pid]);
+  if (i >= 0)
+    throw new InputError(
+      runFile,
+      `hosts[${i}]`,
+      `is ${JSON.stringify(record.hosts[i])}, but line ${i + 1} of ${committee.file} is host ${JSON.stringify(hosts[i])}`,
+      fix,
+    );
+}
+
+/** The config a run is judged by, and the file it was read from. */
+export interface RunConfig {
+  file: string;
+  config: Configuration;
+}
+
+/**
+ * The config the run ran: the logs folder's conf.json (deploy logs copies it there), or --config (a name
+ * in --configs, or a path), which must then be the same config, every field. Nothing else is taken for it:
+ * the working folder's configs/config.json, read when the folder had none, judged runs by a LevelLimit
+ * they never ran to (issue 30). `recorded`: the config's name in run.json, named in the fix.
+ */
+async function readRunConfig(options: VerdictOptions, recorded: string | undefined): Promise<RunConfig> {
+  const read = async (file: string): Promise<Configuration> => {
     const { config, problems } = checkConfigText(await readInput(file, 'config'), undefined);
     if (!config)
       throw new InputError(
@@ -64,31 +124,33 @@ async function levelLimit(options: VerdictOptions): Promise<number> {
         `is ${config.LevelLimit}: consensus is judged at a level of 1 or more`,
         'give the LevelLimit gomel ran to',
       );
-    return config.LevelLimit;
+    return config;
   };
   const own = path.join(options.logs, 'conf.json');
   const ran = (await exists(own)) ? await read(own) : undefined;
   const given = options.config;
   if (given) {
     const file = given.includes('/') || given.endsWith('.json') ? given : path.join(options.configs, `${given}.json`);
-    const limit = await read(file);
+    const config = await read(file);
     // The run is judged by the config it ran: a lower LevelLimit would call logs cut short finished.
-    if (ran !== undefined && limit !== ran)
+    const differs = ran && firstJsonDifference(config, ran);
+    if (differs)
       throw new UsageError(
-        `verdict --config ${given}: LevelLimit ${limit}, but the run's own ${own} says ${ran}; a run is judged by the config it ran — leave --config out`,
+        `--config ${given}: ${differs.path} ${shown(differs.a)}, but the run's own ${own} says ${shown(differs.b)}; a run is judged by the config it ran — leave --config out`,
       );
-    return limit;
+    return { file, config };
   }
-  if (ran !== undefined) return ran;
-  const fallback = path.join(options.configs, 'config.json');
-  if (await exists(fallback)) return read(fallback);
+  if (ran) return { file: own, config: ran };
   throw new InputError(
-    own,
+    options.logs,
     undefined,
-    'no config to read LevelLimit from',
-    'pass --config NAME (from --configs) or --config FILE',
+    'holds no conf.json, so the config the run ran (its LevelLimit) is unknown; gomelctl does not guess it',
+    `pass --config NAME (from --configs) or --config FILE with the config the run used${recorded ? ` (its ${RUN_FILE} names ${JSON.stringify(recorded)})` : ''}`,
   );
 }
+
+/** A config's value in a message: JSON, clipped; "absent" for a field one of them lacks. */
+const shown = (value: unknown) => (value === undefined ? 'absent' : clip(JSON.stringify(value), 80));
 
 /** Gives each node found its pid: the pid in its log's name, else its folder named as a committee host. */
 function assignPids(files: readonly NodeFiles[], members: readonly Member[], logsDir: string): Map<number, NodeFiles> {
@@ -250,6 +312,8 @@ interface LoadedRun {
     files: NodeFiles | undefined;
   }[];
   record: FaultRecordFile | undefined;
+  /** run.json, when the folder has one. */
+  runRecord: RunRecord | undefined;
   probe: boolean;
 }
 
@@ -269,7 +333,10 @@ export async function loadRun(options: VerdictOptions): Promise<LoadedRun> {
       'is a file, not a logs folder',
       'pass the folder `gomelctl deploy logs --out` wrote',
     );
-  const members = await readRunCommittee(options);
+  const committee = await readRunCommittee(options);
+  const members = committee.members;
+  const { record: runRecord, faults: record } = await readRunRecord(options.logs);
+  refuseOtherCommittee(runRecord, committee, path.join(options.logs, RUN_FILE));
   const files = await discoverNodes(options.logs);
   if (files.length === 0)
     throw new InputError(
@@ -288,7 +355,8 @@ export async function loadRun(options: VerdictOptions): Promise<LoadedRun> {
       `holds both gomel logs (${someNames(logs)}) and probe reports (${someNames(probes)}): one run is one payload`,
       'judge each run from its own folder (`deploy logs --out` a new one)',
     );
-  const record = (await readRunRecord(options.logs)).faults;
+  // Two nodes' evidence read from one file (a link) would be one node judged twice.
+  await refuseSharedEvidence(files);
   const hosts = members.map(memberHost);
   const twinEvents = (record?.plan.events ?? []).filter((e) => e.kind === 'twin' && hosts[e.nodes[0]! - 1]);
   const twins = twinEvents.map((e) => {
@@ -316,7 +384,7 @@ export async function loadRun(options: VerdictOptions): Promise<LoadedRun> {
     label: byPid.get(pid)?.label ?? (flat ? `pid ${pid}` : memberHost(m)),
     files: byPid.get(pid),
   }));
-  return { members, nodes, twins, record, probe: files.some((f) => f.probe) };
+  return { members, nodes, twins, record, runRecord, probe: files.some((f) => f.probe) };
 }
 
 /** The consensus verdict of a loaded run (gomel logs, not probe reports); `lineSink(pid)` sees each log's lines as they are read. */
@@ -324,8 +392,9 @@ export async function judgeRun(
   run: LoadedRun,
   options: VerdictOptions,
   lineSink?: (pid: number) => (line: string) => void,
-): Promise<{ verdict: Verdict; evidence: NodeEvidence[]; levelLimit: number; faults: RunFaultFiles }> {
-  const limit = await levelLimit(options);
+): Promise<{ verdict: Verdict; evidence: NodeEvidence[]; config: RunConfig; faults: RunFaultFiles }> {
+  const config = await readRunConfig(options, run.runRecord?.config);
+  const limit = config.config.LevelLimit;
   const faults = await readFaultFiles(run.nodes, run.record);
   const evidence: NodeEvidence[] = [];
   const budget = eventBudget(run.members.length);
@@ -370,7 +439,7 @@ export async function judgeRun(
   return {
     verdict: judge(evidence, run.members.length, limit, findings, twins),
     evidence,
-    levelLimit: limit,
+    config,
     faults,
   };
 }

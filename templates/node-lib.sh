@@ -11,13 +11,16 @@
 # One node, the committee's first (pid 0), coordinates: it asks every peer until
 # each answered, and fixes the common start
 # GOMEL_START_MARGIN seconds (3 + N/32) after the last answer; it then answers "ready <when> done
-# <start>". Every other node asks the coordinator alone, once a second, until it has the start:
+# <start> by <node>". Every other node asks the coordinator alone, once a second, until it has the start:
 # each learns it within a second or two of the coordinator fixing it (measured, real gomel over 3
 # hosts on 2 cores: at most 2.3 s at 32 nodes, 1.5 s at 64), so the margin need not grow with N².
 # Questions per round grow with N, not N²: with every node asking every peer, 64
 # nodes on 2 cores kept a load of 400-500 and never finished the start in 120 s.
 # The margin covers a node that learns the coordinator's name late (across hosts
 # the overlay's name records spread by gossip, seconds late).
+# A coordinator silent to margin + 3 questions in a row is taken for dead: node2 is asked, then
+# node3..., and a candidate fixes the start only once every candidate before it was silent to it
+# (start_together; docs/start-together.md, "When node1 is dead").
 
 # Wall clock with microseconds (busybox's date has no %N).
 wall_clock() { adjtimex | awk '/tv_sec/ { s = $2 } /tv_usec/ { u = $2 } END { printf "%d.%06d\n", s, u }'; }
@@ -84,15 +87,70 @@ ask_peer() {
   esac
 }
 
-# Asks the hosts in $pending until each answered as $1 (into $2); fails at the give-up time.
-ask_all() {
-  : >"$2"
+# start_in <answers file> <host asked>: "<start> <node that fixed it>" from the first answer of the
+# file that carries a start of this run ("ready <when> done <start> by <node>"; without "by", the
+# host asked), nothing if none does. A start before this node was ready is no start of this run (a
+# container of an earlier one), nor is one after this node's own give-up plus the margin: no node of
+# this run fixes one that late, and it would hold the node longer than a silent coordinator does
+# (issue 30).
+start_in() {
+  awk -v mine="$ready_at" -v latest="$give_up" -v margin="$margin" -v asked="$2" '
+    { for (i = 2; i < NF; i++) if ($i == "done") {
+        s = $(i + 1)
+        by = ($(i + 2) == "by" && $(i + 3) != "") ? $(i + 3) : asked
+        if (s + 0 > mine + 0 && s + 0 <= latest + margin) { print s, by; exit }
+    } }' "$1" 2>/dev/null
+}
+
+# The committee's $1-th host.
+nth_host() { echo "$hosts" | sed -n "${1}p"; }
+
+# fix_start <extract dir>: this node fixes the common start, as the coordinator (node1), or as the
+# candidate $candidate_no that found every candidate before it silent. Every host but those
+# candidates must answer (a silent peer may not have started yet: it is asked until it answers or
+# the wait ends); the start is the margin after the last answer, so that it is never in the past
+# however long the rounds took (64 busy nodes: the last answer came 20 s after the last ready moment).
+# A start a peer already holds is taken instead: a coordinator that comes up after a candidate fixed
+# one joins it. The candidates before this node are asked in every round too, last: one that answers
+# is alive after all, and is followed again (returns 1, $candidate_no naming it).
+fix_start() {
+  earlier=$(echo "$hosts" | head -n $((candidate_no - 1)))
+  pending=$(echo "$hosts" | tail -n +"$candidate_no")
+  : >"$start_dir/start-answered"
   while :; do
     : >"$start_dir/start-silent"
-    ask_round "$1" "$2"
-    [ -z "$pending" ] && return 0
-    [ "$(date +%s)" -ge "$give_up" ] && return 1
-    sleep "${poll_s:-0.25}"
+    pending="$pending $earlier"
+    ask_round "ready *" "$start_dir/start-answered"
+    learned=$(start_in "$start_dir/start-answered" -)
+    if [ -n "$learned" ]; then
+      common_start=${learned% *} fixed_by=${learned#* }
+      return 0
+    fi
+    if [ -n "$earlier" ]; then
+      # Word lists padded with spaces, matched by case: no fork a host (256 a round).
+      unanswered=" $(echo $pending) "
+      earlier_no=0
+      for host in $earlier; do
+        earlier_no=$((earlier_no + 1))
+        case "$unanswered" in *" $host "*) continue ;; esac
+        echo "start: $host answers after all; following it" >&2
+        candidate_no=$earlier_no silent_questions=0
+        return 1
+      done
+      earlier_words=" $(echo $earlier) "
+      pending=$(for host in $pending; do case "$earlier_words" in *" $host "*) ;; *) echo "$host" ;; esac; done)
+    fi
+    if [ -z "$pending" ]; then
+      common_start=$(awk -v margin="$margin" -v now="$(wall_clock)" 'BEGIN { printf "%.6f\n", now + margin }')
+      fixed_by=$(nth_host "$candidate_no")
+      return 0
+    fi
+    if [ "$(date +%s)" -ge "$give_up" ]; then
+      echo "start: after ${wait_s}s these peers still do not answer:" $pending "; starting anyway" >&2
+      echo "$pending" >"$1/start_unanswered"
+      return 0
+    fi
+    sleep 0.25
   done
 }
 
@@ -113,54 +171,70 @@ start_together() {
   margin="${GOMEL_START_MARGIN:-$((3 + n / 32))}"
   wait_s="${GOMEL_START_WAIT:-120}"
   give_up=$(($(date +%s) + wait_s))
-  coordinator=$(echo "$hosts" | head -n 1)
+  # The candidates to fix the start are the committee's nodes in order: node1, the coordinator, then
+  # node2, node3... A node asks the first one, once a second, until it has the start. One silent to
+  # margin + 3 questions in a row is taken for dead, and the next one is asked: the margin is the
+  # seconds in which a live coordinator's start reaches every node that asks (measured: at most
+  # 2.3 s at 32 nodes), three questions more are its slack. A node that comes to its own turn fixes
+  # the start (fix_start), only after it found every candidate before it silent: all the nodes that
+  # reach each other take the start of the lowest live candidate. Every node asks one candidate at a
+  # time, once a second: 64 nodes asking more often kept 2 cores busy forking the questions and the
+  # answers. $start_dir/start-asked keeps "<candidate> silent|ready|done", one line a question.
+  silent_limit=$((${margin%.*} + 3))
+  candidate_no=1
+  silent_questions=0
   common_start=""
-  # A twin's second instance (GOMEL_TWIN, twin:K) never coordinates, even in slot 1: it learns the
-  # start from the coordinator like any node, and is not one of the hosts the coordinator waits for.
-  if [ "${SLOT:-}" = 1 ] && [ -z "${GOMEL_TWIN:-}" ]; then
-    # A silent peer may not have started yet: it is asked until it answers or the wait ends.
-    pending=$hosts
-    if ask_all "ready *" "$start_dir/start-answered"; then
-      # The common start: the margin after the moment every peer has answered (now), so that it
-      # is never in the past however long the round took (64 busy nodes: the last answer came
-      # 20 s after the last ready moment).
-      common_start=$(awk -v margin="$margin" -v now="$(wall_clock)" 'BEGIN { printf "%.6f\n", now + margin }')
-      echo "ready $ready_at done $common_start" >"$start_dir/ready.next" && mv "$start_dir/ready.next" "$start_dir/ready"
-    else
-      echo "start: after ${wait_s}s these peers still do not answer:" $pending "; starting anyway" >&2
-      echo "$pending" >"$2/start_unanswered"
+  fixed_by=""
+  : >"$start_dir/start-asked"
+  while :; do
+    # A twin's second instance (GOMEL_TWIN, twin:K) never fixes the start, even in slot 1: it learns it
+    # like any node, and is not one of the hosts a candidate waits for.
+    if [ "$candidate_no" = "${SLOT:-}" ] && [ -z "${GOMEL_TWIN:-}" ]; then
+      fix_start "$2" && break
+      continue
     fi
-  else
-    # The coordinator's answer, until it holds the start. A start before this node was
-    # even ready is no start of this run (a container of an earlier one), nor is one after
-    # this node's own give-up plus the margin: no coordinator of this run fixes one that late,
-    # and it would hold the node longer than a silent coordinator does (issue 30). Asked again.
-    # Every node asks the one coordinator, once a second: 64 nodes asking more often kept
-    # 2 cores busy forking the questions and the coordinator's answers.
-    # A twin's second instance asks a node of its own half (GOMEL_START_FROM): node K's half drops it
-    # once they know the start, the coordinator among them (a real 8-node twin:3 run waited 120 s).
-    poll_s=1
-    ask_from="${GOMEL_START_FROM:-$coordinator}"
-    while :; do
-      pending=$ask_from
-      ask_all "ready * done *" "$start_dir/start-coordinator"
-      common_start=$(awk -v mine="$ready_at" -v latest="$give_up" -v margin="$margin" '{ s = $NF } END { if (s + 0 > mine + 0 && s + 0 <= latest + margin) print s }' "$start_dir/start-coordinator" 2>/dev/null)
-      [ -n "$common_start" ] && break
-      if [ "$(date +%s)" -ge "$give_up" ]; then
-        echo "start: after ${wait_s}s the coordinator $ask_from has no common start; starting anyway" >&2
-        echo "$ask_from" >"$2/start_unanswered"
-        break
+    # A twin's second instance asks a node of its own half (GOMEL_START_FROM), and only it: node K's
+    # half drops it once they know the start, the coordinator among them (a real 8-node twin:3 run
+    # waited 120 s).
+    candidate=${GOMEL_START_FROM:-$(nth_host "$candidate_no")}
+    pending=$candidate
+    : >"$start_dir/start-silent"
+    : >"$start_dir/start-heard"
+    ask_round "ready *" "$start_dir/start-heard"
+    learned=$(start_in "$start_dir/start-heard" "$candidate")
+    if [ -n "$learned" ]; then
+      echo "$candidate done" >>"$start_dir/start-asked"
+      common_start=${learned% *} fixed_by=${learned#* }
+      break
+    elif [ -s "$start_dir/start-heard" ]; then
+      # Alive (still waiting for its peers, or holding a start of no use to this node): asked on.
+      echo "$candidate ready" >>"$start_dir/start-asked"
+      silent_questions=0
+    else
+      echo "$candidate silent" >>"$start_dir/start-asked"
+      silent_questions=$((silent_questions + 1))
+      if [ "$silent_questions" -ge "$silent_limit" ] && [ -z "${GOMEL_START_FROM:-}" ]; then
+        candidate_no=$((candidate_no % n + 1)) silent_questions=0
+        next="asking $(nth_host "$candidate_no")"
+        [ "$candidate_no" = "${SLOT:-}" ] && [ -z "${GOMEL_TWIN:-}" ] && next="this node, $(nth_host "$candidate_no"), fixes the start"
+        echo "start: $candidate did not answer $silent_limit questions in a row; $next" >&2
       fi
-      sleep 0.25
-    done
-    # Known, it is passed on: a node asked for it (a twin's second instance) answers it as the coordinator does.
-    [ -n "$common_start" ] && echo "ready $ready_at done $common_start" >"$start_dir/ready.next" && mv "$start_dir/ready.next" "$start_dir/ready"
-  fi
+    fi
+    if [ "$(date +%s)" -ge "$give_up" ]; then
+      echo "start: after ${wait_s}s the coordinator $candidate has no common start; starting anyway" >&2
+      echo "$candidate" >"$2/start_unanswered"
+      break
+    fi
+    sleep 1
+  done
+  # Known, it is passed on: any node asked for it answers it as its fixer does, and names the fixer.
+  [ -n "$common_start" ] && echo "ready $ready_at done $common_start by $fixed_by" >"$start_dir/ready.next" && mv "$start_dir/ready.next" "$start_dir/ready"
   # Conditions are applied also when the node starts without a common start: never a silently unshaped run.
   [ -n "${3:-}" ] && "$3" "$2"
   [ -n "$common_start" ] || return 0
-  # start_plan records the common start and when this node knew it: a node that knew it too late starts late.
-  delay=$(awk -v now="$(wall_clock)" -v start="$common_start" -v plan="$2/start_plan" 'BEGIN { d = start - now; printf "%.6f %.6f\n", start, now >plan; printf "%.6f\n", (d > 0 ? d : 0) }')
+  # start_plan: "<common start> <when this node knew it> <node that fixed it>" (a node that knew it
+  # too late starts late; the report reads the first two fields, src/commands/report.ts).
+  delay=$(awk -v now="$(wall_clock)" -v start="$common_start" -v by="$fixed_by" -v plan="$2/start_plan" 'BEGIN { d = start - now; printf "%.6f %.6f %s\n", start, now, by >plan; printf "%.6f\n", (d > 0 ? d : 0) }')
   sleep "$delay"
 }
 

@@ -16,6 +16,7 @@ import {
   NODE_LINES,
   NODE_PORTS,
   settleSeconds,
+  silentCandidateQuestions,
   startMarginSeconds,
 } from '../src/core/deploy/node-contract.js';
 import { LABELS } from '../src/core/labels.js';
@@ -80,6 +81,17 @@ test("node-lib.sh's start margin is startMarginSeconds(N), computed by the shell
     );
     assert.equal(shellValue, startMarginSeconds(n), `N = ${n}`);
     assert.ok(settleSeconds(n) > startMarginSeconds(n), `deploy's settle outlasts the start margin at N = ${n}`);
+  }
+});
+
+test('node-lib.sh takes a start candidate for dead after silentCandidateQuestions(margin) questions, computed by the shell itself', () => {
+  const formula = /silent_limit=\$\(\((.*?)\)\)$/m.exec(nodeLib)?.[1];
+  assert.ok(formula, 'the silent_limit line of start_together');
+  for (const margin of ['0', '1', '3', '2.5', String(startMarginSeconds(64)), String(startMarginSeconds(256))]) {
+    const shellValue: number = Number(
+      execFileSync('sh', ['-c', `margin=${margin}; echo $((${formula}))`], { encoding: 'utf8' }).trim(),
+    );
+    assert.equal(shellValue, silentCandidateQuestions(Number(margin)), `margin ${margin}`);
   }
 });
 

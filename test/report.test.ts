@@ -318,8 +318,10 @@ test("one clock for the run: t = 0 is the first started_at; LevelLimit, ordering
   const t0 = 1795000000.5;
   const offsets = [0.75, 0, 0.25, 1.5, 0.5, 2, 0.125, 3.25];
   const dir = await swarm8WithStarts(t, t0, offsets);
-  // node8 learned the common start (t0) 3.2 s after it was due: it started late.
-  await fs.writeFile(path.join(dir, 'node8/start_plan'), `${t0.toFixed(6)} ${(t0 + 3.2).toFixed(6)}\n`);
+  // node8 learned the common start (t0) 3.2 s after it was due: it started late. Its start_plan names
+  // the node that fixed the start (node2: node1 was silent); node4's is of the format before that.
+  await fs.writeFile(path.join(dir, 'node8/start_plan'), `${t0.toFixed(6)} ${(t0 + 3.2).toFixed(6)} node2\n`);
+  await fs.writeFile(path.join(dir, 'node4/start_plan'), `${t0.toFixed(6)} ${(t0 + 1.5).toFixed(6)}\n`);
   const [run] = await reportJson(['--logs', dir]);
   const f = run!.figures;
   assert.deepEqual(f.clock, { source: 'started_at', startWallSeconds: t0 });
@@ -328,6 +330,7 @@ test("one clock for the run: t = 0 is the first started_at; LevelLimit, ordering
     offsets,
   );
   assert.equal(f.perNode[7]!.startLateSeconds, 3.2);
+  assert.equal(f.perNode[3]!.startLateSeconds, 1.5);
   assert.equal(f.perNode[0]!.startLateSeconds, undefined);
   assert.equal(f.startSkewSeconds, 3.25);
   // Independently: each node's first prime unit at level >= 50, moved onto the common clock.

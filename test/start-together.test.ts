@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { silentCandidateQuestions } from '../src/core/deploy/node-contract.js';
 import { canBind, freeListenPorts, REPO, tempDir, until } from './helpers.js';
 
 const NODE_LIB = path.join(REPO, 'templates/node-lib.sh');
@@ -39,6 +40,10 @@ interface Outcome {
   /** start_plan: the common start and when this node knew it; undefined when it started without one. */
   plan?: [number, number];
   planText?: string;
+  /** start_plan's third field: the node that fixed the start. */
+  fixedBy?: string;
+  /** tmp/start-asked: "<candidate> silent|ready|done", one line a question it asked a candidate. */
+  asked: string[];
   unanswered?: string;
   startedAt: number;
   /** The node's "ready <when>" moment (its answer's first field). */
@@ -127,7 +132,8 @@ async function start(
     }
   };
   t.after(kill);
-  // Never a hang: a node that outlives every wait of these tests (GOMEL_START_WAIT ≤ 4 s) is ended.
+  // Never a hang: a node that outlives every wait of these tests (GOMEL_START_WAIT ≤ 4 s, or two
+  // candidates given up at margin 1: 8 questions) is ended, and its test fails.
   const guard = setTimeout(kill, 60_000);
   let err = '';
   child.stderr!.on('data', (d) => (err += d));
@@ -139,8 +145,10 @@ async function start(
       return {
         code,
         err,
-        plan: planText?.split(' ').map(Number) as [number, number] | undefined,
+        plan: planText?.split(' ').slice(0, 2).map(Number) as [number, number] | undefined,
         planText,
+        fixedBy: planText?.split(' ')[2],
+        asked: ((await read('tmp/start-asked')) ?? '').split('\n').filter((l) => l !== ''),
         unanswered: (await read('start_unanswered'))?.trim(),
         startedAt: Number(await read('started_at')),
         readyAt: Number((await read('tmp/ready'))?.split(' ')[1]),
@@ -159,17 +167,36 @@ async function start(
   return { name, folder, startDir, ended, outcome };
 }
 
-/** Every node started the common start of the coordinator's answer, none before it. */
-function startedTogether(outcomes: Outcome[]): number {
+/** Every node started at one common start, fixed by `fixer` (start_plan), none before it. */
+function startedTogether(outcomes: Outcome[], fixer = 'node1'): number {
   const start = outcomes[0]!.plan?.[0];
-  assert.ok(start !== undefined, `node1 fixed no start: ${outcomes[0]!.err}`);
+  assert.ok(start !== undefined, `the first node has no start: ${outcomes[0]!.err}`);
   for (const [i, o] of outcomes.entries()) {
-    assert.equal(o.code, 0, `node${i + 1}: ${o.err}`);
-    assert.equal(o.unanswered, undefined, `node${i + 1} names no one as unanswered`);
-    assert.equal(o.plan?.[0], start, `node${i + 1} has the coordinator's start`);
-    assert.ok(o.startedAt >= start, `node${i + 1} started at ${o.startedAt}, before the start ${start}`);
+    assert.equal(o.code, 0, `node ${i}: ${o.err}`);
+    assert.equal(o.unanswered, undefined, `node ${i} names no one as unanswered`);
+    assert.equal(o.plan?.[0], start, `node ${i} has the common start`);
+    assert.equal(o.fixedBy, fixer, `node ${i} records who fixed the start`);
+    assert.ok(o.startedAt >= start, `node ${i} started at ${o.startedAt}, before the start ${start}`);
   }
   return start;
+}
+
+/**
+ * start-asked of a node that found each of `dead` silent to `silent` questions in a row, then asked
+ * `live` until it had the start ("ready" answers, or none while its listener was not up yet, then
+ * "done"); without `live`, it fixed the start itself.
+ */
+function assertAsked(o: Outcome, dead: string[], silent: number, live?: string): void {
+  const expected = dead.flatMap((d) => Array<string>(silent).fill(`${d} silent`));
+  const shown = o.asked.join(', ');
+  assert.deepEqual(o.asked.slice(0, expected.length), expected, shown);
+  const rest = o.asked.slice(expected.length);
+  if (live === undefined) return assert.deepEqual(rest, [], shown);
+  assert.equal(rest.at(-1), `${live} done`, shown);
+  assert.ok(
+    rest.slice(0, -1).every((l) => l === `${live} ready` || l === `${live} silent`),
+    shown,
+  );
 }
 
 const lines = async (file: string) =>
@@ -186,20 +213,31 @@ for (const shell of SHELLS) {
       for (const o of outcomes) assert.ok(at >= o.readyAt + 2, `the start ${at} is 2 s after the ready ${o.readyAt}`);
       // Each peer answered the coordinator once: four answers, one a node.
       assert.equal(await lines(path.join(nodes[0]!.startDir, 'start-answered')), 4);
+      // node1 lives: it fixed the start asking no candidate, and every other node asked node1 alone.
+      assertAsked(outcomes[0]!, [], 0);
+      for (const o of outcomes.slice(1)) assertAsked(o, [], 0, 'node1');
     });
 
     test("a twin of the coordinator's node (twin:1) learns the common start from the coordinator, and is not waited for", async (t) => {
       const c = await committee(t, shell, 4, { GOMEL_START_MARGIN: '1' });
       const [twinPort] = await freeListenPorts(1);
-      const nodes = await Promise.all([0, 1, 2, 3].map((i) => start(c, i, t)));
+      const early = await Promise.all([0, 1, 2].map((i) => start(c, i, t)));
       const twin = await start(c, 0, t, { port: twinPort! });
+      // node4 comes once the twin is ready: the coordinator cannot fix the start before the twin's
+      // ready moment, which the twin would refuse as an earlier run's (a loaded host started the twin's
+      // shell after a start fixed 1 s ahead, and it waited on).
+      await until(
+        async () => /^ready /.test(await fs.readFile(path.join(twin.startDir, 'ready'), 'utf8').catch(() => '')),
+        () => 'the twin is ready',
+      );
+      const nodes = [...early, await start(c, 3, t)];
       const outcomes = await Promise.all([...nodes, twin].map((n) => n.outcome));
       const at = startedTogether(outcomes.slice(0, 4));
       assert.equal(outcomes[4]!.code, 0, outcomes[4]!.err);
       assert.equal(outcomes[4]!.plan?.[0], at, "the twin has the coordinator's start");
       assert.ok(outcomes[4]!.startedAt >= at);
       // It asked the coordinator alone, and the coordinator heard the committee's four nodes.
-      assert.equal(await lines(path.join(twin.startDir, 'start-coordinator')), 1);
+      assertAsked(outcomes[4]!, [], 0, 'node1');
       assert.equal(await lines(path.join(nodes[0]!.startDir, 'start-answered')), 4);
     });
 
@@ -217,6 +255,8 @@ for (const shell of SHELLS) {
       const at = startedTogether(outcomes.slice(0, 4));
       assert.equal(outcomes[4]!.code, 0, outcomes[4]!.err);
       assert.equal(outcomes[4]!.plan?.[0], at, "the twin has the committee's start, from node4");
+      assert.equal(outcomes[4]!.fixedBy, 'node1', 'node4 passed on who fixed it');
+      assertAsked(outcomes[4]!, [], 0, 'node4');
       assert.equal(await lines(path.join(nodes[0]!.startDir, 'start-answered')), 4, 'the coordinator never heard it');
     });
 
@@ -271,8 +311,8 @@ for (const shell of SHELLS) {
       assert.equal((await n1!.outcome).plan, undefined, 'the first coordinator fixed no start');
     });
 
-    test('a coordinator that dies before it fixed the start: the others start after GOMEL_START_WAIT, naming it', async (t) => {
-      const c = await committee(t, shell, 4, { GOMEL_START_WAIT: '4' });
+    test('a coordinator that dies before it fixed the start: node2 fixes it once node1 was silent to margin + 3 questions, and all start together', async (t) => {
+      const c = await committee(t, shell, 4, { GOMEL_START_MARGIN: '1' });
       const [n1, n2, n3] = await Promise.all([0, 1, 2].map((i) => start(c, i, t)));
       // The coordinator heard nodes 1-3 and waits for node4 when it dies.
       await until(
@@ -281,12 +321,73 @@ for (const shell of SHELLS) {
       );
       await n1!.ended();
       const n4 = await start(c, 3, t);
-      for (const o of await Promise.all([n2!, n3!, n4].map((n) => n.outcome))) {
-        assert.equal(o.code, 0, o.err);
-        assert.match(o.err, /^start: after 4s the coordinator node1 has no common start; starting anyway\n$/);
-        assert.deepEqual([o.unanswered, o.plan], ['node1', undefined]);
-      }
+      const outcomes = await Promise.all([n2!, n3!, n4].map((n) => n.outcome));
+      startedTogether(outcomes, 'node2');
       assert.equal((await n1!.outcome).plan, undefined, 'the coordinator fixed no start');
+      // node4 came after node1 died: silent from its first question, given up after the rule's count.
+      assertAsked(outcomes[2]!, ['node1'], silentCandidateQuestions(1), 'node2');
+      assert.match(outcomes[2]!.err, /^start: node1 did not answer 4 questions in a row; asking node2\n$/);
+      for (const o of outcomes.slice(0, 2)) {
+        // nodes 2 and 3 heard node1 "ready" while it lived, then the same count of silent questions.
+        const silent = o.asked.slice(o.asked.lastIndexOf('node1 ready') + 1);
+        assert.deepEqual(silent.slice(0, 4), Array<string>(4).fill('node1 silent'), o.asked.join(', '));
+        assert.ok(
+          silent.slice(4).every((l) => l.startsWith('node2 ')),
+          o.asked.join(', '),
+        );
+      }
+    });
+
+    test('node1 never comes: node2 fixes the start once node1 was silent to margin + 3 questions, and every node takes it (issue 32)', async (t) => {
+      const c = await committee(t, shell, 4, { GOMEL_START_MARGIN: '1' });
+      // GOMEL_START_WAIT stays 120 s: a node that waited for it would have no start_plan.
+      const nodes = await Promise.all([1, 2, 3].map((i) => start(c, i, t)));
+      const outcomes = await Promise.all(nodes.map((n) => n.outcome));
+      startedTogether(outcomes, 'node2');
+      const silent = silentCandidateQuestions(1);
+      // node2 asked node1 four times, heard nothing, and fixed the start itself.
+      assertAsked(outcomes[0]!, ['node1'], silent);
+      assert.match(
+        outcomes[0]!.err,
+        /^start: node1 did not answer 4 questions in a row; this node, node2, fixes the start\n$/,
+      );
+      // node2 waited for nodes 2-4, not for node1.
+      assert.equal(await lines(path.join(nodes[0]!.startDir, 'start-answered')), 3);
+      for (const o of outcomes.slice(1)) {
+        assertAsked(o, ['node1'], silent, 'node2');
+        assert.match(o.err, /^start: node1 did not answer 4 questions in a row; asking node2\n$/);
+      }
+    });
+
+    test('node1 and node2 never come: node3 fixes the start after each was silent to margin + 3 questions', async (t) => {
+      const c = await committee(t, shell, 5, { GOMEL_START_MARGIN: '1' });
+      const outcomes = await Promise.all([2, 3, 4].map(async (i) => (await start(c, i, t)).outcome));
+      startedTogether(outcomes, 'node3');
+      const silent = silentCandidateQuestions(1);
+      assertAsked(outcomes[0]!, ['node1', 'node2'], silent);
+      for (const o of outcomes.slice(1)) assertAsked(o, ['node1', 'node2'], silent, 'node3');
+    });
+
+    test('node1 comes while node2 fixes the start: node2 follows node1 again, and every node takes the start node1 fixes', async (t) => {
+      const c = await committee(t, shell, 4, { GOMEL_START_MARGIN: '1' });
+      const [n2, n3] = await Promise.all([1, 2].map((i) => start(c, i, t)));
+      // node2 has given node1 up and asks every peer; it waits for node4, which has not come.
+      await until(
+        async () =>
+          (await fs.readFile(path.join(n2!.startDir, 'start-silent'), 'utf8').catch(() => '')).includes('node4'),
+        () => 'node2 fixes the start and waits for node4',
+      );
+      const n1 = await start(c, 0, t);
+      // node4 comes once node2 heard node1 again.
+      await until(
+        async () =>
+          (await fs.readFile(path.join(n2!.startDir, 'start-asked'), 'utf8').catch(() => '')).includes('node1 ready'),
+        () => 'node2 follows node1 again',
+      );
+      const n4 = await start(c, 3, t);
+      const outcomes = await Promise.all([n1, n2!, n3!, n4].map((n) => n.outcome));
+      startedTogether(outcomes, 'node1');
+      assert.match(outcomes[1]!.err, /start: node1 answers after all; following it\n$/);
     });
 
     test('a start already past when a node hears it: the node starts at once, its start_plan says it knew late', async (t) => {
@@ -311,9 +412,9 @@ for (const shell of SHELLS) {
       assert.match(next.err, /^start: after 3s the coordinator node1 has no common start; starting anyway\n$/);
       assert.deepEqual([next.unanswered, next.plan], ['node1', undefined]);
       const answer = await fs.readFile(path.join(first[0]!.startDir, 'ready'), 'utf8');
-      assert.equal(
-        answer.split(' ')[3],
-        `${coordinator!.planText!.split(' ')[0]}\n`,
+      assert.deepEqual(
+        answer.trim().split(' ').slice(2),
+        ['done', coordinator!.planText!.split(' ')[0], 'by', 'node1'],
         'the old coordinator answers its start',
       );
     });

@@ -80,8 +80,10 @@ export async function readRun(dir: string, options: ReportOptions): Promise<Repo
       ...(host ? { host } : {}),
     };
     const folder = folders[pid];
+    // start_plan: "<common start> <when the node knew it>", then (since the coordinator fallback) the
+    // node that fixed the start (templates/node-lib.sh start_together).
     const plan = folder
-      ? (await readOptional(path.join(folder, NODE_FILES.startPlan)))?.trim().split(/\s+/).map(Number)
+      ? (await readOptional(path.join(folder, NODE_FILES.startPlan)))?.trim().split(/\s+/).slice(0, 2).map(Number)
       : undefined;
     if (plan?.length === 2 && plan.every(Number.isFinite))
       entry.startPlan = { commonStart: plan[0]!, knownAt: plan[1]! };

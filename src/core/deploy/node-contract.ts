@@ -36,7 +36,7 @@ export const NODE_ENV = {
 
 /** Ports every node listens on beside gomel's own. */
 export const NODE_PORTS = {
-  /** "ready <when> [all <t>] [done <start>]": the common start (node-lib.sh start_together). */
+  /** "ready <when> [done <start> by <node>]": the common start and who fixed it (node-lib.sh start_together). */
   ready: 65432,
   /** Live fault requests (faults.sh control_request). */
   control: 65433,
@@ -95,6 +95,14 @@ export const CONTROL_SECRET_FILE = 'gomel-control';
  * set when the start counted from the last ready moment, up to 20 s before that.
  */
 export const startMarginSeconds = (n: number): number => 3 + Math.floor(n / 32);
+
+/**
+ * Questions in a row a candidate to fix the start (node1, the coordinator, then node2, node3...) may
+ * leave unanswered before a node takes it for dead and asks the next one (node-lib.sh: margin + 3,
+ * asked once a second). The margin is the seconds in which a live coordinator's start reaches every
+ * node (above); three questions more are its slack. A node at its own turn fixes the start.
+ */
+export const silentCandidateQuestions = (marginS: number): number => Math.floor(marginS) + 3;
 
 /** Seconds deploy spawn keeps watching once every task runs: past the common start, where gomel refusing its input exits. */
 export const settleSeconds = (n: number): number => startMarginSeconds(n) + 6;

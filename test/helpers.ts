@@ -108,12 +108,14 @@ export async function sourceMatches(pattern: RegExp, allowed: Iterable<string>):
 /**
  * Waits until `holds()`, checking every 5 ms: for a state another process brings about (a signal
  * takes effect when its target next runs, not when kill returns), waited for, never slept for. The
- * bound only fails a test whose state never comes; `why()` says what was seen instead.
+ * bound only fails a test whose state never comes; `why()` says what was seen instead. 60 s: on 2
+ * cores at load 270 (a suite beside builds and other suites) a shell's answer took over 10 s, and a
+ * 10 s bound failed a start_together test whose state came.
  */
 export async function until(
   holds: () => boolean | Promise<boolean>,
   why: () => string,
-  boundMs = 10_000,
+  boundMs = 60_000,
 ): Promise<void> {
   const deadline = Date.now() + boundMs;
   while (!(await holds())) {

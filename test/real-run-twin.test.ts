@@ -121,7 +121,10 @@ test('twin8 (real gomel, twin:3 of 8): the folder holds both instances of node3,
 test('twin8: the verdict is what up printed — exit 0, safety held, the 7 correct nodes at consensus, node3 Byzantine with its two instances (3 and 12 units)', async () => {
   const r = await cli(['verdict', '--logs', TWIN8]);
   assert.equal(r.code, 0, `${r.out}\n${r.err}`);
-  assert.equal(r.out, VERDICT_THEN);
+  // Now first the config it judged by (the folder's conf.json), then what up printed then.
+  const [source, ...rest] = r.out.split('\n');
+  assert.equal(source, `config: LevelLimit 50, from ${path.join(TWIN8, 'conf.json')}`);
+  assert.equal(rest.join('\n'), VERDICT_THEN);
 
   // The twin's figures against the raw lines.
   const own = count(rawLog('node3'));

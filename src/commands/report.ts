@@ -1,7 +1,12 @@
 // `report`: what a run measured — figures and charts in one HTML file — and runs compared.
 import path from 'node:path';
 import { addRunLine, headline, newRunStats, runFigures, type RunNode } from '../core/logs/run-stats.js';
-import { addProtocolLine, mergeProtocolStats, newProtocolStats } from '../core/logs/protocol-stats.js';
+import {
+  addProtocolLine,
+  mergeProtocolStats,
+  newProtocolStats,
+  protocolValueBudget,
+} from '../core/logs/protocol-stats.js';
 import { comparisonCharts, runCharts, type ChartSpec, type ReportNode } from '../core/logs/report-charts.js';
 import { NODE_FILES } from '../core/deploy/node-contract.js';
 import { InputError } from '../core/errors.js';
@@ -71,7 +76,9 @@ export async function readRun(dir: string, options: ReportOptions): Promise<Repo
     );
   // One pass over each log: the verdict's statistics and the report's together.
   const stats = run.nodes.map((node) => (node.files?.log ? newRunStats() : undefined));
-  const protocol = run.nodes.map((node) => (node.files?.log ? newProtocolStats() : undefined));
+  // Per-peer counts for the committee's pids only, and each log its share of distinct values (hostile pass B8).
+  const n = run.members.length;
+  const protocol = run.nodes.map((node) => (node.files?.log ? newProtocolStats(n, protocolValueBudget(n)) : undefined));
   const {
     verdict,
     evidence,

@@ -18,7 +18,7 @@ import {
 import { judgeProbes, parseProbeReport } from '../src/core/logs/probe.js';
 import { MAX_RECORDED_FAULT_EVENTS } from '../src/core/faults/plan.js';
 
-test('a .gz log of more gzip members than 1024 (100 k tiny ones took 40 s) is named and not judged; 1024 still read', async (t) => {
+test('a .gz log of more gzip members than 1024 (100 k tiny ones took 124 s) is named and not judged; 1024 still read', async (t) => {
   const dir = await tempDir(t);
   const file = path.join(dir, '0.log.gz');
   const members = Array.from({ length: MAX_GZIP_MEMBERS + 1 }, (_, i) => gzipSync(`{"E":"Z","C":0,"H":${i}}\n`));
@@ -81,9 +81,17 @@ test('report: a forged log past its share of distinct values, or naming peers ou
   await writeLines(file, [...(await readLines(file)), ...forged]);
   const other = path.join(dir, 'node5/4.config.log.gz');
   await writeLines(other, [...(await readLines(other)), '{"L":"1","C":99,"T":1,"E":"g"}']);
+  // A network.txt of 2 MB (run.sh writes a line per group of peers): read in its head, kept as a short line.
+  const rule = 'node1 -> eu (node2 node3): delay=50ms\n';
+  await fs.writeFile(path.join(dir, 'node1/network.txt'), rule.repeat(50_000));
   const r = await cli(['report', '--logs', dir, '--json', '--out', path.join(dir, 'r.html')]);
   assert.equal(r.code, 0, r.err);
-  const [run] = JSON.parse(r.out) as { protocol: { nodes: number; flags: string[] } }[];
+  const [run] = JSON.parse(r.out) as {
+    protocol: { nodes: number; flags: string[] };
+    figures: { perNode: { label: string; network?: string }[] };
+  }[];
+  const network = run!.figures.perNode.find((n) => n.label === 'node1')!.network!;
+  assert.ok(network.startsWith('eu (2 peers): delay=50ms; ') && network.length === 1000, network.slice(0, 80));
   assert.equal(run!.protocol.nodes, 7);
   assert.deepEqual(run!.protocol.flags.slice(0, 2), [
     "left out of the protocol figures: node3 — more than 125000 distinct values (parents, intervals, durations, depths) in a log, where gomel's hold a few hundred",

@@ -10,7 +10,8 @@ import {
 import { comparisonCharts, runCharts, type ChartSpec, type ReportNode } from '../core/logs/report-charts.js';
 import { NODE_FILES } from '../core/deploy/node-contract.js';
 import { InputError } from '../core/errors.js';
-import { readOptional, type NodeFiles } from '../fs/node-logs.js';
+import { readHead, readOptional, type NodeFiles } from '../fs/node-logs.js';
+import { clip } from '../core/summary.js';
 import { readOptionalInput } from '../fs/input.js';
 import { runFaults } from '../core/report/run-faults.js';
 import { parseCpuUsage } from '../core/logs/host-load.js';
@@ -26,6 +27,13 @@ import { withLogsFolderLock } from '../fs/logs-folder.js';
 import { isExperimentFolder } from '../fs/experiment-dir.js';
 
 type ReportOptions = ReportFlags;
+
+/**
+ * What of a node's network.txt is read, and kept as its line: run.sh writes a line per group of
+ * peers (a few hundred bytes); a forged one of 16 MiB a node was kept whole, per node (hostile pass B8).
+ */
+const NETWORK_HEAD = 64 * 1024;
+const NETWORK_LINE = 1000;
 
 /** One run as the page and the JSON show it. */
 export interface ReportedRun extends PageRun {
@@ -91,8 +99,8 @@ export async function readRun(dir: string, options: ReportOptions): Promise<Repo
   const nodes: RunNode[] = [];
   const folders = run.nodes.map((node) => nodeFolder(dir, node.files));
   for (const [pid, node] of run.nodes.entries()) {
-    const networkText = await readOptional(node.files?.network);
-    const network = networkText === undefined ? undefined : networkLine(networkText);
+    const networkText = await readHead(node.files?.network, NETWORK_HEAD);
+    const network = networkText === undefined ? undefined : clip(networkLine(networkText), NETWORK_LINE);
     const cpuText = await readOptional(node.files?.cpuUsage);
     const cpu = cpuText === undefined ? undefined : parseCpuUsage(cpuText);
     const host = evidence[pid]!.task?.swarmNode;

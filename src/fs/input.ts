@@ -41,7 +41,7 @@ const MAX_BYTES: Record<string, number> = {
   'committee file': 256 * MiB,
   'gomel binary': 1024 * MiB,
   // A 65535-node committee's hosts (63 characters at most each) are 4.3 MB; a fault plan is at most
-  // 256 KiB (FAULT_RECORD_MAX_BYTES). A forged 16 MB run.json took 71 s to judge (hostile pass B8).
+  // 256 KiB (FAULT_RECORD_MAX_BYTES). A forged 20 MB run.json took the report 198 s and 3.2 GB (hostile pass B8).
   'run record': 8 * MiB,
   'fault record': 8 * MiB,
 };

@@ -697,7 +697,8 @@ const FAULT_EVENT = z.object({
 /**
  * The most events a run's fault record may hold when read back: twice what a plan gomelctl accepts
  * can hold (its record is at most FAULT_RECORD_MAX_BYTES of JSON, ~50 bytes the shortest event),
- * with room for live faults. A forged run.json of 200 k windows took the verdict 71 s (hostile pass B8).
+ * with room for live faults. A forged run.json of 200 k windows took the verdict 305 s beside faults.log
+ * lines, and printed lines of 56 KB (hostile pass B8).
  */
 export const MAX_RECORDED_FAULT_EVENTS = 10_000;
 
@@ -923,7 +924,7 @@ export interface PlannedFault {
 /**
  * The record's events by node (1-based), in the record's order, in one pass: what is asked of a
  * node is looked up in its own events, never in a pass over the record per node or per faults.log
- * line (a forged run.json of 200 k windows took 71 s, and 5 min beside faults.log lines: hostile pass B8).
+ * line (a forged run.json of 200 k windows beside faults.log lines took the verdict 305 s: hostile pass B8).
  */
 export function eventsByNode(plan: FaultPlan | undefined): Map<number, FaultEvent[]> {
   const byNode = new Map<number, FaultEvent[]>();

@@ -1,11 +1,17 @@
 // `report`: what a run measured — figures and charts in one HTML file — and runs compared.
 import path from 'node:path';
 import { addRunLine, headline, newRunStats, runFigures, type RunNode } from '../core/logs/run-stats.js';
-import { addProtocolLine, mergeProtocolStats, newProtocolStats } from '../core/logs/protocol-stats.js';
+import {
+  addProtocolLine,
+  mergeProtocolStats,
+  newProtocolStats,
+  protocolValueBudget,
+} from '../core/logs/protocol-stats.js';
 import { comparisonCharts, runCharts, type ChartSpec, type ReportNode } from '../core/logs/report-charts.js';
 import { NODE_FILES } from '../core/deploy/node-contract.js';
 import { InputError } from '../core/errors.js';
-import { readOptional, type NodeFiles } from '../fs/node-logs.js';
+import { readHead, readOptional, type NodeFiles } from '../fs/node-logs.js';
+import { clip } from '../core/summary.js';
 import { runFaults } from '../core/report/run-faults.js';
 import { parseCpuUsage } from '../core/logs/host-load.js';
 import { byzantineReport } from '../core/report/byzantine.js';
@@ -19,6 +25,13 @@ import { withLogsFolderLock } from '../fs/logs-folder.js';
 import { isExperimentFolder } from '../fs/experiment-dir.js';
 
 type ReportOptions = ReportFlags;
+
+/**
+ * What of a node's network.txt is read, and kept as its line: run.sh writes a line per group of
+ * peers (a few hundred bytes); a forged one of 16 MiB a node was kept whole, per node (hostile pass B8).
+ */
+const NETWORK_HEAD = 64 * 1024;
+const NETWORK_LINE = 1000;
 
 /** One run as the page and the JSON show it. */
 export interface ReportedRun extends PageRun {
@@ -49,7 +62,9 @@ export async function readRun(dir: string, options: ReportOptions): Promise<Repo
     );
   // One pass over each log: the verdict's statistics and the report's together.
   const stats = run.nodes.map((node) => (node.files?.log ? newRunStats() : undefined));
-  const protocol = run.nodes.map((node) => (node.files?.log ? newProtocolStats() : undefined));
+  // Per-peer counts for the committee's pids only, and each log its share of distinct values (hostile pass B8).
+  const n = run.members.length;
+  const protocol = run.nodes.map((node) => (node.files?.log ? newProtocolStats(n, protocolValueBudget(n)) : undefined));
   const {
     verdict,
     evidence,
@@ -62,8 +77,8 @@ export async function readRun(dir: string, options: ReportOptions): Promise<Repo
   const nodes: RunNode[] = [];
   const folders = run.nodes.map((node) => nodeFolder(dir, node.files));
   for (const [pid, node] of run.nodes.entries()) {
-    const networkText = await readOptional(node.files?.network);
-    const network = networkText === undefined ? undefined : networkLine(networkText);
+    const networkText = await readHead(node.files?.network, NETWORK_HEAD);
+    const network = networkText === undefined ? undefined : clip(networkLine(networkText), NETWORK_LINE);
     const cpuText = await readOptional(node.files?.cpuUsage);
     const cpu = cpuText === undefined ? undefined : parseCpuUsage(cpuText);
     const host = evidence[pid]!.task?.swarmNode;

@@ -84,11 +84,14 @@ export async function verdict(options: VerdictFlags, out: Output): Promise<Verdi
   if (run.probe) {
     // Each report in its head, a few at a time: a real one is a line per address (about 30 KB at 256
     // nodes); 128 forged 15.5 MiB reports read at once took 4.2 GB (hostile pass B8).
+    // Of each, what a real one can hold: an unreached line per address, an error or so (probe.ts).
+    const addresses = run.members.reduce((sum, m) => sum + m.addresses.length, 0);
     const reports = await mapLimit(run.nodes, 4, async (node) => ({
       label: node.label,
-      report: node.files?.probe ? parseProbeReport((await readHead(node.files.probe, PROBE_REPORT_HEAD))!) : undefined,
+      report: node.files?.probe
+        ? parseProbeReport((await readHead(node.files.probe, PROBE_REPORT_HEAD))!, addresses)
+        : undefined,
     }));
-    const addresses = run.members.reduce((sum, m) => sum + m.addresses.length, 0);
     await renderProbes(judgeProbes(reports, n, addresses), options, out);
     return undefined;
   }

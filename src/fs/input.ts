@@ -40,6 +40,10 @@ const MAX_BYTES: Record<string, number> = {
   'member file': 64 * KiB,
   'committee file': 256 * MiB,
   'gomel binary': 1024 * MiB,
+  // A 65535-node committee's hosts (63 characters at most each) are 4.3 MB; a fault plan is at most
+  // 256 KiB (FAULT_RECORD_MAX_BYTES). A forged 20 MB run.json took the report 198 s and 3.2 GB (hostile pass B8).
+  'run record': 8 * MiB,
+  'fault record': 8 * MiB,
 };
 const DEFAULT_MAX_BYTES = 64 * MiB;
 /**

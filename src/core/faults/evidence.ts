@@ -6,7 +6,8 @@
 // was gone, the action failed) counts for nothing and is named "planned, not applied".
 // Host losses come from the engine (task.json) and are judged beside this. Pure.
 import type { FaultLogEvent } from './log.js';
-import { faultyNodes, human, LIVE_BY, type FaultEvent, type FaultKind, type FaultPlan } from './plan.js';
+import { eventsByNode, faultyNodes, human, LIVE_BY, type FaultEvent, type FaultKind, type FaultPlan } from './plan.js';
+import { someNames } from '../logs/logs-folder.js';
 
 export interface NodeFaultLog {
   label: string;
@@ -53,9 +54,9 @@ function inconsistency(e: FaultLogEvent, startedAt: number | undefined): string 
   return undefined;
 }
 
-/** The record's event this applied action carries out on node k (1-based), if the record names one. */
-function recordedEvent(plan: FaultPlan | undefined, k: number, kind: FaultKind, atMs: number): FaultEvent | undefined {
-  const mine = (plan?.events ?? []).filter((e) => e.kind === kind && e.nodes.includes(k));
+/** The record's event this applied action carries out on its node, if the record names one: `events` are the node's. */
+function recordedEvent(events: readonly FaultEvent[], kind: FaultKind, atMs: number): FaultEvent | undefined {
+  const mine = events.filter((e) => e.kind === kind);
   // A planned action is logged with its planned ms; a live one with the ms its node received it,
   // at or after the moment the record gives (the first node's).
   return (
@@ -99,9 +100,13 @@ function windowReason(kind: FaultKind, from: FaultLogEvent, to: FaultLogEvent, e
 
 /** "crashed at 2 s, restarted at 4 s as planned, paused by gomelctl fault for good from 9 s". */
 function joinReasons(whys: readonly { text: string; planned: boolean }[]): string {
+  // The first few of each, then how many more: one short line, however many actions faults.log holds.
   const planned = whys.filter((w) => w.planned).map((w) => w.text);
   const other = whys.filter((w) => !w.planned).map((w) => w.text);
-  return [...(planned.length ? [`${planned.join(', ')} as planned`] : []), ...other].join(', ');
+  return [
+    ...(planned.length ? [`${someNames(planned)} as planned`] : []),
+    ...(other.length ? [someNames(other)] : []),
+  ].join(', ');
 }
 
 /** The record's kind an applied action starts: the event it must belong to (faultSchedules, live.ts). */
@@ -142,12 +147,14 @@ export function faultsApplied(plan: FaultPlan | undefined, nodes: readonly NodeF
   const faultyByPlan = plan ? faultyNodes(plan).faulty.filter((p) => !twins.has(p.node)) : [];
   const notApplied: NodeFault[] = [];
   const undone: NodeFault[] = [];
+  const byNode = eventsByNode(plan);
   nodes.forEach((node, i) => {
     const k = i + 1;
+    const mine = byNode.get(k) ?? [];
     const whys: { text: string; planned: boolean }[] = [];
     const windows: string[] = [];
     const ended = (kind: FaultKind, from: FaultLogEvent | undefined, to: FaultLogEvent) => {
-      if (from) windows.push(windowReason(kind, from, to, recordedEvent(plan, k, kind, from.atMs)));
+      if (from) windows.push(windowReason(kind, from, to, recordedEvent(mine, kind, from.atMs)));
     };
     let paused: FaultLogEvent | undefined;
     let slowed: FaultLogEvent | undefined;
@@ -171,7 +178,7 @@ export function faultsApplied(plan: FaultPlan | undefined, nodes: readonly NodeF
           refuse(bad);
           continue;
         }
-        if (!kinds.some((kind) => recordedEvent(plan, k, kind, e.atMs))) {
+        if (!kinds.some((kind) => recordedEvent(mine, kind, e.atMs))) {
           refuse(
             `line ${e.line}: ${e.action} at ${human(e.atMs)}, but ${plan ? "the run's fault record names no such event on this node" : 'the run has no fault record (none in run.json)'}`,
           );
@@ -184,7 +191,7 @@ export function faultsApplied(plan: FaultPlan | undefined, nodes: readonly NodeF
       }
       const instant = ACTION_KIND[e.action];
       if (instant) {
-        whys.push(reason(instant, e.atMs, recordedEvent(plan, k, instant, e.atMs), false));
+        whys.push(reason(instant, e.atMs, recordedEvent(mine, instant, e.atMs), false));
         down = instant === 'restart' ? undefined : e;
       } else if (e.action === 'stop') paused = e;
       else if (e.action === 'cont') {
@@ -231,29 +238,29 @@ export function faultsApplied(plan: FaultPlan | undefined, nodes: readonly NodeF
       !event.source.startsWith('live:') &&
       event.untilMs !== undefined &&
       (node.logEndMs === undefined || node.logEndMs < event.untilMs);
-    const pauseEvent = paused && recordedEvent(plan, k, 'pause', paused.atMs);
+    const pauseEvent = paused && recordedEvent(mine, 'pause', paused.atMs);
     if (paused && !windowOpen(pauseEvent)) whys.push(reason('pause', paused.atMs, pauseEvent, true));
-    const slowEvent = slowed && recordedEvent(plan, k, 'slow', slowed.atMs);
+    const slowEvent = slowed && recordedEvent(mine, 'slow', slowed.atMs);
     if (slowed && !windowOpen(slowEvent)) whys.push(reason('slow', slowed.atMs, slowEvent, true, slowed.args[0]));
     if (cut.size) {
       const from = Math.min(...[...cut.values()].map((e) => e.atMs));
-      const forGood = (plan?.events ?? []).find(
-        (e) => (e.kind === 'isolate' || e.kind === 'partition') && e.untilMs === undefined && e.nodes.includes(k),
-      );
-      const others = nodes.filter((_, j) => j !== i).map((n) => n.label);
+      const forGood = mine.find((e) => (e.kind === 'isolate' || e.kind === 'partition') && e.untilMs === undefined);
+      // Cut from every other node: its cut must hold that many hosts, checked first (N × N at a large N).
+      const cutFromAll =
+        nodes.length > 1 && cut.size >= nodes.length - 1 && nodes.every((n, j) => j === i || cut.has(n.label));
       const first = [...cut.values()].find((e) => e.atMs === from)!;
-      const cutEvent = recordedEvent(plan, k, 'isolate', first.atMs) ?? recordedEvent(plan, k, 'partition', first.atMs);
+      const cutEvent = recordedEvent(mine, 'isolate', first.atMs) ?? recordedEvent(mine, 'partition', first.atMs);
       if (forGood) whys.push(reason(forGood.kind, from, forGood, true));
-      else if (!windowOpen(cutEvent) && others.length && others.every((h) => cut.has(h)))
+      else if (!windowOpen(cutEvent) && cutFromAll)
         whys.push({ text: `cut off from every other node for good from ${human(from)}`, planned: false });
     }
     if (muted.size) {
       // Mute to some peer at its end: its peers missed what it said, whichever event (mute or selective) it was.
       const first = [...muted.values()].sort((a, b) => a.atMs - b.atMs)[0]!;
-      const event = recordedEvent(plan, k, 'mute', first.atMs) ?? recordedEvent(plan, k, 'selective', first.atMs);
+      const event = recordedEvent(mine, 'mute', first.atMs) ?? recordedEvent(mine, 'selective', first.atMs);
       whys.push(reason(event?.kind ?? 'mute', first.atMs, event, true));
     }
-    if (windows.length) undone.push({ label: node.label, why: windows.join(', ') });
+    if (windows.length) undone.push({ label: node.label, why: someNames(windows) });
     if (whys.length) applied.push({ label: node.label, why: joinReasons(whys) });
     else {
       const planned = faultyByPlan.find((p) => p.node === k);

@@ -5,6 +5,8 @@
 //   <wall clock s.micros> <ms after start> <action> [args] ok
 //   <wall clock s.micros> <ms after start> <action> [args] failed: <reason>
 
+import { clip } from '../summary.js';
+
 export interface FaultLogEvent {
   /** Line number in faults.log (1-based). */
   line: number;
@@ -64,7 +66,7 @@ export function parseFaultsLog(text: string): FaultsLog {
     if (!m) return bad('not "<wall seconds> <ms> <action> [args] ok|failed: <reason>"');
     const [, wall, ms, action, argText, status] = m as unknown as [string, string, string, string, string, string];
     const arity = ARITY[action];
-    if (!arity) return bad(`unknown action "${action}"`);
+    if (!arity) return bad(`unknown action "${clip(action, 20)}"`);
     const args = argText.split(' ').filter((a) => a !== '');
     if (args.length < arity[0] || args.length > arity[1])
       return bad(

@@ -28,6 +28,7 @@ import { z } from 'zod';
 import { InputError, UsageError } from '../errors.js';
 import { checkJson, inputFail, parseJsonText, readJsonAs } from '../json-input.js';
 import { envStringBytes, MAX_ENV_STRING_BYTES, NODE_ENV } from '../deploy/node-contract.js';
+import { someNames } from '../logs/logs-folder.js';
 
 export { parseFaultsLog, type FaultLogEvent, type FaultLogProblem, type FaultsLog } from './log.js';
 
@@ -693,11 +694,22 @@ const FAULT_EVENT = z.object({
   source: z.string(),
   random: z.number().optional(),
 });
+/**
+ * The most events a run's fault record may hold when read back: twice what a plan gomelctl accepts
+ * can hold (its record is at most FAULT_RECORD_MAX_BYTES of JSON, ~50 bytes the shortest event),
+ * with room for live faults. A forged run.json of 200 k windows took the verdict 305 s beside faults.log
+ * lines, and printed lines of 56 KB (hostile pass B8).
+ */
+export const MAX_RECORDED_FAULT_EVENTS = 10_000;
+
 /** A FaultPlan as gomelctl writes it (the run record's faults: the services' label and run.json; faults.json's plan). */
 export const FAULT_PLAN = z.object({
   n: z.number(),
   hosts: z.array(z.string()),
-  events: z.array(FAULT_EVENT),
+  events: z.array(FAULT_EVENT).max(MAX_RECORDED_FAULT_EVENTS, {
+    error: (issue) =>
+      `${Array.isArray(issue.input) ? issue.input.length : 'more'} events, more than the ${MAX_RECORDED_FAULT_EVENTS} a run's fault record can hold`,
+  }),
   seed: z.string().optional(),
 });
 const PLANNED_FAULT = z.object({ node: z.number(), host: z.string(), why: z.string(), atMs: z.number() });
@@ -909,6 +921,22 @@ export interface PlannedFault {
  * but correct: paused, partitioned, isolated or slowed for a window — it must catch up. The verdict
  * compares the faulty count with f = ⌊(N−1)/3⌋ (faultTolerance).
  */
+/**
+ * The record's events by node (1-based), in the record's order, in one pass: what is asked of a
+ * node is looked up in its own events, never in a pass over the record per node or per faults.log
+ * line (a forged run.json of 200 k windows beside faults.log lines took the verdict 305 s: hostile pass B8).
+ */
+export function eventsByNode(plan: FaultPlan | undefined): Map<number, FaultEvent[]> {
+  const byNode = new Map<number, FaultEvent[]>();
+  for (const e of plan?.events ?? [])
+    for (const k of new Set(e.nodes)) {
+      const mine = byNode.get(k) ?? [];
+      mine.push(e);
+      byNode.set(k, mine);
+    }
+  return byNode;
+}
+
 export function faultyNodes(plan: FaultPlan): { faulty: PlannedFault[]; delayed: PlannedFault[] } {
   const faulty: PlannedFault[] = [];
   const delayed: PlannedFault[] = [];
@@ -924,18 +952,18 @@ export function faultyNodes(plan: FaultPlan): { faulty: PlannedFault[]; delayed:
     selective: 'selective',
     twin: 'twinned',
   };
-  for (let node = 1; node <= plan.n; node++) {
-    const mine = plan.events.filter((e) => e.nodes.includes(node));
-    if (!mine.length) continue;
+  for (const [node, mine] of [...eventsByNode(plan)].sort((a, b) => a[0] - b[0])) {
+    if (!(node >= 1 && node <= plan.n)) continue;
     const bad = mine.filter((e) => INSTANT.has(e.kind) || e.untilMs === undefined);
     const list = bad.length ? bad : mine;
-    const why = list
-      .map((e) =>
+    // The first few, then how many more: a reason stays one short line whatever the record holds.
+    const why = someNames(
+      list.map((e) =>
         e.kind === 'twin'
           ? `a twin: two instances with one key (${plan.hosts[node - 1]}, ${twinName(plan.hosts[node - 1] ?? `node${node}`)}) from the start`
           : `${verb[e.kind]}${e.kind === 'slow' ? ` to cpu=${e.cpu}` : ''}${e.to ? ` (talks only to ${e.to.map((k) => plan.hosts[k - 1]).join(', ')})` : ''}${e.source.startsWith('live:') ? ` ${LIVE_BY}` : ''} ${e.untilMs !== undefined ? windowText(e) : `at ${human(e.atMs)}${INSTANT.has(e.kind) ? '' : ' for good'}`}`,
-      )
-      .join(', ');
+      ),
+    );
     (bad.length ? faulty : delayed).push({
       node,
       host: plan.hosts[node - 1] ?? `node${node}`,

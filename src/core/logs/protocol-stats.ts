@@ -28,6 +28,7 @@
 // its K line, or the "where" of its error; its X line then gives its bytes.
 import { MAX_LINE } from './log-stats.js';
 import { median } from './run-stats.js';
+import { someNames } from './logs-folder.js';
 
 const SYNC_SERVICES = ['gossip', 'fetch', 'rmc'] as const;
 type SyncService = (typeof SYNC_SERVICES)[number];
@@ -45,6 +46,17 @@ const SERVICE_BY_NUMBER: Record<number, SyncService | 'multicast' | 'retrying'> 
 /** value → how many times it occurred: exact medians of integer ms with memory bounded by the distinct values. */
 type Counts = Map<number, number>;
 const bump = (m: Map<number, number>, k: number, by = 1) => m.set(k, (m.get(k) ?? 0) + by);
+
+/**
+ * Distinct values (histogram keys: parents, creation intervals and session durations in ms,
+ * decision depths) a run's logs may keep for the protocol figures; each log its share, at least
+ * MIN_NODE_PROTOCOL_VALUES. A real log holds a few hundred (lab16's 16 nodes: 225 at most); 8 forged
+ * logs of 31 MB, a distinct parent count a line, took the report 143 s and 2 GB (hostile pass B8).
+ */
+export const RUN_PROTOCOL_VALUES = 1_000_000;
+export const MIN_NODE_PROTOCOL_VALUES = 16_000;
+export const protocolValueBudget = (n: number): number =>
+  Math.max(MIN_NODE_PROTOCOL_VALUES, Math.floor(RUN_PROTOCOL_VALUES / Math.max(1, n)));
 
 interface SessionTally {
   started: number;
@@ -115,11 +127,19 @@ export interface ProtocolStats {
     missingParents: number;
     receiveFailed: number;
   };
-  /** Multicast units sent to each pid (e lines) and units received from each creator (g lines). */
-  multicastTo: Map<number, number>;
+  /** Multicast units received from each creator (g lines). */
   multicastFrom: Map<number, number>;
   retrying: { addedToBacklog: number; removedFromBacklog: number };
   fallbackUnresolved: number;
+  /** The committee's size: per-peer counts are kept for pids 0..peers−1 only. */
+  peers: number;
+  /** Lines naming a peer outside the committee (a forged or foreign log): counted here, not per peer. */
+  outsidePeers: number;
+  /** Distinct histogram values kept, against `maxValues` (this log's share of RUN_PROTOCOL_VALUES). */
+  values: number;
+  maxValues: number;
+  /** The log held more distinct values than its share: nothing more is read, and its figures are left out. */
+  overflow: boolean;
 }
 
 const newTally = (): SessionTally => ({
@@ -137,7 +157,8 @@ const newTally = (): SessionTally => ({
 });
 const perSync = <T>(make: () => T) => ({ gossip: make(), fetch: make(), rmc: make() });
 
-export function newProtocolStats(): ProtocolStats {
+/** `peers`: the committee's size; `maxValues`: the log's share of distinct values (protocolValueBudget). */
+export function newProtocolStats(peers = Infinity, maxValues = Infinity): ProtocolStats {
   return {
     unitsCreated: 0,
     primeUnitsCreated: 0,
@@ -168,11 +189,28 @@ export function newProtocolStats(): ProtocolStats {
       missingParents: 0,
       receiveFailed: 0,
     },
-    multicastTo: new Map(),
     multicastFrom: new Map(),
     retrying: { addedToBacklog: 0, removedFromBacklog: 0 },
     fallbackUnresolved: 0,
+    peers,
+    outsidePeers: 0,
+    values: 0,
+    maxValues,
+    overflow: false,
   };
+}
+
+/** Counts one more `k` in a histogram of the log, within its share of distinct values. */
+function count(s: ProtocolStats, counts: Counts, k: number): void {
+  if (!counts.has(k) && ++s.values > s.maxValues) s.overflow = true;
+  else bump(counts, k);
+}
+
+/** A pid the per-peer counts keep: one of the committee's, else counted as outside it. */
+function committeePeer(s: ProtocolStats, pid: number): number | undefined {
+  if (Number.isInteger(pid) && pid >= 0 && pid < s.peers) return pid;
+  s.outsidePeers++;
+  return undefined;
 }
 
 /** The event code: zerolog writes the message ("E") last, so it is the last `"E":"` of the line. */
@@ -307,14 +345,19 @@ function pick(list: OpenSession[], service: SyncService | undefined): OpenSessio
 /** Moves a finished (or, at the end, still open) session into its service's tally. */
 function tallySession(s: ProtocolStats, o: OpenSession, closed: boolean) {
   if (o.service === undefined) s.unattributedSessions++;
-  else addSession(s.sessions[o.service][o.side], o, closed);
+  else addSession(s.sessions[o.service][o.side], o, closed, (counts, k) => count(s, counts, k));
 }
 
-function addSession(t: SessionTally, o: OpenSession, closed: boolean) {
+function addSession(
+  t: SessionTally,
+  o: OpenSession,
+  closed: boolean,
+  countIn: (counts: Counts, k: number) => void = bump,
+) {
   t.started++;
   if (o.completedT !== undefined) {
     t.completed++;
-    bump(t.durationsMs, o.completedT - o.startT);
+    countIn(t.durationsMs, o.completedT - o.startT);
   } else if (closed || o.errored) t.failed++;
   t.unitsSent += o.unitsSent;
   t.unitsReceived += o.unitsReceived;
@@ -330,7 +373,7 @@ function addBytes(b: Bytes, field: Field) {
 }
 
 export function addProtocolLine(s: ProtocolStats, line: string): void {
-  if (line.length > MAX_LINE) return;
+  if (line.length > MAX_LINE || s.overflow) return;
   const event = eventOf(line);
   if (event === undefined) return;
   // zerolog starts every line with the level: {"L":"3",… an error, {"L":"0",… debug.
@@ -368,8 +411,8 @@ export function addProtocolLine(s: ProtocolStats, line: string): void {
       s.unitsCreated++;
       if (event === 'D') s.primeUnitsCreated++;
       const parents = field('A');
-      if (parents !== undefined) bump(s.parents, parents);
-      if (s.lastCreatedT !== undefined) bump(s.creationIntervalsMs, t - s.lastCreatedT);
+      if (parents !== undefined) count(s, s.parents, parents);
+      if (s.lastCreatedT !== undefined) count(s, s.creationIntervalsMs, t - s.lastCreatedT);
       s.lastCreatedT = t;
       break;
     }
@@ -379,8 +422,8 @@ export function addProtocolLine(s: ProtocolStats, line: string): void {
     case 'E': {
       s.timingUnits++;
       const [decidedOn, round, top] = [field('H'), field('R'), field('N')];
-      if (decidedOn !== undefined && round !== undefined) bump(s.decisionDepth, decidedOn - round);
-      if (decidedOn !== undefined && top !== undefined) bump(s.levelsAboveDecision, top - decidedOn);
+      if (decidedOn !== undefined && round !== undefined) count(s, s.decisionDepth, decidedOn - round);
+      if (decidedOn !== undefined && top !== undefined) count(s, s.levelsAboveDecision, top - decidedOn);
       break;
     }
     case 'J':
@@ -432,9 +475,11 @@ export function addProtocolLine(s: ProtocolStats, line: string): void {
           tallySession(s, o, true);
           if (o.service) {
             addBytes(s.bytes[o.service], field);
-            const peer = s.peerBytes[o.service].get(o.peer) ?? { sent: 0, received: 0 };
+            const pid = committeePeer(s, o.peer);
+            if (pid === undefined) break;
+            const peer = s.peerBytes[o.service].get(pid) ?? { sent: 0, received: 0 };
             addBytes(peer, field);
-            s.peerBytes[o.service].set(o.peer, peer);
+            s.peerBytes[o.service].set(pid, peer);
             break;
           }
         }
@@ -460,16 +505,14 @@ export function addProtocolLine(s: ProtocolStats, line: string): void {
       )
         s.connectionsAccepted[serviceField]++;
       break;
-    case 'e': {
+    case 'e':
       s.multicast.unitsBroadcast++;
-      const to = field('P');
-      if (to !== undefined) bump(s.multicastTo, to);
       break;
-    }
     case 'g': {
       s.multicast.unitsHandled++;
       const from = field('C');
-      if (from !== undefined) bump(s.multicastFrom, from);
+      const pid = from === undefined ? undefined : committeePeer(s, from);
+      if (pid !== undefined) bump(s.multicastFrom, pid);
       break;
     }
     case 'h':
@@ -834,7 +877,9 @@ function mergeTallies(all: (SessionTally & { unfinished: number })[]): SessionTa
 const sum = <T>(xs: T[], f: (x: T) => number) => xs.reduce((a, x) => a + f(x), 0);
 
 export function mergeProtocolStats(nodes: readonly ProtocolNode[]): RunProtocolFigures {
-  const logged = nodes.filter((n): n is ProtocolNode & { stats: ProtocolStats } => n.stats !== undefined);
+  const logged = nodes.filter(
+    (n): n is ProtocolNode & { stats: ProtocolStats } => n.stats !== undefined && !n.stats.overflow,
+  );
   const stats = logged.map((n) => n.stats);
   const perNode = logged.map((n) => ({ label: n.label, ...protocolFigures(n.stats) }));
   const syncRun = (service: SyncService): SyncServiceFigures => ({
@@ -882,8 +927,24 @@ export function mergeProtocolStats(nodes: readonly ProtocolNode[]): RunProtocolF
     flags: [],
     perNode,
   };
-  run.flags = trafficFlags(run);
+  run.flags = [...boundFlags(nodes), ...trafficFlags(run)];
   return run;
+}
+
+/** What the figures leave out of forged or foreign logs (hostile pass B8): a line each, whatever N. */
+function boundFlags(nodes: readonly ProtocolNode[]): string[] {
+  const flags: string[] = [];
+  const over = nodes.filter((n) => n.stats?.overflow);
+  if (over.length)
+    flags.push(
+      `left out of the protocol figures: ${someNames(over.map((n) => n.label))} — more than ${over[0]!.stats!.maxValues} distinct values (parents, intervals, durations, depths) in a log, where gomel's hold a few hundred`,
+    );
+  const outside = nodes.filter((n) => n.stats && !n.stats.overflow && n.stats.outsidePeers > 0);
+  if (outside.length)
+    flags.push(
+      `${sum(outside, (n) => n.stats!.outsidePeers)} line(s) of ${someNames(outside.map((n) => n.label))} name a peer outside the ${outside[0]!.stats!.peers}-node committee: not counted per peer`,
+    );
+  return flags;
 }
 
 function serviceTraffic(logged: (ProtocolNode & { stats: ProtocolStats })[]): ServiceTraffic[] {

@@ -333,8 +333,10 @@ export function judge(
     for (const x of (faults.undone ?? []).filter((a) => a.label === e.label))
       notes.push(`fault applied and undone: ${x.why}`);
     for (const x of faults.notApplied.filter((a) => a.label === e.label)) notes.push(`planned, not applied: ${x.why}`);
-    for (const x of faults.inconsistent.filter((a) => a.label === e.label))
-      notes.push(`faults.log not of this run, not counted: ${x.why}`);
+    // The first few, then how many more: a node's line stays short whatever its faults.log holds.
+    const refused = faults.inconsistent.filter((a) => a.label === e.label);
+    for (const x of refused.slice(0, 3)) notes.push(`faults.log not of this run, not counted: ${x.why}`);
+    if (refused.length > 3) notes.push(`and ${refused.length - 3} more faults.log line(s) not counted`);
     if (e.task?.incomplete?.length) notes.push(`evidence incomplete: ${e.task.incomplete.join('; ')}`);
     if (e.task?.error && e.task.state !== 'complete') {
       const error = redactKeyMaterial(e.task.error);

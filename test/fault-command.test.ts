@@ -115,7 +115,7 @@ test('fault refuses, before sending anything: no deployment, a node without a co
     fault('crash', '1', { network: 'net', keys: await tempDir(t) }, out, fakeEngine(four(), sent)),
     (e: Error) =>
       e instanceof UsageError &&
-      /^fault: no control token for net in .*\.gomelctl-control\.net; pass --keys with the folder `deploy spawn` used/.test(
+      /^fault: no gomelctl deployment of these keys on network net \(no control token .*\.gomelctl-control\.net\): check --network, or pass --keys with the folder `deploy spawn` used/.test(
         e.message,
       ),
   );

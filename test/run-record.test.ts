@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { createHash } from 'node:crypto';
 import { deploySpawn } from '../src/commands/deploy-spawn.js';
 import { deployLogs } from '../src/commands/deploy-logs.js';
 import { fault } from '../src/commands/fault.js';
@@ -48,6 +49,34 @@ test('deploy logs writes run.json once, from the services: version, image, commi
   await collect();
   await assert.rejects(fs.access(path.join(logs, 'faults.json')));
   assert.ok(await fs.readFile(path.join(logs, 'run.json')));
+});
+
+test("deploy logs copies the config beside the logs (conf.json) only when it is the deployed one, by the run record's hash", async (t) => {
+  const { root, keys, configs, options } = await memoryProject(t, 4);
+  const engine = new MemoryEngine(['net'], () => ({ state: 'complete', output: 'done\n' }));
+  await deploySpawn(options({}), captureOutput(), engine);
+  const deployed = await fs.readFile(path.join(configs, 'config.json'));
+  const record = parseRunRecord(engine.live()[0]!.Spec.Labels[LABELS.run]!)!;
+  assert.equal(record.configSha256, createHash('sha256').update(deployed).digest('hex'));
+  const logs = path.join(root, 'logs');
+  await deployLogs({ network: 'net', out: logs, keys, configs }, captureOutput(), engine);
+  assert.deepEqual(await fs.readFile(path.join(logs, 'conf.json')), deployed);
+  // Another configs folder (the working folder's, a user's edit since): not copied, named, and the
+  // conf.json of before is gone — the verdict then asks for --config rather than judge by the wrong one.
+  const other = path.join(root, 'other');
+  await fs.mkdir(other);
+  const edited = JSON.parse(deployed.toString()) as { NParents: number };
+  edited.NParents = 8;
+  await fs.writeFile(path.join(other, 'config.json'), JSON.stringify(edited));
+  const out = captureOutput();
+  await deployLogs({ network: 'net', out: logs, keys, configs: other }, out, engine);
+  await assert.rejects(fs.access(path.join(logs, 'conf.json')));
+  assert.ok(
+    out.warnings.includes(
+      `deploy logs: ${path.join(other, 'config.json')} is not the config the nodes were deployed with; pass --config to the verdict`,
+    ),
+    out.warnings.join('\n'),
+  );
 });
 
 test('fault adds what the nodes applied to the run record every service carries, keeping the rest of it', async (t) => {

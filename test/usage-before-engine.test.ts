@@ -50,7 +50,7 @@ test('every usage problem that needs no engine state: exit 2, one line, and the 
     ],
     [
       ['fault', 'crash', 'node8'],
-      /^gomelctl: fault: no control token for aleph_net in keys\/\.gomelctl-control\.aleph_net; pass --keys/,
+      /^gomelctl: fault: no gomelctl deployment of these keys on network aleph_net \(no control token keys\/\.gomelctl-control\.aleph_net\): check --network, or pass --keys/,
     ],
     [['deploy', 'spawn', '--image', 'aleph:test'], /--image aleph:test: name the registry/],
     [['deploy', 'spawn', '--faults', ''], /^gomelctl: --faults: the plan is empty/],

@@ -16,6 +16,7 @@ import {
 } from '../fs/logs-folder.js';
 import { isFsError, readInputBytes } from '../fs/input.js';
 import { deployedRun } from '../core/deploy/run-plan.js';
+import { createHash } from 'node:crypto';
 import { readTar } from '../docker/build-context.js';
 import { separateShipped, type SeparatedOutput } from '../core/logs/shipped.js';
 import {
@@ -143,7 +144,7 @@ async function collectInto(
     files: prepared.files,
   });
   await manifest.save();
-  await copyRunInputs(status[0]!, options, out);
+  await copyRunInputs(status, options, out);
   await recordRun(status, options);
   const downAt = await hostsDeclaredDown(status, engine);
   const results = await mapLimit(status, 8, (s) =>
@@ -400,7 +401,8 @@ async function recordRun(status: readonly NodeStatus[], options: DeployLogsOptio
 }
 
 /** committee.ka and the config the nodes ran, beside the logs, when the local files are the deployed ones. */
-async function copyRunInputs(first: NodeStatus, options: DeployLogsOptions, out: Output): Promise<void> {
+async function copyRunInputs(status: readonly NodeStatus[], options: DeployLogsOptions, out: Output): Promise<void> {
+  const first = status[0]!;
   const committee = options.keys ? await readCommitteeFile(options.keys).catch(() => undefined) : undefined;
   if (committee && committeeFingerprint(committee.bytes) === first.committee)
     await writeNewFile(path.join(options.out, COMMITTEE_FILE), committee.bytes);
@@ -411,8 +413,19 @@ async function copyRunInputs(first: NodeStatus, options: DeployLogsOptions, out:
       `deploy logs: ${options.keys ?? 'the keys folder'} does not hold the deployed committee (${first.committee ?? 'unknown'}); pass --keys to the verdict`,
     );
   }
+  // The config only when it is the one deployed (the run's record holds its hash): the working folder's
+  // configs/config.json was copied for a run deployed from another configs folder, and judged by.
   const config = options.configs && first.config ? path.join(options.configs, `${first.config}.json`) : undefined;
-  if (config && (await exists(config)))
-    await writeNewFile(path.join(options.out, 'conf.json'), await readInputBytes(config, 'config'));
-  else await fs.rm(path.join(options.out, 'conf.json'), { force: true });
+  const bytes = config && (await exists(config)) ? await readInputBytes(config, 'config') : undefined;
+  const record = deployedRun(status, options.network);
+  const deployed = record && !('unreadable' in record) ? record.configSha256 : undefined;
+  if (bytes && deployed !== undefined && createHash('sha256').update(bytes).digest('hex') === deployed)
+    await writeNewFile(path.join(options.out, 'conf.json'), bytes);
+  else {
+    await fs.rm(path.join(options.out, 'conf.json'), { force: true });
+    if (first.config)
+      out.warn(
+        `deploy logs: ${config ?? `the configs folder's ${first.config}.json`} is not the config the nodes were deployed with; pass --config to the verdict`,
+      );
+  }
 }

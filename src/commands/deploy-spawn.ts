@@ -5,6 +5,8 @@ import type { SpawnEngine } from '../docker/engine-api.js';
 import { EXIT_NETWORK_NOT_APPLIED } from '../core/deploy/node-contract.js';
 import { LABELS } from '../core/labels.js';
 import path from 'node:path';
+import { createHash } from 'node:crypto';
+import { readInputBytes } from '../fs/input.js';
 import { CheckFailed, EnvironmentError, InputError, UsageError } from '../core/errors.js';
 import { committeeFingerprint } from '../core/image/context.js';
 import { controlSecretName, nodeSpecs, planServices, type NodeSpec, type TaskView } from '../core/deploy/plan.js';
@@ -46,9 +48,18 @@ export interface ApplyOptions {
   restart?: boolean;
   /** The image as `image rebuild` pinned it just now (up): run as it is, not looked up again. */
   pinned?: string;
+  /** The configs folder: the run's record holds its config's hash (deploy logs copies only that one). */
+  configs: string;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** sha256 of configs/<name>.json as deployed (read when the plan was made: it exists). */
+export async function configHash(configs: string, name: string): Promise<string> {
+  return createHash('sha256')
+    .update(await readInputBytes(path.join(configs, `${name}.json`), 'config'))
+    .digest('hex');
+}
 
 /** The committee to deploy with every member's key, or one line naming what is missing. */
 export async function readDeployKeys(dir: string): Promise<KeysDir> {
@@ -164,7 +175,7 @@ export async function applyRun(
     image,
     committeeFingerprint: fingerprint,
     controlSecret,
-    record: JSON.stringify(runRecord(plan, image, fingerprint)),
+    record: JSON.stringify(runRecord(plan, image, fingerprint, await configHash(options.configs, plan.config))),
   });
   if (!keptToken) await writeControlToken(keys.dir, plan.network, controlToken);
   await replaceServices(

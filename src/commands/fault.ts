@@ -84,7 +84,7 @@ export async function fault(
   const token = await readControlToken(options.keys, options.network);
   if (token === undefined)
     throw new UsageError(
-      `fault: no control token for ${options.network} in ${controlTokenFile(options.keys, options.network)}; pass --keys with the folder \`deploy spawn\` used, or redeploy from this one`,
+      `fault: no gomelctl deployment of these keys on network ${options.network} (no control token ${controlTokenFile(options.keys, options.network)}): check --network, or pass --keys with the folder \`deploy spawn\` used`,
     );
   const aimed = await aim(action, nodesText, options, engine, token);
   const { hosts, live, record } = aimed;

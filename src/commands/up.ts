@@ -170,7 +170,14 @@ async function deploy(options: UpOptions, plan: RunPlan, pinned: string, out: Ou
     await applyRun(
       plan,
       keys,
-      { keys: options.keys, parallel: options.parallel, timeout: options.timeout, restart: true, pinned },
+      {
+        keys: options.keys,
+        configs: options.configs,
+        parallel: options.parallel,
+        timeout: options.timeout,
+        restart: true,
+        pinned,
+      },
       out,
       engine,
     );

@@ -170,7 +170,7 @@ test('live faults (gomelctl fault): pause, resume, partition, heal, slow and cra
   }
   assert.match(
     (await s.run(['fault', 'pause', '1', '--network', `${s.network}x`, '--keys', s.keys], 2)).err,
-    /no gomelctl deployment on network/,
+    /no gomelctl deployment of these keys on network/,
   );
 
   // gomel runs once the common start has passed; until then a node's control listener is not up.

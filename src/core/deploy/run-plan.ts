@@ -148,6 +148,12 @@ export const RUN_RECORD = z.object({
   /** The committee's fingerprint (image/context.ts committeeFingerprint). */
   committee: z.string().optional(),
   config: z.string().optional(),
+  /**
+   * sha256 of the config file as deploy spawn read it: deploy logs copies a local config beside the
+   * logs (conf.json, what the verdict judges by) only when it is this one. Without it, a logs folder
+   * got the working folder's configs/config.json for a run deployed from another configs folder.
+   */
+  configSha256: z.string().optional(),
   /** The image the nodes ran, pinned by digest. */
   image: z.string().optional(),
   placement: z.object({ constraints: z.array(z.string()), spread: z.boolean() }).optional(),
@@ -161,7 +167,12 @@ export const RUN_RECORD = z.object({
 export type RunRecord = z.infer<typeof RUN_RECORD>;
 
 /** The record of a plan applied: with the image as pinned, and the committee's fingerprint. */
-export function runRecord(plan: RunPlan, image: string, committee: string | undefined): RunRecord {
+export function runRecord(
+  plan: RunPlan,
+  image: string,
+  committee: string | undefined,
+  configSha256?: string,
+): RunRecord {
   const groups = new Map<string, number[]>();
   plan.nodes.forEach((node, pid) => {
     if (node.conditions) groups.set(node.conditions.summary, [...(groups.get(node.conditions.summary) ?? []), pid + 1]);
@@ -172,6 +183,7 @@ export function runRecord(plan: RunPlan, image: string, committee: string | unde
     hosts: plan.hosts,
     ...(committee !== undefined ? { committee } : {}),
     config: plan.config,
+    ...(configSha256 !== undefined ? { configSha256 } : {}),
     image,
     placement: plan.placement,
     capAdd: plan.capAdd,

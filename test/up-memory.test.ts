@@ -76,6 +76,21 @@ const probeFate =
  */
 const PACE: UpPace = { pollMs: 10, progressMs: 100 };
 
+/** up of 4 stand-in gomel nodes with a stall time of 1 s (it ends at the stall), at PACE. */
+const upToStall = (
+  p: Awaited<ReturnType<typeof project>>,
+  out: Parameters<typeof up>[1],
+  engine: MemoryEngine,
+  more: Partial<UpFlags> = {},
+) =>
+  up(
+    p.options({ n: 4, binary: path.join(REPO, 'test/fixtures/fake-gomel.sh'), stall: 1, ...more }),
+    out,
+    engine,
+    undefined,
+    PACE,
+  );
+
 const TIME_LINE =
   /^up: time: keys \d+\.\d s, config \d+\.\d s, cluster \d+\.\d s, image \d+\.\d s, deploy \d+\.\d s, start wait \+ run \d+\.\d s, logs \d+\.\d s, verdict \d+\.\d s$/;
 
@@ -129,16 +144,7 @@ test('up, whole: a committee that stops ordering ends the wait at the stall, not
   const engine = new MemoryEngine([], () => ({ state: 'running', output: `${progress}\n`, extract: () => ({}) }));
   // On a terminal up reads the nodes' progress (every 100 ms here): a second since the first reading, no new unit.
   const out = { ...captureOutput(), tty: true, status: () => {} };
-  await assert.rejects(
-    up(
-      p.options({ n: 4, binary: path.join(REPO, 'test/fixtures/fake-gomel.sh'), stall: 1 }),
-      out,
-      engine,
-      undefined,
-      PACE,
-    ),
-    (e: Error) => !/--timeout|after 300s/.test(e.message),
-  );
+  await assert.rejects(upToStall(p, out, engine), (e: Error) => !/--timeout|after 300s/.test(e.message));
   assert.match(
     out.lines.join('\n'),
     /^up: stalled: no node ordered a new unit for \d+ s \(stall time 1 s\); collecting and judging now instead of waiting for --timeout$/m,
@@ -191,15 +197,7 @@ test('up, whole: at the stall the nodes still running are asked to end (not a fa
     return 'end ok';
   };
   const out = { ...captureOutput(), tty: true, status: () => {} };
-  await assert.rejects(
-    up(
-      p.options({ n: 4, binary: path.join(REPO, 'test/fixtures/fake-gomel.sh'), stall: 1 }),
-      out,
-      engine,
-      undefined,
-      PACE,
-    ),
-  );
+  await assert.rejects(upToStall(p, out, engine));
   const text = out.lines.join('\n');
   assert.deepEqual(requests, Array(4).fill('<token> end'), 'each node asked once, with the control token');
   assert.ok(text.includes('up: asked the 4 node(s) still running to end and ship their files (4 ended)'), text);
@@ -221,15 +219,7 @@ test('up --keep, whole: at the stall the nodes still running are neither asked t
   const requests: string[] = [];
   engine.control = (_host, request) => (requests.push(request), 'end ok');
   const out = { ...captureOutput(), tty: true, status: () => {} };
-  await assert.rejects(
-    up(
-      p.options({ n: 4, binary: path.join(REPO, 'test/fixtures/fake-gomel.sh'), stall: 1, keep: true }),
-      out,
-      engine,
-      undefined,
-      PACE,
-    ),
-  );
+  await assert.rejects(upToStall(p, out, engine, { keep: true }));
   assert.deepEqual(requests, [], 'nothing asked');
   assert.equal(engine.live().length, 4, 'left running');
 });

@@ -1,11 +1,12 @@
 // `cluster init` against a fake engine: the free /16 is chosen among the IPv4
-// subnets only (N94), and its flags are checked before the engine is contacted.
+// subnets only (N94), and its flags are checked before the engine is contacted. In process
+// (gomelctlInProcess), but for one process that shows the refusal as a user sees it: exit 2, one line.
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
 import { tempDir } from './helpers.js';
-import { fakeEngine, gomelctl, type EngineRequest } from './support/fake-engine.js';
+import { fakeEngine, gomelctl, gomelctlInProcess, type EngineRequest } from './support/fake-engine.js';
 
 /** A registry that answers /v2/ as docker/setup.sh's does. */
 async function fakeRegistry(t: { after: (fn: () => Promise<void>) => void }): Promise<string> {
@@ -50,7 +51,7 @@ describe('cluster init', () => {
     ];
     const engine = await fakeEngine(dir, swarmManager(networks));
     t.after(() => engine.close());
-    const r = await gomelctl(['cluster', 'init', '--registry', registry], dir, { DOCKER_HOST: engine.host });
+    const r = await gomelctlInProcess(['cluster', 'init', '--registry', registry], dir, { DOCKER_HOST: engine.host });
     assert.equal(r.code, 0, r.err);
     assert.match(r.out, /created attachable overlay network aleph_net \(10\.78\.0\.0\/16\)/);
   });
@@ -73,7 +74,9 @@ describe('cluster init', () => {
     const registry = await fakeRegistry(t);
     const fresh = await fakeEngine(dir, swarmManager([], { LocalNodeState: 'inactive', ControlAvailable: false }));
     t.after(() => fresh.close());
-    const created = await gomelctl(['cluster', 'init', '--registry', registry], dir, { DOCKER_HOST: fresh.host });
+    const created = await gomelctlInProcess(['cluster', 'init', '--registry', registry], dir, {
+      DOCKER_HOST: fresh.host,
+    });
     assert.equal(created.code, 0, created.err);
     const init = fresh.requests.find((r) => r.path === '/swarm/init');
     assert.equal(
@@ -88,7 +91,7 @@ describe('cluster init', () => {
       swarmManager([], { LocalNodeState: 'active', ControlAvailable: true, Cluster }),
     );
     t.after(() => loaded.close());
-    const r = await gomelctl(['cluster', 'init', '--registry', registry], dir, { DOCKER_HOST: loaded.host });
+    const r = await gomelctlInProcess(['cluster', 'init', '--registry', registry], dir, { DOCKER_HOST: loaded.host });
     assert.equal(r.code, 0, r.err);
     assert.match(r.out, /swarm mode already active \(manager\), heartbeat 1 s/);
     assert.match(
@@ -107,7 +110,7 @@ describe('cluster init', () => {
       const dir = await tempDir(t);
       const engine = await fakeEngine(dir, swarmManager([]));
       t.after(() => engine.close());
-      const r = await gomelctl(['cluster', 'init', flag, value], dir, { DOCKER_HOST: engine.host });
+      const r = await gomelctlInProcess(['cluster', 'init', flag, value], dir, { DOCKER_HOST: engine.host });
       assert.equal(r.code, 2, r.err);
       assert.match(r.err, new RegExp(`^gomelctl: ${flag} "?${value.replace(/[.*/]/g, '\\$&')}`));
       assert.deepEqual(engine.requests, []);

@@ -1,21 +1,23 @@
 // `deploy spawn --dry-run` and `up --dry-run` (issue 32): the run's plan, printed, with no
-// engine at all — DOCKER_HOST names a socket nobody listens on — and nothing changed.
+// engine at all — DOCKER_HOST names a socket nobody listens on — and nothing changed. In process
+// (gomelctlInProcess), but for one process: the JSON plan on stdout, nothing on stderr, as a user's pipe gets it.
 import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { before, after, describe, it } from 'node:test';
 import os from 'node:os';
 import { REPO, snapshot } from './helpers.js';
-import { gomelctl } from './support/fake-engine.js';
-
-const NO_ENGINE = { DOCKER_HOST: 'unix:///tmp/gomelctl-no-such-engine.sock' };
+import { gomelctl, gomelctlInProcess } from './support/fake-engine.js';
 
 describe('--dry-run: the plan without an engine', () => {
   let dir: string;
+  /** A socket in this run's own folder that nobody listens on. */
+  let noEngine: { DOCKER_HOST: string };
   before(async () => {
     dir = await fs.mkdtemp(path.join(os.tmpdir(), 'gomelctl-dry-run-'));
+    noEngine = { DOCKER_HOST: `unix://${path.join(dir, 'no-engine.sock')}` };
     await fs.cp(path.join(REPO, 'configs'), path.join(dir, 'configs'), { recursive: true });
-    assert.equal((await gomelctl(['keys', 'gen', '--n', '4'], dir)).code, 0);
+    assert.equal((await gomelctlInProcess(['keys', 'gen', '--n', '4'], dir)).code, 0);
   });
   after(() => fs.rm(dir, { recursive: true, force: true }));
 
@@ -24,7 +26,7 @@ describe('--dry-run: the plan without an engine', () => {
     const r = await gomelctl(
       ['deploy', 'spawn', '--dry-run', '--json', '--net', 'delay=10ms', '--faults', 'crash:2@3s', '--spread'],
       dir,
-      NO_ENGINE,
+      noEngine,
     );
     assert.equal(r.code, 0, r.err);
     assert.equal(r.err, '');
@@ -68,7 +70,7 @@ describe('--dry-run: the plan without an engine', () => {
   });
 
   it('deploy spawn --dry-run: lines for people; a bad flag is still refused (exit 2)', async () => {
-    const r = await gomelctl(['deploy', 'spawn', '--dry-run', '--faults', 'pause:3@1s-4s'], dir, NO_ENGINE);
+    const r = await gomelctlInProcess(['deploy', 'spawn', '--dry-run', '--faults', 'pause:3@1s-4s'], dir, noEngine);
     assert.equal(r.code, 0, r.err);
     const lines = r.out.trim().split('\n');
     assert.equal(lines[0], 'deploy: dry run: the engine is not asked, nothing changes');
@@ -79,11 +81,11 @@ describe('--dry-run: the plan without an engine', () => {
     assert.match(r.out, /^deploy: network: no conditions/m);
     assert.match(r.out, /^deploy: fault planned: pause:3@1s-4s/m);
     assert.match(r.out, /^deploy: start: 3 s after the coordinator heard every node; settle: 9 s$/m);
-    const bad = await gomelctl(['deploy', 'spawn', '--dry-run', '--faults', 'crash:9@1s'], dir, NO_ENGINE);
+    const bad = await gomelctlInProcess(['deploy', 'spawn', '--dry-run', '--faults', 'crash:9@1s'], dir, noEngine);
     assert.equal(bad.code, 2, bad.err);
     assert.match(bad.err, /^gomelctl: --faults "crash:9@1s"/);
     for (const command of [['deploy', 'spawn'], ['up']]) {
-      const json = await gomelctl([...command, '--json'], dir, NO_ENGINE);
+      const json = await gomelctlInProcess([...command, '--json'], dir, noEngine);
       assert.equal(json.code, 2, json.err);
       assert.equal(json.err, 'gomelctl: --json goes with --dry-run: the plan as JSON\n');
     }
@@ -91,7 +93,11 @@ describe('--dry-run: the plan without an engine', () => {
 
   it('up --dry-run --n 7: planned on the committee keys gen would make, and keys gen not run', async () => {
     const before = { keys: await snapshot(path.join(dir, 'keys')), names: (await fs.readdir(dir)).sort() };
-    const r = await gomelctl(['up', '--dry-run', '--json', '--n', '7', '--faults', 'crash:7@2s'], dir, NO_ENGINE);
+    const r = await gomelctlInProcess(
+      ['up', '--dry-run', '--json', '--n', '7', '--faults', 'crash:7@2s'],
+      dir,
+      noEngine,
+    );
     assert.equal(r.code, 0, r.err);
     const plan = JSON.parse(r.out) as { hosts: string[]; settleS: number; committee?: string; faults: unknown };
     assert.deepEqual(
@@ -105,7 +111,7 @@ describe('--dry-run: the plan without an engine', () => {
       before,
       'keys, configs and the folder as they were',
     );
-    const text = await gomelctl(['up', '--dry-run'], dir, NO_ENGINE);
+    const text = await gomelctlInProcess(['up', '--dry-run'], dir, noEngine);
     assert.equal(text.code, 0, text.err);
     assert.match(text.out, /^up: 4 nodes on aleph_net/m);
   });

@@ -8,7 +8,7 @@ import { describe, it } from 'node:test';
 import { EnvironmentError } from '../src/core/errors.js';
 import { Engine, OutputTooLarge } from '../src/docker/engine.js';
 import { tempDir } from './helpers.js';
-import { fakeEngine, gomelctl, type Answer, type EngineRequest } from './support/fake-engine.js';
+import { fakeEngine, gomelctl, gomelctlInProcess, type Answer, type EngineRequest } from './support/fake-engine.js';
 
 /** One line on stderr, naming the engine; no stack, no TypeError. */
 function assertOneLine(r: { code: number; err: string }, host: string, says: RegExp): void {
@@ -26,6 +26,7 @@ const swarmInfo = {
   Swarm: { LocalNodeState: 'active', ControlAvailable: true, NodeID: 'n1', NodeAddr: '127.0.0.1' },
 };
 
+// A process each: that it ends at the timeout, with one line and exit 1, is the process's own contract.
 describe('an engine that accepts and never answers (N91)', () => {
   for (const args of [
     ['deploy', 'status'],
@@ -115,12 +116,13 @@ describe('an engine that answers nonsense (N92)', () => {
       says: /list networks: expected a list/,
     },
   ];
+  // In process: each answer's one line and exit code come from run() alike (the N91 processes above end alike).
   for (const c of cases) {
     it(`${c.name}: one line naming the engine, exit 1`, async (t) => {
       const dir = await tempDir(t);
       const engine = await fakeEngine(dir, c.answer);
       t.after(() => engine.close());
-      const r = await gomelctl(c.args, dir, { DOCKER_HOST: engine.host });
+      const r = await gomelctlInProcess(c.args, dir, { DOCKER_HOST: engine.host });
       assertOneLine(r, engine.host, c.says);
     });
   }

@@ -716,3 +716,19 @@ test("runs' names: the folder's name, and as much of the path as tells two apart
   assert.deepEqual(runNames(['a/b/logs', 'c/b/logs']), ['a/b/logs', 'c/b/logs']);
   assert.deepEqual(runNames(['/r/logs', '/r/logs']), ['/r/logs', '/r/logs'], 'the same folder twice: its path');
 });
+
+test('a --out the page cannot go to is refused before the runs are read: one line naming it, not the logs', async (t) => {
+  // Reading the runs and drawing the charts takes a second or more; a refused --out need not pay it.
+  // The logs here do not exist: an --out checked only as the page is written fails on them first.
+  const root = await tempDir(t);
+  const missing = path.join(root, 'no-such-run');
+  for (const [out, says] of [
+    [root, /is a folder — pass a file name inside it/],
+    [path.join(root, 'nodir', 'r.html'), /its folder .*nodir does not exist/],
+  ] as const) {
+    const r = await cli(['report', '--logs', missing, '--out', out]);
+    assert.equal(r.code, 1, r.err);
+    assert.match(r.err, says);
+    assert.doesNotMatch(r.err, /no-such-run/);
+  }
+});

@@ -1,12 +1,14 @@
 // Issue 25 item 1 (N85, N86): `up` checks every flag and input file before it
-// changes anything — keys, configs or the engine. Exit 2 means nothing changed.
+// changes anything — keys, configs or the engine. Exit 2 means nothing changed. The refusals run in
+// process (gomelctlInProcess); two runs are processes, as a user runs up: one the engine is asked
+// by, and one that fails after up began changing things (exit 1).
 import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import os from 'node:os';
 import { after, before, describe, it } from 'node:test';
 import { REPO, snapshot, tempDir } from './helpers.js';
-import { fakeEngine, gomelctl, type EngineRequest } from './support/fake-engine.js';
+import { fakeEngine, gomelctl, gomelctlInProcess, type EngineRequest } from './support/fake-engine.js';
 
 /** keys/ and configs/ by content and mode, and every name in the folder (no lock or staging left). */
 async function state(dir: string): Promise<unknown> {
@@ -22,7 +24,7 @@ describe('up: every flag is checked before anything changes (N85, N86)', () => {
   before(async () => {
     committee = await fs.mkdtemp(path.join(os.tmpdir(), 'gomelctl-up-checks-'));
     await fs.cp(path.join(REPO, 'configs'), path.join(committee, 'configs'), { recursive: true });
-    const made = await gomelctl(['keys', 'gen', '--n', '8'], committee);
+    const made = await gomelctlInProcess(['keys', 'gen', '--n', '8'], committee);
     assert.equal(made.code, 0, made.err);
   });
   after(() => fs.rm(committee, { recursive: true, force: true }));
@@ -117,7 +119,7 @@ describe('up: every flag is checked before anything changes (N85, N86)', () => {
       }));
       t.after(() => engine.close());
       const before = await state(dir);
-      const r = await gomelctl(['up', ...c.args], dir, { DOCKER_HOST: engine.host });
+      const r = await gomelctlInProcess(['up', ...c.args], dir, { DOCKER_HOST: engine.host });
       assert.equal(r.code, c.code ?? 2, `${r.err}\n${r.out}`);
       assert.match(r.err, c.says);
       // commander's own refusals end with the usage; ours are one line.
@@ -159,7 +161,9 @@ describe('up: every flag is checked before anything changes (N85, N86)', () => {
     );
     t.after(() => engine.close());
     const before = await state(dir);
-    const r = await gomelctl(['up', '--n', '4', '--subnet', '10.77.3.0/24'], dir, { DOCKER_HOST: engine.host });
+    const r = await gomelctlInProcess(['up', '--n', '4', '--subnet', '10.77.3.0/24'], dir, {
+      DOCKER_HOST: engine.host,
+    });
     assert.equal(r.code, 2, r.err);
     assert.match(r.err, /^gomelctl: --subnet 10\.77\.3\.0\/24: overlaps 10\.77\.0\.0\/16, which another network holds/);
     assert.deepEqual(await state(dir), before, 'keys/ and configs/ must be byte-identical');

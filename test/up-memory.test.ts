@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { promises as fs, readFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
-import { up } from '../src/commands/up.js';
+import { up, type UpPace } from '../src/commands/up.js';
 import type { UpFlags } from '../src/commands/up.flags.js';
 import { captureOutput } from '../src/commands/output.js';
 import { UsageError } from '../src/core/errors.js';
@@ -69,6 +69,28 @@ const probeFate =
     },
   });
 
+/**
+ * up's looks at the engine in memory: the tasks every 10 ms and the nodes' progress every 100 ms, not
+ * every 250 ms and 2 s, so that a stall of 1 s ends the wait about 1 s in (it took 4 s and more, and
+ * the waits were most of this file's time).
+ */
+const PACE: UpPace = { pollMs: 10, progressMs: 100 };
+
+/** up of 4 stand-in gomel nodes with a stall time of 1 s (it ends at the stall), at PACE. */
+const upToStall = (
+  p: Awaited<ReturnType<typeof project>>,
+  out: Parameters<typeof up>[1],
+  engine: MemoryEngine,
+  more: Partial<UpFlags> = {},
+) =>
+  up(
+    p.options({ n: 4, binary: path.join(REPO, 'test/fixtures/fake-gomel.sh'), stall: 1, ...more }),
+    out,
+    engine,
+    undefined,
+    PACE,
+  );
+
 const TIME_LINE =
   /^up: time: keys \d+\.\d s, config \d+\.\d s, cluster \d+\.\d s, image \d+\.\d s, deploy \d+\.\d s, start wait \+ run \d+\.\d s, logs \d+\.\d s, verdict \d+\.\d s$/;
 
@@ -76,7 +98,7 @@ test('up, whole: 4 nodes, then resized to 7 — every node anew, the verdict on 
   const p = await project(t);
   const engine = new MemoryEngine([], probeFate(p.keys));
   const four = captureOutput();
-  await up(p.options({ n: 4 }), four, engine);
+  await up(p.options({ n: 4 }), four, engine, undefined, PACE);
   assert.ok(four.lines.includes('probe: all 4 nodes reached every peer'), four.lines.join('\n'));
   assert.match(four.lines.join('\n'), /^cluster: created attachable overlay network net \(10\.\d+\.0\.0\/16\)$/m);
   assert.match(
@@ -87,7 +109,7 @@ test('up, whole: 4 nodes, then resized to 7 — every node anew, the verdict on 
   assert.match(four.lines.at(-3)!, TIME_LINE);
 
   const seven = captureOutput();
-  await up(p.options({ n: 7 }), seven, engine);
+  await up(p.options({ n: 7 }), seven, engine, undefined, PACE);
   assert.match(
     seven.lines.join('\n'),
     /^deploy: 7 nodes on net from 127\.0\.0\.1:\d+\/aleph@sha256:0{63}2: created 3; replaced 4 \(node1, node2, node3 and 1 more\)$/m,
@@ -120,12 +142,9 @@ test('up, whole: a committee that stops ordering ends the wait at the stall, not
   const p = await project(t);
   const progress = `${NODE_LINES.progress} ${Date.now() / 1000} 5 12 0`;
   const engine = new MemoryEngine([], () => ({ state: 'running', output: `${progress}\n`, extract: () => ({}) }));
-  // On a terminal up reads the nodes' progress every 2 s: the second reading sees no new unit.
+  // On a terminal up reads the nodes' progress (every 100 ms here): a second since the first reading, no new unit.
   const out = { ...captureOutput(), tty: true, status: () => {} };
-  await assert.rejects(
-    up(p.options({ n: 4, binary: path.join(REPO, 'test/fixtures/fake-gomel.sh'), stall: 1 }), out, engine),
-    (e: Error) => !/--timeout|after 300s/.test(e.message),
-  );
+  await assert.rejects(upToStall(p, out, engine), (e: Error) => !/--timeout|after 300s/.test(e.message));
   assert.match(
     out.lines.join('\n'),
     /^up: stalled: no node ordered a new unit for \d+ s \(stall time 1 s\); collecting and judging now instead of waiting for --timeout$/m,
@@ -178,9 +197,7 @@ test('up, whole: at the stall the nodes still running are asked to end (not a fa
     return 'end ok';
   };
   const out = { ...captureOutput(), tty: true, status: () => {} };
-  await assert.rejects(
-    up(p.options({ n: 4, binary: path.join(REPO, 'test/fixtures/fake-gomel.sh'), stall: 1 }), out, engine),
-  );
+  await assert.rejects(upToStall(p, out, engine));
   const text = out.lines.join('\n');
   assert.deepEqual(requests, Array(4).fill('<token> end'), 'each node asked once, with the control token');
   assert.ok(text.includes('up: asked the 4 node(s) still running to end and ship their files (4 ended)'), text);
@@ -202,9 +219,7 @@ test('up --keep, whole: at the stall the nodes still running are neither asked t
   const requests: string[] = [];
   engine.control = (_host, request) => (requests.push(request), 'end ok');
   const out = { ...captureOutput(), tty: true, status: () => {} };
-  await assert.rejects(
-    up(p.options({ n: 4, binary: path.join(REPO, 'test/fixtures/fake-gomel.sh'), stall: 1, keep: true }), out, engine),
-  );
+  await assert.rejects(upToStall(p, out, engine, { keep: true }));
   assert.deepEqual(requests, [], 'nothing asked');
   assert.equal(engine.live().length, 4, 'left running');
 });

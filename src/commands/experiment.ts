@@ -231,12 +231,13 @@ async function runGrid(plan: ExperimentPlan, dir: string, out: Output, deps: Exp
 export async function experimentReport(dir: string, file: string, out: Output, json = false): Promise<string> {
   const results = await readResults(dir);
   // Loaded here, as report loads them: vega takes 0.4 s, which a refused flag need not pay.
-  const [{ experimentCharts }, { renderSvg }, { experimentPage }, { writeReport }] = await Promise.all([
+  const [{ experimentCharts }, { renderSvg }, { experimentPage }, { checkReportOut, writeReport }] = await Promise.all([
     import('../core/experiment/charts.js'),
     import('../report/render.js'),
     import('../report/experiment-html.js'),
     import('../report/html.js'),
   ]);
+  await checkReportOut(file); // before the charts are drawn
   const charts = [];
   for (const c of experimentCharts(results)) charts.push({ title: c.title, svg: await renderSvg(c) });
   // A run's report, linked from wherever the page is.

@@ -16,7 +16,7 @@ import { runFaults } from '../core/report/run-faults.js';
 import { parseCpuUsage } from '../core/logs/host-load.js';
 import { byzantineReport } from '../core/report/byzantine.js';
 import { networkLine, runSetup } from '../core/report/run-setup.js';
-import { reportPage, writeReport, type PageRun } from '../report/html.js';
+import { checkReportOut, reportPage, writeReport, type PageRun } from '../report/html.js';
 import { renderSvg } from '../report/render.js';
 import { printJson, type Output } from './output.js';
 import type { ReportFlags } from './report.flags.js';
@@ -212,6 +212,7 @@ export function takeReportedRun(dir: string): ReportedRun | undefined {
 }
 
 async function writeRunsReport(folders: string[], file: string, options: ReportOptions, out: Output): Promise<string> {
+  await checkReportOut(file); // a --out the page cannot go to is said before the runs are read and drawn
   const runs: ReportedRun[] = [];
   for (const dir of folders) runs.push(await readRun(dir, options));
   lastRun = runs.length === 1 ? { dir: path.resolve(folders[0]!), run: runs[0]! } : undefined;

@@ -84,6 +84,17 @@ async function checkOptions(options: UpOptions): Promise<RunPlan> {
 }
 
 /**
+ * How often up looks while it waits: at the nodes' tasks (`pollMs`) and at their progress
+ * (`progressMs`; an updating terminal every 2 s, a log every 5 s, progressEveryMs). A test of the
+ * whole flow on the engine in memory passes shorter ones: its stall of 1 s is then seen in about
+ * 1 s, not at the second progress reading 4 s on.
+ */
+export interface UpPace {
+  pollMs: number;
+  progressMs?: number;
+}
+
+/**
  * `stop` (experiment run's Ctrl-C) ends up at its next step, or its wait for the nodes, with
  * the signal's reason; what up deployed by then is its caller's to remove (deploy clean).
  */
@@ -92,6 +103,7 @@ export async function up(
   out: Output,
   engine: UpEngine = new Engine(),
   stop?: AbortSignal,
+  pace: UpPace = { pollMs: 250 },
 ): Promise<void> {
   const plan = await checkOptions(options);
   if (options.dryRun) return printRunPlan(plan, undefined, { json: options.json, prefix: 'up' }, out);
@@ -100,7 +112,7 @@ export async function up(
   await checkClusterState(engine, options.network, options.subnet);
   await checkRegistryReach(engine, plan.image.registry!, plan.image.option); // a --tag names its registry
   try {
-    await steps(options, plan, out, engine, stop);
+    await steps(options, plan, out, engine, stop, pace);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
     // Exit 2 promises that nothing changed; by now keys, configs or the engine may have.
@@ -117,6 +129,7 @@ async function steps(
   out: Output,
   engine: UpEngine,
   stop: AbortSignal | undefined,
+  pace: UpPace,
 ): Promise<void> {
   const clock = new PhaseClock();
   const step = (name: string) => {
@@ -150,9 +163,9 @@ async function steps(
   step('deploy');
   await deploy(options, plan, pinned, out, engine);
   clock.begin('wait', Date.now());
-  const waited = await waitForRun(options, out, engine, payload, stop);
+  const waited = await waitForRun(options, out, engine, payload, stop, pace);
   step('logs');
-  await collect(options, waited, payload, out, engine);
+  await collect(options, waited, payload, out, engine, pace);
   // The nodes' common start, as they recorded it: the wait for them is the start wait, then gomel's run.
   clock.split('wait', await readRunStart(options.logs).catch(() => undefined), ['start wait', 'run']);
   await judge(options, payload, out, step, () => `up: time: ${clock.line(Date.now())}`);
@@ -201,13 +214,15 @@ async function waitForRun(
   engine: UpEngine,
   payload: PayloadKind,
   stop: AbortSignal | undefined,
+  pace: UpPace,
 ): Promise<Waited> {
   const retry = retryReporter(out, 'up');
   const services = await serviceIds(engine, options.network, retry);
   out.line(`up: waiting for the ${services.size} nodes to finish (at most ${options.timeout}s)`);
   let stalled: string | undefined;
   try {
-    const watching = watchProgress(engine, options, out, payload, (why) => (stalled = why));
+    const progressMs = pace.progressMs ?? progressEveryMs(out);
+    const watching = watchProgress(engine, options, out, payload, progressMs, (why) => (stalled = why));
     try {
       await waitForTasks(
         engine,
@@ -215,7 +230,7 @@ async function waitForRun(
         (v) => stalled !== undefined || stop?.aborted === true || v.phase === 'complete',
         Number(options.timeout) * 1000,
         () => {},
-        { pollMs: 250, retry },
+        { pollMs: pace.pollMs, retry },
       );
     } finally {
       watching.stop();
@@ -243,6 +258,7 @@ async function collect(
   payload: PayloadKind,
   out: Output,
   engine: UpEngine,
+  pace: UpPace,
 ): Promise<void> {
   const { running, lost, stalled } = waited;
   if (stalled) out.line(`up: stalled: ${stalled}; collecting and judging now instead of waiting for --timeout`);
@@ -254,7 +270,7 @@ async function collect(
   // --keep leaves them running: nothing is asked of them. The probe has no control listener
   // (templates/probe/run.sh): asking 256 probe nodes to end got 0 answers and cost the messenger's wait.
   const ask = running.length && !options.keep && payload !== 'probe';
-  const still = ask ? await endRunning(options, running, out, engine) : running;
+  const still = ask ? await endRunning(options, running, out, engine, pace) : running;
   await deployLogs(
     { network: options.network, out: options.logs, fresh: true, keys: options.keys, configs: options.configs },
     out,
@@ -277,7 +293,13 @@ const END_WAIT_MS = 20_000;
  * only through its own engine; a scaled-down task loses its output). Not a fault: the run was judged over, and
  * the nodes log nothing of it. Which nodes still run after a bounded wait; all of them when they could not be asked.
  */
-async function endRunning(options: UpOptions, running: string[], out: Output, engine: UpEngine): Promise<string[]> {
+async function endRunning(
+  options: UpOptions,
+  running: string[],
+  out: Output,
+  engine: UpEngine,
+  pace: UpPace,
+): Promise<string[]> {
   const keep = (why: string) => {
     out.warn(`up: did not ask the nodes still running to end (${why}): a node on another host keeps its files`);
     return running;
@@ -307,7 +329,7 @@ async function endRunning(options: UpOptions, running: string[], out: Output, en
     (v) => v.phase === 'complete',
     END_WAIT_MS,
     () => {},
-    { pollMs: 250, retry },
+    { pollMs: pace.pollMs, retry },
   );
   const status = await readStatus(engine, options.network, retry);
   return status
@@ -370,6 +392,7 @@ function watchProgress(
   options: UpOptions,
   out: Output,
   payload: PayloadKind,
+  everyMs: number,
   onStall: (why: string) => void,
 ): { stop: () => void; done: Promise<void> } {
   let stopped = false;
@@ -382,7 +405,7 @@ function watchProgress(
   let cursor = 0;
   const done = (async () => {
     while (!stopped) {
-      await pause(progressEveryMs(out));
+      await pause(everyMs);
       if (stopped) break;
       try {
         const all = await readStatus(engine, options.network, { ...DEFAULT_RETRY, budgetMs: 0 });

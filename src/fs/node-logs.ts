@@ -121,8 +121,14 @@ export async function refuseSharedEvidence(nodes: readonly NodeFiles[]): Promise
   }
 }
 
-/** Lines of a stream; a line longer than MAX_LINE is not kept whole but yielded as a marker (it is not gomel's). */
-async function* boundedLines(input: AsyncIterable<Buffer>): AsyncGenerator<string> {
+
+/**
+ * Each line of a stream to `onLine`; a line longer than MAX_LINE is not kept whole but passed as a
+ * marker (it is not gomel's). A call, not an async generator's yield: each yield costs promises, a
+ * log has tens of thousands of lines, and node:test tracks every promise (an async hook) — per-line
+ * yields made the verdict tests 3× slower (test/verdict-evidence: 11.2 s of CPU, 3.4 s with calls).
+ */
+async function boundedLines(input: AsyncIterable<Buffer>, onLine: (line: string) => void): Promise<void> {
   let pending = '';
   let overlong = false;
   const decoder = new StringDecoder('utf8'); // a character may straddle two chunks
@@ -136,13 +142,13 @@ async function* boundedLines(input: AsyncIterable<Buffer>): AsyncGenerator<strin
         pending = '';
       }
       if (last) break;
-      yield overlong ? '<overlong line>' : pending;
+      onLine(overlong ? '<overlong line>' : pending);
       pending = '';
       overlong = false;
     }
   }
-  if (overlong) yield '<overlong line>';
-  else if (pending) yield pending;
+  if (overlong) onLine('<overlong line>');
+  else if (pending) onLine(pending);
 }
 
 /**
@@ -283,7 +289,7 @@ async function streamLog(file: string, onLine: (line: string) => void, maxBytes 
   const notes: string[] = [];
   try {
     const bytes = gz ? gunzipMembers(handle, size, (note) => notes.push(note)) : chunksFrom(handle, 0);
-    for await (const line of boundedLines(capped(bytes, maxBytes))) onLine(line);
+    await boundedLines(capped(bytes, maxBytes), onLine);
     return { problem: notes.join('; ') || undefined, usable: true };
   } catch (error) {
     if (error instanceof LogTooLarge) return tooLarge;

@@ -471,7 +471,28 @@ const isReport = (head: string): boolean =>
   /^<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>gomel runs? /.test(head);
 
 export async function writeReport(file: string, html: string): Promise<void> {
-  const fix = 'pass --out a file name in an existing folder, e.g. report.html';
+  const target = await checkReportOut(file);
+  try {
+    if (target === 'device') {
+      if (await writeCharDevice(file, html)) return;
+      throw notAFile(file, 'is not a regular file'); // swapped since it was looked at
+    }
+    await writeFileAtomic(file, html);
+  } catch (error) {
+    throw isFsError(error) ? fsProblem(error, file, 'report file', file) : error;
+  }
+}
+
+const OUT_FIX = 'pass --out a file name in an existing folder, e.g. report.html';
+const notAFile = (file: string, what: string) => new InputError(file, undefined, what, OUT_FIX);
+
+/**
+ * Refuses a --out the page cannot be written to — a folder, a FIFO, a file that is not a report
+ * gomelctl wrote, a missing folder or one that is a file — in one line naming it; 'device' for a
+ * character device (written to directly). `report` asks before it reads the runs and draws the
+ * charts (a second or more of CPU), writeReport again as it writes.
+ */
+export async function checkReportOut(file: string): Promise<'device' | 'file'> {
   try {
     const target = await statOrUndefined(file);
     if (target?.isDirectory())
@@ -481,15 +502,10 @@ export async function writeReport(file: string, html: string): Promise<void> {
         'is a folder',
         `pass a file name inside it, e.g. --out ${path.join(file, 'report.html')}`,
       );
-    if (target?.isCharacterDevice() && (await writeCharDevice(file, html))) return;
+    if (target?.isCharacterDevice()) return 'device';
     // A FIFO is refused rather than waited on: nobody may ever read it.
     if (target && !target.isFile())
-      throw new InputError(
-        file,
-        undefined,
-        target.isFIFO() ? 'is a named pipe (FIFO), not a file' : 'is not a regular file',
-        fix,
-      );
+      throw notAFile(file, target.isFIFO() ? 'is a named pipe (FIFO), not a file' : 'is not a regular file');
     // A file there is overwritten only if it is a report gomelctl wrote: --out keys/0.pk or a run's own
     // log must not become a page (a link is replaced, its target untouched: never through it).
     const entry = await fs.lstat(file).catch(() => undefined);
@@ -500,9 +516,9 @@ export async function writeReport(file: string, html: string): Promise<void> {
     const dir = path.dirname(file);
     const parent = await statOrUndefined(dir);
     if (!parent)
-      throw new InputError(file, undefined, `its folder ${dir} does not exist`, `create it first, or ${fix}`);
-    if (!parent.isDirectory()) throw new InputError(file, undefined, `${dir} is a file, not a folder`, fix);
-    await writeFileAtomic(file, html);
+      throw new InputError(file, undefined, `its folder ${dir} does not exist`, `create it first, or ${OUT_FIX}`);
+    if (!parent.isDirectory()) throw notAFile(file, `${dir} is a file, not a folder`);
+    return 'file';
   } catch (error) {
     throw isFsError(error) ? fsProblem(error, file, 'report file', file) : error;
   }

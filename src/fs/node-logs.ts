@@ -121,7 +121,6 @@ export async function refuseSharedEvidence(nodes: readonly NodeFiles[]): Promise
   }
 }
 
-
 /**
  * Each line of a stream to `onLine`; a line longer than MAX_LINE is not kept whole but passed as a
  * marker (it is not gomel's). A call, not an async generator's yield: each yield costs promises, a

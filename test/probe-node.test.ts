@@ -33,7 +33,7 @@ const DEADLINE_S = 5;
 let probeBin = '';
 before(async () => {
   probeBin = await fs.mkdtemp(path.join(os.tmpdir(), 'gomel-probe-'));
-  await promisify(execFile)('go', ['build', '-trimpath', '-o', path.join(probeBin, 'gomel-probe'), '.'], {
+  const build = promisify(execFile)('go', ['build', '-trimpath', '-o', path.join(probeBin, 'gomel-probe'), '.'], {
     cwd: path.join(REPO, 'probe'),
     env: {
       ...process.env,
@@ -44,6 +44,11 @@ before(async () => {
       CGO_ENABLED: '0',
       GOCACHE: path.join(REPO, 'dist/go-cache'),
     },
+  });
+  await build.catch((e: NodeJS.ErrnoException) => {
+    throw new Error(
+      e.code === 'ENOENT' ? 'building gomel-probe needs Go >= 1.19 (Debian: apt-get install golang-go)' : String(e),
+    );
   });
 });
 after(() => fs.rm(probeBin, { recursive: true, force: true }));

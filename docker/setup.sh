@@ -22,11 +22,11 @@ command -v xtables-legacy-multi >/dev/null 2>&1 || need_packages+=(iptables) # t
 GO_VERSION=2
 GO_LIBS=(golang-github-rs-zerolog-dev golang-golang-x-crypto-dev)
 go_image_current() { [ "$(docker image inspect --format '{{ index .Config.Labels "org.gomelctl.golang" }}' "$GO_IMAGE" 2>/dev/null)" = "$GO_VERSION" ]; }
-# The base image's version: its recipe's number and a hash of the userspace delayer's
-# source (delayer/'s go.mod and *.go, compiled into the image with Go), so that a changed
-# delayer is rebuilt. Its tests (*_test.go, npm run test:go) are not in the binary: not hashed.
+# The base image's version: its recipe's number and a hash of the source of the Go programs
+# compiled into it (delayer/'s and probe/'s go.mod and *.go), so that a changed program is
+# rebuilt. Their tests (*_test.go, npm run test:go) are not in the binaries: not hashed.
 REPO_DIR=$(cd "$(dirname "$0")/.." && pwd)
-BASE_VERSION="4-$(cd "$REPO_DIR/delayer" && for f in go.mod *.go; do case "$f" in *_test.go) ;; *) cat "$f" ;; esac; done | sha256sum | cut -c1-12)"
+BASE_VERSION="5-$(cd "$REPO_DIR" && for f in delayer/go.mod delayer/*.go probe/go.mod probe/*.go; do case "$f" in *_test.go) ;; *) cat "$f" ;; esac; done | sha256sum | cut -c1-12)"
 base_image_current() { [ "$(docker image inspect --format '{{ index .Config.Labels "org.gomelctl.base" }}' "$BASE_IMAGE" 2>/dev/null)" = "$BASE_VERSION" ]; }
 if ! base_image_current; then command -v go >/dev/null 2>&1 || need_packages+=(golang-go); fi
 if ! go_image_current; then
@@ -108,14 +108,16 @@ copy_with_libs() {
 # 3. A base image, since none can be pulled here: a rootfs of Debian's busybox-static,
 #    plus what network conditions need (busybox's tc cannot build HTB/netem qdiscs):
 #    iproute2's tc and iptables (legacy, for the statistic match and NFQUEUE), with their
-#    libraries, and gomel-delayer (delay and jitter where the kernel has no netem), a static
-#    binary compiled here from delayer/ with Go's standard library only.
+#    libraries, gomel-delayer (delay and jitter where the kernel has no netem) and gomel-probe
+#    (the connectivity probe's listener and questions, templates/probe/run.sh), static
+#    binaries compiled here from delayer/ and probe/ with Go's standard library only.
 #    BASE_VERSION marks what the image holds; an older base is rebuilt.
 if ! base_image_current; then
   rootfs=$(busybox_rootfs)
   mkdir -p "$rootfs/usr/sbin"
-  # Module mode (delayer/go.mod), as npm run test:go tests it; standard library only, so never the network.
+  # Module mode (each folder's go.mod), as npm run test:go tests them; standard library only, so never the network.
   (cd "$REPO_DIR/delayer" && CGO_ENABLED=0 GO111MODULE=on GOFLAGS= GOPROXY=off go build -trimpath -o "$rootfs/usr/sbin/gomel-delayer" .)
+  (cd "$REPO_DIR/probe" && CGO_ENABLED=0 GO111MODULE=on GOFLAGS= GOPROXY=off go build -trimpath -o "$rootfs/usr/sbin/gomel-probe" .)
   rm -f "$rootfs/bin/tc" "$rootfs/bin/iptables"
   copy_with_libs "$rootfs" "$(command -v tc)" "$(command -v xtables-legacy-multi)"
   # iptables loads its matches (the statistic one among them) from Debian's xtables folder.
@@ -125,7 +127,7 @@ if ! base_image_current; then
   tar -C "$rootfs" -c . | docker import --change 'CMD ["/bin/sh"]' --change 'ENV PATH=/bin:/sbin:/usr/sbin' \
     --change "LABEL org.gomelctl.base=$BASE_VERSION" - "$BASE_IMAGE" >/dev/null
   rm -rf "$rootfs"
-  log "created base image $BASE_IMAGE (busybox, tc, iptables, gomel-delayer)"
+  log "created base image $BASE_IMAGE (busybox, tc, iptables, gomel-delayer, gomel-probe)"
 fi
 log "base image: $BASE_IMAGE"
 

@@ -57,7 +57,9 @@ test('every file of the contract is named in the node scripts, outside comments'
 test('the printed line prefixes are the ones the nodes print', () => {
   assert.match(nodeLib, new RegExp(`echo "${NODE_LINES.ship} \\$token file`));
   assert.match(nodeLib, new RegExp(`echo "${NODE_LINES.progress} \\$\\(wall_clock\\)`));
-  assert.match(probeRun, new RegExp(`echo "${NODE_LINES.probeProgress} \\$1 \\$reached \\$tried \\$total"`));
+  assert.match(probeRun, new RegExp(`echo "${NODE_LINES.probeProgress} start 0 0 \\$total"`));
+  // The probe's other phases, from gomel-probe.
+  assert.ok(read('probe/main.go').includes(`progressPrefix = "${NODE_LINES.probeProgress}"`));
 });
 
 test('a node whose network conditions fail exits with the contract code', () => {

@@ -5,13 +5,16 @@
 // than PROBE_DEADLINE: at 128 real nodes the start came 98 s after the node was
 // ready, and a deadline counted from the script's start had then already passed,
 // so every address was "unreachable" without being asked. Under dash and busybox
-// sh (the image's shell); nc is busybox's, as in the image.
-import { describe, test } from 'node:test';
+// sh (the image's shell), with gomel-probe (probe/, in the base image's /usr/sbin)
+// built here once for the file, as scripts/test-go.sh builds it.
+import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { execFile, spawn, spawnSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
+import os from 'node:os';
 import net from 'node:net';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { freeListenPorts, REPO, tempDir } from './helpers.js';
 import { judgeProbes, parseProbeReport } from '../src/core/logs/probe.js';
 
@@ -25,6 +28,30 @@ const ADDRESSES = 3;
 /** Longer than PROBE_DEADLINE below: a deadline that counted the start wait would be over before the first question. */
 const START_WAIT_S = 6;
 const DEADLINE_S = 5;
+
+/** A folder holding gomel-probe, built from probe/ as scripts/test-go.sh builds it: module mode, offline, no cgo. */
+let probeBin = '';
+before(async () => {
+  probeBin = await fs.mkdtemp(path.join(os.tmpdir(), 'gomel-probe-'));
+  const build = promisify(execFile)('go', ['build', '-trimpath', '-o', path.join(probeBin, 'gomel-probe'), '.'], {
+    cwd: path.join(REPO, 'probe'),
+    env: {
+      ...process.env,
+      GOFLAGS: '',
+      GO111MODULE: 'on',
+      GOPROXY: 'off',
+      GOTOOLCHAIN: 'local',
+      CGO_ENABLED: '0',
+      GOCACHE: path.join(REPO, 'dist/go-cache'),
+    },
+  });
+  await build.catch((e: NodeJS.ErrnoException) => {
+    throw new Error(
+      e.code === 'ENOENT' ? 'building gomel-probe needs Go >= 1.19 (Debian: apt-get install golang-go)' : String(e),
+    );
+  });
+});
+after(() => fs.rm(probeBin, { recursive: true, force: true }));
 
 type Peer = 'answers' | 'late' | 'closes' | 'refused' | 'frozen' | 'wrong';
 
@@ -85,20 +112,22 @@ interface ProbeRun {
 }
 
 /**
- * The probe as node `self` of `kinds`, with GOMEL_DIR holding the committee, a config,
- * answer.sh and a node-lib.sh whose start_together waits START_WAIT_S.
+ * The probe as node `self` of `kinds`, with GOMEL_DIR holding the committee, a config
+ * and a node-lib.sh whose start_together waits START_WAIT_S.
  */
 async function runProbe(
   t: Parameters<typeof tempDir>[0],
   shellCmd: string[],
   kinds: readonly Peer[],
   self: number,
+  /** PATH as the image's base has it: with gomel-probe, or without (a base older than it). */
+  searchPath = `${probeBin}:${process.env.PATH}`,
 ): Promise<ProbeRun> {
   const dir = await tempDir(t);
   const committee = await standInCommittee(kinds, self);
   t.after(() => committee.close());
   const gomel = path.join(dir, 'gomel');
-  for (const sub of ['keys', 'configs', 'bin']) await fs.mkdir(path.join(gomel, sub), { recursive: true });
+  for (const sub of ['keys', 'configs']) await fs.mkdir(path.join(gomel, sub), { recursive: true });
   const pk = Buffer.alloc(32, 7).toString('base64');
   const lines = committee.ports.map(
     (row, k) =>
@@ -106,8 +135,6 @@ async function runProbe(
   );
   await fs.writeFile(path.join(gomel, 'keys/committee.ka'), `${lines.join('\n')}\n`);
   await fs.writeFile(path.join(gomel, 'configs/config.json'), '{}\n');
-  await fs.copyFile(path.join(REPO, 'templates/probe/answer.sh'), path.join(gomel, 'bin/answer.sh'));
-  await fs.chmod(path.join(gomel, 'bin/answer.sh'), 0o755);
   // The real node-lib.sh, with a start that takes START_WAIT_S and a clock without busybox's adjtimex.
   await fs.writeFile(
     path.join(gomel, 'node-lib.sh'),
@@ -118,17 +145,13 @@ async function runProbe(
     key,
     `${Buffer.concat([Buffer.alloc(32, 1), Buffer.alloc(32, 7)]).toString('base64')} - ${self}\n`,
   );
-  // busybox's nc, as in the image (dash finds it on PATH; busybox sh runs its own applet).
-  const bin = path.join(dir, 'bin');
-  await fs.mkdir(bin);
-  await fs.writeFile(path.join(bin, 'nc'), '#!/bin/sh\nexec busybox nc "$@"\n', { mode: 0o755 });
   const tmp = path.join(dir, 'tmp');
   await fs.mkdir(tmp);
   const extract = path.join(dir, 'extract');
 
   const child = spawn(shellCmd[0]!, [...shellCmd.slice(1), PROBE, 'config'], {
     env: {
-      PATH: `${bin}:${process.env.PATH}`,
+      PATH: searchPath,
       SLOT: String(self + 1),
       GOMEL_DIR: gomel,
       GOMEL_EXTRACT: extract,
@@ -149,16 +172,17 @@ async function runProbe(
   };
   t.after(async () => killGroup());
   let stdout = '';
-  // The late peers wake once the first pass went past them: they are reached by a retry.
-  const lastLate = kinds.lastIndexOf('late');
+  // Its listener, once started, holds stdout open; a probe that fails before starting it closes stdout as it exits.
+  const closed = new Promise((r) => child.stdout.on('close', r));
+  // The late peers wake once the first pass is over (its last progress line): they are reached by a retry.
+  const all = kinds.length * ADDRESSES;
   child.stdout.on('data', (chunk: Buffer) => {
     stdout += chunk.toString();
-    const tried = [...stdout.matchAll(/^gomelctl-probe-progress checking \d+ (\d+) /gm)].at(-1)?.[1];
-    if (tried !== undefined && Number(tried) >= (lastLate + 1) * ADDRESSES) committee.wakeLate();
+    if (new RegExp(`^gomelctl-probe-progress checking \\d+ ${all} ${all}$`, 'm').test(stdout)) committee.wakeLate();
   });
   const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
   killGroup(); // its listeners keep stdout open
-  await new Promise((r) => child.stdout.on('close', r));
+  await closed;
   const report = (await fs.readFile(path.join(extract, 'probe.txt'), 'utf8')).split('\n').filter(Boolean);
   return { code, stdout: stdout.split('\n').filter(Boolean), report };
 }
@@ -167,9 +191,9 @@ const peerLines = (report: readonly string[]) => report.filter((l) => l.startsWi
 
 // The runs mostly wait (the start, the deadline, late peers): side by side, on ports each picks free.
 describe('the probe as a node runs it', { concurrency: true }, () => {
-  // busybox sh, the image's shell, at 256 nodes; dash at 64 (the logic is one script, the count what costs).
+  // busybox sh, the image's shell, at 256 nodes; dash at 128.
   for (const [name, sh] of SHELLS) {
-    const n = name === 'busybox' ? 256 : 64;
+    const n = name === 'busybox' ? 256 : 128;
     test(`${name}: ${n} nodes, a start wait longer than PROBE_DEADLINE: every address is asked and reported once; late peers are reached by a retry`, async (t) => {
       const kinds: Peer[] = Array.from({ length: n }, () => 'answers');
       const self = 5;
@@ -223,5 +247,15 @@ describe('the probe as a node runs it', { concurrency: true }, () => {
     assert.equal(run.report.at(-1), 'result ok');
     const judged = judgeProbes([{ label: 'node1', report: parseProbeReport(run.report.join('\n')) }], 1);
     assert.deepEqual([judged.all, judged.nodes[0]!.reached], [true, 64 * ADDRESSES]);
+  });
+
+  test('a base image without gomel-probe: result fail, with one line that says how to rebuild it', async (t) => {
+    const run = await runProbe(t, SHELLS.at(-1)![1], Array(4).fill('answers'), 0, process.env.PATH);
+    assert.equal(run.code, 1);
+    assert.deepEqual(run.report.slice(-2), [
+      "error gomel-probe is not on PATH: the image's base predates it (docker/setup.sh rebuilds gomelctl/base:busybox)",
+      'result fail',
+    ]);
+    assert.equal(parseProbeReport(run.report.join('\n')).errors.length, 1);
   });
 });

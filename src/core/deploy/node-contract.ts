@@ -63,7 +63,7 @@ export const NODE_LINES = {
   ship: 'gomelctl-ship',
   /** "<wall clock> <level> <ordered> <fault actions>" every few seconds (core/logs/live-progress.ts). */
   progress: 'gomelctl-progress',
-  /** The probe's instead: "<phase> <addresses reached> <asked> <all>" (templates/probe/run.sh). */
+  /** The probe's instead: "<phase> <addresses reached> <asked> <all>" (templates/probe/run.sh, probe/main.go). */
   probeProgress: 'gomelctl-probe-progress',
 } as const;
 

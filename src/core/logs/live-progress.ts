@@ -1,7 +1,7 @@
 // A committee's progress while it runs, from what each node prints every few
 // seconds (templates/gomel/run.sh, report_progress):
 //   gomelctl-progress <wall s> <highest prime level> <units ordered> <fault actions applied>
-// or, for the connectivity probe, which is not gomel (templates/probe/run.sh):
+// or, for the connectivity probe, which is not gomel (templates/probe/run.sh and gomel-probe, probe/main.go):
 //   gomelctl-probe-progress <phase> <addresses reached> <addresses asked> <addresses>
 // The service log stream reaches the manager from every host, so `up` reads the
 // last of these lines per node (a log tail) wherever the node runs.

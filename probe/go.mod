@@ -1,0 +1,3 @@
+module gomelctl/probe
+
+go 1.19

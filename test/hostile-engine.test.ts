@@ -76,3 +76,39 @@ test('the task view every reader takes (status, spawn, the task.json deploy logs
   );
   assert.equal(viewTask([{ Status: { State: 'running' } }]).error, undefined);
 });
+
+test('deploy clean deletes only what carries the deployment labels, whatever the engine lists, and names the rest (B6)', async (t) => {
+  const dir = await tempDir(t);
+  // An engine that ignores the label filter: it lists every service and secret it has.
+  const engine = await fakeEngine(dir, (r) => {
+    if (r.method === 'DELETE') return { json: {} };
+    if (r.path === '/services')
+      return {
+        json: [
+          service('ours', 'node1', OURS),
+          service('victim', 'prod-db', {}),
+          service('theirs', 'node2', { ...OURS, 'org.gomelctl.deployment': 'other_net' }),
+        ],
+      };
+    if (r.path === '/secrets')
+      return {
+        json: [
+          { ID: 'our-secret', Spec: { Name: 'gomel-key-1', Labels: OURS } },
+          { ID: 'sec-victim', Spec: { Name: 'prod-password', Labels: {} } },
+        ],
+      };
+    return { json: [] };
+  });
+  t.after(() => engine.close());
+  const r = await gomelctlInProcess(['deploy', 'clean', '--network', 'aleph_net'], dir, { DOCKER_HOST: engine.host });
+  assert.equal(r.code, 0, r.err);
+  assert.deepEqual(
+    engine.requests.filter((q) => q.method === 'DELETE').map((q) => q.path),
+    ['/services/ours', '/secrets/our-secret'],
+  );
+  assert.equal(
+    r.err,
+    'deploy: Docker Engine listed 3 object(s) for aleph_net without its labels (org.gomelctl.managed=true, org.gomelctl.deployment=aleph_net); left alone: "prod-db", "node2", "prod-password"\n',
+  );
+  assert.equal(r.out, 'deploy: removed 1 service(s) and 1 secret(s) of aleph_net\n');
+});

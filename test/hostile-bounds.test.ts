@@ -15,7 +15,7 @@ import {
   protocolValueBudget,
   type ProtocolStats,
 } from '../src/core/logs/protocol-stats.js';
-import { judgeProbes, parseProbeReport } from '../src/core/logs/probe.js';
+import { judgeProbes, parseProbeReport, probeCommittee } from '../src/core/logs/probe.js';
 import { MAX_RECORDED_FAULT_EVENTS } from '../src/core/faults/plan.js';
 
 test('a .gz log of more gzip members than 1024 (100 k tiny ones took 124 s) is named and not judged; 1024 still read', async (t) => {
@@ -100,6 +100,9 @@ test('report: a forged log past its share of distinct values, or naming peers ou
 });
 
 test('a probe report keeps what a real one can hold: 3 errors, an unreached line per committee address, each clipped', () => {
+  const committee = probeCommittee(
+    Array.from({ length: 8 }, (_, pid) => ({ addresses: [9000, 10000, 11000].map((p) => `node${pid + 1}:${p}`) })),
+  );
   const report = parseProbeReport(
     [
       'pid 0',
@@ -109,12 +112,12 @@ test('a probe report keeps what a real one can hold: 3 errors, an unreached line
       `peer 0 ${'x'.repeat(10_000)} unreachable`,
       'result fail',
     ].join('\n'),
-    24,
+    committee,
   );
   assert.deepEqual([report.errors, report.errorCount], [['0', '1', '2'], 10_000]);
   assert.deepEqual([report.unreached.length, report.unreachedCount], [24, 10_001]);
   assert.ok(report.key!.length <= 200);
-  const [node] = judgeProbes([{ label: 'node1', report }], 1, 24).nodes;
+  const [node] = judgeProbes([{ label: 'node1', pid: 0, report }], committee, 1).nodes;
   assert.deepEqual(node!.reasons.slice(0, 4), ['0', '1', '2', 'and 9997 more error line(s)']);
   assert.match(
     node!.reasons[5]!,

@@ -16,7 +16,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { freeListenPorts, REPO, tempDir } from './helpers.js';
-import { judgeProbes, parseProbeReport } from '../src/core/logs/probe.js';
+import { judgeProbes, parseProbeReport, probeCommittee } from '../src/core/logs/probe.js';
 
 const PROBE = path.join(REPO, 'templates/probe/run.sh');
 const HAS_BUSYBOX = spawnSync('busybox', ['true']).status === 0;
@@ -109,6 +109,8 @@ interface ProbeRun {
   code: number | null;
   stdout: string[];
   report: string[];
+  /** The committee the probe asked, as the verdict reads it. */
+  committee: ReturnType<typeof probeCommittee>;
 }
 
 /**
@@ -129,6 +131,7 @@ async function runProbe(
   const gomel = path.join(dir, 'gomel');
   for (const sub of ['keys', 'configs']) await fs.mkdir(path.join(gomel, sub), { recursive: true });
   const pk = Buffer.alloc(32, 7).toString('base64');
+  const addresses = committee.ports.map((row) => ({ addresses: row.map((p) => `127.0.0.1:${p}`) }));
   const lines = committee.ports.map(
     (row, k) =>
       `${k === self ? pk : Buffer.alloc(32, k).toString('base64')}|rmc||${row.map((p) => `127.0.0.1:${p}`).join(' ')}`,
@@ -184,7 +187,7 @@ async function runProbe(
   killGroup(); // its listeners keep stdout open
   await closed;
   const report = (await fs.readFile(path.join(extract, 'probe.txt'), 'utf8')).split('\n').filter(Boolean);
-  return { code, stdout: stdout.split('\n').filter(Boolean), report };
+  return { code, stdout: stdout.split('\n').filter(Boolean), report, committee: probeCommittee(addresses) };
 }
 
 const peerLines = (report: readonly string[]) => report.filter((l) => l.startsWith('peer '));
@@ -227,8 +230,8 @@ describe('the probe as a node runs it', { concurrency: true }, () => {
       assert.ok(run.report.some((l) => l.startsWith(`reached ${reached} of ${n * ADDRESSES} addresses in `)));
       assert.equal(run.report.at(-1), 'result fail');
       // gomelctl's reading of the report: the same counts.
-      const parsed = parseProbeReport(run.report.join('\n'));
-      assert.deepEqual([parsed.reached, parsed.unreached.length, parsed.key], [reached, 5 * ADDRESSES, 'ok']);
+      const parsed = parseProbeReport(run.report.join('\n'), run.committee);
+      assert.deepEqual([parsed.reached.size, parsed.unreached.length, parsed.key], [reached, 5 * ADDRESSES, 'ok']);
       // The service output: headlines and progress, no line per address (up reads its last lines only).
       assert.equal(run.stdout.filter((l) => l.startsWith('probe: peer ')).length, 0);
       const progress = run.stdout.filter((l) => l.startsWith('gomelctl-probe-progress '));
@@ -245,7 +248,8 @@ describe('the probe as a node runs it', { concurrency: true }, () => {
     assert.equal(peerLines(run.report).length, 64 * ADDRESSES);
     assert.ok(peerLines(run.report).every((l) => l.endsWith(' ok')));
     assert.equal(run.report.at(-1), 'result ok');
-    const judged = judgeProbes([{ label: 'node1', report: parseProbeReport(run.report.join('\n')) }], 1);
+    const report = parseProbeReport(run.report.join('\n'), run.committee);
+    const judged = judgeProbes([{ label: 'node1', pid: 0, report }], run.committee, 1);
     assert.deepEqual([judged.all, judged.nodes[0]!.reached], [true, 64 * ADDRESSES]);
   });
 
@@ -256,6 +260,6 @@ describe('the probe as a node runs it', { concurrency: true }, () => {
       "error gomel-probe is not on PATH: the image's base predates it (docker/setup.sh rebuilds gomelctl/base:busybox)",
       'result fail',
     ]);
-    assert.equal(parseProbeReport(run.report.join('\n')).errors.length, 1);
+    assert.equal(parseProbeReport(run.report.join('\n'), run.committee).errors.length, 1);
   });
 });

@@ -9,6 +9,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { createGzip, gzipSync } from 'node:zlib';
 import { separateShipped } from '../src/core/logs/shipped.js';
 import {
   insideFolder,
@@ -237,4 +238,38 @@ test('planNodeFolder: exactly the recorded files go, with the folders made for t
       false,
       bad,
     );
+});
+
+/** A forged shipment of one file: its header declaring `bytes`, its data the gzip `gz` (4000 base64 characters a line, as ship_extract). */
+function forgedShipment(name: string, bytes: number, gz: Buffer): string {
+  const b = gz.toString('base64');
+  const lines = Array.from({ length: Math.ceil(b.length / 4000) }, (_, i) => b.slice(i * 4000, (i + 1) * 4000));
+  return [
+    `gomelctl-ship tok file 0 ${name} ${bytes} ${'0'.repeat(64)} ${lines.length}`,
+    ...lines.map((l, i) => `gomelctl-ship tok data 0 ${i} ${l}`),
+    'gomelctl-ship tok end 1',
+    '',
+  ].join('\n');
+}
+
+test('a shipped file declaring or inflating past 256 MiB is not kept, and the evidence names it and the cap (hostile pass B4)', async () => {
+  const declared = separateShipped(forgedShipment('big.log', 2 ** 30, gzipSync(Buffer.from('hello\n'))));
+  assert.deepEqual(declared.shipment!.files, []);
+  assert.deepEqual(declared.shipment!.problems, [
+    'big.log declares 1073.7 MB, over the 256 MiB cap on a shipped file: not written',
+  ]);
+  // 257 MiB of zeros in 260 kB of gzip, declared at the cap: inflation stops at the cap.
+  const gzip = createGzip({ level: 9 });
+  const chunks: Buffer[] = [];
+  gzip.on('data', (c: Buffer) => chunks.push(c));
+  const done = new Promise((r) => gzip.on('end', r));
+  const mib = Buffer.alloc(2 ** 20);
+  for (let i = 0; i < 257; i++) if (!gzip.write(mib)) await new Promise((r) => gzip.once('drain', r));
+  gzip.end();
+  await done;
+  const inflated = separateShipped(forgedShipment('zeros.log', 256 * 2 ** 20, Buffer.concat(chunks)));
+  assert.deepEqual(inflated.shipment!.files, []);
+  assert.deepEqual(inflated.shipment!.problems, [
+    'zeros.log inflates to more than it may, over the 256 MiB cap on a shipped file: not written',
+  ]);
 });

@@ -7,7 +7,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { cli, copyLogs, readLines, tempDir, VECTORS, writeLines } from './helpers.js';
-import { judgeProbes, parseProbeReport } from '../src/core/logs/probe.js';
+import { judgeProbes, parseProbeReport, probeCommittee } from '../src/core/logs/probe.js';
 import { isShutdownRace, parseGoPanic } from '../src/core/logs/shutdown.js';
 import type { Verdict } from '../src/core/logs/verdict.js';
 
@@ -372,18 +372,24 @@ test('Go panics: the message and the topmost consensus-go frame', () => {
 });
 
 test('probe reports: all ok, and a wrong key or an unreachable peer named', () => {
-  const ok = parseProbeReport('pid 0\nkey ok\npeer 0 n1:9000 ok\npeer 1 n2:9000 ok\nresult ok\n');
+  const committee = probeCommittee([{ addresses: ['n1:9000'] }, { addresses: ['n2:9000'] }]);
+  const ok = parseProbeReport('pid 0\nkey ok\npeer 0 n1:9000 ok\npeer 1 n2:9000 ok\nresult ok\n', committee);
   const badKey = parseProbeReport(
     'pid 1\nkey mismatch: the private key does not match committee line 2\npeer 0 n1:9000 ok\npeer 1 n2:9000 ok\nresult fail\n',
+    committee,
   );
-  const lost = parseProbeReport('pid 2\nkey ok\npeer 0 n1:9000 ok\npeer 1 n2:9000 unreachable\nresult fail\n');
+  const lost = parseProbeReport(
+    'pid 2\nkey ok\npeer 0 n1:9000 ok\npeer 1 n2:9000 unreachable\nresult fail\n',
+    committee,
+  );
   const result = judgeProbes(
     [
-      { label: 'n1', report: ok },
-      { label: 'n2', report: badKey },
-      { label: 'n3', report: lost },
-      { label: 'n4', report: undefined },
+      { label: 'n1', pid: 0, report: ok },
+      { label: 'n2', pid: 1, report: badKey },
+      { label: 'n3', pid: 2, report: lost },
+      { label: 'n4', pid: 3, report: undefined },
     ],
+    committee,
     4,
   );
   assert.equal(result.all, false);
@@ -394,5 +400,81 @@ test('probe reports: all ok, and a wrong key or an unreachable peer named', () =
   assert.match(result.nodes[1]!.reasons[0]!, /key mismatch/);
   assert.match(result.nodes[2]!.reasons[0]!, /1 address\(es\) not reached: n2:9000 unreachable/);
   assert.equal(result.nodes[3]!.reasons[0], 'no probe report');
-  assert.equal(judgeProbes([{ label: 'n1', report: ok }], 1).all, true);
+  assert.equal(judgeProbes([{ label: 'n1', pid: 0, report: ok }], committee, 1).all, true);
+});
+
+/** A 4-node probe folder on swarm-8's addresses cut to 4 nodes (node<k>:9000/10000/11000), node1's report replaced by `first`. */
+async function probeFolder(t: Parameters<typeof tempDir>[0], first: (every: string[]) => string[]) {
+  const dir = await tempDir(t);
+  const committee = (await fs.readFile(path.join(LOGS, 'swarm-8/committee.ka'), 'utf8')).split('\n').slice(0, 4);
+  await fs.writeFile(path.join(dir, 'committee.ka'), `${committee.join('\n')}\n`);
+  const every = [0, 1, 2, 3].flatMap((p) => [9000, 10000, 11000].map((port) => `peer ${p} node${p + 1}:${port} ok`));
+  const report = (pid: number, peers = every, tail = ['result ok']) =>
+    [`pid ${pid}`, 'config config', 'nodes 4', 'key ok', ...peers, ...tail, ''].join('\n');
+  for (let k = 1; k <= 4; k++) {
+    await fs.mkdir(path.join(dir, `node${k}`));
+    await fs.writeFile(path.join(dir, `node${k}/probe.txt`), k === 1 ? first(every).join('\n') : report(k - 1));
+  }
+  return { dir, report };
+}
+
+test("forged probe reports fail (hostile pass B12): one address 12 times, another pid's report, addresses outside the committee", async (t) => {
+  const head = (pid: number) => [`pid ${pid}`, 'config config', 'nodes 4', 'key ok'];
+  const cases: [string, (every: string[]) => string[], RegExp][] = [
+    [
+      'one address listed 12 times',
+      () => [...head(0), ...Array(12).fill('peer 1 node2:9000 ok'), 'result ok'],
+      /node1: FAIL — 1 address\(es\) reached; reached 1 of the committee's 12 addresses$/m,
+    ],
+    [
+      "pid 3's report in node1's folder",
+      (every) => [...head(3), ...every, 'result ok'],
+      /node1: FAIL — 12 address\(es\) reached; the report is pid 3's, not pid 0's$/m,
+    ],
+    [
+      '12 addresses of no member',
+      () => [...head(0), ...Array.from({ length: 12 }, (_, j) => `peer 9 evil${j}:1 ok`), 'result ok'],
+      /node1: FAIL — 0 address\(es\) reached; reached 0 of the committee's 12 addresses \(12 line\(s\) name an address outside the committee, or under another pid than its line's\)$/m,
+    ],
+    [
+      'the committee addresses under the wrong pids',
+      (every) => [
+        ...head(0),
+        ...every.map((l) => l.replace(/^peer (\d)/, (_, p) => `peer ${(Number(p) + 1) % 4}`)),
+        'result ok',
+      ],
+      /node1: FAIL — 0 address\(es\) reached; reached 0 of the committee's 12 addresses \(12 line/m,
+    ],
+  ];
+  for (const [what, first, line] of cases) {
+    const { dir } = await probeFolder(t, first);
+    const r = await cli(['verdict', '--logs', dir]);
+    assert.equal(r.code, 1, `${what}: ${r.out}${r.err}`);
+    assert.match(r.out, line, what);
+    assert.match(r.out, /^node2: ok — 12 address\(es\) reached$/m, what);
+    assert.equal(r.err, 'gomelctl: verdict: probe: 3 of 4 nodes reached every peer', what);
+  }
+  const { dir } = await probeFolder(t, (every) => [...head(0), ...every, 'result ok']);
+  assert.equal((await cli(['verdict', '--logs', dir])).code, 0, 'the real reports pass');
+});
+
+test('a probe error line quoting a private key is redacted in every node line, summary and --json (hostile pass B11)', async (t) => {
+  const key = `${Buffer.from(Array.from({ length: 64 }, (_, i) => (i * 37 + 11) % 256)).toString('base64')} ${Buffer.from(Array.from({ length: 32 }, (_, i) => (i * 53 + 7) % 256)).toString('base64')} 0`;
+  const { dir } = await probeFolder(t, (every) => [
+    'pid 0',
+    `key ${key}`,
+    ...every,
+    `error key ${key}`,
+    `peer 1 node2:9000 unreachable ${key}`,
+    'result fail',
+  ]);
+  const secrets = key.split(' ').slice(0, 2);
+  for (const flags of [[], ['--json']]) {
+    const r = await cli(['verdict', '--logs', dir, ...flags]);
+    assert.equal(r.code, 1);
+    assert.match(r.out, /redacted, 88 chars/);
+    for (const secret of secrets)
+      for (let i = 0; i + 8 <= secret.length; i++)
+        assert.ok(!(r.out + r.err).includes(secret.slice(i, i + 8)), `${flags.join(' ')}: ${r.out}`);
+  }
 });

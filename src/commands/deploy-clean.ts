@@ -2,7 +2,7 @@
 import type { CleanEngine } from '../docker/engine-api.js';
 import type { DeployCleanFlags } from './deploy.flags.js';
 import type { Output } from './output.js';
-import { removeDeployment } from '../docker/deployment.js';
+import { removeDeployment, skippedLine } from '../docker/deployment.js';
 import { Engine } from '../docker/engine.js';
 
 export async function deployClean(
@@ -11,5 +11,6 @@ export async function deployClean(
   engine: CleanEngine = new Engine(),
 ): Promise<void> {
   const removed = await removeDeployment(engine, options.network);
+  if (removed.skipped.length) out.warn(skippedLine(options.network, removed.skipped));
   out.line(`deploy: removed ${removed.services} service(s) and ${removed.secrets} secret(s) of ${options.network}`);
 }

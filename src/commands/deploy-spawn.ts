@@ -27,7 +27,7 @@ import { printJson, type Output } from './output.js';
 import { retryReporter } from './engine-retry.js';
 import { pruneSecrets, REMOVAL_WAIT_MS, removeDeployment, waitForRemoved, waitForTasks } from '../docker/deployment.js';
 import { checkRegistryReach } from '../docker/swarm.js';
-import { deploymentLabels, serviceIds, readTaskViews } from '../docker/deployment.js';
+import { carrying, deploymentLabels, serviceIds, readTaskViews, skippedLine } from '../docker/deployment.js';
 import { someNames } from '../core/logs/logs-folder.js';
 import { clip, groupNames } from '../core/summary.js';
 
@@ -231,14 +231,15 @@ async function replaceServices(
 ): Promise<void> {
   const { plan: run, parallel, controlSecret } = o;
   const labels = deploymentLabels(run.network);
-  const existing = (await engine.listServices(labels)).map((s) => ({
+  const listed = carrying(await engine.listServices(labels), labels);
+  const existing = listed.kept.map((s) => ({
     id: s.ID,
     name: s.Spec!.Name!,
     specHash: s.Spec?.Labels?.[LABELS.spec],
   }));
   const plan = planServices(specs, existing, Boolean(o.restart));
   // Secrets first: each node gets only its own key, mounted read-only at /run/secrets/gomel.pk.
-  const secrets = new Map((await engine.listSecrets(labels)).map((s) => [s.Spec!.Name, s.ID]));
+  const secrets = new Map(carrying(await engine.listSecrets(labels), labels).kept.map((s) => [s.Spec!.Name, s.ID]));
   const toStart = [...plan.create, ...plan.replace.map((r) => r.node)];
   if (toStart.length && !secrets.has(controlSecret))
     secrets.set(
@@ -263,7 +264,9 @@ async function replaceServices(
   await mapLimit(toStart, parallel, (node) =>
     engine.createService(node.spec(secrets.get(node.secretName)!, secrets.get(controlSecret)!) as never),
   );
-  await pruneSecrets(engine, run.network, new Set([...specs.map((s) => s.secretName), controlSecret]));
+  const pruned = await pruneSecrets(engine, run.network, new Set([...specs.map((s) => s.secretName), controlSecret]));
+  const skipped = [...listed.skipped, ...pruned.skipped];
+  if (skipped.length) out.warn(skippedLine(run.network, skipped));
   const said = [
     plan.create.length && `created ${plan.create.length}`,
     plan.replace.length && `replaced ${plan.replace.length} (${someNames(plan.replace.map((r) => r.node.host))})`,

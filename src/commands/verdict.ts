@@ -1,7 +1,7 @@
 // `verdict`: reads what the nodes left and says whether the committee reached
 // consensus, and apart from that, how its nodes shut down.
 import { CheckFailed, ExpectedStall, ForkFound, InputError } from '../core/errors.js';
-import { judgeProbes, parseProbeReport, type ProbeVerdict } from '../core/logs/probe.js';
+import { judgeProbes, parseProbeReport, probeCommittee, type ProbeVerdict } from '../core/logs/probe.js';
 import { LOGS_MARKER, VERDICT_FILE, VERDICT_HEADER } from '../core/logs/logs-folder.js';
 import { readHead } from '../fs/node-logs.js';
 import { mapLimit } from '../core/limit.js';
@@ -85,14 +85,15 @@ export async function verdict(options: VerdictFlags, out: Output): Promise<Verdi
     // Each report in its head, a few at a time: a real one is a line per address (about 30 KB at 256
     // nodes); 128 forged 15.5 MiB reports read at once took 4.2 GB (hostile pass B8).
     // Of each, what a real one can hold: an unreached line per address, an error or so (probe.ts).
-    const addresses = run.members.reduce((sum, m) => sum + m.addresses.length, 0);
+    const committee = probeCommittee(run.members);
     const reports = await mapLimit(run.nodes, 4, async (node) => ({
       label: node.label,
+      pid: node.pid,
       report: node.files?.probe
-        ? parseProbeReport((await readHead(node.files.probe, PROBE_REPORT_HEAD))!, addresses)
+        ? parseProbeReport((await readHead(node.files.probe, PROBE_REPORT_HEAD))!, committee)
         : undefined,
     }));
-    await renderProbes(judgeProbes(reports, n, addresses), options, out);
+    await renderProbes(judgeProbes(reports, committee, n), options, out);
     return undefined;
   }
   const { verdict: result, config } = await judgeRun(run, options);

@@ -6,6 +6,7 @@ import { CONTROL_SECRET_FILE, NODE_ENV } from '../core/deploy/node-contract.js';
 import { viewTask, type TaskView } from '../core/deploy/plan.js';
 import { EnvironmentError } from '../core/errors.js';
 import { mapLimit } from '../core/limit.js';
+import { someNames } from '../core/logs/logs-folder.js';
 import { DEFAULT_RETRY, retryTransient, type Engine, type RetryPolicy } from './engine.js';
 import type { CleanEngine, SecretApi, ServiceApi, TaskApi } from './engine-api.js';
 
@@ -31,6 +32,26 @@ function envNumber(env: string[] | undefined, name: string): number | undefined 
 }
 
 export const deploymentLabels = (network: string) => ({ [LABELS.managed]: 'true', [LABELS.deployment]: network });
+
+/**
+ * Of what the engine listed for a label filter, what does carry every one of `labels`, and the names
+ * of what does not: an engine that ignored the filter had clean delete an unlabelled service 'prod-db',
+ * a secret 'prod-password' and another deployment's service (hostile pass B6). Deletions go by this.
+ */
+export function carrying<T extends { Spec?: { Name?: string; Labels?: Record<string, string> } }>(
+  listed: readonly T[],
+  labels: Record<string, string>,
+): { kept: T[]; skipped: string[] } {
+  const has = (x: T) => Object.entries(labels).every(([k, v]) => x.Spec?.Labels?.[k] === v);
+  return {
+    kept: listed.filter(has),
+    skipped: listed.filter((x) => !has(x)).map((x) => JSON.stringify(x.Spec?.Name ?? null).slice(0, 80)),
+  };
+}
+
+/** One line naming what the engine listed for `network` but did not carry its labels, so was left alone. */
+export const skippedLine = (network: string, skipped: readonly string[]) =>
+  `deploy: Docker Engine listed ${skipped.length} object(s) for ${network} without its labels (${LABELS.managed}=true, ${LABELS.deployment}=${network}); left alone: ${someNames(skipped)}`;
 
 interface DeployedService {
   name: string;
@@ -265,9 +286,15 @@ export async function waitForRemoved(
   }
 }
 
-/** Removes this deployment's secrets that no desired node uses. */
-export async function pruneSecrets(engine: SecretApi, network: string, keep: Set<string>): Promise<number> {
-  const stale = (await engine.listSecrets(deploymentLabels(network))).filter((s) => !keep.has(s.Spec?.Name ?? ''));
+/** Removes this deployment's secrets that no desired node uses; names the listed ones without its labels. */
+export async function pruneSecrets(
+  engine: SecretApi,
+  network: string,
+  keep: Set<string>,
+): Promise<{ removed: number; skipped: string[] }> {
+  const labels = deploymentLabels(network);
+  const listed = carrying(await engine.listSecrets(labels), labels);
+  const stale = listed.kept.filter((s) => !keep.has(s.Spec?.Name ?? ''));
   for (const s of stale) {
     // A secret stays "in use" briefly after its service is removed; retry a few times.
     for (let attempt = 0; ; attempt++) {
@@ -280,16 +307,21 @@ export async function pruneSecrets(engine: SecretApi, network: string, keep: Set
       }
     }
   }
-  return stale.length;
+  return { removed: stale.length, skipped: listed.skipped };
 }
 
 /** Removes the deployment's services, then its secrets: only what carries its labels (gomelctl deletes only what it wrote). */
 export async function removeDeployment(
   engine: CleanEngine,
   network: string,
-): Promise<{ services: number; secrets: number }> {
-  const services = await engine.listServices(deploymentLabels(network));
-  await mapLimit(services, 8, (s) => engine.removeService(s.ID));
+): Promise<{ services: number; secrets: number; skipped: string[] }> {
+  const labels = deploymentLabels(network);
+  const services = carrying(await engine.listServices(labels), labels);
+  await mapLimit(services.kept, 8, (s) => engine.removeService(s.ID));
   const secrets = await pruneSecrets(engine, network, new Set());
-  return { services: services.length, secrets };
+  return {
+    services: services.kept.length,
+    secrets: secrets.removed,
+    skipped: [...services.skipped, ...secrets.skipped],
+  };
 }

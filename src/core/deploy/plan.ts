@@ -13,6 +13,7 @@ import { UsageError } from '../errors.js';
 import { LABELS } from '../labels.js';
 import type { Member } from '../keys/committee.js';
 import { hashHex } from '../image/context.js';
+import { redactKeyMaterial } from '../keys/secrets.js';
 import type { TwinSetups } from '../faults/twins.js';
 
 /**
@@ -232,6 +233,7 @@ export interface TaskView {
    */
   desiredState: string | undefined;
   phase: TaskPhase;
+  /** Swarm's error for the task, redacted and clipped (taskError): every reader prints it or writes it to task.json. */
   error: string | undefined;
   exitCode: number | undefined;
   since: string | undefined;
@@ -252,6 +254,21 @@ interface EngineTask {
     Timestamp?: string;
     ContainerStatus?: { ContainerID?: string; ExitCode?: number };
   };
+}
+
+/** Swarm's errors run to a line or two ("task: non-zero exit (1)", a runc error: about 200 characters). */
+const TASK_ERROR_CHARS = 500;
+const KEYISH_TAIL = /[A-Za-z0-9+/=]+$/;
+
+/**
+ * A task's error as gomelctl shows it: at most TASK_ERROR_CHARS characters, key material redacted.
+ * A task error quoting a private key was printed whole by `deploy status` and kept in task.json, and a
+ * 5 MB one was a 5 MB status line (hostile pass B5). The cut comes first, so that a 5 MB run of base64
+ * is never redacted whole; a run the cut splits is dropped, as what is left of a key may not look like one.
+ */
+export function taskError(error: string): string {
+  if (error.length <= TASK_ERROR_CHARS) return redactKeyMaterial(error);
+  return `${redactKeyMaterial(error.slice(0, TASK_ERROR_CHARS).replace(KEYISH_TAIL, ''))}…`;
 }
 
 /** The newest task of a service, read as a phase: what spawn waits on and status shows. */
@@ -275,7 +292,7 @@ export function viewTask(tasks: readonly EngineTask[]): TaskView {
     state,
     desiredState: newest?.DesiredState,
     phase,
-    error: newest?.Status?.Err,
+    error: newest?.Status?.Err === undefined ? undefined : taskError(newest.Status.Err),
     exitCode: newest?.Status?.ContainerStatus?.ExitCode,
     since: newest?.Status?.Timestamp,
     nodeId: newest?.NodeID,

@@ -1,11 +1,25 @@
 // The probe payload's reports (templates/probe/run.sh writes /extract/probe.txt).
+import { redactKeyMaterial } from '../keys/secrets.js';
 import { clip, groupNames, type NameGroup } from '../summary.js';
+
+/** The committee a probe asked: each address (committee.ka's, the probe's peer lines) to the pid whose line holds it. */
+export type ProbeCommittee = ReadonlyMap<string, number>;
+
+export function probeCommittee(members: readonly { addresses: readonly string[] }[]): ProbeCommittee {
+  return new Map(members.flatMap((m, pid) => m.addresses.map((a) => [a, pid] as const)));
+}
 
 interface ProbeReport {
   pid: number | undefined;
   result: 'ok' | 'fail' | undefined;
   key: string | undefined;
-  reached: number;
+  /**
+   * The committee's addresses reported reached, each once, and only under the pid whose committee line
+   * holds it: a forged report listed one address 12 times, or 12 addresses of no member (hostile pass B12).
+   */
+  reached: Set<string>;
+  /** `ok` peer lines naming an address outside the committee, or under another pid than its line's. */
+  strangers: number;
   /** The first addresses not reached (as many as the committee has), each clipped; `unreachedCount` counts them all. */
   unreached: string[];
   unreachedCount: number;
@@ -21,13 +35,18 @@ interface ProbeReport {
 const MAX_PROBE_ERRORS = 3;
 const PROBE_TEXT = 200;
 
-/** A probe report; `addresses`: the committee's, the most unreached addresses kept. */
-export function parseProbeReport(text: string, addresses = Infinity): ProbeReport {
+/**
+ * A probe report, against the committee it asked (as many unreached addresses are kept as it has).
+ * Its key and error lines are redacted (redactKeyMaterial): a report quoting a private key must
+ * not have the verdict print it (hostile pass B11).
+ */
+export function parseProbeReport(text: string, committee: ProbeCommittee): ProbeReport {
   const report: ProbeReport = {
     pid: undefined,
     result: undefined,
     key: undefined,
-    reached: 0,
+    reached: new Set(),
+    strangers: 0,
     unreached: [],
     unreachedCount: 0,
     errors: [],
@@ -37,13 +56,15 @@ export function parseProbeReport(text: string, addresses = Infinity): ProbeRepor
     const [word, ...rest] = line.split(' ');
     if (word === 'pid') report.pid = Number(rest[0]);
     else if (word === 'result') report.result = rest[0] === 'ok' ? 'ok' : 'fail';
-    else if (word === 'key') report.key = clip(rest.join(' '), PROBE_TEXT);
+    else if (word === 'key') report.key = clip(redactKeyMaterial(rest.join(' ')), PROBE_TEXT);
     else if (word === 'error' && report.errorCount++ < MAX_PROBE_ERRORS)
-      report.errors.push(clip(rest.join(' '), PROBE_TEXT));
+      report.errors.push(clip(redactKeyMaterial(rest.join(' ')), PROBE_TEXT));
     else if (word === 'peer') {
-      if (rest[2] === 'ok') report.reached++;
-      else if (report.unreachedCount++ < addresses)
-        report.unreached.push(clip(`${rest[1]} ${rest.slice(2).join(' ')}`, PROBE_TEXT));
+      if (rest[2] === 'ok') {
+        if (committee.get(rest[1]!) === Number(rest[0])) report.reached.add(rest[1]!);
+        else report.strangers++;
+      } else if (report.unreachedCount++ < committee.size)
+        report.unreached.push(clip(redactKeyMaterial(`${rest[1]} ${rest.slice(2).join(' ')}`), PROBE_TEXT));
     }
   }
   return report;
@@ -72,18 +93,25 @@ export interface ProbeVerdict {
   unreachedPeers: NameGroup[];
 }
 
+/**
+ * Each node passes when its report is its own (the pid of its folder) and it reached every distinct
+ * address of the committee (reports parsed against `committee`), with a result `ok` and no error.
+ */
 export function judgeProbes(
-  reports: readonly { label: string; report: ProbeReport | undefined }[],
+  reports: readonly { label: string; pid: number; report: ProbeReport | undefined }[],
+  committee: ProbeCommittee,
   n: number,
-  /** Every address of the committee: what a node that reached every peer reached (a report claiming less is not ok). */
-  addresses?: number,
 ): ProbeVerdict {
-  const nodes = reports.map(({ label, report }): ProbeNodeVerdict => {
+  const nodes = reports.map(({ label, pid, report }): ProbeNodeVerdict => {
     if (!report) return { label, ok: false, reached: 0, problem: 'left no probe report', reasons: ['no probe report'] };
     const reasons = [...report.errors];
+    const problems = report.errors.map((e) => `failed: ${e}`);
+    if (report.pid !== pid) {
+      reasons.unshift(`the report is pid ${report.pid ?? '(none)'}'s, not pid ${pid}'s`);
+      problems.unshift("have another node's report");
+    }
     if (report.errorCount > report.errors.length)
       reasons.push(`and ${report.errorCount - report.errors.length} more error line(s)`);
-    const problems = report.errors.map((e) => `failed: ${e}`);
     if (report.key && report.key !== 'ok') {
       reasons.push(`key ${report.key}`);
       problems.push(`have a wrong key (${report.key.split(':')[0]})`);
@@ -94,8 +122,11 @@ export function judgeProbes(
       );
       problems.push('did not reach every address');
     }
-    if (addresses !== undefined && report.reached < addresses && report.unreachedCount === 0) {
-      reasons.push(`reached ${report.reached} of the committee's ${addresses} addresses`);
+    if (report.reached.size < committee.size && report.unreachedCount === 0) {
+      const strangers = report.strangers
+        ? ` (${report.strangers} line(s) name an address outside the committee, or under another pid than its line's)`
+        : '';
+      reasons.push(`reached ${report.reached.size} of the committee's ${committee.size} addresses${strangers}`);
       problems.push('did not reach every address');
     }
     if (report.result === undefined) {
@@ -106,7 +137,7 @@ export function judgeProbes(
       problems.push('failed');
     }
     const ok = report.result === 'ok' && reasons.length === 0;
-    return { label, ok, reached: report.reached, problem: problems[0], reasons };
+    return { label, ok, reached: report.reached.size, problem: problems[0], reasons };
   });
   const ok = nodes.filter((x) => x.ok);
   const all = ok.length === n && nodes.length === n;

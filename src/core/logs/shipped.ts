@@ -15,6 +15,13 @@ import { NODE_LINES } from '../deploy/node-contract.js';
 
 const SHIP_PREFIX = NODE_LINES.ship;
 
+/**
+ * The most a shipped file may declare or inflate to: the log reader's cap (MAX_LOG_BYTES,
+ * src/fs/node-logs.ts). A 1.4 MB output declaring 1 GiB of zeros had deploy logs write 1 GiB
+ * and peak at 3.2 GB (hostile pass B4); inflation stops at the cap (zlib's maxOutputLength).
+ */
+export const MAX_SHIPPED_BYTES = 256 * 1024 * 1024;
+
 interface ShippedFile {
   /** Relative to /extract; checked to stay inside it. */
   path: string;
@@ -23,6 +30,8 @@ interface ShippedFile {
   complete: boolean;
   /** Why it is not complete, in words naming what is missing. */
   problem?: string;
+  /** Over MAX_SHIPPED_BYTES, declared or inflated: not to be written at all. */
+  overCap?: boolean;
 }
 
 interface Shipment {
@@ -101,13 +110,32 @@ function missingRanges(have: ReadonlyMap<number, string>, total: number): string
     : ranges.join(', ');
 }
 
-/** Inflates what may be the start of a gzip stream: the whole file, or as much as the bytes hold. */
-function inflatePrefix(gz: Buffer): Buffer {
+class OverCap extends Error {}
+
+/** gunzip, stopping at MAX_SHIPPED_BYTES (OverCap); undefined if the bytes do not inflate. */
+function inflate(gz: Buffer, prefix: boolean): Buffer | undefined {
   try {
-    return gunzipSync(gz, { finishFlush: constants.Z_SYNC_FLUSH });
-  } catch {
-    return Buffer.alloc(0);
+    return gunzipSync(gz, {
+      maxOutputLength: MAX_SHIPPED_BYTES,
+      ...(prefix ? { finishFlush: constants.Z_SYNC_FLUSH } : {}),
+    });
+  } catch (error) {
+    if ((error as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') throw new OverCap();
+    return undefined;
   }
+}
+
+/** Inflates what may be the start of a gzip stream: the whole file, or as much as the bytes hold. */
+const inflatePrefix = (gz: Buffer): Buffer => inflate(gz, true) ?? Buffer.alloc(0);
+
+function overCap(header: FileHeader, what: string): ShippedFile {
+  return {
+    path: header.path,
+    content: new Uint8Array(),
+    complete: false,
+    overCap: true,
+    problem: `${header.path} ${what}, over the ${MAX_SHIPPED_BYTES / 2 ** 20} MiB cap on a shipped file: not written`,
+  };
 }
 
 function assembleFile(
@@ -116,6 +144,16 @@ function assembleFile(
   conflict: boolean,
 ): ShippedFile | undefined {
   if (!header) return undefined;
+  if (header.bytes > MAX_SHIPPED_BYTES) return overCap(header, `declares ${mb(header.bytes)}`);
+  try {
+    return assembleWithin(header, data, conflict);
+  } catch (error) {
+    if (error instanceof OverCap) return overCap(header, `inflates to more than it may`);
+    throw error;
+  }
+}
+
+function assembleWithin(header: FileHeader, data: ReadonlyMap<number, string>, conflict: boolean): ShippedFile {
   // A line holds 3000 bytes of gzip: more lines than that for the file's size is no honest header.
   if (header.lines > Math.ceil(header.bytes / 2000) + 16)
     return {
@@ -130,12 +168,7 @@ function assembleFile(
   const complete = prefix === header.lines && have === header.lines && !conflict;
   const gz = Buffer.from(Array.from({ length: prefix }, (_, i) => data.get(i)!).join(''), 'base64');
   if (complete) {
-    let content: Buffer | undefined;
-    try {
-      content = gunzipSync(gz);
-    } catch {
-      content = undefined;
-    }
+    const content = inflate(gz, false);
     const sha = content && createHash('sha256').update(content).digest('hex');
     if (content && content.length === header.bytes && sha === header.sha256)
       return { path: header.path, content: new Uint8Array(content), complete: true };
@@ -168,7 +201,8 @@ function assemble(c: Collecting): Shipment {
   const count = Math.min(Math.max(c.end ?? 0, seen), seen + 1000);
   for (let i = 0; i < count; i++) {
     const file = assembleFile(c.headers.get(i), c.data.get(i) ?? new Map(), c.conflicts.has(i));
-    if (file) files.push(file);
+    if (file?.overCap) problems.push(file.problem!);
+    else if (file) files.push(file);
     else
       problems.push(
         `file #${i + 1} of the shipment lost its name line${c.data.get(i)?.size ? ` (${c.data.get(i)!.size} data lines arrived without it)` : ''}`,

@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { createHash } from 'node:crypto';
 import { deployLogs } from '../src/commands/deploy-logs.js';
 import { captureOutput } from '../src/commands/output.js';
 import type { Engine } from '../src/docker/engine.js';
@@ -15,11 +16,21 @@ import { parseFaultPlan } from '../src/core/faults/plan.js';
 import { cli, copyLogs, DOCKER_CONFIGS, DOCKER_KEYS, sourceMatches, tempDir } from './helpers.js';
 import { collectEngine } from './support/collect-engine.js';
 
-/** Two finished nodes deployed with gomel's 8-node committee's fingerprint, config "config" and a run record with a fault plan. */
+/** Two finished nodes deployed with gomel's 8-node committee's fingerprint, config "config" (its hash) and a run record with a fault plan. */
 async function engine(): Promise<Engine> {
   const committee = committeeFingerprint(await fs.readFile(path.join(DOCKER_KEYS, 'committee.ka')));
   const hosts = ['node1', 'node2'];
-  const run = JSON.stringify({ version: 1, network: 'aleph_net', hosts, faults: parseFaultPlan('crash:2@3s', hosts) });
+  // The config's hash as deploy spawn records it: deploy logs copies conf.json only when it is the deployed one.
+  const configSha256 = createHash('sha256')
+    .update(await fs.readFile(path.join(DOCKER_CONFIGS, 'config.json')))
+    .digest('hex');
+  const run = JSON.stringify({
+    version: 1,
+    network: 'aleph_net',
+    hosts,
+    configSha256,
+    faults: parseFaultPlan('crash:2@3s', hosts),
+  });
   const files = (k: number) => ({ [`${k}.config.log`]: 'log\n', exit_status: '0\n' });
   return collectEngine(
     { node1: files(0), node2: files(1) },

@@ -1,0 +1,56 @@
+// Hostile pass B1–B3 (issue 30): inputs a user can hand gomelctl that grow without bound
+// (B3: configs of 130,000 Params keys), multiply (B1: experiment grids) or carry secrets (B2).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { cli, REPO, tempDir } from './helpers.js';
+import { checkConfigText } from '../src/core/config/check.js';
+import { SHOWN_PROBLEMS } from '../src/commands/config.js';
+
+const shipped = async () =>
+  JSON.parse(await fs.readFile(path.join(REPO, 'configs/config.json'), 'utf8')) as {
+    Sync: { Params: Record<string, string> }[];
+  };
+
+test('B3: a config of 130,000 ignored Params keys is checked, not a RangeError (push(...) of them overflowed the stack)', async () => {
+  const config = await shipped();
+  for (let i = 0; i < 130_000; i++) config.Sync[0]!.Params[`k${i}`] = '1';
+  const { problems } = checkConfigText(JSON.stringify(config), undefined);
+  assert.equal(problems.filter((p) => /^Sync\[0\]\.Params\.k\d+$/.test(p.path)).length, 130_000);
+});
+
+test('B3: config check prints at most SHOWN_PROBLEMS problems, errors first, and "and K more"', async (t) => {
+  const root = await tempDir(t);
+  const configs = path.join(root, 'configs');
+  await fs.mkdir(configs);
+  const config = await shipped();
+  for (let i = 0; i < SHOWN_PROBLEMS + 10; i++) config.Sync[0]!.Params[`k${i}`] = '1';
+  config.Sync[0]!.Params.timeout = 'soon'; // one error after the warnings
+  await fs.writeFile(path.join(configs, 'config.json'), JSON.stringify(config));
+  const r = await cli(['config', 'check', '--configs', configs, '--keys', path.join(REPO, 'keys')]);
+  assert.equal(r.code, 1);
+  const lines = r.out.split('\n');
+  assert.match(lines[1]!, /^ {2}error: .*Sync\[0\]\.Params\.timeout: "soon" is not a Go duration/);
+  assert.equal(lines.filter((l) => /^ {2}(error|warning): /.test(l)).length, SHOWN_PROBLEMS);
+  // The shipped config's own 3 warnings, the ignored keys and the bad timeout, less those shown.
+  assert.equal(
+    lines.at(-1),
+    `  … and ${3 + SHOWN_PROBLEMS + 10 + 1 - SHOWN_PROBLEMS} more in ${path.join(configs, 'config.json')}`,
+  );
+});
+
+test('B3: a Sync of 40 services against the committee names a few ports, not one per service', async () => {
+  const config = await shipped();
+  config.Sync = Array.from({ length: 40 }, () => config.Sync[0]!);
+  const { problems } = checkConfigText(JSON.stringify(config), { size: 8, addressColumns: 3, setupColumns: 1 });
+  const columns = problems.find((p) => p.path === 'Sync' && /address columns/.test(p.message));
+  assert.match(columns!.fix, /\(ports 9000,10000,11000,12000,… \(40 ports\); keeps the keys\)/);
+});
+
+test('B3: unknown fields are named a few at a time', async () => {
+  const config = (await shipped()) as unknown as Record<string, unknown>;
+  for (let i = 0; i < 10; i++) config[`Extra${i}`] = 1;
+  const { problems } = checkConfigText(JSON.stringify(config), undefined);
+  assert.ok(problems.some((p) => p.path === 'Extra0, Extra1, Extra2 and 7 more'));
+});

@@ -2,8 +2,10 @@
 // (B3: configs of 130,000 Params keys), multiply (B1: experiment grids) or carry secrets (B2).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { cli, REPO, tempDir } from './helpers.js';
 import { checkConfigText } from '../src/core/config/check.js';
 import { SHOWN_PROBLEMS } from '../src/commands/config.js';
@@ -53,4 +55,34 @@ test('B3: unknown fields are named a few at a time', async () => {
   for (let i = 0; i < 10; i++) config[`Extra${i}`] = 1;
   const { problems } = checkConfigText(JSON.stringify(config), undefined);
   assert.ok(problems.some((p) => p.path === 'Extra0, Extra1, Extra2 and 7 more'));
+});
+
+test('B1: a grid of 40 × 40 × 40 × 40 points is refused from its axes, within a 64 MB heap (building it took 1.3 GB)', async (t) => {
+  const dir = await tempDir(t);
+  await fs.cp(path.join(REPO, 'configs'), path.join(dir, 'configs'), { recursive: true });
+  await fs.writeFile(path.join(dir, 'gomel'), '#!/bin/sh\n', { mode: 0o755 });
+  const axis = `[${Array.from({ length: 40 }, (_, i) => i + 1).join(',')}]`;
+  const n = `[${Array.from({ length: 40 }, (_, i) => i + 4).join(',')}]`;
+  const file = path.join(dir, 'g.yaml');
+  await fs.writeFile(
+    file,
+    `binary: gomel\nconfigs: configs\nn: ${n}\nconfig: {Txpu: ${axis}, LogBuffer: ${axis}, LogMemInterval: ${axis}}\n`,
+  );
+  // A heap cap, not a clock: before, the grid was built first and the process died out of memory.
+  const run = promisify(execFile)(process.execPath, [
+    '--max-old-space-size=64',
+    path.join(REPO, 'bin/gomelctl'),
+    'experiment',
+    'plan',
+    file,
+  ]);
+  const failed = await run.then(
+    () => assert.fail('refused'),
+    (e: { code: number; stderr: string }) => e,
+  );
+  assert.equal(failed.code, 2);
+  assert.equal(
+    failed.stderr,
+    `gomelctl: ${file}: the grid is 2560000 runs (2560000 points × 1 repeats), more than 200 — cut an axis, or split the grid over several files\n`,
+  );
 });

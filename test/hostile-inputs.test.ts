@@ -86,3 +86,49 @@ test('B1: a grid of 40 × 40 × 40 × 40 points is refused from its axes, within
     `gomelctl: ${file}: the grid is 2560000 runs (2560000 points × 1 repeats), more than 200 — cut an axis, or split the grid over several files\n`,
   );
 });
+
+test('B2: a key or seed quoted from an experiment file, a fault plan or a zones file is redacted in the error', async (t) => {
+  const dir = await tempDir(t);
+  await fs.cp(path.join(REPO, 'configs'), path.join(dir, 'configs'), { recursive: true });
+  await fs.writeFile(path.join(dir, 'gomel'), '#!/bin/sh\n', { mode: 0o755 });
+  const member = await fs.readFile(path.join(REPO, 'keys/0.pk'), 'utf8');
+  const signing = member.split(' ')[0]!;
+  const seed = (await fs.readFile(path.join(REPO, 'keys/seed'), 'utf8')).trim();
+  await fs.writeFile(path.join(dir, 'plan.json'), JSON.stringify([{ kind: 'crash', nodes: signing, at: '3s' }]));
+  await fs.writeFile(
+    path.join(dir, 'z.json'),
+    JSON.stringify({ zones: { a: '1-2', b: '3-4' }, links: { 'a>b': `delay=${seed}` } }),
+  );
+  const plan = async (name: string, axis: Record<string, unknown>) => {
+    const file = path.join(dir, name);
+    await fs.writeFile(file, JSON.stringify({ binary: 'gomel', configs: 'configs', n: [4], ...axis }));
+    const r = await cli(['experiment', 'plan', file]);
+    assert.equal(r.code, 2, r.err);
+    for (const secret of [signing, member.split(' ')[1]!, seed])
+      assert.ok(!r.err.includes(secret.slice(10, 30)), `${name}: no part of a secret is printed`);
+    return r.err;
+  };
+  const redacted = (s: string) => `${s.slice(0, 3)}…(redacted, ${s.length} chars)`;
+  assert.ok(
+    (await plan('e1.json', { faults: ['plan.json'] })).includes(
+      `plan.json:[0].nodes: "${redacted(signing)}" is not a node`,
+    ),
+  );
+  assert.ok(
+    (await plan('e2.json', { net: [{ zones: 'z.json' }] })).includes(`z.json:links.a>b: "delay=${redacted(seed)}"`),
+  );
+  assert.ok((await plan('e3.json', { net: [member] })).includes(`net[0]: at n 4: ${redacted(signing)} `));
+  // config check quotes a config's values too.
+  const config = await shipped();
+  config.Sync[2]!.Params.network = seed;
+  await fs.writeFile(path.join(dir, 'configs/config.json'), JSON.stringify(config));
+  const check = await cli([
+    'config',
+    'check',
+    '--configs',
+    path.join(dir, 'configs'),
+    '--keys',
+    path.join(REPO, 'keys'),
+  ]);
+  assert.ok(check.out.includes(`"${redacted(seed)}" is not a multicast network`), check.out.replaceAll(seed, '<seed>'));
+});

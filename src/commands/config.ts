@@ -11,6 +11,7 @@ import { readResizeHistory, requireCommitteeFile, resolveFolder } from '../fs/ke
 import type { Output } from './output.js';
 
 import type { ConfigCheckFlags, ConfigSyncFlags } from './config.flags.js';
+import { redactKeyMaterial } from '../core/keys/secrets.js';
 
 type ConfigOptions = ConfigCheckFlags;
 
@@ -23,7 +24,9 @@ async function readShape(keysDir: string): Promise<CommitteeShape> {
   return committeeShape((await requireCommitteeFile(keysDir)).members);
 }
 
-const renderProblem = (file: string, p: Problem) => `  ${p.severity}: ${file} ${p.path}: ${p.message} — ${p.fix}`;
+// A problem quotes the config's values: a key or seed pasted into one is not printed back (issue 30, B2).
+const renderProblem = (file: string, p: Problem) =>
+  redactKeyMaterial(`  ${p.severity}: ${file} ${p.path}: ${p.message} — ${p.fix}`);
 
 // A config with 50,000 ignored Params keys printed 7.4 MB of warnings: show the errors first, then this many.
 export const SHOWN_PROBLEMS = 20;

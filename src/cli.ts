@@ -22,7 +22,7 @@ import { registerExperiment } from './commands/experiment.flags.js';
 import { refuseEmptyPaths } from './commands/shared-flags.js';
 import { VERSION } from './version.js';
 import { fsProblem, isFsError } from './fs/input.js';
-import { keyMaterialRuns, keyRedactor } from './core/keys/secrets.js';
+import { keyMaterialRuns, keyRedactor, redactKeyMaterial } from './core/keys/secrets.js';
 
 const EXIT = { ok: 0, failed: 1, usage: 2, stalled: 3, fork: 4, internal: 70, interrupted: 130 } as const;
 
@@ -149,10 +149,12 @@ export async function run(argv: readonly string[], out: Output = processOutput):
           : error instanceof Error
             ? error.message
             : String(error);
-    // An error is one line, whatever it quotes; a bug's stack keeps its lines.
-    out.warn(
-      `gomelctl: ${code === EXIT.internal && error instanceof Error && error.stack ? clean(error.stack, '\n') : clean(message, '')}`,
-    );
+    // An error is one line, whatever it quotes; a bug's stack keeps its lines. A value it quotes from a
+    // file (an experiment file, a fault plan, a zones file) was never in argv: key-shaped runs are
+    // redacted by their shape too, so no reader's message can print a key or seed it was handed (issue 30, B2).
+    const line =
+      code === EXIT.internal && error instanceof Error && error.stack ? clean(error.stack, '\n') : clean(message, '');
+    out.warn(`gomelctl: ${redactKeyMaterial(line)}`);
     return code;
   }
 }

@@ -11,6 +11,7 @@ import { readResizeHistory, requireCommitteeFile, resolveFolder } from '../fs/ke
 import type { Output } from './output.js';
 
 import type { ConfigCheckFlags, ConfigSyncFlags } from './config.flags.js';
+import { redactKeyMaterial } from '../core/keys/secrets.js';
 
 type ConfigOptions = ConfigCheckFlags;
 
@@ -23,7 +24,22 @@ async function readShape(keysDir: string): Promise<CommitteeShape> {
   return committeeShape((await requireCommitteeFile(keysDir)).members);
 }
 
-const renderProblem = (file: string, p: Problem) => `  ${p.severity}: ${file} ${p.path}: ${p.message} — ${p.fix}`;
+// A problem quotes the config's values: a key or seed pasted into one is not printed back (issue 30, B2).
+const renderProblem = (file: string, p: Problem) =>
+  redactKeyMaterial(`  ${p.severity}: ${file} ${p.path}: ${p.message} — ${p.fix}`);
+
+// A config with 50,000 ignored Params keys printed 7.4 MB of warnings: show the errors first, then this many.
+export const SHOWN_PROBLEMS = 20;
+
+/** At most `shown` problems, errors first, then "and K more" counting what was left out. */
+function renderProblems(file: string, problems: readonly Problem[], out: Output, shown = SHOWN_PROBLEMS): void {
+  const ordered = [
+    ...problems.filter((p) => p.severity === 'error'),
+    ...problems.filter((p) => p.severity !== 'error'),
+  ];
+  for (const p of ordered.slice(0, shown)) out.line(renderProblem(file, p));
+  if (ordered.length > shown) out.line(`  … and ${ordered.length - shown} more in ${file}`);
+}
 
 export async function configCheck(options: ConfigOptions, names: string[], out: Output): Promise<void> {
   const shape = await readShape(options.keys);
@@ -36,7 +52,7 @@ export async function configCheck(options: ConfigOptions, names: string[], out: 
     out.line(
       `${c.file}: ${errors ? `FAIL (${errors} error${errors > 1 ? 's' : ''})` : 'OK'}${warnings ? `, ${warnings} warning${warnings > 1 ? 's' : ''}` : ''}`,
     );
-    for (const p of problems) out.line(renderProblem(c.file, p));
+    renderProblems(c.file, problems, out);
     if (hasErrors(problems)) failed.push(c.name);
   }
   if (failed.length > 0) {
@@ -111,7 +127,7 @@ async function report(sync: SyncPlan, options: ConfigSyncOptions, out: Output, w
         out.line(`  + "${ch.field}": ${ch.to}`);
       }
     }
-    for (const p of plan.blocking) out.line(renderProblem(file, p));
+    renderProblems(file, plan.blocking, out);
     if (plan.blocking.length > 0) blocked.push(name);
     // Remember the committee size this config now follows (the next resize needs it).
     if (writing && plan.readable) record[name] = shape.size;

@@ -38,6 +38,7 @@ import { retryReporter } from './engine-retry.js';
 import { readStatus, type NodeStatus } from '../docker/deployment.js';
 import { stoppedBySwarm } from '../core/logs/shutdown.js';
 import { declaredDownAt } from '../core/deploy/host-events.js';
+import { appendAll, minOf } from '../core/bounded.js';
 
 /** What `deploy logs` was given; without --keys/--configs (a test, the bench) nothing is copied beside the logs. */
 type DeployLogsOptions = Omit<DeployLogsFlags, 'keys' | 'configs'> &
@@ -278,7 +279,7 @@ async function collectNode(
     }
   } else if (shipped?.shipment) {
     files = shipped.shipment.files.map((f) => ({ name: f.path, content: f.content }));
-    incomplete.push(...shipped.shipment.problems);
+    appendAll(incomplete, shipped.shipment.problems);
   }
   const outside: string[] = [];
   const toWrite: { name: string; rel: string; content: Uint8Array }[] = [];
@@ -367,7 +368,7 @@ async function hostsDeclaredDown(status: readonly NodeStatus[], engine: CollectE
   const found = new Map<string, number>();
   if (!stopped.length || !engine.hostStateChanges) return found;
   const shutAt = (s: NodeStatus) => Date.parse(s.since!) / 1000;
-  const changes = await engine.hostStateChanges(Math.min(...stopped.map(shutAt)) - 120).catch(() => []);
+  const changes = await engine.hostStateChanges(minOf(stopped.map(shutAt))! - 120).catch(() => []);
   for (const s of stopped) {
     const at = declaredDownAt(changes, s.swarmNode, shutAt(s));
     if (at !== undefined && at >= shutAt(s) - 120) found.set(s.node, at);

@@ -28,6 +28,7 @@ import { withLock } from '../fs/lock.js';
 import type { ExperimentFlags } from './experiment.flags.js';
 import { printJson, type Output } from './output.js';
 import type { UpFlags } from './up.flags.js';
+import { maxOf } from '../core/bounded.js';
 
 /** What an experiment does to the world, apart: the tests give stand-ins (test/experiment-run.test.ts). */
 export interface ExperimentDeps {
@@ -100,7 +101,7 @@ export async function experimentPlan(file: string, flags: ExperimentFlags, out: 
   const { plan, dir, results } = await load(file, flags);
   const selection = selectRuns(plan.runs, results);
   const done = new Set(selection.done.map((r) => r.id));
-  const width = Math.max(...plan.points.map((p) => p.name.length));
+  const width = maxOf(plan.points.map((p) => p.name.length)) ?? 0;
   for (const point of plan.points) {
     const runs = plan.runs.filter((r) => r.point === point);
     const finished = runs.filter((r) => done.has(r.id)).length;

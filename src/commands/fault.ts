@@ -29,6 +29,7 @@ import { printJson, type Output } from './output.js';
 import { someNames } from '../core/logs/logs-folder.js';
 import { groupLines, groupNames, PER_NODE_LINES_UP_TO } from '../core/summary.js';
 import type { FaultFlags } from './fault.flags.js';
+import { minOf, maxOf } from '../core/bounded.js';
 
 type FaultOptions = FaultFlags;
 
@@ -274,9 +275,7 @@ function summarizeAnswers(hosts: readonly string[], live: LiveFault, answers: re
     return a.event.ok ? 'applied' : `failed: ${a.event.reason}`;
   };
   const times = answers.flatMap((a) => ('event' in a && a.event.ok ? [a.event.atMs] : []));
-  const span = times.length
-    ? ` (${human(Math.min(...times))} to ${human(Math.max(...times))} after the common start)`
-    : '';
+  const span = times.length ? ` (${human(minOf(times)!)} to ${human(maxOf(times)!)} after the common start)` : '';
   const groups = groupNames(answers, outcome, (a) => hosts[a.node - 1]!).map((g) =>
     g.key === 'applied' ? { ...g, key: `applied${span}` } : g,
   );

@@ -21,6 +21,7 @@ import {
 import { isTempOf, writeFileAtomic, writeNewFile } from './atomic.js';
 import { fsProblem, isFsError, readInput } from './input.js';
 import { withLock } from './lock.js';
+import { appendAll } from '../core/bounded.js';
 
 export interface NodeFolderCheck {
   /** What of the node's folder gomelctl wrote: removed before the folder is written again or emptied. */
@@ -59,7 +60,7 @@ async function leavesOf(dir: string, prefix = ''): Promise<string[]> {
     if (!entry.isDirectory()) found.push(rel);
     else {
       const inside = await leavesOf(dir, `${rel}/`);
-      found.push(...(inside.length ? inside : [`${rel}/`]));
+      appendAll(found, inside.length ? inside : [`${rel}/`]);
     }
   }
   return found.sort();

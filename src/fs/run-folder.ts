@@ -31,6 +31,7 @@ import { committeeFingerprint } from '../core/image/context.js';
 import type { Configuration } from '../core/config/model.js';
 import { clip } from '../core/summary.js';
 import { z } from 'zod';
+import { minOf } from '../core/bounded.js';
 
 export interface VerdictOptions {
   logs: string;
@@ -454,5 +455,5 @@ export async function readRunStart(logs: string): Promise<number | undefined> {
     const t = Number((await readOptional(f.startedAt))?.trim());
     if (Number.isFinite(t) && t > 0) starts.push(t * 1000);
   }
-  return starts.length ? Math.min(...starts) : undefined;
+  return minOf(starts);
 }

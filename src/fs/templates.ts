@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { InputError } from '../core/errors.js';
 import type { ContextFile } from '../core/image/context.js';
 import { exists } from './atomic.js';
+import { appendAll } from '../core/bounded.js';
 
 // dist/src/fs/templates.js → the repository's templates/
 export const TEMPLATES_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../templates');
@@ -27,7 +28,7 @@ export async function readTree(root: string, prefix = ''): Promise<ContextFile[]
   for (const entry of await fs.readdir(path.join(root, prefix), { withFileTypes: true })) {
     if (entry.name === '.git') continue;
     const rel = prefix ? `${prefix}/${entry.name}` : entry.name;
-    if (entry.isDirectory()) out.push(...(await readTree(root, rel)));
+    if (entry.isDirectory()) appendAll(out, await readTree(root, rel));
     else if (entry.isFile()) {
       const file = path.join(root, rel);
       const stat = await fs.stat(file);

@@ -4,6 +4,7 @@ import type { z } from 'zod';
 import { ConfigurationSchema, SyncConfigurationSchema, type Configuration, type SyncConfiguration } from './model.js';
 import { JsonSyntaxError, parseJson, type ParsedJson, type Span } from './json-text.js';
 import { jsonPath } from '../json-input.js';
+import { appendAll, someOf } from '../bounded.js';
 
 export interface Problem {
   severity: 'error' | 'warning';
@@ -171,7 +172,7 @@ function schemaProblems(error: z.ZodError): Problem[] {
       const where = path ? `${path}.` : '';
       return {
         severity: 'error',
-        path: issue.keys.map((k) => `${where}${k}`).join(', '),
+        path: someOf(issue.keys.map((k) => `${where}${k}`)),
         message: `unknown field${issue.keys.length > 1 ? 's' : ''}; gomel rejects fields it does not know`,
         fix: 'remove it (field names are case-sensitive)',
       };
@@ -359,7 +360,9 @@ function committeeProblems(config: Configuration, committee: CommitteeShape, fix
 /** The fix for a Sync/address-column mismatch: new address columns for the committee, or an edit of the config. */
 function fixForColumns(configName: string, syncCount: number): string {
   if (syncCount === 0) return 'add at least one Sync service';
-  const ports = Array.from({ length: syncCount }, (_, i) => 9000 + 1000 * i).join(',');
+  // One port per service; a config with thousands of services would otherwise make a line of hundreds of kB.
+  const first = Array.from({ length: Math.min(syncCount, 4) }, (_, i) => 9000 + 1000 * i).join(',');
+  const ports = syncCount > 4 ? `${first},… (${syncCount} ports)` : first;
   return `rewrite the committee's address columns with \`gomelctl keys gen --config ${configName}\` (ports ${ports}; keeps the keys), or edit Sync to match the committee`;
 }
 
@@ -521,7 +524,7 @@ export function checkConfigText(
   let value = parsed.value;
   if (isObject(value)) {
     const top = goFieldNames(value, TOP_FIELDS, '', parsed.topLevel);
-    problems.push(...top.problems);
+    appendAll(problems, top.problems);
     value = top.value;
     for (const list of ['Sync', 'SyncSetup'] as const) {
       const entries = top.value[list];
@@ -529,22 +532,23 @@ export function checkConfigText(
       top.value[list] = entries.map((entry: unknown, i) => {
         if (!isObject(entry)) return entry;
         const sync = goFieldNames(entry, SYNC_FIELDS, `${list}[${i}]`);
-        problems.push(...sync.problems);
+        appendAll(problems, sync.problems);
         return sync.value;
       });
     }
-    problems.push(...numberLiteralProblems(text, parsed, top.value));
+    appendAll(problems, numberLiteralProblems(text, parsed, top.value));
   }
   const result = ConfigurationSchema.safeParse(value, { reportInput: true });
-  if (!result.success) return { parsed, problems: [...problems, ...schemaProblems(result.error)] };
+  if (!result.success) return { parsed, problems: appendAll(problems, schemaProblems(result.error)) };
   const config = result.data;
-  problems.push(...syncProblems(config.Sync, 'Sync'));
+  appendAll(problems, syncProblems(config.Sync, 'Sync'));
   // gomel builds the setup services only for Setup "beacon"; with "coin" it never reads SyncSetup.
   const setup = syncProblems(config.SyncSetup, 'SyncSetup');
-  if (config.Setup === 'beacon') problems.push(...setup);
+  if (config.Setup === 'beacon') appendAll(problems, setup);
   else if (config.SyncSetup.length > 0)
-    problems.push(
-      ...setup
+    appendAll(
+      problems,
+      setup
         .filter((p) => p.severity === 'error')
         .map((p): Problem => ({
           ...p,
@@ -552,7 +556,8 @@ export function checkConfigText(
           message: `${p.message.replace(/; gomel's setup phase fails.*$/, '')} (unused while Setup is "${config.Setup}"; gomel would refuse it with "beacon")`,
         })),
     );
-  if (committee) problems.push(...committeeProblems(config, committee, fixForColumns(configName, config.Sync.length)));
+  if (committee)
+    appendAll(problems, committeeProblems(config, committee, fixForColumns(configName, config.Sync.length)));
   return { parsed, config, problems };
 }
 

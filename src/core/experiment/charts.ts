@@ -6,6 +6,7 @@
 import { median } from '../logs/run-stats.js';
 import { base, type ChartSpec } from '../logs/report-charts.js';
 import type { RunResult } from './results.js';
+import { minOf, maxOf } from '../bounded.js';
 
 /** One point of the grid over its finished runs: each figure's median and range. */
 export interface PointSummary {
@@ -33,7 +34,7 @@ interface Range {
 
 const range = (xs: readonly (number | undefined)[]): Range | undefined => {
   const v = xs.filter((x): x is number => x !== undefined && Number.isFinite(x));
-  return v.length ? { median: median(v)!, min: Math.min(...v), max: Math.max(...v) } : undefined;
+  return v.length ? { median: median(v)!, min: minOf(v)!, max: maxOf(v)! } : undefined;
 };
 
 /** A run's point on each axis: N, the knobs it sets (strings as they are, else JSON), its network and faults. */
@@ -99,7 +100,7 @@ function throughputLatency(points: readonly PointSummary[]): ChartSpec | undefin
   }));
   // A load over orders of magnitude (Txpu 1, 100, 1000) reads on a log axis; a log axis has no 0.
   const txs = values.map((v) => v.tx);
-  const logY = Math.min(...txs) > 0 && Math.max(...txs) / Math.min(...txs) >= 100;
+  const logY = minOf(txs)! > 0 && maxOf(txs)! / minOf(txs)! >= 100;
   const color = { field: 'N', type: 'nominal', title: 'committee size N', sort: sizes(drawn) };
   const x = { field: 'latency', type: 'quantitative', title: 'own-unit latency p50 (s, log)', scale: { type: 'log' } };
   const y = {

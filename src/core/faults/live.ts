@@ -16,6 +16,7 @@ import {
   type Fail,
 } from './plan.js';
 import type { FaultLogEvent } from './log.js';
+import { minOf } from '../bounded.js';
 
 export type LiveAction =
   'crash' | 'stop' | 'pause' | 'resume' | 'slow' | 'partition' | 'isolate' | 'heal' | 'mute' | 'selective' | 'unmute';
@@ -228,7 +229,7 @@ export function recordLiveFault(
     : { n: hosts.length, hosts: [...hosts], events: [] };
   const applied = answers.filter((a): a is { node: number; event: FaultLogEvent } => 'event' in a && a.event.ok);
   if (applied.length === 0) return plan;
-  const atMs = Math.min(...applied.map((a) => a.event.atMs));
+  const atMs = minOf(applied.map((a) => a.event.atMs))!;
   const done = applied.map((a) => a.node);
   const inTime = (events: FaultEvent[]) => events.sort((a, b) => a.atMs - b.atMs);
   const releases = RELEASES[fault.action];

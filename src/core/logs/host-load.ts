@@ -6,6 +6,7 @@
 // A lower bound of the host's load: the engine, the overlay and anything else on the host
 // are not counted. At 32 real nodes on this lab's 2 cores gomel's latency grew with N
 // because the host was saturated, not the protocol: such a run is marked host-bound.
+import { minOf, maxOf } from '../bounded.js';
 
 /** A host whose nodes kept at least this share of its CPUs busy over the run made the run host-bound. */
 export const HOST_BOUND_BUSY = 0.9;
@@ -76,17 +77,16 @@ export function hostLoad(
   for (const n of nodes) if (n.cpu) groups.set(n.host ?? '?', [...(groups.get(n.host ?? '?') ?? []), n.cpu]);
   if (groups.size === 0) return undefined;
   const hosts = [...groups].flatMap(([host, cpus]): HostLoadFigures[] => {
-    const wallSeconds =
-      Math.max(...cpus.map((c) => c.end.wallSeconds)) - Math.min(...cpus.map((c) => c.start.wallSeconds));
+    const wallSeconds = maxOf(cpus.map((c) => c.end.wallSeconds))! - minOf(cpus.map((c) => c.start.wallSeconds))!;
     const cpuSeconds = cpus.reduce((sum, c) => sum + (c.end.usageMicros - c.start.usageMicros) / 1e6, 0);
-    const count = Math.max(...cpus.map((c) => c.start.cpus));
+    const count = maxOf(cpus.map((c) => c.start.cpus))!;
     if (!(wallSeconds > 0)) return [];
     return [
       { host, nodes: cpus.length, cpus: count, cpuSeconds, wallSeconds, busy: cpuSeconds / (wallSeconds * count) },
     ];
   });
   if (hosts.length === 0) return undefined;
-  const busiest = Math.max(...hosts.map((h) => h.busy));
+  const busiest = maxOf(hosts.map((h) => h.busy))!;
   return {
     hosts,
     busiest,

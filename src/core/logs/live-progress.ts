@@ -6,6 +6,7 @@
 // The service log stream reaches the manager from every host, so `up` reads the
 // last of these lines per node (a log tail) wherever the node runs.
 import { NODE_LINES } from '../deploy/node-contract.js';
+import { minOf, maxOf } from '../bounded.js';
 
 const PROGRESS_PREFIX = NODE_LINES.progress;
 
@@ -55,8 +56,8 @@ interface CommitteeProgress {
 export function committeeProgress(nodes: readonly (NodeProgress | undefined)[], alive: number): CommitteeProgress {
   const levels = nodes.flatMap((p) => (p?.level === undefined ? [] : [p.level]));
   return {
-    level: levels.length ? { min: Math.min(...levels), median: median(levels), max: Math.max(...levels) } : undefined,
-    ordered: Math.max(0, ...nodes.map((p) => p?.ordered ?? 0)),
+    level: levels.length ? { min: minOf(levels)!, median: median(levels), max: maxOf(levels)! } : undefined,
+    ordered: Math.max(0, maxOf(nodes.map((p) => p?.ordered ?? 0)) ?? 0),
     alive,
     total: nodes.length,
     faults: nodes.reduce((sum, p) => sum + (p?.faults ?? 0), 0),

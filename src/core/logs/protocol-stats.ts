@@ -29,6 +29,7 @@
 import { MAX_LINE } from './log-stats.js';
 import { median } from './run-stats.js';
 import { someNames } from './logs-folder.js';
+import { minOf, maxOf } from '../bounded.js';
 
 const SYNC_SERVICES = ['gossip', 'fetch', 'rmc'] as const;
 type SyncService = (typeof SYNC_SERVICES)[number];
@@ -841,8 +842,8 @@ export interface RunProtocolFigures extends Omit<
 const countOver = (values: number[]): CountOverNodes => ({
   total: values.reduce((a, v) => a + v, 0),
   median: median(values) ?? 0,
-  min: values.length ? Math.min(...values) : 0,
-  max: values.length ? Math.max(...values) : 0,
+  min: minOf(values) ?? 0,
+  max: maxOf(values) ?? 0,
 });
 const percent = (part: number, whole: number) => (whole > 0 ? (100 * part) / whole : undefined);
 
@@ -1065,7 +1066,7 @@ export function flatProtocolFigures(f: NodeProtocolFigures): Record<string, numb
     failedCreationAttempts: f.failedCreationAttempts,
     timingUnits: f.timingUnits,
     decisionDepthMean: f.decisionDepth?.mean,
-    decisionDepthMax: f.decisionDepth ? Math.max(...Object.keys(f.decisionDepth.histogram).map(Number)) : undefined,
+    decisionDepthMax: f.decisionDepth ? maxOf(Object.keys(f.decisionDepth.histogram).map(Number)) : undefined,
   };
   const sideNames: Record<SyncService, Record<Side, string>> = {
     gossip: { out: 'gossipSessionsOut', in: 'gossipSessionsIn' },

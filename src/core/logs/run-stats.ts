@@ -8,6 +8,7 @@
 import { MAX_LINE } from './log-stats.js';
 import { hostLoad, hostLoadText, type CpuUsage, type HostLoad } from './host-load.js';
 import { throughput, throughputText } from '../report/throughput.js';
+import { minOf, maxOf } from '../bounded.js';
 
 export interface NodeRunStats {
   genesisMs: number | undefined; // wall clock, from the genesis line (1 s resolution)
@@ -143,7 +144,7 @@ function runClock(nodes: readonly RunNode[]): RunClock & { offsets: (number | un
   const logged = nodes.filter((n) => n.stats);
   const pick = (source: 'started_at' | 'genesis', start: (n: RunNode) => number | undefined) => {
     if (!logged.length || !logged.every((n) => start(n) !== undefined)) return undefined;
-    const t0 = Math.min(...nodes.map(start).filter((t): t is number => t !== undefined));
+    const t0 = minOf(nodes.map(start).filter((t): t is number => t !== undefined))!;
     return {
       source,
       startWallSeconds: t0,
@@ -225,7 +226,7 @@ export function runFigures(
   );
   const atLimit = nodeAtLimit.filter((t): t is number => t !== undefined);
   const known = offsets.filter((t): t is number => t !== undefined);
-  const skew = clock.source !== 'own' && known.length >= 2 ? Math.max(...known) - Math.min(...known) : undefined;
+  const skew = clock.source !== 'own' && known.length >= 2 ? maxOf(known)! - minOf(known)! : undefined;
   const unitsPerSecond = orderingSeconds ? agreedUnits / orderingSeconds : undefined;
   const load = hostLoad(nodes.map((n) => ({ cpu: n.cpu, host: n.host, logged: n.stats !== undefined })));
   return {
@@ -248,7 +249,7 @@ export function runFigures(
       : undefined,
     timingIntervalMs: intervals.length ? { median: median(intervals)!, p90: quantile(intervals, 0.9)! } : undefined,
     levelLimitSeconds: atLimit.length
-      ? { median: median(atLimit)!, max: Math.max(...atLimit), nodes: atLimit.length }
+      ? { median: median(atLimit)!, max: maxOf(atLimit)!, nodes: atLimit.length }
       : undefined,
     startSkewSeconds: skew,
     startSkewSource: skew === undefined ? undefined : (clock.source as 'started_at' | 'genesis'),

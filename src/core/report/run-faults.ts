@@ -13,6 +13,7 @@ import { median, type NodeRunStats, type RunFigures } from '../logs/run-stats.js
 import type { NodeFault } from '../faults/evidence.js';
 import type { FaultRecordFile } from '../faults/plan.js';
 import type { Verdict } from '../logs/verdict.js';
+import { minOf, maxOf } from '../bounded.js';
 
 /** What faults.sh logs to start and to end each kind of event (faultSchedules). */
 const ACTIONS: Record<FaultKind, [start: string, end?: string]> = {
@@ -148,7 +149,7 @@ export function runFaults(
   const windows = plan.events.map((e) => {
     // Nodes are plan numbers (node k is the k-th of the run's nodes); an event's clock starts with its earliest node.
     const idx = e.nodes.map((k) => k - 1).filter((i) => i < labels.length);
-    const base = Math.min(...idx.map(offset), Infinity);
+    const base = minOf(idx.map(offset)) ?? Infinity;
     const w: FaultWindow = {
       event: formatFaultEvent(e),
       kind: e.kind,
@@ -220,6 +221,6 @@ function applied(
       if (isStart && line.ok) w.appliedBy++;
     }
   }
-  if (starts.length) w.appliedFromSeconds = Math.min(...starts);
-  if (ends.length) w.appliedUntilSeconds = Math.max(...ends);
+  if (starts.length) w.appliedFromSeconds = minOf(starts);
+  if (ends.length) w.appliedUntilSeconds = maxOf(ends);
 }

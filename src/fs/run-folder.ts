@@ -287,6 +287,8 @@ async function readEvidence(
     label: f.label,
     stats: read?.stats,
     ...(damaged ? { orderDamaged: damaged } : {}),
+    // Before its first damaged line a node's order is intact; a failed checksum vouches for no byte of its member.
+    ...(damaged && read?.stats?.malformedInOrder ? { intactOrder: read.stats.orderBeforeDamage ?? 0 } : {}),
     logProblem: read ? read.problem : task?.uncollected ? `no files collected: ${task.uncollected}` : 'no gomel log',
     exitStatus: status && /^\d+$/.test(status) ? Number(status) : undefined,
     // Its head only: a goroutine dump of a large committee runs to megabytes, the panic comes first.

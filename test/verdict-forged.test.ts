@@ -1,0 +1,83 @@
+// A third hostile pass of the verdict (issue 30, B7–B10): forged copies of the real 16-node run
+// test/vectors/real-runs/lab16 (README.md there), each built here from the vendored logs.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { cli, copyLogs, readLines, REPO, writeLines } from './helpers.js';
+import type { Verdict } from '../src/core/logs/verdict.js';
+
+type Context = Parameters<typeof copyLogs>[0];
+const HOSTS = Array.from({ length: 16 }, (_, i) => `node${i + 1}`);
+
+const verdictOf = async (dir: string) => {
+  const r = await cli(['verdict', '--logs', dir, '--json']);
+  return { code: r.code, result: r.code === 1 && !r.out ? undefined : (JSON.parse(r.out) as Verdict), err: r.err };
+};
+
+/** A writable copy of lab16, with a run.json whose fault plan is `events`. */
+async function lab16(t: Context, events: unknown[] = []): Promise<string> {
+  const dir = await copyLogs(t, 'lab16', path.join(REPO, 'test/vectors/real-runs'));
+  const record = {
+    version: 1,
+    network: 'labnet',
+    hosts: HOSTS,
+    committee: 'f5c171372170e609',
+    config: 'config',
+    image: `r/aleph@sha256:${'a'.repeat(64)}`,
+    placement: { constraints: [], spread: true },
+    capAdd: [],
+    startMarginS: 3,
+    faults: { n: 16, hosts: HOSTS, events },
+  };
+  await fs.writeFile(path.join(dir, 'run.json'), JSON.stringify(record));
+  return dir;
+}
+
+/** Node k's gomel log in a lab16 copy (pid k − 1). */
+const logOf = (dir: string, k: number) => path.join(dir, `node${k}`, `${k - 1}.config.log.gz`);
+const startedAt = async (dir: string, k: number) =>
+  Number(await fs.readFile(path.join(dir, `node${k}`, 'started_at'), 'utf8'));
+
+/**
+ * Node k's log with its ordered units #201 and #202 swapped (a fork at #201: lab16's nodes all
+ * ordered 12:10 there) and, with `damageAt`, the `damageAt`-th ordered unit's line cut mid-line.
+ */
+async function forkNode(dir: string, k: number, damageAt?: number): Promise<void> {
+  const lines = await readLines(logOf(dir, k));
+  const z = lines.flatMap((l, i) => (l.includes('"E":"Z"') ? [i] : []));
+  [lines[z[200]!], lines[z[201]!]] = [lines[z[201]!]!, lines[z[200]!]!];
+  if (damageAt !== undefined) lines[z[damageAt - 1]!] = lines[z[damageAt - 1]!]!.slice(0, 15);
+  await writeLines(logOf(dir, k), lines);
+}
+
+test('B8: a fork in the intact part of a log is a FORK, whatever damage comes later in it (exit 4)', async (t) => {
+  // node15 killed as planned at 35 s, its order forked at #201, one damaged line at #301.
+  const crash = [{ kind: 'crash', nodes: [15], atMs: 35000, source: 'crash:15@35s' }];
+  const faulty = await lab16(t, crash);
+  await fs.writeFile(
+    path.join(faulty, 'node15/faults.log'),
+    `${((await startedAt(faulty, 15)) + 35).toFixed(6)} 35000 kill ok\n`,
+  );
+  await forkNode(faulty, 15, 301);
+  const a = await verdictOf(faulty);
+  assert.equal(a.code, 4, a.result?.consensusLine);
+  assert.equal(a.result!.outcome, 'fork');
+  assert.deepEqual(
+    a.result!.divergences.map((d) => [d.position, d.minority.nodes, d.minority.unit, d.majority.unit]),
+    [[201, ['node15'], '6:12', '12:10']],
+  );
+  assert.match(a.result!.nodes[14]!.reasons[0]!, /diverges .* at #201, before its first damaged line/);
+  // A correct node (no fault planned) the same: a fork, not "no consensus".
+  const correct = await lab16(t);
+  await forkNode(correct, 4, 301);
+  const b = await verdictOf(correct);
+  assert.equal(b.code, 4, b.result?.consensusLine);
+  // The damage before the fork: the intact part agrees, the rest is no evidence — neither fork nor consensus.
+  const before = await lab16(t);
+  await forkNode(before, 4, 150);
+  const c = await verdictOf(before);
+  assert.equal(c.code, 1, c.result?.consensusLine);
+  assert.equal(c.result!.outcome, 'failed');
+  assert.match(c.result!.nodes[3]!.reasons[0]!, /its order is no evidence/);
+});

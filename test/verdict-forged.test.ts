@@ -81,3 +81,67 @@ test('B8: a fork in the intact part of a log is a FORK, whatever damage comes la
   assert.equal(c.result!.outcome, 'failed');
   assert.match(c.result!.nodes[3]!.reasons[0]!, /its order is no evidence/);
 });
+
+/** Node k's log cut `ms` after its start: it stopped logging there. */
+async function cutLog(dir: string, k: number, ms: number): Promise<void> {
+  const lines = await readLines(logOf(dir, k));
+  await writeLines(
+    logOf(dir, k),
+    lines.filter((l) => ((JSON.parse(l) as { T?: number }).T ?? 0) <= ms),
+  );
+}
+
+test('B7: a faults.log line whose wall clock disagrees with its ms field, or a mute of other peers than planned, is not counted', async (t) => {
+  const kinds = [
+    ['crash', 'kill'],
+    ['stop', 'term'],
+  ] as const;
+  for (const [kind, action] of kinds) {
+    // node15 stops logging at 10 s on its own; the record plans its crash (or stop) at 10 s.
+    const dir = await lab16(t, [{ kind, nodes: [15], atMs: 10000, source: `${kind}:15@10s` }]);
+    await cutLog(dir, 15, 10000);
+    const start = await startedAt(dir, 15);
+    const line = (wall: number) =>
+      fs.writeFile(path.join(dir, 'node15/faults.log'), `${wall.toFixed(6)} 10000 ${action} ok\n`);
+    // At its time: counted, tolerated (exit 0), so the forged one below is refused for its clock alone.
+    await line(start + 10.2);
+    assert.equal((await verdictOf(dir)).code, 0, kind);
+    // Logged a day after the start while its ms field says 10 s: not this run's action.
+    await line(start + 86400);
+    const { code, result } = await verdictOf(dir);
+    assert.equal(code, 1, `${kind}: ${result?.consensusLine}`);
+    assert.deepEqual(result!.faulty, []);
+    assert.match(result!.inconsistent[0]!.why, new RegExp(`line 1: ${action} applied at .*after its time`));
+    // After its task ended (task.json: complete 5 s after the start): the node was gone.
+    await line(start + 10.2);
+    const task = path.join(dir, 'node15/task.json');
+    const ended = {
+      ...JSON.parse(await fs.readFile(task, 'utf8')),
+      state: 'complete',
+      since: new Date((start + 5 - 10) * 1000).toISOString(),
+    };
+    await fs.writeFile(task, JSON.stringify(ended));
+    const gone = await verdictOf(dir);
+    assert.equal(gone.code, 1, kind);
+    assert.match(gone.result!.inconsistent[0]!.why, /after the node's task ended/);
+  }
+  // mute:15@10s plans node15 mute to its 15 peers; a line naming one of them is not that fault.
+  const dir = await lab16(t, [{ kind: 'mute', nodes: [15], atMs: 10000, source: 'mute:15@10s' }]);
+  const start = await startedAt(dir, 15);
+  const mute = (peers: string[]) =>
+    fs.writeFile(
+      path.join(dir, 'node15/faults.log'),
+      `${(start + 10.1).toFixed(6)} 10000 mute ${peers.join(' ')} ok\n`,
+    );
+  const peers = HOSTS.filter((h) => h !== 'node15');
+  await mute(peers);
+  // node15 reached consensus all the same (lab16 ran unmuted): the fault is named in its line only.
+  assert.ok((await verdictOf(dir)).result!.nodes[14]!.notes.some((n) => /^fault applied: muted/.test(n)));
+  await mute(['node1']);
+  const one = await verdictOf(dir);
+  assert.ok(!one.result!.nodes[14]!.notes.some((n) => /^fault applied/.test(n)));
+  assert.match(
+    one.result!.inconsistent[0]!.why,
+    /mute at 10 s names 1 peer\(s\), but the plan mutes this node to 15 then/,
+  );
+});

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { memberHost, parseCommittee, type Member } from '../core/keys/committee.js';
 import { checkConfigText } from '../core/config/check.js';
 import { InputError, UsageError } from '../core/errors.js';
-import { judge, type NodeEvidence, type Verdict } from '../core/logs/verdict.js';
+import { ENDED, judge, type NodeEvidence, type Verdict } from '../core/logs/verdict.js';
 import { faultsApplied } from '../core/faults/evidence.js';
 import { parseFaultsLog, type FaultLogEvent } from '../core/faults/log.js';
 import { FAULT_RECORD_FILE, faultRecordOf, twinName, type FaultRecordFile } from '../core/faults/plan.js';
@@ -298,6 +298,12 @@ async function readEvidence(
   };
 }
 
+/** When a node's task ended (epoch s, the engine's clock), if task.json says it did and when. */
+function taskEndedAt(task: NodeEvidence['task']): number | undefined {
+  const since = task?.since ? Date.parse(task.since) / 1000 : NaN;
+  return task && ENDED.has(task.state) && Number.isFinite(since) ? since : undefined;
+}
+
 interface LoadedRun {
   members: Member[];
   /** One entry per committee pid: its label and the files found for it. */
@@ -420,6 +426,7 @@ export async function judgeRun(
       events: faults.logs[pid],
       startedAt: e.startedAt,
       logEndMs: e.stats?.lastMs,
+      taskEndedAt: taskEndedAt(e.task),
     })),
   );
   // A line that does not read counts for nothing, and says so where the others are judged.

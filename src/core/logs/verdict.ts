@@ -259,7 +259,7 @@ function swarmStopReason(e: NodeEvidence, runStart: number | undefined): string 
 }
 
 /** Swarm's task states a task reaches only by ending (its process exited, or Swarm ended it). */
-const ENDED = new Set(['complete', 'failed', 'shutdown', 'rejected', 'remove']);
+export const ENDED = new Set(['complete', 'failed', 'shutdown', 'rejected', 'remove']);
 
 /**
  * Lost with its host: the engine reports the host down, and the task had not ended before: the

@@ -145,3 +145,30 @@ test('B7: a faults.log line whose wall clock disagrees with its ms field, or a m
     /mute at 10 s names 1 peer\(s\), but the plan mutes this node to 15 then/,
   );
 });
+
+test("B9: a twin's log of another run (its gomel started days from the others') is refused, naming it", async (t) => {
+  const dir = await lab16(t, [
+    {
+      kind: 'twin',
+      nodes: [3],
+      groups: [
+        [1, 2, 4, 5, 6, 7, 8, 9],
+        [10, 11, 12, 13, 14, 15, 16],
+      ],
+      atMs: 0,
+      source: 'twin:3',
+    },
+  ]);
+  await cutLog(dir, 3, 8000);
+  await fs.mkdir(path.join(dir, 'node3-twin'));
+  // pid 2's log of swarm-8, a run years before lab16.
+  const other = path.join(dir, 'node3-twin/2.config.log.gz');
+  await fs.copyFile(path.join(REPO, 'test/vectors/gomel-2019-09/logs/swarm-8/node3/2.config.log.gz'), other);
+  const r = await cli(['verdict', '--logs', dir]);
+  assert.equal(r.code, 1);
+  assert.equal(r.out, '');
+  assert.match(
+    r.err,
+    new RegExp(`^gomelctl: ${other}: its gomel started at .* s from the other nodes' gomel .*: a log of another run`),
+  );
+});

@@ -408,12 +408,16 @@ export async function judgeRun(
   const budget = eventBudget(run.members.length);
   for (const node of run.nodes)
     evidence.push(await readEvidence(node.pid, node.files, node.label, budget, lineSink?.(node.pid)));
-  // A node log of another run beside this run's would be judged as this run's order: refused.
-  const stray = strayGenesis(evidence.map((e) => e.stats?.genesis));
+  const twinEvidence: NodeEvidence[] = [];
+  for (const t of run.twins) twinEvidence.push(await readEvidence(t.pid, t.files, t.twinLabel, budget));
+  // A node log of another run beside this run's would be judged as this run's order: refused; and so
+  // would a twin's (nodeK-twin/), which would make its node a liar (issue 30 B9).
+  const all = [...evidence, ...twinEvidence];
+  const stray = strayGenesis(all.map((e) => e.stats?.genesis));
   if (stray) {
-    const e = evidence[stray.index]!;
+    const e = all[stray.index]!;
     throw new InputError(
-      run.nodes[stray.index]?.files?.log ?? e.label,
+      [...run.nodes, ...run.twins][stray.index]?.files?.log ?? e.label,
       undefined,
       `its gomel started at ${e.stats!.genesis} (its genesis line), ${stray.seconds} s from the other nodes' gomel (more than ${SAME_RUN_S} s): a log of another run`,
       "keep one run's logs per folder (`gomelctl deploy logs --out` a new one)",
@@ -434,8 +438,8 @@ export async function judgeRun(
     ...faults.malformed.map((m) => ({ label: m.split(' ')[0]!, why: m.slice(m.indexOf(' ') + 1) })),
   );
   const twins: TwinRun[] = [];
-  for (const t of run.twins) {
-    const e = await readEvidence(t.pid, t.files, t.twinLabel, budget);
+  for (const [i, t] of run.twins.entries()) {
+    const e = twinEvidence[i]!;
     twins.push({
       pid: t.pid,
       label: evidence[t.pid]?.label ?? t.label,

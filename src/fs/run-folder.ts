@@ -6,7 +6,7 @@ import path from 'node:path';
 import { memberHost, parseCommittee, type Member } from '../core/keys/committee.js';
 import { checkConfigText } from '../core/config/check.js';
 import { InputError, UsageError } from '../core/errors.js';
-import { judge, type NodeEvidence, type Verdict } from '../core/logs/verdict.js';
+import { ENDED, judge, type NodeEvidence, type Verdict } from '../core/logs/verdict.js';
 import { faultsApplied } from '../core/faults/evidence.js';
 import { parseFaultsLog, type FaultLogEvent } from '../core/faults/log.js';
 import { FAULT_RECORD_FILE, faultRecordOf, twinName, type FaultRecordFile } from '../core/faults/plan.js';
@@ -288,6 +288,8 @@ async function readEvidence(
     label: f.label,
     stats: read?.stats,
     ...(damaged ? { orderDamaged: damaged } : {}),
+    // Before its first damaged line a node's order is intact; a failed checksum vouches for no byte of its member.
+    ...(damaged && read?.stats?.malformedInOrder ? { intactOrder: read.stats.orderBeforeDamage ?? 0 } : {}),
     logProblem: read ? read.problem : task?.uncollected ? `no files collected: ${task.uncollected}` : 'no gomel log',
     exitStatus: status && /^\d+$/.test(status) ? Number(status) : undefined,
     // Its head only: a goroutine dump of a large committee runs to megabytes, the panic comes first.
@@ -295,6 +297,12 @@ async function readEvidence(
     task,
     startedAt: started && Number.isFinite(Number(started)) ? Number(started) : undefined,
   };
+}
+
+/** When a node's task ended (epoch s, the engine's clock), if task.json says it did and when. */
+function taskEndedAt(task: NodeEvidence['task']): number | undefined {
+  const since = task?.since ? Date.parse(task.since) / 1000 : NaN;
+  return task && ENDED.has(task.state) && Number.isFinite(since) ? since : undefined;
 }
 
 interface LoadedRun {
@@ -401,12 +409,16 @@ export async function judgeRun(
   const budget = eventBudget(run.members.length);
   for (const node of run.nodes)
     evidence.push(await readEvidence(node.pid, node.files, node.label, budget, lineSink?.(node.pid)));
-  // A node log of another run beside this run's would be judged as this run's order: refused.
-  const stray = strayGenesis(evidence.map((e) => e.stats?.genesis));
+  const twinEvidence: NodeEvidence[] = [];
+  for (const t of run.twins) twinEvidence.push(await readEvidence(t.pid, t.files, t.twinLabel, budget));
+  // A node log of another run beside this run's would be judged as this run's order: refused; and so
+  // would a twin's (nodeK-twin/), which would make its node a liar (issue 30 B9).
+  const all = [...evidence, ...twinEvidence];
+  const stray = strayGenesis(all.map((e) => e.stats?.genesis));
   if (stray) {
-    const e = evidence[stray.index]!;
+    const e = all[stray.index]!;
     throw new InputError(
-      run.nodes[stray.index]?.files?.log ?? e.label,
+      [...run.nodes, ...run.twins][stray.index]?.files?.log ?? e.label,
       undefined,
       `its gomel started at ${e.stats!.genesis} (its genesis line), ${stray.seconds} s from the other nodes' gomel (more than ${SAME_RUN_S} s): a log of another run`,
       "keep one run's logs per folder (`gomelctl deploy logs --out` a new one)",
@@ -419,6 +431,7 @@ export async function judgeRun(
       events: faults.logs[pid],
       startedAt: e.startedAt,
       logEndMs: e.stats?.lastMs,
+      taskEndedAt: taskEndedAt(e.task),
     })),
   );
   // A line that does not read counts for nothing, and says so where the others are judged.
@@ -426,8 +439,8 @@ export async function judgeRun(
     ...faults.malformed.map((m) => ({ label: m.split(' ')[0]!, why: m.slice(m.indexOf(' ') + 1) })),
   );
   const twins: TwinRun[] = [];
-  for (const t of run.twins) {
-    const e = await readEvidence(t.pid, t.files, t.twinLabel, budget);
+  for (const [i, t] of run.twins.entries()) {
+    const e = twinEvidence[i]!;
     twins.push({
       pid: t.pid,
       label: evidence[t.pid]?.label ?? t.label,

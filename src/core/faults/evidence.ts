@@ -6,7 +6,16 @@
 // was gone, the action failed) counts for nothing and is named "planned, not applied".
 // Host losses come from the engine (task.json) and are judged beside this. Pure.
 import type { FaultLogEvent } from './log.js';
-import { eventsByNode, faultyNodes, human, LIVE_BY, type FaultEvent, type FaultKind, type FaultPlan } from './plan.js';
+import {
+  eventsByNode,
+  faultSchedules,
+  faultyNodes,
+  human,
+  LIVE_BY,
+  type FaultEvent,
+  type FaultKind,
+  type FaultPlan,
+} from './plan.js';
 import { someNames } from '../logs/logs-folder.js';
 
 export interface NodeFaultLog {
@@ -17,6 +26,8 @@ export interface NodeFaultLog {
   startedAt: number | undefined;
   /** The last moment its gomel log speaks of (ms since gomel started), when its log was read. */
   logEndMs?: number | undefined;
+  /** Wall-clock second its task ended (task.json's state an end state, and since), when known. */
+  taskEndedAt?: number | undefined;
 }
 
 export interface NodeFault {
@@ -44,14 +55,48 @@ const ACTION_KIND: Record<string, FaultKind> = { kill: 'crash', term: 'stop', re
  */
 const CLOCK_SLACK_S = 1;
 
+/**
+ * How late an action's wall clock may be against its ms field. faults.sh reads the wall clock right
+ * after sleeping until start + ms (a live action's ms is computed from that very reading), so the two
+ * differ only by what the schedule's earlier actions took: a kill, a signal, an iptables rule per peer,
+ * each well under a second (twin8's lines: within 2.5 s, the twin lines before the start included).
+ * 5 s lets a slow host through; a line a day late (issue 30 B7) is not of this node's run.
+ */
+const LATE_SLACK_S = 5;
+
 /** Why an applied line cannot be this run's, if it cannot. */
-function inconsistency(e: FaultLogEvent, startedAt: number | undefined): string | undefined {
+function inconsistency(
+  e: FaultLogEvent,
+  startedAt: number | undefined,
+  endedAt: number | undefined,
+): string | undefined {
   if (startedAt === undefined) return undefined;
   if (e.wall < startedAt - CLOCK_SLACK_S)
     return `line ${e.line}: ${e.action} applied at ${e.wall}, before gomel started (${startedAt})`;
   if (e.wall < startedAt + e.atMs / 1000 - CLOCK_SLACK_S)
     return `line ${e.line}: ${e.action} applied at ${e.wall}, before its time (${human(e.atMs)} after the start at ${startedAt})`;
+  const late = e.wall - startedAt - e.atMs / 1000;
+  if (late > LATE_SLACK_S)
+    return `line ${e.line}: ${e.action} applied at ${e.wall}, ${human(Math.round(late * 1000))} after its time (${human(e.atMs)} after the start at ${startedAt}); faults.sh logs an action when it applies it`;
+  if (endedAt !== undefined && e.wall > endedAt + LATE_SLACK_S)
+    return `line ${e.line}: ${e.action} applied at ${e.wall}, after the node's task ended (${endedAt})`;
   return undefined;
+}
+
+/**
+ * Why a planned mute line names other peers than the plan mutes its node to, if it does: the line is
+ * the schedule's own ("<ms> mute <host> …", faultSchedules), so a different list is not that fault.
+ */
+function muteMismatch(e: FaultLogEvent, schedule: string | undefined): string | undefined {
+  const planned = (schedule ?? '')
+    .split('\n')
+    .map((l) => l.split(' '))
+    .filter(([ms, action]) => action === 'mute' && Number(ms) === e.atMs)
+    .map(([, , ...peers]) => peers);
+  const key = (peers: readonly string[]) => [...peers].sort().join(' ');
+  if (planned.some((peers) => key(peers) === key(e.args))) return undefined;
+  const expected = planned[0]?.length ?? 0;
+  return `line ${e.line}: mute at ${human(e.atMs)} names ${e.args.length} peer(s), but the plan mutes this node to ${expected} then: not that fault`;
 }
 
 /** The record's event this applied action carries out on its node, if the record names one: `events` are the node's. */
@@ -148,6 +193,7 @@ export function faultsApplied(plan: FaultPlan | undefined, nodes: readonly NodeF
   const notApplied: NodeFault[] = [];
   const undone: NodeFault[] = [];
   const byNode = eventsByNode(plan);
+  const schedules = plan && faultSchedules(plan);
   nodes.forEach((node, i) => {
     const k = i + 1;
     const mine = byNode.get(k) ?? [];
@@ -173,7 +219,7 @@ export function faultsApplied(plan: FaultPlan | undefined, nodes: readonly NodeF
           );
           continue;
         }
-        const bad = inconsistency(e, node.startedAt);
+        const bad = inconsistency(e, node.startedAt, node.taskEndedAt);
         if (bad) {
           refuse(bad);
           continue;
@@ -182,6 +228,15 @@ export function faultsApplied(plan: FaultPlan | undefined, nodes: readonly NodeF
           refuse(
             `line ${e.line}: ${e.action} at ${human(e.atMs)}, but ${plan ? "the run's fault record names no such event on this node" : 'the run has no fault record (none in run.json)'}`,
           );
+          continue;
+        }
+        const muteEvent =
+          e.action === 'mute'
+            ? (recordedEvent(mine, 'mute', e.atMs) ?? recordedEvent(mine, 'selective', e.atMs))
+            : undefined;
+        const wrongPeers = muteEvent && !muteEvent.source.startsWith('live:') && muteMismatch(e, schedules?.[i]);
+        if (wrongPeers) {
+          refuse(wrongPeers);
           continue;
         }
         if (e.action === 'restart' && !down) {

@@ -30,6 +30,11 @@ export interface LogStats {
   malformedLines: number;
   /** Malformed lines with an ordered unit after them: the order may have lost a unit in the middle. */
   malformedInOrder: number;
+  /**
+   * How many units it had ordered when its first malformed line came: the order up to there is intact
+   * (each Z line read whole, none missing between them), whatever comes after. undefined: no such line.
+   */
+  orderBeforeDamage: number | undefined;
   /** Events kept in memory for this log (verdict and report: C, D, E, Z, W lines), against `maxEvents`. */
   events: number;
   /** How many events this log may keep: its share of the run's budget (eventBudget). */
@@ -72,6 +77,7 @@ export function newLogStats(maxEvents = Infinity): LogStats {
     errors: new Map(),
     malformedLines: 0,
     malformedInOrder: 0,
+    orderBeforeDamage: undefined,
     events: 0,
     maxEvents,
     overflow: false,
@@ -89,6 +95,11 @@ const EVENT = /"E":"([^"]*)"/;
 /** Longer lines are not gomel's (its longest are a few hundred bytes): counted as malformed, never parsed. */
 export const MAX_LINE = 64 * 1024;
 
+function malformed(stats: LogStats): void {
+  stats.malformedLines++;
+  stats.orderBeforeDamage ??= stats.order.length;
+}
+
 export function addLogLine(stats: LogStats, line: string): void {
   if (line.trim() === '') return;
   stats.lines++;
@@ -97,7 +108,7 @@ export function addLogLine(stats: LogStats, line: string): void {
   // gomel's events are one letter, or its first line's "genesis"; any other "E" outside an error line
   // is a garbled line (a "Z" whose letter was damaged would otherwise drop a unit from the order unseen).
   if (event === undefined || (!isError && !GOMEL_EVENT.test(event))) {
-    stats.malformedLines++;
+    malformed(stats);
     return;
   }
   if (stats.overflow) return;
@@ -114,7 +125,7 @@ export function addLogLine(stats: LogStats, line: string): void {
   try {
     record = JSON.parse(line) as Record<string, unknown>;
   } catch {
-    stats.malformedLines++;
+    malformed(stats);
     return;
   }
   if (typeof record.T === 'number' && Number.isFinite(record.T)) stats.lastMs = Math.max(stats.lastMs ?? 0, record.T);
@@ -144,7 +155,7 @@ export function addLogLine(stats: LogStats, line: string): void {
       break;
     case 'Z': {
       const unit = unitKey(record.C, record.H);
-      if (unit === undefined) stats.malformedLines++;
+      if (unit === undefined) malformed(stats);
       else {
         stats.order.push(unit);
         stats.orderMs.push(typeof record.T === 'number' && Number.isFinite(record.T) ? record.T : -1);

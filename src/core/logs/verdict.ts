@@ -56,6 +56,11 @@ export interface NodeEvidence {
    * inside it, or a log that fails its checksum. A damaged log proves no fork and no consensus.
    */
   orderDamaged?: string;
+  /**
+   * With orderDamaged, how many of its first ordered units come before the damage, intact: they can
+   * prove a fork (they differ from the committee's), never consensus (the rest is unknown).
+   */
+  intactOrder?: number;
 }
 
 interface NodeVerdict {
@@ -185,19 +190,37 @@ function markLostLines(evidence: readonly NodeEvidence[], counted: (e: NodeEvide
 
 const inPidOrder = (nodes: readonly NodeEvidence[]) => [...nodes].sort((a, b) => a.pid - b.pid).map((x) => x.label);
 
-function divergencesOf(groups: NodeEvidence[][], main: NodeEvidence[] | undefined): Divergence[] {
+function divergencesOf(
+  groups: NodeEvidence[][],
+  main: NodeEvidence[] | undefined,
+  damagedForks: readonly { e: NodeEvidence; at: number }[],
+): Divergence[] {
   if (!main) return [];
   const reference = main[0]!.stats!.order;
-  return groups
-    .filter((g) => g !== main)
-    .map((g) => {
-      const at = firstDifference(reference, g[0]!.stats!.order);
-      return {
-        position: at + 1,
-        majority: { nodes: inPidOrder(main), unit: unitText(reference[at]!) },
-        minority: { nodes: inPidOrder(g), unit: unitText(g[0]!.stats!.order[at]!) },
-      };
-    });
+  const divergence = (nodes: readonly NodeEvidence[], order: readonly number[], at: number): Divergence => ({
+    position: at + 1,
+    majority: { nodes: inPidOrder(main), unit: unitText(reference[at]!) },
+    minority: { nodes: inPidOrder(nodes), unit: unitText(order[at]!) },
+  });
+  return [
+    ...groups
+      .filter((g) => g !== main)
+      .map((g) => divergence(g, g[0]!.stats!.order, firstDifference(reference, g[0]!.stats!.order))),
+    ...damagedForks.map(({ e, at }) => divergence([e], e.stats!.order, at)),
+  ];
+}
+
+/**
+ * Where the intact part of a damaged order (before its first damaged line, issue 30 B8) differs from
+ * the committee's, if it does: a fork, which no later damage undoes. A contiguous run of units missing
+ * there is lost lines, as for a whole order (notForkEvidence), not a fork.
+ */
+function damagedPrefixFork(reference: readonly number[], e: NodeEvidence): number | undefined {
+  if (!e.orderDamaged || !e.intactOrder || e.task?.incomplete?.length) return undefined;
+  const prefix = e.stats!.order.slice(0, e.intactOrder);
+  const at = firstDifference(reference, prefix);
+  if (at < 0 || notForkEvidence(reference, { ...e, stats: { ...e.stats!, order: prefix } })) return undefined;
+  return at;
 }
 
 /**
@@ -236,7 +259,7 @@ function swarmStopReason(e: NodeEvidence, runStart: number | undefined): string 
 }
 
 /** Swarm's task states a task reaches only by ending (its process exited, or Swarm ended it). */
-const ENDED = new Set(['complete', 'failed', 'shutdown', 'rejected', 'remove']);
+export const ENDED = new Set(['complete', 'failed', 'shutdown', 'rejected', 'remove']);
 
 /**
  * Lost with its host: the engine reports the host down, and the task had not ended before: the
@@ -300,6 +323,13 @@ export function judge(
   // Some node's own log must show LevelLimit: an exit status alone (exit 0 beside logs cut short) shows no end.
   const logAtLimit = (main ?? []).some((e) => atLimit(e, levelLimit));
   const finishers = logAtLimit ? (main ?? []).filter((e) => atLimit(e, levelLimit) || finishedByItself(e)) : [];
+  const damagedForks = main
+    ? evidence.flatMap((e) => {
+        const at = liars.has(e.pid) ? undefined : damagedPrefixFork(main[0]!.stats!.order, e);
+        return at === undefined ? [] : [{ e, at }];
+      })
+    : [];
+  const forkedBeforeDamage = new Map(damagedForks.map(({ e, at }) => [e, at]));
   const reach = finishers.length ? Math.max(...finishers.map((e) => e.stats!.order.length)) : undefined;
 
   const nodes = evidence.map((e): NodeVerdict => {
@@ -307,7 +337,13 @@ export function judge(
     const notes: string[] = [];
     const s = e.stats;
     const lie = liars.get(e.pid);
-    const agrees = s && s.order.length > 0 && !e.orderDamaged && !lie ? Boolean(main?.includes(e)) : undefined;
+    const forkedAt = forkedBeforeDamage.get(e);
+    const agrees =
+      forkedAt !== undefined
+        ? false
+        : s && s.order.length > 0 && !e.orderDamaged && !lie
+          ? Boolean(main?.includes(e))
+          : undefined;
     if (lie) reasons.push(lie);
     else if (!s) reasons.push(e.logProblem ?? 'no log');
     else {
@@ -315,7 +351,11 @@ export function judge(
       if (s.maxLevel === undefined) reasons.push('never created a prime unit');
       const twice = orderedTwice(s.order, liars);
       const unsupported = orderUnsupported(s, n);
-      if (e.orderDamaged) reasons.push(`its order is no evidence: ${e.orderDamaged}`);
+      if (forkedAt !== undefined)
+        reasons.push(
+          `its order diverges from the committee's at #${forkedAt + 1}, before its first damaged line (after it: ${e.orderDamaged})`,
+        );
+      else if (e.orderDamaged) reasons.push(`its order is no evidence: ${e.orderDamaged}`);
       else if (s.order.length === 0) reasons.push('ordered no units');
       else if (twice)
         reasons.push(`ordered unit ${twice.unit} twice (#${twice.first} and #${twice.second}): not a linear order`);
@@ -390,7 +430,7 @@ export function judge(
   });
   const faultyLabels = new Set(faulty.map((x) => x.label));
   const correct = nodes.filter((v) => !faultyLabels.has(v.label));
-  const divergences = divergencesOf(groups, main);
+  const divergences = divergencesOf(groups, main, damagedForks);
   // A stall is allowed only of correct nodes that agree and did not fail on their own: a node that
   // crashed or refused its input is a failure whatever else happened (a planned crash covers no other).
   // And each correct node's order must have been read: a node that left no log shows no agreement.

@@ -1,0 +1,174 @@
+// A third hostile pass of the verdict (issue 30, B7–B10): forged copies of the real 16-node run
+// test/vectors/real-runs/lab16 (README.md there), each built here from the vendored logs.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { cli, copyLogs, readLines, REPO, writeLines } from './helpers.js';
+import type { Verdict } from '../src/core/logs/verdict.js';
+
+type Context = Parameters<typeof copyLogs>[0];
+const HOSTS = Array.from({ length: 16 }, (_, i) => `node${i + 1}`);
+
+const verdictOf = async (dir: string) => {
+  const r = await cli(['verdict', '--logs', dir, '--json']);
+  return { code: r.code, result: r.code === 1 && !r.out ? undefined : (JSON.parse(r.out) as Verdict), err: r.err };
+};
+
+/** A writable copy of lab16, with a run.json whose fault plan is `events`. */
+async function lab16(t: Context, events: unknown[] = []): Promise<string> {
+  const dir = await copyLogs(t, 'lab16', path.join(REPO, 'test/vectors/real-runs'));
+  const record = {
+    version: 1,
+    network: 'labnet',
+    hosts: HOSTS,
+    committee: 'f5c171372170e609',
+    config: 'config',
+    image: `r/aleph@sha256:${'a'.repeat(64)}`,
+    placement: { constraints: [], spread: true },
+    capAdd: [],
+    startMarginS: 3,
+    faults: { n: 16, hosts: HOSTS, events },
+  };
+  await fs.writeFile(path.join(dir, 'run.json'), JSON.stringify(record));
+  return dir;
+}
+
+/** Node k's gomel log in a lab16 copy (pid k − 1). */
+const logOf = (dir: string, k: number) => path.join(dir, `node${k}`, `${k - 1}.config.log.gz`);
+const startedAt = async (dir: string, k: number) =>
+  Number(await fs.readFile(path.join(dir, `node${k}`, 'started_at'), 'utf8'));
+
+/**
+ * Node k's log with its ordered units #201 and #202 swapped (a fork at #201: lab16's nodes all
+ * ordered 12:10 there) and, with `damageAt`, the `damageAt`-th ordered unit's line cut mid-line.
+ */
+async function forkNode(dir: string, k: number, damageAt?: number): Promise<void> {
+  const lines = await readLines(logOf(dir, k));
+  const z = lines.flatMap((l, i) => (l.includes('"E":"Z"') ? [i] : []));
+  [lines[z[200]!], lines[z[201]!]] = [lines[z[201]!]!, lines[z[200]!]!];
+  if (damageAt !== undefined) lines[z[damageAt - 1]!] = lines[z[damageAt - 1]!]!.slice(0, 15);
+  await writeLines(logOf(dir, k), lines);
+}
+
+test('B8: a fork in the intact part of a log is a FORK, whatever damage comes later in it (exit 4)', async (t) => {
+  // node15 killed as planned at 35 s, its order forked at #201, one damaged line at #301.
+  const crash = [{ kind: 'crash', nodes: [15], atMs: 35000, source: 'crash:15@35s' }];
+  const faulty = await lab16(t, crash);
+  await fs.writeFile(
+    path.join(faulty, 'node15/faults.log'),
+    `${((await startedAt(faulty, 15)) + 35).toFixed(6)} 35000 kill ok\n`,
+  );
+  await forkNode(faulty, 15, 301);
+  const a = await verdictOf(faulty);
+  assert.equal(a.code, 4, a.result?.consensusLine);
+  assert.equal(a.result!.outcome, 'fork');
+  assert.deepEqual(
+    a.result!.divergences.map((d) => [d.position, d.minority.nodes, d.minority.unit, d.majority.unit]),
+    [[201, ['node15'], '6:12', '12:10']],
+  );
+  assert.match(a.result!.nodes[14]!.reasons[0]!, /diverges .* at #201, before its first damaged line/);
+  // A correct node (no fault planned) the same: a fork, not "no consensus".
+  const correct = await lab16(t);
+  await forkNode(correct, 4, 301);
+  const b = await verdictOf(correct);
+  assert.equal(b.code, 4, b.result?.consensusLine);
+  // The damage before the fork: the intact part agrees, the rest is no evidence — neither fork nor consensus.
+  const before = await lab16(t);
+  await forkNode(before, 4, 150);
+  const c = await verdictOf(before);
+  assert.equal(c.code, 1, c.result?.consensusLine);
+  assert.equal(c.result!.outcome, 'failed');
+  assert.match(c.result!.nodes[3]!.reasons[0]!, /its order is no evidence/);
+});
+
+/** Node k's log cut `ms` after its start: it stopped logging there. */
+async function cutLog(dir: string, k: number, ms: number): Promise<void> {
+  const lines = await readLines(logOf(dir, k));
+  await writeLines(
+    logOf(dir, k),
+    lines.filter((l) => ((JSON.parse(l) as { T?: number }).T ?? 0) <= ms),
+  );
+}
+
+test('B7: a faults.log line whose wall clock disagrees with its ms field, or a mute of other peers than planned, is not counted', async (t) => {
+  const kinds = [
+    ['crash', 'kill'],
+    ['stop', 'term'],
+  ] as const;
+  for (const [kind, action] of kinds) {
+    // node15 stops logging at 10 s on its own; the record plans its crash (or stop) at 10 s.
+    const dir = await lab16(t, [{ kind, nodes: [15], atMs: 10000, source: `${kind}:15@10s` }]);
+    await cutLog(dir, 15, 10000);
+    const start = await startedAt(dir, 15);
+    const line = (wall: number) =>
+      fs.writeFile(path.join(dir, 'node15/faults.log'), `${wall.toFixed(6)} 10000 ${action} ok\n`);
+    // At its time: counted, tolerated (exit 0), so the forged one below is refused for its clock alone.
+    await line(start + 10.2);
+    assert.equal((await verdictOf(dir)).code, 0, kind);
+    // Logged a day after the start while its ms field says 10 s: not this run's action.
+    await line(start + 86400);
+    const { code, result } = await verdictOf(dir);
+    assert.equal(code, 1, `${kind}: ${result?.consensusLine}`);
+    assert.deepEqual(result!.faulty, []);
+    assert.match(result!.inconsistent[0]!.why, new RegExp(`line 1: ${action} applied at .*after its time`));
+    // After its task ended (task.json: complete 5 s after the start): the node was gone.
+    await line(start + 10.2);
+    const task = path.join(dir, 'node15/task.json');
+    const ended = {
+      ...JSON.parse(await fs.readFile(task, 'utf8')),
+      state: 'complete',
+      since: new Date((start + 5 - 10) * 1000).toISOString(),
+    };
+    await fs.writeFile(task, JSON.stringify(ended));
+    const gone = await verdictOf(dir);
+    assert.equal(gone.code, 1, kind);
+    assert.match(gone.result!.inconsistent[0]!.why, /after the node's task ended/);
+  }
+  // mute:15@10s plans node15 mute to its 15 peers; a line naming one of them is not that fault.
+  const dir = await lab16(t, [{ kind: 'mute', nodes: [15], atMs: 10000, source: 'mute:15@10s' }]);
+  const start = await startedAt(dir, 15);
+  const mute = (peers: string[]) =>
+    fs.writeFile(
+      path.join(dir, 'node15/faults.log'),
+      `${(start + 10.1).toFixed(6)} 10000 mute ${peers.join(' ')} ok\n`,
+    );
+  const peers = HOSTS.filter((h) => h !== 'node15');
+  await mute(peers);
+  // node15 reached consensus all the same (lab16 ran unmuted): the fault is named in its line only.
+  assert.ok((await verdictOf(dir)).result!.nodes[14]!.notes.some((n) => /^fault applied: muted/.test(n)));
+  await mute(['node1']);
+  const one = await verdictOf(dir);
+  assert.ok(!one.result!.nodes[14]!.notes.some((n) => /^fault applied/.test(n)));
+  assert.match(
+    one.result!.inconsistent[0]!.why,
+    /mute at 10 s names 1 peer\(s\), but the plan mutes this node to 15 then/,
+  );
+});
+
+test("B9: a twin's log of another run (its gomel started days from the others') is refused, naming it", async (t) => {
+  const dir = await lab16(t, [
+    {
+      kind: 'twin',
+      nodes: [3],
+      groups: [
+        [1, 2, 4, 5, 6, 7, 8, 9],
+        [10, 11, 12, 13, 14, 15, 16],
+      ],
+      atMs: 0,
+      source: 'twin:3',
+    },
+  ]);
+  await cutLog(dir, 3, 8000);
+  await fs.mkdir(path.join(dir, 'node3-twin'));
+  // pid 2's log of swarm-8, a run years before lab16.
+  const other = path.join(dir, 'node3-twin/2.config.log.gz');
+  await fs.copyFile(path.join(REPO, 'test/vectors/gomel-2019-09/logs/swarm-8/node3/2.config.log.gz'), other);
+  const r = await cli(['verdict', '--logs', dir]);
+  assert.equal(r.code, 1);
+  assert.equal(r.out, '');
+  assert.match(
+    r.err,
+    new RegExp(`^gomelctl: ${other}: its gomel started at .* s from the other nodes' gomel .*: a log of another run`),
+  );
+});

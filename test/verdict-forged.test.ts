@@ -172,3 +172,23 @@ test("B9: a twin's log of another run (its gomel started days from the others') 
     new RegExp(`^gomelctl: ${other}: its gomel started at .* s from the other nodes' gomel .*: a log of another run`),
   );
 });
+
+test("B10: a node's folder holding another node's log is refused, naming it (a gomel log names every pid but its own as a peer)", async (t) => {
+  const copied = await lab16(t);
+  await fs.copyFile(logOf(copied, 4), logOf(copied, 5));
+  const r = await cli(['verdict', '--logs', copied]);
+  assert.equal(r.code, 1, r.out);
+  assert.equal(r.err.trim().split('\n').length, 1, r.err);
+  assert.match(
+    r.err,
+    /node5\/4\.config\.log\.gz: names pid 4 as a peer, and a gomel log names every pid but its own: it is another node's log, not node5's/,
+  );
+  // Every folder holding node1's log: refused at the first that is not node1's.
+  const all = await lab16(t);
+  for (let k = 2; k <= 16; k++) await fs.copyFile(logOf(all, 1), logOf(all, k));
+  const every = await cli(['verdict', '--logs', all]);
+  assert.equal(every.code, 1, every.out);
+  assert.match(every.err, /node2\/1\.config\.log\.gz: names pid 1 as a peer/);
+  // The real run itself: each log names every pid but its own.
+  assert.equal((await verdictOf(await lab16(t))).code, 0);
+});

@@ -397,6 +397,24 @@ export async function loadRun(options: VerdictOptions): Promise<LoadedRun> {
 }
 
 /** The consensus verdict of a loaded run (gomel logs, not probe reports); `lineSink(pid)` sees each log's lines as they are read. */
+/**
+ * A node's log that names its own pid as a peer is another node's (gomel's sync lines name every pid but
+ * their own: core/logs/log-stats.ts peerPids): refused, naming it (issue 30 B10). Not a twinned node's,
+ * whose two instances share the pid.
+ */
+function refuseOthersLogs(run: LoadedRun, evidence: readonly NodeEvidence[]): void {
+  const twinned = new Set(run.twins.map((t) => t.pid));
+  for (const [i, e] of evidence.entries()) {
+    if (twinned.has(e.pid) || !e.stats?.peerPids.has(e.pid)) continue;
+    throw new InputError(
+      run.nodes[i]?.files?.log ?? e.label,
+      undefined,
+      `names pid ${e.pid} as a peer, and a gomel log names every pid but its own: it is another node's log, not ${e.label}'s`,
+      `put ${e.label}'s own log in its place (\`gomelctl deploy logs\` collects them)`,
+    );
+  }
+}
+
 export async function judgeRun(
   run: LoadedRun,
   options: VerdictOptions,
@@ -424,6 +442,7 @@ export async function judgeRun(
       "keep one run's logs per folder (`gomelctl deploy logs --out` a new one)",
     );
   }
+  refuseOthersLogs(run, evidence);
   const findings = faultsApplied(
     faults.record?.plan,
     evidence.map((e, pid) => ({

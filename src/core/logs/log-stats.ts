@@ -43,7 +43,16 @@ export interface LogStats {
   overflow: boolean;
   /** Its first genesis line's time, as gomel wrote it ("Wed, 25 Nov 2026 02:33:41 +0000": when this gomel started). */
   genesis?: string;
+  /**
+   * The peer pids its sync lines name ("P"): every pid but its own in a real log (lab16, twin8, swarm-8),
+   * so a log naming pid K as a peer is not pid K's (issue 30 B10: node4's log copied into node5's folder
+   * was judged as node5's). At most MAX_PEER_PIDS kept.
+   */
+  peerPids: Set<number>;
 }
+
+const MAX_PEER_PIDS = 65536;
+const PEER = '"P":';
 
 /**
  * What a whole run's logs may keep in memory, as events (an ordered unit, a unit created, a
@@ -81,7 +90,23 @@ export function newLogStats(maxEvents = Infinity): LogStats {
     events: 0,
     maxEvents,
     overflow: false,
+    peerPids: new Set(),
   };
+}
+
+/** The "P" of a line, read without parsing it (most lines are sync chatter that is not parsed). */
+function notePeer(stats: LogStats, line: string): void {
+  const at = line.indexOf(PEER);
+  if (at < 0 || stats.peerPids.size >= MAX_PEER_PIDS) return;
+  let pid = 0;
+  let i = at + PEER.length;
+  const start = i;
+  for (; i < line.length && i - start < 6; i++) {
+    const d = line.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) break;
+    pid = pid * 10 + d;
+  }
+  if (i > start) stats.peerPids.add(pid);
 }
 
 /** Whether a line of this event kind is kept (by the verdict or the report): what the event budget counts. */
@@ -112,6 +137,7 @@ export function addLogLine(stats: LogStats, line: string): void {
     return;
   }
   if (stats.overflow) return;
+  if (!isError) notePeer(stats, line);
   if (KEPT_EVENTS.has(event) && ++stats.events > stats.maxEvents) {
     stats.overflow = true;
     return;

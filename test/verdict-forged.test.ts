@@ -192,3 +192,22 @@ test("B10: a node's folder holding another node's log is refused, naming it (a g
   // The real run itself: each log names every pid but its own.
   assert.equal((await verdictOf(await lab16(t))).code, 0);
 });
+
+test('nodes that stopped up to 4N units apart in one order agree (real gomel: 16 nodes at LevelLimit 150 stopped 36 = 2.25N apart); 4N + 1 short does not', async (t) => {
+  /** Node k's log cut before its `short`-th last ordered unit: it stopped that many units earlier. */
+  const stopEarlier = async (dir: string, k: number, short: number) => {
+    const lines = await readLines(logOf(dir, k));
+    const z = lines.flatMap((l, i) => (l.includes('"E":"Z"') ? [i] : []));
+    await writeLines(logOf(dir, k), lines.slice(0, z[z.length - short]!));
+  };
+  const apart = await lab16(t);
+  for (let k = 1; k <= 13; k++) await stopEarlier(apart, k, 36);
+  const close = await verdictOf(apart);
+  assert.equal(close.code, 0, close.err);
+  assert.equal(close.result!.reachedBy.length, 16);
+  const far = await lab16(t);
+  await stopEarlier(far, 2, 4 * 16 + 1);
+  const short = await verdictOf(far);
+  assert.equal(short.code, 1);
+  assert.match(JSON.stringify(short.result!.nodes[1]), /ordered \d+ of \d+ units/);
+});

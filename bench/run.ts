@@ -233,9 +233,9 @@ const gomelKeysBin = process.env.GOMEL_KEYS_BIN;
 const judgeSizes = (process.env.BENCH_JUDGE_N ?? '64,128,256').split(',').map(Number);
 // The committee sizes of the up part: the probe at each (BENCH_UP_N), and with GOMEL_BIN real gomel at
 // BENCH_UP_GOMEL_N (issue 32's overhead goals are at 32 and 64).
-const upSizes = (process.env.BENCH_UP_N ?? '32,64,128,256').split(',').map(Number);
+const upSizes = (process.env.BENCH_UP_N ?? '32,64,128,256').split(',').filter(Boolean).map(Number);
 const gomelBin = process.env.GOMEL_BIN;
-const upGomelSizes = gomelBin ? (process.env.BENCH_UP_GOMEL_N ?? '32,64').split(',').map(Number) : [];
+const upGomelSizes = gomelBin ? (process.env.BENCH_UP_GOMEL_N ?? '32,64').split(',').filter(Boolean).map(Number) : [];
 const dockerVersion =
   parts.length > 0 && parts.every((p) => p === 'keys' || p === 'judge' || p === 'experiment')
     ? '(not used)'

@@ -158,6 +158,15 @@ test('report DIR on an experiment folder draws its page again (and --json gives 
   const json = await cli(['report', '--json', dir]);
   assert.equal(json.code, 0, json.err);
   assert.equal((JSON.parse(json.out) as RunResult[]).length, 12);
+  // A run's report is a path in the folder: a URL (a live link in the page) or an absolute path is refused.
+  for (const report of ['javascript:alert(1)', '/etc/passwd']) {
+    const runs = RESULTS.map((x, i) => (i === 0 ? { ...x, report } : x));
+    await fs.writeFile(path.join(dir, 'results.json'), JSON.stringify({ format: RESULTS_FORMAT, runs }));
+    const forged = await cli(['report', dir]);
+    assert.equal(forged.code, 1, forged.out);
+    assert.match(forged.err, /results\.json: not the results of an experiment/);
+    assert.doesNotMatch(await fs.readFile(path.join(dir, 'report.html'), 'utf8'), /javascript:/);
+  }
   // A folder that is neither a run nor an experiment is refused as before.
   await fs.writeFile(path.join(dir, 'results.json'), '{"format": "something else"}');
   const refused = await cli(['report', dir]);

@@ -46,8 +46,14 @@ const RUN_RESULT = z.object({
   hostBusy: z.number().optional(),
   hostCpus: z.number().optional(),
   hostBound: z.boolean().optional(),
-  /** The run's own report, relative to DIR. */
-  report: z.string().optional(),
+  /**
+   * The run's own report, relative to DIR: never a URL or an absolute path (the page links it; a forged
+   * results.json's "javascript:alert(1)" made a live link in the page, hostile pass POOR 155).
+   */
+  report: z
+    .string()
+    .refine((v) => !/^[a-z][a-z0-9+.-]*:/i.test(v) && !v.startsWith('/'), 'a path relative to the experiment folder')
+    .optional(),
 });
 
 export type RunResult = z.infer<typeof RUN_RESULT>;

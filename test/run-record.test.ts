@@ -195,6 +195,34 @@ test('a run.json that does not read is one line naming it and its field, exit 1 
   assert.match(hosts.err, /run\.json:hosts: /);
 });
 
+test('a run.json whose fault events name a node outside the committee or a time before the start is one line, exit 1 (it was exit 70)', async (t) => {
+  const dir = await crashedRun(t);
+  const forged = (edit: (e: Record<string, unknown>) => void) => {
+    const record = JSON.parse(runJson('crash:7,8@3s')) as { faults: { events: Record<string, unknown>[] } };
+    edit(record.faults.events[0]!);
+    return fs.writeFile(path.join(dir, 'run.json'), JSON.stringify(record));
+  };
+  for (const [edit, message, command] of [
+    [
+      (e: Record<string, unknown>) => (e.nodes = [99]),
+      /run\.json:faults\.events\[0\]\.nodes\[0\]: node 99 is not in the 8-node committee/,
+      'verdict',
+    ],
+    [(e: Record<string, unknown>) => (e.nodes = [0]), /node 0 is not in the 8-node committee/, 'report'],
+    [
+      (e: Record<string, unknown>) => (e.atMs = -5),
+      /run\.json:faults\.events\[0\]\.atMs: -5 ms, before the common start/,
+      'verdict',
+    ],
+  ] as const) {
+    await forged(edit);
+    const r = await cli([command, '--logs', dir]);
+    assert.equal(r.code, 1, r.err);
+    assert.match(r.err, message);
+    assert.equal(r.err.trim().split('\n').length, 1, r.err);
+  }
+});
+
 test('issue 30: a run.json of another committee is refused in one line naming both: the fingerprints, the node counts, the first host that differs', async (t) => {
   const dir = await copyLogs(t, 'swarm-8');
   const committee = path.join(dir, 'committee.ka');

@@ -703,15 +703,50 @@ const FAULT_EVENT = z.object({
 export const MAX_RECORDED_FAULT_EVENTS = 10_000;
 
 /** A FaultPlan as gomelctl writes it (the run record's faults: the services' label and run.json; faults.json's plan). */
-export const FAULT_PLAN = z.object({
-  n: z.number(),
-  hosts: z.array(z.string()),
-  events: z.array(FAULT_EVENT).max(MAX_RECORDED_FAULT_EVENTS, {
-    error: (issue) =>
-      `${Array.isArray(issue.input) ? issue.input.length : 'more'} events, more than the ${MAX_RECORDED_FAULT_EVENTS} a run's fault record can hold`,
-  }),
-  seed: z.string().optional(),
-});
+export const FAULT_PLAN = z
+  .object({
+    n: z.number(),
+    hosts: z.array(z.string()),
+    events: z.array(FAULT_EVENT).max(MAX_RECORDED_FAULT_EVENTS, {
+      error: (issue) =>
+        `${Array.isArray(issue.input) ? issue.input.length : 'more'} events, more than the ${MAX_RECORDED_FAULT_EVENTS} a run's fault record can hold`,
+    }),
+    seed: z.string().optional(),
+  })
+  .superRefine((plan, ctx) => {
+    // Read back from a file (run.json): its events must be of its own committee and time, or a node 99
+    // reached code that indexes the committee by it (exit 70, hostile pass N7).
+    if (plan.n !== plan.hosts.length)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['n'],
+        message: `${plan.n}, but the record names ${plan.hosts.length} hosts`,
+      });
+    const inCommittee = (k: number) => Number.isInteger(k) && k >= 1 && k <= plan.hosts.length;
+    plan.events.forEach((e, i) => {
+      const nodes: [string, number][] = [
+        ...e.nodes.map((k, j): [string, number] => [`nodes.${j}`, k]),
+        ...(e.to ?? []).map((k, j): [string, number] => [`to.${j}`, k]),
+        ...(e.groups ?? []).flatMap((g, gi) => g.map((k, j): [string, number] => [`groups.${gi}.${j}`, k])),
+      ];
+      const bad = nodes.find(([, k]) => !inCommittee(k));
+      if (bad)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['events', i, ...bad[0].split('.').map((x) => (/^\d+$/.test(x) ? Number(x) : x))],
+          message: `node ${bad[1]} is not in the ${plan.hosts.length}-node committee`,
+        });
+      if (!(e.atMs >= 0) || (e.untilMs !== undefined && !(e.untilMs >= e.atMs)))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['events', i, e.atMs >= 0 ? 'untilMs' : 'atMs'],
+          message:
+            e.atMs >= 0
+              ? `${e.untilMs} ms, before the event's start (${e.atMs} ms)`
+              : `${e.atMs} ms, before the common start`,
+        });
+    });
+  });
 const PLANNED_FAULT = z.object({ node: z.number(), host: z.string(), why: z.string(), atMs: z.number() });
 /** deploy logs' faults.json before run.json (still read): the events in words, who the plan makes faulty or delayed, the plan. */
 export const FAULT_RECORD_FILE = z.object({

@@ -179,6 +179,38 @@ test('spawn: a failed node is named with its exit; one the fault plan crashes is
   assert.ok(out.lines.includes('deploy: down as planned: node4'), out.lines.join('\n'));
 });
 
+test('spawn: a node whose container the engine failed to start in its secrets-mount race (moby/moby#48783) gets its task created again, once, and the deployment is up; a node that failed on its own is not', async (t) => {
+  const p = await project(t, 4);
+  const RACE =
+    'starting container failed: unable to remount dir as readonly: mount tmpfs:/var/lib/docker/containers/x/mounts/secrets, flags: 0x21, data: uid=0,gid=0: device or resource busy';
+  let tries = 0;
+  const fate = (name: string): Fate =>
+    name === 'node3' && tries++ === 0 ? { state: 'failed', exitCode: 128, err: RACE } : { state: 'running' };
+  const engine = new MemoryEngine(['net'], fate);
+  const out = captureOutput();
+  await deploySpawn(p.options(), out, engine);
+  assert.deepEqual(
+    engine.calls.filter((c) => c.startsWith('restartService')),
+    ['restartService node3'],
+  );
+  assert.ok(
+    out.warnings.some((w) => /the engine failed to start node3 \(its secrets mount race, moby\/moby#48783/.test(w)),
+    out.warnings.join('\n'),
+  );
+  // Failing again, it is named as any failed node: created again only once.
+  const always = new MemoryEngine(['net'], (name) =>
+    name === 'node3' ? { state: 'failed', exitCode: 128, err: RACE } : { state: 'running' },
+  );
+  await assert.rejects(deploySpawn(p.options(), captureOutput(), always), /1 of 4 nodes are not up: node3 failed/);
+  assert.equal(always.calls.filter((c) => c.startsWith('restartService')).length, 1);
+  // A node that failed on its own (gomel's exit) is never started again.
+  const own = new MemoryEngine(['net'], (name) =>
+    name === 'node3' ? { state: 'failed', exitCode: 1 } : { state: 'running' },
+  );
+  await assert.rejects(deploySpawn(p.options(), captureOutput(), own), /node3 failed \(exit 1\)/);
+  assert.equal(own.calls.filter((c) => c.startsWith('restartService')).length, 0);
+});
+
 test('spawn: no network is one line before anything is created', async (t) => {
   const p = await project(t, 4);
   const engine = new MemoryEngine([]);

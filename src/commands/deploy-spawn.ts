@@ -278,24 +278,43 @@ async function replaceServices(
   );
 }
 
+/**
+ * Docker's own race in starting a swarm task with secrets: the secrets' tmpfs is remounted read-only
+ * while a file on it is still open for writing ("unable to remount dir as readonly … mounts/secrets …
+ * device or resource busy", moby/moby#48783, open). The container never ran: nothing of the node's
+ * happened, and its task is created again once. Seen here in 2 of 3 fresh-clone suite runs in a row.
+ */
+const ENGINE_START_RACE = /starting container failed: unable to remount/;
+
 /** Waits until every node runs (or is done), watches the settle time, and names the nodes that are not up. */
 async function waitUntilUp(plan: RunPlan, timeoutS: number, out: Output, engine: SpawnEngine): Promise<void> {
   const retry = retryReporter(out, 'deploy');
   const ids = await serviceIds(engine, plan.network, retry);
   let last = '';
-  const views = await waitForTasks(
-    engine,
-    ids,
-    (v) => v.phase === 'running' || v.phase === 'complete',
-    timeoutS * 1000,
-    (vs) => {
-      const up = [...vs.values()].filter((v) => v.phase === 'running' || v.phase === 'complete').length;
-      const line = `deploy: ${up}/${vs.size} running or done`;
-      if (line !== last && (out.tty || up === vs.size)) out.warn(line);
-      last = line;
-    },
-    { pollMs: 250, retry },
-  );
+  const waitUp = (which: Map<string, string>) =>
+    waitForTasks(
+      engine,
+      which,
+      (v) => v.phase === 'running' || v.phase === 'complete',
+      timeoutS * 1000,
+      (vs) => {
+        const up = [...vs.values()].filter((v) => v.phase === 'running' || v.phase === 'complete').length;
+        const line = `deploy: ${up}/${vs.size} running or done`;
+        if (line !== last && (out.tty || up === vs.size)) out.warn(line);
+        last = line;
+      },
+      { pollMs: 250, retry },
+    );
+  let views = await waitUp(ids);
+  const raced = [...views].filter(([, v]) => v.phase === 'failed' && ENGINE_START_RACE.test(v.error ?? ''));
+  if (raced.length) {
+    out.warn(
+      `deploy: the engine failed to start ${someNames(raced.map(([name]) => name))} (its secrets mount race, moby/moby#48783: the container never ran); creating their tasks again`,
+    );
+    for (const [name] of raced) await engine.restartService(ids.get(name)!);
+    const again = await waitUp(new Map(raced.map(([name]) => [name, ids.get(name)!])));
+    views = new Map([...views, ...again]);
+  }
   let final = views;
   // gomel starts the start margin after the coordinator heard every node (node-lib.sh); a node that
   // refuses its input fails then, and run.sh lingers 3 s before exiting: the default settle covers both.

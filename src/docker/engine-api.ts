@@ -8,7 +8,13 @@ import type { Engine } from './engine.js';
 /** Swarm services: the nodes. */
 export type ServiceApi = Pick<
   Engine,
-  'listServices' | 'createService' | 'removeService' | 'serviceOutput' | 'serviceLogs' | 'setServiceLabels'
+  | 'listServices'
+  | 'createService'
+  | 'removeService'
+  | 'serviceOutput'
+  | 'serviceLogs'
+  | 'setServiceLabels'
+  | 'restartService'
 >;
 /** Tasks and the swarm's hosts: what runs where, and which hosts are down. */
 export type TaskApi = Pick<Engine, 'listTasks' | 'listAllTasks' | 'listNodes'>;

@@ -635,6 +635,31 @@ export class Engine {
   }
 
   /**
+   * Has the engine create a service's task anew (TaskTemplate.ForceUpdate + 1, as `docker service update
+   * --force`), its spec unchanged otherwise.
+   */
+  async restartService(id: string): Promise<void> {
+    const doing = `create the task of service ${id.slice(0, 12)} anew`;
+    const service = this.docker.getService(id);
+    const info = expectObject<{ Version?: { Index?: unknown }; Spec?: { TaskTemplate?: Record<string, unknown> } }>(
+      doing,
+      await this.call(doing, () => service.inspect()),
+      [],
+    );
+    if (typeof info.Version?.Index !== 'number' || !isRecord(info.Spec) || !isRecord(info.Spec.TaskTemplate))
+      throw malformed(doing, 'expected a service with Version.Index and Spec.TaskTemplate');
+    const template = info.Spec.TaskTemplate;
+    const force = typeof template.ForceUpdate === 'number' ? template.ForceUpdate : 0;
+    await this.call(doing, () =>
+      service.update({
+        version: info.Version!.Index,
+        ...info.Spec!,
+        TaskTemplate: { ...template, ForceUpdate: force + 1 },
+      } as never),
+    );
+  }
+
+  /**
    * Sets some labels of a service's spec, nothing else. The engine restarts a task only when its
    * task template changes, so the nodes run on (`gomelctl fault` records live faults this way).
    */

@@ -17,6 +17,8 @@ import { extractArchive } from './collect-engine.js';
 export interface Fate {
   state: 'running' | 'complete' | 'failed' | 'pending';
   exitCode?: number;
+  /** The engine's error for the task (Status.Err). */
+  err?: string;
   output?: string;
   /** What its container's /extract holds when it is asked for (deploy logs); none: as a container on another host. */
   extract?: () => Record<string, string>;
@@ -125,6 +127,7 @@ export class MemoryEngine implements SpawnEngine, CollectEngine, CleanEngine, Cl
             State: fate.state,
             Timestamp: now,
             ContainerStatus: { ExitCode: fate.exitCode ?? 0, ContainerID: `ctr-${id}` },
+            ...(fate.err !== undefined ? { Err: fate.err } : {}),
           };
     this.tasks.push({ ID: this.id('task'), ServiceID: id, NodeID: 'host1', CreatedAt: now, Status: status });
     return id;
@@ -143,6 +146,26 @@ export class MemoryEngine implements SpawnEngine, CollectEngine, CleanEngine, Cl
   }
   async serviceLogs(): Promise<void> {
     throw new Error('serviceLogs: not in this memory engine');
+  }
+  /** A new task for the service, with the fate it has now (the old one shut down), as a forced update. */
+  async restartService(id: string): Promise<void> {
+    const s = this.services.find((x) => x.ID === id && !x.removed)!;
+    this.calls.push(`restartService ${s.Spec.Name}`);
+    for (const t of this.tasks) if (t.ServiceID === id) t.Status.State = 'shutdown';
+    const fate = this.fate(s.Spec.Name);
+    const now = new Date(Date.now() + ++this.next).toISOString();
+    this.tasks.push({
+      ID: this.id('task'),
+      ServiceID: id,
+      NodeID: 'host1',
+      CreatedAt: now,
+      Status: {
+        State: fate.state,
+        Timestamp: now,
+        ContainerStatus: { ExitCode: fate.exitCode ?? 0, ContainerID: `ctr-${id}-again` },
+        ...(fate.err !== undefined ? { Err: fate.err } : {}),
+      },
+    });
   }
   async setServiceLabels(id: string, labels: Record<string, string>): Promise<void> {
     const s = this.services.find((x) => x.ID === id)!;

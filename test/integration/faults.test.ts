@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { cli, REPO } from '../helpers.js';
-import { keysFlags, projectFlags, sandbox } from './helpers.js';
+import { keysFlags, projectFlags, sandbox, upFlags } from './helpers.js';
 import { readRunRecord } from '../../src/fs/run-folder.js';
 
 const FAKE = path.join(REPO, 'test/fixtures/fake-gomel.sh');
@@ -23,24 +23,7 @@ test('a planned crash of f nodes is tolerated, a pause is applied and recorded; 
   await fs.writeFile(path.join(s.configs, 'slow.json'), await fs.readFile(path.join(s.configs, 'config.json')));
   await s.run(['keys', 'gen', '--n', '4', ...keysFlags(s)]);
   const logs = path.join(s.root, 'logs');
-  const upArgs = [
-    'up',
-    '--binary',
-    FAKE,
-    '--config',
-    'slow',
-    ...projectFlags(s),
-    '--network',
-    s.network,
-    '--subnet',
-    s.subnet,
-    '--tag',
-    s.tag,
-    '--logs',
-    logs,
-    '--timeout',
-    '180',
-  ];
+  const upArgs = ['up', '--binary', FAKE, '--config', 'slow', ...upFlags(s, logs), '--timeout', '180'];
 
   const bad = await s.run([...upArgs, '--faults', 'crash:9@1s'], 2);
   assert.match(bad.err, /^gomelctl: --faults "crash:9@1s": .*node/m);

@@ -82,6 +82,19 @@ export async function waitForNoContainers(network: string, timeoutMs = 30_000): 
 export const keysFlags = (s: Sandbox) => ['--dir', s.keys, '--configs', s.configs, '--host-prefix', s.prefix];
 export const projectFlags = (s: Sandbox) => ['--keys', s.keys, '--configs', s.configs];
 
+/** What `up` needs to run in the sandbox: its project, network, subnet, image tag and a logs folder. */
+export const upFlags = (s: Sandbox, logs: string) => [
+  ...projectFlags(s),
+  '--network',
+  s.network,
+  '--subnet',
+  s.subnet,
+  '--tag',
+  s.tag,
+  '--logs',
+  logs,
+];
+
 /** Polls `deploy status` until no node is pending or running. */
 export async function waitUntilFinished(
   s: Sandbox,

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { REPO } from '../helpers.js';
-import { engine, keysFlags, projectFlags, sandbox } from './helpers.js';
+import { engine, keysFlags, sandbox, upFlags } from './helpers.js';
 import { KEY_SECRET_FILE } from '../../src/core/deploy/node-contract.js';
 import { LABELS } from '../../src/core/labels.js';
 
@@ -39,15 +39,7 @@ test('twin:3 of 7 stand-in nodes: node3 and node3-twin ran with the one key, eac
     FAKE,
     '--config',
     'reach',
-    ...projectFlags(s),
-    '--network',
-    s.network,
-    '--subnet',
-    s.subnet,
-    '--tag',
-    s.tag,
-    '--logs',
-    logs,
+    ...upFlags(s, logs),
     '--timeout',
     '180',
     '--faults',

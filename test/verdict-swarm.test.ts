@@ -49,7 +49,11 @@ test('the engine records a swarm shutdown as a task in state "shutdown", desired
   }
   // A task that ended by itself is "complete" (or "failed") before Swarm marks it shutdown: not the swarm's doing.
   assert.equal(stoppedBySwarm({ state: 'complete', desiredState: 'shutdown' }), false);
-  assert.equal(stoppedBySwarm({ state: 'failed', desiredState: 'shutdown' }), false);
+  assert.equal(stoppedBySwarm({ state: 'failed', desiredState: 'shutdown', exitCode: 143 }), false);
+  // Ended "failed" by the SIGTERM of the swarm's shutdown (the agent's race): the swarm's only where its host was declared down.
+  assert.equal(stoppedBySwarm({ state: 'failed', desiredState: 'shutdown', exitCode: 143 }, true), true);
+  assert.equal(stoppedBySwarm({ state: 'failed', desiredState: 'shutdown', exitCode: 1 }, true), false);
+  assert.equal(stoppedBySwarm({ state: 'complete', desiredState: 'shutdown', exitCode: 0 }, true), false);
   assert.equal(stoppedBySwarm({ state: 'running', desiredState: 'running' }), false);
 });
 
@@ -84,4 +88,39 @@ test('nodes the swarm stopped are faulty, named with the host and when it was de
   assert.doesNotMatch(r.out, /killed/);
   const json = JSON.parse((await cli(['verdict', '--logs', dir, '--json'])).out) as Verdict;
   assert.equal(json.nodes[6]!.shutdown.kind, 'swarm-stopped');
+});
+
+test("a node of a host declared down whose task ended \"failed\" on the swarm's SIGTERM (the agent's race) is stopped by the swarm too; without the host's down on record it is not", async (t) => {
+  const dir = await copyLogs(t, 'swarm-8');
+  const started = Date.parse(RECORDED.tasks[0]!.Status.Timestamp) / 1000 - 60;
+  for (let k = 1; k <= 8; k++) await fs.writeFile(path.join(dir, `node${k}`, 'started_at'), `${started}\n`);
+  const raced = { ...taskJson(RECORDED.tasks[1]!), state: 'failed' };
+  for (const node of ['node7', 'node8']) {
+    const folder = path.join(dir, node);
+    const log = (await fs.readdir(folder)).find((f) => f.endsWith('.log.gz'))!;
+    const lines = await readLines(path.join(folder, log));
+    await writeLines(path.join(folder, log), lines.slice(0, Math.floor(lines.length / 3)));
+    await fs.writeFile(path.join(folder, 'exit_status'), '143\n');
+    await fs.writeFile(path.join(folder, 'stderr.txt'), '');
+    await fs.writeFile(
+      path.join(folder, 'task.json'),
+      JSON.stringify(node === 'node7' ? { ...raced, state: 'shutdown' } : raced),
+    );
+  }
+  const host = hostOf(RECORDED.tasks[1]!.NodeID);
+  const r = await cli(['verdict', '--logs', dir]);
+  assert.equal(r.code, 0, r.out + r.err);
+  assert.match(
+    r.out,
+    new RegExp(
+      `; node7, node8 stopped by the swarm: host ${host} declared down \\(missed heartbeats\\) at [\\d.]+ s; f = 2 tolerated$`,
+      'm',
+    ),
+  );
+  // The same "failed" task with no record of its host's down: a node the verdict cannot call the swarm's.
+  const { hostDeclaredDownAt: _, ...unrecorded } = raced;
+  await fs.writeFile(path.join(dir, 'node8', 'task.json'), JSON.stringify(unrecorded));
+  const without = await cli(['verdict', '--logs', dir]);
+  assert.equal(without.code, 1, without.out);
+  assert.doesNotMatch(without.out, /node8[^;]*stopped by the swarm/);
 });

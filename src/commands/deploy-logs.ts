@@ -364,7 +364,8 @@ async function collectNode(
  * A lookup that fails, or an engine that has no such record, leaves the time out, nothing else.
  */
 async function hostsDeclaredDown(status: readonly NodeStatus[], engine: CollectEngine): Promise<Map<string, number>> {
-  const stopped = status.filter((s) => stoppedBySwarm(s) && s.since);
+  // A "failed" task is the swarm's only if its host's down is found (stoppedBySwarm): looked up as well.
+  const stopped = status.filter((s) => stoppedBySwarm(s, true) && s.since);
   const found = new Map<string, number>();
   if (!stopped.length || !engine.hostStateChanges) return found;
   const shutAt = (s: NodeStatus) => Date.parse(s.since!) / 1000;

@@ -401,6 +401,9 @@ function watchProgress(
   const started = Date.now();
   const watch = new StallWatch(options.stall !== undefined ? Number(options.stall) : undefined);
   const swarmStopped = new Set<string>();
+  // Hosts the engine reported down in a round: a task of theirs that ends "failed" on the swarm's
+  // shutdown (stoppedBySwarm) is the swarm's doing only with that record.
+  const hostsSeenDown = new Set<string>();
   const lastTail = new Map<string, string>();
   let cursor = 0;
   const done = (async () => {
@@ -410,7 +413,10 @@ function watchProgress(
       try {
         const all = await readStatus(engine, options.network, { ...DEFAULT_RETRY, budgetMs: 0 });
         // Said when it happens: the swarm, not gomel, ended these (their host missed its heartbeats).
-        const newlyStopped = all.filter((s) => stoppedBySwarm(s) && !swarmStopped.has(s.node));
+        for (const s of all) if (s.hostDown && s.swarmNode) hostsSeenDown.add(s.swarmNode);
+        const newlyStopped = all.filter(
+          (s) => stoppedBySwarm(s, hostsSeenDown.has(s.swarmNode ?? '')) && !swarmStopped.has(s.node),
+        );
         for (const [host, nodes] of groupBy(newlyStopped, (s) => s.swarmNode ?? '?')) {
           out.warn(
             `up: ${fewNames(nodes.map((s) => s.node))} stopped by the swarm: host ${host} was declared down (it missed its heartbeats); they count as faulty`,

@@ -293,7 +293,8 @@ const failedByItself = (e: NodeEvidence): boolean => {
  * Stopped by the swarm only when it had not ended by itself: a task that panicked or exited first
  * ended as it did, whatever the swarm did later (as for lostWithHost).
  */
-const swarmStopped = (e: NodeEvidence): boolean => stoppedBySwarm(e.task) && !endedByItself(e);
+const swarmStopped = (e: NodeEvidence): boolean =>
+  stoppedBySwarm(e.task, e.task?.hostDeclaredDownAt !== undefined) && !endedByItself(e);
 
 const atLimit = (e: NodeEvidence, limit: number) => (e.stats?.maxLevel ?? -1) >= limit;
 // gomel exits 0 without an error only after reaching LevelLimit, even when its log lost the last lines.

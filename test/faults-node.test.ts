@@ -288,7 +288,11 @@ describe('faults.sh as a node runs it', { concurrency: true }, () => {
     // A gomel killed but not yet reaped by its parent (a zombie) is gone: the restart is not refused. Here
     // the zombie's parent never reaps it; below, the stand-in's parent (this test) reaps it only when its
     // event loop comes round, which under load can be after the restart 300 ms after the kill.
-    const parent = spawn('sh', ['-c', 'sleep 0 & echo $!; exec sleep 30'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    // perl (Debian's perl-base is essential) forks a child that exits and never waits for it: `sh -c 'sleep 0 &
+    // echo $!; exec sleep 30'` let dash reap the child before its exec now and then (state "gone", not "Z").
+    const parent = spawn('perl', ['-e', '$| = 1; my $p = fork // die; exit 0 unless $p; print "$p\\n"; sleep 30'], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
     t.after(() => void parent.kill('SIGKILL'));
     const zombie = Number(await new Promise<string>((r) => parent.stdout.once('data', (d: Buffer) => r(String(d)))));
     await reaches(zombie, 'Z');

@@ -39,8 +39,8 @@ const medianTiming = (ts: Timing[]): Timing => ({
   ...(ts[0]!.peakRssMb !== undefined ? { peakRssMb: Math.max(...ts.map((t) => t.peakRssMb!)) } : {}),
 });
 
-/** One gomelctl command line in a fresh process (bench/cli-child.ts). */
-export async function gomelctl(repo: string, args: string[]): Promise<Timing> {
+/** One gomelctl command line in a fresh process (bench/cli-child.ts), which exits `expectedCode`. */
+export async function gomelctl(repo: string, args: string[], expectedCode = 0): Promise<Timing> {
   await run('sync'); // what earlier runs left unwritten is not this run's cost
   const start = performance.now();
   const { stdout } = await run(process.execPath, [path.join(repo, 'dist/bench/cli-child.js'), ...args], {
@@ -48,7 +48,7 @@ export async function gomelctl(repo: string, args: string[]): Promise<Timing> {
   });
   const wallMs = performance.now() - start;
   const child = JSON.parse(stdout) as { code: number; cpuMs: number; maxRssKb: number };
-  if (child.code !== 0) throw new Error(`gomelctl ${args.join(' ')} exited ${child.code}`);
+  if (child.code !== expectedCode) throw new Error(`gomelctl ${args.join(' ')} exited ${child.code}`);
   return { wallMs, cpuMs: child.cpuMs, peakRssMb: Math.round(child.maxRssKb / 1024) };
 }
 

@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { benchKeysGen, benchKeysVerify, type KeysGenFigures } from './keys.js';
 import { benchJudge, type JudgeFigures } from './judge.js';
 import { benchExperiment } from './experiment.js';
+import { benchHostile } from './hostile.js';
 import { benchUp, type UpFigures } from './up.js';
 import { imageRebuild, assembleContext } from '../src/commands/image.js';
 import { keysGen } from '../src/commands/keys.js';
@@ -226,7 +227,7 @@ async function benchLabLogs(n: number) {
 
 // `npm run bench -- keys` runs only the keys part (it needs no engine); no argument runs all.
 const parts = process.argv.slice(2);
-const wanted = (part: 'keys' | 'image' | 'spawn' | 'up' | 'logs' | 'judge' | 'experiment') =>
+const wanted = (part: 'keys' | 'image' | 'spawn' | 'up' | 'logs' | 'judge' | 'experiment' | 'hostile') =>
   parts.length === 0 || parts.includes(part);
 const gomelKeysBin = process.env.GOMEL_KEYS_BIN;
 // The committee sizes of the judge part: BENCH_JUDGE_N=64,128 for fewer (256 nodes write 1.6 GB of stand-in log).
@@ -237,7 +238,7 @@ const upSizes = (process.env.BENCH_UP_N ?? '32,64,128,256').split(',').filter(Bo
 const gomelBin = process.env.GOMEL_BIN;
 const upGomelSizes = gomelBin ? (process.env.BENCH_UP_GOMEL_N ?? '32,64').split(',').filter(Boolean).map(Number) : [];
 const dockerVersion =
-  parts.length > 0 && parts.every((p) => p === 'keys' || p === 'judge' || p === 'experiment')
+  parts.length > 0 && parts.every((p) => p === 'keys' || p === 'judge' || p === 'experiment' || p === 'hostile')
     ? '(not used)'
     : (await run('docker', ['version', '--format', '{{.Server.Version}}'])).stdout.trim();
 const machine = {
@@ -295,6 +296,9 @@ if (wanted('judge'))
   }
 if (wanted('experiment')) log("experiment run's own cost per run, 8 runs of a 16-node run's logs");
 const experiment = wanted('experiment') ? await benchExperiment(REPO, work) : undefined;
+if (wanted('hostile'))
+  log("the hostile passes' inputs, bounded: a 1 M-value experiment, 256 MiB of newlines, a 48 MB frame");
+const hostile = wanted('hostile') ? await benchHostile(REPO, work) : undefined;
 await fs.rm(work, { recursive: true, force: true });
 
 const results = {
@@ -308,6 +312,7 @@ const results = {
   labLogs,
   judge,
   experiment,
+  hostile,
 };
 await fs.writeFile(
   path.join(REPO, `bench/results${parts.length ? `-${parts.join('-')}` : ''}.json`),
@@ -389,6 +394,26 @@ const rows: [string, string, string][] = [
           `whole ${seconds(experiment.totalMs)} s: the stand-in's copies ${seconds(experiment.standInMs)} s, the page ${seconds(experiment.pageMs)} s`,
         ] as [string, string, string],
       ]
+    : []),
+  ...(hostile
+    ? ([
+        [
+          'experiment plan of a 2 MB file, a list of 1 M values (N6)',
+          timing(hostile.experiment),
+          'refused by its size (256 KiB), exit 2; was 1 GB, 5 s',
+        ],
+        [
+          'verdict, lab16 with one log a 260 KB gzip of 256 MiB of newlines (N8)',
+          timing(hostile.verdict),
+          'that log refused at 11,184,810 lines; was 9.9 s',
+        ],
+        ['report of the same (N8)', timing(hostile.report), 'was 27.4 s'],
+        [
+          `deploy logs' read of one ${hostile.frame.mb} MB frame (N9)`,
+          `${seconds(hostile.frame.wallMs)} s (Engine.serviceLogs, a stand-in engine on a unix socket)`,
+          'deploy logs took 14.9 s',
+        ],
+      ] as [string, string, string][])
     : []),
   ...up.map((u, i): [string, string, string] => {
     const before = up[i - 1]?.n === u.n / 2 && up[i - 1]!.payload === u.payload ? up[i - 1] : undefined;

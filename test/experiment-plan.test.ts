@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { promises as fs, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { checkExperimentFile } from '../src/core/experiment/spec.js';
+import { checkExperimentFile, MAX_DEPTH, MAX_RUNS } from '../src/core/experiment/spec.js';
 import { planExperiment, runSetting, type ExperimentPlan } from '../src/core/experiment/grid.js';
 import { UsageError } from '../src/core/errors.js';
 import { parseExperimentText, readExperiment } from '../src/fs/experiment-file.js';
@@ -151,6 +151,42 @@ test('bad experiment files: one line naming the file and the field, with the fix
     refusal({ n: [4, 8], net: [{ zones: 'z.json' }] }, { 'z.json': zones }),
     /^exp\.yaml:net\[0\]: at n 8: \/exp\/z\.json/,
   );
+});
+
+test('an axis or the points of more than 200 values is refused at its path before any of it is typed or expanded', () => {
+  const long = Array.from({ length: MAX_RUNS + 1 }, () => 4);
+  const cases: [Record<string, unknown>, string][] = [
+    [{ n: long }, 'n'],
+    [{ n: [4], config: { Txpu: long } }, 'config.Txpu'],
+    [{ n: [4], net: long }, 'net'],
+    [{ points: long.map((n) => ({ n })) }, 'points'],
+  ];
+  for (const [value, where] of cases)
+    assert.throws(
+      () => checkExperimentFile(value, FILE),
+      new UsageError(
+        `exp.yaml:${where}: a list of 201 values, more than the 200 runs an experiment may have — cut it, or split the grid over several files`,
+      ),
+      where,
+    );
+  // 200 values are typed as before; what they multiply to is the grid's own refusal.
+  assert.equal(checkExperimentFile({ n: long.slice(1) }, FILE).n!.length, MAX_RUNS);
+});
+
+test('a value nested more than 16 deep is refused at its path (100,000 deep overflowed the stack: exit 70)', () => {
+  let deep: unknown = 1;
+  for (let i = 0; i < 100_000; i++) deep = [deep];
+  assert.throws(
+    () => checkExperimentFile({ n: [4], config: { Txpu: [deep] } }, FILE),
+    new UsageError(
+      `exp.yaml:config.Txpu${'[0]'.repeat(MAX_DEPTH - 2)}: nested more than 16 deep, far deeper than any gomel config`,
+    ),
+  );
+  // The deepest place a knob goes is typed as before.
+  const sync = [{ Type: 'gossip', Params: { nIn: '1', nOut: '1', timeout: '2s' }, Fallback: '' }];
+  assert.deepEqual(checkExperimentFile({ points: [{ n: 4, config: { Sync: sync } }] }, FILE).points![0]!.config, {
+    Sync: sync,
+  });
 });
 
 test('JSON experiment files need nothing more; YAML goes through the yaml package', async (t) => {

@@ -7,7 +7,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { cli, copyLogs, readLines, tempDir, writeLines } from './helpers.js';
-import { MAX_GZIP_MEMBERS, readLogStats } from '../src/fs/node-logs.js';
+import { MAX_GZIP_MEMBERS, MAX_LOG_BYTES, MAX_LOG_LINES, readLogStats } from '../src/fs/node-logs.js';
 import {
   addProtocolLine,
   mergeProtocolStats,
@@ -33,6 +33,27 @@ test('a .gz log of more gzip members than 1024 (100 k tiny ones took 124 s) is n
     refused.problem,
     `log refused: ${file} is more than 1024 gzip members one after another, where gzip writes one a file — not judged; check the file (gunzip it)`,
   );
+});
+
+test('a log of more lines than MAX_LOG_LINES (256 MiB of newlines in a 400 KB gzip took the verdict 10 s) is named and not judged; blank lines reach no reader', async (t) => {
+  const dir = await tempDir(t);
+  const file = path.join(dir, '0.log.gz');
+  // A count, not a clock: the line cap is the byte cap's worth of gomel's shortest lines (24 bytes).
+  assert.equal(MAX_LOG_LINES, Math.floor(MAX_LOG_BYTES / 24));
+  await fs.writeFile(file, gzipSync(Buffer.alloc(MAX_LOG_LINES, '\n')));
+  assert.equal((await readLogStats(file)).problem, 'empty log', 'MAX_LOG_LINES are read');
+  await fs.writeFile(file, gzipSync(Buffer.alloc(MAX_LOG_LINES + 1, '\n')));
+  assert.deepEqual(await readLogStats(file), {
+    stats: undefined,
+    problem: `log too large: ${file} holds more than ${MAX_LOG_LINES} lines, far more than a gomel run writes — not judged; check the file`,
+  });
+  // The report sees every line the verdict reads through alsoLine: the 2 of gomel's, none of the 100,000 blank ones.
+  const blank = '\n'.repeat(50_000);
+  await fs.writeFile(file, gzipSync(`${blank}{"L":"1","S":0,"T":5,"E":"A"}\n${blank}{"L":"1","S":0,"T":6,"E":"B"}`));
+  const seen: string[] = [];
+  const { stats } = await readLogStats(file, (line) => seen.push(line));
+  assert.equal(stats!.lines, 2);
+  assert.deepEqual(seen, ['{"L":"1","S":0,"T":5,"E":"A"}', '{"L":"1","S":0,"T":6,"E":"B"}']);
 });
 
 const feed = (s: ProtocolStats, lines: readonly string[]) => {

@@ -87,6 +87,28 @@ test('B1: a grid of 40 × 40 × 40 × 40 points is refused from its axes, within
   );
 });
 
+test('N6: an experiment file over 256 KiB (a million values took 1 GB) is refused by its size within a 64 MB heap, exit 2', async (t) => {
+  const dir = await tempDir(t);
+  const file = path.join(dir, 'big.yaml');
+  await fs.writeFile(file, `binary: gomel\nn: [${Array(1_000_000).fill(4).join(',')}]\n`);
+  // A heap cap, not a clock: before, the list was parsed and typed whole and the process died out of memory.
+  const failed = await promisify(execFile)(process.execPath, [
+    '--max-old-space-size=64',
+    path.join(REPO, 'bin/gomelctl'),
+    'experiment',
+    'plan',
+    file,
+  ]).then(
+    () => assert.fail('refused'),
+    (e: { code: number; stderr: string }) => e,
+  );
+  assert.equal(failed.code, 2);
+  assert.equal(
+    failed.stderr,
+    `gomelctl: ${file}: is 1.9 MiB, more than an experiment file can be (256 KiB) — check that this is the right file\n`,
+  );
+});
+
 test('B2: a key or seed quoted from an experiment file, a fault plan or a zones file is redacted in the error', async (t) => {
   const dir = await tempDir(t);
   await fs.cp(path.join(REPO, 'configs'), path.join(dir, 'configs'), { recursive: true });

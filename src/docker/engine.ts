@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { HEARTBEAT_PERIOD_NS, parseHostStateChanges, type HostStateChange } from '../core/deploy/host-events.js';
 import { EnvironmentError, UsageError } from '../core/errors.js';
 import type { ProgressEvent } from '../core/image/build-progress.js';
+import { demuxAll, FrameReader } from './frames.js';
 
 export type { ProgressEvent };
 
@@ -601,8 +602,8 @@ export class Engine {
         ),
       this.idleMs,
     );
-    // Multiplexed frames may straddle chunks: keep the unfinished tail for the next one.
-    let rest = Buffer.alloc(0);
+    // Multiplexed frames may straddle chunks: the reader keeps an unfinished one for the next.
+    const frames = new FrameReader();
     let read = 0;
     await consume(stream, doing, follow ? Infinity : this.idleMs, (chunk) => {
       read += chunk.length;
@@ -612,10 +613,8 @@ export class Engine {
           `the output of service ${id.slice(0, 12)} is larger than ${Math.round(maxBytes / 2 ** 20)} MiB, far more than a node prints; it was not read`,
         );
       }
-      rest = Buffer.concat([rest, chunk]);
-      const whole = completeFrames(rest);
-      if (whole > 0) sink.write(demux(rest.subarray(0, whole)));
-      rest = rest.subarray(whole);
+      const payloads = frames.push(chunk);
+      if (payloads.length > 0) sink.write(payloads.length === 1 ? payloads[0]! : Buffer.concat(payloads));
     });
   }
 
@@ -730,7 +729,7 @@ export class Engine {
       const exitCode = expectObject<{ StatusCode?: unknown }>(doing, waited, []).StatusCode;
       if (typeof exitCode !== 'number') throw malformed(doing, 'expected the exit code of the container');
       const logs = await this.call<Buffer>(doing, () => created.logs({ stdout: true, stderr: true, follow: false }));
-      return { exitCode, output: demux(Buffer.from(logs)).toString('utf8') };
+      return { exitCode, output: demuxAll(Buffer.from(logs)).toString('utf8') };
     } finally {
       await removeIfPresent(`remove container ${created.id.slice(0, 12)}`, () =>
         this.call(`remove container ${created.id.slice(0, 12)}`, () => created.remove({ force: true })),
@@ -754,24 +753,4 @@ export class Engine {
 
 function labelFilters(labels: Record<string, string>): string[] {
   return Object.entries(labels).map(([k, v]) => `${k}=${v}`);
-}
-
-/** How many leading bytes of `buffer` are whole frames of Docker's multiplexed format. */
-function completeFrames(buffer: Buffer): number {
-  let offset = 0;
-  while (offset + 8 <= buffer.length && offset + 8 + buffer.readUInt32BE(offset + 4) <= buffer.length)
-    offset += 8 + buffer.readUInt32BE(offset + 4);
-  return offset;
-}
-
-/** Docker's multiplexed stream format: 8-byte header (stream, 0, 0, 0, size u32be) per frame. */
-function demux(buffer: Buffer): Buffer {
-  const parts: Buffer[] = [];
-  let offset = 0;
-  while (offset + 8 <= buffer.length) {
-    const size = buffer.readUInt32BE(offset + 4);
-    parts.push(buffer.subarray(offset + 8, offset + 8 + size));
-    offset += 8 + size;
-  }
-  return Buffer.concat(parts);
 }

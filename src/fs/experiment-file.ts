@@ -2,7 +2,7 @@
 // resolved against its own folder (flags on the command line against the current one), the
 // files it names read, and the grid planned and checked by the core (core/experiment).
 import path from 'node:path';
-import { EnvironmentError, UsageError } from '../core/errors.js';
+import { EnvironmentError, InputError, UsageError } from '../core/errors.js';
 import { parseJsonText } from '../core/json-input.js';
 import { checkExperimentFile, fileProblem } from '../core/experiment/spec.js';
 import { filesToRead, planExperiment, runSetting, type ExperimentPlan } from '../core/experiment/grid.js';
@@ -66,7 +66,11 @@ export async function readExperiment(
   defaults: ExperimentDefaults,
 ): Promise<ExperimentPlan> {
   if (!(await exists(file))) throw new UsageError(`${file}: no such experiment file`);
-  const spec = checkExperimentFile(await parseExperimentText(await readInput(file, 'experiment file'), file), file);
+  const text = await readInput(file, 'experiment file').catch((error: unknown) => {
+    // Too large, a FIFO, unreadable: exit 2 as every other problem of the file (nothing ran).
+    throw error instanceof InputError ? new UsageError(error.message) : error;
+  });
+  const spec = checkExperimentFile(await parseExperimentText(text, file), file);
   const resolve = (p: string) => path.resolve(path.dirname(file), p);
   const fromFlags = flags.binary !== undefined || flags.code !== undefined;
   const payload = fromFlags

@@ -44,6 +44,9 @@ const MAX_BYTES: Record<string, number> = {
   // 256 KiB (FAULT_RECORD_MAX_BYTES). A forged 20 MB run.json took the report 198 s and 3.2 GB (hostile pass B8).
   'run record': 8 * MiB,
   'fault record': 8 * MiB,
+  // The examples are under 1 KiB and 200 points (MAX_RUNS) of a few knobs each are about 40 KiB. A
+  // 2 MB list of a million values took the experiment 1 GB and 5 s to parse and type before the run count refused it (hostile pass N6).
+  'experiment file': 256 * KiB,
 };
 const DEFAULT_MAX_BYTES = 64 * MiB;
 /**
@@ -136,11 +139,13 @@ async function refuseIrregular(file: string, stat: Stats, what: string | undefin
   throw new InputError(file, undefined, `is ${kindOf(stat)}${note}, not a regular file`, 'pass a regular file');
 }
 
+const article = (what: string) => (/^[aeiou]/.test(what) ? 'an' : 'a');
+
 async function tooLarge(file: string, size: string, max: number, what: string | undefined): Promise<InputError> {
   return new InputError(
     file,
     undefined,
-    `is ${size}${await linkNote(file)}, more than a ${what ?? 'file'} can be (${formatBytes(max)})`,
+    `is ${size}${await linkNote(file)}, more than ${article(what ?? 'file')} ${what ?? 'file'} can be (${formatBytes(max)})`,
     'check that this is the right file',
   );
 }
@@ -161,8 +166,6 @@ async function keysFolderOf(file: string): Promise<string | undefined> {
   }
   return undefined;
 }
-
-const article = (what: string) => (/^[aeiou]/.test(what) ? 'an' : 'a');
 
 /** Refuses a committee's secret handed to a reader that is not its own, before a byte of it is parsed. */
 async function refuseSecretByName(file: string, what: string | undefined): Promise<void> {

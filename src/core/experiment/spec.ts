@@ -75,8 +75,56 @@ const POINT_FIELDS = Object.keys(POINT.shape);
 export const fileProblem = (file: string, where: string | undefined, problem: string, fix?: string): UsageError =>
   new UsageError(`${file}${where ? `:${where}` : ''}: ${problem}${fix ? ` — ${fix}` : ''}`);
 
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  value !== null && typeof value === 'object' && !Array.isArray(value);
+
+/**
+ * Refuses an axis, or the points, of more than MAX_RUNS values before anything is typed or
+ * expanded: the grid holds every value of each axis (an empty one is refused too), so such a list
+ * alone is too many runs. A list of a million values took 1 GB and 5 s to type and count (hostile
+ * pass N6); the file's size cap (src/fs/input.ts) bounds everything else in it.
+ */
+function refuseLongLists(value: unknown, file: string): void {
+  if (!isObject(value)) return;
+  const config = isObject(value.config) ? value.config : {};
+  const lists: [string, unknown][] = [
+    ...(['n', 'net', 'faults', 'points'] as const).map((key): [string, unknown] => [key, value[key]]),
+    ...Object.entries(config).map(([knob, values]): [string, unknown] => [`config.${knob}`, values]),
+  ];
+  for (const [where, list] of lists)
+    if (Array.isArray(list) && list.length > MAX_RUNS)
+      throw fileProblem(
+        file,
+        where,
+        `a list of ${list.length} values, more than the ${MAX_RUNS} runs an experiment may have`,
+        'cut it, or split the grid over several files',
+      );
+}
+
+/**
+ * The deepest the file's value may nest: a knob's value in the deepest place it goes,
+ * points[0].config.Sync[0].Params.timeout, is 7 deep. A knob value of 100,000 nested lists (200 KB)
+ * overflowed the stack of the point's JSON.stringify: a Node stack trace, exit 70.
+ */
+export const MAX_DEPTH = 16;
+
+/** Refuses a value nested deeper than MAX_DEPTH, at its path; walked without recursion, as it may be that deep. */
+function refuseDeepValues(value: unknown, file: string): void {
+  const pending: [unknown, string, number][] = [[value, '', 0]];
+  for (let next = pending.pop(); next; next = pending.pop()) {
+    const [v, where, depth] = next;
+    if (v === null || typeof v !== 'object') continue;
+    if (depth === MAX_DEPTH)
+      throw fileProblem(file, where, `nested more than ${MAX_DEPTH} deep, far deeper than any gomel config`);
+    if (Array.isArray(v)) v.forEach((item, i) => pending.push([item, `${where}[${i}]`, depth + 1]));
+    else for (const [k, item] of Object.entries(v)) pending.push([item, where ? `${where}.${k}` : k, depth + 1]);
+  }
+}
+
 /** The experiment file's value (parsed YAML or JSON) typed; an unknown field names the known ones. */
 export function checkExperimentFile(value: unknown, file: string): ExperimentFile {
+  refuseLongLists(value, file);
+  refuseDeepValues(value, file);
   const spec = checkJson(value, EXPERIMENT, (where, problem) => {
     if (problem !== 'unknown field') return fileProblem(file, where, problem);
     const fields = where && /^points\[\d+\]\./.test(where) ? POINT_FIELDS : TOP_FIELDS;

@@ -282,8 +282,8 @@ export interface RunLog {
  * naming its own pid as a peer (gomel syncs with every pid but its own: lab16, swarm-8). A twin's instance:
  * naming a peer outside its half (each instance's drop rules cut it off from the other half before gomel
  * starts: real twin8, node3 named pids 0, 1, 3, 4 and node3-twin 5, 6, 7); a copy of its node's log, or of
- * another node's, names the other half. A log that ordered as far as one that reached consensus may (its
- * order at most agreedShortBy units short of the longest of a log at `levelLimit`): never naming pid q while
+ * another node's, names the other half. A log the verdict may count as consensus (it created prime units,
+ * and its order is at most agreedShortBy units short of the longest of a log at `levelLimit`): never naming pid q while
  * q's log names it in a sync session, which gomel logs at both ends (syncPeerPids); another node's log
  * with the lines naming its own pid cut out still never names the node it came from. A log cut short
  * is not held to that (a node paused for good is dialed into its listen queue and never answers).
@@ -309,8 +309,10 @@ export function notItsLog(
   }
   const judged = logs.flatMap((l, index) => (l.stats && !l.twinned ? [{ ...l, stats: l.stats, index }] : []));
   const reach = maxOf(judged.flatMap((l) => ((l.stats.maxLevel ?? -1) >= levelLimit ? [l.stats.order.length] : [])));
+  if (reach === undefined) return undefined;
   for (const p of judged) {
-    if (reach === undefined || p.stats.order.length < reach - agreedShortBy(n)) continue;
+    // Only a log the verdict may count as consensus: one that created prime units and ordered far enough.
+    if (p.stats.maxLevel === undefined || p.stats.order.length < reach - agreedShortBy(n)) continue;
     const q = judged.find((q) => q.pid !== p.pid && q.stats.syncPeerPids.has(p.pid) && !p.stats.peerPids.has(q.pid));
     if (q)
       return {

@@ -19,7 +19,7 @@ import { parseFaultPlan } from '../src/core/faults/plan.js';
 import { twinSetups } from '../src/core/faults/twins.js';
 import { MemoryEngine } from './support/memory-engine.js';
 import { memoryProject } from './support/memory-project.js';
-import { cli, freeListenPorts, REPO, tempDir, VECTORS } from './helpers.js';
+import { cli, freeListenPorts, keepHalf, REPO, tempDir, VECTORS } from './helpers.js';
 
 const run = promisify(execFile);
 const H8 = Array.from({ length: 8 }, (_, i) => `node${i + 1}`);
@@ -150,11 +150,21 @@ async function shipped(root: string, folder: string): Promise<string> {
 
 test('twin:3 end to end on the engine in memory: deploy logs brings node3-twin home under its own name, and the verdict names the liar', async (t) => {
   const p = await project(t);
-  // What each service shipped: the real run's files (swarm-8, the same hosts); node3's twin's, node3's.
+  // What each service shipped: the real run's files (swarm-8, the same hosts); node3's and its twin's,
+  // node3's, each instance's log naming only its half's peers (keepHalf: twin:3 splits pids 0, 1, 3, 4 | 5, 6, 7).
   const swarm8 = path.join(VECTORS, 'logs/swarm-8');
   const outputs = new Map<string, string>();
-  for (const name of [...H8, 'node3-twin'])
-    outputs.set(name, await shipped(p.root, path.join(swarm8, name === 'node3-twin' ? 'node3' : name)));
+  for (const name of [...H8, 'node3-twin']) {
+    if (!name.startsWith('node3')) {
+      outputs.set(name, await shipped(p.root, path.join(swarm8, name)));
+      continue;
+    }
+    const folder = path.join(p.root, 'instances', name);
+    await fs.cp(path.join(swarm8, 'node3'), folder, { recursive: true });
+    await fs.chmod(path.join(folder, '2.config.log.gz'), 0o644);
+    await keepHalf(path.join(folder, '2.config.log.gz'), name === 'node3' ? [0, 1, 3, 4] : [5, 6, 7]);
+    outputs.set(name, await shipped(p.root, folder));
+  }
   const engine = new MemoryEngine(['net'], (name) => ({ state: 'complete', output: outputs.get(name) ?? '' }));
   const logs = path.join(p.root, 'logs');
   await deploySpawn(spawnOptions(p, 'twin:3'), captureOutput(), engine);

@@ -76,6 +76,19 @@ export const readLines = async (file: string) =>
     .filter((l) => l !== '');
 export const writeLines = (file: string, lines: string[]) => fs.writeFile(file, gzipSync(`${lines.join('\n')}\n`));
 
+/**
+ * One instance of a twin, from a node's real log: only its lines naming no peer, or a peer of `half`
+ * (pids), kept. Each instance of the real twin run (test/vectors/real-runs/twin8) names only its half's
+ * pids, its drop rules cutting it off from the other half (node3: 0, 1, 3, 4; node3-twin: 5, 6, 7).
+ */
+export async function keepHalf(file: string, half: readonly number[]): Promise<void> {
+  const kept = (await readLines(file)).filter((l) => {
+    const peer = /"P":(\d+)/.exec(l)?.[1];
+    return peer === undefined || half.includes(Number(peer));
+  });
+  await writeLines(file, kept);
+}
+
 /** Every path under `dir` that is not a folder, and every empty folder, relative. */
 export async function leaves(dir: string, prefix = ''): Promise<string[]> {
   const found: string[] = [];

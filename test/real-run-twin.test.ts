@@ -255,3 +255,52 @@ test("twin8 forged: the twin's half ordered node3's unit 2:2 one place later tha
     },
   ]);
 });
+
+test("twin8 forged: an instance's folder holding another node's log, or the other instance's, is refused in one line (hostile re-pass N1: node3 was called a liar, exit 0)", async (t) => {
+  const instance = (dir: string, label: string) => path.join(dir, label, '2.config.log.gz');
+  const cases: [string, (dir: string) => Promise<void>, RegExp][] = [
+    [
+      "node2's log in node3-twin/",
+      (dir) => fs.copyFile(path.join(dir, 'node2/1.config.log.gz'), instance(dir, 'node3-twin')),
+      /node3-twin\/2\.config\.log\.gz: names pid 2 as a peer, and a gomel log names every pid but its own: it is another node's log, not node3-twin's/,
+    ],
+    [
+      "node2's log in node3-twin/, its lines naming pid 2 cut out",
+      async (dir) => {
+        const lines = await readLines(path.join(dir, 'node2/1.config.log.gz'));
+        await writeLines(
+          instance(dir, 'node3-twin'),
+          lines.filter((l) => !/"P":2[,}]/.test(l)),
+        );
+      },
+      /node3-twin\/2\.config\.log\.gz: names pid 0 as a peer, but only node6, node7, node8 reach node3-twin \(the twin's halves in the run's record, cut apart before gomel started\): it is not node3-twin's log — put node3-twin's own log in its place/,
+    ],
+    [
+      "node3's own log, byte for byte, in node3-twin/",
+      (dir) => fs.copyFile(instance(dir, 'node3'), instance(dir, 'node3-twin')),
+      /node3-twin\/2\.config\.log\.gz: names pid 0 as a peer, but only node6, node7, node8 reach node3-twin/,
+    ],
+    [
+      "node3's own log, a line added, in node3-twin/",
+      async (dir) => {
+        const lines = await readLines(instance(dir, 'node3'));
+        await writeLines(instance(dir, 'node3-twin'), [...lines, lines.at(-1)!]);
+      },
+      /node3-twin\/2\.config\.log\.gz: names pid 0 as a peer, but only node6, node7, node8 reach node3-twin/,
+    ],
+    [
+      "node3-twin's log in node3/ too",
+      (dir) => fs.copyFile(instance(dir, 'node3-twin'), instance(dir, 'node3')),
+      /node3\/2\.config\.log\.gz: names pid 5 as a peer, but only node1, node2, node4 and 1 more reach node3 /,
+    ],
+  ];
+  for (const [what, forge, line] of cases) {
+    const dir = await copyLogs(t, 'twin8', REAL_RUNS);
+    await forge(dir);
+    const r = await cli(['verdict', '--logs', dir]);
+    assert.equal(r.code, 1, `${what}: ${r.out}`);
+    assert.equal(r.out, '', what);
+    assert.equal(r.err.split('\n').length, 1, `${what}: ${r.err}`);
+    assert.match(r.err, line, what);
+  }
+});

@@ -2,8 +2,9 @@
 // judged apart for safety (no two nodes that did not lie ordered different units) and liveness
 // (every correct node reached consensus while at most f were faulty, the liar among them), on
 // real gomel logs (swarm-8, 8 nodes). gomel e8d0088 logs no unit hash (core/logs/byzantine.ts), so a
-// twin's log differs from its node's by when and what it created, not by a hash: here it is a copy
-// of node3's own log (both instances created units as pid 2). What a correct node logs of the fork
+// twin's log differs from its node's by when and what it created, not by a hash: here both are node3's
+// own log, each keeping the lines that name the peers of its half, as each instance of the real twin8 run
+// named only those (both instances created units as pid 2). What a correct node logs of the fork
 // is written in as gomel writes it: the second version of a unit ordered at the same (C, H) (its
 // order keeps units by hash, pkg/linear/ordering.go), and a ComplianceError about a forker
 // (pkg/dag/check/parental_compliance.go).
@@ -11,7 +12,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { cli, copyLogs, readLines, writeLines } from './helpers.js';
+import { cli, copyLogs, keepHalf, readLines, writeLines } from './helpers.js';
 import { describeFaultPlan, faultyNodes, parseFaultPlan } from '../src/core/faults/plan.js';
 import { FAULTS_FILE } from '../src/core/logs/logs-folder.js';
 import type { Verdict } from '../src/core/logs/verdict.js';
@@ -43,9 +44,20 @@ const mainLog = async (dir: string, node: string) => {
   );
 };
 
-/** node3's twin: a second instance's folder, as deploy logs names it after its service. */
+/** twin:3's halves (node1, node2, node4, node5 | node6, node7, node8), as pids. */
+const HALVES = [
+  [0, 1, 3, 4],
+  [5, 6, 7],
+];
+
+/**
+ * node3's twin: a second instance's folder, as deploy logs names it after its service, from node3's log;
+ * each instance's log names only the pids of its half as peers, as in the real twin8 run (keepHalf).
+ */
 async function addTwin(dir: string): Promise<void> {
   await fs.cp(path.join(dir, 'node3'), path.join(dir, 'node3-twin'), { recursive: true });
+  await keepHalf(await mainLog(dir, 'node3'), HALVES[0]!);
+  await keepHalf(await mainLog(dir, 'node3-twin'), HALVES[1]!);
 }
 
 /**
@@ -207,6 +219,7 @@ test('a twin and two nodes lost: 3 faulty > f = 2, the 5 correct nodes stalled a
 test('a twin planned whose second instance left no log lied to nobody: planned, not applied, and node3 is judged as any node', async (t) => {
   const dir = await copyLogs(t, 'swarm-8');
   await recordPlan(dir, 'twin:3');
+  await keepHalf(await mainLog(dir, 'node3'), HALVES[0]!);
   await fs.mkdir(path.join(dir, 'node3-twin'));
   await fs.writeFile(path.join(dir, 'node3-twin', 'task.json'), JSON.stringify({ state: 'failed', exitCode: 1 }));
   const { code, result } = await verdictOf(dir);

@@ -193,6 +193,40 @@ test("B10: a node's folder holding another node's log is refused, naming it (a g
   assert.equal((await verdictOf(await lab16(t))).code, 0);
 });
 
+test("N5: another node's log with the lines naming its new node's pid cut out is refused: it never names the node it came from, whose log names it", async (t) => {
+  // node4's log (pid 3) in node5's folder, every line naming pid 4 removed: it names no pid of its own
+  // any more, but it never names pid 3 either, and node4's log names pid 4 in its sync sessions.
+  const dir = await lab16(t);
+  const lines = await readLines(logOf(dir, 4));
+  await writeLines(
+    logOf(dir, 5),
+    lines.filter((l) => !/"P":4[,}]/.test(l)),
+  );
+  const r = await cli(['verdict', '--logs', dir]);
+  assert.equal(r.code, 1, r.out);
+  assert.equal(r.out, '');
+  assert.equal(r.err.split('\n').length, 1, r.err);
+  assert.match(
+    r.err,
+    /node5\/4\.config\.log\.gz: never names pid 3 as a peer, though node4's log \(pid 3\) names pid 4 in its sync sessions, which gomel logs at both ends: it is not node5's log \(or node4's is not node4's\) — put node5's own log in its place/,
+  );
+  // A node's own log cut short names few peers, and the others name it later: not held to it (a node
+  // paused for good is dialed and never answers); cut within 4N units of the others it names them all.
+  for (const ms of [2000, 3000]) {
+    const short = await lab16(t);
+    await cutLog(short, 15, ms);
+    const named = new Set((await readLines(logOf(short, 15))).flatMap((l) => /"P":(\d+)/.exec(l)?.[1] ?? []));
+    assert.ok(named.size < 15, `cut at ${ms} ms, node15 names ${named.size} of the 15 others`);
+    const v = await verdictOf(short);
+    assert.equal(v.code, 1, v.err);
+    assert.match(v.result!.consensusLine, /; not by node15 \(/);
+  }
+  const near = await lab16(t);
+  const z = (await readLines(logOf(near, 15))).filter((l) => l.includes('"E":"Z"'));
+  await cutLog(near, 15, (JSON.parse(z[520]!) as { T: number }).T);
+  assert.equal((await verdictOf(near)).code, 0);
+});
+
 test('nodes that stopped up to 4N units apart in one order agree (real gomel: 16 nodes at LevelLimit 150 stopped 36 = 2.25N apart); 4N + 1 short does not', async (t) => {
   /** Node k's log cut before its `short`-th last ordered unit: it stopped that many units earlier. */
   const stopEarlier = async (dir: string, k: number, short: number) => {

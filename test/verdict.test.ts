@@ -458,6 +458,45 @@ test("forged probe reports fail (hostile pass B12): one address 12 times, anothe
   assert.equal((await cli(['verdict', '--logs', dir])).code, 0, 'the real reports pass');
 });
 
+test('two probe reports appended in one probe.txt are refused in one line naming the file and the line (hostile re-pass N10: the last pid and result won, the addresses added up, exit 0)', async (t) => {
+  const head = (pid: number) => [`pid ${pid}`, 'config config', 'nodes 4', 'key ok'];
+  const reached = (k: number) => `reached ${k} of 12 addresses in 1.0s after the common start`;
+  const cases: [string, (every: string[]) => string[], RegExp][] = [
+    [
+      "pid 3's whole report, then node1's own cut short",
+      (every) => [...head(3), ...every, reached(12), 'result ok', ...head(0), ...every.slice(0, 4)],
+      /node1\/probe\.txt:19: a second "pid" line \(the first is line 1\): a probe writes one report, and this file holds more — /,
+    ],
+    [
+      "node1's own failing report, then one of its own reaching the other 8 addresses",
+      (every) => [
+        ...head(0),
+        ...every.slice(0, 4),
+        reached(4),
+        'result fail',
+        ...head(0),
+        ...every.slice(4),
+        reached(8),
+        'result ok',
+      ],
+      /node1\/probe\.txt:11: a second "pid" line \(the first is line 1\)/,
+    ],
+    [
+      'a second result line',
+      (every) => [...head(0), ...every, 'result fail', 'result ok'],
+      /probe\.txt:18: a second "result" line \(the first is line 17\)/,
+    ],
+  ];
+  for (const [what, first, line] of cases) {
+    const { dir } = await probeFolder(t, first);
+    const r = await cli(['verdict', '--logs', dir]);
+    assert.equal(r.code, 1, `${what}: ${r.out}${r.err}`);
+    assert.equal(r.out, '', what);
+    assert.match(r.err, line, what);
+    assert.equal(r.err.split('\n').length, 1, what);
+  }
+});
+
 test('a probe error line quoting a private key is redacted in every node line, summary and --json (hostile pass B11)', async (t) => {
   const key = `${Buffer.from(Array.from({ length: 64 }, (_, i) => (i * 37 + 11) % 256)).toString('base64')} ${Buffer.from(Array.from({ length: 32 }, (_, i) => (i * 53 + 7) % 256)).toString('base64')} 0`;
   const { dir } = await probeFolder(t, (every) => [

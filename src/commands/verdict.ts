@@ -90,7 +90,7 @@ export async function verdict(options: VerdictFlags, out: Output): Promise<Verdi
       label: node.label,
       pid: node.pid,
       report: node.files?.probe
-        ? parseProbeReport((await readHead(node.files.probe, PROBE_REPORT_HEAD))!, committee)
+        ? parseProbeReport((await readHead(node.files.probe, PROBE_REPORT_HEAD))!, committee, node.files.probe)
         : undefined,
     }));
     await renderProbes(judgeProbes(reports, committee, n), options, out);

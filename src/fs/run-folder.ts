@@ -24,7 +24,7 @@ import {
   STDERR_HEAD,
   type NodeFiles,
 } from './node-logs.js';
-import { eventBudget, SAME_RUN_S, strayGenesis } from '../core/logs/log-stats.js';
+import { eventBudget, notItsLog, SAME_RUN_S, strayGenesis, type RunLog } from '../core/logs/log-stats.js';
 import { readInput, readInputBytes, readOptionalInput } from './input.js';
 import { firstJsonDifference, inputFail, parseJsonWith } from '../core/json-input.js';
 import { committeeFingerprint } from '../core/image/context.js';
@@ -396,25 +396,45 @@ export async function loadRun(options: VerdictOptions): Promise<LoadedRun> {
   return { members, nodes, twins, record, runRecord, probe: files.some((f) => f.probe) };
 }
 
-/** The consensus verdict of a loaded run (gomel logs, not probe reports); `lineSink(pid)` sees each log's lines as they are read. */
 /**
- * A node's log that names its own pid as a peer is another node's (gomel's sync lines name every pid but
- * their own: core/logs/log-stats.ts peerPids): refused, naming it (issue 30 B10). Not a twinned node's,
- * whose two instances share the pid.
+ * A log that is not its node's (core/logs/log-stats.ts notItsLog), a twin's instance's too: refused, naming
+ * it (issue 30 B10; hostile re-pass N1: node2's log, or node3's own, in node3-twin/ made node3 a liar, exit
+ * 0; N5: node4's log in node5's folder, the lines naming pid 4 cut out, passed as node5's).
  */
-function refuseOthersLogs(run: LoadedRun, evidence: readonly NodeEvidence[]): void {
-  const twinned = new Set(run.twins.map((t) => t.pid));
-  for (const [i, e] of evidence.entries()) {
-    if (twinned.has(e.pid) || !e.stats?.peerPids.has(e.pid)) continue;
-    throw new InputError(
-      run.nodes[i]?.files?.log ?? e.label,
-      undefined,
-      `names pid ${e.pid} as a peer, and a gomel log names every pid but its own: it is another node's log, not ${e.label}'s`,
-      `put ${e.label}'s own log in its place (\`gomelctl deploy logs\` collects them)`,
-    );
-  }
+function refuseOthersLogs(
+  run: LoadedRun,
+  evidence: readonly NodeEvidence[],
+  twinEvidence: readonly NodeEvidence[],
+  levelLimit: number,
+): void {
+  const hosts = run.members.map(memberHost);
+  const halfOf = (groups: number[][] | undefined, i: number) => {
+    const nodes = groups?.[i];
+    return nodes && { pids: new Set(nodes.map((k) => k - 1)), names: someNames(nodes.map((k) => hosts[k - 1]!)) };
+  };
+  const twinOf = new Map(run.twins.map((t) => [t.pid, t]));
+  const logs: RunLog[] = [
+    ...evidence.map((e) => {
+      const half = halfOf(twinOf.get(e.pid)?.groups, 0);
+      return { pid: e.pid, label: e.label, stats: e.stats, twinned: twinOf.has(e.pid), ...(half ? { half } : {}) };
+    }),
+    ...twinEvidence.map((e, i) => {
+      const half = halfOf(run.twins[i]!.groups, 1);
+      return { pid: e.pid, label: e.label, stats: e.stats, twinned: true, ...(half ? { half } : {}) };
+    }),
+  ];
+  const found = notItsLog(logs, run.members.length, levelLimit);
+  if (!found) return;
+  const { label } = logs[found.index]!;
+  throw new InputError(
+    [...run.nodes, ...run.twins][found.index]?.files?.log ?? label,
+    undefined,
+    found.problem,
+    `put ${label}'s own log in its place (\`gomelctl deploy logs\` collects them)`,
+  );
 }
 
+/** The consensus verdict of a loaded run (gomel logs, not probe reports); `lineSink(pid)` sees each log's lines as they are read. */
 export async function judgeRun(
   run: LoadedRun,
   options: VerdictOptions,
@@ -442,7 +462,7 @@ export async function judgeRun(
       "keep one run's logs per folder (`gomelctl deploy logs --out` a new one)",
     );
   }
-  refuseOthersLogs(run, evidence);
+  refuseOthersLogs(run, evidence, twinEvidence, limit);
   const findings = faultsApplied(
     faults.record?.plan,
     evidence.map((e, pid) => ({

@@ -2,6 +2,7 @@
 //   "E":"D" a prime unit was created, Q its level (a healthy node reaches LevelLimit);
 //   "E":"E" a timing unit (round R);  "E":"Z" one ordered unit (creator C, height H);
 //   "E":"A"/"B" a service started/stopped: a node that exits by itself stops all it started.
+import { maxOf, minOf } from '../bounded.js';
 import { jsonText } from '../json-input.js';
 
 export interface LogStats {
@@ -49,6 +50,13 @@ export interface LogStats {
    * was judged as node5's). At most MAX_PEER_PIDS kept.
    */
   peerPids: Set<number>;
+  /**
+   * The peer pids its sync sessions name (gossip, fetch: lines with "P" but a multicast's "e"). Such a
+   * line shows the peer's gomel ran the session too: it greeted this one, or read its greeting, and
+   * logged the session under this pid ("J", pkg/sync/gossip/protocol.go in and out). A multicast's "e"
+   * shows only a write the peer may never have read.
+   */
+  syncPeerPids: Set<number>;
 }
 
 const MAX_PEER_PIDS = 65536;
@@ -91,11 +99,15 @@ export function newLogStats(maxEvents = Infinity): LogStats {
     maxEvents,
     overflow: false,
     peerPids: new Set(),
+    syncPeerPids: new Set(),
   };
 }
 
-/** The "P" of a line, read without parsing it (most lines are sync chatter that is not parsed). */
-function notePeer(stats: LogStats, line: string): void {
+/** gomel's UnitBroadcasted: its own unit written to peer P's multicast address (pkg/sync/multicast/protocol.go). */
+const MULTICAST_SENT = 'e';
+
+/** The "P" of a line of event `event`, read without parsing it (most lines are sync chatter that is not parsed). */
+function notePeer(stats: LogStats, line: string, event: string): void {
   const at = line.indexOf(PEER);
   if (at < 0 || stats.peerPids.size >= MAX_PEER_PIDS) return;
   let pid = 0;
@@ -106,7 +118,9 @@ function notePeer(stats: LogStats, line: string): void {
     if (d < 0 || d > 9) break;
     pid = pid * 10 + d;
   }
-  if (i > start) stats.peerPids.add(pid);
+  if (i === start) return;
+  stats.peerPids.add(pid);
+  if (event !== MULTICAST_SENT) stats.syncPeerPids.add(pid);
 }
 
 /** Whether a line of this event kind is kept (by the verdict or the report): what the event budget counts. */
@@ -137,7 +151,7 @@ export function addLogLine(stats: LogStats, line: string): void {
     return;
   }
   if (stats.overflow) return;
-  if (!isError) notePeer(stats, line);
+  if (!isError) notePeer(stats, line, event);
   if (KEPT_EVENTS.has(event) && ++stats.events > stats.maxEvents) {
     stats.overflow = true;
     return;
@@ -242,4 +256,69 @@ export function strayGenesis(genesis: readonly (string | undefined)[]): { index:
   const median = known[Math.floor((known.length - 1) / 2)]!;
   const index = times.findIndex((t) => Math.abs(t - median) > SAME_RUN_S * 1000);
   return index < 0 ? undefined : { index, seconds: Math.round(Math.abs(times[index]! - median) / 1000) };
+}
+
+/**
+ * How many units short of the longest agreed order a node's order may stop and still agree: nodes stop a
+ * few rounds apart, a round ordering about N units (real gomel: success-4, 27 and 33 units at N = 4; 16
+ * nodes at LevelLimit 150 with a crash and a pause, 2026-12-07: 13 nodes 1943, one 1956, one 1979, 36 =
+ * 2.25 N apart, all in the same order).
+ */
+export const agreedShortBy = (n: number): number => 4 * n;
+
+/** One log of a run, as notItsLog reads it: its node's pid and label, and the record's twin half that reaches it. */
+export interface RunLog {
+  pid: number;
+  label: string;
+  stats: LogStats | undefined;
+  /** Its pid runs as two instances (a twin), both logging as it. */
+  twinned: boolean;
+  /** A twin's instance: the pids of the half that reaches it (run.json's groups), and their names. */
+  half?: { pids: ReadonlySet<number>; names: string };
+}
+
+/**
+ * The first log that is not its node's, and why (issue 30 B10, hostile re-pass N1 and N5). Any log:
+ * naming its own pid as a peer (gomel syncs with every pid but its own: lab16, swarm-8). A twin's instance:
+ * naming a peer outside its half (each instance's drop rules cut it off from the other half before gomel
+ * starts: real twin8, node3 named pids 0, 1, 3, 4 and node3-twin 5, 6, 7); a copy of its node's log, or of
+ * another node's, names the other half. A log the verdict may count as consensus (it created prime units,
+ * and its order is at most agreedShortBy units short of the longest of a log at `levelLimit`): never naming pid q while
+ * q's log names it in a sync session, which gomel logs at both ends (syncPeerPids); another node's log
+ * with the lines naming its own pid cut out still never names the node it came from. A log cut short
+ * is not held to that (a node paused for good is dialed into its listen queue and never answers).
+ */
+export function notItsLog(
+  logs: readonly RunLog[],
+  n: number,
+  levelLimit: number,
+): { index: number; problem: string } | undefined {
+  for (const [index, { pid, label, stats, half }] of logs.entries()) {
+    if (!stats) continue;
+    if (stats.peerPids.has(pid))
+      return {
+        index,
+        problem: `names pid ${pid} as a peer, and a gomel log names every pid but its own: it is another node's log, not ${label}'s`,
+      };
+    const stranger = half && minOf([...stats.peerPids].filter((p) => !half.pids.has(p)));
+    if (stranger !== undefined)
+      return {
+        index,
+        problem: `names pid ${stranger} as a peer, but only ${half!.names} reach ${label} (the twin's halves in the run's record, cut apart before gomel started): it is not ${label}'s log`,
+      };
+  }
+  const judged = logs.flatMap((l, index) => (l.stats && !l.twinned ? [{ ...l, stats: l.stats, index }] : []));
+  const reach = maxOf(judged.flatMap((l) => ((l.stats.maxLevel ?? -1) >= levelLimit ? [l.stats.order.length] : [])));
+  if (reach === undefined) return undefined;
+  for (const p of judged) {
+    // Only a log the verdict may count as consensus: one that created prime units and ordered far enough.
+    if (p.stats.maxLevel === undefined || p.stats.order.length < reach - agreedShortBy(n)) continue;
+    const q = judged.find((q) => q.pid !== p.pid && q.stats.syncPeerPids.has(p.pid) && !p.stats.peerPids.has(q.pid));
+    if (q)
+      return {
+        index: p.index,
+        problem: `never names pid ${q.pid} as a peer, though ${q.label}'s log (pid ${q.pid}) names pid ${p.pid} in its sync sessions, which gomel logs at both ends: it is not ${p.label}'s log (or ${q.label}'s is not ${q.label}'s)`,
+      };
+  }
+  return undefined;
 }

@@ -1,4 +1,5 @@
 // The probe payload's reports (templates/probe/run.sh writes /extract/probe.txt).
+import { InputError } from '../errors.js';
 import { redactKeyMaterial } from '../keys/secrets.js';
 import { clip, groupNames, type NameGroup } from '../summary.js';
 
@@ -36,11 +37,18 @@ const MAX_PROBE_ERRORS = 3;
 const PROBE_TEXT = 200;
 
 /**
- * A probe report, against the committee it asked (as many unreached addresses are kept as it has).
- * Its key and error lines are redacted (redactKeyMaterial): a report quoting a private key must
- * not have the verdict print it (hostile pass B11).
+ * The lines templates/probe/run.sh writes once (`say`, each at most once before it exits; it empties the
+ * report first). A second one is a second report in the file: two appended reports let the last pid and
+ * result win and their reached addresses add up (hostile re-pass N10).
  */
-export function parseProbeReport(text: string, committee: ProbeCommittee): ProbeReport {
+const ONCE = new Set(['pid', 'config', 'nodes', 'key', 'reached', 'result']);
+
+/**
+ * A probe report (`file`, named in errors), against the committee it asked (as many unreached addresses
+ * are kept as it has). Its key and error lines are redacted (redactKeyMaterial): a report quoting a
+ * private key must not have the verdict print it (hostile pass B11).
+ */
+export function parseProbeReport(text: string, committee: ProbeCommittee, file = 'probe.txt'): ProbeReport {
   const report: ProbeReport = {
     pid: undefined,
     result: undefined,
@@ -52,8 +60,20 @@ export function parseProbeReport(text: string, committee: ProbeCommittee): Probe
     errors: [],
     errorCount: 0,
   };
-  for (const line of text.split('\n')) {
-    const [word, ...rest] = line.split(' ');
+  const firstAt = new Map<string, number>();
+  for (const [i, line] of text.split('\n').entries()) {
+    const [word = '', ...rest] = line.split(' ');
+    if (ONCE.has(word)) {
+      const first = firstAt.get(word);
+      if (first !== undefined)
+        throw new InputError(
+          file,
+          `${i + 1}`,
+          `a second "${word}" line (the first is line ${first}): a probe writes one report, and this file holds more`,
+          'collect the logs again with `gomelctl deploy logs`, or keep one report in the file',
+        );
+      firstAt.set(word, i + 1);
+    }
     if (word === 'pid') report.pid = Number(rest[0]);
     else if (word === 'result') report.result = rest[0] === 'ok' ? 'ok' : 'fail';
     else if (word === 'key') report.key = clip(redactKeyMaterial(rest.join(' ')), PROBE_TEXT);

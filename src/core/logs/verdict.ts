@@ -10,7 +10,7 @@ import {
   type Shutdown,
   type ShutdownKind,
 } from './shutdown.js';
-import { topError, unitText, type LogStats } from './log-stats.js';
+import { agreedShortBy, topError, unitText, type LogStats } from './log-stats.js';
 import { clip } from '../summary.js';
 import { redactKeyMaterial } from '../keys/secrets.js';
 import type { FaultFindings, NodeFault } from '../faults/evidence.js';
@@ -363,11 +363,8 @@ export function judge(
       else if (agrees === false) reasons.push("its order diverges from the committee's");
       else if (reach === undefined)
         reasons.push(`highest level ${s.maxLevel ?? '-'} < LevelLimit ${levelLimit}, and no node finished`);
-      // Reaching LevelLimit is not enough: the units it ordered are the evidence. Nodes stop a few rounds
-      // apart, a round ordering about N units (real gomel: success-4, 27 and 33 units at N = 4; 16 nodes at
-      // LevelLimit 150 with a crash and a pause, 2026-12-07: 13 nodes 1943, one 1956, one 1979, 36 = 2.25 N
-      // apart, all in the same order): 4N units short still agree.
-      else if (s.order.length < reach - 4 * n)
+      // Reaching LevelLimit is not enough: the units it ordered are the evidence (agreedShortBy).
+      else if (s.order.length < reach - agreedShortBy(n))
         reasons.push(`ordered ${s.order.length} of ${reach} units (highest level ${s.maxLevel ?? '-'}/${levelLimit})`);
       else if (unsupported) reasons.push(unsupported);
       if (reasons.length && s.errors.size) reasons.push(`errors: ${clip(redactKeyMaterial(topError(s) ?? ''), 200)}`);

@@ -6,7 +6,8 @@ import path from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { EnvironmentError } from '../src/core/errors.js';
-import { Engine, OutputTooLarge } from '../src/docker/engine.js';
+import { Engine, OutputTooLarge, retryTransient } from '../src/docker/engine.js';
+import { readStatus } from '../src/docker/deployment.js';
 import { tempDir } from './helpers.js';
 import { fakeEngine, gomelctl, gomelctlInProcess, type Answer, type EngineRequest } from './support/fake-engine.js';
 
@@ -212,6 +213,42 @@ describe('engine streams', () => {
     );
     assert.equal(seen.length, 1);
     assert.ok(Date.now() - started < 8000);
+  });
+});
+
+describe('an engine too loaded to answer in time (256 nodes starting on 2 cores, issue 35)', () => {
+  it("a deployment's listing is asked again within the retry budget; a call that may write is not", async (t) => {
+    const dir = await tempDir(t);
+    let listings = 0;
+    const fake = await fakeEngine(dir, (r) => {
+      if (r.path === '/services') return ++listings === 1 ? undefined : { json: [] }; // the first never answered
+      return { json: [] };
+    });
+    t.after(() => fake.close());
+    const saved = { host: process.env.DOCKER_HOST, timeout: process.env.GOMELCTL_ENGINE_TIMEOUT };
+    process.env.DOCKER_HOST = fake.host;
+    process.env.GOMELCTL_ENGINE_TIMEOUT = '0.2';
+    t.after(() => {
+      for (const [k, v] of [
+        ['DOCKER_HOST', saved.host],
+        ['GOMELCTL_ENGINE_TIMEOUT', saved.timeout],
+      ] as const)
+        v === undefined ? delete process.env[k] : (process.env[k] = v);
+    });
+    const engine = new Engine();
+    const retries: string[] = [];
+    const retry = { budgetMs: 10_000, firstDelayMs: 10, onRetry: (e: Error) => retries.push(e.message) };
+    assert.deepEqual(await readStatus(engine, 'net', retry), []);
+    assert.equal(listings, 2);
+    assert.equal(retries.length, 1, retries.join('\n'));
+    assert.match(retries[0]!, /did not answer within 0\.2 s while trying to list services/);
+    // Without the listing's policy (a call that may have changed something), the timeout stands: asked once.
+    listings = 0;
+    await assert.rejects(
+      retryTransient(() => engine.listServices({}), retry),
+      /did not answer within 0\.2 s/,
+    );
+    assert.equal(listings, 1);
   });
 });
 

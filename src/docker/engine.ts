@@ -33,7 +33,11 @@ function engineTimeoutMs(): number {
 /** Streams (build, push, logs, archives) are bounded by their activity: a build step may compile for minutes without a word. */
 const STREAM_IDLE_FACTOR = 20;
 
-/** The engine took longer than its limit: not transient, never retried (it would only wait again). */
+/**
+ * The engine took longer than its limit: not transient, except for a listing whose policy says so
+ * (RetryPolicy.timeouts): a read asked again costs nothing, and a manager loaded by 256 containers
+ * starting (load 350 on 2 cores) answered the next listing after missing one.
+ */
 class EngineTimeout extends EnvironmentError {
   override name = 'EngineTimeout';
 }
@@ -148,6 +152,8 @@ export interface RetryPolicy {
   firstDelayMs: number;
   /** Told of each failed attempt that will be retried. */
   onRetry?: (error: Error, attempt: number) => void;
+  /** An engine that did not answer in time is asked again too (reads only: a write may have happened). */
+  timeouts?: boolean;
 }
 
 export const DEFAULT_RETRY: RetryPolicy = { budgetMs: 120_000, firstDelayMs: 500 };
@@ -159,7 +165,8 @@ export async function retryTransient<T>(fn: () => Promise<T>, policy: RetryPolic
     try {
       return await fn();
     } catch (error) {
-      if (!isTransient(error) || Date.now() >= giveUp) throw error;
+      const again = isTransient(error) || (policy.timeouts === true && error instanceof EngineTimeout);
+      if (!again || Date.now() >= giveUp) throw error;
       policy.onRetry?.(error as Error, attempt);
       await new Promise((r) => setTimeout(r, Math.min(policy.firstDelayMs * 2 ** (attempt - 1), 5000)));
     }

@@ -184,6 +184,8 @@ async function runGrid(plan: ExperimentPlan, dir: string, out: Output, deps: Exp
     for (const [i, run] of selection.todo.entries()) {
       if (controller.signal.aborted) break;
       const { result, error } = await runOne(plan, run, dir, deps, controller.signal);
+      // The experiment's committee, as the run's keys gen left it: nothing of it is printed (src/cli.ts).
+      await out.keysFolder?.(path.join(dir, 'keys'));
       results = addResult(results, result);
       await writeResults(dir, results);
       // A run that stopped before any log measured nothing of gomel: the engine, the registry or the

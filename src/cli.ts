@@ -19,10 +19,11 @@ import { registerKeys } from './commands/keys.flags.js';
 import { registerReport, registerVerdict } from './commands/report.flags.js';
 import { registerUp } from './commands/up.flags.js';
 import { registerExperiment } from './commands/experiment.flags.js';
-import { refuseEmptyPaths } from './commands/shared-flags.js';
+import { keysFolderOf, refuseEmptyPaths } from './commands/shared-flags.js';
 import { VERSION } from './version.js';
 import { fsProblem, isFsError } from './fs/input.js';
 import { keyMaterialRuns, keyRedactor, redactKeyMaterial } from './core/keys/secrets.js';
+import path from 'node:path';
 
 const EXIT = { ok: 0, failed: 1, usage: 2, stalled: 3, fork: 4, internal: 70, interrupted: 130 } as const;
 
@@ -126,21 +127,41 @@ export async function run(argv: readonly string[], out: Output = processOutput):
   // spans lines is printed a line() at a time (printJson, printLines). Key material handed
   // as a value (--net "$(cat keys/0.pk)", a GOMELCTL_* setting) is never printed back, by any message (issue 30, class 10).
   const settings = Object.entries(process.env).flatMap(([k, v]) => (k.startsWith('GOMELCTL_') && v ? [v] : []));
-  const redact = keyRedactor([...argv, ...settings].flatMap(keyMaterialRuns));
+  const handed = [...argv, ...settings].flatMap(keyMaterialRuns);
+  // Nor are the secrets of the keys folder the command uses (its --keys, keys/ by default, and any it
+  // makes on its way), in any piece of 8 characters or more: a key split into pieces shorter than
+  // the shape of one (40 characters) had 58 of its 88 characters printed (hostile pass N2).
+  const keysFolders = new Set<string>();
+  let redact = keyRedactor(handed);
+  let readSecrets: ((dirs: readonly string[]) => string[] | undefined) | undefined;
+  const learnSecrets = async () => {
+    if (!keysFolders.size) return;
+    // Loaded here, as the commands are: --version and a usage error need none of the keys code.
+    readSecrets ??= (await import('./fs/keys-dir.js')).secretWordsReader();
+    const words = readSecrets([...keysFolders]);
+    if (words) redact = keyRedactor([...handed, ...words]);
+  };
   const clean = (text: string, keep: string) => redact(escapeControls(text, keep));
   const safe: Output = {
     line: (t) => out.line(clean(t, '\t')),
     warn: (t) => out.warn(clean(t, '\t')),
     tty: out.tty,
     ...(out.status ? { status: (t: string) => out.status!(clean(t, '')) } : {}),
+    keysFolder: async (dir) => {
+      keysFolders.add(path.resolve(dir));
+      await learnSecrets();
+    },
   };
   const program = buildProgram(safe);
+  // After refuseEmptyPaths: before the command prints anything.
+  program.hook('preAction', (_, action) => safe.keysFolder!(keysFolderOf(action)));
   try {
     await program.parseAsync(argv as string[], { from: 'user' });
     return EXIT.ok;
   } catch (error) {
     const code = exitCodeOf(error);
     if (error instanceof CommanderError && code === EXIT.ok) return code; // --help, --version: printed
+    await learnSecrets(); // the keys as they are now: a committee the command made (keys gen, up) is judged too
     const message =
       error instanceof CommanderError
         ? usageLine(error, program, argv)

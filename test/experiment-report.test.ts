@@ -173,3 +173,20 @@ test('report DIR on an experiment folder draws its page again (and --json gives 
   assert.equal(refused.code, 1);
   assert.match(refused.err, /results\.json: not the results of an experiment/);
 });
+
+test("report DIR --out naming a link is refused as for a run (exit 2, the link kept); the page's own place in DIR is replaced", async (t) => {
+  const dir = await tempDir(t);
+  await fs.writeFile(path.join(dir, 'results.json'), JSON.stringify({ format: RESULTS_FORMAT, runs: RESULTS }));
+  const mine = path.join(dir, 'mine.txt');
+  await fs.writeFile(mine, 'keep me\n');
+  const link = path.join(dir, 'page.html');
+  await fs.symlink(mine, link);
+  const r = await cli(['report', dir, '--out', link]);
+  assert.equal(r.code, 2, r.err);
+  assert.match(r.err, /^gomelctl: report --out .*page\.html: a symbolic link \(to .*mine\.txt\); gomelctl neither/);
+  assert.equal(await fs.readlink(link), mine);
+  await fs.symlink(mine, path.join(dir, 'report.html'));
+  assert.equal((await cli(['report', dir])).code, 0);
+  assert.ok((await fs.lstat(path.join(dir, 'report.html'))).isFile());
+  assert.equal(await fs.readFile(mine, 'utf8'), 'keep me\n');
+});

@@ -7,9 +7,11 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { keyMaterialRuns, keyRedactor } from '../src/core/keys/secrets.js';
+import { keyMaterialRuns, keyRedactor, secretWords } from '../src/core/keys/secrets.js';
+import { secretWordsReader } from '../src/fs/keys-dir.js';
+import { execFileSync } from 'node:child_process';
 import { cli, copyDir, DOCKER_CONFIGS, DOCKER_KEYS, tempDir } from './helpers.js';
-import { fakeEngine } from './support/fake-engine.js';
+import { fakeEngine, gomelctlInProcess } from './support/fake-engine.js';
 
 test('key material in a value: padded base64 and seeds are found, paths and image digests are not', () => {
   const [sk, rmc] = [
@@ -28,12 +30,22 @@ test('key material in a value: padded base64 and seeds are found, paths and imag
   assert.equal(redact('node1: 302 units, digest 0123abcd'), 'node1: 302 units, digest 0123abcd');
 });
 
-test('a key or seed handed as any flag or argument never appears in stdout or stderr', async (t) => {
+/** A working folder holding gomel's 8-node committee (keys/) and its configs (configs/). */
+async function workingFolder(t: Parameters<typeof tempDir>[0]) {
   const dir = await tempDir(t);
   const keys = path.join(dir, 'keys');
   const configs = path.join(dir, 'configs');
   await copyDir(DOCKER_KEYS, keys);
   await copyDir(DOCKER_CONFIGS, configs);
+  return { dir, keys, configs };
+}
+
+/** Every 8 characters in a row of the secrets: any of them printed is a leak. */
+const windowsOf = (...secrets: string[]) =>
+  secrets.flatMap((s) => Array.from({ length: s.length - 7 }, (_, i) => s.slice(i, i + 8)));
+
+test('a key or seed handed as any flag or argument never appears in stdout or stderr', async (t) => {
+  const { dir, keys, configs } = await workingFolder(t);
   // Any command that gets as far as the engine meets a stand-in that records and answers nothing useful.
   const engine = await fakeEngine(dir, () => ({ json: {} }));
   t.after(() => engine.close());
@@ -44,7 +56,7 @@ test('a key or seed handed as any flag or argument never appears in stdout or st
   const member = await fs.readFile(path.join(keys, '0.pk'), 'utf8');
   const [sk, rmc] = member.trim().split(' ') as [string, string];
   const seed = randomBytes(32).toString('hex');
-  const windows = [sk, rmc, seed].flatMap((s) => Array.from({ length: s.length - 7 }, (_, i) => s.slice(i, i + 8)));
+  const windows = windowsOf(sk, rmc, seed);
   const local = ['--keys', keys, '--configs', configs];
   const commands = (v: string): string[][] => [
     ['up', ...local, '--net', v],
@@ -98,4 +110,127 @@ test('a key or seed handed as any flag or argument never appears in stdout or st
   const r = await cli(['deploy', 'status']);
   if (windows.some((w) => `${r.out}\n${r.err}`.includes(w))) leaks.push('GOMELCTL_ENGINE_TIMEOUT=<seed>: printed');
   assert.deepEqual([...new Set(leaks)], []);
+});
+
+test("secretWords: a member file's signing key and RMC secret, and a seed; not the pid", () => {
+  const [sk, rmc] = [
+    'GQRJithpel9a7UDjUmCklpwLfrWLiFaHeuRmryxG5GYVYGCtmIsumlXS5/2rmcLG1BXMwjfPsAdggGHiQhRC/g==',
+    'XxohRKfEMxj5uWoSoKRiLDk1NU4nyncfFCHFOpuuSMs=',
+  ];
+  assert.deepEqual(secretWords(`\uFEFF${sk} ${rmc} 12345\n`), [sk, rmc]);
+  assert.deepEqual(secretWords(`${'ab'.repeat(32)}\n`), ['ab'.repeat(32)]);
+  // Any 8 characters in a row of them, in a piece no key shape finds, is redacted; the text around it is not.
+  const redact = keyRedactor(secretWords(`${sk} ${rmc} 0\n`));
+  const pieces = `${sk.slice(0, 29)} ${sk.slice(29, 58)} ${sk.slice(58)} ${rmc.slice(0, 22)} ${rmc.slice(22)}`;
+  assert.deepEqual(keyMaterialRuns(pieces), [sk.slice(58)], 'only the padded piece has the shape of key material');
+  assert.equal(
+    redact(`bad key ${pieces}; x${sk.slice(40, 48)}y, node12 units 0123abcd`),
+    `bad key GQR…(redacted, 29 chars) FaH…(redacted, 29 chars) 2rm…(redacted, 30 chars) Xxo…(redacted, 22 chars) k1N…(redacted, 22 chars); x5G…(redacted, 10 chars), node12 units 0123abcd`,
+  );
+});
+
+test('hostile pass N2: a key of the keys folder split into pieces no key shape finds is never printed: a zones file, a probe error, a task error', async (t) => {
+  const { dir, keys, configs } = await workingFolder(t);
+  const [sk, rmc] = (await fs.readFile(path.join(keys, '3.pk'), 'utf8')).trim().split(' ') as [string, string];
+  // gomel's committee came without one: a seed of its own, 0600 as keys gen writes it.
+  const seed = randomBytes(32).toString('hex');
+  await fs.writeFile(path.join(keys, 'seed'), `${seed}\n`, { mode: 0o600 });
+  const windows = windowsOf(sk, rmc, seed);
+  const leaked = (r: { out: string; err: string }) => windows.filter((w) => `${r.out}\n${r.err}`.includes(w));
+  // 29 characters each, as the hostile pass split it, and the seed in 32: none is 40 long or padded.
+  const pieces = `${sk.slice(0, 29)} ${sk.slice(29, 58)} ${sk.slice(58, 86)} ${rmc.slice(0, 30)} ${seed.slice(0, 32)} ${seed.slice(32)}`;
+  assert.deepEqual(keyMaterialRuns(pieces), []);
+
+  // A zones file quoting them, read by deploy spawn with --keys.
+  const zones = path.join(dir, 'zones.json');
+  await fs.writeFile(zones, JSON.stringify({ zones: { a: `1-4 ${pieces}`, b: '5-8' }, links: { 'a>b': 'delay=5ms' } }));
+  const image = `r/aleph@sha256:${'a'.repeat(64)}`;
+  const spawn = await cli([
+    'deploy',
+    'spawn',
+    '--dry-run',
+    '--keys',
+    keys,
+    '--configs',
+    configs,
+    '--image',
+    image,
+    '--zones',
+    zones,
+  ]);
+  assert.equal(spawn.code, 1, spawn.err);
+  assert.match(spawn.err, /zones\.json:zones\.a: "1-4 \S+…\(redacted, 29 chars\) /);
+  assert.deepEqual(leaked(spawn), [], spawn.err);
+
+  // A node's probe report saying them in its error, judged by the verdict with --keys.
+  const logs = path.join(dir, 'logs');
+  await fs.mkdir(logs);
+  await fs.copyFile(path.join(keys, 'committee.ka'), path.join(logs, 'committee.ka'));
+  for (let k = 1; k <= 8; k++) {
+    await fs.mkdir(path.join(logs, `node${k}`));
+    const peers = Array.from({ length: 8 }, (_, p) => `peer ${p} node${p + 1}:9000 ok`);
+    const error = k === 4 ? [`error ${pieces}`] : [];
+    await fs.writeFile(
+      path.join(logs, `node${k}`, 'probe.txt'),
+      [
+        `pid ${k - 1}`,
+        'config config',
+        'nodes 8',
+        'key ok',
+        ...peers,
+        ...error,
+        `result ${k === 4 ? 'fail' : 'ok'}`,
+        '',
+      ].join('\n'),
+    );
+  }
+  const verdict = await cli(['verdict', '--logs', logs, '--keys', keys]);
+  assert.equal(verdict.code, 1, verdict.err);
+  assert.match(verdict.out, /node4: FAIL .*redacted/);
+  assert.deepEqual(leaked(verdict), [], verdict.out);
+
+  // An engine's task error quoting them, read by deploy status with the working folder's keys/ (the default).
+  const engine = await fakeEngine(dir, (r) => ({
+    json:
+      r.path === '/services'
+        ? [
+            {
+              ID: 's1',
+              Spec: {
+                Name: 'node4',
+                Labels: { 'org.gomelctl.managed': 'true', 'org.gomelctl.deployment': 'aleph_net' },
+                TaskTemplate: { ContainerSpec: { Image: image, Command: ['run.sh', 'config'] } },
+              },
+            },
+          ]
+        : r.path === '/tasks'
+          ? [
+              {
+                ID: 't1',
+                ServiceID: 's1',
+                DesiredState: 'shutdown',
+                CreatedAt: '2026-01-01T00:00:00Z',
+                Status: { State: 'failed', Err: `bad key ${pieces}`, Timestamp: '2026-01-01T00:01:00Z' },
+              },
+            ]
+          : [],
+  }));
+  t.after(() => engine.close());
+  const status = await gomelctlInProcess(['deploy', 'status'], dir, { DOCKER_HOST: engine.host });
+  assert.match(status.out + status.err, /bad key \S+…\(redacted, 29 chars\)/);
+  assert.deepEqual(leaked(status), [], status.out + status.err);
+});
+
+test("a keys folder is read for the printer again only when it changed (up's keys gen), never blocked by a FIFO", async (t) => {
+  const { dir, keys } = await workingFolder(t);
+  const read = secretWordsReader();
+  assert.equal(read([keys])!.length, 16, "8 members' signing keys and RMC secrets");
+  assert.equal(read([keys]), undefined, 'unchanged: nothing read again');
+  // A FIFO where a member file would be is no member file: skipped, never waited on.
+  execFileSync('mkfifo', [path.join(keys, '8.pk')]);
+  await fs.writeFile(path.join(keys, 'seed'), `${'ab'.repeat(32)}\n`, { mode: 0o600 });
+  const again = read([keys])!;
+  assert.equal(again.length, 17);
+  assert.ok(again.includes('ab'.repeat(32)), 'the new seed');
+  assert.deepEqual(read([path.join(dir, 'none'), path.join(keys, 'committee.ka')]), []);
 });

@@ -21,6 +21,9 @@ import {
   LOGS_MARKER,
 } from '../src/core/logs/logs-folder.js';
 import { REPO, tempDir } from './helpers.js';
+import { deployLogs } from '../src/commands/deploy-logs.js';
+import { captureOutput } from '../src/commands/output.js';
+import type { Engine } from '../src/docker/engine.js';
 
 const run = promisify(execFile);
 
@@ -240,17 +243,19 @@ test('planNodeFolder: exactly the recorded files go, with the folders made for t
     );
 });
 
-/** A forged shipment of one file: its header declaring `bytes`, its data the gzip `gz` (4000 base64 characters a line, as ship_extract). */
-function forgedShipment(name: string, bytes: number, gz: Buffer): string {
-  const b = gz.toString('base64');
-  const lines = Array.from({ length: Math.ceil(b.length / 4000) }, (_, i) => b.slice(i * 4000, (i + 1) * 4000));
-  return [
-    `gomelctl-ship tok file 0 ${name} ${bytes} ${'0'.repeat(64)} ${lines.length}`,
-    ...lines.map((l, i) => `gomelctl-ship tok data 0 ${i} ${l}`),
-    'gomelctl-ship tok end 1',
-    '',
-  ].join('\n');
+/** A forged shipment: each file's header declaring `bytes`, its data the gzip `gz` (4000 base64 characters a line, as ship_extract). */
+function forgedFiles(files: { name: string; bytes: number; gz: Buffer }[]): string {
+  const records = files.flatMap(({ name, bytes, gz }, f) => {
+    const b = gz.toString('base64');
+    const lines = Array.from({ length: Math.ceil(b.length / 4000) }, (_, i) => b.slice(i * 4000, (i + 1) * 4000));
+    return [
+      `gomelctl-ship tok file ${f} ${name} ${bytes} ${'0'.repeat(64)} ${lines.length}`,
+      ...lines.map((l, i) => `gomelctl-ship tok data ${f} ${i} ${l}`),
+    ];
+  });
+  return [...records, `gomelctl-ship tok end ${files.length}`, ''].join('\n');
 }
+const forgedShipment = (name: string, bytes: number, gz: Buffer) => forgedFiles([{ name, bytes, gz }]);
 
 test('a shipped file declaring or inflating past 256 MiB is not kept, and the evidence names it and the cap (hostile pass B4)', async () => {
   const declared = separateShipped(forgedShipment('big.log', 2 ** 30, gzipSync(Buffer.from('hello\n'))));
@@ -272,4 +277,66 @@ test('a shipped file declaring or inflating past 256 MiB is not kept, and the ev
   assert.deepEqual(inflated.shipment!.problems, [
     'zeros.log inflates to more than it may, over the 256 MiB cap on a shipped file: not written',
   ]);
+});
+
+/** Four files declaring 250 MiB each, in 1 kB of output: hostile pass N4's shipment (4 × 250 MiB written from 1.37 MB). */
+const FOUR_BIG = forgedFiles(
+  [0, 1, 2, 3].map((i) => ({ name: `big${i}.log`, bytes: 250 * 2 ** 20, gz: gzipSync(Buffer.from('hello\n')) })),
+);
+const SHIPMENT_REFUSED = "over the 256 MiB cap on one node's shipment: none of it written";
+
+test('a shipment whose files sum past 256 MiB, declared or inflated, is refused whole: one problem naming the cap, no file kept (hostile pass N4)', () => {
+  const declared = separateShipped(FOUR_BIG).shipment!;
+  assert.deepEqual(declared.files, []);
+  assert.deepEqual(declared.problems, [`its shipment declares 1048.6 MB in 4 files, ${SHIPMENT_REFUSED}`]);
+  // Three files declaring 100 kB each, each inflating to 90 MiB (under the cap on a file; 270 MiB together).
+  const gz = gzipSync(Buffer.alloc(90 * 2 ** 20), { level: 9 });
+  const lying = separateShipped(
+    forgedFiles([0, 1, 2].map((i) => ({ name: `z${i}.log`, bytes: 100_000, gz }))),
+  ).shipment!;
+  assert.deepEqual(lying.files, []);
+  assert.deepEqual(lying.problems, [
+    "its shipment inflates to more than the 256 MiB cap on one node's shipment: none of it written",
+  ]);
+  // Two of them (180 MiB) are under it: kept, each named as what it is (its checksum does not match).
+  const two = separateShipped(forgedFiles([0, 1].map((i) => ({ name: `z${i}.log`, bytes: 100_000, gz })))).shipment!;
+  assert.equal(two.files.length, 2);
+  assert.match(two.problems[0]!, /^z0\.log arrived corrupted/);
+});
+
+test('deploy logs: a shipment over the cap is said in one line naming the node and the cap; nothing of it is written', async (t) => {
+  const logs = path.join(await tempDir(t), 'logs');
+  const engine = {
+    listServices: async () => [
+      {
+        ID: 's1',
+        Spec: { Name: 'node1', Labels: {}, TaskTemplate: { ContainerSpec: { Command: ['run.sh', 'config'] } } },
+      },
+    ],
+    // Finished on another host: its /extract is what it shipped.
+    listTasks: async () => [
+      { ServiceID: 's1', CreatedAt: '1', Status: { State: 'complete', ContainerStatus: { ExitCode: 0 } } },
+    ],
+    listNodes: async () => [],
+    serviceOutput: async () => `gomel said this\n${FOUR_BIG}`,
+    containerArchive: async () => undefined,
+  } as unknown as Engine;
+  const o = captureOutput();
+  await deployLogs({ network: 'aleph_net', out: logs, keys: 'none', configs: 'none' }, o, engine);
+  assert.deepEqual(
+    await fs.readdir(path.join(logs, 'node1')),
+    ['task.json'],
+    'no file of the shipment, whole or in part',
+  );
+  assert.equal(await fs.readFile(path.join(logs, 'node1.log'), 'utf8'), 'gomel said this\n');
+  const refusal = `its shipment declares 1048.6 MB in 4 files, ${SHIPMENT_REFUSED}`;
+  const said = o.warnings.filter((w) => w.includes('shipment'));
+  assert.equal(said.length, 1, said.join('\n'));
+  assert.ok(said[0]!.startsWith(`deploy logs: node1: evidence incomplete: ${refusal} — `), said[0]);
+  assert.ok(
+    o.lines.includes(`logs: node1 → ${path.join(logs, 'node1.log')}; no files: ${refusal}`),
+    o.lines.join('\n'),
+  );
+  const task = JSON.parse(await fs.readFile(path.join(logs, 'node1', 'task.json'), 'utf8')) as { uncollected: string };
+  assert.equal(task.uncollected, refusal);
 });

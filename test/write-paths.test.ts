@@ -74,7 +74,7 @@ test('deploy logs never writes through a link in its folder: each link is replac
   }
 });
 
-test("report never writes through a link: logs/report.html and --out linking outside are replaced, the user's files kept", async (t) => {
+test("report never writes through a link: logs/report.html (its own place) is replaced, the user's file kept", async (t) => {
   const logs = await copyLogs(t, 'swarm-8');
   const root = await tempDir(t);
   const mine = path.join(root, 'mine.txt');
@@ -84,11 +84,37 @@ test("report never writes through a link: logs/report.html and --out linking out
   assert.equal(r.code, 0, r.err);
   assert.equal(await fs.readFile(mine, 'utf8'), 'keep me\n', 'written through logs/report.html');
   assert.ok((await fs.lstat(path.join(logs, 'report.html'))).isFile());
-  const link = path.join(root, 'page.html');
-  await fs.symlink(mine, link);
-  assert.equal((await cli(['report', '--logs', logs, '--out', link])).code, 0);
-  assert.equal(await fs.readFile(mine, 'utf8'), 'keep me\n', 'written through --out');
-  assert.match(await fs.readFile(link, 'utf8'), /<html/);
+});
+
+test("report --out naming a link is refused, exit 2 in one line: the user's link and its target stay as they were (hostile pass N11)", async (t) => {
+  const logs = await copyLogs(t, 'swarm-8');
+  const root = await tempDir(t);
+  const mine = path.join(root, 'mine.txt');
+  await fs.writeFile(mine, 'keep me\n');
+  // To a file of the user's, to an earlier report (which --out the file itself may replace), to nothing.
+  const page = path.join(root, 'old.html');
+  assert.equal((await cli(['report', '--logs', logs, '--out', page])).code, 0);
+  for (const target of [mine, page, path.join(root, 'nowhere.html')]) {
+    const link = path.join(root, `link-${path.basename(target)}`);
+    await fs.symlink(target, link);
+    const before = await fs.readdir(root);
+    const r = await cli(['report', '--logs', logs, '--out', link]);
+    assert.equal(r.code, 2, `${target}: ${r.err}`);
+    assert.equal(r.out, '');
+    assert.match(
+      r.err,
+      /^gomelctl: report --out .*link-[a-z.]+: a symbolic link \(to .*\); gomelctl neither writes through a link nor replaces one — pass the file it points to, or another --out$/,
+    );
+    assert.equal(await fs.readlink(link), target, "the link is the user's still");
+    assert.deepEqual(await fs.readdir(root), before, 'nothing written beside it');
+  }
+  assert.equal(await fs.readFile(mine, 'utf8'), 'keep me\n');
+  // A link to a character device (as /dev/stdout on a terminal) is written to as the device is: nothing replaced.
+  const devNull = path.join(root, 'null');
+  await fs.symlink('/dev/null', devNull);
+  const r = await cli(['report', '--logs', logs, '--out', devNull]);
+  assert.equal(r.code, 0, r.err);
+  assert.equal(await fs.readlink(devNull), '/dev/null');
 });
 
 test('every write of gomelctl into a folder goes through src/fs/atomic.ts (never a bare write that follows links)', async () => {

@@ -379,6 +379,7 @@ async function hostsDeclaredDown(status: readonly NodeStatus[], engine: CollectE
 
 /** Why a node's /extract could not be collected, in words a user can act on. */
 function whyNoFiles(s: NodeStatus, shipped: SeparatedOutput | undefined): string {
+  if (shipped?.shipment?.overCap) return shipped.shipment.problems[0]!;
   if (shipped?.shipment) return `its shipment held no file whole: ${shipped.shipment.problems[0] ?? 'empty'}`;
   if (s.phase === 'running' || s.phase === 'pending')
     return `still ${s.phase} on ${s.swarmNode ?? 'another host'}, whose engine this one cannot copy from; it ships its files when it exits`;

@@ -184,6 +184,8 @@ async function runGrid(plan: ExperimentPlan, dir: string, out: Output, deps: Exp
     for (const [i, run] of selection.todo.entries()) {
       if (controller.signal.aborted) break;
       const { result, error } = await runOne(plan, run, dir, deps, controller.signal);
+      // The experiment's committee, as the run's keys gen left it: nothing of it is printed (src/cli.ts).
+      await out.keysFolder?.(path.join(dir, 'keys'));
       results = addResult(results, result);
       await writeResults(dir, results);
       // A run that stopped before any log measured nothing of gomel: the engine, the registry or the
@@ -203,7 +205,7 @@ async function runGrid(plan: ExperimentPlan, dir: string, out: Output, deps: Exp
   } finally {
     stopListening();
   }
-  await experimentReport(dir, path.join(dir, 'report.html'), out).catch((error: unknown) => {
+  await experimentReport(dir, path.join(dir, 'report.html'), out, false, true).catch((error: unknown) => {
     // The page is a view of results.json, which is written: a page that fails is said, not the experiment's end.
     if (!(error instanceof InputError || error instanceof EnvironmentError)) throw error;
     out.warn(`experiment: no report: ${error.message}`);
@@ -227,9 +229,16 @@ async function runGrid(plan: ExperimentPlan, dir: string, out: Output, deps: Exp
 
 /**
  * The experiment's page, `file` (DIR/report.html by default): its charts and every run, from
- * DIR/results.json; `json` prints those results on stdout as well. Returns a line saying where.
+ * DIR/results.json; `json` prints those results on stdout as well; `own`: `file` is the page's own
+ * place in DIR, not a path the user named (checkReportOut: links). Returns a line saying where.
  */
-export async function experimentReport(dir: string, file: string, out: Output, json = false): Promise<string> {
+export async function experimentReport(
+  dir: string,
+  file: string,
+  out: Output,
+  json = false,
+  own = false,
+): Promise<string> {
   const results = await readResults(dir);
   // Loaded here, as report loads them: vega takes 0.4 s, which a refused flag need not pay.
   const [{ experimentCharts }, { renderSvg }, { experimentPage }, { checkReportOut, writeReport }] = await Promise.all([
@@ -238,13 +247,13 @@ export async function experimentReport(dir: string, file: string, out: Output, j
     import('../report/experiment-html.js'),
     import('../report/html.js'),
   ]);
-  await checkReportOut(file); // before the charts are drawn
+  await checkReportOut(file, own); // before the charts are drawn
   const charts = [];
   for (const c of experimentCharts(results)) charts.push({ title: c.title, svg: await renderSvg(c) });
   // A run's report, linked from wherever the page is.
   const link = (report: string) => path.relative(path.dirname(path.resolve(file)), path.resolve(dir, report));
   const title = `gomel experiment ${path.basename(path.resolve(dir))}`;
-  await writeReport(file, experimentPage(title, results, charts, link));
+  await writeReport(file, experimentPage(title, results, charts, link), own);
   if (json) printJson(out, results);
   const said = `experiment: ${file} (${results.length} runs)`;
   (json ? out.warn : out.line)(said);

@@ -7,6 +7,11 @@ export interface Output {
   tty: boolean;
   /** On a terminal: one status line, redrawn in place until the next line or warning. */
   status?(text: string): void;
+  /**
+   * From now on, nothing of the secrets in the keys folder `dir` is printed either (src/cli.ts):
+   * a command that makes or fills a keys folder on its way (up's keys gen) says so.
+   */
+  keysFolder?(dir: string): Promise<void>;
 }
 
 // A status line on the terminal is open until something else is written: that clears it first.

@@ -189,14 +189,17 @@ export async function report(dirs: string[], options: ReportOptions, out: Output
       options.out ?? path.join(folders[0]!, 'report.html'),
       out,
       options.json,
+      options.out === undefined,
     );
   const file = options.out ?? (folders.length === 1 ? path.join(folders[0]!, 'report.html') : 'report.html');
+  // The page's own place in the run's folder, not a path the user named (checkReportOut: links).
+  const own = options.out === undefined && folders.length === 1;
   // A page written into a run's folder is written under its lock, as deploy logs writes there:
   // the run is read whole, and a `deploy logs` into it waits.
   const into = folders.find((f) => path.resolve(f) === path.resolve(path.dirname(file)));
   return into === undefined
-    ? writeRunsReport(folders, file, options, out)
-    : withLogsFolderLock(into, () => writeRunsReport(folders, file, options, out));
+    ? writeRunsReport(folders, { file, own }, options, out)
+    : withLogsFolderLock(into, () => writeRunsReport(folders, { file, own }, options, out));
 }
 
 /**
@@ -211,8 +214,13 @@ export function takeReportedRun(dir: string): ReportedRun | undefined {
   return taken;
 }
 
-async function writeRunsReport(folders: string[], file: string, options: ReportOptions, out: Output): Promise<string> {
-  await checkReportOut(file); // a --out the page cannot go to is said before the runs are read and drawn
+async function writeRunsReport(
+  folders: string[],
+  { file, own }: { file: string; own: boolean },
+  options: ReportOptions,
+  out: Output,
+): Promise<string> {
+  await checkReportOut(file, own); // a --out the page cannot go to is said before the runs are read and drawn
   const runs: ReportedRun[] = [];
   for (const dir of folders) runs.push(await readRun(dir, options));
   lastRun = runs.length === 1 ? { dir: path.resolve(folders[0]!), run: runs[0]! } : undefined;
@@ -221,7 +229,7 @@ async function writeRunsReport(folders: string[], file: string, options: ReportO
   for (const c of reportCharts(runs)) charts.push({ title: c.title, svg: await renderSvg(c) });
   const title =
     runs.length === 1 ? `gomel run ${runs[0]!.name}` : `gomel runs compared: ${runs.map((r) => r.name).join(', ')}`;
-  await writeReport(file, reportPage(title, runs, charts));
+  await writeReport(file, reportPage(title, runs, charts), own);
   if (options.json) {
     // stdout carries the JSON alone, so `report --json | jq` works; the file's name goes to stderr.
     printJson(

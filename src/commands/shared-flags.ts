@@ -13,7 +13,8 @@ import { parseDelayImpl, type DelayImpl } from '../core/deploy/network-condition
 import { UsageError } from '../core/errors.js';
 import { DEFAULT_NETWORK, DEFAULT_REGISTRY } from './defaults.js';
 
-export const keysOption = (what = 'keys folder') => new Option('--keys <dir>', what).default('keys');
+export const DEFAULT_KEYS = 'keys';
+export const keysOption = (what = 'keys folder') => new Option('--keys <dir>', what).default(DEFAULT_KEYS);
 /** `keys` commands took --dir first; it stays as a hidden alias of --keys. */
 export const dirAlias = () => new Option('--dir <dir>', 'alias of --keys').hideHelp();
 export const configsOption = () => new Option('--configs <dir>', 'configs folder').default('configs');
@@ -99,6 +100,12 @@ export function refuseEmptyPaths(command: Command<any, any, any>): void {
         what,
       );
   });
+}
+
+/** The keys folder a command uses: its --keys (or --dir, its old name), else the default one. */
+export function keysFolderOf(command: Command<any, any, any>): string {
+  const { keys, dir } = command.opts() as { keys?: unknown; dir?: unknown };
+  return typeof dir === 'string' ? dir : typeof keys === 'string' ? keys : DEFAULT_KEYS;
 }
 
 /** A repeatable flag's values, in the order given. */

@@ -141,6 +141,8 @@ async function steps(
   step('keys');
   await keysGen({ n: options.n, dir: options.keys, config: options.config, configs: options.configs }, out);
   await keysVerify({ dir: options.keys }, out);
+  // A committee keys gen made or grew: its secrets are not to be printed either, whatever a node says.
+  await out.keysFolder?.(options.keys);
   step('config');
   await configSync({ configs: options.configs, keys: options.keys }, [options.config], out);
   await configCheck({ configs: options.configs, keys: options.keys }, [options.config], out);

@@ -7,7 +7,7 @@
 //   * a size cap per kind of file, checked before reading: a sparse 3 GB file is one
 //     line, not ERR_FS_FILE_TOO_LARGE or "Invalid string length";
 //   * every failure is one line naming the path the user gave and the fix.
-import { constants, promises as fs, type Stats } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, promises as fs, readSync, type Stats } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { InputError } from '../core/errors.js';
@@ -35,9 +35,10 @@ const MiB = 1024 * KiB;
  * committee with many address columns stays under 64 MiB), so that a wrong file
  * is refused before it is read into memory.
  */
+export const MEMBER_FILE_BYTES = 64 * KiB;
 const MAX_BYTES: Record<string, number> = {
   'seed file': 4 * KiB,
-  'member file': 64 * KiB,
+  'member file': MEMBER_FILE_BYTES,
   'committee file': 256 * MiB,
   'gomel binary': 1024 * MiB,
   // A 65535-node committee's hosts (63 characters at most each) are 4.3 MB; a fault plan is at most
@@ -249,6 +250,30 @@ export async function readInputBytes(file: string, what?: string, maxBytes = max
 
 export async function readInput(file: string, what?: string, maxBytes?: number): Promise<string> {
   return (await readInputBytes(file, what, maxBytes)).toString('utf8');
+}
+
+/**
+ * The text of each of many small files where one not there or not readable is no error: a regular
+ * file's text, or undefined when it is not one, holds more than `maxBytes`, or does not read. The same
+ * promises, kept quietly: opened without waiting (a FIFO never blocks it), judged once open (fstat), read
+ * to the cap. Synchronous: 65535 member files took 7-13 s through readInput (a promise and 6 system
+ * calls each), 1.6-2.0 s so, on this shared 2-core machine.
+ */
+export function readSmallFilesSync(files: readonly string[], maxBytes: number): (string | undefined)[] {
+  const buffer = Buffer.alloc(maxBytes + 1);
+  return files.map((file) => {
+    let fd: number | undefined;
+    try {
+      fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
+      if (!fstatSync(fd).isFile()) return undefined;
+      const read = readSync(fd, buffer, 0, buffer.length, 0);
+      return read > maxBytes ? undefined : buffer.toString('utf8', 0, read);
+    } catch {
+      return undefined;
+    } finally {
+      if (fd !== undefined) closeSync(fd);
+    }
+  });
 }
 
 /** Like readInput, but undefined when there is no such file (a dangling link is still an error). */

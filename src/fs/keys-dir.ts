@@ -1,5 +1,5 @@
 // The keys folder: committee.ka (public), <pid>.pk (secret, 0600), seed (secret, 0600).
-import { promises as fs } from 'node:fs';
+import { promises as fs, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import {
   formatCommittee,
@@ -12,6 +12,7 @@ import {
 import { InputError } from '../core/errors.js';
 import type { KeysPlan } from '../core/keys/keys-plan.js';
 import { SEED_LENGTH } from '../core/keys/derive.js';
+import { secretWords } from '../core/keys/secrets.js';
 import {
   lstatIfAny,
   recoverFolder,
@@ -20,7 +21,7 @@ import {
   type FolderSwapHooks,
   type StagedFolder,
 } from './atomic.js';
-import { fsProblem, isFsError, readInput, readInputBytes } from './input.js';
+import { fsProblem, isFsError, MEMBER_FILE_BYTES, readInput, readInputBytes, readSmallFilesSync } from './input.js';
 import { mapLimit } from '../core/limit.js';
 import { z } from 'zod';
 import { readJsonAs } from '../core/json-input.js';
@@ -205,6 +206,53 @@ export async function readKeysDir(dir: string): Promise<KeysDir | undefined> {
   keyFiles.sort((a, b) => a.pid - b.pid);
   const history = await readHistory(path.join(dir, HISTORY_FILE));
   return { ...committee, dir, privateKeys, keyBytes, keyFiles, strayNames, history, seed, otherFiles };
+}
+
+/**
+ * The secret words of every member file (`<pid>.pk`, also `07.pk`), the seed and each control
+ * token in `dir`, for the printer to redact wherever they appear (src/cli.ts, secretWords). Read
+ * as they are, without waiting for a writer: a folder or a file that does not read (none yet, a
+ * FIFO, another's) adds nothing here, and its own reader names it.
+ */
+function readSecretWords(dir: string): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  const secret = names.filter((name) => PK_LIKE.test(name) || name === SEED_FILE || isControlTokenFile(name));
+  const texts = readSmallFilesSync(
+    secret.map((name) => path.join(dir, name)),
+    MEMBER_FILE_BYTES,
+  );
+  return texts.flatMap((text) => (text === undefined ? [] : secretWords(text)));
+}
+
+/**
+ * readSecretWords of `dirs`, for a printer that asks again as a command goes on (src/cli.ts): a folder
+ * is read again only when it changed (keys gen renames a new folder or new files into place: another
+ * inode or mtime), and undefined says that none did.
+ */
+export function secretWordsReader(): (dirs: readonly string[]) => string[] | undefined {
+  const known = new Map<string, { stamp: string; words: string[] }>();
+  return (dirs) => {
+    let changed = false;
+    for (const dir of dirs) {
+      const stat = (() => {
+        try {
+          return statSync(dir); // none, or not to be searched (ENOTDIR, EACCES, ELOOP): nothing to read
+        } catch {
+          return undefined;
+        }
+      })();
+      const stamp = stat ? `${stat.ino}:${stat.mtimeMs}` : 'none';
+      if (known.get(dir)?.stamp === stamp) continue;
+      known.set(dir, { stamp, words: stat ? readSecretWords(dir) : [] });
+      changed = true;
+    }
+    return changed ? dirs.flatMap((dir) => known.get(dir)!.words) : undefined;
+  };
 }
 
 /** The pids the committee lists that have no <pid>.pk here. */

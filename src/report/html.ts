@@ -470,8 +470,8 @@ const isReport = (head: string): boolean =>
   head.includes(REPORT_MARK) ||
   /^<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>gomel runs? /.test(head);
 
-export async function writeReport(file: string, html: string): Promise<void> {
-  const target = await checkReportOut(file);
+export async function writeReport(file: string, html: string, own = false): Promise<void> {
+  const target = await checkReportOut(file, own);
   try {
     if (target === 'device') {
       if (await writeCharDevice(file, html)) return;
@@ -490,11 +490,20 @@ const notAFile = (file: string, what: string) => new InputError(file, undefined,
  * Refuses a --out the page cannot be written to — a folder, a FIFO, a file that is not a report
  * gomelctl wrote, a missing folder or one that is a file — in one line naming it; 'device' for a
  * character device (written to directly). `report` asks before it reads the runs and draws the
- * charts (a second or more of CPU), writeReport again as it writes.
+ * charts (a second or more of CPU), writeReport again as it writes. A link the user names is refused
+ * (hostile pass N11: `--out X` replaced the user's link X): only the page's own place in a folder
+ * gomelctl writes (`own`: <logs>/report.html, an experiment's) has its link replaced, as deploy logs
+ * replaces one at a name it writes in its folder. A link to a character device (/dev/stdout) is
+ * written to as the device is: nothing is replaced, and a device has no bytes to lose.
  */
-export async function checkReportOut(file: string): Promise<'device' | 'file'> {
+export async function checkReportOut(file: string, own = false): Promise<'device' | 'file'> {
   try {
+    const entry = await fs.lstat(file).catch(() => undefined);
     const target = await statOrUndefined(file);
+    if (entry?.isSymbolicLink() && !own && !target?.isCharacterDevice())
+      throw new UsageError(
+        `report --out ${file}: a symbolic link (to ${await fs.readlink(file)}); gomelctl neither writes through a link nor replaces one — pass the file it points to, or another --out`,
+      );
     if (target?.isDirectory())
       throw new InputError(
         file,
@@ -507,8 +516,7 @@ export async function checkReportOut(file: string): Promise<'device' | 'file'> {
     if (target && !target.isFile())
       throw notAFile(file, target.isFIFO() ? 'is a named pipe (FIFO), not a file' : 'is not a regular file');
     // A file there is overwritten only if it is a report gomelctl wrote: --out keys/0.pk or a run's own
-    // log must not become a page (a link is replaced, its target untouched: never through it).
-    const entry = await fs.lstat(file).catch(() => undefined);
+    // log must not become a page (a link of its own place is replaced, its target untouched: never through it).
     if (entry?.isFile() && !isReport(await head(file)))
       throw new UsageError(
         `report --out ${file}: the file exists and is not a report gomelctl wrote; give another --out, or move it away`,

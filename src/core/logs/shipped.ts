@@ -21,6 +21,12 @@ const SHIP_PREFIX = NODE_LINES.ship;
  * and peak at 3.2 GB (hostile pass B4); inflation stops at the cap (zlib's maxOutputLength).
  */
 export const MAX_SHIPPED_BYTES = 256 * 1024 * 1024;
+/**
+ * The most one node's shipment may hold, all its files together: the same cap, as the verdict
+ * judges at most MAX_LOG_BYTES of a node's log. Four files of 250 MiB each from 1.37 MB of output
+ * had deploy logs write 1 GB for one node (hostile pass N4); such a shipment is refused whole.
+ */
+export const MAX_SHIPMENT_BYTES = MAX_SHIPPED_BYTES;
 
 interface ShippedFile {
   /** Relative to /extract; checked to stay inside it. */
@@ -42,6 +48,8 @@ interface Shipment {
   problems: string[];
   /** Facts that lose nothing, e.g. an earlier task's shipment ignored. */
   notes: string[];
+  /** Over MAX_SHIPMENT_BYTES, declared or inflated: none of its files is written (problems[0] says so). */
+  overCap?: boolean;
 }
 
 export interface SeparatedOutput {
@@ -112,11 +120,11 @@ function missingRanges(have: ReadonlyMap<number, string>, total: number): string
 
 class OverCap extends Error {}
 
-/** gunzip, stopping at MAX_SHIPPED_BYTES (OverCap); undefined if the bytes do not inflate. */
-function inflate(gz: Buffer, prefix: boolean): Buffer | undefined {
+/** gunzip, stopping at `limit` bytes (OverCap); undefined if the bytes do not inflate. */
+function inflate(gz: Buffer, prefix: boolean, limit: number): Buffer | undefined {
   try {
     return gunzipSync(gz, {
-      maxOutputLength: MAX_SHIPPED_BYTES,
+      maxOutputLength: Math.max(1, limit), // zlib takes no 0; a byte past the shipment's room is caught by assemble()
       ...(prefix ? { finishFlush: constants.Z_SYNC_FLUSH } : {}),
     });
   } catch (error) {
@@ -126,7 +134,7 @@ function inflate(gz: Buffer, prefix: boolean): Buffer | undefined {
 }
 
 /** Inflates what may be the start of a gzip stream: the whole file, or as much as the bytes hold. */
-const inflatePrefix = (gz: Buffer): Buffer => inflate(gz, true) ?? Buffer.alloc(0);
+const inflatePrefix = (gz: Buffer, limit: number): Buffer => inflate(gz, true, limit) ?? Buffer.alloc(0);
 
 function overCap(header: FileHeader, what: string): ShippedFile {
   return {
@@ -138,22 +146,33 @@ function overCap(header: FileHeader, what: string): ShippedFile {
   };
 }
 
+/**
+ * One file, inflated to at most `room` (what the shipment may still hold): past the cap on a file
+ * it is left out; past the room left, OverCap goes up to assemble(), which refuses the shipment.
+ */
 function assembleFile(
   header: FileHeader | undefined,
   data: ReadonlyMap<number, string>,
   conflict: boolean,
+  room: number,
 ): ShippedFile | undefined {
   if (!header) return undefined;
   if (header.bytes > MAX_SHIPPED_BYTES) return overCap(header, `declares ${mb(header.bytes)}`);
+  const limit = Math.min(MAX_SHIPPED_BYTES, room);
   try {
-    return assembleWithin(header, data, conflict);
+    return assembleWithin(header, data, conflict, limit);
   } catch (error) {
-    if (error instanceof OverCap) return overCap(header, `inflates to more than it may`);
+    if (error instanceof OverCap && limit === MAX_SHIPPED_BYTES) return overCap(header, `inflates to more than it may`);
     throw error;
   }
 }
 
-function assembleWithin(header: FileHeader, data: ReadonlyMap<number, string>, conflict: boolean): ShippedFile {
+function assembleWithin(
+  header: FileHeader,
+  data: ReadonlyMap<number, string>,
+  conflict: boolean,
+  limit: number,
+): ShippedFile {
   // A line holds 3000 bytes of gzip: more lines than that for the file's size is no honest header.
   if (header.lines > Math.ceil(header.bytes / 2000) + 16)
     return {
@@ -168,11 +187,11 @@ function assembleWithin(header: FileHeader, data: ReadonlyMap<number, string>, c
   const complete = prefix === header.lines && have === header.lines && !conflict;
   const gz = Buffer.from(Array.from({ length: prefix }, (_, i) => data.get(i)!).join(''), 'base64');
   if (complete) {
-    const content = inflate(gz, false);
+    const content = inflate(gz, false, limit);
     const sha = content && createHash('sha256').update(content).digest('hex');
     if (content && content.length === header.bytes && sha === header.sha256)
       return { path: header.path, content: new Uint8Array(content), complete: true };
-    const kept = inflatePrefix(gz);
+    const kept = inflatePrefix(gz, limit);
     return {
       path: header.path,
       content: new Uint8Array(kept),
@@ -180,7 +199,7 @@ function assembleWithin(header: FileHeader, data: ReadonlyMap<number, string>, c
       problem: `${header.path} arrived corrupted (its checksum does not match; kept ${mb(kept.length)} of ${mb(header.bytes)})`,
     };
   }
-  const kept = inflatePrefix(gz);
+  const kept = inflatePrefix(gz, limit);
   const lost = missingRanges(data, header.lines);
   const why = conflict
     ? 'two different copies of some of its lines arrived'
@@ -193,14 +212,38 @@ function assembleWithin(header: FileHeader, data: ReadonlyMap<number, string>, c
   };
 }
 
+/** A shipment over MAX_SHIPMENT_BYTES: none of it is kept, so nothing of it is written. */
+const refused = (c: Collecting, what: string): Shipment => ({
+  files: [],
+  ended: c.end !== undefined,
+  problems: [
+    `its shipment ${what} the ${MAX_SHIPMENT_BYTES / 2 ** 20} MiB cap on one node's shipment: none of it written`,
+  ],
+  notes: [],
+  overCap: true,
+});
+
 function assemble(c: Collecting): Shipment {
   const problems: string[] = [];
   const files: ShippedFile[] = [];
   const seen = Math.max(0, ...[...c.headers.keys(), ...c.data.keys()].map((i) => i + 1));
+  // A file over the cap on a file is left out alone (assembleFile); the others count.
+  const counted = [...c.headers.values()].filter((h) => h.bytes <= MAX_SHIPPED_BYTES);
+  const declared = counted.reduce((sum, h) => sum + h.bytes, 0);
+  if (declared > MAX_SHIPMENT_BYTES) return refused(c, `declares ${mb(declared)} in ${counted.length} files, over`);
   // An end record may name files that never came, but not more than a node's /extract can hold.
   const count = Math.min(Math.max(c.end ?? 0, seen), seen + 1000);
+  let total = 0;
   for (let i = 0; i < count; i++) {
-    const file = assembleFile(c.headers.get(i), c.data.get(i) ?? new Map(), c.conflicts.has(i));
+    let file: ShippedFile | undefined;
+    try {
+      file = assembleFile(c.headers.get(i), c.data.get(i) ?? new Map(), c.conflicts.has(i), MAX_SHIPMENT_BYTES - total);
+    } catch (error) {
+      if (error instanceof OverCap) return refused(c, 'inflates to more than');
+      throw error;
+    }
+    total += file?.content.length ?? 0;
+    if (total > MAX_SHIPMENT_BYTES) return refused(c, 'inflates to more than');
     if (file?.overCap) problems.push(file.problem!);
     else if (file) files.push(file);
     else

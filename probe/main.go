@@ -56,7 +56,28 @@ const (
 	// on 2 cores (12 to 15 s under load), 64 at a time take 0.2 s; and an unreachable
 	// address costs the 2 s connect bound, so 768 of them take 768/64 × 2 s = 24 s, not 25 min.
 	inFlight = 64
+	// committeeInFlight bounds the questions of the whole committee at once (each node asks
+	// inFlightFor(N) at a time): 256 nodes on one 2-core host asking 64 each held 16,384
+	// connections open at once, load 180, and the swarm manager on that host failed its own
+	// calls (DeadlineExceeded) for minutes; the work is the same, spread over a little more time.
+	committeeInFlight = 2048
 )
+
+// inFlightFor is one node's questions at once in a committee of n: inFlight up to 32 nodes, then
+// fewer, so that the committee's stay near committeeInFlight; at least 4.
+func inFlightFor(n int) int {
+	if n <= 0 {
+		return inFlight
+	}
+	k := committeeInFlight / n
+	if k > inFlight {
+		return inFlight
+	}
+	if k < 4 {
+		return 4
+	}
+	return k
+}
 
 const usage = "usage: gomel-probe listen <pid> <state-file> <port>... | gomel-probe ask <committee.ka> <report> <state-file> <deadline-s>"
 
@@ -219,7 +240,7 @@ func newProber(peers [][]string, report, out io.Writer) *prober {
 	}
 	return &prober{
 		peers:         peers,
-		slots:         make(chan struct{}, inFlight),
+		slots:         make(chan struct{}, inFlightFor(len(peers))),
 		connect:       2 * time.Second,
 		question:      3 * time.Second,
 		retryEvery:    time.Second,

@@ -376,3 +376,13 @@ func TestAskCommandExitsOneWhenAnAddressWasNotReachedAndSaysItIsDone(t *testing.
 		t.Fatalf("an address not reached: exit %d, %v", code, err)
 	}
 }
+
+// A committee's questions at once stay near committeeInFlight as N grows (256 nodes asking 64
+// each on one host overloaded its swarm manager); small committees keep inFlight.
+func TestInFlightFor(t *testing.T) {
+	for _, c := range []struct{ n, want int }{{4, 64}, {32, 64}, {64, 32}, {128, 16}, {256, 8}, {1024, 4}, {0, 64}} {
+		if got := inFlightFor(c.n); got != c.want {
+			t.Errorf("inFlightFor(%d) = %d, want %d", c.n, got, c.want)
+		}
+	}
+}

@@ -11,6 +11,7 @@ import { up, type UpPace } from '../src/commands/up.js';
 import type { UpFlags } from '../src/commands/up.flags.js';
 import { captureOutput } from '../src/commands/output.js';
 import { UsageError } from '../src/core/errors.js';
+import { EngineError } from '../src/docker/engine.js';
 import { memberHost, parseCommittee } from '../src/core/keys/committee.js';
 import { NODE_LINES } from '../src/core/deploy/node-contract.js';
 import { PhaseClock } from '../src/core/phase-clock.js';
@@ -240,4 +241,33 @@ test("up's time line: each phase from its start to the next; the wait split at t
   outside.begin('wait', 1000);
   outside.split('wait', 500, ['start wait', 'run']);
   assert.equal(outside.line(2000), 'start wait + run 1.0 s', 'a start before the wait began: not inside it');
+});
+
+test('up, whole: a manager that fails its listings for a while (256 nodes on 2 cores) does not end the wait before --timeout', async (t) => {
+  const p = await project(t);
+  class LoadedManager extends MemoryEngine {
+    failUntil = 0;
+    override async listTasks(ids: string[]) {
+      if (Date.now() < this.failUntil)
+        throw new EngineError(
+          'Docker Engine refused to list tasks (HTTP 500): rpc error: code = DeadlineExceeded',
+          500,
+        );
+      return super.listTasks(ids);
+    }
+  }
+  const engine = new LoadedManager([], probeFate(p.keys));
+  const out = captureOutput();
+  const line = out.line;
+  // From the wait's first listing, 1.2 s of failures: past the retry budget outside the wait (50 ms here).
+  out.line = (text) => {
+    if (text.startsWith('up: waiting for')) engine.failUntil = Date.now() + 1200;
+    line(text);
+  };
+  await up(p.options({ n: 4 }), out, engine, undefined, { ...PACE, retryBudgetMs: 50 });
+  assert.ok(out.lines.includes('probe: all 4 nodes reached every peer'), out.lines.join('\n'));
+  assert.ok(
+    out.warnings.some((w) => /^up: .*DeadlineExceeded.*retrying, the nodes keep running$/.test(w)),
+    out.warnings.join('\n'),
+  );
 });

@@ -92,6 +92,8 @@ async function checkOptions(options: UpOptions): Promise<RunPlan> {
 export interface UpPace {
   pollMs: number;
   progressMs?: number;
+  /** How long a failing engine call is retried outside the wait for the nodes (DEFAULT_RETRY's budget). */
+  retryBudgetMs?: number;
 }
 
 /**
@@ -218,7 +220,10 @@ async function waitForRun(
   stop: AbortSignal | undefined,
   pace: UpPace,
 ): Promise<Waited> {
-  const retry = retryReporter(out, 'up');
+  const retry = {
+    ...retryReporter(out, 'up'),
+    ...(pace.retryBudgetMs !== undefined && { budgetMs: pace.retryBudgetMs }),
+  };
   const services = await serviceIds(engine, options.network, retry);
   out.line(`up: waiting for the ${services.size} nodes to finish (at most ${options.timeout}s)`);
   let stalled: string | undefined;
@@ -232,7 +237,12 @@ async function waitForRun(
         (v) => stalled !== undefined || stop?.aborted === true || v.phase === 'complete',
         Number(options.timeout) * 1000,
         () => {},
-        { pollMs: pace.pollMs, retry },
+        // The engine failing its calls a while does not end the wait: the nodes run on until --timeout
+        // (256 probe nodes on 2 cores kept the manager failing listings for over 2 minutes).
+        {
+          pollMs: pace.pollMs,
+          retry: { ...retry, budgetMs: Math.max(retry.budgetMs, Number(options.timeout) * 1000) },
+        },
       );
     } finally {
       watching.stop();

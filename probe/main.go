@@ -38,6 +38,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand"
 	"net"
 	"os"
 	"runtime"
@@ -220,6 +221,8 @@ type prober struct {
 	retryEvery    time.Duration
 	progressEvery time.Duration
 	lookup        func(ctx context.Context, host string) ([]string, error)
+	// firstAsked(n): where in the committee's n addresses the first pass begins.
+	firstAsked func(n int) int
 
 	mu     sync.Mutex // guards what follows
 	report io.Writer
@@ -249,7 +252,9 @@ func newProber(peers [][]string, report, out io.Writer) *prober {
 		report:        report,
 		out:           out,
 		resolved:      map[string]string{},
-		total:         total,
+		// Go 1.19's math/rand is seeded with 1 unless told: every node would draw the same peer.
+		firstAsked: rand.New(rand.NewSource(time.Now().UnixNano())).Intn,
+		total:      total,
 	}
 }
 
@@ -333,8 +338,9 @@ type missed struct {
 	answer  string
 }
 
-// firstPass asks every address once, in committee order, inFlight at a time; it returns
-// those that did not answer as their node, in committee order.
+// firstPass asks every address once, inFlightFor(N) at a time, from a peer of its own draw
+// on round the committee (every node starting at node1 met 256 nodes' questions at one listener
+// at once); it returns those that did not answer as their node, in committee order.
 func (p *prober) firstPass() []missed {
 	var all []missed
 	for peer, addresses := range p.peers {
@@ -344,7 +350,9 @@ func (p *prober) firstPass() []missed {
 	}
 	okAt := make([]bool, len(all))
 	var wg sync.WaitGroup
-	for i := range all {
+	first := p.firstAsked(len(all))
+	for k := range all {
+		i := (first + k) % len(all)
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()

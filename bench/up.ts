@@ -78,6 +78,18 @@ export async function benchUp(
     warnings: string[];
   };
   await run(process.execPath, [path.join(repo, 'bin/gomelctl'), 'down', '--network', network]).catch(() => undefined);
+  // The network up's cluster step made for this run goes too (down keeps networks: a user's may be shared);
+  // its endpoints leave as the containers go, so it is asked a few times.
+  for (let i = 0; i < 30; i++) {
+    if (
+      await run('docker', ['network', 'rm', network]).then(
+        () => true,
+        () => false,
+      )
+    )
+      break;
+    await new Promise((r) => setTimeout(r, 2000));
+  }
   const phases = parsePhases(child.lines.find((l) => l.startsWith('up: time: ')) ?? '');
   const starts = await Promise.all(
     Array.from({ length: n }, (_, i) =>

@@ -303,7 +303,9 @@ async function waitUntilUp(plan: RunPlan, timeoutS: number, out: Output, engine:
         if (line !== last && (out.tty || up === vs.size)) out.warn(line);
         last = line;
       },
-      { pollMs: 250, retry },
+      // A listing the engine did not answer in time is asked again here, within the budget: 256 containers
+      // starting on 2 cores kept the manager from answering one (load 355); elsewhere a timeout stands.
+      { pollMs: 250, retry: { ...retry, timeouts: true } },
     );
   let views = await waitUp(ids);
   const raced = [...views].filter(([, v]) => v.phase === 'failed' && ENGINE_START_RACE.test(v.error ?? ''));

@@ -241,7 +241,7 @@ async function waitForRun(
         // (256 probe nodes on 2 cores kept the manager failing listings for over 2 minutes).
         {
           pollMs: pace.pollMs,
-          retry: { ...retry, budgetMs: Math.max(retry.budgetMs, Number(options.timeout) * 1000) },
+          retry: { ...retry, timeouts: true, budgetMs: Math.max(retry.budgetMs, Number(options.timeout) * 1000) },
         },
       );
     } finally {

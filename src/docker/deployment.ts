@@ -10,10 +10,6 @@ import { someNames } from '../core/logs/logs-folder.js';
 import { DEFAULT_RETRY, retryTransient, type Engine, type RetryPolicy } from './engine.js';
 import type { CleanEngine, SecretApi, ServiceApi, TaskApi } from './engine-api.js';
 
-/** The deployment's listings: reads, so an engine that did not answer in time is asked again within the budget. */
-const listing = <T>(read: () => Promise<T>, retry: RetryPolicy = DEFAULT_RETRY): Promise<T> =>
-  retryTransient(read, { ...retry, timeouts: true });
-
 const containerSpec = (s: { Spec?: { TaskTemplate?: unknown } }) =>
   (
     s.Spec?.TaskTemplate as
@@ -87,7 +83,7 @@ async function listDeployment(
   network: string,
   retry: RetryPolicy = DEFAULT_RETRY,
 ): Promise<DeployedService[]> {
-  const services = await listing(() => engine.listServices(deploymentLabels(network)), retry);
+  const services = await retryTransient(() => engine.listServices(deploymentLabels(network)), retry);
   // A service's name becomes a folder and file names under --out: one that is not a host name gomelctl
   // could have given (".." from a malformed answer wrote beside --out) is the engine's problem, one line.
   const odd = services.find((s) => !SERVICE_NAME.test(s.Spec?.Name ?? ''));
@@ -132,7 +128,7 @@ export async function readTaskViews(
   services: ReadonlyMap<string, string>,
   retry: RetryPolicy = DEFAULT_RETRY,
 ): Promise<Map<string, TaskView>> {
-  const tasks = (await listing(() => engine.listTasks([...services.values()]), retry)) as {
+  const tasks = (await retryTransient(() => engine.listTasks([...services.values()]), retry)) as {
     ServiceID?: string;
   }[];
   return new Map([...services].map(([name, id]) => [name, viewTask(tasks.filter((t) => t.ServiceID === id))]));
@@ -178,7 +174,7 @@ export async function readStatus(
   const services = new Map([...deployed].map(([name, s]) => [name, s.id]));
   const [views, nodes] = await Promise.all([
     readTaskViews(engine, services, retry),
-    listing(() => engine.listNodes(), retry),
+    retryTransient(() => engine.listNodes(), retry),
   ]);
   const hostOf = new Map(nodes.map((n) => [n.ID, n.Description?.Hostname ?? n.ID]));
   const down = downNodes(nodes);
@@ -232,7 +228,7 @@ export async function waitForTasks(
   for (;;) {
     const views = await readTaskViews(engine, services, pace.retry);
     // A task on a host that went down never reports again: it is settled, lost with its host.
-    const down = downNodes(engine.listNodes ? await listing(() => engine.listNodes!(), pace.retry) : []);
+    const down = downNodes(engine.listNodes ? await retryTransient(() => engine.listNodes!(), pace.retry) : []);
     progress(views);
     if (
       [...views.values()].every(
@@ -266,8 +262,8 @@ export async function waitForRemoved(
   let said = false;
   for (;;) {
     const [listed, nodes] = await Promise.all([
-      listing(() => engine.listAllTasks()),
-      listing(() => engine.listNodes()),
+      retryTransient(() => engine.listAllTasks()),
+      retryTransient(() => engine.listNodes()),
     ]);
     const tasks = listed as { ServiceID?: string; NodeID?: string; Status?: { State?: string } }[];
     const down = downNodes(nodes);

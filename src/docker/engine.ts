@@ -34,9 +34,10 @@ function engineTimeoutMs(): number {
 const STREAM_IDLE_FACTOR = 20;
 
 /**
- * The engine took longer than its limit: not transient, except for a listing whose policy says so
- * (RetryPolicy.timeouts): a read asked again costs nothing, and a manager loaded by 256 containers
- * starting (load 350 on 2 cores) answered the next listing after missing one.
+ * The engine took longer than its limit: not transient, except in a wait for the nodes whose policy
+ * says so (RetryPolicy.timeouts: deploy's and up's): a listing asked again costs nothing there, and a
+ * manager loaded by 256 containers starting (load 350 on 2 cores) answered the next after missing one.
+ * Elsewhere (deploy status, a stuck engine) the first timeout stands.
  */
 class EngineTimeout extends EnvironmentError {
   override name = 'EngineTimeout';

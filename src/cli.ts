@@ -151,6 +151,8 @@ export async function run(argv: readonly string[], out: Output = processOutput):
       keysFolders.add(path.resolve(dir));
       await learnSecrets();
     },
+    // The files a command writes quote nodes and the engine as its printed lines do (hostile pass N2 follow-up).
+    redact: (text) => redact(text),
   };
   const program = buildProgram(safe);
   // After refuseEmptyPaths: before the command prints anything.

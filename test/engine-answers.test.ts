@@ -6,7 +6,7 @@ import path from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { EnvironmentError } from '../src/core/errors.js';
-import { Engine, OutputTooLarge } from '../src/docker/engine.js';
+import { Engine, MAX_PROGRESS_LINE, OutputTooLarge } from '../src/docker/engine.js';
 import { readStatus } from '../src/docker/deployment.js';
 import { tempDir } from './helpers.js';
 import { fakeEngine, gomelctl, gomelctlInProcess, type Answer, type EngineRequest } from './support/fake-engine.js';
@@ -138,6 +138,36 @@ describe('engine streams', () => {
         e instanceof EnvironmentError &&
         /malformed answer while trying to build an image: a progress line that is not JSON/.test(e.message),
     );
+  });
+
+  it('a progress line is read in one pass: kept whole across chunks and characters, and refused past MAX_PROGRESS_LINE before the stream ends', async () => {
+    // One event cut into 1-byte chunks, "é" (2 bytes) across two of them: before, each chunk was decoded alone ("\ufffd\ufffd").
+    const events: unknown[] = [];
+    const line = Buffer.from(`{"stream":"é ${'x'.repeat(100_000)}"}\n{"status":"done"}\n`);
+    await new Engine().followProgress(
+      Readable.from(Array.from(line, (byte) => Buffer.from([byte]))),
+      (e) => events.push(e),
+      'build an image',
+    );
+    assert.deepEqual(events, [{ stream: `é ${'x'.repeat(100_000)}` }, { status: 'done' }]);
+    // A line without end, 64 chunks of 64 KiB: refused once it passes the cap, with the chunks after it never asked for
+    // (before, the line was joined with every chunk and split again, and read to its end: 64 chunks).
+    let pulled = 0;
+    const endless = Readable.from(
+      (function* () {
+        for (let i = 0; i < 64; i++, pulled++) yield Buffer.alloc(64 * 1024, i ? 'x' : '{');
+      })(),
+    );
+    await assert.rejects(
+      new Engine().followProgress(endless, () => {}, 'build an image'),
+      (e: Error) =>
+        e instanceof EnvironmentError &&
+        e.message.includes(
+          `while trying to build an image: a progress line longer than ${MAX_PROGRESS_LINE / 2 ** 20} MiB`,
+        ),
+    );
+    // Readable.from reads up to 16 chunks ahead of its reader.
+    assert.ok(pulled <= MAX_PROGRESS_LINE / (64 * 1024) + 16 + 1, `${pulled} chunks read`);
   });
 
   it('followed service logs: multiplexed frames split across chunks come out whole', async (t) => {

@@ -15,6 +15,8 @@ import { report, takeReportedRun } from '../src/commands/report.js';
 import type { UpFlags } from '../src/commands/up.flags.js';
 import { EnvironmentError, ExpectedStall, Interrupted } from '../src/core/errors.js';
 import type { RunResult } from '../src/core/experiment/results.js';
+import { keyRedactor } from '../src/core/keys/secrets.js';
+import { randomBytes } from 'node:crypto';
 
 interface Lab {
   dir: string;
@@ -282,4 +284,42 @@ test("what up's report step read is taken once by the experiment, for that folde
   const taken = takeReportedRun(`${dir}/.`);
   assert.equal(taken?.figures.nodes, 8);
   assert.equal(takeReportedRun(dir), undefined, 'taken once');
+});
+
+test("a key cut into pieces, in up's output and in a run's error, is redacted in up-N.txt, results.json and results.csv; up's committee is told to the printer", async (t) => {
+  const l = await lab(t, { n: [4] });
+  const key = randomBytes(64).toString('base64');
+  const pieces = `${key.slice(0, 29)} ${key.slice(29, 58)}`;
+  const told: string[] = [];
+  let forwarded = false;
+  // As src/cli.ts gives it: the printer's redactor, and a keysFolder that learns a folder's secrets.
+  const o = { ...captureOutput(), redact: keyRedactor([key]), keysFolder: async (dir: string) => void told.push(dir) };
+  await experimentRun(l.file, { out: l.out }, o, {
+    up: async (options, out) => {
+      await standIn(options, l.ups);
+      const before = told.length;
+      await out.keysFolder?.(options.keys); // as up does after its keys gen
+      forwarded = told.length > before;
+      out.line(`node1: bad key ${pieces}`);
+      throw new ExpectedStall(`verdict: node1 said ${pieces}`);
+    },
+    clean: async () => {},
+    onInterrupt: () => () => {},
+  });
+  assert.ok(forwarded, "up's keysFolder reached the experiment's printer");
+  assert.ok(told.includes(path.join(l.out, 'keys')), told.join(', '));
+  const [r] = await l.results();
+  assert.match(r!.message, /^verdict: node1 said \S+…\(redacted, 29 chars\) \S+…\(redacted, 29 chars\)$/);
+  const windows = Array.from({ length: key.length - 7 }, (_, i) => key.slice(i, i + 8));
+  const upFile = path.join(l.out, r!.point, `up-${r!.repeat}.txt`);
+  // Before the fix: whole in each file.
+  for (const file of [upFile, path.join(l.out, 'results.json'), path.join(l.out, 'results.csv')]) {
+    const text = await fs.readFile(file, 'utf8');
+    assert.match(text, /redacted, 29 chars/, file);
+    assert.deepEqual(
+      windows.filter((w) => text.includes(w)),
+      [],
+      `${file}: ${text}`,
+    );
+  }
 });

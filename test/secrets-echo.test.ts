@@ -10,7 +10,7 @@ import path from 'node:path';
 import { keyMaterialRuns, keyRedactor, secretWords } from '../src/core/keys/secrets.js';
 import { secretWordsReader } from '../src/fs/keys-dir.js';
 import { execFileSync } from 'node:child_process';
-import { cli, copyDir, DOCKER_CONFIGS, DOCKER_KEYS, tempDir } from './helpers.js';
+import { cli, copyDir, DOCKER_CONFIGS, DOCKER_KEYS, REPO, tempDir } from './helpers.js';
 import { fakeEngine, gomelctlInProcess } from './support/fake-engine.js';
 
 test('key material in a value: padded base64 and seeds are found, paths and image digests are not', () => {
@@ -233,4 +233,125 @@ test("a keys folder is read for the printer again only when it changed (up's key
   assert.equal(again.length, 17);
   assert.ok(again.includes('ab'.repeat(32)), 'the new seed');
   assert.deepEqual(read([path.join(dir, 'none'), path.join(keys, 'committee.ka')]), []);
+});
+
+/** A service's output as the engine sends it: multiplexed frames (stdout), each under 128 bytes so that its header is ASCII. */
+const framed = (text: string) =>
+  (text.match(/[^]{1,100}/g) ?? [])
+    .map((p) => `\x01\x00\x00\x00\x00\x00\x00${String.fromCharCode(p.length)}${p}`)
+    .join('');
+
+test('hostile pass N2, in files: a key cut into pieces is redacted in task.json and deploy-logs.txt (a task error, a shipped name) and in verdict.txt (a probe error)', async (t) => {
+  const { dir, keys, configs } = await workingFolder(t);
+  const [sk, rmc] = (await fs.readFile(path.join(keys, '3.pk'), 'utf8')).trim().split(' ') as [string, string];
+  const seed = randomBytes(32).toString('hex');
+  await fs.writeFile(path.join(keys, 'seed'), `${seed}\n`, { mode: 0o600 });
+  const windows = windowsOf(sk, rmc, seed);
+  const pieces = `${sk.slice(0, 29)} ${sk.slice(29, 58)} ${sk.slice(58, 86)} ${rmc.slice(0, 30)} ${seed.slice(0, 32)} ${seed.slice(32)}`;
+  assert.deepEqual(keyMaterialRuns(pieces), [], 'no piece has the shape of key material');
+  // A shipped file's name holds letters, digits and ._- only: the longest such run of the signing key.
+  const named = sk.split(/[+/=]/).sort((a, b) => b.length - a.length)[0]!;
+  assert.ok(named.length >= 8);
+  const output = [
+    `panic: bad key ${pieces}`,
+    `gomelctl-ship tok file 0 ${named}.log ${2 ** 30} ${'0'.repeat(64)} 1`,
+    'gomelctl-ship tok data 0 0 AAAA',
+    'gomelctl-ship tok end 1',
+    '',
+  ].join('\n');
+  const engine = await fakeEngine(dir, (r) =>
+    r.path === '/services'
+      ? {
+          json: [
+            {
+              ID: 's1',
+              Spec: {
+                Name: 'node4',
+                Labels: { 'org.gomelctl.managed': 'true', 'org.gomelctl.deployment': 'aleph_net' },
+                TaskTemplate: { ContainerSpec: { Image: 'r/aleph:1', Command: ['run.sh', 'config'] } },
+              },
+            },
+          ],
+        }
+      : r.path === '/tasks'
+        ? {
+            json: [
+              {
+                ID: 't1',
+                ServiceID: 's1',
+                DesiredState: 'shutdown',
+                CreatedAt: '2026-01-01T00:00:00Z',
+                Status: { State: 'failed', Err: `bad key ${pieces}`, Timestamp: '2026-01-01T00:01:00Z' },
+              },
+            ],
+          }
+        : r.path === '/services/s1/logs'
+          ? { text: framed(output) }
+          : { json: [] },
+  );
+  t.after(() => engine.close());
+  const logs = path.join(dir, 'logs');
+  const collected = await gomelctlInProcess(['deploy', 'logs', '--out', logs, '--configs', configs], dir, {
+    DOCKER_HOST: engine.host,
+  });
+  assert.equal(collected.code, 0, collected.err);
+  const leakedIn = async (file: string) => {
+    const text = await fs.readFile(file, 'utf8');
+    return { redacted: text.includes('(redacted, '), leaked: windows.filter((w) => text.includes(w)), text };
+  };
+  // Before the fix: the task error's pieces and the file's name, whole in both files.
+  for (const file of [path.join(logs, 'node4', 'task.json'), path.join(logs, 'deploy-logs.txt')]) {
+    const { redacted, leaked, text } = await leakedIn(file);
+    assert.ok(redacted, text);
+    assert.deepEqual(leaked, [], `${file}: ${text}`);
+  }
+  const task = JSON.parse(await fs.readFile(path.join(logs, 'node4', 'task.json'), 'utf8')) as { error: string };
+  assert.match(task.error, /^bad key \S+…\(redacted, 29 chars\) /);
+
+  // A probe report's error, in the folder deploy logs wrote: verdict.txt is written beside the logs.
+  for (let k = 1; k <= 8; k++) {
+    await fs.mkdir(path.join(logs, `node${k}`), { recursive: true });
+    const peers = Array.from({ length: 8 }, (_, p) => `peer ${p} node${p + 1}:9000 ok`);
+    const error = k === 4 ? [`error ${pieces}`] : [];
+    await fs.writeFile(
+      path.join(logs, `node${k}`, 'probe.txt'),
+      [
+        `pid ${k - 1}`,
+        'config config',
+        'nodes 8',
+        'key ok',
+        ...peers,
+        ...error,
+        `result ${k === 4 ? 'fail' : 'ok'}`,
+        '',
+      ].join('\n'),
+    );
+  }
+  const verdict = await gomelctlInProcess(['verdict', '--logs', logs, '--keys', keys], dir);
+  assert.equal(verdict.code, 1, verdict.err);
+  // Before the fix: printed redacted, written whole.
+  const { redacted, leaked, text } = await leakedIn(path.join(logs, 'verdict.txt'));
+  assert.match(text, /node4: FAIL .*redacted/);
+  assert.ok(redacted);
+  assert.deepEqual(leaked, [], text);
+});
+
+test("hostile pass N2, in report.html: a node's stderr quoting a key of --keys cut into pieces is redacted in the page", async (t) => {
+  const dir = await tempDir(t);
+  const logs = path.join(dir, 'logs');
+  await fs.cp(path.join(REPO, 'test/vectors/real-runs/twin8'), logs, { recursive: true });
+  const keys = path.join(dir, 'keys');
+  await fs.mkdir(keys);
+  const [sk, rmc] = [randomBytes(64).toString('base64'), randomBytes(32).toString('base64')];
+  await fs.writeFile(path.join(keys, '0.pk'), `${sk} ${rmc} 0\n`, { mode: 0o600 });
+  await fs.writeFile(path.join(logs, 'node2', 'stderr.txt'), `panic: bad key ${sk.slice(0, 29)} ${sk.slice(29, 58)}\n`);
+  const r = await cli(['report', '--logs', logs, '--keys', keys, '--out', path.join(dir, 'r.html')]);
+  assert.equal(r.code, 0, r.err);
+  const page = await fs.readFile(path.join(dir, 'r.html'), 'utf8');
+  // Before the fix: the panic line whole in the page.
+  assert.match(page, /bad key \S+…\(redacted, 29 chars\) \S+…\(redacted, 29 chars\)/);
+  assert.deepEqual(
+    windowsOf(sk, rmc).filter((w) => page.includes(w)),
+    [],
+  );
 });

@@ -340,3 +340,28 @@ test('deploy logs: a shipment over the cap is said in one line naming the node a
   const task = JSON.parse(await fs.readFile(path.join(logs, 'node1', 'task.json'), 'utf8')) as { uncollected: string };
   assert.equal(task.uncollected, refusal);
 });
+
+test('a line claiming file 9999999999 costs what arrived: its lines are not used, said in one problem, and the files that came are kept', () => {
+  const honest = forgedShipment('a.log', 6, gzipSync(Buffer.from('hello\n'))).replace(
+    / 0{64} /,
+    ` ${sha(Buffer.from('hello\n'))} `,
+  );
+  // Before the fix, assemble walked every number up to the claimed one: 2,000,000 problems "file #… lost its name line".
+  for (const claimed of [2_000_000, 9_999_999_999]) {
+    const s = separateShipped(`${honest}gomelctl-ship tok data ${claimed} 0 AAAA\n`).shipment!;
+    assert.deepEqual(
+      s.files.map((f) => [f.path, f.complete]),
+      [['a.log', true]],
+    );
+    assert.deepEqual(s.problems, [
+      `1 file number(s) of its shipment (as high as #${claimed + 1}) are past what 4 shipping lines and 1000 lost files can number: their lines were not used`,
+    ]);
+  }
+  // 150,000 lines each naming another file: one problem, not one a file, and no "Maximum call stack size exceeded"
+  // (the highest number was found by spreading every number into Math.max).
+  const many = Array.from({ length: 150_000 }, (_, i) => `gomelctl-ship tok data ${i} 0 AAAA`).join('\n');
+  const nameless = separateShipped(`${many}\ngomelctl-ship tok end 150000\n`).shipment!;
+  assert.deepEqual(nameless.problems, [
+    'files #1–#150000 of the shipment lost their name lines (150000 data lines arrived without them)',
+  ]);
+});

@@ -33,7 +33,7 @@ import { Engine, retryTransient, type RetryPolicy } from '../docker/engine.js';
 import { createFileStream, exists, lstatIfAny, writeNewFile } from '../fs/atomic.js';
 import { COMMITTEE_FILE, readCommitteeFile } from '../fs/keys-dir.js';
 import type { DeployLogsFlags } from './deploy.flags.js';
-import type { Output } from './output.js';
+import { writtenText, type Output } from './output.js';
 import { retryReporter } from './engine-retry.js';
 import { readStatus, type NodeStatus } from '../docker/deployment.js';
 import { stoppedBySwarm } from '../core/logs/shutdown.js';
@@ -148,15 +148,25 @@ async function collectInto(
   await copyRunInputs(status, options, out);
   await recordRun(status, options);
   const downAt = await hostsDeclaredDown(status, engine);
+  const redact = writtenText(out);
   const results = await mapLimit(status, 8, (s) =>
-    collectNode(s, options, engine, retry, { manifest, folder: prepared.folders.get(s.node) }, downAt.get(s.node)),
+    collectNode(
+      s,
+      options,
+      engine,
+      retry,
+      { manifest, folder: prepared.folders.get(s.node), redact },
+      downAt.get(s.node),
+    ),
   );
   // Each node folder's record narrowed to what it holds of gomelctl's.
   await manifest.save();
   const file = await writeNodeLines(
     options.out,
     DEPLOY_LOGS_FILE,
-    results.flatMap((r) => [r.line, ...r.incomplete.map((why) => `  ${r.node}: evidence incomplete: ${why}`)]),
+    results.flatMap((r) =>
+      [r.line, ...r.incomplete.map((why) => `  ${r.node}: evidence incomplete: ${why}`)].map(redact),
+    ),
   );
   if (results.length <= PER_NODE_LINES_UP_TO) {
     for (const r of results) {
@@ -219,6 +229,8 @@ interface CollectedNode {
 interface NodeTarget {
   manifest: LogsManifestFile;
   folder: NodeFolderCheck | undefined;
+  /** What gomelctl writes of a node's or the engine's words goes through it (Output.redact). */
+  redact: (text: string) => string;
 }
 
 /** Entries of a node's /extract archive that hold no file of its own: a folder is made by its files. */
@@ -239,7 +251,7 @@ async function collectNode(
   if (s.hostDown) {
     // Its host no longer answers: the manager would wait for its output without end.
     lostOutput = `its host ${s.swarmNode ?? '?'} is down`;
-    await writeNewFile(file, `gomelctl: no output: ${lostOutput}\n`);
+    await writeNewFile(file, `gomelctl: no output: ${target.redact(lostOutput)}\n`);
   } else if (options.follow) {
     const sink = await createFileStream(file);
     await retryTransient(() => engine.serviceLogs(s.serviceId, true, sink), retry);
@@ -251,7 +263,7 @@ async function collectNode(
     } catch (error) {
       if (!(error instanceof EnvironmentError)) throw error;
       lostOutput = error.message;
-      await writeNewFile(file, `gomelctl: no output: ${lostOutput}\n`);
+      await writeNewFile(file, `gomelctl: no output: ${target.redact(lostOutput)}\n`);
     }
   }
   const dir = path.join(options.out, s.node);
@@ -340,7 +352,10 @@ async function collectNode(
     // What was run, for the report: the digest names the build (binary or code) exactly.
     image: s.image,
   };
-  await writeNewFile(path.join(dir, TASK_FILE), `${JSON.stringify(task)}\n`);
+  // Every string of it may quote the node or the engine (a task error, a shipped file's name): each redacted, not
+  // the JSON text, where a redaction could cut an escape (\u001b) in two.
+  const text = JSON.stringify(task, (_, value: unknown) => (typeof value === 'string' ? target.redact(value) : value));
+  await writeNewFile(path.join(dir, TASK_FILE), `${text}\n`);
   // The last run's files are gone: the record is this run's. A write that failed may have left part of a
   // file or its folder, so each file attempted stays recorded (recorded and absent costs nothing).
   target.manifest.settle(s.node, [...toWrite.map((f) => f.rel), TASK_FILE]);

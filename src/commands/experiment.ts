@@ -26,7 +26,7 @@ import { readResults, writeResults } from '../fs/experiment-dir.js';
 import { writeSyncRecord } from '../fs/configs-dir.js';
 import { withLock } from '../fs/lock.js';
 import type { ExperimentFlags } from './experiment.flags.js';
-import { printJson, type Output } from './output.js';
+import { printJson, writtenText, type Output } from './output.js';
 import type { UpFlags } from './up.flags.js';
 import { maxOf } from '../core/bounded.js';
 
@@ -142,12 +142,22 @@ function upFlags(plan: ExperimentPlan, run: PlannedRun, dir: string): UpFlags {
   };
 }
 
-/** up's output of one run, into DIR/<point>/up-<repeat>.txt: the experiment's terminal gets one line a run. */
-async function runOutput(file: string): Promise<{ out: Output; close: () => Promise<void> }> {
+/**
+ * up's output of one run, into DIR/<point>/up-<repeat>.txt: the experiment's terminal gets one line a run.
+ * The file is redacted as the terminal is (`out`'s redact), and the committee up makes on its way is told to it.
+ */
+async function runOutput(file: string, out: Output): Promise<{ out: Output; close: () => Promise<void> }> {
   const stream = await createFileStream(file);
-  const write = (text: string) => void stream.write(`${text}\n`);
+  const redact = writtenText(out);
+  const write = (text: string) => void stream.write(`${redact(text)}\n`);
   return {
-    out: { line: write, warn: write, tty: false },
+    out: {
+      line: write,
+      warn: write,
+      tty: false,
+      ...(out.keysFolder ? { keysFolder: out.keysFolder } : {}),
+      ...(out.redact ? { redact: out.redact } : {}),
+    },
     close: () => new Promise((resolve) => stream.end(resolve)),
   };
 }
@@ -180,10 +190,12 @@ async function runGrid(plan: ExperimentPlan, dir: string, out: Output, deps: Exp
     out.warn('experiment: stopping the current run and removing its nodes (Ctrl-C again leaves at once)');
     controller.abort(new Interrupted('interrupted'));
   });
+  // A committee an earlier invocation made: its secrets are kept out of what this one prints and writes.
+  await out.keysFolder?.(path.join(dir, 'keys'));
   try {
     for (const [i, run] of selection.todo.entries()) {
       if (controller.signal.aborted) break;
-      const { result, error } = await runOne(plan, run, dir, deps, controller.signal);
+      const { result, error } = await runOne(plan, run, dir, deps, controller.signal, out);
       // The experiment's committee, as the run's keys gen left it: nothing of it is printed (src/cli.ts).
       await out.keysFolder?.(path.join(dir, 'keys'));
       results = addResult(results, result);
@@ -253,7 +265,8 @@ export async function experimentReport(
   // A run's report, linked from wherever the page is.
   const link = (report: string) => path.relative(path.dirname(path.resolve(file)), path.resolve(dir, report));
   const title = `gomel experiment ${path.basename(path.resolve(dir))}`;
-  await writeReport(file, experimentPage(title, results, charts, link), own);
+  // Its runs' messages quote nodes and the engine (results.json of an older gomelctl unredacted): as report's page.
+  await writeReport(file, writtenText(out)(experimentPage(title, results, charts, link)), own);
   if (json) printJson(out, results);
   const said = `experiment: ${file} (${results.length} runs)`;
   (json ? out.warn : out.line)(said);
@@ -281,13 +294,14 @@ async function runOne(
   dir: string,
   deps: ExperimentDeps,
   stop: AbortSignal,
+  out: Output,
 ): Promise<{ result: RunResult; error?: unknown }> {
   const options = upFlags(plan, run, dir);
   // The point's own configs folder: the config its nodes run, and the size config sync is to keep it at.
   await fs.mkdir(options.configs, { recursive: true });
   await writeFileAtomic(path.join(options.configs, 'config.json'), run.point.configText);
   await writeSyncRecord(options.configs, { config: run.point.n });
-  const log = await runOutput(path.join(dir, run.point.name, `up-${run.repeat}.txt`));
+  const log = await runOutput(path.join(dir, run.point.name, `up-${run.repeat}.txt`), out);
   const startedAt = new Date();
   let exitCode = 0;
   let message = '';
@@ -313,7 +327,8 @@ async function runOne(
     run,
     {
       exitCode,
-      message: measured && (exitCode === 0 || !message) ? measured.consensusLine : message,
+      // Into results.json and .csv: it may quote a node or the engine (a task error).
+      message: writtenText(out)(measured && (exitCode === 0 || !message) ? measured.consensusLine : message),
       startedAt,
       wallSeconds,
       ...((await exists(report)) ? { report: path.relative(dir, report) } : {}),

@@ -12,7 +12,19 @@ export interface Output {
    * a command that makes or fills a keys folder on its way (up's keys gen) says so.
    */
   keysFolder?(dir: string): Promise<void>;
+  /**
+   * Redacts, in text a command writes into a file (task.json, deploy-logs.txt, verdict.txt, up-N.txt,
+   * results, report.html) that holds a node's or the engine's words, what a printed line never shows
+   * (src/cli.ts): the keys folder's secrets in any piece of 8 characters or more.
+   */
+  redact?(text: string): string;
 }
+
+/** The redaction of text a command writes into a file (Output.redact); none where the output has none (a test's capture). */
+export const writtenText =
+  (out: Output) =>
+  (text: string): string =>
+    out.redact ? out.redact(text) : text;
 
 // A status line on the terminal is open until something else is written: that clears it first.
 let statusOpen = false;

@@ -18,7 +18,7 @@ import { byzantineReport } from '../core/report/byzantine.js';
 import { networkLine, runSetup } from '../core/report/run-setup.js';
 import { checkReportOut, reportPage, writeReport, type PageRun } from '../report/html.js';
 import { renderSvg } from '../report/render.js';
-import { printJson, type Output } from './output.js';
+import { printJson, writtenText, type Output } from './output.js';
 import type { ReportFlags } from './report.flags.js';
 import { judgeRun, loadRun, type VerdictOptions } from '../fs/run-folder.js';
 import { withLogsFolderLock } from '../fs/logs-folder.js';
@@ -229,7 +229,9 @@ async function writeRunsReport(
   for (const c of reportCharts(runs)) charts.push({ title: c.title, svg: await renderSvg(c) });
   const title =
     runs.length === 1 ? `gomel run ${runs[0]!.name}` : `gomel runs compared: ${runs.map((r) => r.name).join(', ')}`;
-  await writeReport(file, reportPage(title, runs, charts), own);
+  // The page quotes the nodes (a stderr's panic line, a faults.log line): redacted whole, as HTML's
+  // escapes (&lt;) end a run of key characters and the redaction's own words need none.
+  await writeReport(file, writtenText(out)(reportPage(title, runs, charts)), own);
   if (options.json) {
     // stdout carries the JSON alone, so `report --json | jq` works; the file's name goes to stderr.
     printJson(

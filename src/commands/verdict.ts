@@ -15,7 +15,7 @@ import { writeNodeLines } from '../fs/logs-folder.js';
 import { fewNames, type Verdict } from '../core/logs/verdict.js';
 import { judgeRun, loadRun } from '../fs/run-folder.js';
 import type { VerdictFlags } from './report.flags.js';
-import { printJson, type Output } from './output.js';
+import { printJson, writtenText, type Output } from './output.js';
 
 function renderNode(v: Verdict['nodes'][number], limit: number): string {
   const facts = `level ${v.maxLevel ?? '-'}/${limit}, ${v.timingRounds} rounds, ${v.ordered} ordered, order ${v.byzantine ? 'not judged (it lied)' : v.agrees === undefined ? 'empty' : v.agrees ? 'agrees' : 'DIVERGES'}`;
@@ -57,9 +57,7 @@ async function renderProbes(result: ProbeVerdict, options: VerdictFlags, out: Ou
     else if (await exists(path.join(options.logs, LOGS_MARKER)))
       where = await writeNodeLines(options.logs, VERDICT_FILE, [
         VERDICT_HEADER,
-        ...nodeLines,
-        ...summary,
-        result.summary,
+        ...[...nodeLines, ...summary, result.summary].map(writtenText(out)),
       ]);
   } catch (error) {
     // A folder the verdict may only read (someone else's, read-only) is still judged.

@@ -2,6 +2,7 @@
 // here, and this is the only file that constructs Dockerode. Dockerode reads
 // DOCKER_HOST (and DOCKER_TLS_VERIFY/DOCKER_CERT_PATH) like the docker CLI.
 import { Writable } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
 import type Docker from 'dockerode';
 import { createRequire } from 'node:module';
 import { z } from 'zod';
@@ -51,6 +52,15 @@ const silentFor = (ms: number) => `${+(ms / 1000).toFixed(1)} s`;
  * (base64 of gzip, ~1.4 MB for a 6 MB log). Eight nodes are read at once: 0.5 GB at most.
  */
 export const MAX_SERVICE_OUTPUT = 64 * 2 ** 20;
+
+/**
+ * The longest progress line (one JSON event of a build or a push) kept, in characters. An event is a
+ * push's status or one write of a build step's output, which the engine copies in pieces of 32 KiB
+ * (Go's io.Copy) and JSON-escapes at most 6 bytes a byte (\u003c): under 200 KiB. A broken or hostile
+ * engine's endless line costs no more than this; one joined anew with every chunk cost time growing
+ * with the square of its length.
+ */
+export const MAX_PROGRESS_LINE = 2 ** 20;
 
 /** A node's output past MAX_SERVICE_OUTPUT: an environment problem of that node, named, not a crash. */
 export class OutputTooLarge extends EnvironmentError {
@@ -331,7 +341,10 @@ export class Engine {
     doing = 'report progress',
   ): Promise<ProgressEvent[]> {
     const events: ProgressEvent[] = [];
-    let rest = '';
+    // The line so far, in the pieces it came in: joined once, when its newline arrives.
+    let pieces: string[] = [];
+    let length = 0;
+    const decoder = new StringDecoder('utf8'); // a character may straddle two chunks
     const take = (line: string) => {
       if (!line.trim()) return;
       let event: unknown;
@@ -345,11 +358,22 @@ export class Engine {
       onEvent(event as ProgressEvent);
     };
     await consume(stream, doing, this.idleMs, (chunk) => {
-      const lines = (rest + chunk.toString('utf8')).split('\n');
-      rest = lines.pop()!;
-      lines.forEach(take);
+      const text = decoder.write(chunk);
+      for (let start = 0; ;) {
+        const newline = text.indexOf('\n', start);
+        const piece = newline < 0 ? text.slice(start) : text.slice(start, newline);
+        length += piece.length;
+        if (length > MAX_PROGRESS_LINE)
+          throw malformed(doing, `a progress line longer than ${MAX_PROGRESS_LINE / 2 ** 20} MiB`);
+        pieces.push(piece);
+        if (newline < 0) break;
+        take(pieces.join(''));
+        pieces = [];
+        length = 0;
+        start = newline + 1;
+      }
     });
-    take(rest);
+    take(pieces.join('') + decoder.end());
     return events;
   }
 

@@ -12,6 +12,7 @@
 import { createHash } from 'node:crypto';
 import { constants, gunzipSync } from 'node:zlib';
 import { NODE_LINES } from '../deploy/node-contract.js';
+import { maxOf } from '../bounded.js';
 
 const SHIP_PREFIX = NODE_LINES.ship;
 
@@ -71,7 +72,24 @@ interface Collecting {
   data: Map<number, Map<number, string>>;
   conflicts: Set<number>;
   end: number | undefined;
+  /** How many of its records arrived: what bounds the file numbers it may use (fileNumbersBelow). */
+  records: number;
 }
+
+/**
+ * How many files of a shipment may be lost whole, besides those whose records arrived: a node's
+ * /extract holds about a dozen files (NODE_FILES and gomel's logs), each shipped as at least two
+ * records (its file line and one data line: gzip writes 20 bytes of even an empty file).
+ */
+const MAX_LOST_FILES = 1000;
+
+/**
+ * The file numbers a shipment may use: ship_extract numbers its files from 0, one after another, so
+ * a file's number is at most the records that arrived plus the files that may have been lost whole.
+ * A line claiming file 9999999999 had assemble() walk every number up to it (at 3,000,000: 2.65 s
+ * and 400 MB); bounded so, assembly costs what arrived, never what a line claims.
+ */
+const fileNumbersBelow = (c: Collecting) => c.records + MAX_LOST_FILES;
 
 const SAFE_PATH = /^(?!.*(^|\/)\.\.?(\/|$))[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/;
 const TOKEN = /^[A-Za-z0-9._-]{1,128}$/;
@@ -151,12 +169,11 @@ function overCap(header: FileHeader, what: string): ShippedFile {
  * it is left out; past the room left, OverCap goes up to assemble(), which refuses the shipment.
  */
 function assembleFile(
-  header: FileHeader | undefined,
+  header: FileHeader,
   data: ReadonlyMap<number, string>,
   conflict: boolean,
   room: number,
-): ShippedFile | undefined {
-  if (!header) return undefined;
+): ShippedFile {
   if (header.bytes > MAX_SHIPPED_BYTES) return overCap(header, `declares ${mb(header.bytes)}`);
   const limit = Math.min(MAX_SHIPPED_BYTES, room);
   try {
@@ -223,34 +240,63 @@ const refused = (c: Collecting, what: string): Shipment => ({
   overCap: true,
 });
 
+/** "file #4", "files #4–#9": numbers counted from 1, as in every problem about a shipment's files. */
+const fileRange = (from: number, to: number) => (from === to ? `file #${from + 1}` : `files #${from + 1}–#${to + 1}`);
+
 function assemble(c: Collecting): Shipment {
   const problems: string[] = [];
   const files: ShippedFile[] = [];
-  const seen = Math.max(0, ...[...c.headers.keys(), ...c.data.keys()].map((i) => i + 1));
+  const below = fileNumbersBelow(c);
+  const numbers = [...new Set([...c.headers.keys(), ...c.data.keys()])];
+  const beyond = numbers.filter((i) => i >= below);
+  if (beyond.length)
+    problems.push(
+      `${beyond.length} file number(s) of its shipment (as high as #${maxOf(beyond)! + 1}) are past what ${c.records} shipping lines and ${MAX_LOST_FILES} lost files can number: their lines were not used`,
+    );
+  const seen = (maxOf(numbers.filter((i) => i < below)) ?? -1) + 1;
   // A file over the cap on a file is left out alone (assembleFile); the others count.
-  const counted = [...c.headers.values()].filter((h) => h.bytes <= MAX_SHIPPED_BYTES);
+  const counted = [...c.headers].filter(([i, h]) => i < below && h.bytes <= MAX_SHIPPED_BYTES).map(([, h]) => h);
   const declared = counted.reduce((sum, h) => sum + h.bytes, 0);
   if (declared > MAX_SHIPMENT_BYTES) return refused(c, `declares ${mb(declared)} in ${counted.length} files, over`);
-  // An end record may name files that never came, but not more than a node's /extract can hold.
-  const count = Math.min(Math.max(c.end ?? 0, seen), seen + 1000);
+  // An end record may name files that never came, but not more than the shipment can number.
+  const count = Math.min(Math.max(c.end ?? 0, seen), below);
   let total = 0;
+  // Files that lost their name line, one after another: said once, as a range.
+  let nameless: { from: number; to: number; dataLines: number } | undefined;
+  const sayNameless = () => {
+    if (!nameless) return;
+    const { from, to, dataLines } = nameless;
+    problems.push(
+      `${fileRange(from, to)} of the shipment lost ${from === to ? 'its name line' : 'their name lines'}${dataLines ? ` (${dataLines} data lines arrived without ${from === to ? 'it' : 'them'})` : ''}`,
+    );
+    nameless = undefined;
+  };
   for (let i = 0; i < count; i++) {
-    let file: ShippedFile | undefined;
+    if (!c.headers.has(i)) {
+      nameless ??= { from: i, to: i, dataLines: 0 };
+      nameless.to = i;
+      nameless.dataLines += c.data.get(i)?.size ?? 0;
+      continue;
+    }
+    sayNameless();
+    let file: ShippedFile;
     try {
-      file = assembleFile(c.headers.get(i), c.data.get(i) ?? new Map(), c.conflicts.has(i), MAX_SHIPMENT_BYTES - total);
+      file = assembleFile(
+        c.headers.get(i)!,
+        c.data.get(i) ?? new Map(),
+        c.conflicts.has(i),
+        MAX_SHIPMENT_BYTES - total,
+      );
     } catch (error) {
       if (error instanceof OverCap) return refused(c, 'inflates to more than');
       throw error;
     }
-    total += file?.content.length ?? 0;
+    total += file.content.length;
     if (total > MAX_SHIPMENT_BYTES) return refused(c, 'inflates to more than');
-    if (file?.overCap) problems.push(file.problem!);
-    else if (file) files.push(file);
-    else
-      problems.push(
-        `file #${i + 1} of the shipment lost its name line${c.data.get(i)?.size ? ` (${c.data.get(i)!.size} data lines arrived without it)` : ''}`,
-      );
+    if (file.overCap) problems.push(file.problem!);
+    else files.push(file);
   }
+  sayNameless();
   if (c.end === undefined)
     problems.push('the shipment has no end line: the output was cut off, files after the last one seen may be missing');
   for (const f of files) if (f.problem) problems.push(f.problem);
@@ -269,7 +315,11 @@ export function separateShipped(text: string): SeparatedOutput {
     }
     let c = shipments.get(record.token);
     if (!c)
-      shipments.set(record.token, (c = { headers: new Map(), data: new Map(), conflicts: new Set(), end: undefined }));
+      shipments.set(
+        record.token,
+        (c = { headers: new Map(), data: new Map(), conflicts: new Set(), end: undefined, records: 0 }),
+      );
+    c.records++;
     const [a, b, d, e, f] = record.fields;
     if (record.kind === 'file') c.headers.set(Number(a), { path: b!, bytes: Number(d), sha256: e!, lines: Number(f) });
     else if (record.kind === 'end') c.end = Number(a);

@@ -245,3 +245,16 @@ test('nodes that stopped up to 4N units apart in one order agree (real gomel: 16
   assert.equal(short.code, 1);
   assert.match(JSON.stringify(short.result!.nodes[1]), /ordered \d+ of \d+ units/);
 });
+
+/** A writable copy of the real 8-node run swarm-8 (test/vectors/gomel-2019-09/logs). */
+const swarm8 = (t: Context) => copyLogs(t, 'swarm-8');
+
+test('B4 (hostile pass 5): a logs folder whose conf.json has a "__proto__" field is refused naming it (gomel rejects unknown fields)', async (t) => {
+  const dir = await swarm8(t);
+  const conf = await fs.readFile(path.join(dir, 'conf.json'), 'utf8');
+  await fs.writeFile(path.join(dir, 'conf.json'), conf.replace('{', '{"__proto__": {"LevelLimit": 2}, '));
+  const r = await cli(['verdict', '--logs', dir]);
+  assert.equal(r.code, 1, r.out);
+  assert.equal(r.err.trim().split('\n').length, 1, r.err);
+  assert.match(r.err, /conf\.json:__proto__: .*unknown field; gomel rejects fields it does not know/);
+});

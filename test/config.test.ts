@@ -43,6 +43,20 @@ const rules: { name: string; text: () => Promise<string>; shape?: CommitteeShape
     path: 'Sync[0].Bogus',
     message: /unknown field/,
   },
+  // Hostile pass 5, B4: the config's own parser set the prototype for a "__proto__" key, and the field vanished.
+  {
+    name: 'a "__proto__" field',
+    text: () =>
+      shipped('config').then((t) => t.replace('"NParents": 8,', '"__proto__": {"NParents": 2}, "NParents": 8,')),
+    path: '__proto__',
+    message: /unknown field/,
+  },
+  {
+    name: 'a "__proto__" field inside Sync',
+    text: () => shipped('config').then((t) => t.replace('"Type": "gossip",', '"Type": "gossip", "__proto__": null,')),
+    path: 'Sync[0].__proto__',
+    message: /unknown field/,
+  },
   {
     name: 'a float where gomel has an integer',
     text: () => edited((c) => (c.NParents = 2.5)),

@@ -130,6 +130,19 @@ test('bad experiment files: one line naming the file and the field, with the fix
       /^exp\.yaml:points\[0\]\.knobs: unknown field — the fields are n, config, net, faults$/,
     ],
     [{ n: [4], points: [{ n: 4 }] }, /^exp\.yaml:n: axes and points together/],
+    // Hostile pass 5, B4: zod's record of knobs dropped a "__proto__" knob unseen (a value from JSON.parse, as YAML's).
+    [
+      JSON.parse('{"n": [4], "config": {"__proto__": [1]}}') as Record<string, unknown>,
+      /^exp\.yaml:config\.__proto__: "__proto__" is not a gomel config knob — the knobs are NParents/,
+    ],
+    [
+      JSON.parse('{"points": [{"n": 4, "config": {"__proto__": 1}}]}') as Record<string, unknown>,
+      /^exp\.yaml:points\[0\]\.config\.__proto__: "__proto__" is not a gomel config knob/,
+    ],
+    [
+      JSON.parse('{"n": [4], "config": {"Sync": [[{"Type": "gossip", "__proto__": 1}]]}}') as Record<string, unknown>,
+      /^exp\.yaml:config\.Sync\[0\]\[0\]\.__proto__: unknown field — gomel rejects fields it does not know/,
+    ],
     [{ n: [8], faults: ['crash:9@3s'] }, /^exp\.yaml:faults\[0\]: at n 8: "crash:9@3s": .*9/],
     [{ n: [4], net: ['delay=abc'] }, /^exp\.yaml:net\[0\]: at n 4: delay=abc: /],
     [{ n: [4], repeats: 0 }, /^exp\.yaml:repeats: expected a whole number from 1 to 20/],
@@ -216,4 +229,13 @@ test('JSON experiment files need nothing more; YAML goes through the yaml packag
     if (!yaml) await assert.rejects(read, /reading YAML needs the yaml package/);
     else assert.ok((await read).runs.length > 0, example);
   }
+});
+
+test('a YAML experiment naming the knob __proto__ is refused as an unknown knob (hostile pass 5, B4)', async () => {
+  const value = await parseExperimentText('n: [4]\nconfig: {__proto__: [1]}\n', FILE);
+  assert.throws(
+    () => checkExperimentFile(value, FILE),
+    (e: unknown) =>
+      e instanceof UsageError && /^exp\.yaml:config\.__proto__: "__proto__" is not a gomel config knob/.test(e.message),
+  );
 });

@@ -7,7 +7,9 @@ import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import fc from 'fast-check';
+import { z } from 'zod';
 import { InputError, UsageError } from '../src/core/errors.js';
+import { inputFail, parseJsonWith, readJsonAs } from '../src/core/json-input.js';
 import { parseFaultPlan, parseFaultPlanJson, readFaultRecord } from '../src/core/faults/plan.js';
 import { planZones } from '../src/core/deploy/network-conditions.js';
 import { planLogsFolder, recordedFiles } from '../src/core/logs/logs-folder.js';
@@ -223,4 +225,22 @@ test("an in-place commit's list of names to remove, edited to point out of the f
     assert.equal(await recoverFolder(keys), true);
     assert.equal(await fs.readFile(path.join(root, 'victim'), 'utf8'), 'mine\n', JSON.stringify(list));
   }
+});
+
+test('a "__proto__" field, which zod\'s records drop unseen, is an unknown field in any JSON gomelctl checks (hostile pass 5, B4)', () => {
+  const fail = inputFail('plan.json');
+  const record = z.record(z.string(), z.number());
+  assert.throws(
+    () => parseJsonWith('{"a": 1, "__proto__": 2}', record, fail),
+    (e: unknown) => e instanceof InputError && /^plan\.json:__proto__: unknown field/.test(e.message),
+  );
+  assert.throws(
+    () => parseJsonWith('{"zones": {"eu": [{"x": {"__proto__": null}}]}}', z.unknown(), fail),
+    (e: unknown) => e instanceof InputError && /zones\.eu\[0\]\.x\.__proto__: unknown field/.test(e.message),
+  );
+  // "constructor" and "prototype" are plain data to JSON.parse and zod: kept, not refused.
+  assert.deepEqual(parseJsonWith('{"constructor": 1, "prototype": 2}', record, fail), { constructor: 1, prototype: 2 });
+  // A record gomelctl wrote, edited by hand: not its record.
+  assert.equal(readJsonAs('{"a": 1, "__proto__": 2}', record), undefined);
+  assert.deepEqual(readJsonAs('{"a": 1}', record), { a: 1 });
 });

@@ -245,3 +245,89 @@ test('nodes that stopped up to 4N units apart in one order agree (real gomel: 16
   assert.equal(short.code, 1);
   assert.match(JSON.stringify(short.result!.nodes[1]), /ordered \d+ of \d+ units/);
 });
+
+/** A writable copy of the real 8-node run swarm-8 (test/vectors/gomel-2019-09/logs). */
+const swarm8 = (t: Context) => copyLogs(t, 'swarm-8');
+/** Node k's gomel log in a swarm-8 copy (pid k − 1). */
+const swarmLogOf = (dir: string, k: number) => path.join(dir, `node${k}`, `${k - 1}.config.log.gz`);
+
+/** The first line (1-based) of `lines` naming a pid ≥ n as a peer ("P", outside error lines) or an ordered unit's creator. */
+function firstOutside(lines: string[], n: number): { line: number; pid: number } | undefined {
+  for (const [i, l] of lines.entries()) {
+    const peer = l.includes('"L":"3"') ? undefined : /"P":(\d+)/.exec(l)?.[1];
+    const creator = l.includes('"E":"Z"') ? /"C":(\d+)/.exec(l)?.[1] : undefined;
+    for (const pid of [peer, creator].map(Number)) if (pid >= n) return { line: i + 1, pid };
+  }
+  return undefined;
+}
+
+test("B1 (hostile pass 5): swarm-8's logs under its committee cut to 4 keys are another committee's logs, refused naming the file and the first line naming pid ≥ 4", async (t) => {
+  const dir = await swarm8(t);
+  for (let k = 5; k <= 8; k++) {
+    await fs.rm(path.join(dir, `node${k}`), { recursive: true });
+    await fs.rm(path.join(dir, `node${k}.log`));
+  }
+  const committee = (await fs.readFile(path.join(dir, 'committee.ka'), 'utf8')).split('\n');
+  await fs.writeFile(path.join(dir, 'committee.ka'), `${committee.slice(0, 4).join('\n')}\n`);
+  const conf = await fs.readFile(path.join(dir, 'conf.json'), 'utf8');
+  await fs.writeFile(
+    path.join(dir, 'conf.json'),
+    conf.replace(/"NParents": *8/, '"NParents": 4').replace(/"CRPFixedPrefix": *8/, '"CRPFixedPrefix": 4'),
+  );
+  const first = firstOutside(await readLines(swarmLogOf(dir, 1)), 4)!;
+  const r = await cli(['verdict', '--logs', dir]);
+  assert.equal(r.code, 1, r.out);
+  assert.equal(r.out, '');
+  assert.equal(r.err.trim().split('\n').length, 1, r.err);
+  assert.match(
+    r.err,
+    new RegExp(
+      `node1/0\\.config\\.log\\.gz: line ${first.line} names pid ${first.pid} as a peer, but the committee has 4 pids \\(0–3\\), the only ones gomel names: it is a log of another committee's run — judge the logs with their own run's committee\\.ka and conf\\.json`,
+    ),
+  );
+});
+
+test('B1 (hostile pass 5): a log ordering units of creator 12 in an 8-node committee is refused, naming the line', async (t) => {
+  const dir = await swarm8(t);
+  for (let k = 1; k <= 8; k++) {
+    const lines = await readLines(swarmLogOf(dir, k));
+    await writeLines(
+      swarmLogOf(dir, k),
+      lines.map((l) => l.replace('"C":2,', '"C":12,')),
+    );
+  }
+  const first = firstOutside(await readLines(swarmLogOf(dir, 1)), 8)!;
+  assert.equal(first.pid, 12);
+  const r = await cli(['verdict', '--logs', dir]);
+  assert.equal(r.code, 1, r.out);
+  assert.equal(r.err.trim().split('\n').length, 1, r.err);
+  assert.match(
+    r.err,
+    new RegExp(
+      `node1/0\\.config\\.log\\.gz: line ${first.line} names pid 12 as an ordered unit's creator, but the committee has 8 pids \\(0–7\\)`,
+    ),
+  );
+});
+
+test("B1 (hostile pass 5): every vendored real run names only its own committee's pids: none is refused", async (t) => {
+  const runs = [
+    ...['success-4', 'one-bad-key-4', 'swarm-8'].map((name) => copyLogs(t, name)),
+    ...['lab16', 'twin8'].map((name) => copyLogs(t, name, path.join(REPO, 'test/vectors/real-runs'))),
+  ];
+  for (const dir of await Promise.all(runs)) {
+    const r = await cli(['verdict', '--logs', dir]);
+    // A verdict, not a refusal (one-bad-key-4 is exit 1: its pid 0 never created a prime unit).
+    assert.match(r.out + r.err, /consensus reached by/, `${dir}: ${r.err}`);
+    assert.doesNotMatch(r.err, /another committee/);
+  }
+});
+
+test('B4 (hostile pass 5): a logs folder whose conf.json has a "__proto__" field is refused naming it (gomel rejects unknown fields)', async (t) => {
+  const dir = await swarm8(t);
+  const conf = await fs.readFile(path.join(dir, 'conf.json'), 'utf8');
+  await fs.writeFile(path.join(dir, 'conf.json'), conf.replace('{', '{"__proto__": {"LevelLimit": 2}, '));
+  const r = await cli(['verdict', '--logs', dir]);
+  assert.equal(r.code, 1, r.out);
+  assert.equal(r.err.trim().split('\n').length, 1, r.err);
+  assert.match(r.err, /conf\.json:__proto__: .*unknown field; gomel rejects fields it does not know/);
+});

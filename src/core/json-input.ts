@@ -111,8 +111,40 @@ export function parseJsonText(text: string, fail: (problem: string) => Error): u
   }
 }
 
+/**
+ * Sets `key` as an own field of `obj`, as JSON.parse does. `obj[key] = value` with the key
+ * "__proto__" sets the object's prototype instead: the field vanishes and a strict schema
+ * never sees it (hostile pass 5, B4: a config's `"__proto__": {...}` passed `config check`).
+ */
+export function setOwnField(obj: Record<string, unknown>, key: string, value: unknown): void {
+  Object.defineProperty(obj, key, { value, writable: true, enumerable: true, configurable: true });
+}
+
+/**
+ * The JSON path of the first field named "__proto__" in a parsed value, if any. JSON.parse and
+ * the yaml package keep it as an own field, but zod's records and loose objects drop it unseen
+ * (zod 4: "skip __proto__ so it can't replace the result prototype"), so an experiment's
+ * `config: {__proto__: [1]}` passed as no knob at all. No file gomelctl reads has such a field.
+ * Walked without recursion: the value may nest as deep as its parser allows.
+ */
+export function protoFieldPath(value: unknown): string | undefined {
+  const pending: [unknown, PropertyKey[]][] = [[value, []]];
+  for (let next = pending.pop(); next; next = pending.pop()) {
+    const [v, at] = next;
+    if (v === null || typeof v !== 'object') continue;
+    if (!Array.isArray(v) && Object.hasOwn(v, '__proto__')) return jsonPath([...at, '__proto__']);
+    const entries: [PropertyKey, unknown][] = Array.isArray(v)
+      ? v.map((item, i) => [i, item])
+      : Object.entries(v as Record<string, unknown>);
+    for (const [key, item] of entries.reverse()) pending.push([item, [...at, key]]);
+  }
+  return undefined;
+}
+
 /** `value` typed by `schema`, or `fail` for zod's first issue, at its JSON path. */
 export function checkJson<T>(value: unknown, schema: z.ZodType<T>, fail: JsonFail): T {
+  const proto = protoFieldPath(value);
+  if (proto !== undefined) throw fail(proto, 'unknown field');
   const result = schema.safeParse(value, { error: describe });
   if (result.success) return result.data;
   const { issue, path } = innermost(result.error.issues[0]!, []);
@@ -144,7 +176,9 @@ export function parseJsonWith<T>(text: string, schema: z.ZodType<T>, fail: JsonF
 /** JSON text typed by `schema`, or undefined for anything else (a record gomelctl wrote, judged silently). */
 export function readJsonAs<T>(text: string, schema: z.ZodType<T>): T | undefined {
   try {
-    const result = schema.safeParse(JSON.parse(text));
+    const value = JSON.parse(text) as unknown;
+    if (protoFieldPath(value) !== undefined) return undefined;
+    const result = schema.safeParse(value);
     return result.success ? result.data : undefined;
   } catch {
     return undefined;

@@ -344,14 +344,16 @@ async function streamLog(file: string, onLine: (line: string) => void, maxBytes 
  * The verdict's statistics of a log (undefined when they would not speak for the node); `alsoLine` sees
  * every line too, so a report reads each log once. `maxEvents` is the log's share of the run's memory
  * (eventBudget): past it nothing more is kept, by the verdict or through `alsoLine`, and the node is not judged.
+ * `committeeSize`: the run's N, past which a pid the log names is another committee's (LogStats.outsidePid).
  */
 export async function readLogStats(
   file: string,
   alsoLine?: (line: string) => void,
   maxBytes?: number,
   maxEvents?: number,
+  committeeSize?: number,
 ): Promise<{ stats: LogStats | undefined; problem: string | undefined }> {
-  const stats = newLogStats(maxEvents);
+  const stats = newLogStats(maxEvents, committeeSize);
   const read = await streamLog(
     file,
     (line) => {

@@ -270,10 +270,11 @@ async function readEvidence(
   f: NodeFiles | undefined,
   label: string,
   maxEvents: number,
+  committeeSize: number,
   alsoLine?: (line: string) => void,
 ): Promise<NodeEvidence> {
   if (!f) return { pid, label, stats: undefined, logProblem: 'no log', exitStatus: undefined, stderr: undefined };
-  const read = f.log ? await readLogStats(f.log, alsoLine, undefined, maxEvents) : undefined;
+  const read = f.log ? await readLogStats(f.log, alsoLine, undefined, maxEvents, committeeSize) : undefined;
   const status = (await readOptional(f.exitStatus))?.trim();
   const taskText = await readOptional(f.task);
   const task = taskText && f.task ? readTask(taskText, f.task) : undefined;
@@ -430,7 +431,7 @@ function refuseOthersLogs(
     [...run.nodes, ...run.twins][found.index]?.files?.log ?? label,
     undefined,
     found.problem,
-    `put ${label}'s own log in its place (\`gomelctl deploy logs\` collects them)`,
+    found.fix ?? `put ${label}'s own log in its place (\`gomelctl deploy logs\` collects them)`,
   );
 }
 
@@ -446,9 +447,12 @@ export async function judgeRun(
   const evidence: NodeEvidence[] = [];
   const budget = eventBudget(run.members.length);
   for (const node of run.nodes)
-    evidence.push(await readEvidence(node.pid, node.files, node.label, budget, lineSink?.(node.pid)));
+    evidence.push(
+      await readEvidence(node.pid, node.files, node.label, budget, run.members.length, lineSink?.(node.pid)),
+    );
   const twinEvidence: NodeEvidence[] = [];
-  for (const t of run.twins) twinEvidence.push(await readEvidence(t.pid, t.files, t.twinLabel, budget));
+  for (const t of run.twins)
+    twinEvidence.push(await readEvidence(t.pid, t.files, t.twinLabel, budget, run.members.length));
   // A node log of another run beside this run's would be judged as this run's order: refused; and so
   // would a twin's (nodeK-twin/), which would make its node a liar (issue 30 B9).
   const all = [...evidence, ...twinEvidence];

@@ -3,7 +3,7 @@
 import type { z } from 'zod';
 import { ConfigurationSchema, SyncConfigurationSchema, type Configuration, type SyncConfiguration } from './model.js';
 import { JsonSyntaxError, parseJson, type ParsedJson, type Span } from './json-text.js';
-import { jsonPath } from '../json-input.js';
+import { jsonPath, setOwnField } from '../json-input.js';
 import { appendAll, someOf } from '../bounded.js';
 
 export interface Problem {
@@ -466,7 +466,7 @@ function goFieldNames(
   for (const [key, v] of Object.entries(obj)) {
     const field = fields.includes(key) ? key : fields.find((f) => goFold(f) === goFold(key));
     if (field === undefined) {
-      value[key] = v; // unknown: the schema names it
+      setOwnField(value, key, v); // unknown: the schema names it
       continue;
     }
     const path = at ? `${at}.${key}` : key;

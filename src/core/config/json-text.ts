@@ -3,6 +3,8 @@
 // text, and `config sync` must edit a value without reformatting the file
 // (the shipped configs write `0.0`, which JSON.stringify would turn into `0`).
 
+import { setOwnField } from '../json-input.js';
+
 export class JsonSyntaxError extends Error {
   constructor(
     readonly line: number,
@@ -94,7 +96,7 @@ export function parseJson(text: string): ParsedJson {
         const start = pos;
         const value = parseValue(depth + 1);
         if (depth === 0) topLevel.set(key, { start, end: pos });
-        obj[key] = value;
+        setOwnField(obj, key, value);
         skipSpace();
         if (text[pos] === ',') {
           pos++;

@@ -6,16 +6,13 @@
 import { createHash } from 'node:crypto';
 import { parseCommitteeSize, parseNetworkName } from '../args.js';
 import { checkConfigText, type Problem } from '../config/check.js';
-import { ConfigurationSchema, type Configuration } from '../config/model.js';
+import type { Configuration } from '../config/model.js';
 import { replaceTopLevel } from '../config/json-text.js';
 import { planNodes } from '../deploy/run-plan.js';
 import { isFaultPlanFile } from '../faults/plan.js';
 import { InputError, UsageError } from '../errors.js';
 import { checkImageRef, checkRegistryAddress } from '../image/payload.js';
-import { fileProblem, MAX_RUNS, type ExperimentFile, type NetValue } from './spec.js';
-
-/** gomel's config knobs, as `config check` knows them (core/config/model.ts). */
-export const KNOBS = Object.keys(ConfigurationSchema.shape);
+import { fileProblem, KNOBS, MAX_RUNS, unknownKnob, type ExperimentFile, type NetValue } from './spec.js';
 
 /** What runs, alike for every point: `up`'s flags, paths resolved. */
 export interface RunSetting {
@@ -240,13 +237,7 @@ export function planExperiment(inputs: ExperimentInputs): ExperimentPlan {
     ...Object.keys(spec.config ?? {}).map((k) => [k, `config.${k}`]),
     ...(spec.points ?? []).flatMap((p, i) => Object.keys(p.config ?? {}).map((k) => [k, `points[${i}].config.${k}`])),
   ] as [string, string][])
-    if (!KNOBS.includes(knob))
-      throw fileProblem(
-        file,
-        where,
-        `"${knob}" is not a gomel config knob`,
-        `the knobs are ${KNOBS.join(', ')} (names as written, case-sensitive)`,
-      );
+    if (!KNOBS.includes(knob)) throw unknownKnob(file, where, knob);
   const repeats = spec.repeats ?? 1;
   // Counted before the grid is built: 40 × 40 × 40 × 40 points (a 536-byte file) took 1.3 GB to build and refuse.
   const count = pointCount(spec);

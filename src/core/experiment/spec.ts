@@ -17,6 +17,7 @@ import { z } from 'zod';
 import { UsageError } from '../errors.js';
 import { checkJson } from '../json-input.js';
 import { DELAY_IMPLS } from '../deploy/network-conditions.js';
+import { ConfigurationSchema } from '../config/model.js';
 
 /** The most runs one file may ask for: 200 runs of a minute or two are a few hours on one machine. */
 export const MAX_RUNS = 200;
@@ -75,6 +76,22 @@ const POINT_FIELDS = Object.keys(POINT.shape);
 export const fileProblem = (file: string, where: string | undefined, problem: string, fix?: string): UsageError =>
   new UsageError(`${file}${where ? `:${where}` : ''}: ${problem}${fix ? ` — ${fix}` : ''}`);
 
+/** gomel's config knobs, as `config check` knows them (core/config/model.ts). */
+export const KNOBS = Object.keys(ConfigurationSchema.shape);
+
+/** A knob that is not one of gomel's config fields, at `where` (config.Foo, points[2].config.Foo). */
+export const unknownKnob = (file: string, where: string, knob: string): UsageError =>
+  fileProblem(
+    file,
+    where,
+    `"${knob}" is not a gomel config knob`,
+    `the knobs are ${KNOBS.join(', ')} (names as written, case-sensitive)`,
+  );
+
+/** A path at a knob (config.<knob>, points[i].config.<knob>), or inside its value (then group 2 is the rest). */
+const KNOB_PATH = /^(?:points\[\d+\]\.)?config\.([^.[]+)(.*)$/;
+const KNOB_VALUE_FIX = "gomel rejects fields it does not know (config check names a config's fields)";
+
 const isObject = (value: unknown): value is Record<string, unknown> =>
   value !== null && typeof value === 'object' && !Array.isArray(value);
 
@@ -127,6 +144,11 @@ export function checkExperimentFile(value: unknown, file: string): ExperimentFil
   refuseDeepValues(value, file);
   const spec = checkJson(value, EXPERIMENT, (where, problem) => {
     if (problem !== 'unknown field') return fileProblem(file, where, problem);
+    // A field named "__proto__", which zod's record of knobs would drop unseen (json-input.ts, protoFieldPath):
+    // as a knob's name, or inside a knob's value (a config's object).
+    const knob = where !== undefined ? KNOB_PATH.exec(where) : null;
+    if (knob)
+      return knob[2] ? fileProblem(file, where, 'unknown field', KNOB_VALUE_FIX) : unknownKnob(file, where!, knob[1]!);
     const fields = where && /^points\[\d+\]\./.test(where) ? POINT_FIELDS : TOP_FIELDS;
     return fileProblem(file, where, 'unknown field', `the fields are ${fields.join(', ')}`);
   });

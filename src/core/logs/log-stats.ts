@@ -57,6 +57,16 @@ export interface LogStats {
    * shows only a write the peer may never have read.
    */
   syncPeerPids: Set<number>;
+  /** How many pids the run's committee has (newLogStats): gomel names only pids 0..N − 1, as creators and peers. */
+  committeeSize: number;
+  /** Lines read so far, blank ones too: a line's number in the file. */
+  lineNumber: number;
+  /**
+   * The first line naming a pid past the committee (an ordered unit's creator "C", a peer "P"): the log of
+   * another committee's run (hostile pass 5, B1: swarm-8's logs under its committee.ka cut to 4 keys passed
+   * as a 4-node consensus, though they order units of pids 4–7 and sync with them).
+   */
+  outsidePid: { pid: number; line: number; as: 'creator' | 'peer' } | undefined;
 }
 
 const MAX_PEER_PIDS = 65536;
@@ -77,7 +87,7 @@ export const eventBudget = (n: number): number => Math.max(MIN_NODE_EVENTS, Math
 const MAX_ERROR_KINDS = 64;
 const OTHER_ERRORS = '(other errors)';
 
-export function newLogStats(maxEvents = Infinity): LogStats {
+export function newLogStats(maxEvents = Infinity, committeeSize = Infinity): LogStats {
   return {
     lines: 0,
     maxLevel: undefined,
@@ -100,16 +110,24 @@ export function newLogStats(maxEvents = Infinity): LogStats {
     overflow: false,
     peerPids: new Set(),
     syncPeerPids: new Set(),
+    committeeSize,
+    lineNumber: 0,
+    outsidePid: undefined,
   };
 }
 
 /** gomel's UnitBroadcasted: its own unit written to peer P's multicast address (pkg/sync/multicast/protocol.go). */
 const MULTICAST_SENT = 'e';
 
+/** Notes a pid the current line names, if it is past the committee and the first such. */
+function noteOutside(stats: LogStats, pid: number, as: 'creator' | 'peer'): void {
+  if (pid >= stats.committeeSize) stats.outsidePid ??= { pid, line: stats.lineNumber, as };
+}
+
 /** The "P" of a line of event `event`, read without parsing it (most lines are sync chatter that is not parsed). */
 function notePeer(stats: LogStats, line: string, event: string): void {
   const at = line.indexOf(PEER);
-  if (at < 0 || stats.peerPids.size >= MAX_PEER_PIDS) return;
+  if (at < 0) return;
   let pid = 0;
   let i = at + PEER.length;
   const start = i;
@@ -119,6 +137,8 @@ function notePeer(stats: LogStats, line: string, event: string): void {
     pid = pid * 10 + d;
   }
   if (i === start) return;
+  noteOutside(stats, pid, 'peer');
+  if (stats.peerPids.size >= MAX_PEER_PIDS) return;
   stats.peerPids.add(pid);
   if (event !== MULTICAST_SENT) stats.syncPeerPids.add(pid);
 }
@@ -140,6 +160,7 @@ function malformed(stats: LogStats): void {
 }
 
 export function addLogLine(stats: LogStats, line: string): void {
+  stats.lineNumber++;
   if (line.trim() === '') return;
   stats.lines++;
   const event = line.length > MAX_LINE ? undefined : EVENT.exec(line)?.[1];
@@ -197,6 +218,7 @@ export function addLogLine(stats: LogStats, line: string): void {
       const unit = unitKey(record.C, record.H);
       if (unit === undefined) malformed(stats);
       else {
+        noteOutside(stats, record.C as number, 'creator');
         stats.order.push(unit);
         stats.orderMs.push(typeof record.T === 'number' && Number.isFinite(record.T) ? record.T : -1);
         stats.malformedInOrder = stats.malformedLines;
@@ -279,6 +301,7 @@ export interface RunLog {
 
 /**
  * The first log that is not its node's, and why (issue 30 B10, hostile re-pass N1 and N5). Any log:
+ * naming a pid past the committee (LogStats.outsidePid: another committee's log, hostile pass 5 B1);
  * naming its own pid as a peer (gomel syncs with every pid but its own: lab16, swarm-8). A twin's instance:
  * naming a peer outside its half (each instance's drop rules cut it off from the other half before gomel
  * starts: real twin8, node3 named pids 0, 1, 3, 4 and node3-twin 5, 6, 7); a copy of its node's log, or of
@@ -292,9 +315,16 @@ export function notItsLog(
   logs: readonly RunLog[],
   n: number,
   levelLimit: number,
-): { index: number; problem: string } | undefined {
+): { index: number; problem: string; fix?: string } | undefined {
   for (const [index, { pid, label, stats, half }] of logs.entries()) {
     if (!stats) continue;
+    const outside = stats.outsidePid;
+    if (outside)
+      return {
+        index,
+        problem: `line ${outside.line} names pid ${outside.pid} as ${outside.as === 'creator' ? "an ordered unit's creator" : 'a peer'}, but the committee has ${n} pids (0–${n - 1}), the only ones gomel names: it is a log of another committee's run`,
+        fix: `judge the logs with their own run's committee.ka and conf.json`,
+      };
     if (stats.peerPids.has(pid))
       return {
         index,

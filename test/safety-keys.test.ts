@@ -4,10 +4,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
-import { cli, REPO, tempDir, until } from './helpers.js';
+import { cli, copyLogs, REPO, snapshot, tempDir, until } from './helpers.js';
 import { withLock } from '../src/fs/lock.js';
 
 type T = Parameters<typeof tempDir>[0];
@@ -228,6 +228,38 @@ test('N11, N102: an empty, garbage, dead-pid or pid-1 lock does not block a keys
     assert.ok(ms2 < 10_000, `${JSON.stringify(content)}: config sync took ${ms2} ms`);
   }
 });
+
+test(
+  'B3: a lock that is a FIFO or a link to /dev/zero is refused in one line naming it, not waited on or read',
+  { timeout: 60_000 }, // before the fix the FIFO hung keys gen and report forever
+  async (t) => {
+    const { root, k } = await committee(t);
+    const lock = path.join(root, '.k.lock');
+    const before = await snapshot(k);
+    for (const [make, kind] of [
+      [() => execFileSync('mkfifo', [lock]), 'a named pipe \\(FIFO\\)'],
+      [() => fs.symlink('/dev/zero', lock), 'a symbolic link'],
+    ] as const) {
+      await fs.rm(lock, { force: true });
+      await make();
+      const r = await cli(['keys', 'gen', '--n', '9', '--keys', k]);
+      assert.equal(r.code, 1, r.err);
+      assert.equal(r.err.split('\n').length, 1, r.err);
+      assert.match(
+        r.err,
+        new RegExp(`${lock}: is ${kind}, not a lock file gomelctl wrote .* — remove it and run again$`),
+      );
+      assert.deepEqual(await snapshot(k), before, 'the committee is unchanged');
+      assert.ok((await fs.lstat(lock)).isFIFO() || (await fs.lstat(lock)).isSymbolicLink(), 'what is not ours is left');
+    }
+    const logs = await copyLogs(t, 'swarm-8');
+    const logsLock = path.join(path.dirname(logs), '.swarm-8.lock');
+    execFileSync('mkfifo', [logsLock]);
+    const r = await cli(['report', '--logs', logs]);
+    assert.equal(r.code, 1, r.err);
+    assert.match(r.err, new RegExp(`${logsLock}: is a named pipe \\(FIFO\\), not a lock file gomelctl wrote`));
+  },
+);
 
 test("N18: a command's own lock is re-entered, not waited on (--configs k --keys k)", async (t) => {
   const { k } = await committee(t);

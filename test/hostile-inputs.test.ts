@@ -6,7 +6,7 @@ import { execFile } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { cli, REPO, tempDir } from './helpers.js';
+import { cli, copyLogs, REPO, tempDir } from './helpers.js';
 import { checkConfigText } from '../src/core/config/check.js';
 import { SHOWN_PROBLEMS } from '../src/commands/config.js';
 
@@ -153,4 +153,84 @@ test('B2: a key or seed quoted from an experiment file, a fault plan or a zones 
     path.join(REPO, 'keys'),
   ]);
   assert.ok(check.out.includes(`"${redacted(seed)}" is not a multicast network`), check.out.replaceAll(seed, '<seed>'));
+});
+
+// Hostile pass 5, B2: a value read from a committee or a config is quoted clipped (bounded.ts quoted),
+// and a committee line longer than any committee's is refused by its length. Before, a 20 MB address
+// was a 20 MB error line from keys verify, verdict and report, and a 10 MB field name a 10 MB line.
+/** Every line of a command's output and errors is short. */
+const shortLines = (r: { out: string; err: string }, what: string) => {
+  for (const line of `${r.out}\n${r.err}`.split('\n'))
+    assert.ok(line.length < 600, `${what}: a line of ${line.length} characters: ${line.slice(0, 200)}`);
+};
+
+test('hostile 5 B2: a committee line of 1 MB, and a long bad address, are one short line naming the file and line', async (t) => {
+  const root = await tempDir(t);
+  const keys = path.join(root, 'keys');
+  await fs.cp(path.join(REPO, 'keys'), keys, { recursive: true });
+  await promisify(execFile)('chmod', ['-R', 'u+w', keys]);
+  const committee = path.join(keys, 'committee.ka');
+  const lines = (await fs.readFile(committee, 'utf8')).split('\n');
+  const logs = await copyLogs(t, 'twin8', path.join(REPO, 'test/vectors/real-runs'));
+  for (const [tail, message] of [
+    [
+      'x'.repeat(1_000_000),
+      /committee\.ka:3: the line is 1000\d{3} characters long; no line of it can be longer than 16384/,
+    ],
+    [
+      'x'.repeat(10_000),
+      /committee\.ka:3: address "node3:11000xxxxx+…" has no port in 1\.\.65535 — use a port such as 9000$/,
+    ],
+  ] as const) {
+    const long = lines.map((l, i) => (i === 2 ? `${l}${tail}` : l)).join('\n');
+    await fs.writeFile(committee, long);
+    await fs.writeFile(path.join(logs, 'committee.ka'), long);
+    for (const args of [
+      ['keys', 'verify', '--keys', keys],
+      ['verdict', '--logs', logs],
+      ['report', '--logs', logs],
+    ]) {
+      const r = await cli(args);
+      assert.equal(r.code, 1, `${args[0]}: ${r.err}`);
+      shortLines(r, args[0]!);
+      assert.match(r.err, message, args[0]);
+    }
+  }
+});
+
+test('hostile 5 B2: a 1 MB field name, Params key or value of a config is clipped in config check and verdict', async (t) => {
+  const root = await tempDir(t);
+  const configs = path.join(root, 'configs');
+  await fs.mkdir(configs);
+  const long = (c: string) => c.repeat(1_000_000);
+  const write = async (
+    name: string,
+    edit: (c: Awaited<ReturnType<typeof shipped>> & Record<string, unknown>) => void,
+  ) => {
+    const config = (await shipped()) as Awaited<ReturnType<typeof shipped>> & Record<string, unknown>;
+    edit(config);
+    await fs.writeFile(path.join(configs, `${name}.json`), JSON.stringify(config));
+  };
+  await write('timeout', (c) => (c.Sync[0]!.Params.timeout = `${long('9')}s`));
+  await write('key', (c) => (c.Sync[0]!.Params[long('k')] = '1'));
+  await write('field', (c) => (c[long('x')] = 1));
+  await write('values', (c) => {
+    c.Sync[1]!.Params.nIn = long('z');
+    c.Sync[2]!.Params.network = long('w');
+  });
+  const r = await cli(['config', 'check', '--configs', configs, '--keys', path.join(REPO, 'keys')]);
+  assert.equal(r.code, 1, r.err);
+  shortLines(r, 'config check');
+  assert.match(r.out, /key\.json Sync\[0\]\.Params\.k{79}…: gomel's gossip service ignores this parameter/);
+  assert.match(r.out, /field\.json x{79}…: unknown field/);
+  assert.match(r.out, /values\.json Sync\[1\]\.Params\.nIn: "z{79}…" is not a whole number/);
+  assert.match(r.out, /values\.json Sync\[2\]\.Params\.network: "w{79}…" is not a multicast network/);
+  assert.match(r.out, /timeout\.json Sync\[0\]\.Params\.timeout: .* is not a Go duration/);
+
+  const logs = await copyLogs(t, 'twin8', path.join(REPO, 'test/vectors/real-runs'));
+  await fs.copyFile(path.join(configs, 'field.json'), path.join(logs, 'conf.json'));
+  const v = await cli(['verdict', '--logs', logs]);
+  assert.equal(v.code, 1, v.err);
+  shortLines(v, 'verdict');
+  assert.match(v.err, /conf\.json:x{79}…: cannot read LevelLimit: unknown field/);
 });

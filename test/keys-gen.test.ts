@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { cli, copyDir, DOCKER_KEYS, REPO, snapshot, tempDir } from './helpers.js';
+import { cli, copyDir, DOCKER_CONFIGS, DOCKER_KEYS, REPO, snapshot, tempDir } from './helpers.js';
 import { keysGen } from '../src/commands/keys.js';
 import { captureOutput } from '../src/commands/output.js';
 import { configColumns } from '../src/core/keys/keys-plan.js';
@@ -13,7 +13,7 @@ import { N } from '../src/core/keys/bn256.js';
 
 const SEED = '5cbd325d0aa0f0e616720e946cd112ee7ac0109fb2e75e8d93e265958673f5c7';
 const gen = (dir: string, ...args: string[]) =>
-  cli(['keys', 'gen', '--dir', dir, '--configs', path.join(dir, 'no-configs'), ...args]);
+  cli(['keys', 'gen', '--dir', dir, '--configs', DOCKER_CONFIGS, ...args]); // its config.json: the default columns
 
 test('the same seed gives the same files, byte for byte', async (t) => {
   const root = await tempDir(t);
@@ -100,6 +100,34 @@ test('keys gen takes its address columns from the config, and names a config it 
   ]);
   assert.equal(bad.code, 1);
   assert.match(bad.err, /bad\.json:Sync: cannot take the address columns from it: expected array/);
+});
+
+test('B5: a config named with --config or --configs that is not there is exit 2 naming it, and no key changes', async (t) => {
+  const root = await tempDir(t);
+  const configs = path.join(root, 'configs');
+  await copyDir(DOCKER_CONFIGS, configs);
+  const keys = path.join(root, 'keys');
+  assert.equal((await cli(['keys', 'gen', '--n', '8', '--keys', keys, '--configs', configs])).code, 0);
+  const before = await snapshot(keys);
+  const nowhere = path.join(root, 'nonexistent-folder');
+  for (const [args, message] of [
+    // a typo of g_m: before, the committee was resized to 9 with the default columns, exit 0
+    [
+      ['--n', '9', '--config', 'g_mm', '--configs', configs],
+      `--config g_mm: there is no ${configs}/g_mm.json — choose one of the .json files in ${configs}`,
+    ],
+    [['--config', 'g_m', '--configs', nowhere], `--configs ${nowhere}: there is no such folder, so no g_m.json`],
+    [['--n', '9', '--configs', nowhere], `--configs ${nowhere}: there is no such folder, so no config.json`],
+    [
+      ['--n', '9', '--config', 'g_mm', '--ports', '9000', '--setup-ports', ''],
+      `--config g_mm: there is no configs/g_mm.json`,
+    ],
+  ] as const) {
+    const r = await cli(['keys', 'gen', '--keys', keys, ...args]);
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.err}`);
+    assert.ok(r.err.includes(message), `${args.join(' ')}: ${r.err}`);
+    assert.deepEqual(await snapshot(keys), before, `${args.join(' ')}: the committee is unchanged`);
+  }
 });
 
 test('growing 8→16 keeps nodes 1..8 byte-identical; shrinking to 6 removes 7..16', async (t) => {
@@ -231,7 +259,7 @@ test('a crash between writing and renaming leaves the old committee readable and
   const before = await snapshot(dir);
   const crash = new Error('injected crash');
   await assert.rejects(
-    keysGen({ n: 9, dir, hostPrefix: 'node', config: 'config', configs: path.join(dir, 'none') }, captureOutput(), {
+    keysGen({ n: 9, dir, hostPrefix: 'node', config: 'config', configs: DOCKER_CONFIGS }, captureOutput(), {
       beforeSwap: () => {
         throw crash;
       },
@@ -305,7 +333,8 @@ test('derivation is pinned: the same seed gives byte-identical committees (70 no
   // Hashes of what gomelctl wrote before the fixed-base table changed (a hash, so no key reaches a log).
   const seventy = path.join(root, 'k70');
   assert.equal(
-    (await cli(['keys', 'gen', '--n', '70', '--keys', seventy, '--configs', root, '--seed', '22'.repeat(32)])).code,
+    (await cli(['keys', 'gen', '--n', '70', '--keys', seventy, '--configs', DOCKER_CONFIGS, '--seed', '22'.repeat(32)]))
+      .code,
     0,
   );
   assert.deepEqual(await hashOf(seventy, 70), [
@@ -314,10 +343,11 @@ test('derivation is pinned: the same seed gives byte-identical committees (70 no
   ]);
   const hundred = path.join(root, 'k100');
   assert.equal(
-    (await cli(['keys', 'gen', '--n', '40', '--keys', hundred, '--configs', root, '--seed', '11'.repeat(32)])).code,
+    (await cli(['keys', 'gen', '--n', '40', '--keys', hundred, '--configs', DOCKER_CONFIGS, '--seed', '11'.repeat(32)]))
+      .code,
     0,
   );
-  assert.equal((await cli(['keys', 'gen', '--n', '100', '--keys', hundred, '--configs', root])).code, 0);
+  assert.equal((await cli(['keys', 'gen', '--n', '100', '--keys', hundred, '--configs', DOCKER_CONFIGS])).code, 0);
   assert.deepEqual(await hashOf(hundred, 100), [
     '1c3ce9e27b0abc6b249e2584e8402b542458358d16f02d5668b3889c54c69af7',
     '221846fbfbe5aebfc58c520be96b7084e00b56d551f96a13908f04d3f8397979',

@@ -4,22 +4,27 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
-import { cli, REPO, tempDir, until } from './helpers.js';
+import { cli, copyLogs, DOCKER_CONFIGS, REPO, snapshot, tempDir, until } from './helpers.js';
 import { withLock } from '../src/fs/lock.js';
 
 type T = Parameters<typeof tempDir>[0];
 
-/** A fresh root with an 8-node committee in root/k (no configs folder: default ports). */
+/**
+ * A config folder whose config.json asks for gomel's default columns (3 Sync entries: 9000, 10000,
+ * 11000). A folder not there no longer means the default columns: a named config must be there (B5).
+ */
+const DEFAULT_COLUMNS = DOCKER_CONFIGS;
+
+/** A fresh root with an 8-node committee in root/k (the default columns). */
 async function committee(t: T, n = '8') {
   const root = await tempDir(t);
   const k = path.join(root, 'k');
-  const none = path.join(root, 'no-configs');
-  const r = await cli(['keys', 'gen', '--n', n, '--keys', k, '--configs', none]);
+  const r = await cli(['keys', 'gen', '--n', n, '--keys', k, '--configs', DEFAULT_COLUMNS]);
   assert.equal(r.code, 0, r.err);
-  return { root, k, none };
+  return { root, k };
 }
 
 test('N27: a .pk whose third field is the RMC secret in decimal: no digit of it in any message', async (t) => {
@@ -94,9 +99,9 @@ async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
 
 test('N7: of two folders left aside, the newest generation is restored, whatever the directory order; the older is removed', async (t) => {
   for (let round = 0; round < 6; round++) {
-    const { root, k, none } = await committee(t); // A: 8 nodes
+    const { root, k } = await committee(t); // A: 8 nodes
     await fs.rename(k, path.join(root, 'A'));
-    assert.equal((await cli(['keys', 'gen', '--n', '10', '--keys', k, '--configs', none])).code, 0); // C: 10 nodes
+    assert.equal((await cli(['keys', 'gen', '--n', '10', '--keys', k, '--configs', DEFAULT_COLUMNS])).code, 0); // C: 10 nodes
     const a = `.k.old-${2 + round}-${randomBytes(6).toString('hex')}`;
     const c = `.k.old-${10 + round}-${randomBytes(6).toString('hex')}`; // "10" sorts before "2" as text
     await fs.rename(path.join(root, 'A'), path.join(root, a));
@@ -109,20 +114,20 @@ test('N7: of two folders left aside, the newest generation is restored, whatever
 });
 
 test('N7: a folder left aside by a finished run (killed before removing it) is cleared by the next keys gen, never restored later', async (t) => {
-  const { root, k, none } = await committee(t);
+  const { root, k } = await committee(t);
   await fs.cp(k, path.join(root, `.k.old-1-${randomBytes(6).toString('hex')}`), { recursive: true }); // the pre-regenerate committee
-  assert.equal((await cli(['keys', 'gen', '--n', '10', '--keys', k, '--configs', none])).code, 0);
+  assert.equal((await cli(['keys', 'gen', '--n', '10', '--keys', k, '--configs', DEFAULT_COLUMNS])).code, 0);
   assert.deepEqual(await hidden(root), []);
 });
 
 test('N16, N17: --keys k/../k, k/. and /abs/./k/../k resize the folder in place of k, leaving nothing aside', async (t) => {
-  const { root, k, none } = await committee(t);
+  const { root, k } = await committee(t);
   for (const [spelling, n] of [
     [`${k}/../k`, '10'],
     [`${k}/.`, '11'],
     [`${root}/./k/../k`, '12'],
   ] as const) {
-    const r = await cli(['keys', 'gen', '--n', n, '--keys', spelling, '--configs', none]);
+    const r = await cli(['keys', 'gen', '--n', n, '--keys', spelling, '--configs', DEFAULT_COLUMNS]);
     assert.equal(r.code, 0, `${spelling}: ${r.err}`);
     assert.equal(await lines(path.join(k, 'committee.ka')), Number(n));
     assert.deepEqual((await fs.readdir(root)).sort(), ['k'], spelling);
@@ -135,10 +140,9 @@ test(
   async (t) => {
     const m = await tmpfs(t, '4m');
     if (!m) return t.skip('no mount here');
-    const { root, mount: k } = m;
-    const none = path.join(root, 'none');
+    const { mount: k } = m;
     for (const n of ['4', '9', '6']) {
-      const r = await cli(['keys', 'gen', '--n', n, '--keys', k, '--configs', none]);
+      const r = await cli(['keys', 'gen', '--n', n, '--keys', k, '--configs', DEFAULT_COLUMNS]);
       assert.equal(r.code, 0, r.err);
       assert.equal(await lines(path.join(k, 'committee.ka')), Number(n));
     }
@@ -166,8 +170,7 @@ test(
     const m = await tmpfs(t, '4m');
     if (!m) return t.skip('no mount here');
     const { root, mount: k } = m;
-    const none = path.join(root, 'none');
-    assert.equal((await cli(['keys', 'gen', '--n', '4', '--keys', k, '--configs', none])).code, 0);
+    assert.equal((await cli(['keys', 'gen', '--n', '4', '--keys', k, '--configs', DEFAULT_COLUMNS])).code, 0);
     // What a run leaves when killed just after marking its set complete: a commit folder inside.
     const other = path.join(root, 'other');
     assert.equal(
@@ -180,14 +183,14 @@ test(
           '--keys',
           other,
           '--configs',
-          none,
+          DEFAULT_COLUMNS,
           '--seed',
           (await fs.readFile(path.join(k, 'seed'), 'utf8')).trim(),
         ])
       ).code,
       0,
     );
-    assert.equal((await cli(['keys', 'gen', '--n', '7', '--keys', other, '--configs', none])).code, 0);
+    assert.equal((await cli(['keys', 'gen', '--n', '7', '--keys', other, '--configs', DEFAULT_COLUMNS])).code, 0);
     await fs.cp(other, path.join(k, '.gomelctl-commit-3'), { recursive: true });
     await fs.writeFile(path.join(k, '.gomelctl-commit-3', '.remove'), '[]');
     await fs.mkdir(path.join(k, '.gomelctl-new-4')); // and an incomplete one after it
@@ -229,10 +232,45 @@ test('N11, N102: an empty, garbage, dead-pid or pid-1 lock does not block a keys
   }
 });
 
+test(
+  'B3: a lock that is a FIFO or a link to /dev/zero is refused in one line naming it, not waited on or read',
+  { timeout: 60_000 }, // before the fix the FIFO hung keys gen and report forever
+  async (t) => {
+    const { root, k } = await committee(t);
+    const lock = path.join(root, '.k.lock');
+    const before = await snapshot(k);
+    for (const [make, kind] of [
+      [() => execFileSync('mkfifo', [lock]), 'a named pipe \\(FIFO\\)'],
+      [() => fs.symlink('/dev/zero', lock), 'a symbolic link'],
+    ] as const) {
+      await fs.rm(lock, { force: true });
+      await make();
+      const r = await cli(['keys', 'gen', '--n', '9', '--keys', k]);
+      assert.equal(r.code, 1, r.err);
+      assert.equal(r.err.split('\n').length, 1, r.err);
+      assert.match(
+        r.err,
+        new RegExp(`${lock}: is ${kind}, not a lock file gomelctl wrote .* — remove it and run again$`),
+      );
+      assert.deepEqual(await snapshot(k), before, 'the committee is unchanged');
+      assert.ok((await fs.lstat(lock)).isFIFO() || (await fs.lstat(lock)).isSymbolicLink(), 'what is not ours is left');
+    }
+    const logs = await copyLogs(t, 'swarm-8');
+    const logsLock = path.join(path.dirname(logs), '.swarm-8.lock');
+    execFileSync('mkfifo', [logsLock]);
+    const r = await cli(['report', '--logs', logs]);
+    assert.equal(r.code, 1, r.err);
+    assert.match(r.err, new RegExp(`${logsLock}: is a named pipe \\(FIFO\\), not a lock file gomelctl wrote`));
+  },
+);
+
 test("N18: a command's own lock is re-entered, not waited on (--configs k --keys k)", async (t) => {
   const { k } = await committee(t);
+  // A keys folder holds no config.json (it would be a file gomelctl does not manage there), and a
+  // named --configs must hold the config (B5): refused before any lock is taken.
   const [r, ms] = await timed(() => cli(['keys', 'gen', '--n', '10', '--keys', k, '--configs', k]));
-  assert.equal(r.code, 0, r.err);
+  assert.equal(r.code, 2, r.err);
+  assert.match(r.err, /--config config: there is no .*k\/config\.json/);
   assert.ok(ms < 10_000, `took ${ms} ms`);
   let inner = false;
   await withLock(k, () => withLock(k, async () => void (inner = true), 200));
@@ -240,13 +278,13 @@ test("N18: a command's own lock is re-entered, not waited on (--configs k --keys
 });
 
 test('N4: config sync while a keys gen sits between its two renames waits on its lock and reads the new committee', async (t) => {
-  const { root, k, none } = await committee(t);
+  const { root, k } = await committee(t);
   const configs = path.join(root, 'configs');
   await fs.mkdir(configs);
   await fs.copyFile(path.join(REPO, 'configs/config.json'), path.join(configs, 'config.json'));
   const next = path.join(root, 'next');
   await fs.cp(k, next, { recursive: true });
-  assert.equal((await cli(['keys', 'gen', '--n', '16', '--keys', next, '--configs', none])).code, 0);
+  assert.equal((await cli(['keys', 'gen', '--n', '16', '--keys', next, '--configs', DEFAULT_COLUMNS])).code, 0);
   // The writer: a live process holding k's lock, k moved aside, the new folder not yet in place.
   const writer = spawn('sleep', ['30']);
   t.after(() => void writer.kill());
@@ -296,14 +334,14 @@ test(
   'N13: a keys gen or config sync that changes nothing needs no lock: a read-only parent folder is fine',
   { skip: !isRoot },
   async (t) => {
-    const { root, k, none } = await committee(t);
+    const { root, k } = await committee(t);
     const configs = path.join(root, 'configs');
     await fs.mkdir(configs);
     await fs.copyFile(path.join(REPO, 'configs/config.json'), path.join(configs, 'config.json'));
     assert.equal((await cli(['config', 'sync', '--keys', k, '--configs', configs])).code, 0);
     await chownTree(root, NOBODY);
     await fs.chmod(root, 0o555);
-    const gen = runAs(['keys', 'gen', '--keys', k, '--configs', none], NOBODY);
+    const gen = runAs(['keys', 'gen', '--keys', k, '--configs', DEFAULT_COLUMNS], NOBODY);
     assert.equal(gen.code, 0, gen.err);
     assert.match(gen.out, /nothing to change/);
     const sync = runAs(['config', 'sync', '--keys', k, '--configs', configs], NOBODY);
@@ -316,11 +354,11 @@ test(
   'N12: config sync in a read-only configs folder fails before saying "updated", naming the folder',
   { skip: !isRoot },
   async (t) => {
-    const { root, k, none } = await committee(t);
+    const { root, k } = await committee(t);
     const configs = path.join(root, 'configs');
     await fs.mkdir(configs);
     await fs.copyFile(path.join(REPO, 'configs/config.json'), path.join(configs, 'config.json'));
-    assert.equal((await cli(['keys', 'gen', '--n', '4', '--keys', k, '--configs', none])).code, 0);
+    assert.equal((await cli(['keys', 'gen', '--n', '4', '--keys', k, '--configs', DEFAULT_COLUMNS])).code, 0);
     await chownTree(root, NOBODY);
     await fs.chmod(configs, 0o555);
     const r = runAs(['config', 'sync', '--keys', k, '--configs', configs], NOBODY);
@@ -357,16 +395,15 @@ test(
   async (t) => {
     const m = await tmpfs(t, '128k');
     if (!m) return t.skip('no mount here');
-    const { root, mount: full } = m;
+    const { mount: full } = m;
     const k = path.join(full, 'k');
-    const none = path.join(root, 'none');
-    assert.equal((await cli(['keys', 'gen', '--n', '8', '--keys', k, '--configs', none])).code, 0);
-    const big = await cli(['keys', 'gen', '--n', '1000', '--keys', k, '--configs', none]);
+    assert.equal((await cli(['keys', 'gen', '--n', '8', '--keys', k, '--configs', DEFAULT_COLUMNS])).code, 0);
+    const big = await cli(['keys', 'gen', '--n', '1000', '--keys', k, '--configs', DEFAULT_COLUMNS]);
     assert.equal(big.code, 1);
     assert.match(big.err, new RegExp(`${k}: no space left on the device`));
     assert.equal(await lines(path.join(k, 'committee.ka')), 8, 'the old committee intact');
     await fs.writeFile(path.join(full, 'fill'), Buffer.alloc(200 * 1024)).catch(() => undefined); // the disk entirely full
-    const r = await cli(['keys', 'gen', '--n', '9', '--keys', k, '--configs', none]);
+    const r = await cli(['keys', 'gen', '--n', '9', '--keys', k, '--configs', DEFAULT_COLUMNS]);
     assert.equal(r.code, 1);
     assert.doesNotMatch(r.err, /unknown path/);
     assert.deepEqual(
@@ -375,7 +412,7 @@ test(
       'no empty lock left',
     );
     await fs.rm(path.join(full, 'fill'));
-    const [again, ms] = await timed(() => cli(['keys', 'gen', '--n', '9', '--keys', k, '--configs', none]));
+    const [again, ms] = await timed(() => cli(['keys', 'gen', '--n', '9', '--keys', k, '--configs', DEFAULT_COLUMNS]));
     assert.equal(again.code, 0, again.err);
     assert.ok(ms < 10_000);
   },
@@ -384,22 +421,22 @@ test(
 // ---- nothing deleted that gomelctl did not write; kept keys byte-identical
 
 test('N32: a 07.pk beside 7.pk is reported by verify and kept, byte for byte, by keys gen', async (t) => {
-  const { root, k, none } = await committee(t);
+  const { root, k } = await committee(t);
   const o = path.join(root, 'o');
-  assert.equal((await cli(['keys', 'gen', '--n', '8', '--keys', o, '--configs', none])).code, 0);
+  assert.equal((await cli(['keys', 'gen', '--n', '8', '--keys', o, '--configs', DEFAULT_COLUMNS])).code, 0);
   const stray = (await fs.readFile(path.join(o, '3.pk'), 'utf8')).replace(/ \d+\n$/, ' 7\n');
   await fs.writeFile(path.join(k, '07.pk'), stray, { mode: 0o600 });
   const verify = await cli(['keys', 'verify', '--keys', k]);
   assert.equal(verify.code, 1);
   assert.match(verify.err, /07\.pk: not a member file name: gomel opens 7\.pk/);
-  const gen = await cli(['keys', 'gen', '--n', '10', '--keys', k, '--configs', none]);
+  const gen = await cli(['keys', 'gen', '--n', '10', '--keys', k, '--configs', DEFAULT_COLUMNS]);
   assert.equal(gen.code, 0, gen.err);
   assert.match(gen.out, /kept 07\.pk/);
   assert.equal(await fs.readFile(path.join(k, '07.pk'), 'utf8'), stray);
 });
 
 test('N30: kept member files with CRLF, tabs, no final newline or "03" keep their bytes across a resize', async (t) => {
-  const { k, none } = await committee(t);
+  const { k } = await committee(t);
   const odd: Record<string, (s: string) => string> = {
     '1.pk': (s) => s.replace('\n', '\r\n'),
     '2.pk': (s) => s.replace(/ /g, '\t'),
@@ -411,7 +448,7 @@ test('N30: kept member files with CRLF, tabs, no final newline or "03" keep thei
     before[name] = edit(await fs.readFile(path.join(k, name), 'utf8'));
     await fs.writeFile(path.join(k, name), before[name]!);
   }
-  const r = await cli(['keys', 'gen', '--n', '10', '--keys', k, '--configs', none]);
+  const r = await cli(['keys', 'gen', '--n', '10', '--keys', k, '--configs', DEFAULT_COLUMNS]);
   assert.equal(r.code, 0, r.err);
   for (const name of Object.keys(odd)) assert.equal(await fs.readFile(path.join(k, name), 'utf8'), before[name], name);
   assert.equal((await cli(['keys', 'verify', '--keys', k])).code, 0);
@@ -453,14 +490,14 @@ async function configsWith(root: string, nParents = 8) {
 }
 
 test('A13: a config that is a symbolic link is synced through the link; the link stays a link', async (t) => {
-  const { root, k, none } = await committee(t);
+  const { root, k } = await committee(t);
   const real = path.join(root, 'real');
   await fs.mkdir(real);
   await fs.copyFile(path.join(await configsWith(root), 'config.json'), path.join(real, 'config.json'));
   const c = path.join(root, 'c2');
   await fs.mkdir(c);
   await fs.symlink('../real/config.json', path.join(c, 'config.json'));
-  assert.equal((await cli(['keys', 'gen', '--n', '4', '--keys', k, '--configs', none])).code, 0);
+  assert.equal((await cli(['keys', 'gen', '--n', '4', '--keys', k, '--configs', DEFAULT_COLUMNS])).code, 0);
   const r = await cli(['config', 'sync', '--configs', c, '--keys', k]);
   assert.equal(r.code, 0, r.err);
   assert.ok((await fs.lstat(path.join(c, 'config.json'))).isSymbolicLink(), 'still a link');
@@ -468,12 +505,12 @@ test('A13: a config that is a symbolic link is synced through the link; the link
 });
 
 test("A14: config sync keeps a config's mode and owner", { skip: !isRoot }, async (t) => {
-  const { root, k, none } = await committee(t);
+  const { root, k } = await committee(t);
   const c = await configsWith(root);
   const file = path.join(c, 'config.json');
   await fs.chmod(file, 0o640);
   await fs.chown(file, 1234, 1235);
-  assert.equal((await cli(['keys', 'gen', '--n', '4', '--keys', k, '--configs', none])).code, 0);
+  assert.equal((await cli(['keys', 'gen', '--n', '4', '--keys', k, '--configs', DEFAULT_COLUMNS])).code, 0);
   assert.equal((await cli(['config', 'sync', '--configs', c, '--keys', k])).code, 0);
   const st = await fs.stat(file);
   assert.equal(st.mode & 0o777, 0o640);
@@ -482,9 +519,9 @@ test("A14: config sync keeps a config's mode and owner", { skip: !isRoot }, asyn
 });
 
 test('NParents follows a resize whatever folders are used: the size before it is kept with the committee', async (t) => {
-  const { root, k, none } = await committee(t);
+  const { root, k } = await committee(t);
   const c = await configsWith(root); // never synced, not the configs folder keys gen saw
-  assert.equal((await cli(['keys', 'gen', '--n', '16', '--keys', k, '--configs', none])).code, 0);
+  assert.equal((await cli(['keys', 'gen', '--n', '16', '--keys', k, '--configs', DEFAULT_COLUMNS])).code, 0);
   const r = await cli(['config', 'sync', '--configs', c, '--keys', k]);
   assert.equal(r.code, 0, r.err);
   assert.match(await fs.readFile(path.join(c, 'config.json'), 'utf8'), /"NParents": 16,/);
@@ -506,10 +543,10 @@ test('A8: a config.json that is a folder, and --keys under a file, are named by 
 });
 
 test('N99: a chain of links to a keys folder works alike in gen and verify; a loop of links is named as one', async (t) => {
-  const { root, k, none } = await committee(t);
+  const { root, k } = await committee(t);
   await fs.symlink(k, path.join(root, 'kl1'));
   await fs.symlink('kl1', path.join(root, 'kl2'));
-  const gen = await cli(['keys', 'gen', '--n', '10', '--keys', path.join(root, 'kl2'), '--configs', none]);
+  const gen = await cli(['keys', 'gen', '--n', '10', '--keys', path.join(root, 'kl2'), '--configs', DEFAULT_COLUMNS]);
   assert.equal(gen.code, 0, gen.err);
   assert.ok((await fs.lstat(path.join(root, 'kl2'))).isSymbolicLink());
   assert.equal(await lines(path.join(k, 'committee.ka')), 10);
@@ -530,7 +567,7 @@ test('N99: a chain of links to a keys folder works alike in gen and verify; a lo
 // ---- nothing secret in any output, whatever option a key file or the seed was passed to
 
 test('a key file or the seed passed to any other option is refused by name, and not a character of it is printed', async (t) => {
-  const { root, k, none } = await committee(t);
+  const { root, k } = await committee(t);
   const configs = path.join(root, 'configs');
   await fs.mkdir(configs);
   await fs.copyFile(path.join(REPO, 'configs/config.json'), path.join(configs, 'config.json'));
@@ -580,7 +617,7 @@ test('a key file or the seed passed to any other option is refused by name, and 
   }
   // Their own readers still read them.
   assert.equal((await cli(['keys', 'verify', '--keys', k])).code, 0);
-  assert.equal((await cli(['keys', 'gen', '--n', '9', '--keys', k, '--configs', none])).code, 0);
+  assert.equal((await cli(['keys', 'gen', '--n', '9', '--keys', k, '--configs', DEFAULT_COLUMNS])).code, 0);
   const fromSeed = await cli([
     'keys',
     'gen',
@@ -589,7 +626,7 @@ test('a key file or the seed passed to any other option is refused by name, and 
     '--keys',
     path.join(root, 'k3'),
     '--configs',
-    none,
+    DEFAULT_COLUMNS,
     '--seed-file',
     path.join(k, 'seed'),
   ]);

@@ -3,7 +3,8 @@ import { Command, Option } from '@commander-js/extra-typings';
 import type { Output } from './output.js';
 import {
   committeeSizeOption,
-  configsOption,
+  DEFAULT_CONFIG,
+  DEFAULT_CONFIGS,
   dirAlias,
   keysOption,
   withSettingsOf,
@@ -26,8 +27,12 @@ const genFlags = () =>
     .option('--seed-file <file>', 'read the committee seed from a file')
     .option('--addresses <file>', "per-node addresses in gomel's generator format (<setup>|<addresses>)")
     .option('--regenerate', 'replace every existing key (from a new seed unless --seed is given)')
-    .option('--config <name>', 'deploy config whose Sync list sets the address columns', 'config')
-    .addOption(configsOption());
+    // No defaults here: a config named with --config or --configs must be there (keys.ts configFor).
+    .option(
+      '--config <name>',
+      `deploy config whose Sync list sets the address columns (default: ${DEFAULT_CONFIG}, if it is there)`,
+    )
+    .option('--configs <dir>', `configs folder (default: ${DEFAULT_CONFIGS})`);
 
 const verifyFlags = () =>
   new Command('verify')

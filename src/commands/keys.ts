@@ -45,6 +45,8 @@ import {
   type KeysDir,
 } from '../fs/keys-dir.js';
 import { readInput } from '../fs/input.js';
+import { requireConfig } from '../fs/configs-dir.js';
+import { DEFAULT_CONFIG, DEFAULT_CONFIGS } from './shared-flags.js';
 import { waitForWriter, withLock } from '../fs/lock.js';
 import { printJson, type Output } from './output.js';
 import type { KeysGenFlags, KeysShowFlags, KeysVerifyFlags } from './keys.flags.js';
@@ -52,16 +54,28 @@ import type { KeysGenFlags, KeysShowFlags, KeysVerifyFlags } from './keys.flags.
 /** What `keys gen` was given: its declared flags (keys.flags.ts). */
 type KeysGenOptions = KeysGenFlags;
 
+/**
+ * The config whose Sync lists set the address columns: the one --config and --configs name, which
+ * must be there (exit 2 before any key changes); with neither flag configs/config.json if it is there,
+ * else undefined (the default columns).
+ */
+async function configFor(options: Pick<KeysGenOptions, 'config' | 'configs'>): Promise<string | undefined> {
+  const configs = options.configs ?? DEFAULT_CONFIGS;
+  const name = (options.config ?? DEFAULT_CONFIG).replace(/\.json$/, '');
+  if (options.config !== undefined || options.configs !== undefined) return requireConfig(configs, name);
+  const file = path.join(configs, `${name}.json`);
+  return (await exists(file)) ? file : undefined;
+}
+
 /** Address columns from the deploy config: one port per Sync (and SyncSetup) entry. */
-async function portsFromConfig(configs: string, name: string): Promise<{ ports: number[]; setupPorts: number[] }> {
-  const file = path.join(configs, `${name.replace(/\.json$/, '')}.json`);
-  if (!(await exists(file))) return defaultPorts(3, 0); // gomel's docker-distributed test: 9000, 10000, 11000
+async function portsFromConfig(file: string | undefined): Promise<{ ports: number[]; setupPorts: number[] }> {
+  if (file === undefined) return defaultPorts(3, 0); // gomel's docker-distributed test: 9000, 10000, 11000
   const text = await readInput(file, 'config');
   const columns = configColumns(text);
   if (columns) return defaultPorts(columns.sync, columns.syncSetup);
   // Only now the full checker, to say what is wrong: loading zod costs ~80 ms (issue 14).
   const { checkConfigText } = await import('../core/config/check.js');
-  const { problems } = checkConfigText(text, undefined, name);
+  const { problems } = checkConfigText(text, undefined, path.basename(file, '.json'));
   const problem = problems.find((p) => /^Sync(Setup)?\b/.test(p.path ?? '')) ?? problems[0];
   throw new InputError(
     file,
@@ -95,6 +109,7 @@ export async function keysGen(options: KeysGenOptions, out: Output, hooks?: Fold
           options.addresses,
         )
       : undefined;
+  const config = await configFor(options);
   // A run that changes nothing needs no lock (a read-only parent folder: N13). Read without it, the
   // folder may be mid-swap by another keys gen (for a moment it is not there, or holds the new
   // committee before its new key files): on a failed read, wait for that writer and read again.
@@ -108,6 +123,7 @@ export async function keysGen(options: KeysGenOptions, out: Output, hooks?: Fold
       explicitSetup,
       addressLines,
       dir,
+      config,
       locked: false,
     };
     return { parsed, done: await generate(options, out, hooks, parsed) };
@@ -131,6 +147,8 @@ interface ParsedGenOptions {
   addressLines: AddressLine[] | undefined;
   /** The keys folder's real path: what is locked and renamed. */
   dir: string;
+  /** The config file that sets the address columns, if any (configFor). */
+  config: string | undefined;
   locked: boolean;
 }
 
@@ -177,8 +195,7 @@ async function generate(
   } else {
     const n = p.requestedN ?? existing?.members.length;
     if (n === undefined) throw new UsageError(`--n is required: ${options.dir} holds no committee yet`);
-    const fromConfig =
-      p.explicitPorts && p.explicitSetup ? undefined : await portsFromConfig(options.configs, options.config);
+    const fromConfig = p.explicitPorts && p.explicitSetup ? undefined : await portsFromConfig(p.config);
     const hostPrefix = p.givenPrefix ?? (existing && currentPrefix(existing.members)) ?? 'node';
     addresses = patternAddresses(
       n,

@@ -17,7 +17,9 @@ export const DEFAULT_KEYS = 'keys';
 export const keysOption = (what = 'keys folder') => new Option('--keys <dir>', what).default(DEFAULT_KEYS);
 /** `keys` commands took --dir first; it stays as a hidden alias of --keys. */
 export const dirAlias = () => new Option('--dir <dir>', 'alias of --keys').hideHelp();
-export const configsOption = () => new Option('--configs <dir>', 'configs folder').default('configs');
+export const DEFAULT_CONFIGS = 'configs';
+export const DEFAULT_CONFIG = 'config';
+export const configsOption = () => new Option('--configs <dir>', 'configs folder').default(DEFAULT_CONFIGS);
 export const networkOption = () =>
   new Option('--network <name>', 'overlay network; it also names the deployment')
     .argParser((text) => parseNetworkName(text))

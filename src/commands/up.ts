@@ -1,12 +1,11 @@
 // `up`: the whole flow in one command; `down`: deploy clean.
-import path from 'node:path';
 import { stoppedBySwarm } from '../core/logs/shutdown.js';
 import { fewNames } from '../core/logs/verdict.js';
 import { CheckFailed, EnvironmentError, InputError, UsageError } from '../core/errors.js';
 import { parseCidr } from '../core/deploy/subnet.js';
 import { planRun, type RunPlan } from '../core/deploy/run-plan.js';
-import { exists } from '../fs/atomic.js';
 import { readCommitteeFile } from '../fs/keys-dir.js';
+import { requireConfig } from '../fs/configs-dir.js';
 import { hostsAfterKeysGen, memberHost } from '../core/keys/committee.js';
 import { checkPayloadFiles } from '../fs/payload-files.js';
 import { resolveCode } from '../fs/code-layout.js';
@@ -64,11 +63,7 @@ async function checkOptions(options: UpOptions): Promise<RunPlan> {
     // with network conditions it stays, so that a node that could not apply them stops the run with one line.
     settle: options.net !== undefined || options.zones !== undefined ? undefined : 0,
   });
-  const config = path.join(options.configs, `${options.config}.json`);
-  if (!(await exists(config)))
-    throw new UsageError(
-      `--config ${options.config}: there is no ${config} — choose one of the .json files in ${options.configs}`,
-    );
+  await requireConfig(options.configs, options.config);
   await checkPayloadFiles(options);
   // Which layout --code holds, and its bn256, refused here rather than after keys gen.
   if (options.bn256 !== undefined && options.code === undefined)

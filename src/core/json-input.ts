@@ -5,6 +5,7 @@
 // a TypeError from String() or a template literal. No message quotes the value: it
 // may be anything the user passed, a key included (issue 25, mechanism 9).
 import { z } from 'zod';
+import { clip, QUOTED_MAX } from './bounded.js';
 import { InputError } from './errors.js';
 
 /** Makes the error for a problem at a JSON path (`[0].kind`; undefined: the whole document). */
@@ -19,12 +20,16 @@ export const inputFail =
 /** A name of one entry of a folder: no separator, no NUL, not "." or "..". */
 export const PLAIN_NAME_JSON = z.string().regex(/^(?!\.\.?$)[^/\\\0]+$/);
 
-/** zod's path as a JSON path: `[0].kind`, `zones.eu[1]`, `Sync[0].Params.timeout`. */
+/**
+ * zod's path as a JSON path: `[0].kind`, `zones.eu[1]`, `Sync[0].Params.timeout`. A field name is
+ * the file's own text, clipped: a 10 MB field name was a 10 MB error line (hostile pass B2).
+ */
 export function jsonPath(path: readonly PropertyKey[]): string {
-  return path.reduce<string>(
-    (acc, key) => (typeof key === 'number' ? `${acc}[${key}]` : acc ? `${acc}.${String(key)}` : String(key)),
-    '',
-  );
+  return path.reduce<string>((acc, key) => {
+    if (typeof key === 'number') return `${acc}[${key}]`;
+    const name = clip(String(key), QUOTED_MAX);
+    return acc ? `${acc}.${name}` : name;
+  }, '');
 }
 
 /** Where two JSON values first differ (in `a`'s key order, then `b`'s keys it lacks): the JSON path and both values. */

@@ -3,6 +3,7 @@
 // line that grows with N. A failed probe verdict at 128 nodes was one line of
 // about 40 KB (every node with three addresses), printed twice.
 import { someNames } from './logs/logs-folder.js';
+import { clip } from './bounded.js';
 
 /**
  * Up to this many nodes a command prints a line for each; beyond, it summarises and
@@ -11,10 +12,7 @@ import { someNames } from './logs/logs-folder.js';
  */
 export const PER_NODE_LINES_UP_TO = 16;
 
-/** A text from elsewhere (an engine's error, a node's answer) cut to `max` characters: a summary line stays short. */
-export function clip(text: string, max = 120): string {
-  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
-}
+export { clip };
 
 export interface NameGroup {
   key: string;

@@ -4,7 +4,7 @@
 // a resize is the committee's own history, kept in the keys folder (keys-dir.ts).
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { InputError } from '../core/errors.js';
+import { InputError, UsageError } from '../core/errors.js';
 import { exists, writeFileAtomic } from './atomic.js';
 import { readInput } from './input.js';
 import { z } from 'zod';
@@ -16,6 +16,21 @@ interface ConfigFile {
   name: string;
   file: string;
   text: string;
+}
+
+/**
+ * The file of the config a command was told to use (--config, --configs): a UsageError (exit 2,
+ * nothing changed) when it is not there. A name not there must never fall back to defaults:
+ * `keys gen --config g_mm` (a typo of g_m) resized the committee with the default columns (hostile pass B5).
+ */
+export async function requireConfig(configs: string, name: string): Promise<string> {
+  const file = path.join(configs, `${name}.json`);
+  if (await exists(file)) return file;
+  throw new UsageError(
+    (await exists(configs))
+      ? `--config ${name}: there is no ${file} — choose one of the .json files in ${configs}`
+      : `--configs ${configs}: there is no such folder, so no ${name}.json — pass the folder that holds the configs`,
+  );
 }
 
 export async function readConfigs(dir: string, names: readonly string[] = []): Promise<ConfigFile[]> {

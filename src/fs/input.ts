@@ -92,7 +92,8 @@ export function formatBytes(n: number): string {
   return `${Number.isInteger(value) ? value : value.toFixed(1)} ${unit}`;
 }
 
-function kindOf(stat: Stats): string {
+/** What a file that is not a regular one is, for a refusal: 'a named pipe (FIFO)', 'a character device'... */
+export function kindOf(stat: Stats): string {
   if (stat.isDirectory()) return 'a folder';
   if (stat.isFIFO()) return 'a named pipe (FIFO)';
   if (stat.isCharacterDevice()) return 'a character device';

@@ -13,11 +13,11 @@
 // (≥ several seconds), and a busy event loop can lose a live lock; the pid and
 // start time say at once, without a timer.
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { promises as fs, readFileSync } from 'node:fs';
+import { constants, promises as fs, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { EnvironmentError } from '../core/errors.js';
-import { fsProblem, isFsError } from './input.js';
+import { EnvironmentError, InputError } from '../core/errors.js';
+import { fsProblem, isFsError, kindOf } from './input.js';
 
 /** The lock of folder `dir` (an absolute, resolved path: see keys-dir.ts resolveFolder). */
 const lockFile = (dir: string) =>
@@ -76,7 +76,49 @@ function holderOf(text: string | undefined): number | undefined {
   return pid > 0 && alive(pid, m[2]) ? pid : undefined;
 }
 
-const readLock = (file: string) => fs.readFile(file, 'utf8').catch(() => undefined);
+/**
+ * The most of a lock that is read: tryCreate writes "<pid> <start time>\n", at most 7 + 1 + 20 + 1
+ * bytes (pid_max is 2^22; the start time is a 64-bit count of clock ticks). More is no lock of ours.
+ */
+const LOCK_BYTES = 64;
+
+/** A lock that is no file gomelctl wrote: one line naming it, and the fix. */
+const notALock = (file: string, kind: string) =>
+  new InputError(
+    file,
+    undefined,
+    `is ${kind}, not a lock file gomelctl wrote (it writes only regular files there)`,
+    'remove it and run again',
+  );
+
+/**
+ * The text of a lock, or undefined when it is gone or unreadable (then it is taken over). The lock
+ * sits beside the folder, in a parent that may be world-writable (/tmp): whatever is there is opened
+ * without following a link and without waiting (a FIFO blocked `report` and `keys gen` forever, a
+ * link to /dev/zero ate 1.17 GB: hostile pass B3), and only a regular file is read, at most LOCK_BYTES.
+ */
+async function readLock(file: string): Promise<string | undefined> {
+  let handle: Awaited<ReturnType<typeof fs.open>>;
+  try {
+    handle = await fs.open(file, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW | constants.O_NOCTTY);
+  } catch (error) {
+    // O_NOFOLLOW: a symbolic link fails with ELOOP.
+    if (isFsError(error) && error.code === 'ELOOP') throw notALock(file, 'a symbolic link');
+    return undefined;
+  }
+  try {
+    const stat = await handle.stat();
+    if (!stat.isFile()) throw notALock(file, kindOf(stat));
+    const buffer = Buffer.alloc(LOCK_BYTES + 1);
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
+    return buffer.toString('utf8', 0, bytesRead); // over LOCK_BYTES: no holder's text, so taken over
+  } catch (error) {
+    if (error instanceof InputError) throw error;
+    return undefined;
+  } finally {
+    await handle.close();
+  }
+}
 
 /** The pid of a live process other than this one holding the folder's lock, if any. */
 export async function lockHolder(dir: string): Promise<number | undefined> {

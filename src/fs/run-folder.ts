@@ -29,7 +29,7 @@ import { readInput, readInputBytes, readOptionalInput } from './input.js';
 import { firstJsonDifference, inputFail, parseJsonWith } from '../core/json-input.js';
 import { committeeFingerprint } from '../core/image/context.js';
 import type { Configuration } from '../core/config/model.js';
-import { clip } from '../core/summary.js';
+import { clip, quoted, QUOTED_MAX } from '../core/bounded.js';
 import { z } from 'zod';
 import { minOf } from '../core/bounded.js';
 
@@ -151,7 +151,8 @@ async function readRunConfig(options: VerdictOptions, recorded: string | undefin
 }
 
 /** A config's value in a message: JSON, clipped; "absent" for a field one of them lacks. */
-const shown = (value: unknown) => (value === undefined ? 'absent' : clip(JSON.stringify(value), 80));
+const shown = (value: unknown) =>
+  value === undefined ? 'absent' : typeof value === 'string' ? quoted(value) : clip(JSON.stringify(value), QUOTED_MAX);
 
 /** Gives each node found its pid: the pid in its log's name, else its folder named as a committee host. */
 function assignPids(files: readonly NodeFiles[], members: readonly Member[], logsDir: string): Map<number, NodeFiles> {

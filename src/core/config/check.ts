@@ -4,7 +4,7 @@ import type { z } from 'zod';
 import { ConfigurationSchema, SyncConfigurationSchema, type Configuration, type SyncConfiguration } from './model.js';
 import { JsonSyntaxError, parseJson, type ParsedJson, type Span } from './json-text.js';
 import { jsonPath, setOwnField } from '../json-input.js';
-import { appendAll, someOf } from '../bounded.js';
+import { appendAll, clip, quoted, QUOTED_MAX, someOf } from '../bounded.js';
 
 export interface Problem {
   severity: 'error' | 'warning';
@@ -124,12 +124,12 @@ export const isGoDuration = (s: string) => parseGoDuration(s).ok;
 function durationProblem(value: string): { message: string; fix: string } | undefined {
   const parsed = parseGoDuration(value);
   if (parsed.ok) return undefined;
-  const shown = JSON.stringify(value);
+  const shown = quoted(value);
   switch (parsed.reason) {
     case 'missing unit':
       return {
         message: `${shown} is not a Go duration: it has no unit; gomel dies at start-up ("time: missing unit in duration")`,
-        fix: `add a unit, e.g. "${value}s"`,
+        fix: `add a unit, e.g. ${quoted(`${value}s`)}`,
       };
     case 'overflow':
       return {
@@ -172,7 +172,7 @@ function schemaProblems(error: z.ZodError): Problem[] {
       const where = path ? `${path}.` : '';
       return {
         severity: 'error',
-        path: someOf(issue.keys.map((k) => `${where}${k}`)),
+        path: someOf(issue.keys.map((k) => `${where}${clip(k, QUOTED_MAX)}`)),
         message: `unknown field${issue.keys.length > 1 ? 's' : ''}; gomel rejects fields it does not know`,
         fix: 'remove it (field names are case-sensitive)',
       };
@@ -224,7 +224,7 @@ function syncProblems(list: readonly SyncConfiguration[], field: 'Sync' | 'SyncS
       problems.push({
         severity: 'error',
         path: `${at}.Fallback`,
-        message: `"${sync.Fallback}" is not a gossip or fetch service of ${field}; ${dies} ("defined ${sync.Fallback} as fallback, but there is no configuration for it")`,
+        message: `${quoted(sync.Fallback)} is not a gossip or fetch service of ${field}; ${dies} ("defined ${clip(sync.Fallback, QUOTED_MAX)} as fallback, but there is no configuration for it")`,
         fix:
           fallbacks.size > 0
             ? `use one of ${[...fallbacks].map((f) => `"${f}"`).join(', ')}, or ""`
@@ -241,7 +241,7 @@ function syncProblems(list: readonly SyncConfiguration[], field: 'Sync' | 'SyncS
             : `remove it; ${sync.Type} reads ${known.join(', ')}`;
         problems.push({
           severity: 'warning',
-          path: `${at}.Params.${key}`,
+          path: `${at}.Params.${clip(key, QUOTED_MAX)}`,
           message: `gomel's ${sync.Type} service ignores this parameter`,
           fix,
         });
@@ -249,7 +249,7 @@ function syncProblems(list: readonly SyncConfiguration[], field: 'Sync' | 'SyncS
         problems.push({
           severity: 'error',
           path: `${at}.Params.network`,
-          message: `"${value}" is not a multicast network`,
+          message: `${quoted(value)} is not a multicast network`,
           fix: `use one of ${MULTICAST_NETWORKS.join(', ')}`,
         });
       }
@@ -270,7 +270,7 @@ function syncProblems(list: readonly SyncConfiguration[], field: 'Sync' | 'SyncS
         problems.push({
           severity: 'error',
           path: `${at}.Params.timeout`,
-          message: `"${timeout}" is a timeout of zero or less: gomel accepts it, but every sync then times out at once and the node never syncs`,
+          message: `${quoted(timeout)} is a timeout of zero or less: gomel accepts it, but every sync then times out at once and the node never syncs`,
           fix: 'use a positive duration, e.g. "2s"',
         });
       }
@@ -292,14 +292,14 @@ function syncProblems(list: readonly SyncConfiguration[], field: 'Sync' | 'SyncS
           problems.push({
             severity: 'error',
             path: `${at}.Params.${key}`,
-            message: `${JSON.stringify(value)} is not a whole number Go's strconv.Atoi reads; ${dies}`,
+            message: `${quoted(value)} is not a whole number Go's strconv.Atoi reads; ${dies}`,
             fix: 'use a whole number ≥ 1 as a string, e.g. "2"',
           });
         else if (n < 1n)
           problems.push({
             severity: 'error',
             path: `${at}.Params.${key}`,
-            message: `"${value}" is not a worker count of at least 1: gomel accepts it, but ${sync.Type} with fewer than one worker never syncs`,
+            message: `${quoted(value)} is not a worker count of at least 1: gomel accepts it, but ${sync.Type} with fewer than one worker never syncs`,
             fix: 'use a whole number ≥ 1, e.g. "2"',
           });
       }
@@ -402,11 +402,12 @@ function numberLiteralProblems(text: string, parsed: ParsedJson, value: Record<s
     const span = parsed.topLevel.get(field);
     if (!span || typeof value[field] !== 'number') return [];
     const literal = text.slice(span.start, span.end);
+    const shown = clip(literal, QUOTED_MAX); // a literal of a million digits is still one line
     const error = (message: string, fix: string): Problem[] => [{ severity: 'error', path: field, message, fix }];
     if (type === 'float32') {
       return literalAtLeast(literal, FLOAT32_LIMIT)
         ? error(
-            `${literal} is beyond Go's float32 (largest 3.4028235e38); gomel refuses the file ("cannot unmarshal number ${literal} … of type float32")`,
+            `${shown} is beyond Go's float32 (largest 3.4028235e38); gomel refuses the file ("cannot unmarshal number ${shown} … of type float32")`,
             'use a number of seconds such as 0.2',
           )
         : [];
@@ -414,12 +415,12 @@ function numberLiteralProblems(text: string, parsed: ParsedJson, value: Record<s
     if (type === 'float64') {
       return Number.isFinite(Number(literal))
         ? []
-        : error(`${literal} is beyond Go's float64; gomel refuses the file`, 'use a small number such as 0');
+        : error(`${shown} is beyond Go's float64; gomel refuses the file`, 'use a small number such as 0');
     }
     if (!/^-?(?:0|[1-9]\d*)$/.test(literal)) {
       const whole = Number(literal);
       return error(
-        `${literal} is not a whole-number literal; gomel (Go's encoding/json) refuses it for an integer field`,
+        `${shown} is not a whole-number literal; gomel (Go's encoding/json) refuses it for an integer field`,
         Number.isSafeInteger(whole) ? `write it as ${whole}` : 'write a whole number without "." or exponent',
       );
     }
@@ -427,19 +428,19 @@ function numberLiteralProblems(text: string, parsed: ParsedJson, value: Record<s
     if (type === 'uint16') {
       if (literal.startsWith('-') || v > 65535n)
         return error(
-          `${literal} is not a Go uint16 (0..65535)${literal === '-0' ? ': Go refuses any sign, even on 0' : ''}; gomel refuses the file`,
+          `${shown} is not a Go uint16 (0..65535)${literal === '-0' ? ': Go refuses any sign, even on 0' : ''}; gomel refuses the file`,
           `use a whole number in 0..65535${literal === '-0' ? ', e.g. 0' : ''}`,
         );
       return [];
     }
     if (v < -TWO_63 || v >= TWO_63)
       return error(
-        `${literal} is beyond Go's int (-9223372036854775808..9223372036854775807); gomel refuses the file`,
+        `${shown} is beyond Go's int (-9223372036854775808..9223372036854775807); gomel refuses the file`,
         'use a smaller whole number',
       );
     if (field === 'LogLevel' && (v < 0n || v > 5n)) {
       return error(
-        `${literal} is not a log level 0..5: gomel casts it to zerolog's 8-bit level (256 is debug, 7 disables the log)`,
+        `${shown} is not a log level 0..5: gomel casts it to zerolog's 8-bit level (256 is debug, 7 disables the log)`,
         'use 0 (debug) … 5 (panic); gomelctl reads the info-level log',
       );
     }
@@ -469,21 +470,21 @@ function goFieldNames(
       setOwnField(value, key, v); // unknown: the schema names it
       continue;
     }
-    const path = at ? `${at}.${key}` : key;
+    const path = at ? `${at}.${clip(key, QUOTED_MAX)}` : clip(key, QUOTED_MAX);
     const before = seen.get(field);
     if (before !== undefined && topLevel) {
       // gomel counts the JSON object's keys: two names for one field make 17.
       problems.push({
         severity: 'error',
         path,
-        message: `"${before}" and "${key}" are the same field ${field} to gomel (Go matches field names case-insensitively); gomel refuses the file ("incorrect number of fields")`,
+        message: `${quoted(before)} and ${quoted(key)} are the same field ${field} to gomel (Go matches field names case-insensitively); gomel refuses the file ("incorrect number of fields")`,
         fix: `keep only "${field}"`,
       });
     } else if (key !== field) {
       problems.push({
         severity: 'warning',
         path,
-        message: `gomel reads "${key}" as ${field} (Go matches field names case-insensitively)`,
+        message: `gomel reads ${quoted(key)} as ${field} (Go matches field names case-insensitively)`,
         fix: `write "${field}"`,
       });
     }

@@ -2,6 +2,7 @@
 //   committee.ka: <signing pk>|<RMC verification key>|<setup addresses>|<addresses>
 //   <pid>.pk:     <signing private key> <RMC secret key> <pid>
 //   addresses:    <setup addresses>|<addresses>   (input of gomel's key generator)
+import { quoted } from '../bounded.js';
 import { InputError } from '../errors.js';
 import { G2_ENCODED_LENGTH, scalarFromBytes, scalarToBytes } from './bn256.js';
 
@@ -54,6 +55,25 @@ function lines(text: string): string[] {
   return out.map((line) => (line.endsWith('\r') ? line.slice(0, -1) : line));
 }
 
+/**
+ * The longest line of a committee or addresses file read (characters). A line holds two keys
+ * (44 + 172 base64 characters) and one address per Sync and SyncSetup service, each a host of at
+ * most 254 characters (Go's isDomainName) and a port: 16 KiB is some 60 such addresses. A longer
+ * line is no committee's; it is refused by its length before it is split or quoted (a 20 MB
+ * address was echoed whole: hostile pass B2).
+ */
+export const MAX_LINE_CHARS = 16 * 1024;
+
+function refuseLongLine(line: string, file: string, where: string, fix: string): void {
+  if (line.length > MAX_LINE_CHARS)
+    throw new InputError(
+      file,
+      where,
+      `the line is ${line.length} characters long; no line of it can be longer than ${MAX_LINE_CHARS} (two keys and a few host:port addresses)`,
+      fix,
+    );
+}
+
 const BOM = '\ufeff';
 /** gomel's base64 decoder refuses a byte-order mark; say so rather than "not valid base64". */
 function refuseBom(line: string, file: string, where: string): void {
@@ -77,7 +97,7 @@ function splitAddresses(field: string, file: string, where: string): string[] {
     throw new InputError(
       file,
       where,
-      `address field "${field}" has a double, leading or trailing space; gomel would read an empty address there`,
+      `address field ${quoted(field)} has a double, leading or trailing space; gomel would read an empty address there`,
       'separate addresses with single spaces',
     );
   return list;
@@ -158,7 +178,7 @@ function isGoDomainName(s: string): boolean {
  */
 function checkAddresses(list: string[], file: string, where: string): void {
   for (const address of list) {
-    const shown = JSON.stringify(address);
+    const shown = quoted(address);
     const split = splitHostPort(address);
     if (typeof split === 'string')
       throw new InputError(
@@ -181,7 +201,7 @@ function checkAddresses(list: string[], file: string, where: string): void {
       throw new InputError(
         file,
         where,
-        `address ${shown}: host ${JSON.stringify(host)} is neither an IP address nor a name Go's resolver looks up (ASCII letters, digits, "-", "_", "."); gomel fails at start-up ("no such host")`,
+        `address ${shown}: host ${quoted(host)} is neither an IP address nor a name Go's resolver looks up (ASCII letters, digits, "-", "_", "."); gomel fails at start-up ("no such host")`,
         'use an ASCII host name such as node1, or an IP address',
       );
     }
@@ -192,6 +212,7 @@ function checkAddresses(list: string[], file: string, where: string): void {
 export function parseCommittee(text: string, file = 'committee.ka'): Member[] {
   const members = lines(text).map((line, i): Member => {
     const where = `${i + 1}`;
+    refuseLongLine(line, file, where, 'restore the file or regenerate it with `gomelctl keys gen`');
     refuseBom(line, file, where);
     const fields = line.split('|');
     if (fields.length !== 4) {
@@ -340,6 +361,7 @@ export function formatPrivateKey(key: PrivateKey): string {
 export function parseAddressLines(text: string, file: string): AddressLine[] {
   return lines(text).map((line, i) => {
     const where = `${i + 1}`;
+    refuseLongLine(line, file, where, 'one line per node: <setup addresses>|<addresses>');
     const fields = line.split('|');
     if (fields.length !== 2)
       throw new InputError(

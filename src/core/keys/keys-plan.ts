@@ -2,6 +2,7 @@
 // Existing keys are never replaced unless `regenerate` is set (docs/keys.md, "Resizing").
 import type { AddressLine, Member, PrivateKey } from './committee.js';
 import { deriveNode, memberOf, type DerivedNode } from './derive.js';
+import { quoted } from '../bounded.js';
 import { InputError } from '../errors.js';
 import { z } from 'zod';
 import { readJsonAs } from '../json-input.js';
@@ -141,7 +142,7 @@ export function checkAddressLines(lines: AddressLine[], file: string): AddressLi
         throw new InputError(
           file,
           `${i + 1}`,
-          `address "${address}" is also on line ${other}; two services cannot listen on one address`,
+          `address ${quoted(address)} is also on line ${other}; two services cannot listen on one address`,
           'give each node and column its own host:port',
         );
       seen.set(address, i + 1);

@@ -28,6 +28,21 @@ const swarmInfo = {
 };
 
 // A process each: that it ends at the timeout, with one line and exit 1, is the process's own contract.
+
+/** Points this process's Engine at `host` with a call timeout of `seconds`, until the test ends. */
+function engineFor(t: { after: (fn: () => void) => void }, host: string, seconds: string): void {
+  const saved = { host: process.env.DOCKER_HOST, timeout: process.env.GOMELCTL_ENGINE_TIMEOUT };
+  process.env.DOCKER_HOST = host;
+  process.env.GOMELCTL_ENGINE_TIMEOUT = seconds;
+  t.after(() => {
+    for (const [k, v] of [
+      ['DOCKER_HOST', saved.host],
+      ['GOMELCTL_ENGINE_TIMEOUT', saved.timeout],
+    ] as const)
+      v === undefined ? delete process.env[k] : (process.env[k] = v);
+  });
+}
+
 describe('an engine that accepts and never answers (N91)', () => {
   for (const args of [
     ['deploy', 'status'],
@@ -215,16 +230,7 @@ describe('engine streams', () => {
     const socket = path.join(dir, 'build.sock');
     await new Promise<void>((resolve) => server.listen(socket, resolve));
     t.after(() => new Promise<void>((resolve) => (server.closeAllConnections(), server.close(() => resolve()))));
-    const saved = { host: process.env.DOCKER_HOST, timeout: process.env.GOMELCTL_ENGINE_TIMEOUT };
-    process.env.DOCKER_HOST = `unix://${socket}`;
-    process.env.GOMELCTL_ENGINE_TIMEOUT = '0.1';
-    t.after(() => {
-      for (const [k, v] of [
-        ['DOCKER_HOST', saved.host],
-        ['GOMELCTL_ENGINE_TIMEOUT', saved.timeout],
-      ] as const)
-        v === undefined ? delete process.env[k] : (process.env[k] = v);
-    });
+    engineFor(t, `unix://${socket}`, '0.1');
     const engine = new Engine();
     const started = Date.now();
     const seen: unknown[] = [];
@@ -255,16 +261,7 @@ describe('an engine too loaded to answer in time (256 nodes starting on 2 cores,
       return { json: [] };
     });
     t.after(() => fake.close());
-    const saved = { host: process.env.DOCKER_HOST, timeout: process.env.GOMELCTL_ENGINE_TIMEOUT };
-    process.env.DOCKER_HOST = fake.host;
-    process.env.GOMELCTL_ENGINE_TIMEOUT = '0.2';
-    t.after(() => {
-      for (const [k, v] of [
-        ['DOCKER_HOST', saved.host],
-        ['GOMELCTL_ENGINE_TIMEOUT', saved.timeout],
-      ] as const)
-        v === undefined ? delete process.env[k] : (process.env[k] = v);
-    });
+    engineFor(t, fake.host, '0.2');
     const engine = new Engine();
     const retries: string[] = [];
     const retry = { budgetMs: 10_000, firstDelayMs: 10, onRetry: (e: Error) => retries.push(e.message) };

@@ -166,24 +166,7 @@ test('hostile pass N2: a key of the keys folder split into pieces no key shape f
   const logs = path.join(dir, 'logs');
   await fs.mkdir(logs);
   await fs.copyFile(path.join(keys, 'committee.ka'), path.join(logs, 'committee.ka'));
-  for (let k = 1; k <= 8; k++) {
-    await fs.mkdir(path.join(logs, `node${k}`));
-    const peers = Array.from({ length: 8 }, (_, p) => `peer ${p} node${p + 1}:9000 ok`);
-    const error = k === 4 ? [`error ${pieces}`] : [];
-    await fs.writeFile(
-      path.join(logs, `node${k}`, 'probe.txt'),
-      [
-        `pid ${k - 1}`,
-        'config config',
-        'nodes 8',
-        'key ok',
-        ...peers,
-        ...error,
-        `result ${k === 4 ? 'fail' : 'ok'}`,
-        '',
-      ].join('\n'),
-    );
-  }
+  await probeReports(logs, pieces);
   const verdict = await cli(['verdict', '--logs', logs, '--keys', keys]);
   assert.equal(verdict.code, 1, verdict.err);
   assert.match(verdict.out, /node4: FAIL .*redacted/);
@@ -309,24 +292,7 @@ test('hostile pass N2, in files: a key cut into pieces is redacted in task.json 
   assert.match(task.error, /^bad key \S+…\(redacted, 29 chars\) /);
 
   // A probe report's error, in the folder deploy logs wrote: verdict.txt is written beside the logs.
-  for (let k = 1; k <= 8; k++) {
-    await fs.mkdir(path.join(logs, `node${k}`), { recursive: true });
-    const peers = Array.from({ length: 8 }, (_, p) => `peer ${p} node${p + 1}:9000 ok`);
-    const error = k === 4 ? [`error ${pieces}`] : [];
-    await fs.writeFile(
-      path.join(logs, `node${k}`, 'probe.txt'),
-      [
-        `pid ${k - 1}`,
-        'config config',
-        'nodes 8',
-        'key ok',
-        ...peers,
-        ...error,
-        `result ${k === 4 ? 'fail' : 'ok'}`,
-        '',
-      ].join('\n'),
-    );
-  }
+  await probeReports(logs, pieces);
   const verdict = await gomelctlInProcess(['verdict', '--logs', logs, '--keys', keys], dir);
   assert.equal(verdict.code, 1, verdict.err);
   // Before the fix: printed redacted, written whole.
@@ -355,3 +321,15 @@ test("hostile pass N2, in report.html: a node's stderr quoting a key of --keys c
     [],
   );
 });
+
+/** Eight probe nodes' reports in `logs`, node4's failing with an error that quotes `quoted`. */
+async function probeReports(logs: string, quoted: string): Promise<void> {
+  for (let k = 1; k <= 8; k++) {
+    await fs.mkdir(path.join(logs, `node${k}`), { recursive: true });
+    const peers = Array.from({ length: 8 }, (_, p) => `peer ${p} node${p + 1}:9000 ok`);
+    const error = k === 4 ? [`error ${quoted}`] : [];
+    const result = `result ${k === 4 ? 'fail' : 'ok'}`;
+    const report = [`pid ${k - 1}`, 'config config', 'nodes 8', 'key ok', ...peers, ...error, result, ''];
+    await fs.writeFile(path.join(logs, `node${k}`, 'probe.txt'), report.join('\n'));
+  }
+}

@@ -37,6 +37,33 @@ function taskJson(task: Recorded['tasks'][number]) {
   };
 }
 
+/** swarm-8 with node7 and node8 stopped mid-run (logs cut to a third, exit 143) and their task.json as `task` says. */
+async function stoppedMidRun(t: Parameters<typeof copyLogs>[0], task: (node: string) => object): Promise<string> {
+  const dir = await copyLogs(t, 'swarm-8');
+  const started = Date.parse(RECORDED.tasks[0]!.Status.Timestamp) / 1000 - 60;
+  for (let k = 1; k <= 8; k++) await fs.writeFile(path.join(dir, `node${k}`, 'started_at'), `${started}\n`);
+  for (const node of ['node7', 'node8']) {
+    const folder = path.join(dir, node);
+    const log = (await fs.readdir(folder)).find((f) => f.endsWith('.log.gz'))!;
+    const lines = await readLines(path.join(folder, log));
+    await writeLines(path.join(folder, log), lines.slice(0, Math.floor(lines.length / 3)));
+    await fs.writeFile(path.join(folder, 'exit_status'), '143\n');
+    await fs.writeFile(path.join(folder, 'stderr.txt'), '');
+    await fs.writeFile(path.join(folder, 'task.json'), JSON.stringify(task(node)));
+  }
+  return dir;
+}
+
+/** The verdict of a stoppedMidRun folder: exit 0, node7 and node8 stopped by the swarm with their host's down. */
+async function toleratedSwarmStop(dir: string): Promise<{ out: string }> {
+  const host = hostOf(RECORDED.tasks[1]!.NodeID);
+  const r = await cli(['verdict', '--logs', dir]);
+  assert.equal(r.code, 0, r.out + r.err);
+  const named = `; node7, node8 stopped by the swarm: host ${host} declared down \\(missed heartbeats\\) at [\\d.]+ s; f = 2 tolerated$`;
+  assert.match(r.out, new RegExp(named, 'm'));
+  return r;
+}
+
 test('the engine records a swarm shutdown as a task in state "shutdown", desired "shutdown", exit 143, and the host down a moment before', () => {
   for (const task of RECORDED.tasks) {
     const v = viewTask([task as never]);
@@ -58,28 +85,12 @@ test('the engine records a swarm shutdown as a task in state "shutdown", desired
 });
 
 test('nodes the swarm stopped are faulty, named with the host and when it was declared down, never "killed"; with at most f the run is tolerated', async (t) => {
-  const dir = await copyLogs(t, 'swarm-8');
-  const started = Date.parse(RECORDED.tasks[0]!.Status.Timestamp) / 1000 - 60;
-  for (let k = 1; k <= 8; k++) await fs.writeFile(path.join(dir, `node${k}`, 'started_at'), `${started}\n`);
   // node7 and node8 ran on the host the recorded task ran on, and were stopped mid-run (their logs end early).
-  for (const node of ['node7', 'node8']) {
-    const folder = path.join(dir, node);
-    const log = (await fs.readdir(folder)).find((f) => f.endsWith('.log.gz'))!;
-    const lines = await readLines(path.join(folder, log));
-    await writeLines(path.join(folder, log), lines.slice(0, Math.floor(lines.length / 3)));
-    await fs.writeFile(path.join(folder, 'exit_status'), '143\n');
-    await fs.writeFile(path.join(folder, 'stderr.txt'), '');
-    await fs.writeFile(path.join(folder, 'task.json'), JSON.stringify(taskJson(RECORDED.tasks[1]!)));
-  }
-  const host = hostOf(RECORDED.tasks[1]!.NodeID);
-  const r = await cli(['verdict', '--logs', dir]);
-  assert.equal(r.code, 0, r.out + r.err);
+  const dir = await stoppedMidRun(t, () => taskJson(RECORDED.tasks[1]!));
+  const r = await toleratedSwarmStop(dir);
   assert.match(
     r.out,
-    new RegExp(
-      `^consensus reached by all 6 correct nodes \\(344 units in the same order\\); node7, node8 stopped by the swarm: host ${host} declared down \\(missed heartbeats\\) at [\\d.]+ s; f = 2 tolerated$`,
-      'm',
-    ),
+    /^consensus reached by all 6 correct nodes \(344 units in the same order\); node7, node8 stopped/m,
   );
   assert.match(
     r.out,
@@ -91,32 +102,9 @@ test('nodes the swarm stopped are faulty, named with the host and when it was de
 });
 
 test("a node of a host declared down whose task ended \"failed\" on the swarm's SIGTERM (the agent's race) is stopped by the swarm too; without the host's down on record it is not", async (t) => {
-  const dir = await copyLogs(t, 'swarm-8');
-  const started = Date.parse(RECORDED.tasks[0]!.Status.Timestamp) / 1000 - 60;
-  for (let k = 1; k <= 8; k++) await fs.writeFile(path.join(dir, `node${k}`, 'started_at'), `${started}\n`);
   const raced = { ...taskJson(RECORDED.tasks[1]!), state: 'failed' };
-  for (const node of ['node7', 'node8']) {
-    const folder = path.join(dir, node);
-    const log = (await fs.readdir(folder)).find((f) => f.endsWith('.log.gz'))!;
-    const lines = await readLines(path.join(folder, log));
-    await writeLines(path.join(folder, log), lines.slice(0, Math.floor(lines.length / 3)));
-    await fs.writeFile(path.join(folder, 'exit_status'), '143\n');
-    await fs.writeFile(path.join(folder, 'stderr.txt'), '');
-    await fs.writeFile(
-      path.join(folder, 'task.json'),
-      JSON.stringify(node === 'node7' ? { ...raced, state: 'shutdown' } : raced),
-    );
-  }
-  const host = hostOf(RECORDED.tasks[1]!.NodeID);
-  const r = await cli(['verdict', '--logs', dir]);
-  assert.equal(r.code, 0, r.out + r.err);
-  assert.match(
-    r.out,
-    new RegExp(
-      `; node7, node8 stopped by the swarm: host ${host} declared down \\(missed heartbeats\\) at [\\d.]+ s; f = 2 tolerated$`,
-      'm',
-    ),
-  );
+  const dir = await stoppedMidRun(t, (node) => (node === 'node7' ? { ...raced, state: 'shutdown' } : raced));
+  await toleratedSwarmStop(dir);
   // The same "failed" task with no record of its host's down: a node the verdict cannot call the swarm's.
   const { hostDeclaredDownAt: _, ...unrecorded } = raced;
   await fs.writeFile(path.join(dir, 'node8', 'task.json'), JSON.stringify(unrecorded));

@@ -206,21 +206,14 @@ test(
 
 // ---- locks that cannot strand a user
 
-test('N11, N102: an empty, garbage, dead-pid or pid-1 lock does not block a keys gen or a config sync', async (t) => {
+test('N11, N102: a dead-pid or pid-1 lock does not block a keys gen or a config sync (an empty or garbage one is no lock of ours: refused and kept, B3 below)', async (t) => {
   const { root, k } = await committee(t);
   const configs = path.join(root, 'configs');
   await fs.mkdir(configs);
   await fs.copyFile(path.join(REPO, 'configs/config.json'), path.join(configs, 'config.json'));
   const dead = spawnSync('true').pid!;
   let n = 8;
-  for (const content of [
-    '',
-    'garbage\n',
-    `${dead}\n`,
-    `${dead} 123\n`,
-    '1\n',
-    `1 ${await startTime(1).catch(() => '1')}9\n`,
-  ]) {
+  for (const content of [`${dead}\n`, `${dead} 123\n`, '1\n', `1 ${await startTime(1).catch(() => '1')}9\n`]) {
     await fs.writeFile(path.join(root, '.k.lock'), content);
     await fs.writeFile(path.join(root, '.configs.lock'), content);
     const [r, ms] = await timed(() => cli(['keys', 'gen', '--n', String(++n), '--keys', k, '--configs', configs]));
@@ -233,7 +226,7 @@ test('N11, N102: an empty, garbage, dead-pid or pid-1 lock does not block a keys
 });
 
 test(
-  'B3: a lock that is a FIFO or a link to /dev/zero is refused in one line naming it, not waited on or read',
+  'B3: a lock that is a FIFO, a link to /dev/zero or a file of other text is refused in one line naming it, not waited on, read or removed',
   { timeout: 60_000 }, // before the fix the FIFO hung keys gen and report forever
   async (t) => {
     const { root, k } = await committee(t);
@@ -254,6 +247,19 @@ test(
       );
       assert.deepEqual(await snapshot(k), before, 'the committee is unchanged');
       assert.ok((await fs.lstat(lock)).isFIFO() || (await fs.lstat(lock)).isSymbolicLink(), 'what is not ours is left');
+    }
+    // A regular file that is no lock of ours (its text, or its size) is someone else's: refused and kept.
+    for (const text of ['my notes, not a lock\n', `${'9'.repeat(100)}\n`, '', 'garbage\n']) {
+      await fs.rm(lock, { force: true });
+      await fs.writeFile(lock, text);
+      const r = await cli(['keys', 'gen', '--n', '9', '--keys', k]);
+      assert.equal(r.code, 1, r.err);
+      assert.match(
+        r.err,
+        new RegExp(`${lock}: is a file whose text is no lock gomelctl wrote .* — remove it and run again$`),
+      );
+      assert.equal(await fs.readFile(lock, 'utf8'), text, "the user's file is kept");
+      assert.deepEqual(await snapshot(k), before, 'the committee is unchanged');
     }
     const logs = await copyLogs(t, 'swarm-8');
     const logsLock = path.join(path.dirname(logs), '.swarm-8.lock');

@@ -68,9 +68,12 @@ function readCmdline(pid: number): string {
   }
 }
 
+/** A lock's text as tryCreate writes it: "<pid> <start time>\n" (an older gomelctl's: "<pid>\n"). */
+const LOCK_TEXT = /^(\d+)(?: (\d+))?\n$/;
+
 /** The live holder named by a lock file's text, if any. */
 function holderOf(text: string | undefined): number | undefined {
-  const m = /^(\d+)(?: (\d+))?\n$/.exec(text ?? '');
+  const m = LOCK_TEXT.exec(text ?? '');
   if (!m) return undefined;
   const pid = Number(m[1]);
   return pid > 0 && alive(pid, m[2]) ? pid : undefined;
@@ -111,7 +114,7 @@ async function readLock(file: string): Promise<string | undefined> {
     if (!stat.isFile()) throw notALock(file, kindOf(stat));
     const buffer = Buffer.alloc(LOCK_BYTES + 1);
     const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
-    return buffer.toString('utf8', 0, bytesRead); // over LOCK_BYTES: no holder's text, so taken over
+    return buffer.toString('utf8', 0, bytesRead); // over LOCK_BYTES: no text of ours (withLock refuses it)
   } catch (error) {
     if (error instanceof InputError) throw error;
     return undefined;
@@ -172,6 +175,10 @@ export async function withLock<T>(dir: string, fn: () => Promise<T>, waitMs = 60
     const text = await readLock(file);
     // Our pid on a lock no task of ours holds: a leftover of a killed run whose pid we reuse.
     const holder = held.has(file) ? process.pid : holderOf(text);
+    // A lock is written whole (tryCreate): other text there is a file of someone else's, never removed
+    // (a 1 MB file, or "my notes", at .k.lock was taken over and deleted: hostile pass 6).
+    if (text !== undefined && !LOCK_TEXT.test(text))
+      throw notALock(file, 'a file whose text is no lock gomelctl wrote ("<pid> <start>", at most 64 bytes)');
     if (holder === undefined || (holder === process.pid && !held.has(file))) {
       // No live holder: take it over. The rename is atomic, so of two takers one moves
       // the stale lock; the other finds it gone or changed and puts back what it moved.

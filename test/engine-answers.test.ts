@@ -305,3 +305,38 @@ describe("a node's output (hostile pass H07, H08)", () => {
     });
   });
 });
+
+// Hostile pass 7, BAD3: dockerode's createSecret and createContainer sent their options as the URL's
+// query as well as the body, and an engine at debug level logs each request's URI: every node's
+// private key (a secret's Data) and the control token (the fault messenger's Env) were in its log.
+describe('secret material goes in the body of a request, never its URL (hostile pass 7)', () => {
+  it('createSecret and runOnNetwork: the key and the token are in the body only', async (t) => {
+    const dir = await tempDir(t);
+    const fake = await fakeEngine(dir, (r) => {
+      if (r.path === '/secrets/create') return { status: 201, json: { ID: 'secret1' } };
+      if (r.path === '/containers/create') return { status: 201, json: { Id: 'c1' } };
+      if (r.path === '/containers/c1/wait') return { json: { StatusCode: 0 } };
+      if (r.path === '/containers/c1/logs') return { text: '' };
+      return { status: 204, text: '' }; // start, remove
+    });
+    t.after(() => fake.close());
+    engineFor(t, fake.host, '5');
+    const engine = new Engine();
+    const key = 'GQRJithpel9a7UDjUmCklpwLfrWLiFaHeuRmryxG5GYV 0\n';
+    const token = 'REQUEST_0=control-token-0123456789abcdef';
+    assert.equal(await engine.createSecret('node1.k', new TextEncoder().encode(key), { app: 'gomel' }), 'secret1');
+    const ran = await engine.runOnNetwork('busybox', 'net', ['sh', '-c', 'true'], [token], { app: 'gomel' }, 5000);
+    assert.equal(ran.exitCode, 0);
+    const data = Buffer.from(key).toString('base64');
+    const [secret, container] = [
+      fake.requests.find((r) => r.path === '/secrets/create')!,
+      fake.requests.find((r) => r.path === '/containers/create')!,
+    ];
+    assert.equal((JSON.parse(secret.body) as { Data: string }).Data, data, 'the body carries the key');
+    assert.deepEqual((JSON.parse(container.body) as { Env: string[] }).Env, [token], 'the body carries the token');
+    for (const r of fake.requests) {
+      const query = decodeURIComponent(r.query.toString());
+      assert.ok(!query.includes(data) && !query.includes('control-token'), `${r.method} ${r.path}?${query}`);
+    }
+  });
+});

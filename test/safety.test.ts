@@ -251,6 +251,13 @@ test('bad input is refused up front: an image tag with spaces or upper case, a -
     /--tag "127\.0\.0\.1:5000\/My Image:t": not an image reference/,
   );
   assert.throws(() => checkImageRef('127.0.0.1:5000/Aleph:test', '--tag'), /not an image reference/);
+  // A registry host is dot-separated names, never ".." (hostile pass 7: `--tag ../x` reached the engine).
+  for (const ref of ['../x', 'a..b/x', '.a/x', 'a./x'])
+    assert.throws(() => checkImageRef(ref, '--tag'), /not an image reference/, ref);
+  assert.equal(
+    checkImageRef('registry-1.docker.io/library/busybox:1.36', '--image'),
+    'registry-1.docker.io/library/busybox:1.36',
+  );
   assert.equal(checkImageRef('127.0.0.1:5000/gomelctl-it-ab12:t', '--tag'), '127.0.0.1:5000/gomelctl-it-ab12:t');
   const p = await gomelProject(t);
   const tag = await cli(['image', 'rebuild', '--tag', 'Bad Tag', ...p.flags]);

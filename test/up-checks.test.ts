@@ -34,6 +34,14 @@ describe('up: every flag is checked before anything changes (N85, N86)', () => {
     { name: 'N85 --subnet', args: ['--n', '4', '--subnet', '10.0.0.0/33'], says: /--subnet 10\.0\.0\.0\/33/ },
     { name: 'N85 --subnet IPv6', args: ['--n', '4', '--subnet', 'fd00::/48'], says: /--subnet fd00::\/48/ },
     { name: 'N85 --tag', args: ['--n', '4', '--tag', 'BAD_TAG:x'], says: /--tag "BAD_TAG:x"/ },
+    // Hostile pass 7: ".." was taken as a registry, and up initialised swarm mode before its image stage failed.
+    { name: '--tag ../x', args: ['--n', '4', '--tag', '../x'], says: /--tag "\.\.\/x": not an image reference/ },
+    {
+      name: '--tag ../x --dry-run',
+      args: ['--n', '4', '--tag', '../x', '--dry-run'],
+      says: /--tag "\.\.\/x": not an image reference/,
+    },
+    { name: '--registry a..b', args: ['--n', '4', '--registry', 'a..b:5000'], says: /--registry "a\.\.b:5000"/ },
     {
       name: 'N85 --tag without a registry',
       args: ['--n', '4', '--tag', 'aleph:test'],

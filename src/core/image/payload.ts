@@ -4,10 +4,14 @@ import { UsageError } from '../errors.js';
 /**
  * A reference the engine accepts (docker/distribution's reference grammar, simplified):
  * lower-case path components, an optional registry host[:port], a tag of [\w.-]{1,128}.
+ * The host is dot-separated components of letters, digits and inner hyphens, as the grammar's
+ * domain-component: `..` or `a..b` is none (`up --tag ../x` was taken as registry "..", hostile pass 7).
  */
-const REGISTRY = /^[a-zA-Z0-9](?:[a-zA-Z0-9.-]*[a-zA-Z0-9])?(?::\d{1,5})?$/;
-const REFERENCE =
-  /^(?:[a-zA-Z0-9.-]+(?::\d+)?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[\w][\w.-]{0,127})?(?:@sha256:[0-9a-f]{64})?$/;
+const HOST = String.raw`[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*`;
+const REGISTRY = new RegExp(String.raw`^${HOST}(?::\d{1,5})?$`);
+const REFERENCE = new RegExp(
+  String.raw`^(?:${HOST}(?::\d{1,5})?/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::\w[\w.-]{0,127})?(?:@sha256:[0-9a-f]{64})?$`,
+);
 
 export function checkImageRef(ref: string, option: string): string {
   if (!REFERENCE.test(ref)) {

@@ -7,7 +7,7 @@ import { Readable, Writable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { EnvironmentError } from '../src/core/errors.js';
 import { Engine, MAX_MESSENGER_OUTPUT, MAX_PROGRESS_LINE, OutputTooLarge } from '../src/docker/engine.js';
-import { readStatus } from '../src/docker/deployment.js';
+import { deploymentLabels, readStatus } from '../src/docker/deployment.js';
 import { tempDir } from './helpers.js';
 import { fakeEngine, gomelctl, gomelctlInProcess, type Answer, type EngineRequest } from './support/fake-engine.js';
 
@@ -99,7 +99,12 @@ describe('an engine that answers nonsense (N92)', () => {
       name: 'deploy status, tasks not a list',
       args: ['deploy', 'status'],
       answer: (r) => ({
-        json: r.path === '/services' ? [{ ID: 's1', Spec: { Name: 'node1' } }] : r.path === '/tasks' ? 'none' : [],
+        json:
+          r.path === '/services'
+            ? [{ ID: 's1', Spec: { Name: 'node1', Labels: deploymentLabels('aleph_net') } }]
+            : r.path === '/tasks'
+              ? 'none'
+              : [],
       }),
       says: /list tasks: expected a list/,
     },
@@ -109,7 +114,7 @@ describe('an engine that answers nonsense (N92)', () => {
       answer: (r) => ({
         json:
           r.path === '/services'
-            ? [{ ID: 's1', Spec: { Name: 'node1' } }]
+            ? [{ ID: 's1', Spec: { Name: 'node1', Labels: deploymentLabels('aleph_net') } }]
             : r.path === '/tasks'
               ? [
                   { ServiceID: 's1', CreatedAt: 5, Status: { State: 'running' } },

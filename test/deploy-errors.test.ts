@@ -41,12 +41,12 @@ test('a removed service whose container never stops: the wait ends with one line
 
 test('a faults label gomelctl did not write: deploy logs says so in one line', async (t) => {
   const engine = {
-    listServices: async () => [
+    listServices: async (labels: Record<string, string>) => [
       {
         ID: 's1',
         Spec: {
           Name: 'node1',
-          Labels: { 'org.gomelctl.faults': '{not a plan' },
+          Labels: { ...labels, 'org.gomelctl.faults': '{not a plan' },
           TaskTemplate: { ContainerSpec: { Command: ['run.sh', 'config'] } },
         },
       },

@@ -6,8 +6,8 @@ import path from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { EnvironmentError } from '../src/core/errors.js';
-import { Engine, MAX_PROGRESS_LINE, OutputTooLarge } from '../src/docker/engine.js';
-import { readStatus } from '../src/docker/deployment.js';
+import { Engine, MAX_MESSENGER_OUTPUT, MAX_PROGRESS_LINE, OutputTooLarge } from '../src/docker/engine.js';
+import { deploymentLabels, readStatus } from '../src/docker/deployment.js';
 import { tempDir } from './helpers.js';
 import { fakeEngine, gomelctl, gomelctlInProcess, type Answer, type EngineRequest } from './support/fake-engine.js';
 
@@ -99,7 +99,12 @@ describe('an engine that answers nonsense (N92)', () => {
       name: 'deploy status, tasks not a list',
       args: ['deploy', 'status'],
       answer: (r) => ({
-        json: r.path === '/services' ? [{ ID: 's1', Spec: { Name: 'node1' } }] : r.path === '/tasks' ? 'none' : [],
+        json:
+          r.path === '/services'
+            ? [{ ID: 's1', Spec: { Name: 'node1', Labels: deploymentLabels('aleph_net') } }]
+            : r.path === '/tasks'
+              ? 'none'
+              : [],
       }),
       says: /list tasks: expected a list/,
     },
@@ -109,7 +114,7 @@ describe('an engine that answers nonsense (N92)', () => {
       answer: (r) => ({
         json:
           r.path === '/services'
-            ? [{ ID: 's1', Spec: { Name: 'node1' } }]
+            ? [{ ID: 's1', Spec: { Name: 'node1', Labels: deploymentLabels('aleph_net') } }]
             : r.path === '/tasks'
               ? [
                   { ServiceID: 's1', CreatedAt: 5, Status: { State: 'running' } },
@@ -338,5 +343,63 @@ describe('secret material goes in the body of a request, never its URL (hostile 
       const query = decodeURIComponent(r.query.toString());
       assert.ok(!query.includes(data) && !query.includes('control-token'), `${r.method} ${r.path}?${query}`);
     }
+  });
+});
+
+describe("fault's messenger output (hostile pass 7 BAD1: 300 MB of it held 1.6 GB)", () => {
+  it('is read as a stream up to MAX_MESSENGER_OUTPUT; past it, reading stops and one line names the container', async (t) => {
+    const dir = await tempDir(t);
+    // The container's log: 64 MiB of stdout frames of 64 KiB, made as they are sent; `served` counts what was sent.
+    const frameSize = 64 * 1024;
+    let total = frameSize + 8;
+    const frame = Buffer.alloc(8 + frameSize, 'x');
+    frame.fill(0, 0, 8);
+    frame[0] = 1;
+    frame.writeUInt32BE(frameSize, 4);
+    let served = 0;
+    let removed = false;
+    const server = http.createServer((req, res) => {
+      const url = req.url ?? '';
+      req.resume();
+      const json = (status: number, value: unknown) => (
+        res.writeHead(status, { 'Content-Type': 'application/json' }),
+        res.end(JSON.stringify(value))
+      );
+      if (url.includes('/containers/create')) return json(201, { Id: 'c0ffee0000001234' });
+      if (url.includes('/start')) return (res.writeHead(204), res.end());
+      if (url.includes('/wait')) return json(200, { StatusCode: 0 });
+      if (req.method === 'DELETE') return ((removed = true), res.writeHead(204), res.end());
+      if (url.includes('/logs')) {
+        res.writeHead(200, { 'Content-Type': 'application/vnd.docker.multiplexed-stream' });
+        Readable.from(
+          (function* () {
+            for (; served < total; served += frame.length) yield frame;
+          })(),
+        ).pipe(res);
+        return;
+      }
+      json(404, { message: `not in this fake: ${req.method} ${url}` });
+    });
+    const socket = path.join(dir, 'messenger.sock');
+    await new Promise<void>((resolve) => server.listen(socket, resolve));
+    t.after(() => new Promise<void>((resolve) => (server.closeAllConnections(), server.close(() => resolve()))));
+    engineFor(t, `unix://${socket}`, '5');
+    const run = () => new Engine().runOnNetwork('busybox', 'aleph_net', ['/bin/sh', '-c', 'true'], [], {}, 5000);
+    // A log under the cap is read whole, its frames taken apart.
+    assert.deepEqual(await run(), { exitCode: 0, output: 'x'.repeat(frameSize) });
+    served = 0;
+    removed = false;
+    total = 64 * 2 ** 20;
+    await assert.rejects(run(), (e: Error) => {
+      assert.ok(e instanceof OutputTooLarge, String(e));
+      assert.equal(
+        e.message,
+        `the output of container c0ffee000000 (busybox on aleph_net) is larger than ${MAX_MESSENGER_OUTPUT / 2 ** 20} MiB, far more than its answers; it was not read`,
+      );
+      return true;
+    });
+    // Reading stopped near the cap (what the sockets buffer aside), far from the whole log; the container is removed.
+    assert.ok(served < total / 4, `${served} of ${total} bytes served`);
+    assert.ok(removed);
   });
 });

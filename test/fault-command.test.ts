@@ -57,7 +57,9 @@ function fakeEngine(nodes: FakeNode[], sent: string[], requests: string[][] = []
     Status: { State: 'running' },
   }));
   return {
-    listServices: async () => services,
+    // As an engine that honours its label filter: every service carries the labels asked for.
+    listServices: async (labels: Record<string, string>) =>
+      services.map((s) => ({ ...s, Spec: { ...s.Spec, Labels: { ...labels, ...s.Spec.Labels } } })),
     listTasks: async () => tasks,
     listNodes: async () => [{ ID: 'h1', Description: { Hostname: 'vm' }, Status: { State: 'ready' } }],
     inspectImage: async () => ({}),

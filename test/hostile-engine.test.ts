@@ -112,3 +112,33 @@ test('deploy clean deletes only what carries the deployment labels, whatever the
   );
   assert.equal(r.out, 'deploy: removed 1 service(s) and 1 secret(s) of aleph_net\n');
 });
+
+test("deploy status lists only this deployment's services, whatever the engine lists (hostile pass 7 BAD2)", async (t) => {
+  const dir = await tempDir(t);
+  // An engine that ignores the label filter: another deployment's node and an unlabelled service come too.
+  const engine = await fakeEngine(dir, (r) => {
+    if (r.path === '/services')
+      return {
+        json: [
+          service('ours', 'node1', OURS),
+          service('theirs', 'node9', { ...OURS, 'org.gomelctl.deployment': 'other_net' }),
+          service('victim', 'prodapp', {}),
+        ],
+      };
+    if (r.path === '/nodes')
+      return { json: [{ ID: 'h1', Description: { Hostname: 'h1' }, Status: { State: 'ready' } }] };
+    return { json: [] };
+  });
+  t.after(() => engine.close());
+  for (const flags of [[], ['--json']]) {
+    const r = await gomelctlInProcess(['deploy', 'status', '--network', 'aleph_net', ...flags], dir, {
+      DOCKER_HOST: engine.host,
+    });
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /node1/);
+    assert.doesNotMatch(r.out + r.err, /node9|prodapp/);
+  }
+  // The tasks asked for are this deployment's service's only.
+  for (const q of engine.requests.filter((q) => q.path === '/tasks'))
+    assert.doesNotMatch(q.query.get('filters') ?? '', /theirs|victim/);
+});

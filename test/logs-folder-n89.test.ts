@@ -13,10 +13,10 @@ import { tempDir } from './helpers.js';
 import tar from 'tar-stream';
 
 const stub = {
-  listServices: async () => [
+  listServices: async (labels: Record<string, string>) => [
     {
       ID: 's1',
-      Spec: { Name: 'node1', Labels: {}, TaskTemplate: { ContainerSpec: { Command: ['run.sh', 'config'] } } },
+      Spec: { Name: 'node1', Labels: labels, TaskTemplate: { ContainerSpec: { Command: ['run.sh', 'config'] } } },
     },
   ],
   listTasks: async () => [

@@ -14,6 +14,7 @@ import { describeFaultPlan, faultyNodes, parseFaultPlan } from '../src/core/faul
 import { LABELS } from '../src/core/labels.js';
 import { parseRunRecord, type RunRecord } from '../src/core/deploy/run-plan.js';
 import type { Engine } from '../src/docker/engine.js';
+import { deploymentLabels } from '../src/docker/deployment.js';
 import type { Verdict } from '../src/core/logs/verdict.js';
 import { committeeFingerprint } from '../src/core/image/context.js';
 import { MemoryEngine } from './support/memory-engine.js';
@@ -109,7 +110,16 @@ test('fault adds what the nodes applied to the run record every service carries,
     },
   }));
   const engine = {
-    listServices: async () => services,
+    // An engine that ignores its label filter (hostile pass 7 BAD2): it lists this deployment's services and
+    // another deployment's node3, same hosts, listed last; fault must not write its record onto that one.
+    listServices: async () => [
+      ...services.map((s) => ({ ...s, Spec: { ...s.Spec, Labels: { ...deploymentLabels('net'), ...s.Spec.Labels } } })),
+      {
+        ...services[2]!,
+        ID: 'other9',
+        Spec: { ...services[2]!.Spec, Labels: { ...deploymentLabels('other_net'), ...services[2]!.Spec.Labels } },
+      },
+    ],
     listTasks: async () =>
       services.map((s) => ({ ServiceID: s.ID, NodeID: 'h1', CreatedAt: '1', Status: { State: 'running' } })),
     listNodes: async () => [{ ID: 'h1', Description: { Hostname: 'vm' }, Status: { State: 'ready' } }],
@@ -118,7 +128,11 @@ test('fault adds what the nodes applied to the run record every service carries,
     setServiceLabels: async (id: string, more: Record<string, string>) => void labels.set(id, more),
   } as unknown as Engine;
   await fault('crash', '2', { network: 'net', keys }, captureOutput(), engine);
-  assert.equal(labels.size, 4, 'every service carries the record');
+  assert.deepEqual(
+    [...labels.keys()],
+    ['svc1', 'svc2', 'svc3', 'svc4'],
+    "every service carries the record, no other's",
+  );
   const after = parseRunRecord(labels.get('svc1')![LABELS.run]!)!;
   assert.deepEqual({ ...after, faults: undefined }, { ...before, faults: undefined }, 'the rest of the record kept');
   assert.deepEqual(

@@ -307,10 +307,10 @@ test('a shipment whose files sum past 256 MiB, declared or inflated, is refused 
 test('deploy logs: a shipment over the cap is said in one line naming the node and the cap; nothing of it is written', async (t) => {
   const logs = path.join(await tempDir(t), 'logs');
   const engine = {
-    listServices: async () => [
+    listServices: async (labels: Record<string, string>) => [
       {
         ID: 's1',
-        Spec: { Name: 'node1', Labels: {}, TaskTemplate: { ContainerSpec: { Command: ['run.sh', 'config'] } } },
+        Spec: { Name: 'node1', Labels: labels, TaskTemplate: { ContainerSpec: { Command: ['run.sh', 'config'] } } },
       },
     ],
     // Finished on another host: its /extract is what it shipped.

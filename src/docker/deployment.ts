@@ -83,7 +83,10 @@ async function listDeployment(
   network: string,
   retry: RetryPolicy = DEFAULT_RETRY,
 ): Promise<DeployedService[]> {
-  const services = await retryTransient(() => engine.listServices(deploymentLabels(network)), retry);
+  // Only what carries both labels, whatever the engine listed: one that ignored the filter had fault write its
+  // run record onto another deployment's service (hostile pass 7 BAD2), as it had clean delete one (B6).
+  const labels = deploymentLabels(network);
+  const services = carrying(await retryTransient(() => engine.listServices(labels), retry), labels).kept;
   // A service's name becomes a folder and file names under --out: one that is not a host name gomelctl
   // could have given (".." from a malformed answer wrote beside --out) is the engine's problem, one line.
   const odd = services.find((s) => !SERVICE_NAME.test(s.Spec?.Name ?? ''));

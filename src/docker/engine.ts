@@ -62,6 +62,13 @@ export const MAX_SERVICE_OUTPUT = 64 * 2 ** 20;
  */
 export const MAX_PROGRESS_LINE = 2 ** 20;
 
+/**
+ * The most of a runOnNetwork container's output read, in bytes. Its one user, fault's messenger, prints a
+ * line per node asked: the host and the last line of that node's answer (a faults.log line, under 200 bytes),
+ * so 256 nodes make ~50 KiB. More is no messenger's answer, and it is not held.
+ */
+export const MAX_MESSENGER_OUTPUT = 2 ** 20;
+
 /** A node's output past MAX_SERVICE_OUTPUT: an environment problem of that node, named, not a crash. */
 export class OutputTooLarge extends EnvironmentError {
   override name = 'OutputTooLarge';
@@ -755,6 +762,7 @@ export class Engine {
     env: string[],
     labels: Record<string, string>,
     timeoutMs: number,
+    maxBytes = MAX_MESSENGER_OUTPUT,
   ): Promise<{ exitCode: number; output: string }> {
     const doing = `run a ${image} container on network ${network}`;
     // Env carries the control token: body only (postBody).
@@ -802,8 +810,27 @@ export class Engine {
       );
       const exitCode = expectObject<{ StatusCode?: unknown }>(doing, waited, []).StatusCode;
       if (typeof exitCode !== 'number') throw malformed(doing, 'expected the exit code of the container');
-      const logs = await this.call<Buffer>(doing, () => created.logs({ stdout: true, stderr: true, follow: false }));
-      return { exitCode, output: demuxAll(Buffer.from(logs)).toString('utf8') };
+      // As a stream (with follow: false dockerode buffers the log whole: 300 MB of it held 1.6 GB, hostile
+      // pass 7), cut at `maxBytes`. The container has ended, so following ends at its log's end (moby
+      // daemon/logs.go: a stopped container's log is read by a reader made for the call, which does not follow).
+      const stream = await call<NodeJS.ReadableStream>(
+        doing,
+        () => this.streams.getContainer(created.id).logs({ stdout: true, stderr: true, follow: true }),
+        this.idleMs,
+      );
+      const chunks: Buffer[] = [];
+      let read = 0;
+      await consume(stream, doing, this.idleMs, (chunk) => {
+        read += chunk.length;
+        if (read > maxBytes) {
+          (stream as unknown as { destroy?: () => void }).destroy?.();
+          throw new OutputTooLarge(
+            `the output of container ${created.id.slice(0, 12)} (${image} on ${network}) is larger than ${Math.round(maxBytes / 2 ** 20)} MiB, far more than its answers; it was not read`,
+          );
+        }
+        chunks.push(chunk);
+      });
+      return { exitCode, output: demuxAll(Buffer.concat(chunks)).toString('utf8') };
     } finally {
       await removeIfPresent(`remove container ${created.id.slice(0, 12)}`, () =>
         this.call(`remove container ${created.id.slice(0, 12)}`, () => created.remove({ force: true })),

@@ -33,11 +33,16 @@ export function collectEngine(
 ): Engine {
   const nodes = Object.keys(extract);
   return {
-    listServices: async () => {
+    // As an engine that honours its label filter: every service carries the labels asked for.
+    listServices: async (wanted: Record<string, string>) => {
       await beforeList?.();
       return nodes.map((n) => ({
         ID: `s-${n}`,
-        Spec: { Name: n, Labels: labels, TaskTemplate: { ContainerSpec: { Command: ['run.sh', 'config'] } } },
+        Spec: {
+          Name: n,
+          Labels: { ...wanted, ...labels },
+          TaskTemplate: { ContainerSpec: { Command: ['run.sh', 'config'] } },
+        },
       }));
     },
     listTasks: async () =>

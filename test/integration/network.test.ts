@@ -124,7 +124,7 @@ async function delayerStats(s: Sandbox, logs: string, node: number): Promise<Rec
 // What the delayer promises holds on a busy machine too: it holds a packet at least its delay (a round
 // trip is never shorter), and the machine's load only ever adds to that (two busy loops beside the suite
 // held a quarter of the round trips 5-20 ms late). So the floor is exact, the median sits near the delay
-// asked (a doubled or a missing delay is far off), and nothing is asked of the upper tail but a bound.
+// asked (a doubled or a missing delay is far off), and nothing is asked of the upper tail.
 test('delay=50ms by the userspace delayer: round trips of 100 ms (none shorter, median 95-112 ms), and network.txt says how', async (t) => {
   const s = await prepared(t);
   const m = await measured(s, ['--net', 'delay=50ms', '--net-impl', 'userspace']);

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { REPO } from '../helpers.js';
-import { imageFiles, keysFlags, projectFlags, sandbox } from './helpers.js';
+import { imageFiles, keysFlags, projectFlags, upFlags, sandbox } from './helpers.js';
 
 const GOPATH = path.join(REPO, 'test/fixtures/gomel-gopath');
 const MAIN = 'src/gitlab.com/alephledger/consensus-go/cmd/gomel/main.go';
@@ -27,22 +27,7 @@ test('up --code compiles the checkout into the image and runs a 4-node committee
   const s = await sandbox(t);
   await s.run(['keys', 'gen', '--n', '4', ...keysFlags(s)]);
   const logs = path.join(s.root, 'logs');
-  const r = await s.run([
-    'up',
-    '--code',
-    GOPATH,
-    ...projectFlags(s),
-    '--network',
-    s.network,
-    '--subnet',
-    s.subnet,
-    '--tag',
-    s.tag,
-    '--logs',
-    logs,
-    '--timeout',
-    '180',
-  ]);
+  const r = await s.run(['up', '--code', GOPATH, ...upFlags(s, logs), '--timeout', '180']);
   assert.match(r.err, /build: .* built/);
   assert.match(r.out, /^consensus reached by all 4 nodes \(4 units in the same order\)$/m);
   assert.match(r.out, /^shutdown: clean on all 4 nodes$/m);

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { REPO } from '../helpers.js';
-import { engine, keysFlags, projectFlags, REGISTRY, sandbox, type Sandbox } from './helpers.js';
+import { engine, keysFlags, projectFlags, upFlags, REGISTRY, sandbox, type Sandbox } from './helpers.js';
 import { deleteTag, parseImageRef } from '../../src/docker/registry.js';
 import { readStatus } from '../../src/docker/deployment.js';
 
@@ -26,15 +26,7 @@ const upArgs = (s: Sandbox, logs: string, config: string) => [
   FAKE,
   '--config',
   config,
-  ...projectFlags(s),
-  '--network',
-  s.network,
-  '--subnet',
-  s.subnet,
-  '--tag',
-  s.tag,
-  '--logs',
-  logs,
+  ...upFlags(s, logs),
   '--timeout',
   '180',
 ];

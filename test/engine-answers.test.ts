@@ -6,7 +6,14 @@ import path from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { EnvironmentError } from '../src/core/errors.js';
-import { Engine, MAX_MESSENGER_OUTPUT, MAX_PROGRESS_LINE, OutputTooLarge } from '../src/docker/engine.js';
+import {
+  Engine,
+  EngineError,
+  MAX_ANSWER,
+  MAX_MESSENGER_OUTPUT,
+  MAX_PROGRESS_LINE,
+  OutputTooLarge,
+} from '../src/docker/engine.js';
 import { deploymentLabels, readStatus } from '../src/docker/deployment.js';
 import { tempDir } from './helpers.js';
 import { fakeEngine, gomelctl, gomelctlInProcess, type Answer, type EngineRequest } from './support/fake-engine.js';
@@ -401,5 +408,99 @@ describe("fault's messenger output (hostile pass 7 BAD1: 300 MB of it held 1.6 G
     // Reading stopped near the cap (what the sockets buffer aside), far from the whole log; the container is removed.
     assert.ok(served < total / 4, `${served} of ${total} bytes served`);
     assert.ok(removed);
+  });
+});
+
+// Hostile pass 8 (issue 30): a 625 MB service listing ended in an uncaught ERR_STRING_TOO_LONG stack trace at
+// 2.3 GB, a 104 MB one cost 787 MB: docker-modem read every JSON answer whole, of whatever size.
+describe('a JSON answer larger than MAX_ANSWER (hostile pass 8)', () => {
+  it('deploy status: reading stops near the cap, one line naming the engine, the request and the cap, exit 1', async (t) => {
+    const dir = await tempDir(t);
+    // Well-formed gomelctl services of ~64 KiB each (a long label), made as they are sent: twice the cap in all.
+    const entry = Buffer.from(
+      `${JSON.stringify({
+        ID: 'svc',
+        Spec: { Name: 'node1', Labels: { ...deploymentLabels('aleph_net'), pad: 'x'.repeat(64 * 1024) } },
+      })},`,
+    );
+    const total = 2 * MAX_ANSWER;
+    let served = 0;
+    const server = http.createServer((req, res) => {
+      req.resume();
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      if (!(req.url ?? '').includes('/services')) return res.end('[]');
+      Readable.from(
+        (function* () {
+          yield Buffer.from('[');
+          for (; served < total; served += entry.length) yield entry;
+          yield Buffer.from('{}]');
+        })(),
+      ).pipe(res);
+    });
+    const socket = path.join(dir, 'huge.sock');
+    await new Promise<void>((resolve) => server.listen(socket, resolve));
+    t.after(() => new Promise<void>((resolve) => (server.closeAllConnections(), server.close(() => resolve()))));
+    const host = `unix://${socket}`;
+    const r = await gomelctlInProcess(['deploy', 'status'], dir, { DOCKER_HOST: host });
+    assertOneLine(
+      r,
+      host,
+      new RegExp(`sent an answer larger than ${MAX_ANSWER / 2 ** 20} MiB while trying to list services`),
+    );
+    // What the sockets buffer aside, the answer was read up to the cap, not to its end.
+    assert.ok(served < 1.5 * MAX_ANSWER, `${served} of ${total} bytes served`);
+  });
+});
+
+describe('an engine that refuses a listing (hostile pass 8)', () => {
+  it("its message is quoted on one line, clipped: a 5,000-character one with a newline and terminal escapes is not the user's line", async (t) => {
+    const dir = await tempDir(t);
+    const said = `boom\n\u001b[31mred ${'x'.repeat(5000)}`;
+    const fake = await fakeEngine(dir, () => ({ status: 500, json: { message: said } }));
+    t.after(() => fake.close());
+    engineFor(t, fake.host, '5');
+    await assert.rejects(new Engine().listServices({}), (e: Error) => {
+      assert.ok(e instanceof EngineError && e.statusCode === 500, String(e));
+      assert.ok(e.message.startsWith('Docker Engine refused to list services (HTTP 500): "boom\\n\\u001b[31mred xxx'));
+      assert.ok(e.message.endsWith('x…"'), e.message);
+      assert.ok(e.message.length < 300 && !/[\n\u001b]/.test(e.message), e.message);
+      return true;
+    });
+  });
+
+  it('deploy status tells each retry of a failing engine call, as deploy logs and up do', async (t) => {
+    const dir = await tempDir(t);
+    let listings = 0;
+    const fake = await fakeEngine(dir, (r) =>
+      r.path === '/services' && ++listings === 1
+        ? { status: 500, json: { message: 'DeadlineExceeded' } }
+        : { json: [] },
+    );
+    t.after(() => fake.close());
+    const r = await gomelctlInProcess(['deploy', 'status'], dir, { DOCKER_HOST: fake.host });
+    assert.equal(r.code, 0, r.err);
+    assert.equal(r.out, 'deploy: no gomelctl services on aleph_net\n');
+    assert.equal(
+      r.err,
+      'deploy status: Docker Engine refused to list services (HTTP 500): "DeadlineExceeded" (attempt 1); retrying, the nodes keep running\n',
+    );
+  });
+
+  it('a listing that stops mid-answer is given up after the call timeout, as before answers were capped', async (t) => {
+    const dir = await tempDir(t);
+    const server = http.createServer((req, res) => {
+      req.resume();
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.write('[{"ID":"s1",'); // then silence
+    });
+    const socket = path.join(dir, 'stall.sock');
+    await new Promise<void>((resolve) => server.listen(socket, resolve));
+    t.after(() => new Promise<void>((resolve) => (server.closeAllConnections(), server.close(() => resolve()))));
+    engineFor(t, `unix://${socket}`, '0.2');
+    await assert.rejects(new Engine().listServices({}), (e: Error) => {
+      assert.ok(e instanceof EnvironmentError, String(e));
+      assert.match(e.message, /did not answer within 0\.2 s while trying to list services/);
+      return true;
+    });
   });
 });

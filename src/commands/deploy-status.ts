@@ -3,6 +3,7 @@
 import type { ServiceApi, TaskApi } from '../docker/engine-api.js';
 import { Engine } from '../docker/engine.js';
 import type { DeployStatusFlags } from './deploy.flags.js';
+import { retryReporter } from './engine-retry.js';
 import { printJson, type Output } from './output.js';
 import { readStatus, type NodeStatus } from '../docker/deployment.js';
 import { clip, countsLine, groupLines, groupNames, PER_NODE_LINES_UP_TO } from '../core/summary.js';
@@ -16,7 +17,9 @@ export async function deployStatus(
   out: Output,
   engine: Pick<ServiceApi, 'listServices'> & TaskApi = new Engine(),
 ): Promise<NodeStatus[]> {
-  const read = await readStatus(engine, options.network);
+  // An engine failing under load is asked again for up to DEFAULT_RETRY's 120 s (docs/deploy.md), each retry told:
+  // silent, an engine answering HTTP 500 held deploy status two minutes without a word (hostile pass 8).
+  const read = await readStatus(engine, options.network, retryReporter(out, 'deploy status'));
   // Status only shows the record: one that does not read shows no conditions (deploy logs and fault refuse it).
   const found = deployedRun(read, options.network);
   const record = found && 'unreadable' in found ? undefined : found;

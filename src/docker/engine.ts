@@ -1,12 +1,14 @@
 // The Docker Engine seam: every Engine API call gomelctl makes goes through
 // here, and this is the only file that constructs Dockerode. Dockerode reads
 // DOCKER_HOST (and DOCKER_TLS_VERIFY/DOCKER_CERT_PATH) like the docker CLI.
+import type { IncomingMessage } from 'node:http';
 import { Writable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import type Docker from 'dockerode';
 import { createRequire } from 'node:module';
 import { z } from 'zod';
 import { HEARTBEAT_PERIOD_NS, parseHostStateChanges, type HostStateChange } from '../core/deploy/host-events.js';
+import { quoted } from '../core/bounded.js';
 import { EnvironmentError, UsageError } from '../core/errors.js';
 import type { ProgressEvent } from '../core/image/build-progress.js';
 import { demuxAll, FrameReader } from './frames.js';
@@ -68,6 +70,97 @@ export const MAX_PROGRESS_LINE = 2 ** 20;
  * so 256 nodes make ~50 KiB. More is no messenger's answer, and it is not held.
  */
 export const MAX_MESSENGER_OUTPUT = 2 ** 20;
+
+/**
+ * The most of one JSON answer (a listing, an inspection, an error's body) read, in bytes. The largest real
+ * ones are a 256-node deployment's: its services list 3.0 MB of specs (measured: deploy spawn's 256 specs
+ * against test/support/memory-engine.ts, 11.6 KB each, most of it the committee's host list in labels),
+ * twice that with the PreviousSpec the engine keeps after fault's label update; its task list, with the
+ * 6 KB TaskTemplate each task carries and 5 tasks kept per slot (swarm's task history), ~10 MB, ~20 MB
+ * while a replaced run's tasks still stop. A 625 MB answer was read whole (an uncaught
+ * ERR_STRING_TOO_LONG at 2.3 GB, hostile pass 8); past this it is refused, read no further.
+ */
+export const MAX_ANSWER = 64 * 2 ** 20;
+
+/** An answer past MAX_ANSWER: one line naming the engine, what gomelctl asked and the cap; not read further. */
+export class AnswerTooLarge extends EnvironmentError {
+  override name = 'AnswerTooLarge';
+  constructor(
+    readonly maxBytes: number,
+    doing?: string,
+  ) {
+    super(
+      `Docker Engine at ${engineTarget()} sent an answer larger than ${+(maxBytes / 2 ** 20).toFixed(1)} MiB${doing ? ` while trying to ${doing}` : ''}, far more than a 256-node deployment's answers; it was not read — check that DOCKER_HOST points at a Docker Engine`,
+    );
+  }
+}
+
+/** What docker-modem's dial takes and calls back with, in the fields read here. */
+interface DialOptions {
+  isStream?: boolean;
+  hijack?: boolean;
+  openStdin?: boolean;
+  statusCodes?: Record<number, true | string>;
+}
+type DialCallback = (error: unknown, data?: unknown) => void;
+
+/** Every status is a success to the modem: it hands over the answer unread, and `capAnswers` judges the status. */
+const EVERY_STATUS = new Proxy({}, { get: () => true });
+
+/**
+ * Has `docker`'s modem read each JSON answer with MAX_ANSWER as its bound. docker-modem (5.0.7,
+ * lib/modem.js buildRequest) gathers an answer that is not a stream whole, Buffer.concat and
+ * toString, before anything may look at it: such a call is dialled as a stream here instead, read up to
+ * the cap, then parsed and judged as the modem would (buildPayload: the JSON, or the bytes when not
+ * JSON; an error with statusCode, reason and json when the status is not the call's). The request, its
+ * socket's idle timeout (a stalled answer resets, as before) and streams' own calls are the modem's.
+ */
+function capAnswers(docker: Docker, maxBytes = MAX_ANSWER): Docker {
+  const modem = docker.modem as { dial(options: DialOptions, callback: DialCallback): void };
+  const dial = modem.dial.bind(modem);
+  modem.dial = (options, callback) => {
+    if (options.isStream || options.hijack || options.openStdin) return dial(options, callback);
+    dial({ ...options, isStream: true, statusCodes: EVERY_STATUS }, (error, res) => {
+      if (error) return callback(error);
+      readAtMost(res as IncomingMessage, maxBytes).then((body) => {
+        const text = body.toString();
+        const json = parseJson(text) || body;
+        const status = (res as IncomingMessage).statusCode ?? 0;
+        const meaning = options.statusCodes?.[status];
+        if (meaning === true) return callback(null, json);
+        const cause = json as { message?: unknown; error?: unknown };
+        callback(
+          Object.assign(
+            new Error(`(HTTP code ${status}) ${meaning || 'unexpected'} - ${cause.message || cause.error || text} `),
+            { reason: meaning, statusCode: status, json },
+          ),
+        );
+      }, callback);
+    });
+  };
+  return docker;
+}
+
+/** The modem's utils.parseJSON: the value, or null when the text is not JSON. */
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
+}
+
+/** A stream's bytes, refused (and the stream dropped) once past `maxBytes`. */
+async function readAtMost(stream: NodeJS.ReadableStream, maxBytes: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let read = 0;
+  for await (const chunk of stream as AsyncIterable<Buffer>) {
+    read += chunk.length;
+    if (read > maxBytes) throw new AnswerTooLarge(maxBytes); // leaving the loop destroys the stream
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
 
 /** A node's output past MAX_SERVICE_OUTPUT: an environment problem of that node, named, not a crash. */
 export class OutputTooLarge extends EnvironmentError {
@@ -193,6 +286,7 @@ export async function retryTransient<T>(fn: () => Promise<T>, policy: RetryPolic
 
 /** Maps transport failures to one line that says how to start the engine. */
 function engineError(error: unknown, doing: string): Error {
+  if (error instanceof AnswerTooLarge) return new AnswerTooLarge(error.maxBytes, doing);
   if (error instanceof EnvironmentError) return error; // already one line (a timeout, a malformed answer, an engine error)
   const e = error as NodeJS.ErrnoException & { statusCode?: number; json?: { message?: string }; reason?: string };
   if (
@@ -211,8 +305,13 @@ function engineError(error: unknown, doing: string): Error {
     );
   }
   if (e && typeof e.statusCode === 'number') {
+    // The engine's own words, quoted and clipped: a 5,000-character message with a newline and terminal
+    // escapes was the whole of the final line (hostile pass 8). An rpc error naming an image digest fits.
     const message = (e.json?.message ?? e.reason ?? e.message ?? '').toString().trim();
-    return new EngineError(`Docker Engine refused to ${doing} (HTTP ${e.statusCode}): ${message}`, e.statusCode);
+    return new EngineError(
+      `Docker Engine refused to ${doing} (HTTP ${e.statusCode}): ${quoted(message, ENGINE_MESSAGE_MAX)}`,
+      e.statusCode,
+    );
   }
   // Anything else from the transport (a broken connection, an unparseable HTTP answer) still names the engine.
   if (e && typeof e.code === 'string' && !isTransient(e))
@@ -221,6 +320,9 @@ function engineError(error: unknown, doing: string): Error {
     );
   return error instanceof Error ? error : new Error(String(error));
 }
+
+/** How much of an engine's error message is quoted: "rpc error: code = … desc = …" with an image digest fits. */
+const ENGINE_MESSAGE_MAX = 200;
 
 const isNotFound = (error: unknown) => (error as { statusCode?: number })?.statusCode === 404;
 
@@ -290,7 +392,7 @@ async function removeIfPresent(doing: string, remove: () => Promise<unknown>): P
  */
 function dockerode(options?: Docker.DockerOptions): Docker {
   const Dockerode = createRequire(import.meta.url)('dockerode') as new (o?: Docker.DockerOptions) => Docker;
-  return new Dockerode(options);
+  return capAnswers(new Dockerode(options));
 }
 
 export class Engine {
@@ -384,9 +486,14 @@ export class Engine {
     return events;
   }
 
-  private async collect(stream: NodeJS.ReadableStream, doing: string): Promise<Buffer> {
+  private async collect(stream: NodeJS.ReadableStream, doing: string, maxBytes = Infinity): Promise<Buffer> {
     const chunks: Buffer[] = [];
-    await consume(stream, doing, this.idleMs, (chunk) => chunks.push(chunk));
+    let read = 0;
+    await consume(stream, doing, this.idleMs, (chunk) => {
+      read += chunk.length;
+      if (read > maxBytes) throw new AnswerTooLarge(maxBytes, doing); // leaving consume's loop drops the stream
+      chunks.push(chunk);
+    });
     return Buffer.concat(chunks);
   }
 
@@ -614,7 +721,9 @@ export class Engine {
         } as never) as unknown as Promise<NodeJS.ReadableStream>,
       this.idleMs,
     );
-    return parseHostStateChanges((await this.collect(stream, doing)).toString('utf8'));
+    // JSON lines, one per event: the engine replays at most its last 256 (moby daemon/events/events.go eventsLimit),
+    // ~220 bytes each in test/fixtures/engine/swarm-shutdown-64.json: ~60 KB.
+    return parseHostStateChanges((await this.collect(stream, doing, MAX_ANSWER)).toString('utf8'));
   }
 
   /** A service's output, stdout and stderr interleaved (the stream is multiplexed: no TTY). */

@@ -734,7 +734,7 @@ test('a --out the page cannot go to is refused before the runs are read: one lin
     [fifo, /^gomelctl: report --out .*pipe\.html: is a named pipe \(FIFO\), not a file/],
     [
       path.join(file, 'r.html'),
-      /^gomelctl: report --out .*notes\.txt\/r\.html: a part of its path is a file, not a folder/,
+      /^gomelctl: report --out .*notes\.txt\/r\.html: a part of the path is a file, not a folder/,
     ],
   ] as const) {
     const r = await cli(['report', '--logs', missing, '--out', out]);

@@ -527,7 +527,7 @@ export async function checkReportOut(file: string, own = false): Promise<'device
     return 'file';
   } catch (error) {
     if (isFsError(error) && error.code === 'ENOTDIR')
-      throw badOut(file, 'a part of its path is a file, not a folder', OUT_FIX);
+      throw badOut(file, 'a part of the path is a file, not a folder', OUT_FIX);
     throw isFsError(error) ? fsProblem(error, file, 'report file', file) : error;
   }
 }

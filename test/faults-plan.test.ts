@@ -181,7 +181,12 @@ test('bad plans: one line each, naming the event, UsageError (exit 2)', () => {
     ['slow:3@0s-20s,cpu=-0.5', /cpu=-0\.5: give the fraction/],
     ['crash:1@3s,cpu=0.2', /"crash:1@3s,cpu=0\.2": crash takes no keys \(cpu=0\.2\)/],
     ['crash:1@3', /"crash:1@3": "3" is not a time; give e\.g\. 3s/],
-    ['crash:1@-3s', /is not a time/],
+    [
+      'crash:1@-3s',
+      /"crash:1@-3s": "-3s" is not a time: times count from the common start, never before it; give 0 or more/,
+    ],
+    ['pause:1@-1s-2s', /"-1s-2s" is not a time: times count from the common start/],
+    ['pause:1@2s-', /"pause:1@2s-": "2s-" is not a time or a window like 2s-12s$/],
     ['crash:1@25h', /"crash:1@25h": 25h is more than 24 h after the start/],
     ['crash:1@86400001ms', /more than 24 h/],
     ['pause:1@1s-2s-3s', /"2s-2s-3s"|is not a time or a window/],

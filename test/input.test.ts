@@ -278,7 +278,7 @@ test("the verdict's memory is bounded over the run: one node's huge log costs it
   assert.equal(v.nodes.find((n) => n.label === 'node1')!.reached, true);
 });
 
-test("N78: report --out a folder, a missing folder, a path under a file: one line naming the user's path", async (t) => {
+test("N78: report --out a folder, a missing folder, a path under a file: one line naming the user's path, exit 2 (a bad --out: h8)", async (t) => {
   const root = await tempDir(t);
   const logs = await copyLogs(t, 'success-4');
   const file = path.join(root, 'afile');
@@ -286,17 +286,22 @@ test("N78: report --out a folder, a missing folder, a path under a file: one lin
   const cases: [string, RegExp][] = [
     [
       root,
-      new RegExp(`^gomelctl: ${root}: is a folder — pass a file name inside it, e\\.g\\. --out ${root}/report\\.html$`),
+      new RegExp(
+        `^gomelctl: report --out ${root}: is a folder — pass a file name inside it, e\\.g\\. --out ${root}/report\\.html$`,
+      ),
     ],
     [
       path.join(root, 'nodir/r.html'),
-      new RegExp(`^gomelctl: ${root}/nodir/r\\.html: its folder ${root}/nodir does not exist`),
+      new RegExp(`^gomelctl: report --out ${root}/nodir/r\\.html: its folder ${root}/nodir does not exist`),
     ],
-    [path.join(file, 'r.html'), new RegExp(`^gomelctl: ${file}/r\\.html: a part of the path is a file, not a folder`)],
+    [
+      path.join(file, 'r.html'),
+      new RegExp(`^gomelctl: report --out ${file}/r\\.html: a part of the path is a file, not a folder`),
+    ],
   ];
   for (const [out, message] of cases) {
     const r = await cli(['report', '--logs', logs, '--out', out]);
-    assert.equal(r.code, 1, out);
+    assert.equal(r.code, 2, out);
     assert.match(oneLine(r.err), message);
   }
   assert.deepEqual((await fs.readdir(root)).sort(), ['afile'], 'no temp file left');
@@ -309,8 +314,11 @@ test("N78: report --out a folder, a missing folder, a path under a file: one lin
   const fifo = path.join(root, 'pipe');
   mkfifo(fifo);
   const piped = await cli(['report', '--logs', logs, '--out', fifo]);
-  assert.equal(piped.code, 1);
-  assert.match(oneLine(piped.err), /pipe: is a named pipe \(FIFO\), not a file — pass --out a file name/);
+  assert.equal(piped.code, 2);
+  assert.match(
+    oneLine(piped.err),
+    /report --out .*pipe: is a named pipe \(FIFO\), not a file — pass --out a file name/,
+  );
 });
 
 test('N96: control characters from flags and paths are printed escaped; an error stays one line', async (t) => {

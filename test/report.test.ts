@@ -2,6 +2,7 @@
 // small hand-made logs whose latency and throughput are known exactly.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -717,17 +718,27 @@ test("runs' names: the folder's name, and as much of the path as tells two apart
   assert.deepEqual(runNames(['/r/logs', '/r/logs']), ['/r/logs', '/r/logs'], 'the same folder twice: its path');
 });
 
-test('a --out the page cannot go to is refused before the runs are read: one line naming it, not the logs', async (t) => {
+test('a --out the page cannot go to is refused before the runs are read: one line naming it, not the logs, exit 2 as for a link', async (t) => {
   // Reading the runs and drawing the charts takes a second or more; a refused --out need not pay it.
   // The logs here do not exist: an --out checked only as the page is written fails on them first.
+  // Every bad --out is a bad argument, nothing changed: exit 2, as a link or another's file is (a folder was 1: h8).
   const root = await tempDir(t);
   const missing = path.join(root, 'no-such-run');
+  const fifo = path.join(root, 'pipe.html');
+  execFileSync('mkfifo', [fifo]);
+  const file = path.join(root, 'notes.txt');
+  await fs.writeFile(file, 'mine\n');
   for (const [out, says] of [
-    [root, /is a folder — pass a file name inside it/],
-    [path.join(root, 'nodir', 'r.html'), /its folder .*nodir does not exist/],
+    [root, /^gomelctl: report --out .*: is a folder — pass a file name inside it/],
+    [path.join(root, 'nodir', 'r.html'), /^gomelctl: report --out .*: its folder .*nodir does not exist/],
+    [fifo, /^gomelctl: report --out .*pipe\.html: is a named pipe \(FIFO\), not a file/],
+    [
+      path.join(file, 'r.html'),
+      /^gomelctl: report --out .*notes\.txt\/r\.html: a part of the path is a file, not a folder/,
+    ],
   ] as const) {
     const r = await cli(['report', '--logs', missing, '--out', out]);
-    assert.equal(r.code, 1, r.err);
+    assert.equal(r.code, 2, r.err);
     assert.match(r.err, says);
     assert.doesNotMatch(r.err, /no-such-run/);
   }

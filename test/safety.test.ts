@@ -146,6 +146,22 @@ test('keys gen never deletes what it did not make: a file, a folder of notes, a 
   assert.equal(await fs.readFile(path.join(p.keys, 'backup', 'old.pk'), 'utf8'), 'x\n');
 });
 
+test('keys gen on a keys folder whose 2.pk is a symbolic link says it is a link; the link and its target are left as they were (hostile pass h8)', async (t) => {
+  const p = await gomelProject(t);
+  const outside = path.join(p.root, 'outside.pk');
+  await fs.rename(path.join(p.keys, '2.pk'), outside);
+  const bytes = await fs.readFile(outside);
+  await fs.symlink(outside, path.join(p.keys, '2.pk'));
+  const r = await cli(['keys', 'gen', '--n', '6', ...p.flags]);
+  assert.equal(r.code, 1);
+  assert.match(
+    r.err,
+    /keys: holds 2\.pk \(a symbolic link to .*outside\.pk\), which gomelctl does not manage .* move them out \(gomelctl never writes through a link: its target is unchanged\), or pass another --keys folder$/,
+  );
+  assert.equal(await fs.readlink(path.join(p.keys, '2.pk')), outside);
+  assert.deepEqual(await fs.readFile(outside), bytes);
+});
+
 test('no private key in any error: a .pk whose third field is key material', async (t) => {
   const p = await gomelProject(t);
   const [signing, rmc] = (await fs.readFile(path.join(p.keys, '2.pk'), 'utf8')).trim().split(' ');

@@ -165,7 +165,7 @@ async function generate(
       options.dir,
       undefined,
       `holds ${folder.foreign.slice(0, 3).join(', ')}${folder.foreign.length > 3 ? ', …' : ''}, which gomelctl does not manage (it rewrites the keys folder as a whole)`,
-      'move them out, or pass another --keys folder',
+      `move them out${folder.foreignLink ? ' (gomelctl never writes through a link: its target is unchanged)' : ''}, or pass another --keys folder`,
     );
   }
   if (folder.orphanKeys.length) {

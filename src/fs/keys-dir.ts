@@ -276,8 +276,10 @@ export async function tightenModes(keys: KeysDir): Promise<string[]> {
 }
 
 interface KeysFolderState {
-  /** Entries gomelctl does not manage and must never delete: sub-folders, links, unknown files. */
+  /** Entries gomelctl does not manage and must never delete: sub-folders, links, unknown files, as said to the user. */
   foreign: string[];
+  /** Whether one of them is a symbolic link (2.pk → elsewhere): named so, or "holds 2.pk" reads as a key of its own (h8). */
+  foreignLink: boolean;
   /** Member files present while there is no committee.ka. */
   orphanKeys: string[];
   seedWithoutCommittee: boolean;
@@ -288,7 +290,7 @@ interface KeysFolderState {
  * as a whole, so it refuses one holding anything it would not carry over.
  */
 export async function inspectKeysFolder(dir: string): Promise<KeysFolderState> {
-  const state: KeysFolderState = { foreign: [], orphanKeys: [], seedWithoutCommittee: false };
+  const state: KeysFolderState = { foreign: [], foreignLink: false, orphanKeys: [], seedWithoutCommittee: false };
   dir = await resolveFolder(dir);
   await recoverFolder(dir);
   const stat = await fs.lstat(dir).catch(() => undefined);
@@ -309,7 +311,11 @@ export async function inspectKeysFolder(dir: string): Promise<KeysFolderState> {
         isControlTokenFile(e.name) ||
         PK_LIKE.test(e.name));
     const mountRoot = e.name === 'lost+found' && e.isDirectory(); // the folder is a mounted file system's root (N19)
-    if (!ours && !mountRoot) state.foreign.push(e.isDirectory() ? `${e.name}/` : e.name);
+    if (!ours && !mountRoot && e.isSymbolicLink()) {
+      state.foreignLink = true;
+      const target = await fs.readlink(path.join(dir, e.name)).catch(() => undefined);
+      state.foreign.push(`${e.name} (a symbolic link${target === undefined ? '' : ` to ${target}`})`);
+    } else if (!ours && !mountRoot) state.foreign.push(e.isDirectory() ? `${e.name}/` : e.name);
     else if (!hasCommittee && PK_LIKE.test(e.name)) state.orphanKeys.push(e.name);
     else if (!hasCommittee && e.name === SEED_FILE) state.seedWithoutCommittee = true;
   }

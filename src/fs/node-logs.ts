@@ -9,11 +9,13 @@ import { crc32, createInflateRaw } from 'node:zlib';
 import { NODE_FILES } from '../core/deploy/node-contract.js';
 import { InputError } from '../core/errors.js';
 import { addLogLine, MAX_LINE, newLogStats, RUN_EVENTS, type LogStats } from '../core/logs/log-stats.js';
-import { MAIN_LOG, TASK_FILE } from '../core/logs/logs-folder.js';
+import { MAIN_LOG, someNames, TASK_FILE } from '../core/logs/logs-folder.js';
 import { formatBytes, linkNote, openInput, readOptionalInput, type OpenInput } from './input.js';
 
 export interface NodeFiles {
   label: string;
+  /** The node's own folder (as deploy logs writes); undefined for a <pid>.log among others. */
+  folder?: string;
   /** The pid in the main log's name, when there is one. */
   logPid: number | undefined;
   log?: string;
@@ -56,7 +58,7 @@ function twoLogs(where: string, a: string, b: string): InputError {
 }
 
 async function describeFolder(dir: string, label: string): Promise<NodeFiles> {
-  const node: NodeFiles = { label, logPid: undefined };
+  const node: NodeFiles = { label, folder: dir, logPid: undefined };
   for (const name of (await fs.readdir(dir)).sort()) {
     const file = path.join(dir, name);
     const m = MAIN_LOG.exec(name);
@@ -69,20 +71,33 @@ async function describeFolder(dir: string, label: string): Promise<NodeFiles> {
   return node;
 }
 
-/** One entry per node: sub-folders (as `deploy logs` writes), or <pid>.log files side by side. */
+/**
+ * One entry per node: sub-folders (as `deploy logs` writes), or <pid>.log files side by side. Anything
+ * named as a log is one (a FIFO or a folder of that name too), so its reader names what it is rather than
+ * the node being "no log" (hostile pass h8). A folder holding no node's files (notes/, an empty one) is
+ * no node and changes nothing: it made a folder of <pid>.log files "hold no node logs" (h8); a node
+ * folder beside <pid>.log files is two layouts, which is refused, naming the folders. A link is read
+ * through (openInput names it in any refusal); refuseSharedEvidence refuses one to another node's log.
+ */
 export async function discoverNodes(dir: string): Promise<NodeFiles[]> {
   const entries = await fs.readdir(dir, { withFileTypes: true });
-  const folders = entries.filter((e) => e.isDirectory()).map((e) => e.name);
-  if (folders.length > 0) {
-    const nodes = await Promise.all(folders.sort().map((f) => describeFolder(path.join(dir, f), f)));
-    return nodes.filter((n) => n.log || n.probe || n.exitStatus || n.task);
+  const logs = entries.filter((e) => MAIN_LOG.test(e.name));
+  const folders = entries.filter((e) => e.isDirectory() && !MAIN_LOG.test(e.name)).map((e) => e.name);
+  const described = await Promise.all(folders.sort().map((f) => describeFolder(path.join(dir, f), f)));
+  const nodes = described.filter((n) => n.log || n.probe || n.exitStatus || n.task);
+  if (nodes.length > 0 && logs.length > 0) {
+    const names = nodes.map((n) => n.label);
+    throw new InputError(
+      dir,
+      undefined,
+      `holds both <pid>.log files (${someNames(logs.map((e) => e.name).sort())}) and node folders (${someNames(names)}): one layout per logs folder`,
+      `move ${names.length === 1 ? names[0] : 'the folders'} away, or the <pid>.log files`,
+    );
   }
+  if (nodes.length > 0) return nodes;
   const byPid = new Map<number, NodeFiles>();
-  for (const e of entries) {
-    // A link is read through (openInput names it in any refusal); refuseSharedEvidence refuses one to another node's log.
-    const m = e.isFile() || e.isSymbolicLink() ? MAIN_LOG.exec(e.name) : null;
-    if (!m) continue;
-    const pid = Number(m[1]);
+  for (const e of logs) {
+    const pid = Number(MAIN_LOG.exec(e.name)![1]);
     const file = path.join(dir, e.name);
     const seen = byPid.get(pid);
     if (seen) throw twoLogs(dir, seen.log!, file);

@@ -154,40 +154,94 @@ async function readRunConfig(options: VerdictOptions, recorded: string | undefin
 const shown = (value: unknown) =>
   value === undefined ? 'absent' : typeof value === 'string' ? quoted(value) : clip(JSON.stringify(value), QUOTED_MAX);
 
-/** Gives each node found its pid: the pid in its log's name, else its folder named as a committee host. */
-function assignPids(files: readonly NodeFiles[], members: readonly Member[], logsDir: string): Map<number, NodeFiles> {
+/** The fix for a twin's folder (node3-twin/) of a run whose record (run.json, named before it) names no twin. */
+const TWIN_UNRECORDED_FIX = 'collect the logs with `gomelctl deploy logs`, which writes it';
+
+/**
+ * Gives each node found its pid: the pid in its log's name, else its folder named as a committee host.
+ * deploy logs names each node's folder after its host, and the verdict names the node by its folder:
+ * one named as a host but holding another pid's log is refused (hostile pass h8: node1/ and node2/
+ * swapped printed pid 1's panic as node1's, the committee's pid 0, and exit 0). When the hosts tell the
+ * nodes apart, a folder named as no host is refused too, as one without a log always was: its name
+ * would be printed for a node no committee line calls so. When they do not (a local run, every line
+ * 127.0.0.1), no folder's name can say which node it is: the log's pid decides, the folder's name labels it.
+ */
+function assignPids(
+  files: readonly NodeFiles[],
+  members: readonly Member[],
+  committeeFile: string,
+): Map<number, NodeFiles> {
   const hosts = members.map(memberHost);
+  const distinct = new Set(hosts).size === hosts.length;
   const byPid = new Map<number, NodeFiles>();
   for (const f of files) {
-    const where = f.log ?? path.join(logsDir, f.label);
-    const pid = f.logPid ?? hosts.indexOf(f.label);
-    if (pid < 0)
-      throw new InputError(
-        where,
-        undefined,
-        `no committee line names host ${f.label}`,
-        'pass --keys with the committee the run used, or move the folder away',
-      );
+    const where = f.folder ?? f.log!;
+    const pid = f.logPid ?? folderPid(f.label, hosts, where);
     if (pid >= members.length)
       throw new InputError(
-        where,
+        f.log ?? where,
         undefined,
         `pid ${pid} is outside the ${members.length}-node committee`,
         'pass --keys with the committee the run used, or move the log away',
       );
+    const host = hosts[pid]!;
+    // A twin's folder (node3-twin/) the run's record names no twin for: said below, after a second log.
+    const twin = f.folder !== undefined && !hosts.includes(f.label) && f.label === twinName(host);
+    const misnamed = f.folder !== undefined && f.log !== undefined && !twin && f.label !== host;
+    if (misnamed && hosts.includes(f.label))
+      throw new InputError(
+        f.folder!,
+        undefined,
+        `holds the log of pid ${pid} (${path.basename(f.log!)}), but line ${pid + 1} of ${committeeFile} gives pid ${pid} the host ${host}, not ${f.label}`,
+        `put each node's files in the folder named after its host (pid ${pid}'s in ${host}/), as \`gomelctl deploy logs\` writes them, or pass --keys with the committee the run used`,
+      );
     const seen = byPid.get(pid);
     if (seen)
       throw new InputError(
-        where,
+        f.log ?? where,
         undefined,
         `a second log for pid ${pid} (the other: ${seen.log ?? seen.label})`,
         f.label.endsWith('-twin')
-          ? `the run's record (${RUN_FILE}) names no twin of pid ${pid}; collect the logs with \`gomelctl deploy logs\`, which writes it`
+          ? `the run's record (${RUN_FILE}) names no twin of pid ${pid}; ${TWIN_UNRECORDED_FIX}`
           : 'keep one log per node',
+      );
+    if (misnamed && distinct)
+      throw new InputError(
+        f.folder!,
+        undefined,
+        `no committee line names host ${f.label}; its log (${path.basename(f.log!)}) is pid ${pid}'s, whose host is ${host}`,
+        `name the folder ${host}, or pass --keys with the committee the run used`,
+      );
+    if (twin)
+      throw new InputError(
+        where,
+        undefined,
+        `is the folder of a twin of ${host} (pid ${pid}), but the run's record (${RUN_FILE}) names no twin of pid ${pid}`,
+        TWIN_UNRECORDED_FIX,
       );
     byPid.set(pid, f);
   }
   return byPid;
+}
+
+/** The pid of a node's folder that holds no gomel log: the committee line naming its host, if one line does. */
+function folderPid(label: string, hosts: readonly string[], where: string): number {
+  const pids = hosts.flatMap((h, pid) => (h === label ? [pid] : []));
+  if (pids.length === 0)
+    throw new InputError(
+      where,
+      undefined,
+      `no committee line names host ${label}`,
+      'pass --keys with the committee the run used, or move the folder away',
+    );
+  if (pids.length > 1)
+    throw new InputError(
+      where,
+      undefined,
+      `holds no gomel log, and ${pids.length} committee lines name host ${label} (pids ${someNames(pids.map(String))}): which node it is is unknown`,
+      "put the node's <pid>.log in it, or move the folder away",
+    );
+  return pids[0]!;
 }
 
 /** What of a node's faults.log is read: 64 KiB, a thousand lines. */
@@ -387,12 +441,13 @@ export async function loadRun(options: VerdictOptions): Promise<LoadedRun> {
   const byPid = assignPids(
     files.filter((f) => !twinLabels.has(f.label)),
     members,
-    options.logs,
+    committee.file,
   );
-  const flat = files.every((f) => f.label.startsWith('pid '));
+  // A node without files is named by its host, unless the hosts do not tell nodes apart (all 127.0.0.1: h8).
+  const byHost = files.some((f) => f.folder) && new Set(hosts).size === hosts.length;
   const nodes = members.map((m, pid) => ({
     pid,
-    label: byPid.get(pid)?.label ?? (flat ? `pid ${pid}` : memberHost(m)),
+    label: byPid.get(pid)?.label ?? (byHost ? memberHost(m) : `pid ${pid}`),
     files: byPid.get(pid),
   }));
   return { members, nodes, twins, record, runRecord, probe: files.some((f) => f.probe) };

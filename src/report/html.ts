@@ -1,7 +1,7 @@
 // The report page: figures as tables, charts as inline SVG, one self-contained file.
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { InputError, UsageError } from '../core/errors.js';
+import { UsageError } from '../core/errors.js';
 import type { RunFigures } from '../core/logs/run-stats.js';
 import { compareSetups, configKnobs, networkSummary, shortImage, type RunSetup } from '../core/report/run-setup.js';
 import {
@@ -475,7 +475,7 @@ export async function writeReport(file: string, html: string, own = false): Prom
   try {
     if (target === 'device') {
       if (await writeCharDevice(file, html)) return;
-      throw notAFile(file, 'is not a regular file'); // swapped since it was looked at
+      throw badOut(file, 'is not a regular file'); // swapped since it was looked at
     }
     await writeFileAtomic(file, html);
   } catch (error) {
@@ -484,7 +484,11 @@ export async function writeReport(file: string, html: string, own = false): Prom
 }
 
 const OUT_FIX = 'pass --out a file name in an existing folder, e.g. report.html';
-const notAFile = (file: string, what: string) => new InputError(file, undefined, what, OUT_FIX);
+/**
+ * A place the page cannot go: a bad --out, refused before anything is written, so exit 2 as a link or
+ * another's file there is (a folder, a FIFO or a missing folder were exit 1: hostile pass h8).
+ */
+const badOut = (file: string, what: string, fix = OUT_FIX) => new UsageError(`report --out ${file}: ${what} — ${fix}`);
 
 /**
  * Refuses a --out the page cannot be written to — a folder, a FIFO, a file that is not a report
@@ -505,16 +509,11 @@ export async function checkReportOut(file: string, own = false): Promise<'device
         `report --out ${file}: a symbolic link (to ${await fs.readlink(file)}); gomelctl neither writes through a link nor replaces one — pass the file it points to, or another --out`,
       );
     if (target?.isDirectory())
-      throw new InputError(
-        file,
-        undefined,
-        'is a folder',
-        `pass a file name inside it, e.g. --out ${path.join(file, 'report.html')}`,
-      );
+      throw badOut(file, 'is a folder', `pass a file name inside it, e.g. --out ${path.join(file, 'report.html')}`);
     if (target?.isCharacterDevice()) return 'device';
     // A FIFO is refused rather than waited on: nobody may ever read it.
     if (target && !target.isFile())
-      throw notAFile(file, target.isFIFO() ? 'is a named pipe (FIFO), not a file' : 'is not a regular file');
+      throw badOut(file, target.isFIFO() ? 'is a named pipe (FIFO), not a file' : 'is not a regular file');
     // A file there is overwritten only if it is a report gomelctl wrote: --out keys/0.pk or a run's own
     // log must not become a page (a link of its own place is replaced, its target untouched: never through it).
     if (entry?.isFile() && !isReport(await head(file)))
@@ -523,11 +522,12 @@ export async function checkReportOut(file: string, own = false): Promise<'device
       );
     const dir = path.dirname(file);
     const parent = await statOrUndefined(dir);
-    if (!parent)
-      throw new InputError(file, undefined, `its folder ${dir} does not exist`, `create it first, or ${OUT_FIX}`);
-    if (!parent.isDirectory()) throw notAFile(file, `${dir} is a file, not a folder`);
+    if (!parent) throw badOut(file, `its folder ${dir} does not exist`, `create it first, or ${OUT_FIX}`);
+    if (!parent.isDirectory()) throw badOut(file, `${dir} is a file, not a folder`);
     return 'file';
   } catch (error) {
+    if (isFsError(error) && error.code === 'ENOTDIR')
+      throw badOut(file, 'a part of the path is a file, not a folder', OUT_FIX);
     throw isFsError(error) ? fsProblem(error, file, 'report file', file) : error;
   }
 }

@@ -194,8 +194,13 @@ function parseShortEvent(text: string, hosts: readonly string[], seed: string | 
   if (kind === 'selective' && toText === undefined)
     throw fail(`selective needs to=<nodes>, the nodes it still talks to, last: e.g. ${EXAMPLES.selective}`);
   if (toText !== undefined) keys.length = 0;
+  // "-1s" split at its "-" left an empty start, which was said as `"" is not a time` (hostile pass h8).
+  if (when.trim().startsWith('-'))
+    throw fail(
+      `"${when.trim()}" is not a time: times count from the common start, never before it; give 0 or more, e.g. 1s`,
+    );
   const [atText = '', untilText, ...more] = when.split('-');
-  if (more.length) throw fail(`"${when}" is not a time or a window like 2s-12s`);
+  if (more.length || untilText?.trim() === '') throw fail(`"${when}" is not a time or a window like 2s-12s`);
   const at = parseTime(atText, fail);
   const until = untilText === undefined ? undefined : parseTime(untilText, fail);
   let cpu: number | undefined;

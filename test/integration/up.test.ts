@@ -6,8 +6,7 @@ import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { REPO } from '../helpers.js';
-import { engine, keysFlags, projectFlags, upFlags, REGISTRY, sandbox, type Sandbox } from './helpers.js';
-import { deleteTag, parseImageRef } from '../../src/docker/registry.js';
+import { engine, keysFlags, projectFlags, upFlags, sandbox, type Sandbox } from './helpers.js';
 import { readStatus } from '../../src/docker/deployment.js';
 
 const FAKE = path.join(REPO, 'test/fixtures/fake-gomel.sh');
@@ -109,65 +108,4 @@ test('a node that never finishes (its key does not match its line): deploy logs 
       'm',
     ),
   );
-});
-
-test('runs never mix: a SIGTERM reaches gomel and the node ships what it logged; an up after nodes that ignore SIGTERM waits until they are gone', async (t) => {
-  const s = await sandbox(t);
-  const config = await fs.readFile(path.join(s.configs, 'config.json'), 'utf8');
-  await fs.writeFile(path.join(s.configs, 'slow.json'), config);
-  await fs.writeFile(path.join(s.configs, 'stubborn.json'), config);
-  await s.run(['keys', 'gen', '--n', '4', ...keysFlags(s)]);
-  await s.run(['cluster', 'init', '--network', s.network, '--subnet', s.subnet]);
-  await s.run(['image', 'rebuild', '--binary', FAKE, '--tag', s.tag, ...projectFlags(s)]);
-
-  // A node told to stop (as by `down` or a replacement) stops at once, with its logs: SIGTERM is passed on to gomel.
-  await s.run(['deploy', 'spawn', '--image', s.tag, '--config', 'slow', '--network', s.network, ...projectFlags(s)]);
-  const node2 = (await readStatus(engine, s.network)).find((x) => x.node === `${s.prefix}2`)!;
-  await new Promise((r) => setTimeout(r, 3000)); // past the common start, inside the stand-in's 10 s
-  await engine.docker.getContainer(node2.containerId!).kill({ signal: 'SIGTERM' });
-  const logs = path.join(s.root, 'stopped');
-  for (let i = 0; i < 60; i++) {
-    const status = (await readStatus(engine, s.network)).find((x) => x.node === node2.node)!;
-    if (status.phase !== 'running') break;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  await s.run(['deploy', 'logs', '--network', s.network, '--out', logs, ...projectFlags(s)]);
-  const task = JSON.parse(await fs.readFile(path.join(logs, node2.node, 'task.json'), 'utf8')) as { exitCode: number };
-  assert.equal(task.exitCode, 143, "run.sh exited with gomel's status after SIGTERM, not by SIGKILL (137)");
-  assert.equal((await fs.readFile(path.join(logs, node2.node, 'exit_status'), 'utf8')).trim(), '143');
-  assert.ok(await fs.stat(path.join(logs, node2.node, 'stopped')), 'the node recorded that it was stopped');
-  assert.ok(await fs.stat(path.join(logs, node2.node, '1.slow.log')), 'and kept what gomel logged');
-
-  // Nodes that ignore SIGTERM and answer "stale" on every address stay alive ~10 s after their services go.
-  await s.run([
-    'deploy',
-    'spawn',
-    '--image',
-    s.tag,
-    '--config',
-    'stubborn',
-    '--network',
-    s.network,
-    ...projectFlags(s),
-  ]);
-  await new Promise((r) => setTimeout(r, 3000));
-  // The probe checks that every address answers with its own node's pid: one stale answer fails it.
-  const probeTag = parseImageRef(`${s.tag}p`);
-  t.after(() => deleteTag(REGISTRY, probeTag.repository, probeTag.tag));
-  const probe = await s.run([
-    'up',
-    ...projectFlags(s),
-    '--network',
-    s.network,
-    '--subnet',
-    s.subnet,
-    '--tag',
-    `${s.tag}p`,
-    '--logs',
-    path.join(s.root, 'probe'),
-    '--timeout',
-    '180',
-  ]);
-  assert.match(probe.err, /deploy: waiting for 4 container\(s\) of the previous run to stop, so that runs never mix/);
-  assert.match(probe.out, /^probe: all 4 nodes reached every peer$/m);
 });

@@ -29,4 +29,6 @@ node --test --test-concurrency=4 "${reporters[@]}" "${longest[@]}" "${rest[@]}" 
 multi=0
 wait "$lab" || multi=$?
 cat "$lab_report"
+# The tests' images, removed once no file builds (test/integration/helpers.ts says why not each by its test).
+docker image ls --quiet --filter "reference=127.0.0.1:5000/gomelctl-it-*" | sort -u | xargs -r docker image rm --force >/dev/null
 [ "$single" = 0 ] && [ "$multi" = 0 ]

@@ -59,9 +59,10 @@ async function cleanup(s: Sandbox): Promise<void> {
   await cli(['deploy', 'clean', '--network', s.network]);
   await waitForNoContainers(s.network);
   await engine.removeNetwork(s.network);
-  for (const image of await engine.docker.listImages({ filters: { reference: [`${REGISTRY}/gomelctl-it-${s.id}`] } })) {
-    await engine.removeImage(image.Id);
-  }
+  // The local image is left to scripts/tier-integration.sh, which removes every `gomelctl-it-*` image once no
+  // file builds: removing it here pruned its untagged parents, the build cache of the steps every test's
+  // image shares (FROM, WORKDIR, the payload, run.sh), under another file's build that had just taken one
+  // of them as its parent ("failed to export image: failed to set parent …: unknown parent image ID").
   const ref = parseImageRef(s.tag);
   await deleteTag(REGISTRY, ref.repository, ref.tag);
 }

@@ -13,6 +13,15 @@ if [ ${#missing[@]} -gt 0 ]; then
   [ "$(id -u)" = 0 ] || { echo "test: needs ${missing[*]} (apt-get install ${missing[*]}) or root to install them" >&2; exit 1; }
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
-# The formatter's check first (prettier, .prettierrc.json): a tree it would change fails here.
-npm run format:check
-npm test
+# The formatter's check (prettier, .prettierrc.json) beside the build and the tiers (it only reads the
+# sources): a tree it would change fails the run, its report printed at the end.
+format_report=$(mktemp)
+trap 'rm -f "$format_report"' EXIT
+npm run format:check >"$format_report" 2>&1 &
+format=$!
+tests=0
+npm test || tests=$?
+formatted=0
+wait "$format" || formatted=$?
+cat "$format_report"
+[ "$tests" = 0 ] && [ "$formatted" = 0 ]

@@ -8,10 +8,11 @@ import path from 'node:path';
 import { delayerStats, measured, median, prepared, roundTrips } from './network-support.js';
 
 // What the delayer promises holds on a busy machine too: it holds a packet at least its delay (a round
-// trip is never shorter), and the machine's load only ever adds to that (two busy loops beside the suite
-// held a quarter of the round trips 5-20 ms late). So the floor is exact, the median sits near the delay
-// asked (a doubled or a missing delay is far off), and nothing is asked of the upper tail.
-test('delay=50ms by the userspace delayer: round trips of 100 ms (none shorter, median 95-112 ms), and network.txt says how', async (t) => {
+// trip is never shorter), and the machine's load only ever adds to that: two busy loops beside the suite
+// held a quarter of the round trips 5-20 ms late, and with the unit tier beside them too the median of a
+// 100 ms jitter case was 122 ms (20 of 28 over 112). So the floor is exact, and what shows that the delay
+// is not larger than asked is the fastest round trip: the load rarely reaches all 20, a doubled delay does.
+test('delay=50ms by the userspace delayer: round trips of 100 ms (none shorter, the fastest under 150 ms), and network.txt says how', async (t) => {
   const s = await prepared(t);
   const m = await measured(s, ['--net', 'delay=50ms', '--net-impl', 'userspace']);
   for (const key of ['rtts1', 'rtts2'] as const) {
@@ -20,9 +21,9 @@ test('delay=50ms by the userspace delayer: round trips of 100 ms (none shorter, 
       rtts.every((r) => r >= 95),
       `${key}: ${rtts.join(' ')}`,
     );
-    // No bound on a single round trip: the load adds to it (one of 20 took 246 ms while the lab's engines,
-    // ahead for the CPU, ran beside it); a doubled or missing delay moves the median.
-    assert.ok(median(rtts) >= 95 && median(rtts) <= 112, `${key}: median ${median(rtts)} ms of ${rtts.join(' ')}`);
+    // No bound on the others: the load adds to them (one of 20 took 246 ms while the lab's engines, ahead
+    // for the CPU, ran beside it); a doubled delay (200 ms) would hold every one over 150.
+    assert.ok(Math.min(...rtts) < 150, `${key}: the fastest of ${rtts.join(' ')}`);
   }
   const logs = (await fs.readdir(s.root)).filter((n) => n.startsWith('logs-')).map((n) => path.join(s.root, n))[0]!;
   const network = await fs.readFile(path.join(logs, `${s.prefix}1`, 'network.txt'), 'utf8');
@@ -48,7 +49,9 @@ test('delay=50ms,jitter=10ms with rate=1mbit and loss=20%: the round trips sprea
     rtts.every((r) => r >= 79),
     rtts.join(' '),
   );
-  assert.ok(median(rtts) >= 92 && median(rtts) <= 112, `median ${median(rtts)} ms of ${rtts.join(' ')}`);
+  // The load only raises the median (122 ms once beside two busy loops and the unit tier): no bound above it.
+  // A round trip under 97 ms shows the jitter, and that the delay is not doubled (160 ms at least).
+  assert.ok(median(rtts) >= 92, `median ${median(rtts)} ms of ${rtts.join(' ')}`);
   assert.ok(
     rtts.some((r) => r < 97),
     `no round trip under 97 ms: no jitter? ${rtts.join(' ')}`,
@@ -79,14 +82,14 @@ test('an asymmetric zones file: each round trip is the sum of its two one-way de
   };
   await fs.writeFile(zones, JSON.stringify({ zones: { a: '1', b: '2', c: '3-4' }, links }));
   const m = await measured(s, ['--zones', zones, '--net-impl', 'userspace']);
-  // Each round trip at least the sum of its one-way delays (1 ms for the clocks), its median near it (the load only adds).
+  // Each round trip at least the sum of its one-way delays (1 ms for the clocks), the fastest near it (the load only adds).
   for (const [key, sum] of [
     ['rtts1', 40],
     ['rtts2', 80],
   ] as const) {
     const rtts = roundTrips(m, key);
     assert.ok(
-      rtts.every((r) => r >= sum - 1) && median(rtts) <= sum + 12,
+      rtts.every((r) => r >= sum - 1) && Math.min(...rtts) <= sum + 12,
       `${key}: ${sum} ms asked, ${rtts.join(' ')}`,
     );
   }

@@ -8,7 +8,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { engine, projectFlags, waitForNoContainers } from './helpers.js';
-import { measured, median, prepared, roundTrips } from './network-support.js';
+import { measured, prepared, roundTrips } from './network-support.js';
 
 const run = promisify(execFile);
 
@@ -61,7 +61,9 @@ test('--net-impl netem where the kernel has no netem: spawn fails at once naming
   await run('ip', ['netns', 'del', ns]);
   if (netem) {
     const m = await measured(s, ['--net', 'delay=50ms', '--net-impl', 'netem']);
-    assert.ok(Math.abs(median(roundTrips(m, 'rtts1')) - 100) <= 5, `netem round trips ${m.rtts1}`);
+    // As the delayer's case (network-delay.test.ts): the floor exact, the fastest near the delay asked.
+    const rtts = roundTrips(m, 'rtts1');
+    assert.ok(rtts.every((r) => r >= 99) && Math.min(...rtts) < 150, `netem round trips ${m.rtts1}`);
     return;
   }
   const r = await s.run(

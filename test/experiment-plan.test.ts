@@ -239,3 +239,26 @@ test('a YAML experiment naming the knob __proto__ is refused as an unknown knob 
       e instanceof UsageError && /^exp\.yaml:config\.__proto__: "__proto__" is not a gomel config knob/.test(e.message),
   );
 });
+
+test('a zones or fault plan file that cannot be read is named at the field naming it, exit 2 (hostile pass 9: a device was exit 1, unnamed)', async (t) => {
+  const dir = await tempDir(t);
+  const binary = path.join(dir, 'gomel');
+  await fs.writeFile(binary, '#!/bin/sh\n', { mode: 0o755 });
+  await fs.mkdir(path.join(dir, 'configs'));
+  await fs.copyFile(path.join(REPO, 'configs/config.json'), path.join(dir, 'configs/config.json'));
+  await fs.mkdir(path.join(dir, 'plan.json'));
+  const cases: [Record<string, unknown>, string][] = [
+    [{ n: [4], net: ['none', { zones: '/dev/zero' }] }, 'net[1]: /dev/zero: is a character device, not a regular file'],
+    [{ points: [{ n: 4 }, { n: 4, net: { zones: 'gone.json' } }] }, `points[1].net: ${dir}/gone.json: no such file`],
+    [{ n: [4], faults: ['none', 'plan.json'] }, `faults[1]: ${dir}/plan.json: is a folder`],
+  ];
+  for (const [value, expected] of cases) {
+    const file = path.join(dir, 'exp.json');
+    await fs.writeFile(file, JSON.stringify({ configs: 'configs', ...value }));
+    await assert.rejects(
+      readExperiment(file, { binary }, { registry: '127.0.0.1:5000', network: 'aleph_net', timeout: 300 }),
+      (e: unknown) => e instanceof UsageError && e.message.startsWith(`${file}:${expected}`),
+      expected,
+    );
+  }
+});

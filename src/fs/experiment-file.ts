@@ -36,6 +36,16 @@ async function parseYaml(text: string, file: string): Promise<unknown> {
   }
 }
 
+/**
+ * A file the experiment names that cannot be read (a device, a FIFO, too large, unreadable): the
+ * experiment file and the field naming it, exit 2 as every other problem of the file (nothing ran).
+ */
+const atField =
+  (file: string, where: string) =>
+  (error: unknown): never => {
+    throw error instanceof InputError ? fileProblem(file, where, error.message) : error;
+  };
+
 /** The file's value: JSON when it is named .json or starts as JSON does, YAML otherwise. */
 export async function parseExperimentText(text: string, file: string): Promise<unknown> {
   if (file.endsWith('.json') || /^\s*[{[]/.test(text))
@@ -103,15 +113,19 @@ export async function readExperiment(
     );
   const texts = new Map<string, string>();
   for (const named of filesToRead(spec, resolve)) {
-    if (!(await exists(named)))
-      throw fileProblem(file, undefined, `${named}: no such file (a zones or fault plan file of the experiment)`);
-    texts.set(named, await readInput(named, 'zones or fault plan file'));
+    if (!(await exists(named.file)))
+      throw fileProblem(
+        file,
+        named.where,
+        `${named.file}: no such file (a zones or fault plan file of the experiment)`,
+      );
+    texts.set(named.file, await readInput(named.file, 'zones or fault plan file').catch(atField(file, named.where)));
   }
   return planExperiment({
     file,
     spec,
     setting,
-    base: { file: baseFile, text: await readInput(baseFile, 'config file') },
+    base: { file: baseFile, text: await readInput(baseFile, 'config file').catch(atField(file, 'base')) },
     texts,
     resolve,
   });

@@ -262,3 +262,19 @@ test('a zones or fault plan file that cannot be read is named at the field namin
     );
   }
 });
+
+test('a number beyond a 64-bit float (1e400) is refused at its path as not finite, not sent to gomel as null (hostile pass 9)', async () => {
+  // JSON.parse, as YAML, reads 1e400 as Infinity; JSON.stringify then wrote the knob as null.
+  const value = await parseExperimentText('{"n": [4], "config": {"Txpu": [1, 1e400]}}', 'e.json');
+  assert.throws(
+    () => checkExperimentFile(value, FILE),
+    new UsageError(
+      'exp.yaml:config.Txpu[1]: Infinity is not a finite number (a literal beyond a 64-bit float, as 1e400, reads as infinite) — write a finite number',
+    ),
+  );
+  assert.throws(
+    () => checkExperimentFile({ points: [{ n: 4, config: { Txpu: NaN } }] }, FILE),
+    (e: unknown) =>
+      e instanceof UsageError && e.message.startsWith('exp.yaml:points[0].config.Txpu: NaN is not a finite'),
+  );
+});

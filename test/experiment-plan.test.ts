@@ -278,3 +278,58 @@ test('a number beyond a 64-bit float (1e400) is refused at its path as not finit
       e instanceof UsageError && e.message.startsWith('exp.yaml:points[0].config.Txpu: NaN is not a finite'),
   );
 });
+
+test('a YAML tag is one line naming it, and the yaml package prints nothing of its own (hostile pass 9: a multi-line YAMLWarning)', async () => {
+  const warnings: Error[] = [];
+  const onWarning = (w: Error) => warnings.push(w);
+  process.on('warning', onWarning);
+  try {
+    const cases: [string, string][] = [
+      ['n: !!js/undefined ""\n', 'Unresolved tag: !!js/undefined at line 1, column 4'],
+      ['n: [4]\nseed: !!js/function "function () {}"\n', 'Unresolved tag: !!js/function at line 2, column 7'],
+      ['n: !foo 4\n', 'Unresolved tag: !foo at line 1, column 4'],
+      // YAML 1.1's tags are no plain value either: a Uint8Array, a Set, a Date no field takes.
+      ['!!binary "AAAA"\n', 'Unresolved tag: !!binary at line 1, column 1'],
+      ['n: !!set {4, 8}\n', 'Unresolved tag: !!set at line 1, column 4'],
+    ];
+    for (const [text, problem] of cases)
+      await assert.rejects(
+        parseExperimentText(text, 'u.yaml'),
+        new UsageError(
+          `u.yaml: not plain YAML: ${problem} — an experiment file holds mappings, lists, strings, numbers, true/false and null, without tags`,
+        ),
+      );
+    // The package's own tags of YAML 1.2 are plain values.
+    assert.deepEqual(await parseExperimentText('n: [!!int "4"]\nseed: !!str 7\n', 'u.yaml'), { n: [4], seed: '7' });
+    // A second document is still an error (the package drops it unsaid at logLevel "silent").
+    await assert.rejects(
+      parseExperimentText('n: [4]\n---\nn: [8]\n', 'u.yaml'),
+      /^UsageError: u\.yaml: not valid YAML: Source contains multiple documents/,
+    );
+    await new Promise((resolve) => setImmediate(resolve)); // process.emitWarning emits on the next tick
+  } finally {
+    process.off('warning', onWarning);
+  }
+  assert.deepEqual(
+    warnings.map((w) => w.message),
+    [],
+  );
+});
+
+test('a file that is not a mapping of the fields says so (hostile pass 9: "bin.yaml:0: unknown field")', async () => {
+  const cases: [unknown, string][] = [
+    [await parseExperimentText('- 4\n- 8\n', FILE), 'a list'],
+    [await parseExperimentText('n 4\n', FILE), 'a string'],
+    [await parseExperimentText('', FILE), 'empty'],
+    [await parseExperimentText('[4, 8]', 'e.json'), 'a list'],
+    [new Uint8Array(3), 'a tagged value'],
+  ];
+  for (const [value, what] of cases)
+    assert.throws(
+      () => checkExperimentFile(value, FILE),
+      new UsageError(
+        `exp.yaml: the file is ${what}, not a mapping of the experiment's fields — write them as a YAML mapping or a JSON object, e.g. n: [4, 8]`,
+      ),
+      what,
+    );
+});

@@ -152,6 +152,14 @@ function refuseDeepOrInfiniteValues(value: unknown, file: string): void {
 
 /** The experiment file's value (parsed YAML or JSON) typed; an unknown field names the known ones. */
 export function checkExperimentFile(value: unknown, file: string): ExperimentFile {
+  // The whole file read as one value: zod would name a list's or a string's first item an "unknown field" ("bin.yaml:0").
+  if (!isObject(value) || Object.getPrototypeOf(value) !== Object.prototype)
+    throw fileProblem(
+      file,
+      undefined,
+      `the file is ${value === null ? 'empty' : Array.isArray(value) ? 'a list' : typeof value === 'object' ? 'a tagged value' : `a ${typeof value}`}, not a mapping of the experiment's fields`,
+      'write them as a YAML mapping or a JSON object, e.g. n: [4, 8]',
+    );
   refuseLongLists(value, file);
   refuseDeepOrInfiniteValues(value, file);
   const spec = checkJson(value, EXPERIMENT, (where, problem) => {

@@ -30,6 +30,8 @@ export interface NodeEvidence {
   stats: LogStats | undefined; // undefined: no log found
   logProblem: string | undefined; // "no log", "log truncated (…)", …
   exitStatus: number | undefined; // gomel's, from run.sh's exit_status
+  /** Why its exit_status, present, is no exit status (the file, what it holds): its end is unknown, never clean. */
+  exitStatusProblem?: string;
   stderr: string | undefined; // gomel's stderr, from run.sh's stderr.txt
   /** The Swarm task when the logs were collected (deploy logs' task.json), if known. */
   task?: {
@@ -396,6 +398,7 @@ export function judge(
       shutdown: judgeShutdown({
         stats: s,
         exitStatus: e.exitStatus,
+        exitStatusProblem: e.exitStatusProblem,
         stderr: e.stderr,
         taskState: e.task?.state,
         taskExitCode: e.task?.exitCode,
@@ -636,6 +639,7 @@ const KIND_TEXT: Record<Exclude<ShutdownKind, 'clean'>, [one: string, many: stri
     'did not stop by themselves (killed or still running)',
   ],
   unknown: ['left no log or exit status', 'left no log or exit status'],
+  unreadable: ['left no readable exit status', 'left no readable exit status'],
 };
 
 function shutdownLine(nodes: readonly NodeVerdict[]): string {
@@ -655,7 +659,7 @@ function shutdownLine(nodes: readonly NodeVerdict[]): string {
       const details = [...new Set(group.map((v) => v.shutdown.detail))];
       const race = kind === 'crashed' && group.every((v) => v.shutdown.race) ? " — gomel's own shutdown race" : '';
       const detail =
-        kind === 'crashed' || kind === 'killed' || kind === 'lost' || kind === 'swarm-stopped'
+        kind === 'crashed' || kind === 'killed' || kind === 'lost' || kind === 'swarm-stopped' || kind === 'unreadable'
           ? `: ${details.length === 1 ? details[0] : details.slice(0, 3).join('; ')}${race}`
           : '';
       parts.push(

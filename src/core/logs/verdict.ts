@@ -334,6 +334,9 @@ export function judge(
     : [];
   const forkedBeforeDamage = new Map(damagedForks.map(({ e, at }) => [e, at]));
   const reach = finishers.length ? Math.max(...finishers.map((e) => e.stats!.order.length)) : undefined;
+  // Who ordered that far, named beside a node's shortfall: the units the consensus line counts are
+  // those every node that reached it ordered alike, fewer than the furthest one's (swarm-8: 344 and 347).
+  const furthest = inPidOrder(finishers.filter((e) => e.stats!.order.length === reach))[0];
 
   const nodes = evidence.map((e): NodeVerdict => {
     const reasons: string[] = [];
@@ -367,7 +370,9 @@ export function judge(
         reasons.push(`highest level ${s.maxLevel ?? '-'} < LevelLimit ${levelLimit}, and no node finished`);
       // Reaching LevelLimit is not enough: the units it ordered are the evidence (agreedShortBy).
       else if (s.order.length < reach - agreedShortBy(n))
-        reasons.push(`ordered ${s.order.length} of ${reach} units (highest level ${s.maxLevel ?? '-'}/${levelLimit})`);
+        reasons.push(
+          `ordered ${s.order.length} unit${s.order.length === 1 ? '' : 's'} at highest level ${s.maxLevel ?? '-'}/${levelLimit}, where ${furthest} ordered ${reach}`,
+        );
       else if (unsupported) reasons.push(unsupported);
       if (reasons.length && s.errors.size) reasons.push(`errors: ${clip(redactKeyMaterial(topError(s) ?? ''), 200)}`);
     }
@@ -596,9 +601,14 @@ function livenessLine(t: Tally): string {
     const why = v.reasons[0] ?? (t.faulty.some((x) => x.label === v.label) ? 'faulty' : 'unknown');
     byReason.set(why, [...(byReason.get(why) ?? []), v.label]);
   }
-  const failed = [...byReason].map(([why, labels]) => `${fewNames(labels, 3)} (${why})`);
-  const notBy =
-    failed.length > 2 ? `${failed.slice(0, 2).join(', ')} and ${failed.length - 2} more reasons` : failed.join(', ');
+  const groups = [...byReason];
+  const failed = groups.slice(0, 2).map(([why, labels]) => `${fewNames(labels, 3)} (${why})`);
+  // The groups past the first two: how many nodes, and for how many reasons (it said "and 1 more reasons").
+  const more = groups.slice(2).reduce((k, [, labels]) => k + labels.length, 0);
+  const others = groups.length - 2;
+  const notBy = more
+    ? `${failed.join(', ')} and ${more} more node${more === 1 ? '' : 's'} for ${others === 1 ? 'another reason' : `${others} other reasons`}`
+    : failed.join(', ');
   return `consensus reached by ${reached.length} of ${t.n} nodes (${fewNames(
     reached.map((v) => v.label),
     3,

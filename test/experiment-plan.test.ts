@@ -239,3 +239,97 @@ test('a YAML experiment naming the knob __proto__ is refused as an unknown knob 
       e instanceof UsageError && /^exp\.yaml:config\.__proto__: "__proto__" is not a gomel config knob/.test(e.message),
   );
 });
+
+test('a zones or fault plan file that cannot be read is named at the field naming it, exit 2 (hostile pass 9: a device was exit 1, unnamed)', async (t) => {
+  const dir = await tempDir(t);
+  const binary = path.join(dir, 'gomel');
+  await fs.writeFile(binary, '#!/bin/sh\n', { mode: 0o755 });
+  await fs.mkdir(path.join(dir, 'configs'));
+  await fs.copyFile(path.join(REPO, 'configs/config.json'), path.join(dir, 'configs/config.json'));
+  await fs.mkdir(path.join(dir, 'plan.json'));
+  const cases: [Record<string, unknown>, string][] = [
+    [{ n: [4], net: ['none', { zones: '/dev/zero' }] }, 'net[1]: /dev/zero: is a character device, not a regular file'],
+    [{ points: [{ n: 4 }, { n: 4, net: { zones: 'gone.json' } }] }, `points[1].net: ${dir}/gone.json: no such file`],
+    [{ n: [4], faults: ['none', 'plan.json'] }, `faults[1]: ${dir}/plan.json: is a folder`],
+  ];
+  for (const [value, expected] of cases) {
+    const file = path.join(dir, 'exp.json');
+    await fs.writeFile(file, JSON.stringify({ configs: 'configs', ...value }));
+    await assert.rejects(
+      readExperiment(file, { binary }, { registry: '127.0.0.1:5000', network: 'aleph_net', timeout: 300 }),
+      (e: unknown) => e instanceof UsageError && e.message.startsWith(`${file}:${expected}`),
+      expected,
+    );
+  }
+});
+
+test('a number beyond a 64-bit float (1e400) is refused at its path as not finite, not sent to gomel as null (hostile pass 9)', async () => {
+  // JSON.parse, as YAML, reads 1e400 as Infinity; JSON.stringify then wrote the knob as null.
+  const value = await parseExperimentText('{"n": [4], "config": {"Txpu": [1, 1e400]}}', 'e.json');
+  assert.throws(
+    () => checkExperimentFile(value, FILE),
+    new UsageError(
+      'exp.yaml:config.Txpu[1]: Infinity is not a finite number (a literal beyond a 64-bit float, as 1e400, reads as infinite) — write a finite number',
+    ),
+  );
+  assert.throws(
+    () => checkExperimentFile({ points: [{ n: 4, config: { Txpu: NaN } }] }, FILE),
+    (e: unknown) =>
+      e instanceof UsageError && e.message.startsWith('exp.yaml:points[0].config.Txpu: NaN is not a finite'),
+  );
+});
+
+test('a YAML tag is one line naming it, and the yaml package prints nothing of its own (hostile pass 9: a multi-line YAMLWarning)', async () => {
+  const warnings: Error[] = [];
+  const onWarning = (w: Error) => warnings.push(w);
+  process.on('warning', onWarning);
+  try {
+    const cases: [string, string][] = [
+      ['n: !!js/undefined ""\n', 'Unresolved tag: !!js/undefined at line 1, column 4'],
+      ['n: [4]\nseed: !!js/function "function () {}"\n', 'Unresolved tag: !!js/function at line 2, column 7'],
+      ['n: !foo 4\n', 'Unresolved tag: !foo at line 1, column 4'],
+      // YAML 1.1's tags are no plain value either: a Uint8Array, a Set, a Date no field takes.
+      ['!!binary "AAAA"\n', 'Unresolved tag: !!binary at line 1, column 1'],
+      ['n: !!set {4, 8}\n', 'Unresolved tag: !!set at line 1, column 4'],
+    ];
+    for (const [text, problem] of cases)
+      await assert.rejects(
+        parseExperimentText(text, 'u.yaml'),
+        new UsageError(
+          `u.yaml: not plain YAML: ${problem} — an experiment file holds mappings, lists, strings, numbers, true/false and null, without tags`,
+        ),
+      );
+    // The package's own tags of YAML 1.2 are plain values.
+    assert.deepEqual(await parseExperimentText('n: [!!int "4"]\nseed: !!str 7\n', 'u.yaml'), { n: [4], seed: '7' });
+    // A second document is still an error (the package drops it unsaid at logLevel "silent").
+    await assert.rejects(
+      parseExperimentText('n: [4]\n---\nn: [8]\n', 'u.yaml'),
+      /^UsageError: u\.yaml: not valid YAML: Source contains multiple documents/,
+    );
+    await new Promise((resolve) => setImmediate(resolve)); // process.emitWarning emits on the next tick
+  } finally {
+    process.off('warning', onWarning);
+  }
+  assert.deepEqual(
+    warnings.map((w) => w.message),
+    [],
+  );
+});
+
+test('a file that is not a mapping of the fields says so (hostile pass 9: "bin.yaml:0: unknown field")', async () => {
+  const cases: [unknown, string][] = [
+    [await parseExperimentText('- 4\n- 8\n', FILE), 'a list'],
+    [await parseExperimentText('n 4\n', FILE), 'a string'],
+    [await parseExperimentText('', FILE), 'empty'],
+    [await parseExperimentText('[4, 8]', 'e.json'), 'a list'],
+    [new Uint8Array(3), 'a tagged value'],
+  ];
+  for (const [value, what] of cases)
+    assert.throws(
+      () => checkExperimentFile(value, FILE),
+      new UsageError(
+        `exp.yaml: the file is ${what}, not a mapping of the experiment's fields — write them as a YAML mapping or a JSON object, e.g. n: [4, 8]`,
+      ),
+      what,
+    );
+});

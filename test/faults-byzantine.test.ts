@@ -111,7 +111,9 @@ test('bad twins: one line each, naming the event (exit 2)', () => {
     ['twin:3,cpu=0.5', /unknown key "cpu=0.5"; a twin takes groups=<nodes>\|<nodes>$/],
     ['twin:3;crash:3@2s', /"crash:3@2s": node3 runs as twins \("twin:3"\); a twin takes no other fault/],
     ['twin:3;partition:1-3|4-8@1s-2s', /node3 runs as twins/],
-    ['twin:3;twin:3', /node3 runs as twins/],
+    // Hostile pass 9: said "node3 runs as twins (…); a twin takes no other fault" of a twin given twice.
+    ['twin:3;twin:3', /"twin:3": node3 is given a twin twice \("twin:3" and "twin:3"\); give its twin once$/],
+    ['twin:3;twin:3,groups=1-4|5-8', /node3 is given a twin twice \("twin:3" and "twin:3,groups=1-4\|5-8"\)/],
     [
       'twin:3;isolate:5@1s-2s',
       /"isolate:5@1s-2s": cuts nodes off in a plan with a twin \("twin:3"\), whose second instance carries no schedule/,

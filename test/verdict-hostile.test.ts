@@ -119,3 +119,39 @@ test('G09: a log whose gzip checksum fails proves no fork: its bytes may be anyt
   assert.deepEqual(result.divergences, []);
   assert.match(result.nodes[0]!.reasons[0]!, /^its order is no evidence: log corrupt: .* fails its checksum$/);
 });
+
+test('an exit_status that is not one number 0-255 and a newline (as run.sh writes it) is named, never a clean stop (hostile pass 9)', async (t) => {
+  const dir = await copyLogs(t, 'swarm-8');
+  const file = path.join(dir, 'node3/exit_status');
+  // node3 exited 0 with its services stopped: clean, as run.sh's "0\n" says.
+  const node3 = async () => (await verdictOf(dir)).result.nodes.find((v) => v.label === 'node3')!;
+  assert.equal((await node3()).shutdown.kind, 'clean');
+  const cases: [string, string][] = [
+    ['\0', 'something other than digits (1 character)'],
+    ['0\n0\n', '"0\\n0\\n"'],
+    ['99999999999999999999', '"99999999999999999999"'],
+    ['256\n', '"256\\n"'],
+    ['0', '"0"'],
+    ['', '""'],
+  ];
+  for (const [text, holds] of cases) {
+    await fs.writeFile(file, text);
+    const { code, result } = await verdictOf(dir);
+    const v = result.nodes.find((x) => x.label === 'node3')!;
+    assert.deepEqual(
+      { kind: v.shutdown.kind, detail: v.shutdown.detail, exitStatus: v.exitStatus, clean: result.clean },
+      {
+        kind: 'unreadable',
+        detail: `${file} holds ${holds}, not an exit status: run.sh writes one number 0-255 and a newline`,
+        exitStatus: undefined,
+        clean: false,
+      },
+      JSON.stringify(text),
+    );
+    // Its consensus is its log's, as before; --strict fails on the unknown end.
+    assert.equal(code, 0, JSON.stringify(text));
+    assert.equal((await cli(['verdict', '--logs', dir, '--strict'])).code, 1, JSON.stringify(text));
+  }
+  await fs.writeFile(file, '255\n');
+  assert.deepEqual((await node3()).shutdown, { kind: 'crashed', detail: 'exit 255' });
+});

@@ -139,9 +139,39 @@ test('a node one level short with the full order agrees; a node that ordered lit
   assert.equal(node(result, 'node2').maxLevel, 49);
   assert.equal(node(result, 'node2').reached, true);
   assert.equal(node(result, 'node6').reached, false);
-  assert.match(node(result, 'node6').reasons[0]!, /^ordered 100 of 347 units \(highest level 17\/50\)$/);
+  assert.equal(node(result, 'node6').reasons[0]!, 'ordered 100 units at highest level 17/50, where node4 ordered 347');
   assert.equal(node(result, 'node6').shutdown.detail, 'killed (SIGKILL, exit 137)');
-  assert.match(result.consensusLine, /^consensus reached by 7 of 8 nodes .*; not by node6 \(ordered 100 of 347 units/);
+  // 344: what the 7 ordered alike; 347: node4's order, a level further (hostile pass 9: "344 units … 100 of 347").
+  assert.equal(
+    result.consensusLine,
+    'consensus reached by 7 of 8 nodes (node1, node2, node3 and 4 more; 344 units in the same order); not by node6 (ordered 100 units at highest level 17/50, where node4 ordered 347)',
+  );
+});
+
+test('nodes past the first two reasons are counted as nodes, with their reasons (hostile pass 9: "and 1 more reasons")', async (t) => {
+  const dir = await copyLogs(t, 'swarm-8');
+  // Three reasons: node6 and node7 ordered little (each its own count), node8 left no log.
+  for (const [label, kept] of [
+    ['node6', 100],
+    ['node7', 60],
+  ] as const) {
+    const folder = path.join(dir, label);
+    const log = path.join(
+      folder,
+      (await fs.readdir(folder)).find((f) => f.endsWith('.log.gz'))!,
+    );
+    const lines = await readLines(log);
+    const z = lines.map((l, i) => (l.includes('"E":"Z"') ? i : -1)).filter((i) => i >= 0);
+    await writeLines(log, lines.slice(0, z[kept]));
+    await fs.writeFile(path.join(folder, 'exit_status'), '137\n');
+  }
+  const node8 = path.join(dir, 'node8');
+  for (const f of await fs.readdir(node8)) if (f.endsWith('.log.gz')) await fs.rm(path.join(node8, f));
+  const { result } = await verdictOf(dir);
+  assert.match(
+    result.consensusLine,
+    /^consensus reached by 5 of 8 nodes \(node1, node2, node3 and 2 more; 344 units in the same order\); not by node6 \(ordered 100 units at [^)]*\), node7 \(ordered 60 units at [^)]*\) and 1 more node for another reason$/,
+  );
 });
 
 test('a node still running when the logs were collected: named as running, judged on what it logged', async (t) => {

@@ -11,10 +11,17 @@ import { readInput } from './input.js';
 import { checkPayloadFiles } from './payload-files.js';
 import { resolveCode } from './code-layout.js';
 
-/** What the `yaml` package (eemeli/yaml) gives us: parse, and its error's position. */
+/** What the `yaml` package (eemeli/yaml, 2.x) gives us: a document, its errors and warnings, its value. */
 interface YamlModule {
-  parse(text: string, options?: { uniqueKeys?: boolean; prettyErrors?: boolean }): unknown;
+  parseDocument(
+    text: string,
+    options: { uniqueKeys: boolean; prettyErrors: boolean; logLevel: 'error'; resolveKnownTags: boolean },
+  ): { errors: Error[]; warnings: Error[]; toJS(): unknown };
 }
+
+/** The first line of a yaml error or warning ("… at line 3, column 5:"), its tags as the file writes them (!!binary). */
+const yamlProblem = (error: Error) =>
+  error.message.split('\n')[0]!.replace(/:$/, '').replaceAll('tag:yaml.org,2002:', '!!');
 
 /** YAML through the `yaml` package, loaded only for a YAML file: a JSON experiment needs none of it. */
 async function parseYaml(text: string, file: string): Promise<unknown> {
@@ -27,14 +34,38 @@ async function parseYaml(text: string, file: string): Promise<unknown> {
       `${file}: reading YAML needs the yaml package, which is not installed (npm install) — or write the experiment as JSON`,
     );
   }
-  try {
-    return yaml.parse(text, { uniqueKeys: true, prettyErrors: true });
-  } catch (error) {
-    // Its first line names the problem and the line and column ("… at line 3, column 5:").
-    const first = (error as Error).message.split('\n')[0]!.replace(/:$/, '');
-    throw fileProblem(file, undefined, `not valid YAML: ${first}`);
-  }
+  // logLevel 'error': the package prints its warnings itself (process.emitWarning, several lines on
+  // stderr); they are refused below as one line instead. Not 'silent': that drops the error of a
+  // second document (`---`), whose fields would go unread. resolveKnownTags false: YAML 1.1's !!binary,
+  // !!set, !!omap, !!timestamp are not read as a Uint8Array, Set, Map or Date, which no field takes
+  // (a file that was `!!binary "AAAA"` read as "bin.yaml:0: unknown field", hostile pass 9).
+  const doc = yaml.parseDocument(text, {
+    uniqueKeys: true,
+    prettyErrors: true,
+    logLevel: 'error',
+    resolveKnownTags: false,
+  });
+  if (doc.errors[0]) throw fileProblem(file, undefined, `not valid YAML: ${yamlProblem(doc.errors[0])}`);
+  // A warning is a value the package guessed at: an unknown tag (!!js/undefined, !foo) read as a plain string.
+  if (doc.warnings[0])
+    throw fileProblem(
+      file,
+      undefined,
+      `not plain YAML: ${yamlProblem(doc.warnings[0])}`,
+      'an experiment file holds mappings, lists, strings, numbers, true/false and null, without tags',
+    );
+  return doc.toJS();
 }
+
+/**
+ * A file the experiment names that cannot be read (a device, a FIFO, too large, unreadable): the
+ * experiment file and the field naming it, exit 2 as every other problem of the file (nothing ran).
+ */
+const atField =
+  (file: string, where: string) =>
+  (error: unknown): never => {
+    throw error instanceof InputError ? fileProblem(file, where, error.message) : error;
+  };
 
 /** The file's value: JSON when it is named .json or starts as JSON does, YAML otherwise. */
 export async function parseExperimentText(text: string, file: string): Promise<unknown> {
@@ -103,15 +134,19 @@ export async function readExperiment(
     );
   const texts = new Map<string, string>();
   for (const named of filesToRead(spec, resolve)) {
-    if (!(await exists(named)))
-      throw fileProblem(file, undefined, `${named}: no such file (a zones or fault plan file of the experiment)`);
-    texts.set(named, await readInput(named, 'zones or fault plan file'));
+    if (!(await exists(named.file)))
+      throw fileProblem(
+        file,
+        named.where,
+        `${named.file}: no such file (a zones or fault plan file of the experiment)`,
+      );
+    texts.set(named.file, await readInput(named.file, 'zones or fault plan file').catch(atField(file, named.where)));
   }
   return planExperiment({
     file,
     spec,
     setting,
-    base: { file: baseFile, text: await readInput(baseFile, 'config file') },
+    base: { file: baseFile, text: await readInput(baseFile, 'config file').catch(atField(file, 'base')) },
     texts,
     resolve,
   });

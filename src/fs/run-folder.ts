@@ -13,6 +13,7 @@ import { FAULT_RECORD_FILE, faultRecordOf, twinName, type FaultRecordFile } from
 import type { TwinRun } from '../core/logs/byzantine.js';
 import { FAULTS_FILE, RUN_FILE, someNames } from '../core/logs/logs-folder.js';
 import { RUN_RECORD, type RunRecord } from '../core/deploy/run-plan.js';
+import { parseExitStatus } from '../core/deploy/node-contract.js';
 import { exists } from './atomic.js';
 import { COMMITTEE_FILE } from './keys-dir.js';
 import {
@@ -320,6 +321,18 @@ function readTask(text: string, file: string): NodeEvidence['task'] {
   return parseJsonWith(text, TASK_JSON, inputFail(file, RECOLLECT));
 }
 
+/**
+ * Why a node's exit_status is no exit status: the file, and what it holds when that is a few digits
+ * and spaces (no secret can be in it; anything else, a stray key file, is only measured).
+ */
+function unreadableExitStatus(file: string, text: string): string {
+  const n = text.length;
+  const holds = /^[\d\s+-]*$/.test(text)
+    ? quoted(text, 24)
+    : `something other than digits (${n} character${n === 1 ? '' : 's'})`;
+  return `${file} holds ${holds}, not an exit status: run.sh writes one number 0-255 and a newline`;
+}
+
 async function readEvidence(
   pid: number,
   f: NodeFiles | undefined,
@@ -330,7 +343,8 @@ async function readEvidence(
 ): Promise<NodeEvidence> {
   if (!f) return { pid, label, stats: undefined, logProblem: 'no log', exitStatus: undefined, stderr: undefined };
   const read = f.log ? await readLogStats(f.log, alsoLine, undefined, maxEvents, committeeSize) : undefined;
-  const status = (await readOptional(f.exitStatus))?.trim();
+  const statusText = await readOptional(f.exitStatus);
+  const exitStatus = statusText === undefined ? undefined : parseExitStatus(statusText);
   const taskText = await readOptional(f.task);
   const task = taskText && f.task ? readTask(taskText, f.task) : undefined;
   const started = (await readOptional(f.startedAt))?.trim();
@@ -347,7 +361,10 @@ async function readEvidence(
     // Before its first damaged line a node's order is intact; a failed checksum vouches for no byte of its member.
     ...(damaged && read?.stats?.malformedInOrder ? { intactOrder: read.stats.orderBeforeDamage ?? 0 } : {}),
     logProblem: read ? read.problem : task?.uncollected ? `no files collected: ${task.uncollected}` : 'no gomel log',
-    exitStatus: status && /^\d+$/.test(status) ? Number(status) : undefined,
+    exitStatus,
+    ...(statusText !== undefined && exitStatus === undefined
+      ? { exitStatusProblem: unreadableExitStatus(f.exitStatus!, statusText) }
+      : {}),
     // Its head only: a goroutine dump of a large committee runs to megabytes, the panic comes first.
     stderr: await readHead(f.stderr, STDERR_HEAD),
     task,

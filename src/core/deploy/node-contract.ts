@@ -57,6 +57,16 @@ export const NODE_FILES = {
   cpuUsage: 'cpu_usage',
 } as const;
 
+/**
+ * gomel's exit status from run.sh's exit_status, which holds `echo "$status"`: a shell status, 0-255
+ * in decimal, and a newline. Anything else (a NUL, two lines, 20 digits) is no exit status, undefined:
+ * it once read as "none" (a clean stop by the log) or as "exit 100000000000000000000" (hostile pass 9).
+ */
+export function parseExitStatus(text: string): number | undefined {
+  const m = /^(0|[1-9]\d{0,2})\n$/.exec(text);
+  return m && Number(m[1]) <= 255 ? Number(m[1]) : undefined;
+}
+
 /** Prefixes of the lines a node prints for gomelctl among gomel's output. */
 export const NODE_LINES = {
   /** /extract shipped in the service output (core/logs/shipped.ts). */

@@ -82,16 +82,22 @@ export interface ExperimentInputs {
 /** "none" and the absent value alike mean no network conditions, no faults. */
 const NONE = 'none';
 
-/** Files an experiment reads besides itself: zones files and fault plan files (resolved). */
-export function filesToRead(spec: ExperimentFile, resolve: (p: string) => string): string[] {
-  const nets = [...(spec.net ?? []), ...(spec.points ?? []).flatMap((p) => (p.net === undefined ? [] : [p.net]))];
-  const faults = [...(spec.faults ?? []), ...(spec.points ?? []).flatMap((p) => (p.faults ? [p.faults] : []))];
-  return [
-    ...new Set([
-      ...nets.flatMap((v) => (typeof v === 'object' ? [resolve(v.zones)] : [])),
-      ...faults.filter((f) => f !== NONE && isFaultPlanFile(f)).map(resolve),
-    ]),
+/** Files an experiment reads besides itself: zones files and fault plan files, each resolved and at the first field naming it. */
+export function filesToRead(spec: ExperimentFile, resolve: (p: string) => string): { file: string; where: string }[] {
+  const points = (spec.points ?? []).map((p, i) => ({ p, at: `points[${i}]` }));
+  const nets = [
+    ...(spec.net ?? []).map((v, i) => ({ v, where: `net[${i}]` })),
+    ...points.flatMap(({ p, at }) => (p.net === undefined ? [] : [{ v: p.net, where: `${at}.net` }])),
   ];
+  const faults = [
+    ...(spec.faults ?? []).map((f, i) => ({ f, where: `faults[${i}]` })),
+    ...points.flatMap(({ p, at }) => (p.faults ? [{ f: p.faults, where: `${at}.faults` }] : [])),
+  ];
+  const named = [
+    ...nets.flatMap(({ v, where }) => (typeof v === 'object' ? [{ file: resolve(v.zones), where }] : [])),
+    ...faults.filter(({ f }) => f !== NONE && isFaultPlanFile(f)).map(({ f, where }) => ({ file: resolve(f), where })),
+  ];
+  return named.filter((n, i) => named.findIndex((m) => m.file === n.file) === i);
 }
 
 /** Checks `up`'s flags of the file once (registry, network, tag): a refusal names the field. */

@@ -125,11 +125,23 @@ function refuseLongLists(value: unknown, file: string): void {
  */
 export const MAX_DEPTH = 16;
 
-/** Refuses a value nested deeper than MAX_DEPTH, at its path; walked without recursion, as it may be that deep. */
-function refuseDeepValues(value: unknown, file: string): void {
+/**
+ * Refuses a value nested deeper than MAX_DEPTH, and a number that is not finite, at its path; walked
+ * without recursion, as it may be that deep. YAML and JSON read a literal beyond a 64-bit float
+ * (1e400) as Infinity, and YAML has .inf and .nan: a knob of either went to gomel's config as
+ * JSON's null ("Txpu: expected number, received null", hostile pass 9).
+ */
+function refuseDeepOrInfiniteValues(value: unknown, file: string): void {
   const pending: [unknown, string, number][] = [[value, '', 0]];
   for (let next = pending.pop(); next; next = pending.pop()) {
     const [v, where, depth] = next;
+    if (typeof v === 'number' && !Number.isFinite(v))
+      throw fileProblem(
+        file,
+        where,
+        `${v} is not a finite number (a literal beyond a 64-bit float, as 1e400, reads as infinite)`,
+        'write a finite number',
+      );
     if (v === null || typeof v !== 'object') continue;
     if (depth === MAX_DEPTH)
       throw fileProblem(file, where, `nested more than ${MAX_DEPTH} deep, far deeper than any gomel config`);
@@ -140,8 +152,16 @@ function refuseDeepValues(value: unknown, file: string): void {
 
 /** The experiment file's value (parsed YAML or JSON) typed; an unknown field names the known ones. */
 export function checkExperimentFile(value: unknown, file: string): ExperimentFile {
+  // The whole file read as one value: zod would name a list's or a string's first item an "unknown field" ("bin.yaml:0").
+  if (!isObject(value) || Object.getPrototypeOf(value) !== Object.prototype)
+    throw fileProblem(
+      file,
+      undefined,
+      `the file is ${value === null ? 'empty' : Array.isArray(value) ? 'a list' : typeof value === 'object' ? 'a tagged value' : `a ${typeof value}`}, not a mapping of the experiment's fields`,
+      'write them as a YAML mapping or a JSON object, e.g. n: [4, 8]',
+    );
   refuseLongLists(value, file);
-  refuseDeepValues(value, file);
+  refuseDeepOrInfiniteValues(value, file);
   const spec = checkJson(value, EXPERIMENT, (where, problem) => {
     if (problem !== 'unknown field') return fileProblem(file, where, problem);
     // A field named "__proto__", which zod's record of knobs would drop unseen (json-input.ts, protoFieldPath):

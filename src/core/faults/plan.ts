@@ -582,6 +582,8 @@ function checkPlan(
     // Its faults reach one instance only (run.sh of node<k>): the twin would not be the same node any more.
     const twin = mine.find((e) => e.kind === 'twin');
     const other = mine.find((e) => e !== twin);
+    if (twin && other?.kind === 'twin')
+      throw fail(other, `${name} is given a twin twice ("${twin.source}" and "${other.source}"); give its twin once`);
     if (twin && other)
       throw fail(
         other,

@@ -16,7 +16,8 @@ export type ShutdownKind =
   | 'lost'
   | 'swarm-stopped'
   | 'not-stopped'
-  | 'unknown';
+  | 'unknown'
+  | 'unreadable';
 
 export interface Shutdown {
   kind: ShutdownKind;
@@ -65,6 +66,8 @@ const KILLED = new Map([
 interface ShutdownEvidence {
   stats: LogStats | undefined;
   exitStatus: number | undefined; // gomel's own, from run.sh's exit_status
+  /** Why exit_status, present, is no exit status: gomel's end is then unknown, whatever the log shows. */
+  exitStatusProblem?: string | undefined;
   stderr: string | undefined;
   /** The Swarm task's state when the logs were collected ("running", "complete", "failed", …), if known. */
   taskState: string | undefined;
@@ -112,6 +115,7 @@ export function judgeShutdown(e: ShutdownEvidence): Shutdown {
       detail: `${panic.message}${panic.frame ? ` at ${panic.frame}` : ''}`,
       race: isShutdownRace(panic),
     };
+  if (e.exitStatusProblem) return { kind: 'unreadable', detail: e.exitStatusProblem };
   const status = e.exitStatus ?? (e.taskState && e.taskState !== 'running' ? e.taskExitCode : undefined);
   const stopped =
     e.stats !== undefined && e.stats.servicesStarted > 0 && e.stats.servicesStopped >= e.stats.servicesStarted;

@@ -30,6 +30,8 @@ export interface NodeEvidence {
   stats: LogStats | undefined; // undefined: no log found
   logProblem: string | undefined; // "no log", "log truncated (…)", …
   exitStatus: number | undefined; // gomel's, from run.sh's exit_status
+  /** Why its exit_status, present, is no exit status (the file, what it holds): its end is unknown, never clean. */
+  exitStatusProblem?: string;
   stderr: string | undefined; // gomel's stderr, from run.sh's stderr.txt
   /** The Swarm task when the logs were collected (deploy logs' task.json), if known. */
   task?: {
@@ -332,6 +334,9 @@ export function judge(
     : [];
   const forkedBeforeDamage = new Map(damagedForks.map(({ e, at }) => [e, at]));
   const reach = finishers.length ? Math.max(...finishers.map((e) => e.stats!.order.length)) : undefined;
+  // Who ordered that far, named beside a node's shortfall: the units the consensus line counts are
+  // those every node that reached it ordered alike, fewer than the furthest one's (swarm-8: 344 and 347).
+  const furthest = inPidOrder(finishers.filter((e) => e.stats!.order.length === reach))[0];
 
   const nodes = evidence.map((e): NodeVerdict => {
     const reasons: string[] = [];
@@ -365,7 +370,9 @@ export function judge(
         reasons.push(`highest level ${s.maxLevel ?? '-'} < LevelLimit ${levelLimit}, and no node finished`);
       // Reaching LevelLimit is not enough: the units it ordered are the evidence (agreedShortBy).
       else if (s.order.length < reach - agreedShortBy(n))
-        reasons.push(`ordered ${s.order.length} of ${reach} units (highest level ${s.maxLevel ?? '-'}/${levelLimit})`);
+        reasons.push(
+          `ordered ${s.order.length} unit${s.order.length === 1 ? '' : 's'} at highest level ${s.maxLevel ?? '-'}/${levelLimit}, where ${furthest} ordered ${reach}`,
+        );
       else if (unsupported) reasons.push(unsupported);
       if (reasons.length && s.errors.size) reasons.push(`errors: ${clip(redactKeyMaterial(topError(s) ?? ''), 200)}`);
     }
@@ -396,6 +403,7 @@ export function judge(
       shutdown: judgeShutdown({
         stats: s,
         exitStatus: e.exitStatus,
+        exitStatusProblem: e.exitStatusProblem,
         stderr: e.stderr,
         taskState: e.task?.state,
         taskExitCode: e.task?.exitCode,
@@ -593,9 +601,14 @@ function livenessLine(t: Tally): string {
     const why = v.reasons[0] ?? (t.faulty.some((x) => x.label === v.label) ? 'faulty' : 'unknown');
     byReason.set(why, [...(byReason.get(why) ?? []), v.label]);
   }
-  const failed = [...byReason].map(([why, labels]) => `${fewNames(labels, 3)} (${why})`);
-  const notBy =
-    failed.length > 2 ? `${failed.slice(0, 2).join(', ')} and ${failed.length - 2} more reasons` : failed.join(', ');
+  const groups = [...byReason];
+  const failed = groups.slice(0, 2).map(([why, labels]) => `${fewNames(labels, 3)} (${why})`);
+  // The groups past the first two: how many nodes, and for how many reasons (it said "and 1 more reasons").
+  const more = groups.slice(2).reduce((k, [, labels]) => k + labels.length, 0);
+  const others = groups.length - 2;
+  const notBy = more
+    ? `${failed.join(', ')} and ${more} more node${more === 1 ? '' : 's'} for ${others === 1 ? 'another reason' : `${others} other reasons`}`
+    : failed.join(', ');
   return `consensus reached by ${reached.length} of ${t.n} nodes (${fewNames(
     reached.map((v) => v.label),
     3,
@@ -636,6 +649,7 @@ const KIND_TEXT: Record<Exclude<ShutdownKind, 'clean'>, [one: string, many: stri
     'did not stop by themselves (killed or still running)',
   ],
   unknown: ['left no log or exit status', 'left no log or exit status'],
+  unreadable: ['left no readable exit status', 'left no readable exit status'],
 };
 
 function shutdownLine(nodes: readonly NodeVerdict[]): string {
@@ -655,7 +669,7 @@ function shutdownLine(nodes: readonly NodeVerdict[]): string {
       const details = [...new Set(group.map((v) => v.shutdown.detail))];
       const race = kind === 'crashed' && group.every((v) => v.shutdown.race) ? " — gomel's own shutdown race" : '';
       const detail =
-        kind === 'crashed' || kind === 'killed' || kind === 'lost' || kind === 'swarm-stopped'
+        kind === 'crashed' || kind === 'killed' || kind === 'lost' || kind === 'swarm-stopped' || kind === 'unreadable'
           ? `: ${details.length === 1 ? details[0] : details.slice(0, 3).join('; ')}${race}`
           : '';
       parts.push(

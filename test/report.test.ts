@@ -743,3 +743,14 @@ test('a --out the page cannot go to is refused before the runs are read: one lin
     assert.doesNotMatch(r.err, /no-such-run/);
   }
 });
+
+test('report of a logs folder that is not there makes nothing: exit 1 naming it (it made the folders above it, then said exit 2)', async (t) => {
+  const dir = await tempDir(t);
+  const missing = path.join(dir, 'x', 'y', 'z');
+  for (const args of [['--logs', missing], [missing], [missing, path.join(dir, 'w')]]) {
+    const r = await cli(['report', ...args]);
+    assert.equal(r.code, 1, args.join(' '));
+    assert.match(r.err, new RegExp(`${missing.replace(/[/.]/g, '\\$&')}: no such logs folder`));
+    assert.deepEqual(await fs.readdir(dir), [], `report ${args.join(' ')} made nothing`);
+  }
+});

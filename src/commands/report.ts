@@ -20,7 +20,7 @@ import { checkReportOut, reportPage, writeReport, type PageRun } from '../report
 import { renderSvg } from '../report/render.js';
 import { printJson, writtenText, type Output } from './output.js';
 import type { ReportFlags } from './report.flags.js';
-import { judgeRun, loadRun, type VerdictOptions } from '../fs/run-folder.js';
+import { checkLogsFolderExists, judgeRun, loadRun, type VerdictOptions } from '../fs/run-folder.js';
 import { withLogsFolderLock } from '../fs/logs-folder.js';
 import { isExperimentFolder } from '../fs/experiment-dir.js';
 
@@ -182,6 +182,9 @@ export function reportCharts(runs: readonly ReportedRun[]): ChartSpec[] {
 /** Writes the report of one run (or compares several) and prints the headline figures; returns the headline of the first run. */
 export async function report(dirs: string[], options: ReportOptions, out: Output): Promise<string> {
   const folders = dirs.length ? dirs : [options.logs];
+  // Each run's folder is there before anything is made: the page's lock goes beside the folder, whose
+  // parents withLogsFolderLock makes (hostile re-read: `report --logs x/y/z` made x/y, then exit 2).
+  for (const dir of folders) await checkLogsFolderExists(dir);
   // An experiment's folder (experiment run --out): its page drawn again from its results.
   if (folders.length === 1 && (await isExperimentFolder(folders[0]!)))
     return (await import('./experiment.js')).experimentReport(

@@ -399,22 +399,27 @@ interface LoadedRun {
   probe: boolean;
 }
 
-/** The run in a logs folder: its committee, and each pid's files (refusing duplicates and strangers). */
-export async function loadRun(options: VerdictOptions): Promise<LoadedRun> {
-  if (!(await exists(options.logs)))
+/** A logs folder that is not there, or not a folder, refused naming it. */
+export async function checkLogsFolderExists(logs: string): Promise<void> {
+  if (!(await exists(logs)))
     throw new InputError(
-      options.logs,
+      logs,
       undefined,
       'no such logs folder',
       'collect logs with `gomelctl deploy logs` or pass --logs DIR',
     );
-  if (!(await fs.stat(options.logs)).isDirectory())
+  if (!(await fs.stat(logs)).isDirectory())
     throw new InputError(
-      options.logs,
+      logs,
       undefined,
       'is a file, not a logs folder',
       'pass the folder `gomelctl deploy logs --out` wrote',
     );
+}
+
+/** The run in a logs folder: its committee, and each pid's files (refusing duplicates and strangers). */
+export async function loadRun(options: VerdictOptions): Promise<LoadedRun> {
+  await checkLogsFolderExists(options.logs);
   const committee = await readRunCommittee(options);
   const members = committee.members;
   const { record: runRecord, faults: record } = await readRunRecord(options.logs);

@@ -182,9 +182,6 @@ export function reportCharts(runs: readonly ReportedRun[]): ChartSpec[] {
 /** Writes the report of one run (or compares several) and prints the headline figures; returns the headline of the first run. */
 export async function report(dirs: string[], options: ReportOptions, out: Output): Promise<string> {
   const folders = dirs.length ? dirs : [options.logs];
-  // Each run's folder is there before anything is made: the page's lock goes beside the folder, whose
-  // parents withLogsFolderLock makes (hostile re-read: `report --logs x/y/z` made x/y, then exit 2).
-  for (const dir of folders) await checkLogsFolderExists(dir);
   // An experiment's folder (experiment run --out): its page drawn again from its results.
   if (folders.length === 1 && (await isExperimentFolder(folders[0]!)))
     return (await import('./experiment.js')).experimentReport(
@@ -197,6 +194,11 @@ export async function report(dirs: string[], options: ReportOptions, out: Output
   const file = options.out ?? (folders.length === 1 ? path.join(folders[0]!, 'report.html') : 'report.html');
   // The page's own place in the run's folder, not a path the user named (checkReportOut: links).
   const own = options.out === undefined && folders.length === 1;
+  // Checked before the lock, whose place withLogsFolderLock makes (`report --logs x/y/z` made x/y, then
+  // refused): the page's own folder, a run's, is named when missing; a --out the page cannot go to is
+  // said before the runs are read and drawn.
+  if (own) await checkLogsFolderExists(folders[0]!);
+  await checkReportOut(file, own);
   // A page written into a run's folder is written under its lock, as deploy logs writes there:
   // the run is read whole, and a `deploy logs` into it waits.
   const into = folders.find((f) => path.resolve(f) === path.resolve(path.dirname(file)));
@@ -223,7 +225,6 @@ async function writeRunsReport(
   options: ReportOptions,
   out: Output,
 ): Promise<string> {
-  await checkReportOut(file, own); // a --out the page cannot go to is said before the runs are read and drawn
   const runs: ReportedRun[] = [];
   for (const dir of folders) runs.push(await readRun(dir, options));
   lastRun = runs.length === 1 ? { dir: path.resolve(folders[0]!), run: runs[0]! } : undefined;

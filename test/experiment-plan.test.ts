@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { promises as fs, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { checkExperimentFile, MAX_DEPTH, MAX_RUNS } from '../src/core/experiment/spec.js';
+import { checkExperimentFile, MAX_DEPTH, MAX_RUNS, MAX_VALUES } from '../src/core/experiment/spec.js';
 import { planExperiment, runSetting, type ExperimentPlan } from '../src/core/experiment/grid.js';
 import { UsageError } from '../src/core/errors.js';
 import { parseExperimentText, readExperiment } from '../src/fs/experiment-file.js';
@@ -332,4 +332,32 @@ test('a file that is not a mapping of the fields says so (hostile pass 9: "bin.y
       ),
       what,
     );
+});
+
+test('YAML anchors: 120 points sharing one config are read; an alias bomb, or aliases writing out too many values, is one line (hostile pass 10: a stack trace, exit 70)', async () => {
+  const points = Array.from(
+    { length: 120 },
+    (_, i) => `  - {n: 4, net: "delay=${i + 1}ms", config: ${i === 0 ? '&c {Txpu: 100}' : '*c'}}`,
+  );
+  const shared = checkExperimentFile(await parseExperimentText(`points:\n${points.join('\n')}\n`, 'a.yaml'), 'a.yaml');
+  assert.equal(shared.points?.length, 120);
+  assert.deepEqual(shared.points?.[119]?.config, { Txpu: 100 });
+  // Ten lists of ten, each naming the one before ten times: 10^9 values written out.
+  const bomb = ['a: &a [x, x, x, x, x, x, x, x, x, x]'];
+  for (const [k, prev] of ['ba', 'cb', 'dc', 'ed', 'fe', 'gf', 'hg', 'ih'].map((p) => [p[0], p[1]]))
+    bomb.push(`${k}: &${k} [${Array(10).fill(`*${prev}`).join(', ')}]`);
+  await assert.rejects(
+    parseExperimentText(`${bomb.join('\n')}\npoints: [{n: 4, net: *i}]\n`, 'bomb.yaml'),
+    (e: unknown) => e instanceof UsageError && /^bomb\.yaml: its anchors are used more than \d+ times/.test(e.message),
+  );
+  // Under the package's bound, but each use a mapping of 2,000 knobs: 200 uses are 400,000 values.
+  const big = `big: &b {${Array.from({ length: 2000 }, (_, i) => `k${i}: ${i}`).join(', ')}}\n`;
+  const uses = Array.from({ length: 200 }, () => `  - {n: 4, config: *b}`).join('\n');
+  const value = await parseExperimentText(`${big}points:\n${uses}\n`, 'big.yaml');
+  assert.throws(
+    () => checkExperimentFile(value, 'big.yaml'),
+    new UsageError(
+      `big.yaml: more than ${MAX_VALUES} values once its aliases (*) are written out — an experiment needs far fewer: share less through & and *`,
+    ),
+  );
 });

@@ -16,8 +16,15 @@ interface YamlModule {
   parseDocument(
     text: string,
     options: { uniqueKeys: boolean; prettyErrors: boolean; logLevel: 'error'; resolveKnownTags: boolean },
-  ): { errors: Error[]; warnings: Error[]; toJS(): unknown };
+  ): { errors: Error[]; warnings: Error[]; toJS(options: { maxAliasCount: number }): unknown };
 }
+
+/**
+ * How many times the file's anchors may be used, weighted as the yaml package counts (each use times
+ * the uses nested in what it names): 120 points sharing one `config: &c {…}` are 120, over the
+ * package's default 100 (a stack trace, exit 70, hostile pass 10); an alias bomb stays bounded.
+ */
+const MAX_ALIAS_USES = 1000;
 
 /** The first line of a yaml error or warning ("… at line 3, column 5:"), its tags as the file writes them (!!binary). */
 const yamlProblem = (error: Error) =>
@@ -54,7 +61,19 @@ async function parseYaml(text: string, file: string): Promise<unknown> {
       `not plain YAML: ${yamlProblem(doc.warnings[0])}`,
       'an experiment file holds mappings, lists, strings, numbers, true/false and null, without tags',
     );
-  return doc.toJS();
+  try {
+    return doc.toJS({ maxAliasCount: MAX_ALIAS_USES });
+  } catch (e) {
+    // The package's ReferenceError ("Excessive alias count indicates a resource exhaustion attack").
+    if (e instanceof ReferenceError)
+      throw fileProblem(
+        file,
+        undefined,
+        `its anchors are used more than ${MAX_ALIAS_USES} times (counting the aliases inside what they name)`,
+        'write the values out, or share fewer of them through & and *',
+      );
+    throw e;
+  }
 }
 
 /**

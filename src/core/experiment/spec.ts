@@ -126,6 +126,14 @@ function refuseLongLists(value: unknown, file: string): void {
 export const MAX_DEPTH = 16;
 
 /**
+ * The most values the file may hold, its aliases written out: 256 KiB of JSON or YAML without aliases
+ * holds at most ~130,000 ("1," each). YAML's aliases share one value many times: 199 uses of a
+ * 15,000-knob mapping walked 3 M values in 30 s (hostile pass 10's alias case, once the yaml package's
+ * own alias bound was raised for 120 points sharing one config).
+ */
+export const MAX_VALUES = 200_000;
+
+/**
  * Refuses a value nested deeper than MAX_DEPTH, and a number that is not finite, at its path; walked
  * without recursion, as it may be that deep. YAML and JSON read a literal beyond a 64-bit float
  * (1e400) as Infinity, and YAML has .inf and .nan: a knob of either went to gomel's config as
@@ -133,8 +141,16 @@ export const MAX_DEPTH = 16;
  */
 function refuseDeepOrInfiniteValues(value: unknown, file: string): void {
   const pending: [unknown, string, number][] = [[value, '', 0]];
+  let values = 0;
   for (let next = pending.pop(); next; next = pending.pop()) {
     const [v, where, depth] = next;
+    if (++values > MAX_VALUES)
+      throw fileProblem(
+        file,
+        undefined,
+        `more than ${MAX_VALUES} values once its aliases (*) are written out`,
+        'an experiment needs far fewer: share less through & and *',
+      );
     if (typeof v === 'number' && !Number.isFinite(v))
       throw fileProblem(
         file,

@@ -304,3 +304,50 @@ test("twin8 forged: an instance's folder holding another node's log, or the othe
     assert.match(r.err, line, what);
   }
 });
+
+test("run.json's twin halves must be deploy's: two, of every other node once, without the twin itself (hostile pass 10: empty halves let a copy of a crashed node's folder make it a liar, exit 0)", async (t) => {
+  const cases: [unknown, RegExp][] = [
+    [[], /groups: a twin splits the other nodes in two groups, not 0/],
+    [[[1, 2, 4, 5, 6, 7, 8]], /groups: a twin splits the other nodes in two groups, not 1/],
+    [
+      [
+        [1, 2],
+        [4, 5],
+        [6, 7, 8],
+      ],
+      /groups: a twin splits the other nodes in two groups, not 3/,
+    ],
+    [
+      [
+        [1, 2, 4, 5, 6],
+        [5, 6, 7, 8],
+      ],
+      /groups: node 5, 6 are in both groups; every other node reaches one twin/,
+    ],
+    [
+      [
+        [1, 2, 4],
+        [6, 7, 8],
+      ],
+      /groups: node 5 is in neither group/,
+    ],
+    [
+      [
+        [1, 2, 3, 4, 5],
+        [6, 7, 8],
+      ],
+      /groups: a twin's half names node 3 itself/,
+    ],
+  ];
+  for (const [groups, refusal] of cases) {
+    const dir = await copyLogs(t, 'twin8', REAL_RUNS);
+    const record = JSON.parse(await fs.readFile(path.join(dir, 'run.json'), 'utf8')) as {
+      faults: { events: { groups: unknown }[] };
+    };
+    record.faults.events[0]!.groups = groups;
+    await fs.writeFile(path.join(dir, 'run.json'), JSON.stringify(record));
+    const r = await cli(['verdict', '--logs', dir]);
+    assert.equal(r.code, 1, JSON.stringify(groups));
+    assert.match(r.err, new RegExp(`run\\.json:faults\\.events\\[0\\]\\.${refusal.source}`), JSON.stringify(groups));
+  }
+});

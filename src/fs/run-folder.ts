@@ -9,7 +9,7 @@ import { InputError, UsageError } from '../core/errors.js';
 import { ENDED, judge, type NodeEvidence, type Verdict } from '../core/logs/verdict.js';
 import { faultsApplied } from '../core/faults/evidence.js';
 import { parseFaultsLog, type FaultLogEvent } from '../core/faults/log.js';
-import { FAULT_RECORD_FILE, faultRecordOf, twinName, type FaultRecordFile } from '../core/faults/plan.js';
+import { FAULT_RECORD_FILE, faultRecordOf, twinGroups, twinName, type FaultRecordFile } from '../core/faults/plan.js';
 import type { TwinRun } from '../core/logs/byzantine.js';
 import { FAULTS_FILE, RUN_FILE, someNames } from '../core/logs/logs-folder.js';
 import { RUN_RECORD, type RunRecord } from '../core/deploy/run-plan.js';
@@ -448,6 +448,20 @@ export async function loadRun(options: VerdictOptions): Promise<LoadedRun> {
   const twinEvents = (record?.plan.events ?? []).filter((e) => e.kind === 'twin' && hosts[e.nodes[0]! - 1]);
   const twins = twinEvents.map((e) => {
     const pid = e.nodes[0]! - 1;
+    // The halves as deploy wrote them: two, of every other node once, neither holding the node itself. Any
+    // other split passed (hostile pass 10: "groups": [] let a copy of node5's own folder as node5-twin/
+    // make a crashed node5 a liar, and the run exit 0).
+    const recorded = e.groups ?? [];
+    const recordFile = path.join(options.logs, runRecord ? RUN_FILE : FAULTS_FILE);
+    const at = `${runRecord ? 'faults.' : 'plan.'}events[${record!.plan.events.indexOf(e)}].groups`;
+    const halves = twinGroups(
+      e.nodes[0]!,
+      members.length,
+      recorded,
+      (problem) => new InputError(recordFile, at, problem, RECOLLECT),
+    );
+    if (JSON.stringify(halves) !== JSON.stringify(recorded))
+      throw new InputError(recordFile, at, `a twin's half names node ${e.nodes[0]} itself`, RECOLLECT);
     const twinLabel = twinName(hosts[pid]!);
     const found = files.find((f) => f.label === twinLabel);
     if (found?.logPid !== undefined && found.logPid !== pid)

@@ -266,6 +266,11 @@ export function twinGroups(k: number, n: number, named: number[][] | undefined, 
   if (groups.length !== 2) throw fail(`a twin splits the other nodes in two groups, not ${groups.length}`);
   if (groups.some((g) => g.length === 0))
     throw fail(`each twin needs a group of nodes that reach it; a group holds only node ${k} itself`);
+  const twice = others.filter((x) => groups[0]!.includes(x) && groups[1]!.includes(x));
+  if (twice.length)
+    throw fail(
+      `node ${twice.join(', ')} ${twice.length > 1 ? 'are' : 'is'} in both groups; every other node reaches one twin`,
+    );
   const missing = others.filter((x) => !groups.flat().includes(x));
   if (missing.length)
     throw fail(

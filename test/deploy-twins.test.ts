@@ -163,6 +163,9 @@ test('twin:3 end to end on the engine in memory: deploy logs brings node3-twin h
     await fs.cp(path.join(swarm8, 'node3'), folder, { recursive: true });
     await fs.chmod(path.join(folder, '2.config.log.gz'), 0o644);
     await keepHalf(path.join(folder, '2.config.log.gz'), name === 'node3' ? [0, 1, 3, 4] : [5, 6, 7]);
+    // Each instance's drop rules, as faults.sh apply_twin logs them before gomel starts.
+    const drop = name === 'node3' ? 'node6 node7 node8' : 'node1 node2 node4 node5';
+    await fs.writeFile(path.join(folder, 'faults.log'), `1569836105.5 0 twin drop ${drop} ok\n`);
     outputs.set(name, await shipped(p.root, folder));
   }
   const engine = new MemoryEngine(['net'], (name) => ({ state: 'complete', output: outputs.get(name) ?? '' }));

@@ -351,3 +351,55 @@ test("run.json's twin halves must be deploy's: two, of every other node once, wi
     assert.match(r.err, new RegExp(`run\\.json:faults\\.events\\[0\\]\\.${refusal.source}`), JSON.stringify(groups));
   }
 });
+
+/** twin8 with node `k` failed on its own early: its log cut to its first `keep` lines, exit_status 2. */
+async function failedEarly(t: Parameters<typeof copyLogs>[0], k: number, keep: number): Promise<string> {
+  const dir = await copyLogs(t, 'twin8', REAL_RUNS);
+  const folder = path.join(dir, `node${k}`);
+  const log = path.join(
+    folder,
+    (await fs.readdir(folder)).find((f) => f.endsWith('.log.gz'))!,
+  );
+  await writeLines(log, (await readLines(log)).slice(0, keep));
+  await fs.writeFile(path.join(folder, 'exit_status'), '2\n');
+  return dir;
+}
+
+async function addEvent(dir: string, event: object): Promise<void> {
+  const file = path.join(dir, 'run.json');
+  const record = JSON.parse(await fs.readFile(file, 'utf8')) as { faults: { events: object[] } };
+  record.faults.events.push(event);
+  await fs.writeFile(file, JSON.stringify(record));
+}
+
+test("hostile pass 11: a copy of a crashed node's folder as its twin's is no twin: each instance's drop rules must be in its own faults.log", async (t) => {
+  const dir = await failedEarly(t, 1, 17);
+  assert.equal((await cli(['verdict', '--logs', dir])).code, 1, 'node1 crashed on its own');
+  await addEvent(dir, {
+    kind: 'twin',
+    nodes: [1],
+    groups: [
+      [2, 3, 4, 5],
+      [6, 7, 8],
+    ],
+    atMs: 0,
+    source: 'twin:1',
+  });
+  await fs.cp(path.join(dir, 'node1'), path.join(dir, 'node1-twin'), { recursive: true });
+  const r = await cli(['verdict', '--logs', dir]);
+  assert.equal(r.code, 1, r.out);
+  assert.match(r.out, /twin planned, but node1's faults\.log has no "twin drop node6 node7 node8"/);
+  assert.doesNotMatch(r.out, /node1: BYZANTINE/);
+});
+
+test('hostile pass 11: a kill line of a node whose gomel had failed on its own long before excuses nothing', async (t) => {
+  const dir = await failedEarly(t, 5, 60);
+  await fs.copyFile(path.join(REAL_RUNS, 'lab16/node7/stderr.txt'), path.join(dir, 'node5/stderr.txt'));
+  await addEvent(dir, { kind: 'crash', nodes: [5], atMs: 8000, source: 'crash:5@8s' });
+  const started = Number((await fs.readFile(path.join(dir, 'node5/started_at'), 'utf8')).trim());
+  await fs.appendFile(path.join(dir, 'node5/faults.log'), `${(started + 8).toFixed(6)} 8000 kill ok\n`);
+  const r = await cli(['verdict', '--logs', dir]);
+  assert.equal(r.code, 1, r.out);
+  assert.match(r.out, /line 2: kill at 8 s, but its gomel had failed on its own \(its log ends at /);
+  assert.doesNotMatch(r.out, /node5 crashed at 8 s as planned/);
+});

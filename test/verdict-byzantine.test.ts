@@ -58,6 +58,10 @@ async function addTwin(dir: string): Promise<void> {
   await fs.cp(path.join(dir, 'node3'), path.join(dir, 'node3-twin'), { recursive: true });
   await keepHalf(await mainLog(dir, 'node3'), HALVES[0]!);
   await keepHalf(await mainLog(dir, 'node3-twin'), HALVES[1]!);
+  // Each instance's drop rules, as faults.sh apply_twin logs them before gomel starts: each cuts off the other's half.
+  const drop = (half: number[]) => `1569836105.5 0 twin drop ${half.map((pid) => HOSTS[pid]).join(' ')} ok\n`;
+  await fs.writeFile(path.join(dir, 'node3', 'faults.log'), drop(HALVES[1]!));
+  await fs.writeFile(path.join(dir, 'node3-twin', 'faults.log'), drop(HALVES[0]!));
 }
 
 /**

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { memberHost, parseCommittee, type Member } from '../core/keys/committee.js';
 import { checkConfigText } from '../core/config/check.js';
 import { InputError, UsageError } from '../core/errors.js';
-import { ENDED, judge, type NodeEvidence, type Verdict } from '../core/logs/verdict.js';
+import { ENDED, ENDED_FROM_OUTSIDE, judge, type NodeEvidence, type Verdict } from '../core/logs/verdict.js';
 import { faultsApplied } from '../core/faults/evidence.js';
 import { parseFaultsLog, type FaultLogEvent } from '../core/faults/log.js';
 import { FAULT_RECORD_FILE, faultRecordOf, twinGroups, twinName, type FaultRecordFile } from '../core/faults/plan.js';
@@ -567,6 +567,7 @@ export async function judgeRun(
       startedAt: e.startedAt,
       logEndMs: e.stats?.lastMs,
       taskEndedAt: taskEndedAt(e.task),
+      failedOnItsOwn: e.exitStatus !== undefined && e.exitStatus !== 0 && !ENDED_FROM_OUTSIDE.has(e.exitStatus),
     })),
   );
   // A line that does not read counts for nothing, and says so where the others are judged.
@@ -574,8 +575,16 @@ export async function judgeRun(
     ...faults.malformed.map((m) => ({ label: m.split(' ')[0]!, why: m.slice(m.indexOf(' ') + 1) })),
   );
   const twins: TwinRun[] = [];
+  const hosts = run.members.map(memberHost);
   for (const [i, t] of run.twins.entries()) {
     const e = twinEvidence[i]!;
+    const twinFaults = await readHead(t.files?.faultsLog, FAULTS_LOG_HEAD);
+    const unapplied = twinNotApplied(
+      t,
+      faults.logs[t.pid],
+      twinFaults === undefined ? undefined : parseFaultsLog(twinFaults).events,
+      hosts,
+    );
     twins.push({
       pid: t.pid,
       label: evidence[t.pid]?.label ?? t.label,
@@ -583,6 +592,7 @@ export async function judgeRun(
       own: evidence[t.pid]?.stats,
       twin: e.stats,
       ...(t.groups ? { groups: t.groups } : {}),
+      ...(unapplied ? { unapplied } : {}),
     });
   }
   return {
@@ -591,6 +601,37 @@ export async function judgeRun(
     config,
     faults,
   };
+}
+
+/**
+ * A twin ran only if each instance cut itself off from the other's half before gomel started
+ * (faults.sh apply_twin: node K's faults.log "twin drop <hosts of the second half> ok", node K-twin's
+ * "twin drop <hosts of the first half> ok"); else why not. A copy of node K's own folder as its twin's
+ * holds K's drop line, not the twin's (hostile pass 11: a copy of a crashed node1's folder as
+ * node1-twin/ made it a liar, exit 0).
+ */
+function twinNotApplied(
+  t: LoadedRun['twins'][number],
+  own: readonly FaultLogEvent[] | undefined,
+  twin: readonly FaultLogEvent[] | undefined,
+  hosts: readonly string[],
+): string | undefined {
+  const names = (group: readonly number[] | undefined) => (group ?? []).map((k) => hosts[k - 1]!).sort();
+  const dropped = (events: readonly FaultLogEvent[] | undefined, group: readonly number[] | undefined) =>
+    (events ?? []).some(
+      (e) =>
+        e.ok &&
+        e.action === 'twin' &&
+        e.args[0] === 'drop' &&
+        e.args.slice(1).sort().join(' ') === names(group).join(' '),
+    );
+  const missing = [
+    dropped(own, t.groups?.[1])
+      ? undefined
+      : `${t.label}'s faults.log has no "twin drop ${names(t.groups?.[1]).join(' ')}"`,
+    dropped(twin, t.groups?.[0]) ? undefined : `${t.twinLabel}'s has no "twin drop ${names(t.groups?.[0]).join(' ')}"`,
+  ].filter(Boolean);
+  return missing.length ? missing.join(' and ') : undefined;
 }
 
 /**

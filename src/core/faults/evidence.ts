@@ -28,6 +28,8 @@ export interface NodeFaultLog {
   logEndMs?: number | undefined;
   /** Wall-clock second its task ended (task.json's state an end state, and since), when known. */
   taskEndedAt?: number | undefined;
+  /** Its gomel exited by itself with an error (an exit status neither 0 nor a kill's, a term's or a timeout's). */
+  failedOnItsOwn?: boolean | undefined;
 }
 
 export interface NodeFault {
@@ -283,6 +285,18 @@ export function faultsApplied(plan: FaultPlan | undefined, nodes: readonly NodeF
     if (stillLogging) {
       refuse(
         `line ${stillLogging.line}: ${stillLogging.action} at ${human(stillLogging.atMs)}, but its gomel log goes on to ${human(node.logEndMs!)}`,
+      );
+      return;
+    }
+    // And the other way: a node whose gomel failed on its own (exit 2, say) with its log ended well before
+    // a kill or stop line was not running when the line says it was stopped: the line excuses nothing
+    // (hostile pass 11: a kill line forged 7.5 s after a node's own panic made it "crashed as planned").
+    const deadBefore = [down, paused].find(
+      (e) => e && node.failedOnItsOwn && node.logEndMs !== undefined && e.atMs > node.logEndMs + LOG_AFTER_SLACK_MS,
+    );
+    if (deadBefore) {
+      refuse(
+        `line ${deadBefore.line}: ${deadBefore.action} at ${human(deadBefore.atMs)}, but its gomel had failed on its own (its log ends at ${human(node.logEndMs!)})`,
       );
       return;
     }

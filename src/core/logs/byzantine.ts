@@ -24,6 +24,8 @@ export interface TwinRun {
   twin: LogStats | undefined;
   /** The nodes (1-based) that reach each instance, as the run's record says. */
   groups?: number[][];
+  /** Why the twin did not run as planned by its instances' own faults.log (their drop rules missing). */
+  unapplied?: string;
 }
 
 /** What one correct node's log shows of one liar. */
@@ -73,6 +75,7 @@ export function twinsThatRan(twins: readonly TwinRun[]): {
     const missing = [t.own ? undefined : t.label, t.twin ? undefined : t.twinLabel].filter(Boolean);
     const idle = [t.own, t.twin].flatMap((s, i) => (s && s.created === 0 ? [i ? t.twinLabel : t.label] : []));
     if (missing.length) notRun.push({ label: t.label, why: `twin planned, but ${missing.join(' and ')} left no log` });
+    else if (t.unapplied) notRun.push({ label: t.label, why: `twin planned, but ${t.unapplied}` });
     else if (idle.length)
       notRun.push({ label: t.label, why: `twin planned, but ${idle.join(' and ')} created no unit` });
     else ran.push(t);

@@ -386,13 +386,23 @@ test("hostile pass 11: a copy of a crashed node's folder as its twin's is no twi
     source: 'twin:1',
   });
   await fs.cp(path.join(dir, 'node1'), path.join(dir, 'node1-twin'), { recursive: true });
+  // Its log one line short of node1's, so that it is no byte-for-byte copy (below).
+  const twinLog = path.join(dir, 'node1-twin/0.config.log.gz');
+  await writeLines(twinLog, (await readLines(twinLog)).slice(0, -1));
   const r = await cli(['verdict', '--logs', dir]);
   assert.equal(r.code, 1, r.out);
   assert.match(r.out, /twin planned, but node1's faults\.log has no "twin drop node6 node7 node8"/);
   assert.doesNotMatch(r.out, /node1: BYZANTINE/);
+  // The drop lines forged too, and the log copied whole (hostile pass 12): one file's bytes, which two instances never log.
+  await fs.copyFile(path.join(dir, 'node1/0.config.log.gz'), twinLog);
+  await fs.writeFile(path.join(dir, 'node1/faults.log'), '1 0 twin drop node6 node7 node8 ok\n');
+  await fs.writeFile(path.join(dir, 'node1-twin/faults.log'), '1 0 twin drop node2 node3 node4 node5 ok\n');
+  const forged = await cli(['verdict', '--logs', dir]);
+  assert.equal(forged.code, 1, forged.out);
+  assert.match(forged.out, /twin planned, but node1-twin's log is a byte-for-byte copy of node1's/);
 });
 
-test('hostile pass 11: a kill line of a node whose gomel had failed on its own long before excuses nothing', async (t) => {
+test('hostile passes 11 and 12: a kill line of a node whose gomel ended otherwise than killed (exit 2, 0, 143) excuses nothing', async (t) => {
   const dir = await failedEarly(t, 5, 60);
   await fs.copyFile(path.join(REAL_RUNS, 'lab16/node7/stderr.txt'), path.join(dir, 'node5/stderr.txt'));
   await addEvent(dir, { kind: 'crash', nodes: [5], atMs: 8000, source: 'crash:5@8s' });
@@ -400,6 +410,16 @@ test('hostile pass 11: a kill line of a node whose gomel had failed on its own l
   await fs.appendFile(path.join(dir, 'node5/faults.log'), `${(started + 8).toFixed(6)} 8000 kill ok\n`);
   const r = await cli(['verdict', '--logs', dir]);
   assert.equal(r.code, 1, r.out);
-  assert.match(r.out, /line 2: kill at 8 s, but its gomel had failed on its own \(its log ends at /);
+  assert.match(r.out, /line 2: kill at 8 s, but its gomel exited 2, not as a killed process does \(137\)/);
   assert.doesNotMatch(r.out, /node5 crashed at 8 s as planned/);
+  // Nor an exit 0 or a term's 143: a killed gomel exits 137.
+  for (const status of ['0', '143']) {
+    await fs.writeFile(path.join(dir, 'node5/exit_status'), `${status}\n`);
+    const again = await cli(['verdict', '--logs', dir]);
+    assert.equal(again.code, 1, status);
+    assert.match(
+      again.out,
+      new RegExp(`line 2: kill at 8 s, but its gomel exited ${status}, not as a killed process does`),
+    );
+  }
 });

@@ -100,6 +100,8 @@ test('B7: a faults.log line whose wall clock disagrees with its ms field, or a m
     // node15 stops logging at 10 s on its own; the record plans its crash (or stop) at 10 s.
     const dir = await lab16(t, [{ kind, nodes: [15], atMs: 10000, source: `${kind}:15@10s` }]);
     await cutLog(dir, 15, 10000);
+    // As run.sh records a killed (137) or terminated (143) gomel: any other status is no kill (hostile pass 12).
+    await fs.writeFile(path.join(dir, 'node15/exit_status'), action === 'kill' ? '137\n' : '143\n');
     const start = await startedAt(dir, 15);
     const line = (wall: number) =>
       fs.writeFile(path.join(dir, 'node15/faults.log'), `${wall.toFixed(6)} 10000 ${action} ok\n`);

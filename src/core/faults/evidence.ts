@@ -28,9 +28,18 @@ export interface NodeFaultLog {
   logEndMs?: number | undefined;
   /** Wall-clock second its task ended (task.json's state an end state, and since), when known. */
   taskEndedAt?: number | undefined;
-  /** Its gomel exited by itself with an error (an exit status neither 0 nor a kill's, a term's or a timeout's). */
-  failedOnItsOwn?: boolean | undefined;
+  /** Its gomel's exit status (exit_status), when run.sh recorded one. */
+  exitStatus?: number | undefined;
 }
+
+/**
+ * The exit statuses a node ended by a kill, or stopped for good, can have (run.sh records gomel's, as
+ * `wait` gives it: 128 + the signal): SIGKILL's 137; a stopped process ends only by a signal from
+ * outside (a kill's 137, a term's 143, a timeout's 124). Any other status says its gomel ended itself:
+ * such a line is not of this run (hostile pass 12: a kill line beside exit 0, or 143, was "crashed as
+ * planned", exit 0).
+ */
+const EXIT_AFTER: Record<string, readonly number[]> = { kill: [137], stop: [137, 143, 124] };
 
 export interface NodeFault {
   label: string;
@@ -288,15 +297,12 @@ export function faultsApplied(plan: FaultPlan | undefined, nodes: readonly NodeF
       );
       return;
     }
-    // And the other way: a node whose gomel failed on its own (exit 2, say) with its log ended well before
-    // a kill or stop line was not running when the line says it was stopped: the line excuses nothing
-    // (hostile pass 11: a kill line forged 7.5 s after a node's own panic made it "crashed as planned").
-    const deadBefore = [down, paused].find(
-      (e) => e && node.failedOnItsOwn && node.logEndMs !== undefined && e.atMs > node.logEndMs + LOG_AFTER_SLACK_MS,
+    const wrongExit = [down, paused].find(
+      (e) => e && node.exitStatus !== undefined && EXIT_AFTER[e.action]?.includes(node.exitStatus) === false,
     );
-    if (deadBefore) {
+    if (wrongExit) {
       refuse(
-        `line ${deadBefore.line}: ${deadBefore.action} at ${human(deadBefore.atMs)}, but its gomel had failed on its own (its log ends at ${human(node.logEndMs!)})`,
+        `line ${wrongExit.line}: ${wrongExit.action} at ${human(wrongExit.atMs)}, but its gomel exited ${node.exitStatus}, not as a ${wrongExit.action === 'kill' ? 'killed' : 'stopped'} process does (${EXIT_AFTER[wrongExit.action]!.join(' or ')})`,
       );
       return;
     }

@@ -272,7 +272,7 @@ const lostWithHost = (e: NodeEvidence): boolean =>
   Boolean(e.task?.hostDown) && e.exitStatus === undefined && !ENDED.has(e.task?.state ?? '');
 
 /** Exit statuses of a gomel ended from outside (run.sh: timeout 124, SIGKILL 137, SIGTERM 143). */
-export const ENDED_FROM_OUTSIDE = new Set([124, 137, 143]);
+const ENDED_FROM_OUTSIDE = new Set([124, 137, 143]);
 
 /**
  * gomel's own end: an exit status not from a kill or term, or, with no exit status, a panic on its

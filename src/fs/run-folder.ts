@@ -1,8 +1,7 @@
 // A run's logs folder, read: its committee, config, fault record and each
 // node's evidence (what `deploy logs` wrote, or <pid>.log files side by side),
 // judged by the pure verdict. Shared by `verdict` and `report`.
-import { createReadStream, promises as fs } from 'node:fs';
-import { createHash } from 'node:crypto';
+import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { memberHost, parseCommittee, type Member } from '../core/keys/committee.js';
 import { checkConfigText } from '../core/config/check.js';
@@ -580,19 +579,12 @@ export async function judgeRun(
   for (const [i, t] of run.twins.entries()) {
     const e = twinEvidence[i]!;
     const twinFaults = await readHead(t.files?.faultsLog, FAULTS_LOG_HEAD);
-    const ownLog = run.nodes[t.pid]?.files?.log;
-    const copied =
-      ownLog !== undefined && t.files?.log !== undefined && (await sameBytes(ownLog, t.files.log))
-        ? `${t.twinLabel}'s log is a byte-for-byte copy of ${t.label}'s (two instances never log alike)`
-        : undefined;
-    const unapplied =
-      copied ??
-      twinNotApplied(
-        t,
-        faults.logs[t.pid],
-        twinFaults === undefined ? undefined : parseFaultsLog(twinFaults).events,
-        hosts,
-      );
+    const unapplied = twinNotApplied(
+      t,
+      faults.logs[t.pid],
+      twinFaults === undefined ? undefined : parseFaultsLog(twinFaults).events,
+      hosts,
+    );
     twins.push({
       pid: t.pid,
       label: evidence[t.pid]?.label ?? t.label,
@@ -609,18 +601,6 @@ export async function judgeRun(
     config,
     faults,
   };
-}
-
-/** Whether two files hold the same bytes: their sizes, then their SHA-256 read as streams (a log may be 256 MiB). */
-async function sameBytes(a: string, b: string): Promise<boolean> {
-  const [sa, sb] = await Promise.all([fs.stat(a), fs.stat(b)]);
-  if (sa.size !== sb.size) return false;
-  const digest = async (file: string) => {
-    const hash = createHash('sha256');
-    for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
-    return hash.digest('hex');
-  };
-  return (await digest(a)) === (await digest(b));
 }
 
 /**

@@ -305,6 +305,14 @@ test("twin8 forged: an instance's folder holding another node's log, or the othe
   }
 });
 
+/** Edits the fault events of a run's record (run.json) in place. */
+async function editEvents(dir: string, edit: (events: Record<string, unknown>[]) => unknown): Promise<void> {
+  const file = path.join(dir, 'run.json');
+  const record = JSON.parse(await fs.readFile(file, 'utf8')) as { faults: { events: Record<string, unknown>[] } };
+  edit(record.faults.events);
+  await fs.writeFile(file, JSON.stringify(record));
+}
+
 test("run.json's twin halves must be deploy's: two, of every other node once, without the twin itself (hostile pass 10: empty halves let a copy of a crashed node's folder make it a liar, exit 0)", async (t) => {
   const cases: [unknown, RegExp][] = [
     [[], /groups: a twin splits the other nodes in two groups, not 0/],
@@ -341,11 +349,7 @@ test("run.json's twin halves must be deploy's: two, of every other node once, wi
   ];
   for (const [groups, refusal] of cases) {
     const dir = await copyLogs(t, 'twin8', REAL_RUNS);
-    const record = JSON.parse(await fs.readFile(path.join(dir, 'run.json'), 'utf8')) as {
-      faults: { events: { groups: unknown }[] };
-    };
-    record.faults.events[0]!.groups = groups;
-    await fs.writeFile(path.join(dir, 'run.json'), JSON.stringify(record));
+    await editEvents(dir, (events) => (events[0]!.groups = groups));
     const r = await cli(['verdict', '--logs', dir]);
     assert.equal(r.code, 1, JSON.stringify(groups));
     assert.match(r.err, new RegExp(`run\\.json:faults\\.events\\[0\\]\\.${refusal.source}`), JSON.stringify(groups));
@@ -365,12 +369,7 @@ async function failedEarly(t: Parameters<typeof copyLogs>[0], k: number, keep: n
   return dir;
 }
 
-async function addEvent(dir: string, event: object): Promise<void> {
-  const file = path.join(dir, 'run.json');
-  const record = JSON.parse(await fs.readFile(file, 'utf8')) as { faults: { events: object[] } };
-  record.faults.events.push(event);
-  await fs.writeFile(file, JSON.stringify(record));
-}
+const addEvent = (dir: string, event: Record<string, unknown>) => editEvents(dir, (events) => events.push(event));
 
 test("hostile pass 11: a copy of a crashed node's folder as its twin's is no twin: each instance's drop rules must be in its own faults.log", async (t) => {
   const dir = await failedEarly(t, 1, 17);

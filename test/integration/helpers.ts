@@ -83,15 +83,26 @@ export async function waitForNoContainers(network: string, timeoutMs = 30_000): 
 export const keysFlags = (s: Sandbox) => ['--dir', s.keys, '--configs', s.configs, '--host-prefix', s.prefix];
 export const projectFlags = (s: Sandbox) => ['--keys', s.keys, '--configs', s.configs];
 
-/** What `up` needs to run in the sandbox: its project, network, subnet, image tag and a logs folder. */
-export const upFlags = (s: Sandbox, logs: string) => [
+/** `deploy spawn` of the sandbox's image on its network, with its project; the caller adds the rest. */
+export const spawnArgs = (s: Sandbox) => [
+  'deploy',
+  'spawn',
+  '--image',
+  s.tag,
+  '--network',
+  s.network,
+  ...projectFlags(s),
+];
+
+/** What `up` needs to run in the sandbox: its project, network, subnet, image tag (its own by default) and a logs folder. */
+export const upFlags = (s: Sandbox, logs: string, tag = s.tag) => [
   ...projectFlags(s),
   '--network',
   s.network,
   '--subnet',
   s.subnet,
   '--tag',
-  s.tag,
+  tag,
   '--logs',
   logs,
 ];

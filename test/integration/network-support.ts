@@ -6,22 +6,11 @@ import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { REPO } from '../helpers.js';
-import { keysFlags, projectFlags, sandbox, waitUntilFinished, type Sandbox } from './helpers.js';
+import { keysFlags, projectFlags, sandbox, spawnArgs, waitUntilFinished, type Sandbox } from './helpers.js';
 const MEASURE = path.join(REPO, 'test/fixtures/net-measure.sh');
 
 export async function measured(s: Sandbox, shaping: string[]): Promise<Record<string, string>> {
-  await s.run([
-    'deploy',
-    'spawn',
-    '--image',
-    s.tag,
-    '--network',
-    s.network,
-    ...projectFlags(s),
-    '--settle',
-    '0',
-    ...shaping,
-  ]);
+  await s.run([...spawnArgs(s), '--settle', '0', ...shaping]);
   await waitUntilFinished(s, 4);
   const logs = path.join(s.root, `logs-${Date.now()}`);
   await s.run(['deploy', 'logs', '--network', s.network, '--out', logs, ...projectFlags(s)]);

@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { engine, projectFlags, waitForNoContainers } from './helpers.js';
+import { engine, spawnArgs, waitForNoContainers } from './helpers.js';
 import { measured, prepared, roundTrips } from './network-support.js';
 
 const run = promisify(execFile);
@@ -66,22 +66,7 @@ test('--net-impl netem where the kernel has no netem: spawn fails at once naming
     assert.ok(rtts.every((r) => r >= 99) && Math.min(...rtts) < 150, `netem round trips ${m.rtts1}`);
     return;
   }
-  const r = await s.run(
-    [
-      'deploy',
-      'spawn',
-      '--image',
-      s.tag,
-      '--network',
-      s.network,
-      ...projectFlags(s),
-      '--net',
-      'delay=50ms',
-      '--net-impl',
-      'netem',
-    ],
-    1,
-  );
+  const r = await s.run([...spawnArgs(s), '--net', 'delay=50ms', '--net-impl', 'netem'], 1);
   assert.match(
     r.err,
     new RegExp(

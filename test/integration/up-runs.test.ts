@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { REPO } from '../helpers.js';
-import { engine, keysFlags, projectFlags, REGISTRY, sandbox } from './helpers.js';
+import { engine, keysFlags, projectFlags, REGISTRY, sandbox, spawnArgs, upFlags } from './helpers.js';
 import { deleteTag, parseImageRef } from '../../src/docker/registry.js';
 import { readStatus } from '../../src/docker/deployment.js';
 
@@ -23,7 +23,7 @@ test('runs never mix: a SIGTERM reaches gomel and the node ships what it logged;
   await s.run(['image', 'rebuild', '--binary', FAKE, '--tag', s.tag, ...projectFlags(s)]);
 
   // A node told to stop (as by `down` or a replacement) stops at once, with its logs: SIGTERM is passed on to gomel.
-  await s.run(['deploy', 'spawn', '--image', s.tag, '--config', 'slow', '--network', s.network, ...projectFlags(s)]);
+  await s.run([...spawnArgs(s), '--config', 'slow']);
   const node2 = (await readStatus(engine, s.network)).find((x) => x.node === `${s.prefix}2`)!;
   await new Promise((r) => setTimeout(r, 3000)); // past the common start, inside the stand-in's 10 s
   await engine.docker.getContainer(node2.containerId!).kill({ signal: 'SIGTERM' });
@@ -41,35 +41,12 @@ test('runs never mix: a SIGTERM reaches gomel and the node ships what it logged;
   assert.ok(await fs.stat(path.join(logs, node2.node, '1.slow.log')), 'and kept what gomel logged');
 
   // Nodes that ignore SIGTERM and answer "stale" on every address stay alive ~10 s after their services go.
-  await s.run([
-    'deploy',
-    'spawn',
-    '--image',
-    s.tag,
-    '--config',
-    'stubborn',
-    '--network',
-    s.network,
-    ...projectFlags(s),
-  ]);
+  await s.run([...spawnArgs(s), '--config', 'stubborn']);
   await new Promise((r) => setTimeout(r, 3000));
   // The probe checks that every address answers with its own node's pid: one stale answer fails it.
   const probeTag = parseImageRef(`${s.tag}p`);
   t.after(() => deleteTag(REGISTRY, probeTag.repository, probeTag.tag));
-  const probe = await s.run([
-    'up',
-    ...projectFlags(s),
-    '--network',
-    s.network,
-    '--subnet',
-    s.subnet,
-    '--tag',
-    `${s.tag}p`,
-    '--logs',
-    path.join(s.root, 'probe'),
-    '--timeout',
-    '180',
-  ]);
+  const probe = await s.run(['up', ...upFlags(s, path.join(s.root, 'probe'), `${s.tag}p`), '--timeout', '180']);
   assert.match(probe.err, /deploy: waiting for 4 container\(s\) of the previous run to stop, so that runs never mix/);
   assert.match(probe.out, /^probe: all 4 nodes reached every peer$/m);
 });

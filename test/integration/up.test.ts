@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { REPO } from '../helpers.js';
-import { engine, keysFlags, projectFlags, upFlags, sandbox, type Sandbox } from './helpers.js';
+import { engine, keysFlags, projectFlags, spawnArgs, upFlags, sandbox, type Sandbox } from './helpers.js';
 import { readStatus } from '../../src/docker/deployment.js';
 
 const FAKE = path.join(REPO, 'test/fixtures/fake-gomel.sh');
@@ -90,7 +90,7 @@ test('a node that never finishes (its key does not match its line): deploy logs 
   await fs.writeFile(file, `${lines.join('\n')}\n`);
   await s.run(['cluster', 'init', '--network', s.network, '--subnet', s.subnet]);
   await s.run(['image', 'rebuild', '--binary', FAKE, '--tag', s.tag, ...projectFlags(s)]);
-  await s.run(['deploy', 'spawn', '--image', s.tag, '--network', s.network, ...projectFlags(s)]);
+  await s.run(spawnArgs(s));
   const logs = path.join(s.root, 'logs');
   let node1 = '';
   for (let i = 0; i < 60 && !/invalid signature[^]*invalid signature/.test(node1); i++) {

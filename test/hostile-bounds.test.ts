@@ -105,7 +105,7 @@ test('report: a forged log past its share of distinct values, or naming peers ou
   // A network.txt of 2 MB (run.sh writes a line per group of peers): read in its head, kept as a short line.
   const rule = 'node1 -> eu (node2 node3): delay=50ms\n';
   await fs.writeFile(path.join(dir, 'node1/network.txt'), rule.repeat(50_000));
-  const r = await cli(['report', '--logs', dir, '--json', '--out', path.join(dir, 'r.html')]);
+  const r = await cli(['report', '--trust-logs', '--logs', dir, '--json', '--out', path.join(dir, 'r.html')]);
   assert.equal(r.code, 0, r.err);
   const [run] = JSON.parse(r.out) as {
     protocol: { nodes: number; flags: string[] };
@@ -172,7 +172,7 @@ const pauses = (count: number) =>
 
 test('run.json: over 8 MiB, or over 10000 fault events, is refused in one line naming the file and the figure', async (t) => {
   const many = await withRecord(t, pauses(MAX_RECORDED_FAULT_EVENTS + 1));
-  const r = await cli(['verdict', '--logs', many]);
+  const r = await cli(['verdict', '--trust-logs', '--logs', many]);
   assert.equal(r.code, 1);
   assert.equal(
     r.err,
@@ -180,7 +180,7 @@ test('run.json: over 8 MiB, or over 10000 fault events, is refused in one line n
   );
   const large = await withRecord(t, []);
   await fs.appendFile(path.join(large, 'run.json'), ' '.repeat(8 * 1024 * 1024));
-  const big = await cli(['verdict', '--logs', large]);
+  const big = await cli(['verdict', '--trust-logs', '--logs', large]);
   assert.equal(big.code, 1);
   assert.match(
     big.err,
@@ -198,7 +198,7 @@ test('10000 fault windows, each applied and undone by its node: every printed li
       .flatMap((e) => [`${T0 + e.atMs / 1000} ${e.atMs} stop ok`, `${T0 + e.untilMs / 1000} ${e.untilMs} cont ok`]);
     await fs.writeFile(path.join(dir, `node${k}`, 'faults.log'), `${lines.join('\n')}\n`);
   }
-  const r = await cli(['verdict', '--logs', dir]);
+  const r = await cli(['verdict', '--trust-logs', '--logs', dir]);
   assert.equal(r.code, 0, r.err);
   const lines = [...r.out.split('\n'), ...r.err.split('\n')];
   assert.ok(

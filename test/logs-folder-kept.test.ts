@@ -221,7 +221,7 @@ test('killed at any write, the manifest names every file gomelctl left and none 
         const [top, ...rest] = leaf.split('/');
         const recorded = rest.length
           ? (manifest.files?.[top!] ?? []).some((f) => f === rest.join('/') || f.startsWith(`${rest.join('/')}/`))
-          : manifest.entries.includes(top!) || /^\.\.gomelctl-logs\.[0-9a-f]+\.tmp$/.test(top!);
+          : manifest.entries.includes(top!) || /^\.\.gomelctl-(logs|seal)\.[0-9a-f]+\.tmp$/.test(top!);
         assert.ok(recorded, `${where}: ${leaf} is on disk but not in the manifest`);
       }
       assert.ok(
@@ -238,6 +238,7 @@ test('killed at any write, the manifest names every file gomelctl left and none 
       );
       assert.deepEqual(await leaves(logs), [
         '.gomelctl-logs',
+        '.gomelctl-seal',
         'deploy-logs.txt',
         'node1.log',
         'node1/0.config.log',

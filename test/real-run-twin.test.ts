@@ -119,7 +119,7 @@ test('twin8 (real gomel, twin:3 of 8): the folder holds both instances of node3,
 });
 
 test('twin8: the verdict is what up printed — exit 0, safety held, the 7 correct nodes at consensus, node3 Byzantine with its two instances (3 and 12 units)', async () => {
-  const r = await cli(['verdict', '--logs', TWIN8]);
+  const r = await cli(['verdict', '--trust-logs', '--logs', TWIN8]);
   assert.equal(r.code, 0, `${r.out}\n${r.err}`);
   // Now first the config it judged by (the folder's conf.json), then what up printed then.
   const [source, ...rest] = r.out.split('\n');
@@ -140,7 +140,7 @@ test('twin8: the verdict is what up printed — exit 0, safety held, the 7 corre
   // The liar's instances refused each other's units: the fork was seen, by the liar only.
   assert.ok(own.forkErrors > 100 && twin.forkErrors > 100, `${own.forkErrors} and ${twin.forkErrors}`);
 
-  const json = await cli(['verdict', '--logs', TWIN8, '--json']);
+  const json = await cli(['verdict', '--trust-logs', '--logs', TWIN8, '--json']);
   const v = JSON.parse(json.out) as Verdict;
   assert.equal(v.outcome, 'tolerated');
   assert.deepEqual(v.reachedBy, CORRECT);
@@ -175,7 +175,7 @@ test('twin8: the verdict is what up printed — exit 0, safety held, the 7 corre
 
 test("twin8: the report's Byzantine section renders from it — both instances' units, no height in two versions, each correct node's row", async () => {
   const html = path.join(scratch, 'report.html');
-  const r = await cli(['report', '--logs', TWIN8, '--out', html]);
+  const r = await cli(['report', '--trust-logs', '--logs', TWIN8, '--out', html]);
   assert.equal(r.code, 0, r.err);
   // The figures up's report printed for this run (its folder was named logs): lossless compression kept them.
   assert.match(
@@ -201,7 +201,7 @@ test("twin8: the report's Byzantine section renders from it — both instances' 
     );
   assert.match(section, /Before the first correct node saw the fork: –\. After: –\./);
 
-  const json = await cli(['report', '--logs', TWIN8, '--json', '--out', path.join(scratch, 'r2.html')]);
+  const json = await cli(['report', '--trust-logs', '--logs', TWIN8, '--json', '--out', path.join(scratch, 'r2.html')]);
   assert.equal(json.code, 0, json.err);
   const [run] = JSON.parse(json.out) as [{ byzantine: ByzantineReport; figures: { agreedUnits: number } }];
   assert.equal(run.figures.agreedUnits, 309);
@@ -238,13 +238,13 @@ test("twin8 forged: the twin's half ordered node3's unit 2:2 one place later tha
     [lines[at], lines[next]] = [lines[next]!, lines[at]!];
     await writeLines(file, lines);
   }
-  const r = await cli(['verdict', '--logs', dir]);
+  const r = await cli(['verdict', '--trust-logs', '--logs', dir]);
   assert.equal(r.code, 4, `${r.out}\n${r.err}`);
   assert.match(
     r.err,
     /^gomelctl: verdict: FORK: safety is broken — node1, node2, node4, node5 ordered 2:2 and node6, node7, node8 ordered 7:2 at position #21, the first where they differ \(node3 Byzantine \(equivocated as node3 and node3-twin, one key\)\)$/m,
   );
-  const json = await cli(['verdict', '--logs', dir, '--json']);
+  const json = await cli(['verdict', '--trust-logs', '--logs', dir, '--json']);
   const v = JSON.parse(json.out) as Verdict;
   assert.equal(v.outcome, 'fork');
   assert.deepEqual(v.divergences, [
@@ -297,7 +297,7 @@ test("twin8 forged: an instance's folder holding another node's log, or the othe
   for (const [what, forge, line] of cases) {
     const dir = await copyLogs(t, 'twin8', REAL_RUNS);
     await forge(dir);
-    const r = await cli(['verdict', '--logs', dir]);
+    const r = await cli(['verdict', '--trust-logs', '--logs', dir]);
     assert.equal(r.code, 1, `${what}: ${r.out}`);
     assert.equal(r.out, '', what);
     assert.equal(r.err.split('\n').length, 1, `${what}: ${r.err}`);
@@ -350,7 +350,7 @@ test("run.json's twin halves must be deploy's: two, of every other node once, wi
   for (const [groups, refusal] of cases) {
     const dir = await copyLogs(t, 'twin8', REAL_RUNS);
     await editEvents(dir, (events) => (events[0]!.groups = groups));
-    const r = await cli(['verdict', '--logs', dir]);
+    const r = await cli(['verdict', '--trust-logs', '--logs', dir]);
     assert.equal(r.code, 1, JSON.stringify(groups));
     assert.match(r.err, new RegExp(`run\\.json:faults\\.events\\[0\\]\\.${refusal.source}`), JSON.stringify(groups));
   }
@@ -373,7 +373,7 @@ const addEvent = (dir: string, event: Record<string, unknown>) => editEvents(dir
 
 test("hostile pass 11: a copy of a crashed node's folder as its twin's is no twin: each instance's drop rules must be in its own faults.log", async (t) => {
   const dir = await failedEarly(t, 1, 17);
-  assert.equal((await cli(['verdict', '--logs', dir])).code, 1, 'node1 crashed on its own');
+  assert.equal((await cli(['verdict', '--trust-logs', '--logs', dir])).code, 1, 'node1 crashed on its own');
   await addEvent(dir, {
     kind: 'twin',
     nodes: [1],
@@ -388,7 +388,7 @@ test("hostile pass 11: a copy of a crashed node's folder as its twin's is no twi
   // Its log one line short of node1's: the drop rules, not the bytes, tell it is no twin.
   const twinLog = path.join(dir, 'node1-twin/0.config.log.gz');
   await writeLines(twinLog, (await readLines(twinLog)).slice(0, -1));
-  const r = await cli(['verdict', '--logs', dir]);
+  const r = await cli(['verdict', '--trust-logs', '--logs', dir]);
   assert.equal(r.code, 1, r.out);
   assert.match(r.out, /twin planned, but node1's faults\.log has no "twin drop node6 node7 node8"/);
   assert.doesNotMatch(r.out, /node1: BYZANTINE/);
@@ -400,14 +400,14 @@ test('hostile passes 11 and 12: a kill line of a node whose gomel ended otherwis
   await addEvent(dir, { kind: 'crash', nodes: [5], atMs: 8000, source: 'crash:5@8s' });
   const started = Number((await fs.readFile(path.join(dir, 'node5/started_at'), 'utf8')).trim());
   await fs.appendFile(path.join(dir, 'node5/faults.log'), `${(started + 8).toFixed(6)} 8000 kill ok\n`);
-  const r = await cli(['verdict', '--logs', dir]);
+  const r = await cli(['verdict', '--trust-logs', '--logs', dir]);
   assert.equal(r.code, 1, r.out);
   assert.match(r.out, /line 2: kill at 8 s, but its gomel exited 2, not as a killed process does \(137\)/);
   assert.doesNotMatch(r.out, /node5 crashed at 8 s as planned/);
   // Nor an exit 0 or a term's 143: a killed gomel exits 137.
   for (const status of ['0', '143']) {
     await fs.writeFile(path.join(dir, 'node5/exit_status'), `${status}\n`);
-    const again = await cli(['verdict', '--logs', dir]);
+    const again = await cli(['verdict', '--trust-logs', '--logs', dir]);
     assert.equal(again.code, 1, status);
     assert.match(
       again.out,

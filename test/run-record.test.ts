@@ -176,7 +176,7 @@ const runJson = (faults?: string) =>
 test('the verdict judges faults.log by run.json: a crash it plans is tolerated; without it the lines count for nothing; run.json wins over an older faults.json', async (t) => {
   const dir = await crashedRun(t);
   await fs.writeFile(path.join(dir, 'run.json'), runJson('crash:7,8@3s'));
-  const r = await cli(['verdict', '--logs', dir]);
+  const r = await cli(['verdict', '--trust-logs', '--logs', dir]);
   assert.equal(r.code, 0, r.out + r.err);
   assert.match(r.out, /; node7, node8 crashed at 3 s as planned; f = 2 tolerated$/m);
   // A run.json without faults: the kill lines are no evidence, whatever an older faults.json beside it says.
@@ -186,25 +186,25 @@ test('the verdict judges faults.log by run.json: a crash it plans is tolerated; 
     JSON.stringify({ events: describeFaultPlan(plan), ...faultyNodes(plan), plan }),
   );
   await fs.writeFile(path.join(dir, 'run.json'), runJson());
-  const v = await cli(['verdict', '--logs', dir, '--json']);
+  const v = await cli(['verdict', '--trust-logs', '--logs', dir, '--json']);
   assert.equal(v.code, 1, v.err);
   const verdict = JSON.parse(v.out) as Verdict;
   assert.deepEqual(verdict.faulty, []);
   assert.match(verdict.inconsistent[0]!.why, /the run has no fault record \(none in run\.json\)$/);
   // The folder of an older gomelctl: faults.json alone is its record.
   await fs.rm(path.join(dir, 'run.json'));
-  assert.equal((await cli(['verdict', '--logs', dir])).code, 0);
+  assert.equal((await cli(['verdict', '--trust-logs', '--logs', dir])).code, 0);
 });
 
 test('a run.json that does not read is one line naming it and its field, exit 1 — another version too', async (t) => {
   const dir = await crashedRun(t);
   await fs.writeFile(path.join(dir, 'run.json'), JSON.stringify({ ...JSON.parse(runJson()), version: 2 }));
-  const r = await cli(['verdict', '--logs', dir]);
+  const r = await cli(['verdict', '--trust-logs', '--logs', dir]);
   assert.equal(r.code, 1);
   assert.match(r.err, /run\.json:version: is not 1: another gomelctl wrote it \(this one reads version 1\)/);
   assert.equal(r.err.trim().split('\n').length, 1, r.err);
   await fs.writeFile(path.join(dir, 'run.json'), JSON.stringify({ ...JSON.parse(runJson()), hosts: 'node1' }));
-  const hosts = await cli(['report', '--logs', dir]);
+  const hosts = await cli(['report', '--trust-logs', '--logs', dir]);
   assert.equal(hosts.code, 1);
   assert.match(hosts.err, /run\.json:hosts: /);
 });
@@ -247,7 +247,7 @@ test('issue 30: a run.json of another committee is refused in one line naming bo
       JSON.stringify({ version: 1, network: 'aleph_net', hosts: HOSTS, committee: fingerprint, ...fields }),
     );
   await write({});
-  assert.equal((await cli(['verdict', '--logs', dir])).code, 0, 'its own committee');
+  assert.equal((await cli(['verdict', '--trust-logs', '--logs', dir])).code, 0, 'its own committee');
   const refused = async (fields: object, problem: string) => {
     await write(fields);
     for (const command of ['verdict', 'report']) {
@@ -274,7 +274,7 @@ test('issue 30: a run.json of another committee is refused in one line naming bo
 test('the report shows the faults run.json plans', async (t) => {
   const dir = await crashedRun(t);
   await fs.writeFile(path.join(dir, 'run.json'), runJson('crash:7,8@3s'));
-  const r = await cli(['report', '--logs', dir, '--json']);
+  const r = await cli(['report', '--trust-logs', '--logs', dir, '--json']);
   assert.equal(r.code, 0, r.err);
   const [run] = JSON.parse(r.out) as { faults?: { events: string[]; faulty: { label: string }[] } }[];
   assert.deepEqual(run!.faults!.events, describeFaultPlan(parseFaultPlan('crash:7,8@3s', HOSTS)));

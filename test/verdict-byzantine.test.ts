@@ -22,7 +22,7 @@ const HOSTS = Array.from({ length: 8 }, (_, i) => `node${i + 1}`);
 const CORRECT = HOSTS.filter((h) => h !== 'node3');
 
 const verdictOf = async (dir: string) => {
-  const r = await cli(['verdict', '--logs', dir, '--json']);
+  const r = await cli(['verdict', '--trust-logs', '--logs', dir, '--json']);
   return { code: r.code, result: JSON.parse(r.out) as Verdict, err: r.err };
 };
 
@@ -93,7 +93,7 @@ test('twin:3 of 8, every correct node ordered both versions and finished: safety
   await recordPlan(dir, 'twin:3');
   await addTwin(dir);
   for (const [i, node] of CORRECT.entries()) await sawFork(dir, node, [5, 6], i < 3);
-  const r = await cli(['verdict', '--logs', dir]);
+  const r = await cli(['verdict', '--trust-logs', '--logs', dir]);
   assert.equal(r.code, 0, `${r.out}\n${r.err}`);
   assert.match(
     r.out,
@@ -124,7 +124,7 @@ test('twin:3 of 8, every correct node ordered both versions and finished: safety
   assert.equal(result.byzantine!.liars[0]!.seenBy.filter((x) => x.detectedMs !== undefined).length, 7);
   assert.deepEqual(result.notApplied, []);
   // The report's Byzantine section: the same findings on the common clock, and the committee before and after.
-  const rep = await cli(['report', '--logs', dir, '--json']);
+  const rep = await cli(['report', '--trust-logs', '--logs', dir, '--json']);
   assert.equal(rep.code, 0, rep.err);
   const [run] = JSON.parse(rep.out) as [{ byzantine: ByzantineReport }];
   const liar = run.byzantine.liars[0]!;
@@ -146,7 +146,7 @@ test('a twin whose correct nodes logged nothing of it: said plainly; the order o
   const dir = await copyLogs(t, 'swarm-8');
   await recordPlan(dir, 'twin:3');
   await addTwin(dir);
-  const r = await cli(['verdict', '--logs', dir]);
+  const r = await cli(['verdict', '--trust-logs', '--logs', dir]);
   assert.equal(r.code, 0, r.out);
   assert.match(
     r.out,
@@ -179,7 +179,7 @@ test('two correct nodes ordered different units at one position with a twin abou
     [lines[a], lines[b]] = [lines[b]!, lines[a]!];
     await writeLines(file, lines);
   }
-  const r = await cli(['verdict', '--logs', dir]);
+  const r = await cli(['verdict', '--trust-logs', '--logs', dir]);
   assert.equal(r.code, 4, r.out);
   assert.match(
     r.err,
@@ -212,7 +212,7 @@ test('a twin and two nodes lost: 3 faulty > f = 2, the 5 correct nodes stalled a
     await fs.rm(path.join(dir, node, 'exit_status'));
     await fs.writeFile(path.join(dir, node, 'task.json'), JSON.stringify({ state: 'running', swarmNode: 'gl-h1' }));
   }
-  const r = await cli(['verdict', '--logs', dir]);
+  const r = await cli(['verdict', '--trust-logs', '--logs', dir]);
   assert.equal(r.code, 3, r.out);
   assert.match(
     r.out,
@@ -236,7 +236,7 @@ test('a twin planned whose second instance left no log lied to nobody: planned, 
 test('a twin folder without a fault record naming it is refused, saying why', async (t) => {
   const dir = await copyLogs(t, 'swarm-8');
   await addTwin(dir);
-  const r = await cli(['verdict', '--logs', dir]);
+  const r = await cli(['verdict', '--trust-logs', '--logs', dir]);
   assert.equal(r.code, 1);
   assert.match(
     r.err,

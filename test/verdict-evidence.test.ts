@@ -16,7 +16,7 @@ const HOSTS = Array.from({ length: 8 }, (_, i) => `node${i + 1}`);
 const T0 = 1795000000;
 
 const verdictOf = async (dir: string) => {
-  const r = await cli(['verdict', '--logs', dir, '--json']);
+  const r = await cli(['verdict', '--trust-logs', '--logs', dir, '--json']);
   return { code: r.code, result: JSON.parse(r.out) as Verdict, err: r.err };
 };
 
@@ -131,7 +131,7 @@ test('a planned crash applied (faults.log: kill ok): faulty, and with at most f 
     await faultsLog(dir, h, [`${T0 + 3.002} 3000 kill ok`]);
   }
   await writePlan(dir, 'crash:7,8@3s');
-  const r = await cli(['verdict', '--logs', dir]);
+  const r = await cli(['verdict', '--trust-logs', '--logs', dir]);
   assert.equal(r.code, 0, r.out + r.err);
   assert.match(
     r.out,
@@ -141,7 +141,7 @@ test('a planned crash applied (faults.log: kill ok): faulty, and with at most f 
   // A kill that failed (gomel was already gone) is no evidence: the two are judged as nodes that died on their own.
   for (const h of ['node7', 'node8'])
     await faultsLog(dir, h, [`${T0 + 3.002} 3000 kill failed: kill: No such process`]);
-  assert.equal((await cli(['verdict', '--logs', dir])).code, 1);
+  assert.equal((await cli(['verdict', '--trust-logs', '--logs', dir])).code, 1);
 });
 
 test('a pause applied and undone: the node is correct, named in its line and in the verdict as caught up', async (t) => {
@@ -149,7 +149,7 @@ test('a pause applied and undone: the node is correct, named in its line and in 
   await startAll(dir);
   await faultsLog(dir, 'node3', [`${T0 + 2.001} 2000 stop ok`, `${T0 + 6.001} 6000 cont ok`]);
   await writePlan(dir, 'pause:3@2s-6s');
-  const r = await cli(['verdict', '--logs', dir]);
+  const r = await cli(['verdict', '--trust-logs', '--logs', dir]);
   assert.equal(r.code, 0, r.out + r.err);
   assert.match(r.out, /^node3: consensus — .*; fault applied and undone: paused 2 s–6 s$/m);
   assert.match(
@@ -353,7 +353,7 @@ test("a node's stderr or task error that holds a private key is never printed: i
     JSON.stringify({ state: 'failed', exitCode: 2, error: `task: ${runs[1]}` }),
   );
   for (const args of [[], ['--json']]) {
-    const r = await cli(['verdict', '--logs', dir, ...args]);
+    const r = await cli(['verdict', '--trust-logs', '--logs', dir, ...args]);
     assert.equal(r.code, 1, r.out + r.err);
     for (const run of runs) assert.ok(!(r.out + r.err).includes(run.slice(0, 20)), `${args}: ${r.out}`);
     assert.match(r.out, /redacted/);
@@ -417,7 +417,7 @@ test('a garbled line whose "E" does not read as a gomel event counts as damaged,
 test("a log of another run in the folder (its gomel started minutes from the others') is refused, naming it (hostile pass B3)", async (t) => {
   const dir = await copyLogs(t, 'success-4');
   await fs.copyFile(path.join('test/vectors/gomel-2019-09/logs/one-bad-key-4/3.log.gz'), path.join(dir, '3.log.gz'));
-  const r = await cli(['verdict', '--logs', dir]);
+  const r = await cli(['verdict', '--trust-logs', '--logs', dir]);
   assert.equal(r.code, 1, r.out + r.err);
   assert.match(
     r.err,

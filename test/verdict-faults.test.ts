@@ -11,7 +11,7 @@ import type { Verdict } from '../src/core/logs/verdict.js';
 const LOGS = path.join(VECTORS, 'logs');
 
 const verdictOf = async (dir: string) => {
-  const r = await cli(['verdict', '--logs', dir, '--json']);
+  const r = await cli(['verdict', '--trust-logs', '--logs', dir, '--json']);
   return { code: r.code, result: JSON.parse(r.out) as Verdict, err: r.err };
 };
 
@@ -44,7 +44,7 @@ async function stallAt(dir: string, node: string, level: number): Promise<void> 
 test('f = 2 nodes of 8 lost with their host: the 6 correct ones reached consensus, tolerated, exit 0', async (t) => {
   const dir = await copyLogs(t, 'swarm-8');
   for (const n of ['node7', 'node8']) await loseWithHost(dir, n, 'gl-h3');
-  const r = await cli(['verdict', '--logs', dir]);
+  const r = await cli(['verdict', '--trust-logs', '--logs', dir]);
   assert.equal(r.code, 0, r.err);
   assert.match(
     r.out,
@@ -63,7 +63,7 @@ test('3 of 8 lost, the other 5 stalled at level 33 agreeing: the stall BFT allow
   const dir = await copyLogs(t, 'swarm-8');
   for (const n of ['node6', 'node7', 'node8']) await loseWithHost(dir, n, 'gl-h3');
   for (const n of ['node1', 'node2', 'node3', 'node4', 'node5']) await stallAt(dir, n, 34);
-  const r = await cli(['verdict', '--logs', dir]);
+  const r = await cli(['verdict', '--trust-logs', '--logs', dir]);
   assert.equal(r.code, 3, r.err);
   assert.match(
     r.out,
@@ -73,7 +73,7 @@ test('3 of 8 lost, the other 5 stalled at level 33 agreeing: the stall BFT allow
   await fs.cp(path.join(LOGS, 'swarm-8/node6'), path.join(dir, 'node6'), { recursive: true, force: true });
   await fs.rm(path.join(dir, 'node6/task.json'), { force: true });
   await stallAt(dir, 'node6', 34);
-  const again = await cli(['verdict', '--logs', dir]);
+  const again = await cli(['verdict', '--trust-logs', '--logs', dir]);
   assert.equal(again.code, 1);
   assert.match(
     again.out,
@@ -120,7 +120,7 @@ test('a node whose shipped files did not all arrive: its evidence is marked inco
       incomplete: ['3.config.log lost 40 of its 316 shipped lines (101–140); kept the first 935 kB of 3.0 MB'],
     }),
   );
-  const r = await cli(['verdict', '--logs', dir]);
+  const r = await cli(['verdict', '--trust-logs', '--logs', dir]);
   assert.match(r.out, /^node4: consensus — .*; evidence incomplete: 3\.config\.log lost 40 of its 316 shipped lines/m);
 });
 

@@ -11,7 +11,7 @@ type Context = Parameters<typeof copyLogs>[0];
 const HOSTS = Array.from({ length: 16 }, (_, i) => `node${i + 1}`);
 
 const verdictOf = async (dir: string) => {
-  const r = await cli(['verdict', '--logs', dir, '--json']);
+  const r = await cli(['verdict', '--trust-logs', '--logs', dir, '--json']);
   return { code: r.code, result: r.code === 1 && !r.out ? undefined : (JSON.parse(r.out) as Verdict), err: r.err };
 };
 
@@ -166,7 +166,7 @@ test("B9: a twin's log of another run (its gomel started days from the others') 
   // pid 2's log of swarm-8, a run years before lab16.
   const other = path.join(dir, 'node3-twin/2.config.log.gz');
   await fs.copyFile(path.join(REPO, 'test/vectors/gomel-2019-09/logs/swarm-8/node3/2.config.log.gz'), other);
-  const r = await cli(['verdict', '--logs', dir]);
+  const r = await cli(['verdict', '--trust-logs', '--logs', dir]);
   assert.equal(r.code, 1);
   assert.equal(r.out, '');
   assert.match(
@@ -178,7 +178,7 @@ test("B9: a twin's log of another run (its gomel started days from the others') 
 test("B10: a node's folder holding another node's log is refused, naming it (a gomel log names every pid but its own as a peer)", async (t) => {
   const copied = await lab16(t);
   await fs.copyFile(logOf(copied, 4), logOf(copied, 5));
-  const r = await cli(['verdict', '--logs', copied]);
+  const r = await cli(['verdict', '--trust-logs', '--logs', copied]);
   assert.equal(r.code, 1, r.out);
   assert.equal(r.err.trim().split('\n').length, 1, r.err);
   assert.match(
@@ -188,7 +188,7 @@ test("B10: a node's folder holding another node's log is refused, naming it (a g
   // Every folder holding node1's log: refused at the first that is not node1's.
   const all = await lab16(t);
   for (let k = 2; k <= 16; k++) await fs.copyFile(logOf(all, 1), logOf(all, k));
-  const every = await cli(['verdict', '--logs', all]);
+  const every = await cli(['verdict', '--trust-logs', '--logs', all]);
   assert.equal(every.code, 1, every.out);
   assert.match(every.err, /node2\/1\.config\.log\.gz: names pid 1 as a peer/);
   // The real run itself: each log names every pid but its own.
@@ -204,7 +204,7 @@ test("N5: another node's log with the lines naming its new node's pid cut out is
     logOf(dir, 5),
     lines.filter((l) => !/"P":4[,}]/.test(l)),
   );
-  const r = await cli(['verdict', '--logs', dir]);
+  const r = await cli(['verdict', '--trust-logs', '--logs', dir]);
   assert.equal(r.code, 1, r.out);
   assert.equal(r.out, '');
   assert.equal(r.err.split('\n').length, 1, r.err);
@@ -280,7 +280,7 @@ test("B1 (hostile pass 5): swarm-8's logs under its committee cut to 4 keys are 
     conf.replace(/"NParents": *8/, '"NParents": 4').replace(/"CRPFixedPrefix": *8/, '"CRPFixedPrefix": 4'),
   );
   const first = firstOutside(await readLines(swarmLogOf(dir, 1)), 4)!;
-  const r = await cli(['verdict', '--logs', dir]);
+  const r = await cli(['verdict', '--trust-logs', '--logs', dir]);
   assert.equal(r.code, 1, r.out);
   assert.equal(r.out, '');
   assert.equal(r.err.trim().split('\n').length, 1, r.err);
@@ -303,7 +303,7 @@ test('B1 (hostile pass 5): a log ordering units of creator 12 in an 8-node commi
   }
   const first = firstOutside(await readLines(swarmLogOf(dir, 1)), 8)!;
   assert.equal(first.pid, 12);
-  const r = await cli(['verdict', '--logs', dir]);
+  const r = await cli(['verdict', '--trust-logs', '--logs', dir]);
   assert.equal(r.code, 1, r.out);
   assert.equal(r.err.trim().split('\n').length, 1, r.err);
   assert.match(
@@ -320,7 +320,7 @@ test("B1 (hostile pass 5): every vendored real run names only its own committee'
     ...['lab16', 'twin8'].map((name) => copyLogs(t, name, path.join(REPO, 'test/vectors/real-runs'))),
   ];
   for (const dir of await Promise.all(runs)) {
-    const r = await cli(['verdict', '--logs', dir]);
+    const r = await cli(['verdict', '--trust-logs', '--logs', dir]);
     // A verdict, not a refusal (one-bad-key-4 is exit 1: its pid 0 never created a prime unit).
     assert.match(r.out + r.err, /consensus reached by/, `${dir}: ${r.err}`);
     assert.doesNotMatch(r.err, /another committee/);
@@ -331,7 +331,7 @@ test('B4 (hostile pass 5): a logs folder whose conf.json has a "__proto__" field
   const dir = await swarm8(t);
   const conf = await fs.readFile(path.join(dir, 'conf.json'), 'utf8');
   await fs.writeFile(path.join(dir, 'conf.json'), conf.replace('{', '{"__proto__": {"LevelLimit": 2}, '));
-  const r = await cli(['verdict', '--logs', dir]);
+  const r = await cli(['verdict', '--trust-logs', '--logs', dir]);
   assert.equal(r.code, 1, r.out);
   assert.equal(r.err.trim().split('\n').length, 1, r.err);
   assert.match(r.err, /conf\.json:__proto__: .*unknown field; gomel rejects fields it does not know/);

@@ -9,7 +9,7 @@ import { cli, copyLogs, readLines, writeLines } from './helpers.js';
 import type { Verdict } from '../src/core/logs/verdict.js';
 
 const verdictOf = async (dir: string) => {
-  const r = await cli(['verdict', '--logs', dir, '--json']);
+  const r = await cli(['verdict', '--trust-logs', '--logs', dir, '--json']);
   return { code: r.code, result: JSON.parse(r.out) as Verdict };
 };
 
@@ -150,7 +150,7 @@ test('an exit_status that is not one number 0-255 and a newline (as run.sh write
     );
     // Its consensus is its log's, as before; --strict fails on the unknown end.
     assert.equal(code, 0, JSON.stringify(text));
-    assert.equal((await cli(['verdict', '--logs', dir, '--strict'])).code, 1, JSON.stringify(text));
+    assert.equal((await cli(['verdict', '--trust-logs', '--logs', dir, '--strict'])).code, 1, JSON.stringify(text));
   }
   await fs.writeFile(file, '255\n');
   assert.deepEqual((await node3()).shutdown, { kind: 'crashed', detail: 'exit 255' });

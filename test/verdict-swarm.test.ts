@@ -57,7 +57,7 @@ async function stoppedMidRun(t: Parameters<typeof copyLogs>[0], task: (node: str
 /** The verdict of a stoppedMidRun folder: exit 0, node7 and node8 stopped by the swarm with their host's down. */
 async function toleratedSwarmStop(dir: string): Promise<{ out: string }> {
   const host = hostOf(RECORDED.tasks[1]!.NodeID);
-  const r = await cli(['verdict', '--logs', dir]);
+  const r = await cli(['verdict', '--trust-logs', '--logs', dir]);
   assert.equal(r.code, 0, r.out + r.err);
   const named = `; node7, node8 stopped by the swarm: host ${host} declared down \\(missed heartbeats\\) at [\\d.]+ s; f = 2 tolerated$`;
   assert.match(r.out, new RegExp(named, 'm'));
@@ -97,7 +97,7 @@ test('nodes the swarm stopped are faulty, named with the host and when it was de
     /^shutdown: clean on 5 of 8; .*2 were stopped by the swarm \(node7, node8: stopped by the swarm on host/m,
   );
   assert.doesNotMatch(r.out, /killed/);
-  const json = JSON.parse((await cli(['verdict', '--logs', dir, '--json'])).out) as Verdict;
+  const json = JSON.parse((await cli(['verdict', '--trust-logs', '--logs', dir, '--json'])).out) as Verdict;
   assert.equal(json.nodes[6]!.shutdown.kind, 'swarm-stopped');
 });
 
@@ -108,7 +108,7 @@ test("a node of a host declared down whose task ended \"failed\" on the swarm's 
   // The same "failed" task with no record of its host's down: a node the verdict cannot call the swarm's.
   const { hostDeclaredDownAt: _, ...unrecorded } = raced;
   await fs.writeFile(path.join(dir, 'node8', 'task.json'), JSON.stringify(unrecorded));
-  const without = await cli(['verdict', '--logs', dir]);
+  const without = await cli(['verdict', '--trust-logs', '--logs', dir]);
   assert.equal(without.code, 1, without.out);
   assert.doesNotMatch(without.out, /node8[^;]*stopped by the swarm/);
 });

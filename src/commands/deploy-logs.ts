@@ -34,6 +34,8 @@ import { createFileStream, exists, lstatIfAny, writeNewFile } from '../fs/atomic
 import { COMMITTEE_FILE, readCommitteeFile } from '../fs/keys-dir.js';
 import type { DeployLogsFlags } from './deploy.flags.js';
 import { writtenText, type Output } from './output.js';
+import { sealFolder } from '../fs/seal.js';
+import { SEAL_FILE } from '../core/logs/seal.js';
 import { retryReporter } from './engine-retry.js';
 import { readStatus, type NodeStatus } from '../docker/deployment.js';
 import { stoppedBySwarm } from '../core/logs/shutdown.js';
@@ -137,6 +139,7 @@ async function collectInto(
     RUN_FILE,
     FAULTS_FILE,
     DEPLOY_LOGS_FILE,
+    SEAL_FILE,
   ]);
   // The manifest is written before the files it names: a run killed half-way leaves nothing unlisted.
   const manifest = new LogsManifestFile(options.out, {
@@ -168,6 +171,8 @@ async function collectInto(
       [r.line, ...r.incomplete.map((why) => `  ${r.node}: evidence incomplete: ${why}`)].map(redact),
     ),
   );
+  // Last: what the verdict may then take as this run's evidence, as it is now (core/logs/seal.ts).
+  await sealFolder(options.out, options.network);
   if (results.length <= PER_NODE_LINES_UP_TO) {
     for (const r of results) {
       out.line(r.line);

@@ -1,5 +1,5 @@
 // `gomelctl report` and `gomelctl verdict`: the flags, typed where they are declared.
-import { Command } from '@commander-js/extra-typings';
+import { Command, Option } from '@commander-js/extra-typings';
 import { UsageError } from '../core/errors.js';
 import type { Output } from './output.js';
 import { configsOption, keysOption, strictOption, withSettingsOf, type FlagsOf } from './shared-flags.js';
@@ -16,7 +16,15 @@ const reportFlags = () =>
     )
     .addOption(configsOption())
     .addOption(keysOption('keys folder whose committee.ka the run used, when a logs folder has none'))
+    .addOption(trustLogsOption())
     .option('--json', 'the figures as JSON');
+
+/** --trust-logs: judge by a folder's fault evidence although gomelctl's seal does not vouch for it (core/logs/seal.ts). */
+const trustLogsOption = () =>
+  new Option(
+    '--trust-logs',
+    "use the folder's fault evidence (faults.log, host losses, twins) although it is not sealed as `deploy logs` collected it",
+  );
 
 const verdictFlags = () =>
   new Command('verdict')
@@ -29,6 +37,7 @@ const verdictFlags = () =>
     .addOption(configsOption())
     .addOption(keysOption('keys folder whose committee.ka the run used, when the logs folder has none'))
     .addOption(strictOption())
+    .addOption(trustLogsOption())
     .option('--json', 'machine-readable output');
 
 export type ReportFlags = FlagsOf<ReturnType<typeof reportFlags>>;

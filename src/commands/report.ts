@@ -1,5 +1,6 @@
 // `report`: what a run measured — figures and charts in one HTML file — and runs compared.
 import path from 'node:path';
+import { evidenceLine } from '../core/logs/seal.js';
 import { addRunLine, headline, newRunStats, runFigures, type RunNode } from '../core/logs/run-stats.js';
 import {
   addProtocolLine,
@@ -51,6 +52,7 @@ export async function readRun(dir: string, options: ReportOptions): Promise<Repo
     config: options.config,
     configs: options.configs,
     keys: options.keys,
+    trustLogs: options.trustLogs,
   };
   const run = await loadRun(verdictOptions);
   if (run.probe)
@@ -124,7 +126,9 @@ export async function readRun(dir: string, options: ReportOptions): Promise<Repo
   );
   return {
     name: path.basename(path.resolve(dir)),
-    consensusLine: verdict.consensusLine,
+    consensusLine: verdict.evidenceNotUsed
+      ? `${verdict.consensusLine}; ${evidenceLine(verdict.evidenceNotUsed)}`
+      : verdict.consensusLine,
     shutdownLine: verdict.shutdownLine,
     setup,
     faults,

@@ -14,6 +14,7 @@ import { clip, groupLines, PER_NODE_LINES_UP_TO } from '../core/summary.js';
 import { writeNodeLines } from '../fs/logs-folder.js';
 import { fewNames, type Verdict } from '../core/logs/verdict.js';
 import { judgeRun, loadRun } from '../fs/run-folder.js';
+import { evidenceLine } from '../core/logs/seal.js';
 import type { VerdictFlags } from './report.flags.js';
 import { printJson, writtenText, type Output } from './output.js';
 
@@ -115,6 +116,7 @@ export async function verdict(options: VerdictFlags, out: Output): Promise<Verdi
     }
     if (result.startSkew !== undefined)
       out.line(`start: the nodes started gomel within ${result.startSkew.toFixed(2)} s of each other`);
+    if (result.evidenceNotUsed) out.line(evidenceLine(result.evidenceNotUsed));
     out.line(result.consensusLine);
     out.line(result.shutdownLine);
   }

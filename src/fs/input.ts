@@ -55,7 +55,7 @@ const DEFAULT_MAX_BYTES = 64 * MiB;
  * zones file, a config, an addresses file, a binary…) refuses a key file or the seed
  * before parsing it: its parser's errors may quote what it read (issue 25, mechanism 9).
  */
-const SECRET_READERS = new Set(['member file', 'seed file', 'kept file', 'control token file']);
+const SECRET_READERS = new Set(['member file', 'seed file', 'kept file', 'control token file', 'seal key']);
 /** Larger files are no secret of ours (a member file is ~140 bytes, a seed 65): their content is not looked at. */
 const SECRET_SHAPE_BYTES = 4 * KiB;
 const maxBytesOf = (what: string | undefined) => (what && MAX_BYTES[what]) || DEFAULT_MAX_BYTES;

@@ -18,6 +18,7 @@ import {
   someNames,
   type LogsManifest,
 } from '../core/logs/logs-folder.js';
+import { SEAL_FILE } from '../core/logs/seal.js';
 import { isTempOf, writeFileAtomic, writeNewFile } from './atomic.js';
 import { fsProblem, isFsError, readInput } from './input.js';
 import { withLock } from './lock.js';
@@ -94,7 +95,9 @@ export async function checkLogsFolder(
     throw new InputError(dir, undefined, 'is a file, not a folder', `pass another ${option} folder`);
   const entries = await readdir(dir);
   // A manifest's (or report's) rewrite killed before its rename leaves its temporary file: ours, and garbage.
-  const leftovers = entries.map((e) => e.name).filter((n) => isTempOf(n, LOGS_MARKER) || isTempOf(n, REPORT_FILE));
+  const leftovers = entries
+    .map((e) => e.name)
+    .filter((n) => [LOGS_MARKER, REPORT_FILE, SEAL_FILE].some((name) => isTempOf(n, name)));
   const names = entries.map((e) => e.name).filter((n) => !leftovers.includes(n));
   const marker = names.includes(LOGS_MARKER)
     ? await readInput(path.join(dir, LOGS_MARKER), 'logs folder marker')

@@ -14,7 +14,9 @@ import type { TwinRun } from '../core/logs/byzantine.js';
 import { FAULTS_FILE, RUN_FILE, someNames } from '../core/logs/logs-folder.js';
 import { RUN_RECORD, type RunRecord } from '../core/deploy/run-plan.js';
 import { parseExitStatus } from '../core/deploy/node-contract.js';
+import { stoppedBySwarm } from '../core/logs/shutdown.js';
 import { exists } from './atomic.js';
+import { sealProblem } from './seal.js';
 import { COMMITTEE_FILE } from './keys-dir.js';
 import {
   discoverNodes,
@@ -43,6 +45,8 @@ export interface VerdictOptions {
   json?: boolean;
   /** Also require every node to have shut down cleanly. */
   strict?: boolean;
+  /** Use the folder's fault evidence although its seal does not vouch for it (core/logs/seal.ts). */
+  trustLogs?: boolean;
 }
 
 /** The committee the run used: the logs folder's committee.ka, else the keys folder's. Never guessed from the logs. */
@@ -372,6 +376,12 @@ async function readEvidence(
   };
 }
 
+/** A node's evidence without what its task.json says of its host (lost, declared down, its tasks shut down by the swarm). */
+const withoutHostLoss = (e: NodeEvidence): NodeEvidence =>
+  e.task
+    ? { ...e, task: { ...e.task, hostDown: undefined, hostDeclaredDownAt: undefined, desiredState: undefined } }
+    : e;
+
 /** When a node's task ended (epoch s, the engine's clock), if task.json says it did and when. */
 function taskEndedAt(task: NodeEvidence['task']): number | undefined {
   const since = task?.since ? Date.parse(task.since) / 1000 : NaN;
@@ -559,11 +569,20 @@ export async function judgeRun(
     );
   }
   refuseOthersLogs(run, evidence, twinEvidence, limit);
+  // Evidence of faults only from a folder as gomelctl collected it: else every node is held to consensus.
+  // A folder that holds none (no faults.log line, no host loss, no twin) is judged alike either way.
+  const holdsEvidence =
+    run.twins.length > 0 ||
+    faults.logs.some((events) => events?.length) ||
+    faults.malformed.length > 0 ||
+    evidence.some((e) => e.task?.hostDown || stoppedBySwarm(e.task, e.task?.hostDeclaredDownAt !== undefined));
+  const untrusted = options.trustLogs || !holdsEvidence ? undefined : await sealProblem(options.logs);
+  if (untrusted) evidence.splice(0, evidence.length, ...evidence.map(withoutHostLoss));
   const findings = faultsApplied(
     faults.record?.plan,
     evidence.map((e, pid) => ({
       label: e.label,
-      events: faults.logs[pid],
+      events: untrusted ? undefined : faults.logs[pid],
       startedAt: e.startedAt,
       logEndMs: e.stats?.lastMs,
       taskEndedAt: taskEndedAt(e.task),
@@ -572,19 +591,21 @@ export async function judgeRun(
   );
   // A line that does not read counts for nothing, and says so where the others are judged.
   findings.inconsistent.push(
-    ...faults.malformed.map((m) => ({ label: m.split(' ')[0]!, why: m.slice(m.indexOf(' ') + 1) })),
+    ...(untrusted ? [] : faults.malformed).map((m) => ({ label: m.split(' ')[0]!, why: m.slice(m.indexOf(' ') + 1) })),
   );
   const twins: TwinRun[] = [];
   const hosts = run.members.map(memberHost);
   for (const [i, t] of run.twins.entries()) {
     const e = twinEvidence[i]!;
     const twinFaults = await readHead(t.files?.faultsLog, FAULTS_LOG_HEAD);
-    const unapplied = twinNotApplied(
-      t,
-      faults.logs[t.pid],
-      twinFaults === undefined ? undefined : parseFaultsLog(twinFaults).events,
-      hosts,
-    );
+    const unapplied = untrusted
+      ? `the folder's evidence is not used (${untrusted})`
+      : twinNotApplied(
+          t,
+          faults.logs[t.pid],
+          twinFaults === undefined ? undefined : parseFaultsLog(twinFaults).events,
+          hosts,
+        );
     twins.push({
       pid: t.pid,
       label: evidence[t.pid]?.label ?? t.label,
@@ -595,8 +616,9 @@ export async function judgeRun(
       ...(unapplied ? { unapplied } : {}),
     });
   }
+  const verdict = judge(evidence, run.members.length, limit, findings, twins);
   return {
-    verdict: judge(evidence, run.members.length, limit, findings, twins),
+    verdict: untrusted ? { ...verdict, evidenceNotUsed: untrusted } : verdict,
     evidence,
     config,
     faults,

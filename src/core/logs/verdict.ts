@@ -114,6 +114,11 @@ export interface Verdict {
   /** Faults the committee tolerates: f = ⌊(N−1)/3⌋ (N = 3f+1). */
   f: number;
   /**
+   * Why the folder's fault evidence was not used (not sealed, or changed since: core/logs/seal.ts):
+   * then no node is faulty by it, and every node is held to consensus.
+   */
+  evidenceNotUsed?: string;
+  /**
    * Nodes faulty for a reason outside gomel, by evidence: a fault their own faults.log says was
    * applied, or their host lost as the engine reported; a node that reached consensus first is not.
    */

@@ -1,0 +1,106 @@
+// A logs folder's seal on disk (core/logs/seal.ts): `deploy logs` seals what it collected with this
+// machine's seal key, and the verdict and the report use a folder's fault evidence only while its seal
+// holds. The key is a secret like the keys folder's: 32 random bytes in ~/.gomelctl/seal.key (mode
+// 0600; GOMELCTL_SEAL_KEY names another file), made at the first collection, never printed.
+import { createHash, randomBytes } from 'node:crypto';
+import { constants, promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { EnvironmentError } from '../core/errors.js';
+import { openSeal, sealDifference, sealedLeaf, sealText, SEAL_FILE } from '../core/logs/seal.js';
+import { exists, writeFileAtomic, writeNewFile } from './atomic.js';
+import { fsProblem, isFsError, readOptionalInput } from './input.js';
+
+/** Where this machine's seal key is. */
+export const sealKeyFile = (): string =>
+  process.env.GOMELCTL_SEAL_KEY || path.join(os.homedir(), '.gomelctl', 'seal.key');
+
+const KEY_TEXT = /^[0-9a-f]{64}\n?$/;
+
+/** The seal key, or undefined when there is none yet; a file that is not one is an error naming it. */
+async function readKey(file: string): Promise<Uint8Array | undefined> {
+  const text = await readOptionalInput(file, 'seal key', 1024);
+  if (text === undefined) return undefined;
+  if (!KEY_TEXT.test(text))
+    throw new EnvironmentError(
+      `${file}: is not a gomelctl seal key (64 hex digits) — move it away; gomelctl makes a new one at the next \`deploy logs\``,
+    );
+  return Buffer.from(text.trim(), 'hex');
+}
+
+/** The seal key, made if there is none: linked into place whole, so that two collections at once agree on one. */
+async function sealKey(): Promise<Uint8Array> {
+  const file = sealKeyFile();
+  const found = await readKey(file);
+  if (found) return found;
+  try {
+    await fs.mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
+    const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
+    await writeNewFile(tmp, `${randomBytes(32).toString('hex')}\n`, 0o600);
+    await fs.link(tmp, file).catch((e: unknown) => {
+      if (!isFsError(e) || e.code !== 'EEXIST') throw e;
+    });
+    await fs.unlink(tmp);
+  } catch (e) {
+    throw isFsError(e) ? fsProblem(e, file) : e;
+  }
+  return (await readKey(file))!;
+}
+
+/** Every leaf of `dir` the seal covers, '/'-separated, links not followed: regular files, and anything else as undefined. */
+async function sealedLeaves(dir: string, prefix = ''): Promise<Map<string, 'file' | undefined>> {
+  const found = new Map<string, 'file' | undefined>();
+  for (const entry of await fs.readdir(path.join(dir, prefix), { withFileTypes: true })) {
+    const rel = `${prefix}${entry.name}`;
+    if (!sealedLeaf(rel)) continue;
+    if (entry.isDirectory()) for (const [k, v] of await sealedLeaves(dir, `${rel}/`)) found.set(k, v);
+    else found.set(rel, entry.isFile() ? 'file' : undefined);
+  }
+  return found;
+}
+
+/** A regular file's SHA-256, read without following a link. */
+async function sha256(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  const handle = await fs.open(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  try {
+    for await (const chunk of handle.createReadStream({ autoClose: false })) hash.update(chunk as Buffer);
+  } finally {
+    await handle.close();
+  }
+  return hash.digest('hex');
+}
+
+async function hashes(dir: string): Promise<Map<string, string | undefined>> {
+  const present = new Map<string, string | undefined>();
+  for (const [rel, kind] of await sealedLeaves(dir))
+    // A file that does not read (no permission, swapped for a link since) vouches for nothing: as changed.
+    present.set(
+      rel,
+      kind === 'file' ? await sha256(path.join(dir, ...rel.split('/'))).catch(() => undefined) : undefined,
+    );
+  return present;
+}
+
+/** Seals what `dir` holds now (deploy logs, once every node's files are written). */
+export async function sealFolder(dir: string, network: string): Promise<void> {
+  const key = await sealKey();
+  const files: Record<string, string> = {};
+  for (const [rel, sha] of await hashes(dir)) if (sha !== undefined) files[rel] = sha;
+  const sealedAt = Math.floor(Date.now() / 1000);
+  await writeFileAtomic(path.join(dir, SEAL_FILE), sealText(key, { network, sealedAt, files }));
+}
+
+/** Why the folder's evidence cannot be vouched for (no seal, another machine's, or changed since), or undefined when its seal holds. */
+export async function sealProblem(dir: string): Promise<string | undefined> {
+  const file = path.join(dir, SEAL_FILE);
+  if (!(await exists(file)))
+    return `it has no ${SEAL_FILE}: gomelctl's \`deploy logs\` (or \`up\`) did not collect it, or an older gomelctl did`;
+  const text = await readOptionalInput(file, 'logs folder seal', 64 * 1024 * 1024);
+  const key = await readKey(sealKeyFile());
+  if (text === undefined || key === undefined)
+    return `this machine has no seal key (${sealKeyFile()}): it was collected elsewhere`;
+  const seal = openSeal(text, key);
+  if ('problem' in seal) return seal.problem;
+  return sealDifference(seal, await hashes(dir));
+}

@@ -1,0 +1,184 @@
+// The logs folder's seal (issue 30, hostile pass 12): the verdict uses a folder's fault evidence only
+// while the folder is as `deploy logs` collected it. A forged faults.log, task.json or twin folder in a
+// sealed folder breaks the seal, and a folder without one is judged with every node held to consensus.
+// The real twin run (test/vectors/real-runs/twin8, where node2 ran twice: exit 0, node2 a liar) is
+// sealed here as deploy logs seals (fs/seal.ts sealFolder), then cut and forged.
+import { afterEach, beforeEach, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { cli, copyLogs, REPO } from './helpers.js';
+import { openSeal, sealDifference, sealText, SEAL_FILE } from '../src/core/logs/seal.js';
+import { sealFolder, sealProblem } from '../src/fs/seal.js';
+
+const REAL_RUNS = path.join(REPO, 'test/vectors/real-runs');
+const KEY = new Uint8Array(32).fill(7);
+const OTHER_KEY = new Uint8Array(32).fill(8);
+const FILES = { 'node1/1.log': 'a'.repeat(64), 'run.json': 'b'.repeat(64) };
+
+let keyDir: string;
+const keyBefore = process.env.GOMELCTL_SEAL_KEY;
+beforeEach(async () => {
+  keyDir = await fs.mkdtemp(path.join(os.tmpdir(), 'gomelctl-seal-'));
+  process.env.GOMELCTL_SEAL_KEY = path.join(keyDir, 'seal.key');
+});
+afterEach(async () => {
+  if (keyBefore === undefined) delete process.env.GOMELCTL_SEAL_KEY;
+  else process.env.GOMELCTL_SEAL_KEY = keyBefore;
+  await fs.rm(keyDir, { recursive: true, force: true });
+});
+
+test('a seal opens with its key only, and any edit of its text breaks it', () => {
+  const text = sealText(KEY, { network: 'n', sealedAt: 1, files: FILES });
+  const seal = openSeal(text, KEY);
+  assert.ok(!('problem' in seal));
+  assert.deepEqual(seal.files, FILES);
+  assert.match((openSeal(text, OTHER_KEY) as { problem: string }).problem, /not made with this machine's seal key/);
+  const edited = text.replace('a'.repeat(64), 'c'.repeat(64));
+  assert.match((openSeal(edited, KEY) as { problem: string }).problem, /not made with this machine's seal key/);
+  assert.match((openSeal('{"version":1}', KEY) as { problem: string }).problem, /not a seal gomelctl wrote/);
+  assert.match((openSeal('x', KEY) as { problem: string }).problem, /not a seal gomelctl wrote/);
+});
+
+test('the difference names what changed, what was added and what was removed', () => {
+  const seal = { network: 'n', sealedAt: 1, files: FILES, mac: '' };
+  assert.equal(sealDifference(seal, new Map(Object.entries(FILES))), undefined);
+  const now = new Map<string, string | undefined>([
+    ['node1/1.log', 'd'.repeat(64)],
+    ['node1/faults.log', 'e'.repeat(64)],
+  ]);
+  assert.equal(
+    sealDifference(seal, now),
+    'node1/1.log changed; node1/faults.log added; run.json removed since gomelctl collected it',
+  );
+  // A sealed file that is now a link (or anything not a regular file) is changed.
+  assert.match(
+    sealDifference(seal, new Map([...Object.entries(FILES), ['run.json', undefined]]))!,
+    /run\.json changed/,
+  );
+});
+
+/** twin8, sealed as deploy logs leaves it. */
+async function sealedTwin8(t: Parameters<typeof copyLogs>[0]): Promise<string> {
+  const dir = await copyLogs(t, 'twin8', REAL_RUNS);
+  await sealFolder(dir, 'twin8');
+  return dir;
+}
+
+const EVIDENCE = /^evidence: the fault evidence .* is not used, every node is held to consensus: (.*) — collect/m;
+
+test('twin8 sealed: its liar is named and the run is exit 0; report.html and verdict.txt written after do not break the seal', async (t) => {
+  const dir = await sealedTwin8(t);
+  const v = await cli(['verdict', '--logs', dir]);
+  assert.equal(v.code, 0, v.err);
+  assert.doesNotMatch(v.out, EVIDENCE);
+  assert.match(v.out, /node3.*BYZANTINE/);
+  await fs.writeFile(path.join(dir, 'report.html'), '<html></html>');
+  await fs.writeFile(path.join(dir, 'verdict.txt'), 'x');
+  assert.equal(await sealProblem(dir), undefined);
+});
+
+test('twin8 unsealed: the twin is not named a liar (its node is held to consensus, which it reached); --trust-logs names it', async (t) => {
+  const dir = await copyLogs(t, 'twin8', REAL_RUNS);
+  const v = await cli(['verdict', '--logs', dir]);
+  assert.equal(v.code, 0, v.err);
+  assert.equal(EVIDENCE.exec(v.out)?.[1]?.startsWith(`it has no ${SEAL_FILE}`), true, v.out);
+  assert.doesNotMatch(v.out, /BYZANTINE/);
+  assert.match(
+    v.out,
+    /^consensus reached by all 8 nodes .*planned, not applied: node3 twin planned, but the folder's evidence is not used/m,
+  );
+  const trusted = await cli(['verdict', '--logs', dir, '--trust-logs']);
+  assert.equal(trusted.code, 0, trusted.err);
+  assert.doesNotMatch(trusted.out, EVIDENCE);
+  assert.match(trusted.out, /node3.*BYZANTINE/);
+});
+
+/** What deploy logs leaves for a node whose host died mid-run (as test/verdict-faults.test.ts). */
+async function loseWithHost(dir: string, node: string, host: string): Promise<void> {
+  await fs.rm(path.join(dir, node), { recursive: true });
+  await fs.mkdir(path.join(dir, node));
+  await fs.writeFile(
+    path.join(dir, node, 'task.json'),
+    JSON.stringify({ state: 'running', swarmNode: host, hostDown: true, uncollected: `its host ${host} is down` }),
+  );
+}
+
+test('swarm-8 with two nodes lost with their host: tolerated as collected (sealed); the same losses forged after collection excuse nobody, exit 1 (hostile pass 12)', async (t) => {
+  const collected = await copyLogs(t, 'swarm-8');
+  for (const n of ['node7', 'node8']) await loseWithHost(collected, n, 'gl-h3');
+  await sealFolder(collected, 'swarm-8');
+  const v = await cli(['verdict', '--logs', collected]);
+  assert.equal(v.code, 0, v.err);
+  assert.match(
+    v.out,
+    /^consensus reached by all 6 correct nodes .*; node7, node8 lost with host gl-h3; f = 2 tolerated$/m,
+  );
+
+  const forged = await copyLogs(t, 'swarm-8');
+  await sealFolder(forged, 'swarm-8');
+  for (const n of ['node7', 'node8']) await loseWithHost(forged, n, 'gl-h3');
+  const f = await cli(['verdict', '--logs', forged]);
+  assert.equal(f.code, 1, f.out);
+  assert.match(
+    EVIDENCE.exec(f.out)?.[1] ?? '',
+    /node7\/task\.json, node8\/task\.json added; node7\/.* removed since gomelctl collected it/,
+  );
+  assert.match(f.err, /^gomelctl: verdict: consensus reached by 6 of 8 nodes/);
+});
+
+test("twin8 sealed, then forged: a changed faults.log, an added file, a removed task.json, a folder swapped for a link, another machine's key", async (t) => {
+  const forgeries: [string, (dir: string) => Promise<void>, RegExp, number?][] = [
+    [
+      'a line appended to a faults.log',
+      (dir) => fs.appendFile(path.join(dir, 'node3/faults.log'), '1 9000 kill ok\n'),
+      /node3\/faults\.log changed/,
+    ],
+    [
+      'a file added to a node folder',
+      (dir) => fs.writeFile(path.join(dir, 'node4/extra.txt'), 'x'),
+      /node4\/extra\.txt added/,
+    ],
+    ['a task.json removed', (dir) => fs.rm(path.join(dir, 'node5/task.json')), /node5\/task\.json removed/],
+    [
+      'a node folder swapped for a link',
+      async (dir) => {
+        const elsewhere = `${dir}-node6`;
+        await fs.rename(path.join(dir, 'node6'), elsewhere);
+        await fs.symlink(elsewhere, path.join(dir, 'node6'));
+      },
+      /node6 added.*node6\/.* removed/,
+      // The link is not followed: node6 has no log, and no consensus.
+      1,
+    ],
+    [
+      "another machine's key",
+      async () => fs.writeFile(process.env.GOMELCTL_SEAL_KEY!, `${'9'.repeat(64)}\n`),
+      /not made with this machine's seal key/,
+    ],
+  ];
+  for (const [what, forge, named, code = 0] of forgeries) {
+    const dir = await sealedTwin8(t);
+    await forge(dir);
+    const v = await cli(['verdict', '--logs', dir]);
+    assert.equal(v.code, code, `${what}: every node reached consensus in twin8`);
+    assert.match(EVIDENCE.exec(v.out)?.[1] ?? '', named, `${what}: ${v.out}`);
+    assert.doesNotMatch(v.out, /BYZANTINE/, `${what}: the twin is not named a liar`);
+  }
+});
+
+test('the seal key is made once, mode 0600, and a file that is not one is refused in one line', async (t) => {
+  const a = await copyLogs(t, 'twin8', REAL_RUNS);
+  await sealFolder(a, 'twin8');
+  const key = process.env.GOMELCTL_SEAL_KEY!;
+  const first = await fs.readFile(key, 'utf8');
+  assert.equal((await fs.stat(key)).mode & 0o777, 0o600);
+  await sealFolder(a, 'twin8');
+  assert.equal(await fs.readFile(key, 'utf8'), first, 'the key is kept');
+  await fs.writeFile(key, 'not a key\n');
+  const v = await cli(['verdict', '--logs', a]);
+  assert.equal(v.code, 1);
+  assert.match(v.err, /seal\.key: is not a gomelctl seal key \(64 hex digits\) — move it away/);
+  assert.doesNotMatch(v.err, /\n\s+at /, 'no stack trace');
+});

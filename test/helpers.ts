@@ -164,3 +164,13 @@ export async function freeListenPorts(n: number): Promise<number[]> {
   }
   return ports;
 }
+
+/** A node of a run whose host died mid-run: what deploy logs leaves for it (its task, the host down; no files). */
+export async function loseWithHost(dir: string, node: string, host: string): Promise<void> {
+  await fs.rm(path.join(dir, node), { recursive: true });
+  await fs.mkdir(path.join(dir, node));
+  await fs.writeFile(
+    path.join(dir, node, 'task.json'),
+    JSON.stringify({ state: 'running', swarmNode: host, hostDown: true, uncollected: `its host ${host} is down` }),
+  );
+}

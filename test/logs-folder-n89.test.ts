@@ -27,6 +27,9 @@ const stub = {
   containerArchive: async () => undefined,
 } as unknown as Engine;
 
+/** What deploy logs leaves for a one-node run: its manifest, its seal, its node lines, the node's folder and output. */
+const ONE_NODE_FOLDER = ['.gomelctl-logs', '.gomelctl-seal', 'deploy-logs.txt', 'node1', 'node1.log'];
+
 test('N89: a folder holding what gomelctl did not write is never emptied; a fresh run removes only its own entries', async (t) => {
   const root = await tempDir(t);
   await fs.mkdir(path.join(root, 'keys'));
@@ -44,13 +47,7 @@ test('N89: a folder holding what gomelctl did not write is never emptied; a fres
   // A folder of its own: written, then emptied of exactly its entries by a fresh run.
   const logs = path.join(root, 'logs');
   await deployLogs({ network: 'aleph_net', out: logs, keys: 'none', configs: 'none' }, captureOutput(), stub);
-  assert.deepEqual((await fs.readdir(logs)).sort(), [
-    '.gomelctl-logs',
-    '.gomelctl-seal',
-    'deploy-logs.txt',
-    'node1',
-    'node1.log',
-  ]);
+  assert.deepEqual((await fs.readdir(logs)).sort(), ONE_NODE_FOLDER);
   await fs.writeFile(path.join(logs, 'mine.txt'), "a user's file\n");
   await assert.rejects(
     deployLogs({ network: 'aleph_net', out: logs, fresh: true, keys: 'none', configs: 'none' }, captureOutput(), stub),
@@ -136,13 +133,7 @@ test("a node's /extract archive from its engine is untrusted: only its regular f
   assert.equal(await fs.readFile(path.join(node, '0.config.log'), 'utf8'), 'gomel log\n');
   assert.equal(await fs.readFile(path.join(node, 'sub', 'x.txt'), 'utf8'), 'nested\n');
   // Nothing above the node's folder: not in logs/, not beside it, not at the absolute path.
-  assert.deepEqual((await fs.readdir(logs)).sort(), [
-    '.gomelctl-logs',
-    '.gomelctl-seal',
-    'deploy-logs.txt',
-    'node1',
-    'node1.log',
-  ]);
+  assert.deepEqual((await fs.readdir(logs)).sort(), ONE_NODE_FOLDER);
   assert.deepEqual((await fs.readdir(path.join(root, 'run'))).sort(), ['logs']);
   assert.deepEqual((await fs.readdir(root)).sort(), ['run']);
   const task = JSON.parse(await fs.readFile(path.join(node, 'task.json'), 'utf8')) as { incomplete?: string[] };

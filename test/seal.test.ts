@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { cli, copyLogs, REPO } from './helpers.js';
+import { cli, copyLogs, loseWithHost, REPO } from './helpers.js';
 import { openSeal, sealDifference, sealText, SEAL_FILE } from '../src/core/logs/seal.js';
 import { sealFolder, sealProblem } from '../src/fs/seal.js';
 
@@ -94,16 +94,6 @@ test('twin8 unsealed: the twin is not named a liar (its node is held to consensu
   assert.doesNotMatch(trusted.out, EVIDENCE);
   assert.match(trusted.out, /node3.*BYZANTINE/);
 });
-
-/** What deploy logs leaves for a node whose host died mid-run (as test/verdict-faults.test.ts). */
-async function loseWithHost(dir: string, node: string, host: string): Promise<void> {
-  await fs.rm(path.join(dir, node), { recursive: true });
-  await fs.mkdir(path.join(dir, node));
-  await fs.writeFile(
-    path.join(dir, node, 'task.json'),
-    JSON.stringify({ state: 'running', swarmNode: host, hostDown: true, uncollected: `its host ${host} is down` }),
-  );
-}
 
 test('swarm-8 with two nodes lost with their host: tolerated as collected (sealed); the same losses forged after collection excuse nobody, exit 1 (hostile pass 12)', async (t) => {
   const collected = await copyLogs(t, 'swarm-8');

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { cli, copyLogs, readLines, VECTORS, writeLines } from './helpers.js';
+import { cli, copyLogs, loseWithHost, readLines, VECTORS, writeLines } from './helpers.js';
 import type { Verdict } from '../src/core/logs/verdict.js';
 
 const LOGS = path.join(VECTORS, 'logs');
@@ -14,16 +14,6 @@ const verdictOf = async (dir: string) => {
   const r = await cli(['verdict', '--trust-logs', '--logs', dir, '--json']);
   return { code: r.code, result: JSON.parse(r.out) as Verdict, err: r.err };
 };
-
-/** A node of swarm-8 whose host died mid-run: what deploy logs leaves for it. */
-async function loseWithHost(dir: string, node: string, host: string): Promise<void> {
-  await fs.rm(path.join(dir, node), { recursive: true });
-  await fs.mkdir(path.join(dir, node));
-  await fs.writeFile(
-    path.join(dir, node, 'task.json'),
-    JSON.stringify({ state: 'running', swarmNode: host, hostDown: true, uncollected: `its host ${host} is down` }),
-  );
-}
 
 /** Cuts a swarm-8 log where the committee stalled: before the first prime unit of `level`. */
 async function stallAt(dir: string, node: string, level: number): Promise<void> {

@@ -169,7 +169,9 @@ start_together() {
   hosts=$(cut -d'|' -f4 "$1" | cut -d' ' -f1 | sed 's/:[0-9]*$//')
   n=$(echo "$hosts" | wc -w)
   margin="${GOMEL_START_MARGIN:-$((3 + n / 32))}"
-  wait_s="${GOMEL_START_WAIT:-120}"
+  # Swarm creates a committee's containers one after another (256 took 86-170 s on 2 cores): a node
+  # created first waits for the last one as long as that takes, so the wait grows with N.
+  wait_s="${GOMEL_START_WAIT:-$((120 + n))}"
   give_up=$(($(date +%s) + wait_s))
   # The candidates to fix the start are the committee's nodes in order: node1, the coordinator, then
   # node2, node3... A node asks the first one, once a second, until it has the start. One silent to

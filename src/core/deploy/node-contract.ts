@@ -24,7 +24,7 @@ export const NODE_ENV = {
   controlReadSeconds: 'GOMEL_CONTROL_READ_S',
   /** Seconds between the start and the latest "ready" (default: startMarginSeconds(N)). */
   startMargin: 'GOMEL_START_MARGIN',
-  /** Seconds a node waits for its peers before starting anyway (default 120). */
+  /** Seconds a node waits for its peers before starting anyway (default 120 + N: swarm creates the containers one after another). */
   startWait: 'GOMEL_START_WAIT',
   /** Port of the "ready" answers (default NODE_PORTS.ready). */
   readyPort: 'GOMEL_READY_PORT',

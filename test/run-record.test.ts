@@ -19,7 +19,7 @@ import type { Verdict } from '../src/core/logs/verdict.js';
 import { committeeFingerprint } from '../src/core/image/context.js';
 import { MemoryEngine } from './support/memory-engine.js';
 import { IMAGE, memoryProject } from './support/memory-project.js';
-import { cli, copyLogs, readLines, tempDir, writeLines } from './helpers.js';
+import { cli, copyLogs, readLines, tempDir, VECTORS, writeLines } from './helpers.js';
 
 const HOSTS = Array.from({ length: 8 }, (_, i) => `node${i + 1}`);
 const T0 = 1795000000;
@@ -282,4 +282,28 @@ test('the report shows the faults run.json plans', async (t) => {
     run!.faults!.faulty.map((x) => x.label),
     ['node7', 'node8'],
   );
+});
+
+test("--config is held to the hash run.json records of the deployed config: another one's LevelLimit is refused, exit 2 (hostile pass 13)", async (t) => {
+  const dir = await copyLogs(t, 'twin8', path.join(path.dirname(VECTORS), 'real-runs'));
+  const deployed = await fs.readFile(path.join(dir, 'conf.json'));
+  const record = JSON.parse(await fs.readFile(path.join(dir, 'run.json'), 'utf8')) as Record<string, unknown>;
+  record.configSha256 = createHash('sha256').update(deployed).digest('hex');
+  await fs.writeFile(path.join(dir, 'run.json'), JSON.stringify(record));
+  // As deploy logs leaves a run whose config it could not copy: judged by --config.
+  await fs.rm(path.join(dir, 'conf.json'));
+  const scratch = await tempDir(t);
+  const same = path.join(scratch, 'same.json');
+  await fs.writeFile(same, deployed);
+  const lower = path.join(scratch, 'lower.json');
+  await fs.writeFile(lower, JSON.stringify({ ...JSON.parse(deployed.toString()), LevelLimit: 18 }));
+  const refused = await cli(['verdict', '--trust-logs', '--logs', dir, '--config', lower]);
+  assert.equal(refused.code, 2, refused.err);
+  assert.match(
+    refused.err,
+    /--config .*lower\.json: not the config the run was deployed with \(its run\.json records sha256 [0-9a-f]{12}…, this file's is [0-9a-f]{12}…\)/,
+  );
+  assert.equal(refused.out, '');
+  const judged = await cli(['verdict', '--trust-logs', '--logs', dir, '--config', same]);
+  assert.equal(judged.code, 0, judged.err);
 });

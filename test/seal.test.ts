@@ -8,9 +8,15 @@ import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { cli, copyLogs, loseWithHost, REPO } from './helpers.js';
+import { cli, copyLogs, leaves, loseWithHost, REPO, tempDir } from './helpers.js';
+import { deployLogs } from '../src/commands/deploy-logs.js';
+import { captureOutput } from '../src/commands/output.js';
+import type { Engine } from '../src/docker/engine.js';
 import { openSeal, sealDifference, sealText, SEAL_FILE } from '../src/core/logs/seal.js';
-import { sealFolder, sealProblem } from '../src/fs/seal.js';
+import { sealFolder as sealListed, sealProblem } from '../src/fs/seal.js';
+
+/** Seals every file of `dir`, as deploy logs seals the files it wrote. */
+const sealFolder = async (dir: string, network: string) => sealListed(dir, network, await leaves(dir));
 
 const REAL_RUNS = path.join(REPO, 'test/vectors/real-runs');
 const KEY = new Uint8Array(32).fill(7);
@@ -126,9 +132,9 @@ test("twin8 sealed, then forged: a changed faults.log, an added file, a removed 
       /node3\/faults\.log changed/,
     ],
     [
-      'a file added to a node folder',
-      (dir) => fs.writeFile(path.join(dir, 'node4/extra.txt'), 'x'),
-      /node4\/extra\.txt added/,
+      'an evidence file added (an older fault record)',
+      (dir) => fs.writeFile(path.join(dir, 'faults.json'), '{}'),
+      /^faults\.json added/,
     ],
     ['a task.json removed', (dir) => fs.rm(path.join(dir, 'node5/task.json')), /node5\/task\.json removed/],
     [
@@ -138,7 +144,7 @@ test("twin8 sealed, then forged: a changed faults.log, an added file, a removed 
         await fs.rename(path.join(dir, 'node6'), elsewhere);
         await fs.symlink(elsewhere, path.join(dir, 'node6'));
       },
-      /node6 added.*node6\/.* removed/,
+      /node6\/.* removed/,
       // The link is not followed: node6 has no log, and no consensus.
       1,
     ],
@@ -171,4 +177,51 @@ test('the seal key is made once, mode 0600, and a file that is not one is refuse
   assert.equal(v.code, 1);
   assert.match(v.err, /seal\.key: is not a gomelctl seal key \(64 hex digits\) — move it away/);
   assert.doesNotMatch(v.err, /\n\s+at /, 'no stack trace');
+});
+
+/** An engine that lists `nodes` as the services of a finished run (no /extract: each node's output and task.json). */
+const engineOf = (nodes: readonly string[]) =>
+  ({
+    listServices: async (labels: Record<string, string>) =>
+      nodes.map((name) => ({
+        ID: name,
+        Spec: { Name: name, Labels: labels, TaskTemplate: { ContainerSpec: { Command: ['run.sh', 'config'] } } },
+      })),
+    listTasks: async () =>
+      nodes.map((name) => ({
+        ServiceID: name,
+        CreatedAt: '1',
+        Status: { State: 'complete', ContainerStatus: { ExitCode: 0 } },
+      })),
+    listNodes: async () => [],
+    serviceOutput: async () => 'hi\n',
+    containerArchive: async () => undefined,
+  }) as unknown as Engine;
+
+test('a collection seals what it wrote only: a node folder of an earlier one, forged since, is not sealed again (hostile pass 13)', async (t) => {
+  const logs = path.join(await tempDir(t), 'logs');
+  const options = { network: 'aleph_net', out: logs, keys: 'none', configs: 'none' };
+  await deployLogs(options, captureOutput(), engineOf(['node1', 'node2']));
+  assert.equal(await sealProblem(logs), undefined, 'as collected');
+  await fs.writeFile(path.join(logs, 'node2', 'faults.log'), '1700000000 4000 kill ok\n');
+  assert.match((await sealProblem(logs))!, /^node2\/faults\.log added since gomelctl collected it$/);
+  // node2's service is gone: collected again, node1 only, its folder kept as gomelctl's own.
+  await deployLogs(options, captureOutput(), engineOf(['node1']));
+  assert.match((await sealProblem(logs))!, /node2\/faults\.log.* added since gomelctl collected it/);
+  // The user's notes beside the evidence are no evidence.
+  const other = path.join(path.dirname(logs), 'other');
+  await deployLogs({ ...options, out: other }, captureOutput(), engineOf(['node1']));
+  await fs.writeFile(path.join(other, 'node1', 'notes.txt'), 'mine\n');
+  await fs.writeFile(path.join(other, 'notes.txt'), 'mine\n');
+  assert.equal(await sealProblem(other), undefined);
+});
+
+test('the seal vouches for the bytes the verdict read, not for the folder by the time it is hashed (hostile pass 13)', async (t) => {
+  const dir = await sealedTwin8(t);
+  assert.equal(await sealProblem(dir), undefined);
+  const faultsLog = path.join(dir, 'node4', 'faults.log');
+  const read = new Map([[faultsLog, `${await fs.readFile(faultsLog, 'utf8')}1700000000 4000 kill ok\n`]]);
+  assert.equal(await sealProblem(dir, read), 'node4/faults.log not as sealed when the verdict read it');
+  const asSealed = new Map([[faultsLog, await fs.readFile(faultsLog, 'utf8')]]);
+  assert.equal(await sealProblem(dir, asSealed), undefined);
 });

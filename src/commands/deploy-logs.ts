@@ -34,7 +34,7 @@ import { createFileStream, exists, lstatIfAny, writeNewFile } from '../fs/atomic
 import { COMMITTEE_FILE, readCommitteeFile } from '../fs/keys-dir.js';
 import type { DeployLogsFlags } from './deploy.flags.js';
 import { writtenText, type Output } from './output.js';
-import { sealFolder } from '../fs/seal.js';
+import { sealFolder, sealKey } from '../fs/seal.js';
 import { SEAL_FILE } from '../core/logs/seal.js';
 import { retryReporter } from './engine-retry.js';
 import { readStatus, type NodeStatus } from '../docker/deployment.js';
@@ -112,6 +112,8 @@ export async function deployLogs(
   engine: CollectEngine = new Engine(),
 ): Promise<void> {
   const retry = retryReporter(out, 'deploy logs');
+  // The key the collection will be sealed with, before anything is written (a key file that is none refused first).
+  await sealKey();
   const status = await readStatus(engine, options.network, retry);
   if (status.length === 0) throw new CheckFailed(`deploy logs: no gomelctl services on ${options.network}`);
   // From the folder's plan to its last manifest: a second run into it waits for this one.
@@ -171,8 +173,14 @@ async function collectInto(
       [r.line, ...r.incomplete.map((why) => `  ${r.node}: evidence incomplete: ${why}`)].map(redact),
     ),
   );
-  // Last: what the verdict may then take as this run's evidence, as it is now (core/logs/seal.ts).
-  await sealFolder(options.out, options.network);
+  // Last: what this collection wrote, as it is now, is what the verdict may take as the run's evidence
+  // (core/logs/seal.ts). Only that: a node folder of an earlier collection left beside it (its service
+  // gone since) is no evidence of this run (hostile pass 13: a forged one was sealed on re-collection).
+  const collected = [
+    ...[COMMITTEE_FILE, 'conf.json', RUN_FILE, DEPLOY_LOGS_FILE],
+    ...results.flatMap((r) => [`${r.node}.log`, ...r.written.map((rel) => `${r.node}/${rel}`)]),
+  ];
+  await sealFolder(options.out, options.network, collected);
   if (results.length <= PER_NODE_LINES_UP_TO) {
     for (const r of results) {
       out.line(r.line);
@@ -228,6 +236,8 @@ interface CollectedNode {
   running: boolean;
   /** What of its evidence did not arrive whole. */
   incomplete: string[];
+  /** The files this collection wrote in its folder ('/'-separated), task.json among them. */
+  written: string[];
 }
 
 /** Where a node's files go: the folder's manifest, and what of the node's folder is gomelctl's (undefined: a new folder). */
@@ -326,12 +336,12 @@ async function collectNode(
   await removeWritten(dir, old);
   if (!target.folder && (await lstatIfAny(dir))?.isDirectory() === false) await fs.rm(dir, { force: true });
   await fs.mkdir(dir, { recursive: true });
-  let extracted = 0;
+  const wrote: string[] = [];
   for (const entry of toWrite) {
     try {
       await fs.mkdir(path.dirname(path.join(dir, entry.rel)), { recursive: true });
       await writeNewFile(path.join(dir, entry.rel), entry.content);
-      extracted++;
+      wrote.push(entry.rel);
     } catch (error) {
       // Two entries that cannot both be (a file "a" and a file "a/b"): the first stays, the node's other files too.
       if (!isFsError(error)) throw error;
@@ -342,6 +352,7 @@ async function collectNode(
     incomplete.push(
       `${outside.length} name(s) in its /extract pointed outside its folder and were not written (${someNames(outside.map((n) => JSON.stringify(n)))})`,
     );
+  const extracted = wrote.length;
   const uncollected = extracted ? undefined : (lostOutput ?? whyNoFiles(s, shipped));
   const task = {
     state: s.state,
@@ -375,6 +386,7 @@ async function collectNode(
     uncollected,
     running,
     incomplete,
+    written: [...wrote, TASK_FILE],
   };
 }
 

@@ -133,15 +133,26 @@ export function setOwnField(obj: Record<string, unknown>, key: string, value: un
  * Walked without recursion: the value may nest as deep as its parser allows.
  */
 export function protoFieldPath(value: unknown): string | undefined {
-  const pending: [unknown, PropertyKey[]][] = [[value, []]];
+  // Each value with a link to where it sits, the path spelled only for the field found: copying the
+  // path at every level cost N² on N nested arrays (hostile pass 13: 80 KB of "[" took 29 s).
+  interface At {
+    key: PropertyKey;
+    parent: At | undefined;
+  }
+  const pathOf = (at: At | undefined, last: PropertyKey): string => {
+    const keys: PropertyKey[] = [last];
+    for (let a = at; a; a = a.parent) keys.push(a.key);
+    return jsonPath(keys.reverse());
+  };
+  const pending: [unknown, At | undefined][] = [[value, undefined]];
   for (let next = pending.pop(); next; next = pending.pop()) {
     const [v, at] = next;
     if (v === null || typeof v !== 'object') continue;
-    if (!Array.isArray(v) && Object.hasOwn(v, '__proto__')) return jsonPath([...at, '__proto__']);
+    if (!Array.isArray(v) && Object.hasOwn(v, '__proto__')) return pathOf(at, '__proto__');
     const entries: [PropertyKey, unknown][] = Array.isArray(v)
       ? v.map((item, i) => [i, item])
       : Object.entries(v as Record<string, unknown>);
-    for (const [key, item] of entries.reverse()) pending.push([item, [...at, key]]);
+    for (const [key, item] of entries.reverse()) pending.push([item, { key, parent: at }]);
   }
   return undefined;
 }

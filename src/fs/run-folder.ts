@@ -1,6 +1,7 @@
 // A run's logs folder, read: its committee, config, fault record and each
 // node's evidence (what `deploy logs` wrote, or <pid>.log files side by side),
 // judged by the pure verdict. Shared by `verdict` and `report`.
+import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { memberHost, parseCommittee, type Member } from '../core/keys/committee.js';
@@ -112,7 +113,11 @@ export interface RunConfig {
  * the working folder's configs/config.json, read when the folder had none, judged runs by a LevelLimit
  * they never ran to (issue 30). `recorded`: the config's name in run.json, named in the fix.
  */
-async function readRunConfig(options: VerdictOptions, recorded: string | undefined): Promise<RunConfig> {
+async function readRunConfig(
+  options: VerdictOptions,
+  recorded: string | undefined,
+  recordedSha256: string | undefined,
+): Promise<RunConfig> {
   const read = async (file: string): Promise<Configuration> => {
     const { config, problems } = checkConfigText(await readInput(file, 'config'), undefined);
     if (!config)
@@ -138,6 +143,15 @@ async function readRunConfig(options: VerdictOptions, recorded: string | undefin
   if (given) {
     const file = given.includes('/') || given.endsWith('.json') ? given : path.join(options.configs, `${given}.json`);
     const config = await read(file);
+    // The run's record names the config it was deployed with by its hash: another one would judge it by
+    // a LevelLimit it never ran to (hostile pass 13: LevelLimit 18 for a run that stalled at 17 of 50, exit 0).
+    const sha256 = createHash('sha256')
+      .update(await readInputBytes(file, 'config'))
+      .digest('hex');
+    if (recordedSha256 !== undefined && sha256 !== recordedSha256)
+      throw new UsageError(
+        `--config ${given}: not the config the run was deployed with (its ${RUN_FILE} records sha256 ${recordedSha256.slice(0, 12)}…, this file's is ${sha256.slice(0, 12)}…); a run is judged by the config it ran — pass that file${recorded ? ` (${JSON.stringify(recorded)} when deployed)` : ''}`,
+      );
     // The run is judged by the config it ran: a lower LevelLimit would call logs cut short finished.
     const differs = ran && firstJsonDifference(config, ran);
     if (differs)
@@ -249,6 +263,19 @@ function folderPid(label: string, hosts: readonly string[], where: string): numb
   return pids[0]!;
 }
 
+/**
+ * The fault evidence as the verdict read it (file → its text), held to the seal after the reading:
+ * the seal vouches for those very bytes, not for what the folder holds by the time it is hashed
+ * (hostile pass 13: a forged faults.log swapped in for the reading and back before the hashing).
+ */
+type ReadTexts = Map<string, string>;
+
+/** `text`, noted as what was read of `file`. */
+function noted<T extends string | undefined>(read: ReadTexts | undefined, file: string | undefined, text: T): T {
+  if (read && file !== undefined && text !== undefined) read.set(path.resolve(file), text);
+  return text;
+}
+
 /** What of a node's faults.log is read: 64 KiB, a thousand lines. */
 const FAULTS_LOG_HEAD = 64 * 1024;
 
@@ -272,26 +299,33 @@ export interface RunFaultFiles {
  * faults.json. `record` undefined: no run.json; `faults` undefined: the run had no fault plan and
  * no live fault. A file that does not read is one line naming it and the field.
  */
-export async function readRunRecord(logs: string): Promise<{ record?: RunRecord; faults?: FaultRecordFile }> {
+export async function readRunRecord(
+  logs: string,
+  read?: ReadTexts,
+): Promise<{ record?: RunRecord; faults?: FaultRecordFile }> {
   const runFile = path.join(logs, RUN_FILE);
-  const runText = await readOptionalInput(runFile, 'run record');
+  const runText = noted(read, runFile, await readOptionalInput(runFile, 'run record'));
   if (runText !== undefined) {
     const record = parseJsonWith(runText, RUN_RECORD, inputFail(runFile, RECOLLECT));
     return { record, ...(record.faults ? { faults: faultRecordOf(record.faults) } : {}) };
   }
   const file = path.join(logs, FAULTS_FILE);
-  const text = await readOptionalInput(file, 'fault record');
+  const text = noted(read, file, await readOptionalInput(file, 'fault record'));
   return text === undefined ? {} : { faults: parseJsonWith(text, FAULT_RECORD_FILE, inputFail(file, RECOLLECT)) };
 }
 
-async function readFaultFiles(nodes: LoadedRun['nodes'], record: FaultRecordFile | undefined): Promise<RunFaultFiles> {
+async function readFaultFiles(
+  nodes: LoadedRun['nodes'],
+  record: FaultRecordFile | undefined,
+  read: ReadTexts,
+): Promise<RunFaultFiles> {
   const faultLogs: RunFaultFiles['logs'] = [];
   const malformed: string[] = [];
   const unreadable: RunFaultFiles['unreadable'] = [];
   for (const node of nodes) {
     // Its head: faults.sh writes a line per action (tens in a run); a forged one of megabytes a node
     // would cost the whole run's verdict its memory (64 nodes of 15 MB ran out of it).
-    const log = await readHead(node.files?.faultsLog, FAULTS_LOG_HEAD);
+    const log = noted(read, node.files?.faultsLog, await readHead(node.files?.faultsLog, FAULTS_LOG_HEAD));
     const parsed = log === undefined ? undefined : parseFaultsLog(log);
     faultLogs.push(parsed?.events);
     for (const m of parsed?.malformed ?? []) {
@@ -343,15 +377,16 @@ async function readEvidence(
   label: string,
   maxEvents: number,
   committeeSize: number,
+  texts: ReadTexts,
   alsoLine?: (line: string) => void,
 ): Promise<NodeEvidence> {
   if (!f) return { pid, label, stats: undefined, logProblem: 'no log', exitStatus: undefined, stderr: undefined };
   const read = f.log ? await readLogStats(f.log, alsoLine, undefined, maxEvents, committeeSize) : undefined;
-  const statusText = await readOptional(f.exitStatus);
+  const statusText = noted(texts, f.exitStatus, await readOptional(f.exitStatus));
   const exitStatus = statusText === undefined ? undefined : parseExitStatus(statusText);
-  const taskText = await readOptional(f.task);
+  const taskText = noted(texts, f.task, await readOptional(f.task));
   const task = taskText && f.task ? readTask(taskText, f.task) : undefined;
-  const started = (await readOptional(f.startedAt))?.trim();
+  const started = noted(texts, f.startedAt, await readOptional(f.startedAt))?.trim();
   const damaged = read?.stats?.malformedInOrder
     ? `${read.stats.malformedInOrder} damaged or cut line(s) among its ordered units`
     : read?.problem?.startsWith('log corrupt')
@@ -407,6 +442,8 @@ interface LoadedRun {
   /** run.json, when the folder has one. */
   runRecord: RunRecord | undefined;
   probe: boolean;
+  /** The fault evidence read so far, as read: held to the folder's seal. */
+  read: ReadTexts;
 }
 
 /** A logs folder that is not there, or not a folder, refused naming it. */
@@ -432,7 +469,8 @@ export async function loadRun(options: VerdictOptions): Promise<LoadedRun> {
   await checkLogsFolderExists(options.logs);
   const committee = await readRunCommittee(options);
   const members = committee.members;
-  const { record: runRecord, faults: record } = await readRunRecord(options.logs);
+  const read: ReadTexts = new Map();
+  const { record: runRecord, faults: record } = await readRunRecord(options.logs, read);
   refuseOtherCommittee(runRecord, committee, path.join(options.logs, RUN_FILE));
   const files = await discoverNodes(options.logs);
   if (files.length === 0)
@@ -496,7 +534,7 @@ export async function loadRun(options: VerdictOptions): Promise<LoadedRun> {
     label: byPid.get(pid)?.label ?? (byHost ? memberHost(m) : `pid ${pid}`),
     files: byPid.get(pid),
   }));
-  return { members, nodes, twins, record, runRecord, probe: files.some((f) => f.probe) };
+  return { members, nodes, twins, record, runRecord, probe: files.some((f) => f.probe), read };
 }
 
 /**
@@ -543,18 +581,18 @@ export async function judgeRun(
   options: VerdictOptions,
   lineSink?: (pid: number) => (line: string) => void,
 ): Promise<{ verdict: Verdict; evidence: NodeEvidence[]; config: RunConfig; faults: RunFaultFiles }> {
-  const config = await readRunConfig(options, run.runRecord?.config);
+  const config = await readRunConfig(options, run.runRecord?.config, run.runRecord?.configSha256);
   const limit = config.config.LevelLimit;
-  const faults = await readFaultFiles(run.nodes, run.record);
+  const faults = await readFaultFiles(run.nodes, run.record, run.read);
   const evidence: NodeEvidence[] = [];
   const budget = eventBudget(run.members.length);
   for (const node of run.nodes)
     evidence.push(
-      await readEvidence(node.pid, node.files, node.label, budget, run.members.length, lineSink?.(node.pid)),
+      await readEvidence(node.pid, node.files, node.label, budget, run.members.length, run.read, lineSink?.(node.pid)),
     );
   const twinEvidence: NodeEvidence[] = [];
   for (const t of run.twins)
-    twinEvidence.push(await readEvidence(t.pid, t.files, t.twinLabel, budget, run.members.length));
+    twinEvidence.push(await readEvidence(t.pid, t.files, t.twinLabel, budget, run.members.length, run.read));
   // A node log of another run beside this run's would be judged as this run's order: refused; and so
   // would a twin's (nodeK-twin/), which would make its node a liar (issue 30 B9).
   const all = [...evidence, ...twinEvidence];
@@ -576,7 +614,7 @@ export async function judgeRun(
     faults.logs.some((events) => events?.length) ||
     faults.malformed.length > 0 ||
     evidence.some((e) => e.task?.hostDown || stoppedBySwarm(e.task, e.task?.hostDeclaredDownAt !== undefined));
-  const untrusted = options.trustLogs || !holdsEvidence ? undefined : await sealProblem(options.logs);
+  const untrusted = options.trustLogs || !holdsEvidence ? undefined : await sealProblem(options.logs, run.read);
   if (untrusted) evidence.splice(0, evidence.length, ...evidence.map(withoutHostLoss));
   const findings = faultsApplied(
     faults.record?.plan,
@@ -597,9 +635,9 @@ export async function judgeRun(
   const hosts = run.members.map(memberHost);
   for (const [i, t] of run.twins.entries()) {
     const e = twinEvidence[i]!;
-    const twinFaults = await readHead(t.files?.faultsLog, FAULTS_LOG_HEAD);
+    const twinFaults = noted(run.read, t.files?.faultsLog, await readHead(t.files?.faultsLog, FAULTS_LOG_HEAD));
     const unapplied = untrusted
-      ? `the folder's evidence is not used (${untrusted})`
+      ? "the folder's evidence is not used (its evidence: line says why)"
       : twinNotApplied(
           t,
           faults.logs[t.pid],

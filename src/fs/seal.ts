@@ -8,12 +8,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { EnvironmentError } from '../core/errors.js';
 import { openSeal, sealDifference, sealedLeaf, sealText, SEAL_FILE } from '../core/logs/seal.js';
+import { someNames } from '../core/logs/logs-folder.js';
 import { exists, writeFileAtomic, writeNewFile } from './atomic.js';
 import { fsProblem, isFsError, readOptionalInput } from './input.js';
 
 /** Where this machine's seal key is. */
 export const sealKeyFile = (): string =>
-  process.env.GOMELCTL_SEAL_KEY || path.join(os.homedir(), '.gomelctl', 'seal.key');
+  path.resolve(process.env.GOMELCTL_SEAL_KEY || path.join(os.homedir(), '.gomelctl', 'seal.key'));
 
 const KEY_TEXT = /^[0-9a-f]{64}\n?$/;
 
@@ -29,7 +30,7 @@ async function readKey(file: string): Promise<Uint8Array | undefined> {
 }
 
 /** The seal key, made if there is none: linked into place whole, so that two collections at once agree on one. */
-async function sealKey(): Promise<Uint8Array> {
+export async function sealKey(): Promise<Uint8Array> {
   const file = sealKeyFile();
   const found = await readKey(file);
   if (found) return found;
@@ -82,17 +83,30 @@ async function hashes(dir: string): Promise<Map<string, string | undefined>> {
   return present;
 }
 
-/** Seals what `dir` holds now (deploy logs, once every node's files are written). */
-export async function sealFolder(dir: string, network: string): Promise<void> {
+/**
+ * Seals the files `collected` ('/'-separated paths in `dir`; those not there, or not regular files,
+ * left out) as they are now: deploy logs, once every node's files are written.
+ */
+export async function sealFolder(dir: string, network: string, collected: readonly string[]): Promise<void> {
   const key = await sealKey();
   const files: Record<string, string> = {};
-  for (const [rel, sha] of await hashes(dir)) if (sha !== undefined) files[rel] = sha;
+  for (const rel of new Set(collected)) {
+    const sha = await sha256(path.join(dir, ...rel.split('/'))).catch(() => undefined);
+    if (sha !== undefined) files[rel] = sha;
+  }
   const sealedAt = Math.floor(Date.now() / 1000);
   await writeFileAtomic(path.join(dir, SEAL_FILE), sealText(key, { network, sealedAt, files }));
 }
 
-/** Why the folder's evidence cannot be vouched for (no seal, another machine's, or changed since), or undefined when its seal holds. */
-export async function sealProblem(dir: string): Promise<string | undefined> {
+/**
+ * Why the folder's evidence cannot be vouched for (no seal, another machine's, changed since), or
+ * undefined when its seal holds: for the folder as it is now, and for `read` (file → the text the
+ * verdict read of it), which must be the very bytes sealed.
+ */
+export async function sealProblem(
+  dir: string,
+  read: ReadonlyMap<string, string> = new Map(),
+): Promise<string | undefined> {
   const file = path.join(dir, SEAL_FILE);
   if (!(await exists(file)))
     return `it has no ${SEAL_FILE}: gomelctl's \`deploy logs\` (or \`up\`) did not collect it, or an older gomelctl did`;
@@ -102,5 +116,15 @@ export async function sealProblem(dir: string): Promise<string | undefined> {
     return `this machine has no seal key (${sealKeyFile()}): it was collected elsewhere`;
   const seal = openSeal(text, key);
   if ('problem' in seal) return seal.problem;
-  return sealDifference(seal, await hashes(dir));
+  const root = path.resolve(dir);
+  const changedWhileRead = [...read]
+    .map(([f, t]) => [path.relative(root, f).split(path.sep).join('/'), t] as const)
+    .filter(
+      ([rel, t]) => !Object.hasOwn(seal.files, rel) || seal.files[rel] !== createHash('sha256').update(t).digest('hex'),
+    )
+    .map(([rel]) => rel);
+  const difference = sealDifference(seal, await hashes(dir));
+  if (difference) return difference;
+  // The folder is as sealed now, but was not while it was read.
+  return changedWhileRead.length ? `${someNames(changedWhileRead)} not as sealed when the verdict read it` : undefined;
 }

@@ -9,7 +9,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import { readJsonAs } from '../json-input.js';
 import { clip } from '../bounded.js';
-import { LOGS_MARKER, someNames, WRITTEN_AFTER_LOGS } from './logs-folder.js';
+import { FAULTS_FILE, LOGS_MARKER, MAIN_LOG, readAsEvidence, RUN_FILE, someNames, WRITTEN_AFTER_LOGS } from './logs-folder.js';
 
 /** The seal's file, at the top of the logs folder. */
 export const SEAL_FILE = '.gomelctl-seal';
@@ -41,6 +41,20 @@ const SEAL_SCHEMA = z
 export const sealedLeaf = (rel: string): boolean =>
   rel.includes('/') ||
   !(rel === LOGS_MARKER || rel === SEAL_FILE || WRITTEN_AFTER_LOGS.includes(rel) || /^\..*\.tmp$/.test(rel));
+
+/** The run's own files at the top of its folder that the verdict reads (fs/run-folder.ts). */
+const RUN_FILES: ReadonlySet<string> = new Set(['committee.ka', 'conf.json', RUN_FILE, FAULTS_FILE]);
+
+/**
+ * Whether the verdict or the report may read a leaf as evidence: a run's file or a <pid>.log at the top, a
+ * node's evidence at the top of a folder. A file added since the seal counts only then: the user's notes
+ * beside the logs (kept by deploy logs too) change nothing the verdict says.
+ */
+export function readByTheVerdict(rel: string): boolean {
+  const parts = rel.split('/');
+  if (parts.length === 1) return RUN_FILES.has(rel) || MAIN_LOG.test(rel);
+  return parts.length === 2 && readAsEvidence(parts[1]!);
+}
 
 /** The bytes the MAC covers: every field but the MAC, in one order. */
 function sealBody(s: Omit<Seal, 'mac'>): string {
@@ -87,7 +101,7 @@ export function sealDifference(seal: Seal, present: ReadonlyMap<string, string |
     if (!present.has(rel)) removed.push(rel);
     else if (present.get(rel) !== sha) changed.push(rel);
   }
-  for (const rel of present.keys()) if (!(rel in seal.files)) added.push(rel);
+  for (const rel of present.keys()) if (!Object.hasOwn(seal.files, rel) && readByTheVerdict(rel)) added.push(rel);
   const parts = [
     changed.length ? `${someNames(changed)} changed` : '',
     added.length ? `${someNames(added)} added` : '',

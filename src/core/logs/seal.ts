@@ -9,7 +9,15 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import { readJsonAs } from '../json-input.js';
 import { clip } from '../bounded.js';
-import { FAULTS_FILE, LOGS_MARKER, MAIN_LOG, readAsEvidence, RUN_FILE, someNames, WRITTEN_AFTER_LOGS } from './logs-folder.js';
+import {
+  FAULTS_FILE,
+  LOGS_MARKER,
+  MAIN_LOG,
+  readAsEvidence,
+  RUN_FILE,
+  someNames,
+  WRITTEN_AFTER_LOGS,
+} from './logs-folder.js';
 
 /** The seal's file, at the top of the logs folder. */
 export const SEAL_FILE = '.gomelctl-seal';

@@ -112,6 +112,9 @@ test("a node's /extract archive from its engine is untrusted: only its regular f
     { name: 'extract/2.config.log', type: 'link', linkname: 'extract/0.config.log' },
     { name: 'extract/pipe', type: 'fifo' },
     { name: 'extract/0.config.log/under-a-file', text: 'cannot be\n' },
+    // A node's own task.json, or a folder of that name (it aborted the collection: hostile pass 13).
+    { name: 'extract/task.json/x', text: 'a folder named task.json\n' },
+    { name: 'extract/task.json', text: '{"state":"running","hostDown":true}\n' },
   ]);
   const engine = {
     ...stub,
@@ -128,6 +131,12 @@ test("a node's /extract archive from its engine is untrusted: only its regular f
   await deployLogs({ network: 'aleph_net', out: logs, keys: 'none', configs: 'none' }, o, engine);
   const node = path.join(logs, 'node1');
   assert.deepEqual((await fs.readdir(node)).sort(), ['0.config.log', 'link', 'sub', 'task.json']);
+  // task.json is the engine's word, as deploy logs wrote it; the node's own was not written, and said so.
+  assert.equal(JSON.parse(await fs.readFile(path.join(node, 'task.json'), 'utf8')).hostDown, undefined);
+  assert.match(
+    o.warnings.join('\n'),
+    /"task\.json\/x" from its \/extract was not written: task\.json is gomelctl's record of its task/,
+  );
   // The link entry was never made: the file named under it landed in a real folder of the node's.
   assert.ok((await fs.lstat(path.join(node, 'link'))).isDirectory());
   assert.equal(await fs.readFile(path.join(node, '0.config.log'), 'utf8'), 'gomel log\n');

@@ -314,6 +314,12 @@ async function collectNode(
   for (const entry of files) {
     const rel = insideFolder(entry.name);
     if (!rel) outside.push(entry.name);
+    else if (rel === TASK_FILE || rel.startsWith(`${TASK_FILE}/`))
+      // gomelctl's record of the node's task: a node's own file of that name would be read as the engine's
+      // word, and a folder of that name aborted the whole collection (hostile pass 13, EISDIR).
+      incomplete.push(
+        `${JSON.stringify(entry.name)} from its /extract was not written: ${TASK_FILE} is gomelctl's record of its task`,
+      );
     else {
       // A file the user keeps in the node's folder is never overwritten, nor written through (a link).
       const user = keptInTheWay(rel, kept);

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { cli, copyLogs, leaves, loseWithHost, REPO, tempDir } from './helpers.js';
+import { cli, copyLogs, leaves, loseWithHost, readLines, REPO, tempDir, writeLines } from './helpers.js';
 import { deployLogs } from '../src/commands/deploy-logs.js';
 import { captureOutput } from '../src/commands/output.js';
 import type { Engine } from '../src/docker/engine.js';
@@ -224,4 +224,47 @@ test('the seal vouches for the bytes the verdict read, not for the folder by the
   assert.equal(await sealProblem(dir, read), 'node4/faults.log not as sealed when the verdict read it');
   const asSealed = new Map([[faultsLog, await fs.readFile(faultsLog, 'utf8')]]);
   assert.equal(await sealProblem(dir, asSealed), undefined);
+});
+
+/** lab16 with node4's ordered units #201 and #202 swapped: a fork at #201 (every node ordered 12:10 there). */
+async function forkedLab16(t: Parameters<typeof copyLogs>[0]): Promise<string> {
+  const dir = await copyLogs(t, 'lab16', REAL_RUNS);
+  const log = path.join(dir, 'node4', '3.config.log.gz');
+  const lines = await readLines(log);
+  const z = lines.flatMap((l, i) => (l.includes('"E":"Z"') ? [i] : []));
+  [lines[z[200]!], lines[z[201]!]] = [lines[z[201]!]!, lines[z[200]!]!];
+  await writeLines(log, lines);
+  return dir;
+}
+
+test("a sealed folder: one node's own files that contradict themselves void its evidence, never the verdict on the others (a fork stays exit 4; hostile pass 13)", async (t) => {
+  const node8 = (dir: string, name: string) => path.join(dir, 'node8', name);
+  const contradictions: [string, (dir: string) => Promise<void>, RegExp][] = [
+    [
+      'a second gomel log',
+      (dir) => fs.copyFile(node8(dir, '7.config.log.gz'), node8(dir, '7.log.gz')),
+      /two gomel logs for one node: 7\.config\.log\.gz and 7\.log\.gz/,
+    ],
+    [
+      "another pid's log",
+      async (dir) => {
+        await fs.rm(node8(dir, '7.config.log.gz'));
+        await fs.copyFile(path.join(dir, 'node1', '0.config.log.gz'), node8(dir, '0.config.log.gz'));
+      },
+      /its folder holds the log of pid 0 \(0\.config\.log\.gz\), not its own \(pid 7\)/,
+    ],
+  ];
+  for (const [what, contradict, named] of contradictions) {
+    const dir = await forkedLab16(t);
+    await contradict(dir);
+    // Unsealed, the folder is refused: a user's mix-up is for the user to mend.
+    assert.equal((await cli(['verdict', '--logs', dir])).code, 1, what);
+    await sealFolder(dir, 'lab16');
+    const v = await cli(['verdict', '--logs', dir]);
+    assert.equal(v.code, 4, `${what}: ${v.err}`);
+    assert.match(v.out, /^divergence at ordered unit #201: /m, what);
+    const line = v.out.split('\n').find((l) => l.startsWith('node8: '));
+    assert.match(line ?? '', /^node8: NO consensus .*its own files are no evidence: /, what);
+    assert.match(line!, named, what);
+  }
 });

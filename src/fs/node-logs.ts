@@ -18,6 +18,11 @@ export interface NodeFiles {
   folder?: string;
   /** The pid in the main log's name, when there is one. */
   logPid: number | undefined;
+  /**
+   * Why the node's own files cannot be its evidence (two gomel logs, another pid's log), in a folder sealed
+   * as collected: there they came from the node itself, and make its evidence void, not the committee's.
+   */
+  contradiction?: string;
   log?: string;
   probe?: string;
   exitStatus?: string;
@@ -57,16 +62,24 @@ function twoLogs(where: string, a: string, b: string): InputError {
   );
 }
 
-async function describeFolder(dir: string, label: string): Promise<NodeFiles> {
+async function describeFolder(dir: string, label: string, sealed: boolean): Promise<NodeFiles> {
   const node: NodeFiles = { label, folder: dir, logPid: undefined };
   for (const name of (await fs.readdir(dir)).sort()) {
     const file = path.join(dir, name);
     const m = MAIN_LOG.exec(name);
     if (m) {
+      if (node.log && sealed) {
+        node.contradiction = twoLogs(dir, node.log, file).problem;
+        continue;
+      }
       if (node.log) throw twoLogs(dir, node.log, file);
       node.log = file;
       node.logPid = Number(m[1]);
     } else if (FILES[name]) (node as unknown as Record<string, string>)[FILES[name]] = file;
+  }
+  if (node.contradiction) {
+    node.log = undefined;
+    node.logPid = undefined;
   }
   return node;
 }
@@ -79,11 +92,11 @@ async function describeFolder(dir: string, label: string): Promise<NodeFiles> {
  * folder beside <pid>.log files is two layouts, which is refused, naming the folders. A link is read
  * through (openInput names it in any refusal); refuseSharedEvidence refuses one to another node's log.
  */
-export async function discoverNodes(dir: string): Promise<NodeFiles[]> {
+export async function discoverNodes(dir: string, sealed = false): Promise<NodeFiles[]> {
   const entries = await fs.readdir(dir, { withFileTypes: true });
   const logs = entries.filter((e) => MAIN_LOG.test(e.name));
   const folders = entries.filter((e) => e.isDirectory() && !MAIN_LOG.test(e.name)).map((e) => e.name);
-  const described = await Promise.all(folders.sort().map((f) => describeFolder(path.join(dir, f), f)));
+  const described = await Promise.all(folders.sort().map((f) => describeFolder(path.join(dir, f), f, sealed)));
   const nodes = described.filter((n) => n.log || n.probe || n.exitStatus || n.task);
   if (nodes.length > 0 && logs.length > 0) {
     const names = nodes.map((n) => n.label);

@@ -189,6 +189,7 @@ function assignPids(
   files: readonly NodeFiles[],
   members: readonly Member[],
   committeeFile: string,
+  sealed: boolean,
 ): Map<number, NodeFiles> {
   const hosts = members.map(memberHost);
   const distinct = new Set(hosts).size === hosts.length;
@@ -207,6 +208,17 @@ function assignPids(
     // A twin's folder (node3-twin/) the run's record names no twin for: said below, after a second log.
     const twin = f.folder !== undefined && !hosts.includes(f.label) && f.label === twinName(host);
     const misnamed = f.folder !== undefined && f.log !== undefined && !twin && f.label !== host;
+    if (misnamed && sealed && hosts.includes(f.label)) {
+      // The node named by its folder wrote another pid's log: its evidence is void, the folder stays its.
+      const own = hosts.indexOf(f.label);
+      byPid.set(own, {
+        ...f,
+        log: undefined,
+        logPid: undefined,
+        contradiction: `its folder holds the log of pid ${pid} (${path.basename(f.log!)}), not its own (pid ${own})`,
+      });
+      continue;
+    }
     if (misnamed && hosts.includes(f.label))
       throw new InputError(
         f.folder!,
@@ -399,7 +411,13 @@ async function readEvidence(
     ...(damaged ? { orderDamaged: damaged } : {}),
     // Before its first damaged line a node's order is intact; a failed checksum vouches for no byte of its member.
     ...(damaged && read?.stats?.malformedInOrder ? { intactOrder: read.stats.orderBeforeDamage ?? 0 } : {}),
-    logProblem: read ? read.problem : task?.uncollected ? `no files collected: ${task.uncollected}` : 'no gomel log',
+    logProblem: read
+      ? read.problem
+      : f.contradiction
+        ? `its own files are no evidence: ${f.contradiction}`
+        : task?.uncollected
+          ? `no files collected: ${task.uncollected}`
+          : 'no gomel log',
     exitStatus,
     ...(statusText !== undefined && exitStatus === undefined
       ? { exitStatusProblem: unreadableExitStatus(f.exitStatus!, statusText) }
@@ -444,6 +462,8 @@ interface LoadedRun {
   probe: boolean;
   /** The fault evidence read so far, as read: held to the folder's seal. */
   read: ReadTexts;
+  /** Its seal held when it was loaded: a node's contradicting files void that node's evidence only. */
+  sealed: boolean;
 }
 
 /** A logs folder that is not there, or not a folder, refused naming it. */
@@ -472,7 +492,11 @@ export async function loadRun(options: VerdictOptions): Promise<LoadedRun> {
   const read: ReadTexts = new Map();
   const { record: runRecord, faults: record } = await readRunRecord(options.logs, read);
   refuseOtherCommittee(runRecord, committee, path.join(options.logs, RUN_FILE));
-  const files = await discoverNodes(options.logs);
+  // As collected (its seal holds), each node folder is what that node wrote: one contradicting itself
+  // voids its own evidence, never the committee's verdict (hostile pass 13: a second log in one node's
+  // /extract turned a fork, exit 4, into a refusal, exit 1).
+  const sealed = (await sealProblem(options.logs)) === undefined;
+  const files = await discoverNodes(options.logs, sealed);
   if (files.length === 0)
     throw new InputError(
       options.logs,
@@ -526,6 +550,7 @@ export async function loadRun(options: VerdictOptions): Promise<LoadedRun> {
     files.filter((f) => !twinLabels.has(f.label)),
     members,
     committee.file,
+    sealed,
   );
   // A node without files is named by its host, unless the hosts do not tell nodes apart (all 127.0.0.1: h8).
   const byHost = files.some((f) => f.folder) && new Set(hosts).size === hosts.length;
@@ -534,20 +559,20 @@ export async function loadRun(options: VerdictOptions): Promise<LoadedRun> {
     label: byPid.get(pid)?.label ?? (byHost ? memberHost(m) : `pid ${pid}`),
     files: byPid.get(pid),
   }));
-  return { members, nodes, twins, record, runRecord, probe: files.some((f) => f.probe), read };
+  return { members, nodes, twins, record, runRecord, probe: files.some((f) => f.probe), read, sealed };
 }
 
 /**
- * A log that is not its node's (core/logs/log-stats.ts notItsLog), a twin's instance's too: refused, naming
- * it (issue 30 B10; hostile re-pass N1: node2's log, or node3's own, in node3-twin/ made node3 a liar, exit
+ * A log that is not its node's (core/logs/log-stats.ts notItsLog), a twin's instance's too: the first found,
+ * refused by the caller, naming it (issue 30 B10; hostile re-pass N1: node2's log, or node3's own, in node3-twin/ made node3 a liar, exit
  * 0; N5: node4's log in node5's folder, the lines naming pid 4 cut out, passed as node5's).
  */
-function refuseOthersLogs(
+function othersLog(
   run: LoadedRun,
   evidence: readonly NodeEvidence[],
   twinEvidence: readonly NodeEvidence[],
   levelLimit: number,
-): void {
+): { index: number; label: string; problem: string; fix?: string | undefined } | undefined {
   const hosts = run.members.map(memberHost);
   const halfOf = (groups: number[][] | undefined, i: number) => {
     const nodes = groups?.[i];
@@ -565,14 +590,7 @@ function refuseOthersLogs(
     }),
   ];
   const found = notItsLog(logs, run.members.length, levelLimit);
-  if (!found) return;
-  const { label } = logs[found.index]!;
-  throw new InputError(
-    [...run.nodes, ...run.twins][found.index]?.files?.log ?? label,
-    undefined,
-    found.problem,
-    found.fix ?? `put ${label}'s own log in its place (\`gomelctl deploy logs\` collects them)`,
-  );
+  return found && { index: found.index, label: logs[found.index]!.label, problem: found.problem, fix: found.fix };
 }
 
 /** The consensus verdict of a loaded run (gomel logs, not probe reports); `lineSink(pid)` sees each log's lines as they are read. */
@@ -594,19 +612,40 @@ export async function judgeRun(
   for (const t of run.twins)
     twinEvidence.push(await readEvidence(t.pid, t.files, t.twinLabel, budget, run.members.length, run.read));
   // A node log of another run beside this run's would be judged as this run's order: refused; and so
-  // would a twin's (nodeK-twin/), which would make its node a liar (issue 30 B9).
-  const all = [...evidence, ...twinEvidence];
-  const stray = strayGenesis(all.map((e) => e.stats?.genesis));
-  if (stray) {
+  // would a twin's (nodeK-twin/), which would make its node a liar (issue 30 B9). In a sealed folder the
+  // log is its node's own doing: that node's evidence is void, the others are judged (each check names
+  // the first it finds: asked again until none).
+  const voidAt = (index: number, why: string) => {
+    const [list, i] = index < evidence.length ? [evidence, index] : [twinEvidence, index - evidence.length];
+    list[i] = { ...list[i]!, stats: undefined, logProblem: `its own files are no evidence: ${why}` };
+  };
+  for (let tries = 0; tries <= evidence.length + twinEvidence.length; tries++) {
+    const all = [...evidence, ...twinEvidence];
+    const stray = strayGenesis(all.map((e) => e.stats?.genesis));
+    if (!stray) break;
     const e = all[stray.index]!;
-    throw new InputError(
-      [...run.nodes, ...run.twins][stray.index]?.files?.log ?? e.label,
-      undefined,
-      `its gomel started at ${e.stats!.genesis} (its genesis line), ${stray.seconds} s from the other nodes' gomel (more than ${SAME_RUN_S} s): a log of another run`,
-      "keep one run's logs per folder (`gomelctl deploy logs --out` a new one)",
-    );
+    const problem = `its gomel started at ${e.stats!.genesis} (its genesis line), ${stray.seconds} s from the other nodes' gomel (more than ${SAME_RUN_S} s): a log of another run`;
+    if (run.sealed) voidAt(stray.index, problem);
+    else
+      throw new InputError(
+        [...run.nodes, ...run.twins][stray.index]?.files?.log ?? e.label,
+        undefined,
+        problem,
+        "keep one run's logs per folder (`gomelctl deploy logs --out` a new one)",
+      );
   }
-  refuseOthersLogs(run, evidence, twinEvidence, limit);
+  for (let tries = 0; tries <= evidence.length + twinEvidence.length; tries++) {
+    const found = othersLog(run, evidence, twinEvidence, limit);
+    if (!found) break;
+    if (run.sealed) voidAt(found.index, found.problem);
+    else
+      throw new InputError(
+        [...run.nodes, ...run.twins][found.index]?.files?.log ?? found.label,
+        undefined,
+        found.problem,
+        found.fix ?? `put ${found.label}'s own log in its place (\`gomelctl deploy logs\` collects them)`,
+      );
+  }
   // Evidence of faults only from a folder as gomelctl collected it: else every node is held to consensus.
   // A folder that holds none (no faults.log line, no host loss, no twin) is judged alike either way.
   const holdsEvidence =

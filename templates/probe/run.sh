@@ -58,8 +58,6 @@ total=$(cut -d'|' -f4 "$COMMITTEE" | wc -w)
 # The retries' time grows with N: 256 nodes on one 2-core host reached 95% of their 768 addresses each
 # in 364 s after the common start (load 150-290, every node alive); 120 s ended them short.
 DEADLINE="${PROBE_DEADLINE:-$((120 + n))}"
-# One scheduler thread a Go runtime: 2 processes a node, 512 at 256 nodes on 2 cores.
-export GOMAXPROCS="${GOMAXPROCS:-1}"
 
 # Listening before the common start: a peer that learns the start sooner finds this node already.
 # One process answers on every address (gomel-probe listen); the state file says how far this node is.

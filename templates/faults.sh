@@ -256,13 +256,25 @@ apply_twin() {
     _f_when=$(faults_now)
     # shellcheck disable=SC2086 # the hosts are words
     case "$_t_action" in
-      drop) _faults_iptables -I $_t_args 2>"$_f_pidfile.err" ;;
+      drop) _twin_resolvable $_t_args && _faults_iptables -I $_t_args 2>"$_f_pidfile.err" ;;
       alias) _twin_alias $_t_args 2>"$_f_pidfile.err" ;;
       *) echo "unknown twin action" >"$_f_pidfile.err"; false ;;
     esac
     _f_status=$(_faults_status $? "$_f_pidfile.err")
     echo "$_f_when 0 twin $_t_action${_t_args:+ $_t_args} $_f_status" >>"$_f_dir/faults.log"
   done 3<"$_f_pidfile.setup"
+  return 0
+}
+
+# _twin_resolvable <host> ...: waits until each host resolves, at most GOMEL_TWIN_RESOLVE_S (30) seconds.
+# The other instance of a twin is no host the start waits for (node-lib.sh start_together): its node
+# can learn the common start before the other's container is up, and its name resolves only then (a
+# fresh-clone suite run: "twin drop node3-twin failed: node3-twin does not resolve", the twin not run).
+_twin_resolvable() {
+  _t_until=$(($(date +%s) + ${GOMEL_TWIN_RESOLVE_S:-30}))
+  for _t_h in "$@"; do
+    while [ -z "$(_faults_ip "$_t_h")" ] && [ "$(date +%s)" -lt "$_t_until" ]; do sleep 1; done
+  done
   return 0
 }
 

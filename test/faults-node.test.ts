@@ -573,6 +573,32 @@ wait`;
     );
   });
 
+  test("apply_twin: the other instance's name resolving only seconds after the common start is waited for; one that never does fails the drop", async (t) => {
+    const { dir, bin, calls } = await fakeIptables(t);
+    // node3-twin's container comes up late: its name resolves from the third lookup on.
+    const seen = path.join(dir, 'lookups');
+    await fs.writeFile(
+      path.join(bin, 'nslookup'),
+      `#!/bin/sh\necho "nslookup $1" >>${calls}\necho x >>${seen}.$1\nif [ "$1" != node3-twin ] || [ "$(wc -l <${seen}.$1)" -lt 3 ]; then echo "** server can't find $1: NXDOMAIN"; exit 1; fi\nprintf 'Name:\\t%s\\nAddress: 10.0.1.33\\n' "$1"\n`,
+      { mode: 0o755 },
+    );
+    const env = {
+      PATH: `${bin}:/usr/bin:/bin`,
+      GOMEL_TWIN_STATE: path.join(dir, 'twin'),
+      GOMEL_TWIN_RESOLVE_S: '20',
+      GOMEL_TWIN_SETUP: b64(['drop node3-twin']),
+    };
+    const r = await shell(['sh'], `. ${FAULTS_SH}; apply_twin "$1"`, env, [dir]);
+    assert.equal(r.code, 0, r.out);
+    assert.match(await fs.readFile(path.join(dir, 'faults.log'), 'utf8'), /^[\d.]+ 0 twin drop node3-twin ok\n$/);
+    const never = { ...env, GOMEL_TWIN_RESOLVE_S: '1', GOMEL_TWIN_SETUP: b64(['drop nowhere']) };
+    await shell(['sh'], `. ${FAULTS_SH}; apply_twin "$1"`, never, [dir]);
+    assert.match(
+      await fs.readFile(path.join(dir, 'faults.log'), 'utf8'),
+      /\n[\d.]+ 0 twin drop nowhere failed: nowhere does not resolve\n$/,
+    );
+  });
+
   /** One connection to 127.0.0.1:port: sends `line` (nothing when undefined), returns all it got once the listener closed it. */
   function converse(port: number, line: string | undefined): Promise<string> {
     return new Promise((resolve, reject) => {

@@ -173,10 +173,16 @@ test('the seal key is made once, mode 0600, and a file that is not one is refuse
   await sealFolder(a, 'twin8');
   assert.equal(await fs.readFile(key, 'utf8'), first, 'the key is kept');
   await fs.writeFile(key, 'not a key\n');
+  // The verdict judges on, its evidence unused; a collection refuses before it writes anything.
   const v = await cli(['verdict', '--logs', a]);
-  assert.equal(v.code, 1);
-  assert.match(v.err, /seal\.key: is not a gomelctl seal key \(64 hex digits\) — move it away/);
-  assert.doesNotMatch(v.err, /\n\s+at /, 'no stack trace');
+  assert.equal(v.code, 0, v.err);
+  assert.match(EVIDENCE.exec(v.out)?.[1] ?? '', /^its seal cannot be checked: .*seal\.key: is not a gomelctl seal key/);
+  const out = path.join(await tempDir(t), 'logs');
+  await assert.rejects(
+    deployLogs({ network: 'aleph_net', out, keys: 'none', configs: 'none' }, captureOutput(), engineOf(['node1'])),
+    /seal\.key: is not a gomelctl seal key \(64 hex digits\) — move it away/,
+  );
+  await assert.rejects(fs.stat(out), { code: 'ENOENT' });
 });
 
 /** An engine that lists `nodes` as the services of a finished run (no /extract: each node's output and task.json). */
@@ -267,4 +273,73 @@ test("a sealed folder: one node's own files that contradict themselves void its 
     assert.match(line ?? '', /^node8: NO consensus .*its own files are no evidence: /, what);
     assert.match(line!, named, what);
   }
+});
+
+test('a node that logs a longer order than the others cannot hold them short of it: the committee ordered as far as f + 1 of its nodes (hostile pass 14)', async (t) => {
+  const dir = await copyLogs(t, 'lab16', REAL_RUNS);
+  const log = path.join(dir, 'node8', '7.config.log.gz');
+  const lines = await readLines(log);
+  const last = lines
+    .map((l, i) => (l.includes('"E":"Z"') ? i : -1))
+    .filter((i) => i >= 0)
+    .at(-1)!;
+  // 1,200 units made up after its real order, at heights nobody reached, none twice.
+  const madeUp = Array.from(
+    { length: 1200 },
+    (_, i) => `{"L":"1","S":3,"N":100,"C":${i % 16},"H":${1000 + Math.floor(i / 16)},"T":24964,"E":"Z"}`,
+  );
+  lines.splice(last + 1, 0, ...madeUp);
+  await writeLines(log, lines);
+  await sealFolder(dir, 'lab16');
+  const v = await cli(['verdict', '--logs', dir]);
+  assert.equal(v.code, 0, v.err);
+  assert.doesNotMatch(v.out, /where node8 ordered/);
+  assert.match(v.out, /^consensus reached by all 16 nodes \(581 units in the same order\)$/m);
+});
+
+test("a sealed folder: a node's probe report among gomel logs, or an evidence file that does not read, voids that node only (hostile pass 14)", async (t) => {
+  const node8 = (dir: string, name: string) => path.join(dir, 'node8', name);
+  const cases: [string, (dir: string) => Promise<void>, RegExp][] = [
+    [
+      'a probe report',
+      (dir) => fs.writeFile(node8(dir, 'probe.txt'), 'pid 7\nresult ok\n'),
+      /a probe report \(probe\.txt\) among the gomel logs of a gomel run/,
+    ],
+    [
+      'exit_status a folder',
+      async (dir) => {
+        await fs.rm(node8(dir, 'exit_status'));
+        await fs.mkdir(node8(dir, 'exit_status'));
+        await fs.writeFile(path.join(node8(dir, 'exit_status'), 'x'), '0\n');
+      },
+      /exit_status: is a folder/,
+    ],
+  ];
+  for (const [what, contradict, named] of cases) {
+    const dir = await forkedLab16(t);
+    await contradict(dir);
+    await sealFolder(dir, 'lab16');
+    const v = await cli(['verdict', '--logs', dir]);
+    assert.equal(v.code, 4, `${what}: ${v.err}`);
+    const line = v.out.split('\n').find((l) => l.startsWith('node8: '));
+    assert.match(line ?? '', /^node8: NO consensus .*its own files are no evidence: /, what);
+    assert.match(line!, named, what);
+  }
+});
+
+test("a sealed folder: one node's log claiming sessions with a node whose log never names it voids neither (hostile pass 14: node8 voided a correct node2, and with it a fork)", async (t) => {
+  const dir = await forkedLab16(t);
+  // node2 (pid 1) never names pid 7 as a peer: as if node8 had refused every connection of node2's.
+  const log = path.join(dir, 'node2', '1.config.log.gz');
+  await writeLines(
+    log,
+    (await readLines(log)).filter((l) => !l.includes('"P":7,') && !l.includes('"P":7}')),
+  );
+  // Unsealed, the folder is refused (one of the two logs is not its node's: a user's mix-up).
+  assert.equal((await cli(['verdict', '--logs', dir])).code, 1);
+  await sealFolder(dir, 'lab16');
+  const v = await cli(['verdict', '--logs', dir]);
+  assert.equal(v.code, 4, v.err);
+  assert.doesNotMatch(v.out, /its own files are no evidence/);
+  assert.match(v.out, /^node2: consensus /m);
 });

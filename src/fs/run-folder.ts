@@ -330,6 +330,7 @@ async function readFaultFiles(
   nodes: LoadedRun['nodes'],
   record: FaultRecordFile | undefined,
   read: ReadTexts,
+  sealed: boolean,
 ): Promise<RunFaultFiles> {
   const faultLogs: RunFaultFiles['logs'] = [];
   const malformed: string[] = [];
@@ -337,7 +338,16 @@ async function readFaultFiles(
   for (const node of nodes) {
     // Its head: faults.sh writes a line per action (tens in a run); a forged one of megabytes a node
     // would cost the whole run's verdict its memory (64 nodes of 15 MB ran out of it).
-    const log = noted(read, node.files?.faultsLog, await readHead(node.files?.faultsLog, FAULTS_LOG_HEAD));
+    let log: string | undefined;
+    try {
+      log = noted(read, node.files?.faultsLog, await readHead(node.files?.faultsLog, FAULTS_LOG_HEAD));
+    } catch (e) {
+      // Sealed, a faults.log that does not read (a folder of that name) is its node's: none of it counts.
+      if (!sealed || !(e instanceof InputError)) throw e;
+      faultLogs.push(undefined);
+      unreadable.push({ label: node.label, why: `its faults.log does not read: ${e.message}` });
+      continue;
+    }
     const parsed = log === undefined ? undefined : parseFaultsLog(log);
     faultLogs.push(parsed?.events);
     for (const m of parsed?.malformed ?? []) {
@@ -505,9 +515,22 @@ export async function loadRun(options: VerdictOptions): Promise<LoadedRun> {
       'collect them with `gomelctl deploy logs`',
     );
   // One run is one payload: probe reports beside gomel logs are not a probe run (nor a gomel one).
-  const probes = files.filter((f) => f.probe).map((f) => f.label);
+  let probes = files.filter((f) => f.probe).map((f) => f.label);
   const logs = files.filter((f) => f.log).map((f) => f.label);
-  if (probes.length && logs.length)
+  if (probes.length && logs.length && sealed) {
+    // As collected, a probe report among gomel logs (or the other way round) is its node's own doing: the
+    // run is what most nodes ran, and the odd node's evidence is void (hostile pass 14).
+    const gomel = logs.length >= probes.length;
+    for (const f of files)
+      if (gomel ? f.probe : f.log) {
+        f.contradiction = gomel
+          ? `a probe report (${path.basename(f.probe!)}) among the gomel logs of a gomel run`
+          : `a gomel log (${path.basename(f.log!)}) among the probe reports of a probe run`;
+        f.probe = f.log = undefined;
+        f.logPid = undefined;
+      }
+    probes = files.filter((f) => f.probe).map((f) => f.label);
+  } else if (probes.length && logs.length)
     throw new InputError(
       options.logs,
       undefined,
@@ -536,7 +559,10 @@ export async function loadRun(options: VerdictOptions): Promise<LoadedRun> {
       throw new InputError(recordFile, at, `a twin's half names node ${e.nodes[0]} itself`, RECOLLECT);
     const twinLabel = twinName(hosts[pid]!);
     const found = files.find((f) => f.label === twinLabel);
-    if (found?.logPid !== undefined && found.logPid !== pid)
+    if (found?.logPid !== undefined && found.logPid !== pid && sealed) {
+      found.contradiction = `the twin of ${hosts[pid]} (pid ${pid}) holds the log of pid ${found.logPid}`;
+      found.log = found.logPid = undefined;
+    } else if (found?.logPid !== undefined && found.logPid !== pid)
       throw new InputError(
         found.log!,
         undefined,
@@ -589,7 +615,7 @@ function othersLog(
       return { pid: e.pid, label: e.label, stats: e.stats, twinned: true, ...(half ? { half } : {}) };
     }),
   ];
-  const found = notItsLog(logs, run.members.length, levelLimit);
+  const found = notItsLog(logs, run.members.length, levelLimit, !run.sealed);
   return found && { index: found.index, label: logs[found.index]!.label, problem: found.problem, fix: found.fix };
 }
 
@@ -601,16 +627,34 @@ export async function judgeRun(
 ): Promise<{ verdict: Verdict; evidence: NodeEvidence[]; config: RunConfig; faults: RunFaultFiles }> {
   const config = await readRunConfig(options, run.runRecord?.config, run.runRecord?.configSha256);
   const limit = config.config.LevelLimit;
-  const faults = await readFaultFiles(run.nodes, run.record, run.read);
+  const faults = await readFaultFiles(run.nodes, run.record, run.read, run.sealed);
   const evidence: NodeEvidence[] = [];
   const budget = eventBudget(run.members.length);
-  for (const node of run.nodes)
-    evidence.push(
-      await readEvidence(node.pid, node.files, node.label, budget, run.members.length, run.read, lineSink?.(node.pid)),
-    );
+  // In a sealed folder a node's file that does not read (a folder named exit_status, 17 MiB of started_at)
+  // is its own doing: its evidence is void, the others are judged (hostile pass 14).
+  const evidenceOf = async (
+    pid: number,
+    files: NodeFiles | undefined,
+    label: string,
+    sink?: (line: string) => void,
+  ) => {
+    try {
+      return await readEvidence(pid, files, label, budget, run.members.length, run.read, sink);
+    } catch (e) {
+      if (!run.sealed || !(e instanceof InputError)) throw e;
+      return {
+        pid,
+        label,
+        stats: undefined,
+        logProblem: `its own files are no evidence: ${e.message}`,
+        exitStatus: undefined,
+        stderr: undefined,
+      };
+    }
+  };
+  for (const node of run.nodes) evidence.push(await evidenceOf(node.pid, node.files, node.label, lineSink?.(node.pid)));
   const twinEvidence: NodeEvidence[] = [];
-  for (const t of run.twins)
-    twinEvidence.push(await readEvidence(t.pid, t.files, t.twinLabel, budget, run.members.length, run.read));
+  for (const t of run.twins) twinEvidence.push(await evidenceOf(t.pid, t.files, t.twinLabel));
   // A node log of another run beside this run's would be judged as this run's order: refused; and so
   // would a twin's (nodeK-twin/), which would make its node a liar (issue 30 B9). In a sealed folder the
   // log is its node's own doing: that node's evidence is void, the others are judged (each check names
@@ -674,7 +718,11 @@ export async function judgeRun(
   const hosts = run.members.map(memberHost);
   for (const [i, t] of run.twins.entries()) {
     const e = twinEvidence[i]!;
-    const twinFaults = noted(run.read, t.files?.faultsLog, await readHead(t.files?.faultsLog, FAULTS_LOG_HEAD));
+    const twinFaults = await readHead(t.files?.faultsLog, FAULTS_LOG_HEAD).then(
+      (text) => noted(run.read, t.files?.faultsLog, text),
+      // Sealed, a twin's faults.log that does not read is its own: no drop rules, no twin.
+      (e: unknown) => (run.sealed && e instanceof InputError ? undefined : Promise.reject(e)),
+    );
     const unapplied = untrusted
       ? "the folder's evidence is not used (its evidence: line says why)"
       : twinNotApplied(

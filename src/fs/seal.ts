@@ -6,7 +6,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { constants, promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { EnvironmentError } from '../core/errors.js';
+import { EnvironmentError, InputError } from '../core/errors.js';
+import { clip } from '../core/bounded.js';
 import { openSeal, sealDifference, sealedLeaf, sealText, SEAL_FILE } from '../core/logs/seal.js';
 import { someNames } from '../core/logs/logs-folder.js';
 import { exists, writeFileAtomic, writeNewFile } from './atomic.js';
@@ -107,6 +108,18 @@ export async function sealProblem(
   dir: string,
   read: ReadonlyMap<string, string> = new Map(),
 ): Promise<string | undefined> {
+  try {
+    return await checkSeal(dir, read);
+  } catch (e) {
+    // A seal, a key or a folder that does not read vouches for nothing; the run is still judged (hostile pass 13).
+    if (e instanceof InputError || e instanceof EnvironmentError)
+      return `its seal cannot be checked: ${clip(e.message, 200)}`;
+    if (isFsError(e)) return `its seal cannot be checked: ${e.code} reading ${clip(e.path ?? dir, 120)}`;
+    throw e;
+  }
+}
+
+async function checkSeal(dir: string, read: ReadonlyMap<string, string>): Promise<string | undefined> {
   const file = path.join(dir, SEAL_FILE);
   if (!(await exists(file)))
     return `it has no ${SEAL_FILE}: gomelctl's \`deploy logs\` (or \`up\`) did not collect it, or an older gomelctl did`;

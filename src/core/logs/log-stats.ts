@@ -309,12 +309,14 @@ export interface RunLog {
  * and its order is at most agreedShortBy units short of the longest of a log at `levelLimit`): never naming pid q while
  * q's log names it in a sync session, which gomel logs at both ends (syncPeerPids); another node's log
  * with the lines naming its own pid cut out still never names the node it came from. A log cut short
- * is not held to that (a node paused for good is dialed into its listen queue and never answers).
+ * is not held to that (a node paused for good is dialed into its listen queue and never answers). That last,
+ * between two logs, only with `crossNode`.
  */
 export function notItsLog(
   logs: readonly RunLog[],
   n: number,
   levelLimit: number,
+  crossNode = true,
 ): { index: number; problem: string; fix?: string } | undefined {
   for (const [index, { pid, label, stats, half }] of logs.entries()) {
     if (!stats) continue;
@@ -337,6 +339,10 @@ export function notItsLog(
         problem: `names pid ${stranger} as a peer, but only ${half!.names} reach ${label} (the twin's halves in the run's record, cut apart before gomel started): it is not ${label}'s log`,
       };
   }
+  // Between two nodes' logs: in a folder sealed as collected each log is its own node's output, and one
+  // node claiming sessions another never logged says nothing of which is lying (hostile pass 14: node8's
+  // claimed sessions voided a correct node2, and with it a fork): asked only of an unsealed folder.
+  if (!crossNode) return undefined;
   const judged = logs.flatMap((l, index) => (l.stats && !l.twinned ? [{ ...l, stats: l.stats, index }] : []));
   const reach = maxOf(judged.flatMap((l) => ((l.stats.maxLevel ?? -1) >= levelLimit ? [l.stats.order.length] : [])));
   if (reach === undefined) return undefined;

@@ -338,7 +338,11 @@ export function judge(
       })
     : [];
   const forkedBeforeDamage = new Map(damagedForks.map(({ e, at }) => [e, at]));
-  const reach = finishers.length ? Math.max(...finishers.map((e) => e.stats!.order.length)) : undefined;
+  // How far the committee ordered: as far as f + 1 of the nodes that finished, one correct among them
+  // at least: a node that logs a longer order than any other (hostile pass 14: 1,200 units made up after
+  // its real 309) cannot hold every correct node short of it.
+  const lengths = finishers.map((e) => e.stats!.order.length).sort((a, b) => b - a);
+  const reach = lengths.length ? lengths[Math.min(Math.floor((n - 1) / 3), lengths.length - 1)] : undefined;
   // Who ordered that far, named beside a node's shortfall: the units the consensus line counts are
   // those every node that reached it ordered alike, fewer than the furthest one's (swarm-8: 344 and 347).
   const furthest = inPidOrder(finishers.filter((e) => e.stats!.order.length === reach))[0];

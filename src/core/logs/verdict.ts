@@ -310,8 +310,8 @@ const finishedByItself = (e: NodeEvidence) => e.exitStatus === 0 && !e.stderr?.t
 /**
  * Consensus, per node: its (C, H) order agrees with the committee's on the common
  * prefix, it created prime units itself, and it ordered as far as the committee:
- * its order is at most 2N units short of the longest agreed order of a node that
- * finished — a node that stopped a level short with the full order, or whose last
+ * its order is at most 2N units short of the agreed order f + 1 of the nodes that
+ * finished reached — a node that stopped a level short with the full order, or whose last
  * log lines were lost, agrees too; a node at LevelLimit that ordered little does not.
  */
 export function judge(
@@ -344,7 +344,7 @@ export function judge(
   const lengths = finishers.map((e) => e.stats!.order.length).sort((a, b) => b - a);
   const reach = lengths.length ? lengths[Math.min(Math.floor((n - 1) / 3), lengths.length - 1)] : undefined;
   // Who ordered that far, named beside a node's shortfall: the units the consensus line counts are
-  // those every node that reached it ordered alike, fewer than the furthest one's (swarm-8: 344 and 347).
+  // those every node that reached it ordered alike (swarm-8: 344; node4, the furthest, 347).
   const furthest = inPidOrder(finishers.filter((e) => e.stats!.order.length === reach))[0];
 
   const nodes = evidence.map((e): NodeVerdict => {

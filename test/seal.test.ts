@@ -343,3 +343,53 @@ test("a sealed folder: one node's log claiming sessions with a node whose log ne
   assert.doesNotMatch(v.out, /its own files are no evidence/);
   assert.match(v.out, /^node2: consensus /m);
 });
+
+test("one node's longer order cannot excuse another's fork as lost lines: they are measured against what f + 1 nodes ordered (hostile pass 15)", async (t) => {
+  const dir = await copyLogs(t, 'lab16', REAL_RUNS);
+  const made = '{"L":"1","S":3,"N":100,"C":0,"H":999,"T":24964,"E":"Z"}';
+  // node2 ordered, at #151, a unit nobody else ordered: a fork.
+  const node2 = path.join(dir, 'node2', '1.config.log.gz');
+  const lines2 = await readLines(node2);
+  const z = lines2.flatMap((l, i) => (l.includes('"E":"Z"') ? [i] : []));
+  lines2[z[150]!] = made;
+  await writeLines(node2, lines2);
+  // node8 appends that unit to its own order: the longest of the main group.
+  const node8 = path.join(dir, 'node8', '7.config.log.gz');
+  const lines8 = await readLines(node8);
+  lines8.splice(
+    lines8
+      .map((l, i) => (l.includes('"E":"Z"') ? i : -1))
+      .filter((i) => i >= 0)
+      .at(-1)! + 1,
+    0,
+    made,
+  );
+  await writeLines(node8, lines8);
+  await sealFolder(dir, 'lab16');
+  const v = await cli(['verdict', '--logs', dir]);
+  assert.equal(v.code, 4, v.out);
+  assert.match(v.out, /^divergence at ordered unit #151: /m);
+  assert.doesNotMatch(v.out, /lines lost from its log/);
+});
+
+test('one log at LevelLimit among nodes all killed short of it is no finished run: f + 1 must have finished (hostile pass 15)', async (t) => {
+  const dir = await copyLogs(t, 'lab16', REAL_RUNS);
+  for (let k = 1; k <= 16; k++) {
+    const log = path.join(dir, `node${k}`, `${k - 1}.config.log.gz`);
+    const lines = await readLines(log);
+    await writeLines(
+      log,
+      lines.slice(
+        0,
+        lines.findIndex((l) => /"Q":(4[5-9]|50),/.test(l) && l.includes('"E":"D"')),
+      ),
+    );
+    await fs.writeFile(path.join(dir, `node${k}`, 'exit_status'), '124\n');
+  }
+  const node8 = path.join(dir, 'node8', '7.config.log.gz');
+  await writeLines(node8, [...(await readLines(node8)), '{"L":"1","S":0,"Q":50,"A":7,"T":30000,"E":"D"}']);
+  await sealFolder(dir, 'lab16');
+  const v = await cli(['verdict', '--logs', dir]);
+  assert.equal(v.code, 1, v.out);
+  assert.match(v.err, /consensus not reached: only 1 node finished .*; f \+ 1 = 6 must, one correct at least/);
+});

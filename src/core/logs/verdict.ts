@@ -183,13 +183,32 @@ function notForkEvidence(reference: readonly number[], e: NodeEvidence): string 
   return `${missing} missing from it (lines lost from its log)`;
 }
 
+/** Faults a committee of n tolerates: f = ⌊(n−1)/3⌋ (n = 3f+1). */
+const tolerated = (n: number) => Math.floor((n - 1) / 3);
+
+/**
+ * The longest order f + 1 nodes of the main group ordered alike (its orders are prefixes of one another):
+ * one correct node's at least. What excuses another order (lines lost) is measured against it, never
+ * against one node's longest: a liar appending a unit made that of a forked node2 look "lost lines",
+ * and the fork exit 1 (hostile pass 15).
+ */
+function agreedOrder(main: readonly NodeEvidence[], n: number): readonly number[] {
+  const longestFirst = [...main].sort((a, b) => b.stats!.order.length - a.stats!.order.length);
+  return longestFirst[Math.min(tolerated(n), longestFirst.length - 1)]!.stats!.order;
+}
+
 /** The evidence with orders that cannot show a fork (notForkEvidence) marked damaged. */
-function markLostLines(evidence: readonly NodeEvidence[], counted: (e: NodeEvidence) => boolean): NodeEvidence[] {
+function markLostLines(
+  evidence: readonly NodeEvidence[],
+  counted: (e: NodeEvidence) => boolean,
+  n: number,
+): NodeEvidence[] {
   const { groups, main } = groupOrders(evidence.filter(counted));
   if (!main) return [...evidence];
+  const reference = agreedOrder(main, n);
   const marked = new Map<NodeEvidence, string>();
   for (const e of groups.filter((g) => g !== main).flat()) {
-    const why = notForkEvidence(main[0]!.stats!.order, e);
+    const why = notForkEvidence(reference, e);
     if (why) marked.set(e, why);
   }
   return evidence.map((e) => (marked.has(e) ? { ...e, orderDamaged: marked.get(e) } : e));
@@ -243,7 +262,7 @@ function orderUnsupported(s: LogStats, n: number): string | undefined {
   if (s.order.length === 0) return undefined;
   if (s.maxRound === undefined)
     return `ordered ${s.order.length} units but decided no timing round; gomel orders units only by timing rounds`;
-  const f = Math.floor((n - 1) / 3);
+  const f = tolerated(n);
   const least = (2 * f + 1) * Math.max(0, s.maxRound - 1) + 1;
   if (s.order.length < least)
     return `ordered ${s.order.length} units by timing round ${s.maxRound}, which needs at least ${least} (2f+1 = ${2 * f + 1} a level below it)`;
@@ -326,11 +345,20 @@ export function judge(
   // two versions, are no fault of the nodes that ordered them.
   const { ran, notRun } = twinsThatRan(twins);
   const liars = new Map(ran.map((t) => [t.pid, `Byzantine: equivocated as ${t.label} and ${t.twinLabel}, one key`]));
-  const evidence = markLostLines(given, (e) => !liars.has(e.pid));
+  const evidence = markLostLines(given, (e) => !liars.has(e.pid), n);
   const { groups, main } = groupOrders(evidence.filter((e) => !liars.has(e.pid)));
-  // Some node's own log must show LevelLimit: an exit status alone (exit 0 beside logs cut short) shows no end.
-  const logAtLimit = (main ?? []).some((e) => atLimit(e, levelLimit));
-  const finishers = logAtLimit ? (main ?? []).filter((e) => atLimit(e, levelLimit) || finishedByItself(e)) : [];
+  // Some node's own log must show LevelLimit: an exit status alone (exit 0 beside logs cut short) shows no
+  // end. And f + 1 nodes must have finished, one correct at least: one log at LevelLimit among nodes all
+  // killed short of it by a timeout made a committee that never finished exit 0 (hostile pass 15).
+  const finished = (main ?? []).filter((e) => atLimit(e, levelLimit) || finishedByItself(e));
+  const someAtLimit = finished.some((e) => atLimit(e, levelLimit));
+  const logAtLimit = someAtLimit && finished.length > tolerated(n);
+  const finishers = logAtLimit ? finished : [];
+  // "only 1 node finished; f + 1 = 2 must": why no node reached consensus although a log is at LevelLimit.
+  const fewFinished =
+    someAtLimit && !logAtLimit
+      ? `only ${finished.length} node${finished.length === 1 ? '' : 's'} finished (at LevelLimit ${levelLimit}, or gomel's own exit 0); f + 1 = ${tolerated(n) + 1} must, one correct at least`
+      : undefined;
   const damagedForks = main
     ? evidence.flatMap((e) => {
         const at = liars.has(e.pid) ? undefined : damagedPrefixFork(main[0]!.stats!.order, e);
@@ -342,7 +370,7 @@ export function judge(
   // at least: a node that logs a longer order than any other (hostile pass 14: 1,200 units made up after
   // its real 309) cannot hold every correct node short of it.
   const lengths = finishers.map((e) => e.stats!.order.length).sort((a, b) => b - a);
-  const reach = lengths.length ? lengths[Math.min(Math.floor((n - 1) / 3), lengths.length - 1)] : undefined;
+  const reach = lengths.length ? lengths[Math.min(tolerated(n), lengths.length - 1)] : undefined;
   // Who ordered that far, named beside a node's shortfall: the units the consensus line counts are
   // those every node that reached it ordered alike (swarm-8: 344; node4, the furthest, 347).
   const furthest = inPidOrder(finishers.filter((e) => e.stats!.order.length === reach))[0];
@@ -376,7 +404,9 @@ export function judge(
         reasons.push(`ordered unit ${twice.unit} twice (#${twice.first} and #${twice.second}): not a linear order`);
       else if (agrees === false) reasons.push("its order diverges from the committee's");
       else if (reach === undefined)
-        reasons.push(`highest level ${s.maxLevel ?? '-'} < LevelLimit ${levelLimit}, and no node finished`);
+        reasons.push(
+          fewFinished ?? `highest level ${s.maxLevel ?? '-'} < LevelLimit ${levelLimit}, and no node finished`,
+        );
       // Reaching LevelLimit is not enough: the units it ordered are the evidence (agreedShortBy).
       else if (s.order.length < reach - agreedShortBy(n))
         reasons.push(
@@ -428,7 +458,7 @@ export function judge(
   const reached = nodes.filter((v) => v.reached);
   const all = reached.length === n && nodes.length === n;
   const starts = nodes.map((v) => v.startedAt).filter((t): t is number => t !== undefined);
-  const f = Math.floor((n - 1) / 3);
+  const f = tolerated(n);
   // Faulty for a reason outside gomel, by evidence only: its host lost (the engine's task record), or a
   // fault its faults.log says was applied. A node that reached consensus did its part before it.
   const reachedLabels = new Set(reached.map((v) => v.label));
@@ -519,6 +549,7 @@ export function judge(
       caughtUp: (faults.undone ?? []).filter((x) => reachedLabels.has(x.label) && !faultyLabels.has(x.label)),
       divergences,
       liars: liars.size,
+      fewFinished,
     }),
     shutdownLine: shutdownLine(nodes),
   };
@@ -539,6 +570,8 @@ interface Tally {
   divergences: readonly Divergence[];
   /** How many nodes lied: with any, safety and liveness are said apart. */
   liars: number;
+  /** Why a log at LevelLimit is no finished run: fewer than f + 1 nodes finished. */
+  fewFinished: string | undefined;
 }
 
 /** A list of node names that stays short at any N: the first few, and how many more (the JSON has all). */
@@ -602,6 +635,7 @@ function livenessLine(t: Tally): string {
   const faults = t.faulty.length ? `; ${faultList(t.faulty)} (f = ${t.f})` : '';
   if (t.faulty.length > t.f && t.correct.length === 0)
     return `consensus not reached: all ${t.n} nodes faulty, no correct node left to judge${faults}`;
+  if (reached.length === 0 && t.fewFinished) return `consensus not reached: ${t.fewFinished}${faults}`;
   if (reached.length === 0)
     return `consensus not reached: no node reached LevelLimit ${t.levelLimit} with an agreed order${faults}`;
   // Nodes grouped by why they did not reach it, a few names each.

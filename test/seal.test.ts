@@ -391,5 +391,47 @@ test('one log at LevelLimit among nodes all killed short of it is no finished ru
   await sealFolder(dir, 'lab16');
   const v = await cli(['verdict', '--logs', dir]);
   assert.equal(v.code, 1, v.out);
-  assert.match(v.err, /consensus not reached: only 1 node finished .*; f \+ 1 = 6 must, one correct at least/);
+  assert.match(v.err, /consensus not reached: only 1 node finished .*; 2f \+ 1 = 11 must/);
+});
+
+test('as collected, a node missing units the others ordered is a fork, whatever the count on each side: a liar cannot tip a split into "lines lost" (hostile pass 16)', async (t) => {
+  const dir = await copyLogs(t, 'lab16', REAL_RUNS);
+  const made = '{"L":"1","S":3,"N":100,"C":0,"H":999,"T":24964,"E":"Z"}';
+  // node1..node8 ordered one more unit at #151 than node9..node16; node16, lying, sides with node1..node8.
+  for (const k of [1, 2, 3, 4, 5, 6, 7, 8, 16]) {
+    const log = path.join(dir, `node${k}`, `${k - 1}.config.log.gz`);
+    const lines = await readLines(log);
+    lines.splice(lines.flatMap((l, i) => (l.includes('"E":"Z"') ? [i] : []))[150]!, 0, made);
+    await writeLines(log, lines);
+  }
+  await sealFolder(dir, 'lab16');
+  const v = await cli(['verdict', '--logs', dir]);
+  assert.equal(v.code, 4, v.out);
+  assert.doesNotMatch(v.out, /lines lost from its log/);
+  // Not as collected (a copy's damage), the same gap is lines lost, as before (hostile pass B2): no fork claimed.
+  const trusted = await cli(['verdict', '--trust-logs', '--logs', dir]);
+  assert.notEqual(trusted.code, 0);
+});
+
+test('f liars claiming to have finished (exit 0) cannot make nodes a timeout killed short count as consensus: 2f + 1 must finish (hostile pass 16)', async (t) => {
+  const dir = await copyLogs(t, 'lab16', REAL_RUNS);
+  // node1 finished; node2..node16 were killed by the timeout at level 30.
+  for (let k = 2; k <= 16; k++) {
+    const log = path.join(dir, `node${k}`, `${k - 1}.config.log.gz`);
+    const lines = await readLines(log);
+    await writeLines(
+      log,
+      lines.slice(
+        0,
+        lines.findIndex((l) => l.includes('"Q":31,') && l.includes('"E":"D"')),
+      ),
+    );
+    // node12..node16 lie: gomel's own exit 0, nothing on stderr.
+    await fs.writeFile(path.join(dir, `node${k}`, 'exit_status'), k >= 12 ? '0\n' : '124\n');
+    if (k >= 12) await fs.writeFile(path.join(dir, `node${k}`, 'stderr.txt'), '');
+  }
+  await sealFolder(dir, 'lab16');
+  const v = await cli(['verdict', '--logs', dir]);
+  assert.equal(v.code, 1, v.out);
+  assert.match(v.err, /consensus not reached: only \d nodes finished .*; 2f \+ 1 = 11 must/);
 });

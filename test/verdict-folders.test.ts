@@ -56,7 +56,12 @@ test('when the hosts do not tell nodes apart (all 127.0.0.1), folders of any nam
     result.nodes.map((n) => n.label),
     ['run-0', 'run-1', 'pid 2', 'pid 3'],
   );
-  assert.match(result.consensusLine, /not by pid 2, pid 3 \(no log\)/);
+  // Two of four nodes left a log: 2f + 1 = 3 must finish, so no node reached consensus (hostile pass 16).
+  assert.deepEqual(
+    result.nodes.map((n) => n.reached),
+    [false, false, false, false],
+  );
+  assert.match(result.consensusLine, /only 2 nodes finished .*; 2f \+ 1 = 3 must/);
   // A folder named as a host many lines share, holding no log, cannot say which node it is.
   await fs.mkdir(path.join(dir, '127.0.0.1'));
   await fs.writeFile(path.join(dir, '127.0.0.1', 'exit_status'), '0\n');

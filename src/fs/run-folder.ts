@@ -741,7 +741,7 @@ export async function judgeRun(
       ...(unapplied ? { unapplied } : {}),
     });
   }
-  const verdict = judge(evidence, run.members.length, limit, findings, twins);
+  const verdict = judge(evidence, run.members.length, limit, findings, twins, run.sealed);
   return {
     verdict: untrusted ? { ...verdict, evidenceNotUsed: untrusted } : verdict,
     evidence,

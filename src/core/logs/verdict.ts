@@ -339,25 +339,33 @@ export function judge(
   levelLimit: number,
   faults: FaultFindings = { applied: [], notApplied: [], inconsistent: [] },
   twins: readonly TwinRun[] = [],
+  asCollected = false,
 ): Verdict {
   // A twin that ran lied (it signed two units for one slot): faulty, whatever its own order says, and
   // left out of agreement, which is a promise to the nodes that did not lie. Its units, ordered in
   // two versions, are no fault of the nodes that ordered them.
   const { ran, notRun } = twinsThatRan(twins);
   const liars = new Map(ran.map((t) => [t.pid, `Byzantine: equivocated as ${t.label} and ${t.twinLabel}, one key`]));
-  const evidence = markLostLines(given, (e) => !liars.has(e.pid), n);
+  // Lines lost (a run of units missing from an order) excuse a difference only in a folder not as collected,
+  // where they are a copy's damage (hostile pass B2). As collected, every log is its node's own output,
+  // gomel never skips a unit, and a node missing units others ordered is a fork: excusing it let one
+  // liar's vote hide a 3-against-3 fork (hostile pass 16).
+  const evidence = asCollected ? [...given] : markLostLines(given, (e) => !liars.has(e.pid), n);
   const { groups, main } = groupOrders(evidence.filter((e) => !liars.has(e.pid)));
   // Some node's own log must show LevelLimit: an exit status alone (exit 0 beside logs cut short) shows no
   // end. And f + 1 nodes must have finished, one correct at least: one log at LevelLimit among nodes all
   // killed short of it by a timeout made a committee that never finished exit 0 (hostile pass 15).
   const finished = (main ?? []).filter((e) => atLimit(e, levelLimit) || finishedByItself(e));
+  // 2f + 1 of them: with at most f faulty the correct nodes are that many, and f liars claiming to have
+  // finished (exit 0, or a line at LevelLimit) with short orders then cannot make the committee's order
+  // theirs (hostile pass 16: 5 liars' exit 0 beside one node that finished passed 15 killed at level 30).
   const someAtLimit = finished.some((e) => atLimit(e, levelLimit));
-  const logAtLimit = someAtLimit && finished.length > tolerated(n);
+  const logAtLimit = someAtLimit && finished.length > 2 * tolerated(n);
   const finishers = logAtLimit ? finished : [];
   // "only 1 node finished; f + 1 = 2 must": why no node reached consensus although a log is at LevelLimit.
   const fewFinished =
     someAtLimit && !logAtLimit
-      ? `only ${finished.length} node${finished.length === 1 ? '' : 's'} finished (at LevelLimit ${levelLimit}, or gomel's own exit 0); f + 1 = ${tolerated(n) + 1} must, one correct at least`
+      ? `only ${finished.length} node${finished.length === 1 ? '' : 's'} finished (at LevelLimit ${levelLimit}, or gomel's own exit 0); 2f + 1 = ${2 * tolerated(n) + 1} must (the correct nodes, with f faulty)`
       : undefined;
   const damagedForks = main
     ? evidence.flatMap((e) => {

@@ -435,3 +435,18 @@ test('f liars claiming to have finished (exit 0) cannot make nodes a timeout kil
   assert.equal(v.code, 1, v.out);
   assert.match(v.err, /consensus not reached: only \d nodes finished .*; 2f \+ 1 = 11 must/);
 });
+
+test('as collected, a gap before a damaged line is a fork too: later damage excuses nothing before it (hostile pass 17)', async (t) => {
+  const dir = await copyLogs(t, 'swarm-8');
+  const log = path.join(dir, 'node2', '1.config.log.gz');
+  const lines = await readLines(log);
+  const z = lines.flatMap((l, i) => (l.includes('"E":"Z"') ? [i] : []));
+  // One garbled line after #300, then unit #100 left out: node2 ordered 6:12 where the others ordered 7:12.
+  lines.splice(z[300]! + 1, 0, '{"L":"1","E":"Z","C":');
+  lines.splice(z[99]!, 1);
+  await writeLines(log, lines);
+  await sealFolder(dir, 'swarm-8');
+  const v = await cli(['verdict', '--logs', dir]);
+  assert.equal(v.code, 4, v.out);
+  assert.match(v.out, /^divergence at ordered unit #100: /m);
+});

@@ -239,13 +239,15 @@ function divergencesOf(
 /**
  * Where the intact part of a damaged order (before its first damaged line, issue 30 B8) differs from
  * the committee's, if it does: a fork, which no later damage undoes. A contiguous run of units missing
- * there is lost lines, as for a whole order (notForkEvidence), not a fork.
+ * there is lost lines, as for a whole order (notForkEvidence), not a fork, in a folder not as collected.
  */
-function damagedPrefixFork(reference: readonly number[], e: NodeEvidence): number | undefined {
+function damagedPrefixFork(reference: readonly number[], e: NodeEvidence, asCollected: boolean): number | undefined {
   if (!e.orderDamaged || !e.intactOrder || e.task?.incomplete?.length) return undefined;
   const prefix = e.stats!.order.slice(0, e.intactOrder);
   const at = firstDifference(reference, prefix);
-  if (at < 0 || notForkEvidence(reference, { ...e, stats: { ...e.stats!, order: prefix } })) return undefined;
+  // As collected, a gap is a fork there too (judge: gomel never skips a unit; hostile pass 17).
+  if (at < 0 || (!asCollected && notForkEvidence(reference, { ...e, stats: { ...e.stats!, order: prefix } })))
+    return undefined;
   return at;
 }
 
@@ -369,7 +371,7 @@ export function judge(
       : undefined;
   const damagedForks = main
     ? evidence.flatMap((e) => {
-        const at = liars.has(e.pid) ? undefined : damagedPrefixFork(main[0]!.stats!.order, e);
+        const at = liars.has(e.pid) ? undefined : damagedPrefixFork(main[0]!.stats!.order, e, asCollected);
         return at === undefined ? [] : [{ e, at }];
       })
     : [];

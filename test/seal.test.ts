@@ -14,6 +14,8 @@ import { captureOutput } from '../src/commands/output.js';
 import type { Engine } from '../src/docker/engine.js';
 import { openSeal, sealDifference, sealText, SEAL_FILE } from '../src/core/logs/seal.js';
 import { sealFolder as sealListed, sealProblem } from '../src/fs/seal.js';
+import { judgeRun, loadRun } from '../src/fs/run-folder.js';
+import { createHash } from 'node:crypto';
 
 /** Seals every file of `dir`, as deploy logs seals the files it wrote. */
 const sealFolder = async (dir: string, network: string) => sealListed(dir, network, await leaves(dir));
@@ -226,10 +228,26 @@ test('the seal vouches for the bytes the verdict read, not for the folder by the
   const dir = await sealedTwin8(t);
   assert.equal(await sealProblem(dir), undefined);
   const faultsLog = path.join(dir, 'node4', 'faults.log');
-  const read = new Map([[faultsLog, `${await fs.readFile(faultsLog, 'utf8')}1700000000 4000 kill ok\n`]]);
+  const sha = (text: string) => createHash('sha256').update(text).digest('hex');
+  const read = new Map([[faultsLog, sha(`${await fs.readFile(faultsLog, 'utf8')}1700000000 4000 kill ok\n`)]]);
   assert.equal(await sealProblem(dir, read), 'node4/faults.log not as sealed when the verdict read it');
-  const asSealed = new Map([[faultsLog, await fs.readFile(faultsLog, 'utf8')]]);
+  const asSealed = new Map([[faultsLog, sha(await fs.readFile(faultsLog, 'utf8'))]]);
   assert.equal(await sealProblem(dir, asSealed), undefined);
+  // What the verdict reads is noted as read: every node's gomel log and the folder's conf.json too, whose
+  // orders and LevelLimit decide who forked and who finished (hostile pass 18: either swapped in for the
+  // reading and back before the hashing passed).
+  const run = await loadRun({ logs: dir, configs: 'none', keys: 'none' });
+  await judgeRun(run, { logs: dir, configs: 'none', keys: 'none' });
+  for (const rel of ['node1/0.config.log.gz', 'node3-twin/2.config.log.gz', 'conf.json', 'node4/faults.log']) {
+    const file = path.resolve(dir, rel);
+    assert.equal(
+      run.read.get(file),
+      createHash('sha256')
+        .update(await fs.readFile(file))
+        .digest('hex'),
+      rel,
+    );
+  }
 });
 
 /** lab16 with node4's ordered units #201 and #202 swapped: a fork at #201 (every node ordered 12:10 there). */

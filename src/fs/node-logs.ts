@@ -1,5 +1,6 @@
 // Finds per-node evidence in a logs folder and streams gomel's JSON-lines logs
 // (plain or .gz; tens of MB per node on long runs) without loading them whole.
+import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
@@ -223,7 +224,23 @@ class TooManyLines extends Error {}
 class TooManyMembers extends Error {}
 
 /** A file's bytes from `position` on, through a handle the caller keeps open. */
-async function* chunksFrom(handle: FileHandle, position: number): AsyncGenerator<Buffer> {
+/** What a log is read through: its open file, or its bytes held whole (hashed as read, for the seal). */
+type LogSource = Pick<FileHandle, 'read'>;
+
+/** A LogSource over bytes in memory, read as a file is (fs.read's contract: fewer bytes at the end, none past it). */
+function bytesSource(bytes: Buffer): LogSource {
+  return {
+    read: (async (buffer: Buffer, offset: number, length: number, position: number) => {
+      const bytesRead = bytes.copy(buffer, offset, position, Math.min(position + length, bytes.length));
+      return { bytesRead: Math.max(0, bytesRead), buffer };
+    }) as LogSource['read'],
+  };
+}
+
+/** Logs up to this size are read whole and hashed as read when the seal asks (real gomel's: ~1 MB gzipped a node). */
+const HASHED_LOG_BYTES = 64 * 1024 * 1024;
+
+async function* chunksFrom(handle: LogSource, position: number): AsyncGenerator<Buffer> {
   for (;;) {
     const buffer = Buffer.allocUnsafe(CHUNK);
     const { bytesRead } = await handle.read(buffer, 0, CHUNK, position);
@@ -265,7 +282,7 @@ function gzipHeaderLength(h: Buffer): number | undefined {
  * `trailing` instead of costing the whole log (N71).
  */
 async function* gunzipMembers(
-  handle: FileHandle,
+  handle: LogSource,
   size: number,
   trailing: (note: string) => void,
 ): AsyncGenerator<Buffer> {
@@ -319,7 +336,12 @@ interface LogRead {
 }
 
 /** Streams a log's lines (plain or .gz) to `onLine`, reading at most `maxBytes` of lines. */
-async function streamLog(file: string, onLine: (line: string) => void, maxBytes = MAX_LOG_BYTES): Promise<LogRead> {
+async function streamLog(
+  file: string,
+  onLine: (line: string) => void,
+  maxBytes = MAX_LOG_BYTES,
+  readSha256?: (sha256: string | undefined) => void,
+): Promise<LogRead> {
   const gz = file.endsWith('.gz');
   let opened: OpenInput;
   try {
@@ -339,7 +361,15 @@ async function streamLog(file: string, onLine: (line: string) => void, maxBytes 
   }
   const notes: string[] = [];
   try {
-    const bytes = gz ? gunzipMembers(handle, size, (note) => notes.push(note)) : chunksFrom(handle, 0);
+    // For the seal: the bytes read are the bytes hashed (hostile pass 18: a log swapped in for the reading
+    // and back before the hashing); a log too large to hold is no sealed bytes (undefined).
+    let source: LogSource = handle;
+    if (readSha256 && size <= HASHED_LOG_BYTES) {
+      const whole = await handle.readFile();
+      readSha256(createHash('sha256').update(whole).digest('hex'));
+      source = bytesSource(whole);
+    } else readSha256?.(undefined);
+    const bytes = gz ? gunzipMembers(source, size, (note) => notes.push(note)) : chunksFrom(source, 0);
     await boundedLines(capped(bytes, maxBytes), onLine);
     return { problem: notes.join('; ') || undefined, usable: true };
   } catch (error) {
@@ -380,6 +410,7 @@ export async function readLogStats(
   maxBytes?: number,
   maxEvents?: number,
   committeeSize?: number,
+  readSha256?: (sha256: string | undefined) => void,
 ): Promise<{ stats: LogStats | undefined; problem: string | undefined }> {
   const stats = newLogStats(maxEvents, committeeSize);
   const read = await streamLog(
@@ -389,6 +420,7 @@ export async function readLogStats(
       if (!stats.overflow) alsoLine?.(line);
     },
     maxBytes,
+    readSha256,
   );
   if (!read.usable) return { stats: undefined, problem: read.problem };
   if (stats.overflow)

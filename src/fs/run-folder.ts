@@ -117,9 +117,13 @@ async function readRunConfig(
   options: VerdictOptions,
   recorded: string | undefined,
   recordedSha256: string | undefined,
+  texts: ReadTexts,
 ): Promise<RunConfig> {
+  const own = path.join(options.logs, 'conf.json');
   const read = async (file: string): Promise<Configuration> => {
-    const { config, problems } = checkConfigText(await readInput(file, 'config'), undefined);
+    // The folder's own: its LevelLimit decides who finished, held to the seal as read (hostile pass 18).
+    const text = await readInput(file, 'config');
+    const { config, problems } = checkConfigText(file === own ? noted(texts, file, text) : text, undefined);
     if (!config)
       throw new InputError(
         file,
@@ -137,7 +141,6 @@ async function readRunConfig(
       );
     return config;
   };
-  const own = path.join(options.logs, 'conf.json');
   const ran = (await exists(own)) ? await read(own) : undefined;
   const given = options.config;
   if (given) {
@@ -282,9 +285,10 @@ function folderPid(label: string, hosts: readonly string[], where: string): numb
  */
 type ReadTexts = Map<string, string>;
 
-/** `text`, noted as what was read of `file`. */
+/** `text`, noted (its SHA-256) as what was read of `file`. */
 function noted<T extends string | undefined>(read: ReadTexts | undefined, file: string | undefined, text: T): T {
-  if (read && file !== undefined && text !== undefined) read.set(path.resolve(file), text);
+  if (read && file !== undefined && text !== undefined)
+    read.set(path.resolve(file), createHash('sha256').update(text).digest('hex'));
   return text;
 }
 
@@ -403,7 +407,14 @@ async function readEvidence(
   alsoLine?: (line: string) => void,
 ): Promise<NodeEvidence> {
   if (!f) return { pid, label, stats: undefined, logProblem: 'no log', exitStatus: undefined, stderr: undefined };
-  const read = f.log ? await readLogStats(f.log, alsoLine, undefined, maxEvents, committeeSize) : undefined;
+  // The log's bytes as read (its SHA-256), held to the seal like the fault evidence: the twin's instance's
+  // and each node's order decide who lied and who forked (hostile pass 18).
+  const log = f.log;
+  const read = log
+    ? await readLogStats(log, alsoLine, undefined, maxEvents, committeeSize, (sha) =>
+        texts.set(path.resolve(log), sha ?? 'too large to hold'),
+      )
+    : undefined;
   const statusText = noted(texts, f.exitStatus, await readOptional(f.exitStatus));
   const exitStatus = statusText === undefined ? undefined : parseExitStatus(statusText);
   const taskText = noted(texts, f.task, await readOptional(f.task));
@@ -433,7 +444,7 @@ async function readEvidence(
       ? { exitStatusProblem: unreadableExitStatus(f.exitStatus!, statusText) }
       : {}),
     // Its head only: a goroutine dump of a large committee runs to megabytes, the panic comes first.
-    stderr: await readHead(f.stderr, STDERR_HEAD),
+    stderr: noted(texts, f.stderr, await readHead(f.stderr, STDERR_HEAD)),
     task,
     startedAt: started && Number.isFinite(Number(started)) ? Number(started) : undefined,
   };
@@ -625,7 +636,7 @@ export async function judgeRun(
   options: VerdictOptions,
   lineSink?: (pid: number) => (line: string) => void,
 ): Promise<{ verdict: Verdict; evidence: NodeEvidence[]; config: RunConfig; faults: RunFaultFiles }> {
-  const config = await readRunConfig(options, run.runRecord?.config, run.runRecord?.configSha256);
+  const config = await readRunConfig(options, run.runRecord?.config, run.runRecord?.configSha256, run.read);
   const limit = config.config.LevelLimit;
   const faults = await readFaultFiles(run.nodes, run.record, run.read, run.sealed);
   const evidence: NodeEvidence[] = [];

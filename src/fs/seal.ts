@@ -101,8 +101,8 @@ export async function sealFolder(dir: string, network: string, collected: readon
 
 /**
  * Why the folder's evidence cannot be vouched for (no seal, another machine's, changed since), or
- * undefined when its seal holds: for the folder as it is now, and for `read` (file → the text the
- * verdict read of it), which must be the very bytes sealed.
+ * undefined when its seal holds: for the folder as it is now, and for `read` (file → the SHA-256 of
+ * what the verdict read of it), which must be the very bytes sealed.
  */
 export async function sealProblem(
   dir: string,
@@ -132,9 +132,7 @@ async function checkSeal(dir: string, read: ReadonlyMap<string, string>): Promis
   const root = path.resolve(dir);
   const changedWhileRead = [...read]
     .map(([f, t]) => [path.relative(root, f).split(path.sep).join('/'), t] as const)
-    .filter(
-      ([rel, t]) => !Object.hasOwn(seal.files, rel) || seal.files[rel] !== createHash('sha256').update(t).digest('hex'),
-    )
+    .filter(([rel, sha]) => !Object.hasOwn(seal.files, rel) || seal.files[rel] !== sha)
     .map(([rel]) => rel);
   const difference = sealDifference(seal, await hashes(dir));
   if (difference) return difference;

@@ -331,7 +331,7 @@ const finishedByItself = (e: NodeEvidence) => e.exitStatus === 0 && !e.stderr?.t
 /**
  * Consensus, per node: its (C, H) order agrees with the committee's on the common
  * prefix, it created prime units itself, and it ordered as far as the committee:
- * its order is at most 2N units short of the agreed order f + 1 of the nodes that
+ * its order is at most 4N units short of the agreed order f + 1 of the nodes that
  * finished reached — a node that stopped a level short with the full order, or whose last
  * log lines were lost, agrees too; a node at LevelLimit that ordered little does not.
  */

@@ -468,3 +468,15 @@ test('as collected, a gap before a damaged line is a fork too: later damage excu
   assert.equal(v.code, 4, v.out);
   assert.match(v.out, /^divergence at ordered unit #100: /m);
 });
+
+test("the seal holds for a node's files read in part or not UTF-8: each is hashed from its raw bytes, whole (hostile pass 19)", async (t) => {
+  const dir = await copyLogs(t, 'twin8', REAL_RUNS);
+  // A goroutine dump past what the verdict reads of stderr.txt (256 KiB), and a byte that is no UTF-8.
+  await fs.writeFile(path.join(dir, 'node2', 'stderr.txt'), `panic: x\n${'goroutine 1 [running]:\n'.repeat(20_000)}`);
+  await fs.appendFile(path.join(dir, 'node4', 'faults.log'), Buffer.from([0xff, 0x0a]));
+  await fs.appendFile(path.join(dir, 'node5', 'exit_status'), Buffer.from([0xff]));
+  await sealFolder(dir, 'twin8');
+  const v = await cli(['verdict', '--logs', dir]);
+  assert.doesNotMatch(v.out, EVIDENCE, 'nothing changed since it was sealed');
+  assert.match(v.out, /node3.*BYZANTINE/);
+});

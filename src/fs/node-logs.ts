@@ -340,7 +340,7 @@ async function streamLog(
   file: string,
   onLine: (line: string) => void,
   maxBytes = MAX_LOG_BYTES,
-  readSha256?: (sha256: string | undefined) => void,
+  readSha256?: (sha256: string) => void,
 ): Promise<LogRead> {
   const gz = file.endsWith('.gz');
   let opened: OpenInput;
@@ -364,13 +364,20 @@ async function streamLog(
     // For the seal: the bytes read are the bytes hashed (hostile pass 18: a log swapped in for the reading
     // and back before the hashing); a log too large to hold is no sealed bytes (undefined).
     let source: LogSource = handle;
-    if (readSha256 && size <= HASHED_LOG_BYTES) {
-      const whole = await handle.readFile();
-      readSha256(createHash('sha256').update(whole).digest('hex'));
+    const whole = readSha256 && size <= HASHED_LOG_BYTES ? await handle.readFile() : undefined;
+    if (whole) {
+      readSha256!(createHash('sha256').update(whole).digest('hex'));
       source = bytesSource(whole);
-    } else readSha256?.(undefined);
+    }
     const bytes = gz ? gunzipMembers(source, size, (note) => notes.push(note)) : chunksFrom(source, 0);
     await boundedLines(capped(bytes, maxBytes), onLine);
+    if (readSha256 && !whole) {
+      // Too large to hold: hashed from the same open file once read (an in-place rewrite during the read
+      // is not caught for such a log; real gomel's are ~1 MB gzipped a node).
+      const hash = createHash('sha256');
+      for await (const chunk of chunksFrom(handle, 0)) hash.update(chunk);
+      readSha256(hash.digest('hex'));
+    }
     return { problem: notes.join('; ') || undefined, usable: true };
   } catch (error) {
     if (error instanceof LogTooLarge) return tooLarge;
@@ -410,7 +417,7 @@ export async function readLogStats(
   maxBytes?: number,
   maxEvents?: number,
   committeeSize?: number,
-  readSha256?: (sha256: string | undefined) => void,
+  readSha256?: (sha256: string) => void,
 ): Promise<{ stats: LogStats | undefined; problem: string | undefined }> {
   const stats = newLogStats(maxEvents, committeeSize);
   const read = await streamLog(
@@ -441,7 +448,11 @@ export const STDERR_HEAD = 256 * 1024;
  * The first `maxBytes` of a node's file, or undefined when absent: a file larger than that is
  * read in part, never refused, so one node's stray output cannot stop the whole run's verdict.
  */
-export async function readHead(file: string | undefined, maxBytes: number): Promise<string | undefined> {
+export async function readHead(
+  file: string | undefined,
+  maxBytes: number,
+  readSha256?: (sha256: string) => void,
+): Promise<string | undefined> {
   if (file === undefined) return undefined;
   const absent = await fs.lstat(file).then(
     () => false,
@@ -453,7 +464,15 @@ export async function readHead(file: string | undefined, maxBytes: number): Prom
   try {
     const buffer = Buffer.alloc(Math.min(maxBytes, opened.size));
     const { bytesRead } = await opened.handle.read(buffer, 0, buffer.length, 0);
-    return new StringDecoder('utf8').write(buffer.subarray(0, bytesRead));
+    const head = buffer.subarray(0, bytesRead);
+    if (readSha256) {
+      // For the seal: the whole file's raw bytes, the head as read and the rest from the same open file
+      // (hostile pass 19: a head's, or text decoded from bytes not UTF-8, matched no seal).
+      const hash = createHash('sha256').update(head);
+      for await (const chunk of chunksFrom(opened.handle, bytesRead)) hash.update(chunk);
+      readSha256(hash.digest('hex'));
+    }
+    return new StringDecoder('utf8').write(head);
   } finally {
     await opened.handle.close();
   }
@@ -465,4 +484,14 @@ const MAX_NODE_FILE = 16 * 1024 * 1024;
 /** A node's file, or undefined when absent; a FIFO, device, folder or oversized file is one line naming it. */
 export function readOptional(file: string | undefined): Promise<string | undefined> {
   return readOptionalInput(file, undefined, MAX_NODE_FILE);
+}
+
+/** readOptional, with the SHA-256 of the raw bytes the text was read from (for the seal). */
+export async function readOptionalHashed(
+  file: string | undefined,
+  readSha256: (sha256: string) => void,
+): Promise<string | undefined> {
+  // Refused as readOptional refuses (a FIFO, a folder, over 16 MiB); the text is then the hashed read's.
+  if ((await readOptional(file)) === undefined) return undefined;
+  return readHead(file, MAX_NODE_FILE, readSha256);
 }

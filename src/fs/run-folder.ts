@@ -24,6 +24,7 @@ import {
   readHead,
   readLogStats,
   readOptional,
+  readOptionalHashed,
   refuseSharedEvidence,
   STDERR_HEAD,
   type NodeFiles,
@@ -285,7 +286,14 @@ function folderPid(label: string, hosts: readonly string[], where: string): numb
  */
 type ReadTexts = Map<string, string>;
 
-/** `text`, noted (its SHA-256) as what was read of `file`. */
+/** Notes `file`'s SHA-256, as its reader took it from the raw bytes it read. */
+const hashedAs =
+  (read: ReadTexts, file: string | undefined) =>
+  (sha256: string): void => {
+    if (file !== undefined) read.set(path.resolve(file), sha256);
+  };
+
+/** `text`, noted (its SHA-256) as what was read of `file`: for a file read whole as text (run.json, conf.json). */
 function noted<T extends string | undefined>(read: ReadTexts | undefined, file: string | undefined, text: T): T {
   if (read && file !== undefined && text !== undefined)
     read.set(path.resolve(file), createHash('sha256').update(text).digest('hex'));
@@ -344,7 +352,7 @@ async function readFaultFiles(
     // would cost the whole run's verdict its memory (64 nodes of 15 MB ran out of it).
     let log: string | undefined;
     try {
-      log = noted(read, node.files?.faultsLog, await readHead(node.files?.faultsLog, FAULTS_LOG_HEAD));
+      log = await readHead(node.files?.faultsLog, FAULTS_LOG_HEAD, hashedAs(read, node.files?.faultsLog));
     } catch (e) {
       // Sealed, a faults.log that does not read (a folder of that name) is its node's: none of it counts.
       if (!sealed || !(e instanceof InputError)) throw e;
@@ -411,15 +419,13 @@ async function readEvidence(
   // and each node's order decide who lied and who forked (hostile pass 18).
   const log = f.log;
   const read = log
-    ? await readLogStats(log, alsoLine, undefined, maxEvents, committeeSize, (sha) =>
-        texts.set(path.resolve(log), sha ?? 'too large to hold'),
-      )
+    ? await readLogStats(log, alsoLine, undefined, maxEvents, committeeSize, (sha) => texts.set(path.resolve(log), sha))
     : undefined;
-  const statusText = noted(texts, f.exitStatus, await readOptional(f.exitStatus));
+  const statusText = await readOptionalHashed(f.exitStatus, hashedAs(texts, f.exitStatus));
   const exitStatus = statusText === undefined ? undefined : parseExitStatus(statusText);
-  const taskText = noted(texts, f.task, await readOptional(f.task));
+  const taskText = await readOptionalHashed(f.task, hashedAs(texts, f.task));
   const task = taskText && f.task ? readTask(taskText, f.task) : undefined;
-  const started = noted(texts, f.startedAt, await readOptional(f.startedAt))?.trim();
+  const started = (await readOptionalHashed(f.startedAt, hashedAs(texts, f.startedAt)))?.trim();
   const damaged = read?.stats?.malformedInOrder
     ? `${read.stats.malformedInOrder} damaged or cut line(s) among its ordered units`
     : read?.problem?.startsWith('log corrupt')
@@ -444,7 +450,7 @@ async function readEvidence(
       ? { exitStatusProblem: unreadableExitStatus(f.exitStatus!, statusText) }
       : {}),
     // Its head only: a goroutine dump of a large committee runs to megabytes, the panic comes first.
-    stderr: noted(texts, f.stderr, await readHead(f.stderr, STDERR_HEAD)),
+    stderr: await readHead(f.stderr, STDERR_HEAD, hashedAs(texts, f.stderr)),
     task,
     startedAt: started && Number.isFinite(Number(started)) ? Number(started) : undefined,
   };
@@ -729,8 +735,11 @@ export async function judgeRun(
   const hosts = run.members.map(memberHost);
   for (const [i, t] of run.twins.entries()) {
     const e = twinEvidence[i]!;
-    const twinFaults = await readHead(t.files?.faultsLog, FAULTS_LOG_HEAD).then(
-      (text) => noted(run.read, t.files?.faultsLog, text),
+    const twinFaults = await readHead(
+      t.files?.faultsLog,
+      FAULTS_LOG_HEAD,
+      hashedAs(run.read, t.files?.faultsLog),
+    ).catch(
       // Sealed, a twin's faults.log that does not read is its own: no drop rules, no twin.
       (e: unknown) => (run.sealed && e instanceof InputError ? undefined : Promise.reject(e)),
     );

@@ -390,7 +390,7 @@ test("one node's longer order cannot excuse another's fork as lost lines: they a
   assert.doesNotMatch(v.out, /lines lost from its log/);
 });
 
-test('one log at LevelLimit among nodes all killed short of it is no finished run: f + 1 must have finished (hostile pass 15)', async (t) => {
+test('one log at LevelLimit among nodes all killed short of it is no finished run: 2f + 1 must have finished (hostile passes 15, 16)', async (t) => {
   const dir = await copyLogs(t, 'lab16', REAL_RUNS);
   for (let k = 1; k <= 16; k++) {
     const log = path.join(dir, `node${k}`, `${k - 1}.config.log.gz`);

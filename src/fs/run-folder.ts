@@ -17,7 +17,7 @@ import { RUN_RECORD, type RunRecord } from '../core/deploy/run-plan.js';
 import { parseExitStatus } from '../core/deploy/node-contract.js';
 import { stoppedBySwarm } from '../core/logs/shutdown.js';
 import { exists } from './atomic.js';
-import { sealProblem } from './seal.js';
+import { readAgainstSeal, sealState, type SealState } from './seal.js';
 import { COMMITTEE_FILE } from './keys-dir.js';
 import {
   discoverNodes,
@@ -489,7 +489,9 @@ interface LoadedRun {
   probe: boolean;
   /** The fault evidence read so far, as read: held to the folder's seal. */
   read: ReadTexts;
-  /** Its seal held when it was loaded: a node's contradicting files void that node's evidence only. */
+  /** Its seal, checked once when it was loaded (what is read after is held to it). */
+  seal: SealState;
+  /** That seal held: a node's contradicting files void that node's evidence only. */
   sealed: boolean;
 }
 
@@ -522,7 +524,8 @@ export async function loadRun(options: VerdictOptions): Promise<LoadedRun> {
   // As collected (its seal holds), each node folder is what that node wrote: one contradicting itself
   // voids its own evidence, never the committee's verdict (hostile pass 13: a second log in one node's
   // /extract turned a fork, exit 4, into a refusal, exit 1).
-  const sealed = (await sealProblem(options.logs)) === undefined;
+  const seal = await sealState(options.logs);
+  const sealed = 'seal' in seal;
   const files = await discoverNodes(options.logs, sealed);
   if (files.length === 0)
     throw new InputError(
@@ -602,7 +605,7 @@ export async function loadRun(options: VerdictOptions): Promise<LoadedRun> {
     label: byPid.get(pid)?.label ?? (byHost ? memberHost(m) : `pid ${pid}`),
     files: byPid.get(pid),
   }));
-  return { members, nodes, twins, record, runRecord, probe: files.some((f) => f.probe), read, sealed };
+  return { members, nodes, twins, record, runRecord, probe: files.some((f) => f.probe), read, seal, sealed };
 }
 
 /**
@@ -714,7 +717,7 @@ export async function judgeRun(
     faults.logs.some((events) => events?.length) ||
     faults.malformed.length > 0 ||
     evidence.some((e) => e.task?.hostDown || stoppedBySwarm(e.task, e.task?.hostDeclaredDownAt !== undefined));
-  const untrusted = options.trustLogs || !holdsEvidence ? undefined : await sealProblem(options.logs, run.read);
+  const untrusted = options.trustLogs || !holdsEvidence ? undefined : readAgainstSeal(run.seal, options.logs, run.read);
   if (untrusted) evidence.splice(0, evidence.length, ...evidence.map(withoutHostLoss));
   const findings = faultsApplied(
     faults.record?.plan,

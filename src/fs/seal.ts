@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { EnvironmentError, InputError } from '../core/errors.js';
 import { clip } from '../core/bounded.js';
-import { openSeal, sealDifference, sealedLeaf, sealText, SEAL_FILE } from '../core/logs/seal.js';
+import { openSeal, readByTheVerdict, sealDifference, sealText, SEAL_FILE, type Seal } from '../core/logs/seal.js';
 import { someNames } from '../core/logs/logs-folder.js';
 import { exists, writeFileAtomic, writeNewFile } from './atomic.js';
 import { fsProblem, isFsError, readOptionalInput } from './input.js';
@@ -49,14 +49,20 @@ export async function sealKey(): Promise<Uint8Array> {
   return (await readKey(file))!;
 }
 
-/** Every leaf of `dir` the seal covers, '/'-separated, links not followed: regular files, and anything else as undefined. */
-async function sealedLeaves(dir: string, prefix = ''): Promise<Map<string, 'file' | undefined>> {
+/**
+ * The leaves of `dir` ('/'-separated, links not followed) that the seal names or the verdict reads:
+ * regular files, and anything else as undefined. Nothing else is hashed (a report, the user's notes).
+ */
+async function leavesToCheck(
+  dir: string,
+  wanted: (rel: string) => boolean,
+  prefix = '',
+): Promise<Map<string, 'file' | undefined>> {
   const found = new Map<string, 'file' | undefined>();
   for (const entry of await fs.readdir(path.join(dir, prefix), { withFileTypes: true })) {
     const rel = `${prefix}${entry.name}`;
-    if (!sealedLeaf(rel)) continue;
-    if (entry.isDirectory()) for (const [k, v] of await sealedLeaves(dir, `${rel}/`)) found.set(k, v);
-    else found.set(rel, entry.isFile() ? 'file' : undefined);
+    if (entry.isDirectory()) for (const [k, v] of await leavesToCheck(dir, wanted, `${rel}/`)) found.set(k, v);
+    else if (wanted(rel)) found.set(rel, entry.isFile() ? 'file' : undefined);
   }
   return found;
 }
@@ -73,9 +79,10 @@ async function sha256(file: string): Promise<string> {
   return hash.digest('hex');
 }
 
-async function hashes(dir: string): Promise<Map<string, string | undefined>> {
+async function hashes(dir: string, seal: Seal): Promise<Map<string, string | undefined>> {
   const present = new Map<string, string | undefined>();
-  for (const [rel, kind] of await sealedLeaves(dir))
+  const wanted = (rel: string) => Object.hasOwn(seal.files, rel) || readByTheVerdict(rel);
+  for (const [rel, kind] of await leavesToCheck(dir, wanted))
     // A file that does not read (no permission, swapped for a link since) vouches for nothing: as changed.
     present.set(
       rel,
@@ -99,43 +106,59 @@ export async function sealFolder(dir: string, network: string, collected: readon
   await writeFileAtomic(path.join(dir, SEAL_FILE), sealText(key, { network, sealedAt, files }));
 }
 
+/** A folder's seal as checked: the seal, when it holds for the folder as it is; else why not. */
+export type SealState = { seal: Seal } | { problem: string };
+
 /**
- * Why the folder's evidence cannot be vouched for (no seal, another machine's, changed since), or
- * undefined when its seal holds: for the folder as it is now, and for `read` (file → the SHA-256 of
- * what the verdict read of it), which must be the very bytes sealed.
+ * The folder's seal, checked once against the folder as it is now (no seal, another machine's, a file
+ * changed, added or removed since): what the verdict then reads is held to it by readAgainstSeal.
  */
-export async function sealProblem(
-  dir: string,
-  read: ReadonlyMap<string, string> = new Map(),
-): Promise<string | undefined> {
+export async function sealState(dir: string): Promise<SealState> {
   try {
-    return await checkSeal(dir, read);
+    return await checkSeal(dir);
   } catch (e) {
     // A seal, a key or a folder that does not read vouches for nothing; the run is still judged (hostile pass 13).
     if (e instanceof InputError || e instanceof EnvironmentError)
-      return `its seal cannot be checked: ${clip(e.message, 200)}`;
-    if (isFsError(e)) return `its seal cannot be checked: ${e.code} reading ${clip(e.path ?? dir, 120)}`;
+      return { problem: `its seal cannot be checked: ${clip(e.message, 200)}` };
+    if (isFsError(e)) return { problem: `its seal cannot be checked: ${e.code} reading ${clip(e.path ?? dir, 120)}` };
     throw e;
   }
 }
 
-async function checkSeal(dir: string, read: ReadonlyMap<string, string>): Promise<string | undefined> {
+async function checkSeal(dir: string): Promise<SealState> {
   const file = path.join(dir, SEAL_FILE);
   if (!(await exists(file)))
-    return `it has no ${SEAL_FILE}: gomelctl's \`deploy logs\` (or \`up\`) did not collect it, or an older gomelctl did`;
+    return {
+      problem: `it has no ${SEAL_FILE}: gomelctl's \`deploy logs\` (or \`up\`) did not collect it, or an older gomelctl did`,
+    };
   const text = await readOptionalInput(file, 'logs folder seal', 64 * 1024 * 1024);
   const key = await readKey(sealKeyFile());
   if (text === undefined || key === undefined)
-    return `this machine has no seal key (${sealKeyFile()}): it was collected elsewhere`;
+    return { problem: `this machine has no seal key (${sealKeyFile()}): it was collected elsewhere` };
   const seal = openSeal(text, key);
-  if ('problem' in seal) return seal.problem;
+  if ('problem' in seal) return seal;
+  const difference = sealDifference(seal, await hashes(dir, seal));
+  return difference ? { problem: difference } : { seal };
+}
+
+/**
+ * Why what the verdict read (file → the SHA-256 of the bytes it read) is not what `state` sealed, if it is
+ * not: the folder was as sealed when checked, but a file was not while it was read (hostile passes 13, 18).
+ */
+export function readAgainstSeal(state: SealState, dir: string, read: ReadonlyMap<string, string>): string | undefined {
+  if ('problem' in state) return state.problem;
   const root = path.resolve(dir);
-  const changedWhileRead = [...read]
-    .map(([f, t]) => [path.relative(root, f).split(path.sep).join('/'), t] as const)
-    .filter(([rel, sha]) => !Object.hasOwn(seal.files, rel) || seal.files[rel] !== sha)
+  const changed = [...read]
+    .map(([f, sha]) => [path.relative(root, f).split(path.sep).join('/'), sha] as const)
+    .filter(([rel, sha]) => state.seal.files[rel] !== sha || !Object.hasOwn(state.seal.files, rel))
     .map(([rel]) => rel);
-  const difference = sealDifference(seal, await hashes(dir));
-  if (difference) return difference;
-  // The folder is as sealed now, but was not while it was read.
-  return changedWhileRead.length ? `${someNames(changedWhileRead)} not as sealed when the verdict read it` : undefined;
+  return changed.length ? `${someNames(changed)} not as sealed when the verdict read it` : undefined;
+}
+
+/** The folder's seal checked, and what the verdict read held to it: why its evidence cannot be vouched for, if it cannot. */
+export async function sealProblem(
+  dir: string,
+  read: ReadonlyMap<string, string> = new Map(),
+): Promise<string | undefined> {
+  return readAgainstSeal(await sealState(dir), dir, read);
 }

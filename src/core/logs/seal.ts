@@ -9,15 +9,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import { readJsonAs } from '../json-input.js';
 import { clip } from '../bounded.js';
-import {
-  FAULTS_FILE,
-  LOGS_MARKER,
-  MAIN_LOG,
-  readAsEvidence,
-  RUN_FILE,
-  someNames,
-  WRITTEN_AFTER_LOGS,
-} from './logs-folder.js';
+import { FAULTS_FILE, MAIN_LOG, readAsEvidence, RUN_FILE, someNames } from './logs-folder.js';
 
 /** The seal's file, at the top of the logs folder. */
 export const SEAL_FILE = '.gomelctl-seal';
@@ -40,15 +32,6 @@ const SEAL_SCHEMA = z
     mac: z.string().regex(/^[0-9a-f]{64}$/),
   })
   .strict();
-
-/**
- * Whether a leaf of the folder (a '/'-separated path, links not followed) is sealed: everything but
- * gomelctl's own bookkeeping (its manifest, the seal, a rewrite's temporary file) and what commands
- * write there after the logs (report.html, verdict.txt): those are no node's evidence.
- */
-export const sealedLeaf = (rel: string): boolean =>
-  rel.includes('/') ||
-  !(rel === LOGS_MARKER || rel === SEAL_FILE || WRITTEN_AFTER_LOGS.includes(rel) || /^\..*\.tmp$/.test(rel));
 
 /** The run's own files at the top of its folder that the verdict reads (fs/run-folder.ts). */
 const RUN_FILES: ReadonlySet<string> = new Set(['committee.ka', 'conf.json', RUN_FILE, FAULTS_FILE]);

@@ -11,13 +11,15 @@
 // then closes it. It runs until killed.
 //
 // ask asks every address of the committee (committee.ka's 4th column,
-// docs/gomel-formats.md) once; then, once a second, those that did not answer
-// as their node's pid, until <deadline-s> s after that first pass. It appends
-// one line per address to the report ("peer P ADDR ok", "peer P ADDR
-// unreachable", "peer P ADDR wrong-node: answered '...'"), writes "done" to the
-// state file, then lingers: asks each node's first address until that node
+// docs/gomel-formats.md) once; then again those that did not answer as their
+// node's pid (after 1 s, then twice as long each round up to N/16 s), until
+// <deadline-s> s after that first pass. It appends one line per address to the
+// report ("peer P ADDR ok", "peer P ADDR unreachable", "peer P ADDR wrong-node:
+// answered '...'"), writes "done" to the state file, then lingers: walks the
+// nodes one at a time, asking a node's first address once a second until it
 // says state=done, for <deadline-s> s at most (every node's retries end
-// <deadline-s> s after its own first pass). On stdout: progress lines for `up`
+// <deadline-s> s after its own first pass); having seen every node done, or
+// one that says state=finished, it writes "finished". On stdout: progress lines for `up`
 // (src/core/logs/live-progress.ts), at most one a second and one at the end
 // of each phase. Exit 0 when every address answered, 1 when some did not,
 // 2 on bad arguments or files (one line on stderr).
@@ -62,6 +64,8 @@ const (
 	// connections open at once, load 180, and the swarm manager on that host failed its own
 	// calls (DeadlineExceeded) for minutes; the work is the same, spread over a little more time.
 	committeeInFlight = 2048
+	// missesToPass: silent questions in a row after which the linger passes a node (linger).
+	missesToPass = 3
 )
 
 // inFlightFor is one node's questions at once in a committee of n: inFlight up to 32 nodes, then
@@ -78,6 +82,18 @@ func inFlightFor(n int) int {
 		return 4
 	}
 	return k
+}
+
+// retryMostFor is the longest wait between two rounds of retries in a committee of n: n/16 s, at
+// least a second. Each node's retries then ask at most its missed addresses every n/16 s, and the
+// committee's at most 16 times the addresses a node missed, each second, whatever n: 256 nodes on
+// one 2-core host that had each missed ~38 of their 768 addresses asked ~9,700 a second at one a
+// second, keeping the host loaded, and so the questions slow, for as long as they retried.
+func retryMostFor(n int) time.Duration {
+	if n <= 16 {
+		return time.Second
+	}
+	return time.Duration(n) * time.Second / 16
 }
 
 const usage = "usage: gomel-probe listen <pid> <state-file> <port>... | gomel-probe ask <committee.ka> <report> <state-file> <deadline-s>"
@@ -186,7 +202,11 @@ func ask(args []string, stdout io.Writer) (int, error) {
 	if err := os.WriteFile(stateFile, []byte("done\n"), 0o644); err != nil {
 		return 2, err
 	}
-	p.linger(deadline)
+	if p.linger(deadline) {
+		if err := os.WriteFile(stateFile, []byte("finished\n"), 0o644); err != nil {
+			return 2, err
+		}
+	}
 	if p.writeErr != nil {
 		return 2, fmt.Errorf("report %s: %v", reportFile, p.writeErr)
 	}
@@ -219,6 +239,8 @@ type prober struct {
 	connect       time.Duration // bounds the connect (busybox nc -w 2 did)
 	question      time.Duration // bounds a question as a whole (timeout 3 did): a peer frozen after the handshake
 	retryEvery    time.Duration
+	retryMost     time.Duration // the longest wait between two rounds of retries: retryMostFor(N)
+	sleep         func(time.Duration)
 	progressEvery time.Duration
 	lookup        func(ctx context.Context, host string) ([]string, error)
 	// firstAsked(n): where in the committee's n addresses the first pass begins.
@@ -247,6 +269,8 @@ func newProber(peers [][]string, report, out io.Writer) *prober {
 		connect:       2 * time.Second,
 		question:      3 * time.Second,
 		retryEvery:    time.Second,
+		retryMost:     retryMostFor(len(peers)),
+		sleep:         time.Sleep,
 		progressEvery: time.Second,
 		lookup:        net.DefaultResolver.LookupHost,
 		report:        report,
@@ -384,12 +408,17 @@ func (p *prober) firstPass() []missed {
 	return left
 }
 
-// retry asks the missed addresses again, once a second, until each answered as its node or
+// retry asks the missed addresses again, after a second, then after twice as long each round up
+// to retryMost, until each answered as its node or
 // `deadline` has passed since the call; it returns those that never did, with their last answer.
 func (p *prober) retry(left []missed, deadline time.Duration) []missed {
 	until := time.Now().Add(deadline)
+	wait := p.retryEvery
 	for len(left) > 0 && time.Now().Before(until) {
-		time.Sleep(p.retryEvery)
+		p.sleep(wait)
+		if wait *= 2; wait > p.retryMost {
+			wait = p.retryMost
+		}
 		okAt := make([]bool, len(left))
 		var wg sync.WaitGroup
 		for i := range left {
@@ -442,32 +471,56 @@ func (p *prober) noteUnreached(left []missed) {
 	}
 }
 
-// linger keeps this node answering (its listener does) until every node says it is done
-// checking, or `deadline` has passed: it asks each node's first address, once a second.
-func (p *prober) linger(deadline time.Duration) {
+// linger keeps this node answering (its listener does) while another node may still be asking:
+// it walks the committee from a node of its own draw, asking a node's first address once a second
+// until that node says it is done, then the next node's. One question a second while it waits, not
+// one a node: 256 nodes each asking all the others every second were tens of thousands of
+// connections a second on one 2-core host, most of its CPU in the kernel, while the slowest nodes
+// still retried (issue 35). The walk ends at once at a node that says "finished" (it has seen
+// every node done), and passes a node that gave no answer missesToPass times in a row (gone: the
+// nodes leave once finished; or unreachable, which its own report says). It returns whether every
+// node said done or finished, which is when this node may say finished itself.
+func (p *prober) linger(deadline time.Duration) bool {
 	until := time.Now().Add(deadline)
-	var wg sync.WaitGroup
-	for peer, addresses := range p.peers {
+	first := p.firstAsked(len(p.peers))
+	everyone := true
+	for k := range p.peers {
+		peer := (first + k) % len(p.peers)
+		addresses := p.peers[peer]
 		if len(addresses) == 0 {
 			continue
 		}
-		wg.Add(1)
-		go func(peer int, address string) {
-			defer wg.Done()
-			for {
-				answer, _, asked := p.askOnce(peer, address, until)
-				if !asked || strings.Contains(answer, "state=done") {
+		for misses := 0; ; {
+			answer, _, asked := p.askOnce(peer, addresses[0], until)
+			if !asked {
+				p.progressWaiting(true)
+				return false
+			}
+			if strings.Contains(answer, "state=finished") {
+				p.progressWaiting(true)
+				return true // that node saw every node done
+			}
+			if strings.Contains(answer, "state=done") {
+				break
+			}
+			if answer == "" {
+				if misses++; misses == missesToPass {
+					everyone = false
 					break
 				}
-				time.Sleep(p.retryEvery)
+			} else {
+				misses = 0
 			}
-			p.mu.Lock()
-			p.progress("waiting", false)
-			p.mu.Unlock()
-		}(peer, addresses[0])
+			p.progressWaiting(false)
+			p.sleep(p.retryEvery)
+		}
 	}
-	wg.Wait()
+	p.progressWaiting(true)
+	return everyone
+}
+
+func (p *prober) progressWaiting(force bool) {
 	p.mu.Lock()
-	p.progress("waiting", true)
+	p.progress("waiting", force)
 	p.mu.Unlock()
 }

@@ -251,37 +251,130 @@ func TestAskHasAtMostInFlightQuestionsAtOnce(t *testing.T) {
 	}
 }
 
-func TestLingerAsksEachNodeUntilItIsDoneOrTheDeadline(t *testing.T) {
-	var mu sync.Mutex
-	asked := map[int]int{}
-	count := func(peer int, answer func(question int) string) func(net.Conn, int) {
-		return func(conn net.Conn, question int) {
-			mu.Lock()
-			asked[peer]++
-			mu.Unlock()
-			io.WriteString(conn, answer(question))
-		}
+// counted answers each question with answer(question) and counts the questions by peer.
+type counted struct {
+	mu    sync.Mutex
+	asked map[int]int
+}
+
+func (c *counted) peer(t *testing.T, peer int, answer func(question int) string) string {
+	return standIn(t, func(conn net.Conn, question int) {
+		c.mu.Lock()
+		c.asked[peer]++
+		c.mu.Unlock()
+		io.WriteString(conn, answer(question))
+	})
+}
+
+func (c *counted) count() map[int]int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	copied := map[int]int{}
+	for peer, n := range c.asked {
+		copied[peer] = n
 	}
+	return copied
+}
+
+func always(line string) func(int) string { return func(int) string { return line } }
+
+func TestLingerWalksTheNodesOneAtATimeUntilEachIsDone(t *testing.T) {
+	c := &counted{asked: map[int]int{}}
 	peers := [][]string{
-		{standIn(t, count(0, func(int) string { return "gomelctl-probe pid=0 state=done\n" })), refusedAddress(t)},
-		{standIn(t, count(1, func(q int) string {
+		{c.peer(t, 0, always("gomelctl-probe pid=0 state=done\n")), refusedAddress(t)},
+		{c.peer(t, 1, func(q int) string {
 			if q < 2 {
 				return "gomelctl-probe pid=1 state=checking\n"
 			}
 			return "gomelctl-probe pid=1 state=done\n"
-		}))},
-		{refusedAddress(t)}, // never done: asked until the deadline
+		})},
+		{refusedAddress(t)}, // never answers: passed after missesToPass questions
 		{},                  // no address: nothing to ask
+		{c.peer(t, 4, always("gomelctl-probe pid=4 state=done\n"))},
 	}
 	p, _, out := testProber(peers)
-	p.linger(500 * time.Millisecond)
-	mu.Lock()
-	defer mu.Unlock()
-	if asked[0] != 1 || asked[1] != 3 {
-		t.Fatalf("questions: %v (want node 0 once, node 1 until its third answer)", asked)
+	p.firstAsked = func(int) int { return 1 }
+	var waits []time.Duration
+	p.sleep = func(d time.Duration) { waits = append(waits, d) }
+	if everyone := p.linger(2 * time.Second); everyone {
+		t.Fatal("node 2 never answered, yet the linger says every node was done")
 	}
-	if progress := lines(out); progress[len(progress)-1] != "gomelctl-probe-progress waiting 0 0 4" {
+	if asked := c.count(); asked[0] != 1 || asked[1] != 3 || asked[4] != 1 {
+		t.Fatalf("questions: %v (want node 1 until its third answer, nodes 4 and 0 once)", asked)
+	}
+	// A wait after each answer that was not done: node 1's two, node 2's first two silences.
+	if len(waits) != 4 {
+		t.Fatalf("waits %v, want 4", waits)
+	}
+	if progress := lines(out); progress[len(progress)-1] != "gomelctl-probe-progress waiting 0 0 5" {
 		t.Fatalf("progress lines: %q", progress)
+	}
+}
+
+// While one node is not done, no other is asked: a committee of N asks N questions a second while
+// it waits, not N² (issue 35: the linger's questions, every node to every node each second, kept
+// a 256-node host loaded while the slowest nodes still retried).
+func TestLingerAsksOnlyTheNodeItWaitsForUntilTheDeadline(t *testing.T) {
+	c := &counted{asked: map[int]int{}}
+	peers := [][]string{{c.peer(t, 0, always("gomelctl-probe pid=0 state=checking\n"))}}
+	for k := 1; k < 10; k++ {
+		peers = append(peers, []string{c.peer(t, k, always(fmt.Sprintf("gomelctl-probe pid=%d state=done\n", k)))})
+	}
+	p, _, _ := testProber(peers)
+	p.firstAsked = func(int) int { return 0 }
+	if everyone := p.linger(200 * time.Millisecond); everyone {
+		t.Fatal("node 0 was never done, yet the linger says every node was")
+	}
+	asked := c.count()
+	if asked[0] < 2 {
+		t.Fatalf("node 0 asked %d times in 200 ms, once every 20 ms: want it asked again", asked[0])
+	}
+	if len(asked) != 1 {
+		t.Fatalf("questions %v: only node 0, the one not done, should be asked", asked)
+	}
+}
+
+// A node that says finished has seen every node done: the walk ends there.
+func TestLingerEndsAtANodeThatSaysFinished(t *testing.T) {
+	c := &counted{asked: map[int]int{}}
+	peers := [][]string{
+		{c.peer(t, 0, always("gomelctl-probe pid=0 state=finished\n"))},
+		{c.peer(t, 1, always("gomelctl-probe pid=1 state=checking\n"))},
+	}
+	p, _, _ := testProber(peers)
+	p.firstAsked = func(int) int { return 0 }
+	if everyone := p.linger(time.Second); !everyone {
+		t.Fatal("node 0 said finished: every node was done")
+	}
+	if asked := c.count(); asked[0] != 1 || asked[1] != 0 {
+		t.Fatalf("questions %v: want node 0 once and node 1 never", asked)
+	}
+}
+
+// Retries wait a second, then twice as long each round up to retryMostFor(N).
+func TestRetriesWaitLongerEachRoundUpToRetryMost(t *testing.T) {
+	peers := [][]string{{refusedAddress(t)}}
+	p, _, _ := testProber(peers)
+	p.retryMost = 80 * time.Millisecond
+	var waits []time.Duration
+	p.sleep = func(d time.Duration) { waits = append(waits, d); time.Sleep(d) }
+	left := p.retry([]missed{{peer: 0, address: peers[0][0]}}, 400*time.Millisecond)
+	if len(left) != 1 {
+		t.Fatalf("left %v", left)
+	}
+	want := []time.Duration{20, 40, 80, 80}
+	for i := range want {
+		if i >= len(waits) || waits[i] != want[i]*time.Millisecond {
+			t.Fatalf("waits %v, want them to begin %v ms", waits, want)
+		}
+	}
+	for _, c := range []struct {
+		n    int
+		want time.Duration
+	}{{4, time.Second}, {16, time.Second}, {64, 4 * time.Second}, {256, 16 * time.Second}} {
+		if got := retryMostFor(c.n); got != c.want {
+			t.Errorf("retryMostFor(%d) = %v, want %v", c.n, got, c.want)
+		}
 	}
 }
 
@@ -365,6 +458,7 @@ func TestAskCommandExitsOneWhenAnAddressWasNotReachedAndSaysItIsDone(t *testing.
 	if code, err := run([]string{"ask", committee, report, state, "0"}, &out); code != 0 || err != nil {
 		t.Fatalf("every address reached: exit %d, %v", code, err)
 	}
+	// With no time to linger, it is done, not finished: it never saw the others done.
 	if text, _ := os.ReadFile(state); string(text) != "done\n" {
 		t.Fatalf("state %q", text)
 	}
@@ -374,6 +468,14 @@ func TestAskCommandExitsOneWhenAnAddressWasNotReachedAndSaysItIsDone(t *testing.
 	os.WriteFile(committee, []byte(fmt.Sprintf("pk|rmc||%s %s\n", reached, refusedAddress(t))), 0o644)
 	if code, err := run([]string{"ask", committee, report, state, "0"}, &out); code != 1 || err != nil {
 		t.Fatalf("an address not reached: exit %d, %v", code, err)
+	}
+	// Every node seen done in the linger: finished.
+	os.WriteFile(committee, []byte(fmt.Sprintf("pk|rmc||%s\n", reached)), 0o644)
+	if code, err := run([]string{"ask", committee, report, state, "5"}, &out); code != 0 || err != nil {
+		t.Fatalf("every address reached: exit %d, %v", code, err)
+	}
+	if text, _ := os.ReadFile(state); string(text) != "finished\n" {
+		t.Fatalf("state %q after seeing every node done, want finished", text)
 	}
 }
 

@@ -4,7 +4,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { REPO } from './helpers.js';
 import { parseCommittee } from '../src/core/keys/committee.js';
-import { controlSecretName, nodeSpecs, planServices, viewTask } from '../src/core/deploy/plan.js';
+import { controlSecretName, isServiceName, nodeSpecs, planServices, viewTask } from '../src/core/deploy/plan.js';
 import { waitForTasks, type TaskLister } from '../src/docker/deployment.js';
 import { EngineError } from '../src/docker/engine.js';
 import { mapLimit } from '../src/core/limit.js';
@@ -116,6 +116,23 @@ test('a committee line naming two hosts cannot be one service', async () => {
   const m = await members();
   m[1] = { ...m[1]!, addresses: ['node2:9000', 'other:10000'] };
   assert.throws(() => nodeSpecs(m, keys(8), opts), /line 2 names several hosts/);
+});
+
+test("a committee host of digits alone is refused: its output, <host>.log, would be gomel's own <pid>.log (hostile pass 20)", async () => {
+  const m = await members();
+  m[1] = {
+    ...m[1]!,
+    addresses: m[1]!.addresses.map((a) => a.replace(/^node2:/, '7:')),
+    setupAddresses: m[1]!.setupAddresses.map((a) => a.replace(/^node2:/, '7:')),
+  };
+  assert.throws(
+    () => nodeSpecs(m, keys(8), opts),
+    /line 2: host "7" is not a valid Swarm service name \(a DNS label, not digits alone\)/,
+  );
+  assert.equal(isServiceName('node2'), true);
+  assert.equal(isServiceName('7a'), true);
+  assert.equal(isServiceName('1.lab'), false, 'swarmkit refuses a dot');
+  assert.equal(isServiceName('node3-twin'), true);
 });
 
 test('task view: the newest task decides the phase', () => {

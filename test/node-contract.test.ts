@@ -21,6 +21,7 @@ import {
 } from '../src/core/deploy/node-contract.js';
 import { LABELS } from '../src/core/labels.js';
 import { parseCpuUsage } from '../src/core/logs/host-load.js';
+import { parseWallClock } from '../src/core/deploy/node-contract.js';
 import { REPO, tempDir } from './helpers.js';
 
 const read = (file: string) => readFileSync(path.join(REPO, file), 'utf8');
@@ -145,4 +146,13 @@ test("record_cpu writes the container's cgroup CPU time (v2 in its own namespace
   // What the shell writes is what the report reads.
   const both = `${record('v2', '0::/\n', 'end')}`;
   assert.ok(parseCpuUsage(both), both);
+});
+
+test("started_at: the seconds node-lib.sh's wall_clock writes, or nothing (a time JavaScript cannot show is no time: hostile pass 20)", () => {
+  assert.equal(parseWallClock('1795000000.500000\n'), 1795000000.5);
+  assert.equal(parseWallClock('1795000000'), 1795000000);
+  for (const text of ['-1e300', '1e300', '-5', '0x7fffffff', '123456789012.5', 'NaN', '', '1.2.3', undefined])
+    assert.equal(parseWallClock(text), undefined, String(text));
+  const wallClock = readFileSync(path.join(REPO, 'templates/node-lib.sh'), 'utf8');
+  assert.match(wallClock, /printf "%d\.%06d\\n", s, u/, 'node-lib.sh writes <s>.<µs>');
 });

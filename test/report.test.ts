@@ -305,6 +305,17 @@ async function swarm8WithStarts(
   return dir;
 }
 
+test('a started_at that is no wall clock (one node\'s "-1e300") is no start: the report is written (hostile pass 20: a stack trace)', async (t) => {
+  const t0 = 1795000000.5;
+  const dir = await swarm8WithStarts(t, t0, [0.75, 0, 0.25, 1.5, 0.5, 2, 0.125, 3.25]);
+  await fs.writeFile(path.join(dir, 'node5/started_at'), '-1e300\n');
+  const out = path.join(await tempDir(t), 'report.html');
+  const [run] = await reportJson(['--logs', dir, '--out', out]);
+  // As a node with no started_at: the run is timed on gomel's genesis lines.
+  assert.equal(run!.figures.clock.source, 'genesis');
+  assert.match(await fs.readFile(out, 'utf8'), /<html/);
+});
+
 /** An independent reading of a node's log: its lines as JSON objects. */
 async function logLines(dir: string, node: number): Promise<Record<string, unknown>[]> {
   const gz = path.join(dir, `node${node}/${node - 1}.config.log.gz`);

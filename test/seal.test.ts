@@ -469,6 +469,32 @@ test('as collected, a gap before a damaged line is a fork too: later damage excu
   assert.match(v.out, /^divergence at ordered unit #100: /m);
 });
 
+test('as collected, a gap in the order of a node whose gomel says it dropped log entries is lines lost, no fork (hostile pass 20)', async (t) => {
+  // gomel's log diode dropped 40 entries of node4's, 21 ordered units among them, and said so on stderr (pkg/logging).
+  const dropped = async (stderr: string) => {
+    const dir = await copyLogs(t, 'lab16', REAL_RUNS);
+    const log = path.join(dir, 'node4', '3.config.log.gz');
+    const lines = await readLines(log);
+    const z = lines.flatMap((l, i) => (l.includes('"E":"Z"') ? [i] : []));
+    lines.splice(z[200]! - 20, 40);
+    await writeLines(log, lines);
+    await fs.writeFile(path.join(dir, 'node4', 'stderr.txt'), stderr);
+    await sealFolder(dir, 'lab16');
+    return cli(['verdict', '--logs', dir]);
+  };
+  const v = await dropped('WARNING: Dropped 40 log entries\n');
+  assert.equal(v.code, 1, v.out);
+  assert.match(
+    v.out,
+    /^node4: .*its order is no evidence: units #\d+–#\d+ of the committee's order are missing from it \(lines lost from its log\); gomel says it dropped 40 log entries/m,
+  );
+  assert.doesNotMatch(v.out, /FORK|divergence/);
+  // Its shutdown is gomel's own exit 0, not a refusal: the warning is no error.
+  assert.match(v.out, /^node4: .*shutdown: clean/m);
+  // The same gap without gomel's word for it stays a fork (hostile pass 16).
+  assert.equal((await dropped('')).code, 4);
+});
+
 test("the seal holds for a node's files read in part or not UTF-8: each is hashed from its raw bytes, whole (hostile pass 19)", async (t) => {
   const dir = await copyLogs(t, 'twin8', REAL_RUNS);
   // A goroutine dump past what the verdict reads of stderr.txt (256 KiB), and a byte that is no UTF-8.

@@ -70,6 +70,10 @@ test('cpu_usage: a start and an end reading, in order; anything else is no recor
   assert.equal(parseCpuUsage('start 1000 100 2\nend 999 2100 2\n'), undefined, 'an end before the start');
   assert.equal(parseCpuUsage('start 1000 100 2\nend 1010 50 2\n'), undefined, 'CPU time that went back');
   assert.equal(parseCpuUsage('start 1000 100 0\nend 1010 500 0\n'), undefined, 'no CPUs');
+  // More CPU time than its CPUs had between the readings (hostile pass 20: 400 digits, "Infinity %").
+  assert.equal(parseCpuUsage(`start 1000 0 2\nend 1010 ${'9'.repeat(400)} 2\n`), undefined, 'no container uses ∞ µs');
+  assert.equal(parseCpuUsage('start 1000 0 2\nend 1010 23000000 2\n'), undefined, '23 s on 2 CPUs in 10 s');
+  assert.ok(parseCpuUsage('start 1000 0 2\nend 1010 20000000 2\n'), 'both CPUs all the time');
   // A restarted gomel adds readings: the first start and the last end count.
   assert.deepEqual(parseCpuUsage('start 1 0 4\nend 5 10 4\nstart 6 12 4\nend 9 30 4\n')?.end.usageMicros, 30);
 });

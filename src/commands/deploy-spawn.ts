@@ -291,7 +291,7 @@ async function waitUntilUp(plan: RunPlan, timeoutS: number, out: Output, engine:
   const retry = retryReporter(out, 'deploy');
   const ids = await serviceIds(engine, plan.network, retry);
   let last = '';
-  const waitUp = (which: Map<string, string>) =>
+  const waitUp = (which: Map<string, string>, replaced?: Map<string, TaskView>) =>
     waitForTasks(
       engine,
       which,
@@ -306,6 +306,7 @@ async function waitUntilUp(plan: RunPlan, timeoutS: number, out: Output, engine:
       // A listing the engine did not answer in time is asked again here, within the budget: 256 containers
       // starting on 2 cores kept the manager from answering one (load 355); elsewhere a timeout stands.
       { pollMs: 250, retry: { ...retry, timeouts: true } },
+      replaced,
     );
   let views = await waitUp(ids);
   const raced = [...views].filter(([, v]) => v.phase === 'failed' && ENGINE_START_RACE.test(v.error ?? ''));
@@ -314,7 +315,7 @@ async function waitUntilUp(plan: RunPlan, timeoutS: number, out: Output, engine:
       `deploy: the engine failed to start ${someNames(raced.map(([name]) => name))} (its secrets mount race, moby/moby#48783: the container never ran); creating their tasks again`,
     );
     for (const [name] of raced) await engine.restartService(ids.get(name)!);
-    const again = await waitUp(new Map(raced.map(([name]) => [name, ids.get(name)!])));
+    const again = await waitUp(new Map(raced.map(([name]) => [name, ids.get(name)!])), new Map(raced));
     views = new Map([...views, ...again]);
   }
   let final = views;

@@ -3,7 +3,7 @@
 // deploy, up and fault alike.
 import { LABELS } from '../core/labels.js';
 import { CONTROL_SECRET_FILE, NODE_ENV } from '../core/deploy/node-contract.js';
-import { viewTask, type TaskView } from '../core/deploy/plan.js';
+import { isServiceName, viewTask, type TaskView } from '../core/deploy/plan.js';
 import { EnvironmentError } from '../core/errors.js';
 import { mapLimit } from '../core/limit.js';
 import { someNames } from '../core/logs/logs-folder.js';
@@ -74,9 +74,6 @@ interface DeployedService {
   image: string | undefined;
 }
 
-/** The names gomelctl gives services: a committee host (keys/committee.ts), or its twin's (…-twin). */
-const SERVICE_NAME = /^[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,62})$/;
-
 /** This deployment's services, in one listing. */
 async function listDeployment(
   engine: Pick<ServiceApi, 'listServices'>,
@@ -89,7 +86,7 @@ async function listDeployment(
   const services = carrying(await retryTransient(() => engine.listServices(labels), retry), labels).kept;
   // A service's name becomes a folder and file names under --out: one that is not a host name gomelctl
   // could have given (".." from a malformed answer wrote beside --out) is the engine's problem, one line.
-  const odd = services.find((s) => !SERVICE_NAME.test(s.Spec?.Name ?? ''));
+  const odd = services.find((s) => !isServiceName(s.Spec?.Name ?? ''));
   if (odd)
     throw new EnvironmentError(
       `Docker Engine listed a service of ${network} named ${JSON.stringify(odd.Spec?.Name ?? null).slice(0, 80)}, which gomelctl never names a node: remove it (\`docker service rm\`) and collect again`,
@@ -226,16 +223,25 @@ export async function waitForTasks(
   timeoutMs: number,
   progress: (views: Map<string, TaskView>) => void,
   pace: { pollMs: number; retry: RetryPolicy } = { pollMs: 250, retry: DEFAULT_RETRY },
+  replaced: ReadonlyMap<string, TaskView> = new Map(),
 ): Promise<Map<string, TaskView>> {
   const deadline = Date.now() + timeoutMs;
+  // A task a forced update replaces stays the newest until the orchestrator creates the next, a moment
+  // after the update returns: it settles nothing (256 nodes: node30's failed task, read again, was
+  // "not up" while its new task started).
+  const stale = (name: string, v: TaskView) => {
+    const old = replaced.get(name);
+    return old !== undefined && v.since === old.since && v.state === old.state;
+  };
   for (;;) {
     const views = await readTaskViews(engine, services, pace.retry);
     // A task on a host that went down never reports again: it is settled, lost with its host.
     const down = downNodes(engine.listNodes ? await retryTransient(() => engine.listNodes!(), pace.retry) : []);
     progress(views);
     if (
-      [...views.values()].every(
-        (v) => done(v) || v.phase === 'failed' || (v.nodeId !== undefined && down.has(v.nodeId)),
+      [...views].every(
+        ([name, v]) =>
+          !stale(name, v) && (done(v) || v.phase === 'failed' || (v.nodeId !== undefined && down.has(v.nodeId))),
       ) ||
       Date.now() > deadline
     )

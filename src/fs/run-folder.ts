@@ -14,7 +14,7 @@ import { FAULT_RECORD_FILE, faultRecordOf, twinGroups, twinName, type FaultRecor
 import type { TwinRun } from '../core/logs/byzantine.js';
 import { FAULTS_FILE, RUN_FILE, someNames } from '../core/logs/logs-folder.js';
 import { RUN_RECORD, type RunRecord } from '../core/deploy/run-plan.js';
-import { parseExitStatus } from '../core/deploy/node-contract.js';
+import { parseExitStatus, parseWallClock } from '../core/deploy/node-contract.js';
 import { stoppedBySwarm } from '../core/logs/shutdown.js';
 import { exists } from './atomic.js';
 import { readAgainstSeal, sealState, type SealState } from './seal.js';
@@ -452,7 +452,7 @@ async function readEvidence(
     // Its head only: a goroutine dump of a large committee runs to megabytes, the panic comes first.
     stderr: await readHead(f.stderr, STDERR_HEAD, hashedAs(texts, f.stderr)),
     task,
-    startedAt: started && Number.isFinite(Number(started)) ? Number(started) : undefined,
+    startedAt: parseWallClock(started),
   };
 }
 
@@ -811,8 +811,8 @@ function twinNotApplied(
 export async function readRunStart(logs: string): Promise<number | undefined> {
   const starts: number[] = [];
   for (const f of await discoverNodes(logs)) {
-    const t = Number((await readOptional(f.startedAt))?.trim());
-    if (Number.isFinite(t) && t > 0) starts.push(t * 1000);
+    const t = parseWallClock(await readOptional(f.startedAt));
+    if (t !== undefined && t > 0) starts.push(t * 1000);
   }
   return minOf(starts);
 }

@@ -43,8 +43,11 @@ export class MemoryEngine implements SpawnEngine, CollectEngine, CleanEngine, Cl
     ServiceID: string;
     NodeID: string;
     CreatedAt: string;
+    DesiredState?: string;
     Status: { State: string; Timestamp: string; ContainerStatus?: { ExitCode?: number; ContainerID?: string } };
   }[] = [];
+  /** Tasks a forced update asked for, which the next task listing shows (the orchestrator makes them a moment later). */
+  private createdLater: MemoryEngine['tasks'] = [];
   /** Every call, in order: what the code under test asked of the engine. */
   calls: string[] = [];
   private next = 1;
@@ -147,14 +150,18 @@ export class MemoryEngine implements SpawnEngine, CollectEngine, CleanEngine, Cl
   async serviceLogs(): Promise<void> {
     throw new Error('serviceLogs: not in this memory engine');
   }
-  /** A new task for the service, with the fate it has now (the old one shut down), as a forced update. */
+  /**
+   * A new task for the service, with the fate it has now, as a forced update: the old one keeps its state
+   * (a failed task stays failed, its desired state shutdown), and the new one is listed from the listing
+   * after the next, as Swarm's orchestrator creates it after the update returns.
+   */
   async restartService(id: string): Promise<void> {
     const s = this.services.find((x) => x.ID === id && !x.removed)!;
     this.calls.push(`restartService ${s.Spec.Name}`);
-    for (const t of this.tasks) if (t.ServiceID === id) t.Status.State = 'shutdown';
+    for (const t of this.tasks) if (t.ServiceID === id) t.DesiredState = 'shutdown';
     const fate = this.fate(s.Spec.Name);
     const now = new Date(Date.now() + ++this.next).toISOString();
-    this.tasks.push({
+    this.createdLater.push({
       ID: this.id('task'),
       ServiceID: id,
       NodeID: 'host1',
@@ -172,7 +179,9 @@ export class MemoryEngine implements SpawnEngine, CollectEngine, CleanEngine, Cl
     s.Spec.Labels = { ...s.Spec.Labels, ...labels };
   }
   async listTasks(serviceIds: string[]): Promise<Docker.Task[]> {
-    return this.tasks.filter((t) => serviceIds.includes(t.ServiceID)) as unknown as Docker.Task[];
+    const listed = this.tasks.filter((t) => serviceIds.includes(t.ServiceID));
+    this.tasks.push(...this.createdLater.splice(0));
+    return listed as unknown as Docker.Task[];
   }
   async listAllTasks(): Promise<Docker.Task[]> {
     return this.tasks as unknown as Docker.Task[];

@@ -58,6 +58,17 @@ export const NODE_FILES = {
 } as const;
 
 /**
+ * A wall-clock time as node-lib.sh's wall_clock writes it (started_at): seconds since the epoch,
+ * "<s>.<µs>", or undefined. Digits only, at most 11 before the point: a time JavaScript's Date can
+ * show (one liar's started_at of "-1e300" made the run's start a date the report could not print,
+ * a stack trace: hostile pass 20).
+ */
+export function parseWallClock(text: string | undefined): number | undefined {
+  const m = /^\s*(\d{1,11}(?:\.\d{1,9})?)\s*$/.exec(text ?? '');
+  return m ? Number(m[1]) : undefined;
+}
+
+/**
  * gomel's exit status from run.sh's exit_status, which holds `echo "$status"`: a shell status, 0-255
  * in decimal, and a newline. Anything else (a NUL, two lines, 20 digits) is no exit status, undefined:
  * it once read as "none" (a clean stop by the log) or as "exit 100000000000000000000" (hostile pass 9).

@@ -75,10 +75,21 @@ function nodeHost(member: Member, pid: number): string {
       `committee line ${pid + 1} names several hosts (${[...hosts].join(', ')}); a Swarm service has one`,
     );
   const [host] = hosts as unknown as [string];
-  if (!/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/i.test(host))
-    throw new Error(`committee line ${pid + 1}: host "${host}" is not a valid Swarm service name (a DNS label)`);
+  if (!isServiceName(host))
+    throw new Error(
+      `committee line ${pid + 1}: host "${host}" is not a valid Swarm service name (a DNS label, not digits alone)`,
+    );
   return host;
 }
+
+/**
+ * A node's service name (its committee host, or its twin's): a DNS label, as swarmkit wants one, and
+ * not digits alone: `deploy logs` writes a service's output as `<name>.log`, and `<digits>.log` is the
+ * name of gomel's own log (`<pid>.log`, docs/gomel-formats.md), which the verdict would read as pid
+ * <digits>'s (hostile pass 20).
+ */
+export const isServiceName = (name: string): boolean =>
+  /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/i.test(name) && !/^\d+$/.test(name);
 
 export function nodeSpecs(
   members: readonly Member[],

@@ -42,6 +42,11 @@ export function parseCpuUsage(text: string): CpuUsage | undefined {
   }
   if (!start || !end || end.wallSeconds < start.wallSeconds || end.usageMicros < start.usageMicros || start.cpus < 1)
     return undefined;
+  // A container uses at most its CPUs for the time between: more is no reading (one node's cpu_usage
+  // of 400 digits made the report call the run HOST-BOUND at Infinity %: hostile pass 20). A second
+  // of slack for the two clocks read apart.
+  const seconds = (end.usageMicros - start.usageMicros) / 1e6;
+  if (!(seconds <= (end.wallSeconds - start.wallSeconds + 1) * Math.max(start.cpus, end.cpus))) return undefined;
   return { start, end };
 }
 

@@ -98,6 +98,30 @@ export const stoppedBySwarm = (
 
 const firstLine = (s: string) => clip(redactKeyMaterial(s.trim().split('\n')[0]!), 200);
 
+/**
+ * gomel's own word that its log lost lines: its logger writes through zerolog's diode, a ring of
+ * LogBuffer entries (conf.json), and when the writer falls that far behind the diode drops entries
+ * and gomel prints "WARNING: Dropped <n> log entries" on stderr (consensus-go e8d0088,
+ * pkg/logging/log_config.go). A loaded host or a small LogBuffer does it; ordered units' lines go
+ * with the rest.
+ */
+const DROPPED_ENTRIES = /^WARNING: Dropped (\d{1,15}) log entries$/;
+
+/** The log entries gomel says it dropped, by its stderr: 0 when it says none. */
+export function droppedLogEntries(stderr: string | undefined): number {
+  let dropped = 0;
+  for (const line of (stderr ?? '').split('\n')) dropped += Number(DROPPED_ENTRIES.exec(line.trim())?.[1] ?? 0);
+  return dropped;
+}
+
+/** A stderr without gomel's dropped-entries warnings: what it says beside them (an error, a panic). */
+export const stderrBesideDrops = (stderr: string | undefined): string =>
+  (stderr ?? '')
+    .split('\n')
+    .filter((line) => !DROPPED_ENTRIES.test(line.trim()))
+    .join('\n')
+    .trim();
+
 export function judgeShutdown(e: ShutdownEvidence): Shutdown {
   if (e.hostDown && e.exitStatus === undefined)
     return { kind: 'lost', detail: `its host ${e.hostDown.host ?? '?'} went down: it left the swarm or died` };
@@ -127,10 +151,10 @@ export function judgeShutdown(e: ShutdownEvidence): Shutdown {
   }
   const killed = KILLED.get(status);
   if (killed) return { kind: 'killed', detail: killed };
-  if (status !== 0)
-    return { kind: 'crashed', detail: `exit ${status}${e.stderr?.trim() ? `: ${firstLine(e.stderr)}` : ''}` };
+  const said = stderrBesideDrops(e.stderr);
+  if (status !== 0) return { kind: 'crashed', detail: `exit ${status}${said ? `: ${firstLine(said)}` : ''}` };
   // gomel exits 0 also when it refuses its input, saying why on stderr.
-  if (e.stderr?.trim()) return { kind: 'refused', detail: `exit 0 after an error: ${firstLine(e.stderr)}` };
+  if (said) return { kind: 'refused', detail: `exit 0 after an error: ${firstLine(said)}` };
   if (stopped) return { kind: 'clean', detail: 'exit 0, services stopped' };
   return { kind: 'lost-last-lines', detail: 'exit 0, but the log ends before its services stopped (last lines lost)' };
 }

@@ -3,10 +3,12 @@
 // often panics at exit after every node ordered the same units, and N = 3f+1
 // tolerates f broken nodes, so the evidence is read per node.
 import {
+  droppedLogEntries,
   isShutdownRace,
   judgeShutdown,
   parseGoPanic,
   stoppedBySwarm,
+  stderrBesideDrops,
   type Shutdown,
   type ShutdownKind,
 } from './shutdown.js';
@@ -197,19 +199,21 @@ function agreedOrder(main: readonly NodeEvidence[], n: number): readonly number[
   return longestFirst[Math.min(tolerated(n), longestFirst.length - 1)]!.stats!.order;
 }
 
-/** The evidence with orders that cannot show a fork (notForkEvidence) marked damaged. */
+/** The evidence with orders that cannot show a fork (notForkEvidence) marked damaged, of nodes whose lines may be lost. */
 function markLostLines(
   evidence: readonly NodeEvidence[],
   counted: (e: NodeEvidence) => boolean,
   n: number,
+  linesMayBeLost: (e: NodeEvidence) => boolean,
 ): NodeEvidence[] {
   const { groups, main } = groupOrders(evidence.filter(counted));
   if (!main) return [...evidence];
   const reference = agreedOrder(main, n);
   const marked = new Map<NodeEvidence, string>();
   for (const e of groups.filter((g) => g !== main).flat()) {
-    const why = notForkEvidence(reference, e);
-    if (why) marked.set(e, why);
+    const why = linesMayBeLost(e) ? notForkEvidence(reference, e) : undefined;
+    const dropped = droppedLogEntries(e.stderr);
+    if (why) marked.set(e, dropped ? `${why}; gomel says it dropped ${dropped} log entries (stderr.txt)` : why);
   }
   return evidence.map((e) => (marked.has(e) ? { ...e, orderDamaged: marked.get(e) } : e));
 }
@@ -241,12 +245,12 @@ function divergencesOf(
  * the committee's, if it does: a fork, which no later damage undoes. A contiguous run of units missing
  * there is lost lines, as for a whole order (notForkEvidence), not a fork, in a folder not as collected.
  */
-function damagedPrefixFork(reference: readonly number[], e: NodeEvidence, asCollected: boolean): number | undefined {
+function damagedPrefixFork(reference: readonly number[], e: NodeEvidence, linesMayBeLost: boolean): number | undefined {
   if (!e.orderDamaged || !e.intactOrder || e.task?.incomplete?.length) return undefined;
   const prefix = e.stats!.order.slice(0, e.intactOrder);
   const at = firstDifference(reference, prefix);
-  // As collected, a gap is a fork there too (judge: gomel never skips a unit; hostile pass 17).
-  if (at < 0 || (!asCollected && notForkEvidence(reference, { ...e, stats: { ...e.stats!, order: prefix } })))
+  // Where lines cannot have been lost (judge), a gap is a fork there too (gomel never skips a unit; hostile pass 17).
+  if (at < 0 || (linesMayBeLost && notForkEvidence(reference, { ...e, stats: { ...e.stats!, order: prefix } })))
     return undefined;
   return at;
 }
@@ -326,7 +330,7 @@ const swarmStopped = (e: NodeEvidence): boolean =>
 
 const atLimit = (e: NodeEvidence, limit: number) => (e.stats?.maxLevel ?? -1) >= limit;
 // gomel exits 0 without an error only after reaching LevelLimit, even when its log lost the last lines.
-const finishedByItself = (e: NodeEvidence) => e.exitStatus === 0 && !e.stderr?.trim();
+const finishedByItself = (e: NodeEvidence) => e.exitStatus === 0 && !stderrBesideDrops(e.stderr);
 
 /**
  * Consensus, per node: its (C, H) order agrees with the committee's on the common
@@ -348,11 +352,13 @@ export function judge(
   // two versions, are no fault of the nodes that ordered them.
   const { ran, notRun } = twinsThatRan(twins);
   const liars = new Map(ran.map((t) => [t.pid, `Byzantine: equivocated as ${t.label} and ${t.twinLabel}, one key`]));
-  // Lines lost (a run of units missing from an order) excuse a difference only in a folder not as collected,
-  // where they are a copy's damage (hostile pass B2). As collected, every log is its node's own output,
-  // gomel never skips a unit, and a node missing units others ordered is a fork: excusing it let one
-  // liar's vote hide a 3-against-3 fork (hostile pass 16).
-  const evidence = asCollected ? [...given] : markLostLines(given, (e) => !liars.has(e.pid), n);
+  // Lines lost (a run of units missing from an order) excuse a difference in a folder not as collected,
+  // where they are a copy's damage (hostile pass B2), and as collected only in the log of a node whose
+  // gomel says it dropped log entries (hostile pass 20: a correct node's dropped lines were a FORK).
+  // Otherwise every log is its node's own output, gomel never skips a unit, and a node missing units
+  // others ordered is a fork: excusing it let one liar's vote hide a 3-against-3 fork (hostile pass 16).
+  const linesMayBeLost = (e: NodeEvidence) => !asCollected || droppedLogEntries(e.stderr) > 0;
+  const evidence = markLostLines(given, (e) => !liars.has(e.pid), n, linesMayBeLost);
   const { groups, main } = groupOrders(evidence.filter((e) => !liars.has(e.pid)));
   // Some node's own log must show LevelLimit: an exit status alone (exit 0 beside logs cut short) shows no
   // end. And f + 1 nodes must have finished, one correct at least: one log at LevelLimit among nodes all
@@ -371,7 +377,7 @@ export function judge(
       : undefined;
   const damagedForks = main
     ? evidence.flatMap((e) => {
-        const at = liars.has(e.pid) ? undefined : damagedPrefixFork(main[0]!.stats!.order, e, asCollected);
+        const at = liars.has(e.pid) ? undefined : damagedPrefixFork(main[0]!.stats!.order, e, linesMayBeLost(e));
         return at === undefined ? [] : [{ e, at }];
       })
     : [];

@@ -134,6 +134,11 @@ test('bad twins: one line each, naming the event (exit 2)', () => {
     () => parseFaultPlan('twin:1', long),
     /the service a{60}-twin, over the 63 characters of a service name/,
   );
+  // Two services of one name cannot be (hostile pass 21).
+  assert.throws(
+    () => parseFaultPlan('twin:1', ['a', 'a-twin', 'c', 'd']),
+    /a's twin would be the service a-twin, which is already a committee host's; rename that host/,
+  );
 });
 
 test('mute:K and selective:K,to=…: windows or for good; each node mutes itself toward the peers it lies to', () => {

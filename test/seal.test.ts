@@ -469,6 +469,16 @@ test('as collected, a gap before a damaged line is a fork too: later damage excu
   assert.match(v.out, /^divergence at ordered unit #100: /m);
 });
 
+/** Drops the lines of ordered units #from..#to (1-based, inclusive) from a node's log, as gomel's log diode does. */
+async function dropOrdered(log: string, from: number, to: number): Promise<void> {
+  const lines = await readLines(log);
+  const z = lines.flatMap((l, i) => (l.includes('"E":"Z"') ? [i] : []));
+  await writeLines(
+    log,
+    lines.filter((_, i) => !z.slice(from - 1, to).includes(i)),
+  );
+}
+
 test('as collected, a gap in the order of a node whose gomel says it dropped log entries is lines lost, no fork (hostile pass 20)', async (t) => {
   // gomel's log diode dropped 40 entries of node4's, 21 ordered units among them, and said so on stderr (pkg/logging).
   const dropped = async (stderr: string) => {
@@ -486,13 +496,62 @@ test('as collected, a gap in the order of a node whose gomel says it dropped log
   assert.equal(v.code, 1, v.out);
   assert.match(
     v.out,
-    /^node4: .*its order is no evidence: units #\d+–#\d+ of the committee's order are missing from it \(lines lost from its log\); gomel says it dropped 40 log entries/m,
+    /^node4: .*its order is no evidence: \d+ units of the committee's order missing from it, and gomel says it dropped 40 log entries \(stderr\.txt\): lines lost from its log/m,
   );
   assert.doesNotMatch(v.out, /FORK|divergence/);
   // Its shutdown is gomel's own exit 0, not a refusal: the warning is no error.
   assert.match(v.out, /^node4: .*shutdown: clean/m);
   // The same gap without gomel's word for it stays a fork (hostile pass 16).
   assert.equal((await dropped('')).code, 4);
+});
+
+test("dropped log entries, as collected: gaps in several places, a gap at the end of the agreed order before the node's own further units, and a gapped order that would win the committee's are lines lost, no fork (hostile pass 21)", async (t) => {
+  const judged = async (change: (dir: string) => Promise<void>) => {
+    const dir = await copyLogs(t, 'swarm-8');
+    await change(dir);
+    await sealFolder(dir, 'swarm-8');
+    return cli(['verdict', '--logs', dir]);
+  };
+  const node4 = (dir: string) => path.join(dir, 'node4', '3.config.log.gz');
+  const warn = (dir: string, text: string) => fs.writeFile(path.join(dir, 'node4', 'stderr.txt'), text);
+  // Two drops, two warnings.
+  const twice = await judged(async (dir) => {
+    await dropOrdered(node4(dir), 200, 201);
+    await dropOrdered(node4(dir), 100, 100);
+    await warn(dir, 'WARNING: Dropped 1 log entries\nWARNING: Dropped 2 log entries\n');
+  });
+  assert.equal(twice.code, 1, twice.out);
+  assert.match(
+    twice.out,
+    /^node4: .*3 units of the committee's order missing from it, and gomel says it dropped 3 log entries/m,
+  );
+  // node4 ordered 347 units, the others 344: it dropped #344, the last the others agreed.
+  const end = await judged(async (dir) => {
+    await dropOrdered(node4(dir), 344, 344);
+    await warn(dir, 'WARNING: Dropped 1 log entries\n');
+  });
+  assert.equal(end.code, 1, end.out);
+  assert.doesNotMatch(end.out, /FORK|divergence/);
+  // More units missing than gomel says it dropped: no dropped line explains them, a fork.
+  const more = await judged(async (dir) => {
+    await dropOrdered(node4(dir), 100, 102);
+    await warn(dir, 'WARNING: Dropped 2 log entries\n');
+  });
+  assert.equal(more.code, 4, more.out);
+  // node5..node8 killed at #50 (prefixes of every order) would side with node4, the longest, and its gap
+  // make node1..node3 the fork: set aside, node4's order is lines lost, and the run a failure, no fork.
+  const tie = await judged(async (dir) => {
+    await dropOrdered(node4(dir), 100, 100);
+    await warn(dir, 'WARNING: Dropped 1 log entries\n');
+    for (let k = 5; k <= 8; k++) {
+      const log = path.join(dir, `node${k}`, `${k - 1}.config.log.gz`);
+      const lines = await readLines(log);
+      await writeLines(log, lines.slice(0, lines.flatMap((l, i) => (l.includes('"E":"Z"') ? [i] : []))[50]!));
+      await fs.writeFile(path.join(dir, `node${k}`, 'exit_status'), '124\n');
+    }
+  });
+  assert.equal(tie.code, 1, tie.out);
+  assert.doesNotMatch(tie.out, /FORK|divergence/);
 });
 
 test("the seal holds for a node's files read in part or not UTF-8: each is hashed from its raw bytes, whole (hostile pass 19)", async (t) => {

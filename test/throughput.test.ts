@@ -104,6 +104,13 @@ test("host load: the nodes' CPU time over the host's CPUs from the first start t
   assert.equal(two!.hostBound, true);
   assert.equal(two!.unrecorded, 1);
   assert.equal(hostLoad([{ cpu: undefined, logged: true }]), undefined, 'no record at all: no figure');
+  // One node's record cannot make its host idle (99999999999 CPUs), nor count more CPU time than the host's
+  // CPUs had over its run (a node may burn them all: no more): the host's CPUs are what most of its nodes saw.
+  const loaded = [0, 1, 2].map(() => ({ cpu: cpu(100, 110, 5.4), logged: true }));
+  assert.equal(hostLoad([...loaded, { cpu: cpu(100, 110, 5.4, 99999999999), logged: true }])!.hostBound, true);
+  const quiet = [0, 1, 2].map(() => ({ cpu: cpu(100, 110, 1), logged: true }));
+  const liar = hostLoad([...quiet, { cpu: cpu(100, 110, 3e7, 99999999999), logged: true }])!;
+  assert.equal(liar.busiest, (3 + 11 * 2) / 20, 'its 11 s on the 2 CPUs at most');
 });
 
 test('a run whose nodes kept the host busy is HOST-BOUND in the headline, the JSON and the page', async (t) => {

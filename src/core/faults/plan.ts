@@ -310,6 +310,10 @@ function makeTwin(
     throw fail(
       `${host}'s twin would be the service ${twinName(host)}, over the ${MAX_SERVICE_NAME} characters of a service name; give the committee shorter host names`,
     );
+  if (hosts.includes(twinName(host)))
+    throw fail(
+      `${host}'s twin would be the service ${twinName(host)}, which is already a committee host's; rename that host`,
+    );
   return { kind: 'twin', nodes: [k], groups: twinGroups(k, hosts.length, named, fail), atMs: 0, source };
 }
 

@@ -83,8 +83,20 @@ export function hostLoad(
   if (groups.size === 0) return undefined;
   const hosts = [...groups].flatMap(([host, cpus]): HostLoadFigures[] => {
     const wallSeconds = maxOf(cpus.map((c) => c.end.wallSeconds))! - minOf(cpus.map((c) => c.start.wallSeconds))!;
-    const cpuSeconds = cpus.reduce((sum, c) => sum + (c.end.usageMicros - c.start.usageMicros) / 1e6, 0);
-    const count = maxOf(cpus.map((c) => c.start.cpus))!;
+    // The host's CPUs as most of its nodes saw them, and no node more CPU time than those CPUs had over
+    // its own run: one node's record (its own file) cannot make its host idle or HOST-BOUND (hostile pass 21:
+    // a cpu_usage of 99999999999 CPUs made a loaded host 0 % busy).
+    const counts = cpus.map((c) => c.start.cpus).sort((a, b) => a - b);
+    const count = counts[Math.floor((counts.length - 1) / 2)]!;
+    const cpuSeconds = cpus.reduce(
+      (sum, c) =>
+        sum +
+        Math.min(
+          (c.end.usageMicros - c.start.usageMicros) / 1e6,
+          (c.end.wallSeconds - c.start.wallSeconds + 1) * count,
+        ),
+      0,
+    );
     if (!(wallSeconds > 0)) return [];
     return [
       { host, nodes: cpus.length, cpus: count, cpuSeconds, wallSeconds, busy: cpuSeconds / (wallSeconds * count) },

@@ -199,23 +199,69 @@ function agreedOrder(main: readonly NodeEvidence[], n: number): readonly number[
   return longestFirst[Math.min(tolerated(n), longestFirst.length - 1)]!.stats!.order;
 }
 
-/** The evidence with orders that cannot show a fork (notForkEvidence) marked damaged, of nodes whose lines may be lost. */
+/** The evidence with orders that cannot show a fork (notForkEvidence) marked damaged: a folder not as collected. */
 function markLostLines(
   evidence: readonly NodeEvidence[],
   counted: (e: NodeEvidence) => boolean,
   n: number,
-  linesMayBeLost: (e: NodeEvidence) => boolean,
 ): NodeEvidence[] {
   const { groups, main } = groupOrders(evidence.filter(counted));
   if (!main) return [...evidence];
   const reference = agreedOrder(main, n);
   const marked = new Map<NodeEvidence, string>();
   for (const e of groups.filter((g) => g !== main).flat()) {
-    const why = linesMayBeLost(e) ? notForkEvidence(reference, e) : undefined;
-    const dropped = droppedLogEntries(e.stderr);
-    if (why) marked.set(e, dropped ? `${why}; gomel says it dropped ${dropped} log entries (stderr.txt)` : why);
+    const why = notForkEvidence(reference, e);
+    if (why) marked.set(e, why);
   }
   return evidence.map((e) => (marked.has(e) ? { ...e, orderDamaged: marked.get(e) } : e));
+}
+
+/**
+ * Why the order of a node whose gomel says it dropped `dropped` log entries is no evidence of a fork, if
+ * it is not: the committee's order with units missing, in any number of places but at most `dropped` in
+ * all (each unit's line is one entry), perhaps followed by units beyond the committee's order (a node that
+ * ordered further). A unit out of the committee's order, or one it lacks before units it has, no dropped
+ * line explains: that is compared as any order (hostile pass 21: two gaps, or a gap at the agreed order's
+ * end before the node's own further units, were a FORK).
+ */
+function droppedLinesOnly(reference: readonly number[], order: readonly number[], dropped: number): string | undefined {
+  const position = new Map(reference.map((unit, i) => [unit, i]));
+  let last = -1;
+  let present = 0;
+  let beyond = false;
+  for (const unit of order) {
+    const i = position.get(unit);
+    if (i === undefined) beyond = true;
+    else if (beyond || i <= last) return undefined;
+    else ((last = i), present++);
+  }
+  const missing = (beyond ? reference.length : last + 1) - present;
+  if (missing === 0 || missing > dropped) return undefined;
+  return `${missing} unit${missing === 1 ? '' : 's'} of the committee's order missing from it, and gomel says it dropped ${dropped} log entries (stderr.txt): lines lost from its log`;
+}
+
+/**
+ * As collected: the orders of nodes whose gomel says it dropped log entries marked damaged where
+ * droppedLinesOnly explains them, against the order the others agreed (f + 1 alike). Those nodes are
+ * set aside to find it: a gapped order that won a tie for the committee's made two correct nodes the
+ * fork (hostile pass 21). With every node dropping, all count.
+ */
+function markDroppedLines(
+  evidence: readonly NodeEvidence[],
+  counted: (e: NodeEvidence) => boolean,
+  n: number,
+): NodeEvidence[] {
+  const dropping = (e: NodeEvidence) => droppedLogEntries(e.stderr) > 0;
+  if (!evidence.some((e) => counted(e) && dropping(e))) return [...evidence];
+  const main =
+    groupOrders(evidence.filter((e) => counted(e) && !dropping(e))).main ?? groupOrders(evidence.filter(counted)).main;
+  if (!main) return [...evidence];
+  const reference = agreedOrder(main, n);
+  return evidence.map((e) => {
+    if (!counted(e) || !dropping(e) || !e.stats || e.orderDamaged) return e;
+    const why = droppedLinesOnly(reference, e.stats.order, droppedLogEntries(e.stderr));
+    return why ? { ...e, orderDamaged: why } : e;
+  });
 }
 
 const inPidOrder = (nodes: readonly NodeEvidence[]) => [...nodes].sort((a, b) => a.pid - b.pid).map((x) => x.label);
@@ -245,14 +291,18 @@ function divergencesOf(
  * the committee's, if it does: a fork, which no later damage undoes. A contiguous run of units missing
  * there is lost lines, as for a whole order (notForkEvidence), not a fork, in a folder not as collected.
  */
-function damagedPrefixFork(reference: readonly number[], e: NodeEvidence, linesMayBeLost: boolean): number | undefined {
+function damagedPrefixFork(reference: readonly number[], e: NodeEvidence, asCollected: boolean): number | undefined {
   if (!e.orderDamaged || !e.intactOrder || e.task?.incomplete?.length) return undefined;
   const prefix = e.stats!.order.slice(0, e.intactOrder);
   const at = firstDifference(reference, prefix);
-  // Where lines cannot have been lost (judge), a gap is a fork there too (gomel never skips a unit; hostile pass 17).
-  if (at < 0 || (linesMayBeLost && notForkEvidence(reference, { ...e, stats: { ...e.stats!, order: prefix } })))
-    return undefined;
-  return at;
+  if (at < 0) return undefined;
+  // As collected, a gap is a fork there too (gomel never skips a unit; hostile pass 17) unless its gomel
+  // says it dropped log entries.
+  const dropped = droppedLogEntries(e.stderr);
+  const lost = asCollected
+    ? dropped > 0 && droppedLinesOnly(reference, prefix, dropped)
+    : notForkEvidence(reference, { ...e, stats: { ...e.stats!, order: prefix } });
+  return lost ? undefined : at;
 }
 
 /**
@@ -357,8 +407,8 @@ export function judge(
   // gomel says it dropped log entries (hostile pass 20: a correct node's dropped lines were a FORK).
   // Otherwise every log is its node's own output, gomel never skips a unit, and a node missing units
   // others ordered is a fork: excusing it let one liar's vote hide a 3-against-3 fork (hostile pass 16).
-  const linesMayBeLost = (e: NodeEvidence) => !asCollected || droppedLogEntries(e.stderr) > 0;
-  const evidence = markLostLines(given, (e) => !liars.has(e.pid), n, linesMayBeLost);
+  const notLiar = (e: NodeEvidence) => !liars.has(e.pid);
+  const evidence = asCollected ? markDroppedLines(given, notLiar, n) : markLostLines(given, notLiar, n);
   const { groups, main } = groupOrders(evidence.filter((e) => !liars.has(e.pid)));
   // Some node's own log must show LevelLimit: an exit status alone (exit 0 beside logs cut short) shows no
   // end. And f + 1 nodes must have finished, one correct at least: one log at LevelLimit among nodes all
@@ -377,7 +427,7 @@ export function judge(
       : undefined;
   const damagedForks = main
     ? evidence.flatMap((e) => {
-        const at = liars.has(e.pid) ? undefined : damagedPrefixFork(main[0]!.stats!.order, e, linesMayBeLost(e));
+        const at = liars.has(e.pid) ? undefined : damagedPrefixFork(main[0]!.stats!.order, e, asCollected);
         return at === undefined ? [] : [{ e, at }];
       })
     : [];

@@ -256,7 +256,7 @@ test('up: the progress line of 256 nodes speaks of what the payload is, in one s
   const line = describeProbeProgress(probe, 250, 41.2);
   assert.equal(
     line,
-    'up: 41 s — probe: 94 waiting for the common start, 100 asking every address, 56 done, answering the others, 6 not reporting yet; 73008 of 196608 addresses reached; 250/256 nodes alive',
+    'up: 41 s — probe, as each node was last read: 94 waiting for the common start, 100 asking every address, 56 done, answering the others, 6 not read yet; 73008 of 196608 addresses reached; 250/256 nodes alive',
   );
   assertSummary([line], 'probe progress', 1);
   assert.doesNotMatch(line, /prime|units/, "the probe is not gomel: no gomel's words");

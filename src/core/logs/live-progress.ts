@@ -109,12 +109,15 @@ export function describeProbeProgress(
     const count = nodes.filter((p) => p?.phase === phase).length;
     return count ? [`${count} ${PROBE_PHASES[phase]}`] : [];
   });
+  // up reads a few nodes' last lines a round (up.ts PROGRESS_SAMPLE): the others count as last read,
+  // and one never read yet is said so, not taken for silent (256 nodes: "214 not reporting yet", all
+  // of them asking).
   const silent = nodes.filter((p) => !p).length;
-  if (silent) phases.push(`${silent} not reporting yet`);
+  if (silent) phases.push(`${silent} not read yet`);
   const reached = nodes.reduce((sum, p) => sum + (p?.reached ?? 0), 0);
-  // Every node asks the same addresses, all of the committee's: a node not reporting yet has as many.
+  // Every node asks the same addresses, all of the committee's: a node not read yet has as many.
   const addresses = Math.max(0, ...nodes.map((p) => p?.addresses ?? 0)) * nodes.length;
-  return `up: ${Math.round(elapsedS)} s — probe: ${phases.join(', ')}; ${reached} of ${addresses} addresses reached; ${alive}/${nodes.length} nodes alive`;
+  return `up: ${Math.round(elapsedS)} s — probe, as each node was last read: ${phases.join(', ')}; ${reached} of ${addresses} addresses reached; ${alive}/${nodes.length} nodes alive`;
 }
 
 /**

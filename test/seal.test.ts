@@ -496,7 +496,7 @@ test('as collected, a gap in the order of a node whose gomel says it dropped log
   assert.equal(v.code, 1, v.out);
   assert.match(
     v.out,
-    /^node4: .*its order is no evidence: \d+ units of the committee's order missing from it, and gomel says it dropped 40 log entries \(stderr\.txt\): lines lost from its log/m,
+    /^node4: .*its order is no evidence: its order keeps the others' with units missing, and gomel says it dropped 40 log entries \(stderr\.txt\): lines lost from its log/m,
   );
   assert.doesNotMatch(v.out, /FORK|divergence/);
   // Its shutdown is gomel's own exit 0, not a refusal: the warning is no error.
@@ -523,7 +523,7 @@ test("dropped log entries, as collected: gaps in several places, a gap at the en
   assert.equal(twice.code, 1, twice.out);
   assert.match(
     twice.out,
-    /^node4: .*3 units of the committee's order missing from it, and gomel says it dropped 3 log entries/m,
+    /^node4: .*its order keeps the others' with units missing, and gomel says it dropped 3 log entries/m,
   );
   // node4 ordered 347 units, the others 344: it dropped #344, the last the others agreed.
   const end = await judged(async (dir) => {
@@ -552,6 +552,15 @@ test("dropped log entries, as collected: gaps in several places, a gap at the en
   });
   assert.equal(tie.code, 1, tie.out);
   assert.doesNotMatch(tie.out, /FORK|divergence/);
+  // Every node dropped a unit, each another (hostile pass 22): no order to hold them against but each other's.
+  const all = await judged(async (dir) => {
+    for (let k = 1; k <= 8; k++) {
+      await dropOrdered(path.join(dir, `node${k}`, `${k - 1}.config.log.gz`), 10 * k, 10 * k);
+      await fs.writeFile(path.join(dir, `node${k}`, 'stderr.txt'), 'WARNING: Dropped 1 log entries\n');
+    }
+  });
+  assert.equal(all.code, 1, all.out);
+  assert.doesNotMatch(all.out, /FORK|divergence/);
 });
 
 test("the seal holds for a node's files read in part or not UTF-8: each is hashed from its raw bytes, whole (hostile pass 19)", async (t) => {

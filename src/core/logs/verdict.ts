@@ -13,6 +13,7 @@ import {
   type ShutdownKind,
 } from './shutdown.js';
 import { agreedShortBy, topError, unitText, type LogStats } from './log-stats.js';
+import { lostLinesOnly } from './dropped-lines.js';
 import { clip } from '../summary.js';
 import { redactKeyMaterial } from '../keys/secrets.js';
 import type { FaultFindings, NodeFault } from '../faults/evidence.js';
@@ -217,51 +218,35 @@ function markLostLines(
 }
 
 /**
- * Why the order of a node whose gomel says it dropped `dropped` log entries is no evidence of a fork, if
- * it is not: the committee's order with units missing, in any number of places but at most `dropped` in
- * all (each unit's line is one entry), perhaps followed by units beyond the committee's order (a node that
- * ordered further). A unit out of the committee's order, or one it lacks before units it has, no dropped
- * line explains: that is compared as any order (hostile pass 21: two gaps, or a gap at the agreed order's
- * end before the node's own further units, were a FORK).
- */
-function droppedLinesOnly(reference: readonly number[], order: readonly number[], dropped: number): string | undefined {
-  const position = new Map(reference.map((unit, i) => [unit, i]));
-  let last = -1;
-  let present = 0;
-  let beyond = false;
-  for (const unit of order) {
-    const i = position.get(unit);
-    if (i === undefined) beyond = true;
-    else if (beyond || i <= last) return undefined;
-    else ((last = i), present++);
-  }
-  const missing = (beyond ? reference.length : last + 1) - present;
-  if (missing === 0 || missing > dropped) return undefined;
-  return `${missing} unit${missing === 1 ? '' : 's'} of the committee's order missing from it, and gomel says it dropped ${dropped} log entries (stderr.txt): lines lost from its log`;
-}
-
-/**
- * As collected: the orders of nodes whose gomel says it dropped log entries marked damaged where
- * droppedLinesOnly explains them, against the order the others agreed (f + 1 alike). Those nodes are
- * set aside to find it: a gapped order that won a tie for the committee's made two correct nodes the
- * fork (hostile pass 21). With every node dropping, all count.
+ * As collected: the orders of nodes whose gomel says it dropped log entries marked damaged where lost
+ * lines explain them (dropped-lines.ts), held against the nodes that dropped nothing and the order f + 1
+ * of those logged alike. Those nodes are set aside to find it: a gapped order that won a tie for the
+ * committee's made two correct nodes the fork (hostile pass 21).
  */
 function markDroppedLines(
   evidence: readonly NodeEvidence[],
   counted: (e: NodeEvidence) => boolean,
   n: number,
 ): NodeEvidence[] {
-  const dropping = (e: NodeEvidence) => droppedLogEntries(e.stderr) > 0;
-  if (!evidence.some((e) => counted(e) && dropping(e))) return [...evidence];
-  const main =
-    groupOrders(evidence.filter((e) => counted(e) && !dropping(e))).main ?? groupOrders(evidence.filter(counted)).main;
-  if (!main) return [...evidence];
-  const reference = agreedOrder(main, n);
-  return evidence.map((e) => {
-    if (!counted(e) || !dropping(e) || !e.stats || e.orderDamaged) return e;
-    const why = droppedLinesOnly(reference, e.stats.order, droppedLogEntries(e.stderr));
-    return why ? { ...e, orderDamaged: why } : e;
-  });
+  const withOrder = (e: NodeEvidence) => counted(e) && (e.stats?.order.length ?? 0) > 0 && !e.orderDamaged;
+  const dropping = evidence.filter((e) => withOrder(e) && droppedLogEntries(e.stderr) > 0);
+  if (!dropping.length) return [...evidence];
+  const whole = evidence.filter((e) => withOrder(e) && droppedLogEntries(e.stderr) === 0);
+  const { main } = groupOrders(whole);
+  const agreed = main ? agreedOrder(main, n) : [];
+  const marked = new Map(
+    dropping.map((e) => [
+      e,
+      lostLinesOnly(
+        e.stats!.order,
+        droppedLogEntries(e.stderr),
+        whole.map((w) => w.stats!.order),
+        agreed,
+        dropping.filter((d) => d !== e).map((d) => d.stats!.order),
+      ),
+    ]),
+  );
+  return evidence.map((e) => (marked.get(e) ? { ...e, orderDamaged: marked.get(e) } : e));
 }
 
 const inPidOrder = (nodes: readonly NodeEvidence[]) => [...nodes].sort((a, b) => a.pid - b.pid).map((x) => x.label);
@@ -300,7 +285,7 @@ function damagedPrefixFork(reference: readonly number[], e: NodeEvidence, asColl
   // says it dropped log entries.
   const dropped = droppedLogEntries(e.stderr);
   const lost = asCollected
-    ? dropped > 0 && droppedLinesOnly(reference, prefix, dropped)
+    ? dropped > 0 && lostLinesOnly(prefix, dropped, [reference], reference, [])
     : notForkEvidence(reference, { ...e, stats: { ...e.stats!, order: prefix } });
   return lost ? undefined : at;
 }

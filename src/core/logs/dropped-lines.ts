@@ -1,0 +1,100 @@
+// When a node's own gomel says its log lost lines. gomel e8d0088 logs through zerolog's diode, a
+// ring of LogBuffer entries (conf.json): when the writer falls that far behind, the diode drops
+// entries and gomel prints "WARNING: Dropped <n> log entries" on stderr (pkg/logging/log_config.go),
+// once per drop. Ordered units' lines ("Z") go with the rest, anywhere in the log: such a node's
+// order is the committee's with units missing, not evidence of a fork, unless no dropped line can
+// explain it. Pure: orders are unitKey numbers (log-stats.ts), creator·2³² + height.
+
+const creatorOf = (unit: number) => Math.floor(unit / 2 ** 32);
+const heightOf = (unit: number) => unit % 2 ** 32;
+
+/**
+ * Whether a lossy order contradicts a whole one (a node that logged every ordered unit, perhaps
+ * stopping early): a unit of both out of the whole one's order, or a unit the whole one lacks before
+ * one it has. Lost lines only take units out; a whole order that ends early ends before any unit it
+ * lacks.
+ */
+export function contradicts(whole: readonly number[], lossy: readonly number[]): boolean {
+  const position = new Map(whole.map((unit, i) => [unit, i]));
+  let last = -1;
+  let beyond = false;
+  for (const unit of lossy) {
+    const i = position.get(unit);
+    if (i === undefined) beyond = true;
+    else if (beyond || i <= last) return true;
+    else last = i;
+  }
+  return false;
+}
+
+/** Whether two lossy orders put two units they share in opposite orders: no lost line does that. */
+export function inverts(a: readonly number[], b: readonly number[]): boolean {
+  const position = new Map(a.map((unit, i) => [unit, i]));
+  let last = -1;
+  for (const unit of b) {
+    const i = position.get(unit);
+    if (i === undefined) continue;
+    if (i <= last) return true;
+    last = i;
+  }
+  return false;
+}
+
+/**
+ * The units a lossy order must have ordered but does not show: those of `agreed` (the order f + 1
+ * nodes logged alike) up to the last it shows, or all of them when it goes beyond; and each creator's
+ * heights below the highest it shows (gomel orders a unit no later than its parents, its creator's
+ * previous unit among them: a node that ordered 3:12 ordered 3:0…3:11). Counted, never listed: a
+ * height of 2³² − 1 costs nothing.
+ */
+export function unitsNotShown(agreed: readonly number[], lossy: readonly number[]): number {
+  const shown = new Set(lossy);
+  const position = new Map(agreed.map((unit, i) => [unit, i]));
+  let last = -1;
+  let beyond = false;
+  for (const unit of shown) {
+    const i = position.get(unit);
+    if (i === undefined) beyond = true;
+    else last = Math.max(last, i);
+  }
+  const top = new Map<number, number>();
+  const count = new Map<number, number>();
+  for (const unit of shown) {
+    const c = creatorOf(unit);
+    top.set(c, Math.max(top.get(c) ?? 0, heightOf(unit)));
+    count.set(c, (count.get(c) ?? 0) + 1);
+  }
+  // Heights 0..top of each creator it shows, less those shown.
+  let notShown = 0;
+  for (const [c, h] of top) notShown += h + 1 - count.get(c)!;
+  // Units of the agreed order it must have ordered, unless counted above already.
+  for (const unit of agreed.slice(0, beyond ? agreed.length : last + 1))
+    if (!shown.has(unit) && !(heightOf(unit) < (top.get(creatorOf(unit)) ?? -1))) notShown++;
+  return notShown;
+}
+
+/**
+ * Why a node whose gomel says it dropped `dropped` log entries has an order that is no evidence, if
+ * lost lines explain it: it contradicts no whole order (`whole`: the nodes that dropped nothing), puts
+ * no two units in another order than any other lossy one (`lossy`), and misses at most `dropped` units
+ * (unitsNotShown against `agreed`). Undefined when lines lost cannot explain it (it is compared as any
+ * order: a fork, if it differs), or when it shows nothing missing beside the longest whole order (its
+ * order is evidence as it is). Hostile passes 20–22: one gap was all the excuse allowed, against one
+ * reference, and two gaps, a gap beyond the agreed order, every node dropping, or a short order among
+ * the whole ones made honest runs a FORK.
+ */
+export function lostLinesOnly(
+  order: readonly number[],
+  dropped: number,
+  whole: readonly (readonly number[])[],
+  agreed: readonly number[],
+  lossy: readonly (readonly number[])[],
+): string | undefined {
+  if (whole.some((w) => contradicts(w, order)) || lossy.some((l) => inverts(l, order))) return undefined;
+  const missing = unitsNotShown(agreed, order);
+  if (missing > dropped) return undefined;
+  const longest = whole.reduce<readonly number[]>((a, b) => (b.length > a.length ? b : a), []);
+  const prefixOfOther = order.every((unit, i) => i >= longest.length || longest[i] === unit);
+  if (missing === 0 && prefixOfOther) return undefined;
+  return `its order keeps the others' with units missing, and gomel says it dropped ${dropped} log entries (stderr.txt): lines lost from its log`;
+}

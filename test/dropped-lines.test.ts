@@ -1,0 +1,75 @@
+// When a node's gomel says it dropped log entries (src/core/logs/dropped-lines.ts): its order may miss
+// units anywhere, at most as many as it dropped, and go on beyond the others', but must keep their order.
+// Hostile passes 20–22 found each of the cases below an honest run judged a FORK, or a fork hidden.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { contradicts, inverts, lostLinesOnly, unitsNotShown } from '../src/core/logs/dropped-lines.js';
+import { unitKey } from '../src/core/logs/log-stats.js';
+
+/** "c:h c:h …" as unit keys. */
+const units = (text: string) =>
+  text
+    .split(' ')
+    .filter(Boolean)
+    .map((u) => unitKey(...(u.split(':').map(Number) as [number, number]))!);
+
+// Four creators, heights 0..2 each, in round order: 12 units.
+const whole = units('0:0 1:0 2:0 3:0 0:1 1:1 2:1 3:1 0:2 1:2 2:2 3:2');
+const lost = (order: number[], dropped: number, wholes = [whole], agreed = whole, lossy: number[][] = []) =>
+  lostLinesOnly(order, dropped, wholes, agreed, lossy);
+
+test('units missing in several places, at most as many as gomel dropped, are lines lost', () => {
+  const twoGaps = whole.filter((_, i) => i !== 2 && i !== 7);
+  assert.equal(unitsNotShown(whole, twoGaps), 2);
+  assert.match(lost(twoGaps, 2)!, /keeps the others' with units missing, and gomel says it dropped 2 log entries/);
+  assert.equal(lost(twoGaps, 1), undefined, 'two missing, one dropped: a fork, if it differs');
+});
+
+test('an order with nothing missing is evidence as it is; one beyond the longest whole order too', () => {
+  assert.equal(lost(whole.slice(0, 7), 5), undefined, 'a prefix');
+  assert.equal(lost([...whole, ...units('0:3')], 5), undefined, 'further than the others');
+});
+
+test("a gap beyond the agreed order (f + 1 alike) but within a longer whole order is lines lost, and so is one at the agreed order's end before the node's own further units", () => {
+  const longer = [...whole, ...units('0:3 1:3 2:3')];
+  const beyondAgreed = longer.filter((_, i) => i !== 13);
+  assert.ok(lost(beyondAgreed, 1, [longer, whole], whole));
+  const atTheEnd = [...whole.slice(0, 11), ...units('0:3 1:3')];
+  assert.ok(lost(atTheEnd, 1));
+});
+
+test("a short whole order (a node crashed early) is no reference to count against: the agreed one is; the short one's order still holds", () => {
+  const short = whole.slice(0, 4);
+  const gap = whole.filter((_, i) => i !== 6);
+  assert.ok(lost(gap, 1, [whole, short], whole));
+  assert.equal(contradicts(short, gap), false);
+});
+
+test('every node dropping: no whole order, and lossy orders that keep one order are lines lost', () => {
+  const a = whole.filter((_, i) => i !== 2);
+  const b = whole.filter((_, i) => i !== 8);
+  assert.ok(lost(a, 1, [], [], [b]));
+  // …but two that put two units in opposite orders cannot both be gomel's order with lines lost.
+  const swapped = [...a];
+  [swapped[3], swapped[4]] = [swapped[4]!, swapped[3]!];
+  assert.equal(inverts(b, swapped), true);
+  assert.equal(lost(swapped, 1, [], [], [b]), undefined);
+});
+
+test('a unit the others ordered later, or one they lack before one they have, no dropped line explains', () => {
+  const early = [...whole.slice(0, 4), whole[6]!, whole[4]!, whole[5]!, ...whole.slice(7)];
+  assert.equal(contradicts(whole, early), true);
+  assert.equal(lost(early, 12), undefined);
+  const inserted = [...whole.slice(0, 4), ...units('3:9'), ...whole.slice(4)];
+  assert.equal(lost(inserted, 12), undefined);
+});
+
+test("a creator's unit beyond the others' order counts every lower height of its creator it does not show (hostile pass 22: 3:12 after 3:4 hid a fork behind 11 dropped entries)", () => {
+  const forked = [...whole.slice(0, 8), ...units('3:9')];
+  // Units #9–#12 of the agreed order, and 3:2…3:8 below 3:9 (3:2 counted once).
+  assert.equal(unitsNotShown(whole, forked), 4 + 6);
+  assert.equal(lost(forked, 9), undefined);
+  assert.ok(lost(forked, 10));
+  // A height of 2³² − 1 is counted, not listed.
+  assert.equal(unitsNotShown([], units(`0:${2 ** 32 - 1}`)), 2 ** 32 - 1);
+});

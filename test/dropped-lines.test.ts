@@ -3,7 +3,13 @@
 // Hostile passes 20–22 found each of the cases below an honest run judged a FORK, or a fork hidden.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { contradicts, inverts, lostLinesOnly, unitsNotShown } from '../src/core/logs/dropped-lines.js';
+import {
+  contradicts,
+  inverts,
+  lostLinesOnly,
+  oneOrderHoldsAll,
+  unitsNotShown,
+} from '../src/core/logs/dropped-lines.js';
 import { unitKey } from '../src/core/logs/log-stats.js';
 
 /** "c:h c:h …" as unit keys. */
@@ -16,7 +22,7 @@ const units = (text: string) =>
 // Four creators, heights 0..2 each, in round order: 12 units.
 const whole = units('0:0 1:0 2:0 3:0 0:1 1:1 2:1 3:1 0:2 1:2 2:2 3:2');
 const lost = (order: number[], dropped: number, wholes = [whole], agreed = whole, lossy: number[][] = []) =>
-  lostLinesOnly(order, dropped, wholes, agreed, lossy);
+  lostLinesOnly(order, dropped, wholes, agreed, oneOrderHoldsAll([order, ...lossy]));
 
 test('units missing in several places, at most as many as gomel dropped, are lines lost', () => {
   const twoGaps = whole.filter((_, i) => i !== 2 && i !== 7);
@@ -53,6 +59,8 @@ test('every node dropping: no whole order, and lossy orders that keep one order 
   const swapped = [...a];
   [swapped[3], swapped[4]] = [swapped[4]!, swapped[3]!];
   assert.equal(inverts(b, swapped), true);
+  assert.equal(oneOrderHoldsAll([a, b]), true);
+  assert.equal(oneOrderHoldsAll([swapped, b]), false);
   assert.equal(lost(swapped, 1, [], [], [b]), undefined);
 });
 

@@ -13,7 +13,7 @@ import {
   type ShutdownKind,
 } from './shutdown.js';
 import { agreedShortBy, topError, unitText, type LogStats } from './log-stats.js';
-import { lostLinesOnly } from './dropped-lines.js';
+import { inverts, lostLinesOnly, oneOrderHoldsAll } from './dropped-lines.js';
 import { clip } from '../summary.js';
 import { redactKeyMaterial } from '../keys/secrets.js';
 import type { FaultFindings, NodeFault } from '../faults/evidence.js';
@@ -231,20 +231,18 @@ function markDroppedLines(
   const withOrder = (e: NodeEvidence) => counted(e) && (e.stats?.order.length ?? 0) > 0 && !e.orderDamaged;
   const dropping = evidence.filter((e) => withOrder(e) && droppedLogEntries(e.stderr) > 0);
   if (!dropping.length) return [...evidence];
-  const whole = evidence.filter((e) => withOrder(e) && droppedLogEntries(e.stderr) === 0);
-  const { main } = groupOrders(whole);
+  const { groups, main } = groupOrders(evidence.filter((e) => withOrder(e) && droppedLogEntries(e.stderr) === 0));
   const agreed = main ? agreedOrder(main, n) : [];
+  // The longest order of each group holds its shorter ones (prefixes): no need to check against those.
+  const whole = groups.map((g) => g[0]!.stats!.order);
+  // Two lossy orders can disagree only beyond the whole ones (which each is held against): their tails.
+  const inWhole = new Set(whole.flat());
+  const tails = new Map(dropping.map((e) => [e, e.stats!.order.filter((unit) => !inWhole.has(unit))]));
+  const allAgree = oneOrderHoldsAll([...tails.values()]);
+  const keepsLossy = (e: NodeEvidence) =>
+    allAgree || ![...tails].some(([d, tail]) => d !== e && inverts(tail, tails.get(e)!));
   const marked = new Map(
-    dropping.map((e) => [
-      e,
-      lostLinesOnly(
-        e.stats!.order,
-        droppedLogEntries(e.stderr),
-        whole.map((w) => w.stats!.order),
-        agreed,
-        dropping.filter((d) => d !== e).map((d) => d.stats!.order),
-      ),
-    ]),
+    dropping.map((e) => [e, lostLinesOnly(e.stats!.order, droppedLogEntries(e.stderr), whole, agreed, keepsLossy(e))]),
   );
   return evidence.map((e) => (marked.get(e) ? { ...e, orderDamaged: marked.get(e) } : e));
 }
@@ -285,7 +283,7 @@ function damagedPrefixFork(reference: readonly number[], e: NodeEvidence, asColl
   // says it dropped log entries.
   const dropped = droppedLogEntries(e.stderr);
   const lost = asCollected
-    ? dropped > 0 && lostLinesOnly(prefix, dropped, [reference], reference, [])
+    ? dropped > 0 && lostLinesOnly(prefix, dropped, [reference], reference, true)
     : notForkEvidence(reference, { ...e, stats: { ...e.stats!, order: prefix } });
   return lost ? undefined : at;
 }

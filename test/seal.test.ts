@@ -492,14 +492,16 @@ test('as collected, a gap in the order of a node whose gomel says it dropped log
     await sealFolder(dir, 'lab16');
     return cli(['verdict', '--logs', dir]);
   };
-  const v = await dropped('WARNING: Dropped 40 log entries\n');
+  const v = await dropped(
+    'WARNING: Dropped 40 log entries\n2026/12/08 00:00:01 Diode set collision: consider using a larger diode\n',
+  );
   assert.equal(v.code, 1, v.out);
   assert.match(
     v.out,
     /^node4: .*its order is no evidence: its order keeps the others' with units missing, and gomel says it dropped 40 log entries \(stderr\.txt\): lines lost from its log/m,
   );
   assert.doesNotMatch(v.out, /FORK|divergence/);
-  // Its shutdown is gomel's own exit 0, not a refusal: the warning is no error.
+  // Its shutdown is gomel's own exit 0, not a refusal: the diode's warnings are no error (hostile pass 23).
   assert.match(v.out, /^node4: .*shutdown: clean/m);
   // The same gap without gomel's word for it stays a fork (hostile pass 16).
   assert.equal((await dropped('')).code, 4);

@@ -49,24 +49,34 @@ export function inverts(a: readonly number[], b: readonly number[]): boolean {
 }
 
 /**
- * Whether some one order holds every given order as a subsequence: the union of their successions
- * (each unit before the next of its own order) has no cycle. Then no two of them put two units the other
- * way round, and none needs checking against another (N² pairs of orders of 20,000 units took 8 s at
- * 64 nodes). Kahn's algorithm: linear in the units.
+ * Whether some one order holds every given order as a subsequence, each creator's units in the order of
+ * their heights (gomel orders a unit's parents first, its creator's previous unit among them): the union
+ * of their successions and of each creator's heights has no cycle. Then no lost line is needed to tell
+ * them apart (hostile pass 23: node1 showing 1:4 before 3:5 and node2 3:6 before 1:4, both with lines
+ * lost, are a fork no shared unit shows). Kahn's algorithm, linear in the units (N² pairs of orders of
+ * 20,000 units took 8 s at 64 nodes).
  */
 export function oneOrderHoldsAll(orders: readonly (readonly number[])[]): boolean {
   const next = new Map<number, number[]>();
   const before = new Map<number, number>();
-  for (const order of orders)
-    for (let i = 0; i < order.length; i++) {
-      if (!before.has(order[i]!)) before.set(order[i]!, 0);
-      if (i === 0) continue;
-      const [u, v] = [order[i - 1]!, order[i]!];
-      let after = next.get(u);
-      if (!after) next.set(u, (after = []));
-      after.push(v);
-      before.set(v, before.get(v)! + 1);
-    }
+  const edge = (u: number, v: number) => {
+    let after = next.get(u);
+    if (!after) next.set(u, (after = []));
+    after.push(v);
+    before.set(v, before.get(v)! + 1);
+  };
+  for (const order of orders) for (const unit of order) if (!before.has(unit)) before.set(unit, 0);
+  for (const order of orders) for (let i = 1; i < order.length; i++) edge(order[i - 1]!, order[i]!);
+  const byCreator = new Map<number, number[]>();
+  for (const unit of before.keys()) {
+    let units = byCreator.get(creatorOf(unit));
+    if (!units) byCreator.set(creatorOf(unit), (units = []));
+    units.push(unit);
+  }
+  for (const units of byCreator.values()) {
+    units.sort((x, y) => x - y);
+    for (let i = 1; i < units.length; i++) edge(units[i - 1]!, units[i]!);
+  }
   const ready = [...before].filter(([, n]) => n === 0).map(([unit]) => unit);
   let placed = 0;
   while (ready.length) {
@@ -82,15 +92,15 @@ export function oneOrderHoldsAll(orders: readonly (readonly number[])[]): boolea
 }
 
 /**
- * The units a lossy order must have ordered but does not show: those of `agreed` (the order f + 1
- * nodes logged alike) up to the last it shows, or all of them when it goes beyond; and each creator's
+ * The units a lossy order must have ordered but does not show: those of a whole order (a node that
+ * logged every unit it ordered) up to the last it shows, or all of them when it goes beyond; and each creator's
  * heights below the highest it shows (gomel orders a unit no later than its parents, its creator's
  * previous unit among them: a node that ordered 3:12 ordered 3:0…3:11). Counted, never listed: a
  * height of 2³² − 1 costs nothing.
  */
-export function unitsNotShown(agreed: readonly number[], lossy: readonly number[]): number {
+export function unitsNotShown(whole: readonly number[], lossy: readonly number[]): number {
   const shown = new Set(lossy);
-  const position = positionsOf(agreed);
+  const position = positionsOf(whole);
   let last = -1;
   let beyond = false;
   for (const unit of shown) {
@@ -108,31 +118,31 @@ export function unitsNotShown(agreed: readonly number[], lossy: readonly number[
   // Heights 0..top of each creator it shows, less those shown.
   let notShown = 0;
   for (const [c, h] of top) notShown += h + 1 - count.get(c)!;
-  // Units of the agreed order it must have ordered, unless counted above already.
-  for (const unit of agreed.slice(0, beyond ? agreed.length : last + 1))
+  // Units of the whole order it must have ordered, unless counted above already.
+  for (const unit of whole.slice(0, beyond ? whole.length : last + 1))
     if (!shown.has(unit) && !(heightOf(unit) < (top.get(creatorOf(unit)) ?? -1))) notShown++;
   return notShown;
 }
 
 /**
  * Why a node whose gomel says it dropped `dropped` log entries has an order that is no evidence, if
- * lost lines explain it: it contradicts no whole order (`whole`: of the nodes that dropped nothing),
- * `keepsLossyOrders` (no two units the other way round from another lossy order: oneOrderHoldsAll,
- * inverts), and misses at most `dropped` units (unitsNotShown against `agreed`). Undefined when lost
- * lines cannot explain it (it is compared as any order: a fork, if it differs), or when it shows
- * nothing missing beside the longest whole order (its order is evidence as it is). Hostile passes
- * 20–22: one gap was all the excuse allowed, against one reference, and two gaps, a gap beyond the
- * agreed order, every node dropping, or a short order among the whole ones made honest runs a FORK.
+ * lost lines explain it: it contradicts no whole order (`whole`: the longest of each group of nodes that
+ * dropped nothing; a shorter one of a group is its prefix, and asks less), `keepsLossyOrders`
+ * (oneOrderHoldsAll of the lossy ones), and misses at most `dropped` units against each whole order
+ * (unitsNotShown): against every one, never one chosen, since a short one (a node that crashed early, or
+ * a liar's true prefix) asks too little (hostile pass 23). Undefined when lost lines cannot explain it
+ * (it is compared as any order: a fork, if it differs), or when it shows nothing missing beside the
+ * longest whole order (its order is evidence as it is). Hostile passes 20–22: one gap was all the excuse
+ * allowed, and two gaps, a gap beyond the agreed order, or every node dropping made honest runs a FORK.
  */
 export function lostLinesOnly(
   order: readonly number[],
   dropped: number,
   whole: readonly (readonly number[])[],
-  agreed: readonly number[],
   keepsLossyOrders: boolean,
 ): string | undefined {
   if (!keepsLossyOrders || whole.some((w) => contradicts(w, order))) return undefined;
-  const missing = unitsNotShown(agreed, order);
+  const missing = Math.max(unitsNotShown([], order), ...whole.map((w) => unitsNotShown(w, order)));
   if (missing > dropped) return undefined;
   const longest = whole.reduce<readonly number[]>((a, b) => (b.length > a.length ? b : a), []);
   const prefixOfOther = order.every((unit, i) => i >= longest.length || longest[i] === unit);

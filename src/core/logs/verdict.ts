@@ -13,7 +13,7 @@ import {
   type ShutdownKind,
 } from './shutdown.js';
 import { agreedShortBy, topError, unitText, type LogStats } from './log-stats.js';
-import { inverts, lostLinesOnly, oneOrderHoldsAll } from './dropped-lines.js';
+import { lostLinesOnly, oneOrderHoldsAll } from './dropped-lines.js';
 import { clip } from '../summary.js';
 import { redactKeyMaterial } from '../keys/secrets.js';
 import type { FaultFindings, NodeFault } from '../faults/evidence.js';
@@ -219,30 +219,22 @@ function markLostLines(
 
 /**
  * As collected: the orders of nodes whose gomel says it dropped log entries marked damaged where lost
- * lines explain them (dropped-lines.ts), held against the nodes that dropped nothing and the order f + 1
- * of those logged alike. Those nodes are set aside to find it: a gapped order that won a tie for the
- * committee's made two correct nodes the fork (hostile pass 21).
+ * lines explain them (dropped-lines.ts), held against each order of the nodes that dropped nothing and
+ * against one another. Those nodes are set aside from the committee's order: a gapped order that won a
+ * tie for it made two correct nodes the fork (hostile pass 21).
  */
-function markDroppedLines(
-  evidence: readonly NodeEvidence[],
-  counted: (e: NodeEvidence) => boolean,
-  n: number,
-): NodeEvidence[] {
+function markDroppedLines(evidence: readonly NodeEvidence[], counted: (e: NodeEvidence) => boolean): NodeEvidence[] {
   const withOrder = (e: NodeEvidence) => counted(e) && (e.stats?.order.length ?? 0) > 0 && !e.orderDamaged;
   const dropping = evidence.filter((e) => withOrder(e) && droppedLogEntries(e.stderr) > 0);
   if (!dropping.length) return [...evidence];
-  const { groups, main } = groupOrders(evidence.filter((e) => withOrder(e) && droppedLogEntries(e.stderr) === 0));
-  const agreed = main ? agreedOrder(main, n) : [];
   // The longest order of each group holds its shorter ones (prefixes): no need to check against those.
+  const { groups } = groupOrders(evidence.filter((e) => withOrder(e) && droppedLogEntries(e.stderr) === 0));
   const whole = groups.map((g) => g[0]!.stats!.order);
-  // Two lossy orders can disagree only beyond the whole ones (which each is held against): their tails.
+  // Lossy orders can disagree only beyond the whole ones (which each is held against): their tails.
   const inWhole = new Set(whole.flat());
-  const tails = new Map(dropping.map((e) => [e, e.stats!.order.filter((unit) => !inWhole.has(unit))]));
-  const allAgree = oneOrderHoldsAll([...tails.values()]);
-  const keepsLossy = (e: NodeEvidence) =>
-    allAgree || ![...tails].some(([d, tail]) => d !== e && inverts(tail, tails.get(e)!));
+  const keepsLossy = oneOrderHoldsAll(dropping.map((e) => e.stats!.order.filter((unit) => !inWhole.has(unit))));
   const marked = new Map(
-    dropping.map((e) => [e, lostLinesOnly(e.stats!.order, droppedLogEntries(e.stderr), whole, agreed, keepsLossy(e))]),
+    dropping.map((e) => [e, lostLinesOnly(e.stats!.order, droppedLogEntries(e.stderr), whole, keepsLossy)]),
   );
   return evidence.map((e) => (marked.get(e) ? { ...e, orderDamaged: marked.get(e) } : e));
 }
@@ -283,7 +275,7 @@ function damagedPrefixFork(reference: readonly number[], e: NodeEvidence, asColl
   // says it dropped log entries.
   const dropped = droppedLogEntries(e.stderr);
   const lost = asCollected
-    ? dropped > 0 && lostLinesOnly(prefix, dropped, [reference], reference, true)
+    ? dropped > 0 && lostLinesOnly(prefix, dropped, [reference], true)
     : notForkEvidence(reference, { ...e, stats: { ...e.stats!, order: prefix } });
   return lost ? undefined : at;
 }
@@ -391,7 +383,7 @@ export function judge(
   // Otherwise every log is its node's own output, gomel never skips a unit, and a node missing units
   // others ordered is a fork: excusing it let one liar's vote hide a 3-against-3 fork (hostile pass 16).
   const notLiar = (e: NodeEvidence) => !liars.has(e.pid);
-  const evidence = asCollected ? markDroppedLines(given, notLiar, n) : markLostLines(given, notLiar, n);
+  const evidence = asCollected ? markDroppedLines(given, notLiar) : markLostLines(given, notLiar, n);
   const { groups, main } = groupOrders(evidence.filter((e) => !liars.has(e.pid)));
   // Some node's own log must show LevelLimit: an exit status alone (exit 0 beside logs cut short) shows no
   // end. And f + 1 nodes must have finished, one correct at least: one log at LevelLimit among nodes all

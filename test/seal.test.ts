@@ -554,6 +554,10 @@ test("dropped log entries, as collected: gaps in several places, a gap at the en
   });
   assert.equal(tie.code, 1, tie.out);
   assert.doesNotMatch(tie.out, /FORK|divergence/);
+  assert.match(
+    tie.err,
+    /only 3 nodes finished .* with an order that is evidence \(1 more whose order is not\); 2f \+ 1 = 5 must/,
+  );
   // Every node dropped a unit, each another (hostile pass 22): no order to hold them against but each other's.
   const all = await judged(async (dir) => {
     for (let k = 1; k <= 8; k++) {

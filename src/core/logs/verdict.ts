@@ -396,9 +396,14 @@ export function judge(
   const logAtLimit = someAtLimit && finished.length > 2 * tolerated(n);
   const finishers = logAtLimit ? finished : [];
   // "only 1 node finished; f + 1 = 2 must": why no node reached consensus although a log is at LevelLimit.
+  // Nodes that finished but whose order is no evidence (lines lost) are named apart: they finished, but
+  // their orders cannot make the committee's (hostile pass 22: "only 2 nodes finished" of 4 that did).
+  const finishedUnproven = evidence.filter(
+    (e) => !liars.has(e.pid) && e.orderDamaged && (atLimit(e, levelLimit) || finishedByItself(e)),
+  ).length;
   const fewFinished =
     someAtLimit && !logAtLimit
-      ? `only ${finished.length} node${finished.length === 1 ? '' : 's'} finished (at LevelLimit ${levelLimit}, or gomel's own exit 0); 2f + 1 = ${2 * tolerated(n) + 1} must (the correct nodes, with f faulty)`
+      ? `only ${finished.length} node${finished.length === 1 ? '' : 's'} finished (at LevelLimit ${levelLimit}, or gomel's own exit 0)${finishedUnproven ? ` with an order that is evidence (${finishedUnproven} more whose order is not)` : ''}; 2f + 1 = ${2 * tolerated(n) + 1} must (the correct nodes, with f faulty)`
       : undefined;
   const damagedForks = main
     ? evidence.flatMap((e) => {

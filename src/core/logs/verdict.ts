@@ -13,7 +13,7 @@ import {
   type ShutdownKind,
 } from './shutdown.js';
 import { agreedShortBy, topError, unitText, type LogStats } from './log-stats.js';
-import { lostLinesOnly, oneOrderHoldsAll } from './dropped-lines.js';
+import { contradicts, droppedLinesReason } from './dropped-lines.js';
 import { clip } from '../summary.js';
 import { redactKeyMaterial } from '../keys/secrets.js';
 import type { FaultFindings, NodeFault } from '../faults/evidence.js';
@@ -218,25 +218,27 @@ function markLostLines(
 }
 
 /**
- * As collected: the orders of nodes whose gomel says it dropped log entries marked damaged where lost
- * lines explain them (dropped-lines.ts), held against each order of the nodes that dropped nothing and
- * against one another. Those nodes are set aside from the committee's order: a gapped order that won a
- * tie for it made two correct nodes the fork (hostile pass 21).
+ * As collected: the orders of nodes whose gomel says it dropped log entries marked damaged (no evidence
+ * of consensus) unless one contradicts an order that lost nothing (dropped-lines.ts): then it is
+ * compared as any order, a fork. The orders that lost nothing are those of the other nodes, and the
+ * intact part of a damaged one (before its first damaged line).
  */
 function markDroppedLines(evidence: readonly NodeEvidence[], counted: (e: NodeEvidence) => boolean): NodeEvidence[] {
-  const withOrder = (e: NodeEvidence) => counted(e) && (e.stats?.order.length ?? 0) > 0 && !e.orderDamaged;
-  const dropping = evidence.filter((e) => withOrder(e) && droppedLogEntries(e.stderr) > 0);
+  const withOrder = (e: NodeEvidence) => counted(e) && (e.stats?.order.length ?? 0) > 0;
+  const dropping = evidence.filter((e) => withOrder(e) && !e.orderDamaged && droppedLogEntries(e.stderr) > 0);
   if (!dropping.length) return [...evidence];
-  // The longest order of each group holds its shorter ones (prefixes): no need to check against those.
-  const { groups } = groupOrders(evidence.filter((e) => withOrder(e) && droppedLogEntries(e.stderr) === 0));
-  const whole = groups.map((g) => g[0]!.stats!.order);
-  // Lossy orders can disagree only beyond the whole ones (which each is held against): their tails.
-  const inWhole = new Set(whole.flat());
-  const keepsLossy = oneOrderHoldsAll(dropping.map((e) => e.stats!.order.filter((unit) => !inWhole.has(unit))));
+  const wholeNodes = evidence.filter((e) => withOrder(e) && droppedLogEntries(e.stderr) === 0);
+  // The longest order of each group holds its shorter ones (prefixes), which ask no more of a lossy one.
+  const whole = [
+    ...groupOrders(wholeNodes.filter((e) => !e.orderDamaged)).groups.map((g) => g[0]!.stats!.order),
+    ...wholeNodes.filter((e) => e.orderDamaged && e.intactOrder).map((e) => e.stats!.order.slice(0, e.intactOrder)),
+  ];
   const marked = new Map(
-    dropping.map((e) => [e, lostLinesOnly(e.stats!.order, droppedLogEntries(e.stderr), whole, keepsLossy)]),
+    dropping
+      .filter((e) => !whole.some((w) => contradicts(w, e.stats!.order)))
+      .map((e) => [e, droppedLinesReason(droppedLogEntries(e.stderr))]),
   );
-  return evidence.map((e) => (marked.get(e) ? { ...e, orderDamaged: marked.get(e) } : e));
+  return evidence.map((e) => (marked.has(e) ? { ...e, orderDamaged: marked.get(e) } : e));
 }
 
 const inPidOrder = (nodes: readonly NodeEvidence[]) => [...nodes].sort((a, b) => a.pid - b.pid).map((x) => x.label);
@@ -273,9 +275,8 @@ function damagedPrefixFork(reference: readonly number[], e: NodeEvidence, asColl
   if (at < 0) return undefined;
   // As collected, a gap is a fork there too (gomel never skips a unit; hostile pass 17) unless its gomel
   // says it dropped log entries.
-  const dropped = droppedLogEntries(e.stderr);
   const lost = asCollected
-    ? dropped > 0 && lostLinesOnly(prefix, dropped, [reference], true)
+    ? droppedLogEntries(e.stderr) > 0 && !contradicts(reference, prefix)
     : notForkEvidence(reference, { ...e, stats: { ...e.stats!, order: prefix } });
   return lost ? undefined : at;
 }

@@ -250,6 +250,22 @@ test('the seal vouches for the bytes the verdict read, not for the folder by the
   }
 });
 
+test('what the verdict read is held to the seal in a folder with no fault evidence too: a stderr.txt swapped in for the reading is not as collected, and said (hostile pass 25)', async (t) => {
+  const dir = await copyLogs(t, 'swarm-8');
+  await dropOrdered(path.join(dir, 'node4', '3.config.log.gz'), 100, 100);
+  await sealFolder(dir, 'swarm-8');
+  assert.equal((await cli(['verdict', '--logs', dir])).code, 4, 'a gap with no word of gomel for it: a fork');
+  const options = { logs: dir, configs: 'none', keys: 'none' };
+  const run = await loadRun(options);
+  const stderr = path.join(dir, 'node4', 'stderr.txt');
+  const before = await fs.readFile(stderr);
+  await fs.writeFile(stderr, 'WARNING: Dropped 1 log entries\n');
+  const { verdict } = await judgeRun(run, options);
+  await fs.writeFile(stderr, before);
+  assert.match(verdict.evidenceNotUsed ?? '', /node4\/stderr\.txt not as sealed when the verdict read it/);
+  assert.doesNotMatch(JSON.stringify(verdict.nodes), /gomel says it dropped/, 'the swapped-in warning is not used');
+});
+
 /** lab16 with node4's ordered units #201 and #202 swapped: a fork at #201 (every node ordered 12:10 there). */
 async function forkedLab16(t: Parameters<typeof copyLogs>[0]): Promise<string> {
   const dir = await copyLogs(t, 'lab16', REAL_RUNS);

@@ -717,7 +717,22 @@ export async function judgeRun(
     faults.logs.some((events) => events?.length) ||
     faults.malformed.length > 0 ||
     evidence.some((e) => e.task?.hostDown || stoppedBySwarm(e.task, e.task?.hostDeclaredDownAt !== undefined));
-  const untrusted = options.trustLogs || !holdsEvidence ? undefined : readAgainstSeal(run.seal, options.logs, run.read);
+  // Read before the reading is held to the seal: each twin instance's faults.log.
+  const twinFaults: (string | undefined)[] = [];
+  for (const t of run.twins)
+    twinFaults.push(
+      await readHead(t.files?.faultsLog, FAULTS_LOG_HEAD, hashedAs(run.read, t.files?.faultsLog)).catch(
+        // Sealed, a twin's faults.log that does not read is its own: no drop rules, no twin.
+        (e: unknown) => (run.sealed && e instanceof InputError ? undefined : Promise.reject(e)),
+      ),
+    );
+  // What was read, held to the seal: a sealed folder's file swapped for the reading and back is not as
+  // collected. That decides more than fault evidence: as collected, a gap is a fork unless the node's own
+  // stderr says gomel dropped lines (hostile pass 25: a stderr.txt swapped in for the reading made a fork
+  // exit 1, the folder the same afterwards).
+  const notAsSealed = options.trustLogs ? undefined : readAgainstSeal(run.seal, options.logs, run.read);
+  const asCollected = run.sealed && (options.trustLogs || notAsSealed === undefined);
+  const untrusted = holdsEvidence || asCollected !== run.sealed ? notAsSealed : undefined;
   if (untrusted) evidence.splice(0, evidence.length, ...evidence.map(withoutHostLoss));
   const findings = faultsApplied(
     faults.record?.plan,
@@ -738,20 +753,12 @@ export async function judgeRun(
   const hosts = run.members.map(memberHost);
   for (const [i, t] of run.twins.entries()) {
     const e = twinEvidence[i]!;
-    const twinFaults = await readHead(
-      t.files?.faultsLog,
-      FAULTS_LOG_HEAD,
-      hashedAs(run.read, t.files?.faultsLog),
-    ).catch(
-      // Sealed, a twin's faults.log that does not read is its own: no drop rules, no twin.
-      (e: unknown) => (run.sealed && e instanceof InputError ? undefined : Promise.reject(e)),
-    );
     const unapplied = untrusted
       ? "the folder's evidence is not used (its evidence: line says why)"
       : twinNotApplied(
           t,
           faults.logs[t.pid],
-          twinFaults === undefined ? undefined : parseFaultsLog(twinFaults).events,
+          twinFaults[i] === undefined ? undefined : parseFaultsLog(twinFaults[i]!).events,
           hosts,
         );
     twins.push({
@@ -764,7 +771,7 @@ export async function judgeRun(
       ...(unapplied ? { unapplied } : {}),
     });
   }
-  const verdict = judge(evidence, run.members.length, limit, findings, twins, run.sealed);
+  const verdict = judge(evidence, run.members.length, limit, findings, twins, asCollected);
   return {
     verdict: untrusted ? { ...verdict, evidenceNotUsed: untrusted } : verdict,
     evidence,

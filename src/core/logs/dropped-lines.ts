@@ -11,35 +11,36 @@
 // orders made correct nodes' gaps count, and the checks grew with N² orders.
 // Pure: orders are unitKey numbers (log-stats.ts).
 
-/** Units an order holds once, at their position: a unit ordered twice (a twin's two versions) proves nothing here. */
-function onceAt(order: readonly number[]): Map<number, number> {
+/**
+ * A whole order (a node that logged every unit it ordered, perhaps stopping early), indexed: each unit at
+ * its first place. A unit `skip` names (a twin's: every node orders both its versions, one key) is left
+ * out, and a unit ordered again (a liar's) counts where it came first: it cannot shield an order that
+ * puts two units the other way round (hostile passes 24, 25).
+ */
+export interface WholeOrder {
+  position: ReadonlyMap<number, number>;
+}
+
+export function wholeOrder(order: readonly number[], skip: (unit: number) => boolean): WholeOrder {
   const position = new Map<number, number>();
-  const twice = new Set<number>();
-  for (const [i, unit] of order.entries()) {
-    if (position.has(unit)) twice.add(unit);
-    position.set(unit, i);
-  }
-  for (const unit of twice) position.delete(unit);
-  return position;
+  for (const [i, unit] of order.entries()) if (!skip(unit) && !position.has(unit)) position.set(unit, i);
+  return { position };
 }
 
 /**
- * Whether a lossy order contradicts a whole one (a node that logged every unit it ordered, perhaps
- * stopping early): two units both show once, the other way round, or a unit the whole order lacks
- * before one it has. A whole order that ends early ends before any unit it lacks.
+ * Whether a lossy order contradicts a whole one: two units both show, the other way round, or a unit the
+ * whole order lacks before one it has. A whole order that ends early ends before any unit it lacks.
  */
-export function contradicts(whole: readonly number[], lossy: readonly number[]): boolean {
-  const position = onceAt(whole);
-  const inWhole = new Set(whole);
-  const shownOnce = onceAt(lossy);
+export function contradicts(whole: WholeOrder, lossy: readonly number[], skip: (unit: number) => boolean): boolean {
+  const seen = new Set<number>();
   let last = -1;
   let beyond = false;
   for (const unit of lossy) {
-    if (!shownOnce.has(unit)) continue;
-    const i = position.get(unit);
-    if (i === undefined) {
-      if (!inWhole.has(unit)) beyond = true;
-    } else if (beyond || i <= last) return true;
+    if (skip(unit) || seen.has(unit)) continue;
+    seen.add(unit);
+    const i = whole.position.get(unit);
+    if (i === undefined) beyond = true;
+    else if (beyond || i <= last) return true;
     else last = i;
   }
   return false;

@@ -13,7 +13,7 @@ import {
   type ShutdownKind,
 } from './shutdown.js';
 import { agreedShortBy, topError, unitText, type LogStats } from './log-stats.js';
-import { contradicts, droppedLinesReason } from './dropped-lines.js';
+import { contradicts, droppedLinesReason, wholeOrder } from './dropped-lines.js';
 import { clip } from '../summary.js';
 import { redactKeyMaterial } from '../keys/secrets.js';
 import type { FaultFindings, NodeFault } from '../faults/evidence.js';
@@ -221,9 +221,13 @@ function markLostLines(
  * As collected: the orders of nodes whose gomel says it dropped log entries marked damaged (no evidence
  * of consensus) unless one contradicts an order that lost nothing (dropped-lines.ts): then it is
  * compared as any order, a fork. The orders that lost nothing are those of the other nodes, and the
- * intact part of a damaged one (before its first damaged line).
+ * intact part of a damaged one (before its first damaged line). `skip`: the twins' units.
  */
-function markDroppedLines(evidence: readonly NodeEvidence[], counted: (e: NodeEvidence) => boolean): NodeEvidence[] {
+function markDroppedLines(
+  evidence: readonly NodeEvidence[],
+  counted: (e: NodeEvidence) => boolean,
+  skip: (unit: number) => boolean,
+): NodeEvidence[] {
   const withOrder = (e: NodeEvidence) => counted(e) && (e.stats?.order.length ?? 0) > 0;
   const dropping = evidence.filter((e) => withOrder(e) && !e.orderDamaged && droppedLogEntries(e.stderr) > 0);
   if (!dropping.length) return [...evidence];
@@ -232,10 +236,10 @@ function markDroppedLines(evidence: readonly NodeEvidence[], counted: (e: NodeEv
   const whole = [
     ...groupOrders(wholeNodes.filter((e) => !e.orderDamaged)).groups.map((g) => g[0]!.stats!.order),
     ...wholeNodes.filter((e) => e.orderDamaged && e.intactOrder).map((e) => e.stats!.order.slice(0, e.intactOrder)),
-  ];
+  ].map((order) => wholeOrder(order, skip));
   const marked = new Map(
     dropping
-      .filter((e) => !whole.some((w) => contradicts(w, e.stats!.order)))
+      .filter((e) => !whole.some((w) => contradicts(w, e.stats!.order, skip)))
       .map((e) => [e, droppedLinesReason(droppedLogEntries(e.stderr))]),
   );
   return evidence.map((e) => (marked.has(e) ? { ...e, orderDamaged: marked.get(e) } : e));
@@ -268,7 +272,12 @@ function divergencesOf(
  * the committee's, if it does: a fork, which no later damage undoes. A contiguous run of units missing
  * there is lost lines, as for a whole order (notForkEvidence), not a fork, in a folder not as collected.
  */
-function damagedPrefixFork(reference: readonly number[], e: NodeEvidence, asCollected: boolean): number | undefined {
+function damagedPrefixFork(
+  reference: readonly number[],
+  e: NodeEvidence,
+  asCollected: boolean,
+  skip: (unit: number) => boolean,
+): number | undefined {
   if (!e.orderDamaged || !e.intactOrder || e.task?.incomplete?.length) return undefined;
   const prefix = e.stats!.order.slice(0, e.intactOrder);
   const at = firstDifference(reference, prefix);
@@ -276,7 +285,7 @@ function damagedPrefixFork(reference: readonly number[], e: NodeEvidence, asColl
   // As collected, a gap is a fork there too (gomel never skips a unit; hostile pass 17) unless its gomel
   // says it dropped log entries.
   const lost = asCollected
-    ? droppedLogEntries(e.stderr) > 0 && !contradicts(reference, prefix)
+    ? droppedLogEntries(e.stderr) > 0 && !contradicts(wholeOrder(reference, skip), prefix, skip)
     : notForkEvidence(reference, { ...e, stats: { ...e.stats!, order: prefix } });
   return lost ? undefined : at;
 }
@@ -384,7 +393,9 @@ export function judge(
   // Otherwise every log is its node's own output, gomel never skips a unit, and a node missing units
   // others ordered is a fork: excusing it let one liar's vote hide a 3-against-3 fork (hostile pass 16).
   const notLiar = (e: NodeEvidence) => !liars.has(e.pid);
-  const evidence = asCollected ? markDroppedLines(given, notLiar) : markLostLines(given, notLiar, n);
+  // A twin's units: both versions of one (C, H), ordered by every node; they prove no order (dropped-lines.ts).
+  const twinUnit = (unit: number) => liars.has(Math.floor(unit / 2 ** 32));
+  const evidence = asCollected ? markDroppedLines(given, notLiar, twinUnit) : markLostLines(given, notLiar, n);
   const { groups, main } = groupOrders(evidence.filter((e) => !liars.has(e.pid)));
   // Some node's own log must show LevelLimit: an exit status alone (exit 0 beside logs cut short) shows no
   // end. And f + 1 nodes must have finished, one correct at least: one log at LevelLimit among nodes all
@@ -408,7 +419,7 @@ export function judge(
       : undefined;
   const damagedForks = main
     ? evidence.flatMap((e) => {
-        const at = liars.has(e.pid) ? undefined : damagedPrefixFork(main[0]!.stats!.order, e, asCollected);
+        const at = liars.has(e.pid) ? undefined : damagedPrefixFork(main[0]!.stats!.order, e, asCollected, twinUnit);
         return at === undefined ? [] : [{ e, at }];
       })
     : [];

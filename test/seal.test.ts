@@ -266,6 +266,33 @@ test('what the verdict read is held to the seal in a folder with no fault eviden
   assert.doesNotMatch(JSON.stringify(verdict.nodes), /gomel says it dropped/, 'the swapped-in warning is not used');
 });
 
+test('a sealed file moved away for the reading and back is not as sealed either, and said (hostile pass 26)', async (t) => {
+  const dir = await copyLogs(t, 'swarm-8');
+  await dropOrdered(path.join(dir, 'node4', '3.config.log.gz'), 100, 100);
+  await fs.writeFile(path.join(dir, 'node4', 'stderr.txt'), 'WARNING: Dropped 1 log entries\n');
+  await sealFolder(dir, 'swarm-8');
+  assert.equal((await cli(['verdict', '--logs', dir])).code, 1, "gomel's word for the gap: no fork");
+  const options = { logs: dir, configs: 'none', keys: 'none' };
+  const run = await loadRun(options);
+  const stderr = path.join(dir, 'node4', 'stderr.txt');
+  await fs.rename(stderr, `${stderr}.away`);
+  const { verdict } = await judgeRun(run, options);
+  await fs.rename(`${stderr}.away`, stderr);
+  assert.match(verdict.evidenceNotUsed ?? '', /node4\/stderr\.txt not as sealed when the verdict read it/);
+});
+
+test('the report times no fault window by evidence the verdict did not use (hostile pass 26)', async (t) => {
+  const dir = await sealedTwin8(t);
+  const windows = async () => {
+    const r = await cli(['report', '--json', '--logs', dir, '--out', path.join(dir, 'report.html')]);
+    assert.equal(r.code, 0, r.err);
+    return (JSON.parse(r.out) as { faults: { windows: { appliedBy: number }[] } }[])[0]!.faults.windows;
+  };
+  assert.equal((await windows())[0]!.appliedBy, 1, 'as sealed: the twin applied');
+  await fs.appendFile(path.join(dir, 'node4', 'faults.log'), '1700000000 4000 kill ok\n');
+  assert.equal((await windows())[0]!.appliedBy, 0, 'edited since: no evidence applied it');
+});
+
 /** lab16 with node4's ordered units #201 and #202 swapped: a fork at #201 (every node ordered 12:10 there). */
 async function forkedLab16(t: Parameters<typeof copyLogs>[0]): Promise<string> {
   const dir = await copyLogs(t, 'lab16', REAL_RUNS);

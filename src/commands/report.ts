@@ -115,7 +115,10 @@ export async function readRun(dir: string, options: ReportOptions): Promise<Repo
   const faults =
     faultFiles.record &&
     runFaults(
-      { record: faultFiles.record, logs: faultFiles.logs, malformed: faultFiles.malformed },
+      // Fault evidence the verdict did not use (not as sealed) times no window either (hostile pass 26).
+      verdict.evidenceNotUsed
+        ? { record: faultFiles.record, logs: faultFiles.logs.map(() => undefined), malformed: [] }
+        : { record: faultFiles.record, logs: faultFiles.logs, malformed: faultFiles.malformed },
       nodes.map((n) => n.stats),
       figures,
       verdict,

@@ -11,6 +11,7 @@ import { NODE_FILES } from '../core/deploy/node-contract.js';
 import { InputError } from '../core/errors.js';
 import { addLogLine, MAX_LINE, newLogStats, RUN_EVENTS, type LogStats } from '../core/logs/log-stats.js';
 import { MAIN_LOG, someNames, TASK_FILE } from '../core/logs/logs-folder.js';
+import { ABSENT } from '../core/logs/seal.js';
 import { formatBytes, linkNote, openInput, readOptionalInput, type OpenInput } from './input.js';
 
 export interface NodeFiles {
@@ -63,10 +64,11 @@ function twoLogs(where: string, a: string, b: string): InputError {
   );
 }
 
-async function describeFolder(dir: string, label: string, sealed: boolean): Promise<NodeFiles> {
+async function describeFolder(dir: string, label: string, sealed: boolean, listed?: Set<string>): Promise<NodeFiles> {
   const node: NodeFiles = { label, folder: dir, logPid: undefined };
   for (const name of (await fs.readdir(dir)).sort()) {
     const file = path.join(dir, name);
+    listed?.add(path.resolve(file));
     const m = MAIN_LOG.exec(name);
     if (m) {
       if (node.log && sealed) {
@@ -93,11 +95,12 @@ async function describeFolder(dir: string, label: string, sealed: boolean): Prom
  * folder beside <pid>.log files is two layouts, which is refused, naming the folders. A link is read
  * through (openInput names it in any refusal); refuseSharedEvidence refuses one to another node's log.
  */
-export async function discoverNodes(dir: string, sealed = false): Promise<NodeFiles[]> {
+export async function discoverNodes(dir: string, sealed = false, listed?: Set<string>): Promise<NodeFiles[]> {
   const entries = await fs.readdir(dir, { withFileTypes: true });
+  for (const e of entries) listed?.add(path.resolve(dir, e.name));
   const logs = entries.filter((e) => MAIN_LOG.test(e.name));
   const folders = entries.filter((e) => e.isDirectory() && !MAIN_LOG.test(e.name)).map((e) => e.name);
-  const described = await Promise.all(folders.sort().map((f) => describeFolder(path.join(dir, f), f, sealed)));
+  const described = await Promise.all(folders.sort().map((f) => describeFolder(path.join(dir, f), f, sealed, listed)));
   const nodes = described.filter((n) => n.log || n.probe || n.exitStatus || n.task);
   if (nodes.length > 0 && logs.length > 0) {
     const names = nodes.map((n) => n.label);
@@ -347,6 +350,7 @@ async function streamLog(
   try {
     opened = await openInput(file, 'log', Infinity);
   } catch (error) {
+    await gone(file, readSha256);
     if (error instanceof InputError) return { problem: `log unreadable: ${error.message}`, usable: false };
     throw error;
   }
@@ -454,13 +458,12 @@ export async function readHead(
   readSha256?: (sha256: string) => void,
 ): Promise<string | undefined> {
   if (file === undefined) return undefined;
-  const absent = await fs.lstat(file).then(
-    () => false,
-    (error: NodeJS.ErrnoException) => error.code === 'ENOENT',
-  );
-  if (absent) return undefined;
+  if (await gone(file, readSha256)) return undefined;
   // Anything else wrong with it (a FIFO, a folder, no permission) is openInput's one line.
-  const opened = await openInput(file, undefined, Infinity);
+  const opened = await openInput(file, undefined, Infinity).catch(async (error: unknown) => {
+    await gone(file, readSha256);
+    throw error;
+  });
   try {
     const buffer = Buffer.alloc(Math.min(maxBytes, opened.size));
     const { bytesRead } = await opened.handle.read(buffer, 0, buffer.length, 0);
@@ -486,11 +489,26 @@ export function readOptional(file: string | undefined): Promise<string | undefin
   return readOptionalInput(file, undefined, MAX_NODE_FILE);
 }
 
+/**
+ * Whether a file found when the folder was listed is gone now; noted as read so ("absent"), for the seal:
+ * a sealed file moved away for the reading and back is then not as sealed (hostile pass 26: hidden, it
+ * was never read, and the check of what was read passed).
+ */
+export async function gone(file: string, readSha256?: (sha256: string) => void): Promise<boolean> {
+  const absent = await fs.lstat(file).then(
+    () => false,
+    (error: NodeJS.ErrnoException) => error.code === 'ENOENT',
+  );
+  if (absent) readSha256?.(ABSENT);
+  return absent;
+}
+
 /** readOptional, with the SHA-256 of the raw bytes the text was read from (for the seal). */
 export async function readOptionalHashed(
   file: string | undefined,
   readSha256: (sha256: string) => void,
 ): Promise<string | undefined> {
+  if (file !== undefined && (await gone(file, readSha256))) return undefined;
   // Refused as readOptional refuses (a FIFO, a folder, over 16 MiB); the text is then the hashed read's.
   if ((await readOptional(file)) === undefined) return undefined;
   return readHead(file, MAX_NODE_FILE, readSha256);

@@ -18,6 +18,7 @@ import { parseExitStatus, parseWallClock } from '../core/deploy/node-contract.js
 import { stoppedBySwarm } from '../core/logs/shutdown.js';
 import { exists } from './atomic.js';
 import { readAgainstSeal, sealState, type SealState } from './seal.js';
+import { ABSENT, readByTheVerdict } from '../core/logs/seal.js';
 import { COMMITTEE_FILE } from './keys-dir.js';
 import {
   discoverNodes,
@@ -526,7 +527,15 @@ export async function loadRun(options: VerdictOptions): Promise<LoadedRun> {
   // /extract turned a fork, exit 4, into a refusal, exit 1).
   const seal = await sealState(options.logs);
   const sealed = 'seal' in seal;
-  const files = await discoverNodes(options.logs, sealed);
+  const listed = new Set<string>();
+  const files = await discoverNodes(options.logs, sealed, listed);
+  // A sealed file the verdict reads that the listing did not find was moved away after the seal was
+  // checked: noted as read absent, it makes the folder not as sealed (hostile pass 26).
+  if ('seal' in seal)
+    for (const rel of Object.keys(seal.seal.files)) {
+      const file = path.resolve(options.logs, ...rel.split('/'));
+      if (readByTheVerdict(rel) && !listed.has(file)) read.set(file, ABSENT);
+    }
   if (files.length === 0)
     throw new InputError(
       options.logs,

@@ -8,7 +8,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { EnvironmentError, InputError } from '../core/errors.js';
 import { clip } from '../core/bounded.js';
-import { openSeal, readByTheVerdict, sealDifference, sealText, SEAL_FILE, type Seal } from '../core/logs/seal.js';
+import {
+  ABSENT,
+  openSeal,
+  readByTheVerdict,
+  sealDifference,
+  sealText,
+  SEAL_FILE,
+  type Seal,
+} from '../core/logs/seal.js';
 import { someNames } from '../core/logs/logs-folder.js';
 import { exists, writeFileAtomic, writeNewFile } from './atomic.js';
 import { fsProblem, isFsError, readOptionalInput } from './input.js';
@@ -150,7 +158,12 @@ export function readAgainstSeal(state: SealState, dir: string, read: ReadonlyMap
   const root = path.resolve(dir);
   const changed = [...read]
     .map(([f, sha]) => [path.relative(root, f).split(path.sep).join('/'), sha] as const)
-    .filter(([rel, sha]) => state.seal.files[rel] !== sha || !Object.hasOwn(state.seal.files, rel))
+    .filter(([rel, sha]) =>
+      // A file read absent is as sealed only when the seal holds none (hostile pass 26: moved away and back).
+      sha === ABSENT
+        ? Object.hasOwn(state.seal.files, rel)
+        : state.seal.files[rel] !== sha || !Object.hasOwn(state.seal.files, rel),
+    )
     .map(([rel]) => rel);
   return changed.length ? `${someNames(changed)} not as sealed when the verdict read it` : undefined;
 }

@@ -47,6 +47,9 @@ export function readByTheVerdict(rel: string): boolean {
   return parts.length === 2 && readAsEvidence(parts[1]!);
 }
 
+/** What the ledger of what the verdict read notes for a file gone when it was read (no SHA-256 is this). */
+export const ABSENT = 'absent';
+
 /** The bytes the MAC covers: every field but the MAC, in one order. */
 function sealBody(s: Omit<Seal, 'mac'>): string {
   const files = Object.keys(s.files)

@@ -281,6 +281,20 @@ test('a sealed file moved away for the reading and back is not as sealed either,
   assert.match(verdict.evidenceNotUsed ?? '', /node4\/stderr\.txt not as sealed when the verdict read it/);
 });
 
+test('a sealed file swapped for a folder for the reading and back is not as sealed either, and said (hostile pass 27)', async (t) => {
+  const dir = await copyLogs(t, 'swarm-8');
+  await sealFolder(dir, 'swarm-8');
+  const options = { logs: dir, configs: 'none', keys: 'none' };
+  const run = await loadRun(options);
+  const status = path.join(dir, 'node2', 'exit_status');
+  await fs.rename(status, `${status}.away`);
+  await fs.mkdir(status);
+  const { verdict } = await judgeRun(run, options);
+  await fs.rmdir(status);
+  await fs.rename(`${status}.away`, status);
+  assert.match(verdict.evidenceNotUsed ?? '', /node2\/exit_status not as sealed when the verdict read it/);
+});
+
 test('the report times no fault window by evidence the verdict did not use (hostile pass 26)', async (t) => {
   const dir = await sealedTwin8(t);
   const windows = async () => {

@@ -66,9 +66,11 @@ function twoLogs(where: string, a: string, b: string): InputError {
 
 async function describeFolder(dir: string, label: string, sealed: boolean, listed?: Set<string>): Promise<NodeFiles> {
   const node: NodeFiles = { label, folder: dir, logPid: undefined };
-  for (const name of (await fs.readdir(dir)).sort()) {
+  for (const entry of (await fs.readdir(dir, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+    const name = entry.name;
     const file = path.join(dir, name);
-    listed?.add(path.resolve(file));
+    // The files listed, for the seal (loadRun): a folder is no file a seal holds.
+    if (!entry.isDirectory()) listed?.add(path.resolve(file));
     const m = MAIN_LOG.exec(name);
     if (m) {
       if (node.log && sealed) {
@@ -97,7 +99,7 @@ async function describeFolder(dir: string, label: string, sealed: boolean, liste
  */
 export async function discoverNodes(dir: string, sealed = false, listed?: Set<string>): Promise<NodeFiles[]> {
   const entries = await fs.readdir(dir, { withFileTypes: true });
-  for (const e of entries) listed?.add(path.resolve(dir, e.name));
+  for (const e of entries) if (!e.isDirectory()) listed?.add(path.resolve(dir, e.name));
   const logs = entries.filter((e) => MAIN_LOG.test(e.name));
   const folders = entries.filter((e) => e.isDirectory() && !MAIN_LOG.test(e.name)).map((e) => e.name);
   const described = await Promise.all(folders.sort().map((f) => describeFolder(path.join(dir, f), f, sealed, listed)));
@@ -350,7 +352,7 @@ async function streamLog(
   try {
     opened = await openInput(file, 'log', Infinity);
   } catch (error) {
-    await gone(file, readSha256);
+    readSha256?.(ABSENT);
     if (error instanceof InputError) return { problem: `log unreadable: ${error.message}`, usable: false };
     throw error;
   }
@@ -460,8 +462,9 @@ export async function readHead(
   if (file === undefined) return undefined;
   if (await gone(file, readSha256)) return undefined;
   // Anything else wrong with it (a FIFO, a folder, no permission) is openInput's one line.
-  const opened = await openInput(file, undefined, Infinity).catch(async (error: unknown) => {
-    await gone(file, readSha256);
+  const opened = await openInput(file, undefined, Infinity).catch((error: unknown) => {
+    // It does not open: not as it was sealed, whatever it is now (a folder, no permission).
+    readSha256?.(ABSENT);
     throw error;
   });
   try {
@@ -503,12 +506,28 @@ export async function gone(file: string, readSha256?: (sha256: string) => void):
   return absent;
 }
 
+/**
+ * Whether a file is no regular file now (a folder, a FIFO), or gone; noted as read absent, for the seal:
+ * a sealed file, which collection wrote as a regular file, swapped for a folder during the reading was
+ * read as no file, and never held to the seal (hostile pass 27). A file the seal does not hold (a node's
+ * own folder of that name) is as sealed absent.
+ */
+async function noFile(file: string, readSha256: (sha256: string) => void): Promise<boolean> {
+  const regular = await fs.lstat(file).then(
+    (stat) => stat.isFile() || stat.isSymbolicLink(),
+    () => false,
+  );
+  if (!regular) readSha256(ABSENT);
+  return !regular;
+}
+
 /** readOptional, with the SHA-256 of the raw bytes the text was read from (for the seal). */
 export async function readOptionalHashed(
   file: string | undefined,
   readSha256: (sha256: string) => void,
 ): Promise<string | undefined> {
-  if (file !== undefined && (await gone(file, readSha256))) return undefined;
+  // Noted, for the seal; the read below says what it is (a folder voids its node, sealed; gone is none).
+  if (file !== undefined) await noFile(file, readSha256);
   // Refused as readOptional refuses (a FIFO, a folder, over 16 MiB); the text is then the hashed read's.
   if ((await readOptional(file)) === undefined) return undefined;
   return readHead(file, MAX_NODE_FILE, readSha256);

@@ -18,7 +18,7 @@ import { parseExitStatus, parseWallClock } from '../core/deploy/node-contract.js
 import { stoppedBySwarm } from '../core/logs/shutdown.js';
 import { exists } from './atomic.js';
 import { readAgainstSeal, sealState, type SealState } from './seal.js';
-import { ABSENT, readByTheVerdict } from '../core/logs/seal.js';
+import { ABSENT, ADDED, readByTheVerdict } from '../core/logs/seal.js';
 import { COMMITTEE_FILE } from './keys-dir.js';
 import {
   discoverNodes,
@@ -529,13 +529,21 @@ export async function loadRun(options: VerdictOptions): Promise<LoadedRun> {
   const sealed = 'seal' in seal;
   const listed = new Set<string>();
   const files = await discoverNodes(options.logs, sealed, listed);
-  // A sealed file the verdict reads that the listing did not find was moved away after the seal was
-  // checked: noted as read absent, it makes the folder not as sealed (hostile pass 26).
-  if ('seal' in seal)
+  // The listing held to the seal both ways: a sealed file the verdict reads that the listing did not find
+  // was moved away after the seal was checked (hostile pass 26), and one the listing found that the seal
+  // does not hold was added since (hostile pass 27: a second log, never read, voided a node). Noted as
+  // read so, each makes the folder not as sealed.
+  if ('seal' in seal) {
+    const root = path.resolve(options.logs);
     for (const rel of Object.keys(seal.seal.files)) {
-      const file = path.resolve(options.logs, ...rel.split('/'));
+      const file = path.resolve(root, ...rel.split('/'));
       if (readByTheVerdict(rel) && !listed.has(file)) read.set(file, ABSENT);
     }
+    for (const file of listed) {
+      const rel = path.relative(root, file).split(path.sep).join('/');
+      if (readByTheVerdict(rel) && !Object.hasOwn(seal.seal.files, rel)) read.set(file, ADDED);
+    }
+  }
   if (files.length === 0)
     throw new InputError(
       options.logs,

@@ -47,8 +47,10 @@ export function readByTheVerdict(rel: string): boolean {
   return parts.length === 2 && readAsEvidence(parts[1]!);
 }
 
-/** What the ledger of what the verdict read notes for a file gone when it was read (no SHA-256 is this). */
+/** What the ledger of what the verdict read notes for a file gone or no file when it was read (no SHA-256 is this). */
 export const ABSENT = 'absent';
+/** …and for a file the listing found that the seal does not hold. */
+export const ADDED = 'added';
 
 /** The bytes the MAC covers: every field but the MAC, in one order. */
 function sealBody(s: Omit<Seal, 'mac'>): string {

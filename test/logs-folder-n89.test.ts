@@ -159,3 +159,35 @@ test("a node's /extract archive from its engine is untrusted: only its regular f
     task.incomplete!.join('\n'),
   );
 });
+
+test("a node's /extract of thousands of files or long names is bounded, its own evidence first: the seal names each file (hostile pass 28: one node's 3,000 files made the seal unreadable)", async (t) => {
+  const root = await tempDir(t);
+  const logs = path.join(root, 'run', 'logs');
+  const tarball = await archive([
+    ...Array.from({ length: 400 }, (_, i) => ({ name: `extract/junk/${'\u0001'.repeat(40)}${i}`, text: '' })),
+    { name: 'extract/0.config.log', text: 'gomel log\n' },
+    { name: 'extract/stderr.txt', text: '' },
+  ]);
+  const engine = {
+    ...stub,
+    listTasks: async () => [
+      {
+        ServiceID: 's1',
+        CreatedAt: '1',
+        Status: { State: 'complete', ContainerStatus: { ExitCode: 0, ContainerID: 'c1' } },
+      },
+    ],
+    containerArchive: async () => tarball,
+  } as unknown as Engine;
+  await deployLogs({ network: 'aleph_net', out: logs, keys: 'none', configs: 'none' }, captureOutput(), engine);
+  const node = path.join(logs, 'node1');
+  assert.equal(await fs.readFile(path.join(node, '0.config.log'), 'utf8'), 'gomel log\n');
+  assert.ok((await fs.lstat(path.join(node, 'stderr.txt'))).isFile());
+  assert.ok((await fs.readdir(path.join(node, 'junk'))).length < 400);
+  const task = JSON.parse(await fs.readFile(path.join(node, 'task.json'), 'utf8')) as { incomplete?: string[] };
+  assert.match(
+    task.incomplete!.join('; '),
+    /\d+ more file\(s\) in its \/extract were not written: a node's folder holds at most 256 files and 64 KiB of names/,
+  );
+  assert.ok((await fs.stat(path.join(logs, '.gomelctl-seal'))).size < 1024 * 1024);
+});

@@ -35,7 +35,7 @@ import { COMMITTEE_FILE, readCommitteeFile } from '../fs/keys-dir.js';
 import type { DeployLogsFlags } from './deploy.flags.js';
 import { writtenText, type Output } from './output.js';
 import { sealFolder, sealKey } from '../fs/seal.js';
-import { SEAL_FILE } from '../core/logs/seal.js';
+import { readByTheVerdict, SEAL_FILE } from '../core/logs/seal.js';
 import { retryReporter } from './engine-retry.js';
 import { readStatus, type NodeStatus } from '../docker/deployment.js';
 import { stoppedBySwarm } from '../core/logs/shutdown.js';
@@ -252,6 +252,10 @@ interface NodeTarget {
 const NOT_EVIDENCE = new Set(['directory', 'pax-global-header']);
 
 /** One node: its service output to <out>/<node>.log, its /extract to <out>/<node>/, and task.json saying what arrived. */
+/** At most this many files of one node's /extract are written, and this much of their names (JSON, as the seal holds them). */
+const NODE_FILES = 256;
+const NODE_NAME_BYTES = 64 * 1024;
+
 async function collectNode(
   s: NodeStatus,
   options: DeployLogsOptions,
@@ -330,6 +334,21 @@ async function collectNode(
         );
     }
   }
+  // What a node's folder may hold: the seal (and the folder's manifest) name each file, and a reader holds
+  // them to 64 MiB; one node's /extract of 3,000 empty files with 3.7 KB names made the seal unreadable
+  // and every node's fault evidence unused (hostile pass 28). A node's own evidence files come first.
+  const bounded = [...toWrite].sort(
+    (a, b) => Number(!readByTheVerdict(`x/${a.rel}`)) - Number(!readByTheVerdict(`x/${b.rel}`)),
+  );
+  let nameBytes = 0;
+  const fits = bounded.filter(
+    (f, i) => (nameBytes += JSON.stringify(f.rel).length) <= NODE_NAME_BYTES && i < NODE_FILES,
+  );
+  if (fits.length < toWrite.length)
+    incomplete.push(
+      `${toWrite.length - fits.length} more file(s) in its /extract were not written: a node's folder holds at most ${NODE_FILES} files and ${NODE_NAME_BYTES / 1024} KiB of names`,
+    );
+  toWrite.splice(0, toWrite.length, ...fits);
   // Recorded before anything of the node's folder changes: killed at any point after, the
   // manifest names all of gomelctl's in it (the last run's, this run's), and nothing of the user's.
   const old = target.folder?.remove ?? [];

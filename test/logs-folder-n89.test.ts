@@ -135,7 +135,7 @@ test("a node's /extract archive from its engine is untrusted: only its regular f
   assert.equal(JSON.parse(await fs.readFile(path.join(node, 'task.json'), 'utf8')).hostDown, undefined);
   assert.match(
     o.warnings.join('\n'),
-    /"task\.json\/x" from its \/extract was not written: task\.json is gomelctl's record of its task/,
+    /"task\.json\/x", "task\.json" from its \/extract were not written: task\.json is gomelctl's record of its task/,
   );
   // The link entry was never made: the file named under it landed in a real folder of the node's.
   assert.ok((await fs.lstat(path.join(node, 'link'))).isDirectory());
@@ -190,4 +190,32 @@ test("a node's /extract of thousands of files or long names is bounded, its own 
     /\d+ more file\(s\) in its \/extract were not written: a node's folder holds at most 256 files and 64 KiB of names/,
   );
   assert.ok((await fs.stat(path.join(logs, '.gomelctl-seal'))).size < 1024 * 1024);
+});
+
+test("the names a node's /extract had refused are quoted clipped, never whole (hostile pass 29: four 3.8 MB names made task.json 107 MB)", async (t) => {
+  const root = await tempDir(t);
+  const logs = path.join(root, 'run', 'logs');
+  const long = 'x'.repeat(200_000);
+  const tarball = await archive([
+    { name: 'extract/0.config.log', text: 'gomel log\n' },
+    ...Array.from({ length: 4 }, (_, i) => ({ name: `extract/task.json/${long}${i}`, text: '' })),
+    { name: `extract/../${long}`, text: '' },
+  ]);
+  const engine = {
+    ...stub,
+    listTasks: async () => [
+      {
+        ServiceID: 's1',
+        CreatedAt: '1',
+        Status: { State: 'complete', ContainerStatus: { ExitCode: 0, ContainerID: 'c1' } },
+      },
+    ],
+    containerArchive: async () => tarball,
+  } as unknown as Engine;
+  await deployLogs({ network: 'aleph_net', out: logs, keys: 'none', configs: 'none' }, captureOutput(), engine);
+  const taskJson = path.join(logs, 'node1', 'task.json');
+  assert.ok((await fs.stat(taskJson)).size < 4096, `task.json is ${(await fs.stat(taskJson)).size} bytes`);
+  const task = JSON.parse(await fs.readFile(taskJson, 'utf8')) as { incomplete?: string[] };
+  assert.match(task.incomplete!.join('; '), /not written: task\.json is gomelctl's record of its task/);
+  assert.match(task.incomplete!.join('; '), /1 name\(s\) in its \/extract pointed outside its folder/);
 });

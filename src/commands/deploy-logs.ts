@@ -252,6 +252,12 @@ interface NodeTarget {
 const NOT_EVIDENCE = new Set(['directory', 'pax-global-header']);
 
 /** One node: its service output to <out>/<node>.log, its /extract to <out>/<node>/, and task.json saying what arrived. */
+/**
+ * A name from a node's /extract, as its evidence-incomplete list quotes it: clipped, and the list says how
+ * many, never each whole (hostile pass 29: 4 names of 3.8 MB each made task.json 107 MB and held 1.5 GB).
+ */
+const quoted = (name: string): string => clip(JSON.stringify(name), 120);
+
 /** At most this many files of one node's /extract are written, and this much of their names (JSON, as the seal holds them). */
 const NODE_FILES = 256;
 const NODE_NAME_BYTES = 64 * 1024;
@@ -303,7 +309,7 @@ async function collectNode(
       const skipped = entries.filter((e) => !NOT_EVIDENCE.has(e.type) && !files.includes(e));
       if (skipped.length)
         incomplete.push(
-          `${skipped.length} link(s) or special file(s) in its /extract were not written, as gomelctl follows no link out of a container (${someNames(skipped.map((e) => `${JSON.stringify(e.name)} (${e.type}${e.linkname !== undefined ? ` to ${clip(JSON.stringify(e.linkname), 60)}` : ''})`))})`,
+          `${skipped.length} link(s) or special file(s) in its /extract were not written, as gomelctl follows no link out of a container (${someNames(skipped.map((e) => `${quoted(e.name)} (${e.type}${e.linkname !== undefined ? ` to ${clip(JSON.stringify(e.linkname), 60)}` : ''})`))})`,
         );
     } catch (error) {
       incomplete.push(`the archive of its /extract from its engine does not read (${(error as Error).message})`);
@@ -313,6 +319,7 @@ async function collectNode(
     appendAll(incomplete, shipped.shipment.problems);
   }
   const outside: string[] = [];
+  const ownTask: string[] = [];
   const toWrite: { name: string; rel: string; content: Uint8Array }[] = [];
   const kept = target.folder?.keep ?? [];
   for (const entry of files) {
@@ -321,19 +328,21 @@ async function collectNode(
     else if (rel === TASK_FILE || rel.startsWith(`${TASK_FILE}/`))
       // gomelctl's record of the node's task: a node's own file of that name would be read as the engine's
       // word, and a folder of that name aborted the whole collection (hostile pass 13, EISDIR).
-      incomplete.push(
-        `${JSON.stringify(entry.name)} from its /extract was not written: ${TASK_FILE} is gomelctl's record of its task`,
-      );
+      ownTask.push(entry.name);
     else {
       // A file the user keeps in the node's folder is never overwritten, nor written through (a link).
       const user = keptInTheWay(rel, kept);
       if (user === undefined) toWrite.push({ ...entry, rel });
       else
         incomplete.push(
-          `${JSON.stringify(entry.name)} from its /extract was not written: ${path.join(dir, user)} is kept there, which gomelctl did not write (move it away and collect again)`,
+          `${quoted(entry.name)} from its /extract was not written: ${path.join(dir, user)} is kept there, which gomelctl did not write (move it away and collect again)`,
         );
     }
   }
+  if (ownTask.length)
+    incomplete.push(
+      `${someNames(ownTask.map(quoted))} from its /extract ${ownTask.length === 1 ? 'was' : 'were'} not written: ${TASK_FILE} is gomelctl's record of its task`,
+    );
   // What a node's folder may hold: the seal (and the folder's manifest) name each file, and a reader holds
   // them to 64 MiB; one node's /extract of 3,000 empty files with 3.7 KB names made the seal unreadable
   // and every node's fault evidence unused (hostile pass 28). A node's own evidence files come first.
@@ -370,12 +379,12 @@ async function collectNode(
     } catch (error) {
       // Two entries that cannot both be (a file "a" and a file "a/b"): the first stays, the node's other files too.
       if (!isFsError(error)) throw error;
-      incomplete.push(`${JSON.stringify(entry.name)} from its /extract was not written (${error.code})`);
+      incomplete.push(`${quoted(entry.name)} from its /extract was not written (${error.code})`);
     }
   }
   if (outside.length)
     incomplete.push(
-      `${outside.length} name(s) in its /extract pointed outside its folder and were not written (${someNames(outside.map((n) => JSON.stringify(n)))})`,
+      `${outside.length} name(s) in its /extract pointed outside its folder and were not written (${someNames(outside.map(quoted))})`,
     );
   const extracted = wrote.length;
   const uncollected = extracted ? undefined : (lostOutput ?? whyNoFiles(s, shipped));

@@ -219,3 +219,27 @@ test("the names a node's /extract had refused are quoted clipped, never whole (h
   assert.match(task.incomplete!.join('; '), /not written: task\.json is gomelctl's record of its task/);
   assert.match(task.incomplete!.join('; '), /1 name\(s\) in its \/extract pointed outside its folder/);
 });
+
+test("a node's evidence-incomplete list says at most 20 problems, each clipped, and how many more (hostile pass 30: 240k shipped problems made deploy-logs.txt 61 MB)", async (t) => {
+  const root = await tempDir(t);
+  const logs = path.join(root, 'run', 'logs');
+  const tarball = await archive([
+    { name: 'extract/0.config.log', text: 'gomel log\n' },
+    ...Array.from({ length: 30 }, (_, i) => ({ name: `extract/0.config.log/under-${i}`, text: '' })),
+  ]);
+  const engine = {
+    ...stub,
+    listTasks: async () => [
+      {
+        ServiceID: 's1',
+        CreatedAt: '1',
+        Status: { State: 'complete', ContainerStatus: { ExitCode: 0, ContainerID: 'c1' } },
+      },
+    ],
+    containerArchive: async () => tarball,
+  } as unknown as Engine;
+  await deployLogs({ network: 'aleph_net', out: logs, keys: 'none', configs: 'none' }, captureOutput(), engine);
+  const task = JSON.parse(await fs.readFile(path.join(logs, 'node1', 'task.json'), 'utf8')) as { incomplete: string[] };
+  assert.equal(task.incomplete.length, 21);
+  assert.equal(task.incomplete.at(-1), 'and 10 more problem(s)');
+});

@@ -258,6 +258,9 @@ const NOT_EVIDENCE = new Set(['directory', 'pax-global-header']);
  */
 const quoted = (name: string): string => clip(JSON.stringify(name), 120);
 
+/** At most this many problems of one node's evidence are said, each clipped. */
+const INCOMPLETE_SAID = 20;
+
 /** At most this many files of one node's /extract are written, and this much of their names (JSON, as the seal holds them). */
 const NODE_FILES = 256;
 const NODE_NAME_BYTES = 64 * 1024;
@@ -388,6 +391,12 @@ async function collectNode(
     );
   const extracted = wrote.length;
   const uncollected = extracted ? undefined : (lostOutput ?? whyNoFiles(s, shipped));
+  // What is said of it is said in a few clipped lines, whatever the node sent: a node's shipment can
+  // name thousands of problems with long paths (hostile pass 30: 240k malformed records, 61 MB of
+  // deploy-logs.txt and 1.2 GB held), and the names from its /extract were clipped already (pass 29).
+  const said = incomplete.slice(0, INCOMPLETE_SAID).map((why) => clip(why, 600));
+  if (incomplete.length > INCOMPLETE_SAID) said.push(`and ${incomplete.length - INCOMPLETE_SAID} more problem(s)`);
+  incomplete.splice(0, incomplete.length, ...said);
   const task = {
     state: s.state,
     desiredState: s.desiredState,

@@ -95,6 +95,20 @@ async function archive(
   return Buffer.concat(chunks);
 }
 
+/** An engine whose one node's task is complete and whose /extract is `tarball`. */
+const oneNodeEngine = (tarball: Buffer) =>
+  ({
+    ...stub,
+    listTasks: async () => [
+      {
+        ServiceID: 's1',
+        CreatedAt: '1',
+        Status: { State: 'complete', ContainerStatus: { ExitCode: 0, ContainerID: 'c1' } },
+      },
+    ],
+    containerArchive: async () => tarball,
+  }) as unknown as Engine;
+
 test("a node's /extract archive from its engine is untrusted: only its regular files, only inside the node's folder", async (t) => {
   const root = await tempDir(t);
   const logs = path.join(root, 'run', 'logs');
@@ -116,17 +130,7 @@ test("a node's /extract archive from its engine is untrusted: only its regular f
     { name: 'extract/task.json/x', text: 'a folder named task.json\n' },
     { name: 'extract/task.json', text: '{"state":"running","hostDown":true}\n' },
   ]);
-  const engine = {
-    ...stub,
-    listTasks: async () => [
-      {
-        ServiceID: 's1',
-        CreatedAt: '1',
-        Status: { State: 'complete', ContainerStatus: { ExitCode: 0, ContainerID: 'c1' } },
-      },
-    ],
-    containerArchive: async () => tarball,
-  } as unknown as Engine;
+  const engine = oneNodeEngine(tarball);
   const o = captureOutput();
   await deployLogs({ network: 'aleph_net', out: logs, keys: 'none', configs: 'none' }, o, engine);
   const node = path.join(logs, 'node1');
@@ -168,17 +172,7 @@ test("a node's /extract of thousands of files or long names is bounded, its own 
     { name: 'extract/0.config.log', text: 'gomel log\n' },
     { name: 'extract/stderr.txt', text: '' },
   ]);
-  const engine = {
-    ...stub,
-    listTasks: async () => [
-      {
-        ServiceID: 's1',
-        CreatedAt: '1',
-        Status: { State: 'complete', ContainerStatus: { ExitCode: 0, ContainerID: 'c1' } },
-      },
-    ],
-    containerArchive: async () => tarball,
-  } as unknown as Engine;
+  const engine = oneNodeEngine(tarball);
   await deployLogs({ network: 'aleph_net', out: logs, keys: 'none', configs: 'none' }, captureOutput(), engine);
   const node = path.join(logs, 'node1');
   assert.equal(await fs.readFile(path.join(node, '0.config.log'), 'utf8'), 'gomel log\n');
@@ -201,17 +195,7 @@ test("the names a node's /extract had refused are quoted clipped, never whole (h
     ...Array.from({ length: 4 }, (_, i) => ({ name: `extract/task.json/${long}${i}`, text: '' })),
     { name: `extract/../${long}`, text: '' },
   ]);
-  const engine = {
-    ...stub,
-    listTasks: async () => [
-      {
-        ServiceID: 's1',
-        CreatedAt: '1',
-        Status: { State: 'complete', ContainerStatus: { ExitCode: 0, ContainerID: 'c1' } },
-      },
-    ],
-    containerArchive: async () => tarball,
-  } as unknown as Engine;
+  const engine = oneNodeEngine(tarball);
   await deployLogs({ network: 'aleph_net', out: logs, keys: 'none', configs: 'none' }, captureOutput(), engine);
   const taskJson = path.join(logs, 'node1', 'task.json');
   assert.ok((await fs.stat(taskJson)).size < 4096, `task.json is ${(await fs.stat(taskJson)).size} bytes`);
@@ -227,17 +211,7 @@ test("a node's evidence-incomplete list says at most 20 problems, each clipped, 
     { name: 'extract/0.config.log', text: 'gomel log\n' },
     ...Array.from({ length: 30 }, (_, i) => ({ name: `extract/0.config.log/under-${i}`, text: '' })),
   ]);
-  const engine = {
-    ...stub,
-    listTasks: async () => [
-      {
-        ServiceID: 's1',
-        CreatedAt: '1',
-        Status: { State: 'complete', ContainerStatus: { ExitCode: 0, ContainerID: 'c1' } },
-      },
-    ],
-    containerArchive: async () => tarball,
-  } as unknown as Engine;
+  const engine = oneNodeEngine(tarball);
   await deployLogs({ network: 'aleph_net', out: logs, keys: 'none', configs: 'none' }, captureOutput(), engine);
   const task = JSON.parse(await fs.readFile(path.join(logs, 'node1', 'task.json'), 'utf8')) as { incomplete: string[] };
   assert.equal(task.incomplete.length, 21);

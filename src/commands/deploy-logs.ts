@@ -390,7 +390,8 @@ async function collectNode(
       `${outside.length} name(s) in its /extract pointed outside its folder and were not written (${someNames(outside.map(quoted))})`,
     );
   const extracted = wrote.length;
-  const uncollected = extracted ? undefined : (lostOutput ?? whyNoFiles(s, shipped));
+  // Clipped as the incomplete list: it may quote a shipped file's path whole (hostile pass 31: a 60 MB one).
+  const uncollected = extracted ? undefined : clip(lostOutput ?? whyNoFiles(s, shipped), 600);
   // What is said of it is said in a few clipped lines, whatever the node sent: a node's shipment can
   // name thousands of problems with long paths (hostile pass 30: 240k malformed records, 61 MB of
   // deploy-logs.txt and 1.2 GB held), and the names from its /extract were clipped already (pass 29).

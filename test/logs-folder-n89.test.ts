@@ -217,3 +217,19 @@ test("a node's evidence-incomplete list says at most 20 problems, each clipped, 
   assert.equal(task.incomplete.length, 21);
   assert.equal(task.incomplete.at(-1), 'and 10 more problem(s)');
 });
+
+test("a node's reason for no files collected is clipped: it may quote a shipped file's name (hostile pass 31: a 60 MB one)", async (t) => {
+  const root = await tempDir(t);
+  const logs = path.join(root, 'run', 'logs');
+  const long = 'x'.repeat(100_000);
+  const output = [`gomelctl-ship tok file 0 ${long}.log 0 ${'0'.repeat(64)} 99`, 'gomelctl-ship tok end 1', ''].join(
+    '\n',
+  );
+  const engine = { ...stub, serviceOutput: async () => output } as unknown as Engine;
+  const o = captureOutput();
+  await deployLogs({ network: 'aleph_net', out: logs, keys: 'none', configs: 'none' }, o, engine);
+  const task = JSON.parse(await fs.readFile(path.join(logs, 'node1', 'task.json'), 'utf8')) as { uncollected?: string };
+  assert.match(task.uncollected ?? '', /^its shipment held no file whole: x+/);
+  assert.ok(task.uncollected!.length <= 600, `${task.uncollected!.length} characters`);
+  assert.ok((await fs.stat(path.join(logs, 'deploy-logs.txt'))).size < 8192);
+});

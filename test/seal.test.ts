@@ -74,6 +74,21 @@ async function sealedTwin8(t: Parameters<typeof copyLogs>[0]): Promise<string> {
   return dir;
 }
 
+/** The indices of a log's ordered units' lines ("Z"). */
+const orderedAt = (lines: readonly string[]) => lines.flatMap((l, i) => (l.includes('"E":"Z"') ? [i] : []));
+
+/** A log cut before its first prime-unit line ("D") that `level` picks: its node killed there. */
+async function cutBefore(log: string, level: (line: string) => boolean): Promise<void> {
+  const lines = await readLines(log);
+  await writeLines(
+    log,
+    lines.slice(
+      0,
+      lines.findIndex((l) => level(l) && l.includes('"E":"D"')),
+    ),
+  );
+}
+
 const EVIDENCE = /^evidence: the fault evidence .* is not used, every node is held to consensus: (.*) — collect/m;
 
 test('twin8 sealed: its liar is named and the run is exit 0; report.html and verdict.txt written after do not break the seal', async (t) => {
@@ -312,7 +327,7 @@ async function forkedLab16(t: Parameters<typeof copyLogs>[0]): Promise<string> {
   const dir = await copyLogs(t, 'lab16', REAL_RUNS);
   const log = path.join(dir, 'node4', '3.config.log.gz');
   const lines = await readLines(log);
-  const z = lines.flatMap((l, i) => (l.includes('"E":"Z"') ? [i] : []));
+  const z = orderedAt(lines);
   [lines[z[200]!], lines[z[201]!]] = [lines[z[201]!]!, lines[z[200]!]!];
   await writeLines(log, lines);
   return dir;
@@ -450,15 +465,7 @@ test("one node's longer order cannot excuse another's fork as lost lines: they a
 test('one log at LevelLimit among nodes all killed short of it is no finished run: 2f + 1 must have finished (hostile passes 15, 16)', async (t) => {
   const dir = await copyLogs(t, 'lab16', REAL_RUNS);
   for (let k = 1; k <= 16; k++) {
-    const log = path.join(dir, `node${k}`, `${k - 1}.config.log.gz`);
-    const lines = await readLines(log);
-    await writeLines(
-      log,
-      lines.slice(
-        0,
-        lines.findIndex((l) => /"Q":(4[5-9]|50),/.test(l) && l.includes('"E":"D"')),
-      ),
-    );
+    await cutBefore(path.join(dir, `node${k}`, `${k - 1}.config.log.gz`), (l) => /"Q":(4[5-9]|50),/.test(l));
     await fs.writeFile(path.join(dir, `node${k}`, 'exit_status'), '124\n');
   }
   const node8 = path.join(dir, 'node8', '7.config.log.gz');
@@ -476,7 +483,7 @@ test('as collected, a node missing units the others ordered is a fork, whatever 
   for (const k of [1, 2, 3, 4, 5, 6, 7, 8, 16]) {
     const log = path.join(dir, `node${k}`, `${k - 1}.config.log.gz`);
     const lines = await readLines(log);
-    lines.splice(lines.flatMap((l, i) => (l.includes('"E":"Z"') ? [i] : []))[150]!, 0, made);
+    lines.splice(orderedAt(lines)[150]!, 0, made);
     await writeLines(log, lines);
   }
   await sealFolder(dir, 'lab16');
@@ -492,15 +499,7 @@ test('f liars claiming to have finished (exit 0) cannot make nodes a timeout kil
   const dir = await copyLogs(t, 'lab16', REAL_RUNS);
   // node1 finished; node2..node16 were killed by the timeout at level 30.
   for (let k = 2; k <= 16; k++) {
-    const log = path.join(dir, `node${k}`, `${k - 1}.config.log.gz`);
-    const lines = await readLines(log);
-    await writeLines(
-      log,
-      lines.slice(
-        0,
-        lines.findIndex((l) => l.includes('"Q":31,') && l.includes('"E":"D"')),
-      ),
-    );
+    await cutBefore(path.join(dir, `node${k}`, `${k - 1}.config.log.gz`), (l) => l.includes('"Q":31,'));
     // node12..node16 lie: gomel's own exit 0, nothing on stderr.
     await fs.writeFile(path.join(dir, `node${k}`, 'exit_status'), k >= 12 ? '0\n' : '124\n');
     if (k >= 12) await fs.writeFile(path.join(dir, `node${k}`, 'stderr.txt'), '');
@@ -515,7 +514,7 @@ test('as collected, a gap before a damaged line is a fork too: later damage excu
   const dir = await copyLogs(t, 'swarm-8');
   const log = path.join(dir, 'node2', '1.config.log.gz');
   const lines = await readLines(log);
-  const z = lines.flatMap((l, i) => (l.includes('"E":"Z"') ? [i] : []));
+  const z = orderedAt(lines);
   // One garbled line after #300, then unit #100 left out: node2 ordered 6:12 where the others ordered 7:12.
   lines.splice(z[300]! + 1, 0, '{"L":"1","E":"Z","C":');
   lines.splice(z[99]!, 1);
@@ -529,7 +528,7 @@ test('as collected, a gap before a damaged line is a fork too: later damage excu
 /** Drops the lines of ordered units #from..#to (1-based, inclusive) from a node's log, as gomel's log diode does. */
 async function dropOrdered(log: string, from: number, to: number): Promise<void> {
   const lines = await readLines(log);
-  const z = lines.flatMap((l, i) => (l.includes('"E":"Z"') ? [i] : []));
+  const z = orderedAt(lines);
   await writeLines(
     log,
     lines.filter((_, i) => !z.slice(from - 1, to).includes(i)),
@@ -542,7 +541,7 @@ test('as collected, a gap in the order of a node whose gomel says it dropped log
     const dir = await copyLogs(t, 'lab16', REAL_RUNS);
     const log = path.join(dir, 'node4', '3.config.log.gz');
     const lines = await readLines(log);
-    const z = lines.flatMap((l, i) => (l.includes('"E":"Z"') ? [i] : []));
+    const z = orderedAt(lines);
     lines.splice(z[200]! - 20, 40);
     await writeLines(log, lines);
     await fs.writeFile(path.join(dir, 'node4', 'stderr.txt'), stderr);
@@ -597,7 +596,7 @@ test("dropped log entries, as collected: gaps in several places, a gap at the en
   // …but two units the other way round from the others' whole orders do: no lost line does that.
   const swapped = await judged(async (dir) => {
     const lines = await readLines(node4(dir));
-    const z = lines.flatMap((l, i) => (l.includes('"E":"Z"') ? [i] : []));
+    const z = orderedAt(lines);
     [lines[z[100]!], lines[z[101]!]] = [lines[z[101]!]!, lines[z[100]!]!];
     await writeLines(node4(dir), lines);
     await warn(dir, 'WARNING: Dropped 2 log entries\n');
@@ -611,7 +610,7 @@ test("dropped log entries, as collected: gaps in several places, a gap at the en
     for (let k = 5; k <= 8; k++) {
       const log = path.join(dir, `node${k}`, `${k - 1}.config.log.gz`);
       const lines = await readLines(log);
-      await writeLines(log, lines.slice(0, lines.flatMap((l, i) => (l.includes('"E":"Z"') ? [i] : []))[50]!));
+      await writeLines(log, lines.slice(0, orderedAt(lines)[50]!));
       await fs.writeFile(path.join(dir, `node${k}`, 'exit_status'), '124\n');
     }
   });
